@@ -1,0 +1,90 @@
+"""The ``mlgitops`` console script: parse arguments, dispatch, map errors to exit codes.
+
+Only the chosen verb's module is imported, and command modules import heavy
+libraries inside their functions, so ``mlgitops --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlgitops import __version__, console
+from mlgitops.errors import EXIT_BUG, EXIT_INTERRUPTED, MlgitopsError, SpecError
+
+#: verb -> one-line help. Each verb lives in ``mlgitops.commands.<verb>`` with
+#: ``configure(parser)`` adding its arguments and ``run(**arguments) -> int``.
+VERBS: dict[str, str] = {
+    "init": "scaffold mlgitops.yaml, an example pipeline, schema and data",
+    "render": "render workflows and manifests from pipelines/*.yaml",
+    "plan": "show which pipelines and stages a change affects",
+    "validate": "validate a pipeline's data against its schema",
+    "train": "train a pipeline's model, tracked in MLflow, cached by content",
+    "compare": "compare the candidate with the deployed model on the same holdout",
+    "report": "post the sticky PR comment, job summary and commit status",
+    "deploy": "register the model and commit the canary manifest for an environment",
+    "promote": "promote the deployed model to the next environment",
+    "rollback": "restore the previous model of an environment",
+    "status": "show Argo CD sync and Argo Rollouts canary status",
+    "drift": "compare recent data with the training reference",
+    "demo": "run the whole pull-request-to-canary loop locally on embedded defaults",
+}
+
+
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlgitops",
+        description="ML pipelines declared in Git, delivered by GitOps.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlgitops {__version__}")
+    parser.add_argument(
+        "-C",
+        "--repo",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="repository root (default: the current directory)",
+    )
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    chosen = next((a for a in argv if a in VERBS), None)
+    for verb, help_text in VERBS.items():
+        verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
+        if verb == chosen:
+            _command(verb).configure(verb_parser)
+    return parser
+
+
+def _command(verb: str):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"mlgitops.commands.{verb}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    namespace = _parser(args).parse_args(args)
+    arguments = vars(namespace)
+    verb = arguments.pop("verb")
+    try:
+        code: int = _command(verb).run(**arguments)
+        return code
+    except SpecError as exc:
+        for problem in exc.problems:
+            console.error_line(str(problem))
+        console.error_line(f"mlgitops: {len(exc.problems)} problem(s) in the specs; nothing written")
+        return exc.exit_code
+    except MlgitopsError as exc:
+        console.error_line(f"mlgitops {verb}: error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error_line("mlgitops: interrupted")
+        return EXIT_INTERRUPTED
+    except Exception:  # noqa: BLE001 - the one place that turns a bug into exit 3
+        console.error_line(traceback.format_exc().rstrip())
+        console.error_line(
+            f"mlgitops {verb}: internal error (a bug in mlgitops {__version__}); "
+            "please report it with the traceback above"
+        )
+        return EXIT_BUG

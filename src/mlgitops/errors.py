@@ -1,0 +1,64 @@
+"""The one family of expected failures, and the exit codes they map to.
+
+Anything raised that is not a :class:`MlgitopsError` is a bug (exit 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem at one place in one file; sorts by file, line, column."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+
+class MlgitopsError(Exception):
+    """Base of every expected failure. ``exit_code`` is what the CLI returns."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BadInput(MlgitopsError):
+    """The user's input (arguments, spec, data, environment) cannot be used."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class SpecError(BadInput):
+    """One or more problems in spec files, reported all together and sorted."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DataError(BadInput):
+    """Data that cannot be read at all (missing, empty, malformed, unreachable)."""
+
+
+class CheckFailed(MlgitopsError):
+    """An expected negative outcome: a gate, a drift check or ``--check`` failed."""
+
+    exit_code = EXIT_FAILED
+
+
+class ServiceError(MlgitopsError):
+    """An external service (MLflow, GitHub, git remote, cluster) refused or failed."""
+
+    exit_code = EXIT_BAD_INPUT

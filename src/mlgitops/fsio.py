@@ -1,0 +1,119 @@
+"""Files are written here and nowhere else: atomically, and only when changed."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a write did (or, in a dry run, would do), as repo-relative paths."""
+
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return tuple(sorted(self.created + self.updated))
+
+
+def read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def plan_writes(root: Path, files: Mapping[str, bytes]) -> Changes:
+    """Compare the wanted contents with the tree, without writing."""
+    created, updated, unchanged = [], [], []
+    for rel in sorted(files):
+        current = read_bytes(root / rel)
+        if current is None:
+            created.append(rel)
+        elif current != files[rel]:
+            updated.append(rel)
+        else:
+            unchanged.append(rel)
+    return Changes(tuple(created), tuple(updated), tuple(unchanged))
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Write one file through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_tree(root: Path, files: Mapping[str, bytes]) -> Changes:
+    """Write every changed file, all or nothing.
+
+    New contents are staged next to their targets first; only when every one
+    is staged are they renamed into place. If a rename fails, the files
+    already replaced are restored and the new ones removed.
+    """
+    changes = plan_writes(root, files)
+    staged: list[tuple[Path, str]] = []
+    created_dirs: list[Path] = []
+    try:
+        for rel in changes.changed:
+            target = root / rel
+            created_dirs += _make_parents(target.parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(files[rel])
+            os.chmod(tmp, 0o644)
+            staged.append((target, tmp))
+        _commit(root, staged, changes)
+    except BaseException:
+        for _, tmp in staged:
+            Path(tmp).unlink(missing_ok=True)
+        for folder in reversed(created_dirs):
+            _remove_if_empty(folder)
+        raise
+    return changes
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    missing = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _commit(root: Path, staged: list[tuple[Path, str]], changes: Changes) -> None:
+    originals = {root / rel: (root / rel).read_bytes() for rel in changes.updated}
+    done: list[Path] = []
+    try:
+        for target, tmp in staged:
+            os.replace(tmp, target)
+            done.append(target)
+    except BaseException:
+        for target in done:
+            if target in originals:
+                write_atomic(target, originals[target])
+            else:
+                target.unlink(missing_ok=True)
+        raise

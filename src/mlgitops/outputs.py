@@ -1,0 +1,91 @@
+"""Where each stage leaves its results for the next (the hand-off folder).
+
+``<repo>/.mlgitops/<pipeline>/`` unless ``--output`` or ``$MLGITOPS_OUTPUT``
+says otherwise. Every file is documented in docs/outputs.md:
+
+==================  ==========  ==========================================
+file                written by  holds
+==================  ==========  ==========================================
+validation.json     validate    the failure report (schema in the package)
+validation.md       validate    its Markdown section for the PR comment
+datadiff.json/.md   validate    schema and data-profile diff vs the base
+train.json          train       run id, content key, hashes, metrics, URIs
+holdout.parquet     train       the holdout rows (features and target)
+predictions.parquet train       holdout predictions of the candidate
+reference.json      train       training-data profile (drift reference)
+verdict.json        compare     the versioned verdict document
+report.md           report      the rendered PR comment
+==================  ==========  ==========================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+OUTPUT_ENV = "MLGITOPS_OUTPUT"
+DEFAULT_DIR = ".mlgitops"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    folder: Path
+
+    @classmethod
+    def for_pipeline(cls, repo: Path, name: str, override: Path | None = None) -> Outputs:
+        if override is not None:
+            return cls(override)
+        env = os.environ.get(OUTPUT_ENV)
+        if env:
+            return cls(Path(env) / name)
+        return cls(repo / DEFAULT_DIR / name)
+
+    def path(self, filename: str) -> Path:
+        return self.folder / filename
+
+    @property
+    def validation_json(self) -> Path:
+        return self.folder / "validation.json"
+
+    @property
+    def validation_md(self) -> Path:
+        return self.folder / "validation.md"
+
+    @property
+    def train_json(self) -> Path:
+        return self.folder / "train.json"
+
+    @property
+    def holdout(self) -> Path:
+        return self.folder / "holdout.parquet"
+
+    @property
+    def predictions(self) -> Path:
+        return self.folder / "predictions.parquet"
+
+    @property
+    def reference(self) -> Path:
+        return self.folder / "reference.json"
+
+    @property
+    def verdict_json(self) -> Path:
+        return self.folder / "verdict.json"
+
+    @property
+    def report_md(self) -> Path:
+        return self.folder / "report.md"
+
+
+def set_github_outputs(values: dict[str, str]) -> None:
+    """Append ``key=value`` lines to ``$GITHUB_OUTPUT`` when it is set."""
+    target = os.environ.get("GITHUB_OUTPUT")
+    if not target:
+        return
+    with open(target, "a", encoding="utf-8") as handle:
+        for key, value in values.items():
+            if "\n" in value:
+                delimiter = f"ghadelim_{os.urandom(8).hex()}"
+                handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
+            else:
+                handle.write(f"{key}={value}\n")

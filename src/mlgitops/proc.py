@@ -1,0 +1,42 @@
+"""Subprocesses (git, kubectl, custom trainers) are started here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from mlgitops.errors import ServiceError
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+    check: bool = True,
+    capture: bool = True,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; with ``check``, a non-zero exit is a ServiceError naming it."""
+    full_env = None if env is None else {**os.environ, **env}
+    try:
+        result = subprocess.run(
+            list(args), cwd=cwd, env=full_env, input=input_text, text=True,
+            capture_output=capture, timeout=timeout, check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ServiceError(f"{args[0]}: command not found") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ServiceError(f"{' '.join(args)}: timed out after {timeout}s") from exc
+    if check and result.returncode != 0:
+        detail = (result.stderr or result.stdout or "").strip()
+        raise ServiceError(f"`{' '.join(args)}` failed (exit {result.returncode}): {detail}")
+    return result
+
+
+def git(*args: str, cwd: Path, check: bool = True, env: Mapping[str, str] | None = None) -> str:
+    """``git ARGS`` in ``cwd``; its stdout without the trailing newline."""
+    return run(["git", *args], cwd=cwd, check=check, env=env).stdout.rstrip("\n")

@@ -1,0 +1,120 @@
+"""The records that stages hand to each other, as JSON documents.
+
+``TrainResult`` is ``train.json`` (written by ``train``; read by ``compare``,
+``report`` and ``deploy``). ``ProvenanceRecord`` is an overlay's
+``model.json`` (written by ``deploy``/``promote``/``rollback``; read by
+``compare`` as the baseline). Both carry ``schema_version`` so readers can
+refuse documents they do not understand.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from mlgitops.errors import BadInput
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Hashes:
+    data: str
+    schema: str
+    spec: str
+    code: str
+    package: str
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What one ``mlgitops train`` produced (or reused from the cache)."""
+
+    pipeline: str
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+    content_key: str
+    model_uri: str
+    task: str
+    target: str
+    metrics: dict[str, float]
+    hashes: Hashes
+    cached: bool = False
+    classes: list[Any] | None = None
+    duration_s: float = 0.0
+    runner: str | None = None
+    gpu: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class DeployedModel:
+    """The short form of a model kept as ``previous`` in a provenance record."""
+
+    version: str
+    model_uri: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class ProvenanceRecord:
+    """``manifests/<name>/overlays/<env>/model.json``: what is deployed there, and why."""
+
+    pipeline: str
+    environment: str
+    model_name: str
+    version: str
+    model_uri: str
+    run_id: str
+    content_key: str
+    metrics: dict[str, float]
+    data_hash: str
+    spec_hash: str
+    commit: str
+    pr: int | None = None
+    deployed_at: str = ""
+    previous: DeployedModel | None = None
+    history: list[DeployedModel] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+
+def dumps(record: TrainResult | ProvenanceRecord) -> str:
+    """Stable JSON (sorted keys, trailing newline) so Git diffs stay small."""
+    return json.dumps(asdict(record), indent=2, sort_keys=True) + "\n"
+
+
+def _check_version(doc: dict[str, Any], what: str) -> None:
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BadInput(f"{what}: unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
+
+
+def _known(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in doc.items() if k in names}
+
+
+def load_train_result(text: str, what: str = "train.json") -> TrainResult:
+    try:
+        doc = json.loads(text)
+        _check_version(doc, what)
+        doc = _known(TrainResult, doc)
+        doc["hashes"] = Hashes(**doc["hashes"])
+        return TrainResult(**doc)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"{what}: not a valid train result ({exc})") from exc
+
+
+def load_provenance(text: str, what: str = "model.json") -> ProvenanceRecord:
+    try:
+        doc = json.loads(text)
+        _check_version(doc, what)
+        doc = _known(ProvenanceRecord, doc)
+        if doc.get("previous"):
+            doc["previous"] = DeployedModel(**doc["previous"])
+        doc["history"] = [DeployedModel(**h) for h in doc.get("history", [])]
+        return ProvenanceRecord(**doc)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"{what}: not a valid provenance record ({exc})") from exc

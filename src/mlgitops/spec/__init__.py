@@ -1,0 +1,70 @@
+"""Pipeline specs: ``pipelines/*.yaml`` and ``mlgitops.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgitops.errors import BadInput, Problem, SpecError
+from mlgitops.spec.loader import duplicate_names, parse_pipeline, parse_repo_config
+from mlgitops.spec.model import Pipeline, RepoConfig
+
+PIPELINES_DIR = "pipelines"
+REPO_CONFIG = "mlgitops.yaml"
+
+
+@dataclass(frozen=True)
+class Repo:
+    """Everything the specs of one repository say."""
+
+    root: Path
+    config: RepoConfig
+    pipelines: tuple[Pipeline, ...]
+
+    def pipeline(self, name: str) -> Pipeline:
+        for p in self.pipelines:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.pipelines) or "none"
+        raise BadInput(f"no pipeline named {name!r} in {PIPELINES_DIR}/ (known: {known})")
+
+
+def _read(root: Path, rel: str) -> str:
+    try:
+        return (root / rel).read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(rel, 1, 1, f"not UTF-8 text ({exc.reason})")]) from exc
+
+
+def spec_files(root: Path) -> list[str]:
+    """Repo-relative paths of the pipeline specs, sorted."""
+    folder = root / PIPELINES_DIR
+    if not folder.is_dir():
+        return []
+    found = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
+    return sorted(p.relative_to(root).as_posix() for p in found if p.is_file())
+
+
+def load_repo(root: Path) -> Repo:
+    """Load ``mlgitops.yaml`` and every pipeline; raise one SpecError with all problems."""
+    problems: list[Problem] = []
+    config = RepoConfig()
+    if (root / REPO_CONFIG).is_file():
+        try:
+            config = parse_repo_config(REPO_CONFIG, _read(root, REPO_CONFIG))
+        except SpecError as exc:
+            problems += exc.problems
+    pipelines, texts = [], {}
+    for rel in spec_files(root):
+        try:
+            texts[rel] = _read(root, rel)
+            pipelines.append(parse_pipeline(rel, texts[rel]))
+        except SpecError as exc:
+            problems += exc.problems
+    problems += duplicate_names(pipelines, texts)
+    if problems:
+        raise SpecError(problems)
+    return Repo(root=root, config=config, pipelines=tuple(pipelines))
+
+
+__all__ = ["Pipeline", "Repo", "RepoConfig", "load_repo", "spec_files"]

@@ -1,0 +1,199 @@
+"""Parse spec text into records, collecting every problem with its position.
+
+Pure: text in, records or :class:`~mlgitops.errors.SpecError` out. Reading
+the files is :func:`mlgitops.spec.load_repo`'s job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from mlgitops.errors import Problem, SpecError
+from mlgitops.spec import model as m
+from mlgitops.spec.checks import problems
+from mlgitops.spec.positions import locate
+
+
+def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
+    """Load YAML keeping node positions; a syntax error becomes one problem."""
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = (exc.problem or exc.context or "invalid YAML").strip()
+        if "duplicate key" in reason or "found duplicate key" in str(exc):
+            reason = _duplicate_reason(exc)
+        return None, [Problem(source, line, col, f"YAML: {reason}")]
+    except YAMLError as exc:
+        return None, [Problem(source, 1, 1, f"YAML: {exc}")]
+    if doc is None:
+        return None, [Problem(source, 1, 1, "the file is empty: expected a mapping")]
+    if not isinstance(doc, Mapping):
+        return None, [Problem(source, 1, 1, "expected a mapping at the top level")]
+    return doc, []
+
+
+def _duplicate_reason(exc: MarkedYAMLError) -> str:
+    problem = (exc.problem or "").strip()
+    # ruamel says: 'found duplicate key "x" with value "..." (original value: "...")'
+    key = problem.split('"')[1] if problem.count('"') >= 2 else "?"
+    first = exc.context_mark
+    where = f" (first defined at line {first.line + 1})" if first else ""
+    return f"duplicate key '{key}'{where}"
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's commented containers and scalar subclasses as plain Python values."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def parse_pipeline(source: str, text: str) -> m.Pipeline:
+    """One pipeline spec from its text; ``source`` is the repo-relative path."""
+    doc, found = parse_yaml(source, text)
+    if doc is not None:
+        found = problems(source, doc, "pipeline")
+    if found:
+        raise SpecError(found)
+    pipeline = build_pipeline(_plain(doc), source)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _with_hash(pipeline, digest)
+
+
+def _with_hash(pipeline: m.Pipeline, digest: str) -> m.Pipeline:
+    from dataclasses import replace
+
+    return replace(pipeline, spec_hash=digest)
+
+
+def parse_repo_config(source: str, text: str) -> m.RepoConfig:
+    doc, found = parse_yaml(source, text)
+    if doc is not None:
+        found = problems(source, doc, "repo")
+    if found:
+        raise SpecError(found)
+    raw = _plain(doc)
+    argocd = raw.get("argocd", {})
+    return m.RepoConfig(
+        action=raw.get("action", m.RepoConfig.action),
+        default_branch=raw.get("default_branch", m.RepoConfig.default_branch),
+        python=raw.get("python", m.RepoConfig.python),
+        runs_on=raw.get("runs_on", m.RepoConfig.runs_on),
+        tracking_uri=raw.get("mlflow", {}).get("tracking_uri"),
+        argocd=m.ArgoCD(**argocd),
+    )
+
+
+def build_pipeline(raw: dict[str, Any], source: str) -> m.Pipeline:
+    """Records from a schema-valid plain document, defaults filled in."""
+    task = raw["task"]
+    metrics = tuple(raw.get("metrics") or m.DEFAULT_METRICS[task])
+    gates = tuple(m.Gate(metric=k, **v) for k, v in sorted(raw.get("gates", {}).items()))
+    for gate in gates:  # a gated metric is always computed
+        if gate.metric not in metrics:
+            metrics = (*metrics, gate.metric)
+    return m.Pipeline(
+        name=raw["name"],
+        source=source,
+        description=raw.get("description", ""),
+        data=_data(raw["data"]),
+        model=_model(raw["model"]),
+        task=task,
+        metrics=metrics,
+        gates=gates,
+        compare=_compare(raw.get("compare", {})),
+        train=_train(raw.get("train", {})),
+        deploy=_deploy(raw["deploy"]) if "deploy" in raw else None,
+        drift=_drift(raw["drift"]) if "drift" in raw else None,
+    )
+
+
+def _data(raw: dict[str, Any]) -> m.Data:
+    columns = tuple(
+        m.Column(name=name, **{**col, "isin": tuple(col["isin"]) if "isin" in col else None})
+        for name, col in raw.get("columns", {}).items()
+    )
+    fields = {k: v for k, v in raw.items() if k not in ("columns", "split")}
+    return m.Data(**fields, columns=columns, split=m.Split(**raw.get("split", {})))
+
+
+def _model(raw: dict[str, Any]) -> m.Model:
+    return m.Model(
+        estimator=raw.get("estimator"),
+        params=raw.get("params", {}),
+        command=raw.get("command"),
+        code=tuple(raw.get("code", ())),
+    )
+
+
+def _compare(raw: dict[str, Any]) -> m.Compare:
+    slices = raw.get("slices")
+    fields = {k: v for k, v in raw.items() if k != "slices"}
+    return m.Compare(**fields, slices=m.Slices(**slices) if slices else None)
+
+
+def _train(raw: dict[str, Any]) -> m.Train:
+    runs_on = raw.get("runs_on", m.Train.runs_on)
+    labels = (runs_on,) if isinstance(runs_on, str) else tuple(runs_on)
+    return m.Train(runs_on=labels, timeout_minutes=raw.get("timeout_minutes", 120))
+
+
+def _deploy(raw: dict[str, Any]) -> m.Deploy:
+    envs = tuple(_environment(e) for e in raw["environments"])
+    return m.Deploy(
+        environments=envs,
+        target=raw.get("target", "rollout"),
+        server=m.Server(**raw.get("server", {})),
+        service_monitor=raw.get("service_monitor", False),
+    )
+
+
+def _environment(raw: dict[str, Any]) -> m.Environment:
+    canary = raw.get("canary")
+    analysis = raw.get("analysis")
+    fields = {k: v for k, v in raw.items() if k not in ("canary", "analysis")}
+    return m.Environment(
+        **fields,
+        canary=m.Canary(steps=tuple(canary["steps"]), pause=canary.get("pause")) if canary else None,
+        analysis=m.Analysis(**analysis) if analysis else None,
+    )
+
+
+def _drift(raw: dict[str, Any]) -> m.Drift:
+    features = {k: m.FeatureDrift(**v) for k, v in raw.get("features", {}).items()}
+    fields = {k: v for k, v in raw.items() if k != "features"}
+    return m.Drift(**fields, features=features)
+
+
+def duplicate_names(
+    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str]
+) -> list[Problem]:
+    """A problem at each later definition of a pipeline name already taken."""
+    first: dict[str, str] = {}
+    found = []
+    for p in sorted(pipelines, key=lambda p: p.source):
+        if p.name in first:
+            doc, _ = parse_yaml(p.source, texts[p.source])
+            line, col = locate(doc, ["name"])
+            msg = f"name: pipeline '{p.name}' is already defined in {first[p.name]}"
+            found.append(Problem(p.source, line, col, msg))
+        first.setdefault(p.name, p.source)
+    return found

@@ -1,0 +1,220 @@
+"""The pipeline spec as frozen records: what every command works from.
+
+Defaults live here and in the JSON Schema (which documents them); loading
+fills them in so that no later stage has to guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+DEFAULT_METRICS = {
+    "classification": ("roc_auc", "accuracy", "f1"),
+    "regression": ("rmse", "mae", "r2"),
+}
+TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
+#: Metrics where a smaller value is better; every other metric is higher-is-better.
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+
+
+@dataclass(frozen=True)
+class Split:
+    test_size: float = 0.2
+    seed: int = 42
+    stratify: bool = True
+
+
+@dataclass(frozen=True)
+class Column:
+    """An inline schema column (``data.columns``)."""
+
+    name: str
+    dtype: str
+    nullable: bool = False
+    unique: bool = False
+    min: float | None = None
+    max: float | None = None
+    isin: tuple[Any, ...] | None = None
+    regex: str | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Data:
+    path: str
+    target: str
+    format: str | None = None
+    schema: str | None = None
+    columns: tuple[Column, ...] = ()
+    split: Split = Split()
+    test_path: str | None = None
+    chunk_rows: int = 250_000
+
+    @property
+    def is_url(self) -> bool:
+        return is_url(self.path)
+
+    @property
+    def file_format(self) -> str:
+        """``csv`` or ``parquet``: the explicit format, else the file extension."""
+        if self.format:
+            return self.format
+        return "parquet" if self.path.lower().split("?")[0].endswith((".parquet", ".pq")) else "csv"
+
+
+@dataclass(frozen=True)
+class Model:
+    estimator: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
+    code: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gate:
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | None = None
+    max_relative_drop: float | None = None
+    require_significant: bool = False
+
+
+@dataclass(frozen=True)
+class Slices:
+    column: str
+    max_gap: dict[str, float] = field(default_factory=dict)
+    min_rows: int = 30
+
+
+@dataclass(frozen=True)
+class Compare:
+    resamples: int = 1000
+    confidence: float = 0.95
+    seed: int = 0
+    slices: Slices | None = None
+
+
+@dataclass(frozen=True)
+class Train:
+    runs_on: tuple[str, ...] = ("self-hosted", "linux", "gpu")
+    timeout_minutes: int = 120
+
+
+@dataclass(frozen=True)
+class Canary:
+    steps: tuple[int, ...]
+    pause: str | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    prometheus: str
+    max_error_rate: float = 0.01
+    max_p99_ms: float = 250
+    interval: str = "1m"
+    failure_limit: int = 1
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    namespace: str
+    cluster: str = "https://kubernetes.default.svc"
+    replicas: int = 2
+    canary: Canary | None = None
+    analysis: Analysis | None = None
+
+
+@dataclass(frozen=True)
+class Server:
+    image: str = "ghcr.io/mlflow/mlflow:v3.17.2"
+    port: int = 8080
+    cpu: str = "500m"
+    memory: str = "1Gi"
+
+
+@dataclass(frozen=True)
+class Deploy:
+    environments: tuple[Environment, ...]
+    target: str = "rollout"
+    server: Server = Server()
+    service_monitor: bool = False
+
+    def environment(self, name: str) -> Environment | None:
+        return next((e for e in self.environments if e.name == name), None)
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    psi: float | None = None
+    ignore: bool = False
+
+
+@dataclass(frozen=True)
+class Drift:
+    schedule: str | None = None
+    current: str | None = None
+    psi: float = 0.25
+    ks_pvalue: float = 0.01
+    features: dict[str, FeatureDrift] = field(default_factory=dict)
+    action: str = "pull_request"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One ``pipelines/<name>.yaml``. ``source`` is its repo-relative path."""
+
+    name: str
+    source: str
+    data: Data
+    model: Model
+    task: str
+    metrics: tuple[str, ...]
+    gates: tuple[Gate, ...] = ()
+    compare: Compare = Compare()
+    train: Train = Train()
+    deploy: Deploy | None = None
+    drift: Drift | None = None
+    description: str = ""
+    #: sha256 of the spec file's bytes (part of the training content key).
+    spec_hash: str = ""
+
+    @property
+    def first_environment(self) -> Environment | None:
+        return self.deploy.environments[0] if self.deploy else None
+
+    def inputs(self) -> tuple[str, ...]:
+        """Repo-relative paths whose change affects this pipeline (path filters)."""
+        paths = [self.source, *self.model.code]
+        for p in (self.data.path, self.data.schema, self.data.test_path):
+            if p and not is_url(p):
+                paths.append(p)
+        return tuple(dict.fromkeys(paths))
+
+
+@dataclass(frozen=True)
+class ArgoCD:
+    namespace: str = "argocd"
+    project: str = "default"
+    repo_url: str | None = None
+    revision: str = "HEAD"
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """``mlgitops.yaml``: repository-wide settings, all optional."""
+
+    action: str = "mlgitops/mlgitops@v1"
+    default_branch: str = "main"
+    python: str = "3.11"
+    runs_on: str = "ubuntu-24.04"
+    tracking_uri: str | None = None
+    argocd: ArgoCD = ArgoCD()
+
+
+def is_url(path: str) -> bool:
+    return path.startswith(("https://", "http://"))

@@ -1,0 +1,90 @@
+"""Guards every test runs under, and the fixtures shared across test modules.
+
+- No network beyond loopback: ``socket.connect`` to any other address fails.
+- ``$HOME`` points at a temporary folder, so nothing writes to the real one.
+- A fixed git identity and no user/system git config.
+- A clean environment: no GitHub, MLflow or Kubernetes variables leak in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+CONTRACTS = PROJECT.parent / "shared" / "contracts"
+
+pytest_plugins = [
+    "tests.fixtures.mlflow_server",
+]
+
+_LEAKY_PREFIXES = ("GITHUB_", "MLFLOW_", "KUBECONFIG", "MLGITOPS_OUTPUT", "RUNNER_", "ACTIONS_")
+_real_connect = socket.socket.connect
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        if host in ("localhost", ""):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return isinstance(address, str | bytes)  # AF_UNIX sockets are local
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_loopback(address):
+        raise OSError(f"test tried to reach {address!r}: only loopback is allowed in tests")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A patch, not a mock: it enforces the no-network rule in-process.
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for key in list(os.environ):
+        if key.startswith(_LEAKY_PREFIXES) or key in ("CI",):
+            monkeypatch.delenv(key, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "mlgitops tests")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "tests@mlgitops.invalid")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "mlgitops tests")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "tests@mlgitops.invalid")
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
+
+
+@pytest.fixture(scope="session")
+def contracts() -> Path:
+    """``../shared/contracts``; skips visibly when absent, fails when CI requires it."""
+    if CONTRACTS.is_dir():
+        return CONTRACTS
+    reason = f"contract files not found at {CONTRACTS}"
+    if os.environ.get("MLGITOPS_REQUIRE_CONTRACTS") == "1":
+        pytest.fail(f"{reason}, and MLGITOPS_REQUIRE_CONTRACTS=1 forbids skipping")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Iterator[Path]:
+    """An empty git repository with one branch, ``main``."""
+    import subprocess
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    yield root
