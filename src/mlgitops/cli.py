@@ -73,7 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as exc:
         for problem in exc.problems:
             console.error_line(str(problem))
-        console.error_line(f"mlgitops: {len(exc.problems)} problem(s) in the specs; nothing written")
+        console.error_line(
+            f"mlgitops: {len(exc.problems)} problem(s) in the specs; nothing written"
+        )
         return exc.exit_code
     except MlgitopsError as exc:
         console.error_line(f"mlgitops {verb}: error: {exc}")
@@ -81,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error_line("mlgitops: interrupted")
         return EXIT_INTERRUPTED
-    except Exception:  # noqa: BLE001 - the one place that turns a bug into exit 3
+    except Exception:
         console.error_line(traceback.format_exc().rstrip())
         console.error_line(
             f"mlgitops {verb}: internal error (a bug in mlgitops {__version__}); "

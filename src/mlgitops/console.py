@@ -44,7 +44,11 @@ def _escape_property(value: str) -> str:
 
 
 def annotation(
-    level: str, message: str, *, file: str | None = None, line_no: int | None = None,
+    level: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line_no: int | None = None,
     title: str | None = None,
 ) -> str:
     """A GitHub workflow command such as ``::error file=a.csv,line=3::message``."""

@@ -24,8 +24,14 @@ def run(
     full_env = None if env is None else {**os.environ, **env}
     try:
         result = subprocess.run(
-            list(args), cwd=cwd, env=full_env, input=input_text, text=True,
-            capture_output=capture, timeout=timeout, check=False,
+            list(args),
+            cwd=cwd,
+            env=full_env,
+            input=input_text,
+            text=True,
+            capture_output=capture,
+            timeout=timeout,
+            check=False,
         )
     except FileNotFoundError as exc:
         raise ServiceError(f"{args[0]}: command not found") from exc

@@ -88,7 +88,9 @@ def dumps(record: TrainResult | ProvenanceRecord) -> str:
 def _check_version(doc: dict[str, Any], what: str) -> None:
     version = doc.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise BadInput(f"{what}: unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
+        raise BadInput(
+            f"{what}: unsupported schema_version {version!r} (expected {SCHEMA_VERSION})"
+        )
 
 
 def _known(cls: type, doc: dict[str, Any]) -> dict[str, Any]:

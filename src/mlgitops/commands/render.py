@@ -36,16 +36,28 @@ def orphans(root: Path, wanted: set[str]) -> list[str]:
 
 
 def _diff(root: Path, files: dict[str, bytes], changed: tuple[str, ...], stale: list[str]) -> str:
-    chunks = []
+    chunks: list[str] = []
     for rel in changed:
         old = fsio.read_bytes(root / rel)
         before = old.decode("utf-8", "replace").splitlines(keepends=True) if old else []
         after = files[rel].decode("utf-8").splitlines(keepends=True)
         chunks.extend(difflib.unified_diff(before, after, f"a/{rel}", f"b/{rel}"))
     for rel in stale:
-        old = (root / rel).read_text("utf-8", "replace").splitlines(keepends=True)
-        chunks.extend(difflib.unified_diff(old, [], f"a/{rel}", "/dev/null"))
-    return "".join(c if c.endswith("\n") else c + "\n\\ No newline at end of file\n" for c in chunks)
+        lines = (root / rel).read_text("utf-8", "replace").splitlines(keepends=True)
+        chunks.extend(difflib.unified_diff(lines, [], f"a/{rel}", "/dev/null"))
+    return "".join(
+        c if c.endswith("\n") else c + "\n\\ No newline at end of file\n" for c in chunks
+    )
+
+
+def _remove(root: Path, rel: str) -> None:
+    """Delete an orphan and the folders it leaves empty (up to the repository root)."""
+    path = root / rel
+    path.unlink()
+    for folder in path.parents:
+        if folder == root or any(folder.iterdir()):
+            break
+        folder.rmdir()
 
 
 def run(*, repo: Path, check: bool) -> int:
@@ -66,7 +78,7 @@ def run(*, repo: Path, check: bool) -> int:
         return EXIT_FAILED
     changes = fsio.write_tree(root, files)
     for rel in stale:
-        (root / rel).unlink()
+        _remove(root, rel)
     for rel in changes.created:
         console.line(f"created {rel}")
     for rel in changes.updated:

@@ -13,9 +13,10 @@ from typing import Any
 import jsonschema
 
 from mlgitops.errors import Problem
-from mlgitops.spec.model import TASK_METRICS, is_url
+from mlgitops.spec.model import CLASSIFICATION_METRICS, REGRESSION_METRICS, TASK_METRICS, is_url
 from mlgitops.spec.positions import Key, dotted, locate
 
+_ALL_METRICS = frozenset(CLASSIFICATION_METRICS + REGRESSION_METRICS)
 _TYPE_NAMES = {
     "object": "a mapping",
     "array": "a list",
@@ -73,9 +74,9 @@ def _explain(source: str, doc: Any, error: jsonschema.ValidationError) -> Iterat
             if key in known:
                 continue
             hint = difflib.get_close_matches(str(key), known, n=1)
-            suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(known)})"
-            if not known:
-                suffix = ""
+            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+            if known and not hint:
+                suffix = f" (expected one of: {', '.join(known)})"
             yield at(f"{dotted([*path, key])}: unknown key '{key}'{suffix}", True, [*path, key])
         return
     if kind == "required":
@@ -108,9 +109,9 @@ def _message(kind: str, arg: Any, value: Any, error: jsonschema.ValidationError)
     if kind in simple:
         return simple[kind]
     if kind == "pattern":
-        hint = error.schema.get("description", "")
-        return f"invalid value {got}" + (f": {hint}" if hint else f" (must match {arg})")
-    return error.message
+        hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+        return f"invalid value {got}: {hint}" if hint else f"invalid value {got} (must match {arg})"
+    return str(error.message)
 
 
 def _paths(doc: dict[str, Any]) -> Iterator[tuple[list[Key], Any, bool]]:
@@ -161,7 +162,8 @@ def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
     if "schema" in data and "columns" in data:
         yield ["data", "columns"], "give either 'schema' or 'columns', not both", True
     elif "schema" not in data and "columns" not in data:
-        yield ["data"], "missing the data schema: give 'schema' (a pandera YAML file) or 'columns'", True
+        message = "missing the data schema: give 'schema' (a pandera YAML file) or 'columns'"
+        yield ["data"], message, True
     if "split" in data and "test_path" in data:
         yield ["data", "test_path"], "give either 'split' or 'test_path', not both", True
     columns, target = data.get("columns"), data.get("target")
@@ -169,9 +171,8 @@ def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
         yield ["data", "target"], f"target column {target!r} is not among data.columns", False
     if isinstance(columns, dict):
         for name, col in columns.items():
-            if isinstance(col, dict) and _num(col.get("min")) and _num(col.get("max")):
-                if col["min"] > col["max"]:
-                    yield ["data", "columns", name, "min"], "min is greater than max", True
+            if isinstance(col, dict) and _min_above_max(col):
+                yield ["data", "columns", name, "min"], "min is greater than max", True
 
 
 def _model_rules(model: Any) -> Iterator[tuple[list[Key], str, bool]]:
@@ -190,6 +191,11 @@ def _num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _min_above_max(node: dict[str, Any]) -> bool:
+    low, high = node.get("min"), node.get("max")
+    return isinstance(low, int | float) and isinstance(high, int | float) and low > high
+
+
 def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
     task = doc.get("task")
     if task not in TASK_METRICS:
@@ -198,16 +204,15 @@ def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
     metrics = doc.get("metrics")
     if isinstance(metrics, list):
         for i, metric in enumerate(metrics):
-            if isinstance(metric, str) and metric not in allowed:
+            if metric in _ALL_METRICS and metric not in allowed:  # unknown ones: the schema says
                 yield ["metrics", i], _wrong_task(metric, task, allowed), False
     gates = doc.get("gates")
     if isinstance(gates, dict):
         for metric, gate in gates.items():
             if metric not in allowed:
-                yield ["gates", metric], _wrong_task(str(metric), task, allowed), True
-            elif isinstance(gate, dict) and _num(gate.get("min")) and _num(gate.get("max")):
-                if gate["min"] > gate["max"]:
-                    yield ["gates", metric, "min"], "min is greater than max", True
+                yield ["gates", metric], _unusable(str(metric), task, allowed), True
+            elif isinstance(gate, dict) and _min_above_max(gate):
+                yield ["gates", metric, "min"], "min is greater than max", True
     compare = doc.get("compare")
     slices = compare.get("slices") if isinstance(compare, dict) else None
     gaps = slices.get("max_gap") if isinstance(slices, dict) else None
@@ -215,7 +220,13 @@ def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
         for metric in gaps:
             if metric not in allowed:
                 path: list[Key] = ["compare", "slices", "max_gap", metric]
-                yield path, _wrong_task(str(metric), task, allowed), True
+                yield path, _unusable(str(metric), task, allowed), True
+
+
+def _unusable(metric: str, task: str, allowed: tuple[str, ...]) -> str:
+    if metric in _ALL_METRICS:
+        return _wrong_task(metric, task, allowed)
+    return f"unknown metric '{metric}' (one of: {', '.join(allowed)})"
 
 
 def _wrong_task(metric: str, task: str, allowed: tuple[str, ...]) -> str:
@@ -245,14 +256,19 @@ def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str,
     canary = env.get("canary")
     steps = canary.get("steps") if isinstance(canary, dict) else None
     where: list[Key] = ["deploy", "environments", i, "canary", "steps"]
-    if isinstance(steps, list) and steps and all(_num(s) for s in steps):
+    if isinstance(steps, list) and steps and all(_num(s) and 1 <= s <= 100 for s in steps):
         for j in range(1, len(steps)):
             if steps[j] <= steps[j - 1]:
-                yield [*where, j], f"canary steps must increase strictly (got {steps[j - 1]} then {steps[j]})", False
+                message = (
+                    f"canary steps must increase strictly (got {steps[j - 1]} then {steps[j]})"
+                )
+                yield [*where, j], message, False
         if steps[-1] != 100:
-            yield [*where, len(steps) - 1], f"the last canary step must be 100 (got {steps[-1]})", False
+            message = f"the last canary step must be 100 (got {steps[-1]})"
+            yield [*where, len(steps) - 1], message, False
     if "analysis" in env and "canary" not in env:
-        yield ["deploy", "environments", i, "analysis"], "analysis runs during a canary: add 'canary' steps", True
+        message = "analysis runs during a canary: add 'canary' steps"
+        yield ["deploy", "environments", i, "analysis"], message, True
 
 
 def problems(source: str, doc: Any, kind: str) -> list[Problem]:

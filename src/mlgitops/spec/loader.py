@@ -172,7 +172,7 @@ def _environment(raw: dict[str, Any]) -> m.Environment:
     fields = {k: v for k, v in raw.items() if k not in ("canary", "analysis")}
     return m.Environment(
         **fields,
-        canary=m.Canary(steps=tuple(canary["steps"]), pause=canary.get("pause")) if canary else None,
+        canary=m.Canary(tuple(canary["steps"]), canary.get("pause")) if canary else None,
         analysis=m.Analysis(**analysis) if analysis else None,
     )
 
@@ -183,9 +183,7 @@ def _drift(raw: dict[str, Any]) -> m.Drift:
     return m.Drift(**fields, features=features)
 
 
-def duplicate_names(
-    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str]
-) -> list[Problem]:
+def duplicate_names(pipelines: Sequence[m.Pipeline], texts: Mapping[str, str]) -> list[Problem]:
     """A problem at each later definition of a pipeline name already taken."""
     first: dict[str, str] = {}
     found = []

@@ -1,0 +1,56 @@
+"""Cold start of the CLI against a bare interpreter, measured in the same run.
+
+    python benchmarks/bench_startup.py [--runs 20]
+
+Prints the median wall time of `python -c pass`, `mlgitops --help` and
+`mlgitops render --check` on the example repository, and their difference and
+ratio. Target (DESIGN §10): `--help` and `render` within 0.15 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_S = 0.15
+
+
+def _median_seconds(cmd: list[str], cwd: Path, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    runs = parser.parse_args().runs
+    cli = str(Path(sys.executable).with_name("mlgitops"))
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp)
+        subprocess.run([cli, "init"], cwd=repo, check=True, capture_output=True)
+        subprocess.run([cli, "render"], cwd=repo, check=True, capture_output=True)
+        base = _median_seconds([sys.executable, "-c", "pass"], repo, runs)
+        rows = [
+            ("mlgitops --help", _median_seconds([cli, "--help"], repo, runs)),
+            ("mlgitops render --check", _median_seconds([cli, "render", "--check"], repo, runs)),
+        ]
+        shutil.rmtree(repo / ".github", ignore_errors=True)
+    print(f"{'command':28} {'median s':>9} {'over python':>12} {'ratio':>6}  target")
+    print(f"{'python -c pass':28} {base:9.3f} {'':>12} {1.0:6.2f}")
+    for name, seconds in rows:
+        verdict = "ok" if seconds <= TARGET_S else "OVER"
+        print(f"{name:28} {seconds:9.3f} {seconds - base:+12.3f} {seconds / base:6.2f}  <= {TARGET_S}s {verdict}")
+
+
+if __name__ == "__main__":
+    main()

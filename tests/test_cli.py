@@ -1,0 +1,125 @@
+"""The console script: start-up imports, exit codes, init + render round trip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("pandas", "pandera", "sklearn", "mlflow", "kubernetes", "numpy", "pyarrow", "scipy")
+
+
+def _mlgitops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def _loaded_modules(args: list[str], cwd: Path) -> set[str]:
+    probe = (
+        "import json, sys\n"
+        "from mlgitops.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    return set(json.loads(result.stderr.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["render"], ["render", "--check"]])
+def test_cli_path_imports_no_heavy_library(args: list[str], tmp_path: Path) -> None:
+    _mlgitops("init", cwd=tmp_path)
+    loaded = _loaded_modules(args, tmp_path)
+    assert "mlgitops.cli" in loaded
+    assert sorted(m for m in loaded if m.split(".")[0] in HEAVY) == []
+
+
+def test_help_lists_every_verb(tmp_path: Path) -> None:
+    result = _mlgitops("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for verb in ("init", "render", "plan", "validate", "train", "compare", "report", "deploy",
+                 "promote", "rollback", "status", "drift"):
+        assert f"    {verb} " in result.stdout
+
+
+def test_unknown_verb_is_a_usage_error(tmp_path: Path) -> None:
+    result = _mlgitops("frobnicate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+def test_init_then_render_then_check_pass(git_repo: Path) -> None:
+    init = _mlgitops("init", cwd=git_repo)
+    assert init.returncode == 0, init.stderr
+    assert init.stdout.splitlines()[:6] == [
+        "created .gitignore",
+        "created data/tumors.csv",
+        "created mlgitops.yaml",
+        "created pipelines/tumors.yaml",
+        "created schemas/tumors.yaml",
+        "",
+    ]
+    render = _mlgitops("render", cwd=git_repo)
+    assert render.returncode == 0, render.stderr
+    check = _mlgitops("render", "--check", cwd=git_repo)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.startswith("render --check: ")
+    again = _mlgitops("render", cwd=git_repo)
+    assert again.stdout.startswith("render: 0 written, 0 removed, ")
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "mlgitops.yaml").write_text("python: '3.12'\n")
+    result = _mlgitops("init", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "mlgitops init: error: these files exist already (use --force to overwrite them): "
+        "mlgitops.yaml\n"
+    )
+    assert (tmp_path / "mlgitops.yaml").read_text() == "python: '3.12'\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlgitops.yaml"]
+
+
+def test_render_check_reports_a_hand_edit(git_repo: Path) -> None:
+    _mlgitops("init", cwd=git_repo)
+    _mlgitops("render", cwd=git_repo)
+    workflow = git_repo / ".github" / "workflows" / "mlgitops-tumors-pr.yml"
+    edited = workflow.read_text() + "# a hand edit\n"
+    workflow.write_text(edited)
+    check = _mlgitops("render", "--check", cwd=git_repo)
+    assert check.returncode == 1
+    assert "-# a hand edit\n" in check.stdout
+    assert "--- a/.github/workflows/mlgitops-tumors-pr.yml" in check.stdout
+    assert check.stderr == (
+        "render --check: 1 generated file(s) are missing, stale or edited by hand; "
+        "run `mlgitops render` and commit the result\n"
+    )
+    assert workflow.read_text() == edited
+
+
+def test_render_removes_files_of_a_deleted_pipeline(git_repo: Path) -> None:
+    _mlgitops("init", cwd=git_repo)
+    _mlgitops("render", cwd=git_repo)
+    (git_repo / "pipelines" / "tumors.yaml").unlink()
+    check = _mlgitops("render", "--check", cwd=git_repo)
+    assert check.returncode == 1
+    assert "+++ /dev/null" in check.stdout
+    result = _mlgitops("render", cwd=git_repo)
+    assert result.returncode == 0
+    assert "removed .github/workflows/mlgitops-tumors-pr.yml" in result.stdout
+    assert not (git_repo / "manifests" / "tumors").exists()
+    assert not (git_repo / ".github").exists()
+
+
+def test_this_repository_is_rendered_and_current() -> None:
+    root = Path(__file__).resolve().parent.parent
+    check = _mlgitops("render", "--check", cwd=root)
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr

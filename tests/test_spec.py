@@ -1,0 +1,132 @@
+"""Spec loading: valid specs load; each invalid case gives exactly its expected messages.
+
+Cases are files: ``specs/invalid/<case>.yaml`` is copied to ``pipelines/<case>.yaml``
+of a fresh repository (a folder ``specs/invalid/<case>/`` is copied as the whole
+repository), and ``<case>.errors`` holds the exact expected stderr lines.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlgitops.errors import SpecError
+from mlgitops.spec import load_repo
+from mlgitops.spec.loader import parse_pipeline
+
+SPECS = Path(__file__).parent / "specs"
+INVALID = sorted(p.with_suffix("").name for p in (SPECS / "invalid").glob("*.errors"))
+VALID = sorted((SPECS / "valid").glob("*.yaml"))
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _invalid_repo(case: str, tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    source = SPECS / "invalid" / case
+    if source.is_dir():
+        shutil.copytree(source, root)
+    else:
+        (root / "pipelines").mkdir(parents=True)
+        shutil.copy(source.with_suffix(".yaml"), root / "pipelines" / f"{case}.yaml")
+    return root
+
+
+def test_there_are_at_least_thirty_invalid_cases() -> None:
+    assert len(INVALID) >= 30
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_spec_reports_every_problem_and_writes_nothing(case: str, tmp_path: Path) -> None:
+    root = _invalid_repo(case, tmp_path)
+    before = _snapshot(root)
+    expected = (SPECS / "invalid" / f"{case}.errors").read_text("utf-8").splitlines()
+    for command in (["render"], ["render", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "mlgitops", *command],
+            cwd=root, capture_output=True, text=True, check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert lines[:-1] == expected
+        assert lines[-1] == f"mlgitops: {len(expected)} problem(s) in the specs; nothing written"
+    assert _snapshot(root) == before
+
+
+@pytest.mark.parametrize("spec", VALID, ids=lambda p: p.stem)
+def test_valid_spec_loads(spec: Path) -> None:
+    pipeline = parse_pipeline(f"pipelines/{spec.name}", spec.read_text("utf-8"))
+    assert pipeline.source == f"pipelines/{spec.name}"
+    assert len(pipeline.spec_hash) == 64
+
+
+def test_defaults_are_filled_in() -> None:
+    pipeline = parse_pipeline("pipelines/minimal.yaml", (SPECS / "valid" / "minimal.yaml").read_text())
+    assert pipeline.metrics == ("rmse", "mae", "r2")
+    assert pipeline.train.runs_on == ("self-hosted", "linux", "gpu")
+    assert pipeline.train.timeout_minutes == 120
+    assert pipeline.data.split.test_size == 0.2
+    assert pipeline.data.split.seed == 42
+    assert pipeline.deploy is None
+    assert [c.name for c in pipeline.data.columns] == ["x", "y"]
+
+
+def test_full_spec_records() -> None:
+    pipeline = parse_pipeline("pipelines/full.yaml", (SPECS / "valid" / "full.yaml").read_text())
+    assert pipeline.deploy is not None
+    prod = pipeline.deploy.environment("production")
+    assert prod is not None and prod.canary is not None and prod.analysis is not None
+    assert prod.canary.steps == (10, 50, 100)
+    assert prod.canary.pause == "10m"
+    assert prod.analysis.max_p99_ms == 250
+    assert [g.metric for g in pipeline.gates] == ["accuracy", "roc_auc"]
+    assert pipeline.model.params == {"max_iter": 200, "learning_rate": 0.1}
+    assert pipeline.inputs() == ("pipelines/full.yaml", "data/churn.csv", "schemas/churn.yaml")
+
+
+def test_custom_trainer_spec_records() -> None:
+    text = (SPECS / "valid" / "custom_trainer.yaml").read_text()
+    pipeline = parse_pipeline("pipelines/custom_trainer.yaml", text)
+    assert pipeline.model.command == "python src/train.py --epochs 3"
+    assert pipeline.train.runs_on == ("gpu-a100",)
+    assert pipeline.data.is_url and pipeline.data.file_format == "parquet"
+    assert pipeline.drift is not None and pipeline.drift.features["driver_id"].ignore
+    # URLs are not path-filter inputs; code paths are.
+    assert pipeline.inputs() == (
+        "pipelines/custom_trainer.yaml", "src/train.py", "src/features/",
+        "schemas/rides.yaml", "data/rides-holdout.parquet",
+    )
+
+
+def test_gated_metric_is_always_computed() -> None:
+    text = (SPECS / "valid" / "full.yaml").read_text().replace(
+        "metrics: [roc_auc, accuracy, f1]", "metrics: [f1]"
+    )
+    pipeline = parse_pipeline("pipelines/full.yaml", text)
+    assert pipeline.metrics == ("f1", "accuracy", "roc_auc")
+
+
+def test_problems_from_several_files_come_sorted(tmp_path: Path) -> None:
+    (tmp_path / "pipelines").mkdir()
+    for case in ("task_unknown", "empty_file", "seed_negative"):
+        shutil.copy(SPECS / "invalid" / f"{case}.yaml", tmp_path / "pipelines" / f"{case}.yaml")
+    with pytest.raises(SpecError) as caught:
+        load_repo(tmp_path)
+    assert [str(p) for p in caught.value.problems] == [
+        "pipelines/empty_file.yaml:1:1: the file is empty: expected a mapping",
+        "pipelines/seed_negative.yaml:6:33: data.split.seed: must be >= 0 (got -1)",
+        "pipelines/task_unknown.yaml:10:7: task: must be one of classification, regression (got 'ranking')",
+    ]
+
+
+def test_example_pipeline_of_this_repository_loads() -> None:
+    repo = load_repo(Path(__file__).resolve().parent.parent)
+    assert [p.name for p in repo.pipelines] == ["tumors"]
+    assert repo.config.action == "./"
