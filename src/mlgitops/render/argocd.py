@@ -1,0 +1,53 @@
+"""Argo CD Applications: one per pipeline and environment, syncing that environment's overlay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlgitops.render import serving
+from mlgitops.spec import Pipeline, Repo
+from mlgitops.spec.model import Environment
+
+#: ``repoURL`` when ``mlgitops.yaml`` sets no ``argocd.repo_url``: ``.invalid`` never resolves
+#: (RFC 2606), so Argo CD reports an error that names the setting to fill in.
+PLACEHOLDER_REPO_URL = "https://example.invalid/set-argocd-repo_url-in-mlgitops.yaml.git"
+
+Obj = dict[str, Any]
+
+
+def destination(env: Environment) -> Obj:
+    """Argo CD destination: an https URL is a ``server``, anything else a cluster ``name``."""
+    where = "server" if env.cluster.startswith("https://") else "name"
+    return {where: env.cluster, "namespace": env.namespace}
+
+
+def application(repo: Repo, pipeline: Pipeline, env: Environment) -> Obj:
+    """The Argo CD Application that syncs one overlay, automated with prune and self-heal."""
+    argocd = repo.config.argocd
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": f"{pipeline.name}-{env.name}",
+            "namespace": argocd.namespace,
+            "labels": {
+                "app.kubernetes.io/name": pipeline.name,
+                "app.kubernetes.io/managed-by": "mlgitops",
+                serving.ENVIRONMENT_LABEL: env.name,
+            },
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": argocd.project,
+            "source": {
+                "repoURL": argocd.repo_url or PLACEHOLDER_REPO_URL,
+                "targetRevision": argocd.revision,
+                "path": f"manifests/{pipeline.name}/overlays/{env.name}",
+            },
+            "destination": destination(env),
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "syncOptions": ["CreateNamespace=true"],
+            },
+        },
+    }

@@ -1,0 +1,195 @@
+"""The model server: its container, the Argo Rollout and Services, or a KServe InferenceService.
+
+Every object here is a plain dict in Kubernetes' key order; ``manifests`` dumps
+them. The container serves ``$(MODEL_URI)`` with ``mlflow models serve``; the
+URI comes from the ConfigMap ``<name>-model`` that each overlay generates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlgitops.spec import Pipeline
+from mlgitops.spec.model import Deploy
+
+SERVICE_PORT = 80
+#: Writable scratch (model download, caches) under a read-only root filesystem.
+SCRATCH = "/tmp"
+#: A non-root uid/gid; the stock MLflow image runs as root unless told otherwise.
+RUN_AS = 10001
+#: Optional Secret with MLFLOW_TRACKING_URI and credentials, created by the platform team.
+TRACKING_SECRET = "mlflow-tracking"
+#: Label the overlays add to every object of an environment (and to its Application).
+ENVIRONMENT_LABEL = "mlgitops.dev/environment"
+KSERVE_CONTAINER = "kserve-container"
+KSERVE_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+KSERVE_MODE = "Knative"
+#: The label KServe puts on the Services and pods of an InferenceService.
+KSERVE_LABEL = "serving.kserve.io/inferenceservice"
+
+Obj = dict[str, Any]
+
+
+def model_configmap(pipeline: Pipeline) -> str:
+    """Name of the generated ConfigMap that holds ``MODEL_URI`` (before kustomize's hash)."""
+    return f"{pipeline.name}-model"
+
+
+def canary_service(pipeline: Pipeline) -> str:
+    return f"{pipeline.name}-canary"
+
+
+def labels(pipeline: Pipeline) -> dict[str, str]:
+    """Labels on every generated object; the first one is also the pod selector."""
+    return {
+        "app.kubernetes.io/name": pipeline.name,
+        "app.kubernetes.io/component": "model-server",
+        "app.kubernetes.io/managed-by": "mlgitops",
+    }
+
+
+def selector(pipeline: Pipeline) -> dict[str, str]:
+    return {"app.kubernetes.io/name": pipeline.name}
+
+
+def metadata(pipeline: Pipeline, name: str | None = None) -> Obj:
+    return {"name": name or pipeline.name, "labels": labels(pipeline)}
+
+
+def _deploy(pipeline: Pipeline) -> Deploy:
+    if pipeline.deploy is None:
+        raise ValueError(f"pipeline {pipeline.name!r} has no deploy section")
+    return pipeline.deploy
+
+
+def _probe(path: str, port: int, period: int, failures: int) -> Obj:
+    return {
+        "httpGet": {"path": path, "port": port},
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
+
+
+def _container_security(*, with_user: bool) -> Obj:
+    context: Obj = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+    }
+    if with_user:
+        context |= {"runAsUser": RUN_AS, "runAsGroup": RUN_AS}
+    context |= {"capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+    return context
+
+
+def container(pipeline: Pipeline, *, name: str, port_name: str | None) -> Obj:
+    """The ``mlflow models serve`` container, hardened and with resources and probes."""
+    server = _deploy(pipeline).server
+    port: Obj = {"containerPort": server.port, "protocol": "TCP"}
+    if port_name:
+        port = {"name": port_name, **port}
+    model_ref = {"name": model_configmap(pipeline), "key": "MODEL_URI"}
+    return {
+        "name": name,
+        "image": server.image,
+        "command": ["mlflow"],
+        "args": [
+            *("models", "serve", "-m", "$(MODEL_URI)"),
+            *("--host", "0.0.0.0", "--port", str(server.port), "--env-manager", "local"),
+        ],
+        "workingDir": SCRATCH,
+        "env": [
+            {"name": "MODEL_URI", "valueFrom": {"configMapKeyRef": model_ref}},
+            {"name": "HOME", "value": SCRATCH},
+            {"name": "TMPDIR", "value": SCRATCH},
+        ],
+        "envFrom": [{"secretRef": {"name": TRACKING_SECRET, "optional": True}}],
+        "ports": [port],
+        "resources": {
+            "requests": {"cpu": server.cpu, "memory": server.memory},
+            "limits": {"cpu": server.cpu, "memory": server.memory},
+        },
+        "startupProbe": _probe("/ping", server.port, 10, 60),
+        "readinessProbe": _probe("/ping", server.port, 10, 3),
+        "livenessProbe": _probe("/health", server.port, 20, 3),
+        "securityContext": _container_security(with_user=port_name is None),
+        "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH}],
+    }
+
+
+def _scratch_volume() -> Obj:
+    return {"name": "scratch", "emptyDir": {}}
+
+
+def rollout(pipeline: Pipeline) -> Obj:
+    """The Argo Rollout; the overlay patches replicas, canary steps and analysis."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": metadata(pipeline),
+        "spec": {
+            "replicas": 1,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector(pipeline)},
+            "template": {
+                "metadata": {"labels": labels(pipeline)},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUN_AS,
+                        "runAsGroup": RUN_AS,
+                        "fsGroup": RUN_AS,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container(pipeline, name="server", port_name="http")],
+                    "volumes": [_scratch_volume()],
+                },
+            },
+            "strategy": {
+                "canary": {
+                    "canaryService": canary_service(pipeline),
+                    "stableService": pipeline.name,
+                    "steps": [{"setWeight": 100}],
+                }
+            },
+        },
+    }
+
+
+def service(pipeline: Pipeline, name: str, role: str) -> Obj:
+    """A ClusterIP Service on port 80; Argo Rollouts narrows its selector to stable/canary pods."""
+    meta = metadata(pipeline, name)
+    meta["labels"] = {**meta["labels"], "mlgitops.dev/service-role": role}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(pipeline),
+            "ports": [
+                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
+            ],
+        },
+    }
+
+
+def inference_service(pipeline: Pipeline) -> Obj:
+    """A KServe InferenceService in Knative mode (needed for ``canaryTrafficPercent``)."""
+    meta = metadata(pipeline)
+    meta["annotations"] = {KSERVE_MODE_ANNOTATION: KSERVE_MODE}
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": meta,
+        "spec": {
+            "predictor": {
+                "minReplicas": 1,
+                "automountServiceAccountToken": False,
+                "containers": [container(pipeline, name=KSERVE_CONTAINER, port_name=None)],
+                "volumes": [_scratch_volume()],
+            }
+        },
+    }

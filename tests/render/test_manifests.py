@@ -1,0 +1,668 @@
+"""Generated manifests: built with the real ``kubectl kustomize``, validated against the contracts.
+
+Four repositories: this repository's own example pipeline, and three specs written
+into temporary repositories (a regression pipeline with one environment and no
+canary, a KServe pipeline, a Rollout pipeline with a ServiceMonitor and custom analysis).
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ruamel.yaml import YAML
+
+from mlgitops.render import argocd, header, manifests
+from mlgitops.spec import load_repo
+from tests.fixtures.k8s import PROMETHEUS_OPERATOR, kustomize_build, validate_objects
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+HOUSES = """\
+name: houses
+data:
+  path: data/houses.csv
+  columns:
+    rooms: {dtype: float64}
+    price: {dtype: float64}
+  target: price
+model:
+  estimator: sklearn.linear_model.Ridge
+task: regression
+deploy:
+  server: {image: ghcr.io/example/ridge-server:2024.1, port: 5000, cpu: "1", memory: 512Mi}
+  environments:
+    - name: live
+      namespace: houses
+      cluster: edge-cluster
+"""
+
+FRAUD = """\
+name: fraud-score
+data:
+  path: data/fraud.csv
+  columns:
+    amount: {dtype: float64}
+    fraud: {dtype: int64}
+  target: fraud
+model:
+  estimator: sklearn.linear_model.LogisticRegression
+task: classification
+deploy:
+  target: kserve
+  environments:
+    - name: staging
+      namespace: fraud-staging
+    - name: production
+      namespace: fraud
+      cluster: https://prod.example.com:6443
+      replicas: 4
+      canary: {steps: [20, 60, 100], pause: 15m}
+"""
+
+CHURN = """\
+name: churn
+data:
+  path: data/churn.csv
+  columns:
+    tenure: {dtype: float64}
+    churned: {dtype: int64}
+  target: churned
+model:
+  estimator: sklearn.ensemble.RandomForestClassifier
+task: classification
+deploy:
+  service_monitor: true
+  environments:
+    - name: canary-only
+      namespace: churn-test
+      canary: {steps: [25, 100]}
+    - name: production
+      namespace: churn
+      replicas: 5
+      canary: {steps: [5, 25, 50, 100], pause: 1h}
+      analysis:
+        prometheus: https://prometheus.example.com
+        max_error_rate: 0.07
+        max_p99_ms: 120.5
+        interval: 30s
+        failure_limit: 3
+"""
+
+CONFIG = """\
+argocd:
+  namespace: gitops
+  project: models
+  repo_url: https://git.example.com/ml/models.git
+  revision: main
+"""
+
+#: pipeline -> (spec text, repo config or None)
+SPECS = {"houses": (HOUSES, None), "fraud-score": (FRAUD, CONFIG), "churn": (CHURN, CONFIG)}
+PIPELINES = ["tumors", *SPECS]
+
+
+def _make_repo(root: Path, pipeline: str) -> Path:
+    root.mkdir(parents=True)
+    if pipeline == "tumors":
+        shutil.copytree(PROJECT / "pipelines", root / "pipelines")
+        shutil.copy(PROJECT / "mlgitops.yaml", root / "mlgitops.yaml")
+        return root
+    spec, config = SPECS[pipeline]
+    (root / "pipelines").mkdir()
+    (root / "pipelines" / f"{pipeline}.yaml").write_text(spec)
+    if config:
+        (root / "mlgitops.yaml").write_text(config)
+    return root
+
+
+def _render(root: Path) -> dict[str, str]:
+    """Render the manifests of ``root`` (carrying over deployed URIs) and write them there."""
+    repo = load_repo(root)
+    files = manifests.render(repo, manifests.read_deployed(root, repo.pipelines))
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, "utf-8")
+    return files
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, str]]]:
+    """pipeline -> (repository root, rendered files), rendered once for the module."""
+    out = {}
+    for pipeline in PIPELINES:
+        root = _make_repo(tmp_path_factory.mktemp("repos") / pipeline, pipeline)
+        out[pipeline] = (root, _render(root))
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(
+    rendered: dict[str, tuple[Path, dict[str, str]]],
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(pipeline, environment) -> the objects ``kubectl kustomize`` builds from its overlay."""
+    out = {}
+    for pipeline, (root, _) in rendered.items():
+        for overlay in sorted((root / "manifests" / pipeline / "overlays").iterdir()):
+            out[(pipeline, overlay.name)] = kustomize_build(overlay)
+    return out
+
+
+def _one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    found = [o for o in objects if o["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind}, got {[o['kind'] for o in objects]}"
+    return found[0]
+
+
+def _kinds(objects: list[dict[str, Any]]) -> list[str]:
+    return sorted(o["kind"] for o in objects)
+
+
+# --- Every overlay builds, every object validates -------------------------------------
+
+
+def test_every_overlay_builds_and_every_object_validates(
+    built: dict[tuple[str, str], list[dict[str, Any]]], contracts: Path
+) -> None:
+    assert sorted(built) == [
+        ("churn", "canary-only"),
+        ("churn", "production"),
+        ("fraud-score", "production"),
+        ("fraud-score", "staging"),
+        ("houses", "live"),
+        ("tumors", "production"),
+        ("tumors", "staging"),
+    ]
+    for objects in built.values():
+        validate_objects(objects, contracts)
+
+
+def test_argo_cd_applications_validate_against_the_crd(
+    rendered: dict[str, tuple[Path, dict[str, str]]], contracts: Path
+) -> None:
+    apps = [
+        yaml.safe_load(text)
+        for _, files in rendered.values()
+        for rel, text in files.items()
+        if rel.startswith("manifests/argocd/")
+    ]
+    assert len(apps) == 7
+    validate_objects(apps, contracts)
+
+
+def test_the_objects_each_target_generates(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    rollout = ["AnalysisTemplate", "ConfigMap", "Rollout", "Service", "Service"]
+    assert _kinds(built[("tumors", "production")]) == rollout
+    assert _kinds(built[("houses", "live")]) == rollout
+    assert _kinds(built[("churn", "production")]) == sorted(
+        [*rollout, "PrometheusRule", "ServiceMonitor"]
+    )
+    assert _kinds(built[("fraud-score", "production")]) == ["ConfigMap", "InferenceService"]
+
+
+def test_the_validator_rejects_unknown_keys_everywhere(
+    built: dict[tuple[str, str], list[dict[str, Any]]], contracts: Path
+) -> None:
+    objects = json.loads(json.dumps(built[("churn", "production")]))
+    _one(objects, "Rollout")["spec"]["strategy"]["canary"]["stepz"] = []
+    _one(objects, "AnalysisTemplate")["spec"]["metrics"][0]["provider"]["prometheus"]["qeury"] = ""
+    _one(objects, "ConfigMap")["dataa"] = {}
+    _one(objects, "ServiceMonitor")["spec"]["endpoints"][0]["intervall"] = "1m"
+    _one(objects, "PrometheusRule")["spec"]["groups"][0]["rules"][0]["for"] = "ten minutes"
+    config_map = _one(objects, "ConfigMap")["metadata"]["name"]
+    rule = PROMETHEUS_OPERATOR["PrometheusRule"]["properties"]["spec"]["properties"]["groups"]
+    duration = rule["items"]["properties"]["rules"]["items"]["properties"]["for"]["pattern"]
+    with pytest.raises(AssertionError) as caught:
+        validate_objects(objects, contracts)
+    assert sorted(str(caught.value).splitlines()[1:]) == [
+        "AnalysisTemplate/churn: spec/metrics/0/provider/prometheus: Additional properties "
+        "are not allowed ('qeury' was unexpected)",
+        f"ConfigMap/{config_map}: <root>: Additional properties are not allowed "
+        "('dataa' was unexpected)",
+        f"PrometheusRule/churn: spec/groups/0/rules/0/for: 'ten minutes' does not match {duration!r}",
+        "Rollout/churn: spec/strategy/canary: Additional properties are not allowed "
+        "('stepz' was unexpected)",
+        "ServiceMonitor/churn: spec/endpoints/0: Additional properties are not allowed "
+        "('intervall' was unexpected)",
+    ]
+
+
+# --- The generated ConfigMap reference --------------------------------------------------
+
+
+def _model_ref(workload: dict[str, Any]) -> str:
+    if workload["kind"] == "Rollout":
+        pod = workload["spec"]["template"]["spec"]
+    else:
+        pod = workload["spec"]["predictor"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    return str(env["MODEL_URI"]["valueFrom"]["configMapKeyRef"]["name"])
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "environment", "kind"),
+    [
+        ("tumors", "production", "Rollout"),
+        ("tumors", "staging", "Rollout"),
+        ("houses", "live", "Rollout"),
+        ("churn", "production", "Rollout"),
+        ("fraud-score", "production", "InferenceService"),
+    ],
+)
+def test_the_workload_references_the_hash_suffixed_configmap(
+    built: dict[tuple[str, str], list[dict[str, Any]]], pipeline: str, environment: str, kind: str
+) -> None:
+    objects = built[(pipeline, environment)]
+    config_map = _one(objects, "ConfigMap")["metadata"]["name"]
+    assert config_map.startswith(f"{pipeline}-model-")
+    assert len(config_map) == len(f"{pipeline}-model-") + 10
+    assert _model_ref(_one(objects, kind)) == config_map
+
+
+def test_without_the_name_reference_configuration_kustomize_leaves_the_rollout_stale(
+    rendered: dict[str, tuple[Path, dict[str, str]]], tmp_path: Path
+) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(rendered["tumors"][0] / "manifests", root / "manifests")
+    base = root / "manifests/tumors/base/kustomization.yaml"
+    base.write_text(base.read_text().replace("configurations:\n  - kustomizeconfig.yaml\n", ""))
+    objects = kustomize_build(root / "manifests/tumors/overlays/production")
+    assert _one(objects, "ConfigMap")["metadata"]["name"] != "tumors-model"
+    assert _model_ref(_one(objects, "Rollout")) == "tumors-model"
+
+
+def test_changing_the_model_uri_changes_the_configmap_name(tmp_path: Path) -> None:
+    root = _make_repo(tmp_path / "repo", "tumors")
+    _render(root)
+    overlay = root / "manifests/tumors/overlays/production"
+    before = _model_ref(_one(kustomize_build(overlay), "Rollout"))
+    kustomization = overlay / "kustomization.yaml"
+    text = kustomization.read_text()
+    kustomization.write_text(text.replace("models:/tumors@production", "models:/tumors/3"))
+    after_objects = kustomize_build(overlay)
+    assert _one(after_objects, "ConfigMap")["data"] == {"MODEL_URI": "models:/tumors/3"}
+    assert _model_ref(_one(after_objects, "Rollout")) not in (before, "tumors-model")
+
+
+# --- Canary steps, replicas and analysis ------------------------------------------------
+
+
+def _canary(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    rollout = _one(objects, "Rollout")
+    return dict(rollout["spec"]["strategy"]["canary"])
+
+
+def test_canary_steps_and_replicas_match_the_spec(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    production = built[("tumors", "production")]
+    assert _one(production, "Rollout")["spec"]["replicas"] == 3
+    assert _canary(production)["steps"] == [
+        {"setWeight": 10},
+        {"pause": {"duration": "10m"}},
+        {"setWeight": 50},
+        {"pause": {"duration": "10m"}},
+        {"setWeight": 100},
+    ]
+    staging = built[("tumors", "staging")]
+    assert _one(staging, "Rollout")["spec"]["replicas"] == 2
+    assert _canary(staging)["steps"] == [
+        {"setWeight": 50},
+        {"pause": {"duration": "2m"}},
+        {"setWeight": 100},
+    ]
+    assert _canary(built[("houses", "live")])["steps"] == [{"setWeight": 100}]
+    assert _canary(built[("churn", "canary-only")])["steps"] == [
+        {"setWeight": 25},
+        {"pause": {}},
+        {"setWeight": 100},
+    ]
+    assert _one(built[("churn", "production")], "Rollout")["spec"]["replicas"] == 5
+
+
+def test_canary_and_stable_services_are_the_generated_ones(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    objects = built[("tumors", "production")]
+    services = {s["metadata"]["name"]: s for s in objects if s["kind"] == "Service"}
+    assert sorted(services) == ["tumors", "tumors-canary"]
+    canary = _canary(objects)
+    assert (canary["canaryService"], canary["stableService"]) == ("tumors-canary", "tumors")
+    for service in services.values():
+        assert service["metadata"]["namespace"] == "ml"
+        assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_analysis_only_where_the_environment_asks_for_it(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    assert "analysis" not in _canary(built[("tumors", "staging")])
+    assert "analysis" not in _canary(built[("houses", "live")])
+    assert _canary(built[("tumors", "production")])["analysis"] == {
+        "templates": [{"templateName": "tumors"}],
+        "startingStep": 1,
+        "args": [
+            {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+            {"name": "service", "value": "tumors-canary"},
+            {"name": "prometheus", "value": "http://prometheus.monitoring:9090"},
+            {"name": "min-success-rate", "value": "0.99"},
+            {"name": "max-p99-ms", "value": "250"},
+            {"name": "window", "value": "2m"},
+        ],
+    }
+    args = {
+        a["name"]: a.get("value")
+        for a in _canary(built[("churn", "production")])["analysis"]["args"]
+    }
+    assert args["prometheus"] == "https://prometheus.example.com"
+    assert args["min-success-rate"] == "0.93"
+    assert args["max-p99-ms"] == "120.5"
+    assert args["window"] == "2m"
+
+
+def test_analysis_template_queries_prometheus_with_guards(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    template = _one(built[("churn", "production")], "AnalysisTemplate")
+    declared = {a["name"] for a in template["spec"]["args"]}
+    rollout_args = {a["name"] for a in _canary(built[("churn", "production")])["analysis"]["args"]}
+    assert declared == rollout_args
+    metrics = template["spec"]["metrics"]
+    assert [m["name"] for m in metrics] == ["success-rate", "latency-p99-ms"]
+    guard = "len(result) > 0 && !isNaN(result[0]) && "
+    assert metrics[0]["successCondition"] == guard + "result[0] >= {{args.min-success-rate}}"
+    assert metrics[0]["failureCondition"] == guard + "result[0] < {{args.min-success-rate}}"
+    assert metrics[1]["successCondition"] == guard + "result[0] <= {{args.max-p99-ms}}"
+    assert metrics[1]["failureCondition"] == guard + "result[0] > {{args.max-p99-ms}}"
+    for metric in metrics:
+        assert (metric["interval"], metric["failureLimit"]) == ("30s", 3)
+        prometheus = metric["provider"]["prometheus"]
+        assert prometheus["address"] == "{{args.prometheus}}"
+        query = prometheus["query"]
+        assert 'service="{{args.service}}"' in query
+        assert query.count("(") == query.count(")") and query.count("{") == query.count("}")
+    assert "http_requests_total" in metrics[0]["provider"]["prometheus"]["query"]
+    assert "histogram_quantile(0.99," in metrics[1]["provider"]["prometheus"]["query"]
+    defaults = _one(built[("tumors", "production")], "AnalysisTemplate")["spec"]["metrics"]
+    assert [(m["interval"], m["failureLimit"]) for m in defaults] == [("1m", 1), ("1m", 1)]
+
+
+def test_kserve_inference_service(built: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+    production = _one(built[("fraud-score", "production")], "InferenceService")
+    assert production["metadata"]["annotations"] == {"serving.kserve.io/deploymentMode": "Knative"}
+    predictor = production["spec"]["predictor"]
+    assert (predictor["canaryTrafficPercent"], predictor["minReplicas"]) == (20, 4)
+    assert predictor["containers"][0]["name"] == "kserve-container"
+    staging = _one(built[("fraud-score", "staging")], "InferenceService")["spec"]["predictor"]
+    assert "canaryTrafficPercent" not in staging
+    assert staging["minReplicas"] == 2
+
+
+def test_service_monitor_and_rule_only_when_asked(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    objects = built[("churn", "production")]
+    monitor = _one(objects, "ServiceMonitor")
+    assert monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "churn"}}
+    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    rules = _one(objects, "PrometheusRule")["spec"]["groups"][0]["rules"]
+    assert [r["alert"] for r in rules] == ["ChurnModelErrorRateHigh", "ChurnModelLatencyHigh"]
+    assert rules[0]["expr"].endswith("> 0.07\n")
+    assert rules[1]["expr"].endswith("> 120.5\n")
+    for name in ("tumors", "houses", "fraud-score"):
+        for (pipeline, _), built_objects in built.items():
+            if pipeline == name:
+                assert "ServiceMonitor" not in _kinds(built_objects)
+
+
+# --- The container -----------------------------------------------------------------------
+
+
+def test_the_model_server_container_is_hardened(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    pod = _one(built[("houses", "live")], "Rollout")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == "ghcr.io/example/ridge-server:2024.1"
+    assert [container["command"], *container["args"][:4]] == [
+        ["mlflow"],
+        "models",
+        "serve",
+        "-m",
+        "$(MODEL_URI)",
+    ]
+    assert container["args"][container["args"].index("--port") + 1] == "5000"
+    assert container["ports"] == [{"name": "http", "containerPort": 5000, "protocol": "TCP"}]
+    assert container["resources"] == {
+        "requests": {"cpu": "1", "memory": "512Mi"},
+        "limits": {"cpu": "1", "memory": "512Mi"},
+    }
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["port"] == 5000
+    security = container["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["volumeMounts"] == [{"name": "scratch", "mountPath": "/tmp"}]
+    assert pod["volumes"] == [{"name": "scratch", "emptyDir": {}}]
+
+
+# --- Argo CD Applications ----------------------------------------------------------------
+
+
+def _app(rendered: dict[str, tuple[Path, dict[str, str]]], pipeline: str, env: str) -> Any:
+    return yaml.safe_load(rendered[pipeline][1][f"manifests/argocd/{pipeline}-{env}.yaml"])
+
+
+def test_applications_sync_each_overlay_automatically(
+    rendered: dict[str, tuple[Path, dict[str, str]]],
+) -> None:
+    app = _app(rendered, "fraud-score", "production")
+    assert app["metadata"]["name"] == "fraud-score-production"
+    assert app["metadata"]["namespace"] == "gitops"
+    assert app["spec"]["project"] == "models"
+    assert app["spec"]["source"] == {
+        "repoURL": "https://git.example.com/ml/models.git",
+        "targetRevision": "main",
+        "path": "manifests/fraud-score/overlays/production",
+    }
+    assert app["spec"]["destination"] == {
+        "server": "https://prod.example.com:6443",
+        "namespace": "fraud",
+    }
+    assert app["spec"]["syncPolicy"] == {
+        "automated": {"prune": True, "selfHeal": True},
+        "syncOptions": ["CreateNamespace=true"],
+    }
+    staging = _app(rendered, "fraud-score", "staging")["spec"]["destination"]
+    assert staging == {"server": "https://kubernetes.default.svc", "namespace": "fraud-staging"}
+
+
+def test_a_cluster_name_and_the_repo_url_placeholder(
+    rendered: dict[str, tuple[Path, dict[str, str]]],
+) -> None:
+    app = _app(rendered, "houses", "live")
+    assert app["spec"]["destination"] == {"name": "edge-cluster", "namespace": "houses"}
+    assert app["spec"]["source"]["repoURL"] == argocd.PLACEHOLDER_REPO_URL
+    assert app["spec"]["source"]["targetRevision"] == "HEAD"
+    assert (rendered["houses"][0] / app["spec"]["source"]["path"] / "kustomization.yaml").is_file()
+
+
+# --- The overlay format, and what deploy does to it ---------------------------------------
+
+
+def test_the_overlay_format(rendered: dict[str, tuple[Path, dict[str, str]]]) -> None:
+    text = rendered["houses"][1]["manifests/houses/overlays/live/kustomization.yaml"]
+    assert text == header("pipelines/houses.yaml") + (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\n"
+        "namespace: houses\n"
+        "resources:\n"
+        "  - ../../base\n"
+        "labels:\n"
+        "  - pairs:\n"
+        "      mlgitops.dev/environment: live\n"
+        "    includeSelectors: false\n"
+        "patches:\n"
+        "  - target:\n"
+        "      group: argoproj.io\n"
+        "      version: v1alpha1\n"
+        "      kind: Rollout\n"
+        "      name: houses\n"
+        "    patch: |\n"
+        "      apiVersion: argoproj.io/v1alpha1\n"
+        "      kind: Rollout\n"
+        "      metadata:\n"
+        "        name: houses\n"
+        "      spec:\n"
+        "        replicas: 2\n"
+        "        strategy:\n"
+        "          canary:\n"
+        "            steps:\n"
+        "              - setWeight: 100\n"
+        "configMapGenerator:\n"
+        "  - name: houses-model\n"
+        "    literals:\n"
+        "      - MODEL_URI=models:/houses@live\n"
+    )
+
+
+def test_kustomize_v5_idioms(rendered: dict[str, tuple[Path, dict[str, str]]]) -> None:
+    deprecated = {"commonLabels", "patchesStrategicMerge", "patchesJson6902", "bases", "vars"}
+    kustomizations = [
+        yaml.safe_load(text)
+        for _, files in rendered.values()
+        for rel, text in files.items()
+        if rel.endswith("/kustomization.yaml")
+    ]
+    assert len(kustomizations) == 11
+    for kustomization in kustomizations:
+        assert not deprecated & set(kustomization)
+        assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
+        for image in kustomization.get("images", []):
+            assert isinstance(image.get("newTag", ""), str)
+        if "namespace" in kustomization:
+            assert kustomization["labels"][0]["includeSelectors"] is False
+            assert all(set(p) == {"target", "patch"} for p in kustomization["patches"])
+
+
+def _deploy_edit(text: str, uri: str) -> str:
+    """What ``deploy`` does: a ruamel.yaml round trip that sets the one literal."""
+    round_trip = YAML(typ="rt")
+    round_trip.indent(mapping=2, sequence=4, offset=2)
+    round_trip.width = 4096
+    document = round_trip.load(text)
+    document["configMapGenerator"][0]["literals"][0] = f"MODEL_URI={uri}"
+    out = io.StringIO()
+    round_trip.dump(document, out)
+    return out.getvalue()
+
+
+def test_a_round_trip_edit_changes_exactly_the_literal_line(
+    rendered: dict[str, tuple[Path, dict[str, str]]],
+) -> None:
+    for _, files in rendered.values():
+        for rel, text in files.items():
+            if "/overlays/" not in rel:
+                continue
+            edited = _deploy_edit(text, "models:/any/42")
+            diff = [
+                line
+                for line in difflib.unified_diff(text.splitlines(), edited.splitlines(), n=0)
+                if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))
+            ]
+            assert len(diff) == 2, rel
+            assert diff[0].startswith("-      - MODEL_URI=models:/")
+            assert diff[1] == "+      - MODEL_URI=models:/any/42"
+
+
+def test_a_deployed_model_uri_survives_a_re_render(tmp_path: Path) -> None:
+    root = _make_repo(tmp_path / "repo", "tumors")
+    first = _render(root)
+    path = root / "manifests/tumors/overlays/production/kustomization.yaml"
+    deployed_text = _deploy_edit(path.read_text(), "models:/tumors/7")
+    path.write_text(deployed_text)
+    repo = load_repo(root)
+    assert manifests.read_deployed(root, repo.pipelines) == {
+        ("tumors", "production"): "models:/tumors/7",
+        ("tumors", "staging"): "models:/tumors@staging",
+    }
+    second = _render(root)
+    assert path.read_text() == deployed_text
+    assert {k: v for k, v in second.items() if k != str(path.relative_to(root))} == {
+        k: v for k, v in first.items() if k != str(path.relative_to(root))
+    }
+    objects = kustomize_build(path.parent)
+    assert _one(objects, "ConfigMap")["data"] == {"MODEL_URI": "models:/tumors/7"}
+
+
+def test_an_unreadable_overlay_falls_back_to_model_json(tmp_path: Path) -> None:
+    root = _make_repo(tmp_path / "repo", "tumors")
+    _render(root)
+    folder = root / "manifests/tumors/overlays/production"
+    (folder / "kustomization.yaml").write_text("configMapGenerator: [\n")
+    (folder / "model.json").write_text(json.dumps({"model_uri": "models:/tumors/4"}))
+    staging = root / "manifests/tumors/overlays/staging/kustomization.yaml"
+    staging.write_text(staging.read_text().replace("      - MODEL_URI=", "      - OTHER="))
+    repo = load_repo(root)
+    assert manifests.read_deployed(root, repo.pipelines) == {
+        ("tumors", "production"): "models:/tumors/4"
+    }
+    _render(root)
+    assert (
+        (folder / "kustomization.yaml").read_text().endswith("      - MODEL_URI=models:/tumors/4\n")
+    )
+    assert staging.read_text().endswith("      - MODEL_URI=models:/tumors@staging\n")
+
+
+# --- Determinism, headers, the repository's own manifests -----------------------------------
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES)
+def test_rendering_is_deterministic(pipeline: str, tmp_path: Path) -> None:
+    one = _make_repo(tmp_path / "one", pipeline)
+    two = _make_repo(tmp_path / "two", pipeline)
+    first = manifests.render(load_repo(one), {})
+    assert manifests.render(load_repo(two), {}) == first
+    assert manifests.render(load_repo(one), {}) == first
+    for rel, text in first.items():
+        assert text.encode("utf-8") == manifests.render(load_repo(two), {})[rel].encode("utf-8")
+
+
+def test_every_file_starts_with_the_header(
+    rendered: dict[str, tuple[Path, dict[str, str]]],
+) -> None:
+    for pipeline, (_, files) in rendered.items():
+        assert files
+        for rel, text in files.items():
+            assert text.startswith(header(f"pipelines/{pipeline}.yaml")), rel
+            assert text.endswith("\n") and "\t" not in text, rel
+
+
+def test_pipelines_without_deploy_get_no_manifests(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "pipelines").mkdir(parents=True)
+    spec = HOUSES.split("deploy:")[0]
+    (root / "pipelines" / "houses.yaml").write_text(spec)
+    assert manifests.render(load_repo(root), {}) == {}
+
+
+def test_this_repository_s_manifests_are_current() -> None:
+    repo = load_repo(PROJECT)
+    files = manifests.render(repo, manifests.read_deployed(PROJECT, repo.pipelines))
+    stale = [
+        rel
+        for rel, text in files.items()
+        if not (PROJECT / rel).is_file() or (PROJECT / rel).read_text("utf-8") != text
+    ]
+    assert stale == [], "run `mlgitops render` and commit the result"
