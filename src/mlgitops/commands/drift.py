@@ -1,0 +1,178 @@
+"""``mlgitops drift NAME``: recent data against the training reference; a retraining PR on drift.
+
+Exit 0: no drift, nothing opened. Exit 1: drift found (after the pull request
+or issue was opened or updated, or the report printed when no GitHub token is
+set). Exit 2: bad input or a service failed. See docs/drift.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlgitops import console, fsio
+from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
+from mlgitops.outputs import Outputs, set_github_outputs
+from mlgitops.spec import Repo, load_repo
+from mlgitops.spec.model import Pipeline
+
+if TYPE_CHECKING:
+    from mlgitops.drift.sources import Reference
+
+ACTIONS = ("pull_request", "issue", "none")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the pipeline")
+    parser.add_argument(
+        "--current",
+        metavar="PATH_OR_URL",
+        help="recent data, CSV or Parquet (default: drift.current)",
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        metavar="FILE",
+        help="reference profile (default: stored by train)",
+    )
+    parser.add_argument("--output", type=Path, metavar="DIR", help="hand-off folder")
+    parser.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI")
+    parser.add_argument(
+        "--action",
+        choices=ACTIONS,
+        help="on drift: open a pull request, an issue, or nothing (default: drift.action)",
+    )
+    parser.add_argument("--base", metavar="BRANCH", help="base branch of the pull request")
+    parser.add_argument("--json", dest="as_json", action="store_true", help="print drift.json")
+
+
+def run(
+    *,
+    repo: Path,
+    name: str,
+    current: str | None = None,
+    reference: Path | None = None,
+    output: Path | None = None,
+    tracking_uri: str | None = None,
+    action: str | None = None,
+    base: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """Measure drift, write drift.json/drift.md, and act on GitHub when it is found."""
+    from mlgitops.drift import report as rep
+    from mlgitops.drift.detect import Thresholds, detect
+    from mlgitops.drift.sources import read_frame
+
+    spec = load_repo(repo)
+    pipeline = spec.pipeline(name)
+    location = _current_location(pipeline, current)
+    outputs = Outputs.for_pipeline(repo, name, output)
+    ref, note = _reference(spec, pipeline, reference, outputs, tracking_uri)
+    if note:
+        console.error_line(f"mlgitops drift: {note}")
+    frame = read_frame(repo, location)
+    with console.group(f"drift: {name} ({len(frame):,} rows)"):
+        result = detect(
+            ref.profile,
+            frame,
+            Thresholds.from_spec(pipeline.drift),
+            pipeline=name,
+            reference_source=ref.source,
+            current_source=location,
+        )
+    doc, markdown = rep.to_json(result), rep.to_markdown(result)
+    drift_json = json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    fsio.write_tree(
+        outputs.folder, {"drift.json": drift_json.encode(), "drift.md": markdown.encode()}
+    )
+    with console.untrusted_output():
+        console.write(drift_json if as_json else markdown)
+    outcome = _act(
+        spec, pipeline, action, base, result.drifted, markdown, drift_json, doc["summary"]
+    )
+    set_github_outputs(
+        {"drifted": str(result.drifted).lower(), "report-path": str(outputs.path("drift.md"))}
+    )
+    console.line(outcome)
+    return EXIT_FAILED if result.drifted else EXIT_OK
+
+
+def _current_location(pipeline: Pipeline, option: str | None) -> str:
+    location = option or (pipeline.drift.current if pipeline.drift else None)
+    if not location:
+        raise BadInput(
+            f"no current data for {pipeline.name}: pass --current PATH_OR_URL "
+            f"or set drift.current in {pipeline.source}"
+        )
+    return location
+
+
+def _reference(
+    spec: Repo, pipeline: Pipeline, option: Path | None, outputs: Outputs, tracking_uri: str | None
+) -> tuple[Reference, str | None]:
+    """The first reference found (--reference, hand-off folder, deployed run, else the data).
+
+    The note, when there is one, says why the reference had to be computed.
+    """
+    from mlgitops.drift import sources
+
+    if option is not None:
+        return sources.reference_from_file(spec.root / option, str(option)), None
+    if outputs.reference.is_file():
+        return sources.reference_from_file(outputs.reference, str(outputs.reference)), None
+    deployed = sources.deployed_run(spec.root, pipeline)
+    why = "no stored reference found"
+    if deployed is not None:
+        from mlgitops.training.tracking import resolve_tracking_uri
+
+        uri = resolve_tracking_uri(spec.root, tracking_uri, spec.config)
+        found = sources.reference_from_run(uri, deployed[0])
+        if found is not None:
+            return found, None
+        why = f"MLflow run {deployed[0]} (from {deployed[1]}) has no {sources.ARTIFACT}"
+    computed = sources.reference_from_data(spec.root, pipeline)
+    return computed, f"{why}; computed one from {pipeline.data.path}"
+
+
+def _act(
+    spec: Repo,
+    pipeline: Pipeline,
+    option: str | None,
+    base: str | None,
+    drifted: bool,
+    markdown: str,
+    drift_json: str,
+    summary: str,
+) -> str:
+    """Open or update the pull request or issue; the sentence saying what happened."""
+    if not drifted:
+        return "mlgitops drift: no drift; nothing opened"
+    chosen = option or (pipeline.drift.action if pipeline.drift else "pull_request")
+    if chosen == "none":
+        return "mlgitops drift: drift found; --action none: nothing opened"
+    if not (os.environ.get("GITHUB_TOKEN") and os.environ.get("GITHUB_REPOSITORY")):
+        return (
+            "mlgitops drift: drift found; GITHUB_TOKEN or GITHUB_REPOSITORY not set: nothing opened"
+        )
+    from mlgitops.drift import action
+    from mlgitops.drift.hub import hub_from_env
+
+    hub = hub_from_env(os.environ)
+    if chosen == "issue":
+        outcome = action.open_issue(
+            hub, pipeline=pipeline.name, report_md=markdown, summary=summary
+        )
+    else:
+        outcome = action.open_pull_request(
+            hub,
+            pipeline=pipeline.name,
+            base=base or spec.config.default_branch,
+            report_md=markdown,
+            marker_json=drift_json,
+            summary=summary,
+        )
+    set_github_outputs({"url": outcome.url})
+    return f"mlgitops drift: drift found; {outcome.sentence()}"

@@ -1,0 +1,156 @@
+"""The drift measures: PSI, and the tail probabilities of the KS and chi-squared tests.
+
+Pure functions over numbers and numpy arrays; no scipy, so that the drift
+command needs only the ``data`` extra. Tests check them against scipy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+#: Proportion that stands in for an empty bin, so that PSI stays finite.
+PSI_EPSILON = 1e-4
+#: PSI below this is "stable"; from here to the drift threshold it is "moderate".
+PSI_MODERATE = 0.1
+
+
+def psi(expected: npt.NDArray[np.float64], actual: npt.NDArray[np.float64]) -> float:
+    """Population stability index of two distributions over the same bins.
+
+    ``sum((a - e) * ln(a / e))``, with empty bins counted as ``PSI_EPSILON``
+    (and both sides renormalised after that), so that one empty bin gives a
+    large but finite value instead of infinity.
+    """
+    import numpy as np
+
+    e = np.clip(np.asarray(expected, dtype=np.float64), PSI_EPSILON, None)
+    a = np.clip(np.asarray(actual, dtype=np.float64), PSI_EPSILON, None)
+    e, a = e / e.sum(), a / a.sum()
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def kolmogorov_sf(lam: float) -> float:
+    """``P(K > lam)`` for the Kolmogorov distribution (the limit of sqrt(n)·D_n)."""
+    if lam <= 0:
+        return 1.0
+    if lam < 1.18:
+        # The theta-function form converges fast for small lambda.
+        factor = math.sqrt(2 * math.pi) / lam
+        w = math.pi**2 / (8 * lam * lam)
+        cdf = factor * math.fsum(math.exp(-((2 * k - 1) ** 2) * w) for k in range(1, 6))
+        return min(1.0, max(0.0, 1.0 - cdf))
+    total = math.fsum((-1) ** (k - 1) * math.exp(-2 * k * k * lam * lam) for k in range(1, 101))
+    return min(1.0, max(0.0, 2.0 * total))
+
+
+def ks_pvalue(statistic: float, n_reference: int, n_current: int) -> float:
+    """Asymptotic p-value of the two-sample Kolmogorov-Smirnov statistic.
+
+    Uses the effective sample size ``n·m/(n+m)`` and Stephens' small-sample
+    correction ``(sqrt(ne) + 0.12 + 0.11/sqrt(ne))·D``.
+    """
+    if n_reference <= 0 or n_current <= 0:
+        return 1.0
+    ne = n_reference * n_current / (n_reference + n_current)
+    root = math.sqrt(ne)
+    return kolmogorov_sf((root + 0.12 + 0.11 / root) * statistic)
+
+
+def chi2_sf(statistic: float, dof: int) -> float:
+    """``P(X > statistic)`` for a chi-squared variable with ``dof`` degrees of freedom."""
+    if dof <= 0 or statistic <= 0:
+        return 1.0
+    return _gamma_q(dof / 2.0, statistic / 2.0)
+
+
+def _gamma_q(a: float, x: float) -> float:
+    """The regularised upper incomplete gamma function Q(a, x)."""
+    if x < a + 1.0:
+        return max(0.0, 1.0 - _gamma_p_series(a, x))
+    return _gamma_q_fraction(a, x)
+
+
+def _gamma_p_series(a: float, x: float) -> float:
+    term = total = 1.0 / a
+    ap = a
+    for _ in range(10_000):
+        ap += 1.0
+        term *= x / ap
+        total += term
+        if abs(term) < abs(total) * 1e-15:
+            break
+    return total * math.exp(-x + a * math.log(x) - math.lgamma(a))
+
+
+def _gamma_q_fraction(a: float, x: float) -> float:
+    """Lentz's continued fraction for Q(a, x), valid for x >= a + 1."""
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return math.exp(-x + a * math.log(x) - math.lgamma(a)) * h
+
+
+def chi2_homogeneity(
+    reference: npt.NDArray[np.float64], current: npt.NDArray[np.float64]
+) -> tuple[float, float]:
+    """Chi-squared test that two count vectors over the same categories share one distribution.
+
+    Both sides are samples, so this is the 2 x k test of homogeneity, not a
+    goodness-of-fit test against fixed proportions. Cochran's rule keeps the
+    chi-squared approximation honest: categories with an expected count below
+    5 on either side are pooled into one, and that pool is dropped when it is
+    still that small, so a handful of rows in a new category is reported but
+    does not by itself count as drift. Returns ``(statistic, p-value)``.
+    """
+    import numpy as np
+
+    table = np.vstack([reference, current]).astype(np.float64)
+    table = _pool_small(table[:, table.sum(axis=0) > 0])
+    rows = table.sum(axis=1)
+    if table.shape[1] < 2 or np.any(rows == 0):
+        return 0.0, 1.0
+    expected = _expected(table)
+    statistic = float(np.sum((table - expected) ** 2 / expected))
+    return statistic, chi2_sf(statistic, table.shape[1] - 1)
+
+
+def _expected(table: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    import numpy as np
+
+    total = table.sum()
+    if total == 0:
+        return np.zeros_like(table)
+    result: npt.NDArray[np.float64] = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
+    return result
+
+
+def _pool_small(table: npt.NDArray[np.float64], minimum: float = 5.0) -> npt.NDArray[np.float64]:
+    import numpy as np
+
+    small = np.any(_expected(table) < minimum, axis=0)
+    if not small.any():
+        return table
+    pooled = table[:, small].sum(axis=1, keepdims=True)
+    kept = table[:, ~small]
+    if np.all(_expected(np.hstack([kept, pooled]))[:, -1] >= minimum):
+        kept = np.hstack([kept, pooled])
+    return kept

@@ -1,0 +1,236 @@
+"""``mlgitops drift`` end to end on files, without GitHub: exact output and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlgitops.cli import main
+from mlgitops.drift import stats
+from mlgitops.drift.profile import build_reference, dumps_reference
+from tests.drift.repo import make_repo, shifted_rows, training_rows, write_csv
+
+LEGEND = """\
+<details><summary>How to read this report</summary>
+
+PSI (population stability index) compares the share of rows per decile (numeric) or per category (categorical), missing values as a bin of their own: below 0.1 is stable, 0.1 to the threshold moderate, above it a significant shift. KS is the two-sample Kolmogorov-Smirnov test against the training data's stored CDF; χ² is the chi-squared test of homogeneity of the category counts. With many rows, tests flag small shifts: read the PSI first.
+
+</details>
+"""
+
+SHIFTED = (
+    """\
+<!-- mlgitops:drift:demo -->
+
+## Data drift: `demo` — drift detected
+
+Drift in 1 of 2 features: x.
+
+Current data: data/recent.csv (100 rows). Reference: computed now from data/train.csv (100 rows). \
+A feature drifts when PSI > 0.25 (or its own threshold) or the test p-value < 0.01.
+
+| feature | kind | status | PSI | test | statistic | p-value | missing (ref → cur) |
+|---|---|---|---:|---|---:|---:|---|
+| `x` | numeric | **drift** | 4.3458 | KS | 0.5000 | 1.1e-11 | 0.0% → 0.0% |
+| `color` | categorical | stable | 0.0000 | χ² | 0.0000 | 1.0000 | 0.0% → 0.0% |
+
+"""
+    + LEGEND
+)
+
+
+def _run(repo: Path, *args: str) -> int:
+    return main(["-C", str(repo), "drift", "demo", *args])
+
+
+def test_unshifted_data_exits_0_and_opens_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    assert _run(repo) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[2] == "## Data drift: `demo` — no drift"
+    assert out.splitlines()[4] == "No drift in 2 features."
+    assert out.splitlines()[-1] == "mlgitops drift: no drift; nothing opened"
+    assert err == "mlgitops drift: no stored reference found; computed one from data/train.csv\n"
+
+
+def test_shifted_data_exits_1_with_the_exact_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    assert _run(repo) == 1
+    out, _ = capsys.readouterr()
+    assert out == SHIFTED + (
+        "mlgitops drift: drift found; GITHUB_TOKEN or GITHUB_REPOSITORY not set: nothing opened\n"
+    )
+    assert (repo / ".mlgitops" / "demo" / "drift.md").read_text() == SHIFTED
+
+
+def test_psi_of_the_shift_is_the_hand_computed_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    _run(repo)
+    doc = json.loads((repo / ".mlgitops" / "demo" / "drift.json").read_text())
+    x = doc["features"][0]
+    # Deciles of 1..100: five bins emptied, four keep 10%, the top bin gets 60%.
+    expected = stats.psi(np.full(10, 0.1), np.array([0] * 5 + [0.1] * 4 + [0.6]))
+    assert x["psi"] == round(expected, 6)
+    assert (x["statistic"], x["reasons"][0]) == (0.5, f"PSI {expected:.3f} > 0.25")
+    assert doc["drifted"] is True
+    assert doc["summary"] == "drift in 1 of 2 features: x"
+
+
+def test_json_flag_prints_drift_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    assert _run(repo, "--json") == 0
+    out, _ = capsys.readouterr()
+    body = out.rsplit("mlgitops drift:", 1)[0]
+    assert json.loads(body) == json.loads((repo / ".mlgitops" / "demo" / "drift.json").read_text())
+
+
+def test_action_none_opens_nothing_even_with_a_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "o/r")
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    assert _run(repo, "--action", "none") == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "mlgitops drift: drift found; --action none: nothing opened"
+    )
+
+
+def test_reference_file_wins_over_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    shifted = pd.read_csv(repo / "data" / "recent.csv")
+    (repo / "ref.json").write_text(dumps_reference(build_reference(shifted, "label")))
+    assert _run(repo, "--reference", "ref.json") == 0
+    out, err = capsys.readouterr()
+    assert "Reference: ref.json (100 rows)." in out
+    assert err == ""
+
+
+def test_hand_off_reference_is_used_before_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    handoff = repo / ".mlgitops" / "demo" / "reference.json"
+    handoff.parent.mkdir(parents=True)
+    handoff.write_text(
+        dumps_reference(build_reference(pd.read_csv(repo / "data" / "recent.csv"), "label"))
+    )
+    assert _run(repo) == 0
+    assert f"Reference: {handoff} (100 rows)." in capsys.readouterr().out
+
+
+def test_current_option_overrides_the_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_csv(repo / "data" / "other.csv", shifted_rows())
+    assert _run(repo, "--current", "data/other.csv") == 1
+    assert "Current data: data/other.csv (100 rows)." in capsys.readouterr().out
+
+
+def test_parquet_current_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+
+    repo = make_repo(tmp_path / "repo")
+    pd.DataFrame(training_rows(), columns=["x", "color", "label"]).to_parquet(
+        repo / "data" / "r.parquet"
+    )
+    assert _run(repo, "--current", "data/r.parquet") == 0
+
+
+def test_per_feature_threshold_and_ignore_from_the_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = "  features:\n    x: {ignore: true}\n"
+    repo = make_repo(tmp_path / "repo", extra=extra, recent=shifted_rows())
+    assert _run(repo) == 0
+    out, _ = capsys.readouterr()
+    assert "| `x` | numeric | ignored | - | - | - | - | 0.0% → - |" in out
+    assert "No drift in 1 feature." in out
+
+
+def test_missing_column_and_new_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    rows = [(x, x % 2, "r") for x in range(1, 101)]
+    write_csv(repo / "data" / "recent.csv", rows, header="x,label,request_id")
+    assert _run(repo) == 1
+    out, _ = capsys.readouterr()
+    assert "| `color` | categorical | **missing** | - | - | - | - | 0.0% → - |" in out
+    assert "### Missing columns\n\nIn the training data, absent now:\n\n- `color`\n" in out
+    assert "### New columns\n\nNot in the training data (not checked):\n\n- `request_id`\n" in out
+
+
+def test_new_category_is_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    rows = [(x, "c" if x > 90 else "a" if x <= 60 else "b", x % 2) for x in range(1, 101)]
+    write_csv(repo / "data" / "recent.csv", rows)
+    _run(repo)
+    assert "### New categories\n\n- `color`: `c` (10 rows)\n" in capsys.readouterr().out
+
+
+def test_no_current_data_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    spec = repo / "pipelines" / "demo.yaml"
+    spec.write_text(spec.read_text().replace("  current: data/recent.csv\n", "  psi: 0.2\n"))
+    assert _run(repo) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops drift: error: no current data for demo: "
+        "pass --current PATH_OR_URL or set drift.current in pipelines/demo.yaml\n"
+    )
+
+
+def test_missing_current_file_is_bad_input_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    assert _run(repo, "--current", "data/nope.csv") == 2
+    assert capsys.readouterr().err.endswith(
+        "mlgitops drift: error: data/nope.csv: file not found\n"
+    )
+    assert not (repo / ".mlgitops" / "demo" / "drift.json").exists()
+
+
+def test_bad_reference_file_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "ref.json").write_text('{"kind": "something else"}')
+    assert _run(repo, "--reference", "ref.json") == 2
+    assert capsys.readouterr().err == (
+        "mlgitops drift: error: ref.json: not a drift reference "
+        "(expected kind 'mlgitops.drift.reference')\n"
+    )
+
+
+def test_unknown_pipeline_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    assert main(["-C", str(repo), "drift", "nope"]) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops drift: error: no pipeline named 'nope' in pipelines/ (known: demo)\n"
+    )
+
+
+def test_github_outputs_are_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out_file = tmp_path / "gh_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out_file))
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    _run(repo)
+    report = repo / ".mlgitops" / "demo" / "drift.md"
+    assert out_file.read_text() == f"drifted=true\nreport-path={report}\n"

@@ -1,0 +1,154 @@
+"""Drift verdicts on synthetic data where the right answer is known."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sp
+
+from mlgitops.drift.detect import DriftReport, Thresholds, detect
+from mlgitops.drift.profile import build_reference
+from mlgitops.spec.model import Drift, FeatureDrift
+from tests.drift.conftest import frame
+
+REFERENCE = build_reference(frame(20_000, seed=1), "label")
+
+
+def _detect(
+    current: pd.DataFrame,
+    thresholds: Thresholds | None = None,
+    reference: dict[str, Any] | None = None,
+) -> DriftReport:
+    return detect(
+        reference or REFERENCE,
+        current,
+        thresholds or Thresholds(),
+        pipeline="demo",
+        reference_source="reference.json",
+        current_source="recent.csv",
+    )
+
+
+def _status(report: DriftReport) -> dict[str, str]:
+    return {f.name: f.status for f in report.features}
+
+
+def test_same_distribution_is_no_drift() -> None:
+    report = _detect(frame(10_000, seed=2))
+    assert _status(report) == {"x": "stable", "z": "stable", "k": "stable", "color": "stable"}
+    assert not report.drifted
+    assert report.new_columns == ()
+
+
+def test_mean_shift_of_half_a_standard_deviation_is_drift() -> None:
+    report = _detect(frame(10_000, seed=2, shift=0.5))
+    assert _status(report)["x"] == "drift"
+    assert [f.name for f in report.failed_features] == ["x"]
+    x = report.features[0]
+    assert x.measures is not None and x.measures.pvalue is not None
+    assert x.measures.pvalue < 1e-50
+    assert x.reasons[-1].startswith("KS p ")
+
+
+def test_large_shift_passes_the_psi_threshold() -> None:
+    x = _detect(frame(10_000, seed=2, shift=1.0)).features[0]
+    assert x.measures is not None
+    assert x.measures.psi > 0.25
+    assert x.reasons[0] == f"PSI {x.measures.psi:.3f} > 0.25"
+
+
+def test_category_mix_change_is_drift() -> None:
+    report = _detect(frame(10_000, seed=2, mix=(0.2, 0.3, 0.5)))
+    color = next(f for f in report.features if f.name == "color")
+    assert color.status == "drift"
+    assert color.measures is not None and color.measures.test == "chi2"
+    assert color.measures.psi > 0.25
+
+
+def test_new_category_is_reported_and_a_large_one_drifts() -> None:
+    current = frame(5_000, seed=2)
+    current.loc[:999, "color"] = "purple"
+    color = next(f for f in _detect(current).features if f.name == "color")
+    assert color.measures is not None
+    assert color.measures.new_categories == {"purple": 1000}
+    assert color.status == "drift"
+
+
+def test_a_few_rows_of_a_new_category_are_reported_but_not_drift() -> None:
+    current = frame(5_000, seed=2)
+    current.loc[:2, "color"] = "purple"
+    color = next(f for f in _detect(current).features if f.name == "color")
+    assert color.measures is not None
+    assert color.measures.new_categories == {"purple": 3}
+    assert color.status == "stable"
+
+
+def test_missing_column_is_drift_and_new_column_is_reported() -> None:
+    current = frame(5_000, seed=2).drop(columns=["z"]).assign(request_id=1)
+    report = _detect(current)
+    assert _status(report)["z"] == "missing"
+    assert report.drifted
+    assert report.new_columns == ("request_id",)
+
+
+def test_target_in_current_data_is_not_a_new_column() -> None:
+    assert _detect(frame(1_000, seed=2)).new_columns == ()
+
+
+def test_ignored_feature_never_drifts() -> None:
+    thresholds = Thresholds.from_spec(Drift(features={"x": FeatureDrift(ignore=True)}))
+    report = _detect(frame(5_000, seed=2, shift=2.0).drop(columns=[]), thresholds)
+    assert _status(report)["x"] == "ignored"
+    assert not report.drifted
+
+
+def test_per_feature_psi_threshold_overrides_the_global_one() -> None:
+    strict = Thresholds.from_spec(Drift(features={"color": FeatureDrift(psi=1e-9)}))
+    report = _detect(frame(10_000, seed=2), strict)
+    color = next(f for f in report.features if f.name == "color")
+    assert color.measures is not None
+    assert (color.status, color.psi_threshold) == ("drift", 1e-9)
+    assert color.reasons == (f"PSI {color.measures.psi:.3f} > 1e-09",)
+    assert _status(report)["x"] == "stable"
+
+
+def test_null_rate_jump_is_drift() -> None:
+    current = frame(5_000, seed=2)
+    current.loc[:1999, "z"] = np.nan
+    z = next(f for f in _detect(current).features if f.name == "z")
+    assert z.status == "drift"
+    assert z.measures is not None and z.measures.null_rate == 0.4
+
+
+def test_non_numbers_in_a_numeric_column_count_as_missing() -> None:
+    current = frame(1_000, seed=2)
+    current["k"] = current["k"].astype(object)
+    current.loc[:9, "k"] = "n/a"
+    report = _detect(current)
+    assert report.notes == ("k: 10 value(s) are not numbers; counted as missing",)
+
+
+def test_moderate_psi_is_reported_but_does_not_fail() -> None:
+    thresholds = Thresholds(pvalue=1e-300)
+    x = _detect(frame(10_000, seed=2, shift=0.35), thresholds).features[0]
+    assert x.measures is not None and 0.1 < x.measures.psi <= 0.25
+    assert x.status == "moderate"
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.05, 0.3])
+def test_ks_on_the_stored_cdf_is_within_the_grid_step_of_the_exact_statistic(shift: float) -> None:
+    train, current = frame(20_000, seed=1), frame(8_000, seed=5, shift=shift)
+    exact = sp.ks_2samp(train["x"], current["x"]).statistic
+    x = _detect(current).features[0]
+    assert x.measures is not None and x.measures.statistic is not None
+    step = float(np.max(np.diff(REFERENCE["features"][0]["cdf"]["proportions"])))
+    assert x.measures.statistic <= exact + 1e-12
+    assert exact <= x.measures.statistic + step + 1e-12
+
+
+def test_unshifted_data_rarely_drifts_across_many_seeds() -> None:
+    flagged = sum(_detect(frame(3_000, seed=s)).drifted for s in range(100, 140))
+    assert flagged <= 3

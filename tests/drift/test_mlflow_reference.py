@@ -1,0 +1,82 @@
+"""The reference stored on the deployed model's MLflow run, read from a real tracking server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+
+from mlgitops.cli import main
+from mlgitops.drift.profile import build_reference, dumps_reference
+from mlgitops.results import ProvenanceRecord, dumps
+from mlgitops.training.tracking_rest import RestTracking
+from tests.drift.repo import make_repo, shifted_rows
+from tests.fixtures.mlflow_server import MlflowServer
+
+pytestmark = pytest.mark.slow
+
+
+def _run_with(server: MlflowServer, reference: dict[str, object] | None) -> str:
+    tracking = RestTracking(server.uri, requests.Session())
+    experiment = tracking.experiment("demo", create=True)
+    assert experiment is not None
+    run = tracking.create_run(experiment, "train", {})
+    if reference is not None:
+        local = Path(server.root) / run.run_id / "reference.json"
+        local.parent.mkdir()
+        local.write_text(dumps_reference(reference))
+        tracking.upload(run.artifact_uri, local)
+    tracking.end_run(run.run_id, "FINISHED")
+    return run.run_id
+
+
+def _deploy(repo: Path, run_id: str) -> None:
+    record = ProvenanceRecord(
+        pipeline="demo",
+        environment="staging",
+        model_name="demo",
+        version="1",
+        model_uri="models:/demo/1",
+        run_id=run_id,
+        content_key="k",
+        metrics={},
+        data_hash="d",
+        spec_hash="s",
+        commit="c",
+    )
+    path = repo / "manifests" / "demo" / "overlays" / "staging" / "model.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(dumps(record))
+
+
+def test_reference_comes_from_the_deployed_run(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    stored = build_reference(pd.read_csv(repo / "data" / "recent.csv"), "label")
+    run_id = _run_with(mlflow_server, stored)
+    _deploy(repo, run_id)
+    code = main(["-C", str(repo), "drift", "demo", "--tracking-uri", mlflow_server.uri])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert f"Reference: artifact reference.json of MLflow run {run_id} (100 rows)." in out
+    assert err == ""
+
+
+def test_deployed_run_without_reference_falls_back_to_the_data(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    run_id = _run_with(mlflow_server, None)
+    _deploy(repo, run_id)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    assert main(["-C", str(repo), "drift", "demo"]) == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops drift: MLflow run {run_id} (from manifests/demo/overlays/staging/model.json) "
+        "has no reference.json; computed one from data/train.csv\n"
+    )
