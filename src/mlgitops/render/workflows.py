@@ -1,10 +1,325 @@
-"""GitHub Actions workflows for each pipeline (PR, deploy, drift) and the shared report workflow."""
+"""GitHub Actions workflows for each pipeline (PR, deploy, drift) and the shared report workflow.
+
+The templates under ``templates/workflows/`` are dumb: every decision (which
+jobs, which permissions, which labels, every ``${{ }}`` expression) is taken
+here, in pure functions that build each template's context. User strings
+reach the YAML only through :func:`_q`, as double-quoted scalars.
+"""
 
 from __future__ import annotations
 
-from mlgitops.spec import Repo
+import functools
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+import mlgitops.render as rendering
+from mlgitops.gha import expr
+from mlgitops.spec import Pipeline, Repo
+from mlgitops.spec.model import is_url
+
+__all__ = ["PINNED", "ActionRef", "action_ref", "render", "workflow_name"]
+
+WORKFLOWS_DIR = ".github/workflows"
+REPO_CONFIG = "mlgitops.yaml"
+ACTIONLINT_CONFIG = ".github/actionlint.yaml"
+#: Runner labels actionlint knows without configuration (besides GitHub-hosted images).
+_KNOWN_LABELS = frozenset({"self-hosted", "x64", "arm", "arm64", "linux", "macos", "windows"})
+_HOSTED_LABEL = re.compile(r"^(ubuntu|windows|macos)-")
+
+#: Minutes each GitHub-hosted job may run (the train job takes the spec's).
+CHECK_TIMEOUT = 30
+REPORT_TIMEOUT = 10
+DEPLOY_TIMEOUT = 20
+DRIFT_TIMEOUT = 30
+
+#: Where the Action leaves each pipeline's hand-off folder on the runner.
+OUTPUT_DIR = expr("runner.temp") + "/mlgitops"
+ARTIFACT_DIR = expr("runner.temp") + "/mlgitops-artifact"
+SAME_REPO = expr("github.event.pull_request.head.repo.full_name == github.repository")
+FORK = expr("github.event.pull_request.head.repo.full_name != github.repository")
+NOT_CANCELLED = expr("!cancelled()")
+#: MLflow settings of every job that talks to the tracking server: the URI from a
+#: secret or else a variable; credentials from secrets only.
+MLFLOW_ENV = (
+    ("MLFLOW_TRACKING_URI", expr("secrets.MLFLOW_TRACKING_URI || vars.MLFLOW_TRACKING_URI")),
+    ("MLFLOW_TRACKING_USERNAME", expr("secrets.MLFLOW_TRACKING_USERNAME")),
+    ("MLFLOW_TRACKING_PASSWORD", expr("secrets.MLFLOW_TRACKING_PASSWORD")),
+    ("MLFLOW_TRACKING_TOKEN", expr("secrets.MLFLOW_TRACKING_TOKEN")),
+)
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A third-party action pinned to a full commit SHA, with the release it is."""
+
+    name: str
+    sha: str
+    version: str
+
+    @property
+    def uses(self) -> str:
+        return f"{self.name}@{self.sha} # {self.version}"
+
+
+PINNED = {
+    "checkout": Pinned("actions/checkout", "3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "setup-python": Pinned(
+        "actions/setup-python", "5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"
+    ),
+    "upload-artifact": Pinned(
+        "actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"
+    ),
+    "download-artifact": Pinned(
+        "actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"
+    ),
+}
+
+_SHA_REF = re.compile(r"@[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class ActionRef:
+    """How generated workflows call the mlgitops Action (``mlgitops.yaml: action:``)."""
+
+    ref: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.ref.startswith("./")
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.is_local or bool(_SHA_REF.search(self.ref))
+
+    @property
+    def uses(self) -> str:
+        """The ``uses:`` value, with the reason next to any zizmor finding it accepts.
+
+        ``./`` (this repository's own Action, run from the checked-out commit)
+        is what a repository that develops the Action wants to test. A tag is
+        the user's explicit choice in ``mlgitops.yaml``; the comment says how
+        to pin a commit SHA instead, which needs no comment (docs/action.md).
+        """
+        if self.is_local:
+            return (
+                f"{self.ref} # zizmor: ignore[self-repository] the checked-out commit's own "
+                f"Action, on purpose (mlgitops.yaml: action: {self.ref})"
+            )
+        if self.is_pinned:
+            return self.ref
+        return (
+            f"{self.ref} # zizmor: ignore[unpinned-uses] tag chosen in mlgitops.yaml; "
+            "set action: to owner/repo@<commit SHA> to pin it (docs/action.md#pinning)"
+        )
+
+
+def action_ref(repo: Repo) -> ActionRef:
+    return ActionRef(repo.config.action)
+
+
+def workflow_name(pipeline: str, kind: str) -> str:
+    """The ``name:`` of a pipeline's workflow; the report workflow listens for the PR ones."""
+    return f"mlgitops {pipeline}: {kind}"
 
 
 def render(repo: Repo) -> dict[str, str]:
     """Repo-relative path -> file text for every generated workflow."""
-    return {}
+    files: dict[str, str] = {}
+    pipelines = sorted(repo.pipelines, key=lambda p: p.name)
+    for pipeline in pipelines:
+        files[pr_path(pipeline)] = _template("pr.yml.j2", pr_context(repo, pipeline))
+        if pipeline.deploy is not None:
+            files[deploy_path(pipeline)] = _template(
+                "deploy.yml.j2", deploy_context(repo, pipeline)
+            )
+        if pipeline.drift is not None and pipeline.drift.schedule:
+            files[drift_path(pipeline)] = _template("drift.yml.j2", drift_context(repo, pipeline))
+    if pipelines:
+        files[f"{WORKFLOWS_DIR}/mlgitops-report.yml"] = _template(
+            "report.yml.j2", report_context(repo, pipelines)
+        )
+        files[ACTIONLINT_CONFIG] = _template("actionlint.yaml.j2", actionlint_context(repo))
+    return dict(sorted(files.items()))
+
+
+def pr_path(pipeline: Pipeline) -> str:
+    return f"{WORKFLOWS_DIR}/mlgitops-{pipeline.name}-pr.yml"
+
+
+def deploy_path(pipeline: Pipeline) -> str:
+    return f"{WORKFLOWS_DIR}/mlgitops-{pipeline.name}-deploy.yml"
+
+
+def drift_path(pipeline: Pipeline) -> str:
+    return f"{WORKFLOWS_DIR}/mlgitops-{pipeline.name}-drift.yml"
+
+
+def _common(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
+    return {
+        "header": rendering.header(pipeline.source).rstrip("\n"),
+        "pipeline": pipeline.name,
+        "action": action_ref(repo).uses,
+        "python": _q(repo.config.python),
+        "runs_on": _q(repo.config.runs_on),
+        "pinned": {key: pin.uses for key, pin in PINNED.items()},
+        "not_cancelled": NOT_CANCELLED,
+        "output_dir": OUTPUT_DIR,
+        "mlflow_env": MLFLOW_ENV,
+    }
+
+
+def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
+    """Context of ``pr.yml.j2``: check, train (+compare), report."""
+    paths = [*_input_paths(pipeline), REPO_CONFIG, pr_path(pipeline)]
+    return {
+        **_common(repo, pipeline),
+        "name": _q(workflow_name(pipeline.name, "pull request")),
+        "paths": _path_filters(paths),
+        "concurrency_group": f"mlgitops-{pipeline.name}-pr-"
+        + expr("github.event.pull_request.number"),
+        "check_timeout": CHECK_TIMEOUT,
+        "train_runs_on": "[" + ", ".join(_q(label) for label in pipeline.train.runs_on) + "]",
+        "train_timeout": pipeline.train.timeout_minutes,
+        "report_timeout": REPORT_TIMEOUT,
+        "same_repo": SAME_REPO,
+        "fork": FORK,
+        "pattern": f"mlgitops-{pipeline.name}-*",
+    }
+
+
+def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
+    """Context of ``deploy.yml.j2``: deploy on push; promote/rollback on dispatch."""
+    assert pipeline.deploy is not None
+    environments = [e.name for e in pipeline.deploy.environments]
+    paths = _input_paths(pipeline)
+    return {
+        **_common(repo, pipeline),
+        "name": _q(workflow_name(pipeline.name, "deploy")),
+        "branch": _q(repo.config.default_branch),
+        "paths": _path_filters([*paths, REPO_CONFIG]),
+        "environments": [_q(name) for name in environments],
+        "first_environment": _q(environments[0]),
+        "deploy_job_name": _q(f"deploy to {environments[0]}"),
+        "timeout": DEPLOY_TIMEOUT,
+        "is_push": expr("github.event_name == 'push'"),
+        "is_dispatch": expr("github.event_name == 'workflow_dispatch'"),
+        "chosen_environment": expr("inputs.environment"),
+        "is_promote": expr("inputs.action == 'promote'"),
+        "is_rollback": expr("inputs.action == 'rollback'"),
+    }
+
+
+def drift_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
+    """Context of ``drift.yml.j2``: the scheduled drift check and what it may write."""
+    assert pipeline.drift is not None and pipeline.drift.schedule
+    if pipeline.drift.action == "issue":
+        permissions = [
+            ("contents", "read", "check out the repository"),
+            ("issues", "write", "open or update the drift issue"),
+        ]
+    else:
+        permissions = [
+            ("contents", "write", "commit the drift marker on the retraining branch (API)"),
+            ("pull-requests", "write", "open or update the retraining pull request"),
+        ]
+    return {
+        **_common(repo, pipeline),
+        "name": _q(workflow_name(pipeline.name, "drift")),
+        "cron": _q(pipeline.drift.schedule),
+        "permissions": permissions,
+        "timeout": DRIFT_TIMEOUT,
+    }
+
+
+def report_context(repo: Repo, pipelines: list[Pipeline]) -> dict[str, Any]:
+    """Context of ``report.yml.j2``: one job per pipeline posts a fork PR's results."""
+    fork_run = (
+        "github.event.workflow_run.event == 'pull_request'"
+        " && github.event.workflow_run.conclusion != 'cancelled'"
+        " && github.event.workflow_run.head_repository.full_name != github.repository"
+    )
+    jobs = [
+        {
+            "id": f"report-{p.name}",
+            "pipeline": p.name,
+            # Quoted: the workflow's name holds ": ", which plain YAML cannot.
+            "condition": json.dumps(
+                expr(
+                    f"{fork_run} && github.event.workflow_run.name == "
+                    f"'{workflow_name(p.name, 'pull request')}'"
+                )
+            ),
+        }
+        for p in pipelines
+    ]
+    return {
+        "header": rendering.header("pipelines/").rstrip("\n"),
+        "name": _q("mlgitops: report"),
+        "workflows": [_q(workflow_name(p.name, "pull request")) for p in pipelines],
+        "jobs": jobs,
+        "action": action_ref(repo).uses,
+        "python": _q(repo.config.python),
+        "runs_on": _q(repo.config.runs_on),
+        "pinned": {key: pin.uses for key, pin in PINNED.items()},
+        "concurrency_group": "mlgitops-report-" + expr("github.event.workflow_run.id"),
+        "run_id": expr("github.event.workflow_run.id"),
+        "token": expr("github.token"),
+        "artifact_dir": ARTIFACT_DIR,
+        "timeout": REPORT_TIMEOUT,
+    }
+
+
+def actionlint_context(repo: Repo) -> dict[str, Any]:
+    """Context of ``actionlint.yaml.j2``: the self-hosted runner labels the specs use."""
+    labels = {repo.config.runs_on, *(x for p in repo.pipelines for x in p.train.runs_on)}
+    custom = sorted(x for x in labels if x not in _KNOWN_LABELS and not _HOSTED_LABEL.match(x))
+    return {
+        "header": rendering.header("pipelines/").rstrip("\n"),
+        "labels": [_q(x) for x in custom],
+    }
+
+
+def _input_paths(pipeline: Pipeline) -> list[str]:
+    """The pipeline's inputs; code entries may be folders, so their contents count too."""
+    paths = [path.rstrip("/") for path in pipeline.inputs() if not is_url(path)]
+    folders = [f"{code.rstrip('/')}/**" for code in pipeline.model.code if not is_url(code)]
+    return paths + folders
+
+
+_GLOB_SPECIALS = re.compile(r"([*?+\[\]!])")
+
+
+def _path_filters(paths: list[str]) -> list[str]:
+    """Sorted, unique ``paths:`` entries; glob characters in real file names escaped."""
+    escaped = set()
+    for path in paths:
+        stem, glob = (path[:-3], "/**") if path.endswith("/**") else (path, "")
+        escaped.add(_GLOB_SPECIALS.sub(r"\\\1", stem) + glob)
+    return [_q(path) for path in sorted(escaped)]
+
+
+def _q(value: str) -> str:
+    """A YAML double-quoted scalar; a literal ``${{`` stays literal for GitHub too."""
+    return json.dumps(value.replace("${{", expr("'${{'")), ensure_ascii=False)
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("mlgitops", "templates/workflows"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    environment.globals["expr"] = expr
+    return environment
+
+
+def _template(name: str, context: dict[str, Any]) -> str:
+    return _environment().get_template(name).render(**context)

@@ -1,0 +1,404 @@
+"""The composite Action's own scripts, run with bash the way a runner runs them.
+
+Each step's ``run:`` text is taken from action.yml and executed with the
+environment GitHub would give it (inputs arrive through ``env:``, outputs
+leave through ``$GITHUB_OUTPUT``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlgitops.render import workflows
+
+PROJECT = Path(__file__).resolve().parents[2]
+ACTION = yaml.safe_load((PROJECT / "action.yml").read_text())
+VENV_BIN = Path(sys.executable).parent
+
+#: What every step gets when the caller passes nothing: GitHub fills in the defaults.
+DEFAULTS = {
+    "COMMAND": "",
+    "PIPELINE": "",
+    "ENVIRONMENT": "",
+    "TO": "",
+    "BASE": "",
+    "CURRENT": "",
+    "CHECK": "false",
+    "FROM_ARTIFACT": "",
+    "OUTPUT_DIR": "",
+    "TRACKING_URI": "",
+    "TOKEN": "ghs_example",
+    "PYTHON_VERSION": "3.11",
+    "INSTALL": "true",
+    "WORKING_DIRECTORY": ".",
+}
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+
+
+def _script(step_id: str) -> str:
+    step = next(s for s in ACTION["runs"]["steps"] if s.get("id") == step_id)
+    script: str = step["run"]
+    return script
+
+
+def _run(step_id: str, tmp_path: Path, cwd: Path | None = None, **env: str) -> Ran:
+    output = tmp_path / "github_output"
+    output.write_text("")
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "RUNNER_TEMP": str(tmp_path)}
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _script(step_id)],
+        env={**base, **DEFAULTS, "GITHUB_OUTPUT": str(output), **env},
+        cwd=cwd or tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return Ran(proc.returncode, proc.stdout, proc.stderr, outputs)
+
+
+# --- input checks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "extra", "more"),
+    [
+        ("render", "core", {}),
+        ("plan", "core", {}),
+        ("report", "core", {"PIPELINE": "tumors"}),
+        ("deploy", "core", {"PIPELINE": "tumors", "ENVIRONMENT": "staging"}),
+        ("promote", "core", {"PIPELINE": "tumors", "TO": "production"}),
+        ("rollback", "core", {"PIPELINE": "tumors", "ENVIRONMENT": "production"}),
+        ("validate", "data", {"PIPELINE": "tumors", "BASE": "origin/main"}),
+        ("drift", "data", {"PIPELINE": "tumors", "CURRENT": "data/recent.csv"}),
+        ("train", "train", {"PIPELINE": "tumors"}),
+        ("compare", "train", {"PIPELINE": "tumors"}),
+        ("status", "k8s", {"PIPELINE": "tumors", "ENVIRONMENT": "staging"}),
+    ],
+)
+def test_good_inputs_pass_and_choose_the_extra(
+    tmp_path: Path, command: str, extra: str, more: dict[str, str]
+) -> None:
+    ran = _run("inputs", tmp_path, COMMAND=command, **more)
+    assert (ran.code, ran.stdout, ran.stderr, ran.outputs) == (0, "", "", {"extra": extra})
+
+
+def test_report_from_an_artifact(tmp_path: Path) -> None:
+    (tmp_path / "artifact").mkdir()
+    ran = _run("inputs", tmp_path, COMMAND="report", FROM_ARTIFACT=str(tmp_path / "artifact"))
+    assert (ran.code, ran.stdout) == (
+        2,
+        "::error title=mlgitops action::input 'pipeline' is required by report\n",
+    )
+    ran = _run(
+        "inputs", tmp_path, COMMAND="report", PIPELINE="p", FROM_ARTIFACT=str(tmp_path / "artifact")
+    )
+    assert (ran.code, ran.outputs) == (0, {"extra": "core"})
+
+
+def test_an_unknown_command_is_rejected(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="deplyo", PIPELINE="tumors")
+    assert ran.code == 2
+    assert ran.stdout == (
+        "::error title=mlgitops action::input 'command' is 'deplyo'; expected one of render, "
+        "plan, validate, train, compare, report, deploy, promote, rollback, status, drift\n"
+    )
+    assert ran.stderr == "mlgitops action: 1 problem(s) with the inputs; nothing was run\n"
+    assert ran.outputs == {}
+
+
+def test_a_missing_command_is_rejected(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path)
+    assert ran.code == 2
+    assert ran.stdout == (
+        "::error title=mlgitops action::input 'command' is required: one of render, plan, "
+        "validate, train, compare, report, deploy, promote, rollback, status, drift\n"
+    )
+
+
+def test_workstation_commands_are_not_for_the_action(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="demo")
+    assert ran.code == 2
+    assert ran.stdout == (
+        "::error title=mlgitops action::command 'demo' is not available in the Action; "
+        "run `mlgitops demo` on a workstation\n"
+    )
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    ran = _run(
+        "inputs",
+        tmp_path,
+        COMMAND="promote",
+        PIPELINE="Tumors_v2",
+        BASE="--upload-pack=evil",
+        CHECK="yes",
+        PYTHON_VERSION="python3",
+    )
+    assert ran.code == 2
+    prefix = "::error title=mlgitops action::"
+    assert ran.stdout.splitlines() == [
+        prefix + "input 'to' is required by promote",
+        prefix + "input 'pipeline' is 'Tumors_v2'; expected lower-case letters, digits and '-' "
+        "(1 to 40 characters, starting and ending with a letter or digit)",
+        prefix + "input 'base' is '--upload-pack=evil'; it must not start with '-' or span lines",
+        prefix + "input 'check' is 'yes'; expected \"true\" or \"false\"",
+        prefix + "input 'python-version' is 'python3'; expected a Python version such as 3.11, "
+        "or empty",
+    ]
+    assert ran.stderr == "mlgitops action: 5 problem(s) with the inputs; nothing was run\n"
+
+
+def test_a_value_cannot_smuggle_a_workflow_command(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="train\n::add-mask::x%", PIPELINE="tumors")
+    assert ran.code == 2
+    assert ran.stdout == (
+        "::error title=mlgitops action::input 'command' is 'train%0A::add-mask::x%25'; "
+        "expected one of render, plan, validate, train, compare, report, deploy, promote, "
+        "rollback, status, drift\n"
+    )
+
+
+def test_from_artifact_must_be_a_folder_and_go_with_report(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="report", PIPELINE="p", FROM_ARTIFACT="missing")
+    assert ran.stdout == (
+        "::error title=mlgitops action::input 'from-artifact' is 'missing', which is not a folder\n"
+    )
+    ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="a", FROM_ARTIFACT=str(tmp_path))
+    assert ran.stdout == (
+        "::error title=mlgitops action::input 'from-artifact' only goes with command 'report'\n"
+    )
+
+
+# --- install ------------------------------------------------------------------------------
+
+
+def test_a_runner_with_mlgitops_installed_skips_the_install(tmp_path: Path) -> None:
+    path = f"{VENV_BIN}:{os.environ['PATH']}"
+    ran = _run("install", tmp_path, EXTRA="train", MLGITOPS_INSTALL="false", PATH=path)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    assert ran.outputs == {"executable": str(VENV_BIN / "mlgitops"), "python": "python3"}
+    assert ran.stdout.startswith(f"using {VENV_BIN / 'mlgitops'} (mlgitops ")
+    assert not (tmp_path / "mlgitops-venv").exists()
+
+
+def test_install_false_without_mlgitops_on_path_says_so(tmp_path: Path) -> None:
+    ran = _run("install", tmp_path, EXTRA="core", INSTALL="false", PATH="/usr/bin:/bin")
+    assert ran.code == 2
+    assert ran.stdout == (
+        "::error title=mlgitops action::install is false, but there is no mlgitops command on PATH\n"
+    )
+
+
+def test_the_action_pins_setup_python_like_the_workflows() -> None:
+    setup = next(s for s in ACTION["runs"]["steps"] if "uses" in s)
+    assert setup["uses"] == f"actions/setup-python@{workflows.PINNED['setup-python'].sha}"
+    text = (PROJECT / "action.yml").read_text()
+    assert f"# {workflows.PINNED['setup-python'].version}\n" in text
+
+
+def test_every_input_reaches_the_scripts_through_env_only() -> None:
+    inputs = set(ACTION["inputs"])
+    passed = set()
+    for step in ACTION["runs"]["steps"]:
+        for value in (step.get("env") or {}).values():
+            if str(value).startswith("${{ inputs."):
+                passed.add(str(value)[len("${{ inputs.") : -len(" }}")])
+        assert "${{" not in step.get("run", "")
+    assert passed == inputs
+    assert all(ACTION["inputs"][name]["description"] for name in inputs)
+    assert all(ACTION["outputs"][name]["description"] for name in ACTION["outputs"])
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def test_render_check_through_the_action(tmp_path: Path) -> None:
+    """The real mlgitops, as the PR workflow's first step calls it."""
+    repo = tmp_path / "repo"
+    subprocess.run(
+        [str(VENV_BIN / "mlgitops"), "-C", str(repo), "init"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [str(VENV_BIN / "mlgitops"), "-C", str(repo), "render"], check=True, capture_output=True
+    )
+    env = {"MLGITOPS": str(VENV_BIN / "mlgitops"), "MLGITOPS_PYTHON": sys.executable}
+    ran = _run("run", tmp_path, cwd=repo, COMMAND="render", CHECK="true", **env)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    assert ran.stdout.startswith("mlgitops -C . render --check\nrender --check: ")
+    assert ran.outputs == {"exit-code": "0"}
+
+    pr = repo / ".github" / "workflows" / "mlgitops-tumors-pr.yml"
+    pr.write_text(pr.read_text() + "# edited by hand\n")
+    ran = _run("run", tmp_path, cwd=repo, COMMAND="render", CHECK="true", **env)
+    assert ran.code == 1
+    assert "+# edited by hand" not in ran.stdout and "-# edited by hand" in ran.stdout
+    assert ran.outputs == {"exit-code": "1"}
+
+
+RECORDER = """#!/usr/bin/env bash
+# Stands in for mlgitops so the test sees the exact command line and environment the
+# Action gives it, then leaves the hand-off files a real run would leave.
+printf '%s\\n' "$@" > "$RECORD/argv"
+env > "$RECORD/env"
+if [ -n "${HANDOFF:-}" ]; then cp -R "$HANDOFF"/. "$MLGITOPS_OUTPUT"/; fi
+exit "${EXIT:-0}"
+"""
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> dict[str, str]:
+    record = tmp_path / "record"
+    record.mkdir()
+    executable = tmp_path / "mlgitops"
+    executable.write_text(RECORDER)
+    executable.chmod(0o755)
+    return {"MLGITOPS": str(executable), "MLGITOPS_PYTHON": sys.executable, "RECORD": str(record)}
+
+
+def _argv(recorder: dict[str, str]) -> list[str]:
+    return (Path(recorder["RECORD"]) / "argv").read_text().splitlines()
+
+
+def _seen_env(recorder: dict[str, str]) -> dict[str, str]:
+    lines = (Path(recorder["RECORD"]) / "env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "argv"),
+    [
+        ({"COMMAND": "validate", "PIPELINE": "p"}, ["-C", ".", "validate", "p"]),
+        (
+            {"COMMAND": "compare", "PIPELINE": "p", "BASE": "origin/x"},
+            ["-C", ".", "compare", "p", "--base", "origin/x"],
+        ),
+        ({"COMMAND": "plan", "BASE": "HEAD~1"}, ["-C", ".", "plan", "--json", "--base", "HEAD~1"]),
+        ({"COMMAND": "report", "PIPELINE": "p"}, ["-C", ".", "report", "p"]),
+        (
+            {"COMMAND": "report", "PIPELINE": "p", "FROM_ARTIFACT": "in dir"},
+            ["-C", ".", "report", "p", "--from-artifact", "in dir"],
+        ),
+        (
+            {"COMMAND": "deploy", "PIPELINE": "p", "ENVIRONMENT": "dev"},
+            ["-C", ".", "deploy", "p", "--env", "dev"],
+        ),
+        (
+            {"COMMAND": "promote", "PIPELINE": "p", "TO": "prod"},
+            ["-C", ".", "promote", "p", "--to", "prod"],
+        ),
+        (
+            {"COMMAND": "rollback", "PIPELINE": "p", "ENVIRONMENT": "prod"},
+            ["-C", ".", "rollback", "p", "--env", "prod"],
+        ),
+        (
+            {"COMMAND": "drift", "PIPELINE": "p", "CURRENT": "a b.csv"},
+            ["-C", ".", "drift", "p", "--current", "a b.csv"],
+        ),
+        ({"COMMAND": "render", "WORKING_DIRECTORY": "sub dir"}, ["-C", "sub dir", "render"]),
+    ],
+)
+def test_inputs_become_one_argument_each(
+    tmp_path: Path, recorder: dict[str, str], inputs: dict[str, str], argv: list[str]
+) -> None:
+    (tmp_path / "sub dir").mkdir()
+    ran = _run("run", tmp_path, **recorder, **inputs)
+    assert ran.code == 0, ran.stderr
+    assert _argv(recorder) == argv
+
+
+def test_only_commands_that_post_or_push_see_the_token(
+    tmp_path: Path, recorder: dict[str, str]
+) -> None:
+    _run("run", tmp_path, **recorder, COMMAND="train", PIPELINE="p", GITHUB_TOKEN="outer")
+    assert "GITHUB_TOKEN" not in _seen_env(recorder)
+    _run("run", tmp_path, **recorder, COMMAND="report", PIPELINE="p")
+    assert _seen_env(recorder)["GITHUB_TOKEN"] == "ghs_example"
+
+
+def test_empty_mlflow_settings_are_unset_and_inputs_win(
+    tmp_path: Path, recorder: dict[str, str]
+) -> None:
+    mlflow = {
+        "MLFLOW_TRACKING_URI": "",
+        "MLFLOW_TRACKING_TOKEN": "",
+        "MLFLOW_TRACKING_USERNAME": "u",
+    }
+    _run("run", tmp_path, **recorder, **mlflow, COMMAND="train", PIPELINE="p")
+    seen = _seen_env(recorder)
+    assert "MLFLOW_TRACKING_URI" not in seen and "MLFLOW_TRACKING_TOKEN" not in seen
+    assert seen["MLFLOW_TRACKING_USERNAME"] == "u"
+    _run(
+        "run",
+        tmp_path,
+        **recorder,
+        **mlflow,
+        COMMAND="train",
+        PIPELINE="p",
+        TRACKING_URI="http://127.0.0.1:5000",
+    )
+    assert _seen_env(recorder)["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"
+
+
+def test_outputs_come_from_the_hand_off_files(tmp_path: Path, recorder: dict[str, str]) -> None:
+    handoff = tmp_path / "handoff" / "p"
+    handoff.mkdir(parents=True)
+    (handoff / "verdict.json").write_text(json.dumps({"schema_version": 1, "passed": False}))
+    (handoff / "validation.json").write_text(json.dumps({"passed": True}))
+    (handoff / "train.json").write_text(
+        json.dumps(
+            {"run_id": "r1", "model_uri": "runs:/r1/model", "content_key": "k", "cached": True}
+        )
+    )
+    (handoff / "report.md").write_text("# report\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    ran = _run(
+        "run",
+        tmp_path,
+        **recorder,
+        COMMAND="compare",
+        PIPELINE="p",
+        OUTPUT_DIR=str(out),
+        HANDOFF=str(tmp_path / "handoff"),
+        EXIT="1",
+    )
+    assert ran.code == 1
+    assert ran.outputs == {
+        "exit-code": "1",
+        "output-dir": str(out / "p"),
+        "verdict": "failed",
+        "validation": "passed",
+        "run-id": "r1",
+        "model-uri": "runs:/r1/model",
+        "content-key": "k",
+        "cached": "true",
+        "report-path": str(out / "p" / "report.md"),
+    }
+    assert _seen_env(recorder)["MLGITOPS_OUTPUT"] == str(out)
+
+
+def test_deploy_reports_the_version_now_in_the_environment(
+    tmp_path: Path, recorder: dict[str, str]
+) -> None:
+    overlay = tmp_path / "manifests" / "p" / "overlays" / "prod"
+    overlay.mkdir(parents=True)
+    (overlay / "model.json").write_text(json.dumps({"version": "7", "environment": "prod"}))
+    ran = _run("run", tmp_path, **recorder, COMMAND="promote", PIPELINE="p", TO="prod")
+    assert ran.outputs["model-version"] == "7"
+    assert ran.outputs["output-dir"] == str(tmp_path / ".mlgitops" / "p")

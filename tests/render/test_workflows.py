@@ -1,0 +1,544 @@
+"""Generated workflows: the field's own checkers accept them, and they say what they must.
+
+Three repositories are rendered: this project's example (the Action is ``./``),
+a regression pipeline with other runner labels, a drift schedule and no deploy
+(default ``mlgitops.yaml``: the Action by tag), and two pipelines calling the
+Action by commit SHA. actionlint, zizmor and check-jsonschema each run once
+over all of their files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlgitops.render import workflows
+from mlgitops.spec import load_repo
+
+PROJECT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+GOLDEN = PROJECT / "tests" / "golden" / "workflows"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+USES = re.compile(r"^\s*(?:- )?uses:")
+THIRD_PARTY = re.compile(r"^\s*(?:- )?uses: (actions/[a-z-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")
+
+REGRESSION_SPEC = """\
+name: house-prices
+data:
+  path: data/houses [2024].parquet
+  target: price
+  columns:
+    rooms: {dtype: int64, min: 1}
+    price: {dtype: float64}
+model:
+  estimator: sklearn.linear_model.Ridge
+  params: {alpha: 1.0}
+  code: [src/features/, src/train.py]
+task: regression
+metrics: [rmse, r2]
+gates:
+  rmse: {max: 50000, max_relative_drop: 0.05}
+train:
+  runs_on: [self-hosted, linux, x64, a100-80g]
+  timeout_minutes: 240
+drift:
+  schedule: "30 2 * * *"
+  current: data/recent.parquet
+  action: issue
+"""
+
+CHURN_SPEC = """\
+name: churn
+data: {path: data/churn.csv, target: churned, schema: schemas/churn.yaml}
+model: {estimator: sklearn.linear_model.LogisticRegression}
+task: classification
+train: {runs_on: gpu-pool}
+deploy:
+  environments:
+    - {name: dev, namespace: ml-dev}
+    - {name: staging, namespace: ml-staging}
+    - {name: prod, namespace: ml, canary: {steps: [20, 100]}}
+drift: {schedule: "0 * * * 1-5"}
+"""
+
+MINIMAL_SPEC = """\
+name: a
+data: {path: a.csv, target: y, columns: {y: {dtype: int64}}}
+model: {estimator: sklearn.dummy.DummyClassifier}
+task: classification
+"""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    root: Path
+    files: dict[str, str]
+
+    def workflow(self, name: str) -> dict[str, Any]:
+        return _load(self.files[f".github/workflows/{name}"])
+
+
+def _load(text: str) -> dict[str, Any]:
+    document: dict[Any, Any] = yaml.safe_load(text)
+    if True in document:  # YAML 1.1 reads the key `on` as a boolean
+        document["on"] = document.pop(True)
+    return document
+
+
+def _make_repo(root: Path, config: str | None, specs: dict[str, str]) -> Path:
+    (root / "pipelines").mkdir(parents=True)
+    if config is not None:
+        (root / "mlgitops.yaml").write_text(config)
+    for name, text in specs.items():
+        (root / "pipelines" / name).write_text(text)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def _render(root: Path) -> Rendered:
+    files = workflows.render(load_repo(root))
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return Rendered(root, files)
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
+    example = tmp_path_factory.mktemp("example")
+    shutil.copy(PROJECT / "mlgitops.yaml", example / "mlgitops.yaml")
+    _make_repo(example, None, {"tumors.yaml": (PROJECT / "pipelines" / "tumors.yaml").read_text()})
+    regression = _make_repo(
+        tmp_path_factory.mktemp("regression"), None, {"house-prices.yaml": REGRESSION_SPEC}
+    )
+    pinned = _make_repo(
+        tmp_path_factory.mktemp("pinned"),
+        f"action: acme/mlgitops@{SHA}\ndefault_branch: trunk\nruns_on: ubuntu-22.04\n",
+        {"churn.yaml": CHURN_SPEC, "zz-a.yaml": MINIMAL_SPEC},
+    )
+    return {
+        "example": _render(example),
+        "regression": _render(regression),
+        "pinned": _render(pinned),
+    }
+
+
+def _workflow_paths(repos: dict[str, Rendered]) -> list[str]:
+    return [
+        str(r.root / rel)
+        for r in repos.values()
+        for rel in r.files
+        if rel.startswith(".github/workflows/")
+    ]
+
+
+def _tool(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True, check=False, cwd=cwd
+    )
+
+
+# --- the three checkers -------------------------------------------------------------------
+
+
+def test_actionlint_accepts_every_workflow(repos: dict[str, Rendered]) -> None:
+    paths = [*_workflow_paths(repos), str(PROJECT / ".github" / "workflows" / "ci.yml")]
+    result = _tool("actionlint", "-no-color", *paths)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_actionlint_needs_the_generated_runner_labels(repos: dict[str, Rendered]) -> None:
+    """Without .github/actionlint.yaml the custom labels are errors: the file is what helps."""
+    root = repos["regression"].root
+    config = root / ".github" / "actionlint.yaml"
+    saved = config.read_text()
+    config.unlink()
+    try:
+        result = _tool(
+            "actionlint", "-no-color", ".github/workflows/mlgitops-house-prices-pr.yml", cwd=root
+        )
+    finally:
+        config.write_text(saved)
+    assert result.returncode == 1
+    assert 'label "a100-80g" is unknown' in result.stdout
+
+
+def test_zizmor_finds_nothing(repos: dict[str, Rendered]) -> None:
+    paths = [
+        *_workflow_paths(repos),
+        str(PROJECT / "action.yml"),
+        str(PROJECT / ".github" / "workflows" / "ci.yml"),
+    ]
+    result = _tool("zizmor", "--offline", "--format", "json", "--pedantic", *paths)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_github_workflow_schema_accepts_every_workflow(repos: dict[str, Rendered]) -> None:
+    paths = [*_workflow_paths(repos), str(PROJECT / ".github" / "workflows" / "ci.yml")]
+    result = _tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *paths)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_github_action_schema_accepts_the_action() -> None:
+    result = _tool(
+        "check-jsonschema", "--builtin-schema", "vendor.github-actions", str(PROJECT / "action.yml")
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- what each repository gets ------------------------------------------------------------
+
+
+def test_files_follow_the_specs(repos: dict[str, Rendered]) -> None:
+    assert list(repos["example"].files) == [
+        ".github/actionlint.yaml",
+        ".github/workflows/mlgitops-report.yml",
+        ".github/workflows/mlgitops-tumors-deploy.yml",
+        ".github/workflows/mlgitops-tumors-drift.yml",
+        ".github/workflows/mlgitops-tumors-pr.yml",
+    ]
+    assert list(repos["regression"].files) == [
+        ".github/actionlint.yaml",
+        ".github/workflows/mlgitops-house-prices-drift.yml",
+        ".github/workflows/mlgitops-house-prices-pr.yml",
+        ".github/workflows/mlgitops-report.yml",
+    ]
+    assert list(repos["pinned"].files) == [
+        ".github/actionlint.yaml",
+        ".github/workflows/mlgitops-a-pr.yml",
+        ".github/workflows/mlgitops-churn-deploy.yml",
+        ".github/workflows/mlgitops-churn-drift.yml",
+        ".github/workflows/mlgitops-churn-pr.yml",
+        ".github/workflows/mlgitops-report.yml",
+    ]
+
+
+def test_no_pipelines_no_workflows(tmp_path: Path) -> None:
+    assert workflows.render(load_repo(_make_repo(tmp_path, None, {}))) == {}
+
+
+@pytest.mark.parametrize("case", ["regression", "pinned"])
+def test_output_matches_the_golden_files(repos: dict[str, Rendered], case: str) -> None:
+    """Rendered text is reviewed as text: MLGITOPS_UPDATE_GOLDEN=1 rewrites the golden files."""
+    folder = GOLDEN / case
+    if os.environ.get("MLGITOPS_UPDATE_GOLDEN") == "1":
+        shutil.rmtree(folder, ignore_errors=True)
+        for rel, text in repos[case].files.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text)
+    golden = {
+        p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*") if p.is_file()
+    }
+    assert golden == repos[case].files
+
+
+def test_rendering_is_deterministic(repos: dict[str, Rendered]) -> None:
+    for rendered in repos.values():
+        loaded = load_repo(rendered.root)
+        again = workflows.render(loaded)
+        assert again == rendered.files
+        shuffled = type(loaded)(loaded.root, loaded.config, tuple(reversed(loaded.pipelines)))
+        assert workflows.render(shuffled) == rendered.files
+        assert list(again) == sorted(again)
+
+
+def test_every_file_starts_with_the_header(repos: dict[str, Rendered]) -> None:
+    files = repos["regression"].files
+    assert files[".github/workflows/mlgitops-house-prices-pr.yml"].startswith(
+        "# Generated by mlgitops from pipelines/house-prices.yaml. Do not edit by hand:\n"
+        "# change the spec and run `mlgitops render`.\n"
+    )
+    assert files[".github/workflows/mlgitops-report.yml"].startswith(
+        "# Generated by mlgitops from pipelines/. Do not edit by hand:\n"
+    )
+    assert all(t.startswith("# Generated by mlgitops from pipelines/") for t in files.values())
+
+
+# --- structure ----------------------------------------------------------------------------
+
+
+def _all_workflows(repos: dict[str, Rendered]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (rel, _load(text))
+        for r in repos.values()
+        for rel, text in r.files.items()
+        if rel.startswith(".github/workflows/")
+    ]
+
+
+def test_least_privilege_and_timeouts_everywhere(repos: dict[str, Rendered]) -> None:
+    for rel, workflow in _all_workflows(repos):
+        assert workflow["permissions"] == {}, rel
+        for job_id, job in workflow["jobs"].items():
+            assert isinstance(job["timeout-minutes"], int), (rel, job_id)
+            assert job["permissions"], (rel, job_id)
+            assert job["name"], (rel, job_id)
+
+
+def test_only_pushing_jobs_may_write_contents_and_keep_credentials(
+    repos: dict[str, Rendered],
+) -> None:
+    seen = []
+    for rel, workflow in _all_workflows(repos):
+        for job_id, job in workflow["jobs"].items():
+            checkouts = [
+                s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")
+            ]
+            assert len(checkouts) == 1, (rel, job_id)
+            persist = checkouts[0]["with"]["persist-credentials"]
+            writes = job["permissions"].get("contents") == "write"
+            assert persist == (writes and "deploy" in rel), (rel, job_id)
+            seen.append((rel.split("/")[-1], job_id, writes))
+    assert ("mlgitops-churn-deploy.yml", "deploy", True) in seen
+    assert ("mlgitops-churn-drift.yml", "drift", True) in seen  # drift commits through the API
+    assert ("mlgitops-house-prices-drift.yml", "drift", False) in seen
+
+
+def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
+    workflow = repos["regression"].workflow("mlgitops-house-prices-pr.yml")
+    jobs = workflow["jobs"]
+    assert list(jobs) == ["check", "train", "report"]
+    assert jobs["check"]["runs-on"] == "ubuntu-24.04"
+    assert jobs["check"]["permissions"] == {"contents": "read"}
+    train = jobs["train"]
+    assert train["runs-on"] == ["self-hosted", "linux", "x64", "a100-80g"]
+    assert train["timeout-minutes"] == 240
+    assert train["needs"] == "check"
+    assert (
+        train["if"] == "${{ github.event.pull_request.head.repo.full_name == github.repository }}"
+    )
+    assert train["permissions"] == {"contents": "read"}
+    assert [
+        s["with"]["command"] for s in train["steps"] if "with" in s and "command" in s["with"]
+    ] == [
+        "train",
+        "compare",
+    ]
+    report = jobs["report"]
+    assert report["needs"] == ["check", "train"]
+    assert report["if"] == "${{ !cancelled() }}"
+    assert report["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "statuses": "write",
+    }
+    upload = report["steps"][-1]
+    assert upload["with"]["name"] == "mlgitops-report-house-prices"
+    assert upload["if"] == "${{ !cancelled() }}"
+    assert workflow["concurrency"] == {
+        "group": "mlgitops-house-prices-pr-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
+
+
+def test_pr_workflow_notes_a_fork_skip(repos: dict[str, Rendered]) -> None:
+    check = repos["example"].workflow("mlgitops-tumors-pr.yml")["jobs"]["check"]
+    note = next(
+        s for s in check["steps"] if s.get("name") == "Note that training is skipped for a fork"
+    )
+    assert note["if"] == "${{ github.event.pull_request.head.repo.full_name != github.repository }}"
+    assert note["env"] == {"PIPELINE": "tumors"}
+    assert "::notice title=mlgitops $PIPELINE::$note" in note["run"]
+
+
+def test_pr_path_filters(repos: dict[str, Rendered]) -> None:
+    on = repos["regression"].workflow("mlgitops-house-prices-pr.yml")["on"]
+    assert on == {
+        "pull_request": {
+            "paths": [
+                ".github/workflows/mlgitops-house-prices-pr.yml",
+                "data/houses \\[2024\\].parquet",
+                "mlgitops.yaml",
+                "pipelines/house-prices.yaml",
+                "src/features",
+                "src/features/**",
+                "src/train.py",
+                "src/train.py/**",
+            ]
+        }
+    }
+
+
+def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
+    workflow = repos["pinned"].workflow("mlgitops-churn-deploy.yml")
+    assert workflow["on"]["push"] == {
+        "branches": ["trunk"],
+        "paths": ["data/churn.csv", "mlgitops.yaml", "pipelines/churn.yaml", "schemas/churn.yaml"],
+    }
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["action"]["options"] == ["promote", "rollback"]
+    assert inputs["environment"]["options"] == ["dev", "staging", "prod"]
+    assert workflow["concurrency"] == {
+        "group": "mlgitops-churn-deploy",
+        "cancel-in-progress": False,
+    }
+    deploy, dispatch = workflow["jobs"]["deploy"], workflow["jobs"]["dispatch"]
+    assert (deploy["name"], deploy["environment"]) == ("deploy to dev", "dev")
+    assert deploy["if"] == "${{ github.event_name == 'push' }}"
+    assert deploy["steps"][-1]["with"] == {
+        "command": "deploy",
+        "pipeline": "churn",
+        "environment": "dev",
+        "python-version": "3.11",
+    }
+    assert dispatch["if"] == "${{ github.event_name == 'workflow_dispatch' }}"
+    promote, rollback = dispatch["steps"][1:]
+    assert (promote["if"], promote["with"]["to"]) == (
+        "${{ inputs.action == 'promote' }}",
+        "${{ inputs.environment }}",
+    )
+    assert (rollback["if"], rollback["with"]["environment"]) == (
+        "${{ inputs.action == 'rollback' }}",
+        "${{ inputs.environment }}",
+    )
+    assert deploy["permissions"] == dispatch["permissions"] == {"contents": "write"}
+
+
+def test_drift_workflow_permissions_follow_the_action(repos: dict[str, Rendered]) -> None:
+    issue = repos["regression"].workflow("mlgitops-house-prices-drift.yml")
+    assert issue["on"] == {"schedule": [{"cron": "30 2 * * *"}], "workflow_dispatch": {}}
+    assert issue["jobs"]["drift"]["permissions"] == {"contents": "read", "issues": "write"}
+    pull = repos["pinned"].workflow("mlgitops-churn-drift.yml")
+    assert pull["jobs"]["drift"]["permissions"] == {
+        "contents": "write",
+        "pull-requests": "write",
+    }
+    assert pull["jobs"]["drift"]["runs-on"] == "ubuntu-22.04"
+
+
+def test_report_workflow_listens_to_every_pr_workflow(repos: dict[str, Rendered]) -> None:
+    pinned = repos["pinned"]
+    names = [pinned.workflow(f"mlgitops-{n}-pr.yml")["name"] for n in ("a", "churn")]
+    report = pinned.workflow("mlgitops-report.yml")
+    assert report["on"] == {"workflow_run": {"workflows": names, "types": ["completed"]}}
+    assert list(report["jobs"]) == ["report-a", "report-churn"]
+    job = report["jobs"]["report-churn"]
+    assert job["permissions"] == {
+        "actions": "read",
+        "contents": "read",
+        "pull-requests": "write",
+        "statuses": "write",
+    }
+    assert job["if"] == (
+        "${{ github.event.workflow_run.event == 'pull_request'"
+        " && github.event.workflow_run.conclusion != 'cancelled'"
+        " && github.event.workflow_run.head_repository.full_name != github.repository"
+        " && github.event.workflow_run.name == 'mlgitops churn: pull request' }}"
+    )
+    assert names[1] == "mlgitops churn: pull request"
+    checkout, download, post = job["steps"]
+    assert "ref" not in checkout["with"]  # the default branch, never the PR's code
+    assert download["with"] == {
+        "run-id": "${{ github.event.workflow_run.id }}",
+        "github-token": "${{ github.token }}",
+        "name": "mlgitops-report-churn",
+        "path": "${{ runner.temp }}/mlgitops-artifact",
+    }
+    assert post["with"] == {
+        "command": "report",
+        "pipeline": "churn",
+        "from-artifact": "${{ runner.temp }}/mlgitops-artifact/churn",
+        "python-version": "3.11",
+    }
+
+
+def test_uploads_survive_a_re_run(repos: dict[str, Rendered]) -> None:
+    jobs = repos["example"].workflow("mlgitops-tumors-pr.yml")["jobs"].values()
+    uploads = [
+        s["with"] for j in jobs for s in j["steps"] if "upload-artifact@" in s.get("uses", "")
+    ]
+    assert [u["name"] for u in uploads] == [
+        "mlgitops-tumors-validate",
+        "mlgitops-tumors-train",
+        "mlgitops-report-tumors",
+    ]
+    assert all(u["overwrite"] is True and u["retention-days"] == 7 for u in uploads)
+
+
+def test_pr_report_job_hands_its_folder_to_the_report_workflow(
+    repos: dict[str, Rendered],
+) -> None:
+    steps = repos["pinned"].workflow("mlgitops-churn-pr.yml")["jobs"]["report"]["steps"]
+    download, post, upload = steps[1:]
+    assert download["with"]["pattern"] == "mlgitops-churn-*"
+    assert post["with"]["output-dir"] == download["with"]["path"] == "${{ runner.temp }}/mlgitops"
+    assert "if" not in post  # a fork's run writes the report and its claim, posts nothing
+    assert upload["with"]["name"] == "mlgitops-report-churn"
+    assert upload["with"]["path"] == "${{ runner.temp }}/mlgitops/"
+
+
+def test_no_expression_inside_run_scripts(repos: dict[str, Rendered]) -> None:
+    action = yaml.safe_load((PROJECT / "action.yml").read_text())
+    scripts = [s["run"] for s in action["runs"]["steps"] if "run" in s]
+    for _, workflow in _all_workflows(repos):
+        scripts += [s["run"] for j in workflow["jobs"].values() for s in j["steps"] if "run" in s]
+    assert len(scripts) >= 6
+    assert [s for s in scripts if "${{" in s] == []
+
+
+def test_third_party_actions_are_pinned_to_commits(repos: dict[str, Rendered]) -> None:
+    texts = [t for r in repos.values() for t in r.files.values()]
+    texts += [
+        (PROJECT / "action.yml").read_text(),
+        (PROJECT / ".github/workflows/ci.yml").read_text(),
+    ]
+    others = []
+    for text in texts:
+        for line in text.splitlines():
+            if not USES.match(line) or "uses: ./" in line or "mlgitops@" in line:
+                continue
+            match = THIRD_PARTY.match(line)
+            assert match, line
+            pinned = workflows.PINNED[match.group(1).split("/")[1]]
+            assert (match.group(2), match.group(3)) == (pinned.sha, pinned.version), line
+            others.append(match.group(1))
+    assert sorted(set(others)) == [
+        "actions/checkout",
+        "actions/download-artifact",
+        "actions/setup-python",
+        "actions/upload-artifact",
+    ]
+
+
+def test_how_the_action_is_referenced(repos: dict[str, Rendered]) -> None:
+    def uses(case: str, name: str) -> set[str]:
+        text = repos[case].files[f".github/workflows/{name}"]
+        return {
+            line.strip() for line in text.splitlines() if "mlgitops@" in line or "uses: ./" in line
+        }
+
+    assert uses("pinned", "mlgitops-a-pr.yml") == {f"uses: acme/mlgitops@{SHA}"}
+    assert uses("regression", "mlgitops-house-prices-pr.yml") == {
+        "uses: mlgitops/mlgitops@v1 # zizmor: ignore[unpinned-uses] tag chosen in mlgitops.yaml; "
+        "set action: to owner/repo@<commit SHA> to pin it (docs/action.md#pinning)"
+    }
+    assert uses("example", "mlgitops-tumors-pr.yml") == {
+        "uses: ./ # zizmor: ignore[self-repository] the checked-out commit's own Action, "
+        "on purpose (mlgitops.yaml: action: ./)"
+    }
+
+
+def test_actionlint_config_lists_the_custom_labels(repos: dict[str, Rendered]) -> None:
+    labels = {
+        case: yaml.safe_load(r.files[".github/actionlint.yaml"])["self-hosted-runner"]["labels"]
+        for case, r in repos.items()
+    }
+    assert labels == {"example": ["gpu"], "regression": ["a100-80g"], "pinned": ["gpu", "gpu-pool"]}
+
+
+def test_user_strings_cannot_open_expressions(tmp_path: Path) -> None:
+    spec = MINIMAL_SPEC + "train: {runs_on: [self-hosted, '${{ secrets.X }}']}\n"
+    files = workflows.render(load_repo(_make_repo(tmp_path, None, {"a.yaml": spec})))
+    train = _load(files[".github/workflows/mlgitops-a-pr.yml"])["jobs"]["train"]
+    assert train["runs-on"] == ["self-hosted", "${{ '${{' }} secrets.X }}"]
