@@ -21,6 +21,7 @@ CONTRACTS = PROJECT.parent / "shared" / "contracts"
 
 pytest_plugins = [
     "tests.fixtures.mlflow_server",
+    "tests.fixtures.github_server",
 ]
 
 _LEAKY_PREFIXES = ("GITHUB_", "MLFLOW_", "KUBECONFIG", "MLGITOPS_OUTPUT", "RUNNER_", "ACTIONS_")

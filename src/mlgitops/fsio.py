@@ -116,3 +116,9 @@ def _commit(root: Path, staged: list[tuple[Path, str]], changes: Changes) -> Non
             else:
                 target.unlink(missing_ok=True)
         raise
+
+
+def append_text(path: Path, text: str) -> None:
+    """Append UTF-8 ``text`` to a file other steps append to too (``$GITHUB_STEP_SUMMARY``)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)

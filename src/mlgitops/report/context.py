@@ -1,0 +1,132 @@
+"""Where a report goes: repository, pull request and head commit.
+
+From arguments first, else from the GitHub event payload
+(``$GITHUB_EVENT_PATH``) and ``$GITHUB_REPOSITORY``. For the ``workflow_run``
+report workflow the head commit comes from the event (GitHub wrote it) and a
+pull-request number from the artifact is only a claim: :func:`verified_pull`
+checks it against the pull request GitHub knows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlgitops.errors import BadInput
+from mlgitops.github import GitHub
+
+_SHA = re.compile(r"[0-9a-f]{40}")
+_SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The report's destination; ``pr`` None: no comment, only status and summary."""
+
+    repo: str | None
+    pr: int | None
+    sha: str | None
+    fork: bool
+    event: str | None
+    run_url: str | None
+    server_url: str
+
+    @property
+    def commit_url(self) -> str | None:
+        return (
+            f"{self.server_url}/{self.repo}/commit/{self.sha}" if self.repo and self.sha else None
+        )
+
+
+def target(
+    environ: Mapping[str, str],
+    event: Mapping[str, Any],
+    *,
+    pr: int | None,
+    sha: str | None,
+    repo: str | None,
+) -> Target:
+    """The destination from arguments, then the event payload and environment."""
+    name = environ.get("GITHUB_EVENT_NAME")
+    slug = repo or environ.get("GITHUB_REPOSITORY") or None
+    if slug is not None and not _SLUG.fullmatch(slug):
+        raise BadInput(f"--github-repo: {slug!r} is not OWNER/REPO")
+    found_pr, found_sha, fork = _from_event(name, event, slug)
+    head = sha or found_sha
+    if head is not None and not _SHA.fullmatch(head):
+        raise BadInput(f"--sha: {head!r} is not a full 40-character commit SHA")
+    server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    run_id = environ.get("GITHUB_RUN_ID")
+    run_url = f"{server}/{slug}/actions/runs/{run_id}" if slug and run_id else None
+    return Target(slug, pr or found_pr, head, fork, name, run_url, server)
+
+
+def _from_event(
+    name: str | None, event: Mapping[str, Any], slug: str | None
+) -> tuple[int | None, str | None, bool]:
+    if name in ("pull_request", "pull_request_target") and isinstance(
+        event.get("pull_request"), dict
+    ):
+        pull = event["pull_request"]
+        head_repo = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
+        base_repo = ((pull.get("base") or {}).get("repo") or {}).get("full_name")
+        return (
+            _int(pull.get("number")),
+            _str(pull.get("head", {}).get("sha")),
+            head_repo != base_repo,
+        )
+    if name == "workflow_run" and isinstance(event.get("workflow_run"), dict):
+        run = event["workflow_run"]
+        head_repo = (run.get("head_repository") or {}).get("full_name")
+        own = (event.get("repository") or {}).get("full_name") or slug
+        return None, _str(run.get("head_sha")), head_repo != own
+    return None, None, False
+
+
+def run_pulls(event: Mapping[str, Any]) -> list[int]:
+    """The pull requests GitHub lists on a ``workflow_run`` event (empty for forks)."""
+    run = event.get("workflow_run") or {}
+    return [
+        n
+        for n in (
+            _int(p.get("number")) for p in run.get("pull_requests") or [] if isinstance(p, dict)
+        )
+        if n
+    ]
+
+
+def verified_pull(
+    client: GitHub, where: Target, claimed: int | None, listed: list[int]
+) -> tuple[int | None, str]:
+    """The pull request whose head is ``where.sha``, checked with GitHub; or None and why.
+
+    ``claimed`` comes from the artifact (untrusted), ``listed`` from the event.
+    """
+    if where.repo is None or where.sha is None:
+        raise BadInput(
+            "a report from an artifact needs the workflow_run event or --sha and --github-repo"
+        )
+    for number in dict.fromkeys([n for n in (claimed, *listed) if n]):
+        pull = client.get_pull(where.repo, number)
+        head = (pull.get("head") or {}).get("sha")
+        base = (((pull.get("base") or {}).get("repo")) or {}).get("full_name")
+        if head == where.sha and base == where.repo:
+            return number, ""
+        why = f"pull request #{number} has head {str(head)[:12]}, not {where.sha[:12]} (the workflow run's head commit)"
+        if number == claimed:
+            return None, why
+    if claimed is None:
+        for pull in client.pulls_for_commit(where.repo, where.sha):
+            if (pull.get("head") or {}).get("sha") == where.sha:
+                return _int(pull.get("number")), ""
+    return None, f"no open pull request has head {where.sha[:12]}"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,142 @@
+"""The hand-off documents the report reads, parsed and checked before any use.
+
+A fork's artifact is untrusted, so every document is checked against a
+schema, whatever its origin: ``verdict.json`` against the package's
+``verdict.schema.json``, ``validation.json`` against
+``validation.schema.json`` when the package has one (else against the fields
+the report uses), ``train.json`` and ``pr.json`` against the fields the
+report uses. A document that fails names its file and every problem.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from mlgitops.errors import BadInput
+
+#: Larger hand-off documents are refused (an artifact could be anything).
+MAX_BYTES = 8 * 1024 * 1024
+
+_STRING = {"type": "string"}
+_TEXT_OR_NONE = {"type": ["string", "null"]}
+
+TRAIN_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema_version", "pipeline", "run_id", "model_uri", "content_key", "hashes"],
+    "properties": {
+        "schema_version": {"const": 1},
+        "pipeline": _STRING,
+        "run_id": _STRING,
+        "experiment_id": _STRING,
+        "tracking_uri": _STRING,
+        "model_uri": _STRING,
+        "content_key": _STRING,
+        "hashes": {"type": "object", "required": ["data"], "properties": {"data": _STRING}},
+        "cached": {"type": "boolean"},
+        "duration_s": {"type": "number", "minimum": 0},
+        "runner": _TEXT_OR_NONE,
+        "gpu": _TEXT_OR_NONE,
+    },
+}
+
+VALIDATION_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema_version", "pipeline", "passed", "failures"],
+    "properties": {
+        "schema_version": {"const": 1},
+        "pipeline": _STRING,
+        "data": _STRING,
+        "passed": {"type": "boolean"},
+        "rows": {"type": "integer", "minimum": 0},
+        "failures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["check"],
+                "properties": {
+                    "column": _TEXT_OR_NONE,
+                    "check": _STRING,
+                    "failing_rows": {"type": ["integer", "null"], "minimum": 0},
+                    "examples": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["row"],
+                            "properties": {"row": {"type": "integer"}},
+                        },
+                    },
+                },
+            },
+        },
+        "schema_diff": {"type": ["object", "null"]},
+        "profile_diff": {"type": ["object", "null"]},
+    },
+}
+
+CLAIM_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema_version", "pipeline", "pr", "head_sha"],
+    "properties": {
+        "schema_version": {"const": 1},
+        "pipeline": _STRING,
+        "pr": {"type": "integer", "minimum": 1},
+        "head_sha": {"type": "string", "pattern": "^[0-9a-f]{40}$"},
+    },
+}
+
+
+def package_schema(name: str) -> dict[str, Any] | None:
+    """``src/mlgitops/schemas/<name>``, or None when the package has none."""
+    resource = resources.files("mlgitops.schemas").joinpath(name)
+    if not resource.is_file():
+        return None
+    loaded: dict[str, Any] = json.loads(resource.read_text("utf-8"))
+    return loaded
+
+
+def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
+    """One document of ``kind`` (verdict, validation, train, datadiff, pr), checked."""
+    if len(text) > MAX_BYTES:
+        raise BadInput(
+            f"{shown}: {len(text)} bytes, more than the {MAX_BYTES} a hand-off document may have"
+        )
+    try:
+        doc = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{shown}: not UTF-8 text ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{shown}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(doc, dict):
+        raise BadInput(f"{shown}: expected a JSON object")
+    _check(doc, _schema(kind), shown)
+    if doc.get("pipeline", pipeline) != pipeline:
+        raise BadInput(f"{shown}: is for pipeline {doc.get('pipeline')!r}, not {pipeline!r}")
+    return doc
+
+
+def _schema(kind: str) -> dict[str, Any]:
+    if kind == "verdict":
+        found = package_schema("verdict.schema.json")
+        if found is None:  # pragma: no cover - the package ships it
+            raise BadInput("verdict.schema.json is missing from the package")
+        return found
+    validation = package_schema("validation.schema.json")
+    if kind == "validation":
+        return validation or VALIDATION_FIELDS
+    if kind == "datadiff" and validation is not None and "datadiff" in validation.get("$defs", {}):
+        return {"$defs": validation["$defs"], "$ref": "#/$defs/datadiff"}
+    return {"train": TRAIN_FIELDS, "pr": CLAIM_FIELDS}.get(kind, {"type": "object"})
+
+
+def _check(doc: dict[str, Any], schema: dict[str, Any], shown: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = sorted(
+        f"{shown}: at {'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message[:300]}"
+        for error in validator.iter_errors(doc)
+    )
+    if problems:
+        raise BadInput("\n".join(problems))

@@ -1,0 +1,108 @@
+"""Markdown building blocks that keep untrusted text inert, and the clean cut.
+
+Strings from hand-off documents (column names, data values, gate reasons,
+summaries) may come from a fork's artifact. Prose goes through
+:func:`escape` (Markdown and HTML punctuation escaped, ``@mentions`` broken,
+one line); values go through :func:`code` (a code span whose fence is longer
+than any backtick run inside); table cells through :func:`cell`; links only
+through :func:`link`, which accepts nothing but ``http(s)`` URLs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import quote
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+_PUNCTUATION = re.compile(r"([\\`*_\[\]~$])")
+_BLOCK_START = re.compile(r"^(\d{0,9})([.)](?=\s|$)|(?<=^)[-+#=])")
+_ZWSP = "\u200b"
+
+
+def one_line(text: str) -> str:
+    """Control and bidi characters removed, line breaks and tabs as single spaces."""
+    text = _CONTROL.sub("", str(text).replace("\r\n", "\n"))
+    return re.sub(r"[\n\t]+", " ", text).strip()
+
+
+def escape(text: str) -> str:
+    """Untrusted prose as inert inline Markdown: no markup, HTML, mentions or math."""
+    text = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _BLOCK_START.sub(r"\1\\\2", _PUNCTUATION.sub(r"\\\1", text))
+    return text.replace("@", "@" + _ZWSP)
+
+
+def code(text: object) -> str:
+    """A value as an inline code span (``text`` shown exactly, on one line)."""
+    value = one_line(str(text))
+    if not value:
+        return "` `"
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", value)), default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def cell(markdown: str) -> str:
+    """Inline Markdown made safe inside a GFM table cell (pipes escaped, even in code)."""
+    return markdown.replace("|", "\\|")
+
+
+def link(label: str, url: str | None) -> str:
+    """``[label](url)`` for an http(s) URL; ``label`` alone for anything else."""
+    if not url or not re.fullmatch(r"https?://[^\s\x00-\x1f]+", url):
+        return label
+    return f"[{label}]({quote(url, safe=':/?#=&%@+,;~!*._-')})"
+
+
+def table(head: list[str], rows: list[list[str]], align: str = "") -> list[str]:
+    """A GFM table; ``align`` has one character per column: ``l`` or ``r``."""
+    marks = ["---:" if a == "r" else "---" for a in align.ljust(len(head), "l")]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def fence(text: str, lang: str = "") -> list[str]:
+    """A fenced code block longer than any backtick run inside ``text``."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    marker = "`" * max(3, longest + 1)
+    return [marker + lang, *text.splitlines(), marker]
+
+
+def cut(text: str, limit: int, note: str, measure: Callable[[str], int] = len) -> str:
+    """``text`` if it fits ``limit``; else whole lines up to the limit, then ``note``.
+
+    A cut never splits a line, closes a code fence or ``<details>`` left open, and
+    leaves room for ``note`` (one paragraph), so the result always fits.
+    """
+    if measure(text) <= limit:
+        return text
+    kept: list[str] = []
+    open_fence: str | None = None
+    details = 0
+    used = 0
+    for line in text.splitlines():
+        closing = _closing(open_fence, details)
+        if used + measure(line) + 1 + measure(closing) + measure(note) + 2 > limit:
+            break
+        kept.append(line)
+        used += measure(line) + 1
+        open_fence, details = _track(line, open_fence, details)
+    tail = _closing(open_fence, details)
+    return "\n".join(kept) + "\n" + tail + "\n" + note + "\n"
+
+
+def _track(line: str, open_fence: str | None, details: int) -> tuple[str | None, int]:
+    stripped = line.strip()
+    if open_fence is not None:
+        return (None if stripped == open_fence else open_fence), details
+    match = re.match(r"(`{3,})", stripped)
+    if match:
+        return match.group(1), details
+    return None, details + stripped.count("<details>") - stripped.count("</details>")
+
+
+def _closing(open_fence: str | None, details: int) -> str:
+    lines = ([open_fence] if open_fence else []) + ["</details>"] * details
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,316 @@
+"""The report as Markdown: a pure function of the hand-off documents.
+
+Order: the hidden marker, the verdict, notes (fork, skipped training),
+metrics with a chart, gates, data validation, the schema/data diff, what
+merging would commit, lineage. Every string taken from a document is escaped
+(:mod:`mlgitops.report.markdown`), so a fork's artifact cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlgitops.report.chart import charts
+from mlgitops.report.markdown import code, escape, fence, link, table
+from mlgitops.report.promotion import NEXT, Promotion, diff_lines
+
+Doc = Mapping[str, Any]
+
+
+def marker(pipeline: str) -> str:
+    """The hidden first line that identifies a pipeline's comment."""
+    return f"<!-- mlgitops:report:{pipeline} -->"
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """Everything the report shows; ``notes`` are Markdown written by mlgitops itself."""
+
+    pipeline: str
+    verdict: Doc | None
+    validation: Doc | None
+    datadiff: Doc | None
+    train: Doc | None
+    promotion: Promotion
+    commit: str | None = None
+    commit_url: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def outcome(report: ReportInput) -> tuple[str, str]:
+    """(commit status state, short description) for the report."""
+    verdict, validation = report.verdict, report.validation
+    if validation is not None and not validation.get("passed", True):
+        return "failure", "data validation failed"
+    if verdict is None:
+        return "pending", "not trained: needs a run on this repository's runners"
+    failed = [g for g in verdict["gates"] if not g["passed"]]
+    if failed:
+        return "failure", f"{len(failed)} of {len(verdict['gates'])} gates failed"
+    return "success", f"all {len(verdict['gates'])} gates passed"
+
+
+def render(report: ReportInput) -> str:
+    """The whole report (comment, job summary and report.md share it)."""
+    lines = [marker(report.pipeline), *_headline(report), *_notes(report.notes)]
+    for section in (_metrics, _gates, _validation, _diff, _promotion, _lineage):
+        lines += section(report)
+    lines += ["", f"<sub>Updated by <code>mlgitops report</code>{_for_commit(report)}.</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def _headline(report: ReportInput) -> list[str]:
+    state, description = outcome(report)
+    icon = {"success": "✅", "failure": "❌", "pending": "⏸️"}[state]
+    lines = ["", f"## {icon} mlgitops {code(report.pipeline)}: {description}"]
+    if report.verdict is not None:
+        lines += ["", f"> {escape(report.verdict['summary'])}"]
+    return lines
+
+
+def _notes(notes: Sequence[str]) -> list[str]:
+    lines: list[str] = []
+    for note in notes:
+        lines += ["", "> [!NOTE]", f"> {note}"]
+    return lines
+
+
+def _number(value: Any, signed: bool = False) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "-"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def _metrics(report: ReportInput) -> list[str]:
+    verdict = report.verdict
+    if verdict is None:
+        return []
+    confidence = f"{float(verdict['confidence']):.0%}"
+    head = ["metric", "candidate", "baseline", "delta", f"{confidence} CI of delta", "significant"]
+    rows = []
+    for m in verdict["metrics"]:
+        ci = m.get("ci")
+        interval = f"[{_number(ci[0], True)}, {_number(ci[1], True)}]" if ci else "-"
+        significant = {True: "yes", False: "no"}.get(m.get("significant"), "-")
+        arrow = "↑" if m["higher_is_better"] else "↓"
+        rows.append(
+            [
+                f"{code(m['name'])} {arrow}",
+                _number(m["candidate"]),
+                _number(m["baseline"]),
+                _number(m["delta"], True),
+                interval,
+                significant,
+            ]
+        )
+    holdout = verdict["holdout"]
+    about = (
+        f"Holdout of {int(holdout['rows'])} rows; paired bootstrap, {int(verdict['resamples'])} "
+        f"resamples, seed {int(verdict['seed'])}. ↑ higher is better, ↓ lower is better."
+    )
+    return [
+        "",
+        "### Metrics",
+        "",
+        about,
+        "",
+        *table(head, rows, "lrrrll"),
+        "",
+        *charts(verdict["metrics"]),
+    ]
+
+
+def _gate_name(gate: Doc) -> str:
+    threshold = gate.get("threshold")
+    limit = f" {float(threshold):g}" if isinstance(threshold, int | float) else ""
+    return f"{code(gate['metric'])} {escape(gate['condition'])}{limit}"
+
+
+def _gates(report: ReportInput) -> list[str]:
+    verdict = report.verdict
+    if verdict is None:
+        return []
+    if not verdict["gates"]:
+        return ["", "### Gates", "", "No gates are declared: every candidate passes."]
+    rows = []
+    for gate in verdict["gates"]:
+        icon = "⏭️ skipped" if gate.get("skipped") else ("✅ pass" if gate["passed"] else "❌ fail")
+        rows.append([icon, _gate_name(gate), _number(gate.get("value")), escape(gate["reason"])])
+    return ["", "### Gates", "", *table(["result", "gate", "value", "why"], rows, "llrl")]
+
+
+def _validation(report: ReportInput) -> list[str]:
+    doc = report.validation
+    if doc is None:
+        return []
+    rows_read = doc.get("rows")
+    where = code(doc.get("data", "?")) + (
+        f": {int(rows_read):,} rows" if isinstance(rows_read, int) else ""
+    )
+    head = ["", "### Data validation", ""]
+    if doc.get("error"):
+        return [*head, f"❌ {where} could not be validated: {escape(doc['error'])}"]
+    if doc["passed"]:
+        return [*head, f"✅ {where}, every check passed."]
+    failures = doc.get("failures") or []
+    rows = [_failure_row(f) for f in failures]
+    title = ["column", "check", "failing rows", "examples (row: value)"]
+    return [*head, f"❌ {where}, {len(failures)} failed checks:", "", *table(title, rows, "llrl")]
+
+
+def _failure_row(failure: Doc) -> list[str]:
+    column = code(failure["column"]) if failure.get("column") is not None else "(table)"
+    check = code(failure["check"])
+    if failure.get("message"):
+        check += f": {escape(failure['message'])}"
+    count = failure.get("failing_rows")
+    examples = ", ".join(
+        f"row {int(e['row'])}: {_value(e.get('value'))}" for e in failure.get("examples") or []
+    )
+    return [column, check, "-" if count is None else f"{int(count):,}", examples or "-"]
+
+
+def _diff(report: ReportInput) -> list[str]:
+    diff: Doc | None = report.datadiff
+    if diff is None and report.validation is not None:
+        parts = {k: report.validation.get(k) for k in ("schema_diff", "profile_diff")}
+        diff = {**parts, "notes": []} if any(v is not None for v in parts.values()) else None
+    if diff is None:
+        return []
+    against = f" against {code(diff['base'])}" if diff.get("base") else ""
+    lines = ["", f"### Schema and data diff{against}"]
+    lines += (
+        ["", *(f"- {escape(note)}" for note in diff.get("notes") or [])]
+        if diff.get("notes")
+        else []
+    )
+    schema, profile = diff.get("schema_diff"), diff.get("profile_diff")
+    if schema is not None:
+        lines += ["", "**Schema**", "", *(_schema_changes(schema) or ["No schema changes."])]
+    if profile is not None:
+        lines += ["", "**Data profile**", "", *_profile_changes(profile)]
+    return lines
+
+
+def _change(base: Any, head: Any) -> str:
+    return f"{_value(base)} → {_value(head)}"
+
+
+def _value(value: Any) -> str:
+    text = (
+        json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if not isinstance(value, str)
+        else value
+    )
+    return code(text if len(text) <= 60 else text[:59] + "…")
+
+
+def _schema_changes(diff: Doc) -> list[str]:
+    lines = [f"- column added: {code(c)}" for c in diff["columns_added"]]
+    lines += [f"- column removed: {code(c)}" for c in diff["columns_removed"]]
+    for change in diff["changes"]:
+        where = code(change["column"]) if change.get("column") is not None else "the whole schema"
+        lines.append(
+            f"- {where} {escape(change['field'])}: {_change(change['base'], change['head'])}"
+        )
+    return lines
+
+
+def _profile_changes(diff: Doc) -> list[str]:
+    rows = diff["rows"]
+    lines = [f"- rows: {int(rows['base']):,} → {int(rows['head']):,} ({int(rows['delta']):+,})"]
+    lines += [f"- column added: {code(c)}" for c in diff["columns_added"]]
+    lines += [f"- column removed: {code(c)}" for c in diff["columns_removed"]]
+    if not diff["columns"]:
+        return lines
+    rows_out = []
+    for col in diff["columns"]:
+        cells = [
+            _change(col[f]["base"], col[f]["head"]) if f in col else ""
+            for f in ("null_rate", "min", "max", "mean")
+        ]
+        cats = ""
+        if "values_added" in col:
+            cats = f"added {_value(col['values_added'])}, removed {_value(col.get('values_removed', []))}"
+        rows_out.append([code(col["column"]), *cells, cats])
+    head = ["column", "null rate", "min", "max", "mean", "categories"]
+    return [*lines, "", *table(head, rows_out)]
+
+
+def _promotion(report: ReportInput) -> list[str]:
+    change = report.promotion
+    lines = ["", "### What merging would commit", ""]
+    if change.note is not None:
+        return [*lines, f"Merging would commit {change.note}"]
+    where = code(change.environment or "")
+    lines += [f"The deploy job registers the candidate and points {where} at it:", ""]
+    lines += fence("\n".join(diff_lines(change)), "diff")
+    return [
+        *lines,
+        "",
+        f"`{NEXT}` is the next version of the registered model {code(report.pipeline)}, "
+        "assigned at merge; `model.json` beside the overlay records its run, "
+        "metrics, data hash, commit and pull request.",
+    ]
+
+
+def _lineage(report: ReportInput) -> list[str]:
+    verdict, train = report.verdict or {}, report.train or {}
+    candidate = verdict.get("candidate") or {}
+    run_id = candidate.get("run_id") or train.get("run_id")
+    rows: list[tuple[str, str]] = []
+    if run_id:
+        rows.append(("MLflow run", link(code(run_id), _run_url(train, run_id))))
+    for label, value in (
+        ("model", candidate.get("model_uri") or train.get("model_uri")),
+        ("content key", candidate.get("content_key") or train.get("content_key")),
+        (
+            "data hash",
+            (verdict.get("holdout") or {}).get("data_hash")
+            or (train.get("hashes") or {}).get("data"),
+        ),
+    ):
+        if value:
+            rows.append((label, code(value)))
+    if report.commit:
+        rows.append(("commit", link(code(report.commit[:12]), report.commit_url)))
+    if verdict:
+        rows.append(("baseline", _baseline(verdict["baseline"])))
+    if train:
+        rows.append(("training", _compute(train)))
+    return ["", "### Lineage", "", *(f"- {label}: {text}" for label, text in rows)] if rows else []
+
+
+def _run_url(train: Doc, run_id: str) -> str | None:
+    uri = str(train.get("tracking_uri") or "").rstrip("/")
+    experiment = train.get("experiment_id")
+    if (
+        not uri.startswith(("http://", "https://"))
+        or not experiment
+        or train.get("run_id") != run_id
+    ):
+        return None
+    return f"{uri}/#/experiments/{experiment}/runs/{run_id}"
+
+
+def _baseline(baseline: Doc) -> str:
+    if not baseline.get("available"):
+        return f"none: {escape(baseline.get('reason', 'no deployed model'))}"
+    return f"{code(baseline['model_uri'])} (run {code(baseline['run_id'])}) from {code(baseline['source'])}"
+
+
+def _compute(train: Doc) -> str:
+    if train.get("cached"):
+        return "reused the cached run with the same content key: 0 GPU minutes"
+    minutes = float(train.get("duration_s") or 0.0) / 60
+    runner = f"runner {code(train['runner'])}" if train.get("runner") else "runner unknown"
+    if train.get("gpu"):
+        return f"{runner}, GPU {code(train['gpu'])}: {minutes:.1f} GPU minutes"
+    return f"{runner}, no GPU: {minutes:.1f} runner minutes"
+
+
+def _for_commit(report: ReportInput) -> str:
+    return f" for commit <code>{report.commit[:12]}</code>" if report.commit else ""

@@ -1,0 +1,179 @@
+"""Pull requests from forks: nothing posted by the PR workflow; the workflow_run path
+posts the artifact's results as untrusted data, after checking its claims with GitHub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mlgitops.cli import main
+from tests.fixtures.github_server import GitHubServer
+from tests.report.conftest import HEAD, ReportRepo, fixture, pull_request_event, workflow_run_event
+
+MARKER = "<!-- mlgitops:report:tumors -->"
+Env = Callable[..., Path]
+
+
+def artifact(repo: ReportRepo, tmp_path: Path, pr: int = 7, **extra: dict[str, object]) -> Path:
+    claim = {"schema_version": 1, "pipeline": "tumors", "pr": pr, "head_sha": HEAD}
+    docs: dict[str, dict[str, object]] = {
+        "validation": fixture("validation.json"),
+        "pr": claim,
+        **extra,
+    }
+    return repo.write(tmp_path / "artifact", **docs)
+
+
+def report(repo: ReportRepo, *args: str) -> int:
+    return main(["-C", str(repo.root), "report", "tumors", *args])
+
+
+def test_fork_pull_request_workflow_posts_nothing(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report_repo.write(validation=fixture("validation.json"))
+    github_env(
+        github_server.api_url,
+        "pull_request",
+        pull_request_event(7, head_repo="fork/ml"),
+        "read-only",
+    )
+    assert report(report_repo) == 0
+    assert capsys.readouterr().out == (
+        "report tumors: fork pull request: nothing posted here; the report workflow posts it "
+        "from this run's artifact\n"
+    )
+    assert github_server.log == []
+    claim = json.loads((report_repo.handoff / "pr.json").read_text("utf-8"))
+    assert claim == {"schema_version": 1, "pipeline": "tumors", "pr": 7, "head_sha": HEAD}
+    assert (
+        "> [!NOTE]\n> This pull request comes from a fork"
+        in (report_repo.handoff / "report.md").read_text()
+    )
+
+
+def test_workflow_run_posts_a_fork_report_and_ignores_forged_results(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    forged = fixture("verdict.json")  # a fork can upload anything: a verdict it never earned
+    folder = artifact(report_repo, tmp_path, verdict=forged, train=fixture("train.json"))
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml")
+    github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
+    assert report(report_repo, "--from-artifact", str(folder)) == 0
+    [comment] = github_server.state.comments_on(7)
+    body = str(comment["body"])
+    assert body.startswith(
+        MARKER
+        + "\n\n## ⏸️ mlgitops `tumors`: not trained: needs a run on this repository's runners\n"
+    )
+    assert "This pull request comes from a fork" in body
+    assert "### Metrics" not in body and "9f8e7d6c5b4a" not in body
+    [status] = github_server.state.statuses
+    assert (status["state"], status["sha"]) == ("pending", HEAD)
+    assert [e.operation for e in github_server.log][:1] == ["pulls/get"]
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "report tumors: status mlgitops/tumors is pending on cccccccccccc: "
+        "not trained: needs a run on this repository's runners"
+    )
+
+
+def test_workflow_run_refuses_a_pull_request_whose_head_differs(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = artifact(report_repo, tmp_path, pr=8)  # claims someone else's pull request
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml")
+    github_server.state.add_pull(8, "d" * 40)
+    github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
+    assert report(report_repo, "--from-artifact", str(folder)) == 0
+    assert github_server.state.comments == {}
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "report tumors: no comment: pull request #8 has head dddddddddddd, not cccccccccccc "
+        "(the workflow run's head commit)"
+    )
+    assert [s["state"] for s in github_server.state.statuses] == ["pending"]
+
+
+def test_workflow_run_of_a_same_repository_pull_request(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env, tmp_path: Path
+) -> None:
+    folder = report_repo.write(
+        tmp_path / "artifact",
+        validation=fixture("validation.json"),
+        verdict=fixture("verdict.json"),
+        train=fixture("train.json"),
+    )
+    github_server.state.add_pull(7, HEAD)
+    event = workflow_run_event(head_repo="octo/ml", pulls=[7])
+    github_env(github_server.api_url, "workflow_run", event, github_server.token)
+    assert report(report_repo, "--from-artifact", str(folder)) == 0
+    [comment] = github_server.state.comments_on(7)
+    assert "## ✅ mlgitops `tumors`: all 3 gates passed" in str(comment["body"])
+    assert [s["state"] for s in github_server.state.statuses] == ["success"]
+
+
+def test_an_invalid_artifact_is_refused_before_anything_is_posted(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    verdict = fixture("verdict.json")
+    verdict["metrics"][0]["candidate"] = "<script>"
+    del verdict["summary"]
+    folder = artifact(report_repo, tmp_path, verdict=verdict)
+    github_env(
+        github_server.api_url,
+        "workflow_run",
+        workflow_run_event(head_repo="octo/ml"),
+        github_server.token,
+    )
+    assert report(report_repo, "--from-artifact", str(folder)) == 2
+    shown = folder / "verdict.json"
+    assert capsys.readouterr().err == (
+        f"mlgitops report: error: {shown}: at (top): 'summary' is a required property\n"
+        f"{shown}: at metrics/0/candidate: '<script>' is not of type 'number', 'null'\n"
+    )
+    assert github_server.log == []
+
+
+def test_an_artifact_that_is_not_json(
+    report_repo: ReportRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = artifact(report_repo, tmp_path)
+    (folder / "train.json").write_text('{"run_id": ', "utf-8")
+    assert report(report_repo, "--from-artifact", str(folder)) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops report: error: {folder / 'train.json'}:1:12: not valid JSON (Expecting value)\n"
+    )
+
+
+def test_untrusted_echo_disables_workflow_commands(
+    report_repo: ReportRepo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    validation = fixture("validation-failed.json")
+    validation["failures"][0]["message"] = "::add-mask::x\n::error::forged"
+    folder = artifact(report_repo, tmp_path, validation=validation)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert report(report_repo, "--from-artifact", str(folder), "--sha", HEAD) == 0
+    lines = capsys.readouterr().out.splitlines()
+    token = lines[0].removeprefix("::stop-commands::")
+    assert len(token) == 32 and lines[-1] == f"::{token}::"
+    assert all(not line.startswith("::") for line in lines[1:-1])

@@ -1,0 +1,217 @@
+"""The report's Markdown: golden output, escaping of hostile strings, the clean cut."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+
+import pytest
+
+from mlgitops.report import ReportInput, outcome, render
+from mlgitops.report.chart import charts
+from mlgitops.report.markdown import code, cut, link
+from mlgitops.report.promotion import Promotion, promotion
+from tests.report.conftest import FIXTURES, HEAD, fixture
+
+GOLDEN = FIXTURES / "golden.md"
+KUSTOMIZATION = (FIXTURES / "kustomization.yaml").read_text("utf-8")
+
+
+def golden_input(**changes: object) -> ReportInput:
+    verdict = fixture("verdict.json")
+    change = promotion(
+        "tumors",
+        "staging",
+        KUSTOMIZATION,
+        gates_passed=True,
+        candidate_run=verdict["candidate"]["run_id"],
+        deployed_run=verdict["baseline"]["run_id"],
+    )
+    values: dict[str, object] = {
+        "pipeline": "tumors",
+        "verdict": verdict,
+        "validation": fixture("validation.json"),
+        "datadiff": fixture("datadiff.json"),
+        "train": fixture("train.json"),
+        "promotion": change,
+        "commit": HEAD,
+        "commit_url": f"https://github.com/octo/ml/commit/{HEAD}",
+    }
+    values.update(changes)
+    return ReportInput(**values)  # type: ignore[arg-type]
+
+
+def test_golden_report() -> None:
+    text = render(golden_input())
+    if os.environ.get("MLGITOPS_UPDATE_GOLDEN") == "1":  # regenerate, then review the diff
+        GOLDEN.write_text(text, "utf-8")
+    assert text == GOLDEN.read_text("utf-8")
+    assert text.startswith(
+        "<!-- mlgitops:report:tumors -->\n\n## ✅ mlgitops `tumors`: all 3 gates passed\n"
+    )
+
+
+def test_outcome_states() -> None:
+    assert outcome(golden_input()) == ("success", "all 3 gates passed")
+    failed = fixture("verdict.json")
+    failed["passed"] = False
+    failed["gates"][2].update(passed=False, reason="0.8 < 0.85")
+    assert outcome(golden_input(verdict=failed)) == ("failure", "1 of 3 gates failed")
+    assert outcome(golden_input(validation=fixture("validation-failed.json"))) == (
+        "failure",
+        "data validation failed",
+    )
+    assert outcome(golden_input(verdict=None, train=None)) == (
+        "pending",
+        "not trained: needs a run on this repository's runners",
+    )
+
+
+def test_failed_validation_section_escapes_values() -> None:
+    untrained = promotion(
+        "tumors", "staging", KUSTOMIZATION, gates_passed=None, candidate_run=None, deployed_run=None
+    )
+    text = render(
+        golden_input(
+            verdict=None,
+            train=None,
+            validation=fixture("validation-failed.json"),
+            promotion=untrained,
+            notes=("Training and comparison were skipped because data validation failed.",),
+        )
+    )
+    assert (
+        "\n".join(
+            [
+                "### Data validation",
+                "",
+                "❌ `data/tumors.csv`: 569 rows, 2 failed checks:",
+                "",
+                "| column | check | failing rows | examples (row: value) |",
+                "| --- | --- | ---: | --- |",
+                "| (table) | `column_in_dataframe`: column 'mean\\_area' is missing | - | - |",
+                "| `mean_radius` | `greater_than_or_equal_to(0)`: values below 0 | 2 | row 12: `-3.5`, "
+                "row 40: ``-0.25 \\| `@admin` <b>x</b>`` |",
+            ]
+        )
+        in text
+    )
+    assert (
+        "> [!NOTE]\n> Training and comparison were skipped because data validation failed." in text
+    )
+    assert "### Metrics" not in text
+    assert "Merging would commit nothing: no candidate was trained and compared." in text
+
+
+HOSTILE = "x](https://evil.example) <img src=x> @octo/admins **b** `c` | $1$\n# H"
+
+
+def test_hostile_strings_stay_inert() -> None:
+    verdict = fixture("verdict.json")
+    verdict["summary"] = HOSTILE
+    verdict["gates"][0]["reason"] = HOSTILE
+    verdict["baseline"]["source"] = "```\n" + HOSTILE
+    validation = copy.deepcopy(fixture("validation-failed.json"))
+    validation["data"] = HOSTILE
+    validation["failures"][1]["column"] = HOSTILE
+    lines = [
+        line
+        for line in render(golden_input(verdict=verdict, validation=validation)).splitlines()
+        if "evil" in line
+    ]
+    prose = "x\\](https://evil.example) &lt;img src=x&gt; @\u200bocto/admins \\*\\*b\\*\\* \\`c\\` | \\$1\\$ # H"
+    span = "``x](https://evil.example) <img src=x> @octo/admins **b** `c` | $1$ # H``"
+    in_cell = (prose.replace("|", "\\|"), span.replace("|", "\\|"))
+    assert lines == [
+        f"> {prose}",
+        f"| ✅ pass | `roc_auc` min 0.9 | 0.9912 | {in_cell[0]} |",
+        f"❌ {span}: 569 rows, 2 failed checks:",
+        f"| {in_cell[1]} | `greater_than_or_equal_to(0)`: values below 0 | 2 | "
+        "row 12: `-3.5`, row 40: ``-0.25 \\| `@admin` <b>x</b>`` |",
+        f"- baseline: `models:/tumors/3` (run `0a1b2c3d4e5f60718293a4b5c6d7e8f9`) from "
+        f"```` ``` {span[2:-2]} ````",
+    ]
+
+
+def test_code_spans_and_links() -> None:
+    assert code("a`b") == "``a`b``"
+    assert code("`x") == "`` `x ``"
+    assert code("two\nlines\u202e") == "`two lines`"
+    assert code("") == "` `"
+    assert (
+        link("run", "https://mlflow.example/#/runs/1") == "[run](https://mlflow.example/#/runs/1)"
+    )
+    assert link("run", "javascript:alert(1)") == "run"
+    assert link("run", "https://x.example/a(b)") == "[run](https://x.example/a%28b%29)"
+
+
+def test_cut_keeps_whole_lines_and_closes_fences() -> None:
+    text = "intro\n```diff\n" + "".join(f"+line {i}\n" for i in range(100)) + "```\nend\n"
+    result = cut(text, 200, "CUT NOTE")
+    assert len(result) <= 200
+    assert result.endswith("```\n\nCUT NOTE\n")
+    assert result.count("```") == 2
+    assert all(
+        re.fullmatch(r"intro|```diff|\+line \d+|```||CUT NOTE", line)
+        for line in result.splitlines()
+    )
+    assert cut("short\n", 200, "CUT NOTE") == "short\n"
+
+
+def test_cut_by_bytes() -> None:
+    text = "é" * 50 + "\n" + "é" * 50 + "\n"
+    result = cut(text, 120, "N", lambda s: len(s.encode()))
+    assert result == "é" * 50 + "\n\nN\n"
+
+
+def test_charts_without_baseline() -> None:
+    verdict = fixture("verdict.json")
+    for m in verdict["metrics"]:
+        m.update(baseline=None, delta=None, ci=None, significant=None)
+    lines = charts(verdict["metrics"])
+    assert "    line [" not in "\n".join(lines)
+    assert lines[-1] == "<sub>Bars: candidate (no baseline).</sub>"
+    assert charts([]) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "note"),
+    [
+        (
+            {"environment": None},
+            "the pipeline has no deploy environments: merging deploys nothing.",
+        ),
+        ({"gates_passed": False}, "nothing: deploy refuses a candidate whose gates failed."),
+        ({"deployed_run": "run-1"}, "nothing: run `run-1` is already deployed to staging."),
+        (
+            {"kustomization": None},
+            "`manifests/tumors/overlays/staging/kustomization.yaml` does not exist yet: run `mlgitops render`.",
+        ),
+    ],
+)
+def test_promotion_notes(kwargs: dict[str, object], note: str) -> None:
+    args: dict[str, object] = {
+        "environment": "staging",
+        "kustomization": KUSTOMIZATION,
+        "gates_passed": True,
+        "candidate_run": "run-1",
+        "deployed_run": "run-0",
+    }
+    args.update(kwargs)
+    change = promotion("tumors", args.pop("environment"), args.pop("kustomization"), **args)  # type: ignore[arg-type]
+    assert change.note == note
+
+
+def test_promotion_from_the_placeholder() -> None:
+    text = KUSTOMIZATION.replace("models:/tumors/3", "models:/tumors@staging")
+    change = promotion(
+        "tumors", "staging", text, gates_passed=True, candidate_run="r", deployed_run=None
+    )
+    assert change == Promotion(
+        "staging",
+        "manifests/tumors/overlays/staging/kustomization.yaml",
+        "      - MODEL_URI=models:/tumors@staging",
+        "      - MODEL_URI=models:/tumors/<next>",
+        11,
+    )

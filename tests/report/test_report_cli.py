@@ -1,0 +1,263 @@
+"""``mlgitops report`` end to end against the loopback GitHub that enforces the contract."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mlgitops.cli import main
+from tests.fixtures.github_server import GitHubServer
+from tests.report.conftest import HEAD, ReportRepo, fixture, pull_request_event
+
+MARKER = "<!-- mlgitops:report:tumors -->"
+RUN_URL = "https://github.com/octo/ml/actions/runs/4242"
+
+Env = Callable[..., Path]
+
+
+def report(repo: ReportRepo, *args: str) -> int:
+    return main(["-C", str(repo.root), "report", "tumors", *args])
+
+
+def marked(server: GitHubServer, number: int = 7) -> list[dict[str, object]]:
+    return [c for c in server.state.comments_on(number) if str(c["body"]).startswith(MARKER)]
+
+
+def test_local_mode_prints_the_comment(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report_repo.full()
+    assert report(report_repo, "--sha", HEAD) == 0
+    out, err = capsys.readouterr()
+    golden = (Path(__file__).parent / "fixtures" / "golden.md").read_text("utf-8")
+    commit_link = f"[`cccccccccccc`](https://github.com/octo/ml/commit/{HEAD})"
+    assert out == golden.replace(commit_link, "`cccccccccccc`")
+    assert err == (
+        "mlgitops report tumors: no GITHUB_TOKEN, so nothing was posted (local mode); "
+        "the report is in .mlgitops/tumors/report.md\n"
+    )
+    assert (report_repo.handoff / "report.md").read_text("utf-8") == out
+
+
+def test_first_post_then_update_then_unchanged(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report_repo.full()
+    github_server.state.add_pull(7, HEAD)
+    summary = github_env(
+        github_server.api_url, "pull_request", pull_request_event(7), github_server.token
+    )
+    assert report(report_repo) == 0
+    [comment] = marked(github_server)
+    url = comment["html_url"]
+    assert capsys.readouterr().out == (
+        f"report tumors: created the comment on pull request #7: {url}\n"
+        f"report tumors: status mlgitops/tumors is success on cccccccccccc: all 3 gates passed\n"
+    )
+    assert comment["body"] == (report_repo.handoff / "report.md").read_text("utf-8")
+    assert summary.read_text("utf-8") == comment["body"]
+    [status] = github_server.state.statuses
+    assert {k: status[k] for k in ("sha", "state", "context", "description", "target_url")} == {
+        "sha": HEAD,
+        "state": "success",
+        "context": "mlgitops/tumors",
+        "description": "all 3 gates passed",
+        "target_url": RUN_URL,
+    }
+    claim = json.loads((report_repo.handoff / "pr.json").read_text("utf-8"))
+    assert claim == {"schema_version": 1, "pipeline": "tumors", "pr": 7, "head_sha": HEAD}
+
+    failed = fixture("verdict.json")
+    failed["passed"] = False
+    failed["gates"][2].update(passed=False, value=0.8, reason="0.8 < 0.85")
+    report_repo.write(verdict=failed)
+    assert report(report_repo) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"report tumors: updated the comment on pull request #7: {url}",
+        "report tumors: status mlgitops/tumors is failure on cccccccccccc: 1 of 3 gates failed",
+    ]
+    [again] = marked(github_server)
+    assert again["id"] == comment["id"] and "❌ mlgitops `tumors`: 1 of 3 gates failed" in str(
+        again["body"]
+    )
+
+    patches = len(github_server.calls("issues/update-comment"))
+    assert report(report_repo) == 0
+    assert capsys.readouterr().out.startswith(
+        f"report tumors: unchanged the comment on pull request #7: {url}\n"
+    )
+    assert len(github_server.calls("issues/update-comment")) == patches
+    assert len(github_server.state.comments) == 1
+
+
+def test_finds_its_comment_among_160_others(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env
+) -> None:
+    report_repo.full()
+    state = github_server.state
+    state.add_pull(7, HEAD)
+    for i in range(130):
+        state.add_comment(7, f"review comment {i}", user={"login": f"dev{i % 3}", "type": "User"})
+    ours = state.add_comment(7, MARKER + "\nold report")
+    state.add_comment(
+        7, "> " + MARKER + "\n> quoted by a reviewer", user={"login": "dev1", "type": "User"}
+    )
+    for i in range(30):
+        state.add_comment(7, f"later comment {i}")
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo) == 0
+    assert [c["id"] for c in marked(github_server)] == [ours["id"]]
+    assert state.comments[ours["id"]]["body"].startswith(MARKER + "\n\n## ✅")
+    assert len(state.comments_on(7)) == 162
+    assert len(github_server.calls("issues/list-comments")) == 2  # 162 comments, 100 a page
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "wait"),
+    [
+        (502, {}, 1.0),
+        (503, {"Retry-After": "3"}, 3.0),
+        (429, {"Retry-After": "20"}, 20.0),
+        (403, {"Retry-After": "60"}, 60.0),  # the secondary rate limit
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "0"}, 1.0),
+    ],
+)
+def test_survives_injected_faults(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    status: int,
+    headers: dict[str, str],
+    wait: float,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    report_repo.full()
+    github_server.state.add_pull(7, HEAD)
+    waits: list[float] = []
+    # The command sleeps through time.sleep; recording instead of waiting keeps the test fast.
+    monkeypatch.setattr("time.sleep", waits.append)
+    for operation in (
+        "issues/list-comments",
+        "issues/create-comment",
+        "repos/create-commit-status",
+    ):
+        github_server.inject(status, operation=operation, headers=headers)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo) == 0
+    assert len(marked(github_server)) == 1 and len(github_server.state.statuses) == 1
+    assert waits == [wait, wait, wait]
+    assert [e.status for e in github_server.calls("issues/create-comment")] == [status, 201]
+
+
+def test_a_fault_past_the_cap_is_a_clear_error(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    report_repo.full()
+    github_server.state.add_pull(7, HEAD)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # no real waiting in tests
+    github_server.inject(503, operation="issues/list-comments", times=5)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops report: error: GitHub GET /repos/octo/ml/issues/7/comments: "
+        "503 Service Unavailable (gave up after 5 attempts)\n"
+    )
+    assert github_server.state.comments == {} and github_server.state.statuses == []
+
+
+def test_github_enterprise_api_url(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env
+) -> None:
+    report_repo.full()
+    github_server.prefix = "/api/v3"
+    github_server.state.add_pull(7, HEAD)
+    github_env(
+        github_server.root + "/api/v3", "pull_request", pull_request_event(7), github_server.token
+    )
+    assert report(report_repo) == 0
+    assert len(marked(github_server)) == 1
+    assert {e.operation for e in github_server.log} == {
+        "issues/list-comments",
+        "issues/create-comment",
+        "repos/create-commit-status",
+    }
+
+
+def test_check_run_instead_of_status(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report_repo.full()
+    github_server.state.add_pull(7, HEAD)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo, "--check-run") == 0
+    [run] = github_server.state.check_runs.values()
+    assert {k: run[k] for k in ("name", "head_sha", "status", "conclusion", "details_url")} == {
+        "name": "mlgitops/tumors",
+        "head_sha": HEAD,
+        "status": "completed",
+        "conclusion": "success",
+        "details_url": RUN_URL,
+    }
+    assert run["output"]["summary"] == (report_repo.handoff / "report.md").read_text("utf-8")
+    assert github_server.state.statuses == []
+    assert capsys.readouterr().out.endswith(
+        "report tumors: check run mlgitops/tumors is success on cccccccccccc: all 3 gates passed\n"
+    )
+
+
+def test_an_oversized_report_is_cut_cleanly(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env
+) -> None:
+    validation = fixture("validation-failed.json")
+    example = validation["failures"][1]
+    validation["failures"] = [
+        {**example, "column": f"feature_{i:04d}", "examples": example["examples"] * 2}
+        for i in range(1500)
+    ]
+    report_repo.full()
+    report_repo.write(validation=validation)
+    github_server.state.add_pull(7, HEAD)
+    summary = github_env(
+        github_server.api_url, "pull_request", pull_request_event(7), github_server.token
+    )
+    assert report(report_repo) == 0
+    full = (report_repo.handoff / "report.md").read_text("utf-8")
+    [comment] = marked(github_server)
+    body = str(comment["body"])
+    assert len(full) > 200_000 and 60_000 < len(body) <= 65_536
+    assert body.endswith(
+        "\n\n> [!WARNING]\n> This report is cut here to fit GitHub's comment size limit; the "
+        f"[job summary]({RUN_URL}) and `report.md` in the run's hand-off folder have all of it.\n"
+    )
+    kept = body.splitlines()[:-3]
+    assert all(line in full.splitlines() for line in kept)  # whole lines only
+    assert summary.read_text("utf-8") == full  # under 1 MiB: the job summary has it all
+
+
+def test_no_pull_request_posts_only_the_status(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report_repo.full()
+    github_env(github_server.api_url, "push", {}, github_server.token)
+    assert report(report_repo, "--sha", HEAD) == 0
+    assert capsys.readouterr().out == (
+        "report tumors: no pull request, so no comment\n"
+        "report tumors: status mlgitops/tumors is success on cccccccccccc: all 3 gates passed\n"
+    )
+    assert github_server.state.comments == {}
