@@ -1,0 +1,207 @@
+"""``mlgitops compare NAME``: the candidate against the deployed model, on the same holdout.
+
+Reads the candidate's hand-off files, finds the deployed model in the base
+branch's provenance record, re-scores it on the candidate's holdout, bootstraps
+every delta, evaluates the gates and writes ``verdict.json``. Exit 0 when every
+gate holds, 1 when one fails (the verdict is written either way), 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlgitops import console, fsio
+from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
+from mlgitops.outputs import Outputs, set_github_outputs
+from mlgitops.spec import load_repo
+
+if TYPE_CHECKING:
+    from mlgitops.evaluation.gates import GateResult
+    from mlgitops.evaluation.handoff import CandidateRun
+    from mlgitops.evaluation.metrics import Predictions
+    from mlgitops.evaluation.slices import SliceReport
+    from mlgitops.evaluation.verdict import Verdict
+    from mlgitops.spec.model import Pipeline
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the pipeline to compare")
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        default=None,
+        help="Git ref whose manifests say what is deployed "
+        "(default: origin/$GITHUB_BASE_REF when set, else the default branch)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="hand-off folder (default: .mlgitops/NAME, or $MLGITOPS_OUTPUT/NAME)",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        metavar="URI",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, mlgitops.yaml "
+        "mlflow.tracking_uri, else the local store .mlgitops/mlflow.db)",
+    )
+
+
+def run(
+    *, repo: Path, name: str, base: str | None, output: Path | None, tracking_uri: str | None
+) -> int:
+    from mlgitops.evaluation import baseline, handoff, scoring, verdict
+    from mlgitops.training.tracking import resolve_tracking_uri
+
+    root = repo.resolve()
+    loaded = load_repo(root)
+    pipeline = loaded.pipeline(name)
+    outputs = Outputs.for_pipeline(root, name, output)
+    candidate = handoff.load_candidate(outputs, pipeline)
+    ref = baseline.resolve_base(base, loaded.config)
+    found, record = baseline.find_baseline(root, ref, pipeline)
+    base_predictions = None
+    if record is not None and found.source is not None:
+        uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
+        with console.group(f"Scoring the deployed model {record.model_uri}"):
+            model = baseline.load_model(record, uri, found.source)
+            base_predictions = handoff.baseline_predictions(
+                model, candidate.features, candidate.holdout
+            )
+    compare = pipeline.compare
+    settings = scoring.BootstrapSettings(compare.resamples, compare.confidence, compare.seed)
+    with console.group(f"Bootstrapping {len(pipeline.metrics)} metrics"):
+        metrics = scoring.score_metrics(
+            pipeline.metrics, candidate.holdout, candidate.predictions, base_predictions, settings
+        )
+    outcome = verdict.decide(
+        pipeline,
+        baseline=found,
+        candidate=verdict.Candidate(
+            candidate.train.run_id, candidate.train.model_uri, candidate.train.content_key
+        ),
+        holdout_rows=candidate.holdout.rows,
+        data_hash=candidate.train.hashes.data,
+        settings=settings,
+        metrics=metrics,
+        slices=_slices(pipeline, candidate, base_predictions),
+    )
+    fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
+    for text in lines(outcome, _shown(outputs.verdict_json, root)):
+        console.line(text)
+    if console.in_actions():
+        for gate in outcome.failed_gates:
+            console.line(console.annotation("error", gate.reason, title=f"gate {_condition(gate)}"))
+    set_github_outputs({"verdict": "pass" if outcome.passed else "fail"})
+    return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _slices(
+    pipeline: Pipeline, candidate: CandidateRun, base: Predictions | None
+) -> SliceReport | None:
+    from mlgitops.evaluation.metrics import metric
+    from mlgitops.evaluation.slices import slice_metrics
+
+    spec = pipeline.compare.slices
+    if spec is None:
+        return None
+    if spec.column not in candidate.frame.columns or spec.column == "__row__":
+        raise BadInput(
+            f"{pipeline.source}: compare.slices.column {spec.column!r} is not a column of "
+            "the holdout"
+        )
+    names = list(dict.fromkeys([*pipeline.metrics, *spec.max_gap]))
+    for name in names:
+        metric(name)
+    column = candidate.frame[spec.column]
+    values = column.astype(object).where(column.notna(), None).tolist()
+    return slice_metrics(
+        spec.column,
+        values,
+        names,
+        candidate.holdout,
+        candidate.predictions,
+        base,
+        spec.min_rows,
+    )
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def lines(v: Verdict, written_to: str) -> list[str]:
+    """The terminal report of a verdict (also what the tests compare word for word)."""
+    out = [
+        f"compare {v.pipeline}: candidate run {v.candidate.run_id}, {v.holdout_rows} holdout rows"
+    ]
+    b = v.baseline
+    if b.available:
+        out.append(f"baseline: {b.model_uri} (run {b.run_id}) from {b.source}")
+    else:
+        where = f" ({b.source} does not exist)" if b.source else ""
+        out.append(f"baseline: none; {b.reason}{where}")
+    s = v.settings
+    out.append(
+        f"paired bootstrap: {s.resamples} resamples, {s.confidence:.0%} confidence, seed {s.seed}"
+    )
+    out += ["", *_metric_table(v)]
+    if v.gates:
+        out += ["", "gates:", *(_gate_line(g) for g in v.gates)]
+    if v.slices is not None:
+        out += ["", *_slice_table(v.slices)]
+    out += ["", f"verdict: {v.summary}", f"wrote {written_to}"]
+    return out
+
+
+def _number(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def _metric_table(v: Verdict) -> list[str]:
+    width = max([6, *(len(m.name) for m in v.metrics)])
+    ci_head = f"{v.settings.confidence:.0%} CI of delta"
+    rows = [f"{'metric':<{width}}  candidate   baseline      delta  {ci_head:<20}  significant"]
+    for m in v.metrics:
+        ci = "-" if m.ci is None else f"[{m.ci[0]:+.4f}, {m.ci[1]:+.4f}]"
+        sig = "-" if m.significant is None else ("yes" if m.significant else "no")
+        rows.append(
+            f"{m.name:<{width}}  {_number(m.candidate):>9}  {_number(m.baseline):>9}  "
+            f"{_number(m.delta, signed=True):>9}  {ci:<20}  {sig}"
+        )
+    return [r.rstrip() for r in rows]
+
+
+def _condition(g: GateResult) -> str:
+    if g.threshold is None:
+        return f"{g.metric} {g.condition}"
+    return f"{g.metric} {g.condition} {g.threshold:g}"
+
+
+def _gate_line(g: GateResult) -> str:
+    status = "skip" if g.skipped else ("pass" if g.passed else "FAIL")
+    return f"  {status}  {_condition(g)}: {g.reason}"
+
+
+def _slice_table(report: SliceReport) -> list[str]:
+    names: Sequence[str] = list(report.gaps)
+    width = max([len(report.column), *(len(s.value) for s in report.slices)])
+    head = f"  {report.column:<{width}}  {'rows':>6}" + "".join(f"  {n:>9}" for n in names)
+    rows = [f"slices by {report.column} (gated: at least {report.min_rows} rows):", head]
+    for s in report.slices:
+        cells = "".join(f"  {_number(s.candidate[n]):>9}" for n in names)
+        note = "" if s.gated else "  (not gated)"
+        rows.append(f"  {s.value:<{width}}  {s.rows:>6}{cells}{note}")
+    gaps = "".join(f"  {_number(report.gaps[n]):>9}" for n in names)
+    rows.append(f"  {'gap':<{width}}  {'':>6}{gaps}")
+    return [r.rstrip() for r in rows]

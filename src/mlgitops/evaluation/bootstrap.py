@@ -1,0 +1,132 @@
+"""The seeded paired bootstrap of a metric's candidate-minus-baseline delta.
+
+Each resample draws ``n`` holdout rows with replacement, *once*, and scores the
+candidate and the baseline on that same draw, so the interval reflects the
+uncertainty of the difference, not of each model alone (which would be far wider
+for two correlated models). The interval is the percentile interval of the
+resampled deltas.
+
+Two ways to draw, chosen per metric:
+
+``exact``
+    Resample counts per cell (see :mod:`.kernels`), distributed exactly as counts
+    of resampled row indices. Used whenever a metric's cells are few (accuracy,
+    precision, recall, f1: always) or ``rows x resamples`` is at most
+    :data:`EXACT_LIMIT`.
+``linearised``
+    For larger holdouts of the rank and mean metrics: the delta's first-order
+    (influence-function) expansion, whose bootstrap is the bootstrap of a mean.
+    That mean is resampled over :data:`INFLUENCE_BINS` equal-width bins of the
+    per-row influence values (exact multinomial bin counts), with the within-bin
+    spread added back as a normal term so that mean and variance stay exact. Its error against the exact bootstrap shrinks like ``1/n``; the
+    tests check both agree.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlgitops.evaluation.kernels import Kernel
+from mlgitops.evaluation.metrics import Array, Floats
+
+#: Largest ``rows x resamples`` for which rank and mean metrics resample rows exactly.
+EXACT_LIMIT = 10_000_000
+#: Bins of the influence values in the linearised bootstrap.
+INFLUENCE_BINS = 1024
+#: Counts held in memory at once (resamples are drawn in chunks of this size).
+CHUNK_ELEMENTS = 4_000_000
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """The resampled deltas of one metric and how they were drawn."""
+
+    deltas: Floats
+    method: str
+
+    def interval(self, confidence: float) -> tuple[float, float] | None:
+        """Percentile interval; None when fewer than half the resamples define the metric."""
+        finite = self.deltas[np.isfinite(self.deltas)]
+        if len(finite) * 2 < len(self.deltas) or not len(finite):
+            return None
+        tail = (1.0 - confidence) / 2
+        low, high = np.quantile(finite, [tail, 1.0 - tail])
+        return float(low), float(high)
+
+
+def metric_rng(seed: int, metric: str) -> np.random.Generator:
+    """The generator of one metric: adding or dropping a metric never moves another's CI."""
+    return np.random.default_rng([seed, zlib.crc32(metric.encode("utf-8"))])
+
+
+def paired_bootstrap(
+    kernel: Kernel,
+    *,
+    delta: float,
+    resamples: int,
+    rng: np.random.Generator,
+    exact_limit: int = EXACT_LIMIT,
+) -> Replicates:
+    """``resamples`` paired replicates of the delta (candidate minus baseline).
+
+    ``delta`` is the delta on the holdout itself (the centre of the linearised draw).
+    """
+    sizes = kernel.sizes
+    rows = int(sizes.sum())
+    influence = kernel.influence() if rows * resamples > exact_limit else None
+    if influence is None:
+        return Replicates(_exact(kernel, sizes, resamples, rng), "exact")
+    return Replicates(delta + _linearised(influence, resamples, rng), "linearised")
+
+
+def draw_counts(rng: np.random.Generator, sizes: Array, resamples: int) -> Floats:
+    """Counts per cell of ``resamples`` draws of ``sum(sizes)`` rows with replacement."""
+    rows, cells = int(sizes.sum()), len(sizes)
+    if cells * 4 <= rows or cells <= 64:
+        drawn: Floats = rng.multinomial(rows, sizes / rows, size=resamples).astype(np.float64)
+        return drawn
+    picks = rng.integers(0, rows, size=(resamples, rows))
+    if cells != rows:
+        picks = np.repeat(np.arange(cells), sizes)[picks]
+    picks += (np.arange(resamples) * cells)[:, None]
+    flat = np.bincount(picks.ravel(), minlength=resamples * cells)
+    return flat.reshape(resamples, cells).astype(np.float64)
+
+
+def _exact(kernel: Kernel, sizes: Array, resamples: int, rng: np.random.Generator) -> Floats:
+    rows, cells = int(sizes.sum()), len(sizes)
+    per_resample = cells if cells * 4 <= rows or cells <= 64 else cells + rows
+    chunk = max(1, CHUNK_ELEMENTS // per_resample)
+    parts = []
+    for start in range(0, resamples, chunk):
+        counts = draw_counts(rng, sizes, min(chunk, resamples - start))
+        cand, base = kernel.values(counts)
+        parts.append(cand - base)
+    return np.concatenate(parts)
+
+
+def _linearised(influence: Floats, resamples: int, rng: np.random.Generator) -> Floats:
+    """Resampled mean of the (centred) influence values, via equal-width bins.
+
+    Bin counts are drawn exactly (multinomial); the rows drawn within a bin add
+    their bin mean plus a normal term with the bin's variance, so the mean and
+    the variance of the draw are exact and only the within-bin shape is smoothed.
+    """
+    rows = len(influence)
+    centred = influence - influence.mean()
+    low, high = float(centred.min()), float(centred.max())
+    scale = INFLUENCE_BINS / (high - low) if high > low else 0.0
+    index = np.minimum(((centred - low) * scale).astype(np.int64), INFLUENCE_BINS - 1)
+    sizes = np.bincount(index, minlength=INFLUENCE_BINS)
+    used = np.flatnonzero(sizes)
+    bin_mean = np.bincount(index, weights=centred, minlength=INFLUENCE_BINS) / np.maximum(sizes, 1)
+    deviation = centred - bin_mean[index]
+    spread = np.bincount(index, weights=deviation**2, minlength=INFLUENCE_BINS)[used] / sizes[used]
+    means = bin_mean[used]
+    counts = rng.multinomial(rows, sizes[used] / rows, size=resamples).astype(np.float64)
+    noise = np.sqrt(counts @ spread) * rng.standard_normal(resamples)
+    result: Floats = (counts @ means + noise) / rows
+    return result

@@ -1,0 +1,158 @@
+"""The candidate as ``train`` left it: train.json, holdout.parquet, predictions.parquet.
+
+Also turns a loaded baseline model's outputs on the same holdout into
+:class:`~mlgitops.evaluation.metrics.Predictions` aligned with the candidate's classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlgitops.errors import BadInput, DataError
+from mlgitops.evaluation.metrics import Array, Floats, Holdout, Predictions
+from mlgitops.outputs import Outputs
+from mlgitops.results import TrainResult, load_train_result
+from mlgitops.spec.model import Pipeline
+
+ROW = "__row__"
+
+
+@dataclass(frozen=True)
+class CandidateRun:
+    train: TrainResult
+    holdout: Holdout
+    predictions: Predictions
+    #: the holdout as a data frame (features, target, ``__row__``), in holdout order
+    frame: Any
+    #: what the baseline model is given: every column but the target and ``__row__``
+    features: Any
+
+
+def load_candidate(outputs: Outputs, pipeline: Pipeline) -> CandidateRun:
+    """Read and cross-check the candidate's hand-off files."""
+    train = _train_result(outputs.train_json, pipeline)
+    frame = _parquet(outputs.holdout, pipeline)
+    target = train.target
+    for column in (target, ROW):
+        if column not in frame.columns:
+            raise DataError(f"{outputs.holdout}: no column {column!r}")
+    predicted = _aligned(_parquet(outputs.predictions, pipeline), frame, outputs.predictions)
+    classes = tuple(train.classes or ()) if train.task == "classification" else ()
+    if train.task == "classification" and not classes:
+        classes = tuple(sorted(set(frame[target].tolist())))
+    holdout = Holdout(train.task, _encode(frame[target], classes, outputs.holdout, frame), classes)
+    _check_truth(predicted, frame, target, outputs)
+    labels = _encode(predicted["y_pred"], classes, outputs.predictions, frame)
+    proba = _proba_columns(predicted, classes, outputs.predictions) if classes else None
+    features = frame.drop(columns=[target, ROW])
+    return CandidateRun(train, holdout, Predictions(labels, proba), frame, features)
+
+
+def baseline_predictions(model: Any, features: Any, holdout: Holdout) -> Predictions:
+    """The baseline model's predictions on the holdout features, in the candidate's classes."""
+    import pandas as pd
+
+    raw = model.predict(features)
+    if isinstance(raw, pd.DataFrame):
+        raw = raw.iloc[:, 0]
+    values = np.asarray(raw).reshape(len(features), -1)[:, 0]
+    if holdout.task != "classification":
+        return Predictions(values.astype(np.float64))
+    labels = _encode(pd.Series(values), holdout.classes, Path("the baseline model"), None)
+    proba = None
+    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+        given = np.asarray(model.predict_proba(features), dtype=np.float64)
+        where = pd.Index(list(model.classes_)).get_indexer(list(holdout.classes))
+        # a class the baseline never saw gets probability 0 from it
+        proba = np.where(where[None, :] >= 0, given[:, np.maximum(where, 0)], 0.0)
+    return Predictions(labels, proba)
+
+
+def _train_result(path: Path, pipeline: Pipeline) -> TrainResult:
+    if not path.is_file():
+        raise BadInput(f"{path}: not found; run `mlgitops train {pipeline.name}` first")
+    result = load_train_result(path.read_text("utf-8"), what=str(path))
+    if result.pipeline != pipeline.name:
+        raise BadInput(f"{path}: written for pipeline {result.pipeline!r}, not {pipeline.name!r}")
+    return result
+
+
+def _parquet(path: Path, pipeline: Pipeline) -> Any:
+    import pandas as pd
+
+    if not path.is_file():
+        raise BadInput(f"{path}: not found; run `mlgitops train {pipeline.name}` first")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable parquet file ({exc})") from exc
+
+
+def _aligned(predicted: Any, frame: Any, path: Path) -> Any:
+    """Predictions in holdout order; every holdout row must have exactly one."""
+    for column in (ROW, "y_true", "y_pred"):
+        if column not in predicted.columns:
+            raise DataError(f"{path}: no column {column!r}")
+    if predicted[ROW].duplicated().any():
+        row = int(predicted.loc[predicted[ROW].duplicated(), ROW].iloc[0])
+        raise DataError(f"{path}: data row {row} is predicted more than once")
+    indexed = predicted.set_index(ROW)
+    missing = ~frame[ROW].isin(indexed.index)
+    if missing.any() or len(indexed) != len(frame):
+        rows = (
+            frame.loc[missing, ROW].head(5).tolist()
+            or sorted(set(indexed.index) - set(frame[ROW]))[:5]
+        )
+        raise DataError(
+            f"{path}: its rows do not match the holdout's (first differing data rows: "
+            f"{', '.join(str(int(r)) for r in rows)})"
+        )
+    return indexed.loc[frame[ROW].to_numpy()].reset_index()
+
+
+def _encode(values: Any, classes: tuple[Any, ...], path: Path, frame: Any) -> Array:
+    """Class codes for classification; floats for regression."""
+    import pandas as pd
+
+    if not classes:
+        return np.asarray(values, dtype=np.float64)
+    codes = pd.Index(list(classes)).get_indexer(list(values))
+    if (codes < 0).any():
+        at = int(np.flatnonzero(codes < 0)[0])
+        where = f" (data row {int(frame[ROW].iloc[at])})" if frame is not None else ""
+        known = ", ".join(map(str, classes))
+        raise DataError(
+            f"{path}: class {list(values)[at]!r}{where} is not one of the model's classes ({known})"
+        )
+    encoded: Array = codes.astype(np.int64)
+    return encoded
+
+
+def _check_truth(predicted: Any, frame: Any, target: str, outputs: Outputs) -> None:
+    truth, given = frame[target].to_numpy(), predicted["y_true"].to_numpy()
+    differs = np.flatnonzero(truth != given)
+    if len(differs):
+        at = int(differs[0])
+        raise DataError(
+            f"{outputs.predictions}: y_true of data row {int(frame[ROW].iloc[at])} is "
+            f"{given[at]!r} but {outputs.holdout.name} has {target}={truth[at]!r}"
+        )
+
+
+def _proba_columns(predicted: Any, classes: tuple[Any, ...], path: Path) -> Floats | None:
+    names = [f"proba_{c}" for c in classes]
+    present = [n in predicted.columns for n in names]
+    if not any(present):
+        return None
+    if len(classes) == 2 and present[1] and not present[0]:
+        positive = predicted[names[1]].to_numpy(dtype=np.float64)
+        return np.column_stack([1.0 - positive, positive])
+    if not all(present):
+        missing = ", ".join(n for n, ok in zip(names, present, strict=True) if not ok)
+        raise DataError(f"{path}: probability columns missing: {missing}")
+    proba: Floats = predicted[names].to_numpy(dtype=np.float64)
+    return proba

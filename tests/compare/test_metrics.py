@@ -1,0 +1,118 @@
+"""Every metric against scikit-learn: point scores, and vectorised scores of weighted resamples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from mlgitops.evaluation.metrics import METRICS, Holdout, Predictions, kernel, score
+
+CLASSIFICATION = ["roc_auc", "accuracy", "f1", "precision", "recall", "log_loss"]
+REGRESSION = ["rmse", "mae", "r2"]
+
+
+def _classification(k: int, rows: int = 300, seed: int = 0) -> tuple[Holdout, Predictions]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, rows)
+    logits = rng.normal(size=(rows, k)) + 1.2 * np.eye(k)[y]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return Holdout("classification", y, tuple(range(k))), Predictions(proba.argmax(axis=1), proba)
+
+
+def _regression(rows: int = 300, seed: int = 0) -> tuple[Holdout, Predictions]:
+    rng = np.random.default_rng(seed)
+    y = 1000.0 + rng.normal(size=rows)  # a large mean: r2 must not lose precision
+    return Holdout("regression", y), Predictions(y + rng.normal(scale=0.6, size=rows))
+
+
+def _sklearn(name: str, h: Holdout, p: Predictions, weight: Any = None) -> float:
+    average = "binary" if h.k == 2 else "macro"
+    if name == "accuracy":
+        return float(skm.accuracy_score(h.y, p.labels, sample_weight=weight))
+    if name in ("f1", "precision", "recall"):
+        fn = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}
+        return float(
+            fn[name](h.y, p.labels, average=average, zero_division=0, sample_weight=weight)
+        )
+    if name == "roc_auc":
+        assert p.proba is not None
+        scores = p.proba[:, 1] if h.k == 2 else p.proba
+        return float(skm.roc_auc_score(h.y, scores, multi_class="ovr", sample_weight=weight))
+    if name == "log_loss":
+        return float(skm.log_loss(h.y, p.proba, labels=list(range(h.k)), sample_weight=weight))
+    if name == "rmse":
+        return float(skm.root_mean_squared_error(h.y, p.labels, sample_weight=weight))
+    if name == "mae":
+        return float(skm.mean_absolute_error(h.y, p.labels, sample_weight=weight))
+    return float(skm.r2_score(h.y, p.labels, sample_weight=weight))
+
+
+@pytest.mark.parametrize("k", [2, 4])
+@pytest.mark.parametrize("name", CLASSIFICATION)
+def test_classification_point_scores_match_sklearn(name: str, k: int) -> None:
+    h, p = _classification(k)
+    assert score(name, h, p) == pytest.approx(_sklearn(name, h, p), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", REGRESSION)
+def test_regression_point_scores_match_sklearn(name: str) -> None:
+    h, p = _regression()
+    assert score(name, h, p) == pytest.approx(_sklearn(name, h, p), rel=1e-9)
+
+
+def test_macro_averages_skip_classes_that_neither_truth_nor_prediction_contains() -> None:
+    y = np.array([0, 0, 1, 1, 1, 0])
+    labels = np.array([0, 1, 1, 1, 0, 0])
+    h, p = Holdout("classification", y, (0, 1, 2)), Predictions(labels)
+    for name in ("f1", "precision", "recall"):
+        expected = _sklearn(name, Holdout("classification", y, (0, 1, 2)), p)
+        assert score(name, h, p) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("task", "name"),
+    [("binary", n) for n in CLASSIFICATION]
+    + [("multiclass", n) for n in CLASSIFICATION]
+    + [("regression", n) for n in REGRESSION],
+)
+def test_vectorised_resample_scores_equal_sklearn_with_counts_as_weights(
+    task: str, name: str
+) -> None:
+    if task == "regression":
+        h, cand = _regression(seed=1)
+        _, base = _regression(seed=2)
+    else:
+        h, cand = _classification(2 if task == "binary" else 3, seed=1)
+        base = _classification(h.k, seed=2)[1]
+    rng = np.random.default_rng(5)
+    counts = np.stack(
+        [np.bincount(rng.integers(0, h.rows, h.rows), minlength=h.rows) for _ in range(4)]
+    )
+    k = kernel(name, h, cand, base)
+    if k.sizes.sum() == len(k.sizes):  # one cell per row
+        cells = counts.astype(float)
+    else:  # pooled cells: sum the row counts per cell the way the kernel pooled them
+        code = (h.y * h.k + cand.labels) * h.k + base.labels
+        cells = np.stack([np.bincount(code, weights=c, minlength=h.k**3) for c in counts])
+        cells = cells[:, np.flatnonzero(np.bincount(code, minlength=h.k**3))]
+    got_c, got_b = k.values(cells)
+    for i, c in enumerate(counts):
+        rows = c > 0
+        for got, model in ((got_c[i], cand), (got_b[i], base)):
+            expected = _sklearn(name, h.take(rows), model.take(rows), weight=c[rows])
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_each_metric_knows_its_direction() -> None:
+    lower = {n for n, m in METRICS.items() if not m.higher_is_better}
+    assert lower == {"log_loss", "rmse", "mae"}
+
+
+def test_roc_auc_is_undefined_on_rows_of_one_class() -> None:
+    h = Holdout("classification", np.array([1, 1, 1]), (0, 1))
+    p = Predictions(np.array([1, 1, 0]), np.array([[0.2, 0.8], [0.4, 0.6], [0.7, 0.3]]))
+    assert score("roc_auc", h, p) is None
+    assert score("accuracy", h, p) == pytest.approx(2 / 3)

@@ -1,0 +1,212 @@
+"""A repository with a pull-request branch, its bare remote, models in a real MLflow, and
+the candidate's hand-off files, as ``mlgitops train`` and ``deploy`` leave them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlgitops import results
+from mlgitops.cli import main
+from tests.fixtures.mlflow_server import MlflowServer
+
+SPEC = """\
+name: {name}
+data:
+  path: data/{name}.csv
+  target: {target}
+  columns:
+    {target}: {{dtype: float64}}
+model:
+  estimator: sklearn.linear_model.LogisticRegression
+task: {task}
+metrics: {metrics}
+{gates}compare:
+  resamples: {resamples}
+  seed: 7
+{slices}deploy:
+  environments:
+    - name: staging
+      namespace: ml-staging
+    - name: production
+      namespace: ml
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+@dataclass
+class Model:
+    estimator: Any
+    run_id: str
+    model_uri: str
+    version: str | None = None
+
+
+@dataclass
+class World:
+    root: Path
+    name: str
+    server: MlflowServer | None
+    target: str
+    capsys: pytest.CaptureFixture[str]
+    logged: list[Model] = field(default_factory=list)
+
+    @property
+    def output(self) -> Path:
+        return self.root / ".mlgitops" / self.name
+
+    def log(self, estimator: Any, register: bool) -> Model:
+        """Log a fitted estimator to MLflow (and register it as a new version)."""
+        import mlflow
+
+        assert self.server is not None
+        mlflow.set_tracking_uri(self.server.uri)
+        mlflow.set_registry_uri(self.server.uri)
+        mlflow.set_experiment(self.name)
+        with mlflow.start_run() as run, warnings.catch_warnings():
+            # MLflow's advisory notices about signature inference are not under test here.
+            warnings.simplefilter("ignore")
+            info = mlflow.sklearn.log_model(
+                estimator,
+                name="model",
+                registered_model_name=self.name if register else None,
+                pip_requirements=["scikit-learn"],  # skips the slow requirement inference
+            )
+        if register:
+            version = str(info.registered_model_version)
+            return Model(estimator, run.info.run_id, f"models:/{self.name}/{version}", version)
+        return Model(estimator, run.info.run_id, info.model_uri)
+
+    @staticmethod
+    def local(estimator: Any, run_id: str = "c0ffee") -> Model:
+        """A candidate that compare never loads (it reads its predictions), kept out of MLflow."""
+        return Model(estimator, run_id, f"runs:/{run_id}/model")
+
+    def deploy(self, model: Model, claimed: dict[str, float] | None = None) -> None:
+        """Commit the first environment's model.json on main (the base branch) and push."""
+        record = results.ProvenanceRecord(
+            pipeline=self.name,
+            environment="staging",
+            model_name=self.name,
+            version=model.version or "1",
+            model_uri=model.model_uri,
+            run_id=model.run_id,
+            content_key="sha256:base",
+            metrics=claimed or {},
+            data_hash="sha256:old-data",
+            spec_hash="sha256:spec",
+            commit="0" * 40,
+        )
+        git(self.root, "checkout", "-q", "main")
+        path = self.root / "manifests" / self.name / "overlays" / "staging" / "model.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(results.dumps(record))
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-q", "-m", "Deploy")
+        git(self.root, "push", "-q", "origin", "main")
+        git(self.root, "checkout", "-q", "pr")
+
+    def candidate(self, model: Model, holdout: pd.DataFrame, classes: list[Any] | None) -> None:
+        """Write train.json, holdout.parquet and predictions.parquet for a candidate."""
+        self.output.mkdir(parents=True, exist_ok=True)
+        features = holdout.drop(columns=[self.target, "__row__"])
+        predictions = pd.DataFrame(
+            {
+                "__row__": holdout["__row__"],
+                "y_true": holdout[self.target],
+                "y_pred": model.estimator.predict(features),
+            }
+        )
+        if classes is not None:
+            proba = model.estimator.predict_proba(features)
+            for i, cls in enumerate(model.estimator.classes_):
+                predictions[f"proba_{cls}"] = proba[:, i]
+        holdout.to_parquet(self.output / "holdout.parquet", index=False)
+        predictions.to_parquet(self.output / "predictions.parquet", index=False)
+        train = results.TrainResult(
+            pipeline=self.name,
+            run_id=model.run_id,
+            experiment_id="1",
+            tracking_uri=self.server.uri if self.server else "sqlite:///mlflow.db",
+            content_key="sha256:candidate",
+            model_uri=model.model_uri,
+            task="classification" if classes is not None else "regression",
+            target=self.target,
+            metrics={},
+            hashes=results.Hashes("sha256:data", "sha256:schema", "sha256:spec", "", "0.1.0"),
+            classes=classes,
+        )
+        (self.output / "train.json").write_text(results.dumps(train))
+
+    def compare(self, *extra: str, base: str | None = "origin/main") -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        args = ["-C", str(self.root), "compare", self.name, *extra]
+        if base is not None:
+            args += ["--base", base]
+        if self.server is not None:
+            args += ["--tracking-uri", self.server.uri]
+        code = main(args)
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def verdict(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((self.output / "verdict.json").read_text())
+        return loaded
+
+
+def make_world(
+    tmp_path: Path,
+    server: MlflowServer | None,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    *,
+    target: str = "y",
+    task: str = "classification",
+    metrics: str = "[roc_auc, accuracy, f1, log_loss]",
+    gates: str = "",
+    slices: str = "",
+    resamples: int = 400,
+) -> World:
+    """A clone of a bare remote with the spec on main, checked out on branch ``pr``."""
+    remote, root = tmp_path / "remote.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    subprocess.run(["git", "clone", "-q", str(remote), str(root)], check=True, capture_output=True)
+    git(root, "checkout", "-q", "-b", "main")
+    (root / "pipelines").mkdir()
+    (root / "data").mkdir()
+    (root / "data" / f"{name}.csv").write_text(f"{target}\n0\n")
+    spec = SPEC.format(
+        name=name,
+        target=target,
+        task=task,
+        metrics=metrics,
+        gates=f"gates:\n{gates}" if gates else "",
+        slices=f"  slices:\n{slices}" if slices else "",
+        resamples=resamples,
+    )
+    (root / "pipelines" / f"{name}.yaml").write_text(spec)
+    (root / ".gitignore").write_text(".mlgitops/\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Adopt mlgitops")
+    git(root, "push", "-q", "origin", "main")
+    git(root, "checkout", "-q", "-b", "pr")
+    return World(root, name, server, target, capsys)
+
+
+def with_rows(frame: pd.DataFrame, start: int = 2) -> pd.DataFrame:
+    """The frame with a 1-based data-file ``__row__`` column (row 1 is the CSV header)."""
+    out = frame.reset_index(drop=True).copy()
+    out["__row__"] = np.arange(start, start + len(out), dtype=np.int64)
+    return out
