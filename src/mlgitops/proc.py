@@ -46,3 +46,15 @@ def run(
 def git(*args: str, cwd: Path, check: bool = True, env: Mapping[str, str] | None = None) -> str:
     """``git ARGS`` in ``cwd``; its stdout without the trailing newline."""
     return run(["git", *args], cwd=cwd, check=check, env=env).stdout.rstrip("\n")
+
+
+def git_to_file(*args: str, cwd: Path, dest: Path) -> bool:
+    """``git ARGS`` with its stdout (bytes) streamed into ``dest``; False when git fails."""
+    with dest.open("wb") as handle:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=cwd, stdout=handle, stderr=subprocess.DEVNULL, check=False
+            )
+        except FileNotFoundError as exc:
+            raise ServiceError("git: command not found") from exc
+    return done.returncode == 0

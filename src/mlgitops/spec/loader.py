@@ -131,8 +131,9 @@ def _data(raw: dict[str, Any]) -> m.Data:
         m.Column(name=name, **{**col, "isin": tuple(col["isin"]) if "isin" in col else None})
         for name, col in raw.get("columns", {}).items()
     )
-    fields = {k: v for k, v in raw.items() if k not in ("columns", "split")}
-    return m.Data(**fields, columns=columns, split=m.Split(**raw.get("split", {})))
+    fields = {k: v for k, v in raw.items() if k not in ("columns", "split", "rows")}
+    rows = m.Rows(**raw["rows"]) if "rows" in raw else None
+    return m.Data(**fields, columns=columns, split=m.Split(**raw.get("split", {})), rows=rows)
 
 
 def _model(raw: dict[str, Any]) -> m.Model:

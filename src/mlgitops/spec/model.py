@@ -43,6 +43,14 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Rows:
+    """``data.rows``: bounds on the number of data rows (inclusive)."""
+
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True)
 class Data:
     path: str
     target: str
@@ -52,6 +60,7 @@ class Data:
     split: Split = Split()
     test_path: str | None = None
     chunk_rows: int = 250_000
+    rows: Rows | None = None
 
     @property
     def is_url(self) -> bool:

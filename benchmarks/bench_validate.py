@@ -1,0 +1,156 @@
+"""Chunked validation against plain pandera, measured in the same run.
+
+    python benchmarks/bench_validate.py [--rows 2000000] [--factor 4] [--repeat 1] [--keep DIR]
+
+Generates two CSVs (``--rows`` and ``--factor`` times as many rows: an id
+that must be unique, 8 bounded floats, an int and a text category), then
+validates each in a fresh subprocess (so peak RSS is clean) in two ways:
+
+- plain pandera: ``pd.read_csv`` of the whole file, then
+  ``schema.validate(lazy=True)``;
+- mlgitops: :func:`mlgitops.validation.engine.validate` in chunks.
+
+Prints, per size, the seconds of work (imports excluded, the same for both;
+with ``--repeat N`` the run with the median wall time, runs alternating), its
+CPU seconds, rows per second, the throughput ratio, and peak RSS. On a shared
+machine wall time follows the load; the CPU-time ratio is steadier. Targets
+(DESIGN §10, validation): at least 1.5x plain pandera's throughput, peak RSS
+under 300 MB at both sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TARGET_RATIO = 1.5
+TARGET_RSS_MB = 300
+
+_FLOATS = "".join(
+    f"  f{i}: {{dtype: float64, in_range: {{min_value: 0, max_value: 100}}}}\n" for i in range(8)
+)
+SCHEMA = (
+    "schema_type: dataframe\ncolumns:\n  id: {dtype: int64, unique: true}\n"
+    + _FLOATS
+    + "  k: {dtype: int64, isin: [0, 1, 2, 3, 4]}\n"
+    + "  color: {dtype: str, isin: [red, green, blue]}\n"
+    + "coerce: true\nstrict: true\n"
+)
+
+PLAIN = """
+import json, resource, sys, time
+import pandas as pd, pandera.pandas as pa
+schema = pa.DataFrameSchema.from_yaml(open(sys.argv[2]).read())
+start, cpu = time.perf_counter(), time.process_time()
+frame = pd.read_csv(sys.argv[1])
+try:
+    schema.validate(frame, lazy=True)
+    passed = True
+except pa.errors.SchemaErrors:
+    passed = False
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": len(frame), "passed": passed, "rss_mb": rss}))
+"""
+
+CHUNKED = """
+import json, resource, sys, time
+from pathlib import Path
+import pandas, pandera.pandas, pyarrow.csv
+from mlgitops.data import open_data
+from mlgitops.validation.engine import Limits, validate
+from mlgitops.validation.schema import from_yaml_text
+schema = from_yaml_text("schema.yaml", open(sys.argv[2]).read())
+start, cpu = time.perf_counter(), time.process_time()
+reader = open_data(Path.cwd(), sys.argv[1], fmt=None, workdir=Path.cwd())
+outcome = validate(reader, schema, Limits(chunk_rows=int(sys.argv[3])))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": outcome.rows, "passed": outcome.passed, "rss_mb": rss}))
+"""
+
+
+def generate(path: Path, rows: int) -> None:
+    """A CSV of ``rows`` valid rows, written in slices with numpy and pyarrow."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    rng = np.random.default_rng(0)
+    colors = np.array(["red", "green", "blue"])
+    writer = None
+    for start in range(0, rows, 1_000_000):
+        size = min(1_000_000, rows - start)
+        columns = {"id": np.arange(start, start + size, dtype=np.int64)}
+        columns |= {f"f{i}": np.round(rng.random(size) * 100, 3) for i in range(8)}
+        columns |= {"k": rng.integers(0, 5, size), "color": colors[rng.integers(0, 3, size)]}
+        table = pa.table(columns)
+        if writer is None:
+            options = pc.WriteOptions(quoting_style="needed")
+            writer = pc.CSVWriter(path, table.schema, write_options=options)
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+
+
+def measure(code: str, data: Path, schema: Path, chunk_rows: int) -> dict[str, float]:
+    args = [sys.executable, "-c", code, str(data), str(schema), str(chunk_rows)]
+    done = subprocess.run(args, check=True, capture_output=True, text=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median wall time."""
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--factor", type=int, default=4)
+    parser.add_argument("--chunk-rows", type=int, default=250_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size (median)")
+    parser.add_argument("--keep", type=Path, help="generate into (and reuse) this folder")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = options.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        schema = folder / "schema.yaml"
+        schema.write_text(SCHEMA)
+        ok = True
+        for rows in (options.rows, options.rows * options.factor):
+            data = folder / f"data-{rows}.csv"
+            if not data.exists():
+                generate(data, rows)
+            plains, chunked = [], []
+            for _ in range(options.repeat):
+                plains.append(measure(PLAIN, data, schema, options.chunk_rows))
+                chunked.append(measure(CHUNKED, data, schema, options.chunk_rows))
+            plain, ours = median(plains), median(chunked)
+            ok &= report(rows, data.stat().st_size, plain, ours)
+        print("targets met" if ok else "targets NOT met")
+
+
+def report(rows: int, size: int, plain: dict[str, float], ours: dict[str, float]) -> bool:
+    ratio = plain["seconds"] / ours["seconds"]
+    print(f"{rows:,} rows ({size / 2**20:,.0f} MiB CSV)")
+    for name, run in (("plain pandera", plain), ("mlgitops", ours)):
+        speed = run["rows"] / run["seconds"]
+        print(
+            f"  {name:14} {run['seconds']:7.2f} s wall  {run['cpu']:6.2f} s CPU  "
+            f"{speed / 1e6:5.2f} M rows/s  peak RSS {run['rss_mb']:5.0f} MB  passed={run['passed']}"
+        )
+    print(
+        f"  throughput ratio {ratio:.2f}x (target >= {TARGET_RATIO}x); "
+        f"CPU-time ratio {plain['cpu'] / ours['cpu']:.2f}x"
+    )
+    return ratio >= TARGET_RATIO and ours["rss_mb"] < TARGET_RSS_MB
+
+
+if __name__ == "__main__":
+    main()

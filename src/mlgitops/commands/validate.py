@@ -1,0 +1,213 @@
+"""``mlgitops validate NAME``: the pipeline's data against its pandera schema.
+
+Writes validation.json and validation.md (and, against a base, datadiff.json
+and datadiff.md) into the hand-off folder; prints a table on a terminal,
+annotations on GitHub Actions, or the JSON. Exit 0: every check passes;
+1: checks fail; 2: the data or the schema cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mlgitops import console, fsio
+from mlgitops.errors import EXIT_FAILED, EXIT_OK, MlgitopsError
+from mlgitops.outputs import Outputs, set_github_outputs
+from mlgitops.spec import load_repo
+from mlgitops.spec.model import Pipeline
+
+FORMATS = ("table", "json", "github", "none")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="the pipeline (its `name:`)")
+    parser.add_argument(
+        "--data",
+        metavar="PATH_OR_URL",
+        help="validate this file or https URL instead of the spec's data.path",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="diff schema and data profile against this git ref "
+        "(default on a pull request: origin/$GITHUB_BASE_REF; elsewhere none)",
+    )
+    parser.add_argument(
+        "--output", type=Path, metavar="DIR", help="hand-off folder (default .mlgitops/NAME)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="what to print: table (default on a terminal), github (annotations; "
+        "default when GITHUB_ACTIONS=true), json (validation.json), none",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for a URL to answer (default 30)",
+    )
+
+
+def run(
+    *,
+    repo: Path,
+    name: str,
+    data: str | None = None,
+    base: str | None = None,
+    output: Path | None = None,
+    format: str | None = None,
+    timeout: float = 30.0,
+) -> int:
+    """Validate; write the reports; return 0 (passed) or 1 (checks failed)."""
+    from mlgitops.validation import base as against
+    from mlgitops.validation.report import Report
+
+    root = repo.resolve()
+    pipeline = load_repo(root).pipeline(name)
+    outputs = Outputs.for_pipeline(root, name, output)
+    shown = format or ("github" if console.in_actions() else "table")
+    ref = _base_ref(root, base)
+    location = data or pipeline.data.path
+    with tempfile.TemporaryDirectory(prefix="mlgitops-validate-") as tmp:
+        try:
+            report, head = _validate(
+                root, pipeline, location, Path(tmp), timeout, profile=ref is not None
+            )
+        except MlgitopsError as exc:
+            failed = Report(
+                name,
+                location,
+                _format(pipeline, location),
+                _schema_name(pipeline),
+                None,
+                (),
+                error=str(exc),
+            )
+            _write(outputs, failed, None)
+            _show(failed, None, shown)
+            raise
+        datadiff = None
+        if ref is not None:
+            chunk = pipeline.data.chunk_rows
+            datadiff = against.datadiff(root, ref, head, workdir=Path(tmp), chunk_rows=chunk)
+    report = _with_diff(report, datadiff)
+    _write(outputs, report, datadiff)
+    _show(report, datadiff, shown)
+    set_github_outputs({"validation-passed": str(report.passed).lower()})
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _validate(
+    root: Path, pipeline: Pipeline, location: str, workdir: Path, timeout: float, *, profile: bool
+) -> tuple[Any, Any]:
+    from mlgitops.data import open_data
+    from mlgitops.validation.base import Head
+    from mlgitops.validation.engine import Limits, validate
+    from mlgitops.validation.report import Report
+    from mlgitops.validation.schema import load_schema
+
+    schema = load_schema(root, pipeline)
+    fmt = pipeline.data.format if location == pipeline.data.path else None
+    reader = open_data(root, location, fmt=fmt, workdir=workdir, timeout=timeout)
+    bounds = pipeline.data.rows
+    limits = Limits(
+        chunk_rows=pipeline.data.chunk_rows,
+        min_rows=bounds.min if bounds else None,
+        max_rows=bounds.max if bounds else None,
+    )
+    with console.group(f"validate {location}"):
+        outcome = validate(reader, schema, limits, profile=profile)
+    report = Report(
+        pipeline=pipeline.name,
+        data=location,
+        data_format=_format(pipeline, location),
+        schema=_schema_name(pipeline),
+        rows=outcome.rows,
+        failures=outcome.failures,
+        annotate_file=reader.annotate_file,
+    )
+    return report, Head(pipeline, schema, location, outcome.profile)
+
+
+def _format(pipeline: Pipeline, location: str) -> str:
+    from mlgitops.data import file_format
+
+    return file_format(location, pipeline.data.format if location == pipeline.data.path else None)
+
+
+def _schema_name(pipeline: Pipeline) -> str:
+    return pipeline.data.schema or f"{pipeline.source} (data.columns)"
+
+
+def _base_ref(root: Path, base: str | None) -> str | None:
+    from mlgitops.validation.base import resolve
+
+    if base:
+        return resolve(root, base, explicit=True)
+    pull_base = os.environ.get("GITHUB_BASE_REF")
+    return resolve(root, f"origin/{pull_base}", explicit=False) if pull_base else None
+
+
+def _with_diff(report: Any, datadiff: dict[str, Any] | None) -> Any:
+    from dataclasses import replace
+
+    if datadiff is None:
+        return report
+    return replace(
+        report, schema_diff=datadiff["schema_diff"], profile_diff=datadiff["profile_diff"]
+    )
+
+
+def _write(outputs: Outputs, report: Any, datadiff: dict[str, Any] | None) -> None:
+    from mlgitops.validation import diff
+    from mlgitops.validation.report import document, markdown
+
+    files = {
+        "validation.json": _json(document(report)),
+        "validation.md": markdown(report).encode("utf-8"),
+    }
+    if datadiff is not None:
+        files["datadiff.json"] = _json(datadiff)
+        files["datadiff.md"] = diff.markdown(datadiff).encode("utf-8")
+    else:  # a diff from an earlier run would describe other data
+        for stale in ("datadiff.json", "datadiff.md"):
+            outputs.path(stale).unlink(missing_ok=True)
+    fsio.write_tree(outputs.folder, files)
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def _show(report: Any, datadiff: dict[str, Any] | None, shown: str) -> None:
+    from mlgitops.validation.report import document, error_annotations
+
+    if shown == "json":
+        console.write(_json(document(report)).decode("utf-8"))
+        return
+    if shown == "none":
+        return
+    if report.error is None:  # the CLI prints the error itself
+        _print_table(report, datadiff)
+    if shown == "github":
+        for message, file, line_no, title in error_annotations(report):
+            console.line(
+                console.annotation("error", message, file=file, line_no=line_no, title=title)
+            )
+
+
+def _print_table(report: Any, datadiff: dict[str, Any] | None) -> None:
+    from mlgitops.validation.report import table
+
+    with console.untrusted_output():
+        for text in table(report):
+            console.line(text)
+        for note in (datadiff or {}).get("notes", []):
+            console.line(f"note: {note}")

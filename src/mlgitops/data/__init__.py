@@ -1,0 +1,76 @@
+"""Reading pipeline data: CSV or Parquet, from the repository or an https URL.
+
+Readers are a :class:`Reader` protocol plus a registry keyed by format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlgitops.data.base import ConversionFailed, Reader
+from mlgitops.data.csv import CsvReader
+from mlgitops.data.parquet import ParquetReader
+from mlgitops.errors import DataError
+from mlgitops.spec.model import is_url
+
+if TYPE_CHECKING:
+    import requests
+
+#: format -> reader class, each built as ``cls(path, display, annotate_file)``.
+READERS: dict[str, Callable[[Path, str, str | None], Reader]] = {
+    "csv": CsvReader,
+    "parquet": ParquetReader,
+}
+
+
+def file_format(location: str, explicit: str | None = None) -> str:
+    """``csv`` or ``parquet``: the explicit format, else the file extension."""
+    if explicit:
+        return explicit
+    path = location.lower().split("?", 1)[0]
+    return "parquet" if path.endswith((".parquet", ".pq")) else "csv"
+
+
+def open_data(
+    repo: Path,
+    location: str,
+    *,
+    fmt: str | None,
+    workdir: Path,
+    session: requests.Session | None = None,
+    timeout: float | None = None,
+) -> Reader:
+    """A reader for ``location``: a repo-relative (or absolute) path, or a URL.
+
+    A URL is downloaded into ``workdir`` first (streamed to disk, never held
+    in memory), through :func:`mlgitops.data.http.download`.
+    """
+    kind = READERS[file_format(location, fmt)]
+    if is_url(location):
+        from mlgitops.data import http
+
+        target = workdir / f"download.{file_format(location, fmt)}"
+        http.download(
+            location,
+            target,
+            session=session or http.new_session(),
+            timeout=timeout or http.DEFAULT_TIMEOUT,
+        )
+        return kind(target, location, None)
+    path = Path(location) if Path(location).is_absolute() else repo / location
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "no such file"
+        raise DataError(f"{location}: {what}")
+    return kind(path, location, _in_repo(repo, path))
+
+
+def _in_repo(repo: Path, path: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+__all__ = ["READERS", "ConversionFailed", "Reader", "file_format", "open_data"]

@@ -1,0 +1,46 @@
+"""What every data reader offers, and the signal for a value of the wrong type."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class ConversionFailed(Exception):
+    """A value does not parse as the type asked for (read that column as text)."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+class Reader(Protocol):
+    """A tabular data file, read in record batches."""
+
+    #: How messages name the data: a repo-relative path or a URL.
+    display: str
+    #: The repo-relative path for ``::error file=`` annotations, or None.
+    annotate_file: str | None
+    #: Whether rows map to lines (CSV) or only to row numbers (Parquet).
+    line_based: bool
+
+    def columns(self) -> list[str]:
+        """The column names, in file order."""
+        ...
+
+    def batches(
+        self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
+    ) -> Iterator[pa.Table]:
+        """Chunks of about ``chunk_rows`` rows holding ``columns`` (typed as ``types``)."""
+        ...
+
+    def size_hint(self) -> int:
+        """About how many rows the file holds (to size buffers up front)."""
+        ...
+
+    def lines(self, rows: Collection[int]) -> dict[int, int]:
+        """The 1-based line of each 1-based data row (empty for non-line formats)."""
+        ...

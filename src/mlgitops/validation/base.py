@@ -1,0 +1,114 @@
+"""The base branch's side of the data diff, read with ``git show REF:path``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgitops import proc
+from mlgitops.data import file_format, open_data
+from mlgitops.errors import BadInput, MlgitopsError
+from mlgitops.spec.loader import parse_pipeline
+from mlgitops.spec.model import Pipeline, is_url
+from mlgitops.validation import diff
+from mlgitops.validation.engine import profile_only
+from mlgitops.validation.schema import from_columns, from_yaml_text
+
+
+@dataclass(frozen=True)
+class Head:
+    """The pull request's side: its pipeline, schema, data location and profile."""
+
+    pipeline: Pipeline
+    schema: Any
+    data: str
+    profile: dict[str, Any] | None
+
+
+def resolve(root: Path, ref: str, *, explicit: bool) -> str | None:
+    """``ref`` when it names a commit; otherwise an error (explicit) or None."""
+    found = proc.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, check=False
+    )
+    if found.returncode == 0:
+        return ref
+    if explicit:
+        raise BadInput(
+            f"--base {ref}: no such commit in {root} (a shallow checkout? fetch it first)"
+        )
+    return None
+
+
+def show(root: Path, ref: str, path: str) -> str | None:
+    """The text of ``path`` at ``ref``, or None when it does not exist there."""
+    exists = proc.run(["git", "cat-file", "-e", f"{ref}:{path}"], cwd=root, check=False)
+    if exists.returncode != 0:
+        return None
+    return proc.git("show", f"{ref}:{path}", cwd=root)
+
+
+def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int) -> dict[str, Any]:
+    """datadiff.json: schema diff and profile diff of ``head`` against ``ref``."""
+    out: dict[str, Any] = {"schema_version": 1, "pipeline": head.pipeline.name, "base": ref}
+    out |= {"schema_diff": None, "profile_diff": None, "notes": []}
+    source = head.pipeline.source
+    text = show(root, ref, source)
+    if text is None:
+        out["notes"].append(f"{source} does not exist at {ref}: a new pipeline, nothing to compare")
+        return out
+    try:
+        base = parse_pipeline(source, text)
+        base_schema = _schema(root, ref, base)
+    except MlgitopsError as exc:
+        out["notes"].append(f"the schema at {ref} cannot be loaded: {exc}")
+        return out
+    out["schema_diff"] = diff.schema_diff(
+        diff.describe_schema(base_schema), diff.describe_schema(head.schema)
+    )
+    base_profile = _profile(root, ref, base, base_schema, head, workdir, chunk_rows, out["notes"])
+    if base_profile is not None and head.profile is not None:
+        out["profile_diff"] = diff.profile_diff(base_profile, head.profile)
+    return out
+
+
+def _schema(root: Path, ref: str, base: Pipeline) -> Any:
+    if base.data.schema:
+        text = show(root, ref, base.data.schema)
+        if text is None:
+            raise BadInput(f"{base.data.schema} does not exist at {ref}")
+        return from_yaml_text(f"{ref}:{base.data.schema}", text)
+    return from_columns(base.data.columns)
+
+
+def _profile(
+    root: Path,
+    ref: str,
+    base: Pipeline,
+    schema: Any,
+    head: Head,
+    workdir: Path,
+    chunk_rows: int,
+    notes: list[str],
+) -> dict[str, Any] | None:
+    location = base.data.path
+    try:
+        if is_url(location):
+            if location == head.data:
+                notes.append(
+                    f"the data is the same URL at {ref} ({location}): not versioned in Git, no profile diff"
+                )
+                return None
+            reader = open_data(root, location, fmt=base.data.format, workdir=workdir)
+        else:
+            target = workdir / f"base.{file_format(location, base.data.format)}"
+            if not proc.git_to_file("show", f"{ref}:{location}", cwd=root, dest=target):
+                notes.append(f"{location} does not exist at {ref}: no profile diff")
+                return None
+            reader = open_data(
+                root, str(target), fmt=file_format(location, base.data.format), workdir=workdir
+            )
+        return profile_only(reader, schema, chunk_rows)
+    except MlgitopsError as exc:
+        notes.append(f"the data at {ref} cannot be read: {exc}")
+        return None

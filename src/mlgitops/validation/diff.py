@@ -1,0 +1,194 @@
+"""What a change does to the data: schema diff and data-profile diff against a base.
+
+Pure functions over pandera schemas (normalised to plain values) and the
+profiles of :mod:`mlgitops.validation.profile`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from mlgitops.validation.failures import plain_value
+
+_RANGE = {
+    "in_range": None,
+    "greater_than": (">", "min_value"),
+    "greater_than_or_equal_to": (">=", "min_value"),
+    "less_than": ("<", "max_value"),
+    "less_than_or_equal_to": ("<=", "max_value"),
+}
+_TABLE_FIELDS = ("strict", "coerce", "ordered", "unique")
+
+
+def describe_schema(schema: Any) -> dict[str, Any]:
+    """A pandera DataFrameSchema as plain, comparable values."""
+    columns = {str(name): _column(col) for name, col in schema.columns.items()}
+    table = {f: _plain(getattr(schema, f, None)) for f in _TABLE_FIELDS}
+    table["checks"] = sorted(_check_text(c) for c in schema.checks)
+    return {"columns": columns, "table": table}
+
+
+def _column(column: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "dtype": str(column.dtype) if column.dtype is not None else None,
+        "nullable": bool(column.nullable),
+        "unique": bool(column.unique),
+        "required": bool(column.required),
+    }
+    bounds, other = [], []
+    for check in column.checks:
+        if check.name == "in_range":
+            s = check.statistics
+            low = "[" if s.get("include_min", True) else "("
+            high = "]" if s.get("include_max", True) else ")"
+            bounds.append(f"{low}{s['min_value']}, {s['max_value']}{high}")
+        elif check.name in _RANGE:
+            op, key = _RANGE[check.name]  # type: ignore[misc]
+            bounds.append(f"{op} {check.statistics[key]}")
+        elif check.name == "isin":
+            out["allowed_values"] = sorted(map(_plain, check.statistics["allowed_values"]), key=str)
+        elif check.name == "str_matches":
+            out["regex"] = check.statistics.get("pattern")
+        else:
+            other.append(_check_text(check))
+    out["range"] = " and ".join(sorted(bounds)) or None
+    out.setdefault("allowed_values", None)
+    out.setdefault("regex", None)
+    out["checks"] = sorted(other)
+    return out
+
+
+def _check_text(check: Any) -> str:
+    stats = ", ".join(f"{k}={_plain(v)!r}" for k, v in sorted((check.statistics or {}).items()))
+    return f"{check.name}({stats})"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return plain_value(value)
+
+
+def schema_diff(base: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
+    """Columns added and removed, and each field that changed."""
+    old, new = base["columns"], head["columns"]
+    changes = []
+    for name in sorted(set(old) & set(new)):
+        for field in new[name]:
+            if old[name].get(field) != new[name][field]:
+                changes.append(
+                    {
+                        "column": name,
+                        "field": field,
+                        "base": old[name].get(field),
+                        "head": new[name][field],
+                    }
+                )
+    for field, value in head["table"].items():
+        if base["table"].get(field) != value:
+            changes.append(
+                {"column": None, "field": field, "base": base["table"].get(field), "head": value}
+            )
+    return {
+        "columns_added": sorted(set(new) - set(old)),
+        "columns_removed": sorted(set(old) - set(new)),
+        "changes": changes,
+    }
+
+
+def profile_diff(base: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
+    """Row count, null rates, numeric ranges and category sets, base vs head."""
+    old, new = base["columns"], head["columns"]
+    columns = []
+    for name in [n for n in new if n in old]:
+        entry = _column_change(name, old[name], new[name])
+        if entry:
+            columns.append(entry)
+    return {
+        "rows": {"base": base["rows"], "head": head["rows"], "delta": head["rows"] - base["rows"]},
+        "columns_added": [n for n in new if n not in old],
+        "columns_removed": [n for n in old if n not in new],
+        "columns": columns,
+    }
+
+
+def _column_change(name: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    entry: dict[str, Any] = {"column": name}
+    for field in ("null_rate", "min", "max", "mean"):
+        if old.get(field) != new.get(field):
+            entry[field] = {"base": old.get(field), "head": new.get(field)}
+    if old.get("values") is not None and new.get("values") is not None:
+        before, after = old["values"], new["values"]
+        added = [v for v in after if v not in before]
+        removed = [v for v in before if v not in after]
+        if added or removed:
+            entry["values_added"], entry["values_removed"] = added, removed
+    return entry if len(entry) > 1 else None
+
+
+def markdown(diff: dict[str, Any]) -> str:
+    """datadiff.md: the reviewer's view of what the change does to the data."""
+    lines = [f"### Data changes against `{_esc(diff['base'])}`"]
+    notes = [f"- {_esc(note)}" for note in diff.get("notes", [])]
+    if notes:
+        lines += ["", *notes]
+    schema = diff.get("schema_diff")
+    if schema is not None:
+        lines += ["", "**Schema**", ""]
+        lines += _schema_lines(schema) or ["No schema changes."]
+    profile = diff.get("profile_diff")
+    if profile is not None:
+        lines += ["", "**Data profile**", ""]
+        lines += _profile_lines(profile)
+    return "\n".join([*lines, ""])
+
+
+def _schema_lines(diff: dict[str, Any]) -> list[str]:
+    lines = [f"- column added: `{_esc(c)}`" for c in diff["columns_added"]]
+    lines += [f"- column removed: `{_esc(c)}`" for c in diff["columns_removed"]]
+    for change in diff["changes"]:
+        where = f"`{_esc(change['column'])}`" if change["column"] else "table"
+        lines.append(
+            f"- {where} {change['field']}: {_val(change['base'])} → {_val(change['head'])}"
+        )
+    return lines
+
+
+def _profile_lines(diff: dict[str, Any]) -> list[str]:
+    rows = diff["rows"]
+    lines = [f"- rows: {rows['base']:,} → {rows['head']:,} ({rows['delta']:+,})"]
+    lines += [f"- column added: `{_esc(c)}`" for c in diff["columns_added"]]
+    lines += [f"- column removed: `{_esc(c)}`" for c in diff["columns_removed"]]
+    if diff["columns"]:
+        lines += [
+            "",
+            "| column | null rate | min | max | mean | categories |",
+            "|---|---|---|---|---|---|",
+        ]
+        for col in diff["columns"]:
+            cats = ""
+            if "values_added" in col:
+                cats = f"added {_val(col['values_added'])}, removed {_val(col['values_removed'])}"
+            cells = [_pair(col.get(f)) for f in ("null_rate", "min", "max", "mean")]
+            lines.append(f"| `{_esc(col['column'])}` | " + " | ".join([*cells, cats]) + " |")
+    return lines
+
+
+def _pair(change: dict[str, Any] | None) -> str:
+    return "" if change is None else f"{_val(change['base'])} → {_val(change['head'])}"
+
+
+def _val(value: Any) -> str:
+    text = "—" if value is None else str(value)
+    text = text if len(text) <= 60 else text[:59] + "…"
+    return f"<code>{_esc(text)}</code>"
+
+
+def _esc(text: str) -> str:
+    return (
+        html.escape(str(text), quote=False)
+        .replace("|", "&#124;")
+        .replace("`", "'")
+        .replace("\n", " ")
+    )

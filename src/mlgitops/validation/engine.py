@@ -1,0 +1,235 @@
+"""Chunked, lazy validation of one data file against one pandera schema.
+
+Every chunk is screened with Arrow compute; a chunk (or the columns of it)
+the screen cannot clear is validated by pandera with ``lazy=True``, and its
+failure cases are folded into per-column, per-check totals. Table-wide
+checks (uniqueness, ``unique_values_eq``, row-count bounds) are gathered
+across chunks. When a value does not parse as its column's type, the file is
+read again with those columns as text and parsed here, so that every bad
+value is reported with its row instead of stopping the read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mlgitops.data.base import ConversionFailed, Reader
+from mlgitops.errors import DataError
+from mlgitops.validation.failures import EXAMPLES, Example, Failure, Tally, plain_value
+from mlgitops.validation.plan import STRUCTURE_CHECKS, Plan, make_plan
+from mlgitops.validation.profile import Profiler
+from mlgitops.validation.screen import clean
+from mlgitops.validation.tablewide import Uniqueness, ValueSet, row_bounds
+
+#: Columns re-read as text one by one before reading all of them as text.
+_RESTARTS = 3
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What validating one file found."""
+
+    rows: int
+    failures: tuple[Failure, ...]
+    profile: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class Limits:
+    chunk_rows: int = 250_000
+    min_rows: int | None = None
+    max_rows: int | None = None
+
+
+def validate(reader: Reader, schema: Any, limits: Limits, *, profile: bool = False) -> Outcome:
+    """Validate the whole file in chunks; lazily: every failure, not the first."""
+    plan = make_plan(schema, reader.columns())
+    text: set[str] = set()
+    while True:
+        try:
+            return _run(reader, schema, plan, limits, text=frozenset(text), profile=profile)
+        except ConversionFailed as exc:
+            # Read that column as text next time; after a few, all of them.
+            if text == set(plan.names):
+                raise DataError(f"{reader.display}: column {exc.column!r} cannot be read") from exc
+            many = len(text) >= _RESTARTS or not exc.column or exc.column in text
+            text = set(plan.names) if many else text | {exc.column}
+
+
+def profile_only(reader: Reader, schema: Any, chunk_rows: int) -> dict[str, Any]:
+    """The data profile alone (the base branch's data, for the diff)."""
+    plan = make_plan(schema, reader.columns())
+    profiler = Profiler()
+    try:
+        for batch in reader.batches(plan.types(frozenset()), plan.names, chunk_rows):
+            profiler.add(batch)
+    except ConversionFailed:
+        profiler = Profiler()
+        for batch in reader.batches(plan.types(frozenset(plan.names)), plan.names, chunk_rows):
+            profiler.add(batch)
+    return profiler.result()
+
+
+def _run(
+    reader: Reader, schema: Any, plan: Plan, limits: Limits, *, text: frozenset[str], profile: bool
+) -> Outcome:
+    tally = Tally()
+    for failure in structure(schema, plan.header):
+        tally.add(failure)
+    hint = reader.size_hint() if plan.unique_keys else 0
+    uniques = [Uniqueness(keys, hint) for keys in plan.unique_keys]
+    value_sets = [ValueSet(col, check) for col, check in plan.value_sets.items()]
+    profiler = Profiler() if profile else None
+    gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
+    chunker = _Chunker(plan, tally, text)
+    rows = 0
+    for batch in reader.batches(plan.types(text), plan.names, limits.chunk_rows):
+        chunker.check(batch, rows)
+        for gatherer in gatherers:
+            gatherer.add(batch)
+        rows += batch.num_rows
+        del batch  # let the chunk go before the next one is read
+    for unique in uniques:
+        tally.add_all([_confirm(reader, unique, plan.types(text), limits.chunk_rows)])
+    tally.add_all([v.failure() for v in value_sets])
+    tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
+    failures = _with_lines(reader, tally.failures())
+    return Outcome(rows, failures, profiler.result() if profiler else None)
+
+
+class _Gatherer(Protocol):
+    def add(self, batch: pa.Table) -> None: ...
+
+
+def _confirm(
+    reader: Reader, unique: Uniqueness, types: dict[str, Any], chunk_rows: int
+) -> Failure | None:
+    keys = list(unique.keys)
+    wanted = {k: v for k, v in types.items() if k in unique.keys}
+    return unique.confirm(unique.repeated(), lambda: reader.batches(wanted, keys, chunk_rows))
+
+
+def _with_lines(reader: Reader, failures: tuple[Failure, ...]) -> tuple[Failure, ...]:
+    rows = {e.row for f in failures for e in f.examples}
+    if not rows or not reader.line_based:
+        return failures
+    lines = reader.lines(rows)
+    return tuple(f.with_lines(lines) for f in failures)
+
+
+def structure(schema: Any, header: tuple[str, ...]) -> list[Failure]:
+    """Missing, unexpected and out-of-order columns, from the header alone."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in header})
+    tally = Tally()
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        tally.add_cases(cases[cases["check"].isin(STRUCTURE_CHECKS)], set())
+    return list(tally.failures())
+
+
+class _Chunker:
+    """Screens each chunk and sends what the screen cannot clear to pandera."""
+
+    def __init__(self, plan: Plan, tally: Tally, text: frozenset[str]) -> None:
+        self.plan = plan
+        self.tally = tally
+        self.text = text
+        self._schemas: dict[tuple[str, ...], Any] = {}
+
+    def check(self, batch: pa.Table, start: int) -> None:
+        import pandas as pd
+        import pandera.pandas as pa
+
+        plan = self.plan
+        dirty = [c.name for c in plan.columns if not clean(c, batch.column(c.name))]
+        if plan.frame_checks:
+            dirty = plan.names
+        if not dirty:
+            return
+        frame = batch.select(dirty).to_pandas()
+        frame.index = pd.RangeIndex(start, start + batch.num_rows)
+        told = self._parse_text(frame) if self.text else set()
+        try:
+            self._schema(tuple(dirty)).validate(frame, lazy=True, inplace=True)
+        except pa.errors.SchemaErrors as exc:
+            self.tally.add_cases(_without_echoes(exc.failure_cases), told, frame)
+
+    def _schema(self, names: tuple[str, ...]) -> Any:
+        if self.plan.frame_checks:
+            return self.plan.chunk_schema
+        if names not in self._schemas:
+            wanted = [n for n in self.plan.chunk_schema.columns if n in names]
+            regex = [n for n, c in self.plan.chunk_schema.columns.items() if c.regex]
+            self._schemas[names] = self.plan.chunk_schema.select_columns(wanted + regex)
+        return self._schemas[names]
+
+    def _parse_text(self, frame: pd.DataFrame) -> set[tuple[str, int]]:
+        """Parse text columns meant to be numbers or booleans; report what does not parse."""
+        told: set[tuple[str, int]] = set()
+        for column in self.plan.columns:
+            kind = getattr(column.target, "kind", None)
+            if column.name not in self.text or column.name not in frame:
+                continue
+            if kind not in ("i", "u", "f", "b"):
+                continue
+            raw = frame[column.name]
+            parsed, bad = parse_column(raw, column.target)
+            frame[column.name] = parsed
+            if bad.any():
+                rows = [(int(i) + 1, v) for i, v in raw[bad].items()]
+                told.update((column.name, r) for r, _ in rows)
+                examples = [Example(r, plain_value(v)) for r, v in rows[:EXAMPLES]]
+                self.tally.add_rows(column.name, f"dtype('{column.target}')", examples, len(rows))
+        return told
+
+
+def parse_column(text: Any, target: Any) -> tuple[Any, Any]:
+    """Numbers (or booleans) from text; the mask of values that are not."""
+    import numpy as np
+    import pandas as pd
+
+    present = text.notna()
+    if target.kind == "b":
+        lowered = text.str.strip().str.lower()
+        value = lowered.map({"true": True, "1": True, "false": False, "0": False})
+        bad = present & value.isna()
+        return (value if value.isna().any() else value.astype(bool)), bad
+    number = pd.to_numeric(text, errors="coerce")
+    bad = present & number.isna()
+    if target.kind in "iu":
+        fractional = number.notna() & (np.floor(number) != number)
+        bad |= fractional
+        number = number.where(~fractional)
+    if target.kind == "f" or not number.isna().any():
+        number = number.astype(target)
+    return number, bad
+
+
+def _without_echoes(cases: Any) -> Any:
+    """Drop dtype failures on null values that ``not_nullable`` already reports."""
+    nulls = cases[cases["check"] == "not_nullable"]
+    if nulls.empty:
+        return cases
+    told = set(zip(nulls["column"], nulls["index"], strict=True))
+    echo = (
+        cases["check"].astype(str).str.startswith(("coerce_dtype", "dtype("))
+        & cases["failure_case"].isna()
+    )
+    import numpy as np
+
+    pairs = np.array([(c, i) in told for c, i in zip(cases["column"], cases["index"], strict=True)])
+    return cases[~(echo.to_numpy() & pairs)]

@@ -1,0 +1,168 @@
+"""How to read and check one data file against one schema, decided once from its header.
+
+Each schema column present in the file gets an Arrow type to read it as.
+When that type maps exactly onto the pandera dtype and every check of the
+column is one :mod:`mlgitops.validation.screen` can decide with Arrow
+compute, clean chunks never reach pandera; anything else (and any chunk
+the screen cannot clear) is validated by pandera itself.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+    import pyarrow
+
+#: Checks whose result only means something over the whole table.
+TABLE_CHECKS = frozenset({"unique_values_eq"})
+#: Structural failures pandera reports from the header alone.
+STRUCTURE_CHECKS = frozenset(
+    {
+        "column_in_dataframe",
+        "column_in_schema",
+        "column_ordered",
+        "duplicate_dataframe_column_labels",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """One column of the file that the schema describes."""
+
+    name: str
+    #: The Arrow type to read it as (text when pandera must coerce).
+    arrow: pyarrow.DataType
+    #: The pandas dtype pandera expects (for the text-to-number fallback).
+    target: Any
+    #: Arrow type equals what pandera expects, and all checks are screenable.
+    screenable: bool
+    nullable: bool
+    checks: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided from the schema and the file's header."""
+
+    header: tuple[str, ...]
+    columns: tuple[ColumnPlan, ...]
+    #: The schema pandera validates chunks with: table-wide parts taken out.
+    chunk_schema: Any
+    #: Dataframe-level checks exist: pandera must see whole chunks.
+    frame_checks: bool
+    #: Column sets that must be unique over the whole table.
+    unique_keys: tuple[tuple[str, ...], ...]
+    #: column -> the check object of a table-wide ``unique_values_eq``.
+    value_sets: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def types(self, text: frozenset[str]) -> dict[str, pyarrow.DataType]:
+        """Arrow read types; the columns in ``text`` as strings."""
+        import pyarrow as pa
+
+        return {c.name: pa.string() if c.name in text else c.arrow for c in self.columns}
+
+
+def make_plan(schema: pa.DataFrameSchema, header: Sequence[str]) -> Plan:
+    """The plan for a file whose header is ``header``."""
+    from mlgitops.validation.screen import screenable
+
+    chunk = _chunk_schema(schema, header)
+    columns = []
+    for name in header:
+        spec = _column_for(chunk, name)
+        if spec is None:
+            continue
+        arrow, exact = arrow_type(spec.dtype)
+        checks = tuple(spec.checks)
+        ok = exact and not spec.regex and all(screenable(c) for c in checks)
+        columns.append(
+            ColumnPlan(name, arrow, _target(spec.dtype), ok, bool(spec.nullable), checks)
+        )
+    return Plan(
+        header=tuple(header),
+        columns=tuple(columns),
+        chunk_schema=chunk,
+        frame_checks=bool(schema.checks),
+        unique_keys=_unique_keys(schema, header),
+        value_sets=_value_sets(schema, header),
+    )
+
+
+def arrow_type(dtype: Any) -> tuple[pyarrow.DataType, bool]:
+    """The Arrow type to read a pandera dtype as, and whether it maps exactly."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    native = getattr(dtype, "type", None)
+    if isinstance(native, np.dtype) and native.kind in "iuf":
+        return pa.from_numpy_dtype(native), True
+    if isinstance(native, np.dtype) and native.kind == "b":
+        return pa.bool_(), True
+    if isinstance(native, pd.StringDtype):
+        return pa.string(), True
+    return pa.string(), False
+
+
+def _target(dtype: Any) -> Any:
+    return getattr(dtype, "type", None)
+
+
+def _column_for(schema: pa.DataFrameSchema, name: str) -> Any:
+    import re
+
+    if name in schema.columns and not schema.columns[name].regex:
+        return schema.columns[name]
+    for key, column in schema.columns.items():
+        if column.regex and re.fullmatch(str(key), name):
+            return column
+    return None
+
+
+def _chunk_schema(schema: pa.DataFrameSchema, header: Sequence[str]) -> Any:
+    """The schema minus what is checked once per table: structure, uniqueness."""
+    chunk = copy.deepcopy(schema)
+    missing = [n for n, c in chunk.columns.items() if not c.regex and n not in header]
+    chunk = chunk.remove_columns(missing) if missing else chunk
+    chunk.unique = None
+    chunk.strict = False
+    chunk.ordered = False
+    chunk.drop_invalid_rows = False
+    for column in chunk.columns.values():
+        column.unique = False
+        column.drop_invalid_rows = False
+        column.checks = [c for c in column.checks if c.name not in TABLE_CHECKS]
+        for check in column.checks:
+            check.n_failure_cases = None  # count every failing row, not the first few
+    for check in chunk.checks:
+        check.n_failure_cases = None
+    return chunk
+
+
+def _unique_keys(schema: pa.DataFrameSchema, header: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    keys = [(n,) for n, c in schema.columns.items() if c.unique and n in header]
+    table = schema.unique
+    if table:
+        names = (table,) if isinstance(table, str) else tuple(table)
+        if all(n in header for n in names):
+            keys.append(names)
+    return tuple(keys)
+
+
+def _value_sets(schema: pa.DataFrameSchema, header: Sequence[str]) -> dict[str, Any]:
+    found = {}
+    for name, column in schema.columns.items():
+        for check in column.checks:
+            if check.name in TABLE_CHECKS and name in header:
+                found[name] = check
+    return found

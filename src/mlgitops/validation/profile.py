@@ -1,0 +1,89 @@
+"""A small profile of the data, built chunk by chunk: rows, nulls, ranges, categories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlgitops.validation.failures import plain_value
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: Distinct values kept per column; a column with more is not a category set.
+CATEGORY_LIMIT = 20
+
+
+@dataclass
+class _Column:
+    dtype: str
+    nulls: int = 0
+    low: Any = None
+    high: Any = None
+    total: float = 0.0
+    counted: int = 0
+    values: set[Any] | None = field(default_factory=set)
+
+
+class Profiler:
+    """Feed record batches; :meth:`result` is a JSON-able profile."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._columns: dict[str, _Column] = {}
+
+    def add(self, batch: pa.Table) -> None:
+        self.rows += batch.num_rows
+        for name, array in zip(batch.schema.names, batch.columns, strict=True):
+            column = self._columns.setdefault(name, _Column(str(array.type)))
+            _feed(column, array)
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "columns": {name: _summary(c, self.rows) for name, c in self._columns.items()},
+        }
+
+
+def _feed(column: _Column, array: pa.Array) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = array.type
+    column.nulls += array.null_count
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    if pa.types.is_floating(kind):
+        nan = pc.is_nan(array)
+        column.nulls += int(pc.sum(nan).as_py() or 0)
+        array = pc.filter(array, pc.invert(nan))
+    if numeric or pa.types.is_temporal(kind):
+        _range(column, array)
+    if numeric:
+        column.total += float(pc.sum(array).as_py() or 0)
+        column.counted += len(array) - array.null_count
+    if column.values is not None and not numeric and not pa.types.is_temporal(kind):
+        column.values.update(plain_value(v) for v in pc.unique(array.drop_null()).to_pylist())
+        if len(column.values) > CATEGORY_LIMIT:
+            column.values = None
+
+
+def _range(column: _Column, array: pa.Array) -> None:
+    import pyarrow.compute as pc
+
+    found = pc.min_max(array)
+    low, high = found["min"].as_py(), found["max"].as_py()
+    if low is not None:
+        column.low = low if column.low is None else min(column.low, low)
+        column.high = high if column.high is None else max(column.high, high)
+
+
+def _summary(column: _Column, rows: int) -> dict[str, Any]:
+    return {
+        "dtype": column.dtype,
+        "nulls": column.nulls,
+        "null_rate": round(column.nulls / rows, 6) if rows else 0.0,
+        "min": plain_value(column.low),
+        "max": plain_value(column.high),
+        "mean": round(column.total / column.counted, 6) if column.counted else None,
+        "values": sorted(column.values, key=str) if column.values is not None else None,
+    }

@@ -1,0 +1,213 @@
+"""The data schema: pandera's own YAML format, or the spec's inline ``data.columns``.
+
+pandera's YAML loader silently ignores keys it does not know, and a check
+pandera cannot rebuild is dropped when a schema is written. Here every key of
+the YAML is accounted for before pandera loads it, and the loaded schema must
+hold every check the file declares: weaker validation than written is an
+error (exit 2), never a silent outcome.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlgitops.errors import BadInput, Problem, SpecError
+from mlgitops.spec.loader import parse_yaml
+from mlgitops.spec.model import Column, Pipeline
+from mlgitops.spec.positions import locate
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+TOP_KEYS = frozenset(
+    [
+        "schema_type",
+        "version",
+        "api",
+        "dataframe_library",
+        "columns",
+        "index",
+        "checks",
+        "dtype",
+        "coerce",
+        "strict",
+        "name",
+        "ordered",
+        "unique",
+        "report_duplicates",
+        "unique_column_names",
+        "add_missing_columns",
+        "title",
+        "description",
+        "metadata",
+        "drop_invalid_rows",
+        "multiindex",
+    ]
+)
+COLUMN_KEYS = frozenset(
+    [
+        "title",
+        "description",
+        "dtype",
+        "nullable",
+        "checks",
+        "name",
+        "unique",
+        "coerce",
+        "required",
+        "regex",
+        "default",
+        "report_duplicates",
+        "drop_invalid_rows",
+    ]
+)
+
+
+def load_schema(repo: Path, pipeline: Pipeline) -> pa.DataFrameSchema:
+    """The pipeline's schema: ``data.schema`` (pandera YAML) or ``data.columns``."""
+    data = pipeline.data
+    if data.schema:
+        path = repo / data.schema
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError as exc:
+            raise BadInput(
+                f"{data.schema}: no such file (data.schema in {pipeline.source})"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"{data.schema}: not UTF-8 text ({exc.reason})") from exc
+        try:
+            return from_yaml_text(data.schema, text)
+        except SpecError as exc:  # a data input, not a spec: reported like bad data
+            raise BadInput("\n".join(str(p) for p in exc.problems)) from exc
+    if data.columns:
+        return from_columns(data.columns, name=pipeline.name)
+    raise BadInput(
+        f"{pipeline.source}: data has neither `schema` nor `columns`: nothing to validate against"
+    )
+
+
+def from_yaml_text(source: str, text: str) -> pa.DataFrameSchema:
+    """Load pandera YAML strictly; ``source`` names the file in messages."""
+    import pandera.pandas as pa
+
+    doc, problems = parse_yaml(source, text)
+    if doc is not None:
+        problems = sorted(audit(source, doc))
+    if problems:
+        raise SpecError(problems)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            schema = pa.DataFrameSchema.from_yaml(text)
+        except Exception as exc:  # pandera raises anything from TypeError to its own errors
+            raise BadInput(f"{source}: pandera cannot load this schema: {_short(exc)}") from exc
+    _same_checks(source, doc, schema)
+    return schema
+
+
+def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
+    """Keys pandera would ignore without a word, and shapes it cannot load."""
+    for key in doc:
+        if key not in TOP_KEYS:
+            yield _problem(source, doc, [key], f"unknown key {key!r}: pandera would ignore it")
+    kind = doc.get("schema_type", "dataframe")
+    if kind != "dataframe":
+        message = f"schema_type {kind!r}: only dataframe schemas can validate a data file"
+        yield _problem(source, doc, ["schema_type"], message)
+    columns = doc.get("columns") or {}
+    if not isinstance(columns, Mapping):
+        yield _problem(source, doc, ["columns"], "columns: expected a mapping of column names")
+        return
+    for name, column in columns.items():
+        yield from _audit_column(source, doc, str(name), column)
+
+
+def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Problem]:
+    from pandera.api.checks import Check
+
+    where = ["columns", name]
+    if not isinstance(column, Mapping):
+        yield _problem(source, doc, where, f"column {name!r}: expected a mapping")
+        return
+    for key in column:
+        if key in COLUMN_KEYS or callable(getattr(Check, str(key), None)):
+            continue
+        message = (
+            f"column {name!r}: {key!r} is neither a column setting nor a built-in or "
+            "registered pandera check; pandera would ignore it"
+        )
+        yield _problem(source, doc, [*where, key], message)
+
+
+def _problem(source: str, doc: Any, path: Sequence[str | int], message: str) -> Problem:
+    line, col = locate(doc, path, at_key=True)
+    return Problem(source, line, col, message)
+
+
+def declared_checks(column: Mapping[str, Any]) -> int:
+    """How many checks a YAML column declares (flat keys or a ``checks`` list/map)."""
+    from pandera.api.checks import Check
+
+    listed = column.get("checks")
+    count = 0 if listed is None else len(listed) if isinstance(listed, list | Mapping) else 1
+    return count + sum(
+        1 for k in column if k not in COLUMN_KEYS and callable(getattr(Check, str(k), None))
+    )
+
+
+def _same_checks(source: str, doc: Any, schema: pa.DataFrameSchema) -> None:
+    columns = doc.get("columns") or {}
+    for name, column in columns.items():
+        loaded = schema.columns.get(str(name))
+        held = len(loaded.checks) if loaded is not None else 0
+        wanted = declared_checks(column)
+        if held != wanted:
+            raise BadInput(
+                f"{source}: column {name!r} declares {wanted} check(s) but pandera "
+                f"loaded {held}: refusing to validate with fewer checks than written"
+            )
+    top = doc.get("checks")
+    wanted = len(top) if isinstance(top, list | Mapping) else 0
+    if len(schema.checks) != wanted:
+        raise BadInput(
+            f"{source}: {wanted} dataframe check(s) declared but pandera loaded "
+            f"{len(schema.checks)}: refusing to validate with fewer checks than written"
+        )
+
+
+def from_columns(columns: Sequence[Column], *, name: str | None = None) -> pa.DataFrameSchema:
+    """A pandera schema from the spec's inline columns (strict, coercing)."""
+    import pandera.pandas as pa
+
+    built = {c.name: pa.Column(c.dtype, _checks(c), **_settings(c)) for c in columns}
+    return pa.DataFrameSchema(built, coerce=True, strict=True, name=name)
+
+
+def _settings(column: Column) -> dict[str, Any]:
+    return {"nullable": column.nullable, "unique": column.unique, "required": column.required}
+
+
+def _checks(column: Column) -> list[Any]:
+    import pandera.pandas as pa
+
+    found = []
+    if column.min is not None and column.max is not None:
+        found.append(pa.Check.in_range(column.min, column.max))
+    elif column.min is not None:
+        found.append(pa.Check.ge(column.min))
+    elif column.max is not None:
+        found.append(pa.Check.le(column.max))
+    if column.isin is not None:
+        found.append(pa.Check.isin(list(column.isin)))
+    if column.regex is not None:
+        found.append(pa.Check.str_matches(column.regex))
+    return found
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

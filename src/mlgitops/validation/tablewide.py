@@ -1,0 +1,188 @@
+"""Checks over the whole table, correct across chunk borders.
+
+Uniqueness keeps one 64-bit hash per row (8 bytes a row, the only memory
+that grows with the file). Rows whose hash repeats are candidates; a second
+pass over just the key columns compares their real values, so a hash
+collision can never make a false failure, and it yields the examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from mlgitops.validation.failures import EXAMPLES, Example, Failure, plain_value
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+#: Candidates compared by value at most; beyond, the count rests on the hashes.
+CONFIRM_LIMIT = 1_000_000
+_DISTINCT_LIMIT = 10_000
+
+
+#: The hash every missing value of an integer key gets (missing values are equal).
+_NULL_HASH = 0x9E3779B97F4A7C15
+
+
+def hash_rows(batch: pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
+    """One uint64 per row of the key columns; the same value always hashes the same."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = batch.column(keys[0]) if len(keys) == 1 else None
+    if column is not None and pa.types.is_floating(column.type):
+        hashed: np.ndarray[Any, Any] = pd.util.hash_array(column.to_numpy())  # nulls: NaN
+        return hashed
+    if column is not None and pa.types.is_integer(column.type):
+        hashed = pd.util.hash_array(pc.fill_null(column, 0).to_numpy())
+        if column.null_count:
+            hashed[np.asarray(column.is_null())] = _NULL_HASH
+        return hashed
+    frame = batch.select(list(keys)).to_pandas()
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashed
+
+
+class Uniqueness:
+    """Hashes of one unique key, gathered chunk by chunk into one buffer."""
+
+    def __init__(self, keys: tuple[str, ...], size_hint: int) -> None:
+        import numpy as np
+
+        self.keys = keys
+        self._hashes = np.empty(max(size_hint, 1024), dtype=np.uint64)
+        self._count = 0
+        #: The largest key so far while a single integer key only ever grew (ids
+        #: usually do): then nothing can repeat and no sort is needed.
+        self._rising: int | None = -(2**63) - 1
+
+    def add(self, batch: pa.Table) -> None:
+        import numpy as np
+
+        self._watch_order(batch)
+        hashed = hash_rows(batch, self.keys)
+        end = self._count + len(hashed)
+        if end > len(self._hashes):  # the estimate was short: grow by half
+            grown = np.empty(max(end, len(self._hashes) * 3 // 2), dtype=np.uint64)
+            grown[: self._count] = self._hashes[: self._count]
+            self._hashes = grown
+        self._hashes[self._count : end] = hashed
+        self._count = end
+
+    def _watch_order(self, batch: pa.Table) -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        if self._rising is None:
+            return
+        column = batch.column(self.keys[0])
+        if len(self.keys) != 1 or not pa.types.is_integer(column.type) or column.null_count:
+            self._rising = None
+            return
+        values = column.to_numpy()
+        if len(values) == 0:
+            return
+        if values[0] <= self._rising or not bool(np.all(values[1:] > values[:-1])):
+            self._rising = None
+            return
+        self._rising = int(values[-1])
+
+    def repeated(self) -> np.ndarray[Any, Any]:
+        """Hash values seen more than once (sorted), freeing the gathered hashes."""
+        import numpy as np
+
+        if self._rising is not None:  # strictly increasing keys: all distinct
+            self._hashes = np.empty(0, dtype=np.uint64)
+            return self._hashes
+        merged = self._hashes[: self._count]
+        merged.sort()
+        same = merged[1:] == merged[:-1]
+        found: np.ndarray[Any, Any] = np.unique(merged[1:][same])
+        self._hashes = np.empty(0, dtype=np.uint64)
+        return found
+
+    def confirm(
+        self, repeated: np.ndarray[Any, Any], batches: Callable[[], Iterator[pa.Table]]
+    ) -> Failure | None:
+        """Compare the candidate rows by value; the failure, if any."""
+        import numpy as np
+        import pandas as pd
+
+        if len(repeated) == 0:
+            return None
+        found, hashed, start = [], 0, 0
+        for batch in batches():
+            hit = np.isin(hash_rows(batch, self.keys), repeated)
+            if hit.any() and hashed < CONFIRM_LIMIT:
+                rows = np.flatnonzero(hit)
+                frame = batch.select(list(self.keys)).take(rows).to_pandas()
+                frame.index = rows + start + 1
+                found.append(frame)
+            hashed += int(hit.sum())
+            start += batch.num_rows
+        candidates = pd.concat(found)
+        exact = candidates[candidates.duplicated(keep=False)]
+        count = len(exact) if hashed <= CONFIRM_LIMIT else hashed
+        return self._failure(exact, count) if count else None
+
+    def _failure(self, rows: Any, count: int) -> Failure:
+        single = len(self.keys) == 1
+        examples = tuple(
+            Example(
+                int(r),
+                plain_value(v[0]) if single else plain_value(dict(zip(self.keys, v, strict=True))),
+            )
+            for r, v in zip(rows.index[:EXAMPLES], rows.itertuples(index=False), strict=False)
+        )
+        if single:
+            return Failure(
+                self.keys[0],
+                "field_uniqueness",
+                "duplicate values in a unique column",
+                count,
+                examples,
+            )
+        key = ", ".join(self.keys)
+        message = f"duplicate combinations of the unique key ({key})"
+        return Failure(key, "multiple_fields_uniqueness", message, count, examples)
+
+
+class ValueSet:
+    """``unique_values_eq``: the set of distinct values over the whole column."""
+
+    def __init__(self, column: str, check: Any) -> None:
+        self.column = column
+        self.expected = set(check.statistics.get("values") or [])
+        self.label = str(check.error or check.name)
+        self.seen: set[Any] = set()
+
+    def add(self, batch: pa.Table) -> None:
+        if len(self.seen) <= _DISTINCT_LIMIT + len(self.expected):
+            array = batch.column(self.column).drop_null()
+            self.seen.update(plain_value(v) for v in array.unique().to_pylist())
+
+    def failure(self) -> Failure | None:
+        if self.seen == self.expected:
+            return None
+        missing = sorted(map(str, self.expected - self.seen))[:10]
+        extra = sorted(map(str, self.seen - self.expected))[:10]
+        message = (
+            f"distinct values differ from the expected set: missing {missing}, unexpected {extra}"
+        )
+        return Failure(self.column, self.label, message, None)
+
+
+def row_bounds(rows: int, low: int | None, high: int | None) -> Iterable[Failure]:
+    """The ``data.rows`` bounds of the spec."""
+    if low is not None and rows < low:
+        yield Failure(
+            None, f"row_count >= {low}", f"{rows:,} rows; the spec wants at least {low:,}", None
+        )
+    if high is not None and rows > high:
+        yield Failure(
+            None, f"row_count <= {high}", f"{rows:,} rows; the spec allows at most {high:,}", None
+        )

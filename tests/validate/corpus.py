@@ -1,0 +1,41 @@
+"""The bad-data corpus: each ``data/<case>.csv`` with its ``<case>.expected`` outcome."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+CORPUS = HERE / "data"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    def render(self) -> str:
+        return f"exit {self.code}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+
+
+def make_repo(root: Path) -> Path:
+    """A repository with the ``accounts`` pipeline and its pandera schema."""
+    (root / "pipelines").mkdir(parents=True)
+    (root / "schemas").mkdir()
+    (root / "data").mkdir()
+    shutil.copy(HERE / "repo" / "accounts.pipeline.yaml", root / "pipelines" / "accounts.yaml")
+    shutil.copy(HERE / "repo" / "accounts.yaml", root / "schemas" / "accounts.yaml")
+    (root / "data" / "accounts.csv").write_text("id,age,score,plan\n1,34,0.5,free\n")
+    return root
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
+    from mlgitops.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return Outcome(code, captured.out, captured.err)

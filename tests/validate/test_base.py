@@ -1,0 +1,128 @@
+"""Schema and data-profile diff against the base branch (real git in tmp)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.validate.corpus import make_repo, run_cli
+
+SCHEMA = Path(__file__).parents[2] / "src" / "mlgitops" / "schemas" / "validation.schema.json"
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(git_repo: Path) -> Path:
+    make_repo(git_repo)
+    (git_repo / "data" / "accounts.csv").write_text(
+        "id,age,score,plan\n1,34,0.5,free\n2,51,,pro\n3,29,2.0,free\n"
+    )
+    _git(git_repo, "add", "-A")
+    _git(git_repo, "commit", "-q", "-m", "base")
+    return git_repo
+
+
+def _change(repo: Path) -> None:
+    schema = repo / "schemas" / "accounts.yaml"
+    text = schema.read_text().replace("max_value: 120", "max_value: 99")
+    text = text.replace("isin: [free, pro, team]", "isin: [free, pro, team, enterprise]")
+    schema.write_text(text.replace("coerce: true", "  region:\n    dtype: str\ncoerce: true"))
+    (repo / "data" / "accounts.csv").write_text(
+        "id,age,score,plan,region\n1,34,0.5,free,eu\n2,51,1.0,enterprise,us\n"
+        "3,29,2.0,free,eu\n4,77,,pro,us\n"
+    )
+
+
+def test_diff_against_base(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _change(repo)
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    folder = repo / ".mlgitops" / "accounts"
+    diff = json.loads((folder / "datadiff.json").read_text())
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator(
+        schema["$defs"]["datadiff"] | {"$defs": schema["$defs"]}
+    ).validate(diff)
+    assert diff["schema_diff"] == {
+        "columns_added": ["region"],
+        "columns_removed": [],
+        "changes": [
+            {"column": "age", "field": "range", "base": "[0, 120]", "head": "[0, 99]"},
+            {
+                "column": "plan",
+                "field": "allowed_values",
+                "base": ["free", "pro", "team"],
+                "head": ["enterprise", "free", "pro", "team"],
+            },
+        ],
+    }
+    profile = diff["profile_diff"]
+    assert profile["rows"] == {"base": 3, "head": 4, "delta": 1}
+    assert profile["columns_added"] == ["region"]
+    by_column = {c["column"]: c for c in profile["columns"]}
+    assert by_column["plan"]["values_added"] == ["enterprise"]
+    assert by_column["score"]["null_rate"] == {"base": 0.333333, "head": 0.25}
+    assert by_column["age"]["max"] == {"base": 51, "head": 77}
+    validation = json.loads((folder / "validation.json").read_text())
+    assert validation["schema_diff"] == diff["schema_diff"]
+    assert validation["profile_diff"] == profile
+    markdown = (folder / "datadiff.md").read_text()
+    assert markdown.startswith("### Data changes against `HEAD`\n\n**Schema**\n\n")
+    assert "- column added: `region`" in markdown
+    assert "- `age` range: <code>[0, 120]</code> → <code>[0, 99]</code>" in markdown
+    assert "- rows: 3 → 4 (+1)" in markdown
+
+
+def test_a_new_pipeline_has_nothing_to_compare(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = repo / "pipelines" / "accounts.yaml"
+    spec.rename(repo / "pipelines" / "accounts2.yaml")
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert outcome.stdout.splitlines()[-1] == (
+        "note: pipelines/accounts2.yaml does not exist at HEAD: a new pipeline, nothing to compare"
+    )
+    diff = json.loads((repo / ".mlgitops/accounts/datadiff.json").read_text())
+    assert (diff["schema_diff"], diff["profile_diff"]) == (None, None)
+
+
+def test_an_unknown_base(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "nope")
+    assert outcome.code == 2
+    assert outcome.stderr == (
+        f"mlgitops validate: error: --base nope: no such commit in {repo.resolve()} "
+        "(a shallow checkout? fetch it first)\n"
+    )
+
+
+def test_pull_request_default_base(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    _git(tmp_path, "init", "-q", "--bare", str(remote))
+    _git(repo, "remote", "add", "origin", str(remote))
+    _git(repo, "push", "-q", "origin", "main")
+    _git(repo, "fetch", "-q", "origin")
+    _change(repo)
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 0
+    diff = json.loads((repo / ".mlgitops/accounts/datadiff.json").read_text())
+    assert diff["base"] == "origin/main"
+    assert diff["schema_diff"]["columns_added"] == ["region"]
+
+
+def test_no_base_leaves_no_stale_diff(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert (repo / ".mlgitops/accounts/datadiff.json").exists()
+    run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert not (repo / ".mlgitops/accounts/datadiff.json").exists()
+    assert (
+        json.loads((repo / ".mlgitops/accounts/validation.json").read_text())["schema_diff"] is None
+    )

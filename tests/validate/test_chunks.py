@@ -1,0 +1,153 @@
+"""Checks over the whole table stay right when the file is read in many chunks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.validate.corpus import make_repo, run_cli
+
+ROWS = 60_000  # about 1.3 MB: many chunks of 1,000 rows
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = make_repo(tmp_path / "repo")
+    spec = root / "pipelines" / "accounts.yaml"
+    spec.write_text(
+        spec.read_text().replace("  target: plan\n", "  target: plan\n  chunk_rows: 1000\n")
+    )
+    return root
+
+
+def _write(path: Path, rows: list[str]) -> None:
+    path.write_text("id,age,score,plan\n" + "".join(r + "\n" for r in rows))
+
+
+def _rows() -> list[str]:
+    return [
+        f"{i},{20 + i % 50},{i % 7}.5,{('free', 'pro', 'team')[i % 3]}" for i in range(1, ROWS + 1)
+    ]
+
+
+def _report(repo: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((repo / ".mlgitops/accounts/validation.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_the_file_is_read_in_many_chunks(repo: Path) -> None:
+    from mlgitops.data import open_data
+
+    _write(repo / "data" / "accounts.csv", _rows())
+    reader = open_data(repo, "data/accounts.csv", fmt=None, workdir=repo)
+    chunks = list(reader.batches({}, ["id"], 1000))
+    assert len(chunks) > 1
+    assert sum(c.num_rows for c in chunks) == ROWS
+
+
+def test_duplicates_in_different_chunks(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _rows()
+    rows[54_999] = rows[54_999].replace("55000,", "10,", 1)
+    _write(repo / "data" / "accounts.csv", rows)
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    (failure,) = _report(repo)["failures"]
+    assert failure == {
+        "column": "id",
+        "check": "field_uniqueness",
+        "message": "duplicate values in a unique column",
+        "failing_rows": 2,
+        "examples": [
+            {"row": 10, "line": 11, "value": 10},
+            {"row": 55000, "line": 55001, "value": 10},
+        ],
+    }
+
+
+def test_a_bad_value_deep_in_the_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _rows()
+    rows[49_999] = "50000,old,1.5,pro"
+    rows[59_999] = "60000,200,1.5,pro"
+    _write(repo / "data" / "accounts.csv", rows)
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    failures = {f["check"]: f for f in _report(repo)["failures"]}
+    assert failures["dtype('int64')"]["examples"] == [{"row": 50000, "line": 50001, "value": "old"}]
+    assert failures["in_range(0, 120)"]["examples"] == [{"row": 60000, "line": 60001, "value": 200}]
+    assert len(failures) == 2
+
+
+def test_row_count_bounds(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = repo / "pipelines" / "accounts.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "  chunk_rows: 1000\n", "  chunk_rows: 1000\n  rows: {min: 100000, max: 200000}\n"
+        )
+    )
+    _write(repo / "data" / "accounts.csv", _rows())
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    assert _report(repo)["failures"] == [
+        {
+            "column": None,
+            "check": "row_count >= 100000",
+            "message": "60,000 rows; the spec wants at least 100,000",
+            "failing_rows": None,
+            "examples": [],
+        }
+    ]
+
+
+def test_unique_key_over_two_columns(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schema = repo / "schemas" / "accounts.yaml"
+    text = (
+        schema.read_text()
+        .replace("    unique: true\n", "")
+        .replace("strict: true", "strict: true\nunique: [age, plan]")
+    )
+    schema.write_text(text)
+    _write(
+        repo / "data" / "accounts.csv",
+        ["1,30,1.0,free", "2,30,1.0,pro", "3,31,1.0,free", "4,30,2.0,free"],
+    )
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    (failure,) = _report(repo)["failures"]
+    assert failure["column"] == "age, plan"
+    assert failure["check"] == "multiple_fields_uniqueness"
+    assert failure["failing_rows"] == 2
+    assert failure["examples"] == [
+        {"row": 1, "line": 2, "value": {"age": 30, "plan": "free"}},
+        {"row": 4, "line": 5, "value": {"age": 30, "plan": "free"}},
+    ]
+
+
+def test_parquet_in_chunks(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = list(range(1, 5001))
+    ids[4000] = 7
+    ages = [30] * 5000
+    ages[2500] = None
+    table = pa.table({"id": ids, "age": ages, "score": [1.0] * 5000, "plan": ["pro"] * 5000})
+    pq.write_table(table, repo / "data" / "accounts.parquet", row_group_size=1000)
+    outcome = run_cli(
+        capsys, "-C", str(repo), "validate", "accounts", "--data", "data/accounts.parquet"
+    )
+    assert outcome.code == 1
+    assert outcome.stdout.splitlines() == [
+        "accounts: data/accounts.parquet, 5,000 rows: FAILED (2 check(s))",
+        "column  check             rows  first offending value",
+        "age     not_nullable         1  row 2501: null",
+        "id      field_uniqueness     2  row 7: 7",
+    ]
+    assert _report(repo)["format"] == "parquet"
+
+
+def test_a_file_that_is_not_parquet(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "data" / "accounts.parquet").write_text("id,age\n1,2\n")
+    outcome = run_cli(
+        capsys, "-C", str(repo), "validate", "accounts", "--data", "data/accounts.parquet"
+    )
+    assert outcome.code == 2
+    assert outcome.stderr.startswith(
+        "mlgitops validate: error: data/accounts.parquet: not a readable Parquet file ("
+    )

@@ -1,0 +1,132 @@
+"""Schemas: pandera YAML loaded strictly, or inline columns from the spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.validate.corpus import make_repo, run_cli
+
+HEAD = "schema_type: dataframe\ncolumns:\n  id:\n    dtype: int64\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = make_repo(tmp_path / "repo")
+    (root / "data" / "accounts.csv").write_text("id\n1\n2\n")
+    return root
+
+
+def _validate(repo: Path, capsys: pytest.CaptureFixture[str], schema: str) -> tuple[int, str]:
+    (repo / "schemas" / "accounts.yaml").write_text(schema)
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    return outcome.code, outcome.stderr
+
+
+def test_a_key_pandera_would_ignore(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _validate(repo, capsys, HEAD + "    positive_only: true\n")
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:5:5: column 'id': 'positive_only' is "
+        "neither a column setting nor a built-in or registered pandera check; pandera would "
+        "ignore it\n",
+    )
+
+
+def test_an_unknown_top_level_key(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _validate(repo, capsys, HEAD + "stritc: true\n")
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:5:1: unknown key 'stritc': pandera "
+        "would ignore it\n",
+    )
+
+
+def test_an_unregistered_check(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schema = HEAD + "checks:\n- options: {check_name: my_business_rule}\n"
+    code, err = _validate(repo, capsys, schema)
+    assert code == 2
+    assert err.startswith(
+        "mlgitops validate: error: schemas/accounts.yaml: pandera cannot load this schema: "
+    )
+    assert "my_business_rule" in err
+
+
+def test_flat_checks_beside_a_checks_list_are_not_dropped(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = (
+        HEAD
+        + "    in_range: {min_value: 0, max_value: 9}\n    checks:\n    - {value: 0, options: {check_name: greater_than}}\n"
+    )
+    code, err = _validate(repo, capsys, schema)
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml: column 'id' declares 2 check(s) but "
+        "pandera loaded 1: refusing to validate with fewer checks than written\n",
+    )
+
+
+def test_a_dtype_pandera_does_not_know(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _validate(repo, capsys, HEAD.replace("int64", "int65"))
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml: pandera cannot load this schema: "
+        "data type 'int65' not understood\n",
+    )
+
+
+def test_yaml_syntax(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _validate(repo, capsys, HEAD + "  x: [\n")
+    assert code == 2
+    assert err.startswith("mlgitops validate: error: schemas/accounts.yaml:6:1: YAML: ")
+
+
+def test_a_missing_schema_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "schemas" / "accounts.yaml").unlink()
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert (outcome.code, outcome.stderr) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml: no such file (data.schema in "
+        "pipelines/accounts.yaml)\n",
+    )
+
+
+def test_a_schema_pandera_wrote_round_trips(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandera.pandas as pa
+
+    written = pa.DataFrameSchema(
+        {"id": pa.Column(int, [pa.Check.in_range(0, 1), pa.Check.isin([0, 1])], unique=True)},
+        strict=True,
+    ).to_yaml()
+    code, _ = _validate(repo, capsys, written)
+    report = (repo / ".mlgitops/accounts/validation.md").read_text()
+    assert code == 1
+    assert "| `id` | in_range(0, 1) | 1 | data/accounts.csv:3: <code>2</code> |" in report
+    assert "| `id` | isin([0, 1]) | 1 | data/accounts.csv:3: <code>2</code> |" in report
+
+
+def test_inline_columns(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = repo / "pipelines" / "accounts.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "  schema: schemas/accounts.yaml\n",
+            "  columns:\n"
+            "    id: {dtype: int64, unique: true, min: 1}\n"
+            "    plan: {dtype: str, regex: '^[a-z]+$', isin: [free, pro]}\n",
+        )
+    )
+    (repo / "data" / "accounts.csv").write_text("id,plan\n1,free\n0,Pro\n1,pro\n")
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert outcome.code == 1
+    assert outcome.stdout.splitlines() == [
+        "accounts: data/accounts.csv, 3 rows: FAILED (4 check(s))",
+        "column  check                        rows  first offending value",
+        "id      field_uniqueness                2  data/accounts.csv:2: 1",
+        "id      greater_than_or_equal_to(1)     1  data/accounts.csv:3: 0",
+        "plan    isin(['free', 'pro'])           1  data/accounts.csv:3: 'Pro'",
+        "plan    str_matches('^[a-z]+$')         1  data/accounts.csv:3: 'Pro'",
+    ]
+    document = (repo / ".mlgitops/accounts/validation.json").read_text()
+    assert '"schema": "pipelines/accounts.yaml (data.columns)"' in document
