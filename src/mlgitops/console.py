@@ -96,3 +96,10 @@ def untrusted_output() -> Iterator[None]:
         yield
     finally:
         line(f"::{token}::")
+
+
+def status(text: str) -> None:
+    """Rewrite the one-line progress indicator on a terminal (stderr); nothing elsewhere."""
+    if sys.stderr.isatty() and not in_actions():
+        sys.stderr.write(f"\r\x1b[K{text}")
+        sys.stderr.flush()

@@ -1,0 +1,108 @@
+"""``mlgitops plan``: which pipelines a change affects, and whether training hits the cache."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from mlgitops import console, proc
+from mlgitops.errors import EXIT_OK, MlgitopsError
+from mlgitops.outputs import set_github_outputs
+from mlgitops.spec import Repo, load_repo
+from mlgitops.spec.model import Pipeline
+from mlgitops.training import planning
+from mlgitops.training.planning import PipelinePlan, Plan
+from mlgitops.training.tracking import Tracking
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="base of the change (default: origin/$GITHUB_BASE_REF, else the default branch)",
+    )
+    parser.add_argument(
+        "--head", metavar="REF", default="HEAD", help="head of the change (default: HEAD)"
+    )
+    parser.add_argument(
+        "--files", nargs="+", metavar="PATH", help="the changed files, instead of a git range"
+    )
+    parser.add_argument(
+        "--tracking-uri", metavar="URI", help="MLflow tracking URI to look the cache up in"
+    )
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+
+def run(
+    *,
+    repo: Path,
+    base: str | None,
+    head: str,
+    files: list[str] | None,
+    tracking_uri: str | None,
+    json: bool,
+) -> int:
+    """Print the plan (table or JSON) and set ``$GITHUB_OUTPUT`` keys."""
+    root = repo.resolve()
+    loaded = load_repo(root)
+    if files is not None:
+        changed, base, head_ref = tuple(_normalise(f) for f in files), None, None
+    else:
+        base = base or _default_base(root, loaded)
+        changed = tuple(proc.git("diff", "--name-only", f"{base}...{head}", cwd=root).splitlines())
+        head_ref = head
+    entries = planning.affected(loaded.pipelines, changed)
+    entries = _with_cache(loaded, entries, tracking_uri)
+    plan = Plan(changed=changed, pipelines=tuple(entries), base=base, head=head_ref)
+    console.write(planning.as_json(plan) if json else planning.as_table(plan))
+    set_github_outputs(planning.github_outputs(plan))
+    return EXIT_OK
+
+
+def _normalise(path: str) -> str:
+    return Path(path).as_posix().removeprefix("./")
+
+
+def _default_base(root: Path, loaded: Repo) -> str:
+    branch = os.environ.get("GITHUB_BASE_REF") or loaded.config.default_branch
+    remote = f"origin/{branch}"
+    found = proc.git("rev-parse", "--verify", "--quiet", remote, cwd=root, check=False)
+    return remote if found else branch
+
+
+def _with_cache(
+    loaded: Repo, entries: list[PipelinePlan], option: str | None
+) -> list[PipelinePlan]:
+    """Look each affected pipeline's content key up; 'unknown' when that cannot be done."""
+    from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
+
+    wanted = [e for e in entries if e.affected]
+    if not wanted:
+        return entries
+    uri = resolve_tracking_uri(loaded.root, option, loaded.config)
+    tracking = open_tracking(uri, loaded.root)
+    by_name = {p.name: p for p in loaded.pipelines}
+    return [_lookup(loaded, by_name[e.name], e, tracking) if e.affected else e for e in entries]
+
+
+def _lookup(
+    loaded: Repo, pipeline: Pipeline, entry: PipelinePlan, tracking: Tracking
+) -> PipelinePlan:
+    from mlgitops.training import content
+
+    if pipeline.data.is_url or (pipeline.data.test_path or "").startswith(("http://", "https://")):
+        return replace(entry, cache="unknown", note="data is a URL; not downloaded to plan")
+    try:
+        key = content.content_key(content.hashes(loaded.root, pipeline))
+    except MlgitopsError as exc:
+        return replace(entry, cache="unknown", note=str(exc))
+    try:
+        experiment = tracking.experiment(pipeline.name, create=False)
+        run = tracking.find_run(experiment, key) if experiment else None
+    except MlgitopsError as exc:
+        return replace(entry, cache="unknown", content_key=key, note=str(exc))
+    if run is None:
+        return replace(entry, cache="miss", content_key=key)
+    return replace(entry, cache="hit", content_key=key, run_id=run.run_id)

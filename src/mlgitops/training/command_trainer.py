@@ -1,0 +1,195 @@
+"""The custom trainer: ``model.command``, any program, under a documented contract.
+
+In (environment variables, all paths absolute):
+
+=========================  ==================================================
+MLGITOPS_PIPELINE          the pipeline name
+MLGITOPS_TASK              ``classification`` or ``regression``
+MLGITOPS_DATA              the data file (``data.path``; downloaded if a URL)
+MLGITOPS_TRAIN             parquet: the training rows (``__row__``, features, target)
+MLGITOPS_HOLDOUT           parquet: the holdout rows, same columns
+MLGITOPS_TARGET            the target column
+MLGITOPS_FEATURES          JSON list of the feature columns
+MLGITOPS_CATEGORICAL       JSON list of the categorical feature columns
+MLGITOPS_METRICS           JSON list of the metrics that will be computed
+MLGITOPS_PARAMS            JSON object: ``model.params`` (empty for commands)
+MLGITOPS_SPLIT_SEED        ``data.split.seed``
+MLGITOPS_SPLIT_TEST_SIZE   ``data.split.test_size`` (empty with ``test_path``)
+MLGITOPS_SPLIT_STRATIFY    ``true`` / ``false``
+MLGITOPS_OUTPUT            an empty folder for the results
+=========================  ==================================================
+
+Out, under ``$MLGITOPS_OUTPUT``:
+
+- ``model/``: an MLflow model folder (``mlflow.<flavor>.save_model(model, path)``),
+  required;
+- ``predictions.parquet`` (or ``.csv``): one row per holdout row with
+  ``__row__`` and ``y_pred``, and for classifiers ``proba_<class>`` per class;
+  required;
+- ``params.json`` / ``metrics.json``: optional flat objects logged as extra
+  params and metrics.
+
+The command runs from the repository root; a leading ``python``/``python3``
+is the interpreter running mlgitops. A non-zero exit fails the training.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlgitops import proc
+from mlgitops.errors import BadInput, Problem
+from mlgitops.spec.model import Pipeline
+from mlgitops.training.base import Fitted, TrainJob, progress
+from mlgitops.training.data import ROW
+from mlgitops.training.mlmodel import MLMODEL, ModelIdentity
+
+
+class CommandTrainer:
+    """``model.command``: a program that trains and writes an MLflow model."""
+
+    name = "command"
+
+    def check(self, pipeline: Pipeline, spec_text: str) -> list[Problem]:
+        return []
+
+    def fit(self, job: TrainJob) -> Fitted:
+        out = job.workdir / "output"
+        out.mkdir(parents=True)
+        env = _environment(job, out)
+        command = _argv(job.pipeline.model.command or "")
+        minutes = job.pipeline.train.timeout_minutes
+        with progress(f"run {job.pipeline.model.command}"):
+            result = proc.run(
+                command, cwd=job.root, env=env, check=False, capture=False, timeout=minutes * 60
+            )
+        if result.returncode != 0:
+            raise BadInput(
+                f"custom trainer `{job.pipeline.model.command}` failed (exit {result.returncode})"
+            )
+        return _collect(job, out)
+
+
+def _argv(command: str) -> list[str]:
+    words = shlex.split(command)
+    if words and words[0] in ("python", "python3"):
+        words[0] = sys.executable
+    return words
+
+
+def _environment(job: TrainJob, out: Path) -> dict[str, str]:
+    from mlgitops.spec.model import is_url
+
+    split, data = job.split, job.pipeline.data
+    train, holdout = job.workdir / "train.parquet", job.workdir / "holdout.parquet"
+    split.train.to_parquet(train, index=False)
+    split.holdout.to_parquet(holdout, index=False)
+    data_path = data.path
+    if is_url(data_path):
+        from mlgitops.training.data import fetch_url
+
+        (job.workdir / "data").write_bytes(fetch_url(data_path))
+        data_path = str(job.workdir / "data")
+    return {
+        "MLGITOPS_PIPELINE": job.pipeline.name,
+        "MLGITOPS_TASK": job.pipeline.task,
+        "MLGITOPS_DATA": str((job.root / data_path).resolve()),
+        "MLGITOPS_TRAIN": str(train),
+        "MLGITOPS_HOLDOUT": str(holdout),
+        "MLGITOPS_TARGET": data.target,
+        "MLGITOPS_FEATURES": json.dumps(list(split.features)),
+        "MLGITOPS_CATEGORICAL": json.dumps(list(split.categorical)),
+        "MLGITOPS_METRICS": json.dumps(list(job.pipeline.metrics)),
+        "MLGITOPS_PARAMS": json.dumps(job.pipeline.model.params, sort_keys=True),
+        "MLGITOPS_SPLIT_SEED": str(data.split.seed),
+        "MLGITOPS_SPLIT_TEST_SIZE": "" if data.test_path else str(data.split.test_size),
+        "MLGITOPS_SPLIT_STRATIFY": "true"
+        if data.split.stratify and not data.test_path
+        else "false",
+        "MLGITOPS_OUTPUT": str(out),
+    }
+
+
+def _collect(job: TrainJob, out: Path) -> Fitted:
+    command = job.pipeline.model.command
+    if not (out / "model" / MLMODEL).is_file():
+        raise BadInput(
+            f"custom trainer `{command}` wrote no MLflow model at $MLGITOPS_OUTPUT/model/{MLMODEL}"
+        )
+    predictions = _predictions(out, command or "")
+    _check_rows(predictions, job, command or "")
+    classes = [c.removeprefix("proba_") for c in predictions.columns if c.startswith("proba_")]
+    model_dir = out / "model"
+
+    def save(folder: Path, identity: ModelIdentity) -> None:
+        shutil.copytree(model_dir, folder, dirs_exist_ok=True)
+
+    return Fitted(
+        predictions=predictions,
+        save_model=save,
+        classes=_class_labels(classes, job) if classes else None,
+        params={k: str(v) for k, v in _json_object(out / "params.json", command or "").items()},
+        metrics={k: float(v) for k, v in _json_object(out / "metrics.json", command or "").items()},
+    )
+
+
+def _predictions(out: Path, command: str) -> Any:
+    import pandas as pd
+
+    for name, reader in (
+        ("predictions.parquet", pd.read_parquet),
+        ("predictions.csv", pd.read_csv),
+    ):
+        if (out / name).is_file():
+            try:
+                return reader(out / name)
+            except (ValueError, OSError) as exc:
+                raise BadInput(
+                    f"custom trainer `{command}`: cannot read $MLGITOPS_OUTPUT/{name} ({exc})"
+                ) from exc
+    raise BadInput(f"custom trainer `{command}` wrote no $MLGITOPS_OUTPUT/predictions.parquet")
+
+
+def _check_rows(predictions: Any, job: TrainJob, command: str) -> None:
+    missing = [c for c in (ROW, "y_pred") if c not in predictions.columns]
+    if missing:
+        raise BadInput(
+            f"custom trainer `{command}`: predictions lack column(s) {', '.join(missing)}"
+        )
+    want, got = set(job.split.holdout[ROW]), set(predictions[ROW])
+    if want != got or len(predictions) != len(want):
+        raise BadInput(
+            f"custom trainer `{command}`: predictions must have one row per holdout row "
+            f"({len(want)} rows), got {len(predictions)} rows, {len(want - got)} holdout row(s) missing"
+        )
+
+
+def _class_labels(names: list[str], job: TrainJob) -> list[Any]:
+    """Class labels in their data type (``proba_1`` means the label 1 when the target is numeric)."""
+    by_text = {str(v): v for v in job.split.train[job.split.target].unique()}
+    return [_native(by_text.get(n, n)) for n in names]
+
+
+def _native(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _json_object(path: Path, command: str) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except ValueError as exc:
+        raise BadInput(
+            f"custom trainer `{command}`: $MLGITOPS_OUTPUT/{path.name} is not JSON ({exc})"
+        ) from exc
+    if not isinstance(doc, dict):
+        raise BadInput(
+            f"custom trainer `{command}`: $MLGITOPS_OUTPUT/{path.name} must be a JSON object"
+        )
+    return doc

@@ -1,0 +1,172 @@
+"""The content key: one sha256 over everything that decides what ``train`` produces.
+
+Light on purpose (hashlib and json only): ``plan`` and the cache-hit path of
+``train`` compute it without importing pandas, scikit-learn or MLflow.
+
+Definition (docs/train.md, "Cache semantics")::
+
+    content_key = sha256(canonical JSON of {
+        "data":    sha256 of the data file's bytes (and of data.test_path's, if any),
+        "schema":  sha256 of the schema file's bytes, or of the inline columns as JSON,
+        "spec":    sha256 of the training part of the spec as canonical JSON,
+        "code":    sha256 over (path, sha256 of bytes) of every model.code file
+                   and of the files the custom command names,
+        "package": sha256 of {"mlgitops": version, "python": "X.Y",
+                              "<estimator's top package>": its version},
+        "version": 1,
+    })
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from mlgitops import __version__
+from mlgitops.errors import DataError
+from mlgitops.results import Hashes
+from mlgitops.spec.model import Pipeline, is_url
+
+KEY_VERSION = 1
+_CHUNK = 1 << 20
+_SKIP_PARTS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical(value: Any) -> bytes:
+    """Canonical JSON bytes: sorted keys, no whitespace, so equal values hash equal."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise DataError(f"{path}: is a folder, expected a file") from exc
+    return digest.hexdigest()
+
+
+def training_spec(pipeline: Pipeline) -> dict[str, Any]:
+    """The parts of a spec that decide the trained model and its logged metrics.
+
+    Gates, compare, deploy and drift settings are left out: changing them
+    re-runs compare or deploy, not training.
+    """
+    return {
+        "name": pipeline.name,
+        "data": asdict(pipeline.data),
+        "model": asdict(pipeline.model),
+        "task": pipeline.task,
+        "metrics": list(pipeline.metrics),
+    }
+
+
+def command_files(root: Path, command: str | None) -> list[str]:
+    """Repo-relative files that a custom trainer command names (its scripts)."""
+    if not command:
+        return []
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    found = []
+    for word in words:
+        candidate = (root / word).resolve()
+        if not word.startswith("-") and candidate.is_file() and candidate.is_relative_to(root):
+            found.append(candidate.relative_to(root).as_posix())
+    return found
+
+
+def code_files(root: Path, paths: Iterable[str]) -> list[str]:
+    """Every file under the given repo-relative paths (folders walked), sorted."""
+    files: set[str] = set()
+    for rel in paths:
+        target = root / rel
+        if target.is_dir():
+            for path in target.rglob("*"):
+                inside = path.relative_to(root)
+                skipped = _SKIP_PARTS.intersection(inside.parts) or path.suffix in (".pyc", ".pyo")
+                if path.is_file() and not skipped:
+                    files.add(inside.as_posix())
+        elif target.is_file():
+            files.add(Path(rel).as_posix())
+        else:
+            raise DataError(f"{rel}: model.code path not found")
+    return sorted(files)
+
+
+def package_versions(estimator: str | None) -> dict[str, str]:
+    """mlgitops, Python and the estimator's library versions (installed metadata only)."""
+    versions = {"mlgitops": __version__, "python": f"{sys.version_info[0]}.{sys.version_info[1]}"}
+    if estimator:
+        top = estimator.split(".")[0]
+        dist = {"sklearn": "scikit-learn"}.get(top, top)
+        versions[dist] = _installed_version(dist)
+    return versions
+
+
+def _installed_version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def hashes(root: Path, pipeline: Pipeline, data_bytes_hash: str | None = None) -> Hashes:
+    """The component hashes of a pipeline's training inputs as they are on disk."""
+    data = data_bytes_hash or data_hash(root, pipeline)
+    model = pipeline.model
+    code = code_files(root, model.code) + command_files(root, model.command)
+    code_doc = [[rel, sha256_file(root / rel)] for rel in sorted(set(code))]
+    return Hashes(
+        data=data,
+        schema=schema_hash(root, pipeline),
+        spec=sha256_bytes(canonical(training_spec(pipeline))),
+        code=sha256_bytes(canonical(code_doc)),
+        package=sha256_bytes(canonical(package_versions(model.estimator))),
+    )
+
+
+def data_hash(root: Path, pipeline: Pipeline) -> str:
+    """sha256 of the data bytes; with a ``test_path``, over both files' hashes."""
+    parts = [_file_or_url_hash(root, pipeline.data.path)]
+    if pipeline.data.test_path:
+        parts.append(_file_or_url_hash(root, pipeline.data.test_path))
+        return sha256_bytes(canonical(parts))
+    return parts[0]
+
+
+def _file_or_url_hash(root: Path, path: str) -> str:
+    if is_url(path):
+        from mlgitops.training.data import fetch_url
+
+        return sha256_bytes(fetch_url(path))
+    return sha256_file(root / path)
+
+
+def schema_hash(root: Path, pipeline: Pipeline) -> str:
+    if pipeline.data.schema:
+        return sha256_file(root / pipeline.data.schema)
+    return sha256_bytes(canonical([asdict(c) for c in pipeline.data.columns]))
+
+
+def content_key(parts: Hashes) -> str:
+    """The cache key stored on every run as the tag ``mlgitops.content_key``."""
+    doc: Mapping[str, Any] = {**asdict(parts), "version": KEY_VERSION}
+    return sha256_bytes(canonical(doc))

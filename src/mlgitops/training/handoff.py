@@ -1,0 +1,82 @@
+"""The hand-off folder of ``train``: train.json, holdout.parquet, predictions.parquet.
+
+The same three files are logged on the run under ``mlgitops/``, so a cache
+hit re-creates the folder byte for byte from MLflow (no pandas, no training).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from mlgitops import fsio, results
+from mlgitops.outputs import Outputs, set_github_outputs
+from mlgitops.results import TrainResult
+from mlgitops.training.data import ROW
+from mlgitops.training.tracking import RunRecord, Tracking
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ARTIFACT_DIR = "mlgitops"
+FILES = ("train.json", "holdout.parquet", "predictions.parquet")
+
+
+def predictions_frame(
+    holdout: pd.DataFrame, target: str, predictions: pd.DataFrame
+) -> pd.DataFrame:
+    """``__row__``, ``y_true``, ``y_pred``, ``proba_*`` in holdout order."""
+    extra = [c for c in predictions.columns if c.startswith("proba_")]
+    merged = holdout[[ROW, target]].merge(
+        predictions[[ROW, "y_pred", *extra]], on=ROW, how="left", validate="1:1"
+    )
+    return merged.rename(columns={target: "y_true"})
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def files_for(result: TrainResult, holdout: bytes, predictions: bytes) -> dict[str, bytes]:
+    return {
+        "train.json": results.dumps(result).encode(),
+        "holdout.parquet": holdout,
+        "predictions.parquet": predictions,
+    }
+
+
+def write(outputs: Outputs, files: dict[str, bytes], result: TrainResult) -> None:
+    """The files, all or nothing, and the step outputs for GitHub Actions."""
+    fsio.write_tree(outputs.folder, files)
+    set_github_outputs(
+        {
+            "run-id": result.run_id,
+            "content-key": result.content_key,
+            "cached": "true" if result.cached else "false",
+            "model-uri": result.model_uri,
+            "train-json": str(outputs.train_json),
+        }
+    )
+
+
+def restore(
+    tracking: Tracking, run: RunRecord, tracking_uri: str, started: float
+) -> tuple[TrainResult, dict[str, bytes]]:
+    """The hand-off files of a cached run, from its artifacts, marked ``cached``."""
+    fetched = {
+        name: tracking.download(run.artifact_uri, f"{ARTIFACT_DIR}/{name}") for name in FILES
+    }
+    original = results.load_train_result(
+        fetched["train.json"].decode(), f"run {run.run_id}: train.json"
+    )
+    result = replace(
+        original,
+        cached=True,
+        tracking_uri=tracking_uri,
+        duration_s=round(time.perf_counter() - started, 3),
+    )
+    return result, {**fetched, "train.json": results.dumps(result).encode()}

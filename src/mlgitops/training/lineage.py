@@ -1,0 +1,121 @@
+"""Lineage: where a run came from (commit, branch, PR, runner, GPU), as MLflow tags."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from mlgitops import __version__, proc
+from mlgitops.errors import ServiceError
+from mlgitops.results import Hashes
+from mlgitops.training.tracking import CONTENT_KEY_TAG
+
+_PR_REF = re.compile(r"^refs/pull/(\d+)/")
+
+
+@dataclass(frozen=True)
+class Lineage:
+    commit: str | None = None
+    branch: str | None = None
+    pr: int | None = None
+    runner: str | None = None
+    gpu: str | None = None
+    gpu_driver: str | None = None
+
+
+def gather(root: Path, env: Mapping[str, str]) -> Lineage:
+    """Facts from GitHub Actions' environment when present, else from git and the host."""
+    gpu, driver = _gpu()
+    return Lineage(
+        commit=env.get("GITHUB_SHA") or _git(root, "rev-parse", "HEAD"),
+        branch=env.get("GITHUB_HEAD_REF")
+        or env.get("GITHUB_REF_NAME")
+        or _git(root, "rev-parse", "--abbrev-ref", "HEAD"),
+        pr=pr_number(env),
+        runner=env.get("RUNNER_NAME") or socket.gethostname(),
+        gpu=gpu,
+        gpu_driver=driver,
+    )
+
+
+def pr_number(env: Mapping[str, str]) -> int | None:
+    """The pull request number from ``GITHUB_REF`` (refs/pull/N/merge) or the event file."""
+    match = _PR_REF.match(env.get("GITHUB_REF", ""))
+    if match:
+        return int(match.group(1))
+    event = env.get("GITHUB_EVENT_PATH")
+    if event and Path(event).is_file():
+        try:
+            number = (
+                json.loads(Path(event).read_text("utf-8")).get("pull_request", {}).get("number")
+            )
+        except (ValueError, AttributeError):
+            return None
+        return number if isinstance(number, int) else None
+    return None
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        out = proc.git(*args, cwd=root, check=False)
+    except ServiceError:
+        return None
+    return out or None
+
+
+def _gpu() -> tuple[str | None, str | None]:
+    if shutil.which("nvidia-smi") is None:
+        return None, None
+    try:
+        out = proc.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            check=False,
+            timeout=10,
+        )
+    except ServiceError:
+        return None, None
+    first = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+    if "," not in first:
+        return None, None
+    name, driver = (part.strip() for part in first.split(",", 1))
+    return name, driver
+
+
+def tags(
+    pipeline: str,
+    source: str,
+    spec_file_hash: str,
+    hashes: Hashes,
+    content_key: str,
+    trainer: str,
+    lineage: Lineage,
+) -> dict[str, str]:
+    """Every lineage tag a training run carries (docs/train.md, "Lineage tags")."""
+    found = {
+        CONTENT_KEY_TAG: content_key,
+        "mlgitops.pipeline": pipeline,
+        "mlgitops.version": __version__,
+        "mlgitops.trainer": trainer,
+        "mlgitops.spec_file": source,
+        "mlgitops.spec_file_hash": spec_file_hash,
+        **{f"mlgitops.hash.{k}": v for k, v in asdict(hashes).items()},
+        "mlflow.source.name": source,
+        "mlflow.source.type": "JOB",
+    }
+    optional = {
+        "mlgitops.git.commit": lineage.commit,
+        "mlflow.source.git.commit": lineage.commit,
+        "mlgitops.git.branch": lineage.branch,
+        "mlflow.source.git.branch": lineage.branch,
+        "mlgitops.git.pr": str(lineage.pr) if lineage.pr is not None else None,
+        "mlgitops.runner": lineage.runner,
+        "mlgitops.gpu": lineage.gpu,
+        "mlgitops.gpu_driver": lineage.gpu_driver,
+    }
+    found.update({k: v for k, v in optional.items() if v})
+    return found

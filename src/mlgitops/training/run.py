@@ -1,0 +1,249 @@
+"""One ``mlgitops train``: the cache lookup, or a fit logged to MLflow.
+
+Nothing half-registered: the data is read and the spec checked before any
+run exists; once a run exists, any failure marks it FAILED (KILLED on
+Ctrl-C), and only a FINISHED run is ever reused from the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgitops import console
+from mlgitops.errors import ServiceError, SpecError
+from mlgitops.results import Hashes, TrainResult
+from mlgitops.spec import Repo
+from mlgitops.spec.model import Pipeline
+from mlgitops.training import content, handoff, lineage
+from mlgitops.training.tracking import Tracking
+
+MODEL_NAME = "model"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A pipeline's training inputs as they are on disk, and their content key."""
+
+    pipeline: Pipeline
+    spec_text: str
+    hashes: Hashes
+    content_key: str
+    spec_file_hash: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: TrainResult
+    files: dict[str, bytes]
+
+
+def inputs_of(repo: Repo, pipeline: Pipeline) -> Inputs:
+    """Hash everything that decides the trained model (see :mod:`.content`)."""
+    spec_text = (repo.root / pipeline.source).read_text("utf-8")
+    hashes = content.hashes(repo.root, pipeline)
+    return Inputs(pipeline, spec_text, hashes, content.content_key(hashes), pipeline.spec_hash)
+
+
+def cached(
+    tracking: Tracking, experiment_id: str, inputs: Inputs, started: float
+) -> Outcome | None:
+    """The hand-off of a FINISHED run with the same content key, if there is one."""
+    run = tracking.find_run(experiment_id, inputs.content_key)
+    if run is None:
+        return None
+    try:
+        result, files = handoff.restore(tracking, run, tracking.uri, started)
+    except ServiceError as exc:
+        console.line(
+            f"train {inputs.pipeline.name}: cached run {run.run_id} is incomplete ({exc}); training again"
+        )
+        return None
+    return Outcome(result, files)
+
+
+def fresh(
+    repo: Repo,
+    inputs: Inputs,
+    tracking: Tracking,
+    experiment_id: str,
+    env: Mapping[str, str],
+    started: float,
+) -> Outcome:
+    """Fit, score and log a new run."""
+    from mlgitops.training import TrainJob, trainer_for
+    from mlgitops.training.data import load_split
+
+    pipeline = inputs.pipeline
+    trainer = trainer_for(pipeline)
+    problems = trainer.check(pipeline, inputs.spec_text)
+    if problems:
+        raise SpecError(problems)
+    facts = lineage.gather(repo.root, env)
+    tags = lineage.tags(
+        pipeline.name,
+        pipeline.source,
+        inputs.spec_file_hash,
+        inputs.hashes,
+        inputs.content_key,
+        trainer.name,
+        facts,
+    )
+    with console.group(f"read {pipeline.data.path}"):
+        split = load_split(repo.root, pipeline)
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        tempfile.TemporaryDirectory(prefix="mlgitops-train-") as tmp,
+    ):
+        # The run is created while the model fits: the network round trips cost nothing.
+        run_future = pool.submit(
+            tracking.create_run, experiment_id, _run_name(pipeline, facts), tags
+        )
+        job = TrainJob(pipeline, repo.root, split, Path(tmp), inputs.spec_text)
+        with _failing_marks(tracking, run_future):
+            fitted = trainer.fit(job)
+            return _log(
+                tracking, run_future.result(), experiment_id, inputs, job, fitted, facts, started
+            )
+
+
+class _failing_marks:
+    """Mark the run FAILED (KILLED on Ctrl-C) when the block raises."""
+
+    def __init__(self, tracking: Tracking, run: Future[Any]) -> None:
+        self._tracking, self._run = tracking, run
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if kind is None:
+            return
+        try:
+            run = self._run.result()
+        except Exception:
+            return  # no run was created: nothing to mark
+        status = "KILLED" if issubclass(kind, KeyboardInterrupt) else "FAILED"
+        try:
+            self._tracking.end_run(run.run_id, status)
+        except ServiceError as mark_error:
+            console.error_line(f"could not mark run {run.run_id} {status}: {mark_error}")
+
+
+def _log(
+    tracking: Tracking,
+    run: Any,
+    experiment_id: str,
+    inputs: Inputs,
+    job: Any,
+    fitted: Any,
+    facts: Any,
+    started: float,
+) -> Outcome:
+    from mlgitops.training.metrics import score
+
+    pipeline, split = inputs.pipeline, job.split
+    predictions = handoff.predictions_frame(split.holdout, split.target, fitted.predictions)
+    proba = (
+        predictions[[f"proba_{c}" for c in fitted.classes]].to_numpy() if fitted.classes else None
+    )
+    metrics = {
+        **fitted.metrics,
+        **score(
+            pipeline.task,
+            pipeline.metrics,
+            predictions["y_true"],
+            predictions["y_pred"],
+            proba,
+            fitted.classes,
+        ),
+    }
+    params = {**_params(pipeline, split), **fitted.params}
+    with console.group(f"log run {run.run_id} to {tracking.uri}"):
+        tracking.log_batch(run.run_id, params, metrics, {})
+        identity = _log_model(tracking, experiment_id, run.run_id, job.workdir, fitted)
+        result = TrainResult(
+            pipeline=pipeline.name,
+            run_id=run.run_id,
+            experiment_id=experiment_id,
+            tracking_uri=tracking.uri,
+            content_key=inputs.content_key,
+            model_uri=f"models:/{identity.model_id}",
+            task=pipeline.task,
+            target=split.target,
+            metrics=metrics,
+            hashes=inputs.hashes,
+            classes=fitted.classes,
+            duration_s=round(time.perf_counter() - started, 3),
+            runner=facts.runner,
+            gpu=facts.gpu,
+        )
+        files = handoff.files_for(
+            result, handoff.parquet_bytes(split.holdout), handoff.parquet_bytes(predictions)
+        )
+        artifacts = job.workdir / handoff.ARTIFACT_DIR
+        artifacts.mkdir()
+        for name, data in files.items():
+            (artifacts / name).write_bytes(data)
+        tracking.upload(run.artifact_uri, artifacts, handoff.ARTIFACT_DIR)
+        tracking.log_batch(run.run_id, {}, {}, {"mlgitops.model_id": identity.model_id})
+        tracking.end_run(run.run_id, "FINISHED")
+    return Outcome(result, files)
+
+
+def _log_model(
+    tracking: Tracking, experiment_id: str, run_id: str, workdir: Path, fitted: Any
+) -> Any:
+    """Create the logged model, upload its folder, and mark it READY (or failed)."""
+    identity = tracking.create_model(experiment_id, run_id, MODEL_NAME, {})
+    try:
+        model_dir = workdir / "mlflow-model"
+        fitted.save_model(model_dir, identity)
+        tracking.upload(identity.artifact_uri, model_dir)
+    except BaseException:
+        tracking.finalize_model(identity.model_id, ready=False)
+        raise
+    tracking.finalize_model(identity.model_id, ready=True)
+    tracking.link_model(run_id, identity.model_id)
+    return identity
+
+
+def _params(pipeline: Pipeline, split: Any) -> dict[str, str]:
+    data = pipeline.data
+    found = {
+        "trainer": "command" if pipeline.model.command else "sklearn",
+        "estimator": pipeline.model.estimator or "",
+        "command": pipeline.model.command or "",
+        "rows.train": str(len(split.train)),
+        "rows.holdout": str(len(split.holdout)),
+        "features": str(len(split.features)),
+        "categorical": ",".join(split.categorical)[:500],
+    }
+    if data.test_path:
+        found["split.test_path"] = data.test_path
+    else:
+        found.update(
+            {
+                "split.test_size": str(data.split.test_size),
+                "split.seed": str(data.split.seed),
+                "split.stratify": str(data.split.stratify),
+            }
+        )
+    return {k: v for k, v in found.items() if v}
+
+
+def _run_name(pipeline: Pipeline, facts: Any) -> str:
+    suffix = f"pr-{facts.pr}" if facts.pr else (facts.commit or "local")[:8]
+    return f"{pipeline.name}-{suffix}"
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ

@@ -1,0 +1,236 @@
+"""The built-in trainer: any scikit-learn-API estimator class, named by import path.
+
+Categorical features (see :mod:`mlgitops.training.data` for which columns
+count) are encoded inside the logged model, so the model takes the raw
+columns when served:
+
+- estimators with native categorical support (a ``categorical_features``
+  parameter, e.g. ``HistGradientBoostingClassifier``): an ``OrdinalEncoder``
+  (unknown and missing values become missing; at most ``max_bins`` categories,
+  rarer ones grouped) feeds the estimator with those columns marked categorical;
+- every other estimator: a ``OneHotEncoder`` (at most 50 columns per feature,
+  rarer categories grouped as infrequent; unseen categories encode as infrequent
+  or all zeros).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+from mlgitops.errors import DataError, Problem, SpecError
+from mlgitops.spec.loader import parse_yaml
+from mlgitops.spec.model import Pipeline
+from mlgitops.spec.positions import locate
+from mlgitops.training.base import Fitted, TrainJob, progress
+from mlgitops.training.data import ROW
+from mlgitops.training.mlmodel import ModelIdentity, write_sklearn_model
+
+ONE_HOT_MAX_CATEGORIES = 50
+_PARAM_IN_MESSAGE = re.compile(r"The '([^']+)' parameter")
+
+
+class SklearnTrainer:
+    """``model.estimator`` + ``model.params``."""
+
+    name = "sklearn"
+
+    def check(self, pipeline: Pipeline, spec_text: str) -> list[Problem]:
+        try:
+            _estimator(pipeline, spec_text)
+        except SpecError as exc:
+            return list(exc.problems)
+        return []
+
+    def fit(self, job: TrainJob) -> Fitted:
+        estimator = _estimator(job.pipeline, job.spec_text)
+        split = job.split
+        model, encoding = _with_encoding(estimator, split.features, split.categorical)
+        x_train, y_train = split.train[list(split.features)], split.train[split.target]
+        title = f"fit {type(estimator).__name__} on {len(x_train)} rows"
+        with progress(title):
+            try:
+                model.fit(x_train, y_train)
+            except ValueError as exc:
+                spec_error = _param_error(job.pipeline, job.spec_text, exc)
+                if spec_error:
+                    raise spec_error from exc
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise DataError(f"{job.pipeline.data.path}: {title} failed: {first}") from exc
+        return _predict(model, estimator, split, encoding)
+
+
+def _predict(model: Any, estimator: Any, split: Any, encoding: str) -> Fitted:
+    import pandas as pd
+
+    x_holdout = split.holdout[list(split.features)]
+    y_pred = model.predict(x_holdout)
+    columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
+    classes = None
+    if hasattr(model, "classes_") and hasattr(model, "predict_proba"):
+        classes = [_native(c) for c in model.classes_]
+        proba = model.predict_proba(x_holdout)
+        columns.update({f"proba_{c}": proba[:, i] for i, c in enumerate(classes)})
+    predictions = pd.DataFrame(columns)
+    params = {k: _short(v) for k, v in estimator.get_params(deep=False).items()}
+    params["categorical_encoding"] = encoding
+
+    def save(folder: Path, identity: ModelIdentity) -> None:
+        write_sklearn_model(
+            folder, model, x_holdout, y_pred, identity, extra=_extra_dists(estimator)
+        )
+
+    return Fitted(predictions=predictions, save_model=save, classes=classes, params=params)
+
+
+def _estimator(pipeline: Pipeline, spec_text: str) -> Any:
+    """An unfitted estimator from the spec; problems at the spec's line:col."""
+    path = pipeline.model.estimator or ""
+    cls = _import_class(path)
+    if cls is None or not (hasattr(cls, "fit") and hasattr(cls, "predict")):
+        what = "cannot be imported" if cls is None else "is not an estimator (no fit/predict)"
+        raise _spec_error(
+            pipeline, spec_text, ["model", "estimator"], f"model.estimator: {path} {what}"
+        )
+    bad = _unknown_params(cls, pipeline.model.params)
+    if bad:
+        problems = [
+            _problem(pipeline, spec_text, ["model", "params", k], msg, at_key=True)
+            for k, msg in bad
+        ]
+        raise SpecError(problems)
+    estimator = cls(**pipeline.model.params)
+    _check_kind(pipeline, spec_text, estimator, path)
+    validate = getattr(estimator, "_validate_params", None)
+    if callable(validate):
+        try:
+            validate()
+        except ValueError as exc:
+            spec_error = _param_error(pipeline, spec_text, exc)
+            if spec_error:
+                raise spec_error from exc
+            raise
+    return estimator
+
+
+def _import_class(path: str) -> Any:
+    module_name, _, attr = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    found = getattr(module, attr, None)
+    return found if inspect.isclass(found) else None
+
+
+def _unknown_params(cls: Any, params: dict[str, Any]) -> list[tuple[str, str]]:
+    signature = inspect.signature(cls.__init__)
+    accepted = [n for n, p in signature.parameters.items() if n != "self"]
+    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return []
+    found = []
+    for key in params:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            found.append(
+                (key, f"model.params.{key}: {cls.__name__} has no parameter '{key}'{hint}")
+            )
+    return found
+
+
+def _check_kind(pipeline: Pipeline, spec_text: str, estimator: Any, path: str) -> None:
+    from sklearn.base import is_classifier, is_regressor
+
+    wrong = (pipeline.task == "classification" and is_regressor(estimator)) or (
+        pipeline.task == "regression" and is_classifier(estimator)
+    )
+    if wrong:
+        kind = "a regressor" if is_regressor(estimator) else "a classifier"
+        msg = f"model.estimator: {path} is {kind}, but the task is {pipeline.task}"
+        raise _spec_error(pipeline, spec_text, ["model", "estimator"], msg)
+
+
+def _param_error(pipeline: Pipeline, spec_text: str, exc: ValueError) -> SpecError | None:
+    """An invalid parameter value reported by scikit-learn, at that parameter's line."""
+    match = _PARAM_IN_MESSAGE.search(str(exc))
+    if not match or match.group(1) not in pipeline.model.params:
+        return None
+    key = match.group(1)
+    message = str(exc).split("\n")[0]
+    return _spec_error(
+        pipeline, spec_text, ["model", "params", key], f"model.params.{key}: {message}"
+    )
+
+
+def _spec_error(
+    pipeline: Pipeline, spec_text: str, path: list[str | int], message: str
+) -> SpecError:
+    return SpecError([_problem(pipeline, spec_text, path, message)])
+
+
+def _problem(
+    pipeline: Pipeline, spec_text: str, path: list[str | int], message: str, at_key: bool = False
+) -> Problem:
+    doc, _ = parse_yaml(pipeline.source, spec_text)
+    line, col = locate(doc, path, at_key=at_key) if doc is not None else (1, 1)
+    return Problem(pipeline.source, line, col, message)
+
+
+def _with_encoding(
+    estimator: Any, features: tuple[str, ...], categorical: tuple[str, ...]
+) -> tuple[Any, str]:
+    """The estimator alone, or in a Pipeline that encodes the categorical features."""
+    if not categorical:
+        return estimator, "none"
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline as SkPipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+    params = estimator.get_params(deep=False)
+    native = "categorical_features" in params and params["categorical_features"] in (
+        None,
+        "from_dtype",
+    )
+    if native:
+        encoder: Any = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            encoded_missing_value=np.nan,
+            max_categories=int(params.get("max_bins", 255)),
+        )
+        numeric = [f for f in features if f not in categorical]
+        estimator.set_params(
+            categorical_features=[True] * len(categorical) + [False] * len(numeric)
+        )
+        encoding = "ordinal-native"
+    else:
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            max_categories=ONE_HOT_MAX_CATEGORIES,
+            sparse_output=False,
+        )
+        encoding = "one-hot"
+    columns = ColumnTransformer(
+        [("categorical", encoder, list(categorical))], remainder="passthrough"
+    )
+    return SkPipeline([("encode", columns), ("model", estimator)]), encoding
+
+
+def _extra_dists(estimator: Any) -> tuple[str, ...]:
+    top = type(estimator).__module__.split(".")[0]
+    return () if top == "sklearn" else (top,)
+
+
+def _native(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 500 else text[:497] + "..."

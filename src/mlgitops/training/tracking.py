@@ -1,0 +1,112 @@
+"""Access to MLflow tracking: one interface, two ways to reach it.
+
+- an ``http(s)://`` tracking server: :class:`~mlgitops.training.tracking_rest.RestTracking`
+  talks MLflow's REST API with ``requests`` (no ``import mlflow``, which
+  costs over a second; the cache-hit path stays well under half a second);
+- any other URI (``sqlite:///…``, a folder, ``databricks``):
+  :class:`~mlgitops.training.tracking_local.LocalTracking` through
+  ``mlflow.MlflowClient`` (imported when first needed).
+
+Tracking URI: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else
+``mlgitops.yaml: mlflow.tracking_uri``, else ``sqlite:///<repo>/.mlgitops/mlflow.db``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from mlgitops.spec.model import RepoConfig
+from mlgitops.training.mlmodel import ModelIdentity
+
+#: The run tag that holds the content key; the cache looks runs up by it.
+CONTENT_KEY_TAG = "mlgitops.content_key"
+LOCAL_DB = ".mlgitops/mlflow.db"
+LOCAL_ARTIFACTS = ".mlgitops/mlartifacts"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The parts of an MLflow run that mlgitops reads back."""
+
+    run_id: str
+    experiment_id: str
+    status: str
+    artifact_uri: str
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class Tracking(Protocol):
+    """What ``train``, ``plan`` (and other stages) need from an MLflow tracking store."""
+
+    uri: str
+
+    def experiment(self, name: str, *, create: bool) -> str | None:
+        """The id of the experiment ``name``; created when missing and ``create``."""
+        ...
+
+    def find_run(self, experiment_id: str, content_key: str) -> RunRecord | None:
+        """The newest FINISHED, active run tagged with ``content_key``."""
+        ...
+
+    def create_run(self, experiment_id: str, name: str, tags: Mapping[str, str]) -> RunRecord: ...
+
+    def log_batch(
+        self,
+        run_id: str,
+        params: Mapping[str, str],
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+    ) -> None: ...
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Mark a run FINISHED, FAILED or KILLED."""
+        ...
+
+    def upload(self, artifact_uri: str, local: Path, dest: str = "") -> None:
+        """Upload a file, or a folder's files, under ``artifact_uri/dest``."""
+        ...
+
+    def download(self, artifact_uri: str, path: str) -> bytes: ...
+
+    def create_model(
+        self, experiment_id: str, run_id: str, name: str, params: Mapping[str, str]
+    ) -> ModelIdentity:
+        """A new MLflow logged model (PENDING) produced by ``run_id``."""
+        ...
+
+    def finalize_model(self, model_id: str, *, ready: bool) -> None: ...
+
+    def link_model(self, run_id: str, model_id: str) -> None:
+        """Record the model as the run's output."""
+        ...
+
+
+def resolve_tracking_uri(
+    repo: Path, option: str | None, config: RepoConfig, env: Mapping[str, str] | None = None
+) -> str:
+    """The tracking URI by precedence: option, environment, repo config, local default."""
+    environ = os.environ if env is None else env
+    chosen = option or environ.get("MLFLOW_TRACKING_URI") or config.tracking_uri
+    return chosen or f"sqlite:///{(repo / LOCAL_DB).resolve()}"
+
+
+def is_http(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
+def open_tracking(uri: str, repo: Path, env: Mapping[str, str] | None = None) -> Tracking:
+    """A client for ``uri``; nothing is contacted until the first call."""
+    environ = os.environ if env is None else env
+    if is_http(uri):
+        from mlgitops.training.tracking_rest import RestTracking, session_for
+
+        return RestTracking(uri, session_for(environ))
+    from mlgitops.training.tracking_local import LocalTracking
+
+    return LocalTracking(uri, artifact_root=(repo / LOCAL_ARTIFACTS).resolve())

@@ -1,0 +1,244 @@
+"""MLflow's REST API over ``requests``: runs, logged models and proxied artifacts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse
+
+import requests
+
+from mlgitops.errors import ServiceError
+from mlgitops.training.mlmodel import ModelIdentity
+from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord
+
+API = "/api/2.0/mlflow"
+ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
+_RETRY_STATUS = frozenset({429, 502, 503, 504})
+_TIMEOUT = 30.0
+
+
+def session_for(env: Mapping[str, str]) -> requests.Session:
+    """A session carrying MLflow's usual credentials from the environment."""
+    session = requests.Session()
+    if token := env.get("MLFLOW_TRACKING_TOKEN"):
+        session.headers["Authorization"] = f"Bearer {token}"
+    elif (user := env.get("MLFLOW_TRACKING_USERNAME")) and (
+        password := env.get("MLFLOW_TRACKING_PASSWORD")
+    ):
+        session.auth = (user, password)
+    if env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+        session.verify = False
+    return session
+
+
+class RestTracking:
+    """A tracking server reached over HTTP; every failure is a ServiceError naming the URI."""
+
+    def __init__(
+        self, uri: str, session: requests.Session, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.uri = uri.rstrip("/")
+        self._session = session
+        self._sleep = sleep
+
+    # -- experiments and runs ---------------------------------------------------------
+    def experiment(self, name: str, *, create: bool) -> str | None:
+        found = self._call(
+            "GET", "/experiments/get-by-name", params={"experiment_name": name}, missing_ok=True
+        )
+        if found is not None:
+            return str(found["experiment"]["experiment_id"])
+        if not create:
+            return None
+        return str(self._call("POST", "/experiments/create", json={"name": name})["experiment_id"])
+
+    def find_run(self, experiment_id: str, content_key: str) -> RunRecord | None:
+        query = {
+            "experiment_ids": [experiment_id],
+            "filter": f"tags.`{CONTENT_KEY_TAG}` = '{content_key}' and attributes.status = 'FINISHED'",
+            "run_view_type": "ACTIVE_ONLY",
+            "max_results": 1,
+            "order_by": ["attributes.start_time DESC"],
+        }
+        runs = self._call("POST", "/runs/search", json=query).get("runs", [])
+        return _record(runs[0]) if runs else None
+
+    def create_run(self, experiment_id: str, name: str, tags: Mapping[str, str]) -> RunRecord:
+        body = {
+            "experiment_id": experiment_id,
+            "run_name": name,
+            "start_time": int(time.time() * 1000),
+            "tags": _pairs(tags),
+        }
+        return _record(self._call("POST", "/runs/create", json=body)["run"])
+
+    def log_batch(
+        self,
+        run_id: str,
+        params: Mapping[str, str],
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+    ) -> None:
+        now = int(time.time() * 1000)
+        metric_rows = [
+            {"key": k, "value": v, "timestamp": now, "step": 0} for k, v in metrics.items()
+        ]
+        body = {
+            "run_id": run_id,
+            "params": _pairs(params),
+            "metrics": metric_rows,
+            "tags": _pairs(tags),
+        }
+        self._call("POST", "/runs/log-batch", json=body)
+
+    def end_run(self, run_id: str, status: str) -> None:
+        body = {"run_id": run_id, "status": status, "end_time": int(time.time() * 1000)}
+        self._call("POST", "/runs/update", json=body)
+
+    # -- logged models ------------------------------------------------------------------
+    def create_model(
+        self, experiment_id: str, run_id: str, name: str, params: Mapping[str, str]
+    ) -> ModelIdentity:
+        body = {
+            "experiment_id": experiment_id,
+            "name": name,
+            "source_run_id": run_id,
+            "params": _pairs(params),
+        }
+        info = self._call("POST", "/logged-models", json=body)["model"]["info"]
+        return ModelIdentity(
+            model_id=info["model_id"], artifact_uri=info["artifact_uri"], run_id=run_id
+        )
+
+    def finalize_model(self, model_id: str, *, ready: bool) -> None:
+        status = "LOGGED_MODEL_READY" if ready else "LOGGED_MODEL_UPLOAD_FAILED"
+        self._call(
+            "PATCH", f"/logged-models/{model_id}", json={"model_id": model_id, "status": status}
+        )
+
+    def link_model(self, run_id: str, model_id: str) -> None:
+        self._call(
+            "POST",
+            "/runs/outputs",
+            json={"run_id": run_id, "models": [{"model_id": model_id, "step": 0}]},
+        )
+
+    # -- artifacts ------------------------------------------------------------------------
+    def upload(self, artifact_uri: str, local: Path, dest: str = "") -> None:
+        files = sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else [local]
+
+        def put(path: Path) -> None:
+            rel = path.relative_to(local).as_posix() if local.is_dir() else path.name
+            target = "/".join(p for p in (dest, rel) if p)
+            self._artifact("PUT", artifact_uri, target, data=path.read_bytes())
+
+        # Small files, one request each: send them side by side.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(put, files))
+
+    def download(self, artifact_uri: str, path: str) -> bytes:
+        return bytes(self._artifact("GET", artifact_uri, path).content)
+
+    def _artifact(
+        self, method: str, artifact_uri: str, path: str, data: bytes | None = None
+    ) -> Any:
+        parsed = urlparse(artifact_uri)
+        if parsed.scheme != "mlflow-artifacts":
+            return self._foreign(method, artifact_uri, path, data)
+        url = f"{self.uri}{ARTIFACTS_API}/{quote(parsed.path.lstrip('/'))}/{quote(path)}"
+        return self._send(method, url, f"artifact {path}", data=data)
+
+    def _foreign(self, method: str, artifact_uri: str, path: str, data: bytes | None) -> Any:
+        """Artifacts the server does not proxy (s3://, gs://, ...): MLflow's own stores."""
+        from mlgitops.training.tracking_local import artifact_transfer
+
+        return artifact_transfer(self.uri, method, artifact_uri, path, data)
+
+    # -- transport -----------------------------------------------------------------------
+    def _call(self, method: str, endpoint: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
+        answer = self._send(
+            method, f"{self.uri}{API}{endpoint}", endpoint, missing_ok=missing_ok, **kwargs
+        )
+        if answer is None:
+            return None
+        try:
+            return answer.json()
+        except ValueError as exc:
+            raise ServiceError(
+                f"{self.uri} does not look like an MLflow tracking server ({endpoint} answered non-JSON)"
+            ) from exc
+
+    def _send(
+        self, method: str, url: str, what: str, *, missing_ok: bool = False, **kwargs: Any
+    ) -> Any:
+        for attempt in range(4):
+            try:
+                answer = self._session.request(method, url, timeout=_TIMEOUT, **kwargs)
+            except requests.RequestException as exc:
+                raise ServiceError(
+                    f"MLflow tracking server {self.uri} is unreachable ({_reason(exc)})"
+                ) from exc
+            if answer.status_code in _RETRY_STATUS and attempt < 3:
+                self._sleep(float(answer.headers.get("Retry-After") or 2**attempt))
+                continue
+            break
+        if (
+            answer.status_code == 404
+            and missing_ok
+            and _error_code(answer) == "RESOURCE_DOES_NOT_EXIST"
+        ):
+            return None
+        if answer.status_code >= 400 and not _error_code(answer):
+            raise ServiceError(
+                f"{self.uri} does not look like an MLflow tracking server "
+                f"({what} answered HTTP {answer.status_code} without an MLflow error)"
+            )
+        if answer.status_code >= 400:
+            raise ServiceError(
+                f"MLflow tracking server {self.uri}: {what} answered {answer.status_code} ({_message(answer)})"
+            )
+        return answer
+
+
+def _record(run: dict[str, Any]) -> RunRecord:
+    info, data = run["info"], run.get("data", {})
+    return RunRecord(
+        run_id=info["run_id"],
+        experiment_id=str(info["experiment_id"]),
+        status=info["status"],
+        artifact_uri=info["artifact_uri"],
+        tags={t["key"]: t["value"] for t in data.get("tags", [])},
+        metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
+        params={p["key"]: p["value"] for p in data.get("params", [])},
+    )
+
+
+def _pairs(values: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": str(v)} for k, v in values.items()]
+
+
+def _error_code(answer: requests.Response) -> str:
+    try:
+        return str(answer.json().get("error_code", ""))
+    except ValueError:
+        return ""
+
+
+def _message(answer: requests.Response) -> str:
+    try:
+        doc = answer.json()
+        return str(doc.get("message") or doc.get("error_code") or doc)[:300]
+    except ValueError:
+        return (answer.text or answer.reason or "no body").strip()[:200]
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.ConnectionError):
+        return "connection refused or host not found"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {_TIMEOUT:.0f}s"
+    return type(exc).__name__

@@ -1,0 +1,113 @@
+"""The content key: every training input changes it; settings that do not train leave it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlgitops.errors import DataError
+from mlgitops.spec import load_repo
+from mlgitops.training import content
+from mlgitops.training.data import load_split
+from tests.train.helpers import example_repo
+
+
+def _key(root: Path) -> str:
+    pipeline = load_repo(root).pipeline("tumors")
+    return content.content_key(content.hashes(root, pipeline))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = example_repo(tmp_path / "repo", "tumors")
+    spec = root / "pipelines" / "tumors.yaml"
+    spec.write_text(spec.read_text().replace("model:\n", "model:\n  code: [src/]\n"))
+    (root / "src" / "features").mkdir(parents=True)
+    (root / "src" / "features" / "ratios.py").write_text("RATIO = 1\n")
+    return root
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: _append(r / "data" / "tumors.csv", "1,1,1,1,0.1,0.1,0.1,0.1,0.1,0.1,0\n"),
+        lambda r: _append(r / "schemas" / "tumors.yaml", "# a comment\n"),
+        lambda r: (r / "src" / "features" / "ratios.py").write_text("RATIO = 2\n"),
+        lambda r: (r / "src" / "features" / "new.py").write_text(""),
+        lambda r: _replace(r, "max_iter: 200", "max_iter: 300"),
+        lambda r: _replace(r, "seed: 42", "seed: 43"),
+        lambda r: _replace(r, "metrics: [roc_auc, accuracy, f1, log_loss]", "metrics: [roc_auc]"),
+    ],
+    ids=["data", "schema", "code", "new-code-file", "param", "split", "metrics"],
+)
+def test_each_training_input_changes_the_key(repo: Path, change: object) -> None:
+    before = _key(repo)
+    change(repo)  # type: ignore[operator]
+    assert _key(repo) != before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: _replace(r, "roc_auc: {min: 0.90, max_drop: 0.01}", "roc_auc: {min: 0.95}"),
+        lambda r: _replace(r, "replicas: 3", "replicas: 5"),
+        lambda r: _replace(r, "timeout_minutes: 60", "timeout_minutes: 90"),
+        lambda r: _replace(r, "# An example pipeline", "# The example pipeline"),
+        lambda r: (r / "src" / "features" / "__pycache__").mkdir(),
+        lambda r: (r / "README.md").write_text("docs\n"),
+    ],
+    ids=["gate", "deploy", "runner-timeout", "comment", "pycache", "unrelated-file"],
+)
+def test_what_does_not_train_keeps_the_key(repo: Path, change: object) -> None:
+    before = _key(repo)
+    change(repo)  # type: ignore[operator]
+    assert _key(repo) == before
+
+
+def test_the_key_is_a_sha256_over_the_component_hashes(repo: Path) -> None:
+    pipeline = load_repo(repo).pipeline("tumors")
+    parts = content.hashes(repo, pipeline)
+    assert parts.data == content.sha256_file(repo / "data" / "tumors.csv")
+    assert parts.schema == content.sha256_file(repo / "schemas" / "tumors.yaml")
+    expected = content.sha256_bytes(
+        content.canonical(
+            {
+                "data": parts.data,
+                "schema": parts.schema,
+                "spec": parts.spec,
+                "code": parts.code,
+                "package": parts.package,
+                "version": 1,
+            }
+        )
+    )
+    assert content.content_key(parts) == expected
+    assert len(expected) == 64
+
+
+def test_a_missing_code_path_is_a_data_error(repo: Path) -> None:
+    _replace(repo, "code: [src/]", "code: [src/, lib/]")
+    with pytest.raises(DataError, match=r"^lib/: model.code path not found$"):
+        _key(repo)
+
+
+def test_the_split_is_deterministic_and_stratified(repo: Path) -> None:
+    pipeline = load_repo(repo).pipeline("tumors")
+    first, second = load_split(repo, pipeline), load_split(repo, pipeline)
+    assert first.holdout["__row__"].tolist() == second.holdout["__row__"].tolist()
+    assert len(first.holdout) == 143
+    assert set(first.train["__row__"]).isdisjoint(first.holdout["__row__"])
+    share = first.holdout["malignant"].mean() - first.train["malignant"].mean()
+    assert abs(share) < 0.01
+
+
+def _replace(root: Path, old: str, new: str) -> None:
+    spec = root / "pipelines" / "tumors.yaml"
+    text = spec.read_text()
+    assert old in text
+    spec.write_text(text.replace(old, new))

@@ -1,0 +1,166 @@
+"""Bad specs, unreachable servers and failing trainers: clear errors, nothing half-registered."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.mlflow_server import MlflowServer
+from tests.train.helpers import cli, example_repo, runs_of, unique
+
+pytestmark = pytest.mark.slow
+
+
+def _edit(root: Path, name: str, old: str, new: str) -> None:
+    spec = root / "pipelines" / f"{name}.yaml"
+    text = spec.read_text()
+    assert old in text
+    spec.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "params: {max_iter: 200,",
+            "params: {max_iterr: 200,",
+            "{source}:12:12: model.params.max_iterr: HistGradientBoostingClassifier has no "
+            "parameter 'max_iterr' (did you mean 'max_iter'?)",
+        ),
+        (
+            "learning_rate: 0.1",
+            "learning_rate: fast",
+            "{source}:12:42: model.params.learning_rate: The 'learning_rate' parameter of "
+            "HistGradientBoostingClassifier must be a float in the range (0.0, inf). Got 'fast' instead.",
+        ),
+        (
+            "estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+            "estimator: sklearn.ensemble.HistGradientBoostingRegressor",
+            "{source}:11:14: model.estimator: sklearn.ensemble.HistGradientBoostingRegressor is a "
+            "regressor, but the task is classification",
+        ),
+        (
+            "estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+            "estimator: sklearn.ensemble.NoSuchForest",
+            "{source}:11:14: model.estimator: sklearn.ensemble.NoSuchForest cannot be imported",
+        ),
+    ],
+)
+def test_a_bad_estimator_or_param_is_a_spec_error_and_creates_no_run(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    expected: str,
+) -> None:
+    name = unique("badspec")
+    root = example_repo(tmp_path / "repo", name)
+    _edit(root, name, old, new)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        expected.format(source=f"pipelines/{name}.yaml")
+        + "\nmlgitops: 1 problem(s) in the specs; nothing written\n"
+    )
+    assert runs_of(mlflow_server.uri, name) == []
+    assert not (root / ".mlgitops" / name).exists()
+
+
+def test_an_unreachable_server_names_the_uri(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = example_repo(tmp_path / "repo", "tumors")
+    with _loopback_port() as port:
+        uri = f"http://127.0.0.1:{port}"
+    assert cli(root, "train", "tumors", "--tracking-uri", uri) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops train: error: MLflow tracking server {uri} is unreachable "
+        "(connection refused or host not found)\n"
+    )
+    assert not (root / ".mlgitops").exists()
+
+
+def test_a_server_that_is_not_mlflow_names_the_uri(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], not_mlflow: str
+) -> None:
+    root = example_repo(tmp_path / "repo", "tumors")
+    assert cli(root, "train", "tumors", "--tracking-uri", not_mlflow) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops train: error: {not_mlflow} does not look like an MLflow tracking server "
+        "(/experiments/get-by-name answered HTTP 404 without an MLflow error)\n"
+    )
+
+
+def test_a_failing_trainer_leaves_a_failed_run_that_is_never_reused(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("failing")
+    root = example_repo(tmp_path / "repo", name)
+    (root / "train.py").write_text("import sys\nprint('diverged')\nsys.exit(3)\n")
+    _edit(
+        root,
+        name,
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}\n",
+        "  command: python train.py\n",
+    )
+    for _ in range(2):
+        assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+        captured = capsys.readouterr()
+        assert captured.err == (
+            "mlgitops train: error: custom trainer `python train.py` failed (exit 3)\n"
+        )
+    statuses = [r["info"]["status"] for r in runs_of(mlflow_server.uri, name)]
+    assert statuses == ["FAILED", "FAILED"]
+    assert not (root / ".mlgitops" / name).exists()
+
+
+def test_an_unknown_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = example_repo(tmp_path / "repo", "tumors")
+    assert cli(root, "train", "churn") == 2
+    assert capsys.readouterr().err == (
+        "mlgitops train: error: no pipeline named 'churn' in pipelines/ (known: tumors)\n"
+    )
+
+
+class _NotMlflow(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<html>no such page</html>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_mlflow() -> Iterator[str]:
+    """A loopback web server that is not MLflow (a wrong port in the tracking URI)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotMlflow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class _loopback_port:
+    """A free loopback port (closed again, so nothing listens on it)."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        return int(self._sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()

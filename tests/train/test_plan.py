@@ -1,0 +1,138 @@
+"""``mlgitops plan``: affected pipelines from a git range or a file list, and the cache state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.mlflow_server import MlflowServer
+from tests.train.helpers import cli, commit, example_repo, unique
+
+
+def _second_pipeline(root: Path) -> None:
+    spec = (root / "pipelines" / "tumors.yaml").read_text()
+    spec = spec.replace("name: tumors", "name: cells").replace(
+        "schemas/tumors.yaml", "schemas/cells.yaml"
+    )
+    (root / "pipelines" / "cells.yaml").write_text(spec)
+    (root / "schemas" / "cells.yaml").write_text((root / "schemas" / "tumors.yaml").read_text())
+    commit(root, "second pipeline")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = example_repo(tmp_path / "repo", "tumors")
+    _second_pipeline(root)
+    return root
+
+
+def test_plan_from_a_git_range(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    subprocess.run(["git", "switch", "-q", "-c", "feature"], cwd=repo, check=True)
+    (repo / "schemas" / "cells.yaml").write_text(
+        (repo / "schemas" / "cells.yaml").read_text() + "# x\n"
+    )
+    (repo / "README.md").write_text("notes\n")
+    commit(repo, "touch the cells schema")
+    assert cli(repo, "plan", "--base", "main") == 0
+    assert capsys.readouterr().out == (
+        "pipeline  affected  train cache  stages                         because\n"
+        "cells     yes       miss         validate train compare report  schemas/cells.yaml\n"
+        "tumors    no        -            -                              -\n"
+        "2 changed file(s); 1 pipeline(s) affected; GPU training needed for: cells\n"
+    )
+    assert not (repo / ".mlgitops").exists()
+
+
+def test_the_repo_config_affects_every_pipeline(
+    repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    assert cli(repo, "plan", "--files", "./mlgitops.yaml", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["affected"], doc["train"], doc["changed"]) == (
+        ["cells", "tumors"],
+        ["cells", "tumors"],
+        ["mlgitops.yaml"],
+    )
+    assert [p["reasons"] for p in doc["pipelines"]] == [["mlgitops.yaml"], ["mlgitops.yaml"]]
+    assert out.read_text() == (
+        'affected=["cells", "tumors"]\ntrain=["cells", "tumors"]\nany-affected=true\n'
+        "needs-gpu=true\ncache-cells=miss\ncache-tumors=miss\n"
+    )
+
+
+def test_nothing_relevant_changed(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(repo, "plan", "--files", "README.md", "docs/x.md", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["affected"], doc["train"]) == ([], [])
+    assert doc["pipelines"][0] == {
+        "affected": False,
+        "cache": None,
+        "content_key": None,
+        "name": "cells",
+        "needs_gpu": False,
+        "note": None,
+        "reasons": [],
+        "run_id": None,
+        "stages": [],
+    }
+
+
+def test_an_unreachable_server_makes_the_cache_unknown(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = "http://127.0.0.1:9"
+    assert cli(repo, "plan", "--files", "data/tumors.csv", "--tracking-uri", uri) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "cells     yes       unknown*     validate train compare report  data/tumors.csv",
+        "tumors    yes       unknown*     validate train compare report  data/tumors.csv",
+        f"* cells: MLflow tracking server {uri} is unreachable (connection refused or host not found)",
+        f"* tumors: MLflow tracking server {uri} is unreachable (connection refused or host not found)",
+        "1 changed file(s); 2 pipeline(s) affected; GPU training needed for: cells, tumors",
+    ]
+
+
+@pytest.mark.slow
+def test_a_trained_pipeline_hits_the_cache_until_its_data_changes(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("planned")
+    root = example_repo(tmp_path / "repo", name)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    run_id = json.loads((root / ".mlgitops" / name / "train.json").read_text())["run_id"]
+    capsys.readouterr()
+    assert (
+        cli(
+            root,
+            "plan",
+            "--files",
+            "data/tumors.csv",
+            "--tracking-uri",
+            mlflow_server.uri,
+            "--json",
+        )
+        == 0
+    )
+    [entry] = json.loads(capsys.readouterr().out)["pipelines"]
+    assert (entry["cache"], entry["run_id"], entry["needs_gpu"]) == ("hit", run_id, False)
+    data = root / "data" / "tumors.csv"
+    data.write_text(data.read_text().replace("\n", "\n", 1)[:-1] + "\n")  # same bytes: still a hit
+    data.write_text(data.read_text() + data.read_text().splitlines()[1] + "\n")
+    assert (
+        cli(
+            root,
+            "plan",
+            "--files",
+            "data/tumors.csv",
+            "--tracking-uri",
+            mlflow_server.uri,
+            "--json",
+        )
+        == 0
+    )
+    [entry] = json.loads(capsys.readouterr().out)["pipelines"]
+    assert (entry["cache"], entry["run_id"], entry["needs_gpu"]) == ("miss", None, True)

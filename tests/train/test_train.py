@@ -1,0 +1,249 @@
+"""``mlgitops train`` against a real MLflow server: logging, hand-off, cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+
+from mlgitops import results
+from tests.fixtures.mlflow_server import MlflowServer
+from tests.train.helpers import cli, commit, example_repo, runs_of, tags_of, unique
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trained(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, str, str]:
+    """A repository whose pipeline has been trained once; (root, name, stdout)."""
+    name = unique("tumors")
+    root = example_repo(tmp_path / "repo", name)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    return root, name, capsys.readouterr().out
+
+
+def _result(root: Path, name: str) -> results.TrainResult:
+    return results.load_train_result((root / ".mlgitops" / name / "train.json").read_text())
+
+
+def test_train_logs_a_finished_run_and_writes_the_hand_off(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer
+) -> None:
+    root, name, out = trained
+    result = _result(root, name)
+    metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(result.metrics.items()))
+    assert out == (
+        f"train {name}: trained run {result.run_id} in {result.duration_s:.1f}s "
+        f"(content key {result.content_key[:12]})\n"
+        f"  metrics: {metrics}\n"
+        f"  model:   {result.model_uri}\n"
+        f"  results: .mlgitops/{name}/\n"
+    )
+    assert sorted(result.metrics) == ["accuracy", "f1", "log_loss", "roc_auc"]
+    assert result.metrics["roc_auc"] > 0.95
+    assert (result.cached, result.task, result.target, result.classes) == (
+        False,
+        "classification",
+        "malignant",
+        [0, 1],
+    )
+    assert result.tracking_uri == mlflow_server.uri
+    [run] = runs_of(mlflow_server.uri, name)
+    assert run["info"]["status"] == "FINISHED"
+    assert run["info"]["run_id"] == result.run_id
+    logged = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+    assert logged == pytest.approx(result.metrics)
+    params = {p["key"]: p["value"] for p in run["data"]["params"]}
+    assert params["estimator"] == "sklearn.ensemble.HistGradientBoostingClassifier"
+    assert (params["max_iter"], params["split.seed"], params["rows.holdout"]) == (
+        "200",
+        "42",
+        "143",
+    )
+
+
+def test_holdout_and_predictions_layout(trained: tuple[Path, str, str]) -> None:
+    root, name, _ = trained
+    folder = root / ".mlgitops" / name
+    holdout = pd.read_parquet(folder / "holdout.parquet")
+    predictions = pd.read_parquet(folder / "predictions.parquet")
+    data = pd.read_csv(root / "data" / "tumors.csv")
+    assert list(holdout.columns) == ["__row__", *data.columns]
+    assert len(holdout) == 143
+    # __row__ is the 1-based record number in the data file
+    original = data.iloc[holdout["__row__"] - 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(holdout.drop(columns="__row__"), original)
+    assert list(predictions.columns) == ["__row__", "y_true", "y_pred", "proba_0", "proba_1"]
+    assert predictions["__row__"].tolist() == holdout["__row__"].tolist()
+    assert predictions["y_true"].tolist() == holdout["malignant"].tolist()
+    assert predictions[["proba_0", "proba_1"]].sum(axis=1).round(9).eq(1).all()
+
+
+# MLflow's own import warns about its type hints; that is MLflow's business, not ours.
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_the_logged_model_loads_with_mlflow_and_predicts_the_same(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer
+) -> None:
+    import mlflow
+
+    root, name, _ = trained
+    result = _result(root, name)
+    holdout = pd.read_parquet(root / ".mlgitops" / name / "holdout.parquet")
+    predictions = pd.read_parquet(root / ".mlgitops" / name / "predictions.parquet")
+    mlflow.set_tracking_uri(mlflow_server.uri)
+    model = mlflow.pyfunc.load_model(result.model_uri)
+    features = holdout.drop(columns=["__row__", "malignant"])
+    assert model.predict(features).tolist() == predictions["y_pred"].tolist()
+    signature = model.metadata.signature
+    assert signature.inputs.input_names() == list(features.columns)
+    assert model.metadata.get_input_schema() is not None
+    version = mlflow.register_model(result.model_uri, name)
+    assert version.run_id == result.run_id
+
+
+def test_lineage_tags(
+    tmp_path: Path, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique("lineage")
+    root = example_repo(tmp_path / "repo", name)
+    monkeypatch.setenv("GITHUB_SHA", "a" * 40)
+    monkeypatch.setenv("GITHUB_REF", "refs/pull/17/merge")
+    monkeypatch.setenv("GITHUB_HEAD_REF", "feature/better-model")
+    monkeypatch.setenv("RUNNER_NAME", "gpu-runner-3")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    result = _result(root, name)
+    [run] = runs_of(mlflow_server.uri, name)
+    tags = tags_of(run)
+    assert tags["mlgitops.content_key"] == result.content_key
+    assert tags["mlgitops.git.commit"] == "a" * 40
+    assert tags["mlgitops.git.branch"] == "feature/better-model"
+    assert tags["mlgitops.git.pr"] == "17"
+    assert tags["mlgitops.runner"] == result.runner == "gpu-runner-3"
+    assert tags["mlgitops.version"] == "0.1.0"
+    for part in ("data", "schema", "spec", "code", "package"):
+        assert tags[f"mlgitops.hash.{part}"] == getattr(result.hashes, part)
+    assert tags["mlgitops.spec_file"] == f"pipelines/{name}.yaml"
+    assert run["info"]["run_name"] == f"{name}-pr-17"
+
+
+def test_a_rerun_hits_the_cache_and_recreates_the_hand_off(
+    trained: tuple[Path, str, str],
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, name, _ = trained
+    folder = root / ".mlgitops" / name
+    first = _result(root, name)
+    before = {p: (folder / p).read_bytes() for p in ("holdout.parquet", "predictions.parquet")}
+    for path in folder.iterdir():
+        path.unlink()
+    github_output = root.parent / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    out = capsys.readouterr().out
+    again = _result(root, name)
+    assert out.splitlines()[0] == (
+        f"train {name}: cache hit, reusing run {first.run_id} "
+        f"(content key {first.content_key[:12]}); nothing trained"
+    )
+    assert (again.cached, again.run_id, again.model_uri, again.metrics) == (
+        True,
+        first.run_id,
+        first.model_uri,
+        first.metrics,
+    )
+    assert {p: (folder / p).read_bytes() for p in before} == before
+    assert len(runs_of(mlflow_server.uri, name)) == 1
+    assert github_output.read_text() == (
+        f"run-id={first.run_id}\ncontent-key={first.content_key}\ncached=true\n"
+        f"model-uri={first.model_uri}\ntrain-json={folder / 'train.json'}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        (
+            lambda r: r.joinpath("data/tumors.csv").write_text(
+                r.joinpath("data/tumors.csv").read_text()
+                + r.joinpath("data/tumors.csv").read_text().splitlines()[1]
+                + "\n"
+            ),
+            "data",
+        ),
+        (
+            lambda r: r.joinpath("schemas/tumors.yaml").write_text(
+                r.joinpath("schemas/tumors.yaml").read_text() + "# note\n"
+            ),
+            "schema",
+        ),
+    ],
+)
+def test_any_input_change_retrains(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer, change: object, what: str
+) -> None:
+    root, name, _ = trained
+    first = _result(root, name)
+    change(root)  # type: ignore[operator]
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    second = _result(root, name)
+    assert not second.cached
+    assert second.run_id != first.run_id
+    assert second.content_key != first.content_key
+    assert getattr(second.hashes, what) != getattr(first.hashes, what)
+
+
+def test_a_gate_change_reuses_the_run_and_force_retrains(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer
+) -> None:
+    root, name, _ = trained
+    first = _result(root, name)
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(spec.read_text().replace("accuracy: {min: 0.85}", "accuracy: {min: 0.80}"))
+    commit(root, "lower the accuracy floor")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    assert _result(root, name).run_id == first.run_id
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri, "--force") == 0
+    forced = _result(root, name)
+    assert (forced.cached, forced.content_key) == (False, first.content_key)
+    assert forced.run_id != first.run_id
+    assert len(runs_of(mlflow_server.uri, name)) == 2
+
+
+def test_tracking_uri_comes_from_the_environment(
+    tmp_path: Path, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique("env-uri")
+    root = example_repo(tmp_path / "repo", name)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    assert cli(root, "train", name) == 0
+    assert _result(root, name).tracking_uri == mlflow_server.uri
+    assert not (root / ".mlgitops" / "mlflow.db").exists()
+    answer = requests.get(
+        f"{mlflow_server.uri}/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": name},
+        timeout=10,
+    )
+    assert answer.json()["experiment"]["name"] == name
+
+
+def test_output_folder_from_the_option(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    root, name, _ = trained
+    target = tmp_path / "handoff"
+    assert (
+        cli(root, "train", name, "--tracking-uri", mlflow_server.uri, "--output", str(target)) == 0
+    )
+    assert sorted(p.name for p in target.iterdir()) == [
+        "holdout.parquet",
+        "predictions.parquet",
+        "train.json",
+    ]
+    assert json.loads((target / "train.json").read_text())["cached"] is True
