@@ -51,11 +51,22 @@ class TrainResult:
 
 @dataclass(frozen=True)
 class DeployedModel:
-    """The short form of a model kept as ``previous`` in a provenance record."""
+    """The short form of a model kept as ``previous`` in a provenance record.
+
+    The optional fields keep enough of the old record for ``rollback`` to
+    restore it without reading Git history (CI checkouts are shallow).
+    """
 
     version: str
     model_uri: str
     run_id: str
+    content_key: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    data_hash: str = ""
+    spec_hash: str = ""
+    commit: str = ""
+    pr: int | None = None
+    deployed_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,10 @@ class ProvenanceRecord:
     deployed_at: str = ""
     previous: DeployedModel | None = None
     history: list[DeployedModel] = field(default_factory=list)
+    #: Set by ``rollback``: the model this record replaced because it was rolled back.
+    rolled_back_from: DeployedModel | None = None
+    #: Set by ``promote``: the environment the model was copied from.
+    promoted_from: str | None = None
     schema_version: int = SCHEMA_VERSION
 
 
@@ -114,9 +129,10 @@ def load_provenance(text: str, what: str = "model.json") -> ProvenanceRecord:
         doc = json.loads(text)
         _check_version(doc, what)
         doc = _known(ProvenanceRecord, doc)
-        if doc.get("previous"):
-            doc["previous"] = DeployedModel(**doc["previous"])
-        doc["history"] = [DeployedModel(**h) for h in doc.get("history", [])]
+        for key in ("previous", "rolled_back_from"):
+            if doc.get(key):
+                doc[key] = DeployedModel(**_known(DeployedModel, doc[key]))
+        doc["history"] = [DeployedModel(**_known(DeployedModel, h)) for h in doc.get("history", [])]
         return ProvenanceRecord(**doc)
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"{what}: not a valid provenance record ({exc})") from exc

@@ -1,0 +1,107 @@
+"""``mlgitops promote NAME --to ENV``: copy the model of the environment before ENV to ENV.
+
+The environment before ENV is the one listed before it in the spec's
+``deploy.environments``. The promotion is a commit (``MODEL_URI`` and
+``model.json`` of ENV's overlay), pushed race-safe; then the registry alias
+ENV follows. With ``--when-healthy`` it first asks the cluster whether the
+source environment is synced, healthy and fully promoted, and promotes
+nothing (exit 1) when it is not. Promoting what ENV already runs commits nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mlgitops import console
+from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
+from mlgitops.gitops import delivery
+from mlgitops.gitops.edits import promote_edit, read_record
+from mlgitops.gitops.overlay import Overlay
+from mlgitops.gitops.publish import Published, Snapshot, publish
+from mlgitops.spec import Repo, load_repo
+from mlgitops.spec.model import Environment, Pipeline
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the pipeline")
+    parser.add_argument("--to", required=True, metavar="ENV", help="the environment to promote to")
+    parser.add_argument(
+        "--when-healthy",
+        action="store_true",
+        help="promote only when the previous environment is synced, healthy and fully rolled out",
+    )
+    parser.add_argument("--kubeconfig", type=Path, metavar="FILE", help="for --when-healthy")
+    parser.add_argument("--context", metavar="NAME", help="kubeconfig context, for --when-healthy")
+    delivery.add_git_options(parser)
+
+
+def source_of(pipeline: Pipeline, target: Environment) -> Environment:
+    """The environment listed before ``target``."""
+    assert pipeline.deploy is not None  # environment_of found target in it
+    names = [e.name for e in pipeline.deploy.environments]
+    index = names.index(target.name)
+    if index == 0:
+        raise BadInput(
+            f"{target.name} is the first environment of {pipeline.name!r}: nothing comes "
+            f"before it to promote; use `mlgitops deploy {pipeline.name} --env {target.name}`"
+        )
+    return pipeline.deploy.environments[index - 1]
+
+
+def run(
+    *,
+    repo: Path,
+    name: str,
+    to: str,
+    when_healthy: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    remote: str,
+    no_push: bool,
+    attempts: int,
+    tracking_uri: str | None,
+) -> int:
+    """Promote ``name`` from the environment before ``to`` into ``to``."""
+    from mlgitops.training.tracking import resolve_tracking_uri
+
+    root = repo.resolve()
+    loaded = load_repo(root)
+    pipeline = loaded.pipeline(name)
+    target_env = delivery.environment_of(pipeline, to)
+    source_env = source_of(pipeline, target_env)
+    where = delivery.target(loaded, remote, no_push, attempts)
+    if when_healthy:
+        _require_healthy(loaded, pipeline, source_env, kubeconfig, context)
+    source, target = Overlay(name, source_env.name), Overlay(name, to)
+    outcome = publish(root, promote_edit(source, target, target_env, delivery.now()), where)
+    values = delivery.report("promote", name, outcome, where)
+    if isinstance(outcome, Published) or outcome.settled:
+        uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
+        record = read_record(
+            Snapshot(root, outcome.sha if isinstance(outcome, Published) else outcome.at), target
+        )
+        if record is not None:
+            delivery.point_alias(root, uri, name, to, record.version, committed=True)
+            console.line(f"  MLflow alias {name}@{to} -> version {record.version}")
+            values["model-version"] = record.version
+    delivery.github_outputs(values)
+    return EXIT_OK
+
+
+def _require_healthy(
+    loaded: Repo,
+    pipeline: Pipeline,
+    source: Environment,
+    kubeconfig: Path | None,
+    context: str | None,
+) -> None:
+    from mlgitops.commands.status import read_status
+
+    status = read_status(loaded, pipeline, source, kubeconfig, context)
+    for line in status.lines():
+        console.line(line)
+    if not status.healthy:
+        raise CheckFailed(
+            f"{source.name} is not healthy yet ({'; '.join(status.problems)}); nothing promoted"
+        )

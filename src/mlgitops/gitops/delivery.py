@@ -1,0 +1,104 @@
+"""What deploy, promote and rollback share: options, the environment, the commit, the alias."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mlgitops import console
+from mlgitops.errors import BadInput, ServiceError
+from mlgitops.gitops.publish import Published, Target, Unchanged
+from mlgitops.gitops.registry import open_registry
+from mlgitops.outputs import set_github_outputs
+from mlgitops.spec import Repo
+from mlgitops.spec.model import Environment, Pipeline
+
+DEFAULT_ATTEMPTS = 5
+
+
+def add_git_options(parser: argparse.ArgumentParser) -> None:
+    """``--remote``, ``--no-push``, ``--attempts``, ``--tracking-uri``."""
+    parser.add_argument(
+        "--remote", default="origin", metavar="REMOTE", help="where to push (default: origin)"
+    )
+    parser.add_argument(
+        "--no-push",
+        action="store_true",
+        help="commit on the local checkout only; push nothing",
+    )
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=DEFAULT_ATTEMPTS,
+        metavar="N",
+        help=f"push attempts when others push at the same time (default: {DEFAULT_ATTEMPTS})",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, mlgitops.yaml, "
+        "else sqlite:///<repo>/.mlgitops/mlflow.db)",
+    )
+
+
+def target(repo: Repo, remote: str, no_push: bool, attempts: int) -> Target:
+    """The default branch of ``remote`` (or the local checkout with ``--no-push``)."""
+    if attempts < 1:
+        raise BadInput(f"--attempts must be at least 1, not {attempts}")
+    return Target(repo.config.default_branch, None if no_push else remote, attempts)
+
+
+def environment_of(pipeline: Pipeline, name: str) -> Environment:
+    """The pipeline's environment ``name``; BadInput naming the known ones."""
+    found = pipeline.deploy.environment(name) if pipeline.deploy else None
+    if found is None:
+        known = ", ".join(e.name for e in pipeline.deploy.environments) if pipeline.deploy else ""
+        raise BadInput(
+            f"pipeline {pipeline.name!r} has no environment {name!r} in {pipeline.source} "
+            f"(known: {known or 'none; add deploy.environments'})"
+        )
+    return found
+
+
+def now() -> str:
+    """The deploy time as recorded in model.json (UTC, seconds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def point_alias(
+    root: Path, uri: str, pipeline: str, environment: str, version: str, committed: bool
+) -> None:
+    """Point the registry alias ``environment`` at ``version`` (after Git says so)."""
+    registry = open_registry(uri, root)
+    try:
+        registry.set_alias(pipeline, environment, version)
+    except ServiceError as exc:
+        if not committed:
+            raise
+        raise ServiceError(
+            f"the commit landed, but the MLflow alias {pipeline}@{environment} still points "
+            f"elsewhere ({exc}); run the command again to retry"
+        ) from exc
+
+
+def report(
+    verb: str, pipeline: str, outcome: Published | Unchanged, where: Target
+) -> dict[str, str]:
+    """Print what happened; the step outputs for GitHub Actions."""
+    if isinstance(outcome, Unchanged):
+        console.line(f"{verb} {pipeline}: {outcome.reason}; nothing committed")
+        return {"committed": "false"}
+    subject = outcome.change.message.splitlines()[0]
+    console.line(f"{verb} {pipeline}: committed {outcome.sha[:12]} {subject}")
+    if outcome.pushed:
+        tries = "" if outcome.attempts == 1 else f" (after {outcome.attempts} attempts)"
+        console.line(f"  pushed to {where.describe()}{tries}")
+    else:
+        console.line("  not pushed (--no-push)")
+    return {"committed": "true", "commit": outcome.sha}
+
+
+def github_outputs(values: Mapping[str, str]) -> None:
+    set_github_outputs(dict(values))

@@ -1,0 +1,145 @@
+"""The three edits of an overlay — deploy, promote, rollback — as pure functions of a snapshot.
+
+Each reads the overlay's ``kustomization.yaml`` and ``model.json`` from the
+commit it is applied to (the branch tip, again on every retry), and returns
+the new contents with the commit message, or :class:`Unchanged` with the
+reason when the environment already is as wanted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from mlgitops import results
+from mlgitops.errors import BadInput
+from mlgitops.gitops import message, provenance
+from mlgitops.gitops.overlay import Overlay, read_model_uri, set_model_uri
+from mlgitops.gitops.publish import Change, Edit, Snapshot, Unchanged
+from mlgitops.results import ProvenanceRecord
+from mlgitops.spec.model import Environment
+
+
+def read_record(snapshot: Snapshot, overlay: Overlay) -> ProvenanceRecord | None:
+    """The overlay's ``model.json`` at the snapshot; ``None`` before the first deploy."""
+    text = snapshot.read(overlay.model_json)
+    return None if text is None else results.load_provenance(text, overlay.model_json)
+
+
+def _kustomization(snapshot: Snapshot, overlay: Overlay) -> str:
+    text = snapshot.read(overlay.kustomization)
+    if text is None:
+        raise BadInput(
+            f"{overlay.kustomization} is not in commit {snapshot.commit[:12]}: "
+            "run `mlgitops render` and commit the manifests first"
+        )
+    return text
+
+
+def usable_overlay(snapshot: Snapshot, overlay: Overlay) -> None:
+    """Raise BadInput unless the overlay exists and holds one ``MODEL_URI=`` literal."""
+    read_model_uri(_kustomization(snapshot, overlay), overlay)
+    read_record(snapshot, overlay)
+
+
+def _files(overlay: Overlay, kustomization: str, record: ProvenanceRecord) -> dict[str, str]:
+    return {
+        overlay.kustomization: set_model_uri(kustomization, overlay, record.model_uri),
+        overlay.model_json: results.dumps(record),
+    }
+
+
+def _in_place(kustomization: str, overlay: Overlay, record: ProvenanceRecord | None) -> bool:
+    return record is not None and read_model_uri(kustomization, overlay) == record.model_uri
+
+
+def _place(current: ProvenanceRecord | None, new: ProvenanceRecord) -> ProvenanceRecord:
+    """``new`` after ``current``; re-placing the same model keeps its history as it is."""
+    if current is not None and provenance.same_model(current, new):
+        return replace(new, previous=current.previous, history=list(current.history))
+    return provenance.succeed(current, new)
+
+
+def deploy_edit(
+    overlay: Overlay,
+    new: ProvenanceRecord,
+    environment: Environment,
+    verdict: str,
+    inputs: Mapping[str, str | None],
+) -> Edit:
+    """Point the overlay at ``new``. ``inputs``: the pipeline's input files' blob ids at
+    the deployed commit; a tip where they differ belongs to a newer merge, which deploys
+    itself."""
+
+    def apply(snapshot: Snapshot) -> Change | Unchanged:
+        changed = sorted(rel for rel, blob in inputs.items() if snapshot.blob_id(rel) != blob)
+        if changed:
+            return Unchanged(
+                f"superseded: {snapshot.commit[:12]} changed {', '.join(changed)} since; "
+                "its own deploy ships that",
+                settled=False,
+            )
+        kustomization = _kustomization(snapshot, overlay)
+        current = read_record(snapshot, overlay)
+        if provenance.same_model(current, new) and _in_place(kustomization, overlay, current):
+            return Unchanged(f"model v{new.version} is already deployed to {new.environment}")
+        record = _place(current, new)
+        text = message.deploy_message(record, environment, verdict)
+        return Change(_files(overlay, kustomization, record), text)
+
+    return apply
+
+
+def promote_edit(source: Overlay, target: Overlay, environment: Environment, now: str) -> Edit:
+    """Copy the model of ``source``'s environment to ``target``'s."""
+
+    def apply(snapshot: Snapshot) -> Change | Unchanged:
+        origin = read_record(snapshot, source)
+        if origin is None:
+            raise BadInput(
+                f"nothing is deployed to {source.environment} ({source.model_json} does not "
+                f"exist); deploy there first"
+            )
+        kustomization = _kustomization(snapshot, target)
+        current = read_record(snapshot, target)
+        if provenance.same_model(current, origin) and _in_place(kustomization, target, current):
+            return Unchanged(f"model v{origin.version} is already deployed to {target.environment}")
+        record = _place(current, provenance.promoted(origin, target.environment, now))
+        text = message.promote_message(record, environment)
+        return Change(_files(target, kustomization, record), text)
+
+    return apply
+
+
+def rollback_edit(overlay: Overlay, to_version: str | None, now: str) -> Edit:
+    """Restore the model deployed before the current one (or model ``to_version``)."""
+
+    def apply(snapshot: Snapshot) -> Change | Unchanged:
+        current = read_record(snapshot, overlay)
+        if current is None:
+            raise BadInput(
+                f"nothing is deployed to {overlay.environment} ({overlay.model_json} does not "
+                "exist); nothing to roll back"
+            )
+        kustomization = _kustomization(snapshot, overlay)
+        done = _already(current, to_version)
+        if done:
+            return Unchanged(done)
+        index = provenance.rollback_target(current, to_version)
+        record = provenance.rolled_back(current, index, now)
+        return Change(_files(overlay, kustomization, record), message.rollback_message(record))
+
+    return apply
+
+
+def _already(current: ProvenanceRecord, to_version: str | None) -> str:
+    """Why ``current`` already is the rollback's outcome ('' when it is not)."""
+    if to_version is not None and current.version == to_version:
+        return f"model v{to_version} is already deployed to {current.environment}"
+    gone = current.rolled_back_from
+    if to_version is None and gone is not None:
+        return (
+            f"{current.environment} is already rolled back from v{gone.version} to "
+            f"v{current.version} (pass --to VERSION to go further back)"
+        )
+    return ""

@@ -1,0 +1,83 @@
+"""Read an environment's Argo CD Application and Argo Rollouts Rollout from the cluster.
+
+Through the ``kubernetes`` client (imported on use): the kubeconfig
+(``--kubeconfig``, ``$KUBECONFIG``, ``~/.kube/config``; ``--context``), else
+the in-cluster service account.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgitops.errors import BadInput, ServiceError
+
+GROUP, VERSION = "argoproj.io", "v1alpha1"
+_TIMEOUT_S = 15
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A namespaced Argo custom object: ``plural`` (applications, rollouts), namespace, name."""
+
+    plural: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def api_client(kubeconfig: Path | None, context: str | None) -> Any:
+    """A configured ``kubernetes.client.ApiClient``."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    path = kubeconfig or _default_kubeconfig()
+    try:
+        if path is not None:
+            return config.new_client_from_config(config_file=str(path), context=context)  # type: ignore[no-untyped-call]
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
+            return client.ApiClient()
+    except (ConfigException, OSError, ValueError) as exc:
+        raise BadInput(
+            f"cannot use the Kubernetes configuration {path or 'in-cluster'}: {exc}"
+        ) from exc
+    raise BadInput(
+        "no Kubernetes configuration: pass --kubeconfig, set $KUBECONFIG, or run in a cluster"
+    )
+
+
+def _default_kubeconfig() -> Path | None:
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return Path(env.split(os.pathsep)[0])
+    home = Path.home() / ".kube" / "config"
+    return home if home.is_file() else None
+
+
+def get_object(client: Any, ref: ObjectRef) -> dict[str, Any] | None:
+    """The object as a dict, or ``None`` when the API says it does not exist."""
+    from kubernetes.client import CustomObjectsApi
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    api = CustomObjectsApi(client)
+    host = client.configuration.host
+    try:
+        found = api.get_namespaced_custom_object(
+            GROUP, VERSION, ref.namespace, ref.plural, ref.name, _request_timeout=_TIMEOUT_S
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise ServiceError(
+            f"Kubernetes API {host}: reading {ref.plural} {ref} answered {exc.status} "
+            f"({exc.reason})"
+        ) from exc
+    except HTTPError as exc:
+        raise ServiceError(f"Kubernetes API {host} is unreachable ({type(exc).__name__})") from exc
+    return found if isinstance(found, dict) else None

@@ -1,0 +1,171 @@
+"""An environment's overlay: where its ``MODEL_URI`` literal and ``model.json`` live.
+
+The edit is surgical. ruamel.yaml composes the file into nodes that carry
+their exact character positions; only the text of the one ``MODEL_URI=``
+scalar is replaced, in the quoting style it already had. Every other byte —
+comments, key order, indentation, blank lines — stays as the user left it,
+and the result is parsed again to prove that nothing else changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mlgitops.errors import BadInput
+
+MODEL_URI_KEY = "MODEL_URI"
+MODEL_JSON = "model.json"
+KUSTOMIZATION = "kustomization.yaml"
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """The two files of ``manifests/<pipeline>/overlays/<environment>/`` that deploys change."""
+
+    pipeline: str
+    environment: str
+
+    @property
+    def folder(self) -> str:
+        return f"manifests/{self.pipeline}/overlays/{self.environment}"
+
+    @property
+    def kustomization(self) -> str:
+        return f"{self.folder}/{KUSTOMIZATION}"
+
+    @property
+    def model_json(self) -> str:
+        return f"{self.folder}/{MODEL_JSON}"
+
+    @property
+    def generator(self) -> str:
+        """The ``configMapGenerator`` entry whose literal holds the model URI."""
+        return f"{self.pipeline}-model"
+
+
+def registered_uri(model_name: str, version: str) -> str:
+    """``models:/<name>/<version>``: the URI an overlay points at once deployed."""
+    return f"models:/{model_name}/{version}"
+
+
+def placeholder_uri(model_name: str, environment: str) -> str:
+    """``models:/<name>@<env>``: what a rendered overlay holds before its first deploy."""
+    return f"models:/{model_name}@{environment}"
+
+
+def read_model_uri(text: str, overlay: Overlay) -> str:
+    """The URI after ``MODEL_URI=`` in the overlay's kustomization text."""
+    return _model_uri_node(text, overlay).value.split("=", 1)[1]  # type: ignore[no-any-return]
+
+
+def set_model_uri(text: str, overlay: Overlay, uri: str) -> str:
+    """The kustomization text with the ``MODEL_URI=`` literal set to ``uri``; all else kept."""
+    if not uri or any(c.isspace() for c in uri):
+        raise BadInput(f"{overlay.kustomization}: invalid model URI {uri!r}")
+    node = _model_uri_node(text, overlay)
+    start, end = node.start_mark.index, node.end_mark.index
+    literal = f"{MODEL_URI_KEY}={uri}"
+    if node.value == literal:
+        return text
+    new_text = text[:start] + _token(literal, node.style) + text[end:]
+    if read_model_uri(new_text, overlay) != uri or not _same_but_literal(text, new_text, overlay):
+        raise BadInput(f"{overlay.kustomization}: could not rewrite {MODEL_URI_KEY}= in place")
+    return new_text
+
+
+def _token(value: str, style: str | None) -> str:
+    """``value`` written as a YAML scalar in the old ``style`` (plain, ' or ")."""
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    if style == '"' or not _plain_safe(value):
+        return json.dumps(value)
+    return value
+
+
+def _plain_safe(value: str) -> bool:
+    return (
+        value[:1].isalnum()
+        and ": " not in value
+        and " #" not in value
+        and not any(c in value for c in ",[]{}\"'")
+    )
+
+
+def _model_uri_node(text: str, overlay: Overlay) -> Any:
+    root = _compose(text, overlay)
+    entry = _generator_entry(root, overlay)
+    literals = _mapping_get(entry, "literals")
+    hits = []
+    if literals is not None and literals.tag.endswith(":seq"):
+        hits = [
+            n
+            for n in literals.value
+            if n.tag.endswith(":str") and str(n.value).startswith(f"{MODEL_URI_KEY}=")
+        ]
+    if len(hits) != 1:
+        raise BadInput(
+            f"{overlay.kustomization}: the configMapGenerator {overlay.generator!r} must hold "
+            f"exactly one {MODEL_URI_KEY}= literal (found {len(hits)}); run `mlgitops render`"
+        )
+    node = hits[0]
+    if node.style not in (None, "'", '"') or node.start_mark.line != node.end_mark.line:
+        raise BadInput(
+            f"{overlay.kustomization}:{node.start_mark.line + 1}:{node.start_mark.column + 1}: "
+            f"write the {MODEL_URI_KEY}= literal on one line (plain or quoted)"
+        )
+    return node
+
+
+def _compose(text: str, overlay: Overlay) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        root = YAML(typ="rt").compose(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BadInput(f"{overlay.kustomization}{where}: not valid YAML ({problem})") from exc
+    if root is None or not root.tag.endswith(":map"):
+        raise BadInput(f"{overlay.kustomization}: not a Kustomization (expected a mapping)")
+    return root
+
+
+def _mapping_get(node: Any, key: str) -> Any:
+    if node is None or not node.tag.endswith(":map"):
+        return None
+    for key_node, value_node in node.value:
+        if key_node.value == key:
+            return value_node
+    return None
+
+
+def _generator_entry(root: Any, overlay: Overlay) -> Any:
+    generators = _mapping_get(root, "configMapGenerator")
+    entries = generators.value if generators is not None and generators.tag.endswith(":seq") else []
+    for entry in entries:
+        name = _mapping_get(entry, "name")
+        if name is not None and name.value == overlay.generator:
+            return entry
+    raise BadInput(
+        f"{overlay.kustomization}: no configMapGenerator named {overlay.generator!r}; "
+        "run `mlgitops render`"
+    )
+
+
+def _same_but_literal(old: str, new: str, overlay: Overlay) -> bool:
+    """Whether both texts parse to the same document, but for the one literal."""
+    from ruamel.yaml import YAML
+
+    before, after = YAML(typ="safe").load(old), YAML(typ="safe").load(new)
+    for doc in (before, after):
+        for entry in doc["configMapGenerator"]:
+            if isinstance(entry, dict) and entry.get("name") == overlay.generator:
+                entry["literals"] = [
+                    "<model>" if str(v).startswith(f"{MODEL_URI_KEY}=") else v
+                    for v in entry["literals"]
+                ]
+    return bool(before == after)

@@ -1,0 +1,123 @@
+"""MLflow's model registry: register a reviewed run's model, move environment aliases.
+
+Registered model name = pipeline name; alias per environment = the
+environment's name. An ``http(s)://`` tracking URI is reached over MLflow's
+REST API with ``requests`` (the deploy job needs no ``mlflow`` install); any
+other URI (``sqlite:///…``) through ``mlflow.MlflowClient``, imported on use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from mlgitops.errors import ServiceError
+from mlgitops.training.tracking import RunRecord
+
+#: Run tag (set by ``train``) naming the MLflow logged model the run produced.
+MODEL_ID_TAG = "mlgitops.model_id"
+_READY_WAIT_S = 300.0
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: str
+    run_id: str
+    source: str
+    status: str = "READY"
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+class Registry(Protocol):
+    """The registry operations deploy, promote and rollback need."""
+
+    uri: str
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with all its tags and metrics."""
+        ...
+
+    def version_for_run(self, name: str, run_id: str) -> ModelVersion | None:
+        """The newest version of ``name`` registered from ``run_id``."""
+        ...
+
+    def register(
+        self, name: str, run_id: str, source: str, model_id: str | None, tags: Mapping[str, str]
+    ) -> ModelVersion:
+        """A new version of ``name`` (created if missing) from the run's model."""
+        ...
+
+    def get_version(self, name: str, version: str) -> ModelVersion | None: ...
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        """Point ``alias`` at ``version`` (idempotent)."""
+        ...
+
+
+def model_source(run_id: str, tags: Mapping[str, str]) -> tuple[str, str | None]:
+    """The registration source of a run's model: its logged model, else ``runs:/…/model``."""
+    model_id = tags.get(MODEL_ID_TAG)
+    if model_id:
+        return f"models:/{model_id}", model_id
+    return f"runs:/{run_id}/model", None
+
+
+def ensure_version(
+    registry: Registry,
+    name: str,
+    run_id: str,
+    tags: Mapping[str, str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ModelVersion:
+    """The READY version of ``name`` for ``run_id``, registering it once (idempotent)."""
+    version = registry.version_for_run(name, run_id)
+    if version is None:
+        source, model_id = model_source(run_id, tags)
+        version = registry.register(name, run_id, source, model_id, {"mlgitops.run_id": run_id})
+    deadline = clock() + _READY_WAIT_S
+    while version.status == "PENDING_REGISTRATION" and clock() < deadline:
+        sleep(1.0)
+        version = registry.get_version(name, version.version) or version
+    if version.status != "READY":
+        raise ServiceError(
+            f"MLflow registry {registry.uri}: model {name} version {version.version} is "
+            f"{version.status}, not READY"
+        )
+    return version
+
+
+def open_registry(uri: str, repo: Path, env: Mapping[str, str] | None = None) -> Registry:
+    """A registry client for the tracking URI; nothing is contacted until the first call."""
+    import os
+
+    from mlgitops.training.tracking import is_http
+
+    environ = os.environ if env is None else env
+    if is_http(uri):
+        from mlgitops.gitops.registry_rest import RestRegistry
+        from mlgitops.training.tracking_rest import session_for
+
+        return RestRegistry(uri, session_for(environ))
+    from mlgitops.gitops.registry_local import LocalRegistry
+
+    return LocalRegistry(uri)
+
+
+def version_of(doc: Mapping[str, Any]) -> ModelVersion:
+    """A registry answer's model version (REST JSON or MLflow entity as a dict)."""
+    return ModelVersion(
+        name=str(doc["name"]),
+        version=str(doc["version"]),
+        run_id=str(doc.get("run_id") or ""),
+        source=str(doc.get("source") or ""),
+        status=str(doc.get("status") or "READY"),
+    )

@@ -1,0 +1,116 @@
+"""The model registry over MLflow's REST API (``requests`` only)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from mlgitops.errors import ServiceError
+from mlgitops.gitops.registry import ModelVersion, version_of
+from mlgitops.training.tracking import RunRecord
+
+API = "/api/2.0/mlflow"
+_RETRY_STATUS = frozenset({429, 502, 503, 504})
+_TIMEOUT = 30.0
+
+
+class RegistryError(ServiceError):
+    """An error answer of the registry, with MLflow's ``error_code``."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RestRegistry:
+    """An MLflow tracking server's registry; every failure is a ServiceError naming the URI."""
+
+    def __init__(
+        self, uri: str, session: requests.Session, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.uri = uri.rstrip("/")
+        self._session = session
+        self._sleep = sleep
+
+    def get_run(self, run_id: str) -> RunRecord:
+        run = self._call("GET", "/runs/get", params={"run_id": run_id})["run"]
+        info, data = run["info"], run.get("data", {})
+        return RunRecord(
+            run_id=info["run_id"],
+            experiment_id=str(info["experiment_id"]),
+            status=info["status"],
+            artifact_uri=info.get("artifact_uri", ""),
+            tags={t["key"]: t["value"] for t in data.get("tags", [])},
+            metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
+            params={p["key"]: p["value"] for p in data.get("params", [])},
+        )
+
+    def version_for_run(self, name: str, run_id: str) -> ModelVersion | None:
+        query = {"filter": f"name = '{name}' and run_id = '{run_id}'"}
+        found = self._call("GET", "/model-versions/search", params=query)
+        versions = [version_of(v) for v in found.get("model_versions", [])]
+        return max(versions, key=lambda v: int(v.version), default=None)
+
+    def register(
+        self, name: str, run_id: str, source: str, model_id: str | None, tags: Mapping[str, str]
+    ) -> ModelVersion:
+        try:
+            self._call("POST", "/registered-models/create", json={"name": name})
+        except RegistryError as exc:
+            if exc.code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        body: dict[str, Any] = {
+            "name": name,
+            "source": source,
+            "run_id": run_id,
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        }
+        if model_id:
+            body["model_id"] = model_id
+        return version_of(self._call("POST", "/model-versions/create", json=body)["model_version"])
+
+    def get_version(self, name: str, version: str) -> ModelVersion | None:
+        params = {"name": name, "version": version}
+        found = self._call("GET", "/model-versions/get", params=params, missing_ok=True)
+        return None if found is None else version_of(found["model_version"])
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        body = {"name": name, "alias": alias, "version": version}
+        self._call("POST", "/registered-models/alias", json=body)
+
+    def _call(self, method: str, endpoint: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
+        url = f"{self.uri}{API}{endpoint}"
+        for attempt in range(4):
+            try:
+                answer = self._session.request(method, url, timeout=_TIMEOUT, **kwargs)
+            except requests.RequestException as exc:
+                raise ServiceError(
+                    f"MLflow tracking server {self.uri} is unreachable ({type(exc).__name__})"
+                ) from exc
+            if answer.status_code not in _RETRY_STATUS or attempt == 3:
+                break
+            self._sleep(float(answer.headers.get("Retry-After") or 2**attempt))
+        return self._answer(answer, endpoint, missing_ok)
+
+    def _answer(self, answer: requests.Response, endpoint: str, missing_ok: bool) -> Any:
+        try:
+            doc = answer.json()
+        except ValueError as exc:
+            raise ServiceError(
+                f"{self.uri} does not look like an MLflow tracking server "
+                f"({endpoint} answered {answer.status_code}, not JSON)"
+            ) from exc
+        if answer.status_code < 400:
+            return doc
+        code = str(doc.get("error_code", "")) if isinstance(doc, dict) else ""
+        if missing_ok and code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        message = doc.get("message") if isinstance(doc, dict) else None
+        raise RegistryError(
+            f"MLflow registry {self.uri}: {endpoint} answered {answer.status_code} "
+            f"({str(message or code or doc)[:300]})",
+            code,
+        )

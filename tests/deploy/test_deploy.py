@@ -1,0 +1,335 @@
+"""``mlgitops deploy`` end to end: real git remote, real MLflow server, real kustomize."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from mlgitops.gitops.message import parse_trailers
+from tests.deploy.world import World, cli_run, git, make_world, reviewed_run
+from tests.fixtures.k8s import kustomize_build, validate_objects
+from tests.fixtures.mlflow_server import MlflowServer
+
+
+def registry(uri: str, endpoint: str, **params: str) -> requests.Response:
+    return requests.get(f"{uri}/api/2.0/mlflow/{endpoint}", params=params, timeout=30)
+
+
+def alias(uri: str, name: str, env: str) -> str | None:
+    answer = registry(uri, "registered-models/alias", name=name, alias=env)
+    return answer.json()["model_version"]["version"] if answer.ok else None
+
+
+def versions(uri: str, name: str) -> list[str]:
+    answer = registry(uri, "model-versions/search", filter=f"name = '{name}'")
+    return sorted(v["version"] for v in answer.json().get("model_versions", []))
+
+
+def deploy(world: World, uri: str, *extra: str, root: Path | None = None) -> int:
+    args = ("deploy", world.name, "--env", "staging", "--tracking-uri", uri, *extra)
+    return cli_run(root or world.work, *args)
+
+
+def merge_a_change(world: World) -> None:
+    """A second pull request, merged: new params, so a new content key."""
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    spec.write_text(spec.read_text().replace("learning_rate: 0.1", "learning_rate: 0.05"))
+    git(world.work, "commit", "-qam", "Tune the learning rate")
+    git(world.work, "push", "-q", "origin", "main")
+
+
+def check_overlays(world: World, contracts: Path) -> None:
+    """Every overlay builds with kubectl kustomize and validates; render --check agrees."""
+    for env in ("staging", "production"):
+        validate_objects(
+            kustomize_build(world.work / f"manifests/{world.name}/overlays/{env}"), contracts
+        )
+    assert cli_run(world.work, "render", "--check") == 0
+
+
+def test_deploy_commits_the_reviewed_model_and_pushes(
+    world: World, mlflow_server: MlflowServer, contracts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, uri = world.name, mlflow_server.uri
+    run_id = reviewed_run(uri, world.work, name)
+    before = world.remote_head()
+
+    code = deploy(world, uri)
+
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    head = world.remote_head()
+    subject = f"deploy({name}): model v1 to staging (canary 50%→100%)"
+    assert out == (
+        f"deploy {name}: committed {head[:12]} {subject}\n"
+        "  pushed to origin/main\n"
+        f"  MLflow alias {name}@staging -> version 1\n"
+    )
+    assert git(world.work, "rev-parse", "HEAD") == head
+    assert git(world.remote, "rev-parse", "main~1") == before
+    message = git(world.remote, "log", "-1", "--format=%B", "main")
+    assert message.splitlines()[0] == subject
+    assert parse_trailers(message) == {
+        "Pipeline": name,
+        "Environment": "staging",
+        "Model-Version": "1",
+        "Run-Id": run_id,
+        "Content-Key": json.loads(
+            world.remote_file(f"manifests/{name}/overlays/staging/model.json")
+        )["content_key"],
+    }
+    overlay = f"manifests/{name}/overlays/staging"
+    assert git(world.work, "diff", "--name-only", "HEAD~1", "HEAD").split() == [
+        f"{overlay}/kustomization.yaml",
+        f"{overlay}/model.json",
+    ]
+    diff = git(world.work, "diff", "-U0", "HEAD~1", "HEAD", "--", f"{overlay}/kustomization.yaml")
+    assert [
+        line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ] == [
+        f"-      - MODEL_URI=models:/{name}@staging",
+        f"+      - MODEL_URI=models:/{name}/1",
+    ]
+    record = json.loads(world.remote_file(f"{overlay}/model.json"))
+    del record["deployed_at"], record["content_key"], record["data_hash"], record["spec_hash"]
+    assert record == {
+        "pipeline": name,
+        "environment": "staging",
+        "model_name": name,
+        "version": "1",
+        "model_uri": f"models:/{name}/1",
+        "run_id": run_id,
+        "metrics": {"accuracy": 0.958, "f1": 0.943, "log_loss": 0.121, "roc_auc": 0.991},
+        "commit": before,
+        "pr": 12,
+        "previous": None,
+        "history": [],
+        "rolled_back_from": None,
+        "promoted_from": None,
+        "schema_version": 1,
+    }
+    assert alias(uri, name, "staging") == "1"
+    built = kustomize_build(world.work / overlay)
+    config = next(o for o in built if o["kind"] == "ConfigMap")
+    assert config["data"] == {"MODEL_URI": f"models:/{name}/1"}
+    check_overlays(world, contracts)
+
+
+def test_deploying_again_commits_nothing_and_registers_nothing(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    head = world.remote_head()
+    capsys.readouterr()
+    assert deploy(world, uri) == 0
+    assert capsys.readouterr().out == (
+        f"deploy {world.name}: model v1 is already deployed to staging; nothing committed\n"
+        f"  MLflow alias {world.name}@staging -> version 1\n"
+    )
+    assert world.remote_head() == head
+    assert versions(uri, world.name) == ["1"]
+
+
+def test_a_verdict_that_did_not_pass_deploys_nothing(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = mlflow_server.uri
+    run_id = reviewed_run(
+        uri, world.work, world.name, verdict="failed", summary="roc_auc fell by 0.031"
+    )
+    head = world.remote_head()
+    assert deploy(world, uri) == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: run {run_id} did not pass its review: roc_auc fell by 0.031; "
+        "nothing deployed\n"
+    )
+    assert world.remote_head() == head == git(world.work, "rev-parse", "HEAD")
+    assert versions(uri, world.name) == []
+
+
+def test_content_that_no_run_reviewed_deploys_nothing(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    merge_a_change(world)
+    head = world.remote_head()
+    assert deploy(world, uri) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"mlgitops deploy: error: no finished MLflow run of '{world.name}' at {uri} has content key "
+    )
+    assert err.endswith(
+        " (tag mlgitops.content_key): the pull request's train and compare checks must run on "
+        "exactly this content before it deploys; nothing deployed\n"
+    )
+    assert world.remote_head() == head
+
+
+def test_a_run_without_a_verdict_deploys_nothing(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_id = reviewed_run(mlflow_server.uri, world.work, world.name, verdict=None)
+    assert deploy(world, mlflow_server.uri) == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: run {run_id} has no verdict (tag mlgitops.verdict is missing): "
+        "`mlgitops compare` must judge it before it deploys; nothing deployed\n"
+    )
+
+
+def test_the_hand_off_verdict_of_this_run_decides(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = mlflow_server.uri
+    run_id = reviewed_run(uri, world.work, world.name, verdict="passed")
+    verdict = world.work / ".mlgitops" / world.name / "verdict.json"
+    verdict.parent.mkdir(parents=True)
+    doc = {
+        "schema_version": 1,
+        "passed": False,
+        "summary": "accuracy below 0.85",
+        "candidate": {"run_id": run_id},
+    }
+    verdict.write_text(json.dumps(doc))
+    assert deploy(world, uri) == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: run {run_id} did not pass its review: accuracy below 0.85; "
+        "nothing deployed\n"
+    )
+    verdict.write_text(json.dumps({**doc, "passed": True}))
+    assert deploy(world, uri) == 0
+
+
+def test_a_second_merge_deploys_over_the_first_and_keeps_it_as_previous(
+    world: World, mlflow_server: MlflowServer, contracts: Path
+) -> None:
+    uri = mlflow_server.uri
+    first = reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name, pr=13)
+    assert deploy(world, uri) == 0
+    record = json.loads(world.remote_file(f"manifests/{world.name}/overlays/staging/model.json"))
+    assert (record["version"], record["pr"]) == ("2", 13)
+    assert record["previous"]["version"] == "1"
+    assert record["previous"]["run_id"] == first
+    assert [h["version"] for h in record["history"]] == ["1"]
+    assert alias(uri, world.name, "staging") == "2"
+    check_overlays(world, contracts)
+
+
+def test_no_push_commits_on_the_local_checkout_only(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviewed_run(mlflow_server.uri, world.work, world.name)
+    head = world.remote_head()
+    assert deploy(world, mlflow_server.uri, "--no-push") == 0
+    local = git(world.work, "rev-parse", "HEAD")
+    assert capsys.readouterr().out.splitlines()[1] == "  not pushed (--no-push)"
+    assert world.remote_head() == head != local
+    assert git(world.work, "rev-parse", "HEAD~1") == head
+
+
+def test_an_unknown_environment_is_bad_input(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_run(world.work, "deploy", world.name, "--env", "qa") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pipeline '{world.name}' has no environment 'qa' in "
+        f"pipelines/{world.name}.yaml (known: staging, production)\n"
+    )
+
+
+def test_parallel_deploy_processes_against_one_remote_all_land(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    world = make_world(tmp_path, count=4)
+    uri = mlflow_server.uri
+    for name in world.names:
+        reviewed_run(uri, world.work, name)
+    start = world.remote_head()
+    clones = {name: world.clone(f"ci-{name}") for name in world.names}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    jobs = {
+        name: subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlgitops",
+                "deploy",
+                name,
+                "--env",
+                "staging",
+                "--tracking-uri",
+                uri,
+                "--attempts",
+                "10",
+            ],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, root in clones.items()
+    }
+    results = {name: (job.wait(timeout=300), job.communicate()) for name, job in jobs.items()}
+    assert {name: code for name, (code, _) in results.items()} == dict.fromkeys(world.names, 0), (
+        results
+    )
+    commits = git(world.remote, "rev-list", "--reverse", f"{start}..main").split()
+    landed = [
+        parse_trailers(git(world.remote, "log", "-1", "--format=%B", c))["Pipeline"]
+        for c in commits
+    ]
+    assert sorted(landed) == sorted(world.names)
+    for name in world.names:
+        text = world.remote_file(f"manifests/{name}/overlays/staging/kustomization.yaml")
+        assert text.endswith(f"MODEL_URI=models:/{name}/1")
+    last = commits[-1]
+    assert git(world.remote, "rev-parse", "main") == last
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(
+    "ignore::DeprecationWarning"
+)  # MLflow's sqlite store uses deprecated SQLAlchemy
+@pytest.mark.filterwarnings("ignore::UserWarning")  # MLflow's import warns about its type hints
+def test_a_local_sqlite_store_registers_through_mlflows_client(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri, "--no-push") == 0
+    assert capsys.readouterr().out.endswith(f"  MLflow alias {world.name}@staging -> version 1\n")
+    version = MlflowClient(tracking_uri=uri).get_model_version_by_alias(world.name, "staging")
+    assert str(version.version) == "1"
+    assert deploy(world, uri, "--no-push") == 0
+    assert capsys.readouterr().out.startswith(
+        f"deploy {world.name}: model v1 is already deployed to staging; nothing committed\n"
+    )
+
+
+def test_an_overlay_that_is_not_committed_registers_nothing(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviewed_run(mlflow_server.uri, world.work, world.name)
+    git(world.work, "rm", "-rq", f"manifests/{world.name}/overlays/staging")
+    git(world.work, "commit", "-qm", "Drop the staging overlay")
+    head = git(world.work, "rev-parse", "HEAD")
+    assert deploy(world, mlflow_server.uri) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: manifests/{world.name}/overlays/staging/kustomization.yaml is "
+        f"not in commit {head[:12]}: run `mlgitops render` and commit the manifests first\n"
+    )
+    assert versions(mlflow_server.uri, world.name) == []

@@ -1,0 +1,114 @@
+"""The overlay edit: exactly the MODEL_URI literal changes, everything else stays."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from mlgitops.errors import BadInput
+from mlgitops.gitops.overlay import Overlay, read_model_uri, set_model_uri
+from tests.deploy.world import World
+
+OVERLAY = Overlay("churn", "staging")
+
+HAND_WRITTEN = """\
+# Our staging overlay. Keep the namespace first: the platform team's linter wants it.
+namespace: ml-staging   # pinned by the platform team
+kind: Kustomization
+apiVersion: kustomize.config.k8s.io/v1beta1
+
+configMapGenerator:
+# the model that serves; mlgitops changes this line
+- name: churn-model
+  literals:
+  - FEATURE_FLAGS=a,b   # unrelated
+  - "MODEL_URI=models:/churn/6"  # deployed by mlgitops
+  - 'OTHER=x'
+- name: churn-extra
+  literals: [MODEL_URI=not-this-one]
+resources:
+- ../../base
+"""
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
+def test_only_the_literal_line_of_a_rendered_overlay_changes(world: World) -> None:
+    rel = f"manifests/{world.name}/overlays/staging/kustomization.yaml"
+    before = (world.work / rel).read_text("utf-8")
+    after = set_model_uri(before, Overlay(world.name, "staging"), f"models:/{world.name}/7")
+    assert changed_lines(before, after) == [
+        f"-      - MODEL_URI=models:/{world.name}@staging",
+        f"+      - MODEL_URI=models:/{world.name}/7",
+    ]
+
+
+def test_comments_key_order_indentation_and_quoting_survive() -> None:
+    after = set_model_uri(HAND_WRITTEN, OVERLAY, "models:/churn/7")
+    assert after == HAND_WRITTEN.replace(
+        '"MODEL_URI=models:/churn/6"', '"MODEL_URI=models:/churn/7"'
+    )
+    assert read_model_uri(after, OVERLAY) == "models:/churn/7"
+
+
+def test_single_quoted_and_flow_style_literals_keep_their_style() -> None:
+    single = "configMapGenerator:\n  - name: churn-model\n    literals: ['MODEL_URI=models:/churn@staging', B=1]\n"
+    after = set_model_uri(single, OVERLAY, "models:/churn/3")
+    assert after == single.replace("models:/churn@staging", "models:/churn/3")
+
+
+def test_setting_the_same_uri_returns_the_text_unchanged() -> None:
+    assert set_model_uri(HAND_WRITTEN, OVERLAY, "models:/churn/6") is HAND_WRITTEN
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "configMapGenerator:\n  - name: other\n    literals: [MODEL_URI=x]\n",
+            "manifests/churn/overlays/staging/kustomization.yaml: no configMapGenerator named "
+            "'churn-model'; run `mlgitops render`",
+        ),
+        (
+            "configMapGenerator:\n  - name: churn-model\n    literals: [MODEL_URI=a, MODEL_URI=b]\n",
+            "manifests/churn/overlays/staging/kustomization.yaml: the configMapGenerator "
+            "'churn-model' must hold exactly one MODEL_URI= literal (found 2); run `mlgitops render`",
+        ),
+        (
+            "configMapGenerator:\n  - name: churn-model\n    literals:\n      - |\n        MODEL_URI=a\n",
+            "manifests/churn/overlays/staging/kustomization.yaml:4:9: write the MODEL_URI= "
+            "literal on one line (plain or quoted)",
+        ),
+        (
+            "configMapGenerator:\n  - name: churn-model\n   literals: [MODEL_URI=a]\n",
+            "manifests/churn/overlays/staging/kustomization.yaml:3:4: not valid YAML "
+            "(expected <block end>, but found '<block mapping start>')",
+        ),
+        (
+            "- just a list\n",
+            "manifests/churn/overlays/staging/kustomization.yaml: not a Kustomization "
+            "(expected a mapping)",
+        ),
+    ],
+    ids=["no-generator", "two-literals", "block-scalar", "bad-yaml", "not-a-mapping"],
+)
+def test_unusable_overlays_are_refused_with_the_place(text: str, message: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        set_model_uri(text, OVERLAY, "models:/churn/7")
+    assert str(caught.value) == message
+
+
+def test_a_uri_with_spaces_is_refused() -> None:
+    with pytest.raises(BadInput, match=r"invalid model URI 'models:/churn/7 8'$"):
+        set_model_uri(HAND_WRITTEN, OVERLAY, "models:/churn/7 8")
+
+
+def test_paths_of_an_overlay() -> None:
+    assert OVERLAY.kustomization == "manifests/churn/overlays/staging/kustomization.yaml"
+    assert OVERLAY.model_json == "manifests/churn/overlays/staging/model.json"
+    assert Path(OVERLAY.folder).name == "staging"

@@ -1,0 +1,146 @@
+"""model.json transitions: history on deploy, pop on rollback, copy on promote."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+
+import pytest
+
+from mlgitops import results
+from mlgitops.errors import BadInput
+from mlgitops.gitops import message, provenance
+from mlgitops.results import ProvenanceRecord
+from mlgitops.spec.model import Canary, Environment
+
+
+def record(version: int, environment: str = "staging") -> ProvenanceRecord:
+    return ProvenanceRecord(
+        pipeline="churn",
+        environment=environment,
+        model_name="churn",
+        version=str(version),
+        model_uri=f"models:/churn/{version}",
+        run_id=f"run{version}",
+        content_key=f"key{version}",
+        metrics={"roc_auc": 0.9 + version / 100},
+        data_hash=f"data{version}",
+        spec_hash=f"spec{version}",
+        commit=f"commit{version}",
+        pr=version,
+        deployed_at=f"2025-01-0{version % 9 + 1}T00:00:00+00:00",
+    )
+
+
+def deployed(*versions: int) -> ProvenanceRecord:
+    current = None
+    for version in versions:
+        current = provenance.succeed(current, record(version))
+    assert current is not None
+    return current
+
+
+def test_each_deploy_pushes_the_current_model_onto_a_bounded_history() -> None:
+    current = deployed(*range(1, 14))
+    assert current.version == "13"
+    assert [h.version for h in current.history] == [str(v) for v in range(12, 2, -1)]
+    assert current.previous == current.history[0]
+    assert current.previous == provenance.short(record(12))
+
+
+def test_rollback_restores_the_previous_record_and_pops_it() -> None:
+    current = deployed(1, 2, 3)
+    back = provenance.rolled_back(current, provenance.rollback_target(current, None), "now")
+    assert back == replace(
+        record(2),
+        deployed_at="now",
+        previous=provenance.short(record(1)),
+        history=[provenance.short(record(1))],
+        rolled_back_from=provenance.short(current),
+    )
+
+
+def test_rollback_to_a_version_skips_the_newer_ones() -> None:
+    current = deployed(1, 2, 3, 4)
+    back = provenance.rolled_back(current, provenance.rollback_target(current, "2"), "now")
+    assert (back.version, [h.version for h in back.history]) == ("2", ["1"])
+
+
+def test_a_record_survives_its_json_round_trip() -> None:
+    current = deployed(1, 2)
+    back = provenance.rolled_back(current, 0, "now")
+    assert results.load_provenance(results.dumps(back)) == back
+
+
+@pytest.mark.parametrize(
+    ("versions", "to", "text"),
+    [
+        ((1,), None, "nothing to roll back to: model v1 is the only model recorded for staging"),
+        ((1, 2, 3), "9", "model v9 is not in the history of staging (known: v2, v1)"),
+    ],
+)
+def test_rollback_without_a_target_is_refused(
+    versions: tuple[int, ...], to: str | None, text: str
+) -> None:
+    with pytest.raises(BadInput) as caught:
+        provenance.rollback_target(deployed(*versions), to)
+    assert str(caught.value) == text
+
+
+def test_promote_copies_the_model_and_says_where_from() -> None:
+    copy = provenance.promoted(deployed(1, 2), "production", "now")
+    assert copy == replace(
+        record(2), environment="production", deployed_at="now", promoted_from="staging"
+    )
+
+
+STAGING = Environment("staging", "ml-staging", canary=Canary((50, 100), "2m"))
+PRODUCTION = Environment("production", "ml")
+
+
+def test_deploy_message_has_the_conventional_subject_and_trailers() -> None:
+    text = message.deploy_message(record(7), STAGING, "all 3 gates passed")
+    assert text == (
+        "deploy(churn): model v7 to staging (canary 50%→100%)\n"
+        "\n"
+        "Model models:/churn/7 from MLflow run run7\n"
+        "(content key key7).\n"
+        "Reviewed in pull request #7.\n"
+        "Verdict: all 3 gates passed\n"
+        "\n"
+        "Mlgitops-Pipeline: churn\n"
+        "Mlgitops-Environment: staging\n"
+        "Mlgitops-Model-Version: 7\n"
+        "Mlgitops-Run-Id: run7\n"
+        "Mlgitops-Content-Key: key7\n"
+    )
+
+
+def test_promote_and_rollback_subjects() -> None:
+    promoted = provenance.succeed(None, provenance.promoted(record(7), "production", "now"))
+    assert message.promote_message(promoted, PRODUCTION).splitlines()[0] == (
+        "promote(churn): model v7 from staging to production"
+    )
+    back = provenance.rolled_back(deployed(6, 7), 0, "now")
+    text = message.rollback_message(back)
+    assert text.splitlines()[0] == "rollback(churn): staging back to model v6 (from v7)"
+    assert message.parse_trailers(text)["Rolled-Back-From"] == "7"
+
+
+def test_git_reads_the_trailers_as_git_trailers() -> None:
+    back = provenance.rolled_back(deployed(6, 7), 0, "now")
+    parsed = subprocess.run(
+        ["git", "interpret-trailers", "--parse"],
+        input=message.rollback_message(back),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert parsed == (
+        "Mlgitops-Pipeline: churn\n"
+        "Mlgitops-Environment: staging\n"
+        "Mlgitops-Model-Version: 6\n"
+        "Mlgitops-Run-Id: run6\n"
+        "Mlgitops-Content-Key: key6\n"
+        "Mlgitops-Rolled-Back-From: 7\n"
+    )

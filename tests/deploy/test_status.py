@@ -1,0 +1,207 @@
+"""``mlgitops status`` against a loopback Kubernetes API serving CRD-valid Argo objects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.kube_api import KubeApi
+from tests.deploy.world import World, cli_run
+from tests.fixtures.k8s import kustomize_build
+
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+SYNCED = {"status": "Synced", "revision": REVISION}
+
+
+def cluster_objects(world: World, env: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Application and the Rollout exactly as rendered for ``env``."""
+    app = yaml.safe_load((world.work / f"manifests/argocd/{world.name}-{env}.yaml").read_text())
+    built = kustomize_build(world.work / f"manifests/{world.name}/overlays/{env}")
+    rollout = next(obj for obj in built if obj["kind"] == "Rollout")
+    return app, rollout
+
+
+def install(
+    api: KubeApi, world: World, env: str, app_status: dict[str, Any], rollout_status: dict[str, Any]
+) -> None:
+    app, rollout = cluster_objects(world, env)
+    api.put({**app, "status": app_status})
+    api.put({**rollout, "status": rollout_status})
+
+
+HEALTHY_ROLLOUT = {
+    "phase": "Healthy",
+    "currentStepIndex": 3,
+    "stableRS": "6d4f8b9c7",
+    "currentPodHash": "6d4f8b9c7",
+    "replicas": 2,
+    "readyReplicas": 2,
+    "availableReplicas": 2,
+    "updatedReplicas": 2,
+}
+PAUSED_ROLLOUT = {
+    "phase": "Paused",
+    "message": "CanaryPauseStep",
+    "currentStepIndex": 1,
+    "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2025-06-01T10:00:00Z"}],
+    "canary": {"currentStepAnalysisRunStatus": {"name": "canary-6d4f-2-1", "status": "Running"}},
+}
+ABORTED_ROLLOUT = {
+    "phase": "Degraded",
+    "abort": True,
+    "message": "RolloutAborted: metric success-rate assessed Failed",
+    "currentStepIndex": 0,
+    "canary": {"currentStepAnalysisRunStatus": {"name": "canary-6d4f-2-1", "status": "Failed"}},
+}
+
+
+def status(world: World, kubeconfig: Path, *extra: str) -> int:
+    return cli_run(
+        world.work,
+        "status",
+        world.name,
+        "--env",
+        "staging",
+        "--kubeconfig",
+        str(kubeconfig),
+        *extra,
+    )
+
+
+def test_a_healthy_environment_exits_0(
+    world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(
+        kube_api,
+        world,
+        "staging",
+        {"sync": SYNCED, "health": {"status": "Healthy"}},
+        HEALTHY_ROLLOUT,
+    )
+    assert status(world, kube_api.kubeconfig(tmp_path)) == 0
+    assert capsys.readouterr().out == (
+        f"{world.name}/staging: healthy\n"
+        f"  Argo CD Application argocd/{world.name}-staging: Synced, Healthy at 0123456789ab\n"
+        f"  Rollout ml-staging/{world.name}: Healthy, canary step 3/3, weight 100%\n"
+    )
+    assert kube_api.requests == [
+        f"GET /apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{world.name}-staging",
+        f"GET /apis/argoproj.io/v1alpha1/namespaces/ml-staging/rollouts/{world.name}",
+    ]
+
+
+def test_a_paused_canary_reports_step_weight_and_analysis(
+    world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(
+        kube_api,
+        world,
+        "staging",
+        {"sync": SYNCED, "health": {"status": "Suspended"}},
+        PAUSED_ROLLOUT,
+    )
+    assert status(world, kube_api.kubeconfig(tmp_path)) == 1
+    assert capsys.readouterr().out == (
+        f"{world.name}/staging: not healthy: Argo CD health is Suspended; "
+        "Rollout is Paused at canary step 1/3\n"
+        f"  Argo CD Application argocd/{world.name}-staging: Synced, Suspended at 0123456789ab\n"
+        f"  Rollout ml-staging/{world.name}: Paused, canary step 1/3, weight 50%, "
+        "analysis Running (canary-6d4f-2-1) — CanaryPauseStep\n"
+    )
+
+
+def test_an_aborted_canary_says_so(
+    world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app_status = {
+        "sync": {"status": "OutOfSync", "revision": REVISION},
+        "health": {"status": "Degraded"},
+    }
+    install(kube_api, world, "staging", app_status, ABORTED_ROLLOUT)
+    assert status(world, kube_api.kubeconfig(tmp_path), "--json") == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == {
+        "pipeline": world.name,
+        "environment": "staging",
+        "application": f"argocd/{world.name}-staging",
+        "rollout": f"ml-staging/{world.name}",
+        "sync": "OutOfSync",
+        "health": "Degraded",
+        "revision": REVISION,
+        "phase": "Degraded",
+        "message": "RolloutAborted: metric success-rate assessed Failed",
+        "step": 0,
+        "steps": 3,
+        "weight": 0,
+        "analysis": "Failed (canary-6d4f-2-1)",
+        "aborted": True,
+        "healthy": False,
+        "problems": [
+            "Argo CD sync is OutOfSync",
+            "Argo CD health is Degraded",
+            "the canary was aborted (RolloutAborted: metric success-rate assessed Failed)",
+        ],
+    }
+
+
+def test_objects_that_do_not_exist_are_reported_not_raised(
+    world: World,
+    kube_api: KubeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(kube_api.kubeconfig(tmp_path)))
+    assert cli_run(world.work, "status", world.name, "--env", "production") == 1
+    assert capsys.readouterr().out == (
+        f"{world.name}/production: not healthy: Argo CD Application argocd/{world.name}-production "
+        f"not found; Rollout ml/{world.name} not found\n"
+        f"  Argo CD Application argocd/{world.name}-production: not found\n"
+        f"  Rollout ml/{world.name}: not found\n"
+    )
+
+
+def test_a_refused_token_is_an_error_naming_the_server(
+    world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert status(world, kube_api.kubeconfig(tmp_path, token="wrong")) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops status: error: Kubernetes API {kube_api.url}: reading applications "
+        f"argocd/{world.name}-staging answered 401 (Unauthorized)\n"
+    )
+
+
+def test_an_unknown_environment_names_the_known_ones(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_run(world.work, "status", world.name, "--env", "qa") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops status: error: pipeline '{world.name}' has no environment 'qa' in "
+        f"pipelines/{world.name}.yaml (known: staging, production)\n"
+    )
+
+
+def test_without_any_kubernetes_configuration_it_says_what_to_do(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_run(world.work, "status", world.name, "--env", "staging") == 2
+    assert capsys.readouterr().err == (
+        "mlgitops status: error: no Kubernetes configuration: pass --kubeconfig, set "
+        "$KUBECONFIG, or run in a cluster\n"
+    )
+
+
+def test_an_unreachable_api_server_is_an_error_naming_it(
+    world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kubeconfig = kube_api.kubeconfig(tmp_path)
+    dead = "http://127.0.0.1:9"
+    kubeconfig.write_text(kubeconfig.read_text().replace(kube_api.url, dead))
+    assert status(world, kubeconfig) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops status: error: Kubernetes API {dead} is unreachable (MaxRetryError)\n"
+    )
