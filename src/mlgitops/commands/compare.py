@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mlgitops.evaluation.metrics import Predictions
     from mlgitops.evaluation.slices import SliceReport
     from mlgitops.evaluation.verdict import Verdict
-    from mlgitops.spec.model import Pipeline
+    from mlgitops.spec.model import Pipeline, RepoConfig
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +92,7 @@ def run(
         slices=_slices(pipeline, candidate, base_predictions),
     )
     fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
+    _record_on_run(root, tracking_uri, loaded.config, candidate.train.run_id, outcome)
     for text in lines(outcome, _shown(outputs.verdict_json, root)):
         console.line(text)
     if console.in_actions():
@@ -99,6 +100,17 @@ def run(
             console.line(console.annotation("error", gate.reason, title=f"gate {_condition(gate)}"))
     set_github_outputs({"verdict": "pass" if outcome.passed else "fail"})
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _record_on_run(
+    root: Path, option: str | None, config: RepoConfig, run_id: str, outcome: Verdict
+) -> None:
+    """Tag the candidate run with its verdict: ``deploy`` checks it after the merge."""
+    from mlgitops.gitops.reviewed import verdict_tags
+    from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
+
+    tracking = open_tracking(resolve_tracking_uri(root, option, config), root)
+    tracking.log_batch(run_id, {}, {}, verdict_tags(outcome.passed, outcome.summary))
 
 
 def _slices(

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 from mlgitops import fsio, results
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.results import TrainResult
-from mlgitops.training.data import ROW
+from mlgitops.training.data import ROW, Split
 from mlgitops.training.tracking import RunRecord, Tracking
 
 if TYPE_CHECKING:
     import pandas as pd
 
 ARTIFACT_DIR = "mlgitops"
-FILES = ("train.json", "holdout.parquet", "predictions.parquet")
+FILES = ("train.json", "holdout.parquet", "predictions.parquet", "reference.json")
 
 
 def predictions_frame(
@@ -41,12 +41,28 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def files_for(result: TrainResult, holdout: bytes, predictions: bytes) -> dict[str, bytes]:
+def files_for(
+    result: TrainResult, holdout: bytes, predictions: bytes, reference: bytes
+) -> dict[str, bytes]:
     return {
         "train.json": results.dumps(result).encode(),
         "holdout.parquet": holdout,
         "predictions.parquet": predictions,
+        "reference.json": reference,
     }
+
+
+def reference_bytes(split: Split, data_path: str, data_hash: str) -> bytes:
+    """The training-data profile that ``drift`` compares recent data with."""
+    from mlgitops.drift.profile import build_reference, dumps_reference
+
+    reference = build_reference(
+        split.train,
+        split.target,
+        features=split.features,
+        source={"data": data_path, "data_hash": data_hash},
+    )
+    return dumps_reference(reference).encode("utf-8")
 
 
 def write(outputs: Outputs, files: dict[str, bytes], result: TrainResult) -> None:

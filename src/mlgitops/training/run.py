@@ -187,7 +187,10 @@ def _log(
             gpu=facts.gpu,
         )
         files = handoff.files_for(
-            result, handoff.parquet_bytes(split.holdout), handoff.parquet_bytes(predictions)
+            result,
+            handoff.parquet_bytes(split.holdout),
+            handoff.parquet_bytes(predictions),
+            handoff.reference_bytes(split, pipeline.data.path, inputs.hashes.data),
         )
         artifacts = job.workdir / handoff.ARTIFACT_DIR
         artifacts.mkdir()

@@ -1,0 +1,270 @@
+"""The whole loop, played end to end with the generated workflows.
+
+A fresh repository with the example pipeline and a bare remote; pull requests
+whose generated PR workflow runs job by job (every ``run:`` step and every step
+of this repository's Action, with the environment and event payload a GitHub
+runner gives); a loopback GitHub that checks every request against GitHub's
+contract; a real MLflow server; the merge; the generated deploy workflow
+committing the canary to the remote; ``kubectl kustomize`` building it; a
+second pull request compared against the model now deployed; and a fork's
+pull request reported by the ``workflow_run`` report workflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.gha_runner import Runner, WorkflowRun, python_bin_env
+from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.k8s import kustomize_build, validate_objects
+from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server
+
+REPO = "octo/ml"
+FORK = "someone/ml"
+PIPELINE = "tumors"
+PR_WORKFLOW = ".github/workflows/mlgitops-tumors-pr.yml"
+DEPLOY_WORKFLOW = ".github/workflows/mlgitops-tumors-deploy.yml"
+REPORT_WORKFLOW = ".github/workflows/mlgitops-report.yml"
+MARKER = f"<!-- mlgitops:report:{PIPELINE} -->"
+
+pytestmark = pytest.mark.slow
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def mlflow_e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A server of its own, so no other test's runs can answer this loop's cache lookups."""
+    server, proc = start_mlflow_server(tmp_path_factory.mktemp("mlflow-e2e"))
+    yield server
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+class Loop:
+    """The user's repository, its remote, and a runner that plays its workflows."""
+
+    def __init__(self, root: Path, mlflow: MlflowServer, github: GitHubServer) -> None:
+        self.root, self.github = root, github
+        self.remote = root / "remote.git"
+        self.dev = root / "dev"
+        self.artifacts = root / "artifacts"
+        self.mlflow = mlflow
+        self.runs = 0
+        git(root, "init", "-q", "--bare", "-b", "main", str(self.remote))
+        git(root, "clone", "-q", str(self.remote), str(self.dev))
+        git(self.dev, "checkout", "-q", "-b", "main")
+        self.mlgitops("init")
+        self.mlgitops("render")
+        git(self.dev, "add", "-A")
+        git(self.dev, "commit", "-q", "-m", "Adopt mlgitops")
+        git(self.dev, "push", "-q", "origin", "main")
+
+    def mlgitops(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "mlgitops", *args],
+            cwd=self.dev,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def branch(self, name: str, old: str, new: str) -> str:
+        git(self.dev, "fetch", "-q", "origin")
+        git(self.dev, "checkout", "-q", "-B", name, "origin/main")
+        spec = self.dev / "pipelines" / f"{PIPELINE}.yaml"
+        text = spec.read_text()
+        assert old in text
+        spec.write_text(text.replace(old, new, 1))
+        git(self.dev, "commit", "-q", "-am", f"Tune {PIPELINE}: {new}")
+        git(self.dev, "push", "-q", "-f", "origin", name)
+        return git(self.dev, "rev-parse", "HEAD")
+
+    def checkout(self, ref: str) -> Path:
+        """A fresh clone at ``ref``, as actions/checkout with fetch-depth 0 leaves it."""
+        self.runs += 1
+        workspace = self.root / f"workspace-{self.runs}"
+        git(self.root, "clone", "-q", str(self.remote), str(workspace))
+        git(workspace, "checkout", "-q", ref)
+        return workspace
+
+    def runner(self, workspace: Path, *, secrets: bool = True) -> Runner:
+        env = {
+            **python_bin_env(),
+            "HOME": os.environ["HOME"],
+            "MLGITOPS_INSTALL": "false",
+            "LANG": "C.UTF-8",
+        }
+        env.update({k: v for k, v in os.environ.items() if k.startswith("GIT_")})
+        given = {"GITHUB_TOKEN": self.github.token}
+        if secrets:
+            given["MLFLOW_TRACKING_URI"] = self.mlflow.uri
+        return Runner(
+            workspace=workspace,
+            artifacts=self.artifacts,
+            repository=REPO,
+            base_env=env,
+            secrets=given,
+            api_url=self.github.api_url,
+            local_action_refs=("mlgitops/mlgitops",),
+            next_run_id=1000 + 100 * self.runs,
+        )
+
+    def pull_request(
+        self, number: int, branch: str, sha: str, head_repo: str = REPO
+    ) -> WorkflowRun:
+        self.github.state.add_pull(number, sha, head_repo=head_repo, head_ref=branch)
+        base_sha = git(self.dev, "rev-parse", "origin/main")
+        payload = {
+            "action": "synchronize",
+            "number": number,
+            "pull_request": {
+                "number": number,
+                "head": {"sha": sha, "ref": branch, "repo": {"full_name": head_repo}},
+                "base": {"sha": base_sha, "ref": "main", "repo": {"full_name": REPO}},
+            },
+            "repository": {"full_name": REPO, "default_branch": "main"},
+        }
+        workspace = self.checkout(sha)
+        runner = self.runner(workspace, secrets=head_repo == REPO)
+        return runner.run_workflow(
+            workspace / PR_WORKFLOW,
+            "pull_request",
+            payload,
+            sha=sha,
+            ref=f"refs/pull/{number}/merge",
+        )
+
+    def merge(self, branch: str) -> str:
+        git(self.dev, "checkout", "-q", "main")
+        git(self.dev, "pull", "-q", "--ff-only", "origin", "main")
+        git(self.dev, "merge", "-q", "--no-ff", "-m", f"Merge {branch}", f"origin/{branch}")
+        git(self.dev, "push", "-q", "origin", "main")
+        return git(self.dev, "rev-parse", "HEAD")
+
+    def push_event(self, sha: str) -> WorkflowRun:
+        workspace = self.checkout(sha)
+        git(workspace, "checkout", "-q", "-B", "main", sha)
+        git(workspace, "branch", "-q", "--set-upstream-to=origin/main", "main")
+        payload = {
+            "ref": "refs/heads/main",
+            "after": sha,
+            "repository": {"full_name": REPO, "default_branch": "main"},
+        }
+        return self.runner(workspace).run_workflow(
+            workspace / DEPLOY_WORKFLOW, "push", payload, sha=sha, ref="refs/heads/main"
+        )
+
+    def report_workflow(self, pr_run: WorkflowRun, number: int, sha: str) -> WorkflowRun:
+        main = git(self.dev, "rev-parse", "origin/main")
+        workspace = self.checkout(main)
+        payload = {
+            "action": "completed",
+            "workflow_run": {
+                "id": pr_run.run_id,
+                "name": pr_run.name,
+                "event": "pull_request",
+                "conclusion": pr_run.conclusion,
+                "head_sha": sha,
+                "head_branch": "fork-change",
+                "head_repository": {"full_name": FORK},
+                "pull_requests": [],  # GitHub leaves this empty for forks
+            },
+            "repository": {"full_name": REPO, "default_branch": "main"},
+        }
+        return self.runner(workspace).run_workflow(
+            workspace / REPORT_WORKFLOW, "workflow_run", payload, sha=main, ref="refs/heads/main"
+        )
+
+
+def _results(run: WorkflowRun) -> dict[str, str]:
+    return {job_id: job.result for job_id, job in run.jobs.items()}
+
+
+def _explain(run: WorkflowRun) -> str:
+    return "\n\n".join(f"== job {j.job_id}: {j.result}\n{j.log[-6000:]}" for j in run.jobs.values())
+
+
+def _status(github: GitHubServer, sha: str) -> dict[str, Any]:
+    mine = [
+        s
+        for s in github.state.statuses
+        if s.get("_sha", s.get("sha")) == sha and s["context"] == f"mlgitops/{PIPELINE}"
+    ]
+    assert mine, f"no status for {sha}: {github.state.statuses}"
+    return mine[-1]
+
+
+def test_pull_request_to_canary_and_back(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer, contracts: Path
+) -> None:
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+
+    # 1. A pull request that tunes the model: validated, trained, compared, reported.
+    sha1 = loop.branch("tune-learning-rate", "learning_rate: 0.1", "learning_rate: 0.05")
+    run1 = loop.pull_request(1, "tune-learning-rate", sha1)
+    assert _results(run1) == {"check": "success", "train": "success", "report": "success"}, (
+        _explain(run1)
+    )
+    comments = github_server.state.comments_on(1)
+    assert len(comments) == 1 and comments[0]["body"].startswith(MARKER)
+    assert "no deployed model yet" in comments[0]["body"]
+    assert _status(github_server, sha1)["state"] == "success"
+
+    # A rerun of the same commit updates the one comment; the training is a cache hit.
+    rerun = loop.pull_request(1, "tune-learning-rate", sha1)
+    assert _results(rerun)["train"] == "success", _explain(rerun)
+    assert rerun.jobs["train"].outputs["run-id"] == run1.jobs["train"].outputs["run-id"]
+    assert len(github_server.state.comments_on(1)) == 1
+
+    # 2. Merge: the deploy workflow registers the reviewed model and commits the canary.
+    merged = loop.merge("tune-learning-rate")
+    deploy = loop.push_event(merged)
+    assert _results(deploy)["deploy"] == "success", _explain(deploy)
+    git(loop.dev, "pull", "-q", "--ff-only", "origin", "main")
+    subject = git(loop.dev, "log", "-1", "--format=%s")
+    assert subject.startswith(f"deploy({PIPELINE}): model v1 to staging"), subject
+    overlay = loop.dev / "manifests" / PIPELINE / "overlays" / "staging"
+    record = json.loads((overlay / "model.json").read_text())
+    assert record["version"] == "1" and record["model_uri"] == f"models:/{PIPELINE}/1"
+    objects = kustomize_build(overlay)
+    config_maps = [o for o in objects if o["kind"] == "ConfigMap"]
+    assert [c["data"]["MODEL_URI"] for c in config_maps] == [f"models:/{PIPELINE}/1"]
+    validate_objects(objects, contracts)
+    assert loop.mlgitops("render", "--check").startswith("render --check: ")
+
+    # 3. A second pull request is compared with the model now deployed.
+    sha2 = loop.branch("more-iterations", "max_iter: 200", "max_iter: 300")
+    run2 = loop.pull_request(2, "more-iterations", sha2)
+    assert _results(run2) == {"check": "success", "train": "success", "report": "success"}, (
+        _explain(run2)
+    )
+    body2 = github_server.state.comments_on(2)[0]["body"]
+    assert f"models:/{PIPELINE}/1" in body2
+    assert "no deployed model yet" not in body2
+
+    # 4. A fork's pull request: no training, no secrets; the report workflow posts.
+    sha3 = loop.branch("fork-change", "learning_rate: 0.05", "learning_rate: 0.2")
+    run3 = loop.pull_request(3, "fork-change", sha3, head_repo=FORK)
+    assert _results(run3) == {"check": "success", "train": "skipped", "report": "success"}, (
+        _explain(run3)
+    )
+    assert github_server.state.comments_on(3) == []
+    report = loop.report_workflow(run3, 3, sha3)
+    assert _results(report) == {"report-tumors": "success"}, _explain(report)
+    fork_comments = github_server.state.comments_on(3)
+    assert len(fork_comments) == 1 and fork_comments[0]["body"].startswith(MARKER)
+    assert "fork" in fork_comments[0]["body"].lower()
