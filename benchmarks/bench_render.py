@@ -55,13 +55,19 @@ def main() -> None:
     parser.add_argument("--specs", type=int, default=100)
     count = parser.parse_args().specs
     cli = str(Path(sys.executable).with_name("mlgitops"))
-    load_only = [sys.executable, "-c", "from pathlib import Path; from mlgitops.spec import load_repo; load_repo(Path('.'))"]
+    load_only = [
+        sys.executable,
+        "-c",
+        "from pathlib import Path; from mlgitops.spec import load_repo; load_repo(Path('.'))",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
         (repo / "pipelines").mkdir()
         for i in range(count):
             name = f"model-{i:03d}"
-            (repo / "pipelines" / f"{name}.yaml").write_text(SPEC.format(name=name, c=1 + i % 7, pool=i % 3))
+            (repo / "pipelines" / f"{name}.yaml").write_text(
+                SPEC.format(name=name, c=1 + i % 7, pool=i % 3)
+            )
         reference = _timed(load_only, repo)
         cold = _timed([cli, "render"], repo)
         warm = _timed([cli, "render"], repo)
@@ -69,8 +75,14 @@ def main() -> None:
         files = sum(1 for p in repo.rglob("*") if p.is_file()) - count
     print(f"{count} specs -> {files} generated files")
     print(f"{'load + validate specs only':30} {reference:7.3f} s  (reference)")
-    for name, seconds in (("render (cold, writes all)", cold), ("render (nothing changed)", warm), ("render --check", check)):
-        print(f"{name:30} {seconds:7.3f} s  {seconds / reference:5.2f}x reference, {1000 * seconds / count:6.1f} ms/spec")
+    for name, seconds in (
+        ("render (cold, writes all)", cold),
+        ("render (nothing changed)", warm),
+        ("render --check", check),
+    ):
+        print(
+            f"{name:30} {seconds:7.3f} s  {seconds / reference:5.2f}x reference, {1000 * seconds / count:6.1f} ms/spec"
+        )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def main() -> None:
     print(f"{'python -c pass':28} {base:9.3f} {'':>12} {1.0:6.2f}")
     for name, seconds in rows:
         verdict = "ok" if seconds <= TARGET_S else "OVER"
-        print(f"{name:28} {seconds:9.3f} {seconds - base:+12.3f} {seconds / base:6.2f}  <= {TARGET_S}s {verdict}")
+        print(
+            f"{name:28} {seconds:9.3f} {seconds - base:+12.3f} {seconds / base:6.2f}  <= {TARGET_S}s {verdict}"
+        )
 
 
 if __name__ == "__main__":

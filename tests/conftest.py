@@ -66,7 +66,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     monkeypatch.setenv("GIT_COMMITTER_NAME", "mlgitops tests")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "tests@mlgitops.invalid")
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+    )
 
 
 @pytest.fixture(scope="session")

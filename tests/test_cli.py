@@ -14,7 +14,11 @@ HEAVY = ("pandas", "pandera", "sklearn", "mlflow", "kubernetes", "numpy", "pyarr
 
 def _mlgitops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mlgitops", *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "mlgitops", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -45,8 +49,20 @@ def test_cli_path_imports_no_heavy_library(args: list[str], tmp_path: Path) -> N
 def test_help_lists_every_verb(tmp_path: Path) -> None:
     result = _mlgitops("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for verb in ("init", "render", "plan", "validate", "train", "compare", "report", "deploy",
-                 "promote", "rollback", "status", "drift"):
+    for verb in (
+        "init",
+        "render",
+        "plan",
+        "validate",
+        "train",
+        "compare",
+        "report",
+        "deploy",
+        "promote",
+        "rollback",
+        "status",
+        "drift",
+    ):
         assert f"    {verb} " in result.stdout
 
 

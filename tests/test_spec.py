@@ -50,7 +50,10 @@ def test_invalid_spec_reports_every_problem_and_writes_nothing(case: str, tmp_pa
     for command in (["render"], ["render", "--check"]):
         result = subprocess.run(
             [sys.executable, "-m", "mlgitops", *command],
-            cwd=root, capture_output=True, text=True, check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert result.returncode == 2, result.stderr
         assert result.stdout == ""
@@ -68,7 +71,9 @@ def test_valid_spec_loads(spec: Path) -> None:
 
 
 def test_defaults_are_filled_in() -> None:
-    pipeline = parse_pipeline("pipelines/minimal.yaml", (SPECS / "valid" / "minimal.yaml").read_text())
+    pipeline = parse_pipeline(
+        "pipelines/minimal.yaml", (SPECS / "valid" / "minimal.yaml").read_text()
+    )
     assert pipeline.metrics == ("rmse", "mae", "r2")
     assert pipeline.train.runs_on == ("self-hosted", "linux", "gpu")
     assert pipeline.train.timeout_minutes == 120
@@ -100,14 +105,19 @@ def test_custom_trainer_spec_records() -> None:
     assert pipeline.drift is not None and pipeline.drift.features["driver_id"].ignore
     # URLs are not path-filter inputs; code paths are.
     assert pipeline.inputs() == (
-        "pipelines/custom_trainer.yaml", "src/train.py", "src/features/",
-        "schemas/rides.yaml", "data/rides-holdout.parquet",
+        "pipelines/custom_trainer.yaml",
+        "src/train.py",
+        "src/features/",
+        "schemas/rides.yaml",
+        "data/rides-holdout.parquet",
     )
 
 
 def test_gated_metric_is_always_computed() -> None:
-    text = (SPECS / "valid" / "full.yaml").read_text().replace(
-        "metrics: [roc_auc, accuracy, f1]", "metrics: [f1]"
+    text = (
+        (SPECS / "valid" / "full.yaml")
+        .read_text()
+        .replace("metrics: [roc_auc, accuracy, f1]", "metrics: [f1]")
     )
     pipeline = parse_pipeline("pipelines/full.yaml", text)
     assert pipeline.metrics == ("f1", "accuracy", "roc_auc")

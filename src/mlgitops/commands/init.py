@@ -33,7 +33,9 @@ def _walk(node: Traversable, prefix: str = "") -> dict[str, bytes]:
 
 def scaffold_files() -> dict[str, bytes]:
     """The scaffold shipped in the package, as repo-relative path -> bytes."""
-    return {k: v for k, v in _walk(resources.files("mlgitops.scaffold")).items() if k != "__init__.py"}
+    return {
+        k: v for k, v in _walk(resources.files("mlgitops.scaffold")).items() if k != "__init__.py"
+    }
 
 
 def _gitignore(root: Path) -> bytes:
@@ -42,7 +44,10 @@ def _gitignore(root: Path) -> bytes:
     if GITIGNORE_LINE in lines:
         return current
     prefix = current if current.endswith(b"\n") or not current else current + b"\n"
-    return prefix + f"# mlgitops hand-off files (results of validate/train/compare)\n{GITIGNORE_LINE}\n".encode()
+    return (
+        prefix
+        + f"# mlgitops hand-off files (results of validate/train/compare)\n{GITIGNORE_LINE}\n".encode()
+    )
 
 
 def run(*, repo: Path, force: bool) -> int:
@@ -60,6 +65,8 @@ def run(*, repo: Path, force: bool) -> int:
     for rel in changes.updated:
         console.line(f"updated {rel}")
     console.line("")
-    console.line("Next: `mlgitops render` writes the workflows and manifests of pipelines/tumors.yaml;")
+    console.line(
+        "Next: `mlgitops render` writes the workflows and manifests of pipelines/tumors.yaml;"
+    )
     console.line("commit them, and every pull request that touches the pipeline gets checked.")
     return EXIT_OK

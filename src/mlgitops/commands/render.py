@@ -12,7 +12,11 @@ from mlgitops.render import is_generated, manifests, render_repo
 from mlgitops.spec import load_repo
 
 #: Where generated files live; a generated file here that no spec produces is an orphan.
-MANAGED_GLOBS = (".github/workflows/mlgitops-*.yml", ".github/actionlint.yaml", "manifests/**/*.yaml")
+MANAGED_GLOBS = (
+    ".github/workflows/mlgitops-*.yml",
+    ".github/actionlint.yaml",
+    "manifests/**/*.yaml",
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
