@@ -244,6 +244,7 @@ def test_output_folder_from_the_option(
     assert sorted(p.name for p in target.iterdir()) == [
         "holdout.parquet",
         "predictions.parquet",
+        "reference.json",
         "train.json",
     ]
     assert json.loads((target / "train.json").read_text())["cached"] is True

@@ -10,11 +10,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import jsonschema
-
 from mlgitops.errors import Problem
 from mlgitops.spec.model import CLASSIFICATION_METRICS, REGRESSION_METRICS, TASK_METRICS, is_url
 from mlgitops.spec.positions import Key, dotted, locate
+from mlgitops.spec.schema_eval import SchemaError, iter_errors
 
 _ALL_METRICS = frozenset(CLASSIFICATION_METRICS + REGRESSION_METRICS)
 _TYPE_NAMES = {
@@ -35,11 +34,6 @@ def schema(name: str) -> dict[str, Any]:
     return loaded
 
 
-@cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema(name))
-
-
 def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -55,11 +49,11 @@ def _describe(value: Any) -> str:
 
 
 def _schema_problems(source: str, doc: Any, name: str) -> Iterator[Problem]:
-    for error in _validator(name).iter_errors(doc):
+    for error in iter_errors(doc, schema(name)):
         yield from _explain(source, doc, error)
 
 
-def _explain(source: str, doc: Any, error: jsonschema.ValidationError) -> Iterator[Problem]:
+def _explain(source: str, doc: Any, error: SchemaError) -> Iterator[Problem]:
     path: list[Key] = list(error.absolute_path)
     where = dotted(path)
     kind, arg, value = error.validator, error.validator_value, error.instance
@@ -87,7 +81,7 @@ def _explain(source: str, doc: Any, error: jsonschema.ValidationError) -> Iterat
     yield at(f"{where}: {_message(kind, arg, value, error)}", False)
 
 
-def _message(kind: str, arg: Any, value: Any, error: jsonschema.ValidationError) -> str:
+def _message(kind: str, arg: Any, value: Any, error: SchemaError) -> str:
     got = _describe(value)
     if kind == "type":
         types = [arg] if isinstance(arg, str) else list(arg)

@@ -1,0 +1,166 @@
+"""A small JSON Schema (2020-12) evaluator for the packaged spec schemas.
+
+It covers exactly the keywords those schemas use and reports every error, in
+the shape the spec checks read (``validator``, ``validator_value``,
+``instance``, ``schema``, ``absolute_path``, ``message``). It exists because
+importing ``jsonschema`` costs more than the whole start-up budget of
+``mlgitops render``; the tests check that it agrees with ``jsonschema`` on every
+spec fixture, and that the schemas use no keyword it does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+#: Keywords that only annotate (documentation, defaults, hints for messages).
+ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default", "x-hint"})
+#: Keywords this evaluator implements.
+KEYWORDS = frozenset(
+    {
+        "type",
+        "enum",
+        "properties",
+        "additionalProperties",
+        "required",
+        "minProperties",
+        "items",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "pattern",
+        "oneOf",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    validator: str
+    validator_value: Any
+    instance: Any
+    schema: dict[str, Any]
+    absolute_path: tuple[str | int, ...]
+    message: str
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    checks: dict[str, Callable[[Any], bool]] = {
+        "object": lambda v: isinstance(v, dict),
+        "array": lambda v: isinstance(v, list),
+        "string": lambda v: isinstance(v, str),
+        "boolean": lambda v: isinstance(v, bool),
+        "number": _is_number,
+        "integer": lambda v: _is_number(v) and float(v).is_integer(),
+        "null": lambda v: v is None,
+    }
+    return bool(checks[kind](value))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: true is not 1."""
+    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+
+
+@cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def iter_errors(
+    instance: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()
+) -> Iterator[SchemaError]:
+    """Every error of ``instance`` against ``schema``."""
+
+    def error(kind: str, message: str) -> SchemaError:
+        return SchemaError(kind, schema[kind], instance, schema, path, message)
+
+    kind = schema.get("type")
+    if kind is not None:
+        kinds = [kind] if isinstance(kind, str) else kind
+        if not any(_has_type(instance, k) for k in kinds):
+            yield error("type", f"{instance!r} is not of type {kind!r}")
+            return
+    if "enum" in schema and not any(_same(instance, v) for v in schema["enum"]):
+        yield error("enum", f"{instance!r} is not one of {schema['enum']!r}")
+    if "oneOf" in schema:
+        matches = sum(1 for sub in schema["oneOf"] if not any(iter_errors(instance, sub, path)))
+        if matches != 1:
+            yield error(
+                "oneOf", f"{instance!r} is not valid under exactly one of the given schemas"
+            )
+    if isinstance(instance, dict):
+        yield from _object(instance, schema, path, error)
+    elif isinstance(instance, list):
+        yield from _array(instance, schema, path, error)
+    elif isinstance(instance, str):
+        if "minLength" in schema and len(instance) < schema["minLength"]:
+            yield error("minLength", f"{instance!r} is too short")
+        if "pattern" in schema and not _regex(schema["pattern"]).search(instance):
+            yield error("pattern", f"{instance!r} does not match {schema['pattern']!r}")
+    elif _is_number(instance):
+        yield from _number(instance, schema, error)
+
+
+def _object(
+    instance: dict[str, Any], schema: dict[str, Any], path: tuple[str | int, ...], error: Any
+) -> Iterator[SchemaError]:
+    properties = schema.get("properties", {})
+    for key in schema.get("required", ()):
+        if key not in instance:
+            yield error("required", f"{key!r} is a required property")
+            break  # one error names every missing key, as jsonschema's does per keyword
+    if "minProperties" in schema and len(instance) < schema["minProperties"]:
+        yield error("minProperties", f"{instance!r} does not have enough properties")
+    extra = schema.get("additionalProperties", True)
+    unknown = [k for k in instance if k not in properties]
+    if extra is False and unknown:
+        yield error("additionalProperties", f"Additional properties are not allowed ({unknown!r})")
+    for key, value in instance.items():
+        if key in properties:
+            yield from iter_errors(value, properties[key], (*path, key))
+        elif isinstance(extra, dict):
+            yield from iter_errors(value, extra, (*path, key))
+
+
+def _array(
+    instance: list[Any], schema: dict[str, Any], path: tuple[str | int, ...], error: Any
+) -> Iterator[SchemaError]:
+    if "minItems" in schema and len(instance) < schema["minItems"]:
+        yield error("minItems", f"{instance!r} should be non-empty")
+    if "maxItems" in schema and len(instance) > schema["maxItems"]:
+        yield error("maxItems", f"{instance!r} is too long")
+    if schema.get("uniqueItems"):
+        seen: list[Any] = []
+        for item in instance:
+            if any(_same(item, s) for s in seen):
+                yield error("uniqueItems", f"{instance!r} has non-unique elements")
+                break
+            seen.append(item)
+    if "items" in schema:
+        for index, item in enumerate(instance):
+            yield from iter_errors(item, schema["items"], (*path, index))
+
+
+def _number(instance: float, schema: dict[str, Any], error: Any) -> Iterator[SchemaError]:
+    bounds: tuple[tuple[str, Callable[[float, float], bool]], ...] = (
+        ("minimum", lambda v, b: v >= b),
+        ("maximum", lambda v, b: v <= b),
+        ("exclusiveMinimum", lambda v, b: v > b),
+        ("exclusiveMaximum", lambda v, b: v < b),
+    )
+    for keyword, holds in bounds:
+        if keyword in schema and not holds(instance, schema[keyword]):
+            yield error(keyword, f"{instance!r} is out of bounds ({keyword} {schema[keyword]!r})")
