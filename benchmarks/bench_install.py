@@ -41,9 +41,14 @@ def _measure(extras: str) -> float:
 
 
 def main() -> None:
-    rows = [(name, _measure(extras)) for name, extras in
-            (("mlgitops (render/plan/report/deploy)", ""), ("mlgitops[data] (validate/drift)", "data"),
-             ("mlgitops[train] (train/compare)", "train"))]
+    rows = [
+        (name, _measure(extras))
+        for name, extras in (
+            ("mlgitops (render/plan/report/deploy)", ""),
+            ("mlgitops[data] (validate/drift)", "data"),
+            ("mlgitops[train] (train/compare)", "train"),
+        )
+    ]
     full = rows[-1][1]
     print(f"{'install':40} {'MB':>8} {'of [train]':>10}")
     for name, size in rows:

@@ -79,6 +79,9 @@ def _setup(box: Sandbox) -> None:
     _step(1, "A repository with the example pipeline, and its bare remote")
     proc.git("init", "-q", "--bare", "-b", "main", str(box.remote), cwd=box.root)
     proc.git("clone", "-q", str(box.remote), str(box.work), cwd=box.root)
+    # The sandbox commits as itself, so the demo works where git has no identity yet.
+    _git(box, "config", "user.name", "mlgitops demo")
+    _git(box, "config", "user.email", "demo@mlgitops.invalid")
     _git(box, "checkout", "-q", "-b", "main")
     _mlgitops(box, "init")
     _mlgitops(box, "render")
