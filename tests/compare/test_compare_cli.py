@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,10 @@ def test_without_a_deployed_model_only_absolute_gates_apply(
     world.candidate(World.local(_fit(train)), holdout, [0, 1])
     code, out, err = world.compare()
     assert (code, err) == (1, "")
+    run_id = json.loads((world.output / "train.json").read_text())["run_id"]
+    assert world.run_tags(run_id)["mlgitops.verdict"] == "failed"
     assert out == (
-        "compare fresh: candidate run c0ffee, 600 holdout rows\n"
+        f"compare fresh: candidate run {run_id}, 600 holdout rows\n"
         "baseline: none; no deployed model yet: absolute gates only "
         "(origin/main:manifests/fresh/overlays/staging/model.json does not exist)\n"
         "paired bootstrap: 400 resamples, 95% confidence, seed 7\n"
@@ -273,8 +276,9 @@ def test_a_truly_worse_candidate_fails(
     code, out, err = world.compare()
     assert (code, err) == (1, "")
     assert github_output.read_text() == "verdict=fail\n"
+    run_id = json.loads((world.output / "train.json").read_text())["run_id"]
     assert out == (
-        "compare worse: candidate run c0ffee, 600 holdout rows\n"
+        f"compare worse: candidate run {run_id}, 600 holdout rows\n"
         f"baseline: {base.model_uri} (run {base.run_id}) from "
         "origin/main:manifests/worse/overlays/staging/model.json\n"
         "paired bootstrap: 400 resamples, 95% confidence, seed 7\n"

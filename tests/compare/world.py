@@ -16,6 +16,7 @@ import pytest
 
 from mlgitops import results
 from mlgitops.cli import main
+from mlgitops.training.tracking import open_tracking
 from tests.fixtures.mlflow_server import MlflowServer
 
 SPEC = """\
@@ -54,6 +55,9 @@ class Model:
     version: str | None = None
 
 
+LOCAL_RUN = "c0ffee"
+
+
 @dataclass
 class World:
     root: Path
@@ -90,9 +94,31 @@ class World:
         return Model(estimator, run.info.run_id, info.model_uri)
 
     @staticmethod
-    def local(estimator: Any, run_id: str = "c0ffee") -> Model:
+    def local(estimator: Any, run_id: str = LOCAL_RUN) -> Model:
         """A candidate that compare never loads (it reads its predictions), kept out of MLflow."""
         return Model(estimator, run_id, f"runs:/{run_id}/model")
+
+    def tracking_uri(self) -> str:
+        return (
+            self.server.uri if self.server else f"sqlite:///{self.root / '.mlgitops' / 'mlflow.db'}"
+        )
+
+    def run_tags(self, run_id: str) -> dict[str, str]:
+        import mlflow
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MLflow's own deprecations are not under test
+            client = mlflow.MlflowClient(self.tracking_uri())
+            return dict(client.get_run(run_id).data.tags)
+
+    def candidate_run(self) -> str:
+        """The run that train would have made for the candidate (compare tags it with its verdict)."""
+        tracking = open_tracking(self.tracking_uri(), self.root)
+        experiment = tracking.experiment(self.name, create=True)
+        assert experiment is not None
+        run = tracking.create_run(experiment, "candidate", {})
+        tracking.end_run(run.run_id, "FINISHED")
+        return run.run_id
 
     def deploy(self, model: Model, claimed: dict[str, float] | None = None) -> None:
         """Commit the first environment's model.json on main (the base branch) and push."""
@@ -135,9 +161,10 @@ class World:
                 predictions[f"proba_{cls}"] = proba[:, i]
         holdout.to_parquet(self.output / "holdout.parquet", index=False)
         predictions.to_parquet(self.output / "predictions.parquet", index=False)
+        run_id = self.candidate_run() if model.run_id == LOCAL_RUN else model.run_id
         train = results.TrainResult(
             pipeline=self.name,
-            run_id=model.run_id,
+            run_id=run_id,
             experiment_id="1",
             tracking_uri=self.server.uri if self.server else "sqlite:///mlflow.db",
             content_key="sha256:candidate",

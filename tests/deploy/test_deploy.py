@@ -312,7 +312,8 @@ def test_a_local_sqlite_store_registers_through_mlflows_client(
     reviewed_run(uri, world.work, world.name)
     assert deploy(world, uri, "--no-push") == 0
     assert capsys.readouterr().out.endswith(f"  MLflow alias {world.name}@staging -> version 1\n")
-    version = MlflowClient(tracking_uri=uri).get_model_version_by_alias(world.name, "staging")
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # other tests set a global registry
+    version = client.get_model_version_by_alias(world.name, "staging")
     assert str(version.version) == "1"
     assert deploy(world, uri, "--no-push") == 0
     assert capsys.readouterr().out.startswith(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops import console, fsio
-from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
+from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import load_repo
 
@@ -110,7 +110,14 @@ def _record_on_run(
     from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
 
     tracking = open_tracking(resolve_tracking_uri(root, option, config), root)
-    tracking.log_batch(run_id, {}, {}, verdict_tags(outcome.passed, outcome.summary))
+    try:
+        tracking.log_batch(run_id, {}, {}, verdict_tags(outcome.passed, outcome.summary))
+    except ServiceError as exc:
+        # The verdict stands (and is in verdict.json); only the later deploy needs the tag.
+        console.error_line(
+            f"mlgitops compare: warning: the verdict was not recorded on MLflow run {run_id}, "
+            f"so `deploy` will not find it there: {exc}"
+        )
 
 
 def _slices(
