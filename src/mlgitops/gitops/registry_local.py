@@ -8,6 +8,7 @@ from typing import Any
 from mlgitops.errors import ServiceError
 from mlgitops.gitops.registry import ModelVersion
 from mlgitops.training.tracking import RunRecord
+from mlgitops.training.tracking_local import run_record
 
 
 class LocalRegistry:
@@ -33,17 +34,7 @@ class LocalRegistry:
             raise ServiceError(f"MLflow registry {self.uri}: {what} failed ({first})") from exc
 
     def get_run(self, run_id: str) -> RunRecord:
-        run = self._do("get run", lambda c: c.get_run(run_id))
-        info, data = run.info, run.data
-        return RunRecord(
-            run_id=info.run_id,
-            experiment_id=str(info.experiment_id),
-            status=info.status,
-            artifact_uri=info.artifact_uri,
-            tags=dict(data.tags),
-            metrics={k: float(v) for k, v in data.metrics.items()},
-            params=dict(data.params),
-        )
+        return run_record(self._do("get run", lambda c: c.get_run(run_id)))
 
     def version_for_run(self, name: str, run_id: str) -> ModelVersion | None:
         found = self._do(

@@ -11,6 +11,7 @@ import requests
 from mlgitops.errors import ServiceError
 from mlgitops.gitops.registry import ModelVersion, version_of
 from mlgitops.training.tracking import RunRecord
+from mlgitops.training.tracking_rest import run_record
 
 API = "/api/2.0/mlflow"
 _RETRY_STATUS = frozenset({429, 502, 503, 504})
@@ -36,17 +37,7 @@ class RestRegistry:
         self._sleep = sleep
 
     def get_run(self, run_id: str) -> RunRecord:
-        run = self._call("GET", "/runs/get", params={"run_id": run_id})["run"]
-        info, data = run["info"], run.get("data", {})
-        return RunRecord(
-            run_id=info["run_id"],
-            experiment_id=str(info["experiment_id"]),
-            status=info["status"],
-            artifact_uri=info.get("artifact_uri", ""),
-            tags={t["key"]: t["value"] for t in data.get("tags", [])},
-            metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
-            params={p["key"]: p["value"] for p in data.get("params", [])},
-        )
+        return run_record(self._call("GET", "/runs/get", params={"run_id": run_id})["run"])
 
     def version_for_run(self, name: str, run_id: str) -> ModelVersion | None:
         query = {"filter": f"name = '{name}' and run_id = '{run_id}'"}

@@ -100,13 +100,13 @@ class LocalTracking:
                 [experiment_id], query, max_results=1, order_by=["attributes.start_time DESC"]
             ),
         )
-        return _record(runs[0]) if runs else None
+        return run_record(runs[0]) if runs else None
 
     def create_run(self, experiment_id: str, name: str, tags: Mapping[str, str]) -> RunRecord:
         run = self._do(
             "create run", lambda c: c.create_run(experiment_id, tags=dict(tags), run_name=name)
         )
-        return _record(run)
+        return run_record(run)
 
     def log_batch(
         self,
@@ -201,7 +201,8 @@ def _repository(artifact_uri: str) -> Any:
     return get_artifact_repository(artifact_uri)
 
 
-def _record(run: Any) -> RunRecord:
+def run_record(run: Any) -> RunRecord:
+    """A run as MLflow's client returns it."""
     info, data = run.info, run.data
     return RunRecord(
         run_id=info.run_id,

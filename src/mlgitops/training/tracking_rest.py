@@ -65,7 +65,7 @@ class RestTracking:
             "order_by": ["attributes.start_time DESC"],
         }
         runs = self._call("POST", "/runs/search", json=query).get("runs", [])
-        return _record(runs[0]) if runs else None
+        return run_record(runs[0]) if runs else None
 
     def create_run(self, experiment_id: str, name: str, tags: Mapping[str, str]) -> RunRecord:
         body = {
@@ -74,7 +74,7 @@ class RestTracking:
             "start_time": int(time.time() * 1000),
             "tags": _pairs(tags),
         }
-        return _record(self._call("POST", "/runs/create", json=body)["run"])
+        return run_record(self._call("POST", "/runs/create", json=body)["run"])
 
     def log_batch(
         self,
@@ -204,13 +204,14 @@ class RestTracking:
         return answer
 
 
-def _record(run: dict[str, Any]) -> RunRecord:
+def run_record(run: dict[str, Any]) -> RunRecord:
+    """A run as MLflow's REST API returns it (``runs/get``, ``runs/search``)."""
     info, data = run["info"], run.get("data", {})
     return RunRecord(
         run_id=info["run_id"],
         experiment_id=str(info["experiment_id"]),
         status=info["status"],
-        artifact_uri=info["artifact_uri"],
+        artifact_uri=info.get("artifact_uri", ""),
         tags={t["key"]: t["value"] for t in data.get("tags", [])},
         metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
         params={p["key"]: p["value"] for p in data.get("params", [])},
