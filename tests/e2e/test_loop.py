@@ -35,6 +35,9 @@ DEPLOY_WORKFLOW = ".github/workflows/mlgitops-tumors-deploy.yml"
 REPORT_WORKFLOW = ".github/workflows/mlgitops-report.yml"
 MARKER = f"<!-- mlgitops:report:{PIPELINE} -->"
 
+#: What the Action leaves out of jobs that neither train nor validate.
+LIGHT_JOB_ABSENT = {"pandas", "pandera", "sklearn", "mlflow", "numpy", "pyarrow", "scipy"}
+
 pytestmark = pytest.mark.slow
 
 
@@ -101,7 +104,7 @@ class Loop:
         git(workspace, "checkout", "-q", ref)
         return workspace
 
-    def runner(self, workspace: Path, *, secrets: bool = True) -> Runner:
+    def runner(self, workspace: Path, *, secrets: bool = True, light: bool = False) -> Runner:
         env = {
             **python_bin_env(),
             "HOME": os.environ["HOME"],
@@ -109,6 +112,8 @@ class Loop:
             "LANG": "C.UTF-8",
         }
         env.update({k: v for k, v in os.environ.items() if k.startswith("GIT_")})
+        if light:  # a job the Action installs without extras: no ML library may be needed
+            env["PYTHONPATH"] = str(self.no_ml_libraries())
         given = {"GITHUB_TOKEN": self.github.token}
         if secrets:
             given["MLFLOW_TRACKING_URI"] = self.mlflow.uri
@@ -122,6 +127,22 @@ class Loop:
             local_action_refs=("mlgitops/mlgitops",),
             next_run_id=1000 + 100 * self.runs,
         )
+
+    def no_ml_libraries(self) -> Path:
+        """A ``sitecustomize`` that makes the ML libraries unimportable, as in a light install."""
+        folder = self.root / "light-install"
+        folder.mkdir(exist_ok=True)
+        (folder / "sitecustomize.py").write_text(
+            "import sys\n"
+            f"HEAVY = {sorted(LIGHT_JOB_ABSENT)!r}\n"
+            "class _Absent:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in HEAVY:\n"
+            "            raise ImportError(f'{name} is not installed in this job')\n"
+            "        return None\n"
+            "sys.meta_path.insert(0, _Absent())\n"
+        )
+        return folder
 
     def pull_request(
         self, number: int, branch: str, sha: str, head_repo: str = REPO
@@ -164,7 +185,7 @@ class Loop:
             "after": sha,
             "repository": {"full_name": REPO, "default_branch": "main"},
         }
-        return self.runner(workspace).run_workflow(
+        return self.runner(workspace, light=True).run_workflow(
             workspace / DEPLOY_WORKFLOW, "push", payload, sha=sha, ref="refs/heads/main"
         )
 
@@ -185,7 +206,7 @@ class Loop:
             },
             "repository": {"full_name": REPO, "default_branch": "main"},
         }
-        return self.runner(workspace).run_workflow(
+        return self.runner(workspace, light=True).run_workflow(
             workspace / REPORT_WORKFLOW, "workflow_run", payload, sha=main, ref="refs/heads/main"
         )
 

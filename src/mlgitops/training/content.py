@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -109,23 +108,14 @@ def code_files(root: Path, paths: Iterable[str]) -> list[str]:
     return sorted(files)
 
 
-def package_versions(estimator: str | None) -> dict[str, str]:
-    """mlgitops, Python and the estimator's library versions (installed metadata only)."""
-    versions = {"mlgitops": __version__, "python": f"{sys.version_info[0]}.{sys.version_info[1]}"}
-    if estimator:
-        top = estimator.split(".")[0]
-        dist = {"sklearn": "scikit-learn"}.get(top, top)
-        versions[dist] = _installed_version(dist)
-    return versions
+def package_versions() -> dict[str, str]:
+    """The package part of the key: mlgitops's own version, nothing about the machine.
 
-
-def _installed_version(dist: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    ``deploy`` recomputes the key on a runner that has no ML libraries installed
+    and may run another Python, so the key cannot depend on either; the model's
+    own requirements pin the library versions it was trained with.
+    """
+    return {"mlgitops": __version__}
 
 
 def hashes(root: Path, pipeline: Pipeline, data_bytes_hash: str | None = None) -> Hashes:
@@ -139,7 +129,7 @@ def hashes(root: Path, pipeline: Pipeline, data_bytes_hash: str | None = None) -
         schema=schema_hash(root, pipeline),
         spec=sha256_bytes(canonical(training_spec(pipeline))),
         code=sha256_bytes(canonical(code_doc)),
-        package=sha256_bytes(canonical(package_versions(model.estimator))),
+        package=sha256_bytes(canonical(package_versions())),
     )
 
 
