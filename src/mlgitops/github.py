@@ -264,6 +264,10 @@ class GitHub:
             self.paginate(f"/repos/{repo}/actions/runs/{run_id}/artifacts", params, "artifacts")
         )
 
+    def list_run_jobs(self, repo: str, run_id: int) -> list[JSON]:
+        """The jobs of a workflow run's latest attempt (queued ones included)."""
+        return list(self.paginate(f"/repos/{repo}/actions/runs/{run_id}/jobs", None, "jobs"))
+
     def download_artifact(self, repo: str, artifact_id: int) -> bytes:
         """The artifact's zip archive (GitHub redirects to blob storage; followed)."""
         response = self._send("GET", f"/repos/{repo}/actions/artifacts/{artifact_id}/zip")

@@ -46,6 +46,14 @@ class TrainResult:
     duration_s: float = 0.0
     runner: str | None = None
     gpu: str | None = None
+    #: The runner's GPUs (0: none), what the fit ran on, and what it used (NVML).
+    gpu_count: int = 0
+    gpu_driver: str | None = None
+    device: str = "cpu"
+    fit_s: float = 0.0
+    gpu_seconds: float = 0.0
+    gpu_peak_memory_mb: float | None = None
+    gpu_utilization: float | None = None
     schema_version: int = SCHEMA_VERSION
 
 

@@ -308,7 +308,7 @@ def test_only_pushing_jobs_may_write_contents_and_keep_credentials(
 def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
     workflow = repos["regression"].workflow("mlgitops-house-prices-pr.yml")
     jobs = workflow["jobs"]
-    assert list(jobs) == ["check", "train", "report"]
+    assert list(jobs) == ["check", "train", "watchdog", "report"]
     assert jobs["check"]["runs-on"] == "ubuntu-24.04"
     assert jobs["check"]["permissions"] == {"contents": "read"}
     train = jobs["train"]
@@ -325,6 +325,19 @@ def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
         "train",
         "compare",
     ]
+    watchdog = jobs["watchdog"]
+    assert watchdog["needs"] == "check"  # never behind the train job it watches
+    assert watchdog["if"] == train["if"]
+    assert watchdog["runs-on"] == "ubuntu-24.04"
+    assert watchdog["timeout-minutes"] == 20 + 10
+    assert watchdog["permissions"] == {
+        "actions": "read",
+        "contents": "read",
+        "pull-requests": "write",
+        "statuses": "write",
+    }
+    (wait,) = [s for s in watchdog["steps"] if s.get("with", {}).get("command") == "report"]
+    assert wait["with"]["wait-for-runner"] == "20"
     report = jobs["report"]
     assert report["needs"] == ["check", "train"]
     assert report["if"] == "${{ !cancelled() }}"

@@ -52,6 +52,30 @@ def test_golden_report() -> None:
     )
 
 
+def test_gpu_usage_and_cost() -> None:
+    text = render(golden_input(price=(2.5, "USD")))
+    assert (
+        "- training: runner `gpu-runner-2`, 1x GPU `NVIDIA L4`, driver `550.54.15`: "
+        "3.0 GPU minutes (3.2 runner minutes); peak GPU memory 4,812 MiB, "
+        "mean utilisation 87%, cost 0.12 USD at 2.5 USD/GPU-hour\n"
+    ) in text
+    cpu = {**fixture("train.json"), "gpu": None, "gpu_count": 0, "device": "cpu"}
+    text = render(golden_input(train=cpu, price=(2.5, "USD")))
+    assert "- training: runner `gpu-runner-2`, no GPU: 3.2 runner minutes\n" in text
+
+
+def test_budget_and_stuck_runner_outcomes() -> None:
+    budget = {"message": "GPU budget: training was stopped after 30.0 GPU minutes"}
+    assert outcome(golden_input(verdict=None, budget=budget)) == (
+        "failure",
+        "stopped at the GPU budget",
+    )
+    assert outcome(golden_input(verdict=None, stuck_minutes=20)) == (
+        "failure",
+        "no GPU runner picked up the job in 20 minutes",
+    )
+
+
 def test_outcome_states() -> None:
     assert outcome(golden_input()) == ("success", "all 3 gates passed")
     failed = fixture("verdict.json")

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,12 @@ from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.report import ReportInput, marker, outcome, render
 from mlgitops.report.context import Target
-from mlgitops.report.markdown import cut
+from mlgitops.report.markdown import cut, escape
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
 
 SUMMARY_LIMIT = 1024 * 1024
-KINDS = ("validation", "datadiff", "train", "verdict", "pr")
+KINDS = ("validation", "datadiff", "train", "verdict", "pr", "budget")
 FORK_NOTE = (
     "This pull request comes from a fork, which never reaches the self-hosted GPU runners "
     "or this repository's secrets: data validation ran, training and comparison were skipped. "
@@ -75,6 +76,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check-run", action="store_true", help="post a check run instead of a commit status"
     )
+    parser.add_argument(
+        "--wait-for-runner",
+        type=int,
+        default=0,
+        metavar="MINUTES",
+        help="watchdog: wait until a runner picks up this run's train job; when none does "
+        "within MINUTES, report that instead (needs the run's jobs: $GITHUB_RUN_ID)",
+    )
 
 
 def run(
@@ -87,19 +96,22 @@ def run(
     sha: str | None,
     github_repo: str | None,
     check_run: bool,
+    wait_for_runner: int = 0,
 ) -> int:
     from mlgitops.report import context
 
     root = repo.resolve()
     pipeline = load_repo(root).pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
+    if wait_for_runner > 0:
+        return _watchdog(root, pipeline, outputs, wait_for_runner, pr, sha, github_repo, check_run)
     untrusted = from_artifact is not None
     docs = _documents(from_artifact or outputs.folder, name, root)
     where = context.target(
         os.environ, _event(), pr=None if untrusted else pr, sha=sha, repo=github_repo
     )
     if where.fork and untrusted:  # a fork cannot have trained: such results are forged
-        docs["train"] = docs["verdict"] = None
+        docs["train"] = docs["verdict"] = docs["budget"] = None
     report = _report_input(root, pipeline, docs, where)
     full = render(report)
     fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
@@ -122,6 +134,53 @@ def run(
         return EXIT_OK
     claimed = pr or (docs["pr"] or {}).get("pr") if untrusted else None
     _post(token, pipeline.name, report, where, comment, full, check_run, untrusted, claimed)
+    return EXIT_OK
+
+
+def _watchdog(
+    root: Path,
+    pipeline: Pipeline,
+    outputs: Outputs,
+    minutes: int,
+    pr: int | None,
+    sha: str | None,
+    github_repo: str | None,
+    check_run: bool,
+) -> int:
+    """Wait for a runner to pick up the train job; report when none does in time."""
+    import time
+
+    import requests
+
+    from mlgitops.github import GitHub, api_url_from_env, token_from_env
+    from mlgitops.report import context, watchdog
+
+    where = context.target(os.environ, _event(), pr=pr, sha=sha, repo=github_repo)
+    token = token_from_env(os.environ)
+    run_id = os.environ.get("GITHUB_RUN_ID", "")
+    if token is None or where.repo is None or not run_id.isdigit():
+        raise BadInput("--wait-for-runner needs GITHUB_TOKEN, the repository and GITHUB_RUN_ID")
+    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
+    repo_slug, run = where.repo, int(run_id)
+    found = watchdog.watch(
+        lambda: client.list_run_jobs(repo_slug, run), minutes, clock=time.time, sleep=time.sleep
+    )
+    name = pipeline.name
+    if found.state != "stuck":
+        who = f" ({found.runner})" if found.runner else ""
+        console.line(
+            f"report {name}: the train job is {found.state}{who} after {found.waited_s / 60:.1f} minutes; nothing to report"
+        )
+        return EXIT_OK
+    docs: dict[str, Any] = {kind: None for kind in KINDS}
+    report = _report_input(root, pipeline, docs, where)
+    report = replace(report, notes=(watchdog.no_runner_note(minutes),), stuck_minutes=minutes)
+    full = render(report)
+    fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
+    _job_summary(full)
+    console.error_line(f"::warning title=mlgitops {name}::{watchdog.no_runner_note(minutes)}")
+    comment = cut(full, _comment_limit(), _cut_note(where), _utf16_units)
+    _post(token, name, report, where, comment, full, check_run, False, None)
     return EXIT_OK
 
 
@@ -148,7 +207,7 @@ def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] 
         path = folder / f"{kind}.json"
         data = fsio.read_bytes(path) if path.is_file() and not path.is_symlink() else None
         docs[kind] = None if data is None else parse(data, _shown(path, root), kind, name)
-    if all(docs[k] is None for k in ("validation", "train", "verdict")):
+    if all(docs[k] is None for k in ("validation", "train", "verdict", "budget")):
         raise BadInput(
             f"{_shown(folder, root)}: no validation.json, train.json or verdict.json to report"
         )
@@ -187,12 +246,24 @@ def _report_input(
         where.sha,
         where.commit_url,
         _notes(docs, where),
+        budget=docs.get("budget"),
+        price=_price(root, pipeline),
     )
+
+
+def _price(root: Path, pipeline: Pipeline) -> tuple[float, str] | None:
+    """The GPU-hour price of the pipeline's pool (or the repository's), from mlgitops.yaml."""
+    config = load_repo(root).config
+    runners = config.runners
+    price = runners.price(config.pool_for(pipeline.train.runs_on))
+    return None if price is None else (price, runners.currency)
 
 
 def _notes(docs: Mapping[str, Any], where: Target) -> tuple[str, ...]:
     if where.fork:
         return (FORK_NOTE,)
+    if docs.get("budget") is not None:
+        return (escape(str(docs["budget"]["message"])) + ".",)
     if docs["verdict"] is not None:
         return ()
     validation = docs["validation"]

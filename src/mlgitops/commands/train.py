@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
 
-from mlgitops import console
+from mlgitops import console, fsio
 from mlgitops.errors import EXIT_OK
 from mlgitops.outputs import Outputs
 from mlgitops.results import TrainResult
 from mlgitops.spec import load_repo
+from mlgitops.training.budget import BUDGET_FILE, BudgetExceeded
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +53,13 @@ def run(
     experiment_id = tracking.experiment(pipeline.name, create=True) or ""
     outcome = None if force else training.cached(tracking, experiment_id, inputs, started)
     if outcome is None:
-        outcome = training.fresh(loaded, inputs, tracking, experiment_id, os.environ, started)
+        try:
+            outcome = training.fresh(loaded, inputs, tracking, experiment_id, os.environ, started)
+        except BudgetExceeded as exc:
+            # The report shows why training stopped: the hand-off says so.
+            text = json.dumps(exc.record, indent=2, sort_keys=True) + "\n"
+            fsio.write_atomic(outputs.path(BUDGET_FILE), text.encode("utf-8"))
+            raise
     handoff.write(outputs, outcome.files, outcome.result)
     _summary(outcome.result, outputs, root)
     return EXIT_OK

@@ -35,6 +35,8 @@ CHECK_TIMEOUT = 30
 REPORT_TIMEOUT = 10
 DEPLOY_TIMEOUT = 20
 DRIFT_TIMEOUT = 30
+#: Minutes the watchdog job may run beyond the wait it watches for (set-up, the report).
+WATCHDOG_SLACK = 10
 
 #: Where the Action leaves each pipeline's hand-off folder on the runner.
 OUTPUT_DIR = expr("runner.temp") + "/mlgitops"
@@ -173,7 +175,13 @@ def _common(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
 
 
 def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
-    """Context of ``pr.yml.j2``: check, train (+compare), report."""
+    """Context of ``pr.yml.j2``: check, train (+compare), the runner watchdog, report."""
+    pool = repo.config.pool_for(pipeline.train.runs_on)
+    container = None
+    if pool is not None and pool.container_mode == "kubernetes":
+        container = pool.job_image or pool.image
+    hosted = all(_HOSTED_LABEL.match(label) for label in pipeline.train.runs_on)
+    watchdog = 0 if hosted else pipeline.train.runner_wait_minutes
     paths = [*_input_paths(pipeline), REPO_CONFIG, pr_path(pipeline)]
     return {
         **_common(repo, pipeline),
@@ -184,6 +192,9 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "check_timeout": CHECK_TIMEOUT,
         "train_runs_on": "[" + ", ".join(_q(label) for label in pipeline.train.runs_on) + "]",
         "train_timeout": pipeline.train.timeout_minutes,
+        "train_container": _q(container) if container else "",
+        "watchdog": watchdog,
+        "watchdog_timeout": watchdog + WATCHDOG_SLACK,
         "report_timeout": REPORT_TIMEOUT,
         "same_repo": SAME_REPO,
         "fork": FORK,

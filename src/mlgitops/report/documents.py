@@ -38,6 +38,29 @@ TRAIN_FIELDS: dict[str, Any] = {
         "duration_s": {"type": "number", "minimum": 0},
         "runner": _TEXT_OR_NONE,
         "gpu": _TEXT_OR_NONE,
+        "gpu_count": {"type": "integer", "minimum": 0},
+        "gpu_driver": _TEXT_OR_NONE,
+        "device": {"enum": ["cpu", "cuda"]},
+        "fit_s": {"type": "number", "minimum": 0},
+        "gpu_seconds": {"type": "number", "minimum": 0},
+        "gpu_peak_memory_mb": {"type": ["number", "null"], "minimum": 0},
+        "gpu_utilization": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+    },
+}
+
+_MINUTES = {"type": ["number", "null"], "minimum": 0}
+BUDGET_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema_version", "pipeline", "stopped", "budget_minutes", "message"],
+    "properties": {
+        "schema_version": {"const": 1},
+        "pipeline": _STRING,
+        "pr": {"type": ["integer", "null"]},
+        "stopped": {"enum": ["before", "during"]},
+        "budget_minutes": _MINUTES,
+        "spent_minutes": _MINUTES,
+        "estimate_minutes": _MINUTES,
+        "message": {"type": "string", "maxLength": 1000},
     },
 }
 
@@ -97,7 +120,7 @@ def package_schema(name: str) -> dict[str, Any] | None:
 
 
 def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
-    """One document of ``kind`` (verdict, validation, train, datadiff, pr), checked."""
+    """One document of ``kind`` (verdict, validation, train, datadiff, pr, budget), checked."""
     if len(text) > MAX_BYTES:
         raise BadInput(
             f"{shown}: {len(text)} bytes, more than the {MAX_BYTES} a hand-off document may have"
@@ -127,7 +150,8 @@ def _schema(kind: str) -> dict[str, Any]:
         return validation or VALIDATION_FIELDS
     if kind == "datadiff" and validation is not None and "datadiff" in validation.get("$defs", {}):
         return {"$defs": validation["$defs"], "$ref": "#/$defs/datadiff"}
-    return {"train": TRAIN_FIELDS, "pr": CLAIM_FIELDS}.get(kind, {"type": "object"})
+    known = {"train": TRAIN_FIELDS, "pr": CLAIM_FIELDS, "budget": BUDGET_FIELDS}
+    return known.get(kind, {"type": "object"})
 
 
 def _check(doc: dict[str, Any], schema: dict[str, Any], shown: str) -> None:

@@ -38,11 +38,21 @@ class ReportInput:
     commit: str | None = None
     commit_url: str | None = None
     notes: tuple[str, ...] = ()
+    #: Set by the watchdog: no runner picked up the train job in this many minutes.
+    stuck_minutes: int | None = None
+    #: ``budget.json``: training stopped (or never started) at the GPU budget.
+    budget: Doc | None = None
+    #: The price of one GPU-hour and its currency, from ``mlgitops.yaml``.
+    price: tuple[float, str] | None = None
 
 
 def outcome(report: ReportInput) -> tuple[str, str]:
     """(commit status state, short description) for the report."""
     verdict, validation = report.verdict, report.validation
+    if report.stuck_minutes is not None:
+        return "failure", f"no GPU runner picked up the job in {report.stuck_minutes} minutes"
+    if report.budget is not None:
+        return "failure", "stopped at the GPU budget"
     if validation is not None and not validation.get("passed", True):
         return "failure", "data validation failed"
     if verdict is None:
@@ -280,7 +290,7 @@ def _lineage(report: ReportInput) -> list[str]:
     if verdict:
         rows.append(("baseline", _baseline(verdict["baseline"])))
     if train:
-        rows.append(("training", _compute(train)))
+        rows.append(("training", _compute(train, report.price)))
     return ["", "### Lineage", "", *(f"- {label}: {text}" for label, text in rows)] if rows else []
 
 
@@ -302,14 +312,33 @@ def _baseline(baseline: Doc) -> str:
     return f"{code(baseline['model_uri'])} (run {code(baseline['run_id'])}) from {code(baseline['source'])}"
 
 
-def _compute(train: Doc) -> str:
+def _compute(train: Doc, price: tuple[float, str] | None = None) -> str:
     if train.get("cached"):
         return "reused the cached run with the same content key: 0 GPU minutes"
     minutes = float(train.get("duration_s") or 0.0) / 60
     runner = f"runner {code(train['runner'])}" if train.get("runner") else "runner unknown"
-    if train.get("gpu"):
-        return f"{runner}, GPU {code(train['gpu'])}: {minutes:.1f} GPU minutes"
-    return f"{runner}, no GPU: {minutes:.1f} runner minutes"
+    count = train.get("gpu_count")
+    if not train.get("gpu") or count == 0:
+        return f"{runner}, no GPU: {minutes:.1f} runner minutes"
+    count = int(count) if isinstance(count, int) else 1
+    gpu_seconds = train.get("gpu_seconds")
+    gpu_minutes = float(gpu_seconds) / 60 if isinstance(gpu_seconds, int | float) else minutes
+    parts = [f"{count}x GPU {code(train['gpu'])}"]
+    if train.get("gpu_driver"):
+        parts.append(f"driver {code(train['gpu_driver'])}")
+    text = f"{runner}, {', '.join(parts)}: {gpu_minutes:.1f} GPU minutes ({minutes:.1f} runner minutes)"
+    extra = []
+    if isinstance(train.get("gpu_peak_memory_mb"), int | float):
+        extra.append(f"peak GPU memory {float(train['gpu_peak_memory_mb']):,.0f} MiB")
+    if isinstance(train.get("gpu_utilization"), int | float):
+        extra.append(f"mean utilisation {float(train['gpu_utilization']):.0f}%")
+    if train.get("device") == "cpu":
+        extra.append("the fit ran on the CPU")
+    if price is not None:
+        extra.append(
+            f"cost {price[0] * gpu_minutes / 60:.2f} {price[1]} at {price[0]:g} {price[1]}/GPU-hour"
+        )
+    return text + (f"; {', '.join(extra)}" if extra else "")
 
 
 def _for_commit(report: ReportInput) -> str:

@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgitops.errors import BadInput, Problem, SpecError
-from mlgitops.spec.loader import duplicate_names, parse_pipeline, parse_repo_config
+from mlgitops.spec.loader import (
+    duplicate_names,
+    parse_pipeline,
+    parse_repo_config,
+    unknown_pools,
+)
 from mlgitops.spec.model import Pipeline, RepoConfig
 
 PIPELINES_DIR = "pipelines"
@@ -62,6 +67,7 @@ def load_repo(root: Path) -> Repo:
         except SpecError as exc:
             problems += exc.problems
     problems += duplicate_names(pipelines, texts)
+    problems += unknown_pools(pipelines, texts, config)
     if problems:
         raise SpecError(problems)
     return Repo(root=root, config=config, pipelines=tuple(pipelines))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import posixpath
+import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -15,6 +16,7 @@ from mlgitops.spec.model import CLASSIFICATION_METRICS, REGRESSION_METRICS, TASK
 from mlgitops.spec.positions import Key, dotted, locate
 from mlgitops.spec.schema_eval import SchemaError, iter_errors
 
+_HOSTED = re.compile(r"^(ubuntu|windows|macos)-")
 _ALL_METRICS = frozenset(CLASSIFICATION_METRICS + REGRESSION_METRICS)
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -98,6 +100,7 @@ def _message(kind: str, arg: Any, value: Any, error: SchemaError) -> str:
         "uniqueItems": "items must be unique",
         "minProperties": "must not be empty",
         "minLength": "must not be empty",
+        "maxLength": f"must be at most {arg} characters (got {len(value) if isinstance(value, str) else '?'})",
         "oneOf": "expected a string or a list of strings",
     }
     if kind in simple:
@@ -265,11 +268,64 @@ def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str,
         yield ["deploy", "environments", i, "analysis"], message, True
 
 
+def _runner_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
+    """``mlgitops.yaml: runners``: unique pools, sane scaling, a GitHub URL for each."""
+    runners = doc.get("runners")
+    pools = runners.get("pools") if isinstance(runners, dict) else None
+    if not isinstance(runners, dict) or not isinstance(pools, list):
+        return
+    seen: dict[str, int] = {}
+    for i, pool in enumerate(pools):
+        if not isinstance(pool, dict):
+            continue
+        where: list[Key] = ["runners", "pools", i]
+        name = pool.get("name")
+        if isinstance(name, str) and name in seen:
+            message = f"pool '{name}' is already defined at runners.pools[{seen[name]}]"
+            yield [*where, "name"], message, False
+        if isinstance(name, str):
+            seen.setdefault(name, i)
+        low, high = pool.get("min_runners", 0), pool.get("max_runners", 2)
+        if _num(low) and _num(high) and low > high:
+            yield (
+                [*where, "min_runners"],
+                f"min_runners ({low}) is above max_runners ({high})",
+                True,
+            )
+        if "github_config_url" not in pool and "github_config_url" not in runners:
+            message = "no GitHub URL to register with: set runners.github_config_url or this pool's github_config_url"
+            yield where, message, False
+        if pool.get("container_mode", "dind") != "kubernetes":
+            for key in ("job_image", "work_volume_size", "storage_class"):
+                if key in pool:
+                    yield [*where, key], f"'{key}' applies to container_mode kubernetes only", True
+
+
 def problems(source: str, doc: Any, kind: str) -> list[Problem]:
     """Every problem of one loaded document (``kind`` is ``pipeline`` or ``repo``)."""
     found = list(_schema_problems(source, doc, kind))
-    if kind == "pipeline" and isinstance(doc, dict):
-        for path, message, at_key in _semantic(doc):
-            line, col = locate(doc, path, at_key=at_key)
-            found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))
+    if not isinstance(doc, dict):
+        return found
+    rules = _semantic(doc) if kind == "pipeline" else _runner_rules(doc)
+    for path, message, at_key in rules:
+        line, col = locate(doc, path, at_key=at_key)
+        found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))
     return found
+
+
+def unknown_pool(runs_on: Any, pools: list[str]) -> str | None:
+    """Why ``train.runs_on`` names no declared pool, or None when it is fine.
+
+    With pools declared, a single label (a string or a one-item list) must
+    name one of them, unless it is a GitHub-hosted image label: scale sets are
+    addressed by their name.
+    """
+    labels = [runs_on] if isinstance(runs_on, str) else runs_on
+    if not pools or not isinstance(labels, list) or len(labels) != 1:
+        return None
+    label = labels[0]
+    if not isinstance(label, str) or label in pools or _HOSTED.match(label):
+        return None
+    hint = difflib.get_close_matches(label, pools, n=1)
+    suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (pools: {', '.join(pools)})"
+    return f"no runner pool named '{label}' in mlgitops.yaml{suffix}"

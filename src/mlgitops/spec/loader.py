@@ -99,7 +99,19 @@ def parse_repo_config(source: str, text: str) -> m.RepoConfig:
         runs_on=raw.get("runs_on", m.RepoConfig.runs_on),
         tracking_uri=raw.get("mlflow", {}).get("tracking_uri"),
         argocd=m.ArgoCD(**argocd),
+        runners=_runners(raw.get("runners", {})),
     )
+
+
+def _runners(raw: dict[str, Any]) -> m.Runners:
+    fields = {k: v for k, v in raw.items() if k != "pools"}
+    return m.Runners(**fields, pools=tuple(_pool(p) for p in raw.get("pools", ())))
+
+
+def _pool(raw: dict[str, Any]) -> m.Pool:
+    fields = {k: v for k, v in raw.items() if k != "tolerations"}
+    tolerations = tuple(m.Toleration(**t) for t in raw.get("tolerations", ()))
+    return m.Pool(**fields, tolerations=tolerations)
 
 
 def build_pipeline(raw: dict[str, Any], source: str) -> m.Pipeline:
@@ -154,7 +166,8 @@ def _compare(raw: dict[str, Any]) -> m.Compare:
 def _train(raw: dict[str, Any]) -> m.Train:
     runs_on = raw.get("runs_on", m.Train.runs_on)
     labels = (runs_on,) if isinstance(runs_on, str) else tuple(runs_on)
-    return m.Train(runs_on=labels, timeout_minutes=raw.get("timeout_minutes", 120))
+    fields = {k: v for k, v in raw.items() if k != "runs_on"}
+    return m.Train(runs_on=labels, **fields)
 
 
 def _deploy(raw: dict[str, Any]) -> m.Deploy:
@@ -182,6 +195,23 @@ def _drift(raw: dict[str, Any]) -> m.Drift:
     features = {k: m.FeatureDrift(**v) for k, v in raw.get("features", {}).items()}
     fields = {k: v for k, v in raw.items() if k != "features"}
     return m.Drift(**fields, features=features)
+
+
+def unknown_pools(
+    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: m.RepoConfig
+) -> list[Problem]:
+    """A problem at each ``train.runs_on`` that names no pool of ``mlgitops.yaml``."""
+    from mlgitops.spec.checks import unknown_pool
+
+    pools = [p.name for p in config.runners.pools]
+    found = []
+    for p in pipelines:
+        message = unknown_pool(list(p.train.runs_on), pools)
+        if message:
+            doc, _ = parse_yaml(p.source, texts[p.source])
+            line, col = locate(doc, ["train", "runs_on"])
+            found.append(Problem(p.source, line, col, f"train.runs_on: {message}"))
+    return found
 
 
 def duplicate_names(pipelines: Sequence[m.Pipeline], texts: Mapping[str, str]) -> list[Problem]:

@@ -111,6 +111,12 @@ class Compare:
 class Train:
     runs_on: tuple[str, ...] = ("self-hosted", "linux", "gpu")
     timeout_minutes: int = 120
+    #: Train on the runner's GPU (estimators with a device setting; ``MLGITOPS_DEVICE``).
+    gpu: bool = False
+    #: GPU minutes a pull request may spend on this pipeline's training.
+    gpu_budget_minutes: float | None = None
+    #: Minutes the train job may wait for a runner before the report says so.
+    runner_wait_minutes: int = 20
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,65 @@ class ArgoCD:
 
 
 @dataclass(frozen=True)
+class Toleration:
+    key: str | None = None
+    operator: str | None = None
+    value: str | None = None
+    effect: str | None = None
+    toleration_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One runner pool (``mlgitops.yaml: runners.pools[]``): an ARC runner scale set.
+
+    ``None`` fields fall back to the ``runners`` section's values.
+    """
+
+    name: str
+    github_config_url: str | None = None
+    github_app_secret: str | None = None
+    runner_group: str | None = None
+    namespace: str | None = None
+    gpus: int = 1
+    gpu_resource: str = "nvidia.com/gpu"
+    cpu: str | None = None
+    memory: str | None = None
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
+    min_runners: int = 0
+    max_runners: int = 2
+    container_mode: str = "dind"
+    image: str = "ghcr.io/actions/actions-runner:latest"
+    job_image: str | None = None
+    work_volume_size: str = "20Gi"
+    storage_class: str | None = None
+    price_per_gpu_hour: float | None = None
+
+
+@dataclass(frozen=True)
+class Runners:
+    """``mlgitops.yaml: runners``: the self-hosted GPU runner pools Argo CD syncs."""
+
+    pools: tuple[Pool, ...] = ()
+    github_config_url: str | None = None
+    github_app_secret: str = "arc-github-app"
+    namespace: str = "arc-runners"
+    controller_namespace: str = "arc-systems"
+    price_per_gpu_hour: float | None = None
+    currency: str = "USD"
+
+    def pool(self, name: str) -> Pool | None:
+        return next((p for p in self.pools if p.name == name), None)
+
+    def price(self, pool: Pool | None) -> float | None:
+        """The price of one GPU-hour on ``pool`` (its own, else the repository's)."""
+        if pool is not None and pool.price_per_gpu_hour is not None:
+            return pool.price_per_gpu_hour
+        return self.price_per_gpu_hour
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     """``mlgitops.yaml``: repository-wide settings, all optional."""
 
@@ -223,6 +288,11 @@ class RepoConfig:
     runs_on: str = "ubuntu-24.04"
     tracking_uri: str | None = None
     argocd: ArgoCD = ArgoCD()
+    runners: Runners = Runners()
+
+    def pool_for(self, runs_on: tuple[str, ...]) -> Pool | None:
+        """The declared pool a pipeline's ``train.runs_on`` names, if it names one."""
+        return self.runners.pool(runs_on[0]) if len(runs_on) == 1 else None
 
 
 def is_url(path: str) -> bool:

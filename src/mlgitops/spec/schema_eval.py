@@ -108,6 +108,8 @@ def iter_errors(
     elif isinstance(instance, str):
         if "minLength" in schema and len(instance) < schema["minLength"]:
             yield error("minLength", f"{instance!r} is too short")
+        if "maxLength" in schema and len(instance) > schema["maxLength"]:
+            yield error("maxLength", f"{instance!r} is too long")
         if "pattern" in schema and not _regex(schema["pattern"]).search(instance):
             yield error("pattern", f"{instance!r} does not match {schema['pattern']!r}")
     elif _is_number(instance):

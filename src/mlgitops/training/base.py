@@ -30,6 +30,8 @@ class TrainJob:
     split: Split
     workdir: Path
     spec_text: str = ""
+    #: ``cuda`` when the spec asks for the GPU and the runner has one, else ``cpu``.
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ MLGITOPS_SPLIT_SEED        ``data.split.seed``
 MLGITOPS_SPLIT_TEST_SIZE   ``data.split.test_size`` (empty with ``test_path``)
 MLGITOPS_SPLIT_STRATIFY    ``true`` / ``false``
 MLGITOPS_OUTPUT            an empty folder for the results
+MLGITOPS_DEVICE            ``cuda`` when ``train.gpu`` is true and the runner has a GPU, else ``cpu``
 =========================  ==================================================
 
 Out, under ``$MLGITOPS_OUTPUT``:
@@ -112,6 +113,7 @@ def _environment(job: TrainJob, out: Path) -> dict[str, str]:
         if data.split.stratify and not data.test_path
         else "false",
         "MLGITOPS_OUTPUT": str(out),
+        "MLGITOPS_DEVICE": job.device,
     }
 
 

@@ -7,12 +7,13 @@ import re
 import shutil
 import socket
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mlgitops import __version__, proc
 from mlgitops.errors import ServiceError
 from mlgitops.results import Hashes
+from mlgitops.training.gpu import Gpus
 from mlgitops.training.tracking import CONTENT_KEY_TAG
 
 _PR_REF = re.compile(r"^refs/pull/(\d+)/")
@@ -26,11 +27,19 @@ class Lineage:
     runner: str | None = None
     gpu: str | None = None
     gpu_driver: str | None = None
+    gpus: Gpus = field(default_factory=Gpus)
 
 
 def gather(root: Path, env: Mapping[str, str]) -> Lineage:
     """Facts from GitHub Actions' environment when present, else from git and the host."""
-    gpu, driver = _gpu()
+    from mlgitops.training.gpu import probe
+
+    gpus = probe()
+    if not gpus.count:
+        name, version, count = _gpu()  # no NVML: nvidia-smi still tells
+        if name:
+            gpus = Gpus(count, name, version)
+    gpu, driver = gpus.model, gpus.driver
     return Lineage(
         commit=env.get("GITHUB_SHA") or _git(root, "rev-parse", "HEAD"),
         branch=env.get("GITHUB_HEAD_REF")
@@ -40,6 +49,7 @@ def gather(root: Path, env: Mapping[str, str]) -> Lineage:
         runner=env.get("RUNNER_NAME") or socket.gethostname(),
         gpu=gpu,
         gpu_driver=driver,
+        gpus=gpus,
     )
 
 
@@ -68,9 +78,9 @@ def _git(root: Path, *args: str) -> str | None:
     return out or None
 
 
-def _gpu() -> tuple[str | None, str | None]:
+def _gpu() -> tuple[str | None, str | None, int]:
     if shutil.which("nvidia-smi") is None:
-        return None, None
+        return None, None, 0
     try:
         out = proc.run(
             ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
@@ -78,12 +88,13 @@ def _gpu() -> tuple[str | None, str | None]:
             timeout=10,
         )
     except ServiceError:
-        return None, None
-    first = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+        return None, None, 0
+    lines = out.stdout.strip().splitlines() if out.returncode == 0 else []
+    first = lines[0] if lines else ""
     if "," not in first:
-        return None, None
+        return None, None, 0
     name, driver = (part.strip() for part in first.split(",", 1))
-    return name, driver
+    return name, driver, len(lines)
 
 
 def tags(
@@ -94,6 +105,7 @@ def tags(
     content_key: str,
     trainer: str,
     lineage: Lineage,
+    device: str = "cpu",
 ) -> dict[str, str]:
     """Every lineage tag a training run carries (docs/train.md, "Lineage tags")."""
     found = {
@@ -106,6 +118,9 @@ def tags(
         **{f"mlgitops.hash.{k}": v for k, v in asdict(hashes).items()},
         "mlflow.source.name": source,
         "mlflow.source.type": "JOB",
+        # Recorded even without a GPU, so "no GPU" is a fact rather than a missing tag.
+        "mlgitops.gpu_count": str(lineage.gpus.count),
+        "mlgitops.device": device,
     }
     optional = {
         "mlgitops.git.commit": lineage.commit,
@@ -114,7 +129,7 @@ def tags(
         "mlflow.source.git.branch": lineage.branch,
         "mlgitops.git.pr": str(lineage.pr) if lineage.pr is not None else None,
         "mlgitops.runner": lineage.runner,
-        "mlgitops.gpu": lineage.gpu,
+        "mlgitops.gpu": lineage.gpu or "none",
         "mlgitops.gpu_driver": lineage.gpu_driver,
     }
     found.update({k: v for k, v in optional.items() if v})

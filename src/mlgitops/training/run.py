@@ -21,7 +21,7 @@ from mlgitops.errors import ServiceError, SpecError
 from mlgitops.results import Hashes, TrainResult
 from mlgitops.spec import Repo
 from mlgitops.spec.model import Pipeline
-from mlgitops.training import content, handoff, lineage
+from mlgitops.training import budget, content, gpu, handoff, lineage
 from mlgitops.training.tracking import Tracking
 
 MODEL_NAME = "model"
@@ -86,6 +86,13 @@ def fresh(
     if problems:
         raise SpecError(problems)
     facts = lineage.gather(repo.root, env)
+    device = _device(pipeline, facts.gpus)
+    allowance = None
+    if pipeline.train.gpu_budget_minutes is not None:
+        allowance = budget.allowance(
+            tracking, experiment_id, pipeline.name, pipeline.train.gpu_budget_minutes, facts.pr
+        )
+        budget.check_before(allowance)
     tags = lineage.tags(
         pipeline.name,
         pipeline.source,
@@ -94,6 +101,7 @@ def fresh(
         inputs.content_key,
         trainer.name,
         facts,
+        device,
     )
     with console.group(f"read {pipeline.data.path}"):
         split = load_split(repo.root, pipeline)
@@ -105,12 +113,57 @@ def fresh(
         run_future = pool.submit(
             tracking.create_run, experiment_id, _run_name(pipeline, facts), tags
         )
-        job = TrainJob(pipeline, repo.root, split, Path(tmp), inputs.spec_text)
+        job = TrainJob(pipeline, repo.root, split, Path(tmp), inputs.spec_text, device)
         with _failing_marks(tracking, run_future):
-            fitted = trainer.fit(job)
+            remaining = allowance.remaining_s if allowance else None
+            try:
+                with (
+                    gpu.metered(facts.gpus) as usage,
+                    budget.timer(remaining, facts.gpus.count),
+                ):
+                    fitted = trainer.fit(job)
+            except budget.Stop:
+                assert allowance is not None
+                metrics = {budget.METRIC: usage.budget_seconds, **_usage_metrics(usage)}
+                tracking.log_batch(run_future.result().run_id, {}, metrics, {})
+                raise budget.stopped(allowance, usage.budget_seconds) from None
             return _log(
-                tracking, run_future.result(), experiment_id, inputs, job, fitted, facts, started
+                tracking,
+                run_future.result(),
+                experiment_id,
+                inputs,
+                job,
+                fitted,
+                facts,
+                started,
+                usage,
             )
+
+
+def _device(pipeline: Pipeline, gpus: gpu.Gpus) -> str:
+    """``cuda`` when the spec asks for the GPU and there is one; says so when there is none."""
+    if not pipeline.train.gpu:
+        return "cpu"
+    if gpus.count:
+        return "cuda"
+    console.line(
+        f"train {pipeline.name}: train.gpu is true, but this runner has no GPU "
+        f"({gpus.why_none}): training on the CPU"
+    )
+    return "cpu"
+
+
+def _usage_metrics(usage: gpu.Usage) -> dict[str, float]:
+    found = {
+        "mlgitops.fit_seconds": usage.wall_s,
+        "mlgitops.gpu_seconds": usage.gpu_seconds,
+        "mlgitops.gpu_count": float(usage.gpus.count),
+    }
+    if usage.peak_memory_mb is not None:
+        found["mlgitops.gpu_peak_memory_mb"] = usage.peak_memory_mb
+    if usage.utilization is not None:
+        found["mlgitops.gpu_utilization"] = usage.utilization
+    return found
 
 
 class _failing_marks:
@@ -147,6 +200,7 @@ def _log(
     fitted: Any,
     facts: Any,
     started: float,
+    usage: gpu.Usage,
 ) -> Outcome:
     from mlgitops.training.metrics import score
 
@@ -168,7 +222,13 @@ def _log(
     }
     params = {**_params(pipeline, split), **fitted.params}
     with console.group(f"log run {run.run_id} to {tracking.uri}"):
-        tracking.log_batch(run.run_id, params, metrics, {})
+        duration = round(time.perf_counter() - started, 3)
+        spent = {
+            budget.METRIC: usage.budget_seconds,
+            "mlgitops.runner_seconds": duration,
+            **_usage_metrics(usage),
+        }
+        tracking.log_batch(run.run_id, params, {**metrics, **spent}, {})
         identity = _log_model(tracking, experiment_id, run.run_id, job.workdir, fitted)
         result = TrainResult(
             pipeline=pipeline.name,
@@ -182,9 +242,16 @@ def _log(
             metrics=metrics,
             hashes=inputs.hashes,
             classes=fitted.classes,
-            duration_s=round(time.perf_counter() - started, 3),
+            duration_s=duration,
             runner=facts.runner,
             gpu=facts.gpu,
+            gpu_count=usage.gpus.count,
+            gpu_driver=facts.gpu_driver,
+            device=job.device,
+            fit_s=usage.wall_s,
+            gpu_seconds=usage.gpu_seconds,
+            gpu_peak_memory_mb=usage.peak_memory_mb,
+            gpu_utilization=usage.utilization,
         )
         files = handoff.files_for(
             result,

@@ -48,6 +48,7 @@ class SklearnTrainer:
 
     def fit(self, job: TrainJob) -> Fitted:
         estimator = _estimator(job.pipeline, job.spec_text)
+        _use_device(estimator, job)
         split = job.split
         model, encoding = _with_encoding(estimator, split.features, split.categorical)
         x_train, y_train = split.train[list(split.features)], split.train[split.target]
@@ -105,8 +106,10 @@ def _estimator(pipeline: Pipeline, spec_text: str) -> Any:
         raise SpecError(problems)
     estimator = cls(**pipeline.model.params)
     _check_kind(pipeline, spec_text, estimator, path)
+    # scikit-learn's own check, where the class declares its constraints (XGBoost,
+    # LightGBM ... inherit the method but not the constraints).
     validate = getattr(estimator, "_validate_params", None)
-    if callable(validate):
+    if callable(validate) and isinstance(getattr(cls, "_parameter_constraints", None), dict):
         try:
             validate()
         except ValueError as exc:
@@ -115,6 +118,16 @@ def _estimator(pipeline: Pipeline, spec_text: str) -> Any:
                 raise spec_error from exc
             raise
     return estimator
+
+
+def _use_device(estimator: Any, job: TrainJob) -> None:
+    """Point an estimator with a device setting at the GPU when the job has one."""
+    from mlgitops.training.gpu import device_params
+
+    accepted = estimator.get_params(deep=False)
+    chosen = device_params(job.pipeline.model.params, accepted, job.device == "cuda")
+    if chosen:
+        estimator.set_params(**chosen)
 
 
 def _import_class(path: str) -> Any:
@@ -223,8 +236,13 @@ def _with_encoding(
 
 
 def _extra_dists(estimator: Any) -> tuple[str, ...]:
+    """The installed distributions that provide the estimator's package (``xgboost-cpu``...)."""
+    from importlib.metadata import packages_distributions
+
     top = type(estimator).__module__.split(".")[0]
-    return () if top == "sklearn" else (top,)
+    if top == "sklearn":
+        return ()
+    return tuple(sorted(set(packages_distributions().get(top, [top]))))
 
 
 def _native(value: Any) -> Any:

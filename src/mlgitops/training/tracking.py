@@ -54,6 +54,10 @@ class Tracking(Protocol):
         """The newest FINISHED, active run tagged with ``content_key``."""
         ...
 
+    def search_runs(self, experiment_id: str, query: str, max_results: int) -> list[RunRecord]:
+        """Active runs matching an MLflow filter ``query`` (any status), newest first."""
+        ...
+
     def create_run(self, experiment_id: str, name: str, tags: Mapping[str, str]) -> RunRecord: ...
 
     def log_batch(

@@ -102,6 +102,18 @@ class LocalTracking:
         )
         return run_record(runs[0]) if runs else None
 
+    def search_runs(self, experiment_id: str, query: str, max_results: int) -> list[RunRecord]:
+        runs = self._do(
+            "search runs",
+            lambda c: c.search_runs(
+                [experiment_id],
+                query,
+                max_results=max_results,
+                order_by=["attributes.start_time DESC"],
+            ),
+        )
+        return [run_record(r) for r in runs]
+
     def create_run(self, experiment_id: str, name: str, tags: Mapping[str, str]) -> RunRecord:
         run = self._do(
             "create run", lambda c: c.create_run(experiment_id, tags=dict(tags), run_name=name)

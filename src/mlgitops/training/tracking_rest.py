@@ -67,6 +67,18 @@ class RestTracking:
         runs = self._call("POST", "/runs/search", json=query).get("runs", [])
         return run_record(runs[0]) if runs else None
 
+    def search_runs(self, experiment_id: str, query: str, max_results: int) -> list[RunRecord]:
+        body = {
+            "experiment_ids": [experiment_id],
+            "filter": query,
+            "run_view_type": "ACTIVE_ONLY",
+            "max_results": max_results,
+            "order_by": ["attributes.start_time DESC"],
+        }
+        return [
+            run_record(r) for r in self._call("POST", "/runs/search", json=body).get("runs", [])
+        ]
+
     def create_run(self, experiment_id: str, name: str, tags: Mapping[str, str]) -> RunRecord:
         body = {
             "experiment_id": experiment_id,
