@@ -36,8 +36,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from mlgitops.training.gpu import probe  # noqa: E402
 from tests.fixtures.mlflow_server import start_mlflow_server  # noqa: E402
+
+from mlgitops.training.gpu import probe  # noqa: E402
 
 SPEC = """name: {name}
 data:
