@@ -450,3 +450,25 @@ def test_the_train_job_runs_on_the_pool_in_its_job_container(repo: Path) -> None
     train = workflow["jobs"]["train"]
     assert train["runs-on"] == ["gpu-l4"]
     assert train["container"] == {"image": "ghcr.io/acme/train:2026.11"}
+
+
+def test_the_pool_workflows_pass_the_three_checkers(repo: Path) -> None:
+    """actionlint (with the generated label config), zizmor and GitHub's workflow schema."""
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    paths = sorted(str(p) for p in (repo / ".github" / "workflows").glob("*.yml"))
+
+    def tool(*argv: str) -> subprocess.CompletedProcess[str]:
+        command = [str(bin_dir / argv[0]), *argv[1:]]
+        return subprocess.run(command, capture_output=True, text=True, check=False, cwd=repo)
+
+    config = ("-config-file", ".github/actionlint.yaml")  # the labels of the pools
+    linted = tool("actionlint", "-no-color", *config, *paths)
+    assert (linted.returncode, linted.stdout + linted.stderr) == (0, "")
+    zizmor = tool("zizmor", "--offline", "--format", "json", "--pedantic", *paths)
+    assert zizmor.returncode == 0, zizmor.stderr
+    assert json.loads(zizmor.stdout) == []
+    schema = tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *paths)
+    assert schema.returncode == 0, schema.stdout + schema.stderr

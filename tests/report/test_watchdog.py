@@ -63,6 +63,9 @@ def test_watch_polls_the_jobs_api_until_a_runner_takes_the_job(
     found = watch(lambda: client.list_run_jobs(REPO, 4242), 2, clock=lambda: now[0], sleep=sleep)
     assert (found.state, found.waited_s) == ("stuck", 120.0)
 
+    found = watch(lambda: client.list_run_jobs(REPO, 9999), 2, clock=lambda: now[0], sleep=sleep)
+    assert found.state == "missing"  # nothing to watch: no waiting either
+
 
 def test_no_runner_in_time_is_reported_on_the_pull_request(
     report_repo: ReportRepo,
@@ -104,7 +107,7 @@ def test_a_started_train_job_leaves_the_pull_request_alone(
     args = ["-C", str(report_repo.root), "report", "tumors", "--wait-for-runner", "20"]
     assert main(args) == 0
     assert capsys.readouterr().out.startswith(
-        "report tumors: the train job is started (gpu-a100-abcde) after "
+        "report tumors: a runner (gpu-a100-abcde) picked up the train job after "
     )
     assert github_server.state.comments_on(7) == []
     assert github_server.state.statuses == []

@@ -167,10 +167,7 @@ def _watchdog(
     )
     name = pipeline.name
     if found.state != "stuck":
-        who = f" ({found.runner})" if found.runner else ""
-        console.line(
-            f"report {name}: the train job is {found.state}{who} after {found.waited_s / 60:.1f} minutes; nothing to report"
-        )
+        console.line(f"report {name}: {watchdog.describe(found)}; nothing to report")
         return EXIT_OK
     docs: dict[str, Any] = {kind: None for kind in KINDS}
     report = _report_input(root, pipeline, docs, where)

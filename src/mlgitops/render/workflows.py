@@ -192,7 +192,7 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "check_timeout": CHECK_TIMEOUT,
         "train_runs_on": "[" + ", ".join(_q(label) for label in pipeline.train.runs_on) + "]",
         "train_timeout": pipeline.train.timeout_minutes,
-        "train_container": _q(container) if container else "",
+        "train_container": _container(container) if container else "",
         "watchdog": watchdog,
         "watchdog_timeout": watchdog + WATCHDOG_SLACK,
         "report_timeout": REPORT_TIMEOUT,
@@ -292,6 +292,20 @@ def actionlint_context(repo: Repo) -> dict[str, Any]:
         "header": rendering.header("pipelines/").rstrip("\n"),
         "labels": [_q(x) for x in custom],
     }
+
+
+def _container(image: str) -> str:
+    """The train job's container (a kubernetes-mode pool's job image), with why if unpinned.
+
+    A digest (``image@sha256:…``) pins it; a tag is the user's choice in
+    ``mlgitops.yaml``, and the comment says how to pin it instead.
+    """
+    if "@sha256:" in image:
+        return f"{_q(image)}  # the pool runs each job in a pod of its own (kubernetes mode)"
+    return (
+        f"{_q(image)}  # zizmor: ignore[unpinned-images] the pool's job_image in mlgitops.yaml; "
+        "set it to image@sha256:<digest> to pin it (docs/runners.md)"
+    )
 
 
 def _input_paths(pipeline: Pipeline) -> list[str]:

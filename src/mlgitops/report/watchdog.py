@@ -38,6 +38,16 @@ def no_runner_note(minutes: int) -> str:
     )
 
 
+def describe(found: Pickup) -> str:
+    """One line on what the watchdog found, for the log."""
+    if found.state == "started":
+        who = f" ({found.runner})" if found.runner else ""
+        return f"a runner{who} picked up the train job after {found.waited_s / 60:.1f} minutes"
+    if found.state == "skipped":
+        return "the train job was skipped"
+    return f"this run has no job named '{TRAIN_JOB}'"
+
+
 def _time(text: Any) -> float | None:
     if not isinstance(text, str):
         return None
@@ -71,18 +81,15 @@ def watch(
     sleep: Callable[[float], None],
     poll_s: float = POLL_SECONDS,
 ) -> Pickup:
-    """Poll ``jobs`` until the train job starts, is stuck past ``minutes``, or is gone.
+    """Poll ``jobs`` until the train job starts or has waited ``minutes``.
 
-    A train job not yet listed counts from the first poll; the watchdog
-    gives up ``minutes`` after that at the latest.
+    The watchdog and the train job wait for the same job (``check``), so the
+    train job is listed from the first poll on; when it is not (a workflow
+    without one, a runner that does not list jobs), there is nothing to watch.
     """
     limit = minutes * 60.0
-    first = clock()
     while True:
-        now = clock()
-        found = verdict(jobs(), now, limit)
-        if found.state == "missing" and now - first >= limit:
-            return Pickup("stuck", now - first)
-        if found.state in ("started", "stuck", "skipped"):
+        found = verdict(jobs(), clock(), limit)
+        if found.state != "waiting":
             return found
         sleep(poll_s)
