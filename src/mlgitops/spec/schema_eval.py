@@ -36,6 +36,7 @@ KEYWORDS = frozenset(
         "exclusiveMinimum",
         "exclusiveMaximum",
         "minLength",
+        "maxLength",
         "pattern",
         "oneOf",
     }
