@@ -57,7 +57,18 @@ def test_train_logs_a_finished_run_and_writes_the_hand_off(
     assert run["info"]["status"] == "FINISHED"
     assert run["info"]["run_id"] == result.run_id
     logged = {m["key"]: m["value"] for m in run["data"]["metrics"]}
-    assert logged == pytest.approx(result.metrics)
+    model = {k: v for k, v in logged.items() if not k.startswith("mlgitops.")}
+    assert model == pytest.approx(result.metrics)
+    # Besides the model's metrics, what the run used (no GPU on this machine: no samples).
+    assert sorted(set(logged) - set(model)) == [
+        "mlgitops.budget_seconds",
+        "mlgitops.fit_seconds",
+        "mlgitops.gpu_count",
+        "mlgitops.gpu_seconds",
+        "mlgitops.runner_seconds",
+    ]
+    assert logged["mlgitops.fit_seconds"] == pytest.approx(result.fit_s)
+    assert logged["mlgitops.runner_seconds"] == pytest.approx(result.duration_s)
     params = {p["key"]: p["value"] for p in run["data"]["params"]}
     assert params["estimator"] == "sklearn.ensemble.HistGradientBoostingClassifier"
     assert (params["max_iter"], params["split.seed"], params["rows.holdout"]) == (
