@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,14 @@ class Loop:
             api_url=self.github.api_url,
             local_action_refs=("mlgitops/mlgitops",),
             next_run_id=1000 + 100 * self.runs,
+            on_job=self._job_started,
+        )
+
+    def _job_started(self, run_id: int, name: str) -> None:
+        """GitHub lists a run's jobs; the local runner starts them one after the other."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.github.state.add_job(
+            run_id, name, status="in_progress", created_at=now, runner="local-runner"
         )
 
     def no_ml_libraries(self) -> Path:
@@ -237,9 +246,14 @@ def test_pull_request_to_canary_and_back(
     # 1. A pull request that tunes the model: validated, trained, compared, reported.
     sha1 = loop.branch("tune-learning-rate", "learning_rate: 0.1", "learning_rate: 0.05")
     run1 = loop.pull_request(1, "tune-learning-rate", sha1)
-    assert _results(run1) == {"check": "success", "train": "success", "report": "success"}, (
-        _explain(run1)
-    )
+    assert _results(run1) == {
+        "check": "success",
+        "train": "success",
+        "watchdog": "success",
+        "report": "success",
+    }, _explain(run1)
+    # The train job had its runner by the time the watchdog looked: it said nothing.
+    assert "a runner (local-runner) picked up the train job after 0." in _explain(run1)
     comments = github_server.state.comments_on(1)
     assert len(comments) == 1 and comments[0]["body"].startswith(MARKER)
     assert "no deployed model yet" in comments[0]["body"]
@@ -270,9 +284,12 @@ def test_pull_request_to_canary_and_back(
     # 3. A second pull request is compared with the model now deployed.
     sha2 = loop.branch("more-iterations", "max_iter: 200", "max_iter: 300")
     run2 = loop.pull_request(2, "more-iterations", sha2)
-    assert _results(run2) == {"check": "success", "train": "success", "report": "success"}, (
-        _explain(run2)
-    )
+    assert _results(run2) == {
+        "check": "success",
+        "train": "success",
+        "watchdog": "success",
+        "report": "success",
+    }, _explain(run2)
     body2 = github_server.state.comments_on(2)[0]["body"]
     assert f"models:/{PIPELINE}/1" in body2
     assert "no deployed model yet" not in body2
@@ -280,9 +297,12 @@ def test_pull_request_to_canary_and_back(
     # 4. A fork's pull request: no training, no secrets; the report workflow posts.
     sha3 = loop.branch("fork-change", "learning_rate: 0.05", "learning_rate: 0.2")
     run3 = loop.pull_request(3, "fork-change", sha3, head_repo=FORK)
-    assert _results(run3) == {"check": "success", "train": "skipped", "report": "success"}, (
-        _explain(run3)
-    )
+    assert _results(run3) == {
+        "check": "success",
+        "train": "skipped",
+        "watchdog": "skipped",
+        "report": "success",
+    }, _explain(run3)
     assert github_server.state.comments_on(3) == []
     report = loop.report_workflow(run3, 3, sha3)
     assert _results(report) == {"report-tumors": "success"}, _explain(report)

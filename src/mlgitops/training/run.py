@@ -222,14 +222,10 @@ def _log(
     }
     params = {**_params(pipeline, split), **fitted.params}
     with console.group(f"log run {run.run_id} to {tracking.uri}"):
-        duration = round(time.perf_counter() - started, 3)
-        spent = {
-            budget.METRIC: usage.budget_seconds,
-            "mlgitops.runner_seconds": duration,
-            **_usage_metrics(usage),
-        }
+        spent = {budget.METRIC: usage.budget_seconds, **_usage_metrics(usage)}
         tracking.log_batch(run.run_id, params, {**metrics, **spent}, {})
         identity = _log_model(tracking, experiment_id, run.run_id, job.workdir, fitted)
+        duration = round(time.perf_counter() - started, 3)
         result = TrainResult(
             pipeline=pipeline.name,
             run_id=run.run_id,
@@ -264,7 +260,12 @@ def _log(
         for name, data in files.items():
             (artifacts / name).write_bytes(data)
         tracking.upload(run.artifact_uri, artifacts, handoff.ARTIFACT_DIR)
-        tracking.log_batch(run.run_id, {}, {}, {"mlgitops.model_id": identity.model_id})
+        tracking.log_batch(
+            run.run_id,
+            {},
+            {"mlgitops.runner_seconds": duration},
+            {"mlgitops.model_id": identity.model_id},
+        )
         tracking.end_run(run.run_id, "FINISHED")
     return Outcome(result, files)
 
