@@ -219,3 +219,38 @@ def test_every_file_a_custom_trainer_depends_on_is_an_input(
         assert cli(root, "plan", "--files", changed, "--json") == 0
         plan = json.loads(capsys.readouterr().out)
         assert plan["affected"] == [name], changed
+
+
+def test_report_refuses_a_hand_off_from_another_candidate(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("stale")
+    root = _repo(tmp_path / "repo", name, _frame(), _SCHEMA)
+    uri = ("--tracking-uri", mlflow_server.uri)
+    assert cli(root, "validate", name) == 0
+    for stage in ("train", "compare"):
+        assert cli(root, stage, name, *uri) == 0, stage
+    assert cli(root, "report", name) == 0
+    first = _train_json(root, name).run_id
+
+    pd.concat([_frame(), _frame(40, seed=9)]).to_csv(root / "data" / "d.csv", index=False)
+    commit(root, "more rows")
+    assert cli(root, "validate", name) == 0
+    assert cli(root, "train", name, *uri) == 0
+    second = _train_json(root, name).run_id
+    capsys.readouterr()
+    assert cli(root, "report", name) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops report: error: .mlgitops/{name}/verdict.json judges run {first}, but "
+        f"train.json is run {second}: the verdict is stale; run `mlgitops compare {name}` again\n"
+    )
+    assert cli(root, "compare", name, *uri) == 0
+    assert cli(root, "report", name) == 0
+
+    _frame(50, seed=11).to_csv(root / "other.csv", index=False)
+    assert cli(root, "validate", name, "--data", "other.csv") == 0
+    capsys.readouterr()
+    assert cli(root, "report", name) == 2
+    err = capsys.readouterr().err
+    assert f".mlgitops/{name}/validation.json is for data sha256:" in err
+    assert f"run `mlgitops validate {name}` again\n" in err
