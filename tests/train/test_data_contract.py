@@ -84,6 +84,10 @@ def test_an_undeclared_column_is_never_a_feature(
     assert result.metrics["r2"] < 0.95  # with the copy of the target it would be 1.0
     holdout = pd.read_parquet(root / ".mlgitops" / name / "holdout.parquet")
     assert list(holdout.columns) == ["__row__", "x1", "x2", "y"]
+    assert cli(root, "validate", name) == 0  # a non-strict schema lets the column through
+    assert cli(root, "report", name) == 0
+    comment = (root / ".mlgitops" / name / "report.md").read_text()
+    assert "- Not used as features (not declared in the schema): `leak`\n" in comment
 
 
 def test_train_refuses_data_that_fails_validation(
