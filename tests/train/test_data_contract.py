@@ -258,3 +258,50 @@ def test_report_refuses_a_hand_off_from_another_candidate(
     err = capsys.readouterr().err
     assert f".mlgitops/{name}/validation.json is for data sha256:" in err
     assert f"run `mlgitops validate {name}` again\n" in err
+
+
+_GHOST_TRAINER = """\
+import json, os
+from pathlib import Path
+
+import mlflow.sklearn
+import pandas as pd
+from mlflow.models import infer_signature
+from sklearn.linear_model import LinearRegression
+
+train = pd.read_parquet(os.environ["MLGITOPS_TRAIN"])
+holdout = pd.read_parquet(os.environ["MLGITOPS_HOLDOUT"])
+features = json.loads(os.environ["MLGITOPS_FEATURES"])
+out = Path(os.environ["MLGITOPS_OUTPUT"])
+model = LinearRegression().fit(train[features], train["y"])
+example = holdout[features].assign(ghost=1.0)
+mlflow.sklearn.save_model(model, out / "model", signature=infer_signature(example))
+pd.DataFrame({"__row__": holdout["__row__"], "y_pred": model.predict(holdout[features])}).to_parquet(
+    out / "predictions.parquet"
+)
+"""
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # MLflow's import warns about its type hints
+def test_a_custom_model_that_takes_a_column_that_is_not_a_feature_is_refused(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("ghost")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "train.py").write_text(_GHOST_TRAINER)
+    root = _repo(root, name, _frame(), _SCHEMA)
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "model: {estimator: sklearn.linear_model.LinearRegression}",
+            "model: {command: python train.py}",
+        )
+    )
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err.endswith(
+        "mlgitops train: error: custom trainer `python train.py`: the model takes column(s) "
+        "ghost that are not features (features: x1, x2; see $MLGITOPS_FEATURES)\n"
+    )
+    [run] = runs_of(mlflow_server.uri, name)
+    assert run["info"]["status"] == "FAILED"
