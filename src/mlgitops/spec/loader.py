@@ -162,9 +162,15 @@ def _deploy(raw: dict[str, Any]) -> m.Deploy:
     return m.Deploy(
         environments=envs,
         target=raw.get("target", "rollout"),
-        server=m.Server(**raw.get("server", {})),
-        service_monitor=raw.get("service_monitor", False),
+        server=_server(raw.get("server", {})),
+        metrics=m.Metrics(**raw.get("metrics", {})),
     )
+
+
+def _server(raw: dict[str, Any]) -> m.Server:
+    buckets = tuple(float(b) for b in raw.get("prediction_buckets", ()))
+    fields = {k: v for k, v in raw.items() if k != "prediction_buckets"}
+    return m.Server(**fields, prediction_buckets=buckets)
 
 
 def _environment(raw: dict[str, Any]) -> m.Environment:
