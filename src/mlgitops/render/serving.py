@@ -8,6 +8,7 @@ the ConfigMap ``<name>-model`` that each overlay generates.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from mlgitops.spec import Pipeline
@@ -99,6 +100,17 @@ def server_command(pipeline: Pipeline) -> tuple[list[str], list[str]]:
     return ["mlgitops"], args
 
 
+def cpu_count(quantity: str) -> int:
+    """Whole CPUs of a CPU quantity (``500m`` -> 1, ``1.5`` -> 2).
+
+    OpenMP (scikit-learn's gradient boosting, LightGBM, XGBoost) otherwise starts a
+    thread per core of the node, whatever the pod's CPU limit, and tiny per-request
+    batches then wait on threads that the quota throttles.
+    """
+    millis = float(quantity[:-1]) if quantity.endswith("m") else float(quantity) * 1000
+    return max(1, math.ceil(millis / 1000))
+
+
 def _bound(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
@@ -128,6 +140,7 @@ def container(pipeline: Pipeline, *, name: str, port_name: str | None) -> Obj:
             {"name": "MODEL_URI", "valueFrom": {"configMapKeyRef": model_ref}},
             {"name": "HOME", "value": SCRATCH},
             {"name": "TMPDIR", "value": SCRATCH},
+            {"name": "OMP_NUM_THREADS", "value": str(cpu_count(server.cpu))},
         ],
         "envFrom": [{"secretRef": {"name": TRACKING_SECRET, "optional": True}}],
         "ports": ports,

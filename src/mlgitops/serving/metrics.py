@@ -57,6 +57,8 @@ class ServerMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        for code in ("2xx", "4xx", "5xx"):  # present from the start: rate() sees the first ones
+            self.requests.labels("/invocations", code)
         info = Gauge(
             "mlgitops_model_info",
             "The model this server serves (always 1).",

@@ -245,6 +245,9 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
             seen.setdefault(name, i)
         yield from _canary_rules(env, i)
     yield from _server_rules(deploy.get("server"))
+    if "service_monitor" in deploy and "metrics" in deploy:
+        message = "service_monitor is a shorthand for metrics: keep only metrics"
+        yield ["deploy", "service_monitor"], message, True
 
 
 def _server_rules(server: Any) -> Iterator[tuple[list[Key], str, bool]]:

@@ -163,8 +163,14 @@ def _deploy(raw: dict[str, Any]) -> m.Deploy:
         environments=envs,
         target=raw.get("target", "rollout"),
         server=_server(raw.get("server", {})),
-        metrics=m.Metrics(**raw.get("metrics", {})),
+        metrics=_metrics(raw),
     )
+
+
+def _metrics(deploy: dict[str, Any]) -> m.Metrics:
+    if deploy.get("service_monitor") and "metrics" not in deploy:
+        return m.Metrics(scrape="service-monitor", alerts=True)
+    return m.Metrics(**deploy.get("metrics", {}))
 
 
 def _server(raw: dict[str, Any]) -> m.Server:
