@@ -99,9 +99,13 @@ class _ClassCounts(Collector):
     def add(self, values: Any) -> None:
         import numpy as np
 
-        found, counts = np.unique(values.astype(str), return_counts=True)
+        try:
+            found, counts = np.unique(values, return_counts=True)
+        except TypeError:  # mixed types (object arrays) do not sort: compare them as text
+            found, counts = np.unique(values.astype(str), return_counts=True)
         with self._lock:
-            for value, count in zip(found.tolist(), counts.tolist(), strict=True):
+            for item, count in zip(found.tolist(), counts.tolist(), strict=True):
+                value = str(item)
                 key = value if value in self._counts or len(self._counts) < MAX_CLASSES else "other"
                 self._counts[key] = self._counts.get(key, 0) + int(count)
 
