@@ -141,7 +141,8 @@ class Environment:
 
 @dataclass(frozen=True)
 class Server:
-    image: str = "ghcr.io/mlflow/mlflow:v3.17.2"
+    #: A placeholder that cannot be pulled: the serving image is the user's to build.
+    image: str = "example.invalid/set-deploy.server.image-to-your-serving-image"
     port: int = 8080
     metrics_port: int = 9464
     cpu: str = "500m"
