@@ -165,7 +165,8 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
     root = example_repo(folder / "repo", name)
     spec = root / "pipelines" / f"{name}.yaml"
     text = spec.read_text()
-    spec.write_text(text[: text.index("deploy:")] + DEPLOY)
+    head = text[: text.index("deploy:")].replace("max_iter: 200", "max_iter: 20")  # quick
+    spec.write_text(head + DEPLOY)
     commit(root, "deploy with analysis")
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
     assert cli(root, "render") == 0
