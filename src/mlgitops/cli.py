@@ -31,6 +31,7 @@ VERBS: dict[str, str] = {
     "rollback": "restore the previous model of an environment",
     "status": "show Argo CD sync and Argo Rollouts canary status",
     "drift": "compare recent data with the training reference",
+    "serve": "serve a model with Prometheus metrics, as the generated manifests do",
     "demo": "run the whole pull-request-to-canary loop locally on embedded defaults",
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,15 @@ import pytest
 from mlgitops.gitops.message import parse_trailers
 from tests.deploy.kube_api import KubeApi
 from tests.deploy.test_deploy import alias, check_overlays, deploy, merge_a_change
-from tests.deploy.test_status import HEALTHY_ROLLOUT, PAUSED_ROLLOUT, SYNCED, install
+from tests.deploy.test_status import (
+    ABORTED_BY_ANALYSIS,
+    FAILED_RUN,
+    HEALTHY_ROLLOUT,
+    PAUSED_ROLLOUT,
+    SYNCED,
+    analysis_run,
+    install,
+)
 from tests.deploy.world import World, cli_run, git, reviewed_run
 from tests.fixtures.mlflow_server import MlflowServer
 
@@ -128,6 +138,74 @@ def test_promote_when_healthy_waits_for_a_finished_canary(
     )
     assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 0
     assert record(world, "production")["version"] == "1"
+
+
+def test_promote_when_healthy_waits_for_the_canary_to_finish(
+    staged: World,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world, uri = staged, mlflow_server.uri
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    suspended = {"sync": SYNCED, "health": {"status": "Suspended"}}
+    install(kube_api, world, "staging", suspended, PAUSED_ROLLOUT)
+
+    def finish_after_the_first_reading() -> None:
+        for _ in range(600):  # the first reading: Application, Rollout, AnalysisRun
+            if len(kube_api.requests) >= 3:
+                break
+            time.sleep(0.05)
+        install(
+            kube_api,
+            world,
+            "staging",
+            {"sync": SYNCED, "health": {"status": "Healthy"}},
+            HEALTHY_ROLLOUT,
+        )
+
+    finisher = threading.Thread(target=finish_after_the_first_reading)
+    finisher.start()
+    capsys.readouterr()
+    try:
+        code = promote(world, uri, "--when-healthy", "--wait", "2m", "--kubeconfig", kubeconfig)
+    finally:
+        finisher.join()
+    assert code == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "waiting up to 120s for staging: Argo CD health is Suspended; "
+        "Rollout is Paused at canary step 1/3"
+    )
+    assert out[1] == f"{world.name}/staging: healthy"
+    assert len(kube_api.requests) >= 5  # read again after the canary finished
+    assert record(world, "production")["version"] == "1"
+
+
+def test_promote_when_healthy_stops_waiting_when_the_analysis_fails(
+    staged: World,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world, uri = staged, mlflow_server.uri
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    run = f"{world.name}-6d4f8b9c7-2"
+    aborted = json.loads(json.dumps(ABORTED_BY_ANALYSIS).replace("RUN", run))
+    degraded = {"sync": SYNCED, "health": {"status": "Degraded"}}
+    install(kube_api, world, "staging", degraded, aborted)
+    kube_api.put(analysis_run(world, "production", run, FAILED_RUN, namespace="ml-staging"))
+    head = world.remote_head()
+    capsys.readouterr()
+    assert promote(world, uri, "--when-healthy", "--wait", "1h", "--kubeconfig", kubeconfig) == 1
+    out, err = capsys.readouterr()
+    assert f"  AnalysisRun ml-staging/{run}: Failed, stopped by success-rate" in out.splitlines()[3]
+    assert err.startswith("mlgitops promote: error: staging is not healthy (")
+    assert err.endswith("; the canary analysis Failed on success-rate); nothing promoted\n")
+    assert len(kube_api.requests) == 3  # one reading: nothing to wait for
+    assert world.remote_head() == head
 
 
 def test_rollback_restores_the_previous_model_once(

@@ -244,6 +244,26 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
                 )
             seen.setdefault(name, i)
         yield from _canary_rules(env, i)
+    yield from _server_rules(deploy.get("server"))
+    if "service_monitor" in deploy and "metrics" in deploy:
+        message = "service_monitor is a shorthand for metrics: keep only metrics"
+        yield ["deploy", "service_monitor"], message, True
+
+
+def _server_rules(server: Any) -> Iterator[tuple[list[Key], str, bool]]:
+    if not isinstance(server, dict):
+        return
+    port, metrics_port = server.get("port", 8080), server.get("metrics_port", 9464)
+    if port == metrics_port:
+        message = f"the metrics port must differ from the port (both are {port})"
+        key = "metrics_port" if "metrics_port" in server else "port"
+        yield ["deploy", "server", key], message, False
+    bounds = server.get("prediction_buckets")
+    if isinstance(bounds, list) and all(_num(b) for b in bounds):
+        for j in range(1, len(bounds)):
+            if bounds[j] <= bounds[j - 1]:
+                message = f"prediction buckets must increase strictly (got {bounds[j - 1]} then {bounds[j]})"
+                yield ["deploy", "server", "prediction_buckets", j], message, False
 
 
 def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str, bool]]:

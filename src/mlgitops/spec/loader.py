@@ -170,9 +170,21 @@ def _deploy(raw: dict[str, Any]) -> m.Deploy:
     return m.Deploy(
         environments=envs,
         target=raw.get("target", "rollout"),
-        server=m.Server(**raw.get("server", {})),
-        service_monitor=raw.get("service_monitor", False),
+        server=_server(raw.get("server", {})),
+        metrics=_metrics(raw),
     )
+
+
+def _metrics(deploy: dict[str, Any]) -> m.Metrics:
+    if deploy.get("service_monitor") and "metrics" not in deploy:
+        return m.Metrics(scrape="service-monitor", alerts=True)
+    return m.Metrics(**deploy.get("metrics", {}))
+
+
+def _server(raw: dict[str, Any]) -> m.Server:
+    buckets = tuple(float(b) for b in raw.get("prediction_buckets", ()))
+    fields = {k: v for k, v in raw.items() if k != "prediction_buckets"}
+    return m.Server(**fields, prediction_buckets=buckets)
 
 
 def _environment(raw: dict[str, Any]) -> m.Environment:
