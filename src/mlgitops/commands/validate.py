@@ -133,7 +133,7 @@ def _validate(
         failures=outcome.failures,
         annotate_file=reader.annotate_file,
     )
-    return report, Head(pipeline, schema, location, outcome.profile)
+    return report, Head(pipeline, schema, location, outcome.profile, tuple(reader.columns()))
 
 
 def _format(pipeline: Pipeline, location: str) -> str:

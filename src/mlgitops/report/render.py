@@ -16,6 +16,7 @@ from typing import Any
 from mlgitops.report.chart import charts
 from mlgitops.report.markdown import code, escape, fence, link, table
 from mlgitops.report.promotion import NEXT, Promotion, diff_lines
+from mlgitops.validation.diff import column_notes
 
 Doc = Mapping[str, Any]
 
@@ -190,6 +191,9 @@ def _diff(report: ReportInput) -> list[str]:
     schema, profile = diff.get("schema_diff"), diff.get("profile_diff")
     if schema is not None:
         lines += ["", "**Schema**", "", *(_schema_changes(schema) or ["No schema changes."])]
+    columns = _column_changes(diff.get("data_columns"), schema)
+    if columns:
+        lines += ["", "**Data columns**", "", *columns]
     if profile is not None:
         lines += ["", "**Data profile**", "", *_profile_changes(profile)]
     return lines
@@ -217,6 +221,13 @@ def _schema_changes(diff: Doc) -> list[str]:
             f"- {where} {escape(change['field'])}: {_change(change['base'], change['head'])}"
         )
     return lines
+
+
+def _column_changes(columns: Doc | None, schema: Doc | None) -> list[str]:
+    return [
+        f"- {what}: {code(name)}" + (f" ({why})" if why else "")
+        for what, name, why in column_notes(columns, schema)
+    ]
 
 
 def _profile_changes(diff: Doc) -> list[str]:
