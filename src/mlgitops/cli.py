@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     namespace = _parser(args).parse_args(args)
     arguments = vars(namespace)
     verb = arguments.pop("verb")
+    console.begin_command()
     try:
         code: int = _command(verb).run(**arguments)
         return code

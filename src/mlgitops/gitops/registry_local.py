@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import ServiceError
@@ -68,6 +69,14 @@ class LocalRegistry:
 
         created = self._do("register model version", create)
         return _version(created)
+
+    def has_model(self, name: str) -> bool:
+        if self.uri.startswith("sqlite:///") and not Path(self.uri[len("sqlite:///") :]).exists():
+            return False  # asking MLflow would create an empty store as a side effect
+        found = self._do(
+            "get registered model", lambda c: c.get_registered_model(name), missing_ok=True
+        )
+        return found is not None
 
     def get_version(self, name: str, version: str) -> ModelVersion | None:
         found = self._do(

@@ -63,6 +63,10 @@ class RestRegistry:
             body["model_id"] = model_id
         return version_of(self._call("POST", "/model-versions/create", json=body)["model_version"])
 
+    def has_model(self, name: str) -> bool:
+        found = self._call("GET", "/registered-models/get", params={"name": name}, missing_ok=True)
+        return found is not None
+
     def get_version(self, name: str, version: str) -> ModelVersion | None:
         params = {"name": name, "version": version}
         found = self._call("GET", "/model-versions/get", params=params, missing_ok=True)
