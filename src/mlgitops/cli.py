@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlgitops import __version__, console
-from mlgitops.errors import EXIT_BUG, EXIT_INTERRUPTED, MlgitopsError, SpecError
+from mlgitops.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    MlgitopsError,
+    SpecError,
+)
 
 #: verb -> one-line help. Each verb lives in ``mlgitops.commands.<verb>`` with
 #: ``configure(parser)`` adding its arguments and ``run(**arguments) -> int``.
@@ -81,13 +87,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MlgitopsError as exc:
         console.error_line(f"mlgitops {verb}: error: {exc}")
         return exc.exit_code
+    except ImportError as exc:
+        missing = _missing_extra(verb, exc)
+        if missing is None:
+            return _bug(verb)
+        console.error_line(f"mlgitops {verb}: error: {missing}")
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         console.error_line("mlgitops: interrupted")
         return EXIT_INTERRUPTED
     except Exception:
-        console.error_line(traceback.format_exc().rstrip())
-        console.error_line(
-            f"mlgitops {verb}: internal error (a bug in mlgitops {__version__}); "
-            "please report it with the traceback above"
-        )
-        return EXIT_BUG
+        return _bug(verb)
+
+
+def _bug(verb: str) -> int:
+    console.error_line(traceback.format_exc().rstrip())
+    console.error_line(
+        f"mlgitops {verb}: internal error (a bug in mlgitops {__version__}); "
+        "please report it with the traceback above"
+    )
+    return EXIT_BUG
+
+
+def _missing_extra(verb: str, exc: ImportError) -> str | None:
+    """The install hint when ``exc`` is a library of an extra that is not installed."""
+    from mlgitops.extras import missing_message
+
+    name = exc.name
+    if not name:  # an import hook's own ImportError: "No module named 'x'" or "x is not ..."
+        words = str(exc).replace("'", " ").split()
+        name = words[3] if str(exc).startswith("No module named") and len(words) > 3 else None
+        name = name or (words[0] if words else None)
+    return missing_message(verb, name) if name else None

@@ -28,6 +28,8 @@ class LocalRegistry:
             return fn(self._client)
         except ServiceError:
             raise
+        except ImportError:
+            raise  # a missing extra: the CLI names the pip install
         except Exception as exc:
             if missing_ok and _code(exc) == "RESOURCE_DOES_NOT_EXIST":
                 return None
@@ -53,6 +55,8 @@ class LocalRegistry:
 
             try:
                 client.create_registered_model(name)
+            except ImportError:
+                raise  # a missing extra: the CLI names the pip install
             except Exception as exc:
                 if _code(exc) != "RESOURCE_ALREADY_EXISTS":
                     raise
