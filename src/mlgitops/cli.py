@@ -26,6 +26,8 @@ from mlgitops.errors import (
 #: ``configure(parser)`` adding its arguments and ``run(**arguments) -> int``.
 VERBS: dict[str, str] = {
     "init": "scaffold mlgitops.yaml, an example pipeline, schema and data",
+    "adopt": "prepare an existing repository: .gitignore entries and mlgitops.yaml",
+    "doctor": "check the environment: tracking server, registry, extras, GitHub token, runners",
     "render": "render workflows and manifests from pipelines/*.yaml",
     "plan": "show which pipelines and stages a change affects",
     "validate": "validate a pipeline's data against its schema",
@@ -75,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb = arguments.pop("verb")
     console.begin_command()
     try:
+        _warn_if_outputs_tracked(arguments["repo"])
         code: int = _command(verb).run(**arguments)
         return code
     except SpecError as exc:
@@ -98,6 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception:
         return _bug(verb)
+
+
+def _warn_if_outputs_tracked(repo: Path) -> None:
+    from mlgitops.hygiene import warn_if_tracked
+
+    warn_if_tracked(repo.resolve())
 
 
 def _bug(verb: str) -> int:

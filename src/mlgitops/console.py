@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
 #: Notices already given during this command (each is given once).
 _NOTICED: set[str] = set()
 

@@ -53,6 +53,4 @@ def missing_message(command: str, module: str) -> str | None:
         return None
     top = module.split(".")[0]
     name = _DISTRIBUTIONS.get(top, top)
-    return (
-        f"{name} is not installed, and {command} needs it: {install_command(extra)}"
-    )
+    return f"{name} is not installed, and {command} needs it: {install_command(extra)}"

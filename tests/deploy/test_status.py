@@ -212,9 +212,13 @@ def test_an_unreachable_api_server_is_an_error_naming_it(
 
 @pytest.mark.parametrize(
     ("index", "shown"),
-    [(0, "canary step 1/3, weight 25%"), (1, "canary step 1/3, weight 25%"),
-     (3, "canary step 2/3, weight 50%"), (4, "canary step 3/3, weight 100%"),
-     (5, "canary step 3/3, weight 100%")],
+    [
+        (0, "canary step 1/3, weight 25%"),
+        (1, "canary step 1/3, weight 25%"),
+        (3, "canary step 2/3, weight 50%"),
+        (4, "canary step 3/3, weight 100%"),
+        (5, "canary step 3/3, weight 100%"),
+    ],
 )
 def test_canary_steps_count_weights_not_pauses(index: int, shown: str) -> None:
     env = Environment("production", "ml", canary=Canary((25, 50, 100), "5m"))

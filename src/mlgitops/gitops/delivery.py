@@ -86,7 +86,9 @@ def check_registry(root: Path, uri: str, pipeline: str, version: str, state: str
             f"tracking server that deployed it?); {state}"
         )
     if found is None:
-        raise BadInput(f"MLflow registry {uri}: model '{pipeline}' has no version {version}; {state}")
+        raise BadInput(
+            f"MLflow registry {uri}: model '{pipeline}' has no version {version}; {state}"
+        )
 
 
 def planned_version(root: Path, edit: Edit, overlay: Overlay) -> tuple[str, str] | None:

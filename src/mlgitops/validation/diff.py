@@ -7,7 +7,7 @@ profiles of :mod:`mlgitops.validation.profile`.
 from __future__ import annotations
 
 import html
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from mlgitops.validation.failures import plain_value
@@ -176,7 +176,7 @@ def _schema_lines(diff: dict[str, Any]) -> list[str]:
 
 
 def column_notes(
-    columns: dict[str, list[str]] | None, schema: dict[str, Any] | None
+    columns: Mapping[str, list[str]] | None, schema: Mapping[str, Any] | None
 ) -> list[tuple[str, str, str]]:
     """(what happened, column, why it matters) for columns that came or went in the data.
 
