@@ -106,10 +106,8 @@ def build_pipeline(raw: dict[str, Any], source: str) -> m.Pipeline:
     """Records from a schema-valid plain document, defaults filled in."""
     task = raw["task"]
     metrics = tuple(raw.get("metrics") or m.DEFAULT_METRICS[task])
+    # every gated metric is in ``metrics`` (checks.py): a gate never adds one
     gates = tuple(m.Gate(metric=k, **v) for k, v in sorted(raw.get("gates", {}).items()))
-    for gate in gates:  # a gated metric is always computed
-        if gate.metric not in metrics:
-            metrics = (*metrics, gate.metric)
     return m.Pipeline(
         name=raw["name"],
         source=source,
