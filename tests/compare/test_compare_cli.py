@@ -68,7 +68,11 @@ def test_without_a_deployed_model_only_absolute_gates_apply(
     train, holdout = _data()
     world.candidate(World.local(_fit(train)), holdout, [0, 1])
     code, out, err = world.compare()
-    assert (code, err) == (1, "")
+    assert (code, err) == (
+        1,
+        "mlgitops: no MLflow tracking URI set ($MLFLOW_TRACKING_URI, mlgitops.yaml "
+        f"mlflow.tracking_uri or --tracking-uri): using the local store {world.tracking_uri()}\n",
+    )
     run_id = json.loads((world.output / "train.json").read_text())["run_id"]
     assert world.run_tags(run_id)["mlgitops.verdict"] == "failed"
     assert out == (
