@@ -11,8 +11,7 @@ Definition (docs/train.md, "Cache semantics")::
         "spec":    sha256 of the training part of the spec as canonical JSON,
         "code":    sha256 over (path, sha256 of bytes) of every model.code file
                    and of the files the custom command names,
-        "package": sha256 of {"mlgitops": version, "python": "X.Y",
-                              "<estimator's top package>": its version},
+        "package": sha256 of {"mlgitops": version} (nothing about the machine),
         "version": 1,
     })
 """
