@@ -57,7 +57,7 @@ def outcome(report: ReportInput) -> tuple[str, str]:
 def render(report: ReportInput) -> str:
     """The whole report (comment, job summary and report.md share it)."""
     lines = [marker(report.pipeline), *_headline(report), *_notes(report.notes)]
-    for section in (_metrics, _gates, _validation, _diff, _promotion, _lineage):
+    for section in (_metrics, _gates, _slices, _validation, _diff, _promotion, _lineage):
         lines += section(report)
     lines += ["", f"<sub>Updated by <code>mlgitops report</code>{_for_commit(report)}.</sub>"]
     return "\n".join(lines) + "\n"
@@ -141,6 +141,52 @@ def _gates(report: ReportInput) -> list[str]:
         icon = "⏭️ skipped" if gate.get("skipped") else ("✅ pass" if gate["passed"] else "❌ fail")
         rows.append([icon, _gate_name(gate), _number(gate.get("value")), escape(gate["reason"])])
     return ["", "### Gates", "", *table(["result", "gate", "value", "why"], rows, "llrl")]
+
+
+def _slices(report: ReportInput) -> list[str]:
+    """Per-slice metrics (candidate, and the deployed model's in parentheses), gaps, gates."""
+    slices = report.verdict.get("slices") if report.verdict else None
+    if not slices:
+        return []
+    names = list(slices["gaps"])
+    base_gaps = slices.get("baseline_gaps") or {}
+    column = code(slices["column"])
+    rows = []
+    for s in slices["slices"]:
+        label = code(s["value"]) + ("" if s["gated"] else " (not gated)")
+        baseline = s.get("baseline") or {}
+        cells = [_pair(s["candidate"].get(n), baseline.get(n), baseline) for n in names]
+        rows.append([label, f"{int(s['rows']):,}", *cells])
+    rows.append(
+        ["gap", "", *(_pair(slices["gaps"][n], base_gaps.get(n), base_gaps) for n in names)]
+    )
+    rows.append(["gate", "", *(_gap_gate(report.verdict, n) for n in names)])
+    about = (
+        f"The candidate per value of {column}"
+        + (" (the deployed model in parentheses)" if base_gaps else "")
+        + f"; slices with fewer than {int(slices['min_rows'])} rows are shown but not gated."
+    )
+    head = [column, "rows", *(code(n) for n in names)]
+    return [
+        "",
+        f"### Slices by {column}",
+        "",
+        about,
+        "",
+        *table(head, rows, "lr" + "r" * len(names)),
+    ]
+
+
+def _pair(value: Any, base: Any, baseline: Doc) -> str:
+    return _number(value) + (f" ({_number(base)})" if baseline else "")
+
+
+def _gap_gate(verdict: Doc | None, metric: str) -> str:
+    for gate in (verdict or {}).get("gates", []):
+        if gate["metric"] == metric and gate["condition"] == "max_gap":
+            icon = "⏭️" if gate.get("skipped") else ("✅" if gate["passed"] else "❌")
+            return f"{icon} max_gap {float(gate['threshold']):g}"
+    return "-"
 
 
 def _validation(report: ReportInput) -> list[str]:
