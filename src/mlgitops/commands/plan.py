@@ -74,7 +74,10 @@ def _with_cache(
     wanted = [e for e in entries if e.affected]
     if not wanted:
         return entries
-    uri = resolve_tracking_uri(loaded.root, option, loaded.config)
+    try:
+        uri = resolve_tracking_uri(loaded.root, option, loaded.config)
+    except MlgitopsError as exc:  # no tracking URI in Actions: plan still says what changed
+        return [replace(e, cache="unknown", note=str(exc)) if e.affected else e for e in entries]
     tracking = open_tracking(uri, loaded.root)
     by_name = {p.name: p for p in loaded.pipelines}
     return [_lookup(loaded, by_name[e.name], e, tracking) if e.affected else e for e in entries]
