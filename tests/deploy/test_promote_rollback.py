@@ -265,3 +265,23 @@ def test_in_actions_a_missing_tracking_uri_is_an_error(
         "thrown away with the runner\n"
     )
     assert world.remote_head() == head
+
+
+def test_a_rerun_against_another_registry_says_what_state_git_is_in(
+    staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = staged
+    assert promote(world, mlflow_server.uri) == 0
+    head = world.remote_head()
+    fresh = world.clone("fresh")
+    store = f"sqlite:///{fresh / '.mlgitops' / 'mlflow.db'}"
+    capsys.readouterr()
+    assert cli_run(fresh, "promote", world.name, "--to", "production", "--tracking-uri", store) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: MLflow registry {store} has no registered model "
+        f"'{world.name}' (is this the tracking server that deployed it?); Git already names "
+        f"v1 for production at {head[:12]}; only the MLflow alias is behind, run the command "
+        "again once the registry holds it\n"
+    )
+    assert world.remote_head() == head
+    assert not (fresh / ".mlgitops" / "mlflow.db").exists()
