@@ -127,4 +127,15 @@ def _missing_extra(verb: str, exc: ImportError) -> str | None:
         words = str(exc).replace("'", " ").split()
         name = words[3] if str(exc).startswith("No module named") and len(words) > 3 else None
         name = name or (words[0] if words else None)
-    return missing_message(verb, name) if name else None
+    return missing_message(verb, name) if name and not _installed(name) else None
+
+
+def _installed(module: str) -> bool:
+    """Whether the top-level package is there (then the ImportError is something else,
+    e.g. an incompatible version, and no ``pip install`` of the extra would help)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module.split(".")[0]) is not None
+    except (ImportError, ValueError):
+        return False
