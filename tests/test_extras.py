@@ -69,7 +69,7 @@ def base_install(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         ),
         (
             ["drift", "tumors"],
-            'pandas is not installed, and drift needs it: pip install "mlgitops[data]"',
+            'pandera is not installed, and drift needs it: pip install "mlgitops[data]"',
         ),
     ],
 )
