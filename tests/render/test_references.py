@@ -42,7 +42,7 @@ def test_a_missing_schema_and_data_file_are_spec_errors(
     assert _render(repo, capsys) == (
         2,
         "pipelines/tumors.yaml:6:9: data.path: 'data/tumours.csv' does not exist in the "
-        "repository\n"
+        "repository (did you mean 'data/tumors.csv'?)\n"
         "pipelines/tumors.yaml:7:11: data.schema: 'schemas/tumors.yaml' does not exist in the "
         "repository\n"
         "mlgitops: 2 problem(s) in the specs; nothing written\n",

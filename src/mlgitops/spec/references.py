@@ -54,7 +54,7 @@ def _files(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
     named.append((["drift", "current"], drift.get("current")))
     for path, rel in named:
         if isinstance(rel, str) and not is_url(rel) and not _exists(root, rel):
-            yield path, f"'{rel}' does not exist in the repository"
+            yield path, f"'{rel}' does not exist in the repository{_near(root, rel)}"
     command = model.get("command")
     if isinstance(command, str):
         for script in _scripts(command):
@@ -63,6 +63,18 @@ def _files(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
                     ["model", "command"],
                     f"runs '{script}', which does not exist in the repository",
                 )
+
+
+def _near(root: Path, rel: str) -> str:
+    """`` (did you mean '…'?)`` naming a file of the same folder with a close name."""
+    folder = (root / rel).parent
+    if not folder.is_dir():
+        return ""
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    hint = difflib.get_close_matches(Path(rel).name, names, n=1)
+    if not hint:
+        return ""
+    return f" (did you mean '{(Path(rel).parent / hint[0]).as_posix()}'?)"
 
 
 def _exists(root: Path, rel: str) -> bool:
