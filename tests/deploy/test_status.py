@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mlgitops.gitops.health import summarize
+from mlgitops.render.manifests import canary_steps
+from mlgitops.spec.model import Canary, Environment
 from tests.deploy.kube_api import KubeApi
 from tests.deploy.world import World, cli_run
 from tests.fixtures.k8s import kustomize_build
@@ -86,7 +89,7 @@ def test_a_healthy_environment_exits_0(
     assert capsys.readouterr().out == (
         f"{world.name}/staging: healthy\n"
         f"  Argo CD Application argocd/{world.name}-staging: Synced, Healthy at 0123456789ab\n"
-        f"  Rollout ml-staging/{world.name}: Healthy, canary step 3/3, weight 100%\n"
+        f"  Rollout ml-staging/{world.name}: Healthy, canary step 2/2, weight 100%\n"
     )
     assert kube_api.requests == [
         f"GET /apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{world.name}-staging",
@@ -107,9 +110,9 @@ def test_a_paused_canary_reports_step_weight_and_analysis(
     assert status(world, kube_api.kubeconfig(tmp_path)) == 1
     assert capsys.readouterr().out == (
         f"{world.name}/staging: not healthy: Argo CD health is Suspended; "
-        "Rollout is Paused at canary step 1/3\n"
+        "Rollout is Paused at canary step 1/2\n"
         f"  Argo CD Application argocd/{world.name}-staging: Synced, Suspended at 0123456789ab\n"
-        f"  Rollout ml-staging/{world.name}: Paused, canary step 1/3, weight 50%, "
+        f"  Rollout ml-staging/{world.name}: Paused, canary step 1/2, weight 50%, "
         "analysis Running (canary-6d4f-2-1) — CanaryPauseStep\n"
     )
 
@@ -134,8 +137,8 @@ def test_an_aborted_canary_says_so(
         "revision": REVISION,
         "phase": "Degraded",
         "message": "RolloutAborted: metric success-rate assessed Failed",
-        "step": 0,
-        "steps": 3,
+        "step": 1,
+        "steps": 2,
         "weight": 0,
         "analysis": "Failed (canary-6d4f-2-1)",
         "aborted": True,
@@ -297,7 +300,7 @@ def test_a_stopped_canary_names_the_metric_that_stopped_it(
         f'aborted (RolloutAborted: Rollout aborted update to revision 2: Metric "success-rate" '
         "assessed Failed); the canary analysis Failed on success-rate\n"
         f"  Argo CD Application argocd/{world.name}-production: Synced, Degraded at 0123456789ab\n"
-        f"  Rollout ml/{world.name}: Degraded (aborted), canary step 1/5, weight 0%, "
+        f"  Rollout ml/{world.name}: Degraded (aborted), canary step 1/3, weight 0%, "
         f"analysis Failed ({run}) — RolloutAborted: Rollout aborted update to revision 2: "
         'Metric "success-rate" assessed Failed\n'
         f"  AnalysisRun ml/{run}: Failed, stopped by success-rate — "
@@ -372,3 +375,23 @@ def test_a_missing_analysis_run_is_left_out(
     out = capsys.readouterr().out
     assert "AnalysisRun" not in out
     assert kube_api.requests[-1].endswith("/namespaces/ml/analysisruns/gone")
+
+
+@pytest.mark.parametrize(
+    ("index", "shown"),
+    [
+        (0, "canary step 1/3, weight 25%"),
+        (1, "canary step 1/3, weight 25%"),
+        (3, "canary step 2/3, weight 50%"),
+        (4, "canary step 3/3, weight 100%"),
+        (5, "canary step 3/3, weight 100%"),
+    ],
+)
+def test_canary_steps_count_weights_not_pauses(index: int, shown: str) -> None:
+    env = Environment("production", "ml", canary=Canary((25, 50, 100), "5m"))
+    rollout = {
+        "spec": {"strategy": {"canary": {"steps": canary_steps(env)}}},
+        "status": {"phase": "Paused", "currentStepIndex": index},
+    }
+    status = summarize("p", "production", ("argocd/p-production", "ml/p"), None, rollout)
+    assert status.lines()[2] == f"  Rollout ml/p: Paused, {shown}"

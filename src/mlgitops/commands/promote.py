@@ -99,10 +99,14 @@ def run(
     if when_healthy:
         _require_healthy(loaded, pipeline, source_env, (kubeconfig, context), wait)
     source, target = Overlay(name, source_env.name), Overlay(name, to)
-    outcome = publish(root, promote_edit(source, target, target_env, delivery.now()), where)
+    edit = promote_edit(source, target, target_env, delivery.now())
+    planned = delivery.planned_version(root, edit, target)
+    uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
+    if planned is not None:
+        delivery.check_registry(root, uri, name, *planned)
+    outcome = publish(root, edit, where)
     values = delivery.report("promote", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
-        uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
         record = read_record(
             Snapshot(root, outcome.sha if isinstance(outcome, Published) else outcome.at), target
         )

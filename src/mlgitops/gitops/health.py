@@ -5,9 +5,10 @@ returns them (plain dicts) and says whether the environment is healthy:
 synced, healthy, and its canary fully promoted. The canary weight follows
 Argo Rollouts' own rule: the traffic router's actual weight when there is
 one, else the last ``setWeight`` at or before the current step (0 once
-aborted, 100 once past the last step). ``analysis_outcome`` reads the canary's
-AnalysisRun: its phase and, per metric, the phase and last measured value, so
-that a stopped canary says which metric stopped it.
+aborted, 100 once past the last step). Steps are counted as the spec writes
+them: ``steps: [25, 50, 100]`` is three steps; the pauses between them are not.
+``analysis_outcome`` reads the canary's AnalysisRun: its phase and, per metric,
+the phase and last measured value, so that a stopped canary says which metric stopped it.
 """
 
 from __future__ import annotations
@@ -196,8 +197,8 @@ def summarize(
         revision=_get(app_status, "sync").get("revision"),
         phase=(ro_status.get("phase") or "Unknown") if rollout is not None else None,
         message=str(ro_status.get("message") or ""),
-        step=step if isinstance(step, int) else (len(steps) if steps else None),
-        steps=len(steps) or None,
+        step=_weight_step(steps, step),
+        steps=len(_weights(steps)) or None,
         weight=_weight(ro_status, steps) if rollout is not None else None,
         analysis=_analysis(_get(ro_status, "canary")),
         aborted=bool(ro_status.get("abort")),
@@ -211,6 +212,21 @@ def _get(doc: dict[str, Any] | None, *keys: str) -> Any:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value if value is not None else {}
+
+
+def _weights(steps: list[Any]) -> list[int]:
+    """Indices of the ``setWeight`` steps: the spec's canary steps (pauses are not steps)."""
+    return [i for i, s in enumerate(steps) if isinstance(s, dict) and "setWeight" in s]
+
+
+def _weight_step(steps: list[Any], index: Any) -> int | None:
+    """The 1-based canary step (weight) reached at ``currentStepIndex``; all when past them."""
+    weights = _weights(steps)
+    if not weights:
+        return None
+    if not isinstance(index, int):
+        return len(weights)
+    return max(1, sum(1 for i in weights if i <= index))
 
 
 def _weight(status: dict[str, Any], steps: list[Any]) -> int:
