@@ -388,8 +388,11 @@ def test_server_errors_fail_the_success_rate(canary: Lab) -> None:
         "prediction-shift": "Successful",
     }
     (rate,), _ = canary.measured["errors"]["success-rate"]
-    # the 500s are the server's; the 400s (malformed requests) are the client's
-    assert rate == pytest.approx(1 - sent[500] / sum(sent.values()), abs=0.01)
+    # the 500s are the server's; the 400s (malformed requests) are the client's. rate()
+    # extrapolates each status series to the window's edges on its own, so over an
+    # 8 s window the ratio of rates is the ratio of counts give or take a few hundredths
+    assert rate == pytest.approx(1 - sent[500] / sum(sent.values()), abs=0.03)
+    assert rate < 0.99  # far below the success condition either way
 
 
 def test_a_slow_model_fails_the_p99_latency(canary: Lab) -> None:
