@@ -8,7 +8,7 @@ from pathlib import Path
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.spec.loader import (
     duplicate_names,
-    parse_pipeline,
+    parse_pipeline_doc,
     parse_repo_config,
     unknown_pools,
 )
@@ -50,8 +50,13 @@ def spec_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in found if p.is_file())
 
 
-def load_repo(root: Path) -> Repo:
-    """Load ``mlgitops.yaml`` and every pipeline; raise one SpecError with all problems."""
+def load_repo(root: Path, *, check_references: bool = False) -> Repo:
+    """Load ``mlgitops.yaml`` and every pipeline; raise one SpecError with all problems.
+
+    ``check_references``: also check that the files and estimator classes the
+    specs name exist (:mod:`mlgitops.spec.references`), once the specs are
+    otherwise sound.
+    """
     problems: list[Problem] = []
     config = RepoConfig()
     if (root / REPO_CONFIG).is_file():
@@ -59,15 +64,21 @@ def load_repo(root: Path) -> Repo:
             config = parse_repo_config(REPO_CONFIG, _read(root, REPO_CONFIG))
         except SpecError as exc:
             problems += exc.problems
-    pipelines, texts = [], {}
+    pipelines, texts, docs = [], {}, {}
     for rel in spec_files(root):
         try:
             texts[rel] = _read(root, rel)
-            pipelines.append(parse_pipeline(rel, texts[rel]))
+            pipeline, docs[rel] = parse_pipeline_doc(rel, texts[rel])
+            pipelines.append(pipeline)
         except SpecError as exc:
             problems += exc.problems
     problems += duplicate_names(pipelines, texts)
     problems += unknown_pools(pipelines, texts, config)
+    if not problems and check_references:
+        from mlgitops.spec.references import reference_problems
+
+        for rel, doc in docs.items():
+            problems += reference_problems(root, rel, doc)
     if problems:
         raise SpecError(problems)
     return Repo(root=root, config=config, pipelines=tuple(pipelines))
