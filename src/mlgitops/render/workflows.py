@@ -76,6 +76,7 @@ PINNED = {
     "download-artifact": Pinned(
         "actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"
     ),
+    "cache": Pinned("actions/cache", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
 }
 
 _SHA_REF = re.compile(r"@[0-9a-f]{40}$")
