@@ -1,24 +1,24 @@
-"""CSV in chunks parsed by pyarrow, with exact line numbers.
+"""CSV in chunks parsed by pyarrow's streaming reader, with exact line numbers.
 
-The file is cut into blocks of whole records here (no read-ahead, so memory
-stays at about one block) and each block is parsed by pyarrow. pyarrow tells
-neither line numbers nor which quote is unbalanced, so each block is checked
-for blank lines and quoted newlines: when the file has exactly one line per record (the usual case), data row
-``k`` (1-based) is line ``k + 1``. When it does not (quoted newlines, blank
-lines, a quote left open), one pass of Python's strict ``csv`` module finds
-the first malformed line, or maps rows to their first line.
+pyarrow cuts the file into blocks at record boundaries with a real CSV lexer
+(quoted newlines, a quote inside an unquoted value such as ``5" tall``, CRLF
+or CR line ends, a byte-order mark: whatever pandas reads), so memory stays at
+about one block whatever the file's size. pyarrow tells no line numbers, so
+the bytes are counted as they stream past: when the file has exactly one line
+per record (the usual case), data row ``k`` (1-based) is line ``k + 1``. When
+it does not (quoted newlines, blank lines, lone CRs), one pass of Python's
+``csv`` module, reading records as pandas does, maps the failing rows to the
+line where each starts, and finds a quote that is never closed.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
-from collections import deque
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import IO, TYPE_CHECKING, Any
 
 from mlgitops.data.base import ConversionFailed
 from mlgitops.errors import DataError
@@ -27,82 +27,57 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 _SAMPLE = 1 << 16
-#: Target block size bounds; a block (one record run) may grow to _MAX_BLOCK.
-_MIN_BLOCK, _BLOCK_LIMIT, _MAX_BLOCK = 1 << 20, 4 << 20, 256 << 20
-#: Blocks parsed ahead on a worker thread (more costs CPU in thread hand-offs).
-_WORKERS = 1
+#: Block size bounds: a batch is one block of the file.
+_MIN_BLOCK, _BLOCK_LIMIT = 1 << 20, 8 << 20
+#: What pandas reads as missing (pandas' default ``na_values``), so both agree.
+NULL_VALUES = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
 
 
-class _Block(NamedTuple):
-    """``data[:size]`` holds whole records (no copy of the bytes read is made)."""
+class _Counted:
+    """The file as pyarrow reads it, counting line ends on the way (no copy is kept)."""
 
-    data: bytes
-    size: int
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self.newlines = 0
+        self.lone_cr = False
+        self.last = b""
+        self.closed = False
 
-    def has(self, what: bytes) -> bool:
-        return self.data.find(what, 0, self.size) >= 0
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        if data:
+            self.newlines += data.count(b"\n")
+            if not self.lone_cr and (b"\r" in data or self.last == b"\r"):
+                joined = self.last + data
+                self.lone_cr = joined.count(b"\r") - int(joined.endswith(b"\r")) > joined.count(
+                    b"\r\n"
+                )
+            self.last = data[-1:]
+        return data
 
-    def count(self, what: bytes) -> int:
-        return self.data.count(what, 0, self.size)
+    def lines(self) -> int:
+        """Physical lines (a last line without a line end counts)."""
+        return self.newlines + (1 if self.last not in (b"", b"\n") else 0)
 
+    def tell(self) -> int:
+        return self._handle.tell()
 
-def _blocks(path: Path, size: int) -> Iterator[_Block]:
-    """The file in blocks that end at a record boundary (after a newline, quotes balanced).
+    def readable(self) -> bool:
+        return True
 
-    In RFC 4180 CSV a quote inside a quoted value is doubled, so a run of
-    whole records always holds an even number of quote characters: a block
-    with an odd count ends inside a quoted value and is extended. A block
-    that keeps growing past ``_MAX_BLOCK`` has a quote that is never closed.
-    Each read starts where the previous block ended (the partial record at
-    the end of a read is read again), so no bytes are copied to join blocks.
-    """
-    with path.open("rb") as handle:
-        start = 0
-        while data := handle.read(size):
-            cut = _record_end(data, 0)
-            while cut < 0:
-                more = handle.read(size)
-                if not more:
-                    if data.count(b'"') % 2:
-                        raise _Unbalanced()
-                    cut = len(data)
-                    break
-                data += more
-                if len(data) > _MAX_BLOCK:
-                    raise _Unbalanced()
-                cut = _record_end(data, 0)
-            yield _Block(data, cut)
-            start += cut
-            handle.seek(start)
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
 
 
-def _record_end(data: bytes, odd: int) -> int:
-    """Where the last whole record of ``data`` ends (-1: none); ``odd``: quote parity before it."""
-    if not odd and data.find(b'"') < 0:  # no quotes at all: the usual numeric file
-        return data.rfind(b"\n") + 1 or -1
-    odd ^= data.count(b'"') % 2
-    end = len(data)
-    for _ in range(10_000):  # walk back newline by newline, tracking the quote parity
-        cut = data.rfind(b"\n", 0, end)
-        if cut < 0:
-            return -1
-        odd ^= data.count(b'"', cut + 1, end) % 2
-        if not odd:
-            return cut + 1
-        end = cut
-    return -1
-
-
-def _one_line_per_record(block: _Block, rows: int, first: bool) -> bool:
-    """Whether every record of the block is exactly one line (then row k is line k + 1)."""
-    if block.has(b'"') or block.has(b"\r"):  # quoted newlines or odd line ends: count
-        ends = block.count(b"\n") + (1 if block.data[block.size - 1 : block.size] != b"\n" else 0)
-        return ends == rows + (1 if first else 0)
-    return not block.has(b"\n\n") and block.data[:1] != b"\n"  # no blank lines
-
-
-class _Unbalanced(Exception):
-    """A quote that no later line closes."""
+def _blank_row(row: Any) -> str:
+    """pyarrow's verdict on a row of the wrong width: pandas skips whitespace-only lines."""
+    return "skip" if not row.text.strip(" \t\r\n") else "error"
 
 
 class CsvReader:
@@ -129,13 +104,13 @@ class CsvReader:
 
         if self.path.stat().st_size == 0:
             raise DataError(f"{self.display}: the file is empty (no header, no rows)")
-        with self.path.open("rb") as handle:
-            head = handle.readline()
+        read = pc.ReadOptions(use_threads=False, block_size=_MIN_BLOCK)
+        parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=_blank_row)
         try:
-            table = pc.read_csv(io.BytesIO(head), read_options=pc.ReadOptions(use_threads=False))
+            with pc.open_csv(self.path, read_options=read, parse_options=parse) as stream:
+                return list(stream.schema.names)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise self._diagnose(str(exc)) from exc
-        return list(table.column_names)
 
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
@@ -146,76 +121,44 @@ class CsvReader:
         column's type, and DataError when the file is not well-formed CSV.
         """
         import pyarrow as pa
+        import pyarrow.csv as pc
 
         header = self.columns()
         wanted = list(columns) or header[:1]
-        kinds = {name: types.get(name, pa.string()) for name in wanted}
-        rows = 0
-        regular = True
-        blocks = _blocks(self.path, self._block_size(chunk_rows))
-        try:
-            # pyarrow parses with the GIL released: two blocks are parsed on
-            # worker threads while the caller checks the one before them.
-            with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="csv") as workers:
-                pending: deque[Future[tuple[pa.Table, bool]]] = deque()
-                for index, block in enumerate(blocks):
-                    pending.append(workers.submit(self._parse, block, header, kinds, index == 0))
-                    del block
-                    while len(pending) > _WORKERS:
-                        table, one_line = pending.popleft().result()
-                        regular, rows = regular and one_line, rows + table.num_rows
-                        yield table
-                        del table
-                while pending:
-                    table, one_line = pending.popleft().result()
-                    regular, rows = regular and one_line, rows + table.num_rows
-                    yield table
-                    del table
-        except _Unbalanced as exc:
-            raise self._diagnose("a quoted value is never closed") from exc
-        except pa.ArrowInvalid as exc:
-            raise self._translate(str(exc), wanted) from exc
-        except UnicodeDecodeError as exc:
-            raise self._diagnose(str(exc)) from exc
-        self._finish(rows, regular)
-
-    def _parse(
-        self, block: _Block, header: list[str], kinds: dict[str, pa.DataType], first: bool
-    ) -> tuple[pa.Table, bool]:
-        """The block's table, and whether each of its records is one line."""
-        table = self._table(block, header, kinds, first)
-        return table, _one_line_per_record(block, table.num_rows, first)
-
-    def _table(
-        self, block: _Block, header: list[str], kinds: dict[str, pa.DataType], first: bool
-    ) -> pa.Table:
-        import pyarrow.csv as pc
-
-        # One pyarrow block per chunk, one thread: the least CPU per row (the
-        # chunk already ends at a record boundary, so quoted newlines are safe).
         read = pc.ReadOptions(
             column_names=header,
-            skip_rows=1 if first else 0,
-            use_threads=False,
-            block_size=block.size + 1,
+            skip_rows=1,
+            use_threads=True,
+            block_size=self._block_size(chunk_rows),
         )
-        parse = pc.ParseOptions(newlines_in_values=False)
+        parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=_blank_row)
         convert = pc.ConvertOptions(
-            column_types=kinds, include_columns=list(kinds), strings_can_be_null=True
+            column_types={name: types.get(name, pa.string()) for name in wanted},
+            include_columns=wanted,
+            strings_can_be_null=True,
+            null_values=list(NULL_VALUES),
         )
-        import pyarrow as pa
-
-        source = pa.BufferReader(pa.py_buffer(block.data).slice(0, block.size))
-        try:
-            return pc.read_csv(
-                source,
-                read_options=read,
-                parse_options=parse,
-                convert_options=convert,
-                memory_pool=_pool(),
-            )
-        finally:
-            source.close()
+        rows = 0
+        with self.path.open("rb") as handle:
+            counted = _Counted(handle)
+            source = pa.PythonFile(counted, mode="r")
+            try:
+                with pc.open_csv(
+                    source,
+                    read_options=read,
+                    parse_options=parse,
+                    convert_options=convert,
+                    memory_pool=_pool(),
+                ) as stream:
+                    for batch in stream:
+                        rows += batch.num_rows
+                        yield pa.Table.from_batches([batch])
+                        del batch
+            except pa.ArrowInvalid as exc:
+                raise self._translate(str(exc), header) from exc
+            except UnicodeDecodeError as exc:
+                raise self._diagnose(str(exc)) from exc
+        self._finish(rows, not counted.lone_cr and rows == counted.lines() - 1)
 
     def lines(self, rows: Collection[int]) -> dict[int, int]:
         """1-based line where each 1-based data row starts."""
@@ -245,10 +188,10 @@ class CsvReader:
             if problem:
                 raise DataError(f"{self.display}:{problem}")
 
-    def _translate(self, message: str, columns: list[str]) -> Exception:
+    def _translate(self, message: str, header: list[str]) -> Exception:
         if "CSV conversion error" in message and "invalid UTF8" not in message:
             index = message.split("In CSV column #", 1)[-1].split(":", 1)[0]
-            column = columns[int(index)] if index.isdigit() and int(index) < len(columns) else ""
+            column = header[int(index)] if index.isdigit() and int(index) < len(header) else ""
             return ConversionFailed(column)
         return self._diagnose(message)
 
@@ -278,23 +221,34 @@ class _ScanResult:
 
 
 def _scan(path: Path, width: int | None, wanted: set[int]) -> _ScanResult:
-    """Walk the file with the strict csv module: the first problem, and row lines."""
+    """Walk the file record by record as pandas reads it: the first problem, and row lines.
+
+    Python's ``csv`` module, not strict (a quote inside an unquoted value is
+    text; text after a closing quote joins the value), skipping blank and
+    whitespace-only lines. A quote left open at the end of the file is the one
+    thing pandas rejects that this reading would accept: the last record is
+    read again, strictly.
+    """
     result = _ScanResult()
     text = _Utf8Lines(path)
-    reader = csv.reader(text, strict=True)
-    row = 0
-    start = 1
+    reader = csv.reader(text)
+    row, start = 0, 1
+    last: tuple[int, list[str]] = (1, [])
     try:
         for record in reader:
-            if record:
+            if record and not (len(record) == 1 and width != 1 and not record[0].strip(" \t")):
                 width = len(record) if width is None else width
                 if len(record) != width:
+                    _strictly(text.record)  # a quote never closed swallows the rest of the file
                     result.problem = f"{start}: expected {width} fields, found {len(record)}"
                     return result
                 if row in wanted:
                     result.lines[row] = start
                 row += 1
+            last = (start, text.take_record())
             start = reader.line_num + 1
+        start = last[0]
+        _strictly(last[1])
     except csv.Error as exc:
         result.problem = f"{start}: malformed CSV ({exc}; a quote is not closed?)"
     except UnicodeDecodeError as exc:
@@ -304,17 +258,41 @@ def _scan(path: Path, width: int | None, wanted: set[int]) -> _ScanResult:
     return result
 
 
+def _strictly(lines: list[str]) -> None:
+    """Raise csv.Error when the record's quote is never closed (pandas rejects that)."""
+    try:
+        for _ in csv.reader(lines, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise
+
+
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n|$)")
+
+
 class _Utf8Lines:
-    """Lines of a file decoded as strict UTF-8, numbering the physical lines."""
+    """Physical lines (ended by LF, CRLF or CR) decoded as strict UTF-8, and the current record's."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self.line_no = 0
+        self.record: list[str] = []
+
+    def take_record(self) -> list[str]:
+        """The lines of the record just read; the next record starts a new list."""
+        record, self.record = self.record, []
+        return record
 
     def __iter__(self) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder("utf-8")("strict")
         with self._path.open("rb") as handle:
             for raw in handle:
-                self.line_no += 1
-                yield decoder.decode(raw)
+                for piece in _LINE.findall(raw) if b"\r" in raw else (raw,):
+                    if not piece:
+                        continue
+                    self.line_no += 1
+                    line = decoder.decode(piece)
+                    self.record.append(line)
+                    yield line
             decoder.decode(b"", final=True)
