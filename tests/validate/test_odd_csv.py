@@ -56,7 +56,9 @@ CASES: dict[str, bytes] = {
     "crlf": HEAD + b'\r\n1,34,"a\r\nb",free\r\n2,130,c,pro\r\n3,5,d,gold\r\n',
     "cr_only": HEAD + b"\r1,34,a,free\r2,130,b,pro\r3,7,c,team\r",
     "bom": b"\xef\xbb\xbf" + HEAD + b"\n1,34,a,free\n2,130,b,pro\n",
-    "bom_crlf_quoted": b"\xef\xbb\xbf" + HEAD + b'\r\n1,34,"x\r\ny",free\r\n2,130,"5"" tall",pro\r\n',
+    "bom_crlf_quoted": b"\xef\xbb\xbf"
+    + HEAD
+    + b'\r\n1,34,"x\r\ny",free\r\n2,130,"5"" tall",pro\r\n',
     "doubled_quotes": HEAD + b'\n1,34,"say ""hi""",free\n2,130,"""",pro\n3,9,"""""",gold\n',
     "text_after_closing_quote": HEAD + b'\n1,34,"abc"def,free\n2,130,x,pro\n',
     "blank_and_whitespace_lines": HEAD + b"\n\n1,34,a,free\n   \n2,130,b,pro\n\n\t\n3,4,c,team\n\n",

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import queue
 import re
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -27,8 +29,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 _SAMPLE = 1 << 16
-#: Block size bounds: a batch is one block of the file.
-_MIN_BLOCK, _BLOCK_LIMIT = 1 << 20, 8 << 20
+#: Block size bounds: a batch is one block of the file; a record may not exceed a block.
+_MIN_BLOCK, _BLOCK_LIMIT = 1 << 20, 4 << 20
+#: Blocks read ahead of the one being checked, and how long a read waits for its turn.
+_AHEAD, _PATIENCE = 3, 0.5
 #: What pandas reads as missing (pandas' default ``na_values``), so both agree.
 NULL_VALUES = (
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
@@ -37,26 +41,45 @@ NULL_VALUES = (
 
 
 class _Counted:
-    """The file as pyarrow reads it, counting line ends on the way (no copy is kept)."""
+    """The file as pyarrow reads it: line ends counted on the way, read-ahead bounded.
+
+    pyarrow's streaming reader reads blocks ahead on a thread of its own, as
+    fast as the disk gives them (dozens of blocks: hundreds of MB); a read
+    here waits while ``_AHEAD`` blocks are read and not yet taken by the
+    consumer, so memory stays at a few blocks.
+    """
 
     def __init__(self, handle: IO[bytes]) -> None:
         self._handle = handle
+        self._turn = threading.Condition()
+        self._reads = self._taken = 0
         self.newlines = 0
         self.lone_cr = False
         self.last = b""
         self.closed = False
 
     def read(self, size: int = -1) -> bytes:
+        with self._turn:
+            # Not forever: a block that yields no batch (all blank lines) must not stall.
+            self._turn.wait_for(
+                lambda: self.closed or self._reads < self._taken + _AHEAD, timeout=_PATIENCE
+            )
+            self._reads += 1
         data = self._handle.read(size)
         if data:
             self.newlines += data.count(b"\n")
             if not self.lone_cr and (b"\r" in data or self.last == b"\r"):
                 joined = self.last + data
-                self.lone_cr = joined.count(b"\r") - int(joined.endswith(b"\r")) > joined.count(
-                    b"\r\n"
-                )
+                lone = joined.count(b"\r") - int(joined.endswith(b"\r"))
+                self.lone_cr = lone > joined.count(b"\r\n")
             self.last = data[-1:]
         return data
+
+    def taken(self) -> None:
+        """The consumer took a batch: one more block may be read."""
+        with self._turn:
+            self._taken += 1
+            self._turn.notify_all()
 
     def lines(self) -> int:
         """Physical lines (a last line without a line end counts)."""
@@ -72,7 +95,54 @@ class _Counted:
         return False
 
     def close(self) -> None:
-        self.closed = True
+        with self._turn:
+            self.closed = True
+            self._turn.notify_all()
+
+
+_END = object()
+
+
+def _parsed_ahead(stream: Any, counted: _Counted) -> Iterator[Any]:
+    """The stream's batches, the next one parsed on a thread while the caller checks this one.
+
+    pyarrow parses with the GIL released, so parsing and checking overlap on
+    two cores; one batch waits at most (a bounded queue), so memory stays flat.
+    """
+    box: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in stream:
+                counted.taken()
+                if not put(batch):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="csv-parse", daemon=True)
+    worker.start()
+    try:
+        while (item := box.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            del item
+    finally:
+        stop.set()
+        counted.close()
+        worker.join()
 
 
 def _blank_row(row: Any) -> str:
@@ -104,13 +174,18 @@ class CsvReader:
 
         if self.path.stat().st_size == 0:
             raise DataError(f"{self.display}: the file is empty (no header, no rows)")
-        read = pc.ReadOptions(use_threads=False, block_size=_MIN_BLOCK)
+        read = pc.ReadOptions(use_threads=False, block_size=1 << 20)
         parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=_blank_row)
-        try:
-            with pc.open_csv(self.path, read_options=read, parse_options=parse) as stream:
-                return list(stream.schema.names)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise self._diagnose(str(exc)) from exc
+        with self.path.open("rb") as handle:
+            counted = _Counted(handle)  # no read-ahead of the whole file for one line
+            try:
+                source = pa.PythonFile(counted, mode="r")
+                with pc.open_csv(source, read_options=read, parse_options=parse) as stream:
+                    return list(stream.schema.names)
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                raise self._diagnose(str(exc)) from exc
+            finally:
+                counted.close()
 
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
@@ -141,23 +216,24 @@ class CsvReader:
         rows = 0
         with self.path.open("rb") as handle:
             counted = _Counted(handle)
-            source = pa.PythonFile(counted, mode="r")
             try:
-                with pc.open_csv(
-                    source,
+                stream = pc.open_csv(
+                    pa.PythonFile(counted, mode="r"),
                     read_options=read,
                     parse_options=parse,
                     convert_options=convert,
                     memory_pool=_pool(),
-                ) as stream:
-                    for batch in stream:
-                        rows += batch.num_rows
-                        yield pa.Table.from_batches([batch])
-                        del batch
+                )
+                for batch in _parsed_ahead(stream, counted):
+                    rows += batch.num_rows
+                    yield pa.Table.from_batches([batch])
+                    del batch
             except pa.ArrowInvalid as exc:
                 raise self._translate(str(exc), header) from exc
             except UnicodeDecodeError as exc:
                 raise self._diagnose(str(exc)) from exc
+            finally:
+                counted.close()  # a read waiting for its turn gives up: the stream can close
         self._finish(rows, not counted.lone_cr and rows == counted.lines() - 1)
 
     def lines(self, rows: Collection[int]) -> dict[int, int]:
