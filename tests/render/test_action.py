@@ -241,7 +241,7 @@ def test_every_install_is_hash_locked_and_wheels_only() -> None:
     commands = [line.strip() for line in script.splitlines() if re.search(r"\binstall\b --", line)]
     assert len(commands) == 3, commands
     for command in commands:
-        if "$ACTION_PATH\"" in command:  # the project itself: no index, no dependencies
+        if '$ACTION_PATH"' in command:  # the project itself: no index, no dependencies
             assert "--no-index" in command and "--no-deps" in command, command
             assert "--no-build-isolation" in command, command
         else:
