@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlgitops.errors import Problem, SpecError
-from mlgitops.spec import model as m
 from mlgitops.spec import fastyaml
+from mlgitops.spec import model as m
 from mlgitops.spec.checks import problems
 from mlgitops.spec.positions import locate
 
