@@ -22,6 +22,8 @@ SLOW = object()
 
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
 _FLOAT = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\Z")
+#: A leading dot that may make a number (``.5``, ``.inf``): ruamel decides.
+_DOTTED = re.compile(r"\.(?:[0-9]|inf|Inf|INF|nan|NaN|NAN)")
 #: Text in YAML 1.1 and 1.2 alike although it starts with a digit: durations, sizes.
 _UNIT = re.compile(r"[1-9][0-9]*[a-zA-Z][a-zA-Z0-9]*\Z")
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -139,6 +141,6 @@ def _plain(value: str) -> Any:
         return float(value)
     if _UNIT.match(value):
         return value
-    if value[0] in "-+.0123456789" or _WORDS.match(value):
+    if value[0] in "-+0123456789" or _DOTTED.match(value) or _WORDS.match(value):
         raise _Slow
     return value
