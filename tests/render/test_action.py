@@ -110,7 +110,23 @@ def _chosen(extra: str, tmp_path: Path) -> dict[str, str]:
     locks = PROJECT / "requirements"
     text = b"".join((locks / f"{n}.txt").read_bytes() for n in ("installer", "build", extra))
     key = f"{extra}-{hashlib.sha256(text).hexdigest()[:32]}"
-    return {"extra": extra, "lock-key": key, "cache-dir": f"{tmp_path}/mlgitops-cache"}
+    return {
+        "extra": extra,
+        "lock-key": key,
+        "cache-dir": f"{tmp_path}/mlgitops-cache",
+        "install-needed": "true",
+    }
+
+
+def test_a_second_call_with_its_extra_installed_restores_no_cache(tmp_path: Path) -> None:
+    (tmp_path / "mlgitops-venv").mkdir()
+    (tmp_path / "mlgitops-venv" / "mlgitops-extras").write_text("core\ntrain\n")
+    for command, needed in (("render", "false"), ("validate", "false"), ("status", "true")):
+        more = {"PIPELINE": "p", "ENVIRONMENT": "staging"} if command == "status" else {}
+        if command == "validate":
+            more = {"PIPELINE": "p"}
+        ran = _run("inputs", tmp_path, COMMAND=command, **more)
+        assert (ran.code, ran.outputs["install-needed"]) == (0, needed), ran.stdout
 
 
 def test_report_from_an_artifact(tmp_path: Path) -> None:
