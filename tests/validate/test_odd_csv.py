@@ -167,3 +167,25 @@ def test_files_pandas_rejects_are_rejected_with_their_line(
     with pytest.raises(DataError) as caught:
         validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
     assert message in str(caught.value)
+
+
+def test_a_read_stopped_early_lets_the_process_exit(tmp_path: Path) -> None:
+    """pyarrow reads ahead on threads of its own: none may be left inside Python at exit."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "many.csv"
+    path.write_bytes(_many(120_000))
+    code = (
+        "from pathlib import Path\n"
+        "from mlgitops.data import open_data\n"
+        f"reader = open_data(Path('.'), {str(path)!r}, fmt='csv', workdir=Path('.'))\n"
+        "batches = reader.batches({}, reader.columns(), 1000)\n"
+        "print(next(batches).num_rows > 0)\n"
+        "batches.close()\n"
+        "print(sum(b.num_rows for b in reader.batches({}, reader.columns(), 1000)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "True\n120000\n", "")

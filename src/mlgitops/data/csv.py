@@ -52,7 +52,8 @@ class _Counted:
     def __init__(self, handle: IO[bytes]) -> None:
         self._handle = handle
         self._turn = threading.Condition()
-        self._reads = self._taken = 0
+        self._reads = self._taken = self._inside = 0
+        self._ended = False
         self.newlines = 0
         self.lone_cr = False
         self.last = b""
@@ -60,12 +61,14 @@ class _Counted:
 
     def read(self, size: int = -1) -> bytes:
         with self._turn:
-            # Not forever: a block that yields no batch (all blank lines) must not stall.
-            self._turn.wait_for(
-                lambda: self.closed or self._reads < self._taken + _AHEAD, timeout=_PATIENCE
-            )
-            self._reads += 1
-        data = self._handle.read(size)
+            self._inside += 1
+        try:
+            data = self._next(size)
+        finally:
+            with self._turn:
+                self._inside -= 1
+                self._ended = self._ended or not data
+                self._turn.notify_all()
         if data:
             self.newlines += data.count(b"\n")
             if not self.lone_cr and (b"\r" in data or self.last == b"\r"):
@@ -74,6 +77,17 @@ class _Counted:
                 self.lone_cr = lone > joined.count(b"\r\n")
             self.last = data[-1:]
         return data
+
+    def _next(self, size: int) -> bytes:
+        with self._turn:
+            # Not forever: a block that yields no batch (all blank lines) must not stall.
+            self._turn.wait_for(
+                lambda: self.closed or self._reads < self._taken + _AHEAD, timeout=_PATIENCE
+            )
+            if self.closed:  # the reader is done: end of file for pyarrow's read-ahead
+                return b""
+            self._reads += 1
+        return self._handle.read(size)
 
     def taken(self) -> None:
         """The consumer took a batch: one more block may be read."""
@@ -95,9 +109,15 @@ class _Counted:
         return False
 
     def close(self) -> None:
+        """No more reads of the file; returns when none is under way (pyarrow reads on a
+        thread of its own, which must not be inside Python when the interpreter exits)."""
         with self._turn:
             self.closed = True
             self._turn.notify_all()
+            # pyarrow stops reading once it has seen the end; a stream dropped early may
+            # never ask again, hence the bound.
+            self._turn.wait_for(lambda: self._inside == 0 and self._ended, timeout=1.0)
+            self._turn.wait_for(lambda: self._inside == 0)
 
 
 _END = object()
@@ -214,6 +234,7 @@ class CsvReader:
             null_values=list(NULL_VALUES),
         )
         rows = 0
+        stream = None
         with self.path.open("rb") as handle:
             counted = _Counted(handle)
             try:
@@ -234,6 +255,9 @@ class CsvReader:
                 raise self._diagnose(str(exc)) from exc
             finally:
                 counted.close()  # a read waiting for its turn gives up: the stream can close
+                if stream is not None:  # now, not when a cycle is collected at exit
+                    stream.close()
+                del stream
         self._finish(rows, not counted.lone_cr and rows == counted.lines() - 1)
 
     def lines(self, rows: Collection[int]) -> dict[int, int]:
