@@ -9,18 +9,18 @@ reach the YAML only through :func:`_q`, as double-quoted scalars.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
-import importlib.resources
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import mlgitops.render as rendering
 from mlgitops.gha import expr
 from mlgitops.render import jinja_shim
+from mlgitops.sha import sha256_hex
 from mlgitops.spec import Pipeline, Repo
 from mlgitops.spec.model import is_url
 
@@ -328,13 +328,13 @@ def _module_name(template: str) -> str:
 
 
 def _template_source(name: str) -> str:
-    folder = importlib.resources.files("mlgitops") / "templates" / "workflows"
+    folder = Path(rendering.__file__).resolve().parent.parent / "templates" / "workflows"
     return (folder / name).read_text(encoding="utf-8")
 
 
 def _fingerprint(source: str) -> str:
     """What a precompiled module is valid for: the template's exact text."""
-    return "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
+    return "sha256:" + sha256_hex(source.encode("utf-8"))
 
 
 def _precompiled(name: str) -> ModuleType | None:

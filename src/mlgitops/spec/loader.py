@@ -6,11 +6,11 @@ the files is :func:`mlgitops.spec.load_repo`'s job.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlgitops.errors import Problem, SpecError
+from mlgitops.sha import sha256_hex
 from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
 from mlgitops.spec.checks import problems
@@ -80,7 +80,7 @@ def parse_pipeline(source: str, text: str) -> m.Pipeline:
     if found:
         raise SpecError(found)
     pipeline = build_pipeline(_plain(doc), source)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = sha256_hex(text.encode("utf-8"))
     return _with_hash(pipeline, digest)
 
 
