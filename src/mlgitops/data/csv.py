@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from mlgitops.data import csvblocks
 from mlgitops.data.base import ConversionFailed
 from mlgitops.errors import DataError
 
@@ -123,7 +124,7 @@ class _Counted:
 _END = object()
 
 
-def _parsed_ahead(stream: Any, counted: _Counted) -> Iterator[Any]:
+def _parsed_ahead(stream: Any, counted: _Counted | None) -> Iterator[Any]:
     """The stream's batches, the next one parsed on a thread while the caller checks this one.
 
     pyarrow parses with the GIL released, so parsing and checking overlap on
@@ -144,7 +145,8 @@ def _parsed_ahead(stream: Any, counted: _Counted) -> Iterator[Any]:
     def produce() -> None:
         try:
             for batch in stream:
-                counted.taken()
+                if counted is not None:
+                    counted.taken()
                 if not put(batch):
                     return
             put(_END)
@@ -161,7 +163,8 @@ def _parsed_ahead(stream: Any, counted: _Counted) -> Iterator[Any]:
             del item
     finally:
         stop.set()
-        counted.close()
+        if counted is not None:
+            counted.close()
         worker.join()
 
 
@@ -181,6 +184,7 @@ class CsvReader:
         self.annotate_file = annotate_file
         self._regular = True
         self._header: list[str] | None = None
+        self._plain: bool | None = None
 
     def columns(self) -> list[str]:
         """The header's column names."""
@@ -233,6 +237,11 @@ class CsvReader:
             strings_can_be_null=True,
             null_values=list(NULL_VALUES),
         )
+        if self._plain is None:
+            self._plain = csvblocks.plain(self.path)
+        if self._plain:  # no quotes: cut anywhere, parse on every core
+            yield from self._blocks(header, convert, chunk_rows)
+            return
         rows = 0
         stream = None
         with self.path.open("rb") as handle:
@@ -259,6 +268,25 @@ class CsvReader:
                     stream.close()
                 del stream
         self._finish(rows, not counted.lone_cr and rows == counted.lines() - 1)
+
+    def _blocks(self, header: list[str], convert: Any, chunk_rows: int) -> Iterator[pa.Table]:
+        import pyarrow as pa
+
+        rows = newlines = 0
+        last = b""
+        size = self._block_size(chunk_rows)
+        parsed = csvblocks.parsed(self.path, size, header, convert, _blank_row, _pool())
+        try:
+            for table, count, end in _parsed_ahead(parsed, None):
+                rows, newlines, last = rows + table.num_rows, newlines + count, end
+                yield table
+                del table
+        except pa.ArrowInvalid as exc:
+            raise self._translate(str(exc), header) from exc
+        except UnicodeDecodeError as exc:
+            raise self._diagnose(str(exc)) from exc
+        lines = newlines + (1 if last not in (b"", b"\n") else 0)
+        self._finish(rows, rows == lines - 1)
 
     def lines(self, rows: Collection[int]) -> dict[int, int]:
         """1-based line where each 1-based data row starts."""
