@@ -65,16 +65,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
         (repo / "pipelines").mkdir()
+        (repo / "data").mkdir()
         for i in range(count):
             name = f"model-{i:03d}"
             (repo / "pipelines" / f"{name}.yaml").write_text(
                 SPEC.format(name=name, c=1 + i % 7, pool=i % 3)
             )
+            (repo / "data" / f"{name}.csv").write_text("x1,x2,segment,label\n1.0,2.0,a,0\n")
         reference = _timed(load_only, repo)
         cold = _timed([cli, "render"], repo)
         warm = _timed([cli, "render"], repo)
         check = _timed([cli, "render", "--check"], repo)
-        files = sum(1 for p in repo.rglob("*") if p.is_file()) - count
+        files = sum(1 for p in repo.rglob("*") if p.is_file()) - 2 * count
     print(f"{count} specs -> {files} generated files")
     print(f"{'load + validate specs only':30} {reference:7.3f} s  (reference)")
     for name, seconds in (

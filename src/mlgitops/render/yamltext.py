@@ -84,16 +84,23 @@ class _Unsupported(Exception):
     """Outside what this writer does exactly as PyYAML: PyYAML writes the document."""
 
 
+def _by_first() -> dict[str, tuple[re.Pattern[str], ...]]:
+    table: dict[str, list[re.Pattern[str]]] = {}
+    for name, chars in _FIRST.items():
+        for char in chars:
+            table.setdefault(char, []).append(IMPLICIT[name])
+    return {char: tuple(patterns) for char, patterns in table.items()}
+
+
+_BY_FIRST = _by_first()
+
+
 def _resolves_to_text(value: str) -> bool:
-    first = value[:1]
-    return (
-        not any(
-            first in _FIRST[name] and pattern.match(value)
-            for name, pattern in IMPLICIT.items()
-            if value
-        )
-        and value != ""
-    )
+    """Whether PyYAML would read ``value``, written plain, back as text."""
+    if not value:
+        return False
+    patterns = _BY_FIRST.get(value[0])
+    return patterns is None or not any(p.match(value) for p in patterns)
 
 
 def _plain_allowed(value: str) -> bool:
