@@ -149,7 +149,25 @@ def _canonical(values: pd.Series) -> pd.Series:
     kind = values.dtype
     if pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind):
         return values.astype("float64")
+    text = _text_or_none(values)
+    if text is not None:
+        return text
     return values.map(lambda v: _MISSING if _missing(v) else str(v)).astype(object)
+
+
+def _text_or_none(values: pd.Series) -> pd.Series | None:
+    """``_canonical`` of a column of text (missing None or NaN) without a call per value."""
+    import pandas as pd
+
+    cells = values.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(cells, skipna=True) != "string":
+        return None
+    gaps = pd.isna(cells)
+    if not all(_missing(v) for v in cells[gaps]):  # pd.NA and such keep their text
+        return None
+    out = cells.copy()
+    out[gaps] = _MISSING
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _missing(value: Any) -> bool:

@@ -7,8 +7,10 @@ leave through ``$GITHUB_OUTPUT``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -59,7 +61,12 @@ def _script(step_id: str) -> str:
 def _run(step_id: str, tmp_path: Path, cwd: Path | None = None, **env: str) -> Ran:
     output = tmp_path / "github_output"
     output.write_text("")
-    base = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "RUNNER_TEMP": str(tmp_path)}
+    base = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ["HOME"],
+        "RUNNER_TEMP": str(tmp_path),
+        "ACTION_PATH": str(PROJECT),
+    }
     proc = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _script(step_id)],
         env={**base, **DEFAULTS, "GITHUB_OUTPUT": str(output), **env},
@@ -95,7 +102,31 @@ def test_good_inputs_pass_and_choose_the_extra(
     tmp_path: Path, command: str, extra: str, more: dict[str, str]
 ) -> None:
     ran = _run("inputs", tmp_path, COMMAND=command, **more)
-    assert (ran.code, ran.stdout, ran.stderr, ran.outputs) == (0, "", "", {"extra": extra})
+    assert (ran.code, ran.stdout, ran.stderr, ran.outputs) == (0, "", "", _chosen(extra, tmp_path))
+
+
+def _chosen(extra: str, tmp_path: Path) -> dict[str, str]:
+    """The inputs step's outputs: the extra, and the wheel cache keyed on the locks it installs."""
+    locks = PROJECT / "requirements"
+    text = b"".join((locks / f"{n}.txt").read_bytes() for n in ("installer", "build", extra))
+    key = f"{extra}-{hashlib.sha256(text).hexdigest()[:32]}"
+    return {
+        "extra": extra,
+        "lock-key": key,
+        "cache-dir": f"{tmp_path}/mlgitops-cache",
+        "install-needed": "true",
+    }
+
+
+def test_a_second_call_with_its_extra_installed_restores_no_cache(tmp_path: Path) -> None:
+    (tmp_path / "mlgitops-venv").mkdir()
+    (tmp_path / "mlgitops-venv" / "mlgitops-extras").write_text("core\ntrain\n")
+    for command, needed in (("render", "false"), ("validate", "false"), ("status", "true")):
+        more = {"PIPELINE": "p", "ENVIRONMENT": "staging"} if command == "status" else {}
+        if command == "validate":
+            more = {"PIPELINE": "p"}
+        ran = _run("inputs", tmp_path, COMMAND=command, **more)
+        assert (ran.code, ran.outputs["install-needed"]) == (0, needed), ran.stdout
 
 
 def test_report_from_an_artifact(tmp_path: Path) -> None:
@@ -108,7 +139,7 @@ def test_report_from_an_artifact(tmp_path: Path) -> None:
     ran = _run(
         "inputs", tmp_path, COMMAND="report", PIPELINE="p", FROM_ARTIFACT=str(tmp_path / "artifact")
     )
-    assert (ran.code, ran.outputs) == (0, {"extra": "core"})
+    assert (ran.code, ran.outputs) == (0, _chosen("core", tmp_path))
 
 
 def test_an_unknown_command_is_rejected(tmp_path: Path) -> None:
@@ -210,6 +241,28 @@ def test_the_action_pins_setup_python_like_the_workflows() -> None:
     assert setup["uses"] == f"actions/setup-python@{workflows.PINNED['setup-python'].sha}"
     text = (PROJECT / "action.yml").read_text()
     assert f"# {workflows.PINNED['setup-python'].version}\n" in text
+
+
+def test_the_action_pins_the_wheel_cache_like_the_workflows() -> None:
+    cache = next(s for s in ACTION["runs"]["steps"] if "actions/cache@" in s.get("uses", ""))
+    assert cache["uses"] == f"actions/cache@{workflows.PINNED['cache'].sha}"
+    text = (PROJECT / "action.yml").read_text()
+    assert f"@{workflows.PINNED['cache'].sha} # {workflows.PINNED['cache'].version}\n" in text
+    assert cache["with"]["key"].endswith("${{ steps.inputs.outputs.lock-key }}")
+
+
+def test_every_install_is_hash_locked_and_wheels_only() -> None:
+    """Each package comes from a lock with hashes; only the Action's own source is built."""
+    script = re.sub(r"\\\n\s*", " ", _script("install"))  # one command per line
+    commands = [line.strip() for line in script.splitlines() if re.search(r"\binstall\b --", line)]
+    assert len(commands) == 3, commands
+    for command in commands:
+        if '$ACTION_PATH"' in command:  # the project itself: no index, no dependencies
+            assert "--no-index" in command and "--no-deps" in command, command
+            assert "--no-build-isolation" in command, command
+        else:
+            assert "--require-hashes" in command and "--only-binary :all:" in command, command
+            assert '-r "$locks/' in command, command
 
 
 def test_every_input_reaches_the_scripts_through_env_only() -> None:

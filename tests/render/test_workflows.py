@@ -517,6 +517,7 @@ def test_third_party_actions_are_pinned_to_commits(repos: dict[str, Rendered]) -
             assert (match.group(2), match.group(3)) == (pinned.sha, pinned.version), line
             others.append(match.group(1))
     assert sorted(set(others)) == [
+        "actions/cache",
         "actions/checkout",
         "actions/download-artifact",
         "actions/setup-python",

@@ -295,3 +295,26 @@ def test_a_custom_model_that_takes_a_column_that_is_not_a_feature_is_refused(
     )
     [run] = runs_of(mlflow_server.uri, name)
     assert run["info"]["status"] == "FAILED"
+
+
+def test_text_fingerprints_take_no_shortcut_that_changes_them() -> None:
+    """The vectorised text path gives what the value-by-value definition gives."""
+    import numpy as np
+    import pandas as pd
+
+    from mlgitops import features
+
+    columns = {
+        "text": pd.Series(["a", None, "b", np.nan, "", "nan"], dtype=object),
+        "str": pd.Series(["a", None, "b", np.nan, "", "c"], dtype="str"),
+        "na": pd.Series(["a", pd.NA, "b", None, "", "c"], dtype=object),
+        "mixed": pd.Series(["a", 1, 2.5, None, np.nan, True], dtype=object),
+        "number": pd.Series([1.0, np.nan, 2.0, 3.0, 4.0, 5.0]),
+    }
+    frame = pd.DataFrame(columns)
+    for name in columns:
+        by_value = frame[name].map(lambda v: features._MISSING if features._missing(v) else str(v))
+        if name != "number":
+            assert list(features._canonical(frame[name])) == list(by_value), name
+    expected = features.row_fingerprints(frame, list(columns))
+    assert len(set(expected.tolist())) == len(frame)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 from pathlib import Path
 
 from mlgitops import console, fsio
@@ -40,6 +39,8 @@ def orphans(root: Path, wanted: set[str]) -> list[str]:
 
 
 def _diff(root: Path, files: dict[str, bytes], changed: tuple[str, ...], stale: list[str]) -> str:
+    import difflib
+
     chunks: list[str] = []
     for rel in changed:
         old = fsio.read_bytes(root / rel)

@@ -1,108 +1,174 @@
-"""CSV in chunks parsed by pyarrow, with exact line numbers.
+"""CSV in chunks parsed by pyarrow's streaming reader, with exact line numbers.
 
-The file is cut into blocks of whole records here (no read-ahead, so memory
-stays at about one block) and each block is parsed by pyarrow. pyarrow tells
-neither line numbers nor which quote is unbalanced, so each block is checked
-for blank lines and quoted newlines: when the file has exactly one line per record (the usual case), data row
-``k`` (1-based) is line ``k + 1``. When it does not (quoted newlines, blank
-lines, a quote left open), one pass of Python's strict ``csv`` module finds
-the first malformed line, or maps rows to their first line.
+pyarrow cuts the file into blocks at record boundaries with a real CSV lexer
+(quoted newlines, a quote inside an unquoted value such as ``5" tall``, CRLF
+or CR line ends, a byte-order mark: whatever pandas reads), so memory stays at
+about one block whatever the file's size. pyarrow tells no line numbers, so
+the bytes are counted as they stream past: when the file has exactly one line
+per record (the usual case), data row ``k`` (1-based) is line ``k + 1``. When
+it does not (quoted newlines, blank lines, lone CRs), one pass of Python's
+``csv`` module, reading records as pandas does, maps the failing rows to the
+line where each starts, and finds a quote that is never closed.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-from collections import deque
+import queue
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import IO, TYPE_CHECKING, Any
 
+from mlgitops.data import csvblocks
 from mlgitops.data.base import ConversionFailed
+from mlgitops.data.csvscan import scan
 from mlgitops.errors import DataError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 _SAMPLE = 1 << 16
-#: Target block size bounds; a block (one record run) may grow to _MAX_BLOCK.
-_MIN_BLOCK, _BLOCK_LIMIT, _MAX_BLOCK = 1 << 20, 4 << 20, 256 << 20
-#: Blocks parsed ahead on a worker thread (more costs CPU in thread hand-offs).
-_WORKERS = 1
+#: Block size bounds: a batch is one block of the file; a record may not exceed a block.
+_MIN_BLOCK, _BLOCK_LIMIT = 1 << 20, 4 << 20
+#: Blocks read ahead of the one being checked, and how long a read waits for its turn.
+_AHEAD, _PATIENCE = 3, 0.5
+#: What pandas reads as missing (pandas' default ``na_values``), so both agree.
+NULL_VALUES = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
 
 
-class _Block(NamedTuple):
-    """``data[:size]`` holds whole records (no copy of the bytes read is made)."""
+class _Counted:
+    """The file as pyarrow reads it: line ends counted on the way, read-ahead bounded.
 
-    data: bytes
-    size: int
-
-    def has(self, what: bytes) -> bool:
-        return self.data.find(what, 0, self.size) >= 0
-
-    def count(self, what: bytes) -> int:
-        return self.data.count(what, 0, self.size)
-
-
-def _blocks(path: Path, size: int) -> Iterator[_Block]:
-    """The file in blocks that end at a record boundary (after a newline, quotes balanced).
-
-    In RFC 4180 CSV a quote inside a quoted value is doubled, so a run of
-    whole records always holds an even number of quote characters: a block
-    with an odd count ends inside a quoted value and is extended. A block
-    that keeps growing past ``_MAX_BLOCK`` has a quote that is never closed.
-    Each read starts where the previous block ended (the partial record at
-    the end of a read is read again), so no bytes are copied to join blocks.
+    pyarrow's streaming reader reads blocks ahead on a thread of its own, as
+    fast as the disk gives them (dozens of blocks: hundreds of MB); a read
+    here waits while ``_AHEAD`` blocks are read and not yet taken by the
+    consumer, so memory stays at a few blocks.
     """
-    with path.open("rb") as handle:
-        start = 0
-        while data := handle.read(size):
-            cut = _record_end(data, 0)
-            while cut < 0:
-                more = handle.read(size)
-                if not more:
-                    if data.count(b'"') % 2:
-                        raise _Unbalanced()
-                    cut = len(data)
-                    break
-                data += more
-                if len(data) > _MAX_BLOCK:
-                    raise _Unbalanced()
-                cut = _record_end(data, 0)
-            yield _Block(data, cut)
-            start += cut
-            handle.seek(start)
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._turn = threading.Condition()
+        self._reads = self._taken = self._inside = 0
+        self._ended = False
+        self.newlines = 0
+        self.lone_cr = False
+        self.last = b""
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        with self._turn:
+            self._inside += 1
+        try:
+            data = self._next(size)
+        finally:
+            with self._turn:
+                self._inside -= 1
+                self._ended = self._ended or not data
+                self._turn.notify_all()
+        if data:
+            self.newlines += data.count(b"\n")
+            if not self.lone_cr and (b"\r" in data or self.last == b"\r"):
+                joined = self.last + data
+                lone = joined.count(b"\r") - int(joined.endswith(b"\r"))
+                self.lone_cr = lone > joined.count(b"\r\n")
+            self.last = data[-1:]
+        return data
+
+    def _next(self, size: int) -> bytes:
+        with self._turn:
+            # Not forever: a block that yields no batch (all blank lines) must not stall.
+            self._turn.wait_for(
+                lambda: self.closed or self._reads < self._taken + _AHEAD, timeout=_PATIENCE
+            )
+            if self.closed:  # the reader is done: end of file for pyarrow's read-ahead
+                return b""
+            self._reads += 1
+        return self._handle.read(size)
+
+    def taken(self) -> None:
+        """The consumer took a batch: one more block may be read."""
+        with self._turn:
+            self._taken += 1
+            self._turn.notify_all()
+
+    def lines(self) -> int:
+        """Physical lines (a last line without a line end counts)."""
+        return self.newlines + (1 if self.last not in (b"", b"\n") else 0)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """No more reads of the file; returns when none is under way (pyarrow reads on a
+        thread of its own, which must not be inside Python when the interpreter exits)."""
+        with self._turn:
+            self.closed = True
+            self._turn.notify_all()
+            # pyarrow stops reading once it has seen the end; a stream dropped early may
+            # never ask again, hence the bound.
+            self._turn.wait_for(lambda: self._inside == 0 and self._ended, timeout=1.0)
+            self._turn.wait_for(lambda: self._inside == 0)
 
 
-def _record_end(data: bytes, odd: int) -> int:
-    """Where the last whole record of ``data`` ends (-1: none); ``odd``: quote parity before it."""
-    if not odd and data.find(b'"') < 0:  # no quotes at all: the usual numeric file
-        return data.rfind(b"\n") + 1 or -1
-    odd ^= data.count(b'"') % 2
-    end = len(data)
-    for _ in range(10_000):  # walk back newline by newline, tracking the quote parity
-        cut = data.rfind(b"\n", 0, end)
-        if cut < 0:
-            return -1
-        odd ^= data.count(b'"', cut + 1, end) % 2
-        if not odd:
-            return cut + 1
-        end = cut
-    return -1
+_END = object()
 
 
-def _one_line_per_record(block: _Block, rows: int, first: bool) -> bool:
-    """Whether every record of the block is exactly one line (then row k is line k + 1)."""
-    if block.has(b'"') or block.has(b"\r"):  # quoted newlines or odd line ends: count
-        ends = block.count(b"\n") + (1 if block.data[block.size - 1 : block.size] != b"\n" else 0)
-        return ends == rows + (1 if first else 0)
-    return not block.has(b"\n\n") and block.data[:1] != b"\n"  # no blank lines
+def _parsed_ahead(stream: Any, counted: _Counted | None) -> Iterator[Any]:
+    """The stream's batches, the next one parsed on a thread while the caller checks this one.
+
+    pyarrow parses with the GIL released, so parsing and checking overlap on
+    two cores; one batch waits at most (a bounded queue), so memory stays flat.
+    """
+    box: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in stream:
+                if counted is not None:
+                    counted.taken()
+                if not put(batch):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="csv-parse", daemon=True)
+    worker.start()
+    try:
+        while (item := box.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            del item
+    finally:
+        stop.set()
+        if counted is not None:
+            counted.close()
+        worker.join()
 
 
-class _Unbalanced(Exception):
-    """A quote that no later line closes."""
+def _blank_row(row: Any) -> str:
+    """pyarrow's verdict on a row of the wrong width: pandas skips whitespace-only lines."""
+    return "skip" if not row.text.strip(" \t\r\n") else "error"
 
 
 class CsvReader:
@@ -116,6 +182,7 @@ class CsvReader:
         self.annotate_file = annotate_file
         self._regular = True
         self._header: list[str] | None = None
+        self._plain: bool | None = None
 
     def columns(self) -> list[str]:
         """The header's column names."""
@@ -129,13 +196,18 @@ class CsvReader:
 
         if self.path.stat().st_size == 0:
             raise DataError(f"{self.display}: the file is empty (no header, no rows)")
+        read = pc.ReadOptions(use_threads=False, block_size=1 << 20)
+        parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=_blank_row)
         with self.path.open("rb") as handle:
-            head = handle.readline()
-        try:
-            table = pc.read_csv(io.BytesIO(head), read_options=pc.ReadOptions(use_threads=False))
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise self._diagnose(str(exc)) from exc
-        return list(table.column_names)
+            counted = _Counted(handle)  # no read-ahead of the whole file for one line
+            try:
+                source = pa.PythonFile(counted, mode="r")
+                with pc.open_csv(source, read_options=read, parse_options=parse) as stream:
+                    return list(stream.schema.names)
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                raise self._diagnose(str(exc)) from exc
+            finally:
+                counted.close()
 
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
@@ -146,82 +218,79 @@ class CsvReader:
         column's type, and DataError when the file is not well-formed CSV.
         """
         import pyarrow as pa
+        import pyarrow.csv as pc
 
         header = self.columns()
         wanted = list(columns) or header[:1]
-        kinds = {name: types.get(name, pa.string()) for name in wanted}
-        rows = 0
-        regular = True
-        blocks = _blocks(self.path, self._block_size(chunk_rows))
-        try:
-            # pyarrow parses with the GIL released: two blocks are parsed on
-            # worker threads while the caller checks the one before them.
-            with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="csv") as workers:
-                pending: deque[Future[tuple[pa.Table, bool]]] = deque()
-                for index, block in enumerate(blocks):
-                    pending.append(workers.submit(self._parse, block, header, kinds, index == 0))
-                    del block
-                    while len(pending) > _WORKERS:
-                        table, one_line = pending.popleft().result()
-                        regular, rows = regular and one_line, rows + table.num_rows
-                        yield table
-                        del table
-                while pending:
-                    table, one_line = pending.popleft().result()
-                    regular, rows = regular and one_line, rows + table.num_rows
-                    yield table
-                    del table
-        except _Unbalanced as exc:
-            raise self._diagnose("a quoted value is never closed") from exc
-        except pa.ArrowInvalid as exc:
-            raise self._translate(str(exc), wanted) from exc
-        except UnicodeDecodeError as exc:
-            raise self._diagnose(str(exc)) from exc
-        self._finish(rows, regular)
-
-    def _parse(
-        self, block: _Block, header: list[str], kinds: dict[str, pa.DataType], first: bool
-    ) -> tuple[pa.Table, bool]:
-        """The block's table, and whether each of its records is one line."""
-        table = self._table(block, header, kinds, first)
-        return table, _one_line_per_record(block, table.num_rows, first)
-
-    def _table(
-        self, block: _Block, header: list[str], kinds: dict[str, pa.DataType], first: bool
-    ) -> pa.Table:
-        import pyarrow.csv as pc
-
-        # One pyarrow block per chunk, one thread: the least CPU per row (the
-        # chunk already ends at a record boundary, so quoted newlines are safe).
         read = pc.ReadOptions(
             column_names=header,
-            skip_rows=1 if first else 0,
-            use_threads=False,
-            block_size=block.size + 1,
+            skip_rows=1,
+            use_threads=True,
+            block_size=self._block_size(chunk_rows),
         )
-        parse = pc.ParseOptions(newlines_in_values=False)
+        parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=_blank_row)
         convert = pc.ConvertOptions(
-            column_types=kinds, include_columns=list(kinds), strings_can_be_null=True
+            column_types={name: types.get(name, pa.string()) for name in wanted},
+            include_columns=wanted,
+            strings_can_be_null=True,
+            null_values=list(NULL_VALUES),
         )
+        if self._plain is None:
+            self._plain = csvblocks.plain(self.path)
+        if self._plain:  # no quotes: cut anywhere, parse on every core
+            yield from self._blocks(header, convert, chunk_rows)
+            return
+        rows = 0
+        stream = None
+        with self.path.open("rb") as handle:
+            counted = _Counted(handle)
+            try:
+                stream = pc.open_csv(
+                    pa.PythonFile(counted, mode="r"),
+                    read_options=read,
+                    parse_options=parse,
+                    convert_options=convert,
+                    memory_pool=_pool(),
+                )
+                for batch in _parsed_ahead(stream, counted):
+                    rows += batch.num_rows
+                    yield pa.Table.from_batches([batch])
+                    del batch
+            except pa.ArrowInvalid as exc:
+                raise self._translate(str(exc), header) from exc
+            except UnicodeDecodeError as exc:
+                raise self._diagnose(str(exc)) from exc
+            finally:
+                counted.close()  # a read waiting for its turn gives up: the stream can close
+                if stream is not None:  # now, not when a cycle is collected at exit
+                    stream.close()
+                del stream
+        self._finish(rows, not counted.lone_cr and rows == counted.lines() - 1)
+
+    def _blocks(self, header: list[str], convert: Any, chunk_rows: int) -> Iterator[pa.Table]:
         import pyarrow as pa
 
-        source = pa.BufferReader(pa.py_buffer(block.data).slice(0, block.size))
+        rows = newlines = 0
+        last = b""
+        size = self._block_size(chunk_rows)
+        parsed = csvblocks.parsed(self.path, size, header, convert, _blank_row, _pool())
         try:
-            return pc.read_csv(
-                source,
-                read_options=read,
-                parse_options=parse,
-                convert_options=convert,
-                memory_pool=_pool(),
-            )
-        finally:
-            source.close()
+            for table, count, end in _parsed_ahead(parsed, None):
+                rows, newlines, last = rows + table.num_rows, newlines + count, end
+                yield table
+                del table
+        except pa.ArrowInvalid as exc:
+            raise self._translate(str(exc), header) from exc
+        except UnicodeDecodeError as exc:
+            raise self._diagnose(str(exc)) from exc
+        lines = newlines + (1 if last not in (b"", b"\n") else 0)
+        self._finish(rows, rows == lines - 1)
 
     def lines(self, rows: Collection[int]) -> dict[int, int]:
         """1-based line where each 1-based data row starts."""
         if self._regular:
             return {row: row + 1 for row in rows}
-        return _scan(self.path, None, set(rows)).lines
+        return scan(self.path, None, set(rows)).lines
 
     def size_hint(self) -> int:
         """About how many data rows the file holds (from a sample of its lines)."""
@@ -241,19 +310,19 @@ class CsvReader:
             raise DataError(f"{self.display}: the file has a header but no data rows")
         self._regular = regular
         if not self._regular:
-            problem = _scan(self.path, None, set()).problem
+            problem = scan(self.path, None, set()).problem
             if problem:
                 raise DataError(f"{self.display}:{problem}")
 
-    def _translate(self, message: str, columns: list[str]) -> Exception:
+    def _translate(self, message: str, header: list[str]) -> Exception:
         if "CSV conversion error" in message and "invalid UTF8" not in message:
             index = message.split("In CSV column #", 1)[-1].split(":", 1)[0]
-            column = columns[int(index)] if index.isdigit() and int(index) < len(columns) else ""
+            column = header[int(index)] if index.isdigit() and int(index) < len(header) else ""
             return ConversionFailed(column)
         return self._diagnose(message)
 
     def _diagnose(self, message: str) -> DataError:
-        problem = _scan(self.path, None, set()).problem
+        problem = scan(self.path, None, set()).problem
         if problem:
             return DataError(f"{self.display}:{problem}")
         return DataError(f"{self.display}: cannot read as CSV: {message}")
@@ -269,52 +338,3 @@ def _pool() -> pa.MemoryPool:
     except NotImplementedError:
         return pa.default_memory_pool()
     return pool
-
-
-class _ScanResult:
-    def __init__(self) -> None:
-        self.problem: str | None = None
-        self.lines: dict[int, int] = {}
-
-
-def _scan(path: Path, width: int | None, wanted: set[int]) -> _ScanResult:
-    """Walk the file with the strict csv module: the first problem, and row lines."""
-    result = _ScanResult()
-    text = _Utf8Lines(path)
-    reader = csv.reader(text, strict=True)
-    row = 0
-    start = 1
-    try:
-        for record in reader:
-            if record:
-                width = len(record) if width is None else width
-                if len(record) != width:
-                    result.problem = f"{start}: expected {width} fields, found {len(record)}"
-                    return result
-                if row in wanted:
-                    result.lines[row] = start
-                row += 1
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        result.problem = f"{start}: malformed CSV ({exc}; a quote is not closed?)"
-    except UnicodeDecodeError as exc:
-        result.problem = (
-            f"{text.line_no}: not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line)"
-        )
-    return result
-
-
-class _Utf8Lines:
-    """Lines of a file decoded as strict UTF-8, numbering the physical lines."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self.line_no = 0
-
-    def __iter__(self) -> Iterator[str]:
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        with self._path.open("rb") as handle:
-            for raw in handle:
-                self.line_no += 1
-                yield decoder.decode(raw)
-            decoder.decode(b"", final=True)

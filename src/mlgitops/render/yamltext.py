@@ -4,33 +4,247 @@ Key order is the order the builder wrote (Kubernetes' own: ``apiVersion``,
 ``kind``, ``metadata``, ``spec``), sequences are indented under their key,
 multi-line strings are literal blocks, and lines are never folded, so a value
 is always on the line one expects it on (``deploy`` edits one such line).
+
+The text is PyYAML's (``SafeDumper``, the layout above), byte for byte. The
+documents mlgitops writes (mappings, lists, plain text, numbers) are written
+here directly, which is many times faster than PyYAML's pure-Python emitter
+and needs no import of it; anything outside that subset (text with characters
+beyond printable ASCII, a block scalar needing indicators, an object shared
+twice) is handed to PyYAML itself. Tests compare both on every generated file
+and on a corpus of awkward strings.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
+#: PyYAML's implicit resolvers (YAML 1.1), as ``yaml.resolver.Resolver`` spells them:
+#: a plain scalar matching one of these would read back as something other than text.
+IMPLICIT = {
+    "bool": re.compile(
+        """^(?:yes|Yes|YES|no|No|NO
+                    |true|True|TRUE|false|False|FALSE
+                    |on|On|ON|off|Off|OFF)$""",
+        re.X,
+    ),
+    "float": re.compile(
+        """^(?:[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*
+                    |[-+]?\\.(?:inf|Inf|INF)
+                    |\\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    "int": re.compile(
+        """^(?:[-+]?0b[0-1_]+
+                    |[-+]?0[0-7_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+
+                    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""",
+        re.X,
+    ),
+    "merge": re.compile("^(?:<<)$", re.X),
+    "null": re.compile(
+        """^(?: ~
+                    |null|Null|NULL
+                    | )$""",
+        re.X,
+    ),
+    "timestamp": re.compile(
+        """^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+                    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+                     (?:[Tt]|[ \\t]+)[0-9][0-9]?
+                     :[0-9][0-9] :[0-9][0-9] (?:\\.[0-9]*)?
+                     (?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+        re.X,
+    ),
+    "value": re.compile("^(?:=)$", re.X),
+    "yaml": re.compile("^(?:!|&|\\*)$", re.X),
+}
+#: The first characters each resolver is tried for (PyYAML looks them up this way).
+_FIRST = {
+    "bool": "yYnNtTfFoO",
+    "float": "-+0123456789.",
+    "int": "-+0123456789",
+    "merge": "<",
+    "null": "~nN",
+    "timestamp": "0123456789",
+    "value": "=",
+    "yaml": "!&*",
+}
+_PRINTABLE = re.compile(r"[\x20-\x7e]*\Z")
+_LITERAL = re.compile(r"[\x20-\x7e\n]*\Z")
+_LEADING = "#,[]{}&*!|>'\"%@`"
+_LONGEST = 2000  # longer text could be folded at PyYAML's width: PyYAML writes it
 
 
-class _Dumper(yaml.SafeDumper):
-    """SafeDumper that indents block sequences under their mapping key."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
+class _Unsupported(Exception):
+    """Outside what this writer does exactly as PyYAML: PyYAML writes the document."""
 
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+def _by_first() -> dict[str, tuple[re.Pattern[str], ...]]:
+    table: dict[str, list[re.Pattern[str]]] = {}
+    for name, chars in _FIRST.items():
+        for char in chars:
+            table.setdefault(char, []).append(IMPLICIT[name])
+    return {char: tuple(patterns) for char, patterns in table.items()}
 
 
-_Dumper.add_representer(str, _represent_str)
+_BY_FIRST = _by_first()
 
 
-def _dump(data: Any) -> str:
+def _resolves_to_text(value: str) -> bool:
+    """Whether PyYAML would read ``value``, written plain, back as text."""
+    if not value:
+        return False
+    patterns = _BY_FIRST.get(value[0])
+    return patterns is None or not any(p.match(value) for p in patterns)
+
+
+def _plain_allowed(value: str) -> bool:
+    """PyYAML's analysis of a one-line printable scalar: may it be plain in block context?"""
+    if value[0] == " " or value[-1] == " " or value[0] in _LEADING:
+        return False
+    if value[0] in "?:-" and (len(value) == 1 or value[1] == " "):
+        return False
+    return ": " not in value and not value.endswith(":") and " #" not in value
+
+
+def _scalar(value: Any) -> str:
+    """A scalar on one line (plain or single-quoted), as PyYAML writes it."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float(value)
+    if not isinstance(value, str) or len(value) > _LONGEST or not _PRINTABLE.match(value):
+        raise _Unsupported
+    if value and _plain_allowed(value) and _resolves_to_text(value):
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value).lower()
+    return text.replace("e", ".0e", 1) if "." not in text and "e" in text else text
+
+
+def _literal(value: str, indent: int) -> list[str]:
+    """A multi-line text as a literal block (``|`` or ``|-``), content at ``indent``."""
+    lines = value.split("\n")
+    if (
+        len(value) > _LONGEST
+        or not _LITERAL.match(value)
+        or value[0] in " \n"
+        or value.endswith("\n\n")
+        or any(line.endswith(" ") for line in lines)
+    ):
+        raise _Unsupported
+    head = "|" if value.endswith("\n") else "|-"
+    body = lines[:-1] if value.endswith("\n") else lines
+    pad = " " * indent
+    return [head, *("\n" + (pad + line if line else "") for line in body)]
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self._seen: set[int] = set()
+
+    def _once(self, value: object) -> None:
+        if id(value) in self._seen:  # PyYAML would write an anchor and an alias
+            raise _Unsupported
+        self._seen.add(id(value))
+
+    def mapping(self, value: Mapping[Any, Any], indent: int, first_inline: bool) -> None:
+        """Block mapping at ``indent``; the first key continues the current line if asked."""
+        self._once(value)
+        for index, (key, item) in enumerate(value.items()):
+            if not isinstance(key, str) or not key or "\n" in key or len(key) >= 128:
+                raise _Unsupported
+            if not (first_inline and index == 0):
+                self.out.append("\n" + " " * indent)
+            self.out.append(_scalar(key) + ":")
+            self.value(item, indent)
+
+    def sequence(self, value: list[Any], indent: int, first_inline: bool) -> None:
+        self._once(value)
+        for index, item in enumerate(value):
+            if not (first_inline and index == 0):
+                self.out.append("\n" + " " * indent)
+            self.out.append("-")
+            self.item(item, indent)
+
+    def value(self, item: Any, indent: int) -> None:
+        """What follows ``key:`` in a mapping at ``indent``."""
+        if isinstance(item, dict) and item:
+            self.mapping(item, indent + 2, first_inline=False)
+        elif isinstance(item, list) and item:
+            self.sequence(item, indent + 2, first_inline=False)
+        else:
+            self.out.append(" ")
+            self.leaf(item, indent + 2)
+
+    def item(self, item: Any, indent: int) -> None:
+        """What follows ``-`` in a sequence at ``indent``."""
+        self.out.append(" ")
+        if isinstance(item, dict) and item:
+            self.mapping(item, indent + 2, first_inline=True)
+        elif isinstance(item, list) and item:
+            self.sequence(item, indent + 2, first_inline=True)
+        else:
+            self.leaf(item, indent + 2)
+
+    def leaf(self, item: Any, indent: int) -> None:
+        if isinstance(item, dict | list):  # empty: flow style
+            self._once(item)
+            self.out.append("{}" if isinstance(item, dict) else "[]")
+        elif isinstance(item, str) and "\n" in item:
+            self.out.extend(_literal(item, indent))
+        else:
+            self.out.append(_scalar(item))
+
+
+def _fast(data: dict[str, Any] | list[Any]) -> str:
+    writer = _Writer()
+    if isinstance(data, dict):
+        if not data:
+            return "{}\n"
+        writer.mapping(data, 0, first_inline=True)
+    else:
+        if not data:
+            return "[]\n"
+        writer.sequence(data, 0, first_inline=True)
+    return "".join(writer.out) + "\n"
+
+
+def pyyaml_dump(data: Any) -> str:
+    """PyYAML's text for ``data`` in this module's style (the reference the fast path matches)."""
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        """SafeDumper that indents block sequences under their mapping key."""
+
+        def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+            super().increase_indent(flow, False)
+
+    def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        if "\n" in value:
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+    _Dumper.add_representer(str, _represent_str)
     return yaml.dump(
         data,
         Dumper=_Dumper,
@@ -39,6 +253,13 @@ def _dump(data: Any) -> str:
         allow_unicode=True,
         width=4096,
     )
+
+
+def _dump(data: dict[str, Any] | list[Any]) -> str:
+    try:
+        return _fast(data)
+    except _Unsupported:
+        return pyyaml_dump(data)
 
 
 def dump(document: Mapping[str, Any]) -> str:

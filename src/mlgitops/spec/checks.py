@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import posixpath
 import re
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import Problem
@@ -23,6 +22,7 @@ from mlgitops.spec.positions import Key, dotted, locate
 from mlgitops.spec.schema_eval import SchemaError, iter_errors
 
 _HOSTED = re.compile(r"^(ubuntu|windows|macos)-")
+_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 _ALL_METRICS = frozenset(CLASSIFICATION_METRICS + REGRESSION_METRICS)
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -37,7 +37,8 @@ _TYPE_NAMES = {
 @cache
 def schema(name: str) -> dict[str, Any]:
     """The packaged JSON Schema ``pipeline`` or ``repo``."""
-    text = resources.files("mlgitops.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    # A plain path, not importlib.resources: importing that costs a tenth of render's budget.
+    text = (_SCHEMAS / f"{name}.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
@@ -75,6 +76,8 @@ def _explain(source: str, doc: Any, error: SchemaError) -> Iterator[Problem]:
         for key in value:
             if key in known:
                 continue
+            import difflib
+
             hint = difflib.get_close_matches(str(key), known, n=1)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
             if known and not hint:
@@ -364,6 +367,8 @@ def unknown_pool(runs_on: Any, pools: list[str]) -> str | None:
     label = labels[0]
     if not isinstance(label, str) or label in pools or _HOSTED.match(label):
         return None
+    import difflib  # only on an unknown pool: keeps it off render's start-up
+
     hint = difflib.get_close_matches(label, pools, n=1)
     suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (pools: {', '.join(pools)})"
     return f"no runner pool named '{label}' in mlgitops.yaml{suffix}"

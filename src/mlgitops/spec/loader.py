@@ -6,14 +6,12 @@ the files is :func:`mlgitops.spec.load_repo`'s job.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from mlgitops.errors import Problem, SpecError
+from mlgitops.sha import sha256_hex
+from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
 from mlgitops.spec.checks import problems
 from mlgitops.spec.positions import locate
@@ -21,6 +19,14 @@ from mlgitops.spec.positions import locate
 
 def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
     """Load YAML keeping node positions; a syntax error becomes one problem."""
+    doc = fastyaml.load(text)
+    if doc is not fastyaml.SLOW:
+        if not isinstance(doc, Mapping):
+            return None, [Problem(source, 1, 1, "expected a mapping at the top level")]
+        return doc, []
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     yaml = YAML(typ="rt", pure=True)
     try:
         doc = yaml.load(text)
@@ -40,7 +46,7 @@ def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
     return doc, []
 
 
-def _duplicate_reason(exc: MarkedYAMLError) -> str:
+def _duplicate_reason(exc: Any) -> str:
     problem = (exc.problem or "").strip()
     # ruamel says: 'found duplicate key "x" with value "..." (original value: "...")'
     key = problem.split('"')[1] if problem.count('"') >= 2 else "?"
@@ -79,7 +85,7 @@ def parse_pipeline_doc(source: str, text: str) -> tuple[m.Pipeline, Any]:
     if found:
         raise SpecError(found)
     pipeline = build_pipeline(_plain(doc), source)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = sha256_hex(text.encode("utf-8"))
     return _with_hash(pipeline, digest), doc
 
 

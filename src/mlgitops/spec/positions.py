@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from mlgitops.spec.fastyaml import PositionedList, PositionedMap
 
 Key = str | int
 
@@ -50,6 +50,16 @@ def locate(root: Any, path: Sequence[Key], *, at_key: bool = False) -> tuple[int
 
 
 def _position_in(node: Any, key: Key, *, key_side: bool) -> tuple[int, int] | None:
+    if isinstance(node, PositionedMap) and key in node:
+        line, col = node.key_marks[str(key)] if key_side else node.value_marks[str(key)]
+        return line + 1, col + 1
+    if isinstance(node, PositionedList) and isinstance(key, int) and 0 <= key < len(node):
+        line, col = node.item_marks[key]
+        return line + 1, col + 1
+    if not hasattr(node, "lc"):  # only ruamel.yaml's containers carry positions
+        return None
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     try:
         if isinstance(node, CommentedMap) and key in node:
             line, col = node.lc.key(key) if key_side else node.lc.value(key)

@@ -1,0 +1,115 @@
+"""The whole pull-request stage sequence against a bare scikit-learn script, in the same run.
+
+    python benchmarks/bench_stages.py [--rows 200000] [--runs 3]
+
+The data, spec and bare script of bench_train.py (200k rows, 14 features, a
+HistGradientBoostingClassifier fit and scored on 4 metrics); then, alternately:
+
+  bare     the bare script (read, split, fit, score) in a subprocess;
+  stages   `mlgitops validate`, `train --force`, `compare` and `report` in
+           turn, each a subprocess as the PR workflow runs them, logging to a
+           real `mlflow server` on loopback (no deployed model yet: compare
+           scores the candidate against the gates' floors; report writes the
+           comment and job summary locally, there is no GitHub to post to).
+
+Prints each stage's median seconds, their sum, and the ratio to the bare script
+(target <= 1.30x, issue 17), with the train stage's own ratio (target <= 1.10x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_train import BARE, SPEC, make_data  # noqa: E402
+from tests.fixtures.mlflow_server import start_mlflow_server  # noqa: E402
+
+TARGET_STAGES, TARGET_TRAIN = 1.30, 1.10
+GATES = "gates:\n  roc_auc: {min: 0.5}\n"
+
+
+def _run(cmd: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return seconds
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    cli = str(Path(sys.executable).with_name("mlgitops"))
+    with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
+        repo = Path(tmp) / "repo"
+        (repo / "data").mkdir(parents=True)
+        (repo / "pipelines").mkdir()
+        columns = make_data(repo / "data" / "bench.csv", args.rows)
+        (repo / "pipelines" / "bench.yaml").write_text(SPEC.format(columns=columns) + GATES)
+        (Path(tmp) / "bare.py").write_text(BARE)
+        _git(repo, "init", "-q", "-b", "main")
+        _git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "add", "-A")
+        _git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com",
+             "commit", "-qm", "bench")  # fmt: skip
+        server, proc = start_mlflow_server(Path(tmp) / "mlflow")
+        tracking = ["--tracking-uri", server.uri]
+        stages = {
+            "validate": [cli, "validate", "bench"],
+            "train": [cli, "train", "bench", *tracking, "--force"],
+            "compare": [cli, "compare", "bench", *tracking, "--base", "HEAD"],
+            "report": [cli, "report", "bench"],
+        }
+        try:
+            for command in stages.values():  # warm-up: page cache, experiment creation
+                _run(command, repo, ok=(0, 1))
+            bare_s: list[float] = []
+            stage_s: dict[str, list[float]] = {name: [] for name in stages}
+            for _ in range(args.runs):
+                bare_s.append(
+                    _run([sys.executable, str(Path(tmp) / "bare.py"), "data/bench.csv"], repo)
+                )
+                for name, command in stages.items():
+                    stage_s[name].append(_run(command, repo, ok=(0, 1)))
+        finally:
+            proc.terminate()
+            proc.wait()
+    bare = statistics.median(bare_s)
+    totals = [sum(stage_s[name][i] for name in stages) for i in range(args.runs)]
+    total = statistics.median(totals)
+    print(f"data: {args.rows} rows x 14 features; runs: {args.runs} alternating; medians")
+    print(f"{'bare script (read, fit, score)':32} {bare:7.2f} s   reference")
+    for name in stages:
+        print(f"{'  mlgitops ' + name:32} {statistics.median(stage_s[name]):7.2f} s")
+    ratio = total / bare
+    train = statistics.median(stage_s["train"]) / bare
+    print(
+        f"{'validate+train+compare+report':32} {total:7.2f} s   ratio {ratio:.2f}x "
+        f"(target <= {TARGET_STAGES}x: {'ok' if ratio <= TARGET_STAGES else 'OVER'})"
+    )
+    print(
+        f"{'train alone':32} {'':7}     ratio {train:.2f}x "
+        f"(target <= {TARGET_TRAIN}x: {'ok' if train <= TARGET_TRAIN else 'OVER'})"
+    )
+    print(f"samples: bare {[round(s, 2) for s in bare_s]} stages {[round(s, 2) for s in totals]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Spec YAML through libyaml, read as ruamel.yaml reads it (YAML 1.2), with positions.
+
+ruamel.yaml's round-trip loader is the reference (it names every error's place)
+but it is pure Python: loading a hundred specs with it takes most of a second.
+libyaml (PyYAML's C parser) composes the same document into nodes with marks
+in a fraction of that; this module turns those nodes into plain values with the
+positions ``locate`` needs, resolving plain scalars by YAML 1.2's core schema as
+ruamel does. Whatever it cannot read exactly as ruamel would (a YAML error, a
+duplicate key, a tag, an alias, a merge key, a scalar whose reading differs
+between YAML 1.1 and 1.2, such as ``yes``, ``010`` or ``1:30``) makes it
+answer :data:`SLOW`, and the caller loads the text with ruamel instead. Tests
+compare both readings on every spec of the test suite.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: The answer when only ruamel.yaml can read the text exactly.
+SLOW = object()
+
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+_FLOAT = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\Z")
+#: A leading dot that may make a number (``.5``, ``.inf``): ruamel decides.
+_DOTTED = re.compile(r"\.(?:[0-9]|inf|Inf|INF|nan|NaN|NAN)")
+#: Text in YAML 1.1 and 1.2 alike although it starts with a digit: durations, sizes.
+_UNIT = re.compile(r"[1-9][0-9]*[a-zA-Z][a-zA-Z0-9]*\Z")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+#: Plain scalars that YAML 1.1 reads as booleans: ruamel decides (by the version it reads).
+_WORDS = re.compile(r"(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|<<|=)\Z")
+
+
+class _Slow(Exception):
+    """Outside what this reader reads exactly as ruamel.yaml."""
+
+
+class PositionedMap(dict[str, Any]):
+    """A mapping that knows where each key and value starts (0-based line, column)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key_marks: dict[str, tuple[int, int]] = {}
+        self.value_marks: dict[str, tuple[int, int]] = {}
+
+
+class PositionedList(list[Any]):
+    """A sequence that knows where each item starts (0-based line, column)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.item_marks: list[tuple[int, int]] = []
+
+
+def load(text: str) -> Any:
+    """The document, or :data:`SLOW` when ruamel.yaml must read it."""
+    try:
+        import yaml
+
+        loader_class = yaml.CSafeLoader
+    except (ImportError, AttributeError):
+        return SLOW
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return SLOW
+        return _Builder(loader).build(node)
+    except (yaml.YAMLError, _Slow, RecursionError):
+        return SLOW
+    finally:
+        loader.dispose()
+
+
+def _mark(node: Any) -> tuple[int, int]:
+    return node.start_mark.line, node.start_mark.column
+
+
+class _Builder:
+    def __init__(self, loader: Any) -> None:
+        import yaml
+
+        self._yaml = yaml
+        self._loader = loader
+        self._seen: set[int] = set()
+
+    def build(self, node: Any) -> Any:
+        if id(node) in self._seen:  # an alias: ruamel keeps its own kind of shared object
+            raise _Slow
+        self._seen.add(id(node))
+        if isinstance(node, self._yaml.MappingNode):
+            return self._mapping(node)
+        if isinstance(node, self._yaml.SequenceNode):
+            return self._sequence(node)
+        return self._scalar(node)
+
+    def _mapping(self, node: Any) -> PositionedMap:
+        if node.tag != "tag:yaml.org,2002:map":
+            raise _Slow
+        out = PositionedMap()
+        for key_node, value_node in node.value:
+            key = self.build(key_node)
+            if not isinstance(key, str) or key in out:  # ruamel names the duplicate
+                raise _Slow
+            out[key] = self.build(value_node)
+            out.key_marks[key] = _mark(key_node)
+            out.value_marks[key] = _mark(value_node)
+        return out
+
+    def _sequence(self, node: Any) -> PositionedList:
+        if node.tag != "tag:yaml.org,2002:seq":
+            raise _Slow
+        out = PositionedList()
+        for item in node.value:
+            out.append(self.build(item))
+            out.item_marks.append(_mark(item))
+        return out
+
+    def _scalar(self, node: Any) -> Any:
+        value: str = node.value
+        if node.style:  # quoted or a block scalar: text, unless tagged
+            if node.tag != "tag:yaml.org,2002:str":
+                raise _Slow
+            return value
+        implicit = self._loader.resolve(self._yaml.ScalarNode, value, (True, False))
+        if node.tag != implicit:  # an explicit tag
+            raise _Slow
+        return _plain(value)
+
+
+def _plain(value: str) -> Any:
+    """A plain scalar by YAML 1.2's core schema, where YAML 1.1 could disagree: slow."""
+    if value in _NULL:
+        return None
+    if value in _BOOL:
+        return _BOOL[value]
+    if _INT.match(value):
+        return int(value)
+    if _FLOAT.match(value):
+        return float(value)
+    if _UNIT.match(value):
+        return value
+    if value[0] in "-+0123456789" or _DOTTED.match(value) or _WORDS.match(value):
+        raise _Slow
+    return value

@@ -1,0 +1,191 @@
+"""Odd but valid CSV files: read as pandas reads them, validated as pandera validates them.
+
+Every file here is one pandas reads without complaint (quotes inside unquoted
+values, quoted newlines, CRLF, CR, a byte-order mark, blank lines, text after
+a closing quote, ...). For each, the reader's values must equal pandas' values,
+``validate`` must find exactly what plain pandera finds on pandas' frame, and
+each failure's line must be the physical line where the offending record
+starts. The hand-written parts (block cutting, line numbers) are tested against
+the library, never against themselves.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlgitops.data import open_data
+from mlgitops.validation.engine import Limits, validate
+from mlgitops.validation.schema import from_yaml_text
+
+SCHEMA = """\
+schema_type: dataframe
+columns:
+  id: {dtype: int64, unique: true}
+  age: {dtype: int64, in_range: {min_value: 0, max_value: 120}}
+  note: {dtype: str, nullable: true}
+  plan: {dtype: str, isin: [free, pro, team]}
+coerce: true
+strict: true
+"""
+HEAD = b"id,age,note,plan"
+
+
+def _many(rows: int) -> bytes:
+    """Many records whose quotes and newlines fall across the reader's blocks."""
+    out = [HEAD]
+    for i in range(1, rows + 1):
+        age = 130 if i % 9_973 == 0 else 20 + i % 50
+        note = [b"plain", b'5" tall', b'"two\nlines"', b'"a ""quoted"" word"', b'x"y"'][i % 5]
+        plan = b"gold" if i % 12_345 == 0 else [b"free", b"pro", b"team"][i % 3]
+        out.append(b"%d,%d,%s,%s" % (i, age, note, plan))
+    return b"\n".join(out) + b"\n"
+
+
+CASES: dict[str, bytes] = {
+    "lone_inch_mark": HEAD + b'\n1,34,5" tall,free\n2,130,b,pro\n3,5,c,team\n',
+    "inch_marks": HEAD + b'\n1,34,5" tall,free\n2,130,6" wide,pro\n3,41,ok,team\n',
+    "quotes_inside_values": HEAD
+    + b'\n1,34,say "hi" twice,free\n2,130,ends with",pro\n3,41,a"b"c",gold\n',
+    "quoted_newlines": HEAD
+    + b'\n1,34,"two\nlines",free\n2,52,"three\n\nlines",pro\n3,130,plain,team\n',
+    "crlf": HEAD + b'\r\n1,34,"a\r\nb",free\r\n2,130,c,pro\r\n3,5,d,gold\r\n',
+    "cr_only": HEAD + b"\r1,34,a,free\r2,130,b,pro\r3,7,c,team\r",
+    "bom": b"\xef\xbb\xbf" + HEAD + b"\n1,34,a,free\n2,130,b,pro\n",
+    "bom_crlf_quoted": b"\xef\xbb\xbf"
+    + HEAD
+    + b'\r\n1,34,"x\r\ny",free\r\n2,130,"5"" tall",pro\r\n',
+    "doubled_quotes": HEAD + b'\n1,34,"say ""hi""",free\n2,130,"""",pro\n3,9,"""""",gold\n',
+    "text_after_closing_quote": HEAD + b'\n1,34,"abc"def,free\n2,130,x,pro\n',
+    "blank_and_whitespace_lines": HEAD + b"\n\n1,34,a,free\n   \n2,130,b,pro\n\n\t\n3,4,c,team\n\n",
+    "no_final_newline": HEAD + b'\n1,34,a,free\n2,130,"b\nc",pro',
+    "quoted_delimiters": HEAD + b'\n1,34,"a,b",free\n2,130,"c,""d"",e",gold\n',
+    "unicode": 'id,age,note,plan\n1,34,héllo "wörld",free\n2,130,日本,pro\n'.encode(),
+    "quoted_numbers": HEAD + b'\n"1","34",a,"free"\n"2","130",b,pro\n',
+    "empty_and_null_like": HEAD + b'\n1,34,,free\n2,130,"",pro\n3,5,NA,team\n4,6,None,free\n',
+    "many_records": _many(60_000),
+}
+TYPES = {"id": "int64", "age": "int64", "note": "string", "plan": "string"}
+CHUNK_ROWS = 500  # small chunks: blocks end in the middle of everything above
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, bytes, Path]:
+    name: str = request.param
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(CASES[name])
+    return name, CASES[name], path
+
+
+def _pandas(data: bytes) -> Any:
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(data), dtype={"note": object, "plan": object})
+
+
+def _plain(value: Any) -> Any:
+    import pandas as pd
+
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def test_values_equal_pandas(case: tuple[str, bytes, Path], tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    _, data, path = case
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    types = {name: getattr(pa, kind)() for name, kind in TYPES.items()}
+    tables = list(reader.batches(types, list(TYPES), CHUNK_ROWS))
+    ours = pa.concat_tables(tables).to_pydict()
+    expected = _pandas(data)
+    assert reader.columns() == list(expected.columns)
+    for column in TYPES:
+        assert [_plain(v) for v in ours[column]] == [_plain(v) for v in expected[column]], column
+
+
+def _pandera(data: bytes) -> dict[tuple[str, str], list[int]]:
+    import pandera.pandas as pa
+
+    schema = from_yaml_text("schema.yaml", SCHEMA)
+    try:
+        schema.validate(_pandas(data), lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        found: dict[tuple[str, str], list[int]] = {}
+        for row in exc.failure_cases.itertuples():
+            found.setdefault((row.column, row.check), []).append(int(row.index) + 1)
+        return {key: sorted(rows) for key, rows in found.items()}
+    return {}
+
+
+def _physical_lines(data: bytes) -> list[str]:
+    text = data.decode("utf-8-sig")
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def test_validation_equals_plain_pandera(case: tuple[str, bytes, Path], tmp_path: Path) -> None:
+    name, data, path = case
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    outcome = validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
+    expected = _pandera(data)
+    assert expected, f"{name}: every case has a failure whose line is checked"
+    assert outcome.rows == len(_pandas(data))
+    ours = {(f.column, f.check): f for f in outcome.failures}
+    assert set(ours) == set(expected)
+    frame, lines = _pandas(data), _physical_lines(data)
+    for key, rows in expected.items():
+        failure = ours[key]
+        assert failure.failing_rows == len(rows), key
+        assert [e.row for e in failure.examples] == rows[:5], key
+        for example in failure.examples:
+            record_id = str(frame["id"].iloc[example.row - 1])
+            assert example.line is not None, key
+            opening = lines[example.line - 1]
+            assert opening.startswith((f"{record_id},", f'"{record_id}",')), (key, opening)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (HEAD + b'\n1,34,a,free\n2,52,"open,pro\n3,41,c,team\n', ":3: malformed CSV"),
+        (HEAD + b"\n1,34,a,free\n2,52,b,pro,extra\n", ":3: expected 4 fields, found 5"),
+    ],
+)
+def test_files_pandas_rejects_are_rejected_with_their_line(
+    data: bytes, message: str, tmp_path: Path
+) -> None:
+    from mlgitops.errors import DataError
+
+    with pytest.raises(Exception):  # noqa: B017 - what pandas says is not ours to match
+        _pandas(data)
+    path = tmp_path / "bad.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    with pytest.raises(DataError) as caught:
+        validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
+    assert message in str(caught.value)
+
+
+def test_a_read_stopped_early_lets_the_process_exit(tmp_path: Path) -> None:
+    """pyarrow reads ahead on threads of its own: none may be left inside Python at exit."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "many.csv"
+    path.write_bytes(_many(120_000))
+    code = (
+        "from pathlib import Path\n"
+        "from mlgitops.data import open_data\n"
+        f"reader = open_data(Path('.'), {str(path)!r}, fmt='csv', workdir=Path('.'))\n"
+        "batches = reader.batches({}, reader.columns(), 1000)\n"
+        "print(next(batches).num_rows > 0)\n"
+        "batches.close()\n"
+        "print(sum(b.num_rows for b in reader.batches({}, reader.columns(), 1000)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "True\n120000\n", "")
