@@ -46,6 +46,8 @@ class TrainResult:
     duration_s: float = 0.0
     runner: str | None = None
     gpu: str | None = None
+    #: ``sha256:<hex>`` over the logged model folder's files (:mod:`mlgitops.digest`)
+    model_digest: str = ""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -92,6 +94,8 @@ class ProvenanceRecord:
     rolled_back_from: DeployedModel | None = None
     #: Set by ``promote``: the environment the model was copied from.
     promoted_from: str | None = None
+    #: ``sha256:<hex>`` of the model folder that deploy checked before registering it.
+    model_digest: str = ""
     schema_version: int = SCHEMA_VERSION
 
 

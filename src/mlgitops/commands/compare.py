@@ -55,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(
     *, repo: Path, name: str, base: str | None, output: Path | None, tracking_uri: str | None
 ) -> int:
-    from mlgitops.evaluation import baseline, handoff, scoring, verdict
+    from mlgitops.evaluation import baseline, handoff, verdict
     from mlgitops.training.tracking import resolve_tracking_uri
 
     root = repo.resolve()
@@ -64,10 +64,30 @@ def run(
     outputs = Outputs.for_pipeline(root, name, output)
     candidate = handoff.load_candidate(outputs, pipeline)
     ref = baseline.resolve_base(base, loaded.config)
+    uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
+    outcome = judge(root, pipeline, candidate, ref, uri)
+    fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
+    _record_on_run(root, tracking_uri, loaded.config, candidate.train.run_id, outcome)
+    for text in lines(outcome, _shown(outputs.verdict_json, root)):
+        console.line(text)
+    if console.in_actions():
+        for gate in outcome.failed_gates:
+            console.line(console.annotation("error", gate.reason, title=f"gate {_condition(gate)}"))
+    set_github_outputs({"verdict": "pass" if outcome.passed else "fail"})
+    return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def judge(root: Path, pipeline: Pipeline, candidate: CandidateRun, ref: str, uri: str) -> Verdict:
+    """The verdict on ``candidate`` against what ``ref`` says is deployed.
+
+    The one scoring path: ``compare`` judges the candidate's hand-off, and
+    ``deploy`` the model it is about to register, re-scored on the merged holdout.
+    """
+    from mlgitops.evaluation import baseline, handoff, scoring, verdict
+
     found, record = baseline.find_baseline(root, ref, pipeline)
     base_predictions = None
     if record is not None and found.source is not None:
-        uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
         with console.group(f"Scoring the deployed model {record.model_uri}"):
             model = baseline.load_model(record, uri, found.source)
             base_predictions = handoff.baseline_predictions(
@@ -79,7 +99,7 @@ def run(
         metrics = scoring.score_metrics(
             pipeline.metrics, candidate.holdout, candidate.predictions, base_predictions, settings
         )
-    outcome = verdict.decide(
+    return verdict.decide(
         pipeline,
         baseline=found,
         candidate=verdict.Candidate(
@@ -91,15 +111,6 @@ def run(
         metrics=metrics,
         slices=_slices(pipeline, candidate, base_predictions),
     )
-    fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
-    _record_on_run(root, tracking_uri, loaded.config, candidate.train.run_id, outcome)
-    for text in lines(outcome, _shown(outputs.verdict_json, root)):
-        console.line(text)
-    if console.in_actions():
-        for gate in outcome.failed_gates:
-            console.line(console.annotation("error", gate.reason, title=f"gate {_condition(gate)}"))
-    set_github_outputs({"verdict": "pass" if outcome.passed else "fail"})
-    return EXIT_OK if outcome.passed else EXIT_FAILED
 
 
 def _record_on_run(

@@ -254,7 +254,7 @@ def _post(
 ) -> None:
     import requests
 
-    from mlgitops.github import GitHub, api_url_from_env
+    from mlgitops.github import GitHub, api_url_from_env, login_from_env
     from mlgitops.report import context, publish
 
     if where.repo is None:
@@ -268,7 +268,8 @@ def _post(
         if number is None:
             console.line(f"report {name}: no comment: {why}")
     if number is not None:
-        posted = publish.upsert_comment(client, where.repo, number, marker(name), comment)
+        login = login_from_env(os.environ)
+        posted = publish.upsert_comment(client, where.repo, number, marker(name), comment, login)
         console.line(
             f"report {name}: {posted.action} the comment on pull request #{number}: {posted.url}"
         )

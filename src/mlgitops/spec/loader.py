@@ -99,6 +99,7 @@ def parse_repo_config(source: str, text: str) -> m.RepoConfig:
         runs_on=raw.get("runs_on", m.RepoConfig.runs_on),
         tracking_uri=raw.get("mlflow", {}).get("tracking_uri"),
         argocd=m.ArgoCD(**argocd),
+        attest=bool(raw.get("attest", False)),
     )
 
 
@@ -154,7 +155,9 @@ def _compare(raw: dict[str, Any]) -> m.Compare:
 def _train(raw: dict[str, Any]) -> m.Train:
     runs_on = raw.get("runs_on", m.Train.runs_on)
     labels = (runs_on,) if isinstance(runs_on, str) else tuple(runs_on)
-    return m.Train(runs_on=labels, timeout_minutes=raw.get("timeout_minutes", 120))
+    return m.Train(
+        runs_on=labels, timeout_minutes=raw.get("timeout_minutes", 120), attest=raw.get("attest")
+    )
 
 
 def _deploy(raw: dict[str, Any]) -> m.Deploy:

@@ -111,6 +111,8 @@ class Compare:
 class Train:
     runs_on: tuple[str, ...] = ("self-hosted", "linux", "gpu")
     timeout_minutes: int = 120
+    #: attest the model digest (None: as ``mlgitops.yaml: attest`` says)
+    attest: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,8 @@ class RepoConfig:
     runs_on: str = "ubuntu-24.04"
     tracking_uri: str | None = None
     argocd: ArgoCD = ArgoCD()
+    #: train attests the model digest; deploy requires the attestation
+    attest: bool = False
 
 
 def is_url(path: str) -> bool:
