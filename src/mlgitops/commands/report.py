@@ -36,6 +36,10 @@ FORK_NOTE = (
 )
 
 
+#: The status of a pull request that touches none of the pipeline's inputs.
+UNCHANGED = "inputs unchanged"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the pipeline to report on")
     parser.add_argument(
@@ -75,6 +79,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check-run", action="store_true", help="post a check run instead of a commit status"
     )
+    parser.add_argument(
+        "--inputs-unchanged",
+        action="store_true",
+        help="the pull request touches none of the pipeline's inputs (as `plan` decided): "
+        'post the status mlgitops/NAME as success, "inputs unchanged", and no comment',
+    )
 
 
 def run(
@@ -87,11 +97,15 @@ def run(
     sha: str | None,
     github_repo: str | None,
     check_run: bool,
+    inputs_unchanged: bool = False,
 ) -> int:
     from mlgitops.report import context
 
     root = repo.resolve()
     pipeline = load_repo(root).pipeline(name)
+    if inputs_unchanged:
+        where = context.target(os.environ, _event(), pr=pr, sha=sha, repo=github_repo)
+        return _unchanged(pipeline.name, where, check_run)
     outputs = Outputs.for_pipeline(root, name, output)
     untrusted = from_artifact is not None
     docs = _documents(from_artifact or outputs.folder, name, root)
@@ -122,6 +136,50 @@ def run(
         return EXIT_OK
     claimed = pr or (docs["pr"] or {}).get("pr") if untrusted else None
     _post(token, pipeline.name, report, where, comment, full, check_run, untrusted, claimed)
+    return EXIT_OK
+
+
+def _unchanged(name: str, where: Target, check_run: bool) -> int:
+    """The required status of a pull request that does not touch the pipeline."""
+    from mlgitops.github import token_from_env
+
+    token = token_from_env(os.environ)
+    description = UNCHANGED
+    if token is None or where.sha is None or where.repo is None:
+        console.line(f"report {name}: {description}; no GitHub token or head commit, no status")
+        return EXIT_OK
+    import requests
+
+    from mlgitops.github import GitHub, api_url_from_env
+    from mlgitops.report import publish
+
+    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
+    context_name = f"mlgitops/{name}"
+    if check_run:
+        publish.post_check_run(
+            client,
+            where.repo,
+            where.sha,
+            name=context_name,
+            state="success",
+            description=description,
+            summary=description,
+            details_url=where.run_url,
+        )
+    else:
+        publish.post_status(
+            client,
+            where.repo,
+            where.sha,
+            context=context_name,
+            state="success",
+            description=description,
+            target_url=where.run_url,
+        )
+    kind = "check run" if check_run else "status"
+    console.line(
+        f"report {name}: {kind} {context_name} is success on {where.sha[:12]}: {description}"
+    )
     return EXIT_OK
 
 

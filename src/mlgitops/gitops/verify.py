@@ -97,6 +97,9 @@ def _download(uri: str, model_id: str, run_id: str, dest: Path) -> Path:
 def _rescore(
     root: Path, pipeline: Pipeline, anchor: Anchor, folder: Path, uri: str, ref: str
 ) -> Verdict:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
     from mlgitops.commands.compare import judge
     from mlgitops.evaluation.baseline import load_flavor
     from mlgitops.evaluation.handoff import CandidateRun, baseline_predictions, holdout_of
@@ -104,7 +107,12 @@ def _rescore(
 
     split = load_split(root, pipeline)
     holdout, features = holdout_of(split.holdout, anchor.train, root / pipeline.data.path)
-    model: Any = load_flavor(str(folder))
+    mlflow.set_tracking_uri(uri)  # the MLmodel names its logged model, looked up there
+    try:
+        model: Any = load_flavor(str(folder))
+    except MlflowException as exc:
+        detail = str(exc.message).strip().splitlines()[0]
+        raise ServiceError(f"model of run {anchor.train.run_id} does not load: {detail}") from exc
     predictions = baseline_predictions(model, features, holdout)
     candidate = CandidateRun(anchor.train, holdout, predictions, split.holdout, features)
     return judge(root, pipeline, candidate, ref, uri)
