@@ -81,7 +81,7 @@ def _run(step_id: str, tmp_path: Path, cwd: Path | None = None, **env: str) -> R
         ("render", "core", {}),
         ("plan", "core", {}),
         ("report", "core", {"PIPELINE": "tumors"}),
-        ("deploy", "core", {"PIPELINE": "tumors", "ENVIRONMENT": "staging"}),
+        ("deploy", "train", {"PIPELINE": "tumors", "ENVIRONMENT": "staging"}),
         ("promote", "core", {"PIPELINE": "tumors", "TO": "production"}),
         ("rollback", "core", {"PIPELINE": "tumors", "ENVIRONMENT": "production"}),
         ("validate", "data", {"PIPELINE": "tumors", "BASE": "origin/main"}),

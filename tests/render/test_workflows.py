@@ -308,7 +308,10 @@ def test_only_pushing_jobs_may_write_contents_and_keep_credentials(
 def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
     workflow = repos["regression"].workflow("mlgitops-house-prices-pr.yml")
     jobs = workflow["jobs"]
-    assert list(jobs) == ["check", "train", "report"]
+    assert list(jobs) == ["plan", "check", "train", "report"]
+    assert jobs["plan"]["permissions"] == {"contents": "read", "statuses": "write"}
+    assert "if" not in jobs["plan"]  # the job that always runs and always reports
+    assert jobs["check"]["if"] == "${{ needs.plan.outputs.affected == 'true' }}"
     assert jobs["check"]["runs-on"] == "ubuntu-24.04"
     assert jobs["check"]["permissions"] == {"contents": "read"}
     train = jobs["train"]
@@ -326,8 +329,8 @@ def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
         "compare",
     ]
     report = jobs["report"]
-    assert report["needs"] == ["check", "train"]
-    assert report["if"] == "${{ !cancelled() }}"
+    assert report["needs"] == ["plan", "check", "train"]
+    assert report["if"] == "${{ !cancelled() && needs.plan.outputs.affected == 'true' }}"
     assert report["permissions"] == {
         "contents": "read",
         "pull-requests": "write",
@@ -352,22 +355,20 @@ def test_pr_workflow_notes_a_fork_skip(repos: dict[str, Rendered]) -> None:
     assert "::notice title=mlgitops $PIPELINE::$note" in note["run"]
 
 
-def test_pr_path_filters(repos: dict[str, Rendered]) -> None:
-    on = repos["regression"].workflow("mlgitops-house-prices-pr.yml")["on"]
-    assert on == {
-        "pull_request": {
-            "paths": [
-                ".github/workflows/mlgitops-house-prices-pr.yml",
-                "data/houses \\[2024\\].parquet",
-                "mlgitops.yaml",
-                "pipelines/house-prices.yaml",
-                "src/features",
-                "src/features/**",
-                "src/train.py",
-                "src/train.py/**",
-            ]
-        }
-    }
+def test_the_pr_workflow_runs_on_every_pull_request(repos: dict[str, Rendered]) -> None:
+    """A path filter on the trigger would leave the required status missing forever."""
+    workflow = repos["regression"].workflow("mlgitops-house-prices-pr.yml")
+    assert workflow["on"] == {"pull_request": None}
+    plan = workflow["jobs"]["plan"]
+    assert [s.get("with", {}).get("command") for s in plan["steps"]] == [
+        None,
+        "plan",
+        None,
+        "report",
+    ]
+    unchanged = plan["steps"][-1]
+    assert unchanged["if"] == "${{ steps.decide.outputs.affected != 'true' }}"
+    assert unchanged["with"]["unchanged"] == "true"
 
 
 def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
@@ -379,11 +380,19 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
     assert inputs["action"]["options"] == ["promote", "rollback"]
     assert inputs["environment"]["options"] == ["dev", "staging", "prod"]
-    assert workflow["concurrency"] == {
-        "group": "mlgitops-churn-deploy",
+    assert "concurrency" not in workflow  # per environment, per job: see below
+    deploy, dispatch = workflow["jobs"]["deploy"], workflow["jobs"]["dispatch"]
+    assert deploy["concurrency"] == {
+        "group": "mlgitops-churn-dev-deploy",
         "cancel-in-progress": False,
     }
-    deploy, dispatch = workflow["jobs"]["deploy"], workflow["jobs"]["dispatch"]
+    assert dispatch["concurrency"] == {
+        "group": "mlgitops-churn-${{ inputs.environment }}-${{ inputs.action }}",
+        "cancel-in-progress": False,
+    }
+    assert deploy["env"]["MLFLOW_TRACKING_PASSWORD"] == (
+        "${{ secrets.MLFLOW_DEPLOY_TRACKING_PASSWORD }}"
+    )
     assert (deploy["name"], deploy["environment"]) == ("deploy to dev", "dev")
     assert deploy["if"] == "${{ github.event_name == 'push' }}"
     assert deploy["steps"][-1]["with"] == {
