@@ -12,10 +12,12 @@ pull request reported by the ``workflow_run`` report workflow.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,20 +163,42 @@ class Loop:
         }
         workspace = self.checkout(sha)
         runner = self.runner(workspace, secrets=head_repo == REPO)
-        return runner.run_workflow(
+        run = runner.run_workflow(
             workspace / PR_WORKFLOW,
             "pull_request",
             payload,
             sha=sha,
             ref=f"refs/pull/{number}/merge",
         )
+        self.publish(run, sha, branch, head_repo)
+        return run
 
-    def merge(self, branch: str) -> str:
+    def publish(self, run: WorkflowRun, sha: str, branch: str, head_repo: str) -> None:
+        """What GitHub keeps of a finished run: the run itself and its artifacts (zipped)."""
+        self.github.state.add_workflow_run(
+            sha,
+            name=run.name,
+            path=PR_WORKFLOW,
+            head_repo=head_repo,
+            conclusion=run.conclusion,
+            head_branch=branch,
+            run_id=run.run_id,
+        )
+        for folder in sorted((self.artifacts / str(run.run_id)).glob("*")):
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+                    archive.writestr(file.relative_to(folder).as_posix(), file.read_bytes())
+            self.github.state.add_artifact(run.run_id, folder.name, buffer.getvalue())
+
+    def merge(self, branch: str, number: int) -> str:
         git(self.dev, "checkout", "-q", "main")
         git(self.dev, "pull", "-q", "--ff-only", "origin", "main")
         git(self.dev, "merge", "-q", "--no-ff", "-m", f"Merge {branch}", f"origin/{branch}")
         git(self.dev, "push", "-q", "origin", "main")
-        return git(self.dev, "rev-parse", "HEAD")
+        merged = git(self.dev, "rev-parse", "HEAD")
+        self.github.state.merge_pull(number, merged)
+        return merged
 
     def push_event(self, sha: str) -> WorkflowRun:
         workspace = self.checkout(sha)
@@ -185,7 +209,8 @@ class Loop:
             "after": sha,
             "repository": {"full_name": REPO, "default_branch": "main"},
         }
-        return self.runner(workspace, light=True).run_workflow(
+        # Not a light job: deploy re-scores the model it ships.
+        return self.runner(workspace).run_workflow(
             workspace / DEPLOY_WORKFLOW, "push", payload, sha=sha, ref="refs/heads/main"
         )
 
@@ -237,9 +262,12 @@ def test_pull_request_to_canary_and_back(
     # 1. A pull request that tunes the model: validated, trained, compared, reported.
     sha1 = loop.branch("tune-learning-rate", "learning_rate: 0.1", "learning_rate: 0.05")
     run1 = loop.pull_request(1, "tune-learning-rate", sha1)
-    assert _results(run1) == {"check": "success", "train": "success", "report": "success"}, (
-        _explain(run1)
-    )
+    assert _results(run1) == {
+        "plan": "success",
+        "check": "success",
+        "train": "success",
+        "report": "success",
+    }, _explain(run1)
     comments = github_server.state.comments_on(1)
     assert len(comments) == 1 and comments[0]["body"].startswith(MARKER)
     assert "no deployed model yet" in comments[0]["body"]
@@ -252,15 +280,20 @@ def test_pull_request_to_canary_and_back(
     assert len(github_server.state.comments_on(1)) == 1
 
     # 2. Merge: the deploy workflow registers the reviewed model and commits the canary.
-    merged = loop.merge("tune-learning-rate")
+    merged = loop.merge("tune-learning-rate", 1)
     deploy = loop.push_event(merged)
     assert _results(deploy)["deploy"] == "success", _explain(deploy)
+    assert f"reviewed in pull request #1, workflow run {rerun.run_id} on {sha1[:12]}" in (
+        deploy.jobs["deploy"].log
+    )
     git(loop.dev, "pull", "-q", "--ff-only", "origin", "main")
     subject = git(loop.dev, "log", "-1", "--format=%s")
     assert subject.startswith(f"deploy({PIPELINE}): model v1 to staging"), subject
     overlay = loop.dev / "manifests" / PIPELINE / "overlays" / "staging"
     record = json.loads((overlay / "model.json").read_text())
     assert record["version"] == "1" and record["model_uri"] == f"models:/{PIPELINE}/1"
+    assert (record["pr"], record["run_id"]) == (1, run1.jobs["train"].outputs["run-id"])
+    assert record["model_digest"].startswith("sha256:")
     objects = kustomize_build(overlay)
     config_maps = [o for o in objects if o["kind"] == "ConfigMap"]
     assert [c["data"]["MODEL_URI"] for c in config_maps] == [f"models:/{PIPELINE}/1"]
@@ -270,9 +303,12 @@ def test_pull_request_to_canary_and_back(
     # 3. A second pull request is compared with the model now deployed.
     sha2 = loop.branch("more-iterations", "max_iter: 200", "max_iter: 300")
     run2 = loop.pull_request(2, "more-iterations", sha2)
-    assert _results(run2) == {"check": "success", "train": "success", "report": "success"}, (
-        _explain(run2)
-    )
+    assert _results(run2) == {
+        "plan": "success",
+        "check": "success",
+        "train": "success",
+        "report": "success",
+    }, _explain(run2)
     body2 = github_server.state.comments_on(2)[0]["body"]
     assert f"models:/{PIPELINE}/1" in body2
     assert "no deployed model yet" not in body2
@@ -280,12 +316,38 @@ def test_pull_request_to_canary_and_back(
     # 4. A fork's pull request: no training, no secrets; the report workflow posts.
     sha3 = loop.branch("fork-change", "learning_rate: 0.05", "learning_rate: 0.2")
     run3 = loop.pull_request(3, "fork-change", sha3, head_repo=FORK)
-    assert _results(run3) == {"check": "success", "train": "skipped", "report": "success"}, (
-        _explain(run3)
-    )
+    assert _results(run3) == {
+        "plan": "success",
+        "check": "success",
+        "train": "skipped",
+        "report": "success",
+    }, _explain(run3)
     assert github_server.state.comments_on(3) == []
     report = loop.report_workflow(run3, 3, sha3)
     assert _results(report) == {"report-tumors": "success"}, _explain(report)
     fork_comments = github_server.state.comments_on(3)
     assert len(fork_comments) == 1 and fork_comments[0]["body"].startswith(MARKER)
     assert "fork" in fork_comments[0]["body"].lower()
+
+
+def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """No path filter: the required status arrives, as success, and nothing trains."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    git(loop.dev, "checkout", "-q", "-B", "docs", "origin/main")
+    (loop.dev / "README.md").write_text("How we work\n")
+    git(loop.dev, "add", "README.md")
+    git(loop.dev, "commit", "-qm", "Docs")
+    git(loop.dev, "push", "-q", "origin", "docs")
+    sha = git(loop.dev, "rev-parse", "HEAD")
+    run = loop.pull_request(4, "docs", sha)
+    assert _results(run) == {
+        "plan": "success",
+        "check": "skipped",
+        "train": "skipped",
+        "report": "skipped",
+    }, _explain(run)
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == ("success", "inputs unchanged")
+    assert github_server.state.comments_on(4) == []
