@@ -8,6 +8,7 @@ request reviewed.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -221,3 +222,73 @@ def test_a_pull_request_whose_workflow_never_ran_deploys_nothing(
         f".github/workflows/mlgitops-{world.name}-pr.yml on its last commit {head[:12]} from "
         "this repository, so nothing reviewed it; nothing deployed\n"
     )
+
+
+def attestation_bundle(digest: str, workflow: str, run_id: int) -> dict[str, object]:
+    """A Sigstore bundle as actions/attest-build-provenance stores it (signature elided)."""
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "mlgitops-model", "digest": {"sha256": digest.split(":", 1)[1]}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "externalParameters": {
+                    "workflow": {
+                        "ref": "refs/pull/12/merge",
+                        "repository": "https://github.com/octo/ml",
+                        "path": workflow,
+                    }
+                }
+            },
+            "runDetails": {
+                "metadata": {
+                    "invocationId": f"https://github.com/octo/ml/actions/runs/{run_id}/attempts/1"
+                }
+            },
+        },
+    }
+    payload = base64.b64encode(json.dumps(statement).encode()).decode()
+    return {
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {},
+        "dsseEnvelope": {
+            "payload": payload,
+            "payloadType": "application/vnd.in-toto+json",
+            "signatures": [],
+        },
+    }
+
+
+def test_with_attest_on_deploy_requires_the_attestation_of_the_reviewed_run(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri, name = mlflow_server.uri, world.name
+    config = world.work / "mlgitops.yaml"
+    config.write_text(config.read_text() + "attest: true\n")
+    git(world.work, "commit", "-qam", "Attest models")
+    reviewed_run(uri, world.work, name)
+    run = publish_review(on_github.state, world.work, name)
+    digest = handoff(world.work, name, "train.json")["model_digest"]
+    workflow = f".github/workflows/mlgitops-{name}-pr.yml"
+    other_run = int(run["id"]) + 1
+    on_github.state.add_attestation(digest, attestation_bundle(digest, workflow, other_run))
+    head = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: attest is on, but none of the 1 attestation(s) of model "
+        f"digest {digest} comes from {workflow} in workflow run {run['id']} (pull request #12, "
+        f"workflow run {run['id']} on {git(world.work, 'rev-parse', 'HEAD')[:12]}); "
+        "nothing deployed\n"
+    )
+    assert world.remote_head() == head
+
+    on_github.state.add_attestation(digest, attestation_bundle(digest, workflow, int(run["id"])))
+    assert deploy(world, uri) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"  attestation: {digest} attested by workflow run {run['id']} ({workflow})"
+    assert model_json(world)["model_digest"] == digest
