@@ -367,7 +367,10 @@ def test_the_pr_workflow_runs_on_every_pull_request(repos: dict[str, Rendered]) 
         "report",
     ]
     unchanged = plan["steps"][-1]
-    assert unchanged["if"] == "${{ steps.decide.outputs.affected != 'true' }}"
+    assert unchanged["if"] == (
+        "${{ steps.decide.outputs.affected != 'true' && "
+        "github.event.pull_request.head.repo.full_name == github.repository }}"
+    )
     assert unchanged["with"]["unchanged"] == "true"
 
 

@@ -202,7 +202,11 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "same_repo": SAME_REPO,
         "fork": FORK,
         "affected": expr(affected),
-        "unaffected": expr("steps.decide.outputs.affected != 'true'"),
+        # A fork's token cannot post statuses (docs/security.md#forks says what then).
+        "unaffected": expr(
+            "steps.decide.outputs.affected != 'true' && "
+            "github.event.pull_request.head.repo.full_name == github.repository"
+        ),
         "report_if": expr(f"!cancelled() && {affected}"),
         "attest": _attest(repo, pipeline),
         "attest_subject": _q(f"mlgitops-{pipeline.name}-model"),
