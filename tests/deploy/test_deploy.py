@@ -209,7 +209,8 @@ def test_parallel_deploy_processes_against_one_remote_all_land(
         reviewed_run(uri, world.work, name)
     start = world.remote_head()
     clones = {name: world.clone(f"ci-{name}") for name in world.names}
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    project = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project)])}
     jobs = {
         name: subprocess.Popen(
             [
@@ -224,6 +225,8 @@ def test_parallel_deploy_processes_against_one_remote_all_land(
                 uri,
                 "--attempts",
                 "10",
+                "--output",  # the reviews happened in the first clone
+                str(world.work / ".mlgitops" / name),
             ],
             cwd=root,
             env=env,
