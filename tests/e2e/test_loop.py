@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.gha_runner import Runner, WorkflowRun, python_bin_env
+from tests.fixtures.gha_runner import PROJECT, Runner, WorkflowRun, python_bin_env
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.k8s import kustomize_build, validate_objects
 from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server
@@ -114,8 +114,11 @@ class Loop:
             "LANG": "C.UTF-8",
         }
         env.update({k: v for k, v in os.environ.items() if k.startswith("GIT_")})
+        # The Action's `mlgitops` imports this checkout, whatever the environment installed.
+        paths = [str(PROJECT / "src")]
         if light:  # a job the Action installs without extras: no ML library may be needed
-            env["PYTHONPATH"] = str(self.no_ml_libraries())
+            paths.insert(0, str(self.no_ml_libraries()))
+        env["PYTHONPATH"] = os.pathsep.join(paths)
         given = {"GITHUB_TOKEN": self.github.token}
         if secrets:
             given["MLFLOW_TRACKING_URI"] = self.mlflow.uri
