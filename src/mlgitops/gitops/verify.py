@@ -105,7 +105,8 @@ def _rescore(
     from mlgitops.evaluation.handoff import CandidateRun, baseline_predictions, holdout_of
     from mlgitops.training.data import load_split
 
-    split = load_split(root, pipeline)
+    with tempfile.TemporaryDirectory(prefix="mlgitops-rescore-") as tmp:
+        split = load_split(root, pipeline, Path(tmp))  # the reader train uses, validated
     holdout, features = holdout_of(split.holdout, anchor.train, root / pipeline.data.path)
     mlflow.set_tracking_uri(uri)  # the MLmodel names its logged model, looked up there
     try:
