@@ -60,6 +60,8 @@ def _run(step_id: str, tmp_path: Path, cwd: Path | None = None, **env: str) -> R
     output = tmp_path / "github_output"
     output.write_text("")
     base = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "RUNNER_TEMP": str(tmp_path)}
+    if os.environ.get("PYTHONPATH"):  # the checkout under test, where one is given
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     proc = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _script(step_id)],
         env={**base, **DEFAULTS, "GITHUB_OUTPUT": str(output), **env},

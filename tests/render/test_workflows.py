@@ -123,7 +123,8 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
     )
     pinned = _make_repo(
         tmp_path_factory.mktemp("pinned"),
-        f"action: acme/mlgitops@{SHA}\ndefault_branch: trunk\nruns_on: ubuntu-22.04\n",
+        f"action: acme/mlgitops@{SHA}\ndefault_branch: trunk\nruns_on: ubuntu-22.04\n"
+        "attest: true\n",
         {"churn.yaml": CHURN_SPEC, "zz-a.yaml": MINIMAL_SPEC},
     )
     return {
@@ -414,7 +415,29 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
         "${{ inputs.action == 'rollback' }}",
         "${{ inputs.environment }}",
     )
-    assert deploy["permissions"] == dispatch["permissions"] == {"contents": "write"}
+    assert deploy["permissions"] == {
+        "contents": "write",
+        "actions": "read",
+        "pull-requests": "read",
+        "attestations": "read",
+    }
+    assert dispatch["permissions"] == {"contents": "write"}
+
+
+def test_attest_grants_signing_to_the_train_job_only(repos: dict[str, Rendered]) -> None:
+    pr = repos["pinned"].workflow("mlgitops-churn-pr.yml")
+    signing = {"id-token": "write", "attestations": "write"}
+    jobs = pr["jobs"]
+    assert jobs["train"]["permissions"] == {"contents": "read", **signing}
+    assert all(not signing.keys() & set(j["permissions"]) for k, j in jobs.items() if k != "train")
+    attest = next(s for s in jobs["train"]["steps"] if s.get("name") == "Attest the model digest")
+    assert attest["uses"].startswith("actions/attest-build-provenance@")
+    assert len(attest["uses"].split("@")[1]) == 40
+    assert attest["with"]["subject-digest"] == "${{ steps.train.outputs.model-digest }}"
+    deploy = repos["pinned"].workflow("mlgitops-churn-deploy.yml")["jobs"]["deploy"]
+    assert deploy["permissions"]["attestations"] == "read"
+    plain = repos["regression"].workflow("mlgitops-house-prices-pr.yml")["jobs"]["train"]
+    assert plain["permissions"] == {"contents": "read"}
 
 
 def test_drift_workflow_permissions_follow_the_action(repos: dict[str, Rendered]) -> None:
@@ -516,6 +539,7 @@ def test_third_party_actions_are_pinned_to_commits(repos: dict[str, Rendered]) -
             assert (match.group(2), match.group(3)) == (pinned.sha, pinned.version), line
             others.append(match.group(1))
     assert sorted(set(others)) == [
+        "actions/attest-build-provenance",
         "actions/checkout",
         "actions/download-artifact",
         "actions/setup-python",
