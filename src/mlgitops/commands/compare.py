@@ -116,7 +116,7 @@ def judge(root: Path, pipeline: Pipeline, candidate: CandidateRun, ref: str, uri
 def _record_on_run(
     root: Path, option: str | None, config: RepoConfig, run_id: str, outcome: Verdict
 ) -> None:
-    """Tag the candidate run with its verdict: ``deploy`` checks it after the merge."""
+    """Tag the candidate run with its verdict, for people browsing MLflow (deploy never reads it)."""
     from mlgitops.gitops.reviewed import verdict_tags
     from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
 
@@ -124,10 +124,10 @@ def _record_on_run(
     try:
         tracking.log_batch(run_id, {}, {}, verdict_tags(outcome.passed, outcome.summary))
     except ServiceError as exc:
-        # The verdict stands (and is in verdict.json); only the later deploy needs the tag.
+        # The verdict stands (it is in verdict.json, which deploy anchors on).
         console.error_line(
             f"mlgitops compare: warning: the verdict was not recorded on MLflow run {run_id}, "
-            f"so `deploy` will not find it there: {exc}"
+            f"so MLflow will not show it: {exc}"
         )
 
 
