@@ -89,14 +89,14 @@ def test_deploy_anchors_on_the_merged_pull_requests_workflow_run(
 
     assert deploy(world, uri) == 0
 
+    record = model_json(world)
+    assert record["run_id"] != planted
+    assert (record["run_id"], record["pr"]) == (reviewed, 12)
     out = capsys.readouterr().out
     assert out.splitlines()[0] == (
         f"deploy {world.name}: reviewed in pull request #12, workflow run {run['id']} "
         f"on {head[:12]}"
     )
-    record = model_json(world)
-    assert (record["run_id"], record["pr"]) == (reviewed, 12)
-    assert record["run_id"] != planted
     assert record["model_digest"] == handoff(world.work, world.name, "train.json")["model_digest"]
     assert [c.operation for c in on_github.log] == [
         "repos/list-pull-requests-associated-with-commit",
