@@ -59,6 +59,15 @@ _SCHEMA = """\
 """
 
 
+def _use_command(root: Path, name: str, command: str) -> Path:
+    """Train with a custom ``command`` instead of the built-in estimator; committed."""
+    spec = root / "pipelines" / f"{name}.yaml"
+    model = "model: {estimator: sklearn.linear_model.LinearRegression}"
+    spec.write_text(spec.read_text().replace(model, f"model: {{command: {command}}}"))
+    commit(root, "custom trainer")
+    return spec
+
+
 def _train_json(root: Path, name: str) -> results.TrainResult:
     return results.load_train_result((root / ".mlgitops" / name / "train.json").read_text())
 
@@ -158,16 +167,9 @@ def test_a_custom_classifier_is_scored_the_same_at_train_and_compare(
     shutil.copy(TRAINERS / "unsorted_classifier.py", root / "src" / "train.py")
     root = _repo(root, name, frame, schema)
     spec = root / "pipelines" / f"{name}.yaml"
-    text = spec.read_text().replace(
-        "model: {estimator: sklearn.linear_model.LinearRegression}",
-        "model: {command: python src/train.py}",
-    )
-    spec.write_text(
-        text.replace("task: regression", "task: classification").replace(
-            "metrics: [r2, rmse]", "metrics: [roc_auc, accuracy]"
-        )
-    )
-    commit(root, "custom classifier")
+    text = spec.read_text().replace("task: regression", "task: classification")
+    spec.write_text(text.replace("metrics: [r2, rmse]", "metrics: [roc_auc, accuracy]"))
+    _use_command(root, name, "python src/train.py")
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
     result = _train_json(root, name)
     predictions = pd.read_parquet(root / ".mlgitops" / name / "predictions.parquet")
@@ -196,14 +198,7 @@ def test_every_file_a_custom_trainer_depends_on_is_an_input(
     (root / "conf").mkdir()
     (root / "conf" / "train.yaml").write_text("alpha: 1\n")
     root = _repo(root, name, _frame(), _SCHEMA)
-    spec = root / "pipelines" / f"{name}.yaml"
-    spec.write_text(
-        spec.read_text().replace(
-            "model: {estimator: sklearn.linear_model.LinearRegression}",
-            "model: {command: python -m trainer.fit --config conf/train.yaml}",
-        )
-    )
-    commit(root, "module trainer")
+    _use_command(root, name, "python -m trainer.fit --config conf/train.yaml")
     pipeline = load_repo(root).pipeline(name)
     assert {"trainer", "conf/train.yaml"} <= set(pipeline.inputs())
 
@@ -291,13 +286,7 @@ def test_a_custom_model_that_takes_a_column_that_is_not_a_feature_is_refused(
     root.mkdir()
     (root / "train.py").write_text(_GHOST_TRAINER)
     root = _repo(root, name, _frame(), _SCHEMA)
-    spec = root / "pipelines" / f"{name}.yaml"
-    spec.write_text(
-        spec.read_text().replace(
-            "model: {estimator: sklearn.linear_model.LinearRegression}",
-            "model: {command: python train.py}",
-        )
-    )
+    _use_command(root, name, "python train.py")
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
     assert capsys.readouterr().err.endswith(
         "mlgitops train: error: custom trainer `python train.py`: the model takes column(s) "
