@@ -45,6 +45,7 @@ def _repo(root: Path, name: str, frame: pd.DataFrame, schema: str, extra: str = 
         "task: regression\n"
         "metrics: [r2, rmse]\n" + extra
     )
+    (root / ".gitignore").write_text(".mlgitops/\n")  # as `mlgitops init` or `adopt` write it
     commit(root, "pipeline", init=True)
     return root
 

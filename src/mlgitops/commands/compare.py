@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops import console, fsio
+from mlgitops.basebranch import HELP, default_base
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import load_repo
@@ -33,8 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--base",
         metavar="REF",
         default=None,
-        help="Git ref whose manifests say what is deployed "
-        "(default: origin/$GITHUB_BASE_REF when set, else the default branch)",
+        help=f"Git ref whose manifests say what is deployed {HELP}",
     )
     parser.add_argument(
         "--output",
@@ -55,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(
     *, repo: Path, name: str, base: str | None, output: Path | None, tracking_uri: str | None
 ) -> int:
-    from mlgitops.evaluation import baseline, handoff, verdict
+    from mlgitops.evaluation import handoff, verdict
     from mlgitops.training.tracking import resolve_tracking_uri
 
     root = repo.resolve()
@@ -63,7 +63,7 @@ def run(
     pipeline = loaded.pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
     candidate = handoff.load_candidate(outputs, pipeline)
-    ref = baseline.resolve_base(base, loaded.config)
+    ref = base or default_base(root, loaded.config.default_branch)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     outcome = judge(root, pipeline, candidate, ref, uri)
     fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))

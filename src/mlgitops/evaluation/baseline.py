@@ -8,7 +8,6 @@ deployed yet, whatever MLflow holds.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,9 @@ from mlgitops import proc
 from mlgitops.errors import BadInput, ServiceError
 from mlgitops.evaluation.verdict import NO_BASELINE, Baseline
 from mlgitops.results import ProvenanceRecord, load_provenance
-from mlgitops.spec.model import Pipeline, RepoConfig
+from mlgitops.spec.model import Pipeline
 
 NO_ENVIRONMENTS = "the spec deploys to no environment: absolute gates only"
-
-
-def resolve_base(base: str | None, config: RepoConfig) -> str:
-    """``--base``, else ``origin/$GITHUB_BASE_REF`` (pull requests), else the default branch."""
-    if base:
-        return base
-    pr_base = os.environ.get("GITHUB_BASE_REF")
-    return f"origin/{pr_base}" if pr_base else config.default_branch
 
 
 def record_path(pipeline: Pipeline) -> str | None:
