@@ -9,7 +9,7 @@ gate holds, 1 when one fails (the verdict is written either way), 2 on bad input
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,8 +64,13 @@ def run(
     outputs = Outputs.for_pipeline(root, name, output)
     candidate = handoff.load_candidate(outputs, pipeline)
     ref = base or default_base(root, loaded.config.default_branch)
-    uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-    outcome = judge(root, pipeline, candidate, ref, uri)
+    outcome = judge(
+        root,
+        pipeline,
+        candidate,
+        ref,
+        lambda: resolve_tracking_uri(root, tracking_uri, loaded.config),
+    )
     fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
     _record_on_run(root, tracking_uri, loaded.config, candidate.train.run_id, outcome)
     for text in lines(outcome, _shown(outputs.verdict_json, root)):
@@ -77,11 +82,14 @@ def run(
     return EXIT_OK if outcome.passed else EXIT_FAILED
 
 
-def judge(root: Path, pipeline: Pipeline, candidate: CandidateRun, ref: str, uri: str) -> Verdict:
+def judge(
+    root: Path, pipeline: Pipeline, candidate: CandidateRun, ref: str, uri: Callable[[], str]
+) -> Verdict:
     """The verdict on ``candidate`` against what ``ref`` says is deployed.
 
     The one scoring path: ``compare`` judges the candidate's hand-off, and
     ``deploy`` the model it is about to register, re-scored on the merged holdout.
+    ``uri`` gives the tracking URI, asked only when there is a deployed model to load.
     """
     from mlgitops.evaluation import baseline, handoff, scoring, verdict
 
@@ -89,7 +97,7 @@ def judge(root: Path, pipeline: Pipeline, candidate: CandidateRun, ref: str, uri
     base_predictions = None
     if record is not None and found.source is not None:
         with console.group(f"Scoring the deployed model {record.model_uri}"):
-            model = baseline.load_model(record, uri, found.source)
+            model = baseline.load_model(record, uri(), found.source)
             base_predictions = handoff.baseline_predictions(
                 model, candidate.features, candidate.holdout
             )

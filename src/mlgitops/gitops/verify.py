@@ -116,4 +116,4 @@ def _rescore(
         raise ServiceError(f"model of run {anchor.train.run_id} does not load: {detail}") from exc
     predictions = baseline_predictions(model, features, holdout)
     candidate = CandidateRun(anchor.train, holdout, predictions, split.holdout, features)
-    return judge(root, pipeline, candidate, ref, uri)
+    return judge(root, pipeline, candidate, ref, lambda: uri)
