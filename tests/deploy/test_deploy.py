@@ -181,7 +181,7 @@ def test_no_push_commits_on_the_local_checkout_only(
 def test_without_a_review_the_local_anchor_is_missing(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli_run(world.work, "deploy", world.name, "--env", "staging") == 2
+    assert deploy(world, "http://127.0.0.1:9") == 2  # nothing is contacted
     folder = world.work / ".mlgitops" / world.name
     assert capsys.readouterr().err == (
         f"mlgitops deploy: error: {folder / 'train.json'}: not readable (No such file or "
