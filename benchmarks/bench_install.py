@@ -3,7 +3,7 @@
     python benchmarks/bench_install.py
 
 Creates throw-away virtual environments, installs this checkout with no extras
-(what render, plan, report and deploy jobs get), then with `[data]` (validate,
+(what render, plan and report jobs get), then with `[data]` (validate,
 drift), and measures what each adds to site-packages, next to the `[train]`
 install measured the same way. Target (DESIGN §10): <= 30 MB without extras.
 Needs the package index (it downloads wheels).
@@ -44,7 +44,7 @@ def main() -> None:
     rows = [
         (name, _measure(extras))
         for name, extras in (
-            ("mlgitops (render/plan/report/deploy)", ""),
+            ("mlgitops (render/plan/report)", ""),
             ("mlgitops[data] (validate/drift)", "data"),
             ("mlgitops[train] (train/compare)", "train"),
         )

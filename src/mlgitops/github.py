@@ -53,6 +53,29 @@ def api_url_from_env(environ: Mapping[str, str]) -> str:
     return (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
 
 
+#: The login GitHub shows for comments made with a workflow's ``GITHUB_TOKEN``.
+ACTIONS_BOT = "github-actions[bot]"
+#: Names the token's own login when it is not the workflow's token (a GitHub App's
+#: ``<app-slug>[bot]``, or a person's login for a personal token).
+LOGIN_ENV = "MLGITOPS_GITHUB_LOGIN"
+
+
+def login_from_env(environ: Mapping[str, str]) -> str:
+    """Whose comments mlgitops may update: ``$MLGITOPS_GITHUB_LOGIN``, else the Actions bot.
+
+    GitHub's API has no call that tells an installation token its own login, so
+    the identity is configuration; a comment by anyone else is never updated,
+    whatever it contains.
+    """
+    return (environ.get(LOGIN_ENV) or "").strip() or ACTIONS_BOT
+
+
+def authored_by(item: Mapping[str, Any], login: str) -> bool:
+    """Whether a comment or issue was written by ``login`` (GitHub's ``user.login``)."""
+    user = item.get("user")
+    return isinstance(user, Mapping) and user.get("login") == login
+
+
 def token_from_env(environ: Mapping[str, str]) -> str | None:
     """``$GITHUB_TOKEN``, else ``$GH_TOKEN``; None when neither is set (local mode)."""
     return environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or None
@@ -282,6 +305,23 @@ class GitHub:
         response = self._send("GET", f"/repos/{repo}/actions/artifacts/{artifact_id}/zip")
         content: bytes = response.content
         return content
+
+    # -- workflow runs and attestations ----------------------------------------------
+
+    def list_workflow_runs(self, repo: str, **filters: str) -> list[JSON]:
+        """Workflow runs, newest first; ``filters`` such as ``event``, ``head_sha``, ``status``."""
+        return list(self.paginate(f"/repos/{repo}/actions/runs", filters, "workflow_runs"))
+
+    def list_attestations(self, repo: str, subject_digest: str) -> list[JSON]:
+        """The artifact attestations of ``sha256:<hex>``; empty when there are none (404)."""
+        try:
+            doc = self._json("GET", f"/repos/{repo}/attestations/{_segment(subject_digest)}")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        found = doc.get("attestations")
+        return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
 
     def _json(self, method: str, path: str, *, params: Any = None, body: Any = None) -> JSON:
         doc = self.request(method, path, params=params, body=body)

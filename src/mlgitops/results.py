@@ -62,6 +62,8 @@ class TrainResult:
     gpu_seconds: float = 0.0
     gpu_peak_memory_mb: float | None = None
     gpu_utilization: float | None = None
+    #: ``sha256:<hex>`` over the logged model folder's files (:mod:`mlgitops.digest`)
+    model_digest: str = ""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -108,6 +110,8 @@ class ProvenanceRecord:
     rolled_back_from: DeployedModel | None = None
     #: Set by ``promote``: the environment the model was copied from.
     promoted_from: str | None = None
+    #: ``sha256:<hex>`` of the model folder that deploy checked before registering it.
+    model_digest: str = ""
     schema_version: int = SCHEMA_VERSION
 
 

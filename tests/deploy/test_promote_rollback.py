@@ -214,7 +214,7 @@ def test_rollback_restores_the_previous_model_once(
     world, uri = staged, mlflow_server.uri
     v1 = record(world, "staging")
     merge_a_change(world)
-    reviewed_run(uri, world.work, world.name, pr=13)
+    reviewed_run(uri, world.work, world.name)
     assert deploy(world, uri) == 0
     capsys.readouterr()
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlgitops import cli, proc
 from mlgitops.commands.init import scaffold_files
-from mlgitops.gitops.reviewed import verdict_tags
-from mlgitops.spec import load_repo
-from mlgitops.training.run import inputs_of
-from mlgitops.training.tracking import open_tracking
+from tests.fixtures.github_state import GitHubState
 
 SCAFFOLD_NAME = "tumors"
 
@@ -88,29 +89,42 @@ def make_world(tmp: Path, count: int = 1) -> World:
     return world
 
 
-def reviewed_run(
-    uri: str,
-    root: Path,
-    name: str,
-    *,
-    verdict: str | None = "passed",
-    summary: str = "all gates passed",
-    pr: int = 12,
-) -> str:
-    """A FINISHED run with the content key of ``root``'s pipeline and a logged model."""
-    tracking = open_tracking(uri, root, env={})
-    loaded = load_repo(root)
-    inputs = inputs_of(loaded, loaded.pipeline(name))
-    experiment = tracking.experiment(name, create=True) or ""
-    tags = {"mlgitops.content_key": inputs.content_key, "mlgitops.git.pr": str(pr)}
-    if verdict is not None:
-        tags |= verdict_tags(verdict == "passed", summary)
-    run = tracking.create_run(experiment, f"{name}-pr-{pr}", tags)
-    metrics = {"roc_auc": 0.991, "accuracy": 0.958, "f1": 0.943, "log_loss": 0.121}
-    tracking.log_batch(run.run_id, {}, metrics, {})
-    model = tracking.create_model(experiment, run.run_id, "model", {})
-    tracking.finalize_model(model.model_id, ready=True)
-    tracking.link_model(run.run_id, model.model_id)
-    tracking.log_batch(run.run_id, {}, {}, {"mlgitops.model_id": model.model_id})
-    tracking.end_run(run.run_id, "FINISHED")
-    return run.run_id
+def reviewed_run(uri: str, root: Path, name: str, *, passes: bool = True) -> str:
+    """Train and compare ``root``'s pipeline for real: the hand-off folder a review leaves."""
+    assert cli_run(root, "train", name, "--tracking-uri", uri) == 0
+    code = cli_run(root, "compare", name, "--tracking-uri", uri)
+    assert code == (0 if passes else 1)
+    return str(handoff(root, name, "train.json")["run_id"])
+
+
+def handoff(root: Path, name: str, file: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((root / ".mlgitops" / name / file).read_text("utf-8"))
+    return doc
+
+
+def results_zip(root: Path, name: str) -> bytes:
+    """The PR workflow's ``mlgitops-<name>-train`` artifact, as upload-artifact zips it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file in ("train.json", "verdict.json"):
+            path = root / ".mlgitops" / name / file
+            if path.is_file():
+                archive.writestr(f"{name}/{file}", path.read_bytes())
+    return buffer.getvalue()
+
+
+def publish_review(state: GitHubState, root: Path, name: str, pr: int = 12) -> dict[str, Any]:
+    """GitHub's record of a merged pull request whose PR workflow uploaded ``root``'s results.
+
+    The merge is ``root``'s HEAD (what the push to the default branch deploys).
+    """
+    head = git(root, "rev-parse", "HEAD")
+    state.add_pull(pr, head, state="closed")
+    state.merge_pull(pr, head)
+    run = state.add_workflow_run(
+        head,
+        name=f"mlgitops {name}: pull request",
+        path=f".github/workflows/mlgitops-{name}-pr.yml",
+    )
+    state.add_artifact(run["id"], f"mlgitops-{name}-train", results_zip(root, name))
+    return run

@@ -184,3 +184,17 @@ def test_github_refusal_is_a_service_error(
         "mlgitops drift: error: GitHub POST /repos/octo/ml/pulls: "
         "403 Resource not accessible by integration\n"
     )
+
+
+def test_a_planted_drift_issue_by_someone_else_is_ignored(
+    tmp_path: Path, github: GitHubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    _drift(repo, capsys, "--action", "issue")
+    planted = github.state.issues[1]
+    planted["user"] = {"login": "mallory", "id": 666, "type": "User"}
+    assert _drift(repo, capsys, "--action", "issue")[1].startswith(
+        "mlgitops drift: drift found; opened issue #2"
+    )
+    assert github.state.comments_on(1) == []
+    assert github.state.issues[2]["user"]["login"] == "github-actions[bot]"

@@ -12,10 +12,12 @@ pull request reported by the ``workflow_run`` report workflow.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.gha_runner import Runner, WorkflowRun, python_bin_env
+from tests.fixtures.gha_runner import PROJECT, Runner, WorkflowRun, python_bin_env
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.k8s import kustomize_build, validate_objects
 from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server
@@ -113,8 +115,11 @@ class Loop:
             "LANG": "C.UTF-8",
         }
         env.update({k: v for k, v in os.environ.items() if k.startswith("GIT_")})
+        # The Action's `mlgitops` imports this checkout, whatever the environment installed.
+        paths = [str(PROJECT / "src")]
         if light:  # a job the Action installs without extras: no ML library may be needed
-            env["PYTHONPATH"] = str(self.no_ml_libraries())
+            paths.insert(0, str(self.no_ml_libraries()))
+        env["PYTHONPATH"] = os.pathsep.join(paths)
         given = {"GITHUB_TOKEN": self.github.token}
         if secrets:
             given["MLFLOW_TRACKING_URI"] = self.mlflow.uri
@@ -170,20 +175,42 @@ class Loop:
         }
         workspace = self.checkout(sha)
         runner = self.runner(workspace, secrets=head_repo == REPO)
-        return runner.run_workflow(
+        run = runner.run_workflow(
             workspace / PR_WORKFLOW,
             "pull_request",
             payload,
             sha=sha,
             ref=f"refs/pull/{number}/merge",
         )
+        self.publish(run, sha, branch, head_repo)
+        return run
 
-    def merge(self, branch: str) -> str:
+    def publish(self, run: WorkflowRun, sha: str, branch: str, head_repo: str) -> None:
+        """What GitHub keeps of a finished run: the run itself and its artifacts (zipped)."""
+        self.github.state.add_workflow_run(
+            sha,
+            name=run.name,
+            path=PR_WORKFLOW,
+            head_repo=head_repo,
+            conclusion=run.conclusion,
+            head_branch=branch,
+            run_id=run.run_id,
+        )
+        for folder in sorted((self.artifacts / str(run.run_id)).glob("*")):
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+                    archive.writestr(file.relative_to(folder).as_posix(), file.read_bytes())
+            self.github.state.add_artifact(run.run_id, folder.name, buffer.getvalue())
+
+    def merge(self, branch: str, number: int) -> str:
         git(self.dev, "checkout", "-q", "main")
         git(self.dev, "pull", "-q", "--ff-only", "origin", "main")
         git(self.dev, "merge", "-q", "--no-ff", "-m", f"Merge {branch}", f"origin/{branch}")
         git(self.dev, "push", "-q", "origin", "main")
-        return git(self.dev, "rev-parse", "HEAD")
+        merged = git(self.dev, "rev-parse", "HEAD")
+        self.github.state.merge_pull(number, merged)
+        return merged
 
     def push_event(self, sha: str) -> WorkflowRun:
         workspace = self.checkout(sha)
@@ -194,7 +221,8 @@ class Loop:
             "after": sha,
             "repository": {"full_name": REPO, "default_branch": "main"},
         }
-        return self.runner(workspace, light=True).run_workflow(
+        # Not a light job: deploy re-scores the model it ships.
+        return self.runner(workspace).run_workflow(
             workspace / DEPLOY_WORKFLOW, "push", payload, sha=sha, ref="refs/heads/main"
         )
 
@@ -247,6 +275,7 @@ def test_pull_request_to_canary_and_back(
     sha1 = loop.branch("tune-learning-rate", "learning_rate: 0.1", "learning_rate: 0.05")
     run1 = loop.pull_request(1, "tune-learning-rate", sha1)
     assert _results(run1) == {
+        "plan": "success",
         "check": "success",
         "train": "success",
         "watchdog": "success",
@@ -266,15 +295,20 @@ def test_pull_request_to_canary_and_back(
     assert len(github_server.state.comments_on(1)) == 1
 
     # 2. Merge: the deploy workflow registers the reviewed model and commits the canary.
-    merged = loop.merge("tune-learning-rate")
+    merged = loop.merge("tune-learning-rate", 1)
     deploy = loop.push_event(merged)
     assert _results(deploy)["deploy"] == "success", _explain(deploy)
+    assert f"reviewed in pull request #1, workflow run {rerun.run_id} on {sha1[:12]}" in (
+        deploy.jobs["deploy"].log
+    )
     git(loop.dev, "pull", "-q", "--ff-only", "origin", "main")
     subject = git(loop.dev, "log", "-1", "--format=%s")
     assert subject.startswith(f"deploy({PIPELINE}): model v1 to staging"), subject
     overlay = loop.dev / "manifests" / PIPELINE / "overlays" / "staging"
     record = json.loads((overlay / "model.json").read_text())
     assert record["version"] == "1" and record["model_uri"] == f"models:/{PIPELINE}/1"
+    assert (record["pr"], record["run_id"]) == (1, run1.jobs["train"].outputs["run-id"])
+    assert record["model_digest"].startswith("sha256:")
     objects = kustomize_build(overlay)
     config_maps = [o for o in objects if o["kind"] == "ConfigMap"]
     assert [c["data"]["MODEL_URI"] for c in config_maps] == [f"models:/{PIPELINE}/1"]
@@ -285,6 +319,7 @@ def test_pull_request_to_canary_and_back(
     sha2 = loop.branch("more-iterations", "max_iter: 200", "max_iter: 300")
     run2 = loop.pull_request(2, "more-iterations", sha2)
     assert _results(run2) == {
+        "plan": "success",
         "check": "success",
         "train": "success",
         "watchdog": "success",
@@ -298,6 +333,7 @@ def test_pull_request_to_canary_and_back(
     sha3 = loop.branch("fork-change", "learning_rate: 0.05", "learning_rate: 0.2")
     run3 = loop.pull_request(3, "fork-change", sha3, head_repo=FORK)
     assert _results(run3) == {
+        "plan": "success",
         "check": "success",
         "train": "skipped",
         "watchdog": "skipped",
@@ -309,3 +345,26 @@ def test_pull_request_to_canary_and_back(
     fork_comments = github_server.state.comments_on(3)
     assert len(fork_comments) == 1 and fork_comments[0]["body"].startswith(MARKER)
     assert "fork" in fork_comments[0]["body"].lower()
+
+
+def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """No path filter: the required status arrives, as success, and nothing trains."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    git(loop.dev, "checkout", "-q", "-B", "docs", "origin/main")
+    (loop.dev / "README.md").write_text("How we work\n")
+    git(loop.dev, "add", "README.md")
+    git(loop.dev, "commit", "-qm", "Docs")
+    git(loop.dev, "push", "-q", "origin", "docs")
+    sha = git(loop.dev, "rev-parse", "HEAD")
+    run = loop.pull_request(4, "docs", sha)
+    assert _results(run) == {
+        "plan": "success",
+        "check": "skipped",
+        "train": "skipped",
+        "report": "skipped",
+    }, _explain(run)
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == ("success", "inputs unchanged")
+    assert github_server.state.comments_on(4) == []

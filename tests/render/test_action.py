@@ -67,6 +67,8 @@ def _run(step_id: str, tmp_path: Path, cwd: Path | None = None, **env: str) -> R
         "RUNNER_TEMP": str(tmp_path),
         "ACTION_PATH": str(PROJECT),
     }
+    if os.environ.get("PYTHONPATH"):  # the checkout under test, where one is given
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     proc = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _script(step_id)],
         env={**base, **DEFAULTS, "GITHUB_OUTPUT": str(output), **env},
@@ -88,7 +90,7 @@ def _run(step_id: str, tmp_path: Path, cwd: Path | None = None, **env: str) -> R
         ("render", "core", {}),
         ("plan", "core", {}),
         ("report", "core", {"PIPELINE": "tumors"}),
-        ("deploy", "core", {"PIPELINE": "tumors", "ENVIRONMENT": "staging"}),
+        ("deploy", "train", {"PIPELINE": "tumors", "ENVIRONMENT": "staging"}),
         ("promote", "core", {"PIPELINE": "tumors", "TO": "production"}),
         ("rollback", "core", {"PIPELINE": "tumors", "ENVIRONMENT": "production"}),
         ("validate", "data", {"PIPELINE": "tumors", "BASE": "origin/main"}),

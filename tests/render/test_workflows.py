@@ -123,7 +123,8 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
     )
     pinned = _make_repo(
         tmp_path_factory.mktemp("pinned"),
-        f"action: acme/mlgitops@{SHA}\ndefault_branch: trunk\nruns_on: ubuntu-22.04\n",
+        f"action: acme/mlgitops@{SHA}\ndefault_branch: trunk\nruns_on: ubuntu-22.04\n"
+        "attest: true\n",
         {"churn.yaml": CHURN_SPEC, "zz-a.yaml": MINIMAL_SPEC},
     )
     return {
@@ -308,7 +309,10 @@ def test_only_pushing_jobs_may_write_contents_and_keep_credentials(
 def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
     workflow = repos["regression"].workflow("mlgitops-house-prices-pr.yml")
     jobs = workflow["jobs"]
-    assert list(jobs) == ["check", "train", "watchdog", "report"]
+    assert list(jobs) == ["plan", "check", "train", "watchdog", "report"]
+    assert jobs["plan"]["permissions"] == {"contents": "read", "statuses": "write"}
+    assert "if" not in jobs["plan"]  # the job that always runs and always reports
+    assert jobs["check"]["if"] == "${{ needs.plan.outputs.affected == 'true' }}"
     assert jobs["check"]["runs-on"] == "ubuntu-24.04"
     assert jobs["check"]["permissions"] == {"contents": "read"}
     train = jobs["train"]
@@ -339,8 +343,8 @@ def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
     (wait,) = [s for s in watchdog["steps"] if s.get("with", {}).get("command") == "report"]
     assert wait["with"]["wait-for-runner"] == "20"
     report = jobs["report"]
-    assert report["needs"] == ["check", "train"]
-    assert report["if"] == "${{ !cancelled() }}"
+    assert report["needs"] == ["plan", "check", "train"]
+    assert report["if"] == "${{ !cancelled() && needs.plan.outputs.affected == 'true' }}"
     assert report["permissions"] == {
         "contents": "read",
         "pull-requests": "write",
@@ -365,22 +369,23 @@ def test_pr_workflow_notes_a_fork_skip(repos: dict[str, Rendered]) -> None:
     assert "::notice title=mlgitops $PIPELINE::$note" in note["run"]
 
 
-def test_pr_path_filters(repos: dict[str, Rendered]) -> None:
-    on = repos["regression"].workflow("mlgitops-house-prices-pr.yml")["on"]
-    assert on == {
-        "pull_request": {
-            "paths": [
-                ".github/workflows/mlgitops-house-prices-pr.yml",
-                "data/houses \\[2024\\].parquet",
-                "mlgitops.yaml",
-                "pipelines/house-prices.yaml",
-                "src/features",
-                "src/features/**",
-                "src/train.py",
-                "src/train.py/**",
-            ]
-        }
-    }
+def test_the_pr_workflow_runs_on_every_pull_request(repos: dict[str, Rendered]) -> None:
+    """A path filter on the trigger would leave the required status missing forever."""
+    workflow = repos["regression"].workflow("mlgitops-house-prices-pr.yml")
+    assert workflow["on"] == {"pull_request": None}
+    plan = workflow["jobs"]["plan"]
+    assert [s.get("with", {}).get("command") for s in plan["steps"]] == [
+        None,
+        "plan",
+        None,
+        "report",
+    ]
+    unchanged = plan["steps"][-1]
+    assert unchanged["if"] == (
+        "${{ steps.decide.outputs.affected != 'true' && "
+        "github.event.pull_request.head.repo.full_name == github.repository }}"
+    )
+    assert unchanged["with"]["unchanged"] == "true"
 
 
 def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
@@ -392,11 +397,19 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
     assert inputs["action"]["options"] == ["promote", "rollback"]
     assert inputs["environment"]["options"] == ["dev", "staging", "prod"]
-    assert workflow["concurrency"] == {
-        "group": "mlgitops-churn-deploy",
+    assert "concurrency" not in workflow  # per environment, per job: see below
+    deploy, dispatch = workflow["jobs"]["deploy"], workflow["jobs"]["dispatch"]
+    assert deploy["concurrency"] == {
+        "group": "mlgitops-churn-dev-deploy",
         "cancel-in-progress": False,
     }
-    deploy, dispatch = workflow["jobs"]["deploy"], workflow["jobs"]["dispatch"]
+    assert dispatch["concurrency"] == {
+        "group": "mlgitops-churn-${{ inputs.environment }}-${{ inputs.action }}",
+        "cancel-in-progress": False,
+    }
+    assert deploy["env"]["MLFLOW_TRACKING_PASSWORD"] == (
+        "${{ secrets.MLFLOW_DEPLOY_TRACKING_PASSWORD }}"
+    )
     assert (deploy["name"], deploy["environment"]) == ("deploy to dev", "dev")
     assert deploy["if"] == "${{ github.event_name == 'push' }}"
     assert deploy["steps"][-1]["with"] == {
@@ -415,7 +428,29 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
         "${{ inputs.action == 'rollback' }}",
         "${{ inputs.environment }}",
     )
-    assert deploy["permissions"] == dispatch["permissions"] == {"contents": "write"}
+    assert deploy["permissions"] == {
+        "contents": "write",
+        "actions": "read",
+        "pull-requests": "read",
+        "attestations": "read",
+    }
+    assert dispatch["permissions"] == {"contents": "write"}
+
+
+def test_attest_grants_signing_to_the_train_job_only(repos: dict[str, Rendered]) -> None:
+    pr = repos["pinned"].workflow("mlgitops-churn-pr.yml")
+    signing = {"id-token": "write", "attestations": "write"}
+    jobs = pr["jobs"]
+    assert jobs["train"]["permissions"] == {"contents": "read", **signing}
+    assert all(not signing.keys() & set(j["permissions"]) for k, j in jobs.items() if k != "train")
+    attest = next(s for s in jobs["train"]["steps"] if s.get("name") == "Attest the model digest")
+    assert attest["uses"].startswith("actions/attest-build-provenance@")
+    assert len(attest["uses"].split("@")[1]) == 40
+    assert attest["with"]["subject-digest"] == "${{ steps.train.outputs.model-digest }}"
+    deploy = repos["pinned"].workflow("mlgitops-churn-deploy.yml")["jobs"]["deploy"]
+    assert deploy["permissions"]["attestations"] == "read"
+    plain = repos["regression"].workflow("mlgitops-house-prices-pr.yml")["jobs"]["train"]
+    assert plain["permissions"] == {"contents": "read"}
 
 
 def test_drift_workflow_permissions_follow_the_action(repos: dict[str, Rendered]) -> None:
@@ -517,6 +552,7 @@ def test_third_party_actions_are_pinned_to_commits(repos: dict[str, Rendered]) -
             assert (match.group(2), match.group(3)) == (pinned.sha, pinned.version), line
             others.append(match.group(1))
     assert sorted(set(others)) == [
+        "actions/attest-build-provenance",
         "actions/cache",
         "actions/checkout",
         "actions/download-artifact",

@@ -172,8 +172,8 @@ def test_the_server_rejects_what_the_contract_does_not_describe(
     github_server: GitHubServer,
 ) -> None:
     api = client(github_server)
-    with pytest.raises(GitHubError, match=r"GitHub DELETE /repos/octo/ml/issues/comments/5: 404 "):
-        api.request("DELETE", f"/repos/{REPO}/issues/comments/5")
+    with pytest.raises(GitHubError, match=r"GitHub DELETE /repos/octo/ml/git/refs/heads/x: 404 "):
+        api.request("DELETE", f"/repos/{REPO}/git/refs/heads/x")
     with pytest.raises(
         GitHubError, match=r"422 POST /repos/octo/ml/statuses/a+: InvalidRequestBody"
     ):

@@ -261,3 +261,41 @@ def test_no_pull_request_posts_only_the_status(
         "report tumors: status mlgitops/tumors is success on cccccccccccc: all 3 gates passed\n"
     )
     assert github_server.state.comments == {}
+
+
+def test_a_planted_marker_by_someone_else_is_left_alone(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env
+) -> None:
+    report_repo.full()
+    state = github_server.state
+    state.add_pull(7, HEAD)
+    mallory = {"login": "mallory", "id": 666, "type": "User"}
+    planted = state.add_comment(7, MARKER + "\nall gates passed, ship it", user=mallory)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo) == 0
+    assert state.comments[planted["id"]]["body"] == MARKER + "\nall gates passed, ship it"
+    ours = [c for c in marked(github_server) if c["user"]["login"] == "github-actions[bot]"]
+    assert len(ours) == 1 and ours[0]["id"] != planted["id"]
+    assert ours[0]["body"].startswith(MARKER + "\n\n## ✅")
+
+
+def test_a_pull_request_that_does_not_touch_the_pipeline_gets_inputs_unchanged(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    github_server.state.add_pull(7, HEAD)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo, "--inputs-unchanged") == 0
+    [status] = github_server.state.statuses
+    assert (status["sha"], status["context"], status["state"], status["description"]) == (
+        HEAD,
+        "mlgitops/tumors",
+        "success",
+        "inputs unchanged",
+    )
+    assert github_server.state.comments_on(7) == []
+    assert capsys.readouterr().out == (
+        f"report tumors: status mlgitops/tumors is success on {HEAD[:12]}: inputs unchanged\n"
+    )

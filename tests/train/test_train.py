@@ -117,6 +117,28 @@ def test_the_logged_model_loads_with_mlflow_and_predicts_the_same(
     assert version.run_id == result.run_id
 
 
+# MLflow's own import warns about its type hints; that is MLflow's business, not ours.
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_the_model_digest_covers_the_uploaded_model_folder(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    import mlflow
+
+    from mlgitops.digest import folder_digest
+
+    root, name, _ = trained
+    result = _result(root, name)
+    model_id = result.model_uri.removeprefix("models:/")
+    logged = mlflow.MlflowClient(tracking_uri=mlflow_server.uri).get_logged_model(model_id)
+    folder = mlflow.artifacts.download_artifacts(
+        artifact_uri=logged.artifact_location,
+        dst_path=str(tmp_path / "model"),
+        tracking_uri=mlflow_server.uri,
+    )
+    assert result.model_digest == folder_digest(Path(folder))
+    assert result.model_digest.startswith("sha256:") and len(result.model_digest) == 71
+
+
 def test_lineage_tags(
     tmp_path: Path, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ gate holds, 1 when one fails (the verdict is written either way), 2 on bad input
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(
     *, repo: Path, name: str, base: str | None, output: Path | None, tracking_uri: str | None
 ) -> int:
-    from mlgitops.evaluation import baseline, handoff, scoring, verdict
+    from mlgitops.evaluation import handoff, verdict
     from mlgitops.training.tracking import resolve_tracking_uri
 
     root = repo.resolve()
@@ -64,32 +64,12 @@ def run(
     outputs = Outputs.for_pipeline(root, name, output)
     candidate = handoff.load_candidate(outputs, pipeline)
     ref = base or default_base(root, loaded.config.default_branch)
-    found, record = baseline.find_baseline(root, ref, pipeline)
-    base_predictions = None
-    if record is not None and found.source is not None:
-        uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-        with console.group(f"Scoring the deployed model {record.model_uri}"):
-            model = baseline.load_model(record, uri, found.source)
-            base_predictions = handoff.baseline_predictions(
-                model, candidate.features, candidate.holdout
-            )
-    compare = pipeline.compare
-    settings = scoring.BootstrapSettings(compare.resamples, compare.confidence, compare.seed)
-    with console.group(f"Bootstrapping {len(pipeline.metrics)} metrics"):
-        metrics = scoring.score_metrics(
-            pipeline.metrics, candidate.holdout, candidate.predictions, base_predictions, settings
-        )
-    outcome = verdict.decide(
+    outcome = judge(
+        root,
         pipeline,
-        baseline=found,
-        candidate=verdict.Candidate(
-            candidate.train.run_id, candidate.train.model_uri, candidate.train.content_key
-        ),
-        holdout_rows=candidate.holdout.rows,
-        data_hash=candidate.train.hashes.data,
-        settings=settings,
-        metrics=metrics,
-        slices=_slices(pipeline, candidate, base_predictions),
+        candidate,
+        ref,
+        lambda: resolve_tracking_uri(root, tracking_uri, loaded.config),
     )
     fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
     _record_on_run(root, tracking_uri, loaded.config, candidate.train.run_id, outcome)
@@ -102,10 +82,49 @@ def run(
     return EXIT_OK if outcome.passed else EXIT_FAILED
 
 
+def judge(
+    root: Path, pipeline: Pipeline, candidate: CandidateRun, ref: str, uri: Callable[[], str]
+) -> Verdict:
+    """The verdict on ``candidate`` against what ``ref`` says is deployed.
+
+    The one scoring path: ``compare`` judges the candidate's hand-off, and
+    ``deploy`` the model it is about to register, re-scored on the merged holdout.
+    ``uri`` gives the tracking URI, asked only when there is a deployed model to load.
+    """
+    from mlgitops.evaluation import baseline, handoff, scoring, verdict
+
+    found, record = baseline.find_baseline(root, ref, pipeline)
+    base_predictions = None
+    if record is not None and found.source is not None:
+        with console.group(f"Scoring the deployed model {record.model_uri}"):
+            model = baseline.load_model(record, uri(), found.source)
+            base_predictions = handoff.baseline_predictions(
+                model, candidate.features, candidate.holdout
+            )
+    compare = pipeline.compare
+    settings = scoring.BootstrapSettings(compare.resamples, compare.confidence, compare.seed)
+    with console.group(f"Bootstrapping {len(pipeline.metrics)} metrics"):
+        metrics = scoring.score_metrics(
+            pipeline.metrics, candidate.holdout, candidate.predictions, base_predictions, settings
+        )
+    return verdict.decide(
+        pipeline,
+        baseline=found,
+        candidate=verdict.Candidate(
+            candidate.train.run_id, candidate.train.model_uri, candidate.train.content_key
+        ),
+        holdout_rows=candidate.holdout.rows,
+        data_hash=candidate.train.hashes.data,
+        settings=settings,
+        metrics=metrics,
+        slices=_slices(pipeline, candidate, base_predictions),
+    )
+
+
 def _record_on_run(
     root: Path, option: str | None, config: RepoConfig, run_id: str, outcome: Verdict
 ) -> None:
-    """Tag the candidate run with its verdict: ``deploy`` checks it after the merge."""
+    """Tag the candidate run with its verdict, for people browsing MLflow (deploy never reads it)."""
     from mlgitops.gitops.reviewed import verdict_tags
     from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
 
@@ -113,10 +132,10 @@ def _record_on_run(
     try:
         tracking.log_batch(run_id, {}, {}, verdict_tags(outcome.passed, outcome.summary))
     except ServiceError as exc:
-        # The verdict stands (and is in verdict.json); only the later deploy needs the tag.
+        # The verdict stands (it is in verdict.json, which deploy anchors on).
         console.error_line(
             f"mlgitops compare: warning: the verdict was not recorded on MLflow run {run_id}, "
-            f"so `deploy` will not find it there: {exc}"
+            f"so MLflow will not show it: {exc}"
         )
 
 

@@ -53,7 +53,12 @@ def _step(number: int, title: str) -> None:
 def _mlgitops(box: Sandbox, *args: str, expect: tuple[int, ...] = (0,)) -> str:
     """Run a stage as its CLI; show its output; fail the demo on an unexpected exit code."""
     console.line(f"$ mlgitops {' '.join(args)}")
-    env = {"GITHUB_TOKEN": "", "MLFLOW_TRACKING_URI": f"sqlite:///{box.root / 'mlflow.db'}"}
+    # A sandbox, not the Actions job it may run in: deploy's anchor is the local hand-off.
+    env = {
+        "GITHUB_TOKEN": "",
+        "GITHUB_ACTIONS": "",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{box.root / 'mlflow.db'}",
+    }
     result = proc.run([sys.executable, "-m", "mlgitops", *args], cwd=box.work, env=env, check=False)
     output = (result.stdout + result.stderr).rstrip()
     if output:

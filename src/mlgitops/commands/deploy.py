@@ -1,31 +1,36 @@
 """``mlgitops deploy NAME --env E``: ship the reviewed model as a commit that Argo CD syncs.
 
-Runs on the default branch after a merge: finds the MLflow run the pull
-request reviewed (by content key), refuses unless its verdict passed,
-registers the model version, rewrites the overlay's ``MODEL_URI`` and
-``model.json``, commits and pushes (race-safe), then points the registry
-alias ``E`` at the version. Deploying what is already deployed commits nothing.
+Runs on the default branch after a merge. It anchors on what was reviewed
+(:mod:`mlgitops.gitops.anchor`: the merged pull request's workflow run and its
+uploaded results, or locally the hand-off folder), refuses unless that review
+passed, checks the model's digest and re-scores it on the merged holdout
+(:mod:`mlgitops.gitops.verify`), optionally requires an artifact attestation,
+then registers that very model, rewrites the overlay's ``MODEL_URI`` and
+``model.json``, commits and pushes (race-safe), and points the registry alias
+``E`` at the version. Deploying what is already deployed commits nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from mlgitops import console, proc
-from mlgitops.errors import EXIT_OK, CheckFailed
-from mlgitops.gitops import delivery
+from mlgitops.errors import EXIT_OK, BadInput
+from mlgitops.gitops import anchor as anchors
+from mlgitops.gitops import attestation, delivery
+from mlgitops.gitops.anchor import Anchor
 from mlgitops.gitops.edits import deploy_edit, usable_overlay
 from mlgitops.gitops.overlay import Overlay
 from mlgitops.gitops.publish import Snapshot, Unchanged, publish
 from mlgitops.gitops.registry import ensure_version, open_registry
-from mlgitops.gitops.reviewed import Review, find_review
+from mlgitops.gitops.verify import Verified, verify
 from mlgitops.outputs import Outputs
 from mlgitops.results import ProvenanceRecord
-from mlgitops.spec import load_repo
+from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import Pipeline
-
-PR_TAG = "mlgitops.git.pr"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--output",
         type=Path,
         metavar="DIR",
-        help="hand-off folder holding compare's verdict.json (default: .mlgitops/NAME/)",
+        help="local anchor only (no GitHub): the hand-off folder holding train.json and "
+        "verdict.json (default: .mlgitops/NAME/)",
     )
     delivery.add_git_options(parser)
 
@@ -51,34 +57,35 @@ def run(
     attempts: int,
     tracking_uri: str | None,
 ) -> int:
-    """Deploy the reviewed run of ``name`` to ``env``."""
-    from mlgitops.training.run import inputs_of
-    from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
+    """Deploy the reviewed model of ``name`` to ``env``."""
+    from mlgitops.training.tracking import resolve_tracking_uri
 
     root = repo.resolve()
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
     environment = delivery.environment_of(pipeline, env)
     where = delivery.target(loaded, remote, no_push, attempts)
-    inputs = inputs_of(loaded, pipeline)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-    verdict = Outputs.for_pipeline(root, name, output).verdict_json
-    registry = open_registry(uri, root)
-    tracking = open_tracking(uri, root)
-    review = find_review(tracking, registry, name, inputs.content_key, inputs.hashes, verdict)
-    if not review.passed:
-        raise CheckFailed(
-            f"run {review.run.run_id} did not pass its review"
-            f"{': ' + review.summary if review.summary else ''}; nothing deployed"
-        )
     head = proc.git("rev-parse", "HEAD", cwd=root)
+    anchor = _anchor(root, loaded, pipeline, head, output, os.environ)
+    anchors.check(anchor)
+    console.line(f"deploy {name}: reviewed in {anchor.source}")
     snapshot = Snapshot(root, head)
     overlay = Overlay(name, env)
     usable_overlay(snapshot, overlay)  # before anything is registered
-    version = ensure_version(registry, name, review.run.run_id, review.run.tags)
-    record = _record(pipeline, env, review, version.version, version.uri, head)
+    if attestation.required(loaded.config.attest, pipeline.train.attest):
+        workflow = _pr_workflow(pipeline)
+        console.line(f"  {attestation.require(anchor, os.environ, workflow)}")
+    verified = verify(root, pipeline, anchor, uri, head)
+    console.line(
+        f"  model {verified.model_id}: digest {verified.digest} as reviewed; "
+        f"re-scored on the merged holdout: {verified.verdict.summary}"
+    )
+    registry = open_registry(uri, root)
+    version = ensure_version(registry, name, anchor.train.run_id, verified.model_id)
+    record = _record(pipeline, env, anchor, verified, version.version, version.uri, head)
     blobs = {rel: snapshot.blob_id(rel) for rel in pipeline.inputs()}
-    edit = deploy_edit(overlay, record, environment, review.summary, blobs)
+    edit = deploy_edit(overlay, record, environment, anchor.summary, blobs)
     outcome = publish(root, edit, where)
     values = delivery.report("deploy", name, outcome, where)
     if not isinstance(outcome, Unchanged) or outcome.settled:
@@ -88,25 +95,66 @@ def run(
     return EXIT_OK
 
 
+def _anchor(
+    root: Path,
+    loaded: Repo,
+    pipeline: Pipeline,
+    head: str,
+    output: Path | None,
+    environ: Mapping[str, str],
+) -> Anchor:
+    """GitHub's record of the merged pull request's review; the hand-off folder locally."""
+    import requests
+
+    from mlgitops.github import GitHub, api_url_from_env, token_from_env
+
+    token, slug = token_from_env(environ), environ.get("GITHUB_REPOSITORY", "")
+    if token and slug.count("/") == 1:
+        if output is not None:
+            raise BadInput("--output names a local anchor; with GitHub the anchor is the PR's run")
+        client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(environ))
+        return anchors.from_github(client, slug, head, pipeline.name, _pr_workflow(pipeline))
+    if environ.get("GITHUB_ACTIONS") == "true":
+        raise BadInput(
+            "deploy in GitHub Actions needs GITHUB_TOKEN and GITHUB_REPOSITORY to find the "
+            "reviewed pull request; a local anchor is refused there"
+        )
+    outputs = Outputs.for_pipeline(root, pipeline.name, output)
+    return anchors.from_handoff(root, outputs, pipeline.name)
+
+
+def _pr_workflow(pipeline: Pipeline) -> str:
+    from mlgitops.render.workflows import pr_path
+
+    return pr_path(pipeline)
+
+
 def _record(
-    pipeline: Pipeline, env: str, review: Review, version: str, uri: str, head: str
+    pipeline: Pipeline,
+    env: str,
+    anchor: Anchor,
+    verified: Verified,
+    version: str,
+    uri: str,
+    head: str,
 ) -> ProvenanceRecord:
-    run = review.run
+    train = anchor.train
     wanted = set(pipeline.metrics)
-    metrics = {k: v for k, v in run.metrics.items() if k in wanted} or dict(run.metrics)
-    pr = run.tags.get(PR_TAG, "")
+    scored = {m.name: m.candidate for m in verified.verdict.metrics if m.candidate is not None}
+    metrics = {k: v for k, v in scored.items() if k in wanted} or dict(train.metrics)
     return ProvenanceRecord(
         pipeline=pipeline.name,
         environment=env,
         model_name=pipeline.name,
         version=version,
         model_uri=uri,
-        run_id=run.run_id,
-        content_key=review.content_key,
+        run_id=train.run_id,
+        content_key=train.content_key,
         metrics=metrics,
-        data_hash=review.hashes.data,
+        data_hash=train.hashes.data,
         spec_hash=pipeline.spec_hash,
         commit=head,
-        pr=int(pr) if pr.isdigit() else None,
+        pr=anchor.pr,
         deployed_at=delivery.now(),
+        model_digest=verified.digest,
     )

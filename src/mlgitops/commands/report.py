@@ -37,6 +37,10 @@ FORK_NOTE = (
 )
 
 
+#: The status of a pull request that touches none of the pipeline's inputs.
+UNCHANGED = "inputs unchanged"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the pipeline to report on")
     parser.add_argument(
@@ -84,6 +88,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="watchdog: wait until a runner picks up this run's train job; when none does "
         "within MINUTES, report that instead (needs the run's jobs: $GITHUB_RUN_ID)",
     )
+    parser.add_argument(
+        "--inputs-unchanged",
+        action="store_true",
+        help="the pull request touches none of the pipeline's inputs (as `plan` decided): "
+        'post the status mlgitops/NAME as success, "inputs unchanged", and no comment',
+    )
 
 
 def run(
@@ -97,11 +107,15 @@ def run(
     github_repo: str | None,
     check_run: bool,
     wait_for_runner: int = 0,
+    inputs_unchanged: bool = False,
 ) -> int:
     from mlgitops.report import context
 
     root = repo.resolve()
     pipeline = load_repo(root).pipeline(name)
+    if inputs_unchanged:
+        where = context.target(os.environ, _event(), pr=pr, sha=sha, repo=github_repo)
+        return _unchanged(pipeline.name, where, check_run)
     outputs = Outputs.for_pipeline(root, name, output)
     if wait_for_runner > 0:
         return _watchdog(root, pipeline, outputs, wait_for_runner, pr, sha, github_repo, check_run)
@@ -179,6 +193,50 @@ def _watchdog(
     console.error_line(f"::warning title=mlgitops {name}::{watchdog.no_runner_note(minutes)}")
     comment = cut(full, _comment_limit(), _cut_note(where), _utf16_units)
     _post(token, name, report, where, comment, full, check_run, False, None)
+    return EXIT_OK
+
+
+def _unchanged(name: str, where: Target, check_run: bool) -> int:
+    """The required status of a pull request that does not touch the pipeline."""
+    from mlgitops.github import token_from_env
+
+    token = token_from_env(os.environ)
+    description = UNCHANGED
+    if token is None or where.sha is None or where.repo is None:
+        console.line(f"report {name}: {description}; no GitHub token or head commit, no status")
+        return EXIT_OK
+    import requests
+
+    from mlgitops.github import GitHub, api_url_from_env
+    from mlgitops.report import publish
+
+    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
+    context_name = f"mlgitops/{name}"
+    if check_run:
+        publish.post_check_run(
+            client,
+            where.repo,
+            where.sha,
+            name=context_name,
+            state="success",
+            description=description,
+            summary=description,
+            details_url=where.run_url,
+        )
+    else:
+        publish.post_status(
+            client,
+            where.repo,
+            where.sha,
+            context=context_name,
+            state="success",
+            description=description,
+            target_url=where.run_url,
+        )
+    kind = "check run" if check_run else "status"
+    console.line(
+        f"report {name}: {kind} {context_name} is success on {where.sha[:12]}: {description}"
+    )
     return EXIT_OK
 
 
@@ -349,7 +407,7 @@ def _post(
 ) -> None:
     import requests
 
-    from mlgitops.github import GitHub, api_url_from_env
+    from mlgitops.github import GitHub, api_url_from_env, login_from_env
     from mlgitops.report import context, publish
 
     if where.repo is None:
@@ -363,7 +421,8 @@ def _post(
         if number is None:
             console.line(f"report {name}: no comment: {why}")
     if number is not None:
-        posted = publish.upsert_comment(client, where.repo, number, marker(name), comment)
+        login = login_from_env(os.environ)
+        posted = publish.upsert_comment(client, where.repo, number, marker(name), comment, login)
         console.line(
             f"report {name}: {posted.action} the comment on pull request #{number}: {posted.url}"
         )

@@ -8,7 +8,15 @@ from typing import Any
 
 from mlgitops.drift.action import LABEL
 from mlgitops.errors import BadInput
-from mlgitops.github import GitHub, GitHubError, api_url_from_env, token_from_env
+from mlgitops.github import (
+    ACTIONS_BOT,
+    GitHub,
+    GitHubError,
+    api_url_from_env,
+    authored_by,
+    login_from_env,
+    token_from_env,
+)
 
 
 def hub_from_env(environ: Mapping[str, str]) -> GitHubRepository:
@@ -20,7 +28,7 @@ def hub_from_env(environ: Mapping[str, str]) -> GitHubRepository:
     if not token or repo.count("/") != 1:
         raise BadInput("GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name) must be set")
     client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(environ))
-    return GitHubRepository(client, repo)
+    return GitHubRepository(client, repo, login_from_env(environ))
 
 
 def _missing(exc: GitHubError) -> bool:
@@ -28,12 +36,17 @@ def _missing(exc: GitHubError) -> bool:
 
 
 class GitHubRepository:
-    """One repository's branches, files, pull requests, issues and comments."""
+    """One repository's branches, files, pull requests, issues and comments.
 
-    def __init__(self, client: GitHub, repo: str) -> None:
+    Pull requests, issues and comments are only ever taken for drift's own when
+    ``login`` (the token's identity) wrote them: a marker is not a signature.
+    """
+
+    def __init__(self, client: GitHub, repo: str, login: str = ACTIONS_BOT) -> None:
         self.client = client
         self.repo = repo
         self.owner = repo.split("/", 1)[0]
+        self.login = login
 
     def branch_sha(self, branch: str) -> str | None:
         try:
@@ -72,7 +85,8 @@ class GitHubRepository:
 
     def open_pull(self, branch: str) -> dict[str, Any] | None:
         pulls = self.client.list_pulls(self.repo, state="open", head=f"{self.owner}:{branch}")
-        return pulls[0] if pulls else None
+        mine = [p for p in pulls if authored_by(p, self.login)]
+        return mine[0] if mine else None
 
     def create_pull(self, title: str, branch: str, base: str, body: str) -> dict[str, Any]:
         return self.client.create_pull(self.repo, title=title, head=branch, base=base, body=body)
@@ -81,7 +95,11 @@ class GitHubRepository:
         """The open issue whose body holds ``marker``: labelled ones first, then all."""
         for filters in ({"state": "open", "labels": LABEL}, {"state": "open"}):
             for issue in self.client.list_issues(self.repo, **filters):
-                if "pull_request" not in issue and marker in (issue.get("body") or ""):
+                if (
+                    "pull_request" not in issue
+                    and marker in (issue.get("body") or "")
+                    and authored_by(issue, self.login)
+                ):
                     return issue
         return None
 
@@ -90,7 +108,7 @@ class GitHubRepository:
 
     def upsert_comment(self, number: int, marker: str, body: str, *, create: bool) -> str:
         for comment in self.client.list_issue_comments(self.repo, number):
-            if marker in (comment.get("body") or ""):
+            if marker in (comment.get("body") or "") and authored_by(comment, self.login):
                 if comment.get("body") == body:
                     return "unchanged"
                 self.client.update_issue_comment(self.repo, int(comment["id"]), body)

@@ -86,10 +86,21 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Any:
                     f"{where} cannot be used: its run {record.run_id} is deleted in "
                     f"MLflow at {tracking_uri}"
                 )
-        flavors = mlflow.models.get_model_info(record.model_uri).flavors
-        if "sklearn" in flavors:
-            return mlflow.sklearn.load_model(record.model_uri)
-        return mlflow.pyfunc.load_model(record.model_uri)
+        return load_flavor(record.model_uri)
     except (MlflowException, OSError) as exc:
         detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
         raise ServiceError(f"{where} is not in MLflow at {tracking_uri}: {detail}") from exc
+
+
+def load_flavor(uri: str) -> Any:
+    """A model (URI or local MLflow model folder): scikit-learn's own object where it is one.
+
+    The scikit-learn flavor keeps ``predict_proba`` and ``classes_``, which the
+    probability metrics need; any other model is loaded as a pyfunc.
+    """
+    import mlflow
+
+    flavors = mlflow.models.get_model_info(uri).flavors
+    if "sklearn" in flavors:
+        return mlflow.sklearn.load_model(uri)
+    return mlflow.pyfunc.load_model(uri)

@@ -39,19 +39,26 @@ def load_candidate(outputs: Outputs, pipeline: Pipeline) -> CandidateRun:
     train = _train_result(outputs.train_json, pipeline)
     frame = _parquet(outputs.holdout, pipeline)
     target = train.target
-    for column in (target, ROW):
-        if column not in frame.columns:
-            raise DataError(f"{outputs.holdout}: no column {column!r}")
+    holdout, features = holdout_of(frame, train, outputs.holdout)
     predicted = _aligned(_parquet(outputs.predictions, pipeline), frame, outputs.predictions)
-    classes = tuple(train.classes or ()) if train.task == "classification" else ()
-    if train.task == "classification" and not classes:
-        classes = tuple(sorted(set(frame[target].tolist())))
-    holdout = Holdout(train.task, _encode(frame[target], classes, outputs.holdout, frame), classes)
+    classes = holdout.classes
     _check_truth(predicted, frame, target, outputs)
     labels = _encode(predicted["y_pred"], classes, outputs.predictions, frame)
     proba = _proba_columns(predicted, classes, outputs.predictions) if classes else None
-    features = frame.drop(columns=[target, ROW])
     return CandidateRun(train, holdout, Predictions(labels, proba), frame, features)
+
+
+def holdout_of(frame: Any, train: TrainResult, path: Path) -> tuple[Holdout, Any]:
+    """The holdout's truth in the model's classes, and the features a model is given."""
+    target = train.target
+    for column in (target, ROW):
+        if column not in frame.columns:
+            raise DataError(f"{path}: no column {column!r}")
+    classes = tuple(train.classes or ()) if train.task == "classification" else ()
+    if train.task == "classification" and not classes:
+        classes = tuple(sorted(set(frame[target].tolist())))
+    holdout = Holdout(train.task, _encode(frame[target], classes, path, frame), classes)
+    return holdout, frame.drop(columns=[target, ROW])
 
 
 def baseline_predictions(model: Any, features: Any, holdout: Holdout) -> Predictions:

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlgitops.errors import ServiceError
+from mlgitops.errors import CheckFailed, ServiceError
 from mlgitops.training.tracking import RunRecord
 
-#: Run tag (set by ``train``) naming the MLflow logged model the run produced.
-MODEL_ID_TAG = "mlgitops.model_id"
 _READY_WAIT_S = 300.0
 
 
@@ -65,28 +63,30 @@ class Registry(Protocol):
         ...
 
 
-def model_source(run_id: str, tags: Mapping[str, str]) -> tuple[str, str | None]:
-    """The registration source of a run's model: its logged model, else ``runs:/…/model``."""
-    model_id = tags.get(MODEL_ID_TAG)
-    if model_id:
-        return f"models:/{model_id}", model_id
-    return f"runs:/{run_id}/model", None
-
-
 def ensure_version(
     registry: Registry,
     name: str,
     run_id: str,
-    tags: Mapping[str, str],
+    model_id: str,
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ModelVersion:
-    """The READY version of ``name`` for ``run_id``, registering it once (idempotent)."""
+    """The READY version of ``name`` for ``run_id``, registering it once (idempotent).
+
+    ``model_id`` is the logged model deploy checked (digest and re-score): the
+    version is registered from exactly it, never from what a run tag names.
+    """
+    source = f"models:/{model_id}"
     version = registry.version_for_run(name, run_id)
     if version is None:
-        source, model_id = model_source(run_id, tags)
         version = registry.register(name, run_id, source, model_id, {"mlgitops.run_id": run_id})
+    elif version.source != source:
+        raise CheckFailed(
+            f"MLflow registry {registry.uri}: model {name} version {version.version} of run "
+            f"{run_id} was registered from {version.source}, not from the checked model "
+            f"{source}; nothing deployed"
+        )
     deadline = clock() + _READY_WAIT_S
     while version.status == "PENDING_REGISTRATION" and clock() < deadline:
         sleep(1.0)

@@ -50,14 +50,26 @@ ARTIFACT_DIR = expr("runner.temp") + "/mlgitops-artifact"
 SAME_REPO = expr("github.event.pull_request.head.repo.full_name == github.repository")
 FORK = expr("github.event.pull_request.head.repo.full_name != github.repository")
 NOT_CANCELLED = expr("!cancelled()")
-#: MLflow settings of every job that talks to the tracking server: the URI from a
-#: secret or else a variable; credentials from secrets only.
+#: MLflow settings of the jobs that run pull-request code (train, compare) and
+#: drift: the URI from a secret or else a variable; credentials that can log
+#: runs but hold no registry rights (docs/adopting.md).
 MLFLOW_ENV = (
     ("MLFLOW_TRACKING_URI", expr("secrets.MLFLOW_TRACKING_URI || vars.MLFLOW_TRACKING_URI")),
-    ("MLFLOW_TRACKING_USERNAME", expr("secrets.MLFLOW_TRACKING_USERNAME")),
-    ("MLFLOW_TRACKING_PASSWORD", expr("secrets.MLFLOW_TRACKING_PASSWORD")),
-    ("MLFLOW_TRACKING_TOKEN", expr("secrets.MLFLOW_TRACKING_TOKEN")),
+    ("MLFLOW_TRACKING_USERNAME", expr("secrets.MLFLOW_PR_TRACKING_USERNAME")),
+    ("MLFLOW_TRACKING_PASSWORD", expr("secrets.MLFLOW_PR_TRACKING_PASSWORD")),
+    ("MLFLOW_TRACKING_TOKEN", expr("secrets.MLFLOW_PR_TRACKING_TOKEN")),
 )
+#: MLflow settings of deploy, promote and rollback: environment secrets of the
+#: target's GitHub environment, the only credentials that may register models.
+DEPLOY_MLFLOW_ENV = (
+    ("MLFLOW_TRACKING_URI", expr("secrets.MLFLOW_TRACKING_URI || vars.MLFLOW_TRACKING_URI")),
+    ("MLFLOW_TRACKING_USERNAME", expr("secrets.MLFLOW_DEPLOY_TRACKING_USERNAME")),
+    ("MLFLOW_TRACKING_PASSWORD", expr("secrets.MLFLOW_DEPLOY_TRACKING_PASSWORD")),
+    ("MLFLOW_TRACKING_TOKEN", expr("secrets.MLFLOW_DEPLOY_TRACKING_TOKEN")),
+)
+#: The push to the default branch: a GitHub App's token held in the environment
+#: (allowed past the branch ruleset), else the workflow's own token.
+PUSH_TOKEN = expr("secrets.MLGITOPS_PUSH_TOKEN || github.token")
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,9 @@ PINNED = {
         "actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"
     ),
     "cache": Pinned("actions/cache", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
+    "attest-build-provenance": Pinned(
+        "actions/attest-build-provenance", "977bb373ede98d70efbf0b7b13af9c3d6651dc60", "v4.1.0"
+    ),
 }
 
 _SHA_REF = re.compile(r"@[0-9a-f]{40}$")
@@ -182,18 +197,17 @@ def _common(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
 
 
 def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
-    """Context of ``pr.yml.j2``: check, train (+compare), the runner watchdog, report."""
+    """Context of ``pr.yml.j2``: plan, check, train (+compare), the runner watchdog, report."""
     pool = repo.config.pool_for(pipeline.train.runs_on)
     container = None
     if pool is not None and pool.container_mode == "kubernetes":
         container = pool.job_image or pool.image
     hosted = all(_HOSTED_LABEL.match(label) for label in pipeline.train.runs_on)
     watchdog = 0 if hosted else pipeline.train.runner_wait_minutes
-    paths = [*_input_paths(pipeline), REPO_CONFIG, pr_path(pipeline)]
+    affected = "needs.plan.outputs.affected == 'true'"
     return {
         **_common(repo, pipeline),
         "name": _q(workflow_name(pipeline.name, "pull request")),
-        "paths": _path_filters(paths),
         "concurrency_group": f"mlgitops-{pipeline.name}-pr-"
         + expr("github.event.pull_request.number"),
         "check_timeout": CHECK_TIMEOUT,
@@ -205,8 +219,22 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "report_timeout": REPORT_TIMEOUT,
         "same_repo": SAME_REPO,
         "fork": FORK,
+        "affected": expr(affected),
+        # A fork's token cannot post statuses (docs/security.md#forks says what then).
+        "unaffected": expr(
+            "steps.decide.outputs.affected != 'true' && "
+            "github.event.pull_request.head.repo.full_name == github.repository"
+        ),
+        "report_if": expr(f"!cancelled() && {affected}"),
+        "attest": _attest(repo, pipeline),
+        "attest_subject": _q(f"mlgitops-{pipeline.name}-model"),
         "pattern": f"mlgitops-{pipeline.name}-*",
     }
+
+
+def _attest(repo: Repo, pipeline: Pipeline) -> bool:
+    setting = pipeline.train.attest
+    return repo.config.attest if setting is None else setting
 
 
 def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
@@ -228,6 +256,16 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "chosen_environment": expr("inputs.environment"),
         "is_promote": expr("inputs.action == 'promote'"),
         "is_rollback": expr("inputs.action == 'rollback'"),
+        # Per environment and per verb: GitHub cancels a *pending* run when a newer one
+        # joins its group, so a queued rollback must share its group with no deploy.
+        "deploy_group": _q(f"mlgitops-{pipeline.name}-{environments[0]}-deploy"),
+        "dispatch_group": f"mlgitops-{pipeline.name}-"
+        + expr("inputs.environment")
+        + "-"
+        + expr("inputs.action"),
+        "push_token": PUSH_TOKEN,
+        "attest": _attest(repo, pipeline),
+        "mlflow_env": DEPLOY_MLFLOW_ENV,
     }
 
 

@@ -1,7 +1,9 @@
 """Posting the report: one sticky comment per pipeline, and a status or check run.
 
 The comment is the oldest comment of the pull request whose body starts with
-the pipeline's marker; every listing pages through all comments. Two reports
+the pipeline's marker AND whose author is the token's own login
+(:func:`mlgitops.github.login_from_env`): a marker anyone else planted is
+ignored, never updated; every listing pages through all comments. Two reports
 racing on a pull request with no comment yet may both create one (GitHub's
 API has no conditional create), so each creator lists the comments again
 after creating: the oldest marked comment (lowest id) wins on every side, and
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlgitops.github import GitHub
+from mlgitops.github import ACTIONS_BOT, GitHub, authored_by
 
 COMMENT_LIMIT = 65_536
 CHECK_TEXT_LIMIT = 65_535
@@ -30,18 +32,24 @@ class Posted:
     url: str
 
 
-def _marked(client: GitHub, repo: str, number: int, marker: str) -> list[dict[str, Any]]:
+def _marked(
+    client: GitHub, repo: str, number: int, marker: str, login: str
+) -> list[dict[str, Any]]:
     found = [
         c
         for c in client.list_issue_comments(repo, number)
-        if isinstance(c.get("body"), str) and c["body"].lstrip().startswith(marker)
+        if isinstance(c.get("body"), str)
+        and c["body"].lstrip().startswith(marker)
+        and authored_by(c, login)
     ]
     return sorted(found, key=lambda c: int(c["id"]))
 
 
-def upsert_comment(client: GitHub, repo: str, number: int, marker: str, body: str) -> Posted:
-    """Create or update the pipeline's one comment on pull request ``number``."""
-    existing = _marked(client, repo, number, marker)
+def upsert_comment(
+    client: GitHub, repo: str, number: int, marker: str, body: str, login: str = ACTIONS_BOT
+) -> Posted:
+    """Create or update the pipeline's one comment (by ``login``) on pull request ``number``."""
+    existing = _marked(client, repo, number, marker, login)
     if existing:
         keep, *duplicates = existing
         action = "unchanged"
@@ -52,7 +60,7 @@ def upsert_comment(client: GitHub, repo: str, number: int, marker: str, body: st
             _retire(client, repo, duplicate, keep)
         return Posted(action, int(keep["id"]), str(keep.get("html_url", "")))
     made = client.create_issue_comment(repo, number, body)
-    again = _marked(client, repo, number, marker)
+    again = _marked(client, repo, number, marker, login)
     keep = again[0] if again else made
     if int(keep["id"]) == int(made["id"]):
         return Posted("created", int(made["id"]), str(made.get("html_url", "")))

@@ -351,6 +351,7 @@ def _lineage(report: ReportInput) -> list[str]:
         rows.append(("MLflow run", link(code(run_id), _run_url(train, run_id))))
     for label, value in (
         ("model", candidate.get("model_uri") or train.get("model_uri")),
+        ("model digest", train.get("model_digest")),
         ("content key", candidate.get("content_key") or train.get("content_key")),
         (
             "data hash",

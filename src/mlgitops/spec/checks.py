@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,11 @@ def _path_problem(value: Any, url_ok: bool) -> str | None:
         if not url_ok:
             return "must be a path in the repository, not a URL"
         return None if value.startswith("https://") else "URLs must use https://"
+    if "${{" in value:
+        return (
+            "must not contain '${{': paths land in the generated workflows' on: filters, "
+            "where GitHub allows no expressions"
+        )
     if "://" in value:
         return f"unsupported URL scheme in {value!r} (only https:// is supported)"
     if value.startswith("/") or posixpath.normpath(value).startswith("..") or "\\" in value:
@@ -160,6 +165,89 @@ def _semantic(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
     yield from _model_rules(doc.get("model"))
     yield from _metric_rules(doc)
     yield from _deploy_rules(doc.get("deploy"))
+    drift = doc.get("drift")
+    schedule = drift.get("schedule") if isinstance(drift, dict) else None
+    if isinstance(schedule, str):
+        message = cron_problem(schedule)
+        if message:
+            yield ["drift", "schedule"], message, False
+
+
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    (
+        "month",
+        1,
+        12,
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    ),
+    ("day of week", 0, 6, ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]),
+)
+_CRON_ITEM = re.compile(r"^(\*|([0-9a-z]+)(-([0-9a-z]+))?)(/([0-9]+))?$")
+
+
+def cron_problem(schedule: str) -> str | None:
+    """Why ``schedule`` is not a 5-field cron expression GitHub runs; None when it is."""
+    fields = schedule.split(" ")
+    if len(fields) != 5:
+        return None  # the schema's pattern says so already
+    for text, (what, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            if not _cron_item_ok(item.lower(), low, high, names):
+                return (
+                    f"invalid value {schedule!r}: {what} field {text!r} is not a cron field "
+                    f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n or a-b/n)"
+                )
+    return None
+
+
+def _cron_item_ok(item: str, low: int, high: int, names: Sequence[str]) -> bool:
+    found = _CRON_ITEM.match(item)
+    if found is None:
+        return False
+    if found[6] is not None and int(found[6]) < 1:
+        return False
+    bounds = [found[2], found[4]] if found[1] != "*" else []
+    values = [_cron_value(b, names) for b in bounds if b is not None]
+    if any(v is None or not low <= v <= high for v in values):
+        return False
+    return len(values) < 2 or values[0] <= values[1]  # type: ignore[operator]
+
+
+def _cron_value(text: str, names: Sequence[str]) -> int | None:
+    if text.isdigit():
+        return int(text)
+    return list(names).index(text) + (1 if len(names) == 12 else 0) if text in names else None
+
+
+_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|/\.")
+
+
+def branch_problem(name: str) -> str | None:
+    """Why ``name`` is not a branch name Git accepts (git check-ref-format); None when it is."""
+    if name == "@" or "${{" in name or _BAD_REF.search(name) or name.endswith(".lock"):
+        return (
+            f"invalid value {name!r}: expected a Git branch name (no spaces, control "
+            "characters, '..', '~^:?*[\\', '@{' or '${{'; not starting with '-', '/' or '.')"
+        )
+    return None
+
+
+def _repo_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
+    branch = doc.get("default_branch")
+    if isinstance(branch, str):
+        message = branch_problem(branch)
+        if message:
+            yield ["default_branch"], message, False
+    runs_on = doc.get("runs_on")
+    if isinstance(runs_on, str) and runs_on.strip().lower() == "self-hosted":
+        message = (
+            "self-hosted runners must not run the jobs that run a fork's code (check, "
+            "validate, report): use a GitHub-hosted runner such as 'ubuntu-24.04'"
+        )
+        yield ["runs_on"], message, False
 
 
 def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
@@ -345,12 +433,11 @@ def _runner_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
 def problems(source: str, doc: Any, kind: str) -> list[Problem]:
     """Every problem of one loaded document (``kind`` is ``pipeline`` or ``repo``)."""
     found = list(_schema_problems(source, doc, kind))
-    if not isinstance(doc, dict):
-        return found
-    rules = _semantic(doc) if kind == "pipeline" else _runner_rules(doc)
-    for path, message, at_key in rules:
-        line, col = locate(doc, path, at_key=at_key)
-        found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))
+    if isinstance(doc, dict):
+        rules = _semantic(doc) if kind == "pipeline" else [*_repo_rules(doc), *_runner_rules(doc)]
+        for path, message, at_key in rules:
+            line, col = locate(doc, path, at_key=at_key)
+            found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))
     return found
 
 

@@ -111,6 +111,7 @@ def parse_repo_config(source: str, text: str) -> m.RepoConfig:
         tracking_uri=raw.get("mlflow", {}).get("tracking_uri"),
         argocd=m.ArgoCD(**argocd),
         runners=_runners(raw.get("runners", {})),
+        attest=bool(raw.get("attest", False)),
     )
 
 

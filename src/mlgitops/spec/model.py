@@ -120,6 +120,8 @@ class Train:
     gpu_budget_minutes: float | None = None
     #: Minutes the train job may wait for a runner before the report says so.
     runner_wait_minutes: int = 20
+    #: attest the model digest (None: as ``mlgitops.yaml: attest`` says)
+    attest: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -357,6 +359,9 @@ class RepoConfig:
     def pool_for(self, runs_on: tuple[str, ...]) -> Pool | None:
         """The declared pool a pipeline's ``train.runs_on`` names, if it names one."""
         return self.runners.pool(runs_on[0]) if len(runs_on) == 1 else None
+
+    #: train attests the model digest; deploy requires the attestation
+    attest: bool = False
 
 
 def is_url(path: str) -> bool:

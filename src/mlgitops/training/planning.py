@@ -67,7 +67,9 @@ def touches(inputs: Iterable[str], path: str) -> bool:
 
 def reasons(pipeline: Pipeline, changed: Sequence[str]) -> tuple[str, ...]:
     """The changed paths that affect ``pipeline``, in the order given."""
-    inputs = (*pipeline.inputs(), REPO_CONFIG)
+    # The PR workflow itself too: a change to it must run it, not report "inputs unchanged".
+    workflow = f".github/workflows/mlgitops-{pipeline.name}-pr.yml"
+    inputs = (*pipeline.inputs(), REPO_CONFIG, workflow)
     return tuple(path for path in changed if touches(inputs, path))
 
 

@@ -214,7 +214,7 @@ def _log(
     with console.group(f"log run {run.run_id} to {tracking.uri}"):
         spent = {budget.METRIC: usage.budget_seconds, **_usage_metrics(usage)}
         tracking.log_batch(run.run_id, params, {**metrics, **spent}, {})
-        identity = _log_model(tracking, experiment_id, run.run_id, job.workdir, fitted)
+        identity, digest = _log_model(tracking, experiment_id, run.run_id, job.workdir, fitted)
         duration = round(time.perf_counter() - started, 3)
         result = TrainResult(
             pipeline=pipeline.name,
@@ -242,6 +242,7 @@ def _log(
             gpu_seconds=usage.gpu_seconds,
             gpu_peak_memory_mb=usage.peak_memory_mb,
             gpu_utilization=usage.utilization,
+            model_digest=digest,
         )
         files = handoff.files_for(
             result,
@@ -267,19 +268,22 @@ def _log(
 
 def _log_model(
     tracking: Tracking, experiment_id: str, run_id: str, workdir: Path, fitted: Any
-) -> Any:
-    """Create the logged model, upload its folder, and mark it READY (or failed)."""
+) -> tuple[Any, str]:
+    """Create the logged model, upload its folder, mark it READY (or failed); its digest."""
+    from mlgitops.digest import folder_digest
+
     identity = tracking.create_model(experiment_id, run_id, MODEL_NAME, {})
     try:
         model_dir = workdir / "mlflow-model"
         fitted.save_model(model_dir, identity)
+        digest = folder_digest(model_dir)  # what was uploaded, before anyone else can touch it
         tracking.upload(identity.artifact_uri, model_dir)
     except BaseException:
         tracking.finalize_model(identity.model_id, ready=False)
         raise
     tracking.finalize_model(identity.model_id, ready=True)
     tracking.link_model(run_id, identity.model_id)
-    return identity
+    return identity, digest
 
 
 def _announce(pipeline: Pipeline, split: Any) -> None:

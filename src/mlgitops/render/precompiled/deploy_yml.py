@@ -14,18 +14,22 @@ def root(context, missing=missing):
     l_0_branch = resolve('branch')
     l_0_paths = resolve('paths')
     l_0_environments = resolve('environments')
-    l_0_pipeline = resolve('pipeline')
     l_0_deploy_job_name = resolve('deploy_job_name')
     l_0_is_push = resolve('is_push')
     l_0_runs_on = resolve('runs_on')
     l_0_timeout = resolve('timeout')
     l_0_first_environment = resolve('first_environment')
+    l_0_deploy_group = resolve('deploy_group')
+    l_0_attest = resolve('attest')
     l_0_mlflow_env = resolve('mlflow_env')
     l_0_pinned = resolve('pinned')
+    l_0_push_token = resolve('push_token')
     l_0_action = resolve('action')
+    l_0_pipeline = resolve('pipeline')
     l_0_python = resolve('python')
     l_0_is_dispatch = resolve('is_dispatch')
     l_0_chosen_environment = resolve('chosen_environment')
+    l_0_dispatch_group = resolve('dispatch_group')
     l_0_is_promote = resolve('is_promote')
     l_0_is_rollback = resolve('is_rollback')
     pass
@@ -50,9 +54,7 @@ def root(context, missing=missing):
         yield str(l_1_environment)
         yield '\n'
     l_1_environment = missing
-    yield '\npermissions: {}\n\n# One delivery of this pipeline at a time; later ones wait instead of cancelling.\nconcurrency:\n  group: mlgitops-'
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
-    yield '-deploy\n  cancel-in-progress: false\n\njobs:\n  deploy:\n    name: '
+    yield '\npermissions: {}\n\njobs:\n  deploy:\n    name: '
     yield str((undefined(name='deploy_job_name') if l_0_deploy_job_name is missing else l_0_deploy_job_name))
     yield '\n    if: '
     yield str((undefined(name='is_push') if l_0_is_push is missing else l_0_is_push))
@@ -60,9 +62,15 @@ def root(context, missing=missing):
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
     yield str((undefined(name='timeout') if l_0_timeout is missing else l_0_timeout))
-    yield '\n    environment: '
+    yield '\n    # The environment holds the deploy credentials and its protection rules.\n    environment: '
     yield str((undefined(name='first_environment') if l_0_first_environment is missing else l_0_first_environment))
-    yield '\n    permissions:\n      contents: write  # commit and push the overlay and its model.json\n    env:\n'
+    yield "\n    # Per environment: a newer merge's deploy waits for a running one; pushes are race-safe.\n    concurrency:\n      group: "
+    yield str((undefined(name='deploy_group') if l_0_deploy_group is missing else l_0_deploy_group))
+    yield "\n      cancel-in-progress: false\n    permissions:\n      contents: write  # commit and push the overlay and its model.json\n      actions: read  # the reviewed pull request's workflow run and its results\n      pull-requests: read  # the pull request merged as the pushed commit\n"
+    if (undefined(name='attest') if l_0_attest is missing else l_0_attest):
+        pass
+        yield '      attestations: read  # the attestation of the reviewed model digest\n'
+    yield '    # The deploy MLflow credentials (environment secrets): they may register models.\n    env:\n'
     for (l_1_name, l_1_value) in (undefined(name='mlflow_env') if l_0_mlflow_env is missing else l_0_mlflow_env):
         _loop_vars = {}
         pass
@@ -74,7 +82,9 @@ def root(context, missing=missing):
     l_1_name = l_1_value = missing
     yield '    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
-    yield '\n        with:\n          fetch-depth: 0\n          persist-credentials: true  # deploy pushes its commit\n      - name: Deploy\n        uses: '
+    yield '\n        with:\n          fetch-depth: 0\n          token: '
+    yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
+    yield '\n          persist-credentials: true  # deploy pushes its commit\n      - name: Deploy\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: deploy\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
@@ -90,7 +100,9 @@ def root(context, missing=missing):
     yield str((undefined(name='timeout') if l_0_timeout is missing else l_0_timeout))
     yield '\n    environment: '
     yield str((undefined(name='chosen_environment') if l_0_chosen_environment is missing else l_0_chosen_environment))
-    yield '\n    permissions:\n      contents: write  # commit and push the overlay and its model.json\n    env:\n'
+    yield "\n    # Per environment and action, apart from deploy's group: no merge can cancel a\n    # queued rollback (GitHub cancels only pending runs of the same group).\n    concurrency:\n      group: "
+    yield str((undefined(name='dispatch_group') if l_0_dispatch_group is missing else l_0_dispatch_group))
+    yield '\n      cancel-in-progress: false\n    permissions:\n      contents: write  # commit and push the overlay and its model.json\n    env:\n'
     for (l_1_name, l_1_value) in (undefined(name='mlflow_env') if l_0_mlflow_env is missing else l_0_mlflow_env):
         _loop_vars = {}
         pass
@@ -102,7 +114,9 @@ def root(context, missing=missing):
     l_1_name = l_1_value = missing
     yield '    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
-    yield '\n        with:\n          fetch-depth: 0\n          persist-credentials: true  # promote and rollback push their commit\n      - name: Promote\n        if: '
+    yield '\n        with:\n          fetch-depth: 0\n          token: '
+    yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
+    yield '\n          persist-credentials: true  # promote and rollback push their commit\n      - name: Promote\n        if: '
     yield str((undefined(name='is_promote') if l_0_is_promote is missing else l_0_is_promote))
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
@@ -125,5 +139,5 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '1=30&6=32&11=34&13=36&14=40&30=44&31=48&38=52&43=54&44=56&45=58&46=60&47=62&51=64&52=68&56=74&61=76&64=78&65=80&66=82&70=84&71=86&72=88&73=90&77=92&78=96&82=102&87=104&88=106&91=108&92=110&93=112&95=114&96=116&99=118&100=120&101=122'
-SOURCE = 'sha256:4c3bac86c15d606f8c32b77bd4ca8fd2c88f93f9fb095ff6fc28b46e9a9c7d16'
+debug_info = '1=34&6=36&11=38&13=40&14=44&30=48&31=52&38=56&39=58&40=60&41=62&43=64&46=66&52=68&57=72&58=76&62=82&65=84&68=86&71=88&72=90&73=92&77=94&78=96&79=98&80=100&84=102&89=104&90=108&94=114&97=116&100=118&101=120&104=122&105=124&106=126&108=128&109=130&112=132&113=134&114=136'
+SOURCE = 'sha256:26acc5a956c696044965b55f6fc0936a60645170262c57ef3a2d5b573bb2d7d4'

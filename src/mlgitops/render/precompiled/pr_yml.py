@@ -10,43 +10,67 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_header = resolve('header')
+    l_0_pipeline = resolve('pipeline')
     l_0_name = resolve('name')
-    l_0_paths = resolve('paths')
     l_0_concurrency_group = resolve('concurrency_group')
     l_0_runs_on = resolve('runs_on')
-    l_0_check_timeout = resolve('check_timeout')
+    l_0_report_timeout = resolve('report_timeout')
+    l_0_expr = resolve('expr')
     l_0_pinned = resolve('pinned')
     l_0_action = resolve('action')
     l_0_python = resolve('python')
+    l_0_unaffected = resolve('unaffected')
+    l_0_affected = resolve('affected')
+    l_0_check_timeout = resolve('check_timeout')
     l_0_not_cancelled = resolve('not_cancelled')
-    l_0_pipeline = resolve('pipeline')
     l_0_output_dir = resolve('output_dir')
     l_0_fork = resolve('fork')
     l_0_same_repo = resolve('same_repo')
     l_0_train_runs_on = resolve('train_runs_on')
     l_0_train_container = resolve('train_container')
     l_0_train_timeout = resolve('train_timeout')
+    l_0_attest = resolve('attest')
     l_0_mlflow_env = resolve('mlflow_env')
-    l_0_expr = resolve('expr')
+    l_0_attest_subject = resolve('attest_subject')
     l_0_watchdog = resolve('watchdog')
     l_0_watchdog_timeout = resolve('watchdog_timeout')
-    l_0_report_timeout = resolve('report_timeout')
+    l_0_report_if = resolve('report_if')
     l_0_pattern = resolve('pattern')
     pass
     yield str((undefined(name='header') if l_0_header is missing else l_0_header))
-    yield "\n#\n# Pull request checks: the generated files are current and the data is valid\n# (every PR, forks included); train and compare on the GPU runners (PRs from\n# this repository only: forks never reach self-hosted runners or secrets);\n# then one report. A fork's PR gets a read-only token: its report is posted\n# from this run's artifact by mlgitops-report.yml.\nname: "
+    yield '\n#\n# Pull request checks. Every pull request runs this workflow (no path filter,\n# so the status mlgitops/'
+    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield ' always arrives and branch protection can\n# require it): plan decides whether the change touches the pipeline, and\n# posts "inputs unchanged" when it does not. Otherwise: the generated files\n# are current and the data is valid (forks included); train and compare on\n# the GPU runners (PRs from this repository only: see docs/security.md for\n# the repository settings that keep forks off self-hosted runners); then one\n# report. A fork\'s PR gets a read-only token: its report is posted from this\n# run\'s artifact by mlgitops-report.yml.\nname: '
     yield str((undefined(name='name') if l_0_name is missing else l_0_name))
-    yield '\n\non:\n  pull_request:\n    paths:\n'
-    for l_1_path in (undefined(name='paths') if l_0_paths is missing else l_0_paths):
-        _loop_vars = {}
-        pass
-        yield '      - '
-        yield str(l_1_path)
-        yield '\n'
-    l_1_path = missing
-    yield '\npermissions: {}\n\nconcurrency:\n  group: '
+    yield '\n\non:\n  pull_request:\n\npermissions: {}\n\nconcurrency:\n  group: '
     yield str((undefined(name='concurrency_group') if l_0_concurrency_group is missing else l_0_concurrency_group))
-    yield '\n  cancel-in-progress: true\n\njobs:\n  check:\n    name: check and validate\n    runs-on: '
+    yield '\n  cancel-in-progress: true\n\njobs:\n  plan:\n    name: plan\n    runs-on: '
+    yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
+    yield '\n    timeout-minutes: '
+    yield str((undefined(name='report_timeout') if l_0_report_timeout is missing else l_0_report_timeout))
+    yield '\n    permissions:\n      contents: read  # check out the repository\n      statuses: write  # "inputs unchanged" on a pull request that does not touch the pipeline\n    outputs:\n      affected: '
+    yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.decide.outputs.affected'))
+    yield '\n    steps:\n      - name: Check out\n        uses: '
+    yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
+    yield '\n        with:\n          fetch-depth: 0  # plan diffs the pull request against its base branch\n          persist-credentials: false\n      - name: Plan\n        id: plan\n        uses: '
+    yield str((undefined(name='action') if l_0_action is missing else l_0_action))
+    yield '\n        with:\n          command: plan\n          python-version: '
+    yield str((undefined(name='python') if l_0_python is missing else l_0_python))
+    yield '\n      - name: Decide\n        id: decide\n        env:\n          AFFECTED: '
+    yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.plan.outputs.affected'))
+    yield '\n          PIPELINE: '
+    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield '\n        run: |\n          if printf \'%s\' "$AFFECTED" | grep -qF "\\"$PIPELINE\\""; then\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          else\n            echo "affected=false" >> "$GITHUB_OUTPUT"\n          fi\n      - name: Inputs unchanged\n        if: '
+    yield str((undefined(name='unaffected') if l_0_unaffected is missing else l_0_unaffected))
+    yield '\n        uses: '
+    yield str((undefined(name='action') if l_0_action is missing else l_0_action))
+    yield '\n        with:\n          command: report\n          pipeline: '
+    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield '\n          unchanged: "true"\n          python-version: '
+    yield str((undefined(name='python') if l_0_python is missing else l_0_python))
+    yield '\n\n  check:\n    name: check and validate\n    needs: plan\n    if: '
+    yield str((undefined(name='affected') if l_0_affected is missing else l_0_affected))
+    yield '\n    runs-on: '
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
     yield str((undefined(name='check_timeout') if l_0_check_timeout is missing else l_0_check_timeout))
@@ -90,7 +114,11 @@ def root(context, missing=missing):
         yield '\n'
     yield '    timeout-minutes: '
     yield str((undefined(name='train_timeout') if l_0_train_timeout is missing else l_0_train_timeout))
-    yield '\n    permissions:\n      contents: read  # check out the repository\n    env:\n'
+    yield '\n    permissions:\n      contents: read  # check out the repository\n'
+    if (undefined(name='attest') if l_0_attest is missing else l_0_attest):
+        pass
+        yield "      id-token: write  # sign the model digest's attestation (Sigstore)\n      attestations: write  # store the attestation with GitHub\n"
+    yield '    # The pull-request MLflow credentials: they can log runs, never register or deploy.\n    env:\n'
     for (l_1_name, l_1_value) in (undefined(name='mlflow_env') if l_0_mlflow_env is missing else l_0_mlflow_env):
         _loop_vars = {}
         pass
@@ -114,7 +142,17 @@ def root(context, missing=missing):
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
     yield '\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
-    yield '\n      - name: Compare with the deployed model\n        id: compare\n        uses: '
+    yield '\n'
+    if (undefined(name='attest') if l_0_attest is missing else l_0_attest):
+        pass
+        yield '      - name: Attest the model digest\n        uses: '
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'attest-build-provenance'))
+        yield '\n        with:\n          subject-name: '
+        yield str((undefined(name='attest_subject') if l_0_attest_subject is missing else l_0_attest_subject))
+        yield '\n          subject-digest: '
+        yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.train.outputs.model-digest'))
+        yield '\n'
+    yield '      - name: Compare with the deployed model\n        id: compare\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: compare\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
@@ -154,8 +192,8 @@ def root(context, missing=missing):
         yield '"\n          python-version: '
         yield str((undefined(name='python') if l_0_python is missing else l_0_python))
         yield '\n\n'
-    yield '  report:\n    name: report\n    needs: [check, train]\n    if: '
-    yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
+    yield '  report:\n    name: report\n    needs: [plan, check, train]\n    if: '
+    yield str((undefined(name='report_if') if l_0_report_if is missing else l_0_report_if))
     yield '\n    runs-on: '
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
@@ -187,5 +225,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=34&8=36&13=38&14=42&20=46&26=48&27=50&32=52&37=54&41=56&43=58&44=60&47=62&48=64&49=66&51=68&53=70&59=72&60=74&62=76&63=78&71=80&72=82&73=84&75=87&77=90&81=92&82=96&85=102&86=104&89=106&95=108&98=110&99=112&100=114&103=116&106=118&107=120&108=122&110=124&111=126&113=128&115=130&116=132&121=134&125=137&126=139&127=141&135=143&139=145&142=147&143=149&144=151&145=153&151=156&152=158&153=160&160=162&164=164&166=166&168=168&170=170&173=172&174=174&175=176&177=178&178=180&180=182&181=184'
-SOURCE = 'sha256:b169ca591215515f6a7c56824fa77784b2e013b7423baee748ef8d626a4cc0c0'
+debug_info = '1=38&4=40&12=42&20=44&26=46&27=48&32=50&35=52&41=54&44=56&48=58&49=60&57=62&58=64&61=66&63=68&68=70&69=72&70=74&75=76&80=78&84=80&86=82&87=84&90=86&91=88&92=90&94=92&96=94&102=96&103=98&105=100&106=102&114=104&115=106&116=108&118=111&120=114&123=116&129=120&130=124&133=130&134=132&137=134&143=136&146=138&147=140&148=142&149=144&151=147&153=149&154=151&158=154&161=156&162=158&163=160&165=162&166=164&168=166&170=168&171=170&176=172&180=175&181=177&182=179&190=181&194=183&197=185&198=187&199=189&200=191&206=194&207=196&208=198&215=200&219=202&221=204&223=206&225=208&228=210&229=212&230=214&232=216&233=218&235=220&236=222'
+SOURCE = 'sha256:22078b11e699f996ee23ea91d5013faf8e8e0442304977187ea1fbddccf86930'

@@ -1,0 +1,232 @@
+"""What a merge may deploy: the results its reviewed pull request's workflow uploaded.
+
+Deploy runs in the trusted context after the merge. It never asks MLflow which
+run to ship (tags and run ordering are writable by any job holding the PR
+credentials) and never reads the working tree's hand-off folder in CI (a
+committed ``.mlgitops/<name>/verdict.json`` is just a file in the merge). It
+asks GitHub instead:
+
+1. the pull request merged as the pushed commit (``merge_commit_sha``);
+2. the PR workflow's newest completed run for that pull request's last head
+   commit, from this repository (code on another branch cannot write another
+   run's artifacts);
+3. that run's uploaded results (``mlgitops-<name>-train``): ``train.json``
+   names the MLflow run and the model digest, ``verdict.json`` the review.
+
+Locally, without GitHub, the same record is read from the hand-off folder,
+and everything says that the anchor is local.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgitops import proc
+from mlgitops.errors import BadInput, CheckFailed
+from mlgitops.github import GitHub
+from mlgitops.outputs import Outputs
+from mlgitops.results import TrainResult, load_train_result
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The reviewed results deploy holds the model to."""
+
+    train: TrainResult
+    #: ``verdict.json`` as compare wrote it in the reviewed run
+    verdict: Mapping[str, Any]
+    #: where the record came from, in words (printed by deploy)
+    source: str
+    local: bool
+    pr: int | None = None
+    #: the pull request's last head commit (what the PR workflow ran on)
+    head_sha: str | None = None
+    workflow_run: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.get("passed") is True
+
+    @property
+    def summary(self) -> str:
+        return str(self.verdict.get("summary") or "")
+
+
+def artifact_name(pipeline: str) -> str:
+    """The PR workflow's upload of train.json and verdict.json (see pr.yml.j2)."""
+    return f"mlgitops-{pipeline}-train"
+
+
+def from_handoff(root: Path, outputs: Outputs, pipeline: str) -> Anchor:
+    """The local anchor: the hand-off folder, which must not be committed to Git."""
+    tracked = _tracked(root, outputs.folder)
+    if tracked:
+        raise CheckFailed(
+            f"{tracked[0]} is committed to Git: committed results are files anyone can "
+            "write, never a review; remove them from the repository (they belong in "
+            ".gitignore); nothing deployed"
+        )
+    train = _read(outputs.train_json, pipeline, "train")
+    verdict = _verdict(outputs.verdict_json, pipeline)
+    where = f"local hand-off folder {_shown(outputs.folder, root)} (no GitHub: the anchor is local)"
+    return Anchor(load_train_result(train, str(outputs.train_json)), verdict, where, local=True)
+
+
+def from_github(client: GitHub, repo: str, sha: str, pipeline: str, pr_workflow: str) -> Anchor:
+    """The anchor of pushed commit ``sha``: its merged pull request's reviewed results."""
+    pull = _merged_pull(client, repo, sha)
+    number, head = int(pull["number"]), str(pull["head"]["sha"])
+    run = _reviewed_run(client, repo, head, pr_workflow, number)
+    files = _results(client, repo, int(run["id"]), pipeline, number)
+    train = load_train_result(
+        files["train.json"].decode("utf-8", "replace"),
+        f"workflow run {run['id']}: train.json",
+    )
+    verdict = _verdict_doc(files.get("verdict.json"), f"workflow run {run['id']}: verdict.json")
+    where = f"pull request #{number}, workflow run {run['id']} on {head[:12]}"
+    return Anchor(train, verdict, where, False, number, head, int(run["id"]))
+
+
+def check(anchor: Anchor) -> None:
+    """The record must be one reviewed, passed, digested model; CheckFailed says why not."""
+    train, candidate = anchor.train, anchor.verdict.get("candidate") or {}
+    if not isinstance(candidate, Mapping) or candidate.get("run_id") != train.run_id:
+        raise CheckFailed(
+            f"{anchor.source}: the verdict judged run {candidate.get('run_id')!r} "
+            f"but train.json names run {train.run_id}; nothing deployed"
+        )
+    if not anchor.passed:
+        why = f": {anchor.summary}" if anchor.summary else ""
+        raise CheckFailed(
+            f"run {train.run_id} did not pass its review ({anchor.source}){why}; nothing deployed"
+        )
+    if not train.model_digest:
+        raise CheckFailed(
+            f"{anchor.source}: train.json records no model digest (trained by an older "
+            "mlgitops?): run the pull request's checks again; nothing deployed"
+        )
+
+
+# -- GitHub lookups -------------------------------------------------------------------
+
+
+def _merged_pull(client: GitHub, repo: str, sha: str) -> dict[str, Any]:
+    pulls = [
+        p
+        for p in client.pulls_for_commit(repo, sha)
+        if p.get("merged_at") and p.get("merge_commit_sha") == sha
+    ]
+    if not pulls:
+        raise CheckFailed(
+            f"commit {sha[:12]} is not the merge of a pull request: deploy ships only "
+            "what a pull request reviewed (merge through a pull request); nothing deployed"
+        )
+    return pulls[0]
+
+
+def _reviewed_run(
+    client: GitHub, repo: str, head: str, workflow: str, number: int
+) -> dict[str, Any]:
+    runs = [
+        r
+        for r in client.list_workflow_runs(
+            repo, event="pull_request", head_sha=head, status="completed"
+        )
+        if r.get("path") == workflow
+        and (r.get("head_repository") or {}).get("full_name") == repo
+        and r.get("head_sha") == head
+    ]
+    if not runs:
+        raise CheckFailed(
+            f"pull request #{number}: no completed run of {workflow} on its last commit "
+            f"{head[:12]} from this repository, so nothing reviewed it; nothing deployed"
+        )
+    return max(runs, key=lambda r: (int(r["id"]), int(r.get("run_attempt") or 1)))
+
+
+def _results(
+    client: GitHub, repo: str, run_id: int, pipeline: str, number: int
+) -> dict[str, bytes]:
+    name = artifact_name(pipeline)
+    found = [
+        a
+        for a in client.list_run_artifacts(repo, run_id, name)
+        if a.get("name") == name and not a.get("expired")
+    ]
+    if not found:
+        raise CheckFailed(
+            f"pull request #{number}: workflow run {run_id} has no artifact {name} (expired, "
+            "or training did not run); run the pull request's checks again; nothing deployed"
+        )
+    archive = client.download_artifact(repo, int(found[-1]["id"]))
+    return _members(archive, pipeline, f"artifact {name} of workflow run {run_id}")
+
+
+def _members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
+    """train.json and verdict.json of ``pipeline`` from the artifact's zip."""
+    wanted = ("train.json", "verdict.json")
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+            names = zipped.namelist()
+            out = {}
+            for file in wanted:
+                for candidate in (f"{pipeline}/{file}", file):
+                    if candidate in names:
+                        out[file] = zipped.read(candidate)
+                        break
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadInput(f"{what}: not a zip archive ({exc})") from exc
+    if "train.json" not in out:
+        raise CheckFailed(f"{what} holds no {pipeline}/train.json; nothing deployed")
+    return out
+
+
+# -- files ----------------------------------------------------------------------------
+
+
+def _tracked(root: Path, folder: Path) -> list[str]:
+    try:
+        rel = folder.resolve().relative_to(root)
+    except ValueError:
+        return []
+    done = proc.run(["git", "ls-files", "--", rel.as_posix()], cwd=root, check=False)
+    return done.stdout.split() if done.returncode == 0 else []
+
+
+def _read(path: Path, pipeline: str, stage: str) -> str:
+    try:
+        return path.read_text("utf-8")
+    except OSError as exc:
+        raise BadInput(
+            f"{path}: not readable ({exc.strerror or exc}); run `mlgitops {stage} {pipeline}` "
+            "first, or deploy from the workflow, where the anchor is the pull request's run"
+        ) from exc
+
+
+def _verdict(path: Path, pipeline: str) -> Mapping[str, Any]:
+    return _verdict_doc(_read(path, pipeline, "compare").encode(), str(path))
+
+
+def _verdict_doc(raw: bytes | None, what: str) -> Mapping[str, Any]:
+    if raw is None:
+        raise CheckFailed(f"{what} is missing: compare never judged the model; nothing deployed")
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise BadInput(f"{what}: not JSON ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
+        raise BadInput(f"{what}: not a verdict document (schema_version 1)")
+    return doc
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

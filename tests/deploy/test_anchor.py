@@ -1,0 +1,295 @@
+"""Deploy ships what the merged pull request's workflow reviewed, and nothing else.
+
+Each attack of docs/security.md against a real MLflow server and the loopback
+GitHub: a run planted under the reviewed content key, model files overwritten
+after the review, a verdict committed to the repository, a push no pull
+request reviewed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from mlgitops.training.tracking import open_tracking
+from tests.deploy.test_deploy import deploy, versions
+from tests.deploy.world import World, git, handoff, publish_review, reviewed_run
+from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.mlflow_server import MlflowServer
+
+FAR_FUTURE_MS = 4102444800000  # 2100-01-01
+
+
+@pytest.fixture
+def on_github(monkeypatch: pytest.MonkeyPatch, github_server: GitHubServer) -> GitHubServer:
+    """The environment of the deploy job: GitHub's API, its token, this repository."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_TOKEN", github_server.token)
+    monkeypatch.setenv("GITHUB_REPOSITORY", github_server.state.repo)
+    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
+    return github_server
+
+
+def model_json(world: World) -> dict[str, object]:
+    doc: dict[str, object] = json.loads(
+        world.remote_file(f"manifests/{world.name}/overlays/staging/model.json")
+    )
+    return doc
+
+
+def plant_run(uri: str, root: Path, name: str) -> str:
+    """What a branch's trainer can do with the PR credentials: a run under another PR's
+    content key, a passed verdict tag, a start time far in the future, a model of its own."""
+    content_key = handoff(root, name, "train.json")["content_key"]
+    tracking = open_tracking(uri, root, env={})
+    experiment = tracking.experiment(name, create=False) or ""
+    answer = requests.post(
+        f"{uri}/api/2.0/mlflow/runs/create",
+        json={
+            "experiment_id": experiment,
+            "run_name": "planted",
+            "start_time": FAR_FUTURE_MS,
+            "tags": [
+                {"key": "mlgitops.content_key", "value": content_key},
+                {"key": "mlgitops.verdict", "value": "passed"},
+                {"key": "mlgitops.verdict.summary", "value": "all gates passed"},
+            ],
+        },
+        timeout=30,
+    )
+    answer.raise_for_status()
+    run_id = str(answer.json()["run"]["info"]["run_id"])
+    model = tracking.create_model(experiment, run_id, "model", {})
+    folder = root.parent / "planted-model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("artifact_path: model\nflavors: {}\n")
+    tracking.upload(model.artifact_uri, folder)
+    tracking.finalize_model(model.model_id, ready=True)
+    tracking.log_batch(run_id, {}, {}, {"mlgitops.model_id": model.model_id})
+    tracking.end_run(run_id, "FINISHED")
+    return run_id
+
+
+def test_deploy_anchors_on_the_merged_pull_requests_workflow_run(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    reviewed = reviewed_run(uri, world.work, world.name)
+    run = publish_review(on_github.state, world.work, world.name, pr=12)
+    planted = plant_run(uri, world.work, world.name)
+    head = git(world.work, "rev-parse", "HEAD")
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 0
+
+    record = model_json(world)
+    assert record["run_id"] != planted
+    assert (record["run_id"], record["pr"]) == (reviewed, 12)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"deploy {world.name}: reviewed in pull request #12, workflow run {run['id']} "
+        f"on {head[:12]}"
+    )
+    assert record["model_digest"] == handoff(world.work, world.name, "train.json")["model_digest"]
+    assert [c.operation for c in on_github.log] == [
+        "repos/list-pull-requests-associated-with-commit",
+        "actions/list-workflow-runs-for-repo",
+        "actions/list-workflow-run-artifacts",
+        "actions/download-artifact",
+    ]
+
+
+def test_model_files_overwritten_after_the_review_are_refused(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    run_id = reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name)
+    train = handoff(world.work, world.name, "train.json")
+    model_id = train["model_uri"].removeprefix("models:/")
+    tracking = open_tracking(uri, world.work, env={})
+    logged = requests.get(f"{uri}/api/2.0/mlflow/logged-models/{model_id}", timeout=30).json()
+    swapped = world.tmp / "swapped"
+    swapped.mkdir()
+    (swapped / "model.pkl").write_bytes(b"not the reviewed model")
+    tracking.upload(logged["model"]["info"]["artifact_uri"], swapped)
+    head = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"mlgitops deploy: error: model {model_id} of run {run_id} in MLflow at {uri} has "
+        "digest sha256:"
+    )
+    assert f", but the review recorded {train['model_digest']} (pull request #12, " in err
+    assert err.endswith("its files changed after the review; nothing deployed\n")
+    assert world.remote_head() == head
+    assert versions(uri, world.name) == []
+
+
+def test_a_committed_verdict_does_not_override_a_failed_review(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    spec.write_text(spec.read_text().replace("accuracy: {min: 0.85}", "accuracy: {min: 0.999}"))
+    git(world.work, "commit", "-qam", "A gate this model cannot pass")
+    run_id = reviewed_run(uri, world.work, world.name, passes=False)
+    summary = handoff(world.work, world.name, "verdict.json")["summary"]
+    publish_review(on_github.state, world.work, world.name)
+    verdict = world.work / ".mlgitops" / world.name / "verdict.json"
+    forged = {**json.loads(verdict.read_text()), "passed": True, "summary": "all gates passed"}
+    verdict.write_text(json.dumps(forged))
+    git(world.work, "add", "-f", str(verdict))
+    git(world.work, "commit", "-qm", "Results")
+    on_github.state.merge_pull(12, git(world.work, "rev-parse", "HEAD"))
+    git(world.work, "push", "-q", "origin", "main")
+    head = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+
+    run = next(iter(on_github.state.workflow_runs))
+    assert capsys.readouterr().err.splitlines(keepends=True)[-1] == (
+        f"mlgitops deploy: error: run {run_id} did not pass its review (pull request #12, "
+        f"workflow run {run} on {git(world.work, 'rev-parse', 'HEAD~1')[:12]}): {summary}; "
+        "nothing deployed\n"
+    )
+    assert world.remote_head() == head
+    assert versions(uri, world.name) == []
+
+
+def test_a_committed_hand_off_folder_is_no_local_anchor(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = world.work / ".mlgitops" / world.name
+    folder.mkdir(parents=True)
+    (folder / "verdict.json").write_text('{"schema_version": 1, "passed": true}')
+    git(world.work, "add", "-f", str(folder / "verdict.json"))
+    git(world.work, "commit", "-qm", "Results")
+    assert deploy(world, "http://127.0.0.1:9") == 1
+    # the last line: mlgitops also warns about a tracked .mlgitops/ before it
+    assert capsys.readouterr().err.splitlines(keepends=True)[-1] == (
+        f"mlgitops deploy: error: .mlgitops/{world.name}/verdict.json is committed to Git: "
+        "committed results are files anyone can write, never a review; remove them from the "
+        "repository (they belong in .gitignore); nothing deployed\n"
+    )
+
+
+def test_a_push_that_no_pull_request_merged_deploys_nothing(
+    world: World, on_github: GitHubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = git(world.work, "rev-parse", "HEAD")
+    on_github.state.add_pull(5, head)  # open, not merged: its head is not a merge
+    assert deploy(world, "http://127.0.0.1:9") == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: commit {head[:12]} is not the merge of a pull request: "
+        "deploy ships only what a pull request reviewed (merge through a pull request); "
+        "nothing deployed\n"
+    )
+
+
+def test_a_pull_request_whose_workflow_never_ran_deploys_nothing(
+    world: World, on_github: GitHubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = git(world.work, "rev-parse", "HEAD")
+    on_github.state.add_pull(6, head, state="closed")
+    on_github.state.merge_pull(6, head)
+    other = on_github.state.add_workflow_run(
+        head,
+        name=f"mlgitops {world.name}: pull request",
+        path=f".github/workflows/mlgitops-{world.name}-pr.yml",
+        head_repo="someone/ml",  # a fork's run cannot vouch for this repository
+    )
+    assert other["id"]
+    assert deploy(world, "http://127.0.0.1:9") == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pull request #6: no completed run of "
+        f".github/workflows/mlgitops-{world.name}-pr.yml on its last commit {head[:12]} from "
+        "this repository, so nothing reviewed it; nothing deployed\n"
+    )
+
+
+def attestation_bundle(digest: str, workflow: str, run_id: int) -> dict[str, object]:
+    """A Sigstore bundle as actions/attest-build-provenance stores it (signature elided)."""
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "mlgitops-model", "digest": {"sha256": digest.split(":", 1)[1]}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "externalParameters": {
+                    "workflow": {
+                        "ref": "refs/pull/12/merge",
+                        "repository": "https://github.com/octo/ml",
+                        "path": workflow,
+                    }
+                }
+            },
+            "runDetails": {
+                "metadata": {
+                    "invocationId": f"https://github.com/octo/ml/actions/runs/{run_id}/attempts/1"
+                }
+            },
+        },
+    }
+    payload = base64.b64encode(json.dumps(statement).encode()).decode()
+    return {
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {},
+        "dsseEnvelope": {
+            "payload": payload,
+            "payloadType": "application/vnd.in-toto+json",
+            "signatures": [],
+        },
+    }
+
+
+def test_with_attest_on_deploy_requires_the_attestation_of_the_reviewed_run(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri, name = mlflow_server.uri, world.name
+    config = world.work / "mlgitops.yaml"
+    config.write_text(config.read_text() + "attest: true\n")
+    git(world.work, "commit", "-qam", "Attest models")
+    reviewed_run(uri, world.work, name)
+    run = publish_review(on_github.state, world.work, name)
+    digest = handoff(world.work, name, "train.json")["model_digest"]
+    workflow = f".github/workflows/mlgitops-{name}-pr.yml"
+    other_run = int(run["id"]) + 1
+    on_github.state.add_attestation(digest, attestation_bundle(digest, workflow, other_run))
+    head = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: attest is on, but none of the 1 attestation(s) of model "
+        f"digest {digest} comes from {workflow} in workflow run {run['id']} (pull request #12, "
+        f"workflow run {run['id']} on {git(world.work, 'rev-parse', 'HEAD')[:12]}); "
+        "nothing deployed\n"
+    )
+    assert world.remote_head() == head
+
+    on_github.state.add_attestation(digest, attestation_bundle(digest, workflow, int(run["id"])))
+    assert deploy(world, uri) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"  attestation: {digest} attested by workflow run {run['id']} ({workflow})"
+    assert model_json(world)["model_digest"] == digest
