@@ -363,6 +363,7 @@ def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
         "plan": "success",
         "check": "skipped",
         "train": "skipped",
+        "watchdog": "skipped",
         "report": "skipped",
     }, _explain(run)
     status = _status(github_server, sha)
