@@ -28,8 +28,9 @@ class CandidateRun:
     predictions: Predictions
     #: the holdout as a data frame (features, target, ``__row__``), in holdout order
     frame: Any
-    #: what the baseline model is given: every column but the target and ``__row__``
-    features: Any
+    #: the candidate's features, in its order (``train.json``'s, else every holdout
+    #: column but the target and ``__row__``)
+    feature_names: tuple[str, ...]
 
 
 def load_candidate(outputs: Outputs, pipeline: Pipeline) -> CandidateRun:
@@ -48,8 +49,14 @@ def load_candidate(outputs: Outputs, pipeline: Pipeline) -> CandidateRun:
     _check_truth(predicted, frame, target, outputs)
     labels = _encode(predicted["y_pred"], classes, outputs.predictions, frame)
     proba = _proba_columns(predicted, classes, outputs.predictions) if classes else None
-    features = frame.drop(columns=[target, ROW])
-    return CandidateRun(train, holdout, Predictions(labels, proba), frame, features)
+    return CandidateRun(train, holdout, Predictions(labels, proba), frame, _features(train, frame))
+
+
+def _features(train: TrainResult, frame: Any) -> tuple[str, ...]:
+    declared = getattr(train, "features", None)
+    if declared:
+        return tuple(str(f["name"] if isinstance(f, dict) else f) for f in declared)
+    return tuple(str(c) for c in frame.columns if c not in (train.target, ROW))
 
 
 def baseline_predictions(model: Any, features: Any, holdout: Holdout) -> Predictions:

@@ -18,7 +18,7 @@ from typing import Any
 
 from mlgitops.errors import CheckFailed
 from mlgitops.gitops.registry import Registry
-from mlgitops.results import Hashes
+from mlgitops.results import VERDICT_SCHEMA_VERSION, Hashes
 from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord, Tracking
 
 VERDICT_TAG = "mlgitops.verdict"
@@ -92,4 +92,6 @@ def _verdict_file(path: Path) -> dict[str, Any] | None:
         doc = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    return doc if isinstance(doc, dict) and doc.get("schema_version") == 1 else None
+    if not isinstance(doc, dict) or doc.get("schema_version") != VERDICT_SCHEMA_VERSION:
+        return None
+    return doc
