@@ -47,16 +47,32 @@ def outcome(report: ReportInput) -> tuple[str, str]:
         return "failure", "data validation failed"
     if verdict is None:
         return "pending", "not trained: needs a run on this repository's runners"
-    failed = [g for g in verdict["gates"] if not g["passed"]]
+    return ("success" if verdict["passed"] else "failure"), counted(verdict["counts"])
+
+
+def counted(counts: Mapping[str, int]) -> str:
+    """The gate counts compare wrote, in words (the verdict's numbers, never recounted)."""
+    passed, failed = int(counts["pass"]), int(counts["fail"])
+    allowed = int(counts["allowed"])
+    refused = int(counts["not_evaluable"]) - allowed
+    parts = []
     if failed:
-        return "failure", f"{len(failed)} of {len(verdict['gates'])} gates failed"
-    return "success", f"all {len(verdict['gates'])} gates passed"
+        parts.append(f"{failed} of {passed + failed} gates failed")
+    if refused:
+        parts.append(f"{refused} not evaluable")
+    if not parts:
+        parts.append(f"all {passed} gates passed" if passed else "no gates evaluated")
+    if allowed:
+        parts.append(f"{allowed} not evaluable (allowed)")
+    if counts["not_applicable"]:
+        parts.append(f"{int(counts['not_applicable'])} not applicable")
+    return ", ".join(parts)
 
 
 def render(report: ReportInput) -> str:
     """The whole report (comment, job summary and report.md share it)."""
     lines = [marker(report.pipeline), *_headline(report), *_notes(report.notes)]
-    for section in (_metrics, _gates, _validation, _diff, _promotion, _lineage):
+    for section in (_metrics, _gates, _comparison, _validation, _diff, _promotion, _lineage):
         lines += section(report)
     lines += ["", f"<sub>Updated by <code>mlgitops report</code>{_for_commit(report)}.</sub>"]
     return "\n".join(lines) + "\n"
@@ -89,27 +105,33 @@ def _metrics(report: ReportInput) -> list[str]:
     if verdict is None:
         return []
     confidence = f"{float(verdict['confidence']):.0%}"
+    holdout = verdict["holdout"]
+    paired = int(holdout["excluded"]) > 0
     head = ["metric", "candidate", "baseline", "delta", f"{confidence} CI of delta", "significant"]
+    if paired:
+        head[1:2] = ["candidate (all rows)", "candidate (compared rows)"]
     rows = []
     for m in verdict["metrics"]:
         ci = m.get("ci")
         interval = f"[{_number(ci[0], True)}, {_number(ci[1], True)}]" if ci else "-"
         significant = {True: "yes", False: "no"}.get(m.get("significant"), "-")
         arrow = "↑" if m["higher_is_better"] else "↓"
+        both = [_number(m["paired_candidate"])] if paired else []
         rows.append(
             [
                 f"{code(m['name'])} {arrow}",
                 _number(m["candidate"]),
+                *both,
                 _number(m["baseline"]),
                 _number(m["delta"], True),
                 interval,
                 significant,
             ]
         )
-    holdout = verdict["holdout"]
     about = (
-        f"Holdout of {int(holdout['rows'])} rows; paired bootstrap, {int(verdict['resamples'])} "
-        f"resamples, seed {int(verdict['seed'])}. ↑ higher is better, ↓ lower is better."
+        f"Holdout of {int(holdout['rows'])} rows{_compared(verdict)}; paired bootstrap, "
+        f"{int(verdict['resamples'])} resamples, seed {int(verdict['seed'])}. "
+        "↑ higher is better, ↓ lower is better."
     )
     return [
         "",
@@ -117,10 +139,24 @@ def _metrics(report: ReportInput) -> list[str]:
         "",
         about,
         "",
-        *table(head, rows, "lrrrll"),
+        *table(head, rows, "lrrrrll" if paired else "lrrrll"),
         "",
         *charts(verdict["metrics"]),
     ]
+
+
+def _compared(verdict: Doc) -> str:
+    holdout = verdict["holdout"]
+    if not verdict["baseline"].get("available") or verdict["comparison"]["status"] != "evaluable":
+        return ""
+    compared, excluded = int(holdout["compared"]), int(holdout["excluded"])
+    if not excluded:
+        return f", all {compared} compared with the deployed model"
+    why = escape(holdout.get("excluded_reason") or "")
+    return (
+        f"; the deployed model is compared on {compared} of them, {excluded} excluded "
+        f"because {why}"
+    )
 
 
 def _gate_name(gate: Doc) -> str:
@@ -137,9 +173,50 @@ def _gates(report: ReportInput) -> list[str]:
         return ["", "### Gates", "", "No gates are declared: every candidate passes."]
     rows = []
     for gate in verdict["gates"]:
-        icon = "⏭️ skipped" if gate.get("skipped") else ("✅ pass" if gate["passed"] else "❌ fail")
-        rows.append([icon, _gate_name(gate), _number(gate.get("value")), escape(gate["reason"])])
+        rows.append(
+            [_status(gate), _gate_name(gate), _number(gate.get("value")), escape(gate["reason"])]
+        )
     return ["", "### Gates", "", *table(["result", "gate", "value", "why"], rows, "llrl")]
+
+
+def _status(gate: Doc) -> str:
+    status = gate["status"]
+    if status == "not_evaluable":
+        return "⚠️ not evaluable (allowed)" if gate.get("allowed") else "❌ not evaluable"
+    return {"pass": "✅ pass", "fail": "❌ fail"}.get(status, "➖ not applicable")
+
+
+def _comparison(report: ReportInput) -> list[str]:
+    """Why the relative gates could not be evaluated, and the feature diff."""
+    verdict = report.verdict
+    if verdict is None or not verdict["baseline"].get("available"):
+        return []
+    comparison, features = verdict["comparison"], verdict.get("features")
+    lines = [f"- ❌ {escape(reason)}" for reason in comparison["reasons"]]
+    lines += [f"- {escape(note)}" for note in comparison["notes"]]
+    changes = _feature_changes(features) if features else []
+    if not lines and not changes:
+        return []
+    out = ["", "### Against the deployed model", ""]
+    if lines:
+        out += [*lines, ""]
+    if changes:
+        out += ["Features of the candidate against the deployed model's signature:", ""]
+        out += table(["change", "column", "deployed model", "candidate"], changes)
+    elif features is not None:
+        out.append("Features: the same as the deployed model's signature.")
+    return out if out[-1] else out[:-1]
+
+
+def _feature_changes(features: Doc) -> list[list[str]]:
+    rows = [["added", code(c["name"]), "-", code(c["type"])] for c in features["added"]]
+    rows += [["removed", code(c["name"]), code(c["type"]), "-"] for c in features["removed"]]
+    for c in features["type_changed"]:
+        kind = "type changed" if c["compatible"] else "type changed (incompatible)"
+        rows.append([kind, code(c["name"]), code(c["baseline"]), code(c["candidate"])])
+    if features["reordered"]:
+        rows.append(["reordered", "-", "-", "-"])
+    return rows
 
 
 def _validation(report: ReportInput) -> list[str]:
