@@ -48,6 +48,14 @@ class TrainResult:
     duration_s: float = 0.0
     runner: str | None = None
     gpu: str | None = None
+    #: The feature contract the model was trained on: ``{"name", "dtype"}`` in input order.
+    features: list[dict[str, str]] = field(default_factory=list)
+    #: Data columns the schema does not declare, left out of the features.
+    undeclared: list[str] = field(default_factory=list)
+    #: The columns ``training_rows.parquet``'s fingerprints are computed over.
+    fingerprint_columns: list[str] = field(default_factory=list)
+    #: Validation failures the spec allowed training with (``train.allow_invalid_data``).
+    invalid_data: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
 

@@ -82,7 +82,7 @@ def test_the_key_is_a_sha256_over_the_component_hashes(repo: Path) -> None:
                 "spec": parts.spec,
                 "code": parts.code,
                 "package": parts.package,
-                "version": 1,
+                "version": 2,
             }
         )
     )
@@ -96,14 +96,22 @@ def test_a_missing_code_path_is_a_data_error(repo: Path) -> None:
         _key(repo)
 
 
-def test_the_split_is_deterministic_and_stratified(repo: Path) -> None:
+def test_the_split_is_deterministic_disjoint_and_close_to_test_size(
+    repo: Path, tmp_path: Path
+) -> None:
     pipeline = load_repo(repo).pipeline("tumors")
-    first, second = load_split(repo, pipeline), load_split(repo, pipeline)
+    first, second = load_split(repo, pipeline, tmp_path), load_split(repo, pipeline, tmp_path)
     assert first.holdout["__row__"].tolist() == second.holdout["__row__"].tolist()
-    assert len(first.holdout) == 143
     assert set(first.train["__row__"]).isdisjoint(first.holdout["__row__"])
-    share = first.holdout["malignant"].mean() - first.train["malignant"].mean()
-    assert abs(share) < 0.01
+    rows = len(first.train) + len(first.holdout)
+    assert rows == 569
+    # each row is in the holdout with probability test_size: within 3 standard errors
+    expected, sd = rows * 0.25, (rows * 0.25 * 0.75) ** 0.5
+    assert abs(len(first.holdout) - expected) < 3 * sd
+    # the hash never looks at the target: class shares differ by sampling noise only
+    p = first.train["malignant"].mean()
+    se = (p * (1 - p) * (1 / len(first.holdout) + 1 / len(first.train))) ** 0.5
+    assert abs(first.holdout["malignant"].mean() - p) < 3 * se
 
 
 def _replace(root: Path, old: str, new: str) -> None:

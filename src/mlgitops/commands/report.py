@@ -100,6 +100,7 @@ def run(
     )
     if where.fork and untrusted:  # a fork cannot have trained: such results are forged
         docs["train"] = docs["verdict"] = None
+    _require_one_candidate(docs, _shown(from_artifact or outputs.folder, root), name)
     report = _report_input(root, pipeline, docs, where)
     full = render(report)
     fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
@@ -153,6 +154,32 @@ def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] 
             f"{_shown(folder, root)}: no validation.json, train.json or verdict.json to report"
         )
     return docs
+
+
+def _require_one_candidate(docs: Mapping[str, Any], folder: str, name: str) -> None:
+    """The documents must describe one candidate: a stale hand-off is refused, never shown."""
+    train, verdict, validation = docs["train"], docs["verdict"], docs["validation"]
+    if verdict is not None:
+        judged = verdict.get("candidate", {}).get("run_id")
+        if train is None or judged != train.get("run_id"):
+            trained = (
+                "no train.json" if train is None else f"train.json is run {train.get('run_id')}"
+            )
+            raise BadInput(
+                f"{folder}/verdict.json judges run {judged}, but {trained}: the verdict is "
+                f"stale; run `mlgitops compare {name}` again"
+            )
+    if validation is not None and train is not None:
+        validated, trained_on = validation.get("data_hash"), train.get("hashes", {}).get("data")
+        if validated != trained_on:
+            raise BadInput(
+                f"{folder}/validation.json is for data {_short(validated)}, but the candidate "
+                f"was trained on data {_short(trained_on)}: run `mlgitops validate {name}` again"
+            )
+
+
+def _short(digest: Any) -> str:
+    return "(unrecorded)" if not digest else f"sha256:{str(digest)[:12]}"
 
 
 def _report_input(

@@ -19,7 +19,7 @@ from mlgitops import console, fsio
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, MlgitopsError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import load_repo
-from mlgitops.spec.model import Pipeline
+from mlgitops.spec.model import Pipeline, is_url
 
 FORMATS = ("table", "json", "github", "none")
 
@@ -132,8 +132,23 @@ def _validate(
         rows=outcome.rows,
         failures=outcome.failures,
         annotate_file=reader.annotate_file,
+        data_hash=_data_hash(root, pipeline, location),
     )
     return report, Head(pipeline, schema, location, outcome.profile)
+
+
+def _data_hash(root: Path, pipeline: Pipeline, location: str) -> str:
+    """The pipeline's data hash as ``train`` keys it; another file's own sha256."""
+    from mlgitops.training import content
+
+    if location == pipeline.data.path:
+        return content.data_hash(root, pipeline)
+    if is_url(location):
+        from mlgitops.training.data import fetch_url
+
+        return content.sha256_bytes(fetch_url(location))
+    path = Path(location) if Path(location).is_absolute() else root / location
+    return content.sha256_file(path)
 
 
 def _format(pipeline: Pipeline, location: str) -> str:

@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from mlgitops.errors import BadInput, DataError
-from mlgitops.evaluation.metrics import Array, Floats, Holdout, Predictions
+from mlgitops.evaluation.metrics import Holdout, Predictions
+from mlgitops.evaluation.pointscore import encode as _encode
+from mlgitops.evaluation.pointscore import proba_columns as _proba_columns
 from mlgitops.outputs import Outputs
 from mlgitops.results import TrainResult, load_train_result
 from mlgitops.spec.model import Pipeline
@@ -121,24 +123,6 @@ def _aligned(predicted: Any, frame: Any, path: Path) -> Any:
     return indexed.loc[frame[ROW].to_numpy()].reset_index()
 
 
-def _encode(values: Any, classes: tuple[Any, ...], path: Path, frame: Any) -> Array:
-    """Class codes for classification; floats for regression."""
-    import pandas as pd
-
-    if not classes:
-        return np.asarray(values, dtype=np.float64)
-    codes = pd.Index(list(classes)).get_indexer(list(values))
-    if (codes < 0).any():
-        at = int(np.flatnonzero(codes < 0)[0])
-        where = f" (data row {int(frame[ROW].iloc[at])})" if frame is not None else ""
-        known = ", ".join(map(str, classes))
-        raise DataError(
-            f"{path}: class {list(values)[at]!r}{where} is not one of the model's classes ({known})"
-        )
-    encoded: Array = codes.astype(np.int64)
-    return encoded
-
-
 def _check_truth(predicted: Any, frame: Any, target: str, outputs: Outputs) -> None:
     truth, given = frame[target].to_numpy(), predicted["y_true"].to_numpy()
     differs = np.flatnonzero(truth != given)
@@ -148,18 +132,3 @@ def _check_truth(predicted: Any, frame: Any, target: str, outputs: Outputs) -> N
             f"{outputs.predictions}: y_true of data row {int(frame[ROW].iloc[at])} is "
             f"{given[at]!r} but {outputs.holdout.name} has {target}={truth[at]!r}"
         )
-
-
-def _proba_columns(predicted: Any, classes: tuple[Any, ...], path: Path) -> Floats | None:
-    names = [f"proba_{c}" for c in classes]
-    present = [n in predicted.columns for n in names]
-    if not any(present):
-        return None
-    if len(classes) == 2 and present[1] and not present[0]:
-        positive = predicted[names[1]].to_numpy(dtype=np.float64)
-        return np.column_stack([1.0 - positive, positive])
-    if not all(present):
-        missing = ", ".join(n for n, ok in zip(names, present, strict=True) if not ok)
-        raise DataError(f"{path}: probability columns missing: {missing}")
-    proba: Floats = predicted[names].to_numpy(dtype=np.float64)
-    return proba

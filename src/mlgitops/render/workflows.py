@@ -286,7 +286,11 @@ def actionlint_context(repo: Repo) -> dict[str, Any]:
 def _input_paths(pipeline: Pipeline) -> list[str]:
     """The pipeline's inputs; code entries may be folders, so their contents count too."""
     paths = [path.rstrip("/") for path in pipeline.inputs() if not is_url(path)]
-    folders = [f"{code.rstrip('/')}/**" for code in pipeline.model.code if not is_url(code)]
+    folders = [
+        f"{code.rstrip('/')}/**"
+        for code in pipeline.trainer_inputs()
+        if not is_url(code) and "." not in code.rsplit("/", 1)[-1]
+    ]
     return paths + folders
 
 

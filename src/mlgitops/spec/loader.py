@@ -133,7 +133,7 @@ def _data(raw: dict[str, Any]) -> m.Data:
     )
     fields = {k: v for k, v in raw.items() if k not in ("columns", "split", "rows")}
     rows = m.Rows(**raw["rows"]) if "rows" in raw else None
-    return m.Data(**fields, columns=columns, split=m.Split(**raw.get("split", {})), rows=rows)
+    return m.Data(**fields, columns=columns, split=_split(raw.get("split", {})), rows=rows)
 
 
 def _model(raw: dict[str, Any]) -> m.Model:
@@ -154,7 +154,15 @@ def _compare(raw: dict[str, Any]) -> m.Compare:
 def _train(raw: dict[str, Any]) -> m.Train:
     runs_on = raw.get("runs_on", m.Train.runs_on)
     labels = (runs_on,) if isinstance(runs_on, str) else tuple(runs_on)
-    return m.Train(runs_on=labels, timeout_minutes=raw.get("timeout_minutes", 120))
+    return m.Train(
+        runs_on=labels,
+        timeout_minutes=raw.get("timeout_minutes", 120),
+        allow_invalid_data=raw.get("allow_invalid_data", False),
+    )
+
+
+def _split(raw: dict[str, Any]) -> m.Split:
+    return m.Split(**{**raw, "key": tuple(raw.get("key", ()))})
 
 
 def _deploy(raw: dict[str, Any]) -> m.Deploy:

@@ -25,6 +25,8 @@ class Split:
     test_size: float = 0.2
     seed: int = 42
     stratify: bool = True
+    #: Columns identifying a row; empty: every declared column.
+    key: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class Compare:
 class Train:
     runs_on: tuple[str, ...] = ("self-hosted", "linux", "gpu")
     timeout_minutes: int = 120
+    allow_invalid_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,13 +209,61 @@ class Pipeline:
     def first_environment(self) -> Environment | None:
         return self.deploy.environments[0] if self.deploy else None
 
+    def trainer_inputs(self) -> tuple[str, ...]:
+        """Repo paths the trainer's code may live in: ``model.code`` and what the command names.
+
+        The one list behind the content key, ``plan`` and the workflows' path filters.
+        """
+        return tuple(dict.fromkeys([*self.model.code, *command_inputs(self.model.command)]))
+
     def inputs(self) -> tuple[str, ...]:
         """Repo-relative paths whose change affects this pipeline (path filters)."""
-        paths = [self.source, *self.model.code]
+        paths = [self.source, *self.trainer_inputs()]
         for p in (self.data.path, self.data.schema, self.data.test_path):
             if p and not is_url(p):
                 paths.append(p)
         return tuple(dict.fromkeys(paths))
+
+
+#: Suffixes that make a command argument a file the trainer reads.
+_CODE_SUFFIXES = (
+    ".py", ".r", ".jl", ".sh", ".ipynb", ".yaml", ".yml", ".json", ".toml", ".cfg", ".ini",
+    ".txt", ".sql", ".pkl", ".joblib",
+)  # fmt: skip
+
+
+def command_inputs(command: str | None) -> tuple[str, ...]:
+    """Repo paths a custom trainer command names, decided from the text alone.
+
+    Scripts and files passed as arguments (``src/train.py``, ``--config=conf/a.yaml``),
+    and for ``python -m pkg.mod`` the places the top package can be (``pkg``,
+    ``pkg.py``, ``src/pkg``, ``src/pkg.py``). Paths that do not exist are kept:
+    they cost nothing in a path filter, and the content key skips them.
+    """
+    import shlex
+
+    if not command:
+        return ()
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    found: list[str] = []
+    for before, word in zip(["", *words], words, strict=False):
+        if before == "-m":
+            top = word.split(".")[0]
+            found += [top, f"{top}.py", f"src/{top}", f"src/{top}.py"]
+            continue
+        value = word.split("=", 1)[1] if word.startswith("-") and "=" in word else word
+        if _names_a_file(value):
+            found.append(value.removeprefix("./"))
+    return tuple(dict.fromkeys(found))
+
+
+def _names_a_file(word: str) -> bool:
+    if not word or word.startswith(("-", "/", "~", "$")) or "://" in word or ".." in word:
+        return False
+    return "/" in word or word.lower().endswith(_CODE_SUFFIXES)
 
 
 @dataclass(frozen=True)

@@ -170,9 +170,13 @@ def _check_rows(predictions: Any, job: TrainJob, command: str) -> None:
 
 
 def _class_labels(names: list[str], job: TrainJob) -> list[Any]:
-    """Class labels in their data type (``proba_1`` means the label 1 when the target is numeric)."""
+    """Class labels in their data type, sorted (``proba_1`` is the label 1 for a numeric target).
+
+    Sorted like every built-in classifier's ``classes_``, whatever order the
+    trainer wrote its columns in: probabilities are matched to labels by name.
+    """
     by_text = {str(v): v for v in job.split.train[job.split.target].unique()}
-    return [_native(by_text.get(n, n)) for n in names]
+    return sorted(_native(by_text.get(n, n)) for n in names)
 
 
 def _native(value: Any) -> Any:

@@ -9,11 +9,11 @@ Definition (docs/train.md, "Cache semantics")::
         "data":    sha256 of the data file's bytes (and of data.test_path's, if any),
         "schema":  sha256 of the schema file's bytes, or of the inline columns as JSON,
         "spec":    sha256 of the training part of the spec as canonical JSON,
-        "code":    sha256 over (path, sha256 of bytes) of every model.code file
-                   and of the files the custom command names,
-        "package": sha256 of {"mlgitops": version, "python": "X.Y",
-                              "<estimator's top package>": its version},
-        "version": 1,
+        "code":    sha256 over (path, sha256 of bytes) of every file under
+                   Pipeline.trainer_inputs(): model.code, the files the custom
+                   command names, and for `python -m pkg.mod` the package's folder,
+        "package": sha256 of {"mlgitops": version},
+        "version": 2,
     })
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -32,7 +31,7 @@ from mlgitops.errors import DataError
 from mlgitops.results import Hashes
 from mlgitops.spec.model import Pipeline, is_url
 
-KEY_VERSION = 1
+KEY_VERSION = 2
 _CHUNK = 1 << 20
 _SKIP_PARTS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
 
@@ -74,27 +73,18 @@ def training_spec(pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
-def command_files(root: Path, command: str | None) -> list[str]:
-    """Repo-relative files that a custom trainer command names (its scripts)."""
-    if not command:
-        return []
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        words = command.split()
-    found = []
-    for word in words:
-        candidate = (root / word).resolve()
-        if not word.startswith("-") and candidate.is_file() and candidate.is_relative_to(root):
-            found.append(candidate.relative_to(root).as_posix())
-    return found
+def code_files(root: Path, paths: Iterable[str], declared: Iterable[str] = ()) -> list[str]:
+    """Every file under the given repo-relative paths (folders walked), sorted.
 
-
-def code_files(root: Path, paths: Iterable[str]) -> list[str]:
-    """Every file under the given repo-relative paths (folders walked), sorted."""
+    A path in ``declared`` (``model.code``) must exist; the others (read from the
+    command's text) are skipped when they do not.
+    """
     files: set[str] = set()
+    must = set(declared)
     for rel in paths:
         target = root / rel
+        if rel not in must and not target.exists():
+            continue
         if target.is_dir():
             for path in target.rglob("*"):
                 inside = path.relative_to(root)
@@ -122,7 +112,7 @@ def hashes(root: Path, pipeline: Pipeline, data_bytes_hash: str | None = None) -
     """The component hashes of a pipeline's training inputs as they are on disk."""
     data = data_bytes_hash or data_hash(root, pipeline)
     model = pipeline.model
-    code = code_files(root, model.code) + command_files(root, model.command)
+    code = code_files(root, pipeline.trainer_inputs(), declared=model.code)
     code_doc = [[rel, sha256_file(root / rel)] for rel in sorted(set(code))]
     return Hashes(
         data=data,

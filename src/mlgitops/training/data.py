@@ -1,12 +1,21 @@
-"""Read a pipeline's data and split it into the training rows and the holdout.
+"""Read a pipeline's data as ``validate`` does, and split it into training rows and holdout.
+
+One reader for every stage: the file is read and validated in one pass by
+:mod:`mlgitops.validation.engine` (the schema's dtypes, so ``"02139"`` stays
+text, and missing stays missing), and only the columns the schema declares
+are read (:mod:`mlgitops.features`). Data that fails validation does not
+train unless the spec says ``train.allow_invalid_data: true``.
 
 The split is mlgitops's, never the trainer's: every trainer (built-in or
 custom) and ``compare`` see exactly the same holdout rows.
 
 - ``data.test_path`` set: all of ``data.path`` trains; the test file is the holdout.
-- otherwise ``sklearn.model_selection.train_test_split`` with ``split.test_size``,
-  ``random_state=split.seed`` and, for classification with ``split.stratify``,
-  stratified on the target.
+- otherwise each row's side is a function of its key (``data.split.key``, by
+  default every declared column) and ``split.seed``: a row is in the holdout
+  when a hash of both falls below ``split.test_size``. Appending rows never moves
+  existing rows, and identical rows always land on the same side. The holdout
+  is ``test_size`` of the rows in expectation, and of each class in expectation
+  (the hash does not look at the target), so ``split.stratify`` needs no extra step.
 
 ``__row__`` is the 1-based record number in the file it came from (the header
 line is not counted), so a holdout row can be found again in the data file.
@@ -14,20 +23,22 @@ line is not counted), so a holdout row can be found again in the data file.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgitops.errors import DataError
-from mlgitops.spec.model import Pipeline, is_url
+from mlgitops.errors import BadInput, CheckFailed, DataError
+from mlgitops.features import FeatureContract, contract, missing_as_nan, row_fingerprints
+from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
 
 ROW = "__row__"
-#: Schema dtypes that make a column categorical whatever its values look like.
-CATEGORICAL_DTYPES = frozenset({"category", "str", "string", "object"})
+#: Failures named in the message when ``train`` refuses invalid data.
+_FIRST_FAILURES = 3
 _downloads: dict[str, bytes] = {}
 
 
@@ -40,10 +51,30 @@ class Split:
     target: str
     features: tuple[str, ...]
     categorical: tuple[str, ...]
+    contract: FeatureContract | None = None
+    #: Validation failures the spec allowed training with (``train.allow_invalid_data``).
+    invalid: tuple[str, ...] = ()
+
+    def training_fingerprints(self) -> npt.NDArray[np.uint64]:
+        """One fingerprint per training row, over every feature and the target."""
+        return row_fingerprints(self.train, self.fingerprint_columns)
+
+    @property
+    def fingerprint_columns(self) -> tuple[str, ...]:
+        return (*self.features, self.target)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One data file as read: ``__row__`` and the declared columns, typed by the schema."""
+
+    frame: pd.DataFrame
+    contract: FeatureContract
+    failures: tuple[str, ...]
 
 
 def fetch_url(url: str) -> bytes:
-    """Download an https data file once per process."""
+    """Download an https data file once per process (the content key hashes its bytes)."""
     if url not in _downloads:
         import requests
 
@@ -56,90 +87,77 @@ def fetch_url(url: str) -> bytes:
     return _downloads[url]
 
 
-def read_table(root: Path, path: str, file_format: str) -> pd.DataFrame:
-    """One data file as a frame with a ``__row__`` column."""
-    import pandas as pd
+def read_table(root: Path, pipeline: Pipeline, location: str, workdir: Path) -> Table:
+    """Read and validate one data file of ``pipeline`` in one pass."""
+    from mlgitops.data import open_data
+    from mlgitops.validation.engine import Limits, validate
+    from mlgitops.validation.schema import load_schema
 
-    source: Any = io.BytesIO(fetch_url(path)) if is_url(path) else root / path
-    try:
-        frame = pd.read_parquet(source) if file_format == "parquet" else pd.read_csv(source)
-    except FileNotFoundError as exc:
-        raise DataError(f"{path}: file not found") from exc
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot read as {file_format} ({exc})") from exc
-    if frame.empty:
-        raise DataError(f"{path}: no data rows")
-    frame.insert(0, ROW, range(1, len(frame) + 1))
-    return frame
-
-
-def schema_dtypes(root: Path, pipeline: Pipeline) -> dict[str, str]:
-    """Column dtypes the schema declares (pandera YAML ``columns.*.dtype`` or inline)."""
-    if pipeline.data.columns:
-        return {c.name: c.dtype for c in pipeline.data.columns}
-    if not pipeline.data.schema:
-        return {}
-    import yaml
-
-    try:
-        doc = yaml.safe_load((root / pipeline.data.schema).read_text("utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"{pipeline.data.schema}: cannot read the schema ({exc})") from exc
-    columns = doc.get("columns") if isinstance(doc, dict) else None
-    if not isinstance(columns, dict):
-        return {}
-    return {
-        str(name): str(spec.get("dtype"))
-        for name, spec in columns.items()
-        if isinstance(spec, dict) and spec.get("dtype")
-    }
-
-
-def categorical_columns(
-    frame: pd.DataFrame, features: tuple[str, ...], declared: dict[str, str]
-) -> tuple[str, ...]:
-    """Features that are categories: declared so in the schema, or non-numeric in the data."""
-    import pandas as pd
-
-    found = []
-    for name in features:
-        dtype = frame[name].dtype
-        numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-        if declared.get(name, "").lower() in CATEGORICAL_DTYPES or not numeric:
-            found.append(name)
-    return tuple(found)
-
-
-def load_split(root: Path, pipeline: Pipeline) -> Split:
-    """Read the data (and test file) and split them deterministically."""
     data = pipeline.data
-    frame = read_table(root, data.path, data.file_format)
-    _require_target(frame, data.target, data.path)
+    schema = load_schema(root, pipeline)
+    fmt = data.format if location == data.path else None
+    reader = open_data(root, location, fmt=fmt, workdir=workdir)
+    header = reader.columns()
+    _require_target(schema, header, data.target, location, pipeline)
+    bounds = data.rows if location == data.path else None
+    limits = Limits(
+        chunk_rows=data.chunk_rows,
+        min_rows=bounds.min if bounds else None,
+        max_rows=bounds.max if bounds else None,
+    )
+    outcome = validate(reader, schema, limits, keep=True)
+    failures = tuple(_describe(f, location) for f in outcome.failures)
+    if failures and not pipeline.train.allow_invalid_data:
+        raise CheckFailed(_refusal(location, pipeline.name, failures))
+    if outcome.text_columns:
+        names = ", ".join(sorted(outcome.text_columns))
+        raise DataError(f"{location}: column(s) {names} have values that are not of their dtype")
+    assert outcome.table is not None  # asked for with keep=True
+    frame = missing_as_nan(outcome.table.to_pandas())
+    if frame.empty:
+        raise DataError(f"{location}: no data rows")
+    frame.insert(0, ROW, range(1, len(frame) + 1))
+    return Table(frame, contract(schema, header, data.target, frame), failures)
+
+
+def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
+    """Read the data (and test file), validated, and split it deterministically."""
+    data = pipeline.data
+    table = read_table(root, pipeline, data.path, workdir)
+    frame, features = table.frame, table.contract
+    _require_no_missing_target(frame, data.target, data.path)
+    failures = table.failures
     if data.test_path:
-        holdout = read_table(root, data.test_path, _format_of(data.test_path, data.format))
-        _require_target(holdout, data.target, data.test_path)
-        _require_columns(frame, holdout, data.test_path)
-        train = frame
+        test = read_table(root, pipeline, data.test_path, workdir)
+        _require_no_missing_target(test.frame, data.target, data.test_path)
+        _require_columns(features, test.frame, data.test_path)
+        train, holdout = frame, test.frame[list(frame.columns)]
+        failures += test.failures
     else:
-        train, holdout = _split(frame, pipeline)
-    features = tuple(c for c in frame.columns if c not in (ROW, data.target))
-    declared = schema_dtypes(root, pipeline)
-    categorical = categorical_columns(frame, features, declared)
+        train, holdout = _split(frame, pipeline, features)
+    categorical = features.categorical
     train, holdout = _as_category_text(train, categorical), _as_category_text(holdout, categorical)
-    return Split(train, holdout[list(frame.columns)], data.target, features, categorical)
+    return Split(
+        train, holdout, data.target, features.names, categorical, features, invalid=failures
+    )
 
 
-def _format_of(path: str, explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    return "parquet" if path.lower().split("?")[0].endswith((".parquet", ".pq")) else "csv"
+def _require_target(
+    schema: Any, header: list[str], target: str, location: str, pipeline: Pipeline
+) -> None:
+    from mlgitops.features import declared_columns
 
-
-def _require_target(frame: pd.DataFrame, target: str, path: str) -> None:
-    if target not in frame.columns:
-        raise DataError(
-            f"{path}: no target column {target!r} (columns: {', '.join(map(str, frame.columns[1:]))})"
+    if target not in header:
+        shown = ", ".join(map(str, header))
+        raise DataError(f"{location}: no target column {target!r} (columns: {shown})")
+    if target not in dict(declared_columns(schema, header)):
+        where = pipeline.data.schema or f"{pipeline.source} (data.columns)"
+        raise BadInput(
+            f"{where}: the target column {target!r} is not declared: declare it with its dtype"
         )
+
+
+def _require_no_missing_target(frame: pd.DataFrame, target: str, path: str) -> None:
     missing = int(frame[target].isna().sum())
     if missing:
         first = int(frame.loc[frame[target].isna(), ROW].iloc[0])
@@ -148,36 +166,91 @@ def _require_target(frame: pd.DataFrame, target: str, path: str) -> None:
         )
 
 
-def _require_columns(train: pd.DataFrame, holdout: pd.DataFrame, path: str) -> None:
-    missing = [c for c in train.columns if c not in holdout.columns]
+def _require_columns(features: FeatureContract, holdout: pd.DataFrame, path: str) -> None:
+    missing = [c for c in features.fingerprint_columns if c not in holdout.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) of the training data: {', '.join(missing)}")
 
 
-def _split(frame: pd.DataFrame, pipeline: Pipeline) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from sklearn.model_selection import train_test_split
+def _describe(failure: Any, location: str) -> str:
+    """``file:line: message (value)`` for the first failing row, as ``validate`` shows it."""
+    example = failure.examples[0] if failure.examples else None
+    if example is None:
+        return f"{location}: {failure.message}"
+    place = f"{location}:{example.line}" if example.line else f"{location} row {example.row}"
+    rows = f" ({failure.failing_rows} row(s))" if failure.failing_rows else ""
+    return f"{place}: {failure.message}{rows}, e.g. {example.value!r}"
 
+
+def _refusal(location: str, name: str, failures: tuple[str, ...]) -> str:
+    shown = failures[:_FIRST_FAILURES]
+    more = len(failures) - len(shown)
+    lines = [
+        f"{location} fails validation ({len(failures)} check(s)); not training on it. "
+        f"Run `mlgitops validate {name}` for the full report, or set "
+        "train.allow_invalid_data: true to train anyway.",
+        *(f"  {text}" for text in shown),
+    ]
+    if more:
+        lines.append(f"  … and {more} more")
+    return "\n".join(lines)
+
+
+def holdout_mask(
+    frame: pd.DataFrame, key: tuple[str, ...], seed: int, test_size: float
+) -> npt.NDArray[np.bool_]:
+    """Which rows are in the holdout: a function of each row's key and the seed alone."""
+    import numpy as np
+
+    fingerprints = row_fingerprints(frame, key)
+    with np.errstate(over="ignore"):
+        mixed = _mix(fingerprints ^ _mix(np.array([seed], dtype=np.uint64))[0])
+    # the top 53 bits as a uniform number in [0, 1)
+    uniform = (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    mask: npt.NDArray[np.bool_] = uniform < test_size
+    return mask
+
+
+def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser: spreads every input bit over the whole word."""
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        z = values + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out: npt.NDArray[np.uint64] = z ^ (z >> np.uint64(31))
+    return out
+
+
+def _split(
+    frame: pd.DataFrame, pipeline: Pipeline, features: FeatureContract
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     split = pipeline.data.split
-    stratify = (
-        frame[pipeline.data.target]
-        if split.stratify and pipeline.task == "classification"
-        else None
-    )
-    try:
-        train, holdout = train_test_split(
-            frame, test_size=split.test_size, random_state=split.seed, stratify=stratify
+    key = split.key or features.fingerprint_columns
+    missing = [c for c in key if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{pipeline.data.path}: data.split.key column(s) {', '.join(missing)} are not "
+            "declared columns of the data"
         )
-    except ValueError as exc:
-        raise DataError(f"{pipeline.data.path}: cannot split the data ({exc})") from exc
-    return train.sort_values(ROW), holdout.sort_values(ROW)
+    in_holdout = holdout_mask(frame, tuple(key), split.seed, split.test_size)
+    train, holdout = frame[~in_holdout], frame[in_holdout]
+    if train.empty or holdout.empty:
+        side = "holdout" if holdout.empty else "training set"
+        raise DataError(
+            f"{pipeline.data.path}: the split leaves the {side} empty ({len(frame)} rows, "
+            f"test_size {split.test_size}): add rows or use data.test_path"
+        )
+    return train, holdout
 
 
 def _as_category_text(frame: pd.DataFrame, categorical: tuple[str, ...]) -> pd.DataFrame:
-    """Categorical features as text (missing stays missing): the dtype served models get."""
-    import pandas as pd
-
+    """Categorical features as text, missing kept as NaN: the values served models get."""
     out = frame.reset_index(drop=True)
-    convert = [c for c in categorical if not pd.api.types.is_string_dtype(out[c].dtype)]
-    if convert:
-        out = out.astype({name: "str" for name in convert})
+    for name in categorical:
+        column = out[name]
+        if column.dtype != object:
+            present = column.notna()
+            out[name] = column.astype(object).where(~present, column[present].astype(str))
     return out

@@ -1,6 +1,7 @@
-"""The hand-off folder of ``train``: train.json, holdout.parquet, predictions.parquet.
+"""The hand-off folder of ``train``: train.json, holdout.parquet, predictions.parquet,
+reference.json (drift's training profile) and training_rows.parquet (row fingerprints).
 
-The same three files are logged on the run under ``mlgitops/``, so a cache
+The same files are logged on the run under ``mlgitops/``, so a cache
 hit re-creates the folder byte for byte from MLflow (no pandas, no training).
 """
 
@@ -21,7 +22,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ARTIFACT_DIR = "mlgitops"
-FILES = ("train.json", "holdout.parquet", "predictions.parquet", "reference.json")
+FILES = (
+    "train.json",
+    "holdout.parquet",
+    "predictions.parquet",
+    "reference.json",
+    "training_rows.parquet",
+)
 
 
 def predictions_frame(
@@ -42,14 +49,26 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def files_for(
-    result: TrainResult, holdout: bytes, predictions: bytes, reference: bytes
+    result: TrainResult, holdout: bytes, predictions: bytes, reference: bytes, rows: bytes
 ) -> dict[str, bytes]:
     return {
         "train.json": results.dumps(result).encode(),
         "holdout.parquet": holdout,
         "predictions.parquet": predictions,
         "reference.json": reference,
+        "training_rows.parquet": rows,
     }
+
+
+def fingerprints_bytes(split: Split) -> bytes:
+    """``training_rows.parquet``: one ``fingerprint`` (uint64) per training row.
+
+    ``compare`` keeps this model, once deployed, off these rows: see
+    :func:`mlgitops.features.row_fingerprints` and ``fingerprint_columns`` in train.json.
+    """
+    import pandas as pd
+
+    return parquet_bytes(pd.DataFrame({"fingerprint": split.training_fingerprints()}))
 
 
 def reference_bytes(split: Split, data_path: str, data_hash: str) -> bytes:

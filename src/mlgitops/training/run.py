@@ -95,12 +95,13 @@ def fresh(
         trainer.name,
         facts,
     )
-    with console.group(f"read {pipeline.data.path}"):
-        split = load_split(repo.root, pipeline)
     with (
         ThreadPoolExecutor(max_workers=1) as pool,
         tempfile.TemporaryDirectory(prefix="mlgitops-train-") as tmp,
     ):
+        with console.group(f"read and validate {pipeline.data.path}"):
+            split = load_split(repo.root, pipeline, Path(tmp))
+        _announce(pipeline, split)
         # The run is created while the model fits: the network round trips cost nothing.
         run_future = pool.submit(
             tracking.create_run, experiment_id, _run_name(pipeline, facts), tags
@@ -148,24 +149,13 @@ def _log(
     facts: Any,
     started: float,
 ) -> Outcome:
-    from mlgitops.training.metrics import score
+    from mlgitops.evaluation.pointscore import point_scores
 
     pipeline, split = inputs.pipeline, job.split
     predictions = handoff.predictions_frame(split.holdout, split.target, fitted.predictions)
-    proba = (
-        predictions[[f"proba_{c}" for c in fitted.classes]].to_numpy() if fitted.classes else None
-    )
-    metrics = {
-        **fitted.metrics,
-        **score(
-            pipeline.task,
-            pipeline.metrics,
-            predictions["y_true"],
-            predictions["y_pred"],
-            proba,
-            fitted.classes,
-        ),
-    }
+    what = f"the predictions of `{pipeline.model.command or pipeline.model.estimator}`"
+    scored = point_scores(pipeline.task, pipeline.metrics, fitted.classes or (), predictions, what)
+    metrics = {**fitted.metrics, **scored}
     params = {**_params(pipeline, split), **fitted.params}
     with console.group(f"log run {run.run_id} to {tracking.uri}"):
         tracking.log_batch(run.run_id, params, metrics, {})
@@ -185,12 +175,17 @@ def _log(
             duration_s=round(time.perf_counter() - started, 3),
             runner=facts.runner,
             gpu=facts.gpu,
+            features=split.contract.as_json() if split.contract else [],
+            undeclared=list(split.contract.undeclared) if split.contract else [],
+            fingerprint_columns=list(split.fingerprint_columns),
+            invalid_data=list(split.invalid),
         )
         files = handoff.files_for(
             result,
             handoff.parquet_bytes(split.holdout),
             handoff.parquet_bytes(predictions),
             handoff.reference_bytes(split, pipeline.data.path, inputs.hashes.data),
+            handoff.fingerprints_bytes(split),
         )
         artifacts = job.workdir / handoff.ARTIFACT_DIR
         artifacts.mkdir()
@@ -217,6 +212,21 @@ def _log_model(
     tracking.finalize_model(identity.model_id, ready=True)
     tracking.link_model(run_id, identity.model_id)
     return identity
+
+
+def _announce(pipeline: Pipeline, split: Any) -> None:
+    """Say what the data holds that the model will not see, or should not have seen."""
+    contract = split.contract
+    if contract is not None and contract.undeclared:
+        names = ", ".join(contract.undeclared)
+        console.line(
+            f"train {pipeline.name}: column(s) not declared in the schema, not used as "
+            f"features: {names}"
+        )
+    for text in split.invalid:
+        console.line(
+            f"train {pipeline.name}: training on invalid data (allowed by the spec): {text}"
+        )
 
 
 def _params(pipeline: Pipeline, split: Any) -> dict[str, str]:

@@ -37,6 +37,10 @@ class Outcome:
     rows: int
     failures: tuple[Failure, ...]
     profile: dict[str, Any] | None = None
+    #: The declared columns as read (typed as the schema says), when asked to keep them.
+    table: pa.Table | None = None
+    #: Columns that had to be read as text because a value did not parse as their type.
+    text_columns: frozenset[str] = frozenset()
 
     @property
     def passed(self) -> bool:
@@ -50,13 +54,21 @@ class Limits:
     max_rows: int | None = None
 
 
-def validate(reader: Reader, schema: Any, limits: Limits, *, profile: bool = False) -> Outcome:
-    """Validate the whole file in chunks; lazily: every failure, not the first."""
+def validate(
+    reader: Reader, schema: Any, limits: Limits, *, profile: bool = False, keep: bool = False
+) -> Outcome:
+    """Validate the whole file in chunks; lazily: every failure, not the first.
+
+    ``keep``: also return the declared columns as read, so that a stage that
+    needs the data (``train``) reads the file once, exactly as it was validated.
+    """
     plan = make_plan(schema, reader.columns())
     text: set[str] = set()
     while True:
         try:
-            return _run(reader, schema, plan, limits, text=frozenset(text), profile=profile)
+            return _run(
+                reader, schema, plan, limits, text=frozenset(text), profile=profile, keep=keep
+            )
         except ConversionFailed as exc:
             # Read that column as text next time; after a few, all of them.
             if text == set(plan.names):
@@ -80,7 +92,14 @@ def profile_only(reader: Reader, schema: Any, chunk_rows: int) -> dict[str, Any]
 
 
 def _run(
-    reader: Reader, schema: Any, plan: Plan, limits: Limits, *, text: frozenset[str], profile: bool
+    reader: Reader,
+    schema: Any,
+    plan: Plan,
+    limits: Limits,
+    *,
+    text: frozenset[str],
+    profile: bool,
+    keep: bool = False,
 ) -> Outcome:
     tally = Tally()
     for failure in structure(schema, plan.header):
@@ -92,18 +111,31 @@ def _run(
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
     chunker = _Chunker(plan, tally, text)
     rows = 0
+    kept: list[pa.Table] = []
     for batch in reader.batches(plan.types(text), plan.names, limits.chunk_rows):
         chunker.check(batch, rows)
         for gatherer in gatherers:
             gatherer.add(batch)
         rows += batch.num_rows
+        if keep:
+            kept.append(batch)
         del batch  # let the chunk go before the next one is read
     for unique in uniques:
         tally.add_all([_confirm(reader, unique, plan.types(text), limits.chunk_rows)])
     tally.add_all([v.failure() for v in value_sets])
     tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
     failures = _with_lines(reader, tally.failures())
-    return Outcome(rows, failures, profiler.result() if profiler else None)
+    table = _concat(kept, plan) if keep else None
+    return Outcome(rows, failures, profiler.result() if profiler else None, table, text)
+
+
+def _concat(batches: list[pa.Table], plan: Plan) -> pa.Table:
+    import pyarrow as pa
+
+    if not batches:
+        schema = pa.schema([(name, kind) for name, kind in plan.types(frozenset()).items()])
+        return schema.empty_table()
+    return pa.concat_tables(batches)
 
 
 class _Gatherer(Protocol):

@@ -37,6 +37,8 @@ class Report:
     error: str | None = None
     schema_diff: dict[str, Any] | None = None
     profile_diff: dict[str, Any] | None = None
+    #: The data's hash as the training content key has it (None when unread).
+    data_hash: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -49,6 +51,7 @@ def document(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "pipeline": report.pipeline,
         "data": report.data,
+        "data_hash": report.data_hash,
         "format": report.data_format,
         "schema": report.schema,
         "rows": report.rows,

@@ -1,0 +1,80 @@
+"""A model's predictions frame as metric inputs, and its point scores.
+
+``train`` (the metrics logged to MLflow and written to ``train.json``) and
+``compare`` (the candidate's and the deployed model's values) both go
+through here and :mod:`mlgitops.evaluation.metrics`, so a metric means the
+same thing, and has the same value, at every stage.
+
+Classes are the model's labels in sorted order; probability columns are
+matched to classes by name (``proba_<label>``), never by position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlgitops.errors import DataError
+from mlgitops.evaluation.metrics import Array, Floats, Holdout, Predictions, score
+
+ROW = "__row__"
+
+
+def from_frame(
+    task: str, classes: Sequence[Any], predicted: Any, what: Path | str
+) -> tuple[Holdout, Predictions]:
+    """``y_true``, ``y_pred`` and ``proba_*`` columns as a holdout and predictions."""
+    known = tuple(classes) if task == "classification" else ()
+    holdout = Holdout(task, encode(predicted["y_true"], known, what, predicted), known)
+    labels = encode(predicted["y_pred"], known, what, predicted)
+    proba = proba_columns(predicted, known, what) if known else None
+    return holdout, Predictions(labels, proba)
+
+
+def point_scores(
+    task: str, names: Sequence[str], classes: Sequence[Any], predicted: Any, what: Path | str
+) -> dict[str, float]:
+    """Each named metric of a predictions frame; a metric undefined there is left out."""
+    holdout, predictions = from_frame(task, classes, predicted, what)
+    return {
+        name: value for name in names if (value := score(name, holdout, predictions)) is not None
+    }
+
+
+def encode(values: Any, classes: tuple[Any, ...], what: Path | str, frame: Any) -> Array:
+    """Class codes for classification; floats for regression."""
+    import pandas as pd
+
+    if not classes:
+        return np.asarray(values, dtype=np.float64)
+    codes = pd.Index(list(classes)).get_indexer(list(values))
+    if (codes < 0).any():
+        at = int(np.flatnonzero(codes < 0)[0])
+        where = ""
+        if frame is not None and ROW in frame.columns:
+            where = f" (data row {int(frame[ROW].iloc[at])})"
+        known = ", ".join(map(str, classes))
+        raise DataError(
+            f"{what}: class {list(values)[at]!r}{where} is not one of the model's classes ({known})"
+        )
+    encoded: Array = codes.astype(np.int64)
+    return encoded
+
+
+def proba_columns(predicted: Any, classes: tuple[Any, ...], what: Path | str) -> Floats | None:
+    """The ``proba_<class>`` columns in ``classes`` order (a binary model may give one)."""
+    names = [f"proba_{c}" for c in classes]
+    present = [n in predicted.columns for n in names]
+    if not any(present):
+        return None
+    if len(classes) == 2 and present[1] and not present[0]:
+        positive = predicted[names[1]].to_numpy(dtype=np.float64)
+        return np.column_stack([1.0 - positive, positive])
+    if not all(present):
+        missing = ", ".join(n for n, ok in zip(names, present, strict=True) if not ok)
+        raise DataError(f"{what}: probability columns missing: {missing}")
+    proba: Floats = predicted[names].to_numpy(dtype=np.float64)
+    return proba

@@ -1,0 +1,156 @@
+"""The feature contract and row fingerprints: what every stage agrees a row is.
+
+The features of a pipeline are the columns its schema declares, minus the
+target, in the order the schema declares them (a regex column contributes
+the matching data columns in file order). ``train`` fits on them, the logged
+model's signature lists them, ``compare`` hands the deployed model the
+columns of its own signature, and ``drift`` profiles them. A data column the
+schema does not declare is never a feature: a strict schema rejects it
+(``validate``), a non-strict one reports it as *undeclared* and it is not read.
+
+A row fingerprint is a 64-bit hash of a row's values over named columns,
+insensitive to column order and to the numeric type a value was read as
+(``1`` and ``1.0`` are the same value; ``"1"`` is text), so a row can be recognised again in
+another file, another split or another version of the data. ``train``
+records the fingerprints of its training rows; ``compare`` uses them to keep
+a deployed model off the rows it was trained on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+
+#: Schema dtypes that make a column categorical whatever its values look like.
+CATEGORICAL_DTYPES = frozenset({"category", "str", "string", "object"})
+_MISSING = "\x00missing"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input: its name, the schema's dtype for it, whether it is a category."""
+
+    name: str
+    dtype: str
+    categorical: bool = False
+
+
+@dataclass(frozen=True)
+class FeatureContract:
+    """The target and the features, in one order, and the data columns left out."""
+
+    target: str
+    features: tuple[Feature, ...]
+    #: Data columns the schema does not declare (ignored; a strict schema rejects them).
+    undeclared: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @property
+    def categorical(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features if f.categorical)
+
+    @property
+    def fingerprint_columns(self) -> tuple[str, ...]:
+        """The columns a training row is recognised by: every feature and the target."""
+        return (*self.names, self.target)
+
+    def as_json(self) -> list[dict[str, str]]:
+        return [{"name": f.name, "dtype": f.dtype} for f in self.features]
+
+
+def declared_columns(schema: Any, header: Sequence[str]) -> list[tuple[str, str]]:
+    """``(column, dtype)`` for each data column the pandera schema declares, in schema order."""
+    found: dict[str, str] = {}
+    for key, column in schema.columns.items():
+        dtype = str(column.dtype) if column.dtype is not None else ""
+        if column.regex:
+            for name in header:
+                if re.fullmatch(str(key), name) and name not in found:
+                    found[name] = dtype
+        elif key in header and key not in found:
+            found[str(key)] = dtype
+    return list(found.items())
+
+
+def contract(
+    schema: Any, header: Sequence[str], target: str, frame: pd.DataFrame | None = None
+) -> FeatureContract:
+    """The feature contract of a data file with ``header`` under ``schema``.
+
+    With ``frame`` (the data as read), a feature whose values are not numbers
+    is categorical even if the schema's dtype does not say so.
+    """
+    declared = declared_columns(schema, header)
+    names = {name for name, _ in declared}
+    features = tuple(
+        Feature(name, dtype, _is_categorical(dtype, None if frame is None else frame[name]))
+        for name, dtype in declared
+        if name != target
+    )
+    undeclared = tuple(c for c in header if c not in names and c != target)
+    return FeatureContract(target, features, undeclared)
+
+
+def _is_categorical(dtype: str, values: pd.Series | None) -> bool:
+    if dtype.lower() in CATEGORICAL_DTYPES:
+        return True
+    if values is None:
+        return False
+    import pandas as pd
+
+    kind = values.dtype
+    return not (pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind))
+
+
+def row_fingerprints(frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """One 64-bit fingerprint per row over ``columns`` (all must be in ``frame``).
+
+    Values are compared as numbers when they are numbers (int and float alike),
+    else as text; a missing value is its own value. Column order does not matter.
+    """
+    import numpy as np
+    import pandas as pd
+
+    ordered = sorted(columns)
+    normal = pd.DataFrame({name: _canonical(frame[name]) for name in ordered})
+    normal.columns = [f"{i}:{name}" for i, name in enumerate(ordered)]
+    hashed = pd.util.hash_pandas_object(normal, index=False, categorize=False)
+    return np.asarray(hashed, dtype=np.uint64)
+
+
+def _canonical(values: pd.Series) -> pd.Series:
+    """Numbers and booleans as float64 (missing NaN), anything else as text (missing a marker)."""
+    import pandas as pd
+
+    kind = values.dtype
+    if pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind):
+        return values.astype("float64")
+    return values.map(lambda v: _MISSING if _missing(v) else str(v)).astype(object)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def missing_as_nan(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns with missing values as NaN (never ``None`` or the text ``"nan"``)."""
+    import numpy as np
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object and column.isna().any():
+            frame[name] = column.where(column.notna(), np.nan)
+        elif isinstance(column.dtype, pd.StringDtype):
+            frame[name] = column.astype(object).where(column.notna(), np.nan)
+    return frame
