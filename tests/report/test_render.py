@@ -259,7 +259,13 @@ def test_the_headline_and_status_take_their_counts_from_the_verdict() -> None:
         "all 2 gates passed, 1 not applicable",
     )
     allowed = fixture("verdict.json")
-    allowed["counts"] = {"pass": 2, "fail": 0, "not_evaluable": 1, "allowed": 1, "not_applicable": 0}
+    allowed["counts"] = {
+        "pass": 2,
+        "fail": 0,
+        "not_evaluable": 1,
+        "allowed": 1,
+        "not_applicable": 0,
+    }
     assert outcome(golden_input(verdict=allowed)) == (
         "success",
         "all 2 gates passed, 1 not evaluable (allowed)",

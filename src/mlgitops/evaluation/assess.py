@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from mlgitops.evaluation.inputs import (
     InputColumn,
     NotEvaluable,
@@ -23,14 +25,12 @@ from mlgitops.evaluation.inputs import (
     feature_diff,
 )
 from mlgitops.evaluation.metrics import Array, Holdout, Predictions
-from mlgitops.evaluation.pairing import Comparison, TrainingRows, paired_rows
+from mlgitops.evaluation.pairing import EVALUABLE, Comparison, TrainingRows, paired_rows
 from mlgitops.evaluation.scoring import BootstrapSettings, MetricResult, score_metrics
 from mlgitops.evaluation.slices import SliceReport, slice_metrics
 from mlgitops.spec.model import Pipeline
 
-NO_SIGNATURE = (
-    "the deployed model has no input signature, so which columns it takes is unknown"
-)
+NO_SIGNATURE = "the deployed model has no input signature, so which columns it takes is unknown"
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,14 @@ def against_deployed(
     """
     inputs = deployed.inputs or _fallback_inputs(deployed.model, frame)
     diff = None if inputs is None else feature_diff(inputs, features)
+    unscored = Comparison(EVALUABLE, len(frame), min_rows=pipeline.compare.min_rows, features=diff)
+    everything: Array = np.arange(len(frame))
+    if inputs is None:
+        return BaselineScores(None, everything, unscored.refused(NO_SIGNATURE))
+    try:  # a column change stops the comparison before any row is looked at
+        baseline_inputs(frame.head(0), inputs)
+    except NotEvaluable as exc:
+        return BaselineScores(None, everything, unscored.refused(str(exc)))
     rows, comparison = paired_rows(
         frame,
         deployed.training,
@@ -78,15 +86,13 @@ def against_deployed(
         features=diff,
         fingerprint=_fingerprint,
     )
-    if inputs is None:
-        return BaselineScores(None, rows, comparison.refused(NO_SIGNATURE))
+    if not comparison.evaluable:
+        return BaselineScores(None, rows, comparison)
     try:
         given = baseline_inputs(frame.iloc[rows].reset_index(drop=True), inputs)
         predictions = predict(deployed.model, given, holdout.take(rows))
     except NotEvaluable as exc:
         return BaselineScores(None, rows, comparison.refused(str(exc)))
-    if not comparison.evaluable:
-        return BaselineScores(None, rows, comparison)
     return BaselineScores(predictions, rows, comparison)
 
 
@@ -119,7 +125,9 @@ def predict(model: Any, inputs: Any, holdout: Holdout) -> Predictions:
         return baseline_predictions(model, inputs, holdout)
     except Exception as exc:  # the model's own code: anything it raises is its refusal
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise NotEvaluable(f"the deployed model could not score the holdout: {first[:300]}") from exc
+        raise NotEvaluable(
+            f"the deployed model could not score the holdout: {first[:300]}"
+        ) from exc
 
 
 def assess(

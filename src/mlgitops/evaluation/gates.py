@@ -76,7 +76,9 @@ def metric_gates(
                 continue
             judge = gate.judge if condition in RELATIVE else None
             if condition in RELATIVE and not comparison.evaluable:
-                out.append(_unjudged(result, condition, float(threshold), comparison, allowed, judge))
+                out.append(
+                    _unjudged(result, condition, float(threshold), comparison, allowed, judge)
+                )
             else:
                 found = _check(condition, float(threshold), result, confidence, judge)
                 out.append(_allow(found, allowed))
@@ -84,7 +86,9 @@ def metric_gates(
             if comparison.evaluable:
                 out.append(_allow(_significance(result, confidence), allowed))
             else:
-                out.append(_unjudged(result, "require_significant", None, comparison, allowed, None))
+                out.append(
+                    _unjudged(result, "require_significant", None, comparison, allowed, None)
+                )
     return out
 
 
@@ -114,10 +118,18 @@ def _unjudged(
     why = "; ".join(comparison.reasons)
     if comparison.status == NOT_APPLICABLE:
         return GateResult(
-            r.name, condition, threshold, None, NOT_APPLICABLE, f"not applicable: {why}", judge=judge
+            r.name,
+            condition,
+            threshold,
+            None,
+            NOT_APPLICABLE,
+            f"not applicable: {why}",
+            judge=judge,
         )
     reason = f"{condition} cannot be evaluated: {why}"
-    return _allow(GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, reason, judge=judge), allowed)
+    return _allow(
+        GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, reason, judge=judge), allowed
+    )
 
 
 def _check(
@@ -133,16 +145,32 @@ def _check(
     if judge == "ci_bound":
         if r.ci is None:
             reason = f"{r.name}: the bootstrap could not estimate an interval of the delta, so {condition} (judged on its bound) cannot be evaluated"
-            return GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, reason, judge=judge)
+            return GateResult(
+                r.name, condition, threshold, None, NOT_EVALUABLE, reason, judge=judge
+            )
         low, high = r.ci
         worsening = -high if r.higher_is_better else low
         shown_as = f" at the {confidence:.0%} CI bound"
     if condition == "max_drop":
-        return _drop(r, condition, threshold, worsening, f"{worsening:.4f}{shown_as}", f"{threshold:g}", judge)
+        return _drop(
+            r,
+            condition,
+            threshold,
+            worsening,
+            f"{worsening:.4f}{shown_as}",
+            f"{threshold:g}",
+            judge,
+        )
     relative = _relative(worsening, r.baseline)
     shown = "infinitely" if relative == float("inf") else f"{relative:.2%}"
     return _drop(
-        r, condition, threshold, relative, f"{shown} of the baseline{shown_as}", f"{threshold:.2%}", judge
+        r,
+        condition,
+        threshold,
+        relative,
+        f"{shown} of the baseline{shown_as}",
+        f"{threshold:.2%}",
+        judge,
     )
 
 
@@ -157,7 +185,9 @@ def _absolute(condition: str, threshold: float, r: MetricResult) -> GateResult:
         ok = r.candidate <= threshold
         why = f"<= {threshold:g}" if ok else f"is above the ceiling {threshold:g}"
     status = PASS if ok else FAIL
-    return GateResult(r.name, condition, threshold, r.candidate, status, f"{r.name} {r.candidate:.4f} {why}")
+    return GateResult(
+        r.name, condition, threshold, r.candidate, status, f"{r.name} {r.candidate:.4f} {why}"
+    )
 
 
 def _no_pair(r: MetricResult, condition: str) -> str | None:

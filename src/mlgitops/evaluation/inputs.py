@@ -77,9 +77,7 @@ def column_types(frame: Any, names: Sequence[str]) -> tuple[InputColumn, ...]:
     return tuple(InputColumn(c["name"], c["type"]) for c in input_schema(frame[list(names)]))
 
 
-def feature_diff(
-    signature: Sequence[InputColumn], candidate: Sequence[InputColumn]
-) -> FeatureDiff:
+def feature_diff(signature: Sequence[InputColumn], candidate: Sequence[InputColumn]) -> FeatureDiff:
     """Added, removed and retyped columns of the candidate against the signature."""
     theirs = {c.name: c for c in signature}
     ours = {c.name: c for c in candidate}

@@ -80,9 +80,7 @@ def not_applicable(holdout_rows: int, reason: str = FIRST_DEPLOYMENT) -> Compari
     return Comparison(NOT_APPLICABLE, holdout_rows, reasons=(reason,))
 
 
-def unseen_rows(
-    frame: Any, training: TrainingRows, fingerprint: Fingerprint
-) -> tuple[Array, int]:
+def unseen_rows(frame: Any, training: TrainingRows, fingerprint: Fingerprint) -> tuple[Array, int]:
     """Indices of the holdout rows the deployed model was not trained on, and how many were.
 
     ``fingerprint`` is :func:`mlgitops.features.row_fingerprints` (a parameter so the
@@ -126,7 +124,10 @@ def paired_rows(
         return everything, replace(base, compared_rows=0).refused(reason)
     why = f"{TRAINED_ON} (matched by fingerprints over {len(training.columns)} columns)"
     found = replace(
-        base, compared_rows=len(kept), excluded_rows=excluded, excluded_reason=why if excluded else None
+        base,
+        compared_rows=len(kept),
+        excluded_rows=excluded,
+        excluded_reason=why if excluded else None,
     )
     return kept, _enough(found)
 

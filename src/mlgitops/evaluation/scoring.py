@@ -104,7 +104,12 @@ def _paired(
     if math.isnan(cand) or math.isnan(base):
         why = None if math.isnan(cand) else "it is undefined on the compared rows"
         return MetricResult(
-            name, higher, _number(cand), _number(base), paired_candidate=_number(cand), unavailable=why
+            name,
+            higher,
+            _number(cand),
+            _number(base),
+            paired_candidate=_number(cand),
+            unavailable=why,
         )
     replicates = bootstrap.paired_bootstrap(
         paired,

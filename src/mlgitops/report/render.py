@@ -154,8 +154,7 @@ def _compared(verdict: Doc) -> str:
         return f", all {compared} compared with the deployed model"
     why = escape(holdout.get("excluded_reason") or "")
     return (
-        f"; the deployed model is compared on {compared} of them, {excluded} excluded "
-        f"because {why}"
+        f"; the deployed model is compared on {compared} of them, {excluded} excluded because {why}"
     )
 
 
@@ -183,7 +182,7 @@ def _status(gate: Doc) -> str:
     status = gate["status"]
     if status == "not_evaluable":
         return "⚠️ not evaluable (allowed)" if gate.get("allowed") else "❌ not evaluable"
-    return {"pass": "✅ pass", "fail": "❌ fail"}.get(status, "➖ not applicable")
+    return {"pass": "✅ pass", "fail": "❌ fail"}.get(status, "⏭️ not applicable")
 
 
 def _comparison(report: ReportInput) -> list[str]:
