@@ -193,7 +193,7 @@ def test_the_hand_off_verdict_of_this_run_decides(
     verdict = world.work / ".mlgitops" / world.name / "verdict.json"
     verdict.parent.mkdir(parents=True)
     doc = {
-        "schema_version": 1,
+        "schema_version": 2,
         "passed": False,
         "summary": "accuracy below 0.85",
         "candidate": {"run_id": run_id},
