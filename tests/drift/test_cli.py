@@ -199,9 +199,7 @@ def test_missing_current_file_is_bad_input_and_writes_nothing(
 ) -> None:
     repo = make_repo(tmp_path / "repo")
     assert _run(repo, "--current", "data/nope.csv") == 2
-    assert capsys.readouterr().err.endswith(
-        "mlgitops drift: error: data/nope.csv: file not found\n"
-    )
+    assert capsys.readouterr().err.endswith("mlgitops drift: error: data/nope.csv: no such file\n")
     assert not (repo / ".mlgitops" / "demo" / "drift.json").exists()
 
 

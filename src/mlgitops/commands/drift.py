@@ -73,7 +73,7 @@ def run(
     ref, note = _reference(spec, pipeline, reference, outputs, tracking_uri)
     if note:
         console.error_line(f"mlgitops drift: {note}")
-    frame = read_frame(repo, location)
+    frame, undeclared = read_frame(repo, pipeline, location)
     with console.group(f"drift: {name} ({len(frame):,} rows)"):
         result = detect(
             ref.profile,
@@ -82,6 +82,7 @@ def run(
             pipeline=name,
             reference_source=ref.source,
             current_source=location,
+            undeclared=undeclared,
         )
     doc, markdown = rep.to_json(result), rep.to_markdown(result)
     drift_json = json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"

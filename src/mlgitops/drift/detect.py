@@ -105,15 +105,19 @@ def detect(
     pipeline: str,
     reference_source: str,
     current_source: str,
+    undeclared: tuple[str, ...] = (),
 ) -> DriftReport:
-    """Measure every reference feature in ``current`` and judge it against ``thresholds``."""
+    """Measure every reference feature in ``current`` and judge it against ``thresholds``.
+
+    ``undeclared``: columns of the current data the schema does not declare (not read).
+    """
     results = tuple(_judge(f, current, thresholds) for f in reference["features"])
     known = {f["name"] for f in reference["features"]}
     known |= {s["name"] for s in reference.get("skipped", [])}
     known.add(reference.get("target"))
     new_columns = tuple(
         str(c) for c in current.columns if c not in known and not str(c).startswith("__")
-    )
+    ) + tuple(c for c in undeclared if c not in known)
     notes = tuple(_notes(results))
     return DriftReport(
         pipeline=pipeline,

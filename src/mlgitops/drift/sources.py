@@ -12,16 +12,15 @@ The reference, first found wins:
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.drift.profile import build_reference, load_reference
-from mlgitops.errors import BadInput, DataError, ServiceError
+from mlgitops.errors import BadInput, ServiceError
 from mlgitops.results import load_provenance
-from mlgitops.spec.model import Pipeline, is_url
+from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,40 +120,24 @@ def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> str | None:
 
 def reference_from_data(repo: Path, pipeline: Pipeline) -> Reference:
     """Profile ``data.path`` now (all its rows, the target left out)."""
-    frame = read_frame(repo, pipeline.data.path, pipeline.data.file_format)
+    frame, _ = read_frame(repo, pipeline, pipeline.data.path)
     profile = build_reference(frame, pipeline.data.target, source={"data": pipeline.data.path})
     return Reference(profile, f"computed now from {pipeline.data.path}", computed=True)
 
 
-def current_format(location: str) -> str:
-    """``parquet`` for ``.parquet``/``.pq`` files, else ``csv``."""
-    bare = location.lower().split("?")[0]
-    return "parquet" if bare.endswith((".parquet", ".pq")) else "csv"
+def read_frame(
+    repo: Path, pipeline: Pipeline, location: str
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """A data file of the pipeline read as ``train`` reads it: the declared columns, typed,
+    and the names of the columns the schema does not declare (not read).
 
+    Data that fails validation is still read (drifting data often does); a value
+    that does not parse as its column's dtype is an error naming the column.
+    """
+    import tempfile
 
-def read_frame(repo: Path, location: str, file_format: str | None = None) -> pd.DataFrame:
-    """A CSV or Parquet file (repo-relative or absolute path, or http(s) URL) as a frame."""
-    import pandas as pd
+    from mlgitops.training.data import ROW, read_table
 
-    fmt = file_format or current_format(location)
-    source: Any = io.BytesIO(_download(location)) if is_url(location) else repo / location
-    try:
-        frame = pd.read_parquet(source) if fmt == "parquet" else pd.read_csv(source)
-    except FileNotFoundError as exc:
-        raise DataError(f"{location}: file not found") from exc
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"{location}: cannot read as {fmt} ({exc})") from exc
-    if frame.empty:
-        raise DataError(f"{location}: no data rows")
-    return frame
-
-
-def _download(url: str) -> bytes:
-    import requests
-
-    try:
-        answer = requests.get(url, timeout=_TIMEOUT)
-        answer.raise_for_status()
-    except requests.RequestException as exc:
-        raise DataError(f"{url}: cannot download ({exc})") from exc
-    return answer.content
+    with tempfile.TemporaryDirectory(prefix="mlgitops-drift-") as tmp:
+        table = read_table(repo, pipeline, location, Path(tmp), refuse_invalid=False)
+    return table.frame.drop(columns=[ROW]), table.contract.undeclared

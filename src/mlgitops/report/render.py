@@ -72,7 +72,8 @@ def counted(counts: Mapping[str, int]) -> str:
 def render(report: ReportInput) -> str:
     """The whole report (comment, job summary and report.md share it)."""
     lines = [marker(report.pipeline), *_headline(report), *_notes(report.notes)]
-    for section in (_metrics, _gates, _comparison, _validation, _diff, _promotion, _lineage):
+    sections = (_metrics, _gates, _comparison, _validation, _training_data, _diff)
+    for section in (*sections, _promotion, _lineage):
         lines += section(report)
     lines += ["", f"<sub>Updated by <code>mlgitops report</code>{_for_commit(report)}.</sub>"]
     return "\n".join(lines) + "\n"
@@ -235,6 +236,23 @@ def _validation(report: ReportInput) -> list[str]:
     rows = [_failure_row(f) for f in failures]
     title = ["column", "check", "failing rows", "examples (row: value)"]
     return [*head, f"❌ {where}, {len(failures)} failed checks:", "", *table(title, rows, "llrl")]
+
+
+def _training_data(report: ReportInput) -> list[str]:
+    """What the candidate was trained on that a reviewer should know about."""
+    train = report.train or {}
+    notes = []
+    undeclared = [str(c) for c in train.get("undeclared") or []]
+    if undeclared:
+        names = ", ".join(code(c) for c in undeclared)
+        notes.append(f"- Not used as features (not declared in the schema): {names}")
+    invalid = train.get("invalid_data") or []
+    if invalid:
+        notes.append(
+            f"- ⚠️ Trained on data that fails validation ({len(invalid)} failed checks), "
+            "as `train.allow_invalid_data` allows."
+        )
+    return ["", "### Training data", "", *notes] if notes else []
 
 
 def _failure_row(failure: Doc) -> list[str]:

@@ -87,8 +87,14 @@ def fetch_url(url: str) -> bytes:
     return _downloads[url]
 
 
-def read_table(root: Path, pipeline: Pipeline, location: str, workdir: Path) -> Table:
-    """Read and validate one data file of ``pipeline`` in one pass."""
+def read_table(
+    root: Path, pipeline: Pipeline, location: str, workdir: Path, *, refuse_invalid: bool = True
+) -> Table:
+    """Read and validate one data file of ``pipeline`` in one pass.
+
+    ``refuse_invalid``: failing validation is an error (exit 1) unless the spec
+    allows training on invalid data; ``drift`` reads current data that may well fail.
+    """
     from mlgitops.data import open_data
     from mlgitops.validation.engine import Limits, validate
     from mlgitops.validation.schema import load_schema
@@ -107,7 +113,7 @@ def read_table(root: Path, pipeline: Pipeline, location: str, workdir: Path) -> 
     )
     outcome = validate(reader, schema, limits, keep=True)
     failures = tuple(_describe(f, location) for f in outcome.failures)
-    if failures and not pipeline.train.allow_invalid_data:
+    if failures and refuse_invalid and not pipeline.train.allow_invalid_data:
         raise CheckFailed(_refusal(location, pipeline.name, failures))
     if outcome.text_columns:
         names = ", ".join(sorted(outcome.text_columns))

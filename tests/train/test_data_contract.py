@@ -1,0 +1,260 @@
+"""What ``train`` reads: the one reader, the schema's feature contract, validated data.
+
+Every test plays the real commands (``validate``, ``train``, ``compare``,
+``report``) against a real MLflow server; no hand-off file is written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlgitops import results
+from mlgitops.spec import load_repo
+from mlgitops.training import content
+from tests.fixtures.mlflow_server import MlflowServer
+from tests.train.helpers import cli, commit, runs_of, unique
+
+pytestmark = pytest.mark.slow
+TRAINERS = Path(__file__).with_name("trainers")
+
+
+def _frame(rows: int = 400, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=rows).round(4), rng.normal(size=rows).round(4)
+    y = (2 * x1 - x2 + rng.normal(0, 1.0, size=rows)).round(4)
+    return pd.DataFrame({"x1": x1, "x2": x2, "y": y})
+
+
+def _repo(root: Path, name: str, frame: pd.DataFrame, schema: str, extra: str = "") -> Path:
+    (root / "data").mkdir(parents=True)
+    (root / "schemas").mkdir()
+    (root / "pipelines").mkdir()
+    frame.to_csv(root / "data" / "d.csv", index=False)
+    (root / "schemas" / "d.yaml").write_text(textwrap.dedent(schema))
+    (root / "pipelines" / f"{name}.yaml").write_text(
+        f"name: {name}\n"
+        "data: {path: data/d.csv, schema: schemas/d.yaml, target: y, split: {test_size: 0.25, seed: 1}}\n"
+        "model: {estimator: sklearn.linear_model.LinearRegression}\n"
+        "task: regression\n"
+        "metrics: [r2, rmse]\n" + extra
+    )
+    commit(root, "pipeline", init=True)
+    return root
+
+
+_SCHEMA = """\
+    schema_type: dataframe
+    strict: false
+    columns:
+      x1: {dtype: float64}
+      x2: {dtype: float64}
+      y: {dtype: float64}
+"""
+
+
+def _train_json(root: Path, name: str) -> results.TrainResult:
+    return results.load_train_result((root / ".mlgitops" / name / "train.json").read_text())
+
+
+def test_an_undeclared_column_is_never_a_feature(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("leak")
+    frame = _frame()
+    frame["leak"] = frame["y"]  # a copy of the target the schema does not declare
+    root = _repo(tmp_path / "repo", name, frame, _SCHEMA)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"train {name}: column(s) not declared in the schema, not used as features: leak\n" in out
+    )
+    result = _train_json(root, name)
+    assert result.undeclared == ["leak"]
+    assert result.features == [
+        {"name": "x1", "dtype": "float64"},
+        {"name": "x2", "dtype": "float64"},
+    ]
+    assert result.metrics["r2"] < 0.95  # with the copy of the target it would be 1.0
+    holdout = pd.read_parquet(root / ".mlgitops" / name / "holdout.parquet")
+    assert list(holdout.columns) == ["__row__", "x1", "x2", "y"]
+    assert cli(root, "validate", name) == 0  # a non-strict schema lets the column through
+    assert cli(root, "report", name) == 0
+    comment = (root / ".mlgitops" / name / "report.md").read_text()
+    assert "- Not used as features (not declared in the schema): `leak`\n" in comment
+
+
+def test_train_refuses_data_that_fails_validation(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("invalid")
+    frame = _frame()
+    frame.loc[6, "x1"] = 99.0  # data row 7, file line 8
+    schema = _SCHEMA.replace("x1: {dtype: float64}", "x1: {dtype: float64, le: 10}")
+    root = _repo(tmp_path / "repo", name, frame, schema)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 1
+    err = capsys.readouterr().err
+    assert "data/d.csv fails validation (1 check(s)); not training on it." in err
+    assert "  data/d.csv:8: " in err and "e.g. 99.0" in err
+    assert runs_of(mlflow_server.uri, name) == []  # nothing half-logged
+    assert not (root / ".mlgitops" / name / "train.json").exists()
+
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(spec.read_text() + "train: {allow_invalid_data: true}\n")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    assert (
+        "training on invalid data (allowed by the spec): data/d.csv:8: " in capsys.readouterr().out
+    )
+    assert len(_train_json(root, name).invalid_data) == 1
+
+
+def test_text_stays_text_and_missing_stays_missing(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    import mlflow
+
+    name = unique("zips")
+    frame = _frame()
+    frame["zip"] = np.where(np.arange(len(frame)) % 3 == 0, "02139", "10001")
+    frame.loc[frame.index % 7 == 0, "zip"] = None
+    schema = _SCHEMA.replace(
+        "y: {dtype: float64}", "y: {dtype: float64}\n      zip: {dtype: str, nullable: true}"
+    )
+    root = _repo(tmp_path / "repo", name, frame, schema)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    holdout = pd.read_parquet(root / ".mlgitops" / name / "holdout.parquet")
+    assert set(holdout["zip"].dropna()) == {"02139", "10001"}
+    assert holdout["zip"].isna().sum() == (holdout["__row__"] % 7 == 1).sum()
+    assert "nan" not in set(holdout["zip"].dropna()) and "None" not in set(holdout["zip"].dropna())
+    result = _train_json(root, name)
+    assert {"name": "zip", "dtype": "str"} in result.features
+    mlflow.set_tracking_uri(mlflow_server.uri)
+    signature = mlflow.models.get_model_info(result.model_uri).signature.inputs.to_dict()
+    assert [(c["name"], c["type"]) for c in signature] == [
+        ("x1", "double"),
+        ("x2", "double"),
+        ("zip", "string"),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # MLflow's import warns about its type hints
+def test_a_custom_classifier_is_scored_the_same_at_train_and_compare(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    name = unique("unsorted")
+    frame = _frame()
+    frame["y"] = (frame["y"] > 0).astype(int)
+    schema = _SCHEMA.replace("y: {dtype: float64}", "y: {dtype: int64}")
+    root = tmp_path / "repo"
+    (root / "src").mkdir(parents=True)
+    shutil.copy(TRAINERS / "unsorted_classifier.py", root / "src" / "train.py")
+    root = _repo(root, name, frame, schema)
+    spec = root / "pipelines" / f"{name}.yaml"
+    text = spec.read_text().replace(
+        "model: {estimator: sklearn.linear_model.LinearRegression}",
+        "model: {command: python src/train.py}",
+    )
+    spec.write_text(
+        text.replace("task: regression", "task: classification").replace(
+            "metrics: [r2, rmse]", "metrics: [roc_auc, accuracy]"
+        )
+    )
+    commit(root, "custom classifier")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    result = _train_json(root, name)
+    predictions = pd.read_parquet(root / ".mlgitops" / name / "predictions.parquet")
+    truth = roc_auc_score(predictions["y_true"], predictions["proba_1"])
+    assert result.classes == [0, 1]
+    assert result.metrics["roc_auc"] == pytest.approx(truth, abs=1e-9)
+    assert truth > 0.8
+    assert cli(root, "compare", name, "--tracking-uri", mlflow_server.uri) == 0
+    verdict = json.loads((root / ".mlgitops" / name / "verdict.json").read_text())
+    scored = {m["name"]: m["candidate"] for m in verdict["metrics"]}
+    for metric in ("roc_auc", "accuracy"):
+        assert scored[metric] == pytest.approx(result.metrics[metric], abs=1e-9)
+    logged = {m["key"]: m["value"] for m in runs_of(mlflow_server.uri, name)[0]["data"]["metrics"]}
+    assert logged["roc_auc"] == pytest.approx(truth, abs=1e-9)
+
+
+def test_every_file_a_custom_trainer_depends_on_is_an_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("module")
+    root = tmp_path / "repo"
+    (root / "trainer").mkdir(parents=True)
+    (root / "trainer" / "__init__.py").write_text("")
+    (root / "trainer" / "fit.py").write_text("from trainer.util import helper\n")
+    (root / "trainer" / "util.py").write_text("def helper():\n    return 1\n")
+    (root / "conf").mkdir()
+    (root / "conf" / "train.yaml").write_text("alpha: 1\n")
+    root = _repo(root, name, _frame(), _SCHEMA)
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "model: {estimator: sklearn.linear_model.LinearRegression}",
+            "model: {command: python -m trainer.fit --config conf/train.yaml}",
+        )
+    )
+    commit(root, "module trainer")
+    pipeline = load_repo(root).pipeline(name)
+    assert {"trainer", "conf/train.yaml"} <= set(pipeline.inputs())
+
+    def key() -> str:
+        return content.content_key(content.hashes(root, load_repo(root).pipeline(name)))
+
+    before = key()
+    for changed, text in (
+        ("trainer/util.py", "def helper():\n    return 2\n"),
+        ("conf/train.yaml", "alpha: 2\n"),
+    ):
+        (root / changed).write_text(text)
+        after = key()
+        assert after != before, changed  # no stale cache hit
+        before = after
+        capsys.readouterr()
+        assert cli(root, "plan", "--files", changed, "--json") == 0
+        plan = json.loads(capsys.readouterr().out)
+        assert plan["affected"] == [name], changed
+
+
+def test_report_refuses_a_hand_off_from_another_candidate(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("stale")
+    root = _repo(tmp_path / "repo", name, _frame(), _SCHEMA)
+    uri = ("--tracking-uri", mlflow_server.uri)
+    assert cli(root, "validate", name) == 0
+    for stage in ("train", "compare"):
+        assert cli(root, stage, name, *uri) == 0, stage
+    assert cli(root, "report", name) == 0
+    first = _train_json(root, name).run_id
+
+    pd.concat([_frame(), _frame(40, seed=9)]).to_csv(root / "data" / "d.csv", index=False)
+    commit(root, "more rows")
+    assert cli(root, "validate", name) == 0
+    assert cli(root, "train", name, *uri) == 0
+    second = _train_json(root, name).run_id
+    capsys.readouterr()
+    assert cli(root, "report", name) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops report: error: .mlgitops/{name}/verdict.json judges run {first}, but "
+        f"train.json is run {second}: the verdict is stale; run `mlgitops compare {name}` again\n"
+    )
+    assert cli(root, "compare", name, *uri) == 0
+    assert cli(root, "report", name) == 0
+
+    _frame(50, seed=11).to_csv(root / "other.csv", index=False)
+    assert cli(root, "validate", name, "--data", "other.csv") == 0
+    capsys.readouterr()
+    assert cli(root, "report", name) == 2
+    err = capsys.readouterr().err
+    assert f".mlgitops/{name}/validation.json is for data sha256:" in err
+    assert f"run `mlgitops validate {name}` again\n" in err
