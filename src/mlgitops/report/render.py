@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.report.chart import charts
+from mlgitops.report.gates import compared_rows, comparison, counted, gate_status
 from mlgitops.report.markdown import code, escape, fence, link, table
 from mlgitops.report.promotion import NEXT, Promotion, diff_lines
 
@@ -48,25 +49,6 @@ def outcome(report: ReportInput) -> tuple[str, str]:
     if verdict is None:
         return "pending", "not trained: needs a run on this repository's runners"
     return ("success" if verdict["passed"] else "failure"), counted(verdict["counts"])
-
-
-def counted(counts: Mapping[str, int]) -> str:
-    """The gate counts compare wrote, in words (the verdict's numbers, never recounted)."""
-    passed, failed = int(counts["pass"]), int(counts["fail"])
-    allowed = int(counts["allowed"])
-    refused = int(counts["not_evaluable"]) - allowed
-    parts = []
-    if failed:
-        parts.append(f"{failed} of {passed + failed} gates failed")
-    if refused:
-        parts.append(f"{refused} not evaluable")
-    if not parts:
-        parts.append(f"all {passed} gates passed" if passed else "no gates evaluated")
-    if allowed:
-        parts.append(f"{allowed} not evaluable (allowed)")
-    if counts["not_applicable"]:
-        parts.append(f"{int(counts['not_applicable'])} not applicable")
-    return ", ".join(parts)
 
 
 def render(report: ReportInput) -> str:
@@ -130,7 +112,7 @@ def _metrics(report: ReportInput) -> list[str]:
             ]
         )
     about = (
-        f"Holdout of {int(holdout['rows'])} rows{_compared(verdict)}; paired bootstrap, "
+        f"Holdout of {int(holdout['rows'])} rows{compared_rows(verdict)}; paired bootstrap, "
         f"{int(verdict['resamples'])} resamples, seed {int(verdict['seed'])}. "
         "↑ higher is better, ↓ lower is better."
     )
@@ -144,19 +126,6 @@ def _metrics(report: ReportInput) -> list[str]:
         "",
         *charts(verdict["metrics"]),
     ]
-
-
-def _compared(verdict: Doc) -> str:
-    holdout = verdict["holdout"]
-    if not verdict["baseline"].get("available") or verdict["comparison"]["status"] != "evaluable":
-        return ""
-    compared, excluded = int(holdout["compared"]), int(holdout["excluded"])
-    if not excluded:
-        return f", all {compared} compared with the deployed model"
-    why = escape(holdout.get("excluded_reason") or "")
-    return (
-        f"; the deployed model is compared on {compared} of them, {excluded} excluded because {why}"
-    )
 
 
 def _gate_name(gate: Doc) -> str:
@@ -174,49 +143,18 @@ def _gates(report: ReportInput) -> list[str]:
     rows = []
     for gate in verdict["gates"]:
         rows.append(
-            [_status(gate), _gate_name(gate), _number(gate.get("value")), escape(gate["reason"])]
+            [
+                gate_status(gate),
+                _gate_name(gate),
+                _number(gate.get("value")),
+                escape(gate["reason"]),
+            ]
         )
     return ["", "### Gates", "", *table(["result", "gate", "value", "why"], rows, "llrl")]
 
 
-def _status(gate: Doc) -> str:
-    status = gate["status"]
-    if status == "not_evaluable":
-        return "⚠️ not evaluable (allowed)" if gate.get("allowed") else "❌ not evaluable"
-    return {"pass": "✅ pass", "fail": "❌ fail"}.get(status, "⏭️ not applicable")
-
-
 def _comparison(report: ReportInput) -> list[str]:
-    """Why the relative gates could not be evaluated, and the feature diff."""
-    verdict = report.verdict
-    if verdict is None or not verdict["baseline"].get("available"):
-        return []
-    comparison, features = verdict["comparison"], verdict.get("features")
-    lines = [f"- ❌ {escape(reason)}" for reason in comparison["reasons"]]
-    lines += [f"- {escape(note)}" for note in comparison["notes"]]
-    changes = _feature_changes(features) if features else []
-    if not lines and not changes:
-        return []
-    out = ["", "### Against the deployed model", ""]
-    if lines:
-        out += [*lines, ""]
-    if changes:
-        out += ["Features of the candidate against the deployed model's signature:", ""]
-        out += table(["change", "column", "deployed model", "candidate"], changes)
-    elif features is not None:
-        out.append("Features: the same as the deployed model's signature.")
-    return out if out[-1] else out[:-1]
-
-
-def _feature_changes(features: Doc) -> list[list[str]]:
-    rows = [["added", code(c["name"]), "-", code(c["type"])] for c in features["added"]]
-    rows += [["removed", code(c["name"]), code(c["type"]), "-"] for c in features["removed"]]
-    for c in features["type_changed"]:
-        kind = "type changed" if c["compatible"] else "type changed (incompatible)"
-        rows.append([kind, code(c["name"]), code(c["baseline"]), code(c["candidate"])])
-    if features["reordered"]:
-        rows.append(["reordered", "-", "-", "-"])
-    return rows
+    return [] if report.verdict is None else comparison(report.verdict)
 
 
 def _validation(report: ReportInput) -> list[str]:
