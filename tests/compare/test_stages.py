@@ -101,6 +101,20 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     """``main`` trained by ``mlgitops train`` and deployed: one server for the module."""
     top = tmp_path_factory.mktemp("stages")
     server, proc = start_mlflow_server(top / "mlflow")
+    with pytest.MonkeyPatch.context() as env:
+        # mlflow.set_tracking_uri in an earlier test leaves $MLFLOW_TRACKING_URI set, and this
+        # fixture starts before the per-test environment guard: mlgitops.yaml must decide.
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        env.delenv("MLFLOW_REGISTRY_URI", raising=False)
+        remote, run_id, uri = _main_branch(top, server)
+    try:
+        yield Deployed(remote, server, run_id, uri)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _main_branch(top: Path, server: MlflowServer) -> tuple[Path, str, str]:
     remote, root = top / "remote.git", top / "main"
     git(top, "init", "-q", "--bare", "-b", "main", str(remote))
     git(top, "clone", "-q", str(remote), str(root))
@@ -116,11 +130,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     train = json.loads((root / ".mlgitops" / NAME / "train.json").read_text())
     uri = deploy(root, server, train["run_id"], train["model_uri"], train["content_key"])
     git(root, "push", "-q", "origin", "main")
-    try:
-        yield Deployed(remote, server, train["run_id"], uri)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    return remote, str(train["run_id"]), uri
 
 
 def deploy(root: Path, server: MlflowServer, run_id: str, model: str, key: str = "") -> str:

@@ -65,25 +65,23 @@ def run(
     candidate = handoff.load_candidate(outputs, pipeline)
     ref = baseline.resolve_base(base, loaded.config)
     found, record = baseline.find_baseline(root, ref, pipeline)
-    scored = None
+    deployed = None
     if record is not None and found.source is not None:
         uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-        with console.group(f"Scoring the deployed model {record.model_uri}"):
+        with console.group(f"Loading the deployed model {record.model_uri}"):
             deployed = baseline.load_model(record, uri, found.source)
-            features = assess.features_of(candidate.frame, candidate.feature_names)
-            scored = assess.against_deployed(
-                pipeline, candidate.frame, candidate.holdout, features, deployed
-            )
     compare = pipeline.compare
     settings = scoring.BootstrapSettings(compare.resamples, compare.confidence, compare.seed)
-    with console.group(f"Bootstrapping {len(pipeline.metrics)} metrics"):
-        metrics, slices = assess.assess(
+    with console.group(f"Scoring and bootstrapping {len(pipeline.metrics)} metrics"):
+        evaluation = assess.evaluate(
             pipeline,
+            candidate.frame,
             candidate.holdout,
             candidate.predictions,
-            scored,
-            settings,
-            _slice_values(pipeline, candidate),
+            features=candidate.feature_names,
+            deployed=deployed,
+            settings=settings,
+            slice_values=_slice_values(pipeline, candidate),
         )
     outcome = verdict.decide(
         pipeline,
@@ -94,9 +92,9 @@ def run(
         holdout_rows=candidate.holdout.rows,
         data_hash=candidate.train.hashes.data,
         settings=settings,
-        metrics=metrics,
-        slices=slices,
-        comparison=None if scored is None else scored.comparison,
+        metrics=evaluation.metrics,
+        slices=evaluation.slices,
+        comparison=evaluation.comparison,
     )
     fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
     _record_on_run(root, tracking_uri, loaded.config, candidate.train.run_id, outcome)

@@ -43,12 +43,46 @@ class DeployedModel:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """Metric results, slices, and what the relative gates stand on (None: nothing deployed)."""
+
+    metrics: tuple[MetricResult, ...]
+    slices: SliceReport | None
+    comparison: Comparison | None
+
+
+@dataclass(frozen=True)
 class BaselineScores:
     """The deployed model's predictions on ``rows`` of the holdout (None: not scored), and why."""
 
     predictions: Predictions | None
     rows: Array
     comparison: Comparison
+
+
+def evaluate(
+    pipeline: Pipeline,
+    frame: Any,
+    holdout: Holdout,
+    candidate: Predictions,
+    *,
+    features: Sequence[str],
+    deployed: DeployedModel | None,
+    settings: BootstrapSettings,
+    slice_values: Sequence[Any] | None = None,
+) -> Evaluation:
+    """Score a candidate's predictions on a holdout, against the deployed model if any.
+
+    ``frame``: the holdout as a data frame (the columns a model is given, in holdout
+    order); ``holdout``: its target; ``features``: the candidate's feature names.
+    Pass the result to :func:`mlgitops.evaluation.verdict.decide` for the gate results.
+    """
+    scored = None
+    if deployed is not None:
+        typed = features_of(frame, features)
+        scored = against_deployed(pipeline, frame, holdout, typed, deployed)
+    metrics, slices = assess(pipeline, holdout, candidate, scored, settings, slice_values)
+    return Evaluation(tuple(metrics), slices, None if scored is None else scored.comparison)
 
 
 def features_of(frame: Any, names: Sequence[str]) -> tuple[InputColumn, ...]:
