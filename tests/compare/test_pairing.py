@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
+from mlgitops.evaluation.assess import (
+    NO_SIGNATURE,
+    BaselineScores,
+    DeployedModel,
+    against_deployed,
+    features_of,
+)
 from mlgitops.evaluation.inputs import (
     InputColumn,
     NotEvaluable,
@@ -17,6 +26,7 @@ from mlgitops.evaluation.inputs import (
     feature_diff,
     signature_of,
 )
+from mlgitops.evaluation.metrics import Holdout
 from mlgitops.evaluation.pairing import (
     NO_TRAINING_ROWS,
     UNCHECKED_ROWS,
@@ -25,6 +35,7 @@ from mlgitops.evaluation.pairing import (
     unseen_rows,
 )
 from mlgitops.features import row_fingerprints
+from mlgitops.spec.model import Compare, Data, Model, Pipeline
 
 SIGNATURE = (
     InputColumn("age", "long"),
@@ -189,3 +200,54 @@ def test_training_rows_over_a_column_the_holdout_lacks_cannot_be_recognised() ->
 
 def test_column_types_are_the_ones_train_writes_into_signatures() -> None:
     assert column_types(_frame(), ["age", "income", "zip"]) == SIGNATURE
+
+
+def _fitted(frame: pd.DataFrame) -> LogisticRegression:
+    return LogisticRegression().fit(frame[["age", "income"]], frame["y"])
+
+
+def _scores(frame: pd.DataFrame, deployed: DeployedModel) -> BaselineScores:
+    pipeline = Pipeline(
+        "churn",
+        "pipelines/churn.yaml",
+        Data("data/churn.csv", "y"),
+        Model("sklearn.linear_model.LogisticRegression"),
+        "classification",
+        ("accuracy",),
+        compare=Compare(require_training_rows=False),
+    )
+    holdout = Holdout("classification", frame["y"].to_numpy(), (0, 1))
+    features = features_of(frame, ["income", "age", "zip"])
+    return against_deployed(pipeline, frame, holdout, features, deployed)
+
+
+def test_the_deployed_model_is_scored_on_its_own_columns_whatever_the_candidate_has() -> None:
+    frame = _frame()
+    model = _fitted(frame)
+    signature = (InputColumn("age", "long"), InputColumn("income", "double"))
+    scores = _scores(frame[["y", "zip", "income", "age"]], DeployedModel(model, signature, None))
+    assert scores.comparison.evaluable and scores.predictions is not None
+    expected = model.predict(frame[["age", "income"]])
+    assert scores.predictions.labels.tolist() == expected.tolist()
+    diff = scores.comparison.features
+    assert diff is not None and diff.added == (InputColumn("zip", "string"),) and diff.reordered
+    # without a signature, a scikit-learn model still names the columns it was fitted on
+    unsigned = _scores(frame, DeployedModel(model, None, None))
+    assert unsigned.comparison.evaluable
+
+
+def test_a_model_without_known_inputs_or_that_fails_on_them_is_not_evaluable() -> None:
+    frame = _frame()
+
+    class Opaque:
+        def predict(self, x: pd.DataFrame) -> Any:
+            raise ValueError("expected 3 features, got 2\nmore detail")
+
+    unknown = _scores(frame, DeployedModel(Opaque(), None, None))
+    assert unknown.comparison.reasons == (NO_SIGNATURE,)
+    signature = (InputColumn("age", "long"), InputColumn("income", "double"))
+    failing = _scores(frame, DeployedModel(Opaque(), signature, None))
+    assert failing.predictions is None
+    assert failing.comparison.reasons == (
+        "the deployed model could not score the holdout: expected 3 features, got 2",
+    )
