@@ -129,14 +129,19 @@ def test_custom_trainer_spec_records() -> None:
     )
 
 
-def test_gated_metric_is_always_computed() -> None:
+def test_a_gate_never_adds_a_metric() -> None:
     text = (
         (SPECS / "valid" / "full.yaml")
         .read_text()
         .replace("metrics: [roc_auc, accuracy, f1]", "metrics: [f1]")
     )
-    pipeline = parse_pipeline("pipelines/full.yaml", text)
-    assert pipeline.metrics == ("f1", "accuracy", "roc_auc")
+    with pytest.raises(SpecError) as caught:
+        parse_pipeline("pipelines/full.yaml", text)
+    assert [str(p) for p in caught.value.problems] == [
+        f"pipelines/full.yaml:{line}:3: gates.{metric}: gate on '{metric}', which is not in "
+        "metrics (f1): add it to metrics (a gate never changes what train computes)"
+        for line, metric in ((13, "roc_auc"), (14, "accuracy"))
+    ]
 
 
 def test_problems_from_several_files_come_sorted(tmp_path: Path) -> None:

@@ -14,12 +14,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlgitops import __version__, console
-from mlgitops.errors import EXIT_BUG, EXIT_INTERRUPTED, MlgitopsError, SpecError
+from mlgitops.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    MlgitopsError,
+    SpecError,
+)
 
 #: verb -> one-line help. Each verb lives in ``mlgitops.commands.<verb>`` with
 #: ``configure(parser)`` adding its arguments and ``run(**arguments) -> int``.
 VERBS: dict[str, str] = {
     "init": "scaffold mlgitops.yaml, an example pipeline, schema and data",
+    "adopt": "prepare an existing repository: .gitignore entries and mlgitops.yaml",
+    "doctor": "check the environment: tracking server, registry, extras, GitHub token, runners",
     "render": "render workflows and manifests from pipelines/*.yaml",
     "plan": "show which pipelines and stages a change affects",
     "validate": "validate a pipeline's data against its schema",
@@ -31,6 +39,7 @@ VERBS: dict[str, str] = {
     "rollback": "restore the previous model of an environment",
     "status": "show Argo CD sync and Argo Rollouts canary status",
     "drift": "compare recent data with the training reference",
+    "serve": "serve a model with Prometheus metrics, as the generated manifests do",
     "demo": "run the whole pull-request-to-canary loop locally on embedded defaults",
 }
 
@@ -67,7 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     namespace = _parser(args).parse_args(args)
     arguments = vars(namespace)
     verb = arguments.pop("verb")
+    console.begin_command()
     try:
+        _warn_if_outputs_tracked(arguments["repo"])
         code: int = _command(verb).run(**arguments)
         return code
     except SpecError as exc:
@@ -80,13 +91,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MlgitopsError as exc:
         console.error_line(f"mlgitops {verb}: error: {exc}")
         return exc.exit_code
+    except ImportError as exc:
+        missing = _missing_extra(verb, exc)
+        if missing is None:
+            return _bug(verb)
+        console.error_line(f"mlgitops {verb}: error: {missing}")
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         console.error_line("mlgitops: interrupted")
         return EXIT_INTERRUPTED
     except Exception:
-        console.error_line(traceback.format_exc().rstrip())
-        console.error_line(
-            f"mlgitops {verb}: internal error (a bug in mlgitops {__version__}); "
-            "please report it with the traceback above"
-        )
-        return EXIT_BUG
+        return _bug(verb)
+
+
+def _warn_if_outputs_tracked(repo: Path) -> None:
+    from mlgitops.hygiene import warn_if_tracked
+
+    warn_if_tracked(repo.resolve())
+
+
+def _bug(verb: str) -> int:
+    console.error_line(traceback.format_exc().rstrip())
+    console.error_line(
+        f"mlgitops {verb}: internal error (a bug in mlgitops {__version__}); "
+        "please report it with the traceback above"
+    )
+    return EXIT_BUG
+
+
+def _missing_extra(verb: str, exc: ImportError) -> str | None:
+    """The install hint when ``exc`` is a library of an extra that is not installed."""
+    from mlgitops.extras import missing_message
+
+    name = exc.name
+    if not name:  # an import hook's own ImportError: "No module named 'x'" or "x is not ..."
+        words = str(exc).replace("'", " ").split()
+        name = words[3] if str(exc).startswith("No module named") and len(words) > 3 else None
+        name = name or (words[0] if words else None)
+    return missing_message(verb, name) if name and not _installed(name) else None
+
+
+def _installed(module: str) -> bool:
+    """Whether the top-level package is there (then the ImportError is something else,
+    e.g. an incompatible version, and no ``pip install`` of the extra would help)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module.split(".")[0]) is not None
+    except (ImportError, ValueError):
+        return False

@@ -13,6 +13,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+#: Notices already given during this command (each is given once).
+_NOTICED: set[str] = set()
+
+
+def begin_command() -> None:
+    """Start a command afresh: notices given by an earlier one may be given again."""
+    _NOTICED.clear()
+
+
+def notice_once(text: str) -> None:
+    """A line on stderr, given at most once per command however often it is asked for."""
+    if text not in _NOTICED:
+        _NOTICED.add(text)
+        error_line(text)
+
 
 def in_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"

@@ -87,6 +87,15 @@ class GitHub:
             "User-Agent": USER_AGENT,
         }
 
+    def token_scopes(self) -> list[str] | None:
+        """The classic token scopes GitHub lists for this token (None: not listed, as for
+        fine-grained tokens and ``GITHUB_TOKEN``); a refused token is a GitHubError."""
+        response = self._send("GET", "/rate_limit")
+        listed = response.headers.get("X-OAuth-Scopes")
+        if listed is None:
+            return None
+        return sorted(s.strip() for s in listed.split(",") if s.strip())
+
     # -- transport -----------------------------------------------------------------
 
     def request(

@@ -68,7 +68,11 @@ def test_without_a_deployed_model_only_absolute_gates_apply(
     train, holdout = _data()
     world.candidate(World.local(_fit(train)), holdout, [0, 1])
     code, out, err = world.compare()
-    assert (code, err) == (1, "")
+    assert (code, err) == (
+        1,
+        "mlgitops: no MLflow tracking URI set ($MLFLOW_TRACKING_URI, mlgitops.yaml "
+        f"mlflow.tracking_uri or --tracking-uri): using the local store {world.tracking_uri()}\n",
+    )
     run_id = json.loads((world.output / "train.json").read_text())["run_id"]
     assert world.run_tags(run_id)["mlgitops.verdict"] == "failed"
     assert out == (
@@ -516,4 +520,16 @@ def test_a_drop_gate_the_baseline_cannot_score_is_not_evaluable_and_fails_the_ve
     }
     assert out.splitlines()[-2] == (
         f"verdict: failed: 1 gate not evaluable (roc_auc max_drop) against {base.model_uri}"
+    )
+
+
+def test_the_default_base_is_the_remote_default_branch(tmp_path: Path, capsys: Capsys) -> None:
+    world = _world(tmp_path, None, capsys, "stale", gates="  accuracy: {min: 0.5}\n")
+    train, holdout = _data()
+    world.candidate(World.local(_fit(train)), holdout, [0, 1])
+    code, out, _ = world.compare(base=None)
+    assert code == 0
+    assert out.splitlines()[1] == (
+        "baseline: none; first deployment: no deployed model yet, absolute gates only "
+        "(origin/main:manifests/stale/overlays/staging/model.json does not exist)"
     )

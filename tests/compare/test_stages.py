@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from sklearn.datasets import make_classification
 
 from mlgitops import results
 from mlgitops.cli import main
-from tests.compare.world import labels_only
+from tests.conftest import PROJECT
 from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -136,12 +137,16 @@ def _main_branch(top: Path, server: MlflowServer) -> tuple[Path, str, str]:
 def deploy(root: Path, server: MlflowServer, run_id: str, model: str, key: str = "") -> str:
     """Register ``model`` and record it as deployed to staging on ``main`` (committed)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MLflow's own notices are not under test
-        mlflow.set_registry_uri(server.uri)
-        mlflow.set_tracking_uri(server.uri)
-        version = mlflow.register_model(model, NAME).version
+        client = mlflow.MlflowClient(tracking_uri=server.uri, registry_uri=server.uri)
+        try:
+            client.create_registered_model(NAME)
+        except MlflowException:  # registered by an earlier deployment
+            pass
+        version = client.create_model_version(NAME, model, run_id=run_id).version
     record = results.ProvenanceRecord(
         pipeline=NAME,
         environment="staging",
@@ -205,6 +210,27 @@ class PullRequest:
 @pytest.fixture
 def pr(tmp_path: Path, deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> PullRequest:
     return PullRequest(tmp_path, deployed, capsys)
+
+
+#: Wraps the deployed scikit-learn model as a pyfunc model that predicts labels only.
+LOG_LABELS_ONLY = """
+import sys, warnings
+warnings.simplefilter("ignore")
+import mlflow, mlflow.sklearn
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+from tests.compare.world import labels_only
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("shapes-pyfunc")
+with mlflow.start_run():
+    info = mlflow.pyfunc.log_model(
+        name="labels",
+        python_model=labels_only(mlflow.sklearn.load_model(sys.argv[2])),
+        signature=ModelSignature(Schema([ColSpec("double", f"f{i}") for i in range(6)])),
+        pip_requirements=["scikit-learn"],
+    )
+print(info.model_uri)
+"""
 
 
 def _max_drop(verdict: dict[str, Any]) -> dict[str, Any]:
@@ -319,23 +345,17 @@ def test_a_deployed_model_without_probabilities_fails_a_roc_auc_drop_gate(
     pr: PullRequest, deployed: Deployed
 ) -> None:
     """A much worse candidate must not pass because the baseline's roc_auc is unknown."""
-    import mlflow
-    import mlflow.sklearn
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # MLflow's own notices are not under test
-        mlflow.set_tracking_uri(deployed.server.uri)
-        fitted = mlflow.sklearn.load_model(deployed.model_uri)
-        example = pr.data[FEATURES].head()
-        with mlflow.start_run(run_id=deployed.run_id):  # beside its training rows
-            info = mlflow.pyfunc.log_model(
-                name="labels",
-                python_model=labels_only(fitted),
-                signature=mlflow.models.infer_signature(example),
-                pip_requirements=["scikit-learn"],
-            )
+    # Logged from a process of its own, so MLflow's in-process state stays as it was.
+    logged = subprocess.run(
+        [sys.executable, "-c", LOG_LABELS_ONLY, deployed.server.uri, deployed.model_uri],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    model_uri = logged.stdout.strip().splitlines()[-1]
     git(pr.root, "checkout", "-q", "main")
-    deploy(pr.root, deployed.server, deployed.run_id, info.model_uri)
+    deploy(pr.root, deployed.server, deployed.run_id, model_uri)
     git(pr.root, "checkout", "-q", "pr")
     git(pr.root, "rebase", "-q", "main")
     pr.spec(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,15 @@ import pytest
 from mlgitops.gitops.message import parse_trailers
 from tests.deploy.kube_api import KubeApi
 from tests.deploy.test_deploy import alias, check_overlays, deploy, merge_a_change
-from tests.deploy.test_status import HEALTHY_ROLLOUT, PAUSED_ROLLOUT, SYNCED, install
+from tests.deploy.test_status import (
+    ABORTED_BY_ANALYSIS,
+    FAILED_RUN,
+    HEALTHY_ROLLOUT,
+    PAUSED_ROLLOUT,
+    SYNCED,
+    analysis_run,
+    install,
+)
 from tests.deploy.world import World, cli_run, git, reviewed_run
 from tests.fixtures.mlflow_server import MlflowServer
 
@@ -115,7 +125,7 @@ def test_promote_when_healthy_waits_for_a_finished_canary(
     assert out.splitlines()[0].startswith(f"{world.name}/staging: not healthy")
     assert err == (
         "mlgitops promote: error: staging is not healthy yet (Argo CD health is Suspended; "
-        "Rollout is Paused at canary step 1/3); nothing promoted\n"
+        "Rollout is Paused at canary step 1/2); nothing promoted\n"
     )
     assert world.remote_head() == head
 
@@ -128,6 +138,74 @@ def test_promote_when_healthy_waits_for_a_finished_canary(
     )
     assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 0
     assert record(world, "production")["version"] == "1"
+
+
+def test_promote_when_healthy_waits_for_the_canary_to_finish(
+    staged: World,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world, uri = staged, mlflow_server.uri
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    suspended = {"sync": SYNCED, "health": {"status": "Suspended"}}
+    install(kube_api, world, "staging", suspended, PAUSED_ROLLOUT)
+
+    def finish_after_the_first_reading() -> None:
+        for _ in range(600):  # the first reading: Application, Rollout, AnalysisRun
+            if len(kube_api.requests) >= 3:
+                break
+            time.sleep(0.05)
+        install(
+            kube_api,
+            world,
+            "staging",
+            {"sync": SYNCED, "health": {"status": "Healthy"}},
+            HEALTHY_ROLLOUT,
+        )
+
+    finisher = threading.Thread(target=finish_after_the_first_reading)
+    finisher.start()
+    capsys.readouterr()
+    try:
+        code = promote(world, uri, "--when-healthy", "--wait", "2m", "--kubeconfig", kubeconfig)
+    finally:
+        finisher.join()
+    assert code == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "waiting up to 120s for staging: Argo CD health is Suspended; "
+        "Rollout is Paused at canary step 1/2"
+    )
+    assert out[1] == f"{world.name}/staging: healthy"
+    assert len(kube_api.requests) >= 5  # read again after the canary finished
+    assert record(world, "production")["version"] == "1"
+
+
+def test_promote_when_healthy_stops_waiting_when_the_analysis_fails(
+    staged: World,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world, uri = staged, mlflow_server.uri
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    run = f"{world.name}-6d4f8b9c7-2"
+    aborted = json.loads(json.dumps(ABORTED_BY_ANALYSIS).replace("RUN", run))
+    degraded = {"sync": SYNCED, "health": {"status": "Degraded"}}
+    install(kube_api, world, "staging", degraded, aborted)
+    kube_api.put(analysis_run(world, "production", run, FAILED_RUN, namespace="ml-staging"))
+    head = world.remote_head()
+    capsys.readouterr()
+    assert promote(world, uri, "--when-healthy", "--wait", "1h", "--kubeconfig", kubeconfig) == 1
+    out, err = capsys.readouterr()
+    assert f"  AnalysisRun ml-staging/{run}: Failed, stopped by success-rate" in out.splitlines()[3]
+    assert err.startswith("mlgitops promote: error: staging is not healthy (")
+    assert err.endswith("; the canary analysis Failed on success-rate); nothing promoted\n")
+    assert len(kube_api.requests) == 3  # one reading: nothing to wait for
+    assert world.remote_head() == head
 
 
 def test_rollback_restores_the_previous_model_once(
@@ -192,3 +270,96 @@ def test_rollback_to_a_version_and_with_nothing_to_restore(
     assert capsys.readouterr().out.startswith(
         f"rollback {world.name}: model v1 is already deployed to staging; nothing committed\n"
     )
+
+
+def test_promote_in_a_fresh_clone_with_an_empty_registry_commits_nothing(
+    staged: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = staged
+    fresh = world.clone("fresh")
+    head = world.remote_head()
+    capsys.readouterr()
+    for _ in range(2):  # a rerun says the same, not "already deployed"
+        assert cli_run(fresh, "promote", world.name, "--to", "production") == 2
+        store = f"sqlite:///{fresh / '.mlgitops' / 'mlflow.db'}"
+        assert capsys.readouterr().err == (
+            "mlgitops: no MLflow tracking URI set ($MLFLOW_TRACKING_URI, mlgitops.yaml "
+            f"mlflow.tracking_uri or --tracking-uri): using the local store {store}\n"
+            f"mlgitops promote: error: MLflow registry {store} has no registered model "
+            f"'{world.name}' (is this the tracking server that deployed it?); "
+            "nothing committed\n"
+        )
+        assert world.remote_head() == head
+        assert git(fresh, "rev-parse", "HEAD") == head
+
+
+def test_rollback_to_an_unknown_version_says_so(
+    staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, uri = staged, mlflow_server.uri
+    head = world.remote_head()
+    capsys.readouterr()
+    assert rollback(world, uri, "--to", "7") == 2
+    assert capsys.readouterr().err == (
+        "mlgitops rollback: error: model v7 is not in the history of staging (known: none; "
+        "v1, deployed now, is the only model recorded there)\n"
+    )
+    assert world.remote_head() == head
+
+
+def test_promote_of_a_version_missing_from_the_registry_commits_nothing(
+    staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, uri = staged, mlflow_server.uri
+    staging = world.work / f"manifests/{world.name}/overlays/staging/model.json"
+    doc = json.loads(staging.read_text())
+    doc["version"], doc["model_uri"] = "9", f"models:/{world.name}/9"
+    staging.write_text(json.dumps(doc, indent=2) + "\n")
+    git(world.work, "commit", "-qam", "Name a version the registry lacks")
+    git(world.work, "push", "-q", "origin", "main")
+    head = world.remote_head()
+    capsys.readouterr()
+    assert promote(world, uri) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: MLflow registry {uri}: model '{world.name}' has no "
+        "version 9; nothing committed\n"
+    )
+    assert world.remote_head() == head
+
+
+def test_in_actions_a_missing_tracking_uri_is_an_error(
+    staged: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = staged
+    head = world.remote_head()
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")  # what an unset secret gives the job
+    capsys.readouterr()
+    assert cli_run(world.work, "promote", world.name, "--to", "production") == 2
+    assert capsys.readouterr().err == (
+        "mlgitops promote: error: no MLflow tracking URI: set the repository secret or "
+        "variable MLFLOW_TRACKING_URI (Settings → Secrets and variables → Actions), or "
+        "mlflow.tracking_uri in mlgitops.yaml; in GitHub Actions the local store would be "
+        "thrown away with the runner\n"
+    )
+    assert world.remote_head() == head
+
+
+def test_a_rerun_against_another_registry_says_what_state_git_is_in(
+    staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = staged
+    assert promote(world, mlflow_server.uri) == 0
+    head = world.remote_head()
+    fresh = world.clone("fresh")
+    store = f"sqlite:///{fresh / '.mlgitops' / 'mlflow.db'}"
+    capsys.readouterr()
+    assert cli_run(fresh, "promote", world.name, "--to", "production", "--tracking-uri", store) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: MLflow registry {store} has no registered model "
+        f"'{world.name}' (is this the tracking server that deployed it?); Git already names "
+        f"v1 for production at {head[:12]}; only the MLflow alias is behind, run the command "
+        "again once the registry holds it\n"
+    )
+    assert world.remote_head() == head
+    assert not (fresh / ".mlgitops" / "mlflow.db").exists()

@@ -77,6 +77,12 @@ def test_a_record_survives_its_json_round_trip() -> None:
     [
         ((1,), None, "nothing to roll back to: model v1 is the only model recorded for staging"),
         ((1, 2, 3), "9", "model v9 is not in the history of staging (known: v2, v1)"),
+        (
+            (1,),
+            "7",
+            "model v7 is not in the history of staging (known: none; v1, deployed now, "
+            "is the only model recorded there)",
+        ),
     ],
 )
 def test_rollback_without_a_target_is_refused(

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mlgitops.gitops.health import summarize
+from mlgitops.render.manifests import canary_steps
+from mlgitops.spec.model import Canary, Environment
 from tests.deploy.kube_api import KubeApi
 from tests.deploy.world import World, cli_run
 from tests.fixtures.k8s import kustomize_build
@@ -86,7 +89,7 @@ def test_a_healthy_environment_exits_0(
     assert capsys.readouterr().out == (
         f"{world.name}/staging: healthy\n"
         f"  Argo CD Application argocd/{world.name}-staging: Synced, Healthy at 0123456789ab\n"
-        f"  Rollout ml-staging/{world.name}: Healthy, canary step 3/3, weight 100%\n"
+        f"  Rollout ml-staging/{world.name}: Healthy, canary step 2/2, weight 100%\n"
     )
     assert kube_api.requests == [
         f"GET /apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{world.name}-staging",
@@ -107,9 +110,9 @@ def test_a_paused_canary_reports_step_weight_and_analysis(
     assert status(world, kube_api.kubeconfig(tmp_path)) == 1
     assert capsys.readouterr().out == (
         f"{world.name}/staging: not healthy: Argo CD health is Suspended; "
-        "Rollout is Paused at canary step 1/3\n"
+        "Rollout is Paused at canary step 1/2\n"
         f"  Argo CD Application argocd/{world.name}-staging: Synced, Suspended at 0123456789ab\n"
-        f"  Rollout ml-staging/{world.name}: Paused, canary step 1/3, weight 50%, "
+        f"  Rollout ml-staging/{world.name}: Paused, canary step 1/2, weight 50%, "
         "analysis Running (canary-6d4f-2-1) — CanaryPauseStep\n"
     )
 
@@ -134,11 +137,12 @@ def test_an_aborted_canary_says_so(
         "revision": REVISION,
         "phase": "Degraded",
         "message": "RolloutAborted: metric success-rate assessed Failed",
-        "step": 0,
-        "steps": 3,
+        "step": 1,
+        "steps": 2,
         "weight": 0,
         "analysis": "Failed (canary-6d4f-2-1)",
         "aborted": True,
+        "analysis_run": None,
         "healthy": False,
         "problems": [
             "Argo CD sync is OutOfSync",
@@ -205,3 +209,189 @@ def test_an_unreachable_api_server_is_an_error_naming_it(
     assert capsys.readouterr().err == (
         f"mlgitops status: error: Kubernetes API {dead} is unreachable (MaxRetryError)\n"
     )
+
+
+# --- The canary's AnalysisRun --------------------------------------------------------------
+
+
+def analysis_run(
+    world: World, env: str, name: str, status: dict[str, Any], namespace: str | None = None
+) -> dict[str, Any]:
+    """The AnalysisRun Argo Rollouts creates from the rendered template and ``env``'s args."""
+    built = kustomize_build(world.work / f"manifests/{world.name}/overlays/{env}")
+    template = next(obj for obj in built if obj["kind"] == "AnalysisTemplate")
+    rollout = next(obj for obj in built if obj["kind"] == "Rollout")
+    namespace = namespace or rollout["metadata"]["namespace"]
+    args = [
+        {"name": a["name"], "value": a.get("value", namespace)}
+        for a in rollout["spec"]["strategy"]["canary"]["analysis"]["args"]
+    ]
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisRun",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"args": args, "metrics": template["spec"]["metrics"]},
+        "status": status,
+    }
+
+
+def _measurement(phase: str, value: str) -> dict[str, Any]:
+    return {
+        "phase": phase,
+        "value": value,
+        "startedAt": "2025-06-01T10:05:00Z",
+        "finishedAt": "2025-06-01T10:05:01Z",
+    }
+
+
+FAILED_RUN = {
+    "phase": "Failed",
+    "message": 'Metric "success-rate" assessed Failed due to failed (2) > failureLimit (1)',
+    "startedAt": "2025-06-01T10:03:00Z",
+    "metricResults": [
+        {
+            "name": "success-rate",
+            "phase": "Failed",
+            "count": 3,
+            "successful": 1,
+            "failed": 2,
+            "measurements": [
+                _measurement("Successful", "[0.998]"),
+                _measurement("Failed", "[0.91]"),
+                _measurement("Failed", "[0.82]"),
+            ],
+        },
+        {
+            "name": "latency-p99-ms",
+            "phase": "Running",
+            "count": 3,
+            "successful": 3,
+            "measurements": [_measurement("Successful", "[41.5]")],
+        },
+    ],
+}
+ABORTED_BY_ANALYSIS = {
+    "phase": "Degraded",
+    "abort": True,
+    "message": 'RolloutAborted: Rollout aborted update to revision 2: Metric "success-rate" assessed Failed',
+    "currentStepIndex": 1,
+    "canary": {"currentBackgroundAnalysisRunStatus": {"name": "RUN", "status": "Failed"}},
+}
+
+
+def _install_failed_canary(api: KubeApi, world: World, run_status: dict[str, Any]) -> str:
+    run = f"{world.name}-6d4f8b9c7-2"
+    rollout_status = json.loads(json.dumps(ABORTED_BY_ANALYSIS).replace("RUN", run))
+    app_status = {"sync": SYNCED, "health": {"status": "Degraded"}}
+    install(api, world, "production", app_status, rollout_status)
+    api.put(analysis_run(world, "production", run, run_status))
+    return run
+
+
+def test_a_stopped_canary_names_the_metric_that_stopped_it(
+    world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _install_failed_canary(kube_api, world, FAILED_RUN)
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    args = ("status", world.name, "--env", "production", "--kubeconfig", kubeconfig)
+    assert cli_run(world.work, *args) == 1
+    assert capsys.readouterr().out == (
+        f"{world.name}/production: not healthy: Argo CD health is Degraded; the canary was "
+        f'aborted (RolloutAborted: Rollout aborted update to revision 2: Metric "success-rate" '
+        "assessed Failed); the canary analysis Failed on success-rate\n"
+        f"  Argo CD Application argocd/{world.name}-production: Synced, Degraded at 0123456789ab\n"
+        f"  Rollout ml/{world.name}: Degraded (aborted), canary step 1/3, weight 0%, "
+        f"analysis Failed ({run}) — RolloutAborted: Rollout aborted update to revision 2: "
+        'Metric "success-rate" assessed Failed\n'
+        f"  AnalysisRun ml/{run}: Failed, stopped by success-rate — "
+        'Metric "success-rate" assessed Failed due to failed (2) > failureLimit (1)\n'
+        "    success-rate: Failed, last measured [0.82] (2 failed, 0 inconclusive of 3)\n"
+        "    latency-p99-ms: Running, last measured [41.5] (0 failed, 0 inconclusive of 3)\n"
+    )
+    assert kube_api.requests[-1] == (
+        f"GET /apis/argoproj.io/v1alpha1/namespaces/ml/analysisruns/{run}"
+    )
+
+
+def test_status_json_carries_the_analysis_run(
+    world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inconclusive = json.loads(json.dumps(FAILED_RUN))
+    inconclusive["phase"] = "Inconclusive"
+    inconclusive["message"] = ""
+    inconclusive["metricResults"][0].update(phase="Inconclusive", failed=0, inconclusive=3)
+    run = _install_failed_canary(kube_api, world, inconclusive)
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    args = ("status", world.name, "--env", "production", "--kubeconfig", kubeconfig, "--json")
+    assert cli_run(world.work, *args) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["analysis_run"] == {
+        "name": run,
+        "phase": "Inconclusive",
+        "message": "",
+        "stopped_by": ["success-rate"],
+        "metrics": [
+            {
+                "name": "success-rate",
+                "phase": "Inconclusive",
+                "value": "[0.82]",
+                "message": "",
+                "count": 3,
+                "failed": 0,
+                "inconclusive": 3,
+            },
+            {
+                "name": "latency-p99-ms",
+                "phase": "Running",
+                "value": "[41.5]",
+                "message": "",
+                "count": 3,
+                "failed": 0,
+                "inconclusive": 0,
+            },
+        ],
+    }
+    assert doc["problems"][-1] == (
+        "the canary analysis is Inconclusive on success-rate: promote or abort it by hand"
+    )
+
+
+def test_a_missing_analysis_run_is_left_out(
+    world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rollout_status = json.loads(json.dumps(ABORTED_BY_ANALYSIS).replace("RUN", "gone"))
+    install(
+        kube_api,
+        world,
+        "production",
+        {"sync": SYNCED, "health": {"status": "Degraded"}},
+        rollout_status,
+    )
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    assert (
+        cli_run(world.work, "status", world.name, "--env", "production", "--kubeconfig", kubeconfig)
+        == 1
+    )
+    out = capsys.readouterr().out
+    assert "AnalysisRun" not in out
+    assert kube_api.requests[-1].endswith("/namespaces/ml/analysisruns/gone")
+
+
+@pytest.mark.parametrize(
+    ("index", "shown"),
+    [
+        (0, "canary step 1/3, weight 25%"),
+        (1, "canary step 1/3, weight 25%"),
+        (3, "canary step 2/3, weight 50%"),
+        (4, "canary step 3/3, weight 100%"),
+        (5, "canary step 3/3, weight 100%"),
+    ],
+)
+def test_canary_steps_count_weights_not_pauses(index: int, shown: str) -> None:
+    env = Environment("production", "ml", canary=Canary((25, 50, 100), "5m"))
+    rollout = {
+        "spec": {"strategy": {"canary": {"steps": canary_steps(env)}}},
+        "status": {"phase": "Paused", "currentStepIndex": index},
+    }
+    status = summarize("p", "production", ("argocd/p-production", "ml/p"), None, rollout)
+    assert status.lines()[2] == f"  Rollout ml/p: Paused, {shown}"

@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 
 from mlgitops.render import argocd, header, manifests
 from mlgitops.spec import load_repo
-from tests.fixtures.k8s import PROMETHEUS_OPERATOR, kustomize_build, validate_objects
+from tests.fixtures.k8s import kustomize_build, validate_objects
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,14 @@ model:
   estimator: sklearn.linear_model.Ridge
 task: regression
 deploy:
-  server: {image: ghcr.io/example/ridge-server:2024.1, port: 5000, cpu: "1", memory: 512Mi}
+  server:
+    image: ghcr.io/example/ridge-server:2024.1
+    port: 5000
+    metrics_port: 5001
+    cpu: "1"
+    memory: 512Mi
+    prediction_buckets: [0, 100000, 250000.5, 1000000]
+  metrics: {scrape: pod-monitor, interval: 15s}
   environments:
     - name: live
       namespace: houses
@@ -78,11 +85,12 @@ model:
   estimator: sklearn.ensemble.RandomForestClassifier
 task: classification
 deploy:
-  service_monitor: true
+  metrics: {scrape: service-monitor, alerts: true}
   environments:
     - name: canary-only
       namespace: churn-test
       canary: {steps: [25, 100]}
+      analysis: {prometheus: "http://prometheus.test:9090"}
     - name: production
       namespace: churn
       replicas: 5
@@ -93,6 +101,7 @@ deploy:
         max_p99_ms: 120.5
         interval: 30s
         failure_limit: 3
+        max_prediction_shift: 0.15
 """
 
 CONFIG = """\
@@ -201,7 +210,7 @@ def test_the_objects_each_target_generates(
 ) -> None:
     rollout = ["AnalysisTemplate", "ConfigMap", "Rollout", "Service", "Service"]
     assert _kinds(built[("tumors", "production")]) == rollout
-    assert _kinds(built[("houses", "live")]) == rollout
+    assert _kinds(built[("houses", "live")]) == sorted([*rollout, "PodMonitor"])
     assert _kinds(built[("churn", "production")]) == sorted(
         [*rollout, "PrometheusRule", "ServiceMonitor"]
     )
@@ -217,17 +226,24 @@ def test_the_validator_rejects_unknown_keys_everywhere(
     _one(objects, "ConfigMap")["dataa"] = {}
     _one(objects, "ServiceMonitor")["spec"]["endpoints"][0]["intervall"] = "1m"
     _one(objects, "PrometheusRule")["spec"]["groups"][0]["rules"][0]["for"] = "ten minutes"
+    pod_monitor = json.loads(json.dumps(built[("houses", "live")]))
+    _one(pod_monitor, "PodMonitor")["spec"]["podMetricsEndpoints"][0]["relabelings"][0][
+        "tragetLabel"
+    ] = "x"
+    objects += [_one(pod_monitor, "PodMonitor")]
     config_map = _one(objects, "ConfigMap")["metadata"]["name"]
-    rule = PROMETHEUS_OPERATOR["PrometheusRule"]["properties"]["spec"]["properties"]["groups"]
-    duration = rule["items"]["properties"]["rules"]["items"]["properties"]["for"]["pattern"]
     with pytest.raises(AssertionError) as caught:
         validate_objects(objects, contracts)
-    assert sorted(str(caught.value).splitlines()[1:]) == [
+    lines = sorted(str(caught.value).splitlines()[1:])
+    rule = "PrometheusRule/churn: spec/groups/0/rules/0/for: 'ten minutes' does not match '^"
+    assert [line for line in lines if line.startswith(rule)] == lines[3:4]
+    assert lines[:3] + lines[4:] == [
         "AnalysisTemplate/churn: spec/metrics/0/provider/prometheus: Additional properties "
         "are not allowed ('qeury' was unexpected)",
         f"ConfigMap/{config_map}: <root>: Additional properties are not allowed "
         "('dataa' was unexpected)",
-        f"PrometheusRule/churn: spec/groups/0/rules/0/for: 'ten minutes' does not match {duration!r}",
+        "PodMonitor/houses: spec/podMetricsEndpoints/0/relabelings/0: Additional properties "
+        "are not allowed ('tragetLabel' was unexpected)",
         "Rollout/churn: spec/strategy/canary: Additional properties are not allowed "
         "('stepz' was unexpected)",
         "ServiceMonitor/churn: spec/endpoints/0: Additional properties are not allowed "
@@ -352,6 +368,7 @@ def test_analysis_only_where_the_environment_asks_for_it(
         "args": [
             {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
             {"name": "service", "value": "tumors-canary"},
+            {"name": "stable-service", "value": "tumors"},
             {"name": "prometheus", "value": "http://prometheus.monitoring:9090"},
             {"name": "min-success-rate", "value": "0.99"},
             {"name": "max-p99-ms", "value": "250"},
@@ -366,6 +383,7 @@ def test_analysis_only_where_the_environment_asks_for_it(
     assert args["min-success-rate"] == "0.93"
     assert args["max-p99-ms"] == "120.5"
     assert args["window"] == "2m"
+    assert args["max-prediction-shift"] == "0.15"
 
 
 def test_analysis_template_queries_prometheus_with_guards(
@@ -376,12 +394,14 @@ def test_analysis_template_queries_prometheus_with_guards(
     rollout_args = {a["name"] for a in _canary(built[("churn", "production")])["analysis"]["args"]}
     assert declared == rollout_args
     metrics = template["spec"]["metrics"]
-    assert [m["name"] for m in metrics] == ["success-rate", "latency-p99-ms"]
+    assert [m["name"] for m in metrics] == ["success-rate", "latency-p99-ms", "prediction-shift"]
     guard = "len(result) > 0 && !isNaN(result[0]) && "
     assert metrics[0]["successCondition"] == guard + "result[0] >= {{args.min-success-rate}}"
     assert metrics[0]["failureCondition"] == guard + "result[0] < {{args.min-success-rate}}"
     assert metrics[1]["successCondition"] == guard + "result[0] <= {{args.max-p99-ms}}"
     assert metrics[1]["failureCondition"] == guard + "result[0] > {{args.max-p99-ms}}"
+    assert metrics[2]["successCondition"] == guard + "result[0] <= {{args.max-prediction-shift}}"
+    assert metrics[2]["failureCondition"] == guard + "result[0] > {{args.max-prediction-shift}}"
     for metric in metrics:
         assert (metric["interval"], metric["failureLimit"]) == ("30s", 3)
         prometheus = metric["provider"]["prometheus"]
@@ -389,10 +409,23 @@ def test_analysis_template_queries_prometheus_with_guards(
         query = prometheus["query"]
         assert 'service="{{args.service}}"' in query
         assert query.count("(") == query.count(")") and query.count("{") == query.count("}")
-    assert "http_requests_total" in metrics[0]["provider"]["prometheus"]["query"]
+    assert "mlgitops_requests_total" in metrics[0]["provider"]["prometheus"]["query"]
+    shift = metrics[2]["provider"]["prometheus"]["query"]
+    assert 'service="{{args.stable-service}}"' in shift and "mlgitops_predictions_total" in shift
     assert "histogram_quantile(0.99," in metrics[1]["provider"]["prometheus"]["query"]
     defaults = _one(built[("tumors", "production")], "AnalysisTemplate")["spec"]["metrics"]
     assert [(m["interval"], m["failureLimit"]) for m in defaults] == [("1m", 1), ("1m", 1)]
+
+
+def test_an_environment_without_a_shift_limit_drops_the_shift_check(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    template = _one(built[("churn", "canary-only")], "AnalysisTemplate")["spec"]
+    args = _canary(built[("churn", "canary-only")])["analysis"]["args"]
+    assert [a["name"] for a in args] == [a["name"] for a in template["args"]]
+    assert [m["name"] for m in template["metrics"]] == ["success-rate", "latency-p99-ms"]
+    assert "max-prediction-shift" not in [a["name"] for a in template["args"]]
+    assert "{{args.max-prediction-shift}}" not in json.dumps(template)
 
 
 def test_kserve_inference_service(built: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
@@ -412,7 +445,9 @@ def test_service_monitor_and_rule_only_when_asked(
     objects = built[("churn", "production")]
     monitor = _one(objects, "ServiceMonitor")
     assert monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "churn"}}
-    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "30s"}
+    ]
     rules = _one(objects, "PrometheusRule")["spec"]["groups"][0]["rules"]
     assert [r["alert"] for r in rules] == ["ChurnModelErrorRateHigh", "ChurnModelLatencyHigh"]
     assert rules[0]["expr"].endswith("> 0.07\n")
@@ -421,6 +456,47 @@ def test_service_monitor_and_rule_only_when_asked(
         for (pipeline, _), built_objects in built.items():
             if pipeline == name:
                 assert "ServiceMonitor" not in _kinds(built_objects)
+                assert "PrometheusRule" not in _kinds(built_objects)
+
+
+def test_each_way_of_scraping_labels_samples_with_namespace_and_service(
+    built: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    services = [o for o in built[("tumors", "production")] if o["kind"] == "Service"]
+    for service in services:
+        assert service["metadata"]["annotations"] == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": "9464",
+            "prometheus.io/path": "/metrics",
+        }
+        assert service["spec"]["ports"][1] == {
+            "name": "metrics",
+            "port": 9464,
+            "targetPort": "metrics",
+            "protocol": "TCP",
+        }
+    houses = built[("houses", "live")]
+    monitor = _one(houses, "PodMonitor")["spec"]
+    assert monitor["selector"] == {"matchLabels": {"app.kubernetes.io/name": "houses"}}
+    assert monitor["podMetricsEndpoints"] == [
+        {
+            "port": "metrics",
+            "path": "/metrics",
+            "interval": "15s",
+            "relabelings": [
+                {
+                    "action": "replace",
+                    "sourceLabels": ["__meta_kubernetes_pod_label_mlgitops_dev_service"],
+                    "targetLabel": "service",
+                }
+            ],
+        }
+    ]
+    canary = _canary(houses)
+    assert canary["canaryMetadata"] == {"labels": {"mlgitops.dev/service": "houses-canary"}}
+    assert canary["stableMetadata"] == {"labels": {"mlgitops.dev/service": "houses"}}
+    for service in (o for o in houses if o["kind"] == "Service"):
+        assert "annotations" not in service["metadata"]
 
 
 # --- The container -----------------------------------------------------------------------
@@ -432,15 +508,16 @@ def test_the_model_server_container_is_hardened(
     pod = _one(built[("houses", "live")], "Rollout")["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert container["image"] == "ghcr.io/example/ridge-server:2024.1"
-    assert [container["command"], *container["args"][:4]] == [
-        ["mlflow"],
-        "models",
-        "serve",
-        "-m",
-        "$(MODEL_URI)",
+    assert container["command"] == ["mlgitops"]
+    assert container["args"] == [
+        *("serve", "--model-uri", "$(MODEL_URI)", "--host", "0.0.0.0"),
+        *("--port", "5000", "--metrics-port", "5001", "--task", "regression"),
+        *("--prediction-buckets", "0,100000,250000.5,1000000"),
     ]
-    assert container["args"][container["args"].index("--port") + 1] == "5000"
-    assert container["ports"] == [{"name": "http", "containerPort": 5000, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 5000, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 5001, "protocol": "TCP"},
+    ]
     assert container["resources"] == {
         "requests": {"cpu": "1", "memory": "512Mi"},
         "limits": {"cpu": "1", "memory": "512Mi"},

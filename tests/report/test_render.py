@@ -309,3 +309,64 @@ def test_excluded_rows_are_stated_beside_the_metrics() -> None:
     ) in text
     assert "| metric | candidate (all rows) | candidate (compared rows) | baseline |" in text
     assert "| `roc_auc` ↑ | 0.9912 | 0.9900 | 0.9870 |" in text
+
+
+def test_the_comment_carries_the_slice_table() -> None:
+    verdict = fixture("verdict.json")
+    verdict["slices"] = {
+        "column": "region",
+        "min_rows": 30,
+        "gaps": {"roc_auc": 0.0612, "accuracy": 0.031},
+        "baseline_gaps": {"roc_auc": 0.02, "accuracy": None},
+        "slices": [
+            {
+                "value": "eu",
+                "rows": 120,
+                "gated": True,
+                "candidate": {"roc_auc": 0.95, "accuracy": 0.9},
+                "baseline": {"roc_auc": 0.94, "accuracy": 0.88},
+            },
+            {
+                "value": "us",
+                "rows": 80,
+                "gated": True,
+                "candidate": {"roc_auc": 0.8888, "accuracy": 0.869},
+                "baseline": {"roc_auc": 0.92, "accuracy": 0.9},
+            },
+            {
+                "value": "<b>x</b>",
+                "rows": 4,
+                "gated": False,
+                "candidate": {"roc_auc": None, "accuracy": 1.0},
+                "baseline": {"roc_auc": None, "accuracy": 0.75},
+            },
+        ],
+    }
+    verdict["gates"].append(
+        {
+            "metric": "roc_auc",
+            "condition": "max_gap",
+            "threshold": 0.05,
+            "value": 0.0612,
+            "status": "fail",
+            "allowed": False,
+            "judge": None,
+            "reason": "largest roc_auc gap between region slices is 0.0612, more than the "
+            "allowed 0.05 (region=us 0.8888 vs region=eu 0.9500)",
+        }
+    )
+    text = render(golden_input(verdict=verdict))
+    section = text.split("### Slices by `region`\n", 1)[1].split("\n### ", 1)[0]
+    assert section.splitlines()[:10] == [
+        "",
+        "The candidate per value of `region` (the deployed model in parentheses); slices "
+        "with fewer than 30 rows are shown but not gated.",
+        "",
+        "| `region` | rows | `roc_auc` | `accuracy` |",
+        "| --- | ---: | ---: | ---: |",
+        "| `eu` | 120 | 0.9500 (0.9400) | 0.9000 (0.8800) |",
+        "| `us` | 80 | 0.8888 (0.9200) | 0.8690 (0.9000) |",
+        "| `<b>x</b>` (not gated) | 4 | - (-) | 1.0000 (0.7500) |",
+        "| gap |  | 0.0612 (0.0200) | 0.0310 (-) |",
+        "| gate |  | ❌ max_gap 0.05 | - |",
+    ]

@@ -30,6 +30,7 @@ def example_repo(root: Path, name: str) -> Path:
     spec = (SCAFFOLD / "pipelines" / "tumors.yaml").read_text()
     (root / "pipelines").mkdir()
     (root / "pipelines" / f"{name}.yaml").write_text(spec.replace("name: tumors", f"name: {name}"))
+    (root / ".gitignore").write_text(".mlgitops/\n")  # as `mlgitops init` or `adopt` write it
     commit(root, "example pipeline", init=True)
     return root
 

@@ -41,7 +41,9 @@ def _append(path: Path, text: str) -> None:
         lambda r: (r / "src" / "features" / "new.py").write_text(""),
         lambda r: _replace(r, "max_iter: 200", "max_iter: 300"),
         lambda r: _replace(r, "seed: 42", "seed: 43"),
-        lambda r: _replace(r, "metrics: [roc_auc, accuracy, f1, log_loss]", "metrics: [roc_auc]"),
+        lambda r: _replace(
+            r, "metrics: [roc_auc, accuracy, f1, log_loss]", "metrics: [roc_auc, accuracy]"
+        ),
     ],
     ids=["data", "schema", "code", "new-code-file", "param", "split", "metrics"],
 )

@@ -45,6 +45,7 @@ def _repo(root: Path, name: str, frame: pd.DataFrame, schema: str, extra: str = 
         "task: regression\n"
         "metrics: [r2, rmse]\n" + extra
     )
+    (root / ".gitignore").write_text(".mlgitops/\n")  # as `mlgitops init` or `adopt` write it
     commit(root, "pipeline", init=True)
     return root
 
@@ -57,6 +58,15 @@ _SCHEMA = """\
       x2: {dtype: float64}
       y: {dtype: float64}
 """
+
+
+def _use_command(root: Path, name: str, command: str) -> Path:
+    """Train with a custom ``command`` instead of the built-in estimator; committed."""
+    spec = root / "pipelines" / f"{name}.yaml"
+    model = "model: {estimator: sklearn.linear_model.LinearRegression}"
+    spec.write_text(spec.read_text().replace(model, f"model: {{command: {command}}}"))
+    commit(root, "custom trainer")
+    return spec
 
 
 def _train_json(root: Path, name: str) -> results.TrainResult:
@@ -158,16 +168,9 @@ def test_a_custom_classifier_is_scored_the_same_at_train_and_compare(
     shutil.copy(TRAINERS / "unsorted_classifier.py", root / "src" / "train.py")
     root = _repo(root, name, frame, schema)
     spec = root / "pipelines" / f"{name}.yaml"
-    text = spec.read_text().replace(
-        "model: {estimator: sklearn.linear_model.LinearRegression}",
-        "model: {command: python src/train.py}",
-    )
-    spec.write_text(
-        text.replace("task: regression", "task: classification").replace(
-            "metrics: [r2, rmse]", "metrics: [roc_auc, accuracy]"
-        )
-    )
-    commit(root, "custom classifier")
+    text = spec.read_text().replace("task: regression", "task: classification")
+    spec.write_text(text.replace("metrics: [r2, rmse]", "metrics: [roc_auc, accuracy]"))
+    _use_command(root, name, "python src/train.py")
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
     result = _train_json(root, name)
     predictions = pd.read_parquet(root / ".mlgitops" / name / "predictions.parquet")
@@ -196,14 +199,7 @@ def test_every_file_a_custom_trainer_depends_on_is_an_input(
     (root / "conf").mkdir()
     (root / "conf" / "train.yaml").write_text("alpha: 1\n")
     root = _repo(root, name, _frame(), _SCHEMA)
-    spec = root / "pipelines" / f"{name}.yaml"
-    spec.write_text(
-        spec.read_text().replace(
-            "model: {estimator: sklearn.linear_model.LinearRegression}",
-            "model: {command: python -m trainer.fit --config conf/train.yaml}",
-        )
-    )
-    commit(root, "module trainer")
+    _use_command(root, name, "python -m trainer.fit --config conf/train.yaml")
     pipeline = load_repo(root).pipeline(name)
     assert {"trainer", "conf/train.yaml"} <= set(pipeline.inputs())
 
@@ -258,3 +254,44 @@ def test_report_refuses_a_hand_off_from_another_candidate(
     err = capsys.readouterr().err
     assert f".mlgitops/{name}/validation.json is for data sha256:" in err
     assert f"run `mlgitops validate {name}` again\n" in err
+
+
+_GHOST_TRAINER = """\
+import json, os
+from pathlib import Path
+
+import mlflow.sklearn
+import pandas as pd
+from mlflow.models import infer_signature
+from sklearn.linear_model import LinearRegression
+
+train = pd.read_parquet(os.environ["MLGITOPS_TRAIN"])
+holdout = pd.read_parquet(os.environ["MLGITOPS_HOLDOUT"])
+features = json.loads(os.environ["MLGITOPS_FEATURES"])
+out = Path(os.environ["MLGITOPS_OUTPUT"])
+model = LinearRegression().fit(train[features], train["y"])
+example = holdout[features].assign(ghost=1.0)
+mlflow.sklearn.save_model(model, out / "model", signature=infer_signature(example))
+pd.DataFrame({"__row__": holdout["__row__"], "y_pred": model.predict(holdout[features])}).to_parquet(
+    out / "predictions.parquet"
+)
+"""
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # MLflow's import warns about its type hints
+def test_a_custom_model_that_takes_a_column_that_is_not_a_feature_is_refused(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("ghost")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "train.py").write_text(_GHOST_TRAINER)
+    root = _repo(root, name, _frame(), _SCHEMA)
+    _use_command(root, name, "python train.py")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err.endswith(
+        "mlgitops train: error: custom trainer `python train.py`: the model takes column(s) "
+        "ghost that are not features (features: x1, x2; see $MLGITOPS_FEATURES)\n"
+    )
+    [run] = runs_of(mlflow_server.uri, name)
+    assert run["info"]["status"] == "FAILED"

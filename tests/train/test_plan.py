@@ -96,6 +96,25 @@ def test_an_unreachable_server_makes_the_cache_unknown(
     ]
 
 
+def test_in_actions_without_a_tracking_uri_the_cache_is_unknown(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert cli(repo, "plan", "--files", "data/tumors.csv") == 0
+    missing = (
+        "no MLflow tracking URI: set the repository secret or variable MLFLOW_TRACKING_URI "
+        "(Settings → Secrets and variables → Actions), or mlflow.tracking_uri in mlgitops.yaml; "
+        "in GitHub Actions the local store would be thrown away with the runner"
+    )
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "cells     yes       unknown*     validate train compare report  data/tumors.csv",
+        "tumors    yes       unknown*     validate train compare report  data/tumors.csv",
+        f"* cells: {missing}",
+        f"* tumors: {missing}",
+        "1 changed file(s); 2 pipeline(s) affected; GPU training needed for: cells, tumors",
+    ]
+
+
 @pytest.mark.slow
 def test_a_trained_pipeline_hits_the_cache_until_its_data_changes(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]

@@ -126,3 +126,38 @@ def test_no_base_leaves_no_stale_diff(repo: Path, capsys: pytest.CaptureFixture[
     assert (
         json.loads((repo / ".mlgitops/accounts/validation.json").read_text())["schema_diff"] is None
     )
+
+
+def test_an_undeclared_column_in_the_data_is_reported(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_repo(git_repo)
+    schema = git_repo / "schemas" / "accounts.yaml"
+    schema.write_text(schema.read_text().replace("strict: true", "strict: false"))
+    data = git_repo / "data" / "accounts.csv"
+    data.write_text("id,age,score,plan\n1,34,0.5,free\n2,51,,pro\n")
+    _git(git_repo, "add", "-A")
+    _git(git_repo, "commit", "-q", "-m", "base")
+    data.write_text("id,age,score,plan,region\n1,34,0.5,free,eu\n2,51,,pro,us\n")
+    outcome = run_cli(capsys, "-C", str(git_repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    folder = git_repo / ".mlgitops" / "accounts"
+    diff = json.loads((folder / "datadiff.json").read_text())
+    assert diff["schema_diff"] == {"columns_added": [], "columns_removed": [], "changes": []}
+    assert diff["data_columns"] == {"added": ["region"], "removed": [], "undeclared": ["region"]}
+    assert (folder / "datadiff.md").read_text() == (
+        "### Data changes against `HEAD`\n"
+        "\n"
+        "**Schema**\n"
+        "\n"
+        "No schema changes.\n"
+        "\n"
+        "**Data columns**\n"
+        "\n"
+        "- column added to the data: `region` (not declared in the schema: not validated, "
+        "not a feature)\n"
+        "\n"
+        "**Data profile**\n"
+        "\n"
+        "- rows: 2 → 2 (+0)\n"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -27,6 +28,7 @@ def test_json_document(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "schema_version": 1,
         "pipeline": "accounts",
         "data": "data/accounts.csv",
+        "data_hash": hashlib.sha256((repo / "data/accounts.csv").read_bytes()).hexdigest(),
         "format": "csv",
         "schema": "schemas/accounts.yaml",
         "rows": 4,

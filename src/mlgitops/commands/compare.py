@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import console, fsio
+from mlgitops.basebranch import HELP, default_base
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import load_repo
@@ -33,8 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--base",
         metavar="REF",
         default=None,
-        help="Git ref whose manifests say what is deployed "
-        "(default: origin/$GITHUB_BASE_REF when set, else the default branch)",
+        help=f"Git ref whose manifests say what is deployed {HELP}",
     )
     parser.add_argument(
         "--output",
@@ -63,7 +63,7 @@ def run(
     pipeline = loaded.pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
     candidate = handoff.load_candidate(outputs, pipeline)
-    ref = baseline.resolve_base(base, loaded.config)
+    ref = base or default_base(root, loaded.config.default_branch)
     found, record = baseline.find_baseline(root, ref, pipeline)
     deployed = None
     if record is not None and found.source is not None:

@@ -7,11 +7,8 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from mlgitops import console, fsio
+from mlgitops import console, fsio, hygiene
 from mlgitops.errors import EXIT_OK, BadInput
-from mlgitops.outputs import DEFAULT_DIR
-
-GITIGNORE_LINE = f"{DEFAULT_DIR}/"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,18 +35,6 @@ def scaffold_files() -> dict[str, bytes]:
     }
 
 
-def _gitignore(root: Path) -> bytes:
-    current = fsio.read_bytes(root / ".gitignore") or b""
-    lines = current.decode("utf-8", "replace").splitlines()
-    if GITIGNORE_LINE in lines:
-        return current
-    prefix = current if current.endswith(b"\n") or not current else current + b"\n"
-    return (
-        prefix
-        + f"# mlgitops hand-off files (results of validate/train/compare)\n{GITIGNORE_LINE}\n".encode()
-    )
-
-
 def run(*, repo: Path, force: bool) -> int:
     root = repo.resolve()
     files = scaffold_files()
@@ -58,7 +43,7 @@ def run(*, repo: Path, force: bool) -> int:
         raise BadInput(
             "these files exist already (use --force to overwrite them): " + ", ".join(existing)
         )
-    files[".gitignore"] = _gitignore(root)
+    files[".gitignore"] = hygiene.gitignore_of(root)
     changes = fsio.write_tree(root, files)
     for rel in changes.created:
         console.line(f"created {rel}")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import replace
 from pathlib import Path
 
 from mlgitops import console, proc
+from mlgitops.basebranch import HELP, default_base
 from mlgitops.errors import EXIT_OK, MlgitopsError
 from mlgitops.outputs import set_github_outputs
 from mlgitops.spec import Repo, load_repo
@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base",
         metavar="REF",
-        help="base of the change (default: origin/$GITHUB_BASE_REF, else the default branch)",
+        help=f"base of the change {HELP}",
     )
     parser.add_argument(
         "--head", metavar="REF", default="HEAD", help="head of the change (default: HEAD)"
@@ -50,7 +50,7 @@ def run(
     if files is not None:
         changed, base, head_ref = tuple(_normalise(f) for f in files), None, None
     else:
-        base = base or _default_base(root, loaded)
+        base = base or default_base(root, loaded.config.default_branch)
         changed = tuple(proc.git("diff", "--name-only", f"{base}...{head}", cwd=root).splitlines())
         head_ref = head
     entries = planning.affected(loaded.pipelines, changed)
@@ -65,13 +65,6 @@ def _normalise(path: str) -> str:
     return Path(path).as_posix().removeprefix("./")
 
 
-def _default_base(root: Path, loaded: Repo) -> str:
-    branch = os.environ.get("GITHUB_BASE_REF") or loaded.config.default_branch
-    remote = f"origin/{branch}"
-    found = proc.git("rev-parse", "--verify", "--quiet", remote, cwd=root, check=False)
-    return remote if found else branch
-
-
 def _with_cache(
     loaded: Repo, entries: list[PipelinePlan], option: str | None
 ) -> list[PipelinePlan]:
@@ -81,7 +74,10 @@ def _with_cache(
     wanted = [e for e in entries if e.affected]
     if not wanted:
         return entries
-    uri = resolve_tracking_uri(loaded.root, option, loaded.config)
+    try:
+        uri = resolve_tracking_uri(loaded.root, option, loaded.config)
+    except MlgitopsError as exc:  # no tracking URI in Actions: plan still says what changed
+        return [replace(e, cache="unknown", note=str(exc)) if e.affected else e for e in entries]
     tracking = open_tracking(uri, loaded.root)
     by_name = {p.name: p for p in loaded.pipelines}
     return [_lookup(loaded, by_name[e.name], e, tracking) if e.affected else e for e in entries]

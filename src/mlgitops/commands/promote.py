@@ -5,12 +5,17 @@ The environment before ENV is the one listed before it in the spec's
 ``model.json`` of ENV's overlay), pushed race-safe; then the registry alias
 ENV follows. With ``--when-healthy`` it first asks the cluster whether the
 source environment is synced, healthy and fully promoted, and promotes
-nothing (exit 1) when it is not. Promoting what ENV already runs commits nothing.
+nothing (exit 1) when it is not; ``--wait DURATION`` keeps asking (every few
+seconds) while its canary is still running, and stops early when the canary's
+analysis fails or is inconclusive, or the canary is aborted. Promoting what ENV
+already runs commits nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import time
 from pathlib import Path
 
 from mlgitops import console
@@ -31,9 +36,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="promote only when the previous environment is synced, healthy and fully rolled out",
     )
+    parser.add_argument(
+        "--wait",
+        type=_duration,
+        default=0,
+        metavar="DURATION",
+        help="with --when-healthy: wait up to DURATION (90s, 30m, 1h) for the canary to finish",
+    )
     parser.add_argument("--kubeconfig", type=Path, metavar="FILE", help="for --when-healthy")
     parser.add_argument("--context", metavar="NAME", help="kubeconfig context, for --when-healthy")
     delivery.add_git_options(parser)
+
+
+#: Seconds between two readings of the cluster while waiting.
+POLL_S = 2.0
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration(text: str) -> int:
+    match = re.fullmatch(r"([0-9]+)([smh])", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 30m or 1h: {text!r}")
+    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def source_of(pipeline: Pipeline, target: Environment) -> Environment:
@@ -55,6 +79,7 @@ def run(
     name: str,
     to: str,
     when_healthy: bool,
+    wait: int,
     kubeconfig: Path | None,
     context: str | None,
     remote: str,
@@ -72,12 +97,16 @@ def run(
     source_env = source_of(pipeline, target_env)
     where = delivery.target(loaded, remote, no_push, attempts)
     if when_healthy:
-        _require_healthy(loaded, pipeline, source_env, kubeconfig, context)
+        _require_healthy(loaded, pipeline, source_env, (kubeconfig, context), wait)
     source, target = Overlay(name, source_env.name), Overlay(name, to)
-    outcome = publish(root, promote_edit(source, target, target_env, delivery.now()), where)
+    edit = promote_edit(source, target, target_env, delivery.now())
+    planned = delivery.planned_version(root, edit, target)
+    uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
+    if planned is not None:
+        delivery.check_registry(root, uri, name, *planned)
+    outcome = publish(root, edit, where)
     values = delivery.report("promote", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
-        uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
         record = read_record(
             Snapshot(root, outcome.sha if isinstance(outcome, Published) else outcome.at), target
         )
@@ -93,15 +122,23 @@ def _require_healthy(
     loaded: Repo,
     pipeline: Pipeline,
     source: Environment,
-    kubeconfig: Path | None,
-    context: str | None,
+    cluster: tuple[Path | None, str | None],
+    wait_s: float,
 ) -> None:
+    """Return once ``source`` is healthy; raise CheckFailed when it is not (after waiting)."""
     from mlgitops.commands.status import read_status
 
-    status = read_status(loaded, pipeline, source, kubeconfig, context)
+    deadline = time.monotonic() + wait_s
+    status = read_status(loaded, pipeline, source, *cluster)
+    if not status.decided and wait_s > 0:
+        console.line(f"waiting up to {wait_s:g}s for {source.name}: {'; '.join(status.problems)}")
+    while not status.decided and time.monotonic() < deadline:
+        time.sleep(max(0.0, min(POLL_S, deadline - time.monotonic())))
+        status = read_status(loaded, pipeline, source, *cluster)
     for line in status.lines():
         console.line(line)
     if not status.healthy:
+        state = "not healthy" if status.decided else "not healthy yet"
         raise CheckFailed(
-            f"{source.name} is not healthy yet ({'; '.join(status.problems)}); nothing promoted"
+            f"{source.name} is {state} ({'; '.join(status.problems)}); nothing promoted"
         )

@@ -66,7 +66,7 @@ def _remove(root: Path, rel: str) -> None:
 
 def run(*, repo: Path, check: bool) -> int:
     root = repo.resolve()
-    loaded = load_repo(root)
+    loaded = load_repo(root, check_references=True)
     files = render_repo(loaded, manifests.read_deployed(root, loaded.pipelines))
     stale = orphans(root, set(files))
     if check:

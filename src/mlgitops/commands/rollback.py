@@ -55,14 +55,18 @@ def run(
     where = delivery.target(loaded, remote, no_push, attempts)
     wanted = to_version.removeprefix("v") if to_version else None
     overlay = Overlay(name, env)
-    outcome = publish(root, rollback_edit(overlay, wanted, delivery.now()), where)
+    edit = rollback_edit(overlay, wanted, delivery.now())
+    planned = delivery.planned_version(root, edit, overlay)
+    uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
+    if planned is not None:
+        delivery.check_registry(root, uri, name, *planned)
+    outcome = publish(root, edit, where)
     values = delivery.report("rollback", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
         record = read_record(
             Snapshot(root, outcome.sha if isinstance(outcome, Published) else outcome.at), overlay
         )
         if record is not None:
-            uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
             delivery.point_alias(root, uri, name, env, record.version, committed=True)
             console.line(f"  MLflow alias {name}@{env} -> version {record.version}")
             values["model-version"] = record.version

@@ -3,8 +3,9 @@
 Reads the Argo CD Application ``<NAME>-<E>`` (namespace from
 ``mlgitops.yaml: argocd.namespace``) and the Rollout ``<NAME>`` in the
 environment's namespace through the Kubernetes API, and reports sync and
-health, the canary step, its weight and the analysis phase. Exit 0 when the
-environment is synced, healthy and fully rolled out, 1 otherwise.
+health, the canary step, its weight and the analysis phase; when the Rollout
+names an AnalysisRun, its outcome and which metric stopped the canary. Exit 0
+when the environment is synced, healthy and fully rolled out, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from mlgitops import console
 from mlgitops.errors import EXIT_FAILED, EXIT_OK
 from mlgitops.gitops import delivery
-from mlgitops.gitops.health import EnvironmentStatus, summarize
+from mlgitops.gitops.health import EnvironmentStatus, analysis_run_name, summarize
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import Environment, Pipeline
 
@@ -51,7 +52,7 @@ def read_status(
     kubeconfig: Path | None,
     context: str | None,
 ) -> EnvironmentStatus:
-    """Fetch both objects and summarise them."""
+    """Fetch the Application, the Rollout and its AnalysisRun, and summarise them."""
     from mlgitops.gitops.kube import ObjectRef, api_client, get_object
 
     app = ObjectRef(
@@ -61,10 +62,14 @@ def read_status(
     client = api_client(kubeconfig, context)
     try:
         found = get_object(client, app), get_object(client, rollout)
+        run_name = analysis_run_name(found[1])
+        run = None
+        if run_name is not None:
+            run = get_object(client, ObjectRef("analysisruns", environment.namespace, run_name))
     finally:
         client.close()
     names = (str(app), str(rollout))
-    return summarize(pipeline.name, environment.name, names, *found)
+    return summarize(pipeline.name, environment.name, names, *found, run)
 
 
 def run(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import console, fsio
+from mlgitops.basebranch import HELP
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, MlgitopsError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import load_repo
@@ -34,8 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base",
         metavar="REF",
-        help="diff schema and data profile against this git ref "
-        "(default on a pull request: origin/$GITHUB_BASE_REF; elsewhere none)",
+        help=f"diff schema and data profile against this git ref {HELP}; outside a "
+        "pull request none when that is HEAD itself",
     )
     parser.add_argument(
         "--output", type=Path, metavar="DIR", help="hand-off folder (default .mlgitops/NAME)"
@@ -70,10 +71,11 @@ def run(
     from mlgitops.validation.report import Report
 
     root = repo.resolve()
-    pipeline = load_repo(root).pipeline(name)
+    loaded = load_repo(root)
+    pipeline = loaded.pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
     shown = format or ("github" if console.in_actions() else "table")
-    ref = _base_ref(root, base)
+    ref = _base_ref(root, base, loaded.config.default_branch)
     location = data or pipeline.data.path
     with tempfile.TemporaryDirectory(prefix="mlgitops-validate-") as tmp:
         try:
@@ -134,7 +136,7 @@ def _validate(
         annotate_file=reader.annotate_file,
         data_hash=_data_hash(root, pipeline, location),
     )
-    return report, Head(pipeline, schema, location, outcome.profile)
+    return report, Head(pipeline, schema, location, outcome.profile, tuple(reader.columns()))
 
 
 def _data_hash(root: Path, pipeline: Pipeline, location: str) -> str:
@@ -161,13 +163,18 @@ def _schema_name(pipeline: Pipeline) -> str:
     return pipeline.data.schema or f"{pipeline.source} (data.columns)"
 
 
-def _base_ref(root: Path, base: str | None) -> str | None:
+def _base_ref(root: Path, base: str | None, default_branch: str) -> str | None:
+    """``--base`` (which must exist), else the default base when it exists; outside a pull
+    request, not when it is HEAD itself (on the default branch there is no change)."""
+    from mlgitops.basebranch import default_base, same_commit
     from mlgitops.validation.base import resolve
 
     if base:
         return resolve(root, base, explicit=True)
-    pull_base = os.environ.get("GITHUB_BASE_REF")
-    return resolve(root, f"origin/{pull_base}", explicit=False) if pull_base else None
+    ref = resolve(root, default_base(root, default_branch), explicit=False)
+    if ref is None or (not os.environ.get("GITHUB_BASE_REF") and same_commit(root, ref)):
+        return None
+    return ref
 
 
 def _with_diff(report: Any, datadiff: dict[str, Any] | None) -> Any:

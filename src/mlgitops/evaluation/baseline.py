@@ -9,7 +9,6 @@ deployed yet, whatever MLflow holds.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -21,19 +20,11 @@ from mlgitops.evaluation.inputs import signature_of
 from mlgitops.evaluation.pairing import TrainingRows
 from mlgitops.evaluation.verdict import NO_BASELINE, Baseline
 from mlgitops.results import ProvenanceRecord, load_provenance
-from mlgitops.spec.model import Pipeline, RepoConfig
+from mlgitops.spec.model import Pipeline
 
 NO_ENVIRONMENTS = "the spec deploys to no environment: absolute gates only"
 ARTIFACTS = "mlgitops"
 TRAINING_ROWS = "training_rows.parquet"
-
-
-def resolve_base(base: str | None, config: RepoConfig) -> str:
-    """``--base``, else ``origin/$GITHUB_BASE_REF`` (pull requests), else the default branch."""
-    if base:
-        return base
-    pr_base = os.environ.get("GITHUB_BASE_REF")
-    return f"origin/{pr_base}" if pr_base else config.default_branch
 
 
 def record_path(pipeline: Pipeline) -> str | None:

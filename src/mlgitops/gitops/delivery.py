@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mlgitops import console
+from mlgitops import console, proc
 from mlgitops.errors import BadInput, ServiceError
-from mlgitops.gitops.publish import Published, Target, Unchanged
+from mlgitops.gitops.overlay import Overlay
+from mlgitops.gitops.publish import Edit, Published, Snapshot, Target, Unchanged
 from mlgitops.gitops.registry import open_registry
 from mlgitops.outputs import set_github_outputs
 from mlgitops.spec import Repo
@@ -65,6 +66,51 @@ def environment_of(pipeline: Pipeline, name: str) -> Environment:
 def now() -> str:
     """The deploy time as recorded in model.json (UTC, seconds)."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def check_registry(root: Path, uri: str, pipeline: str, version: str, state: str) -> None:
+    """Before anything is committed: the registry answers and holds ``pipeline`` ``version``.
+
+    ``state`` says where Git stands when this fails ("nothing committed", or
+    that Git already names the version and only the alias is behind).
+    """
+    registry = open_registry(uri, root)
+    try:
+        known = registry.has_model(pipeline)
+        found = registry.get_version(pipeline, version) if known else None
+    except ServiceError as exc:
+        raise ServiceError(f"{exc}; {state}") from exc
+    if not known:
+        raise BadInput(
+            f"MLflow registry {uri} has no registered model '{pipeline}' (is this the "
+            f"tracking server that deployed it?); {state}"
+        )
+    if found is None:
+        raise BadInput(
+            f"MLflow registry {uri}: model '{pipeline}' has no version {version}; {state}"
+        )
+
+
+def planned_version(root: Path, edit: Edit, overlay: Overlay) -> tuple[str, str] | None:
+    """The model version ``edit`` leaves in ``overlay`` when applied to HEAD, and the state
+    Git is in should the registry refuse it; None when the edit does not apply."""
+    from mlgitops.gitops.edits import read_record
+    from mlgitops.results import load_provenance
+
+    snapshot = Snapshot(root, proc.git("rev-parse", "HEAD", cwd=root))
+    change = edit(snapshot)
+    if isinstance(change, Unchanged):
+        record = read_record(snapshot, overlay) if change.settled else None
+        if record is None:
+            return None
+        return record.version, (
+            f"Git already names v{record.version} for {overlay.environment} at "
+            f"{snapshot.commit[:12]}; only the MLflow alias is behind, run the command again "
+            "once the registry holds it"
+        )
+    text = change.files[overlay.model_json]
+    record = load_provenance(text, overlay.model_json)
+    return record.version, "nothing committed"
 
 
 def point_alias(

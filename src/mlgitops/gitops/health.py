@@ -5,13 +5,101 @@ returns them (plain dicts) and says whether the environment is healthy:
 synced, healthy, and its canary fully promoted. The canary weight follows
 Argo Rollouts' own rule: the traffic router's actual weight when there is
 one, else the last ``setWeight`` at or before the current step (0 once
-aborted, 100 once past the last step).
+aborted, 100 once past the last step). Steps are counted as the spec writes
+them: ``steps: [25, 50, 100]`` is three steps; the pauses between them are not.
+``analysis_outcome`` reads the canary's AnalysisRun: its phase and, per metric,
+the phase and last measured value, so that a stopped canary says which metric stopped it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+#: AnalysisRun phases after which nothing changes by waiting.
+DECISIVE = frozenset({"Failed", "Error", "Inconclusive"})
+
+
+@dataclass(frozen=True)
+class MetricOutcome:
+    """One metric of an AnalysisRun: its phase and its measurements so far."""
+
+    name: str
+    phase: str
+    value: str | None = None
+    message: str = ""
+    count: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+
+    def line(self) -> str:
+        text = f"    {self.name}: {self.phase}"
+        if self.value is not None:
+            text += f", last measured {self.value}"
+        text += f" ({self.failed} failed, {self.inconclusive} inconclusive of {self.count})"
+        return text + (f" — {self.message}" if self.message else "")
+
+
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """The canary's AnalysisRun, summarised."""
+
+    name: str
+    phase: str
+    message: str = ""
+    metrics: tuple[MetricOutcome, ...] = ()
+
+    @property
+    def stopped_by(self) -> tuple[str, ...]:
+        """The metrics whose phase ended the run (Failed, Error, Inconclusive)."""
+        return tuple(m.name for m in self.metrics if m.phase in DECISIVE)
+
+    def lines(self, namespace: str) -> list[str]:
+        head = f"  AnalysisRun {namespace}/{self.name}: {self.phase}"
+        if self.stopped_by:
+            head += ", stopped by " + ", ".join(self.stopped_by)
+        head += f" — {self.message}" if self.message else ""
+        return [head, *(m.line() for m in self.metrics)]
+
+
+def analysis_run_name(rollout: dict[str, Any] | None) -> str | None:
+    """The name of the canary's current AnalysisRun (step analysis first, then background)."""
+    canary = _get(_get(rollout, "status"), "canary")
+    for key in ("currentStepAnalysisRunStatus", "currentBackgroundAnalysisRunStatus"):
+        run = canary.get(key)
+        if isinstance(run, dict) and isinstance(run.get("name"), str):
+            return str(run["name"])
+    return None
+
+
+def analysis_outcome(run: dict[str, Any] | None) -> AnalysisOutcome | None:
+    """An AnalysisRun object as the API returns it, summarised (None when there is none)."""
+    if not isinstance(run, dict):
+        return None
+    status = _get(run, "status")
+    metrics = []
+    for result in status.get("metricResults") or []:
+        if not isinstance(result, dict):
+            continue
+        measurements = [m for m in result.get("measurements") or [] if isinstance(m, dict)]
+        last = measurements[-1] if measurements else {}
+        metrics.append(
+            MetricOutcome(
+                name=str(result.get("name", "?")),
+                phase=str(result.get("phase") or "Pending"),
+                value=str(last["value"]) if "value" in last else None,
+                message=str(result.get("message") or last.get("message") or ""),
+                count=int(result.get("count") or 0),
+                failed=int(result.get("failed") or 0),
+                inconclusive=int(result.get("inconclusive") or 0),
+            )
+        )
+    return AnalysisOutcome(
+        name=str(_get(run, "metadata").get("name", "?")),
+        phase=str(status.get("phase") or "Pending"),
+        message=str(status.get("message") or ""),
+        metrics=tuple(metrics),
+    )
 
 
 @dataclass(frozen=True)
@@ -32,11 +120,18 @@ class EnvironmentStatus:
     weight: int | None = None
     analysis: str | None = None
     aborted: bool = False
+    analysis_run: AnalysisOutcome | None = None
     problems: tuple[str, ...] = ()
 
     @property
     def healthy(self) -> bool:
         return not self.problems
+
+    @property
+    def decided(self) -> bool:
+        """Healthy, or stopped in a way that waiting does not change."""
+        run = self.analysis_run
+        return self.healthy or self.aborted or (run is not None and run.phase in DECISIVE)
 
     def lines(self) -> list[str]:
         """The human report, one fact per line."""
@@ -48,7 +143,10 @@ class EnvironmentStatus:
         else:
             app += f"{self.sync}, {self.health or 'Unknown'}"
             app += f" at {self.revision[:12]}" if self.revision else ""
-        return [head, app, self._rollout_line()]
+        found = [head, app, self._rollout_line()]
+        if self.analysis_run is not None:
+            found += self.analysis_run.lines(self.rollout.split("/")[0])
+        return found
 
     def _rollout_line(self) -> str:
         text = f"  Rollout {self.rollout}: "
@@ -68,7 +166,11 @@ class EnvironmentStatus:
         """The machine-readable form (``status --json``)."""
         from dataclasses import asdict
 
-        return {**asdict(self), "problems": list(self.problems), "healthy": self.healthy}
+        doc = asdict(self)
+        if self.analysis_run is not None:
+            doc["analysis_run"]["stopped_by"] = list(self.analysis_run.stopped_by)
+            doc["analysis_run"]["metrics"] = [asdict(m) for m in self.analysis_run.metrics]
+        return {**doc, "problems": list(self.problems), "healthy": self.healthy}
 
 
 def summarize(
@@ -77,8 +179,9 @@ def summarize(
     names: tuple[str, str],
     application: dict[str, Any] | None,
     rollout: dict[str, Any] | None,
+    analysis_run: dict[str, Any] | None = None,
 ) -> EnvironmentStatus:
-    """The status of one environment from its Application and Rollout objects."""
+    """The status of one environment from its Application, Rollout and AnalysisRun objects."""
     app_status = _get(application, "status")
     ro_status = _get(rollout, "status")
     steps = _get(rollout, "spec", "strategy", "canary", "steps")
@@ -94,11 +197,12 @@ def summarize(
         revision=_get(app_status, "sync").get("revision"),
         phase=(ro_status.get("phase") or "Unknown") if rollout is not None else None,
         message=str(ro_status.get("message") or ""),
-        step=step if isinstance(step, int) else (len(steps) if steps else None),
-        steps=len(steps) or None,
+        step=_weight_step(steps, step),
+        steps=len(_weights(steps)) or None,
         weight=_weight(ro_status, steps) if rollout is not None else None,
         analysis=_analysis(_get(ro_status, "canary")),
         aborted=bool(ro_status.get("abort")),
+        analysis_run=analysis_outcome(analysis_run),
     )
     return _with_problems(status)
 
@@ -108,6 +212,21 @@ def _get(doc: dict[str, Any] | None, *keys: str) -> Any:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value if value is not None else {}
+
+
+def _weights(steps: list[Any]) -> list[int]:
+    """Indices of the ``setWeight`` steps: the spec's canary steps (pauses are not steps)."""
+    return [i for i, s in enumerate(steps) if isinstance(s, dict) and "setWeight" in s]
+
+
+def _weight_step(steps: list[Any], index: Any) -> int | None:
+    """The 1-based canary step (weight) reached at ``currentStepIndex``; all when past them."""
+    weights = _weights(steps)
+    if not weights:
+        return None
+    if not isinstance(index, int):
+        return len(weights)
+    return max(1, sum(1 for i in weights if i <= index))
 
 
 def _weight(status: dict[str, Any], steps: list[Any]) -> int:
@@ -154,4 +273,14 @@ def _with_problems(status: EnvironmentStatus) -> EnvironmentStatus:
     elif status.phase != "Healthy":
         where = f" at canary step {status.step}/{status.steps}" if status.steps else ""
         problems.append(f"Rollout is {status.phase}{where}")
+    run = status.analysis_run
+    if run is not None and run.phase in DECISIVE:
+        problems.append(_analysis_problem(run))
     return replace(status, problems=tuple(problems))
+
+
+def _analysis_problem(run: AnalysisOutcome) -> str:
+    which = ", ".join(run.stopped_by) or "no metric reported"
+    if run.phase == "Inconclusive":
+        return f"the canary analysis is Inconclusive on {which}: promote or abort it by hand"
+    return f"the canary analysis {run.phase} on {which}"

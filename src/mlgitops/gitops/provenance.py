@@ -68,17 +68,19 @@ def promoted(source: ProvenanceRecord, environment: str, now: str) -> Provenance
 
 def rollback_target(current: ProvenanceRecord, to_version: str | None) -> int:
     """The index in ``current.history`` of the model to restore."""
-    if not current.history:
-        raise BadInput(
-            f"nothing to roll back to: model v{current.version} is the only model "
-            f"recorded for {current.environment}"
-        )
     if to_version is None:
+        if not current.history:
+            raise BadInput(
+                f"nothing to roll back to: model v{current.version} is the only model "
+                f"recorded for {current.environment}"
+            )
         return 0
     for index, entry in enumerate(current.history):
         if entry.version == to_version:
             return index
     known = ", ".join(f"v{h.version}" for h in current.history)
+    if not known:
+        known = f"none; v{current.version}, deployed now, is the only model recorded there"
     raise BadInput(
         f"model v{to_version} is not in the history of {current.environment} (known: {known})"
     )

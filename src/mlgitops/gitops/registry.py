@@ -54,6 +54,10 @@ class Registry(Protocol):
         """A new version of ``name`` (created if missing) from the run's model."""
         ...
 
+    def has_model(self, name: str) -> bool:
+        """Whether the registered model ``name`` exists."""
+        ...
+
     def get_version(self, name: str, version: str) -> ModelVersion | None: ...
 
     def set_alias(self, name: str, alias: str, version: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import ServiceError
@@ -27,6 +28,8 @@ class LocalRegistry:
             return fn(self._client)
         except ServiceError:
             raise
+        except ImportError:
+            raise  # a missing extra: the CLI names the pip install
         except Exception as exc:
             if missing_ok and _code(exc) == "RESOURCE_DOES_NOT_EXIST":
                 return None
@@ -52,6 +55,8 @@ class LocalRegistry:
 
             try:
                 client.create_registered_model(name)
+            except ImportError:
+                raise  # a missing extra: the CLI names the pip install
             except Exception as exc:
                 if _code(exc) != "RESOURCE_ALREADY_EXISTS":
                     raise
@@ -68,6 +73,14 @@ class LocalRegistry:
 
         created = self._do("register model version", create)
         return _version(created)
+
+    def has_model(self, name: str) -> bool:
+        if self.uri.startswith("sqlite:///") and not Path(self.uri[len("sqlite:///") :]).exists():
+            return False  # asking MLflow would create an empty store as a side effect
+        found = self._do(
+            "get registered model", lambda c: c.get_registered_model(name), missing_ok=True
+        )
+        return found is not None
 
     def get_version(self, name: str, version: str) -> ModelVersion | None:
         found = self._do(

@@ -63,6 +63,19 @@ class RestRegistry:
             body["model_id"] = model_id
         return version_of(self._call("POST", "/model-versions/create", json=body)["model_version"])
 
+    def has_model(self, name: str) -> bool:
+        found = self._call("GET", "/registered-models/get", params={"name": name}, missing_ok=True)
+        return found is not None
+
+    def can_read(self) -> None:
+        """Raise unless the registry answers a search with these credentials."""
+        self._call("GET", "/registered-models/search", params={"max_results": 1})
+
+    def can_write(self, probe: str) -> None:
+        """Raise unless a registered model ``probe`` can be created (it is deleted again)."""
+        self._call("POST", "/registered-models/create", json={"name": probe})
+        self._call("DELETE", "/registered-models/delete", json={"name": probe})
+
     def get_version(self, name: str, version: str) -> ModelVersion | None:
         params = {"name": name, "version": version}
         found = self._call("GET", "/model-versions/get", params=params, missing_ok=True)

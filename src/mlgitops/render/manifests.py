@@ -77,8 +77,12 @@ def base_files(pipeline: Pipeline) -> dict[str, Obj]:
             pipeline, serving.canary_service(pipeline), "canary"
         )
         objects["analysis-template.yaml"] = monitoring.analysis_template(pipeline)
-    if pipeline.deploy.service_monitor:
+    scrape = pipeline.deploy.metrics.scrape
+    if scrape == "service-monitor":
         objects["service-monitor.yaml"] = monitoring.service_monitor(pipeline)
+    elif scrape == "pod-monitor" and pipeline.deploy.target != "kserve":
+        objects["pod-monitor.yaml"] = monitoring.pod_monitor(pipeline)
+    if pipeline.deploy.metrics.alerts:
         objects["prometheus-rule.yaml"] = monitoring.prometheus_rule(pipeline)
     kustomization = {
         "apiVersion": KUSTOMIZE_API,
@@ -179,7 +183,7 @@ def _patches(pipeline: Pipeline, env: Environment) -> list[Obj]:
     if env.analysis is not None:
         target = {"group": "argoproj.io", "version": "v1alpha1", "kind": "AnalysisTemplate"}
         target["name"] = pipeline.name
-        ops = monitoring.analysis_template_patch(env.analysis)
+        ops = monitoring.analysis_template_patch(pipeline, env.analysis)
         patches.append({"target": target, "patch": ops})
     return patches
 

@@ -1,10 +1,13 @@
-"""Prometheus side of a deployment: the canary AnalysisTemplate, ServiceMonitor, PrometheusRule.
+"""Prometheus side of a deployment: AnalysisTemplate, ServiceMonitor/PodMonitor, PrometheusRule.
 
-The queries read the request metrics the model server exports at ``/metrics``
-(``http_requests_total`` with a ``status`` label and the histogram
-``http_request_duration_seconds``), labelled with ``namespace`` and ``service``
-as a Prometheus Operator ServiceMonitor labels them. The canary is told apart
-by ``service="<name>-canary"``: that Service selects only canary pods.
+The queries read what ``mlgitops serve`` exports at ``/metrics`` on its metrics
+port (``mlgitops.serving.metrics``): ``mlgitops_requests_total{handler, code}``,
+the histogram ``mlgitops_request_duration_seconds`` and the prediction metrics
+(``mlgitops_predictions_total{class}`` for classifiers, the histogram
+``mlgitops_prediction`` for regressors). Every way of scraping them
+(``deploy.metrics.scrape``) labels the samples with ``namespace`` and
+``service``, as a Prometheus Operator ServiceMonitor does; the canary is told
+apart by ``service="<name>-canary"``, the Service that selects only canary pods.
 """
 
 from __future__ import annotations
@@ -12,30 +15,85 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlgitops.render.serving import KSERVE_LABEL, canary_service, metadata, selector
+from mlgitops.render.serving import (
+    KSERVE_LABEL,
+    METRICS_PATH,
+    SERVICE_LABEL,
+    canary_service,
+    metadata,
+    selector,
+)
 from mlgitops.spec import Pipeline
 from mlgitops.spec.model import Analysis
 
 Obj = dict[str, Any]
 
-#: Below two scrape intervals a rate() has no samples; the window never goes below this.
-MIN_WINDOW_SECONDS = 120
+#: A rate() window shorter than a few scrape intervals has too few samples.
+SCRAPES_PER_WINDOW = 4
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 #: Metrics that are missing or NaN (no traffic yet) are neither success nor failure.
 _GUARD = "len(result) > 0 && !isNaN(result[0])"
 
-_SELECT = 'namespace="{{args.namespace}}",service="{{args.service}}"'
+_CANARY = 'namespace="{{args.namespace}}",service="{{args.service}}"'
+_STABLE = 'namespace="{{args.namespace}}",service="{{args.stable-service}}"'
 _RANGE = "[{{args.window}}]"
+_SCORING = 'handler="/invocations"'
 _SUCCESS_RATE = (
-    f'sum(rate(http_requests_total{{{_SELECT},status!~"5.."}}{_RANGE}))\n'
+    f'sum(rate(mlgitops_requests_total{{{_CANARY},{_SCORING},code!="5xx"}}{_RANGE}))\n'
     "/\n"
-    f"sum(rate(http_requests_total{{{_SELECT}}}{_RANGE}))\n"
+    f"sum(rate(mlgitops_requests_total{{{_CANARY},{_SCORING}}}{_RANGE}))\n"
 )
 _P99_MS = (
     "1000 * histogram_quantile(0.99, sum by (le) "
-    f"(rate(http_request_duration_seconds_bucket{{{_SELECT}}}{_RANGE})))\n"
+    f"(rate(mlgitops_request_duration_seconds_bucket{{{_CANARY},{_SCORING}}}{_RANGE})))\n"
 )
-ANALYSIS_ARGS = ("namespace", "service", "prometheus", "min-success-rate", "max-p99-ms", "window")
+ANALYSIS_ARGS = (
+    "namespace",
+    "service",
+    "stable-service",
+    "prometheus",
+    "min-success-rate",
+    "max-p99-ms",
+    "window",
+)
+SHIFT_ARG = "max-prediction-shift"
+
+
+def _shares(metric: str, by: str, where: str) -> str:
+    """Each ``by`` value's share of ``metric``'s rate (NaN without traffic)."""
+    return (
+        f"(sum by ({by}) (rate({metric}{{{where}}}{_RANGE}))"
+        f" / scalar(sum(rate({metric}{{{where}}}{_RANGE}))))"
+    )
+
+
+def _class_shift() -> str:
+    """Total variation distance between the canary's and the stable's predicted-class shares."""
+    canary = _shares("mlgitops_predictions_total", "class", _CANARY)
+    stable = _shares("mlgitops_predictions_total", "class", _STABLE)
+    return (
+        "(\n"
+        f"  (sum(abs({canary} - {stable})) or vector(0))\n"
+        f"  + (sum({canary} unless {stable}) or vector(0))\n"
+        f"  + (sum({stable} unless {canary}) or vector(0))\n"
+        ") / 2\n"
+        # Without predictions on either side the result is NaN: inconclusive, not a pass.
+        f"+ 0 * scalar(sum(rate(mlgitops_predictions_total{{{_CANARY}}}{_RANGE})))\n"
+        f"+ 0 * scalar(sum(rate(mlgitops_predictions_total{{{_STABLE}}}{_RANGE})))\n"
+    )
+
+
+def _value_shift() -> str:
+    """Largest gap between the cumulative shares at the prediction histogram's bounds."""
+    canary = (
+        f"sum by (le) (rate(mlgitops_prediction_bucket{{{_CANARY}}}{_RANGE}))"
+        f" / scalar(sum(rate(mlgitops_prediction_count{{{_CANARY}}}{_RANGE})))"
+    )
+    stable = (
+        f"sum by (le) (rate(mlgitops_prediction_bucket{{{_STABLE}}}{_RANGE}))"
+        f" / scalar(sum(rate(mlgitops_prediction_count{{{_STABLE}}}{_RANGE})))"
+    )
+    return f"max(abs(\n  {canary}\n  - {stable}\n))\n"
 
 
 def seconds(duration: str) -> int:
@@ -46,9 +104,9 @@ def seconds(duration: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-def window(analysis: Analysis) -> str:
-    """The rate() window: the analysis interval, but at least two minutes."""
-    total = max(seconds(analysis.interval), MIN_WINDOW_SECONDS)
+def window(analysis: Analysis, scrape_interval: str) -> str:
+    """The rate() window: the analysis interval, but at least four scrape intervals."""
+    total = max(seconds(analysis.interval), SCRAPES_PER_WINDOW * seconds(scrape_interval))
     return f"{total // 60}m" if total % 60 == 0 else f"{total}s"
 
 
@@ -56,6 +114,15 @@ def number(value: float) -> str:
     """A threshold as text without float noise: 0.99, 250, 0.9995."""
     rounded = round(float(value), 9)
     return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+
+
+def checks_shift(pipeline: Pipeline) -> bool:
+    """Whether any environment compares the canary's predictions with the stable's."""
+    environments = pipeline.deploy.environments if pipeline.deploy else ()
+    return any(
+        env.analysis is not None and env.analysis.max_prediction_shift is not None
+        for env in environments
+    )
 
 
 def _metric(name: str, query: str, passes: str, fails: str) -> Obj:
@@ -71,52 +138,74 @@ def _metric(name: str, query: str, passes: str, fails: str) -> Obj:
 
 
 def analysis_template(pipeline: Pipeline) -> Obj:
-    """Success rate and p99 latency of the canary Service, thresholds passed as args."""
+    """Success rate and p99 latency of the canary Service (and prediction shift), thresholds as args."""
+    args = [*ANALYSIS_ARGS, SHIFT_ARG] if checks_shift(pipeline) else list(ANALYSIS_ARGS)
+    metrics = [
+        _metric(
+            "success-rate",
+            _SUCCESS_RATE,
+            "result[0] >= {{args.min-success-rate}}",
+            "result[0] < {{args.min-success-rate}}",
+        ),
+        _metric(
+            "latency-p99-ms",
+            _P99_MS,
+            "result[0] <= {{args.max-p99-ms}}",
+            "result[0] > {{args.max-p99-ms}}",
+        ),
+    ]
+    if checks_shift(pipeline):
+        query = _class_shift() if pipeline.task == "classification" else _value_shift()
+        metrics.append(
+            _metric(
+                "prediction-shift",
+                query,
+                f"result[0] <= {{{{args.{SHIFT_ARG}}}}}",
+                f"result[0] > {{{{args.{SHIFT_ARG}}}}}",
+            )
+        )
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AnalysisTemplate",
         "metadata": metadata(pipeline),
-        "spec": {
-            "args": [{"name": arg} for arg in ANALYSIS_ARGS],
-            "metrics": [
-                _metric(
-                    "success-rate",
-                    _SUCCESS_RATE,
-                    "result[0] >= {{args.min-success-rate}}",
-                    "result[0] < {{args.min-success-rate}}",
-                ),
-                _metric(
-                    "latency-p99-ms",
-                    _P99_MS,
-                    "result[0] <= {{args.max-p99-ms}}",
-                    "result[0] > {{args.max-p99-ms}}",
-                ),
-            ],
-        },
+        "spec": {"args": [{"name": arg} for arg in args], "metrics": metrics},
     }
 
 
-def analysis_template_patch(analysis: Analysis) -> list[Obj]:
-    """JSON patch operations setting this environment's interval and failure limit."""
+def analysis_template_patch(pipeline: Pipeline, analysis: Analysis) -> list[Obj]:
+    """JSON patch operations: this environment's interval and failure limit.
+
+    An environment without ``max_prediction_shift`` drops the shift metric and
+    its argument when another environment put them into the base.
+    """
+    shift_in_base = checks_shift(pipeline)
+    keep_shift = analysis.max_prediction_shift is not None
     ops: list[Obj] = []
-    for index in range(2):
+    for index in range(3 if keep_shift else 2):
         for field, value in (
             ("interval", analysis.interval),
             ("failureLimit", analysis.failure_limit),
         ):
             ops.append({"op": "replace", "path": f"/spec/metrics/{index}/{field}", "value": value})
+    if shift_in_base and not keep_shift:
+        ops.append({"op": "remove", "path": "/spec/metrics/2"})
+        ops.append({"op": "remove", "path": f"/spec/args/{len(ANALYSIS_ARGS)}"})
     return ops
 
 
 def rollout_analysis(pipeline: Pipeline, analysis: Analysis, steps: int) -> Obj:
     """``spec.strategy.canary.analysis``: background analysis from the first canary weight on."""
+    assert pipeline.deploy is not None
     values = {
         "service": canary_service(pipeline),
+        "stable-service": pipeline.name,
         "prometheus": analysis.prometheus,
         "min-success-rate": number(1 - analysis.max_error_rate),
         "max-p99-ms": number(analysis.max_p99_ms),
-        "window": window(analysis),
+        "window": window(analysis, pipeline.deploy.metrics.interval),
     }
+    if analysis.max_prediction_shift is not None:
+        values[SHIFT_ARG] = number(analysis.max_prediction_shift)
     args: list[Obj] = [
         {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
     ]
@@ -129,23 +218,54 @@ def rollout_analysis(pipeline: Pipeline, analysis: Analysis, steps: int) -> Obj:
 
 
 def service_monitor(pipeline: Pipeline) -> Obj:
-    """Scrapes the model's metrics.
+    """Scrapes the model's metrics through its Services.
 
-    Rollout: ``/metrics`` of the stable and the canary Service (both carry the name
-    label). KServe: the Knative queue-proxy's request metrics (port ``http-usermetric``)
-    of the Services KServe labels with the InferenceService's name.
+    Rollout: ``/metrics`` on the ``metrics`` port of the stable and the canary
+    Service (both carry the name label); the operator labels the samples with
+    ``namespace`` and ``service``. KServe: the Knative queue-proxy's request
+    metrics (port ``http-usermetric``) of the Services KServe labels with the
+    InferenceService's name.
     """
+    assert pipeline.deploy is not None
+    interval = pipeline.deploy.metrics.interval
     if _is_kserve(pipeline):
         match = {KSERVE_LABEL: pipeline.name}
-        endpoint: Obj = {"port": "http-usermetric", "interval": "30s"}
+        endpoint: Obj = {"port": "http-usermetric", "interval": interval}
     else:
         match = selector(pipeline)
-        endpoint = {"port": "http", "path": "/metrics", "interval": "30s"}
+        endpoint = {"port": "metrics", "path": METRICS_PATH, "interval": interval}
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
         "metadata": metadata(pipeline),
         "spec": {"selector": {"matchLabels": match}, "endpoints": [endpoint]},
+    }
+
+
+def pod_monitor(pipeline: Pipeline) -> Obj:
+    """Scrapes the pods' ``metrics`` port directly.
+
+    Argo Rollouts labels stable and canary pods with the Service they serve
+    behind (``stableMetadata`` / ``canaryMetadata``); the relabelling turns that
+    label into ``service``, so the analysis queries are the same as with a
+    ServiceMonitor.
+    """
+    assert pipeline.deploy is not None
+    source = "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", SERVICE_LABEL)
+    endpoint: Obj = {
+        "port": "metrics",
+        "path": METRICS_PATH,
+        "interval": pipeline.deploy.metrics.interval,
+        "relabelings": [{"action": "replace", "sourceLabels": [source], "targetLabel": "service"}],
+    }
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": metadata(pipeline),
+        "spec": {
+            "selector": {"matchLabels": selector(pipeline)},
+            "podMetricsEndpoints": [endpoint],
+        },
     }
 
 
@@ -187,14 +307,14 @@ def prometheus_rule(pipeline: Pipeline) -> Obj:
 
 def _server_exprs(pipeline: Pipeline) -> tuple[str, str]:
     """Error ratio and p99 (ms) of the stable Service, from the server's own metrics."""
-    where = f'service="{pipeline.name}"'
+    where = f'service="{pipeline.name}",{_SCORING}'
     errors = (
-        f'sum by (namespace) (rate(http_requests_total{{{where},status=~"5.."}}[5m]))\n'
-        f"/\nsum by (namespace) (rate(http_requests_total{{{where}}}[5m]))\n"
+        f'sum by (namespace) (rate(mlgitops_requests_total{{{where},code="5xx"}}[5m]))\n'
+        f"/\nsum by (namespace) (rate(mlgitops_requests_total{{{where}}}[5m]))\n"
     )
     latency = (
         "1000 * histogram_quantile(0.99, sum by (namespace, le) "
-        f"(rate(http_request_duration_seconds_bucket{{{where}}}[5m])))\n"
+        f"(rate(mlgitops_request_duration_seconds_bucket{{{where}}}[5m])))\n"
     )
     return errors, latency
 

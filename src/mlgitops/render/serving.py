@@ -1,18 +1,24 @@
 """The model server: its container, the Argo Rollout and Services, or a KServe InferenceService.
 
 Every object here is a plain dict in Kubernetes' key order; ``manifests`` dumps
-them. The container serves ``$(MODEL_URI)`` with ``mlflow models serve``; the
-URI comes from the ConfigMap ``<name>-model`` that each overlay generates.
+them. The container serves ``$(MODEL_URI)`` with ``mlgitops serve`` (MLflow's
+scoring app plus Prometheus metrics on the ``metrics`` port); the URI comes from
+the ConfigMap ``<name>-model`` that each overlay generates.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from mlgitops.spec import Pipeline
 from mlgitops.spec.model import Deploy
 
 SERVICE_PORT = 80
+METRICS_PATH = "/metrics"
+#: Pod label Argo Rollouts sets on stable and canary pods (``stableMetadata`` /
+#: ``canaryMetadata``) for a PodMonitor: the Service each pod serves behind.
+SERVICE_LABEL = "mlgitops.dev/service"
 #: Writable scratch (model download, caches) under a read-only root filesystem.
 SCRATCH = "/tmp"
 #: A non-root uid/gid; the stock MLflow image runs as root unless told otherwise.
@@ -83,29 +89,61 @@ def _container_security(*, with_user: bool) -> Obj:
     return context
 
 
-def container(pipeline: Pipeline, *, name: str, port_name: str | None) -> Obj:
-    """The ``mlflow models serve`` container, hardened and with resources and probes."""
+def server_command(pipeline: Pipeline) -> tuple[list[str], list[str]]:
+    """Command and arguments of the model server container (``mlgitops serve``)."""
     server = _deploy(pipeline).server
-    port: Obj = {"containerPort": server.port, "protocol": "TCP"}
+    args = ["serve", "--model-uri", "$(MODEL_URI)", "--host", "0.0.0.0"]
+    args += ["--port", str(server.port), "--metrics-port", str(server.metrics_port)]
+    args += ["--task", pipeline.task]
+    if pipeline.task == "regression" and server.prediction_buckets:
+        args += ["--prediction-buckets", ",".join(_bound(b) for b in server.prediction_buckets)]
+    return ["mlgitops"], args
+
+
+def cpu_count(quantity: str) -> int:
+    """Whole CPUs of a CPU quantity (``500m`` -> 1, ``1.5`` -> 2).
+
+    OpenMP (scikit-learn's gradient boosting, LightGBM, XGBoost) otherwise starts a
+    thread per core of the node, whatever the pod's CPU limit, and tiny per-request
+    batches then wait on threads that the quota throttles.
+    """
+    millis = float(quantity[:-1]) if quantity.endswith("m") else float(quantity) * 1000
+    return max(1, math.ceil(millis / 1000))
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def container(pipeline: Pipeline, *, name: str, port_name: str | None) -> Obj:
+    """The ``mlgitops serve`` container, hardened and with resources and probes.
+
+    KServe (``port_name`` None) allows one container port: the metrics port is
+    then not declared (KServe's own queue-proxy metrics are scraped instead).
+    """
+    server = _deploy(pipeline).server
+    ports: list[Obj] = [{"containerPort": server.port, "protocol": "TCP"}]
     if port_name:
-        port = {"name": port_name, **port}
+        ports = [
+            {"name": port_name, **ports[0]},
+            {"name": "metrics", "containerPort": server.metrics_port, "protocol": "TCP"},
+        ]
     model_ref = {"name": model_configmap(pipeline), "key": "MODEL_URI"}
+    command, args = server_command(pipeline)
     return {
         "name": name,
         "image": server.image,
-        "command": ["mlflow"],
-        "args": [
-            *("models", "serve", "-m", "$(MODEL_URI)"),
-            *("--host", "0.0.0.0", "--port", str(server.port), "--env-manager", "local"),
-        ],
+        "command": command,
+        "args": args,
         "workingDir": SCRATCH,
         "env": [
             {"name": "MODEL_URI", "valueFrom": {"configMapKeyRef": model_ref}},
             {"name": "HOME", "value": SCRATCH},
             {"name": "TMPDIR", "value": SCRATCH},
+            {"name": "OMP_NUM_THREADS", "value": str(cpu_count(server.cpu))},
         ],
         "envFrom": [{"secretRef": {"name": TRACKING_SECRET, "optional": True}}],
-        "ports": [port],
+        "ports": ports,
         "resources": {
             "requests": {"cpu": server.cpu, "memory": server.memory},
             "limits": {"cpu": server.cpu, "memory": server.memory},
@@ -147,21 +185,41 @@ def rollout(pipeline: Pipeline) -> Obj:
                     "volumes": [_scratch_volume()],
                 },
             },
-            "strategy": {
-                "canary": {
-                    "canaryService": canary_service(pipeline),
-                    "stableService": pipeline.name,
-                    "steps": [{"setWeight": 100}],
-                }
-            },
+            "strategy": {"canary": _canary_strategy(pipeline)},
         },
     }
 
 
+def _canary_strategy(pipeline: Pipeline) -> Obj:
+    strategy: Obj = {
+        "canaryService": canary_service(pipeline),
+        "stableService": pipeline.name,
+    }
+    if _deploy(pipeline).metrics.scrape == "pod-monitor":
+        strategy["canaryMetadata"] = {"labels": {SERVICE_LABEL: canary_service(pipeline)}}
+        strategy["stableMetadata"] = {"labels": {SERVICE_LABEL: pipeline.name}}
+    strategy["steps"] = [{"setWeight": 100}]
+    return strategy
+
+
 def service(pipeline: Pipeline, name: str, role: str) -> Obj:
-    """A ClusterIP Service on port 80; Argo Rollouts narrows its selector to stable/canary pods."""
+    """A ClusterIP Service: port 80 and the metrics port.
+
+    Argo Rollouts narrows its selector to the stable or the canary pods. With
+    ``metrics.scrape: annotations`` it carries the ``prometheus.io/*`` annotations
+    that Prometheus' usual ``kubernetes-service-endpoints`` job reads (and labels
+    the samples with ``namespace`` and ``service``).
+    """
+    deploy = _deploy(pipeline)
     meta = metadata(pipeline, name)
     meta["labels"] = {**meta["labels"], "mlgitops.dev/service-role": role}
+    if deploy.metrics.scrape == "annotations":
+        meta["annotations"] = {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(deploy.server.metrics_port),
+            "prometheus.io/path": METRICS_PATH,
+        }
+    metrics_port = deploy.server.metrics_port
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -170,7 +228,13 @@ def service(pipeline: Pipeline, name: str, role: str) -> Obj:
             "type": "ClusterIP",
             "selector": selector(pipeline),
             "ports": [
-                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
+                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"},
+                {
+                    "name": "metrics",
+                    "port": metrics_port,
+                    "targetPort": "metrics",
+                    "protocol": "TCP",
+                },
             ],
         },
     }

@@ -286,11 +286,12 @@ def actionlint_context(repo: Repo) -> dict[str, Any]:
 def _input_paths(pipeline: Pipeline) -> list[str]:
     """The pipeline's inputs; code entries may be folders, so their contents count too."""
     paths = [path.rstrip("/") for path in pipeline.inputs() if not is_url(path)]
-    folders = [
-        f"{code.rstrip('/')}/**"
-        for code in pipeline.trainer_inputs()
-        if not is_url(code) and "." not in code.rsplit("/", 1)[-1]
+    # model.code entries may be folders; so may the command's, when they have no suffix
+    maybe_folders = [
+        *pipeline.model.code,
+        *(p for p in pipeline.trainer_inputs() if "." not in p.rsplit("/", 1)[-1]),
     ]
+    folders = [f"{code.rstrip('/')}/**" for code in maybe_folders if not is_url(code)]
     return paths + folders
 
 

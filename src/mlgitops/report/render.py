@@ -17,6 +17,7 @@ from mlgitops.report.chart import charts
 from mlgitops.report.gates import compared_rows, comparison, counted, gate_status
 from mlgitops.report.markdown import code, escape, fence, link, table
 from mlgitops.report.promotion import NEXT, Promotion, diff_lines
+from mlgitops.validation.diff import column_notes
 
 Doc = Mapping[str, Any]
 
@@ -54,7 +55,7 @@ def outcome(report: ReportInput) -> tuple[str, str]:
 def render(report: ReportInput) -> str:
     """The whole report (comment, job summary and report.md share it)."""
     lines = [marker(report.pipeline), *_headline(report), *_notes(report.notes)]
-    sections = (_metrics, _gates, _comparison, _validation, _training_data, _diff)
+    sections = (_metrics, _gates, _comparison, _slices, _validation, _training_data, _diff)
     for section in (*sections, _promotion, _lineage):
         lines += section(report)
     lines += ["", f"<sub>Updated by <code>mlgitops report</code>{_for_commit(report)}.</sub>"]
@@ -157,6 +158,52 @@ def _comparison(report: ReportInput) -> list[str]:
     return [] if report.verdict is None else comparison(report.verdict)
 
 
+def _slices(report: ReportInput) -> list[str]:
+    """Per-slice metrics (candidate, and the deployed model's in parentheses), gaps, gates."""
+    slices = report.verdict.get("slices") if report.verdict else None
+    if not slices:
+        return []
+    names = list(slices["gaps"])
+    base_gaps = slices.get("baseline_gaps") or {}
+    column = code(slices["column"])
+    rows = []
+    for s in slices["slices"]:
+        label = code(s["value"]) + ("" if s["gated"] else " (not gated)")
+        baseline = s.get("baseline") or {}
+        cells = [_pair(s["candidate"].get(n), baseline.get(n), baseline) for n in names]
+        rows.append([label, f"{int(s['rows']):,}", *cells])
+    rows.append(
+        ["gap", "", *(_pair(slices["gaps"][n], base_gaps.get(n), base_gaps) for n in names)]
+    )
+    rows.append(["gate", "", *(_gap_gate(report.verdict, n) for n in names)])
+    about = (
+        f"The candidate per value of {column}"
+        + (" (the deployed model in parentheses)" if base_gaps else "")
+        + f"; slices with fewer than {int(slices['min_rows'])} rows are shown but not gated."
+    )
+    head = [column, "rows", *(code(n) for n in names)]
+    return [
+        "",
+        f"### Slices by {column}",
+        "",
+        about,
+        "",
+        *table(head, rows, "lr" + "r" * len(names)),
+    ]
+
+
+def _pair(value: Any, base: Any, baseline: Doc) -> str:
+    return _number(value) + (f" ({_number(base)})" if baseline else "")
+
+
+def _gap_gate(verdict: Doc | None, metric: str) -> str:
+    for gate in (verdict or {}).get("gates", []):
+        if gate["metric"] == metric and gate["condition"] == "max_gap":
+            icon = gate_status(gate).split(" ")[0]
+            return f"{icon} max_gap {float(gate['threshold']):g}"
+    return "-"
+
+
 def _validation(report: ReportInput) -> list[str]:
     doc = report.validation
     if doc is None:
@@ -222,6 +269,9 @@ def _diff(report: ReportInput) -> list[str]:
     schema, profile = diff.get("schema_diff"), diff.get("profile_diff")
     if schema is not None:
         lines += ["", "**Schema**", "", *(_schema_changes(schema) or ["No schema changes."])]
+    columns = _column_changes(diff.get("data_columns"), schema)
+    if columns:
+        lines += ["", "**Data columns**", "", *columns]
     if profile is not None:
         lines += ["", "**Data profile**", "", *_profile_changes(profile)]
     return lines
@@ -249,6 +299,13 @@ def _schema_changes(diff: Doc) -> list[str]:
             f"- {where} {escape(change['field'])}: {_change(change['base'], change['head'])}"
         )
     return lines
+
+
+def _column_changes(columns: Doc | None, schema: Doc | None) -> list[str]:
+    return [
+        f"- {what}: {code(name)}" + (f" ({why})" if why else "")
+        for what, name, why in column_notes(columns, schema)
+    ]
 
 
 def _profile_changes(diff: Doc) -> list[str]:

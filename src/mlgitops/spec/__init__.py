@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgitops.errors import BadInput, Problem, SpecError
-from mlgitops.spec.loader import duplicate_names, parse_pipeline, parse_repo_config
+from mlgitops.spec.loader import duplicate_names, parse_pipeline_doc, parse_repo_config
 from mlgitops.spec.model import Pipeline, RepoConfig
 
 PIPELINES_DIR = "pipelines"
@@ -45,8 +45,13 @@ def spec_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in found if p.is_file())
 
 
-def load_repo(root: Path) -> Repo:
-    """Load ``mlgitops.yaml`` and every pipeline; raise one SpecError with all problems."""
+def load_repo(root: Path, *, check_references: bool = False) -> Repo:
+    """Load ``mlgitops.yaml`` and every pipeline; raise one SpecError with all problems.
+
+    ``check_references``: also check that the files and estimator classes the
+    specs name exist (:mod:`mlgitops.spec.references`), once the specs are
+    otherwise sound.
+    """
     problems: list[Problem] = []
     config = RepoConfig()
     if (root / REPO_CONFIG).is_file():
@@ -54,14 +59,20 @@ def load_repo(root: Path) -> Repo:
             config = parse_repo_config(REPO_CONFIG, _read(root, REPO_CONFIG))
         except SpecError as exc:
             problems += exc.problems
-    pipelines, texts = [], {}
+    pipelines, texts, docs = [], {}, {}
     for rel in spec_files(root):
         try:
             texts[rel] = _read(root, rel)
-            pipelines.append(parse_pipeline(rel, texts[rel]))
+            pipeline, docs[rel] = parse_pipeline_doc(rel, texts[rel])
+            pipelines.append(pipeline)
         except SpecError as exc:
             problems += exc.problems
     problems += duplicate_names(pipelines, texts)
+    if not problems and check_references:
+        from mlgitops.spec.references import reference_problems
+
+        for rel, doc in docs.items():
+            problems += reference_problems(root, rel, doc)
     if problems:
         raise SpecError(problems)
     return Repo(root=root, config=config, pipelines=tuple(pipelines))

@@ -11,7 +11,13 @@ from importlib import resources
 from typing import Any
 
 from mlgitops.errors import Problem
-from mlgitops.spec.model import CLASSIFICATION_METRICS, REGRESSION_METRICS, TASK_METRICS, is_url
+from mlgitops.spec.model import (
+    CLASSIFICATION_METRICS,
+    DEFAULT_METRICS,
+    REGRESSION_METRICS,
+    TASK_METRICS,
+    is_url,
+)
 from mlgitops.spec.positions import Key, dotted, locate
 from mlgitops.spec.schema_eval import SchemaError, iter_errors
 
@@ -200,11 +206,16 @@ def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
         for i, metric in enumerate(metrics):
             if metric in _ALL_METRICS and metric not in allowed:  # unknown ones: the schema says
                 yield ["metrics", i], _wrong_task(metric, task, allowed), False
+    listed = metrics if isinstance(metrics, list) else list(DEFAULT_METRICS[task])
+    # with a list that is itself wrong, its own problems say enough
+    sound = len(set(map(str, listed))) == len(listed) and all(m in allowed for m in listed)
     gates = doc.get("gates")
     if isinstance(gates, dict):
         for metric, gate in gates.items():
             if metric not in allowed:
                 yield ["gates", metric], _unusable(str(metric), task, allowed), True
+            elif sound and metric not in listed:
+                yield ["gates", metric], _unlisted(str(metric), listed), True
             elif isinstance(gate, dict) and _min_above_max(gate):
                 yield ["gates", metric, "min"], "min is greater than max", True
     compare = doc.get("compare")
@@ -221,6 +232,13 @@ def _unusable(metric: str, task: str, allowed: tuple[str, ...]) -> str:
     if metric in _ALL_METRICS:
         return _wrong_task(metric, task, allowed)
     return f"unknown metric '{metric}' (one of: {', '.join(allowed)})"
+
+
+def _unlisted(metric: str, listed: list[Any]) -> str:
+    return (
+        f"gate on '{metric}', which is not in metrics ({', '.join(map(str, listed))}): add it "
+        "to metrics (a gate never changes what train computes)"
+    )
 
 
 def _wrong_task(metric: str, task: str, allowed: tuple[str, ...]) -> str:
@@ -244,6 +262,26 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
                 )
             seen.setdefault(name, i)
         yield from _canary_rules(env, i)
+    yield from _server_rules(deploy.get("server"))
+    if "service_monitor" in deploy and "metrics" in deploy:
+        message = "service_monitor is a shorthand for metrics: keep only metrics"
+        yield ["deploy", "service_monitor"], message, True
+
+
+def _server_rules(server: Any) -> Iterator[tuple[list[Key], str, bool]]:
+    if not isinstance(server, dict):
+        return
+    port, metrics_port = server.get("port", 8080), server.get("metrics_port", 9464)
+    if port == metrics_port:
+        message = f"the metrics port must differ from the port (both are {port})"
+        key = "metrics_port" if "metrics_port" in server else "port"
+        yield ["deploy", "server", key], message, False
+    bounds = server.get("prediction_buckets")
+    if isinstance(bounds, list) and all(_num(b) for b in bounds):
+        for j in range(1, len(bounds)):
+            if bounds[j] <= bounds[j - 1]:
+                message = f"prediction buckets must increase strictly (got {bounds[j - 1]} then {bounds[j]})"
+                yield ["deploy", "server", "prediction_buckets", j], message, False
 
 
 def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str, bool]]:

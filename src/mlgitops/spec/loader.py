@@ -68,6 +68,11 @@ def _plain(value: Any) -> Any:
 
 def parse_pipeline(source: str, text: str) -> m.Pipeline:
     """One pipeline spec from its text; ``source`` is the repo-relative path."""
+    return parse_pipeline_doc(source, text)[0]
+
+
+def parse_pipeline_doc(source: str, text: str) -> tuple[m.Pipeline, Any]:
+    """The pipeline and its YAML document (with node positions, for later checks)."""
     doc, found = parse_yaml(source, text)
     if doc is not None:
         found = problems(source, doc, "pipeline")
@@ -75,7 +80,7 @@ def parse_pipeline(source: str, text: str) -> m.Pipeline:
         raise SpecError(found)
     pipeline = build_pipeline(_plain(doc), source)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return _with_hash(pipeline, digest)
+    return _with_hash(pipeline, digest), doc
 
 
 def _with_hash(pipeline: m.Pipeline, digest: str) -> m.Pipeline:
@@ -106,10 +111,8 @@ def build_pipeline(raw: dict[str, Any], source: str) -> m.Pipeline:
     """Records from a schema-valid plain document, defaults filled in."""
     task = raw["task"]
     metrics = tuple(raw.get("metrics") or m.DEFAULT_METRICS[task])
+    # every gated metric is in ``metrics`` (checks.py): a gate never adds one
     gates = tuple(m.Gate(metric=k, **v) for k, v in sorted(raw.get("gates", {}).items()))
-    for gate in gates:  # a gated metric is always computed
-        if gate.metric not in metrics:
-            metrics = (*metrics, gate.metric)
     return m.Pipeline(
         name=raw["name"],
         source=source,
@@ -170,9 +173,21 @@ def _deploy(raw: dict[str, Any]) -> m.Deploy:
     return m.Deploy(
         environments=envs,
         target=raw.get("target", "rollout"),
-        server=m.Server(**raw.get("server", {})),
-        service_monitor=raw.get("service_monitor", False),
+        server=_server(raw.get("server", {})),
+        metrics=_metrics(raw),
     )
+
+
+def _metrics(deploy: dict[str, Any]) -> m.Metrics:
+    if deploy.get("service_monitor") and "metrics" not in deploy:
+        return m.Metrics(scrape="service-monitor", alerts=True)
+    return m.Metrics(**deploy.get("metrics", {}))
+
+
+def _server(raw: dict[str, Any]) -> m.Server:
+    buckets = tuple(float(b) for b in raw.get("prediction_buckets", ()))
+    fields = {k: v for k, v in raw.items() if k != "prediction_buckets"}
+    return m.Server(**fields, prediction_buckets=buckets)
 
 
 def _environment(raw: dict[str, Any]) -> m.Environment:

@@ -139,6 +139,7 @@ class Analysis:
     max_p99_ms: float = 250
     interval: str = "1m"
     failure_limit: int = 1
+    max_prediction_shift: float | None = None
 
 
 @dataclass(frozen=True)
@@ -153,10 +154,22 @@ class Environment:
 
 @dataclass(frozen=True)
 class Server:
-    image: str = "ghcr.io/mlflow/mlflow:v3.17.2"
+    #: A placeholder that cannot be pulled: the serving image is the user's to build.
+    image: str = "example.invalid/set-deploy.server.image-to-your-serving-image"
     port: int = 8080
+    metrics_port: int = 9464
     cpu: str = "500m"
     memory: str = "1Gi"
+    prediction_buckets: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """``deploy.metrics``: how Prometheus scrapes the model server."""
+
+    scrape: str = "annotations"
+    interval: str = "30s"
+    alerts: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,7 +177,7 @@ class Deploy:
     environments: tuple[Environment, ...]
     target: str = "rollout"
     server: Server = Server()
-    service_monitor: bool = False
+    metrics: Metrics = Metrics()
 
     def environment(self, name: str) -> Environment | None:
         return next((e for e in self.environments if e.name == name), None)

@@ -21,8 +21,8 @@ MLGITOPS_OUTPUT            an empty folder for the results
 
 Out, under ``$MLGITOPS_OUTPUT``:
 
-- ``model/``: an MLflow model folder (``mlflow.<flavor>.save_model(model, path)``),
-  required;
+- ``model/``: an MLflow model folder (``mlflow.<flavor>.save_model(model, path,
+  signature=...)``), required, with an input signature naming only features;
 - ``predictions.parquet`` (or ``.csv``): one row per holdout row with
   ``__row__`` and ``y_pred``, and for classifiers ``proba_<class>`` per class;
   required;
@@ -121,6 +121,7 @@ def _collect(job: TrainJob, out: Path) -> Fitted:
         raise BadInput(
             f"custom trainer `{command}` wrote no MLflow model at $MLGITOPS_OUTPUT/model/{MLMODEL}"
         )
+    _check_signature(out / "model" / MLMODEL, job, command or "")
     predictions = _predictions(out, command or "")
     _check_rows(predictions, job, command or "")
     classes = [c.removeprefix("proba_") for c in predictions.columns if c.startswith("proba_")]
@@ -136,6 +137,29 @@ def _collect(job: TrainJob, out: Path) -> Fitted:
         params={k: str(v) for k, v in _json_object(out / "params.json", command or "").items()},
         metrics={k: float(v) for k, v in _json_object(out / "metrics.json", command or "").items()},
     )
+
+
+def _check_signature(mlmodel: Path, job: TrainJob, command: str) -> None:
+    """The model must declare its inputs, and take only features (the schema's columns)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(mlmodel.read_text("utf-8")) or {}
+        inputs = json.loads((doc.get("signature") or {}).get("inputs") or "null")
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise BadInput(f"custom trainer `{command}`: cannot read {MLMODEL} ({exc})") from exc
+    if not isinstance(inputs, list) or not all(isinstance(c, dict) for c in inputs):
+        raise BadInput(
+            f"custom trainer `{command}`: the model has no input signature; save it with "
+            "signature=mlflow.models.infer_signature(holdout[features], predictions)"
+        )
+    names = [str(c.get("name")) for c in inputs]
+    extra = [n for n in names if n not in job.split.features]
+    if extra:
+        raise BadInput(
+            f"custom trainer `{command}`: the model takes column(s) {', '.join(extra)} that "
+            f"are not features (features: {', '.join(job.split.features)}; see $MLGITOPS_FEATURES)"
+        )
 
 
 def _predictions(out: Path, command: str) -> Any:

@@ -12,7 +12,7 @@ Definition (docs/train.md, "Cache semantics")::
         "code":    sha256 over (path, sha256 of bytes) of every file under
                    Pipeline.trainer_inputs(): model.code, the files the custom
                    command names, and for `python -m pkg.mod` the package's folder,
-        "package": sha256 of {"mlgitops": version},
+        "package": sha256 of {"mlgitops": version} (nothing about the machine),
         "version": 2,
     })
 """

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from mlgitops import console
+from mlgitops.errors import BadInput
 from mlgitops.spec.model import RepoConfig
 from mlgitops.training.mlmodel import ModelIdentity
 
@@ -87,13 +89,40 @@ class Tracking(Protocol):
         ...
 
 
+MISSING_IN_ACTIONS = (
+    "no MLflow tracking URI: set the repository secret or variable MLFLOW_TRACKING_URI "
+    "(Settings → Secrets and variables → Actions), or mlflow.tracking_uri in mlgitops.yaml; "
+    "in GitHub Actions the local store would be thrown away with the runner"
+)
+
+
 def resolve_tracking_uri(
     repo: Path, option: str | None, config: RepoConfig, env: Mapping[str, str] | None = None
 ) -> str:
-    """The tracking URI by precedence: option, environment, repo config, local default."""
+    """The tracking URI by precedence: option, environment, repo config, local default.
+
+    The local default exists for trying things on a laptop: it is announced
+    once on stderr, and in GitHub Actions (``GITHUB_ACTIONS=true``) it is an
+    error, since a missing secret would otherwise train into the runner's
+    throwaway store and leave deploy nothing to find.
+    """
     environ = os.environ if env is None else env
     chosen = option or environ.get("MLFLOW_TRACKING_URI") or config.tracking_uri
-    return chosen or f"sqlite:///{(repo / LOCAL_DB).resolve()}"
+    if chosen:
+        return chosen
+    if environ.get("GITHUB_ACTIONS") == "true":
+        raise BadInput(MISSING_IN_ACTIONS)
+    uri = local_uri(repo)
+    console.notice_once(
+        "mlgitops: no MLflow tracking URI set ($MLFLOW_TRACKING_URI, mlgitops.yaml "
+        f"mlflow.tracking_uri or --tracking-uri): using the local store {uri}"
+    )
+    return uri
+
+
+def local_uri(repo: Path) -> str:
+    """The fallback store of a repository: ``sqlite:///<repo>/.mlgitops/mlflow.db``."""
+    return f"sqlite:///{(repo / LOCAL_DB).resolve()}"
 
 
 def is_http(uri: str) -> bool:

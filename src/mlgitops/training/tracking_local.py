@@ -45,6 +45,8 @@ class LocalTracking:
 
                 self._client = MlflowClient(tracking_uri=self.uri)
                 self._client.search_experiments(max_results=1)
+            except ImportError:
+                raise  # a missing extra: the CLI names the pip install
             except Exception as exc:
                 raise ServiceError(
                     f"MLflow tracking store {self.uri} cannot be opened ({_first_line(exc)})"
@@ -55,6 +57,8 @@ class LocalTracking:
         client = self._mlflow()
         try:
             return fn(client, *args, **kwargs)
+        except ImportError:
+            raise  # a missing extra: the CLI names the pip install
         except Exception as exc:
             raise ServiceError(
                 f"MLflow tracking store {self.uri}: {what} failed ({_first_line(exc)})"
@@ -189,6 +193,8 @@ def artifact_transfer(
             return _Downloaded(b"")
     except ServiceError:
         raise
+    except ImportError:
+        raise  # a missing extra: the CLI names the pip install
     except Exception as exc:
         raise ServiceError(
             f"MLflow tracking {uri}: artifact {path} at {artifact_uri} failed ({_first_line(exc)})"

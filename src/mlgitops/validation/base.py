@@ -24,6 +24,8 @@ class Head:
     schema: Any
     data: str
     profile: dict[str, Any] | None
+    #: the data file's columns in file order (declared or not)
+    columns: tuple[str, ...] = ()
 
 
 def resolve(root: Path, ref: str, *, explicit: bool) -> str | None:
@@ -51,7 +53,7 @@ def show(root: Path, ref: str, path: str) -> str | None:
 def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int) -> dict[str, Any]:
     """datadiff.json: schema diff and profile diff of ``head`` against ``ref``."""
     out: dict[str, Any] = {"schema_version": 1, "pipeline": head.pipeline.name, "base": ref}
-    out |= {"schema_diff": None, "profile_diff": None, "notes": []}
+    out |= {"schema_diff": None, "data_columns": None, "profile_diff": None, "notes": []}
     source = head.pipeline.source
     text = show(root, ref, source)
     if text is None:
@@ -66,9 +68,12 @@ def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int
     out["schema_diff"] = diff.schema_diff(
         diff.describe_schema(base_schema), diff.describe_schema(head.schema)
     )
-    base_profile = _profile(root, ref, base, base_schema, head, workdir, chunk_rows, out["notes"])
-    if base_profile is not None and head.profile is not None:
+    read = _profile(root, ref, base, base_schema, head, workdir, chunk_rows, out["notes"])
+    if read is not None and head.profile is not None:
+        base_profile, base_columns = read
         out["profile_diff"] = diff.profile_diff(base_profile, head.profile)
+        declared = diff.describe_schema(head.schema)["columns"]
+        out["data_columns"] = diff.data_columns(base_columns, head.columns, declared)
     return out
 
 
@@ -90,7 +95,8 @@ def _profile(
     workdir: Path,
     chunk_rows: int,
     notes: list[str],
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The base data's profile and its columns (file order), or None with a note why not."""
     location = base.data.path
     try:
         if is_url(location):
@@ -108,7 +114,7 @@ def _profile(
             reader = open_data(
                 root, str(target), fmt=file_format(location, base.data.format), workdir=workdir
             )
-        return profile_only(reader, schema, chunk_rows)
+        return profile_only(reader, schema, chunk_rows), reader.columns()
     except MlgitopsError as exc:
         notes.append(f"the data at {ref} cannot be read: {exc}")
         return None

@@ -7,6 +7,7 @@ profiles of :mod:`mlgitops.validation.profile`.
 from __future__ import annotations
 
 import html
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from mlgitops.validation.failures import plain_value
@@ -19,6 +20,7 @@ _RANGE = {
     "less_than_or_equal_to": ("<=", "max_value"),
 }
 _TABLE_FIELDS = ("strict", "coerce", "ordered", "unique")
+UNDECLARED = "not declared in the schema: not validated, not a feature"
 
 
 def describe_schema(schema: Any) -> dict[str, Any]:
@@ -113,6 +115,21 @@ def profile_diff(base: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def data_columns(
+    base: Sequence[str], head: Sequence[str], declared: Collection[str]
+) -> dict[str, list[str]]:
+    """Columns of the data files themselves, declared in the schema or not.
+
+    A column the schema does not declare is neither validated nor a feature,
+    so the schema diff cannot show it: this says it is there.
+    """
+    return {
+        "added": [c for c in head if c not in base],
+        "removed": [c for c in base if c not in head],
+        "undeclared": [c for c in head if c not in declared],
+    }
+
+
 def _column_change(name: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
     entry: dict[str, Any] = {"column": name}
     for field in ("null_rate", "min", "max", "mean"):
@@ -137,6 +154,9 @@ def markdown(diff: dict[str, Any]) -> str:
     if schema is not None:
         lines += ["", "**Schema**", ""]
         lines += _schema_lines(schema) or ["No schema changes."]
+    columns = _data_column_lines(diff.get("data_columns"), schema)
+    if columns:
+        lines += ["", "**Data columns**", "", *columns]
     profile = diff.get("profile_diff")
     if profile is not None:
         lines += ["", "**Data profile**", ""]
@@ -153,6 +173,38 @@ def _schema_lines(diff: dict[str, Any]) -> list[str]:
             f"- {where} {change['field']}: {_val(change['base'])} → {_val(change['head'])}"
         )
     return lines
+
+
+def column_notes(
+    columns: Mapping[str, list[str]] | None, schema: Mapping[str, Any] | None
+) -> list[tuple[str, str, str]]:
+    """(what happened, column, why it matters) for columns that came or went in the data.
+
+    Columns the schema diff already shows are left out; a column the schema
+    does not declare says so, since nothing validates it and no model uses it.
+    """
+    if columns is None:
+        return []
+    shown = set((schema or {}).get("columns_added", [])) | set(
+        (schema or {}).get("columns_removed", [])
+    )
+    undeclared = set(columns["undeclared"])
+    notes = [
+        ("column added to the data", c, UNDECLARED if c in undeclared else "")
+        for c in columns["added"]
+        if c not in shown
+    ]
+    notes += [("column removed from the data", c, "") for c in columns["removed"] if c not in shown]
+    return notes
+
+
+def _data_column_lines(
+    columns: dict[str, list[str]] | None, schema: dict[str, Any] | None
+) -> list[str]:
+    return [
+        f"- {what}: `{_esc(name)}`" + (f" ({why})" if why else "")
+        for what, name, why in column_notes(columns, schema)
+    ]
 
 
 def _profile_lines(diff: dict[str, Any]) -> list[str]:

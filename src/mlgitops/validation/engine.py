@@ -194,11 +194,28 @@ class _Chunker:
             return
         frame = batch.select(dirty).to_pandas()
         frame.index = pd.RangeIndex(start, start + batch.num_rows)
-        told = self._parse_text(frame) if self.text else set()
+        text = self.text | _stored_as_text(batch, dirty)
+        told = self._parse_text(frame, text) if text else set()
         try:
             self._schema(tuple(dirty)).validate(frame, lazy=True, inplace=True)
         except pa.errors.SchemaErrors as exc:
-            self.tally.add_cases(_without_echoes(exc.failure_cases), told, frame)
+            shown = self._as_written(frame, text)
+            self.tally.add_cases(_without_echoes(exc.failure_cases), told, shown)
+
+    def _as_written(self, frame: pd.DataFrame, text: frozenset[str]) -> pd.DataFrame:
+        """Examples as the file wrote them: whole numbers of an integer column parsed from
+        text (floats, when a value did not parse) shown as ``130``, not ``130.0``."""
+        import pandas as pd
+
+        shown = frame
+        for column in self.plan.columns:
+            if column.name in text and column.name in frame and column.target.kind in "iu":
+                shown = shown.copy() if shown is frame else shown
+                values = frame[column.name]
+                shown[column.name] = pd.Series(
+                    [_whole(v) for v in values], index=values.index, dtype=object
+                )
+        return shown
 
     def _schema(self, names: tuple[str, ...]) -> Any:
         if self.plan.frame_checks:
@@ -209,12 +226,12 @@ class _Chunker:
             self._schemas[names] = self.plan.chunk_schema.select_columns(wanted + regex)
         return self._schemas[names]
 
-    def _parse_text(self, frame: pd.DataFrame) -> set[tuple[str, int]]:
+    def _parse_text(self, frame: pd.DataFrame, text: frozenset[str]) -> set[tuple[str, int]]:
         """Parse text columns meant to be numbers or booleans; report what does not parse."""
         told: set[tuple[str, int]] = set()
         for column in self.plan.columns:
             kind = getattr(column.target, "kind", None)
-            if column.name not in self.text or column.name not in frame:
+            if column.name not in text or column.name not in frame:
                 continue
             if kind not in ("i", "u", "f", "b"):
                 continue
@@ -227,6 +244,20 @@ class _Chunker:
                 examples = [Example(r, plain_value(v)) for r, v in rows[:EXAMPLES]]
                 self.tally.add_rows(column.name, f"dtype('{column.target}')", examples, len(rows))
         return told
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _stored_as_text(batch: pa.Table, names: list[str]) -> frozenset[str]:
+    """Columns a file stores as text (a Parquet string column where the schema wants
+    numbers): parsed like CSV text, so a bad value is one failure, not pandera's
+    coerce, dtype and check errors about the same value."""
+    import pyarrow as pa
+
+    kinds = (pa.types.is_string, pa.types.is_large_string)
+    return frozenset(n for n in names if any(k(batch.column(n).type) for k in kinds))
 
 
 def parse_column(text: Any, target: Any) -> tuple[Any, Any]:

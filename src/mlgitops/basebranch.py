@@ -1,0 +1,49 @@
+"""The one default of every ``--base`` (plan, validate, compare): where a change goes.
+
+1. In a pull-request job (``$GITHUB_BASE_REF`` set): ``origin/<base branch>``,
+   the branch the pull request targets, as actions/checkout fetched it.
+2. Elsewhere: ``origin/<default_branch>`` when this clone has it. The local
+   default branch may be stale (it moves only when pulled), while Git's
+   truth about what is deployed is what was last fetched from the remote.
+3. Else ``<default_branch>`` (a repository without a remote).
+
+``default_branch`` comes from ``mlgitops.yaml`` (default ``main``).
+docs/base.md states the same, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from mlgitops import proc
+
+REMOTE = "origin"
+
+
+def default_base(root: Path, default_branch: str, env: Mapping[str, str] | None = None) -> str:
+    """The base a command uses when ``--base`` is not given."""
+    environ = os.environ if env is None else env
+    pull_base = environ.get("GITHUB_BASE_REF")
+    if pull_base:
+        return f"{REMOTE}/{pull_base}"
+    remote = f"{REMOTE}/{default_branch}"
+    return remote if is_commit(root, remote) else default_branch
+
+
+def is_commit(root: Path, ref: str) -> bool:
+    found = proc.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, check=False
+    )
+    return found.returncode == 0
+
+
+def same_commit(root: Path, ref: str, other: str = "HEAD") -> bool:
+    """Whether ``ref`` and ``other`` name one commit."""
+    a = proc.git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=root, check=False)
+    b = proc.git("rev-parse", "--verify", "--quiet", f"{other}^{{commit}}", cwd=root, check=False)
+    return bool(a) and a == b
+
+
+HELP = "(default: origin/$GITHUB_BASE_REF in a pull request, else origin/<default_branch>, else <default_branch>; docs/base.md)"

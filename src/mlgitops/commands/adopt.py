@@ -1,0 +1,85 @@
+"""``mlgitops adopt``: prepare an existing repository for mlgitops, without example files.
+
+Writes the ``.gitignore`` entries and, when there is none, an ``mlgitops.yaml``
+whose ``default_branch`` and ``argocd.repo_url`` come from the repository's
+Git remote. Existing files keep their content (``.gitignore`` only gains lines);
+running it again changes nothing. The pipelines are the user's to write
+(docs/adopting.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mlgitops import console, fsio, hygiene, proc
+from mlgitops.errors import EXIT_OK, BadInput
+from mlgitops.outputs import DEFAULT_DIR
+from mlgitops.spec import PIPELINES_DIR, REPO_CONFIG, spec_files
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--remote", default="origin", metavar="REMOTE", help="the remote to read (default: origin)"
+    )
+
+
+def default_branch(root: Path, remote: str) -> str:
+    """The remote's HEAD branch, else the checked-out branch, else ``main``."""
+    head = proc.git(
+        "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD", cwd=root, check=False
+    )
+    if head.startswith(f"{remote}/"):
+        return head.removeprefix(f"{remote}/")
+    current = proc.git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=root, check=False)
+    return current or "main"
+
+
+def https_url(url: str) -> str | None:
+    """An Argo CD ``repoURL`` for a Git remote URL (``git@host:org/repo.git`` as https)."""
+    if url.startswith("https://"):
+        return url
+    if url.startswith("git@") and ":" in url:
+        host, path = url.removeprefix("git@").split(":", 1)
+        return f"https://{host}/{path}"
+    return None
+
+
+def repo_config(branch: str, url: str | None) -> str:
+    """The text of a new ``mlgitops.yaml``."""
+    lines = [
+        "# Repository-wide settings of mlgitops (docs/spec-reference.md). Every key is optional.",
+        "action: mlgitops/mlgitops@v1     # pin a full commit SHA: zizmor flags a tag",
+        f"default_branch: {branch}",
+    ]
+    if url:
+        lines += ["argocd:", f"  repo_url: {url}"]
+    return "\n".join(lines) + "\n"
+
+
+def run(*, repo: Path, remote: str) -> int:
+    """Write ``.gitignore`` entries and ``mlgitops.yaml``; say what comes next."""
+    root = repo.resolve()
+    inside = proc.run(["git", "rev-parse", "--show-toplevel"], cwd=root, check=False)
+    if inside.returncode != 0:
+        raise BadInput(f"{root} is not a Git repository: run `git init` first")
+    files = {".gitignore": hygiene.gitignore_of(root)}
+    if not (root / REPO_CONFIG).exists():
+        url = proc.git("remote", "get-url", remote, cwd=root, check=False)
+        files[REPO_CONFIG] = repo_config(default_branch(root, remote), https_url(url)).encode()
+    changes = fsio.write_tree(root, files)
+    for rel in changes.created:
+        console.line(f"created {rel}")
+    for rel in changes.updated:
+        console.line(f"updated {rel}")
+    if not changes.changed:
+        console.line("adopt: nothing to change")
+    tracked = hygiene.tracked_outputs(root)
+    if tracked:
+        console.line(f"untrack the local results: git rm -r --cached {DEFAULT_DIR}")
+    if not spec_files(root):
+        console.line(
+            f"Next: write {PIPELINES_DIR}/<name>.yaml (docs/adopting.md), then "
+            "`mlgitops doctor` and `mlgitops render`."
+        )
+    return EXIT_OK

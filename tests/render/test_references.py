@@ -1,0 +1,129 @@
+"""``render`` checks the files and estimator classes a spec names, without importing them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlgitops.cli import main
+
+HEAVY = ("pandas", "pandera", "sklearn", "mlflow", "numpy", "scipy", "pyarrow")
+
+
+@pytest.fixture
+def repo(git_repo: Path) -> Path:
+    assert main(["-C", str(git_repo), "init"]) == 0
+    return git_repo
+
+
+def _edit(repo: Path, old: str, new: str) -> None:
+    spec = repo / "pipelines" / "tumors.yaml"
+    text = spec.read_text()
+    assert old in text
+    spec.write_text(text.replace(old, new))
+
+
+def _render(repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["-C", str(repo), "render"])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def test_a_missing_schema_and_data_file_are_spec_errors(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "schemas" / "tumors.yaml").unlink()
+    _edit(repo, "path: data/tumors.csv", "path: data/tumours.csv")
+    assert _render(repo, capsys) == (
+        2,
+        "pipelines/tumors.yaml:6:9: data.path: 'data/tumours.csv' does not exist in the "
+        "repository (did you mean 'data/tumors.csv'?)\n"
+        "pipelines/tumors.yaml:7:11: data.schema: 'schemas/tumors.yaml' does not exist in the "
+        "repository\n"
+        "mlgitops: 2 problem(s) in the specs; nothing written\n",
+    )
+    assert not (repo / "manifests").exists()
+
+
+def test_a_dvc_tracked_data_file_counts_as_present(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = repo / "data" / "tumors.csv"
+    data.rename(repo / "data" / "tumors.csv.dvc")
+    assert _render(repo, capsys) == (0, "")
+
+
+def test_an_estimator_typo_gets_a_did_you_mean(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _edit(repo, "HistGradientBoostingClassifier", "HistGradientBoostingClasifier")
+    assert _render(repo, capsys) == (
+        2,
+        "pipelines/tumors.yaml:11:14: model.estimator: module 'sklearn.ensemble' has no class "
+        "'HistGradientBoostingClasifier' (did you mean 'HistGradientBoostingClassifier'?)\n"
+        "mlgitops: 1 problem(s) in the specs; nothing written\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("estimator", "message"),
+    [
+        (
+            "sklearn.ensembel.HistGradientBoostingClassifier",
+            "no module named 'sklearn.ensembel' (did you mean 'sklearn.ensemble'?)",
+        ),
+        (
+            "skleran.ensemble.HistGradientBoostingClassifier",
+            "no module named 'skleran' (did you mean 'sklearn'?)",
+        ),
+        (
+            "models.forest.Forest",
+            "module 'models.forest' has no class 'Forest' (did you mean 'Forests'?)",
+        ),
+    ],
+)
+def test_an_estimator_module_typo_is_found_without_importing(
+    repo: Path, estimator: str, message: str
+) -> None:
+    (repo / "models").mkdir()
+    (repo / "models" / "__init__.py").write_text("")
+    (repo / "models" / "forest.py").write_text("import sklearn\n\nclass Forests:\n    pass\n")
+    _edit(repo, "sklearn.ensemble.HistGradientBoostingClassifier", estimator)
+    probe = (
+        "import json, sys\n"
+        "from mlgitops.cli import main\n"
+        f"code = main(['-C', {str(repo)!r}, 'render'])\n"
+        "sys.stdout.write(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    code, modules = json.loads(done.stdout)
+    assert (code, done.stderr) == (
+        2,
+        f"pipelines/tumors.yaml:11:14: model.estimator: {message}\n"
+        "mlgitops: 1 problem(s) in the specs; nothing written\n",
+    )
+    assert [m for m in modules if m.split(".")[0] in HEAVY] == []
+
+
+def test_a_custom_trainer_script_must_exist(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(
+        repo,
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}\n",
+        "  command: python src/train.py --epochs 3\n  code: [src/features/]\n",
+    )
+    assert _render(repo, capsys) == (
+        2,
+        "pipelines/tumors.yaml:11:12: model.command: runs 'src/train.py', which does not exist "
+        "in the repository\n"
+        "pipelines/tumors.yaml:12:10: model.code[0]: 'src/features/' does not exist in the "
+        "repository\n"
+        "mlgitops: 2 problem(s) in the specs; nothing written\n",
+    )

@@ -1,0 +1,197 @@
+"""Processes for the canary tests: model servers started as the built overlay says, Prometheus.
+
+``container_command(objects, ...)`` turns the built Rollout's container into the
+command line a developer runs: the ``MODEL_URI`` of the overlay's ConfigMap and the
+plain ``env`` values substituted into the arguments the way the kubelet expands
+``$(VAR)``; only the listening address and ports are changed (loopback, free ports),
+and the scratch folder ``/tmp`` becomes a temporary one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from tests.fixtures.mlflow_server import _free_port
+
+Obj = dict[str, Any]
+
+
+def prometheus_binary() -> str:
+    """Debian's ``prometheus``; a visible skip without it, a failure where CI requires it."""
+    found = shutil.which("prometheus")
+    if found:
+        return found
+    reason = "prometheus is not installed (apt-get install prometheus)"
+    if os.environ.get("MLGITOPS_REQUIRE_CONTRACTS") == "1":
+        pytest.fail(f"{reason}, and MLGITOPS_REQUIRE_CONTRACTS=1 forbids skipping")
+    pytest.skip(reason)
+
+
+def one(objects: list[Obj], kind: str) -> Obj:
+    found = [o for o in objects if o["kind"] == kind]
+    assert len(found) == 1, [o["kind"] for o in objects]
+    return found[0]
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    metrics_port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def container_command(objects: list[Obj], scratch: Path) -> tuple[list[str], dict[str, str]]:
+    """The Rollout container's command + args with ``$(VAR)`` expanded, and its env."""
+    container = one(objects, "Rollout")["spec"]["template"]["spec"]["containers"][0]
+    config = one(objects, "ConfigMap")
+    env: dict[str, str] = {}
+    for item in container["env"]:
+        if "value" in item:
+            env[item["name"]] = str(scratch) if item["value"] == "/tmp" else item["value"]
+        else:
+            ref = item["valueFrom"]["configMapKeyRef"]
+            assert ref["name"] == config["metadata"]["name"]
+            env[item["name"]] = config["data"][ref["key"]]
+    expand = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+    argv = [*container["command"], *container["args"]]
+    return [expand.sub(lambda m: env.get(m.group(1), m.group(0)), a) for a in argv], env
+
+
+def _replace_option(argv: list[str], option: str, value: str) -> list[str]:
+    assert option in argv, (option, argv)
+    index = argv.index(option) + 1
+    return [*argv[:index], value, *argv[index + 1 :]]
+
+
+def start_server(
+    name: str, argv: list[str], env: Mapping[str, str], tracking_uri: str, folder: Path
+) -> Server:
+    """Run the container's command from this install, listening on loopback."""
+    port, metrics_port = _free_port(), _free_port()
+    argv = _replace_option(argv, "--host", "127.0.0.1")
+    argv = _replace_option(argv, "--port", str(port))
+    argv = _replace_option(argv, "--metrics-port", str(metrics_port))
+    assert argv[0] == "mlgitops"
+    executable = str(Path(sys.executable).with_name("mlgitops"))
+    environ = {**os.environ, **env, "MLFLOW_TRACKING_URI": tracking_uri}
+    environ["MLFLOW_ENABLE_TELEMETRY"] = "false"
+    Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
+    log = folder / f"{name}.log"
+    with log.open("wb") as handle:
+        proc = subprocess.Popen(
+            [executable, *argv[1:]], stdout=handle, stderr=subprocess.STDOUT, env=environ
+        )
+    return Server(name, port, metrics_port, proc, log)
+
+
+def wait_ready(server: Server, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited:\n{server.log.read_text()}")
+        try:
+            if requests.get(f"{server.url}/ping", timeout=1).status_code == 200:
+                return
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"{server.name} did not answer /ping in {seconds}s:\n{server.log.read_text()}"
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """One scrape target with the labels a ServiceMonitor's relabelling gives it."""
+
+    server: Server
+    namespace: str
+    service: str
+
+
+def start_prometheus(
+    binary: str, folder: Path, targets: list[Target], interval: str, path: str
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """Prometheus scraping each target as the ServiceMonitor's endpoint says."""
+    scrape_configs = [
+        {
+            # The operator names the job after the Service and adds these target labels.
+            "job_name": f"{t.namespace}/{t.service}/{t.server.name}",
+            "scrape_interval": interval,
+            "scrape_timeout": interval,
+            "metrics_path": path,
+            "static_configs": [
+                {
+                    "targets": [f"127.0.0.1:{t.server.metrics_port}"],
+                    "labels": {
+                        "namespace": t.namespace,
+                        "service": t.service,
+                        "endpoint": "metrics",
+                        "container": "server",
+                        "pod": f"{t.service}-{t.server.name}",
+                        "job": t.service,
+                    },
+                }
+            ],
+        }
+        for t in targets
+    ]
+    config = folder / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump({"global": {"scrape_interval": interval}, "scrape_configs": scrape_configs})
+    )
+    port = _free_port()
+    log = folder / "prometheus.log"
+    with log.open("wb") as handle:
+        proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={folder / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prometheus exited:\n{log.read_text()}")
+        try:
+            if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                return url, proc
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"prometheus not ready in 60s:\n{log.read_text()}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

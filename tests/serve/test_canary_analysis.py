@@ -1,0 +1,415 @@
+"""The generated canary analysis judged by a real Prometheus scraping the real model server.
+
+A model trained by ``mlgitops train`` is registered (as ``deploy`` does) and served by
+the command of the built production overlay, twice: the stable and the canary pods of
+namespace ``ml``. A third server runs the overlay as it reads after deploying a slow
+model version (a wrapper that sleeps before predicting), as the canary of namespace
+``ml-slow``. Prometheus scrapes them with the labels a ServiceMonitor gives them, at the
+ServiceMonitor's interval. Then traffic, phase by phase, and after each phase every
+metric of the AnalysisTemplate measured as Argo Rollouts measures it (arguments of the
+Rollout substituted, the query sent to Prometheus' HTTP API, the conditions evaluated):
+
+- healthy: the same rows to stable and canary;
+- errors: a quarter of the canary's requests are empty batches, which the model
+  cannot score (500), and some are malformed (400); the stable's stay healthy;
+- shift: the canary is sent only rows of one class, the stable the usual mix.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from mlgitops.gitops.registry import ensure_version, open_registry
+from tests.fixtures import argo_analysis
+from tests.fixtures.k8s import kustomize_build
+from tests.fixtures.mlflow_server import MlflowServer
+from tests.serve import lab
+from tests.train.helpers import cli, commit, example_repo, unique
+
+pytestmark = pytest.mark.slow
+
+DEPLOY = """\
+deploy:
+  server: {image: "ghcr.io/example/mlgitops-serve@sha256:%s", port: 8080}
+  metrics: {scrape: service-monitor, interval: 1s}
+  environments:
+    - name: production
+      namespace: ml
+      canary: {steps: [10, 50, 100], pause: 10m}
+      analysis:
+        prometheus: "http://prometheus.monitoring:9090"
+        max_error_rate: 0.05
+        max_p99_ms: 1500
+        interval: 8s
+        max_prediction_shift: 0.2
+""" % ("0" * 64)
+
+SLEEPY = """\
+import time
+
+import mlflow.pyfunc
+from mlflow.models import set_model
+
+
+class Sleepy(mlflow.pyfunc.PythonModel):
+    def load_context(self, context):
+        self.model = mlflow.pyfunc.load_model(context.artifacts["model"])
+
+    def predict(self, context, model_input, params=None):
+        time.sleep(3)
+        return self.model.predict(model_input)
+
+
+set_model(Sleepy())
+"""
+
+LOG_SLEEPY = """\
+import sys
+
+import mlflow
+
+uri, name, model_uri, code = sys.argv[1:]
+mlflow.set_tracking_uri(uri)
+mlflow.set_experiment(name)
+signature = mlflow.models.get_model_info(model_uri).signature
+with mlflow.start_run():
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=code,
+        artifacts={"model": model_uri},
+        signature=signature,
+        pip_requirements=["mlflow"],
+    )
+print(mlflow.register_model(info.model_uri, name).version)
+"""
+
+SCENARIOS = ("healthy", "slow", "errors", "shift")
+#: Traffic of a phase lasts less than the analysis window (8 s), with quiet scrapes on both
+#: sides, so that each measurement counts exactly one phase's requests.
+TRAFFIC_S = 4.0
+QUIET_S = 2.5
+
+
+@dataclass
+class Lab:
+    name: str
+    prometheus: str
+    template: dict[str, Any]
+    args: dict[str, str]
+    measured: dict[str, dict[str, tuple[list[float], str]]] = field(default_factory=dict)
+    sent: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: scenario -> predicted class -> (stable's count, canary's count), from the responses
+    predicted: dict[str, dict[Any, list[int]]] = field(default_factory=dict)
+
+
+def _rows(root: Path) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Feature rows of the example data: of benign and of malignant tumours."""
+    import csv
+
+    with (root / "data" / "tumors.csv").open() as handle:
+        records = list(csv.DictReader(handle))
+    rows = [{k: float(v) for k, v in r.items() if k != "malignant"} for r in records]
+    labels = [r["malignant"] for r in records]
+    benign = [row for row, label in zip(rows, labels, strict=True) if label == "0"]
+    malignant = [row for row, label in zip(rows, labels, strict=True) if label == "1"]
+    return benign, malignant
+
+
+def _body(rows: list[dict[str, float]]) -> str:
+    return json.dumps({"dataframe_records": rows})
+
+
+def _register(uri: str, root: Path, name: str) -> tuple[str, str]:
+    """Version 1 from the trained run (as deploy registers it), alias ``production``."""
+    train = json.loads((root / ".mlgitops" / name / "train.json").read_text())
+    registry = open_registry(uri, root)
+    run = registry.get_run(train["run_id"])
+    version = ensure_version(registry, name, train["run_id"], run.tags)
+    registry.set_alias(name, "production", version.version)
+    return version.version, train["model_uri"]
+
+
+def _overlay_objects(root: Path, name: str, model_uri: str | None) -> list[dict[str, Any]]:
+    """The built production overlay, optionally after a deploy set its MODEL_URI."""
+    overlay = root / "manifests" / name / "overlays" / "production"
+    if model_uri is None:
+        return kustomize_build(overlay)
+    copy = root.parent / "deployed-manifests"
+    shutil.copytree(root / "manifests", copy)
+    path = copy / name / "overlays" / "production" / "kustomization.yaml"
+    text = path.read_text()
+    placeholder = f"MODEL_URI=models:/{name}@production\n"
+    assert text.endswith(placeholder)
+    path.write_text(text[: -len(placeholder)] + f"MODEL_URI={model_uri}\n")
+    return kustomize_build(path.parent)
+
+
+@pytest.fixture(scope="module")
+def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    binary = lab.prometheus_binary()
+    folder = tmp_path_factory.mktemp("canary")
+    name = unique("canary")
+    root = example_repo(folder / "repo", name)
+    spec = root / "pipelines" / f"{name}.yaml"
+    text = spec.read_text()
+    head = text[: text.index("deploy:")].replace("max_iter: 200", "max_iter: 20")  # quick
+    spec.write_text(head + DEPLOY)
+    commit(root, "deploy with analysis")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    assert cli(root, "render") == 0
+    _, trained_uri = _register(mlflow_server.uri, root, name)
+    (folder / "sleepy.py").write_text(SLEEPY)
+    logged = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LOG_SLEEPY,
+            mlflow_server.uri,
+            name,
+            trained_uri,
+            str(folder / "sleepy.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert logged.returncode == 0, logged.stderr
+    slow_version = logged.stdout.split()[-1]
+
+    objects = _overlay_objects(root, name, None)
+    slow_objects = _overlay_objects(root, name, f"models:/{name}/{slow_version}")
+    argv, env = lab.container_command(objects, folder / "scratch")
+    slow_argv, slow_env = lab.container_command(slow_objects, folder / "scratch-slow")
+    assert env["MODEL_URI"] == f"models:/{name}@production"
+    assert slow_env["MODEL_URI"] == f"models:/{name}/{slow_version}"
+    servers = [
+        lab.start_server("stable", argv, env, mlflow_server.uri, folder),
+        lab.start_server("canary", argv, env, mlflow_server.uri, folder),
+        lab.start_server("slow", slow_argv, slow_env, mlflow_server.uri, folder),
+    ]
+    stable, good, slow = servers
+    monitor = lab.one(objects, "ServiceMonitor")["spec"]["endpoints"][0]
+    targets = [
+        lab.Target(stable, "ml", name),
+        lab.Target(good, "ml", f"{name}-canary"),
+        lab.Target(stable, "ml-slow", name),
+        lab.Target(slow, "ml-slow", f"{name}-canary"),
+    ]
+    procs = [s.proc for s in servers]
+    try:
+        for server in servers:
+            lab.wait_ready(server)
+        benign, malignant = _rows(root)
+        _warm_up(servers, [benign[0], malignant[0]])
+        url, prometheus = lab.start_prometheus(
+            binary, folder, targets, monitor["interval"], monitor["path"]
+        )
+        procs.append(prometheus)
+        rollout = lab.one(objects, "Rollout")
+        args = {
+            a["name"]: a.get("value", "")
+            for a in rollout["spec"]["strategy"]["canary"]["analysis"]["args"]
+        }
+        args["prometheus"] = url
+        found = Lab(name, url, lab.one(objects, "AnalysisTemplate"), args)
+        _wait_scraped(url, len(targets))
+        _run_phases(found, root, stable, good, slow)
+        yield found
+    finally:
+        for proc in procs:
+            lab.stop(proc)
+
+
+def _wait_scraped(url: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        up = argo_analysis.query(url, "up == 1")
+        if len(up) == count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"Prometheus did not scrape all {count} targets")
+
+
+def _post(session: requests.Session, server: lab.Server, body: str) -> tuple[int, list[Any]]:
+    """Status and predictions of one scoring request."""
+    answer = session.post(
+        f"{server.url}/invocations",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
+    predictions = answer.json()["predictions"] if answer.status_code == 200 else []
+    return answer.status_code, predictions
+
+
+def _measure(found: Lab, scenario: str, namespace: str) -> None:
+    """Every metric of the template, measured as one AnalysisRun measurement."""
+    args = {**found.args, "namespace": namespace}
+    results = {}
+    for metric in found.template["spec"]["metrics"]:
+        promql = argo_analysis.resolve(metric["provider"]["prometheus"]["query"], args)
+        result = argo_analysis.query(found.prometheus, promql)
+        resolved = {
+            key: argo_analysis.resolve(metric[key], args)
+            for key in ("successCondition", "failureCondition")
+        }
+        results[metric["name"]] = (result, argo_analysis.phase(resolved, result))
+    found.measured[scenario] = results
+
+
+def _warm_up(servers: list[lab.Server], rows: list[dict[str, float]]) -> None:
+    """A first request loads lazily imported code, and each predicted class's counter is
+    born: before Prometheus starts, outside any window (``rate()`` does not count a
+    series' first sample)."""
+    with requests.Session() as session:
+        for server in servers:
+            for row in rows:
+                assert _post(session, server, _body([row]))[0] == 200
+
+
+def _run_phases(
+    found: Lab, root: Path, stable: lab.Server, good: lab.Server, slow: lab.Server
+) -> None:
+    benign, malignant = _rows(root)
+    chance = random.Random(7)
+    session = requests.Session()
+    stop = threading.Event()
+
+    def usual(count: int) -> dict[str, float]:  # half benign, half malignant
+        return chance.choice(malignant if count % 2 else benign)
+
+    def slow_traffic() -> None:  # the slow canary sees healthy traffic too
+        with requests.Session() as own:
+            count = 0
+            while not stop.is_set():
+                _post(own, slow, _body([usual(count)]))
+                count += 1
+
+    def phase(scenario: str, canary_body: Any) -> None:
+        sent: dict[int, int] = {}
+        predicted: dict[Any, list[int]] = {}
+        ends = time.monotonic() + TRAFFIC_S
+        count = 0
+        while time.monotonic() < ends:
+            row = usual(count)
+            code, stable_says = _post(session, stable, _body([row]))
+            assert code == 200
+            code, canary_says = _post(session, good, canary_body(count, row))
+            sent[code] = sent.get(code, 0) + 1
+            for side, says in ((0, stable_says), (1, canary_says)):
+                for value in says:
+                    predicted.setdefault(value, [0, 0])[side] += 1
+            count += 1
+        found.sent[scenario] = sent
+        found.predicted[scenario] = predicted
+        time.sleep(QUIET_S)
+
+    threads = [threading.Thread(target=slow_traffic) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        phase("healthy", lambda _, row: _body([row]))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    _measure(found, "healthy", "ml")
+    _measure(found, "slow", "ml-slow")
+
+    def faulty(count: int, row: dict[str, float]) -> str:
+        # Pairs of requests (a benign and a malignant row) fail together, so that the
+        # canary's answered rows keep the stable's mix.
+        if count // 2 % 8 == 3:
+            return '{"dataframe_records": [{"radius": '  # malformed JSON: 400
+        if count // 2 % 4 == 1:  # an empty batch, which the model cannot score: 500
+            return json.dumps({"dataframe_split": {"columns": list(row), "data": []}})
+        return _body([row])
+
+    time.sleep(QUIET_S)
+    phase("errors", faulty)
+    _measure(found, "errors", "ml")
+    time.sleep(QUIET_S)
+    phase("shift", lambda _, row: _body([chance.choice(malignant)]))
+    _measure(found, "shift", "ml")
+
+
+def _distance(counts: dict[Any, list[int]]) -> float:
+    """Total variation distance between the stable's and the canary's predicted classes."""
+    stable = sum(c[0] for c in counts.values())
+    canary = sum(c[1] for c in counts.values())
+    return sum(abs(c[0] / stable - c[1] / canary) for c in counts.values()) / 2
+
+
+def _phases(found: Lab, scenario: str) -> dict[str, str]:
+    return {metric: phase for metric, (_, phase) in found.measured[scenario].items()}
+
+
+def test_the_template_measures_success_rate_latency_and_prediction_shift(canary: Lab) -> None:
+    names = [m["name"] for m in canary.template["spec"]["metrics"]]
+    assert names == ["success-rate", "latency-p99-ms", "prediction-shift"]
+    assert canary.args["window"] == "8s"
+    assert canary.args["max-prediction-shift"] == "0.2"
+
+
+def test_healthy_traffic_meets_every_success_condition(canary: Lab) -> None:
+    assert set(canary.sent["healthy"]) == {200}
+    assert _phases(canary, "healthy") == {
+        "success-rate": "Successful",
+        "latency-p99-ms": "Successful",
+        "prediction-shift": "Successful",
+    }
+    assert canary.measured["healthy"]["success-rate"][0] == [1.0]
+    assert _distance(canary.predicted["healthy"]) == 0  # the same rows, the same model
+    (shift,), _ = canary.measured["healthy"]["prediction-shift"]
+    # rate() extrapolates each series to the window's edges a little differently
+    assert shift == pytest.approx(0, abs=0.01)
+
+
+def test_server_errors_fail_the_success_rate(canary: Lab) -> None:
+    sent = canary.sent["errors"]
+    assert sent.keys() == {200, 400, 500}
+    assert _phases(canary, "errors") == {
+        "success-rate": "Failed",
+        "latency-p99-ms": "Successful",
+        "prediction-shift": "Successful",
+    }
+    (rate,), _ = canary.measured["errors"]["success-rate"]
+    # the 500s are the server's; the 400s (malformed requests) are the client's. rate()
+    # extrapolates each status series to the window's edges on its own, so over an
+    # 8 s window the ratio of rates is the ratio of counts give or take a few hundredths
+    assert rate == pytest.approx(1 - sent[500] / sum(sent.values()), abs=0.03)
+    assert rate < 0.99  # far below the success condition either way
+
+
+def test_a_slow_model_fails_the_p99_latency(canary: Lab) -> None:
+    phases = _phases(canary, "slow")
+    assert (phases["latency-p99-ms"], phases["success-rate"]) == ("Failed", "Successful")
+    (p99,), _ = canary.measured["slow"]["latency-p99-ms"]
+    assert p99 > 2500  # every request sleeps 3 s; the histogram's bucket is 2.5 s to 5 s
+
+
+def test_shifted_predictions_fail_the_prediction_shift(canary: Lab) -> None:
+    assert set(canary.sent["shift"]) == {200}
+    assert _phases(canary, "shift") == {
+        "success-rate": "Successful",
+        "latency-p99-ms": "Successful",
+        "prediction-shift": "Failed",
+    }
+    (shift,), _ = canary.measured["shift"]["prediction-shift"]
+    expected = _distance(canary.predicted["shift"])
+    assert expected > 0.3
+    assert shift == pytest.approx(expected, abs=0.01)

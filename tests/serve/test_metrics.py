@@ -1,0 +1,110 @@
+"""What the model server exports: the metric families, their labels and values."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import CollectorRegistry
+
+from mlgitops.cli import main
+from mlgitops.serving.metrics import MAX_CLASSES, ServerMetrics
+
+
+def _samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client import generate_latest
+
+    text = generate_latest(registry).decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.name.endswith("_created")
+    }
+
+
+def test_requests_are_counted_by_route_and_status_class() -> None:
+    metrics = ServerMetrics("models:/m/1", "classification")
+    for path, status in (("/invocations", 200), ("/invocations", 503), ("/ping", 200), ("/x", 404)):
+        metrics.request(path, status, 0.02)
+    samples = _samples(metrics.registry)
+    counts = {
+        dict(labels)["handler"] + " " + dict(labels)["code"]: value
+        for (name, labels), value in samples.items()
+        if name == "mlgitops_requests_total"
+    }
+    assert counts == {
+        "/invocations 2xx": 1,
+        "/invocations 4xx": 0,  # present before the first one, so rate() sees it
+        "/invocations 5xx": 1,
+        "/ping 2xx": 1,
+        "other 4xx": 1,
+    }
+    bucket = ("le", "0.025")
+    key = ("mlgitops_request_duration_seconds_bucket", (("handler", "/invocations"), bucket))
+    assert samples[key] == 2
+    info = ("mlgitops_model_info", (("model_uri", "models:/m/1"), ("task", "classification")))
+    assert samples[info] == 1
+
+
+def test_classifiers_count_predictions_per_class_with_a_bounded_label_set() -> None:
+    metrics = ServerMetrics("models:/m/1", "classification")
+    metrics.predicted(np.array([1, 0, 1, 1]))
+    metrics.predicted(pd.DataFrame({"label": ["yes", "no"]}))
+    metrics.predicted(np.arange(100, 100 + MAX_CLASSES))
+    samples = _samples(metrics.registry)
+    classes = {
+        dict(labels)["class"]: value
+        for (name, labels), value in samples.items()
+        if name == "mlgitops_predictions_total"
+    }
+    assert (classes["0"], classes["1"], classes["yes"], classes["no"]) == (1, 3, 1, 1)
+    assert len(classes) == MAX_CLASSES + 1
+    assert classes["other"] == 4  # the classes beyond the first MAX_CLASSES
+
+
+def test_regressors_get_a_histogram_of_predictions() -> None:
+    metrics = ServerMetrics("models:/m/1", "regression", (0.0, 10.0, 100.0))
+    metrics.predicted(np.array([-5.0, 0.0, 10.0, 10.5, 250.0]))
+    metrics.predicted(pd.DataFrame({"y": [3.0]}))
+    samples = _samples(metrics.registry)
+    buckets = {
+        dict(labels)["le"]: value
+        for (name, labels), value in samples.items()
+        if name == "mlgitops_prediction_bucket"
+    }
+    # a value equal to a bound is in that bound's bucket (le: less than or equal)
+    assert buckets == {"0.0": 2, "10.0": 4, "100.0": 5, "+Inf": 6}
+    assert samples[("mlgitops_prediction_count", ())] == 6
+    assert samples[("mlgitops_prediction_sum", ())] == pytest.approx(268.5)
+    assert not any(name == "mlgitops_predictions_total" for name, _ in samples)
+
+
+def test_serve_refuses_one_port_for_both(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["serve", "--model-uri", "models:/m/1", "--port", "9000", "--metrics-port", "9000"]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops serve: error: --port and --metrics-port are both 9000; they must differ\n"
+    )
+
+
+def test_serve_names_a_model_it_cannot_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-model"
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore", UserWarning)
+        assert main(["serve", "--model-uri", str(missing), "--metrics-port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mlgitops serve: error: cannot load the model {missing}: ")
+
+
+def test_serve_rejects_unordered_prediction_buckets(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--model-uri", "m", "--prediction-buckets", "1,0.5"])
+    assert exited.value.code == 2
+    assert "bounds must be finite and increasing: '1,0.5'" in capsys.readouterr().err

@@ -1,0 +1,96 @@
+"""Adopting mlgitops in an existing repository: ``adopt``, ``.gitignore``, tracked results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _mlgitops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlgitops", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def existing(tmp_path: Path) -> Path:
+    """A repository with history and a remote whose default branch is ``trunk``."""
+    remote = tmp_path / "remote.git"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "trunk", str(remote))
+    root = tmp_path / "repo"
+    _git(tmp_path, "clone", "-q", str(remote), str(root))
+    (root / ".gitignore").write_text("__pycache__/")
+    (root / "train.py").write_text("print('hello')\n")
+    _git(root, "checkout", "-q", "-b", "trunk")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "Existing work")
+    _git(root, "push", "-q", "origin", "trunk")
+    _git(root, "remote", "set-url", "origin", "git@github.com:acme/churn.git")
+    return root
+
+
+def test_adopt_writes_the_gitignore_entry_and_the_repo_settings(existing: Path) -> None:
+    result = _mlgitops("adopt", cwd=existing)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == (
+        "created mlgitops.yaml\n"
+        "updated .gitignore\n"
+        "Next: write pipelines/<name>.yaml (docs/adopting.md), then `mlgitops doctor` and "
+        "`mlgitops render`.\n"
+    )
+    assert (existing / ".gitignore").read_text() == (
+        "__pycache__/\n"
+        "# mlgitops: local results and the local MLflow store (never committed)\n"
+        ".mlgitops/\n"
+    )
+    assert (existing / "mlgitops.yaml").read_text() == (
+        "# Repository-wide settings of mlgitops (docs/spec-reference.md). Every key is optional.\n"
+        "action: mlgitops/mlgitops@v1     # pin a full commit SHA: zizmor flags a tag\n"
+        "default_branch: trunk\n"
+        "argocd:\n"
+        "  repo_url: https://github.com/acme/churn.git\n"
+    )
+    again = _mlgitops("adopt", cwd=existing)
+    assert again.stdout.splitlines()[0] == "adopt: nothing to change"
+    assert _mlgitops("render", "--check", cwd=existing).returncode == 0
+
+
+def test_init_writes_the_gitignore_entry(git_repo: Path) -> None:
+    assert _mlgitops("init", cwd=git_repo).returncode == 0
+    assert ".mlgitops/\n" in (git_repo / ".gitignore").read_text()
+    (git_repo / ".mlgitops").mkdir()
+    (git_repo / ".mlgitops" / "mlflow.db").write_bytes(b"local store")
+    _git(git_repo, "add", "-A")
+    assert _git(git_repo, "ls-files", ".mlgitops") == ""
+
+
+def test_every_command_warns_when_the_results_folder_is_tracked(existing: Path) -> None:
+    (existing / ".mlgitops").mkdir()
+    (existing / ".mlgitops" / "mlflow.db").write_bytes(b"local store")
+    _git(existing, "add", "-A")
+    _git(existing, "commit", "-qm", "Commit the local store by mistake")
+    warning = (
+        "mlgitops: warning: .mlgitops/ is tracked by Git (1 file(s), e.g. .mlgitops/mlflow.db): "
+        "it holds local results and the local MLflow store, which a checkout or rebase "
+        "overwrites; run `git rm -r --cached .mlgitops` and add `.mlgitops/` to .gitignore "
+        "(`mlgitops adopt` does)\n"
+    )
+    render = _mlgitops("render", cwd=existing)
+    assert (render.returncode, render.stderr) == (0, warning)
+    adopt = _mlgitops("adopt", cwd=existing)
+    assert adopt.stderr == warning
+    assert "untrack the local results: git rm -r --cached .mlgitops\n" in adopt.stdout
+    _git(existing, "rm", "-r", "-q", "--cached", ".mlgitops")
+    assert _mlgitops("render", cwd=existing).stderr == ""

@@ -1,0 +1,98 @@
+"""``mlgitops doctor`` against a real MLflow server and the loopback GitHub API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from mlgitops.cli import main
+from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.mlflow_server import MlflowServer
+
+RUNNERS = (
+    "note  runners of tumors: train runs on [self-hosted, linux, gpu]: Settings → Actions → "
+    "Runners must list an online runner with all of these labels (listing runners needs an "
+    "admin token, so doctor does not)\n"
+)
+EXTRAS = (
+    "ok    extra data: installed (validate, drift)\n"
+    "ok    extra train: installed (train, compare)\n"
+    "ok    extra k8s: installed (status)\n"
+)
+
+
+@pytest.fixture
+def repo(git_repo: Path) -> Path:
+    assert main(["-C", str(git_repo), "init"]) == 0
+    return git_repo
+
+
+def test_everything_in_order(
+    repo: Path,
+    mlflow_server: MlflowServer,
+    github_server: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    monkeypatch.setenv("GITHUB_TOKEN", github_server.token)
+    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
+    capsys.readouterr()
+    assert main(["-C", str(repo), "doctor"]) == 0
+    assert capsys.readouterr().out == (
+        f"ok    tracking server: {mlflow_server.uri} answers with these credentials\n"
+        "ok    model registry: models can be registered (a probe was created and deleted)\n"
+        + EXTRAS
+        + f"ok    GitHub token: accepted by {github_server.api_url} (a fine-grained or Actions "
+        "token: its permissions are set per workflow job)\n" + RUNNERS + "doctor: nothing to fix\n"
+    )
+    found = requests.get(
+        f"{mlflow_server.uri}/api/2.0/mlflow/registered-models/search",
+        params={"filter": "name LIKE 'mlgitops-doctor-%'"},
+        timeout=30,
+    ).json()
+    assert found.get("registered_models", []) == []
+
+
+def test_an_unreachable_server_and_ci_without_a_uri_need_fixing(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["-C", str(repo), "doctor", "--tracking-uri", "http://127.0.0.1:9"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        "fix   tracking server: MLflow tracking server http://127.0.0.1:9 is unreachable "
+        "(ConnectionError) (check the URI and MLFLOW_TRACKING_* credentials)"
+    )
+    assert out.endswith(
+        "note  GitHub token: none set ($GITHUB_TOKEN or $GH_TOKEN): not checked\n"
+        + RUNNERS
+        + "doctor: 1 thing(s) to fix\n"
+    )
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["-C", str(repo), "doctor"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "fix   tracking server: no MLflow tracking URI: set the repository secret or variable "
+        "MLFLOW_TRACKING_URI (Settings → Secrets and variables → Actions), or "
+        "mlflow.tracking_uri in mlgitops.yaml; in GitHub Actions the local store would be "
+        "thrown away with the runner"
+    )
+
+
+def test_locally_the_fallback_store_is_a_note(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["-C", str(repo), "doctor"]) == 0
+    store = f"sqlite:///{repo.resolve() / '.mlgitops' / 'mlflow.db'}"
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == (
+        f"note  tracking server: none set: the local store {store} is used (fine on a laptop; "
+        "the workflows need the repository secret or variable MLFLOW_TRACKING_URI)"
+    )
+    assert captured.err == (
+        "mlgitops: no MLflow tracking URI set ($MLFLOW_TRACKING_URI, mlgitops.yaml "
+        f"mlflow.tracking_uri or --tracking-uri): using the local store {store}\n"
+    )
