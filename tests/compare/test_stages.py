@@ -9,6 +9,7 @@ user would. Nothing here writes a hand-off file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -142,10 +143,8 @@ def deploy(root: Path, server: MlflowServer, run_id: str, model: str, key: str =
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MLflow's own notices are not under test
         client = mlflow.MlflowClient(tracking_uri=server.uri, registry_uri=server.uri)
-        try:
+        with contextlib.suppress(MlflowException):  # registered by an earlier deployment
             client.create_registered_model(NAME)
-        except MlflowException:  # registered by an earlier deployment
-            pass
         version = client.create_model_version(NAME, model, run_id=run_id).version
     record = results.ProvenanceRecord(
         pipeline=NAME,
