@@ -145,7 +145,8 @@ def deploy(root: Path, server: MlflowServer, run_id: str, model: str, key: str =
         client = mlflow.MlflowClient(tracking_uri=server.uri, registry_uri=server.uri)
         with contextlib.suppress(MlflowException):  # registered by an earlier deployment
             client.create_registered_model(NAME)
-        version = client.create_model_version(NAME, model, run_id=run_id).version
+        logged = model.removeprefix("models:/") if model.startswith("models:/m-") else None
+        version = client.create_model_version(NAME, model, run_id=run_id, model_id=logged).version
     record = results.ProvenanceRecord(
         pipeline=NAME,
         environment="staging",
@@ -185,14 +186,17 @@ class PullRequest:
         assert old in text
         path.write_text(text.replace(old, new, 1))
 
-    def run(self) -> tuple[int, str]:
-        """validate, train, compare and report; compare's exit code and its output."""
+    def run(self, *base: str) -> tuple[int, str]:
+        """validate, train, compare and report; compare's exit code and its output.
+
+        ``base``: compare's ``--base REF`` (default: origin/main, what the remote deployed).
+        """
         git(self.root, "add", "-A")
         git(self.root, "commit", "-q", "-m", "Change the data")
         assert cli(self.root, "validate", NAME) == 0
         assert cli(self.root, "train", NAME) == 0
         self.capsys.readouterr()
-        code = cli(self.root, "compare", NAME)
+        code = cli(self.root, "compare", NAME, *(["--base", *base] if base else []))
         out = self.capsys.readouterr().out
         assert cli(self.root, "report", NAME) == 0
         self.capsys.readouterr()
@@ -361,7 +365,7 @@ def test_a_deployed_model_without_probabilities_fails_a_roc_auc_drop_gate(
         "sklearn.ensemble.RandomForestClassifier\n  params: {n_estimators: 40, random_state: 0}",
         "sklearn.tree.DecisionTreeClassifier\n  params: {max_depth: 1}",
     )
-    code, out = pr.run()
+    code, out = pr.run("main")  # deployed on this clone's main only
     assert code == 1, out
     verdict = pr.verdict()
     roc = next(m for m in verdict["metrics"] if m["name"] == "roc_auc")
