@@ -109,11 +109,28 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         env.delenv("MLFLOW_TRACKING_URI", raising=False)
         env.delenv("MLFLOW_REGISTRY_URI", raising=False)
         remote, run_id, uri = _main_branch(top, server)
+    saved = _mlflow_uris()
     try:
         yield Deployed(remote, server, run_id, uri)
     finally:
+        _restore_mlflow_uris(saved)  # compare pointed MLflow's globals at this server
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _mlflow_uris() -> tuple[str | None, str | None]:
+    """MLflow's process-wide tracking and registry URIs as set (None: not set)."""
+    from mlflow.tracking._model_registry import utils as registry
+    from mlflow.tracking._tracking_service import utils as tracking
+
+    return tracking._tracking_uri, registry._registry_uri
+
+
+def _restore_mlflow_uris(saved: tuple[str | None, str | None]) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(saved[0])  # type: ignore[arg-type]
+    mlflow.set_registry_uri(saved[1])  # type: ignore[arg-type]
 
 
 def _main_branch(top: Path, server: MlflowServer) -> tuple[Path, str, str]:
