@@ -96,6 +96,22 @@ def test_full_spec_records() -> None:
     assert pipeline.inputs() == ("pipelines/full.yaml", "data/churn.csv", "schemas/churn.yaml")
 
 
+def test_gate_judgement_and_comparison_settings() -> None:
+    text = (SPECS / "valid" / "noninferiority.yaml").read_text()
+    pipeline = parse_pipeline("pipelines/noninferiority.yaml", text)
+    log_loss, roc_auc = pipeline.gates
+    assert (roc_auc.judge, roc_auc.allow_not_evaluable) == ("ci_bound", False)
+    assert (log_loss.judge, log_loss.allow_not_evaluable) == ("point", True)
+    compare = pipeline.compare
+    assert (compare.min_rows, compare.allow_not_evaluable, compare.require_training_rows) == (
+        200,
+        False,
+        False,
+    )
+    defaults = parse_pipeline("pipelines/full.yaml", (SPECS / "valid" / "full.yaml").read_text())
+    assert (defaults.compare.min_rows, defaults.compare.require_training_rows) == (30, True)
+
+
 def test_custom_trainer_spec_records() -> None:
     text = (SPECS / "valid" / "custom_trainer.yaml").read_text()
     pipeline = parse_pipeline("pipelines/custom_trainer.yaml", text)

@@ -16,6 +16,8 @@ from typing import Any
 from mlgitops.errors import BadInput
 
 SCHEMA_VERSION = 1
+#: ``verdict.json`` (written by ``compare``; read by ``report`` and ``deploy``).
+VERDICT_SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)

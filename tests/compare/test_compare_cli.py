@@ -15,7 +15,7 @@ from sklearn import metrics as skm
 from sklearn.datasets import load_diabetes, load_iris, make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
-from tests.compare.world import World, make_world, with_rows
+from tests.compare.world import World, labels_only, make_world, with_rows
 from tests.fixtures.mlflow_server import MlflowServer
 
 Capsys = pytest.CaptureFixture[str]
@@ -77,7 +77,7 @@ def test_without_a_deployed_model_only_absolute_gates_apply(
     assert world.run_tags(run_id)["mlgitops.verdict"] == "failed"
     assert out == (
         f"compare fresh: candidate run {run_id}, 600 holdout rows\n"
-        "baseline: none; no deployed model yet: absolute gates only "
+        "baseline: none; first deployment: no deployed model yet, absolute gates only "
         "(origin/main:manifests/fresh/overlays/staging/model.json does not exist)\n"
         "paired bootstrap: 400 resamples, 95% confidence, seed 7\n"
         "\n"
@@ -90,17 +90,17 @@ def test_without_a_deployed_model_only_absolute_gates_apply(
         "gates:\n"
         "  FAIL  accuracy min 0.95: accuracy 0.7483 is below the floor 0.95\n"
         "  pass  roc_auc min 0.8: roc_auc 0.8284 >= 0.8\n"
-        "  skip  roc_auc max_drop 0.01: no deployed model yet: max_drop needs a baseline\n"
+        "  n/a   roc_auc max_drop 0.01: not applicable: first deployment\n"
         "\n"
-        "verdict: failed: 1 of 2 gates failed (accuracy min); "
-        "no deployed model yet: absolute gates only\n"
+        "verdict: failed: 1 of 2 gates failed (accuracy min), 1 not applicable; "
+        "first deployment: no deployed model yet, absolute gates only\n"
         "wrote .mlgitops/fresh/verdict.json\n"
     )
     verdict = world.verdict()
     jsonschema.validate(verdict, verdict_schema)
     assert verdict["baseline"] == {
         "available": False,
-        "reason": "no deployed model yet: absolute gates only",
+        "reason": "first deployment: no deployed model yet, absolute gates only",
         "source": "origin/main:manifests/fresh/overlays/staging/model.json",
         "environment": "staging",
     }
@@ -113,6 +113,19 @@ def test_without_a_deployed_model_only_absolute_gates_apply(
         "ci": None,
         "significant": None,
         "method": None,
+        "paired_candidate": None,
+    }
+    assert verdict["comparison"] == {
+        "status": "not_applicable",
+        "reasons": ["first deployment"],
+        "notes": [],
+    }
+    assert verdict["counts"] == {
+        "pass": 1,
+        "fail": 1,
+        "not_evaluable": 0,
+        "allowed": 0,
+        "not_applicable": 1,
     }
 
 
@@ -208,7 +221,7 @@ def test_slices_report_every_segment_and_gate_the_largest_gap(
     north, south = slices["slices"][1]["candidate"], slices["slices"][2]["candidate"]
     assert slices["gaps"]["accuracy"] == pytest.approx(north["accuracy"] - south["accuracy"])
     [gate] = verdict["gates"]
-    assert (gate["condition"], gate["passed"]) == ("max_gap", False)
+    assert (gate["condition"], gate["status"]) == ("max_gap", "fail")
     assert "slices by segment (gated: at least 30 rows):" in out
     assert "  isle         10" in out and "(not gated)" in out
 
@@ -252,10 +265,10 @@ def test_a_truly_better_candidate_passes_with_a_significant_improvement(
     assert (roc["name"], roc["significant"], roc["method"]) == ("roc_auc", True, "exact")
     assert roc["ci"][0] > 0 and roc["delta"] > 0.05
     assert verdict["baseline"]["model_uri"] == base.model_uri
-    assert [(g["condition"], g["passed"]) for g in verdict["gates"]] == [
-        ("min", True),
-        ("max_drop", True),
-        ("require_significant", True),
+    assert [(g["condition"], g["status"]) for g in verdict["gates"]] == [
+        ("min", "pass"),
+        ("max_drop", "pass"),
+        ("require_significant", "pass"),
     ]
     assert out.splitlines()[-2] == f"verdict: passed: 3 of 3 gates hold against {base.model_uri}"
 
@@ -285,6 +298,9 @@ def test_a_truly_worse_candidate_fails(
         f"compare worse: candidate run {run_id}, 600 holdout rows\n"
         f"baseline: {base.model_uri} (run {base.run_id}) from "
         "origin/main:manifests/worse/overlays/staging/model.json\n"
+        "note: the deployed model's run records no training rows: compared on every holdout "
+        "row, some of which it may have been trained on (compare.require_training_rows is "
+        "false)\n"
         "paired bootstrap: 400 resamples, 95% confidence, seed 7\n"
         "\n"
         "metric    candidate   baseline      delta  95% CI of delta       significant\n"
@@ -306,9 +322,9 @@ def test_a_truly_worse_candidate_fails(
     assert verdict["passed"] is False
     roc = verdict["metrics"][0]
     assert roc["significant"] is True and roc["ci"][1] < 0
-    assert [(g["condition"], g["passed"]) for g in verdict["gates"]] == [
-        ("max_relative_drop", False),
-        ("max_drop", False),
+    assert [(g["condition"], g["status"]) for g in verdict["gates"]] == [
+        ("max_relative_drop", "fail"),
+        ("max_drop", "fail"),
     ]
 
 
@@ -469,6 +485,44 @@ def test_regression(tmp_path: Path, mlflow_server: MlflowServer, capsys: Capsys)
     assert (code, verdict["passed"]) == (0, True)
 
 
+@pytest.mark.slow
+def test_a_drop_gate_the_baseline_cannot_score_is_not_evaluable_and_fails_the_verdict(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: Capsys, verdict_schema: dict[str, Any]
+) -> None:
+    world = _world(
+        tmp_path, mlflow_server, capsys, "labelsonly", gates="  roc_auc: {max_drop: 0.01}\n"
+    )
+    train, holdout = _data()
+    base = world.log_pyfunc(labels_only(_fit(train)), train.drop(columns=["y"]).head())
+    world.deploy(base)
+    world.candidate(World.local(_fit(train, keep=("f0",))), holdout, [0, 1])
+    code, out, err = world.compare()
+    assert (code, err) == (1, "")
+    verdict = world.verdict()
+    jsonschema.validate(verdict, verdict_schema)
+    assert verdict["passed"] is False
+    [gate] = verdict["gates"]
+    assert (gate["condition"], gate["status"], gate["allowed"]) == (
+        "max_drop",
+        "not_evaluable",
+        False,
+    )
+    assert gate["reason"] == (
+        "roc_auc cannot be computed for the deployed model (it gives no class probabilities), "
+        "so max_drop cannot be evaluated"
+    )
+    assert verdict["counts"] == {
+        "pass": 0,
+        "fail": 0,
+        "not_evaluable": 1,
+        "allowed": 0,
+        "not_applicable": 0,
+    }
+    assert out.splitlines()[-2] == (
+        f"verdict: failed: 1 gate not evaluable (roc_auc max_drop) against {base.model_uri}"
+    )
+
+
 def test_the_default_base_is_the_remote_default_branch(tmp_path: Path, capsys: Capsys) -> None:
     world = _world(tmp_path, None, capsys, "stale", gates="  accuracy: {min: 0.5}\n")
     train, holdout = _data()
@@ -476,6 +530,6 @@ def test_the_default_base_is_the_remote_default_branch(tmp_path: Path, capsys: C
     code, out, _ = world.compare(base=None)
     assert code == 0
     assert out.splitlines()[1] == (
-        "baseline: none; no deployed model yet: absolute gates only "
+        "baseline: none; first deployment: no deployed model yet, absolute gates only "
         "(origin/main:manifests/stale/overlays/staging/model.json does not exist)"
     )

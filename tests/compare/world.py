@@ -33,7 +33,7 @@ metrics: {metrics}
 {gates}compare:
   resamples: {resamples}
   seed: 7
-{slices}deploy:
+{compare}{slices}deploy:
   environments:
     - name: staging
       namespace: ml-staging
@@ -92,6 +92,27 @@ class World:
             version = str(info.registered_model_version)
             return Model(estimator, run.info.run_id, f"models:/{self.name}/{version}", version)
         return Model(estimator, run.info.run_id, info.model_uri)
+
+    def log_pyfunc(self, python_model: Any, example: pd.DataFrame) -> Model:
+        """Log a pyfunc-only model with its input signature and register it as a new version."""
+        import mlflow
+        from mlflow.models import infer_signature
+
+        assert self.server is not None
+        mlflow.set_tracking_uri(self.server.uri)
+        mlflow.set_registry_uri(self.server.uri)
+        mlflow.set_experiment(self.name)
+        with mlflow.start_run() as run, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MLflow's advisory notices are not under test here
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=python_model,
+                signature=infer_signature(example),
+                registered_model_name=self.name,
+                pip_requirements=["scikit-learn"],
+            )
+        version = str(info.registered_model_version)
+        return Model(python_model, run.info.run_id, f"models:/{self.name}/{version}", version)
 
     @staticmethod
     def local(estimator: Any, run_id: str = LOCAL_RUN) -> Model:
@@ -193,6 +214,19 @@ class World:
         return loaded
 
 
+def labels_only(model: Any) -> Any:
+    """A pyfunc-only wrapper of ``model``: it predicts labels, never probabilities."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's import-time notices are not under test
+        import mlflow.pyfunc
+
+        class LabelsOnly(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+            def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+                return model.predict(model_input)
+
+    return LabelsOnly()
+
+
 def make_world(
     tmp_path: Path,
     server: MlflowServer | None,
@@ -205,8 +239,13 @@ def make_world(
     gates: str = "",
     slices: str = "",
     resamples: int = 400,
+    compare: str = "  require_training_rows: false\n",
 ) -> World:
-    """A clone of a bare remote with the spec on main, checked out on branch ``pr``."""
+    """A clone of a bare remote with the spec on main, checked out on branch ``pr``.
+
+    ``compare``: more ``compare:`` settings; by default baselines that record no training
+    rows (models logged here by hand) are compared on every holdout row.
+    """
     remote, root = tmp_path / "remote.git", tmp_path / "work"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
     subprocess.run(["git", "clone", "-q", str(remote), str(root)], check=True, capture_output=True)
@@ -222,6 +261,7 @@ def make_world(
         gates=f"gates:\n{gates}" if gates else "",
         slices=f"  slices:\n{slices}" if slices else "",
         resamples=resamples,
+        compare=compare,
     )
     (root / "pipelines" / f"{name}.yaml").write_text(spec)
     (root / ".gitignore").write_text(".mlgitops/\n")

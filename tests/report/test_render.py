@@ -80,7 +80,8 @@ def test_outcome_states() -> None:
     assert outcome(golden_input()) == ("success", "all 3 gates passed")
     failed = fixture("verdict.json")
     failed["passed"] = False
-    failed["gates"][2].update(passed=False, reason="0.8 < 0.85")
+    failed["gates"][2].update(status="fail", reason="0.8 < 0.85")
+    failed["counts"].update({"pass": 2, "fail": 1})
     assert outcome(golden_input(verdict=failed)) == ("failure", "1 of 3 gates failed")
     assert outcome(golden_input(validation=fixture("validation-failed.json"))) == (
         "failure",
@@ -241,6 +242,99 @@ def test_promotion_from_the_placeholder() -> None:
     )
 
 
+def _not_evaluable_verdict() -> dict[str, object]:
+    """A verdict whose max_drop gate could not be evaluated: the deployed model lacks a column."""
+    verdict = fixture("verdict.json")
+    reason = "the deployed model needs column 'mean texture', which the candidate's holdout lacks"
+    verdict.update(
+        passed=False,
+        summary="failed: 1 gate not evaluable (roc_auc max_drop) against models:/tumors/3",
+        comparison={"status": "not_evaluable", "reasons": [reason], "notes": []},
+        counts={"pass": 2, "fail": 0, "not_evaluable": 1, "allowed": 0, "not_applicable": 0},
+    )
+    verdict["features"] = {
+        "baseline": [
+            {"name": "mean radius", "type": "double"},
+            {"name": "mean texture", "type": "double"},
+        ],
+        "added": [{"name": "mean area", "type": "double"}],
+        "removed": [{"name": "mean texture", "type": "double"}],
+        "type_changed": [],
+        "reordered": False,
+    }
+    verdict["gates"][1].update(
+        status="not_evaluable", value=None, reason=f"max_drop cannot be evaluated: {reason}"
+    )
+    for m in verdict["metrics"]:  # type: ignore[attr-defined]
+        m.update(baseline=None, delta=None, ci=None, significant=None, method=None)
+    return verdict
+
+
+def test_the_headline_and_status_take_their_counts_from_the_verdict() -> None:
+    verdict = _not_evaluable_verdict()
+    assert outcome(golden_input(verdict=verdict)) == ("failure", "1 not evaluable")
+    text = render(golden_input(verdict=verdict))
+    assert "## ❌ mlgitops `tumors`: 1 not evaluable\n" in text
+    first = fixture("verdict.json")
+    first["counts"] = {"pass": 2, "fail": 0, "not_evaluable": 0, "allowed": 0, "not_applicable": 1}
+    first["gates"][1].update(status="not_applicable", reason="not applicable: first deployment")
+    assert outcome(golden_input(verdict=first)) == (
+        "success",
+        "all 2 gates passed, 1 not applicable",
+    )
+    allowed = fixture("verdict.json")
+    allowed["counts"] = {
+        "pass": 2,
+        "fail": 0,
+        "not_evaluable": 1,
+        "allowed": 1,
+        "not_applicable": 0,
+    }
+    assert outcome(golden_input(verdict=allowed)) == (
+        "success",
+        "all 2 gates passed, 1 not evaluable (allowed)",
+    )
+
+
+def test_a_gate_that_cannot_be_evaluated_and_the_feature_diff_are_shown() -> None:
+    text = render(golden_input(verdict=_not_evaluable_verdict()))
+    assert (
+        "| ❌ not evaluable | `roc_auc` max\\_drop 0.01 | - | max\\_drop cannot be evaluated: "
+        "the deployed model needs column 'mean texture', which the candidate's holdout lacks |"
+    ) in text
+    section = text[text.index("### Against the deployed model") :].split("\n### ")[0]
+    assert section.splitlines() == [
+        "### Against the deployed model",
+        "",
+        "- ❌ the deployed model needs column 'mean texture', which the candidate's holdout lacks",
+        "",
+        "Features of the candidate against the deployed model's signature:",
+        "",
+        "| change | column | deployed model | candidate |",
+        "| --- | --- | --- | --- |",
+        "| added | `mean area` | - | `double` |",
+        "| removed | `mean texture` | `double` | - |",
+    ]
+
+
+def test_excluded_rows_are_stated_beside_the_metrics() -> None:
+    verdict = fixture("verdict.json")
+    verdict["holdout"].update(
+        compared=100,
+        excluded=43,
+        excluded_reason="the deployed model was trained on them (matched by fingerprints over 31 columns)",
+    )
+    verdict["metrics"][0]["paired_candidate"] = 0.99
+    text = render(golden_input(verdict=verdict))
+    assert (
+        "Holdout of 143 rows; the deployed model is compared on 100 of them, 43 excluded because "
+        "the deployed model was trained on them (matched by fingerprints over 31 columns); "
+        "paired bootstrap"
+    ) in text
+    assert "| metric | candidate (all rows) | candidate (compared rows) | baseline |" in text
+    assert "| `roc_auc` ↑ | 0.9912 | 0.9900 | 0.9870 |" in text
+
+
 def test_the_comment_carries_the_slice_table() -> None:
     verdict = fixture("verdict.json")
     verdict["slices"] = {
@@ -278,7 +372,9 @@ def test_the_comment_carries_the_slice_table() -> None:
             "condition": "max_gap",
             "threshold": 0.05,
             "value": 0.0612,
-            "passed": False,
+            "status": "fail",
+            "allowed": False,
+            "judge": None,
             "reason": "largest roc_auc gap between region slices is 0.0612, more than the "
             "allowed 0.05 (region=us 0.8888 vs region=eu 0.9500)",
         }

@@ -75,7 +75,8 @@ def test_first_post_then_update_then_unchanged(
 
     failed = fixture("verdict.json")
     failed["passed"] = False
-    failed["gates"][2].update(passed=False, value=0.8, reason="0.8 < 0.85")
+    failed["gates"][2].update(status="fail", value=0.8, reason="0.8 < 0.85")
+    failed["counts"].update({"pass": 2, "fail": 1})
     report_repo.write(verdict=failed)
     assert report(report_repo) == 0
     assert capsys.readouterr().out.splitlines() == [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlgitops import console, fsio
 from mlgitops.basebranch import HELP, default_base
@@ -22,7 +22,7 @@ from mlgitops.spec import load_repo
 if TYPE_CHECKING:
     from mlgitops.evaluation.gates import GateResult
     from mlgitops.evaluation.handoff import CandidateRun
-    from mlgitops.evaluation.metrics import Predictions
+    from mlgitops.evaluation.inputs import FeatureDiff
     from mlgitops.evaluation.slices import SliceReport
     from mlgitops.evaluation.verdict import Verdict
     from mlgitops.spec.model import Pipeline, RepoConfig
@@ -91,21 +91,25 @@ def judge(
     ``deploy`` the model it is about to register, re-scored on the merged holdout.
     ``uri`` gives the tracking URI, asked only when there is a deployed model to load.
     """
-    from mlgitops.evaluation import baseline, handoff, scoring, verdict
+    from mlgitops.evaluation import assess, baseline, scoring, verdict
 
     found, record = baseline.find_baseline(root, ref, pipeline)
-    base_predictions = None
+    deployed = None
     if record is not None and found.source is not None:
-        with console.group(f"Scoring the deployed model {record.model_uri}"):
-            model = baseline.load_model(record, uri(), found.source)
-            base_predictions = handoff.baseline_predictions(
-                model, candidate.features, candidate.holdout
-            )
+        with console.group(f"Loading the deployed model {record.model_uri}"):
+            deployed = baseline.load_model(record, uri(), found.source)
     compare = pipeline.compare
     settings = scoring.BootstrapSettings(compare.resamples, compare.confidence, compare.seed)
-    with console.group(f"Bootstrapping {len(pipeline.metrics)} metrics"):
-        metrics = scoring.score_metrics(
-            pipeline.metrics, candidate.holdout, candidate.predictions, base_predictions, settings
+    with console.group(f"Scoring and bootstrapping {len(pipeline.metrics)} metrics"):
+        evaluation = assess.evaluate(
+            pipeline,
+            candidate.frame,
+            candidate.holdout,
+            candidate.predictions,
+            features=candidate.feature_names,
+            deployed=deployed,
+            settings=settings,
+            slice_values=_slice_values(pipeline, candidate),
         )
     return verdict.decide(
         pipeline,
@@ -116,8 +120,9 @@ def judge(
         holdout_rows=candidate.holdout.rows,
         data_hash=candidate.train.hashes.data,
         settings=settings,
-        metrics=metrics,
-        slices=_slices(pipeline, candidate, base_predictions),
+        metrics=evaluation.metrics,
+        slices=evaluation.slices,
+        comparison=evaluation.comparison,
     )
 
 
@@ -139,11 +144,9 @@ def _record_on_run(
         )
 
 
-def _slices(
-    pipeline: Pipeline, candidate: CandidateRun, base: Predictions | None
-) -> SliceReport | None:
+def _slice_values(pipeline: Pipeline, candidate: CandidateRun) -> list[Any] | None:
+    """The slice column's values in holdout order (None: no slices configured)."""
     from mlgitops.evaluation.metrics import metric
-    from mlgitops.evaluation.slices import slice_metrics
 
     spec = pipeline.compare.slices
     if spec is None:
@@ -153,20 +156,11 @@ def _slices(
             f"{pipeline.source}: compare.slices.column {spec.column!r} is not a column of "
             "the holdout"
         )
-    names = list(dict.fromkeys([*pipeline.metrics, *spec.max_gap]))
-    for name in names:
+    for name in dict.fromkeys([*pipeline.metrics, *spec.max_gap]):
         metric(name)
     column = candidate.frame[spec.column]
-    values = column.astype(object).where(column.notna(), None).tolist()
-    return slice_metrics(
-        spec.column,
-        values,
-        names,
-        candidate.holdout,
-        candidate.predictions,
-        base,
-        spec.min_rows,
-    )
+    values: list[Any] = column.astype(object).where(column.notna(), None).tolist()
+    return values
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -184,6 +178,7 @@ def lines(v: Verdict, written_to: str) -> list[str]:
     b = v.baseline
     if b.available:
         out.append(f"baseline: {b.model_uri} (run {b.run_id}) from {b.source}")
+        out += _comparison_lines(v)
     else:
         where = f" ({b.source} does not exist)" if b.source else ""
         out.append(f"baseline: none; {b.reason}{where}")
@@ -200,6 +195,34 @@ def lines(v: Verdict, written_to: str) -> list[str]:
     return out
 
 
+def _comparison_lines(v: Verdict) -> list[str]:
+    c = v.comparison
+    out = []
+    if c.features is not None and c.features.changed:
+        out.append(f"features against the deployed model's signature: {_diff_text(c.features)}")
+    if c.excluded_rows:
+        out.append(
+            f"compared on {c.compared_rows} of {c.holdout_rows} holdout rows; "
+            f"{c.excluded_rows} excluded: {c.excluded_reason}"
+        )
+    out += [f"note: {note}" for note in c.notes]
+    out += [f"relative gates not evaluable: {reason}" for reason in c.reasons]
+    return out
+
+
+def _diff_text(diff: FeatureDiff) -> str:
+    parts = [f"added {c.name} ({c.type})" for c in diff.added]
+    parts += [f"removed {c.name} ({c.type})" for c in diff.removed]
+    parts += [
+        f"{t.name} changed type {t.baseline} -> {t.candidate}"
+        + ("" if t.compatible else " (incompatible)")
+        for t in diff.type_changed
+    ]
+    if diff.reordered:
+        parts.append("columns reordered")
+    return "; ".join(parts)
+
+
 def _number(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "-"
@@ -209,12 +232,17 @@ def _number(value: float | None, signed: bool = False) -> str:
 def _metric_table(v: Verdict) -> list[str]:
     width = max([6, *(len(m.name) for m in v.metrics)])
     ci_head = f"{v.settings.confidence:.0%} CI of delta"
-    rows = [f"{'metric':<{width}}  candidate   baseline      delta  {ci_head:<20}  significant"]
+    paired = v.comparison.excluded_rows > 0
+    extra = "   compared" if paired else ""
+    rows = [
+        f"{'metric':<{width}}  candidate{extra}   baseline      delta  {ci_head:<20}  significant"
+    ]
     for m in v.metrics:
         ci = "-" if m.ci is None else f"[{m.ci[0]:+.4f}, {m.ci[1]:+.4f}]"
         sig = "-" if m.significant is None else ("yes" if m.significant else "no")
+        both = f"  {_number(m.paired_candidate):>9}" if paired else ""
         rows.append(
-            f"{m.name:<{width}}  {_number(m.candidate):>9}  {_number(m.baseline):>9}  "
+            f"{m.name:<{width}}  {_number(m.candidate):>9}{both}  {_number(m.baseline):>9}  "
             f"{_number(m.delta, signed=True):>9}  {ci:<20}  {sig}"
         )
     return [r.rstrip() for r in rows]
@@ -227,8 +255,10 @@ def _condition(g: GateResult) -> str:
 
 
 def _gate_line(g: GateResult) -> str:
-    status = "skip" if g.skipped else ("pass" if g.passed else "FAIL")
-    return f"  {status}  {_condition(g)}: {g.reason}"
+    status = {"pass": "pass", "fail": "FAIL", "not_applicable": "n/a"}.get(g.status)
+    if status is None:  # not evaluable: fails the verdict unless the spec allows it
+        status = "skip" if g.allowed else "FAIL"
+    return f"  {status:<4}  {_condition(g)}: {g.reason}"
 
 
 def _slice_table(report: SliceReport) -> list[str]:

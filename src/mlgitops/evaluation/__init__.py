@@ -12,6 +12,13 @@ modules) never loads for ``mlgitops --help`` or ``mlgitops render``.
   :mod:`.scoring` applies it to every metric of a pipeline.
 - :mod:`.slices`, :mod:`.gates`, :mod:`.verdict`: slice metrics, gate results and the
   verdict document (pure functions).
+- :mod:`.inputs`: the deployed model's signature, the feature diff and the exact
+  inputs it is given; :mod:`.pairing`: which holdout rows both models are compared
+  on (never the deployed model's training rows) and whether the relative gates
+  can be evaluated.
+- :mod:`.assess`: the reusable scoring API (a pipeline, a holdout frame, the
+  candidate's predictions and optionally the deployed model in; metric results
+  and slices out; :func:`.verdict.decide` then gives the gate results).
 - :mod:`.handoff` and :mod:`.baseline`: reading the candidate's hand-off files and
-  the deployed model (the effectful edges).
+  the deployed model with its signature and training rows (the effectful edges).
 """

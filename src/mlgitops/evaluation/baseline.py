@@ -8,16 +8,24 @@ deployed yet, whatever MLflow holds.
 
 from __future__ import annotations
 
+import json
+import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 from mlgitops import proc
-from mlgitops.errors import BadInput, ServiceError
+from mlgitops.errors import BadInput, DataError, ServiceError
+from mlgitops.evaluation.assess import DeployedModel
+from mlgitops.evaluation.inputs import signature_of
+from mlgitops.evaluation.pairing import TrainingRows
 from mlgitops.evaluation.verdict import NO_BASELINE, Baseline
 from mlgitops.results import ProvenanceRecord, load_provenance
 from mlgitops.spec.model import Pipeline
 
 NO_ENVIRONMENTS = "the spec deploys to no environment: absolute gates only"
+ARTIFACTS = "mlgitops"
+TRAINING_ROWS = "training_rows.parquet"
 
 
 def record_path(pipeline: Pipeline) -> str | None:
@@ -70,8 +78,11 @@ def _check_ref(root: Path, ref: str) -> None:
         )
 
 
-def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Any:
-    """The deployed model from MLflow; its absence is an error, never a silent pass."""
+def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> DeployedModel:
+    """The deployed model from MLflow, with its signature and training rows.
+
+    Its absence is an error, never a silent pass.
+    """
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -86,13 +97,16 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Any:
                     f"{where} cannot be used: its run {record.run_id} is deleted in "
                     f"MLflow at {tracking_uri}"
                 )
-        return load_flavor(record.model_uri)
+        info = mlflow.models.get_model_info(record.model_uri)
+        model = load_flavor(record.model_uri, info)
     except (MlflowException, OSError) as exc:
         detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
         raise ServiceError(f"{where} is not in MLflow at {tracking_uri}: {detail}") from exc
+    training = training_rows(record.run_id, tracking_uri) if record.run_id else None
+    return DeployedModel(model, signature_of(info), training)
 
 
-def load_flavor(uri: str) -> Any:
+def load_flavor(uri: str, info: Any = None) -> Any:
     """A model (URI or local MLflow model folder): scikit-learn's own object where it is one.
 
     The scikit-learn flavor keeps ``predict_proba`` and ``classes_``, which the
@@ -100,7 +114,45 @@ def load_flavor(uri: str) -> Any:
     """
     import mlflow
 
-    flavors = mlflow.models.get_model_info(uri).flavors
-    if "sklearn" in flavors:
-        return mlflow.sklearn.load_model(uri)
-    return mlflow.pyfunc.load_model(uri)
+    info = info if info is not None else mlflow.models.get_model_info(uri)
+    with warnings.catch_warnings():
+        # MLflow's advice to the model's author (type hints, …) is not the reviewer's concern.
+        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+        if "sklearn" in info.flavors:
+            return mlflow.sklearn.load_model(uri)
+        return mlflow.pyfunc.load_model(uri)
+
+
+def training_rows(run_id: str, tracking_uri: str) -> TrainingRows | None:
+    """The fingerprints of the rows a run trained on (None: the run records none)."""
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory(prefix="mlgitops-baseline-") as folder:
+        train = _artifact(run_id, f"{ARTIFACTS}/train.json", tracking_uri, folder)
+        rows = _artifact(run_id, f"{ARTIFACTS}/{TRAINING_ROWS}", tracking_uri, folder)
+        if train is None or rows is None:
+            return None
+        try:
+            columns = json.loads(train.read_text("utf-8")).get("fingerprint_columns")
+            fingerprints = pd.read_parquet(rows)["fingerprint"].to_numpy()
+        except (OSError, ValueError, KeyError, AttributeError) as exc:
+            raise DataError(
+                f"run {run_id}: {ARTIFACTS}/{TRAINING_ROWS} or train.json cannot be read ({exc})"
+            ) from exc
+    if not isinstance(columns, list) or not columns:
+        return None
+    return TrainingRows(fingerprints, tuple(str(c) for c in columns))
+
+
+def _artifact(run_id: str, path: str, tracking_uri: str, folder: str) -> Path | None:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=path, dst_path=folder, tracking_uri=tracking_uri
+        )
+    except (MlflowException, OSError):
+        return None
+    found = Path(local)
+    return found if found.is_file() else None

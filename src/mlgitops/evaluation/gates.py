@@ -2,16 +2,22 @@
 
 Conditions (spec.model.Gate):
 
-- ``min`` / ``max``: absolute floor / ceiling of the candidate's value.
+- ``min`` / ``max``: absolute floor / ceiling of the candidate's value (whole holdout).
 - ``max_drop``: largest allowed worsening against the baseline, in metric units
   (worsening = baseline minus candidate for higher-is-better metrics, candidate
-  minus baseline for the others).
+  minus baseline for the others), on the rows both models are compared on.
+  ``judge: ci_bound`` judges the worsening at the bound of the delta's interval
+  nearest to no change (the smallest worsening the data support), so a noisy
+  holdout alone cannot fail it; ``judge: point`` (default) judges the point estimate.
 - ``max_relative_drop``: the same as a fraction of the baseline's absolute value.
 - ``require_significant``: the delta's interval must lie entirely on the better side of 0.
 - ``max_gap`` (``compare.slices.max_gap``): largest allowed gap between slices.
 
-Without a deployed model the relative conditions cannot apply: they are listed as
-skipped (``passed`` true, ``skipped`` true) so that the verdict shows what was not checked.
+Every result is ``pass``, ``fail``, ``not_evaluable`` (it should apply but cannot
+be computed: the deployed model cannot be scored on this holdout, lacks what the
+metric needs, or too few rows are left) or ``not_applicable`` (nothing is
+deployed: a first deployment). Nothing fails open: a not-evaluable gate fails
+the verdict unless the spec allows it (``allow_not_evaluable``).
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mlgitops.evaluation.pairing import NOT_APPLICABLE, Comparison
 from mlgitops.evaluation.scoring import MetricResult
 from mlgitops.evaluation.slices import SliceReport
 from mlgitops.spec.model import Gate
 
 RELATIVE = ("max_drop", "max_relative_drop", "require_significant")
+PASS, FAIL, NOT_EVALUABLE = "pass", "fail", "not_evaluable"
+STATUSES = (PASS, FAIL, NOT_EVALUABLE, NOT_APPLICABLE)
 
 
 @dataclass(frozen=True)
@@ -32,61 +41,163 @@ class GateResult:
     condition: str
     threshold: float | None
     value: float | None
-    passed: bool
+    status: str
     reason: str
-    skipped: bool = False
+    #: a not-evaluable gate the spec allows (it does not fail the verdict)
+    allowed: bool = False
+    #: how a drop is judged: ``point`` or ``ci_bound`` (None for other conditions)
+    judge: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        """Whether this result fails the verdict."""
+        return self.status == FAIL or (self.status == NOT_EVALUABLE and not self.allowed)
 
 
 def metric_gates(
     gates: Sequence[Gate],
     results: Mapping[str, MetricResult],
     confidence: float,
-    deployed: bool,
+    comparison: Comparison,
+    allow_all: bool = False,
 ) -> list[GateResult]:
     """Every condition of every gate, in spec order (min, max, drops, significance).
 
-    ``deployed``: whether there is a baseline at all; without one the relative
-    conditions are skipped.
+    ``comparison``: whether the relative conditions can apply at all;
+    ``allow_all``: ``compare.allow_not_evaluable``.
     """
     out = []
     for gate in gates:
         result = results[gate.metric]
+        allowed = allow_all or gate.allow_not_evaluable
         for condition in ("min", "max", "max_drop", "max_relative_drop"):
             threshold = getattr(gate, condition)
             if threshold is None:
                 continue
-            if condition in RELATIVE and not deployed:
-                out.append(_skip(result, condition, float(threshold), deployed))
+            judge = gate.judge if condition in RELATIVE else None
+            if condition in RELATIVE and not comparison.evaluable:
+                out.append(
+                    _unjudged(result, condition, float(threshold), comparison, allowed, judge)
+                )
             else:
-                out.append(_check(condition, float(threshold), result))
+                found = _check(condition, float(threshold), result, confidence, judge)
+                out.append(_allow(found, allowed))
         if gate.require_significant:
-            out.append(_significance(result, confidence, deployed))
+            if comparison.evaluable:
+                out.append(_allow(_significance(result, confidence), allowed))
+            else:
+                out.append(
+                    _unjudged(result, "require_significant", None, comparison, allowed, None)
+                )
     return out
 
 
-def _check(condition: str, threshold: float, r: MetricResult) -> GateResult:
+def _allow(result: GateResult, allowed: bool) -> GateResult:
+    if result.status != NOT_EVALUABLE or not allowed:
+        return result
+    return GateResult(
+        result.metric,
+        result.condition,
+        result.threshold,
+        result.value,
+        result.status,
+        f"{result.reason} (allowed by the spec)",
+        True,
+        result.judge,
+    )
+
+
+def _unjudged(
+    r: MetricResult,
+    condition: str,
+    threshold: float | None,
+    comparison: Comparison,
+    allowed: bool,
+    judge: str | None,
+) -> GateResult:
+    why = "; ".join(comparison.reasons)
+    if comparison.status == NOT_APPLICABLE:
+        return GateResult(
+            r.name,
+            condition,
+            threshold,
+            None,
+            NOT_APPLICABLE,
+            f"not applicable: {why}",
+            judge=judge,
+        )
+    reason = f"{condition} cannot be evaluated: {why}"
+    return _allow(
+        GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, reason, judge=judge), allowed
+    )
+
+
+def _check(
+    condition: str, threshold: float, r: MetricResult, confidence: float, judge: str | None
+) -> GateResult:
+    if condition in ("min", "max"):
+        return _absolute(condition, threshold, r)
+    missing = _no_pair(r, condition)
+    if missing is not None:
+        return GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, missing, judge=judge)
+    assert r.worsening is not None and r.baseline is not None
+    worsening, shown_as = r.worsening, ""
+    if judge == "ci_bound":
+        if r.ci is None:
+            reason = f"{r.name}: the bootstrap could not estimate an interval of the delta, so {condition} (judged on its bound) cannot be evaluated"
+            return GateResult(
+                r.name, condition, threshold, None, NOT_EVALUABLE, reason, judge=judge
+            )
+        low, high = r.ci
+        worsening = -high if r.higher_is_better else low
+        shown_as = f" at the {confidence:.0%} CI bound"
+    if condition == "max_drop":
+        return _drop(
+            r,
+            condition,
+            threshold,
+            worsening,
+            f"{worsening:.4f}{shown_as}",
+            f"{threshold:g}",
+            judge,
+        )
+    relative = _relative(worsening, r.baseline)
+    shown = "infinitely" if relative == float("inf") else f"{relative:.2%}"
+    return _drop(
+        r,
+        condition,
+        threshold,
+        relative,
+        f"{shown} of the baseline{shown_as}",
+        f"{threshold:.2%}",
+        judge,
+    )
+
+
+def _absolute(condition: str, threshold: float, r: MetricResult) -> GateResult:
     if r.candidate is None:
         reason = f"{r.name} is undefined for the candidate on this holdout"
-        return GateResult(r.name, condition, threshold, None, False, reason)
+        return GateResult(r.name, condition, threshold, None, FAIL, reason)
     if condition == "min":
         ok = r.candidate >= threshold
         why = f">= {threshold:g}" if ok else f"is below the floor {threshold:g}"
-        return GateResult(
-            r.name, condition, threshold, r.candidate, ok, f"{r.name} {r.candidate:.4f} {why}"
-        )
-    if condition == "max":
+    else:
         ok = r.candidate <= threshold
         why = f"<= {threshold:g}" if ok else f"is above the ceiling {threshold:g}"
-        return GateResult(
-            r.name, condition, threshold, r.candidate, ok, f"{r.name} {r.candidate:.4f} {why}"
-        )
-    if r.worsening is None or r.baseline is None:
-        return _skip(r, condition, threshold, deployed=True)
-    if condition == "max_drop":
-        return _drop(r, condition, threshold, r.worsening, f"{r.worsening:.4f}", f"{threshold:g}")
-    relative = _relative(r.worsening, r.baseline)
-    shown = "infinitely" if relative == float("inf") else f"{relative:.2%}"
-    return _drop(r, condition, threshold, relative, f"{shown} of the baseline", f"{threshold:.2%}")
+    status = PASS if ok else FAIL
+    return GateResult(
+        r.name, condition, threshold, r.candidate, status, f"{r.name} {r.candidate:.4f} {why}"
+    )
+
+
+def _no_pair(r: MetricResult, condition: str) -> str | None:
+    """Why a relative condition cannot be evaluated on this metric, or None."""
+    if r.baseline is not None and r.worsening is not None:
+        return None
+    if r.baseline is None:
+        detail = r.unavailable or "it is undefined on the compared rows"
+        return f"{r.name} cannot be computed for the deployed model ({detail}), so {condition} cannot be evaluated"
+    return f"{r.name} is undefined for the candidate on the compared rows, so {condition} cannot be evaluated"
 
 
 def _relative(worsening: float, baseline: float) -> float:
@@ -96,53 +207,49 @@ def _relative(worsening: float, baseline: float) -> float:
 
 
 def _drop(
-    r: MetricResult, condition: str, threshold: float, value: float, shown: str, allowed: str
+    r: MetricResult,
+    condition: str,
+    threshold: float,
+    value: float,
+    shown: str,
+    allowed: str,
+    judge: str | None,
 ) -> GateResult:
     if value <= 0:
-        reason = f"{r.name} did not worsen ({r.delta:+.4f} against the baseline)"
-        return GateResult(r.name, condition, threshold, value, True, reason)
+        bound = " at the CI bound" if judge == "ci_bound" else ""
+        reason = f"{r.name} did not worsen{bound} ({r.delta:+.4f} against the baseline)"
+        return GateResult(r.name, condition, threshold, value, PASS, reason, judge=judge)
     if value <= threshold:
         reason = f"{r.name} worsened by {shown} (allowed {allowed})"
-        return GateResult(r.name, condition, threshold, value, True, reason)
+        return GateResult(r.name, condition, threshold, value, PASS, reason, judge=judge)
     reason = f"{r.name} worsened by {shown}, more than the allowed {allowed}"
-    return GateResult(r.name, condition, threshold, value, False, reason)
+    return GateResult(r.name, condition, threshold, value, FAIL, reason, judge=judge)
 
 
-def _significance(r: MetricResult, confidence: float, deployed: bool) -> GateResult:
+def _significance(r: MetricResult, confidence: float) -> GateResult:
     condition = "require_significant"
-    if not deployed or r.baseline is None:
-        return _skip(r, condition, None, deployed)
+    missing = _no_pair(r, condition)
+    if missing is not None:
+        return GateResult(r.name, condition, None, None, NOT_EVALUABLE, missing)
     if r.ci is None:
         reason = f"{r.name}: the bootstrap could not estimate an interval of the delta"
-        return GateResult(r.name, condition, None, None, False, reason)
+        return GateResult(r.name, condition, None, None, NOT_EVALUABLE, reason)
     low, high = r.ci
     better = low if r.higher_is_better else -high
     shown = f"{confidence:.0%} CI of the delta [{low:+.4f}, {high:+.4f}]"
     if better > 0:
-        return GateResult(
-            r.name,
-            condition,
-            None,
-            better,
-            True,
-            f"{r.name} improved significantly: {shown} excludes 0",
-        )
+        reason = f"{r.name} improved significantly: {shown} excludes 0"
+        return GateResult(r.name, condition, None, better, PASS, reason)
     if r.significant:
         reason = f"{r.name} worsened significantly: {shown}"
     else:
         reason = f"{r.name} did not improve significantly: {shown} includes 0"
-    return GateResult(r.name, condition, None, better, False, reason)
+    return GateResult(r.name, condition, None, better, FAIL, reason)
 
 
-def _skip(r: MetricResult, condition: str, threshold: float | None, deployed: bool) -> GateResult:
-    if not deployed:
-        reason = f"no deployed model yet: {condition} needs a baseline"
-    else:
-        reason = f"{r.name} is undefined for the baseline, so {condition} cannot apply"
-    return GateResult(r.name, condition, threshold, None, True, reason, skipped=True)
-
-
-def gap_gates(max_gap: Mapping[str, float], report: SliceReport) -> list[GateResult]:
+def gap_gates(
+    max_gap: Mapping[str, float], report: SliceReport, allowed: bool = False
+) -> list[GateResult]:
     """One gate per ``max_gap`` entry: the largest gap between gated slices."""
     out = []
     for name, threshold in sorted(max_gap.items()):
@@ -150,10 +257,11 @@ def gap_gates(max_gap: Mapping[str, float], report: SliceReport) -> list[GateRes
         extremes = report.extremes(name)
         if gap is None or extremes is None:
             reason = (
-                f"fewer than two slices of {report.column} with at least "
-                f"{report.min_rows} rows and a defined {name}"
+                f"max_gap cannot be evaluated: fewer than two slices of {report.column} with at "
+                f"least {report.min_rows} rows and a defined {name}"
             )
-            out.append(GateResult(name, "max_gap", threshold, None, True, reason, skipped=True))
+            found = GateResult(name, "max_gap", threshold, None, NOT_EVALUABLE, reason)
+            out.append(_allow(found, allowed))
             continue
         low, high = extremes
         between = (
@@ -165,5 +273,5 @@ def gap_gates(max_gap: Mapping[str, float], report: SliceReport) -> list[GateRes
         reason = (
             f"largest {name} gap between {report.column} slices is {gap:.4f}, {verdict} ({between})"
         )
-        out.append(GateResult(name, "max_gap", threshold, gap, ok, reason))
+        out.append(GateResult(name, "max_gap", threshold, gap, PASS if ok else FAIL, reason))
     return out

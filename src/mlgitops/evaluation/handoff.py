@@ -30,8 +30,9 @@ class CandidateRun:
     predictions: Predictions
     #: the holdout as a data frame (features, target, ``__row__``), in holdout order
     frame: Any
-    #: what the baseline model is given: every column but the target and ``__row__``
-    features: Any
+    #: the candidate's features, in its order (``train.json``'s, else every holdout
+    #: column but the target and ``__row__``)
+    feature_names: tuple[str, ...]
 
 
 def load_candidate(outputs: Outputs, pipeline: Pipeline) -> CandidateRun:
@@ -39,13 +40,23 @@ def load_candidate(outputs: Outputs, pipeline: Pipeline) -> CandidateRun:
     train = _train_result(outputs.train_json, pipeline)
     frame = _parquet(outputs.holdout, pipeline)
     target = train.target
-    holdout, features = holdout_of(frame, train, outputs.holdout)
+    holdout, _ = holdout_of(frame, train, outputs.holdout)
     predicted = _aligned(_parquet(outputs.predictions, pipeline), frame, outputs.predictions)
     classes = holdout.classes
     _check_truth(predicted, frame, target, outputs)
     labels = _encode(predicted["y_pred"], classes, outputs.predictions, frame)
     proba = _proba_columns(predicted, classes, outputs.predictions) if classes else None
-    return CandidateRun(train, holdout, Predictions(labels, proba), frame, features)
+    return CandidateRun(
+        train, holdout, Predictions(labels, proba), frame, feature_names(train, frame)
+    )
+
+
+def feature_names(train: TrainResult, frame: Any) -> tuple[str, ...]:
+    """The candidate's features: train.json's contract, else every column but target and row."""
+    declared = getattr(train, "features", None)
+    if declared:
+        return tuple(str(f["name"] if isinstance(f, dict) else f) for f in declared)
+    return tuple(str(c) for c in frame.columns if c not in (train.target, ROW))
 
 
 def holdout_of(frame: Any, train: TrainResult, path: Path) -> tuple[Holdout, Any]:

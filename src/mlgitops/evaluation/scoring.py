@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mlgitops.evaluation import bootstrap
-from mlgitops.evaluation.metrics import Holdout, Predictions, available, kernel, metric, score
+from mlgitops.evaluation.metrics import (
+    Array,
+    Holdout,
+    Predictions,
+    available,
+    kernel,
+    metric,
+    score,
+)
+
+NO_PROBABILITIES = "it gives no class probabilities"
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,12 @@ class BootstrapSettings:
 
 @dataclass(frozen=True)
 class MetricResult:
-    """One metric: both values, the delta (candidate minus baseline) and its interval."""
+    """One metric: both values, the delta (candidate minus baseline) and its interval.
+
+    ``candidate`` is scored on the whole holdout (the absolute gates use it);
+    ``paired_candidate``, ``baseline``, ``delta`` and ``ci`` on the rows both
+    models are compared on, which exclude the deployed model's training rows.
+    """
 
     name: str
     higher_is_better: bool
@@ -33,6 +48,10 @@ class MetricResult:
     significant: bool | None = None
     #: ``exact`` or ``linearised`` (see :mod:`.bootstrap`); None without a baseline.
     method: str | None = None
+    #: the candidate on the compared rows (None without a baseline value)
+    paired_candidate: float | None = None
+    #: why there is no baseline value although the deployed model was scored
+    unavailable: str | None = None
 
     @property
     def worsening(self) -> float | None:
@@ -48,15 +67,27 @@ def score_metrics(
     candidate: Predictions,
     baseline: Predictions | None,
     settings: BootstrapSettings,
+    rows: Array | None = None,
 ) -> list[MetricResult]:
-    """Score every metric; with a baseline, bootstrap each delta (paired, seeded)."""
+    """Score every metric; with a baseline, bootstrap each delta (paired, seeded).
+
+    ``rows``: the holdout rows (indices) both models are compared on, to which
+    ``baseline`` is aligned; None: every row.
+    """
     results = []
+    paired = holdout if rows is None else holdout.take(rows)
+    ours = candidate if rows is None else candidate.take(rows)
     for name in names:
-        if baseline is None or not available(name, baseline) or holdout.rows == 0:
-            value = score(name, holdout, candidate)
-            results.append(MetricResult(name, metric(name).higher_is_better, value))
+        alone = MetricResult(name, metric(name).higher_is_better, score(name, holdout, candidate))
+        if baseline is None:
+            results.append(alone)
+        elif not available(name, baseline):
+            results.append(replace(alone, unavailable=NO_PROBABILITIES))
+        elif paired.rows == 0:
+            results.append(replace(alone, unavailable="no holdout rows are left to compare on"))
         else:
-            results.append(_paired(name, holdout, candidate, baseline, settings))
+            found = _paired(name, paired, ours, baseline, settings)
+            results.append(replace(found, candidate=alone.candidate))
     return results
 
 
@@ -71,7 +102,15 @@ def _paired(
     cand, base = paired.point()
     higher = metric(name).higher_is_better
     if math.isnan(cand) or math.isnan(base):
-        return MetricResult(name, higher, _number(cand), _number(base))
+        why = None if math.isnan(cand) else "it is undefined on the compared rows"
+        return MetricResult(
+            name,
+            higher,
+            _number(cand),
+            _number(base),
+            paired_candidate=_number(cand),
+            unavailable=why,
+        )
     replicates = bootstrap.paired_bootstrap(
         paired,
         delta=cand - base,
@@ -81,7 +120,9 @@ def _paired(
     )
     ci = replicates.interval(settings.confidence)
     significant = None if ci is None else bool(ci[0] > 0 or ci[1] < 0)
-    return MetricResult(name, higher, cand, base, cand - base, ci, significant, replicates.method)
+    return MetricResult(
+        name, higher, cand, base, cand - base, ci, significant, replicates.method, cand
+    )
 
 
 def _number(value: float) -> float | None:

@@ -12,13 +12,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mlgitops.evaluation.gates import GateResult, gap_gates, metric_gates
+from mlgitops.evaluation.gates import STATUSES, GateResult, gap_gates, metric_gates
+from mlgitops.evaluation.inputs import FeatureDiff
+from mlgitops.evaluation.pairing import Comparison, not_applicable
 from mlgitops.evaluation.scoring import BootstrapSettings, MetricResult
 from mlgitops.evaluation.slices import SliceReport
+from mlgitops.results import VERDICT_SCHEMA_VERSION
 from mlgitops.spec.model import Pipeline
 
-SCHEMA_VERSION = 1
-NO_BASELINE = "no deployed model yet: absolute gates only"
+SCHEMA_VERSION = VERDICT_SCHEMA_VERSION
+NO_BASELINE = "first deployment: no deployed model yet, absolute gates only"
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,16 @@ class Verdict:
     metrics: tuple[MetricResult, ...]
     gates: tuple[GateResult, ...]
     slices: SliceReport | None
+    comparison: Comparison
 
     @property
     def failed_gates(self) -> tuple[GateResult, ...]:
-        return tuple(g for g in self.gates if not g.passed)
+        """The gates that fail the verdict (failed, or not evaluable and not allowed)."""
+        return tuple(g for g in self.gates if g.blocking)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return gate_counts(self.gates)
 
 
 def decide(
@@ -71,13 +80,21 @@ def decide(
     settings: BootstrapSettings,
     metrics: Sequence[MetricResult],
     slices: SliceReport | None,
+    comparison: Comparison | None = None,
 ) -> Verdict:
-    """Evaluate every gate against the scored metrics and slices; pass when none fails."""
+    """Evaluate every gate against the scored metrics and slices; pass when none fails.
+
+    ``comparison``: what the relative gates stand on; None: nothing is deployed
+    (they are not applicable, for ``baseline.reason``).
+    """
+    if comparison is None:
+        comparison = not_applicable(holdout_rows, _first(baseline))
     by_name = {m.name: m for m in metrics}
-    gates = metric_gates(pipeline.gates, by_name, settings.confidence, baseline.available)
+    allow_all = pipeline.compare.allow_not_evaluable
+    gates = metric_gates(pipeline.gates, by_name, settings.confidence, comparison, allow_all)
     if slices is not None and pipeline.compare.slices is not None:
-        gates += gap_gates(pipeline.compare.slices.max_gap, slices)
-    passed = all(g.passed for g in gates)
+        gates += gap_gates(pipeline.compare.slices.max_gap, slices, allow_all)
+    passed = not any(g.blocking for g in gates)
     return Verdict(
         pipeline=pipeline.name,
         passed=passed,
@@ -90,20 +107,44 @@ def decide(
         metrics=tuple(metrics),
         gates=tuple(gates),
         slices=slices,
+        comparison=comparison,
     )
 
 
+def _first(baseline: Baseline) -> str:
+    reason = baseline.reason or NO_BASELINE
+    return "first deployment" if reason == NO_BASELINE else reason
+
+
+def gate_counts(gates: Sequence[GateResult]) -> dict[str, int]:
+    """How many gates have each status; ``allowed``: not evaluable but allowed by the spec."""
+    counts = {status: sum(g.status == status for g in gates) for status in STATUSES}
+    counts["allowed"] = sum(g.allowed for g in gates)
+    return counts
+
+
 def summarize(gates: Sequence[GateResult], baseline: Baseline) -> str:
-    """One sentence: the outcome, what failed, and against what."""
-    applied = [g for g in gates if not g.skipped]
-    failed = [g for g in applied if not g.passed]
-    if failed:
-        names = ", ".join(f"{g.metric} {g.condition}" for g in failed)
-        head = f"failed: {len(failed)} of {len(applied)} gates failed ({names})"
-    elif applied:
-        head = f"passed: {len(applied)} of {len(applied)} gates hold"
+    """One sentence: the outcome, what failed or could not be evaluated, and against what."""
+    counts = gate_counts(gates)
+    evaluated = counts["pass"] + counts["fail"]
+    blocking = [g for g in gates if g.blocking]
+    parts = []
+    if counts["fail"]:
+        parts.append(f"{counts['fail']} of {evaluated} gates failed")
+    refused = counts["not_evaluable"] - counts["allowed"]
+    if refused:
+        parts.append(f"{refused} {'gate' if refused == 1 else 'gates'} not evaluable")
+    if blocking:
+        names = ", ".join(f"{g.metric} {g.condition}" for g in blocking)
+        head = f"failed: {' and '.join(parts)} ({names})"
+    elif evaluated:
+        head = f"passed: {evaluated} of {evaluated} gates hold"
     else:
-        head = "passed: no gates to check"
+        head = "passed: no gates were evaluated"
+    if counts["allowed"]:
+        head += f", {counts['allowed']} not evaluable (allowed)"
+    if counts["not_applicable"]:
+        head += f", {counts['not_applicable']} not applicable"
     if baseline.available:
         return f"{head} against {baseline.model_uri}"
     return f"{head}; {baseline.reason or NO_BASELINE}"
@@ -119,7 +160,14 @@ def document(verdict: Verdict) -> dict[str, Any]:
         "summary": verdict.summary,
         "baseline": baseline,
         "candidate": asdict(verdict.candidate),
-        "holdout": {"rows": verdict.holdout_rows, "data_hash": verdict.data_hash},
+        "holdout": _holdout(verdict),
+        "comparison": {
+            "status": verdict.comparison.status,
+            "reasons": list(verdict.comparison.reasons),
+            "notes": list(verdict.comparison.notes),
+        },
+        "features": _features(verdict.comparison.features),
+        "counts": verdict.counts,
         "confidence": verdict.settings.confidence,
         "resamples": verdict.settings.resamples,
         "seed": verdict.settings.seed,
@@ -144,6 +192,31 @@ def _metric(m: MetricResult) -> dict[str, Any]:
         "ci": None if m.ci is None else list(m.ci),
         "significant": m.significant,
         "method": m.method,
+        "paired_candidate": m.paired_candidate,
+    }
+
+
+def _holdout(verdict: Verdict) -> dict[str, Any]:
+    c = verdict.comparison
+    return {
+        "rows": verdict.holdout_rows,
+        "data_hash": verdict.data_hash,
+        "compared": c.compared_rows,
+        "excluded": c.excluded_rows,
+        "excluded_reason": c.excluded_reason,
+        "min_rows": c.min_rows,
+    }
+
+
+def _features(diff: FeatureDiff | None) -> dict[str, Any] | None:
+    if diff is None:
+        return None
+    return {
+        "baseline": [asdict(c) for c in diff.baseline],
+        "added": [asdict(c) for c in diff.added],
+        "removed": [asdict(c) for c in diff.removed],
+        "type_changed": [asdict(c) for c in diff.type_changed],
+        "reordered": diff.reordered,
     }
 
 

@@ -31,7 +31,7 @@ from mlgitops import proc
 from mlgitops.errors import BadInput, CheckFailed
 from mlgitops.github import GitHub
 from mlgitops.outputs import Outputs
-from mlgitops.results import TrainResult, load_train_result
+from mlgitops.results import VERDICT_SCHEMA_VERSION, TrainResult, load_train_result
 
 
 @dataclass(frozen=True)
@@ -220,8 +220,8 @@ def _verdict_doc(raw: bytes | None, what: str) -> Mapping[str, Any]:
         doc = json.loads(raw)
     except ValueError as exc:
         raise BadInput(f"{what}: not JSON ({exc})") from exc
-    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
-        raise BadInput(f"{what}: not a verdict document (schema_version 1)")
+    if not isinstance(doc, dict) or doc.get("schema_version") != VERDICT_SCHEMA_VERSION:
+        raise BadInput(f"{what}: not a verdict document (schema_version {VERDICT_SCHEMA_VERSION})")
     return doc
 
 

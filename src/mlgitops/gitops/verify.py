@@ -102,18 +102,24 @@ def _rescore(
 
     from mlgitops.commands.compare import judge
     from mlgitops.evaluation.baseline import load_flavor
-    from mlgitops.evaluation.handoff import CandidateRun, baseline_predictions, holdout_of
+    from mlgitops.evaluation.handoff import (
+        CandidateRun,
+        baseline_predictions,
+        feature_names,
+        holdout_of,
+    )
     from mlgitops.training.data import load_split
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-rescore-") as tmp:
         split = load_split(root, pipeline, Path(tmp))  # the reader train uses, validated
-    holdout, features = holdout_of(split.holdout, anchor.train, root / pipeline.data.path)
+    holdout, _ = holdout_of(split.holdout, anchor.train, root / pipeline.data.path)
+    names = feature_names(anchor.train, split.holdout)
     mlflow.set_tracking_uri(uri)  # the MLmodel names its logged model, looked up there
     try:
         model: Any = load_flavor(str(folder))
     except MlflowException as exc:
         detail = str(exc.message).strip().splitlines()[0]
         raise ServiceError(f"model of run {anchor.train.run_id} does not load: {detail}") from exc
-    predictions = baseline_predictions(model, features, holdout)
-    candidate = CandidateRun(anchor.train, holdout, predictions, split.holdout, features)
+    predictions = baseline_predictions(model, split.holdout[list(names)], holdout)
+    candidate = CandidateRun(anchor.train, holdout, predictions, split.holdout, names)
     return judge(root, pipeline, candidate, ref, lambda: uri)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.report.chart import charts
+from mlgitops.report.gates import compared_rows, comparison, counted, gate_status
 from mlgitops.report.markdown import code, escape, fence, link, table
 from mlgitops.report.promotion import NEXT, Promotion, diff_lines
 from mlgitops.validation.diff import column_notes
@@ -58,17 +59,14 @@ def outcome(report: ReportInput) -> tuple[str, str]:
         return "failure", "data validation failed"
     if verdict is None:
         return "pending", "not trained: needs a run on this repository's runners"
-    failed = [g for g in verdict["gates"] if not g["passed"]]
-    if failed:
-        return "failure", f"{len(failed)} of {len(verdict['gates'])} gates failed"
-    return "success", f"all {len(verdict['gates'])} gates passed"
+    return ("success" if verdict["passed"] else "failure"), counted(verdict["counts"])
 
 
 def render(report: ReportInput) -> str:
     """The whole report (comment, job summary and report.md share it)."""
     lines = [marker(report.pipeline), *_headline(report), *_notes(report.notes)]
-    sections = (_metrics, _gates, _slices, _validation, _training_data, _diff, _promotion)
-    for section in (*sections, _lineage):
+    sections = (_metrics, _gates, _comparison, _slices, _validation, _training_data, _diff)
+    for section in (*sections, _promotion, _lineage):
         lines += section(report)
     lines += ["", f"<sub>Updated by <code>mlgitops report</code>{_for_commit(report)}.</sub>"]
     return "\n".join(lines) + "\n"
@@ -101,27 +99,33 @@ def _metrics(report: ReportInput) -> list[str]:
     if verdict is None:
         return []
     confidence = f"{float(verdict['confidence']):.0%}"
+    holdout = verdict["holdout"]
+    paired = int(holdout["excluded"]) > 0
     head = ["metric", "candidate", "baseline", "delta", f"{confidence} CI of delta", "significant"]
+    if paired:
+        head[1:2] = ["candidate (all rows)", "candidate (compared rows)"]
     rows = []
     for m in verdict["metrics"]:
         ci = m.get("ci")
         interval = f"[{_number(ci[0], True)}, {_number(ci[1], True)}]" if ci else "-"
         significant = {True: "yes", False: "no"}.get(m.get("significant"), "-")
         arrow = "↑" if m["higher_is_better"] else "↓"
+        both = [_number(m["paired_candidate"])] if paired else []
         rows.append(
             [
                 f"{code(m['name'])} {arrow}",
                 _number(m["candidate"]),
+                *both,
                 _number(m["baseline"]),
                 _number(m["delta"], True),
                 interval,
                 significant,
             ]
         )
-    holdout = verdict["holdout"]
     about = (
-        f"Holdout of {int(holdout['rows'])} rows; paired bootstrap, {int(verdict['resamples'])} "
-        f"resamples, seed {int(verdict['seed'])}. ↑ higher is better, ↓ lower is better."
+        f"Holdout of {int(holdout['rows'])} rows{compared_rows(verdict)}; paired bootstrap, "
+        f"{int(verdict['resamples'])} resamples, seed {int(verdict['seed'])}. "
+        "↑ higher is better, ↓ lower is better."
     )
     return [
         "",
@@ -129,7 +133,7 @@ def _metrics(report: ReportInput) -> list[str]:
         "",
         about,
         "",
-        *table(head, rows, "lrrrll"),
+        *table(head, rows, "lrrrrll" if paired else "lrrrll"),
         "",
         *charts(verdict["metrics"]),
     ]
@@ -149,9 +153,19 @@ def _gates(report: ReportInput) -> list[str]:
         return ["", "### Gates", "", "No gates are declared: every candidate passes."]
     rows = []
     for gate in verdict["gates"]:
-        icon = "⏭️ skipped" if gate.get("skipped") else ("✅ pass" if gate["passed"] else "❌ fail")
-        rows.append([icon, _gate_name(gate), _number(gate.get("value")), escape(gate["reason"])])
+        rows.append(
+            [
+                gate_status(gate),
+                _gate_name(gate),
+                _number(gate.get("value")),
+                escape(gate["reason"]),
+            ]
+        )
     return ["", "### Gates", "", *table(["result", "gate", "value", "why"], rows, "llrl")]
+
+
+def _comparison(report: ReportInput) -> list[str]:
+    return [] if report.verdict is None else comparison(report.verdict)
 
 
 def _slices(report: ReportInput) -> list[str]:
@@ -195,7 +209,7 @@ def _pair(value: Any, base: Any, baseline: Doc) -> str:
 def _gap_gate(verdict: Doc | None, metric: str) -> str:
     for gate in (verdict or {}).get("gates", []):
         if gate["metric"] == metric and gate["condition"] == "max_gap":
-            icon = "⏭️" if gate.get("skipped") else ("✅" if gate["passed"] else "❌")
+            icon = gate_status(gate).split(" ")[0]
             return f"{icon} max_gap {float(gate['threshold']):g}"
     return "-"
 

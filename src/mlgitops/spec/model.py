@@ -92,6 +92,10 @@ class Gate:
     max_drop: float | None = None
     max_relative_drop: float | None = None
     require_significant: bool = False
+    #: ``point`` (the delta's estimate) or ``ci_bound`` (its interval's bound nearest 0)
+    judge: str = "point"
+    #: a relative condition that cannot be evaluated does not fail the verdict
+    allow_not_evaluable: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,12 @@ class Compare:
     confidence: float = 0.95
     seed: int = 0
     slices: Slices | None = None
+    #: fewest holdout rows the deployed model must be comparable on (not trained on)
+    min_rows: int = 30
+    #: every gate that cannot be evaluated passes instead of failing the verdict
+    allow_not_evaluable: bool = False
+    #: a deployed model whose run records no training rows cannot be compared
+    require_training_rows: bool = True
 
 
 @dataclass(frozen=True)

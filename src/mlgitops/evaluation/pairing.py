@@ -1,0 +1,141 @@
+"""Which holdout rows both models are scored on, and whether the relative gates can apply.
+
+A model scored on rows it was trained on looks better than it is. The deployed
+model's run records a fingerprint of every training row
+(``mlgitops/training_rows.parquet``, over the ``fingerprint_columns`` its
+``train.json`` names); every holdout row whose fingerprint is among them is
+excluded from the *paired* comparison. Relative metrics (baseline, delta,
+interval) use the remaining rows; the candidate's own values and the absolute
+gates use its whole holdout.
+
+:class:`Comparison` is what the verdict says about it: rows compared and
+excluded (and why), the feature diff, and the status of the relative gates:
+``evaluable``, ``not_evaluable`` (with the reasons) or ``not_applicable``
+(nothing is deployed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from mlgitops.evaluation.inputs import FeatureDiff
+from mlgitops.evaluation.metrics import Array
+
+EVALUABLE = "evaluable"
+NOT_EVALUABLE = "not_evaluable"
+NOT_APPLICABLE = "not_applicable"
+
+FIRST_DEPLOYMENT = "first deployment: nothing is deployed to compare with"
+NO_TRAINING_ROWS = (
+    "the deployed model's run records no training rows (mlgitops/training_rows.parquet), "
+    "so rows it was trained on cannot be told apart from unseen ones"
+)
+UNCHECKED_ROWS = (
+    "the deployed model's run records no training rows: compared on every holdout row, "
+    "some of which it may have been trained on (compare.require_training_rows is false)"
+)
+TRAINED_ON = "the deployed model was trained on them"
+
+Fingerprint = Callable[[Any, Sequence[str]], Any]
+
+
+@dataclass(frozen=True)
+class TrainingRows:
+    """The deployed model's training rows: one uint64 fingerprint each, and over which columns."""
+
+    fingerprints: Any
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The rows and inputs the relative gates stand on."""
+
+    status: str
+    holdout_rows: int
+    compared_rows: int = 0
+    excluded_rows: int = 0
+    #: why rows were excluded (None: none were)
+    excluded_reason: str | None = None
+    min_rows: int = 0
+    reasons: tuple[str, ...] = ()
+    #: notes that do not stop the comparison (e.g. rows not checked for overlap)
+    notes: tuple[str, ...] = ()
+    features: FeatureDiff | None = None
+
+    @property
+    def evaluable(self) -> bool:
+        return self.status == EVALUABLE
+
+    def refused(self, reason: str) -> Comparison:
+        """The same comparison, made not evaluable for ``reason`` (reasons keep their order)."""
+        return replace(self, status=NOT_EVALUABLE, reasons=(*self.reasons, reason))
+
+
+def not_applicable(holdout_rows: int, reason: str = FIRST_DEPLOYMENT) -> Comparison:
+    return Comparison(NOT_APPLICABLE, holdout_rows, reasons=(reason,))
+
+
+def unseen_rows(frame: Any, training: TrainingRows, fingerprint: Fingerprint) -> tuple[Array, int]:
+    """Indices of the holdout rows the deployed model was not trained on, and how many were.
+
+    ``fingerprint`` is :func:`mlgitops.features.row_fingerprints` (a parameter so the
+    rule can be checked on its own). Raises ``KeyError`` naming the first
+    fingerprint column the holdout lacks.
+    """
+    missing = [c for c in training.columns if c not in frame.columns]
+    if missing:
+        raise KeyError(missing[0])
+    ours = np.asarray(fingerprint(frame, list(training.columns)), dtype=np.uint64)
+    seen = np.isin(ours, np.asarray(training.fingerprints, dtype=np.uint64))
+    kept: Array = np.flatnonzero(~seen)
+    return kept, int(seen.sum())
+
+
+def paired_rows(
+    frame: Any,
+    training: TrainingRows | None,
+    *,
+    required: bool,
+    min_rows: int,
+    features: FeatureDiff | None,
+    fingerprint: Fingerprint,
+) -> tuple[Array, Comparison]:
+    """The rows both models are scored on, and the comparison they make."""
+    rows = len(frame)
+    everything: Array = np.arange(rows)
+    base = Comparison(EVALUABLE, rows, rows, 0, None, min_rows, features=features)
+    if training is None:
+        if required:
+            return everything, replace(base, compared_rows=0).refused(NO_TRAINING_ROWS)
+        return everything, _enough(replace(base, notes=(UNCHECKED_ROWS,)))
+    try:
+        kept, excluded = unseen_rows(frame, training, fingerprint)
+    except KeyError as exc:
+        reason = (
+            f"rows the deployed model was trained on cannot be recognised: the candidate's "
+            f"holdout lacks column {exc.args[0]!r}, one of the columns its training rows "
+            "were fingerprinted over"
+        )
+        return everything, replace(base, compared_rows=0).refused(reason)
+    why = f"{TRAINED_ON} (matched by fingerprints over {len(training.columns)} columns)"
+    found = replace(
+        base,
+        compared_rows=len(kept),
+        excluded_rows=excluded,
+        excluded_reason=why if excluded else None,
+    )
+    return kept, _enough(found)
+
+
+def _enough(comparison: Comparison) -> Comparison:
+    if comparison.compared_rows >= comparison.min_rows:
+        return comparison
+    return comparison.refused(
+        f"only {comparison.compared_rows} holdout rows are left to compare the models on, "
+        f"fewer than compare.min_rows ({comparison.min_rows})"
+    )

@@ -1,0 +1,86 @@
+"""The verdict's gates and its comparison with the deployed model, as report text.
+
+Every number comes from the verdict as ``compare`` wrote it (``counts``,
+``holdout``, ``comparison``, ``features``): the report never recounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mlgitops.report.markdown import code, escape, table
+
+Doc = Mapping[str, Any]
+
+
+def counted(counts: Mapping[str, int]) -> str:
+    """The gate counts compare wrote, in words (the verdict's numbers, never recounted)."""
+    passed, failed = int(counts["pass"]), int(counts["fail"])
+    allowed = int(counts["allowed"])
+    refused = int(counts["not_evaluable"]) - allowed
+    parts = []
+    if failed:
+        parts.append(f"{failed} of {passed + failed} gates failed")
+    if refused:
+        parts.append(f"{refused} not evaluable")
+    if not parts:
+        parts.append(f"all {passed} gates passed" if passed else "no gates evaluated")
+    if allowed:
+        parts.append(f"{allowed} not evaluable (allowed)")
+    if counts["not_applicable"]:
+        parts.append(f"{int(counts['not_applicable'])} not applicable")
+    return ", ".join(parts)
+
+
+def compared_rows(verdict: Doc) -> str:
+    """How many holdout rows the deployed model was compared on, for the metrics' caption."""
+    holdout = verdict["holdout"]
+    if not verdict["baseline"].get("available") or verdict["comparison"]["status"] != "evaluable":
+        return ""
+    compared, excluded = int(holdout["compared"]), int(holdout["excluded"])
+    if not excluded:
+        return f", all {compared} compared with the deployed model"
+    why = escape(holdout.get("excluded_reason") or "")
+    return (
+        f"; the deployed model is compared on {compared} of them, {excluded} excluded because {why}"
+    )
+
+
+def gate_status(gate: Doc) -> str:
+    status = gate["status"]
+    if status == "not_evaluable":
+        return "⚠️ not evaluable (allowed)" if gate.get("allowed") else "❌ not evaluable"
+    return {"pass": "✅ pass", "fail": "❌ fail"}.get(status, "⏭️ not applicable")
+
+
+def comparison(verdict: Doc) -> list[str]:
+    """Why the relative gates could not be evaluated, notes, and the feature diff."""
+    if not verdict["baseline"].get("available"):
+        return []
+    comparison, features = verdict["comparison"], verdict.get("features")
+    lines = [f"- ❌ {escape(reason)}" for reason in comparison["reasons"]]
+    lines += [f"- {escape(note)}" for note in comparison["notes"]]
+    changes = _feature_changes(features) if features else []
+    if not lines and not changes:
+        return []
+    out = ["", "### Against the deployed model", ""]
+    if lines:
+        out += [*lines, ""]
+    if changes:
+        out += ["Features of the candidate against the deployed model's signature:", ""]
+        out += table(["change", "column", "deployed model", "candidate"], changes)
+    elif features is not None:
+        out.append("Features: the same as the deployed model's signature.")
+    return out if out[-1] else out[:-1]
+
+
+def _feature_changes(features: Doc) -> list[list[str]]:
+    rows = [["added", code(c["name"]), "-", code(c["type"])] for c in features["added"]]
+    rows += [["removed", code(c["name"]), code(c["type"]), "-"] for c in features["removed"]]
+    for c in features["type_changed"]:
+        kind = "type changed" if c["compatible"] else "type changed (incompatible)"
+        rows.append([kind, code(c["name"]), code(c["baseline"]), code(c["candidate"])])
+    if features["reordered"]:
+        rows.append(["reordered", "-", "-", "-"])
+    return rows

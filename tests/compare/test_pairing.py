@@ -1,0 +1,253 @@
+"""What the deployed model is given and which rows it is compared on, as pure functions."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from mlgitops.evaluation.assess import (
+    NO_SIGNATURE,
+    BaselineScores,
+    DeployedModel,
+    against_deployed,
+    features_of,
+)
+from mlgitops.evaluation.inputs import (
+    InputColumn,
+    NotEvaluable,
+    TypeChange,
+    baseline_inputs,
+    column_types,
+    feature_diff,
+    signature_of,
+)
+from mlgitops.evaluation.metrics import Holdout
+from mlgitops.evaluation.pairing import (
+    NO_TRAINING_ROWS,
+    UNCHECKED_ROWS,
+    TrainingRows,
+    paired_rows,
+    unseen_rows,
+)
+from mlgitops.features import row_fingerprints
+from mlgitops.spec.model import Compare, Data, Model, Pipeline
+
+SIGNATURE = (
+    InputColumn("age", "long"),
+    InputColumn("income", "double"),
+    InputColumn("zip", "string"),
+)
+
+
+def _frame(rows: int = 100) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "zip": [f"0{2100 + i % 40}" for i in range(rows)],
+            "income": rng.normal(50, 10, rows).round(3),
+            "age": np.arange(rows, dtype=np.int64) % 70 + 18,
+            "y": np.arange(rows) % 2,
+        }
+    )
+
+
+def test_the_feature_diff_names_added_removed_retyped_and_reordered_columns() -> None:
+    candidate = (
+        InputColumn("zip", "long"),
+        InputColumn("age", "double"),
+        InputColumn("tenure", "double"),
+    )
+    diff = feature_diff(SIGNATURE, candidate)
+    assert diff.added == (InputColumn("tenure", "double"),)
+    assert diff.removed == (InputColumn("income", "double"),)
+    assert diff.type_changed == (
+        TypeChange("age", "long", "double", compatible=False),
+        TypeChange("zip", "string", "long", compatible=False),
+    )
+    assert diff.reordered is True and diff.changed
+    same = feature_diff(SIGNATURE, SIGNATURE)
+    assert not same.changed
+
+
+def test_the_deployed_model_gets_its_own_columns_in_its_order_and_types() -> None:
+    frame = _frame().assign(extra=1.5)
+    given = baseline_inputs(frame, SIGNATURE)
+    assert list(given.columns) == ["age", "income", "zip"]
+    assert given["zip"].iloc[0] == "02100"
+    widened = baseline_inputs(frame, (InputColumn("age", "double"),))
+    assert widened["age"].dtype == np.float64
+
+
+def test_a_missing_or_retyped_column_is_not_evaluable_and_named() -> None:
+    with pytest.raises(NotEvaluable) as missing:
+        baseline_inputs(_frame().drop(columns=["income"]), SIGNATURE)
+    assert str(missing.value) == (
+        "the deployed model needs column 'income', which the candidate's holdout lacks"
+    )
+    texts = _frame().assign(income=lambda f: f["income"].astype(str))
+    with pytest.raises(NotEvaluable) as retyped:
+        baseline_inputs(texts, SIGNATURE)
+    assert str(retyped.value) == (
+        "column 'income' changed type from double (what the deployed model takes) to string, "
+        "which cannot be given to it"
+    )
+
+
+def test_the_signature_is_read_from_an_mlflow_model_signature() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's import-time notices are not under test
+        from mlflow.models import ModelSignature
+        from mlflow.types import ColSpec, Schema, TensorSpec
+
+    signature = ModelSignature(Schema([ColSpec(c.type, c.name) for c in SIGNATURE]))
+
+    class Info:
+        pass
+
+    info = Info()
+    info.signature = signature  # type: ignore[attr-defined]
+    assert signature_of(info) == SIGNATURE
+    info.signature = None  # type: ignore[attr-defined]
+    assert signature_of(info) is None
+    tensors = ModelSignature(Schema([TensorSpec(np.dtype("float64"), (-1, 3))]))
+    info.signature = tensors  # type: ignore[attr-defined]
+    assert signature_of(info) is None
+
+
+def _training(frame: pd.DataFrame, rows: slice) -> TrainingRows:
+    columns = ("age", "income", "zip", "y")
+    return TrainingRows(row_fingerprints(frame.iloc[rows], columns), columns)
+
+
+def test_rows_the_deployed_model_trained_on_are_left_out() -> None:
+    frame = _frame()
+    training = _training(frame, slice(0, 60))
+    # the holdout as another read of the data gives it: other column order, ints as floats
+    holdout = frame.iloc[40:][["y", "zip", "age", "income"]].astype({"age": "float64"})
+    kept, excluded = unseen_rows(holdout.reset_index(drop=True), training, row_fingerprints)
+    assert excluded == 20
+    assert kept.tolist() == list(range(20, 60))
+
+
+def test_the_comparison_states_rows_compared_and_excluded_and_enforces_the_minimum() -> None:
+    frame = _frame()
+    rows, comparison = paired_rows(
+        frame,
+        _training(frame, slice(0, 60)),
+        required=True,
+        min_rows=30,
+        features=None,
+        fingerprint=row_fingerprints,
+    )
+    assert len(rows) == 40 and comparison.evaluable
+    assert (comparison.compared_rows, comparison.excluded_rows) == (40, 60)
+    assert comparison.excluded_reason == (
+        "the deployed model was trained on them (matched by fingerprints over 4 columns)"
+    )
+    _, few = paired_rows(
+        frame,
+        _training(frame, slice(0, 80)),
+        required=True,
+        min_rows=30,
+        features=None,
+        fingerprint=row_fingerprints,
+    )
+    assert (few.status, few.reasons) == (
+        "not_evaluable",
+        (
+            "only 20 holdout rows are left to compare the models on, fewer than "
+            "compare.min_rows (30)",
+        ),
+    )
+
+
+def test_a_baseline_without_recorded_training_rows_is_not_evaluable_unless_allowed() -> None:
+    frame = _frame()
+    _, refused = paired_rows(
+        frame, None, required=True, min_rows=30, features=None, fingerprint=row_fingerprints
+    )
+    assert (refused.status, refused.reasons, refused.compared_rows) == (
+        "not_evaluable",
+        (NO_TRAINING_ROWS,),
+        0,
+    )
+    rows, allowed = paired_rows(
+        frame, None, required=False, min_rows=30, features=None, fingerprint=row_fingerprints
+    )
+    assert allowed.evaluable and len(rows) == 100 and allowed.notes == (UNCHECKED_ROWS,)
+
+
+def test_training_rows_over_a_column_the_holdout_lacks_cannot_be_recognised() -> None:
+    frame = _frame()
+    _, comparison = paired_rows(
+        frame.drop(columns=["zip"]),
+        _training(frame, slice(0, 60)),
+        required=True,
+        min_rows=30,
+        features=None,
+        fingerprint=row_fingerprints,
+    )
+    assert comparison.reasons == (
+        "rows the deployed model was trained on cannot be recognised: the candidate's holdout "
+        "lacks column 'zip', one of the columns its training rows were fingerprinted over",
+    )
+
+
+def test_column_types_are_the_ones_train_writes_into_signatures() -> None:
+    assert column_types(_frame(), ["age", "income", "zip"]) == SIGNATURE
+
+
+def _fitted(frame: pd.DataFrame) -> LogisticRegression:
+    return LogisticRegression().fit(frame[["age", "income"]], frame["y"])
+
+
+def _scores(frame: pd.DataFrame, deployed: DeployedModel) -> BaselineScores:
+    pipeline = Pipeline(
+        "churn",
+        "pipelines/churn.yaml",
+        Data("data/churn.csv", "y"),
+        Model("sklearn.linear_model.LogisticRegression"),
+        "classification",
+        ("accuracy",),
+        compare=Compare(require_training_rows=False),
+    )
+    holdout = Holdout("classification", frame["y"].to_numpy(), (0, 1))
+    features = features_of(frame, ["income", "age", "zip"])
+    return against_deployed(pipeline, frame, holdout, features, deployed)
+
+
+def test_the_deployed_model_is_scored_on_its_own_columns_whatever_the_candidate_has() -> None:
+    frame = _frame()
+    model = _fitted(frame)
+    signature = (InputColumn("age", "long"), InputColumn("income", "double"))
+    scores = _scores(frame[["y", "zip", "income", "age"]], DeployedModel(model, signature, None))
+    assert scores.comparison.evaluable and scores.predictions is not None
+    expected = model.predict(frame[["age", "income"]])
+    assert scores.predictions.labels.tolist() == expected.tolist()
+    diff = scores.comparison.features
+    assert diff is not None and diff.added == (InputColumn("zip", "string"),) and diff.reordered
+    # without a signature, a scikit-learn model still names the columns it was fitted on
+    unsigned = _scores(frame, DeployedModel(model, None, None))
+    assert unsigned.comparison.evaluable
+
+
+def test_a_model_without_known_inputs_or_that_fails_on_them_is_not_evaluable() -> None:
+    frame = _frame()
+
+    class Opaque:
+        def predict(self, x: pd.DataFrame) -> Any:
+            raise ValueError("expected 3 features, got 2\nmore detail")
+
+    unknown = _scores(frame, DeployedModel(Opaque(), None, None))
+    assert unknown.comparison.reasons == (NO_SIGNATURE,)
+    signature = (InputColumn("age", "long"), InputColumn("income", "double"))
+    failing = _scores(frame, DeployedModel(Opaque(), signature, None))
+    assert failing.predictions is None
+    assert failing.comparison.reasons == (
+        "the deployed model could not score the holdout: expected 3 features, got 2",
+    )

@@ -1,0 +1,403 @@
+"""Pull requests that change the data's shape, played through the real stages.
+
+A repository whose ``main`` deployed a model that ``mlgitops train`` made (a
+registered version in a real MLflow server, recorded in the base branch's
+``model.json``); each test clones it, changes the data, the schema or the spec
+on a branch, and runs ``validate``, ``train``, ``compare`` and ``report`` as a
+user would. Nothing here writes a hand-off file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+from mlgitops import results
+from mlgitops.cli import main
+from tests.conftest import PROJECT
+from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server
+
+pytestmark = pytest.mark.slow
+
+NAME = "shapes"
+FEATURES = [f"f{i}" for i in range(6)]
+SPEC = """\
+name: shapes
+data:
+  path: data/shapes.csv
+  schema: schemas/shapes.yaml
+  target: y
+  split: {test_size: 0.3, seed: 42}
+model:
+  estimator: sklearn.ensemble.RandomForestClassifier
+  params: {n_estimators: 40, random_state: 0}
+task: classification
+metrics: [roc_auc, accuracy]
+gates:
+  roc_auc: {max_drop: 0.05}
+  accuracy: {min: 0.5}
+compare:
+  resamples: 200
+deploy:
+  environments:
+    - name: staging
+      namespace: ml-staging
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def generated(rows: int = 1500) -> pd.DataFrame:
+    """Noisy, so a model scored on its own training rows looks far better than it is."""
+    x, y = make_classification(
+        n_samples=rows, n_features=6, n_informative=4, n_redundant=0, flip_y=0.1,
+        class_sep=0.8, random_state=0,
+    )  # fmt: skip
+    frame = pd.DataFrame(np.round(x, 6), columns=FEATURES)
+    frame["y"] = y
+    return frame
+
+
+def schema(columns: dict[str, str]) -> str:
+    lines = ["schema_type: dataframe", "columns:"]
+    for name, dtype in columns.items():
+        lines += [f"  {name}:", f"    dtype: {dtype}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_data(root: Path, frame: pd.DataFrame, dtypes: dict[str, str] | None = None) -> None:
+    frame.to_csv(root / "data" / "shapes.csv", index=False)
+    declared = dtypes or {c: ("int64" if c == "y" else "float64") for c in frame.columns}
+    (root / "schemas" / "shapes.yaml").write_text(schema(declared))
+
+
+def cli(root: Path, *args: str) -> int:
+    return main(["-C", str(root), *args])
+
+
+@dataclass(frozen=True)
+class Deployed:
+    remote: Path
+    server: MlflowServer
+    run_id: str
+    model_uri: str
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """``main`` trained by ``mlgitops train`` and deployed: one server for the module."""
+    top = tmp_path_factory.mktemp("stages")
+    server, proc = start_mlflow_server(top / "mlflow")
+    with pytest.MonkeyPatch.context() as env:
+        # mlflow.set_tracking_uri in an earlier test leaves $MLFLOW_TRACKING_URI set, and this
+        # fixture starts before the per-test environment guard: mlgitops.yaml must decide.
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        env.delenv("MLFLOW_REGISTRY_URI", raising=False)
+        remote, run_id, uri = _main_branch(top, server)
+    saved = _mlflow_uris()
+    try:
+        yield Deployed(remote, server, run_id, uri)
+    finally:
+        _restore_mlflow_uris(saved)  # compare pointed MLflow's globals at this server
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _mlflow_uris() -> tuple[str | None, str | None]:
+    """MLflow's process-wide tracking and registry URIs as set (None: not set)."""
+    from mlflow.tracking._model_registry import utils as registry
+    from mlflow.tracking._tracking_service import utils as tracking
+
+    return tracking._tracking_uri, registry._registry_uri
+
+
+def _restore_mlflow_uris(saved: tuple[str | None, str | None]) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(saved[0])  # type: ignore[arg-type]
+    mlflow.set_registry_uri(saved[1])  # type: ignore[arg-type]
+
+
+def _main_branch(top: Path, server: MlflowServer) -> tuple[Path, str, str]:
+    remote, root = top / "remote.git", top / "main"
+    git(top, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(top, "clone", "-q", str(remote), str(root))
+    git(root, "checkout", "-q", "-b", "main")
+    for folder in ("pipelines", "data", "schemas"):
+        (root / folder).mkdir()
+    (root / "pipelines" / "shapes.yaml").write_text(SPEC)
+    (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: {server.uri}\n")
+    (root / ".gitignore").write_text(".mlgitops/\n")
+    write_data(root, generated())
+    assert cli(root, "validate", NAME) == 0
+    assert cli(root, "train", NAME) == 0
+    train = json.loads((root / ".mlgitops" / NAME / "train.json").read_text())
+    uri = deploy(root, server, train["run_id"], train["model_uri"], train["content_key"])
+    git(root, "push", "-q", "origin", "main")
+    return remote, str(train["run_id"]), uri
+
+
+def deploy(root: Path, server: MlflowServer, run_id: str, model: str, key: str = "") -> str:
+    """Register ``model`` and record it as deployed to staging on ``main`` (committed)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's own notices are not under test
+        client = mlflow.MlflowClient(tracking_uri=server.uri, registry_uri=server.uri)
+        with contextlib.suppress(MlflowException):  # registered by an earlier deployment
+            client.create_registered_model(NAME)
+        logged = model.removeprefix("models:/") if model.startswith("models:/m-") else None
+        version = client.create_model_version(NAME, model, run_id=run_id, model_id=logged).version
+    record = results.ProvenanceRecord(
+        pipeline=NAME,
+        environment="staging",
+        model_name=NAME,
+        version=str(version),
+        model_uri=f"models:/{NAME}/{version}",
+        run_id=run_id,
+        content_key=key,
+        metrics={},
+        data_hash="",
+        spec_hash="",
+        commit="0" * 40,
+    )
+    path = root / "manifests" / NAME / "overlays" / "staging" / "model.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(results.dumps(record))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", f"Deploy {NAME} {version}")
+    return record.model_uri
+
+
+class PullRequest:
+    """A clone of the deployed repository on a branch ``pr``."""
+
+    def __init__(self, tmp_path: Path, base: Deployed, capsys: pytest.CaptureFixture[str]):
+        self.root, self.capsys = tmp_path / "repo", capsys
+        git(tmp_path, "clone", "-q", str(base.remote), str(self.root))
+        git(self.root, "checkout", "-q", "-b", "pr")
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return pd.read_csv(self.root / "data" / "shapes.csv")
+
+    def spec(self, old: str, new: str) -> None:
+        path = self.root / "pipelines" / "shapes.yaml"
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+
+    def run(self, *base: str) -> tuple[int, str]:
+        """validate, train, compare and report; compare's exit code and its output.
+
+        ``base``: compare's ``--base REF`` (default: origin/main, what the remote deployed).
+        """
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-q", "-m", "Change the data")
+        assert cli(self.root, "validate", NAME) == 0
+        assert cli(self.root, "train", NAME) == 0
+        self.capsys.readouterr()
+        code = cli(self.root, "compare", NAME, *(["--base", *base] if base else []))
+        out = self.capsys.readouterr().out
+        assert cli(self.root, "report", NAME) == 0
+        self.capsys.readouterr()
+        return code, out
+
+    def verdict(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.output("verdict.json"))
+        return loaded
+
+    def output(self, name: str) -> str:
+        return (self.root / ".mlgitops" / NAME / name).read_text("utf-8")
+
+
+@pytest.fixture
+def pr(tmp_path: Path, deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> PullRequest:
+    return PullRequest(tmp_path, deployed, capsys)
+
+
+#: Wraps the deployed scikit-learn model as a pyfunc model that predicts labels only.
+LOG_LABELS_ONLY = """
+import sys, warnings
+warnings.simplefilter("ignore")
+import mlflow, mlflow.sklearn
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+from tests.compare.world import labels_only
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("shapes-pyfunc")
+with mlflow.start_run():
+    info = mlflow.pyfunc.log_model(
+        name="labels",
+        python_model=labels_only(mlflow.sklearn.load_model(sys.argv[2])),
+        signature=ModelSignature(Schema([ColSpec("double", f"f{i}") for i in range(6)])),
+        pip_requirements=["scikit-learn"],
+    )
+print(info.model_uri)
+"""
+
+
+def _max_drop(verdict: dict[str, Any]) -> dict[str, Any]:
+    [gate] = [g for g in verdict["gates"] if g["condition"] == "max_drop"]
+    return gate
+
+
+def test_an_added_column_compares_normally(pr: PullRequest) -> None:
+    frame = pr.data
+    frame.insert(3, "extra", np.round(np.random.default_rng(1).normal(size=len(frame)), 6))
+    write_data(pr.root, frame)
+    code, out = pr.run()
+    assert code == 0, out
+    verdict = pr.verdict()
+    assert verdict["features"]["added"] == [{"name": "extra", "type": "double"}]
+    assert verdict["features"]["removed"] == [] and verdict["features"]["type_changed"] == []
+    assert verdict["comparison"]["status"] == "evaluable"
+    assert _max_drop(verdict)["status"] == "pass"
+    assert "features against the deployed model's signature: added extra (double)" in out
+    assert "| added | `extra` | - | `double` |" in pr.output("report.md")
+
+
+def test_reordered_columns_compare_normally_on_the_same_rows(pr: PullRequest) -> None:
+    frame = pr.data
+    write_data(pr.root, frame[["y", *reversed(FEATURES)]])
+    code, out = pr.run()
+    assert code == 0, out
+    verdict = pr.verdict()
+    assert verdict["features"]["reordered"] is True
+    holdout = verdict["holdout"]
+    assert (holdout["excluded"], holdout["compared"]) == (0, holdout["rows"])
+    assert _max_drop(verdict)["status"] == "pass"
+
+
+def test_a_removed_column_makes_the_relative_gates_not_evaluable(pr: PullRequest) -> None:
+    write_data(pr.root, pr.data.drop(columns=["f5"]))
+    code, out = pr.run()
+    assert code == 1
+    verdict = pr.verdict()
+    reason = "the deployed model needs column 'f5', which the candidate's holdout lacks"
+    assert verdict["comparison"] == {"status": "not_evaluable", "reasons": [reason], "notes": []}
+    assert verdict["features"]["removed"] == [{"name": "f5", "type": "double"}]
+    gate = _max_drop(verdict)
+    assert (gate["status"], gate["reason"]) == (
+        "not_evaluable",
+        f"max_drop cannot be evaluated: {reason}",
+    )
+    assert verdict["passed"] is False
+    assert verdict["summary"].startswith("failed: 1 gate not evaluable (roc_auc max_drop)")
+    assert f"relative gates not evaluable: {reason}" in out
+    report = pr.output("report.md")
+    assert "## ❌ mlgitops `shapes`: 1 not evaluable\n" in report
+    assert "| removed | `f5` | `double` | - |" in report
+
+
+def test_a_column_whose_type_changed_makes_the_relative_gates_not_evaluable(
+    pr: PullRequest,
+) -> None:
+    frame = pr.data
+    frame["f0"] = np.where(frame["f0"] > 0, "high", "low")
+    dtypes = {c: "float64" for c in FEATURES} | {"f0": "str", "y": "int64"}
+    write_data(pr.root, frame, dtypes)
+    code, _ = pr.run()
+    assert code == 1
+    verdict = pr.verdict()
+    assert verdict["features"]["type_changed"] == [
+        {"name": "f0", "baseline": "double", "candidate": "string", "compatible": False}
+    ]
+    assert verdict["comparison"]["reasons"] == [
+        "column 'f0' changed type from double (what the deployed model takes) to string, "
+        "which cannot be given to it"
+    ]
+    assert _max_drop(verdict)["status"] == "not_evaluable" and verdict["passed"] is False
+
+
+def test_a_new_split_seed_keeps_the_deployed_model_off_its_training_rows(pr: PullRequest) -> None:
+    pr.spec("seed: 42", "seed: 7")
+    code, out = pr.run()
+    assert code == 0, out
+    verdict = pr.verdict()
+    holdout = verdict["holdout"]
+    assert holdout["excluded"] > 0.5 * holdout["rows"]
+    assert holdout["compared"] == holdout["rows"] - holdout["excluded"] >= 30
+    assert holdout["excluded_reason"] == (
+        "the deployed model was trained on them (matched by fingerprints over 7 columns)"
+    )
+    assert (
+        f"compared on {holdout['compared']} of {holdout['rows']} holdout rows; "
+        f"{holdout['excluded']} excluded: the deployed model was trained on them"
+    ) in out
+    assert _max_drop(verdict)["status"] == "pass"
+    assert f"the deployed model is compared on {holdout['compared']} of them" in pr.output(
+        "report.md"
+    )
+
+
+def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
+    more = generated(1800)
+    write_data(pr.root, more)
+    code, out = pr.run()
+    assert code == 0, out
+    verdict = pr.verdict()
+    holdout = verdict["holdout"]
+    assert holdout["rows"] > 450 and (holdout["excluded"], holdout["compared"]) == (
+        0,
+        holdout["rows"],
+    )
+    assert _max_drop(verdict)["status"] == "pass"
+
+
+def test_a_deployed_model_without_probabilities_fails_a_roc_auc_drop_gate(
+    pr: PullRequest, deployed: Deployed
+) -> None:
+    """A much worse candidate must not pass because the baseline's roc_auc is unknown."""
+    # Logged from a process of its own, so MLflow's in-process state stays as it was.
+    logged = subprocess.run(
+        [sys.executable, "-c", LOG_LABELS_ONLY, deployed.server.uri, deployed.model_uri],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    model_uri = logged.stdout.strip().splitlines()[-1]
+    git(pr.root, "checkout", "-q", "main")
+    deploy(pr.root, deployed.server, deployed.run_id, model_uri)
+    git(pr.root, "checkout", "-q", "pr")
+    git(pr.root, "rebase", "-q", "main")
+    pr.spec(
+        "sklearn.ensemble.RandomForestClassifier\n  params: {n_estimators: 40, random_state: 0}",
+        "sklearn.tree.DecisionTreeClassifier\n  params: {max_depth: 1}",
+    )
+    code, out = pr.run("main")  # deployed on this clone's main only
+    assert code == 1, out
+    verdict = pr.verdict()
+    roc = next(m for m in verdict["metrics"] if m["name"] == "roc_auc")
+    assert roc["baseline"] is None and roc["candidate"] < 0.8
+    gate = _max_drop(verdict)
+    assert (gate["status"], gate["reason"]) == (
+        "not_evaluable",
+        "roc_auc cannot be computed for the deployed model (it gives no class probabilities), "
+        "so max_drop cannot be evaluated",
+    )
+    assert verdict["counts"] == {
+        "pass": 1,
+        "fail": 0,
+        "not_evaluable": 1,
+        "allowed": 0,
+        "not_applicable": 0,
+    }
+    assert "## ❌ mlgitops `shapes`: 1 not evaluable\n" in pr.output("report.md")
