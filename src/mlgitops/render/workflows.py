@@ -98,7 +98,7 @@ PINNED = {
     ),
     "cache": Pinned("actions/cache", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
     "attest-build-provenance": Pinned(
-        "actions/attest-build-provenance", "977bb373ede98d70efbf0b7b13af9c3d6651dc60", "v4.1.0"
+        "actions/attest-build-provenance", "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32", "v4.1.0"
     ),
 }
 
