@@ -136,8 +136,8 @@ def _register(uri: str, root: Path, name: str) -> tuple[str, str]:
     """Version 1 from the trained run (as deploy registers it), alias ``production``."""
     train = json.loads((root / ".mlgitops" / name / "train.json").read_text())
     registry = open_registry(uri, root)
-    run = registry.get_run(train["run_id"])
-    version = ensure_version(registry, name, train["run_id"], run.tags)
+    model_id = train["model_uri"].removeprefix("models:/")
+    version = ensure_version(registry, name, train["run_id"], model_id)
     registry.set_alias(name, "production", version.version)
     return version.version, train["model_uri"]
 
