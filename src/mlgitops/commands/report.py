@@ -208,35 +208,9 @@ def _unchanged(name: str, where: Target, check_run: bool) -> int:
     import requests
 
     from mlgitops.github import GitHub, api_url_from_env
-    from mlgitops.report import publish
 
     client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
-    context_name = f"mlgitops/{name}"
-    if check_run:
-        publish.post_check_run(
-            client,
-            where.repo,
-            where.sha,
-            name=context_name,
-            state="success",
-            description=description,
-            summary=description,
-            details_url=where.run_url,
-        )
-    else:
-        publish.post_status(
-            client,
-            where.repo,
-            where.sha,
-            context=context_name,
-            state="success",
-            description=description,
-            target_url=where.run_url,
-        )
-    kind = "check run" if check_run else "status"
-    console.line(
-        f"report {name}: {kind} {context_name} is success on {where.sha[:12]}: {description}"
-    )
+    _post_state(client, name, where, "success", description, check_run, description)
     return EXIT_OK
 
 
@@ -432,6 +406,23 @@ def _post(
         console.line(f"report {name}: no head commit, so no status")
         return
     state, description = outcome(report)
+    summary = cut(full, publish.CHECK_TEXT_LIMIT, _cut_note(where), _utf16_units)
+    _post_state(client, name, where, state, description, check_run, summary)
+
+
+def _post_state(
+    client: Any,
+    name: str,
+    where: Target,
+    state: str,
+    description: str,
+    check_run: bool,
+    summary: str,
+) -> None:
+    """The required ``mlgitops/NAME`` as a commit status, or a check run with ``summary``."""
+    from mlgitops.report import publish
+
+    assert where.repo is not None and where.sha is not None
     context_name = f"mlgitops/{name}"
     if check_run:
         publish.post_check_run(
@@ -442,7 +433,7 @@ def _post(
             state=state,
             description=description,
             details_url=where.run_url,
-            summary=cut(full, publish.CHECK_TEXT_LIMIT, _cut_note(where), _utf16_units),
+            summary=summary,
         )
     else:
         publish.post_status(
