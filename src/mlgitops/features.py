@@ -135,9 +135,9 @@ def row_fingerprints(frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray
     import numpy as np
     import pandas as pd
 
+    # hash_pandas_object combines columns by position: a fixed (sorted) order
     ordered = sorted(columns)
     normal = pd.DataFrame({name: _canonical(frame[name]) for name in ordered})
-    normal.columns = [f"{i}:{name}" for i, name in enumerate(ordered)]
     hashed = pd.util.hash_pandas_object(normal, index=False, categorize=False)
     return np.asarray(hashed, dtype=np.uint64)
 
