@@ -96,6 +96,39 @@ def test_full_spec_records() -> None:
     assert pipeline.inputs() == ("pipelines/full.yaml", "data/churn.csv", "schemas/churn.yaml")
 
 
+def test_a_built_image_spec_records() -> None:
+    text = (SPECS / "valid" / "built_image.yaml").read_text()
+    pipeline = parse_pipeline("pipelines/built_image.yaml", text)
+    assert pipeline.deploy is not None
+    server = pipeline.deploy.server
+    build = server.build
+    assert build is not None
+    assert build.repository == "registry.example.com:5000/ml/churn-serve"
+    assert build.registry == "registry.example.com:5000"
+    assert build.base.startswith("python:3.11-slim-bookworm@sha256:4c5a1b1e")
+    assert build.requirements == "serving/requirements.txt"
+    assert build.credentials is not None
+    assert (build.credentials.username, build.credentials.password) == (
+        "REGISTRY_USERNAME",
+        "REGISTRY_PASSWORD",
+    )
+    assert build.attest is True
+    # The base manifests name the repository; each overlay pins the deployed digest.
+    assert server.container_image == "registry.example.com:5000/ml/churn-serve"
+    # A new lock or a new Dockerfile is a change the pipeline's workflows react to.
+    assert pipeline.inputs() == (
+        "pipelines/built_image.yaml",
+        "data/churn.csv",
+        "schemas/churn.yaml",
+        "serving/requirements.txt",
+        "manifests/churn/image/Dockerfile",
+        "manifests/churn/image/Dockerfile.dockerignore",
+    )
+    full = parse_pipeline("pipelines/full.yaml", (SPECS / "valid" / "full.yaml").read_text())
+    assert full.deploy is not None and full.deploy.server.build is None
+    assert full.deploy.server.container_image == "ghcr.io/mlflow/mlflow:v3.17.2"
+
+
 def test_gate_judgement_and_comparison_settings() -> None:
     text = (SPECS / "valid" / "noninferiority.yaml").read_text()
     pipeline = parse_pipeline("pipelines/noninferiority.yaml", text)

@@ -14,6 +14,7 @@ from mlgitops.errors import Problem
 from mlgitops.spec.model import (
     CLASSIFICATION_METRICS,
     DEFAULT_METRICS,
+    GITHUB_REGISTRY,
     REGRESSION_METRICS,
     TASK_METRICS,
     is_url,
@@ -134,6 +135,16 @@ def _paths(doc: dict[str, Any]) -> Iterator[tuple[list[Key], Any, bool]]:
     drift = doc.get("drift")
     if isinstance(drift, dict) and "current" in drift:
         yield ["drift", "current"], drift["current"], True
+    build = _build(doc.get("deploy"))
+    if build is not None and "requirements" in build:
+        yield ["deploy", "server", "build", "requirements"], build["requirements"], False
+
+
+def _build(deploy: Any) -> dict[str, Any] | None:
+    """``deploy.server.build`` when it is a mapping."""
+    server = deploy.get("server") if isinstance(deploy, dict) else None
+    build = server.get("build") if isinstance(server, dict) else None
+    return build if isinstance(build, dict) else None
 
 
 def _path_problem(value: Any, url_ok: bool) -> str | None:
@@ -357,6 +368,7 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
             seen.setdefault(name, i)
         yield from _canary_rules(env, i)
     yield from _server_rules(deploy.get("server"))
+    yield from _build_rules(deploy)
     if "service_monitor" in deploy and "metrics" in deploy:
         message = "service_monitor is a shorthand for metrics: keep only metrics"
         yield ["deploy", "service_monitor"], message, True
@@ -376,6 +388,33 @@ def _server_rules(server: Any) -> Iterator[tuple[list[Key], str, bool]]:
             if bounds[j] <= bounds[j - 1]:
                 message = f"prediction buckets must increase strictly (got {bounds[j - 1]} then {bounds[j]})"
                 yield ["deploy", "server", "prediction_buckets", j], message, False
+
+
+def _build_rules(deploy: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
+    """``deploy.server.build``: instead of ``image``, and with credentials where needed."""
+    build = _build(deploy)
+    if build is None:
+        return
+    where: list[Key] = ["deploy", "server", "build"]
+    if "image" in deploy["server"]:
+        message = (
+            "give either 'image' (an image built elsewhere) or 'build' (built by the deploy "
+            "workflow), not both"
+        )
+        yield where, message, True
+    repository = build.get("repository")
+    if not isinstance(repository, str) or "credentials" in build:
+        return
+    registry = repository.split("/", 1)[0]
+    if registry != GITHUB_REGISTRY:
+        first = deploy["environments"][0] if deploy["environments"] else None
+        name = first.get("name") if isinstance(first, dict) else None
+        message = (
+            f"pushing to {registry} needs credentials: add credentials: {{username: SECRET, "
+            f"password: SECRET}}, the names of secrets of the GitHub environment {name!r} "
+            f"(only {GITHUB_REGISTRY} can use the workflow's own token)"
+        )
+        yield where, message, True
 
 
 def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str, bool]]:

@@ -202,8 +202,21 @@ def _metrics(deploy: dict[str, Any]) -> m.Metrics:
 
 def _server(raw: dict[str, Any]) -> m.Server:
     buckets = tuple(float(b) for b in raw.get("prediction_buckets", ()))
-    fields = {k: v for k, v in raw.items() if k != "prediction_buckets"}
-    return m.Server(**fields, prediction_buckets=buckets)
+    fields = {k: v for k, v in raw.items() if k not in ("prediction_buckets", "build")}
+    build = _image_build(raw["build"]) if "build" in raw else None
+    return m.Server(**fields, prediction_buckets=buckets, build=build)
+
+
+def _image_build(raw: dict[str, Any]) -> m.ImageBuild:
+    import posixpath
+
+    credentials = raw.get("credentials")
+    fields = {k: v for k, v in raw.items() if k not in ("credentials", "requirements")}
+    return m.ImageBuild(
+        **fields,
+        requirements=posixpath.normpath(raw["requirements"]),
+        credentials=m.RegistryCredentials(**credentials) if credentials else None,
+    )
 
 
 def _environment(raw: dict[str, Any]) -> m.Environment:

@@ -161,6 +161,44 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class RegistryCredentials:
+    """``deploy.server.build.credentials``: names of the secrets that log in to the registry."""
+
+    username: str
+    password: str
+
+
+#: The registry whose pushes the workflow's own token can make (``packages: write``).
+GITHUB_REGISTRY = "ghcr.io"
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """``deploy.server.build``: the serving image the deploy workflow builds and pushes."""
+
+    #: ``registry/path`` without tag or digest
+    repository: str
+    #: the base image, pinned by digest
+    base: str
+    #: a hash-locked requirements file in the repository
+    requirements: str
+    credentials: RegistryCredentials | None = None
+    #: attest the image's provenance (None: as ``mlgitops.yaml: attest`` says)
+    attest: bool | None = None
+
+    @property
+    def registry(self) -> str:
+        """The registry host (and port) the image is pushed to."""
+        return self.repository.split("/", 1)[0]
+
+
+def image_files(pipeline: str) -> tuple[str, str]:
+    """The generated Dockerfile of a pipeline's serving image, and its ignore file."""
+    dockerfile = f"manifests/{pipeline}/image/Dockerfile"
+    return dockerfile, f"{dockerfile}.dockerignore"
+
+
+@dataclass(frozen=True)
 class Server:
     #: A placeholder that cannot be pulled: the serving image is the user's to build.
     image: str = "example.invalid/set-deploy.server.image-to-your-serving-image"
@@ -169,6 +207,13 @@ class Server:
     cpu: str = "500m"
     memory: str = "1Gi"
     prediction_buckets: tuple[float, ...] = ()
+    build: ImageBuild | None = None
+
+    @property
+    def container_image(self) -> str:
+        """What the base manifests name: the spec's image, or the built image's repository
+        (each overlay then pins the digest that deploy wrote)."""
+        return self.build.repository if self.build is not None else self.image
 
 
 @dataclass(frozen=True)
@@ -243,6 +288,9 @@ class Pipeline:
         for p in (self.data.path, self.data.schema, self.data.test_path):
             if p and not is_url(p):
                 paths.append(p)
+        build = self.deploy.server.build if self.deploy else None
+        if build is not None:  # what the serving image is built from
+            paths += [build.requirements, *image_files(self.name)]
         return tuple(dict.fromkeys(paths))
 
 
