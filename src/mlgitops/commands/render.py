@@ -15,6 +15,7 @@ MANAGED_GLOBS = (
     ".github/workflows/mlgitops-*.yml",
     ".github/actionlint.yaml",
     "manifests/**/*.yaml",
+    "manifests/*/image/Dockerfile*",
 )
 
 
@@ -68,7 +69,8 @@ def _remove(root: Path, rel: str) -> None:
 def run(*, repo: Path, check: bool) -> int:
     root = repo.resolve()
     loaded = load_repo(root, check_references=True)
-    files = render_repo(loaded, manifests.read_deployed(root, loaded.pipelines))
+    deployed = manifests.read_deployed(root, loaded.pipelines)
+    files = render_repo(loaded, deployed, manifests.read_deployed_images(root, loaded.pipelines))
     stale = orphans(root, set(files))
     if check:
         changes = fsio.plan_writes(root, files)

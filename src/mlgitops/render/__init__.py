@@ -22,16 +22,21 @@ def header(source: str, comment: str = "#") -> str:
     )
 
 
-def render_repo(repo: Repo, deployed: Mapping[tuple[str, str], str]) -> dict[str, bytes]:
+def render_repo(
+    repo: Repo,
+    deployed: Mapping[tuple[str, str], str],
+    images: Mapping[tuple[str, str], str] | None = None,
+) -> dict[str, bytes]:
     """Every generated file of the repository, sorted by path.
 
     ``deployed`` maps (pipeline, environment) to the ``MODEL_URI`` that the
-    environment's overlay holds now: that line belongs to ``deploy``, so
-    rendering carries it over instead of resetting it.
+    environment's overlay holds now, ``images`` to the built image's
+    ``repository@digest`` it pins: those lines belong to ``deploy``, so
+    rendering carries them over instead of resetting them.
     """
     files: dict[str, str] = {}
     files.update(workflows.render(repo))
-    files.update(manifests.render(repo, deployed))
+    files.update(manifests.render(repo, deployed, images))
     files.update(runners.render(repo))
     return {path: files[path].encode("utf-8") for path in sorted(files)}
 

@@ -14,23 +14,34 @@ Layout per pipeline (``docs/manifests.md`` describes every file)::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlgitops.render import argocd, monitoring, serving, yamltext
+from mlgitops.render import argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import Environment
+from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 KUSTOMIZE_CONFIG = "kustomizeconfig.yaml"
 MODEL_URI_KEY = "MODEL_URI"
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 Obj = dict[str, Any]
 
 
-def render(repo: Repo, deployed: Mapping[tuple[str, str], str]) -> dict[str, str]:
-    """Repo-relative path -> file text for every generated manifest."""
+def render(
+    repo: Repo,
+    deployed: Mapping[tuple[str, str], str],
+    images: Mapping[tuple[str, str], str] | None = None,
+) -> dict[str, str]:
+    """Repo-relative path -> file text for every generated manifest (and image build file).
+
+    ``images`` maps (pipeline, environment) to the ``repository@digest`` deploy
+    wrote into the overlay (:func:`read_deployed_images`), carried over like
+    ``deployed``'s model URIs.
+    """
     files: dict[str, str] = {}
     for pipeline in repo.pipelines:
         if pipeline.deploy is None:
@@ -38,10 +49,12 @@ def render(repo: Repo, deployed: Mapping[tuple[str, str], str]) -> dict[str, str
         head = _header(pipeline)
         for name, objects in base_files(pipeline).items():
             files[f"manifests/{pipeline.name}/base/{name}"] = head + yamltext.dump(objects)
+        files.update(image.files(pipeline, head))
         for env in pipeline.deploy.environments:
-            uri = deployed.get((pipeline.name, env.name)) or placeholder_uri(pipeline, env)
-            text = head + yamltext.dump(overlay(pipeline, env, uri))
-            files[overlay_path(pipeline.name, env.name)] = text
+            key = (pipeline.name, env.name)
+            uri = deployed.get(key) or placeholder_uri(pipeline, env)
+            document = overlay(pipeline, env, uri, (images or {}).get(key))
+            files[overlay_path(pipeline.name, env.name)] = head + yamltext.dump(document)
             app = argocd.application(repo, pipeline, env)
             files[f"manifests/argocd/{pipeline.name}-{env.name}.yaml"] = head + yamltext.dump(app)
     return files
@@ -196,25 +209,34 @@ def _target(pipeline: Pipeline, patch: Obj) -> Obj:
     return {"group": group, "version": version, "kind": patch["kind"], "name": pipeline.name}
 
 
-def overlay(pipeline: Pipeline, env: Environment, model_uri: str) -> Obj:
-    """``overlays/<env>/kustomization.yaml``; its last line is the ``MODEL_URI=`` literal."""
+def overlay(
+    pipeline: Pipeline, env: Environment, model_uri: str, image_ref: str | None = None
+) -> Obj:
+    """``overlays/<env>/kustomization.yaml``; its last line is the ``MODEL_URI=`` literal.
+
+    With ``deploy.server.build``, an ``images`` entry pins the built repository to
+    the digest deploy wrote (``image_ref``: ``repository@digest``), else to
+    :data:`UNDEPLOYED_DIGEST`.
+    """
     patches = [
         {"target": p["target"], "patch": _patch_text(p["patch"])} for p in _patches(pipeline, env)
     ]
-    return {
+    document: Obj = {
         "apiVersion": KUSTOMIZE_API,
         "kind": "Kustomization",
         "namespace": env.namespace,
         "resources": ["../../base"],
         "labels": [{"pairs": {serving.ENVIRONMENT_LABEL: env.name}, "includeSelectors": False}],
         "patches": patches,
-        "configMapGenerator": [
-            {
-                "name": serving.model_configmap(pipeline),
-                "literals": [f"{MODEL_URI_KEY}={model_uri}"],
-            }
-        ],
     }
+    build = pipeline.deploy.server.build if pipeline.deploy else None
+    if build is not None:
+        digest = image_ref.rsplit("@", 1)[1] if image_ref else UNDEPLOYED_DIGEST
+        document["images"] = [{"name": build.repository, "digest": digest}]
+    document["configMapGenerator"] = [
+        {"name": serving.model_configmap(pipeline), "literals": [f"{MODEL_URI_KEY}={model_uri}"]}
+    ]
+    return document
 
 
 def read_deployed(root: Path, pipelines: Iterable[Pipeline]) -> dict[tuple[str, str], str]:
@@ -234,8 +256,56 @@ def read_deployed(root: Path, pipelines: Iterable[Pipeline]) -> dict[tuple[str, 
     return found
 
 
-def overlay_model_uri(path: Path, generator: str) -> str | None:
-    """The URI of the one ``MODEL_URI=`` literal of ``generator`` in a kustomization file."""
+def read_deployed_images(
+    root: Path, pipelines: Iterable[Pipeline]
+) -> dict[tuple[str, str], str]:
+    """(pipeline, environment) -> ``repository@digest`` that deploy pinned in each overlay.
+
+    Only the built repository the spec names now counts; an overlay that cannot
+    be read falls back to the ``image`` of the ``model.json`` beside it.
+    """
+    found: dict[tuple[str, str], str] = {}
+    for pipeline in pipelines:
+        if pipeline.deploy is None or pipeline.deploy.server.build is None:
+            continue
+        repository = pipeline.deploy.server.build.repository
+        for env in pipeline.deploy.environments:
+            path = root / overlay_path(pipeline.name, env.name)
+            digest = _overlay_digest(_load(path), repository)
+            ref = f"{repository}@{digest}" if digest else None
+            ref = ref or _provenance_image(path.parent / "model.json", repository)
+            if ref:
+                found[(pipeline.name, env.name)] = ref
+    return found
+
+
+def _overlay_digest(document: Any, repository: str) -> str | None:
+    entries = document.get("images") if isinstance(document, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, dict) and entry.get("name") == repository:
+            digest = entry.get("digest")
+            return digest if isinstance(digest, str) and _deployed(digest) else None
+    return None
+
+
+def _deployed(digest: str) -> bool:
+    return bool(_DIGEST.fullmatch(digest)) and digest != UNDEPLOYED_DIGEST
+
+
+def _provenance_image(path: Path, repository: str) -> str | None:
+    try:
+        record = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    ref = record.get("image") if isinstance(record, dict) else None
+    if not isinstance(ref, str) or "@" not in ref:
+        return None
+    name, digest = ref.rsplit("@", 1)
+    return ref if name == repository and _deployed(digest) else None
+
+
+def _load(path: Path) -> Any:
+    """A kustomization file's document; None when it cannot be read or parsed."""
     import yaml
 
     try:
@@ -243,9 +313,14 @@ def overlay_model_uri(path: Path, generator: str) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     try:  # libyaml's parser where PyYAML has it: the same documents, many times faster
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return None
+
+
+def overlay_model_uri(path: Path, generator: str) -> str | None:
+    """The URI of the one ``MODEL_URI=`` literal of ``generator`` in a kustomization file."""
+    document = _load(path)
     entries = document.get("configMapGenerator") if isinstance(document, dict) else None
     for entry in entries if isinstance(entries, list) else ():
         if isinstance(entry, dict) and entry.get("name") == generator:

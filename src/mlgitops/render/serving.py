@@ -132,7 +132,7 @@ def container(pipeline: Pipeline, *, name: str, port_name: str | None) -> Obj:
     command, args = server_command(pipeline)
     return {
         "name": name,
-        "image": server.image,
+        "image": server.container_image,
         "command": command,
         "args": args,
         "workingDir": SCRATCH,

@@ -192,6 +192,11 @@ class ImageBuild:
         return self.repository.split("/", 1)[0]
 
 
+#: The digest an overlay names before its first deploy: no registry holds it, so no pod
+#: starts on a guess (deploy writes the digest of the image the workflow built).
+UNDEPLOYED_DIGEST = "sha256:" + "0" * 64
+
+
 def image_files(pipeline: str) -> tuple[str, str]:
     """The generated Dockerfile of a pipeline's serving image, and its ignore file."""
     dockerfile = f"manifests/{pipeline}/image/Dockerfile"

@@ -22,12 +22,14 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib.util
+import posixpath
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import Problem
+from mlgitops.spec.locks import installs, lock_problems
 from mlgitops.spec.model import is_url
 from mlgitops.spec.positions import Key, dotted, locate
 
@@ -37,12 +39,50 @@ _SCRIPTS = (".py", ".R", ".r", ".jl", ".sh")
 
 
 def reference_problems(root: Path, source: str, doc: dict[str, Any]) -> list[Problem]:
-    """Every missing file and unknown estimator a (schema-valid) spec document names."""
+    """Every missing file and unknown estimator a (schema-valid) spec document names,
+    and every line of the serving image's requirements that pip would refuse."""
     found = []
-    for path, message in [*_files(root, doc), *_estimator(root, doc)]:
+    named = [*_files(root, doc), *_estimator(root, doc), *_lock(root, doc)]
+    for path, message in named:
         line, col = locate(doc, path)
         found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))
+    found += _lock_lines(root, doc)
     return found
+
+
+def _lock_path(doc: dict[str, Any]) -> str | None:
+    server = (doc.get("deploy") or {}).get("server") or {}
+    rel = (server.get("build") or {}).get("requirements")
+    return posixpath.normpath(rel) if isinstance(rel, str) else None
+
+
+def _lock(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
+    """The serving image's requirements file: there, and installing mlgitops."""
+    rel = _lock_path(doc)
+    if rel is None:
+        return
+    where: list[Key] = ["deploy", "server", "build", "requirements"]
+    text = _text(root / rel)
+    if text is None:
+        yield where, f"'{rel}' does not exist in the repository{_near(root, rel)}"
+    elif not installs(text, "mlgitops"):
+        yield where, (
+            f"'{rel}' does not install mlgitops, which the container runs (`mlgitops serve`): "
+            "add mlgitops[serve]==<version> with its hashes"
+        )
+
+
+def _lock_lines(root: Path, doc: dict[str, Any]) -> list[Problem]:
+    rel = _lock_path(doc)
+    text = _text(root / rel) if rel is not None else None
+    return lock_problems(rel, text) if rel is not None and text is not None else []
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _files(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:

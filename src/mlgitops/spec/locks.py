@@ -1,0 +1,104 @@
+"""Hash-locked requirements files, read the way ``pip install --require-hashes`` reads them.
+
+The serving image installs ``deploy.server.build.requirements`` with
+``--require-hashes --no-deps --only-binary :all:``: every requirement must
+name one exact version (``==``, or a direct URL) and carry ``--hash=``, and
+the file must stand alone (the build context holds only it). ``render``
+checks this, so that a lock pip would refuse fails on the developer's
+machine, with the line, not in the deploy workflow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mlgitops.errors import Problem
+
+#: A requirement's project name (PEP 508), at the start of its line.
+_NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+#: Options that pull in other files or editable sources: the image build cannot honour them.
+_INCLUDES = ("-r", "--requirement", "-c", "--constraint")
+_EDITABLE = ("-e", "--editable")
+#: ``name @ https://…``: a direct reference pins one file, as ``==`` pins one version.
+_DIRECT_URL = re.compile(r"@\s*[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One logical line of a requirements file (continuations joined, comment removed)."""
+
+    line: int
+    col: int
+    text: str
+
+    @property
+    def spec(self) -> str:
+        """The requirement without its options (``numpy==2.0 ; python_version > "3"``)."""
+        return re.split(r"\s--?[A-Za-z]", f" {self.text}", maxsplit=1)[0].strip()
+
+    @property
+    def name(self) -> str | None:
+        """The normalised project name (``mlgitops``), or None for an option line."""
+        found = _NAME.match(self.text)
+        return re.sub(r"[-_.]+", "-", found.group(1)).lower() if found else None
+
+
+def logical_lines(text: str) -> Iterator[Requirement]:
+    """Every non-blank logical line: ``\\`` continues a line, `` #`` starts a comment."""
+    start, parts = 0, []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not parts:
+            start = number
+        line = re.sub(r"(^|\s)#.*$", "", raw)
+        continued = line.endswith("\\")
+        parts.append(line[:-1] if continued else line)
+        if continued:
+            continue
+        joined = " ".join(parts)
+        parts = []
+        if joined.strip():
+            col = len(joined) - len(joined.lstrip()) + 1
+            yield Requirement(start, col, " ".join(joined.split()))
+
+
+def lock_problems(source: str, text: str) -> list[Problem]:
+    """Every line of a requirements file that ``pip install --require-hashes`` refuses."""
+    found = []
+    for requirement in logical_lines(text):
+        message = _problem(requirement)
+        if message:
+            found.append(Problem(source, requirement.line, requirement.col, message))
+    return found
+
+
+def installs(text: str, project: str) -> bool:
+    """Whether the file has a requirement line for ``project``."""
+    return any(r.name == project for r in logical_lines(text))
+
+
+def _problem(requirement: Requirement) -> str | None:
+    text = requirement.text
+    option = text.split(" ", 1)[0].split("=", 1)[0]
+    if option in _INCLUDES:
+        return (
+            f"{text!r} includes another file, which the image build does not see: lock every "
+            "requirement into this one file"
+        )
+    if option in _EDITABLE:
+        return (
+            f"{text!r} is an editable install, which cannot be hash-checked: install a built "
+            "wheel by version and hash"
+        )
+    if requirement.name is None:
+        return None  # an option line (--index-url, ...): pip's to judge
+    spec = requirement.spec
+    if "==" not in spec and not _DIRECT_URL.search(spec):
+        return f"{spec!r} is not pinned with '==': --require-hashes installs exact versions only"
+    if "--hash" not in text:
+        return (
+            f"{spec!r} has no --hash: the image installs with --require-hashes (lock the file "
+            "with pip-compile --generate-hashes)"
+        )
+    return None
