@@ -30,7 +30,9 @@ BIN = Path(sys.executable).parent
 GOLDEN = PROJECT / "tests" / "golden" / "workflows"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 USES = re.compile(r"^\s*(?:- )?uses:")
-THIRD_PARTY = re.compile(r"^\s*(?:- )?uses: (actions/[a-z-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")
+THIRD_PARTY = re.compile(
+    r"^\s*(?:- )?uses: ((?:actions|docker)/[a-z-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$"
+)
 
 REGRESSION_SPEC = """\
 name: house-prices
@@ -57,18 +59,43 @@ drift:
   action: issue
 """
 
-CHURN_SPEC = """\
+BASE = "python:3.11-slim-bookworm@sha256:" + "ab" * 32
+CHURN_SPEC = f"""\
 name: churn
-data: {path: data/churn.csv, target: churned, schema: schemas/churn.yaml}
-model: {estimator: sklearn.linear_model.LogisticRegression}
+data: {{path: data/churn.csv, target: churned, schema: schemas/churn.yaml}}
+model: {{estimator: sklearn.linear_model.LogisticRegression}}
 task: classification
-train: {runs_on: gpu-pool}
+train: {{runs_on: gpu-pool}}
 deploy:
+  server:
+    build:
+      repository: ghcr.io/acme/churn-serve
+      base: {BASE}
+      requirements: serving/requirements.txt
   environments:
-    - {name: dev, namespace: ml-dev}
-    - {name: staging, namespace: ml-staging}
-    - {name: prod, namespace: ml, canary: {steps: [20, 100]}}
-drift: {schedule: "0 * * * 1-5"}
+    - {{name: dev, namespace: ml-dev}}
+    - {{name: staging, namespace: ml-staging}}
+    - {{name: prod, namespace: ml, canary: {{steps: [20, 100]}}}}
+drift: {{schedule: "0 * * * 1-5"}}
+"""
+
+#: A serving image pushed to a registry other than ghcr.io, with named secrets.
+FRAUD_SPEC = f"""\
+name: fraud
+data: {{path: data/fraud.csv, target: fraud, columns: {{fraud: {{dtype: int64}}}}}}
+model: {{estimator: sklearn.linear_model.LogisticRegression}}
+task: classification
+deploy:
+  target: kserve
+  server:
+    build:
+      repository: registry.example.com:5000/risk/fraud-serve
+      base: {BASE}
+      requirements: deploy/requirements.lock
+      credentials: {{username: REGISTRY_USER, password: REGISTRY_TOKEN}}
+      attest: false  # mlgitops.yaml says true
+  environments:
+    - {{name: live, namespace: fraud}}
 """
 
 MINIMAL_SPEC = """\
@@ -127,10 +154,14 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
         "attest: true\n",
         {"churn.yaml": CHURN_SPEC, "zz-a.yaml": MINIMAL_SPEC},
     )
+    registry = _make_repo(
+        tmp_path_factory.mktemp("registry"), "attest: true\n", {"fraud.yaml": FRAUD_SPEC}
+    )
     return {
         "example": _render(example),
         "regression": _render(regression),
         "pinned": _render(pinned),
+        "registry": _render(registry),
     }
 
 
@@ -223,13 +254,19 @@ def test_files_follow_the_specs(repos: dict[str, Rendered]) -> None:
         ".github/workflows/mlgitops-churn-pr.yml",
         ".github/workflows/mlgitops-report.yml",
     ]
+    assert list(repos["registry"].files) == [
+        ".github/actionlint.yaml",
+        ".github/workflows/mlgitops-fraud-deploy.yml",
+        ".github/workflows/mlgitops-fraud-pr.yml",
+        ".github/workflows/mlgitops-report.yml",
+    ]
 
 
 def test_no_pipelines_no_workflows(tmp_path: Path) -> None:
     assert workflows.render(load_repo(_make_repo(tmp_path, None, {}))) == {}
 
 
-@pytest.mark.parametrize("case", ["regression", "pinned"])
+@pytest.mark.parametrize("case", ["regression", "pinned", "registry"])
 def test_output_matches_the_golden_files(repos: dict[str, Rendered], case: str) -> None:
     """Rendered text is reviewed as text: MLGITOPS_UPDATE_GOLDEN=1 rewrites the golden files."""
     folder = GOLDEN / case
@@ -392,7 +429,15 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
     workflow = repos["pinned"].workflow("mlgitops-churn-deploy.yml")
     assert workflow["on"]["push"] == {
         "branches": ["trunk"],
-        "paths": ["data/churn.csv", "mlgitops.yaml", "pipelines/churn.yaml", "schemas/churn.yaml"],
+        "paths": [
+            "data/churn.csv",
+            "manifests/churn/image/Dockerfile",
+            "manifests/churn/image/Dockerfile.dockerignore",
+            "mlgitops.yaml",
+            "pipelines/churn.yaml",
+            "schemas/churn.yaml",
+            "serving/requirements.txt",
+        ],
     }
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
     assert inputs["action"]["options"] == ["promote", "rollback"]
@@ -416,6 +461,7 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
         "command": "deploy",
         "pipeline": "churn",
         "environment": "dev",
+        "image": "ghcr.io/acme/churn-serve@${{ needs.image.outputs.digest }}",
         "python-version": "3.11",
     }
     assert dispatch["if"] == "${{ github.event_name == 'workflow_dispatch' }}"
@@ -435,6 +481,90 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
         "attestations": "read",
     }
     assert dispatch["permissions"] == {"contents": "write"}
+
+
+def test_the_image_job_builds_and_pushes_by_digest(repos: dict[str, Rendered]) -> None:
+    workflow = repos["pinned"].workflow("mlgitops-churn-deploy.yml")
+    assert list(workflow["jobs"]) == ["image", "deploy", "dispatch"]
+    image, deploy = workflow["jobs"]["image"], workflow["jobs"]["deploy"]
+    assert image["if"] == "${{ github.event_name == 'push' }}"
+    assert deploy["needs"] == "image"
+    assert "environment" not in image  # the workflow's own token: no environment secret
+    assert image["concurrency"] == {"group": "mlgitops-churn-image", "cancel-in-progress": False}
+    assert image["permissions"] == {
+        "contents": "read",
+        "packages": "write",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    assert image["outputs"] == {"digest": "${{ steps.build.outputs.digest }}"}
+    checkout, buildx, login, build, attest = image["steps"]
+    assert checkout["with"] == {
+        "persist-credentials": False,
+        "sparse-checkout": "/manifests/churn/image/\n/serving/requirements.txt\n",
+        "sparse-checkout-cone-mode": False,
+    }
+    assert buildx["uses"] == workflows.PINNED["setup-buildx-action"].uses.split(" #")[0]
+    assert login["with"] == {
+        "registry": "ghcr.io",
+        "username": "${{ github.actor }}",
+        "password": "${{ github.token }}",
+    }
+    assert build["id"] == "build"
+    assert build["env"] == {"SOURCE_DATE_EPOCH": "0"}
+    assert build["with"] == {
+        "context": ".",
+        "file": "manifests/churn/image/Dockerfile",
+        "outputs": "type=image,name=ghcr.io/acme/churn-serve:${{ github.sha }},push=true,"
+        "rewrite-timestamp=true",
+        "provenance": False,
+        "sbom": False,
+    }
+    assert attest["uses"].startswith("actions/attest-build-provenance@")
+    assert attest["with"] == {
+        "subject-name": "ghcr.io/acme/churn-serve",
+        "subject-digest": "${{ steps.build.outputs.digest }}",
+        "push-to-registry": True,
+    }
+    assert repos["example"].workflow("mlgitops-tumors-deploy.yml")["jobs"].keys() == {
+        "deploy",
+        "dispatch",
+    }
+
+
+def test_registry_secrets_are_held_in_the_first_environment(repos: dict[str, Rendered]) -> None:
+    workflow = repos["registry"].workflow("mlgitops-fraud-deploy.yml")
+    image, deploy = workflow["jobs"]["image"], workflow["jobs"]["deploy"]
+    assert image["environment"] == deploy["environment"] == "live"
+    assert image["permissions"] == {"contents": "read"}  # no token pushes: the secrets do
+    login = next(s for s in image["steps"] if s["uses"].startswith("docker/login-action@"))
+    assert login["with"] == {
+        "registry": "registry.example.com:5000",
+        "username": "${{ secrets.REGISTRY_USER }}",
+        "password": "${{ secrets.REGISTRY_TOKEN }}",
+    }
+    assert [s["name"] for s in image["steps"]] == [
+        "Check out the image's build files",
+        "Set up Docker Buildx",
+        "Log in to registry.example.com:5000",
+        "Build and push the image",
+    ]  # attest: false in the spec wins over mlgitops.yaml
+    assert deploy["steps"][-1]["with"]["image"] == (
+        "registry.example.com:5000/risk/fraud-serve@${{ needs.image.outputs.digest }}"
+    )
+    assert deploy["permissions"]["attestations"] == "read"  # the model's, from mlgitops.yaml
+
+
+def test_zizmor_as_an_auditor_finds_nothing_in_the_deploy_workflows(
+    repos: dict[str, Rendered],
+) -> None:
+    """The auditor persona reports everything zizmor knows, its least confident too; what
+    the generated workflows do on purpose says why inline (``# zizmor: ignore[...]``)."""
+    paths = [path for path in _workflow_paths(repos) if path.endswith("-deploy.yml")]
+    assert len(paths) == 3
+    result = _tool("zizmor", "--offline", "--format", "json", "--persona", "auditor", *paths)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
 
 
 def test_attest_grants_signing_to_the_train_job_only(repos: dict[str, Rendered]) -> None:
@@ -558,6 +688,9 @@ def test_third_party_actions_are_pinned_to_commits(repos: dict[str, Rendered]) -
         "actions/download-artifact",
         "actions/setup-python",
         "actions/upload-artifact",
+        "docker/build-push-action",
+        "docker/login-action",
+        "docker/setup-buildx-action",
     ]
 
 
@@ -584,7 +717,12 @@ def test_actionlint_config_lists_the_custom_labels(repos: dict[str, Rendered]) -
         case: yaml.safe_load(r.files[".github/actionlint.yaml"])["self-hosted-runner"]["labels"]
         for case, r in repos.items()
     }
-    assert labels == {"example": ["gpu"], "regression": ["a100-80g"], "pinned": ["gpu", "gpu-pool"]}
+    assert labels == {
+        "example": ["gpu"],
+        "regression": ["a100-80g"],
+        "pinned": ["gpu", "gpu-pool"],
+        "registry": ["gpu"],
+    }
 
 
 def test_user_strings_cannot_open_expressions(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from mlgitops.gha import expr
 from mlgitops.render import jinja_shim
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import is_url
+from mlgitops.spec.model import image_files, is_url
 
 if TYPE_CHECKING:
     import jinja2
@@ -40,6 +40,7 @@ _HOSTED_LABEL = re.compile(r"^(ubuntu|windows|macos)-")
 CHECK_TIMEOUT = 30
 REPORT_TIMEOUT = 10
 DEPLOY_TIMEOUT = 20
+IMAGE_TIMEOUT = 30
 DRIFT_TIMEOUT = 30
 #: Minutes the watchdog job may run beyond the wait it watches for (set-up, the report).
 WATCHDOG_SLACK = 10
@@ -99,6 +100,13 @@ PINNED = {
     "cache": Pinned("actions/cache", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
     "attest-build-provenance": Pinned(
         "actions/attest-build-provenance", "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32", "v4.1.0"
+    ),
+    "setup-buildx-action": Pinned(
+        "docker/setup-buildx-action", "37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"
+    ),
+    "login-action": Pinned("docker/login-action", "4907a6ddec9925e35a0a9e82d7399ccc52663121", "v4.1.0"),
+    "build-push-action": Pinned(
+        "docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"
     ),
 }
 
@@ -266,6 +274,50 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "push_token": PUSH_TOKEN,
         "attest": _attest(repo, pipeline),
         "mlflow_env": DEPLOY_MLFLOW_ENV,
+        "image": image_context(repo, pipeline),
+    }
+
+
+def image_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any] | None:
+    """The deploy workflow's ``image`` job, for ``deploy.server.build``; None without it.
+
+    It builds the generated Dockerfile with only the lock in its context, with
+    ``SOURCE_DATE_EPOCH=0`` and rewritten file times, so the same base, lock and
+    Dockerfile give the same digest on every run; pushes it tagged with the
+    commit; and hands the digest to deploy. BuildKit's own provenance is off: it
+    records the build's time, which would make every digest new (the GitHub
+    attestation records the build instead, when attestation is on).
+    """
+    assert pipeline.deploy is not None
+    build = pipeline.deploy.server.build
+    if build is None:
+        return None
+    dockerfile, _ = image_files(pipeline.name)
+    folder = dockerfile.rsplit("/", 1)[0]
+    credentials = build.credentials
+    if credentials is None:  # ghcr.io (checks.py): the workflow's own token may push there
+        login = (expr("github.actor"), expr("github.token"))
+    else:
+        login = (expr(f"secrets.{credentials.username}"), expr(f"secrets.{credentials.password}"))
+    attest = repo.config.attest if build.attest is None else build.attest
+    # repository and requirements match the schema's patterns: no quote, no "${{" in them
+    outputs = f"type=image,name={build.repository}:{expr('github.sha')},push=true"
+    return {
+        "timeout": IMAGE_TIMEOUT,
+        "group": _q(f"mlgitops-{pipeline.name}-image"),
+        "environment": credentials is not None,
+        "packages": credentials is None,
+        "attest": attest,
+        "sparse": _q(f"/{folder}/\n/{build.requirements}\n"),
+        "registry": _q(build.registry),
+        "login_name": _q(f"Log in to {build.registry}"),
+        "username": login[0],
+        "password": login[1],
+        "dockerfile": _q(dockerfile),
+        "outputs": json.dumps(f"{outputs},rewrite-timestamp=true"),
+        "repository": _q(build.repository),
+        "ref": json.dumps(f"{build.repository}@" + expr("needs.image.outputs.digest")),
+        "digest": expr("steps.build.outputs.digest"),
     }
 
 

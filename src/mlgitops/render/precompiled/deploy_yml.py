@@ -14,15 +14,16 @@ def root(context, missing=missing):
     l_0_branch = resolve('branch')
     l_0_paths = resolve('paths')
     l_0_environments = resolve('environments')
-    l_0_deploy_job_name = resolve('deploy_job_name')
+    l_0_image = resolve('image')
     l_0_is_push = resolve('is_push')
     l_0_runs_on = resolve('runs_on')
-    l_0_timeout = resolve('timeout')
     l_0_first_environment = resolve('first_environment')
+    l_0_pinned = resolve('pinned')
+    l_0_deploy_job_name = resolve('deploy_job_name')
+    l_0_timeout = resolve('timeout')
     l_0_deploy_group = resolve('deploy_group')
     l_0_attest = resolve('attest')
     l_0_mlflow_env = resolve('mlflow_env')
-    l_0_pinned = resolve('pinned')
     l_0_push_token = resolve('push_token')
     l_0_action = resolve('action')
     l_0_pipeline = resolve('pipeline')
@@ -54,11 +55,74 @@ def root(context, missing=missing):
         yield str(l_1_environment)
         yield '\n'
     l_1_environment = missing
-    yield '\npermissions: {}\n\njobs:\n  deploy:\n    name: '
+    yield '\npermissions: {}\n\njobs:\n'
+    if (undefined(name='image') if l_0_image is missing else l_0_image):
+        pass
+        yield '  image:\n    name: build the serving image\n    if: '
+        yield str((undefined(name='is_push') if l_0_is_push is missing else l_0_is_push))
+        yield '\n    runs-on: '
+        yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
+        yield '\n    timeout-minutes: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'timeout'))
+        yield "\n    # Per pipeline, like deploy: a newer merge's build waits for a running one.\n    concurrency:\n      group: "
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'group'))
+        yield '\n      cancel-in-progress: false\n'
+        if environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'environment'):
+            pass
+            yield '    # The registry credentials are secrets of this environment, behind its protection rules.\n    environment: '
+            yield str((undefined(name='first_environment') if l_0_first_environment is missing else l_0_first_environment))
+            yield '\n'
+        yield '    permissions:\n      contents: read  # check out the Dockerfile and the locked requirements\n'
+        if environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'packages'):
+            pass
+            yield "      packages: write  # push the image to ghcr.io with the workflow's own token\n"
+        if environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'attest'):
+            pass
+            yield "      id-token: write  # sign the image's build provenance (Sigstore)\n      attestations: write  # store the attestation of the image's digest\n"
+        yield '    outputs:\n      digest: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'digest'))
+        yield "\n    steps:\n      - name: Check out the image's build files\n        uses: "
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
+        yield '\n        with:\n          persist-credentials: false\n          sparse-checkout: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'sparse'))
+        yield '\n          sparse-checkout-cone-mode: false\n      - name: Set up Docker Buildx\n        uses: '
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'setup-buildx-action'))
+        yield '\n      - name: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'login_name'))
+        yield '\n        uses: '
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'login-action'))
+        yield '\n        with:\n          registry: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'registry'))
+        yield '\n          username: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'username'))
+        yield '\n          password: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'password'))
+        yield '\n      # Reproducible: the same base, lock and Dockerfile give the same digest on every\n      # run (no build time in the image, no BuildKit provenance that records one).\n      - name: Build and push the image\n        id: build\n        uses: '
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'build-push-action'))
+        yield '\n        env:\n          SOURCE_DATE_EPOCH: "0"\n        with:\n          context: .\n          file: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'dockerfile'))
+        yield '\n          outputs: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'outputs'))
+        yield '\n          provenance: false\n          sbom: false\n'
+        if environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'attest'):
+            pass
+            yield '      - name: Attest the image\n        uses: '
+            yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'attest-build-provenance'))
+            yield '\n        with:\n          subject-name: '
+            yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'repository'))
+            yield '\n          subject-digest: '
+            yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'digest'))
+            yield '\n          push-to-registry: true\n'
+        yield '\n'
+    yield '  deploy:\n    name: '
     yield str((undefined(name='deploy_job_name') if l_0_deploy_job_name is missing else l_0_deploy_job_name))
     yield '\n    if: '
     yield str((undefined(name='is_push') if l_0_is_push is missing else l_0_is_push))
-    yield '\n    runs-on: '
+    yield '\n'
+    if (undefined(name='image') if l_0_image is missing else l_0_image):
+        pass
+        yield '    needs: image\n'
+    yield '    runs-on: '
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
     yield str((undefined(name='timeout') if l_0_timeout is missing else l_0_timeout))
@@ -84,13 +148,19 @@ def root(context, missing=missing):
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0\n          token: '
     yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
-    yield '\n          persist-credentials: true  # deploy pushes its commit\n      - name: Deploy\n        uses: '
+    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] deploy pushes its commit; the job uploads no artifact\n      - name: Deploy\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: deploy\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
     yield '\n          environment: '
     yield str((undefined(name='first_environment') if l_0_first_environment is missing else l_0_first_environment))
-    yield '\n          python-version: '
+    yield '\n'
+    if (undefined(name='image') if l_0_image is missing else l_0_image):
+        pass
+        yield '          image: '
+        yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'ref'))
+        yield '\n'
+    yield '          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n\n  dispatch:\n    name: promote or roll back\n    if: '
     yield str((undefined(name='is_dispatch') if l_0_is_dispatch is missing else l_0_is_dispatch))
@@ -116,7 +186,7 @@ def root(context, missing=missing):
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0\n          token: '
     yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
-    yield '\n          persist-credentials: true  # promote and rollback push their commit\n      - name: Promote\n        if: '
+    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] promote and rollback push their commit; the job uploads no artifact\n      - name: Promote\n        if: '
     yield str((undefined(name='is_promote') if l_0_is_promote is missing else l_0_is_promote))
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
@@ -139,5 +209,5 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '1=34&6=36&11=38&13=40&14=44&30=48&31=52&38=56&39=58&40=60&41=62&43=64&46=66&52=68&57=72&58=76&62=82&65=84&68=86&71=88&72=90&73=92&77=94&78=96&79=98&80=100&84=102&89=104&90=108&94=114&97=116&100=118&101=120&104=122&105=124&106=126&108=128&109=130&112=132&113=134&114=136'
-SOURCE = 'sha256:26acc5a956c696044965b55f6fc0936a60645170262c57ef3a2d5b573bb2d7d4'
+debug_info = '1=35&6=37&11=39&13=41&14=45&30=49&31=53&37=57&40=60&41=62&42=64&45=66&47=68&49=71&53=74&56=77&61=81&64=83&67=85&70=87&71=89&72=91&74=93&75=95&76=97&81=99&86=101&87=103&90=105&92=108&94=110&95=112&101=116&102=118&103=120&106=124&107=126&109=128&112=130&118=132&123=136&124=140&128=146&131=148&134=150&137=152&138=154&139=156&140=159&142=162&146=164&147=166&148=168&149=170&153=172&158=174&159=178&163=184&166=186&169=188&170=190&173=192&174=194&175=196&177=198&178=200&181=202&182=204&183=206'
+SOURCE = 'sha256:2c12410f152b99a71ec8c3f2c563f4d0d2b9159838976ad54c7cce8deda5b6bb'
