@@ -87,6 +87,8 @@ class DeployedModel:
     commit: str = ""
     pr: int | None = None
     deployed_at: str = ""
+    #: the built serving image it ran on (``repository@sha256:…``; "" when not built)
+    image: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,9 @@ class ProvenanceRecord:
     promoted_from: str | None = None
     #: ``sha256:<hex>`` of the model folder that deploy checked before registering it.
     model_digest: str = ""
+    #: The serving image the overlay pins (``repository@sha256:…``), for
+    #: ``deploy.server.build``; "" when the spec names its image itself.
+    image: str = ""
     schema_version: int = SCHEMA_VERSION
 
 

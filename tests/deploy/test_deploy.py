@@ -115,6 +115,7 @@ def test_deploy_commits_the_reviewed_model_and_pushes(
         "run_id": run_id,
         "content_key": train["content_key"],
         "model_digest": train["model_digest"],
+        "image": "",  # the spec names its image (deploy.server.image): nothing built to pin
         "metrics": {m["name"]: m["candidate"] for m in verdict["metrics"]},
         "commit": before,
         "pr": None,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlgitops.errors import BadInput
-from mlgitops.gitops.overlay import Overlay, read_model_uri, set_model_uri
+from mlgitops.gitops.overlay import Overlay, read_image, read_model_uri, set_image, set_model_uri
 from tests.deploy.world import World
 
 OVERLAY = Overlay("churn", "staging")
@@ -112,3 +112,56 @@ def test_paths_of_an_overlay() -> None:
     assert OVERLAY.kustomization == "manifests/churn/overlays/staging/kustomization.yaml"
     assert OVERLAY.model_json == "manifests/churn/overlays/staging/model.json"
     assert Path(OVERLAY.folder).name == "staging"
+
+
+# --- the built serving image's digest ------------------------------------------------------
+
+BUILT = Overlay("churn", "staging", "ghcr.io/acme/serve")
+OLD, NEW = "sha256:" + "0" * 64, "sha256:" + "c3" * 32
+WITH_IMAGES = f"""\
+resources: [../../base]
+images:   # pinned by mlgitops deploy
+- name: ghcr.io/acme/sidecar
+  digest: sha256:{"d4" * 32}
+- digest: '{OLD}'  # the first deploy sets it
+  name: ghcr.io/acme/serve
+configMapGenerator:
+- name: churn-model
+  literals: [MODEL_URI=models:/churn@staging]
+"""
+
+
+def test_only_the_digest_changes_in_the_style_it_had() -> None:
+    assert read_image(WITH_IMAGES, BUILT) is None  # nothing deployed yet
+    after = set_image(WITH_IMAGES, BUILT, f"ghcr.io/acme/serve@{NEW}")
+    assert changed_lines(WITH_IMAGES, after) == [
+        f"-- digest: '{OLD}'  # the first deploy sets it",
+        f"+- digest: '{NEW}'  # the first deploy sets it",
+    ]
+    assert read_image(after, BUILT) == f"ghcr.io/acme/serve@{NEW}"
+    assert set_image(after, BUILT, f"ghcr.io/acme/serve@{NEW}") is after
+
+
+@pytest.mark.parametrize(
+    ("text", "image", "message"),
+    [
+        (
+            "images:\n- name: ghcr.io/acme/other\n  digest: sha256:" + "0" * 64 + "\n",
+            f"ghcr.io/acme/serve@{NEW}",
+            "manifests/churn/overlays/staging/kustomization.yaml: no images entry pins "
+            "ghcr.io/acme/serve by digest (name: and digest: on one line each); run "
+            "`mlgitops render`",
+        ),
+        (
+            WITH_IMAGES,
+            f"ghcr.io/acme/sidecar@{NEW}",
+            "manifests/churn/overlays/staging/kustomization.yaml: 'ghcr.io/acme/sidecar@"
+            f"{NEW}' is not ghcr.io/acme/serve@<digest>",
+        ),
+    ],
+    ids=["no-entry", "another-repository"],
+)
+def test_an_image_the_overlay_cannot_pin_is_refused(text: str, image: str, message: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        set_image(text, BUILT, image)
+    assert str(caught.value) == message

@@ -27,10 +27,28 @@ def unique_name() -> str:
     return f"t{uuid.uuid4().hex[:8]}"
 
 
-def write_pipeline(root: Path, name: str) -> None:
-    """The scaffold's example pipeline under another name."""
+#: The serving image the deploy workflow builds (``deploy.server.build``), and its lock.
+IMAGE_REPOSITORY = "ghcr.io/my-org/serve"
+IMAGE_BUILD = (
+    "  server:\n"
+    "    port: 8080\n"
+    "    build:\n"
+    f"      repository: {IMAGE_REPOSITORY}\n"
+    "      base: python:3.11-slim-bookworm@sha256:" + "ab" * 32 + "\n"
+    "      requirements: serving/requirements.txt\n"
+)
+IMAGE_LOCK = "mlgitops[serve]==0.1.0 --hash=sha256:" + "1" * 64 + "\n"
+
+
+def write_pipeline(root: Path, name: str, *, build_image: bool = False) -> None:
+    """The scaffold's example pipeline under another name (building its serving image)."""
     spec = scaffold_files()[f"pipelines/{SCAFFOLD_NAME}.yaml"].decode()
     text = spec.replace(f"name: {SCAFFOLD_NAME}\n", f"name: {name}\n", 1)
+    if build_image:
+        assert "  server: {port: 8080}\n" in text
+        text = text.replace("  server: {port: 8080}\n", IMAGE_BUILD)
+        (root / "serving").mkdir(exist_ok=True)
+        (root / "serving" / "requirements.txt").write_text(IMAGE_LOCK, "utf-8")
     (root / "pipelines" / f"{name}.yaml").write_text(text, "utf-8")
 
 
@@ -71,8 +89,11 @@ class World:
         return git(self.remote, "show", f"main:{rel}")
 
 
-def make_world(tmp: Path, count: int = 1) -> World:
-    """Scaffold ``count`` uniquely named pipelines, render, commit, push to a bare remote."""
+def make_world(tmp: Path, count: int = 1, *, build_image: bool = False) -> World:
+    """Scaffold ``count`` uniquely named pipelines, render, commit, push to a bare remote.
+
+    ``build_image``: their specs set ``deploy.server.build`` (:data:`IMAGE_BUILD`).
+    """
     world = World(tmp, tuple(unique_name() for _ in range(count)))
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(world.remote)], check=True)
     world.work.mkdir()
@@ -81,7 +102,7 @@ def make_world(tmp: Path, count: int = 1) -> World:
     assert cli_run(world.work, "init") == 0
     (world.work / "pipelines" / f"{SCAFFOLD_NAME}.yaml").unlink()
     for name in world.names:
-        write_pipeline(world.work, name)
+        write_pipeline(world.work, name, build_image=build_image)
     assert cli_run(world.work, "render") == 0
     git(world.work, "add", "-A")
     git(world.work, "commit", "-q", "-m", "Adopt mlgitops")

@@ -31,6 +31,7 @@ DEFAULTS = {
     "PIPELINE": "",
     "ENVIRONMENT": "",
     "TO": "",
+    "IMAGE": "",
     "BASE": "",
     "CURRENT": "",
     "CHECK": "false",
@@ -218,6 +219,26 @@ def test_from_artifact_must_be_a_folder_and_go_with_report(tmp_path: Path) -> No
     )
 
 
+IMAGE = "ghcr.io/my-org/serve@sha256:" + "a1" * 32
+
+
+def test_an_image_goes_with_deploy_pinned_by_digest(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="deploy", PIPELINE="p", ENVIRONMENT="dev", IMAGE=IMAGE)
+    assert (ran.code, ran.stdout) == (0, "")
+    prefix = "::error title=mlgitops action::"
+    for image in ("ghcr.io/my-org/serve:v1", "--image=x@sha256:" + "a1" * 32, IMAGE + "\nx"):
+        ran = _run(
+            "inputs", tmp_path, COMMAND="deploy", PIPELINE="p", ENVIRONMENT="dev", IMAGE=image
+        )
+        shown = image.replace("\n", "%0A")
+        assert ran.code == 2
+        assert ran.stdout == (
+            f"{prefix}input 'image' is '{shown}'; expected REPOSITORY@sha256:<64 hex digits>\n"
+        )
+    ran = _run("inputs", tmp_path, COMMAND="promote", PIPELINE="p", TO="prod", IMAGE=IMAGE)
+    assert ran.stdout == f"{prefix}input 'image' only goes with command 'deploy'\n"
+
+
 # --- install ------------------------------------------------------------------------------
 
 
@@ -354,6 +375,10 @@ def _seen_env(recorder: dict[str, str]) -> dict[str, str]:
             ["-C", ".", "deploy", "p", "--env", "dev"],
         ),
         (
+            {"COMMAND": "deploy", "PIPELINE": "p", "ENVIRONMENT": "dev", "IMAGE": "r/s@sha256:1"},
+            ["-C", ".", "deploy", "p", "--env", "dev", "--image", "r/s@sha256:1"],
+        ),
+        (
             {"COMMAND": "promote", "PIPELINE": "p", "TO": "prod"},
             ["-C", ".", "promote", "p", "--to", "prod"],
         ),
@@ -453,7 +478,10 @@ def test_deploy_reports_the_version_now_in_the_environment(
 ) -> None:
     overlay = tmp_path / "manifests" / "p" / "overlays" / "prod"
     overlay.mkdir(parents=True)
-    (overlay / "model.json").write_text(json.dumps({"version": "7", "environment": "prod"}))
+    (overlay / "model.json").write_text(
+        json.dumps({"version": "7", "environment": "prod", "image": IMAGE})
+    )
     ran = _run("run", tmp_path, **recorder, COMMAND="promote", PIPELINE="p", TO="prod")
     assert ran.outputs["model-version"] == "7"
+    assert ran.outputs["image"] == IMAGE
     assert ran.outputs["output-dir"] == str(tmp_path / ".mlgitops" / "p")

@@ -8,6 +8,10 @@ passed, checks the model's digest and re-scores it on the merged holdout
 then registers that very model, rewrites the overlay's ``MODEL_URI`` and
 ``model.json``, commits and pushes (race-safe), and points the registry alias
 ``E`` at the version. Deploying what is already deployed commits nothing.
+
+With ``deploy.server.build``, ``--image REPOSITORY@sha256:…`` (what the deploy
+workflow's image job pushed) is pinned in the overlay's ``images`` entry and
+recorded in ``model.json``; without it the environment keeps the image it runs.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from mlgitops import console, proc
@@ -23,8 +28,7 @@ from mlgitops.gitops import anchor as anchors
 from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
 from mlgitops.gitops.edits import deploy_edit, usable_overlay
-from mlgitops.gitops.overlay import Overlay
-from mlgitops.gitops.publish import Snapshot, Unchanged, publish
+from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
 from mlgitops.gitops.registry import ensure_version, open_registry
 from mlgitops.gitops.verify import Verified, verify
 from mlgitops.outputs import Outputs
@@ -43,6 +47,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="local anchor only (no GitHub): the hand-off folder holding train.json and "
         "verdict.json (default: .mlgitops/NAME/)",
     )
+    parser.add_argument(
+        "--image",
+        metavar="REPOSITORY@DIGEST",
+        help="with deploy.server.build: the serving image to pin, by digest "
+        "(REPOSITORY@sha256:<hex>, as the deploy workflow's image job pushes it); "
+        "default: the image the environment runs",
+    )
     delivery.add_git_options(parser)
 
 
@@ -52,6 +63,7 @@ def run(
     name: str,
     env: str,
     output: Path | None,
+    image: str | None,
     remote: str,
     no_push: bool,
     attempts: int,
@@ -64,6 +76,7 @@ def run(
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
     environment = delivery.environment_of(pipeline, env)
+    pinned = delivery.pinned_image(pipeline, image)
     where = delivery.target(loaded, remote, no_push, attempts)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     head = proc.git("rev-parse", "HEAD", cwd=root)
@@ -71,8 +84,8 @@ def run(
     anchors.check(anchor)
     console.line(f"deploy {name}: reviewed in {anchor.source}")
     snapshot = Snapshot(root, head)
-    overlay = Overlay(name, env)
-    usable_overlay(snapshot, overlay)  # before anything is registered
+    overlay = delivery.overlay_of(pipeline, env)
+    usable_overlay(snapshot, overlay, pinned)  # before anything is registered
     if attestation.required(loaded.config.attest, pipeline.train.attest):
         workflow = _pr_workflow(pipeline)
         console.line(f"  {attestation.require(anchor, os.environ, workflow)}")
@@ -85,10 +98,12 @@ def run(
     version = ensure_version(registry, name, anchor.train.run_id, verified.model_id)
     record = _record(pipeline, env, anchor, verified, version.version, version.uri, head)
     blobs = {rel: snapshot.blob_id(rel) for rel in pipeline.inputs()}
-    edit = deploy_edit(overlay, record, environment, anchor.summary, blobs)
+    edit = deploy_edit(overlay, replace(record, image=pinned), environment, anchor.summary, blobs)
     outcome = publish(root, edit, where)
     values = delivery.report("deploy", name, outcome, where)
     if not isinstance(outcome, Unchanged) or outcome.settled:
+        at = outcome.sha if isinstance(outcome, Published) else outcome.at
+        delivery.serving_image(root, overlay, at)
         delivery.point_alias(root, uri, name, env, version.version, committed=True)
         console.line(f"  MLflow alias {name}@{env} -> version {version.version}")
     delivery.github_outputs({**values, "model-version": version.version, "model-uri": version.uri})

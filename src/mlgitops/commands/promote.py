@@ -22,7 +22,6 @@ from mlgitops import console
 from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
 from mlgitops.gitops import delivery
 from mlgitops.gitops.edits import promote_edit, read_record
-from mlgitops.gitops.overlay import Overlay
 from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import Environment, Pipeline
@@ -98,7 +97,8 @@ def run(
     where = delivery.target(loaded, remote, no_push, attempts)
     if when_healthy:
         _require_healthy(loaded, pipeline, source_env, (kubeconfig, context), wait)
-    source, target = Overlay(name, source_env.name), Overlay(name, to)
+    source = delivery.overlay_of(pipeline, source_env.name)
+    target = delivery.overlay_of(pipeline, to)
     edit = promote_edit(source, target, target_env, delivery.now())
     planned = delivery.planned_version(root, edit, target)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
@@ -107,9 +107,9 @@ def run(
     outcome = publish(root, edit, where)
     values = delivery.report("promote", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
-        record = read_record(
-            Snapshot(root, outcome.sha if isinstance(outcome, Published) else outcome.at), target
-        )
+        at = outcome.sha if isinstance(outcome, Published) else outcome.at
+        delivery.serving_image(root, target, at)
+        record = read_record(Snapshot(root, at), target)
         if record is not None:
             delivery.point_alias(root, uri, name, to, record.version, committed=True)
             console.line(f"  MLflow alias {name}@{to} -> version {record.version}")

@@ -16,7 +16,6 @@ from mlgitops import console
 from mlgitops.errors import EXIT_OK
 from mlgitops.gitops import delivery
 from mlgitops.gitops.edits import read_record, rollback_edit
-from mlgitops.gitops.overlay import Overlay
 from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.spec import load_repo
 
@@ -54,7 +53,7 @@ def run(
     delivery.environment_of(pipeline, env)
     where = delivery.target(loaded, remote, no_push, attempts)
     wanted = to_version.removeprefix("v") if to_version else None
-    overlay = Overlay(name, env)
+    overlay = delivery.overlay_of(pipeline, env)
     edit = rollback_edit(overlay, wanted, delivery.now())
     planned = delivery.planned_version(root, edit, overlay)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
@@ -63,9 +62,9 @@ def run(
     outcome = publish(root, edit, where)
     values = delivery.report("rollback", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
-        record = read_record(
-            Snapshot(root, outcome.sha if isinstance(outcome, Published) else outcome.at), overlay
-        )
+        at = outcome.sha if isinstance(outcome, Published) else outcome.at
+        delivery.serving_image(root, overlay, at)
+        record = read_record(Snapshot(root, at), overlay)
         if record is not None:
             delivery.point_alias(root, uri, name, env, record.version, committed=True)
             console.line(f"  MLflow alias {name}@{env} -> version {record.version}")

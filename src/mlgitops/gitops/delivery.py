@@ -63,6 +63,54 @@ def environment_of(pipeline: Pipeline, name: str) -> Environment:
     return found
 
 
+def overlay_of(pipeline: Pipeline, environment: str) -> Overlay:
+    """The environment's overlay, with the built image's repository when there is one."""
+    build = pipeline.deploy.server.build if pipeline.deploy else None
+    return Overlay(pipeline.name, environment, build.repository if build else None)
+
+
+def pinned_image(pipeline: Pipeline, image: str | None) -> str:
+    """``--image`` checked against the spec: the built repository, pinned by digest ("" if none)."""
+    from mlgitops.gitops.overlay import IMAGE_REF
+
+    if image is None:
+        return ""
+    build = pipeline.deploy.server.build if pipeline.deploy else None
+    if build is None:
+        raise BadInput(
+            f"--image goes with deploy.server.build; {pipeline.source} names its image in "
+            "deploy.server.image"
+        )
+    found = IMAGE_REF.fullmatch(image)
+    if found is None or _tagged(found["repository"]):
+        raise BadInput(
+            f"--image {image!r} is not pinned by digest: expected REPOSITORY@sha256:<64 hex "
+            "digits>, as the deploy workflow's image job pushes it"
+        )
+    if found["repository"] != build.repository:
+        raise BadInput(
+            f"--image names {found['repository']}, but deploy.server.build.repository of "
+            f"{pipeline.source} is {build.repository}"
+        )
+    return image
+
+
+def _tagged(repository: str) -> bool:
+    """Whether ``registry[:port]/path`` ends in ``:tag`` (a port sits before the first '/')."""
+    return ":" in repository.rsplit("/", 1)[-1]
+
+
+def serving_image(root: Path, overlay: Overlay, at: str) -> None:
+    """Print the built image the overlay's ``model.json`` names at commit ``at``."""
+    from mlgitops.gitops.edits import read_record
+
+    if overlay.repository is None:
+        return
+    record = read_record(Snapshot(root, at), overlay)
+    if record is not None and record.image:
+        console.line(f"  serving image {record.image}")
+
+
 def now() -> str:
     """The deploy time as recorded in model.json (UTC, seconds)."""
     return datetime.now(UTC).isoformat(timespec="seconds")

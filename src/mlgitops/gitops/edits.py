@@ -14,7 +14,13 @@ from dataclasses import replace
 from mlgitops import results
 from mlgitops.errors import BadInput
 from mlgitops.gitops import message, provenance
-from mlgitops.gitops.overlay import Overlay, read_model_uri, set_model_uri
+from mlgitops.gitops.overlay import (
+    Overlay,
+    read_image,
+    read_model_uri,
+    set_image,
+    set_model_uri,
+)
 from mlgitops.gitops.publish import Change, Edit, Snapshot, Unchanged
 from mlgitops.results import ProvenanceRecord
 from mlgitops.spec.model import Environment
@@ -36,21 +42,53 @@ def _kustomization(snapshot: Snapshot, overlay: Overlay) -> str:
     return text
 
 
-def usable_overlay(snapshot: Snapshot, overlay: Overlay) -> None:
-    """Raise BadInput unless the overlay exists and holds one ``MODEL_URI=`` literal."""
-    read_model_uri(_kustomization(snapshot, overlay), overlay)
+def usable_overlay(snapshot: Snapshot, overlay: Overlay, image: str = "") -> None:
+    """Raise BadInput unless the overlay exists and holds one ``MODEL_URI=`` literal, and,
+    for a built image, an ``images`` entry that ``image`` or an earlier deploy pins."""
+    kustomization = _kustomization(snapshot, overlay)
+    read_model_uri(kustomization, overlay)
     read_record(snapshot, overlay)
+    if overlay.repository is not None and not image and read_image(kustomization, overlay) is None:
+        raise BadInput(_no_image(overlay))
+
+
+def _no_image(overlay: Overlay) -> str:
+    return (
+        f"no serving image is deployed to {overlay.environment} yet ({overlay.kustomization} "
+        f"pins none): pass --image {overlay.repository}@sha256:<digest>, the image the deploy "
+        "workflow's image job built"
+    )
+
+
+def _with_image(record: ProvenanceRecord, kustomization: str, overlay: Overlay) -> ProvenanceRecord:
+    """``record`` naming the serving image the overlay will pin: its own, else the one
+    deployed there now (a model deployed, promoted or restored without one keeps it)."""
+    if overlay.repository is None:
+        return record
+    if record.image:
+        if not record.image.startswith(f"{overlay.repository}@"):
+            raise BadInput(
+                f"model v{record.version} ran on {record.image}, not an image of "
+                f"deploy.server.build.repository ({overlay.repository}): deploy it with --image"
+            )
+        return record
+    current = read_image(kustomization, overlay)
+    if current is None:
+        raise BadInput(_no_image(overlay))
+    return replace(record, image=current)
 
 
 def _files(overlay: Overlay, kustomization: str, record: ProvenanceRecord) -> dict[str, str]:
-    return {
-        overlay.kustomization: set_model_uri(kustomization, overlay, record.model_uri),
-        overlay.model_json: results.dumps(record),
-    }
+    text = set_model_uri(kustomization, overlay, record.model_uri)
+    if overlay.repository is not None:
+        text = set_image(text, overlay, record.image)
+    return {overlay.kustomization: text, overlay.model_json: results.dumps(record)}
 
 
 def _in_place(kustomization: str, overlay: Overlay, record: ProvenanceRecord | None) -> bool:
-    return record is not None and read_model_uri(kustomization, overlay) == record.model_uri
+    if record is None or read_model_uri(kustomization, overlay) != record.model_uri:
+        return False
+    return overlay.repository is None or read_image(kustomization, overlay) == record.image
 
 
 def _place(current: ProvenanceRecord | None, new: ProvenanceRecord) -> ProvenanceRecord:
@@ -81,9 +119,10 @@ def deploy_edit(
             )
         kustomization = _kustomization(snapshot, overlay)
         current = read_record(snapshot, overlay)
-        if provenance.same_model(current, new) and _in_place(kustomization, overlay, current):
+        wanted = _with_image(new, kustomization, overlay)
+        if provenance.same_model(current, wanted) and _in_place(kustomization, overlay, current):
             return Unchanged(f"model v{new.version} is already deployed to {new.environment}")
-        record = _place(current, new)
+        record = _place(current, wanted)
         text = message.deploy_message(record, environment, verdict)
         return Change(_files(overlay, kustomization, record), text)
 
@@ -102,9 +141,10 @@ def promote_edit(source: Overlay, target: Overlay, environment: Environment, now
             )
         kustomization = _kustomization(snapshot, target)
         current = read_record(snapshot, target)
-        if provenance.same_model(current, origin) and _in_place(kustomization, target, current):
+        wanted = _with_image(origin, kustomization, target)
+        if provenance.same_model(current, wanted) and _in_place(kustomization, target, current):
             return Unchanged(f"model v{origin.version} is already deployed to {target.environment}")
-        record = _place(current, provenance.promoted(origin, target.environment, now))
+        record = _place(current, provenance.promoted(wanted, target.environment, now))
         text = message.promote_message(record, environment)
         return Change(_files(target, kustomization, record), text)
 
@@ -126,7 +166,7 @@ def rollback_edit(overlay: Overlay, to_version: str | None, now: str) -> Edit:
         if done:
             return Unchanged(done)
         index = provenance.rollback_target(current, to_version)
-        record = provenance.rolled_back(current, index, now)
+        record = _with_image(provenance.rolled_back(current, index, now), kustomization, overlay)
         return Change(_files(overlay, kustomization, record), message.rollback_message(record))
 
     return apply

@@ -13,6 +13,7 @@ Trailers, machine-readable with ``git interpret-trailers --parse``::
     Mlgitops-Model-Version: 7
     Mlgitops-Run-Id: 0f1e…
     Mlgitops-Content-Key: 9a8b…
+    Mlgitops-Image: ghcr.io/…@sha256:…     (a built serving image)
     Mlgitops-Promoted-From: staging        (promote)
     Mlgitops-Rolled-Back-From: 7           (rollback)
 """
@@ -40,6 +41,7 @@ def trailers(record: ProvenanceRecord, **extra: str) -> list[str]:
         "Model-Version": record.version,
         "Run-Id": record.run_id,
         "Content-Key": record.content_key,
+        "Image": record.image,
         **{key.replace("_", "-").title(): value for key, value in extra.items()},
     }
     return [f"{TRAILER_PREFIX}{key}: {value}" for key, value in fields.items() if value]
@@ -57,6 +59,8 @@ def _lineage(record: ProvenanceRecord) -> list[str]:
         lines[-1] += "."
     if record.pr is not None:
         lines.append(f"Reviewed in pull request #{record.pr}.")
+    if record.image:
+        lines.append(f"Image {record.image}.")
     return lines
 
 

@@ -1,19 +1,24 @@
-"""An environment's overlay: where its ``MODEL_URI`` literal and ``model.json`` live.
+"""An environment's overlay: where its ``MODEL_URI`` literal and ``model.json`` live,
+and, for a built serving image, the ``images`` entry that pins its digest.
 
 The edit is surgical. ruamel.yaml composes the file into nodes that carry
 their exact character positions; only the text of the one ``MODEL_URI=``
-scalar is replaced, in the quoting style it already had. Every other byte —
-comments, key order, indentation, blank lines — stays as the user left it,
-and the result is parsed again to prove that nothing else changed.
+scalar (and of the image's ``digest:`` scalar) is replaced, in the quoting
+style it already had. Every other byte — comments, key order, indentation,
+blank lines — stays as the user left it, and the result is parsed again to
+prove that nothing else changed.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.errors import BadInput
+from mlgitops.spec.model import UNDEPLOYED_DIGEST
 
 MODEL_URI_KEY = "MODEL_URI"
 MODEL_JSON = "model.json"
@@ -26,6 +31,8 @@ class Overlay:
 
     pipeline: str
     environment: str
+    #: ``deploy.server.build.repository``: the ``images`` entry deploy pins (None: no build)
+    repository: str | None = None
 
     @property
     def folder(self) -> str:
@@ -70,9 +77,62 @@ def set_model_uri(text: str, overlay: Overlay, uri: str) -> str:
     if node.value == literal:
         return text
     new_text = text[:start] + _token(literal, node.style) + text[end:]
-    if read_model_uri(new_text, overlay) != uri or not _same_but_literal(text, new_text, overlay):
+    if read_model_uri(new_text, overlay) != uri or not _same_but(
+        text, new_text, lambda doc: _mask_literal(doc, overlay)
+    ):
         raise BadInput(f"{overlay.kustomization}: could not rewrite {MODEL_URI_KEY}= in place")
     return new_text
+
+
+#: ``repository@sha256:<hex>``: an image pinned by digest and nothing else (no tag).
+IMAGE_REF = re.compile(r"(?P<repository>[a-z0-9][a-z0-9._/:-]*)@(?P<digest>sha256:[0-9a-f]{64})")
+
+
+def read_image(text: str, overlay: Overlay) -> str | None:
+    """The ``repository@digest`` the overlay pins; None before the first deploy."""
+    digest = _digest_node(text, overlay).value
+    return None if digest == UNDEPLOYED_DIGEST else f"{overlay.repository}@{digest}"
+
+
+def set_image(text: str, overlay: Overlay, image: str) -> str:
+    """The kustomization text with the image's ``digest:`` set to ``image``'s; all else kept."""
+    found = IMAGE_REF.fullmatch(image)
+    if found is None or found["repository"] != overlay.repository:
+        raise BadInput(f"{overlay.kustomization}: {image!r} is not {overlay.repository}@<digest>")
+    node = _digest_node(text, overlay)
+    if node.value == found["digest"]:
+        return text
+    start, end = node.start_mark.index, node.end_mark.index
+    new_text = text[:start] + _token(found["digest"], node.style) + text[end:]
+    if read_image(new_text, overlay) != image or not _same_but(
+        text, new_text, lambda doc: _mask_digest(doc, overlay)
+    ):
+        raise BadInput(f"{overlay.kustomization}: could not rewrite the image digest in place")
+    return new_text
+
+
+def _digest_node(text: str, overlay: Overlay) -> Any:
+    """The scalar node of the ``digest:`` of the ``images`` entry named the repository."""
+    images = _mapping_get(_compose(text, overlay), "images")
+    entries = images.value if images is not None and images.tag.endswith(":seq") else []
+    for entry in entries:
+        name = _mapping_get(entry, "name")
+        digest = _mapping_get(entry, "digest")
+        if name is not None and name.value == overlay.repository and _one_line(digest):
+            return digest
+    raise BadInput(
+        f"{overlay.kustomization}: no images entry pins {overlay.repository} by digest "
+        "(name: and digest: on one line each); run `mlgitops render`"
+    )
+
+
+def _one_line(node: Any) -> bool:
+    return (
+        node is not None
+        and node.tag.endswith(":str")
+        and node.style in (None, "'", '"')
+        and node.start_mark.line == node.end_mark.line
+    )
 
 
 def _token(value: str, style: str | None) -> str:
@@ -156,16 +216,26 @@ def _generator_entry(root: Any, overlay: Overlay) -> Any:
     )
 
 
-def _same_but_literal(old: str, new: str, overlay: Overlay) -> bool:
-    """Whether both texts parse to the same document, but for the one literal."""
+def _same_but(old: str, new: str, mask: Callable[[Any], None]) -> bool:
+    """Whether both texts parse to the same document once ``mask`` blanks the edited value."""
     from ruamel.yaml import YAML
 
     before, after = YAML(typ="safe").load(old), YAML(typ="safe").load(new)
     for doc in (before, after):
-        for entry in doc["configMapGenerator"]:
-            if isinstance(entry, dict) and entry.get("name") == overlay.generator:
-                entry["literals"] = [
-                    "<model>" if str(v).startswith(f"{MODEL_URI_KEY}=") else v
-                    for v in entry["literals"]
-                ]
+        mask(doc)
     return bool(before == after)
+
+
+def _mask_literal(doc: Any, overlay: Overlay) -> None:
+    for entry in doc["configMapGenerator"]:
+        if isinstance(entry, dict) and entry.get("name") == overlay.generator:
+            entry["literals"] = [
+                "<model>" if str(v).startswith(f"{MODEL_URI_KEY}=") else v
+                for v in entry["literals"]
+            ]
+
+
+def _mask_digest(doc: Any, overlay: Overlay) -> None:
+    for entry in doc["images"]:
+        if isinstance(entry, dict) and entry.get("name") == overlay.repository:
+            entry["digest"] = "<digest>"

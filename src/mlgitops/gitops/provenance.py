@@ -29,15 +29,18 @@ def short(record: ProvenanceRecord) -> DeployedModel:
         commit=record.commit,
         pr=record.pr,
         deployed_at=record.deployed_at,
+        image=record.image,
     )
 
 
 def same_model(a: ProvenanceRecord | DeployedModel | None, b: ProvenanceRecord) -> bool:
-    """Whether ``a`` is the model of ``b`` (same version, URI and run)."""
-    return a is not None and (a.version, a.model_uri, a.run_id) == (
+    """Whether ``a`` is the deployment of ``b``: the same version, URI and run, on the
+    same serving image (a new image under the same model is a deployment of its own)."""
+    return a is not None and (a.version, a.model_uri, a.run_id, a.image) == (
         b.version,
         b.model_uri,
         b.run_id,
+        b.image,
     )
 
 
@@ -107,4 +110,5 @@ def rolled_back(current: ProvenanceRecord, index: int, now: str) -> ProvenanceRe
         previous=history[0] if history else None,
         history=history,
         rolled_back_from=short(current),
+        image=entry.image,
     )

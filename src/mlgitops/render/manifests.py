@@ -256,9 +256,7 @@ def read_deployed(root: Path, pipelines: Iterable[Pipeline]) -> dict[tuple[str, 
     return found
 
 
-def read_deployed_images(
-    root: Path, pipelines: Iterable[Pipeline]
-) -> dict[tuple[str, str], str]:
+def read_deployed_images(root: Path, pipelines: Iterable[Pipeline]) -> dict[tuple[str, str], str]:
     """(pipeline, environment) -> ``repository@digest`` that deploy pinned in each overlay.
 
     Only the built repository the spec names now counts; an overlay that cannot

@@ -104,7 +104,9 @@ PINNED = {
     "setup-buildx-action": Pinned(
         "docker/setup-buildx-action", "37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"
     ),
-    "login-action": Pinned("docker/login-action", "4907a6ddec9925e35a0a9e82d7399ccc52663121", "v4.1.0"),
+    "login-action": Pinned(
+        "docker/login-action", "4907a6ddec9925e35a0a9e82d7399ccc52663121", "v4.1.0"
+    ),
     "build-push-action": Pinned(
         "docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"
     ),

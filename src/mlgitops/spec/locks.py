@@ -47,7 +47,7 @@ class Requirement:
 
 def logical_lines(text: str) -> Iterator[Requirement]:
     """Every non-blank logical line: ``\\`` continues a line, `` #`` starts a comment."""
-    start, parts = 0, []
+    start, parts = 0, list[str]()
     for number, raw in enumerate(text.splitlines(), start=1):
         if not parts:
             start = number

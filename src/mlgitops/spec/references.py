@@ -66,9 +66,12 @@ def _lock(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
     if text is None:
         yield where, f"'{rel}' does not exist in the repository{_near(root, rel)}"
     elif not installs(text, "mlgitops"):
-        yield where, (
-            f"'{rel}' does not install mlgitops, which the container runs (`mlgitops serve`): "
-            "add mlgitops[serve]==<version> with its hashes"
+        yield (
+            where,
+            (
+                f"'{rel}' does not install mlgitops, which the container runs (`mlgitops serve`): "
+                "add mlgitops[serve]==<version> with its hashes"
+            ),
         )
 
 
