@@ -197,3 +197,27 @@ def test_render_check_sees_an_edited_dockerfile_and_drops_an_unused_one(
     assert "images:" not in (overlay / "kustomization.yaml").read_text()
     default = "example.invalid/set-deploy.server.image-to-your-serving-image"
     assert _container_image(kustomize_build(overlay)) == default
+
+
+def test_a_kserve_predictor_is_pinned_the_same_way(tmp_path: Path, contracts: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "pipelines").mkdir(parents=True)
+    (root / "pipelines" / "fraud.yaml").write_text(
+        "name: fraud\n"
+        "data: {path: data/fraud.csv, target: y, columns: {y: {dtype: int64}}}\n"
+        "model: {estimator: sklearn.linear_model.LogisticRegression}\n"
+        "task: classification\n"
+        "deploy:\n"
+        "  target: kserve\n" + BUILD.replace("tumors-serve", "fraud-serve") + "  environments:\n"
+        "    - {name: live, namespace: fraud}\n"
+    )
+    loaded = load_repo(root)
+    images = {("fraud", "live"): f"ghcr.io/my-org/fraud-serve@{DEPLOYED}"}
+    for rel, text in manifests.render(loaded, {}, images).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    objects = kustomize_build(root / "manifests" / "fraud" / "overlays" / "live")
+    validate_objects(objects, contracts)
+    service = next(o for o in objects if o["kind"] == "InferenceService")
+    container = service["spec"]["predictor"]["containers"][0]
+    assert container["image"] == f"ghcr.io/my-org/fraud-serve@{DEPLOYED}"

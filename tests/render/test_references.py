@@ -170,7 +170,7 @@ def test_the_requirements_file_must_exist(repo: Path, capsys: pytest.CaptureFixt
     _build(repo, None)
     assert _render(repo, capsys) == (
         2,
-        "pipelines/tumors.yaml:28:21: deploy.server.build.requirements: "
+        "pipelines/tumors.yaml:31:21: deploy.server.build.requirements: "
         "'serving/requirements.txt' does not exist in the repository\n"
         "mlgitops: 1 problem(s) in the specs; nothing written\n",
     )
@@ -211,7 +211,7 @@ def test_the_requirements_must_install_mlgitops(
     _build(repo, LOCKED.replace("mlgitops[serve]==0.1.0", "mlflow==3.1.0"))
     assert _render(repo, capsys) == (
         2,
-        "pipelines/tumors.yaml:28:21: deploy.server.build.requirements: "
+        "pipelines/tumors.yaml:31:21: deploy.server.build.requirements: "
         "'serving/requirements.txt' does not install mlgitops, which the container runs "
         "(`mlgitops serve`): add mlgitops[serve]==<version> with its hashes\n"
         "mlgitops: 1 problem(s) in the specs; nothing written\n",
