@@ -84,7 +84,7 @@ def root(context, missing=missing):
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0\n          token: '
     yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
-    yield '\n          persist-credentials: true  # deploy pushes its commit\n      - name: Deploy\n        uses: '
+    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] deploy pushes its commit; this job uploads no artifact\n      - name: Deploy\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: deploy\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
@@ -116,7 +116,7 @@ def root(context, missing=missing):
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0\n          token: '
     yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
-    yield '\n          persist-credentials: true  # promote and rollback push their commit\n      - name: Promote\n        if: '
+    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] promote and rollback push their commit; this job uploads no artifact\n      - name: Promote\n        if: '
     yield str((undefined(name='is_promote') if l_0_is_promote is missing else l_0_is_promote))
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
@@ -140,4 +140,4 @@ def root(context, missing=missing):
 
 blocks = {}
 debug_info = '1=34&6=36&11=38&13=40&14=44&30=48&31=52&38=56&39=58&40=60&41=62&43=64&46=66&52=68&57=72&58=76&62=82&65=84&68=86&71=88&72=90&73=92&77=94&78=96&79=98&80=100&84=102&89=104&90=108&94=114&97=116&100=118&101=120&104=122&105=124&106=126&108=128&109=130&112=132&113=134&114=136'
-SOURCE = 'sha256:26acc5a956c696044965b55f6fc0936a60645170262c57ef3a2d5b573bb2d7d4'
+SOURCE = 'sha256:96dfe9cde9deb61a270117f974beb2ec03982d17bcf85d2845ab22c768a423f2'
