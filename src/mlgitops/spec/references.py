@@ -23,7 +23,7 @@ import ast
 import difflib
 import importlib.util
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,12 @@ WELL_KNOWN = ("sklearn", "xgboost", "lightgbm", "catboost")
 _SCRIPTS = (".py", ".R", ".r", ".jl", ".sh")
 
 
-def reference_problems(root: Path, source: str, doc: dict[str, Any]) -> list[Problem]:
-    """Every missing file and unknown estimator a (schema-valid) spec document names."""
+def reference_problems(root: Path, source: str, doc: Any) -> list[Problem]:
+    """Every missing file and unknown estimator a spec document names.
+
+    The document may break the schema elsewhere: what is not where the schema
+    puts it is left to the schema's own problems.
+    """
     found = []
     for path, message in [*_files(root, doc), *_estimator(root, doc)]:
         line, col = locate(doc, path)
@@ -45,12 +49,20 @@ def reference_problems(root: Path, source: str, doc: dict[str, Any]) -> list[Pro
     return found
 
 
-def _files(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
-    data, model, drift = doc.get("data", {}), doc.get("model", {}), doc.get("drift") or {}
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _files(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
+    doc = _mapping(doc)
+    data, model, drift = _mapping(doc.get("data")), _mapping(doc.get("model")), doc.get("drift")
+    drift = _mapping(drift)
     named: list[tuple[list[Key], Any]] = [
         (["data", key], data.get(key)) for key in ("path", "schema", "test_path")
     ]
-    named += [(["model", "code", i], rel) for i, rel in enumerate(model.get("code") or [])]
+    code = model.get("code")
+    if isinstance(code, list):
+        named += [(["model", "code", i], rel) for i, rel in enumerate(code)]
     named.append((["drift", "current"], drift.get("current")))
     for path, rel in named:
         if isinstance(rel, str) and not is_url(rel) and not _exists(root, rel):
@@ -92,8 +104,8 @@ def _scripts(command: str) -> list[str]:
     ]
 
 
-def _estimator(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
-    estimator = doc.get("model", {}).get("estimator")
+def _estimator(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
+    estimator = _mapping(_mapping(doc).get("model")).get("estimator")
     if not isinstance(estimator, str) or "." not in estimator:
         return
     module, _, name = estimator.rpartition(".")
