@@ -274,3 +274,18 @@ def test_a_pull_request_too_large_to_list_is_not_unchanged(
     github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
     assert report(report_repo, "--from-artifact", str(tmp_path / "none")) == 1
     assert [s["state"] for s in github_server.state.statuses] == ["failure"]
+
+
+def test_a_fork_that_touches_no_input_gets_a_check_run_when_asked(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env, tmp_path: Path
+) -> None:
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml", files=["README.md"])
+    github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
+    assert report(report_repo, "--from-artifact", str(tmp_path / "none"), "--check-run") == 0
+    [check] = github_server.state.check_runs.values()
+    assert (check["name"], check["head_sha"], check["conclusion"]) == (
+        "mlgitops/tumors",
+        HEAD,
+        "success",
+    )
+    assert github_server.state.statuses == []

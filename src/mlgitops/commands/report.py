@@ -133,7 +133,7 @@ def run(
         # A fork cannot have trained (its train and verdict are dropped below): its
         # results are its validation.
         validated = docs is not None and docs.get("validation") is not None
-        fork = _fork_pull(pipeline, where, event, claim, validated, folder, root)
+        fork = _fork_pull(pipeline, where, event, claim, validated, folder, root, check_run)
         if isinstance(fork, int):
             return fork
         verified = fork
@@ -177,6 +177,7 @@ def _fork_pull(
     has_results: bool,
     folder: Path,
     root: Path,
+    check_run: bool,
 ) -> int | tuple[int | None, str] | None:
     """The report workflow's own decision for a fork's pull request, before its results.
 
@@ -219,7 +220,7 @@ def _fork_pull(
                 f"report {name}: pull request #{number} changes none of the pipeline's inputs "
                 f"({len(entries)} files, per GitHub): {UNCHANGED}"
             )
-            _post_state(client, name, where, "success", UNCHANGED, False, UNCHANGED)
+            _post_state(client, name, where, "success", UNCHANGED, check_run, UNCHANGED)
             return EXIT_OK
         else:
             shown = ", ".join(touched[:3]) + (f" (+{len(touched) - 3})" if len(touched) > 3 else "")
@@ -227,7 +228,7 @@ def _fork_pull(
     if has_results:
         return verified
     description = "no results from the pull request's workflow run"
-    _post_state(client, name, where, "failure", description, False, description)
+    _post_state(client, name, where, "failure", description, check_run, description)
     console.error_line(
         f"mlgitops report: {why} but its workflow run left no results in "
         f"{_shown(folder, root)}: status mlgitops/{name} set to failure"
