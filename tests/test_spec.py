@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlgitops.errors import SpecError
 from mlgitops.spec import load_repo
@@ -35,7 +36,35 @@ def _invalid_repo(case: str, tmp_path: Path) -> Path:
     else:
         (root / "pipelines").mkdir(parents=True)
         shutil.copy(source.with_suffix(".yaml"), root / "pipelines" / f"{case}.yaml")
+    for spec in (root / "pipelines").glob("*.yaml"):
+        _files_it_names(root, spec)
     return root
+
+
+def _files_it_names(root: Path, spec: Path) -> None:
+    """The files a case's spec names exist, so that it shows only its own problem."""
+    try:
+        doc = yaml.safe_load(spec.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return
+    doc = doc if isinstance(doc, dict) else {}
+    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    model = doc.get("model") if isinstance(doc.get("model"), dict) else {}
+    named = [data.get(key) for key in ("path", "schema", "test_path")]
+    named += model.get("code") if isinstance(model.get("code"), list) else []
+    command = model.get("command")
+    named += [w for w in command.split() if w.endswith(".py")] if isinstance(command, str) else []
+    for rel in named:
+        if isinstance(rel, str) and "://" not in rel and not rel.startswith("/"):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).touch()
+    deploy = doc.get("deploy") if isinstance(doc.get("deploy"), dict) else {}
+    server = deploy.get("server") if isinstance(deploy.get("server"), dict) else {}
+    build = server.get("build") if isinstance(server.get("build"), dict) else {}
+    lock = build.get("requirements")
+    if isinstance(lock, str) and not lock.startswith(("/", "..")) and not (root / lock).exists():
+        (root / lock).parent.mkdir(parents=True, exist_ok=True)  # a sound hash-locked file
+        (root / lock).write_text("mlgitops==0.1.0 --hash=sha256:" + "0" * 64 + "\n")
 
 
 def test_there_are_at_least_thirty_invalid_cases() -> None:

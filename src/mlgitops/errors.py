@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -43,8 +44,10 @@ class BadInput(MlgitopsError):
 class SpecError(BadInput):
     """One or more problems in spec files, reported all together and sorted."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem], document: Any = None) -> None:
         self.problems = sorted(set(problems))
+        #: The parsed YAML document the problems are in, when it parsed at all.
+        self.document = document
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

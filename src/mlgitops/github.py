@@ -31,6 +31,8 @@ USER_AGENT = "mlgitops"
 _RETRY_5XX = frozenset({500, 502, 503, 504})
 
 JSON = dict[str, Any]
+#: The most files GitHub lists for one pull request; a longer list is cut there.
+PULL_FILES_LIMIT = 3000
 
 
 class GitHubError(ServiceError):
@@ -245,6 +247,10 @@ class GitHub:
     def list_pulls(self, repo: str, **filters: str) -> list[JSON]:
         """Pull requests; ``filters`` such as ``state="open"``, ``head="org:branch"``."""
         return list(self.paginate(f"/repos/{repo}/pulls", filters))
+
+    def list_pull_files(self, repo: str, number: int) -> list[JSON]:
+        """The files a pull request changes; GitHub lists at most :data:`PULL_FILES_LIMIT`."""
+        return list(self.paginate(f"/repos/{repo}/pulls/{number}/files"))
 
     def pulls_for_commit(self, repo: str, sha: str) -> list[JSON]:
         """Pull requests whose head or merge commit is ``sha``."""

@@ -161,8 +161,9 @@ class Loop:
     def pull_request(
         self, number: int, branch: str, sha: str, head_repo: str = REPO
     ) -> WorkflowRun:
-        self.github.state.add_pull(number, sha, head_repo=head_repo, head_ref=branch)
         base_sha = git(self.dev, "rev-parse", "origin/main")
+        files = git(self.dev, "diff", "--name-only", f"{base_sha}...{sha}").splitlines()
+        self.github.state.add_pull(number, sha, head_repo=head_repo, head_ref=branch, files=files)
         payload = {
             "action": "synchronize",
             "number": number,
@@ -226,7 +227,9 @@ class Loop:
             workspace / DEPLOY_WORKFLOW, "push", payload, sha=sha, ref="refs/heads/main"
         )
 
-    def report_workflow(self, pr_run: WorkflowRun, number: int, sha: str) -> WorkflowRun:
+    def report_workflow(
+        self, pr_run: WorkflowRun, number: int, sha: str, branch: str = "fork-change"
+    ) -> WorkflowRun:
         main = git(self.dev, "rev-parse", "origin/main")
         workspace = self.checkout(main)
         payload = {
@@ -237,8 +240,8 @@ class Loop:
                 "event": "pull_request",
                 "conclusion": pr_run.conclusion,
                 "head_sha": sha,
-                "head_branch": "fork-change",
-                "head_repository": {"full_name": FORK},
+                "head_branch": branch,
+                "head_repository": {"full_name": FORK, "owner": {"login": FORK.split("/")[0]}},
                 "pull_requests": [],  # GitHub leaves this empty for forks
             },
             "repository": {"full_name": REPO, "default_branch": "main"},
@@ -347,17 +350,21 @@ def test_pull_request_to_canary_and_back(
     assert "fork" in fork_comments[0]["body"].lower()
 
 
-def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
-    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
-) -> None:
-    """No path filter: the required status arrives, as success, and nothing trains."""
-    loop = Loop(tmp_path, mlflow_e2e, github_server)
+def _docs_branch(loop: Loop) -> str:
     git(loop.dev, "checkout", "-q", "-B", "docs", "origin/main")
     (loop.dev / "README.md").write_text("How we work\n")
     git(loop.dev, "add", "README.md")
     git(loop.dev, "commit", "-qm", "Docs")
     git(loop.dev, "push", "-q", "origin", "docs")
-    sha = git(loop.dev, "rev-parse", "HEAD")
+    return git(loop.dev, "rev-parse", "HEAD")
+
+
+def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """No path filter: the required status arrives, as success, and nothing trains."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    sha = _docs_branch(loop)
     run = loop.pull_request(4, "docs", sha)
     assert _results(run) == {
         "plan": "success",
@@ -369,3 +376,26 @@ def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     status = _status(github_server, sha)
     assert (status["state"], status["description"]) == ("success", "inputs unchanged")
     assert github_server.state.comments_on(4) == []
+
+
+def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """A fork's run cannot post (read-only token) and uploads nothing when unaffected: the
+    report workflow decides from the pull request's files, in this repository's context."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    sha = _docs_branch(loop)
+    run = loop.pull_request(5, "docs", sha, head_repo=FORK)
+    assert _results(run) == {
+        "plan": "success",
+        "check": "skipped",
+        "train": "skipped",
+        "watchdog": "skipped",
+        "report": "skipped",
+    }, _explain(run)
+    assert not any(s.get("_sha", s.get("sha")) == sha for s in github_server.state.statuses)
+    report = loop.report_workflow(run, 5, sha, branch="docs")
+    assert _results(report) == {"report-tumors": "success"}, _explain(report)
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == ("success", "inputs unchanged")
+    assert github_server.state.comments_on(5) == []

@@ -50,6 +50,32 @@ def test_a_missing_schema_and_data_file_are_spec_errors(
     assert not (repo / "manifests").exists()
 
 
+def test_missing_files_are_reported_with_the_other_spec_problems(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One round: a schema problem elsewhere in the spec does not hide a missing file."""
+    _edit(repo, "path: data/tumors.csv", "path: data/tumours.csv")
+    _edit(repo, "task: classification", "task: classificatio")
+    (repo / "pipelines" / "odd.yaml").write_text(
+        "name: odd\ndata: 5\nmodel: {code: src/x.py, estimator: skleran.Foo}\n"
+    )
+    code, err = _render(repo, capsys)
+    assert code == 2
+    assert err.splitlines() == [
+        "pipelines/odd.yaml:1:1: (top level): missing required key 'task'",
+        "pipelines/odd.yaml:2:7: data: expected a mapping, got 5",
+        "pipelines/odd.yaml:3:15: model.code: expected a list, got 'src/x.py'",
+        "pipelines/odd.yaml:3:36: model.estimator: no module named 'skleran' "
+        "(did you mean 'sklearn'?)",
+        "pipelines/tumors.yaml:6:9: data.path: 'data/tumours.csv' does not exist in the "
+        "repository (did you mean 'data/tumors.csv'?)",
+        "pipelines/tumors.yaml:13:7: task: must be one of classification, regression "
+        "(got 'classificatio')",
+        "mlgitops: 6 problem(s) in the specs; nothing written",
+    ]
+    assert not (repo / "manifests").exists()
+
+
 def test_a_dvc_tracked_data_file_counts_as_present(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

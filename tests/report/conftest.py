@@ -100,13 +100,20 @@ def pull_request_event(number: int, head: str = HEAD, head_repo: str = REPO) -> 
 
 
 def workflow_run_event(
-    head: str = HEAD, head_repo: str = "fork/ml", pulls: list[int] | None = None
+    head: str = HEAD,
+    head_repo: str = "fork/ml",
+    pulls: list[int] | None = None,
+    head_branch: str = "feature",
 ) -> dict[str, Any]:
     return {
         "workflow_run": {
             "id": 777,
             "head_sha": head,
-            "head_repository": {"full_name": head_repo},
+            "head_branch": head_branch,
+            "head_repository": {
+                "full_name": head_repo,
+                "owner": {"login": head_repo.split("/")[0]},
+            },
             "pull_requests": [{"number": n} for n in pulls or []],
         },
         "repository": {"full_name": REPO},

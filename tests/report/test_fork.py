@@ -67,7 +67,7 @@ def test_workflow_run_posts_a_fork_report_and_ignores_forged_results(
 ) -> None:
     forged = fixture("verdict.json")  # a fork can upload anything: a verdict it never earned
     folder = artifact(report_repo, tmp_path, verdict=forged, train=fixture("train.json"))
-    github_server.state.add_pull(7, HEAD, head_repo="fork/ml")
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml", files=["pipelines/tumors.yaml"])
     github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
     assert report(report_repo, "--from-artifact", str(folder)) == 0
     [comment] = github_server.state.comments_on(7)
@@ -80,7 +80,7 @@ def test_workflow_run_posts_a_fork_report_and_ignores_forged_results(
     assert "### Metrics" not in body and "9f8e7d6c5b4a" not in body
     [status] = github_server.state.statuses
     assert (status["state"], status["sha"]) == ("pending", HEAD)
-    assert [e.operation for e in github_server.log][:1] == ["pulls/get"]
+    assert [e.operation for e in github_server.log][:2] == ["pulls/get", "pulls/list-files"]
     assert capsys.readouterr().out.splitlines()[-1] == (
         "report tumors: status mlgitops/tumors is pending on cccccccccccc: "
         "not trained: needs a run on this repository's runners"
@@ -177,3 +177,115 @@ def test_untrusted_echo_disables_workflow_commands(
     token = lines[0].removeprefix("::stop-commands::")
     assert len(token) == 32 and lines[-1] == f"::{token}::"
     assert all(not line.startswith("::") for line in lines[1:-1])
+
+
+def test_a_fork_that_touches_no_input_gets_inputs_unchanged(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The fork's own run is unaffected and uploads nothing; the status still arrives.
+
+    Decided here, in the trusted context, from the files GitHub says the pull
+    request changes and this repository's own specs: nothing the fork wrote.
+    """
+    github_server.state.add_pull(
+        7, HEAD, head_repo="fork/ml", head_ref="docs", files=["README.md", "docs/x.md"]
+    )
+    event = workflow_run_event(head_branch="docs")
+    github_env(github_server.api_url, "workflow_run", event, github_server.token)
+    missing = tmp_path / "artifact" / "tumors"  # download-artifact found nothing
+    assert report(report_repo, "--from-artifact", str(missing)) == 0
+    [status] = github_server.state.statuses
+    assert (status["state"], status["description"], status["sha"]) == (
+        "success",
+        "inputs unchanged",
+        HEAD,
+    )
+    assert github_server.state.comments == {}
+    assert [e.operation for e in github_server.log] == [
+        "pulls/list",
+        "pulls/list-files",
+        "repos/create-commit-status",
+    ]
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "report tumors: pull request #7 changes none of the pipeline's inputs "
+        "(2 files, per GitHub): inputs unchanged"
+    )
+
+
+@pytest.mark.parametrize("with_claim", [False, True])
+def test_a_fork_that_touches_the_pipeline_cannot_pass_by_uploading_nothing(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    with_claim: bool,
+) -> None:
+    """The fork's workflow may skip its own steps; the verdict is not its to skip."""
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml", files=["data/tumors.csv"])
+    github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
+    folder = tmp_path / "artifact" / "tumors"
+    if with_claim:  # uploads only its claim that nothing changed
+        folder = report_repo.write(
+            folder, pr={"schema_version": 1, "pipeline": "tumors", "pr": 7, "head_sha": HEAD}
+        )
+    code = report(report_repo, "--from-artifact", str(folder))
+    [status] = github_server.state.statuses
+    assert status["state"] != "success"
+    if not with_claim:
+        assert code == 1
+        assert (status["state"], status["description"]) == (
+            "failure",
+            "no results from the pull request's workflow run",
+        )
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            "mlgitops report: pull request #7 changes the pipeline's inputs (data/tumors.csv) "
+            f"but its workflow run left no results in {folder}: "
+            "status mlgitops/tumors set to failure"
+        )
+
+
+def test_a_fork_pull_request_github_cannot_find_is_not_unchanged(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+) -> None:
+    """No verified pull request, so no file list: never "inputs unchanged"."""
+    github_server.state.add_pull(7, "d" * 40, head_repo="fork/ml", files=["README.md"])
+    github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
+    assert report(report_repo, "--from-artifact", str(tmp_path / "none")) == 1
+    assert [s["state"] for s in github_server.state.statuses] == ["failure"]
+
+
+def test_a_pull_request_too_large_to_list_is_not_unchanged(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+) -> None:
+    """GitHub lists at most 3,000 files: the rest could touch the pipeline."""
+    files = [f"docs/page{i}.md" for i in range(3001)]
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml", files=files)
+    github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
+    assert report(report_repo, "--from-artifact", str(tmp_path / "none")) == 1
+    assert [s["state"] for s in github_server.state.statuses] == ["failure"]
+
+
+def test_a_fork_that_touches_no_input_gets_a_check_run_when_asked(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env, tmp_path: Path
+) -> None:
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml", files=["README.md"])
+    github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
+    assert report(report_repo, "--from-artifact", str(tmp_path / "none"), "--check-run") == 0
+    [check] = github_server.state.check_runs.values()
+    assert (check["name"], check["head_sha"], check["conclusion"]) == (
+        "mlgitops/tumors",
+        HEAD,
+        "success",
+    )
+    assert github_server.state.statuses == []

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import console, fsio
-from mlgitops.errors import EXIT_OK, BadInput
+from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.report import ReportInput, marker, outcome, render
 from mlgitops.report.context import Target
@@ -120,13 +120,28 @@ def run(
     if wait_for_runner > 0:
         return _watchdog(root, pipeline, outputs, wait_for_runner, pr, sha, github_repo, check_run)
     untrusted = from_artifact is not None
-    docs = _documents(from_artifact or outputs.folder, name, root)
+    event = _event()
     where = context.target(
-        os.environ, _event(), pr=None if untrusted else pr, sha=sha, repo=github_repo
+        os.environ, event, pr=None if untrusted else pr, sha=sha, repo=github_repo
     )
+    folder = from_artifact or outputs.folder
+    fork_run = from_artifact is not None and where.fork
+    docs = _documents(folder, name, root, require=not fork_run) if folder.is_dir() else None
+    verified: tuple[int | None, str] | None = None
+    if fork_run:
+        claim = pr or ((docs or {}).get("pr") or {}).get("pr")
+        # A fork cannot have trained (its train and verdict are dropped below): its
+        # results are its validation.
+        validated = docs is not None and docs.get("validation") is not None
+        fork = _fork_pull(pipeline, where, event, claim, validated, folder, root, check_run)
+        if isinstance(fork, int):
+            return fork
+        verified = fork
+    if docs is None or fork_run:  # raises when the folder or its results are missing
+        docs = _documents(folder, name, root)
     if where.fork and untrusted:  # a fork cannot have trained: such results are forged
         docs["train"] = docs["verdict"] = docs["budget"] = None
-    _require_one_candidate(docs, _shown(from_artifact or outputs.folder, root), name)
+    _require_one_candidate(docs, _shown(folder, root), name)
     report = _report_input(root, pipeline, docs, where)
     full = render(report)
     fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
@@ -148,8 +163,77 @@ def run(
         )
         return EXIT_OK
     claimed = pr or (docs["pr"] or {}).get("pr") if untrusted else None
-    _post(token, pipeline.name, report, where, comment, full, check_run, untrusted, claimed)
+    _post(
+        token, pipeline.name, report, where, comment, full, check_run, untrusted, claimed, verified
+    )
     return EXIT_OK
+
+
+def _fork_pull(
+    pipeline: Pipeline,
+    where: Target,
+    event: Mapping[str, Any],
+    claimed: int | None,
+    has_results: bool,
+    folder: Path,
+    root: Path,
+    check_run: bool,
+) -> int | tuple[int | None, str] | None:
+    """The report workflow's own decision for a fork's pull request, before its results.
+
+    The fork's run decided in the fork's code whether the pipeline is affected,
+    and uploaded what it chose: neither is trusted. Here the files GitHub says
+    the pull request changes meet this repository's own spec. Untouched: the
+    status is "inputs unchanged", whatever the artifact holds. Touched, or not
+    decidable, and no results: the status fails (the required check must never
+    wait forever, nor pass without a verdict). Otherwise the verified pull
+    request, for the report; None without a token (nothing is posted then).
+    """
+    import requests
+
+    from mlgitops.github import PULL_FILES_LIMIT, GitHub, api_url_from_env, token_from_env
+    from mlgitops.report import context
+    from mlgitops.training.planning import reasons
+
+    token = token_from_env(os.environ)
+    if token is None or where.repo is None or where.sha is None:
+        return None
+    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
+    name = pipeline.name
+    verified = context.verified_pull(
+        client, where, claimed, context.run_pulls(event), context.run_head_label(event)
+    )
+    number, why = verified
+    if number is not None:
+        entries = client.list_pull_files(where.repo, number)
+        changed = [
+            str(path)
+            for entry in entries
+            for path in (entry.get("filename"), entry.get("previous_filename"))
+            if path
+        ]
+        touched = reasons(pipeline, changed)
+        if len(entries) >= PULL_FILES_LIMIT:
+            why = f"pull request #{number} changes more files than GitHub lists"
+        elif not touched:
+            console.line(
+                f"report {name}: pull request #{number} changes none of the pipeline's inputs "
+                f"({len(entries)} files, per GitHub): {UNCHANGED}"
+            )
+            _post_state(client, name, where, "success", UNCHANGED, check_run, UNCHANGED)
+            return EXIT_OK
+        else:
+            shown = ", ".join(touched[:3]) + (f" (+{len(touched) - 3})" if len(touched) > 3 else "")
+            why = f"pull request #{number} changes the pipeline's inputs ({shown})"
+    if has_results:
+        return verified
+    description = "no results from the pull request's workflow run"
+    _post_state(client, name, where, "failure", description, check_run, description)
+    console.error_line(
+        f"mlgitops report: {why} but its workflow run left no results in "
+        f"{_shown(folder, root)}: status mlgitops/{name} set to failure"
+    )
+    return EXIT_FAILED
 
 
 def _watchdog(
@@ -225,7 +309,10 @@ def _event() -> Mapping[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] | None]:
+def _documents(
+    folder: Path, name: str, root: Path, *, require: bool = True
+) -> dict[str, dict[str, Any] | None]:
+    """The hand-off documents; ``require``: at least one result among them."""
     from mlgitops.report.documents import parse
 
     if not folder.is_dir():
@@ -237,7 +324,7 @@ def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] 
         path = folder / f"{kind}.json"
         data = fsio.read_bytes(path) if path.is_file() and not path.is_symlink() else None
         docs[kind] = None if data is None else parse(data, _shown(path, root), kind, name)
-    if all(docs[k] is None for k in ("validation", "train", "verdict", "budget")):
+    if require and all(docs[k] is None for k in ("validation", "train", "verdict", "budget")):
         raise BadInput(
             f"{_shown(folder, root)}: no validation.json, train.json or verdict.json to report"
         )
@@ -378,6 +465,7 @@ def _post(
     check_run: bool,
     untrusted: bool,
     claimed: int | None,
+    verified: tuple[int | None, str] | None = None,
 ) -> None:
     import requests
 
@@ -391,7 +479,10 @@ def _post(
     client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
     number = where.pr
     if untrusted:
-        number, why = context.verified_pull(client, where, claimed, context.run_pulls(_event()))
+        event = _event()
+        number, why = verified or context.verified_pull(
+            client, where, claimed, context.run_pulls(event), context.run_head_label(event)
+        )
         if number is None:
             console.line(f"report {name}: no comment: {why}")
     if number is not None:

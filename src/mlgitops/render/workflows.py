@@ -68,6 +68,10 @@ DEPLOY_MLFLOW_ENV = (
     ("MLFLOW_TRACKING_PASSWORD", expr("secrets.MLFLOW_DEPLOY_TRACKING_PASSWORD")),
     ("MLFLOW_TRACKING_TOKEN", expr("secrets.MLFLOW_DEPLOY_TRACKING_TOKEN")),
 )
+#: GitHub environments of the jobs that hold the run-logging MLflow credentials
+#: (secrets only the job naming the environment sees; reviewers may guard them).
+PR_ENVIRONMENT = "mlgitops-pr"
+DRIFT_ENVIRONMENT = "mlgitops-drift"
 #: The push to the default branch: a GitHub App's token held in the environment
 #: (allowed past the branch ruleset), else the workflow's own token.
 PUSH_TOKEN = expr("secrets.MLGITOPS_PUSH_TOKEN || github.token")
@@ -221,7 +225,7 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "concurrency_group": f"mlgitops-{pipeline.name}-pr-"
         + expr("github.event.pull_request.number"),
         "check_timeout": CHECK_TIMEOUT,
-        "train_runs_on": "[" + ", ".join(_q(label) for label in pipeline.train.runs_on) + "]",
+        "train_runs_on": _train_runs_on(pipeline.train.runs_on),
         "train_timeout": pipeline.train.timeout_minutes,
         "train_container": _container(container) if container else "",
         "watchdog": watchdog,
@@ -238,8 +242,20 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "report_if": expr(f"!cancelled() && {affected}"),
         "attest": _attest(repo, pipeline),
         "attest_subject": _q(f"mlgitops-{pipeline.name}-model"),
+        "pr_environment": _q(PR_ENVIRONMENT),
         "pattern": f"mlgitops-{pipeline.name}-*",
     }
+
+
+def _train_runs_on(labels: tuple[str, ...]) -> str:
+    """The train job's ``runs-on``; self-hosted on purpose, and never for a fork's code."""
+    value = "[" + ", ".join(_q(label) for label in labels) + "]"
+    if "self-hosted" not in labels:
+        return value
+    return (
+        f"{value}  # zizmor: ignore[self-hosted-runner] the GPU runners, for pull requests "
+        "from this repository only (if: above); docs/security.md#forks"
+    )
 
 
 def _attest(repo: Repo, pipeline: Pipeline) -> bool:
@@ -342,6 +358,7 @@ def drift_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "cron": _q(pipeline.drift.schedule),
         "permissions": permissions,
         "timeout": DRIFT_TIMEOUT,
+        "drift_environment": _q(DRIFT_ENVIRONMENT),
     }
 
 

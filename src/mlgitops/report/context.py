@@ -97,12 +97,26 @@ def run_pulls(event: Mapping[str, Any]) -> list[int]:
     ]
 
 
+def run_head_label(event: Mapping[str, Any]) -> str | None:
+    """``owner:branch`` of a ``workflow_run``'s head, how GitHub finds a fork's pull request."""
+    run = event.get("workflow_run") or {}
+    owner = _str(((run.get("head_repository") or {}).get("owner") or {}).get("login"))
+    branch = _str(run.get("head_branch"))
+    return f"{owner}:{branch}" if owner and branch else None
+
+
 def verified_pull(
-    client: GitHub, where: Target, claimed: int | None, listed: list[int]
+    client: GitHub,
+    where: Target,
+    claimed: int | None,
+    listed: list[int],
+    head_label: str | None = None,
 ) -> tuple[int | None, str]:
     """The pull request whose head is ``where.sha``, checked with GitHub; or None and why.
 
-    ``claimed`` comes from the artifact (untrusted), ``listed`` from the event.
+    ``claimed`` comes from the artifact (untrusted), ``listed`` and ``head_label``
+    from the event. GitHub lists no pull request for a commit that exists only
+    in a fork, so a fork's is looked up by its head branch.
     """
     if where.repo is None or where.sha is None:
         raise BadInput(
@@ -118,8 +132,10 @@ def verified_pull(
         if number == claimed:
             return None, why
     if claimed is None:
-        for pull in client.pulls_for_commit(where.repo, where.sha):
-            if (pull.get("head") or {}).get("sha") == where.sha:
+        found = client.list_pulls(where.repo, head=head_label, state="open") if head_label else []
+        for pull in [*found, *([] if found else client.pulls_for_commit(where.repo, where.sha))]:
+            base = (((pull.get("base") or {}).get("repo")) or {}).get("full_name")
+            if (pull.get("head") or {}).get("sha") == where.sha and base == where.repo:
                 return _int(pull.get("number")), ""
     return None, f"no open pull request has head {where.sha[:12]}"
 

@@ -54,8 +54,9 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
     """Load ``mlgitops.yaml`` and every pipeline; raise one SpecError with all problems.
 
     ``check_references``: also check that the files and estimator classes the
-    specs name exist (:mod:`mlgitops.spec.references`), once the specs are
-    otherwise sound.
+    specs name exist (:mod:`mlgitops.spec.references`), in the same round as
+    every other problem: a spec that parsed is checked even when it breaks
+    the schema elsewhere.
     """
     problems: list[Problem] = []
     config = RepoConfig()
@@ -72,13 +73,22 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
             pipelines.append(pipeline)
         except SpecError as exc:
             problems += exc.problems
+            if exc.document is not None:
+                docs[rel] = exc.document
     problems += duplicate_names(pipelines, texts)
     problems += unknown_pools(pipelines, texts, config)
-    if not problems and check_references:
+    if check_references:
         from mlgitops.spec.references import reference_problems
 
+        # A value with a problem of its own (a path that escapes the repository,
+        # an unsupported URL) is not looked for as well.
+        flagged = {(p.path, p.line, p.col) for p in problems}
         for rel, doc in docs.items():
-            problems += reference_problems(root, rel, doc)
+            problems += [
+                p
+                for p in reference_problems(root, rel, doc)
+                if (p.path, p.line, p.col) not in flagged
+            ]
     if problems:
         raise SpecError(problems)
     return Repo(root=root, config=config, pipelines=tuple(pipelines))

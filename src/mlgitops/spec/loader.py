@@ -83,7 +83,7 @@ def parse_pipeline_doc(source: str, text: str) -> tuple[m.Pipeline, Any]:
     if doc is not None:
         found = problems(source, doc, "pipeline")
     if found:
-        raise SpecError(found)
+        raise SpecError(found, doc)
     pipeline = build_pipeline(_plain(doc), source)
     digest = sha256_hex(text.encode("utf-8"))
     return _with_hash(pipeline, digest), doc

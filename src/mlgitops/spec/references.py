@@ -24,7 +24,7 @@ import difflib
 import importlib.util
 import posixpath
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,13 @@ WELL_KNOWN = ("sklearn", "xgboost", "lightgbm", "catboost")
 _SCRIPTS = (".py", ".R", ".r", ".jl", ".sh")
 
 
-def reference_problems(root: Path, source: str, doc: dict[str, Any]) -> list[Problem]:
-    """Every missing file and unknown estimator a (schema-valid) spec document names,
-    and every line of the serving image's requirements that pip would refuse."""
+def reference_problems(root: Path, source: str, doc: Any) -> list[Problem]:
+    """Every missing file and unknown estimator a spec document names, and every line of
+    the serving image's requirements that pip would refuse.
+
+    The document may break the schema elsewhere: what is not where the schema
+    puts it is left to the schema's own problems.
+    """
     found = []
     named = [*_files(root, doc), *_estimator(root, doc), *_lock(root, doc)]
     for path, message in named:
@@ -50,13 +54,21 @@ def reference_problems(root: Path, source: str, doc: dict[str, Any]) -> list[Pro
     return found
 
 
-def _lock_path(doc: dict[str, Any]) -> str | None:
-    server = (doc.get("deploy") or {}).get("server") or {}
-    rel = (server.get("build") or {}).get("requirements")
-    return posixpath.normpath(rel) if isinstance(rel, str) else None
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
-def _lock(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
+def _lock_path(doc: Any) -> str | None:
+    """``deploy.server.build.requirements``, when it is a path inside the repository."""
+    server = _mapping(_mapping(_mapping(doc).get("deploy")).get("server"))
+    rel = _mapping(server.get("build")).get("requirements")
+    if not isinstance(rel, str) or not rel:
+        return None
+    rel = posixpath.normpath(rel)
+    return None if rel.startswith(("/", "..")) else rel  # checks.py reports an escape
+
+
+def _lock(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
     """The serving image's requirements file: there, and installing mlgitops."""
     rel = _lock_path(doc)
     if rel is None:
@@ -75,7 +87,7 @@ def _lock(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
         )
 
 
-def _lock_lines(root: Path, doc: dict[str, Any]) -> list[Problem]:
+def _lock_lines(root: Path, doc: Any) -> list[Problem]:
     rel = _lock_path(doc)
     text = _text(root / rel) if rel is not None else None
     return lock_problems(rel, text) if rel is not None and text is not None else []
@@ -88,12 +100,16 @@ def _text(path: Path) -> str | None:
         return None
 
 
-def _files(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
-    data, model, drift = doc.get("data", {}), doc.get("model", {}), doc.get("drift") or {}
+def _files(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
+    doc = _mapping(doc)
+    data, model, drift = _mapping(doc.get("data")), _mapping(doc.get("model")), doc.get("drift")
+    drift = _mapping(drift)
     named: list[tuple[list[Key], Any]] = [
         (["data", key], data.get(key)) for key in ("path", "schema", "test_path")
     ]
-    named += [(["model", "code", i], rel) for i, rel in enumerate(model.get("code") or [])]
+    code = model.get("code")
+    if isinstance(code, list):
+        named += [(["model", "code", i], rel) for i, rel in enumerate(code)]
     named.append((["drift", "current"], drift.get("current")))
     for path, rel in named:
         if isinstance(rel, str) and not is_url(rel) and not _exists(root, rel):
@@ -135,8 +151,8 @@ def _scripts(command: str) -> list[str]:
     ]
 
 
-def _estimator(root: Path, doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
-    estimator = doc.get("model", {}).get("estimator")
+def _estimator(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
+    estimator = _mapping(_mapping(doc).get("model")).get("estimator")
     if not isinstance(estimator, str) or "." not in estimator:
         return
     module, _, name = estimator.rpartition(".")

@@ -148,7 +148,7 @@ def root(context, missing=missing):
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0\n          token: '
     yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
-    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] deploy pushes its commit; the job uploads no artifact\n      - name: Deploy\n        uses: '
+    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] deploy pushes its commit; this job uploads no artifact\n      - name: Deploy\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: deploy\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
@@ -186,7 +186,7 @@ def root(context, missing=missing):
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0\n          token: '
     yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
-    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] promote and rollback push their commit; the job uploads no artifact\n      - name: Promote\n        if: '
+    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] promote and rollback push their commit; this job uploads no artifact\n      - name: Promote\n        if: '
     yield str((undefined(name='is_promote') if l_0_is_promote is missing else l_0_is_promote))
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
@@ -210,4 +210,4 @@ def root(context, missing=missing):
 
 blocks = {}
 debug_info = '1=35&6=37&11=39&13=41&14=45&30=49&31=53&37=57&40=60&41=62&42=64&45=66&47=68&49=71&53=74&56=77&61=81&64=83&67=85&70=87&71=89&72=91&74=93&75=95&76=97&81=99&86=101&87=103&90=105&92=108&94=110&95=112&101=116&102=118&103=120&106=124&107=126&109=128&112=130&118=132&123=136&124=140&128=146&131=148&134=150&137=152&138=154&139=156&140=159&142=162&146=164&147=166&148=168&149=170&153=172&158=174&159=178&163=184&166=186&169=188&170=190&173=192&174=194&175=196&177=198&178=200&181=202&182=204&183=206'
-SOURCE = 'sha256:2c12410f152b99a71ec8c3f2c563f4d0d2b9159838976ad54c7cce8deda5b6bb'
+SOURCE = 'sha256:5329f7d03ec669c5530f5123e0693fad6335f06d7a0dcba95bc0566edc08c4df'

@@ -15,6 +15,7 @@ def root(context, missing=missing):
     l_0_pipeline = resolve('pipeline')
     l_0_runs_on = resolve('runs_on')
     l_0_timeout = resolve('timeout')
+    l_0_drift_environment = resolve('drift_environment')
     l_0_permissions = resolve('permissions')
     l_0_mlflow_env = resolve('mlflow_env')
     l_0_pinned = resolve('pinned')
@@ -33,7 +34,9 @@ def root(context, missing=missing):
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
     yield str((undefined(name='timeout') if l_0_timeout is missing else l_0_timeout))
-    yield '\n    permissions:\n'
+    yield '\n    # The MLflow credentials live in this environment (or the repository): only\n    # this job sees them. No deployment is recorded.\n    environment:\n      name: '
+    yield str((undefined(name='drift_environment') if l_0_drift_environment is missing else l_0_drift_environment))
+    yield '\n      deployment: false\n    permissions:\n'
     for (l_1_scope, l_1_level, l_1_why) in (undefined(name='permissions') if l_0_permissions is missing else l_0_permissions):
         _loop_vars = {}
         pass
@@ -68,5 +71,5 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '1=23&5=25&9=27&15=29&21=31&22=33&24=35&25=39&28=47&29=51&33=57&37=59&40=61&41=63&42=65'
-SOURCE = 'sha256:3b4bbe4da0953e909a3c4b99b32beb50abcd1de9a45e54434b75569d6b08f0ce'
+debug_info = '1=24&5=26&9=28&15=30&21=32&22=34&26=36&29=38&30=42&33=50&34=54&38=60&42=62&45=64&46=66&47=68'
+SOURCE = 'sha256:c1292ad5cd8553721e1589e61150f92ea44264856a321d744c209914ba3025d8'

@@ -29,6 +29,7 @@ def root(context, missing=missing):
     l_0_train_runs_on = resolve('train_runs_on')
     l_0_train_container = resolve('train_container')
     l_0_train_timeout = resolve('train_timeout')
+    l_0_pr_environment = resolve('pr_environment')
     l_0_attest = resolve('attest')
     l_0_mlflow_env = resolve('mlflow_env')
     l_0_attest_subject = resolve('attest_subject')
@@ -114,11 +115,13 @@ def root(context, missing=missing):
         yield '\n'
     yield '    timeout-minutes: '
     yield str((undefined(name='train_timeout') if l_0_train_timeout is missing else l_0_train_timeout))
-    yield '\n    permissions:\n      contents: read  # check out the repository\n'
+    yield '\n    # The pull-request MLflow credentials live in this environment (or the\n    # repository): only this job sees them. No deployment is recorded.\n    environment:\n      name: '
+    yield str((undefined(name='pr_environment') if l_0_pr_environment is missing else l_0_pr_environment))
+    yield '\n      deployment: false\n    permissions:\n      contents: read  # check out the repository\n'
     if (undefined(name='attest') if l_0_attest is missing else l_0_attest):
         pass
         yield "      id-token: write  # sign the model digest's attestation (Sigstore)\n      attestations: write  # store the attestation with GitHub\n"
-    yield '    # The pull-request MLflow credentials: they can log runs, never register or deploy.\n    env:\n'
+    yield '    # They can log runs, never register or deploy.\n    env:\n'
     for (l_1_name, l_1_value) in (undefined(name='mlflow_env') if l_0_mlflow_env is missing else l_0_mlflow_env):
         _loop_vars = {}
         pass
@@ -225,5 +228,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=38&4=40&12=42&20=44&26=46&27=48&32=50&35=52&41=54&44=56&48=58&49=60&57=62&58=64&61=66&63=68&68=70&69=72&70=74&75=76&80=78&84=80&86=82&87=84&90=86&91=88&92=90&94=92&96=94&102=96&103=98&105=100&106=102&114=104&115=106&116=108&118=111&120=114&123=116&129=120&130=124&133=130&134=132&137=134&143=136&146=138&147=140&148=142&149=144&151=147&153=149&154=151&158=154&161=156&162=158&163=160&165=162&166=164&168=166&170=168&171=170&176=172&180=175&181=177&182=179&190=181&194=183&197=185&198=187&199=189&200=191&206=194&207=196&208=198&215=200&219=202&221=204&223=206&225=208&228=210&229=212&230=214&232=216&233=218&235=220&236=222'
-SOURCE = 'sha256:22078b11e699f996ee23ea91d5013faf8e8e0442304977187ea1fbddccf86930'
+debug_info = '1=39&4=41&12=43&20=45&26=47&27=49&32=51&35=53&41=55&44=57&48=59&49=61&57=63&58=65&61=67&63=69&68=71&69=73&70=75&75=77&80=79&84=81&86=83&87=85&90=87&91=89&92=91&94=93&96=95&102=97&103=99&105=101&106=103&114=105&115=107&116=109&118=112&120=115&124=117&128=119&134=123&135=127&138=133&139=135&142=137&148=139&151=141&152=143&153=145&154=147&156=150&158=152&159=154&163=157&166=159&167=161&168=163&170=165&171=167&173=169&175=171&176=173&181=175&185=178&186=180&187=182&195=184&199=186&202=188&203=190&204=192&205=194&211=197&212=199&213=201&220=203&224=205&226=207&228=209&230=211&233=213&234=215&235=217&237=219&238=221&240=223&241=225'
+SOURCE = 'sha256:b9c411cd8eacf7df11b49660e71a838dd6d45f53fa0c7c62542c485cddd25294'
