@@ -15,7 +15,16 @@ import pytest
 from mlgitops.gitops.message import parse_trailers
 from tests.deploy.test_deploy import check_overlays, deploy, merge_a_change, versions
 from tests.deploy.test_promote_rollback import promote, record, rollback
-from tests.deploy.world import IMAGE_REPOSITORY, World, git, make_world, reviewed_run
+from tests.deploy.world import (
+    IMAGE_BUILD,
+    IMAGE_LOCK,
+    IMAGE_REPOSITORY,
+    World,
+    cli_run,
+    git,
+    make_world,
+    reviewed_run,
+)
 from tests.fixtures.k8s import kustomize_build, validate_objects
 from tests.fixtures.mlflow_server import MlflowServer
 
@@ -191,3 +200,37 @@ def test_images_travel_with_deploy_promote_and_rollback(
         objects = kustomize_build(world.work / f"manifests/{world.name}/overlays/{env}")
         validate_objects(objects, contracts)
         assert record(world, env)["image"] == served_image(world, env)
+
+
+def test_turning_the_build_on_after_deploys_asks_for_an_image_first(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Staging runs a model deployed before the spec built its image: nothing to copy."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    assert record(world, "staging")["image"] == ""
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    spec.write_text(spec.read_text().replace("  server: {port: 8080}\n", IMAGE_BUILD))
+    (world.work / "serving").mkdir()
+    (world.work / "serving" / "requirements.txt").write_text(IMAGE_LOCK)
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "add", "-A")
+    git(world.work, "commit", "-qm", "Build the serving image")
+    git(world.work, "push", "-q", "origin", "main")
+    head = world.remote_head()
+    capsys.readouterr()
+
+    assert promote(world, uri) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops promote: error: no serving image is deployed to production yet "
+        f"(manifests/{world.name}/overlays/production/kustomization.yaml pins none), and the "
+        f"model of staging names none: deploy to staging with --image {IMAGE_REPOSITORY}"
+        "@sha256:<digest> first\n"
+    )
+    assert world.remote_head() == head
+
+    assert deploy(world, uri, "--image", FIRST) == 0
+    assert promote(world, uri) == 0
+    assert _kept(record(world, "production")) == ("1", FIRST)
+    assert served_image(world, "production") == FIRST

@@ -52,15 +52,23 @@ def usable_overlay(snapshot: Snapshot, overlay: Overlay, image: str = "") -> Non
         raise BadInput(_no_image(overlay))
 
 
-def _no_image(overlay: Overlay) -> str:
+def _no_image(overlay: Overlay, source: str | None = None) -> str:
+    """Why ``overlay`` cannot get an image; ``source``: the environment a promotion copies."""
+    where = f"no serving image is deployed to {overlay.environment} yet ({overlay.kustomization} pins none)"
+    if source is not None:
+        return (
+            f"{where}, and the model of {source} names none: deploy to {source} with --image "
+            f"{overlay.repository}@sha256:<digest> first"
+        )
     return (
-        f"no serving image is deployed to {overlay.environment} yet ({overlay.kustomization} "
-        f"pins none): pass --image {overlay.repository}@sha256:<digest>, the image the deploy "
+        f"{where}: pass --image {overlay.repository}@sha256:<digest>, the image the deploy "
         "workflow's image job built"
     )
 
 
-def _with_image(record: ProvenanceRecord, kustomization: str, overlay: Overlay) -> ProvenanceRecord:
+def _with_image(
+    record: ProvenanceRecord, kustomization: str, overlay: Overlay, source: str | None = None
+) -> ProvenanceRecord:
     """``record`` naming the serving image the overlay will pin: its own, else the one
     deployed there now (a model deployed, promoted or restored without one keeps it)."""
     if overlay.repository is None:
@@ -74,7 +82,7 @@ def _with_image(record: ProvenanceRecord, kustomization: str, overlay: Overlay) 
         return record
     current = read_image(kustomization, overlay)
     if current is None:
-        raise BadInput(_no_image(overlay))
+        raise BadInput(_no_image(overlay, source))
     return replace(record, image=current)
 
 
@@ -141,7 +149,7 @@ def promote_edit(source: Overlay, target: Overlay, environment: Environment, now
             )
         kustomization = _kustomization(snapshot, target)
         current = read_record(snapshot, target)
-        wanted = _with_image(origin, kustomization, target)
+        wanted = _with_image(origin, kustomization, target, source.environment)
         if provenance.same_model(current, wanted) and _in_place(kustomization, target, current):
             return Unchanged(f"model v{origin.version} is already deployed to {target.environment}")
         record = _place(current, provenance.promoted(wanted, target.environment, now))
