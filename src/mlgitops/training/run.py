@@ -82,37 +82,43 @@ def fresh(
 
     pipeline = inputs.pipeline
     trainer = trainer_for(pipeline)
-    problems = trainer.check(pipeline, inputs.spec_text)
-    if problems:
-        raise SpecError(problems)
-    facts = lineage.gather(repo.root, env)
-    device = _device(pipeline, facts.gpus)
-    allowance = None
-    if pipeline.train.gpu_budget_minutes is not None:
-        allowance = budget.allowance(
-            tracking, experiment_id, pipeline.name, pipeline.train.gpu_budget_minutes, facts.pr
-        )
-        budget.check_before(allowance)
-    tags = lineage.tags(
-        pipeline.name,
-        pipeline.source,
-        inputs.spec_file_hash,
-        inputs.hashes,
-        inputs.content_key,
-        trainer.name,
-        facts,
-        device,
-    )
     with (
-        ThreadPoolExecutor(max_workers=1) as pool,
+        ThreadPoolExecutor(max_workers=2) as pool,
         tempfile.TemporaryDirectory(prefix="mlgitops-train-") as tmp,
     ):
+        # git and the GPU probe answer while the trainer's check imports its libraries.
+        gathering = pool.submit(lineage.gather, repo.root, env)
+        problems = trainer.check(pipeline, inputs.spec_text)
+        if problems:
+            raise SpecError(problems)
+        facts = gathering.result()
+        device = _device(pipeline, facts.gpus)
+        allowance = None
+        if pipeline.train.gpu_budget_minutes is not None:
+            allowance = budget.allowance(
+                tracking, experiment_id, pipeline.name, pipeline.train.gpu_budget_minutes, facts.pr
+            )
+            budget.check_before(allowance)
+        tags = lineage.tags(
+            pipeline.name,
+            pipeline.source,
+            inputs.spec_file_hash,
+            inputs.hashes,
+            inputs.content_key,
+            trainer.name,
+            facts,
+            device,
+        )
         with console.group(f"read and validate {pipeline.data.path}"):
             split = load_split(repo.root, pipeline, Path(tmp))
         _announce(pipeline, split)
-        # The run is created while the model fits: the network round trips cost nothing.
+        # The run is created, and the hand-off files that the split alone decides are
+        # written, while the model fits.
         run_future = pool.submit(
             tracking.create_run, experiment_id, _run_name(pipeline, facts), tags
+        )
+        split_files = pool.submit(
+            handoff.split_files, handoff.detached(split), pipeline.data.path, inputs.hashes.data
         )
         job = TrainJob(pipeline, repo.root, split, Path(tmp), inputs.spec_text, device)
         with _failing_marks(tracking, run_future):
@@ -138,6 +144,7 @@ def fresh(
                 facts,
                 started,
                 usage,
+                split_files.result(),
             )
 
 
@@ -202,6 +209,7 @@ def _log(
     facts: Any,
     started: float,
     usage: gpu.Usage,
+    split_files: handoff.SplitFiles,
 ) -> Outcome:
     from mlgitops.evaluation.pointscore import point_scores
 
@@ -244,13 +252,7 @@ def _log(
             gpu_utilization=usage.utilization,
             model_digest=digest,
         )
-        files = handoff.files_for(
-            result,
-            handoff.parquet_bytes(split.holdout),
-            handoff.parquet_bytes(predictions),
-            handoff.reference_bytes(split, pipeline.data.path, inputs.hashes.data),
-            handoff.fingerprints_bytes(split),
-        )
+        files = handoff.files_for(result, split_files, handoff.parquet_bytes(predictions))
         artifacts = job.workdir / handoff.ARTIFACT_DIR
         artifacts.mkdir()
         for name, data in files.items():
