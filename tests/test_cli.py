@@ -139,3 +139,28 @@ def test_this_repository_is_rendered_and_current() -> None:
     root = Path(__file__).resolve().parent.parent
     check = _mlgitops("render", "--check", cwd=root)
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr
+
+
+def _collector_after(call: str, cwd: Path) -> list[int]:
+    probe = (
+        "import gc, sys\n"
+        "from mlgitops.cli import main\n"
+        "sys.argv = ['mlgitops', 'render', '--check']\n"
+        f"{call}\n"
+        "print(list(gc.get_threshold()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    return [int(n) for n in result.stdout.splitlines()[-1].strip("[]").split(",")]
+
+
+def test_only_a_whole_process_command_tunes_the_collector(tmp_path: Path) -> None:
+    """The console script makes young collections rarer; a caller's process keeps its own."""
+    import gc
+
+    _mlgitops("init", cwd=tmp_path)
+    assert _collector_after("main(['render', '--check'])", tmp_path) == list(gc.get_threshold())
+    tuned = _collector_after("main()", tmp_path)
+    assert tuned[0] > 10 * gc.get_threshold()[0]
+    assert tuned[1:] == list(gc.get_threshold()[1:])
