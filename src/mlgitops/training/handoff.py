@@ -75,14 +75,20 @@ def detached(split: Split) -> Split:
     )
 
 
-def files_for(result: TrainResult, prepared: SplitFiles, predictions: bytes) -> dict[str, bytes]:
+def data_files(prepared: SplitFiles, predictions: bytes) -> dict[str, bytes]:
+    """Every hand-off file but train.json."""
     return {
-        "train.json": results.dumps(result).encode(),
         "holdout.parquet": prepared.holdout,
         "predictions.parquet": predictions,
         "reference.json": prepared.reference,
         "training_rows.parquet": prepared.rows,
     }
+
+
+def files_for(result: TrainResult, data: dict[str, bytes]) -> dict[str, bytes]:
+    """The hand-off files, in :data:`FILES` order."""
+    found = {"train.json": results.dumps(result).encode(), **data}
+    return {name: found[name] for name in FILES}
 
 
 def fingerprints_bytes(split: Split) -> bytes:
