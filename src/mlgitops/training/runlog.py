@@ -73,15 +73,15 @@ def log_fitted(
         files = handoff.files_for(result, data)
         summary = job.workdir / "train.json"  # last: it names the logged model
         summary.write_bytes(files["train.json"])
-        tracking.upload(run.artifact_uri, summary, handoff.ARTIFACT_DIR)
-        logged.result()
-        uploaded.result()
+        summarised = pool.submit(tracking.upload, run.artifact_uri, summary, handoff.ARTIFACT_DIR)
         tracking.log_batch(
             run.run_id,
             {},
             {"mlgitops.runner_seconds": duration},
             {"mlgitops.model_id": identity.model_id},
         )
+        for request in (logged, uploaded, summarised):
+            request.result()
         tracking.end_run(run.run_id, "FINISHED")
     return result, files
 
@@ -200,7 +200,7 @@ def params_of(pipeline: Pipeline, split: Any) -> dict[str, str]:
 def _alongside(tracking: Tracking) -> Iterator[Executor]:
     """Threads for an HTTP server's round trips; in this thread for a local store."""
     if is_http(tracking.uri):
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=3) as pool:
             yield pool
     else:
         yield _InOrder()
