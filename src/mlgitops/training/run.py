@@ -80,7 +80,7 @@ def fresh(
     pipeline = inputs.pipeline
     trainer = trainer_for(pipeline)
     with (
-        ThreadPoolExecutor(max_workers=2) as pool,
+        ThreadPoolExecutor(max_workers=3) as pool,
         tempfile.TemporaryDirectory(prefix="mlgitops-train-") as tmp,
     ):
         # git and the GPU probe answer while the trainer's check imports its libraries.
@@ -109,13 +109,19 @@ def fresh(
         with console.group(f"read and validate {pipeline.data.path}"):
             split = load_split(repo.root, pipeline, Path(tmp))
         _announce(pipeline, split)
-        # The run is created, and the hand-off files that the split alone decides are
-        # written, while the model fits.
+        # While the model fits, the run is created and the hand-off files that the split
+        # alone decides are written and logged on it.
         run_future = pool.submit(
             tracking.create_run, experiment_id, _run_name(pipeline, facts), tags
         )
         split_files = pool.submit(
-            handoff.split_files, handoff.detached(split), pipeline.data.path, inputs.hashes.data
+            runlog.log_split_files,
+            tracking,
+            run_future,
+            handoff.detached(split),
+            pipeline.data.path,
+            inputs.hashes.data,
+            Path(tmp),
         )
         job = TrainJob(pipeline, repo.root, split, Path(tmp), inputs.spec_text, device)
         with _failing_marks(tracking, run_future):

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mlgitops import console
 from mlgitops.results import TrainResult
 from mlgitops.training import budget, gpu, handoff
-from mlgitops.training.tracking import Tracking, is_http
+from mlgitops.training.tracking import RunRecord, Tracking, is_http
 
 if TYPE_CHECKING:
     from mlgitops.spec.model import Pipeline
+    from mlgitops.training.data import Split
     from mlgitops.training.run import Inputs
 
 MODEL_NAME = "model"
@@ -57,8 +58,9 @@ def log_fitted(
         spent = {budget.METRIC: usage.budget_seconds, **usage_metrics(usage)}
         logged = pool.submit(tracking.log_batch, run.run_id, params, {**metrics, **spent}, {})
         data = handoff.data_files(split_files, handoff.parquet_bytes(predictions))
-        folder = _folder(job.workdir / handoff.ARTIFACT_DIR, data)
-        uploaded = pool.submit(tracking.upload, run.artifact_uri, folder, handoff.ARTIFACT_DIR)
+        scored_rows = job.workdir / "predictions.parquet"  # the split's files are logged
+        scored_rows.write_bytes(data["predictions.parquet"])
+        uploaded = pool.submit(tracking.upload, run.artifact_uri, scored_rows, handoff.ARTIFACT_DIR)
         identity, digest = _log_model(tracking, experiment_id, run.run_id, job, fitted, pool)
         duration = round(time.perf_counter() - started, 3)
         result = _result(
@@ -84,6 +86,30 @@ def log_fitted(
             request.result()
         tracking.end_run(run.run_id, "FINISHED")
     return result, files
+
+
+def log_split_files(
+    tracking: Tracking,
+    run: Future[RunRecord],
+    split: Split,
+    data_path: str,
+    data_hash: str,
+    workdir: Path,
+) -> handoff.SplitFiles:
+    """The hand-off files that the split alone decides, logged on the run once it exists.
+
+    Meant for a worker thread while the model fits: the data is known, the run
+    is being created, and a failure surfaces when the result is asked for.
+    """
+    prepared = handoff.split_files(split, data_path, data_hash)
+    files = {
+        "holdout.parquet": prepared.holdout,
+        "reference.json": prepared.reference,
+        "training_rows.parquet": prepared.rows,
+    }
+    folder = _folder(workdir / "split" / handoff.ARTIFACT_DIR, files)
+    tracking.upload(run.result().artifact_uri, folder, handoff.ARTIFACT_DIR)
+    return prepared
 
 
 def _log_model(
