@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlgitops import __version__, console
+from mlgitops import __version__, collector, console
 from mlgitops.errors import (
     EXIT_BAD_INPUT,
     EXIT_BUG,
@@ -73,8 +73,6 @@ def _command(verb: str):  # type: ignore[no-untyped-def]
 
 #: Verbs that run until they are stopped: Python's collector keeps its defaults there.
 _LONG_RUNNING = frozenset({"serve"})
-#: Allocations between two young-generation collections in a one-shot command (default 700).
-_YOUNG_GENERATION = 50_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = vars(namespace)
     verb = arguments.pop("verb")
     if argv is None and verb not in _LONG_RUNNING:
-        _collect_for_one_command()
+        collector.for_one_command()
     console.begin_command()
     try:
         _warn_if_outputs_tracked(arguments["repo"])
@@ -111,24 +109,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception:
         return _bug(verb)
-
-
-def _collect_for_one_command() -> None:
-    """Tune Python's cycle collector for a process that runs one command and exits.
-
-    Importing pandas, pyarrow, pandera and scikit-learn creates some 150,000
-    objects that live until the process ends. With the default thresholds the
-    collector walks them over and over while they are imported, and the
-    interpreter walks them again as it shuts down: together about a tenth of
-    a short command's time. Collections stay on, only rarer; at exit the
-    survivors are frozen (nothing is left to reclaim by then).
-    """
-    import atexit
-    import gc
-
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(_YOUNG_GENERATION, older, oldest)
-    atexit.register(gc.freeze)
 
 
 def _warn_if_outputs_tracked(repo: Path) -> None:

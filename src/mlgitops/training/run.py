@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgitops import console
+from mlgitops import collector, console
 from mlgitops.errors import ServiceError, SpecError
 from mlgitops.results import Hashes, TrainResult
 from mlgitops.spec import Repo
@@ -85,7 +85,8 @@ def fresh(
     ):
         # git and the GPU probe answer while the trainer's check imports its libraries.
         gathering = pool.submit(lineage.gather, repo.root, env)
-        problems = trainer.check(pipeline, inputs.spec_text)
+        with collector.paused():  # the trainer's libraries, imported to check the spec
+            problems = trainer.check(pipeline, inputs.spec_text)
         if problems:
             raise SpecError(problems)
         facts = gathering.result()
@@ -106,7 +107,7 @@ def fresh(
             facts,
             device,
         )
-        with console.group(f"read and validate {pipeline.data.path}"):
+        with console.group(f"read and validate {pipeline.data.path}"), collector.paused():
             split = load_split(repo.root, pipeline, Path(tmp))
         _announce(pipeline, split)
         # While the model fits, the run is created and the hand-off files that the split
