@@ -3,10 +3,11 @@
 The order keeps the cache honest: only a FINISHED run is ever reused, and a
 run is marked FINISHED last, after its parameters and metrics, its model
 (READY and linked as the run's output) and every hand-off file are logged.
-Before that, requests that do not depend on each other go side by side to an
-HTTP tracking server: each is a round trip that waits on the server. A local
-store (MLflow's client on a sqlite file, in this process) takes them one
-after another.
+The files that the split alone decides are logged while the model fits
+(:func:`log_split_files`). After the fit, requests that do not depend on each
+other go side by side to an HTTP tracking server: each is a round trip that
+waits on the server. A local store (MLflow's client on a sqlite file, in this
+process) takes them one after another.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def log_fitted(
         spent = {budget.METRIC: usage.budget_seconds, **usage_metrics(usage)}
         logged = pool.submit(tracking.log_batch, run.run_id, params, {**metrics, **spent}, {})
         data = handoff.data_files(split_files, handoff.parquet_bytes(predictions))
-        scored_rows = job.workdir / "predictions.parquet"  # the split's files are logged
+        scored_rows = job.workdir / "predictions.parquet"  # the split's are on the run already
         scored_rows.write_bytes(data["predictions.parquet"])
         uploaded = pool.submit(tracking.upload, run.artifact_uri, scored_rows, handoff.ARTIFACT_DIR)
         identity, digest = _log_model(tracking, experiment_id, run.run_id, job, fitted, pool)
