@@ -19,6 +19,7 @@ Prints each stage's median seconds, their sum, and the ratio to the bare script
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_train import BARE, SPEC, make_data  # noqa: E402
+from bench_train import BARE, SPEC, load_line, make_data  # noqa: E402
 from tests.fixtures.mlflow_server import start_mlflow_server  # noqa: E402
 
 TARGET_STAGES, TARGET_TRAIN = 1.30, 1.10
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     cli = str(Path(sys.executable).with_name("mlgitops"))
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
         repo = Path(tmp) / "repo"
         (repo / "data").mkdir(parents=True)
@@ -95,6 +97,7 @@ def main() -> None:
     totals = [sum(stage_s[name][i] for name in stages) for i in range(args.runs)]
     total = statistics.median(totals)
     print(f"data: {args.rows} rows x 14 features; runs: {args.runs} alternating; medians")
+    print(load_line(load_before))
     print(f"{'bare script (read, fit, score)':32} {bare:7.2f} s   reference")
     for name in stages:
         print(f"{'  mlgitops ' + name:32} {statistics.median(stage_s[name]):7.2f} s")

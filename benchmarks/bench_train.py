@@ -22,6 +22,7 @@ hit time (target <= 0.5 s).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,15 @@ def make_data(path: Path, rows: int) -> str:
     return "\n".join(lines)
 
 
+def load_line(before: float) -> str:
+    """The machine's load (1-minute average) when the run began and ended: ratios taken
+    on a busy machine are not comparable (other processes share the cores)."""
+    after = os.getloadavg()[0]
+    return (
+        f"load average: {before:.2f} at the start, {after:.2f} at the end ({os.cpu_count()} cores)"
+    )
+
+
 def timed(cmd: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
@@ -107,6 +117,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     cli = str(Path(sys.executable).with_name("mlgitops"))
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         repo = Path(tmp) / "repo"
         (repo / "data").mkdir(parents=True)
@@ -134,6 +145,7 @@ def main() -> None:
         f"data: {args.rows} rows x 14 features (2 text categories); runs: {args.runs} alternating"
     )
     print("tracking: a real `mlflow server` on loopback (sqlite backend, proxied artifacts)")
+    print(load_line(load_before))
     print(f"{'bare script (fit + score)':32} {bare:7.2f} s")
     print(
         f"{'mlgitops train --force':32} {trained:7.2f} s   ratio {ratio:.2f}x "

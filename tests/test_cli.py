@@ -139,3 +139,46 @@ def test_this_repository_is_rendered_and_current() -> None:
     root = Path(__file__).resolve().parent.parent
     check = _mlgitops("render", "--check", cwd=root)
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr
+
+
+def _collector_after(call: str, cwd: Path) -> dict[str, object]:
+    """The collector's state in a child process after ``call``, and inside ``paused``."""
+    probe = (
+        "import gc, json, sys\n"
+        "from mlgitops import collector\n"
+        "from mlgitops.cli import main\n"
+        "sys.argv = ['mlgitops', 'render', '--check']\n"
+        f"{call}\n"
+        "frozen = gc.get_freeze_count()\n"
+        "with collector.paused():\n"
+        "    inside = gc.isenabled()\n"
+        "print(json.dumps({'threshold': gc.get_threshold(), 'collecting_inside': inside,\n"
+        "    'collecting_after': gc.isenabled(), 'froze': gc.get_freeze_count() > frozen}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    found: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
+    return found
+
+
+def test_only_a_whole_process_command_tunes_the_collector(tmp_path: Path) -> None:
+    """The console script makes young collections rarer and pauses them during set-up;
+    a caller's process keeps its own collector as it was."""
+    import gc
+
+    _mlgitops("init", cwd=tmp_path)
+    default = list(gc.get_threshold())
+    assert _collector_after("main(['render', '--check'])", tmp_path) == {
+        "threshold": default,
+        "collecting_inside": True,
+        "collecting_after": True,
+        "froze": False,
+    }
+    tuned = _collector_after("main()", tmp_path)
+    assert tuned == {
+        "threshold": [50_000, *default[1:]],
+        "collecting_inside": False,
+        "collecting_after": True,
+        "froze": True,
+    }

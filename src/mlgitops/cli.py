@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlgitops import __version__, console
+from mlgitops import __version__, collector, console
 from mlgitops.errors import (
     EXIT_BAD_INPUT,
     EXIT_BUG,
@@ -71,11 +71,18 @@ def _command(verb: str):  # type: ignore[no-untyped-def]
     return importlib.import_module(f"mlgitops.commands.{verb}")
 
 
+#: Verbs that run until they are stopped: Python's collector keeps its defaults there.
+_LONG_RUNNING = frozenset({"serve"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console script (``argv`` None: this command is the whole process) or a caller's."""
     args = list(sys.argv[1:] if argv is None else argv)
     namespace = _parser(args).parse_args(args)
     arguments = vars(namespace)
     verb = arguments.pop("verb")
+    if argv is None and verb not in _LONG_RUNNING:
+        collector.for_one_command()
     console.begin_command()
     try:
         _warn_if_outputs_tracked(arguments["repo"])

@@ -139,6 +139,40 @@ def test_the_model_digest_covers_the_uploaded_model_folder(
     assert result.model_digest.startswith("sha256:") and len(result.model_digest) == 71
 
 
+# MLflow's own import warns about its type hints; that is MLflow's business, not ours.
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_the_logged_model_is_ready_linked_and_states_what_serving_installs(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer
+) -> None:
+    """The model is READY and the run's output; the environment MLflow builds to serve it
+    (``mlflow models serve``, the image of the generated manifests) pins the versions
+    it was trained with."""
+    from importlib.metadata import version
+
+    import mlflow
+    import yaml
+
+    root, name, _ = trained
+    result = _result(root, name)
+    model_id = result.model_uri.removeprefix("models:/")
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server.uri)
+    logged = client.get_logged_model(model_id)
+    assert (str(logged.status), logged.source_run_id) == ("READY", result.run_id)
+    outputs = client.get_run(result.run_id).outputs
+    assert [m.model_id for m in outputs.model_outputs] == [model_id]
+    mlflow.set_tracking_uri(mlflow_server.uri)
+    pinned = [f"mlflow=={version('mlflow')}", f"scikit-learn=={version('scikit-learn')}"]
+    requirements = Path(mlflow.pyfunc.get_model_dependencies(result.model_uri))
+    assert requirements.read_text().splitlines() == pinned
+    folder = requirements.parent
+    flavor = yaml.safe_load((folder / "MLmodel").read_text())["flavors"]["python_function"]
+    assert flavor["env"] == {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
+    python_env = yaml.safe_load((folder / "python_env.yaml").read_text())
+    assert python_env["dependencies"] == ["-r requirements.txt"]
+    conda = yaml.safe_load((folder / "conda.yaml").read_text())
+    assert conda["dependencies"][-1] == {"pip": pinned}
+
+
 def test_lineage_tags(
     tmp_path: Path, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

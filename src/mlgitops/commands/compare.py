@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgitops import console, fsio
+from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP, default_base
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError
 from mlgitops.outputs import Outputs, set_github_outputs
@@ -55,14 +55,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(
     *, repo: Path, name: str, base: str | None, output: Path | None, tracking_uri: str | None
 ) -> int:
-    from mlgitops.evaluation import handoff, verdict
     from mlgitops.training.tracking import resolve_tracking_uri
 
     root = repo.resolve()
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
-    candidate = handoff.load_candidate(outputs, pipeline)
+    with collector.paused():  # numpy and pandas, and the candidate's hand-off files
+        from mlgitops.evaluation import handoff, verdict
+
+        candidate = handoff.load_candidate(outputs, pipeline)
     ref = base or default_base(root, loaded.config.default_branch)
     outcome = judge(
         root,

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mlgitops import console, fsio
+from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, MlgitopsError
 from mlgitops.outputs import Outputs, set_github_outputs
@@ -115,7 +115,8 @@ def _validate(
     from mlgitops.validation.report import Report
     from mlgitops.validation.schema import load_schema
 
-    schema = load_schema(root, pipeline)
+    with collector.paused():  # pandera, pandas and numpy
+        schema = load_schema(root, pipeline)
     fmt = pipeline.data.format if location == pipeline.data.path else None
     reader = open_data(root, location, fmt=fmt, workdir=workdir, timeout=timeout)
     bounds = pipeline.data.rows

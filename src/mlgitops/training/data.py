@@ -23,7 +23,7 @@ line is not counted), so a holdout row can be found again in the data file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,9 +54,15 @@ class Split:
     contract: FeatureContract | None = None
     #: Validation failures the spec allowed training with (``train.allow_invalid_data``).
     invalid: tuple[str, ...] = ()
+    #: The training rows' fingerprints when the split already computed them (see ``_split``).
+    known_fingerprints: npt.NDArray[np.uint64] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def training_fingerprints(self) -> npt.NDArray[np.uint64]:
         """One fingerprint per training row, over every feature and the target."""
+        if self.known_fingerprints is not None:
+            return self.known_fingerprints
         return row_fingerprints(self.train, self.fingerprint_columns)
 
     @property
@@ -133,6 +139,7 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
     frame, features = table.frame, table.contract
     _require_no_missing_target(frame, data.target, data.path)
     failures = table.failures
+    known = None
     if data.test_path:
         test = read_table(root, pipeline, data.test_path, workdir)
         _require_no_missing_target(test.frame, data.target, data.test_path)
@@ -140,11 +147,18 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
         train, holdout = frame, test.frame[list(frame.columns)]
         failures += test.failures
     else:
-        train, holdout = _split(frame, pipeline, features)
+        train, holdout, known = _split(frame, pipeline, features)
     categorical = features.categorical
     train, holdout = _as_category_text(train, categorical), _as_category_text(holdout, categorical)
     return Split(
-        train, holdout, data.target, features.names, categorical, features, invalid=failures
+        train,
+        holdout,
+        data.target,
+        features.names,
+        categorical,
+        features,
+        invalid=failures,
+        known_fingerprints=known,
     )
 
 
@@ -206,9 +220,14 @@ def holdout_mask(
     frame: pd.DataFrame, key: tuple[str, ...], seed: int, test_size: float
 ) -> npt.NDArray[np.bool_]:
     """Which rows are in the holdout: a function of each row's key and the seed alone."""
+    return _holdout_of(row_fingerprints(frame, key), seed, test_size)
+
+
+def _holdout_of(
+    fingerprints: npt.NDArray[np.uint64], seed: int, test_size: float
+) -> npt.NDArray[np.bool_]:
     import numpy as np
 
-    fingerprints = row_fingerprints(frame, key)
     with np.errstate(over="ignore"):
         mixed = _mix(fingerprints ^ _mix(np.array([seed], dtype=np.uint64))[0])
     # the top 53 bits as a uniform number in [0, 1)
@@ -231,7 +250,9 @@ def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 def _split(
     frame: pd.DataFrame, pipeline: Pipeline, features: FeatureContract
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, npt.NDArray[np.uint64] | None]:
+    """Training rows, holdout rows and, when the split key is the fingerprint
+    columns, the training rows' fingerprints (the split hashed them already)."""
     split = pipeline.data.split
     key = split.key or features.fingerprint_columns
     missing = [c for c in key if c not in frame.columns]
@@ -240,7 +261,8 @@ def _split(
             f"{pipeline.data.path}: data.split.key column(s) {', '.join(missing)} are not "
             "declared columns of the data"
         )
-    in_holdout = holdout_mask(frame, tuple(key), split.seed, split.test_size)
+    fingerprints = row_fingerprints(frame, tuple(key))
+    in_holdout = _holdout_of(fingerprints, split.seed, split.test_size)
     train, holdout = frame[~in_holdout], frame[in_holdout]
     if train.empty or holdout.empty:
         side = "holdout" if holdout.empty else "training set"
@@ -248,7 +270,14 @@ def _split(
             f"{pipeline.data.path}: the split leaves the {side} empty ({len(frame)} rows, "
             f"test_size {split.test_size}): add rows or use data.test_path"
         )
-    return train, holdout
+    return train, holdout, fingerprints[~in_holdout] if _same_rows(frame, key, features) else None
+
+
+def _same_rows(frame: pd.DataFrame, key: tuple[str, ...], features: FeatureContract) -> bool:
+    """Whether the split key's fingerprints are the training rows' fingerprints: the
+    same columns, and no categorical column that ``_as_category_text`` will rewrite."""
+    same_columns = sorted(key) == sorted(features.fingerprint_columns)
+    return same_columns and all(frame[c].dtype == object for c in features.categorical)
 
 
 def _as_category_text(frame: pd.DataFrame, categorical: tuple[str, ...]) -> pd.DataFrame:

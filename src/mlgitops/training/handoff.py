@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mlgitops import fsio, results
@@ -48,16 +48,47 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def files_for(
-    result: TrainResult, holdout: bytes, predictions: bytes, reference: bytes, rows: bytes
-) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class SplitFiles:
+    """The hand-off files that the split alone decides (written while the model fits)."""
+
+    holdout: bytes
+    reference: bytes
+    rows: bytes
+
+
+def split_files(split: Split, data_path: str, data_hash: str) -> SplitFiles:
+    """holdout.parquet, reference.json and training_rows.parquet of ``split``."""
+    return SplitFiles(
+        holdout=parquet_bytes(split.holdout),
+        reference=reference_bytes(split, data_path, data_hash),
+        rows=fingerprints_bytes(split),
+    )
+
+
+def detached(split: Split) -> Split:
+    """``split`` over frames of its own (the same data, not copied), so that another
+    thread can read it while this one uses the original: pandas may reorganise a
+    frame's internal blocks in place on a read."""
+    return replace(
+        split, train=split.train.copy(deep=False), holdout=split.holdout.copy(deep=False)
+    )
+
+
+def data_files(prepared: SplitFiles, predictions: bytes) -> dict[str, bytes]:
+    """Every hand-off file but train.json."""
     return {
-        "train.json": results.dumps(result).encode(),
-        "holdout.parquet": holdout,
+        "holdout.parquet": prepared.holdout,
         "predictions.parquet": predictions,
-        "reference.json": reference,
-        "training_rows.parquet": rows,
+        "reference.json": prepared.reference,
+        "training_rows.parquet": prepared.rows,
     }
+
+
+def files_for(result: TrainResult, data: dict[str, bytes]) -> dict[str, bytes]:
+    """The hand-off files, in :data:`FILES` order."""
+    found = {"train.json": results.dumps(result).encode(), **data}
+    return {name: found[name] for name in FILES}
 
 
 def fingerprints_bytes(split: Split) -> bytes:

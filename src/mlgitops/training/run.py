@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgitops import console
+from mlgitops import collector, console
 from mlgitops.errors import ServiceError, SpecError
 from mlgitops.results import Hashes, TrainResult
 from mlgitops.spec import Repo
 from mlgitops.spec.model import Pipeline
-from mlgitops.training import budget, content, gpu, handoff, lineage
+from mlgitops.training import budget, content, gpu, handoff, lineage, runlog
 from mlgitops.training.tracking import Tracking
-
-MODEL_NAME = "model"
 
 
 @dataclass(frozen=True)
@@ -82,37 +79,50 @@ def fresh(
 
     pipeline = inputs.pipeline
     trainer = trainer_for(pipeline)
-    problems = trainer.check(pipeline, inputs.spec_text)
-    if problems:
-        raise SpecError(problems)
-    facts = lineage.gather(repo.root, env)
-    device = _device(pipeline, facts.gpus)
-    allowance = None
-    if pipeline.train.gpu_budget_minutes is not None:
-        allowance = budget.allowance(
-            tracking, experiment_id, pipeline.name, pipeline.train.gpu_budget_minutes, facts.pr
-        )
-        budget.check_before(allowance)
-    tags = lineage.tags(
-        pipeline.name,
-        pipeline.source,
-        inputs.spec_file_hash,
-        inputs.hashes,
-        inputs.content_key,
-        trainer.name,
-        facts,
-        device,
-    )
     with (
-        ThreadPoolExecutor(max_workers=1) as pool,
+        ThreadPoolExecutor(max_workers=3) as pool,
         tempfile.TemporaryDirectory(prefix="mlgitops-train-") as tmp,
     ):
-        with console.group(f"read and validate {pipeline.data.path}"):
+        # git and the GPU probe answer while the trainer's check imports its libraries.
+        gathering = pool.submit(lineage.gather, repo.root, env)
+        with collector.paused():  # the trainer's libraries, imported to check the spec
+            problems = trainer.check(pipeline, inputs.spec_text)
+        if problems:
+            raise SpecError(problems)
+        facts = gathering.result()
+        device = _device(pipeline, facts.gpus)
+        allowance = None
+        if pipeline.train.gpu_budget_minutes is not None:
+            allowance = budget.allowance(
+                tracking, experiment_id, pipeline.name, pipeline.train.gpu_budget_minutes, facts.pr
+            )
+            budget.check_before(allowance)
+        tags = lineage.tags(
+            pipeline.name,
+            pipeline.source,
+            inputs.spec_file_hash,
+            inputs.hashes,
+            inputs.content_key,
+            trainer.name,
+            facts,
+            device,
+        )
+        with console.group(f"read and validate {pipeline.data.path}"), collector.paused():
             split = load_split(repo.root, pipeline, Path(tmp))
         _announce(pipeline, split)
-        # The run is created while the model fits: the network round trips cost nothing.
+        # While the model fits, the run is created and the hand-off files that the split
+        # alone decides are written and logged on it.
         run_future = pool.submit(
             tracking.create_run, experiment_id, _run_name(pipeline, facts), tags
+        )
+        split_files = pool.submit(
+            runlog.log_split_files,
+            tracking,
+            run_future,
+            handoff.detached(split),
+            pipeline.data.path,
+            inputs.hashes.data,
+            Path(tmp),
         )
         job = TrainJob(pipeline, repo.root, split, Path(tmp), inputs.spec_text, device)
         with _failing_marks(tracking, run_future):
@@ -125,10 +135,10 @@ def fresh(
                     fitted = trainer.fit(job)
             except budget.Stop:
                 assert allowance is not None
-                metrics = {budget.METRIC: usage.budget_seconds, **_usage_metrics(usage)}
+                metrics = {budget.METRIC: usage.budget_seconds, **runlog.usage_metrics(usage)}
                 tracking.log_batch(run_future.result().run_id, {}, metrics, {})
                 raise budget.stopped(allowance, usage.budget_seconds) from None
-            return _log(
+            result, files = runlog.log_fitted(
                 tracking,
                 run_future.result(),
                 experiment_id,
@@ -138,7 +148,9 @@ def fresh(
                 facts,
                 started,
                 usage,
+                split_files.result(),
             )
+            return Outcome(result, files)
 
 
 def _device(pipeline: Pipeline, gpus: gpu.Gpus) -> str:
@@ -152,19 +164,6 @@ def _device(pipeline: Pipeline, gpus: gpu.Gpus) -> str:
         f"({gpus.why_none}): training on the CPU"
     )
     return "cpu"
-
-
-def _usage_metrics(usage: gpu.Usage) -> dict[str, float]:
-    found = {
-        "mlgitops.fit_seconds": usage.wall_s,
-        "mlgitops.gpu_seconds": usage.gpu_seconds,
-        "mlgitops.gpu_count": float(usage.gpus.count),
-    }
-    if usage.peak_memory_mb is not None:
-        found["mlgitops.gpu_peak_memory_mb"] = usage.peak_memory_mb
-    if usage.utilization is not None:
-        found["mlgitops.gpu_utilization"] = usage.utilization
-    return found
 
 
 class _failing_marks:
@@ -192,100 +191,6 @@ class _failing_marks:
             console.error_line(f"could not mark run {run.run_id} {status}: {mark_error}")
 
 
-def _log(
-    tracking: Tracking,
-    run: Any,
-    experiment_id: str,
-    inputs: Inputs,
-    job: Any,
-    fitted: Any,
-    facts: Any,
-    started: float,
-    usage: gpu.Usage,
-) -> Outcome:
-    from mlgitops.evaluation.pointscore import point_scores
-
-    pipeline, split = inputs.pipeline, job.split
-    predictions = handoff.predictions_frame(split.holdout, split.target, fitted.predictions)
-    what = f"the predictions of `{pipeline.model.command or pipeline.model.estimator}`"
-    scored = point_scores(pipeline.task, pipeline.metrics, fitted.classes or (), predictions, what)
-    metrics = {**fitted.metrics, **scored}
-    params = {**_params(pipeline, split), **fitted.params}
-    with console.group(f"log run {run.run_id} to {tracking.uri}"):
-        spent = {budget.METRIC: usage.budget_seconds, **_usage_metrics(usage)}
-        tracking.log_batch(run.run_id, params, {**metrics, **spent}, {})
-        identity, digest = _log_model(tracking, experiment_id, run.run_id, job.workdir, fitted)
-        duration = round(time.perf_counter() - started, 3)
-        result = TrainResult(
-            pipeline=pipeline.name,
-            run_id=run.run_id,
-            experiment_id=experiment_id,
-            tracking_uri=tracking.uri,
-            content_key=inputs.content_key,
-            model_uri=f"models:/{identity.model_id}",
-            task=pipeline.task,
-            target=split.target,
-            metrics=metrics,
-            hashes=inputs.hashes,
-            classes=fitted.classes,
-            duration_s=duration,
-            runner=facts.runner,
-            gpu=facts.gpu,
-            features=split.contract.as_json() if split.contract else [],
-            undeclared=list(split.contract.undeclared) if split.contract else [],
-            fingerprint_columns=list(split.fingerprint_columns),
-            invalid_data=list(split.invalid),
-            gpu_count=usage.gpus.count,
-            gpu_driver=facts.gpu_driver,
-            device=job.device,
-            fit_s=usage.wall_s,
-            gpu_seconds=usage.gpu_seconds,
-            gpu_peak_memory_mb=usage.peak_memory_mb,
-            gpu_utilization=usage.utilization,
-            model_digest=digest,
-        )
-        files = handoff.files_for(
-            result,
-            handoff.parquet_bytes(split.holdout),
-            handoff.parquet_bytes(predictions),
-            handoff.reference_bytes(split, pipeline.data.path, inputs.hashes.data),
-            handoff.fingerprints_bytes(split),
-        )
-        artifacts = job.workdir / handoff.ARTIFACT_DIR
-        artifacts.mkdir()
-        for name, data in files.items():
-            (artifacts / name).write_bytes(data)
-        tracking.upload(run.artifact_uri, artifacts, handoff.ARTIFACT_DIR)
-        tracking.log_batch(
-            run.run_id,
-            {},
-            {"mlgitops.runner_seconds": duration},
-            {"mlgitops.model_id": identity.model_id},
-        )
-        tracking.end_run(run.run_id, "FINISHED")
-    return Outcome(result, files)
-
-
-def _log_model(
-    tracking: Tracking, experiment_id: str, run_id: str, workdir: Path, fitted: Any
-) -> tuple[Any, str]:
-    """Create the logged model, upload its folder, mark it READY (or failed); its digest."""
-    from mlgitops.digest import folder_digest
-
-    identity = tracking.create_model(experiment_id, run_id, MODEL_NAME, {})
-    try:
-        model_dir = workdir / "mlflow-model"
-        fitted.save_model(model_dir, identity)
-        digest = folder_digest(model_dir)  # what was uploaded, before anyone else can touch it
-        tracking.upload(identity.artifact_uri, model_dir)
-    except BaseException:
-        tracking.finalize_model(identity.model_id, ready=False)
-        raise
-    tracking.finalize_model(identity.model_id, ready=True)
-    tracking.link_model(run_id, identity.model_id)
-    return identity, digest
-
-
 def _announce(pipeline: Pipeline, split: Any) -> None:
     """Say what the data holds that the model will not see, or should not have seen."""
     contract = split.contract
@@ -299,30 +204,6 @@ def _announce(pipeline: Pipeline, split: Any) -> None:
         console.line(
             f"train {pipeline.name}: training on invalid data (allowed by the spec): {text}"
         )
-
-
-def _params(pipeline: Pipeline, split: Any) -> dict[str, str]:
-    data = pipeline.data
-    found = {
-        "trainer": "command" if pipeline.model.command else "sklearn",
-        "estimator": pipeline.model.estimator or "",
-        "command": pipeline.model.command or "",
-        "rows.train": str(len(split.train)),
-        "rows.holdout": str(len(split.holdout)),
-        "features": str(len(split.features)),
-        "categorical": ",".join(split.categorical)[:500],
-    }
-    if data.test_path:
-        found["split.test_path"] = data.test_path
-    else:
-        found.update(
-            {
-                "split.test_size": str(data.split.test_size),
-                "split.seed": str(data.split.seed),
-                "split.stratify": str(data.split.stratify),
-            }
-        )
-    return {k: v for k, v in found.items() if v}
 
 
 def _run_name(pipeline: Pipeline, facts: Any) -> str:

@@ -69,12 +69,13 @@ def _predict(model: Any, estimator: Any, split: Any, encoding: str) -> Fitted:
     import pandas as pd
 
     x_holdout = split.holdout[list(split.features)]
-    y_pred = model.predict(x_holdout)
+    final, encoded = _encoded(model, x_holdout)
+    y_pred = final.predict(encoded)
     columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
     classes = None
-    if hasattr(model, "classes_") and hasattr(model, "predict_proba"):
-        classes = [_native(c) for c in model.classes_]
-        proba = model.predict_proba(x_holdout)
+    if hasattr(final, "classes_") and hasattr(final, "predict_proba"):
+        classes = [_native(c) for c in final.classes_]
+        proba = final.predict_proba(encoded)
         columns.update({f"proba_{c}": proba[:, i] for i, c in enumerate(classes)})
     predictions = pd.DataFrame(columns)
     params = {k: _short(v) for k, v in estimator.get_params(deep=False).items()}
@@ -86,6 +87,16 @@ def _predict(model: Any, estimator: Any, split: Any, encoding: str) -> Fitted:
         )
 
     return Fitted(predictions=predictions, save_model=save, classes=classes, params=params)
+
+
+def _encoded(model: Any, frame: Any) -> tuple[Any, Any]:
+    """The model's last step and its input: what ``predict`` and ``predict_proba`` of a
+    scikit-learn Pipeline compute, with the encoding run once for both."""
+    from sklearn.pipeline import Pipeline as SkPipeline
+
+    if isinstance(model, SkPipeline):
+        return model[-1], model[:-1].transform(frame)
+    return model, frame
 
 
 def _estimator(pipeline: Pipeline, spec_text: str) -> Any:

@@ -1,0 +1,69 @@
+"""The split's rows and the training-row fingerprints it hands to ``training_rows.parquet``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlgitops.features import row_fingerprints
+from mlgitops.spec import load_repo
+from mlgitops.training.data import Split, load_split
+
+_COLUMNS = """\
+    x: {dtype: float64}
+    city: {dtype: str, nullable: true}
+    code: {dtype: category}
+    y: {dtype: int64}
+"""
+
+
+def _split(root: Path, split: str, extra_data: str = "") -> Split:
+    rng = np.random.default_rng(5)
+    rows = 300
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=rows).round(3),
+            "city": rng.choice(["north", "south", ""], size=rows),
+            "code": rng.integers(0, 4, size=rows),
+            "y": rng.integers(0, 2, size=rows),
+        }
+    )
+    frame.loc[::7, "city"] = None
+    (root / "data").mkdir(parents=True)
+    (root / "pipelines").mkdir()
+    frame.to_csv(root / "data" / "d.csv", index=False)
+    frame.iloc[:50].to_csv(root / "data" / "test.csv", index=False)
+    (root / "pipelines" / "p.yaml").write_text(
+        "name: p\ndata:\n  path: data/d.csv\n  target: y\n"
+        f"  columns:\n{_COLUMNS}  {split}\n{extra_data}"
+        "model: {estimator: sklearn.linear_model.LogisticRegression}\n"
+        "task: classification\nmetrics: [accuracy]\n"
+    )
+    repo = load_repo(root)
+    return load_split(repo.root, repo.pipeline("p"), root)
+
+
+@pytest.mark.parametrize(
+    ("split", "reused"),
+    [
+        ("split: {test_size: 0.25, seed: 3}", True),
+        ("split: {test_size: 0.25, seed: 3, key: [y, code, city, x]}", True),
+        ("split: {test_size: 0.25, seed: 3, key: [x, city]}", False),
+        ("test_path: data/test.csv", False),
+    ],
+    ids=["default-key", "same-columns-as-key", "other-key", "test-file"],
+)
+def test_training_fingerprints_are_those_of_the_training_rows(
+    tmp_path: Path, split: str, reused: bool
+) -> None:
+    """Whether or not the split's own hashes are reused, training_rows.parquet holds the
+    fingerprints of exactly the training rows, over every feature and the target."""
+    found = _split(tmp_path, split)
+    assert found.categorical == ("city", "code")
+    assert (found.known_fingerprints is not None) is reused
+    expected = row_fingerprints(found.train, ("x", "city", "code", "y"))
+    assert found.training_fingerprints().tolist() == expected.tolist()
+    assert len(expected) == len(found.train)
