@@ -221,7 +221,13 @@ def labels_only(model: Any) -> Any:
         import mlflow.pyfunc
 
         class LabelsOnly(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
-            def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            # Type hints, as MLflow asks of a PythonModel's predict.
+            def predict(
+                self,
+                context: Any,
+                model_input: pd.DataFrame,
+                params: dict[str, Any] | None = None,
+            ) -> Any:
                 return model.predict(model_input)
 
     return LabelsOnly()
