@@ -242,3 +242,23 @@ def test_the_requirements_must_install_mlgitops(
         "(`mlgitops serve`): add mlgitops[serve]==<version> with its hashes\n"
         "mlgitops: 1 problem(s) in the specs; nothing written\n",
     )
+
+
+def test_a_requirement_is_pinned_only_by_one_exact_version(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pip's rule: exactly one ``==`` (or ``===``) specifier; a line pip cannot read is named."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    hashed = " --hash=sha256:" + "6" * 64 + "\n"
+    _build(repo, LOCKED + "numpy>=1.26,==2.0.1" + hashed + "scipy=1.14" + hashed)
+    with pytest.raises(InvalidRequirement) as unreadable:
+        Requirement("scipy=1.14")
+    why = str(unreadable.value).splitlines()[0]
+    assert _render(repo, capsys) == (
+        2,
+        "serving/requirements.txt:10:1: 'numpy>=1.26,==2.0.1' is not pinned with '==': "
+        "--require-hashes installs exact versions only\n"
+        f"serving/requirements.txt:11:1: 'scipy=1.14' is not a requirement pip can read ({why})\n"
+        "mlgitops: 2 problem(s) in the specs; nothing written\n",
+    )

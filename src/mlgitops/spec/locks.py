@@ -13,16 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mlgitops.errors import Problem
 
-#: A requirement's project name (PEP 508), at the start of its line.
-_NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement as Parsed
+
 #: Options that pull in other files or editable sources: the image build cannot honour them.
 _INCLUDES = ("-r", "--requirement", "-c", "--constraint")
 _EDITABLE = ("-e", "--editable")
-#: ``name @ https://…``: a direct reference pins one file, as ``==`` pins one version.
-_DIRECT_URL = re.compile(r"@\s*[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,20 @@ class Requirement:
     text: str
 
     @property
+    def is_option(self) -> bool:
+        """An option line (``--index-url …``, ``-r …``), not a requirement."""
+        return self.text.startswith("-")
+
+    @property
     def spec(self) -> str:
         """The requirement without its options (``numpy==2.0 ; python_version > "3"``)."""
         return re.split(r"\s--?[A-Za-z]", f" {self.text}", maxsplit=1)[0].strip()
 
-    @property
-    def name(self) -> str | None:
-        """The normalised project name (``mlgitops``), or None for an option line."""
-        found = _NAME.match(self.text)
-        return re.sub(r"[-_.]+", "-", found.group(1)).lower() if found else None
+    def parsed(self) -> Parsed:
+        """The requirement as pip reads it (PEP 508, by ``packaging``); InvalidRequirement if not."""
+        from packaging.requirements import Requirement as Parsed
+
+        return Parsed(self.spec)
 
 
 def logical_lines(text: str) -> Iterator[Requirement]:
@@ -74,11 +79,25 @@ def lock_problems(source: str, text: str) -> list[Problem]:
 
 
 def installs(text: str, project: str) -> bool:
-    """Whether the file has a requirement line for ``project``."""
-    return any(r.name == project for r in logical_lines(text))
+    """Whether the file has a requirement line for ``project`` (names compared as pip does)."""
+    from packaging.requirements import InvalidRequirement
+    from packaging.utils import canonicalize_name
+
+    wanted = canonicalize_name(project)
+    for requirement in logical_lines(text):
+        if requirement.is_option:
+            continue
+        try:
+            if canonicalize_name(requirement.parsed().name) == wanted:
+                return True
+        except InvalidRequirement:
+            continue  # lock_problems names the line
+    return False
 
 
 def _problem(requirement: Requirement) -> str | None:
+    from packaging.requirements import InvalidRequirement
+
     text = requirement.text
     option = text.split(" ", 1)[0].split("=", 1)[0]
     if option in _INCLUDES:
@@ -91,10 +110,17 @@ def _problem(requirement: Requirement) -> str | None:
             f"{text!r} is an editable install, which cannot be hash-checked: install a built "
             "wheel by version and hash"
         )
-    if requirement.name is None:
+    if requirement.is_option:
         return None  # an option line (--index-url, ...): pip's to judge
     spec = requirement.spec
-    if "==" not in spec and not _DIRECT_URL.search(spec):
+    try:
+        parsed = requirement.parsed()
+    except InvalidRequirement as exc:
+        return f"{spec!r} is not a requirement pip can read ({str(exc).splitlines()[0]})"
+    # pip's own test of a pinned requirement: one specifier, == or ===; or a direct URL.
+    specifiers = list(parsed.specifier)
+    pinned = len(specifiers) == 1 and specifiers[0].operator in ("==", "===")
+    if not (pinned or parsed.url):
         return f"{spec!r} is not pinned with '==': --require-hashes installs exact versions only"
     if "--hash" not in text:
         return (
