@@ -126,7 +126,8 @@ def run(
     )
     folder = from_artifact or outputs.folder
     fork_run = from_artifact is not None and where.fork
-    docs = _documents(folder, name, root, require=not fork_run) if folder.is_dir() else None
+    # A fork's run may have left nothing: the decision below says whether it had to.
+    docs = None if fork_run and not folder.is_dir() else _documents(folder, name, root)
     verified: tuple[int | None, str] | None = None
     if fork_run:
         claim = pr or ((docs or {}).get("pr") or {}).get("pr")
@@ -137,8 +138,9 @@ def run(
         if isinstance(fork, int):
             return fork
         verified = fork
-    if docs is None or fork_run:  # raises when the folder or its results are missing
+    if docs is None:  # raises: no such folder
         docs = _documents(folder, name, root)
+    _require_results(docs, folder, root)
     if where.fork and untrusted:  # a fork cannot have trained: such results are forged
         docs["train"] = docs["verdict"] = docs["budget"] = None
     _require_one_candidate(docs, _shown(folder, root), name)
@@ -309,10 +311,8 @@ def _event() -> Mapping[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _documents(
-    folder: Path, name: str, root: Path, *, require: bool = True
-) -> dict[str, dict[str, Any] | None]:
-    """The hand-off documents; ``require``: at least one result among them."""
+def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] | None]:
+    """The hand-off documents of the folder, each schema-checked; None for a missing one."""
     from mlgitops.report.documents import parse
 
     if not folder.is_dir():
@@ -324,11 +324,14 @@ def _documents(
         path = folder / f"{kind}.json"
         data = fsio.read_bytes(path) if path.is_file() and not path.is_symlink() else None
         docs[kind] = None if data is None else parse(data, _shown(path, root), kind, name)
-    if require and all(docs[k] is None for k in ("validation", "train", "verdict", "budget")):
+    return docs
+
+
+def _require_results(docs: Mapping[str, Any], folder: Path, root: Path) -> None:
+    if all(docs[k] is None for k in ("validation", "train", "verdict", "budget")):
         raise BadInput(
             f"{_shown(folder, root)}: no validation.json, train.json or verdict.json to report"
         )
-    return docs
 
 
 def _require_one_candidate(docs: Mapping[str, Any], folder: str, name: str) -> None:
