@@ -401,3 +401,44 @@ def test_a_deployed_model_without_probabilities_fails_a_roc_auc_drop_gate(
         "not_applicable": 0,
     }
     assert "## ❌ mlgitops `shapes`: 1 not evaluable\n" in pr.output("report.md")
+
+
+@pytest.mark.parametrize("change", ["added column", "removed column"])
+def test_train_with_compare_judges_exactly_as_compare_does(pr: PullRequest, change: str) -> None:
+    """The PR workflow's train step, ``train --compare``: one process, the same verdict."""
+    frame = pr.data
+    if change == "added column":
+        frame.insert(2, "extra", np.round(np.random.default_rng(2).normal(size=len(frame)), 6))
+    else:
+        frame = frame.drop(columns=["f5"])
+    write_data(pr.root, frame)
+    code, out = pr.run("origin/main")
+    separate = pr.output("verdict.json")
+    (pr.root / ".mlgitops" / NAME / "verdict.json").unlink()
+    fused = cli(pr.root, "train", NAME, "--compare", "--base", "origin/main")
+    both = pr.capsys.readouterr().out
+    assert (fused, code) == ((0, 0) if change == "added column" else (1, 1))
+    assert pr.output("verdict.json") == separate
+    assert both.startswith(f"train {NAME}: cache hit, reusing run ")
+    assert out in both  # compare's own report, line for line
+
+
+def test_train_with_compare_that_cannot_train_compares_nothing(pr: PullRequest) -> None:
+    frame = pr.data
+    frame.loc[3, "f1"] = None  # f1 is not nullable
+    write_data(pr.root, frame)
+    git(pr.root, "commit", "-qam", "A missing value")
+    code = cli(pr.root, "train", NAME, "--compare")
+    out, err = pr.capsys.readouterr()
+    assert code == 1, out + err
+    assert "data/shapes.csv:5: column 'f1': null values in a non-nullable column" in err
+    assert "compare" not in out
+    assert not (pr.root / ".mlgitops" / NAME / "verdict.json").exists()
+
+
+def test_base_goes_with_compare(pr: PullRequest) -> None:
+    code = cli(pr.root, "train", NAME, "--base", "origin/main")
+    _, err = pr.capsys.readouterr()
+    assert code == 2
+    assert "--base goes with --compare" in err
+    assert not (pr.root / ".mlgitops" / NAME).exists()

@@ -35,6 +35,7 @@ DEFAULTS = {
     "BASE": "",
     "CURRENT": "",
     "CHECK": "false",
+    "COMPARE": "false",
     "FROM_ARTIFACT": "",
     "OUTPUT_DIR": "",
     "TRACKING_URI": "",
@@ -223,6 +224,27 @@ def test_from_artifact_must_be_a_folder_and_go_with_report(tmp_path: Path) -> No
     )
 
 
+def test_compare_goes_with_train_and_base_with_it(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="p", COMPARE="true", BASE="main")
+    assert (ran.code, ran.stdout) == (0, "")
+    prefix = "::error title=mlgitops action::"
+    ran = _run("inputs", tmp_path, COMMAND="compare", PIPELINE="p", COMPARE="true")
+    assert (ran.code, ran.stdout) == (
+        2,
+        f"{prefix}input 'compare' only goes with command 'train'\n",
+    )
+    ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="p", BASE="main")
+    assert (ran.code, ran.stdout) == (
+        2,
+        f"{prefix}input 'base' goes with command 'train' only when 'compare' is \"true\"\n",
+    )
+    ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="p", COMPARE="yes")
+    assert (ran.code, ran.stdout) == (
+        2,
+        f"{prefix}input 'compare' is 'yes'; expected \"true\" or \"false\"\n",
+    )
+
+
 IMAGE = "ghcr.io/my-org/serve@sha256:" + "a1" * 32
 
 
@@ -367,6 +389,15 @@ def _seen_env(recorder: dict[str, str]) -> dict[str, str]:
         (
             {"COMMAND": "compare", "PIPELINE": "p", "BASE": "origin/x"},
             ["-C", ".", "compare", "p", "--base", "origin/x"],
+        ),
+        ({"COMMAND": "train", "PIPELINE": "p"}, ["-C", ".", "train", "p"]),
+        (
+            {"COMMAND": "train", "PIPELINE": "p", "COMPARE": "true"},
+            ["-C", ".", "train", "p", "--compare"],
+        ),
+        (
+            {"COMMAND": "train", "PIPELINE": "p", "COMPARE": "true", "BASE": "origin/x"},
+            ["-C", ".", "train", "p", "--compare", "--base", "origin/x"],
         ),
         ({"COMMAND": "plan", "BASE": "HEAD~1"}, ["-C", ".", "plan", "--json", "--base", "HEAD~1"]),
         ({"COMMAND": "report", "PIPELINE": "p"}, ["-C", ".", "report", "p"]),

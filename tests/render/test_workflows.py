@@ -363,10 +363,13 @@ def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
     assert train["permissions"] == {"contents": "read"}
     assert [
         s["with"]["command"] for s in train["steps"] if "with" in s and "command" in s["with"]
-    ] == [
-        "train",
-        "compare",
-    ]
+    ] == ["train"]
+    [fused] = [s for s in train["steps"] if s.get("with", {}).get("command") == "train"]
+    assert fused["with"]["compare"] == "true"  # train then compare, in one process
+    assert train["outputs"] == {
+        "verdict": "${{ steps.train.outputs.verdict }}",
+        "run-id": "${{ steps.train.outputs.run-id }}",
+    }
     watchdog = jobs["watchdog"]
     assert watchdog["needs"] == "check"  # never behind the train job it watches
     assert watchdog["if"] == train["if"]

@@ -111,7 +111,7 @@ def test_train_refuses_data_that_fails_validation(
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 1
     err = capsys.readouterr().err
     assert "data/d.csv fails validation (1 check(s)); not training on it." in err
-    assert "  data/d.csv:8: " in err and "e.g. 99.0" in err
+    assert "  data/d.csv:8: column 'x1': " in err and "e.g. 99.0" in err
     assert runs_of(mlflow_server.uri, name) == []  # nothing half-logged
     assert not (root / ".mlgitops" / name / "train.json").exists()
 

@@ -1,4 +1,9 @@
-"""``mlgitops train NAME``: fit, log to MLflow with lineage, hand off; cached by content."""
+"""``mlgitops train NAME``: fit, log to MLflow with lineage, hand off; cached by content.
+
+With ``--compare``, the candidate is then compared with the deployed model in
+the same process, exactly as ``mlgitops compare NAME`` would do it from the
+hand-off folder just written (the PR workflow's train job runs them together).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ import time
 from pathlib import Path
 
 from mlgitops import console, fsio
-from mlgitops.errors import EXIT_OK
+from mlgitops.basebranch import HELP
+from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.outputs import Outputs
 from mlgitops.results import TrainResult
 from mlgitops.spec import load_repo
@@ -32,12 +38,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train even when a run with the same content key exists",
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="then compare the candidate with the deployed model, as `mlgitops compare` "
+        "does, in this process; the exit code is compare's (1: a gate failed)",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        default=None,
+        help=f"with --compare: Git ref whose manifests say what is deployed {HELP}",
+    )
 
 
 def run(
-    *, repo: Path, name: str, tracking_uri: str | None, output: Path | None, force: bool
+    *,
+    repo: Path,
+    name: str,
+    tracking_uri: str | None,
+    output: Path | None,
+    force: bool,
+    compare: bool = False,
+    base: str | None = None,
 ) -> int:
-    """Reuse the cached run or train a new one; write the hand-off folder."""
+    """Reuse the cached run or train a new one; write the hand-off folder.
+
+    ``compare``: then judge the candidate (``mlgitops compare``) and return its exit code.
+    """
+    if base is not None and not compare:
+        raise BadInput("--base goes with --compare: train alone does not read the base branch")
     from mlgitops.training import handoff
     from mlgitops.training import run as training
     from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
@@ -62,7 +92,12 @@ def run(
             raise
     handoff.write(outputs, outcome.files, outcome.result)
     _summary(outcome.result, outputs, root)
-    return EXIT_OK
+    if not compare:
+        return EXIT_OK
+    from mlgitops.commands import compare as comparing
+
+    console.line("")
+    return comparing.run(repo=repo, name=name, base=base, output=output, tracking_uri=tracking_uri)
 
 
 def _summary(result: TrainResult, outputs: Outputs, root: Path) -> None:

@@ -193,13 +193,15 @@ def _require_columns(features: FeatureContract, holdout: pd.DataFrame, path: str
 
 
 def _describe(failure: Any, location: str) -> str:
-    """``file:line: message (value)`` for the first failing row, as ``validate`` shows it."""
+    """``file:line: column 'c': message (value)`` for the first failing row, as ``validate``
+    shows it (a failure without rows names its column in its message)."""
     example = failure.examples[0] if failure.examples else None
     if example is None:
         return f"{location}: {failure.message}"
     place = f"{location}:{example.line}" if example.line else f"{location} row {example.row}"
+    column = f"column {failure.column!r}: " if failure.column is not None else ""
     rows = f" ({failure.failing_rows} row(s))" if failure.failing_rows else ""
-    return f"{place}: {failure.message}{rows}, e.g. {example.value!r}"
+    return f"{place}: {column}{failure.message}{rows}, e.g. {example.value!r}"
 
 
 def _refusal(location: str, name: str, failures: tuple[str, ...]) -> str:

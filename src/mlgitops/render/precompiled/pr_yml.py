@@ -132,14 +132,14 @@ def root(context, missing=missing):
         yield '\n'
     l_1_name = l_1_value = missing
     yield '    outputs:\n      verdict: '
-    yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.compare.outputs.verdict'))
+    yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.train.outputs.verdict'))
     yield '\n      run-id: '
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.train.outputs.run-id'))
     yield '\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
-    yield "\n        with:\n          fetch-depth: 0  # compare reads the deployed model's record on the base branch\n          persist-credentials: false\n      - name: Train\n        id: train\n        uses: "
+    yield "\n        with:\n          fetch-depth: 0  # compare reads the deployed model's record on the base branch\n          persist-credentials: false\n      # One process: compare reads the hand-off train just wrote, as its own step would.\n      - name: Train and compare with the deployed model\n        id: train\n        uses: "
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
-    yield '\n        with:\n          command: train\n          pipeline: '
+    yield '\n        with:\n          command: train\n          compare: "true"\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
@@ -148,22 +148,14 @@ def root(context, missing=missing):
     yield '\n'
     if (undefined(name='attest') if l_0_attest is missing else l_0_attest):
         pass
-        yield '      - name: Attest the model digest\n        uses: '
+        yield '      # Only a model whose verdict passed is attested (deploy requires both).\n      - name: Attest the model digest\n        uses: '
         yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'attest-build-provenance'))
         yield '\n        with:\n          subject-name: '
         yield str((undefined(name='attest_subject') if l_0_attest_subject is missing else l_0_attest_subject))
         yield '\n          subject-digest: '
         yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.train.outputs.model-digest'))
         yield '\n'
-    yield '      - name: Compare with the deployed model\n        id: compare\n        uses: '
-    yield str((undefined(name='action') if l_0_action is missing else l_0_action))
-    yield '\n        with:\n          command: compare\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
-    yield '\n          output-dir: '
-    yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
-    yield '\n          python-version: '
-    yield str((undefined(name='python') if l_0_python is missing else l_0_python))
-    yield '\n      - name: Upload the results\n        if: '
+    yield '      - name: Upload the results\n        if: '
     yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
     yield '\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'upload-artifact'))
@@ -228,5 +220,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=39&4=41&12=43&20=45&26=47&27=49&32=51&35=53&41=55&44=57&48=59&49=61&57=63&58=65&61=67&63=69&68=71&69=73&70=75&75=77&80=79&84=81&86=83&87=85&90=87&91=89&92=91&94=93&96=95&102=97&103=99&105=101&106=103&114=105&115=107&116=109&118=112&120=115&124=117&128=119&134=123&135=127&138=133&139=135&142=137&148=139&151=141&152=143&153=145&154=147&156=150&158=152&159=154&163=157&166=159&167=161&168=163&170=165&171=167&173=169&175=171&176=173&181=175&185=178&186=180&187=182&195=184&199=186&202=188&203=190&204=192&205=194&211=197&212=199&213=201&220=203&224=205&226=207&228=209&230=211&233=213&234=215&235=217&237=219&238=221&240=223&241=225'
-SOURCE = 'sha256:b9c411cd8eacf7df11b49660e71a838dd6d45f53fa0c7c62542c485cddd25294'
+debug_info = '1=39&4=41&12=43&20=45&26=47&27=49&32=51&35=53&41=55&44=57&48=59&49=61&57=63&58=65&61=67&63=69&68=71&69=73&70=75&75=77&80=79&84=81&86=83&87=85&90=87&91=89&92=91&94=93&96=95&102=97&103=99&105=101&106=103&114=105&115=107&116=109&118=112&120=115&124=117&128=119&134=123&135=127&138=133&139=135&142=137&149=139&153=141&154=143&155=145&156=147&159=150&161=152&162=154&165=157&166=159&168=161&170=163&171=165&176=167&180=170&181=172&182=174&190=176&194=178&197=180&198=182&199=184&200=186&206=189&207=191&208=193&215=195&219=197&221=199&223=201&225=203&228=205&229=207&230=209&232=211&233=213&235=215&236=217'
+SOURCE = 'sha256:49793c802ef3c0d8fd06566c1e2d2b95b99e4a7dfd587bc0a6674c9513036299'
