@@ -69,10 +69,12 @@ class FeatureContract:
 
 
 def declared_columns(schema: Any, header: Sequence[str]) -> list[tuple[str, str]]:
-    """``(column, dtype)`` for each data column the pandera schema declares, in schema order."""
+    """``(column, dtype)`` for each data column the schema declares, in schema order."""
+    from mlgitops.validation.rules import Schema
+
     found: dict[str, str] = {}
-    for key, column in schema.columns.items():
-        dtype = dtype_name(column.dtype)
+    for key, column in Schema.of(schema).columns.items():
+        dtype = column.words
         if column.regex:
             for name in header:
                 if re.fullmatch(str(key), name) and name not in found:
@@ -80,20 +82,6 @@ def declared_columns(schema: Any, header: Sequence[str]) -> list[tuple[str, str]
         elif key in header and key not in found:
             found[str(key)] = dtype
     return list(found.items())
-
-
-def dtype_name(dtype: Any) -> str:
-    """A schema dtype in the user's words: ``float64``, ``int64``, ``bool``, ``str``, ``category``."""
-    if dtype is None:
-        return ""
-    import pandas as pd
-
-    native = getattr(dtype, "type", dtype)
-    if isinstance(native, pd.CategoricalDtype):
-        return "category"
-    if isinstance(native, pd.StringDtype) or str(native) in ("str", "string", "object"):
-        return "str"
-    return str(getattr(native, "name", native))
 
 
 def contract(

@@ -33,3 +33,23 @@ def test_a_text_column_where_numbers_belong_is_reported_once(
         "age     dtype('int64')       1  row 2: 'x'\n"
         "age     in_range(0, 120)     1  row 4: 130\n"
     )
+
+
+def test_a_column_name_twice_in_a_parquet_file_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = make_repo(tmp_path)
+    spec = root / "pipelines" / "accounts.yaml"
+    spec.write_text(spec.read_text().replace("data/accounts.csv", "data/accounts.parquet"))
+    columns = [pa.array([1, 2]), pa.array([34, 51]), pa.array([0.5, 1.0]), pa.array([35, 52])]
+    table = pa.Table.from_arrays(columns, names=["id", "age", "score", "age"])
+    pq.write_table(table, root / "data" / "accounts.parquet")
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts")
+    assert (outcome.code, outcome.stdout) == (2, "")
+    assert outcome.stderr == (
+        "mlgitops validate: error: data/accounts.parquet: the header names a column more "
+        "than once: 'age' (columns 2, 4); each column needs a name of its own\n"
+    )

@@ -17,6 +17,22 @@ class ConversionFailed(Exception):
         self.column = column
 
 
+def distinct_names(display: str, names: list[str]) -> list[str]:
+    """``names``, when no column name repeats; otherwise a DataError naming the repeats."""
+    if len(set(names)) == len(names):
+        return names
+    from mlgitops.errors import DataError
+
+    repeats = []
+    for name in dict.fromkeys(n for n in names if names.count(n) > 1):
+        places = ", ".join(str(i + 1) for i, n in enumerate(names) if n == name)
+        repeats.append(f"{name!r} (columns {places})")
+    raise DataError(
+        f"{display}: the header names a column more than once: {'; '.join(repeats)}; "
+        "each column needs a name of its own"
+    )
+
+
 class Reader(Protocol):
     """A tabular data file, read in record batches."""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from mlgitops.data import csvblocks
-from mlgitops.data.base import ConversionFailed
+from mlgitops.data.base import ConversionFailed, distinct_names
 from mlgitops.data.csvscan import scan
 from mlgitops.errors import DataError
 
@@ -187,7 +187,7 @@ class CsvReader:
     def columns(self) -> list[str]:
         """The header's column names."""
         if self._header is None:
-            self._header = self._read_header()
+            self._header = distinct_names(self.display, self._read_header())
         return list(self._header)
 
     def _read_header(self) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.data.base import distinct_names
 from mlgitops.errors import DataError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class ParquetReader:
 
     def columns(self) -> list[str]:
         """The column names, in file order."""
-        return list(self._open().schema_arrow.names)
+        return distinct_names(self.display, list(self._open().schema_arrow.names))
 
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int

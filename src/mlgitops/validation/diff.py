@@ -1,7 +1,7 @@
 """What a change does to the data: schema diff and data-profile diff against a base.
 
-Pure functions over pandera schemas (normalised to plain values) and the
-profiles of :mod:`mlgitops.validation.profile`.
+Pure functions over schemas (:mod:`mlgitops.validation.rules`, normalised to
+plain values) and the profiles of :mod:`mlgitops.validation.profile`.
 """
 
 from __future__ import annotations
@@ -24,16 +24,19 @@ UNDECLARED = "not declared in the schema: not validated, not a feature"
 
 
 def describe_schema(schema: Any) -> dict[str, Any]:
-    """A pandera DataFrameSchema as plain, comparable values."""
-    columns = {str(name): _column(col) for name, col in schema.columns.items()}
-    table = {f: _plain(getattr(schema, f, None)) for f in _TABLE_FIELDS}
-    table["checks"] = sorted(_check_text(c) for c in schema.checks)
+    """A schema (or pandera DataFrameSchema) as plain, comparable values."""
+    from mlgitops.validation.rules import Schema
+
+    rules = Schema.of(schema)
+    columns = {str(name): _column(col) for name, col in rules.columns.items()}
+    table = {f: _plain(getattr(rules, f, None)) for f in _TABLE_FIELDS}
+    table["checks"] = sorted(_check_text(c) for c in rules.checks)
     return {"columns": columns, "table": table}
 
 
 def _column(column: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "dtype": str(column.dtype) if column.dtype is not None else None,
+        "dtype": column.dtype,
         "nullable": bool(column.nullable),
         "unique": bool(column.unique),
         "required": bool(column.required),

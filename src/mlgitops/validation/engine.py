@@ -19,6 +19,7 @@ from mlgitops.errors import DataError
 from mlgitops.validation.failures import EXAMPLES, Example, Failure, Tally, plain_value
 from mlgitops.validation.plan import STRUCTURE_CHECKS, Plan, make_plan
 from mlgitops.validation.profile import Profiler
+from mlgitops.validation.rules import Schema
 from mlgitops.validation.screen import clean
 from mlgitops.validation.tablewide import Uniqueness, ValueSet, row_bounds
 
@@ -160,17 +161,34 @@ def _with_lines(reader: Reader, failures: tuple[Failure, ...]) -> tuple[Failure,
 
 def structure(schema: Any, header: tuple[str, ...]) -> list[Failure]:
     """Missing, unexpected and out-of-order columns, from the header alone."""
+    rules = Schema.of(schema)
+    if not rules.pandera_loaded and _exactly_declared(rules, header):
+        return []  # an inline schema's columns, each once: pandera finds nothing
     import pandas as pd
     import pandera.pandas as pa
 
     frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in header})
     tally = Tally()
     try:
-        schema.validate(frame, lazy=True)
+        rules.pandera.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         tally.add_cases(cases[cases["check"].isin(STRUCTURE_CHECKS)], set())
     return list(tally.failures())
+
+
+def _exactly_declared(schema: Schema, header: tuple[str, ...]) -> bool:
+    """The header names each column once, every required one, and (strict) no other:
+    no structural failure, without asking pandera. Anything else (regex columns,
+    ordered or dataframe-level settings) goes to pandera."""
+    plain = not schema.ordered and schema.strict in (True, False) and not schema.unique
+    if not plain or any(c.regex for c in schema.columns.values()):
+        return False
+    names = set(header)
+    if len(names) != len(header):
+        return False
+    required = {n for n, c in schema.columns.items() if c.required}
+    return required <= names and (not schema.strict or names <= set(schema.columns))
 
 
 class _Chunker:
@@ -183,15 +201,15 @@ class _Chunker:
         self._schemas: dict[tuple[str, ...], Any] = {}
 
     def check(self, batch: pa.Table, start: int) -> None:
-        import pandas as pd
-        import pandera.pandas as pa
-
         plan = self.plan
         dirty = [c.name for c in plan.columns if not clean(c, batch.column(c.name))]
         if plan.frame_checks:
             dirty = plan.names
         if not dirty:
             return
+        import pandas as pd
+        import pandera.pandas as pa
+
         frame = batch.select(dirty).to_pandas()
         frame.index = pd.RangeIndex(start, start + batch.num_rows)
         text = self.text | _stored_as_text(batch, dirty)
@@ -209,7 +227,7 @@ class _Chunker:
 
         shown = frame
         for column in self.plan.columns:
-            if column.name in text and column.name in frame and column.target.kind in "iu":
+            if column.name in text and column.name in frame and column.kind in "iu":
                 shown = shown.copy() if shown is frame else shown
                 values = frame[column.name]
                 shown[column.name] = pd.Series(
@@ -230,7 +248,7 @@ class _Chunker:
         """Parse text columns meant to be numbers or booleans; report what does not parse."""
         told: set[tuple[str, int]] = set()
         for column in self.plan.columns:
-            kind = getattr(column.target, "kind", None)
+            kind = column.kind
             if column.name not in text or column.name not in frame:
                 continue
             if kind not in ("i", "u", "f", "b"):

@@ -12,7 +12,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from mlgitops.validation.rules import ColumnRule, Schema
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -38,12 +41,22 @@ class ColumnPlan:
     name: str
     #: The Arrow type to read it as (text when pandera must coerce).
     arrow: pyarrow.DataType
-    #: The pandas dtype pandera expects (for the text-to-number fallback).
-    target: Any
+    #: The schema's column (or regex of columns) it falls under.
+    rule: ColumnRule
     #: Arrow type equals what pandera expects, and all checks are screenable.
     screenable: bool
     nullable: bool
     checks: tuple[Any, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """numpy's kind of the values pandera expects (``i``, ``u``, ``f``, ``b``, ...)."""
+        return self.rule.kind
+
+    @property
+    def target(self) -> Any:
+        """The dtype pandera expects (for the text-to-number fallback)."""
+        return self.rule.target()
 
 
 @dataclass(frozen=True)
@@ -52,18 +65,23 @@ class Plan:
 
     header: tuple[str, ...]
     columns: tuple[ColumnPlan, ...]
-    #: The schema pandera validates chunks with: table-wide parts taken out.
-    chunk_schema: Any
+    schema: Schema
     #: Dataframe-level checks exist: pandera must see whole chunks.
     frame_checks: bool
     #: Column sets that must be unique over the whole table.
     unique_keys: tuple[tuple[str, ...], ...]
-    #: column -> the check object of a table-wide ``unique_values_eq``.
+    #: column -> the check of a table-wide ``unique_values_eq``.
     value_sets: dict[str, Any] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @cached_property
+    def chunk_schema(self) -> Any:
+        """The pandera schema chunks are validated with: table-wide parts taken out
+        (built, and pandera imported, when a chunk first needs it)."""
+        return _chunk_schema(self.schema.pandera, self.header)
 
     def types(self, text: frozenset[str]) -> dict[str, pyarrow.DataType]:
         """Arrow read types; the columns in ``text`` as strings."""
@@ -72,29 +90,29 @@ class Plan:
         return {c.name: pa.string() if c.name in text else c.arrow for c in self.columns}
 
 
-def make_plan(schema: pa.DataFrameSchema, header: Sequence[str]) -> Plan:
+def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Plan:
     """The plan for a file whose header is ``header``."""
+    import pyarrow
+
     from mlgitops.validation.screen import screenable
 
-    chunk = _chunk_schema(schema, header)
+    rules = Schema.of(schema)
     columns = []
     for name in header:
-        spec = _column_for(chunk, name)
-        if spec is None:
+        rule = _column_for(rules, name)
+        if rule is None:
             continue
-        arrow, exact = arrow_type(spec.dtype)
-        checks = tuple(spec.checks)
-        ok = exact and not spec.regex and all(screenable(c) for c in checks)
-        columns.append(
-            ColumnPlan(name, arrow, _target(spec.dtype), ok, bool(spec.nullable), checks)
-        )
+        checks = tuple(c for c in rule.checks if c.name not in TABLE_CHECKS)
+        ok = rule.exact and not rule.regex and all(screenable(c) for c in checks)
+        arrow = pyarrow.type_for_alias(rule.arrow)
+        columns.append(ColumnPlan(name, arrow, rule, ok, rule.nullable, checks))
     return Plan(
         header=tuple(header),
         columns=tuple(columns),
-        chunk_schema=chunk,
-        frame_checks=bool(schema.checks),
-        unique_keys=_unique_keys(schema, header),
-        value_sets=_value_sets(schema, header),
+        schema=rules,
+        frame_checks=bool(rules.checks),
+        unique_keys=_unique_keys(rules, header),
+        value_sets=_value_sets(rules, header),
     )
 
 
@@ -114,11 +132,7 @@ def arrow_type(dtype: Any) -> tuple[pyarrow.DataType, bool]:
     return pa.string(), False
 
 
-def _target(dtype: Any) -> Any:
-    return getattr(dtype, "type", None)
-
-
-def _column_for(schema: pa.DataFrameSchema, name: str) -> Any:
+def _column_for(schema: Schema, name: str) -> ColumnRule | None:
     import re
 
     if name in schema.columns and not schema.columns[name].regex:
@@ -149,7 +163,7 @@ def _chunk_schema(schema: pa.DataFrameSchema, header: Sequence[str]) -> Any:
     return chunk
 
 
-def _unique_keys(schema: pa.DataFrameSchema, header: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+def _unique_keys(schema: Schema, header: Sequence[str]) -> tuple[tuple[str, ...], ...]:
     keys = [(n,) for n, c in schema.columns.items() if c.unique and n in header]
     table = schema.unique
     if table:
@@ -159,7 +173,7 @@ def _unique_keys(schema: pa.DataFrameSchema, header: Sequence[str]) -> tuple[tup
     return tuple(keys)
 
 
-def _value_sets(schema: pa.DataFrameSchema, header: Sequence[str]) -> dict[str, Any]:
+def _value_sets(schema: Schema, header: Sequence[str]) -> dict[str, Any]:
     found = {}
     for name, column in schema.columns.items():
         for check in column.checks:

@@ -18,6 +18,7 @@ from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Column, Pipeline
 from mlgitops.spec.positions import locate
+from mlgitops.validation.rules import Schema, inline
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -66,7 +67,7 @@ COLUMN_KEYS = frozenset(
 )
 
 
-def load_schema(repo: Path, pipeline: Pipeline) -> pa.DataFrameSchema:
+def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
     """The pipeline's schema: ``data.schema`` (pandera YAML) or ``data.columns``."""
     data = pipeline.data
     if data.schema:
@@ -90,7 +91,7 @@ def load_schema(repo: Path, pipeline: Pipeline) -> pa.DataFrameSchema:
     )
 
 
-def from_yaml_text(source: str, text: str) -> pa.DataFrameSchema:
+def from_yaml_text(source: str, text: str) -> Schema:
     """Load pandera YAML strictly; ``source`` names the file in messages."""
     import pandera.pandas as pa
 
@@ -106,7 +107,7 @@ def from_yaml_text(source: str, text: str) -> pa.DataFrameSchema:
         except Exception as exc:  # pandera raises anything from TypeError to its own errors
             raise BadInput(f"{source}: pandera cannot load this schema: {_short(exc)}") from exc
     _same_checks(source, doc, schema)
-    return schema
+    return Schema.of(schema)
 
 
 def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
@@ -179,33 +180,9 @@ def _same_checks(source: str, doc: Any, schema: pa.DataFrameSchema) -> None:
         )
 
 
-def from_columns(columns: Sequence[Column], *, name: str | None = None) -> pa.DataFrameSchema:
-    """A pandera schema from the spec's inline columns (strict, coercing)."""
-    import pandera.pandas as pa
-
-    built = {c.name: pa.Column(c.dtype, _checks(c), **_settings(c)) for c in columns}
-    return pa.DataFrameSchema(built, coerce=True, strict=True, name=name)
-
-
-def _settings(column: Column) -> dict[str, Any]:
-    return {"nullable": column.nullable, "unique": column.unique, "required": column.required}
-
-
-def _checks(column: Column) -> list[Any]:
-    import pandera.pandas as pa
-
-    found = []
-    if column.min is not None and column.max is not None:
-        found.append(pa.Check.in_range(column.min, column.max))
-    elif column.min is not None:
-        found.append(pa.Check.ge(column.min))
-    elif column.max is not None:
-        found.append(pa.Check.le(column.max))
-    if column.isin is not None:
-        found.append(pa.Check.isin(list(column.isin)))
-    if column.regex is not None:
-        found.append(pa.Check.str_matches(column.regex))
-    return found
+def from_columns(columns: Sequence[Column], *, name: str | None = None) -> Schema:
+    """The schema of the spec's inline columns (strict, coercing); pandera only on demand."""
+    return inline(columns, name=name)
 
 
 def _short(exc: Exception) -> str:

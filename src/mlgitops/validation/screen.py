@@ -77,8 +77,8 @@ def clean(column: ColumnPlan, array: pa.ChunkedArray) -> bool:
         return False  # pandas treats NaN as null
     try:
         return _passes(column.checks, array)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
-        return False
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return False  # e.g. an allowed value pyarrow cannot hold: pandera decides
 
 
 def _passes(checks: tuple[Any, ...], array: Any) -> bool:

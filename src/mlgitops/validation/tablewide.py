@@ -109,11 +109,11 @@ class Uniqueness:
         self, repeated: np.ndarray[Any, Any], batches: Callable[[], Iterator[pa.Table]]
     ) -> Failure | None:
         """Compare the candidate rows by value; the failure, if any."""
+        if len(repeated) == 0:
+            return None
         import numpy as np
         import pandas as pd
 
-        if len(repeated) == 0:
-            return None
         found, hashed, start = [], 0, 0
         for batch in batches():
             hit = np.isin(hash_rows(batch, self.keys), repeated)

@@ -1,0 +1,240 @@
+"""A data schema as plain values: what every stage reads from it, without pandera.
+
+pandera stays the judge of every value a screen cannot clear, and of every
+structural problem; but most of what the stages need from a schema (each
+column's dtype, checks and flags) is plain data. A :class:`Schema` holds that
+data and builds the pandera schema only when something asks for it:
+
+- from pandera (a schema file, loaded by pandera): :meth:`Schema.of` reads it;
+- from the spec's inline ``data.columns``: :func:`inline` writes the same
+  values from the spec alone, and pandera is imported only if a chunk is not
+  clean, or the header does not match. A test builds each inline dtype and
+  check through pandera and holds that both give the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+    from mlgitops.spec.model import Column
+
+
+@dataclass(frozen=True)
+class CheckRule:
+    """One check, in the terms pandera's ``Check`` uses for it."""
+
+    name: str
+    statistics: Mapping[str, Any]
+    ignore_na: bool = True
+    groupby: Any = None
+    element_wise: bool = False
+    raise_warning: bool = False
+    #: pandera's label for the check, which a table-wide check's failure carries; the
+    #: inline checks are never table-wide, and leave it to pandera.
+    error: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """One schema column (or regex of columns)."""
+
+    #: ``str()`` of pandera's dtype (``int64``, ``string[pyarrow]``); None: any dtype.
+    dtype: str | None
+    #: The dtype in the user's words: ``float64``, ``int64``, ``bool``, ``str``, ``category``.
+    words: str
+    #: The Arrow type to read the column as (an alias for ``pyarrow.type_for_alias``),
+    #: and whether it is exactly what pandera expects.
+    arrow: str
+    exact: bool
+    #: numpy's kind of the expected values (``i``, ``u``, ``f``, ``b``, ``M``, ``O``):
+    #: what text that did not read as the column's type is parsed into.
+    kind: str
+    #: The expected dtype itself (a numpy or pandas dtype), resolved when first asked.
+    target: Callable[[], Any]
+    nullable: bool = False
+    unique: bool = False
+    required: bool = True
+    regex: bool = False
+    checks: tuple[CheckRule, ...] = ()
+
+
+@dataclass(eq=False)
+class Schema:
+    """A dataframe schema's columns and settings; its pandera form on demand."""
+
+    columns: dict[str, ColumnRule]
+    checks: tuple[CheckRule, ...] = ()
+    strict: Any = False
+    coerce: bool = False
+    ordered: bool = False
+    unique: Any = None
+    _build: Callable[[], pa.DataFrameSchema] | None = field(default=None, repr=False)
+    _pandera: pa.DataFrameSchema | None = field(default=None, repr=False)
+
+    @property
+    def pandera(self) -> pa.DataFrameSchema:
+        """The pandera schema (built, and pandera imported, on the first call)."""
+        if self._pandera is None:
+            assert self._build is not None
+            self._pandera = self._build()
+        return self._pandera
+
+    @property
+    def pandera_loaded(self) -> bool:
+        return self._pandera is not None
+
+    @classmethod
+    def of(cls, schema: Any) -> Schema:
+        """``schema`` itself, or a pandera ``DataFrameSchema`` read into rules."""
+        if isinstance(schema, Schema):
+            return schema
+        columns = {str(k): _from_pandera_column(c) for k, c in schema.columns.items()}
+        return cls(
+            columns,
+            tuple(_from_pandera_check(c) for c in schema.checks),
+            strict=schema.strict,
+            coerce=bool(schema.coerce),
+            ordered=bool(schema.ordered),
+            unique=schema.unique,
+            _pandera=schema,
+        )
+
+
+def _from_pandera_check(check: Any) -> CheckRule:
+    return CheckRule(
+        check.name,
+        dict(check.statistics or {}),
+        bool(check.ignore_na),
+        check.groupby,
+        bool(check.element_wise),
+        bool(check.raise_warning),
+        check.error,
+    )
+
+
+def _from_pandera_column(column: Any) -> ColumnRule:
+    from mlgitops.validation.plan import arrow_type
+
+    dtype = column.dtype
+    arrow, exact = arrow_type(dtype)
+    native = getattr(dtype, "type", None)
+    return ColumnRule(
+        dtype=None if dtype is None else str(dtype),
+        words=dtype_words(dtype),
+        arrow=str(arrow),
+        exact=exact,
+        kind=str(getattr(native, "kind", "O")),
+        target=lambda: native,
+        nullable=bool(column.nullable),
+        unique=bool(column.unique),
+        required=bool(column.required),
+        regex=bool(column.regex),
+        checks=tuple(_from_pandera_check(c) for c in column.checks),
+    )
+
+
+def dtype_words(dtype: Any) -> str:
+    """A pandera dtype in the user's words: ``float64``, ``int64``, ``bool``, ``str``, ``category``."""
+    if dtype is None:
+        return ""
+    import pandas as pd
+
+    native = getattr(dtype, "type", dtype)
+    if isinstance(native, pd.CategoricalDtype):
+        return "category"
+    if isinstance(native, pd.StringDtype) or str(native) in ("str", "string", "object"):
+        return "str"
+    return str(getattr(native, "name", native))
+
+
+#: An inline dtype (the spec schema's enum) -> str() of pandera's dtype, the Arrow type
+#: to read it as, whether that is exact, and numpy's kind of its values.
+INLINE_DTYPES: dict[str, tuple[str, str, bool, str]] = {
+    "int64": ("int64", "int64", True, "i"),
+    "int32": ("int32", "int32", True, "i"),
+    "float64": ("float64", "double", True, "f"),
+    "float32": ("float32", "float", True, "f"),
+    "str": ("string[pyarrow]", "string", True, "O"),
+    "bool": ("bool", "bool", True, "b"),
+    "category": ("category", "string", False, "O"),
+    "datetime64[ns]": ("datetime64[ns]", "string", False, "M"),
+}
+
+
+def inline(columns: Sequence[Column], *, name: str | None = None) -> Schema:
+    """The schema of the spec's inline columns: strict and coercing, like pandera's
+    ``DataFrameSchema(..., coerce=True, strict=True)`` that :meth:`Schema.pandera` builds."""
+
+    def build() -> pa.DataFrameSchema:
+        import pandera.pandas as pa
+
+        built = {
+            c.name: pa.Column(
+                c.dtype,
+                [_pandera_check(r) for r in _checks(c)],
+                nullable=c.nullable,
+                unique=c.unique,
+                required=c.required,
+            )
+            for c in columns
+        }
+        return pa.DataFrameSchema(built, coerce=True, strict=True, name=name)
+
+    schema = Schema({}, strict=True, coerce=True, _build=build)
+    schema.columns.update({c.name: _inline_column(c, schema) for c in columns})
+    return schema
+
+
+def _inline_column(column: Column, schema: Schema) -> ColumnRule:
+    shown, arrow, exact, kind = INLINE_DTYPES[column.dtype]
+    name = column.name
+    return ColumnRule(
+        dtype=shown,
+        words=column.dtype,
+        arrow=arrow,
+        exact=exact,
+        kind=kind,
+        target=lambda: getattr(schema.pandera.columns[name].dtype, "type", None),
+        nullable=column.nullable,
+        unique=column.unique,
+        required=column.required,
+        checks=_checks(column),
+    )
+
+
+def _checks(column: Column) -> tuple[CheckRule, ...]:
+    """The checks pandera's built-in ``Check`` constructors make, with their statistics."""
+    found = []
+    if column.min is not None and column.max is not None:
+        stats = {"min_value": column.min, "max_value": column.max}
+        found.append(CheckRule("in_range", stats | {"include_min": True, "include_max": True}))
+    elif column.min is not None:
+        found.append(CheckRule("greater_than_or_equal_to", {"min_value": column.min}))
+    elif column.max is not None:
+        found.append(CheckRule("less_than_or_equal_to", {"max_value": column.max}))
+    if column.isin is not None:
+        found.append(CheckRule("isin", {"allowed_values": list(column.isin)}))
+    if column.regex is not None:
+        found.append(CheckRule("str_matches", {"pattern": column.regex}))
+    return tuple(found)
+
+
+def _pandera_check(rule: CheckRule) -> Any:
+    import pandera.pandas as pa
+
+    stats = rule.statistics
+    if rule.name == "in_range":
+        return pa.Check.in_range(stats["min_value"], stats["max_value"])
+    if rule.name == "greater_than_or_equal_to":
+        return pa.Check.ge(stats["min_value"])
+    if rule.name == "less_than_or_equal_to":
+        return pa.Check.le(stats["max_value"])
+    if rule.name == "isin":
+        return pa.Check.isin(list(stats["allowed_values"]))
+    assert rule.name == "str_matches", rule.name
+    return pa.Check.str_matches(stats["pattern"])

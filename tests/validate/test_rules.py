@@ -1,0 +1,152 @@
+"""The spec's inline columns as plain rules agree with pandera's own schema of them.
+
+:func:`mlgitops.validation.rules.inline` writes down, without importing
+pandera, what pandera's ``DataFrameSchema`` of the same columns holds; the
+stages read those values. Each inline dtype and check is built both ways
+here and compared field by field, and so are the plan, the structural
+failures and the schema diff that the stages derive from them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from mlgitops.spec.model import Column
+from mlgitops.validation.diff import describe_schema
+from mlgitops.validation.engine import structure
+from mlgitops.validation.plan import make_plan
+from mlgitops.validation.rules import INLINE_DTYPES, ColumnRule, Schema, inline
+from tests.conftest import PROJECT
+
+DTYPES = sorted(INLINE_DTYPES)
+CHECKS = [
+    {},
+    {"min": 0},
+    {"max": 9.5},
+    {"min": -1, "max": 1},
+    {"isin": ("a", "b")},
+    {"isin": (1, 2, 3)},
+    {"regex": "^[a-z]+$"},
+    {"min": 0, "isin": (0, 1)},
+]
+FLAGS = [
+    {},
+    {"nullable": True},
+    {"unique": True},
+    {"required": False},
+    {"nullable": True, "unique": True, "required": False},
+]
+
+
+def _columns() -> list[Column]:
+    found = []
+    for i, (dtype, checks, flags) in enumerate(itertools.product(DTYPES, CHECKS, FLAGS)):
+        found.append(Column(name=f"c{i}", dtype=dtype, **checks, **flags))  # type: ignore[arg-type]
+    return found
+
+
+def _fields(rule: ColumnRule) -> dict[str, object]:
+    values = {f.name: getattr(rule, f.name) for f in fields(rule) if f.name != "target"}
+    values["target"] = rule.target()
+    return values
+
+
+def test_every_inline_column_is_what_pandera_makes_of_it() -> None:
+    columns = _columns()
+    ours = inline(columns, name="p")
+    theirs = Schema.of(ours.pandera)
+    assert set(ours.columns) == set(theirs.columns) == {c.name for c in columns}
+    for name in ours.columns:
+        assert _fields(ours.columns[name]) == _fields(theirs.columns[name]), name
+    for setting in ("strict", "coerce", "ordered", "unique", "checks"):
+        assert getattr(ours, setting) == getattr(theirs, setting), setting
+
+
+def test_the_plan_and_the_schema_diff_are_the_same_either_way() -> None:
+    columns = _columns()
+    ours = inline(columns)
+    header = [c.name for c in columns]
+    mine, pandera = make_plan(ours, header), make_plan(ours.pandera, header)
+    assert [(c.name, c.arrow, c.screenable, c.nullable, c.checks) for c in mine.columns] == [
+        (c.name, c.arrow, c.screenable, c.nullable, c.checks) for c in pandera.columns
+    ]
+    assert (mine.unique_keys, mine.frame_checks) == (pandera.unique_keys, pandera.frame_checks)
+    assert describe_schema(ours) == describe_schema(ours.pandera)
+
+
+HEADERS = {
+    "exact": ["a", "b", "c", "d"],
+    "reordered": ["d", "c", "b", "a"],
+    "optional left out": ["a", "b", "c"],
+    "required left out": ["a", "c", "d"],
+    "unexpected column": ["a", "b", "c", "d", "e"],
+    "empty": [],
+}
+
+
+@pytest.mark.parametrize("case", HEADERS)
+def test_structural_failures_are_pandera_s(case: str) -> None:
+    header = HEADERS[case]
+    columns = [
+        Column(name="a", dtype="int64"),
+        Column(name="b", dtype="str", nullable=True),
+        Column(name="c", dtype="float64", min=0),
+        Column(name="d", dtype="bool", required=False),
+    ]
+    fast = structure(inline(columns), tuple(header))
+    judged = structure(inline(columns).pandera, tuple(header))
+    assert fast == judged
+    assert bool(fast) == (case not in ("exact", "reordered", "optional left out"))
+
+
+CLEAN = """
+import json, sys
+from pathlib import Path
+from mlgitops.data import open_data
+from mlgitops.spec.model import Column
+from mlgitops.validation.engine import Limits, validate
+from mlgitops.validation.schema import from_columns
+columns = [Column("id", "int64"), Column("x", "float64", min=0, max=1),
+           Column("k", "str", nullable=True)]
+if sys.argv[2]:
+    columns[0] = Column("id", "int64", unique=True)
+    columns.append(Column("n", "int64", isin=(1, 2, 2**70) if sys.argv[2] == "huge" else (1, 2)))
+folder = Path(sys.argv[1])
+reader = open_data(folder, "clean.csv", fmt=None, workdir=folder)
+outcome = validate(reader, from_columns(columns), Limits(chunk_rows=2))
+print(json.dumps([outcome.passed, outcome.rows, sorted(m for m in ("pandas", "pandera")
+                                                        if m in sys.modules)]))
+"""
+
+
+def _clean(folder: Path, data: str, columns: str = "") -> list[object]:
+    (folder / "clean.csv").write_text(data)
+    done = subprocess.run(
+        [sys.executable, "-c", CLEAN, str(folder), columns],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: list[object] = json.loads(done.stdout)
+    return found
+
+
+def test_clean_data_is_validated_without_importing_pandera(tmp_path: Path) -> None:
+    clean = "id,x,k\n1,0.5,a\n2,0.25,\n3,1,a\n4,0,b\n5,0.75,a\n"
+    assert _clean(tmp_path, clean) == [True, 5, []]
+    # A unique key and allowed values: pyarrow imports pandas to hash and convert them,
+    # pandera stays out; an allowed value pyarrow cannot hold leaves the chunk to pandera.
+    more = "id,x,k,n\n1,0.5,a,1\n2,0.25,,2\n3,1,a,1\n"
+    assert _clean(tmp_path, more, "more") == [True, 3, ["pandas"]]
+    assert _clean(tmp_path, more, "huge") == [True, 3, ["pandas", "pandera"]]
+    # A failing value, or a duplicate, still reaches pandera, which judges and reports it.
+    assert _clean(tmp_path, "id,x,k\n1,0.5,a\n2,7,b\n") == [False, 2, ["pandas", "pandera"]]
+    assert _clean(tmp_path, "id,x,k,n\n1,0.5,a,1\n1,0.5,b,2\n", "more")[:2] == [False, 2]
