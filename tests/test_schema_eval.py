@@ -60,3 +60,124 @@ def test_true_is_not_one() -> None:
     assert [e.validator for e in iter_errors(True, node)] == ["type"]
     assert [e.validator for e in iter_errors(1.0, {"enum": [1]})] == []
     assert json.dumps([e.validator for e in iter_errors([True, 1], {"uniqueItems": True})]) == "[]"
+
+
+# --- the hand-off documents' schemas (report reads a fork's artifact through them) -----
+
+FIXTURES = Path(__file__).parent / "report" / "fixtures"
+HANDOFF = {
+    "verdict": "verdict.json",
+    "validation": "validation.json",
+    "validation-failed": "validation.json",
+    "datadiff": "datadiff.json",
+    "train": "train.json",
+}
+
+
+def _handoff_schema(kind: str) -> dict[str, Any]:
+    from mlgitops.report.documents import _schema
+
+    return _schema(kind.removesuffix("-failed"))
+
+
+def test_handoff_schemas_use_only_known_keywords() -> None:
+    from mlgitops.report import documents
+
+    schemas = [_handoff_schema(kind) for kind in HANDOFF] + [
+        documents.TRAIN_FIELDS,
+        documents.CLAIM_FIELDS,
+        documents.BUDGET_FIELDS,
+        documents.VALIDATION_FIELDS,
+    ]
+    for found in schemas:
+        jsonschema.Draft202012Validator.check_schema(found)
+        defs = found.get("$defs", {})
+        body = {k: v for k, v in found.items() if k != "$defs"}
+        used = set(_keywords(body)) | {k for d in defs.values() for k in _keywords(d)}
+        assert used - KEYWORDS - ANNOTATIONS == set()
+
+
+_ODD = [None, 1, 1.5, -1, "x", "", True, [], {}, float("nan")]
+
+
+def _mutations(doc: Any, path: tuple[Any, ...] = ()) -> Iterator[Any]:
+    """``doc`` with one node replaced, removed or added, at every place in turn."""
+
+    def put(value: Any) -> Any:
+        return _set(doc, path, value)
+
+    if path:
+        yield from (put(odd) for odd in _ODD)
+    node = _get(doc, path)
+    if isinstance(node, dict):
+        for key in node:
+            yield put({k: v for k, v in node.items() if k != key})
+            yield from _mutations(doc, (*path, key))
+        yield put({**node, "unexpected": 1})
+    elif isinstance(node, list):
+        if node:
+            yield put(node[1:])
+            yield put([*node, node[0]])
+        for index in range(len(node)):
+            yield from _mutations(doc, (*path, index))
+
+
+def _get(doc: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        doc = doc[part]
+    return doc
+
+
+def _set(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(doc, dict):
+        return {**doc, head: _set(doc[head], rest, value)}
+    return [*doc[:head], _set(doc[head], rest, value), *doc[head + 1 :]]
+
+
+@pytest.mark.parametrize("kind", HANDOFF)
+def test_handoff_documents_and_every_mutation_are_judged_as_jsonschema_judges(kind: str) -> None:
+    schema_ = _handoff_schema(kind)
+    reference = jsonschema.Draft202012Validator(schema_)
+    doc = json.loads((FIXTURES / f"{kind}.json").read_text())
+    assert list(iter_errors(doc, schema_)) == [] and reference.is_valid(doc)
+    judged = broken = 0
+    for variant in _mutations(doc):
+        ours = {tuple(e.absolute_path) for e in iter_errors(variant, schema_)}
+        theirs = {tuple(e.absolute_path) for e in reference.iter_errors(variant)}
+        assert bool(ours) == bool(theirs), variant
+        assert ours <= theirs, variant
+        judged, broken = judged + 1, broken + bool(theirs)
+    assert judged > 50 and 0 < broken < judged  # the mutations test both answers
+
+
+def test_refs_const_conditions_and_prefix_items() -> None:
+    node = {
+        "$defs": {"pos": {"type": "integer", "minimum": 1}},
+        "type": "object",
+        "properties": {
+            "n": {"$ref": "#/$defs/pos"},
+            "pair": {"type": "array", "prefixItems": [{"const": "a"}], "items": {"type": "number"}},
+            "kind": {"enum": ["x", "y"]},
+        },
+        "if": {"properties": {"kind": {"const": "x"}}},
+        "then": {"required": ["n"]},
+        "else": {"required": ["pair"]},
+    }
+    cases = [
+        {"kind": "x", "n": 2},
+        {"kind": "x"},
+        {"kind": "x", "n": 0},
+        {"kind": "y"},
+        {"kind": "y", "pair": ["a", 1, 2.5]},
+        {"kind": "y", "pair": ["b"]},
+        {"kind": "y", "pair": ["a", "b"]},
+        {"kind": True, "pair": []},
+    ]
+    reference = jsonschema.Draft202012Validator(node)
+    for case in cases:
+        ours = {(tuple(e.absolute_path), e.validator) for e in iter_errors(case, node)}
+        theirs = {(tuple(e.absolute_path), str(e.validator)) for e in reference.iter_errors(case)}
+        assert ours == theirs, case

@@ -155,12 +155,11 @@ def _schema(kind: str) -> dict[str, Any]:
 
 
 def _check(doc: dict[str, Any], schema: dict[str, Any], shown: str) -> None:
-    import jsonschema
+    from mlgitops.spec.schema_eval import iter_errors
 
-    validator = jsonschema.Draft202012Validator(schema)
     problems = sorted(
         f"{shown}: at {'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message[:300]}"
-        for error in validator.iter_errors(doc)
+        for error in iter_errors(doc, schema)
     )
     if problems:
         raise BadInput("\n".join(problems))

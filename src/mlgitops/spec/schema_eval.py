@@ -1,11 +1,13 @@
-"""A small JSON Schema (2020-12) evaluator for the packaged spec schemas.
+"""A small JSON Schema (2020-12) evaluator for the packaged schemas.
 
-It covers exactly the keywords those schemas use and reports every error, in
-the shape the spec checks read (``validator``, ``validator_value``,
+It covers exactly the keywords the spec schemas and the hand-off documents'
+schemas use (local ``$ref`` into ``$defs`` included) and reports every error,
+in the shape the spec checks read (``validator``, ``validator_value``,
 ``instance``, ``schema``, ``absolute_path``, ``message``). It exists because
 importing ``jsonschema`` costs more than the whole start-up budget of
-``mlgitops render``; the tests check that it agrees with ``jsonschema`` on every
-spec fixture, and that the schemas use no keyword it does not know.
+``mlgitops render`` (and half of ``report``'s); the tests check that it agrees
+with ``jsonschema`` on every spec fixture and on valid and broken hand-off
+documents, and that the schemas use no keyword it does not know.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from functools import cache
 from typing import Any
 
 #: Keywords that only annotate (documentation, defaults, hints for messages).
-ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default", "x-hint"})
+ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "default", "x-hint"})
 #: Keywords this evaluator implements.
 KEYWORDS = frozenset(
     {
@@ -39,6 +41,12 @@ KEYWORDS = frozenset(
         "maxLength",
         "pattern",
         "oneOf",
+        "const",
+        "if",
+        "then",
+        "else",
+        "prefixItems",
+        "$ref",
     }
 )
 
@@ -81,31 +89,48 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 def iter_errors(
-    instance: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()
+    instance: Any,
+    schema: dict[str, Any],
+    path: tuple[str | int, ...] = (),
+    root: dict[str, Any] | None = None,
 ) -> Iterator[SchemaError]:
-    """Every error of ``instance`` against ``schema``."""
+    """Every error of ``instance`` against ``schema`` (``root``: the document that
+    ``$ref`` pointers resolve in; ``schema`` itself at the top)."""
+    top = schema if root is None else root
 
     def error(kind: str, message: str) -> SchemaError:
         return SchemaError(kind, schema[kind], instance, schema, path, message)
 
+    def valid(sub: dict[str, Any]) -> bool:
+        return not any(iter_errors(instance, sub, path, top))
+
+    if "$ref" in schema:
+        yield from iter_errors(instance, _resolve(top, schema["$ref"]), path, top)
     kind = schema.get("type")
     if kind is not None:
         kinds = [kind] if isinstance(kind, str) else kind
         if not any(_has_type(instance, k) for k in kinds):
-            yield error("type", f"{instance!r} is not of type {kind!r}")
+            shown = ", ".join(repr(k) for k in kinds)  # as jsonschema words it
+            yield error("type", f"{instance!r} is not of type {shown}")
             return
     if "enum" in schema and not any(_same(instance, v) for v in schema["enum"]):
         yield error("enum", f"{instance!r} is not one of {schema['enum']!r}")
+    if "const" in schema and not _same(instance, schema["const"]):
+        yield error("const", f"{schema['const']!r} was expected")
     if "oneOf" in schema:
-        matches = sum(1 for sub in schema["oneOf"] if not any(iter_errors(instance, sub, path)))
+        matches = sum(1 for sub in schema["oneOf"] if valid(sub))
         if matches != 1:
             yield error(
                 "oneOf", f"{instance!r} is not valid under exactly one of the given schemas"
             )
+    if "if" in schema:
+        branch = "then" if valid(schema["if"]) else "else"
+        if branch in schema:
+            yield from iter_errors(instance, schema[branch], path, top)
     if isinstance(instance, dict):
-        yield from _object(instance, schema, path, error)
+        yield from _object(instance, schema, path, error, top)
     elif isinstance(instance, list):
-        yield from _array(instance, schema, path, error)
+        yield from _array(instance, schema, path, error, top)
     elif isinstance(instance, str):
         if "minLength" in schema and len(instance) < schema["minLength"]:
             yield error("minLength", f"{instance!r} is too short")
@@ -117,8 +142,24 @@ def iter_errors(
         yield from _number(instance, schema, error)
 
 
+def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
+    """A local JSON pointer (``#/$defs/name``) in ``root``."""
+    if not ref.startswith("#"):
+        raise ValueError(f"$ref {ref!r}: only local references are supported")
+    node: Any = root
+    for part in filter(None, ref[1:].split("/")):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    if not isinstance(node, dict):
+        raise ValueError(f"$ref {ref!r} does not name a schema")
+    return node
+
+
 def _object(
-    instance: dict[str, Any], schema: dict[str, Any], path: tuple[str | int, ...], error: Any
+    instance: dict[str, Any],
+    schema: dict[str, Any],
+    path: tuple[str | int, ...],
+    error: Any,
+    root: dict[str, Any],
 ) -> Iterator[SchemaError]:
     properties = schema.get("properties", {})
     for key in schema.get("required", ()):
@@ -133,13 +174,17 @@ def _object(
         yield error("additionalProperties", f"Additional properties are not allowed ({unknown!r})")
     for key, value in instance.items():
         if key in properties:
-            yield from iter_errors(value, properties[key], (*path, key))
+            yield from iter_errors(value, properties[key], (*path, key), root)
         elif isinstance(extra, dict):
-            yield from iter_errors(value, extra, (*path, key))
+            yield from iter_errors(value, extra, (*path, key), root)
 
 
 def _array(
-    instance: list[Any], schema: dict[str, Any], path: tuple[str | int, ...], error: Any
+    instance: list[Any],
+    schema: dict[str, Any],
+    path: tuple[str | int, ...],
+    error: Any,
+    root: dict[str, Any],
 ) -> Iterator[SchemaError]:
     if "minItems" in schema and len(instance) < schema["minItems"]:
         yield error("minItems", f"{instance!r} should be non-empty")
@@ -152,18 +197,23 @@ def _array(
                 yield error("uniqueItems", f"{instance!r} has non-unique elements")
                 break
             seen.append(item)
-    if "items" in schema:
-        for index, item in enumerate(instance):
-            yield from iter_errors(item, schema["items"], (*path, index))
+    prefix = schema.get("prefixItems", [])
+    for index, (item, sub) in enumerate(zip(instance, prefix, strict=False)):
+        yield from iter_errors(item, sub, (*path, index), root)
+    if "items" in schema:  # 2020-12: the items after prefixItems
+        for index, item in enumerate(instance[len(prefix) :], start=len(prefix)):
+            yield from iter_errors(item, schema["items"], (*path, index), root)
 
 
 def _number(instance: float, schema: dict[str, Any], error: Any) -> Iterator[SchemaError]:
-    bounds: tuple[tuple[str, Callable[[float, float], bool]], ...] = (
-        ("minimum", lambda v, b: v >= b),
-        ("maximum", lambda v, b: v <= b),
-        ("exclusiveMinimum", lambda v, b: v > b),
-        ("exclusiveMaximum", lambda v, b: v < b),
+    # Written as jsonschema decides them: an error only when the comparison that
+    # breaks the bound holds (so NaN breaks none, as there).
+    breaks: tuple[tuple[str, Callable[[float, float], bool]], ...] = (
+        ("minimum", lambda v, b: v < b),
+        ("maximum", lambda v, b: v > b),
+        ("exclusiveMinimum", lambda v, b: v <= b),
+        ("exclusiveMaximum", lambda v, b: v >= b),
     )
-    for keyword, holds in bounds:
-        if keyword in schema and not holds(instance, schema[keyword]):
+    for keyword, broken in breaks:
+        if keyword in schema and broken(instance, schema[keyword]):
             yield error(keyword, f"{instance!r} is out of bounds ({keyword} {schema[keyword]!r})")
