@@ -301,9 +301,14 @@ def test_the_action_pins_the_wheel_cache_like_the_workflows() -> None:
 
 
 def test_every_install_is_hash_locked_and_wheels_only() -> None:
-    """Each package comes from a lock with hashes; only the Action's own source is built."""
+    """Each package comes from a lock with hashes (uv's own wheel too, downloaded by pip);
+    only the Action's own source is built."""
     script = re.sub(r"\\\n\s*", " ", _script("install"))  # one command per line
-    commands = [line.strip() for line in script.splitlines() if re.search(r"\binstall\b --", line)]
+    commands = [
+        line.strip()
+        for line in script.splitlines()
+        if re.search(r"\b(install|download)\b --", line)
+    ]
     assert len(commands) == 3, commands
     for command in commands:
         if '$ACTION_PATH"' in command:  # the project itself: no index, no dependencies
@@ -520,3 +525,116 @@ def test_deploy_reports_the_version_now_in_the_environment(
     assert ran.outputs["model-version"] == "7"
     assert ran.outputs["image"] == IMAGE
     assert ran.outputs["output-dir"] == str(tmp_path / ".mlgitops" / "p")
+
+
+# --- uv, unpacked from its locked wheel ------------------------------------------------
+
+#: A stand-in for uv's executable: records its arguments, makes the venv's folders.
+FAKE_UV = """#!/bin/sh
+echo "$*" >> "$RECORD/uv"
+if [ "$1" = venv ]; then for last in "$@"; do :; done; mkdir -p "$last/bin"; fi
+"""
+
+
+def _uv_wheel(folder: Path, body: str, version: str = "0.13.8") -> tuple[Path, str]:
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"uv-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(f"uv-{version}.data/scripts/uv", body)
+        archive.writestr(f"uv-{version}.dist-info/METADATA", "Name: uv\n")
+    return wheel, hashlib.sha256(wheel.read_bytes()).hexdigest()
+
+
+def _installer_lock(*hashes: str, version: str = "0.13.8") -> str:
+    lines = [f"    --hash=sha256:{h}" for h in hashes]
+    return "# a lock\nuv==" + version + " \\\n" + " \\\n".join(lines) + "\n"
+
+
+def _action_uv(*args: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(PROJECT / "scripts" / "action-uv"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_uv_is_unpacked_only_from_a_wheel_the_lock_lists(tmp_path: Path) -> None:
+    wheel, digest = _uv_wheel(tmp_path / "wheels", FAKE_UV)
+    lock = tmp_path / "installer.txt"
+    lock.write_text(_installer_lock("0" * 64, digest))
+    done = _action_uv(lock, tmp_path / "wheels", tmp_path / "tools")
+    assert (done.returncode, done.stderr) == (0, "")
+    uv = tmp_path / "tools" / "uv"
+    assert uv.read_text() == FAKE_UV and os.access(uv, os.X_OK)
+
+    uv.unlink()
+    wheel.write_bytes(wheel.read_bytes() + b"tampered")  # a restored cache's copy
+    done = _action_uv(lock, tmp_path / "wheels", tmp_path / "tools")
+    assert done.returncode == 1
+    assert done.stderr == (f"action-uv: ignoring {wheel.name}: its sha256 is not in {lock}\n")
+    assert not uv.exists()
+    assert _action_uv(lock, tmp_path / "nothing", tmp_path / "tools").returncode == 1
+    lock.write_text("# no uv here\n")
+    assert _action_uv(lock, tmp_path / "wheels", tmp_path / "tools").returncode == 2
+
+
+def test_the_real_installer_lock_pins_uv_by_hash() -> None:
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader(
+        "action_uv", str(PROJECT / "scripts" / "action-uv")
+    )
+    spec = importlib.util.spec_from_loader("action_uv", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    version, hashes = module.locked_hashes((PROJECT / "requirements" / "installer.txt").read_text())
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    assert hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes)
+
+
+def _fake_action(tmp_path: Path, digest: str) -> Path:
+    action = tmp_path / "action"
+    (action / "requirements").mkdir(parents=True)
+    (action / "scripts").mkdir()
+    (action / "scripts" / "action-uv").write_text((PROJECT / "scripts" / "action-uv").read_text())
+    (action / "requirements" / "installer.txt").write_text(_installer_lock(digest))
+    for name in ("core", "build"):
+        (action / "requirements" / f"{name}.txt").write_text(f"# {name}\n")
+    return action
+
+
+def test_a_warm_install_unpacks_the_cached_uv_without_pip(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _, digest = _uv_wheel(cache / "installer", FAKE_UV)
+    action = _fake_action(tmp_path, digest)
+    record = tmp_path / "record"
+    record.mkdir()
+    env = {"EXTRA": "core", "CACHE_DIR": str(cache), "ACTION_PATH": str(action)}
+    offline = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_RETRIES": "0"}
+    ran = _run("install", tmp_path, RECORD=str(record), **env, **offline)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    calls = (record / "uv").read_text().splitlines()
+    pip = ["pip", "install"]
+    assert [c.split()[:2] for c in calls] == [["venv", "--no-config"], pip, pip]
+    assert ran.outputs["executable"] == str(tmp_path / "mlgitops-venv" / "bin" / "mlgitops")
+
+
+def test_a_cached_uv_that_is_not_the_locked_one_is_never_run(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    wheel, digest = _uv_wheel(cache / "installer", FAKE_UV)
+    wheel.write_bytes(wheel.read_bytes() + b"tampered")
+    action = _fake_action(tmp_path, digest)
+    record = tmp_path / "record"
+    record.mkdir()
+    env = {"EXTRA": "core", "CACHE_DIR": str(cache), "ACTION_PATH": str(action)}
+    offline = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_RETRIES": "0"}
+    ran = _run("install", tmp_path, RECORD=str(record), **env, **offline)
+    assert ran.code != 0  # the download of the locked wheel fails here (no index)
+    assert "its sha256 is not in" in ran.stderr
+    assert not (record / "uv").exists() and not wheel.exists()
+    assert not (tmp_path / "mlgitops-uv" / "uv").exists()
