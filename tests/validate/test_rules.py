@@ -150,3 +150,21 @@ def test_clean_data_is_validated_without_importing_pandera(tmp_path: Path) -> No
     # A failing value, or a duplicate, still reaches pandera, which judges and reports it.
     assert _clean(tmp_path, "id,x,k\n1,0.5,a\n2,7,b\n") == [False, 2, ["pandas", "pandera"]]
     assert _clean(tmp_path, "id,x,k,n\n1,0.5,a,1\n1,0.5,b,2\n", "more")[:2] == [False, 2]
+
+
+def test_an_integer_that_does_not_fit_its_column_is_a_dtype_failure(tmp_path: Path) -> None:
+    from mlgitops.data import open_data
+    from mlgitops.validation.engine import Limits, validate
+
+    (tmp_path / "d.csv").write_text(
+        "n,m\n1,1\n3000000000,2\n-2147483649,3\n2147483647,inf\n-2147483648,1e309\n"
+        "5,9223372036854775808\n6,x\n7,9223372036854775807\n"
+    )
+    reader = open_data(tmp_path, "d.csv", fmt=None, workdir=tmp_path)
+    columns = [Column(name="n", dtype="int32", min=-(2**31)), Column(name="m", dtype="int64")]
+    outcome = validate(reader, inline(columns), Limits(chunk_rows=2))
+    found = {(f.column, f.check): [(e.row, e.value) for e in f.examples] for f in outcome.failures}
+    assert found == {
+        ("n", "dtype('int32')"): [(2, "3000000000"), (3, "-2147483649")],
+        ("m", "dtype('int64')"): [(4, "inf"), (5, "1e309"), (6, "9223372036854775808"), (7, "x")],
+    }

@@ -280,7 +280,6 @@ def _stored_as_text(batch: pa.Table, names: list[str]) -> frozenset[str]:
 
 def parse_column(text: Any, target: Any) -> tuple[Any, Any]:
     """Numbers (or booleans) from text; the mask of values that are not."""
-    import numpy as np
     import pandas as pd
 
     present = text.notna()
@@ -289,14 +288,52 @@ def parse_column(text: Any, target: Any) -> tuple[Any, Any]:
         value = lowered.map({"true": True, "1": True, "false": False, "0": False})
         bad = present & value.isna()
         return (value if value.isna().any() else value.astype(bool)), bad
+    if target.kind in "iu":
+        return _parse_integers(text, present, target)
     number = pd.to_numeric(text, errors="coerce")
     bad = present & number.isna()
-    if target.kind in "iu":
-        fractional = number.notna() & (np.floor(number) != number)
-        bad |= fractional
-        number = number.where(~fractional)
     if target.kind == "f" or not number.isna().any():
         number = number.astype(target)
+    return number, bad
+
+
+def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
+    """Integers of ``target`` from text; the mask of values that are not.
+
+    An integer literal is read exactly, as a Python int (beyond 2**53 too);
+    anything else that reads as a number (``12.0``, ``1e3``) must be a whole,
+    finite float. Out of the type's range is not an integer of that type.
+    """
+    import numpy as np
+    import pandas as pd
+
+    limits = np.iinfo(target)
+    raw = text.to_numpy(dtype=object)
+    literal = text.str.fullmatch(r"\s*[+-]?\d+\s*").fillna(False).to_numpy(dtype=bool)
+    values = np.full(len(raw), None, dtype=object)
+    unfit = np.zeros(len(raw), dtype=bool)
+    for i in np.flatnonzero(literal):  # only columns that did not read as integers
+        value = int(raw[i])
+        if limits.min <= value <= limits.max:
+            values[i] = value
+        else:
+            unfit[i] = True
+    numbers = pd.to_numeric(text.where(present & ~literal), errors="coerce")
+    floats = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    rest = ~literal & ~np.isnan(floats)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(floats) & (np.floor(floats) == floats)
+        # as floats, the largest integers round up: too large from max + 1 on
+        fits = (floats >= limits.min) & (floats < float(limits.max) + 1)
+    good = rest & whole & fits
+    values[good] = [int(v) for v in floats[good]]
+    unfit |= rest & ~good
+    unread = present.to_numpy(dtype=bool) & ~literal & np.isnan(floats)
+    bad = pd.Series(unread | unfit, index=text.index)
+    kind = "UInt64" if target.kind == "u" else "Int64"
+    number = pd.Series(pd.array(values, dtype=kind), index=text.index)
+    if not number.isna().any():
+        return number.astype(target), bad
     return number, bad
 
 
