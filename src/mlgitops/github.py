@@ -83,6 +83,13 @@ def token_from_env(environ: Mapping[str, str]) -> str | None:
     return environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or None
 
 
+def client_from_env(token: str, environ: Mapping[str, str]) -> GitHub:
+    """A client of ``$GITHUB_API_URL`` (else github.com) over a new session, with ``token``."""
+    import requests
+
+    return GitHub(requests.Session(), token=token, api_url=api_url_from_env(environ))
+
+
 class GitHub:
     """A small GitHub REST client: the calls mlgitops makes, retried and paginated."""
 

@@ -119,15 +119,14 @@ def _anchor(
     environ: Mapping[str, str],
 ) -> Anchor:
     """GitHub's record of the merged pull request's review; the hand-off folder locally."""
-    import requests
 
-    from mlgitops.github import GitHub, api_url_from_env, token_from_env
+    from mlgitops.github import client_from_env, token_from_env
 
     token, slug = token_from_env(environ), environ.get("GITHUB_REPOSITORY", "")
     if token and slug.count("/") == 1:
         if output is not None:
             raise BadInput("--output names a local anchor; with GitHub the anchor is the PR's run")
-        client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(environ))
+        client = client_from_env(token, environ)
         return anchors.from_github(client, slug, head, pipeline.name, _pr_workflow(pipeline))
     if environ.get("GITHUB_ACTIONS") == "true":
         raise BadInput(

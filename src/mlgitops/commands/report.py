@@ -191,16 +191,15 @@ def _fork_pull(
     wait forever, nor pass without a verdict). Otherwise the verified pull
     request, for the report; None without a token (nothing is posted then).
     """
-    import requests
 
-    from mlgitops.github import PULL_FILES_LIMIT, GitHub, api_url_from_env, token_from_env
+    from mlgitops.github import PULL_FILES_LIMIT, client_from_env, token_from_env
     from mlgitops.report import context
     from mlgitops.training.planning import reasons
 
     token = token_from_env(os.environ)
     if token is None or where.repo is None or where.sha is None:
         return None
-    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
+    client = client_from_env(token, os.environ)
     name = pipeline.name
     verified = context.verified_pull(
         client, where, claimed, context.run_pulls(event), context.run_head_label(event)
@@ -251,9 +250,7 @@ def _watchdog(
     """Wait for a runner to pick up the train job; report when none does in time."""
     import time
 
-    import requests
-
-    from mlgitops.github import GitHub, api_url_from_env, token_from_env
+    from mlgitops.github import client_from_env, token_from_env
     from mlgitops.report import context, watchdog
 
     where = context.target(os.environ, _event(), pr=pr, sha=sha, repo=github_repo)
@@ -261,7 +258,7 @@ def _watchdog(
     run_id = os.environ.get("GITHUB_RUN_ID", "")
     if token is None or where.repo is None or not run_id.isdigit():
         raise BadInput("--wait-for-runner needs GITHUB_TOKEN, the repository and GITHUB_RUN_ID")
-    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
+    client = client_from_env(token, os.environ)
     repo_slug, run = where.repo, int(run_id)
     found = watchdog.watch(
         lambda: client.list_run_jobs(repo_slug, run), minutes, clock=time.time, sleep=time.sleep
@@ -284,18 +281,14 @@ def _watchdog(
 
 def _unchanged(name: str, where: Target, check_run: bool) -> int:
     """The required status of a pull request that does not touch the pipeline."""
-    from mlgitops.github import token_from_env
+    from mlgitops.github import client_from_env, token_from_env
 
     token = token_from_env(os.environ)
     description = UNCHANGED
     if token is None or where.sha is None or where.repo is None:
         console.line(f"report {name}: {description}; no GitHub token or head commit, no status")
         return EXIT_OK
-    import requests
-
-    from mlgitops.github import GitHub, api_url_from_env
-
-    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
+    client = client_from_env(token, os.environ)
     _post_state(client, name, where, "success", description, check_run, description)
     return EXIT_OK
 
@@ -470,16 +463,15 @@ def _post(
     claimed: int | None,
     verified: tuple[int | None, str] | None = None,
 ) -> None:
-    import requests
 
-    from mlgitops.github import GitHub, api_url_from_env, login_from_env
+    from mlgitops.github import client_from_env, login_from_env
     from mlgitops.report import context, publish
 
     if where.repo is None:
         raise BadInput(
             "no repository to post to: pass --github-repo OWNER/REPO or set GITHUB_REPOSITORY"
         )
-    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(os.environ))
+    client = client_from_env(token, os.environ)
     number = where.pr
     if untrusted:
         event = _event()

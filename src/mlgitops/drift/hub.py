@@ -12,8 +12,8 @@ from mlgitops.github import (
     ACTIONS_BOT,
     GitHub,
     GitHubError,
-    api_url_from_env,
     authored_by,
+    client_from_env,
     login_from_env,
     token_from_env,
 )
@@ -21,13 +21,12 @@ from mlgitops.github import (
 
 def hub_from_env(environ: Mapping[str, str]) -> GitHubRepository:
     """A hub for ``$GITHUB_REPOSITORY`` with ``$GITHUB_TOKEN`` (or ``$GH_TOKEN``)."""
-    import requests
 
     token = token_from_env(environ)
     repo = environ.get("GITHUB_REPOSITORY", "")
     if not token or repo.count("/") != 1:
         raise BadInput("GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name) must be set")
-    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(environ))
+    client = client_from_env(token, environ)
     return GitHubRepository(client, repo, login_from_env(environ))
 
 

@@ -34,9 +34,8 @@ def required(repo_default: bool, pipeline_setting: bool | None) -> bool:
 
 def require(anchor: Anchor, environ: Mapping[str, str], workflow: str) -> str:
     """A line saying which attestation matched; CheckFailed when none does."""
-    import requests
 
-    from mlgitops.github import GitHub, api_url_from_env, token_from_env
+    from mlgitops.github import client_from_env, token_from_env
 
     digest = anchor.train.model_digest
     token, repo = token_from_env(environ), environ.get("GITHUB_REPOSITORY", "")
@@ -45,7 +44,7 @@ def require(anchor: Anchor, environ: Mapping[str, str], workflow: str) -> str:
             "attest is on, so deploy requires a GitHub artifact attestation of model digest "
             f"{digest}, but the anchor is local ({anchor.source}); nothing deployed"
         )
-    client = GitHub(requests.Session(), token=token, api_url=api_url_from_env(environ))
+    client = client_from_env(token, environ)
     found = client.list_attestations(repo, digest)
     for item in found:
         if matches(statement_of(item), digest, repo, workflow, anchor.workflow_run):
