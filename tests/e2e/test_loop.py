@@ -359,6 +359,16 @@ def _docs_branch(loop: Loop) -> str:
     return git(loop.dev, "rev-parse", "HEAD")
 
 
+#: The PR workflow's jobs on a pull request that touches none of the pipeline's inputs.
+UNAFFECTED = {
+    "plan": "success",
+    "check": "skipped",
+    "train": "skipped",
+    "watchdog": "skipped",
+    "report": "skipped",
+}
+
+
 def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:
@@ -366,13 +376,7 @@ def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     loop = Loop(tmp_path, mlflow_e2e, github_server)
     sha = _docs_branch(loop)
     run = loop.pull_request(4, "docs", sha)
-    assert _results(run) == {
-        "plan": "success",
-        "check": "skipped",
-        "train": "skipped",
-        "watchdog": "skipped",
-        "report": "skipped",
-    }, _explain(run)
+    assert _results(run) == UNAFFECTED, _explain(run)
     status = _status(github_server, sha)
     assert (status["state"], status["description"]) == ("success", "inputs unchanged")
     assert github_server.state.comments_on(4) == []
@@ -386,13 +390,7 @@ def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     loop = Loop(tmp_path, mlflow_e2e, github_server)
     sha = _docs_branch(loop)
     run = loop.pull_request(5, "docs", sha, head_repo=FORK)
-    assert _results(run) == {
-        "plan": "success",
-        "check": "skipped",
-        "train": "skipped",
-        "watchdog": "skipped",
-        "report": "skipped",
-    }, _explain(run)
+    assert _results(run) == UNAFFECTED, _explain(run)
     assert not any(s.get("_sha", s.get("sha")) == sha for s in github_server.state.statuses)
     report = loop.report_workflow(run, 5, sha, branch="docs")
     assert _results(report) == {"report-tumors": "success"}, _explain(report)

@@ -608,33 +608,34 @@ def _fake_action(tmp_path: Path, digest: str) -> Path:
     return action
 
 
-def test_a_warm_install_unpacks_the_cached_uv_without_pip(tmp_path: Path) -> None:
+def _install_offline(tmp_path: Path, tamper: bool) -> tuple[Ran, Path, Path]:
+    """The install step with uv's wheel in the cache (changed after its hash was locked,
+    with ``tamper``) and no package index: the step's result, the wheel, uv's call log."""
     cache = tmp_path / "cache"
-    _, digest = _uv_wheel(cache / "installer", FAKE_UV)
+    wheel, digest = _uv_wheel(cache / "installer", FAKE_UV)
+    if tamper:
+        wheel.write_bytes(wheel.read_bytes() + b"tampered")
     action = _fake_action(tmp_path, digest)
     record = tmp_path / "record"
     record.mkdir()
     env = {"EXTRA": "core", "CACHE_DIR": str(cache), "ACTION_PATH": str(action)}
     offline = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_RETRIES": "0"}
     ran = _run("install", tmp_path, RECORD=str(record), **env, **offline)
+    return ran, wheel, record / "uv"
+
+
+def test_a_warm_install_unpacks_the_cached_uv_without_pip(tmp_path: Path) -> None:
+    ran, _, calls_log = _install_offline(tmp_path, tamper=False)
     assert ran.code == 0, ran.stdout + ran.stderr
-    calls = (record / "uv").read_text().splitlines()
+    calls = calls_log.read_text().splitlines()
     pip = ["pip", "install"]
     assert [c.split()[:2] for c in calls] == [["venv", "--no-config"], pip, pip]
     assert ran.outputs["executable"] == str(tmp_path / "mlgitops-venv" / "bin" / "mlgitops")
 
 
 def test_a_cached_uv_that_is_not_the_locked_one_is_never_run(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    wheel, digest = _uv_wheel(cache / "installer", FAKE_UV)
-    wheel.write_bytes(wheel.read_bytes() + b"tampered")
-    action = _fake_action(tmp_path, digest)
-    record = tmp_path / "record"
-    record.mkdir()
-    env = {"EXTRA": "core", "CACHE_DIR": str(cache), "ACTION_PATH": str(action)}
-    offline = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_RETRIES": "0"}
-    ran = _run("install", tmp_path, RECORD=str(record), **env, **offline)
+    ran, wheel, calls_log = _install_offline(tmp_path, tamper=True)
     assert ran.code != 0  # the download of the locked wheel fails here (no index)
     assert "its sha256 is not in" in ran.stderr
-    assert not (record / "uv").exists() and not wheel.exists()
+    assert not calls_log.exists() and not wheel.exists()
     assert not (tmp_path / "mlgitops-uv" / "uv").exists()

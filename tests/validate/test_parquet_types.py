@@ -10,12 +10,18 @@ import pytest
 from tests.validate.corpus import make_repo, run_cli
 
 
-def test_a_text_column_where_numbers_belong_is_reported_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _parquet_repo(tmp_path: Path) -> Path:
+    """The corpus repository, its pipeline reading data/accounts.parquet."""
     root = make_repo(tmp_path)
     spec = root / "pipelines" / "accounts.yaml"
     spec.write_text(spec.read_text().replace("data/accounts.csv", "data/accounts.parquet"))
+    return root
+
+
+def test_a_text_column_where_numbers_belong_is_reported_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _parquet_repo(tmp_path)
     frame = pd.DataFrame(
         {
             "id": [1, 2, 3, 4],
@@ -41,9 +47,7 @@ def test_a_column_name_twice_in_a_parquet_file_is_bad_input(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    root = make_repo(tmp_path)
-    spec = root / "pipelines" / "accounts.yaml"
-    spec.write_text(spec.read_text().replace("data/accounts.csv", "data/accounts.parquet"))
+    root = _parquet_repo(tmp_path)
     columns = [pa.array([1, 2]), pa.array([34, 51]), pa.array([0.5, 1.0]), pa.array([35, 52])]
     table = pa.Table.from_arrays(columns, names=["id", "age", "score", "age"])
     pq.write_table(table, root / "data" / "accounts.parquet")
