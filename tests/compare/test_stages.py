@@ -273,6 +273,30 @@ def test_an_added_column_compares_normally(pr: PullRequest) -> None:
     assert "| added | `extra` | - | `double` |" in pr.output("report.md")
 
 
+def test_records_that_stop_before_their_empty_fields_judge_as_written_in_full(
+    pr: PullRequest,
+) -> None:
+    """Some exporters end a record at its last value; pandas reads the rest as null."""
+    frame = pr.data
+    frame["note"] = np.where(np.arange(len(frame)) % 4 == 0, "checked", None)  # not a feature
+    write_data(pr.root, frame, {c: ("int64" if c == "y" else "float64") for c in pr.data.columns})
+    code, out = pr.run()
+    assert code == 0, out
+    full = pr.verdict()
+    path = pr.root / "data" / "shapes.csv"
+    text = path.read_text()
+    short = text.replace(",\n", "\n")
+    assert short.count("\n") == text.count("\n") and short != text
+    path.write_text(short)
+    code, out = pr.run()
+    assert code == 0, out
+    ended = pr.verdict()
+    for verdict in (full, ended):
+        del verdict["candidate"], verdict["holdout"]["data_hash"]
+    assert ended == full
+    assert ended["holdout"]["compared"] == ended["holdout"]["rows"] > 400
+
+
 def test_reordered_columns_compare_normally_on_the_same_rows(pr: PullRequest) -> None:
     frame = pr.data
     write_data(pr.root, frame[["y", *reversed(FEATURES)]])

@@ -35,14 +35,22 @@ strict: true
 HEAD = b"id,age,note,plan"
 
 
-def _many(rows: int) -> bytes:
-    """Many records whose quotes and newlines fall across the reader's blocks."""
+def _many(rows: int, short_every: int = 0, quotes: bool = True) -> bytes:
+    """Many records whose quotes and newlines fall across the reader's blocks.
+
+    With ``short_every``, every such record ends after its note (no plan field),
+    as pandas reads it: a null plan.
+    """
+    notes = [b"plain", b'5" tall', b'"two\nlines"', b'"a ""quoted"" word"', b'x"y"']
     out = [HEAD]
     for i in range(1, rows + 1):
         age = 130 if i % 9_973 == 0 else 20 + i % 50
-        note = [b"plain", b'5" tall', b'"two\nlines"', b'"a ""quoted"" word"', b'x"y"'][i % 5]
+        note = notes[i % 5] if quotes else b"n%d" % (i % 7)
         plan = b"gold" if i % 12_345 == 0 else [b"free", b"pro", b"team"][i % 3]
-        out.append(b"%d,%d,%s,%s" % (i, age, note, plan))
+        if short_every and i % short_every == 0:
+            out.append(b"%d,%d,%s" % (i, age, note))
+        else:
+            out.append(b"%d,%d,%s,%s" % (i, age, note, plan))
     return b"\n".join(out) + b"\n"
 
 
@@ -68,6 +76,19 @@ CASES: dict[str, bytes] = {
     "quoted_numbers": HEAD + b'\n"1","34",a,"free"\n"2","130",b,pro\n',
     "empty_and_null_like": HEAD + b'\n1,34,,free\n2,130,"",pro\n3,5,NA,team\n4,6,None,free\n',
     "many_records": _many(60_000),
+    "short_records": HEAD + b"\n1,34,a\n2,130\n3,5,c,team\n4,6\n5,7\n",
+    "short_records_crlf_quoted": HEAD
+    + b'\r\n1,34,"two\r\nlines"\r\n2,130,b,pro\r\n3,5\r\n\r\n4,7,"x,y",gold\r\n',
+    "short_records_cr_only": HEAD + b"\r1,34,a\r2,130,b,pro\r3,5",
+    "quoted_header_plain_data": b'"id","age","note","plan"\n1,34,a,free\n2,130,b,pro\n',
+    "quoted_header_blank_lines": b'"id","age","note","plan"\n1,34,a,free\n\n2,130,b,pro\n',
+    "blank_lines_before_header": b"\n  \n" + HEAD + b"\n1,34,a,free\n2,130,b,pro\n",
+    "value_larger_than_a_block": HEAD
+    + b'\n1,34,"'
+    + b"long\n" * 1_200_000
+    + b'",free\n2,130,b,pro\n3,4\n',
+    "short_records_after_many_blocks": _many(60_000, short_every=7_919),
+    "short_records_unquoted_after_many_blocks": _many(60_000, short_every=7_919, quotes=False),
 }
 TYPES = {"id": "int64", "age": "int64", "note": "string", "plan": "string"}
 CHUNK_ROWS = 500  # small chunks: blocks end in the middle of everything above
@@ -152,6 +173,8 @@ def test_validation_equals_plain_pandera(case: tuple[str, bytes, Path], tmp_path
     [
         (HEAD + b'\n1,34,a,free\n2,52,"open,pro\n3,41,c,team\n', ":3: malformed CSV"),
         (HEAD + b"\n1,34,a,free\n2,52,b,pro,extra\n", ":3: expected 4 fields, found 5"),
+        (HEAD + b"\n1,34\n\n2,52,b,pro,extra\n", ":4: expected 4 fields, found 5"),
+        (_many(3_000, short_every=7, quotes=False) + b"9,9,a,b,c\n", ":3002: expected 4 fields"),
     ],
 )
 def test_files_pandas_rejects_are_rejected_with_their_line(

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from mlgitops.data import csvblocks
 from mlgitops.data.base import ConversionFailed, distinct_names
-from mlgitops.data.csvscan import scan
+from mlgitops.data.csvscan import Problem, padded, records, scan
 from mlgitops.errors import DataError
 
 if TYPE_CHECKING:
@@ -166,9 +166,15 @@ def _parsed_ahead(stream: Any, counted: _Counted | None) -> Iterator[Any]:
         worker.join()
 
 
-def _blank_row(row: Any) -> str:
-    """pyarrow's verdict on a row of the wrong width: pandas skips whitespace-only lines."""
-    return "skip" if not row.text.strip(" \t\r\n") else "error"
+class _Read:
+    """One read of the file: the data rows handed out so far, and pyarrow's verdict on a row
+    of the wrong width (pandas skips lines of only spaces and tabs)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def __call__(self, row: Any) -> str:
+        return "skip" if not row.text.strip(" \t\r\n") else "error"
 
 
 class CsvReader:
@@ -182,32 +188,27 @@ class CsvReader:
         self.annotate_file = annotate_file
         self._regular = True
         self._header: list[str] | None = None
-        self._plain: bool | None = None
+        self._plain: int | None = None
+        self._exact: bool | None = None
+        self._header_line = 1
 
     def columns(self) -> list[str]:
-        """The header's column names."""
+        """The header's column names; one left empty is named as pandas names it."""
         if self._header is None:
-            self._header = distinct_names(self.display, self._read_header())
+            names = [name or f"Unnamed: {i}" for i, name in enumerate(self._read_header())]
+            self._header = distinct_names(self.display, names)
         return list(self._header)
 
     def _read_header(self) -> list[str]:
-        import pyarrow as pa
-        import pyarrow.csv as pc
-
         if self.path.stat().st_size == 0:
             raise DataError(f"{self.display}: the file is empty (no header, no rows)")
-        read = pc.ReadOptions(use_threads=False, block_size=1 << 20)
-        parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=_blank_row)
-        with self.path.open("rb") as handle:
-            counted = _Counted(handle)  # no read-ahead of the whole file for one line
-            try:
-                source = pa.PythonFile(counted, mode="r")
-                with pc.open_csv(source, read_options=read, parse_options=parse) as stream:
-                    return list(stream.schema.names)
-            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-                raise self._diagnose(str(exc)) from exc
-            finally:
-                counted.close()
+        try:
+            for line, names, _ in records(self.path):
+                self._header_line = line
+                return names
+        except Problem as exc:
+            raise DataError(f"{self.display}:{exc}") from exc
+        raise DataError(f"{self.display}: the file is empty (no header, no rows)")
 
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
@@ -222,13 +223,6 @@ class CsvReader:
 
         header = self.columns()
         wanted = list(columns) or header[:1]
-        read = pc.ReadOptions(
-            column_names=header,
-            skip_rows=1,
-            use_threads=True,
-            block_size=self._block_size(chunk_rows),
-        )
-        parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=_blank_row)
         convert = pc.ConvertOptions(
             column_types={name: types.get(name, pa.string()) for name in wanted},
             include_columns=wanted,
@@ -237,60 +231,116 @@ class CsvReader:
         )
         if self._plain is None:
             self._plain = csvblocks.plain(self.path)
-        if self._plain:  # no quotes: cut anywhere, parse on every core
-            yield from self._blocks(header, convert, chunk_rows)
-            return
-        rows = 0
+        if self._exact is None:  # pyarrow skips lines before the header, and keeps a
+            # one-column file's lines of spaces: pandas skips those lines, then the header
+            self._exact = self._header_line != 1 or (
+                len(header) == 1 and csvblocks.blank_lines(self.path)
+            )
+        # pyarrow first, on every core; where it refuses the file (a record with fewer fields
+        # than the header, which pandas fills with nulls; one larger than a block; a header
+        # alone on its line), the exact path goes on from the row after the last handed out,
+        # and refuses only what pandas refuses, naming the line.
+        read = _Read()
+        if not self._exact:
+            fast = self._blocks if self._plain else self._stream
+            try:
+                regular = yield from fast(header, convert, chunk_rows, read)
+            except pa.ArrowInvalid as exc:
+                if _conversion(str(exc)):
+                    raise self._translate(str(exc), header) from exc
+            except UnicodeDecodeError:
+                pass
+            else:
+                self._finish(read.rows, regular)
+                return
+        yield from self._padded(header, convert, chunk_rows, read)
+        self._finish(read.rows, False, walked=True)
+
+    def _stream(
+        self, header: list[str], convert: Any, chunk_rows: int, read: _Read
+    ) -> Generator[pa.Table, None, bool]:
+        """pyarrow's streaming reader (quoted newlines allowed); whether one line is one row."""
+        import pyarrow as pa
+        import pyarrow.csv as pc
+
+        options = pc.ReadOptions(
+            column_names=header,
+            skip_rows=1,
+            use_threads=True,
+            block_size=self._block_size(chunk_rows),
+        )
+        parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=read)
         stream = None
         with self.path.open("rb") as handle:
             counted = _Counted(handle)
             try:
                 stream = pc.open_csv(
                     pa.PythonFile(counted, mode="r"),
-                    read_options=read,
+                    read_options=options,
                     parse_options=parse,
                     convert_options=convert,
                     memory_pool=_pool(),
                 )
                 for batch in _parsed_ahead(stream, counted):
-                    rows += batch.num_rows
+                    read.rows += batch.num_rows
                     yield pa.Table.from_batches([batch])
                     del batch
-            except pa.ArrowInvalid as exc:
-                raise self._translate(str(exc), header) from exc
-            except UnicodeDecodeError as exc:
-                raise self._diagnose(str(exc)) from exc
             finally:
                 counted.close()  # a read waiting for its turn gives up: the stream can close
                 if stream is not None:  # now, not when a cycle is collected at exit
                     stream.close()
                 del stream
-        self._finish(rows, not counted.lone_cr and rows == counted.lines() - 1)
+        return not counted.lone_cr and read.rows == counted.lines() - 1
 
-    def _blocks(self, header: list[str], convert: Any, chunk_rows: int) -> Iterator[pa.Table]:
-        import pyarrow as pa
-
-        rows = newlines = 0
+    def _blocks(
+        self, header: list[str], convert: Any, chunk_rows: int, read: _Read
+    ) -> Generator[pa.Table, None, bool]:
+        """Blocks cut at newlines, each parsed on every core (no quotes, no CR in the file)."""
+        newlines = 0
         last = b""
         size = self._block_size(chunk_rows)
-        parsed = csvblocks.parsed(self.path, size, header, convert, _blank_row, _pool())
+        start = self._plain or 0
+        parsed = csvblocks.parsed(self.path, start, size, header, convert, read, _pool())
+        for table, count, end in _parsed_ahead(parsed, None):
+            read.rows, newlines, last = read.rows + table.num_rows, newlines + count, end
+            yield table
+            del table
+        lines = newlines + (1 if last not in (b"", b"\n") else 0)
+        return read.rows == lines
+
+    def _padded(
+        self, header: list[str], convert: Any, chunk_rows: int, read: _Read
+    ) -> Iterator[pa.Table]:
+        """The rows after ``read.rows`` on the exact path: records walked as pandas reads them,
+        the fields a record lacks given as nulls, and each piece parsed by pyarrow."""
+        import pyarrow as pa
+        import pyarrow.csv as pc
+
+        parse = pc.ParseOptions(newlines_in_values=True)
         try:
-            for table, count, end in _parsed_ahead(parsed, None):
-                rows, newlines, last = rows + table.num_rows, newlines + count, end
+            for data in padded(self.path, read.rows, self._block_size(chunk_rows)):
+                # one block: a record may be larger than any block size pyarrow would pick
+                options = pc.ReadOptions(column_names=header, block_size=len(data) + 1)
+                table = pc.read_csv(
+                    pa.py_buffer(data),
+                    read_options=options,
+                    parse_options=parse,
+                    convert_options=convert,
+                    memory_pool=_pool(),
+                )
+                read.rows += table.num_rows
                 yield table
                 del table
+        except Problem as exc:
+            raise DataError(f"{self.display}:{exc}") from exc
         except pa.ArrowInvalid as exc:
             raise self._translate(str(exc), header) from exc
-        except UnicodeDecodeError as exc:
-            raise self._diagnose(str(exc)) from exc
-        lines = newlines + (1 if last not in (b"", b"\n") else 0)
-        self._finish(rows, rows == lines - 1)
 
     def lines(self, rows: Collection[int]) -> dict[int, int]:
         """1-based line where each 1-based data row starts."""
         if self._regular:
             return {row: row + 1 for row in rows}
-        return scan(self.path, None, set(rows)).lines
+        return scan(self.path, set(rows)).lines
 
     def size_hint(self) -> int:
         """About how many data rows the file holds (from a sample of its lines)."""
@@ -305,27 +355,34 @@ class CsvReader:
         per_row = self._bytes_per_row()
         return int(min(max(per_row * chunk_rows, _MIN_BLOCK), _BLOCK_LIMIT))
 
-    def _finish(self, rows: int, regular: bool) -> None:
+    def _finish(self, rows: int, regular: bool, walked: bool = False) -> None:
+        """After the last row: no rows is bad input; a file not read one row per line is
+        walked as pandas reads it (unless it just was) for what pyarrow lets through."""
         if rows == 0:
             raise DataError(f"{self.display}: the file has a header but no data rows")
         self._regular = regular
-        if not self._regular:
-            problem = scan(self.path, None, set()).problem
+        if not self._regular and not walked:
+            problem = scan(self.path, set()).problem
             if problem:
                 raise DataError(f"{self.display}:{problem}")
 
     def _translate(self, message: str, header: list[str]) -> Exception:
-        if "CSV conversion error" in message and "invalid UTF8" not in message:
+        if _conversion(message):
             index = message.split("In CSV column #", 1)[-1].split(":", 1)[0]
             column = header[int(index)] if index.isdigit() and int(index) < len(header) else ""
             return ConversionFailed(column)
         return self._diagnose(message)
 
     def _diagnose(self, message: str) -> DataError:
-        problem = scan(self.path, None, set()).problem
+        problem = scan(self.path, set()).problem
         if problem:
             return DataError(f"{self.display}:{problem}")
         return DataError(f"{self.display}: cannot read as CSV: {message}")
+
+
+def _conversion(message: str) -> bool:
+    """Whether pyarrow's error is a value that does not parse as its column's type."""
+    return "CSV conversion error" in message and "invalid UTF8" not in message
 
 
 def _pool() -> pa.MemoryPool:

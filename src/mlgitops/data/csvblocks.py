@@ -9,6 +9,7 @@ thread). Whether a file qualifies is one ``memchr`` pass over it, mapped.
 from __future__ import annotations
 
 import mmap
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,15 +18,33 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def plain(path: Path) -> bool:
-    """Whether the file has no quote and no carriage return (every newline ends a record)."""
+def plain(path: Path) -> int:
+    """Where the data starts (after the header's line), when no line after it has a quote and
+    none a carriage return (every newline ends a record); else 0.
+
+    A quoted header name is common (pyarrow and R quote every name); a header
+    that spans lines has a quote on a later line.
+    """
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return data.find(b'"') < 0 and data.find(b"\r") < 0
+        start = data.find(b"\n") + 1
+        if not start or data.find(b'"', start) >= 0 or data.find(b"\r") >= 0:
+            return 0
+        return start
 
 
-def blocks(path: Path, size: int) -> Iterator[bytes]:
-    """The file in blocks of whole lines of about ``size`` bytes."""
+_BLANK_LINE = re.compile(rb"(?:\A|[\r\n])[ \t]+(?:[\r\n]|\Z)")
+
+
+def blank_lines(path: Path) -> bool:
+    """Whether a line of the file holds only spaces and tabs (pandas skips such a line)."""
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return _BLANK_LINE.search(data) is not None
+
+
+def blocks(path: Path, start: int, size: int) -> Iterator[bytes]:
+    """The file from ``start`` on, in blocks of whole lines of about ``size`` bytes."""
     with path.open("rb") as handle:
+        handle.seek(start)
         while data := handle.read(size):
             if not data.endswith(b"\n"):
                 data += handle.readline()
@@ -33,17 +52,17 @@ def blocks(path: Path, size: int) -> Iterator[bytes]:
 
 
 def parsed(
-    path: Path, size: int, header: list[str], convert: Any, blank: Any, pool: Any
+    path: Path, start: int, size: int, header: list[str], convert: Any, blank: Any, pool: Any
 ) -> Iterator[tuple[pa.Table, int, bytes]]:
-    """Each block's table, the newlines it holds, and its last byte."""
+    """Each block's table (from ``start``, where the data starts), the newlines it holds,
+    and its last byte."""
     import pyarrow as pa
     import pyarrow.csv as pc
 
     parse = pc.ParseOptions(newlines_in_values=False, invalid_row_handler=blank)
-    for index, data in enumerate(blocks(path, size)):
+    for data in blocks(path, start, size):
         read = pc.ReadOptions(
             column_names=header,
-            skip_rows=1 if index == 0 else 0,
             use_threads=True,
             block_size=max(1 << 18, len(data) // 4 + 1),
         )

@@ -1,16 +1,23 @@
-"""Walking a CSV file record by record as pandas reads it: problems and row lines.
+"""Walking a CSV file record by record as pandas reads it: problems, row lines, padding.
 
 The slow, exact path of :mod:`mlgitops.data.csv`, taken only when the file is
-not one line per record or pyarrow refused it.
+not one line per record, pyarrow refused it, or a record lacks fields.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import re
+import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
+
+#: The largest value read (the ``csv`` module's own limit is 128 KiB): far above any real
+#: value, and what a quote left open holds in memory before it is reported.
+FIELD_LIMIT = 16 << 20
+_BLOCK = 1 << 20
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
 
 
 class ScanResult:
@@ -19,79 +26,162 @@ class ScanResult:
         self.lines: dict[int, int] = {}
 
 
-def scan(path: Path, width: int | None, wanted: set[int]) -> ScanResult:
-    """Walk the file record by record as pandas reads it: the first problem, and row lines.
+class Problem(Exception):
+    """Where and why pandas would refuse the file: ``"<line>: <what>"``."""
+
+
+def scan(path: Path, wanted: set[int]) -> ScanResult:
+    """Walk the file record by record as pandas reads it: the first problem, and row lines."""
+    result = ScanResult()
+    try:
+        for row, (start, _, _) in enumerate(records(path)):
+            if row in wanted:
+                result.lines[row] = start
+    except Problem as exc:
+        result.problem = str(exc)
+    return result
+
+
+def records(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
+    """The header, then each data record as pandas reads it: its first line, fields and lines.
 
     Python's ``csv`` module, not strict (a quote inside an unquoted value is
-    text; text after a closing quote joins the value), skipping blank and
-    whitespace-only lines. A quote left open at the end of the file is the one
-    thing pandas rejects that this reading would accept: the last record is
-    read again, strictly.
+    text; text after a closing quote joins the value). Lines holding only
+    spaces and tabs are skipped, as pandas skips them (a quoted ``""`` is a
+    record). A record may have fewer fields than the header (pandas reads
+    the missing ones as null), not more. A quote left open at the end of the
+    file is the one thing pandas rejects that this reading would accept: the
+    last record is read again, strictly. Raises :class:`Problem`.
     """
-    result = ScanResult()
     text = _Utf8Lines(path)
     reader = csv.reader(text)
-    row, start = 0, 1
-    last: tuple[int, list[str]] = (1, [])
+    width: int | None = None
+    start = 1
+    last, ending = 0, [""]
     try:
         for record in reader:
-            if record and not (len(record) == 1 and width != 1 and not record[0].strip(" \t")):
-                width = len(record) if width is None else width
-                if len(record) != width:
-                    _strictly(text.record)  # a quote never closed swallows the rest of the file
-                    result.problem = f"{start}: expected {width} fields, found {len(record)}"
-                    return result
-                if row in wanted:
-                    result.lines[row] = start
-                row += 1
-            last = (start, text.take_record())
+            lines, count = text.take_record()
+            if len(record) > 1 or (record and (record[0].strip(" \t") or _quoted(lines))):
+                if width is None:  # the header
+                    width = len(record)
+                    _strictly(lines)
+                if len(record) > width:
+                    _strictly(lines)  # a quote never closed swallows the rest of the file
+                    raise Problem(f"{start}: expected {width} fields, found {len(record)}")
+                yield start, record, lines
+            last, ending = count, lines
             start = reader.line_num + 1
-        start = last[0]
-        _strictly(last[1])
+        start -= last  # where the last record starts
+        _strictly(ending)
     except csv.Error as exc:
-        result.problem = f"{start}: malformed CSV ({exc}; a quote is not closed?)"
+        raise Problem(f"{start}: malformed CSV ({exc}; a quote is not closed?)") from exc
     except UnicodeDecodeError as exc:
-        result.problem = (
+        raise Problem(
             f"{text.line_no}: not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line)"
-        )
-    return result
+        ) from exc
+
+
+def padded(path: Path, skip: int, size: int) -> Iterator[bytes]:
+    """The data records after the first ``skip``, as CSV of whole records in pieces of about
+    ``size`` bytes, each record given the fields it lacks as empty (null) ones.
+
+    A record of the header's width is passed on as written, so pyarrow reads
+    its values as it reads them anywhere else.
+    """
+    width = 0
+    piece: list[str] = []
+    length = 0
+    for index, (_, record, lines) in enumerate(records(path)):
+        if index == 0:
+            width = len(record)
+        if index <= skip:
+            continue
+        text = "".join(lines)
+        if len(record) < width:
+            text = text.rstrip("\r\n") + "," * (width - len(record)) + "\n"
+        elif not text.endswith(("\n", "\r")):
+            text += "\n"
+        piece.append(text)
+        length += len(text)
+        if length >= size:
+            yield "".join(piece).encode("utf-8")
+            piece, length = [], 0
+    if piece:
+        yield "".join(piece).encode("utf-8")
+
+
+def _quoted(lines: list[str]) -> bool:
+    """Whether a one-field record's text is more than spaces and tabs (a quote, say)."""
+    return any(line.strip(" \t\r\n") for line in lines)
 
 
 def _strictly(lines: list[str]) -> None:
     """Raise csv.Error when the record's quote is never closed (pandas rejects that)."""
     try:
-        for _ in csv.reader(lines, strict=True):
+        for _ in csv.reader(io.StringIO("".join(lines), newline=""), strict=True):
             pass
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise
 
 
-_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n|$)")
-
-
 class _Utf8Lines:
-    """Physical lines (ended by LF, CRLF or CR) decoded as strict UTF-8, and the current record's."""
+    """Physical lines (ended by LF, CRLF or CR) decoded as strict UTF-8, and the current
+    record's text.
+
+    Read in blocks, so a file whose lines end in a lone CR is not one huge line;
+    a record's text is kept in pieces of many lines (its lines as strings would
+    take tens of bytes each). A record or line over :data:`FIELD_LIMIT`
+    characters is reported as the ``csv`` module reports a value over it.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self.line_no = 0
-        self.record: list[str] = []
+        self._pieces: list[str] = []
+        self._joined = 0
+        self._size = 0
+        self._lines = 0
 
-    def take_record(self) -> list[str]:
-        """The lines of the record just read; the next record starts a new list."""
-        record, self.record = self.record, []
+    def take_record(self) -> tuple[list[str], int]:
+        """The text of the record just read, in pieces, and how many lines it spans."""
+        record = (self._pieces, self._lines)
+        self._pieces, self._joined, self._size, self._lines = [], 0, 0, 0
         return record
 
     def __iter__(self) -> Iterator[str]:
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         with self._path.open("rb") as handle:
-            for raw in handle:
-                for piece in _LINE.findall(raw) if b"\r" in raw else (raw,):
-                    if not piece:
-                        continue
+            for data in _whole_lines(handle):
+                for piece in data.splitlines(keepends=True):
                     self.line_no += 1
                     line = decoder.decode(piece)
-                    self.record.append(line)
+                    self._keep(line)
                     yield line
             decoder.decode(b"", final=True)
+
+    def _keep(self, line: str) -> None:
+        self._size += len(line)
+        self._lines += 1
+        if self._size > FIELD_LIMIT:
+            raise csv.Error(f"a record longer than the limit ({FIELD_LIMIT} characters)")
+        self._pieces.append(line)
+        if len(self._pieces) - self._joined >= 4096:  # many lines: one string
+            self._pieces[self._joined :] = ["".join(self._pieces[self._joined :])]
+            self._joined += 1
+
+
+def _whole_lines(handle: IO[bytes]) -> Iterator[bytes]:
+    """The file in blocks that end at a line end (the last one as it ends)."""
+    tail = b""
+    while block := handle.read(_BLOCK):
+        data = tail + block
+        # a CR at the very end may be the first half of a CRLF
+        cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+        if len(data) - cut > FIELD_LIMIT:
+            raise csv.Error(f"a line longer than the limit ({FIELD_LIMIT} characters)")
+        tail = data[cut:]
+        if cut:
+            yield data[:cut]
+    if tail:
+        yield tail
