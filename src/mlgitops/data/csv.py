@@ -8,7 +8,10 @@ the bytes are counted as they stream past: when the file has exactly one line
 per record (the usual case), data row ``k`` (1-based) is line ``k + 1``. When
 it does not (quoted newlines, blank lines, lone CRs), one pass of Python's
 ``csv`` module, reading records as pandas does, maps the failing rows to the
-line where each starts, and finds a quote that is never closed.
+line where each starts, and finds a quote that is never closed. Where pyarrow
+refuses what pandas reads (a record with fewer fields than the header, a
+value larger than a block), that pass reads the rest of the file
+(:mod:`mlgitops.data.csvscan`).
 """
 
 from __future__ import annotations
