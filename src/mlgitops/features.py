@@ -125,7 +125,7 @@ def row_fingerprints(frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray
 
     # hash_pandas_object combines columns by position: a fixed (sorted) order
     ordered = sorted(columns)
-    normal = pd.DataFrame({name: _canonical(frame[name]) for name in ordered})
+    normal = pd.DataFrame({name: _canonical(frame[name]) for name in ordered}, index=frame.index)
     hashed = pd.util.hash_pandas_object(normal, index=False, categorize=False)
     return np.asarray(hashed, dtype=np.uint64)
 

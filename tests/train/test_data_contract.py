@@ -100,6 +100,33 @@ def test_an_undeclared_column_is_never_a_feature(
     assert "- Not used as features (not declared in the schema): `leak`\n" in comment
 
 
+def test_a_schema_without_features_is_refused_by_name(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the target declared: nothing to learn from, and the split has nothing to tell
+    rows apart by. Say so, not "add rows"."""
+    name = unique("nofeatures")
+    schema = "schema_type: dataframe\nstrict: false\ncolumns:\n  y: {dtype: float64}\n"
+    root = _repo(tmp_path / "repo", name, _frame(), schema)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    err = capsys.readouterr().err
+    assert (
+        "schemas/d.yaml declares no feature column: only the target 'y' "
+        "(undeclared columns are never features: x1, x2)"
+    ) in err
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(
+        spec.read_text().replace("schema: schemas/d.yaml", "columns: {y: {dtype: float64}}")
+    )
+    _frame()[["y"]].to_csv(root / "data" / "d.csv", index=False)  # inline schemas are strict
+    commit(root, "inline columns")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert (
+        f"pipelines/{name}.yaml (data.columns) declares no feature column: only the target 'y'"
+    ) in capsys.readouterr().err
+    assert runs_of(mlflow_server.uri, name) == []
+
+
 def test_train_refuses_data_that_fails_validation(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -295,6 +322,34 @@ def test_a_custom_model_that_takes_a_column_that_is_not_a_feature_is_refused(
     )
     [run] = runs_of(mlflow_server.uri, name)
     assert run["info"]["status"] == "FAILED"
+
+
+@pytest.mark.parametrize("width", [0, 1, 2, 5])
+def test_fingerprints_are_pandas_row_hashes_of_the_canonical_columns(width: int) -> None:
+    """Fingerprints kept with a deployed model must not change: they are, by definition,
+    ``hash_pandas_object`` of the canonical columns in sorted order."""
+    import numpy as np
+    import pandas as pd
+
+    from mlgitops import features
+
+    rng = np.random.default_rng(width)
+    pool = {
+        "b_text": pd.Series(rng.choice(["x", "y", "", "nan"], 300), dtype=object),
+        "a_float": pd.Series(np.where(rng.random(300) < 0.1, np.nan, rng.normal(size=300))),
+        "e_int": pd.Series(rng.integers(-5, 5, 300)),
+        "c_bool": pd.Series(rng.random(300) < 0.5),
+        "d_str": pd.Series(rng.choice(["p", "q", None], 300), dtype="str"),
+    }
+    frame = pd.DataFrame(dict(list(pool.items())[:width]), index=range(300))
+    columns = list(frame.columns)
+    canonical = pd.DataFrame(
+        {name: features._canonical(frame[name]) for name in sorted(columns)}, index=frame.index
+    )
+    expected = pd.util.hash_pandas_object(canonical, index=False, categorize=False).to_numpy()
+    found = features.row_fingerprints(frame, list(reversed(columns)))
+    assert found.dtype == np.uint64
+    assert found.tolist() == expected.tolist()
 
 
 def test_text_fingerprints_take_no_shortcut_that_changes_them() -> None:

@@ -192,6 +192,24 @@ def test_files_pandas_rejects_are_rejected_with_their_line(
     assert message in str(caught.value)
 
 
+def test_a_delimiter_ending_every_record_is_refused_not_read_as_an_index(tmp_path: Path) -> None:
+    """pandas reads it, taking each record's first value for the row's index and moving
+    every value one column left: data nobody wrote. Refused, saying what it looks like."""
+    from mlgitops.errors import DataError
+
+    data = HEAD + b"\n1,34,a,free,\n2,52,b,pro,\n"
+    assert list(_pandas(data)["id"]) == [34, 52]  # what pandas makes of it
+    path = tmp_path / "trailing.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    with pytest.raises(DataError) as caught:
+        validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
+    assert str(caught.value).endswith(
+        "trailing.csv:2: expected 4 fields, found 5 "
+        "(the record ends in a delimiter the header does not have)"
+    )
+
+
 def test_a_read_stopped_early_lets_the_process_exit(tmp_path: Path) -> None:
     """pyarrow reads ahead on threads of its own: none may be left inside Python at exit."""
     import subprocess

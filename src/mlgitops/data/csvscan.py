@@ -67,7 +67,9 @@ def records(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
                     _strictly(lines)
                 if len(record) > width:
                     _strictly(lines)  # a quote never closed swallows the rest of the file
-                    raise Problem(f"{start}: expected {width} fields, found {len(record)}")
+                    raise Problem(
+                        f"{start}: expected {width} fields, found {len(record)}{_why(record, width)}"
+                    )
                 yield start, record, lines
             last, ending = count, lines
             start = reader.line_num + 1
@@ -108,6 +110,13 @@ def padded(path: Path, skip: int, size: int) -> Iterator[bytes]:
             piece, length = [], 0
     if piece:
         yield "".join(piece).encode("utf-8")
+
+
+def _why(record: list[str], width: int) -> str:
+    """What a record with too many fields looks like, where that is plain."""
+    if not any(record[width:]):
+        return " (the record ends in a delimiter the header does not have)"
+    return ""
 
 
 def _quoted(lines: list[str]) -> bool:

@@ -137,6 +137,13 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
     data = pipeline.data
     table = read_table(root, pipeline, data.path, workdir)
     frame, features = table.frame, table.contract
+    if not features.names:
+        declares = data.schema or f"{pipeline.source} (data.columns)"
+        left = f" (undeclared columns are never features: {', '.join(features.undeclared)})"
+        raise DataError(
+            f"{declares} declares no feature column: only the target {data.target!r}"
+            + (left if features.undeclared else "")
+        )
     _require_no_missing_target(frame, data.target, data.path)
     failures = table.failures
     known = None
