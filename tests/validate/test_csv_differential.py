@@ -110,3 +110,70 @@ def test_random_odd_files_read_as_pandas_reads_them(seed: int, tmp_path: Path) -
             assert ours == theirs, (data, column)
         compared += 1
     assert compared >= 30  # most files are ones pandas reads
+
+
+def _long_file(rng: random.Random, rows: int) -> tuple[list[str], bytes]:
+    """A file of many records, blank lines between some, short ones only in its second half."""
+    width = rng.randint(2, 4)
+    columns = [f"c{i}" for i in range(width)]
+    eol = rng.choice(["\n", "\r\n"])
+    quoted = rng.random() < 0.5  # without a quote the file is cut into blocks anywhere
+    values = VALUES if quoted else [v for v in VALUES if '"' not in v]
+    out = []
+    for index in range(rows):
+        short = index > rows // 2 and rng.random() < 0.01
+        fields = rng.choice([1, width - 1]) if short else width
+        row = ",".join(rng.choice(values) for _ in range(fields))
+        out.append(row if row.strip(" \t") else "a")
+        if rng.random() < 0.01:
+            out.append("")
+    return columns, (",".join(columns) + eol + eol.join(out) + eol).encode("utf-8")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_blocks_read_on_from_where_pyarrow_stopped(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small blocks, so a short record stops pyarrow after some of them: the rows handed
+    out before it, and those read on the exact path after it, are pandas' rows."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 2048)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 4096)
+    rng = random.Random(1000 + seed)
+    columns, data = _long_file(rng, 3000)
+    expected = pd.read_csv(io.BytesIO(data), dtype=object)
+    path = tmp_path / "long.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    tables = list(reader.batches({c: pa.string() for c in columns}, columns, 50))
+    assert len(tables) > 5
+    read = pa.concat_tables(tables).to_pydict()
+    for column in columns:
+        assert [_plain(v) for v in read[column]] == [_plain(v) for v in expected[column]]
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_a_line_end_inside_quotes_split_between_blocks_stays_whole(
+    eol: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyarrow's streaming reader drops the LF of a quoted CRLF whose CR ends a block it
+    reads; wherever the blocks fall, the value keeps both characters."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 64)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 64)
+    for pad in range(40, 140):
+        data = b"a,b" + eol + b'1,"' + b"y" * pad + b'\r\nz"' + eol + b"2,w" + eol
+        path = tmp_path / f"{pad}.csv"
+        path.write_bytes(data)
+        reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+        read = pa.concat_tables(list(reader.batches({"b": pa.string()}, ["a", "b"], 1)))
+        expected = pd.read_csv(io.BytesIO(data), dtype=object)
+        assert read.column("b").to_pylist() == list(expected["b"]), pad

@@ -49,6 +49,12 @@ class _Counted:
     fast as the disk gives them (dozens of blocks: hundreds of MB); a read
     here waits while ``_AHEAD`` blocks are read and not yet taken by the
     consumer, so memory stays at a few blocks.
+
+    No read ends in a CR while more follows: where a block ends between the CR
+    and the LF of a line end inside a quoted value, pyarrow's reader drops the
+    LF from the value (apache/arrow#51368). The CR is handed out with the next
+    read. The other readers never split such a line end: a file cut into
+    blocks holds no CR, and the exact path parses each piece as one block.
     """
 
     def __init__(self, handle: IO[bytes]) -> None:
@@ -56,6 +62,7 @@ class _Counted:
         self._turn = threading.Condition()
         self._reads = self._taken = self._inside = 0
         self._ended = False
+        self._held = b""
         self.newlines = 0
         self.lone_cr = False
         self.last = b""
@@ -65,7 +72,10 @@ class _Counted:
         with self._turn:
             self._inside += 1
         try:
-            data = self._next(size)
+            wanted = size - len(self._held) if size > 0 else size
+            data, self._held = self._held + self._next(wanted), b""
+            if len(data) > 1 and data.endswith(b"\r"):
+                data, self._held = data[:-1], b"\r"
         finally:
             with self._turn:
                 self._inside -= 1
