@@ -112,7 +112,7 @@ from pathlib import Path
 from mlgitops.data import open_data
 from mlgitops.spec.model import Column
 from mlgitops.validation.engine import Limits, validate
-from mlgitops.validation.schema import from_columns
+from mlgitops.validation.rules import inline
 columns = [Column("id", "int64"), Column("x", "float64", min=0, max=1),
            Column("k", "str", nullable=True)]
 if sys.argv[2]:
@@ -120,7 +120,7 @@ if sys.argv[2]:
     columns.append(Column("n", "int64", isin=(1, 2, 2**70) if sys.argv[2] == "huge" else (1, 2)))
 folder = Path(sys.argv[1])
 reader = open_data(folder, "clean.csv", fmt=None, workdir=folder)
-outcome = validate(reader, from_columns(columns), Limits(chunk_rows=2))
+outcome = validate(reader, inline(columns), Limits(chunk_rows=2))
 print(json.dumps([outcome.passed, outcome.rows, sorted(m for m in ("pandas", "pandera")
                                                         if m in sys.modules)]))
 """

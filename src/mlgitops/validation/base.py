@@ -13,7 +13,8 @@ from mlgitops.spec.loader import parse_pipeline
 from mlgitops.spec.model import Pipeline, is_url
 from mlgitops.validation import diff
 from mlgitops.validation.engine import profile_only
-from mlgitops.validation.schema import from_columns, from_yaml_text
+from mlgitops.validation.rules import inline
+from mlgitops.validation.schema import from_yaml_text
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _schema(root: Path, ref: str, base: Pipeline) -> Any:
         if text is None:
             raise BadInput(f"{base.data.schema} does not exist at {ref}")
         return from_yaml_text(f"{ref}:{base.data.schema}", text)
-    return from_columns(base.data.columns)
+    return inline(base.data.columns)
 
 
 def _profile(

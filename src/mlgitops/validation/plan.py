@@ -116,22 +116,6 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
     )
 
 
-def arrow_type(dtype: Any) -> tuple[pyarrow.DataType, bool]:
-    """The Arrow type to read a pandera dtype as, and whether it maps exactly."""
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-
-    native = getattr(dtype, "type", None)
-    if isinstance(native, np.dtype) and native.kind in "iuf":
-        return pa.from_numpy_dtype(native), True
-    if isinstance(native, np.dtype) and native.kind == "b":
-        return pa.bool_(), True
-    if isinstance(native, pd.StringDtype):
-        return pa.string(), True
-    return pa.string(), False
-
-
 def _column_for(schema: Schema, name: str) -> ColumnRule | None:
     import re
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
+    import pyarrow
 
     from mlgitops.spec.model import Column
 
@@ -118,10 +119,8 @@ def _from_pandera_check(check: Any) -> CheckRule:
 
 
 def _from_pandera_column(column: Any) -> ColumnRule:
-    from mlgitops.validation.plan import arrow_type
-
     dtype = column.dtype
-    arrow, exact = arrow_type(dtype)
+    arrow, exact = _arrow_type(dtype)
     native = getattr(dtype, "type", None)
     return ColumnRule(
         dtype=None if dtype is None else str(dtype),
@@ -136,6 +135,22 @@ def _from_pandera_column(column: Any) -> ColumnRule:
         regex=bool(column.regex),
         checks=tuple(_from_pandera_check(c) for c in column.checks),
     )
+
+
+def _arrow_type(dtype: Any) -> tuple[pyarrow.DataType, bool]:
+    """The Arrow type to read a pandera dtype as, and whether it maps exactly."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow
+
+    native = getattr(dtype, "type", None)
+    if isinstance(native, np.dtype) and native.kind in "iuf":
+        return pyarrow.from_numpy_dtype(native), True
+    if isinstance(native, np.dtype) and native.kind == "b":
+        return pyarrow.bool_(), True
+    if isinstance(native, pd.StringDtype):
+        return pyarrow.string(), True
+    return pyarrow.string(), False
 
 
 def dtype_words(dtype: Any) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.spec.loader import parse_yaml
-from mlgitops.spec.model import Column, Pipeline
+from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
 from mlgitops.validation.rules import Schema, inline
 
@@ -85,7 +85,7 @@ def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
         except SpecError as exc:  # a data input, not a spec: reported like bad data
             raise BadInput("\n".join(str(p) for p in exc.problems)) from exc
     if data.columns:
-        return from_columns(data.columns, name=pipeline.name)
+        return inline(data.columns, name=pipeline.name)
     raise BadInput(
         f"{pipeline.source}: data has neither `schema` nor `columns`: nothing to validate against"
     )
@@ -178,11 +178,6 @@ def _same_checks(source: str, doc: Any, schema: pa.DataFrameSchema) -> None:
             f"{source}: {wanted} dataframe check(s) declared but pandera loaded "
             f"{len(schema.checks)}: refusing to validate with fewer checks than written"
         )
-
-
-def from_columns(columns: Sequence[Column], *, name: str | None = None) -> Schema:
-    """The schema of the spec's inline columns (strict, coercing); pandera only on demand."""
-    return inline(columns, name=name)
 
 
 def _short(exc: Exception) -> str:
