@@ -119,7 +119,6 @@ def _anchor(
     environ: Mapping[str, str],
 ) -> Anchor:
     """GitHub's record of the merged pull request's review; the hand-off folder locally."""
-
     from mlgitops.github import client_from_env, token_from_env
 
     token, slug = token_from_env(environ), environ.get("GITHUB_REPOSITORY", "")

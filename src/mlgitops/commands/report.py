@@ -191,7 +191,6 @@ def _fork_pull(
     wait forever, nor pass without a verdict). Otherwise the verified pull
     request, for the report; None without a token (nothing is posted then).
     """
-
     from mlgitops.github import PULL_FILES_LIMIT, client_from_env, token_from_env
     from mlgitops.report import context
     from mlgitops.training.planning import reasons
@@ -463,7 +462,6 @@ def _post(
     claimed: int | None,
     verified: tuple[int | None, str] | None = None,
 ) -> None:
-
     from mlgitops.github import client_from_env, login_from_env
     from mlgitops.report import context, publish
 

@@ -21,7 +21,6 @@ from mlgitops.github import (
 
 def hub_from_env(environ: Mapping[str, str]) -> GitHubRepository:
     """A hub for ``$GITHUB_REPOSITORY`` with ``$GITHUB_TOKEN`` (or ``$GH_TOKEN``)."""
-
     token = token_from_env(environ)
     repo = environ.get("GITHUB_REPOSITORY", "")
     if not token or repo.count("/") != 1:

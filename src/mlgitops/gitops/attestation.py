@@ -34,7 +34,6 @@ def required(repo_default: bool, pipeline_setting: bool | None) -> bool:
 
 def require(anchor: Anchor, environ: Mapping[str, str], workflow: str) -> str:
     """A line saying which attestation matched; CheckFailed when none does."""
-
     from mlgitops.github import client_from_env, token_from_env
 
     digest = anchor.train.model_digest
