@@ -66,6 +66,8 @@ def _file(rng: random.Random) -> tuple[list[str], bytes]:
         rows = [row if row.strip(" \t") else "a" for row in rows]
     elif rng.random() < 0.3:
         rows.insert(rng.randrange(len(rows) + 1), rng.choice(["", "  "]))
+    if rng.random() < 0.1:  # the file ends inside a quoted value (cut short): refused
+        rows[-1] = rows[-1].rpartition(",")[0] + rng.choice([',"open', ',"open,', ',"open\nx'])
     text = ",".join(names) + eol + eol.join(rows) + rng.choice([eol, ""])
     if rng.random() < 0.2:
         text = "\ufeff" + text
@@ -82,18 +84,21 @@ def test_random_odd_files_read_as_pandas_reads_them(seed: int, tmp_path: Path) -
     import pyarrow as pa
 
     rng = random.Random(seed)
-    compared = 0
+    compared = refused = 0
     for trial in range(60):
         columns, data = _file(rng)
-        try:
-            expected = pd.read_csv(io.BytesIO(data), dtype=object)
-        except (ValueError, pd.errors.ParserError):
-            continue  # pandas refuses it too
-        if list(expected.columns) != columns:
-            continue  # pandas took a quoted newline in the header differently
         path = tmp_path / f"{seed}-{trial}.csv"
         path.write_bytes(data)
         reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+        try:
+            expected = pd.read_csv(io.BytesIO(data), dtype=object)
+        except (ValueError, pd.errors.ParserError):  # pandas refuses it: so does the reader
+            with pytest.raises(DataError):
+                list(reader.batches({}, reader.columns(), 3))
+            refused += 1
+            continue
+        if list(expected.columns) != columns:
+            continue  # pandas took a quoted newline in the header differently
         if expected.empty:  # a header and blank lines: data without rows is bad input
             with pytest.raises(DataError, match="no data rows"):
                 list(reader.batches({}, columns, 3))
@@ -110,6 +115,7 @@ def test_random_odd_files_read_as_pandas_reads_them(seed: int, tmp_path: Path) -
             assert ours == theirs, (data, column)
         compared += 1
     assert compared >= 30  # most files are ones pandas reads
+    assert refused >= 1
 
 
 def _long_file(rng: random.Random, rows: int) -> tuple[list[str], bytes]:
@@ -156,19 +162,24 @@ def test_blocks_read_on_from_where_pyarrow_stopped(
         assert [_plain(v) for v in read[column]] == [_plain(v) for v in expected[column]]
 
 
+@pytest.mark.parametrize("streamed", [True, False])
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
 def test_a_line_end_inside_quotes_split_between_blocks_stays_whole(
-    eol: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    eol: bytes, streamed: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """pyarrow's streaming reader drops the LF of a quoted CRLF whose CR ends a block it
-    reads; wherever the blocks fall, the value keeps both characters."""
+    reads; wherever the blocks fall, the value keeps both characters (also where the file
+    is cut into blocks)."""
     import pandas as pd
     import pyarrow as pa
 
     from mlgitops.data import csv as csv_reader
+    from mlgitops.data import csvblocks
 
     monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 64)
     monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 64)
+    if streamed:
+        monkeypatch.setattr(csvblocks, "layout", lambda *_: None)
     for pad in range(40, 140):
         data = b"a,b" + eol + b'1,"' + b"y" * pad + b'\r\nz"' + eol + b"2,w" + eol
         path = tmp_path / f"{pad}.csv"
@@ -177,3 +188,186 @@ def test_a_line_end_inside_quotes_split_between_blocks_stays_whole(
         read = pa.concat_tables(list(reader.batches({"b": pa.string()}, ["a", "b"], 1)))
         expected = pd.read_csv(io.BytesIO(data), dtype=object)
         assert read.column("b").to_pylist() == list(expected["b"]), pad
+
+
+def _quoted_file(rng: random.Random, rows: int, eol: str) -> tuple[list[str], bytes]:
+    """Many records with LF or CRLF line ends, quotes everywhere, and values over several
+    lines (a quoted CRLF among them)."""
+    values = VALUES + ['"a\nb\nc"', '"x,\n""y"""', '"\n\n"'] * 2
+    width = rng.randint(2, 4)
+    columns = [f"c{i}" for i in range(width)]
+    out = [",".join(rng.choice(values) for _ in range(width)) for _ in range(rows)]
+    out = [row if row.strip(" \t") else "a" for row in out]
+    return columns, (",".join(columns) + eol + eol.join(out) + eol).encode("utf-8")
+
+
+def _settled(monkeypatch: pytest.MonkeyPatch) -> list[bool | None]:
+    """Every answer of the cut settling, recorded."""
+    from mlgitops.data import csvblocks
+
+    answers: list[bool | None] = []
+    settle = csvblocks._record_ends
+
+    def recorded(*args: Any) -> bool | None:
+        answers.append(settle(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(csvblocks, "_record_ends", recorded)
+    return answers
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("seed", range(3))
+def test_quoted_files_are_cut_into_blocks_where_records_end(
+    seed: int, eol: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quoted file is parsed in blocks on every core, not by the streaming reader: cuts
+    that fall inside a quoted value move on, and the values are pandas' values."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+    from mlgitops.data import csvblocks
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 2048)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 4096)
+    monkeypatch.setattr(csvblocks, "_LOOK", 64)  # the look-back grows as it must
+
+    def streaming(*_: Any) -> Any:
+        raise AssertionError("the streaming reader read a file cut into blocks")
+
+    monkeypatch.setattr(csv_reader.CsvReader, "_stream", streaming)
+    answers = _settled(monkeypatch)
+    columns, data = _quoted_file(random.Random(2000 + seed), 3000, eol)
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    tables = list(reader.batches({c: pa.string() for c in columns}, columns, 50))
+    assert len(tables) > 10
+    assert True in answers and False in answers  # some cuts fell inside a quoted value
+    expected = pd.read_csv(io.BytesIO(data), dtype=object)
+    read = pa.concat_tables(tables).to_pydict()
+    for column in columns:
+        assert [_plain(v) for v in read[column]] == [_plain(v) for v in expected[column]]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("seed", range(2))
+def test_a_cut_is_settled_as_the_csv_module_reads_the_whole_file(
+    seed: int, eol: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At every newline: whether a record ends there, read back from it over a few lines,
+    is what Python's ``csv`` module says reading the file from its start, or unsettled."""
+    import csv
+
+    from mlgitops.data import csvblocks
+
+    monkeypatch.setattr(csvblocks, "_LOOK", 16)
+    _, data = _quoted_file(random.Random(3000 + seed), 400, eol)
+    lines = [line + "\n" for line in data.decode().split("\n")[:-1]]
+    reader = csv.reader(lines)
+    record_ends = {reader.line_num for _ in reader}
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line.encode()))
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(data)
+    start = offsets[1]
+    answers = {True: 0, False: 0, None: 0}
+    with path.open("rb") as handle:
+        for count in range(2, len(lines) + 1):
+            answer = csvblocks._record_ends(handle, start, offsets[count])
+            assert answer in (count in record_ends, None), count
+            answers[answer] += 1
+    assert answers[True] > 100 and answers[False] > 10  # nearly all settled
+    assert answers[None] < len(lines) // 20
+
+
+def test_cuts_not_settled_leave_the_file_to_the_streaming_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value over many lines, with little look-back: the streaming reader reads the file."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+    from mlgitops.data import csvblocks
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 2048)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 2048)
+    monkeypatch.setattr(csvblocks, "_LOOK", 64)
+    monkeypatch.setattr(csvblocks, "_LOOK_LIMIT", 256)
+    streamed: list[bool] = []
+    stream = csv_reader.CsvReader._stream
+
+    def streaming(self: Any, *args: Any) -> Any:
+        streamed.append(True)
+        return (yield from stream(self, *args))
+
+    monkeypatch.setattr(csv_reader.CsvReader, "_stream", streaming)
+    long_value = '"' + "x\n" * 3000 + '"'
+    data = ("a,b\n" + "".join(f"{i},v\n" for i in range(500)) + f"9,{long_value}\n").encode()
+    path = tmp_path / "long.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    read = pa.concat_tables(list(reader.batches({}, ["a", "b"], 50))).to_pydict()
+    expected = pd.read_csv(io.BytesIO(data), dtype=object)
+    assert streamed == [True]
+    assert read == {column: list(expected[column]) for column in ["a", "b"]}
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])  # cut into blocks; the streaming reader
+def test_a_header_name_holding_a_newline_leaves_no_row_behind(eol: str, tmp_path: Path) -> None:
+    """The header is one record over two lines: the data starts after both."""
+    import pandas as pd
+    import pyarrow as pa
+
+    data = ('"a' + eol + 'b",c' + eol + "".join(f'{i},"v"{eol}' for i in range(50))).encode()
+    path = tmp_path / "header.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    columns = reader.columns()
+    read = pa.concat_tables(list(reader.batches({}, columns, 10))).to_pydict()
+    expected = pd.read_csv(io.BytesIO(data), dtype=object)
+    assert columns == list(expected.columns) == ["a" + eol + "b", "c"]
+    assert read == {column: list(expected[column]) for column in columns}
+    assert reader.lines({1, 50}) == {1: 3, 50: 52}
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b\n" + "".join(f"{i},x{i}\n" for i in range(3000)),
+        "a,b\r\n" + "".join(f"{i},x{i}\r\n" for i in range(3000)),
+        '"a","b"\n' + "".join(f'{i},"x{i}"\n' for i in range(3000)),
+        "a,b\n" + "".join(f'{i},"x{i}"\n' for i in range(3000)) + "3000,y",
+    ],
+    ids=["unquoted", "crlf", "quoted", "no-final-newline"],
+)
+def test_a_file_of_one_record_per_line_is_not_walked_again(
+    text: str, streamed: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walking a file record by record in Python costs seconds per million rows: a file
+    read one row per line, ending outside quotes, is read once, by pyarrow."""
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+    from mlgitops.data import csvblocks
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 2048)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 4096)
+    if streamed:
+        monkeypatch.setattr(csvblocks, "layout", lambda *_: None)
+
+    def walked(*_: Any) -> Any:
+        raise AssertionError("the file was walked record by record")
+
+    monkeypatch.setattr(csv_reader, "scan", walked)
+    monkeypatch.setattr(csv_reader, "padded", walked)
+    path = tmp_path / "rows.csv"
+    path.write_bytes(text.encode())
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    rows = sum(t.num_rows for t in reader.batches({"a": pa.int64()}, ["a", "b"], 100))
+    assert rows == text.count("\n") - 1 + (not text.endswith("\n"))
+    assert reader.lines({1, rows}) == {1: 2, rows: rows + 1}

@@ -175,6 +175,12 @@ def test_validation_equals_plain_pandera(case: tuple[str, bytes, Path], tmp_path
         (HEAD + b"\n1,34,a,free\n2,52,b,pro,extra\n", ":3: expected 4 fields, found 5"),
         (HEAD + b"\n1,34\n\n2,52,b,pro,extra\n", ":4: expected 4 fields, found 5"),
         (_many(3_000, short_every=7, quotes=False) + b"9,9,a,b,c\n", ":3002: expected 4 fields"),
+        # the file ends inside a quoted value (cut short): pyarrow reads it as closed there
+        (HEAD + b'\n1,34,a,free\n2,52,b,"pro', ":3: malformed CSV"),
+        (HEAD + b'\n1,34,a,free\n2,52,b,"pro\n', ":3: malformed CSV"),
+        (HEAD + b'\n1,34,a,free\n2,52,"c"d,"open\nx\n', ":3: malformed CSV"),
+        (_many(3_000) + b'9,9,a,"open', ":3602: malformed CSV"),
+        (_many(3_000, quotes=False) + b'9,9,a,"open', ":3002: malformed CSV"),
     ],
 )
 def test_files_pandas_rejects_are_rejected_with_their_line(
@@ -210,13 +216,14 @@ def test_a_delimiter_ending_every_record_is_refused_not_read_as_an_index(tmp_pat
     )
 
 
-def test_a_read_stopped_early_lets_the_process_exit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])  # cut into blocks; the streaming reader
+def test_a_read_stopped_early_lets_the_process_exit(eol: bytes, tmp_path: Path) -> None:
     """pyarrow reads ahead on threads of its own: none may be left inside Python at exit."""
     import subprocess
     import sys
 
     path = tmp_path / "many.csv"
-    path.write_bytes(_many(120_000))
+    path.write_bytes(_many(120_000).replace(b"\n", eol))
     code = (
         "from pathlib import Path\n"
         "from mlgitops.data import open_data\n"

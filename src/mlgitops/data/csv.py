@@ -1,21 +1,25 @@
-"""CSV in chunks parsed by pyarrow's streaming reader, with exact line numbers.
+"""CSV in chunks parsed by pyarrow, with exact line numbers.
 
-pyarrow cuts the file into blocks at record boundaries with a real CSV lexer
-(quoted newlines, a quote inside an unquoted value such as ``5" tall``, CRLF
-or CR line ends, a byte-order mark: whatever pandas reads), so memory stays at
-about one block whatever the file's size. pyarrow tells no line numbers, so
-the bytes are counted as they stream past: when the file has exactly one line
-per record (the usual case), data row ``k`` (1-based) is line ``k + 1``. When
-it does not (quoted newlines, blank lines, lone CRs), one pass of Python's
-``csv`` module, reading records as pandas does, maps the failing rows to the
-line where each starts, and finds a quote that is never closed. Where pyarrow
-refuses what pandas reads (a record with fewer fields than the header, a
-value larger than a block), that pass reads the rest of the file
-(:mod:`mlgitops.data.csvscan`).
+A file whose lines end in LF or CRLF is cut into blocks where records end and
+the blocks are parsed on every core (:mod:`mlgitops.data.csvblocks`); any
+other file goes through pyarrow's streaming reader, which finds record ends
+with a real CSV lexer. Either way pyarrow reads what pandas reads (quoted
+newlines, a quote inside an unquoted value such as ``5" tall``, CRLF or CR
+line ends, a byte-order mark), and memory stays at a few blocks whatever the
+file's size.
+pyarrow tells no line numbers, so line ends are counted as the blocks pass:
+when the file has exactly one line per record (the usual case), data row ``k``
+(1-based) is line ``k + 1``. When it does not (quoted newlines, blank lines,
+lone CRs), one pass of Python's ``csv`` module, reading records as pandas
+does, maps the failing rows to the line where each starts, and finds a quote
+that is never closed. Where pyarrow refuses what pandas reads (a record with
+fewer fields than the header, a value larger than a block), that pass reads
+the rest of the file (:mod:`mlgitops.data.csvscan`).
 """
 
 from __future__ import annotations
 
+import codecs
 import queue
 import threading
 from collections.abc import Collection, Generator, Iterator, Mapping, Sequence
@@ -53,8 +57,9 @@ class _Counted:
     No read ends in a CR while more follows: where a block ends between the CR
     and the LF of a line end inside a quoted value, pyarrow's reader drops the
     LF from the value (apache/arrow#51368). The CR is handed out with the next
-    read. The other readers never split such a line end: a file cut into
-    blocks holds no CR, and the exact path parses each piece as one block.
+    read. The other readers never split such a line end: they hand pyarrow
+    each piece as one block, and the blocks of a file cut at newlines end in
+    an LF.
     """
 
     def __init__(self, handle: IO[bytes]) -> None:
@@ -135,7 +140,7 @@ class _Counted:
 _END = object()
 
 
-def _parsed_ahead(stream: Any, counted: _Counted | None) -> Iterator[Any]:
+def _parsed_ahead(stream: Any, counted: _Counted) -> Iterator[Any]:
     """The stream's batches, the next one parsed on a thread while the caller checks this one.
 
     pyarrow parses with the GIL released, so parsing and checking overlap on
@@ -156,8 +161,7 @@ def _parsed_ahead(stream: Any, counted: _Counted | None) -> Iterator[Any]:
     def produce() -> None:
         try:
             for batch in stream:
-                if counted is not None:
-                    counted.taken()
+                counted.taken()
                 if not put(batch):
                     return
             put(_END)
@@ -174,8 +178,7 @@ def _parsed_ahead(stream: Any, counted: _Counted | None) -> Iterator[Any]:
             del item
     finally:
         stop.set()
-        if counted is not None:
-            counted.close()
+        counted.close()
         worker.join()
 
 
@@ -201,9 +204,12 @@ class CsvReader:
         self.annotate_file = annotate_file
         self._regular = True
         self._header: list[str] | None = None
-        self._plain: int | None = None
+        self._layout: csvblocks.Layout | None = None
+        self._laid_out = False
         self._exact: bool | None = None
         self._header_line = 1
+        #: The header record's size in bytes (a byte-order mark included) and physical lines.
+        self._header_size = self._header_lines = 0
 
     def columns(self) -> list[str]:
         """The header's column names; one left empty is named as pandas names it."""
@@ -216,8 +222,12 @@ class CsvReader:
         if self.path.stat().st_size == 0:
             raise DataError(f"{self.display}: the file is empty (no header, no rows)")
         try:
-            for line, names, _ in records(self.path):
-                self._header_line = line
+            for line, names, lines in records(self.path):
+                text = "".join(lines).encode()
+                self._header_line, self._header_lines = line, len(text.splitlines())
+                with self.path.open("rb") as handle:
+                    mark = handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+                self._header_size = len(text) + (len(codecs.BOM_UTF8) if mark else 0)
                 return names
         except Problem as exc:
             raise DataError(f"{self.display}:{exc}") from exc
@@ -242,8 +252,9 @@ class CsvReader:
             strings_can_be_null=True,
             null_values=list(NULL_VALUES),
         )
-        if self._plain is None:
-            self._plain = csvblocks.plain(self.path)
+        if not self._laid_out:
+            self._layout = csvblocks.layout(self.path, self._header_size)
+            self._laid_out = True
         if self._exact is None:  # pyarrow skips lines before the header, and keeps a
             # one-column file's lines of spaces: pandas skips those lines, then the header
             self._exact = self._header_line != 1 or (
@@ -255,9 +266,14 @@ class CsvReader:
         # and refuses only what pandas refuses, naming the line.
         read = _Read()
         if not self._exact:
-            fast = self._blocks if self._plain else self._stream
+            size = self._block_size(chunk_rows)
+            where = self._layout
+            ends = csvblocks.cuts(self.path, where, size) if where else None
             try:
-                regular = yield from fast(header, convert, chunk_rows, read)
+                if where and ends:
+                    regular = yield from self._blocks(where, ends, header, convert, read)
+                else:
+                    regular = yield from self._stream(header, convert, size, read)
             except pa.ArrowInvalid as exc:
                 if _conversion(str(exc)):
                     raise self._translate(str(exc), header) from exc
@@ -270,7 +286,7 @@ class CsvReader:
         self._finish(read.rows, False, walked=True)
 
     def _stream(
-        self, header: list[str], convert: Any, chunk_rows: int, read: _Read
+        self, header: list[str], convert: Any, size: int, read: _Read
     ) -> Generator[pa.Table, None, bool]:
         """pyarrow's streaming reader (quoted newlines allowed); whether one line is one row."""
         import pyarrow as pa
@@ -278,9 +294,9 @@ class CsvReader:
 
         options = pc.ReadOptions(
             column_names=header,
-            skip_rows=1,
+            skip_rows=self._header_lines,  # pyarrow skips lines, not records
             use_threads=True,
-            block_size=self._block_size(chunk_rows),
+            block_size=size,
         )
         parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=read)
         stream = None
@@ -303,18 +319,21 @@ class CsvReader:
                 if stream is not None:  # now, not when a cycle is collected at exit
                     stream.close()
                 del stream
-        return not counted.lone_cr and read.rows == counted.lines() - 1
+        return not counted.lone_cr and read.rows == counted.lines() - self._header_lines
 
     def _blocks(
-        self, header: list[str], convert: Any, chunk_rows: int, read: _Read
+        self,
+        where: csvblocks.Layout,
+        ends: list[int],
+        header: list[str],
+        convert: Any,
+        read: _Read,
     ) -> Generator[pa.Table, None, bool]:
-        """Blocks cut at newlines, each parsed on every core (no quotes, no CR in the file)."""
+        """Blocks cut at record ends, parsed side by side; whether one line is one row."""
         newlines = 0
         last = b""
-        size = self._block_size(chunk_rows)
-        start = self._plain or 0
-        parsed = csvblocks.parsed(self.path, start, size, header, convert, read, _pool())
-        for table, count, end in _parsed_ahead(parsed, None):
+        parsed = csvblocks.parsed(self.path, where.start, ends, header, convert, read, _pool())
+        for table, count, end in parsed:
             read.rows, newlines, last = read.rows + table.num_rows, newlines + count, end
             yield table
             del table
@@ -352,7 +371,7 @@ class CsvReader:
     def lines(self, rows: Collection[int]) -> dict[int, int]:
         """1-based line where each 1-based data row starts."""
         if self._regular:
-            return {row: row + 1 for row in rows}
+            return {row: row + self._header_lines for row in rows}
         return scan(self.path, set(rows)).lines
 
     def size_hint(self) -> int:
@@ -373,11 +392,18 @@ class CsvReader:
         walked as pandas reads it (unless it just was) for what pyarrow lets through."""
         if rows == 0:
             raise DataError(f"{self.display}: the file has a header but no data rows")
-        self._regular = regular
+        # pyarrow reads a quote left open at the end as closed there; pandas refuses the file
+        self._regular = regular and self._closed_at_end()
         if not self._regular and not walked:
             problem = scan(self.path, set()).problem
             if problem:
                 raise DataError(f"{self.display}:{problem}")
+
+    def _closed_at_end(self) -> bool:
+        """Whether the last record surely closes its quotes (else the file is walked)."""
+        if self._layout is not None and not self._layout.quoted:
+            return True
+        return csvblocks.closed_at_end(self.path, self._header_size) is True
 
     def _translate(self, message: str, header: list[str]) -> Exception:
         if _conversion(message):

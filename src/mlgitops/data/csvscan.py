@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -126,12 +126,22 @@ def _quoted(lines: list[str]) -> bool:
 
 def _strictly(lines: list[str]) -> None:
     """Raise csv.Error when the record's quote is never closed (pandas rejects that)."""
-    try:
-        for _ in csv.reader(io.StringIO("".join(lines), newline=""), strict=True):
-            pass
-    except csv.Error as exc:
-        if "unexpected end of data" in str(exc):
-            raise
+    if not ends_record(lines):
+        raise csv.Error("unexpected end of data")
+
+
+def ends_record(lines: list[str], inside: bool = False) -> bool:
+    """Whether, read from a record's start (or, ``inside``, from within a quoted value), a
+    record ends where the last of ``lines`` ends; a quote left open takes in what follows."""
+    if not lines:
+        return True
+    if inside:
+        lines = ['"' + lines[0], *lines[1:]]
+    reader = csv.reader(itertools.chain(lines, ["\n"]))
+    for _ in reader:
+        if reader.line_num >= len(lines):
+            return reader.line_num == len(lines)
+    return False
 
 
 class _Utf8Lines:
