@@ -4,9 +4,10 @@
 
 Generates CSVs of two sizes (``--rows`` and ``--factor`` times as many rows:
 an id that must be unique, 8 bounded floats, an int and a text category), each
-in two shapes: text quoted (as pyarrow, R and many exports write it) and
-nothing quoted (as pandas writes it). It validates each in a fresh subprocess
-(so peak RSS is clean) in two ways:
+in three shapes: text quoted (as pyarrow, R and many exports write it), nothing
+quoted (as pandas writes it), and text quoted with a free-text note column
+whose values span lines a third of the time. It validates each in a fresh
+subprocess (so peak RSS is clean) in two ways:
 
 - plain pandera: ``pd.read_csv`` of the whole file, then
   ``schema.validate(lazy=True)``;
@@ -96,9 +97,20 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "passed": True, 
 """
 
 
-def generate(path: Path, rows: int, quoting: str) -> None:
+#: A free-text column of the third shape: a third of its values span two lines.
+NOTES = ["fine", "ok, thanks", "two\nlines", 'said "hi"\nthen left', "no comment", "late"]
+NOTE_SCHEMA = SCHEMA.replace("coerce:", "  note: {dtype: str}\ncoerce:")
+#: (title, file name suffix, pyarrow's quoting style, whether a note column is written)
+SHAPES = [
+    ("text quoted", "", "needed", False),
+    ("nothing quoted", "-none", "none", False),
+    ("notes over several lines", "-notes", "needed", True),
+]
+
+
+def generate(path: Path, rows: int, quoting: str, notes: bool = False) -> None:
     """A CSV of ``rows`` valid rows, written in slices with numpy and pyarrow (``quoting``:
-    pyarrow's ``quoting_style``)."""
+    pyarrow's ``quoting_style``; ``notes``: add a free-text column)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pc
@@ -111,6 +123,8 @@ def generate(path: Path, rows: int, quoting: str) -> None:
         columns = {"id": np.arange(start, start + size, dtype=np.int64)}
         columns |= {f"f{i}": np.round(rng.random(size) * 100, 3) for i in range(8)}
         columns |= {"k": rng.integers(0, 5, size), "color": colors[rng.integers(0, 3, size)]}
+        if notes:
+            columns["note"] = np.array(NOTES)[rng.integers(0, len(NOTES), size)]
         table = pa.table(columns)
         if writer is None:
             options = pc.WriteOptions(quoting_style=quoting)
@@ -146,15 +160,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = options.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        schema = folder / "schema.yaml"
-        schema.write_text(SCHEMA)
+        (folder / "schema.yaml").write_text(SCHEMA)
+        (folder / "schema-notes.yaml").write_text(NOTE_SCHEMA)
         ok = True
         for rows in (options.rows, options.rows * options.factor):
-            for shape, quoting in (("text quoted", "needed"), ("nothing quoted", "none")):
-                name = f"data-{rows}.csv" if quoting == "needed" else f"data-{rows}-{quoting}.csv"
-                data = folder / name
+            for shape, suffix, quoting, notes in SHAPES:
+                schema = folder / ("schema-notes.yaml" if notes else "schema.yaml")
+                data = folder / f"data-{rows}{suffix}.csv"
                 if not data.exists():
-                    generate(data, rows, quoting)
+                    generate(data, rows, quoting, notes)
                 plains, chunked, floors = [], [], []
                 for _ in range(options.repeat):
                     plains.append(measure(PLAIN, data, schema, options.chunk_rows))

@@ -208,8 +208,8 @@ def _settled(monkeypatch: pytest.MonkeyPatch) -> list[bool | None]:
     answers: list[bool | None] = []
     settle = csvblocks._record_ends
 
-    def recorded(*args: Any) -> bool | None:
-        answers.append(settle(*args))
+    def recorded(*args: Any, **options: Any) -> bool | None:
+        answers.append(settle(*args, **options))
         return answers[-1]
 
     monkeypatch.setattr(csvblocks, "_record_ends", recorded)
@@ -371,3 +371,36 @@ def test_a_file_of_one_record_per_line_is_not_walked_again(
     rows = sum(t.num_rows for t in reader.batches({"a": pa.int64()}, ["a", "b"], 100))
     assert rows == text.count("\n") - 1 + (not text.endswith("\n"))
     assert reader.lines({1, rows}) == {1: 2, rows: rows + 1}
+
+
+def test_values_over_several_lines_are_walked_only_to_find_a_failing_rows_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text column whose values span lines: read once by pyarrow; when a row's line is
+    asked for, only the block holding it is walked, from where that block starts."""
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 4096)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 4096)
+    walks: list[tuple[set[int], Any]] = []
+    scan = csv_reader.scan
+
+    def walked(path: Path, rows: set[int], place: Any = None) -> Any:
+        walks.append((rows, place))
+        return scan(path, rows, place)
+
+    monkeypatch.setattr(csv_reader, "scan", walked)
+    text = "id,review\n" + "".join(f'{i},"good\nvery ""good"""\n' for i in range(1, 2001))
+    path = tmp_path / "reviews.csv"
+    path.write_text(text)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    tables = list(reader.batches({"id": pa.int64()}, ["id", "review"], 100))
+    assert len(tables) > 10
+    assert pa.concat_tables(tables)["review"][1999].as_py() == 'good\nvery "good"'
+    assert walks == []
+    assert reader.lines({1, 2, 1500, 2000}) == {1: 2, 2: 4, 1500: 3000, 2000: 4000}
+    assert len(walks) == 3 and all(place is not None for _, place in walks)
+    assert max(max(rows) for rows, _ in walks) < 200  # rows counted in their block
+    assert max(place.byte for _, place in walks) > path.stat().st_size * 3 // 4

@@ -87,6 +87,8 @@ CASES: dict[str, bytes] = {
     + b'\n1,34,"'
     + b"long\n" * 1_200_000
     + b'",free\n2,130,b,pro\n3,4\n',
+    "quoted_newlines_over_many_blocks": _many(120_000),
+    "quoted_crlf_over_many_blocks": _many(120_000).replace(b"\n", b"\r\n"),
     "short_records_after_many_blocks": _many(60_000, short_every=7_919),
     "short_records_unquoted_after_many_blocks": _many(60_000, short_every=7_919, quotes=False),
 }

@@ -10,15 +10,17 @@ file's size.
 pyarrow tells no line numbers, so line ends are counted as the blocks pass:
 when the file has exactly one line per record (the usual case), data row ``k``
 (1-based) is line ``k + 1``. When it does not (quoted newlines, blank lines,
-lone CRs), one pass of Python's ``csv`` module, reading records as pandas
-does, maps the failing rows to the line where each starts, and finds a quote
-that is never closed. Where pyarrow refuses what pandas reads (a record with
-fewer fields than the header, a value larger than a block), that pass reads
-the rest of the file (:mod:`mlgitops.data.csvscan`).
+lone CRs) and a row fails, one pass of Python's ``csv`` module, reading
+records as pandas does, maps the failing rows to the line where each starts.
+That pass also finds a quote never closed, where the last lines leave it in
+doubt. Where pyarrow refuses what pandas reads (a record with fewer fields
+than the header, a value larger than a block), that pass reads the rest of
+the file (:mod:`mlgitops.data.csvscan`).
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import queue
 import threading
@@ -28,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from mlgitops.data import csvblocks
 from mlgitops.data.base import ConversionFailed, distinct_names
-from mlgitops.data.csvscan import Problem, padded, records, scan
+from mlgitops.data.csvscan import Place, Problem, padded, records, scan
 from mlgitops.errors import DataError
 
 if TYPE_CHECKING:
@@ -208,6 +210,9 @@ class CsvReader:
         self._laid_out = False
         self._exact: bool | None = None
         self._header_line = 1
+        #: Where each block of the last read starts, after the rows before it (None: the
+        #: file was not read in blocks).
+        self._places: list[tuple[int, Place]] | None = None
         #: The header record's size in bytes (a byte-order mark included) and physical lines.
         self._header_size = self._header_lines = 0
 
@@ -269,9 +274,11 @@ class CsvReader:
             size = self._block_size(chunk_rows)
             where = self._layout
             ends = csvblocks.cuts(self.path, where, size) if where else None
+            places: list[tuple[int, Place]] | None = None
             try:
                 if where and ends:
-                    regular = yield from self._blocks(where, ends, header, convert, read)
+                    places = []
+                    regular = yield from self._blocks(where, ends, header, convert, read, places)
                 else:
                     regular = yield from self._stream(header, convert, size, read)
             except pa.ArrowInvalid as exc:
@@ -280,7 +287,7 @@ class CsvReader:
             except UnicodeDecodeError:
                 pass
             else:
-                self._finish(read.rows, regular)
+                self._finish(read.rows, regular, places=places)
                 return
         yield from self._padded(header, convert, chunk_rows, read)
         self._finish(read.rows, False, walked=True)
@@ -328,12 +335,17 @@ class CsvReader:
         header: list[str],
         convert: Any,
         read: _Read,
+        places: list[tuple[int, Place]],
     ) -> Generator[pa.Table, None, bool]:
-        """Blocks cut at record ends, parsed side by side; whether one line is one row."""
+        """Blocks cut at record ends, parsed side by side; whether one line is one row.
+
+        Where each block starts goes to ``places``, after the rows before it.
+        """
         newlines = 0
         last = b""
         parsed = csvblocks.parsed(self.path, where.start, ends, header, convert, read, _pool())
-        for table, count, end in parsed:
+        for start, (table, count, end) in zip([where.start, *ends], parsed, strict=False):
+            places.append((read.rows, Place(start, self._header_lines + newlines + 1, len(header))))
             read.rows, newlines, last = read.rows + table.num_rows, newlines + count, end
             yield table
             del table
@@ -369,10 +381,22 @@ class CsvReader:
             raise self._translate(str(exc), header) from exc
 
     def lines(self, rows: Collection[int]) -> dict[int, int]:
-        """1-based line where each 1-based data row starts."""
+        """1-based line where each 1-based data row starts: walked from the start of the
+        block holding it, where the file was read in blocks."""
         if self._regular:
             return {row: row + self._header_lines for row in rows}
-        return scan(self.path, set(rows)).lines
+        if not self._places:
+            return scan(self.path, set(rows)).lines
+        found: dict[int, int] = {}
+        firsts = [before for before, _ in self._places]
+        by_block: dict[int, set[int]] = {}
+        for row in rows:
+            by_block.setdefault(bisect.bisect_left(firsts, row) - 1, set()).add(row)
+        for index, wanted in by_block.items():
+            before, place = self._places[index]
+            walked = scan(self.path, {row - before for row in wanted}, place).lines
+            found |= {before + row: line for row, line in walked.items()}
+        return found
 
     def size_hint(self) -> int:
         """About how many data rows the file holds (from a sample of its lines)."""
@@ -387,14 +411,22 @@ class CsvReader:
         per_row = self._bytes_per_row()
         return int(min(max(per_row * chunk_rows, _MIN_BLOCK), _BLOCK_LIMIT))
 
-    def _finish(self, rows: int, regular: bool, walked: bool = False) -> None:
-        """After the last row: no rows is bad input; a file not read one row per line is
-        walked as pandas reads it (unless it just was) for what pyarrow lets through."""
+    def _finish(
+        self,
+        rows: int,
+        regular: bool,
+        walked: bool = False,
+        places: list[tuple[int, Place]] | None = None,
+    ) -> None:
+        """After the last row: no rows is bad input; a file whose last record may leave a
+        quote open (pyarrow reads it as closed at the end, pandas refuses the file) is walked
+        as pandas reads it, unless it just was."""
         if rows == 0:
             raise DataError(f"{self.display}: the file has a header but no data rows")
-        # pyarrow reads a quote left open at the end as closed there; pandas refuses the file
-        self._regular = regular and self._closed_at_end()
-        if not self._regular and not walked:
+        closed = walked or self._closed_at_end()
+        self._regular = regular and closed
+        self._places = places
+        if not closed:
             problem = scan(self.path, set()).problem
             if problem:
                 raise DataError(f"{self.display}:{problem}")

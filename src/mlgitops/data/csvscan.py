@@ -11,7 +11,7 @@ import csv
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 #: The largest value read (the ``csv`` module's own limit is 128 KiB): far above any real
 #: value, and what a quote left open holds in memory before it is reported.
@@ -30,20 +30,34 @@ class Problem(Exception):
     """Where and why pandas would refuse the file: ``"<line>: <what>"``."""
 
 
-def scan(path: Path, wanted: set[int]) -> ScanResult:
-    """Walk the file record by record as pandas reads it: the first problem, and row lines."""
+class Place(NamedTuple):
+    """A record's start inside the file, after the header: its byte, its line, and the
+    header's width."""
+
+    byte: int
+    line: int
+    width: int
+
+
+def scan(path: Path, wanted: set[int], place: Place | None = None) -> ScanResult:
+    """Walk the file record by record as pandas reads it: the first problem, and the line of
+    each wanted data row (1-based, counted from ``place`` when given). A walk for rows
+    stops at the last of them."""
     result = ScanResult()
     try:
-        for row, (start, _, _) in enumerate(records(path)):
+        for row, (start, _, _) in enumerate(records(path, place), start=place is not None):
             if row in wanted:
                 result.lines[row] = start
+                if len(result.lines) == len(wanted):
+                    break
     except Problem as exc:
         result.problem = str(exc)
     return result
 
 
-def records(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
-    """The header, then each data record as pandas reads it: its first line, fields and lines.
+def records(path: Path, place: Place | None = None) -> Iterator[tuple[int, list[str], list[str]]]:
+    """The header, then each data record as pandas reads it: its first line, fields and lines;
+    from ``place`` on, the data records after it only.
 
     Python's ``csv`` module, not strict (a quote inside an unquoted value is
     text; text after a closing quote joins the value). Lines holding only
@@ -53,10 +67,10 @@ def records(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
     file is the one thing pandas rejects that this reading would accept: the
     last record is read again, strictly. Raises :class:`Problem`.
     """
-    text = _Utf8Lines(path)
+    text = _Utf8Lines(path, place.byte if place else 0, place.line - 1 if place else 0)
     reader = csv.reader(text)
-    width: int | None = None
-    start = 1
+    width: int | None = place.width if place else None
+    start = text.line_no + 1
     last, ending = 0, [""]
     try:
         for record in reader:
@@ -72,7 +86,7 @@ def records(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
                     )
                 yield start, record, lines
             last, ending = count, lines
-            start = reader.line_num + 1
+            start = text.line_no + 1
         start -= last  # where the last record starts
         _strictly(ending)
     except csv.Error as exc:
@@ -154,9 +168,10 @@ class _Utf8Lines:
     characters is reported as the ``csv`` module reports a value over it.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, byte: int = 0, line_no: int = 0) -> None:
         self._path = path
-        self.line_no = 0
+        self._byte = byte
+        self.line_no = line_no
         self._pieces: list[str] = []
         self._joined = 0
         self._size = 0
@@ -169,8 +184,9 @@ class _Utf8Lines:
         return record
 
     def __iter__(self) -> Iterator[str]:
-        decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        decoder = codecs.getincrementaldecoder("utf-8" if self._byte else "utf-8-sig")("strict")
         with self._path.open("rb") as handle:
+            handle.seek(self._byte)
             for data in _whole_lines(handle):
                 for piece in data.splitlines(keepends=True):
                     self.line_no += 1
