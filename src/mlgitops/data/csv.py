@@ -257,9 +257,6 @@ class CsvReader:
             strings_can_be_null=True,
             null_values=list(NULL_VALUES),
         )
-        if not self._laid_out:
-            self._layout = csvblocks.layout(self.path, self._header_size)
-            self._laid_out = True
         if self._exact is None:  # pyarrow skips lines before the header, and keeps a
             # one-column file's lines of spaces: pandas skips those lines, then the header
             self._exact = self._header_line != 1 or (
@@ -271,16 +268,17 @@ class CsvReader:
         # and refuses only what pandas refuses, naming the line.
         read = _Read()
         if not self._exact:
+            if not self._laid_out:
+                self._layout = csvblocks.layout(self.path, self._header_size)
+                self._laid_out = True
             size = self._block_size(chunk_rows)
             where = self._layout
             ends = csvblocks.cuts(self.path, where, size) if where else None
-            places: list[tuple[int, Place]] | None = None
             try:
                 if where and ends:
-                    places = []
-                    regular = yield from self._blocks(where, ends, header, convert, read, places)
+                    regular, places = yield from self._blocks(where, ends, header, convert, read)
                 else:
-                    regular = yield from self._stream(header, convert, size, read)
+                    regular, places = (yield from self._stream(header, convert, size, read)), None
             except pa.ArrowInvalid as exc:
                 if _conversion(str(exc)):
                     raise self._translate(str(exc), header) from exc
@@ -335,14 +333,12 @@ class CsvReader:
         header: list[str],
         convert: Any,
         read: _Read,
-        places: list[tuple[int, Place]],
-    ) -> Generator[pa.Table, None, bool]:
-        """Blocks cut at record ends, parsed side by side; whether one line is one row.
-
-        Where each block starts goes to ``places``, after the rows before it.
-        """
+    ) -> Generator[pa.Table, None, tuple[bool, list[tuple[int, Place]]]]:
+        """Blocks cut at record ends, parsed side by side; whether one line is one row, and
+        where each block starts, after the rows before it."""
         newlines = 0
         last = b""
+        places: list[tuple[int, Place]] = []
         parsed = csvblocks.parsed(self.path, where.start, ends, header, convert, read, _pool())
         for start, (table, count, end) in zip([where.start, *ends], parsed, strict=False):
             places.append((read.rows, Place(start, self._header_lines + newlines + 1, len(header))))
@@ -350,7 +346,7 @@ class CsvReader:
             yield table
             del table
         lines = newlines + (1 if last not in (b"", b"\n") else 0)
-        return read.rows == lines
+        return read.rows == lines, places
 
     def _padded(
         self, header: list[str], convert: Any, chunk_rows: int, read: _Read

@@ -32,7 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from mlgitops.data.csvscan import ends_record
+from mlgitops.data.csvscan import ends_record, whole_lines
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -162,16 +162,16 @@ def _line_start(handle: IO[bytes], floor: int, position: int) -> int:
 
 
 def blank_lines(path: Path) -> bool:
-    """Whether a line of the file holds only spaces and tabs (pandas skips such a line)."""
-    tail = b""
+    """Whether a line of the file holds only spaces and tabs (pandas skips such a line), or
+    one too long to tell (the exact path reports it)."""
     with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            data = tail + chunk
-            lines = data.splitlines()
-            tail = lines.pop() if not data.endswith((b"\n", b"\r")) and lines else b""
-            if any(line and not line.strip(b" \t") for line in lines):
-                return True
-    return bool(tail) and not tail.strip(b" \t")
+        try:
+            for data in whole_lines(handle):
+                if any(line and not line.strip(b" \t") for line in data.splitlines()):
+                    return True
+        except csv.Error:
+            return True
+    return False
 
 
 def blocks(path: Path, ends: list[int], start: int) -> Iterator[bytes]:

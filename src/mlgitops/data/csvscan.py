@@ -187,7 +187,7 @@ class _Utf8Lines:
         decoder = codecs.getincrementaldecoder("utf-8" if self._byte else "utf-8-sig")("strict")
         with self._path.open("rb") as handle:
             handle.seek(self._byte)
-            for data in _whole_lines(handle):
+            for data in whole_lines(handle):
                 for piece in data.splitlines(keepends=True):
                     self.line_no += 1
                     line = decoder.decode(piece)
@@ -206,7 +206,7 @@ class _Utf8Lines:
             self._joined += 1
 
 
-def _whole_lines(handle: IO[bytes]) -> Iterator[bytes]:
+def whole_lines(handle: IO[bytes]) -> Iterator[bytes]:
     """The file in blocks that end at a line end (the last one as it ends)."""
     tail = b""
     while block := handle.read(_BLOCK):
