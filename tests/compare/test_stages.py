@@ -27,6 +27,7 @@ from sklearn.datasets import make_classification
 from mlgitops import results
 from mlgitops.cli import main
 from tests.conftest import PROJECT
+from tests.fixtures.gpu import nvidia_smi, on_gpu
 from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -466,3 +467,27 @@ def test_base_goes_with_compare(pr: PullRequest) -> None:
     assert code == 2
     assert "--base goes with --compare" in err
     assert not (pr.root / ".mlgitops" / NAME).exists()
+
+
+@on_gpu
+def test_a_candidate_trained_on_the_gpu_is_judged_on_the_same_holdout(pr: PullRequest) -> None:
+    """The pull request moves to XGBoost on the runner's GPU: the stages run as on the CPU,
+    and the comment says what the fit had and used."""
+    pr.spec(
+        "  estimator: sklearn.ensemble.RandomForestClassifier\n"
+        "  params: {n_estimators: 40, random_state: 0}\n",
+        "  estimator: xgboost.XGBClassifier\n  params: {n_estimators: 200, max_depth: 4}\n",
+    )
+    pr.spec("compare:\n", "train:\n  gpu: true\ncompare:\n")
+    code, out = pr.run()
+    assert code == 0, out
+    train = json.loads(pr.output("train.json"))
+    assert train["device"] == "cuda"
+    verdict = pr.verdict()
+    assert verdict["comparison"]["status"] == "evaluable"
+    assert verdict["holdout"]["compared"] == verdict["holdout"]["rows"] > 400
+    assert _max_drop(verdict)["status"] in ("pass", "fail")
+    name, driver, count = nvidia_smi()
+    report = pr.output("report.md")
+    assert f"{count}x GPU `{name}`, driver `{driver}`" in report
+    assert "peak GPU memory " in report and "the fit ran on the CPU" not in report

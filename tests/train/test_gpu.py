@@ -1,21 +1,29 @@
 """Any scikit-learn-API estimator trains (XGBoost); GPU facts and the GPU budget per PR.
 
-This machine has no GPU: runs must say so (``mlgitops.gpu`` "none", zero GPUs,
-the fit on the CPU), and the budget counts runner time instead of GPU time.
+Without a GPU, runs must say so (``mlgitops.gpu`` "none", zero GPUs, the fit on
+the CPU), and the budget counts runner time instead of GPU time. On a runner with
+an NVIDIA GPU and XGBoost's CUDA build (the ``gpu`` extra), ``train.gpu: true``
+fits on the GPU, the run records what ``nvidia-smi`` says the runner has and
+what NVML saw the fit use, and the logged model predicts on the CPU, as served.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mlgitops import results
+from tests.fixtures.gpu import GPUS, nvidia_smi, off_gpu, on_gpu, thread_errors
 from tests.fixtures.mlflow_server import MlflowServer
 from tests.train.helpers import cli, commit, runs_of, tags_of, unique
-from tests.train.test_trainers import _repo
+from tests.train.test_trainers import _repo, _rides
 
 pytestmark = [
     pytest.mark.slow,
@@ -41,22 +49,27 @@ def test_an_xgboost_regressor_trains(tmp_path: Path, mlflow_server: MlflowServer
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
     result = _train_json(root, name)
     assert result.metrics["r2"] > 0.8
-    # No GPU here, and the record says so rather than leaving it out.
-    assert (result.gpu, result.gpu_count, result.device, result.gpu_seconds) == (None, 0, "cpu", 0)
+    # Not asked for the GPU: the fit runs on the CPU. The runner's GPUs are recorded all
+    # the same (a pool bills them), and without one the record says so.
+    assert (result.gpu, result.gpu_count, result.device) == (GPUS.model, GPUS.count, "cpu")
+    assert result.gpu_seconds == pytest.approx(result.fit_s * GPUS.count, abs=0.01)
     assert result.fit_s > 0
     [run] = runs_of(mlflow_server.uri, name)
     tags = tags_of(run)
     assert (tags["mlgitops.gpu"], tags["mlgitops.gpu_count"], tags["mlgitops.device"]) == (
-        "none",
-        "0",
+        GPUS.model or "none",
+        str(GPUS.count),
         "cpu",
     )
     metrics = _metrics(run)
-    assert metrics["mlgitops.gpu_seconds"] == 0
-    assert metrics["mlgitops.budget_seconds"] == pytest.approx(result.fit_s, abs=0.01)
+    assert metrics["mlgitops.gpu_seconds"] == pytest.approx(result.gpu_seconds)
+    assert metrics["mlgitops.budget_seconds"] == pytest.approx(
+        result.fit_s * max(1, GPUS.count), abs=0.01
+    )
     assert metrics["mlgitops.runner_seconds"] >= result.fit_s
 
 
+@off_gpu
 def test_asking_for_the_gpu_without_one_trains_on_the_cpu_and_says_so(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -74,6 +87,93 @@ def test_asking_for_the_gpu_without_one_trains_on_the_cpu_and_says_so(
     [run] = runs_of(mlflow_server.uri, name)
     params = {p["key"]: p["value"] for p in run["data"]["params"]}
     assert params["device"] == "None"  # the estimator keeps its own default: no CUDA asked for
+
+
+#: Predicts the rows of a parquet file with a logged model, in a process that sees no GPU.
+PREDICT_WITHOUT_GPU = """
+import sys, warnings
+warnings.simplefilter("error")  # XGBoost warns when a model asks for a GPU it cannot find
+import mlflow.sklearn, pandas as pd
+model = mlflow.sklearn.load_model(sys.argv[1])
+frame = pd.read_parquet(sys.argv[2])
+pd.DataFrame({"y_pred": model.predict(frame[sys.argv[4].split(",")])}).to_parquet(sys.argv[3])
+"""
+
+
+@on_gpu
+def test_asking_for_the_gpu_trains_on_it_and_the_model_predicts_on_the_cpu(
+    tmp_path: Path, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow.sklearn
+
+    name = unique("xgb-on-gpu")
+    deep = "  estimator: xgboost.XGBRegressor\n  params: {n_estimators: 300, max_depth: 8}\n"
+    root = _repo(tmp_path / "repo", name, deep)
+    _rides(400_000).to_csv(root / "data" / "rides.csv", index=False)  # seconds of GPU work
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(spec.read_text() + "train:\n  gpu: true\n")
+    commit(root, "gpu")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    result = _train_json(root, name)
+    model, driver, count = nvidia_smi()
+    assert (result.device, result.gpu, result.gpu_driver, result.gpu_count) == (
+        "cuda",
+        model,
+        driver,
+        count,
+    )
+    assert result.metrics["r2"] > 0.95
+    assert result.gpu_seconds == pytest.approx(result.fit_s * count, abs=0.01)
+    # NVML sampled the fit: the CUDA context alone holds memory, and the GPU was busy.
+    assert result.gpu_peak_memory_mb is not None and result.gpu_peak_memory_mb > 100
+    assert result.gpu_utilization is not None and result.gpu_utilization > 0
+    [run] = runs_of(mlflow_server.uri, name)
+    assert tags_of(run)["mlgitops.device"] == "cuda"
+    params = {p["key"]: p["value"] for p in run["data"]["params"]}
+    assert params["device"] == "cuda"  # the run records how it was fitted
+    # The model it logged predicts on the CPU, as a model server without a GPU runs it,
+    # and there it predicts the holdout exactly as the pull request's comment judged it.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    logged = mlflow.sklearn.load_model(result.model_uri)
+    assert logged[-1].get_params()["device"] == "cpu"
+    out = root / ".mlgitops" / name
+    served = tmp_path / "served.parquet"
+    subprocess.run(
+        [sys.executable, "-c", PREDICT_WITHOUT_GPU, result.model_uri,
+         str(out / "holdout.parquet"), str(served), "distance,city,zone"],
+        check=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )  # fmt: skip
+    reviewed = pd.read_parquet(out / "predictions.parquet")
+    holdout = pd.read_parquet(out / "holdout.parquet")
+    assert reviewed["__row__"].tolist() == holdout["__row__"].tolist()
+    assert pd.read_parquet(served)["y_pred"].tolist() == reviewed["y_pred"].tolist()
+
+
+@on_gpu
+def test_without_nvml_bindings_nvidia_smi_names_the_gpu(
+    tmp_path: Path, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # `import pynvml` fails, as uninstalled
+    name = unique("xgb-no-nvml")
+    root = _repo(tmp_path / "repo", name, XGB)
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(spec.read_text() + "train:\n  gpu: true\n")
+    commit(root, "gpu")
+    with thread_errors() as errors:
+        assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    assert errors == []  # no thread tried NVML to sample the fit
+    result = _train_json(root, name)
+    model, driver, count = nvidia_smi()
+    assert (result.device, result.gpu, result.gpu_driver, result.gpu_count) == (
+        "cuda",
+        model,
+        driver,
+        count,
+    )
+    assert result.gpu_seconds == pytest.approx(result.fit_s * count, abs=0.01)
+    # Nothing sampled the fit: no figure rather than a guess.
+    assert (result.gpu_peak_memory_mb, result.gpu_utilization) == (None, None)
 
 
 def _budget(root: Path, name: str, minutes: float) -> None:

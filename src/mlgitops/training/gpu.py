@@ -1,15 +1,17 @@
-"""The runner's GPUs: what there is (NVML), what a fit used, and the device it asks for.
+"""The runner's GPUs: what there is, what a fit used, and the device it asks for.
 
-NVML comes from the optional ``nvidia-ml-py`` package (the ``gpu`` extra);
-without it, or without a driver, or with no device, the run records that it
-had no GPU: never a guess. While a fit runs, a sampling thread reads every
-device's utilisation and memory in use; :class:`Usage` keeps the peak memory
-and the mean utilisation. GPU-seconds are the fit's wall time times the
-number of GPUs the runner holds (what a pool bills).
+NVML comes from the optional ``nvidia-ml-py`` package (the ``gpu`` extra).
+Without it, ``nvidia-smi`` still names the GPUs; with neither, without a
+driver, or with no device, the run records that it had no GPU: never a guess.
+While a fit runs, a sampling thread reads every device's utilisation and
+memory in use through NVML; :class:`Usage` keeps the peak memory and the mean
+utilisation (none without NVML). GPU-seconds are the fit's wall time times
+the number of GPUs the runner holds (what a pool bills).
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -17,14 +19,31 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-SAMPLE_SECONDS = 0.2
+from mlgitops import proc
+from mlgitops.errors import ServiceError
 
-#: Estimator parameter that selects the device -> (value for the GPU, value for the CPU).
-DEVICE_PARAMS = {
-    "device": ("cuda", "cpu"),  # XGBoost
-    "device_type": ("gpu", "cpu"),  # LightGBM
-    "task_type": ("GPU", "CPU"),  # CatBoost
-}
+SAMPLE_SECONDS = 0.2
+NVML = "NVML"
+NVIDIA_SMI = "nvidia-smi"
+
+
+@dataclass(frozen=True)
+class DeviceParam:
+    """An estimator parameter that selects the device."""
+
+    name: str
+    gpu: str
+    cpu: str
+    #: Whether the fitted model also predicts on the device the parameter names.
+    predicts_there: bool
+
+
+#: The device settings of the estimators that have one, in the order they are looked for.
+DEVICE_PARAMS = (
+    DeviceParam("device", "cuda", "cpu", predicts_there=True),  # XGBoost
+    DeviceParam("device_type", "gpu", "cpu", predicts_there=False),  # LightGBM
+    DeviceParam("task_type", "GPU", "CPU", predicts_there=False),  # CatBoost
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,8 @@ class Gpus:
     model: str | None = None
     driver: str | None = None
     why_none: str = ""
+    #: What told: ``NVML`` (usage is sampled) or ``nvidia-smi`` (names only).
+    source: str = ""
 
 
 @dataclass
@@ -66,7 +87,18 @@ def _nvml() -> Any:
 
 
 def probe() -> Gpus:
-    """The runner's GPUs through NVML; none (with the reason) when it cannot tell."""
+    """The runner's GPUs through NVML, else ``nvidia-smi``; none (with the reason) when
+    neither can tell."""
+    found = _probe_nvml()
+    if found.count:
+        return found
+    named = _probe_nvidia_smi()
+    if named.count:
+        return named
+    return Gpus(why_none="; ".join(why for why in (found.why_none, named.why_none) if why))
+
+
+def _probe_nvml() -> Gpus:
     nvml = _nvml()
     if nvml is None:
         return Gpus(why_none="nvidia-ml-py is not installed (pip install 'mlgitops[gpu]')")
@@ -79,11 +111,29 @@ def probe() -> Gpus:
         if count == 0:
             return Gpus(why_none="NVML sees no GPU")
         model = _text(nvml.nvmlDeviceGetName(nvml.nvmlDeviceGetHandleByIndex(0)))
-        return Gpus(count, model, _text(nvml.nvmlSystemGetDriverVersion()))
+        return Gpus(count, model, _text(nvml.nvmlSystemGetDriverVersion()), source=NVML)
     except nvml.NVMLError as exc:
         return Gpus(why_none=f"NVML: {exc}")
     finally:
         nvml.nvmlShutdown()
+
+
+def _probe_nvidia_smi() -> Gpus:
+    if shutil.which(NVIDIA_SMI) is None:
+        return Gpus()  # no driver tools: nothing more to say than NVML's reason
+    query = [NVIDIA_SMI, "--query-gpu=name,driver_version", "--format=csv,noheader"]
+    try:
+        out = proc.run(query, check=False, timeout=10)
+    except ServiceError as exc:
+        return Gpus(why_none=f"nvidia-smi: {exc}")
+    if out.returncode != 0:
+        first = (out.stdout.strip() or out.stderr.strip()).splitlines()[:1]
+        return Gpus(why_none=f"nvidia-smi exited {out.returncode}: {''.join(first)}".strip())
+    rows = [line.split(",", 1) for line in out.stdout.strip().splitlines() if "," in line]
+    if not rows:
+        return Gpus(why_none="nvidia-smi lists no GPU")
+    name, driver = (part.strip() for part in rows[0])
+    return Gpus(len(rows), name, driver, source=NVIDIA_SMI)
 
 
 def _text(value: Any) -> str:
@@ -96,7 +146,7 @@ def metered(gpus: Gpus) -> Iterator[Usage]:
     usage = Usage(gpus)
     stop = threading.Event()
     sampler = None
-    if gpus.count:
+    if gpus.count and gpus.source == NVML:
         sampler = threading.Thread(target=_sample, args=(usage, stop), daemon=True)
         sampler.start()
     start = time.perf_counter()
@@ -132,7 +182,18 @@ def device_params(params: dict[str, Any], accepted: dict[str, Any], gpu: bool) -
     """The device setting to add to an estimator's ``params`` (never one the spec set)."""
     if not gpu:
         return {}
-    for name, (on_gpu, on_cpu) in DEVICE_PARAMS.items():
-        if name in accepted and name not in params:
-            return {name: on_gpu if gpu else on_cpu}
+    for setting in DEVICE_PARAMS:
+        if setting.name in accepted and setting.name not in params:
+            return {setting.name: setting.gpu}
     return {}
+
+
+def serving_params(chosen: dict[str, Any]) -> dict[str, Any]:
+    """What puts a model fitted with ``chosen`` (from :func:`device_params`) back on the
+    CPU to predict: the logged model predicts where it is served, and on the holdout as
+    served."""
+    return {
+        setting.name: setting.cpu
+        for setting in DEVICE_PARAMS
+        if setting.predicts_there and setting.name in chosen
+    }

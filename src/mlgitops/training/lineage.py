@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -35,11 +34,6 @@ def gather(root: Path, env: Mapping[str, str]) -> Lineage:
     from mlgitops.training.gpu import probe
 
     gpus = probe()
-    if not gpus.count:
-        name, version, count = _gpu()  # no NVML: nvidia-smi still tells
-        if name:
-            gpus = Gpus(count, name, version)
-    gpu, driver = gpus.model, gpus.driver
     return Lineage(
         commit=env.get("GITHUB_SHA") or _git(root, "rev-parse", "HEAD"),
         branch=env.get("GITHUB_HEAD_REF")
@@ -47,8 +41,8 @@ def gather(root: Path, env: Mapping[str, str]) -> Lineage:
         or _git(root, "rev-parse", "--abbrev-ref", "HEAD"),
         pr=pr_number(env),
         runner=env.get("RUNNER_NAME") or socket.gethostname(),
-        gpu=gpu,
-        gpu_driver=driver,
+        gpu=gpus.model,
+        gpu_driver=gpus.driver,
         gpus=gpus,
     )
 
@@ -76,25 +70,6 @@ def _git(root: Path, *args: str) -> str | None:
     except ServiceError:
         return None
     return out or None
-
-
-def _gpu() -> tuple[str | None, str | None, int]:
-    if shutil.which("nvidia-smi") is None:
-        return None, None, 0
-    try:
-        out = proc.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            check=False,
-            timeout=10,
-        )
-    except ServiceError:
-        return None, None, 0
-    lines = out.stdout.strip().splitlines() if out.returncode == 0 else []
-    first = lines[0] if lines else ""
-    if "," not in first:
-        return None, None, 0
-    name, driver = (part.strip() for part in first.split(",", 1))
-    return name, driver, len(lines)
 
 
 def tags(

@@ -28,6 +28,7 @@ from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
 from mlgitops.training.base import Fitted, TrainJob, progress
 from mlgitops.training.data import ROW
+from mlgitops.training.gpu import device_params, serving_params
 from mlgitops.training.mlmodel import ModelIdentity, write_sklearn_model
 
 ONE_HOT_MAX_CATEGORIES = 50
@@ -48,7 +49,7 @@ class SklearnTrainer:
 
     def fit(self, job: TrainJob) -> Fitted:
         estimator = _estimator(job.pipeline, job.spec_text)
-        _use_device(estimator, job)
+        chosen = _use_device(estimator, job)
         split = job.split
         model, encoding = _with_encoding(estimator, split.features, split.categorical)
         x_train, y_train = split.train[list(split.features)], split.train[split.target]
@@ -62,10 +63,17 @@ class SklearnTrainer:
                     raise spec_error from exc
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise DataError(f"{job.pipeline.data.path}: {title} failed: {first}") from exc
-        return _predict(model, estimator, split, encoding)
+        # The run records the parameters of the fit; the model it logs predicts on the CPU,
+        # as where it is served, and the holdout's predictions are the served model's.
+        params = {k: _short(v) for k, v in estimator.get_params(deep=False).items()}
+        params["categorical_encoding"] = encoding
+        serving = serving_params(chosen)
+        if serving:
+            estimator.set_params(**serving)
+        return _predict(model, estimator, split, params)
 
 
-def _predict(model: Any, estimator: Any, split: Any, encoding: str) -> Fitted:
+def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str]) -> Fitted:
     import pandas as pd
 
     x_holdout = split.holdout[list(split.features)]
@@ -78,8 +86,6 @@ def _predict(model: Any, estimator: Any, split: Any, encoding: str) -> Fitted:
         proba = final.predict_proba(encoded)
         columns.update({f"proba_{c}": proba[:, i] for i, c in enumerate(classes)})
     predictions = pd.DataFrame(columns)
-    params = {k: _short(v) for k, v in estimator.get_params(deep=False).items()}
-    params["categorical_encoding"] = encoding
 
     def save(folder: Path, identity: ModelIdentity) -> None:
         write_sklearn_model(
@@ -131,14 +137,14 @@ def _estimator(pipeline: Pipeline, spec_text: str) -> Any:
     return estimator
 
 
-def _use_device(estimator: Any, job: TrainJob) -> None:
-    """Point an estimator with a device setting at the GPU when the job has one."""
-    from mlgitops.training.gpu import device_params
-
+def _use_device(estimator: Any, job: TrainJob) -> dict[str, Any]:
+    """Point an estimator with a device setting at the GPU when the job has one; the
+    setting it was given."""
     accepted = estimator.get_params(deep=False)
     chosen = device_params(job.pipeline.model.params, accepted, job.device == "cuda")
     if chosen:
         estimator.set_params(**chosen)
+    return chosen
 
 
 def _import_class(path: str) -> Any:
