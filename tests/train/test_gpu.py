@@ -39,6 +39,12 @@ def _metrics(run: dict[str, object]) -> dict[str, float]:
     return {m["key"]: float(m["value"]) for m in data.get("metrics", [])}
 
 
+def _ask_for_the_gpu(root: Path, name: str) -> None:
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(spec.read_text() + "train:\n  gpu: true\n")
+    commit(root, "gpu")
+
+
 def _train_json(root: Path, name: str) -> results.TrainResult:
     return results.load_train_result((root / ".mlgitops" / name / "train.json").read_text())
 
@@ -75,9 +81,7 @@ def test_asking_for_the_gpu_without_one_trains_on_the_cpu_and_says_so(
 ) -> None:
     name = unique("xgb-gpu")
     root = _repo(tmp_path / "repo", name, XGB)
-    spec = root / "pipelines" / f"{name}.yaml"
-    spec.write_text(spec.read_text() + "train:\n  gpu: true\n")
-    commit(root, "gpu")
+    _ask_for_the_gpu(root, name)
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
     out = capsys.readouterr().out
     assert f"train {name}: train.gpu is true, but this runner has no GPU (" in out
@@ -110,18 +114,13 @@ def test_asking_for_the_gpu_trains_on_it_and_the_model_predicts_on_the_cpu(
     deep = "  estimator: xgboost.XGBRegressor\n  params: {n_estimators: 300, max_depth: 8}\n"
     root = _repo(tmp_path / "repo", name, deep)
     _rides(400_000).to_csv(root / "data" / "rides.csv", index=False)  # seconds of GPU work
-    spec = root / "pipelines" / f"{name}.yaml"
-    spec.write_text(spec.read_text() + "train:\n  gpu: true\n")
-    commit(root, "gpu")
+    _ask_for_the_gpu(root, name)
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
     result = _train_json(root, name)
     model, driver, count = nvidia_smi()
     assert (result.device, result.gpu, result.gpu_driver, result.gpu_count) == (
-        "cuda",
-        model,
-        driver,
-        count,
-    )
+        "cuda", model, driver, count,
+    )  # fmt: skip
     assert result.metrics["r2"] > 0.95
     assert result.gpu_seconds == pytest.approx(result.fit_s * count, abs=0.01)
     # NVML sampled the fit: the CUDA context alone holds memory, and the GPU was busy.
@@ -157,20 +156,15 @@ def test_without_nvml_bindings_nvidia_smi_names_the_gpu(
     monkeypatch.setitem(sys.modules, "pynvml", None)  # `import pynvml` fails, as uninstalled
     name = unique("xgb-no-nvml")
     root = _repo(tmp_path / "repo", name, XGB)
-    spec = root / "pipelines" / f"{name}.yaml"
-    spec.write_text(spec.read_text() + "train:\n  gpu: true\n")
-    commit(root, "gpu")
+    _ask_for_the_gpu(root, name)
     with thread_errors() as errors:
         assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
     assert errors == []  # no thread tried NVML to sample the fit
     result = _train_json(root, name)
     model, driver, count = nvidia_smi()
     assert (result.device, result.gpu, result.gpu_driver, result.gpu_count) == (
-        "cuda",
-        model,
-        driver,
-        count,
-    )
+        "cuda", model, driver, count,
+    )  # fmt: skip
     assert result.gpu_seconds == pytest.approx(result.fit_s * count, abs=0.01)
     # Nothing sampled the fit: no figure rather than a guess.
     assert (result.gpu_peak_memory_mb, result.gpu_utilization) == (None, None)
