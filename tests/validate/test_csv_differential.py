@@ -179,7 +179,7 @@ def test_a_line_end_inside_quotes_split_between_blocks_stays_whole(
     monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 64)
     monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 64)
     if streamed:
-        monkeypatch.setattr(csvblocks, "layout", lambda *_: None)
+        monkeypatch.setattr(csvblocks, "cuttable", lambda *_: False)
     for pad in range(40, 140):
         data = b"a,b" + eol + b'1,"' + b"y" * pad + b'\r\nz"' + eol + b"2,w" + eol
         path = tmp_path / f"{pad}.csv"
@@ -358,7 +358,7 @@ def test_a_file_of_one_record_per_line_is_not_walked_again(
     monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 2048)
     monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 4096)
     if streamed:
-        monkeypatch.setattr(csvblocks, "layout", lambda *_: None)
+        monkeypatch.setattr(csvblocks, "cuttable", lambda *_: False)
 
     def walked(*_: Any) -> Any:
         raise AssertionError("the file was walked record by record")
@@ -404,3 +404,87 @@ def test_values_over_several_lines_are_walked_only_to_find_a_failing_rows_line(
     assert len(walks) == 3 and all(place is not None for _, place in walks)
     assert max(max(rows) for rows, _ in walks) < 200  # rows counted in their block
     assert max(place.byte for _, place in walks) > path.stat().st_size * 3 // 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lines_ending_every_way_in_one_file_are_cut_into_blocks(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LF, CRLF and lone CR line ends mixed in one file: read in blocks, not by the streaming
+    reader, with pandas' values, and each row's line counted as a line end of any kind ends
+    a line."""
+    import re
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 256)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 256)
+
+    def streaming(*_: Any) -> Any:
+        raise AssertionError("the streaming reader read a file cut into blocks")
+
+    monkeypatch.setattr(csv_reader.CsvReader, "_stream", streaming)
+    rng = random.Random(seed)
+    rows = [f'{i},"v{i}",{rng.choice(["x", "5 in", ""])}' for i in range(400)]
+    ends = [rng.choice(["\n", "\n", "\r\n", "\r"]) for _ in rows]
+    text = "a,b,c\n" + "".join(row + end for row, end in zip(rows, ends, strict=True))
+    data = text.encode()
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    tables = list(reader.batches({"a": pa.int64()}, ["a", "b", "c"], 10))
+    assert len(tables) > 10
+    expected = pd.read_csv(io.BytesIO(data), dtype=object)
+    read = pa.concat_tables(tables).to_pydict()
+    assert read["a"] == [int(v) for v in expected["a"]]
+    assert [_plain(v) for v in read["c"]] == [_plain(v) for v in expected["c"]]
+    assert len(re.findall(r"\r\n|\r|\n", text)) == 401
+    assert reader.lines({1, 200, 400}) == {1: 2, 200: 201, 400: 401}
+
+
+def test_a_record_larger_than_a_block_hands_the_rest_to_the_streaming_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks up to the record no block holds; the streaming reader from that record on;
+    the values are pandas', and a row's line is right on either side."""
+    import csv
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 512)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 512)
+    streamed: list[int] = []
+    stream = csv_reader.CsvReader._stream
+
+    def streaming(self: Any, header: Any, convert: Any, size: int, read: Any, *rest: Any) -> Any:
+        streamed.append(read.rows)
+        return (yield from stream(self, header, convert, size, read, *rest))
+
+    monkeypatch.setattr(csv_reader.CsvReader, "_stream", streaming)
+    big = '"' + "word, " * 200 + '\nand more"'
+    rows = [f"{i},v{i}" for i in range(300)] + [f"300,{big}"]
+    rows += [f'{i},"w{i}\nsecond line"' for i in range(301, 350)] + [
+        f"{i},u" for i in range(350, 400)
+    ]
+    text = "a,b\n" + "\n".join(rows) + "\n"
+    path = tmp_path / "big.csv"
+    path.write_text(text)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    read = pa.concat_tables(list(reader.batches({"a": pa.int64()}, ["a", "b"], 10))).to_pydict()
+    expected = pd.read_csv(io.StringIO(text), dtype=object)
+    assert read["a"] == list(range(400))
+    assert read["b"] == list(expected["b"])
+    assert len(streamed) == 1 and 0 < streamed[0] <= 300  # blocks first, then the stream
+    records = csv.reader(io.StringIO(text, newline=""))
+    starts, line = [], 1
+    for _ in records:
+        starts.append(line)
+        line = records.line_num + 1
+    wanted = {1, 250, 301, 302, 349, 400}
+    assert reader.lines(wanted) == {row: starts[row] for row in wanted}

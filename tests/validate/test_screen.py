@@ -20,7 +20,10 @@ def _pandera_passes(values: list[Any], dtype: str, nullable: bool, check: Any) -
     return True
 
 
-def _screen_passes(values: list[Any], dtype: str, nullable: bool, check: Any) -> bool:
+def _screen_passes(
+    values: list[Any], dtype: str, nullable: bool, check: Any, pieces: int = 1
+) -> bool:
+    """The screen's answer, the values held in ``pieces`` chunks (as a file read in blocks)."""
     import pandera.pandas as pa
     import pyarrow as pa_
 
@@ -29,7 +32,11 @@ def _screen_passes(values: list[Any], dtype: str, nullable: bool, check: Any) ->
 
     plan = make_plan(pa.DataFrameSchema({"x": pa.Column(dtype, [check], nullable=nullable)}), ["x"])
     (column,) = plan.columns
-    array = pa_.chunked_array([pa_.array(values, type=column.arrow, from_pandas=True)])
+    size = -(-len(values) // pieces) if values else 1
+    parts = [values[i : i + size] for i in range(0, len(values), size)] or [[]]
+    array = pa_.chunked_array(
+        [pa_.array(part, type=column.arrow, from_pandas=True) for part in parts], column.arrow
+    )
     return clean(column, array)
 
 
@@ -62,20 +69,76 @@ FLOATS = [
 ]
 
 
+@pytest.mark.parametrize("pieces", [1, 3])
 @pytest.mark.parametrize("nullable", [True, False])
 @pytest.mark.parametrize("values", FLOATS)
-def test_screen_agrees_with_pandera_on_floats(values: list[Any], nullable: bool) -> None:
+def test_screen_agrees_with_pandera_on_floats(
+    values: list[Any], nullable: bool, pieces: int
+) -> None:
     for check in _checks():
         truth = _pandera_passes(values, "float64", nullable, check)
-        if _screen_passes(values, "float64", nullable, check):
+        if _screen_passes(values, "float64", nullable, check, pieces):
             assert truth, (values, nullable, check)
 
 
-@pytest.mark.parametrize("values", [[0, 5, 10], [0, 11], [10], [5, 5], [-1]])
-def test_screen_agrees_with_pandera_on_ints(values: list[Any]) -> None:
-    for check in _checks():
+def test_the_screen_clears_clean_floats_whatever_is_missing() -> None:
+    """Missing values (None or NaN) in a nullable column are skipped, as pandera skips them:
+    the column is cleared without building a frame; in a column that may not have them,
+    it goes to pandera."""
+    from pandera.api.checks import Check
+
+    for values in ([0.0, 5.0, 10.0], [0.0, math.nan, 10.0, None], [math.nan, 1.0]):
+        for pieces in (1, 2):
+            assert _screen_passes(values, "float64", True, Check.in_range(0, 10), pieces)
+    assert not _screen_passes([1.0, math.nan], "float64", False, Check.in_range(0, 10), 2)
+    assert not _screen_passes([1.0, 2.0, math.nan], "float64", True, Check.less_than(2), 2)
+
+
+def test_the_screen_reads_a_slice_of_floats_as_sliced() -> None:
+    """Only the values inside a slice count (an Arrow chunk may start inside its buffer)."""
+    import pandera.pandas as pa
+    import pyarrow as pa_
+    from pandera.api.checks import Check
+
+    from mlgitops.validation.plan import make_plan
+    from mlgitops.validation.screen import clean
+
+    for dtype, arrow in (("float64", pa_.float64()), ("float32", pa_.float32())):
+        schema = pa.DataFrameSchema({"x": pa.Column(dtype, [Check.in_range(0, 10)])})
+        (column,) = make_plan(schema, ["x"]).columns
+        whole = pa_.array([-5.0, 1.0, 2.0, 3.0, 50.0], type=arrow)
+        inside = pa_.chunked_array([whole.slice(1, 3), whole.slice(2, 1)])
+        assert clean(column, inside)
+        assert not clean(column, pa_.chunked_array([whole.slice(2, 3)]))
+        assert not clean(column, pa_.chunked_array([whole.slice(1, 2), whole.slice(0, 1)]))
+
+
+INTS = [[0, 5, 10], [0, 11], [10], [5, 5], [-1], [3, 1, 2, 4, 0], [0, 4, 2], [1, 2, 9], []]
+
+
+@pytest.mark.parametrize("pieces", [1, 2])
+@pytest.mark.parametrize("values", INTS)
+def test_screen_agrees_with_pandera_on_ints(values: list[Any], pieces: int) -> None:
+    from pandera.api.checks import Check
+
+    # a run of whole numbers is decided from the extremes; a set with a gap by lookup
+    runs = [Check.isin([0, 1, 2, 3, 4]), Check.isin([4, 2, 3]), Check.isin([0, 2, 4])]
+    for check in [*_checks(), *runs]:
         truth = _pandera_passes(values, "int64", False, check)
-        assert _screen_passes(values, "int64", False, check) == truth, (values, check)
+        assert _screen_passes(values, "int64", False, check, pieces) == truth, (values, check)
+    for check in (Check.isin([True, False]), Check.isin([0.0, 1.5, 5])):  # odd sets
+        if _screen_passes(values, "int64", False, check, pieces):
+            assert _pandera_passes(values, "int64", False, check), (values, check)
+
+
+@pytest.mark.parametrize("values", [[0, None, 4], [None, None], [7, None]])
+def test_screen_agrees_with_pandera_on_nullable_ints(values: list[Any]) -> None:
+    from pandera.api.checks import Check
+
+    present = [v for v in values if v is not None]  # pandera's checks skip what is missing
+    for check in (Check.isin([0, 1, 2, 3, 4]), Check.in_range(0, 4), Check.notin([7])):
+        truth = _pandera_passes(present, "int64", False, check)
+        assert _screen_passes(values, "int64", True, check, 2) == truth, (values, check)
 
 
 @pytest.mark.parametrize("values", [["a", "b"], ["a", None], ["c"]])
@@ -113,4 +176,98 @@ def test_uniqueness_of_rising_keys_needs_no_sort() -> None:
     unique = Uniqueness(("id",), 4)
     for chunk in ([1, 2, 3], [4, 9]):
         unique.add(pa.table({"id": chunk}))
+    assert len(unique.repeated()) == 0
+
+
+#: int64's view of the hash the missing values of an integer key share.
+_AS_NULL = 0x9E3779B97F4A7C15 - 2**64
+
+
+@pytest.mark.parametrize(
+    ("chunks", "kind"),
+    [
+        (([5, -1, 3], [2**62, -(2**63)], [-1]), "int64"),
+        (([None, _AS_NULL], [7]), "int64"),  # a value whose bits are the missing values' hash
+        (([None, 1], [None]), "int64"),
+        (([3, -3], [70_000, -70_000], [3]), "int32"),
+        (([3, 2**64 - 1], [2**63]), "uint64"),
+        (([1, 2], [3, 4], [2**40]), "int64"),
+    ],
+)
+def test_uniqueness_of_whole_numbers_agrees_with_pandas(
+    chunks: tuple[list[Any], ...], kind: str
+) -> None:
+    """A whole-number key is its own hash: the failing rows are those pandas finds repeated
+    (missing values are equal to each other, and to nothing else)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.validation.tablewide import Uniqueness
+
+    parts = [pa.table({"id": pa.array(c, type=getattr(pa, kind)())}) for c in chunks]
+    unique = Uniqueness(("id",), 2)
+    for part in parts:
+        unique.add(part)
+    failure = unique.confirm(unique.repeated(), lambda: iter(parts))
+    values = pd.Series([v for c in chunks for v in c], dtype=object)
+    repeated = values.isna() if values.isna().sum() > 1 else values.isna() & False
+    repeated |= values.duplicated(keep=False) & values.notna()
+    expected = [i + 1 for i in range(len(values)) if repeated[i]]
+    if not expected:
+        assert failure is None
+    else:
+        assert failure is not None
+        assert (failure.failing_rows, [e.row for e in failure.examples]) == (
+            len(expected),
+            expected[: len(failure.examples)],
+        )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_uniqueness_of_ids_that_rise_in_runs_then_fall_back(seed: int) -> None:
+    """Ids that rise, in runs of consecutive numbers and with gaps, then fall back onto a
+    run, into a gap, or past the start: the failing rows are those pandas finds repeated."""
+    import random
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.validation.tablewide import Uniqueness
+
+    rng = random.Random(seed)
+    chunks, next_id = [], rng.choice([-50, 0, 1, 2**40])
+    for _ in range(rng.randint(3, 6)):  # rising: consecutive runs, some with gaps
+        size = rng.randint(1, 6)
+        step = rng.choice([1, 1, 2])
+        chunks.append(list(range(next_id, next_id + size * step, step)))
+        next_id = chunks[-1][-1] + rng.choice([1, 1, 3])
+    seen = [v for c in chunks for v in c]
+    fallen = [rng.choice(seen), rng.choice(seen) + 1, seen[0] - 1, next_id + 5]
+    chunks.append(rng.sample(fallen, rng.randint(1, 4)))
+    chunks.append(list(range(next_id, next_id + 3)))
+    kind = pa.int64() if seed % 2 else pa.uint64()
+    if kind == pa.uint64() and min(v for c in chunks for v in c) < 0:
+        kind = pa.int64()
+    parts = [pa.table({"id": pa.array(c, type=kind)}) for c in chunks]
+    unique = Uniqueness(("id",), 2)
+    for part in parts:
+        unique.add(part)
+    failure = unique.confirm(unique.repeated(), lambda: iter(parts))
+    values = pd.Series([v for c in chunks for v in c])
+    expected = [i + 1 for i, hit in enumerate(values.duplicated(keep=False)) if hit]
+    assert (failure.failing_rows if failure else 0) == len(expected), chunks
+    if failure:
+        assert [e.row for e in failure.examples] == expected[: len(failure.examples)]
+
+
+def test_consecutive_ids_take_no_memory_while_they_rise() -> None:
+    """Millions of ids in order, in chunks: nothing is kept per row, and nothing repeats."""
+    import pyarrow as pa
+
+    from mlgitops.validation.tablewide import Uniqueness
+
+    unique = Uniqueness(("id",), 4_000_000)
+    for start in range(0, 4_000_000, 250_000):
+        unique.add(pa.table({"id": pa.array(range(start, start + 250_000))}))
+    assert unique.stored() == 0
     assert len(unique.repeated()) == 0

@@ -1,21 +1,22 @@
 """CSV in chunks parsed by pyarrow, with exact line numbers.
 
-A file whose lines end in LF or CRLF is cut into blocks where records end and
-the blocks are parsed on every core (:mod:`mlgitops.data.csvblocks`); any
-other file goes through pyarrow's streaming reader, which finds record ends
-with a real CSV lexer. Either way pyarrow reads what pandas reads (quoted
-newlines, a quote inside an unquoted value such as ``5" tall``, CRLF or CR
-line ends, a byte-order mark), and memory stays at a few blocks whatever the
-file's size.
+The file is read once, in blocks cut where records end, and the blocks are
+parsed on every core (:mod:`mlgitops.data.csvblocks`). From where no block
+can be cut (lines that end in a lone CR only, a record larger than a block,
+a cut inside a value over many lines that a short look-back cannot settle)
+pyarrow's streaming reader reads on; it finds record ends with a real CSV
+lexer. Either way pyarrow reads what pandas reads (quoted newlines, a quote
+inside an unquoted value such as ``5" tall``, LF, CRLF or CR line ends, a
+byte-order mark), and memory stays at a few blocks whatever the file's size.
 pyarrow tells no line numbers, so line ends are counted as the blocks pass:
 when the file has exactly one line per record (the usual case), data row ``k``
-(1-based) is line ``k + 1``. When it does not (quoted newlines, blank lines,
-lone CRs) and a row fails, one pass of Python's ``csv`` module, reading
-records as pandas does, maps the failing rows to the line where each starts.
-That pass also finds a quote never closed, where the last lines leave it in
-doubt. Where pyarrow refuses what pandas reads (a record with fewer fields
-than the header, a value larger than a block), that pass reads the rest of
-the file (:mod:`mlgitops.data.csvscan`).
+(1-based) is line ``k + 1``. When it does not (quoted newlines, blank lines)
+and a row fails, one pass of Python's ``csv`` module, reading records as
+pandas does, maps the failing rows to the line where each starts, from the
+start of the block holding each. That pass also finds a quote never closed,
+where the last lines leave it in doubt. Where pyarrow refuses what pandas
+reads (a record with fewer fields than the header, a value larger than a
+block), that pass reads the rest of the file (:mod:`mlgitops.data.csvscan`).
 """
 
 from __future__ import annotations
@@ -206,8 +207,8 @@ class CsvReader:
         self.annotate_file = annotate_file
         self._regular = True
         self._header: list[str] | None = None
-        self._layout: csvblocks.Layout | None = None
-        self._laid_out = False
+        #: Whether the file may hold a quote (False: it was read to its end without one).
+        self._quoted = True
         self._exact: bool | None = None
         self._header_line = 1
         #: Where each block of the last read starts, after the rows before it (None: the
@@ -268,17 +269,13 @@ class CsvReader:
         # and refuses only what pandas refuses, naming the line.
         read = _Read()
         if not self._exact:
-            if not self._laid_out:
-                self._layout = csvblocks.layout(self.path, self._header_size)
-                self._laid_out = True
             size = self._block_size(chunk_rows)
-            where = self._layout
-            ends = csvblocks.cuts(self.path, where, size) if where else None
             try:
-                if where and ends:
-                    regular, places = yield from self._blocks(where, ends, header, convert, read)
+                if csvblocks.cuttable(self.path, self._header_size):
+                    regular, places = yield from self._blocks(header, convert, size, read)
                 else:
-                    regular, places = (yield from self._stream(header, convert, size, read)), None
+                    regular = yield from self._stream(header, convert, size, read)
+                    places = None
             except pa.ArrowInvalid as exc:
                 if _conversion(str(exc)):
                     raise self._translate(str(exc), header) from exc
@@ -291,21 +288,25 @@ class CsvReader:
         self._finish(read.rows, False, walked=True)
 
     def _stream(
-        self, header: list[str], convert: Any, size: int, read: _Read
+        self, header: list[str], convert: Any, size: int, read: _Read, place: Place | None = None
     ) -> Generator[pa.Table, None, bool]:
-        """pyarrow's streaming reader (quoted newlines allowed); whether one line is one row."""
+        """pyarrow's streaming reader (quoted newlines allowed), from the data's start or from
+        ``place``, a record's start; whether one line is one row in what it read."""
         import pyarrow as pa
         import pyarrow.csv as pc
 
         options = pc.ReadOptions(
             column_names=header,
-            skip_rows=self._header_lines,  # pyarrow skips lines, not records
+            skip_rows=0 if place else self._header_lines,  # pyarrow skips lines, not records
             use_threads=True,
             block_size=size,
         )
         parse = pc.ParseOptions(newlines_in_values=True, invalid_row_handler=read)
         stream = None
+        before = read.rows
         with self.path.open("rb") as handle:
+            if place:
+                handle.seek(place.byte)
             counted = _Counted(handle)
             try:
                 stream = pc.open_csv(
@@ -324,29 +325,33 @@ class CsvReader:
                 if stream is not None:  # now, not when a cycle is collected at exit
                     stream.close()
                 del stream
-        return not counted.lone_cr and read.rows == counted.lines() - self._header_lines
+        lines = counted.lines() - (0 if place else self._header_lines)
+        return not counted.lone_cr and read.rows - before == lines
 
     def _blocks(
-        self,
-        where: csvblocks.Layout,
-        ends: list[int],
-        header: list[str],
-        convert: Any,
-        read: _Read,
+        self, header: list[str], convert: Any, size: int, read: _Read
     ) -> Generator[pa.Table, None, tuple[bool, list[tuple[int, Place]]]]:
-        """Blocks cut at record ends, parsed side by side; whether one line is one row, and
-        where each block starts, after the rows before it."""
+        """Blocks cut at record ends, parsed side by side, then the streaming reader from
+        where a cut was not settled, if one was not; whether one line is one row, and where
+        each block (and the streamed rest) starts, after the rows before it."""
         newlines = 0
         last = b""
         places: list[tuple[int, Place]] = []
-        parsed = csvblocks.parsed(self.path, where.start, ends, header, convert, read, _pool())
-        for start, (table, count, end) in zip([where.start, *ends], parsed, strict=False):
+        blocks = csvblocks.Blocks(self.path, self._header_size, size)
+        for start, table, count, end in csvblocks.parsed(blocks, header, convert, read, _pool()):
             places.append((read.rows, Place(start, self._header_lines + newlines + 1, len(header))))
             read.rows, newlines, last = read.rows + table.num_rows, newlines + count, end
             yield table
             del table
-        lines = newlines + (1 if last not in (b"", b"\n") else 0)
-        return read.rows == lines, places
+        regular = read.rows == newlines
+        if blocks.stop is not None:
+            place = Place(blocks.stop, self._header_lines + newlines + 1, len(header))
+            places.append((read.rows, place))
+            regular = (yield from self._stream(header, convert, size, read, place)) and regular
+        else:
+            self._quoted = blocks.quoted
+            regular = read.rows == newlines + (1 if last not in (b"", b"\n", b"\r") else 0)
+        return regular, places
 
     def _padded(
         self, header: list[str], convert: Any, chunk_rows: int, read: _Read
@@ -429,7 +434,7 @@ class CsvReader:
 
     def _closed_at_end(self) -> bool:
         """Whether the last record surely closes its quotes (else the file is walked)."""
-        if self._layout is not None and not self._layout.quoted:
+        if not self._quoted:
             return True
         return csvblocks.closed_at_end(self.path, self._header_size) is True
 
@@ -453,12 +458,12 @@ def _conversion(message: str) -> bool:
 
 
 def _pool() -> pa.MemoryPool:
-    """jemalloc, returning freed pages at once, where pyarrow has it: steadier RSS."""
+    """jemalloc, where pyarrow has it. Its pages freed by one block are reused by the next
+    (returning them to the system at once, then faulting them in again, cost about a tenth
+    of the parse)."""
     import pyarrow as pa
 
     try:
-        pool = pa.jemalloc_memory_pool()
-        pa.jemalloc_set_decay_ms(0)
+        return pa.jemalloc_memory_pool()
     except NotImplementedError:
         return pa.default_memory_pool()
-    return pool

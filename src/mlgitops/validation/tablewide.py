@@ -1,7 +1,8 @@
 """Checks over the whole table, correct across chunk borders.
 
 Uniqueness keeps one 64-bit hash per row (8 bytes a row, the only memory
-that grows with the file). Rows whose hash repeats are candidates; a second
+that grows with the file; a single integer key is its own hash, and while such
+keys only grow, consecutive ones take no memory at all). Rows whose hash repeats are candidates; a second
 pass over just the key columns compares their real values, so a hash
 collision can never make a false failure, and it yields the examples.
 """
@@ -38,8 +39,12 @@ def hash_rows(batch: pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
         hashed: np.ndarray[Any, Any] = pd.util.hash_array(column.to_numpy())  # nulls: NaN
         return hashed
     if column is not None and pa.types.is_integer(column.type):
-        hashed = pd.util.hash_array(pc.fill_null(column, 0).to_numpy())
+        # a whole number is its own hash (as 64 bits): no two values share one
+        values = (pc.fill_null(column, 0) if column.null_count else column).to_numpy()
+        wide = values if values.itemsize == 8 else values.astype(np.int64)
+        hashed = wide.view(np.uint64)
         if column.null_count:
+            hashed = hashed.copy()  # Arrow's memory is read-only
             hashed[np.asarray(column.is_null())] = _NULL_HASH
         return hashed
     frame = batch.select(list(keys)).to_pandas()
@@ -48,7 +53,13 @@ def hash_rows(batch: pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
 
 
 class Uniqueness:
-    """Hashes of one unique key, gathered chunk by chunk into one buffer."""
+    """Hashes of one unique key, gathered chunk by chunk into one buffer.
+
+    While a single integer key only ever grows (ids usually do), nothing can
+    repeat: no sort is needed, and a chunk of consecutive keys is kept as its
+    first and last, so memory stays flat whatever the file's size. Should a
+    key fall back later, those runs become hashes like any other.
+    """
 
     def __init__(self, keys: tuple[str, ...], size_hint: int) -> None:
         import numpy as np
@@ -56,15 +67,32 @@ class Uniqueness:
         self.keys = keys
         self._hashes = np.empty(max(size_hint, 1024), dtype=np.uint64)
         self._count = 0
-        #: The largest key so far while a single integer key only ever grew (ids
-        #: usually do): then nothing can repeat and no sort is needed.
+        #: The largest key so far while keys only grew; None once one did not.
         self._rising: int | None = -(2**63) - 1
+        #: Consecutive keys not in the buffer: first, last (while keys only grew).
+        self._runs: list[list[int]] = []
+        self._kind: pa.DataType | None = None
 
     def add(self, batch: pa.Table) -> None:
+        run = self._watch_order(batch)
+        if run is not None:
+            first, last = run
+            if self._runs and self._runs[-1][1] + 1 == first:
+                self._runs[-1][1] = last
+            else:
+                self._runs.append([first, last])
+            return
+        if self._rising is None and self._runs:
+            self._spill_runs()
+        self._keep(hash_rows(batch, self.keys))
+
+    def stored(self) -> int:
+        """How many hashes are kept (8 bytes each)."""
+        return self._count
+
+    def _keep(self, hashed: np.ndarray[Any, Any]) -> None:
         import numpy as np
 
-        self._watch_order(batch)
-        hashed = hash_rows(batch, self.keys)
         end = self._count + len(hashed)
         if end > len(self._hashes):  # the estimate was short: grow by half
             grown = np.empty(max(end, len(self._hashes) * 3 // 2), dtype=np.uint64)
@@ -73,23 +101,39 @@ class Uniqueness:
         self._hashes[self._count : end] = hashed
         self._count = end
 
-    def _watch_order(self, batch: pa.Table) -> None:
+    def _spill_runs(self) -> None:
+        """The runs of consecutive keys, hashed as their rows would be."""
+        import numpy as np
+        import pyarrow as pa
+
+        for first, last in self._runs:
+            for low in range(first, last + 1, 1 << 20):
+                high = min(low + (1 << 20), last + 1)
+                keys = pa.array(np.arange(low, high, dtype=np.int64 if low < 0 else np.uint64))
+                self._keep(hash_rows(pa.table({self.keys[0]: keys.cast(self._kind)}), self.keys))
+        self._runs = []
+
+    def _watch_order(self, batch: pa.Table) -> tuple[int, int] | None:
+        """Whether the keys still only grow; the chunk's first and last key when they do and
+        the chunk's keys are consecutive."""
         import numpy as np
         import pyarrow as pa
 
         if self._rising is None:
-            return
+            return None
         column = batch.column(self.keys[0])
         if len(self.keys) != 1 or not pa.types.is_integer(column.type) or column.null_count:
             self._rising = None
-            return
+            return None
+        self._kind = column.type
         values = column.to_numpy()
         if len(values) == 0:
-            return
+            return None
         if values[0] <= self._rising or not bool(np.all(values[1:] > values[:-1])):
             self._rising = None
-            return
-        self._rising = int(values[-1])
+            return None
+        first, self._rising = int(values[0]), int(values[-1])
+        return (first, self._rising) if self._rising - first == len(values) - 1 else None
 
     def repeated(self) -> np.ndarray[Any, Any]:
         """Hash values seen more than once (sorted), freeing the gathered hashes."""
