@@ -53,19 +53,23 @@ VALUES = [
 ]
 
 
-def _file(rng: random.Random) -> tuple[list[str], bytes]:
+def _file(
+    rng: random.Random, most: int = 8, eols: tuple[str, ...] = ("\n", "\r\n", "\r")
+) -> tuple[list[str], bytes]:
+    """A random odd file of 1 to ``most`` records, its lines ending in one of ``eols``."""
     width = rng.randint(1, 4)
     names = [rng.choice([f"c{i}"] * 3 + [""] * (width > 1)) for i in range(width)]
     columns = [name or f"Unnamed: {i}" for i, name in enumerate(names)]  # as pandas names them
-    eol = rng.choice(["\n", "\r\n", "\r"])
+    eol = rng.choice(eols)
     rows = [
         ",".join(rng.choice(VALUES) for _ in range(rng.choice([width] * 4 + [1, width - 1])))
-        for _ in range(rng.randint(1, 8))
+        for _ in range(rng.randint(1, most))
     ]
     if eol == "\r":  # no blank line (see above): a record of one empty field would be one
         rows = [row if row.strip(" \t") else "a" for row in rows]
-    elif rng.random() < 0.3:
-        rows.insert(rng.randrange(len(rows) + 1), rng.choice(["", "  "]))
+    else:
+        for _ in range(1 + most // 20 if rng.random() < 0.3 else 0):
+            rows.insert(rng.randrange(len(rows) + 1), rng.choice(["", "  "]))
     if rng.random() < 0.1:  # the file ends inside a quoted value (cut short): refused
         rows[-1] = rows[-1].rpartition(",")[0] + rng.choice([',"open', ',"open,', ',"open\nx'])
     text = ",".join(names) + eol + eol.join(rows) + rng.choice([eol, ""])
@@ -78,15 +82,28 @@ def _plain(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and value != value) else value
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_random_odd_files_read_as_pandas_reads_them(seed: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("seed", "most", "block"),
+    [(seed, 8, None) for seed in range(8)] + [(100 + seed, 120, 64) for seed in range(4)],
+)
+def test_random_odd_files_read_as_pandas_reads_them(
+    seed: int, most: int, block: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files, and files of up to 120 records cut into blocks of 64 to 256 bytes (so
+    cuts fall everywhere: inside quoted values, quoted CRLFs and blank lines; a file whose
+    lines end in a lone CR is not cut, it goes to the streaming reader)."""
     import pandas as pd
     import pyarrow as pa
 
+    from mlgitops.data import csv as csv_reader
+
+    if block:
+        monkeypatch.setattr(csv_reader, "_MIN_BLOCK", block)
+        monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", block * 4)
     rng = random.Random(seed)
     compared = refused = 0
     for trial in range(60):
-        columns, data = _file(rng)
+        columns, data = _file(rng, most, ("\n", "\r\n") if block else ("\n", "\r\n", "\r"))
         path = tmp_path / f"{seed}-{trial}.csv"
         path.write_bytes(data)
         reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
