@@ -314,6 +314,7 @@ def test_cuts_not_settled_leave_the_file_to_the_streaming_reader(
     monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 2048)
     monkeypatch.setattr(csvblocks, "_LOOK", 64)
     monkeypatch.setattr(csvblocks, "_LOOK_LIMIT", 256)
+    monkeypatch.setattr(csvblocks, "_LARGEST", 2048)  # no larger block to settle it in
     streamed: list[bool] = []
     stream = csv_reader.CsvReader._stream
 
@@ -462,20 +463,43 @@ def test_lines_ending_every_way_in_one_file_are_cut_into_blocks(
     assert reader.lines({1, 200, 400}) == {1: 2, 200: 201, 400: 401}
 
 
-def test_a_record_larger_than_a_block_hands_the_rest_to_the_streaming_reader(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Blocks up to the record no block holds; the streaming reader from that record on;
-    the values are pandas', and a row's line is right on either side."""
+def _big_record_file() -> str:
+    """300 short records, one of about 1.2 KB, then records over two lines."""
+    big = '"' + "word, " * 200 + '\nand more"'
+    rows = [f"{i},v{i}" for i in range(300)] + [f"300,{big}"]
+    rows += [f'{i},"w{i}\nsecond line"' for i in range(301, 350)]
+    rows += [f"{i},u" for i in range(350, 400)]
+    return "a,b\n" + "\n".join(rows) + "\n"
+
+
+def _record_starts(text: str) -> list[int]:
+    """The line each record starts on, the header's first (Python's ``csv`` module)."""
     import csv
 
+    records = csv.reader(io.StringIO(text, newline=""))
+    starts, line = [], 1
+    for _ in records:
+        starts.append(line)
+        line = records.line_num + 1
+    return starts
+
+
+@pytest.mark.parametrize("largest", [512, 1 << 20])
+def test_a_record_larger_than_a_block(
+    largest: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record larger than a block is read in a block four times as large, and the blocks go
+    on; larger than the largest block, it stops them, and the streaming reader reads on from
+    that record. Either way the values are pandas', and a row's line is right on either side."""
     import pandas as pd
     import pyarrow as pa
 
     from mlgitops.data import csv as csv_reader
+    from mlgitops.data import csvblocks
 
     monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 512)
     monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 512)
+    monkeypatch.setattr(csvblocks, "_LARGEST", largest)
     streamed: list[int] = []
     stream = csv_reader.CsvReader._stream
 
@@ -484,12 +508,7 @@ def test_a_record_larger_than_a_block_hands_the_rest_to_the_streaming_reader(
         return (yield from stream(self, header, convert, size, read, *rest))
 
     monkeypatch.setattr(csv_reader.CsvReader, "_stream", streaming)
-    big = '"' + "word, " * 200 + '\nand more"'
-    rows = [f"{i},v{i}" for i in range(300)] + [f"300,{big}"]
-    rows += [f'{i},"w{i}\nsecond line"' for i in range(301, 350)] + [
-        f"{i},u" for i in range(350, 400)
-    ]
-    text = "a,b\n" + "\n".join(rows) + "\n"
+    text = _big_record_file()
     path = tmp_path / "big.csv"
     path.write_text(text)
     reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
@@ -497,11 +516,10 @@ def test_a_record_larger_than_a_block_hands_the_rest_to_the_streaming_reader(
     expected = pd.read_csv(io.StringIO(text), dtype=object)
     assert read["a"] == list(range(400))
     assert read["b"] == list(expected["b"])
-    assert len(streamed) == 1 and 0 < streamed[0] <= 300  # blocks first, then the stream
-    records = csv.reader(io.StringIO(text, newline=""))
-    starts, line = [], 1
-    for _ in records:
-        starts.append(line)
-        line = records.line_num + 1
+    if largest == 512:
+        assert len(streamed) == 1 and 0 < streamed[0] <= 300  # blocks first, then the stream
+    else:
+        assert streamed == []
+    starts = _record_starts(text)
     wanted = {1, 250, 301, 302, 349, 400}
     assert reader.lines(wanted) == {row: starts[row] for row in wanted}

@@ -16,9 +16,11 @@ that is the answer whatever came before; where they differ, more lines are
 read, back to the block's start (a known record start) if need be. A cut
 inside a quoted value moves back to the newline before.
 
-Where a cut is not settled (a block without a newline, as in a file whose
-lines end in a lone carriage return; a value spanning many lines) the blocks
-stop, at a record's start, and pyarrow's streaming reader reads on from there.
+A block with no cut in it (a record larger than a block) is read again four
+times as large. Where a cut is still not settled (a block of 32 MiB without a
+newline, as in a file whose lines end in a lone carriage return; a value
+spanning more lines than the look-back settles) the blocks stop, at a
+record's start, and pyarrow's streaming reader reads on from there.
 
 The file is read, never mapped: a mapped file's pages count in the process's
 resident memory.
@@ -44,6 +46,8 @@ _CHUNK = 1 << 20
 _LOOK, _LOOK_LIMIT = 1 << 12, 1 << 20
 #: Newlines tried for one cut before giving up (a value spanning that many lines).
 _TRIES = 64
+#: The largest block: one that holds no cut is read again larger, up to this.
+_LARGEST = 32 << 20
 #: What is read of the data first, to tell a file whose lines end in a lone CR.
 _SAMPLE = 1 << 16
 
@@ -57,8 +61,9 @@ def cuttable(path: Path, start: int) -> bool:
 
 
 class Blocks:
-    """The data of a file, from byte ``start`` on, in blocks of at most ``size`` bytes (a
-    record larger than that stops them), each ending where a record ends.
+    """The data of a file, from byte ``start`` on, in blocks of at most ``size`` bytes,
+    each ending where a record ends; a block is read again four times as large, up to
+    :data:`_LARGEST`, where it holds no cut (a record larger than a block).
 
     Iterating gives each block as a buffer read from the file and how much of
     it belongs to the block (the rest, a record's beginning, is read again with
@@ -81,7 +86,8 @@ class Blocks:
 
     def release(self, buffer: bytearray) -> None:
         """``buffer``, handed out before, is no longer read."""
-        self._free.append(buffer)
+        if len(buffer) == self.size:  # one grown for a large record is let go
+            self._free.append(buffer)
 
     def __iter__(self) -> Iterator[Block]:
         with self.path.open("rb") as handle:
@@ -89,12 +95,16 @@ class Blocks:
             floor = self.start
             while floor < end:
                 data = self._free.pop() if self._free else bytearray(self.size)
-                read = os.preadv(handle.fileno(), [data], floor)
-                if floor + read >= end:
-                    self.quoted = self.quoted or data.find(b'"', 0, read) >= 0
-                    yield Block(floor, data, read)
-                    return
-                cut = self._cut(handle, floor, data, read)
+                while True:
+                    read = os.preadv(handle.fileno(), [data], floor)
+                    if floor + read >= end:
+                        self.quoted = self.quoted or data.find(b'"', 0, read) >= 0
+                        yield Block(floor, data, read)
+                        return
+                    cut = self._cut(handle, floor, data, read)
+                    if cut is not None or len(data) >= _LARGEST:
+                        break
+                    data = bytearray(min(len(data) * 4, _LARGEST))
                 if cut is None:
                     self.stop = floor
                     return
