@@ -29,6 +29,7 @@ resident memory.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections import deque
 from collections.abc import Iterator
@@ -96,7 +97,7 @@ class Blocks:
             while floor < end:
                 data = self._free.pop() if self._free else bytearray(self.size)
                 while True:
-                    read = os.preadv(handle.fileno(), [data], floor)
+                    read = _fill(handle, data, floor)
                     if floor + read >= end:
                         self.quoted = self.quoted or data.find(b'"', 0, read) >= 0
                         yield Block(floor, data, read)
@@ -131,6 +132,16 @@ class Blocks:
             if length == 0:
                 return None
         return None
+
+
+def _fill(handle: io.BufferedReader, data: bytearray, position: int) -> int:
+    """Read the file from ``position`` into ``data``, as much as it holds or the file has;
+    how many bytes were read."""
+    handle.seek(position)
+    view, done = memoryview(data), 0
+    while done < len(data) and (count := handle.readinto(view[done:])):
+        done += count
+    return done
 
 
 class Block(NamedTuple):
