@@ -314,7 +314,6 @@ def test_cuts_not_settled_leave_the_file_to_the_streaming_reader(
     monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 2048)
     monkeypatch.setattr(csvblocks, "_LOOK", 64)
     monkeypatch.setattr(csvblocks, "_LOOK_LIMIT", 256)
-    monkeypatch.setattr(csvblocks, "_LARGEST", 2048)  # no larger block to settle it in
     streamed: list[bool] = []
     stream = csv_reader.CsvReader._stream
 
@@ -463,9 +462,10 @@ def test_lines_ending_every_way_in_one_file_are_cut_into_blocks(
     assert reader.lines({1, 200, 400}) == {1: 2, 200: 201, 400: 401}
 
 
-def _big_record_file() -> str:
-    """300 short records, one of about 1.2 KB, then records over two lines."""
-    big = '"' + "word, " * 200 + '\nand more"'
+def _big_record_file(lines: int) -> str:
+    """300 short records, one of about 1.2 KB over ``lines`` lines, then records over two
+    lines."""
+    big = '"' + "\n".join(["word, " * (200 // lines)] * lines) + '"'
     rows = [f"{i},v{i}" for i in range(300)] + [f"300,{big}"]
     rows += [f'{i},"w{i}\nsecond line"' for i in range(301, 350)]
     rows += [f"{i},u" for i in range(350, 400)]
@@ -484,9 +484,10 @@ def _record_starts(text: str) -> list[int]:
     return starts
 
 
+@pytest.mark.parametrize("lines", [1, 12])
 @pytest.mark.parametrize("largest", [512, 1 << 20])
 def test_a_record_larger_than_a_block(
-    largest: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    largest: int, lines: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A record larger than a block is read in a block four times as large, and the blocks go
     on; larger than the largest block, it stops them, and the streaming reader reads on from
@@ -508,7 +509,7 @@ def test_a_record_larger_than_a_block(
         return (yield from stream(self, header, convert, size, read, *rest))
 
     monkeypatch.setattr(csv_reader.CsvReader, "_stream", streaming)
-    text = _big_record_file()
+    text = _big_record_file(lines)
     path = tmp_path / "big.csv"
     path.write_text(text)
     reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)

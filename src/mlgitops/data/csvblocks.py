@@ -49,6 +49,8 @@ _LOOK, _LOOK_LIMIT = 1 << 12, 1 << 20
 _TRIES = 64
 #: The largest block: one that holds no cut is read again larger, up to this.
 _LARGEST = 32 << 20
+#: What a cut is when no record ends in a block, and when where one does is not settled.
+_NO_CUT, _UNSETTLED = 0, -1
 #: What is read of the data first, to tell a file whose lines end in a lone CR.
 _SAMPLE = 1 << 16
 
@@ -102,36 +104,36 @@ class Blocks:
                         self.quoted = self.quoted or data.find(b'"', 0, read) >= 0
                         yield Block(floor, data, read)
                         return
-                    cut = self._cut(handle, floor, data, read)
-                    if cut is not None or len(data) >= _LARGEST:
+                    length = self._cut(handle, floor, data, read)
+                    if length != _NO_CUT or len(data) >= _LARGEST:
                         break
                     data = bytearray(min(len(data) * 4, _LARGEST))
-                if cut is None:
+                if length <= 0:
                     self.stop = floor
                     return
-                yield cut
-                floor += cut.length
+                yield Block(floor, data, length)
+                floor += length
 
-    def _cut(self, handle: IO[bytes], floor: int, data: bytearray, read: int) -> Block | None:
-        """The whole records at the start of the ``read`` bytes of ``data`` (read from
-        ``floor``, a record's start): up to the last newline where a record ends. None when
-        that is not settled."""
+    def _cut(self, handle: IO[bytes], floor: int, data: bytearray, read: int) -> int:
+        """How many of the ``read`` bytes of ``data`` (read from ``floor``, a record's start)
+        are whole records: up to the last newline where a record ends. :data:`_NO_CUT` when
+        no record ends in them, :data:`_UNSETTLED` when where one does is not settled."""
         length = data.rfind(b"\n", 0, read) + 1
         if length == 0:
-            return None
+            return _NO_CUT
         if data.find(b'"', 0, length) < 0:
-            return Block(floor, data, length)  # no quote: every newline ends a record
+            return length  # no quote: every newline ends a record
         self.quoted = True
         for _ in range(_TRIES):
             at_end = _record_ends(handle, floor, floor + length)
             if at_end is None:
-                return None
+                return _UNSETTLED
             if at_end:
-                return Block(floor, data, length)
+                return length
             length = data.rfind(b"\n", 0, length - 1) + 1
             if length == 0:
-                return None
-        return None
+                return _NO_CUT  # a record (a quoted value over lines) fills the block
+        return _UNSETTLED
 
 
 def _fill(handle: io.BufferedReader, data: bytearray, position: int) -> int:
