@@ -2,9 +2,10 @@
 
 Uniqueness keeps one 64-bit hash per row (8 bytes a row, the only memory
 that grows with the file; a single integer key is its own hash, and while such
-keys only grow, consecutive ones take no memory at all). Rows whose hash repeats are candidates; a second
-pass over just the key columns compares their real values, so a hash
-collision can never make a false failure, and it yields the examples.
+keys only grow, consecutive ones take no memory at all). Rows whose hash
+repeats are candidates; a second pass over just the key columns compares their
+real values, so a hash collision can never make a false failure, and it
+yields the examples.
 """
 
 from __future__ import annotations
