@@ -49,6 +49,19 @@ def _train_json(root: Path, name: str) -> results.TrainResult:
     return results.load_train_result((root / ".mlgitops" / name / "train.json").read_text())
 
 
+def _trained_on_the_gpu(root: Path, name: str, uri: str) -> results.TrainResult:
+    """``train`` with ``train.gpu: true``: the fit ran on the GPUs ``nvidia-smi`` lists, and
+    they were billed for it."""
+    assert cli(root, "train", name, "--tracking-uri", uri) == 0
+    result = _train_json(root, name)
+    model, driver, count = nvidia_smi()
+    assert (result.device, result.gpu, result.gpu_driver, result.gpu_count) == (
+        "cuda", model, driver, count,
+    )  # fmt: skip
+    assert result.gpu_seconds == pytest.approx(result.fit_s * count, abs=0.01)
+    return result
+
+
 def test_an_xgboost_regressor_trains(tmp_path: Path, mlflow_server: MlflowServer) -> None:
     name = unique("xgb")
     root = _repo(tmp_path / "repo", name, XGB)
@@ -115,14 +128,8 @@ def test_asking_for_the_gpu_trains_on_it_and_the_model_predicts_on_the_cpu(
     root = _repo(tmp_path / "repo", name, deep)
     _rides(400_000).to_csv(root / "data" / "rides.csv", index=False)  # seconds of GPU work
     _ask_for_the_gpu(root, name)
-    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
-    result = _train_json(root, name)
-    model, driver, count = nvidia_smi()
-    assert (result.device, result.gpu, result.gpu_driver, result.gpu_count) == (
-        "cuda", model, driver, count,
-    )  # fmt: skip
+    result = _trained_on_the_gpu(root, name, mlflow_server.uri)
     assert result.metrics["r2"] > 0.95
-    assert result.gpu_seconds == pytest.approx(result.fit_s * count, abs=0.01)
     # NVML sampled the fit: the CUDA context alone holds memory, and the GPU was busy.
     assert result.gpu_peak_memory_mb is not None and result.gpu_peak_memory_mb > 100
     assert result.gpu_utilization is not None and result.gpu_utilization > 0
@@ -158,14 +165,8 @@ def test_without_nvml_bindings_nvidia_smi_names_the_gpu(
     root = _repo(tmp_path / "repo", name, XGB)
     _ask_for_the_gpu(root, name)
     with thread_errors() as errors:
-        assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+        result = _trained_on_the_gpu(root, name, mlflow_server.uri)
     assert errors == []  # no thread tried NVML to sample the fit
-    result = _train_json(root, name)
-    model, driver, count = nvidia_smi()
-    assert (result.device, result.gpu, result.gpu_driver, result.gpu_count) == (
-        "cuda", model, driver, count,
-    )  # fmt: skip
-    assert result.gpu_seconds == pytest.approx(result.fit_s * count, abs=0.01)
     # Nothing sampled the fit: no figure rather than a guess.
     assert (result.gpu_peak_memory_mb, result.gpu_utilization) == (None, None)
 
