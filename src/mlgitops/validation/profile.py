@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.validation.extremes import Extremes
 from mlgitops.validation.failures import plain_value
 
 if TYPE_CHECKING:
@@ -52,12 +53,14 @@ def _feed(column: _Column, array: pa.Array) -> None:
     kind = array.type
     column.nulls += array.null_count
     numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
-    if pa.types.is_floating(kind):
+    extremes = Extremes(array)
+    if pa.types.is_floating(kind) and extremes.nan():  # NaN is missing, as in pandas
         nan = pc.is_nan(array)
         column.nulls += int(pc.sum(nan).as_py() or 0)
         array = pc.filter(array, pc.invert(nan))
+        extremes = Extremes(array)
     if numeric or pa.types.is_temporal(kind):
-        _range(column, array)
+        _range(column, extremes)
     if numeric:
         column.total += float(pc.sum(array).as_py() or 0)
         column.counted += len(array) - array.null_count
@@ -67,11 +70,8 @@ def _feed(column: _Column, array: pa.Array) -> None:
             column.values = None
 
 
-def _range(column: _Column, array: pa.Array) -> None:
-    import pyarrow.compute as pc
-
-    found = pc.min_max(array)
-    low, high = found["min"].as_py(), found["max"].as_py()
+def _range(column: _Column, extremes: Extremes) -> None:
+    low, high = extremes.get()
     if low is not None:
         column.low = low if column.low is None else min(column.low, low)
         column.high = high if column.high is None else max(column.high, high)
