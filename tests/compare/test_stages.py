@@ -274,6 +274,36 @@ def test_an_added_column_compares_normally(pr: PullRequest) -> None:
     assert "| added | `extra` | - | `double` |" in pr.output("report.md")
 
 
+def test_a_nullable_integer_column_with_gaps_validates_trains_and_compares(
+    pr: PullRequest,
+) -> None:
+    """A count with gaps, declared as pandas' nullable ``Int64``; declared ``int64``, pandas
+    reads it as floats and pandera refuses every gap, so validate fails and train refuses."""
+    frame = pr.data
+    visits = pd.array(np.random.default_rng(2).integers(0, 20, len(frame)), dtype="Int64")
+    visits[::7] = pd.NA
+    frame.insert(2, "visits", visits)
+    dtypes = {c: "float64" for c in FEATURES} | {"visits": "Int64", "y": "int64"}
+    write_data(pr.root, frame, dtypes)
+    path = pr.root / "schemas" / "shapes.yaml"
+    nullable = "    dtype: Int64\n    nullable: true\n"
+    path.write_text(path.read_text().replace("    dtype: Int64\n", nullable) + "coerce: true\n")
+    code, out = pr.run()
+    assert code == 0, out
+    verdict = pr.verdict()
+    assert verdict["features"]["added"] == [{"name": "visits", "type": "double"}]
+    assert verdict["comparison"]["status"] == "evaluable"
+    train = json.loads(pr.output("train.json"))
+    assert {"name": "visits", "dtype": "Int64"} in train["features"]
+    path.write_text(path.read_text().replace("dtype: Int64", "dtype: int64"))
+    assert cli(pr.root, "validate", NAME) == 1
+    report = json.loads(pr.output("validation.json"))
+    gaps = [f for f in report["failures"] if f["column"] == "visits"]
+    assert {f["check"] for f in gaps} == {"coerce_dtype('int64')", "dtype('int64')"}
+    assert all(f["failing_rows"] == (len(frame) + 6) // 7 for f in gaps), gaps
+    assert cli(pr.root, "train", NAME) == 1
+
+
 def test_records_that_stop_before_their_empty_fields_judge_as_written_in_full(
     pr: PullRequest,
 ) -> None:

@@ -168,3 +168,28 @@ def test_an_integer_that_does_not_fit_its_column_is_a_dtype_failure(tmp_path: Pa
         ("n", "dtype('int32')"): [(2, "3000000000"), (3, "-2147483649")],
         ("m", "dtype('int64')"): [(4, "inf"), (5, "1e309"), (6, "9223372036854775808"), (7, "x")],
     }
+
+
+def test_a_gap_in_a_nullable_inline_integer_column_passes_in_every_chunk(tmp_path: Path) -> None:
+    """``nullable: true`` on an inline integer column allows a missing value (pandas'
+    nullable ``Int64``), in a chunk the screen clears as in one pandera judges; a gap in
+    a column that is not nullable fails there, and only there."""
+    from mlgitops.data import open_data
+    from mlgitops.validation.engine import Limits, validate
+
+    chunks = ["1,1,0.5\n,2,0.5\n", "3,,0.5\n,4,7\n", "-1,5,0.5\n,6,0.5\n"]
+    (tmp_path / "d.csv").write_text("n,m,x\n" + "".join(chunks))
+    columns = [
+        Column(name="n", dtype="int64", nullable=True, min=0),
+        Column(name="m", dtype="int32"),
+        Column(name="x", dtype="float64", min=0, max=1),
+    ]
+    reader = open_data(tmp_path, "d.csv", fmt=None, workdir=tmp_path)
+    outcome = validate(reader, inline(columns), Limits(chunk_rows=2))
+    found = {(f.column, f.check): [e.row for e in f.examples] for f in outcome.failures}
+    assert found == {
+        ("m", "not_nullable"): [3],
+        ("x", "in_range(0, 1)"): [4],
+        ("n", "greater_than_or_equal_to(0)"): [5],
+    }
+    assert [c.words for c in inline(columns).columns.values()] == ["Int64", "int32", "float64"]

@@ -307,7 +307,7 @@ def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
 
-    limits = np.iinfo(target)
+    limits = np.iinfo(getattr(target, "numpy_dtype", target))  # Int64's are int64's
     raw = text.to_numpy(dtype=object)
     literal = text.str.fullmatch(r"\s*[+-]?\d+\s*").fillna(False).to_numpy(dtype=bool)
     values = np.full(len(raw), None, dtype=object)

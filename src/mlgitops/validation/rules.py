@@ -57,6 +57,10 @@ class ColumnRule:
     kind: str
     #: The expected dtype itself (a numpy or pandas dtype), resolved when first asked.
     target: Callable[[], Any]
+    #: Whether that dtype can hold a missing value: numpy's integers cannot (pandas reads
+    #: an integer column with a gap as floats, which pandera's ``int64`` refuses), pandas'
+    #: nullable ``Int64`` can.
+    missing: bool = True
     nullable: bool = False
     unique: bool = False
     required: bool = True
@@ -94,7 +98,8 @@ class Schema:
         """``schema`` itself, or a pandera ``DataFrameSchema`` read into rules."""
         if isinstance(schema, Schema):
             return schema
-        columns = {str(k): _from_pandera_column(c) for k, c in schema.columns.items()}
+        coerce = bool(schema.coerce)
+        columns = {str(k): _from_pandera_column(c, coerce) for k, c in schema.columns.items()}
         return cls(
             columns,
             tuple(_from_pandera_check(c) for c in schema.checks),
@@ -118,9 +123,11 @@ def _from_pandera_check(check: Any) -> CheckRule:
     )
 
 
-def _from_pandera_column(column: Any) -> ColumnRule:
+def _from_pandera_column(column: Any, coerce: bool) -> ColumnRule:
+    import numpy as np
+
     dtype = column.dtype
-    arrow, exact = _arrow_type(dtype)
+    arrow, exact = _arrow_type(dtype, coerce or bool(column.coerce))
     native = getattr(dtype, "type", None)
     return ColumnRule(
         dtype=None if dtype is None else str(dtype),
@@ -129,6 +136,7 @@ def _from_pandera_column(column: Any) -> ColumnRule:
         exact=exact,
         kind=str(getattr(native, "kind", "O")),
         target=lambda: native,
+        missing=not (isinstance(native, np.dtype) and native.kind in "iu"),
         nullable=bool(column.nullable),
         unique=bool(column.unique),
         required=bool(column.required),
@@ -137,15 +145,33 @@ def _from_pandera_column(column: Any) -> ColumnRule:
     )
 
 
-def _arrow_type(dtype: Any) -> tuple[pyarrow.DataType, bool]:
-    """The Arrow type to read a pandera dtype as, and whether it maps exactly."""
+def _arrow_type(dtype: Any, coerce: bool) -> tuple[pyarrow.DataType, bool]:
+    """The Arrow type to read a pandera dtype as, and whether it maps exactly.
+
+    pandas' nullable numbers (``Int64``, ``Float64``) and Arrow-backed ones
+    (``int64[pyarrow]``) are read as the Arrow type of their values, nulls
+    kept; a chunk's frame holds them as numpy's numbers, so they are exact
+    only where pandera coerces (``coerce``). Half floats, which no CSV reader
+    parses to, are read as single floats and left to pandera.
+    """
     import numpy as np
     import pandas as pd
     import pyarrow
 
     native = getattr(dtype, "type", None)
+    if isinstance(native, np.dtype) and native.kind == "f" and native.itemsize < 4:
+        return pyarrow.float32(), False
     if isinstance(native, np.dtype) and native.kind in "iuf":
         return pyarrow.from_numpy_dtype(native), True
+    if isinstance(native, pd.ArrowDtype):
+        values = native.pyarrow_dtype
+        numeric = pyarrow.types.is_integer(values) or pyarrow.types.is_floating(values)
+        if numeric and not pyarrow.types.is_float16(values):
+            return values, coerce
+    elif isinstance(native, pd.api.extensions.ExtensionDtype):
+        numbers = getattr(native, "numpy_dtype", None)
+        if isinstance(numbers, np.dtype) and numbers.kind in "iuf":  # Int64, UInt8, Float64
+            return pyarrow.from_numpy_dtype(numbers), coerce
     if isinstance(native, np.dtype) and native.kind == "b":
         return pyarrow.bool_(), True
     if isinstance(native, pd.StringDtype):
@@ -179,6 +205,16 @@ INLINE_DTYPES: dict[str, tuple[str, str, bool, str]] = {
     "category": ("category", "string", False, "O"),
     "datetime64[ns]": ("datetime64[ns]", "string", False, "M"),
 }
+#: An inline integer dtype of a nullable column -> pandas' nullable integer dtype: numpy's
+#: integers hold no missing value (pandera's ``int64`` refuses a gap), ``Int64`` does.
+NULLABLE_INTEGERS = {"int64": "Int64", "int32": "Int32"}
+
+
+def _inline_dtype(column: Column) -> str:
+    """The pandera dtype of an inline column."""
+    if column.nullable and column.dtype in NULLABLE_INTEGERS:
+        return NULLABLE_INTEGERS[column.dtype]
+    return INLINE_DTYPES[column.dtype][0]
 
 
 def inline(columns: Sequence[Column], *, name: str | None = None) -> Schema:
@@ -190,7 +226,7 @@ def inline(columns: Sequence[Column], *, name: str | None = None) -> Schema:
 
         built = {
             c.name: pa.Column(
-                c.dtype,
+                _inline_dtype(c),
                 [_pandera_check(r) for r in _checks(c)],
                 nullable=c.nullable,
                 unique=c.unique,
@@ -206,15 +242,16 @@ def inline(columns: Sequence[Column], *, name: str | None = None) -> Schema:
 
 
 def _inline_column(column: Column, schema: Schema) -> ColumnRule:
-    shown, arrow, exact, kind = INLINE_DTYPES[column.dtype]
-    name = column.name
+    _, arrow, exact, kind = INLINE_DTYPES[column.dtype]
+    shown, name = _inline_dtype(column), column.name
     return ColumnRule(
         dtype=shown,
-        words=column.dtype,
+        words=shown if column.dtype in NULLABLE_INTEGERS else column.dtype,
         arrow=arrow,
         exact=exact,
         kind=kind,
         target=lambda: getattr(schema.pandera.columns[name].dtype, "type", None),
+        missing=kind not in "iu" or shown != column.dtype,
         nullable=column.nullable,
         unique=column.unique,
         required=column.required,

@@ -85,8 +85,8 @@ def clean(column: ColumnPlan, array: pa.ChunkedArray) -> bool:
 
     if not column.screenable or array.type != column.arrow:
         return False
-    if not column.nullable and array.null_count:
-        return False
+    if array.null_count and not (column.nullable and column.rule.missing):
+        return False  # numpy's int64 holds no missing value: pandera refuses a gap there
     extremes = Extremes(array)
     floating = pa.types.is_floating(array.type)
     if floating and not column.nullable and extremes.nan():
