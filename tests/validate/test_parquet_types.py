@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -57,3 +58,34 @@ def test_a_column_name_twice_in_a_parquet_file_is_bad_input(
         "mlgitops validate: error: data/accounts.parquet: the header names a column more "
         "than once: 'age' (columns 2, 4); each column needs a name of its own\n"
     )
+
+
+def test_values_pandera_itself_fails_on_are_bad_input_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandera's own ``date`` check raises on a list value: the file cannot be checked
+    (exit 2, naming the rows and columns), where it was an internal error (exit 3)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = _parquet_repo(tmp_path)
+    schema = root / "schemas" / "accounts.yaml"
+    schema.write_text(schema.read_text().replace("coerce:", "  seen: {dtype: date}\ncoerce:"))
+    table = pa.table(
+        {
+            "id": [1, 2, 3],
+            "age": [34, 51, 20],
+            "score": [0.5, 1.0, None],
+            "plan": ["free", "pro", "free"],
+            "seen": pa.array([[1], [2, 3], []]),
+        }
+    )
+    pq.write_table(table, root / "data" / "accounts.parquet")
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts")
+    assert (outcome.code, outcome.stdout) == (2, "")
+    assert outcome.stderr.startswith(
+        "mlgitops validate: error: data/accounts.parquet: pandera cannot check rows 1-3 "
+        "(column seen): ValueError: The truth value of an array"
+    ), outcome.stderr
+    report = json.loads((root / ".mlgitops" / "accounts" / "validation.json").read_text())
+    assert report["error"].startswith("data/accounts.parquet: pandera cannot check rows 1-3")

@@ -110,7 +110,7 @@ def _run(
     value_sets = [ValueSet(col, check) for col, check in plan.value_sets.items()]
     profiler = Profiler() if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
-    chunker = _Chunker(plan, tally, text)
+    chunker = _Chunker(plan, tally, text, reader.display)
     rows = 0
     kept: list[pa.Table] = []
     for batch in reader.batches(plan.types(text), plan.names, limits.chunk_rows):
@@ -194,10 +194,11 @@ def _exactly_declared(schema: Schema, header: tuple[str, ...]) -> bool:
 class _Chunker:
     """Screens each chunk and sends what the screen cannot clear to pandera."""
 
-    def __init__(self, plan: Plan, tally: Tally, text: frozenset[str]) -> None:
+    def __init__(self, plan: Plan, tally: Tally, text: frozenset[str], display: str) -> None:
         self.plan = plan
         self.tally = tally
         self.text = text
+        self.display = display
         self._schemas: dict[tuple[str, ...], Any] = {}
 
     def check(self, batch: pa.Table, start: int) -> None:
@@ -219,6 +220,13 @@ class _Chunker:
         except pa.errors.SchemaErrors as exc:
             shown = self._as_written(frame, text)
             self.tally.add_cases(_without_echoes(exc.failure_cases), told, shown)
+        except Exception as exc:  # pandera's own checks raising on these values
+            rows = f"rows {start + 1}-{start + batch.num_rows}"
+            named = f"column{'s' if len(dirty) > 1 else ''} {', '.join(dirty)}"
+            raise DataError(
+                f"{self.display}: pandera cannot check {rows} ({named}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     def _as_written(self, frame: pd.DataFrame, text: frozenset[str]) -> pd.DataFrame:
         """Examples as the file wrote them: whole numbers of an integer column parsed from
