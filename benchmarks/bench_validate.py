@@ -1,13 +1,17 @@
 """Chunked validation against plain pandera, measured in the same run.
 
     python benchmarks/bench_validate.py [--rows 2000000] [--factor 4] [--repeat 1] [--keep DIR]
+                                        [--shape=SUFFIX ...]
 
 Generates CSVs of two sizes (``--rows`` and ``--factor`` times as many rows:
 an id that must be unique, 8 bounded floats, an int and a text category), each
-in three shapes: text quoted (as pyarrow, R and many exports write it), nothing
-quoted (as pandas writes it), and text quoted with a free-text note column
-whose values span lines a third of the time. It validates each in a fresh
-subprocess (so peak RSS is clean) in two ways:
+in four shapes: text quoted (as pyarrow, R and many exports write it), nothing
+quoted (as pandas writes it), text quoted with a free-text note column whose
+values span lines a third of the time, and text quoted with the ids in no
+order (each id's hash is kept: the memory that grows with the file, until it
+goes to disk). ``--shape=SUFFIX`` picks shapes by file suffix (``""``, ``-none``,
+``-notes``, ``-shuffled``). It validates each in a fresh subprocess (so peak
+RSS is clean) in two ways:
 
 - plain pandera: ``pd.read_csv`` of the whole file, then
   ``schema.validate(lazy=True)``;
@@ -100,27 +104,33 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "passed": True, 
 #: A free-text column of the third shape: a third of its values span two lines.
 NOTES = ["fine", "ok, thanks", "two\nlines", 'said "hi"\nthen left', "no comment", "late"]
 NOTE_SCHEMA = SCHEMA.replace("coerce:", "  note: {dtype: str}\ncoerce:")
-#: (title, file name suffix, pyarrow's quoting style, whether a note column is written)
+#: (title, file name suffix, pyarrow's quoting style, a note column written, ids in no order)
 SHAPES = [
-    ("text quoted", "", "needed", False),
-    ("nothing quoted", "-none", "none", False),
-    ("notes over several lines", "-notes", "needed", True),
+    ("text quoted", "", "needed", False, False),
+    ("nothing quoted", "-none", "none", False, False),
+    ("notes over several lines", "-notes", "needed", True, False),
+    ("ids in no order", "-shuffled", "needed", False, True),
 ]
 
 
-def generate(path: Path, rows: int, quoting: str, notes: bool = False) -> None:
+def generate(
+    path: Path, rows: int, quoting: str, notes: bool = False, shuffled: bool = False
+) -> None:
     """A CSV of ``rows`` valid rows, written in slices with numpy and pyarrow (``quoting``:
-    pyarrow's ``quoting_style``; ``notes``: add a free-text column)."""
+    pyarrow's ``quoting_style``; ``notes``: add a free-text column; ``shuffled``: the ids
+    in no order)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pc
 
     rng = np.random.default_rng(0)
     colors = np.array(["red", "green", "blue"])
+    ids = rng.permutation(rows) if shuffled else None
     writer = None
     for start in range(0, rows, 1_000_000):
         size = min(1_000_000, rows - start)
-        columns = {"id": np.arange(start, start + size, dtype=np.int64)}
+        span = np.arange(start, start + size, dtype=np.int64)
+        columns = {"id": span if ids is None else ids[start : start + size]}
         columns |= {f"f{i}": np.round(rng.random(size) * 100, 3) for i in range(8)}
         columns |= {"k": rng.integers(0, 5, size), "color": colors[rng.integers(0, 3, size)]}
         if notes:
@@ -156,7 +166,11 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=250_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs per size (median)")
     parser.add_argument("--keep", type=Path, help="generate into (and reuse) this folder")
+    parser.add_argument(
+        "--shape", action="append", help="only the shapes with these file suffixes (repeatable)"
+    )
     options = parser.parse_args()
+    shapes = [s for s in SHAPES if options.shape is None or s[1] in options.shape]
     with tempfile.TemporaryDirectory() as tmp:
         folder = options.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -164,11 +178,11 @@ def main() -> None:
         (folder / "schema-notes.yaml").write_text(NOTE_SCHEMA)
         ok = True
         for rows in (options.rows, options.rows * options.factor):
-            for shape, suffix, quoting, notes in SHAPES:
+            for shape, suffix, quoting, notes, shuffled in shapes:
                 schema = folder / ("schema-notes.yaml" if notes else "schema.yaml")
                 data = folder / f"data-{rows}{suffix}.csv"
                 if not data.exists():
-                    generate(data, rows, quoting, notes)
+                    generate(data, rows, quoting, notes, shuffled)
                 plains, chunked, floors = [], [], []
                 for _ in range(options.repeat):
                     plains.append(measure(PLAIN, data, schema, options.chunk_rows))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -283,3 +284,56 @@ def test_consecutive_ids_take_no_memory_while_they_rise() -> None:
         unique.add(pa.table({"id": pa.array(range(start, start + 250_000))}))
     assert unique.stored() == 0
     assert len(unique.repeated()) == 0
+
+
+def test_hashes_beyond_the_memory_budget_go_to_disk_and_find_the_same_repeats(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Keys in no order keep 8 bytes a row; past ``KEPT`` hashes they go to files on disk,
+    in parts by hash, so memory stays bounded whatever the file's size, and the repeats
+    found (then confirmed by value) are those pandas finds. The files go with the check."""
+    import tempfile
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.validation import tablewide
+
+    monkeypatch.setattr(tablewide, "KEPT", 1000)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    rng = np.random.default_rng(5)
+    ids = rng.permutation(20_000).astype(np.int64)
+    ids[rng.choice(20_000, 30, replace=False)] = ids[rng.choice(20_000, 30)]
+    for column in (ids, np.array([f"k{v}" for v in ids]), ids.astype(np.float64)):
+        unique = tablewide.Uniqueness(("id",), 20_000)
+        parts = [pa.table({"id": column[i : i + 700]}) for i in range(0, len(column), 700)]
+        for part in parts:
+            unique.add(part)
+            assert unique.stored() <= 1000
+        assert list(tmp_path.iterdir())  # spilled
+        failure = unique.confirm(unique.repeated(), lambda parts=parts: iter(parts))
+        assert not list(tmp_path.iterdir())
+        repeats = np.flatnonzero(pd.Series(column).duplicated(keep=False)) + 1
+        assert failure is not None and failure.failing_rows == len(repeats) > 30
+        assert [e.row for e in failure.examples] == list(repeats[: len(failure.examples)])
+
+
+def test_a_temporary_folder_that_cannot_hold_the_hashes_is_the_machines_problem(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import tempfile
+
+    import pyarrow as pa
+
+    from mlgitops.errors import ServiceError
+    from mlgitops.validation import tablewide
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocked / "tmp"))
+    monkeypatch.setattr(tablewide, "KEPT", 10)
+    unique = tablewide.Uniqueness(("id",), 100)
+    unique.add(pa.table({"id": [5, 3, 9, 1]}))
+    with pytest.raises(ServiceError, match=r"cannot keep a unique key's hashes in .*a-file/tmp"):
+        unique.add(pa.table({"id": list(range(20, 0, -1))}))

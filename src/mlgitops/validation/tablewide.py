@@ -1,18 +1,23 @@
 """Checks over the whole table, correct across chunk borders.
 
-Uniqueness keeps one 64-bit hash per row (8 bytes a row, the only memory
-that grows with the file; a single integer key is its own hash, and while such
-keys only grow, consecutive ones take no memory at all). Rows whose hash
-repeats are candidates; a second pass over just the key columns compares their
-real values, so a hash collision can never make a false failure, and it
-yields the examples.
+Uniqueness keeps one 64-bit hash per row (a single integer key is its own
+hash, and while such keys only grow, consecutive ones take no memory at all).
+Past ``KEPT`` hashes in memory, they go to files on disk, in parts by hash,
+and each part is sorted on its own at the end: memory stays bounded whatever
+the file's size. Rows whose hash repeats are candidates; a second pass over
+just the key columns compares their real values, so a hash collision can
+never make a false failure, and it yields the examples.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
+from mlgitops.errors import ServiceError
 from mlgitops.validation.failures import EXAMPLES, Example, Failure, plain_value
 
 if TYPE_CHECKING:
@@ -26,6 +31,10 @@ _DISTINCT_LIMIT = 10_000
 
 #: The hash every missing value of an integer key gets (missing values are equal).
 _NULL_HASH = 0x9E3779B97F4A7C15
+#: Hashes kept in memory (8 bytes each) before they go to disk.
+KEPT = 1 << 22
+#: Hashes written to disk at a time (the sort into parts needs 18 bytes a hash).
+_WRITTEN = 1 << 19
 
 
 def hash_rows(batch: pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
@@ -66,8 +75,10 @@ class Uniqueness:
         import numpy as np
 
         self.keys = keys
-        self._hashes = np.empty(max(size_hint, 1024), dtype=np.uint64)
+        self._hint = size_hint
+        self._hashes = np.empty(min(max(size_hint, 1024), KEPT), dtype=np.uint64)
         self._count = 0
+        self._disk: _Parts | None = None
         #: The largest key so far while keys only grew; None once one did not.
         self._rising: int | None = -(2**63) - 1
         #: Consecutive keys not in the buffer: first, last (while keys only grew).
@@ -95,8 +106,15 @@ class Uniqueness:
         import numpy as np
 
         end = self._count + len(hashed)
+        if end > KEPT:  # memory stays bounded: what is kept goes to disk
+            if self._disk is None:
+                self._disk = _Parts(self._hint)
+            self._disk.write(self._hashes[: self._count])
+            self._disk.write(hashed)
+            self._count = 0
+            return
         if end > len(self._hashes):  # the estimate was short: grow by half
-            grown = np.empty(max(end, len(self._hashes) * 3 // 2), dtype=np.uint64)
+            grown = np.empty(min(max(end, len(self._hashes) * 3 // 2), KEPT), dtype=np.uint64)
             grown[: self._count] = self._hashes[: self._count]
             self._hashes = grown
         self._hashes[self._count : end] = hashed
@@ -143,12 +161,13 @@ class Uniqueness:
         if self._rising is not None:  # strictly increasing keys: all distinct
             self._hashes = np.empty(0, dtype=np.uint64)
             return self._hashes
-        merged = self._hashes[: self._count]
-        merged.sort()
-        same = merged[1:] == merged[:-1]
-        found: np.ndarray[Any, Any] = np.unique(merged[1:][same])
-        self._hashes = np.empty(0, dtype=np.uint64)
-        return found
+        kept, self._hashes = self._hashes[: self._count], np.empty(0, dtype=np.uint64)
+        if self._disk is None:
+            return _repeats(kept)
+        disk, self._disk = self._disk, None
+        disk.write(kept)
+        del kept
+        return disk.repeats()
 
     def confirm(
         self, repeated: np.ndarray[Any, Any], batches: Callable[[], Iterator[pa.Table]]
@@ -194,6 +213,80 @@ class Uniqueness:
         key = ", ".join(self.keys)
         message = f"duplicate combinations of the unique key ({key})"
         return Failure(key, "multiple_fields_uniqueness", message, count, examples)
+
+
+def _repeats(hashes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The values that occur more than once in ``hashes`` (sorted in place), sorted."""
+    import numpy as np
+
+    hashes.sort()
+    same = hashes[1:] == hashes[:-1]
+    found: np.ndarray[Any, Any] = np.unique(hashes[1:][same])
+    return found
+
+
+class _Parts:
+    """Hashes on disk, in parts by a mix of their bits: equal hashes share a part, and one
+    part at a time fits in memory (about ``KEPT`` / 2 hashes for a file as long as its
+    size hint; at least 16 parts whatever the hint)."""
+
+    def __init__(self, size_hint: int) -> None:
+        wanted = max(16, -(-2 * size_hint // KEPT))
+        self._bits = min((wanted - 1).bit_length(), 12)
+        self._files: list[IO[bytes]] = []
+        with _disk(tempfile.gettempdir()):
+            self._folder = tempfile.TemporaryDirectory(prefix="mlgitops-unique-")
+            for part in range(1 << self._bits):
+                self._files.append((Path(self._folder.name) / f"{part}").open("wb"))
+
+    def write(self, hashes: np.ndarray[Any, Any]) -> None:
+        with _disk(self._folder.name):
+            self._write(hashes)
+
+    def _write(self, hashes: np.ndarray[Any, Any]) -> None:
+        import numpy as np
+
+        for start in range(0, len(hashes), _WRITTEN):
+            piece = hashes[start : start + _WRITTEN]
+            # a multiplicative mix: whole-number keys, their own hash, spread over the parts
+            with np.errstate(over="ignore"):
+                mixed = piece * np.uint64(0x9E3779B97F4A7C15)
+            part = (mixed >> np.uint64(64 - self._bits)).astype(np.uint16)
+            order = np.argsort(part, kind="stable")
+            ends = np.cumsum(np.bincount(part, minlength=len(self._files)))
+            grouped = piece[order]
+            for index, end in enumerate(ends):
+                begin = ends[index - 1] if index else 0
+                if end > begin:
+                    grouped[begin:end].tofile(self._files[index])
+
+    def repeats(self) -> np.ndarray[Any, Any]:
+        """The hashes that occur more than once, over every part; the files are removed."""
+        import numpy as np
+
+        found = []
+        try:
+            with _disk(self._folder.name):
+                for handle in self._files:
+                    handle.close()
+                    found.append(_repeats(np.fromfile(handle.name, dtype=np.uint64)))
+        finally:
+            for handle in self._files:
+                handle.close()
+            self._folder.cleanup()
+        return np.sort(np.concatenate(found))
+
+
+@contextmanager
+def _disk(folder: str) -> Iterator[None]:
+    """A full or unwritable temporary folder as the machine's problem (exit 2), not a bug."""
+    try:
+        yield
+    except OSError as exc:
+        raise ServiceError(
+            f"cannot keep a unique key's hashes in {folder} ({exc.strerror or exc}); "
+            "point TMPDIR at a folder with room for 8 bytes a row"
+        ) from exc
 
 
 class ValueSet:
