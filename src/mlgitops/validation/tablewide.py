@@ -11,8 +11,10 @@ never make a false failure, and it yields the examples.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -225,6 +227,19 @@ def _repeats(hashes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return found
 
 
+def _parts(hashes: np.ndarray[Any, Any], bits: int) -> list[np.ndarray[Any, Any]]:
+    """``hashes`` in ``2**bits`` parts by a mix of their bits (a whole-number key, its own
+    hash, spread over the parts too); equal hashes share a part."""
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        mixed = hashes * np.uint64(0x9E3779B97F4A7C15)
+    part = (mixed >> np.uint64(64 - bits)).astype(np.uint16)
+    ends = np.cumsum(np.bincount(part, minlength=1 << bits))
+    grouped = hashes[np.argsort(part, kind="stable")]
+    return [grouped[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
 class _Parts:
     """Hashes on disk, in parts by a mix of their bits: equal hashes share a part, and one
     part at a time fits in memory (about ``KEPT`` / 2 hashes for a file as long as its
@@ -244,37 +259,32 @@ class _Parts:
             self._write(hashes)
 
     def _write(self, hashes: np.ndarray[Any, Any]) -> None:
-        import numpy as np
-
         for start in range(0, len(hashes), _WRITTEN):
-            piece = hashes[start : start + _WRITTEN]
-            # a multiplicative mix: whole-number keys, their own hash, spread over the parts
-            with np.errstate(over="ignore"):
-                mixed = piece * np.uint64(0x9E3779B97F4A7C15)
-            part = (mixed >> np.uint64(64 - self._bits)).astype(np.uint16)
-            order = np.argsort(part, kind="stable")
-            ends = np.cumsum(np.bincount(part, minlength=len(self._files)))
-            grouped = piece[order]
-            for index, end in enumerate(ends):
-                begin = ends[index - 1] if index else 0
-                if end > begin:
-                    grouped[begin:end].tofile(self._files[index])
+            for handle, part in zip(
+                self._files, _parts(hashes[start : start + _WRITTEN], self._bits), strict=True
+            ):
+                if len(part):
+                    part.tofile(handle)
 
     def repeats(self) -> np.ndarray[Any, Any]:
         """The hashes that occur more than once, over every part; the files are removed."""
         import numpy as np
 
-        found = []
         try:
             with _disk(self._folder.name):
                 for handle in self._files:
                     handle.close()
-                    found.append(_repeats(np.fromfile(handle.name, dtype=np.uint64)))
+                names = [handle.name for handle in self._files]
+                # one part per core at a time: numpy reads and sorts without the GIL
+                with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="unique") as pool:
+                    found = list(
+                        pool.map(lambda name: _repeats(np.fromfile(name, np.uint64)), names)
+                    )
+                return np.sort(np.concatenate(found))
         finally:
             for handle in self._files:
                 handle.close()
             self._folder.cleanup()
-        return np.sort(np.concatenate(found))
 
 
 @contextmanager
