@@ -337,3 +337,23 @@ def test_a_temporary_folder_that_cannot_hold_the_hashes_is_the_machines_problem(
     unique.add(pa.table({"id": [5, 3, 9, 1]}))
     with pytest.raises(ServiceError, match=r"cannot keep a unique key's hashes in .*a-file/tmp"):
         unique.add(pa.table({"id": list(range(20, 0, -1))}))
+
+
+def test_many_keys_in_no_order_are_sorted_in_halves_and_find_the_same_repeats() -> None:
+    """Past 1M hashes kept in memory, the two halves are sorted side by side and merged:
+    repeats within a half and across the halves are found, as pandas finds them."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.validation.tablewide import Uniqueness
+
+    rng = np.random.default_rng(9)
+    ids = rng.permutation(1_200_000).astype(np.int64)
+    ids[[5, 10, 900_000, 1_100_000]] = ids[[7, 1_000_000, 950_000, 20]]  # within, across
+    unique = Uniqueness(("id",), len(ids))
+    for start in range(0, len(ids), 250_000):
+        unique.add(pa.table({"id": ids[start : start + 250_000]}))
+    twice = np.unique(ids[pd.Series(ids).duplicated().to_numpy()]).view(np.uint64)
+    assert len(twice) == 4
+    assert np.array_equal(unique.repeated(), np.sort(twice))
