@@ -215,8 +215,9 @@ class _Chunker:
         frame.index = pd.RangeIndex(start, start + batch.num_rows)
         text = self.text | _stored_as_text(batch, dirty)
         told = self._parse_text(frame, text) if text else set()
+        schema = self._schema(tuple(dirty))
         try:
-            self._schema(tuple(dirty)).validate(frame, lazy=True, inplace=True)
+            schema.validate(frame, lazy=True, inplace=True)
         except pa.errors.SchemaErrors as exc:
             shown = self._as_written(frame, text)
             self.tally.add_cases(_without_echoes(exc.failure_cases), told, shown)
