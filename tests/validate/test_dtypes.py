@@ -19,7 +19,7 @@ from mlgitops.data import open_data
 from mlgitops.validation.engine import Limits, validate
 from mlgitops.validation.schema import from_yaml_text
 
-INTEGERS = ["int64", "int32", "uint8", "Int64", "Int8", "UInt16", "int64[pyarrow]"]
+INTEGERS = ["int64", "int32", "uint8", "Int64", "Int8", "UInt16", "int64[pyarrow]", "Sparse[int64]"]
 FLOATS = ["float64", "float32", "float16", "Float64", "Float32", "double[pyarrow]"]
 #: (dtype, values of column ``a``; "" is a missing value)
 CASES = [

@@ -316,7 +316,7 @@ def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
 
-    limits = np.iinfo(getattr(target, "numpy_dtype", target))  # Int64's are int64's
+    limits = np.iinfo(_numpy_integer(target))
     raw = text.to_numpy(dtype=object)
     literal = text.str.fullmatch(r"\s*[+-]?\d+\s*").fillna(False).to_numpy(dtype=bool)
     values = np.full(len(raw), None, dtype=object)
@@ -344,6 +344,17 @@ def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
     if not number.isna().any():
         return number.astype(target), bad
     return number, bad
+
+
+def _numpy_integer(target: Any) -> Any:
+    """numpy's integer dtype of the values of ``target``: itself, or that of pandas' ``Int64``
+    (``numpy_dtype``), of ``Sparse[int64]`` (``subtype``), or of an Arrow-backed integer."""
+    import numpy as np
+
+    for inner in (target, getattr(target, "numpy_dtype", None), getattr(target, "subtype", None)):
+        if isinstance(inner, np.dtype) and inner.kind in "iu":
+            return inner
+    return np.dtype(np.uint64 if target.kind == "u" else np.int64)
 
 
 def _without_echoes(cases: Any) -> Any:
