@@ -89,3 +89,60 @@ def test_values_pandera_itself_fails_on_are_bad_input_not_a_crash(
     ), outcome.stderr
     report = json.loads((root / ".mlgitops" / "accounts" / "validation.json").read_text())
     assert report["error"].startswith("data/accounts.parquet: pandera cannot check rows 1-3")
+
+
+@pytest.mark.parametrize(
+    ("check", "named"),
+    [("unique: true", "uniqueness"), ("unique_values_eq: [1, 2]", "unique_values_eq([1, 2])")],
+)
+def test_lists_in_a_column_checked_over_the_whole_table_are_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], check: str, named: str
+) -> None:
+    """Embeddings stored as Parquet lists cannot be hashed or counted: the column and the
+    check are named (exit 2), where it was an internal error (exit 3)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = _parquet_repo(tmp_path)
+    schema = root / "schemas" / "accounts.yaml"
+    declared = f"  emb: {{dtype: object, {check}}}\ncoerce:"
+    schema.write_text(schema.read_text().replace("coerce:", declared))
+    table = pa.table(
+        {
+            "id": [1, 2, 3],
+            "age": [34, 51, 20],
+            "score": [0.5, 1.0, None],
+            "plan": ["free", "pro", "free"],
+            "emb": pa.array([[1], [2, 3], [1]]),
+        }
+    )
+    pq.write_table(table, root / "data" / "accounts.parquet")
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts")
+    assert (outcome.code, outcome.stdout) == (2, "")
+    assert outcome.stderr == (
+        "mlgitops validate: error: data/accounts.parquet: column 'emb' holds list<element: int64> "
+        f"values, which {named} cannot compare\n"
+    )
+
+
+def test_half_floats_have_their_distinct_values_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Parquet column of half floats that no read type converts (flags kept as 1.0 and
+    0.0): its distinct values are counted (Arrow counts none of half floats), where it was
+    an internal error (exit 3)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = _parquet_repo(tmp_path)
+    schema = root / "schemas" / "accounts.yaml"
+    declared = "  h: {dtype: bool, unique_values_eq: [true, false]}\ncoerce:"
+    schema.write_text(schema.read_text().replace("coerce:", declared))
+    columns = {"id": [1, 2, 3], "age": [34, 51, 20], "score": [0.5, 1.0, None]}
+    columns |= {"plan": ["free", "pro", "free"]}
+    for values, code in (([1.0, 0.0, 1.0], 0), ([1.0, 1.0, 1.0], 1)):
+        halves = pa.array(np.array(values, dtype=np.float16))
+        pq.write_table(pa.table({**columns, "h": halves}), root / "data" / "accounts.parquet")
+        outcome = run_cli(capsys, "-C", str(root), "validate", "accounts")
+        assert (outcome.code, outcome.stderr) == (code, ""), outcome.stdout

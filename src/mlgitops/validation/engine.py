@@ -21,7 +21,7 @@ from mlgitops.validation.plan import STRUCTURE_CHECKS, Plan, make_plan
 from mlgitops.validation.profile import Profiler
 from mlgitops.validation.rules import Schema
 from mlgitops.validation.screen import clean
-from mlgitops.validation.tablewide import Uniqueness, ValueSet, row_bounds
+from mlgitops.validation.tablewide import Uncomparable, Uniqueness, ValueSet, row_bounds
 
 #: Columns re-read as text one by one before reading all of them as text.
 _RESTARTS = 3
@@ -70,6 +70,8 @@ def validate(
             return _run(
                 reader, schema, plan, limits, text=frozenset(text), profile=profile, keep=keep
             )
+        except Uncomparable as exc:
+            raise DataError(f"{reader.display}: {exc}") from exc
         except ConversionFailed as exc:
             # Read that column as text next time; after a few, all of them.
             if text == set(plan.names):

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from mlgitops.errors import ServiceError
+from mlgitops.errors import DataError, ServiceError
 from mlgitops.validation.failures import EXAMPLES, Example, Failure, plain_value
 
 if TYPE_CHECKING:
@@ -39,6 +39,24 @@ KEPT = 1 << 22
 _WRITTEN = 1 << 19
 
 
+class Uncomparable(DataError):
+    """A column whose values a table-wide check cannot compare (lists, structs, maps)."""
+
+
+def comparable(array: pa.ChunkedArray, name: str, check: str) -> pa.ChunkedArray:
+    """``array`` as a table-wide check compares it: half floats as single floats (which
+    hold each exactly; Arrow counts no distinct half floats); Uncomparable for nested
+    values (a Parquet list of embeddings, a struct)."""
+    import pyarrow as pa
+
+    kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if pa.types.is_nested(kind):
+        raise Uncomparable(
+            f"column {name!r} holds {array.type} values, which {check} cannot compare"
+        )
+    return array.cast(pa.float32()) if pa.types.is_float16(kind) else array
+
+
 def hash_rows(batch: pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
     """One uint64 per row of the key columns; the same value always hashes the same."""
     import numpy as np
@@ -46,6 +64,7 @@ def hash_rows(batch: pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    batch = pa.table({key: comparable(batch.column(key), key, "uniqueness") for key in keys})
     column = batch.column(keys[0]) if len(keys) == 1 else None
     if column is not None and pa.types.is_floating(column.type):
         hashed: np.ndarray[Any, Any] = pd.util.hash_array(column.to_numpy())  # nulls: NaN
@@ -321,7 +340,7 @@ class ValueSet:
 
     def add(self, batch: pa.Table) -> None:
         if len(self.seen) <= _DISTINCT_LIMIT + len(self.expected):
-            array = batch.column(self.column).drop_null()
+            array = comparable(batch.column(self.column), self.column, self.label).drop_null()
             self.seen.update(plain_value(v) for v in array.unique().to_pylist())
 
     def failure(self) -> Failure | None:
