@@ -151,6 +151,40 @@ def test_train_refuses_data_that_fails_validation(
     assert len(_train_json(root, name).invalid_data) == 1
 
 
+def test_integers_written_as_whole_floats_validate_and_train_as_integers(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    """pandas writes an integer column that went through floats (a gap, a merge) as
+    ``6.0``: validate reads the whole floats as the integers they are, and train takes the
+    same values, where it refused them as "not of their dtype" after validate passed."""
+    name = unique("wholes")
+    frame = _frame()
+    frame["n"] = np.arange(len(frame)) % 7
+    frame["k"] = pd.array(np.arange(len(frame)) % 5, dtype="Int64")
+    frame.loc[::9, "k"] = pd.NA
+    frame[["n", "k"]] = frame[["n", "k"]].astype("float64")  # 6.0, and 3.0 beside gaps
+    schema = _SCHEMA + "      n: {dtype: int64}\n      k: {dtype: Int64, nullable: true}\n"
+    schema += "    coerce: true\n"
+    root = _repo(tmp_path / "repo", name, frame, schema)
+    spec = root / "pipelines" / f"{name}.yaml"  # a model that takes the gaps
+    linear = "sklearn.linear_model.LinearRegression"
+    spec.write_text(
+        spec.read_text().replace(linear, "sklearn.ensemble.HistGradientBoostingRegressor")
+    )
+    commit(root, "boosting")
+    assert ",6.0," in (root / "data" / "d.csv").read_text()
+    assert cli(root, "validate", name) == 0
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    result = _train_json(root, name)
+    assert {"name": "n", "dtype": "int64"} in result.features
+    holdout = pd.read_parquet(root / ".mlgitops" / name / "holdout.parquet")
+    assert holdout["n"].dtype == np.int64
+    assert holdout["k"].dtype == np.float64  # gaps as NaN, as every other numeric feature
+    rows = holdout["__row__"] - 1
+    assert holdout["n"].tolist() == (rows % 7).tolist()
+    assert holdout["k"].isna().tolist() == (rows % 9 == 0).tolist()
+
+
 def test_text_stays_text_and_missing_stays_missing(
     tmp_path: Path, mlflow_server: MlflowServer
 ) -> None:

@@ -40,7 +40,8 @@ class Outcome:
     profile: dict[str, Any] | None = None
     #: The declared columns as read (typed as the schema says), when asked to keep them.
     table: pa.Table | None = None
-    #: Columns that had to be read as text because a value did not parse as their type.
+    #: Columns of numbers or booleans with a value that is not one: read as text (and kept
+    #: as text in ``table``).
     text_columns: frozenset[str] = frozenset()
 
     @property
@@ -128,8 +129,36 @@ def _run(
     tally.add_all([v.failure() for v in value_sets])
     tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
     failures = _with_lines(reader, tally.failures())
-    table = _concat(kept, plan) if keep else None
-    return Outcome(rows, failures, profiler.result() if profiler else None, table, text)
+    table, unread = _typed(_concat(kept, plan), plan) if keep else (None, frozenset(text))
+    return Outcome(rows, failures, profiler.result() if profiler else None, table, unread)
+
+
+def _typed(table: pa.Table, plan: Plan) -> tuple[pa.Table, frozenset[str]]:
+    """``table`` with the number and boolean columns that were read as text (a value did not
+    parse as pyarrow reads it, such as ``6.0`` in an integer column; a Parquet column
+    stored as text) parsed as validation parsed them, into the types the schema reads them
+    as; and the columns left as text because a value is not of its type."""
+    import pyarrow as pa
+
+    unread = set()
+    types = plan.types(frozenset())
+    for column in plan.columns:
+        values = table.column(column.name)
+        if column.kind not in ("i", "u", "f", "b") or not _is_text(values.type):
+            continue
+        parsed, bad = parse_column(values.to_pandas(), column.target)
+        if bad.any():
+            unread.add(column.name)
+            continue
+        typed = pa.array(parsed, type=types[column.name], from_pandas=True)
+        table = table.set_column(table.schema.get_field_index(column.name), column.name, typed)
+    return table, frozenset(unread)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _concat(batches: list[pa.Table], plan: Plan) -> pa.Table:
@@ -283,10 +312,7 @@ def _stored_as_text(batch: pa.Table, names: list[str]) -> frozenset[str]:
     """Columns a file stores as text (a Parquet string column where the schema wants
     numbers): parsed like CSV text, so a bad value is one failure, not pandera's
     coerce, dtype and check errors about the same value."""
-    import pyarrow as pa
-
-    kinds = (pa.types.is_string, pa.types.is_large_string)
-    return frozenset(n for n in names if any(k(batch.column(n).type) for k in kinds))
+    return frozenset(n for n in names if _is_text(batch.column(n).type))
 
 
 def parse_column(text: Any, target: Any) -> tuple[Any, Any]:
