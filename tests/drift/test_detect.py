@@ -152,3 +152,32 @@ def test_ks_on_the_stored_cdf_is_within_the_grid_step_of_the_exact_statistic(shi
 def test_unshifted_data_rarely_drifts_across_many_seeds() -> None:
     flagged = sum(_detect(frame(3_000, seed=s)).drifted for s in range(100, 140))
     assert flagged <= 3
+
+
+@pytest.mark.parametrize("values", ["huge", "infinite"])
+def test_infinite_or_huge_values_drift_without_a_numpy_warning(values: str) -> None:
+    """Their mean overflows: no mean is shown, and no warning (an error under pytest's
+    settings, noise in a scheduled job's log), on either side of the comparison."""
+    current = frame(1_000, seed=2)
+    odd = np.where(np.arange(len(current)) % 2, np.inf, -np.inf) if values == "infinite" else 1e308
+    current["x"] = odd
+    x = _detect(current).features[0]
+    assert x.status == "drift" and x.measures is not None and x.measures.mean is None
+    reference = build_reference(current, "label")
+    assert _detect(frame(1_000, seed=3), reference=reference).features[0].status == "drift"
+
+
+@pytest.mark.parametrize("constant", [5.0, -5.0, 0.0])
+def test_a_feature_constant_in_training_drifts_when_it_varies(constant: float) -> None:
+    """One training value makes one bin and one CDF point: values that all lie below it
+    looked like the training data (PSI 0, KS 0). KS also reads the CDF just below the
+    training minimum, where the training data has none."""
+    training = frame(2_000, seed=1)
+    training["x"] = constant
+    reference = build_reference(training, "label")
+    same = frame(1_000, seed=3)
+    same["x"] = constant
+    assert _detect(same, reference=reference).features[0].status == "stable"
+    x = _detect(frame(1_000, seed=3), reference=reference).features[0]
+    assert x.status == "drift" and x.measures is not None, x.reasons
+    assert x.measures.statistic is not None and x.measures.statistic > 0.5

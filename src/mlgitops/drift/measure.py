@@ -78,16 +78,18 @@ def _numeric(feature: dict[str, Any], series: pd.Series) -> Measures:
     rows = values.size - nulls
     cur_null = nulls / values.size if values.size else 0.0
     grid = np.asarray(feature["cdf"]["values"], dtype=np.float64)
+    ref_cdf = np.asarray(feature["cdf"]["proportions"], dtype=np.float64)
     edges = np.asarray(feature["bins"]["edges"], dtype=np.float64)
     ref_bins = np.asarray(feature["bins"]["proportions"], dtype=np.float64)
+    grid, ref_cdf = _below(feature, grid, ref_cdf)
     cur_bins, cur_cdf = _current_bins_and_cdf(values, nulls, grid, edges)
     ref_p, cur_p = _with_nulls(ref_bins, cur_bins, _null_rate(feature), cur_null)
     statistic = pvalue = None
     if rows and feature["count"] and grid.size:
-        ref_cdf = np.asarray(feature["cdf"]["proportions"], dtype=np.float64)
         statistic = float(np.max(np.abs(cur_cdf - ref_cdf)))
         pvalue = stats.ks_pvalue(statistic, int(feature["count"]), rows)
-    mean = float(np.nanmean(values)) if rows else None
+    with np.errstate(over="ignore", invalid="ignore"):  # infinite or huge values: no mean
+        mean = float(np.nanmean(values)) if rows else None
     return Measures(
         psi=stats.psi(ref_p, cur_p),
         test="ks" if statistic is not None else None,
@@ -98,6 +100,21 @@ def _numeric(feature: dict[str, Any], series: pd.Series) -> Measures:
         mean=mean if mean is None or np.isfinite(mean) else None,
         not_numeric=nulls - raw_nulls,
     )
+
+
+def _below(
+    feature: dict[str, Any], grid: npt.NDArray[np.float64], ref_cdf: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The CDF grid with a point just below the training minimum, where the training CDF is
+    0: values that all moved below it (a feature constant in training that now varies)
+    count in KS. Above the maximum, the grid's last point (the maximum, CDF 1) counts them."""
+    import numpy as np
+
+    low = feature.get("min")
+    if low is None or not grid.size:
+        return grid, ref_cdf
+    below = np.nextafter(float(low), -np.inf)
+    return np.insert(grid, 0, below), np.insert(ref_cdf, 0, 0.0)
 
 
 def _current_bins_and_cdf(

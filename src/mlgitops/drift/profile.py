@@ -136,9 +136,12 @@ def _numeric(name: str, series: pd.Series, bins: int, grid: int) -> dict[str, An
     cdf = np.searchsorted(present, points, side="right") / present.size
     edges = np.unique(_quantiles(present, np.arange(1, bins), bins))
     below = np.searchsorted(present, edges, side="right") / present.size
+    with np.errstate(over="ignore", invalid="ignore"):  # infinite or huge values: none
+        mean = float(present.mean())
+        std = float(present.std(ddof=1)) if present.size > 1 else math.nan
     out.update(
-        mean=_num(float(present.mean())),
-        std=_num(float(present.std(ddof=1))) if present.size > 1 else None,
+        mean=_num(mean),
+        std=_num(std) if present.size > 1 else None,
         min=_num(float(present[0])),
         max=_num(float(present[-1])),
     )
