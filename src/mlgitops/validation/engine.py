@@ -113,46 +113,49 @@ def _run(
     value_sets = [ValueSet(col, check) for col, check in plan.value_sets.items()]
     profiler = Profiler() if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
-    chunker = _Chunker(plan, tally, text, reader.display)
+    chunker = _Chunker(plan, tally, text, reader.display, keep)
     rows = 0
-    kept: list[pa.Table] = []
+    kept: list[tuple[pa.Table, dict[str, pa.Array]]] = []
     for batch in reader.batches(plan.types(text), plan.names, limits.chunk_rows):
         chunker.check(batch, rows)
         for gatherer in gatherers:
             gatherer.add(batch)
         rows += batch.num_rows
         if keep:
-            kept.append(batch)
+            kept.append((batch, chunker.parsed))
         del batch  # let the chunk go before the next one is read
     for unique in uniques:
         tally.add_all([_confirm(reader, unique, plan.types(text), limits.chunk_rows)])
     tally.add_all([v.failure() for v in value_sets])
     tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
     failures = _with_lines(reader, tally.failures())
-    table, unread = _typed(_concat(kept, plan), plan) if keep else (None, frozenset(text))
+    if not keep:
+        return Outcome(rows, failures, profiler.result() if profiler else None, None, text)
+    table, typed = _typed(kept, plan, chunker.unparsed)
+    unread = (text | chunker.unparsed) - typed
     return Outcome(rows, failures, profiler.result() if profiler else None, table, unread)
 
 
-def _typed(table: pa.Table, plan: Plan) -> tuple[pa.Table, frozenset[str]]:
-    """``table`` with the number and boolean columns that were read as text (a value did not
-    parse as pyarrow reads it, such as ``6.0`` in an integer column; a Parquet column
-    stored as text) parsed as validation parsed them, into the types the schema reads them
-    as; and the columns left as text because a value is not of its type."""
+def _typed(
+    kept: list[tuple[pa.Table, dict[str, pa.Array]]], plan: Plan, unparsed: set[str]
+) -> tuple[pa.Table, frozenset[str]]:
+    """The kept chunks as one table, with the number and boolean columns that were read as
+    text (a value pyarrow does not read, such as ``6.0`` in an integer column; a Parquet
+    column stored as text) holding the values validation parsed, in every chunk; and those
+    columns. A column with a value that is not of its type stays text."""
+    typed = set.intersection(*(set(found) for _, found in kept)) - unparsed if kept else set()
+    batches = []
+    for batch, found in kept:
+        for name in typed:
+            batch = batch.set_column(batch.schema.get_field_index(name), name, found[name])
+        batches.append(batch)
+    return _concat(batches, plan), frozenset(typed)
+
+
+def _arrow(values: pd.Series, kind: pa.DataType) -> pa.Array:
     import pyarrow as pa
 
-    unread = set()
-    types = plan.types(frozenset())
-    for column in plan.columns:
-        values = table.column(column.name)
-        if column.kind not in ("i", "u", "f", "b") or not _is_text(values.type):
-            continue
-        parsed, bad = parse_column(values.to_pandas(), column.target)
-        if bad.any():
-            unread.add(column.name)
-            continue
-        typed = pa.array(parsed, type=types[column.name], from_pandas=True)
-        table = table.set_column(table.schema.get_field_index(column.name), column.name, typed)
-    return table, frozenset(unread)
+    return pa.array(values, type=kind, from_pandas=True)
 
 
 def _is_text(kind: pa.DataType) -> bool:
@@ -225,14 +228,23 @@ def _exactly_declared(schema: Schema, header: tuple[str, ...]) -> bool:
 class _Chunker:
     """Screens each chunk and sends what the screen cannot clear to pandera."""
 
-    def __init__(self, plan: Plan, tally: Tally, text: frozenset[str], display: str) -> None:
+    def __init__(
+        self, plan: Plan, tally: Tally, text: frozenset[str], display: str, keep: bool = False
+    ) -> None:
         self.plan = plan
         self.tally = tally
         self.text = text
         self.display = display
+        self.keep = keep
         self._schemas: dict[tuple[str, ...], Any] = {}
+        #: With ``keep``: the last chunk's text columns of numbers or booleans as parsed, in
+        #: the Arrow type the column is read as (every value read).
+        self.parsed: dict[str, pa.Array] = {}
+        #: Text columns of numbers or booleans with a value that is not one, in any chunk.
+        self.unparsed: set[str] = set()
 
     def check(self, batch: pa.Table, start: int) -> None:
+        self.parsed = {}
         plan = self.plan
         dirty = [c.name for c in plan.columns if not clean(c, batch.column(c.name))]
         if plan.frame_checks:
@@ -296,7 +308,11 @@ class _Chunker:
             raw = frame[column.name]
             parsed, bad = parse_column(raw, column.target)
             frame[column.name] = parsed
-            if bad.any():
+            if not bad.any():
+                if self.keep and not _is_text(column.arrow):  # (pandas' boolean: read as text)
+                    self.parsed[column.name] = _arrow(parsed, column.arrow)
+            else:
+                self.unparsed.add(column.name)
                 rows = [(int(i) + 1, v) for i, v in raw[bad].items()]
                 told.update((column.name, r) for r, _ in rows)
                 examples = [Example(r, plain_value(v)) for r, v in rows[:EXAMPLES]]
