@@ -271,8 +271,8 @@ def _parts(hashes: np.ndarray[Any, Any], bits: int) -> list[np.ndarray[Any, Any]
 
 
 class _Parts:
-    """Hashes on disk, in parts by a mix of their bits: equal hashes share a part, and one
-    part at a time fits in memory (about ``KEPT`` / 2 hashes for a file as long as its
+    """Hashes on disk, in parts by a mix of their bits: equal hashes share a part, and two
+    parts at a time fit in memory (about ``KEPT`` / 2 hashes each for a file as long as its
     size hint; at least 16 parts whatever the hint)."""
 
     def __init__(self, size_hint: int) -> None:
@@ -305,8 +305,10 @@ class _Parts:
                 for handle in self._files:
                     handle.close()
                 names = [handle.name for handle in self._files]
-                # one part per core at a time: numpy reads and sorts without the GIL
-                with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="unique") as pool:
+                # two parts at a time (numpy reads and sorts without the GIL): memory stays
+                # at two parts however many cores the machine has
+                workers = min(2, os.cpu_count() or 1)
+                with ThreadPoolExecutor(workers, thread_name_prefix="unique") as pool:
                     found = list(
                         pool.map(lambda name: _repeats(np.fromfile(name, np.uint64)), names)
                     )
