@@ -328,6 +328,31 @@ def test_records_that_stop_before_their_empty_fields_judge_as_written_in_full(
     assert ended["holdout"]["compared"] == ended["holdout"]["rows"] > 400
 
 
+def test_data_stored_gzip_compressed_judges_as_the_csv_inside(pr: PullRequest) -> None:
+    """``data/shapes.csv.gz``, as pandas reads it: the verdict of the CSV inside."""
+    import gzip
+
+    plain = pr.root / "data" / "shapes.csv"
+    text = plain.read_bytes()
+    (pr.root / "data" / "shapes.csv.gz").write_bytes(gzip.compress(text, mtime=0))
+    plain.unlink()
+    pr.spec("path: data/shapes.csv", "path: data/shapes.csv.gz")
+    code, out = pr.run()
+    assert code == 0, out
+    compressed = pr.verdict()
+    assert json.loads(pr.output("validation.json"))["data"] == "data/shapes.csv.gz"
+    plain.write_bytes(text)
+    (pr.root / "data" / "shapes.csv.gz").unlink()
+    pr.spec("path: data/shapes.csv.gz", "path: data/shapes.csv")
+    code, out = pr.run()
+    assert code == 0, out
+    uncompressed = pr.verdict()
+    for verdict in (compressed, uncompressed):
+        del verdict["candidate"], verdict["holdout"]["data_hash"]
+    assert compressed == uncompressed
+    assert compressed["holdout"]["compared"] == compressed["holdout"]["rows"] > 400
+
+
 def test_reordered_columns_compare_normally_on_the_same_rows(pr: PullRequest) -> None:
     frame = pr.data
     write_data(pr.root, frame[["y", *reversed(FEATURES)]])

@@ -47,23 +47,33 @@ def open_data(
     A URL is downloaded into ``workdir`` first (streamed to disk, never held
     in memory), through :func:`mlgitops.data.http.download`.
     """
-    kind = READERS[file_format(location, fmt)]
+    form = file_format(location, fmt)
+    kind = READERS[form]
     if is_url(location):
         from mlgitops.data import http
 
-        target = workdir / f"download.{file_format(location, fmt)}"
+        target = workdir / f"download.{form}"
         http.download(
             location,
             target,
             session=session or http.new_session(),
             timeout=timeout or http.DEFAULT_TIMEOUT,
         )
-        return kind(target, location, None)
+        return kind(_plain(form, target, location, workdir), location, None)
     path = Path(location) if Path(location).is_absolute() else repo / location
     if not path.is_file():
         what = "is not a file" if path.exists() else "no such file"
         raise DataError(f"{location}: {what}")
-    return kind(path, location, _in_repo(repo, path))
+    return kind(_plain(form, path, location, workdir), location, _in_repo(repo, path))
+
+
+def _plain(form: str, path: Path, display: str, workdir: Path) -> Path:
+    """The CSV itself, or the one inside a compressed file or archive (written to ``workdir``)."""
+    if form != "csv":
+        return path
+    from mlgitops.data.compressed import decompressed
+
+    return decompressed(path, display, workdir)
 
 
 def _in_repo(repo: Path, path: Path) -> str | None:
