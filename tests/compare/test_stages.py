@@ -304,6 +304,48 @@ def test_a_nullable_integer_column_with_gaps_validates_trains_and_compares(
     assert cli(pr.root, "train", NAME) == 1
 
 
+def _served(root: Path, model_uri: str) -> Any:
+    """The logged model as MLflow serves it (pyfunc, the signature enforced)."""
+    import mlflow
+
+    tracking = (root / "mlgitops.yaml").read_text().split("tracking_uri:", 1)[1].strip()
+    mlflow.set_tracking_uri(tracking)  # the module's fixture restores it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's own notices are not under test
+        return mlflow.pyfunc.load_model(model_uri)
+
+
+def test_boolean_columns_with_and_without_gaps_train_as_booleans(pr: PullRequest) -> None:
+    """numpy's ``bool`` and pandas' nullable ``boolean`` (with gaps): booleans in the
+    model's signature, not text, and the served model takes ``true``, ``false`` and
+    ``null``."""
+    frame = pr.data
+    rng = np.random.default_rng(3)
+    flag = pd.array(rng.random(len(frame)) < 0.5, dtype="boolean")
+    flag[::9] = pd.NA
+    frame.insert(2, "flag", flag)
+    frame.insert(3, "done", rng.random(len(frame)) < 0.3)
+    dtypes = {c: "float64" for c in FEATURES} | {"flag": "boolean", "done": "bool", "y": "int64"}
+    write_data(pr.root, frame, dtypes)
+    path = pr.root / "schemas" / "shapes.yaml"
+    nullable = "    dtype: boolean\n    nullable: true\n"
+    path.write_text(path.read_text().replace("    dtype: boolean\n", nullable) + "coerce: true\n")
+    code, out = pr.run()
+    assert code == 0, out
+    verdict = pr.verdict()
+    added = {f["name"]: f["type"] for f in verdict["features"]["added"]}
+    assert added == {"flag": "boolean", "done": "boolean"}
+    assert verdict["comparison"]["status"] == "evaluable"
+    train = json.loads(pr.output("train.json"))
+    assert {"name": "flag", "dtype": "boolean"} in train["features"]
+    model = _served(pr.root, train["model_uri"])
+    rows = pd.DataFrame(
+        {"f0": [0.1] * 3, "f1": [0.2] * 3, "flag": [True, False, None], "done": [True, False, True]}
+        | {f: [0.0] * 3 for f in FEATURES[2:]}
+    )
+    assert len(model.predict(rows[["f0", "f1", "flag", "done", *FEATURES[2:]]])) == 3
+
+
 def test_records_that_stop_before_their_empty_fields_judge_as_written_in_full(
     pr: PullRequest,
 ) -> None:

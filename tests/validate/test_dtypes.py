@@ -28,9 +28,10 @@ CASES = [
                      ["1", "2", "3", "2.0", "4"], ["1", "2", "3", "300", "-1"])),
     *((dtype, values) for dtype in FLOATS
       for values in (["1.5", "2", "3", "4.25"], ["1.5", "2", "3", "", "4"], ["1", "2", "3", "x"])),
-    *((dtype, values) for dtype in ("bool", "boolean")
+    *((dtype, values) for dtype in ("bool", "boolean", "bool[pyarrow]")
       for values in (["True", "False", "True", "True"], ["True", "False", "True", ""],
-                     ["True", "False", "true", "FALSE"])),
+                     ["True", "False", "true", "FALSE"], ["1", "0", "1", "0"],
+                     ["1", "0", "", "1"])),
 ]  # fmt: skip
 
 
@@ -93,3 +94,27 @@ def test_a_fraction_in_an_integer_column_fails_on_its_row(tmp_path: Path, dtype:
         schema = _schema(dtype, nullable)
         assert _ours(tmp_path, ["1", "2", "2.0", "2.5"], schema) == (False, {4})
         assert _pandera(tmp_path / "d.csv", schema)[1] == set()
+
+
+@pytest.mark.parametrize("dtype", ["bool", "boolean", "bool[pyarrow]"])
+@pytest.mark.parametrize("values", [["True", "yes", "False"], ["1", "0", "2"]], ids=str)
+def test_a_value_that_is_not_a_boolean_fails_on_its_row(
+    tmp_path: Path, dtype: str, values: list[str]
+) -> None:
+    """Where pandera coerces, numpy's ``bool`` makes any text and any number other than 0
+    ``True``, and so does ``bool[pyarrow]`` a number; pandas' ``boolean`` refuses ``2``
+    on its row, and both refuse every row of a column holding a word
+    (docs/validate.md). Here the value that is not a boolean fails on its row."""
+    word = "yes" in values
+    plain = {
+        ("bool", True): (True, set()),
+        ("boolean", True): (False, {1, 2, 3}),
+        ("bool[pyarrow]", True): (False, {1, 2, 3}),
+        ("bool", False): (True, set()),
+        ("boolean", False): (False, {3}),
+        ("bool[pyarrow]", False): (True, set()),
+    }[dtype, word]
+    for nullable in (True, False):
+        schema = _schema(dtype, nullable)
+        assert _ours(tmp_path, values, schema) == (False, {2 if word else 3})
+        assert _pandera(tmp_path / "d.csv", schema) == plain

@@ -125,11 +125,24 @@ def read_table(
         names = ", ".join(sorted(outcome.text_columns))
         raise DataError(f"{location}: column(s) {names} have values that are not of their dtype")
     assert outcome.table is not None  # asked for with keep=True
-    frame = missing_as_nan(outcome.table.to_pandas())
+    frame = missing_as_nan(_as_pandas(outcome.table))
     if frame.empty:
         raise DataError(f"{location}: no data rows")
     frame.insert(0, ROW, range(1, len(frame) + 1))
     return Table(frame, contract(schema, header, data.target, frame), failures)
+
+
+def _as_pandas(table: Any) -> pd.DataFrame:
+    """The validated table as pandas: booleans with gaps as pandas' ``boolean`` (a bool
+    column with gaps would otherwise be Python objects, which read as text)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_boolean(column.type) and column.null_count:
+            frame[name] = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+    return frame
 
 
 def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:

@@ -166,8 +166,10 @@ def _arrow_type(dtype: Any, coerce: bool) -> tuple[pyarrow.DataType, bool]:
     if isinstance(native, pd.ArrowDtype):
         values = native.pyarrow_dtype
         numeric = pyarrow.types.is_integer(values) or pyarrow.types.is_floating(values)
-        if numeric and not pyarrow.types.is_float16(values):
+        if (numeric and not pyarrow.types.is_float16(values)) or pyarrow.types.is_boolean(values):
             return values, coerce
+    elif isinstance(native, pd.BooleanDtype):
+        return pyarrow.bool_(), coerce
     elif isinstance(native, pd.api.extensions.ExtensionDtype):
         numbers = getattr(native, "numpy_dtype", None)
         if isinstance(numbers, np.dtype) and numbers.kind in "iuf":  # Int64, UInt8, Float64
