@@ -12,6 +12,7 @@ is a DataError naming it, and its partial copy is removed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -68,7 +69,7 @@ def _copy(source: IO[bytes], out: IO[bytes], kind: str, display: str, workdir: P
     while True:
         try:
             chunk = source.read(_CHUNK)
-        except _BROKEN as exc:
+        except _broken_data() as exc:
             raise _broken(kind, display, exc) from exc
         if not chunk:
             return
@@ -80,7 +81,9 @@ def _copy(source: IO[bytes], out: IO[bytes], kind: str, display: str, workdir: P
             ) from exc
 
 
-def _errors() -> tuple[type[BaseException], ...]:
+@functools.cache
+def _broken_data() -> tuple[type[BaseException], ...]:
+    """What reading data that does not decompress raises (imported only when needed)."""
     import lzma
     import tarfile
     import zipfile
@@ -98,9 +101,6 @@ def _errors() -> tuple[type[BaseException], ...]:
     )
 
 
-_BROKEN = _errors()
-
-
 def _broken(kind: str, display: str, exc: BaseException) -> DataError:
     why = str(exc) or type(exc).__name__
     return DataError(f"{display}: {_NAMES[kind]} data that does not decompress ({why})")
@@ -111,7 +111,7 @@ def _inside(kind: str, path: Path, display: str) -> Iterator[IO[bytes]]:
     """The decompressed bytes of ``path`` as a stream."""
     try:
         opened = _open(kind, path, display)
-    except _BROKEN as exc:
+    except _broken_data() as exc:
         raise _broken(kind, display, exc) from exc
     with opened as stream:
         yield stream
@@ -149,7 +149,7 @@ def _is_tar(stream: Any) -> bool:
     with stream:
         try:
             head = stream.read(_TAR_MAGIC_AT + 8)
-        except _BROKEN:
+        except _broken_data():
             return False  # read again by the copy, which says what is wrong
     return bool(head[_TAR_MAGIC_AT : _TAR_MAGIC_AT + 5] == b"ustar")
 
