@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import contextlib
 import queue
+import sys
 import threading
 from collections.abc import Collection, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -196,6 +198,32 @@ class _Read:
         return "skip" if not row.text.strip(" \t\r\n") else "error"
 
 
+@contextlib.contextmanager
+def _quiet_undecodable_rows() -> Iterator[None]:
+    """No traceback on stderr for a row of the wrong width that is not UTF-8.
+
+    pyarrow decodes such a row to text before handing it to :class:`_Read`; the
+    decoding raises inside pyarrow's callback, which Python reports as an
+    "Exception ignored" traceback. pyarrow then refuses the row, and the reader
+    names its line as not UTF-8 text: the traceback says nothing more.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.object, _Read) and isinstance(
+            unraisable.exc_value, UnicodeDecodeError
+        ):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        if sys.unraisablehook is hook:  # (a reader started meanwhile restores its own)
+            sys.unraisablehook = previous
+
+
 class CsvReader:
     """A CSV file on disk; ``display`` is how messages name it."""
 
@@ -247,6 +275,12 @@ class CsvReader:
         Raises :class:`ConversionFailed` when a value does not parse as its
         column's type, and DataError when the file is not well-formed CSV.
         """
+        with _quiet_undecodable_rows():
+            yield from self._batches(types, columns, chunk_rows)
+
+    def _batches(
+        self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
+    ) -> Iterator[pa.Table]:
         import pyarrow as pa
         import pyarrow.csv as pc
 
