@@ -160,6 +160,25 @@ def _zip_without_files() -> bytes:
     return sink.getvalue()
 
 
+def _zip_method(method: int) -> bytes:
+    """A zip archive whose member says it is compressed with ``method`` (99: AES)."""
+    data = bytearray(_zip(GOOD))
+    local = data.index(b"PK\x03\x04")
+    central = data.index(b"PK\x01\x02")
+    data[local + 8 : local + 10] = method.to_bytes(2, "little")
+    data[central + 10 : central + 12] = method.to_bytes(2, "little")
+    return bytes(data)
+
+
+def _zip_encrypted() -> bytes:
+    """A zip archive whose member says it is encrypted (general purpose flag bit 0)."""
+    data = bytearray(_zip(GOOD))
+    for magic, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.index(magic)
+        data[start + at] |= 1
+    return bytes(data)
+
+
 def _tar_two() -> bytes:
     sink = io.BytesIO()
     with tarfile.open(fileobj=sink, mode="w") as archive:
@@ -188,6 +207,8 @@ def _tar_two() -> bytes:
         ("cut.csv.zst", _zstd(GOOD)[:-6], "cut.csv.zst: zstd data that does not decompress"),
         ("cut.csv.zip", _zip(GOOD)[:-30], "cut.csv.zip: zip data that does not decompress"),
         ("two.csv.zip", _two_members(), "two.csv.zip: a zip archive holds 2 files"),
+        ("aes.csv.zip", _zip_method(99), "aes.csv.zip: zip data that does not decompress"),
+        ("locked.csv.zip", _zip_encrypted(), "locked.csv.zip: zip data that does not decompress"),
         ("none.csv.zip", _zip_without_files(), "none.csv.zip: a zip archive holds no file"),
         ("two.csv.tar", _tar_two(), "two.csv.tar: a tar archive holds 2 files"),
     ],

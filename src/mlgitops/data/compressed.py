@@ -90,7 +90,11 @@ def _broken_data() -> tuple[type[BaseException], ...]:
     import zlib
 
     # gzip.BadGzipFile and pyarrow's ArrowIOError are OSErrors; ArrowInvalid a ValueError.
+    # zipfile raises NotImplementedError for a compression method it lacks (AES, say) and
+    # RuntimeError for an encrypted member.
     return (
+        NotImplementedError,
+        RuntimeError,
         OSError,
         EOFError,
         ValueError,
