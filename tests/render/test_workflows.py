@@ -734,3 +734,49 @@ def test_user_strings_cannot_open_expressions(tmp_path: Path) -> None:
     files = workflows.render(load_repo(_make_repo(tmp_path, None, {"a.yaml": spec})))
     train = _load(files[".github/workflows/mlgitops-a-pr.yml"])["jobs"]["train"]
     assert train["runs-on"] == ["self-hosted", "${{ '${{' }} secrets.X }}"]
+
+
+# --- inputs stored in Git LFS -----------------------------------------------------------------
+
+
+def _checkout_lfs(workflow: dict[str, Any]) -> dict[str, bool]:
+    """Job -> whether its checkout fetches LFS objects (``lfs: true``)."""
+    found = {}
+    for name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                found[name] = step.get("with", {}).get("lfs", False)
+    return found
+
+
+def test_inputs_stored_in_git_lfs_are_checked_out_with_their_objects(tmp_path: Path) -> None:
+    """actions/checkout fetches LFS pointers only: the jobs that read data fetch the objects."""
+    root = _make_repo(
+        tmp_path / "lfs",
+        f"action: acme/mlgitops@{SHA}\n",
+        {"churn.yaml": CHURN_SPEC, "zz-a.yaml": MINIMAL_SPEC},
+    )
+    (root / ".gitattributes").write_text("data/*.csv filter=lfs diff=lfs merge=lfs -text\n")
+    rendered = _render(root)
+    assert _checkout_lfs(rendered.workflow("mlgitops-churn-pr.yml")) == {
+        "plan": False,
+        "check": True,  # validate
+        "train": True,  # train and compare
+        "watchdog": False,
+        "report": False,
+    }
+    deploy = _checkout_lfs(rendered.workflow("mlgitops-churn-deploy.yml"))
+    assert deploy == {"image": False, "deploy": True, "dispatch": False}  # deploy re-scores
+    assert _checkout_lfs(rendered.workflow("mlgitops-churn-drift.yml")) == {"drift": True}
+    other = _checkout_lfs(rendered.workflow("mlgitops-a-pr.yml"))  # a.csv: not in LFS
+    assert set(other.values()) == {False}
+    paths = [str(root / rel) for rel in rendered.files if rel.startswith(".github/workflows/")]
+    lint = _tool("actionlint", "-no-color", *paths)
+    assert (lint.returncode, lint.stdout + lint.stderr) == (0, "")
+    audit = _tool("zizmor", "--offline", "--format", "json", "--persona", "auditor", *paths)
+    assert audit.returncode == 0, audit.stderr
+    assert json.loads(audit.stdout) == []
+    (root / ".gitattributes").write_text("data/*.parquet filter=lfs diff=lfs merge=lfs -text\n")
+    unlisted = workflows.render(load_repo(root))
+    assert unlisted != rendered.files
+    assert all("lfs:" not in text for text in unlisted.values())

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlgitops import lfs
 from mlgitops.data.base import ConversionFailed, Reader
 from mlgitops.data.csv import CsvReader
 from mlgitops.data.parquet import ParquetReader
@@ -59,11 +60,13 @@ def open_data(
             session=session or http.new_session(),
             timeout=timeout or http.DEFAULT_TIMEOUT,
         )
+        lfs.refuse_pointer(target, location)
         return kind(_plain(form, target, location, workdir), location, None)
     path = Path(location) if Path(location).is_absolute() else repo / location
     if not path.is_file():
         what = "is not a file" if path.exists() else "no such file"
         raise DataError(f"{location}: {what}")
+    lfs.refuse_pointer(path, location)
     return kind(_plain(form, path, location, workdir), location, _in_repo(repo, path))
 
 

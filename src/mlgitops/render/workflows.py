@@ -198,6 +198,7 @@ def drift_path(pipeline: Pipeline) -> str:
 
 def _common(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
     return {
+        "lfs": _lfs(repo, pipeline),
         "header": rendering.header(pipeline.source).rstrip("\n"),
         "pipeline": pipeline.name,
         "action": action_ref(repo).uses,
@@ -256,6 +257,14 @@ def _train_runs_on(labels: tuple[str, ...]) -> str:
         f"{value}  # zizmor: ignore[self-hosted-runner] the GPU runners, for pull requests "
         "from this repository only (if: above); docs/security.md#forks"
     )
+
+
+def _lfs(repo: Repo, pipeline: Pipeline) -> bool:
+    """Whether the repository stores one of the pipeline's input files in Git LFS: the jobs
+    that read them check out the LFS objects (actions/checkout fetches pointers only)."""
+    from mlgitops import lfs
+
+    return bool(lfs.tracked(repo.root, [p for p in pipeline.inputs() if not is_url(p)]))
 
 
 def _attest(repo: Repo, pipeline: Pipeline) -> bool:

@@ -25,6 +25,7 @@ def root(context, missing=missing):
     l_0_attest = resolve('attest')
     l_0_mlflow_env = resolve('mlflow_env')
     l_0_push_token = resolve('push_token')
+    l_0_lfs = resolve('lfs')
     l_0_action = resolve('action')
     l_0_pipeline = resolve('pipeline')
     l_0_python = resolve('python')
@@ -148,7 +149,11 @@ def root(context, missing=missing):
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0\n          token: '
     yield str((undefined(name='push_token') if l_0_push_token is missing else l_0_push_token))
-    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] deploy pushes its commit; this job uploads no artifact\n      - name: Deploy\n        uses: '
+    yield '\n          persist-credentials: true  # zizmor: ignore[artipacked] deploy pushes its commit; this job uploads no artifact\n'
+    if (undefined(name='lfs') if l_0_lfs is missing else l_0_lfs):
+        pass
+        yield "          lfs: true  # the pipeline's inputs are stored in Git LFS (.gitattributes)\n"
+    yield '      - name: Deploy\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: deploy\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
@@ -209,5 +214,5 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '1=35&6=37&11=39&13=41&14=45&30=49&31=53&37=57&40=60&41=62&42=64&45=66&47=68&49=71&53=74&56=77&61=81&64=83&67=85&70=87&71=89&72=91&74=93&75=95&76=97&81=99&86=101&87=103&90=105&92=108&94=110&95=112&101=116&102=118&103=120&106=124&107=126&109=128&112=130&118=132&123=136&124=140&128=146&131=148&134=150&137=152&138=154&139=156&140=159&142=162&146=164&147=166&148=168&149=170&153=172&158=174&159=178&163=184&166=186&169=188&170=190&173=192&174=194&175=196&177=198&178=200&181=202&182=204&183=206'
-SOURCE = 'sha256:5329f7d03ec669c5530f5123e0693fad6335f06d7a0dcba95bc0566edc08c4df'
+debug_info = '1=36&6=38&11=40&13=42&14=46&30=50&31=54&37=58&40=61&41=63&42=65&45=67&47=69&49=72&53=75&56=78&61=82&64=84&67=86&70=88&71=90&72=92&74=94&75=96&76=98&81=100&86=102&87=104&90=106&92=109&94=111&95=113&101=117&102=119&103=121&106=125&107=127&109=129&112=131&118=133&123=137&124=141&128=147&131=149&133=151&137=155&140=157&141=159&142=161&143=164&145=167&149=169&150=171&151=173&152=175&156=177&161=179&162=183&166=189&169=191&172=193&173=195&176=197&177=199&178=201&180=203&181=205&184=207&185=209&186=211'
+SOURCE = 'sha256:81a94f9907c02164da6b1eb47c0b64306aca5bb0e6db62a3efa67ac792a3c0fe'

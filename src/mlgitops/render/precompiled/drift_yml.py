@@ -19,6 +19,7 @@ def root(context, missing=missing):
     l_0_permissions = resolve('permissions')
     l_0_mlflow_env = resolve('mlflow_env')
     l_0_pinned = resolve('pinned')
+    l_0_lfs = resolve('lfs')
     l_0_action = resolve('action')
     l_0_output_dir = resolve('output_dir')
     l_0_python = resolve('python')
@@ -60,7 +61,11 @@ def root(context, missing=missing):
     l_1_name = l_1_value = missing
     yield '    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
-    yield '\n        with:\n          persist-credentials: false\n      - name: Check for drift\n        uses: '
+    yield '\n        with:\n          persist-credentials: false\n'
+    if (undefined(name='lfs') if l_0_lfs is missing else l_0_lfs):
+        pass
+        yield "          lfs: true  # the pipeline's inputs are stored in Git LFS (.gitattributes)\n"
+    yield '      - name: Check for drift\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: drift\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
@@ -71,5 +76,5 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '1=24&5=26&9=28&15=30&21=32&22=34&26=36&29=38&30=42&33=50&34=54&38=60&42=62&45=64&46=66&47=68'
-SOURCE = 'sha256:c1292ad5cd8553721e1589e61150f92ea44264856a321d744c209914ba3025d8'
+debug_info = '1=25&5=27&9=29&15=31&21=33&22=35&26=37&29=39&30=43&33=51&34=55&38=61&41=63&45=67&48=69&49=71&50=73'
+SOURCE = 'sha256:70940319a58e0089ffd34c3f85d963d3ffcd88c28a0a7c8208bca49b526d787d'

@@ -22,6 +22,7 @@ def root(context, missing=missing):
     l_0_unaffected = resolve('unaffected')
     l_0_affected = resolve('affected')
     l_0_check_timeout = resolve('check_timeout')
+    l_0_lfs = resolve('lfs')
     l_0_not_cancelled = resolve('not_cancelled')
     l_0_output_dir = resolve('output_dir')
     l_0_fork = resolve('fork')
@@ -77,7 +78,11 @@ def root(context, missing=missing):
     yield str((undefined(name='check_timeout') if l_0_check_timeout is missing else l_0_check_timeout))
     yield '\n    permissions:\n      contents: read  # check out the repository\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
-    yield '\n        with:\n          fetch-depth: 0  # validate diffs the data and schema against the base branch\n          persist-credentials: false\n      - name: Generated files are current\n        uses: '
+    yield '\n        with:\n          fetch-depth: 0  # validate diffs the data and schema against the base branch\n          persist-credentials: false\n'
+    if (undefined(name='lfs') if l_0_lfs is missing else l_0_lfs):
+        pass
+        yield "          lfs: true  # the pipeline's inputs are stored in Git LFS (.gitattributes)\n"
+    yield '      - name: Generated files are current\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: render\n          check: "true"\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
@@ -137,7 +142,11 @@ def root(context, missing=missing):
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.train.outputs.run-id'))
     yield '\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
-    yield "\n        with:\n          fetch-depth: 0  # compare reads the deployed model's record on the base branch\n          persist-credentials: false\n      # One process: compare reads the hand-off train just wrote, as its own step would.\n      - name: Train and compare with the deployed model\n        id: train\n        uses: "
+    yield "\n        with:\n          fetch-depth: 0  # compare reads the deployed model's record on the base branch\n          persist-credentials: false\n"
+    if (undefined(name='lfs') if l_0_lfs is missing else l_0_lfs):
+        pass
+        yield "          lfs: true  # the pipeline's inputs are stored in Git LFS (.gitattributes)\n"
+    yield '      # One process: compare reads the hand-off train just wrote, as its own step would.\n      - name: Train and compare with the deployed model\n        id: train\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: train\n          compare: "true"\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
@@ -220,5 +229,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=39&4=41&12=43&20=45&26=47&27=49&32=51&35=53&41=55&44=57&48=59&49=61&57=63&58=65&61=67&63=69&68=71&69=73&70=75&75=77&80=79&84=81&86=83&87=85&90=87&91=89&92=91&94=93&96=95&102=97&103=99&105=101&106=103&114=105&115=107&116=109&118=112&120=115&124=117&128=119&134=123&135=127&138=133&139=135&142=137&149=139&153=141&154=143&155=145&156=147&159=150&161=152&162=154&165=157&166=159&168=161&170=163&171=165&176=167&180=170&181=172&182=174&190=176&194=178&197=180&198=182&199=184&200=186&206=189&207=191&208=193&215=195&219=197&221=199&223=201&225=203&228=205&229=207&230=209&232=211&233=213&235=215&236=217'
-SOURCE = 'sha256:49793c802ef3c0d8fd06566c1e2d2b95b99e4a7dfd587bc0a6674c9513036299'
+debug_info = '1=40&4=42&12=44&20=46&26=48&27=50&32=52&35=54&41=56&44=58&48=60&49=62&57=64&58=66&61=68&63=70&68=72&69=74&70=76&75=78&79=80&83=84&87=86&89=88&90=90&93=92&94=94&95=96&97=98&99=100&105=102&106=104&108=106&109=108&117=110&118=112&119=114&121=117&123=120&127=122&131=124&137=128&138=132&141=138&142=140&145=142&149=144&155=148&159=150&160=152&161=154&162=156&165=159&167=161&168=163&171=166&172=168&174=170&176=172&177=174&182=176&186=179&187=181&188=183&196=185&200=187&203=189&204=191&205=193&206=195&212=198&213=200&214=202&221=204&225=206&227=208&229=210&231=212&234=214&235=216&236=218&238=220&239=222&241=224&242=226'
+SOURCE = 'sha256:a92fad1d5e30e97a3df9df1eb749a88f868b6dd3a4cc8984a28e84409c415d98'

@@ -1,0 +1,82 @@
+"""Files stored in Git LFS: which inputs are, and a pointer read where data was expected.
+
+A checkout without LFS objects (``actions/checkout`` without ``lfs: true``, a
+clone without ``git lfs``) holds a three-line pointer where the data should be.
+``render`` asks git which of a pipeline's inputs ``.gitattributes`` stores in
+LFS (``filter=lfs``), so the jobs that read them check out the objects; a
+reader that finds a pointer anyway refuses it by name instead of validating
+its three lines as a CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+from mlgitops.errors import DataError
+
+#: What a pointer file starts with (Git LFS specification, docs/spec.md).
+POINTER = b"version https://git-lfs.github.com/spec/"
+#: Where attributes that name LFS can come from within the repository.
+_INFO_ATTRIBUTES = ".git/info/attributes"
+
+
+def tracked(root: Path, paths: Sequence[str]) -> frozenset[str]:
+    """Of the repo-relative ``paths``, those the repository's attributes store in Git LFS.
+
+    git itself matches the patterns (``git check-attr``), reading only the
+    repository's own attribute files, so a developer's global attributes do
+    not change what ``render`` writes. Without an attribute file that mentions
+    ``lfs``, or outside a git repository, none is.
+    """
+    if not paths or not any(_mentions_lfs(root / name) for name in _attribute_files(paths)):
+        return frozenset()
+    from mlgitops import proc
+
+    done = proc.run(
+        ["git", "-c", "core.attributesFile=", "check-attr", "-z", "filter", "--", *paths],
+        cwd=root,
+        env={"GIT_ATTR_NOSYSTEM": "1"},
+        check=False,
+    )
+    if done.returncode != 0:
+        return frozenset()
+    fields = done.stdout.split("\0")
+    return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
+
+
+def _attribute_files(paths: Sequence[str]) -> set[str]:
+    """The ``.gitattributes`` files that may hold a pattern for ``paths``, and git's own."""
+    files = {_INFO_ATTRIBUTES}
+    for path in paths:
+        for folder in PurePosixPath(path).parents:
+            files.add(str(folder / ".gitattributes"))
+    return files
+
+
+def _mentions_lfs(path: Path) -> bool:
+    try:
+        return b"lfs" in path.read_bytes()
+    except OSError:  # no such file (the usual case), or not readable: no pattern from it
+        return False
+
+
+def refuse_pointer(path: Path, display: str) -> None:
+    """A DataError when ``path`` holds a Git LFS pointer instead of the data it points to."""
+    with path.open("rb") as handle:
+        head = handle.read(1024)
+    if not head.startswith(POINTER):
+        return
+    lines = head.decode("utf-8", "replace").splitlines()
+    fields = dict(line.split(" ", 1) for line in lines if " " in line)
+    what = []
+    if fields.get("oid", "").startswith("sha256:"):
+        what.append(f"object {fields['oid'][:15]}…")
+    if fields.get("size", "").isdigit():
+        what.append(f"{int(fields['size']):,} bytes")
+    described = f" ({', '.join(what)})" if what else ""
+    raise DataError(
+        f"{display} is a Git LFS pointer{described}, not the data: fetch the object first "
+        "(git lfs pull; the workflows mlgitops render writes check out the LFS objects of "
+        "the inputs .gitattributes stores in LFS)"
+    )
