@@ -11,6 +11,7 @@ value is reported with its row instead of stopping the read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -350,44 +351,87 @@ def parse_column(text: Any, target: Any) -> tuple[Any, Any]:
     return number, bad
 
 
+#: An integer literal of at most 18 digits in ASCII, spaces or tabs around: it fits in
+#: int64, so Arrow parses it exactly, with no Python call per value.
+_SHORT_INTEGER = r"^[ \t]*[+-]?[0-9]{1,18}[ \t]*$"
+
+
 def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
     """Integers of ``target`` from text; the mask of values that are not.
 
     An integer literal is read exactly, as a Python int (beyond 2**53 too);
     anything else that reads as a number (``12.0``, ``1e3``) must be a whole,
     finite float. Out of the type's range is not an integer of that type.
+    Short ASCII literals (nearly every value) are parsed by Arrow, the rest
+    one by one.
     """
     import numpy as np
     import pandas as pd
 
     limits = np.iinfo(_numpy_integer(target))
-    raw = text.to_numpy(dtype=object)
-    literal = text.str.fullmatch(r"\s*[+-]?\d+\s*").fillna(False).to_numpy(dtype=bool)
-    values = np.full(len(raw), None, dtype=object)
-    unfit = np.zeros(len(raw), dtype=bool)
-    for i in np.flatnonzero(literal):  # only columns that did not read as integers
-        value = int(raw[i])
-        if limits.min <= value <= limits.max:
-            values[i] = value
-        else:
-            unfit[i] = True
-    numbers = pd.to_numeric(text.where(present & ~literal), errors="coerce")
-    floats = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    rest = ~literal & ~np.isnan(floats)
-    with np.errstate(invalid="ignore"):
-        whole = np.isfinite(floats) & (np.floor(floats) == floats)
-        # as floats, the largest integers round up: too large from max + 1 on
-        fits = (floats >= limits.min) & (floats < float(limits.max) + 1)
-    good = rest & whole & fits
-    values[good] = [int(v) for v in floats[good]]
-    unfit |= rest & ~good
-    unread = present.to_numpy(dtype=bool) & ~literal & np.isnan(floats)
-    bad = pd.Series(unread | unfit, index=text.index)
-    kind = "UInt64" if target.kind == "u" else "Int64"
-    number = pd.Series(pd.array(values, dtype=kind), index=text.index)
-    if not number.isna().any():
+    low, high = int(limits.min), int(limits.max)
+    unsigned = target.kind == "u"
+    data = np.zeros(len(text), dtype=np.uint64 if unsigned else np.int64)
+    known = np.zeros(len(text), dtype=bool)  # read, and of the type
+    short = _short_integers(text, data, known, low, high)
+    rest = np.flatnonzero(present.to_numpy(dtype=bool) & ~short)
+    if rest.size:
+        raw = text.to_numpy(dtype=object)[rest]
+        literal = np.array(
+            [isinstance(v, str) and _LITERAL.fullmatch(v) is not None for v in raw], dtype=bool
+        )
+        for i, value in zip(rest[literal], raw[literal], strict=True):
+            number = int(value)
+            if low <= number <= high:
+                data[i], known[i] = number, True
+        others = rest[~literal]
+        numbers = pd.to_numeric(pd.Series(raw[~literal], dtype=object), errors="coerce")
+        floats = numbers.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(floats) & (np.floor(floats) == floats)
+            # as floats, the largest integers round up: too large from max + 1 on
+            fits = whole & (floats >= low) & (floats < float(high) + 1)
+        for i, value in zip(others[fits], floats[fits], strict=True):
+            data[i], known[i] = int(value), True
+    bad = pd.Series(present.to_numpy(dtype=bool) & ~known, index=text.index)
+    number = pd.Series(pd.arrays.IntegerArray(data, ~known), index=text.index)
+    if known.all():
         return number.astype(target), bad
     return number, bad
+
+
+_LITERAL = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _short_integers(text: Any, data: Any, known: Any, low: int, high: int) -> Any:
+    """Parse the short ASCII integer literals of ``text`` into ``data`` (``known`` set where
+    one is of the type); the mask of the values parsed here, in range or not."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arrow = pa.array(text, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: every value one by one
+        return np.zeros(len(text), dtype=bool)
+    try:  # a column of plain literals (a chunk without the value that made it text)
+        if pc.any(pc.match_substring(arrow, "x", ignore_case=True)).as_py():
+            raise pa.ArrowInvalid("Arrow reads 0x1F as 31; Python's int() does not")
+        parsed = pc.cast(arrow, pa.int64())
+        mask = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
+        values = pc.fill_null(parsed, 0).to_numpy(zero_copy_only=False)[mask]
+    except pa.ArrowInvalid:
+        short = pc.fill_null(pc.match_substring_regex(arrow, _SHORT_INTEGER), False)
+        mask = short.to_numpy(zero_copy_only=False)
+        digits = pc.replace_substring_regex(
+            pc.array_filter(arrow, short), r"^[ \t]*\+?|[ \t]*$", ""
+        )
+        values = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+    where = np.flatnonzero(mask)
+    fits = (values >= max(low, -(2**63))) & (values <= min(high, 2**63 - 1))
+    data[where[fits]] = values[fits]
+    known[where[fits]] = True
+    return mask
 
 
 def _numpy_integer(target: Any) -> Any:
