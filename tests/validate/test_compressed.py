@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.data import open_data
+from mlgitops.data import Reader, open_data
 from mlgitops.errors import DataError
 from mlgitops.validation.engine import Limits, validate
 from mlgitops.validation.schema import from_yaml_text
@@ -94,7 +94,7 @@ def stored(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, bytes, 
     return suffix, data, path
 
 
-def _open(path: Path, tmp_path: Path) -> object:
+def _open(path: Path, tmp_path: Path) -> Reader:
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     return open_data(path.parent, path.name, fmt=None, workdir=work)
@@ -113,9 +113,9 @@ def test_values_equal_pandas_of_the_csv_inside(
         pd.testing.assert_frame_equal(direct, expected)
     reader = _open(path, tmp_path)
     types = {name: getattr(pa, kind)() for name, kind in TYPES.items()}
-    tables = list(reader.batches(types, list(TYPES), CHUNK_ROWS))  # type: ignore[attr-defined]
+    tables = list(reader.batches(types, list(TYPES), CHUNK_ROWS))
     ours = pa.concat_tables(tables).to_pydict()
-    assert reader.columns() == list(expected.columns)  # type: ignore[attr-defined]
+    assert reader.columns() == list(expected.columns)
     for column in TYPES:
         assert [_plain(v) for v in ours[column]] == [_plain(v) for v in expected[column]], column
 
@@ -125,7 +125,7 @@ def test_validation_equals_plain_pandera_with_the_lines_of_the_csv_inside(
 ) -> None:
     _, data, path = stored
     reader = _open(path, tmp_path)
-    outcome = validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))  # type: ignore[arg-type]
+    outcome = validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
     expected = _pandera(data)
     assert expected
     ours = {(f.column, f.check): f for f in outcome.failures}
@@ -139,7 +139,7 @@ def test_validation_equals_plain_pandera_with_the_lines_of_the_csv_inside(
             assert example.line is not None
             record_id = str(frame["id"].iloc[example.row - 1])
             assert lines[example.line - 1].startswith(f"{record_id},"), key
-    assert reader.display == path.name  # type: ignore[attr-defined]
+    assert reader.display == path.name
 
 
 GOOD = HEAD + b"\n1,34,a,free\n2,52,b,pro\n"
