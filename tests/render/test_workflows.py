@@ -780,3 +780,12 @@ def test_inputs_stored_in_git_lfs_are_checked_out_with_their_objects(tmp_path: P
     unlisted = workflows.render(load_repo(root))
     assert unlisted != rendered.files
     assert all("lfs:" not in text for text in unlisted.values())
+
+
+def test_drift_s_current_data_in_git_lfs_is_checked_out_with_its_objects(tmp_path: Path) -> None:
+    root = _make_repo(tmp_path / "lfs", None, {"house-prices.yaml": REGRESSION_SPEC})
+    (root / ".gitattributes").write_text(
+        "data/recent.parquet filter=lfs diff=lfs merge=lfs -text\n"
+    )
+    rendered = _render(root)
+    assert _checkout_lfs(rendered.workflow("mlgitops-house-prices-drift.yml")) == {"drift": True}

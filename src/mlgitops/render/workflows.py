@@ -264,7 +264,9 @@ def _lfs(repo: Repo, pipeline: Pipeline) -> bool:
     that read them check out the LFS objects (actions/checkout fetches pointers only)."""
     from mlgitops import lfs
 
-    return bool(lfs.tracked(repo.root, [p for p in pipeline.inputs() if not is_url(p)]))
+    current = pipeline.drift.current if pipeline.drift else None  # drift reads it too
+    paths = [p for p in (*pipeline.inputs(), current) if p and not is_url(p)]
+    return bool(lfs.tracked(repo.root, paths))
 
 
 def _attest(repo: Repo, pipeline: Pipeline) -> bool:
