@@ -274,6 +274,19 @@ def test_an_added_column_compares_normally(pr: PullRequest) -> None:
     assert "| added | `extra` | - | `double` |" in pr.output("report.md")
 
 
+def _write_nullable(
+    pr: PullRequest, frame: pd.DataFrame, added: dict[str, str], nullable: str
+) -> Path:
+    """The data with ``added`` columns; their schema, coercing, with dtype ``nullable``'s
+    columns nullable. Returns the schema's path."""
+    write_data(pr.root, frame, {c: "float64" for c in FEATURES} | added | {"y": "int64"})
+    path = pr.root / "schemas" / "shapes.yaml"
+    declared = f"    dtype: {nullable}\n"
+    text = path.read_text().replace(declared, declared + "    nullable: true\n")
+    path.write_text(text + "coerce: true\n")
+    return path
+
+
 def test_a_nullable_integer_column_with_gaps_validates_trains_and_compares(
     pr: PullRequest,
 ) -> None:
@@ -283,11 +296,7 @@ def test_a_nullable_integer_column_with_gaps_validates_trains_and_compares(
     visits = pd.array(np.random.default_rng(2).integers(0, 20, len(frame)), dtype="Int64")
     visits[::7] = pd.NA
     frame.insert(2, "visits", visits)
-    dtypes = {c: "float64" for c in FEATURES} | {"visits": "Int64", "y": "int64"}
-    write_data(pr.root, frame, dtypes)
-    path = pr.root / "schemas" / "shapes.yaml"
-    nullable = "    dtype: Int64\n    nullable: true\n"
-    path.write_text(path.read_text().replace("    dtype: Int64\n", nullable) + "coerce: true\n")
+    path = _write_nullable(pr, frame, {"visits": "Int64"}, "Int64")
     code, out = pr.run()
     assert code == 0, out
     verdict = pr.verdict()
@@ -325,11 +334,7 @@ def test_boolean_columns_with_and_without_gaps_train_as_booleans(pr: PullRequest
     flag[::9] = pd.NA
     frame.insert(2, "flag", flag)
     frame.insert(3, "done", rng.random(len(frame)) < 0.3)
-    dtypes = {c: "float64" for c in FEATURES} | {"flag": "boolean", "done": "bool", "y": "int64"}
-    write_data(pr.root, frame, dtypes)
-    path = pr.root / "schemas" / "shapes.yaml"
-    nullable = "    dtype: boolean\n    nullable: true\n"
-    path.write_text(path.read_text().replace("    dtype: boolean\n", nullable) + "coerce: true\n")
+    _write_nullable(pr, frame, {"flag": "boolean", "done": "bool"}, "boolean")
     code, out = pr.run()
     assert code == 0, out
     verdict = pr.verdict()
