@@ -61,10 +61,9 @@ def _mentions_lfs(path: Path) -> bool:
         return False
 
 
-def refuse_pointer(path: Path, display: str) -> None:
-    """A DataError when ``path`` holds a Git LFS pointer instead of the data it points to."""
-    with path.open("rb") as handle:
-        head = handle.read(1024)
+def refuse_pointer(head: bytes, display: str) -> None:
+    """A DataError when a file whose first bytes are ``head`` (1 KiB holds a whole pointer)
+    is a Git LFS pointer instead of the data it points to."""
     if not head.startswith(POINTER):
         return
     lines = head.decode("utf-8", "replace").splitlines()

@@ -60,23 +60,25 @@ def open_data(
             session=session or http.new_session(),
             timeout=timeout or http.DEFAULT_TIMEOUT,
         )
-        lfs.refuse_pointer(target, location)
         return kind(_plain(form, target, location, workdir), location, None)
     path = Path(location) if Path(location).is_absolute() else repo / location
     if not path.is_file():
         what = "is not a file" if path.exists() else "no such file"
         raise DataError(f"{location}: {what}")
-    lfs.refuse_pointer(path, location)
     return kind(_plain(form, path, location, workdir), location, _in_repo(repo, path))
 
 
 def _plain(form: str, path: Path, display: str, workdir: Path) -> Path:
-    """The CSV itself, or the one inside a compressed file or archive (written to ``workdir``)."""
+    """The data file itself, or the CSV inside a compressed file or archive (written to
+    ``workdir``); a DataError for a Git LFS pointer where the data should be."""
+    with path.open("rb") as handle:
+        head = handle.read(1024)  # what both checks look at
+    lfs.refuse_pointer(head, display)
     if form != "csv":
         return path
     from mlgitops.data.compressed import decompressed
 
-    return decompressed(path, display, workdir)
+    return decompressed(path, head, display, workdir)
 
 
 def _in_repo(repo: Path, path: Path) -> str | None:

@@ -48,10 +48,10 @@ def kind_of(head: bytes) -> str | None:
     return None
 
 
-def decompressed(path: Path, display: str, workdir: Path) -> Path:
-    """``path`` itself when it is not compressed, else a copy of the CSV inside it."""
-    with path.open("rb") as handle:
-        kind = kind_of(handle.read(_TAR_MAGIC_AT + 8))
+def decompressed(path: Path, head: bytes, display: str, workdir: Path) -> Path:
+    """``path`` itself when it is not compressed, else a copy of the CSV inside it
+    (``head``: the file's first bytes, at least 265)."""
+    kind = kind_of(head)
     if kind is None:
         return path
     fd, name = tempfile.mkstemp(prefix="decompressed-", suffix=".csv", dir=workdir)
