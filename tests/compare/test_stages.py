@@ -400,6 +400,32 @@ def test_data_stored_gzip_compressed_judges_as_the_csv_inside(pr: PullRequest) -
     assert compressed["holdout"]["compared"] == compressed["holdout"]["rows"] > 400
 
 
+def test_numbers_written_with_digit_grouping_judge_as_the_numbers_they_are(
+    pr: PullRequest,
+) -> None:
+    """Some exports group digits (``12_345.5``). Python's ``float()``, and so pandera's
+    ``float64``, reads them, where pandas and pyarrow read the column as text: the verdict
+    and the training rows are those of the same numbers written plainly."""
+    frame = pr.data
+    frame["f0"] = (frame["f0"] * 10_000).round(3)
+    write_data(pr.root, frame)
+    judged, _ = pr.run()  # (the deployed model never saw f0 so large: its gates may fail)
+    plain = pr.verdict()
+    grouped = frame.astype({"f0": object})
+    grouped["f0"] = [f"{v:_}" for v in frame["f0"]]
+    assert grouped["f0"].str.contains("_").sum() > len(frame) // 4
+    write_data(pr.root, grouped, {c: ("int64" if c == "y" else "float64") for c in frame})
+    code, out = pr.run()
+    assert code == judged, out
+    written = pr.verdict()
+    assert json.loads(pr.output("validation.json"))["passed"] is True
+    assert {"name": "f0", "dtype": "float64"} in json.loads(pr.output("train.json"))["features"]
+    for verdict in (plain, written):
+        del verdict["candidate"], verdict["holdout"]["data_hash"]
+    assert written == plain
+    assert written["holdout"]["compared"] == written["holdout"]["rows"] > 400
+
+
 def test_reordered_columns_compare_normally_on_the_same_rows(pr: PullRequest) -> None:
     frame = pr.data
     write_data(pr.root, frame[["y", *reversed(FEATURES)]])

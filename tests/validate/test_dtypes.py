@@ -118,3 +118,55 @@ def test_a_value_that_is_not_a_boolean_fails_on_its_row(
         schema = _schema(dtype, nullable)
         assert _ours(tmp_path, values, schema) == (False, {2 if word else 3})
         assert _pandera(tmp_path / "d.csv", schema) == plain
+
+
+#: numpy's types: pandera coerces text value by value with Python's int() or float()
+NUMPY_LIKE = {"int64", "int32", "uint8", "Sparse[int64]", "float64", "float32", "float16"}
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("dtype", INTEGERS + FLOATS)
+@pytest.mark.parametrize(
+    "value", ["1_0", "١٢", "\uff11"], ids=["grouped", "arabic-indic", "fullwidth"]
+)
+def test_digits_python_reads_are_numbers_where_pandera_s_coercion_reads_them(
+    tmp_path: Path, dtype: str, value: str
+) -> None:
+    """``1_0`` and digits of other scripts: Python's ``int()`` and ``float()`` read them, so
+    pandera's coercion to numpy's types does; pandas' nullable and Arrow-backed types refuse
+    them (naming no row, or every row). Here the value is a number for numpy's types, and
+    for the others the failing row."""
+    values = ["1", value, "3"]
+    for nullable in (True, False):
+        schema = _schema(dtype, nullable)
+        ours = _ours(tmp_path, values, schema)
+        passed, rows = _pandera(tmp_path / "d.csv", schema)
+        if dtype in NUMPY_LIKE:
+            assert (passed, rows) == (True, set())
+            assert ours == (True, set())
+        else:
+            assert not passed and rows in (set(), {1, 2, 3})
+            assert ours == (False, {2})
+
+
+def test_each_value_is_judged_on_its_own_not_by_the_column_it_is_in(tmp_path: Path) -> None:
+    """A word in an integer column makes pandas read the column as text, so pandera's
+    ``int64`` refuses ``2.0`` there and runs no range check; here ``2.0`` is 2 and the
+    ``400`` beside it is out of range, as they are in a column without the word
+    (docs/validate.md)."""
+    schema = _schema("int64", False)
+    assert _ours(tmp_path, ["1", "2.0", "x", "400"], schema) == (False, {3, 4})
+    assert _pandera(tmp_path / "d.csv", schema) == (False, {2, 3})
+    assert _ours(tmp_path, ["1", "2.0", "3", "400"], schema) == (False, {4})
+    assert _pandera(tmp_path / "d.csv", schema) == (False, {4})
+
+
+@pytest.mark.parametrize("dtype", ["float64", "Float64"])
+def test_a_boolean_word_in_a_number_column_fails_on_its_row(tmp_path: Path, dtype: str) -> None:
+    """pandas reads a column of only ``True`` and ``False`` as booleans, which pandera's
+    ``float64`` makes 1.0 and 0.0; they are not numbers (docs/validate.md)."""
+    schema = _schema(dtype, False)
+    assert _ours(tmp_path, ["True", "False", "1"], schema) == (False, {1, 2})
+    assert _ours(tmp_path, ["False", "True"], schema) == (False, {1, 2})
+    if dtype == "float64":
+        assert _pandera(tmp_path / "d.csv", schema) == (True, set())

@@ -2,10 +2,12 @@
 
 A column that holds one value that is not an integer is read as text in every
 chunk and parsed by mlgitops. Most of it goes through Arrow, the rest through
-Python. Either way each value must be what Python's ``int()`` makes of an
-integer literal, or else what ``pandas.to_numeric`` makes of it when that is a
-whole finite number, within the target type's range. Anything else is a bad
-value, and a gap stays a gap.
+Python. Either way each value must be what the coercion pandera applies to text
+makes of an integer literal: for numpy's types Python's ``int()`` (which reads
+``1_000`` and digits of any script), for pandas' nullable and Arrow-backed types
+an integer in ASCII digits. Else it must be what ``pandas.to_numeric`` makes of
+it when that is a whole finite number. Either way within the target type's
+range. Anything else is a bad value, and a gap stays a gap.
 """
 
 from __future__ import annotations
@@ -25,14 +27,24 @@ PIECES = [
     "9223372036854775807", "9223372036854775808", "18446744073709551615",
     "18446744073709551616", "999999999999999999", "1000000000000000000", ".", "e", "E3",
     ".5", "1.0", "2.5", "inf", "nan", "x", "٣", "١٢", "\u00a0", "_", "0x1F", "0X1f", "0b1",
-    "1e18", "1e19", "-0.0", "1,000", "--1", "½", "²",
+    "1e18", "1e19", "-0.0", "1,000", "--1", "½", "²", "1_0", "_0", "0_", "1__0", "\uff11",
 ]  # fmt: skip
 TARGETS = [
     *(np.dtype(name) for name in ("int64", "int32", "int8", "uint8", "uint16", "uint64")),
     pd.Int64Dtype(),
     pd.UInt8Dtype(),
 ]
-LITERAL = re.compile(r"\s*[+-]?\d+\s*")
+ASCII_LITERAL = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def _python_int(value: str, target: Any) -> int | None:
+    """The integer the coercion to ``target`` reads from ``value`` as a literal, or None."""
+    if isinstance(target, np.dtype):  # numpy calls int() on each value
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return int(value) if ASCII_LITERAL.fullmatch(value) else None
 
 
 def _expected(value: str | None, target: Any) -> int | str | None:
@@ -40,8 +52,9 @@ def _expected(value: str | None, target: Any) -> int | str | None:
     if value is None:
         return None
     limits = np.iinfo(getattr(target, "numpy_dtype", target))
-    if LITERAL.fullmatch(value):
-        number = int(value)
+    literal = _python_int(value, target)
+    if literal is not None:
+        number = literal
     else:
         read = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
         if pd.isna(read) or not np.isfinite(read) or float(read) != np.floor(float(read)):

@@ -344,11 +344,22 @@ def parse_column(text: Any, target: Any) -> tuple[Any, Any]:
         return (value if value.isna().any() else value.astype(bool)), bad
     if target.kind in "iu":
         return _parse_integers(text, present, target)
+    if target.kind == "f":
+        return _parse_floats(text, present, target)
     number = pd.to_numeric(text, errors="coerce")
     bad = present & number.isna()
-    if target.kind == "f" or not number.isna().any():
+    if not number.isna().any():
         number = number.astype(target)
     return number, bad
+
+
+def _read_by_python(target: Any) -> bool:
+    """Whether pandera coerces text to ``target`` value by value with Python's ``int()`` or
+    ``float()`` (numpy's types do: ``1_000`` and digits of any script are numbers), not as
+    ``pandas.to_numeric`` reads it (pandas' nullable and Arrow-backed types)."""
+    import numpy as np
+
+    return isinstance(getattr(target, "subtype", target), np.dtype)
 
 
 #: An integer literal of at most 18 digits in ASCII, spaces or tabs around: it fits in
@@ -359,8 +370,10 @@ _SHORT_INTEGER = r"^[ \t]*[+-]?[0-9]{1,18}[ \t]*$"
 def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
     """Integers of ``target`` from text; the mask of values that are not.
 
-    An integer literal is read exactly, as a Python int (beyond 2**53 too);
-    anything else that reads as a number (``12.0``, ``1e3``) must be a whole,
+    An integer literal is read exactly, as a Python int (beyond 2**53 too), as
+    pandera's coercion reads one: Python's ``int()`` for numpy's types (``1_000``,
+    digits of any script), ASCII digits for the others; anything else that reads
+    as a number (``12.0``, ``1e3``) must be a whole,
     finite float. Out of the type's range is not an integer of that type.
     Short ASCII literals (nearly every value) are parsed by Arrow, the rest
     one by one.
@@ -377,13 +390,14 @@ def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
     rest = np.flatnonzero(present.to_numpy(dtype=bool) & ~short)
     if rest.size:
         raw = text.to_numpy(dtype=object)[rest]
-        literal = np.array(
-            [isinstance(v, str) and _LITERAL.fullmatch(v) is not None for v in raw], dtype=bool
-        )
-        for i, value in zip(rest[literal], raw[literal], strict=True):
-            number = int(value)
-            if low <= number <= high:
-                data[i], known[i] = number, True
+        literal = np.zeros(len(raw), dtype=bool)
+        python = _read_by_python(target)
+        for at, value in enumerate(raw):
+            number = _int_literal(value, python)
+            if number is not None:
+                literal[at] = True
+                if low <= number <= high:
+                    data[rest[at]], known[rest[at]] = number, True
         others = rest[~literal]
         numbers = pd.to_numeric(pd.Series(raw[~literal], dtype=object), errors="coerce")
         floats = numbers.to_numpy(dtype="float64", na_value=np.nan)
@@ -400,7 +414,21 @@ def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
     return number, bad
 
 
-_LITERAL = re.compile(r"\s*[+-]?\d+\s*")
+#: An integer in ASCII digits, as pandas reads one.
+_ASCII_LITERAL = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def _int_literal(value: Any, python: bool) -> int | None:
+    """The integer ``value`` spells: as Python's ``int()`` reads it (``python``) or in ASCII
+    digits; None if it does not spell one."""
+    if not isinstance(value, str):
+        return None
+    if not python:
+        return int(value) if _ASCII_LITERAL.fullmatch(value) else None
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def _short_integers(text: Any, data: Any, known: Any, low: int, high: int) -> Any:
@@ -431,6 +459,84 @@ def _short_integers(text: Any, data: Any, known: Any, low: int, high: int) -> An
     fits = (values >= max(low, -(2**63))) & (values <= min(high, 2**63 - 1))
     data[where[fits]] = values[fits]
     known[where[fits]] = True
+    return mask
+
+
+#: A decimal number in ASCII digits, spaces or tabs around: Arrow reads it as the same
+#: double as Python's ``float()`` and ``pandas.to_numeric`` do (``inf`` past the largest).
+_PLAIN_FLOAT = r"^[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*$"
+
+
+def _parse_floats(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
+    """Floats of ``target`` from text; the mask of values that are not.
+
+    Each value is what pandera's coercion makes of it: Python's ``float()`` for numpy's
+    types (``1_000``, digits of any script, ``nan`` read), ``pandas.to_numeric`` for the
+    others (a value it makes NaN is not a number). Plain decimal numbers (nearly every
+    value) are parsed by Arrow, as pyarrow's CSV reader parses a chunk read as numbers,
+    the rest one by one; a value is the double Python's ``float()`` makes of it either
+    way, whichever way its chunk was read.
+    """
+    import numpy as np
+    import pandas as pd
+
+    data = np.full(len(text), np.nan)
+    known = np.zeros(len(text), dtype=bool)  # read as a number
+    plain = _plain_floats(text, data, known)
+    rest = np.flatnonzero(present.to_numpy(dtype=bool) & ~plain)
+    if rest.size:
+        raw = text.to_numpy(dtype=object)[rest]
+        if _read_by_python(target):
+            for i, value in zip(rest, raw, strict=True):
+                try:
+                    data[i] = float(value)
+                except (TypeError, ValueError):
+                    continue
+                known[i] = True
+        else:
+            numbers = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce")
+            read = numbers.to_numpy(dtype="float64", na_value=np.nan)
+            for i, value, number in zip(rest, raw, read, strict=True):
+                if not np.isnan(number):  # the double float() makes of it, where it reads it
+                    data[i], known[i] = _float_or(value, number), True
+    bad = pd.Series(present.to_numpy(dtype=bool) & ~known, index=text.index)
+    with np.errstate(over="ignore"):  # beyond float16's or float32's range: inf, as numpy
+        return pd.Series(data, index=text.index).astype(target), bad
+
+
+def _float_or(value: Any, number: float) -> float:
+    """``float(value)`` (correctly rounded; ``to_numeric`` may be a bit off), else ``number``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return number
+
+
+def _plain_floats(text: Any, data: Any, known: Any) -> Any:
+    """Parse the plain decimal numbers of ``text`` into ``data`` (``known`` set); the mask
+    of the values parsed here."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arrow = pa.array(text, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: every value one by one
+        return np.zeros(len(text), dtype=bool)
+    try:  # a column of numbers (a chunk without the value that made it text)
+        parsed = pc.cast(arrow, pa.float64())
+        values = parsed.to_numpy(zero_copy_only=False)  # gaps: NaN
+        mask = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
+        if not np.isfinite(values[mask]).all():
+            raise pa.ArrowInvalid("inf and nan are spelt in ways each library reads its own")
+    except pa.ArrowInvalid:
+        plain = pc.fill_null(pc.match_substring_regex(arrow, _PLAIN_FLOAT), False)
+        mask = plain.to_numpy(zero_copy_only=False)
+        trimmed = pc.utf8_trim(pc.array_filter(arrow, plain), " \t")
+        values = np.full(len(text), np.nan)
+        values[mask] = pc.cast(trimmed, pa.float64()).to_numpy(zero_copy_only=False)
+    data[mask] = values[mask]
+    known[mask] = True
     return mask
 
 
