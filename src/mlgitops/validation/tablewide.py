@@ -79,7 +79,8 @@ def hash_rows(batch: pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
             hashed[np.asarray(column.is_null())] = _NULL_HASH
         return hashed
     frame = batch.select(list(keys)).to_pandas()
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    # keys are mostly distinct: factorizing them first (categorize) only costs time
+    hashed = pd.util.hash_pandas_object(frame, index=False, categorize=False).to_numpy()
     return hashed
 
 
