@@ -46,6 +46,19 @@ def test_cli_path_imports_no_heavy_library(args: list[str], tmp_path: Path) -> N
     assert sorted(m for m in loaded if m.split(".")[0] in HEAVY) == []
 
 
+def test_a_render_check_that_finds_everything_current_starts_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """``render --check`` runs on every pull request and in pre-commit hooks: when the files
+    are current it starts no process and writes no file, so it loads neither the modules
+    for those nor the ones for reporting a problem (a close-match hint, a traceback)."""
+    _mlgitops("init", cwd=tmp_path)
+    assert _mlgitops("render", cwd=tmp_path).returncode == 0
+    loaded = _loaded_modules(["render", "--check"], tmp_path)
+    assert "mlgitops.render" in loaded
+    assert sorted({"subprocess", "tempfile", "difflib", "traceback"} & loaded) == []
+
+
 def test_help_lists_every_verb(tmp_path: Path) -> None:
     result = _mlgitops("--help", cwd=tmp_path)
     assert result.returncode == 0

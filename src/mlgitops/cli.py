@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -118,6 +117,8 @@ def _warn_if_outputs_tracked(repo: Path) -> None:
 
 
 def _bug(verb: str) -> int:
+    import traceback
+
     console.error_line(traceback.format_exc().rstrip())
     console.error_line(
         f"mlgitops {verb}: internal error (a bug in mlgitops {__version__}); "

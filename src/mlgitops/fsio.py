@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,8 @@ def plan_writes(root: Path, files: Mapping[str, bytes]) -> Changes:
 
 def write_atomic(path: Path, content: bytes) -> None:
     """Write one file through a temporary file and a rename."""
+    import tempfile  # (with shutil and random: only commands that write need them)
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -65,6 +66,8 @@ def write_tree(root: Path, files: Mapping[str, bytes]) -> Changes:
     is staged are they renamed into place. If a rename fails, the files
     already replaced are restored and the new ones removed.
     """
+    import tempfile
+
     changes = plan_writes(root, files)
     staged: list[tuple[Path, str]] = []
     created_dirs: list[Path] = []

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgitops.errors import ServiceError
+
+if TYPE_CHECKING:  # imported where a process starts: commands that start none skip it
+    import subprocess
 
 
 def run(
@@ -21,6 +24,8 @@ def run(
     timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command; with ``check``, a non-zero exit is a ServiceError naming it."""
+    import subprocess
+
     full_env = None if env is None else {**os.environ, **env}
     try:
         result = subprocess.run(
@@ -50,6 +55,8 @@ def git(*args: str, cwd: Path, check: bool = True, env: Mapping[str, str] | None
 
 def git_to_file(*args: str, cwd: Path, dest: Path) -> bool:
     """``git ARGS`` with its stdout (bytes) streamed into ``dest``; False when git fails."""
+    import subprocess
+
     with dest.open("wb") as handle:
         try:
             done = subprocess.run(

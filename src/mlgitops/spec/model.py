@@ -22,6 +22,8 @@ LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
 @dataclass(frozen=True)
 class Split:
+    """``data.split``: how rows are assigned to the holdout."""
+
     test_size: float = 0.2
     seed: int = 42
     stratify: bool = True
@@ -54,6 +56,8 @@ class Rows:
 
 @dataclass(frozen=True)
 class Data:
+    """``data``: the dataset, its schema and its split."""
+
     path: str
     target: str
     format: str | None = None
@@ -78,6 +82,8 @@ class Data:
 
 @dataclass(frozen=True)
 class Model:
+    """``model``: the estimator and its parameters, or a custom training command."""
+
     estimator: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     command: str | None = None
@@ -86,6 +92,8 @@ class Model:
 
 @dataclass(frozen=True)
 class Gate:
+    """One of ``gates``: a condition on one metric that the verdict judges."""
+
     metric: str
     min: float | None = None
     max: float | None = None
@@ -100,6 +108,8 @@ class Gate:
 
 @dataclass(frozen=True)
 class Slices:
+    """``compare.slices``: per-slice gaps between the candidate and the deployed model."""
+
     column: str
     max_gap: dict[str, float] = field(default_factory=dict)
     min_rows: int = 30
@@ -107,6 +117,8 @@ class Slices:
 
 @dataclass(frozen=True)
 class Compare:
+    """``compare``: the paired comparison with the deployed model."""
+
     resamples: int = 1000
     confidence: float = 0.95
     seed: int = 0
@@ -121,6 +133,8 @@ class Compare:
 
 @dataclass(frozen=True)
 class Train:
+    """``train``: where and how the pull request's training runs."""
+
     runs_on: tuple[str, ...] = ("self-hosted", "linux", "gpu")
     timeout_minutes: int = 120
     allow_invalid_data: bool = False
@@ -136,12 +150,16 @@ class Train:
 
 @dataclass(frozen=True)
 class Canary:
+    """``deploy.environments[].canary``: the Argo Rollouts canary steps."""
+
     steps: tuple[int, ...]
     pause: str | None = None
 
 
 @dataclass(frozen=True)
 class Analysis:
+    """``deploy.environments[].analysis``: the canary's Prometheus analysis."""
+
     prometheus: str
     max_error_rate: float = 0.01
     max_p99_ms: float = 250
@@ -152,6 +170,8 @@ class Analysis:
 
 @dataclass(frozen=True)
 class Environment:
+    """One of ``deploy.environments``: a namespace the model is deployed to."""
+
     name: str
     namespace: str
     cluster: str = "https://kubernetes.default.svc"
@@ -205,6 +225,8 @@ def image_files(pipeline: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Server:
+    """``deploy.server``: the model server's image, ports and resources."""
+
     #: A placeholder that cannot be pulled: the serving image is the user's to build.
     image: str = "example.invalid/set-deploy.server.image-to-your-serving-image"
     port: int = 8080
@@ -232,6 +254,8 @@ class Metrics:
 
 @dataclass(frozen=True)
 class Deploy:
+    """``deploy``: the environments and how the model is served in them."""
+
     environments: tuple[Environment, ...]
     target: str = "rollout"
     server: Server = Server()
@@ -243,12 +267,16 @@ class Deploy:
 
 @dataclass(frozen=True)
 class FeatureDrift:
+    """``drift.features.<name>``: one feature's own drift settings."""
+
     psi: float | None = None
     ignore: bool = False
 
 
 @dataclass(frozen=True)
 class Drift:
+    """``drift``: the scheduled drift check."""
+
     schedule: str | None = None
     current: str | None = None
     psi: float = 0.25
@@ -342,6 +370,8 @@ def _names_a_file(word: str) -> bool:
 
 @dataclass(frozen=True)
 class ArgoCD:
+    """``mlgitops.yaml: argocd``: where Argo CD's Applications live and what they sync."""
+
     namespace: str = "argocd"
     project: str = "default"
     repo_url: str | None = None
@@ -350,6 +380,8 @@ class ArgoCD:
 
 @dataclass(frozen=True)
 class Toleration:
+    """A Kubernetes toleration of a runner pool's pods."""
+
     key: str | None = None
     operator: str | None = None
     value: str | None = None

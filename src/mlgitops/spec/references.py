@@ -20,7 +20,6 @@ install that has no scikit-learn and must not load it. So:
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib.util
 import posixpath
 import shlex
@@ -130,7 +129,7 @@ def _near(root: Path, rel: str) -> str:
     if not folder.is_dir():
         return ""
     names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
-    hint = difflib.get_close_matches(Path(rel).name, names, n=1)
+    hint = _closest(Path(rel).name, names, n=1)
     if not hint:
         return ""
     return f" (did you mean '{(Path(rel).parent / hint[0]).as_posix()}'?)"
@@ -166,7 +165,7 @@ def estimator_problem(root: Path, module: str, name: str) -> str | None:
     parts = module.split(".")
     folders = _top_level(root, parts[0])
     if folders is None:
-        hint = difflib.get_close_matches(parts[0], WELL_KNOWN, n=1)
+        hint = _closest(parts[0], WELL_KNOWN, n=1)
         if hint and hint[0] != parts[0]:
             return f"no module named '{parts[0]}' (did you mean '{hint[0]}'?)"
         return None  # not installed here (a light install): train checks it
@@ -228,7 +227,7 @@ def _no_submodule(folders: list[Path], parts: list[str]) -> str:
         if folders
         else set()
     )
-    hint = difflib.get_close_matches(parts[-1], names, n=1)
+    hint = _closest(parts[-1], names, n=1)
     suffix = f" (did you mean '{'.'.join([*parts[:-1], hint[0]])}'?)" if hint else ""
     return f"no module named '{'.'.join(parts)}'{suffix}"
 
@@ -244,7 +243,7 @@ def _class_problem(source: Path | None, module: str, name: str) -> str | None:
     if name in names or dynamic:
         return None
     public = sorted(n for n in names if not n.startswith("_"))
-    hint = difflib.get_close_matches(name, public, n=1)
+    hint = _closest(name, public, n=1)
     suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
     return f"module '{module}' has no class '{name}'{suffix}"
 
@@ -279,3 +278,11 @@ def _all_names(node: ast.Assign | ast.AnnAssign) -> set[str]:
             e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
         }
     return set()
+
+
+def _closest(word: str, names: Any, n: int = 1) -> list[str]:
+    """The names nearest ``word`` (difflib's): imported for a problem found, not for a spec
+    without one."""
+    import difflib
+
+    return difflib.get_close_matches(word, names, n=n)
