@@ -96,6 +96,96 @@ def test_row_count_bounds(repo: Path, capsys: pytest.CaptureFixture[str]) -> Non
     ]
 
 
+@pytest.mark.parametrize("written", ["10.0", "+10", " 10", "1e1", "010"])
+def test_duplicates_written_differently_are_duplicates(
+    repo: Path, capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    """``10`` and ``10.0`` (or ``+10``, `` 10``, ``1e1``) are the same id, as pandas reads
+    them and pandera judges them. Some make the column text to pyarrow; duplicates must
+    still be found by the number, not the text, and shown as the number."""
+    rows = _rows()
+    rows[54_999] = rows[54_999].replace("55000,", f"{written},", 1)
+    _write(repo / "data" / "accounts.csv", rows)
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    (failure,) = _report(repo)["failures"]
+    assert failure == {
+        "column": "id",
+        "check": "field_uniqueness",
+        "message": "duplicate values in a unique column",
+        "failing_rows": 2,
+        "examples": [
+            {"row": 10, "line": 11, "value": 10},
+            {"row": 55000, "line": 55001, "value": 10},
+        ],
+    }
+
+
+def test_distinct_values_stay_distinct_beside_a_value_that_is_not_a_number(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A word makes the column text: ids that differ as numbers are not duplicates, and the
+    same word twice is (pandas' ``duplicated`` on the column as pandas reads it)."""
+    rows = _rows()
+    for at in (99, 30_000, 59_000):
+        rows[at] = rows[at].replace(f"{at + 1},", "x7,", 1)
+    _write(repo / "data" / "accounts.csv", rows)
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    failures = {f["check"]: f for f in _report(repo)["failures"]}
+    assert set(failures) == {"dtype('int64')", "field_uniqueness"}
+    assert failures["dtype('int64')"]["failing_rows"] == 3
+    assert failures["field_uniqueness"]["failing_rows"] == 3
+    assert [e["row"] for e in failures["field_uniqueness"]["examples"]] == [100, 30_001, 59_001]
+
+
+def test_unique_key_over_two_columns_written_differently(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = repo / "schemas" / "accounts.yaml"
+    text = (
+        schema.read_text()
+        .replace("    unique: true\n", "")
+        .replace("strict: true", "strict: true\nunique: [age, plan]")
+    )
+    schema.write_text(text)
+    _write(
+        repo / "data" / "accounts.csv",
+        ["1,30,1.0,free", "2,30.0,1.0,pro", "3,31,1.0,free", "4,30.0,2.0,free"],
+    )
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    (failure,) = _report(repo)["failures"]
+    assert failure["check"] == "multiple_fields_uniqueness"
+    assert failure["failing_rows"] == 2
+    assert failure["examples"] == [
+        {"row": 1, "line": 2, "value": {"age": 30, "plan": "free"}},
+        {"row": 4, "line": 5, "value": {"age": 30, "plan": "free"}},
+    ]
+
+
+def test_the_set_of_distinct_values_is_of_numbers_however_they_are_written(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``unique_values_eq`` on a column of numbers: ``2``, ``2.0`` and ``\u0662`` (an
+    Arabic-Indic 2, which makes pyarrow read the column as text) are one value, and a value
+    that is not a number is one that is not expected."""
+    schema = repo / "schemas" / "accounts.yaml"
+    text = schema.read_text()
+    assert "  score:\n    dtype: float64\n" in text
+    schema.write_text(
+        text.replace(
+            "  score:\n    dtype: float64\n",
+            "  score:\n    dtype: float64\n    unique_values_eq: [1.5, 2]\n",
+        )
+    )
+    rows = ["1,30,1.5,free", "2,31,2,pro", "3,32,2.0,team", "4,33,+1.50,free", "5,34,\u0662,pro"]
+    _write(repo / "data" / "accounts.csv", rows)
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 0
+    _write(repo / "data" / "accounts.csv", [*rows, "6,35,x,pro"])
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    found = {f["check"]: f for f in _report(repo)["failures"]}
+    assert set(found) == {"dtype('float64')", "unique_values_eq([1.5, 2])"}
+    assert "unexpected ['x']" in found["unique_values_eq([1.5, 2])"]["message"]
+
+
 def test_unique_key_over_two_columns(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     schema = repo / "schemas" / "accounts.yaml"
     text = (

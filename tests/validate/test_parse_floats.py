@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mlgitops.validation.engine import parse_column
+from mlgitops.validation.parsing import parse_column
 
 PIECES = [
     "", " ", "\t", "+", "-", "0", "1", "9", "12", "007", ".", "e", "E", "e-", "E+", "5",

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlgitops.validation.engine import parse_column
+from mlgitops.validation.parsing import parse_column
 
 PIECES = [
     "", " ", "\t", "+", "-", "0", "1", "9", "12", "007", "255", "256", "-128",

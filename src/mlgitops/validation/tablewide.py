@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from mlgitops.errors import DataError, ServiceError
 from mlgitops.validation.failures import EXAMPLES, Example, Failure, plain_value
+from mlgitops.validation.parsing import as_comparable_text, as_values, is_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,6 +38,14 @@ _NULL_HASH = 0x9E3779B97F4A7C15
 KEPT = 1 << 22
 #: Hashes written to disk at a time (the sort into parts needs 18 bytes a hash).
 _WRITTEN = 1 << 19
+
+
+class Typed(Protocol):
+    """A column declared as numbers or booleans; its dtype, looked up only when needed (a
+    schema file's dtype is pandera's, and clean data is checked without importing it)."""
+
+    @property
+    def target(self) -> Any: ...
 
 
 class Uncomparable(DataError):
@@ -93,10 +102,15 @@ class Uniqueness:
     key fall back later, those runs become hashes like any other.
     """
 
-    def __init__(self, keys: tuple[str, ...], size_hint: int) -> None:
+    def __init__(
+        self, keys: tuple[str, ...], size_hint: int, numbers: Mapping[str, Typed] | None = None
+    ) -> None:
         import numpy as np
 
         self.keys = keys
+        #: The keys declared numbers or booleans: where the file writes such a key as text
+        #: (``10.0``, ``+10``), it compares as the value it parses to.
+        self._numbers = {k: v for k, v in (numbers or {}).items() if k in keys}
         self._hint = size_hint
         self._hashes = np.empty(min(max(size_hint, 1024), KEPT), dtype=np.uint64)
         self._count = 0
@@ -108,6 +122,7 @@ class Uniqueness:
         self._kind: pa.DataType | None = None
 
     def add(self, batch: pa.Table) -> None:
+        batch = self._comparable(batch)
         run = self._watch_order(batch)
         if run is not None:
             first, last = run
@@ -119,6 +134,28 @@ class Uniqueness:
         if self._rising is None and self._runs:
             self._spill_runs()
         self._keep(hash_rows(batch, self.keys))
+
+    def _comparable(self, batch: pa.Table) -> pa.Table:
+        """The key columns, those declared numbers but read as text spelt one way per value."""
+        keys = batch.select(list(self.keys))
+        for name, typed in self._numbers.items():
+            if is_text(keys.column(name).type):
+                at = keys.schema.get_field_index(name)
+                spelt = as_comparable_text(keys.column(name), typed.target)
+                keys = keys.set_column(at, name, spelt)
+        return keys
+
+    def _values(self, batch: pa.Table, rows: Any) -> Any:
+        """The key values of ``rows`` as pandas compares them, numbers written as text parsed."""
+        import pandas as pd
+
+        taken = batch.select(list(self.keys)).take(rows)
+        frame = taken.to_pandas()
+        for name, typed in self._numbers.items():
+            if is_text(taken.column(name).type):
+                values = as_values(taken.column(name), typed.target)
+                frame[name] = pd.Series(values, index=frame.index, dtype=object)
+        return frame
 
     def stored(self) -> int:
         """How many hashes are kept (8 bytes each)."""
@@ -202,10 +239,10 @@ class Uniqueness:
 
         found, hashed, start = [], 0, 0
         for batch in batches():
-            hit = np.isin(hash_rows(batch, self.keys), repeated)
+            hit = np.isin(hash_rows(self._comparable(batch), self.keys), repeated)
             if hit.any() and hashed < CONFIRM_LIMIT:
                 rows = np.flatnonzero(hit)
-                frame = batch.select(list(self.keys)).take(rows).to_pandas()
+                frame = self._values(batch, rows)
                 frame.index = rows + start + 1
                 found.append(frame)
             hashed += int(hit.sum())
@@ -335,16 +372,22 @@ def _disk(folder: str) -> Iterator[None]:
 class ValueSet:
     """``unique_values_eq``: the set of distinct values over the whole column."""
 
-    def __init__(self, column: str, check: Any) -> None:
+    def __init__(self, column: str, check: Any, typed: Typed | None = None) -> None:
         self.column = column
         self.expected = set(check.statistics.get("values") or [])
         self.label = str(check.error or check.name)
         self.seen: set[Any] = set()
+        #: The column's dtype where it is numbers or booleans: text (``2.0``) is parsed.
+        self._typed = typed
 
     def add(self, batch: pa.Table) -> None:
         if len(self.seen) <= _DISTINCT_LIMIT + len(self.expected):
             array = comparable(batch.column(self.column), self.column, self.label).drop_null()
-            self.seen.update(plain_value(v) for v in array.unique().to_pylist())
+            distinct = array.unique()
+            if self._typed is not None and is_text(distinct.type):
+                self.seen.update(as_values(distinct, self._typed.target))
+            else:
+                self.seen.update(plain_value(v) for v in distinct.to_pylist())
 
     def failure(self) -> Failure | None:
         if self.seen == self.expected:
