@@ -6,12 +6,13 @@ LF, CRLF or CR line endings, a byte-order mark, blank lines, numbers written
 another spelling, values out of range or outside the allowed set. Whenever
 pandas reads a file, ``validate`` (in chunks of three rows) must find exactly
 what ``schema.validate`` finds on pandas' frame: the same checks on the same
-columns, failing on the same rows. Seeded, so a failure names a file that can
-be replayed.
+columns, failing on the same rows, each on the line where its record starts.
+Seeded, so a failure names a file that can be replayed.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 import warnings
@@ -82,13 +83,30 @@ def _pandera(data: bytes) -> Verdict | None:
     return True, {}
 
 
+def _record_lines(data: bytes) -> list[int]:
+    """The physical line where each data record starts, as Python's ``csv`` module reads
+    the file (blank lines are no record, as in pandas)."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    starts, end = [], 0
+    for record in reader:
+        start, end = end + 1, reader.line_num
+        if record:
+            starts.append(start)
+    return starts[1:]  # the header's is not a data row's
+
+
 def _ours(data: bytes, path: Path) -> Verdict | None:
+    """mlgitops' verdict and failing rows; each failing row's line must be the line where
+    its record starts."""
     path.write_bytes(data)
     reader = open_data(path.parent, path.name, fmt="csv", workdir=path.parent)
     try:
         outcome = validate(reader, from_yaml_text("s.yaml", SCHEMA), Limits(chunk_rows=3))
     except DataError:
         return None
+    lines = _record_lines(data)
+    for failure in outcome.failures:
+        assert [e.line for e in failure.examples] == [lines[e.row - 1] for e in failure.examples]
     found = {
         (f.column or "", f.check): {e.row for e in f.examples} if f.failing_rows else {None}
         for f in outcome.failures
