@@ -2,8 +2,9 @@
 
 Each file mixes what exports contain: quoted and unquoted values, quoted newlines,
 LF, CRLF or CR line endings, a byte-order mark, blank lines, numbers written
-``5``, `` 5``, ``+5``, ``05``, ``5.0``, ``1e1`` or quoted, ids that repeat in
-another spelling, values out of range or outside the allowed set. Whenever
+``5``, `` 5``, ``+5``, ``05``, ``5.0``, ``1e1``, ``2_0`` or quoted, ``nan`` and
+``inf``, ids that repeat in another spelling, gaps, booleans written six ways,
+values out of range, too long or outside the allowed set. Whenever
 pandas reads a file, ``validate`` (in chunks of three rows) must find exactly
 what ``schema.validate`` finds on pandas' frame: the same checks on the same
 columns, failing on the same rows, each on the line where its record starts.
@@ -27,7 +28,7 @@ from mlgitops.validation import engine, failures, tablewide
 from mlgitops.validation.engine import Limits, validate
 from mlgitops.validation.schema import from_yaml_text
 
-SCHEMA = """\
+TEXT_AND_COUNTS = """\
 schema_type: dataframe
 columns:
   id: {dtype: int64, unique: true}
@@ -37,42 +38,79 @@ columns:
 coerce: true
 strict: true
 """
+EVERY_KIND = """\
+schema_type: dataframe
+columns:
+  id: {dtype: int64, unique: true}
+  x: {dtype: float64, nullable: true, checks: {in_range: {min_value: -10, max_value: 10}}}
+  n: {dtype: Int64, nullable: true, checks: {greater_than_or_equal_to: 0}}
+  flag: {dtype: bool}
+  s: {dtype: str, nullable: true, checks: {str_length: {min_value: 1, max_value: 5}}}
+  k: {dtype: int64, checks: {isin: [1, 2, 3]}}
+coerce: true
+strict: true
+"""
 NUMBERS = ["5", " 5", "5 ", "+5", "05", "5.0", "1e1", "-3", "130", "7", "12", "0", '"6"', '" 6"']
 NOTES = ["a", "b c", '"q,r"', '"two\nlines"', '5" tall', '"say ""hi"""', "", 'x"y', '"cr\r\nlf"']
-PLANS = ["free", "pro", "team", "gold", '"pro"', "", " free"]
+#: (schema, the values each column is written with; ids are mostly 1-29, each once)
+SHAPES = {
+    "text-and-counts": (
+        TEXT_AND_COUNTS,
+        {
+            "id": NUMBERS,
+            "age": NUMBERS,
+            "note": [*NOTES, "héllo", "NA"],
+            "plan": ["free", "pro", "team", "gold", '"pro"', "", " free"],
+        },
+    ),
+    "every-kind": (
+        EVERY_KIND,
+        {
+            "id": ["5", "5.0", "+5", " 5", "05"],
+            "x": ["1.5", "-2", "10", "10.5", "-11", "1e1", "+.5", " 3.25", "nan", "inf", "", "NA",
+                  "2_0", '"4"', "1.0000000001"],
+            "n": ["0", "1", "-1", "", "2.0", " 7", "+3", "NA", "1e2"],
+            "flag": ["True", "False", "true", "FALSE", "1", "0", ""],
+            "s": ["a", "abcde", "abcdef", "", '"x,y"', '"q""r"', "héllo", "  ", '"two\nl"'],
+            "k": ["1", "2", "3", "4", "2.0", " 1", "+3", "0"],
+        },
+    ),
+}  # fmt: skip
 
 Verdict = tuple[bool, dict[tuple[str, str], set[int | None]]]
 
 
-def _file(chance: random.Random) -> bytes:
+def _file(chance: random.Random, columns: dict[str, list[str]]) -> bytes:
     eol = chance.choice(["\n", "\r\n", "\r"])
     ids = list(range(1, 30))
     chance.shuffle(ids)
-    lines = ["id,age,note,plan"]
+    lines = [",".join(columns)]
     for i in range(chance.randint(1, 12)):
-        written = str(ids[i]) if chance.random() < 0.85 else chance.choice(NUMBERS)
-        note = chance.choice([*NOTES, "héllo", "NA"])
-        lines.append(",".join([written, chance.choice(NUMBERS), note, chance.choice(PLANS)]))
+        written = [chance.choice(values) for values in columns.values()]
+        if chance.random() < 0.85:
+            written[0] = str(ids[i])
+        lines.append(",".join(written))
         if chance.random() < 0.1:
             lines.append("")
     text = eol.join(lines) + (eol if chance.random() < 0.8 else "")
     return (b"\xef\xbb\xbf" if chance.random() < 0.2 else b"") + text.encode()
 
 
-def _pandera(data: bytes) -> Verdict | None:
+def _pandera(data: bytes, schema: str) -> Verdict | None:
     """Plain pandera on pandas' frame: the verdict and each check's failing rows; None
     where pandas does not read the file."""
     import pandas as pd
     import pandera.pandas as pa
 
     try:
-        frame = pd.read_csv(io.BytesIO(data), dtype={"note": object, "plan": object})
+        text = {c: object for c in ("note", "plan", "s")}  # what pandas infers is not the point
+        frame = pd.read_csv(io.BytesIO(data), dtype=text)
     except (ValueError, pd.errors.ParserError):
         return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from_yaml_text("s.yaml", SCHEMA).pandera.validate(frame, lazy=True)
+            from_yaml_text("s.yaml", schema).pandera.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         found: dict[tuple[str, str], set[int | None]] = {}
         cases = exc.failure_cases
@@ -95,13 +133,13 @@ def _record_lines(data: bytes) -> list[int]:
     return starts[1:]  # the header's is not a data row's
 
 
-def _ours(data: bytes, path: Path) -> Verdict | None:
+def _ours(data: bytes, schema: str, path: Path) -> Verdict | None:
     """mlgitops' verdict and failing rows; each failing row's line must be the line where
     its record starts."""
     path.write_bytes(data)
     reader = open_data(path.parent, path.name, fmt="csv", workdir=path.parent)
     try:
-        outcome = validate(reader, from_yaml_text("s.yaml", SCHEMA), Limits(chunk_rows=3))
+        outcome = validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=3))
     except DataError:
         return None
     lines = _record_lines(data)
@@ -123,12 +161,16 @@ def every_example(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("every_example")
 @pytest.mark.parametrize("seed", [1, 2])
-def test_random_files_are_judged_as_plain_pandera_judges_them(seed: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_random_files_are_judged_as_plain_pandera_judges_them(
+    shape: str, seed: int, tmp_path: Path
+) -> None:
+    schema, columns = SHAPES[shape]
     chance = random.Random(seed)
     judged = 0
     for case in range(100):
-        data = _file(chance)
-        expected: Any = _pandera(data)
-        assert _ours(data, tmp_path / "data.csv") == expected, (seed, case, data)
+        data = _file(chance, columns)
+        expected: Any = _pandera(data, schema)
+        assert _ours(data, schema, tmp_path / "data.csv") == expected, (seed, case, data)
         judged += expected is not None and not expected[0]
     assert judged > 50  # most files hold something to find
