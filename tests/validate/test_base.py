@@ -80,6 +80,31 @@ def test_diff_against_base(repo: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "- rows: 3 → 4 (+1)" in markdown
 
 
+@pytest.mark.parametrize("side", ["head", "base"])
+def test_numbers_written_another_way_profile_as_numbers(
+    repo: Path, capsys: pytest.CaptureFixture[str], side: str
+) -> None:
+    """``51.0`` in an integer column, ``1_5`` in a float one: pandas and pandera read
+    numbers, and so does the reader after a restart as text. The data changes shown on
+    the pull request are of those numbers, on either side, not of text categories."""
+    odd = "id,age,score,plan\n1,34,0.5,free\n2,51.0,1_5,pro\n3,29,2.0,free\n"
+    plain = "id,age,score,plan\n1,34,0.5,free\n2,51,15,pro\n3,29,2.0,free\n"
+    data = repo / "data" / "accounts.csv"
+    data.write_text(odd if side == "base" else plain)
+    _git(repo, "commit", "-q", "-am", "base")
+    data.write_text((plain if side == "base" else odd) + "4,60,1.0,pro\n")
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    diff = json.loads((repo / ".mlgitops" / "accounts" / "datadiff.json").read_text())
+    by_column = {c["column"]: c for c in diff["profile_diff"]["columns"]}
+    assert by_column["age"] == {
+        "column": "age",
+        "max": {"base": 51, "head": 60},
+        "mean": {"base": 38.0, "head": 43.5},
+    }
+    assert by_column["score"] == {"column": "score", "mean": {"base": 5.833333, "head": 4.625}}
+
+
 def test_a_new_pipeline_has_nothing_to_compare(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

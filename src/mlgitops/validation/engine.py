@@ -18,7 +18,7 @@ from mlgitops.data.base import ConversionFailed, Reader
 from mlgitops.errors import DataError
 from mlgitops.validation.failures import EXAMPLES, Example, Failure, Tally, plain_value
 from mlgitops.validation.parsing import is_text, parse_column
-from mlgitops.validation.plan import STRUCTURE_CHECKS, Plan, make_plan
+from mlgitops.validation.plan import STRUCTURE_CHECKS, ColumnPlan, Plan, make_plan
 from mlgitops.validation.profile import Profiler
 from mlgitops.validation.rules import Schema
 from mlgitops.validation.screen import clean
@@ -85,12 +85,13 @@ def validate(
 def profile_only(reader: Reader, schema: Any, chunk_rows: int) -> dict[str, Any]:
     """The data profile alone (the base branch's data, for the diff)."""
     plan = make_plan(schema, reader.columns())
-    profiler = Profiler()
+    numbers = _numbers(plan)
+    profiler = Profiler(numbers)
     try:
         for batch in reader.batches(plan.types(frozenset()), plan.names, chunk_rows):
             profiler.add(batch)
     except ConversionFailed:
-        profiler = Profiler()
+        profiler = Profiler(numbers)
         for batch in reader.batches(plan.types(frozenset(plan.names)), plan.names, chunk_rows):
             profiler.add(batch)
     return profiler.result()
@@ -110,10 +111,10 @@ def _run(
     for failure in structure(schema, plan.header):
         tally.add(failure)
     hint = reader.size_hint() if plan.unique_keys else 0
-    numbers = {c.name: c for c in plan.columns if c.kind in ("i", "u", "f", "b")}
+    numbers = _numbers(plan)
     uniques = [Uniqueness(keys, hint, numbers) for keys in plan.unique_keys]
     value_sets = [ValueSet(c, check, numbers.get(c)) for c, check in plan.value_sets.items()]
-    profiler = Profiler() if profile else None
+    profiler = Profiler(numbers) if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
     chunker = _Chunker(plan, tally, text, reader.display, keep)
     rows = 0
@@ -136,6 +137,12 @@ def _run(
     table, typed = _typed(kept, plan, chunker.unparsed)
     unread = (text | chunker.unparsed) - typed
     return Outcome(rows, failures, profiler.result() if profiler else None, table, unread)
+
+
+def _numbers(plan: Plan) -> dict[str, ColumnPlan]:
+    """The columns declared as numbers or booleans: text in them is parsed, also where a
+    check over the whole table (uniqueness, the distinct values, the profile) compares it."""
+    return {c.name: c for c in plan.columns if c.kind in ("i", "u", "f", "b")}
 
 
 def _typed(

@@ -10,7 +10,7 @@ the set of distinct values) compare them, so ``10`` and ``10.0`` are the same id
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -20,6 +20,31 @@ def is_text(kind: pa.DataType) -> bool:
     import pyarrow as pa
 
     return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+class Typed(Protocol):
+    """A column declared as numbers or booleans: its dtype, looked up only when needed (a
+    schema file's dtype is pandera's, and clean data is checked without importing it), and
+    the Arrow type it is read as when its values are numbers."""
+
+    @property
+    def target(self) -> Any: ...
+
+    @property
+    def arrow(self) -> pa.DataType: ...
+
+
+def as_numbers(text: pa.ChunkedArray, typed: Typed) -> pa.ChunkedArray:
+    """The numbers (or booleans) ``text`` parses to, in the column's Arrow type; a gap, and
+    a value that is not one, as null. Text where the column's Arrow type is text."""
+    import pyarrow as pa
+
+    if is_text(typed.arrow):  # (pandas' boolean is read as text)
+        return text
+    parsed, bad = parse_column(text.combine_chunks().to_pandas(), typed.target)
+    wrong = bad.to_numpy(dtype=bool)
+    numbers = parsed.where(~wrong) if wrong.any() else parsed
+    return pa.chunked_array([pa.array(numbers, type=typed.arrow, from_pandas=True)])
 
 
 def as_values(text: pa.Array | pa.ChunkedArray, target: Any) -> list[Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.validation.extremes import Extremes
 from mlgitops.validation.failures import plain_value
+from mlgitops.validation.parsing import Typed, as_numbers, is_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -27,15 +29,24 @@ class _Column:
 
 
 class Profiler:
-    """Feed record batches; :meth:`result` is a JSON-able profile."""
+    """Feed record batches; :meth:`result` is a JSON-able profile.
 
-    def __init__(self) -> None:
+    ``numbers``: the columns declared as numbers or booleans. Where the file writes such a
+    column as text (``51.0`` in an integer column), it is profiled as the numbers it
+    parses to; a value that is not one counts as missing here (validation reports it).
+    """
+
+    def __init__(self, numbers: Mapping[str, Typed] | None = None) -> None:
         self.rows = 0
         self._columns: dict[str, _Column] = {}
+        self._numbers = dict(numbers or {})
 
     def add(self, batch: pa.Table) -> None:
         self.rows += batch.num_rows
         for name, array in zip(batch.schema.names, batch.columns, strict=True):
+            typed = self._numbers.get(name)
+            if typed is not None and is_text(array.type):
+                array = as_numbers(array, typed)
             column = self._columns.setdefault(name, _Column(str(array.type)))
             _feed(column, array)
 

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
 from mlgitops.errors import DataError, ServiceError
 from mlgitops.validation.failures import EXAMPLES, Example, Failure, plain_value
-from mlgitops.validation.parsing import as_comparable_text, as_values, is_text
+from mlgitops.validation.parsing import Typed, as_comparable_text, as_values, is_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,14 +38,6 @@ _NULL_HASH = 0x9E3779B97F4A7C15
 KEPT = 1 << 22
 #: Hashes written to disk at a time (the sort into parts needs 18 bytes a hash).
 _WRITTEN = 1 << 19
-
-
-class Typed(Protocol):
-    """A column declared as numbers or booleans; its dtype, looked up only when needed (a
-    schema file's dtype is pandera's, and clean data is checked without importing it)."""
-
-    @property
-    def target(self) -> Any: ...
 
 
 class Uncomparable(DataError):
