@@ -426,6 +426,32 @@ def test_numbers_written_with_digit_grouping_judge_as_the_numbers_they_are(
     assert written["holdout"]["compared"] == written["holdout"]["rows"] > 400
 
 
+def test_a_bad_value_allowed_into_training_is_a_gap_in_a_number_feature(pr: PullRequest) -> None:
+    """``train.allow_invalid_data: true``: a value that is not a number trains as a gap, as
+    ``pandas.to_numeric(errors="coerce")`` would make it. The feature stays a number for the
+    candidate, its signature and the comparison, rather than becoming text categories."""
+    frame = pr.data.astype({"f0": object})
+    frame.loc[[3, 700], "f0"] = "unknown"
+    write_data(pr.root, frame, {c: ("int64" if c == "y" else "float64") for c in frame})
+    spec = pr.root / "pipelines" / "shapes.yaml"
+    spec.write_text(spec.read_text() + "train:\n  allow_invalid_data: true\n")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "Change the data")
+    assert cli(pr.root, "validate", NAME) == 1
+    assert cli(pr.root, "train", NAME) == 0
+    pr.capsys.readouterr()
+    code = cli(pr.root, "compare", NAME)
+    out = pr.capsys.readouterr().out
+    assert code == 0, out
+    train = json.loads(pr.output("train.json"))
+    assert {"name": "f0", "dtype": "float64"} in train["features"]
+    assert train["invalid_data"]
+    verdict = pr.verdict()
+    assert verdict["features"]["type_changed"] == []
+    assert verdict["comparison"]["status"] == "evaluable"
+    assert _max_drop(verdict)["status"] == "pass"
+
+
 def test_reordered_columns_compare_normally_on_the_same_rows(pr: PullRequest) -> None:
     frame = pr.data
     write_data(pr.root, frame[["y", *reversed(FEATURES)]])

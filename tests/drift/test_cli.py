@@ -183,6 +183,24 @@ def test_new_category_is_listed(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "### New categories\n\n- `color`: `c` (10 rows)\n" in capsys.readouterr().out
 
 
+def test_values_that_are_not_numbers_count_as_missing_and_are_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Drifting data often fails validation, a value that is not a number included: the
+    report still comes, with those values as missing and a note that says so."""
+    rows = training_rows()
+    rows[3] = ("n/a?", *rows[3][1:])
+    rows[50] = ("unknown", *rows[50][1:])
+    repo = make_repo(tmp_path / "repo", recent=rows)
+    assert _run(repo) == 0
+    out, _ = capsys.readouterr()
+    assert "- x: 2 value(s) are not numbers; counted as missing" in out
+    report = json.loads((repo / ".mlgitops" / "demo" / "drift.json").read_text())
+    assert report["notes"] == ["x: 2 value(s) are not numbers; counted as missing"]
+    [x] = [f for f in report["features"] if f["name"] == "x"]
+    assert x["null_rate"] == {"reference": 0.0, "current": 0.02}
+
+
 def test_no_current_data_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "repo")
     spec = repo / "pipelines" / "demo.yaml"

@@ -73,16 +73,17 @@ def run(
     ref, note = _reference(spec, pipeline, reference, outputs, tracking_uri)
     if note:
         console.error_line(f"mlgitops drift: {note}")
-    frame, undeclared = read_frame(repo, pipeline, location)
-    with console.group(f"drift: {name} ({len(frame):,} rows)"):
+    table = read_frame(repo, pipeline, location)
+    with console.group(f"drift: {name} ({len(table.frame):,} rows)"):
         result = detect(
             ref.profile,
-            frame,
+            table.frame,
             Thresholds.from_spec(pipeline.drift),
             pipeline=name,
             reference_source=ref.source,
             current_source=location,
-            undeclared=undeclared,
+            undeclared=table.contract.undeclared,
+            unparsed=table.unparsed,
         )
     doc, markdown = rep.to_json(result), rep.to_markdown(result)
     drift_json = json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"

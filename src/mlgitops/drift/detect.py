@@ -106,10 +106,13 @@ def detect(
     reference_source: str,
     current_source: str,
     undeclared: tuple[str, ...] = (),
+    unparsed: Mapping[str, int] | None = None,
 ) -> DriftReport:
     """Measure every reference feature in ``current`` and judge it against ``thresholds``.
 
     ``undeclared``: columns of the current data the schema does not declare (not read).
+    ``unparsed``: per column, the values that were not of its type when read (gaps in
+    ``current`` already).
     """
     results = tuple(_judge(f, current, thresholds) for f in reference["features"])
     known = {f["name"] for f in reference["features"]}
@@ -118,7 +121,7 @@ def detect(
     new_columns = tuple(
         str(c) for c in current.columns if c not in known and not str(c).startswith("__")
     ) + tuple(c for c in undeclared if c not in known)
-    notes = tuple(_notes(results))
+    notes = tuple(_notes(results, unparsed or {}))
     return DriftReport(
         pipeline=pipeline,
         reference_source=reference_source,
@@ -165,13 +168,12 @@ def _calm_status(psi: float, threshold: float) -> str:
     return "moderate" if stats.PSI_MODERATE < psi <= threshold else "stable"
 
 
-def _notes(results: tuple[FeatureResult, ...]) -> list[str]:
+def _notes(results: tuple[FeatureResult, ...], unparsed: Mapping[str, int]) -> list[str]:
     notes = []
     for r in results:
-        if r.measures and r.measures.not_numeric:
-            notes.append(
-                f"{r.name}: {r.measures.not_numeric} value(s) are not numbers; counted as missing"
-            )
+        count = (r.measures.not_numeric if r.measures else 0) + unparsed.get(r.name, 0)
+        if count:
+            notes.append(f"{r.name}: {count} value(s) are not numbers; counted as missing")
     return notes
 
 

@@ -13,7 +13,7 @@ The reference, first found wins:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from mlgitops.results import load_provenance
 from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from mlgitops.training.data import Table
 
 ARTIFACT = "reference.json"
 #: Where a run may hold it: at the root, or with train's other hand-off files.
@@ -120,19 +120,19 @@ def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> str | None:
 
 def reference_from_data(repo: Path, pipeline: Pipeline) -> Reference:
     """Profile ``data.path`` now (all its rows, the target left out)."""
-    frame, _ = read_frame(repo, pipeline, pipeline.data.path)
+    frame = read_frame(repo, pipeline, pipeline.data.path).frame
     profile = build_reference(frame, pipeline.data.target, source={"data": pipeline.data.path})
     return Reference(profile, f"computed now from {pipeline.data.path}", computed=True)
 
 
-def read_frame(
-    repo: Path, pipeline: Pipeline, location: str
-) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """A data file of the pipeline read as ``train`` reads it: the declared columns, typed,
-    and the names of the columns the schema does not declare (not read).
+def read_frame(repo: Path, pipeline: Pipeline, location: str) -> Table:
+    """A data file of the pipeline read as ``train`` reads it: the declared columns, typed
+    (``frame``, without the row number), and the names of the columns the schema does not
+    declare (not read).
 
     Data that fails validation is still read (drifting data often does); a value
-    that does not parse as its column's dtype is an error naming the column.
+    that does not parse as its column's dtype is a gap, as in training, and counted
+    (``unparsed``).
     """
     import tempfile
 
@@ -140,4 +140,4 @@ def read_frame(
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-drift-") as tmp:
         table = read_table(repo, pipeline, location, Path(tmp), refuse_invalid=False)
-    return table.frame.drop(columns=[ROW]), table.contract.undeclared
+    return replace(table, frame=table.frame.drop(columns=[ROW]))

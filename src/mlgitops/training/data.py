@@ -23,6 +23,7 @@ line is not counted), so a holdout row can be found again in the data file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,9 @@ class Table:
     frame: pd.DataFrame
     contract: FeatureContract
     failures: tuple[str, ...]
+    #: Per column: the values that are not of its type, gaps in ``frame`` (invalid data read
+    #: anyway: training allowed to, drift).
+    unparsed: Mapping[str, int] = field(default_factory=dict)
 
 
 def fetch_url(url: str) -> bytes:
@@ -129,7 +133,8 @@ def read_table(
     if frame.empty:
         raise DataError(f"{location}: no data rows")
     frame.insert(0, ROW, range(1, len(frame) + 1))
-    return Table(frame, contract(schema, header, data.target, frame), failures)
+    features = contract(schema, header, data.target, frame)
+    return Table(frame, features, failures, outcome.unparsed)
 
 
 def _as_pandas(table: Any) -> pd.DataFrame:

@@ -11,7 +11,8 @@ value is reported with its row instead of stopping the read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
@@ -41,9 +42,12 @@ class Outcome:
     profile: dict[str, Any] | None = None
     #: The declared columns as read (typed as the schema says), when asked to keep them.
     table: pa.Table | None = None
-    #: Columns of numbers or booleans with a value that is not one: read as text (and kept
-    #: as text in ``table``).
+    #: Columns of numbers or booleans read as text and kept as text in ``table`` (pandas'
+    #: ``boolean``); the others hold what their values parse to, a value that is not of the
+    #: type as a gap.
     text_columns: frozenset[str] = frozenset()
+    #: Per column of numbers or booleans: how many values are not one (gaps in ``table``).
+    unparsed: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -134,9 +138,11 @@ def _run(
     failures = _with_lines(reader, tally.failures())
     if not keep:
         return Outcome(rows, failures, profiler.result() if profiler else None, None, text)
-    table, typed = _typed(kept, plan, chunker.unparsed)
-    unread = (text | chunker.unparsed) - typed
-    return Outcome(rows, failures, profiler.result() if profiler else None, table, unread)
+    table, typed = _typed(kept, plan)
+    unread = text - typed
+    return Outcome(
+        rows, failures, profiler.result() if profiler else None, table, unread, chunker.unparsed
+    )
 
 
 def _numbers(plan: Plan) -> dict[str, ColumnPlan]:
@@ -146,13 +152,13 @@ def _numbers(plan: Plan) -> dict[str, ColumnPlan]:
 
 
 def _typed(
-    kept: list[tuple[pa.Table, dict[str, pa.Array]]], plan: Plan, unparsed: set[str]
+    kept: list[tuple[pa.Table, dict[str, pa.Array]]], plan: Plan
 ) -> tuple[pa.Table, frozenset[str]]:
     """The kept chunks as one table, with the number and boolean columns that were read as
     text (a value pyarrow does not read, such as ``6.0`` in an integer column; a Parquet
     column stored as text) holding the values validation parsed, in every chunk; and those
-    columns. A column with a value that is not of its type stays text."""
-    typed = set.intersection(*(set(found) for _, found in kept)) - unparsed if kept else set()
+    columns. A value that is not of its column's type is a gap there."""
+    typed = set.intersection(*(set(found) for _, found in kept)) if kept else set()
     batches = []
     for batch, found in kept:
         for name in typed:
@@ -243,8 +249,8 @@ class _Chunker:
         #: With ``keep``: the last chunk's text columns of numbers or booleans as parsed, in
         #: the Arrow type the column is read as (every value read).
         self.parsed: dict[str, pa.Array] = {}
-        #: Text columns of numbers or booleans with a value that is not one, in any chunk.
-        self.unparsed: set[str] = set()
+        #: Per column of numbers or booleans read as text: the values that are not one.
+        self.unparsed: dict[str, int] = {}
 
     def check(self, batch: pa.Table, start: int) -> None:
         self.parsed = {}
@@ -311,15 +317,16 @@ class _Chunker:
             raw = frame[column.name]
             parsed, bad = parse_column(raw, column.target)
             frame[column.name] = parsed
-            if not bad.any():
-                if self.keep and not is_text(column.arrow):  # (pandas' boolean: read as text)
-                    self.parsed[column.name] = _arrow(parsed, column.arrow)
-            else:
-                self.unparsed.add(column.name)
+            if self.keep and not is_text(column.arrow):  # (pandas' boolean: read as text)
+                # a value that is not of the type is a gap in what is kept: invalid data a
+                # stage takes anyway (train allowed to, drift) keeps its column's type
+                self.parsed[column.name] = _arrow(parsed, column.arrow)
+            if bad.any():
                 rows = [(int(i) + 1, v) for i, v in raw[bad].items()]
                 told.update((column.name, r) for r, _ in rows)
                 examples = [Example(r, plain_value(v)) for r, v in rows[:EXAMPLES]]
                 self.tally.add_rows(column.name, f"dtype('{column.target}')", examples, len(rows))
+                self.unparsed[column.name] = self.unparsed.get(column.name, 0) + len(rows)
         return told
 
 
