@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import subprocess
 import sys
 from dataclasses import fields
@@ -20,9 +21,10 @@ import pytest
 
 from mlgitops.spec.model import Column
 from mlgitops.validation.diff import describe_schema
-from mlgitops.validation.engine import structure
+from mlgitops.validation.engine import pandera_structure, structure
 from mlgitops.validation.plan import make_plan
 from mlgitops.validation.rules import INLINE_DTYPES, ColumnRule, Schema, inline
+from mlgitops.validation.schema import from_yaml_text
 from tests.conftest import PROJECT
 
 DTYPES = sorted(INLINE_DTYPES)
@@ -101,9 +103,38 @@ def test_structural_failures_are_pandera_s(case: str) -> None:
         Column(name="d", dtype="bool", required=False),
     ]
     fast = structure(inline(columns), tuple(header))
-    judged = structure(inline(columns).pandera, tuple(header))
+    judged = pandera_structure(Schema.of(inline(columns).pandera), tuple(header))
     assert fast == judged
     assert bool(fast) == (case not in ("exact", "reordered", "optional left out"))
+
+
+def test_a_schema_file_s_structural_failures_are_pandera_s() -> None:
+    """A schema file is pandera's own; where the header names its columns plainly, the
+    structure is still judged without running pandera, so it must be what pandera finds,
+    for every setting that bears on it (``required``, ``strict``, ``ordered``, regex
+    columns, the schema's ``unique``) and headers that leave out, add, repeat or reorder
+    columns."""
+    chance = random.Random(5)
+    names = ["a", "b", "c", "d"]
+    asked = 0
+    for _ in range(150):
+        lines = ["schema_type: dataframe", "columns:"]
+        for name in names:
+            required = str(chance.random() < 0.7).lower()
+            lines.append(f"  {name}: {{dtype: int64, required: {required}}}")
+        if chance.random() < 0.2:
+            lines.append("  x_\\d: {dtype: int64, regex: true, required: false}")
+        strict = chance.choice(["true", "false", "filter"])
+        lines += [f"strict: {strict}", f"ordered: {str(chance.random() < 0.2).lower()}"]
+        if chance.random() < 0.1:
+            lines.append("unique: [a, b]")
+        rules = Schema.of(from_yaml_text("s.yaml", "\n".join(lines) + "\n"))
+        pool = [*names, "e", "x_1", "a"]
+        header = tuple(chance.sample(pool, chance.randint(0, len(pool))))
+        expected = pandera_structure(rules, header)
+        assert structure(rules.pandera, header) == expected, (lines, header)
+        asked += bool(expected)
+    assert asked > 30  # many headers have something wrong
 
 
 CLEAN = """

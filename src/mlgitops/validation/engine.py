@@ -205,8 +205,14 @@ def _with_lines(reader: Reader, failures: tuple[Failure, ...]) -> tuple[Failure,
 def structure(schema: Any, header: tuple[str, ...]) -> list[Failure]:
     """Missing, unexpected and out-of-order columns, from the header alone."""
     rules = Schema.of(schema)
-    if not rules.pandera_loaded and _exactly_declared(rules, header):
-        return []  # an inline schema's columns, each once: pandera finds nothing
+    if _exactly_declared(rules, header):
+        return []  # the declared columns, each once: pandera finds nothing
+    return pandera_structure(rules, header)
+
+
+def pandera_structure(rules: Schema, header: tuple[str, ...]) -> list[Failure]:
+    """What pandera's schema finds wrong in the header: its structural failures on a frame
+    of no rows."""
     import pandas as pd
     import pandera.pandas as pa
 
