@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,3 +40,19 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
     code = main(list(args))
     captured = capsys.readouterr()
     return Outcome(code, captured.out, captured.err)
+
+
+def text_columns(
+    chance: random.Random, pieces: list[str], most_pieces: int
+) -> list[list[str | None]]:
+    """150 random columns of text for a parser: 1 to 11 values each, a value a gap one time
+    in ten, else 1 to ``most_pieces`` of ``pieces`` joined."""
+    return [
+        [
+            None
+            if chance.random() < 0.1
+            else "".join(chance.choice(pieces) for _ in range(chance.randrange(1, most_pieces + 1)))
+            for _ in range(chance.randrange(1, 12))
+        ]
+        for _ in range(150)
+    ]

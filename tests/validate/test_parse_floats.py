@@ -23,6 +23,7 @@ import pyarrow as pa
 import pytest
 
 from mlgitops.validation.parsing import parse_column
+from tests.validate.corpus import text_columns
 
 PIECES = [
     "", " ", "\t", "+", "-", "0", "1", "9", "12", "007", ".", "e", "E", "e-", "E+", "5",
@@ -69,17 +70,7 @@ def _same(got: Any, expected: Any) -> bool:
 
 def _columns(seed: int) -> list[list[str | None]]:
     chance = random.Random(seed)
-    columns = []
-    for _ in range(150):
-        size = chance.randrange(1, 12)
-        columns.append(
-            [
-                None
-                if chance.random() < 0.1
-                else "".join(chance.choice(PIECES) for _ in range(chance.randrange(1, 5)))
-                for _ in range(size)
-            ]
-        )
+    columns = text_columns(chance, PIECES, 4)
     # chunks of plain literals, as the chunks around the one bad value are: long
     # mantissas and far exponents, where a parser that rounds twice is off by one bit
     plain = [

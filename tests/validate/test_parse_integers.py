@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from mlgitops.validation.parsing import parse_column
+from tests.validate.corpus import text_columns
 
 PIECES = [
     "", " ", "\t", "+", "-", "0", "1", "9", "12", "007", "255", "256", "-128",
@@ -67,17 +68,7 @@ def _expected(value: str | None, target: Any) -> int | str | None:
 
 def _columns(seed: int) -> list[list[str | None]]:
     chance = random.Random(seed)
-    columns = []
-    for _ in range(150):
-        size = chance.randrange(1, 12)
-        columns.append(
-            [
-                None
-                if chance.random() < 0.1
-                else "".join(chance.choice(PIECES) for _ in range(chance.randrange(1, 4)))
-                for _ in range(size)
-            ]
-        )
+    columns = text_columns(chance, PIECES, 3)
     # a chunk of plain literals, as the chunks around the one bad value are; and chunks
     # that Arrow's own integer parsing reads whole (it takes 0x1F for 31)
     columns += [[str(n) for n in range(-50, 50)] + [None], ["0x1F", "12", None], ["0X1f"]]

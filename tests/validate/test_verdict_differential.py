@@ -27,17 +27,8 @@ from mlgitops.errors import DataError
 from mlgitops.validation import engine, failures, tablewide
 from mlgitops.validation.engine import Limits, validate
 from mlgitops.validation.schema import from_yaml_text
+from tests.validate.test_odd_csv import SCHEMA as TEXT_AND_COUNTS
 
-TEXT_AND_COUNTS = """\
-schema_type: dataframe
-columns:
-  id: {dtype: int64, unique: true}
-  age: {dtype: int64, in_range: {min_value: 0, max_value: 120}}
-  note: {dtype: str, nullable: true}
-  plan: {dtype: str, isin: [free, pro, team]}
-coerce: true
-strict: true
-"""
 EVERY_KIND = """\
 schema_type: dataframe
 columns:
