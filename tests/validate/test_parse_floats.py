@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mlgitops.validation.parsing import parse_column
+from mlgitops.validation.parsing import as_comparable_text, as_values, parse_column
 from tests.validate.corpus import text_columns
 
 PIECES = [
@@ -104,3 +104,27 @@ def test_each_value_is_what_the_library_makes_of_it(seed: int, storage: str) -> 
                 expected,
             )
             assert not bad[text.isna()].any()  # a gap is not a bad value
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """As pandas' ``duplicated`` compares two values: gaps and NaN alike, -0.0 as 0.0."""
+    missing = (a is None or (isinstance(a, float) and math.isnan(a)),
+               b is None or (isinstance(b, float) and math.isnan(b)))  # fmt: skip
+    return all(missing) if any(missing) else bool(type(a) is type(b) and a == b)
+
+
+@pytest.mark.parametrize("target", [np.dtype("float64"), np.dtype("int64"), pd.Float64Dtype()])
+def test_values_are_spelt_alike_exactly_when_they_compare_equal(target: Any) -> None:
+    """A unique key written as text is hashed by a spelling of each value: two values must
+    be spelt alike exactly when the comparison of the candidates finds them equal, or a
+    duplicate is missed (``0.0`` and ``-0``, ``5`` and ``5.0``) or counted twice."""
+    chance = random.Random(7)
+    columns = text_columns(chance, [*PIECES, "-0", "0.0", "5", "5.0", "+5"], 3)
+    for values in [*columns, ["-0", "0.0", "0", "-0.0", "5", "5.0", "+5", None, None, "x", "x"]]:
+        text = pa.chunked_array([pa.array(values, type=pa.string())])
+        spelt = as_comparable_text(text, target).to_pylist()
+        compared = as_values(text, target)
+        for i in range(len(values)):
+            for j in range(len(values)):
+                same = spelt[i] == spelt[j]
+                assert same == _equal(compared[i], compared[j]), (values, i, j, target)

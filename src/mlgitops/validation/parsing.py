@@ -72,6 +72,8 @@ def as_comparable_text(text: pa.Array | pa.ChunkedArray, target: Any) -> pa.Arra
 
     array = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     parsed, bad = parse_column(array.to_pandas(), target)
+    if target.kind == "f":
+        parsed = parsed + 0.0  # -0.0 is 0.0, as pandas hashes and compares it
     wrong = bad.to_numpy(dtype=bool)
     if not wrong.any():
         return pc.cast(pa.array(parsed, from_pandas=True), pa.string())
