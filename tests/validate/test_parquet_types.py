@@ -42,6 +42,41 @@ def test_a_text_column_where_numbers_belong_is_reported_once(
     )
 
 
+def test_whole_numbers_stored_as_text_are_integers_as_in_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``2.0`` stored as text in an integer column is the integer 2, as it is in a CSV file
+    (each value judged on its own); pandera's ``int64`` refuses it in a Parquet text column
+    (docs/validate.md), and the duplicate it makes with ``2`` is found either way."""
+    import pandera.pandas as pa
+
+    from mlgitops.spec import load_repo
+    from mlgitops.validation.schema import load_schema
+
+    root = _parquet_repo(tmp_path)
+    frame = pd.DataFrame(
+        {
+            "id": ["1", "2.0", "3", "4"],
+            "age": ["34", "51.0", " 29", "+40"],
+            "score": [0.5, 1.0, None, 2.0],
+            "plan": ["free", "pro", "free", "team"],
+        }
+    )
+    frame.to_parquet(root / "data" / "accounts.parquet", index=False)
+    assert run_cli(capsys, "-C", str(root), "validate", "accounts").code == 0
+    schema = load_schema(root, load_repo(root).pipeline("accounts"))
+    with pytest.raises(pa.errors.SchemaErrors):
+        schema.pandera.validate(pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True)
+    frame.loc[2, "id"] = "2"
+    frame.to_parquet(root / "data" / "accounts.parquet", index=False)
+    assert run_cli(capsys, "-C", str(root), "validate", "accounts").code == 1
+    (failure,) = json.loads((root / ".mlgitops/accounts/validation.json").read_text())["failures"]
+    assert (failure["check"], failure["examples"]) == (
+        "field_uniqueness",
+        [{"row": 2, "line": None, "value": 2}, {"row": 3, "line": None, "value": 2}],
+    )
+
+
 def test_a_column_name_twice_in_a_parquet_file_is_bad_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
