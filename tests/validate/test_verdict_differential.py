@@ -91,13 +91,19 @@ def _pandera(data: bytes, schema: str) -> Verdict | None:
     """Plain pandera on pandas' frame: the verdict and each check's failing rows; None
     where pandas does not read the file."""
     import pandas as pd
-    import pandera.pandas as pa
 
     try:
         text = {c: object for c in ("note", "plan", "s")}  # what pandas infers is not the point
         frame = pd.read_csv(io.BytesIO(data), dtype=text)
     except (ValueError, pd.errors.ParserError):
         return None
+    return _pandera_on(frame, schema)
+
+
+def _pandera_on(frame: Any, schema: str) -> Verdict:
+    import pandas as pd
+    import pandera.pandas as pa
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -136,6 +142,10 @@ def _ours(data: bytes, schema: str, path: Path) -> Verdict | None:
     lines = _record_lines(data)
     for failure in outcome.failures:
         assert [e.line for e in failure.examples] == [lines[e.row - 1] for e in failure.examples]
+    return _verdict(outcome)
+
+
+def _verdict(outcome: Any) -> Verdict:
     found = {
         (f.column or "", f.check): {e.row for e in f.examples} if f.failing_rows else {None}
         for f in outcome.failures
@@ -165,3 +175,63 @@ def test_random_files_are_judged_as_plain_pandera_judges_them(
         assert _ours(data, schema, tmp_path / "data.csv") == expected, (seed, case, data)
         judged += expected is not None and not expected[0]
     assert judged > 50  # most files hold something to find
+
+
+def _stored(chance: random.Random, name: str, rows: int) -> Any:
+    """Column ``name`` of the every-kind schema as a Parquet file may store it: in its own
+    type, a narrower or wider one, as floats, or as text."""
+    import pyarrow as pa
+
+    how = chance.random()
+    if name == "id":
+        ids = chance.sample(range(1, 30), rows)
+        if chance.random() < 0.2:
+            ids[-1] = ids[0]
+        return [pa.array([str(i) for i in ids]), pa.array(ids, pa.int32()),
+                pa.array([float(i) for i in ids]), pa.array(ids)][int(how * 4)]  # fmt: skip
+    if name == "x":
+        picks = [1.5, -2.0, 10.5, -11.0, None, float("nan"), float("inf"), 0.0]
+        xs = [chance.choice(picks) for _ in range(rows)]
+        spelt = [None if x is None else str(x) for x in xs]
+        return pa.array(spelt) if how < 0.3 else pa.array(xs, pa.float32() if how < 0.5 else None)
+    if name == "n":
+        ns = [chance.choice([0, 1, 5, -1, None, 3]) for _ in range(rows)]
+        return [pa.array([None if n is None else str(n) for n in ns]),
+                pa.array([None if n is None else float(n) for n in ns]),
+                pa.array(ns, pa.int64()), pa.array(ns, pa.int8())][int(how * 4)]  # fmt: skip
+    if name == "flag":
+        flags: list[Any] = [chance.random() < 0.5 for _ in range(rows)]
+        flags[0] = None if how < 0.2 else flags[0]
+        spelt = [None if f is None else str(f) for f in flags]
+        return pa.array(spelt) if how < 0.4 else pa.array(flags, pa.bool_())
+    if name == "s":
+        words = [chance.choice(["a", "abcde", "abcdef", "", None, "héllo"]) for _ in range(rows)]
+        return pa.array(words, pa.large_string() if how < 0.3 else pa.string())
+    ks = [chance.choice([1, 2, 3, 4, 0]) for _ in range(rows)]
+    return [pa.array([str(k) for k in ks]), pa.array([float(k) for k in ks]),
+            pa.array(ks, pa.uint8()), pa.array(ks)][int(how * 4)]  # fmt: skip
+
+
+@pytest.mark.usefixtures("every_example")
+def test_random_parquet_files_are_judged_as_plain_pandera_judges_them(tmp_path: Path) -> None:
+    """The same with Parquet: each column stored in its own type, a narrower or wider one,
+    as floats or as text, in row groups of 2, 3 or all rows; pandera judges pandas'
+    ``read_parquet``."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema, columns = SHAPES["every-kind"]
+    chance = random.Random(3)
+    path = tmp_path / "data.parquet"
+    judged = 0
+    for case in range(150):
+        rows = chance.randint(1, 10)
+        table = pa.table({name: _stored(chance, name, rows) for name in columns})
+        pq.write_table(table, path, row_group_size=chance.choice([2, 3, 100]))
+        expected = _pandera_on(pd.read_parquet(path), schema)
+        reader = open_data(tmp_path, path.name, fmt=None, workdir=tmp_path)
+        outcome = validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=3))
+        assert _verdict(outcome) == expected, (case, table.schema, table.to_pydict())
+        judged += not expected[0]
+    assert judged > 75
