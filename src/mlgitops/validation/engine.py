@@ -42,9 +42,9 @@ class Outcome:
     profile: dict[str, Any] | None = None
     #: The declared columns as read (typed as the schema says), when asked to keep them.
     table: pa.Table | None = None
-    #: Columns of numbers or booleans read as text and kept as text in ``table`` (pandas'
-    #: ``boolean``); the others hold what their values parse to, a value that is not of the
-    #: type as a gap.
+    #: Columns of numbers or booleans read as text and kept as text in ``table`` (a dtype
+    #: with no Arrow type of its own, such as ``Sparse[int64]``); the others hold what their
+    #: values parse to, a value that is not of the type as a gap.
     text_columns: frozenset[str] = frozenset()
     #: Per column of numbers or booleans: how many values are not one (gaps in ``table``).
     unparsed: Mapping[str, int] = field(default_factory=dict)
@@ -323,7 +323,7 @@ class _Chunker:
             raw = frame[column.name]
             parsed, bad = parse_column(raw, column.target)
             frame[column.name] = parsed
-            if self.keep and not is_text(column.arrow):  # (pandas' boolean: read as text)
+            if self.keep and not is_text(column.arrow):  # (Sparse[int64]: always read as text)
                 # a value that is not of the type is a gap in what is kept: invalid data a
                 # stage takes anyway (train allowed to, drift) keeps its column's type
                 self.parsed[column.name] = _arrow(parsed, column.arrow)

@@ -39,7 +39,7 @@ def as_numbers(text: pa.ChunkedArray, typed: Typed) -> pa.ChunkedArray:
     a value that is not one, as null. Text where the column's Arrow type is text."""
     import pyarrow as pa
 
-    if is_text(typed.arrow):  # (pandas' boolean is read as text)
+    if is_text(typed.arrow):  # (Sparse[int64] has no Arrow type of its own: text)
         return text
     parsed, bad = parse_column(text.combine_chunks().to_pandas(), typed.target)
     wrong = bad.to_numpy(dtype=bool)
