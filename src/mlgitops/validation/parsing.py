@@ -41,24 +41,17 @@ def as_numbers(text: pa.ChunkedArray, typed: Typed) -> pa.ChunkedArray:
 
     if is_text(typed.arrow):  # (Sparse[int64] has no Arrow type of its own: text)
         return text
-    parsed, bad = parse_column(text.combine_chunks().to_pandas(), typed.target)
-    wrong = bad.to_numpy(dtype=bool)
-    numbers = parsed.where(~wrong) if wrong.any() else parsed
-    return pa.chunked_array([pa.array(numbers, type=typed.arrow, from_pandas=True)])
+    _, parsed, _ = _parsed(text, typed.target)
+    return pa.chunked_array([pa.array(parsed, type=typed.arrow, from_pandas=True)])
 
 
 def as_values(text: pa.Array | pa.ChunkedArray, target: Any) -> list[Any]:
     """Each value of ``text`` as a table-wide check compares it: the number (or boolean)
     it parses to, the text itself where it is not one, None for a gap."""
-    import pandas as pd
-
-    series = pd.Series(text.to_pandas(), dtype=object)
-    parsed, bad = parse_column(series, target)
+    array, parsed, wrong = _parsed(text, target)
     return [
-        None if gap else (raw if wrong else _plain(number))
-        for raw, number, wrong, gap in zip(
-            series, parsed.astype(object), bad, series.isna(), strict=True
-        )
+        None if raw is None else (raw if bad else _plain(number))
+        for raw, number, bad in zip(array.to_pylist(), parsed.astype(object), wrong, strict=True)
     ]
 
 
@@ -70,15 +63,21 @@ def as_comparable_text(text: pa.Array | pa.ChunkedArray, target: Any) -> pa.Arra
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    parsed, bad = parse_column(array.to_pandas(), target)
+    array, parsed, wrong = _parsed(text, target)
     if target.kind == "f":
         parsed = parsed + 0.0  # -0.0 is 0.0, as pandas hashes and compares it
-    wrong = bad.to_numpy(dtype=bool)
-    if not wrong.any():
-        return pc.cast(pa.array(parsed, from_pandas=True), pa.string())
-    spelt = pc.cast(pa.array(parsed.where(~wrong), from_pandas=True), pa.string())
-    return pc.if_else(pa.array(wrong), array.cast(pa.string()), spelt)
+    spelt = pc.cast(pa.array(parsed, from_pandas=True), pa.string())
+    return pc.if_else(pa.array(wrong), array.cast(pa.string()), spelt) if wrong.any() else spelt
+
+
+def _parsed(text: pa.Array | pa.ChunkedArray, target: Any) -> tuple[pa.Array, Any, Any]:
+    """``text`` as one array, what it parses to (a gap where a value is not of the type),
+    and the mask of the values that are not."""
+    import pyarrow as pa
+
+    array = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    parsed, bad = parse_column(array.to_pandas(), target)
+    return array, parsed, bad.to_numpy(dtype=bool)
 
 
 def _plain(value: Any) -> Any:
@@ -88,7 +87,7 @@ def _plain(value: Any) -> Any:
 
 
 def parse_column(text: Any, target: Any) -> tuple[Any, Any]:
-    """Numbers (or booleans) from text; the mask of values that are not."""
+    """Numbers (or booleans) from text, a gap where a value is not one; the mask of those."""
     import pandas as pd
 
     present = text.notna()
