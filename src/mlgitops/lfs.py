@@ -22,27 +22,45 @@ _INFO_ATTRIBUTES = ".git/info/attributes"
 
 
 def tracked(root: Path, paths: Sequence[str]) -> frozenset[str]:
-    """Of the repo-relative ``paths``, those the repository's attributes store in Git LFS.
+    """Of the files at the repo-relative ``paths``, those the repository's attributes store
+    in Git LFS; a folder (``model.code``) stands for every file under it.
 
     git itself matches the patterns (``git check-attr``), reading only the
     repository's own attribute files, so a developer's global attributes do
     not change what ``render`` writes. Without an attribute file that mentions
     ``lfs``, or outside a git repository, none is.
     """
-    if not paths or not any(_mentions_lfs(root / name) for name in _attribute_files(paths)):
+    files = _files(root, paths)
+    if not files or not any(_mentions_lfs(root / name) for name in _attribute_files(files)):
         return frozenset()
     from mlgitops import proc
 
     done = proc.run(
-        ["git", "-c", "core.attributesFile=", "check-attr", "-z", "filter", "--", *paths],
+        ["git", "-c", "core.attributesFile=", "check-attr", "-z", "--stdin", "filter"],
         cwd=root,
         env={"GIT_ATTR_NOSYSTEM": "1"},
+        input_text="".join(f"{name}\0" for name in files),
         check=False,
     )
     if done.returncode != 0:
         return frozenset()
     fields = done.stdout.split("\0")
     return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
+
+
+def _files(root: Path, paths: Sequence[str]) -> list[str]:
+    """``paths``, each folder among them replaced by the files under it."""
+    found: list[str] = []
+    for path in paths:
+        folder = root / path
+        if not folder.is_dir():
+            found.append(path)
+            continue
+        for inside in sorted(folder.rglob("*")):
+            name = inside.relative_to(root)
+            if ".git" not in name.parts and inside.is_file():
+                found.append(name.as_posix())
+    return found
 
 
 def _attribute_files(paths: Sequence[str]) -> set[str]:

@@ -782,6 +782,36 @@ def test_inputs_stored_in_git_lfs_are_checked_out_with_their_objects(tmp_path: P
     assert all("lfs:" not in text for text in unlisted.values())
 
 
+@pytest.mark.parametrize(
+    ("attributes", "where"),
+    [
+        ("*.bin filter=lfs diff=lfs merge=lfs -text\n", ".gitattributes"),
+        ("src/features/** filter=lfs diff=lfs merge=lfs -text\n", ".gitattributes"),
+        ("*.bin filter=lfs diff=lfs merge=lfs -text\n", "src/features/.gitattributes"),
+    ],
+)
+def test_trainer_code_in_git_lfs_is_checked_out_with_its_objects(
+    attributes: str, where: str, tmp_path: Path
+) -> None:
+    """A file of a ``model.code`` folder stored in LFS (weights, a vocabulary) is read by the
+    trainer: the train job fetches it as it fetches data in LFS, wherever the pattern is."""
+    root = _make_repo(tmp_path / "lfs", None, {"house-prices.yaml": REGRESSION_SPEC})
+    (root / "src" / "features").mkdir(parents=True)
+    (root / "src" / "features" / "encode.py").write_text("VOCABULARY = 'vocabulary.bin'\n")
+    (root / "src" / "features" / "vocabulary.bin").write_bytes(b"\x00\x01")
+    (root / where).write_text(attributes)
+    rendered = _render(root)
+    pr = _checkout_lfs(rendered.workflow("mlgitops-house-prices-pr.yml"))
+    assert pr["train"] is True
+    (root / "src" / "features" / "vocabulary.bin").unlink()  # nothing of the folder in LFS
+    if where != ".gitattributes":
+        (root / where).unlink()
+    (root / "src" / "features" / "vocabulary.txt").write_text("a\n")
+    (root / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    again = workflows.render(load_repo(root))
+    assert all("lfs:" not in text for text in again.values())
+
+
 def test_drift_s_current_data_in_git_lfs_is_checked_out_with_its_objects(tmp_path: Path) -> None:
     root = _make_repo(tmp_path / "lfs", None, {"house-prices.yaml": REGRESSION_SPEC})
     (root / ".gitattributes").write_text(
