@@ -386,6 +386,42 @@ def test_fingerprints_are_pandas_row_hashes_of_the_canonical_columns(width: int)
     assert found.tolist() == expected.tolist()
 
 
+def test_fingerprints_are_those_earlier_releases_wrote() -> None:
+    """A deployed model's training_rows.parquet was written by the release that trained it:
+    the same rows must give the same fingerprints now, or compare would score the deployed
+    model on rows it was trained on."""
+    import numpy as np
+    import pandas as pd
+
+    from mlgitops import features
+
+    frame = pd.DataFrame(
+        {
+            "amount": [1.5, np.nan, 2.0, -0.25, 1e6, 3.0],
+            "count": pd.array([1, 2, 3, 4, 5, 6], dtype="int64"),
+            "flag": [True, False, True, True, False, False],
+            "city": pd.Series(["Lyon", None, "Köln", "", "nan", "Lyon"], dtype=object),
+            "plan": pd.Series(["p-1", "p-2", None, "p-1", "p-3", "p-2"], dtype="str"),
+        }
+    )
+    assert features.row_fingerprints(frame, list(frame.columns)).tolist() == [
+        18100062989515409693,
+        11734892190071334185,
+        3011971553034889391,
+        2339294334148826073,
+        1414127820867643031,
+        1031998631402554677,
+    ]
+    assert features.row_fingerprints(frame, ["plan", "amount"]).tolist() == [
+        592335050314667800,
+        18115991814964969506,
+        12162098542746110714,
+        4228660221168338663,
+        6674002858067096046,
+        11566784208275643452,
+    ]
+
+
 def test_text_fingerprints_take_no_shortcut_that_changes_them() -> None:
     """The vectorised text path gives what the value-by-value definition gives."""
     import numpy as np
