@@ -15,7 +15,6 @@ otherwise be compiled from source on every run.
 from __future__ import annotations
 
 import argparse
-import compileall
 import shutil
 import statistics
 import subprocess
@@ -23,6 +22,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_train import compile_package
 
 TARGETS = {"mlgitops --help": 0.15, "mlgitops render --check": 0.10}
 
@@ -41,9 +44,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     runs = parser.parse_args().runs
     cli = str(Path(sys.executable).with_name("mlgitops"))
-    import mlgitops
-
-    compileall.compile_dir(Path(mlgitops.__file__).parent, quiet=1)
+    compile_package()
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
         subprocess.run([cli, "init"], cwd=repo, check=True, capture_output=True)
