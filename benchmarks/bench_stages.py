@@ -1,6 +1,6 @@
 """The whole pull-request stage sequence against a bare scikit-learn script, in the same run.
 
-    python benchmarks/bench_stages.py [--rows 200000] [--runs 3]
+    python benchmarks/bench_stages.py [--rows 200000] [--runs 5]
 
 The data, spec and bare script of bench_train.py (200k rows, 14 features, a
 HistGradientBoostingClassifier fit and scored on 4 metrics); then, alternately:
@@ -59,7 +59,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5, help="alternating runs (median)")
     args = parser.parse_args()
     compile_package()
     cli = str(Path(sys.executable).with_name("mlgitops"))

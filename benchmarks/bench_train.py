@@ -1,6 +1,6 @@
 """`mlgitops train` against a bare scikit-learn script doing the same fit and score.
 
-    python benchmarks/bench_train.py [--rows 200000] [--runs 3]
+    python benchmarks/bench_train.py [--rows 200000] [--runs 5]
 
 Generates a table (numeric and text-category columns, a binary target), then
 times, alternately and in the same run:
@@ -126,7 +126,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5, help="alternating runs (median)")
     args = parser.parse_args()
     compile_package()
     cli = str(Path(sys.executable).with_name("mlgitops"))
