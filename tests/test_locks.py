@@ -73,7 +73,7 @@ def test_a_changed_dependency_makes_the_locks_stale(tmp_path: Path) -> None:
 def test_a_new_build_backend_or_a_hand_edit_is_caught(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     pyproject = root / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"setuptools>=77"', '"setuptools>=99"'))
+    pyproject.write_text(pyproject.read_text().replace('"uv_build>=0.13,<0.14"', '"uv_build>=99"'))
     core = root / "requirements" / "core.txt"
     lines = core.read_text().splitlines(keepends=True)
     pin = next(i for i, line in enumerate(lines) if line.startswith("jinja2=="))
@@ -81,7 +81,7 @@ def test_a_new_build_backend_or_a_hand_edit_is_caught(tmp_path: Path) -> None:
     core.write_text("".join(line for line in lines if not line.strip().startswith("--hash")))
     done = _check(root)
     assert done.returncode == 1
-    assert "requirements/build.txt: no pin of setuptools satisfies 'setuptools>=99'" in done.stderr
+    assert "requirements/build.txt: no pin of uv_build satisfies 'uv_build>=99'" in done.stderr
     assert "requirements/core.txt: jinja2==3.1.6 has no hash" in done.stderr
     assert "requirements/core.txt: certifi==2026.10.19.post1 has no hash" in done.stderr
 
