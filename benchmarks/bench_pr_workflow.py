@@ -5,8 +5,9 @@
 A repository made by `mlgitops init` (the example pipeline), a pull request
 that changes the model, and its generated PR workflow played job by job by the
 local runner of the end-to-end tests (tests/fixtures/gha_runner.py): every
-``run:`` step and every step of the Action, each job with a fresh RUNNER_TEMP
-(a fresh machine: its own virtual environment), against a real `mlflow server`
+``run:`` step and every step of the Action, each job with an empty RUNNER_TEMP
+at the same path (a fresh machine, as GitHub's hosted runners give it: its own
+virtual environment), against a real `mlflow server`
 and the loopback GitHub server. Nothing is pre-installed: each job's Action
 installs mlgitops and the extra its command needs from the package index with
 the system ``python3``, as on a GitHub-hosted runner after setup-python.
@@ -70,8 +71,15 @@ class TimedRunner(Runner):
 
     def _job(self, job_id: str, job: dict[str, Any], run: WorkflowRun, ctx_base: dict[str, Any],
              env: dict[str, str], temp: Path) -> Any:  # fmt: skip
-        machine = temp / f"job-{job_id}"  # a fresh machine per job, as GitHub gives
-        machine.mkdir(parents=True, exist_ok=True)
+        # A fresh machine per job, as GitHub gives: RUNNER_TEMP is the same path in every
+        # job (on hosted runners /home/runner/work/_temp), empty. The last job's is moved
+        # aside, not deleted: deleting a gigabyte of files would slow this job's disk.
+        machine = self.cache_store.parent / "runner-temp"
+        if machine.exists():
+            used = self.cache_store.parent / "used-machines"
+            used.mkdir(exist_ok=True)
+            machine.rename(used / f"{len(list(used.iterdir()))}-{job_id}")
+        machine.mkdir(parents=True)
         ctx = {**ctx_base, "runner": {**ctx_base["runner"], "temp": str(machine)}}
         self._job_id, self._saves = job_id, []
         result = super()._job(job_id, job, run, ctx, {**env, "RUNNER_TEMP": str(machine)}, machine)
@@ -213,6 +221,7 @@ def measure(
     figures = {}
     for number, state in ((first, "cold"), (first + 1, "warm")):
         run, timings, wall = play(loop, number)
+        shutil.rmtree(loop.caches / "used-machines", ignore_errors=True)  # between runs
         install = report(f"{name}, {state} caches", run, timings, wall)
         figures[f"{state} install"], figures[f"{state} workflow"] = install, wall
     return figures
