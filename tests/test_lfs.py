@@ -60,6 +60,25 @@ def test_a_developer_s_own_attributes_do_not_change_what_render_writes(
     assert lfs.tracked(root, PATHS) == frozenset()
 
 
+def test_a_developer_s_own_ignores_do_not_change_what_a_folder_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder stands for what the repository would commit of it: its own .gitignore
+    counts, a developer's global excludes do not (another developer renders the same)."""
+    root = _repo(tmp_path / "repo")
+    (root / ".gitattributes").write_text("*.bin filter=lfs\n")
+    (root / "src").mkdir()
+    (root / "src" / "vocabulary.bin").write_bytes(b"\x00")
+    mine = tmp_path / "my-ignores"
+    mine.write_text("*.bin\n")
+    config = tmp_path / "gitconfig"
+    config.write_text(f"[core]\n\texcludesFile = {mine}\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    assert lfs.tracked(root, ["src"]) == {"src/vocabulary.bin"}
+    (root / ".gitignore").write_text("*.bin\n")  # the repository's own: never committed
+    assert lfs.tracked(root, ["src"]) == frozenset()
+
+
 def test_outside_a_git_repository_nothing_is_in_lfs(tmp_path: Path) -> None:
     (tmp_path / ".gitattributes").write_text("*.csv filter=lfs\n")
     assert lfs.tracked(tmp_path, PATHS) == frozenset()

@@ -23,18 +23,27 @@ _INFO_ATTRIBUTES = ".git/info/attributes"
 
 def tracked(root: Path, paths: Sequence[str]) -> frozenset[str]:
     """Of the files at the repo-relative ``paths``, those the repository's attributes store
-    in Git LFS; a folder (``model.code``) stands for every file under it.
+    in Git LFS; a folder (``model.code``) stands for the files git has or would add under
+    it (tracked, or new and not ignored: what a clean checkout will hold).
 
     git itself matches the patterns (``git check-attr``), reading only the
     repository's own attribute files, so a developer's global attributes do
     not change what ``render`` writes. Without an attribute file that mentions
     ``lfs``, or outside a git repository, none is.
     """
-    files = _files(root, paths)
-    if not files or not any(_mentions_lfs(root / name) for name in _attribute_files(files)):
+    folders = [path for path in paths if (root / path).is_dir()]
+    candidates = _attribute_files(paths)
+    for folder in folders:
+        candidates.update(
+            p.relative_to(root).as_posix() for p in (root / folder).rglob(".gitattributes")
+        )
+    if not paths or not any(_mentions_lfs(root / name) for name in candidates):
         return frozenset()
     from mlgitops import proc
 
+    files = [path for path in paths if path not in folders] + _listed(root, folders)
+    if not files:
+        return frozenset()
     done = proc.run(
         ["git", "-c", "core.attributesFile=", "check-attr", "-z", "--stdin", "filter"],
         cwd=root,
@@ -48,19 +57,23 @@ def tracked(root: Path, paths: Sequence[str]) -> frozenset[str]:
     return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
 
 
-def _files(root: Path, paths: Sequence[str]) -> list[str]:
-    """``paths``, each folder among them replaced by the files under it."""
-    found: list[str] = []
-    for path in paths:
-        folder = root / path
-        if not folder.is_dir():
-            found.append(path)
-            continue
-        for inside in sorted(folder.rglob("*")):
-            name = inside.relative_to(root)
-            if ".git" not in name.parts and inside.is_file():
-                found.append(name.as_posix())
-    return found
+def _listed(root: Path, folders: Sequence[str]) -> list[str]:
+    """The files under ``folders`` that git tracks or would add (not ignored): a file that
+    never reaches a clean checkout, such as weights downloaded locally, decides nothing."""
+    if not folders:
+        return []
+    from mlgitops import proc
+
+    # the repository's ignores only: a developer's global excludes do not count
+    listing = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"]
+    done = proc.run(
+        ["git", "-c", "core.excludesFile=", *listing, *folders],
+        cwd=root,
+        check=False,
+    )
+    if done.returncode != 0:
+        return []
+    return sorted({name for name in done.stdout.split("\0") if name})
 
 
 def _attribute_files(paths: Sequence[str]) -> set[str]:

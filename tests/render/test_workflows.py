@@ -812,6 +812,24 @@ def test_trainer_code_in_git_lfs_is_checked_out_with_its_objects(
     assert all("lfs:" not in text for text in again.values())
 
 
+def test_a_file_git_ignores_in_a_code_folder_does_not_change_the_workflows(
+    tmp_path: Path,
+) -> None:
+    """render's output is committed and checked by CI on a clean checkout: a file that
+    never reaches it (ignored by .gitignore, such as weights downloaded locally) must not
+    decide what render writes."""
+    root = _make_repo(tmp_path / "lfs", None, {"house-prices.yaml": REGRESSION_SPEC})
+    (root / "src" / "features").mkdir(parents=True)
+    (root / "src" / "features" / "encode.py").write_text("")
+    (root / "src" / "features" / "local.bin").write_bytes(b"\x00")
+    (root / ".gitignore").write_text("*.bin\n")
+    (root / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    assert all("lfs:" not in text for text in workflows.render(load_repo(root)).values())
+    (root / ".gitignore").write_text("")  # the same file, now to be committed
+    pr = _checkout_lfs(_render(root).workflow("mlgitops-house-prices-pr.yml"))
+    assert pr["train"] is True
+
+
 def test_drift_s_current_data_in_git_lfs_is_checked_out_with_its_objects(tmp_path: Path) -> None:
     root = _make_repo(tmp_path / "lfs", None, {"house-prices.yaml": REGRESSION_SPEC})
     (root / ".gitattributes").write_text(
