@@ -40,8 +40,12 @@ def tracked(root: Path, paths: Sequence[str]) -> frozenset[str]:
     if not paths or not any(_mentions_lfs(root / name) for name in candidates):
         return frozenset()
     from mlgitops import proc
+    from mlgitops.worktree import files_under
 
-    files = [path for path in paths if path not in folders] + _listed(root, folders)
+    # a file that never reaches a clean checkout, such as weights downloaded locally,
+    # decides nothing; nor do a developer's own excludes
+    listed = files_under(root, folders, own_excludes=False) or []
+    files = [path for path in paths if path not in folders] + listed
     if not files:
         return frozenset()
     done = proc.run(
@@ -55,25 +59,6 @@ def tracked(root: Path, paths: Sequence[str]) -> frozenset[str]:
         return frozenset()
     fields = done.stdout.split("\0")
     return frozenset(fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs")
-
-
-def _listed(root: Path, folders: Sequence[str]) -> list[str]:
-    """The files under ``folders`` that git tracks or would add (not ignored): a file that
-    never reaches a clean checkout, such as weights downloaded locally, decides nothing."""
-    if not folders:
-        return []
-    from mlgitops import proc
-
-    # the repository's ignores only: a developer's global excludes do not count
-    listing = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"]
-    done = proc.run(
-        ["git", "-c", "core.excludesFile=", *listing, *folders],
-        cwd=root,
-        check=False,
-    )
-    if done.returncode != 0:
-        return []
-    return sorted({name for name in done.stdout.split("\0") if name})
 
 
 def _attribute_files(paths: Sequence[str]) -> set[str]:

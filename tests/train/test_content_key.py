@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,64 @@ def test_what_does_not_train_keeps_the_key(repo: Path, change: object) -> None:
     before = _key(repo)
     change(repo)  # type: ignore[operator]
     assert _key(repo) == before
+
+
+def _ignore(root: Path, *patterns: str) -> None:
+    _append(root / ".gitignore", "".join(f"{p}\n" for p in patterns))
+    subprocess.run(["git", "add", ".gitignore"], cwd=root, check=True)
+
+
+def _junk(root: Path) -> None:
+    """What a developer's machine leaves in a code folder, none of it in a clean checkout."""
+    features = root / "src" / "features"
+    (features / ".DS_Store").write_bytes(b"\0\1")
+    (features / ".ratios.py.swp").write_bytes(b"b0VIM")
+    (root / "src" / "features.egg-info").mkdir()
+    (root / "src" / "features.egg-info" / "PKG-INFO").write_text("Name: features\n")
+
+
+def test_files_the_repository_ignores_in_a_code_folder_keep_the_key(repo: Path) -> None:
+    _ignore(repo, ".DS_Store", "*.swp", "*.egg-info/")
+    before = _key(repo)
+    _junk(repo)
+    assert _key(repo) == before
+
+
+def test_files_the_developer_s_own_excludes_ignore_keep_the_key(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They never reach the commit (`git add` skips them), so CI never hashes them."""
+    mine = tmp_path / "my-excludes"
+    mine.write_text(".DS_Store\n*.swp\n*.egg-info/\n")
+    config = tmp_path / "my-gitconfig"
+    config.write_text(f"[core]\n\texcludesFile = {mine}\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    before = _key(repo)
+    _junk(repo)
+    assert _key(repo) == before
+
+
+def test_a_file_git_tracks_counts_though_a_pattern_ignores_it(repo: Path) -> None:
+    _ignore(repo, "*.bin")
+    weights = repo / "src" / "features" / "weights.bin"
+    weights.write_bytes(b"\1" * 64)
+    subprocess.run(["git", "add", "-f", str(weights)], cwd=repo, check=True)
+    before = _key(repo)
+    weights.write_bytes(b"\2" * 64)
+    assert _key(repo) != before
+
+
+def test_outside_a_git_repository_every_file_of_a_code_folder_counts(tmp_path: Path) -> None:
+    root = example_repo(tmp_path / "repo", "tumors")
+    spec = root / "pipelines" / "tumors.yaml"
+    spec.write_text(spec.read_text().replace("model:\n", "model:\n  code: [src/]\n"))
+    (root / "src").mkdir()
+    (root / "src" / "ratios.py").write_text("RATIO = 1\n")
+    _ignore(root, "*.swp")
+    subprocess.run(["rm", "-rf", str(root / ".git")], check=True)
+    before = _key(root)
+    (root / "src" / ".ratios.py.swp").write_bytes(b"b0VIM")
+    assert _key(root) != before
 
 
 def test_the_key_is_a_sha256_over_the_component_hashes(repo: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -231,6 +232,49 @@ def test_a_rerun_hits_the_cache_and_recreates_the_hand_off(
         f"run-id={first.run_id}\ncontent-key={first.content_key}\ncached=true\n"
         f"model-uri={first.model_uri}\ntrain-json={folder / 'train.json'}\n"
     )
+
+
+def test_a_developer_s_working_tree_hits_the_run_a_clean_checkout_trained(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What git ignores in a code folder never reaches CI: locally it must not make the
+    run of the pull request's checkout look stale (train retraining, plan asking for a GPU)."""
+    name = unique("tumors")
+    root = example_repo(tmp_path / "repo", name)
+    spec = root / "pipelines" / f"{name}.yaml"
+    spec.write_text(spec.read_text().replace("model:\n", "model:\n  code: [src/]\n"))
+    (root / "src" / "features").mkdir(parents=True)
+    (root / "src" / "features" / "ratios.py").write_text("RATIO = 1\n")
+    (root / ".gitignore").write_text(".mlgitops/\n*.egg-info/\n*.swp\n")
+    commit(root, "a code folder")
+    clean = tmp_path / "checkout"
+    subprocess.run(["git", "clone", "-q", str(root), str(clean)], check=True)
+    assert cli(clean, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    trained = _result(clean, name)
+    (root / "src" / "features.egg-info").mkdir()
+    (root / "src" / "features.egg-info" / "PKG-INFO").write_text("Name: features\n")
+    (root / "src" / "features" / ".ratios.py.swp").write_bytes(b"b0VIM 9.0")
+    capsys.readouterr()
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    assert capsys.readouterr().out.startswith(f"train {name}: cache hit, reusing run ")
+    local = _result(root, name)
+    assert (local.cached, local.run_id, local.content_key) == (
+        True,
+        trained.run_id,
+        trained.content_key,
+    )
+    uri = mlflow_server.uri
+    assert (
+        cli(root, "plan", "--files", "src/features/ratios.py", "--tracking-uri", uri, "--json") == 0
+    )
+    [entry] = json.loads(capsys.readouterr().out)["pipelines"]
+    assert (entry["cache"], entry["run_id"], entry["needs_gpu"]) == ("hit", trained.run_id, False)
+    (root / "src" / "features" / "ratios.py").write_text("RATIO = 2\n")  # a change that counts
+    assert (
+        cli(root, "plan", "--files", "src/features/ratios.py", "--tracking-uri", uri, "--json") == 0
+    )
+    [entry] = json.loads(capsys.readouterr().out)["pipelines"]
+    assert (entry["cache"], entry["needs_gpu"]) == ("miss", True)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """The content key: one sha256 over everything that decides what ``train`` produces.
 
-Light on purpose (hashlib and json only): ``plan`` and the cache-hit path of
-``train`` compute it without importing pandas, scikit-learn or MLflow.
+Light on purpose (hashlib, json and one ``git ls-files`` for folders): ``plan``
+and the cache-hit path of ``train`` compute it without importing pandas,
+scikit-learn or MLflow.
 
 Definition (docs/train.md, "Cache semantics")::
 
@@ -11,7 +12,8 @@ Definition (docs/train.md, "Cache semantics")::
         "spec":    sha256 of the training part of the spec as canonical JSON,
         "code":    sha256 over (path, sha256 of bytes) of every file under
                    Pipeline.trainer_inputs(): model.code, the files the custom
-                   command names, and for `python -m pkg.mod` the package's folder,
+                   command names, and for `python -m pkg.mod` the package's folder
+                   (a folder: the files git tracks or would add),
         "package": sha256 of {"mlgitops": version} (nothing about the machine),
         "version": 2,
     })
@@ -74,28 +76,44 @@ def training_spec(pipeline: Pipeline) -> dict[str, Any]:
 
 
 def code_files(root: Path, paths: Iterable[str], declared: Iterable[str] = ()) -> list[str]:
-    """Every file under the given repo-relative paths (folders walked), sorted.
+    """Every file under the given repo-relative paths, sorted; a folder stands for the
+    files git tracks or would add under it (:mod:`mlgitops.worktree`), or outside a git
+    repository for every file in it. Byte-code, git's own folder and notebook
+    checkpoints never count.
 
     A path in ``declared`` (``model.code``) must exist; the others (read from the
     command's text) are skipped when they do not.
     """
     files: set[str] = set()
     must = set(declared)
+    folders: list[str] = []
     for rel in paths:
         target = root / rel
         if rel not in must and not target.exists():
             continue
         if target.is_dir():
-            for path in target.rglob("*"):
-                inside = path.relative_to(root)
-                skipped = _SKIP_PARTS.intersection(inside.parts) or path.suffix in (".pyc", ".pyo")
-                if path.is_file() and not skipped:
-                    files.add(inside.as_posix())
+            folders.append(rel)
         elif target.is_file():
             files.add(Path(rel).as_posix())
         else:
             raise DataError(f"{rel}: model.code path not found")
+    from mlgitops.worktree import files_under
+
+    listed = files_under(root, folders, own_excludes=True)
+    # a nested repository is listed as its folder: every file in it counts
+    for name in folders if listed is None else listed:
+        target = root / name
+        found = target.rglob("*") if target.is_dir() else [target]
+        files.update(
+            path.relative_to(root).as_posix()
+            for path in found
+            if path.is_file() and not _skipped(path.relative_to(root))
+        )
     return sorted(files)
+
+
+def _skipped(path: Path) -> bool:
+    return bool(_SKIP_PARTS.intersection(path.parts)) or path.suffix in (".pyc", ".pyo")
 
 
 def package_versions() -> dict[str, str]:
