@@ -120,6 +120,25 @@ def test_a_failing_trainer_leaves_a_failed_run_that_is_never_reused(
     assert not (root / ".mlgitops" / name).exists()
 
 
+def test_data_checked_out_as_a_git_lfs_pointer_is_refused_and_creates_no_run(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("pointer")
+    root = example_repo(tmp_path / "repo", name)
+    (root / "data" / "tumors.csv").write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+        "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+        "size 2048\n"
+    )
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err.startswith(
+        "mlgitops train: error: data/tumors.csv is a Git LFS pointer (object sha256:4d7a2146…, "
+        "2,048 bytes), not the data: fetch the object first (git lfs pull;"
+    )
+    assert runs_of(mlflow_server.uri, name) == []
+    assert not (root / ".mlgitops" / name).exists()
+
+
 def test_an_unknown_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = example_repo(tmp_path / "repo", "tumors")
     assert cli(root, "train", "churn") == 2

@@ -96,6 +96,27 @@ def test_an_unreachable_server_makes_the_cache_unknown(
     ]
 
 
+def test_data_checked_out_as_a_git_lfs_pointer_makes_the_cache_unknown(
+    repo: Path, capsys: pytest.CaptureFixture[str], mlflow_server: MlflowServer
+) -> None:
+    """The pointer's hash is no content key: a "miss" would ask for a GPU the run may not need."""
+    (repo / "data" / "tumors.csv").write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+        "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+        "size 2048\n"
+    )
+    uri = mlflow_server.uri
+    assert cli(repo, "plan", "--files", "data/tumors.csv", "--tracking-uri", uri, "--json") == 0
+    entries = json.loads(capsys.readouterr().out)["pipelines"]
+    pointer = (
+        "data/tumors.csv is a Git LFS pointer (object sha256:4d7a2146…, 2,048 bytes), not the "
+        "data: fetch the object first (git lfs pull;"
+    )
+    for entry in entries:
+        assert (entry["cache"], entry["content_key"], entry["run_id"]) == ("unknown", None, None)
+        assert entry["note"].startswith(pointer)
+
+
 def test_in_actions_without_a_tracking_uri_the_cache_is_unknown(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,17 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, *, first: Callable[[bytes], None] | None = None) -> str:
+    """The file's sha256; ``first`` sees its first chunk (up to 1 MiB) before it is hashed."""
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
+            chunk = handle.read(_CHUNK)
+            if first is not None:
+                first(chunk)
+            while chunk:
                 digest.update(chunk)
+                chunk = handle.read(_CHUNK)
     except FileNotFoundError as exc:
         raise DataError(f"{path}: file not found") from exc
     except IsADirectoryError as exc:
@@ -151,11 +156,15 @@ def data_hash(root: Path, pipeline: Pipeline) -> str:
 
 
 def _file_or_url_hash(root: Path, path: str) -> str:
+    """A data file's hash; a Git LFS pointer in its place is refused by name (its hash is no
+    key: no run trained on it)."""
     if is_url(path):
         from mlgitops.training.data import fetch_url
 
         return sha256_bytes(fetch_url(path))
-    return sha256_file(root / path)
+    from mlgitops.lfs import refuse_pointer
+
+    return sha256_file(root / path, first=lambda head: refuse_pointer(head[:1024], path))
 
 
 def schema_hash(root: Path, pipeline: Pipeline) -> str:
