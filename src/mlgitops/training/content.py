@@ -124,8 +124,9 @@ def _skipped(path: Path) -> bool:
 def package_versions() -> dict[str, str]:
     """The package part of the key: mlgitops's own version, nothing about the machine.
 
-    ``deploy`` recomputes the key on a runner that has no ML libraries installed
-    and may run another Python, so the key cannot depend on either; the model's
+    ``plan`` computes the key on a runner that has no ML libraries installed and
+    may run another Python, and a developer's ``train`` must find the run of the
+    pull request's GPU runner, so the key cannot depend on either; the model's
     own requirements pin the library versions it was trained with.
     """
     return {"mlgitops": __version__}
