@@ -5,19 +5,22 @@
 
 Generates CSVs of two sizes (``--rows`` and ``--factor`` times as many rows:
 an id that must be unique, 8 bounded floats, an int and a text category), each
-in four shapes: text quoted (as pyarrow, R and many exports write it), nothing
+in five shapes: text quoted (as pyarrow, R and many exports write it), nothing
 quoted (as pandas writes it), text quoted with a free-text note column whose
-values span lines a third of the time, and text quoted with the ids in no
-order (each id's hash is kept: the memory that grows with the file, until it
-goes to disk). ``--shape=SUFFIX`` picks shapes by file suffix (``""``, ``-none``,
-``-notes``, ``-shuffled``). It validates each in a fresh subprocess (so peak
+values span lines a third of the time, text quoted with the ids in no order
+(each id's hash is kept: the memory that grows with the file, until it goes to
+disk), and text quoted with four rows appended that each hold a word in another
+float column (a file that fails: the columns that hold a word are read again as
+text). ``--shape=SUFFIX`` picks shapes by file suffix (``""``, ``-none``,
+``-notes``, ``-shuffled``, ``-words``). It validates each in a fresh subprocess (so peak
 RSS is clean) in two ways:
 
 - plain pandera: ``pd.read_csv`` of the whole file, then
   ``schema.validate(lazy=True)``;
 - mlgitops: :func:`mlgitops.validation.engine.validate` in chunks;
 - the parse floor: the same reader's batches with the same types and nothing
-  checked (what no validation on this reader can beat).
+  checked (what no validation on this reader can beat); where a value does not
+  parse, with its column read as text, as validation must read it.
 
 Prints, per file, the seconds of work (imports excluded, the same for both;
 with ``--repeat N`` the run with the median wall time, runs alternating), its
@@ -93,8 +96,16 @@ from mlgitops.validation.schema import from_yaml_text
 schema = from_yaml_text("schema.yaml", open(sys.argv[2]).read())
 start, cpu = time.perf_counter(), time.process_time()
 reader = open_data(Path.cwd(), sys.argv[1], fmt=None, workdir=Path.cwd())
+from mlgitops.data import ConversionFailed
 plan = make_plan(schema, reader.columns())
-rows = sum(b.num_rows for b in reader.batches(plan.types(frozenset()), plan.names, int(sys.argv[3])))
+text = set()
+while True:
+    try:
+        types = plan.types(frozenset(text))
+        rows = sum(b.num_rows for b in reader.batches(types, plan.names, int(sys.argv[3])))
+        break
+    except ConversionFailed as exc:
+        text |= {exc.column, *exc.others}
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 rss = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')) / 1024
 print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "passed": True, "rss_mb": rss}))
@@ -104,21 +115,28 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "passed": True, 
 #: A free-text column of the third shape: a third of its values span two lines.
 NOTES = ["fine", "ok, thanks", "two\nlines", 'said "hi"\nthen left', "no comment", "late"]
 NOTE_SCHEMA = SCHEMA.replace("coerce:", "  note: {dtype: str}\ncoerce:")
-#: (title, file name suffix, pyarrow's quoting style, a note column written, ids in no order)
+#: (title, file name suffix, pyarrow's quoting style, a note column written, ids in no order,
+#: words appended in float columns)
 SHAPES = [
-    ("text quoted", "", "needed", False, False),
-    ("nothing quoted", "-none", "none", False, False),
-    ("notes over several lines", "-notes", "needed", True, False),
-    ("ids in no order", "-shuffled", "needed", False, True),
+    ("text quoted", "", "needed", False, False, False),
+    ("nothing quoted", "-none", "none", False, False, False),
+    ("notes over several lines", "-notes", "needed", True, False, False),
+    ("ids in no order", "-shuffled", "needed", False, True, False),
+    ("words in four float columns, at the end", "-words", "needed", False, False, True),
 ]
 
 
 def generate(
-    path: Path, rows: int, quoting: str, notes: bool = False, shuffled: bool = False
+    path: Path,
+    rows: int,
+    quoting: str,
+    notes: bool = False,
+    shuffled: bool = False,
+    words: bool = False,
 ) -> None:
     """A CSV of ``rows`` valid rows, written in slices with numpy and pyarrow (``quoting``:
     pyarrow's ``quoting_style``; ``notes``: add a free-text column; ``shuffled``: the ids
-    in no order)."""
+    in no order; ``words``: then four rows, each with a word in one float column)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pc
@@ -142,6 +160,11 @@ def generate(
         writer.write_table(table)
     assert writer is not None
     writer.close()
+    if words:
+        with path.open("a") as handle:
+            for i, column in enumerate((1, 3, 5, 7)):
+                floats = ["bad" if f == column else "1.5" for f in range(8)]
+                handle.write(",".join([str(rows + i), *floats, "0", '"red"']) + "\n")
 
 
 def measure(code: str, data: Path, schema: Path, chunk_rows: int) -> dict[str, float]:
@@ -178,11 +201,11 @@ def main() -> None:
         (folder / "schema-notes.yaml").write_text(NOTE_SCHEMA)
         ok = True
         for rows in (options.rows, options.rows * options.factor):
-            for shape, suffix, quoting, notes, shuffled in shapes:
+            for shape, suffix, quoting, notes, shuffled, words in shapes:
                 schema = folder / ("schema-notes.yaml" if notes else "schema.yaml")
                 data = folder / f"data-{rows}{suffix}.csv"
                 if not data.exists():
-                    generate(data, rows, quoting, notes, shuffled)
+                    generate(data, rows, quoting, notes, shuffled, words)
                 plains, chunked, floors = [], [], []
                 for _ in range(options.repeat):
                     plains.append(measure(PLAIN, data, schema, options.chunk_rows))

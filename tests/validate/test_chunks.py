@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,34 @@ def test_a_bad_value_deep_in_the_file(repo: Path, capsys: pytest.CaptureFixture[
     assert failures["dtype('int64')"]["examples"] == [{"row": 50000, "line": 50001, "value": "old"}]
     assert failures["in_range(0, 120)"]["examples"] == [{"row": 60000, "line": 60001, "value": 200}]
     assert len(failures) == 2
+
+
+def test_values_of_the_wrong_type_in_several_columns_cost_one_more_read(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows appended in the wrong shape break several columns at once, deep in the file:
+    the file is read once more with all of them as text, not once more per column."""
+    from mlgitops.data.csv import CsvReader
+
+    reads: list[list[str]] = []
+    batches = CsvReader.batches
+
+    def counted(self: CsvReader, types: Any, columns: Any, chunk_rows: int) -> Any:
+        reads.append(sorted(name for name, kind in types.items() if str(kind) == "string"))
+        return batches(self, types, columns, chunk_rows)
+
+    monkeypatch.setattr(CsvReader, "batches", counted)
+    rows = _rows()
+    rows[-3:] = ["59998,old,1.5,pro", "59999,40,high,pro", "x60000,40,1.5,pro"]
+    _write(repo / "data" / "accounts.csv", rows)
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    failures = {(f["column"], f["check"]): f["examples"] for f in _report(repo)["failures"]}
+    assert failures == {
+        ("age", "dtype('int64')"): [{"row": 59998, "line": 59999, "value": "old"}],
+        ("score", "dtype('float64')"): [{"row": 59999, "line": 60000, "value": "high"}],
+        ("id", "dtype('int64')"): [{"row": 60000, "line": 60001, "value": "x60000"}],
+    }
+    assert reads == [["plan"], ["age", "id", "plan", "score"]]
 
 
 def test_row_count_bounds(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

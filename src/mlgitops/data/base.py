@@ -10,11 +10,16 @@ if TYPE_CHECKING:
 
 
 class ConversionFailed(Exception):
-    """A value does not parse as the type asked for (read that column as text)."""
+    """A value does not parse as the type asked for (read that column as text).
 
-    def __init__(self, column: str) -> None:
-        super().__init__(column)
+    ``others``: more columns of the same stretch of the file whose values do not
+    parse either, where the reader found them (read them as text too).
+    """
+
+    def __init__(self, column: str, others: Sequence[str] = ()) -> None:
+        super().__init__(column, *others)
         self.column = column
+        self.others = tuple(others)
 
 
 def distinct_names(display: str, names: list[str]) -> list[str]:

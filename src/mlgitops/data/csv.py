@@ -311,7 +311,7 @@ class CsvReader:
                     regular = yield from self._stream(header, convert, size, read)
                     places = None
             except pa.ArrowInvalid as exc:
-                if _conversion(str(exc)):
+                if csvblocks.conversion_column(str(exc), header) is not None:
                     raise self._translate(str(exc), header) from exc
             except UnicodeDecodeError:
                 pass
@@ -473,9 +473,8 @@ class CsvReader:
         return csvblocks.closed_at_end(self.path, self._header_size) is True
 
     def _translate(self, message: str, header: list[str]) -> Exception:
-        if _conversion(message):
-            index = message.split("In CSV column #", 1)[-1].split(":", 1)[0]
-            column = header[int(index)] if index.isdigit() and int(index) < len(header) else ""
+        column = csvblocks.conversion_column(message, header)
+        if column is not None:
             return ConversionFailed(column)
         return self._diagnose(message)
 
@@ -484,11 +483,6 @@ class CsvReader:
         if problem:
             return DataError(f"{self.display}:{problem}")
         return DataError(f"{self.display}: cannot read as CSV: {message}")
-
-
-def _conversion(message: str) -> bool:
-    """Whether pyarrow's error is a value that does not parse as its column's type."""
-    return "CSV conversion error" in message and "invalid UTF8" not in message
 
 
 def _pool() -> pa.MemoryPool:

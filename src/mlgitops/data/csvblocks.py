@@ -37,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from mlgitops.data.base import ConversionFailed
 from mlgitops.data.csvscan import ends_record, whole_lines
 
 if TYPE_CHECKING:
@@ -253,8 +254,9 @@ def parsed(
 
         data, length = block.data, block.length
         read = pc.ReadOptions(column_names=header, use_threads=False, block_size=length + 1)
-        table = pc.read_csv(
+        table = _converted(
             pa.py_buffer(data).slice(0, length),
+            header,
             read_options=read,
             parse_options=parse if block.quoted else plain,
             convert_options=convert,
@@ -287,3 +289,47 @@ def parsed(
         finally:  # stopped early: what is not started never starts
             for future, _ in pending:
                 future.cancel()
+
+
+def _converted(data: Any, header: list[str], *, convert_options: Any, **options: Any) -> pa.Table:
+    """One block read as pyarrow reads it; where values do not parse as their columns' types,
+    :class:`ConversionFailed` naming every such column of the block: it is read again with
+    each one found as text until it converts (a few more reads of one block, so that rows
+    appended in the wrong shape cost the caller one more pass, not one per column)."""
+    import copy
+
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    failing: list[str] = []
+    convert = convert_options
+    while True:
+        try:
+            table = pc.read_csv(data, convert_options=convert, **options)
+        except pa.ArrowInvalid as exc:
+            column = conversion_column(str(exc), header)
+            if not column or column in failing:
+                if not failing:
+                    raise
+                break  # what more there is: the caller reads it again as text anyway
+            failing.append(column)
+            convert = copy.copy(convert_options)
+            convert.column_types = {
+                **convert_options.column_types,
+                **{name: pa.string() for name in failing},
+            }
+        else:
+            if not failing:
+                return table
+            break
+    raise ConversionFailed(failing[0], failing[1:])
+
+
+def conversion_column(message: str, header: list[str]) -> str | None:
+    """The column of pyarrow's error where it is a value that does not parse as its
+    column's type ("" where the error names no column of ``header``); None for any other
+    error."""
+    if "CSV conversion error" not in message or "invalid UTF8" in message:
+        return None
+    index = message.split("In CSV column #", 1)[-1].split(":", 1)[0]
+    return header[int(index)] if index.isdigit() and int(index) < len(header) else ""

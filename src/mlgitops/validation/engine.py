@@ -79,11 +79,12 @@ def validate(
         except Uncomparable as exc:
             raise DataError(f"{reader.display}: {exc}") from exc
         except ConversionFailed as exc:
-            # Read that column as text next time; after a few, all of them.
+            # Read those columns as text next time; after a few, all of them.
             if text == set(plan.names):
                 raise DataError(f"{reader.display}: column {exc.column!r} cannot be read") from exc
-            many = len(text) >= _RESTARTS or not exc.column or exc.column in text
-            text = set(plan.names) if many else text | {exc.column}
+            found = {exc.column, *exc.others}
+            many = len(text) >= _RESTARTS or not exc.column or found <= text
+            text = set(plan.names) if many else text | found
 
 
 def profile_only(reader: Reader, schema: Any, chunk_rows: int) -> dict[str, Any]:
