@@ -3,8 +3,8 @@
 A ``model.code`` folder in a developer's working tree also holds what never
 reaches a commit: editor swap files, ``.DS_Store``, ``*.egg-info``, weights
 downloaded locally. Git says which files it tracks or would add (new and not
-ignored); those are the folder, for the content key (``train``, ``plan``,
-``deploy``) and for ``render``'s Git LFS question alike.
+ignored); those are the folder, for the content key (``train``, ``plan``)
+and for ``render``'s Git LFS question alike.
 """
 
 from __future__ import annotations
