@@ -76,6 +76,19 @@ def test_init_writes_the_gitignore_entry(git_repo: Path) -> None:
     assert _git(git_repo, "ls-files", ".mlgitops") == ""
 
 
+def test_the_warning_names_a_tracked_result_as_it_is_named(existing: Path) -> None:
+    (existing / ".mlgitops").mkdir()
+    (existing / ".mlgitops" / "résumé du modèle.json").write_text("{}")
+    _git(existing, "add", "-A")
+    _git(existing, "commit", "-qm", "Commit a result by mistake")
+    render = _mlgitops("render", cwd=existing)
+    assert render.returncode == 0
+    assert render.stderr.startswith(
+        "mlgitops: warning: .mlgitops/ is tracked by Git (1 file(s), "
+        "e.g. .mlgitops/résumé du modèle.json): "
+    )
+
+
 def test_every_command_warns_when_the_results_folder_is_tracked(existing: Path) -> None:
     (existing / ".mlgitops").mkdir()
     (existing / ".mlgitops" / "mlflow.db").write_bytes(b"local store")

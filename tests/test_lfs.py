@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -77,6 +78,16 @@ def test_a_developer_s_own_ignores_do_not_change_what_a_folder_holds(
     assert lfs.tracked(root, ["src"]) == {"src/vocabulary.bin"}
     (root / ".gitignore").write_text("*.bin\n")  # the repository's own: never committed
     assert lfs.tracked(root, ["src"]) == frozenset()
+
+
+def test_a_file_name_that_is_not_utf_8_is_a_file_name(tmp_path: Path) -> None:
+    """git hands out names as bytes: one written in Latin-1 is a name like any other."""
+    root = _repo(tmp_path / "repo")
+    (root / ".gitattributes").write_text("*.bin filter=lfs\n")
+    (root / "src").mkdir()
+    latin = os.fsdecode(b"src/caf\xe9.bin")
+    (root / latin).write_bytes(b"\x00")
+    assert lfs.tracked(root, ["src"]) == {latin}
 
 
 def test_outside_a_git_repository_nothing_is_in_lfs(tmp_path: Path) -> None:

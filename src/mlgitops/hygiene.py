@@ -40,8 +40,7 @@ def tracked_outputs(root: Path) -> list[str]:
     """Files under ``.mlgitops/`` that Git tracks (none outside a Git work tree)."""
     if not (root / DEFAULT_DIR).exists():  # the common case costs no subprocess
         return []
-    found = proc.run(["git", "ls-files", "--", DEFAULT_DIR], cwd=root, check=False)
-    return found.stdout.splitlines() if found.returncode == 0 else []
+    return proc.git_names("ls-files", "-z", "--", DEFAULT_DIR, cwd=root, check=False)
 
 
 def tracked_warning(files: list[str]) -> str:

@@ -54,6 +54,7 @@ def tracked(root: Path, paths: Sequence[str]) -> frozenset[str]:
         env={"GIT_ATTR_NOSYSTEM": "1"},
         input_text="".join(f"{name}\0" for name in files),
         check=False,
+        lossless=True,
     )
     if done.returncode != 0:
         return frozenset()

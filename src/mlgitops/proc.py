@@ -22,9 +22,16 @@ def run(
     check: bool = True,
     capture: bool = True,
     timeout: float | None = None,
+    lossless: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command; with ``check``, a non-zero exit is a ServiceError naming it."""
+    """Run a command; with ``check``, a non-zero exit is a ServiceError naming it.
+
+    ``lossless``: what goes in and out passes byte for byte, as :func:`os.fsdecode` reads
+    file names (``os.fsencode`` gives the bytes back): a file name in any encoding is the
+    name of its file, and a file's bytes are whatever they are.
+    """
     import subprocess
+    import sys
 
     full_env = None if env is None else {**os.environ, **env}
     try:
@@ -34,6 +41,8 @@ def run(
             env=full_env,
             input=input_text,
             text=True,
+            encoding=sys.getfilesystemencoding() if lossless else None,
+            errors="surrogateescape" if lossless else None,
             capture_output=capture,
             timeout=timeout,
             check=False,
@@ -46,6 +55,14 @@ def run(
         detail = (result.stderr or result.stdout or "").strip()
         raise ServiceError(f"`{' '.join(args)}` failed (exit {result.returncode}): {detail}")
     return result
+
+
+def git_names(*args: str, cwd: Path, check: bool = True) -> list[str]:
+    """The file names ``git ARGS`` lists with ``-z`` among ``ARGS`` (``diff -z
+    --name-only``, ``ls-files -z``): whole, never quoted, in git's order. Where git
+    fails: a ServiceError, or without ``check`` none (outside a work tree)."""
+    done = run(["git", *args], cwd=cwd, check=check, lossless=True)
+    return [name for name in done.stdout.split("\0") if name] if done.returncode == 0 else []
 
 
 def git(*args: str, cwd: Path, check: bool = True, env: Mapping[str, str] | None = None) -> str:

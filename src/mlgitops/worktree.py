@@ -31,9 +31,6 @@ def files_under(root: Path, folders: Sequence[str], *, own_excludes: bool) -> li
     config = [] if own_excludes else ["-c", "core.excludesFile="]
     listing = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--"]
     try:
-        done = proc.run(["git", *config, *listing, *folders], cwd=root, check=False)
-    except ServiceError:  # no git on this machine
+        return sorted(set(proc.git_names(*config, *listing, *folders, cwd=root)))
+    except ServiceError:  # outside a git repository, or no git on this machine
         return None
-    if done.returncode != 0:
-        return None
-    return sorted({name for name in done.stdout.split("\0") if name})

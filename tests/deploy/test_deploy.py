@@ -291,3 +291,20 @@ def test_an_overlay_that_is_not_committed_registers_nothing(
         f"not in commit {head[:12]}: run `mlgitops render` and commit the manifests first\n"
     )
     assert versions(mlflow_server.uri, world.name) == []
+
+
+def test_an_overlay_that_is_not_utf_8_is_bad_input_and_registers_nothing(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviewed_run(mlflow_server.uri, world.work, world.name)
+    overlay = world.work / f"manifests/{world.name}/overlays/staging/kustomization.yaml"
+    overlay.write_bytes(b"# r\xe9vis\xe9\n" + overlay.read_bytes())
+    git(world.work, "commit", "-qam", "A comment in Latin-1")
+    head = git(world.work, "rev-parse", "HEAD")
+    assert deploy(world, mlflow_server.uri) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"mlgitops deploy: error: {head}:manifests/{world.name}/overlays/staging/"
+        "kustomization.yaml: not UTF-8 text ("
+    )
+    assert versions(mlflow_server.uri, world.name) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -114,6 +115,14 @@ def test_a_file_git_tracks_counts_though_a_pattern_ignores_it(repo: Path) -> Non
     subprocess.run(["git", "add", "-f", str(weights)], cwd=repo, check=True)
     before = _key(repo)
     weights.write_bytes(b"\2" * 64)
+    assert _key(repo) != before
+
+
+def test_a_code_file_whose_name_is_not_utf_8_counts(repo: Path) -> None:
+    latin = repo / os.fsdecode(b"src/features/caf\xe9.py")
+    latin.write_text("CAFE = 1\n")
+    before = _key(repo)
+    latin.write_text("CAFE = 2\n")
     assert _key(repo) != before
 
 

@@ -46,6 +46,27 @@ def test_plan_from_a_git_range(repo: Path, capsys: pytest.CaptureFixture[str]) -
     assert not (repo / ".mlgitops").exists()
 
 
+def test_a_changed_file_whose_name_git_would_quote_is_an_input(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """git quotes such names in its plain output (``"data/donn\\303\\251es.csv"``): read as
+    names, the pipeline they feed is affected; a PR changing them is never "unchanged"."""
+    spec = repo / "pipelines" / "cells.yaml"
+    named = 'data/données "cellules".csv'
+    spec.write_text(spec.read_text().replace("path: data/tumors.csv", f"path: '{named}'"))
+    (repo / named).write_bytes((repo / "data" / "tumors.csv").read_bytes())
+    commit(repo, "the cells' own data")
+    subprocess.run(["git", "switch", "-q", "-c", "feature"], cwd=repo, check=True)
+    (repo / named).write_text(
+        (repo / named).read_text() + (repo / named).read_text().splitlines()[1] + "\n"
+    )
+    commit(repo, "more cells")
+    assert cli(repo, "plan", "--base", "main", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["changed"], doc["affected"]) == ([named], ["cells"])
+    assert [p["reasons"] for p in doc["pipelines"] if p["name"] == "cells"] == [[named]]
+
+
 def test_the_repo_config_affects_every_pipeline(
     repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

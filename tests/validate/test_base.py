@@ -105,6 +105,25 @@ def test_numbers_written_another_way_profile_as_numbers(
     assert by_column["score"] == {"column": "score", "mean": {"base": 5.833333, "head": 4.625}}
 
 
+def test_a_base_schema_that_is_not_utf_8_is_a_note(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pull request that fixes a schema written in Latin-1 is validated: the base's
+    schema is named as unreadable in the diff's notes."""
+    schema = repo / "schemas" / "accounts.yaml"
+    utf8 = schema.read_bytes()
+    schema.write_bytes(utf8.replace(b"schema_type", b"# \xe9t\xe9\nschema_type", 1))
+    _git(repo, "commit", "-qam", "a Latin-1 comment")
+    schema.write_bytes(utf8)
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    diff = json.loads((repo / ".mlgitops" / "accounts" / "datadiff.json").read_text())
+    assert diff["schema_diff"] is None
+    [note] = diff["notes"]
+    assert note.startswith("the schema at HEAD cannot be loaded: HEAD:schemas/accounts.yaml")
+    assert "UTF-8" in note
+
+
 def test_a_new_pipeline_has_nothing_to_compare(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import proc
+from mlgitops.basebranch import text_at
 from mlgitops.errors import BadInput, DataError, ServiceError
 from mlgitops.evaluation.assess import DeployedModel
 from mlgitops.evaluation.inputs import signature_of
@@ -43,9 +44,10 @@ def find_baseline(
     _check_ref(root, ref)
     source = f"{ref}:{path}"
     env = path.split("/")[3]
-    if not _exists(root, ref, path):
+    text = text_at(root, ref, path)
+    if text is None:
         return Baseline(False, NO_BASELINE, source=source, environment=env), None
-    record = load_provenance(proc.git("show", f"{ref}:./{path}", cwd=root), what=source)
+    record = load_provenance(text, what=source)
     info = Baseline(
         True,
         model_uri=record.model_uri,
@@ -55,11 +57,6 @@ def find_baseline(
         environment=env,
     )
     return info, record
-
-
-def _exists(root: Path, ref: str, path: str) -> bool:
-    done = proc.run(["git", "cat-file", "-e", f"{ref}:./{path}"], cwd=root, check=False)
-    return done.returncode == 0
 
 
 def _check_ref(root: Path, ref: str) -> None:

@@ -195,8 +195,7 @@ def _tracked(root: Path, folder: Path) -> list[str]:
         rel = folder.resolve().relative_to(root)
     except ValueError:
         return []
-    done = proc.run(["git", "ls-files", "--", rel.as_posix()], cwd=root, check=False)
-    return done.stdout.split() if done.returncode == 0 else []
+    return proc.git_names("ls-files", "-z", "--", rel.as_posix(), cwd=root, check=False)
 
 
 def _read(path: Path, pipeline: str, stage: str) -> str:

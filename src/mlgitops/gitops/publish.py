@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlgitops import proc
+from mlgitops.basebranch import text_at
 from mlgitops.errors import BadInput, ServiceError
 
 #: git's words for "your commit is not on top of the remote branch any more".
@@ -43,8 +44,7 @@ class Snapshot:
 
     def read(self, rel: str) -> str | None:
         """The text of a repo-relative file; ``None`` when the commit has no such file."""
-        answer = proc.run(["git", "show", f"{self.commit}:{rel}"], cwd=self.root, check=False)
-        return answer.stdout if answer.returncode == 0 else None
+        return text_at(self.root, self.commit, rel)
 
     def blob_id(self, rel: str) -> str | None:
         """The git object id of a file (compares big files without reading them)."""

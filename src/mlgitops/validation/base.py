@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import proc
+from mlgitops.basebranch import text_at
 from mlgitops.data import file_format, open_data
 from mlgitops.errors import BadInput, MlgitopsError
 from mlgitops.spec.loader import parse_pipeline
@@ -43,20 +44,16 @@ def resolve(root: Path, ref: str, *, explicit: bool) -> str | None:
     return None
 
 
-def show(root: Path, ref: str, path: str) -> str | None:
-    """The text of ``path`` at ``ref``, or None when it does not exist there."""
-    exists = proc.run(["git", "cat-file", "-e", f"{ref}:{path}"], cwd=root, check=False)
-    if exists.returncode != 0:
-        return None
-    return proc.git("show", f"{ref}:{path}", cwd=root)
-
-
 def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int) -> dict[str, Any]:
     """datadiff.json: schema diff and profile diff of ``head`` against ``ref``."""
     out: dict[str, Any] = {"schema_version": 1, "pipeline": head.pipeline.name, "base": ref}
     out |= {"schema_diff": None, "data_columns": None, "profile_diff": None, "notes": []}
     source = head.pipeline.source
-    text = show(root, ref, source)
+    try:
+        text = text_at(root, ref, source)
+    except MlgitopsError as exc:
+        out["notes"].append(f"the spec at {ref} cannot be loaded: {exc}")
+        return out
     if text is None:
         out["notes"].append(f"{source} does not exist at {ref}: a new pipeline, nothing to compare")
         return out
@@ -80,7 +77,7 @@ def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int
 
 def _schema(root: Path, ref: str, base: Pipeline) -> Any:
     if base.data.schema:
-        text = show(root, ref, base.data.schema)
+        text = text_at(root, ref, base.data.schema)
         if text is None:
             raise BadInput(f"{base.data.schema} does not exist at {ref}")
         return from_yaml_text(f"{ref}:{base.data.schema}", text)
@@ -109,7 +106,7 @@ def _profile(
             reader = open_data(root, location, fmt=base.data.format, workdir=workdir)
         else:
             target = workdir / f"base.{file_format(location, base.data.format)}"
-            if not proc.git_to_file("show", f"{ref}:{location}", cwd=root, dest=target):
+            if not proc.git_to_file("show", f"{ref}:./{location}", cwd=root, dest=target):
                 notes.append(f"{location} does not exist at {ref}: no profile diff")
                 return None
             reader = open_data(
