@@ -111,6 +111,25 @@ def test_values_of_the_wrong_type_in_several_columns_cost_one_more_read(
     assert reads == [["plan"], ["age", "id", "plan", "score"]]
 
 
+def test_past_sixteen_failing_columns_in_a_block_the_reader_stops_looking(
+    tmp_path: Path,
+) -> None:
+    """The block is read again once per column found (up to sixteen), then the caller is
+    told: it reads every column as text on its next read."""
+    import pyarrow as pa
+
+    from mlgitops.data import ConversionFailed, open_data
+
+    names = [f"n{i}" for i in range(20)]
+    rows = [",".join(str(i + j) for j in range(20)) for i in range(50)]
+    rows.append(",".join("word" for _ in range(20)))
+    (tmp_path / "wide.csv").write_text(",".join(names) + "\n" + "\n".join(rows) + "\n")
+    reader = open_data(tmp_path, "wide.csv", fmt=None, workdir=tmp_path)
+    with pytest.raises(ConversionFailed) as caught:
+        list(reader.batches({n: pa.int64() for n in names}, names, 1000))
+    assert [caught.value.column, *caught.value.others] == names[:16]
+
+
 def test_row_count_bounds(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = repo / "pipelines" / "accounts.yaml"
     spec.write_text(

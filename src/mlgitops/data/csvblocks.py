@@ -291,6 +291,10 @@ def parsed(
                 future.cancel()
 
 
+#: Columns found not to convert in one block before the caller is told.
+_FAILING_MOST = 16
+
+
 def _converted(data: Any, header: list[str], *, convert_options: Any, **options: Any) -> pa.Table:
     """One block read as pyarrow reads it; where values do not parse as their columns' types,
     :class:`ConversionFailed` naming every such column of the block: it is read again with
@@ -313,6 +317,8 @@ def _converted(data: Any, header: list[str], *, convert_options: Any, **options:
                     raise
                 break  # what more there is: the caller reads it again as text anyway
             failing.append(column)
+            if len(failing) == _FAILING_MOST:
+                break  # so many: the caller goes on to read every column as text
             convert = copy.copy(convert_options)
             convert.column_types = {
                 **convert_options.column_types,
