@@ -67,6 +67,24 @@ def test_a_changed_file_whose_name_git_would_quote_is_an_input(
     assert [p["reasons"] for p in doc["pipelines"] if p["name"] == "cells"] == [[named]]
 
 
+def test_an_input_moved_away_affects_its_pipeline(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """git's rename detection names only where a file went: the input it left is changed
+    too (the pipeline now reads a file that is not there), so its checks run."""
+    subprocess.run(["git", "switch", "-q", "-c", "feature"], cwd=repo, check=True)
+    subprocess.run(
+        ["git", "mv", "schemas/cells.yaml", "schemas/cells-old.yaml"], cwd=repo, check=True
+    )
+    commit(repo, "move the cells schema away")
+    assert cli(repo, "plan", "--base", "main", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["changed"], doc["affected"]) == (
+        ["schemas/cells-old.yaml", "schemas/cells.yaml"],
+        ["cells"],
+    )
+
+
 def test_the_repo_config_affects_every_pipeline(
     repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -51,7 +51,9 @@ def run(
         changed, base, head_ref = tuple(_normalise(f) for f in files), None, None
     else:
         base = base or default_base(root, loaded.config.default_branch)
-        changed = tuple(proc.git_names("diff", "-z", "--name-only", f"{base}...{head}", cwd=root))
+        # without rename detection, a file moved away is named where it was too
+        names = ("diff", "-z", "--no-renames", "--name-only", f"{base}...{head}")
+        changed = tuple(proc.git_names(*names, cwd=root))
         head_ref = head
     entries = planning.affected(loaded.pipelines, changed)
     entries = _with_cache(loaded, entries, tracking_uri)
