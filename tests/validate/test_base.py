@@ -124,6 +124,30 @@ def test_a_base_schema_that_is_not_utf_8_is_a_note(
     assert "UTF-8" in note
 
 
+def test_data_in_git_lfs_at_the_base_is_a_note(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A commit holds an LFS file's pointer: the base's data is not read as a CSV of three
+    lines, and the note says why there is no profile diff."""
+    data = repo / "data" / "accounts.csv"
+    rows = data.read_bytes()
+    data.write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+        "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+        "size 2048\n"
+    )
+    _git(repo, "commit", "-qam", "the data, as a commit holds it in Git LFS")
+    data.write_bytes(rows)
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    diff = json.loads((repo / ".mlgitops" / "accounts" / "datadiff.json").read_text())
+    assert diff["profile_diff"] is None
+    assert diff["notes"] == [
+        "data/accounts.csv is stored in Git LFS: HEAD holds its pointer, not the data; "
+        "no profile diff"
+    ]
+
+
 def test_a_new_pipeline_has_nothing_to_compare(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgitops import proc
+from mlgitops import lfs, proc
 from mlgitops.basebranch import text_at
 from mlgitops.data import file_format, open_data
 from mlgitops.errors import BadInput, MlgitopsError
@@ -109,6 +109,13 @@ def _profile(
             if not proc.git_to_file("show", f"{ref}:./{location}", cwd=root, dest=target):
                 notes.append(f"{location} does not exist at {ref}: no profile diff")
                 return None
+            with target.open("rb") as handle:
+                if handle.read(len(lfs.POINTER)) == lfs.POINTER:
+                    notes.append(
+                        f"{location} is stored in Git LFS: {ref} holds its pointer, not the "
+                        "data; no profile diff"
+                    )
+                    return None
             reader = open_data(
                 root, str(target), fmt=file_format(location, base.data.format), workdir=workdir
             )
