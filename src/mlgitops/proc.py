@@ -26,23 +26,22 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command; with ``check``, a non-zero exit is a ServiceError naming it.
 
-    ``lossless``: what goes in and out passes byte for byte, as :func:`os.fsdecode` reads
-    file names (``os.fsencode`` gives the bytes back): a file name in any encoding is the
-    name of its file, and a file's bytes are whatever they are.
+    ``lossless``: what goes in and out passes byte for byte, read as :func:`os.fsdecode`
+    reads file names (``os.fsencode`` gives the bytes back) and line ends as they are: a
+    file name in any encoding is the name of its file, and a file's bytes are whatever
+    they are.
     """
     import subprocess
-    import sys
 
     full_env = None if env is None else {**os.environ, **env}
+    given = os.fsencode(input_text) if lossless and input_text is not None else input_text
     try:
         result = subprocess.run(
             list(args),
             cwd=cwd,
             env=full_env,
-            input=input_text,
-            text=True,
-            encoding=sys.getfilesystemencoding() if lossless else None,
-            errors="surrogateescape" if lossless else None,
+            input=given,
+            text=not lossless,
             capture_output=capture,
             timeout=timeout,
             check=False,
@@ -51,6 +50,9 @@ def run(
         raise ServiceError(f"{args[0]}: command not found") from exc
     except subprocess.TimeoutExpired as exc:
         raise ServiceError(f"{' '.join(args)}: timed out after {timeout}s") from exc
+    if lossless:
+        out, err = (os.fsdecode(b or b"") for b in (result.stdout, result.stderr))
+        result = subprocess.CompletedProcess(result.args, result.returncode, out, err)
     if check and result.returncode != 0:
         detail = (result.stderr or result.stdout or "").strip()
         raise ServiceError(f"`{' '.join(args)}` failed (exit {result.returncode}): {detail}")

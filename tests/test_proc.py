@@ -1,0 +1,52 @@
+"""What git hands over: file names and file texts exactly as they are (real git in tmp)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlgitops import proc
+from mlgitops.basebranch import text_at
+from mlgitops.errors import BadInput
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    return root
+
+
+def test_names_come_whole_whatever_they_hold(repo: Path) -> None:
+    names = [
+        "données.csv",
+        'a "quoted" name.csv',
+        "two\nlines.csv",
+        "ends in cr\r.csv",
+        os.fsdecode(b"caf\xe9.csv"),
+    ]
+    for name in names:
+        (repo / name).write_text("x\n")
+    _git(repo, "add", "-A")
+    assert proc.git_names("ls-files", "-z", cwd=repo) == sorted(names, key=lambda n: os.fsencode(n))
+    assert proc.git_names("ls-files", "-z", cwd=repo.parent, check=False) == []
+
+
+def test_a_commit_s_text_keeps_its_line_ends(repo: Path) -> None:
+    (repo / "a.yaml").write_bytes(b"one: 1\r\ntwo: 2\r\n")
+    (repo / "latin.yaml").write_bytes(b"# r\xe9vis\xe9\n")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x")
+    assert text_at(repo, "HEAD", "a.yaml") == "one: 1\r\ntwo: 2\r\n"
+    assert text_at(repo, "HEAD", "missing.yaml") is None
+    assert text_at(repo, "no-such-ref", "a.yaml") is None
+    with pytest.raises(BadInput, match=r"^HEAD:latin.yaml: not UTF-8 text \(invalid "):
+        text_at(repo, "HEAD", "latin.yaml")
