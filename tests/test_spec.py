@@ -125,6 +125,25 @@ def test_full_spec_records() -> None:
     assert pipeline.inputs() == ("pipelines/full.yaml", "data/churn.csv", "schemas/churn.yaml")
 
 
+def test_repository_paths_are_spelt_as_git_names_them() -> None:
+    """plan compares them with git's changed files, the workflows filter on them: one
+    spelling (a folder keeps its trailing slash; a URL stays as written)."""
+    text = (SPECS / "valid" / "full.yaml").read_text()
+    text = text.replace("path: data/churn.csv", "path: ./data/churn.csv")
+    text = text.replace("schema: schemas/churn.yaml", "schema: schemas/./v1/../churn.yaml")
+    text = text.replace("model:\n", "model:\n  code: [./src//features/, lib/x.py]\n", 1)
+    pipeline = parse_pipeline("pipelines/full.yaml", text)
+    assert (pipeline.data.path, pipeline.data.schema) == ("data/churn.csv", "schemas/churn.yaml")
+    assert pipeline.model.code == ("src/features/", "lib/x.py")
+    assert pipeline.inputs() == (
+        "pipelines/full.yaml",
+        "src/features/",
+        "lib/x.py",
+        "data/churn.csv",
+        "schemas/churn.yaml",
+    )
+
+
 def test_a_built_image_spec_records() -> None:
     text = (SPECS / "valid" / "built_image.yaml").read_text()
     pipeline = parse_pipeline("pipelines/built_image.yaml", text)

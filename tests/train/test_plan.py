@@ -85,6 +85,30 @@ def test_an_input_moved_away_affects_its_pipeline(
     )
 
 
+def test_inputs_the_spec_spells_another_way_are_inputs(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``./data/tumors.csv`` and ``schemas//cells.yaml`` name the files git calls
+    ``data/tumors.csv`` and ``schemas/cells.yaml``: changing them affects the pipeline."""
+    spec = repo / "pipelines" / "cells.yaml"
+    text = spec.read_text().replace("path: data/tumors.csv", "path: ./data/tumors.csv")
+    spec.write_text(text.replace("schema: schemas/cells.yaml", "schema: schemas//cells.yaml"))
+    commit(repo, "spell the paths another way")
+    subprocess.run(["git", "switch", "-q", "-c", "feature"], cwd=repo, check=True)
+    data = repo / "data" / "tumors.csv"
+    data.write_text(data.read_text() + data.read_text().splitlines()[1] + "\n")
+    schema = repo / "schemas" / "cells.yaml"
+    schema.write_text(schema.read_text() + "# x\n")
+    commit(repo, "more rows, a schema comment")
+    assert cli(repo, "plan", "--base", "main", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    reasons = {p["name"]: p["reasons"] for p in doc["pipelines"]}
+    assert reasons == {
+        "cells": ["data/tumors.csv", "schemas/cells.yaml"],
+        "tumors": ["data/tumors.csv"],
+    }
+
+
 def test_the_repo_config_affects_every_pipeline(
     repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -148,12 +148,25 @@ def build_pipeline(raw: dict[str, Any], source: str) -> m.Pipeline:
     )
 
 
+def repo_path(value: str) -> str:
+    """A repository path as git names it (``./data/x.csv`` and ``data//x.csv`` are
+    ``data/x.csv``), a folder's trailing ``/`` kept; a URL as written. What ``plan``
+    compares with git's changed files, the workflows' path filters and the content key
+    all see one spelling."""
+    import posixpath
+
+    if m.is_url(value):
+        return value
+    return posixpath.normpath(value) + ("/" if value.endswith("/") else "")
+
+
 def _data(raw: dict[str, Any]) -> m.Data:
     columns = tuple(
         m.Column(name=name, **{**col, "isin": tuple(col["isin"]) if "isin" in col else None})
         for name, col in raw.get("columns", {}).items()
     )
     fields = {k: v for k, v in raw.items() if k not in ("columns", "split", "rows")}
+    fields |= {k: repo_path(fields[k]) for k in ("path", "schema", "test_path") if k in fields}
     rows = m.Rows(**raw["rows"]) if "rows" in raw else None
     return m.Data(**fields, columns=columns, split=_split(raw.get("split", {})), rows=rows)
 
@@ -163,7 +176,7 @@ def _model(raw: dict[str, Any]) -> m.Model:
         estimator=raw.get("estimator"),
         params=raw.get("params", {}),
         command=raw.get("command"),
-        code=tuple(raw.get("code", ())),
+        code=tuple(repo_path(path) for path in raw.get("code", ())),
     )
 
 
@@ -208,13 +221,11 @@ def _server(raw: dict[str, Any]) -> m.Server:
 
 
 def _image_build(raw: dict[str, Any]) -> m.ImageBuild:
-    import posixpath
-
     credentials = raw.get("credentials")
     fields = {k: v for k, v in raw.items() if k not in ("credentials", "requirements")}
     return m.ImageBuild(
         **fields,
-        requirements=posixpath.normpath(raw["requirements"]),
+        requirements=repo_path(raw["requirements"]),
         credentials=m.RegistryCredentials(**credentials) if credentials else None,
     )
 
@@ -233,6 +244,8 @@ def _environment(raw: dict[str, Any]) -> m.Environment:
 def _drift(raw: dict[str, Any]) -> m.Drift:
     features = {k: m.FeatureDrift(**v) for k, v in raw.get("features", {}).items()}
     fields = {k: v for k, v in raw.items() if k != "features"}
+    if "current" in fields:
+        fields["current"] = repo_path(fields["current"])
     return m.Drift(**fields, features=features)
 
 
