@@ -128,6 +128,16 @@ def test_the_repo_config_affects_every_pipeline(
     )
 
 
+def test_files_given_are_read_as_git_names_them(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = ["schemas/v1/../cells.yaml", "data//tumors.csv"]
+    assert cli(repo, "plan", "--files", *given, "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["changed"] == ["schemas/cells.yaml", "data/tumors.csv"]
+    assert doc["affected"] == ["cells", "tumors"]
+
+
 def test_nothing_relevant_changed(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(repo, "plan", "--files", "README.md", "docs/x.md", "--json") == 0
     doc = json.loads(capsys.readouterr().out)

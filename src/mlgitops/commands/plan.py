@@ -64,7 +64,10 @@ def run(
 
 
 def _normalise(path: str) -> str:
-    return Path(path).as_posix().removeprefix("./")
+    """A path given on the command line, spelt as git and the specs spell it."""
+    from mlgitops.spec.loader import repo_path
+
+    return repo_path(Path(path).as_posix())
 
 
 def _with_cache(
