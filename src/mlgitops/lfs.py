@@ -78,13 +78,43 @@ def _mentions_lfs(path: Path) -> bool:
         return False
 
 
+def local_object(root: Path, pointer: bytes) -> Path | None:
+    """The object a Git LFS pointer names, where this clone's LFS store holds it (git lfs
+    keeps each object at ``lfs/objects/<oid[:2]>/<oid[2:4]>/<oid>`` in git's own folder;
+    a store moved elsewhere with ``lfs.storage`` is not looked at) and its bytes are the
+    ones named (size and sha256); None otherwise."""
+    import hashlib
+
+    from mlgitops import proc
+
+    fields = _fields(pointer)
+    oid = fields.get("oid", "").removeprefix("sha256:")
+    size = fields.get("size", "")
+    if len(oid) != 64 or not size.isdigit():
+        return None
+    found = proc.run(["git", "rev-parse", "--git-common-dir"], cwd=root, check=False)
+    if found.returncode != 0:
+        return None
+    git_dir = root / found.stdout.strip()
+    stored = git_dir / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    try:
+        if stored.stat().st_size != int(size):
+            return None
+        digest = hashlib.sha256()
+        with stored.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return stored if digest.hexdigest() == oid else None
+
+
 def refuse_pointer(head: bytes, display: str) -> None:
     """A DataError when a file whose first bytes are ``head`` (1 KiB holds a whole pointer)
     is a Git LFS pointer instead of the data it points to."""
     if not head.startswith(POINTER):
         return
-    lines = head.decode("utf-8", "replace").splitlines()
-    fields = dict(line.split(" ", 1) for line in lines if " " in line)
+    fields = _fields(head)
     what = []
     if fields.get("oid", "").startswith("sha256:"):
         what.append(f"object {fields['oid'][:15]}…")
@@ -96,3 +126,9 @@ def refuse_pointer(head: bytes, display: str) -> None:
         "(git lfs pull; the workflows mlgitops render writes check out the LFS objects of "
         "the inputs .gitattributes stores in LFS)"
     )
+
+
+def _fields(pointer: bytes) -> dict[str, str]:
+    """A pointer's ``key value`` lines (``oid sha256:…``, ``size 2048``)."""
+    lines = pointer.decode("utf-8", "replace").splitlines()
+    return dict(line.split(" ", 1) for line in lines if " " in line)

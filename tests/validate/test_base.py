@@ -124,27 +124,52 @@ def test_a_base_schema_that_is_not_utf_8_is_a_note(
     assert "UTF-8" in note
 
 
-def test_data_in_git_lfs_at_the_base_is_a_note(
-    repo: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A commit holds an LFS file's pointer: the base's data is not read as a CSV of three
-    lines, and the note says why there is no profile diff."""
-    data = repo / "data" / "accounts.csv"
-    rows = data.read_bytes()
-    data.write_text(
-        "version https://git-lfs.github.com/spec/v1\n"
-        "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
-        "size 2048\n"
+def _in_lfs(repo: Path, data: bytes, *, fetched: bytes | None) -> None:
+    """Commit ``data/accounts.csv`` as Git LFS does: its pointer in the commit, its object
+    (``fetched``) in the clone's LFS store when there is one."""
+    import hashlib
+
+    oid = hashlib.sha256(data).hexdigest()
+    (repo / "data" / "accounts.csv").write_text(
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(data)}\n"
     )
     _git(repo, "commit", "-qam", "the data, as a commit holds it in Git LFS")
-    data.write_bytes(rows)
+    if fetched is not None:
+        store = repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4]
+        store.mkdir(parents=True)
+        (store / oid).write_bytes(fetched)
+
+
+def test_data_in_git_lfs_at_the_base_is_read_from_the_clone_s_lfs_store(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = (repo / "data" / "accounts.csv").read_bytes()
+    _in_lfs(repo, rows, fetched=rows)
+    (repo / "data" / "accounts.csv").write_bytes(rows + b"4,77,1.5,pro\n")
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    diff = json.loads((repo / ".mlgitops" / "accounts" / "datadiff.json").read_text())
+    assert diff["notes"] == []
+    assert diff["profile_diff"]["rows"] == {"base": 3, "head": 4, "delta": 1}
+
+
+@pytest.mark.parametrize("fetched", [None, b"id,age,score,plan\n9,9,9.0,free\n"])
+def test_data_in_git_lfs_at_the_base_without_its_object_is_a_note(
+    repo: Path, capsys: pytest.CaptureFixture[str], fetched: bytes | None
+) -> None:
+    """The object is not in this clone (CI fetches the head's only), or is not the one the
+    pointer names: the base's data is not read as a CSV of three lines, and the note says
+    why there is no profile diff."""
+    rows = (repo / "data" / "accounts.csv").read_bytes()
+    _in_lfs(repo, rows, fetched=fetched)
+    (repo / "data" / "accounts.csv").write_bytes(rows)
     outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
     assert (outcome.code, outcome.stderr) == (0, "")
     diff = json.loads((repo / ".mlgitops" / "accounts" / "datadiff.json").read_text())
     assert diff["profile_diff"] is None
     assert diff["notes"] == [
-        "data/accounts.csv is stored in Git LFS: HEAD holds its pointer, not the data; "
-        "no profile diff"
+        "data/accounts.csv is stored in Git LFS: HEAD holds its pointer, and its object is "
+        "not in this clone (git lfs fetch origin HEAD); no profile diff"
     ]
 
 

@@ -110,12 +110,17 @@ def _profile(
                 notes.append(f"{location} does not exist at {ref}: no profile diff")
                 return None
             with target.open("rb") as handle:
-                if handle.read(len(lfs.POINTER)) == lfs.POINTER:
+                first = handle.read(1024)  # a whole pointer, where it is one
+            if first.startswith(lfs.POINTER):
+                stored = lfs.local_object(root, first)
+                if stored is None:
                     notes.append(
-                        f"{location} is stored in Git LFS: {ref} holds its pointer, not the "
-                        "data; no profile diff"
+                        f"{location} is stored in Git LFS: {ref} holds its pointer, and its "
+                        f"object is not in this clone (git lfs fetch origin {ref}); no "
+                        "profile diff"
                     )
                     return None
+                target = stored
             reader = open_data(
                 root, str(target), fmt=file_format(location, base.data.format), workdir=workdir
             )
