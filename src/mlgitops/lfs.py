@@ -83,9 +83,8 @@ def local_object(root: Path, pointer: bytes) -> Path | None:
     keeps each object at ``lfs/objects/<oid[:2]>/<oid[2:4]>/<oid>`` in git's own folder;
     a store moved elsewhere with ``lfs.storage`` is not looked at) and its bytes are the
     ones named (size and sha256); None otherwise."""
-    import hashlib
-
     from mlgitops import proc
+    from mlgitops.training.content import sha256_file
 
     fields = _fields(pointer)
     oid = fields.get("oid", "").removeprefix("sha256:")
@@ -100,13 +99,9 @@ def local_object(root: Path, pointer: bytes) -> Path | None:
     try:
         if stored.stat().st_size != int(size):
             return None
-        digest = hashlib.sha256()
-        with stored.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
+        return stored if sha256_file(stored) == oid else None
     except OSError:
         return None
-    return stored if digest.hexdigest() == oid else None
 
 
 def refuse_pointer(head: bytes, display: str) -> None:
