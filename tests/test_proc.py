@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from mlgitops import proc
-from mlgitops.basebranch import text_at
 from mlgitops.errors import BadInput
 
 
@@ -45,8 +44,8 @@ def test_a_commit_s_text_keeps_its_line_ends(repo: Path) -> None:
     (repo / "latin.yaml").write_bytes(b"# r\xe9vis\xe9\n")
     _git(repo, "add", "-A")
     _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x")
-    assert text_at(repo, "HEAD", "a.yaml") == "one: 1\r\ntwo: 2\r\n"
-    assert text_at(repo, "HEAD", "missing.yaml") is None
-    assert text_at(repo, "no-such-ref", "a.yaml") is None
+    assert proc.git_text(repo, "HEAD", "a.yaml") == "one: 1\r\ntwo: 2\r\n"
+    assert proc.git_text(repo, "HEAD", "missing.yaml") is None
+    assert proc.git_text(repo, "no-such-ref", "a.yaml") is None
     with pytest.raises(BadInput, match=r"^HEAD:latin.yaml: not UTF-8 text \(invalid "):
-        text_at(repo, "HEAD", "latin.yaml")
+        proc.git_text(repo, "HEAD", "latin.yaml")

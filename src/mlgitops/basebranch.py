@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlgitops import proc
-from mlgitops.errors import BadInput
 
 REMOTE = "origin"
 
@@ -48,15 +47,3 @@ def same_commit(root: Path, ref: str, other: str = "HEAD") -> bool:
 
 
 HELP = "(default: origin/$GITHUB_BASE_REF in a pull request, else origin/<default_branch>, else <default_branch>; docs/base.md)"
-
-
-def text_at(root: Path, ref: str, path: str) -> str | None:
-    """The text of ``path`` (from ``root``) at commit ``ref``; None where it does not exist
-    there (or ``ref`` does not); a BadInput naming ``ref:path`` where it is not UTF-8 text."""
-    shown = proc.run(["git", "show", f"{ref}:./{path}"], cwd=root, check=False, lossless=True)
-    if shown.returncode != 0:
-        return None
-    try:
-        return os.fsencode(shown.stdout).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{ref}:{path}: not UTF-8 text ({exc.reason})") from exc

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgitops.errors import ServiceError
+from mlgitops.errors import BadInput, ServiceError
 
 if TYPE_CHECKING:  # imported where a process starts: commands that start none skip it
     import subprocess
@@ -65,6 +65,18 @@ def git_names(*args: str, cwd: Path, check: bool = True) -> list[str]:
     fails: a ServiceError, or without ``check`` none (outside a work tree)."""
     done = run(["git", *args], cwd=cwd, check=check, lossless=True)
     return [name for name in done.stdout.split("\0") if name] if done.returncode == 0 else []
+
+
+def git_text(root: Path, ref: str, path: str) -> str | None:
+    """The text of ``path`` (from ``root``) at commit ``ref``; None where it does not exist
+    there (or ``ref`` does not); a BadInput naming ``ref:path`` where it is not UTF-8 text."""
+    shown = run(["git", "show", f"{ref}:./{path}"], cwd=root, check=False, lossless=True)
+    if shown.returncode != 0:
+        return None
+    try:
+        return os.fsencode(shown.stdout).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{ref}:{path}: not UTF-8 text ({exc.reason})") from exc
 
 
 def git(*args: str, cwd: Path, check: bool = True, env: Mapping[str, str] | None = None) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import proc
-from mlgitops.basebranch import text_at
 from mlgitops.errors import BadInput, DataError, ServiceError
 from mlgitops.evaluation.assess import DeployedModel
 from mlgitops.evaluation.inputs import signature_of
@@ -44,7 +43,7 @@ def find_baseline(
     _check_ref(root, ref)
     source = f"{ref}:{path}"
     env = path.split("/")[3]
-    text = text_at(root, ref, path)
+    text = proc.git_text(root, ref, path)
     if text is None:
         return Baseline(False, NO_BASELINE, source=source, environment=env), None
     record = load_provenance(text, what=source)

@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlgitops import proc
-from mlgitops.basebranch import text_at
 from mlgitops.errors import BadInput, ServiceError
 
 #: git's words for "your commit is not on top of the remote branch any more".
@@ -44,7 +43,7 @@ class Snapshot:
 
     def read(self, rel: str) -> str | None:
         """The text of a repo-relative file; ``None`` when the commit has no such file."""
-        return text_at(self.root, self.commit, rel)
+        return proc.git_text(self.root, self.commit, rel)
 
     def blob_id(self, rel: str) -> str | None:
         """The git object id of a file (compares big files without reading them)."""

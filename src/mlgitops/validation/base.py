@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import lfs, proc
-from mlgitops.basebranch import text_at
 from mlgitops.data import file_format, open_data
 from mlgitops.errors import BadInput, MlgitopsError
 from mlgitops.spec.loader import parse_pipeline
@@ -50,7 +49,7 @@ def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int
     out |= {"schema_diff": None, "data_columns": None, "profile_diff": None, "notes": []}
     source = head.pipeline.source
     try:
-        text = text_at(root, ref, source)
+        text = proc.git_text(root, ref, source)
     except MlgitopsError as exc:
         out["notes"].append(f"the spec at {ref} cannot be loaded: {exc}")
         return out
@@ -77,7 +76,7 @@ def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int
 
 def _schema(root: Path, ref: str, base: Pipeline) -> Any:
     if base.data.schema:
-        text = text_at(root, ref, base.data.schema)
+        text = proc.git_text(root, ref, base.data.schema)
         if text is None:
             raise BadInput(f"{base.data.schema} does not exist at {ref}")
         return from_yaml_text(f"{ref}:{base.data.schema}", text)
