@@ -57,6 +57,9 @@ def test_a_render_check_that_finds_everything_current_starts_and_writes_nothing(
     loaded = _loaded_modules(["render", "--check"], tmp_path)
     assert "mlgitops.render" in loaded
     assert sorted({"subprocess", "tempfile", "difflib", "traceback"} & loaded) == []
+    # the spec's records are mlgitops.record's: dataclasses compiles methods at import
+    # and imports inspect
+    assert sorted({"dataclasses", "inspect"} & loaded) == []
 
 
 def test_help_lists_every_verb(tmp_path: Path) -> None:
@@ -83,6 +86,22 @@ def test_unknown_verb_is_a_usage_error(tmp_path: Path) -> None:
     result = _mlgitops("frobnicate", cwd=tmp_path)
     assert result.returncode == 2
     assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+@pytest.mark.parametrize("before", [["-C"], ["--repo"], ["--rep"]])
+def test_a_repository_folder_named_as_a_verb_is_the_folder(
+    before: list[str], tmp_path: Path
+) -> None:
+    """Only the verb's own parser is built; the word after ``-C`` is the folder, not the verb."""
+    folder = tmp_path / "render"
+    folder.mkdir()
+    _mlgitops("init", cwd=folder)
+    result = _mlgitops(*before, "render", "plan", "--base", "HEAD", cwd=tmp_path)
+    assert "unrecognized arguments" not in result.stderr
+    assert "mlgitops plan: error:" in result.stderr
+    help_text = _mlgitops(*before, "render", "validate", "--help", cwd=tmp_path)
+    assert help_text.returncode == 0, help_text.stderr
+    assert help_text.stdout.startswith("usage: mlgitops validate ")
 
 
 def test_init_then_render_then_check_pass(git_repo: Path) -> None:

@@ -58,12 +58,30 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         help="repository root (default: the current directory)",
     )
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
-    chosen = next((a for a in argv if a in VERBS), None)
+    chosen = _verb(argv)
     for verb, help_text in VERBS.items():
-        verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
+        if chosen is None or verb == chosen:
+            verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
         if verb == chosen:
             _command(verb).configure(verb_parser)
     return parser
+
+
+def _verb(argv: Sequence[str]) -> str | None:
+    """The verb ``argv`` names, when it names one: only its parser is built then.
+
+    Without one (``--help``, a misspelt verb) every verb's is, for the list of
+    commands and argparse's choices."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "-C" or (len(arg) > 2 and "--repo".startswith(arg)):  # argparse takes --rep
+            next(args, None)
+        elif arg == "--":
+            arg = next(args, "")
+            return arg if arg in VERBS else None
+        elif not arg.startswith("-"):
+            return arg if arg in VERBS else None
+    return None
 
 
 def _command(verb: str):  # type: ignore[no-untyped-def]

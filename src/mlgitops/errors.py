@@ -6,8 +6,9 @@ Anything raised that is not a :class:`MlgitopsError` is a bug (exit 3).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from mlgitops.record import record
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -16,7 +17,7 @@ EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 
 
-@dataclass(frozen=True, order=True)
+@record(order=True)
 class Problem:
     """One problem at one place in one file; sorts by file, line, column."""
 

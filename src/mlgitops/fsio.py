@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from mlgitops.record import record
 
-@dataclass(frozen=True)
+
+@record
 class Changes:
     """What a write did (or, in a dry run, would do), as repo-relative paths."""
 

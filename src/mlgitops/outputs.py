@@ -21,14 +21,15 @@ report.md           report      the rendered PR comment
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from mlgitops.record import record
 
 OUTPUT_ENV = "MLGITOPS_OUTPUT"
 DEFAULT_DIR = ".mlgitops"
 
 
-@dataclass(frozen=True)
+@record
 class Outputs:
     folder: Path
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -14,6 +13,7 @@ from mlgitops.evaluation.pairing import EVALUABLE as EVALUABLE_STATUS
 from mlgitops.evaluation.pairing import Comparison, not_applicable
 from mlgitops.evaluation.scoring import BootstrapSettings, MetricResult
 from mlgitops.evaluation.slices import Slice, SliceReport
+from mlgitops.record import replace
 from mlgitops.spec.model import Compare, Data, Gate, Model, Pipeline, Slices
 
 AUC = MetricResult("roc_auc", True, 0.90, 0.92, -0.02, (-0.035, -0.006), True, "exact", 0.90)

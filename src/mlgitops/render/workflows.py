@@ -12,13 +12,13 @@ import functools
 import importlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import mlgitops.render as rendering
 from mlgitops.gha import expr
+from mlgitops.record import record
 from mlgitops.render import jinja_shim
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import Pipeline, Repo
@@ -77,7 +77,7 @@ DRIFT_ENVIRONMENT = "mlgitops-drift"
 PUSH_TOKEN = expr("secrets.MLGITOPS_PUSH_TOKEN || github.token")
 
 
-@dataclass(frozen=True)
+@record
 class Pinned:
     """A third-party action pinned to a full commit SHA, with the release it is."""
 
@@ -119,7 +119,7 @@ PINNED = {
 _SHA_REF = re.compile(r"@[0-9a-f]{40}$")
 
 
-@dataclass(frozen=True)
+@record
 class ActionRef:
     """How generated workflows call the mlgitops Action (``mlgitops.yaml: action:``)."""
 

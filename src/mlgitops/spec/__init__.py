@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlgitops.errors import BadInput, Problem, SpecError
+from mlgitops.record import record
 from mlgitops.spec.loader import (
     duplicate_names,
     parse_pipeline_doc,
@@ -18,7 +18,7 @@ PIPELINES_DIR = "pipelines"
 REPO_CONFIG = "mlgitops.yaml"
 
 
-@dataclass(frozen=True)
+@record
 class Repo:
     """Everything the specs of one repository say."""
 

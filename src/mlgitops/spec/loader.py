@@ -90,7 +90,7 @@ def parse_pipeline_doc(source: str, text: str) -> tuple[m.Pipeline, Any]:
 
 
 def _with_hash(pipeline: m.Pipeline, digest: str) -> m.Pipeline:
-    from dataclasses import replace
+    from mlgitops.record import replace
 
     return replace(pipeline, spec_hash=digest)
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlgitops.errors import Problem
+from mlgitops.record import record
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement as Parsed
@@ -25,7 +25,7 @@ _INCLUDES = ("-r", "--requirement", "-c", "--constraint")
 _EDITABLE = ("-e", "--editable")
 
 
-@dataclass(frozen=True)
+@record
 class Requirement:
     """One logical line of a requirements file (continuations joined, comment removed)."""
 

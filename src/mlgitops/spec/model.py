@@ -6,8 +6,9 @@ fills them in so that no later stage has to guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from mlgitops.record import field, record
 
 CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
@@ -20,7 +21,7 @@ TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSI
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
 
-@dataclass(frozen=True)
+@record
 class Split:
     """``data.split``: how rows are assigned to the holdout."""
 
@@ -31,7 +32,7 @@ class Split:
     key: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Column:
     """An inline schema column (``data.columns``)."""
 
@@ -46,7 +47,7 @@ class Column:
     required: bool = True
 
 
-@dataclass(frozen=True)
+@record
 class Rows:
     """``data.rows``: bounds on the number of data rows (inclusive)."""
 
@@ -54,7 +55,7 @@ class Rows:
     max: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Data:
     """``data``: the dataset, its schema and its split."""
 
@@ -80,7 +81,7 @@ class Data:
         return "parquet" if self.path.lower().split("?")[0].endswith((".parquet", ".pq")) else "csv"
 
 
-@dataclass(frozen=True)
+@record
 class Model:
     """``model``: the estimator and its parameters, or a custom training command."""
 
@@ -90,7 +91,7 @@ class Model:
     code: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Gate:
     """One of ``gates``: a condition on one metric that the verdict judges."""
 
@@ -106,7 +107,7 @@ class Gate:
     allow_not_evaluable: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Slices:
     """``compare.slices``: per-slice gaps between the candidate and the deployed model."""
 
@@ -115,7 +116,7 @@ class Slices:
     min_rows: int = 30
 
 
-@dataclass(frozen=True)
+@record
 class Compare:
     """``compare``: the paired comparison with the deployed model."""
 
@@ -131,7 +132,7 @@ class Compare:
     require_training_rows: bool = True
 
 
-@dataclass(frozen=True)
+@record
 class Train:
     """``train``: where and how the pull request's training runs."""
 
@@ -148,7 +149,7 @@ class Train:
     attest: bool | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Canary:
     """``deploy.environments[].canary``: the Argo Rollouts canary steps."""
 
@@ -156,7 +157,7 @@ class Canary:
     pause: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Analysis:
     """``deploy.environments[].analysis``: the canary's Prometheus analysis."""
 
@@ -168,7 +169,7 @@ class Analysis:
     max_prediction_shift: float | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Environment:
     """One of ``deploy.environments``: a namespace the model is deployed to."""
 
@@ -180,7 +181,7 @@ class Environment:
     analysis: Analysis | None = None
 
 
-@dataclass(frozen=True)
+@record
 class RegistryCredentials:
     """``deploy.server.build.credentials``: names of the secrets that log in to the registry."""
 
@@ -192,7 +193,7 @@ class RegistryCredentials:
 GITHUB_REGISTRY = "ghcr.io"
 
 
-@dataclass(frozen=True)
+@record
 class ImageBuild:
     """``deploy.server.build``: the serving image the deploy workflow builds and pushes."""
 
@@ -223,7 +224,7 @@ def image_files(pipeline: str) -> tuple[str, str]:
     return dockerfile, f"{dockerfile}.dockerignore"
 
 
-@dataclass(frozen=True)
+@record
 class Server:
     """``deploy.server``: the model server's image, ports and resources."""
 
@@ -243,7 +244,7 @@ class Server:
         return self.build.repository if self.build is not None else self.image
 
 
-@dataclass(frozen=True)
+@record
 class Metrics:
     """``deploy.metrics``: how Prometheus scrapes the model server."""
 
@@ -252,7 +253,7 @@ class Metrics:
     alerts: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Deploy:
     """``deploy``: the environments and how the model is served in them."""
 
@@ -265,7 +266,7 @@ class Deploy:
         return next((e for e in self.environments if e.name == name), None)
 
 
-@dataclass(frozen=True)
+@record
 class FeatureDrift:
     """``drift.features.<name>``: one feature's own drift settings."""
 
@@ -273,7 +274,7 @@ class FeatureDrift:
     ignore: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Drift:
     """``drift``: the scheduled drift check."""
 
@@ -285,7 +286,7 @@ class Drift:
     action: str = "pull_request"
 
 
-@dataclass(frozen=True)
+@record
 class Pipeline:
     """One ``pipelines/<name>.yaml``. ``source`` is its repo-relative path."""
 
@@ -368,7 +369,7 @@ def _names_a_file(word: str) -> bool:
     return "/" in word or word.lower().endswith(_CODE_SUFFIXES)
 
 
-@dataclass(frozen=True)
+@record
 class ArgoCD:
     """``mlgitops.yaml: argocd``: where Argo CD's Applications live and what they sync."""
 
@@ -378,7 +379,7 @@ class ArgoCD:
     revision: str = "HEAD"
 
 
-@dataclass(frozen=True)
+@record
 class Toleration:
     """A Kubernetes toleration of a runner pool's pods."""
 
@@ -389,7 +390,7 @@ class Toleration:
     toleration_seconds: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Pool:
     """One runner pool (``mlgitops.yaml: runners.pools[]``): an ARC runner scale set.
 
@@ -417,7 +418,7 @@ class Pool:
     price_per_gpu_hour: float | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Runners:
     """``mlgitops.yaml: runners``: the self-hosted GPU runner pools Argo CD syncs."""
 
@@ -439,7 +440,7 @@ class Runners:
         return self.price_per_gpu_hour
 
 
-@dataclass(frozen=True)
+@record
 class RepoConfig:
     """``mlgitops.yaml``: repository-wide settings, all optional."""
 

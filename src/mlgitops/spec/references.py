@@ -19,18 +19,20 @@ install that has no scikit-learn and must not load it. So:
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import posixpath
 import shlex
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import Problem
 from mlgitops.spec.locks import installs, lock_problems
 from mlgitops.spec.model import is_url
 from mlgitops.spec.positions import Key, dotted, locate
+
+if TYPE_CHECKING:
+    import ast
 
 #: Estimator packages whose near misses are typos, not unknown packages.
 WELL_KNOWN = ("sklearn", "xgboost", "lightgbm", "catboost")
@@ -235,6 +237,8 @@ def _no_submodule(folders: list[Path], parts: list[str]) -> str:
 def _class_problem(source: Path | None, module: str, name: str) -> str | None:
     if source is None:
         return None
+    import ast  # only a spec naming a class in the repository's own code parses Python
+
     try:
         tree = ast.parse(source.read_bytes())
     except (OSError, SyntaxError, ValueError):
@@ -250,6 +254,8 @@ def _class_problem(source: Path | None, module: str, name: str) -> str | None:
 
 def _defined_names(tree: ast.Module) -> tuple[set[str], bool]:
     """Names a module defines at top level, and whether it makes more on demand."""
+    import ast
+
     names: set[str] = set()
     dynamic = False
     for node in tree.body:
@@ -269,6 +275,8 @@ def _defined_names(tree: ast.Module) -> tuple[set[str], bool]:
 
 
 def _all_names(node: ast.Assign | ast.AnnAssign) -> set[str]:
+    import ast
+
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
         return set()

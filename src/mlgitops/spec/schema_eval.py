@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from mlgitops.record import record
 
 #: Keywords that only annotate (documentation, defaults, hints for messages).
 ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "default", "x-hint"})
@@ -51,7 +52,7 @@ KEYWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record
 class SchemaError:
     validator: str
     validator_value: Any

@@ -24,12 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from mlgitops import __version__
 from mlgitops.errors import DataError
+from mlgitops.record import asdict
 from mlgitops.results import Hashes
 from mlgitops.spec.model import Pipeline, is_url
 
