@@ -88,7 +88,7 @@ def test_unknown_verb_is_a_usage_error(tmp_path: Path) -> None:
     assert "invalid choice: 'frobnicate'" in result.stderr
 
 
-@pytest.mark.parametrize("before", [["-C"], ["--repo"], ["--rep"]])
+@pytest.mark.parametrize("before", [["-C"], ["--repo"], ["--rep"], ["-C", "render", "-C"]])
 def test_a_repository_folder_named_as_a_verb_is_the_folder(
     before: list[str], tmp_path: Path
 ) -> None:
@@ -102,6 +102,13 @@ def test_a_repository_folder_named_as_a_verb_is_the_folder(
     help_text = _mlgitops(*before, "render", "validate", "--help", cwd=tmp_path)
     assert help_text.returncode == 0, help_text.stderr
     assert help_text.stdout.startswith("usage: mlgitops validate ")
+
+
+@pytest.mark.parametrize("before", [["--help"], ["-h"], ["-C", ".", "--help"]])
+def test_help_before_a_verb_lists_every_verb(before: list[str], tmp_path: Path) -> None:
+    result = _mlgitops(*before, "render", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "    validate " in result.stdout and "    render " in result.stdout
 
 
 def test_init_then_render_then_check_pass(git_repo: Path) -> None:

@@ -70,16 +70,18 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 def _verb(argv: Sequence[str]) -> str | None:
     """The verb ``argv`` names, when it names one: only its parser is built then.
 
-    Without one (``--help``, a misspelt verb) every verb's is, for the list of
-    commands and argparse's choices."""
+    Anything else before it than the repository (``--help``, ``--version``, a
+    misspelt verb) gets every verb's parser, for the list of commands and
+    argparse's choices."""
     args = iter(argv)
     for arg in args:
-        if arg == "-C" or (len(arg) > 2 and "--repo".startswith(arg)):  # argparse takes --rep
-            next(args, None)
-        elif arg == "--":
-            arg = next(args, "")
-            return arg if arg in VERBS else None
-        elif not arg.startswith("-"):
+        option = arg.split("=", 1)[0]
+        if option == "-C" or (len(option) > 2 and "--repo".startswith(option)):  # or --rep
+            if "=" not in arg:
+                next(args, None)
+        elif arg.startswith("-C"):  # -CDIR
+            continue
+        else:
             return arg if arg in VERBS else None
     return None
 

@@ -237,7 +237,7 @@ def _no_submodule(folders: list[Path], parts: list[str]) -> str:
 def _class_problem(source: Path | None, module: str, name: str) -> str | None:
     if source is None:
         return None
-    import ast  # only a spec naming a class in the repository's own code parses Python
+    import ast  # only where the estimator's source is here (a light install has none)
 
     try:
         tree = ast.parse(source.read_bytes())
