@@ -16,7 +16,7 @@ import pickle
 import random
 from collections import namedtuple
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -157,6 +157,29 @@ def test_defaults_factories_and_class_attributes_match() -> None:
         assert _outcome(_build, "dataclass", "Bad", bad) == _outcome(
             _build, "record", "Bad", bad
         ), bad
+
+
+@pytest.mark.parametrize("kind", ["InitVar[int]", "KW_ONLY", "dataclasses.KW_ONLY"])
+def test_what_a_record_does_not_do_is_refused_when_the_class_is_made(kind: str) -> None:
+    cls = type("Odd", (), {"__annotations__": {"x": "int", "y": kind}, "__module__": __name__})
+    with pytest.raises(TypeError, match="a record has no"):
+        rec.record(cls)
+
+
+def test_class_variables_are_not_fields() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Theirs:
+        x: int
+        every: ClassVar[int] = 3
+
+    @rec.record
+    class Ours:
+        x: int
+        every: ClassVar[int] = 3
+
+    assert rec.fields(Ours) == tuple(f.name for f in dataclasses.fields(Theirs)) == ("x",)
+    assert Ours(1).every == Theirs(1).every == 3
+    assert _outcome(Ours, 1, 2)[0] == _outcome(Theirs, 1, 2)[0] == "raised"
 
 
 def test_replace_matches() -> None:

@@ -137,11 +137,14 @@ def _plain(value: Any) -> Any:
 def _own_fields(cls: type) -> list[str]:
     # inspect.get_annotations would import inspect, which this module exists to avoid
     annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
-    return [
-        name
-        for name, kind in annotations.items()
-        if not str(kind).replace("typing.", "").startswith("ClassVar")
-    ]
+    names = []
+    for name, kind in annotations.items():
+        spelt = str(kind).replace("typing.", "").replace("dataclasses.", "")
+        if spelt.startswith(("InitVar", "KW_ONLY")):
+            raise TypeError(f"{cls.__name__}.{name}: a record has no {spelt.split('[')[0]}")
+        if not spelt.startswith("ClassVar"):
+            names.append(name)
+    return names
 
 
 def _make(cls: type, order: bool) -> None:
