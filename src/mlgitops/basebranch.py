@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlgitops import proc
+from mlgitops.errors import BadInput
 
 REMOTE = "origin"
 
@@ -37,6 +38,16 @@ def is_commit(root: Path, ref: str) -> bool:
         ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, check=False
     )
     return found.returncode == 0
+
+
+def commit(root: Path, ref: str, named: str = "--base") -> str:
+    """``ref`` when it names a commit in this clone; otherwise bad input that names it as
+    ``named`` (the option it came from, or what chose it)."""
+    if not is_commit(root, ref):
+        raise BadInput(
+            f"{named} {ref}: no such commit in {root} (a shallow checkout? fetch it first)"
+        )
+    return ref
 
 
 def same_commit(root: Path, ref: str, other: str = "HEAD") -> bool:

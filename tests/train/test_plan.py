@@ -109,6 +109,35 @@ def test_inputs_the_spec_spells_another_way_are_inputs(
     }
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--base", "nosuch"], "--base nosuch"),
+        (["--base", "main", "--head", "feature/gone"], "--head feature/gone"),
+    ],
+)
+def test_a_ref_that_names_no_commit_is_named(
+    repo: Path, capsys: pytest.CaptureFixture[str], args: list[str], named: str
+) -> None:
+    """As validate --base says it: the option, the ref, and what to do, not git's usage text."""
+    assert cli(repo, "plan", *args) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops plan: error: {named}: no such commit in {repo} "
+        "(a shallow checkout? fetch it first)\n"
+    )
+
+
+def test_a_default_base_that_names_no_commit_is_named(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")  # a pull request's base, not fetched
+    assert cli(repo, "plan") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops plan: error: the default base origin/main: no such commit in {repo} "
+        "(a shallow checkout? fetch it first)\n"
+    )
+
+
 def test_the_repo_config_affects_every_pipeline(
     repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

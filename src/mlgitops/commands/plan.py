@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mlgitops import console, proc
-from mlgitops.basebranch import HELP, default_base
+from mlgitops.basebranch import HELP, commit, default_base
 from mlgitops.errors import EXIT_OK, MlgitopsError
 from mlgitops.outputs import set_github_outputs
 from mlgitops.spec import Repo, load_repo
@@ -15,6 +15,9 @@ from mlgitops.spec.model import Pipeline
 from mlgitops.training import planning
 from mlgitops.training.planning import PipelinePlan, Plan
 from mlgitops.training.tracking import Tracking
+
+#: How an error names the base plan chose itself (docs/base.md).
+_DEFAULT = "the default base"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +53,11 @@ def run(
     if files is not None:
         changed, base, head_ref = tuple(_normalise(f) for f in files), None, None
     else:
-        base = base or default_base(root, loaded.config.default_branch)
+        if base:
+            commit(root, base)
+        else:
+            base = commit(root, default_base(root, loaded.config.default_branch), _DEFAULT)
+        commit(root, head, "--head")
         # without rename detection, a file moved away is named where it was too
         names = ("diff", "-z", "--no-renames", "--name-only", f"{base}...{head}")
         changed = tuple(proc.git_names(*names, cwd=root))

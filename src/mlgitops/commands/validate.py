@@ -167,13 +167,14 @@ def _schema_name(pipeline: Pipeline) -> str:
 def _base_ref(root: Path, base: str | None, default_branch: str) -> str | None:
     """``--base`` (which must exist), else the default base when it exists; outside a pull
     request, not when it is HEAD itself (on the default branch there is no change)."""
-    from mlgitops.basebranch import default_base, same_commit
-    from mlgitops.validation.base import resolve
+    from mlgitops.basebranch import commit, default_base, is_commit, same_commit
 
     if base:
-        return resolve(root, base, explicit=True)
-    ref = resolve(root, default_base(root, default_branch), explicit=False)
-    if ref is None or (not os.environ.get("GITHUB_BASE_REF") and same_commit(root, ref)):
+        return commit(root, base)
+    ref = default_base(root, default_branch)
+    if not is_commit(root, ref) or (
+        not os.environ.get("GITHUB_BASE_REF") and same_commit(root, ref)
+    ):
         return None
     return ref
 

@@ -29,20 +29,6 @@ class Head:
     columns: tuple[str, ...] = ()
 
 
-def resolve(root: Path, ref: str, *, explicit: bool) -> str | None:
-    """``ref`` when it names a commit; otherwise an error (explicit) or None."""
-    found = proc.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, check=False
-    )
-    if found.returncode == 0:
-        return ref
-    if explicit:
-        raise BadInput(
-            f"--base {ref}: no such commit in {root} (a shallow checkout? fetch it first)"
-        )
-    return None
-
-
 def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int) -> dict[str, Any]:
     """datadiff.json: schema diff and profile diff of ``head`` against ``ref``."""
     out: dict[str, Any] = {"schema_version": 1, "pipeline": head.pipeline.name, "base": ref}
