@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import proc
+from mlgitops.basebranch import is_commit
 from mlgitops.errors import BadInput, DataError, ServiceError
 from mlgitops.evaluation.assess import DeployedModel
 from mlgitops.evaluation.inputs import signature_of
@@ -64,10 +65,7 @@ def _check_ref(root: Path, ref: str) -> None:
         raise BadInput(
             f"{root} is not a Git repository: compare reads what is deployed from the base branch"
         )
-    found = proc.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, check=False
-    )
-    if found.returncode != 0:
+    if not is_commit(root, ref):
         raise BadInput(
             f"base ref {ref!r} is not in this clone: fetch it (actions/checkout with "
             "fetch-depth: 0) or name another with --base REF"
