@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlgitops import console, proc
 from mlgitops.basebranch import HELP, commit, default_base
-from mlgitops.errors import EXIT_OK, MlgitopsError
+from mlgitops.errors import EXIT_OK, MlgitopsError, ServiceError
 from mlgitops.outputs import set_github_outputs
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import Pipeline
@@ -53,14 +53,16 @@ def run(
     if files is not None:
         changed, base, head_ref = tuple(_normalise(f) for f in files), None, None
     else:
-        if base:
-            commit(root, base)
-        else:
-            base = commit(root, default_base(root, loaded.config.default_branch), _DEFAULT)
-        commit(root, head, "--head")
+        named = "--base" if base else _DEFAULT
+        base = base or default_base(root, loaded.config.default_branch)
         # without rename detection, a file moved away is named where it was too
         names = ("diff", "-z", "--no-renames", "--name-only", f"{base}...{head}")
-        changed = tuple(proc.git_names(*names, cwd=root))
+        try:
+            changed = tuple(proc.git_names(*names, cwd=root))
+        except ServiceError:  # name the end that is missing, rather than git's usage text
+            commit(root, base, named)
+            commit(root, head, "--head")
+            raise
         head_ref = head
     entries = planning.affected(loaded.pipelines, changed)
     entries = _with_cache(loaded, entries, tracking_uri)
