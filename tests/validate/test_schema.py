@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROJECT
 from tests.validate.corpus import make_repo, run_cli
 
 HEAD = "schema_type: dataframe\ncolumns:\n  id:\n    dtype: int64\n"
@@ -130,3 +131,22 @@ def test_inline_columns(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ]
     document = (repo / ".mlgitops/accounts/validation.json").read_text()
     assert '"schema": "pipelines/accounts.yaml (data.columns)"' in document
+
+
+def test_the_declared_pandera_reads_the_example_s_schema_as_written() -> None:
+    """``mlgitops init``'s schema writes each check as a key of its column, which pandera
+    reads from 0.31 on; an older one drops those checks, and validate refuses a schema
+    weaker than written (exit 2 on the example itself). The data extra admits none older."""
+    import tomllib
+
+    import yaml
+    from packaging.requirements import Requirement
+
+    from mlgitops.validation.yaml_rules import CHECKS
+
+    example = yaml.safe_load((PROJECT / "src/mlgitops/scaffold/schemas/tumors.yaml").read_text())
+    assert any(set(column) & CHECKS for column in example["columns"].values())
+    extras = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(r) for r in extras["optional-dependencies"]["data"]]
+    (pandera,) = [r for r in declared if r.name == "pandera"]
+    assert not pandera.specifier.contains("0.30.0") and pandera.specifier.contains("0.31.0")
