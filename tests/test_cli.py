@@ -38,6 +38,19 @@ def _loaded_modules(args: list[str], cwd: Path) -> set[str]:
     return set(json.loads(result.stderr.splitlines()[-1]))
 
 
+def test_validating_the_example_s_clean_data_imports_neither_pandera_nor_pandas(
+    tmp_path: Path,
+) -> None:
+    """The example's schema is a pandera YAML file in plain forms (dtypes, ranges): its
+    data is screened clean with Arrow alone, so validate neither imports pandera (and
+    pandas with it: 0.35 s, most of what validating a small file takes) nor needs it."""
+    _mlgitops("init", cwd=tmp_path)
+    loaded = _loaded_modules(["validate", "tumors"], tmp_path)
+    assert "mlgitops.validation.engine" in loaded
+    assert (tmp_path / ".mlgitops" / "tumors" / "validation.json").is_file()
+    assert sorted(m for m in loaded if m.split(".")[0] in ("pandas", "pandera")) == []
+
+
 @pytest.mark.parametrize("args", [["--help"], ["render"], ["render", "--check"]])
 def test_cli_path_imports_no_heavy_library(args: list[str], tmp_path: Path) -> None:
     _mlgitops("init", cwd=tmp_path)

@@ -57,7 +57,8 @@ def base_install(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     [
         (
             ["validate", "tumors"],
-            'pandera is not installed, and validate needs it: pip install "mlgitops[data]"',
+            # the schema file is read without pandera: the data reader's library is the first
+            'pyarrow is not installed, and validate needs it: pip install "mlgitops[data]"',
         ),
         (
             ["train", "tumors"],
@@ -69,7 +70,7 @@ def base_install(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         ),
         (
             ["drift", "tumors"],
-            'pandera is not installed, and drift needs it: pip install "mlgitops[data]"',
+            'pyarrow is not installed, and drift needs it: pip install "mlgitops[data]"',
         ),
     ],
 )

@@ -18,6 +18,7 @@ from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
+from mlgitops.validation import yaml_rules
 from mlgitops.validation.rules import Schema, inline
 
 if TYPE_CHECKING:
@@ -92,14 +93,24 @@ def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
 
 
 def from_yaml_text(source: str, text: str) -> Schema:
-    """Load pandera YAML strictly; ``source`` names the file in messages."""
-    import pandera.pandas as pa
+    """Load pandera YAML strictly; ``source`` names the file in messages.
 
+    A file in plain forms is read without pandera (:mod:`~mlgitops.validation.yaml_rules`),
+    which loads it only when a chunk needs it; any other, pandera loads now.
+    """
     doc, problems = parse_yaml(source, text)
     if doc is not None:
         problems = sorted(audit(source, doc))
     if problems:
         raise SpecError(problems)
+    plain = yaml_rules.read(text, lambda: pandera_schema(source, text, doc))
+    return plain if plain is not None else Schema.of(pandera_schema(source, text, doc))
+
+
+def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFrameSchema:
+    """pandera's schema of the file, holding every check the file declares."""
+    import pandera.pandas as pa
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
@@ -107,7 +118,7 @@ def from_yaml_text(source: str, text: str) -> Schema:
         except Exception as exc:  # pandera raises anything from TypeError to its own errors
             raise BadInput(f"{source}: pandera cannot load this schema: {_short(exc)}") from exc
     _same_checks(source, doc, schema)
-    return Schema.of(schema)
+    return schema
 
 
 def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
@@ -128,20 +139,25 @@ def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Problem]:
-    from pandera.api.checks import Check
-
     where = ["columns", name]
     if not isinstance(column, Mapping):
         yield _problem(source, doc, where, f"column {name!r}: expected a mapping")
         return
     for key in column:
-        if key in COLUMN_KEYS or callable(getattr(Check, str(key), None)):
+        if key in COLUMN_KEYS or key in yaml_rules.CHECKS or _is_check(key):
             continue
         message = (
             f"column {name!r}: {key!r} is neither a column setting nor a built-in or "
             "registered pandera check; pandera would ignore it"
         )
         yield _problem(source, doc, [*where, key], message)
+
+
+def _is_check(key: Any) -> bool:
+    """Whether pandera's ``Check`` has a built-in or registered check of that name."""
+    from pandera.api.checks import Check
+
+    return callable(getattr(Check, str(key), None))
 
 
 def _problem(source: str, doc: Any, path: Sequence[str | int], message: str) -> Problem:
@@ -151,13 +167,9 @@ def _problem(source: str, doc: Any, path: Sequence[str | int], message: str) -> 
 
 def declared_checks(column: Mapping[str, Any]) -> int:
     """How many checks a YAML column declares (flat keys or a ``checks`` list/map)."""
-    from pandera.api.checks import Check
-
     listed = column.get("checks")
     count = 0 if listed is None else len(listed) if isinstance(listed, list | Mapping) else 1
-    return count + sum(
-        1 for k in column if k not in COLUMN_KEYS and callable(getattr(Check, str(k), None))
-    )
+    return count + sum(1 for k in column if k not in COLUMN_KEYS and _is_check(k))
 
 
 def _same_checks(source: str, doc: Any, schema: pa.DataFrameSchema) -> None:
