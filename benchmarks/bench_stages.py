@@ -1,9 +1,11 @@
 """The whole pull-request stage sequence against a bare scikit-learn script, in the same run.
 
-    python benchmarks/bench_stages.py [--rows 200000] [--runs 5]
+    python benchmarks/bench_stages.py [--rows 200000] [--runs 5] [--schema {inline,file}]
 
 The data, spec and bare script of bench_train.py (200k rows, 14 features, a
-HistGradientBoostingClassifier fit and scored on 4 metrics); then, alternately:
+HistGradientBoostingClassifier fit and scored on 4 metrics), the schema inline
+in the spec or (``--schema file``) the same columns as a pandera YAML file, as
+``mlgitops init``'s example declares it; then, alternately:
 
   bare     the bare script (read, split, fit, score) in a subprocess;
   stages   the processes the PR workflow runs: `mlgitops validate` (check
@@ -60,6 +62,9 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5, help="alternating runs (median)")
+    parser.add_argument(
+        "--schema", choices=["inline", "file"], default="inline", help="where the schema is"
+    )
     args = parser.parse_args()
     compile_package()
     cli = str(Path(sys.executable).with_name("mlgitops"))
@@ -69,7 +74,15 @@ def main() -> None:
         (repo / "data").mkdir(parents=True)
         (repo / "pipelines").mkdir()
         columns = make_data(repo / "data" / "bench.csv", args.rows)
-        (repo / "pipelines" / "bench.yaml").write_text(SPEC.format(columns=columns) + GATES)
+        spec = SPEC.format(columns=columns)
+        if args.schema == "file":
+            (repo / "schemas").mkdir()
+            listed = "".join(line[2:] + "\n" for line in columns.splitlines())
+            (repo / "schemas" / "bench.yaml").write_text(
+                f"schema_type: dataframe\ncolumns:\n{listed}coerce: true\nstrict: true\n"
+            )
+            spec = spec.replace(f"  columns:\n{columns}", "  schema: schemas/bench.yaml")
+        (repo / "pipelines" / "bench.yaml").write_text(spec + GATES)
         (Path(tmp) / "bare.py").write_text(BARE)
         _git(repo, "init", "-q", "-b", "main")
         _git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "add", "-A")
@@ -103,7 +116,10 @@ def main() -> None:
     bare = statistics.median(bare_s)
     totals = [sum(stage_s[name][i] for name in stages) for i in range(args.runs)]
     total = statistics.median(totals)
-    print(f"data: {args.rows} rows x 14 features; runs: {args.runs} alternating; medians")
+    print(
+        f"data: {args.rows} rows x 14 features, schema {args.schema}; "
+        f"runs: {args.runs} alternating; medians"
+    )
     print(load_line(load_before))
     print(f"{'bare script (read, fit, score)':32} {bare:7.2f} s   reference")
     for name in stages:
