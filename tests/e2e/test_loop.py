@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -61,17 +62,26 @@ def mlflow_e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServe
 class Loop:
     """The user's repository, its remote, and a runner that plays its workflows."""
 
-    def __init__(self, root: Path, mlflow: MlflowServer, github: GitHubServer) -> None:
+    def __init__(
+        self, root: Path, mlflow: MlflowServer, github: GitHubServer, *, lfs: bool = False
+    ) -> None:
         self.root, self.github = root, github
         self.remote = root / "remote.git"
         self.dev = root / "dev"
         self.artifacts = root / "artifacts"
         self.mlflow = mlflow
         self.runs = 0
+        #: The data is stored in Git LFS (the bare remote holds the objects too).
+        self.lfs = lfs
         git(root, "init", "-q", "--bare", "-b", "main", str(self.remote))
         git(root, "clone", "-q", str(self.remote), str(self.dev))
         git(self.dev, "checkout", "-q", "-b", "main")
         self.mlgitops("init")
+        if lfs:
+            git(self.dev, "lfs", "install", "--local")
+            (self.dev / ".gitattributes").write_text(
+                "data/*.csv filter=lfs diff=lfs merge=lfs -text\n"
+            )
         self.mlgitops("render")
         git(self.dev, "add", "-A")
         git(self.dev, "commit", "-q", "-m", "Adopt mlgitops")
@@ -100,10 +110,15 @@ class Loop:
         return git(self.dev, "rev-parse", "HEAD")
 
     def checkout(self, ref: str) -> Path:
-        """A fresh clone at ``ref``, as actions/checkout with fetch-depth 0 leaves it."""
+        """A fresh clone at ``ref``, as actions/checkout with fetch-depth 0 leaves it; with
+        the LFS objects of ``ref`` alone where the data is in LFS, as ``lfs: true`` does
+        (``git lfs fetch origin REF``, then the checkout)."""
         self.runs += 1
         workspace = self.root / f"workspace-{self.runs}"
-        git(self.root, "clone", "-q", str(self.remote), str(workspace))
+        git(self.root, "clone", "-q", "--no-checkout", str(self.remote), str(workspace))
+        if self.lfs:
+            git(workspace, "lfs", "install", "--local")
+            git(workspace, "lfs", "fetch", "origin", ref)
         git(workspace, "checkout", "-q", ref)
         return workspace
 
@@ -397,3 +412,44 @@ def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     status = _status(github_server, sha)
     assert (status["state"], status["description"]) == ("success", "inputs unchanged")
     assert github_server.state.comments_on(5) == []
+
+
+def _git_lfs() -> None:
+    """git-lfs on PATH; a visible skip without it, a failure where CI requires it."""
+    if shutil.which("git-lfs"):
+        return
+    reason = "git-lfs is not installed (apt-get install git-lfs)"
+    if os.environ.get("MLGITOPS_REQUIRE_CONTRACTS") == "1":
+        pytest.fail(f"{reason}, and MLGITOPS_REQUIRE_CONTRACTS=1 forbids skipping")
+    pytest.skip(reason)
+
+
+def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_s_data(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """The checkout brings the pull request's LFS objects only; the check job fetches the
+    base branch's object of the data file, so validate profiles both and the report shows
+    what the change does to the data (here: 69 rows fewer)."""
+    _git_lfs()
+    loop = Loop(tmp_path, mlflow_e2e, github_server, lfs=True)
+    pointer = git(loop.dev, "show", "origin/main:data/tumors.csv")
+    assert pointer.startswith("version https://git-lfs.github.com/spec/v1")  # stored in LFS
+    git(loop.dev, "checkout", "-q", "-b", "fewer-rows")
+    data = loop.dev / "data" / "tumors.csv"
+    lines = data.read_text().splitlines(keepends=True)
+    data.write_text("".join(lines[:-69]))
+    git(loop.dev, "commit", "-q", "-am", "Drop the last 69 rows")
+    git(loop.dev, "push", "-q", "origin", "fewer-rows")
+    sha = git(loop.dev, "rev-parse", "HEAD")
+
+    run = loop.pull_request(6, "fewer-rows", sha)
+    assert _results(run)["check"] == "success", _explain(run)
+    found = loop.artifacts / str(run.run_id) / "mlgitops-tumors-validate" / "tumors"
+    diff = json.loads((found / "datadiff.json").read_text())
+    assert diff["notes"] == [], diff["notes"]
+    assert diff["profile_diff"]["rows"] == {"base": 569, "head": 500, "delta": -69}
+    check_log = run.jobs["check"].log
+    assert "--- Fetch the base branch's data from Git LFS [success]" in check_log
+    assert "was not fetched from Git LFS" not in check_log
+    (comment,) = github_server.state.comments_on(6)
+    assert "- rows: 569 → 500 (-69)" in comment["body"]  # the data section of the comment

@@ -749,6 +749,13 @@ def _checkout_lfs(workflow: dict[str, Any]) -> dict[str, bool]:
     return found
 
 
+LFS_BASE_STEP = "Fetch the base branch's data from Git LFS"
+
+
+def _step_names(workflow: dict[str, Any], job: str) -> list[str]:
+    return [str(step.get("name")) for step in workflow["jobs"][job]["steps"]]
+
+
 def test_inputs_stored_in_git_lfs_are_checked_out_with_their_objects(tmp_path: Path) -> None:
     """actions/checkout fetches LFS pointers only: the jobs that read data fetch the objects."""
     root = _make_repo(
@@ -770,6 +777,14 @@ def test_inputs_stored_in_git_lfs_are_checked_out_with_their_objects(tmp_path: P
     assert _checkout_lfs(rendered.workflow("mlgitops-churn-drift.yml")) == {"drift": True}
     other = _checkout_lfs(rendered.workflow("mlgitops-a-pr.yml"))  # a.csv: not in LFS
     assert set(other.values()) == {False}
+    # validate diffs the data against the base branch's: the check job fetches its object
+    check = _step_names(rendered.workflow("mlgitops-churn-pr.yml"), "check")
+    fetch = check.index(LFS_BASE_STEP)
+    assert check.index("Generated files are current") < fetch < check.index("Validate the data")
+    step = rendered.workflow("mlgitops-churn-pr.yml")["jobs"]["check"]["steps"][fetch]
+    assert step["env"]["DATA"] == "data/churn.csv"
+    assert step["env"]["BASE"] == "origin/${{ github.base_ref }}"
+    assert LFS_BASE_STEP not in _step_names(rendered.workflow("mlgitops-a-pr.yml"), "check")
     paths = [str(root / rel) for rel in rendered.files if rel.startswith(".github/workflows/")]
     lint = _tool("actionlint", "-no-color", *paths)
     assert (lint.returncode, lint.stdout + lint.stderr) == (0, "")
@@ -779,7 +794,7 @@ def test_inputs_stored_in_git_lfs_are_checked_out_with_their_objects(tmp_path: P
     (root / ".gitattributes").write_text("data/*.parquet filter=lfs diff=lfs merge=lfs -text\n")
     unlisted = workflows.render(load_repo(root))
     assert unlisted != rendered.files
-    assert all("lfs:" not in text for text in unlisted.values())
+    assert all("lfs:" not in text and LFS_BASE_STEP not in text for text in unlisted.values())
 
 
 @pytest.mark.parametrize(

@@ -245,6 +245,7 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "attest_subject": _q(f"mlgitops-{pipeline.name}-model"),
         "pr_environment": _q(PR_ENVIRONMENT),
         "pattern": f"mlgitops-{pipeline.name}-*",
+        "lfs_base": _q(data) if (data := _lfs_data(repo, pipeline)) else "",
     }
 
 
@@ -267,6 +268,15 @@ def _lfs(repo: Repo, pipeline: Pipeline) -> bool:
     current = pipeline.drift.current if pipeline.drift else None  # drift reads it too
     paths = [p for p in (*pipeline.inputs(), current) if p and not is_url(p)]
     return bool(lfs.tracked(repo.root, paths))
+
+
+def _lfs_data(repo: Repo, pipeline: Pipeline) -> str | None:
+    """The data file validate profiles, where Git LFS stores it: the check job fetches its
+    object at the base branch too, for the data diff."""
+    from mlgitops import lfs
+
+    path = pipeline.data.path
+    return path if not is_url(path) and lfs.tracked(repo.root, [path]) else None
 
 
 def _attest(repo: Repo, pipeline: Pipeline) -> bool:

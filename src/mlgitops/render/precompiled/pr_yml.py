@@ -23,6 +23,7 @@ def root(context, missing=missing):
     l_0_affected = resolve('affected')
     l_0_check_timeout = resolve('check_timeout')
     l_0_lfs = resolve('lfs')
+    l_0_lfs_base = resolve('lfs_base')
     l_0_not_cancelled = resolve('not_cancelled')
     l_0_output_dir = resolve('output_dir')
     l_0_fork = resolve('fork')
@@ -86,7 +87,19 @@ def root(context, missing=missing):
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: render\n          check: "true"\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
-    yield '\n      - name: Validate the data\n        if: '
+    yield '\n'
+    if (undefined(name='lfs_base') if l_0_lfs_base is missing else l_0_lfs_base):
+        pass
+        yield "      # Validate diffs the data against the base branch's: the checkout fetched this\n      # commit's LFS objects only. This fetches that one file's object at the base, with\n      # the job's read token sent to this GitHub only, as actions/checkout sends it.\n      - name: Fetch the base branch's data from Git LFS\n        env:\n          BASE: origin/"
+        yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'github.base_ref'))
+        yield '\n          DATA: '
+        yield str((undefined(name='lfs_base') if l_0_lfs_base is missing else l_0_lfs_base))
+        yield '\n          SERVER: '
+        yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'github.server_url'))
+        yield '\n          TOKEN: '
+        yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'github.token'))
+        yield '\n        run: |\n          basic="$(printf \'x-access-token:%s\' "$TOKEN" | base64 | tr -d \'\\n\')"\n          echo "::add-mask::$basic"\n          if ! GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.$SERVER/.extraheader" \\\n            GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic" \\\n            git lfs fetch origin "$BASE" --include="$DATA"; then\n            echo "::warning title=mlgitops::the base branch\'s $DATA was not fetched from Git LFS: the report has no data profile diff"\n          fi\n'
+    yield '      - name: Validate the data\n        if: '
     yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
@@ -229,5 +242,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=40&4=42&12=44&20=46&26=48&27=50&32=52&35=54&41=56&44=58&48=60&49=62&57=64&58=66&61=68&63=70&68=72&69=74&70=76&75=78&79=80&83=84&87=86&89=88&90=90&93=92&94=94&95=96&97=98&99=100&105=102&106=104&108=106&109=108&117=110&118=112&119=114&121=117&123=120&127=122&131=124&137=128&138=132&141=138&142=140&145=142&149=144&155=148&159=150&160=152&161=154&162=156&165=159&167=161&168=163&171=166&172=168&174=170&176=172&177=174&182=176&186=179&187=181&188=183&196=185&200=187&203=189&204=191&205=193&206=195&212=198&213=200&214=202&221=204&225=206&227=208&229=210&231=212&234=214&235=216&236=218&238=220&239=222&241=224&242=226'
-SOURCE = 'sha256:a92fad1d5e30e97a3df9df1eb749a88f868b6dd3a4cc8984a28e84409c415d98'
+debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&44=59&48=61&49=63&57=65&58=67&61=69&63=71&68=73&69=75&70=77&75=79&79=81&83=85&87=87&88=89&94=92&95=94&96=96&97=98&108=101&109=103&112=105&113=107&114=109&116=111&118=113&124=115&125=117&127=119&128=121&136=123&137=125&138=127&140=130&142=133&146=135&150=137&156=141&157=145&160=151&161=153&164=155&168=157&174=161&178=163&179=165&180=167&181=169&184=172&186=174&187=176&190=179&191=181&193=183&195=185&196=187&201=189&205=192&206=194&207=196&215=198&219=200&222=202&223=204&224=206&225=208&231=211&232=213&233=215&240=217&244=219&246=221&248=223&250=225&253=227&254=229&255=231&257=233&258=235&260=237&261=239'
+SOURCE = 'sha256:a972775822aecd6e5a001936ea267ae87c93103eaf277a5e55e526d4fe3ff688'
