@@ -453,3 +453,19 @@ def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_
     assert "was not fetched from Git LFS" not in check_log
     (comment,) = github_server.state.comments_on(6)
     assert "- rows: 569 → 500 (-69)" in comment["body"]  # the data section of the comment
+
+    # Where the base's object cannot be fetched, the job warns and goes on; the diff says why.
+    oid = pointer.split("oid sha256:")[1].split()[0]
+    (loop.remote / "lfs" / "objects" / oid[:2] / oid[2:4] / oid).unlink()
+    rerun = loop.pull_request(6, "fewer-rows", sha)
+    assert _results(rerun)["check"] == "success", _explain(rerun)
+    assert "::warning title=mlgitops::the base branch's data file was not fetched" in (
+        rerun.jobs["check"].log
+    )
+    found = loop.artifacts / str(rerun.run_id) / "mlgitops-tumors-validate" / "tumors"
+    diff = json.loads((found / "datadiff.json").read_text())
+    assert diff["profile_diff"] is None
+    assert diff["notes"] == [
+        "data/tumors.csv is stored in Git LFS: origin/main holds its pointer, and its object "
+        "is not in this clone (git lfs fetch origin origin/main); no profile diff"
+    ]

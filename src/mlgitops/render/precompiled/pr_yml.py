@@ -90,7 +90,9 @@ def root(context, missing=missing):
     yield '\n'
     if (undefined(name='lfs_base') if l_0_lfs_base is missing else l_0_lfs_base):
         pass
-        yield "      # Validate diffs the data against the base branch's: the checkout fetched this\n      # commit's LFS objects only. This fetches that one file's object at the base, with\n      # the job's read token sent to this GitHub only, as actions/checkout sends it.\n      - name: Fetch the base branch's data from Git LFS\n        env:\n          BASE: origin/"
+        yield "      # Validate diffs the data against the base branch's: the checkout fetched this\n      # commit's LFS objects only. This fetches that one file's object at the base, with\n      # the job's read token sent to this GitHub only, as actions/checkout sends it.\n      - name: Fetch the base branch's data from Git LFS\n        if: "
+        yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
+        yield '\n        env:\n          BASE: origin/'
         yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'github.base_ref'))
         yield '\n          DATA: '
         yield str((undefined(name='lfs_base') if l_0_lfs_base is missing else l_0_lfs_base))
@@ -98,7 +100,7 @@ def root(context, missing=missing):
         yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'github.server_url'))
         yield '\n          TOKEN: '
         yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'github.token'))
-        yield '\n        run: |\n          basic="$(printf \'x-access-token:%s\' "$TOKEN" | base64 | tr -d \'\\n\')"\n          echo "::add-mask::$basic"\n          if ! GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.$SERVER/.extraheader" \\\n            GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic" \\\n            git lfs fetch origin "$BASE" --include="$DATA"; then\n            echo "::warning title=mlgitops::the base branch\'s $DATA was not fetched from Git LFS: the report has no data profile diff"\n          fi\n'
+        yield '\n        run: |\n          basic="$(printf \'x-access-token:%s\' "$TOKEN" | base64 | tr -d \'\\n\')"\n          echo "::add-mask::$basic"\n          if ! GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.$SERVER/.extraheader" \\\n            GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic" \\\n            git lfs fetch origin "$BASE" --include="$DATA"; then\n            echo "::warning title=mlgitops::the base branch\'s data file was not fetched from Git LFS (above): the report has no data profile diff"\n          fi\n'
     yield '      - name: Validate the data\n        if: '
     yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
     yield '\n        uses: '
@@ -242,5 +244,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&44=59&48=61&49=63&57=65&58=67&61=69&63=71&68=73&69=75&70=77&75=79&79=81&83=85&87=87&88=89&94=92&95=94&96=96&97=98&108=101&109=103&112=105&113=107&114=109&116=111&118=113&124=115&125=117&127=119&128=121&136=123&137=125&138=127&140=130&142=133&146=135&150=137&156=141&157=145&160=151&161=153&164=155&168=157&174=161&178=163&179=165&180=167&181=169&184=172&186=174&187=176&190=179&191=181&193=183&195=185&196=187&201=189&205=192&206=194&207=196&215=198&219=200&222=202&223=204&224=206&225=208&231=211&232=213&233=215&240=217&244=219&246=221&248=223&250=225&253=227&254=229&255=231&257=233&258=235&260=237&261=239'
-SOURCE = 'sha256:a972775822aecd6e5a001936ea267ae87c93103eaf277a5e55e526d4fe3ff688'
+debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&44=59&48=61&49=63&57=65&58=67&61=69&63=71&68=73&69=75&70=77&75=79&79=81&83=85&87=87&88=89&93=92&95=94&96=96&97=98&98=100&109=103&110=105&113=107&114=109&115=111&117=113&119=115&125=117&126=119&128=121&129=123&137=125&138=127&139=129&141=132&143=135&147=137&151=139&157=143&158=147&161=153&162=155&165=157&169=159&175=163&179=165&180=167&181=169&182=171&185=174&187=176&188=178&191=181&192=183&194=185&196=187&197=189&202=191&206=194&207=196&208=198&216=200&220=202&223=204&224=206&225=208&226=210&232=213&233=215&234=217&241=219&245=221&247=223&249=225&251=227&254=229&255=231&256=233&258=235&259=237&261=239&262=241'
+SOURCE = 'sha256:11bba10a2f2738203ec47e306f8545546532fa2193e85d6e44818c4f42688732'
