@@ -1,15 +1,15 @@
 """A pandera YAML schema in plain forms, read into rules without importing pandera.
 
 Importing pandera (and pandas with it) takes about 0.35 s: most of what
-``validate`` spends on a small file, and a tenth of ``train`` on a small
-model. Most schema files need nothing of pandera's to be understood: numpy
+``validate`` spends on a small file; ``train``, which imports pandas anyway,
+spends 0.2 s of it on pandera. Most schema files need nothing of pandera's to be understood: numpy
 dtypes, the comparison and membership checks the screen decides
 (:mod:`mlgitops.validation.screen`), plain flags. Those are read here into the
 :class:`~mlgitops.validation.rules.Schema` that ``Schema.of`` makes of
 pandera's own ``DataFrameSchema.from_yaml`` of the same text, which is built
 (and pandera imported) only when a chunk needs pandera's judgement.
 
-Anything else answers None, and pandera reads the file as before: another
+Anything else answers None, and pandera reads the file at once: another
 dtype or check, a check option, an index, dataframe-wide checks, a value of a
 type the plain form does not take, or a check pandera would refuse (an empty
 range). The text is read with PyYAML's safe loader, as pandera reads it (YAML
