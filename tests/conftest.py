@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -71,15 +73,27 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     )
 
 
+def missing(reason: str) -> NoReturn:
+    """A visible skip for something the machine lacks; a failure where CI requires it."""
+    if os.environ.get("MLGITOPS_REQUIRE_CONTRACTS") == "1":
+        pytest.fail(f"{reason}, and MLGITOPS_REQUIRE_CONTRACTS=1 forbids skipping")
+    pytest.skip(reason)
+
+
+def program(name: str, package: str) -> str:
+    """The path of program ``name``, which Debian's ``package`` installs, or :func:`missing`."""
+    found = shutil.which(name)
+    if found:
+        return found
+    missing(f"{name} is not installed (apt-get install {package})")
+
+
 @pytest.fixture(scope="session")
 def contracts() -> Path:
     """``../shared/contracts``; skips visibly when absent, fails when CI requires it."""
     if CONTRACTS.is_dir():
         return CONTRACTS
-    reason = f"contract files not found at {CONTRACTS}"
-    if os.environ.get("MLGITOPS_REQUIRE_CONTRACTS") == "1":
-        pytest.fail(f"{reason}, and MLGITOPS_REQUIRE_CONTRACTS=1 forbids skipping")
-    pytest.skip(reason)
+    missing(f"contract files not found at {CONTRACTS}")
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import program
 from tests.fixtures.gha_runner import PROJECT, Runner, WorkflowRun, python_bin_env
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.k8s import kustomize_build, validate_objects
@@ -414,23 +414,13 @@ def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     assert github_server.state.comments_on(5) == []
 
 
-def _git_lfs() -> None:
-    """git-lfs on PATH; a visible skip without it, a failure where CI requires it."""
-    if shutil.which("git-lfs"):
-        return
-    reason = "git-lfs is not installed (apt-get install git-lfs)"
-    if os.environ.get("MLGITOPS_REQUIRE_CONTRACTS") == "1":
-        pytest.fail(f"{reason}, and MLGITOPS_REQUIRE_CONTRACTS=1 forbids skipping")
-    pytest.skip(reason)
-
-
 def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_s_data(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:
     """The checkout brings the pull request's LFS objects only; the check job fetches the
     base branch's object of the data file, so validate profiles both and the report shows
     what the change does to the data (here: 69 rows fewer)."""
-    _git_lfs()
+    program("git-lfs", "git-lfs")  # a visible skip without it, a failure where CI requires it
     loop = Loop(tmp_path, mlflow_e2e, github_server, lfs=True)
     pointer = git(loop.dev, "show", "origin/main:data/tumors.csv")
     assert pointer.startswith("version https://git-lfs.github.com/spec/v1")  # stored in LFS

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -20,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 import yaml
 
+from tests.conftest import program
 from tests.fixtures.mlflow_server import _free_port
 
 Obj = dict[str, Any]
@@ -31,13 +30,7 @@ Obj = dict[str, Any]
 
 def prometheus_binary() -> str:
     """Debian's ``prometheus``; a visible skip without it, a failure where CI requires it."""
-    found = shutil.which("prometheus")
-    if found:
-        return found
-    reason = "prometheus is not installed (apt-get install prometheus)"
-    if os.environ.get("MLGITOPS_REQUIRE_CONTRACTS") == "1":
-        pytest.fail(f"{reason}, and MLGITOPS_REQUIRE_CONTRACTS=1 forbids skipping")
-    pytest.skip(reason)
+    return program("prometheus", "prometheus")
 
 
 def one(objects: list[Obj], kind: str) -> Obj:
