@@ -314,3 +314,16 @@ def test_pandas_3_is_told_from_its_install_record() -> None:
     import pandas as pd
 
     assert yaml_rules._pandas_3() == (int(pd.__version__.split(".")[0]) >= 3)
+
+
+def test_a_pandera_that_reads_the_file_otherwise_is_a_bug_not_a_second_verdict() -> None:
+    """Chunks screened before pandera is built were judged by the plain reading: where the
+    pandera schema built on demand reads otherwise, that is a bug (exit 3), said loudly."""
+    text = "columns:\n  a: {dtype: int64, in_range: {min_value: 0, max_value: 5}}\n"
+    other = "columns:\n  a: {dtype: int32, in_range: {min_value: 0, max_value: 6}}\n"
+    schema = yaml_rules.read(text, lambda: pandera_schema("s.yaml", other, yaml.safe_load(other)))
+    assert schema is not None
+    with pytest.raises(RuntimeError, match=r"otherwise than mlgitops: \[\"column 'a'\"\]"):
+        schema.pandera  # noqa: B018 (building it is the point)
+    same = yaml_rules.read(text, lambda: pandera_schema("s.yaml", text, yaml.safe_load(text)))
+    assert same is not None and same.pandera.columns["a"].checks  # the same text: no error

@@ -111,7 +111,14 @@ def _schema(doc: Any, build: Callable[[], pa.DataFrameSchema]) -> Schema:
     _need(unique is None or (type(unique) is list and all(type(k) is str for k in unique)))
     _need(isinstance(doc.get("name"), str | None))
     _need(isinstance(doc.get("metadata"), dict | None))
-    schema = Schema({}, strict=strict, coerce=coerce, ordered=ordered, unique=unique, _build=build)
+    schema = Schema(
+        {},
+        strict=strict,
+        coerce=coerce,
+        ordered=ordered,
+        unique=unique,
+        _build=lambda: _as_read(schema, build()),
+    )
     text = any(
         isinstance(column, dict) and _dtype(column) in TEXT_DTYPES for column in columns.values()
     )
@@ -119,6 +126,33 @@ def _schema(doc: Any, build: Callable[[], pa.DataFrameSchema]) -> Schema:
     for name, column in columns.items():
         schema.columns[name] = _column(name, column, schema, strings)
     return schema
+
+
+def _as_read(plain: Schema, built: pa.DataFrameSchema) -> pa.DataFrameSchema:
+    """pandera's schema, built when a chunk needs it: the chunks screened before were judged
+    by the plain reading, so the two must agree (a pandera that reads the file otherwise
+    is a bug here, exit 3, never a verdict by two schemas)."""
+    theirs = _settings(Schema.of(built))
+    mine = _settings(plain)
+    if mine != theirs:
+        differ = sorted(
+            key for key in mine.keys() | theirs.keys() if mine.get(key) != theirs.get(key)
+        )
+        raise RuntimeError(f"pandera reads this schema file otherwise than mlgitops: {differ}")
+    return built
+
+
+def _settings(schema: Schema) -> dict[str, Any]:
+    """What validation uses of a schema, comparable (a column's checks without labels)."""
+    found: dict[str, Any] = {
+        setting: getattr(schema, setting) for setting in ("strict", "coerce", "ordered", "unique")
+    }
+    for name, rule in schema.columns.items():
+        found[f"column {name!r}"] = (
+            rule.dtype, rule.words, rule.arrow, rule.exact, rule.kind, rule.missing,
+            rule.nullable, rule.unique, rule.required, rule.regex, rule.checks,
+        )  # fmt: skip
+    return found
 
 
 def _column(name: str, column: Any, schema: Schema, strings: bool) -> ColumnRule:
