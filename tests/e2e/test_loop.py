@@ -457,5 +457,6 @@ def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_
     assert diff["profile_diff"] is None
     assert diff["notes"] == [
         "data/tumors.csv is stored in Git LFS: origin/main holds its pointer, and its object "
-        "is not in this clone (git lfs fetch origin origin/main); no profile diff"
+        "is not in this clone (git lfs fetch origin origin/main --include=data/tumors.csv); "
+        "no profile diff"
     ]

@@ -169,7 +169,8 @@ def test_data_in_git_lfs_at_the_base_without_its_object_is_a_note(
     assert diff["profile_diff"] is None
     assert diff["notes"] == [
         "data/accounts.csv is stored in Git LFS: HEAD holds its pointer, and its object is "
-        "not in this clone (git lfs fetch origin HEAD); no profile diff"
+        "not in this clone (git lfs fetch origin HEAD --include=data/accounts.csv); "
+        "no profile diff"
     ]
 
 

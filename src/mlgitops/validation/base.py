@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,8 @@ def _profile(
                 if stored is None:
                     notes.append(
                         f"{location} is stored in Git LFS: {ref} holds its pointer, and its "
-                        f"object is not in this clone (git lfs fetch origin {ref}); no "
+                        f"object is not in this clone (git lfs fetch origin {shlex.quote(ref)} "
+                        f"{shlex.quote('--include=' + location)}); no "
                         "profile diff"
                     )
                     return None
