@@ -196,9 +196,11 @@ def drift_path(pipeline: Pipeline) -> str:
     return f"{WORKFLOWS_DIR}/mlgitops-{pipeline.name}-drift.yml"
 
 
-def _common(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
+def _common(repo: Repo, pipeline: Pipeline, in_lfs: frozenset[str] | None = None) -> dict[str, Any]:
+    """What every workflow of ``pipeline`` uses; ``in_lfs``: its inputs in Git LFS, where
+    the caller has them already."""
     return {
-        "lfs": _lfs(repo, pipeline),
+        "lfs": bool(_lfs(repo, pipeline) if in_lfs is None else in_lfs),
         "header": rendering.header(pipeline.source).rstrip("\n"),
         "pipeline": pipeline.name,
         "action": action_ref(repo).uses,
@@ -220,8 +222,10 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
     hosted = all(_HOSTED_LABEL.match(label) for label in pipeline.train.runs_on)
     watchdog = 0 if hosted else pipeline.train.runner_wait_minutes
     affected = "needs.plan.outputs.affected == 'true'"
+    in_lfs = _lfs(repo, pipeline)
+    data = pipeline.data.path
     return {
-        **_common(repo, pipeline),
+        **_common(repo, pipeline, in_lfs),
         "name": _q(workflow_name(pipeline.name, "pull request")),
         "concurrency_group": f"mlgitops-{pipeline.name}-pr-"
         + expr("github.event.pull_request.number"),
@@ -245,7 +249,8 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "attest_subject": _q(f"mlgitops-{pipeline.name}-model"),
         "pr_environment": _q(PR_ENVIRONMENT),
         "pattern": f"mlgitops-{pipeline.name}-*",
-        "lfs_base": _q(data) if (data := _lfs_data(repo, pipeline)) else "",
+        # validate profiles the data at the base too: the check job fetches its LFS object
+        "lfs_base": _q(data) if data in in_lfs else "",
     }
 
 
@@ -260,23 +265,14 @@ def _train_runs_on(labels: tuple[str, ...]) -> str:
     )
 
 
-def _lfs(repo: Repo, pipeline: Pipeline) -> bool:
-    """Whether the repository stores one of the pipeline's input files in Git LFS: the jobs
-    that read them check out the LFS objects (actions/checkout fetches pointers only)."""
+def _lfs(repo: Repo, pipeline: Pipeline) -> frozenset[str]:
+    """The pipeline's input files the repository stores in Git LFS: the jobs that read them
+    check out the LFS objects (actions/checkout fetches pointers only)."""
     from mlgitops import lfs
 
     current = pipeline.drift.current if pipeline.drift else None  # drift reads it too
     paths = [p for p in (*pipeline.inputs(), current) if p and not is_url(p)]
-    return bool(lfs.tracked(repo.root, paths))
-
-
-def _lfs_data(repo: Repo, pipeline: Pipeline) -> str | None:
-    """The data file validate profiles, where Git LFS stores it: the check job fetches its
-    object at the base branch too, for the data diff."""
-    from mlgitops import lfs
-
-    path = pipeline.data.path
-    return path if not is_url(path) and lfs.tracked(repo.root, [path]) else None
+    return lfs.tracked(repo.root, paths)
 
 
 def _attest(repo: Repo, pipeline: Pipeline) -> bool:
