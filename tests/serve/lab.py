@@ -23,7 +23,7 @@ import requests
 import yaml
 
 from tests.conftest import program
-from tests.fixtures.mlflow_server import _free_port
+from tests.fixtures.mlflow_server import free_port
 
 Obj = dict[str, Any]
 
@@ -79,7 +79,7 @@ def start_server(
     name: str, argv: list[str], env: Mapping[str, str], tracking_uri: str, folder: Path
 ) -> Server:
     """Run the container's command from this install, listening on loopback."""
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     argv = _replace_option(argv, "--host", "127.0.0.1")
     argv = _replace_option(argv, "--port", str(port))
     argv = _replace_option(argv, "--metrics-port", str(metrics_port))
@@ -152,7 +152,7 @@ def start_prometheus(
     config.write_text(
         yaml.safe_dump({"global": {"scrape_interval": interval}, "scrape_configs": scrape_configs})
     )
-    port = _free_port()
+    port = free_port()
     log = folder / "prometheus.log"
     with log.open("wb") as handle:
         proc = subprocess.Popen(
