@@ -170,3 +170,51 @@ def test_a_boolean_word_in_a_number_column_fails_on_its_row(tmp_path: Path, dtyp
     assert _ours(tmp_path, ["False", "True"], schema) == (False, {1, 2})
     if dtype == "float64":
         assert _pandera(tmp_path / "d.csv", schema) == (True, set())
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("dtype", INTEGERS + FLOATS)
+@pytest.mark.parametrize(
+    "space",
+    ["\x0b", "\xa0", "\u2007", "\u3000", "\x85", "\x1c"],
+    ids=["vertical-tab", "no-break", "figure", "ideographic", "next-line", "file-separator"],
+)
+def test_spaces_around_a_number_are_read_as_pandera_s_coercion_reads_them(
+    tmp_path: Path, dtype: str, space: str
+) -> None:
+    """Python's ``int()`` and ``float()`` strip Unicode spaces (not ``\\x1c``, which
+    ``str.isspace`` calls one), so pandera's coercion to numpy's types reads ``\\xa05`` as
+    5; ``pandas.to_numeric`` strips ASCII spaces only, so pandas' nullable and Arrow-backed
+    types refuse it. Here such a value is a number exactly where Python reads it for
+    numpy's types and where pandas reads it for the others; else it fails on its row."""
+    values = ["1", f"{space}5", "3"]
+    python = dtype in NUMPY_LIKE
+    number = space != "\x1c" and (python or space.isascii())
+    for nullable in (True, False):
+        schema = _schema(dtype, nullable)
+        ours = _ours(tmp_path, values, schema)
+        passed, rows = _pandera(tmp_path / "d.csv", schema)
+        assert passed is number
+        assert ours == ((True, set()) if number else (False, {2}))
+        assert passed or rows in (set(), {2}, {1, 2, 3})
+
+
+def test_a_value_no_reader_takes_for_a_number_is_a_failing_row_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``\\x1c5`` in a column of pandas' nullable integers: ``validate`` exits 1 and names
+    the row's line, as for any value that is not a number."""
+    from tests.validate.corpus import make_repo, run_cli
+
+    repo = make_repo(tmp_path / "repo")
+    schema = repo / "schemas" / "accounts.yaml"
+    schema.write_text(
+        schema.read_text().replace("age:\n    dtype: int64", "age:\n    dtype: Int64")
+    )
+    (repo / "data" / "accounts.csv").write_text(
+        "id,age,score,plan\n1,34,0.5,free\n2,\x1c35,1,pro\n"
+    )
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert outcome.code == 1, outcome.render()
+    assert "age     dtype('Int64')" in outcome.stdout
+    assert "data/accounts.csv:3: '\\x1c35'" in outcome.stdout, outcome.stdout

@@ -5,7 +5,8 @@ chunk and parsed by mlgitops. Most of it goes through Arrow, the rest through
 Python. Either way each value must be what the coercion pandera applies to text
 makes of an integer literal: for numpy's types Python's ``int()`` (which reads
 ``1_000`` and digits of any script), for pandas' nullable and Arrow-backed types
-an integer in ASCII digits. Else it must be what ``pandas.to_numeric`` makes of
+what ``pandas.to_numeric`` reads as an integer (ASCII digits, ASCII spaces
+around). Else it must be what ``pandas.to_numeric`` makes of
 it when that is a whole finite number. Either way within the target type's
 range. Anything else is a bad value, and a gap stays a gap.
 """
@@ -13,7 +14,6 @@ range. Anything else is a bad value, and a gap stays a gap.
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 import numpy as np
@@ -29,13 +29,13 @@ PIECES = [
     "18446744073709551616", "999999999999999999", "1000000000000000000", ".", "e", "E3",
     ".5", "1.0", "2.5", "inf", "nan", "x", "٣", "١٢", "\u00a0", "_", "0x1F", "0X1f", "0b1",
     "1e18", "1e19", "-0.0", "1,000", "--1", "½", "²", "1_0", "_0", "0_", "1__0", "\uff11",
+    "\x0b", "\x0c", "\x1c", "\x85", "\u2007", "\u3000",
 ]  # fmt: skip
 TARGETS = [
     *(np.dtype(name) for name in ("int64", "int32", "int8", "uint8", "uint16", "uint64")),
     pd.Int64Dtype(),
     pd.UInt8Dtype(),
 ]
-ASCII_LITERAL = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
 def _python_int(value: str, target: Any) -> int | None:
@@ -45,7 +45,10 @@ def _python_int(value: str, target: Any) -> int | None:
             return int(value)
         except ValueError:
             return None
-    return int(value) if ASCII_LITERAL.fullmatch(value) else None
+    read = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce")
+    if pd.api.types.is_integer_dtype(read.dtype) or isinstance(read.iloc[0], int):
+        return int(read.iloc[0])  # pandas reads it as an integer, not as a float
+    return None
 
 
 def _expected(value: str | None, target: Any) -> int | str | None:

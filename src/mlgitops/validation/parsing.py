@@ -168,8 +168,10 @@ def _parse_integers(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
     return number, bad
 
 
-#: An integer in ASCII digits, as pandas reads one.
-_ASCII_LITERAL = re.compile(r"\s*[+-]?[0-9]+\s*")
+#: An integer in ASCII digits, ASCII spaces around, as ``pandas.to_numeric`` reads one
+#: (``\s`` of a text pattern would take Unicode spaces, and ``\x1c``, which ``int()``
+#: refuses).
+_ASCII_LITERAL = re.compile(r"[ \t\n\r\f\v]*[+-]?[0-9]+[ \t\n\r\f\v]*")
 
 
 def _int_literal(value: Any, python: bool) -> int | None:
