@@ -116,6 +116,12 @@ def test_random_odd_files_read_as_pandas_reads_them(
             continue
         if list(expected.columns) != columns:
             continue  # pandas took a quoted newline in the header differently
+        if not isinstance(expected.index, pd.RangeIndex):  # a first record ending in a
+            # delimiter: pandas takes each record's first value as its index (refused)
+            with pytest.raises(DataError, match="ends in a delimiter the header does not have"):
+                list(reader.batches({}, columns, 3))
+            refused += 1
+            continue
         if expected.empty:  # a header and blank lines: data without rows is bad input
             with pytest.raises(DataError, match="no data rows"):
                 list(reader.batches({}, columns, 3))
