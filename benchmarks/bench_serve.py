@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,13 +32,11 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.mlflow_server import free_port  # noqa: E402
+
 DATA = ROOT / "src" / "mlgitops" / "scaffold" / "data" / "tumors.csv"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _save_model(folder: Path) -> list[dict[str, float]]:
@@ -112,8 +109,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model"
         rows = _save_model(model)
-        bare_port, quiet_port, ours_port = _free_port(), _free_port(), _free_port()
-        metrics_port = _free_port()
+        bare_port, quiet_port, ours_port = free_port(), free_port(), free_port()
+        metrics_port = free_port()
         bare_env = {**env, "__pyfunc_model_path__": str(model)}
         app = "mlflow.pyfunc.scoring_server.app:app"
         bare_cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1"]
