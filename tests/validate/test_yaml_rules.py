@@ -310,6 +310,16 @@ def test_other_forms_are_left_to_pandera(text: str) -> None:
     assert yaml_rules.read(text, lambda: pytest.fail("not built")) is None  # type: ignore[arg-type, return-value]
 
 
+def test_every_check_the_screen_decides_is_read_plainly() -> None:
+    """The plain reading takes exactly the checks the screen decides, each with its
+    parameter, and the generated schemas write every one of them."""
+    from mlgitops.validation import screen, yaml_rules
+
+    assert yaml_rules.CHECKS == set(screen.BOUNDS) | set(screen.SETS) == set(PLAIN_FORMS)
+    for name in yaml_rules.CHECKS - {"in_range"}:
+        assert name in yaml_rules._BOUNDS or name in yaml_rules._SETS, name
+
+
 def test_pandas_3_is_told_from_its_install_record() -> None:
     import pandas as pd
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.validation import screen
 from mlgitops.validation.rules import CheckRule, ColumnRule, Schema
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ _TOP = frozenset(
     {"schema_type", "version", "api", "dataframe_library", "columns", "coerce", "strict"}
     | {"name", "ordered", "unique", "title", "description", "metadata"}
 )
-#: Bound checks: their one parameter.
+#: Bound checks (but ``in_range``): their one parameter.
 _BOUNDS = {
     "greater_than": "min_value",
     "greater_than_or_equal_to": "min_value",
@@ -70,8 +71,9 @@ _BOUNDS = {
 }
 #: Membership checks: their one parameter.
 _SETS = {"isin": "allowed_values", "notin": "forbidden_values"}
-#: Every check read here, by the name a schema file gives it.
-CHECKS = frozenset({"in_range", *_BOUNDS, *_SETS})
+#: Every check read here, by the name a schema file gives it: those the screen decides
+#: (a check it does not would need pandera on every chunk anyway).
+CHECKS = frozenset(screen.BOUNDS) | frozenset(screen.SETS)
 
 
 class _Pandera(Exception):
