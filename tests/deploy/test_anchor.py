@@ -24,16 +24,6 @@ from tests.fixtures.mlflow_server import MlflowServer
 FAR_FUTURE_MS = 4102444800000  # 2100-01-01
 
 
-@pytest.fixture
-def on_github(monkeypatch: pytest.MonkeyPatch, github_server: GitHubServer) -> GitHubServer:
-    """The environment of the deploy job: GitHub's API, its token, this repository."""
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_TOKEN", github_server.token)
-    monkeypatch.setenv("GITHUB_REPOSITORY", github_server.state.repo)
-    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
-    return github_server
-
-
 def model_json(world: World) -> dict[str, object]:
     doc: dict[str, object] = json.loads(
         world.remote_file(f"manifests/{world.name}/overlays/staging/model.json")
@@ -100,6 +90,7 @@ def test_deploy_anchors_on_the_merged_pull_requests_workflow_run(
     assert record["model_digest"] == handoff(world.work, world.name, "train.json")["model_digest"]
     assert [c.operation for c in on_github.log] == [
         "repos/list-pull-requests-associated-with-commit",
+        "pulls/list",  # other pull requests from the same branch
         "actions/list-workflow-runs-for-repo",
         "actions/list-workflow-run-artifacts",
         "actions/download-artifact",
@@ -220,8 +211,9 @@ def test_a_pull_request_whose_workflow_never_ran_deploys_nothing(
     assert deploy(world, "http://127.0.0.1:9") == 1
     assert capsys.readouterr().err == (
         f"mlgitops deploy: error: pull request #6: no completed run of "
-        f".github/workflows/mlgitops-{world.name}-pr.yml on its last commit {head[:12]} from "
-        "this repository, so nothing reviewed it; nothing deployed\n"
+        f".github/workflows/mlgitops-{world.name}-pr.yml on its last commit {head[:12]} "
+        "(branch feature) from this repository before its merge, so nothing reviewed it; "
+        "nothing deployed\n"
     )
 
 

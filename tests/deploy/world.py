@@ -140,12 +140,12 @@ def publish_review(state: GitHubState, root: Path, name: str, pr: int = 12) -> d
     The merge is ``root``'s HEAD (what the push to the default branch deploys).
     """
     head = git(root, "rev-parse", "HEAD")
-    state.add_pull(pr, head, state="closed")
-    state.merge_pull(pr, head)
+    state.add_pull(pr, head)
     run = state.add_workflow_run(
         head,
         name=f"mlgitops {name}: pull request",
         path=f".github/workflows/mlgitops-{name}-pr.yml",
     )
     state.add_artifact(run["id"], f"mlgitops-{name}-train", results_zip(root, name))
+    state.merge_pull(pr, head)
     return run

@@ -27,7 +27,7 @@ from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.gitops import anchor as anchors
 from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
-from mlgitops.gitops.edits import deploy_edit, usable_overlay
+from mlgitops.gitops.edits import deploy_edit, unless_decided_since, usable_overlay
 from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
 from mlgitops.gitops.registry import ensure_version, open_registry
 from mlgitops.gitops.verify import Verified, verify
@@ -81,7 +81,7 @@ def run(
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     head = proc.git("rev-parse", "HEAD", cwd=root)
     anchor = _anchor(root, loaded, pipeline, head, output, os.environ)
-    anchors.check(anchor)
+    anchors.check(anchor, name)
     console.line(f"deploy {name}: reviewed in {anchor.source}")
     snapshot = Snapshot(root, head)
     overlay = delivery.overlay_of(pipeline, env)
@@ -89,7 +89,8 @@ def run(
     if attestation.required(loaded.config.attest, pipeline.train.attest):
         workflow = _pr_workflow(pipeline)
         console.line(f"  {attestation.require(anchor, os.environ, workflow)}")
-    verified = verify(root, pipeline, anchor, uri, head)
+    before = head if anchor.local else _before_merge(root, pipeline, head)
+    verified = verify(root, pipeline, anchor, uri, before)
     console.line(
         f"  model {verified.model_id}: digest {verified.digest} as reviewed; "
         f"re-scored on the merged holdout: {verified.verdict.summary}"
@@ -98,7 +99,12 @@ def run(
     version = ensure_version(registry, name, anchor.train.run_id, verified.model_id)
     record = _record(pipeline, env, anchor, verified, version.version, version.uri, head)
     blobs = {rel: snapshot.blob_id(rel) for rel in pipeline.inputs()}
-    edit = deploy_edit(overlay, replace(record, image=pinned), environment, anchor.summary, blobs)
+    summary = verified.verdict.summary
+    edit = unless_decided_since(
+        deploy_edit(overlay, replace(record, image=pinned), environment, summary, blobs),
+        overlay,
+        snapshot.blob_id(overlay.model_json),
+    )
     outcome = publish(root, edit, where)
     values = delivery.report("deploy", name, outcome, where)
     if not isinstance(outcome, Unchanged) or outcome.settled:
@@ -134,6 +140,28 @@ def _anchor(
         )
     outputs = Outputs.for_pipeline(root, pipeline.name, output)
     return anchors.from_handoff(root, outputs, pipeline.name)
+
+
+def _before_merge(root: Path, pipeline: Pipeline, head: str) -> str:
+    """The commit before the merge of a pull request ``head`` (its first parent), which says
+    what was deployed when the pull request was compared; BadInput where the merge itself
+    changes a record of what is deployed (an environment's ``model.json``), which only
+    deploy, promote and rollback write: a pull request could otherwise pick the baseline it
+    is held to. (A local anchor has no pull request: its baseline is HEAD's record.)"""
+    parents = proc.git("rev-list", "--parents", "-n", "1", head, cwd=root).split()[1:]
+    if not parents:
+        return head
+    before, after = Snapshot(root, parents[0]), Snapshot(root, head)
+    environments = pipeline.deploy.environments if pipeline.deploy else ()
+    for environment in environments:
+        rel = delivery.overlay_of(pipeline, environment.name).model_json
+        if before.blob_id(rel) != after.blob_id(rel):
+            raise BadInput(
+                f"the merged commit {head[:12]} changes {rel}, the record of what is deployed "
+                f"to {environment.name}, which only deploy, promote and rollback write: revert "
+                "that change in a pull request of its own; nothing deployed"
+            )
+    return parents[0]
 
 
 def _pr_workflow(pipeline: Pipeline) -> str:

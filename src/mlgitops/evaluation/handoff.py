@@ -74,20 +74,40 @@ def holdout_of(frame: Any, train: TrainResult, path: Path) -> tuple[Holdout, Any
 
 def baseline_predictions(model: Any, features: Any, holdout: Holdout) -> Predictions:
     """The baseline model's predictions on the holdout features, in the candidate's classes."""
+    values, given, known = model_outputs(model, features, holdout.task == "classification")
+    return predictions_of(values, given, known, holdout, "the baseline model")
+
+
+def model_outputs(model: Any, features: Any, proba: bool) -> tuple[Any, Any, list[Any] | None]:
+    """A loaded model's predictions on ``features`` (one value a row) and, with ``proba``,
+    its class probabilities and its classes where it gives them (else None, None)."""
     import pandas as pd
 
     raw = model.predict(features)
     if isinstance(raw, pd.DataFrame):
         raw = raw.iloc[:, 0]
     values = np.asarray(raw).reshape(len(features), -1)[:, 0]
-    if holdout.task != "classification":
-        return Predictions(values.astype(np.float64))
-    labels = _encode(pd.Series(values), holdout.classes, Path("the baseline model"), None)
-    proba = None
-    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+    if proba and hasattr(model, "predict_proba") and hasattr(model, "classes_"):
         given = np.asarray(model.predict_proba(features), dtype=np.float64)
-        where = pd.Index(list(model.classes_)).get_indexer(list(holdout.classes))
-        # a class the baseline never saw gets probability 0 from it
+        return values, given, list(model.classes_)
+    return values, None, None
+
+
+def predictions_of(
+    values: Any, given: Any, known: list[Any] | None, holdout: Holdout, what: str
+) -> Predictions:
+    """A model's outputs (:func:`model_outputs`) as predictions in the holdout's classes."""
+    import pandas as pd
+
+    if holdout.task != "classification":
+        return Predictions(np.asarray(values).astype(np.float64))
+    labels = _encode(pd.Series(values), holdout.classes, what, None)
+    proba = None
+    # probabilities that are not all numbers score nothing (a NaN ranks nowhere): without
+    # them, the probability metrics of this model are undefined, and their gates say so
+    if given is not None and known is not None and np.isfinite(given).all():
+        where = pd.Index(known).get_indexer(list(holdout.classes))
+        # a class the model never saw gets probability 0 from it
         proba = np.where(where[None, :] >= 0, given[:, np.maximum(where, 0)], 0.0)
     return Predictions(labels, proba)
 

@@ -8,8 +8,11 @@ asks GitHub instead:
 
 1. the pull request merged as the pushed commit (``merge_commit_sha``);
 2. the PR workflow's newest completed run for that pull request's last head
-   commit, from this repository (code on another branch cannot write another
-   run's artifacts);
+   commit and head branch, from this repository, started before the merge
+   (code on another branch cannot write another run's artifacts; a pull
+   request opened after the merge cannot add a run). Where another pull
+   request comes from the same branch into another base, its runs on that
+   commit cannot be told apart from the merged one's, and nothing deploys;
 3. that run's uploaded results (``mlgitops-<name>-train``): ``train.json``
    names the MLflow run and the model digest, ``verdict.json`` the review.
 
@@ -21,9 +24,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +87,8 @@ def from_github(client: GitHub, repo: str, sha: str, pipeline: str, pr_workflow:
     """The anchor of pushed commit ``sha``: its merged pull request's reviewed results."""
     pull = _merged_pull(client, repo, sha)
     number, head = int(pull["number"]), str(pull["head"]["sha"])
-    run = _reviewed_run(client, repo, head, pr_workflow, number)
+    _only_pull_of_its_branch(client, repo, pull)
+    run = _reviewed_run(client, repo, pull, pr_workflow)
     files = _results(client, repo, int(run["id"]), pipeline, number)
     train = load_train_result(
         files["train.json"].decode("utf-8", "replace"),
@@ -93,9 +99,40 @@ def from_github(client: GitHub, repo: str, sha: str, pipeline: str, pr_workflow:
     return Anchor(train, verdict, where, False, number, head, int(run["id"]))
 
 
-def check(anchor: Anchor) -> None:
-    """The record must be one reviewed, passed, digested model; CheckFailed says why not."""
+#: What the fields of train.json that deploy writes into a commit and model.json look like
+#: (a pull request's job wrote them: a line break would add trailers to the commit).
+_FORMS = {
+    "run_id": (re.compile(r"[A-Za-z0-9_-]{1,128}"), "an MLflow run id"),
+    "content_key": (re.compile(r"[0-9a-f]{64}"), "a sha256 content key"),
+    "model_uri": (re.compile(r"models:/[A-Za-z0-9_-]{1,128}"), "a logged model (models:/<id>)"),
+    "model_digest": (re.compile(r"sha256:[0-9a-f]{64}"), "a sha256 digest"),
+    "data": (re.compile(r"[0-9a-f]{64}"), "a sha256 data hash"),
+}
+
+
+def check(anchor: Anchor, pipeline: str) -> None:
+    """The record must be one reviewed, passed, digested model of ``pipeline``, its fields
+    in their forms; CheckFailed (BadInput for a malformed field) says why not."""
     train, candidate = anchor.train, anchor.verdict.get("candidate") or {}
+    if train.pipeline != pipeline:
+        raise CheckFailed(
+            f"{anchor.source}: train.json is pipeline {train.pipeline!r}'s, not "
+            f"{pipeline!r}'s; nothing deployed"
+        )
+    fields = {
+        "run_id": train.run_id,
+        "content_key": train.content_key,
+        "model_uri": train.model_uri,
+        "model_digest": train.model_digest,
+        "data": train.hashes.data,
+    }
+    for key, value in fields.items():
+        form, what = _FORMS[key]
+        if value and not (isinstance(value, str) and form.fullmatch(value)):
+            shown = f"hashes.{key}" if key == "data" else key
+            raise BadInput(
+                f"{anchor.source}: train.json's {shown} {value!r} is not {what}; nothing deployed"
+            )
     if not isinstance(candidate, Mapping) or candidate.get("run_id") != train.run_id:
         raise CheckFailed(
             f"{anchor.source}: the verdict judged run {candidate.get('run_id')!r} "
@@ -130,9 +167,33 @@ def _merged_pull(client: GitHub, repo: str, sha: str) -> dict[str, Any]:
     return pulls[0]
 
 
+def _only_pull_of_its_branch(client: GitHub, repo: str, pull: Mapping[str, Any]) -> None:
+    """CheckFailed where another pull request comes from the same branch into another base:
+    GitHub's runs name the head branch and commit, not the pull request, so that pull
+    request's runs on the merged one's head commit (its base's workflow file, anything)
+    would pass for the merged one's review."""
+    number, branch, base = int(pull["number"]), str(pull["head"]["ref"]), pull["base"]["ref"]
+    owner = repo.split("/", 1)[0]
+    others = sorted(
+        int(p["number"])
+        for p in client.list_pulls(repo, state="all", head=f"{owner}:{branch}")
+        if int(p["number"]) != number and (p.get("base") or {}).get("ref") != base
+    )
+    if others:
+        into = ", ".join(f"#{n}" for n in others)
+        raise CheckFailed(
+            f"pull request #{number} comes from branch {branch}, and so does {into} into "
+            f"another base branch: their workflow runs on the same commit cannot be told apart "
+            f"from #{number}'s, so none of them is a review; nothing deployed (merge the "
+            "change again through a pull request from a branch of its own)"
+        )
+
+
 def _reviewed_run(
-    client: GitHub, repo: str, head: str, workflow: str, number: int
+    client: GitHub, repo: str, pull: Mapping[str, Any], workflow: str
 ) -> dict[str, Any]:
+    number, head, branch = int(pull["number"]), str(pull["head"]["sha"]), pull["head"]["ref"]
+    merged = _when(pull.get("merged_at"))
     runs = [
         r
         for r in client.list_workflow_runs(
@@ -141,11 +202,16 @@ def _reviewed_run(
         if r.get("path") == workflow
         and (r.get("head_repository") or {}).get("full_name") == repo
         and r.get("head_sha") == head
+        and r.get("head_branch") == branch
+        and merged is not None
+        and (started := _when(r.get("created_at"))) is not None
+        and started <= merged
     ]
     if not runs:
         raise CheckFailed(
             f"pull request #{number}: no completed run of {workflow} on its last commit "
-            f"{head[:12]} from this repository, so nothing reviewed it; nothing deployed"
+            f"{head[:12]} (branch {branch}) from this repository before its merge, so nothing "
+            "reviewed it; nothing deployed"
         )
     return max(runs, key=lambda r: (int(r["id"]), int(r.get("run_attempt") or 1)))
 
@@ -185,6 +251,14 @@ def _members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
     if "train.json" not in out:
         raise CheckFailed(f"{what} holds no {pipeline}/train.json; nothing deployed")
     return out
+
+
+def _when(stamp: Any) -> datetime | None:
+    """GitHub's ISO 8601 time stamp; None when there is none."""
+    try:
+        return datetime.fromisoformat(str(stamp)) if stamp else None
+    except ValueError:
+        return None
 
 
 # -- files ----------------------------------------------------------------------------

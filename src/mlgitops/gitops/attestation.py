@@ -4,8 +4,8 @@ With ``attest: true`` (``mlgitops.yaml``, or a pipeline's ``train.attest``)
 the PR workflow's train job runs ``actions/attest-build-provenance`` on the
 model digest. Deploy then asks GitHub's REST API for the attestations of that
 digest and requires one whose SLSA provenance names this repository's PR
-workflow and the very workflow run deploy anchored on (the run on the pull
-request's last head commit).
+workflow, the very workflow run deploy anchored on (the run on the pull
+request's last head commit) and that pull request's merge ref.
 
 Limits (docs/security.md): mlgitops reads the statement GitHub returns over
 the deploy token's TLS connection; it does not verify the Sigstore signature
@@ -46,7 +46,7 @@ def require(anchor: Anchor, environ: Mapping[str, str], workflow: str) -> str:
     client = client_from_env(token, environ)
     found = client.list_attestations(repo, digest)
     for item in found:
-        if matches(statement_of(item), digest, repo, workflow, anchor.workflow_run):
+        if matches(statement_of(item), digest, repo, workflow, anchor.workflow_run, anchor.pr):
             return (
                 f"attestation: {digest} attested by workflow run {anchor.workflow_run} ({workflow})"
             )
@@ -72,9 +72,15 @@ def statement_of(item: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def matches(
-    statement: Mapping[str, Any] | None, digest: str, repo: str, workflow: str, run_id: int
+    statement: Mapping[str, Any] | None,
+    digest: str,
+    repo: str,
+    workflow: str,
+    run_id: int,
+    pr: int | None = None,
 ) -> bool:
-    """The statement attests ``digest`` with provenance from ``workflow``'s run ``run_id``."""
+    """The statement attests ``digest`` with provenance from ``workflow``'s run ``run_id``,
+    run for pull request ``pr`` (on its merge ref) when given."""
     if not statement or statement.get("predicateType") != PROVENANCE:
         return False
     subjects = statement.get("subject")
@@ -87,6 +93,8 @@ def matches(
     build = _mapping(_mapping(predicate.get("buildDefinition")).get("externalParameters"))
     called = _mapping(build.get("workflow"))
     if called.get("path") != workflow or not str(called.get("repository", "")).endswith(f"/{repo}"):
+        return False
+    if pr is not None and called.get("ref") != f"refs/pull/{pr}/merge":
         return False
     metadata = _mapping(_mapping(predicate.get("runDetails")).get("metadata"))
     return f"/{repo}/actions/runs/{run_id}/" in str(metadata.get("invocationId", ""))

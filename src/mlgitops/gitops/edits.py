@@ -131,8 +131,29 @@ def deploy_edit(
         if provenance.same_model(current, wanted) and _in_place(kustomization, overlay, current):
             return Unchanged(f"model v{new.version} is already deployed to {new.environment}")
         record = _place(current, wanted)
-        text = message.deploy_message(record, environment, verdict)
+        text = message.deploy_message(record, environment, " ".join(verdict.split()))
         return Change(_files(overlay, kustomization, record), text)
+
+    return apply
+
+
+def unless_decided_since(edit: Edit, overlay: Overlay, placed: str | None) -> Edit:
+    """``edit``, unless the overlay's ``model.json`` is no longer ``placed`` (its blob id at
+    the deployed commit): then a later deploy, promote or rollback decided what runs there,
+    and a deploy of an older commit (a re-run of its job) must not undo that."""
+
+    def apply(snapshot: Snapshot) -> Change | Unchanged:
+        outcome = edit(snapshot)
+        if isinstance(outcome, Unchanged) or snapshot.blob_id(overlay.model_json) == placed:
+            return outcome
+        current = read_record(snapshot, overlay)
+        now = f"model v{current.version}" if current else "no model"
+        return Unchanged(
+            f"superseded: {overlay.model_json} changed since the deployed commit ({now} in "
+            f"{overlay.environment} at {snapshot.commit[:12]}): a later deploy, promote or "
+            "rollback decided what runs there, and this deploy does not undo it",
+            settled=False,
+        )
 
     return apply
 

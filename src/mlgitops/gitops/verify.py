@@ -8,24 +8,30 @@ Three checks, none of which believes MLflow's tags:
   ``train`` recorded when it uploaded it (so artifacts overwritten afterwards
   are caught);
 - that very model, re-scored on the merged commit's holdout against the merged
-  spec's gates, passes — with ``compare``'s own scoring (:func:`judge`).
+  spec's gates, passes — with ``compare``'s own scoring (:func:`judge`), given
+  the features the merged schema declares (never the list the pull request's
+  job wrote), loaded and run in a process without credentials
+  (:mod:`mlgitops.evaluation.apart`), and against the model deployed before
+  the merge.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlgitops import console
 from mlgitops.digest import folder_digest
 from mlgitops.errors import CheckFailed, ServiceError
 from mlgitops.gitops.anchor import Anchor
+from mlgitops.results import TrainResult
 from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
     from mlgitops.evaluation.verdict import Verdict
+    from mlgitops.training.data import Split
 
 
 @dataclass(frozen=True)
@@ -97,29 +103,45 @@ def _download(uri: str, model_id: str, run_id: str, dest: Path) -> Path:
 def _rescore(
     root: Path, pipeline: Pipeline, anchor: Anchor, folder: Path, uri: str, ref: str
 ) -> Verdict:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
     from mlgitops.commands.compare import judge
-    from mlgitops.evaluation.baseline import load_flavor
-    from mlgitops.evaluation.handoff import (
-        CandidateRun,
-        baseline_predictions,
-        feature_names,
-        holdout_of,
-    )
+    from mlgitops.evaluation.apart import predict_apart
+    from mlgitops.evaluation.handoff import CandidateRun, holdout_of
     from mlgitops.training.data import load_split
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-rescore-") as tmp:
         split = load_split(root, pipeline, Path(tmp))  # the reader train uses, validated
-    holdout, _ = holdout_of(split.holdout, anchor.train, root / pipeline.data.path)
-    names = feature_names(anchor.train, split.holdout)
-    mlflow.set_tracking_uri(uri)  # the MLmodel names its logged model, looked up there
-    try:
-        model: Any = load_flavor(str(folder))
-    except MlflowException as exc:
-        detail = str(exc.message).strip().splitlines()[0]
-        raise ServiceError(f"model of run {anchor.train.run_id} does not load: {detail}") from exc
-    predictions = baseline_predictions(model, split.holdout[list(names)], holdout)
-    candidate = CandidateRun(anchor.train, holdout, predictions, split.holdout, names)
+    train = as_merged(anchor, pipeline, split)
+    holdout, _ = holdout_of(split.holdout, train, root / pipeline.data.path)
+    features = split.holdout[list(split.features)]
+    predictions = predict_apart(folder, features, holdout, f"model of run {train.run_id}")
+    candidate = CandidateRun(train, holdout, predictions, split.holdout, split.features)
     return judge(root, pipeline, candidate, ref, lambda: uri)
+
+
+def as_merged(anchor: Anchor, pipeline: Pipeline, split: Split) -> TrainResult:
+    """The anchor's train result with what the merged commit decides in place of what the
+    pull request's job wrote: the task, the target, the features (the merged schema's) and
+    the classes (the merged training rows'); CheckFailed where the model was trained on
+    others."""
+    train = anchor.train
+    declared = [str(f["name"] if isinstance(f, dict) else f) for f in train.features]
+    merged = list(split.features)
+    for what, reviewed, wanted in (
+        ("task", train.task, pipeline.task),
+        ("target", train.target, split.target),
+        ("features", declared or merged, merged),
+    ):
+        if reviewed != wanted:
+            raise CheckFailed(
+                f"{anchor.source}: the model was trained with {what} {_listed(reviewed)}, but "
+                f"the merged commit's spec and schema say {_listed(wanted)}; nothing deployed"
+            )
+    classes = None
+    if pipeline.task == "classification":
+        classes = sorted(split.train[split.target].drop_duplicates().tolist())
+    features = split.contract.as_json() if split.contract else train.features
+    return replace(train, classes=classes, features=features)
+
+
+def _listed(value: object) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else repr(value)

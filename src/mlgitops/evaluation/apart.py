@@ -1,0 +1,138 @@
+"""A model's predictions from a process of its own, which holds no credentials.
+
+Loading a model runs code: unpickling a scikit-learn model runs whatever its
+files say. ``deploy`` holds the credentials that register models and push
+commits, and the model it re-scores is files a pull request's job uploaded. So
+it never loads that model itself: a child process does, whose environment
+keeps ``PATH``, the locale and the time zone and nothing else (no GitHub token,
+no MLflow credentials, no runner variables), whose working folder and home are
+an empty temporary folder, and which is given the holdout's features, not its
+target. The child writes the model's outputs as Parquet files; ``deploy``
+checks their shape and scores them with compare's own code.
+
+    python -m mlgitops.evaluation.apart MODEL_FOLDER FOLDER
+
+reads ``FOLDER/features.parquet`` and writes ``FOLDER/predictions.parquet``
+(``y_pred``), and, for a classifier that gives them, ``FOLDER/proba.parquet``
+and ``FOLDER/classes.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlgitops.errors import CheckFailed
+from mlgitops.evaluation.metrics import Holdout, Predictions
+
+#: What the child's environment keeps of the parent's (besides ``LC_*``).
+KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "SYSTEMROOT")
+FEATURES, PREDICTED, PROBA, CLASSES = (
+    "features.parquet",
+    "predictions.parquet",
+    "proba.parquet",
+    "classes.json",
+)
+
+
+def child_environment(environ: dict[str, str], home: Path) -> dict[str, str]:
+    """The child's environment: what :data:`KEPT` names, the locale, and ``home`` as its
+    home, temporary folder and MLflow store (MLflow looks the model's id up in a store as it
+    loads it; this one is empty, and names no server), without MLflow's telemetry."""
+    kept = {k: v for k, v in environ.items() if k in KEPT or k.startswith("LC_")}
+    return {
+        **kept,
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "MLFLOW_TRACKING_URI": (home / "mlruns").as_uri(),
+        "MLFLOW_ALLOW_FILE_STORE": "true",
+        "MLFLOW_ENABLE_TELEMETRY": "false",
+        "DO_NOT_TRACK": "true",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def predict_apart(folder: Path, features: Any, holdout: Holdout, what: str) -> Predictions:
+    """The predictions of the model in ``folder`` on ``features`` (a data frame), made in a
+    child process without credentials; CheckFailed when it does not load or predict."""
+    import pandas as pd
+
+    from mlgitops.evaluation.handoff import predictions_of
+
+    with tempfile.TemporaryDirectory(prefix="mlgitops-apart-") as tmp:
+        work = Path(tmp)
+        features.to_parquet(work / FEATURES, index=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "mlgitops.evaluation.apart", str(folder), str(work)],
+            cwd=work,
+            env=child_environment(dict(os.environ), work),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
+        )
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            why = lines[-1].strip() if lines else f"exit code {done.returncode}"
+            raise CheckFailed(
+                f"{what} does not load, or does not predict on the merged holdout's features "
+                f"({', '.join(map(str, features.columns))}): {why}; nothing deployed"
+            )
+        try:
+            values = pd.read_parquet(work / PREDICTED)["y_pred"].to_numpy()
+            given, known = None, None
+            if (work / PROBA).is_file() and (work / CLASSES).is_file():
+                given = pd.read_parquet(work / PROBA).to_numpy(dtype=np.float64)
+                known = json.loads((work / CLASSES).read_text("utf-8"))
+        except (OSError, ValueError, KeyError) as exc:
+            raise CheckFailed(
+                f"{what}: its outputs cannot be read ({exc}); nothing deployed"
+            ) from exc
+    rows = len(features)
+    if len(values) != rows or (
+        given is not None
+        and (
+            not isinstance(known, list)
+            or given.shape != (rows, len(known))
+            or not np.isfinite(given).all()
+        )
+    ):
+        raise CheckFailed(
+            f"{what} does not give one prediction (and one probability a class) for each of "
+            f"the {rows} holdout rows; nothing deployed"
+        )
+    return predictions_of(values, given, known, holdout, what)
+
+
+def main(argv: list[str]) -> int:
+    """The child: load the model, predict, write the outputs."""
+    import pandas as pd
+    from mlflow.models import Model
+
+    from mlgitops.evaluation.baseline import load_flavor
+    from mlgitops.evaluation.handoff import model_outputs
+
+    folder, work = Path(argv[0]), Path(argv[1])
+    features = pd.read_parquet(work / FEATURES)
+    # the folder's own MLmodel names its flavors (MLflow's model info would ask a server)
+    model = load_flavor(str(folder), Model.load(str(folder)))
+    values, given, known = model_outputs(model, features, proba=True)
+    pd.DataFrame({"y_pred": values}).to_parquet(work / PREDICTED, index=False)
+    if given is not None and known is not None:
+        columns = {str(i): given[:, i] for i in range(given.shape[1])}
+        pd.DataFrame(columns).to_parquet(work / PROBA, index=False)
+        native = [k.item() if isinstance(k, np.generic) else k for k in known]
+        (work / CLASSES).write_text(json.dumps(native), "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

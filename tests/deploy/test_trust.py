@@ -1,0 +1,414 @@
+"""Nothing a pull request's job can write decides what deploy ships, or how it is judged.
+
+Each test plays what code on a pull request's branch can do (with the PR
+MLflow credentials, or as the PR workflow's uploads) against a real MLflow
+server, real git with a bare remote and the loopback GitHub, then runs
+``mlgitops deploy`` as the deploy job does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import requests
+
+from mlgitops.digest import folder_digest
+from mlgitops.evaluation.apart import child_environment
+from mlgitops.training.tracking import open_tracking
+from tests.deploy.test_anchor import model_json
+from tests.deploy.test_deploy import deploy, merge_a_change, versions
+from tests.deploy.world import World, cli_run, git, handoff, publish_review, reviewed_run
+from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.mlflow_server import MlflowServer
+
+FEATURES = [
+    "radius",
+    "texture",
+    "perimeter",
+    "area",
+    "smoothness",
+    "compactness",
+    "concavity",
+    "concave_points",
+    "symmetry",
+    "fractal_dimension",
+]
+TARGET = "malignant"
+
+
+def data(world: World) -> pd.DataFrame:
+    return pd.read_csv(world.work / "data" / "tumors.csv")
+
+
+def saved(model: Any, folder: Path) -> Path:
+    import mlflow.sklearn
+
+    with warnings.catch_warnings():  # MLflow's advice on pickles and type hints
+        warnings.simplefilter("ignore")
+        mlflow.sklearn.save_model(model, str(folder), serialization_format="pickle")
+    return folder
+
+
+def log_model(uri: str, root: Path, name: str, folder: Path) -> tuple[str, str, str]:
+    """A run and logged model of the PR trainer's own (what the PR credentials allow):
+    its run id, model id and the digest deploy computes of the model's files."""
+    import mlflow
+
+    tracking = open_tracking(uri, root, env={})
+    experiment = tracking.experiment(name, create=False) or ""
+    answer = requests.post(
+        f"{uri}/api/2.0/mlflow/runs/create",
+        json={"experiment_id": experiment, "run_name": "pr-trainer"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    run_id = str(answer.json()["run"]["info"]["run_id"])
+    model = tracking.create_model(experiment, run_id, "model", {})
+    tracking.upload(model.artifact_uri, folder)
+    tracking.finalize_model(model.model_id, ready=True)
+    tracking.end_run(run_id, "FINISHED")
+    logged = mlflow.MlflowClient(tracking_uri=uri).get_logged_model(model.model_id)
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=logged.artifact_location, dst_path=str(root.parent / run_id), tracking_uri=uri
+    )
+    return run_id, model.model_id, folder_digest(Path(local))
+
+
+def results(root: Path, name: str, logged: tuple[str, str, str], **train: Any) -> bytes:
+    """The PR workflow's upload, as its job's code can leave it: train.json naming
+    ``logged`` (changed by ``train``), and a verdict that says it passed."""
+    run_id, model_id, digest = logged
+    doc = handoff(root, name, "train.json")
+    doc.update(run_id=run_id, model_uri=f"models:/{model_id}", model_digest=digest, **train)
+    verdict = handoff(root, name, "verdict.json")
+    verdict["candidate"]["run_id"] = run_id
+    verdict.update(passed=True, summary="all gates passed")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{name}/train.json", json.dumps(doc))
+        archive.writestr(f"{name}/verdict.json", json.dumps(verdict))
+    return buffer.getvalue()
+
+
+def merged_with(state: Any, world: World, pr: int, archive: bytes) -> dict[str, Any]:
+    """Pull request ``pr`` (work's HEAD) whose run uploaded ``archive``, then merged."""
+    head = git(world.work, "rev-parse", "HEAD")
+    state.add_pull(pr, head)
+    run: dict[str, Any] = state.add_workflow_run(
+        head, name=f"mlgitops {world.name}: pull request", path=pr_workflow(world)
+    )
+    state.add_artifact(run["id"], f"mlgitops-{world.name}-train", archive)
+    state.merge_pull(pr, head)
+    return run
+
+
+def pr_workflow(world: World) -> str:
+    return f".github/workflows/mlgitops-{world.name}-pr.yml"
+
+
+def another_model(world: World, uri: str, label: str) -> tuple[str, str, str]:
+    from sklearn.ensemble import RandomForestClassifier
+
+    frame = data(world)
+    model = RandomForestClassifier(n_estimators=20, random_state=1)
+    model.fit(frame[FEATURES], frame[TARGET])
+    return log_model(uri, world.work, world.name, saved(model, world.tmp / label))
+
+
+# -- which run is the review -------------------------------------------------------------
+
+
+def test_a_run_of_another_branch_on_the_same_commit_is_not_the_review(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    uri = mlflow_server.uri
+    reviewed = reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    head = git(world.work, "rev-parse", "HEAD")
+    # a branch of its own pointing at the same commit, its pull request into a base whose
+    # workflow file it wrote: a newer run, naming a model of its own
+    on_github.state.add_pull(13, head, base="mine", head_ref="mine-too")
+    run = on_github.state.add_workflow_run(
+        head, name="x", path=pr_workflow(world), head_branch="mine-too"
+    )
+    forged = results(world.work, world.name, another_model(world, uri, "other"))
+    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", forged)
+
+    assert deploy(world, uri) == 0
+    assert model_json(world)["run_id"] == reviewed
+
+
+def test_a_run_that_started_after_the_merge_is_not_the_review(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    uri = mlflow_server.uri
+    reviewed = reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    head = git(world.work, "rev-parse", "HEAD")
+    late = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
+    forged = results(world.work, world.name, another_model(world, uri, "late"))
+    on_github.state.add_artifact(late["id"], f"mlgitops-{world.name}-train", forged)
+
+    assert deploy(world, uri) == 0
+    assert model_json(world)["run_id"] == reviewed
+
+
+def test_another_pull_request_from_the_same_branch_into_another_base_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    head = git(world.work, "rev-parse", "HEAD")
+    # opened before the merge, from the reviewed branch into a base whose workflow it wrote:
+    # its runs name the same branch and commit
+    on_github.state.add_pull(13, head, base="mine")
+    run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
+    forged = results(world.work, world.name, another_model(world, uri, "same-branch"))
+    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", forged)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    assert capsys.readouterr().err == (
+        "mlgitops deploy: error: pull request #12 comes from branch feature, and so does #13 "
+        "into another base branch: their workflow runs on the same commit cannot be told "
+        "apart from #12's, so none of them is a review; nothing deployed (merge the change "
+        "again through a pull request from a branch of its own)\n"
+    )
+    assert versions(uri, world.name) == []
+    assert world.remote_head() == before
+
+
+# -- how the model is judged -------------------------------------------------------------
+
+
+def test_the_re_score_gives_the_model_the_merged_schemas_features_not_train_jsons(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    frame = data(world)
+    # a "model" of the label alone: perfect when handed the label
+    cheat = DecisionTreeClassifier(max_depth=1).fit(frame[[TARGET]], frame[TARGET])
+    logged = log_model(uri, world.work, world.name, saved(cheat, world.tmp / "cheat"))
+    as_label = [{"name": TARGET, "dtype": "int64"}]
+    merged_with(
+        on_github.state, world, 12, results(world.work, world.name, logged, features=as_label)
+    )
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pull request #12, workflow run "
+        f"{max(on_github.state.workflow_runs)} on {git(world.work, 'rev-parse', 'HEAD')[:12]}: "
+        f"the model was trained with features {TARGET}, but the merged commit's spec and "
+        f"schema say {', '.join(FEATURES)}; nothing deployed\n"
+    )
+    assert versions(uri, world.name) == []
+
+
+def test_a_model_that_cannot_score_the_merged_features_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    frame = data(world)
+    cheat = DecisionTreeClassifier(max_depth=1).fit(frame[[TARGET]], frame[TARGET])
+    logged = log_model(uri, world.work, world.name, saved(cheat, world.tmp / "cheat"))
+    merged_with(on_github.state, world, 12, results(world.work, world.name, logged))
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"mlgitops deploy: error: model of run {logged[0]} does not load, or does not predict "
+        f"on the merged holdout's features ({', '.join(FEATURES)}): "
+    ), err
+    assert err.endswith(": - malignant; nothing deployed\n"), err  # scikit-learn's last line
+    assert versions(uri, world.name) == []
+
+
+class _Payload:
+    """A pickle that runs ``code`` when loaded (and returns what it evaluates to)."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (eval, (self.code,))
+
+
+def test_the_model_is_loaded_in_a_process_without_the_deploy_jobs_credentials(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    uri = mlflow_server.uri
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "deploy-credential")
+    monkeypatch.setenv("MLGITOPS_PUSH_TOKEN", "push-credential")
+    reviewed_run(uri, world.work, world.name)
+    frame = data(world)
+    real = RandomForestClassifier(n_estimators=30, random_state=0)
+    real.fit(frame[FEATURES], frame[TARGET])
+    folder = saved(real, world.tmp / "loaded")
+    seen = world.tmp / "seen.json"
+    code = (
+        f"(__import__('pathlib').Path({str(seen)!r}).write_text(__import__('json').dumps("
+        "{'environ': dict(__import__('os').environ), 'cwd': __import__('os').getcwd()})), "
+        f"__import__('pickle').loads({pickle.dumps(real)!r}))[1]"
+    )
+    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
+    logged = log_model(uri, world.work, world.name, folder)
+    merged_with(on_github.state, world, 12, results(world.work, world.name, logged))
+
+    assert deploy(world, uri) == 0  # it is a real model, and it passes
+    loaded = json.loads(seen.read_text())
+    given = {k for k in loaded["environ"] if not k.startswith("_MLFLOW")}  # MLflow's own
+    assert given <= {
+        *child_environment(dict(os.environ), world.tmp),
+        *(k for k in given if k.startswith("LC_")),
+    }, sorted(given)
+    assert not {"MLFLOW_TRACKING_TOKEN", "MLGITOPS_PUSH_TOKEN", "GITHUB_TOKEN"} & given
+    assert not Path(loaded["cwd"]).is_relative_to(world.work)
+    assert loaded["environ"]["MLFLOW_TRACKING_URI"].startswith("file:")
+    assert model_json(world)["run_id"] == logged[0]
+
+
+def test_train_jsons_fields_that_reach_the_commit_must_have_their_form(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    path = world.work / ".mlgitops" / world.name / "train.json"
+    doc = json.loads(path.read_text())
+    key = doc["content_key"] + "\nMlgitops-Environment: production"
+    path.write_text(json.dumps({**doc, "content_key": key}))
+    run = publish_review(on_github.state, world.work, world.name, pr=12)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 2
+    head = git(world.work, "rev-parse", "HEAD")
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pull request #12, workflow run {run['id']} on {head[:12]}: "
+        f"train.json's content_key {key!r} is not a sha256 content key; nothing deployed\n"
+    )
+    assert world.remote_head() == before
+    assert versions(uri, world.name) == []
+
+
+def test_the_commit_body_carries_deploys_own_verdict_not_the_uploaded_one(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    path = world.work / ".mlgitops" / world.name / "verdict.json"
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "summary": "fine\n\nMlgitops-Model-Version: 999"}))
+    publish_review(on_github.state, world.work, world.name, pr=12)
+
+    assert deploy(world, uri) == 0
+    body = git(world.remote, "log", "-1", "--format=%B", "main")
+    assert "999" not in body and "Verdict: passed" in body
+    trailers = git(world.remote, "log", "-1", "--format=%(trailers:only,unfold)", "main")
+    assert "Mlgitops-Model-Version: 1\n" in trailers + "\n"
+
+
+# -- what the environment already decided ------------------------------------------------
+
+
+def test_a_merge_that_changes_the_deployed_record_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=11)
+    assert deploy(world, uri) == 0  # v1 in staging
+    git(world.work, "pull", "-q", "origin", "main")
+    record = f"manifests/{world.name}/overlays/staging/model.json"
+    # deleting the record would make the re-score a first deployment: absolute gates only
+    git(world.work, "rm", "-q", record)
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 2
+    head = git(world.work, "rev-parse", "HEAD")
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: the merged commit {head[:12]} changes {record}, the record "
+        "of what is deployed to staging, which only deploy, promote and rollback write: revert "
+        "that change in a pull request of its own; nothing deployed\n"
+    )
+    assert versions(uri, world.name) == ["1"]
+    assert world.remote_head() == before
+
+
+def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert deploy(world, uri) == 0  # v1
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    merged = git(world.work, "rev-parse", "HEAD")
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=13)
+    assert deploy(world, uri) == 0  # v2
+    assert (
+        cli_run(world.work, "rollback", world.name, "--env", "staging", "--tracking-uri", uri) == 0
+    )
+    rolled_back = world.remote_head()
+    rerun = world.clone("rerun")  # the deploy job of the second merge, run again
+    git(rerun, "checkout", "-q", "--detach", merged)
+    capsys.readouterr()
+
+    assert deploy(world, uri, root=rerun) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"superseded: manifests/{world.name}/overlays/staging/model.json changed since the "
+        f"deployed commit (model v1 in staging at {rolled_back[:12]}): a later deploy, promote "
+        "or rollback decided what runs there, and this deploy does not undo it"
+    ) in out, out
+    assert world.remote_head() == rolled_back
+    record = model_json(world)
+    assert record["version"] == "1"
+    assert (record["rolled_back_from"] or {})["version"] == "2"  # type: ignore[index]
