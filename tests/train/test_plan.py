@@ -157,6 +157,30 @@ def test_the_repo_config_affects_every_pipeline(
     )
 
 
+def test_files_render_writes_affect_their_pipeline(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hand edit of a generated file must meet ``render --check`` (the check job, which runs
+    only for an affected pipeline), never "inputs unchanged"."""
+    edited = {
+        "manifests/tumors/base/rollout.yaml": ["tumors"],
+        "manifests/tumors/overlays/staging/kustomization.yaml": ["tumors"],
+        "manifests/tumors/overlays/staging/model.json": ["tumors"],
+        "manifests/argocd/cells-staging.yaml": ["cells"],
+        ".github/workflows/mlgitops-cells-deploy.yml": ["cells"],
+        ".github/workflows/mlgitops-tumors-drift.yml": ["tumors"],
+        ".github/workflows/mlgitops-report.yml": ["cells", "tumors"],
+        "manifests/runners/gpu.yaml": ["cells", "tumors"],
+    }
+    for path, pipelines in edited.items():
+        assert cli(repo, "plan", "--files", path, "--json") == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["affected"] == pipelines, path
+        assert [p["reasons"] for p in doc["pipelines"] if p["affected"]] == [[path]] * len(
+            pipelines
+        )
+
+
 def test_files_given_are_read_as_git_names_them(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

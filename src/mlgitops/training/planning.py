@@ -66,11 +66,28 @@ def touches(inputs: Iterable[str], path: str) -> bool:
 
 
 def reasons(pipeline: Pipeline, changed: Sequence[str]) -> tuple[str, ...]:
-    """The changed paths that affect ``pipeline``, in the order given."""
-    # The PR workflow itself too: a change to it must run it, not report "inputs unchanged".
-    workflow = f".github/workflows/mlgitops-{pipeline.name}-pr.yml"
-    inputs = (*pipeline.inputs(), REPO_CONFIG, workflow)
-    return tuple(path for path in changed if touches(inputs, path))
+    """The changed paths that affect ``pipeline``, in the order given: its inputs, and the
+    files ``render`` writes for it (a hand edit of those must meet ``render --check``, which
+    runs only for an affected pipeline, never get "inputs unchanged")."""
+    inputs = (*pipeline.inputs(), REPO_CONFIG, *generated(pipeline))
+    return tuple(
+        path
+        for path in changed
+        if touches(inputs, path) or path.startswith(f"manifests/argocd/{pipeline.name}-")
+    )
+
+
+def generated(pipeline: Pipeline) -> tuple[str, ...]:
+    """The files and folders ``render`` writes for ``pipeline``, and those it writes for every
+    pipeline (its Argo CD applications, ``manifests/argocd/<name>-<env>.yaml``, aside)."""
+    workflows = ".github/workflows/mlgitops"
+    return (
+        *(f"{workflows}-{pipeline.name}-{kind}.yml" for kind in ("pr", "deploy", "drift")),
+        f"{workflows}-report.yml",
+        ".github/actionlint.yaml",
+        f"manifests/{pipeline.name}",
+        "manifests/runners",
+    )
 
 
 def affected(pipelines: Sequence[Pipeline], changed: Sequence[str]) -> list[PipelinePlan]:
