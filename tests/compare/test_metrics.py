@@ -150,3 +150,23 @@ def test_labels_are_codes_as_pandas_matches_each_value_on_its_own(
             encode(column, classes, "predictions.parquet", None)
     else:
         assert encode(column, classes, "predictions.parquet", None).tolist() == expected
+
+
+def test_a_baseline_past_any_number_makes_its_metric_undefined_not_infinite() -> None:
+    """A deployed model predicting inf (a sentinel value it was never trained on) scores an
+    infinite error: no JSON number, so undefined, and the relative gate cannot stand on it."""
+    import json
+
+    from mlgitops.evaluation.scoring import BootstrapSettings, score_metrics
+
+    truth = np.linspace(0.0, 10.0, 50)
+    holdout = Holdout("regression", truth, ())
+    candidate = Predictions(truth + 0.5)
+    baseline = Predictions(np.where(np.arange(50) % 10 == 0, -np.inf, truth))
+    settings = BootstrapSettings(resamples=50, confidence=0.95, seed=0)
+    results = score_metrics(["rmse", "r2", "mae"], holdout, candidate, baseline, settings)
+    for result in results:
+        assert result.candidate is not None and result.baseline is None, result
+        assert (result.delta, result.ci) == (None, None)
+        assert result.unavailable == "it is undefined on the compared rows"
+    json.dumps([r.baseline for r in results], allow_nan=False)

@@ -251,3 +251,5 @@ def test_a_model_without_known_inputs_or_that_fails_on_them_is_not_evaluable() -
     assert failing.comparison.reasons == (
         "the deployed model could not score the holdout: expected 3 features, got 2",
     )
+    # no row was compared (the verdict's holdout.compared says so, as for a missing column)
+    assert (failing.comparison.compared_rows, unknown.comparison.compared_rows) == (0, 0)

@@ -200,6 +200,19 @@ def test_charts_without_baseline() -> None:
     assert charts([]) == []
 
 
+def test_chart_bars_stand_on_the_rows_the_baseline_line_stands_on() -> None:
+    """Where rows were left out of the comparison, the line is the baseline on the compared
+    rows: the bar must be the candidate on those rows too, not on the whole holdout."""
+    metrics = [
+        {"name": "roc_auc", "candidate": 0.9856, "paired_candidate": 0.9896, "baseline": 0.9862},
+        {"name": "accuracy", "candidate": 0.93, "paired_candidate": 0.95, "baseline": 0.94},
+    ]
+    lines = charts(metrics)
+    assert (lines[5], lines[6]) == ("    bar [0.9896, 0.95]", "    line [0.9862, 0.94]"), lines
+    no_baseline = [{"name": "roc_auc", "candidate": 0.9856, "baseline": None}]
+    assert "    bar [0.9856]" in charts(no_baseline)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "note"),
     [

@@ -183,3 +183,70 @@ class _loopback_port:
 
     def __exit__(self, *exc: object) -> None:
         self._sock.close()
+
+
+#: A trainer (``model.command``) whose holdout probabilities are not numbers, as a failed
+#: calibration step leaves them; or whose regression predictions run past any number.
+NOT_NUMBERS = """\
+import json, os, pathlib, warnings
+warnings.simplefilter("ignore")
+import numpy as np, pandas as pd, mlflow.sklearn
+from sklearn.tree import DecisionTreeClassifier
+out = pathlib.Path(os.environ["MLGITOPS_OUTPUT"]); target = os.environ["MLGITOPS_TARGET"]
+features = json.loads(os.environ["MLGITOPS_FEATURES"])
+train, holdout = (pd.read_parquet(os.environ[k]) for k in ("MLGITOPS_TRAIN", "MLGITOPS_HOLDOUT"))
+model = DecisionTreeClassifier(max_depth=3).fit(train[features], train[target])
+signature = mlflow.models.infer_signature(train[features])
+mlflow.sklearn.save_model(model, str(out / "model"), signature=signature, serialization_format="cloudpickle")
+written = pd.DataFrame({"__row__": holdout["__row__"], "y_pred": model.predict(holdout[features])})
+written["proba_0"], written["proba_1"] = {value}, 0.5
+written.to_parquet(out / "predictions.parquet", index=False)
+"""
+
+
+@pytest.mark.parametrize("value", ["np.nan", "np.inf"])
+def test_probabilities_that_are_not_numbers_are_refused_by_row_not_scored(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """A NaN ranks nowhere: scored, it made up a roc_auc that passed its gate."""
+    name = unique("notnumbers")
+    root = example_repo(tmp_path / "repo", name)
+    (root / "train.py").write_text(NOT_NUMBERS.replace("{value}", value))
+    _edit(
+        root,
+        name,
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}\n",
+        "  command: python train.py\n",
+    )
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    err = capsys.readouterr().err
+    first = "nan" if value == "np.nan" else "inf"
+    assert err.startswith("mlgitops train: error: the predictions of `python train.py`: "), err
+    assert err.endswith(
+        f"proba_0 of data row {err.split('data row ')[1].split(' ')[0]} is "
+        f"{first}, not a probability (a finite number)\n"
+    )
+    assert not (root / ".mlgitops" / name / "train.json").exists()
+
+
+def test_a_data_column_named_as_the_row_number_is_refused_by_name(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique("rowcolumn")
+    root = example_repo(tmp_path / "repo", name)
+    data = root / "data" / "tumors.csv"
+    lines = data.read_text().splitlines()
+    data.write_text(
+        "\n".join([f"__row__,{lines[0]}", *(f"{i},{line}" for i, line in enumerate(lines[1:]))])
+        + "\n"
+    )
+    schema = root / "schemas" / "tumors.yaml"
+    schema.write_text(
+        schema.read_text().replace("columns:\n", "columns:\n  __row__: {dtype: int64}\n", 1)
+    )
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops train: error: data/tumors.csv: column '__row__' is the name mlgitops gives "
+        "each row's number in the hand-off files; rename the column\n"
+    )

@@ -12,7 +12,7 @@ through these functions, so they judge alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -125,8 +125,8 @@ def against_deployed(
     try:
         given = baseline_inputs(frame.iloc[rows].reset_index(drop=True), inputs)
         predictions = predict(deployed.model, given, holdout.take(rows))
-    except NotEvaluable as exc:
-        return BaselineScores(None, rows, comparison.refused(str(exc)))
+    except NotEvaluable as exc:  # no row was compared
+        return BaselineScores(None, rows, replace(comparison.refused(str(exc)), compared_rows=0))
     return BaselineScores(predictions, rows, comparison)
 
 

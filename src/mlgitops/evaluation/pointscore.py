@@ -49,7 +49,16 @@ def encode(values: Any, classes: tuple[Any, ...], what: Path | str, frame: Any) 
     import pandas as pd
 
     if not classes:
-        return np.asarray(values, dtype=np.float64)
+        numbers = np.asarray(values, dtype=np.float64)
+        if frame is not None:
+            _finite(
+                numbers[:, None],
+                [getattr(values, "name", None) or "value"],
+                frame,
+                what,
+                "a number",
+            )
+        return numbers
     # the column itself where numpy holds it: a list of its values as Python objects took
     # 7 ms per 40,000 rows, and pandas matches the same values either way
     target = np.asarray(values) if isinstance(values.dtype, np.dtype) else list(values)
@@ -75,9 +84,24 @@ def proba_columns(predicted: Any, classes: tuple[Any, ...], what: Path | str) ->
         return None
     if len(classes) == 2 and present[1] and not present[0]:
         positive = predicted[names[1]].to_numpy(dtype=np.float64)
+        _finite(positive[:, None], names[1:], predicted, what, "a probability")
         return np.column_stack([1.0 - positive, positive])
     if not all(present):
         missing = ", ".join(n for n, ok in zip(names, present, strict=True) if not ok)
         raise DataError(f"{what}: probability columns missing: {missing}")
     proba: Floats = predicted[names].to_numpy(dtype=np.float64)
+    _finite(proba, names, predicted, what, "a probability")
     return proba
+
+
+def _finite(values: Any, names: Sequence[str], frame: Any, what: Path | str, kind: str) -> None:
+    """DataError naming the first value of ``values`` (one column each of ``names``) that is
+    not a finite number (a NaN ranks nowhere: a score made of one is made up)."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    at, column = (int(i) for i in np.argwhere(bad)[0])
+    where = f"data row {int(frame[ROW].iloc[at])}" if ROW in frame.columns else f"row {at + 1}"
+    raise DataError(
+        f"{what}: {names[column]} of {where} is {values[at, column]}, not {kind} (a finite number)"
+    )

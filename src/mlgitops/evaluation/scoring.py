@@ -101,8 +101,9 @@ def _paired(
     paired = kernel(name, holdout, candidate, baseline)
     cand, base = paired.point()
     higher = metric(name).higher_is_better
-    if math.isnan(cand) or math.isnan(base):
-        why = None if math.isnan(cand) else "it is undefined on the compared rows"
+    if not math.isfinite(cand) or not math.isfinite(base):
+        # undefined (NaN), or a model's predictions past any number (inf): no delta to judge
+        why = None if not math.isfinite(cand) else "it is undefined on the compared rows"
         return MetricResult(
             name,
             higher,
@@ -126,4 +127,5 @@ def _paired(
 
 
 def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value
+    """A metric's value; None where it is undefined (NaN, or infinite: no JSON number)."""
+    return value if math.isfinite(value) else None

@@ -33,9 +33,18 @@ def charts(metrics: Sequence[dict[str, Any]]) -> list[str]:
     return [*lines, f"<sub>{legend}</sub>"]
 
 
+def _bar(metric: dict[str, Any]) -> float:
+    """The candidate's value on the rows the baseline's line stands on (where rows were left
+    out of the comparison, those of the comparison), else on the whole holdout."""
+    paired = metric.get("paired_candidate")
+    if isinstance(metric.get("baseline"), int | float) and isinstance(paired, int | float):
+        return float(paired)
+    return float(metric["candidate"])
+
+
 def _chart(metrics: Sequence[dict[str, Any]], title: str, *, bounded: bool) -> list[str]:
     names = ", ".join(f'"{_label(m["name"])}"' for m in metrics)
-    candidate = [float(m["candidate"]) for m in metrics]
+    candidate = [_bar(m) for m in metrics]
     baseline = [m.get("baseline") for m in metrics]
     values = candidate + [float(b) for b in baseline if isinstance(b, int | float)]
     low = min(0.0, *values)

@@ -132,6 +132,11 @@ def read_table(
     frame = missing_as_nan(_as_pandas(outcome.table))
     if frame.empty:
         raise DataError(f"{location}: no data rows")
+    if ROW in frame.columns:
+        raise DataError(
+            f"{location}: column {ROW!r} is the name mlgitops gives each row's number in the "
+            "hand-off files; rename the column"
+        )
     frame.insert(0, ROW, range(1, len(frame) + 1))
     features = contract(schema, header, data.target, frame)
     return Table(frame, features, failures, outcome.unparsed)
