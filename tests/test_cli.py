@@ -187,6 +187,92 @@ def test_render_removes_files_of_a_deleted_pipeline(git_repo: Path) -> None:
     assert not (git_repo / ".github").exists()
 
 
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def _rendered(root: Path) -> dict[str, bytes]:
+    assert _mlgitops("init", cwd=root).returncode == 0
+    assert _mlgitops("render", cwd=root).returncode == 0
+    return _tree(root)
+
+
+@pytest.mark.parametrize("args", [["render"], ["render", "--check"]])
+def test_a_pipelines_path_that_is_no_folder_removes_nothing(
+    git_repo: Path, args: list[str]
+) -> None:
+    """An empty list of specs would remove every generated file, and say it all is current."""
+    before = _rendered(git_repo)
+    spec = before.pop("pipelines/tumors.yaml")
+    for entry in (git_repo / "pipelines").iterdir():
+        entry.unlink()
+    (git_repo / "pipelines").rmdir()
+    (git_repo / "pipelines").write_bytes(spec)
+    result = _mlgitops(*args, cwd=git_repo)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"mlgitops {args[0]}: error: pipelines: not a folder (the pipeline specs live in it)\n"
+    )
+    assert _tree(git_repo) == {**before, "pipelines": spec}
+
+
+def test_a_config_that_is_a_folder_is_named_not_ignored(git_repo: Path) -> None:
+    before = _rendered(git_repo)
+    config = git_repo / "mlgitops.yaml"
+    config.unlink()
+    config.mkdir()
+    result = _mlgitops("render", cwd=git_repo)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == ("mlgitops.yaml:1:1: cannot be read (Is a directory)")
+    del before["mlgitops.yaml"]
+    assert _tree(git_repo) == before
+
+
+def test_a_spec_file_name_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    root = tmp_path.resolve()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    _rendered(root)
+    spec = root / "pipelines" / "tumors.yaml"
+    spec.rename(root / "pipelines" / "caf\udce9.yaml")  # Latin-1 é, as os.fsdecode reads it
+    result = _mlgitops("render", cwd=root)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "mlgitops render: error: pipelines/caf\\xe9.yaml: the file name is not UTF-8; rename it\n"
+    )
+
+
+def test_a_folder_where_a_generated_file_goes_is_bad_input_and_nothing_changes(
+    git_repo: Path,
+) -> None:
+    before = _rendered(git_repo)
+    workflow = git_repo / ".github" / "workflows" / "mlgitops-tumors-pr.yml"
+    workflow.unlink()
+    workflow.mkdir()
+    del before[".github/workflows/mlgitops-tumors-pr.yml"]
+    for args in (["render"], ["render", "--check"]):
+        result = _mlgitops(*args, cwd=git_repo)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"mlgitops render: error: {workflow}"), result.stderr
+        assert result.stderr.endswith(": Is a directory\n"), result.stderr
+        assert _tree(git_repo) == before
+
+
+@pytest.mark.parametrize("kind", ["missing", "a file"])
+def test_a_repository_that_is_no_folder_is_named(tmp_path: Path, kind: str) -> None:
+    where = tmp_path / "repo"
+    if kind == "a file":
+        where.write_text("x\n")
+    for verb in (["render", "--check"], ["validate", "tumors"]):
+        result = _mlgitops("-C", str(where), *verb, cwd=tmp_path)
+        assert result.returncode == 2
+        why = "no such folder" if kind == "missing" else "not a folder"
+        assert result.stderr == f"mlgitops {verb[0]}: error: -C {where}: {why}\n"
+
+
 def test_this_repository_is_rendered_and_current() -> None:
     root = Path(__file__).resolve().parent.parent
     check = _mlgitops("render", "--check", cwd=root)

@@ -103,8 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and verb not in _LONG_RUNNING:
         collector.for_one_command()
     console.begin_command()
+    repo: Path = arguments["repo"]
+    if not repo.is_dir() and (repo.exists() or verb != "init"):  # init makes its folder
+        why = "not a folder" if repo.exists() else "no such folder"
+        console.error_line(f"mlgitops {verb}: error: -C {repo}: {why}")
+        return EXIT_BAD_INPUT
     try:
-        _warn_if_outputs_tracked(arguments["repo"])
+        _warn_if_outputs_tracked(repo)
         code: int = _command(verb).run(**arguments)
         return code
     except SpecError as exc:
@@ -126,8 +131,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error_line("mlgitops: interrupted")
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.filename is None:  # not a file's: nothing the user named
+            return _bug(verb)
+        console.error_line(f"mlgitops {verb}: error: {_file_problem(exc)}")
+        return EXIT_BAD_INPUT
     except Exception:
         return _bug(verb)
+
+
+def _file_problem(exc: OSError) -> str:
+    """A file the command was given or had to write, and what the system said of it (a
+    folder where a file goes, a file where a folder goes, no permission, a link loop)."""
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {exc.strerror or exc}"
 
 
 def _warn_if_outputs_tracked(repo: Path) -> None:

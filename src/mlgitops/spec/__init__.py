@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mlgitops.errors import BadInput, Problem, SpecError
@@ -36,18 +37,39 @@ class Repo:
 
 def _read(root: Path, rel: str) -> str:
     try:
-        return (root / rel).read_text("utf-8")
+        data = (root / rel).read_bytes()
+    except OSError as exc:
+        raise SpecError([Problem(rel, 1, 1, f"cannot be read ({exc.strerror or exc})")]) from exc
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem(rel, 1, 1, f"not UTF-8 text ({exc.reason})")]) from exc
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        why = f"not UTF-8 text ({exc.reason}: byte 0x{data[exc.start]:02x})"
+        raise SpecError([Problem(rel, line, col, why)]) from exc
 
 
 def spec_files(root: Path) -> list[str]:
-    """Repo-relative paths of the pipeline specs, sorted."""
+    """Repo-relative paths of the pipeline specs, sorted (BadInput where ``pipelines`` is
+    there but no folder that can be listed: an empty list would remove every generated file)."""
     folder = root / PIPELINES_DIR
-    if not folder.is_dir():
+    if not folder.exists() and not folder.is_symlink():
         return []
-    found = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
-    return sorted(p.relative_to(root).as_posix() for p in found if p.is_file())
+    if not folder.is_dir():
+        raise BadInput(f"{PIPELINES_DIR}: not a folder (the pipeline specs live in it)")
+    try:
+        names = [e.name for e in os.scandir(folder) if not e.is_dir()]
+    except OSError as exc:
+        raise BadInput(f"{PIPELINES_DIR}: cannot be read ({exc.strerror or exc})") from exc
+    found = sorted(f"{PIPELINES_DIR}/{n}" for n in names if n.endswith((".yaml", ".yml")))
+    for rel in found:
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise BadInput(f"{shown}: the file name is not UTF-8; rename it") from exc
+    return found
 
 
 def load_repo(root: Path, *, check_references: bool = False) -> Repo:
@@ -60,7 +82,7 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
     """
     problems: list[Problem] = []
     config = RepoConfig()
-    if (root / REPO_CONFIG).is_file():
+    if (root / REPO_CONFIG).exists() or (root / REPO_CONFIG).is_symlink():
         try:
             config = parse_repo_config(REPO_CONFIG, _read(root, REPO_CONFIG))
         except SpecError as exc:

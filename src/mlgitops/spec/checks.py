@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
@@ -174,6 +175,9 @@ def _semantic(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
             yield path, message, False
     yield from _data_rules(doc.get("data"))
     yield from _model_rules(doc.get("model"))
+    for path in _not_finite(doc, []):
+        if path[:2] != ["model", "params"]:  # the estimator's own business
+            yield path, "must be a finite number (.nan and .inf are not)", False
     yield from _metric_rules(doc)
     yield from _deploy_rules(doc.get("deploy"))
     drift = doc.get("drift")
@@ -278,6 +282,18 @@ def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
         for name, col in columns.items():
             if isinstance(col, dict) and _min_above_max(col):
                 yield ["data", "columns", name, "min"], "min is greater than max", True
+            if isinstance(col, dict) and isinstance(col.get("regex"), str):
+                try:
+                    re.compile(col["regex"])
+                except re.error as exc:
+                    yield (
+                        ["data", "columns", name, "regex"],
+                        f"not a regular expression ({exc})",
+                        False,
+                    )
+    rows = data.get("rows")
+    if isinstance(rows, dict) and _min_above_max(rows):
+        yield ["data", "rows", "min"], "min is greater than max", True
 
 
 def _model_rules(model: Any) -> Iterator[tuple[list[Key], str, bool]]:
@@ -290,6 +306,19 @@ def _model_rules(model: Any) -> Iterator[tuple[list[Key], str, bool]]:
         yield ["model"], "missing the trainer: give 'estimator' (an import path) or 'command'", True
     if has_cmd and "params" in model:
         yield ["model", "params"], "'params' applies to 'estimator' only", True
+
+
+def _not_finite(node: Any, path: list[Key]) -> Iterator[list[Key]]:
+    """Where the document holds a float that is no finite number (``.nan``, ``.inf``): it
+    breaks no bound a JSON Schema sets, and every computation it reaches."""
+    if isinstance(node, float) and not math.isfinite(node):
+        yield path
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _not_finite(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _not_finite(value, [*path, index])
 
 
 def _num(value: Any) -> bool:

@@ -67,8 +67,8 @@ def load(text: str) -> Any:
         if node is None:
             return SLOW
         return _Builder(loader).build(node)
-    except (yaml.YAMLError, _Slow, RecursionError):
-        return SLOW
+    except (yaml.YAMLError, _Slow, RecursionError, ValueError):
+        return SLOW  # ruamel.yaml reads it, or says where it cannot
     finally:
         loader.dispose()
 

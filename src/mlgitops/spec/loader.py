@@ -39,11 +39,27 @@ def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(source, line, col, f"YAML: {reason}")]
     except YAMLError as exc:
         return None, [Problem(source, 1, 1, f"YAML: {exc}")]
+    except (ValueError, RecursionError) as exc:
+        return None, [_unreadable(source, text, exc)]
     if doc is None:
         return None, [Problem(source, 1, 1, "the file is empty: expected a mapping")]
     if not isinstance(doc, Mapping):
         return None, [Problem(source, 1, 1, "expected a mapping at the top level")]
     return doc, []
+
+
+def _unreadable(source: str, text: str, exc: ValueError | RecursionError) -> Problem:
+    """Where YAML that parses holds what Python cannot make a value of: an integer past its
+    digit limit, or collections nested deeper than its stack."""
+    import re
+
+    if isinstance(exc, RecursionError):
+        return Problem(source, 1, 1, "YAML: collections nested too deeply to read")
+    found = re.search(r"[-+]?[0-9][0-9_]{4000,}", text)
+    at = found.start() if found else 0
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    return Problem(source, line, col, f"YAML: a value that cannot be read ({exc})")
 
 
 def _duplicate_reason(exc: Any) -> str:
