@@ -14,7 +14,7 @@ from mlgitops.sha import sha256_hex
 from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
 from mlgitops.spec.checks import problems
-from mlgitops.spec.positions import locate
+from mlgitops.spec.positions import Key, locate
 
 
 def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
@@ -282,15 +282,46 @@ def unknown_pools(
     return found
 
 
+#: Folders of ``manifests/`` that ``render`` writes for the repository, not for one pipeline.
+RESERVED_NAMES = ("argocd", "runners")
+
+
 def duplicate_names(pipelines: Sequence[m.Pipeline], texts: Mapping[str, str]) -> list[Problem]:
-    """A problem at each later definition of a pipeline name already taken."""
+    """A problem at each later definition of a pipeline name already taken; at a name that
+    is a folder ``render`` writes for the repository; and at each environment whose Argo CD
+    application (``manifests/argocd/<pipeline>-<environment>.yaml``, named so) another
+    pipeline's environment already has (``tumors`` + ``prod-eu`` and ``tumors-prod`` +
+    ``eu``): one would overwrite the other's file."""
     first: dict[str, str] = {}
+    apps: dict[str, tuple[str, str]] = {}
     found = []
+
+    def at(p: m.Pipeline, path: list[Key], msg: str) -> None:
+        doc, _ = parse_yaml(p.source, texts[p.source])
+        line, col = locate(doc, path)
+        found.append(Problem(p.source, line, col, msg))
+
     for p in sorted(pipelines, key=lambda p: p.source):
         if p.name in first:
-            doc, _ = parse_yaml(p.source, texts[p.source])
-            line, col = locate(doc, ["name"])
-            msg = f"name: pipeline '{p.name}' is already defined in {first[p.name]}"
-            found.append(Problem(p.source, line, col, msg))
+            at(p, ["name"], f"name: pipeline '{p.name}' is already defined in {first[p.name]}")
+        elif p.name in RESERVED_NAMES:
+            at(
+                p,
+                ["name"],
+                f"name: '{p.name}' is taken: render writes manifests/{p.name}/ for "
+                "the whole repository",
+            )
         first.setdefault(p.name, p.source)
+        for index, env in enumerate(p.deploy.environments if p.deploy else ()):
+            app = f"{p.name}-{env.name}"
+            other = apps.get(app)
+            if other is not None and other[0] != p.name:
+                at(
+                    p,
+                    ["deploy", "environments", index, "name"],
+                    f"deploy.environments[{index}].name: pipeline '{other[0]}' "
+                    f"({first[other[0]]}) has the same Argo CD application for its environment "
+                    f"'{other[1]}': {app} (manifests/argocd/{app}.yaml); rename one of them",
+                )
+            apps.setdefault(app, (p.name, env.name))
     return found
