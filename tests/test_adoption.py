@@ -76,6 +76,21 @@ def test_init_writes_the_gitignore_entry(git_repo: Path) -> None:
     assert _git(git_repo, "ls-files", ".mlgitops") == ""
 
 
+@pytest.mark.parametrize("verb", ["adopt", "init"])
+def test_a_gitignore_in_another_encoding_keeps_its_bytes(existing: Path, verb: str) -> None:
+    """git matches patterns byte for byte: a Latin-1 line re-encoded matches nothing."""
+    latin = b"caf\xe9.log\r\n__pycache__/"
+    (existing / ".gitignore").write_bytes(latin)
+    (existing / "caf\xe9.log".encode("latin-1").decode("utf-8", "surrogateescape")).write_text("x")
+    assert _mlgitops(verb, cwd=existing).returncode == 0
+    assert (existing / ".gitignore").read_bytes() == latin + (
+        b"\n# mlgitops: local results and the local MLflow store (never committed)\n"
+        b".mlgitops/\n"
+    )
+    assert _git(existing, "status", "--porcelain", "--ignored").count("caf") == 1
+    assert "!! " in _git(existing, "status", "--porcelain", "--ignored")
+
+
 def test_the_warning_names_a_tracked_result_as_it_is_named(existing: Path) -> None:
     (existing / ".mlgitops").mkdir()
     (existing / ".mlgitops" / "résumé du modèle.json").write_text("{}")

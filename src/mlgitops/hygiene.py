@@ -20,16 +20,20 @@ _GITIGNORE_COMMENT = "# mlgitops: local results and the local MLflow store (neve
 
 
 def gitignore(current: bytes | None) -> bytes:
-    """``.gitignore`` with the mlgitops entries added (unchanged when they are there)."""
-    text = (current or b"").decode("utf-8", "replace")
-    have = {line.strip() for line in text.splitlines()}
+    """``.gitignore`` with the mlgitops entries added (unchanged when they are there). The
+    file's own bytes are kept as they are, whatever their encoding: git matches patterns
+    byte for byte, and a pattern re-encoded would no longer match its file."""
+    data = current or b""
+    have = {line.strip() for line in data.splitlines()}
     missing = [
-        line for line in GITIGNORE_LINES if line not in have and line.rstrip("/") not in have
+        line
+        for line in GITIGNORE_LINES
+        if line.encode() not in have and line.rstrip("/").encode() not in have
     ]
     if not missing:
-        return current or b""
-    prefix = text if text.endswith("\n") or not text else text + "\n"
-    return (prefix + "\n".join([_GITIGNORE_COMMENT, *missing]) + "\n").encode("utf-8")
+        return data
+    prefix = data if data.endswith(b"\n") or not data else data + b"\n"
+    return prefix + ("\n".join([_GITIGNORE_COMMENT, *missing]) + "\n").encode("utf-8")
 
 
 def gitignore_of(root: Path) -> bytes:
