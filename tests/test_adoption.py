@@ -84,8 +84,7 @@ def test_a_gitignore_in_another_encoding_keeps_its_bytes(existing: Path, verb: s
     (existing / "caf\xe9.log".encode("latin-1").decode("utf-8", "surrogateescape")).write_text("x")
     assert _mlgitops(verb, cwd=existing).returncode == 0
     assert (existing / ".gitignore").read_bytes() == latin + (
-        b"\n# mlgitops: local results and the local MLflow store (never committed)\n"
-        b".mlgitops/\n"
+        b"\n# mlgitops: local results and the local MLflow store (never committed)\n.mlgitops/\n"
     )
     assert _git(existing, "status", "--porcelain", "--ignored").count("caf") == 1
     assert "!! " in _git(existing, "status", "--porcelain", "--ignored")

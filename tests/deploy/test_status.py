@@ -199,6 +199,20 @@ def test_without_any_kubernetes_configuration_it_says_what_to_do(
     )
 
 
+@pytest.mark.parametrize(
+    "text", ["root:x:0:0:root:/root:/bin/bash\n", "clusters: 5\n", "clusters: [\n", "- 1\n"]
+)
+def test_a_file_that_is_no_kubeconfig_is_named(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    kubeconfig = tmp_path / "not-a-kubeconfig"
+    kubeconfig.write_text(text)
+    assert status(world, kubeconfig) == 2
+    assert capsys.readouterr().err.startswith(
+        f"mlgitops status: error: cannot use the Kubernetes configuration {kubeconfig}: "
+    )
+
+
 def test_an_unreachable_api_server_is_an_error_naming_it(
     world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

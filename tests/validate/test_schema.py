@@ -44,6 +44,18 @@ def test_an_unknown_top_level_key(repo: Path, capsys: pytest.CaptureFixture[str]
     )
 
 
+@pytest.mark.parametrize("value", ["5", "[]", "[id, 3]", "{id: true}"])
+def test_a_table_unique_that_names_no_columns(
+    repo: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, err = _validate(repo, capsys, HEAD + f"unique: {value}\n")
+    assert code == 2
+    assert err.startswith(
+        "mlgitops validate: error: schemas/accounts.yaml:5:1: unique: expected a column name "
+        "or a list of them, not "
+    ), err
+
+
 def test_an_unregistered_check(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     schema = HEAD + "checks:\n- options: {check_name: my_business_rule}\n"
     code, err = _validate(repo, capsys, schema)

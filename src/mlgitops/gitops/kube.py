@@ -32,6 +32,7 @@ class ObjectRef:
 
 def api_client(kubeconfig: Path | None, context: str | None) -> Any:
     """A configured ``kubernetes.client.ApiClient``."""
+    import yaml
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -42,7 +43,9 @@ def api_client(kubeconfig: Path | None, context: str | None) -> Any:
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config()  # type: ignore[no-untyped-call]
             return client.ApiClient()
-    except (ConfigException, OSError, ValueError) as exc:
+    # the library reads the file's YAML and walks it as a kubeconfig: a file that is none
+    # (not YAML, or another shape) fails inside it with YAML's error or a type error
+    except (ConfigException, OSError, ValueError, yaml.YAMLError, TypeError, AttributeError) as exc:
         raise BadInput(
             f"cannot use the Kubernetes configuration {path or 'in-cluster'}: {exc}"
         ) from exc
