@@ -113,8 +113,12 @@ def _files(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
         named += [(["model", "code", i], rel) for i, rel in enumerate(code)]
     named.append((["drift", "current"], drift.get("current")))
     for path, rel in named:
-        if isinstance(rel, str) and not is_url(rel) and not _exists(root, rel):
+        if not isinstance(rel, str) or is_url(rel):
+            continue
+        if not _exists(root, rel):
             yield path, f"'{rel}' does not exist in the repository{_near(root, rel)}"
+        elif path[0] == "data" and (root / rel).is_dir():  # data and schemas are files
+            yield path, f"'{rel}' is a folder, not a file"
     command = model.get("command")
     if isinstance(command, str):
         for script in _scripts(command):
