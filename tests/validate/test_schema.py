@@ -61,7 +61,8 @@ def test_an_unregistered_check(repo: Path, capsys: pytest.CaptureFixture[str]) -
     code, err = _validate(repo, capsys, schema)
     assert code == 2
     assert err.startswith(
-        "mlgitops validate: error: schemas/accounts.yaml: pandera cannot load this schema: "
+        "mlgitops validate: error: schemas/accounts.yaml:5:1: checks: pandera cannot load this "
+        "schema: "
     )
     assert "my_business_rule" in err
 
@@ -85,9 +86,32 @@ def test_a_dtype_pandera_does_not_know(repo: Path, capsys: pytest.CaptureFixture
     code, err = _validate(repo, capsys, HEAD.replace("int64", "int65"))
     assert (code, err) == (
         2,
-        "mlgitops validate: error: schemas/accounts.yaml: pandera cannot load this schema: "
-        "data type 'int65' not understood\n",
+        "mlgitops validate: error: schemas/accounts.yaml:3:3: column 'id': pandera cannot load "
+        "this schema: data type 'int65' not understood\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("check", "why"),
+    [
+        ("in_range: {min_value: zero, max_value: 9}", "'<' not supported"),
+        ("str_matches: '(['", "unterminated character set"),
+    ],
+)
+def test_a_check_pandera_cannot_load_is_placed_at_its_column(
+    repo: Path, capsys: pytest.CaptureFixture[str], check: str, why: str
+) -> None:
+    schema = HEAD + "  name:\n    dtype: str\n    nullable: true\n"
+    target = "    dtype: str\n" if "str_" in check else "    dtype: int64\n"
+    code, err = _validate(repo, capsys, schema.replace(target, target + f"    {check}\n"))
+    column = "name" if "str_" in check else "id"
+    line = 5 if column == "name" else 3
+    assert code == 2
+    assert err.startswith(
+        f"mlgitops validate: error: schemas/accounts.yaml:{line}:3: column '{column}': pandera "
+        "cannot load this schema: "
+    ), err
+    assert why in err
 
 
 def test_yaml_syntax(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

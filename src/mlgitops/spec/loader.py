@@ -38,6 +38,15 @@ def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
             reason = _duplicate_reason(exc)
         return None, [Problem(source, line, col, f"YAML: {reason}")]
     except YAMLError as exc:
+        position = getattr(exc, "position", None)  # a character YAML does not allow
+        character = getattr(exc, "character", None)
+        if isinstance(position, int) and isinstance(character, int | str):
+            at = min(position, len(text))
+            line = text.count("\n", 0, at) + 1
+            col = at - (text.rfind("\n", 0, at) + 1) + 1
+            code = character if isinstance(character, int) else ord(character)
+            why = f"unacceptable character #x{code:04x}: YAML allows no control characters"
+            return None, [Problem(source, line, col, f"YAML: {why}")]
         return None, [Problem(source, 1, 1, f"YAML: {exc}")]
     except (ValueError, RecursionError) as exc:
         return None, [_unreadable(source, text, exc)]

@@ -116,9 +116,39 @@ def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFra
         try:
             schema = pa.DataFrameSchema.from_yaml(text)
         except Exception as exc:  # pandera raises anything from TypeError to its own errors
-            raise BadInput(f"{source}: pandera cannot load this schema: {_short(exc)}") from exc
+            where = _failing_part(source, text, doc)
+            raise BadInput(f"{where}pandera cannot load this schema: {_short(exc)}") from exc
     _same_checks(source, doc, schema)
     return schema
+
+
+def _failing_part(source: str, text: str, doc: Mapping[str, Any]) -> str:
+    """``file:line:col: column 'x': `` for the first column pandera cannot load on its own
+    (the file's other keys kept), ``file:line:col: checks: `` for its table-wide checks;
+    ``file: `` where neither alone fails."""
+    import yaml
+    from pandera.io.pandas_io import deserialize_schema
+
+    def loads(part: dict[str, Any]) -> bool:
+        try:
+            deserialize_schema(part)  # type: ignore[no-untyped-call]
+        except Exception:  # as pandera.from_yaml: any error is the part's
+            return False
+        return True
+
+    whole = yaml.safe_load(text)  # as pandera reads it
+    if not isinstance(whole, dict):
+        return f"{source}: "
+    rest = {k: v for k, v in whole.items() if k not in ("columns", "checks", "unique")}
+    columns = whole.get("columns")
+    for name, column in columns.items() if isinstance(columns, dict) else ():
+        if not loads({**rest, "columns": {name: column}}):
+            line, col = locate(doc, ["columns", name], at_key=True)
+            return f"{source}:{line}:{col}: column {str(name)!r}: "
+    if "checks" in whole and not loads({**rest, "columns": {}, "checks": whole["checks"]}):
+        line, col = locate(doc, ["checks"], at_key=True)
+        return f"{source}:{line}:{col}: checks: "
+    return f"{source}: "
 
 
 def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
