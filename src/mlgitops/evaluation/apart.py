@@ -4,10 +4,10 @@ Loading a model runs code: unpickling a scikit-learn model runs whatever its
 files say. ``deploy`` holds the credentials that register models and push
 commits, and the model it re-scores is files a pull request's job uploaded. So
 it never loads that model itself: a child process does, whose environment
-keeps ``PATH``, the locale and the time zone and nothing else (no GitHub token,
-no MLflow credentials, no runner variables), whose working folder and home are
-an empty temporary folder, and which is given the holdout's features, not its
-target. The child writes the model's outputs as Parquet files; ``deploy``
+keeps ``PATH``, ``PYTHONPATH`` (made absolute), the locale and the time zone
+and nothing else (no GitHub token, no MLflow credentials, no runner
+variables), whose working folder and home are an empty temporary folder, and
+which is given the holdout's features, not its target. The child writes the model's outputs as Parquet files; ``deploy``
 checks their shape and scores them with compare's own code.
 
     python -m mlgitops.evaluation.apart MODEL_FOLDER FOLDER
@@ -43,10 +43,14 @@ FEATURES, PREDICTED, PROBA, CLASSES = (
 
 
 def child_environment(environ: dict[str, str], home: Path) -> dict[str, str]:
-    """The child's environment: what :data:`KEPT` names, the locale, and ``home`` as its
-    home, temporary folder and MLflow store (MLflow looks the model's id up in a store as it
+    """The child's environment: what :data:`KEPT` names, the locale, ``PYTHONPATH``, and
+    ``home`` as its home, temporary folder and MLflow store (MLflow looks the model's id up in a store as it
     loads it; this one is empty, and names no server), without MLflow's telemetry."""
     kept = {k: v for k, v in environ.items() if k in KEPT or k.startswith("LC_")}
+    if environ.get("PYTHONPATH"):  # where a model's own classes may import from (no secret),
+        # made absolute: the child works in another folder
+        parts = environ["PYTHONPATH"].split(os.pathsep)
+        kept["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in parts if p)
     return {
         **kept,
         "HOME": str(home),
