@@ -333,31 +333,39 @@ def _served(root: Path, model_uri: str) -> Any:
         return mlflow.pyfunc.load_model(model_uri)
 
 
-def test_boolean_columns_with_and_without_gaps_train_as_booleans(pr: PullRequest) -> None:
+@pytest.mark.parametrize("beside", [None, "a text column"])
+def test_boolean_columns_with_and_without_gaps_train_as_booleans(
+    pr: PullRequest, beside: str | None
+) -> None:
     """numpy's ``bool`` and pandas' nullable ``boolean`` (with gaps): booleans in the
     model's signature, not text, and the served model takes ``true``, ``false`` and
-    ``null``."""
+    ``null``; beside a text column too (encoded inside the model, the booleans passing by)."""
     frame = pr.data
     rng = np.random.default_rng(3)
     flag = pd.array(rng.random(len(frame)) < 0.5, dtype="boolean")
     flag[::9] = pd.NA
     frame.insert(2, "flag", flag)
     frame.insert(3, "done", rng.random(len(frame)) < 0.3)
-    _write_nullable(pr, frame, {"flag": "boolean", "done": "bool"}, "boolean")
+    declared = {"flag": "boolean", "done": "bool"}
+    if beside:
+        frame.insert(4, "site", rng.choice(["north", "south", "east"], len(frame)))
+        declared["site"] = "str"
+    _write_nullable(pr, frame, declared, "boolean")
     code, out = pr.run()
     assert code == 0, out
     verdict = pr.verdict()
     added = {f["name"]: f["type"] for f in verdict["features"]["added"]}
-    assert added == {"flag": "boolean", "done": "boolean"}
+    assert added == {"flag": "boolean", "done": "boolean"} | ({"site": "string"} if beside else {})
     assert verdict["comparison"]["status"] == "evaluable"
     train = json.loads(pr.output("train.json"))
     assert {"name": "flag", "dtype": "boolean"} in train["features"]
     model = _served(pr.root, train["model_uri"])
     rows = pd.DataFrame(
         {"f0": [0.1] * 3, "f1": [0.2] * 3, "flag": [True, False, None], "done": [True, False, True]}
+        | ({"site": ["north", "east", "west"]} if beside else {})
         | {f: [0.0] * 3 for f in FEATURES[2:]}
     )
-    assert len(model.predict(rows[["f0", "f1", "flag", "done", *FEATURES[2:]]])) == 3
+    assert len(model.predict(rows[[*rows.columns]])) == 3
 
 
 def test_records_that_stop_before_their_empty_fields_judge_as_written_in_full(

@@ -246,9 +246,11 @@ def _with_encoding(
             sparse_output=False,
         )
         encoding = "one-hot"
+    # pandas out, as the estimator gets the data without categories: a boolean feature with
+    # gaps (pandas' ``boolean``) passes as it is, where a numpy stack of it fails on its NA
     columns = ColumnTransformer(
         [("categorical", encoder, list(categorical))], remainder="passthrough"
-    )
+    ).set_output(transform="pandas")
     return SkPipeline([("encode", columns), ("model", estimator)]), encoding
 
 
