@@ -403,12 +403,45 @@ def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(
 
     assert deploy(world, uri, root=rerun) == 0
     out = capsys.readouterr().out
+    deployed = git(world.remote, "log", "-1", "--format=%H", f"{rolled_back}~1")
     assert (
-        f"superseded: manifests/{world.name}/overlays/staging/model.json changed since the "
-        f"deployed commit (model v1 in staging at {rolled_back[:12]}): a later deploy, promote "
-        "or rollback decided what runs there, and this deploy does not undo it"
+        f"superseded: model v2 was deployed to staging at {deployed[:12]}, after this commit, "
+        f"and replaced since (model v1 at {rolled_back[:12]}): running this deploy again does "
+        "not bring it back"
     ) in out, out
     assert world.remote_head() == rolled_back
     record = model_json(world)
     assert record["version"] == "1"
     assert (record["rolled_back_from"] or {})["version"] == "2"  # type: ignore[index]
+
+
+def test_a_merges_first_deploy_lands_after_a_rollback_of_the_model_before_it(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    """Only a model deployed since its merge and replaced is kept from coming back."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert deploy(world, uri) == 0  # v1
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=13)
+    assert deploy(world, uri) == 0  # v2
+    git(world.work, "pull", "-q", "origin", "main")
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    spec.write_text(spec.read_text().replace("learning_rate: 0.05", "learning_rate: 0.2"))
+    git(world.work, "commit", "-qam", "Tune it again")
+    git(world.work, "push", "-q", "origin", "main")
+    merged = git(world.work, "rev-parse", "HEAD")
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=14)
+    operator = world.clone("operator")  # v2 rolled back before the third merge's deploy ran
+    assert cli_run(operator, "rollback", world.name, "--env", "staging", "--tracking-uri", uri) == 0
+    job = world.clone("job")
+    git(job, "checkout", "-q", "--detach", merged)
+
+    assert deploy(world, uri, root=job) == 0
+    record = model_json(world)
+    assert record["version"] == "3"
+    assert [h["version"] for h in record["history"]] == ["1"]  # type: ignore[union-attr]

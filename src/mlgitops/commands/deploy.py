@@ -27,7 +27,7 @@ from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.gitops import anchor as anchors
 from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
-from mlgitops.gitops.edits import deploy_edit, unless_decided_since, usable_overlay
+from mlgitops.gitops.edits import deploy_edit, unless_replaced_since, usable_overlay
 from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
 from mlgitops.gitops.registry import ensure_version, open_registry
 from mlgitops.gitops.verify import Verified, verify
@@ -100,10 +100,11 @@ def run(
     record = _record(pipeline, env, anchor, verified, version.version, version.uri, head)
     blobs = {rel: snapshot.blob_id(rel) for rel in pipeline.inputs()}
     summary = verified.verdict.summary
-    edit = unless_decided_since(
+    edit = unless_replaced_since(
         deploy_edit(overlay, replace(record, image=pinned), environment, summary, blobs),
         overlay,
-        snapshot.blob_id(overlay.model_json),
+        head,
+        record,
     )
     outcome = publish(root, edit, where)
     values = delivery.report("deploy", name, outcome, where)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from mlgitops import results
+from mlgitops import proc, results
 from mlgitops.errors import BadInput
 from mlgitops.gitops import message, provenance
 from mlgitops.gitops.overlay import (
@@ -137,23 +137,35 @@ def deploy_edit(
     return apply
 
 
-def unless_decided_since(edit: Edit, overlay: Overlay, placed: str | None) -> Edit:
-    """``edit``, unless the overlay's ``model.json`` is no longer ``placed`` (its blob id at
-    the deployed commit): then a later deploy, promote or rollback decided what runs there,
-    and a deploy of an older commit (a re-run of its job) must not undo that."""
+def unless_replaced_since(edit: Edit, overlay: Overlay, since: str, new: ProvenanceRecord) -> Edit:
+    """``edit``, unless model ``new`` was deployed to the overlay's environment after commit
+    ``since`` (the deployed commit) and replaced there since, by a rollback, a promote or
+    another deploy: a re-run of that commit's deploy job must not bring it back. (A model
+    never deployed since its commit deploys whatever happened to the environment.)"""
 
     def apply(snapshot: Snapshot) -> Change | Unchanged:
         outcome = edit(snapshot)
-        if isinstance(outcome, Unchanged) or snapshot.blob_id(overlay.model_json) == placed:
+        if isinstance(outcome, Unchanged):
             return outcome
-        current = read_record(snapshot, overlay)
-        now = f"model v{current.version}" if current else "no model"
-        return Unchanged(
-            f"superseded: {overlay.model_json} changed since the deployed commit ({now} in "
-            f"{overlay.environment} at {snapshot.commit[:12]}): a later deploy, promote or "
-            "rollback decided what runs there, and this deploy does not undo it",
-            settled=False,
-        )
+        changes = proc.git(
+            "log", "--format=%H", f"{since}..{snapshot.commit}", "--", overlay.model_json,
+            cwd=snapshot.root,
+        ).split()  # fmt: skip
+        for commit in changes:
+            earlier = read_record(Snapshot(snapshot.root, commit), overlay)
+            if earlier is not None and (earlier.version, earlier.run_id) == (
+                new.version,
+                new.run_id,
+            ):
+                current = read_record(snapshot, overlay)
+                now = f"model v{current.version}" if current else "no model"
+                return Unchanged(
+                    f"superseded: model v{new.version} was deployed to {overlay.environment} "
+                    f"at {commit[:12]}, after this commit, and replaced since ({now} at "
+                    f"{snapshot.commit[:12]}): running this deploy again does not bring it back",
+                    settled=False,
+                )
+        return outcome
 
     return apply
 
