@@ -273,6 +273,27 @@ def test_a_repository_that_is_no_folder_is_named(tmp_path: Path, kind: str) -> N
         assert result.stderr == f"mlgitops {verb[0]}: error: -C {where}: {why}\n"
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["validate", "tumors", "--data", ""], "--data"),
+        (["validate", "tumors", "--base="], "--base"),
+        (["validate", "tumors", "--output", ""], "--output"),
+        (["-C", "", "render"], "-C"),
+        (["validate", ""], "an argument"),
+    ],
+)
+def test_an_empty_value_is_refused_not_read_as_unset(
+    git_repo: Path, args: list[str], named: str
+) -> None:
+    """``--data ''`` validated the spec's own data; ``--output ''`` wrote into the repository."""
+    before = _rendered(git_repo)
+    result = _mlgitops(*args, cwd=git_repo)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"mlgitops: error: {named} is empty: give it a value, or leave it out\n"
+    assert _tree(git_repo) == before
+
+
 def test_this_repository_is_rendered_and_current() -> None:
     root = Path(__file__).resolve().parent.parent
     check = _mlgitops("render", "--check", cwd=root)

@@ -67,6 +67,17 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _empty(argv: Sequence[str]) -> str | None:
+    """The option (or "an argument") that ``argv`` gives an empty value, if one does."""
+    for index, arg in enumerate(argv):
+        if arg.startswith("--") and arg.endswith("=") and len(arg) > 3:
+            return arg[:-1]
+        if arg == "":
+            before = argv[index - 1] if index else ""
+            return before if before.startswith("-") else "an argument"
+    return None
+
+
 def _verb(argv: Sequence[str]) -> str | None:
     """The verb ``argv`` names, when it names one: only its parser is built then.
 
@@ -97,6 +108,10 @@ _LONG_RUNNING = frozenset({"serve"})
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script (``argv`` None: this command is the whole process) or a caller's."""
     args = list(sys.argv[1:] if argv is None else argv)
+    empty = _empty(args)
+    if empty is not None:  # '' would stand for the current folder, or for "not given"
+        console.error_line(f"mlgitops: error: {empty} is empty: give it a value, or leave it out")
+        return EXIT_BAD_INPUT
     namespace = _parser(args).parse_args(args)
     arguments = vars(namespace)
     verb = arguments.pop("verb")
