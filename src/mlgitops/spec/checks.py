@@ -180,6 +180,12 @@ def _semantic(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
             yield path, "must be a finite number (.nan and .inf are not)", False
     yield from _metric_rules(doc)
     yield from _deploy_rules(doc.get("deploy"))
+    deploy = doc.get("deploy")
+    server = deploy.get("server") if isinstance(deploy, dict) else None
+    buckets = isinstance(server, dict) and "prediction_buckets" in server
+    if doc.get("task") == "classification" and buckets:
+        message = "regression only: a classifier's predictions are counted by class"
+        yield ["deploy", "server", "prediction_buckets"], message, True
     drift = doc.get("drift")
     schedule = drift.get("schedule") if isinstance(drift, dict) else None
     if isinstance(schedule, str):
