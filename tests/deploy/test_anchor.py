@@ -90,8 +90,8 @@ def test_deploy_anchors_on_the_merged_pull_requests_workflow_run(
     assert record["model_digest"] == handoff(world.work, world.name, "train.json")["model_digest"]
     assert [c.operation for c in on_github.log] == [
         "repos/list-pull-requests-associated-with-commit",
-        "pulls/list",  # other pull requests from the same branch
         "actions/list-workflow-runs-for-repo",
+        "pulls/list",  # other pull requests from the same branch
         "actions/list-workflow-run-artifacts",
         "actions/download-artifact",
     ]

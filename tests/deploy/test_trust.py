@@ -184,12 +184,25 @@ def test_another_pull_request_from_the_same_branch_into_another_base_deploys_not
     assert deploy(world, uri) == 1
     assert capsys.readouterr().err == (
         "mlgitops deploy: error: pull request #12 comes from branch feature, and so does #13 "
-        "into another base branch: their workflow runs on the same commit cannot be told "
-        "apart from #12's, so none of them is a review; nothing deployed (merge the change "
-        "again through a pull request from a branch of its own)\n"
+        f"into another base branch, open when {pr_workflow(world)} ran on {head[:12]}: those "
+        "runs cannot be told apart from #12's, so none of them is a review; nothing deployed "
+        "(merge the change again through a pull request from a branch of its own)\n"
     )
     assert versions(uri, world.name) == []
     assert world.remote_head() == before
+
+
+def test_a_pull_request_from_the_same_branch_closed_before_the_review_is_no_doubt(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    """Branch names are used again: one closed before the runs could not have made them."""
+    uri = mlflow_server.uri
+    reviewed = reviewed_run(uri, world.work, world.name)
+    on_github.state.add_pull(3, "1" * 40, base="gh-pages", state="closed")
+    publish_review(on_github.state, world.work, world.name, pr=12)
+
+    assert deploy(world, uri) == 0
+    assert model_json(world)["run_id"] == reviewed
 
 
 # -- how the model is judged -------------------------------------------------------------

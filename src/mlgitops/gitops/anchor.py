@@ -10,9 +10,10 @@ asks GitHub instead:
 2. the PR workflow's newest completed run for that pull request's last head
    commit and head branch, from this repository, started before the merge
    (code on another branch cannot write another run's artifacts; a pull
-   request opened after the merge cannot add a run). Where another pull
-   request comes from the same branch into another base, its runs on that
-   commit cannot be told apart from the merged one's, and nothing deploys;
+   request opened after the merge cannot add a run). A run that started while
+   another pull request from the same branch into another base was open cannot
+   be told apart from that one's, and is not taken; where none is left,
+   nothing deploys;
 3. that run's uploaded results (``mlgitops-<name>-train``): ``train.json``
    names the MLflow run and the model digest, ``verdict.json`` the review.
 
@@ -87,7 +88,6 @@ def from_github(client: GitHub, repo: str, sha: str, pipeline: str, pr_workflow:
     """The anchor of pushed commit ``sha``: its merged pull request's reviewed results."""
     pull = _merged_pull(client, repo, sha)
     number, head = int(pull["number"]), str(pull["head"]["sha"])
-    _only_pull_of_its_branch(client, repo, pull)
     run = _reviewed_run(client, repo, pull, pr_workflow)
     files = _results(client, repo, int(run["id"]), pipeline, number)
     train = load_train_result(
@@ -167,26 +167,24 @@ def _merged_pull(client: GitHub, repo: str, sha: str) -> dict[str, Any]:
     return pulls[0]
 
 
-def _only_pull_of_its_branch(client: GitHub, repo: str, pull: Mapping[str, Any]) -> None:
-    """CheckFailed where another pull request comes from the same branch into another base:
-    GitHub's runs name the head branch and commit, not the pull request, so that pull
-    request's runs on the merged one's head commit (its base's workflow file, anything)
-    would pass for the merged one's review."""
+def _sharing_its_branch(client: GitHub, repo: str, pull: Mapping[str, Any]) -> list[Any]:
+    """The other pull requests from the same branch into another base: GitHub's runs name
+    the head branch and commit, not the pull request, so a run of theirs on the merged one's
+    head commit (their base's workflow file, anything) would pass for its review."""
     number, branch, base = int(pull["number"]), str(pull["head"]["ref"]), pull["base"]["ref"]
     owner = repo.split("/", 1)[0]
-    others = sorted(
-        int(p["number"])
+    return [
+        p
         for p in client.list_pulls(repo, state="all", head=f"{owner}:{branch}")
         if int(p["number"]) != number and (p.get("base") or {}).get("ref") != base
-    )
-    if others:
-        into = ", ".join(f"#{n}" for n in others)
-        raise CheckFailed(
-            f"pull request #{number} comes from branch {branch}, and so does {into} into "
-            f"another base branch: their workflow runs on the same commit cannot be told apart "
-            f"from #{number}'s, so none of them is a review; nothing deployed (merge the "
-            "change again through a pull request from a branch of its own)"
-        )
+    ]
+
+
+def _open_at(pull: Mapping[str, Any], moment: datetime) -> bool:
+    """Whether ``pull`` was open at ``moment`` (so a run then may be its own); when GitHub
+    does not say, it may have been."""
+    opened, closed = _when(pull.get("created_at")), _when(pull.get("closed_at"))
+    return (opened is None or opened <= moment) and (closed is None or moment <= closed)
 
 
 def _reviewed_run(
@@ -195,7 +193,7 @@ def _reviewed_run(
     number, head, branch = int(pull["number"]), str(pull["head"]["sha"]), pull["head"]["ref"]
     merged = _when(pull.get("merged_at"))
     runs = [
-        r
+        (r, started)
         for r in client.list_workflow_runs(
             repo, event="pull_request", head_sha=head, status="completed"
         )
@@ -213,7 +211,18 @@ def _reviewed_run(
             f"{head[:12]} (branch {branch}) from this repository before its merge, so nothing "
             "reviewed it; nothing deployed"
         )
-    return max(runs, key=lambda r: (int(r["id"]), int(r.get("run_attempt") or 1)))
+    others = _sharing_its_branch(client, repo, pull)
+    ours = [r for r, started in runs if not any(_open_at(o, started) for o in others)]
+    if not ours:
+        open_then = [o for o in others if any(_open_at(o, started) for _, started in runs)]
+        into = ", ".join(f"#{o['number']}" for o in open_then)
+        raise CheckFailed(
+            f"pull request #{number} comes from branch {branch}, and so does {into} into "
+            f"another base branch, open when {workflow} ran on {head[:12]}: those runs cannot "
+            f"be told apart from #{number}'s, so none of them is a review; nothing deployed "
+            "(merge the change again through a pull request from a branch of its own)"
+        )
+    return max(ours, key=lambda r: (int(r["id"]), int(r.get("run_attempt") or 1)))
 
 
 def _results(
