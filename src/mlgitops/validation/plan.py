@@ -152,7 +152,7 @@ def _unique_keys(schema: Schema, header: Sequence[str]) -> tuple[tuple[str, ...]
     table = schema.unique
     if table:
         names = (table,) if isinstance(table, str) else tuple(table)
-        if all(n in header for n in names):
+        if names and all(n in header for n in names):
             keys.append(names)
     return tuple(keys)
 

@@ -161,10 +161,7 @@ def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
         message = f"schema_type {kind!r}: only dataframe schemas can validate a data file"
         yield _problem(source, doc, ["schema_type"], message)
     unique = doc.get("unique")
-    if unique is not None and not (
-        isinstance(unique, str)
-        or (isinstance(unique, list) and unique and all(isinstance(n, str) for n in unique))
-    ):
+    if unique is not None and not isinstance(unique, str | list):
         message = f"unique: expected a column name or a list of them, not {unique!r}"
         yield _problem(source, doc, ["unique"], message)
     columns = doc.get("columns") or {}
