@@ -50,6 +50,16 @@ class GitHubError(ServiceError):
         super().__init__(f"GitHub {operation}: {answer}{note}")
 
 
+def paths_of(entries: list[JSON]) -> list[str]:
+    """Every path of a pull request's file list (a renamed file's old path too)."""
+    return [
+        str(path)
+        for entry in entries
+        for path in (entry.get("filename"), entry.get("previous_filename"))
+        if path
+    ]
+
+
 def api_url_from_env(environ: Mapping[str, str]) -> str:
     """``$GITHUB_API_URL`` (set by Actions, also on GitHub Enterprise), else api.github.com."""
     return (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")

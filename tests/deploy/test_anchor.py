@@ -94,6 +94,7 @@ def test_deploy_anchors_on_the_merged_pull_requests_workflow_run(
         "pulls/list",  # other pull requests from the same branch
         "actions/list-workflow-run-artifacts",
         "actions/download-artifact",
+        "pulls/list-files",  # whether it changes a record of what is deployed
     ]
 
 

@@ -26,7 +26,15 @@ from mlgitops.evaluation.apart import child_environment
 from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_anchor import model_json
 from tests.deploy.test_deploy import deploy, merge_a_change, versions
-from tests.deploy.world import World, cli_run, git, handoff, publish_review, reviewed_run
+from tests.deploy.world import (
+    World,
+    cli_run,
+    git,
+    handoff,
+    publish_review,
+    results_zip,
+    reviewed_run,
+)
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.mlflow_server import MlflowServer
 
@@ -208,20 +216,25 @@ def test_a_pull_request_from_the_same_branch_closed_before_the_review_is_no_doub
 # -- how the model is judged -------------------------------------------------------------
 
 
+def label_model(world: World, uri: str) -> tuple[str, str, str]:
+    """After a real review: a "model" of the label alone (perfect when handed the label),
+    logged by the PR trainer."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    reviewed_run(uri, world.work, world.name)
+    frame = data(world)
+    cheat = DecisionTreeClassifier(max_depth=1).fit(frame[[TARGET]], frame[TARGET])
+    return log_model(uri, world.work, world.name, saved(cheat, world.tmp / "cheat"))
+
+
 def test_the_re_score_gives_the_model_the_merged_schemas_features_not_train_jsons(
     world: World,
     mlflow_server: MlflowServer,
     on_github: GitHubServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from sklearn.tree import DecisionTreeClassifier
-
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    frame = data(world)
-    # a "model" of the label alone: perfect when handed the label
-    cheat = DecisionTreeClassifier(max_depth=1).fit(frame[[TARGET]], frame[TARGET])
-    logged = log_model(uri, world.work, world.name, saved(cheat, world.tmp / "cheat"))
+    logged = label_model(world, uri)
     as_label = [{"name": TARGET, "dtype": "int64"}]
     merged_with(
         on_github.state, world, 12, results(world.work, world.name, logged, features=as_label)
@@ -244,13 +257,8 @@ def test_a_model_that_cannot_score_the_merged_features_deploys_nothing(
     on_github: GitHubServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from sklearn.tree import DecisionTreeClassifier
-
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    frame = data(world)
-    cheat = DecisionTreeClassifier(max_depth=1).fit(frame[[TARGET]], frame[TARGET])
-    logged = log_model(uri, world.work, world.name, saved(cheat, world.tmp / "cheat"))
+    logged = label_model(world, uri)
     merged_with(on_github.state, world, 12, results(world.work, world.name, logged))
     capsys.readouterr()
 
@@ -293,7 +301,8 @@ def test_the_model_is_loaded_in_a_process_without_the_deploy_jobs_credentials(
     seen = world.tmp / "seen.json"
     code = (
         f"(__import__('pathlib').Path({str(seen)!r}).write_text(__import__('json').dumps("
-        "{'environ': dict(__import__('os').environ), 'cwd': __import__('os').getcwd()})), "
+        "{'environ': dict(v.decode().split('=', 1) for v in open('/proc/self/environ', 'rb')"
+        ".read().split(bytes(1)) if v), 'cwd': __import__('os').getcwd()})), "
         f"__import__('pickle').loads({pickle.dumps(real)!r}))[1]"
     )
     (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
@@ -302,11 +311,8 @@ def test_the_model_is_loaded_in_a_process_without_the_deploy_jobs_credentials(
 
     assert deploy(world, uri) == 0  # it is a real model, and it passes
     loaded = json.loads(seen.read_text())
-    given = {k for k in loaded["environ"] if not k.startswith("_MLFLOW")}  # MLflow's own
-    assert given <= {
-        *child_environment(dict(os.environ), world.tmp),
-        *(k for k in given if k.startswith("LC_")),
-    }, sorted(given)
+    given = set(loaded["environ"])  # what it was started with (/proc/self/environ)
+    assert given <= set(child_environment(dict(os.environ), world.tmp)), sorted(given)
     assert not {"MLFLOW_TRACKING_TOKEN", "MLGITOPS_PUSH_TOKEN", "GITHUB_TOKEN"} & given
     assert not Path(loaded["cwd"]).is_relative_to(world.work)
     assert loaded["environ"]["MLFLOW_TRACKING_URI"].startswith("file:")
@@ -385,6 +391,45 @@ def test_a_merge_that_changes_the_deployed_record_deploys_nothing(
         f"mlgitops deploy: error: the merged commit {head[:12]} changes {record}, the record "
         "of what is deployed to staging, which only deploy, promote and rollback write: revert "
         "that change in a pull request of its own; nothing deployed\n"
+    )
+    assert versions(uri, world.name) == ["1"]
+    assert world.remote_head() == before
+
+
+def test_a_pull_request_that_changed_the_record_in_an_earlier_commit_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Rebased onto the branch commit by commit, the merge's first parent already holds the
+    pull request's earlier commits: GitHub's list of its files still names the record."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=11)
+    assert deploy(world, uri) == 0  # v1 in staging
+    git(world.work, "pull", "-q", "origin", "main")
+    record = f"manifests/{world.name}/overlays/staging/model.json"
+    git(world.work, "rm", "-q", record)
+    git(world.work, "commit", "-qm", "Tidy the manifests")
+    merge_a_change(world)  # the pull request's second commit, its last
+    reviewed_run(uri, world.work, world.name)
+    head = git(world.work, "rev-parse", "HEAD")
+    spec = f"pipelines/{world.name}.yaml"
+    on_github.state.add_pull(12, head, files=[record, spec])
+    run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
+    on_github.state.add_artifact(
+        run["id"], f"mlgitops-{world.name}-train", results_zip(world.work, world.name)
+    )
+    on_github.state.merge_pull(12, head)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pull request #12 changes {record}, the record of what is "
+        "deployed to staging, which only deploy, promote and rollback write: revert that "
+        "change in a pull request of its own; nothing deployed\n"
     )
     assert versions(uri, world.name) == ["1"]
     assert world.remote_head() == before

@@ -89,7 +89,7 @@ def run(
     if attestation.required(loaded.config.attest, pipeline.train.attest):
         workflow = _pr_workflow(pipeline)
         console.line(f"  {attestation.require(anchor, os.environ, workflow)}")
-    before = head if anchor.local else _before_merge(root, pipeline, head)
+    before = head if anchor.local else _before_merge(root, pipeline, head, anchor)
     verified = verify(root, pipeline, anchor, uri, before)
     console.line(
         f"  model {verified.model_id}: digest {verified.digest} as reviewed; "
@@ -143,26 +143,33 @@ def _anchor(
     return anchors.from_handoff(root, outputs, pipeline.name)
 
 
-def _before_merge(root: Path, pipeline: Pipeline, head: str) -> str:
+def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> str:
     """The commit before the merge of a pull request ``head`` (its first parent), which says
-    what was deployed when the pull request was compared; BadInput where the merge itself
-    changes a record of what is deployed (an environment's ``model.json``), which only
-    deploy, promote and rollback write: a pull request could otherwise pick the baseline it
-    is held to. (A local anchor has no pull request: its baseline is HEAD's record.)"""
+    what was deployed when the pull request was compared; BadInput where the pull request
+    (as GitHub lists its files), or the merge itself, changes a record of what is deployed
+    (an environment's ``model.json``), which only deploy, promote and rollback write: a pull
+    request could otherwise pick the baseline it is held to. (A local anchor has no pull
+    request: its baseline is HEAD's record.)"""
     parents = proc.git("rev-list", "--parents", "-n", "1", head, cwd=root).split()[1:]
-    if not parents:
-        return head
-    before, after = Snapshot(root, parents[0]), Snapshot(root, head)
+    before = Snapshot(root, parents[0]) if parents else None
+    after = Snapshot(root, head)
     environments = pipeline.deploy.environments if pipeline.deploy else ()
     for environment in environments:
         rel = delivery.overlay_of(pipeline, environment.name).model_json
-        if before.blob_id(rel) != after.blob_id(rel):
+        by = f"pull request #{anchor.pr}"
+        if anchor.changed is None:
             raise BadInput(
-                f"the merged commit {head[:12]} changes {rel}, the record of what is deployed "
-                f"to {environment.name}, which only deploy, promote and rollback write: revert "
-                "that change in a pull request of its own; nothing deployed"
+                f"{by} changes more files than GitHub lists: deploy cannot tell whether it "
+                f"changes {rel}, the record of what is deployed; nothing deployed"
             )
-    return parents[0]
+        if rel in anchor.changed or (before and before.blob_id(rel) != after.blob_id(rel)):
+            by = by if rel in anchor.changed else f"the merged commit {head[:12]}"
+            raise BadInput(
+                f"{by} changes {rel}, the record of what is deployed to {environment.name}, "
+                "which only deploy, promote and rollback write: revert that change in a pull "
+                "request of its own; nothing deployed"
+            )
+    return parents[0] if parents else head
 
 
 def _pr_workflow(pipeline: Pipeline) -> str:

@@ -191,7 +191,7 @@ def _fork_pull(
     wait forever, nor pass without a verdict). Otherwise the verified pull
     request, for the report; None without a token (nothing is posted then).
     """
-    from mlgitops.github import PULL_FILES_LIMIT, client_from_env, token_from_env
+    from mlgitops.github import PULL_FILES_LIMIT, client_from_env, paths_of, token_from_env
     from mlgitops.report import context
     from mlgitops.training.planning import reasons
 
@@ -206,12 +206,7 @@ def _fork_pull(
     number, why = verified
     if number is not None:
         entries = client.list_pull_files(where.repo, number)
-        changed = [
-            str(path)
-            for entry in entries
-            for path in (entry.get("filename"), entry.get("previous_filename"))
-            if path
-        ]
+        changed = paths_of(entries)
         touched = reasons(pipeline, changed)
         if len(entries) >= PULL_FILES_LIMIT:
             why = f"pull request #{number} changes more files than GitHub lists"

@@ -10,15 +10,17 @@ variables), whose working folder and home are an empty temporary folder, and
 which is given the holdout's features, not its target. The child writes the model's outputs as Parquet files; ``deploy``
 checks their shape and scores them with compare's own code.
 
-    python -m mlgitops.evaluation.apart MODEL_FOLDER FOLDER
+    python -m mlgitops.evaluation.apart FOLDER
 
-reads ``FOLDER/features.parquet`` and writes ``FOLDER/predictions.parquet``
-(``y_pred``), and, for a classifier that gives them, ``FOLDER/proba.parquet``
-and ``FOLDER/classes.json``.
+imports the libraries first (:class:`Apart` starts it ahead), then reads the
+model's folder from its standard input, ``FOLDER/features.parquet``, and writes
+``FOLDER/predictions.parquet`` (``y_pred``), and, for a classifier that gives
+them, ``FOLDER/proba.parquet`` and ``FOLDER/classes.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -63,29 +65,48 @@ def child_environment(environ: dict[str, str], home: Path) -> dict[str, str]:
     }
 
 
-def predict_apart(folder: Path, features: Any, holdout: Holdout, what: str) -> Predictions:
-    """The predictions of the model in ``folder`` on ``features`` (a data frame), made in a
-    child process without credentials; CheckFailed when it does not load or predict."""
-    import pandas as pd
+class Apart:
+    """The child process, started ahead: it imports the libraries a model needs (seconds)
+    while the caller gets the model and the holdout ready, then waits for the model's
+    folder on its standard input. Leaving the block stops it if it was not used."""
 
-    from mlgitops.evaluation.handoff import predictions_of
-
-    with tempfile.TemporaryDirectory(prefix="mlgitops-apart-") as tmp:
-        work = Path(tmp)
-        features.to_parquet(work / FEATURES, index=False)
-        done = subprocess.run(
-            [sys.executable, "-m", "mlgitops.evaluation.apart", str(folder), str(work)],
-            cwd=work,
-            env=child_environment(dict(os.environ), work),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
+    def __enter__(self) -> Apart:
+        self._folder = tempfile.TemporaryDirectory(prefix="mlgitops-apart-")
+        self.work = Path(self._folder.name)
+        self._used = False
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "mlgitops.evaluation.apart", str(self.work)],
+            cwd=self.work,
+            env=child_environment(dict(os.environ), self.work),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            check=False,
         )
-        if done.returncode != 0:
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            why = lines[-1].strip() if lines else f"exit code {done.returncode}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._used:  # not asked: stopped, and its pipes read to the end
+            if self._child.poll() is None:
+                self._child.kill()
+            self._child.communicate()
+        self._folder.cleanup()
+
+    def predict(self, folder: Path, features: Any, holdout: Holdout, what: str) -> Predictions:
+        """The predictions of the model in ``folder`` on ``features`` (a data frame);
+        CheckFailed when it does not load or predict."""
+        import pandas as pd
+
+        from mlgitops.evaluation.handoff import predictions_of
+
+        work = self.work
+        features.to_parquet(work / FEATURES, index=False)
+        self._used = True
+        _, err = self._child.communicate(f"{folder}\n")
+        if self._child.returncode != 0:
+            lines = [line for line in err.splitlines() if line.strip()]
+            why = lines[-1].strip() if lines else f"exit code {self._child.returncode}"
             raise CheckFailed(
                 f"{what} does not load, or does not predict on the merged holdout's features "
                 f"({', '.join(map(str, features.columns))}): {why}; nothing deployed"
@@ -100,31 +121,38 @@ def predict_apart(folder: Path, features: Any, holdout: Holdout, what: str) -> P
             raise CheckFailed(
                 f"{what}: its outputs cannot be read ({exc}); nothing deployed"
             ) from exc
-    rows = len(features)
-    if len(values) != rows or (
-        given is not None
-        and (
-            not isinstance(known, list)
-            or given.shape != (rows, len(known))
-            or not np.isfinite(given).all()
-        )
-    ):
-        raise CheckFailed(
-            f"{what} does not give one prediction (and one probability a class) for each of "
-            f"the {rows} holdout rows; nothing deployed"
-        )
-    return predictions_of(values, given, known, holdout, what)
+        rows = len(features)
+        if len(values) != rows or (
+            given is not None
+            and (
+                not isinstance(known, list)
+                or given.shape != (rows, len(known))
+                or not np.isfinite(given).all()
+            )
+        ):
+            raise CheckFailed(
+                f"{what} does not give one prediction (and one probability a class) for each "
+                f"of the {rows} holdout rows; nothing deployed"
+            )
+        return predictions_of(values, given, known, holdout, what)
 
 
 def main(argv: list[str]) -> int:
-    """The child: load the model, predict, write the outputs."""
+    """The child: import, wait for the model's folder, load the model, predict, write the
+    outputs (nothing when the parent sends no folder)."""
     import pandas as pd
     from mlflow.models import Model
 
     from mlgitops.evaluation.baseline import load_flavor
     from mlgitops.evaluation.handoff import model_outputs
 
-    folder, work = Path(argv[0]), Path(argv[1])
+    with contextlib.suppress(ImportError):  # what unpickling most models imports first
+        import sklearn.base  # noqa: F401
+    work = Path(argv[0])
+    given = sys.stdin.readline().strip()
+    if not given:
+        return 0
+    folder = Path(given)
     features = pd.read_parquet(work / FEATURES)
     # the folder's own MLmodel names its flavors (MLflow's model info would ask a server)
     model = load_flavor(str(folder), Model.load(str(folder)))

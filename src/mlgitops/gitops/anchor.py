@@ -35,7 +35,7 @@ from typing import Any
 
 from mlgitops import proc
 from mlgitops.errors import BadInput, CheckFailed
-from mlgitops.github import GitHub
+from mlgitops.github import PULL_FILES_LIMIT, GitHub, paths_of
 from mlgitops.outputs import Outputs
 from mlgitops.results import VERDICT_SCHEMA_VERSION, TrainResult, load_train_result
 
@@ -54,6 +54,8 @@ class Anchor:
     #: the pull request's last head commit (what the PR workflow ran on)
     head_sha: str | None = None
     workflow_run: int | None = None
+    #: the paths the pull request changes, as GitHub lists them (None: more than it lists)
+    changed: tuple[str, ...] | None = ()
 
     @property
     def passed(self) -> bool:
@@ -96,7 +98,9 @@ def from_github(client: GitHub, repo: str, sha: str, pipeline: str, pr_workflow:
     )
     verdict = _verdict_doc(files.get("verdict.json"), f"workflow run {run['id']}: verdict.json")
     where = f"pull request #{number}, workflow run {run['id']} on {head[:12]}"
-    return Anchor(train, verdict, where, False, number, head, int(run["id"]))
+    entries = client.list_pull_files(repo, number)
+    changed = None if len(entries) >= PULL_FILES_LIMIT else tuple(paths_of(entries))
+    return Anchor(train, verdict, where, False, number, head, int(run["id"]), changed)
 
 
 #: What the fields of train.json that deploy writes into a commit and model.json look like

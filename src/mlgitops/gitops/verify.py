@@ -30,6 +30,7 @@ from mlgitops.results import TrainResult
 from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
+    from mlgitops.evaluation.apart import Apart
     from mlgitops.evaluation.verdict import Verdict
     from mlgitops.training.data import Split
 
@@ -46,9 +47,12 @@ class Verified:
 
 def verify(root: Path, pipeline: Pipeline, anchor: Anchor, uri: str, ref: str) -> Verified:
     """Download, digest and re-score the anchored model; CheckFailed on any mismatch."""
+    from mlgitops.evaluation.apart import Apart
+
     train = anchor.train
     model_id = model_id_of(train.model_uri, anchor.source)
-    with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp:
+    # the process that loads the model starts first: its imports overlap the download
+    with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp, Apart() as apart:
         with console.group(f"Downloading model {model_id} of run {train.run_id}"):
             folder = _download(uri, model_id, train.run_id, Path(tmp) / "model")
         digest = folder_digest(folder)
@@ -59,7 +63,7 @@ def verify(root: Path, pipeline: Pipeline, anchor: Anchor, uri: str, ref: str) -
                 "its files changed after the review; nothing deployed"
             )
         with console.group(f"Re-scoring model {model_id} on the merged holdout"):
-            judged = _rescore(root, pipeline, anchor, folder, uri, ref)
+            judged = _rescore(root, pipeline, anchor, folder, uri, ref, apart)
     if not judged.passed:
         raise CheckFailed(
             f"model {model_id} of run {train.run_id}, re-scored on the merged holdout, fails "
@@ -101,10 +105,9 @@ def _download(uri: str, model_id: str, run_id: str, dest: Path) -> Path:
 
 
 def _rescore(
-    root: Path, pipeline: Pipeline, anchor: Anchor, folder: Path, uri: str, ref: str
+    root: Path, pipeline: Pipeline, anchor: Anchor, folder: Path, uri: str, ref: str, apart: Apart
 ) -> Verdict:
     from mlgitops.commands.compare import judge
-    from mlgitops.evaluation.apart import predict_apart
     from mlgitops.evaluation.handoff import CandidateRun, holdout_of
     from mlgitops.training.data import load_split
 
@@ -113,7 +116,7 @@ def _rescore(
     train = as_merged(anchor, pipeline, split)
     holdout, _ = holdout_of(split.holdout, train, root / pipeline.data.path)
     features = split.holdout[list(split.features)]
-    predictions = predict_apart(folder, features, holdout, f"model of run {train.run_id}")
+    predictions = apart.predict(folder, features, holdout, f"model of run {train.run_id}")
     candidate = CandidateRun(train, holdout, predictions, split.holdout, split.features)
     return judge(root, pipeline, candidate, ref, lambda: uri)
 
