@@ -365,44 +365,16 @@ def test_the_commit_body_carries_deploys_own_verdict_not_the_uploaded_one(
 # -- what the environment already decided ------------------------------------------------
 
 
-def test_a_merge_that_changes_the_deployed_record_deploys_nothing(
+@pytest.mark.parametrize("where", ["the merge", "an earlier commit"])
+def test_a_pull_request_that_changes_the_deployed_record_deploys_nothing(
     world: World,
     mlflow_server: MlflowServer,
     on_github: GitHubServer,
     capsys: pytest.CaptureFixture[str],
+    where: str,
 ) -> None:
-    uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=11)
-    assert deploy(world, uri) == 0  # v1 in staging
-    git(world.work, "pull", "-q", "origin", "main")
-    record = f"manifests/{world.name}/overlays/staging/model.json"
-    # deleting the record would make the re-score a first deployment: absolute gates only
-    git(world.work, "rm", "-q", record)
-    merge_a_change(world)
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    before = world.remote_head()
-    capsys.readouterr()
-
-    assert deploy(world, uri) == 2
-    head = git(world.work, "rev-parse", "HEAD")
-    assert capsys.readouterr().err == (
-        f"mlgitops deploy: error: the merged commit {head[:12]} changes {record}, the record "
-        "of what is deployed to staging, which only deploy, promote and rollback write: revert "
-        "that change in a pull request of its own; nothing deployed\n"
-    )
-    assert versions(uri, world.name) == ["1"]
-    assert world.remote_head() == before
-
-
-def test_a_pull_request_that_changed_the_record_in_an_earlier_commit_deploys_nothing(
-    world: World,
-    mlflow_server: MlflowServer,
-    on_github: GitHubServer,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Rebased onto the branch commit by commit, the merge's first parent already holds the
+    """Deleting the record would make the re-score a first deployment (absolute gates only).
+    Rebased onto the branch commit by commit, the merge's first parent already holds the
     pull request's earlier commits: GitHub's list of its files still names the record."""
     uri = mlflow_server.uri
     reviewed_run(uri, world.work, world.name)
@@ -411,25 +383,26 @@ def test_a_pull_request_that_changed_the_record_in_an_earlier_commit_deploys_not
     git(world.work, "pull", "-q", "origin", "main")
     record = f"manifests/{world.name}/overlays/staging/model.json"
     git(world.work, "rm", "-q", record)
-    git(world.work, "commit", "-qm", "Tidy the manifests")
-    merge_a_change(world)  # the pull request's second commit, its last
+    if where == "an earlier commit":
+        git(world.work, "commit", "-qm", "Tidy the manifests")
+    merge_a_change(world)  # the pull request's last commit
     reviewed_run(uri, world.work, world.name)
     head = git(world.work, "rev-parse", "HEAD")
-    spec = f"pipelines/{world.name}.yaml"
-    on_github.state.add_pull(12, head, files=[record, spec])
+    files = [record, f"pipelines/{world.name}.yaml"] if where == "an earlier commit" else []
+    on_github.state.add_pull(12, head, files=files)
     run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
-    on_github.state.add_artifact(
-        run["id"], f"mlgitops-{world.name}-train", results_zip(world.work, world.name)
-    )
+    archive = results_zip(world.work, world.name)
+    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", archive)
     on_github.state.merge_pull(12, head)
     before = world.remote_head()
     capsys.readouterr()
 
     assert deploy(world, uri) == 2
+    by = f"the merged commit {head[:12]}" if where == "the merge" else "pull request #12"
     assert capsys.readouterr().err == (
-        f"mlgitops deploy: error: pull request #12 changes {record}, the record of what is "
-        "deployed to staging, which only deploy, promote and rollback write: revert that "
-        "change in a pull request of its own; nothing deployed\n"
+        f"mlgitops deploy: error: {by} changes {record}, the record of what is deployed to "
+        "staging, which only deploy, promote and rollback write: revert that change in a pull "
+        "request of its own; nothing deployed\n"
     )
     assert versions(uri, world.name) == ["1"]
     assert world.remote_head() == before
