@@ -68,6 +68,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     monkeypatch.setenv("GIT_COMMITTER_NAME", "mlgitops tests")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "tests@mlgitops.invalid")
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    monkeypatch.setenv("DO_NOT_TRACK", "true")  # MLflow's telemetry: nothing leaves the machine
     (home / ".gitconfig").write_text(
         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
     )

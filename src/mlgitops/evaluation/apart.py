@@ -149,10 +149,10 @@ def main(argv: list[str]) -> int:
     with contextlib.suppress(ImportError):  # what unpickling most models imports first
         import sklearn.base  # noqa: F401
     work = Path(argv[0])
-    given = sys.stdin.readline().strip()
-    if not given:
+    sent = sys.stdin.readline().strip()
+    if not sent:
         return 0
-    folder = Path(given)
+    folder = Path(sent)
     features = pd.read_parquet(work / FEATURES)
     # the folder's own MLmodel names its flavors (MLflow's model info would ask a server)
     model = load_flavor(str(folder), Model.load(str(folder)))
