@@ -135,36 +135,30 @@ def another_model(world: World, uri: str, label: str) -> tuple[str, str, str]:
 # -- which run is the review -------------------------------------------------------------
 
 
-def test_a_run_of_another_branch_on_the_same_commit_is_not_the_review(
-    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+@pytest.mark.parametrize("borrowed", ["another branch", "after the merge"])
+def test_a_newer_run_on_the_same_commit_that_is_not_the_pull_requests_is_not_the_review(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer, borrowed: str
 ) -> None:
+    """A branch of its own pointing at the same commit, its pull request into a base whose
+    workflow file it wrote; or a run that started after the merge: a newer run, naming a
+    model of its own."""
     uri = mlflow_server.uri
     reviewed = reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    head = git(world.work, "rev-parse", "HEAD")
-    # a branch of its own pointing at the same commit, its pull request into a base whose
-    # workflow file it wrote: a newer run, naming a model of its own
-    on_github.state.add_pull(13, head, base="mine", head_ref="mine-too")
-    run = on_github.state.add_workflow_run(
-        head, name="x", path=pr_workflow(world), head_branch="mine-too"
-    )
     forged = results(world.work, world.name, another_model(world, uri, "other"))
-    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", forged)
-
-    assert deploy(world, uri) == 0
-    assert model_json(world)["run_id"] == reviewed
-
-
-def test_a_run_that_started_after_the_merge_is_not_the_review(
-    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
-) -> None:
-    uri = mlflow_server.uri
-    reviewed = reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    head = git(world.work, "rev-parse", "HEAD")
-    late = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
-    forged = results(world.work, world.name, another_model(world, uri, "late"))
-    on_github.state.add_artifact(late["id"], f"mlgitops-{world.name}-train", forged)
+    head, state = git(world.work, "rev-parse", "HEAD"), on_github.state
+    artifact = f"mlgitops-{world.name}-train"
+    state.add_pull(12, head)
+    ours = state.add_workflow_run(head, name="x", path=pr_workflow(world))
+    state.add_artifact(ours["id"], artifact, results_zip(world.work, world.name))
+    if borrowed == "after the merge":
+        state.merge_pull(12, head)
+    else:  # before the merge, newer than the review
+        state.add_pull(13, head, base="mine", head_ref="mine-too")
+    branch = "mine-too" if borrowed == "another branch" else "feature"
+    theirs = state.add_workflow_run(head, name="x", path=pr_workflow(world), head_branch=branch)
+    state.add_artifact(theirs["id"], artifact, forged)
+    if borrowed == "another branch":
+        state.merge_pull(12, head)
 
     assert deploy(world, uri) == 0
     assert model_json(world)["run_id"] == reviewed
