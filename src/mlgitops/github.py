@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -48,6 +49,17 @@ class GitHubError(ServiceError):
         self.message = message
         answer = f"{status} {message}" if status else message
         super().__init__(f"GitHub {operation}: {answer}{note}")
+
+
+def seconds_of(stamp: Any) -> float | None:
+    """GitHub's ISO 8601 time stamp (``2025-01-01T00:00:00Z``) in epoch seconds; None when
+    there is none or it is not one."""
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def paths_of(entries: list[JSON]) -> list[str]:

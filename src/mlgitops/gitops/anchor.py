@@ -29,13 +29,12 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from mlgitops import proc
 from mlgitops.errors import BadInput, CheckFailed
-from mlgitops.github import PULL_FILES_LIMIT, GitHub, paths_of
+from mlgitops.github import PULL_FILES_LIMIT, GitHub, paths_of, seconds_of
 from mlgitops.outputs import Outputs
 from mlgitops.results import VERDICT_SCHEMA_VERSION, TrainResult, load_train_result
 
@@ -184,10 +183,10 @@ def _sharing_its_branch(client: GitHub, repo: str, pull: Mapping[str, Any]) -> l
     ]
 
 
-def _open_at(pull: Mapping[str, Any], moment: datetime) -> bool:
+def _open_at(pull: Mapping[str, Any], moment: float) -> bool:
     """Whether ``pull`` was open at ``moment`` (so a run then may be its own); when GitHub
     does not say, it may have been."""
-    opened, closed = _when(pull.get("created_at")), _when(pull.get("closed_at"))
+    opened, closed = seconds_of(pull.get("created_at")), seconds_of(pull.get("closed_at"))
     return (opened is None or opened <= moment) and (closed is None or moment <= closed)
 
 
@@ -195,7 +194,7 @@ def _reviewed_run(
     client: GitHub, repo: str, pull: Mapping[str, Any], workflow: str
 ) -> dict[str, Any]:
     number, head, branch = int(pull["number"]), str(pull["head"]["sha"]), pull["head"]["ref"]
-    merged = _when(pull.get("merged_at"))
+    merged = seconds_of(pull.get("merged_at"))
     runs = [
         (r, started)
         for r in client.list_workflow_runs(
@@ -206,7 +205,7 @@ def _reviewed_run(
         and r.get("head_sha") == head
         and r.get("head_branch") == branch
         and merged is not None
-        and (started := _when(r.get("created_at"))) is not None
+        and (started := seconds_of(r.get("created_at"))) is not None
         and started <= merged
     ]
     if not runs:
@@ -264,14 +263,6 @@ def _members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
     if "train.json" not in out:
         raise CheckFailed(f"{what} holds no {pipeline}/train.json; nothing deployed")
     return out
-
-
-def _when(stamp: Any) -> datetime | None:
-    """GitHub's ISO 8601 time stamp; None when there is none."""
-    try:
-        return datetime.fromisoformat(str(stamp)) if stamp else None
-    except ValueError:
-        return None
 
 
 # -- files ----------------------------------------------------------------------------

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
+
+from mlgitops.github import seconds_of
 
 #: The ``name:`` of the PR workflow's train job.
 TRAIN_JOB = "train and compare"
@@ -48,15 +49,6 @@ def describe(found: Pickup) -> str:
     return f"this run has no job named '{TRAIN_JOB}'"
 
 
-def _time(text: Any) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def verdict(jobs: Sequence[Mapping[str, Any]], now: float, limit_s: float) -> Pickup:
     """The train job's state among a run's ``jobs`` at time ``now`` (epoch seconds)."""
     found = [j for j in jobs if j.get("name") == TRAIN_JOB]
@@ -66,7 +58,7 @@ def verdict(jobs: Sequence[Mapping[str, Any]], now: float, limit_s: float) -> Pi
     status = job.get("status")
     if job.get("conclusion") == "skipped":
         return Pickup("skipped")
-    created = _time(job.get("created_at"))
+    created = seconds_of(job.get("created_at"))
     waited = max(0.0, now - created) if created is not None else 0.0
     if status not in _WAITING:
         return Pickup("started", waited, job.get("runner_name"))
