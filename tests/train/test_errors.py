@@ -22,6 +22,17 @@ def _edit(root: Path, name: str, old: str, new: str) -> None:
     spec.write_text(text.replace(old, new))
 
 
+def _command_trainer(root: Path, name: str) -> None:
+    """The example's estimator replaced by ``python train.py`` (``model.command``)."""
+    _edit(
+        root,
+        name,
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}\n",
+        "  command: python train.py\n",
+    )
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
@@ -102,13 +113,7 @@ def test_a_failing_trainer_leaves_a_failed_run_that_is_never_reused(
     name = unique("failing")
     root = example_repo(tmp_path / "repo", name)
     (root / "train.py").write_text("import sys\nprint('diverged')\nsys.exit(3)\n")
-    _edit(
-        root,
-        name,
-        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
-        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}\n",
-        "  command: python train.py\n",
-    )
+    _command_trainer(root, name)
     for _ in range(2):
         assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
         captured = capsys.readouterr()
@@ -212,13 +217,7 @@ def test_probabilities_that_are_not_numbers_are_refused_by_row_not_scored(
     name = unique("notnumbers")
     root = example_repo(tmp_path / "repo", name)
     (root / "train.py").write_text(NOT_NUMBERS.replace("{value}", value))
-    _edit(
-        root,
-        name,
-        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
-        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}\n",
-        "  command: python train.py\n",
-    )
+    _command_trainer(root, name)
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
     err = capsys.readouterr().err
     first = "nan" if value == "np.nan" else "inf"
