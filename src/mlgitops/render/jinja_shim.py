@@ -123,6 +123,9 @@ class _Context:
 
     @staticmethod
     def call(function: Any, *args: Any, **kwargs: Any) -> Any:
+        # Jinja passes the scope of a call inside a loop or block; its Context drops it too.
+        kwargs.pop("_loop_vars", None)
+        kwargs.pop("_block_vars", None)
         return function(*args, **kwargs)
 
 
