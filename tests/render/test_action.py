@@ -32,6 +32,8 @@ DEFAULTS = {
     "ENVIRONMENT": "",
     "TO": "",
     "IMAGE": "",
+    "PREDICT": "",
+    "PREDICTIONS": "",
     "BASE": "",
     "CURRENT": "",
     "CHECK": "false",
@@ -41,6 +43,7 @@ DEFAULTS = {
     "TRACKING_URI": "",
     "TOKEN": "ghs_example",
     "PYTHON_VERSION": "3.11",
+    "CACHE": "true",
     "INSTALL": "true",
     "WORKING_DIRECTORY": ".",
 }
@@ -265,6 +268,80 @@ def test_an_image_goes_with_deploy_pinned_by_digest(tmp_path: Path) -> None:
     assert ran.stdout == f"{prefix}input 'image' only goes with command 'deploy'\n"
 
 
+def test_a_model_s_outputs_go_with_deploy_and_a_folder(tmp_path: Path) -> None:
+    deploy = DEPLOY
+    for which in ("candidate", "deployed"):
+        ran = _run("inputs", tmp_path, **deploy, PREDICT=which, PREDICTIONS="out dir")
+        assert (ran.code, ran.stdout, ran.outputs) == (0, "", _chosen("train", tmp_path))
+    (tmp_path / "read").mkdir()  # deploy without predict reads the two folders' outputs
+    ran = _run("inputs", tmp_path, **deploy, PREDICTIONS="read", IMAGE=IMAGE)
+    assert (ran.code, ran.stdout) == (0, "")
+
+
+def test_every_problem_with_a_model_s_outputs_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    prefix = "::error title=mlgitops action::"
+    deploy = DEPLOY
+    ran = _run("inputs", tmp_path, **deploy, PREDICT="Candidate", PREDICTIONS="--all")
+    assert ran.code == 2
+    assert ran.stdout.splitlines() == [
+        prefix + "input 'predictions' is '--all'; it must not start with '-' or span lines",
+        prefix + "input 'predict' is 'Candidate'; expected \"candidate\" or \"deployed\"",
+    ]
+    ran = _run("inputs", tmp_path, **deploy, PREDICT="deployed")
+    assert (ran.code, ran.stdout) == (
+        2,
+        f"{prefix}input 'predict' needs input 'predictions', the folder to write the outputs to\n",
+    )
+    ran = _run("inputs", tmp_path, **deploy, PREDICTIONS="a-file")
+    assert ran.stdout == f"{prefix}input 'predictions' is 'a-file', which is not a folder\n"
+    promote = {"COMMAND": "promote", "PIPELINE": "p", "TO": "prod"}
+    ran = _run("inputs", tmp_path, **promote, PREDICT="candidate", PREDICTIONS="x\ny")
+    assert ran.code == 2
+    assert ran.stdout.splitlines() == [
+        prefix + "input 'predictions' is 'x%0Ay'; it must not start with '-' or span lines",
+        prefix + "input 'predict' only goes with command 'deploy'",
+        prefix + "input 'predictions' only goes with command 'deploy'",
+    ]
+    assert ran.stderr == "mlgitops action: 3 problem(s) with the inputs; nothing was run\n"
+
+
+def test_cache_is_true_or_false(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="render", CACHE="false")
+    assert (ran.code, ran.outputs) == (0, _chosen("core", tmp_path))
+    ran = _run("inputs", tmp_path, COMMAND="render", CACHE="no")
+    assert (ran.code, ran.stdout) == (
+        2,
+        "::error title=mlgitops action::input 'cache' is 'no'; expected \"true\" or \"false\"\n",
+    )
+
+
+def _restores(**inputs: str) -> bool:
+    """Whether the Action's cache step runs, its ``if:`` evaluated as the runner does."""
+    from tests.fixtures.gha_expressions import condition
+
+    step = next(s for s in ACTION["runs"]["steps"] if "actions/cache@" in s.get("uses", ""))
+    defaults = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
+    context = {
+        "inputs": {**defaults, **inputs},
+        "env": {},
+        "steps": {"inputs": {"outputs": {"install-needed": "true"}}},
+    }
+    return condition(step["if"], context, "success")
+
+
+def test_cache_false_restores_and_saves_nothing() -> None:
+    """Neither wheels nor byte-code: the one cache step holds both, and actions/cache
+    saves only in the post step of a step that ran."""
+    assert _restores() is True
+    assert _restores(cache="true") is True
+    assert _restores(cache="false") is False
+    assert _restores(install="false") is False
+    cache = next(s for s in ACTION["runs"]["steps"] if "actions/cache@" in s.get("uses", ""))
+    # the byte-code goes under that folder too (test_a_warm_install_unpacks_the_cached_uv…)
+    assert cache["with"]["path"] == "${{ steps.inputs.outputs.cache-dir }}"
+
+
 # --- install ------------------------------------------------------------------------------
 
 
@@ -387,6 +464,10 @@ def _seen_env(recorder: dict[str, str]) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
+DEPLOY = {"COMMAND": "deploy", "PIPELINE": "p", "ENVIRONMENT": "dev"}
+DEPLOY_ARGV = ["-C", ".", "deploy", "p", "--env", "dev"]
+
+
 @pytest.mark.parametrize(
     ("inputs", "argv"),
     [
@@ -417,6 +498,14 @@ def _seen_env(recorder: dict[str, str]) -> dict[str, str]:
         (
             {"COMMAND": "deploy", "PIPELINE": "p", "ENVIRONMENT": "dev", "IMAGE": "r/s@sha256:1"},
             ["-C", ".", "deploy", "p", "--env", "dev", "--image", "r/s@sha256:1"],
+        ),
+        (
+            {**DEPLOY, "PREDICT": "candidate", "PREDICTIONS": "out dir"},
+            [*DEPLOY_ARGV, "--predict", "candidate", "--predictions", "out dir"],
+        ),
+        (
+            {**DEPLOY, "PREDICTIONS": "a b", "IMAGE": "r/s@sha256:1"},
+            [*DEPLOY_ARGV, "--image", "r/s@sha256:1", "--predictions", "a b"],
         ),
         (
             {"COMMAND": "promote", "PIPELINE": "p", "TO": "prod"},
@@ -525,6 +614,12 @@ def test_deploy_reports_the_version_now_in_the_environment(
     assert ran.outputs["model-version"] == "7"
     assert ran.outputs["image"] == IMAGE
     assert ran.outputs["output-dir"] == str(tmp_path / ".mlgitops" / "p")
+    # writing a model's outputs changes no environment: the checkout's record is no output
+    predict = {"PREDICT": "candidate", "PREDICTIONS": str(tmp_path / "out")}
+    deploy = {"COMMAND": "deploy", "PIPELINE": "p", "ENVIRONMENT": "prod"}
+    ran = _run("run", tmp_path, **recorder, **predict, **deploy)
+    assert ran.code == 0, ran.stderr
+    assert ran.outputs == {"exit-code": "0", "output-dir": str(tmp_path / ".mlgitops" / "p")}
 
 
 # --- uv, unpacked from its locked wheel ------------------------------------------------
