@@ -465,7 +465,9 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
         "command": "deploy",
         "pipeline": "churn",
         "environment": "dev",
+        "predictions": "${{ runner.temp }}/mlgitops/predictions",
         "image": "ghcr.io/acme/churn-serve@${{ needs.image.outputs.digest }}",
+        "cache": "false",
         "python-version": "3.11",
     }
     assert dispatch["if"] == "${{ github.event_name == 'workflow_dispatch' }}"
@@ -489,10 +491,10 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
 
 def test_the_image_job_builds_and_pushes_by_digest(repos: dict[str, Rendered]) -> None:
     workflow = repos["pinned"].workflow("mlgitops-churn-deploy.yml")
-    assert list(workflow["jobs"]) == ["image", "deploy", "dispatch"]
+    assert list(workflow["jobs"]) == ["image", "candidate", "deployed", "deploy", "dispatch"]
     image, deploy = workflow["jobs"]["image"], workflow["jobs"]["deploy"]
     assert image["if"] == "${{ github.event_name == 'push' }}"
-    assert deploy["needs"] == "image"
+    assert deploy["needs"] == ["image", "candidate", "deployed"]
     assert "environment" not in image  # the workflow's own token: no environment secret
     assert image["concurrency"] == {"group": "mlgitops-churn-image", "cancel-in-progress": False}
     assert image["permissions"] == {
@@ -530,10 +532,12 @@ def test_the_image_job_builds_and_pushes_by_digest(repos: dict[str, Rendered]) -
         "subject-digest": "${{ steps.build.outputs.digest }}",
         "push-to-registry": True,
     }
-    assert repos["example"].workflow("mlgitops-tumors-deploy.yml")["jobs"].keys() == {
+    assert list(repos["example"].workflow("mlgitops-tumors-deploy.yml")["jobs"]) == [
+        "candidate",
+        "deployed",
         "deploy",
         "dispatch",
-    }
+    ]
 
 
 def test_registry_secrets_are_held_in_the_first_environment(repos: dict[str, Rendered]) -> None:
@@ -773,7 +777,13 @@ def test_inputs_stored_in_git_lfs_are_checked_out_with_their_objects(tmp_path: P
         "report": False,
     }
     deploy = _checkout_lfs(rendered.workflow("mlgitops-churn-deploy.yml"))
-    assert deploy == {"image": False, "deploy": True, "dispatch": False}  # deploy re-scores
+    assert deploy == {  # the model jobs run the models on the holdout, deploy scores them
+        "image": False,
+        "candidate": True,
+        "deployed": True,
+        "deploy": True,
+        "dispatch": False,
+    }
     assert _checkout_lfs(rendered.workflow("mlgitops-churn-drift.yml")) == {"drift": True}
     other = _checkout_lfs(rendered.workflow("mlgitops-a-pr.yml"))  # a.csv: not in LFS
     assert set(other.values()) == {False}
@@ -852,3 +862,141 @@ def test_drift_s_current_data_in_git_lfs_is_checked_out_with_its_objects(tmp_pat
     )
     rendered = _render(root)
     assert _checkout_lfs(rendered.workflow("mlgitops-house-prices-drift.yml")) == {"drift": True}
+
+
+# --- the deploy workflow runs the models apart from its credentials -------------------------
+
+PREDICTIONS = "${{ runner.temp }}/mlgitops/predictions"
+MODELS = {"candidate": "the reviewed model's outputs", "deployed": "the deployed model's outputs"}
+
+
+def _deploy_workflows(repos: dict[str, Rendered]) -> list[tuple[str, dict[str, Any]]]:
+    found = [(rel, w) for rel, w in _all_workflows(repos) if rel.endswith("-deploy.yml")]
+    assert len(found) == 3
+    return found
+
+
+def _action_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of ``job`` that call the mlgitops Action (any way ``action:`` names it)."""
+    return [
+        step
+        for step in job["steps"]
+        if step.get("uses", "").startswith("./") or "mlgitops@" in step.get("uses", "")
+    ]
+
+
+def _uses(step: dict[str, Any], action: str) -> bool:
+    return str(step.get("uses", "")).startswith(f"actions/{action}@")
+
+
+@pytest.mark.parametrize("which", list(MODELS))
+def test_each_model_runs_in_a_job_without_write_permission_or_deploy_secret(
+    repos: dict[str, Rendered], which: str
+) -> None:
+    """Loading a model runs its code: only jobs that can write nothing and hold no deploy
+    credential load one, and they hand the deploy job their outputs as an artifact."""
+    for rel, workflow in _deploy_workflows(repos):
+        pipeline = rel.split("mlgitops-")[1].removesuffix("-deploy.yml")
+        job, deploy = workflow["jobs"][which], workflow["jobs"]["deploy"]
+        assert job["name"] == MODELS[which], rel
+        assert job["if"] == deploy["if"] == "${{ github.event_name == 'push' }}", rel
+        assert (job["runs-on"], job["timeout-minutes"]) == (
+            deploy["runs-on"],
+            deploy["timeout-minutes"],
+        )
+        assert "needs" not in job, rel
+        # the pull-request credentials, wherever they are kept; never a deploy environment
+        assert job["environment"] == {"name": "mlgitops-pr", "deployment": False}, rel
+        assert job["permissions"] == {
+            "contents": "read",
+            "actions": "read",
+            "pull-requests": "read",
+        }, rel
+        assert job["env"] == dict(workflows.MLFLOW_ENV), rel
+        assert "MLFLOW_DEPLOY" not in json.dumps(job) and "PUSH_TOKEN" not in json.dumps(job)
+        checkout, run, upload = job["steps"]
+        assert _uses(checkout, "checkout"), rel
+        assert checkout["with"]["persist-credentials"] is False, rel
+        assert checkout["with"]["fetch-depth"] == 0, rel
+        assert "token" not in checkout["with"], rel
+        assert _action_steps(job) == [run], rel
+        assert run["with"] == {
+            "command": "deploy",
+            "pipeline": pipeline,
+            "environment": deploy["environment"],
+            "predict": which,
+            "predictions": PREDICTIONS,
+            "python-version": "3.11",
+        }, rel
+        assert _uses(upload, "upload-artifact"), rel
+        assert upload["id"] == "upload" and "if" not in upload, rel
+        assert upload["with"] == {
+            "name": f"mlgitops-{pipeline}-{which}",
+            "path": f"{PREDICTIONS}/{which}/",
+            "if-no-files-found": "error",
+            "retention-days": 1,
+            "overwrite": True,
+        }, rel
+        assert job["outputs"] == {"artifact-id": "${{ steps.upload.outputs.artifact-id }}"}, rel
+
+
+def test_the_deploy_job_reads_each_model_jobs_artifact_by_the_id_it_reported(
+    repos: dict[str, Rendered],
+) -> None:
+    """A model's job could re-create the other's artifact under its name, never under its
+    id; with one id, download-artifact puts the files directly in ``path``."""
+    for rel, workflow in _deploy_workflows(repos):
+        deploy = workflow["jobs"]["deploy"]
+        image = ["image"] if "image" in workflow["jobs"] else []
+        assert deploy["needs"] == [*image, "candidate", "deployed"], rel
+        steps = deploy["steps"]
+        assert _uses(steps[0], "checkout") and [s for s in steps if _uses(s, "cache")] == []
+        check = steps[1]
+        assert check["env"] == {
+            "CANDIDATE": "${{ needs.candidate.outputs.artifact-id }}",
+            "DEPLOYED": "${{ needs.deployed.outputs.artifact-id }}",
+        }, rel
+        downloads = [s for s in steps if _uses(s, "download-artifact")]
+        assert downloads == steps[2:4], rel
+        assert [d["with"] for d in downloads] == [
+            {
+                "artifact-ids": f"${{{{ needs.{which}.outputs.artifact-id }}}}",
+                "path": f"{PREDICTIONS}/{which}",
+            }
+            for which in MODELS
+        ], rel  # no run-id or token: this run's artifacts only
+        uploaded = [workflow["jobs"][w]["steps"][-1]["with"]["path"] for w in MODELS]
+        assert uploaded == [d["with"]["path"] + "/" for d in downloads], rel
+        [run] = _action_steps(deploy)
+        assert run is steps[-1] and "predict" not in run["with"], rel
+        assert run["with"]["predictions"] == PREDICTIONS, rel
+        assert run["with"]["cache"] == "false", rel
+        assert deploy["permissions"]["contents"] == "write", rel  # unchanged: it pushes
+
+
+def test_the_deploy_job_refuses_an_empty_artifact_id(
+    repos: dict[str, Rendered], tmp_path: Path
+) -> None:
+    """download-artifact with an empty ``artifact-ids`` would download every artifact of
+    the run: the step before it stops the job instead."""
+    workflow = repos["example"].workflow("mlgitops-tumors-deploy.yml")
+    check = workflow["jobs"]["deploy"]["steps"][1]
+
+    def run(**ids: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", check["run"]],
+            env={"PATH": os.environ["PATH"], **ids},
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+        )
+
+    assert run(CANDIDATE="17", DEPLOYED="18").returncode == 0
+    for ids in ({"CANDIDATE": "", "DEPLOYED": "18"}, {"CANDIDATE": "17", "DEPLOYED": "1,2"}):
+        done = run(**ids)
+        assert (done.returncode, done.stdout) == (
+            1,
+            "::error title=mlgitops::a model job reported no artifact id; nothing is deployed\n",
+        )
+

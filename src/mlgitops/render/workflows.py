@@ -51,9 +51,10 @@ ARTIFACT_DIR = expr("runner.temp") + "/mlgitops-artifact"
 SAME_REPO = expr("github.event.pull_request.head.repo.full_name == github.repository")
 FORK = expr("github.event.pull_request.head.repo.full_name != github.repository")
 NOT_CANCELLED = expr("!cancelled()")
-#: MLflow settings of the jobs that run pull-request code (train, compare) and
-#: drift: the URI from a secret or else a variable; credentials that can log
-#: runs but hold no registry rights (docs/adopting.md).
+#: MLflow settings of the jobs that run pull-request code (train, compare), of
+#: drift and of the deploy workflow's model jobs: the URI from a secret or else a
+#: variable; credentials that can log runs but hold no registry rights
+#: (docs/adopting.md).
 MLFLOW_ENV = (
     ("MLFLOW_TRACKING_URI", expr("secrets.MLFLOW_TRACKING_URI || vars.MLFLOW_TRACKING_URI")),
     ("MLFLOW_TRACKING_USERNAME", expr("secrets.MLFLOW_PR_TRACKING_USERNAME")),
@@ -68,6 +69,13 @@ DEPLOY_MLFLOW_ENV = (
     ("MLFLOW_TRACKING_PASSWORD", expr("secrets.MLFLOW_DEPLOY_TRACKING_PASSWORD")),
     ("MLFLOW_TRACKING_TOKEN", expr("secrets.MLFLOW_DEPLOY_TRACKING_TOKEN")),
 )
+#: The deploy workflow's jobs that run a model, each writing its outputs on the merged
+#: holdout for the deploy job to read (``deploy --predict``), and what they write.
+MODEL_JOBS = {
+    "candidate": "the reviewed model's outputs",
+    "deployed": "the deployed model's outputs",
+}
+PREDICTIONS_DIR = OUTPUT_DIR + "/predictions"
 #: GitHub environments of the jobs that hold the run-logging MLflow credentials
 #: (secrets only the job naming the environment sees; reviewers may guard them).
 PR_ENVIRONMENT = "mlgitops-pr"
@@ -281,10 +289,12 @@ def _attest(repo: Repo, pipeline: Pipeline) -> bool:
 
 
 def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
-    """Context of ``deploy.yml.j2``: deploy on push; promote/rollback on dispatch."""
+    """Context of ``deploy.yml.j2``: the model jobs, then deploy, on push; promote or
+    rollback on dispatch."""
     assert pipeline.deploy is not None
     environments = [e.name for e in pipeline.deploy.environments]
     paths = _input_paths(pipeline)
+    build = pipeline.deploy.server.build is not None
     return {
         **_common(repo, pipeline),
         "name": _q(workflow_name(pipeline.name, "deploy")),
@@ -309,7 +319,28 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "push_token": PUSH_TOKEN,
         "attest": _attest(repo, pipeline),
         "mlflow_env": DEPLOY_MLFLOW_ENV,
+        "model_mlflow_env": MLFLOW_ENV,
+        "pr_environment": _q(PR_ENVIRONMENT),
+        "models": [_model_job(pipeline.name, which) for which in MODEL_JOBS],
+        "predictions": PREDICTIONS_DIR,
+        "deploy_needs": "[" + ", ".join([*(["image"] if build else []), *MODEL_JOBS]) + "]",
         "image": image_context(repo, pipeline),
+    }
+
+
+def _model_job(pipeline: str, which: str) -> dict[str, str]:
+    """A job of the deploy workflow that runs one model (``candidate`` or ``deployed``)."""
+    outputs = MODEL_JOBS[which]
+    return {
+        "job": which,
+        "name": _q(outputs),
+        "step": _q(f"Write {outputs} on the merged holdout"),
+        "outputs": outputs,
+        "group": _q(f"mlgitops-{pipeline}-{which}"),
+        "predict": which,
+        "artifact": f"mlgitops-{pipeline}-{which}",
+        "id": expr(f"needs.{which}.outputs.artifact-id"),
+        "variable": which.upper(),
     }
 
 

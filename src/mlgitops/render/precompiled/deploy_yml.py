@@ -19,7 +19,9 @@ def root(context, missing=missing):
     l_0_runs_on = resolve('runs_on')
     l_0_first_environment = resolve('first_environment')
     l_0_pinned = resolve('pinned')
+    l_0_models = resolve('models')
     l_0_deploy_job_name = resolve('deploy_job_name')
+    l_0_deploy_needs = resolve('deploy_needs')
     l_0_timeout = resolve('timeout')
     l_0_deploy_group = resolve('deploy_group')
     l_0_attest = resolve('attest')
@@ -28,6 +30,7 @@ def root(context, missing=missing):
     l_0_lfs = resolve('lfs')
     l_0_action = resolve('action')
     l_0_pipeline = resolve('pipeline')
+    l_0_predictions = resolve('predictions')
     l_0_python = resolve('python')
     l_0_is_dispatch = resolve('is_dispatch')
     l_0_chosen_environment = resolve('chosen_environment')
@@ -115,15 +118,76 @@ def root(context, missing=missing):
             yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'digest'))
             yield '\n          push-to-registry: true\n'
         yield '\n'
+    yield "  # The models are code (loading one unpickles it), so each runs only in a job of its\n  # own, with read permissions and the pull-request MLflow credentials, and uploads\n  # its outputs on the merged holdout. The deploy job downloads each job's artifact\n  # by the id that job reported, so neither model's job can swap in outputs for the\n  # other (an artifact re-created under the same name has another id); it loads no\n  # model and restores no cache (the model jobs can write the branch's Actions cache).\n"
+    for l_1_model in (undefined(name='models') if l_0_models is missing else l_0_models):
+        l_1_pr_environment = resolve('pr_environment')
+        l_1_model_mlflow_env = resolve('model_mlflow_env')
+        l_1_expr = resolve('expr')
+        _loop_vars = {}
+        pass
+        yield '  '
+        yield str(environment.getattr(l_1_model, 'job'))
+        yield ':\n    name: '
+        yield str(environment.getattr(l_1_model, 'name'))
+        yield '\n    if: '
+        yield str((undefined(name='is_push') if l_0_is_push is missing else l_0_is_push))
+        yield '\n    runs-on: '
+        yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
+        yield '\n    timeout-minutes: '
+        yield str((undefined(name='timeout') if l_0_timeout is missing else l_0_timeout))
+        yield "\n    # Per pipeline, like deploy: a newer merge's job waits for a running one.\n    concurrency:\n      group: "
+        yield str(environment.getattr(l_1_model, 'group'))
+        yield '\n      cancel-in-progress: false\n    # The pull-request MLflow credentials live in this environment (or the\n    # repository): they can read and log runs, never register or deploy. No\n    # deployment is recorded.\n    environment:\n      name: '
+        yield str((undefined(name='pr_environment') if l_1_pr_environment is missing else l_1_pr_environment))
+        yield "\n      deployment: false\n    permissions:\n      contents: read  # check out the merged commit and its history\n      actions: read  # the reviewed pull request's workflow run and its results\n      pull-requests: read  # the pull request merged as the pushed commit\n    env:\n"
+        for (l_2_name, l_2_value) in (undefined(name='model_mlflow_env') if l_1_model_mlflow_env is missing else l_1_model_mlflow_env):
+            _loop_vars = {}
+            pass
+            yield '      '
+            yield str(l_2_name)
+            yield ': '
+            yield str(l_2_value)
+            yield '\n'
+        l_2_name = l_2_value = missing
+        yield '    outputs:\n      artifact-id: '
+        yield str(context.call((undefined(name='expr') if l_1_expr is missing else l_1_expr), 'steps.upload.outputs.artifact-id', _loop_vars=_loop_vars))
+        yield '\n    steps:\n      - name: Check out\n        uses: '
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
+        yield '\n        with:\n          fetch-depth: 0\n          persist-credentials: false\n'
+        if (undefined(name='lfs') if l_0_lfs is missing else l_0_lfs):
+            pass
+            yield "          lfs: true  # the pipeline's inputs are stored in Git LFS (.gitattributes)\n"
+        yield '      - name: '
+        yield str(environment.getattr(l_1_model, 'step'))
+        yield '\n        uses: '
+        yield str((undefined(name='action') if l_0_action is missing else l_0_action))
+        yield '\n        with:\n          command: deploy\n          pipeline: '
+        yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+        yield '\n          environment: '
+        yield str((undefined(name='first_environment') if l_0_first_environment is missing else l_0_first_environment))
+        yield '\n          predict: '
+        yield str(environment.getattr(l_1_model, 'predict'))
+        yield '\n          predictions: '
+        yield str((undefined(name='predictions') if l_0_predictions is missing else l_0_predictions))
+        yield '\n          python-version: '
+        yield str((undefined(name='python') if l_0_python is missing else l_0_python))
+        yield '\n      - name: Upload the outputs\n        id: upload\n        uses: '
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'upload-artifact'))
+        yield '\n        with:\n          name: '
+        yield str(environment.getattr(l_1_model, 'artifact'))
+        yield '\n          path: '
+        yield str((undefined(name='predictions') if l_0_predictions is missing else l_0_predictions))
+        yield '/'
+        yield str(environment.getattr(l_1_model, 'predict'))
+        yield '/\n          if-no-files-found: error\n          retention-days: 1\n          overwrite: true  # a re-run of the job replaces its outputs, under a new id\n\n'
+    l_1_model = l_1_pr_environment = l_1_model_mlflow_env = l_1_expr = missing
     yield '  deploy:\n    name: '
     yield str((undefined(name='deploy_job_name') if l_0_deploy_job_name is missing else l_0_deploy_job_name))
     yield '\n    if: '
     yield str((undefined(name='is_push') if l_0_is_push is missing else l_0_is_push))
-    yield '\n'
-    if (undefined(name='image') if l_0_image is missing else l_0_image):
-        pass
-        yield '    needs: image\n'
-    yield '    runs-on: '
+    yield '\n    needs: '
+    yield str((undefined(name='deploy_needs') if l_0_deploy_needs is missing else l_0_deploy_needs))
+    yield '\n    runs-on: '
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
     yield str((undefined(name='timeout') if l_0_timeout is missing else l_0_timeout))
@@ -153,19 +217,47 @@ def root(context, missing=missing):
     if (undefined(name='lfs') if l_0_lfs is missing else l_0_lfs):
         pass
         yield "          lfs: true  # the pipeline's inputs are stored in Git LFS (.gitattributes)\n"
+    yield "      # An empty artifact-ids would download every artifact of the run instead.\n      - name: Check the model jobs' artifact ids\n        env:\n"
+    for l_1_model in (undefined(name='models') if l_0_models is missing else l_0_models):
+        _loop_vars = {}
+        pass
+        yield '          '
+        yield str(environment.getattr(l_1_model, 'variable'))
+        yield ': '
+        yield str(environment.getattr(l_1_model, 'id'))
+        yield '\n'
+    l_1_model = missing
+    yield '        run: |\n          for id in "$CANDIDATE" "$DEPLOYED"; do\n            if ! [[ "$id" =~ ^[0-9]+$ ]]; then\n              echo "::error title=mlgitops::a model job reported no artifact id; nothing is deployed"\n              exit 1\n            fi\n          done\n'
+    for l_1_model in (undefined(name='models') if l_0_models is missing else l_0_models):
+        _loop_vars = {}
+        pass
+        yield '      # One id: its files land directly in path (no folder named after the artifact).\n      - name: Download '
+        yield str(environment.getattr(l_1_model, 'outputs'))
+        yield '\n        uses: '
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'download-artifact'))
+        yield '\n        with:\n          artifact-ids: '
+        yield str(environment.getattr(l_1_model, 'id'))
+        yield '\n          path: '
+        yield str((undefined(name='predictions') if l_0_predictions is missing else l_0_predictions))
+        yield '/'
+        yield str(environment.getattr(l_1_model, 'predict'))
+        yield '\n'
+    l_1_model = missing
     yield '      - name: Deploy\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: deploy\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
     yield '\n          environment: '
     yield str((undefined(name='first_environment') if l_0_first_environment is missing else l_0_first_environment))
+    yield '\n          predictions: '
+    yield str((undefined(name='predictions') if l_0_predictions is missing else l_0_predictions))
     yield '\n'
     if (undefined(name='image') if l_0_image is missing else l_0_image):
         pass
         yield '          image: '
         yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'ref'))
         yield '\n'
-    yield '          python-version: '
+    yield '          cache: "false"  # this job holds the deploy credentials (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n\n  dispatch:\n    name: promote or roll back\n    if: '
     yield str((undefined(name='is_dispatch') if l_0_is_dispatch is missing else l_0_is_dispatch))
@@ -199,7 +291,7 @@ def root(context, missing=missing):
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
     yield '\n          to: '
     yield str((undefined(name='chosen_environment') if l_0_chosen_environment is missing else l_0_chosen_environment))
-    yield '\n          python-version: '
+    yield '\n          cache: "false"  # this job holds the deploy credentials (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n      - name: Roll back\n        if: '
     yield str((undefined(name='is_rollback') if l_0_is_rollback is missing else l_0_is_rollback))
@@ -209,10 +301,10 @@ def root(context, missing=missing):
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
     yield '\n          environment: '
     yield str((undefined(name='chosen_environment') if l_0_chosen_environment is missing else l_0_chosen_environment))
-    yield '\n          python-version: '
+    yield '\n          cache: "false"  # this job holds the deploy credentials (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n'
 
 blocks = {}
-debug_info = '1=36&6=38&11=40&13=42&14=46&30=50&31=54&37=58&40=61&41=63&42=65&45=67&47=69&49=72&53=75&56=78&61=82&64=84&67=86&70=88&71=90&72=92&74=94&75=96&76=98&81=100&86=102&87=104&90=106&92=109&94=111&95=113&101=117&102=119&103=121&106=125&107=127&109=129&112=131&118=133&123=137&124=141&128=147&131=149&133=151&137=155&140=157&141=159&142=161&143=164&145=167&149=169&150=171&151=173&152=175&156=177&161=179&162=183&166=189&169=191&172=193&173=195&176=197&177=199&178=201&180=203&181=205&184=207&185=209&186=211'
-SOURCE = 'sha256:81a94f9907c02164da6b1eb47c0b64306aca5bb0e6db62a3efa67ac792a3c0fe'
+debug_info = '1=39&6=41&11=43&13=45&14=49&30=53&31=57&37=61&40=64&41=66&42=68&45=70&47=72&49=75&53=78&56=81&61=85&64=87&67=89&70=91&71=93&72=95&74=97&75=99&76=101&81=103&86=105&87=107&90=109&92=112&94=114&95=116&106=120&107=127&108=129&109=131&110=133&111=135&114=137&120=139&127=141&128=145&131=151&134=153&138=155&141=159&142=161&145=163&146=165&147=167&148=169&149=171&152=173&154=175&155=177&162=183&163=185&164=187&165=189&166=191&168=193&171=195&177=197&182=201&183=205&187=211&190=213&192=215&198=219&199=223&208=229&210=233&211=235&213=237&214=239&217=245&220=247&221=249&222=251&223=253&224=256&227=259&231=261&232=263&233=265&234=267&238=269&243=271&244=275&248=281&251=283&254=285&255=287&258=289&259=291&261=293&263=295&264=297&267=299&268=301&270=303'
+SOURCE = 'sha256:8e2a1f8e52e3457b44a3406c90c5768edd19cf72dfb211e3d5615fd8bb109bb5'
