@@ -635,6 +635,7 @@ def test_report_workflow_listens_to_every_pr_workflow(repos: dict[str, Rendered]
         "command": "report",
         "pipeline": "churn",
         "from-artifact": "${{ runner.temp }}/mlgitops-artifact/churn",
+        "cache": "false",
         "python-version": "3.11",
     }
 
@@ -1000,3 +1001,35 @@ def test_the_deploy_job_refuses_an_empty_artifact_id(
             "::error title=mlgitops::a model job reported no artifact id; nothing is deployed\n",
         )
 
+
+def _holds_credentials(job: dict[str, Any]) -> bool:
+    """A write permission, or a deploy secret (the MLflow user that may register)."""
+    writes = "write" in (job.get("permissions") or {}).values()
+    return writes or "MLFLOW_DEPLOY" in json.dumps(job.get("env") or {})
+
+
+def test_jobs_that_hold_credentials_restore_no_cache(repos: dict[str, Rendered]) -> None:
+    """Code that a job on the default branch runs (a model, in the deploy workflow's model
+    jobs) can write the branch's Actions cache, which every branch reads: a job that holds
+    credentials never restores one. Jobs that only read keep it."""
+    seen = set()
+    for rel, workflow in _all_workflows(repos):
+        for job_id, job in workflow["jobs"].items():
+            for step in _action_steps(job):
+                cache = step["with"].get("cache", "true")
+                assert cache == ("false" if _holds_credentials(job) else "true"), (rel, job_id)
+                seen.add((rel.split("/")[-1].split("-")[-1], job_id, cache))
+    assert {
+        ("deploy.yml", "deploy", "false"),
+        ("deploy.yml", "dispatch", "false"),
+        ("deploy.yml", "candidate", "true"),
+        ("deploy.yml", "deployed", "true"),
+        ("pr.yml", "plan", "false"),
+        ("pr.yml", "check", "true"),
+        ("pr.yml", "train", "true"),
+        ("pr.yml", "train", "false"),  # attest: true (id-token and attestations: write)
+        ("pr.yml", "watchdog", "false"),
+        ("pr.yml", "report", "false"),
+        ("drift.yml", "drift", "false"),
+        ("report.yml", "report-churn", "false"),
+    } <= seen

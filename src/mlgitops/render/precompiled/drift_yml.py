@@ -71,10 +71,10 @@ def root(context, missing=missing):
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
-    yield '\n          python-version: '
+    yield '\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n'
 
 blocks = {}
-debug_info = '1=25&5=27&9=29&15=31&21=33&22=35&26=37&29=39&30=43&33=51&34=55&38=61&41=63&45=67&48=69&49=71&50=73'
-SOURCE = 'sha256:70940319a58e0089ffd34c3f85d963d3ffcd88c28a0a7c8208bca49b526d787d'
+debug_info = '1=25&5=27&9=29&15=31&21=33&22=35&26=37&29=39&30=43&33=51&34=55&38=61&41=63&45=67&48=69&49=71&51=73'
+SOURCE = 'sha256:41cdf84864c84adfc1c2e058d597152791ae544ccb20105d49431ee57bbb1450'

@@ -57,7 +57,7 @@ def root(context, missing=missing):
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0  # plan diffs the pull request against its base branch\n          persist-credentials: false\n      - name: Plan\n        id: plan\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
-    yield '\n        with:\n          command: plan\n          python-version: '
+    yield '\n        with:\n          command: plan\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n      - name: Decide\n        id: decide\n        env:\n          AFFECTED: '
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.plan.outputs.affected'))
@@ -69,7 +69,7 @@ def root(context, missing=missing):
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: report\n          pipeline: '
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
-    yield '\n          unchanged: "true"\n          python-version: '
+    yield '\n          unchanged: "true"\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n\n  check:\n    name: check and validate\n    needs: plan\n    if: '
     yield str((undefined(name='affected') if l_0_affected is missing else l_0_affected))
@@ -167,7 +167,11 @@ def root(context, missing=missing):
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
-    yield '\n          python-version: '
+    yield '\n'
+    if (undefined(name='attest') if l_0_attest is missing else l_0_attest):
+        pass
+        yield '          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n'
+    yield '          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n'
     if (undefined(name='attest') if l_0_attest is missing else l_0_attest):
@@ -208,7 +212,7 @@ def root(context, missing=missing):
         yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
         yield '\n          wait-for-runner: "'
         yield str((undefined(name='watchdog') if l_0_watchdog is missing else l_0_watchdog))
-        yield '"\n          python-version: '
+        yield '"\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
         yield str((undefined(name='python') if l_0_python is missing else l_0_python))
         yield '\n\n'
     yield '  report:\n    name: report\n    needs: [plan, check, train]\n    if: '
@@ -231,7 +235,7 @@ def root(context, missing=missing):
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
-    yield '\n          python-version: '
+    yield '\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n      - name: Upload the results for the report workflow\n        if: '
     yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
@@ -244,5 +248,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&44=59&48=61&49=63&57=65&58=67&61=69&63=71&68=73&69=75&70=77&75=79&79=81&83=85&87=87&88=89&93=92&95=94&96=96&97=98&98=100&109=103&110=105&113=107&114=109&115=111&117=113&119=115&125=117&126=119&128=121&129=123&137=125&138=127&139=129&141=132&143=135&147=137&151=139&157=143&158=147&161=153&162=155&165=157&169=159&175=163&179=165&180=167&181=169&182=171&185=174&187=176&188=178&191=181&192=183&194=185&196=187&197=189&202=191&206=194&207=196&208=198&216=200&220=202&223=204&224=206&225=208&226=210&232=213&233=215&234=217&241=219&245=221&247=223&249=225&251=227&254=229&255=231&256=233&258=235&259=237&261=239&262=241'
-SOURCE = 'sha256:11bba10a2f2738203ec47e306f8545546532fa2193e85d6e44818c4f42688732'
+debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&45=59&49=61&50=63&58=65&59=67&62=69&65=71&70=73&71=75&72=77&77=79&81=81&85=85&89=87&90=89&95=92&97=94&98=96&99=98&100=100&111=103&112=105&115=107&116=109&117=111&119=113&121=115&127=117&128=119&130=121&131=123&139=125&140=127&141=129&143=132&145=135&149=137&153=139&159=143&160=147&163=153&164=155&167=157&171=159&177=163&181=165&182=167&183=169&186=173&187=175&190=178&192=180&193=182&196=185&197=187&199=189&201=191&202=193&207=195&211=198&212=200&213=202&221=204&225=206&228=208&229=210&230=212&232=214&238=217&239=219&240=221&247=223&251=225&253=227&255=229&257=231&260=233&261=235&263=237&265=239&266=241&268=243&269=245'
+SOURCE = 'sha256:63a563e46e79af312f94a64b7c347841394c451682d2103a284356d8396e3e6a'

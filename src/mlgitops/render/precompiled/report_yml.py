@@ -71,7 +71,7 @@ def root(context, missing=missing):
         yield str((undefined(name='artifact_dir') if l_1_artifact_dir is missing else l_1_artifact_dir))
         yield '/'
         yield str(environment.getattr(l_1_job, 'pipeline'))
-        yield '\n          python-version: '
+        yield '\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
         yield str((undefined(name='python') if l_1_python is missing else l_1_python))
         yield '\n'
         if (not environment.getattr(l_1_loop, 'last')):
@@ -80,5 +80,5 @@ def root(context, missing=missing):
     l_1_loop = l_1_job = l_1_runs_on = l_1_timeout = l_1_pinned = l_1_run_id = l_1_token = l_1_artifact_dir = l_1_action = l_1_python = missing
 
 blocks = {}
-debug_info = '1=16&9=18&14=20&15=24&23=28&27=31&28=43&29=45&30=47&31=49&32=51&40=53&47=55&49=57&50=59&51=61&52=63&54=65&57=67&58=69&59=73&60=75'
-SOURCE = 'sha256:fe5c830aab4587d320f013ee467374bd0d0991aae35577d2d365a9e158f39dea'
+debug_info = '1=16&9=18&14=20&15=24&23=28&27=31&28=43&29=45&30=47&31=49&32=51&40=53&47=55&49=57&50=59&51=61&52=63&54=65&57=67&58=69&60=73&61=75'
+SOURCE = 'sha256:8d7d0909fdfcb72c5353282e6a8cf21e76522890dc6071104cd691f39504b819'
