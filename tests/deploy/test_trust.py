@@ -470,3 +470,178 @@ def test_a_merges_first_deploy_lands_after_a_rollback_of_the_model_before_it(
     record = model_json(world)
     assert record["version"] == "3"
     assert [h["version"] for h in record["history"]] == ["1"]  # type: ignore[union-attr]
+
+
+# -- the models run only where no credential is ------------------------------------------
+
+
+def recording_model(world: World, seen: Path) -> tuple[Any, Path]:
+    """A real model whose pickle, each time it is loaded, writes the environment it was
+    started with and its working folder to a file of its own in the folder ``seen``: the
+    model, and its MLflow folder."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    frame = data(world)
+    real = RandomForestClassifier(n_estimators=30, random_state=0)
+    real.fit(frame[FEATURES], frame[TARGET])
+    folder = saved(real, world.tmp / f"recording-{seen.name}")
+    seen.mkdir(exist_ok=True)
+    code = (
+        f"(__import__('pathlib').Path({str(seen)!r}, str(__import__('time').time_ns()))"
+        ".write_text(__import__('json').dumps({'environ': dict(v.decode().split('=', 1) for v "
+        "in __import__('pathlib').Path('/proc/self/environ').read_bytes().split(bytes(1)) if v), "
+        "'cwd': __import__('os').getcwd()})), "
+        f"__import__('pickle').loads({pickle.dumps(real)!r}))[1]"
+    )
+    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
+    return real, folder
+
+
+def loads(seen: Path) -> list[dict[str, Any]]:
+    """What each load of a :func:`recording_model` saw, in the order of the loads."""
+    found = sorted(seen.iterdir(), key=lambda p: int(p.name)) if seen.is_dir() else []
+    return [json.loads(p.read_text()) for p in found]
+
+
+def test_the_deployed_model_is_loaded_in_a_process_without_the_deploy_jobs_credentials(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model deployed before the merge is code a pull request's job wrote too."""
+    uri = mlflow_server.uri
+    seen = world.tmp / "seen"
+    real, folder = recording_model(world, seen)
+    reviewed_run(uri, world.work, world.name)
+    logged = log_model(uri, world.work, world.name, folder)
+    merged_with(on_github.state, world, 12, results(world.work, world.name, logged))
+    assert deploy(world, uri) == 0  # the recording model is deployed: v1
+    assert len(loads(seen)) == 1
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    same = log_model(uri, world.work, world.name, saved(real, world.tmp / "plain"))
+    merged_with(on_github.state, world, 13, results(world.work, world.name, same))
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "deploy-credential")
+    monkeypatch.setenv("MLGITOPS_PUSH_TOKEN", "push-credential")
+
+    # The recording model's run holds no training rows, so the relative gate is not
+    # evaluable: the deploy fails, closed, after loading it.
+    assert deploy(world, uri) == 1
+    [_, baseline] = loads(seen)  # v1, loaded as the baseline of the second deploy
+    given = set(baseline["environ"])
+    assert given <= set(child_environment(dict(os.environ), world.tmp)), sorted(given)
+    assert not {"MLFLOW_TRACKING_TOKEN", "MLGITOPS_PUSH_TOKEN", "GITHUB_TOKEN"} & given
+    assert not Path(baseline["cwd"]).is_relative_to(world.work)
+    assert versions(uri, world.name) == ["1"]
+
+
+def stage(world: World, uri: str, *extra: str) -> int:
+    return deploy(world, uri, "--predictions", str(world.tmp / "outputs"), *extra)
+
+
+def test_the_deploy_stage_scores_what_the_model_stages_wrote_and_loads_no_model(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    """The deploy workflow's three jobs, in turn: the reviewed model's, the deployed
+    model's, then the one that holds the credentials."""
+    uri = mlflow_server.uri
+    seen = world.tmp / "seen"
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert deploy(world, uri) == 0  # v1: a plain model
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    _, folder = recording_model(world, seen)
+    logged = log_model(uri, world.work, world.name, folder)
+    merged_with(on_github.state, world, 13, results(world.work, world.name, logged))
+    outputs = world.tmp / "outputs"
+
+    assert stage(world, uri, "--predict", "candidate") == 0
+    assert stage(world, uri, "--predict", "deployed") == 0
+    assert len(loads(seen)) == 1  # the candidate, in its stage
+    assert versions(uri, world.name) == ["1"]  # the model stages register nothing
+    about = json.loads((outputs / "deployed" / "outputs.json").read_text())
+    assert about["model_uri"] == f"models:/{world.name}/1"
+    assert (outputs / "deployed" / "predictions.parquet").is_file()
+    assert stage(world, uri) == 0
+    assert len(loads(seen)) == 1  # the deploy stage loaded neither model
+    assert versions(uri, world.name) == ["1", "2"]
+    record = model_json(world)
+    assert (record["run_id"], record["version"]) == (logged[0], "2")
+
+
+def _swap(outputs: Path) -> None:
+    """The deployed model's outputs where the reviewed model's go."""
+    import shutil
+
+    shutil.rmtree(outputs / "candidate")
+    shutil.copytree(outputs / "deployed", outputs / "candidate")
+
+
+def _edit(field: str, value: Any) -> Any:
+    def edit(outputs: Path) -> None:
+        path = outputs / "candidate" / "outputs.json"
+        about = json.loads(path.read_text())
+        path.write_text(json.dumps({**about, field: value}))
+
+    return edit
+
+
+def _fewer_rows(outputs: Path) -> None:
+    path = outputs / "candidate" / "predictions.parquet"
+    pd.read_parquet(path).iloc[1:].to_parquet(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (_swap, "the outputs of the deployed model, where the candidate model's belong"),
+        (_edit("digest", "sha256:" + "0" * 64), "not of the reviewed model's"),
+        (_edit("holdout", "0" * 64), "written for another pipeline or another holdout"),
+        (_fewer_rows, "does not give one prediction (and one probability a class) for each"),
+    ],
+    ids=["the deployed model's", "another digest", "another holdout", "a row short"],
+)
+def test_outputs_of_another_model_or_holdout_deploy_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+    change: Any,
+    said: str,
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert stage(world, uri, "--predict", "candidate") == 0
+    assert stage(world, uri, "--predict", "deployed") == 0
+    change(world.tmp / "outputs")
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert stage(world, uri) == 1
+    err = capsys.readouterr().err
+    assert said in err and "nothing deployed" in err, err
+    assert versions(uri, world.name) == []
+    assert world.remote_head() == before
+
+
+def test_the_outputs_a_stage_needs_are_named_when_missing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    capsys.readouterr()
+    assert deploy(world, uri, "--predict", "candidate") == 2
+    assert "--predictions DIR" in capsys.readouterr().err
+    assert stage(world, uri) == 1
+    err = capsys.readouterr().err
+    assert "candidate/outputs.json: not found" in err, err
+    assert f"mlgitops deploy {world.name} --predict candidate" in err, err
+    assert versions(uri, world.name) == []

@@ -319,6 +319,10 @@ def test_pull_request_to_canary_and_back(
     assert f"reviewed in pull request #1, workflow run {rerun.run_id} on {sha1[:12]}" in (
         deploy.jobs["deploy"].log
     )
+    # the models ran in jobs of their own; the deploy job scored their outputs
+    assert _results(deploy)["candidate"] == _results(deploy)["deployed"] == "success"
+    assert "the candidate model's outputs on the merged holdout" in deploy.jobs["candidate"].log
+    assert "Running model" not in deploy.jobs["deploy"].log
     git(loop.dev, "pull", "-q", "--ff-only", "origin", "main")
     subject = git(loop.dev, "log", "-1", "--format=%s")
     assert subject.startswith(f"deploy({PIPELINE}): model v1 to staging"), subject

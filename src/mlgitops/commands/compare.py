@@ -20,11 +20,13 @@ from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import load_repo
 
 if TYPE_CHECKING:
+    from mlgitops.evaluation.assess import DeployedModel
     from mlgitops.evaluation.gates import GateResult
     from mlgitops.evaluation.handoff import CandidateRun
     from mlgitops.evaluation.inputs import FeatureDiff
     from mlgitops.evaluation.slices import SliceReport
     from mlgitops.evaluation.verdict import Verdict
+    from mlgitops.results import ProvenanceRecord
     from mlgitops.spec.model import Pipeline, RepoConfig
 
 
@@ -85,13 +87,20 @@ def run(
 
 
 def judge(
-    root: Path, pipeline: Pipeline, candidate: CandidateRun, ref: str, uri: Callable[[], str]
+    root: Path,
+    pipeline: Pipeline,
+    candidate: CandidateRun,
+    ref: str,
+    uri: Callable[[], str],
+    deployed_from: Callable[[ProvenanceRecord, str], DeployedModel] | None = None,
 ) -> Verdict:
     """The verdict on ``candidate`` against what ``ref`` says is deployed.
 
     The one scoring path: ``compare`` judges the candidate's hand-off, and
     ``deploy`` the model it is about to register, re-scored on the merged holdout.
-    ``uri`` gives the tracking URI, asked only when there is a deployed model to load.
+    ``uri`` gives the tracking URI, asked only when there is a deployed model to load;
+    ``deployed_from`` gives the deployed model from its record and where that was read
+    (default: loaded from MLflow in this process; ``deploy`` gives its recorded outputs).
     """
     from mlgitops.evaluation import assess, baseline, scoring, verdict
 
@@ -99,7 +108,10 @@ def judge(
     deployed = None
     if record is not None and found.source is not None:
         with console.group(f"Loading the deployed model {record.model_uri}"):
-            deployed = baseline.load_model(record, uri(), found.source)
+            if deployed_from is not None:
+                deployed = deployed_from(record, found.source)
+            else:
+                deployed = baseline.load_model(record, uri(), found.source)
     compare = pipeline.compare
     settings = scoring.BootstrapSettings(compare.resamples, compare.confidence, compare.seed)
     with console.group(f"Scoring and bootstrapping {len(pipeline.metrics)} metrics"):

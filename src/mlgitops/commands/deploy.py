@@ -9,6 +9,16 @@ then registers that very model, rewrites the overlay's ``MODEL_URI`` and
 ``model.json``, commits and pushes (race-safe), and points the registry alias
 ``E`` at the version. Deploying what is already deployed commits nothing.
 
+No model is loaded where credentials are: the reviewed model and the one
+deployed before the merge run in a process of their own
+(:mod:`mlgitops.evaluation.apart`), and the deploy workflow runs them in jobs of
+their own, which hold no write permission and no deploy secret:
+``--predict candidate|deployed --predictions DIR`` writes one model's outputs
+on the merged holdout to ``DIR`` and nothing else; the deploy job then runs
+``--predictions DIR``, which reads both, holds them to the model, record and
+holdout it finds itself (:mod:`mlgitops.gitops.predicted`), and scores them.
+Without ``--predictions``, one process does both stages.
+
 With ``deploy.server.build``, ``--image REPOSITORY@sha256:…`` (what the deploy
 workflow's image job pushed) is pinned in the overlay's ``images`` entry and
 recorded in ``model.json``; without it the environment keeps the image it runs.
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +41,13 @@ from mlgitops.gitops.anchor import Anchor
 from mlgitops.gitops.edits import deploy_edit, unless_replaced_since, usable_overlay
 from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
 from mlgitops.gitops.registry import ensure_version, open_registry
-from mlgitops.gitops.verify import Verified, verify
+from mlgitops.gitops.verify import (
+    Verified,
+    merged_holdout,
+    predict_candidate,
+    predict_deployed,
+    verify,
+)
 from mlgitops.outputs import Outputs
 from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo, load_repo
@@ -54,6 +71,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(REPOSITORY@sha256:<hex>, as the deploy workflow's image job pushes it); "
         "default: the image the environment runs",
     )
+    parser.add_argument(
+        "--predict",
+        choices=["candidate", "deployed"],
+        help="only run this model (the reviewed one, or the one deployed before the merge) "
+        "on the merged holdout, in a process without credentials, and write its outputs to "
+        "--predictions DIR/<model>/; registers, commits and pushes nothing (the deploy "
+        "workflow's model jobs)",
+    )
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        metavar="DIR",
+        help="with --predict: where to write; without it: score the outputs two --predict "
+        "runs wrote (DIR/candidate/, DIR/deployed/) and load no model (the deploy job)",
+    )
     delivery.add_git_options(parser)
 
 
@@ -64,6 +96,8 @@ def run(
     env: str,
     output: Path | None,
     image: str | None,
+    predict: str | None,
+    predictions: Path | None,
     remote: str,
     no_push: bool,
     attempts: int,
@@ -80,17 +114,21 @@ def run(
     where = delivery.target(loaded, remote, no_push, attempts)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     head = proc.git("rev-parse", "HEAD", cwd=root)
+    if predict is not None and predictions is None:
+        raise BadInput("--predict writes the model's outputs to --predictions DIR: name it")
     anchor = _anchor(root, loaded, pipeline, head, output, os.environ)
     anchors.check(anchor, name)
     console.line(f"deploy {name}: reviewed in {anchor.source}")
+    before = head if anchor.local else _before_merge(root, pipeline, head, anchor)
+    if predict is not None and predictions is not None:
+        return _predict(root, pipeline, anchor, predict, before, uri, predictions)
     snapshot = Snapshot(root, head)
     overlay = delivery.overlay_of(pipeline, env)
     usable_overlay(snapshot, overlay, pinned)  # before anything is registered
     if attestation.required(loaded.config.attest, pipeline.train.attest):
         workflow = _pr_workflow(pipeline)
         console.line(f"  {attestation.require(anchor, os.environ, workflow)}")
-    before = head if anchor.local else _before_merge(root, pipeline, head, anchor)
-    verified = verify(root, pipeline, anchor, uri, before)
+    verified = _verified(root, pipeline, anchor, before, uri, predictions)
     console.line(
         f"  model {verified.model_id}: digest {verified.digest} as reviewed; "
         f"re-scored on the merged holdout: {verified.verdict.summary}"
@@ -115,6 +153,46 @@ def run(
         console.line(f"  MLflow alias {name}@{env} -> version {version.version}")
     delivery.github_outputs({**values, "model-version": version.version, "model-uri": version.uri})
     return EXIT_OK
+
+
+def _predict(
+    root: Path,
+    pipeline: Pipeline,
+    anchor: Anchor,
+    which: str,
+    before: str,
+    uri: str,
+    into: Path,
+) -> int:
+    """Write one model's outputs on the merged holdout to ``into``; nothing else."""
+    from mlgitops.evaluation.apart import Apart
+
+    with Apart() as apart:  # started first: its imports overlap the reading and download
+        merged = merged_holdout(root, pipeline, anchor)
+        if which == "candidate":
+            written = predict_candidate(pipeline, anchor, merged, uri, into, apart)
+        else:
+            written = predict_deployed(root, pipeline, merged, before, uri, into, apart)
+    console.line(f"  the {which} model's outputs on the merged holdout: {written}")
+    return EXIT_OK
+
+
+def _verified(
+    root: Path, pipeline: Pipeline, anchor: Anchor, before: str, uri: str, outputs: Path | None
+) -> Verified:
+    """The anchored model checked and judged on ``outputs`` (None: both models run here,
+    each in the process of its own, first)."""
+    from mlgitops.evaluation.apart import Apart
+
+    if outputs is not None:
+        return verify(
+            pipeline, anchor, merged_holdout(root, pipeline, anchor), uri, before, outputs
+        )
+    with tempfile.TemporaryDirectory(prefix="mlgitops-outputs-") as tmp, Apart() as apart:
+        merged = merged_holdout(root, pipeline, anchor)
+        predict_candidate(pipeline, anchor, merged, uri, Path(tmp), apart)
+        predict_deployed(root, pipeline, merged, before, uri, Path(tmp), apart)
+        return verify(pipeline, anchor, merged, uri, before, Path(tmp))
 
 
 def _anchor(

@@ -1,21 +1,30 @@
-"""A model's predictions from a process of its own, which holds no credentials.
+"""Models' outputs from a process of their own, which holds no credentials.
 
 Loading a model runs code: unpickling a scikit-learn model runs whatever its
-files say. ``deploy`` holds the credentials that register models and push
-commits, and the model it re-scores is files a pull request's job uploaded. So
-it never loads that model itself: a child process does, whose environment
-keeps ``PATH``, ``PYTHONPATH`` (made absolute), the locale and the time zone
-and nothing else (no GitHub token, no MLflow credentials, no runner
-variables), whose working folder and home are an empty temporary folder, and
-which is given the holdout's features, not its target. The child writes the model's outputs as Parquet files; ``deploy``
-checks their shape and scores them with compare's own code.
+files say. The models ``deploy`` scores (the reviewed one, and the one deployed
+before the merge) are files pull requests' jobs uploaded. No process that
+holds credentials loads them: a child process does, whose environment keeps
+``PATH``, ``PYTHONPATH`` (made absolute), the locale and the time zone and
+nothing else (no GitHub token, no MLflow credentials, no runner variables),
+whose working folder and home are an empty temporary folder, and which is
+given the holdout's features, not its target. The child writes each model's
+outputs as files (:data:`PREDICTED`, :data:`PROBA`, :data:`CLASSES`); the
+caller checks their shape (:func:`read_outputs`) and scores them with
+compare's own code.
+
+A child of the same user can still read what that user can (the checkout's
+persisted credential, another process's environment): the generated deploy
+workflow therefore runs the models in jobs of their own, which hold no write
+permission and no deploy secret (docs/security.md).
 
     python -m mlgitops.evaluation.apart FOLDER
 
-imports the libraries first (:class:`Apart` starts it ahead), then reads the
-model's folder from its standard input, ``FOLDER/features.parquet``, and writes
-``FOLDER/predictions.parquet`` (``y_pred``), and, for a classifier that gives
-them, ``FOLDER/proba.parquet`` and ``FOLDER/classes.json``.
+imports the libraries first (:class:`Apart` starts it ahead), then answers one
+request a line on its standard input (a JSON object: the model's folder, the
+features' Parquet file or none, the folder for the outputs) with one JSON line
+on the descriptor its standard output was at start: what the model says its
+feature names are, or the error it raised. What the model's own code prints
+goes to the standard error.
 """
 
 from __future__ import annotations
@@ -26,13 +35,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from mlgitops.errors import CheckFailed
-from mlgitops.evaluation.metrics import Holdout, Predictions
 
 #: What the child's environment keeps of the parent's (besides ``LC_*``).
 KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "SYSTEMROOT")
@@ -65,21 +73,39 @@ def child_environment(environ: dict[str, str], home: Path) -> dict[str, str]:
     }
 
 
+class ModelFailed(Exception):
+    """The model did not load, or did not predict; the message is its own last line."""
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """A model's outputs on ``rows`` rows: one value a row and, for a classifier that
+    gives them, its class probabilities (one column a class, finite) and its classes."""
+
+    values: Any
+    proba: Any | None
+    classes: list[Any] | None
+
+    @property
+    def rows(self) -> int:
+        return len(self.values)
+
+
 class Apart:
     """The child process, started ahead: it imports the libraries a model needs (seconds)
-    while the caller gets the model and the holdout ready, then waits for the model's
-    folder on its standard input. Leaving the block stops it if it was not used."""
+    while the caller gets the models and the holdout ready, then loads and runs each
+    model it is sent. Leaving the block stops it."""
 
     def __enter__(self) -> Apart:
         self._folder = tempfile.TemporaryDirectory(prefix="mlgitops-apart-")
         self.work = Path(self._folder.name)
-        self._used = False
+        self._asked = 0
         self._child = subprocess.Popen(
             [sys.executable, "-m", "mlgitops.evaluation.apart", str(self.work)],
             cwd=self.work,
             env=child_environment(dict(os.environ), self.work),
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
@@ -87,83 +113,136 @@ class Apart:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not self._used:  # not asked: stopped, and its pipes read to the end
-            if self._child.poll() is None:
-                self._child.kill()
-            self._child.communicate()
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.communicate()
         self._folder.cleanup()
 
-    def predict(self, folder: Path, features: Any, holdout: Holdout, what: str) -> Predictions:
-        """The predictions of the model in ``folder`` on ``features`` (a data frame);
-        CheckFailed when it does not load or predict."""
-        import pandas as pd
+    def names(self, folder: Path) -> list[str] | None:
+        """The feature names the model in ``folder`` knows (scikit-learn's
+        ``feature_names_in_``; None: it knows none); ModelFailed when it does not load."""
+        return self._ask(folder, None, None)
 
-        from mlgitops.evaluation.handoff import predictions_of
+    def run(self, folder: Path, features: Any, out: Path, *, finite: bool = True) -> Outputs:
+        """The outputs of the model in ``folder`` on ``features`` (a data frame), also written
+        to ``out`` and checked by :func:`read_outputs`; ModelFailed when it does not load or
+        predict."""
+        self._asked += 1
+        given = self.work / f"{self._asked}-{FEATURES}"
+        features.to_parquet(given, index=False)
+        self._ask(folder, given, out)
+        given.unlink()
+        return read_outputs(out, len(features), finite=finite)
 
-        work = self.work
-        features.to_parquet(work / FEATURES, index=False)
-        self._used = True
-        _, err = self._child.communicate(f"{folder}\n")
-        if self._child.returncode != 0:
-            lines = [line for line in err.splitlines() if line.strip()]
-            why = lines[-1].strip() if lines else f"exit code {self._child.returncode}"
-            raise CheckFailed(
-                f"{what} does not load, or does not predict on the merged holdout's features "
-                f"({', '.join(map(str, features.columns))}): {why}; nothing deployed"
-            )
+    def _ask(self, folder: Path, features: Path | None, out: Path | None) -> list[str] | None:
+        child = self._child
+        request = {"model": str(folder), "features": features and str(features)}
+        request["out"] = out and str(out)
         try:
-            values = pd.read_parquet(work / PREDICTED)["y_pred"].to_numpy()
-            given, known = None, None
-            if (work / PROBA).is_file() and (work / CLASSES).is_file():
-                given = pd.read_parquet(work / PROBA).to_numpy(dtype=np.float64)
-                known = json.loads((work / CLASSES).read_text("utf-8"))
-        except (OSError, ValueError, KeyError) as exc:
-            raise CheckFailed(
-                f"{what}: its outputs cannot be read ({exc}); nothing deployed"
-            ) from exc
-        rows = len(features)
-        if len(values) != rows or (
-            given is not None
-            and (
-                not isinstance(known, list)
-                or given.shape != (rows, len(known))
-                or not np.isfinite(given).all()
-            )
-        ):
-            raise CheckFailed(
-                f"{what} does not give one prediction (and one probability a class) for each "
-                f"of the {rows} holdout rows; nothing deployed"
-            )
-        return predictions_of(values, given, known, holdout, what)
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write(json.dumps(request) + "\n")
+            child.stdin.flush()
+            line = child.stdout.readline()
+        except (OSError, ValueError):
+            line = ""
+        try:
+            answer = json.loads(line) if line else None
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and "error" in answer:
+            raise ModelFailed(str(answer["error"]))
+        if not isinstance(answer, dict) or not isinstance(answer.get("names"), list | None):
+            child.kill()
+            _, err = child.communicate()
+            lines = [line for line in (err or "").splitlines() if line.strip()]
+            raise ModelFailed(lines[-1].strip() if lines else f"exit code {child.returncode}")
+        names = answer["names"]
+        return None if names is None else [str(n) for n in names]
+
+
+def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
+    """A model's outputs as :meth:`Apart.run` wrote them to ``folder``, checked: one value
+    for each of ``rows`` rows, and probabilities (if any) one column a class, all numbers
+    where ``finite`` (the candidate's; a deployed model's that are not make its probability
+    metrics undefined); ModelFailed otherwise."""
+    import pandas as pd
+
+    try:
+        values = pd.read_parquet(folder / PREDICTED)["y_pred"].to_numpy()
+        given, known = None, None
+        if (folder / PROBA).is_file() or (folder / CLASSES).is_file():
+            given = pd.read_parquet(folder / PROBA).to_numpy(dtype=np.float64)
+            known = json.loads((folder / CLASSES).read_text("utf-8"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFailed(f"its outputs cannot be read ({exc})") from exc
+    if len(values) != rows or (
+        given is not None
+        and (
+            not isinstance(known, list)
+            or given.shape != (rows, len(known))
+            or (finite and not np.isfinite(given).all())
+        )
+    ):
+        raise ModelFailed(
+            f"it does not give one prediction (and one probability a class) for each of the "
+            f"{rows} holdout rows"
+        )
+    return Outputs(values, given, known)
 
 
 def main(argv: list[str]) -> int:
-    """The child: import, wait for the model's folder, load the model, predict, write the
-    outputs (nothing when the parent sends no folder)."""
+    """The child: import, then load, run and answer for each request, until the input ends."""
+    import pandas  # noqa: F401  (imported ahead, with MLflow and scikit-learn)
+    from mlflow.models import Model  # noqa: F401
+
+    from mlgitops.evaluation.baseline import load_flavor  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # what unpickling most models imports first
+        import sklearn.base  # noqa: F401
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # what models print is not an answer
+    loaded: dict[str, Any] = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            names = _serve(request, loaded)
+            answer: dict[str, Any] = {"names": names}
+        except Exception as exc:  # the model's own code: anything it raises is its refusal
+            traceback.print_exc()
+            last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+            answer = {"error": last[:500]}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+    return 0
+
+
+def _serve(request: dict[str, Any], loaded: dict[str, Any]) -> list[str] | None:
     import pandas as pd
     from mlflow.models import Model
 
     from mlgitops.evaluation.baseline import load_flavor
     from mlgitops.evaluation.handoff import model_outputs
 
-    with contextlib.suppress(ImportError):  # what unpickling most models imports first
-        import sklearn.base  # noqa: F401
-    work = Path(argv[0])
-    sent = sys.stdin.readline().strip()
-    if not sent:
-        return 0
-    folder = Path(sent)
-    features = pd.read_parquet(work / FEATURES)
-    # the folder's own MLmodel names its flavors (MLflow's model info would ask a server)
-    model = load_flavor(str(folder), Model.load(str(folder)))
-    values, given, known = model_outputs(model, features, proba=True)
-    pd.DataFrame({"y_pred": values}).to_parquet(work / PREDICTED, index=False)
-    if given is not None and known is not None:
+    folder = str(request["model"])
+    if folder not in loaded:
+        # the folder's own MLmodel names its flavors (MLflow's model info would ask a server)
+        loaded[folder] = load_flavor(folder, Model.load(folder))
+    model = loaded[folder]
+    known = getattr(model, "feature_names_in_", None)
+    names = None if known is None else [str(n) for n in known]
+    if request.get("features") is None:
+        return names
+    out = Path(request["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    features = pd.read_parquet(request["features"])
+    values, given, classes = model_outputs(model, features, proba=True)
+    pd.DataFrame({"y_pred": values}).to_parquet(out / PREDICTED, index=False)
+    if given is not None and classes is not None:
         columns = {str(i): given[:, i] for i in range(given.shape[1])}
-        pd.DataFrame(columns).to_parquet(work / PROBA, index=False)
-        native = [k.item() if isinstance(k, np.generic) else k for k in known]
-        (work / CLASSES).write_text(json.dumps(native), "utf-8")
-    return 0
+        pd.DataFrame(columns).to_parquet(out / PROBA, index=False)
+        native = [k.item() if isinstance(k, np.generic) else k for k in classes]
+        (out / CLASSES).write_text(json.dumps(native), "utf-8")
+    return names
 
 
 if __name__ == "__main__":

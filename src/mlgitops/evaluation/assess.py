@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from mlgitops.evaluation.apart import Outputs
 from mlgitops.evaluation.inputs import (
     InputColumn,
     NotEvaluable,
@@ -34,8 +35,20 @@ NO_SIGNATURE = "the deployed model has no input signature, so which columns it t
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """A deployed model's outputs on every holdout row, as a process that ran it wrote them
+    (:func:`mlgitops.gitops.verify.predict_deployed`), or why it gave none; and the feature
+    names it knows (None: none, or its signature names its inputs)."""
+
+    outputs: Outputs | None
+    refused: str | None
+    names: list[str] | None
+
+
+@dataclass(frozen=True)
 class DeployedModel:
-    """The deployed model as loaded: the model, its signature's inputs, its training rows."""
+    """The deployed model: loaded (or its :class:`Recorded` outputs), its signature's
+    inputs, its training rows."""
 
     model: Any
     inputs: tuple[InputColumn, ...] | None
@@ -102,7 +115,11 @@ def against_deployed(
     Never raises for a change of data: a missing or retyped column, too few rows,
     or a model that cannot score makes the comparison not evaluable instead.
     """
-    inputs = deployed.inputs or _fallback_inputs(deployed.model, frame)
+    model = deployed.model
+    known = (
+        model.names if isinstance(model, Recorded) else getattr(model, "feature_names_in_", None)
+    )
+    inputs = deployed.inputs or fallback_inputs(known, frame)
     diff = None if inputs is None else feature_diff(inputs, features)
     unscored = Comparison(EVALUABLE, len(frame), min_rows=pipeline.compare.min_rows, features=diff)
     everything: Array = np.arange(len(frame))
@@ -124,7 +141,10 @@ def against_deployed(
         return BaselineScores(None, rows, comparison)
     try:
         given = baseline_inputs(frame.iloc[rows].reset_index(drop=True), inputs)
-        predictions = predict(deployed.model, given, holdout.take(rows))
+        if isinstance(model, Recorded):
+            predictions = recorded_predictions(model, rows, holdout)
+        else:
+            predictions = predict(model, given, holdout.take(rows))
     except NotEvaluable as exc:  # no row was compared
         return BaselineScores(None, rows, replace(comparison.refused(str(exc)), compared_rows=0))
     return BaselineScores(predictions, rows, comparison)
@@ -136,9 +156,9 @@ def _fingerprint(frame: Any, columns: Sequence[str]) -> Any:
     return row_fingerprints(frame, list(columns))
 
 
-def _fallback_inputs(model: Any, frame: Any) -> tuple[InputColumn, ...] | None:
-    """A scikit-learn model without a signature still knows its feature names."""
-    names = getattr(model, "feature_names_in_", None)
+def fallback_inputs(names: Any, frame: Any) -> tuple[InputColumn, ...] | None:
+    """A scikit-learn model without a signature still knows its feature names (``names``:
+    its ``feature_names_in_``; None: it knows none), with the holdout's types."""
     if names is None:
         return None
     known = [str(n) for n in names]
@@ -162,6 +182,20 @@ def predict(model: Any, inputs: Any, holdout: Holdout) -> Predictions:
         raise NotEvaluable(
             f"the deployed model could not score the holdout: {first[:300]}"
         ) from exc
+
+
+def recorded_predictions(model: Recorded, rows: Array, holdout: Holdout) -> Predictions:
+    """The recorded outputs of a deployed model on ``rows``, in the holdout's classes."""
+    from mlgitops.evaluation.handoff import predictions_of
+
+    if model.outputs is None:
+        why = model.refused or "it gave no outputs"
+        raise NotEvaluable(f"the deployed model could not score the holdout: {why[:300]}")
+    given = model.outputs
+    proba = None if given.proba is None else given.proba[rows]
+    return predictions_of(
+        given.values[rows], proba, given.classes, holdout.take(rows), "the baseline model"
+    )
 
 
 def assess(

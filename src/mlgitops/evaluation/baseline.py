@@ -77,27 +77,44 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
 
     Its absence is an error, never a silent pass.
     """
+    from mlflow.exceptions import MlflowException
+
+    info = deployed_info(record, tracking_uri, source)
+    try:
+        model = load_flavor(record.model_uri, info)
+    except (MlflowException, OSError) as exc:
+        raise _missing(record, tracking_uri, source, exc) from exc
+    training = training_rows(record.run_id, tracking_uri) if record.run_id else None
+    return DeployedModel(model, signature_of(info), training)
+
+
+def deployed_info(record: ProvenanceRecord, tracking_uri: str, source: str) -> Any:
+    """MLflow's model info of the deployed model (its flavors and signature: files MLflow
+    reads as data, no model code); ServiceError where it or its run is gone."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    where = f"the deployed model {record.model_uri} (recorded in {source})"
     try:
         if record.run_id:
             run = mlflow.MlflowClient().get_run(record.run_id)
             if run.info.lifecycle_stage == "deleted":
                 raise ServiceError(
-                    f"{where} cannot be used: its run {record.run_id} is deleted in "
-                    f"MLflow at {tracking_uri}"
+                    f"the deployed model {record.model_uri} (recorded in {source}) cannot be "
+                    f"used: its run {record.run_id} is deleted in MLflow at {tracking_uri}"
                 )
-        info = mlflow.models.get_model_info(record.model_uri)
-        model = load_flavor(record.model_uri, info)
+        return mlflow.models.get_model_info(record.model_uri)
     except (MlflowException, OSError) as exc:
-        detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
-        raise ServiceError(f"{where} is not in MLflow at {tracking_uri}: {detail}") from exc
-    training = training_rows(record.run_id, tracking_uri) if record.run_id else None
-    return DeployedModel(model, signature_of(info), training)
+        raise _missing(record, tracking_uri, source, exc) from exc
+
+
+def _missing(
+    record: ProvenanceRecord, tracking_uri: str, source: str, exc: Exception
+) -> ServiceError:
+    detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
+    where = f"the deployed model {record.model_uri} (recorded in {source})"
+    return ServiceError(f"{where} is not in MLflow at {tracking_uri}: {detail}")
 
 
 def load_flavor(uri: str, info: Any = None) -> Any:

@@ -10,9 +10,16 @@ Three checks, none of which believes MLflow's tags:
 - that very model, re-scored on the merged commit's holdout against the merged
   spec's gates, passes — with ``compare``'s own scoring (:func:`judge`), given
   the features the merged schema declares (never the list the pull request's
-  job wrote), loaded and run in a process without credentials
-  (:mod:`mlgitops.evaluation.apart`), and against the model deployed before
-  the merge.
+  job wrote), and against the model deployed before the merge.
+
+The process that checks and scores loads no model. Both models' outputs on the
+merged holdout come from :func:`predict_candidate` and :func:`predict_deployed`,
+which run each model in a process without credentials
+(:mod:`mlgitops.evaluation.apart`) and write its outputs to a folder
+(:mod:`mlgitops.gitops.predicted`). The deploy workflow runs those two in jobs
+of their own, which hold no write permission and no deploy secret; ``verify``
+then reads the folders and holds them to the model, the record and the holdout
+it finds itself.
 """
 
 from __future__ import annotations
@@ -20,17 +27,20 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlgitops import console
 from mlgitops.digest import folder_digest
 from mlgitops.errors import CheckFailed, ServiceError
+from mlgitops.gitops import predicted
 from mlgitops.gitops.anchor import Anchor
-from mlgitops.results import TrainResult
+from mlgitops.results import ProvenanceRecord, TrainResult
 from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
     from mlgitops.evaluation.apart import Apart
+    from mlgitops.evaluation.assess import DeployedModel
+    from mlgitops.evaluation.metrics import Holdout
     from mlgitops.evaluation.verdict import Verdict
     from mlgitops.training.data import Split
 
@@ -45,31 +55,112 @@ class Verified:
     verdict: Verdict
 
 
-def verify(root: Path, pipeline: Pipeline, anchor: Anchor, uri: str, ref: str) -> Verified:
-    """Download, digest and re-score the anchored model; CheckFailed on any mismatch."""
-    from mlgitops.evaluation.apart import Apart
+@dataclass(frozen=True)
+class Merged:
+    """The merged commit's holdout, as every stage of deploy reads it."""
+
+    root: Path
+    split: Split
+    #: the anchor's train result with the merged task, target, features and classes
+    train: TrainResult
+    holdout: Holdout
+    #: :func:`mlgitops.gitops.predicted.holdout_key` of the holdout frame
+    key: str
+
+    @property
+    def features(self) -> Any:
+        return self.split.holdout[list(self.split.features)]
+
+
+def merged_holdout(root: Path, pipeline: Pipeline, anchor: Anchor) -> Merged:
+    """The merged commit's holdout, read and split as ``train`` does; CheckFailed where the
+    anchored model was trained with another task, target or features."""
+    from mlgitops.evaluation.handoff import holdout_of
+    from mlgitops.training.data import load_split
+
+    with tempfile.TemporaryDirectory(prefix="mlgitops-rescore-") as tmp:
+        split = load_split(root, pipeline, Path(tmp))  # the reader train uses, validated
+    train = as_merged(anchor, pipeline, split)
+    holdout, _ = holdout_of(split.holdout, train, root / pipeline.data.path)
+    return Merged(root, split, train, holdout, predicted.holdout_key(split.holdout))
+
+
+def predict_candidate(
+    pipeline: Pipeline, anchor: Anchor, merged: Merged, uri: str, into: Path, apart: Apart
+) -> Path:
+    """Write the anchored model's outputs on the merged holdout to ``into``
+    (:func:`mlgitops.gitops.predicted.write_candidate`), its digest checked first."""
+    from mlgitops.evaluation.apart import ModelFailed
 
     train = anchor.train
     model_id = model_id_of(train.model_uri, anchor.source)
-    # the process that loads the model starts first: its imports overlap the download
-    with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp, Apart() as apart:
-        with console.group(f"Downloading model {model_id} of run {train.run_id}"):
-            folder = _download(uri, model_id, train.run_id, Path(tmp) / "model")
-        digest = folder_digest(folder)
-        if digest != train.model_digest:
-            raise CheckFailed(
-                f"model {model_id} of run {train.run_id} in MLflow at {uri} has digest "
-                f"{digest}, but the review recorded {train.model_digest} ({anchor.source}): "
-                "its files changed after the review; nothing deployed"
-            )
-        with console.group(f"Re-scoring model {model_id} on the merged holdout"):
-            judged = _rescore(root, pipeline, anchor, folder, uri, ref, apart)
+    with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp:
+        folder = _checked_download(uri, model_id, train, anchor.source, Path(tmp))
+        outputs = Path(tmp) / "outputs"
+        with console.group(f"Running model {model_id} on the merged holdout"):
+            try:
+                apart.run(folder, merged.features, outputs)
+            except ModelFailed as exc:
+                raise _unusable(f"model of run {train.run_id}", merged, exc) from exc
+        return predicted.write_candidate(into, pipeline.name, merged.key, train, model_id, outputs)
+
+
+def predict_deployed(
+    root: Path, pipeline: Pipeline, merged: Merged, ref: str, uri: str, into: Path, apart: Apart
+) -> Path:
+    """Write the outputs of the model ``ref`` says is deployed, on the merged holdout, to
+    ``into`` (:func:`mlgitops.gitops.predicted.write_deployed`): on every row, given the
+    inputs its signature (else the feature names it knows) names; or why it gave none."""
+    from mlgitops.evaluation import baseline
+    from mlgitops.evaluation.apart import ModelFailed
+    from mlgitops.evaluation.assess import fallback_inputs
+    from mlgitops.evaluation.inputs import NotEvaluable, baseline_inputs, signature_of
+
+    found, record = baseline.find_baseline(root, ref, pipeline)
+    if record is None or found.source is None:
+        return predicted.write_deployed(into, pipeline.name, merged.key, None, (None, None), None)
+    frame = merged.split.holdout
+    with tempfile.TemporaryDirectory(prefix="mlgitops-deployed-") as tmp:
+        info = baseline.deployed_info(record, uri, found.source)
+        with console.group(f"Downloading the deployed model {record.model_uri}"):
+            folder = _download_uri(uri, record.model_uri, Path(tmp) / "model")
+        outputs = Path(tmp) / "outputs"
+        names, refused = None, None
+        with console.group(f"Running the deployed model {record.model_uri} on the merged holdout"):
+            try:
+                inputs = signature_of(info)
+                if inputs is None:
+                    names = apart.names(folder)
+                    inputs = fallback_inputs(names, frame)
+                if inputs is not None:
+                    apart.run(folder, baseline_inputs(frame, inputs), outputs, finite=False)
+            except (ModelFailed, NotEvaluable) as exc:
+                refused = str(exc)
+        scored = outputs if outputs.is_dir() and refused is None else None
+        deployed = (record.model_uri, found.source)
+        return predicted.write_deployed(
+            into, pipeline.name, merged.key, deployed, (names, refused), scored
+        )
+
+
+def verify(
+    pipeline: Pipeline, anchor: Anchor, merged: Merged, uri: str, ref: str, outputs: Path
+) -> Verified:
+    """Download and digest the anchored model, and judge the outputs in ``outputs`` (written
+    by :func:`predict_candidate` and :func:`predict_deployed`) on the merged holdout;
+    CheckFailed on any mismatch. No model is loaded here."""
+    train = anchor.train
+    model_id = model_id_of(train.model_uri, anchor.source)
+    with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp:
+        _checked_download(uri, model_id, train, anchor.source, Path(tmp))
+    with console.group(f"Re-scoring model {model_id} on the merged holdout"):
+        judged = _rescore(pipeline, merged, model_id, uri, ref, outputs)
     if not judged.passed:
         raise CheckFailed(
             f"model {model_id} of run {train.run_id}, re-scored on the merged holdout, fails "
             f"the merged gates: {judged.summary}; nothing deployed"
         )
-    return Verified(digest, f"models:/{model_id}", model_id, judged)
+    return Verified(train.model_digest, f"models:/{model_id}", model_id, judged)
 
 
 def model_id_of(model_uri: str, where: str) -> str:
@@ -83,6 +174,21 @@ def model_id_of(model_uri: str, where: str) -> str:
     return model_id
 
 
+def _checked_download(uri: str, model_id: str, train: TrainResult, where: str, tmp: Path) -> Path:
+    """The anchored model's folder, downloaded; CheckFailed unless it is its run's and its
+    digest is the one the review recorded."""
+    with console.group(f"Downloading model {model_id} of run {train.run_id}"):
+        folder = _download(uri, model_id, train.run_id, tmp / "model")
+    digest = folder_digest(folder)
+    if digest != train.model_digest:
+        raise CheckFailed(
+            f"model {model_id} of run {train.run_id} in MLflow at {uri} has digest "
+            f"{digest}, but the review recorded {train.model_digest} ({where}): "
+            "its files changed after the review; nothing deployed"
+        )
+    return folder
+
+
 def _download(uri: str, model_id: str, run_id: str, dest: Path) -> Path:
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -94,31 +200,56 @@ def _download(uri: str, model_id: str, run_id: str, dest: Path) -> Path:
                 f"model {model_id} in MLflow at {uri} was logged by run "
                 f"{model.source_run_id}, not by the reviewed run {run_id}; nothing deployed"
             )
+    except MlflowException as exc:
+        detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
+        raise ServiceError(f"model {model_id} in MLflow at {uri}: {detail}") from exc
+    return _download_uri(uri, model.artifact_location, dest, f"model {model_id}")
+
+
+def _download_uri(uri: str, artifact_uri: str, dest: Path, what: str = "") -> Path:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
         dest.mkdir(parents=True)
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=model.artifact_location, dst_path=str(dest), tracking_uri=uri
+            artifact_uri=artifact_uri, dst_path=str(dest), tracking_uri=uri
         )
     except (MlflowException, OSError) as exc:
         detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
-        raise ServiceError(f"model {model_id} in MLflow at {uri}: {detail}") from exc
+        raise ServiceError(f"{what or artifact_uri} in MLflow at {uri}: {detail}") from exc
     return Path(local)
 
 
+def _unusable(what: str, merged: Merged, exc: Exception) -> CheckFailed:
+    columns = ", ".join(map(str, merged.split.features))
+    return CheckFailed(
+        f"{what} does not load, or does not predict on the merged holdout's features "
+        f"({columns}): {exc}; nothing deployed"
+    )
+
+
 def _rescore(
-    root: Path, pipeline: Pipeline, anchor: Anchor, folder: Path, uri: str, ref: str, apart: Apart
+    pipeline: Pipeline, merged: Merged, model_id: str, uri: str, ref: str, outputs: Path
 ) -> Verdict:
     from mlgitops.commands.compare import judge
-    from mlgitops.evaluation.handoff import CandidateRun, holdout_of
-    from mlgitops.training.data import load_split
+    from mlgitops.evaluation.apart import ModelFailed
+    from mlgitops.evaluation.handoff import CandidateRun, predictions_of
 
-    with tempfile.TemporaryDirectory(prefix="mlgitops-rescore-") as tmp:
-        split = load_split(root, pipeline, Path(tmp))  # the reader train uses, validated
-    train = as_merged(anchor, pipeline, split)
-    holdout, _ = holdout_of(split.holdout, train, root / pipeline.data.path)
-    features = split.holdout[list(split.features)]
-    predictions = apart.predict(folder, features, holdout, f"model of run {train.run_id}")
+    train, holdout, split = merged.train, merged.holdout, merged.split
+    what = f"model of run {train.run_id}"
+    name, key, rows = pipeline.name, merged.key, holdout.rows
+    try:
+        given = predicted.read_candidate(outputs, name, key, rows, train, model_id)
+    except ModelFailed as exc:
+        raise _unusable(what, merged, exc) from exc
+    predictions = predictions_of(given.values, given.proba, given.classes, holdout, what)
     candidate = CandidateRun(train, holdout, predictions, split.holdout, split.features)
-    return judge(root, pipeline, candidate, ref, lambda: uri)
+
+    def deployed(record: ProvenanceRecord, source: str) -> DeployedModel:
+        return predicted.read_deployed(outputs, name, key, rows, record, source, uri)
+
+    return judge(merged.root, pipeline, candidate, ref, lambda: uri, deployed)
 
 
 def as_merged(anchor: Anchor, pipeline: Pipeline, split: Split) -> TrainResult:
