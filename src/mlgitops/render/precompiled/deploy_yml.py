@@ -118,7 +118,7 @@ def root(context, missing=missing):
             yield str(environment.getattr((undefined(name='image') if l_0_image is missing else l_0_image), 'digest'))
             yield '\n          push-to-registry: true\n'
         yield '\n'
-    yield "  # The models are code (loading one unpickles it), so each runs only in a job of its\n  # own, with read permissions and the pull-request MLflow credentials, and uploads\n  # its outputs on the merged holdout. The deploy job downloads each job's artifact\n  # by the id that job reported, so neither model's job can swap in outputs for the\n  # other (an artifact re-created under the same name has another id); it loads no\n  # model and restores no cache (the model jobs can write the branch's Actions cache).\n"
+    yield "  # The models are code (loading one unpickles it), so each runs only in a job of its\n  # own, with read permissions and the pull-request MLflow credentials, and uploads\n  # its outputs on the merged holdout. The deploy job downloads each job's artifact\n  # by the id that job reported, so neither model's job can swap in outputs for the\n  # other (an artifact re-created under the same name has another id); it loads no\n  # model and restores no cache (the model jobs can write the branch's Actions cache);\n  # nor does either model's job, which the other's could reach through it.\n"
     for l_1_model in (undefined(name='models') if l_0_models is missing else l_0_models):
         l_1_pr_environment = resolve('pr_environment')
         l_1_model_mlflow_env = resolve('model_mlflow_env')
@@ -169,7 +169,7 @@ def root(context, missing=missing):
         yield str(environment.getattr(l_1_model, 'predict'))
         yield '\n          predictions: '
         yield str((undefined(name='predictions') if l_0_predictions is missing else l_0_predictions))
-        yield '\n          python-version: '
+        yield '\n          cache: "false"  # the other model\'s job can write the cache (docs/security.md#caches)\n          python-version: '
         yield str((undefined(name='python') if l_0_python is missing else l_0_python))
         yield '\n      - name: Upload the outputs\n        id: upload\n        uses: '
         yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'upload-artifact'))
@@ -306,5 +306,5 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '1=39&6=41&11=43&13=45&14=49&30=53&31=57&37=61&40=64&41=66&42=68&45=70&47=72&49=75&53=78&56=81&61=85&64=87&67=89&70=91&71=93&72=95&74=97&75=99&76=101&81=103&86=105&87=107&90=109&92=112&94=114&95=116&106=120&107=127&108=129&109=131&110=133&111=135&114=137&120=139&127=141&128=145&131=151&134=153&138=155&141=159&142=161&145=163&146=165&147=167&148=169&149=171&152=173&154=175&155=177&162=183&163=185&164=187&165=189&166=191&168=193&171=195&177=197&182=201&183=205&187=211&190=213&192=215&198=219&199=223&208=229&210=233&211=235&213=237&214=239&217=245&220=247&221=249&222=251&223=253&224=256&227=259&231=261&232=263&233=265&234=267&238=269&243=271&244=275&248=281&251=283&254=285&255=287&258=289&259=291&261=293&263=295&264=297&267=299&268=301&270=303'
-SOURCE = 'sha256:8e2a1f8e52e3457b44a3406c90c5768edd19cf72dfb211e3d5615fd8bb109bb5'
+debug_info = '1=39&6=41&11=43&13=45&14=49&30=53&31=57&37=61&40=64&41=66&42=68&45=70&47=72&49=75&53=78&56=81&61=85&64=87&67=89&70=91&71=93&72=95&74=97&75=99&76=101&81=103&86=105&87=107&90=109&92=112&94=114&95=116&107=120&108=127&109=129&110=131&111=133&112=135&115=137&121=139&128=141&129=145&132=151&135=153&139=155&142=159&143=161&146=163&147=165&148=167&149=169&151=171&154=173&156=175&157=177&164=183&165=185&166=187&167=189&168=191&170=193&173=195&179=197&184=201&185=205&189=211&192=213&194=215&200=219&201=223&210=229&212=233&213=235&215=237&216=239&219=245&222=247&223=249&224=251&225=253&226=256&229=259&233=261&234=263&235=265&236=267&240=269&245=271&246=275&250=281&253=283&256=285&257=287&260=289&261=291&263=293&265=295&266=297&269=299&270=301&272=303'
+SOURCE = 'sha256:321da8311982e7714134e92fa67a4b2c87cc9d4636bbfcc942d81c2dc50ae0bb'
