@@ -15,7 +15,7 @@ from sklearn import metrics as skm
 from sklearn.datasets import load_diabetes, load_iris, make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
-from tests.compare.world import World, labels_only, make_world, with_rows
+from tests.compare.world import World, git, labels_only, make_world, with_rows
 from tests.fixtures.mlflow_server import MlflowServer
 
 Capsys = pytest.CaptureFixture[str]
@@ -157,6 +157,33 @@ def test_the_base_branch_of_a_pull_request_is_the_default_base(
     assert not (world.output / "verdict.json").exists()
     monkeypatch.setenv("GITHUB_BASE_REF", "main")
     assert world.compare(base=None)[0] == 0
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_a_branch_that_changes_the_deployed_record_gets_no_verdict(
+    tmp_path: Path, capsys: Capsys, environment: str
+) -> None:
+    """Deploy refuses to ship what such a pull request trained; its review says so first."""
+    world = _world(tmp_path, None, capsys, "record")
+    train, holdout = _data()
+    world.candidate(World.local(_fit(train)), holdout, [0, 1])
+    rel = f"manifests/record/overlays/{environment}/model.json"
+    (world.root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (world.root / rel).write_text("{}\n")
+    git(world.root, "add", rel)
+    git(world.root, "commit", "-q", "-m", "Pick my own baseline")
+    code, out, err = world.compare()
+    assert (code, out) == (2, "")
+    assert err == (
+        f"mlgitops compare: error: the commits since origin/main change {rel}, the record of "
+        f"what is deployed to {environment}, which only deploy, promote and rollback write: "
+        "deploy would ship nothing once they are merged; revert that change in a pull "
+        "request of its own\n"
+    )
+    assert not (world.output / "verdict.json").exists()
+    git(world.root, "revert", "--no-edit", "HEAD")
+    assert world.compare()[0] == 0  # a verdict again
+    assert (world.output / "verdict.json").exists()
 
 
 def test_predictions_that_do_not_cover_the_holdout_are_bad_input(

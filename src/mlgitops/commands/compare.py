@@ -68,6 +68,9 @@ def run(
 
         candidate = handoff.load_candidate(outputs, pipeline)
     ref = base or default_base(root, loaded.config.default_branch)
+    from mlgitops.evaluation.baseline import unchanged_records
+
+    unchanged_records(root, ref, pipeline)  # before a verdict that deploy would not honour
     outcome = judge(
         root,
         pipeline,

@@ -31,7 +31,31 @@ TRAINING_ROWS = "training_rows.parquet"
 
 def record_path(pipeline: Pipeline) -> str | None:
     env = pipeline.first_environment
-    return None if env is None else f"manifests/{pipeline.name}/overlays/{env.name}/model.json"
+    return None if env is None else record_of(pipeline, env.name)
+
+
+def record_of(pipeline: Pipeline, environment: str) -> str:
+    """The record of what is deployed to ``environment`` (only deploy, promote and rollback
+    write it)."""
+    return f"manifests/{pipeline.name}/overlays/{environment}/model.json"
+
+
+def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
+    """BadInput where the commits since ``ref`` (``ref...HEAD``: a pull request's, on its
+    branch or merged) change a record of what is deployed: deploy would refuse to ship
+    their model (:mod:`mlgitops.commands.deploy`), so the review says so first."""
+    _check_ref(root, ref)
+    environments = pipeline.deploy.environments if pipeline.deploy else ()
+    records = {record_of(pipeline, e.name): e.name for e in environments}
+    if not records:
+        return
+    changed = proc.git("diff", "--name-only", f"{ref}...HEAD", "--", *records, cwd=root)
+    for rel in changed.splitlines():
+        raise BadInput(
+            f"the commits since {ref} change {rel}, the record of what is deployed to "
+            f"{records[rel]}, which only deploy, promote and rollback write: deploy would "
+            "ship nothing once they are merged; revert that change in a pull request of its own"
+        )
 
 
 def find_baseline(
