@@ -27,6 +27,14 @@ from mlgitops.record import record
 
 OUTPUT_ENV = "MLGITOPS_OUTPUT"
 DEFAULT_DIR = ".mlgitops"
+#: The column of the hand-off files that holds each row's 1-based record number in the file
+#: it came from; no data column may have this name (specs and schemas refuse it).
+ROW = "__row__"
+#: What a schema or spec declaring a data column named :data:`ROW` is told.
+ROW_RESERVED = (
+    f"column {ROW!r} is the name mlgitops gives each row's number in the hand-off files; "
+    "rename the column"
+)
 
 
 @record

@@ -244,8 +244,9 @@ def test_a_data_column_named_as_the_row_number_is_refused_by_name(
     schema.write_text(
         schema.read_text().replace("columns:\n", "columns:\n  __row__: {dtype: int64}\n", 1)
     )
+    line = schema.read_text().splitlines().index("  __row__: {dtype: int64}") + 1
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
     assert capsys.readouterr().err == (
-        "mlgitops train: error: data/tumors.csv: column '__row__' is the name mlgitops gives "
-        "each row's number in the hand-off files; rename the column\n"
+        f"mlgitops train: error: schemas/tumors.yaml:{line}:3: column '__row__' is the name "
+        "mlgitops gives each row's number in the hand-off files; rename the column\n"
     )

@@ -44,6 +44,19 @@ def test_an_unknown_top_level_key(repo: Path, capsys: pytest.CaptureFixture[str]
     )
 
 
+def test_a_column_named_as_the_row_number_is_refused_where_it_is_declared(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Validate passing it would only move the refusal to train."""
+    (repo / "data" / "accounts.csv").write_text("id,__row__\n1,7\n2,8\n")
+    code, err = _validate(repo, capsys, HEAD + "  __row__:\n    dtype: int64\n")
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:5:3: column '__row__' is the name "
+        "mlgitops gives each row's number in the hand-off files; rename the column\n",
+    )
+
+
 @pytest.mark.parametrize("value", ["5", "{id: true}", "true"])
 def test_a_table_unique_that_names_no_columns(
     repo: Path, capsys: pytest.CaptureFixture[str], value: str

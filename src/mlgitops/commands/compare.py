@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP, default_base
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError
-from mlgitops.outputs import Outputs, set_github_outputs
+from mlgitops.outputs import ROW, Outputs, set_github_outputs
 from mlgitops.spec import load_repo
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ def _slice_values(pipeline: Pipeline, candidate: CandidateRun) -> list[Any] | No
     spec = pipeline.compare.slices
     if spec is None:
         return None
-    if spec.column not in candidate.frame.columns or spec.column == "__row__":
+    if spec.column not in candidate.frame.columns or spec.column == ROW:
         raise BadInput(
             f"{pipeline.source}: compare.slices.column {spec.column!r} is not a column of "
             "the holdout"

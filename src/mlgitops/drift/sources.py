@@ -136,7 +136,8 @@ def read_frame(repo: Path, pipeline: Pipeline, location: str) -> Table:
     """
     import tempfile
 
-    from mlgitops.training.data import ROW, read_table
+    from mlgitops.outputs import ROW
+    from mlgitops.training.data import read_table
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-drift-") as tmp:
         table = read_table(repo, pipeline, location, Path(tmp), refuse_invalid=False)

@@ -16,11 +16,9 @@ from mlgitops.errors import BadInput, DataError
 from mlgitops.evaluation.metrics import Holdout, Predictions
 from mlgitops.evaluation.pointscore import encode as _encode
 from mlgitops.evaluation.pointscore import proba_columns as _proba_columns
-from mlgitops.outputs import Outputs
+from mlgitops.outputs import ROW, Outputs
 from mlgitops.results import TrainResult, load_train_result
 from mlgitops.spec.model import Pipeline
-
-ROW = "__row__"
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ import numpy as np
 
 from mlgitops.errors import DataError
 from mlgitops.evaluation.metrics import Array, Floats, Holdout, Predictions, score
-
-ROW = "__row__"
+from mlgitops.outputs import ROW
 
 
 def from_frame(

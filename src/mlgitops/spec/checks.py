@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import Problem
+from mlgitops.outputs import ROW, ROW_RESERVED
 from mlgitops.spec.model import (
     CLASSIFICATION_METRICS,
     DEFAULT_METRICS,
@@ -286,6 +287,8 @@ def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
         yield ["data", "target"], f"target column {target!r} is not among data.columns", False
     if isinstance(columns, dict):
         for name, col in columns.items():
+            if name == ROW:
+                yield ["data", "columns", name], ROW_RESERVED, True
             if isinstance(col, dict) and _min_above_max(col):
                 yield ["data", "columns", name, "min"], "min is greater than max", True
             if isinstance(col, dict) and isinstance(col.get("regex"), str):

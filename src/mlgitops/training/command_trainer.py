@@ -45,9 +45,9 @@ from typing import Any
 
 from mlgitops import proc
 from mlgitops.errors import BadInput, Problem
+from mlgitops.outputs import ROW
 from mlgitops.spec.model import Pipeline
 from mlgitops.training.base import Fitted, TrainJob, progress
-from mlgitops.training.data import ROW
 from mlgitops.training.mlmodel import MLMODEL, ModelIdentity
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput, CheckFailed, DataError
 from mlgitops.features import FeatureContract, contract, missing_as_nan, row_fingerprints
+from mlgitops.outputs import ROW, ROW_RESERVED
 from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-ROW = "__row__"
 #: Failures named in the message when ``train`` refuses invalid data.
 _FIRST_FAILURES = 3
 _downloads: dict[str, bytes] = {}
@@ -133,10 +133,7 @@ def read_table(
     if frame.empty:
         raise DataError(f"{location}: no data rows")
     if ROW in frame.columns:
-        raise DataError(
-            f"{location}: column {ROW!r} is the name mlgitops gives each row's number in the "
-            "hand-off files; rename the column"
-        )
+        raise DataError(f"{location}: {ROW_RESERVED}")
     frame.insert(0, ROW, range(1, len(frame) + 1))
     features = contract(schema, header, data.target, frame)
     return Table(frame, features, failures, outcome.unparsed)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mlgitops import fsio, results
-from mlgitops.outputs import Outputs, set_github_outputs
+from mlgitops.outputs import ROW, Outputs, set_github_outputs
 from mlgitops.results import TrainResult
-from mlgitops.training.data import ROW, Split
+from mlgitops.training.data import Split
 from mlgitops.training.tracking import RunRecord, Tracking
 
 if TYPE_CHECKING:

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import DataError, Problem, SpecError
+from mlgitops.outputs import ROW
 from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
 from mlgitops.training.base import Fitted, TrainJob, progress
-from mlgitops.training.data import ROW
 from mlgitops.training.gpu import device_params, serving_params
 from mlgitops.training.mlmodel import ModelIdentity, write_sklearn_model
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput, Problem, SpecError
+from mlgitops.outputs import ROW, ROW_RESERVED
 from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
@@ -174,6 +175,8 @@ def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
 
 def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Problem]:
     where = ["columns", name]
+    if name == ROW:
+        yield _problem(source, doc, where, ROW_RESERVED)
     if not isinstance(column, Mapping):
         yield _problem(source, doc, where, f"column {name!r}: expected a mapping")
         return
