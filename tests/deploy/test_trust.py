@@ -594,38 +594,44 @@ def _fewer_rows(outputs: Path) -> None:
     pd.read_parquet(path).iloc[1:].to_parquet(path, index=False)
 
 
-@pytest.mark.parametrize(
-    ("change", "said"),
-    [
-        (_swap, "the outputs of the deployed model, where the candidate model's belong"),
-        (_edit("digest", "sha256:" + "0" * 64), "not of the reviewed model's"),
-        (_edit("holdout", "0" * 64), "written for another pipeline or another holdout"),
-        (_fewer_rows, "does not give one prediction (and one probability a class) for each"),
-    ],
-    ids=["the deployed model's", "another digest", "another holdout", "a row short"],
-)
+CHANGES = [
+    (_swap, "the outputs of the deployed model, where the candidate model's belong"),
+    (_edit("digest", "sha256:" + "0" * 64), "not of the reviewed model's"),
+    (_edit("holdout", "0" * 64), "written for another pipeline or another holdout"),
+    (_fewer_rows, "does not give one prediction (and one probability a class) for each"),
+]
+
+
 def test_outputs_of_another_model_or_holdout_deploy_nothing(
     world: World,
     mlflow_server: MlflowServer,
     on_github: GitHubServer,
     capsys: pytest.CaptureFixture[str],
-    change: Any,
-    said: str,
 ) -> None:
+    """Each change of the model stages' outputs, on a copy of them: the deployed model's
+    where the reviewed model's go, another digest, another holdout, a row short."""
+    import shutil
+
     uri = mlflow_server.uri
     reviewed_run(uri, world.work, world.name)
     publish_review(on_github.state, world.work, world.name, pr=12)
     assert stage(world, uri, "--predict", "candidate") == 0
     assert stage(world, uri, "--predict", "deployed") == 0
-    change(world.tmp / "outputs")
+    written = world.tmp / "outputs"
     before = world.remote_head()
-    capsys.readouterr()
+    for i, (change, said) in enumerate(CHANGES):
+        changed = world.tmp / f"changed-{i}"
+        shutil.copytree(written, changed)
+        change(changed)
+        capsys.readouterr()
 
-    assert stage(world, uri) == 1
-    err = capsys.readouterr().err
-    assert said in err and "nothing deployed" in err, err
-    assert versions(uri, world.name) == []
-    assert world.remote_head() == before
+        assert deploy(world, uri, "--predictions", str(changed)) == 1, said
+        err = capsys.readouterr().err
+        assert said in err and "nothing deployed" in err, err
+        assert versions(uri, world.name) == []
+        assert world.remote_head() == before
+    assert stage(world, uri) == 0  # the outputs as written deploy
+    assert versions(uri, world.name) == ["1"]
 
 
 def test_the_outputs_a_stage_needs_are_named_when_missing(
