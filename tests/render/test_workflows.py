@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mlgitops.errors import SpecError
 from mlgitops.render import workflows
 from mlgitops.spec import load_repo
 
@@ -734,11 +735,26 @@ def test_actionlint_config_lists_the_custom_labels(repos: dict[str, Rendered]) -
     }
 
 
-def test_user_strings_cannot_open_expressions(tmp_path: Path) -> None:
+def test_user_strings_cannot_open_expressions() -> None:
+    """Spec text reaches the workflows through one quoting, which keeps a ``${{`` text: the
+    specs refuse it where they know the place (paths, runner labels), and whatever text
+    else reaches a workflow cannot open an expression either."""
+    quoted = yaml.safe_load(workflows._q("x ${{ secrets.X }}"))
+    assert quoted == "x ${{ '${{' }} secrets.X }}"
+
+
+def test_a_runner_label_that_holds_an_expression_is_refused_where_it_is_written(
+    tmp_path: Path,
+) -> None:
+    """A label is matched as written: quoted as text, ``${{ secrets.X }}`` would be a label
+    no runner has, and the job would wait for one forever."""
     spec = MINIMAL_SPEC + "train: {runs_on: [self-hosted, '${{ secrets.X }}']}\n"
-    files = workflows.render(load_repo(_make_repo(tmp_path, None, {"a.yaml": spec})))
-    train = _load(files[".github/workflows/mlgitops-a-pr.yml"])["jobs"]["train"]
-    assert train["runs-on"] == ["self-hosted", "${{ '${{' }} secrets.X }}"]
+    with pytest.raises(SpecError) as caught:
+        load_repo(_make_repo(tmp_path, None, {"a.yaml": spec}))
+    assert [str(p) for p in caught.value.problems] == [
+        "pipelines/a.yaml:5:32: train.runs_on[1]: a runner label is used as written, never "
+        "evaluated as an expression: '${{' cannot be part of it"
+    ]
 
 
 # --- inputs stored in Git LFS -----------------------------------------------------------------

@@ -181,6 +181,9 @@ def _semantic(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
             yield path, "must be a finite number (.nan and .inf are not)", False
     yield from _metric_rules(doc)
     yield from _deploy_rules(doc.get("deploy"))
+    train = doc.get("train")
+    if isinstance(train, dict):
+        yield from _label_rules(train.get("runs_on"), ["train", "runs_on"])
     deploy = doc.get("deploy")
     server = deploy.get("server") if isinstance(deploy, dict) else None
     buckets = isinstance(server, dict) and "prediction_buckets" in server
@@ -270,6 +273,25 @@ def _repo_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
             "validate, report): use a GitHub-hosted runner such as 'ubuntu-24.04'"
         )
         yield ["runs_on"], message, False
+    yield from _label_rules(runs_on, ["runs_on"])
+
+
+#: Why a runner label may not hold an expression.
+LABEL_EXPRESSION = (
+    "a runner label is used as written, never evaluated as an expression: "
+    "'${{' cannot be part of it"
+)
+
+
+def _label_rules(runs_on: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
+    """Runner labels that hold ``${{`` (the workflows quote them as text, so the label would
+    be the expression's text, which no runner has)."""
+    labels = [(path, runs_on)] if isinstance(runs_on, str) else []
+    if isinstance(runs_on, list):
+        labels = [([*path, i], label) for i, label in enumerate(runs_on)]
+    for where, label in labels:
+        if isinstance(label, str) and "${{" in label:
+            yield where, LABEL_EXPRESSION, False
 
 
 def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
