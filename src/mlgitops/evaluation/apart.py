@@ -100,13 +100,16 @@ class Apart:
         self._folder = tempfile.TemporaryDirectory(prefix="mlgitops-apart-")
         self.work = Path(self._folder.name)
         self._asked = 0
+        # what the child and the models print goes to a file: a pipe nobody reads while
+        # the child works would stop it once full
+        self._log = (self.work / "stderr.log").open("w+", encoding="utf-8", errors="replace")
         self._child = subprocess.Popen(
             [sys.executable, "-m", "mlgitops.evaluation.apart", str(self.work)],
             cwd=self.work,
             env=child_environment(dict(os.environ), self.work),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._log,
             text=True,
             errors="replace",
         )
@@ -116,6 +119,7 @@ class Apart:
         if self._child.poll() is None:
             self._child.kill()
         self._child.communicate()
+        self._log.close()
         self._folder.cleanup()
 
     def names(self, folder: Path) -> list[str] | None:
@@ -153,8 +157,9 @@ class Apart:
             raise ModelFailed(str(answer["error"]))
         if not isinstance(answer, dict) or not isinstance(answer.get("names"), list | None):
             child.kill()
-            _, err = child.communicate()
-            lines = [line for line in (err or "").splitlines() if line.strip()]
+            child.communicate()
+            self._log.seek(0)
+            lines = [line for line in self._log.read().splitlines() if line.strip()]
             raise ModelFailed(lines[-1].strip() if lines else f"exit code {child.returncode}")
         names = answer["names"]
         return None if names is None else [str(n) for n in names]
