@@ -77,7 +77,11 @@ set_model(Sleepy())
 """
 
 LOG_SLEEPY = """\
+import faulthandler
 import sys
+
+# A stall prints where every thread is, and ends the process (the fixture says so).
+faulthandler.dump_traceback_later(90, exit=True)
 
 import mlflow
 
@@ -144,6 +148,25 @@ def _register(uri: str, root: Path, name: str) -> tuple[str, str]:
     return version.version, train["model_uri"]
 
 
+def _log_sleepy(uri: str, name: str, trained_uri: str, code: Path) -> str:
+    """Log and register the slow model in a process of its own (models from code); the
+    version. MLflow's client once sent nothing more to the server after ending the run,
+    until killed: a stall prints every thread's stack and is tried once more, and the
+    fixture fails with both stacks if it stalls again."""
+    args = [sys.executable, "-c", LOG_SLEEPY, uri, name, trained_uri, str(code)]
+    stalls = []
+    for _ in range(2):
+        logged = subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
+        if logged.returncode == 0:
+            if stalls:
+                sys.stderr.write("the slow model's logging stalled once:\n" + stalls[0])
+            return logged.stdout.split()[-1]
+        stalls.append(logged.stderr)
+        if "Timeout (" not in logged.stderr:  # an error, not a stall: no second try
+            break
+    raise AssertionError("\n\n".join(stalls))
+
+
 def _overlay_objects(root: Path, name: str, model_uri: str | None) -> list[dict[str, Any]]:
     """The built production overlay, optionally after a deploy set its MODEL_URI."""
     overlay = root / "manifests" / name / "overlays" / "production"
@@ -174,23 +197,7 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
     assert cli(root, "render") == 0
     _, trained_uri = _register(mlflow_server.uri, root, name)
     (folder / "sleepy.py").write_text(SLEEPY)
-    logged = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            LOG_SLEEPY,
-            mlflow_server.uri,
-            name,
-            trained_uri,
-            str(folder / "sleepy.py"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert logged.returncode == 0, logged.stderr
-    slow_version = logged.stdout.split()[-1]
+    slow_version = _log_sleepy(mlflow_server.uri, name, trained_uri, folder / "sleepy.py")
 
     objects = _overlay_objects(root, name, None)
     slow_objects = _overlay_objects(root, name, f"models:/{name}/{slow_version}")
