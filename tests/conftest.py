@@ -55,7 +55,10 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _clean_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    _forget_mlflow_uris()
     for key in list(os.environ):
         if key.startswith(_LEAKY_PREFIXES) or key in ("CI",):
             monkeypatch.delenv(key, raising=False)
@@ -72,6 +75,16 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     (home / ".gitconfig").write_text(
         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
     )
+    yield
+    _forget_mlflow_uris()
+
+
+def _forget_mlflow_uris() -> None:
+    """MLflow's set_tracking_uri and set_registry_uri write these for child processes, past
+    any monkeypatch: a later process (a module fixture's, say) would talk to a server an
+    earlier test started and stopped, and MLflow retries a dead server for minutes."""
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        os.environ.pop(key, None)
 
 
 def missing(reason: str) -> NoReturn:
