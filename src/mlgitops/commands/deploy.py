@@ -228,12 +228,14 @@ def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> 
     (an environment's ``model.json``), which only deploy, promote and rollback write: a pull
     request could otherwise pick the baseline it is held to. (A local anchor has no pull
     request: its baseline is HEAD's record.)"""
+    from mlgitops.evaluation.baseline import record_of
+
     parents = proc.git("rev-list", "--parents", "-n", "1", head, cwd=root).split()[1:]
     before = Snapshot(root, parents[0]) if parents else None
     after = Snapshot(root, head)
     environments = pipeline.deploy.environments if pipeline.deploy else ()
     for environment in environments:
-        rel = delivery.overlay_of(pipeline, environment.name).model_json
+        rel = record_of(pipeline, environment.name)
         by = f"pull request #{anchor.pr}"
         if anchor.changed is None:
             raise BadInput(

@@ -36,8 +36,10 @@ def record_path(pipeline: Pipeline) -> str | None:
 
 def record_of(pipeline: Pipeline, environment: str) -> str:
     """The record of what is deployed to ``environment`` (only deploy, promote and rollback
-    write it)."""
-    return f"manifests/{pipeline.name}/overlays/{environment}/model.json"
+    write it): its overlay's ``model.json``."""
+    from mlgitops.gitops.overlay import Overlay
+
+    return Overlay(pipeline.name, environment).model_json
 
 
 def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
