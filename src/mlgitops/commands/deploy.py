@@ -192,7 +192,7 @@ def _verified(
         merged = merged_holdout(root, pipeline, anchor)
         predict_candidate(pipeline, anchor, merged, uri, Path(tmp), apart)
         predict_deployed(root, pipeline, merged, before, uri, Path(tmp), apart)
-        return verify(pipeline, anchor, merged, uri, before, Path(tmp))
+        return verify(pipeline, anchor, merged, uri, before, Path(tmp), digested=True)
 
 
 def _anchor(

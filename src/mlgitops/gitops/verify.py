@@ -144,15 +144,25 @@ def predict_deployed(
 
 
 def verify(
-    pipeline: Pipeline, anchor: Anchor, merged: Merged, uri: str, ref: str, outputs: Path
+    pipeline: Pipeline,
+    anchor: Anchor,
+    merged: Merged,
+    uri: str,
+    ref: str,
+    outputs: Path,
+    *,
+    digested: bool = False,
 ) -> Verified:
     """Download and digest the anchored model, and judge the outputs in ``outputs`` (written
     by :func:`predict_candidate` and :func:`predict_deployed`) on the merged holdout;
-    CheckFailed on any mismatch. No model is loaded here."""
+    CheckFailed on any mismatch. No model is loaded here. ``digested``: this process
+    already did (:func:`predict_candidate`, when one process runs every stage), so the
+    model is not downloaded again."""
     train = anchor.train
     model_id = model_id_of(train.model_uri, anchor.source)
-    with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp:
-        _checked_download(uri, model_id, train, anchor.source, Path(tmp))
+    if not digested:
+        with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp:
+            _checked_download(uri, model_id, train, anchor.source, Path(tmp))
     with console.group(f"Re-scoring model {model_id} on the merged holdout"):
         judged = _rescore(pipeline, merged, model_id, uri, ref, outputs)
     if not judged.passed:
