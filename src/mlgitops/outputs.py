@@ -3,19 +3,20 @@
 ``<repo>/.mlgitops/<pipeline>/`` unless ``--output`` or ``$MLGITOPS_OUTPUT``
 says otherwise. Every file is documented in docs/outputs.md:
 
-==================  ==========  ==========================================
-file                written by  holds
-==================  ==========  ==========================================
-validation.json     validate    the failure report (schema in the package)
-validation.md       validate    its Markdown section for the PR comment
-datadiff.json/.md   validate    schema and data-profile diff vs the base
-train.json          train       run id, content key, hashes, metrics, URIs
-holdout.parquet     train       the holdout rows (features and target)
-predictions.parquet train       holdout predictions of the candidate
-reference.json      train       training-data profile (drift reference)
-verdict.json        compare     the versioned verdict document
-report.md           report      the rendered PR comment
-==================  ==========  ==========================================
+======================  ==========  ==========================================
+file                    written by  holds
+======================  ==========  ==========================================
+validation.json         validate    the failure report (schema in the package)
+validation.md           validate    its Markdown section for the PR comment
+datadiff.json/.md       validate    schema and data-profile diff vs the base
+train.json              train       run id, content key, hashes, metrics, URIs
+holdout.parquet         train       the holdout rows (features and target)
+predictions.parquet     train       holdout predictions of the candidate
+reference.json          train       training-data profile (drift reference)
+training_rows.parquet   train       fingerprints of the rows it trained on
+verdict.json            compare     the versioned verdict document
+report.md               report      the rendered PR comment
+======================  ==========  ==========================================
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ class Outputs:
     @property
     def reference(self) -> Path:
         return self.folder / "reference.json"
+
+    @property
+    def training_rows(self) -> Path:
+        return self.folder / "training_rows.parquet"
 
     @property
     def verdict_json(self) -> Path:

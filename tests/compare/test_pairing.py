@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -129,9 +130,59 @@ def test_rows_the_deployed_model_trained_on_are_left_out() -> None:
     training = _training(frame, slice(0, 60))
     # the holdout as another read of the data gives it: other column order, ints as floats
     holdout = frame.iloc[40:][["y", "zip", "age", "income"]].astype({"age": "float64"})
-    kept, excluded = unseen_rows(holdout.reset_index(drop=True), training, row_fingerprints)
-    assert excluded == 20
+    kept, excluded, relabelled = unseen_rows(
+        holdout.reset_index(drop=True), training, row_fingerprints
+    )
+    assert (excluded, relabelled) == (20, 0)
     assert kept.tolist() == list(range(20, 60))
+
+
+def _with_inputs(frame: pd.DataFrame, rows: slice) -> TrainingRows:
+    features = ("age", "income", "zip")
+    full = _training(frame, rows)
+    return replace(
+        full, inputs=row_fingerprints(frame.iloc[rows], features), input_columns=features
+    )
+
+
+def test_inputs_the_deployed_model_trained_on_with_another_target_are_left_out() -> None:
+    """A corrected label gives a row another fingerprint: its inputs still tell it apart,
+    unless the candidate was trained on the same inputs too."""
+    before = _frame()
+    deployed = _with_inputs(before, slice(0, 60))
+    after = before.copy()
+    after.loc[::5, "y"] = 1 - after.loc[::5, "y"]  # rows 0, 5, …, 95 relabelled
+    holdout = after.iloc[40:].reset_index(drop=True)  # 40..59 trained on, 4 of them relabelled
+    candidate = _with_inputs(after, slice(60, 100))
+    kept, excluded, relabelled = unseen_rows(holdout, deployed, row_fingerprints, candidate)
+    assert (excluded, relabelled) == (16, 4)
+    assert kept.tolist() == list(range(20, 60))
+    # without the candidate's training rows, or the deployed model's inputs: as they are only
+    assert unseen_rows(holdout, deployed, row_fingerprints)[1:] == (16, 0)
+    assert unseen_rows(holdout, _training(before, slice(0, 60)), row_fingerprints, candidate)[
+        1:
+    ] == (16, 0)
+    # inputs the candidate was trained on as well (repeated with another target) stay paired
+    both = replace(
+        candidate,
+        inputs=np.concatenate([candidate.inputs, deployed.inputs]),
+    )
+    assert unseen_rows(holdout, deployed, row_fingerprints, both)[1:] == (16, 0)
+    _, comparison = paired_rows(
+        holdout,
+        deployed,
+        required=True,
+        min_rows=30,
+        features=None,
+        fingerprint=row_fingerprints,
+        candidate=candidate,
+    )
+    assert (comparison.compared_rows, comparison.excluded_rows) == (40, 20)
+    assert comparison.excluded_reason == (
+        "the deployed model was trained on them (matched by fingerprints over 4 columns; "
+        "4 of them by their 3 feature columns alone: it was trained on these inputs with "
+        "another target, which the candidate was not)"
+    )
 
 
 def test_the_comparison_states_rows_compared_and_excluded_and_enforces_the_minimum() -> None:

@@ -534,6 +534,58 @@ def test_a_new_split_seed_keeps_the_deployed_model_off_its_training_rows(pr: Pul
     )
 
 
+def _trained_on(deployed: Deployed, frame: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``frame`` (the data main trained on) the deployed model trained on,
+    from the fingerprints its run recorded."""
+    import mlflow
+
+    from mlgitops.features import row_fingerprints
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = mlflow.artifacts.download_artifacts(
+            run_id=deployed.run_id,
+            artifact_path="mlgitops/training_rows.parquet",
+            tracking_uri=deployed.server.uri,
+        )
+    recorded = pd.read_parquet(local)["fingerprint"].to_numpy()
+    return np.isin(row_fingerprints(frame, [*FEATURES, "y"]), recorded)
+
+
+def test_rows_whose_label_changed_are_not_compared_as_unseen(
+    pr: PullRequest, deployed: Deployed
+) -> None:
+    """A pull request flips one label in four. A changed label changes a row's fingerprint,
+    and with it its side of the split: rows the deployed model was trained on (with their
+    old labels) land in the holdout, where it was scored against labels it never saw. That
+    made a candidate trained on the damaged labels pass (roc_auc +0.018 against the deployed
+    model); the deployed model has seen those inputs and the candidate has not, so they are
+    left out of the paired comparison, and the candidate fails."""
+    before = pr.data
+    after = before.copy()
+    flipped = np.arange(len(after)) % 4 == 0
+    after.loc[flipped, "y"] = 1 - after.loc[flipped, "y"]
+    write_data(pr.root, after)
+    code, out = pr.run()
+    holdout = pd.read_parquet(pr.root / ".mlgitops" / NAME / "holdout.parquet")
+    rows = holdout["__row__"].to_numpy() - 1  # the 1-based record number
+    seen = int((_trained_on(deployed, before)[rows] & flipped[rows]).sum())
+    assert 40 < seen < flipped[rows].sum()  # the rest were in main's holdout already
+    verdict = pr.verdict()
+    assert (verdict["holdout"]["rows"], verdict["holdout"]["excluded"]) == (len(holdout), seen)
+    assert verdict["holdout"]["compared"] == len(holdout) - seen
+    assert verdict["holdout"]["excluded_reason"] == (
+        "the deployed model was trained on them (matched by fingerprints over 7 columns; "
+        f"{seen} of them by their 6 feature columns alone: it was trained on these inputs "
+        "with another target, which the candidate was not)"
+    )
+    assert code == 1, out
+    assert _max_drop(verdict)["status"] == "fail"
+    assert (
+        f"compared on {len(holdout) - seen} of {len(holdout)} holdout rows; {seen} excluded" in out
+    )
+
+
 def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
     more = generated(1800)
     write_data(pr.root, more)

@@ -651,3 +651,39 @@ def test_the_outputs_a_stage_needs_are_named_when_missing(
     assert "candidate/outputs.json: not found" in err, err
     assert f"mlgitops deploy {world.name} --predict candidate" in err, err
     assert versions(uri, world.name) == []
+
+
+def test_the_re_score_leaves_out_rows_whose_label_the_pull_request_changed(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Deploy's re-score pairs the rows compare paired: the deployed model is kept off
+    the rows it was trained on with the labels a pull request changed (the merged split's
+    training rows are the candidate's), whatever verdict the branch's job uploaded. A
+    pull request flipping one label in four passed roc_auc's max_drop while they were
+    paired."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    frame = data(world)
+    frame.loc[::4, TARGET] = 1 - frame.loc[::4, TARGET]
+    frame.to_csv(world.work / "data" / "tumors.csv", index=False)
+    git(world.work, "commit", "-qam", "Relabel")
+    reviewed_run(uri, world.work, world.name, passes=False)
+    reviewed = handoff(world.work, world.name, "verdict.json")["holdout"]
+    summary = handoff(world.work, world.name, "verdict.json")["summary"]
+    train = handoff(world.work, world.name, "train.json")
+    logged = (train["run_id"], train["model_uri"].removeprefix("models:/"), train["model_digest"])
+    merged_with(on_github.state, world, 13, results(world.work, world.name, logged))
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    _, err = capsys.readouterr()
+    assert "by their 10 feature columns alone" in reviewed["excluded_reason"]
+    assert "roc_auc max_drop" in summary  # it passed while those rows were paired
+    assert f"fails the merged gates: {summary}; nothing deployed" in err
+    assert versions(uri, world.name) == ["1"]

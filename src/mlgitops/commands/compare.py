@@ -127,6 +127,7 @@ def judge(
             deployed=deployed,
             settings=settings,
             slice_values=_slice_values(pipeline, candidate),
+            trained_on=candidate.training,
         )
     return verdict.decide(
         pipeline,

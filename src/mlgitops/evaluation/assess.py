@@ -83,17 +83,19 @@ def evaluate(
     deployed: DeployedModel | None,
     settings: BootstrapSettings,
     slice_values: Sequence[Any] | None = None,
+    trained_on: TrainingRows | None = None,
 ) -> Evaluation:
     """Score a candidate's predictions on a holdout, against the deployed model if any.
 
     ``frame``: the holdout as a data frame (the columns a model is given, in holdout
-    order); ``holdout``: its target; ``features``: the candidate's feature names.
+    order); ``holdout``: its target; ``features``: the candidate's feature names;
+    ``trained_on``: the candidate's training rows (None: not recorded).
     Pass the result to :func:`mlgitops.evaluation.verdict.decide` for the gate results.
     """
     scored = None
     if deployed is not None:
         typed = features_of(frame, features)
-        scored = against_deployed(pipeline, frame, holdout, typed, deployed)
+        scored = against_deployed(pipeline, frame, holdout, typed, deployed, trained_on)
     metrics, slices = assess(pipeline, holdout, candidate, scored, settings, slice_values)
     return Evaluation(tuple(metrics), slices, None if scored is None else scored.comparison)
 
@@ -109,8 +111,11 @@ def against_deployed(
     holdout: Holdout,
     features: Sequence[InputColumn],
     deployed: DeployedModel,
+    trained_on: TrainingRows | None = None,
 ) -> BaselineScores:
-    """Score the deployed model on the holdout rows it was not trained on, with its own inputs.
+    """Score the deployed model on the holdout rows it was not trained on, with its own inputs
+    (:func:`mlgitops.evaluation.pairing.paired_rows`; ``trained_on``: the candidate's
+    training rows).
 
     Never raises for a change of data: a missing or retyped column, too few rows,
     or a model that cannot score makes the comparison not evaluable instead.
@@ -136,6 +141,7 @@ def against_deployed(
         min_rows=pipeline.compare.min_rows,
         features=diff,
         fingerprint=_fingerprint,
+        candidate=trained_on,
     )
     if not comparison.evaluable:
         return BaselineScores(None, rows, comparison)

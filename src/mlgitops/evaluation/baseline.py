@@ -19,7 +19,7 @@ from mlgitops.basebranch import is_commit
 from mlgitops.errors import BadInput, DataError, ServiceError
 from mlgitops.evaluation.assess import DeployedModel
 from mlgitops.evaluation.inputs import signature_of
-from mlgitops.evaluation.pairing import TrainingRows
+from mlgitops.evaluation.pairing import TrainingRows, read_training_rows
 from mlgitops.evaluation.verdict import NO_BASELINE, Baseline
 from mlgitops.results import ProvenanceRecord, load_provenance
 from mlgitops.spec.model import Pipeline
@@ -162,23 +162,18 @@ def load_flavor(uri: str, info: Any = None) -> Any:
 
 def training_rows(run_id: str, tracking_uri: str) -> TrainingRows | None:
     """The fingerprints of the rows a run trained on (None: the run records none)."""
-    import pandas as pd
-
     with tempfile.TemporaryDirectory(prefix="mlgitops-baseline-") as folder:
         train = _artifact(run_id, f"{ARTIFACTS}/train.json", tracking_uri, folder)
         rows = _artifact(run_id, f"{ARTIFACTS}/{TRAINING_ROWS}", tracking_uri, folder)
         if train is None or rows is None:
             return None
         try:
-            columns = json.loads(train.read_text("utf-8")).get("fingerprint_columns")
-            fingerprints = pd.read_parquet(rows)["fingerprint"].to_numpy()
+            doc = json.loads(train.read_text("utf-8"))
+            return read_training_rows(rows, doc.get("fingerprint_columns"), doc.get("target"))
         except (OSError, ValueError, KeyError, AttributeError) as exc:
             raise DataError(
                 f"run {run_id}: {ARTIFACTS}/{TRAINING_ROWS} or train.json cannot be read ({exc})"
             ) from exc
-    if not isinstance(columns, list) or not columns:
-        return None
-    return TrainingRows(fingerprints, tuple(str(c) for c in columns))
 
 
 def _artifact(run_id: str, path: str, tracking_uri: str, folder: str) -> Path | None:

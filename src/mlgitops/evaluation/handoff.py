@@ -1,4 +1,5 @@
-"""The candidate as ``train`` left it: train.json, holdout.parquet, predictions.parquet.
+"""The candidate as ``train`` left it: train.json, holdout.parquet, predictions.parquet,
+training_rows.parquet.
 
 Also turns a loaded baseline model's outputs on the same holdout into
 :class:`~mlgitops.evaluation.metrics.Predictions` aligned with the candidate's classes.
@@ -14,6 +15,7 @@ import numpy as np
 
 from mlgitops.errors import BadInput, DataError
 from mlgitops.evaluation.metrics import Holdout, Predictions
+from mlgitops.evaluation.pairing import TrainingRows, read_training_rows
 from mlgitops.evaluation.pointscore import encode as _encode
 from mlgitops.evaluation.pointscore import proba_columns as _proba_columns
 from mlgitops.outputs import ROW, Outputs
@@ -31,6 +33,8 @@ class CandidateRun:
     #: the candidate's features, in its order (``train.json``'s, else every holdout
     #: column but the target and ``__row__``)
     feature_names: tuple[str, ...]
+    #: the rows it was trained on (training_rows.parquet; None: not recorded)
+    training: TrainingRows | None = None
 
 
 def load_candidate(outputs: Outputs, pipeline: Pipeline) -> CandidateRun:
@@ -45,8 +49,22 @@ def load_candidate(outputs: Outputs, pipeline: Pipeline) -> CandidateRun:
     labels = _encode(predicted["y_pred"], classes, outputs.predictions, frame)
     proba = _proba_columns(predicted, classes, outputs.predictions) if classes else None
     return CandidateRun(
-        train, holdout, Predictions(labels, proba), frame, feature_names(train, frame)
+        train,
+        holdout,
+        Predictions(labels, proba),
+        frame,
+        feature_names(train, frame),
+        _training_rows(outputs.training_rows, train),
     )
+
+
+def _training_rows(path: Path, train: TrainResult) -> TrainingRows | None:
+    if not path.is_file():
+        return None
+    try:
+        return read_training_rows(path, list(train.fingerprint_columns or ()), train.target)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: cannot be read ({exc})") from exc
 
 
 def feature_names(train: TrainResult, frame: Any) -> tuple[str, ...]:

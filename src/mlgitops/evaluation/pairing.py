@@ -4,9 +4,16 @@ A model scored on rows it was trained on looks better than it is. The deployed
 model's run records a fingerprint of every training row
 (``mlgitops/training_rows.parquet``, over the ``fingerprint_columns`` its
 ``train.json`` names); every holdout row whose fingerprint is among them is
-excluded from the *paired* comparison. Relative metrics (baseline, delta,
-interval) use the remaining rows; the candidate's own values and the absolute
-gates use its whole holdout.
+excluded from the *paired* comparison. A row whose target a pull request
+changed (a corrected label) has another fingerprint, and may land in the
+holdout although the deployed model was trained on its inputs: the run also
+records a fingerprint of each training row's inputs alone (its features), and
+a holdout row whose inputs the deployed model was trained on and the
+candidate was not is excluded too. (Inputs both models were trained on, as in
+data whose feature vectors repeat with other targets, keep the row: neither
+model has the advantage.) Relative metrics (baseline, delta, interval) use the
+remaining rows; the candidate's own values and the absolute gates use its
+whole holdout.
 
 :class:`Comparison` is what the verdict says about it: rows compared and
 excluded (and why), the feature diff, and the status of the relative gates:
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,10 +53,14 @@ Fingerprint = Callable[[Any, Sequence[str]], Any]
 
 @dataclass(frozen=True)
 class TrainingRows:
-    """The deployed model's training rows: one uint64 fingerprint each, and over which columns."""
+    """A model's training rows: one uint64 fingerprint each over ``columns`` (its features and
+    the target), and one over its features alone (``inputs`` over ``input_columns``; None: the
+    run records none)."""
 
     fingerprints: Any
     columns: tuple[str, ...]
+    inputs: Any = None
+    input_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,12 +88,36 @@ class Comparison:
         return replace(self, status=NOT_EVALUABLE, reasons=(*self.reasons, reason))
 
 
+def read_training_rows(rows: Path, columns: Any, target: Any) -> TrainingRows | None:
+    """A run's ``training_rows.parquet`` (``rows``), with the ``fingerprint_columns`` and
+    ``target`` of its train.json: None where no fingerprint columns are named. Runs recorded
+    before the ``inputs`` column give fingerprints of whole rows only. Raises ``ValueError``
+    (or ``OSError``, ``KeyError``) where the file cannot be read."""
+    import pandas as pd
+
+    if not isinstance(columns, list) or not columns:
+        return None
+    frame = pd.read_parquet(rows)
+    full = tuple(str(c) for c in columns)
+    if "inputs" not in frame.columns:
+        return TrainingRows(frame["fingerprint"].to_numpy(), full)
+    inputs = tuple(c for c in full if c != target)
+    return TrainingRows(frame["fingerprint"].to_numpy(), full, frame["inputs"].to_numpy(), inputs)
+
+
 def not_applicable(holdout_rows: int, reason: str = FIRST_DEPLOYMENT) -> Comparison:
     return Comparison(NOT_APPLICABLE, holdout_rows, reasons=(reason,))
 
 
-def unseen_rows(frame: Any, training: TrainingRows, fingerprint: Fingerprint) -> tuple[Array, int]:
-    """Indices of the holdout rows the deployed model was not trained on, and how many were.
+def unseen_rows(
+    frame: Any,
+    training: TrainingRows,
+    fingerprint: Fingerprint,
+    candidate: TrainingRows | None = None,
+) -> tuple[Array, int, int]:
+    """Indices of the holdout rows the deployed model was not trained on; how many it was
+    trained on as they are, and how many more only by their inputs (with another target),
+    inputs that ``candidate`` (the candidate's training rows) does not hold.
 
     ``fingerprint`` is :func:`mlgitops.features.row_fingerprints` (a parameter so the
     rule can be checked on its own). Raises ``KeyError`` naming the first
@@ -92,8 +128,25 @@ def unseen_rows(frame: Any, training: TrainingRows, fingerprint: Fingerprint) ->
         raise KeyError(missing[0])
     ours = np.asarray(fingerprint(frame, list(training.columns)), dtype=np.uint64)
     seen = np.isin(ours, np.asarray(training.fingerprints, dtype=np.uint64))
-    kept: Array = np.flatnonzero(~seen)
-    return kept, int(seen.sum())
+    by_inputs = np.zeros(len(seen), dtype=bool)
+    if _has_inputs(training, frame) and candidate is not None and _has_inputs(candidate, frame):
+        deployed = _seen_inputs(frame, training, fingerprint)
+        by_inputs = deployed & ~seen & ~_seen_inputs(frame, candidate, fingerprint)
+    kept: Array = np.flatnonzero(~(seen | by_inputs))
+    return kept, int(seen.sum()), int(by_inputs.sum())
+
+
+def _has_inputs(rows: TrainingRows, frame: Any) -> bool:
+    return (
+        rows.inputs is not None
+        and bool(rows.input_columns)
+        and all(c in frame.columns for c in rows.input_columns)
+    )
+
+
+def _seen_inputs(frame: Any, rows: TrainingRows, fingerprint: Fingerprint) -> Any:
+    ours = np.asarray(fingerprint(frame, list(rows.input_columns)), dtype=np.uint64)
+    return np.isin(ours, np.asarray(rows.inputs, dtype=np.uint64))
 
 
 def paired_rows(
@@ -104,8 +157,10 @@ def paired_rows(
     min_rows: int,
     features: FeatureDiff | None,
     fingerprint: Fingerprint,
+    candidate: TrainingRows | None = None,
 ) -> tuple[Array, Comparison]:
-    """The rows both models are scored on, and the comparison they make."""
+    """The rows both models are scored on, and the comparison they make (``training``: the
+    deployed model's training rows; ``candidate``: the candidate's)."""
     rows = len(frame)
     everything: Array = np.arange(rows)
     base = Comparison(EVALUABLE, rows, rows, 0, None, min_rows, features=features)
@@ -114,7 +169,7 @@ def paired_rows(
             return everything, replace(base, compared_rows=0).refused(NO_TRAINING_ROWS)
         return everything, _enough(replace(base, notes=(UNCHECKED_ROWS,)))
     try:
-        kept, excluded = unseen_rows(frame, training, fingerprint)
+        kept, excluded, relabelled = unseen_rows(frame, training, fingerprint, candidate)
     except KeyError as exc:
         reason = (
             f"rows the deployed model was trained on cannot be recognised: the candidate's "
@@ -122,12 +177,18 @@ def paired_rows(
             "were fingerprinted over"
         )
         return everything, replace(base, compared_rows=0).refused(reason)
-    why = f"{TRAINED_ON} (matched by fingerprints over {len(training.columns)} columns)"
+    how = f"matched by fingerprints over {len(training.columns)} columns"
+    if relabelled:
+        how += (
+            f"; {relabelled} of them by their {len(training.input_columns)} feature columns "
+            "alone: it was trained on these inputs with another target, which the candidate "
+            "was not"
+        )
     found = replace(
         base,
         compared_rows=len(kept),
-        excluded_rows=excluded,
-        excluded_reason=why if excluded else None,
+        excluded_rows=excluded + relabelled,
+        excluded_reason=f"{TRAINED_ON} ({how})" if excluded + relabelled else None,
     )
     return kept, _enough(found)
 

@@ -245,6 +245,7 @@ def _rescore(
     from mlgitops.commands.compare import judge
     from mlgitops.evaluation.apart import ModelFailed
     from mlgitops.evaluation.handoff import CandidateRun, predictions_of
+    from mlgitops.evaluation.pairing import TrainingRows
 
     train, holdout, split = merged.train, merged.holdout, merged.split
     what = f"model of run {train.run_id}"
@@ -254,7 +255,13 @@ def _rescore(
     except ModelFailed as exc:
         raise _unusable(what, merged, exc) from exc
     predictions = predictions_of(given.values, given.proba, given.classes, holdout, what)
-    candidate = CandidateRun(train, holdout, predictions, split.holdout, split.features)
+    trained_on = TrainingRows(
+        split.training_fingerprints(),
+        split.fingerprint_columns,
+        split.training_input_fingerprints(),
+        split.features,
+    )
+    candidate = CandidateRun(train, holdout, predictions, split.holdout, split.features, trained_on)
 
     def deployed(record: ProvenanceRecord, source: str) -> DeployedModel:
         return predicted.read_deployed(outputs, name, key, rows, record, source, uri)

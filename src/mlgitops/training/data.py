@@ -70,6 +70,10 @@ class Split:
     def fingerprint_columns(self) -> tuple[str, ...]:
         return (*self.features, self.target)
 
+    def training_input_fingerprints(self) -> npt.NDArray[np.uint64]:
+        """One fingerprint per training row over its features alone (its inputs)."""
+        return row_fingerprints(self.train, self.features)
+
 
 @dataclass(frozen=True)
 class Table:

@@ -92,14 +92,23 @@ def files_for(result: TrainResult, data: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def fingerprints_bytes(split: Split) -> bytes:
-    """``training_rows.parquet``: one ``fingerprint`` (uint64) per training row.
+    """``training_rows.parquet``: per training row, a ``fingerprint`` (uint64) over its
+    features and target, and an ``inputs`` fingerprint over its features alone.
 
-    ``compare`` keeps this model, once deployed, off these rows: see
-    :func:`mlgitops.features.row_fingerprints` and ``fingerprint_columns`` in train.json.
+    ``compare`` keeps this model, once deployed, off these rows (and off rows whose inputs
+    it was trained on with another target): see :func:`mlgitops.features.row_fingerprints`,
+    ``fingerprint_columns`` in train.json and :mod:`mlgitops.evaluation.pairing`.
     """
     import pandas as pd
 
-    return parquet_bytes(pd.DataFrame({"fingerprint": split.training_fingerprints()}))
+    return parquet_bytes(
+        pd.DataFrame(
+            {
+                "fingerprint": split.training_fingerprints(),
+                "inputs": split.training_input_fingerprints(),
+            }
+        )
+    )
 
 
 def reference_bytes(split: Split, data_path: str, data_hash: str) -> bytes:
