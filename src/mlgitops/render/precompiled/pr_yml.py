@@ -83,11 +83,6 @@ def root(context, missing=missing):
     if (undefined(name='lfs') if l_0_lfs is missing else l_0_lfs):
         pass
         yield "          lfs: true  # the pipeline's inputs are stored in Git LFS (.gitattributes)\n"
-    yield '      - name: Generated files are current\n        uses: '
-    yield str((undefined(name='action') if l_0_action is missing else l_0_action))
-    yield '\n        with:\n          command: render\n          check: "true"\n          python-version: '
-    yield str((undefined(name='python') if l_0_python is missing else l_0_python))
-    yield '\n'
     if (undefined(name='lfs_base') if l_0_lfs_base is missing else l_0_lfs_base):
         pass
         yield "      # Validate diffs the data against the base branch's: the checkout fetched this\n      # commit's LFS objects only. This fetches that one file's object at the base, with\n      # the job's read token sent to this GitHub only, as actions/checkout sends it.\n      - name: Fetch the base branch's data from Git LFS\n        if: "
@@ -110,6 +105,12 @@ def root(context, missing=missing):
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
     yield '\n          python-version: '
+    yield str((undefined(name='python') if l_0_python is missing else l_0_python))
+    yield '\n      # After validate: its install (the data extra) holds what render needs, so the job\n      # installs once.\n      - name: Generated files are current\n        if: '
+    yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
+    yield '\n        uses: '
+    yield str((undefined(name='action') if l_0_action is missing else l_0_action))
+    yield '\n        with:\n          command: render\n          check: "true"\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n      - name: Note that training is skipped for a fork\n        if: '
     yield str((undefined(name='fork') if l_0_fork is missing else l_0_fork))
@@ -248,5 +249,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&45=59&49=61&50=63&58=65&59=67&62=69&65=71&70=73&71=75&72=77&77=79&81=81&85=85&89=87&90=89&95=92&97=94&98=96&99=98&100=100&111=103&112=105&115=107&116=109&117=111&119=113&121=115&127=117&128=119&130=121&131=123&139=125&140=127&141=129&143=132&145=135&149=137&153=139&159=143&160=147&163=153&164=155&167=157&171=159&177=163&181=165&182=167&183=169&186=173&187=175&190=178&192=180&193=182&196=185&197=187&199=189&201=191&202=193&207=195&211=198&212=200&213=202&221=204&225=206&228=208&229=210&230=212&232=214&238=217&239=219&240=221&247=223&251=225&253=227&255=229&257=231&260=233&261=235&263=237&265=239&266=241&268=243&269=245'
-SOURCE = 'sha256:63a563e46e79af312f94a64b7c347841394c451682d2103a284356d8396e3e6a'
+debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&45=59&49=61&50=63&58=65&59=67&62=69&65=71&70=73&71=75&72=77&77=79&81=81&84=84&89=87&91=89&92=91&93=93&94=95&105=98&106=100&109=102&110=104&111=106&115=108&116=110&120=112&122=114&124=116&130=118&131=120&133=122&134=124&142=126&143=128&144=130&146=133&148=136&152=138&156=140&162=144&163=148&166=154&167=156&170=158&174=160&180=164&184=166&185=168&186=170&189=174&190=176&193=179&195=181&196=183&199=186&200=188&202=190&204=192&205=194&210=196&214=199&215=201&216=203&224=205&228=207&231=209&232=211&233=213&235=215&241=218&242=220&243=222&250=224&254=226&256=228&258=230&260=232&263=234&264=236&266=238&268=240&269=242&271=244&272=246'
+SOURCE = 'sha256:d7956534a9c80bbbf84db8b67df77c65877d4313c8207e94502450b908320ffb'
