@@ -586,6 +586,17 @@ def test_rows_whose_label_changed_are_not_compared_as_unseen(
     )
 
 
+def test_training_rows_that_are_not_fingerprints_are_bad_input(pr: PullRequest) -> None:
+    assert cli(pr.root, "train", NAME) == 0
+    path = pr.root / ".mlgitops" / NAME / "training_rows.parquet"
+    rows = pd.read_parquet(path)
+    rows["inputs"] = "not a fingerprint"
+    rows.to_parquet(path, index=False)
+    assert cli(pr.root, "compare", NAME) == 2
+    _, err = pr.capsys.readouterr()
+    assert err.startswith(f"mlgitops compare: error: {path}: cannot be read (")
+
+
 def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
     more = generated(1800)
     write_data(pr.root, more)

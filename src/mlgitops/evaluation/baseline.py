@@ -170,7 +170,7 @@ def training_rows(run_id: str, tracking_uri: str) -> TrainingRows | None:
         try:
             doc = json.loads(train.read_text("utf-8"))
             return read_training_rows(rows, doc.get("fingerprint_columns"), doc.get("target"))
-        except (OSError, ValueError, KeyError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
             raise DataError(
                 f"run {run_id}: {ARTIFACTS}/{TRAINING_ROWS} or train.json cannot be read ({exc})"
             ) from exc

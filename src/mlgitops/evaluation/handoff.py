@@ -63,7 +63,7 @@ def _training_rows(path: Path, train: TrainResult) -> TrainingRows | None:
         return None
     try:
         return read_training_rows(path, list(train.fingerprint_columns or ()), train.target)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: cannot be read ({exc})") from exc
 
 

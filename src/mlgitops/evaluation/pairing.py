@@ -92,17 +92,20 @@ def read_training_rows(rows: Path, columns: Any, target: Any) -> TrainingRows | 
     """A run's ``training_rows.parquet`` (``rows``), with the ``fingerprint_columns`` and
     ``target`` of its train.json: None where no fingerprint columns are named. Runs recorded
     before the ``inputs`` column give fingerprints of whole rows only. Raises ``ValueError``
-    (or ``OSError``, ``KeyError``) where the file cannot be read."""
+    (or ``OSError``, ``KeyError``, ``TypeError``) where the file cannot be read as such."""
     import pandas as pd
 
     if not isinstance(columns, list) or not columns:
         return None
     frame = pd.read_parquet(rows)
     full = tuple(str(c) for c in columns)
+    whole = np.asarray(frame["fingerprint"].to_numpy(), dtype=np.uint64)
     if "inputs" not in frame.columns:
-        return TrainingRows(frame["fingerprint"].to_numpy(), full)
+        return TrainingRows(whole, full)
     inputs = tuple(c for c in full if c != target)
-    return TrainingRows(frame["fingerprint"].to_numpy(), full, frame["inputs"].to_numpy(), inputs)
+    return TrainingRows(
+        whole, full, np.asarray(frame["inputs"].to_numpy(), dtype=np.uint64), inputs
+    )
 
 
 def not_applicable(holdout_rows: int, reason: str = FIRST_DEPLOYMENT) -> Comparison:
