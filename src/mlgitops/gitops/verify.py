@@ -245,7 +245,6 @@ def _rescore(
     from mlgitops.commands.compare import judge
     from mlgitops.evaluation.apart import ModelFailed
     from mlgitops.evaluation.handoff import CandidateRun, predictions_of
-    from mlgitops.evaluation.pairing import TrainingRows
 
     train, holdout, split = merged.train, merged.holdout, merged.split
     what = f"model of run {train.run_id}"
@@ -255,12 +254,7 @@ def _rescore(
     except ModelFailed as exc:
         raise _unusable(what, merged, exc) from exc
     predictions = predictions_of(given.values, given.proba, given.classes, holdout, what)
-    trained_on = TrainingRows(
-        split.training_fingerprints(),
-        split.fingerprint_columns,
-        split.training_input_fingerprints(),
-        split.features,
-    )
+    trained_on = split.training_rows()  # the merged commit's, never the branch's upload
     candidate = CandidateRun(train, holdout, predictions, split.holdout, split.features, trained_on)
 
     def deployed(record: ProvenanceRecord, source: str) -> DeployedModel:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
+    from mlgitops.evaluation.pairing import TrainingRows
+
 #: Failures named in the message when ``train`` refuses invalid data.
 _FIRST_FAILURES = 3
 _downloads: dict[str, bytes] = {}
@@ -73,6 +75,17 @@ class Split:
     def training_input_fingerprints(self) -> npt.NDArray[np.uint64]:
         """One fingerprint per training row over its features alone (its inputs)."""
         return row_fingerprints(self.train, self.features)
+
+    def training_rows(self) -> TrainingRows:
+        """The training rows as ``compare`` matches them (what training_rows.parquet holds)."""
+        from mlgitops.evaluation.pairing import TrainingRows
+
+        return TrainingRows(
+            self.training_fingerprints(),
+            self.fingerprint_columns,
+            self.training_input_fingerprints(),
+            self.features,
+        )
 
 
 @dataclass(frozen=True)

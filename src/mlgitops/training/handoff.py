@@ -101,14 +101,8 @@ def fingerprints_bytes(split: Split) -> bytes:
     """
     import pandas as pd
 
-    return parquet_bytes(
-        pd.DataFrame(
-            {
-                "fingerprint": split.training_fingerprints(),
-                "inputs": split.training_input_fingerprints(),
-            }
-        )
-    )
+    rows = split.training_rows()
+    return parquet_bytes(pd.DataFrame({"fingerprint": rows.fingerprints, "inputs": rows.inputs}))
 
 
 def reference_bytes(split: Split, data_path: str, data_hash: str) -> bytes:
