@@ -597,6 +597,52 @@ def test_training_rows_that_are_not_fingerprints_are_bad_input(pr: PullRequest) 
     assert err.startswith(f"mlgitops compare: error: {path}: cannot be read (")
 
 
+def test_a_test_file_holding_training_rows_never_scores_the_candidate_on_them(
+    pr: PullRequest,
+) -> None:
+    """A pull request makes the first 400 rows of the data its test file, and the data keeps
+    them: the candidate was trained on its whole holdout, scored 1.0 and passed every gate.
+    Those rows are left out of training, and train says so."""
+    (pr.root / "data" / "test.csv").write_text(
+        "\n".join((pr.root / "data" / "shapes.csv").read_text().splitlines()[:401]) + "\n"
+    )
+    pr.spec("  split: {test_size: 0.3, seed: 42}\n", "  test_path: data/test.csv\n")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "A test file")
+    assert cli(pr.root, "train", NAME) == 0
+    out = pr.capsys.readouterr().out
+    assert (
+        f"train {NAME}: 400 row(s) of data/shapes.csv are also in data.test_path "
+        "(data/test.csv), the holdout: left out of training (rows 1, 2, 3, 4, 5 (+395))"
+    ) in out
+    folder = pr.root / ".mlgitops" / NAME
+    holdout = pd.read_parquet(folder / "holdout.parquet")
+    trained = pd.read_parquet(folder / "training_rows.parquet")["fingerprint"]
+    assert len(holdout) == 400 and len(trained) == 1100
+    from mlgitops.features import row_fingerprints
+
+    assert not np.isin(row_fingerprints(holdout, [*FEATURES, "y"]), trained).any()
+    code = cli(pr.root, "compare", NAME)
+    verdict = pr.verdict()
+    [accuracy] = [m for m in verdict["metrics"] if m["name"] == "accuracy"]
+    assert accuracy["candidate"] < 0.95  # 1.0 on rows it was trained on
+    assert code in (0, 1)
+
+
+def test_a_test_file_that_holds_every_training_row_trains_nothing(pr: PullRequest) -> None:
+    (pr.root / "data" / "test.csv").write_text((pr.root / "data" / "shapes.csv").read_text())
+    pr.spec("  split: {test_size: 0.3, seed: 42}\n", "  test_path: data/test.csv\n")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "The data as its own test file")
+    assert cli(pr.root, "train", NAME) == 2
+    _, err = pr.capsys.readouterr()
+    assert err == (
+        "mlgitops train: error: data/shapes.csv: every one of its 1500 rows is also in "
+        "data.test_path (data/test.csv): nothing is left to train on that the holdout does "
+        "not hold\n"
+    )
+
+
 def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
     more = generated(1800)
     write_data(pr.root, more)

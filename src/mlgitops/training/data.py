@@ -9,7 +9,8 @@ train unless the spec says ``train.allow_invalid_data: true``.
 The split is mlgitops's, never the trainer's: every trainer (built-in or
 custom) and ``compare`` see exactly the same holdout rows.
 
-- ``data.test_path`` set: all of ``data.path`` trains; the test file is the holdout.
+- ``data.test_path`` set: the test file is the holdout, and every row of ``data.path``
+  trains but those the test file holds too (the same key, as below).
 - otherwise each row's side is a function of its key (``data.split.key``, by
   default every declared column) and ``split.seed``: a row is in the holdout
   when a hash of both falls below ``split.test_size``. Appending rows never moves
@@ -57,6 +58,8 @@ class Split:
     contract: FeatureContract | None = None
     #: Validation failures the spec allowed training with (``train.allow_invalid_data``).
     invalid: tuple[str, ...] = ()
+    #: Rows of ``data.path`` left out of training because ``data.test_path`` holds them too.
+    left_out: tuple[int, ...] = ()
     #: The training rows' fingerprints when the split already computed them (see ``_split``).
     known_fingerprints: npt.NDArray[np.uint64] | None = field(
         default=None, compare=False, repr=False
@@ -184,11 +187,13 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
     _require_no_missing_target(frame, data.target, data.path)
     failures = table.failures
     known = None
+    left_out: tuple[int, ...] = ()
     if data.test_path:
         test = read_table(root, pipeline, data.test_path, workdir)
         _require_no_missing_target(test.frame, data.target, data.test_path)
         _require_columns(features, test.frame, data.test_path)
-        train, holdout = frame, test.frame[list(frame.columns)]
+        holdout = test.frame[list(frame.columns)]
+        train, left_out = _without_holdout_rows(frame, holdout, pipeline, features)
         failures += test.failures
     else:
         train, holdout, known = _split(frame, pipeline, features)
@@ -202,8 +207,30 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
         categorical,
         features,
         invalid=failures,
+        left_out=left_out,
         known_fingerprints=known,
     )
+
+
+def _without_holdout_rows(
+    frame: pd.DataFrame, holdout: pd.DataFrame, pipeline: Pipeline, features: FeatureContract
+) -> tuple[pd.DataFrame, tuple[int, ...]]:
+    """The rows of ``data.path`` to train on with ``data.test_path`` as the holdout: every
+    row but those the test file holds too (every feature and the target equal), so that the
+    model is never scored on a row it trained on, as the split keeps identical rows on one
+    side; and the record numbers of those left out. Both frames hold every fingerprint
+    column (``_require_columns``)."""
+    import numpy as np
+
+    data = pipeline.data
+    key = features.fingerprint_columns
+    held = np.isin(row_fingerprints(frame, key), row_fingerprints(holdout, key))
+    if held.all():
+        raise DataError(
+            f"{data.path}: every one of its {len(frame)} rows is also in data.test_path "
+            f"({data.test_path}): nothing is left to train on that the holdout does not hold"
+        )
+    return frame[~held], tuple(int(r) for r in frame.loc[held, ROW])
 
 
 def _require_target(

@@ -204,6 +204,14 @@ def _announce(pipeline: Pipeline, split: Any) -> None:
         console.line(
             f"train {pipeline.name}: training on invalid data (allowed by the spec): {text}"
         )
+    if split.left_out:
+        rows = split.left_out
+        shown = ", ".join(map(str, rows[:5])) + (f" (+{len(rows) - 5})" if len(rows) > 5 else "")
+        console.line(
+            f"train {pipeline.name}: {len(rows)} row(s) of {pipeline.data.path} are also in "
+            f"data.test_path ({pipeline.data.test_path}), the holdout: left out of training "
+            f"(rows {shown})"
+        )
 
 
 def _run_name(pipeline: Pipeline, facts: Any) -> str:
