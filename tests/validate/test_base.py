@@ -80,6 +80,24 @@ def test_diff_against_base(repo: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "- rows: 3 → 4 (+1)" in markdown
 
 
+@pytest.mark.parametrize(
+    ("written", "high", "mean"),
+    [("inf", "inf", "inf"), ("1e308", 1e308, None)],  # the second: a sum past the largest float
+)
+def test_infinite_values_and_overflowing_sums_profile_without_a_crash(
+    repo: Path, capsys: pytest.CaptureFixture[str], written: str, high: object, mean: object
+) -> None:
+    (repo / "data" / "accounts.csv").write_text(
+        f"id,age,score,plan\n1,34,{written},free\n2,51,{written},pro\n3,29,{written},free\n"
+    )
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    diff = json.loads((repo / ".mlgitops" / "accounts" / "datadiff.json").read_text())
+    [score] = [c for c in diff["profile_diff"]["columns"] if c["column"] == "score"]
+    assert score["max"] == {"base": 2.0, "head": high}
+    assert score["mean"] == {"base": 1.25, "head": mean}
+
+
 @pytest.mark.parametrize("side", ["head", "base"])
 def test_numbers_written_another_way_profile_as_numbers(
     repo: Path, capsys: pytest.CaptureFixture[str], side: str

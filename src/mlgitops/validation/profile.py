@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,22 @@ def _range(column: _Column, extremes: Extremes) -> None:
         column.high = high if column.high is None else max(column.high, high)
 
 
+def _mean(column: _Column) -> Any:
+    """The mean, JSON-safe: ``"inf"`` / ``"-inf"`` where the column holds such values (as its
+    min and max show them), None where it is unknown (no value, or a sum of finite values
+    past the largest float)."""
+    if not column.counted:
+        return None
+    mean = column.total / column.counted
+    if not math.isfinite(mean) and not _infinite(column.low) and not _infinite(column.high):
+        return None
+    return plain_value(round(mean, 6))
+
+
+def _infinite(value: Any) -> bool:
+    return isinstance(value, float) and math.isinf(value)
+
+
 def _summary(column: _Column, rows: int) -> dict[str, Any]:
     return {
         "dtype": column.dtype,
@@ -95,6 +112,6 @@ def _summary(column: _Column, rows: int) -> dict[str, Any]:
         "null_rate": round(column.nulls / rows, 6) if rows else 0.0,
         "min": plain_value(column.low),
         "max": plain_value(column.high),
-        "mean": round(column.total / column.counted, 6) if column.counted else None,
+        "mean": _mean(column),
         "values": sorted(column.values, key=str) if column.values is not None else None,
     }
