@@ -643,6 +643,40 @@ def test_a_test_file_that_holds_every_training_row_trains_nothing(pr: PullReques
     )
 
 
+def test_targets_near_the_largest_float_judge_as_undefined_metrics(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A regression whose targets reach 1e200: every stage runs, and the metrics that overflow
+    are undefined, which fails their gates. train said the tracking server was unreachable
+    (an infinite rmse is no JSON number), and then compare crashed writing the verdict."""
+    root = tmp_path / "repo"
+    for folder in ("pipelines", "data", "schemas"):
+        (root / folder).mkdir(parents=True)
+    (root / "pipelines" / "shapes.yaml").write_text(
+        SPEC.replace("RandomForestClassifier", "RandomForestRegressor")
+        .replace("task: classification", "task: regression")
+        .replace("metrics: [roc_auc, accuracy]", "metrics: [rmse, r2]")
+        .replace("  roc_auc: {max_drop: 0.05}\n  accuracy: {min: 0.5}\n", "  r2: {min: 0.1}\n")
+    )
+    (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: {mlflow_server.uri}\n")
+    frame = generated()
+    frame["y"] = 2 * frame["f0"] + frame["f1"]
+    frame.loc[[5, 77, 300, 900], "y"] = 1e200
+    write_data(root, frame, {c: "float64" for c in frame.columns})
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Data")
+    assert cli(root, "validate", NAME) == 0
+    assert cli(root, "train", NAME) == 0
+    capsys.readouterr()
+    assert cli(root, "compare", NAME, "--base", "HEAD") == 1
+    out = capsys.readouterr().out
+    assert "FAIL  r2 min 0.1: r2 is undefined for the candidate on this holdout" in out
+    verdict = json.loads((root / ".mlgitops" / NAME / "verdict.json").read_text())
+    assert {m["name"]: m["candidate"] for m in verdict["metrics"]} == {"rmse": None, "r2": None}
+    assert cli(root, "report", NAME) == 0
+
+
 def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
     more = generated(1800)
     write_data(pr.root, more)

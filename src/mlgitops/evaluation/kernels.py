@@ -127,10 +127,12 @@ def _linear_part(stats: Floats, function: Callable[[Floats], Floats]) -> Floats:
 
 def _r2(means: Floats) -> Floats:
     error2, centred, centred2 = means[:, 0], means[:, 1], means[:, 2]
-    variance = centred2 - centred**2
-    constant = variance <= 1e-12 * np.maximum(centred2, 1e-300)
-    safe = np.where(constant, 1.0, variance)
-    return np.where(constant, np.where(error2 == 0, 1.0, 0.0), 1.0 - error2 / safe)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf in, NaN out: r2 undefined
+        variance = centred2 - centred**2
+        constant = variance <= 1e-12 * np.maximum(centred2, 1e-300)
+        safe = np.where(constant, 1.0, variance)
+        r2: Floats = np.where(constant, np.where(error2 == 0, 1.0, 0.0), 1.0 - error2 / safe)
+    return r2
 
 
 MEAN_FUNCTIONS: dict[str, Callable[[Floats], Floats]] = {

@@ -116,11 +116,12 @@ def kernel(name: str, holdout: Holdout, candidate: Predictions, baseline: Predic
 
 
 def score(name: str, holdout: Holdout, predictions: Predictions) -> float | None:
-    """One model's value of one metric on the holdout (None when it is undefined there)."""
+    """One model's value of one metric on the holdout (None when it is undefined there: NaN,
+    or past any number, as an rmse of predictions near the largest float is)."""
     if holdout.rows == 0 or not available(name, predictions):
         return None
     value = kernel(name, holdout, predictions, predictions).point()[0]
-    return None if np.isnan(value) else float(value)
+    return float(value) if np.isfinite(value) else None
 
 
 def _proba(predictions: Predictions) -> Floats:
@@ -138,10 +139,12 @@ def _row_stats(name: str, holdout: Holdout, predictions: Predictions) -> Floats:
         losses: Floats = -np.log(np.clip(p_true, eps, 1 - eps))[:, None]
         return losses
     y = holdout.y.astype(np.float64)
-    error = y - predictions.labels.astype(np.float64)
-    if name == "mae":
-        return np.abs(error)[:, None]
-    if name == "rmse":
-        return (error**2)[:, None]
-    centred = y - y.mean()  # centring keeps the variance exact for targets with a large mean
-    return np.column_stack([error**2, centred, centred**2])
+    # values near the largest float overflow to inf: the metric is then undefined (``score``)
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = y - predictions.labels.astype(np.float64)
+        if name == "mae":
+            return np.abs(error)[:, None]
+        if name == "rmse":
+            return (error**2)[:, None]
+        centred = y - y.mean()  # centring keeps the variance exact for targets with a large mean
+        return np.column_stack([error**2, centred, centred**2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -97,7 +98,8 @@ class RestTracking:
     ) -> None:
         now = int(time.time() * 1000)
         metric_rows = [
-            {"key": k, "value": v, "timestamp": now, "step": 0} for k, v in metrics.items()
+            {"key": k, "value": _metric_value(v), "timestamp": now, "step": 0}
+            for k, v in metrics.items()
         ]
         body = {
             "run_id": run_id,
@@ -255,3 +257,15 @@ def _reason(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.Timeout):
         return f"no answer within {_TIMEOUT:.0f}s"
     return type(exc).__name__
+
+
+def _metric_value(value: float) -> float | str:
+    """A metric value as MLflow's own client writes it in JSON (protobuf's JSON mapping):
+    a finite number as itself, NaN and the infinities as ``"NaN"``, ``"Infinity"`` and
+    ``"-Infinity"`` (JSON has no such numbers)."""
+    number = float(value)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    return number
