@@ -677,6 +677,26 @@ def test_targets_near_the_largest_float_judge_as_undefined_metrics(
     assert cli(root, "report", NAME) == 0
 
 
+def test_renamed_classes_make_the_relative_gates_not_evaluable_and_say_why(
+    pr: PullRequest,
+) -> None:
+    """The labels 0 and 1 become "no" and "yes": the deployed model still predicts 0 and 1,
+    which no holdout row can be. Scoring those as errors would pass any candidate."""
+    frame = pr.data
+    frame["y"] = frame["y"].map({0: "no", 1: "yes"})
+    write_data(pr.root, frame, {**{c: "float64" for c in FEATURES}, "y": "str"})
+    code, out = pr.run()
+    assert code == 1, out
+    comparison = pr.verdict()["comparison"]
+    assert comparison["status"] == "not_evaluable"
+    [reason] = comparison["reasons"]
+    assert reason.endswith(
+        "which the holdout's target does not have (its classes: no, yes): the classes "
+        "changed since it was trained"
+    ), reason
+    assert "the baseline model predicts class " in reason
+
+
 def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
     more = generated(1800)
     write_data(pr.root, more)

@@ -117,7 +117,16 @@ def predictions_of(
 
     if holdout.task != "classification":
         return Predictions(np.asarray(values).astype(np.float64))
-    labels = _encode(pd.Series(values), holdout.classes, what, None)
+    predicted = pd.Series(values)
+    try:
+        labels = _encode(predicted, holdout.classes, what, None)
+    except DataError as exc:  # as _encode matches: the first value none of the classes is
+        unknown = pd.Index(list(holdout.classes)).get_indexer(list(predicted)) < 0
+        classes = ", ".join(map(str, holdout.classes))
+        raise DataError(
+            f"{what} predicts class {predicted[unknown].iloc[0]!r}, which the holdout's target "
+            f"does not have (its classes: {classes}): the classes changed since it was trained"
+        ) from exc
     proba = None
     # probabilities that are not all numbers score nothing (a NaN ranks nowhere): without
     # them, the probability metrics of this model are undefined, and their gates say so
