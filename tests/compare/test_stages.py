@@ -697,6 +697,23 @@ def test_renamed_classes_make_the_relative_gates_not_evaluable_and_say_why(
     assert "the baseline model predicts class " in reason
 
 
+def test_copied_rows_are_named_as_narrowing_the_intervals(pr: PullRequest) -> None:
+    """The pull request writes every row twice: the bootstrap would count each copy as a new
+    observation and narrow every interval by √2, unnoticed."""
+    write_data(pr.root, pd.concat([pr.data, pr.data]))
+    _, out = pr.run()
+    verdict = pr.verdict()
+    compared = verdict["holdout"]["compared"]
+    note = (
+        f"{compared // 2} of the {compared} compared rows are exact copies of other compared "
+        "rows (every feature and the target): the bootstrap counts each as another "
+        f"observation, so the intervals are narrower than {compared // 2} distinct rows support"
+    )
+    assert compared % 2 == 0 and verdict["comparison"]["notes"] == [note]
+    assert f"note: {note}" in out
+    assert note in pr.output("report.md")
+
+
 def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
     more = generated(1800)
     write_data(pr.root, more)

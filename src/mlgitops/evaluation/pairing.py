@@ -192,8 +192,27 @@ def paired_rows(
         compared_rows=len(kept),
         excluded_rows=excluded + relabelled,
         excluded_reason=f"{TRAINED_ON} ({how})" if excluded + relabelled else None,
+        notes=copies_note(frame.iloc[kept], training.columns, fingerprint),
     )
     return kept, _enough(found)
+
+
+def copies_note(frame: Any, columns: Sequence[str], fingerprint: Fingerprint) -> tuple[str, ...]:
+    """A note where compared rows are exact copies of one another (every feature and the
+    target): the paired bootstrap resamples rows, so each copy counts as another
+    observation, and copying the data narrows every interval by the square root of the
+    number of copies."""
+    if not len(frame):
+        return ()
+    distinct = len(np.unique(np.asarray(fingerprint(frame, list(columns)), dtype=np.uint64)))
+    copies = len(frame) - distinct
+    if not copies:
+        return ()
+    return (
+        f"{copies} of the {len(frame)} compared rows are exact copies of other compared rows "
+        f"(every feature and the target): the bootstrap counts each as another observation, "
+        f"so the intervals are narrower than {distinct} distinct rows support",
+    )
 
 
 def _enough(comparison: Comparison) -> Comparison:
