@@ -714,6 +714,20 @@ def test_copied_rows_are_named_as_narrowing_the_intervals(pr: PullRequest) -> No
     assert note in pr.output("report.md")
 
 
+def test_a_split_that_leaves_one_class_to_train_on_says_so(pr: PullRequest) -> None:
+    """The key is the target: each class lands on one side. The candidate's own predictions
+    were then refused as "class 1 is not one of the model's classes (0)"."""
+    pr.spec("split: {test_size: 0.3, seed: 42}", "split: {test_size: 0.3, seed: 42, key: [y]}")
+    git(pr.root, "commit", "-qam", "Split by the target")
+    assert cli(pr.root, "train", NAME) == 2
+    _, err = pr.capsys.readouterr()
+    assert err == (
+        "mlgitops train: error: data/shapes.csv: the training rows hold one class of 'y' (0); "
+        "a classifier needs at least two: data.split.key includes the target 'y', so all rows "
+        "of a class land on the same side of the split\n"
+    )
+
+
 def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
     more = generated(1800)
     write_data(pr.root, more)

@@ -197,6 +197,7 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
         failures += test.failures
     else:
         train, holdout, known = _split(frame, pipeline, features)
+    _require_classes(train, pipeline)
     categorical = features.categorical
     train, holdout = _as_category_text(train, categorical), _as_category_text(holdout, categorical)
     return Split(
@@ -231,6 +232,27 @@ def _without_holdout_rows(
             f"({data.test_path}): nothing is left to train on that the holdout does not hold"
         )
     return frame[~held], tuple(int(r) for r in frame.loc[held, ROW])
+
+
+def _require_classes(train: pd.DataFrame, pipeline: Pipeline) -> None:
+    """A classifier learns from at least two classes."""
+    data = pipeline.data
+    if pipeline.task != "classification":
+        return
+    found = train[data.target].unique()
+    if len(found) >= 2:
+        return
+    why = ""
+    if data.target in (data.split.key or ()):
+        why = (
+            f": data.split.key includes the target {data.target!r}, so all rows of a class "
+            "land on the same side of the split"
+        )
+    shown = ", ".join(repr(plain) for plain in found.tolist())
+    raise DataError(
+        f"{data.path}: the training rows hold one class of {data.target!r} ({shown}); a "
+        f"classifier needs at least two{why}"
+    )
 
 
 def _require_target(
