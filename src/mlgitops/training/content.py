@@ -15,7 +15,7 @@ Definition (docs/train.md, "Cache semantics")::
                    command names, and for `python -m pkg.mod` the package's folder
                    (a folder: the files git tracks or would add),
         "package": sha256 of {"mlgitops": version} (nothing about the machine),
-        "version": 2,
+        "version": 3,
     })
 """
 
@@ -33,7 +33,9 @@ from mlgitops.record import asdict
 from mlgitops.results import Hashes
 from mlgitops.spec.model import Pipeline, is_url
 
-KEY_VERSION = 2
+#: The key's own version: raised whenever ``train`` makes something else of the same inputs
+#: (another split, other hand-off files), so that no run made before is reused for them.
+KEY_VERSION = 3
 _CHUNK = 1 << 20
 _SKIP_PARTS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
 
