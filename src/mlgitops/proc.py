@@ -23,33 +23,38 @@ def run(
     capture: bool = True,
     timeout: float | None = None,
     lossless: bool = False,
+    group: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command; with ``check``, a non-zero exit is a ServiceError naming it.
 
     ``lossless``: what goes in and out passes byte for byte, read as :func:`os.fsdecode`
     reads file names (``os.fsencode`` gives the bytes back) and line ends as they are: a
     file name in any encoding is the name of its file, and a file's bytes are whatever
-    they are.
+    they are. ``group``: the command runs in a process group of its own, and past
+    ``timeout`` every process in it is killed (:class:`TimedOut`), not only the command.
     """
     import subprocess
 
     full_env = None if env is None else {**os.environ, **env}
     given = os.fsencode(input_text) if lossless and input_text is not None else input_text
     try:
-        result = subprocess.run(
-            list(args),
-            cwd=cwd,
-            env=full_env,
-            input=given,
-            text=not lossless,
-            capture_output=capture,
-            timeout=timeout,
-            check=False,
-        )
+        if group:
+            result = _run_group(list(args), cwd, full_env, given, not lossless, capture, timeout)
+        else:
+            result = subprocess.run(
+                list(args),
+                cwd=cwd,
+                env=full_env,
+                input=given,
+                text=not lossless,
+                capture_output=capture,
+                timeout=timeout,
+                check=False,
+            )
     except FileNotFoundError as exc:
         raise ServiceError(f"{args[0]}: command not found") from exc
     except subprocess.TimeoutExpired as exc:
-        raise ServiceError(f"{' '.join(args)}: timed out after {timeout}s") from exc
+        raise TimedOut(f"{' '.join(args)}: timed out after {timeout}s") from exc
     if lossless:
         out, err = (os.fsdecode(b or b"") for b in (result.stdout, result.stderr))
         result = subprocess.CompletedProcess(result.args, result.returncode, out, err)
@@ -57,6 +62,52 @@ def run(
         detail = (result.stderr or result.stdout or "").strip()
         raise ServiceError(f"`{' '.join(args)}` failed (exit {result.returncode}): {detail}")
     return result
+
+
+class TimedOut(ServiceError):
+    """A command ran past its timeout and was stopped."""
+
+
+def _run_group(
+    args: list[str],
+    cwd: Path | None,
+    env: Mapping[str, str] | None,
+    given: str | bytes | None,
+    text: bool,
+    capture: bool,
+    timeout: float | None,
+) -> subprocess.CompletedProcess[str]:
+    import subprocess
+
+    pipe = subprocess.PIPE if capture else None
+    with subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE if given is not None else None,
+        stdout=pipe,
+        stderr=pipe,
+        text=text,
+        start_new_session=True,
+    ) as child:
+        try:
+            out, err = child.communicate(given, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(child.pid)  # the command and every process it started
+            child.communicate()
+            raise
+        except BaseException:  # Ctrl-C: nothing it started is left behind either
+            _kill_group(child.pid)
+            raise
+    return subprocess.CompletedProcess(args, child.returncode, out, err)
+
+
+def _kill_group(pid: int) -> None:
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):  # the group has ended already
+        os.killpg(pid, signal.SIGKILL)
 
 
 def git_names(*args: str, cwd: Path, check: bool = True) -> list[str]:

@@ -128,9 +128,11 @@ def predictions_of(
             f"does not have (its classes: {classes}): the classes changed since it was trained"
         ) from exc
     proba = None
-    # probabilities that are not all numbers score nothing (a NaN ranks nowhere): without
-    # them, the probability metrics of this model are undefined, and their gates say so
-    if given is not None and known is not None and np.isfinite(given).all():
+    # probabilities that are not all numbers, or negative, score nothing (a NaN ranks
+    # nowhere): without them, the probability metrics of this model are undefined, and their
+    # gates say so
+    usable = given is not None and np.isfinite(given).all() and (given >= 0).all()
+    if usable and known is not None:
         where = pd.Index(known).get_indexer(list(holdout.classes))
         # a class the model never saw gets probability 0 from it
         proba = np.where(where[None, :] >= 0, given[:, np.maximum(where, 0)], 0.0)

@@ -48,7 +48,10 @@ def encode(values: Any, classes: tuple[Any, ...], what: Path | str, frame: Any) 
     import pandas as pd
 
     if not classes:
-        numbers = np.asarray(values, dtype=np.float64)
+        try:
+            numbers = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(_not_numbers(values, what, frame)) from exc
         if frame is not None:
             _finite(
                 numbers[:, None],
@@ -84,13 +87,52 @@ def proba_columns(predicted: Any, classes: tuple[Any, ...], what: Path | str) ->
     if len(classes) == 2 and present[1] and not present[0]:
         positive = predicted[names[1]].to_numpy(dtype=np.float64)
         _finite(positive[:, None], names[1:], predicted, what, "a probability")
+        _probability(positive[:, None], names[1:], predicted, what, one=True)
         return np.column_stack([1.0 - positive, positive])
     if not all(present):
         missing = ", ".join(n for n, ok in zip(names, present, strict=True) if not ok)
         raise DataError(f"{what}: probability columns missing: {missing}")
     proba: Floats = predicted[names].to_numpy(dtype=np.float64)
     _finite(proba, names, predicted, what, "a probability")
+    _probability(proba, names, predicted, what, one=False)
     return proba
+
+
+def _probability(
+    values: Any, names: Sequence[str], frame: Any, what: Path | str, one: bool
+) -> None:
+    """DataError naming the first negative value (and, for the positive class's column alone,
+    the first past 1: the other class's is 1 minus it); a row's values are otherwise scaled
+    to sum to 1 where they are scored."""
+    bad = (values < 0) | (values > 1) if one else values < 0
+    if not bad.any():
+        return
+    at, column = (int(i[0]) for i in np.nonzero(bad))
+    where = f"data row {int(frame[ROW].iloc[at])}" if ROW in frame.columns else f"row {at + 1}"
+    limit = "from 0 to 1" if one else "that is not negative"
+    raise DataError(
+        f"{what}: {names[column]} of {where} is {values[at, column]}, not a probability "
+        f"(a number {limit})"
+    )
+
+
+def _not_numbers(values: Any, what: Path | str, frame: Any) -> str:
+    """Which value of a regression's column is not a number, and on which data row."""
+    given = list(values)
+    at = next((i for i, value in enumerate(given) if not _is_number(value)), 0)
+    where = ""
+    if frame is not None and ROW in frame.columns:
+        where = f" of data row {int(frame[ROW].iloc[at])}"
+    name = getattr(values, "name", None) or "value"
+    return f"{what}: {name}{where} is {given[at]!r}, not a number"
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _finite(values: Any, names: Sequence[str], frame: Any, what: Path | str, kind: str) -> None:

@@ -25,18 +25,25 @@ Out, under ``$MLGITOPS_OUTPUT``:
 - ``model/``: an MLflow model folder (``mlflow.<flavor>.save_model(model, path,
   signature=...)``), required, with an input signature naming only features;
 - ``predictions.parquet`` (or ``.csv``): one row per holdout row with
-  ``__row__`` and ``y_pred``, and for classifiers ``proba_<class>`` per class;
+  ``__row__`` and ``y_pred``, and for classifiers ``proba_<class>`` per class
+  (the positive class's alone for two), each naming a class of the target;
   required;
 - ``params.json`` / ``metrics.json``: optional flat objects logged as extra
-  params and metrics.
+  params and metrics, under names MLflow takes and mlgitops does not log itself;
+  params strings, numbers or booleans, metrics finite numbers.
 
-The command runs from the repository root; a leading ``python``/``python3``
-is the interpreter running mlgitops. A non-zero exit fails the training.
+The command runs from the repository root, in a process group of its own; a
+leading ``python``/``python3`` is the interpreter running mlgitops. A non-zero
+exit fails the training, and past ``train.timeout_minutes`` the command and every
+process it started are stopped.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import posixpath
+import re
 import shlex
 import shutil
 import sys
@@ -66,9 +73,22 @@ class CommandTrainer:
         command = _argv(job.pipeline.model.command or "")
         minutes = job.pipeline.train.timeout_minutes
         with progress(f"run {job.pipeline.model.command}"):
-            result = proc.run(
-                command, cwd=job.root, env=env, check=False, capture=False, timeout=minutes * 60
-            )
+            try:
+                result = proc.run(
+                    command,
+                    cwd=job.root,
+                    env=env,
+                    check=False,
+                    capture=False,
+                    timeout=minutes * 60,
+                    group=True,
+                )
+            except proc.TimedOut as exc:
+                raise BadInput(
+                    f"custom trainer `{job.pipeline.model.command}` did not finish within "
+                    f"train.timeout_minutes ({minutes}): it was stopped, with every process "
+                    "it started"
+                ) from exc
         if result.returncode != 0:
             raise BadInput(
                 f"custom trainer `{job.pipeline.model.command}` failed (exit {result.returncode})"
@@ -126,7 +146,7 @@ def _collect(job: TrainJob, out: Path) -> Fitted:
     _check_signature(out / "model" / MLMODEL, job, command or "")
     predictions = _predictions(out, command or "")
     _check_rows(predictions, job, command or "")
-    classes = [c.removeprefix("proba_") for c in predictions.columns if c.startswith("proba_")]
+    classes = _classes(predictions, job, command or "")
     model_dir = out / "model"
 
     def save(folder: Path, identity: ModelIdentity) -> None:
@@ -135,9 +155,9 @@ def _collect(job: TrainJob, out: Path) -> Fitted:
     return Fitted(
         predictions=predictions,
         save_model=save,
-        classes=_class_labels(classes, job) if classes else None,
-        params={k: str(v) for k, v in _json_object(out / "params.json", command or "").items()},
-        metrics={k: float(v) for k, v in _json_object(out / "metrics.json", command or "").items()},
+        classes=classes,
+        params=_params(out / "params.json", job, command or ""),
+        metrics=_metrics(out / "metrics.json", job, command or ""),
     )
 
 
@@ -147,9 +167,13 @@ def _check_signature(mlmodel: Path, job: TrainJob, command: str) -> None:
 
     try:
         doc = yaml.safe_load(mlmodel.read_text("utf-8")) or {}
-        inputs = json.loads((doc.get("signature") or {}).get("inputs") or "null")
+        signature = doc.get("signature") if isinstance(doc, dict) else None
+        written = signature.get("inputs") if isinstance(signature, dict) else None
+        inputs = json.loads(written) if isinstance(written, str) else None
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise BadInput(f"custom trainer `{command}`: cannot read {MLMODEL} ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise BadInput(f"custom trainer `{command}`: {MLMODEL} is not a YAML mapping")
     if not isinstance(inputs, list) or not all(isinstance(c, dict) for c in inputs):
         raise BadInput(
             f"custom trainer `{command}`: the model has no input signature; save it with "
@@ -189,20 +213,119 @@ def _check_rows(predictions: Any, job: TrainJob, command: str) -> None:
         )
     want, got = set(job.split.holdout[ROW]), set(predictions[ROW])
     if want != got or len(predictions) != len(want):
+        rows = predictions[ROW]
+        found = [f"{len(want - got)} holdout row(s) missing"]
+        twice = rows[rows.duplicated()]
+        if len(twice):
+            found.append(f"{ROW} {_native(twice.iloc[0])!r} more than once")
+        other = [_native(r) for r in rows if r not in want]
+        if other:
+            found.append(f"{ROW} {other[0]!r} is no holdout row's")
         raise BadInput(
             f"custom trainer `{command}`: predictions must have one row per holdout row "
-            f"({len(want)} rows), got {len(predictions)} rows, {len(want - got)} holdout row(s) missing"
+            f"({len(want)} rows, {ROW} as in $MLGITOPS_HOLDOUT), got {len(predictions)} rows: "
+            + "; ".join(found)
         )
 
 
-def _class_labels(names: list[str], job: TrainJob) -> list[Any]:
-    """Class labels in their data type, sorted (``proba_1`` is the label 1 for a numeric target).
+def _classes(predictions: Any, job: TrainJob, command: str) -> list[Any] | None:
+    """A classifier's classes: the target's labels in the training and holdout rows, in their
+    data type and sorted, as every built-in classifier's ``classes_`` is; each ``proba_<class>``
+    column must name one of them (``proba_1`` is the label 1 for a numeric target), and for
+    two classes the positive one's alone is enough. None for a regression."""
+    import pandas as pd
 
-    Sorted like every built-in classifier's ``classes_``, whatever order the
-    trainer wrote its columns in: probabilities are matched to labels by name.
-    """
-    by_text = {str(v): v for v in job.split.train[job.split.target].unique()}
-    return sorted(_native(by_text.get(n, n)) for n in names)
+    if job.pipeline.task != "classification":
+        return None
+    target = job.split.target
+    labels = pd.concat([job.split.train[target], job.split.holdout[target]]).unique()
+    known = [_native(v) for v in labels]
+    try:
+        known.sort()
+    except TypeError:  # labels of several types: in the order their text sorts
+        known.sort(key=str)
+    by_text = {str(v) for v in known}
+    names = [str(c)[len("proba_") :] for c in predictions.columns if str(c).startswith("proba_")]
+    shown = ", ".join(map(str, known))
+    if not names:
+        raise BadInput(
+            f"custom trainer `{command}`: a classifier's predictions need its probabilities, "
+            f"a column proba_<class> per class (classes of {target!r}: {shown}; for two "
+            "classes the positive one's alone is enough)"
+        )
+    unknown = [n for n in names if n not in by_text]
+    if unknown:
+        raise BadInput(
+            f"custom trainer `{command}`: predictions column proba_{unknown[0]} names no class "
+            f"of {target!r} (its classes: {shown})"
+        )
+    return known
+
+
+#: Names mlgitops gives its own run metrics (the fit's resources, the GPU budget).
+_OWN_METRIC_PREFIX = "mlgitops."
+#: The longest param or metric name MLflow stores.
+_NAME_LIMIT = 250
+_NAME = re.compile(r"[/\w.\- :]+")
+
+
+def _name_problem(name: str) -> str | None:
+    """Why MLflow would refuse ``name`` as a param or metric name (None: it takes it)."""
+    if not _NAME.fullmatch(name):
+        return (
+            "names hold only letters, digits, underscores, dashes, periods, colons, spaces "
+            "and slashes"
+        )
+    if len(name) > _NAME_LIMIT:
+        return f"names are at most {_NAME_LIMIT} characters"
+    normal = posixpath.normpath(name)
+    if normal != name or normal == "." or normal.startswith(("..", "/")):
+        return f"a name must not read as another path ({normal!r})"
+    return None
+
+
+def _checked_names(doc: dict[str, Any], own: set[str], file: str, command: str) -> None:
+    for name in doc:
+        why = _name_problem(name)
+        if why is None and (name in own or name.startswith(_OWN_METRIC_PREFIX)):
+            why = "mlgitops logs that name itself"
+        if why:
+            raise BadInput(
+                f"custom trainer `{command}`: $MLGITOPS_OUTPUT/{file}: {name!r} cannot be "
+                f"logged: {why}"
+            )
+
+
+def _params(path: Path, job: TrainJob, command: str) -> dict[str, str]:
+    """params.json: names MLflow takes and mlgitops does not log itself; values strings,
+    numbers or booleans (logged as text)."""
+    from mlgitops.training.runlog import params_of
+
+    doc = _json_object(path, command)
+    _checked_names(doc, set(params_of(job.pipeline, job.split)), path.name, command)
+    for name, value in doc.items():
+        if value is None or not isinstance(value, str | int | float | bool):
+            raise BadInput(
+                f"custom trainer `{command}`: $MLGITOPS_OUTPUT/{path.name}: {name!r} is "
+                f"{json.dumps(value)[:80]}; a param is a string, a number or a boolean"
+            )
+    return {name: str(value) for name, value in doc.items()}
+
+
+def _metrics(path: Path, job: TrainJob, command: str) -> dict[str, float]:
+    """metrics.json: names MLflow takes and mlgitops does not log itself (the spec's metrics,
+    which mlgitops computes from the predictions, and ``mlgitops.*``); values finite numbers."""
+    doc = _json_object(path, command)
+    _checked_names(doc, set(job.pipeline.metrics), path.name, command)
+    for name, value in doc.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
+            raise BadInput(
+                f"custom trainer `{command}`: $MLGITOPS_OUTPUT/{path.name}: {name!r} is "
+                f"{json.dumps(value)[:80]}; a metric is a finite number (leave out one that "
+                "is undefined)"
+            )
+    return {name: float(value) for name, value in doc.items()}
 
 
 def _native(value: Any) -> Any:
