@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,51 @@ def test_a_commit_s_text_keeps_its_line_ends(repo: Path) -> None:
     assert proc.git_text(repo, "no-such-ref", "a.yaml") is None
     with pytest.raises(BadInput, match=r"^HEAD:latin.yaml: not UTF-8 text \(invalid "):
         proc.git_text(repo, "HEAD", "latin.yaml")
+
+
+def test_a_command_past_its_timeout_is_stopped_with_every_process_it_started(
+    tmp_path: Path,
+) -> None:
+    pids = tmp_path / "pids"
+    script = f"sleep 300 & echo $! > {pids}; sleep 300"
+    started = time.monotonic()
+    with pytest.raises(proc.TimedOut):
+        proc.run(["sh", "-c", script], timeout=2, group=True, check=False)
+    assert time.monotonic() - started < 30
+    child = int(pids.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the command's own child is still running"
+
+
+def test_a_command_is_stopped_with_every_process_it_started_when_mlgitops_is_terminated(
+    tmp_path: Path,
+) -> None:
+    """A cancelled job terminates mlgitops; the command's own group no longer hears it."""
+    pids = tmp_path / "pids"
+    script = f"sleep 300 & echo $! > {pids}; sleep 300"
+    code = (
+        "import sys; from mlgitops import proc; "
+        f"proc.run(['sh', '-c', {script!r}], group=True, check=False)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 30
+    while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 128 + signal.SIGTERM
+    child = int(pids.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the command's own child is still running"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")
+    return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))

@@ -77,7 +77,12 @@ def _run_group(
     capture: bool,
     timeout: float | None,
 ) -> subprocess.CompletedProcess[str]:
+    """The command in a process group of its own, stopped with everything it started where
+    this process stops first: past ``timeout``, on any exception (Ctrl-C, the GPU budget's
+    alarm), and on SIGTERM (a cancelled job), which a group of its own no longer receives."""
+    import signal
     import subprocess
+    import threading
 
     pipe = subprocess.PIPE if capture else None
     with subprocess.Popen(
@@ -90,16 +95,25 @@ def _run_group(
         text=text,
         start_new_session=True,
     ) as child:
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminated) if main else None
         try:
             out, err = child.communicate(given, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(child.pid)  # the command and every process it started
             child.communicate()
             raise
-        except BaseException:  # Ctrl-C: nothing it started is left behind either
+        except BaseException:
             _kill_group(child.pid)
             raise
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
     return subprocess.CompletedProcess(args, child.returncode, out, err)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _kill_group(pid: int) -> None:
