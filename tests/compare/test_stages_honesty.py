@@ -1,0 +1,227 @@
+"""Pull requests whose data change would make the verdict unfair, crash or mislead, played
+through the real stages as in :mod:`tests.compare.test_stages` (its deployed ``main``, one
+server for this module): changed labels, a test file made of training rows, copied rows,
+targets near the largest float, renamed classes, a split that leaves one class."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.compare.test_stages import (
+    FEATURES,
+    NAME,
+    SPEC,
+    Deployed,
+    PullRequest,
+    _max_drop,
+    cli,
+    deployed,
+    generated,
+    git,
+    pr,
+    write_data,
+)
+from tests.fixtures.mlflow_server import MlflowServer
+
+pytestmark = pytest.mark.slow
+__all__ = ["deployed", "pr"]  # the fixtures this module's tests use
+
+
+def _trained_on(deployed: Deployed, frame: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``frame`` (the data main trained on) the deployed model trained on,
+    from the fingerprints its run recorded."""
+    import mlflow
+
+    from mlgitops.features import row_fingerprints
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = mlflow.artifacts.download_artifacts(
+            run_id=deployed.run_id,
+            artifact_path="mlgitops/training_rows.parquet",
+            tracking_uri=deployed.server.uri,
+        )
+    recorded = pd.read_parquet(local)["fingerprint"].to_numpy()
+    return np.isin(row_fingerprints(frame, [*FEATURES, "y"]), recorded)
+
+
+def test_rows_whose_label_changed_are_not_compared_as_unseen(
+    pr: PullRequest, deployed: Deployed
+) -> None:
+    """A pull request flips one label in four. A changed label changes a row's fingerprint,
+    and with it its side of the split: rows the deployed model was trained on (with their
+    old labels) land in the holdout, where it was scored against labels it never saw. That
+    made a candidate trained on the damaged labels pass (roc_auc +0.018 against the deployed
+    model); the deployed model has seen those inputs and the candidate has not, so they are
+    left out of the paired comparison, and the candidate fails."""
+    before = pr.data
+    after = before.copy()
+    flipped = np.arange(len(after)) % 4 == 0
+    after.loc[flipped, "y"] = 1 - after.loc[flipped, "y"]
+    write_data(pr.root, after)
+    code, out = pr.run()
+    holdout = pd.read_parquet(pr.root / ".mlgitops" / NAME / "holdout.parquet")
+    rows = holdout["__row__"].to_numpy() - 1  # the 1-based record number
+    seen = int((_trained_on(deployed, before)[rows] & flipped[rows]).sum())
+    assert 40 < seen < flipped[rows].sum()  # the rest were in main's holdout already
+    verdict = pr.verdict()
+    assert (verdict["holdout"]["rows"], verdict["holdout"]["excluded"]) == (len(holdout), seen)
+    assert verdict["holdout"]["compared"] == len(holdout) - seen
+    assert verdict["holdout"]["excluded_reason"] == (
+        "the deployed model was trained on them (matched by fingerprints over 7 columns; "
+        f"{seen} of them by their 6 feature columns alone: it was trained on these inputs "
+        "with another target, which the candidate was not)"
+    )
+    assert code == 1, out
+    assert _max_drop(verdict)["status"] == "fail"
+    assert (
+        f"compared on {len(holdout) - seen} of {len(holdout)} holdout rows; {seen} excluded" in out
+    )
+
+
+def test_training_rows_that_are_not_fingerprints_are_bad_input(pr: PullRequest) -> None:
+    assert cli(pr.root, "train", NAME) == 0
+    path = pr.root / ".mlgitops" / NAME / "training_rows.parquet"
+    rows = pd.read_parquet(path)
+    rows["inputs"] = "not a fingerprint"
+    rows.to_parquet(path, index=False)
+    assert cli(pr.root, "compare", NAME) == 2
+    _, err = pr.capsys.readouterr()
+    assert err.startswith(f"mlgitops compare: error: {path}: cannot be read (")
+
+
+def test_a_test_file_holding_training_rows_never_scores_the_candidate_on_them(
+    pr: PullRequest,
+) -> None:
+    """A pull request makes the first 400 rows of the data its test file, and the data keeps
+    them: the candidate was trained on its whole holdout, scored 1.0 and passed every gate.
+    Those rows are left out of training, and train says so."""
+    (pr.root / "data" / "test.csv").write_text(
+        "\n".join((pr.root / "data" / "shapes.csv").read_text().splitlines()[:401]) + "\n"
+    )
+    pr.spec("  split: {test_size: 0.3, seed: 42}\n", "  test_path: data/test.csv\n")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "A test file")
+    assert cli(pr.root, "train", NAME) == 0
+    out = pr.capsys.readouterr().out
+    assert (
+        f"train {NAME}: 400 row(s) of data/shapes.csv are also in data.test_path "
+        "(data/test.csv), the holdout: left out of training (rows 1, 2, 3, 4, 5 (+395))"
+    ) in out
+    folder = pr.root / ".mlgitops" / NAME
+    holdout = pd.read_parquet(folder / "holdout.parquet")
+    trained = pd.read_parquet(folder / "training_rows.parquet")["fingerprint"]
+    assert len(holdout) == 400 and len(trained) == 1100
+    from mlgitops.features import row_fingerprints
+
+    assert not np.isin(row_fingerprints(holdout, [*FEATURES, "y"]), trained).any()
+    code = cli(pr.root, "compare", NAME)
+    verdict = pr.verdict()
+    [accuracy] = [m for m in verdict["metrics"] if m["name"] == "accuracy"]
+    assert accuracy["candidate"] < 0.95  # 1.0 on rows it was trained on
+    assert code in (0, 1)
+
+
+def test_a_test_file_that_holds_every_training_row_trains_nothing(pr: PullRequest) -> None:
+    (pr.root / "data" / "test.csv").write_text((pr.root / "data" / "shapes.csv").read_text())
+    pr.spec("  split: {test_size: 0.3, seed: 42}\n", "  test_path: data/test.csv\n")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "The data as its own test file")
+    assert cli(pr.root, "train", NAME) == 2
+    _, err = pr.capsys.readouterr()
+    assert err == (
+        "mlgitops train: error: data/shapes.csv: every one of its 1500 rows is also in "
+        "data.test_path (data/test.csv): nothing is left to train on that the holdout does "
+        "not hold\n"
+    )
+
+
+def test_targets_near_the_largest_float_judge_as_undefined_metrics(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A regression whose targets reach 1e200: every stage runs, and the metrics that overflow
+    are undefined, which fails their gates. train said the tracking server was unreachable
+    (an infinite rmse is no JSON number), and then compare crashed writing the verdict."""
+    root = tmp_path / "repo"
+    for folder in ("pipelines", "data", "schemas"):
+        (root / folder).mkdir(parents=True)
+    (root / "pipelines" / "shapes.yaml").write_text(
+        SPEC.replace("RandomForestClassifier", "RandomForestRegressor")
+        .replace("task: classification", "task: regression")
+        .replace("metrics: [roc_auc, accuracy]", "metrics: [rmse, r2]")
+        .replace("  roc_auc: {max_drop: 0.05}\n  accuracy: {min: 0.5}\n", "  r2: {min: 0.1}\n")
+    )
+    (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: {mlflow_server.uri}\n")
+    frame = generated()
+    frame["y"] = 2 * frame["f0"] + frame["f1"]
+    frame.loc[[5, 77, 300, 900], "y"] = 1e200
+    write_data(root, frame, {c: "float64" for c in frame.columns})
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Data")
+    assert cli(root, "validate", NAME) == 0
+    assert cli(root, "train", NAME) == 0
+    capsys.readouterr()
+    assert cli(root, "compare", NAME, "--base", "HEAD") == 1
+    out = capsys.readouterr().out
+    assert "FAIL  r2 min 0.1: r2 is undefined for the candidate on this holdout" in out
+    verdict = json.loads((root / ".mlgitops" / NAME / "verdict.json").read_text())
+    assert {m["name"]: m["candidate"] for m in verdict["metrics"]} == {"rmse": None, "r2": None}
+    assert cli(root, "report", NAME) == 0
+
+
+def test_renamed_classes_make_the_relative_gates_not_evaluable_and_say_why(
+    pr: PullRequest,
+) -> None:
+    """The labels 0 and 1 become "no" and "yes": the deployed model still predicts 0 and 1,
+    which no holdout row can be. Scoring those as errors would pass any candidate."""
+    frame = pr.data
+    frame["y"] = frame["y"].map({0: "no", 1: "yes"})
+    write_data(pr.root, frame, {**{c: "float64" for c in FEATURES}, "y": "str"})
+    code, out = pr.run()
+    assert code == 1, out
+    comparison = pr.verdict()["comparison"]
+    assert comparison["status"] == "not_evaluable"
+    [reason] = comparison["reasons"]
+    assert reason.endswith(
+        "which the holdout's target does not have (its classes: no, yes): the classes "
+        "changed since it was trained"
+    ), reason
+    assert "the baseline model predicts class " in reason
+
+
+def test_copied_rows_are_named_as_narrowing_the_intervals(pr: PullRequest) -> None:
+    """The pull request writes every row twice: the bootstrap would count each copy as a new
+    observation and narrow every interval by √2, unnoticed."""
+    write_data(pr.root, pd.concat([pr.data, pr.data]))
+    _, out = pr.run()
+    verdict = pr.verdict()
+    compared = verdict["holdout"]["compared"]
+    note = (
+        f"{compared // 2} of the {compared} compared rows are exact copies of other compared "
+        "rows (every feature and the target): the bootstrap counts each as another "
+        f"observation, so the intervals are narrower than {compared // 2} distinct rows support"
+    )
+    assert compared % 2 == 0 and verdict["comparison"]["notes"] == [note]
+    assert f"note: {note}" in out
+    assert note in pr.output("report.md")
+
+
+def test_a_split_that_leaves_one_class_to_train_on_says_so(pr: PullRequest) -> None:
+    """The key is the target: each class lands on one side. The candidate's own predictions
+    were then refused as "class 1 is not one of the model's classes (0)"."""
+    pr.spec("split: {test_size: 0.3, seed: 42}", "split: {test_size: 0.3, seed: 42, key: [y]}")
+    git(pr.root, "commit", "-qam", "Split by the target")
+    assert cli(pr.root, "train", NAME) == 2
+    _, err = pr.capsys.readouterr()
+    assert err == (
+        "mlgitops train: error: data/shapes.csv: the training rows hold one class of 'y' (0); "
+        "a classifier needs at least two: data.split.key includes the target 'y', so all rows "
+        "of a class land on the same side of the split\n"
+    )
