@@ -20,6 +20,7 @@ CASES = [
     ("classification", "proba_unknown", "predictions column proba_2 names no class of 'expensive' (its classes: 0, 1)"),
     ("classification", "no_proba", "a classifier's predictions need its probabilities, a column proba_<class> per class (classes of 'expensive': 0, 1; for two classes the positive one's alone is enough)"),
     ("classification", "negative_proba", "proba_0 of data row {row} is -0.25, not a probability (a number that is not negative)"),
+    ("classification", "text_labels", "class '{label}' (data row {row}) is not one of the model's classes (0, 1): '{label}' is str where the class is int ({label})"),
     ("classification", "duplicate_row", "got {rows} rows: 1 holdout row(s) missing; __row__ {row} more than once"),
     ("classification", "metrics_text", '$MLGITOPS_OUTPUT/metrics.json: \'x\' is "abc"; a metric is a finite number (leave out one that is undefined)'),
     ("classification", "metrics_nan", "$MLGITOPS_OUTPUT/metrics.json: 'x' is NaN; a metric is a finite number"),
@@ -41,8 +42,8 @@ def test_a_trainer_output_that_breaks_the_contract_is_refused_by_name(
     root = _trainer_repo(tmp_path, task, mode)
     assert cli(root, "train", "rides") == 2
     err = capsys.readouterr().err
-    holdout = _holdout_rows(root)
-    expected = message.format(row=holdout[0], rows=len(holdout))
+    row, rows, label = _first_holdout_row(root)
+    expected = message.format(row=row, rows=rows, label=label)
     *_, last = err.strip().splitlines()
     assert last.startswith("mlgitops train: error: "), err
     assert expected in last, err
@@ -64,13 +65,16 @@ def _trainer_repo(tmp_path: Path, task: str, mode: str) -> Path:
     return _repo(root, "rides", f"  command: python src/train.py {mode}\n", task, target)
 
 
-def _holdout_rows(root: Path) -> list[int]:
-    """The holdout's record numbers, in order (the trainer's $MLGITOPS_HOLDOUT)."""
+def _first_holdout_row(root: Path) -> tuple[int, int, str]:
+    """The holdout's first record number, its number of rows (the trainer's
+    $MLGITOPS_HOLDOUT) and the label the trainer predicts for that row."""
     from mlgitops.spec import load_repo
     from mlgitops.training.data import load_split
 
     split = load_split(root, load_repo(root).pipeline("rides"), root)
-    return [int(r) for r in split.holdout["__row__"]]
+    first = split.holdout.iloc[0]
+    label = str(int(first["distance"] > split.train["distance"].median()))
+    return int(first["__row__"]), len(split.holdout), label
 
 
 def test_param_and_metric_names_are_judged_as_mlflow_judges_them() -> None:

@@ -71,8 +71,16 @@ def encode(values: Any, classes: tuple[Any, ...], what: Path | str, frame: Any) 
         if frame is not None and ROW in frame.columns:
             where = f" (data row {int(frame[ROW].iloc[at])})"
         known = ", ".join(map(str, classes))
+        value = list(values)[at]
+        same_text = [c for c in classes if str(c) == str(value)]
+        kind = (
+            f": {value!r} is {type(value).__name__} where the class is "
+            f"{type(same_text[0]).__name__} ({same_text[0]!r})"
+            if same_text
+            else ""
+        )
         raise DataError(
-            f"{what}: class {list(values)[at]!r}{where} is not one of the model's classes ({known})"
+            f"{what}: class {value!r}{where} is not one of the model's classes ({known}){kind}"
         )
     encoded: Array = codes.astype(np.int64)
     return encoded

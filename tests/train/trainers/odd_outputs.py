@@ -27,7 +27,7 @@ if os.environ["MLGITOPS_TASK"] == "regression":
     rows["y_pred"] = ["abc"] * len(holdout) if mode == "text_predictions" else train[target].mean()
 else:
     high = (holdout["distance"] > train["distance"].median()).astype(float)
-    rows["y_pred"] = high.astype(int)
+    rows["y_pred"] = high.astype(int).astype(str) if mode == "text_labels" else high.astype(int)
     rows["proba_1"] = 0.1 + 0.8 * high
     if mode != "positive_only":
         rows["proba_0"] = 1 - rows["proba_1"]
