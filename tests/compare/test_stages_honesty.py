@@ -96,18 +96,22 @@ def test_training_rows_that_are_not_fingerprints_are_bad_input(pr: PullRequest) 
     assert err.startswith(f"mlgitops compare: error: {path}: cannot be read (")
 
 
+def _with_test_file(pr: PullRequest, text: str) -> None:
+    """The pull request holds out ``text`` as data/test.csv (data.test_path), committed."""
+    (pr.root / "data" / "test.csv").write_text(text)
+    pr.spec("  split: {test_size: 0.3, seed: 42}\n", "  test_path: data/test.csv\n")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "A test file")
+
+
 def test_a_test_file_holding_training_rows_never_scores_the_candidate_on_them(
     pr: PullRequest,
 ) -> None:
     """A pull request makes the first 400 rows of the data its test file, and the data keeps
     them: the candidate was trained on its whole holdout, scored 1.0 and passed every gate.
     Those rows are left out of training, and train says so."""
-    (pr.root / "data" / "test.csv").write_text(
-        "\n".join((pr.root / "data" / "shapes.csv").read_text().splitlines()[:401]) + "\n"
-    )
-    pr.spec("  split: {test_size: 0.3, seed: 42}\n", "  test_path: data/test.csv\n")
-    git(pr.root, "add", "-A")
-    git(pr.root, "commit", "-q", "-m", "A test file")
+    lines = (pr.root / "data" / "shapes.csv").read_text().splitlines()
+    _with_test_file(pr, "\n".join(lines[:401]) + "\n")
     assert cli(pr.root, "train", NAME) == 0
     out = pr.capsys.readouterr().out
     assert (
@@ -129,10 +133,7 @@ def test_a_test_file_holding_training_rows_never_scores_the_candidate_on_them(
 
 
 def test_a_test_file_that_holds_every_training_row_trains_nothing(pr: PullRequest) -> None:
-    (pr.root / "data" / "test.csv").write_text((pr.root / "data" / "shapes.csv").read_text())
-    pr.spec("  split: {test_size: 0.3, seed: 42}\n", "  test_path: data/test.csv\n")
-    git(pr.root, "add", "-A")
-    git(pr.root, "commit", "-q", "-m", "The data as its own test file")
+    _with_test_file(pr, (pr.root / "data" / "shapes.csv").read_text())
     assert cli(pr.root, "train", NAME) == 2
     _, err = pr.capsys.readouterr()
     assert err == (

@@ -16,6 +16,7 @@ import numpy as np
 from mlgitops.errors import BadInput, DataError
 from mlgitops.evaluation.metrics import Holdout, Predictions
 from mlgitops.evaluation.pairing import TrainingRows, read_training_rows
+from mlgitops.evaluation.pointscore import class_codes
 from mlgitops.evaluation.pointscore import encode as _encode
 from mlgitops.evaluation.pointscore import proba_columns as _proba_columns
 from mlgitops.outputs import ROW, Outputs
@@ -120,8 +121,8 @@ def predictions_of(
     predicted = pd.Series(values)
     try:
         labels = _encode(predicted, holdout.classes, what, None)
-    except DataError as exc:  # as _encode matches: the first value none of the classes is
-        unknown = pd.Index(list(holdout.classes)).get_indexer(list(predicted)) < 0
+    except DataError as exc:  # the first value none of the classes is, as _encode found it
+        unknown = class_codes(predicted, holdout.classes) < 0
         classes = ", ".join(map(str, holdout.classes))
         raise DataError(
             f"{what} predicts class {predicted[unknown].iloc[0]!r}, which the holdout's target "
