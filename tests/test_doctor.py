@@ -96,3 +96,31 @@ def test_locally_the_fallback_store_is_a_note(
         "mlgitops: no MLflow tracking URI set ($MLFLOW_TRACKING_URI, mlgitops.yaml "
         f"mlflow.tracking_uri or --tracking-uri): using the local store {store}\n"
     )
+
+
+def test_mlflow_s_client_alone_is_a_note_not_a_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Action installs ``train-remote`` (no SQL store) for a remote tracking server."""
+    import importlib.util
+
+    from mlgitops.commands import doctor
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "sqlalchemy" else found(name)
+    )
+    train = [f for f in doctor._extras() if f.subject == "extra train"]
+    assert [(f.level, f.text) for f in train] == [
+        (
+            "note",
+            "MLflow's client alone is installed (train-remote): train, compare work with a "
+            "remote tracking server; a local store (sqlite:, a folder) needs sqlalchemy: "
+            'pip install "mlgitops[train]"',
+        )
+    ]
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name: None if name in ("sqlalchemy", "mlflow") else found(name),
+    )
+    [train] = [f for f in doctor._extras() if f.subject == "extra train"]
+    assert (train.level, train.text.split(" not installed")[0]) == ("fix", "mlflow, sqlalchemy")

@@ -31,7 +31,7 @@ def _copy(tmp_path: Path) -> Path:
 def test_the_committed_locks_are_current() -> None:
     done = _check(PROJECT)
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
-    assert done.stdout == "lock --check: 8 locks match pyproject.toml\n"
+    assert done.stdout == "lock --check: 10 locks match pyproject.toml\n"
 
 
 def test_every_extra_the_action_installs_has_its_lock() -> None:
@@ -60,8 +60,12 @@ def test_a_changed_dependency_makes_the_locks_stale(tmp_path: Path) -> None:
         "requirements/data.txt: no pin of requests satisfies 'requests>=99'",
         f"requirements/train.txt: {stale}",
         "requirements/train.txt: no pin of requests satisfies 'requests>=99'",
+        f"requirements/train-remote.txt: {stale}",
+        "requirements/train-remote.txt: no pin of requests satisfies 'requests>=99'",
         f"requirements/gpu.txt: {stale}",
         "requirements/gpu.txt: no pin of requests satisfies 'requests>=99'",
+        f"requirements/gpu-remote.txt: {stale}",
+        "requirements/gpu-remote.txt: no pin of requests satisfies 'requests>=99'",
         f"requirements/serve.txt: {stale}",
         "requirements/serve.txt: no pin of requests satisfies 'requests>=99'",
         f"requirements/k8s.txt: {stale}",

@@ -17,6 +17,8 @@ EXTRAS: dict[str, frozenset[str]] = {
     "k8s": frozenset({"kubernetes"}),
 }
 EXTRAS["all"] = EXTRAS["train"] | EXTRAS["k8s"]
+#: ``train-remote``: MLflow's client alone (``mlflow-skinny``), for a remote tracking server.
+EXTRAS["train-remote"] = EXTRAS["train"] - {"sqlalchemy"}
 
 #: command -> the extra it needs in every case (others need one only on some paths:
 #: a ``sqlite:`` tracking store needs MLflow, ``promote --when-healthy`` the cluster client).

@@ -12,9 +12,11 @@ pull request reported by the ``workflow_run`` report workflow.
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -134,6 +136,8 @@ class Loop:
         paths = [str(PROJECT / "src")]
         if light:  # a job the Action installs without extras: no ML library may be needed
             paths.insert(0, str(self.no_ml_libraries()))
+        elif secrets:  # the tracking server is remote: the Action installs MLflow's client alone
+            paths.insert(0, str(self.mlflow_client_alone()))
         env["PYTHONPATH"] = os.pathsep.join(paths)
         given = {"GITHUB_TOKEN": self.github.token}
         if secrets:
@@ -170,6 +174,56 @@ class Loop:
             "            raise ImportError(f'{name} is not installed in this job')\n"
             "        return None\n"
             "sys.meta_path.insert(0, _Absent())\n"
+        )
+        return folder
+
+    def mlflow_client_alone(self) -> Path:
+        """A ``sitecustomize`` that leaves what the ``train-remote`` lock installs: the
+        modules and the distribution records of what only the ``train`` lock holds (MLflow's
+        server, SQL stores and plotting, and the ``mlflow`` distribution itself, whose
+        package ``mlflow-skinny`` installs) are gone."""
+        folder = self.root / "client-install"
+        folder.mkdir(exist_ok=True)
+        left_out = client_alone_left_out()
+        modules = sorted(
+            module
+            for module, dists in importlib.metadata.packages_distributions().items()
+            if {_normal(d) for d in dists} <= left_out
+        )
+        assert {"flask", "sqlalchemy", "alembic", "matplotlib"} <= set(modules)
+        (folder / "sitecustomize.py").write_text(
+            "import importlib.metadata as metadata\n"
+            "import re\n"
+            "import sys\n"
+            f"GONE = {modules!r}\n"
+            f"DISTS = {sorted(left_out)!r}\n"
+            # every finder answers "no such module" for them, as where they are not installed
+            "class _Without:\n"
+            "    def __init__(self, finder):\n"
+            "        self.finder = finder\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        find = getattr(self.finder, 'find_spec', None)\n"
+            "        if name.split('.')[0] in GONE or find is None:\n"
+            "            return None\n"
+            "        return find(name, path, target)\n"
+            "    def __getattr__(self, name):\n"
+            "        return getattr(self.finder, name)\n"
+            "sys.meta_path[:] = [_Without(finder) for finder in sys.meta_path]\n"
+            "def _normal(name):\n"
+            "    return re.sub(r'[-_.]+', '-', name).lower()\n"
+            "_distribution, _distributions = metadata.distribution, metadata.distributions\n"
+            "def distribution(name):\n"
+            "    if _normal(name) in DISTS:\n"
+            "        raise metadata.PackageNotFoundError(name)\n"
+            "    return _distribution(name)\n"
+            "def distributions(**kwargs):\n"
+            "    for found in _distributions(**kwargs):\n"
+            "        if _normal(found.metadata['Name'] or '') not in DISTS:\n"
+            "            yield found\n"
+            "metadata.distribution, metadata.distributions = distribution, distributions\n"
+            "def version(name):\n"
+            "    return distribution(name).version\n"
+            "metadata.version = version\n"
         )
         return folder
 
@@ -264,6 +318,20 @@ class Loop:
         return self.runner(workspace, light=True).run_workflow(
             workspace / REPORT_WORKFLOW, "workflow_run", payload, sha=main, ref="refs/heads/main"
         )
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def client_alone_left_out() -> set[str]:
+    """The distributions the ``train`` lock pins and ``train-remote`` does not."""
+
+    def names(lock: str) -> set[str]:
+        text = (PROJECT / "requirements" / f"{lock}.txt").read_text()
+        return {_normal(m.group(1)) for m in re.finditer(r"^([A-Za-z0-9][\w.-]*)==", text, re.M)}
+
+    return names("train") - names("train-remote")
 
 
 def _results(run: WorkflowRun) -> dict[str, str]:

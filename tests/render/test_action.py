@@ -112,6 +112,73 @@ def test_good_inputs_pass_and_choose_the_extra(
     assert (ran.code, ran.stdout, ran.stderr, ran.outputs) == (0, "", "", _chosen(extra, tmp_path))
 
 
+@pytest.mark.parametrize(
+    ("env", "extra"),
+    [
+        ({"MLFLOW_TRACKING_URI": "https://mlflow.example.com"}, "train-remote"),
+        ({"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}, "train-remote"),
+        ({"MLFLOW_TRACKING_URI": "databricks://profile"}, "train-remote"),
+        ({"TRACKING_URI": "https://mlflow.example.com"}, "train-remote"),
+        # the input wins over the environment, as in the step that runs mlgitops
+        (
+            {"TRACKING_URI": "https://m.example.com", "MLFLOW_TRACKING_URI": "sqlite:///m.db"},
+            "train-remote",
+        ),
+        (
+            {"TRACKING_URI": "sqlite:///m.db", "MLFLOW_TRACKING_URI": "https://m.example.com"},
+            "train",
+        ),
+        ({"MLFLOW_TRACKING_URI": "sqlite:///mlflow.db"}, "train"),
+        ({"MLFLOW_TRACKING_URI": "file:///tmp/mlruns"}, "train"),
+        # nothing set: mlgitops.yaml decides, which may name a local store
+        ({}, "train"),
+        ({"MLFLOW_TRACKING_URI": ""}, "train"),
+        # a local registry needs MLflow's SQL store, wherever the runs go
+        (
+            {
+                "MLFLOW_TRACKING_URI": "https://m.example.com",
+                "MLFLOW_REGISTRY_URI": "sqlite:///r.db",
+            },
+            "train",
+        ),
+        (
+            {
+                "MLFLOW_TRACKING_URI": "https://m.example.com",
+                "MLFLOW_REGISTRY_URI": "https://r.example.com",
+            },
+            "train-remote",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["train", "compare", "deploy"])
+def test_a_remote_tracking_server_gets_mlflow_s_client_alone(
+    tmp_path: Path, command: str, env: dict[str, str], extra: str
+) -> None:
+    more = {"PIPELINE": "tumors", "ENVIRONMENT": "staging" if command == "deploy" else ""}
+    ran = _run("inputs", tmp_path, COMMAND=command, **more, **env)
+    assert (ran.code, ran.stderr, ran.outputs) == (0, "", _chosen(extra, tmp_path))
+
+
+def test_the_client_alone_lock_is_the_full_lock_less_mlflow_s_server() -> None:
+    """train-remote pins every package it shares with train at the same version (a model
+    trained with one is scored the same with the other), and leaves out MLflow's server,
+    SQL stores and plotting; gpu-remote is to gpu as train-remote is to train."""
+    pinned = re.compile(r"^([a-z0-9][a-z0-9._-]*)==([^\s;\\]+)(?:\s*;\s*([^\\]+?))?\s*\\?$")
+
+    def pins(name: str) -> dict[tuple[str, str], str]:
+        text = (PROJECT / "requirements" / f"{name}.txt").read_text()
+        found = (pinned.match(line) for line in text.splitlines())
+        return {(m.group(1), (m.group(3) or "").strip()): m.group(2) for m in found if m}
+
+    for full, remote in (("train", "train-remote"), ("gpu", "gpu-remote")):
+        whole, client = pins(full), pins(remote)
+        assert client and set(client) < set(whole)
+        assert {key: whole[key] for key in client} == client
+        left_out = {name for name, _ in set(whole) - set(client)}
+        assert {"mlflow", "sqlalchemy", "alembic", "flask", "matplotlib"} <= left_out
+        assert {"mlflow-skinny", "scikit-learn", "pandas", "pyarrow"} <= {n for n, _ in client}
+
+
 def _chosen(extra: str, tmp_path: Path) -> dict[str, str]:
     """The inputs step's outputs: the extra, and the wheel cache keyed on the locks it installs."""
     locks = PROJECT / "requirements"

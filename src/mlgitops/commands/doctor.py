@@ -114,7 +114,19 @@ def _extras() -> Iterator[Finding]:
     for extra in ("data", "train", "k8s"):
         missing = sorted(m for m in EXTRAS[extra] if importlib.util.find_spec(m) is None)
         users = ", ".join(c for c, e in COMMANDS.items() if e == extra)
-        if missing:
+        if (
+            extra == "train"
+            and missing
+            and set(missing) <= EXTRAS["train"] - EXTRAS["train-remote"]
+        ):
+            yield Finding(
+                "note",
+                "extra train",
+                f"MLflow's client alone is installed (train-remote): {users} work with a "
+                "remote tracking server; a local store (sqlite:, a folder) needs "
+                f"{', '.join(missing)}: {install_command(extra)}",
+            )
+        elif missing:
             yield Finding(
                 "fix",
                 f"extra {extra}",

@@ -170,10 +170,17 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+#: Distributions whose package another distribution installs too: ``mlflow-skinny``
+#: installs MLflow's client alone (the ``train-remote`` extra), package and version the same.
+_INSTALLED_AS = {"mlflow": ("mlflow", "mlflow-skinny")}
+
+
 def _version(dist: str) -> str:
     from importlib import metadata
 
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "0"
+    for name in _INSTALLED_AS.get(dist, (dist,)):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "0"
