@@ -234,6 +234,8 @@ class Index:
         self.files: dict[str, bytes] = {}
         self.listed_hashes: dict[str, str] = {}
         self.form = "json"
+        #: served as the project page instead, where set: (body, content type)
+        self.raw: tuple[bytes, str] | None = None
         self.requests: list[tuple[str, str]] = []
         index = self
 
@@ -266,6 +268,8 @@ class Index:
         self.listed_hashes[name] = listed_hash or hashlib.sha256(data).hexdigest()
 
     def page(self) -> tuple[bytes, str]:
+        if self.raw is not None:
+            return self.raw
         if self.form == "json":
             import json
 
@@ -353,6 +357,28 @@ def test_an_index_that_lists_no_locked_wheel_is_not_downloaded_from(
     done = _action_uv(lock, tmp_path / "wheels", tmp_path / "tools", "--index", unreachable)
     assert done.returncode == 1
     assert done.stderr.startswith(f"action-uv: could not download uv from {unreachable}/uv/: ")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        (b"[1, 2]", "application/vnd.pypi.simple.v1+json"),
+        (b'{"files": [{"filename": "x"}]}', "application/vnd.pypi.simple.v1+json"),
+        (b'{"files": 3}', "application/vnd.pypi.simple.v1+json"),
+        (b"\xff\xfe not json", "application/vnd.pypi.simple.v1+json"),
+        (b"<html><a>no link</a><a href=''></a></html>", "text/html"),
+    ],
+)
+def test_an_index_page_it_cannot_read_leaves_it_to_pip(
+    tmp_path: Path, index: Index, raw: tuple[bytes, str]
+) -> None:
+    index.raw = raw
+    lock = tmp_path / "installer.txt"
+    lock.write_text(_installer_lock("0" * 64))
+    done = _action_uv(lock, tmp_path / "wheels", tmp_path / "tools", "--index", index.url)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("action-uv: "), done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "tools").exists()
 
 
 # --- the install step ---------------------------------------------------------------------
