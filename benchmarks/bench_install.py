@@ -4,8 +4,9 @@
 
 Creates throw-away virtual environments, installs this checkout with no extras
 (what render, plan and report jobs get), then with `[data]` (validate,
-drift), and measures what each adds to site-packages, next to the `[train]`
-install measured the same way. Target (DESIGN §10): <= 30 MB without extras.
+drift) and `[train-remote]` (train, compare and deploy against a remote MLflow
+server: its client alone), and measures what each adds to site-packages, next
+to the `[train]` install measured the same way. Target (DESIGN §10): <= 30 MB without extras.
 Needs the package index (it downloads wheels).
 """
 
@@ -46,6 +47,7 @@ def main() -> None:
         for name, extras in (
             ("mlgitops (render/plan/report)", ""),
             ("mlgitops[data] (validate/drift)", "data"),
+            ("mlgitops[train-remote] (remote MLflow)", "train-remote"),
             ("mlgitops[train] (train/compare)", "train"),
         )
     ]

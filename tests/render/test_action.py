@@ -150,13 +150,19 @@ def test_good_inputs_pass_and_choose_the_extra(
         ),
     ],
 )
-@pytest.mark.parametrize("command", ["train", "compare", "deploy"])
 def test_a_remote_tracking_server_gets_mlflow_s_client_alone(
-    tmp_path: Path, command: str, env: dict[str, str], extra: str
+    tmp_path: Path, env: dict[str, str], extra: str
 ) -> None:
-    more = {"PIPELINE": "tumors", "ENVIRONMENT": "staging" if command == "deploy" else ""}
-    ran = _run("inputs", tmp_path, COMMAND=command, **more, **env)
+    ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="tumors", **env)
     assert (ran.code, ran.stderr, ran.outputs) == (0, "", _chosen(extra, tmp_path))
+
+
+@pytest.mark.parametrize("command", ["compare", "deploy"])
+def test_compare_and_deploy_get_mlflow_s_client_alone_too(tmp_path: Path, command: str) -> None:
+    remote = {"MLFLOW_TRACKING_URI": "https://mlflow.example.com"}
+    more = {"PIPELINE": "tumors", "ENVIRONMENT": "staging" if command == "deploy" else ""}
+    ran = _run("inputs", tmp_path, COMMAND=command, **more, **remote)
+    assert (ran.code, ran.stderr, ran.outputs) == (0, "", _chosen("train-remote", tmp_path))
 
 
 def test_the_client_alone_lock_is_the_full_lock_less_mlflow_s_server() -> None:

@@ -229,13 +229,14 @@ def _settled(monkeypatch: pytest.MonkeyPatch) -> list[bool | None]:
     from mlgitops.data import csvblocks
 
     answers: list[bool | None] = []
-    settle = csvblocks._record_ends
+    settle = csvblocks._settle
 
-    def recorded(*args: Any, **options: Any) -> bool | None:
-        answers.append(settle(*args, **options))
-        return answers[-1]
+    def recorded(*args: Any, **options: Any) -> Any:
+        settled = settle(*args, **options)
+        answers.append(settled.at_end)
+        return settled
 
-    monkeypatch.setattr(csvblocks, "_record_ends", recorded)
+    monkeypatch.setattr(csvblocks, "_settle", recorded)
     return answers
 
 
@@ -530,3 +531,89 @@ def test_a_record_larger_than_a_block(
     starts = _record_starts(text)
     wanted = {1, 250, 301, 302, 349, 400}
     assert reader.lines(wanted) == {row: starts[row] for row in wanted}
+
+
+def _over_many_lines(lines: int, rows: int = 300) -> bytes:
+    """Rows, one value over ``lines`` lines of one character (each line reads the same
+    inside a quoted value and out of one), more rows; then another such value, last."""
+    value = '"' + "x\n" * lines + '"'
+    before = "".join(f"{i},v\n" for i in range(rows))
+    after = "".join(f"{i},w\n" for i in range(rows, 2 * rows))
+    return f"a,b\n{before}{rows * 2},{value}\n{after}{rows * 2 + 1},{value}\n".encode()
+
+
+def test_a_value_over_many_lines_is_cut_around_from_one_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the lines before a cut read alike inside a quoted value and out of one, the
+    look-back reads back to the block's start once, and that one reading tells where the
+    block's last record ends: the block is not read again for each newline before it."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+    from mlgitops.data import csvblocks
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 1 << 15)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 1 << 15)
+    monkeypatch.setattr(csvblocks, "_LOOK_LIMIT", 1 << 16)
+    parsed = [0]  # characters read by Python's csv module to settle cuts
+    for name in ("ends_record", "last_record_end"):
+        settle = getattr(csvblocks, name, None)
+        if settle is None:
+            continue
+
+        def counted(lines: list[str], settle: Any = settle, **inside: bool) -> Any:
+            parsed[0] += sum(map(len, lines))
+            return settle(lines, **inside)
+
+        monkeypatch.setattr(csvblocks, name, counted)
+
+    def streaming(*_: Any) -> Any:
+        raise AssertionError("the streaming reader read a file cut into blocks")
+
+    monkeypatch.setattr(csv_reader.CsvReader, "_stream", streaming)
+    data = _over_many_lines(12_000)  # each value about 24 KiB: most of a block
+    path = tmp_path / "long.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    read = pa.concat_tables(list(reader.batches({}, ["a", "b"], 50))).to_pydict()
+    expected = pd.read_csv(io.BytesIO(data), dtype=object)
+    assert read == {column: list(expected[column]) for column in ["a", "b"]}
+    # the cuts, and the last record's end: a few readings of a block, not one per newline
+    assert parsed[0] < 4 * len(data), (parsed[0], len(data))
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_the_end_of_a_value_longer_than_the_look_back_is_settled_from_the_last_block(
+    closed: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose last value spans more lines than the look-back reads is not walked
+    from its start to learn whether that value is closed: read back to the last block's
+    start (a record's start) at most, the answer is certain. One left open is refused."""
+    from mlgitops.data import csv as csv_reader
+    from mlgitops.data import csvblocks
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 1 << 15)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 1 << 15)
+    monkeypatch.setattr(csvblocks, "_LOOK_LIMIT", 1 << 12)
+    walks: list[Any] = []
+    scan = csv_reader.scan
+
+    def walked(*args: Any) -> Any:
+        walks.append(args)
+        return scan(*args)
+
+    monkeypatch.setattr(csv_reader, "scan", walked)
+    data = _over_many_lines(10_000)
+    data = data if closed else data.rstrip(b'"\n') + b"\n"
+    path = tmp_path / "long.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    if closed:
+        assert sum(t.num_rows for t in reader.batches({}, ["a", "b"], 50)) == 602
+        assert walks == []
+    else:
+        with pytest.raises(DataError, match="malformed CSV"):
+            list(reader.batches({}, ["a", "b"], 50))
+        assert len(walks) == 1  # walked once, to name the line where the open value starts

@@ -458,7 +458,7 @@ class CsvReader:
         as pandas reads it, unless it just was."""
         if rows == 0:
             raise DataError(f"{self.display}: the file has a header but no data rows")
-        closed = walked or self._closed_at_end()
+        closed = walked or self._closed_at_end(places)
         self._regular = regular and closed
         self._places = places
         if not closed:
@@ -466,11 +466,13 @@ class CsvReader:
             if problem:
                 raise DataError(f"{self.display}:{problem}")
 
-    def _closed_at_end(self) -> bool:
-        """Whether the last record surely closes its quotes (else the file is walked)."""
+    def _closed_at_end(self, places: list[tuple[int, Place]] | None) -> bool:
+        """Whether the last record surely closes its quotes (else the file is walked); read
+        back to the last block's start (a record's start) at most."""
         if not self._quoted:
             return True
-        return csvblocks.closed_at_end(self.path, self._header_size) is True
+        start = places[-1][1].byte if places else self._header_size
+        return csvblocks.closed_at_end(self.path, start) is True
 
     def _translate(self, message: str, header: list[str]) -> Exception:
         column = csvblocks.conversion_column(message, header)

@@ -14,7 +14,9 @@ module (records as pandas reads them) twice, once as if they start a record
 and once as if they start inside a quoted value. Where both readings agree,
 that is the answer whatever came before; where they differ, more lines are
 read, back to the block's start (a known record start) if need be. A cut
-inside a quoted value moves back to the newline before.
+inside a quoted value moves back to the newline before; where the lines were
+read from the block's start, that one reading tells where its last record
+ends (a value of many short lines is not read again for each of them).
 
 A block with no cut in it (a record larger than a block) is read again four
 times as large. Where a cut is still not settled (a block of 32 MiB without a
@@ -38,7 +40,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from mlgitops.data.base import ConversionFailed
-from mlgitops.data.csvscan import ends_record, whole_lines
+from mlgitops.data.csvscan import ends_record, last_record_end, whole_lines
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -128,11 +130,13 @@ class Blocks:
             return length, False  # no quote: every newline ends a record
         self.quoted = True
         for _ in range(_TRIES):
-            at_end = _record_ends(handle, floor, floor + length)
-            if at_end is None:
+            settled = _settle(handle, floor, floor + length, _LOOK)
+            if settled.at_end is None:
                 return _UNSETTLED, True
-            if at_end:
+            if settled.at_end:
                 return length, True
+            if settled.lines is not None:  # read from the block's start: one reading tells
+                return (_last_record_end(settled.lines) or _NO_CUT), True
             length = data.rfind(b"\n", 0, length - 1) + 1
             if length == 0:
                 return _NO_CUT, True  # a record (a quoted value over lines) fills the block
@@ -160,17 +164,19 @@ class Block(NamedTuple):
 
 
 def closed_at_end(path: Path, start: int) -> bool | None:
-    """Whether the file's last record closes its quotes, the data starting at byte
-    ``start`` (pandas refuses a file that ends inside a quoted value); None when a
-    bounded look-back could not settle it."""
+    """Whether the file's last record closes its quotes, ``start`` being a record's start
+    (pandas refuses a file that ends inside a quoted value); None when a bounded look-back
+    could not settle it. Where ``start`` is a block's length from the end at most (the
+    last block's start), the look-back goes back to it if need be, and settles it."""
     with path.open("rb") as handle:
         end = os.fstat(handle.fileno()).st_size
         quote = _last_quote(handle, start, end)
         if quote < 0:
             return True
-        if end - quote > _LOOK_LIMIT:
+        limit = max(_LOOK_LIMIT, end - start) if end - start <= _LARGEST else _LOOK_LIMIT
+        if end - quote > limit:
             return None
-        return _record_ends(handle, start, end, look=max(_LOOK, end - quote))
+        return _settle(handle, start, end, max(_LOOK, end - quote), limit).at_end
 
 
 def _last_quote(handle: IO[bytes], start: int, end: int) -> int:
@@ -183,10 +189,27 @@ def _last_quote(handle: IO[bytes], start: int, end: int) -> int:
     return -1
 
 
-def _record_ends(handle: IO[bytes], floor: int, cut: int, look: int = _LOOK) -> bool | None:
+def _record_ends(handle: IO[bytes], floor: int, cut: int) -> bool | None:
     """Whether a record ends at ``cut`` (after a line end, or at the end of the file),
     ``floor`` being a record's start before it; None when the look-back could not settle
-    it. It reads back ``look`` bytes first, then more."""
+    it. It reads back :data:`_LOOK` bytes first, then more."""
+    return _settle(handle, floor, cut, _LOOK).at_end
+
+
+class _Settled(NamedTuple):
+    """Whether a record ends at a cut (None: not settled); and the lines read, decoded,
+    where the look-back went back to the known record start (else None)."""
+
+    at_end: bool | None
+    lines: list[str] | None
+
+
+def _settle(
+    handle: IO[bytes], floor: int, cut: int, look: int, limit: int | None = None
+) -> _Settled:
+    """:func:`_record_ends`, keeping the lines where it read them from ``floor``; it reads
+    back no more than about ``limit`` bytes (:data:`_LOOK_LIMIT` unless given)."""
+    limit = _LOOK_LIMIT if limit is None else limit
     while True:
         begin = _line_start(handle, floor, cut - look) if cut - look > floor else floor
         data = os.pread(handle.fileno(), cut - begin, begin)
@@ -195,13 +218,22 @@ def _record_ends(handle: IO[bytes], floor: int, cut: int, look: int = _LOOK) -> 
             if begin == 0 and lines:
                 lines[0] = lines[0].removeprefix("\ufeff")
             at_start = ends_record(lines, inside=False)
-            if begin == floor or at_start == ends_record(lines, inside=True):
-                return at_start
+            if begin == floor:
+                return _Settled(at_start, lines)
+            if at_start == ends_record(lines, inside=True):
+                return _Settled(at_start, None)
         except (UnicodeDecodeError, csv.Error):
-            return None
-        if look >= _LOOK_LIMIT:
-            return None
+            return _Settled(None, None)
+        if look >= limit:
+            return _Settled(None, None)
         look *= 4
+
+
+def _last_record_end(lines: list[str]) -> int:
+    """How many bytes of ``lines`` (read from a record's start, the last one not ending a
+    record) are whole records; 0 when none ends before the last line."""
+    ends = last_record_end(lines)
+    return sum(len(line.encode()) for line in lines[:ends])
 
 
 def _line_start(handle: IO[bytes], floor: int, position: int) -> int:

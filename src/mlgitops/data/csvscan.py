@@ -158,6 +158,20 @@ def ends_record(lines: list[str], inside: bool = False) -> bool:
     return False
 
 
+def last_record_end(lines: list[str]) -> int:
+    """How many of ``lines``, read from a record's start, make whole records before the last
+    line (where a quote left open takes in what follows): 0 when none does."""
+    reader = csv.reader(lines)
+    last = 0
+    try:
+        for _ in reader:
+            if reader.line_num < len(lines):
+                last = reader.line_num
+    except csv.Error:
+        pass  # what follows the last record is not one: its end is all that is asked
+    return last
+
+
 class _Utf8Lines:
     """Physical lines (ended by LF, CRLF or CR) decoded as strict UTF-8, and the current
     record's text.
