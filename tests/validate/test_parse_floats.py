@@ -51,6 +51,8 @@ def _expected(value: str | None, target: Any) -> float | str | None:
     except ValueError:
         number = None
     if not isinstance(target, np.dtype):  # what to_numeric reads, correctly rounded
+        if number is not None and math.isnan(number):
+            return None  # NAN, Nan: a gap in every float column (docs/validate.md)
         read = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
         number = None if pd.isna(read) else (float(read) if number is None else number)
     if number is None:

@@ -235,3 +235,35 @@ def test_random_parquet_files_are_judged_as_plain_pandera_judges_them(tmp_path: 
         assert _verdict(outcome) == expected, (case, table.schema, table.to_pydict())
         judged += not expected[0]
     assert judged > 75
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize("nullable", [True, False])
+@pytest.mark.parametrize(
+    "spelling", ["nan(123)", "NaN(x)", "-nan(ind)", "NAN", "Nan", "+nan", "-NAN", "nAn"]
+)
+def test_nan_spelled_as_pyarrow_reads_it_is_judged_as_plain_pandera_judges_it(
+    spelling: str, nullable: bool, tmp_path: Path
+) -> None:
+    """pyarrow reads ``nan(123)`` (C's spelling of a NaN with a payload) as a NaN; pandas
+    reads it as text, which pandera's float64 refuses (Python's ``float()`` does). The
+    spellings ``float()`` reads are a gap, as pandera makes them. (A value that is not of
+    the type is one failure here, where pandera reports it twice, as ``coerce_dtype`` and
+    ``dtype``.)"""
+    schema = (
+        "schema_type: dataframe\ncolumns:\n  id: {dtype: int64}\n"
+        f"  x: {{dtype: float64, nullable: {str(nullable).lower()}}}\ncoerce: true\n"
+    )
+    for rows in (["1,1.5", f"2,{spelling}", "3,2.5"], [f"1,{spelling}"] * 3):
+        data = ("id,x\n" + "\n".join(rows) + "\n").encode()
+        assert _ours(data, schema, tmp_path / "f.csv") == _one_type_failure(_pandera(data, schema))
+
+
+def _one_type_failure(verdict: Verdict | None) -> Verdict | None:
+    """pandera's verdict, its ``coerce_dtype`` failures counted as the ``dtype`` ones."""
+    if verdict is None:
+        return None
+    found: dict[tuple[str, str], set[int | None]] = {}
+    for (column, check), rows in verdict[1].items():
+        found.setdefault((column, check.removeprefix("coerce_")), set()).update(rows)
+    return verdict[0], found

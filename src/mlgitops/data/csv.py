@@ -273,10 +273,20 @@ class CsvReader:
         """Chunks of about ``chunk_rows`` rows, holding ``columns`` typed as given.
 
         Raises :class:`ConversionFailed` when a value does not parse as its
-        column's type, and DataError when the file is not well-formed CSV.
+        column's type, and DataError when the file is not well-formed CSV. A NaN
+        in a float column counts as such a value: pyarrow reads ``nan(123)`` (C's
+        NaN with a payload) as one, where pandas reads text that pandera's float
+        refuses; read as text, each spelling is judged as pandera judges it
+        (NaN spellings pandas counts as missing are nulls, not NaN).
         """
+        import pyarrow as pa
+
+        floats = [name for name in columns if pa.types.is_floating(types.get(name, pa.string()))]
         with _quiet_undecodable_rows():
-            yield from self._batches(types, columns, chunk_rows)
+            for table in self._batches(types, columns, chunk_rows):
+                if floats:
+                    _refuse_nan(table, floats)
+                yield table
 
     def _batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
@@ -485,6 +495,15 @@ class CsvReader:
         if problem:
             return DataError(f"{self.display}:{problem}")
         return DataError(f"{self.display}: cannot read as CSV: {message}")
+
+
+def _refuse_nan(table: pa.Table, floats: Sequence[str]) -> None:
+    """ConversionFailed naming the float columns of ``table`` that hold a NaN."""
+    from mlgitops.validation.extremes import Extremes
+
+    found = [name for name in floats if Extremes(table.column(name)).nan()]
+    if found:
+        raise ConversionFailed(found[0], found[1:])
 
 
 def _pool() -> pa.MemoryPool:

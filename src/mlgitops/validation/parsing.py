@@ -48,9 +48,11 @@ def as_numbers(text: pa.ChunkedArray, typed: Typed) -> pa.ChunkedArray:
 def as_values(text: pa.Array | pa.ChunkedArray, target: Any) -> list[Any]:
     """Each value of ``text`` as a table-wide check compares it: the number (or boolean)
     it parses to, the text itself where it is not one, None for a gap."""
+    import pandas as pd
+
     array, parsed, wrong = _parsed(text, target)
     return [
-        None if raw is None else (raw if bad else _plain(number))
+        None if raw is None else raw if bad else None if number is pd.NA else _plain(number)
         for raw, number, bad in zip(array.to_pylist(), parsed.astype(object), wrong, strict=True)
     ]
 
@@ -255,6 +257,8 @@ def _parse_floats(text: Any, present: Any, target: Any) -> tuple[Any, Any]:
             for i, value, number in zip(rest, raw, read, strict=True):
                 if not np.isnan(number):  # the double float() makes of it, where it reads it
                     data[i], known[i] = _float_or(value, number), True
+                elif np.isnan(_float_or(value, 0.0)):  # NAN, Nan: a gap (docs/validate.md)
+                    known[i] = True
     bad = pd.Series(present.to_numpy(dtype=bool) & ~known, index=text.index)
     with np.errstate(over="ignore"):  # beyond float16's or float32's range: inf, as numpy
         return pd.Series(data, index=text.index).astype(target), bad
