@@ -233,3 +233,6 @@ def test_nan_spelt_as_pandas_does_not_read_it_is_a_gap_in_every_float_column(
         assert _ours(tmp_path, values, _schema(dtype, False)) == (False, {2})
     assert _pandera(tmp_path / "d.csv", _schema("Float64", True)) == (True, set())
     assert _pandera(tmp_path / "d.csv", _schema("double[pyarrow]", True)) == (False, {2})
+    # read as text (a word in the same column): still a gap, and only the word fails
+    for dtype in ("float64", "float32", "Float64", "double[pyarrow]"):
+        assert _ours(tmp_path, ["1", spelling, "x"], _schema(dtype, True)) == (False, {3})
