@@ -617,3 +617,41 @@ def test_the_end_of_a_value_longer_than_the_look_back_is_settled_from_the_last_b
         with pytest.raises(DataError, match="malformed CSV"):
             list(reader.batches({}, ["a", "b"], 50))
         assert len(walks) == 1  # walked once, to name the line where the open value starts
+
+
+def test_every_record_the_blocks_read_the_walk_reads_too(tmp_path: Path) -> None:
+    """A value of 20 MiB (a block grows to 32 MiB to hold it): read, and a failing row
+    after it in a file that is not one line per row gets its line, found by walking the
+    records from the start of its block."""
+    import pyarrow as pa
+
+    from mlgitops.data import csvblocks, csvscan
+
+    assert csvblocks._LARGEST <= csvscan.FIELD_LIMIT
+    value = "v" * (20 << 20)
+    path = tmp_path / "big.csv"
+    path.write_text(f'a,b\n1,"{value}"\n\n2,x\n3,"y\nz"\n')
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    read = pa.concat_tables(list(reader.batches({"a": pa.int64()}, ["a", "b"], 10)))
+    assert read["a"].to_pylist() == [1, 2, 3]
+    assert len(read["b"][0].as_py()) == len(value)
+    assert reader.lines({1, 2, 3}) == {1: 2, 2: 4, 3: 5}
+
+
+@pytest.mark.parametrize("quoted", [True, False])
+def test_a_record_over_the_limit_is_refused_saying_so(quoted: bool, tmp_path: Path) -> None:
+    """Over 32 MiB in one record (far beyond pyarrow's default of 1 MiB) is bad input, and
+    the message names the limit, the line, and the likeliest cause."""
+    from mlgitops.data import csvscan
+
+    value = "v" * (csvscan.FIELD_LIMIT + 10)
+    written = f'"{value}"' if quoted else value
+    path = tmp_path / "huge.csv"
+    path.write_text(f"a,b\n1,x\n2,{written}\n3,y\n")
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    with pytest.raises(DataError) as caught:
+        list(reader.batches({}, ["a", "b"], 10))
+    assert str(caught.value) == (
+        f"{path}:3: a record longer than 32 MiB ({csvscan.FIELD_LIMIT:,} characters), the most "
+        "one record may hold here (a quote left open takes in the rest of the file)"
+    )

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from mlgitops.data.base import ConversionFailed
-from mlgitops.data.csvscan import ends_record, last_record_end, whole_lines
+from mlgitops.data.csvscan import FIELD_LIMIT, ends_record, last_record_end, whole_lines
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,8 +50,9 @@ _CHUNK = 1 << 20
 _LOOK, _LOOK_LIMIT = 1 << 12, 1 << 20
 #: Newlines tried for one cut before giving up (a value spanning that many lines).
 _TRIES = 64
-#: The largest block: one that holds no cut is read again larger, up to this.
-_LARGEST = 32 << 20
+#: The largest block: one that holds no cut is read again larger, up to this (the largest
+#: record the exact path reads, so that every row read has a line).
+_LARGEST = FIELD_LIMIT
 #: What a cut is when no record ends in a block, and when where one does is not settled.
 _NO_CUT, _UNSETTLED = 0, -1
 #: What is read of the data first, to tell a file whose lines end in a lone CR.

@@ -13,11 +13,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
-#: The largest value read (the ``csv`` module's own limit is 128 KiB): far above any real
-#: value, and what a quote left open holds in memory before it is reported.
-FIELD_LIMIT = 16 << 20
+#: The largest record read (the ``csv`` module's own limit is 128 KiB): far above any real
+#: value (pyarrow's own reader takes 1 MiB), the largest block the blocks grow to, and what
+#: a quote left open holds in memory before it is reported.
+FIELD_LIMIT = 32 << 20
 _BLOCK = 1 << 20
 csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+
+
+class TooLong(csv.Error):
+    """A record (or line, or value) longer than :data:`FIELD_LIMIT` characters."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"a record longer than {FIELD_LIMIT >> 20} MiB ({FIELD_LIMIT:,} characters), the "
+            "most one record may hold here (a quote left open takes in the rest of the file)"
+        )
 
 
 class ScanResult:
@@ -89,7 +100,11 @@ def records(path: Path, place: Place | None = None) -> Iterator[tuple[int, list[
             start = text.line_no + 1
         start -= last  # where the last record starts
         _strictly(ending)
+    except TooLong as exc:
+        raise Problem(f"{start}: {exc}") from exc
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):  # the csv module's own words
+            raise Problem(f"{start}: {TooLong()}") from exc
         raise Problem(f"{start}: malformed CSV ({exc}; a quote is not closed?)") from exc
     except UnicodeDecodeError as exc:
         raise Problem(
@@ -213,7 +228,7 @@ class _Utf8Lines:
         self._size += len(line)
         self._lines += 1
         if self._size > FIELD_LIMIT:
-            raise csv.Error(f"a record longer than the limit ({FIELD_LIMIT} characters)")
+            raise TooLong
         self._pieces.append(line)
         if len(self._pieces) - self._joined >= 4096:  # many lines: one string
             self._pieces[self._joined :] = ["".join(self._pieces[self._joined :])]
@@ -228,7 +243,7 @@ def whole_lines(handle: IO[bytes]) -> Iterator[bytes]:
         # a CR at the very end may be the first half of a CRLF
         cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
         if len(data) - cut > FIELD_LIMIT:
-            raise csv.Error(f"a line longer than the limit ({FIELD_LIMIT} characters)")
+            raise TooLong
         tail = data[cut:]
         if cut:
             yield data[:cut]
