@@ -655,3 +655,29 @@ def test_a_record_over_the_limit_is_refused_saying_so(quoted: bool, tmp_path: Pa
         f"{path}:3: a record longer than 32 MiB ({csvscan.FIELD_LIMIT:,} characters), the most "
         "one record may hold here (a quote left open takes in the rest of the file)"
     )
+
+
+def test_text_that_is_not_utf8_is_bad_input_in_a_column_no_one_asked_for(
+    tmp_path: Path,
+) -> None:
+    """pandas refuses the whole file when any column's text is not UTF-8; so does reading
+    a column of it (``strict: false`` schemas declare some columns only), naming the line.
+    Once a read went through the file, others read only the columns they ask for."""
+    import pyarrow as pa
+
+    from mlgitops.validation.engine import Limits, validate
+    from mlgitops.validation.schema import from_yaml_text
+
+    schema = "schema_type: dataframe\ncolumns:\n  a: {dtype: int64, unique: true}\nstrict: false\n"
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"a,notes\n1,fine\n2,\xff\xfe\n3,ok\n")
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    with pytest.raises(DataError, match=r"d.csv:3: not UTF-8 text"):
+        validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=2))
+
+    path.write_bytes("a,notes\n1,fine\n2,héllo\n3,ok\n".encode())
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    assert validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=2)).passed
+    tables = list(reader.batches({"a": pa.int64()}, ["a"], 2))
+    assert tables and all(t.column_names == ["a"] for t in tables)
+    assert reader._all_decoded

@@ -238,6 +238,9 @@ class CsvReader:
         #: Whether the file may hold a quote (False: it was read to its end without one).
         self._quoted = True
         self._exact: bool | None = None
+        #: Whether a read went through the whole file with every column read as text where
+        #: not asked for (so each is UTF-8, as pandas requires of the whole file).
+        self._all_decoded = False
         self._header_line = 1
         #: Where each block of the last read starts, after the rows before it (None: the
         #: file was not read in blocks).
@@ -284,6 +287,8 @@ class CsvReader:
         floats = [name for name in columns if pa.types.is_floating(types.get(name, pa.string()))]
         with _quiet_undecodable_rows():
             for table in self._batches(types, columns, chunk_rows):
+                if table.num_columns > len(columns):  # the others, read to check their text
+                    table = table.select(list(columns) or [0])
                 if floats:
                     _refuse_nan(table, floats)
                 yield table
@@ -296,9 +301,15 @@ class CsvReader:
 
         header = self.columns()
         wanted = list(columns) or header[:1]
+        # pandas refuses a file whose text is not UTF-8 in any column: until a read has gone
+        # through the file, the columns not asked for are read too, as text, which checks it
+        others = [] if self._all_decoded else [name for name in header if name not in wanted]
         convert = pc.ConvertOptions(
-            column_types={name: types.get(name, pa.string()) for name in wanted},
-            include_columns=wanted,
+            column_types={
+                **{name: types.get(name, pa.string()) for name in wanted},
+                **{name: pa.string() for name in others},
+            },
+            include_columns=wanted + others,
             strings_can_be_null=True,
             null_values=list(NULL_VALUES),
         )
@@ -327,9 +338,11 @@ class CsvReader:
                 pass
             else:
                 self._finish(read.rows, regular, places=places)
+                self._all_decoded = True
                 return
         yield from self._padded(header, convert, chunk_rows, read)
         self._finish(read.rows, False, walked=True)
+        self._all_decoded = True
 
     def _stream(
         self, header: list[str], convert: Any, size: int, read: _Read, place: Place | None = None
