@@ -287,8 +287,8 @@ class CsvReader:
         floats = [name for name in columns if pa.types.is_floating(types.get(name, pa.string()))]
         with _quiet_undecodable_rows():
             for table in self._batches(types, columns, chunk_rows):
-                if table.num_columns > len(columns):  # the others, read to check their text
-                    table = table.select(list(columns) or [0])
+                if table.num_columns > max(len(columns), 1):  # others, read to check their text
+                    table = table.select(list(columns) or table.column_names[:1])
                 if floats:
                     _refuse_nan(table, floats)
                 yield table
