@@ -185,6 +185,33 @@ def test_the_client_alone_lock_is_the_full_lock_less_mlflow_s_server() -> None:
         assert {"mlflow-skinny", "scikit-learn", "pandas", "pyarrow"} <= {n for n, _ in client}
 
 
+@pytest.mark.parametrize(
+    ("installed", "command", "env", "needed"),
+    [
+        ("gpu-remote", "train", {"MLFLOW_TRACKING_URI": "https://m.example.com"}, "false"),
+        ("gpu-remote", "validate", {}, "false"),
+        ("gpu-remote", "render", {}, "false"),
+        ("gpu-remote", "train", {}, "true"),  # a local store needs full MLflow
+        ("gpu", "train", {}, "false"),
+        ("gpu", "train", {"MLFLOW_TRACKING_URI": "https://m.example.com"}, "false"),
+        ("train-remote", "deploy", {"MLFLOW_TRACKING_URI": "https://m.example.com"}, "false"),
+        ("train-remote", "deploy", {}, "true"),
+        ("data", "train", {"MLFLOW_TRACKING_URI": "https://m.example.com"}, "true"),
+    ],
+)
+def test_a_second_call_restores_no_cache_where_its_extra_is_installed(
+    tmp_path: Path, installed: str, command: str, env: dict[str, str], needed: str
+) -> None:
+    """On a GPU runner the install step records gpu (or gpu-remote) for train: a second
+    call in the job whose extra that holds restores no wheel cache."""
+    venv = tmp_path / "mlgitops-venv"
+    venv.mkdir()
+    (venv / "mlgitops-extras").write_text(f"{installed}\n")
+    more = {"PIPELINE": "tumors", "ENVIRONMENT": "staging" if command == "deploy" else ""}
+    ran = _run("inputs", tmp_path, COMMAND=command, **more, **env)
+    assert (ran.code, ran.outputs["install-needed"]) == (0, needed), ran.stderr
+
+
 def _chosen(extra: str, tmp_path: Path) -> dict[str, str]:
     """The inputs step's outputs: the extra, and the wheel cache keyed on the locks it installs."""
     locks = PROJECT / "requirements"

@@ -367,6 +367,7 @@ def test_an_index_that_lists_no_locked_wheel_is_not_downloaded_from(
         (b'{"files": 3}', "application/vnd.pypi.simple.v1+json"),
         (b"\xff\xfe not json", "application/vnd.pypi.simple.v1+json"),
         (b"<html><a>no link</a><a href=''></a></html>", "text/html"),
+        (b"[" * 200_000, "application/vnd.pypi.simple.v1+json"),  # deeper than Python recurses
     ],
 )
 def test_an_index_page_it_cannot_read_leaves_it_to_pip(
@@ -379,6 +380,38 @@ def test_an_index_page_it_cannot_read_leaves_it_to_pip(
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("action-uv: "), done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "tools").exists()
+
+
+def test_a_file_name_that_is_a_path_is_never_written(tmp_path: Path, index: Index) -> None:
+    """The index names the files: one whose name would lead out of the cache's folder is
+    not taken, even with a locked hash (a folder of that name there, from a cache)."""
+    built, digest = _uv_wheel(tmp_path / "built", FAKE_UV, _this_platform())
+    sneaky = f"uv-{VERSION}-py3-none-x/../../outside.{_this_platform()}.whl"
+    index.add(sneaky, built.read_bytes())
+    wheels = tmp_path / "cache" / "installer"
+    (wheels / f"uv-{VERSION}-py3-none-x").mkdir(parents=True)
+    lock = tmp_path / "installer.txt"
+    lock.write_text(_installer_lock(digest))
+    done = _action_uv(lock, wheels, tmp_path / "tools", "--index", index.url)
+    assert done.returncode == 1
+    assert "lists no locked wheel" in done.stderr
+    assert not list(tmp_path.rglob("outside*")) and not (tmp_path / "tools").exists()
+
+
+def test_an_index_that_needs_credentials_is_left_to_pip_and_never_printed(
+    tmp_path: Path, index: Index
+) -> None:
+    built, digest = _uv_wheel(tmp_path / "built", FAKE_UV, _this_platform())
+    index.add(built.name, built.read_bytes())
+    lock = tmp_path / "installer.txt"
+    lock.write_text(_installer_lock(digest))
+    secret = index.url.replace("http://", "http://__token__:s3cr3t@")
+    done = _action_uv(lock, tmp_path / "wheels", tmp_path / "tools", "--index", secret)
+    assert (done.returncode, done.stderr) == (
+        1,
+        "action-uv: the index URL holds credentials: pip downloads uv\n",
+    )
+    assert index.requests == []
 
 
 # --- the install step ---------------------------------------------------------------------

@@ -594,9 +594,9 @@ def test_the_end_of_a_value_longer_than_the_look_back_is_settled_from_the_last_b
     from mlgitops.data import csv as csv_reader
     from mlgitops.data import csvblocks
 
-    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 1 << 15)
-    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 1 << 15)
-    monkeypatch.setattr(csvblocks, "_LOOK_LIMIT", 1 << 12)
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 1 << 14)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 1 << 14)
+    monkeypatch.setattr(csvblocks, "_LOOK_LIMIT", 1 << 13)
     walks: list[Any] = []
     scan = csv_reader.scan
 
@@ -605,7 +605,7 @@ def test_the_end_of_a_value_longer_than_the_look_back_is_settled_from_the_last_b
         return scan(*args)
 
     monkeypatch.setattr(csv_reader, "scan", walked)
-    data = _over_many_lines(10_000)
+    data = _over_many_lines(6_000)  # 12 KiB: more than the look-back, less than a block
     data = data if closed else data.rstrip(b'"\n') + b"\n"
     path = tmp_path / "long.csv"
     path.write_bytes(data)

@@ -167,14 +167,16 @@ class Block(NamedTuple):
 def closed_at_end(path: Path, start: int) -> bool | None:
     """Whether the file's last record closes its quotes, ``start`` being a record's start
     (pandas refuses a file that ends inside a quoted value); None when a bounded look-back
-    could not settle it. Where ``start`` is a block's length from the end at most (the
-    last block's start), the look-back goes back to it if need be, and settles it."""
+    could not settle it. Where ``start`` (the last block's start) is near the end, twice
+    the look-back's limit at most, the look-back goes back to it if need be, and settles
+    it: its lines are held in memory as text, about 50 bytes each."""
     with path.open("rb") as handle:
         end = os.fstat(handle.fileno()).st_size
         quote = _last_quote(handle, start, end)
         if quote < 0:
             return True
-        limit = max(_LOOK_LIMIT, end - start) if end - start <= _LARGEST else _LOOK_LIMIT
+        near = end - start <= 2 * _LOOK_LIMIT
+        limit = max(_LOOK_LIMIT, end - start) if near else _LOOK_LIMIT
         if end - quote > limit:
             return None
         return _settle(handle, start, end, max(_LOOK, end - quote), limit).at_end
