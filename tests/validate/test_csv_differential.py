@@ -657,8 +657,9 @@ def test_a_record_over_the_limit_is_refused_saying_so(quoted: bool, tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r"])  # in blocks; by the streaming reader
 def test_text_that_is_not_utf8_is_bad_input_in_a_column_no_one_asked_for(
-    tmp_path: Path,
+    eol: str, tmp_path: Path
 ) -> None:
     """pandas refuses the whole file when any column's text is not UTF-8; so does reading
     a column of it (``strict: false`` schemas declare some columns only), naming the line.
@@ -670,12 +671,12 @@ def test_text_that_is_not_utf8_is_bad_input_in_a_column_no_one_asked_for(
 
     schema = "schema_type: dataframe\ncolumns:\n  a: {dtype: int64, unique: true}\nstrict: false\n"
     path = tmp_path / "d.csv"
-    path.write_bytes(b"a,notes\n1,fine\n2,\xff\xfe\n3,ok\n")
+    path.write_bytes(b"a,notes\n1,fine\n2,\xff\xfe\n3,ok\n".replace(b"\n", eol.encode()))
     reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
     with pytest.raises(DataError, match=r"d.csv:3: not UTF-8 text"):
         validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=2))
 
-    path.write_bytes("a,notes\n1,fine\n2,héllo\n3,ok\n".encode())
+    path.write_bytes("a,notes\n1,fine\n2,héllo\n3,ok\n".replace("\n", eol).encode())
     reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
     assert validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=2)).passed
     tables = list(reader.batches({"a": pa.int64()}, ["a"], 2))

@@ -302,17 +302,19 @@ class CsvReader:
         header = self.columns()
         wanted = list(columns) or header[:1]
         # pandas refuses a file whose text is not UTF-8 in any column: until a read has gone
-        # through the file, the columns not asked for are read too, as text, which checks it
+        # through the file, the text of the columns not asked for is checked too (blocks
+        # decode their bytes; the streaming reader reads those columns as text; the exact
+        # path decodes every line)
         others = [] if self._all_decoded else [name for name in header if name not in wanted]
-        convert = pc.ConvertOptions(
-            column_types={
-                **{name: types.get(name, pa.string()) for name in wanted},
-                **{name: pa.string() for name in others},
-            },
-            include_columns=wanted + others,
-            strings_can_be_null=True,
-            null_values=list(NULL_VALUES),
-        )
+        options = {"strings_can_be_null": True, "null_values": list(NULL_VALUES)}
+        typed = {name: types.get(name, pa.string()) for name in wanted}
+        convert = pc.ConvertOptions(column_types=typed, include_columns=wanted, **options)
+        everything = convert
+        if others:
+            also = {**typed, **{name: pa.string() for name in others}}
+            everything = pc.ConvertOptions(
+                column_types=also, include_columns=wanted + others, **options
+            )
         if self._exact is None:  # pyarrow skips lines before the header, and keeps a
             # one-column file's lines of spaces: pandas skips those lines, then the header
             self._exact = self._header_line != 1 or (
@@ -327,9 +329,11 @@ class CsvReader:
             size = self._block_size(chunk_rows)
             try:
                 if csvblocks.cuttable(self.path, self._header_size):
-                    regular, places = yield from self._blocks(header, convert, size, read)
+                    regular, places = yield from self._blocks(
+                        header, (convert, everything), size, read, decode=bool(others)
+                    )
                 else:
-                    regular = yield from self._stream(header, convert, size, read)
+                    regular = yield from self._stream(header, everything, size, read)
                     places = None
             except pa.ArrowInvalid as exc:
                 if csvblocks.conversion_column(str(exc), header) is not None:
@@ -386,16 +390,26 @@ class CsvReader:
         return not counted.lone_cr and read.rows - before == lines
 
     def _blocks(
-        self, header: list[str], convert: Any, size: int, read: _Read
+        self,
+        header: list[str],
+        converts: tuple[Any, Any],
+        size: int,
+        read: _Read,
+        *,
+        decode: bool,
     ) -> Generator[pa.Table, None, tuple[bool, list[tuple[int, Place]]]]:
         """Blocks cut at record ends, parsed side by side, then the streaming reader from
         where a cut was not settled, if one was not; whether one line is one row, and where
-        each block (and the streamed rest) starts, after the rows before it."""
+        each block (and the streamed rest) starts, after the rows before it. ``converts``:
+        the blocks' conversion, and the streaming reader's; ``decode``: each block's bytes
+        are decoded as UTF-8 too (UnicodeDecodeError where they are not)."""
+        convert, streamed = converts
         newlines = 0
         last = b""
         places: list[tuple[int, Place]] = []
         blocks = csvblocks.Blocks(self.path, self._header_size, size)
-        for start, table, count, end in csvblocks.parsed(blocks, header, convert, read, _pool()):
+        parsed = csvblocks.parsed(blocks, header, convert, read, _pool(), decode=decode)
+        for start, table, count, end in parsed:
             places.append((read.rows, Place(start, self._header_lines + newlines + 1, len(header))))
             read.rows, newlines, last = read.rows + table.num_rows, newlines + count, end
             yield table
@@ -404,7 +418,7 @@ class CsvReader:
         if blocks.stop is not None:
             place = Place(blocks.stop, self._header_lines + newlines + 1, len(header))
             places.append((read.rows, place))
-            regular = (yield from self._stream(header, convert, size, read, place)) and regular
+            regular = (yield from self._stream(header, streamed, size, read, place)) and regular
         else:
             self._quoted = blocks.quoted
             regular = read.rows == newlines + (1 if last not in (b"", b"\n", b"\r") else 0)

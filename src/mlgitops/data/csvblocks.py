@@ -269,9 +269,13 @@ def parsed(
     convert: Any,
     blank: Any,
     pool: Any,
+    *,
+    decode: bool = False,
 ) -> Iterator[tuple[int, pa.Table, int, bytes]]:
     """Each block's first byte, its table, the line ends it holds (LF, CRLF or a lone CR),
-    and its last byte, in order; blocks are parsed ahead on every core.
+    and its last byte, in order; blocks are parsed ahead on every core. ``decode``: each
+    block's bytes are decoded as UTF-8 as well (UnicodeDecodeError where they are not), for
+    the columns pyarrow does not convert.
 
     Each block is one pyarrow block (pyarrow cuts nothing further, so a quoted
     newline needs no lexing pass to find record ends); the blocks are parsed
@@ -288,6 +292,8 @@ def parsed(
         import numpy as np
 
         data, length = block.data, block.length
+        if decode:
+            str(memoryview(data)[:length], "utf-8")
         read = pc.ReadOptions(column_names=header, use_threads=False, block_size=length + 1)
         table = _converted(
             pa.py_buffer(data).slice(0, length),
