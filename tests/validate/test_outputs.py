@@ -189,3 +189,22 @@ def test_help_loads_no_data_libraries() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "[]"
     assert "--data PATH_OR_URL" in done.stdout
+
+
+def test_a_column_name_holding_a_line_end_stays_on_its_line() -> None:
+    """A quoted header may hold CR or LF in a name: the terminal table escapes it, and the
+    comment's table row stays one row."""
+    from mlgitops.validation.failures import Example, Failure
+    from mlgitops.validation.report import Report, markdown, table
+
+    failure = Failure("i\rd\n2", "dtype('int64')", "values that are not of type int64", 1, (
+        Example(1, "x", 2),
+    ))  # fmt: skip
+    report = Report("p", "data/p.csv", "csv", "schemas/p.yaml", 1, (failure,), "data/p.csv")
+    shown = table(report)
+    assert shown[1:] == [
+        "column   check           rows  first offending value",
+        "i\\rd\\n2  dtype('int64')     1  data/p.csv:2: 'x'",
+    ]
+    row = next(line for line in markdown(report).splitlines() if "dtype" in line)
+    assert "\r" not in row and row.startswith("| `i d 2` |")

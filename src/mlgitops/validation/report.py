@@ -112,7 +112,7 @@ def _row(report: Report, failure: Failure) -> str:
 
 
 def _code(text: str) -> str:
-    return text.replace("`", "'").replace("|", "\\|").replace("\n", " ")
+    return text.replace("`", "'").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _text(text: str) -> str:
@@ -170,8 +170,14 @@ def table(report: Report) -> list[str]:
         count = f"{failure.failing_rows:,}" if failure.failing_rows is not None else "-"
         first = failure.examples[0] if failure.examples else None
         shown = f"{where(report, first)}: {_plain(first.value)}" if first else failure.message
-        rows.append((failure.column or "(table)", failure.check, count, shown))
+        rows.append((_one_line(failure.column or "(table)"), failure.check, count, shown))
     return lines + _columns(rows)
+
+
+def _one_line(name: str) -> str:
+    """A column name as one line of the terminal: escaped where it holds a line end or
+    another control character (a header may quote one)."""
+    return name if name.isprintable() else repr(name)[1:-1]
 
 
 def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
