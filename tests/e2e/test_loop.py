@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -163,27 +163,13 @@ class Loop:
 
     def no_ml_libraries(self) -> Path:
         """A ``sitecustomize`` that makes the ML libraries unimportable, as in a light install."""
-        folder = self.root / "light-install"
-        folder.mkdir(exist_ok=True)
-        (folder / "sitecustomize.py").write_text(
-            "import sys\n"
-            f"HEAVY = {sorted(LIGHT_JOB_ABSENT)!r}\n"
-            "class _Absent:\n"
-            "    def find_spec(self, name, path=None, target=None):\n"
-            "        if name.split('.')[0] in HEAVY:\n"
-            "            raise ImportError(f'{name} is not installed in this job')\n"
-            "        return None\n"
-            "sys.meta_path.insert(0, _Absent())\n"
-        )
-        return folder
+        return _installed_without(self.root / "light-install", sorted(LIGHT_JOB_ABSENT))
 
     def mlflow_client_alone(self) -> Path:
         """A ``sitecustomize`` that leaves what the ``train-remote`` lock installs: the
         modules and the distribution records of what only the ``train`` lock holds (MLflow's
         server, SQL stores and plotting, and the ``mlflow`` distribution itself, whose
         package ``mlflow-skinny`` installs) are gone."""
-        folder = self.root / "client-install"
-        folder.mkdir(exist_ok=True)
         left_out = client_alone_left_out()
         modules = sorted(
             module
@@ -191,41 +177,7 @@ class Loop:
             if {_normal(d) for d in dists} <= left_out
         )
         assert {"flask", "sqlalchemy", "alembic", "matplotlib"} <= set(modules)
-        (folder / "sitecustomize.py").write_text(
-            "import importlib.metadata as metadata\n"
-            "import re\n"
-            "import sys\n"
-            f"GONE = {modules!r}\n"
-            f"DISTS = {sorted(left_out)!r}\n"
-            # every finder answers "no such module" for them, as where they are not installed
-            "class _Without:\n"
-            "    def __init__(self, finder):\n"
-            "        self.finder = finder\n"
-            "    def find_spec(self, name, path=None, target=None):\n"
-            "        find = getattr(self.finder, 'find_spec', None)\n"
-            "        if name.split('.')[0] in GONE or find is None:\n"
-            "            return None\n"
-            "        return find(name, path, target)\n"
-            "    def __getattr__(self, name):\n"
-            "        return getattr(self.finder, name)\n"
-            "sys.meta_path[:] = [_Without(finder) for finder in sys.meta_path]\n"
-            "def _normal(name):\n"
-            "    return re.sub(r'[-_.]+', '-', name).lower()\n"
-            "_distribution, _distributions = metadata.distribution, metadata.distributions\n"
-            "def distribution(name):\n"
-            "    if _normal(name) in DISTS:\n"
-            "        raise metadata.PackageNotFoundError(name)\n"
-            "    return _distribution(name)\n"
-            "def distributions(**kwargs):\n"
-            "    for found in _distributions(**kwargs):\n"
-            "        if _normal(found.metadata['Name'] or '') not in DISTS:\n"
-            "            yield found\n"
-            "metadata.distribution, metadata.distributions = distribution, distributions\n"
-            "def version(name):\n"
-            "    return distribution(name).version\n"
-            "metadata.version = version\n"
-        )
-        return folder
+        return _installed_without(self.root / "client-install", modules, sorted(left_out))
 
     def pull_request(
         self, number: int, branch: str, sha: str, head_repo: str = REPO
@@ -318,6 +270,48 @@ class Loop:
         return self.runner(workspace, light=True).run_workflow(
             workspace / REPORT_WORKFLOW, "workflow_run", payload, sha=main, ref="refs/heads/main"
         )
+
+
+def _installed_without(folder: Path, modules: list[str], dists: Sequence[str] = ()) -> Path:
+    """``folder`` with a ``sitecustomize`` that makes the job's Python as if ``modules``
+    (top-level names) and the distributions ``dists`` were not installed: every finder
+    answers "no such module" (``importlib.util.find_spec`` gives None, an import raises
+    ModuleNotFoundError), and ``importlib.metadata`` knows no such distribution."""
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(
+        "import importlib.metadata as metadata\n"
+        "import re\n"
+        "import sys\n"
+        f"GONE = {list(modules)!r}\n"
+        f"DISTS = {list(dists)!r}\n"
+        "class _Without:\n"
+        "    def __init__(self, finder):\n"
+        "        self.finder = finder\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        find = getattr(self.finder, 'find_spec', None)\n"
+        "        if name.split('.')[0] in GONE or find is None:\n"
+        "            return None\n"
+        "        return find(name, path, target)\n"
+        "    def __getattr__(self, name):\n"
+        "        return getattr(self.finder, name)\n"
+        "sys.meta_path[:] = [_Without(finder) for finder in sys.meta_path]\n"
+        "def _normal(name):\n"
+        "    return re.sub(r'[-_.]+', '-', name).lower()\n"
+        "_distribution, _distributions = metadata.distribution, metadata.distributions\n"
+        "def distribution(name):\n"
+        "    if _normal(name) in DISTS:\n"
+        "        raise metadata.PackageNotFoundError(name)\n"
+        "    return _distribution(name)\n"
+        "def distributions(**kwargs):\n"
+        "    for found in _distributions(**kwargs):\n"
+        "        if _normal(found.metadata['Name'] or '') not in DISTS:\n"
+        "            yield found\n"
+        "metadata.distribution, metadata.distributions = distribution, distributions\n"
+        "def version(name):\n"
+        "    return distribution(name).version\n"
+        "metadata.version = version\n"
+    )
+    return folder
 
 
 def _normal(name: str) -> str:
