@@ -192,13 +192,6 @@ def _last_quote(handle: IO[bytes], start: int, end: int) -> int:
     return -1
 
 
-def _record_ends(handle: IO[bytes], floor: int, cut: int) -> bool | None:
-    """Whether a record ends at ``cut`` (after a line end, or at the end of the file),
-    ``floor`` being a record's start before it; None when the look-back could not settle
-    it. It reads back :data:`_LOOK` bytes first, then more."""
-    return _settle(handle, floor, cut, _LOOK).at_end
-
-
 class _Settled(NamedTuple):
     """Whether a record ends at a cut (None: not settled); and the lines read, decoded,
     where the look-back went back to the known record start (else None)."""
@@ -210,8 +203,10 @@ class _Settled(NamedTuple):
 def _settle(
     handle: IO[bytes], floor: int, cut: int, look: int, limit: int | None = None
 ) -> _Settled:
-    """:func:`_record_ends`, keeping the lines where it read them from ``floor``; it reads
-    back no more than about ``limit`` bytes (:data:`_LOOK_LIMIT` unless given)."""
+    """Whether a record ends at ``cut`` (after a line end, or at the end of the file),
+    ``floor`` being a record's start before it, and the lines where it read them from
+    ``floor``. It reads back ``look`` bytes first, then more, no more than about ``limit``
+    (:data:`_LOOK_LIMIT` unless given); not settled within that, the answer is None."""
     limit = _LOOK_LIMIT if limit is None else limit
     while True:
         begin = _line_start(handle, floor, cut - look) if cut - look > floor else floor
