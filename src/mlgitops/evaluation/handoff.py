@@ -20,6 +20,7 @@ from mlgitops.evaluation.pointscore import class_codes
 from mlgitops.evaluation.pointscore import encode as _encode
 from mlgitops.evaluation.pointscore import proba_columns as _proba_columns
 from mlgitops.outputs import ROW, Outputs
+from mlgitops.predicting import outputs
 from mlgitops.results import TrainResult, load_train_result
 from mlgitops.spec.model import Pipeline
 
@@ -100,13 +101,12 @@ def model_outputs(model: Any, features: Any, proba: bool) -> tuple[Any, Any, lis
     its class probabilities and its classes where it gives them (else None, None)."""
     import pandas as pd
 
-    raw = model.predict(features)
+    raw, given, known = outputs(model, features, proba)
     if isinstance(raw, pd.DataFrame):
         raw = raw.iloc[:, 0]
     values = np.asarray(raw).reshape(len(features), -1)[:, 0]
-    if proba and hasattr(model, "predict_proba") and hasattr(model, "classes_"):
-        given = np.asarray(model.predict_proba(features), dtype=np.float64)
-        return values, given, list(model.classes_)
+    if given is not None:
+        return values, np.asarray(given, dtype=np.float64), list(known)
     return values, None, None
 
 

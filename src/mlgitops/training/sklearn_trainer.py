@@ -24,6 +24,7 @@ from typing import Any
 
 from mlgitops.errors import DataError, Problem, SpecError
 from mlgitops.outputs import ROW
+from mlgitops.predicting import outputs
 from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
@@ -77,13 +78,11 @@ def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str]) -> 
     import pandas as pd
 
     x_holdout = split.holdout[list(split.features)]
-    final, encoded = _encoded(model, x_holdout)
-    y_pred = final.predict(encoded)
+    y_pred, proba, known = outputs(model, x_holdout, proba=True)
     columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
     classes = None
-    if hasattr(final, "classes_") and hasattr(final, "predict_proba"):
-        classes = [_native(c) for c in final.classes_]
-        proba = final.predict_proba(encoded)
+    if proba is not None:
+        classes = [_native(c) for c in known]
         columns.update({f"proba_{c}": proba[:, i] for i, c in enumerate(classes)})
     predictions = pd.DataFrame(columns)
 
@@ -93,16 +92,6 @@ def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str]) -> 
         )
 
     return Fitted(predictions=predictions, save_model=save, classes=classes, params=params)
-
-
-def _encoded(model: Any, frame: Any) -> tuple[Any, Any]:
-    """The model's last step and its input: what ``predict`` and ``predict_proba`` of a
-    scikit-learn Pipeline compute, with the encoding run once for both."""
-    from sklearn.pipeline import Pipeline as SkPipeline
-
-    if isinstance(model, SkPipeline):
-        return model[-1], model[:-1].transform(frame)
-    return model, frame
 
 
 def _estimator(pipeline: Pipeline, spec_text: str) -> Any:
