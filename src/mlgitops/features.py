@@ -160,6 +160,15 @@ def _text_or_none(values: pd.Series) -> pd.Series | None:
     return pd.Series(out, index=values.index, dtype=object)
 
 
+def native(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``np.True_`` is ``True``,
+    ``np.int64(1)`` is ``1``): how a class or a row key is written in JSON and shown in
+    messages."""
+    import numpy as np
+
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 

@@ -407,3 +407,25 @@ def test_the_comment_carries_the_slice_table() -> None:
         "| gap |  | 0.0612 (0.0200) | 0.0310 (-) |",
         "| gate |  | ❌ max_gap 0.05 | - |",
     ]
+
+
+def test_a_slice_column_named_with_a_pipe_keeps_the_tables_header_whole() -> None:
+    """A pipe in a header cell would be a column border: GitHub then drops the whole table
+    (its header has more cells than its delimiter row)."""
+    verdict = fixture("verdict.json")
+    verdict["slices"] = {
+        "column": "seg|ment 🙂",
+        "min_rows": 30,
+        "gaps": {"roc_auc": 0.01},
+        "slices": [
+            {"value": "a|b", "rows": 40, "gated": True, "candidate": {"roc_auc": 0.9}},
+            {"value": "c", "rows": 40, "gated": True, "candidate": {"roc_auc": 0.91}},
+        ],
+    }
+    text = render(golden_input(verdict=verdict))
+    section = text.split("### Slices by `seg|ment 🙂`\n", 1)[1].split("\n### ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    assert lines[0] == "| `seg\\|ment 🙂` | rows | `roc_auc` |"
+    assert lines[2] == "| `a\\|b` | 40 | 0.9000 |"
+    borders = [len(re.findall(r"(?<!\\)\|", line)) for line in lines]
+    assert borders == [4] * len(lines)

@@ -19,6 +19,7 @@ from mlgitops.evaluation.pairing import TrainingRows, read_training_rows
 from mlgitops.evaluation.pointscore import class_codes
 from mlgitops.evaluation.pointscore import encode as _encode
 from mlgitops.evaluation.pointscore import proba_columns as _proba_columns
+from mlgitops.features import native
 from mlgitops.outputs import ROW, Outputs
 from mlgitops.predicting import outputs
 from mlgitops.results import TrainResult, load_train_result
@@ -125,7 +126,7 @@ def predictions_of(
         unknown = class_codes(predicted, holdout.classes) < 0
         classes = ", ".join(map(str, holdout.classes))
         raise DataError(
-            f"{what} predicts class {predicted[unknown].iloc[0]!r}, which the holdout's target "
+            f"{what} predicts class {native(predicted[unknown].iloc[0])!r}, which the holdout's target "
             f"does not have (its classes: {classes}): the classes changed since it was trained"
         ) from exc
     proba = None

@@ -19,6 +19,7 @@ import numpy as np
 
 from mlgitops.errors import DataError
 from mlgitops.evaluation.metrics import Array, Floats, Holdout, Predictions, score
+from mlgitops.features import native
 from mlgitops.outputs import ROW
 
 
@@ -67,7 +68,7 @@ def encode(values: Any, classes: tuple[Any, ...], what: Path | str, frame: Any) 
         if frame is not None and ROW in frame.columns:
             where = f" (data row {int(frame[ROW].iloc[at])})"
         known = ", ".join(map(str, classes))
-        value = list(values)[at]
+        value = native(list(values)[at])
         same_text = [c for c in classes if str(c) == str(value)]
         kind = (
             f": {value!r} is {type(value).__name__} where the class is "

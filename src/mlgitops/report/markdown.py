@@ -56,9 +56,10 @@ def link(label: str, url: str | None) -> str:
 
 
 def table(head: list[str], rows: list[list[str]], align: str = "") -> list[str]:
-    """A GFM table; ``align`` has one character per column: ``l`` or ``r``."""
+    """A GFM table; ``align`` has one character per column: ``l`` or ``r``. Pipes in any
+    cell, the header's included, are escaped."""
     marks = ["---:" if a == "r" else "---" for a in align.ljust(len(head), "l")]
-    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(marks) + " |"]
+    lines = ["| " + " | ".join(cell(c) for c in head) + " |", "| " + " | ".join(marks) + " |"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return lines
 

@@ -52,6 +52,7 @@ from typing import Any
 
 from mlgitops import proc
 from mlgitops.errors import BadInput, Problem
+from mlgitops.features import native
 from mlgitops.outputs import ROW
 from mlgitops.spec.model import Pipeline
 from mlgitops.training.base import Fitted, TrainJob, progress
@@ -217,8 +218,8 @@ def _check_rows(predictions: Any, job: TrainJob, command: str) -> None:
         found = [f"{len(want - got)} holdout row(s) missing"]
         twice = rows[rows.duplicated()]
         if len(twice):
-            found.append(f"{ROW} {_native(twice.iloc[0])!r} more than once")
-        other = [_native(r) for r in rows if r not in want]
+            found.append(f"{ROW} {native(twice.iloc[0])!r} more than once")
+        other = [native(r) for r in rows if r not in want]
         if other:
             found.append(f"{ROW} {other[0]!r} is no holdout row's")
         raise BadInput(
@@ -239,7 +240,7 @@ def _classes(predictions: Any, job: TrainJob, command: str) -> list[Any] | None:
         return None
     target = job.split.target
     labels = pd.concat([job.split.train[target], job.split.holdout[target]]).unique()
-    known = [_native(v) for v in labels]
+    known = [native(v) for v in labels]
     try:
         known.sort()
     except TypeError:  # labels of several types: in the order their text sorts
@@ -326,10 +327,6 @@ def _metrics(path: Path, job: TrainJob, command: str) -> dict[str, float]:
                 "is undefined)"
             )
     return {name: float(value) for name, value in doc.items()}
-
-
-def _native(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def _json_object(path: Path, command: str) -> dict[str, Any]:

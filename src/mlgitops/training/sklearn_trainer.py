@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.errors import DataError, Problem, SpecError
+from mlgitops.features import native
 from mlgitops.outputs import ROW
 from mlgitops.predicting import outputs
 from mlgitops.spec.loader import parse_yaml
@@ -82,7 +83,7 @@ def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str]) -> 
     columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
     classes = None
     if proba is not None:
-        classes = [_native(c) for c in known]
+        classes = [native(c) for c in known]
         columns.update({f"proba_{c}": proba[:, i] for i, c in enumerate(classes)})
     predictions = pd.DataFrame(columns)
 
@@ -251,10 +252,6 @@ def _extra_dists(estimator: Any) -> tuple[str, ...]:
     if top == "sklearn":
         return ()
     return tuple(sorted(set(packages_distributions().get(top, [top]))))
-
-
-def _native(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def _short(value: Any) -> str:
