@@ -228,3 +228,40 @@ def test_a_split_that_leaves_one_class_to_train_on_says_so(pr: PullRequest) -> N
         "a classifier needs at least two: data.split.key includes the target 'y', so all rows "
         "of a class land on the same side of the split\n"
     )
+
+
+def test_a_train_that_refuses_the_data_leaves_no_candidate_for_compare_to_pass(
+    pr: PullRequest,
+) -> None:
+    """Locally, stage after stage in one checkout: the branch's first commit trains and
+    passes; the next one appends a row with a word in a float column. validate fails it and
+    train refuses it, and compare then judged the first commit's candidate, still in the
+    hand-off folder: "passed", exit 0, on data nobody trained on."""
+    for stage in ("validate", "train", "compare"):
+        assert cli(pr.root, stage, NAME) == 0, stage
+    folder = pr.root / ".mlgitops" / NAME
+    assert (folder / "train.json").is_file() and (folder / "verdict.json").is_file()
+    with (pr.root / "data" / "shapes.csv").open("a") as data:
+        data.write("abc," + ",".join(["0.5"] * (len(FEATURES) - 1)) + ",1\n")
+    git(pr.root, "commit", "-qam", "A row in the wrong shape")
+    assert cli(pr.root, "validate", NAME) == 1
+    assert cli(pr.root, "train", NAME) == 1
+    pr.capsys.readouterr()
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == ["datadiff.json", "datadiff.md", "validation.json", "validation.md"] or left == [
+        "validation.json",
+        "validation.md",
+    ], left
+    assert cli(pr.root, "compare", NAME) == 2
+    _, err = pr.capsys.readouterr()
+    assert "train.json" in err and "mlgitops train shapes" in err, err
+    assert not (folder / "verdict.json").exists()
+    # report had refused: validation.json was for other data than the stale candidate's
+    assert cli(pr.root, "report", NAME) == 0
+    comment = pr.output("report.md")
+    assert "## ❌ mlgitops `shapes`: data validation failed" in comment
+    assert (
+        "| `f0` | `dtype('float64')`: values that are not of type float64 | 1 | row 1501: `abc` |"
+        in comment
+    )
+    assert "### Gates" not in comment and "passed" not in comment

@@ -77,6 +77,7 @@ def run(
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
+    handoff.clear(outputs)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     tracking = open_tracking(uri, root)
     inputs = training.inputs_of(loaded, pipeline)

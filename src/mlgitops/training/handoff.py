@@ -118,6 +118,16 @@ def reference_bytes(split: Split, data_path: str, data_hash: str) -> bytes:
     return dumps_reference(reference).encode("utf-8")
 
 
+def clear(outputs: Outputs) -> None:
+    """Remove the previous candidate from the hand-off folder: its files, the verdict on it,
+    and a budget stop. A train that then refuses the data or fails leaves no candidate for
+    ``compare`` or ``report`` to take for this one; validate's files stay."""
+    from mlgitops.training.budget import BUDGET_FILE
+
+    for name in (*FILES, outputs.verdict_json.name, BUDGET_FILE):
+        outputs.path(name).unlink(missing_ok=True)
+
+
 def write(outputs: Outputs, files: dict[str, bytes], result: TrainResult) -> None:
     """The files, all or nothing, and the step outputs for GitHub Actions."""
     fsio.write_tree(outputs.folder, files)
