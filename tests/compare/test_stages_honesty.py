@@ -265,3 +265,34 @@ def test_a_train_that_refuses_the_data_leaves_no_candidate_for_compare_to_pass(
         in comment
     )
     assert "### Gates" not in comment and "passed" not in comment
+
+
+def test_a_class_only_the_holdout_holds_is_scored_as_one_the_model_never_predicts(
+    pr: PullRequest,
+) -> None:
+    """The test file holds rows of a class no training row holds (a rare class, or one the
+    pull request adds). train created a run, then stopped with exit 2, blaming "the
+    predictions" for class 2 and naming no file. The model cannot predict a class it never
+    saw: it is scored as giving it probability 0, as compare scores a deployed model that
+    never saw a class, and train says so."""
+    test = pr.data.iloc[:300].copy()
+    test[FEATURES] = test[FEATURES] + 0.001  # rows of their own: none is left out of training
+    test.loc[test.index[:20], "y"] = 2
+    _with_test_file(pr, test.to_csv(index=False))
+    assert cli(pr.root, "train", NAME) == 0
+    out = pr.capsys.readouterr().out
+    assert (
+        f"train {NAME}: class 2 of 'y' is in the holdout only (20 rows, data/test.csv): no "
+        "training row holds it, so the model never predicts it (probability 0)"
+    ) in out
+    folder = pr.root / ".mlgitops" / NAME
+    assert json.loads((folder / "train.json").read_text())["classes"] == [0, 1, 2]
+    predicted = pd.read_parquet(folder / "predictions.parquet")
+    assert (predicted["proba_2"] == 0).all() and not (predicted["y_pred"] == 2).any()
+    np.testing.assert_allclose(predicted[["proba_0", "proba_1"]].sum(axis=1), 1.0)
+    code = cli(pr.root, "compare", NAME)
+    verdict = pr.verdict()
+    assert code in (0, 1) and verdict["comparison"]["status"] != "not_evaluable", verdict
+    [accuracy] = [m for m in verdict["metrics"] if m["name"] == "accuracy"]
+    assert accuracy["candidate"] <= 280 / 300  # the 20 rows of class 2 are all wrong
+    assert accuracy["baseline"] <= 280 / 300

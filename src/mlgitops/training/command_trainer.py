@@ -234,17 +234,10 @@ def _classes(predictions: Any, job: TrainJob, command: str) -> list[Any] | None:
     data type and sorted, as every built-in classifier's ``classes_`` is; each ``proba_<class>``
     column must name one of them (``proba_1`` is the label 1 for a numeric target), and for
     two classes the positive one's alone is enough. None for a regression."""
-    import pandas as pd
-
     if job.pipeline.task != "classification":
         return None
     target = job.split.target
-    labels = pd.concat([job.split.train[target], job.split.holdout[target]]).unique()
-    known = [native(v) for v in labels]
-    try:
-        known.sort()
-    except TypeError:  # labels of several types: in the order their text sorts
-        known.sort(key=str)
+    known = job.split.classes()
     by_text = {str(v) for v in known}
     names = [str(c)[len("proba_") :] for c in predictions.columns if str(c).startswith("proba_")]
     shown = ", ".join(map(str, known))

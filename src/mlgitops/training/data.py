@@ -79,6 +79,31 @@ class Split:
         """One fingerprint per training row over its features alone (its inputs)."""
         return row_fingerprints(self.train, self.features)
 
+    def classes(self) -> list[Any]:
+        """A classification's classes: the target's labels in the training and holdout rows,
+        as Python values, sorted as every built-in classifier's ``classes_`` is (labels of
+        several types in the order their text sorts). A label the holdout alone holds is one
+        of them: the model never predicts it, and is scored so (probability 0)."""
+        import pandas as pd
+
+        from mlgitops.features import native
+
+        labels = pd.concat([self.train[self.target], self.holdout[self.target]]).unique()
+        known = [native(v) for v in labels]
+        try:
+            known.sort()
+        except TypeError:
+            known.sort(key=str)
+        return known
+
+    def holdout_only_classes(self) -> dict[Any, int]:
+        """The labels of the holdout that no training row holds, with their holdout rows."""
+        from mlgitops.features import native
+
+        trained = set(self.train[self.target].unique())
+        counts = self.holdout[self.target].value_counts(sort=False)
+        return {native(k): int(n) for k, n in counts.items() if k not in trained}
+
     def training_rows(self) -> TrainingRows:
         """The training rows as ``compare`` matches them (what training_rows.parquet holds)."""
         from mlgitops.evaluation.pairing import TrainingRows

@@ -212,6 +212,14 @@ def _announce(pipeline: Pipeline, split: Any) -> None:
             f"data.test_path ({pipeline.data.test_path}), the holdout: left out of training "
             f"(rows {shown})"
         )
+    if pipeline.task == "classification":
+        where = pipeline.data.test_path or pipeline.data.path
+        for label, rows in split.holdout_only_classes().items():
+            console.line(
+                f"train {pipeline.name}: class {label!r} of {split.target!r} is in the holdout "
+                f"only ({rows} row{'s' if rows != 1 else ''}, {where}): no training row holds "
+                "it, so the model never predicts it (probability 0)"
+            )
 
 
 def _run_name(pipeline: Pipeline, facts: Any) -> str:

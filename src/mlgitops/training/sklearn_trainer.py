@@ -76,6 +76,7 @@ class SklearnTrainer:
 
 
 def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str]) -> Fitted:
+    import numpy as np
     import pandas as pd
 
     x_holdout = split.holdout[list(split.features)]
@@ -83,8 +84,13 @@ def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str]) -> 
     columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
     classes = None
     if proba is not None:
-        classes = [native(c) for c in known]
-        columns.update({f"proba_{c}": proba[:, i] for i, c in enumerate(classes)})
+        # the split's classes: a class the holdout alone holds, the model never predicts
+        classes = split.classes()
+        column = {native(c): i for i, c in enumerate(known)}
+        never = np.zeros(len(x_holdout))
+        columns.update(
+            {f"proba_{c}": proba[:, column[c]] if c in column else never for c in classes}
+        )
     predictions = pd.DataFrame(columns)
 
     def save(folder: Path, identity: ModelIdentity) -> None:
