@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,49 @@ def test_the_declared_pandera_reads_the_example_s_schema_as_written() -> None:
     declared = [Requirement(r) for r in extras["optional-dependencies"]["data"]]
     (pandera,) = [r for r in declared if r.name == "pandera"]
     assert not pandera.specifier.contains("0.30.0") and pandera.specifier.contains("0.31.0")
+
+
+def test_a_target_declared_nullable_is_refused_where_it_is_declared(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """validate passed the rows without a target; train then refused them (a row without
+    a target can be neither learned from nor scored): the check disagreed with the stage
+    it guards, and the pull request learnt it an hour later, from the GPU runner."""
+    (repo / "data" / "accounts.csv").write_text("id,age,score,plan\n1,34,0.5,free\n2,40,,\n")
+    schema = (PROJECT / "tests/validate/repo/accounts.yaml").read_text()
+    nullable = schema.replace(
+        "    isin: [free, pro, team]\n", "    isin: [free, pro, team]\n    nullable: true\n"
+    )
+    code, err = _validate(repo, capsys, nullable)
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:16:5: column 'plan' is the target of "
+        "pipelines/accounts.yaml: it cannot be nullable (train can neither learn from nor "
+        "score a row without a target); remove `nullable: true`\n",
+    )
+    document = json.loads((repo / ".mlgitops/accounts/validation.json").read_text())
+    assert document["passed"] is False  # the pull request's comment shows the error
+    assert document["error"] == err.removeprefix("mlgitops validate: error: ").rstrip("\n")
+
+
+def test_an_inline_target_declared_nullable_is_a_spec_error(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = repo / "pipelines" / "accounts.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "  schema: schemas/accounts.yaml\n",
+            "  columns:\n    id: {dtype: int64}\n    plan: {dtype: str, nullable: true}\n",
+        )
+    )
+    (repo / "data" / "accounts.csv").write_text("id,plan\n1,free\n2,\n")
+    for verb in ("validate", "render"):
+        outcome = run_cli(
+            capsys, "-C", str(repo), verb, *(["accounts"] if verb == "validate" else [])
+        )
+        assert outcome.code == 2
+        assert (
+            "pipelines/accounts.yaml:6:24: data.columns.plan.nullable: the target cannot be "
+            "nullable (train can neither learn from nor score a row without a target); remove "
+            "`nullable: true`"
+        ) in outcome.stderr, outcome.stderr

@@ -294,6 +294,13 @@ def _label_rules(runs_on: Any, path: list[Key]) -> Iterator[tuple[list[Key], str
             yield where, LABEL_EXPRESSION, False
 
 
+#: Why the target column may not be declared nullable (inline, or in a schema file).
+TARGET_NULLABLE = (
+    "the target cannot be nullable (train can neither learn from nor score a row without "
+    "a target); remove `nullable: true`"
+)
+
+
 def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
     if not isinstance(data, dict):
         return
@@ -307,6 +314,11 @@ def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
     columns, target = data.get("columns"), data.get("target")
     if isinstance(columns, dict) and isinstance(target, str) and target not in columns:
         yield ["data", "target"], f"target column {target!r} is not among data.columns", False
+    declared = (
+        columns.get(target) if isinstance(columns, dict) and isinstance(target, str) else None
+    )
+    if isinstance(declared, dict) and declared.get("nullable") is True:
+        yield ["data", "columns", target, "nullable"], TARGET_NULLABLE, True
     if isinstance(columns, dict):
         for name, col in columns.items():
             if name == ROW:

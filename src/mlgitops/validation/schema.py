@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.outputs import ROW, ROW_RESERVED
+from mlgitops.spec.checks import TARGET_NULLABLE
 from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
@@ -83,14 +84,29 @@ def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
         except UnicodeDecodeError as exc:
             raise BadInput(f"{data.schema}: not UTF-8 text ({exc.reason})") from exc
         try:
-            return from_yaml_text(data.schema, text)
+            schema = from_yaml_text(data.schema, text)
+            _target_not_nullable(data.schema, text, data.target, pipeline.source)
         except SpecError as exc:  # a data input, not a spec: reported like bad data
             raise BadInput("\n".join(str(p) for p in exc.problems)) from exc
+        return schema
     if data.columns:
         return inline(data.columns, name=pipeline.name)
     raise BadInput(
         f"{pipeline.source}: data has neither `schema` nor `columns`: nothing to validate against"
     )
+
+
+def _target_not_nullable(source: str, text: str, target: str, spec: str) -> None:
+    """SpecError where the schema file declares the pipeline's target nullable."""
+    if "nullable" not in text:
+        return
+    doc, _ = parse_yaml(source, text)
+    columns = doc.get("columns") if isinstance(doc, Mapping) else None
+    column = columns.get(target) if isinstance(columns, Mapping) else None
+    if isinstance(column, Mapping) and column.get("nullable") is True:
+        why = TARGET_NULLABLE.removeprefix("the target ")
+        message = f"column {target!r} is the target of {spec}: it {why}"
+        raise SpecError([_problem(source, doc, ["columns", target, "nullable"], message)])
 
 
 def from_yaml_text(source: str, text: str) -> Schema:
