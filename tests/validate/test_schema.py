@@ -246,3 +246,30 @@ def test_an_inline_target_declared_nullable_is_a_spec_error(
             "nullable (train can neither learn from nor score a row without a target); remove "
             "`nullable: true`"
         ) in outcome.stderr, outcome.stderr
+
+
+@pytest.mark.parametrize("form", ["schema file", "inline"])
+def test_a_missing_or_unexpected_column_is_reported_on_that_column_in_a_named_schema(
+    repo: Path, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    """pandera reports the structure's failures on the schema's name: a schema file with a
+    top-level ``name`` (and every inline schema, named after its pipeline) showed them as
+    failures of a column ``accounts`` that no file has."""
+    if form == "inline":
+        spec = repo / "pipelines" / "accounts.yaml"
+        spec.write_text(
+            spec.read_text().replace(
+                "  schema: schemas/accounts.yaml\n",
+                "  columns:\n    id: {dtype: int64}\n    plan: {dtype: str}\n",
+            )
+        )
+    else:
+        (repo / "schemas" / "accounts.yaml").write_text(
+            "schema_type: dataframe\nname: accounts\ncolumns:\n  id: {dtype: int64}\n"
+            "  plan: {dtype: str}\nstrict: true\n"
+        )
+    (repo / "data" / "accounts.csv").write_text("id,extra\n1,x\n")
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 1
+    document = json.loads((repo / ".mlgitops/accounts/validation.json").read_text())
+    found = {(f["column"], f["check"]) for f in document["failures"]}
+    assert found == {("plan", "column_in_dataframe"), ("extra", "column_in_schema")}, found

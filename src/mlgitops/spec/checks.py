@@ -314,11 +314,10 @@ def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
     columns, target = data.get("columns"), data.get("target")
     if isinstance(columns, dict) and isinstance(target, str) and target not in columns:
         yield ["data", "target"], f"target column {target!r} is not among data.columns", False
-    declared = (
-        columns.get(target) if isinstance(columns, dict) and isinstance(target, str) else None
-    )
-    if isinstance(declared, dict) and declared.get("nullable") is True:
-        yield ["data", "columns", target, "nullable"], TARGET_NULLABLE, True
+    if isinstance(columns, dict) and isinstance(target, str):
+        declared = columns.get(target)
+        if isinstance(declared, dict) and declared.get("nullable") is True:
+            yield ["data", "columns", target, "nullable"], TARGET_NULLABLE, True
     if isinstance(columns, dict):
         for name, col in columns.items():
             if name == ROW:

@@ -17,9 +17,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
 from mlgitops.errors import DataError
-from mlgitops.validation.failures import EXAMPLES, Example, Failure, Tally, plain_value
+from mlgitops.validation.failures import (
+    EXAMPLES,
+    STRUCTURE_CHECKS,
+    Example,
+    Failure,
+    Tally,
+    plain_value,
+)
 from mlgitops.validation.parsing import is_text, parse_column
-from mlgitops.validation.plan import STRUCTURE_CHECKS, ColumnPlan, Plan, make_plan
+from mlgitops.validation.plan import ColumnPlan, Plan, make_plan
 from mlgitops.validation.profile import Profiler
 from mlgitops.validation.rules import Schema
 from mlgitops.validation.screen import clean

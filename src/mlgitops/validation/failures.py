@@ -92,7 +92,9 @@ class Tally:
             name = None if _missing(column) else str(column)
             rows = list(zip(group["index"], group["failure_case"], strict=True))
             for _, case in (pair for pair in rows if _missing(pair[0])):
-                where = name if name is not None else str(case)
+                # the structure's failures: pandera names the schema (or nothing), the case
+                # names the column
+                where = str(case) if str(check) in STRUCTURE_CHECKS or name is None else name
                 self.add_table(where, str(check), _table_message(where, str(check), case))
             located = {int(r) + 1: v for r, v in rows if not _missing(r)}
             unique = {r: v for r, v in located.items() if (name or "", r) not in skip}
@@ -102,6 +104,18 @@ class Tally:
                     ordered = [(r, frame.at[r - 1, name]) for r, _ in ordered]
                 examples = [Example(r, plain_value(v)) for r, v in ordered]
                 self.add_rows(name, str(check), examples, len(unique))
+
+
+#: Structural failures pandera reports from the header alone; each failure case is a
+#: column's name.
+STRUCTURE_CHECKS = frozenset(
+    {
+        "column_in_dataframe",
+        "column_in_schema",
+        "column_ordered",
+        "duplicate_dataframe_column_labels",
+    }
+)
 
 
 def _missing(value: Any) -> bool:

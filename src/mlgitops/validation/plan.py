@@ -23,15 +23,6 @@ if TYPE_CHECKING:
 
 #: Checks whose result only means something over the whole table.
 TABLE_CHECKS = frozenset({"unique_values_eq"})
-#: Structural failures pandera reports from the header alone.
-STRUCTURE_CHECKS = frozenset(
-    {
-        "column_in_dataframe",
-        "column_in_schema",
-        "column_ordered",
-        "duplicate_dataframe_column_labels",
-    }
-)
 
 
 @dataclass(frozen=True)
