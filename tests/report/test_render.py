@@ -91,6 +91,11 @@ def test_outcome_states() -> None:
         "pending",
         "not trained: needs a run on this repository's runners",
     )
+    # trained, then compare did not finish (it stopped with an error): not "not trained"
+    assert outcome(golden_input(verdict=None)) == (
+        "failure",
+        "trained, but not compared: compare did not finish",
+    )
 
 
 def test_failed_validation_section_escapes_values() -> None:

@@ -24,7 +24,7 @@ from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.report import ReportInput, marker, outcome, render
 from mlgitops.report.context import Target
-from mlgitops.report.markdown import cut, escape
+from mlgitops.report.markdown import code, cut, escape
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
 
@@ -402,6 +402,14 @@ def _notes(docs: Mapping[str, Any], where: Target) -> tuple[str, ...]:
     validation = docs["validation"]
     if validation is not None and not validation["passed"]:
         return ("Training and comparison were skipped because data validation failed.",)
+    train = docs.get("train")
+    if train is not None:
+        run = code(str(train.get("run_id")))
+        return (
+            f"The candidate was trained (run {run}), but there is no verdict on it: "
+            "compare stopped before judging it (in the pull request workflow, the train job's "
+            "log says why). The check stays failed until a comparison passes.",
+        )
     return ("There is no verdict yet: training and comparison have not run for this commit.",)
 
 

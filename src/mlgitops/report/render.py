@@ -57,6 +57,8 @@ def outcome(report: ReportInput) -> tuple[str, str]:
         return "failure", "stopped at the GPU budget"
     if validation is not None and not validation.get("passed", True):
         return "failure", "data validation failed"
+    if verdict is None and report.train is not None:
+        return "failure", "trained, but not compared: compare did not finish"
     if verdict is None:
         return "pending", "not trained: needs a run on this repository's runners"
     return ("success" if verdict["passed"] else "failure"), counted(verdict["counts"])
