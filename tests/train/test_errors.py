@@ -250,3 +250,34 @@ def test_a_data_column_named_as_the_row_number_is_refused_by_name(
         f"mlgitops train: error: schemas/tumors.yaml:{line}:3: column '__row__' is the name "
         "mlgitops gives each row's number in the hand-off files; rename the column\n"
     )
+
+
+def test_a_feature_without_a_value_in_any_training_row_is_named(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pull request empties a numeric column: validate passes it (the schema lets it be
+    empty), and the fit failed with scikit-learn's words alone ("window shape cannot be
+    larger than input array shape"), naming no column."""
+    import pandas as pd
+
+    name = unique("emptied")
+    root = example_repo(tmp_path / "repo", name)
+    data = pd.read_csv(root / "data" / "tumors.csv")
+    data["texture"] = None
+    data.to_csv(root / "data" / "tumors.csv", index=False)
+    schema = (root / "schemas" / "tumors.yaml").read_text()
+    at = schema.index("  texture:\n")
+    (root / "schemas" / "tumors.yaml").write_text(
+        schema[:at] + "  texture:\n    nullable: true\n" + schema[at + len("  texture:\n") :]
+    )
+    assert cli(root, "validate", name) == 0
+    capsys.readouterr()
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "mlgitops train: error: data/tumors.csv: fit HistGradientBoostingClassifier on "
+    )
+    assert err.endswith(
+        "(feature 'texture' has no value in any training row: give it values, or leave it "
+        "out of the schema)\n"
+    ), err

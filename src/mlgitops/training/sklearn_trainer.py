@@ -64,7 +64,9 @@ class SklearnTrainer:
                 if spec_error:
                     raise spec_error from exc
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise DataError(f"{job.pipeline.data.path}: {title} failed: {first}") from exc
+                raise DataError(
+                    f"{job.pipeline.data.path}: {title} failed: {first}{_emptied(x_train)}"
+                ) from exc
         # The run records the parameters of the fit; the model it logs predicts on the CPU,
         # as where it is served, and the holdout's predictions are the served model's.
         params = {k: _short(v) for k, v in estimator.get_params(deep=False).items()}
@@ -73,6 +75,18 @@ class SklearnTrainer:
         if serving:
             estimator.set_params(**serving)
         return _predict(model, estimator, split, params)
+
+
+def _emptied(frame: Any) -> str:
+    """Why a fit may have failed that scikit-learn does not say: a feature without a value
+    in any training row (its words for that depend on the estimator)."""
+    empty = [str(name) for name in frame.columns if frame[name].isna().all()]
+    if not empty:
+        return ""
+    return (
+        f" (feature {empty[0]!r} has no value in any training row: give it values, or leave "
+        "it out of the schema)"
+    )
 
 
 def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str]) -> Fitted:
