@@ -197,6 +197,15 @@ def test_renamed_classes_make_the_relative_gates_not_evaluable_and_say_why(
     ), reason
     # the class as the data writes it, not numpy's repr of it (np.int64(1))
     assert re.search(r"the baseline model predicts class [01], which", reason), reason
+    # rows left out of a comparison that did not happen are not counted as compared
+    holdout = pr.verdict()["holdout"]
+    assert holdout["compared"] == 0 and holdout["excluded"] > 0
+    assert "compared on 0 of" not in out
+    assert (
+        f"{holdout['excluded']} of {holdout['rows']} holdout rows excluded: the deployed model "
+        f"was trained on them"
+    ) in out
+    assert f"the other {holdout['rows'] - holdout['excluded']} were not compared either" in out
 
 
 def test_copied_rows_are_named_as_narrowing_the_intervals(pr: PullRequest) -> None:

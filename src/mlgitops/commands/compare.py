@@ -218,10 +218,15 @@ def _comparison_lines(v: Verdict) -> list[str]:
     out = []
     if c.features is not None and c.features.changed:
         out.append(f"features against the deployed model's signature: {_diff_text(c.features)}")
-    if c.excluded_rows:
+    if c.excluded_rows and c.evaluable:
         out.append(
             f"compared on {c.compared_rows} of {c.holdout_rows} holdout rows; "
             f"{c.excluded_rows} excluded: {c.excluded_reason}"
+        )
+    elif c.excluded_rows:  # the rest were not compared either: the reasons below say why
+        out.append(
+            f"{c.excluded_rows} of {c.holdout_rows} holdout rows excluded: {c.excluded_reason}; "
+            f"the other {c.holdout_rows - c.excluded_rows} were not compared either"
         )
     out += [f"note: {note}" for note in c.notes]
     out += [f"relative gates not evaluable: {reason}" for reason in c.reasons]
