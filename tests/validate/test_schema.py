@@ -273,3 +273,42 @@ def test_a_missing_or_unexpected_column_is_reported_on_that_column_in_a_named_sc
     document = json.loads((repo / ".mlgitops/accounts/validation.json").read_text())
     found = {(f["column"], f["check"]) for f in document["failures"]}
     assert found == {("plan", "column_in_dataframe"), ("extra", "column_in_schema")}, found
+
+
+@pytest.mark.parametrize(
+    ("report", "rows"), [("all", [1, 2, 4]), ("exclude_first", [2, 4]), ("exclude_last", [1, 2])]
+)
+@pytest.mark.parametrize("where", ["column", "schema"])
+def test_report_duplicates_counts_the_occurrences_pandera_counts(
+    repo: Path, capsys: pytest.CaptureFixture[str], report: str, rows: list[int], where: str
+) -> None:
+    """``report_duplicates`` was accepted and ignored: every occurrence was counted."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    if where == "column":
+        text = (
+            "schema_type: dataframe\ncolumns:\n  id:\n    dtype: int64\n    unique: true\n"
+            f"    report_duplicates: {report}\n  plan:\n    dtype: str\n"
+        )
+    else:
+        text = (
+            "schema_type: dataframe\ncolumns:\n  id: {dtype: int64}\n  plan: {dtype: str}\n"
+            f"unique: [id, plan]\nreport_duplicates: {report}\n"
+        )
+    csv = "id,plan\n1,free\n1,free\n2,pro\n1,free\n"
+    (repo / "data" / "accounts.csv").write_text(csv)
+    code, _ = _validate(repo, capsys, text)
+    assert code == 1
+    [failure] = json.loads((repo / ".mlgitops/accounts/validation.json").read_text())["failures"]
+    assert failure["failing_rows"] == len(rows)
+    assert [e["row"] for e in failure["examples"]] == rows
+    try:  # the same rows as pandera's own (0-based index)
+        pa.DataFrameSchema.from_yaml(text).validate(
+            pd.read_csv(repo / "data/accounts.csv"), lazy=True
+        )
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        assert sorted({int(i) + 1 for i in cases["index"].dropna()}) == rows
+    else:
+        raise AssertionError("pandera passed it")

@@ -61,6 +61,8 @@ class Plan:
     frame_checks: bool
     #: Column sets that must be unique over the whole table.
     unique_keys: tuple[tuple[str, ...], ...]
+    #: each unique key -> which of its duplicates are reported (``report_duplicates``)
+    report_duplicates: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: column -> the check of a table-wide ``unique_values_eq``.
     value_sets: dict[str, Any] = field(default_factory=dict)
 
@@ -103,6 +105,7 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
         schema=rules,
         frame_checks=bool(rules.checks),
         unique_keys=_unique_keys(rules, header),
+        report_duplicates=_report_duplicates(rules, header),
         value_sets=_value_sets(rules, header),
     )
 
@@ -146,6 +149,18 @@ def _unique_keys(schema: Schema, header: Sequence[str]) -> tuple[tuple[str, ...]
         if names and all(n in header for n in names):
             keys.append(names)
     return tuple(keys)
+
+
+def _report_duplicates(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...], str]:
+    found: dict[tuple[str, ...], str] = {
+        (name,): column.report_duplicates
+        for name, column in schema.columns.items()
+        if column.unique and name in header
+    }
+    table = schema.unique
+    if table:
+        found[(table,) if isinstance(table, str) else tuple(table)] = schema.report_duplicates
+    return found
 
 
 def _value_sets(schema: Schema, header: Sequence[str]) -> dict[str, Any]:

@@ -66,6 +66,9 @@ class ColumnRule:
     required: bool = True
     regex: bool = False
     checks: tuple[CheckRule, ...] = ()
+    #: Which occurrences of a duplicate ``unique`` reports: ``all``, ``exclude_first``,
+    #: ``exclude_last`` (pandera's ``report_duplicates``).
+    report_duplicates: str = "all"
 
 
 @dataclass(eq=False)
@@ -78,6 +81,8 @@ class Schema:
     coerce: bool = False
     ordered: bool = False
     unique: Any = None
+    #: ``report_duplicates`` of the table's ``unique`` key.
+    report_duplicates: str = "all"
     _build: Callable[[], pa.DataFrameSchema] | None = field(default=None, repr=False)
     _pandera: pa.DataFrameSchema | None = field(default=None, repr=False)
 
@@ -107,6 +112,7 @@ class Schema:
             coerce=bool(schema.coerce),
             ordered=bool(schema.ordered),
             unique=schema.unique,
+            report_duplicates=str(schema.report_duplicates),
             _pandera=schema,
         )
 
@@ -142,6 +148,7 @@ def _from_pandera_column(column: Any, coerce: bool) -> ColumnRule:
         required=bool(column.required),
         regex=bool(column.regex),
         checks=tuple(_from_pandera_check(c) for c in column.checks),
+        report_duplicates=str(column.report_duplicates),
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from mlgitops.errors import DataError, ServiceError
 from mlgitops.validation.failures import EXAMPLES, Example, Failure, plain_value
@@ -85,6 +85,9 @@ def hash_rows(batch: pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
     return hashed
 
 
+_KEEP: dict[str, Literal["first", "last"]] = {"exclude_first": "first", "exclude_last": "last"}
+
+
 class Uniqueness:
     """Hashes of one unique key, gathered chunk by chunk into one buffer.
 
@@ -95,11 +98,18 @@ class Uniqueness:
     """
 
     def __init__(
-        self, keys: tuple[str, ...], size_hint: int, numbers: Mapping[str, Typed] | None = None
+        self,
+        keys: tuple[str, ...],
+        size_hint: int,
+        numbers: Mapping[str, Typed] | None = None,
+        report: str = "all",
     ) -> None:
         import numpy as np
 
         self.keys = keys
+        #: The occurrences of a duplicate that fail, as pandera's ``report_duplicates``
+        #: says: every one, or all but the first or the last (pandas' ``duplicated``).
+        self._spared: Literal["first", "last", False] = _KEEP.get(report, False)
         #: The keys declared numbers or booleans: where the file writes such a key as text
         #: (``10.0``, ``+10``), it compares as the value it parses to.
         self._numbers = {k: v for k, v in (numbers or {}).items() if k in keys}
@@ -240,7 +250,7 @@ class Uniqueness:
             hashed += int(hit.sum())
             start += batch.num_rows
         candidates = pd.concat(found)
-        exact = candidates[candidates.duplicated(keep=False)]
+        exact = candidates[candidates.duplicated(keep=self._spared)]
         count = len(exact) if hashed <= CONFIRM_LIMIT else hashed
         return self._failure(exact, count) if count else None
 
