@@ -312,3 +312,44 @@ def test_report_duplicates_counts_the_occurrences_pandera_counts(
         assert sorted({int(i) + 1 for i in cases["index"].dropna()}) == rows
     else:
         raise AssertionError("pandera passed it")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "allowed", "csv", "rows"),
+    [
+        ("int64", '["1", "2"]', "1\n2\n", [1, 2]),  # text never equals a number
+        ("str", "[1, 2]", "1\n2\n", [1, 2]),  # nor a number text
+        ("float32", "[0.1, 0.5]", "0.1\n0.5\n", [1]),  # 0.1 as float32 is not 0.1
+        ("float64", "[0.1, 0.5]", "0.1\n0.5\n", []),
+    ],
+)
+def test_allowed_values_match_as_pandera_matches_them(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    dtype: str,
+    allowed: str,
+    csv: str,
+    rows: list[int],
+) -> None:
+    """The screen turned the allowed values into the column's type before looking them up:
+    ``isin: ["1", "2"]`` on integers passed there, where pandera fails every row."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    text = (
+        f"schema_type: dataframe\ncolumns:\n  x:\n    dtype: {dtype}\n"
+        f"    isin: {allowed}\ncoerce: true\n"
+    )
+    (repo / "data" / "accounts.csv").write_text("x\n" + csv)
+    code, _ = _validate(repo, capsys, text)
+    failures = json.loads((repo / ".mlgitops/accounts/validation.json").read_text())["failures"]
+    assert code == (1 if rows else 0)
+    assert [[e["row"] for e in f["examples"]] for f in failures] == ([rows] if rows else [])
+    try:
+        pa.DataFrameSchema.from_yaml(text).validate(
+            pd.read_csv(repo / "data/accounts.csv"), lazy=True
+        )
+    except pa.errors.SchemaErrors as exc:
+        assert sorted(int(i) + 1 for i in exc.failure_cases["index"]) == rows
+    else:
+        assert rows == []

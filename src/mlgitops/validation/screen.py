@@ -46,6 +46,8 @@ def _membership(array: Any, values: Any, invert: bool, extremes: Extremes) -> bo
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if not _same_kind(array.type, values):
+        return False  # pandera compares them as they are: let it
     run = _whole_run(values) if not invert and pa.types.is_integer(array.type) else None
     if run is not None:  # a run of whole numbers: every value in it iff the extremes are
         low, high = extremes.get()
@@ -54,6 +56,28 @@ def _membership(array: Any, values: Any, invert: bool, extremes: Extremes) -> bo
     found = pc.is_in(distinct, value_set=pa.array(list(values)).cast(array.type))
     hits = pc.sum(found).as_py() or 0
     return bool(hits == 0) if invert else bool(hits == len(distinct))
+
+
+def _same_kind(kind: Any, values: Any) -> bool:
+    """Whether each of ``values`` is looked up in an array of type ``kind`` as pandas looks
+    it up, once cast to that type: numbers among numbers (a float exactly so in a float32
+    column: 0.1 is not float32's 0.1), text among text, booleans among booleans. Text
+    never equals a number there, though a cast would make ``"1"`` of it."""
+    import numpy as np
+    import pyarrow as pa
+
+    values = list(values)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return all(type(v) is str for v in values)
+    if pa.types.is_boolean(kind):
+        return all(type(v) is bool for v in values)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        numbers = all(type(v) in (int, float) for v in values)
+        if not numbers or not pa.types.is_floating(kind) or kind.bit_width == 64:
+            return numbers
+        width = np.dtype(f"<f{kind.bit_width // 8}").type
+        return all(float(width(v)) == v for v in values)
+    return False
 
 
 def _whole_run(values: Any) -> tuple[int, int] | None:
