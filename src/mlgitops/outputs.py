@@ -16,6 +16,8 @@ reference.json          train       training-data profile (drift reference)
 training_rows.parquet   train       fingerprints of the rows it trained on
 verdict.json            compare     the versioned verdict document
 report.md               report      the rendered PR comment
+failed.json             train,      the stage that stopped with an error, and why
+                        compare
 ======================  ==========  ==========================================
 """
 
@@ -90,6 +92,41 @@ class Outputs:
     def report_md(self) -> Path:
         return self.folder / "report.md"
 
+    @property
+    def failed_json(self) -> Path:
+        return self.folder / "failed.json"
+
+
+def record_failure(outputs: Outputs, pipeline: str, stage: str, exc: BaseException) -> None:
+    """``failed.json``: the stage that stopped with an error, and its message, for the report
+    (which says "training failed" rather than "not trained"). An earlier stage's record is
+    kept: ``compare`` fails after a failed ``train`` because there is no candidate, and the
+    reason is train's. Best effort: the error itself is what the caller raises."""
+    import contextlib
+    import json
+
+    from mlgitops import fsio
+    from mlgitops.errors import EXIT_BUG, MlgitopsError, SpecError
+
+    if failed_stage(outputs) not in (None, stage):
+        return
+    if isinstance(exc, SpecError):
+        message = "; ".join(str(p) for p in exc.problems)
+    elif isinstance(exc, MlgitopsError):
+        message = str(exc)
+    else:
+        message = f"an unexpected error in mlgitops ({type(exc).__name__}): see the job's log"
+    code = exc.exit_code if isinstance(exc, MlgitopsError) else EXIT_BUG
+    doc = {
+        "schema_version": 1,
+        "pipeline": pipeline,
+        "stage": stage,
+        "exit_code": code,
+        "message": message[:1000],
+    }
+    with contextlib.suppress(OSError):  # the folder may be what failed
+        fsio.write_atomic(outputs.failed_json, (json.dumps(doc, indent=2) + "\n").encode())
+
 
 def set_github_outputs(values: dict[str, str]) -> None:
     """Append ``key=value`` lines to ``$GITHUB_OUTPUT`` when it is set."""
@@ -103,3 +140,14 @@ def set_github_outputs(values: dict[str, str]) -> None:
                 handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
             else:
                 handle.write(f"{key}={value}\n")
+
+
+def failed_stage(outputs: Outputs) -> str | None:
+    """The stage ``failed.json`` names (None: there is none, or it cannot be read)."""
+    import json
+
+    try:
+        stage = json.loads(outputs.failed_json.read_bytes()).get("stage")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return stage if isinstance(stage, str) else None

@@ -257,10 +257,8 @@ def test_a_train_that_refuses_the_data_leaves_no_candidate_for_compare_to_pass(
     assert cli(pr.root, "train", NAME) == 1
     pr.capsys.readouterr()
     left = sorted(p.name for p in folder.iterdir())
-    assert left == ["datadiff.json", "datadiff.md", "validation.json", "validation.md"] or left == [
-        "validation.json",
-        "validation.md",
-    ], left
+    assert left == ["failed.json", "validation.json", "validation.md"], left
+    assert json.loads((folder / "failed.json").read_text())["stage"] == "train"
     assert cli(pr.root, "compare", NAME) == 2
     _, err = pr.capsys.readouterr()
     assert "train.json" in err and "mlgitops train shapes" in err, err

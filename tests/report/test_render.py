@@ -91,6 +91,17 @@ def test_outcome_states() -> None:
         "pending",
         "not trained: needs a run on this repository's runners",
     )
+    stopped = {"schema_version": 1, "pipeline": "tumors", "exit_code": 2, "message": "x"}
+    assert outcome(
+        golden_input(verdict=None, train=None, failed={**stopped, "stage": "train"})
+    ) == (
+        "failure",
+        "training failed",
+    )
+    assert outcome(golden_input(verdict=None, failed={**stopped, "stage": "compare"})) == (
+        "failure",
+        "trained, but not compared: compare failed",
+    )
     # trained, then compare did not finish (it stopped with an error): not "not trained"
     assert outcome(golden_input(verdict=None)) == (
         "failure",

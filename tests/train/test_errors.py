@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -281,3 +282,12 @@ def test_a_feature_without_a_value_in_any_training_row_is_named(
         "(feature 'texture' has no value in any training row: give it values, or leave it "
         "out of the schema)\n"
     ), err
+    # the report says training failed, and why: not "not trained", a pending check
+    failed = json.loads((root / ".mlgitops" / name / "failed.json").read_text())
+    assert (failed["stage"], failed["exit_code"]) == ("train", 2)
+    assert failed["message"] == err.removeprefix("mlgitops train: error: ").rstrip("\n")
+    assert cli(root, "report", name) == 0
+    comment = (root / ".mlgitops" / name / "report.md").read_text()
+    assert f"## ❌ mlgitops `{name}`: training failed" in comment
+    assert "> `mlgitops train` stopped (exit 2): data/tumors.csv: fit " in comment
+    assert "(feature 'texture' has no value in any training row" in comment

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP, default_base
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError
-from mlgitops.outputs import ROW, Outputs, set_github_outputs
+from mlgitops.outputs import ROW, Outputs, failed_stage, record_failure, set_github_outputs
 from mlgitops.spec import load_repo
 
 if TYPE_CHECKING:
@@ -63,21 +63,27 @@ def run(
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
-    with collector.paused():  # numpy and pandas, and the candidate's hand-off files
-        from mlgitops.evaluation import handoff, verdict
+    if failed_stage(outputs) == "compare":  # this stage's last failure: this run says anew
+        outputs.failed_json.unlink(missing_ok=True)
+    try:
+        with collector.paused():  # numpy and pandas, and the candidate's hand-off files
+            from mlgitops.evaluation import handoff, verdict
 
-        candidate = handoff.load_candidate(outputs, pipeline)
-    ref = base or default_base(root, loaded.config.default_branch)
-    from mlgitops.evaluation.baseline import unchanged_records
+            candidate = handoff.load_candidate(outputs, pipeline)
+        ref = base or default_base(root, loaded.config.default_branch)
+        from mlgitops.evaluation.baseline import unchanged_records
 
-    unchanged_records(root, ref, pipeline)  # before a verdict that deploy would not honour
-    outcome = judge(
-        root,
-        pipeline,
-        candidate,
-        ref,
-        lambda: resolve_tracking_uri(root, tracking_uri, loaded.config),
-    )
+        unchanged_records(root, ref, pipeline)  # before a verdict that deploy would not honour
+        outcome = judge(
+            root,
+            pipeline,
+            candidate,
+            ref,
+            lambda: resolve_tracking_uri(root, tracking_uri, loaded.config),
+        )
+    except Exception as exc:
+        record_failure(outputs, name, "compare", exc)
+        raise
     fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
     _record_on_run(root, tracking_uri, loaded.config, candidate.train.run_id, outcome)
     for text in lines(outcome, _shown(outputs.verdict_json, root)):

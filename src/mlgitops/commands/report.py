@@ -29,7 +29,7 @@ from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
 
 SUMMARY_LIMIT = 1024 * 1024
-KINDS = ("validation", "datadiff", "train", "verdict", "pr", "budget")
+KINDS = ("validation", "datadiff", "train", "verdict", "pr", "budget", "failed")
 FORK_NOTE = (
     "This pull request comes from a fork, which never reaches the self-hosted GPU runners "
     "or this repository's secrets: data validation ran, training and comparison were skipped. "
@@ -142,7 +142,7 @@ def run(
         docs = _documents(folder, name, root)
     _require_results(docs, folder, root)
     if where.fork and untrusted:  # a fork cannot have trained: such results are forged
-        docs["train"] = docs["verdict"] = docs["budget"] = None
+        docs["train"] = docs["verdict"] = docs["budget"] = docs["failed"] = None
     _require_one_candidate(docs, _shown(folder, root), name)
     report = _report_input(root, pipeline, docs, where)
     full = render(report)
@@ -315,7 +315,7 @@ def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] 
 
 
 def _require_results(docs: Mapping[str, Any], folder: Path, root: Path) -> None:
-    if all(docs[k] is None for k in ("validation", "train", "verdict", "budget")):
+    if all(docs[k] is None for k in ("validation", "train", "verdict", "budget", "failed")):
         raise BadInput(
             f"{_shown(folder, root)}: no validation.json, train.json or verdict.json to report"
         )
@@ -380,6 +380,7 @@ def _report_input(
         where.commit_url,
         _notes(docs, where),
         budget=docs.get("budget"),
+        failed=docs.get("failed"),
         price=_price(root, pipeline),
     )
 
@@ -402,6 +403,12 @@ def _notes(docs: Mapping[str, Any], where: Target) -> tuple[str, ...]:
     validation = docs["validation"]
     if validation is not None and not validation["passed"]:
         return ("Training and comparison were skipped because data validation failed.",)
+    failed = docs.get("failed")
+    if failed is not None:
+        return (
+            f"`mlgitops {failed['stage']}` stopped (exit {int(failed['exit_code'])}): "
+            f"{escape(' '.join(str(failed['message']).split()))}",
+        )
     train = docs.get("train")
     if train is not None:
         run = code(str(train.get("run_id")))

@@ -12,14 +12,20 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgitops import console, fsio
 from mlgitops.basebranch import HELP
 from mlgitops.errors import EXIT_OK, BadInput
-from mlgitops.outputs import Outputs
+from mlgitops.outputs import Outputs, record_failure
 from mlgitops.results import TrainResult
 from mlgitops.spec import load_repo
 from mlgitops.training.budget import BUDGET_FILE, BudgetExceeded
+
+if TYPE_CHECKING:
+    from mlgitops.spec import Repo
+    from mlgitops.spec.model import Pipeline
+    from mlgitops.training.run import Outcome
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -69,8 +75,6 @@ def run(
     if base is not None and not compare:
         raise BadInput("--base goes with --compare: train alone does not read the base branch")
     from mlgitops.training import handoff
-    from mlgitops.training import run as training
-    from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
 
     started = time.perf_counter()
     root = repo.resolve()
@@ -78,19 +82,16 @@ def run(
     pipeline = loaded.pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
     handoff.clear(outputs)
-    uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-    tracking = open_tracking(uri, root)
-    inputs = training.inputs_of(loaded, pipeline)
-    experiment_id = tracking.experiment(pipeline.name, create=True) or ""
-    outcome = None if force else training.cached(tracking, experiment_id, inputs, started)
-    if outcome is None:
-        try:
-            outcome = training.fresh(loaded, inputs, tracking, experiment_id, os.environ, started)
-        except BudgetExceeded as exc:
-            # The report shows why training stopped: the hand-off says so.
-            text = json.dumps(exc.record, indent=2, sort_keys=True) + "\n"
-            fsio.write_atomic(outputs.path(BUDGET_FILE), text.encode("utf-8"))
-            raise
+    try:
+        outcome = _trained(root, loaded, pipeline, tracking_uri, force, started)
+    except BudgetExceeded as exc:
+        # The report shows why training stopped: the hand-off says so.
+        text = json.dumps(exc.record, indent=2, sort_keys=True) + "\n"
+        fsio.write_atomic(outputs.path(BUDGET_FILE), text.encode("utf-8"))
+        raise
+    except Exception as exc:
+        record_failure(outputs, name, "train", exc)
+        raise
     handoff.write(outputs, outcome.files, outcome.result)
     _summary(outcome.result, outputs, root)
     if not compare:
@@ -99,6 +100,28 @@ def run(
 
     console.line("")
     return comparing.run(repo=repo, name=name, base=base, output=output, tracking_uri=tracking_uri)
+
+
+def _trained(
+    root: Path,
+    loaded: Repo,
+    pipeline: Pipeline,
+    tracking_uri: str | None,
+    force: bool,
+    started: float,
+) -> Outcome:
+    """The cached run, or a new one."""
+    from mlgitops.training import run as training
+    from mlgitops.training.tracking import open_tracking, resolve_tracking_uri
+
+    uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
+    tracking = open_tracking(uri, root)
+    inputs = training.inputs_of(loaded, pipeline)
+    experiment_id = tracking.experiment(pipeline.name, create=True) or ""
+    outcome = None if force else training.cached(tracking, experiment_id, inputs, started)
+    if outcome is None:
+        outcome = training.fresh(loaded, inputs, tracking, experiment_id, os.environ, started)
+    return outcome
 
 
 def _summary(result: TrainResult, outputs: Outputs, root: Path) -> None:

@@ -64,6 +64,18 @@ BUDGET_FIELDS: dict[str, Any] = {
     },
 }
 
+FAILED_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema_version", "pipeline", "stage", "exit_code", "message"],
+    "properties": {
+        "schema_version": {"const": 1},
+        "pipeline": _STRING,
+        "stage": {"enum": ["train", "compare"]},
+        "exit_code": {"type": "integer", "minimum": 1, "maximum": 255},
+        "message": {"type": "string", "maxLength": 1000},
+    },
+}
+
 VALIDATION_FIELDS: dict[str, Any] = {
     "type": "object",
     "required": ["schema_version", "pipeline", "passed", "failures"],
@@ -120,7 +132,8 @@ def package_schema(name: str) -> dict[str, Any] | None:
 
 
 def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
-    """One document of ``kind`` (verdict, validation, train, datadiff, pr, budget), checked."""
+    """One document of ``kind`` (verdict, validation, train, datadiff, pr, budget, failed),
+    checked."""
     if len(text) > MAX_BYTES:
         raise BadInput(
             f"{shown}: {len(text)} bytes, more than the {MAX_BYTES} a hand-off document may have"
@@ -150,7 +163,12 @@ def _schema(kind: str) -> dict[str, Any]:
         return validation or VALIDATION_FIELDS
     if kind == "datadiff" and validation is not None and "datadiff" in validation.get("$defs", {}):
         return {"$defs": validation["$defs"], "$ref": "#/$defs/datadiff"}
-    known = {"train": TRAIN_FIELDS, "pr": CLAIM_FIELDS, "budget": BUDGET_FIELDS}
+    known = {
+        "train": TRAIN_FIELDS,
+        "pr": CLAIM_FIELDS,
+        "budget": BUDGET_FIELDS,
+        "failed": FAILED_FIELDS,
+    }
     return known.get(kind, {"type": "object"})
 
 

@@ -46,6 +46,8 @@ class ReportInput:
     budget: Doc | None = None
     #: The price of one GPU-hour and its currency, from ``mlgitops.yaml``.
     price: tuple[float, str] | None = None
+    #: ``failed.json``: the stage (train, compare) that stopped with an error.
+    failed: Doc | None = None
 
 
 def outcome(report: ReportInput) -> tuple[str, str]:
@@ -57,6 +59,10 @@ def outcome(report: ReportInput) -> tuple[str, str]:
         return "failure", "stopped at the GPU budget"
     if validation is not None and not validation.get("passed", True):
         return "failure", "data validation failed"
+    if verdict is None and report.failed is not None:
+        if report.failed.get("stage") == "train" or report.train is None:
+            return "failure", "training failed"
+        return "failure", "trained, but not compared: compare failed"
     if verdict is None and report.train is not None:
         return "failure", "trained, but not compared: compare did not finish"
     if verdict is None:

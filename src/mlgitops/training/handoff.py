@@ -120,11 +120,11 @@ def reference_bytes(split: Split, data_path: str, data_hash: str) -> bytes:
 
 def clear(outputs: Outputs) -> None:
     """Remove the previous candidate from the hand-off folder: its files, the verdict on it,
-    and a budget stop. A train that then refuses the data or fails leaves no candidate for
+    a budget stop, a stage's failure. A train that then refuses the data or fails leaves no candidate for
     ``compare`` or ``report`` to take for this one; validate's files stay."""
     from mlgitops.training.budget import BUDGET_FILE
 
-    for name in (*FILES, outputs.verdict_json.name, BUDGET_FILE):
+    for name in (*FILES, outputs.verdict_json.name, BUDGET_FILE, outputs.failed_json.name):
         outputs.path(name).unlink(missing_ok=True)
 
 
