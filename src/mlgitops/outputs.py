@@ -108,11 +108,9 @@ def record_failure(outputs: Outputs, pipeline: str, stage: str, exc: BaseExcepti
     from mlgitops import fsio
     from mlgitops.errors import EXIT_BUG, MlgitopsError, SpecError
 
-    if failed_stage(outputs) not in (None, stage):
-        return
-    if isinstance(exc, SpecError):
-        message = "; ".join(str(p) for p in exc.problems)
-    elif isinstance(exc, MlgitopsError):
+    if isinstance(exc, SpecError) or failed_stage(outputs) not in (None, stage):
+        return  # a spec error writes nothing (and the check job's render --check names it)
+    if isinstance(exc, MlgitopsError):
         message = str(exc)
     else:
         message = f"an unexpected error in mlgitops ({type(exc).__name__}): see the job's log"

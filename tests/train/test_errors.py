@@ -16,6 +16,14 @@ from tests.train.helpers import cli, example_repo, runs_of, unique
 pytestmark = pytest.mark.slow
 
 
+def _only_the_failure(folder: Path, stage: str, err: str) -> None:
+    """The hand-off folder holds failed.json alone, with the error the command printed."""
+    assert sorted(p.name for p in folder.iterdir()) == ["failed.json"]
+    failed = json.loads((folder / "failed.json").read_text())
+    assert failed["stage"] == stage and failed["exit_code"] == 2
+    assert f"mlgitops {stage}: error: {failed['message']}\n" == err
+
+
 def _edit(root: Path, name: str, old: str, new: str) -> None:
     spec = root / "pipelines" / f"{name}.yaml"
     text = spec.read_text()
@@ -90,11 +98,12 @@ def test_an_unreachable_server_names_the_uri(
     with _loopback_port() as port:
         uri = f"http://127.0.0.1:{port}"
     assert cli(root, "train", "tumors", "--tracking-uri", uri) == 2
-    assert capsys.readouterr().err == (
+    err = capsys.readouterr().err
+    assert err == (
         f"mlgitops train: error: MLflow tracking server {uri} is unreachable "
         "(connection refused or host not found)\n"
     )
-    assert not (root / ".mlgitops").exists()
+    _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
 
 
 def test_a_server_that_is_not_mlflow_names_the_uri(
@@ -123,7 +132,7 @@ def test_a_failing_trainer_leaves_a_failed_run_that_is_never_reused(
         )
     statuses = [r["info"]["status"] for r in runs_of(mlflow_server.uri, name)]
     assert statuses == ["FAILED", "FAILED"]
-    assert not (root / ".mlgitops" / name).exists()
+    _only_the_failure(root / ".mlgitops" / name, "train", captured.err)
 
 
 def test_data_checked_out_as_a_git_lfs_pointer_is_refused_and_creates_no_run(
@@ -137,12 +146,13 @@ def test_data_checked_out_as_a_git_lfs_pointer_is_refused_and_creates_no_run(
         "size 2048\n"
     )
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
-    assert capsys.readouterr().err.startswith(
+    err = capsys.readouterr().err
+    assert err.startswith(
         "mlgitops train: error: data/tumors.csv is a Git LFS pointer (object sha256:4d7a2146…, "
         "2,048 bytes), not the data: fetch the object first (git lfs pull;"
     )
     assert runs_of(mlflow_server.uri, name) == []
-    assert not (root / ".mlgitops" / name).exists()
+    _only_the_failure(root / ".mlgitops" / name, "train", err)
 
 
 def test_an_unknown_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
