@@ -19,6 +19,7 @@ from mlgitops.errors import (
     EXIT_INTERRUPTED,
     MlgitopsError,
     SpecError,
+    file_problem,
 )
 
 #: verb -> one-line help. Each verb lives in ``mlgitops.commands.<verb>`` with
@@ -149,17 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if exc.filename is None:  # not a file's: nothing the user named
             return _bug(verb)
-        console.error_line(f"mlgitops {verb}: error: {_file_problem(exc)}")
+        console.error_line(f"mlgitops {verb}: error: {file_problem(exc)}")
         return EXIT_BAD_INPUT
     except Exception:
         return _bug(verb)
-
-
-def _file_problem(exc: OSError) -> str:
-    """A file the command was given or had to write, and what the system said of it (a
-    folder where a file goes, a file where a folder goes, no permission, a link loop)."""
-    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
-    return f"{' -> '.join(names)}: {exc.strerror or exc}"
 
 
 def _warn_if_outputs_tracked(repo: Path) -> None:

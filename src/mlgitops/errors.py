@@ -66,3 +66,10 @@ class ServiceError(MlgitopsError):
     """An external service (MLflow, GitHub, git remote, cluster) refused or failed."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+def file_problem(exc: OSError) -> str:
+    """A file the command was given or had to write, and what the system said of it (a
+    folder where a file goes, a file where a folder goes, no permission, a link loop)."""
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {exc.strerror or exc}"

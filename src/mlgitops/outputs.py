@@ -106,15 +106,16 @@ def record_failure(outputs: Outputs, pipeline: str, stage: str, exc: BaseExcepti
     import json
 
     from mlgitops import fsio
-    from mlgitops.errors import EXIT_BUG, MlgitopsError, SpecError
+    from mlgitops.errors import EXIT_BAD_INPUT, EXIT_BUG, MlgitopsError, SpecError, file_problem
 
     if isinstance(exc, SpecError) or failed_stage(outputs) not in (None, stage):
         return  # a spec error writes nothing (and the check job's render --check names it)
+    code = EXIT_BUG
+    message = f"an unexpected error in mlgitops ({type(exc).__name__}): see the job's log"
     if isinstance(exc, MlgitopsError):
-        message = str(exc)
-    else:
-        message = f"an unexpected error in mlgitops ({type(exc).__name__}): see the job's log"
-    code = exc.exit_code if isinstance(exc, MlgitopsError) else EXIT_BUG
+        code, message = exc.exit_code, str(exc)
+    elif isinstance(exc, OSError) and exc.filename is not None:  # as the command answers it
+        code, message = EXIT_BAD_INPUT, file_problem(exc)
     doc = {
         "schema_version": 1,
         "pipeline": pipeline,

@@ -1,0 +1,51 @@
+"""failed.json (mlgitops.outputs.record_failure): what a stage that stopped leaves for the
+report, as the command answered."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+from mlgitops.errors import DataError, Problem, SpecError
+from mlgitops.outputs import Outputs, failed_stage, record_failure
+
+
+def _record(folder: Path) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads((folder / "failed.json").read_text())
+    return loaded
+
+
+def test_a_file_the_system_refused_is_bad_input_naming_it(tmp_path: Path) -> None:
+    outputs = Outputs(tmp_path / "out")
+    refused = PermissionError(errno.EACCES, "Permission denied", "data/x.csv")
+    record_failure(outputs, "churn", "train", refused)
+    assert _record(outputs.folder) == {
+        "schema_version": 1,
+        "pipeline": "churn",
+        "stage": "train",
+        "exit_code": 2,  # what the command answers for it, as for any bad input
+        "message": "data/x.csv: Permission denied",
+    }
+
+
+def test_a_bug_is_exit_3_and_says_where_to_look(tmp_path: Path) -> None:
+    outputs = Outputs(tmp_path / "out")
+    record_failure(outputs, "churn", "compare", KeyError("x"))
+    assert _record(outputs.folder)["exit_code"] == 3
+    assert _record(outputs.folder)["message"] == (
+        "an unexpected error in mlgitops (KeyError): see the job's log"
+    )
+
+
+def test_a_spec_error_writes_nothing_and_an_earlier_stage_s_record_stays(tmp_path: Path) -> None:
+    outputs = Outputs(tmp_path / "out")
+    record_failure(outputs, "churn", "train", SpecError([Problem("p.yaml", 1, 1, "bad")]))
+    assert not outputs.folder.exists()
+    record_failure(outputs, "churn", "train", DataError("data/x.csv: no rows"))
+    record_failure(outputs, "churn", "compare", DataError("no train.json"))
+    assert failed_stage(outputs) == "train"
+    assert _record(outputs.folder)["message"] == "data/x.csv: no rows"
+    long = DataError("x" * 5000)
+    record_failure(outputs, "churn", "train", long)  # the same stage: replaced, and cut
+    assert _record(outputs.folder)["message"] == "x" * 1000
