@@ -14,7 +14,7 @@ caller gets a copy: some methods change the array they are given in place). So t
 values are the ones the two calls give on their own, whatever the class does inside
 (tests hold them equal for every kind of classifier), and the step runs once. A scikit-learn
 ``Pipeline``'s steps before its last transform the rows once for both, as its own
-``predict`` and ``predict_proba`` would each do.
+``predict`` and ``predict_proba`` would each do (a subclass of it is asked itself).
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def encoded(model: Any, frame: Any) -> tuple[Any, Any]:
     scikit-learn Pipeline hand that step, the transforms before it run once."""
     from sklearn.pipeline import Pipeline
 
-    if isinstance(model, Pipeline) and len(model) > 1 and hasattr(model[-1], "predict"):
+    # scikit-learn's own Pipeline only: a subclass (imbalanced-learn's, one with its own
+    # threshold or calibration) predicts in its own way, so it is asked itself
+    if type(model) is Pipeline and len(model) > 1 and hasattr(model[-1], "predict"):
         return model[-1], model[:-1].transform(frame)
     return model, frame
 

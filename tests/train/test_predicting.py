@@ -197,3 +197,25 @@ def test_an_attribute_the_model_already_holds_is_left_alone() -> None:
     model.__dict__["predict_proba"] = own  # set by the model's author: not replaced, not removed
     outputs(model, frame[["a", "b"]], proba=True)
     assert model.__dict__["predict_proba"] is own
+
+
+class _Stricter(Pipeline):
+    """A pipeline subclass with a threshold of its own: its predictions are not its last
+    step's, and its probabilities are rescaled."""
+
+    def predict(self, frame: Any) -> np.ndarray:
+        return np.where(self.predict_proba(frame)[:, 1] > 0.3, self.classes_[1], self.classes_[0])
+
+    def predict_proba(self, frame: Any) -> np.ndarray:
+        proba = np.asarray(super().predict_proba(frame))
+        raised = np.clip(proba[:, 1] * 1.2, 0, 1)
+        return np.column_stack([1 - raised, raised])
+
+
+def test_a_pipeline_subclass_is_asked_itself() -> None:
+    frame, target = _data(2)
+    model = _Stricter(CLASSIFIERS["logistic regression"]().steps).fit(frame, target)
+    predicted, proba, _ = outputs(model, frame, proba=True)
+    np.testing.assert_array_equal(predicted, model.predict(frame))
+    np.testing.assert_array_equal(proba, model.predict_proba(frame))
+    assert (predicted != model[-1].predict(model[:-1].transform(frame))).any()
