@@ -7,6 +7,8 @@ import errno
 import json
 from pathlib import Path
 
+import pytest
+
 from mlgitops.errors import DataError, Problem, SpecError
 from mlgitops.outputs import Outputs, failed_stage, record_failure
 
@@ -38,10 +40,30 @@ def test_a_bug_is_exit_3_and_says_where_to_look(tmp_path: Path) -> None:
     )
 
 
-def test_a_spec_error_writes_nothing_and_an_earlier_stage_s_record_stays(tmp_path: Path) -> None:
+def test_a_missing_extra_is_bad_input_with_its_install_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlgitops.cli
+
+    monkeypatch.setattr(mlgitops.cli, "_installed", lambda module: False)
     outputs = Outputs(tmp_path / "out")
-    record_failure(outputs, "churn", "train", SpecError([Problem("p.yaml", 1, 1, "bad")]))
-    assert not outputs.folder.exists()
+    record_failure(outputs, "churn", "train", ModuleNotFoundError("no mlflow", name="mlflow"))
+    assert _record(outputs.folder)["exit_code"] == 2
+    assert str(_record(outputs.folder)["message"]).startswith(
+        "mlflow is not installed, and train needs it: "
+    )
+
+
+def test_a_spec_error_the_trainer_found_and_an_earlier_stage_s_record_stays(
+    tmp_path: Path,
+) -> None:
+    """render --check does not see what only the trainer checks (an estimator's
+    parameters): the report must say why training stopped."""
+    outputs = Outputs(tmp_path / "out")
+    problems = [Problem("p.yaml", 3, 5, "bad"), Problem("p.yaml", 4, 5, "worse")]
+    record_failure(outputs, "churn", "train", SpecError(problems))
+    assert _record(outputs.folder)["exit_code"] == 2
+    assert _record(outputs.folder)["message"] == "p.yaml:3:5: bad; p.yaml:4:5: worse"
     record_failure(outputs, "churn", "train", DataError("data/x.csv: no rows"))
     record_failure(outputs, "churn", "compare", DataError("no train.json"))
     assert failed_stage(outputs) == "train"

@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error_line(f"mlgitops {verb}: error: {exc}")
         return exc.exit_code
     except ImportError as exc:
-        missing = _missing_extra(verb, exc)
+        missing = missing_extra(verb, exc)
         if missing is None:
             return _bug(verb)
         console.error_line(f"mlgitops {verb}: error: {missing}")
@@ -173,7 +173,7 @@ def _bug(verb: str) -> int:
     return EXIT_BUG
 
 
-def _missing_extra(verb: str, exc: ImportError) -> str | None:
+def missing_extra(verb: str, exc: ImportError) -> str | None:
     """The install hint when ``exc`` is a library of an extra that is not installed."""
     from mlgitops.extras import missing_message
 

@@ -315,6 +315,13 @@ def test_report_refuses_a_hand_off_from_another_candidate(
     )
     assert cli(root, "compare", name, *uri) == 0
     assert cli(root, "report", name) == 0
+    # a compare that fails leaves no verdict behind it: the report showed the last one's ✅
+    assert cli(root, "compare", name, "--base", "no-such-ref", *uri) == 2
+    assert not verdict.exists()
+    assert cli(root, "report", name) == 0
+    comment = (root / ".mlgitops" / name / "report.md").read_text()
+    assert "trained, but not compared: compare failed" in comment
+    assert cli(root, "compare", name, *uri) == 0
 
     _frame(50, seed=11).to_csv(root / "other.csv", index=False)
     assert cli(root, "validate", name, "--data", "other.csv") == 0

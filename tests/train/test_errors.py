@@ -88,7 +88,12 @@ def test_a_bad_estimator_or_param_is_a_spec_error_and_creates_no_run(
         + "\nmlgitops: 1 problem(s) in the specs; nothing written\n"
     )
     assert runs_of(mlflow_server.uri, name) == []
-    assert not (root / ".mlgitops" / name).exists()
+    # render --check does not see what the trainer checks: the report must say it
+    folder = root / ".mlgitops" / name
+    assert sorted(p.name for p in folder.iterdir()) == ["failed.json"]
+    failed = json.loads((folder / "failed.json").read_text())
+    assert (failed["stage"], failed["exit_code"]) == ("train", 2)
+    assert failed["message"] == expected.format(source=f"pipelines/{name}.yaml")
 
 
 def test_an_unreachable_server_names_the_uri(

@@ -63,7 +63,9 @@ def run(
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
     outputs = Outputs.for_pipeline(root, name, output)
-    if failed_stage(outputs) == "compare":  # this stage's last failure: this run says anew
+    # this stage's last verdict or failure: this run says anew (train's failure stays)
+    outputs.verdict_json.unlink(missing_ok=True)
+    if failed_stage(outputs) == "compare":
         outputs.failed_json.unlink(missing_ok=True)
     try:
         with collector.paused():  # numpy and pandas, and the candidate's hand-off files
