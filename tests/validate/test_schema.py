@@ -202,8 +202,9 @@ def test_the_declared_pandera_reads_the_example_s_schema_as_written() -> None:
     assert not pandera.specifier.contains("0.30.0") and pandera.specifier.contains("0.31.0")
 
 
+@pytest.mark.parametrize("spelled", ["true", "yes", "on", "True"])
 def test_a_target_declared_nullable_is_refused_where_it_is_declared(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, capsys: pytest.CaptureFixture[str], spelled: str
 ) -> None:
     """validate passed the rows without a target; train then refused them (a row without
     a target can be neither learned from nor scored): the check disagreed with the stage
@@ -211,7 +212,7 @@ def test_a_target_declared_nullable_is_refused_where_it_is_declared(
     (repo / "data" / "accounts.csv").write_text("id,age,score,plan\n1,34,0.5,free\n2,40,,\n")
     schema = (PROJECT / "tests/validate/repo/accounts.yaml").read_text()
     nullable = schema.replace(
-        "    isin: [free, pro, team]\n", "    isin: [free, pro, team]\n    nullable: true\n"
+        "    isin: [free, pro, team]\n", f"    isin: [free, pro, team]\n    nullable: {spelled}\n"
     )
     code, err = _validate(repo, capsys, nullable)
     assert (code, err) == (

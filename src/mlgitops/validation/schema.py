@@ -85,7 +85,7 @@ def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
             raise BadInput(f"{data.schema}: not UTF-8 text ({exc.reason})") from exc
         try:
             schema = from_yaml_text(data.schema, text)
-            _target_not_nullable(data.schema, text, data.target, pipeline.source)
+            _target_not_nullable(schema, data.schema, text, data.target, pipeline.source)
         except SpecError as exc:  # a data input, not a spec: reported like bad data
             raise BadInput("\n".join(str(p) for p in exc.problems)) from exc
         return schema
@@ -96,17 +96,16 @@ def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
     )
 
 
-def _target_not_nullable(source: str, text: str, target: str, spec: str) -> None:
-    """SpecError where the schema file declares the pipeline's target nullable."""
-    if "nullable" not in text:
+def _target_not_nullable(schema: Schema, source: str, text: str, target: str, spec: str) -> None:
+    """SpecError where the schema file declares the pipeline's target nullable, however the
+    file spells it (``true``, ``yes``, ``on`` … as the schema reads them)."""
+    column = schema.columns.get(target)
+    if column is None or column.regex or not column.nullable:
         return
     doc, _ = parse_yaml(source, text)
-    columns = doc.get("columns") if isinstance(doc, Mapping) else None
-    column = columns.get(target) if isinstance(columns, Mapping) else None
-    if isinstance(column, Mapping) and column.get("nullable") is True:
-        why = TARGET_NULLABLE.removeprefix("the target ")
-        message = f"column {target!r} is the target of {spec}: it {why}"
-        raise SpecError([_problem(source, doc, ["columns", target, "nullable"], message)])
+    why = TARGET_NULLABLE.removeprefix("the target ")
+    message = f"column {target!r} is the target of {spec}: it {why}"
+    raise SpecError([_problem(source, doc, ["columns", target, "nullable"], message)])
 
 
 def from_yaml_text(source: str, text: str) -> Schema:
