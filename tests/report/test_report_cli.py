@@ -300,3 +300,46 @@ def test_a_pull_request_that_does_not_touch_the_pipeline_gets_inputs_unchanged(
     assert capsys.readouterr().out == (
         f"report tumors: status mlgitops/tumors is success on {HEAD[:12]}: inputs unchanged\n"
     )
+
+
+@pytest.mark.parametrize("kind", ["failed", "budget"])
+def test_a_document_holding_text_that_is_not_unicode_is_bad_input_naming_it(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """JSON can spell a lone surrogate (``\\udcff``), which no UTF-8 text holds: the report
+    crashed writing report.md (exit 3) on a document the train job wrote."""
+    report_repo.full()
+    (report_repo.handoff / "verdict.json").unlink()
+    (report_repo.handoff / "train.json").unlink()
+    fields = (
+        {"stage": "train", "exit_code": 2}
+        if kind == "failed"
+        else {
+            "stopped": "before",
+            "budget_minutes": 10,
+        }
+    )
+    doc = {"schema_version": 1, "pipeline": "tumors", **fields, "message": "bad \udcff"}
+    path = report_repo.handoff / f"{kind}.json"
+    path.write_text(json.dumps(doc))  # ensure_ascii: the surrogate as the escape \udcff
+    assert report(report_repo, "--sha", HEAD) == 2
+    _, err = capsys.readouterr()
+    assert err == (
+        f"mlgitops report: error: .mlgitops/tumors/{kind}.json: at message: text that is not "
+        "Unicode (a lone surrogate, \\udcff)\n"
+    )
+
+
+def test_a_lone_surrogate_deep_in_a_document_or_in_a_key_is_named_where_it_is() -> None:
+    from mlgitops.errors import BadInput
+    from mlgitops.report.documents import parse
+
+    deep = {"schema_version": 1, "pipeline": "tumors", "passed": False, "failures": [
+        {"check": "ok"}, {"check": "bad \udc80"},
+    ]}  # fmt: skip
+    with pytest.raises(BadInput, match=r"^v.json: at failures/1/check: text that is not Unicode"):
+        parse(json.dumps(deep).encode(), "v.json", "validation", "tumors")
+    keyed = {"schema_version": 1, "pipeline": "tumors", "passed": True, "failures": [],
+             "k\udc80": 1}  # fmt: skip
+    with pytest.raises(BadInput, match=r"^v.json: at \(top\): .* \\udc80\)$"):
+        parse(json.dumps(keyed).encode(), "v.json", "validation", "tumors")

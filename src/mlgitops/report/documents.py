@@ -146,10 +146,41 @@ def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
         raise BadInput(f"{shown}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc
     if not isinstance(doc, dict):
         raise BadInput(f"{shown}: expected a JSON object")
+    _unicode(doc, shown)
     _check(doc, _schema(kind), shown)
     if doc.get("pipeline", pipeline) != pipeline:
         raise BadInput(f"{shown}: is for pipeline {doc.get('pipeline')!r}, not {pipeline!r}")
     return doc
+
+
+def _unicode(doc: dict[str, Any], shown: str) -> None:
+    """BadInput where a string holds a lone surrogate: JSON can spell one (``\\udcff``), no
+    UTF-8 text can hold it, and the report is UTF-8 text."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        where, char = _surrogate(doc, ()) or ("(top)", "?")
+        raise BadInput(
+            f"{shown}: at {where}: text that is not Unicode (a lone surrogate, \\u{ord(char):04x})"
+        ) from None
+
+
+def _surrogate(value: Any, path: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where the first lone surrogate is (the path, as schema problems name it) and what."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return "/".join(path) or "(top)", value[exc.start]
+        return None
+    if not isinstance(value, dict | list):
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        found = _surrogate(str(key), path) or _surrogate(item, (*path, str(key)))
+        if found:
+            return found
+    return None
 
 
 def _schema(kind: str) -> dict[str, Any]:
