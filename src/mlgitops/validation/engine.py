@@ -124,10 +124,7 @@ def _run(
         tally.add(failure)
     hint = reader.size_hint() if plan.unique_keys else 0
     numbers = _numbers(plan)
-    uniques = [
-        Uniqueness(keys, hint, numbers, plan.report_duplicates.get(keys, "all"))
-        for keys in plan.unique_keys
-    ]
+    uniques = [Uniqueness(keys, hint, numbers, report) for keys, report in plan.unique_keys.items()]
     value_sets = [ValueSet(c, check, numbers.get(c)) for c, check in plan.value_sets.items()]
     profiler = Profiler(numbers) if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]

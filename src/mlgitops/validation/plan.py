@@ -59,10 +59,9 @@ class Plan:
     schema: Schema
     #: Dataframe-level checks exist: pandera must see whole chunks.
     frame_checks: bool
-    #: Column sets that must be unique over the whole table.
-    unique_keys: tuple[tuple[str, ...], ...]
-    #: each unique key -> which of its duplicates are reported (``report_duplicates``)
-    report_duplicates: dict[tuple[str, ...], str] = field(default_factory=dict)
+    #: Column sets that must be unique over the whole table, each with which occurrences of
+    #: a duplicate fail (its ``report_duplicates``).
+    unique_keys: dict[tuple[str, ...], str]
     #: column -> the check of a table-wide ``unique_values_eq``.
     value_sets: dict[str, Any] = field(default_factory=dict)
 
@@ -105,7 +104,6 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
         schema=rules,
         frame_checks=bool(rules.checks),
         unique_keys=_unique_keys(rules, header),
-        report_duplicates=_report_duplicates(rules, header),
         value_sets=_value_sets(rules, header),
     )
 
@@ -141,26 +139,18 @@ def _chunk_schema(schema: pa.DataFrameSchema, header: Sequence[str]) -> Any:
     return chunk
 
 
-def _unique_keys(schema: Schema, header: Sequence[str]) -> tuple[tuple[str, ...], ...]:
-    keys = [(n,) for n, c in schema.columns.items() if c.unique and n in header]
-    table = schema.unique
-    if table:
-        names = (table,) if isinstance(table, str) else tuple(table)
-        if names and all(n in header for n in names):
-            keys.append(names)
-    return tuple(keys)
-
-
-def _report_duplicates(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...], str]:
-    found: dict[tuple[str, ...], str] = {
+def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...], str]:
+    keys: dict[tuple[str, ...], str] = {
         (name,): column.report_duplicates
         for name, column in schema.columns.items()
         if column.unique and name in header
     }
     table = schema.unique
     if table:
-        found[(table,) if isinstance(table, str) else tuple(table)] = schema.report_duplicates
-    return found
+        names = (table,) if isinstance(table, str) else tuple(table)
+        if names and all(n in header for n in names):
+            keys[names] = schema.report_duplicates
+    return keys
 
 
 def _value_sets(schema: Schema, header: Sequence[str]) -> dict[str, Any]:
