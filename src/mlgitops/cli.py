@@ -128,32 +128,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         _warn_if_outputs_tracked(repo)
         code: int = _command(verb).run(**arguments)
         return code
-    except SpecError as exc:
-        for problem in exc.problems:
-            console.error_line(str(problem))
-        console.error_line(
-            f"mlgitops: {len(exc.problems)} problem(s) in the specs; nothing written"
-        )
-        return exc.exit_code
-    except MlgitopsError as exc:
-        console.error_line(f"mlgitops {verb}: error: {exc}")
-        return exc.exit_code
-    except ImportError as exc:
-        missing = missing_extra(verb, exc)
-        if missing is None:
-            return _bug(verb)
-        console.error_line(f"mlgitops {verb}: error: {missing}")
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         console.error_line("mlgitops: interrupted")
         return EXIT_INTERRUPTED
-    except OSError as exc:
-        if exc.filename is None:  # not a file's: nothing the user named
+    except Exception as exc:
+        found = answer(verb, exc)
+        if found is None:
             return _bug(verb)
-        console.error_line(f"mlgitops {verb}: error: {file_problem(exc)}")
-        return EXIT_BAD_INPUT
-    except Exception:
-        return _bug(verb)
+        code, said = found
+        if not isinstance(exc, SpecError):
+            console.error_line(f"mlgitops {verb}: error: {said[0]}")
+            return code
+        for problem in said:
+            console.error_line(problem)
+        console.error_line(f"mlgitops: {len(said)} problem(s) in the specs; nothing written")
+        return code
+
+
+def answer(verb: str, exc: BaseException) -> tuple[int, list[str]] | None:
+    """The exit code and the words ``verb`` answers ``exc`` with (a spec error's problems,
+    else one message); None where it is a bug in mlgitops (exit 3)."""
+    if isinstance(exc, SpecError):
+        return exc.exit_code, [str(problem) for problem in exc.problems]
+    if isinstance(exc, MlgitopsError):
+        return exc.exit_code, [str(exc)]
+    if isinstance(exc, ImportError):
+        missing = missing_extra(verb, exc)
+        return None if missing is None else (EXIT_BAD_INPUT, [missing])
+    if isinstance(exc, OSError) and exc.filename is not None:  # else nothing the user named
+        return EXIT_BAD_INPUT, [file_problem(exc)]
+    return None
 
 
 def _warn_if_outputs_tracked(repo: Path) -> None:

@@ -106,23 +106,18 @@ def record_failure(outputs: Outputs, pipeline: str, stage: str, exc: BaseExcepti
     import json
 
     from mlgitops import fsio
-    from mlgitops.cli import missing_extra
-    from mlgitops.errors import EXIT_BAD_INPUT, EXIT_BUG, MlgitopsError, SpecError, file_problem
+    from mlgitops.cli import answer
+    from mlgitops.errors import EXIT_BUG
 
     if failed_stage(outputs) not in (None, stage):
         return
-    # what the command answers (mlgitops.cli.main): its exit code and its words
-    code = EXIT_BUG
-    message = f"an unexpected error in mlgitops ({type(exc).__name__}): see the job's log"
-    missing = missing_extra(stage, exc) if isinstance(exc, ImportError) else None
-    if isinstance(exc, SpecError):  # one the trainer found (an estimator's parameter …)
-        code, message = exc.exit_code, "; ".join(str(p) for p in exc.problems)
-    elif isinstance(exc, MlgitopsError):
-        code, message = exc.exit_code, str(exc)
-    elif isinstance(exc, OSError) and exc.filename is not None:
-        code, message = EXIT_BAD_INPUT, file_problem(exc)
-    elif missing is not None:
-        code, message = EXIT_BAD_INPUT, missing
+    found = answer(stage, exc)  # what the command answers: its exit code and its words
+    code, message = (
+        EXIT_BUG,
+        f"an unexpected error in mlgitops ({type(exc).__name__}): see the job's log",
+    )
+    if found is not None:
+        code, message = found[0], "; ".join(found[1])
     doc = {
         "schema_version": 1,
         "pipeline": pipeline,
