@@ -71,3 +71,23 @@ def test_a_spec_error_the_trainer_found_and_an_earlier_stage_s_record_stays(
     long = DataError("x" * 5000)
     record_failure(outputs, "churn", "train", long)  # the same stage: replaced, and cut
     assert _record(outputs.folder)["message"] == "x" * 1000
+
+
+def test_secrets_of_the_job_are_masked_as_github_masks_them_in_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comment quotes failed.json, and GitHub masks secrets only in the job's log."""
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-0123456789")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "hunter22")
+    monkeypatch.setenv("CUSTOM_API_KEY", "k-abcdef")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ci")  # a name, not a credential
+    outputs = Outputs(tmp_path / "out")
+    said = DataError(
+        "server said: bad token tok-0123456789 for ci (password hunter22, key k-abcdef) "
+        "at https://ci:hunter22@mlflow.corp/api and s3://bucket/x"
+    )
+    record_failure(outputs, "churn", "compare", said)
+    assert _record(outputs.folder)["message"] == (
+        "server said: bad token *** for ci (password ***, key ***) "
+        "at https://***@mlflow.corp/api and s3://bucket/x"
+    )

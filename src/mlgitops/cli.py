@@ -147,7 +147,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def answer(verb: str, exc: BaseException) -> tuple[int, list[str]] | None:
     """The exit code and the words ``verb`` answers ``exc`` with (a spec error's problems,
-    else one message); None where it is a bug in mlgitops (exit 3)."""
+    else one message), credentials masked; None where it is a bug in mlgitops (exit 3)."""
+    found = _answer(verb, exc)
+    if found is None:
+        return None
+    from mlgitops.masking import masked
+
+    return found[0], [masked(line) for line in found[1]]
+
+
+def _answer(verb: str, exc: BaseException) -> tuple[int, list[str]] | None:
     if isinstance(exc, SpecError):
         return exc.exit_code, [str(problem) for problem in exc.problems]
     if isinstance(exc, MlgitopsError):

@@ -343,3 +343,36 @@ def test_a_lone_surrogate_deep_in_a_document_or_in_a_key_is_named_where_it_is() 
              "k\udc80": 1}  # fmt: skip
     with pytest.raises(BadInput, match=r"^v.json: at \(top\): .* \\udc80\)$"):
         parse(json.dumps(keyed).encode(), "v.json", "validation", "tumors")
+
+
+def test_credentials_a_document_quotes_are_masked_in_the_comment(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Documents an older mlgitops or another tool wrote may quote a tracking URI with its
+    password, or a secret of the job: the comment is public, and GitHub masks only logs."""
+    report_repo.full()
+    (report_repo.handoff / "verdict.json").unlink()
+    train = fixture("train.json")
+    train["tracking_uri"] = "https://ci:pw-in-uri@mlflow.example.com"
+    failed = {"schema_version": 1, "pipeline": "tumors", "stage": "compare", "exit_code": 2,
+              "message": "MLflow at https://ci:pw-in-uri@mlflow.example.com/api refused "
+                         "token tok-in-the-job"}  # fmt: skip
+    report_repo.write(train=train, failed=failed)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-in-the-job")
+    github_server.state.add_pull(7, HEAD)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo) == 0
+    capsys.readouterr()
+    [comment] = marked(github_server)
+    body = str(comment["body"])
+    assert "trained, but not compared: compare failed" in body
+    # markdown-escaped, and @ kept from mentioning anyone
+    masked = "MLflow at https://\\*\\*\\*@\u200bmlflow.example.com/api refused token \\*\\*\\*"
+    assert masked in body
+    assert "(https://mlflow.example.com/#/experiments/" in body  # the run's link, bare
+    for text in (body, (report_repo.handoff / "report.md").read_text("utf-8")):
+        assert "pw-in-uri" not in text and "tok-in-the-job" not in text

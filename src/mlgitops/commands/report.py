@@ -299,7 +299,9 @@ def _event() -> Mapping[str, Any]:
 
 
 def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] | None]:
-    """The hand-off documents of the folder, each schema-checked; None for a missing one."""
+    """The hand-off documents of the folder, each schema-checked and masked
+    (:mod:`mlgitops.masking`); None for a missing one."""
+    from mlgitops.masking import masked_values
     from mlgitops.report.documents import parse
 
     if not folder.is_dir():
@@ -310,7 +312,11 @@ def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] 
     for kind in KINDS:
         path = folder / f"{kind}.json"
         data = fsio.read_bytes(path) if path.is_file() and not path.is_symlink() else None
-        docs[kind] = None if data is None else parse(data, _shown(path, root), kind, name)
+        # Masked as failed.json is: a document written elsewhere (an older mlgitops, an
+        # artifact) may quote a credential, and the comment is public.
+        docs[kind] = (
+            None if data is None else masked_values(parse(data, _shown(path, root), kind, name))
+        )
     return docs
 
 

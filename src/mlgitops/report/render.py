@@ -393,7 +393,9 @@ def _lineage(report: ReportInput) -> list[str]:
 
 
 def _run_url(train: Doc, run_id: str) -> str | None:
-    uri = str(train.get("tracking_uri") or "").rstrip("/")
+    from mlgitops.masking import split_credentials
+
+    uri = split_credentials(str(train.get("tracking_uri") or "").rstrip("/"))[0]
     experiment = train.get("experiment_id")
     if (
         not uri.startswith(("http://", "https://"))

@@ -42,7 +42,14 @@ class RestTracking:
     def __init__(
         self, uri: str, session: requests.Session, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        self.uri = uri.rstrip("/")
+        from mlgitops.masking import split_credentials, without_credentials
+
+        # The URI names the server in messages and train.json (credentials masked); a
+        # password in it is sent as requests sends one, unless the environment gives one.
+        self.uri = without_credentials(uri.rstrip("/"))
+        self._base, credentials = split_credentials(uri.rstrip("/"))
+        if credentials is not None and session.auth is None:
+            session.auth = credentials
         self._session = session
         self._sleep = sleep
 
@@ -163,7 +170,7 @@ class RestTracking:
         parsed = urlparse(artifact_uri)
         if parsed.scheme != "mlflow-artifacts":
             return self._foreign(method, artifact_uri, path, data)
-        url = f"{self.uri}{ARTIFACTS_API}/{quote(parsed.path.lstrip('/'))}/{quote(path)}"
+        url = f"{self._base}{ARTIFACTS_API}/{quote(parsed.path.lstrip('/'))}/{quote(path)}"
         return self._send(method, url, f"artifact {path}", data=data)
 
     def _foreign(self, method: str, artifact_uri: str, path: str, data: bytes | None) -> Any:
@@ -175,7 +182,7 @@ class RestTracking:
     # -- transport -----------------------------------------------------------------------
     def _call(self, method: str, endpoint: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
         answer = self._send(
-            method, f"{self.uri}{API}{endpoint}", endpoint, missing_ok=missing_ok, **kwargs
+            method, f"{self._base}{API}{endpoint}", endpoint, missing_ok=missing_ok, **kwargs
         )
         if answer is None:
             return None
