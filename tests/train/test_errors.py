@@ -306,3 +306,23 @@ def test_a_feature_without_a_value_in_any_training_row_is_named(
     assert f"## ❌ mlgitops `{name}`: training failed" in comment
     assert "> `mlgitops train` stopped (exit 2): data/tumors.csv: fit " in comment
     assert "(feature 'texture' has no value in any training row" in comment
+
+
+def test_a_failure_after_training_is_recorded_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the step outputs can fail after the model is trained: the report must say
+    training failed, not that it is still pending."""
+    root = example_repo(tmp_path / "repo", "tumors")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "gone" / "output"))
+    assert cli(root, "train", "tumors") == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f"mlgitops train: error: {tmp_path}/gone/output: No such file or directory\n"
+    )
+    failed = json.loads((root / ".mlgitops" / "tumors" / "failed.json").read_text())
+    assert (failed["stage"], failed["exit_code"]) == ("train", 2)
+    assert failed["message"] == f"{tmp_path}/gone/output: No such file or directory"
+    monkeypatch.delenv("GITHUB_OUTPUT")
+    assert cli(root, "report", "tumors") == 0
+    assert "❌ mlgitops `tumors`: training failed" in capsys.readouterr().out

@@ -84,6 +84,8 @@ def run(
     handoff.clear(outputs)
     try:
         outcome = _trained(root, loaded, pipeline, tracking_uri, force, started)
+        handoff.write(outputs, outcome.files, outcome.result)
+        _summary(outcome.result, outputs, root)
     except BudgetExceeded as exc:
         # The report shows why training stopped: the hand-off says so.
         text = json.dumps(exc.record, indent=2, sort_keys=True) + "\n"
@@ -92,8 +94,6 @@ def run(
     except Exception as exc:
         record_failure(outputs, name, "train", exc)
         raise
-    handoff.write(outputs, outcome.files, outcome.result)
-    _summary(outcome.result, outputs, root)
     if not compare:
         return EXIT_OK
     from mlgitops.commands import compare as comparing
