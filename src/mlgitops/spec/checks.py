@@ -380,7 +380,8 @@ def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
     metrics = doc.get("metrics")
     if isinstance(metrics, list):
         for i, metric in enumerate(metrics):
-            if metric in _ALL_METRICS and metric not in allowed:  # unknown ones: the schema says
+            known = isinstance(metric, str) and metric in _ALL_METRICS  # else the schema says
+            if known and metric not in allowed:
                 yield ["metrics", i], _wrong_task(metric, task, allowed), False
     listed = metrics if isinstance(metrics, list) else list(DEFAULT_METRICS[task])
     # with a list that is itself wrong, its own problems say enough
