@@ -374,7 +374,7 @@ def _min_above_max(node: dict[str, Any]) -> bool:
 
 def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
     task = doc.get("task")
-    if task not in TASK_METRICS:
+    if not isinstance(task, str) or task not in TASK_METRICS:  # else the schema says
         return
     allowed = TASK_METRICS[task]
     metrics = doc.get("metrics")
