@@ -68,6 +68,28 @@ def _command_trainer(root: Path, name: str) -> None:
             "estimator: sklearn.ensemble.NoSuchForest",
             "{source}:11:14: model.estimator: sklearn.ensemble.NoSuchForest cannot be imported",
         ),
+        (
+            "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+            "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+            "estimator: sklearn.cluster.KMeans\n  params: {n_clusters: 2}",
+            "{source}:11:14: model.estimator: sklearn.cluster.KMeans is a clusterer, but the "
+            "task is classification",
+        ),
+        (
+            "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+            "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+            "estimator: sklearn.svm.SVC\n  params: {C: 2.0}",
+            "{source}:11:14: model.estimator: sklearn.svm.SVC gives no class probabilities "
+            "(predict_proba), which mlgitops scores a classifier on: choose a classifier that "
+            "gives them, or set the parameter that turns them on",
+        ),
+        (
+            "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+            "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+            "estimator: sklearn.pipeline.Pipeline\n  params: {}",
+            "{source}:12:11: model.params: sklearn.pipeline.Pipeline cannot be made from them: "
+            "Pipeline.__init__() missing 1 required positional argument: 'steps'",
+        ),
     ],
 )
 def test_a_bad_estimator_or_param_is_a_spec_error_and_creates_no_run(

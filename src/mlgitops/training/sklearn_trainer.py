@@ -131,7 +131,11 @@ def _estimator(pipeline: Pipeline, spec_text: str) -> Any:
             for k, msg in bad
         ]
         raise SpecError(problems)
-    estimator = cls(**pipeline.model.params)
+    try:
+        estimator = cls(**pipeline.model.params)
+    except Exception as exc:  # the class's own refusal of the spec's parameters
+        msg = f"model.params: {path} cannot be made from them: {exc}"
+        raise _spec_error(pipeline, spec_text, ["model", "params"], msg) from exc
     _check_kind(pipeline, spec_text, estimator, path)
     # scikit-learn's own check, where the class declares its constraints (XGBoost,
     # LightGBM ... inherit the method but not the constraints).
@@ -184,15 +188,37 @@ def _unknown_params(cls: Any, params: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _check_kind(pipeline: Pipeline, spec_text: str, estimator: Any, path: str) -> None:
-    from sklearn.base import is_classifier, is_regressor
-
-    wrong = (pipeline.task == "classification" and is_regressor(estimator)) or (
-        pipeline.task == "regression" and is_classifier(estimator)
-    )
-    if wrong:
-        kind = "a regressor" if is_regressor(estimator) else "a classifier"
-        msg = f"model.estimator: {path} is {kind}, but the task is {pipeline.task}"
+    """A classifier for classification (one that gives class probabilities, as every
+    classifier is scored on them), a regressor for regression; an estimator that does not
+    say what it is is taken at its word."""
+    wanted = "classifier" if pipeline.task == "classification" else "regressor"
+    kind = _estimator_type(estimator)
+    if kind is not None and kind != wanted:
+        article = "an" if kind[0] in "aeiou" else "a"
+        msg = f"model.estimator: {path} is {article} {kind}, but the task is {pipeline.task}"
         raise _spec_error(pipeline, spec_text, ["model", "estimator"], msg)
+    if wanted == "classifier" and not hasattr(estimator, "predict_proba"):
+        msg = (
+            f"model.estimator: {path} gives no class probabilities (predict_proba), which "
+            "mlgitops scores a classifier on: choose a classifier that gives them, or set the "
+            "parameter that turns them on"
+        )
+        raise _spec_error(pipeline, spec_text, ["model", "estimator"], msg)
+
+
+def _estimator_type(estimator: Any) -> str | None:
+    """What the estimator says it is: classifier, regressor, clusterer, outlier_detector,
+    ... (scikit-learn's tags); None where it does not say."""
+    try:
+        from sklearn.utils import get_tags
+    except ImportError:  # scikit-learn before 1.6
+        kind = getattr(estimator, "_estimator_type", None)
+    else:
+        try:
+            kind = get_tags(estimator).estimator_type
+        except Exception:  # a class whose tags cannot be read says nothing
+            kind = getattr(estimator, "_estimator_type", None)
+    return kind.replace("_", " ") if isinstance(kind, str) else None
 
 
 def _param_error(pipeline: Pipeline, spec_text: str, exc: ValueError) -> SpecError | None:
