@@ -273,3 +273,59 @@ def test_an_undeclared_column_in_the_data_is_reported(
         "\n"
         "- rows: 2 → 2 (+0)\n"
     )
+
+
+def _inline_repo(root: Path, columns: str) -> Path:
+    """The corpus repository with inline ``data.columns`` instead of a schema file."""
+    make_repo(root)
+    spec = root / "pipelines" / "accounts.yaml"
+    spec.write_text(
+        spec.read_text().replace("  schema: schemas/accounts.yaml\n", f"  columns:\n{columns}")
+    )
+    (root / "data" / "accounts.csv").write_text("id,region,plan\n1,eu,free\n2,us,pro\n")
+    return root
+
+
+INLINE = "    id: {dtype: int64}\n    region: {dtype: category}\n    plan: {dtype: str}\n"
+
+
+def test_an_inline_str_column_is_str_in_the_diff(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The spec's ``str`` is pandas' text dtype, which pandera calls ``string[pyarrow]``:
+    the diff names it as the spec does."""
+    spec = _inline_repo(git_repo, INLINE) / "pipelines" / "accounts.yaml"
+    _git(git_repo, "add", "-A")
+    _git(git_repo, "commit", "-q", "-m", "base")
+    spec.write_text(spec.read_text().replace("region: {dtype: category}", "region: {dtype: str}"))
+    outcome = run_cli(capsys, "-C", str(git_repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    folder = git_repo / ".mlgitops" / "accounts"
+    diff = json.loads((folder / "datadiff.json").read_text())
+    assert diff["schema_diff"]["changes"] == [
+        {"column": "region", "field": "dtype", "base": "category", "head": "str"}
+    ]
+    validation = json.loads((folder / "validation.json").read_text())
+    assert validation["schema_diff"] == diff["schema_diff"]
+    markdown = (folder / "datadiff.md").read_text()
+    assert "- `region` dtype: <code>category</code> → <code>str</code>\n" in markdown
+
+
+def test_text_columns_moved_from_the_spec_to_a_schema_file_keep_their_dtype(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A schema file's ``str`` and ``string`` are the spec's ``str``: moving the columns
+    into a file changes no dtype in the diff."""
+    inline = INLINE.replace("category", "str")
+    spec = _inline_repo(git_repo, inline) / "pipelines" / "accounts.yaml"
+    _git(git_repo, "add", "-A")
+    _git(git_repo, "commit", "-q", "-m", "base")
+    spec.write_text(spec.read_text().replace(f"  columns:\n{inline}", "  schema: s.yaml\n"))
+    (git_repo / "s.yaml").write_text(
+        "schema_type: dataframe\ncolumns:\n  id: {dtype: int64}\n  region: {dtype: string}\n"
+        "  plan: {dtype: str}\ncoerce: true\nstrict: true\n"
+    )
+    outcome = run_cli(capsys, "-C", str(git_repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    diff = json.loads((git_repo / ".mlgitops" / "accounts" / "datadiff.json").read_text())
+    assert diff["schema_diff"] == {"columns_added": [], "columns_removed": [], "changes": []}

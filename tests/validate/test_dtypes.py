@@ -236,3 +236,72 @@ def test_nan_spelt_as_pandas_does_not_read_it_is_a_gap_in_every_float_column(
     # read as text (a word in the same column): still a gap, and only the word fails
     for dtype in ("float64", "float32", "Float64", "double[pyarrow]"):
         assert _ours(tmp_path, ["1", spelling, "x"], _schema(dtype, True)) == (False, {3})
+
+
+@pytest.mark.parametrize("nullable", [True, False], ids=["nullable", "not-nullable"])
+@pytest.mark.parametrize("dtype", INTEGERS)
+@pytest.mark.parametrize(
+    "values",
+    [["1", "", "3"], ["1", "", "2.0"], ["1", "2.0", "3", "", "5"], ["1", "", "x"]],
+    ids=["gap", "gap-and-2.0", "2.0-and-a-gap-a-chunk-apart", "gap-and-a-word"],
+)
+def test_a_gap_in_an_integer_column_pandera_does_not_coerce_fails_as_there(
+    tmp_path: Path, dtype: str, values: list[str], nullable: bool
+) -> None:
+    """With ``coerce`` unset, pandas reads an integer column with a gap as floats, which
+    pandera refuses: numpy's and Arrow's integers on the gap's row, pandas' nullable ones
+    as a column of the wrong type. So here, also where a value written ``2.0`` (read as
+    the integer 2) makes the column text to the reader (docs/validate.md)."""
+    schema = _schema(dtype, nullable).replace("coerce: true\n", "")
+    ours = _ours(tmp_path, values, schema)
+    passed, rows = _pandera(tmp_path / "d.csv", schema)
+    if dtype.endswith("[pyarrow]") and "x" in values:
+        # pandera names every row of an Arrow-backed column that pandas reads as text
+        assert (passed, rows) == (False, set(range(1, len(values) + 1)))
+        rows = {row for row, v in enumerate(values, 1) if v == "x" or (v == "" and not nullable)}
+    assert ours == (passed, rows)
+
+
+@pytest.mark.parametrize("age", ["", "2.0"], ids=["gap", "gap-and-2.0"])
+def test_a_nullable_integer_column_with_a_gap_fails_without_coerce_as_in_pandera(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], age: str
+) -> None:
+    """``Int64`` with ``coerce`` unset: pandas reads a column with a gap as ``float64``,
+    which pandera refuses as a column of the wrong type, whether or not another value is
+    written ``2.0``."""
+    import json
+
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from tests.validate.corpus import make_repo, run_cli
+
+    repo = make_repo(tmp_path / "repo")
+    schema = repo / "schemas" / "accounts.yaml"
+    text = schema.read_text().replace("coerce: true\n", "")
+    schema.write_text(
+        text.replace("age:\n    dtype: int64\n", "age:\n    dtype: Int64\n    nullable: true\n")
+    )
+    (repo / "data" / "accounts.csv").write_text(
+        f"id,age,score,plan\n1,34,0.5,free\n2,,1.5,pro\n3,{age},2.5,team\n"
+    )
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--format", "json")
+    assert outcome.code == 1, outcome.render()
+    failures = json.loads(outcome.stdout)["failures"]
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        pa.DataFrameSchema.from_yaml(schema.read_text()).validate(
+            pd.read_csv(repo / "data" / "accounts.csv"), lazy=True
+        )
+    cases = caught.value.failure_cases
+    assert [(c.column, c.check, c.failure_case) for c in cases.itertuples()] == [
+        ("age", "dtype('Int64')", "float64")
+    ]
+    assert failures == [
+        {
+            "column": "age",
+            "check": "dtype('Int64')",
+            "message": "column 'age' has type float64; the schema wants 'Int64'",
+            "failing_rows": None,
+            "examples": [],
+        }
+    ]

@@ -181,3 +181,34 @@ def test_half_floats_have_their_distinct_values_counted(
         pq.write_table(pa.table({**columns, "h": halves}), root / "data" / "accounts.parquet")
         outcome = run_cli(capsys, "-C", str(root), "validate", "accounts")
         assert (outcome.code, outcome.stderr) == (code, ""), outcome.stdout
+
+
+def test_an_inline_str_column_of_bytes_fails_in_the_spec_s_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bytes where the spec's inline columns say ``str``: the failing checks name the dtype
+    as the spec does, not as pandera calls it (``string[pyarrow]``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = _parquet_repo(tmp_path)
+    spec = root / "pipelines" / "accounts.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "  schema: schemas/accounts.yaml\n",
+            "  columns:\n    id: {dtype: int64}\n    region: {dtype: str}\n    plan: {dtype: str}\n",
+        )
+    )
+    regions = pa.array([b"eu", b"\xff"], pa.binary())
+    table = pa.table({"id": [1, 2], "region": regions, "plan": ["free", "pro"]})
+    pq.write_table(table, root / "data" / "accounts.parquet")
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts")
+    assert outcome.code == 1, outcome.render()
+    folder = root / ".mlgitops" / "accounts"
+    report = json.loads((folder / "validation.json").read_text())
+    assert {(f["column"], f["check"]) for f in report["failures"]} == {
+        ("region", "coerce_dtype('str')"),
+        ("region", "dtype('str')"),
+    }
+    shown = outcome.stdout + json.dumps(report) + (folder / "validation.md").read_text()
+    assert "string[pyarrow]" not in shown

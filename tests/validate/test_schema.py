@@ -315,6 +315,51 @@ def test_report_duplicates_counts_the_occurrences_pandera_counts(
         raise AssertionError("pandera passed it")
 
 
+@pytest.mark.parametrize("key", ["id", "[id]"])
+@pytest.mark.parametrize(
+    ("column", "table"),
+    [
+        ("exclude_first", "exclude_last"),
+        ("all", "exclude_first"),
+        ("exclude_last", "all"),
+        (None, "exclude_first"),
+    ],
+)
+def test_a_column_s_unique_and_the_schema_s_unique_on_it_each_report_their_own_rows(
+    repo: Path, capsys: pytest.CaptureFixture[str], column: str | None, table: str, key: str
+) -> None:
+    """``unique: true`` on a column and the schema's ``unique`` naming that column alone
+    are two checks in pandera, each with its own ``report_duplicates``: both fail, each on
+    the rows pandera names, and the schema's under pandera's name for it."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    unique = f"    unique: true\n    report_duplicates: {column}\n" if column else ""
+    text = (
+        f"schema_type: dataframe\ncolumns:\n  id:\n    dtype: int64\n{unique}"
+        f"  plan:\n    dtype: str\nunique: {key}\nreport_duplicates: {table}\n"
+    )
+    csv = "id,plan\n1,free\n2,pro\n1,team\n3,free\n1,pro\n2,free\n"
+    (repo / "data" / "accounts.csv").write_text(csv)
+    code, _ = _validate(repo, capsys, text)
+    assert code == 1
+    failures = json.loads((repo / ".mlgitops/accounts/validation.json").read_text())["failures"]
+    ours = {
+        (f["column"], f["check"]): (f["failing_rows"], [e["row"] for e in f["examples"]])
+        for f in failures
+    }
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        pa.DataFrameSchema.from_yaml(text).validate(
+            pd.read_csv(repo / "data/accounts.csv"), lazy=True
+        )
+    theirs: dict[tuple[str, str], list[int]] = {}
+    for case in caught.value.failure_cases.itertuples():
+        theirs.setdefault((case.column, case.check), []).append(int(case.index) + 1)
+    checks = ["multiple_fields_uniqueness", *(["field_uniqueness"] if column else [])]
+    assert set(theirs) == {("id", check) for check in checks}
+    assert ours == {check: (len(rows), sorted(rows)) for check, rows in theirs.items()}
+
+
 @pytest.mark.parametrize(
     ("dtype", "allowed", "csv", "rows"),
     [

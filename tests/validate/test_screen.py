@@ -173,8 +173,7 @@ def test_uniqueness_with_keys_that_rise_then_fall() -> None:
     for chunk in ([1, 2, 3], [4, 5], [0, 2]):
         unique.add(pa.table({"id": chunk}))
     parts = [pa.table({"id": c}) for c in ([1, 2, 3], [4, 5], [0, 2])]
-    failure = unique.confirm(unique.repeated(), lambda: iter(parts))
-    assert failure is not None
+    (failure,) = unique.confirm(unique.repeated(), lambda: iter(parts))
     assert (failure.failing_rows, [(e.row, e.value) for e in failure.examples]) == (
         2,
         [(2, 2), (7, 2)],
@@ -221,15 +220,15 @@ def test_uniqueness_of_whole_numbers_agrees_with_pandas(
     unique = Uniqueness(("id",), 2)
     for part in parts:
         unique.add(part)
-    failure = unique.confirm(unique.repeated(), lambda: iter(parts))
+    failures = unique.confirm(unique.repeated(), lambda: iter(parts))
     values = pd.Series([v for c in chunks for v in c], dtype=object)
     repeated = values.isna() if values.isna().sum() > 1 else values.isna() & False
     repeated |= values.duplicated(keep=False) & values.notna()
     expected = [i + 1 for i in range(len(values)) if repeated[i]]
     if not expected:
-        assert failure is None
+        assert failures == []
     else:
-        assert failure is not None
+        (failure,) = failures
         assert (failure.failing_rows, [e.row for e in failure.examples]) == (
             len(expected),
             expected[: len(failure.examples)],
@@ -265,11 +264,11 @@ def test_uniqueness_of_ids_that_rise_in_runs_then_fall_back(seed: int) -> None:
     unique = Uniqueness(("id",), 2)
     for part in parts:
         unique.add(part)
-    failure = unique.confirm(unique.repeated(), lambda: iter(parts))
+    failures = unique.confirm(unique.repeated(), lambda: iter(parts))
     values = pd.Series([v for c in chunks for v in c])
     expected = [i + 1 for i, hit in enumerate(values.duplicated(keep=False)) if hit]
-    assert (failure.failing_rows if failure else 0) == len(expected), chunks
-    if failure:
+    assert sum(f.failing_rows or 0 for f in failures) == len(expected), chunks
+    for failure in failures:
         assert [e.row for e in failure.examples] == expected[: len(failure.examples)]
 
 
@@ -312,10 +311,10 @@ def test_hashes_beyond_the_memory_budget_go_to_disk_and_find_the_same_repeats(
             unique.add(part)
             assert unique.stored() <= 1000
         assert list(tmp_path.iterdir())  # spilled
-        failure = unique.confirm(unique.repeated(), lambda parts=parts: iter(parts))
+        (failure,) = unique.confirm(unique.repeated(), lambda parts=parts: iter(parts))
         assert not list(tmp_path.iterdir())
         repeats = np.flatnonzero(pd.Series(column).duplicated(keep=False)) + 1
-        assert failure is not None and failure.failing_rows == len(repeats) > 30
+        assert failure.failing_rows == len(repeats) > 30
         assert [e.row for e in failure.examples] == list(repeats[: len(failure.examples)])
 
 

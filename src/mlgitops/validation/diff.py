@@ -35,8 +35,10 @@ def describe_schema(schema: Any) -> dict[str, Any]:
 
 
 def _column(column: Any) -> dict[str, Any]:
+    from mlgitops.validation.rules import SPEC_NAMES
+
     out: dict[str, Any] = {
-        "dtype": column.dtype,
+        "dtype": SPEC_NAMES.get(column.dtype, column.dtype),
         "nullable": bool(column.nullable),
         "unique": bool(column.unique),
         "required": bool(column.required),

@@ -124,7 +124,7 @@ def _run(
         tally.add(failure)
     hint = reader.size_hint() if plan.unique_keys else 0
     numbers = _numbers(plan)
-    uniques = [Uniqueness(keys, hint, numbers, report) for keys, report in plan.unique_keys.items()]
+    uniques = [Uniqueness(keys, hint, numbers, checks) for keys, checks in plan.unique_keys.items()]
     value_sets = [ValueSet(c, check, numbers.get(c)) for c, check in plan.value_sets.items()]
     profiler = Profiler(numbers) if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
@@ -140,7 +140,7 @@ def _run(
             kept.append((batch, chunker.parsed))
         del batch  # let the chunk go before the next one is read
     for unique in uniques:
-        tally.add_all([_confirm(reader, unique, plan.types(text), limits.chunk_rows)])
+        tally.add_all(_confirm(reader, unique, plan.types(text), limits.chunk_rows))
     tally.add_all([v.failure() for v in value_sets])
     tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
     failures = _with_lines(reader, tally.failures())
@@ -196,7 +196,7 @@ class _Gatherer(Protocol):
 
 def _confirm(
     reader: Reader, unique: Uniqueness, types: dict[str, Any], chunk_rows: int
-) -> Failure | None:
+) -> list[Failure]:
     keys = list(unique.keys)
     wanted = {k: v for k, v in types.items() if k in unique.keys}
     return unique.confirm(unique.repeated(), lambda: reader.batches(wanted, keys, chunk_rows))
@@ -286,7 +286,8 @@ class _Chunker:
             schema.validate(frame, lazy=True, inplace=True)
         except pa.errors.SchemaErrors as exc:
             shown = self._as_written(frame, text)
-            self.tally.add_cases(_without_echoes(exc.failure_cases), told, shown)
+            cases = _named(exc.failure_cases, self.plan.schema.dtype_names)
+            self.tally.add_cases(_without_echoes(cases), told, shown)
         except Exception as exc:  # pandera's own checks raising on these values
             rows = f"rows {start + 1}-{start + batch.num_rows}"
             named = f"column{'s' if len(dirty) > 1 else ''} {', '.join(dirty)}"
@@ -331,6 +332,8 @@ class _Chunker:
             raw = frame[column.name]
             parsed, bad = parse_column(raw, column.target)
             frame[column.name] = parsed
+            if column.name in self.text and _read_as_floats(column, raw, bad):
+                frame[column.name] = parsed.astype("float64")
             if self.keep and not is_text(column.arrow):  # (Sparse[int64]: always read as text)
                 # a value that is not of the type is a gap in what is kept: invalid data a
                 # stage takes anyway (train allowed to, drift) keeps its column's type
@@ -344,6 +347,15 @@ class _Chunker:
         return told
 
 
+def _read_as_floats(column: ColumnPlan, raw: pd.Series, bad: pd.Series) -> bool:
+    """Whether pandera, not coercing, judges this chunk of a CSV integer column as the floats
+    pandas reads it as: it has a gap, and every value is a number (else pandas reads text,
+    where numpy's integers still refuse each gap and pandas' nullable ones take it)."""
+    if column.rule.coerce or column.kind not in ("i", "u") or not raw.isna().any():
+        return False
+    return not column.rule.missing or not bad.any()
+
+
 def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
@@ -353,6 +365,22 @@ def _stored_as_text(batch: pa.Table, names: list[str]) -> frozenset[str]:
     numbers): parsed like CSV text, so a bad value is one failure, not pandera's
     coerce, dtype and check errors about the same value."""
     return frozenset(n for n in names if is_text(batch.column(n).type))
+
+
+def _named(cases: Any, names: Mapping[str, str]) -> Any:
+    """pandera's failure cases with the dtype in a dtype check's name called as the schema
+    calls it (``dtype('str')`` for an inline ``str`` column: pandera's ``string[pyarrow]``)."""
+    if not names:
+        return cases
+
+    def spelt(check: Any) -> Any:
+        if not isinstance(check, str) or not check.startswith(("dtype(", "coerce_dtype(")):
+            return check
+        for theirs, ours in names.items():
+            check = check.replace(f"'{theirs}'", f"'{ours}'")
+        return check
+
+    return cases.assign(check=cases["check"].map(spelt))
 
 
 def _without_echoes(cases: Any) -> Any:

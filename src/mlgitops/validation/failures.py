@@ -13,6 +13,9 @@ from typing import Any
 
 #: Offending values kept per failure.
 EXAMPLES = 5
+#: pandera's checks of a unique key: a column's ``unique``, and the schema's.
+COLUMN_UNIQUE = "field_uniqueness"
+TABLE_UNIQUE = "multiple_fields_uniqueness"
 _TEXT_LIMIT = 200
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.validation.failures import COLUMN_UNIQUE, TABLE_UNIQUE
 from mlgitops.validation.rules import ColumnRule, Schema
 
 if TYPE_CHECKING:
@@ -59,9 +60,10 @@ class Plan:
     schema: Schema
     #: Dataframe-level checks exist: pandera must see whole chunks.
     frame_checks: bool
-    #: Column sets that must be unique over the whole table, each with which occurrences of
-    #: a duplicate fail (its ``report_duplicates``).
-    unique_keys: dict[tuple[str, ...], str]
+    #: Column sets that must be unique over the whole table, each with pandera's checks of it
+    #: (a column's ``unique``, the schema's) and which occurrences of a duplicate each fails
+    #: (its ``report_duplicates``).
+    unique_keys: dict[tuple[str, ...], dict[str, str]]
     #: column -> the check of a table-wide ``unique_values_eq``.
     value_sets: dict[str, Any] = field(default_factory=dict)
 
@@ -139,9 +141,11 @@ def _chunk_schema(schema: pa.DataFrameSchema, header: Sequence[str]) -> Any:
     return chunk
 
 
-def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...], str]:
-    keys: dict[tuple[str, ...], str] = {
-        (name,): column.report_duplicates
+def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...], dict[str, str]]:
+    """Each key's checks: a column's ``unique`` and the schema's naming that column alone
+    are two, each with its own ``report_duplicates``, as in pandera."""
+    keys: dict[tuple[str, ...], dict[str, str]] = {
+        (name,): {COLUMN_UNIQUE: column.report_duplicates}
         for name, column in schema.columns.items()
         if column.unique and name in header
     }
@@ -149,7 +153,7 @@ def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...],
     if table:
         names = (table,) if isinstance(table, str) else tuple(table)
         if names and all(n in header for n in names):
-            keys[names] = schema.report_duplicates
+            keys.setdefault(names, {})[TABLE_UNIQUE] = schema.report_duplicates
     return keys
 
 

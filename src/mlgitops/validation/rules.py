@@ -65,6 +65,9 @@ class ColumnRule:
     unique: bool = False
     required: bool = True
     regex: bool = False
+    #: Whether pandera coerces the column to its dtype (the schema's or the column's
+    #: ``coerce``); else it judges the dtype pandas read the column as.
+    coerce: bool = False
     checks: tuple[CheckRule, ...] = ()
     #: Which occurrences of a duplicate ``unique`` reports: ``all``, ``exclude_first``,
     #: ``exclude_last`` (pandera's ``report_duplicates``).
@@ -83,6 +86,9 @@ class Schema:
     unique: Any = None
     #: ``report_duplicates`` of the table's ``unique`` key.
     report_duplicates: str = "all"
+    #: pandera's name of a dtype -> the schema's, where failures name it as the schema does
+    #: (an inline ``str`` column: :data:`SPEC_NAMES`).
+    dtype_names: Mapping[str, str] = field(default_factory=dict)
     _build: Callable[[], pa.DataFrameSchema] | None = field(default=None, repr=False)
     _pandera: pa.DataFrameSchema | None = field(default=None, repr=False)
 
@@ -133,7 +139,8 @@ def _from_pandera_column(column: Any, coerce: bool) -> ColumnRule:
     import numpy as np
 
     dtype = column.dtype
-    arrow, exact = _arrow_type(dtype, coerce or bool(column.coerce))
+    coerced = coerce or bool(column.coerce)
+    arrow, exact = _arrow_type(dtype, coerced)
     native = getattr(dtype, "type", None)
     return ColumnRule(
         dtype=None if dtype is None else str(dtype),
@@ -147,6 +154,7 @@ def _from_pandera_column(column: Any, coerce: bool) -> ColumnRule:
         unique=bool(column.unique),
         required=bool(column.required),
         regex=bool(column.regex),
+        coerce=coerced,
         checks=tuple(_from_pandera_check(c) for c in column.checks),
         report_duplicates=str(column.report_duplicates),
     )
@@ -214,6 +222,9 @@ INLINE_DTYPES: dict[str, tuple[str, str, bool, str]] = {
     "category": ("category", "string", False, "O"),
     "datetime64[ns]": ("datetime64[ns]", "string", False, "M"),
 }
+#: pandera's name of a dtype -> the spec's, where they differ: pandas' text, which an inline
+#: ``str`` column is (and a schema file's ``str`` or ``string``).
+SPEC_NAMES = {"string[pyarrow]": "str"}
 #: An inline integer dtype of a nullable column -> pandas' nullable integer dtype: numpy's
 #: integers hold no missing value (pandera's ``int64`` refuses a gap), ``Int64`` does.
 NULLABLE_INTEGERS = {"int64": "Int64", "int32": "Int32"}
@@ -245,7 +256,7 @@ def inline(columns: Sequence[Column], *, name: str | None = None) -> Schema:
         }
         return pa.DataFrameSchema(built, coerce=True, strict=True, name=name)
 
-    schema = Schema({}, strict=True, coerce=True, _build=build)
+    schema = Schema({}, strict=True, coerce=True, dtype_names=SPEC_NAMES, _build=build)
     schema.columns.update({c.name: _inline_column(c, schema) for c in columns})
     return schema
 
@@ -264,6 +275,7 @@ def _inline_column(column: Column, schema: Schema) -> ColumnRule:
         nullable=column.nullable,
         unique=column.unique,
         required=column.required,
+        coerce=True,
         checks=_checks(column),
     )
 

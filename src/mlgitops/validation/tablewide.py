@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from mlgitops.errors import DataError, ServiceError
-from mlgitops.validation.failures import EXAMPLES, Example, Failure, plain_value
+from mlgitops.validation.failures import (
+    COLUMN_UNIQUE,
+    EXAMPLES,
+    TABLE_UNIQUE,
+    Example,
+    Failure,
+    plain_value,
+)
 from mlgitops.validation.parsing import Typed, as_comparable_text, as_values, is_text
 
 if TYPE_CHECKING:
@@ -89,7 +96,8 @@ _KEEP: dict[str, Literal["first", "last"]] = {"exclude_first": "first", "exclude
 
 
 class Uniqueness:
-    """Hashes of one unique key, gathered chunk by chunk into one buffer.
+    """Hashes of one unique key, gathered chunk by chunk into one buffer, for each of
+    pandera's checks of that key (a column's ``unique``, the schema's).
 
     While a single integer key only ever grows (ids usually do), nothing can
     repeat: no sort is needed, and a chunk of consecutive keys is kept as its
@@ -102,14 +110,18 @@ class Uniqueness:
         keys: tuple[str, ...],
         size_hint: int,
         numbers: Mapping[str, Typed] | None = None,
-        report: str = "all",
+        checks: Mapping[str, str] | None = None,
     ) -> None:
         import numpy as np
 
         self.keys = keys
-        #: The occurrences of a duplicate that fail, as pandera's ``report_duplicates``
+        if checks is None:
+            checks = {COLUMN_UNIQUE if len(keys) == 1 else TABLE_UNIQUE: "all"}
+        #: Per check, the occurrences of a duplicate that fail, as its ``report_duplicates``
         #: says: every one, or all but the first or the last (pandas' ``duplicated``).
-        self._spared: Literal["first", "last", False] = _KEEP.get(report, False)
+        self._spared: dict[str, Literal["first", "last", False]] = {
+            check: _KEEP.get(report, False) for check, report in checks.items()
+        }
         #: The keys declared numbers or booleans: where the file writes such a key as text
         #: (``10.0``, ``+10``), it compares as the value it parses to.
         self._numbers = {k: v for k, v in (numbers or {}).items() if k in keys}
@@ -232,10 +244,10 @@ class Uniqueness:
 
     def confirm(
         self, repeated: np.ndarray[Any, Any], batches: Callable[[], Iterator[pa.Table]]
-    ) -> Failure | None:
-        """Compare the candidate rows by value; the failure, if any."""
+    ) -> list[Failure]:
+        """Compare the candidate rows by value; the failure of each check, if any."""
         if len(repeated) == 0:
-            return None
+            return []
         import numpy as np
         import pandas as pd
 
@@ -250,11 +262,15 @@ class Uniqueness:
             hashed += int(hit.sum())
             start += batch.num_rows
         candidates = pd.concat(found)
-        exact = candidates[candidates.duplicated(keep=self._spared)]
-        count = len(exact) if hashed <= CONFIRM_LIMIT else hashed
-        return self._failure(exact, count) if count else None
+        failures = []
+        for check, spared in self._spared.items():
+            exact = candidates[candidates.duplicated(keep=spared)]
+            count = len(exact) if hashed <= CONFIRM_LIMIT else hashed
+            if count:
+                failures.append(self._failure(check, exact, count))
+        return failures
 
-    def _failure(self, rows: Any, count: int) -> Failure:
+    def _failure(self, check: str, rows: Any, count: int) -> Failure:
         single = len(self.keys) == 1
         examples = tuple(
             Example(
@@ -263,17 +279,12 @@ class Uniqueness:
             )
             for r, v in zip(rows.index[:EXAMPLES], rows.itertuples(index=False), strict=False)
         )
-        if single:
-            return Failure(
-                self.keys[0],
-                "field_uniqueness",
-                "duplicate values in a unique column",
-                count,
-                examples,
-            )
+        if check == COLUMN_UNIQUE:
+            message = "duplicate values in a unique column"
+            return Failure(self.keys[0], check, message, count, examples)
         key = ", ".join(self.keys)
-        message = f"duplicate combinations of the unique key ({key})"
-        return Failure(key, "multiple_fields_uniqueness", message, count, examples)
+        message = f"duplicate {'values' if single else 'combinations'} of the unique key ({key})"
+        return Failure(key, check, message, count, examples)
 
 
 def _repeats(hashes: np.ndarray[Any, Any], halves: bool = False) -> np.ndarray[Any, Any]:

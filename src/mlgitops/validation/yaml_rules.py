@@ -152,7 +152,7 @@ def _settings(schema: Schema) -> dict[str, Any]:
     for name, rule in schema.columns.items():
         found[f"column {name!r}"] = (
             rule.dtype, rule.words, rule.arrow, rule.exact, rule.kind, rule.missing,
-            rule.nullable, rule.unique, rule.required, rule.regex, rule.checks,
+            rule.nullable, rule.unique, rule.required, rule.regex, rule.coerce, rule.checks,
         )  # fmt: skip
     return found
 
@@ -178,6 +178,7 @@ def _column(name: str, column: Any, schema: Schema, strings: bool) -> ColumnRule
         nullable=flags["nullable"],
         unique=flags["unique"],
         required=flags["required"],
+        coerce=schema.coerce or flags["coerce"],
         checks=tuple(_check(*entry) for entry in _checks(column)),
     )
 
