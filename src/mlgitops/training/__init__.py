@@ -4,25 +4,34 @@ A trainer is anything with the :class:`~mlgitops.training.base.Trainer`
 shape, registered by name in :data:`TRAINERS`. A spec with ``model.command``
 uses the ``command`` trainer, otherwise the ``sklearn`` trainer.
 
-Nothing here imports pandas, scikit-learn or MLflow at module level.
+Nothing here imports pandas, scikit-learn or MLflow at module level, and the
+trainers load when first asked for: ``validate`` reads the content key's
+module alone.
 """
 
 from __future__ import annotations
 
-from mlgitops.spec.model import Pipeline
-from mlgitops.training.base import Fitted, Trainer, TrainJob
-from mlgitops.training.command_trainer import CommandTrainer
-from mlgitops.training.sklearn_trainer import SklearnTrainer
+from typing import TYPE_CHECKING, Any
 
-TRAINERS: dict[str, Trainer] = {
-    "sklearn": SklearnTrainer(),
-    "command": CommandTrainer(),
+if TYPE_CHECKING:
+    from mlgitops.training.base import Fitted, Trainer, TrainJob
+    from mlgitops.training.registry import TRAINERS, trainer_for
+
+_FROM = {
+    "Fitted": "base",
+    "Trainer": "base",
+    "TrainJob": "base",
+    "TRAINERS": "registry",
+    "trainer_for": "registry",
 }
 
 
-def trainer_for(pipeline: Pipeline) -> Trainer:
-    """The registered trainer that this pipeline's ``model`` section asks for."""
-    return TRAINERS["command" if pipeline.model.command else "sklearn"]
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name not in _FROM:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_FROM[name]}"), name)
 
 
 __all__ = ["TRAINERS", "Fitted", "TrainJob", "Trainer", "trainer_for"]
