@@ -108,3 +108,18 @@ def test_the_uri_s_credentials_are_sent_as_basic_auth(
     sent = base64.b64encode(f"ci@corp:{SECRET}/1".encode()).decode()
     assert _Recording.seen and set(_Recording.seen) == {f"Basic {sent}"}
     assert SECRET not in (root / ".mlgitops" / "tumors" / "failed.json").read_text()
+
+
+def test_the_registry_client_of_deploy_and_doctor_does_the_same(
+    tmp_path: Path, recording: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = example_repo(tmp_path / "repo", "tumors")
+    uri = f"http://ci:{SECRET}@{recording}"
+    assert cli(root, "doctor", "--tracking-uri", uri) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith(
+        f"fix   tracking server: http://***@{recording} does not look like an MLflow"
+    )
+    assert SECRET not in out
+    sent = base64.b64encode(f"ci:{SECRET}".encode()).decode()
+    assert _Recording.seen and set(_Recording.seen) == {f"Basic {sent}"}

@@ -11,7 +11,7 @@ import requests
 from mlgitops.errors import ServiceError
 from mlgitops.gitops.registry import ModelVersion, version_of
 from mlgitops.training.tracking import RunRecord
-from mlgitops.training.tracking_rest import run_record
+from mlgitops.training.tracking_rest import run_record, server
 
 API = "/api/2.0/mlflow"
 _RETRY_STATUS = frozenset({429, 502, 503, 504})
@@ -32,7 +32,7 @@ class RestRegistry:
     def __init__(
         self, uri: str, session: requests.Session, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        self.uri = uri.rstrip("/")
+        self._base, self.uri = server(uri, session)
         self._session = session
         self._sleep = sleep
 
@@ -86,7 +86,7 @@ class RestRegistry:
         self._call("POST", "/registered-models/alias", json=body)
 
     def _call(self, method: str, endpoint: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
-        url = f"{self.uri}{API}{endpoint}"
+        url = f"{self._base}{API}{endpoint}"
         for attempt in range(4):
             try:
                 answer = self._session.request(method, url, timeout=_TIMEOUT, **kwargs)

@@ -36,20 +36,25 @@ def session_for(env: Mapping[str, str]) -> requests.Session:
     return session
 
 
+def server(uri: str, session: requests.Session) -> tuple[str, str]:
+    """The server's URL for requests, and its name in messages and train.json (credentials
+    masked). A password in the URI is sent as requests would send it, as basic auth, unless
+    the environment gave the session one."""
+    from mlgitops.masking import split_credentials, without_credentials
+
+    base, credentials = split_credentials(uri.rstrip("/"))
+    if credentials is not None and session.auth is None:
+        session.auth = credentials
+    return base, without_credentials(uri.rstrip("/"))
+
+
 class RestTracking:
     """A tracking server reached over HTTP; every failure is a ServiceError naming the URI."""
 
     def __init__(
         self, uri: str, session: requests.Session, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        from mlgitops.masking import split_credentials, without_credentials
-
-        # The URI names the server in messages and train.json (credentials masked); a
-        # password in it is sent as requests sends one, unless the environment gives one.
-        self.uri = without_credentials(uri.rstrip("/"))
-        self._base, credentials = split_credentials(uri.rstrip("/"))
-        if credentials is not None and session.auth is None:
-            session.auth = credentials
+        self._base, self.uri = server(uri, session)
         self._session = session
         self._sleep = sleep
 
