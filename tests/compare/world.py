@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,24 @@ class World:
         tracking.end_run(run.run_id, "FINISHED")
         return run.run_id
 
+    def _digest(self, model: Model) -> str:
+        """The digest deploy records of a registered version's files ("" for another)."""
+        if self.server is None or not model.version:
+            return ""
+        import mlflow
+
+        from mlgitops.digest import folder_digest
+        from mlgitops.evaluation.baseline import REGISTERED_MODEL_META
+
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=model.model_uri, dst_path=tmp, tracking_uri=self.server.uri
+                )
+            )
+            (local / REGISTERED_MODEL_META).unlink(missing_ok=True)
+            return folder_digest(local)
+
     def deploy(self, model: Model, claimed: dict[str, float] | None = None) -> None:
         """Commit the first environment's model.json on main (the base branch) and push."""
         record = results.ProvenanceRecord(
@@ -155,6 +174,7 @@ class World:
             data_hash="sha256:old-data",
             spec_hash="sha256:spec",
             commit="0" * 40,
+            model_digest=self._digest(model),
         )
         git(self.root, "checkout", "-q", "main")
         path = self.root / "manifests" / self.name / "overlays" / "staging" / "model.json"

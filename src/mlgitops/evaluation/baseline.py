@@ -9,12 +9,13 @@ deployed yet, whatever MLflow holds.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
-from mlgitops import proc
+from mlgitops import console, proc
 from mlgitops.basebranch import is_commit
 from mlgitops.errors import BadInput, DataError, ServiceError
 from mlgitops.evaluation.assess import DeployedModel
@@ -27,6 +28,8 @@ from mlgitops.spec.model import Pipeline
 NO_ENVIRONMENTS = "the spec deploys to no environment: absolute gates only"
 ARTIFACTS = "mlgitops"
 TRAINING_ROWS = "training_rows.parquet"
+#: What MLflow's client writes beside a registered model version's files as it downloads them.
+REGISTERED_MODEL_META = "registered_model_meta"
 
 
 def record_path(pipeline: Pipeline) -> str | None:
@@ -106,12 +109,68 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
     from mlflow.exceptions import MlflowException
 
     info = deployed_info(record, tracking_uri, source)
+    folder = Path(tempfile.mkdtemp(prefix="mlgitops-deployed-"))
     try:
-        model = load_flavor(record.model_uri, info)
+        files = checked_download(record, tracking_uri, source, folder / "model")
+        model = load_flavor(str(files), info)
     except (MlflowException, OSError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
         raise _missing(record, tracking_uri, source, exc) from exc
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _removed_with(model, folder)  # a pyfunc model may read its files while it predicts
     training = training_rows(record.run_id, tracking_uri) if record.run_id else None
     return DeployedModel(model, signature_of(info), training)
+
+
+def checked_download(record: ProvenanceRecord, tracking_uri: str, source: str, dest: Path) -> Path:
+    """The deployed model's files, downloaded to ``dest``: ServiceError unless they are the
+    ones deploy checked (the record's ``model_digest``). The PR credentials can write the
+    files of any model logged in the pipeline's experiment, the deployed one's included."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from mlgitops.digest import folder_digest
+
+    try:
+        dest.mkdir(parents=True)
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=record.model_uri, dst_path=str(dest), tracking_uri=tracking_uri
+            )
+        )
+    except (MlflowException, OSError) as exc:
+        raise _missing(record, tracking_uri, source, exc) from exc
+    # MLflow's client adds this file to a registered version's download: not the model's
+    (local / REGISTERED_MODEL_META).unlink(missing_ok=True)
+    if not record.model_digest:  # a record from before deploy recorded digests
+        console.error_line(
+            f"mlgitops: warning: {source} records no model digest: the files of "
+            f"{record.model_uri} are not checked (the next deploy records it)"
+        )
+        return local
+    digest = folder_digest(local)
+    if digest != record.model_digest:
+        raise ServiceError(
+            f"the deployed model {record.model_uri} (recorded in {source}) has digest "
+            f"{digest} in MLflow at {tracking_uri}, but {source} records "
+            f"{record.model_digest}: its files changed after it was deployed, so nothing can "
+            "be judged against it; restore its files, or roll back to a model whose files "
+            "are intact"
+        )
+    return local
+
+
+def _removed_with(model: Any, folder: Path) -> None:
+    """Remove ``folder`` once ``model`` is gone (at exit at the latest)."""
+    import atexit
+    import weakref
+
+    try:
+        weakref.finalize(model, shutil.rmtree, folder, True)
+    except TypeError:  # an object that takes no weak reference
+        atexit.register(shutil.rmtree, folder, True)
 
 
 def deployed_info(record: ProvenanceRecord, tracking_uri: str, source: str) -> Any:

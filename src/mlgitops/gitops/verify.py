@@ -123,7 +123,7 @@ def predict_deployed(
     with tempfile.TemporaryDirectory(prefix="mlgitops-deployed-") as tmp:
         info = baseline.deployed_info(record, uri, found.source)
         with console.group(f"Downloading the deployed model {record.model_uri}"):
-            folder = _download_uri(uri, record.model_uri, Path(tmp) / "model")
+            folder = baseline.checked_download(record, uri, found.source, Path(tmp) / "model")
         outputs = Path(tmp) / "outputs"
         names, refused = None, None
         with console.group(f"Running the deployed model {record.model_uri} on the merged holdout"):

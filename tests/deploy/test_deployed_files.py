@@ -1,0 +1,106 @@
+"""The deployed model's files are the ones deploy checked: ``model.json`` records their
+digest, and every stage that loads the deployed model (compare's baseline, the deploy
+workflow's ``deployed`` job) checks it first. The PR MLflow credentials can write the
+files of any model logged in the pipeline's experiment, the deployed one's included: a
+swapped baseline would make relative gates judge against anything, and run its code."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import requests
+
+from mlgitops.training.tracking import open_tracking
+from tests.deploy.test_deploy import deploy, merge_a_change, versions
+from tests.deploy.world import World, cli_run, git, handoff, publish_review, reviewed_run
+from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.mlflow_server import MlflowServer
+
+pytestmark = pytest.mark.slow
+
+
+class _Planted:
+    """Runs code when unpickled: what a swapped model.pkl can do."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (print, ("planted code ran",))
+
+
+def _swap_deployed(world: World, uri: str) -> str:
+    """Overwrite version 1's model.pkl in MLflow, as the PR credentials can."""
+    model_json = world.work / "manifests" / world.name / "overlays" / "staging" / "model.json"
+    record = json.loads(model_json.read_text())
+    version = requests.get(
+        f"{uri}/api/2.0/mlflow/model-versions/get",
+        params={"name": world.name, "version": record["version"]},
+        timeout=30,
+    ).json()["model_version"]
+    model_id = str(version["source"]).removeprefix("models:/")  # the logged model it is
+    logged = requests.get(f"{uri}/api/2.0/mlflow/logged-models/{model_id}", timeout=30).json()
+    swapped = world.tmp / "swapped"
+    swapped.mkdir()
+    (swapped / "model.pkl").write_bytes(pickle.dumps(_Planted()))
+    open_tracking(uri, world.work, env={}).upload(logged["model"]["info"]["artifact_uri"], swapped)
+    return str(record["model_digest"])
+
+
+@pytest.fixture
+def deployed_then_swapped(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> tuple[World, str, str]:
+    """v1 deployed by mlgitops deploy (model.json records its digest); then a change
+    reviewed against it and merged; then v1's files swapped. The checkout is on the merge."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=13)
+    recorded = _swap_deployed(world, uri)
+    assert recorded.startswith("sha256:")
+    return world, uri, recorded
+
+
+def test_compare_refuses_a_deployed_model_whose_files_changed(
+    deployed_then_swapped: tuple[World, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, uri, recorded = deployed_then_swapped
+    capsys.readouterr()
+    assert cli_run(world.work, "compare", world.name, "--tracking-uri", uri) == 2
+    captured = capsys.readouterr()
+    assert "planted code ran" not in captured.out + captured.err
+    model_uri = f"models:/{world.name}/1"
+    where = f"origin/main:manifests/{world.name}/overlays/staging/model.json"
+    assert captured.err.startswith(
+        f"mlgitops compare: error: the deployed model {model_uri} (recorded in {where}) has "
+        f"digest sha256:"
+    )
+    assert captured.err.endswith(
+        f" in MLflow at {uri}, but {where} records {recorded}: its files changed after it was "
+        "deployed, so nothing can be judged against it; restore its files, or roll back to a "
+        "model whose files are intact\n"
+    )
+    assert not (world.work / ".mlgitops" / world.name / "verdict.json").exists()
+    assert handoff(world.work, world.name, "failed.json")["stage"] == "compare"
+
+
+def test_deploy_refuses_a_deployed_model_whose_files_changed(
+    deployed_then_swapped: tuple[World, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, uri, recorded = deployed_then_swapped
+    capsys.readouterr()
+    outputs = world.tmp / "outputs"
+    staged = ("--predictions", str(outputs), "--predict", "deployed")
+    assert deploy(world, uri, *staged) == 2
+    captured = capsys.readouterr()
+    assert "planted code ran" not in captured.out + captured.err
+    where = f":manifests/{world.name}/overlays/staging/model.json"  # at the merge's first parent
+    assert f"{where} records {recorded}: its files changed after it was deployed" in captured.err
+    assert not (outputs / "deployed").exists()
+    assert deploy(world, uri) == 2  # as one process, likewise
+    assert "planted code ran" not in "".join(capsys.readouterr())
+    assert versions(uri, world.name) == ["1"]
