@@ -6,7 +6,9 @@ failure cases are folded into per-column, per-check totals. Table-wide
 checks (uniqueness, ``unique_values_eq``, row-count bounds) are gathered
 across chunks. When a value does not parse as its column's type, the file is
 read again with those columns as text and parsed here, so that every bad
-value is reported with its row instead of stopping the read.
+value is reported with its row instead of stopping the read. A ``datetime64[ns]``
+column is parsed in the format of its first value in the file, as pandas' coercion of
+the whole column parses it (:mod:`mlgitops.validation.dates`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
 from mlgitops.errors import DataError
+from mlgitops.validation.dates import DateColumn, judged
 from mlgitops.validation.failures import (
     EXAMPLES,
     STRUCTURE_CHECKS,
@@ -143,7 +146,11 @@ def _run(
         tally.add_all(_confirm(reader, unique, plan.types(text), limits.chunk_rows))
     tally.add_all([v.failure() for v in value_sets])
     tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
-    failures = _with_lines(reader, tally.failures())
+    found = tally.failures()
+    marked = {e.row for f in found for e in f.examples} | chunker.date_rows()
+    lines = reader.lines(marked) if marked and reader.line_based else {}
+    tally.add_all(chunker.date_failures(lines))
+    failures = tuple(f.with_lines(lines) for f in tally.failures())
     if not keep:
         return Outcome(rows, failures, profiler.result() if profiler else None, None, text)
     table, typed = _typed(kept, plan)
@@ -202,14 +209,6 @@ def _confirm(
     return unique.confirm(unique.repeated(), lambda: reader.batches(wanted, keys, chunk_rows))
 
 
-def _with_lines(reader: Reader, failures: tuple[Failure, ...]) -> tuple[Failure, ...]:
-    rows = {e.row for f in failures for e in f.examples}
-    if not rows or not reader.line_based:
-        return failures
-    lines = reader.lines(rows)
-    return tuple(f.with_lines(lines) for f in failures)
-
-
 def structure(schema: Any, header: tuple[str, ...]) -> list[Failure]:
     """Missing, unexpected and out-of-order columns, from the header alone."""
     rules = Schema.of(schema)
@@ -259,7 +258,9 @@ class _Chunker:
         self.text = text
         self.display = display
         self.keep = keep
-        self._schemas: dict[tuple[str, ...], Any] = {}
+        self._schemas: dict[tuple[tuple[str, ...], frozenset[str]], Any] = {}
+        #: The ``datetime64[ns]`` columns read as text, parsed here over the whole file.
+        self.dates = {c.name: DateColumn(c, display) for c in plan.columns if judged(c)}
         #: With ``keep``: the last chunk's text columns of numbers or booleans as parsed, in
         #: the Arrow type the column is read as (every value read).
         self.parsed: dict[str, pa.Array] = {}
@@ -281,7 +282,7 @@ class _Chunker:
         frame.index = pd.RangeIndex(start, start + batch.num_rows)
         text = self.text | _stored_as_text(batch, dirty)
         told = self._parse_text(frame, text) if text else set()
-        schema = self._schema(tuple(dirty))
+        schema = self._schema(tuple(dirty), self._parse_dates(frame))
         try:
             schema.validate(frame, lazy=True, inplace=True)
         except pa.errors.SchemaErrors as exc:
@@ -311,14 +312,43 @@ class _Chunker:
                 )
         return shown
 
-    def _schema(self, names: tuple[str, ...]) -> Any:
-        if self.plan.frame_checks:
-            return self.plan.chunk_schema
-        if names not in self._schemas:
-            wanted = [n for n in self.plan.chunk_schema.columns if n in names]
-            regex = [n for n, c in self.plan.chunk_schema.columns.items() if c.regex]
-            self._schemas[names] = self.plan.chunk_schema.select_columns(wanted + regex)
-        return self._schemas[names]
+    def date_rows(self) -> set[int]:
+        """The rows the failures of the ``datetime64[ns]`` columns name."""
+        return {r for d in self.dates.values() for r in d.rows()}
+
+    def date_failures(self, lines: Mapping[int, int]) -> list[Failure]:
+        """pandera's failures of the ``datetime64[ns]`` columns over the whole file."""
+        names = self.plan.schema.dtype_names
+        return [f for d in self.dates.values() for f in d.failures(lines, names)]
+
+    def _parse_dates(self, frame: pd.DataFrame) -> frozenset[str]:
+        """Put the chunk's dates in ``frame`` as pandas' coercion of the whole column makes
+        them; the columns whose coercion fails, left as text for pandera to judge without
+        their dtype (told at the end, over the whole file)."""
+        failed = set()
+        for name, dates in self.dates.items():
+            if name not in frame or not dates.handled:
+                continue
+            parsed = dates.parse(frame[name])
+            if parsed is not None:
+                frame[name] = parsed
+            elif dates.handled:
+                failed.add(name)
+        return frozenset(failed)
+
+    def _schema(self, names: tuple[str, ...], text: frozenset[str] = frozenset()) -> Any:
+        """The chunk schema of columns ``names``; those in ``text`` without their dtype."""
+        key = (names, text)
+        if key not in self._schemas:
+            schema = self.plan.chunk_schema
+            if not self.plan.frame_checks:
+                wanted = [n for n in schema.columns if n in names]
+                regex = [n for n, c in schema.columns.items() if c.regex]
+                schema = schema.select_columns(wanted + regex)
+            if text:
+                schema = schema.update_columns({n: {"dtype": None} for n in text})
+            self._schemas[key] = schema
+        return self._schemas[key]
 
     def _parse_text(self, frame: pd.DataFrame, text: frozenset[str]) -> set[tuple[str, int]]:
         """Parse text columns meant to be numbers or booleans; report what does not parse."""
