@@ -348,3 +348,28 @@ def test_a_failure_after_training_is_recorded_too(
     monkeypatch.delenv("GITHUB_OUTPUT")
     assert cli(root, "report", "tumors") == 0
     assert "❌ mlgitops `tumors`: training failed" in capsys.readouterr().out
+
+
+def test_a_prediction_the_fitted_model_refuses_is_bad_input(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A parameter the fit takes and the prediction refuses (more neighbours than training
+    rows) crashed train (exit 3)."""
+    name = unique("neighbours")
+    root = example_repo(tmp_path / "repo", name)
+    _edit(
+        root,
+        name,
+        "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+        "estimator: sklearn.neighbors.KNeighborsClassifier\n  params: {n_neighbors: 1000}",
+    )
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "mlgitops train: error: data/tumors.csv: predict with KNeighborsClassifier on 142 "
+        "holdout rows failed: Expected n_neighbors <= n_samples_fit, but n_neighbors = 1000, "
+        "n_samples_fit = 427, n_samples = 142\n"
+    )
+    failed = json.loads((root / ".mlgitops" / name / "failed.json").read_text())
+    assert (failed["stage"], failed["exit_code"]) == ("train", 2)

@@ -63,9 +63,9 @@ class SklearnTrainer:
                 spec_error = _param_error(job.pipeline, job.spec_text, exc)
                 if spec_error:
                     raise spec_error from exc
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise DataError(
-                    f"{job.pipeline.data.path}: {title} failed: {first}{_emptied(x_train)}"
+                    f"{job.pipeline.data.path}: {title} failed: {_first_line(exc)}"
+                    f"{_emptied(x_train)}"
                 ) from exc
         # The run records the parameters of the fit; the model it logs predicts on the CPU,
         # as where it is served, and the holdout's predictions are the served model's.
@@ -74,7 +74,12 @@ class SklearnTrainer:
         serving = serving_params(chosen)
         if serving:
             estimator.set_params(**serving)
-        return _predict(model, estimator, split, params)
+        return _predict(model, estimator, split, params, job.pipeline.data.path)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _emptied(frame: Any) -> str:
@@ -89,12 +94,18 @@ def _emptied(frame: Any) -> str:
     )
 
 
-def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str]) -> Fitted:
+def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str], source: str) -> Fitted:
     import numpy as np
     import pandas as pd
 
     x_holdout = split.holdout[list(split.features)]
-    y_pred, proba, known = outputs(model, x_holdout, proba=True)
+    try:
+        y_pred, proba, known = outputs(model, x_holdout, proba=True)
+    except ValueError as exc:  # what the spec's parameters let the fit take and not this
+        raise DataError(
+            f"{source}: predict with {type(estimator).__name__} on {len(x_holdout)} holdout "
+            f"rows failed: {_first_line(exc)}"
+        ) from exc
     columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
     classes = None
     if proba is not None:
