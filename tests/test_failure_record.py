@@ -91,3 +91,13 @@ def test_secrets_of_the_job_are_masked_as_github_masks_them_in_logs(
         "server said: bad token *** for ci (password ***, key ***) "
         "at https://***@mlflow.corp/api and s3://bucket/x"
     )
+
+
+def test_a_password_holding_an_at_sign_is_masked_whole(tmp_path: Path) -> None:
+    """HTTP clients split user information at its last ``@``: so must the mask."""
+    outputs = Outputs(tmp_path / "out")
+    said = DataError("MLflow at http://alice:hunter@2024@127.0.0.1:9/api and postgresql://u:p@db/x")
+    record_failure(outputs, "churn", "train", said)
+    assert _record(outputs.folder)["message"] == (
+        "MLflow at http://***@127.0.0.1:9/api and postgresql://***@db/x"
+    )

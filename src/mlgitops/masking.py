@@ -13,8 +13,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 T = TypeVar("T")
 
 MASK = "***"
-#: A URL's user information: ``scheme://user:password@host``.
-_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#]+@")
+#: A URL's user information: ``scheme://user:password@host``, up to the last ``@`` before
+#: the path (where HTTP clients split it: a password may hold an ``@``).
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/\s?#]*@")
 #: Environment variables whose values are credentials, by their names.
 _SECRET_NAME = re.compile(
     r"TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY", re.IGNORECASE

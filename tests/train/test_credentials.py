@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import importlib.util
 import json
 import threading
 from collections.abc import Iterator
@@ -123,3 +124,22 @@ def test_the_registry_client_of_deploy_and_doctor_does_the_same(
     assert SECRET not in out
     sent = base64.b64encode(f"ci:{SECRET}".encode()).decode()
     assert _Recording.seen and set(_Recording.seen) == {f"Basic {sent}"}
+
+
+def test_a_database_store_is_named_without_its_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MLflow's own client opens a database URI; its driver may not be installed."""
+    root = example_repo(tmp_path / "repo", "tumors")
+    for uri, said in (
+        ("mysql+nosuchdialect://ci:s3cr3t-pw@127.0.0.1:9/db", "cannot be opened ("),
+        ("postgresql://ci:s3cr3t-pw@127.0.0.1:9/db", "needs the Python module psycopg2, which"),
+    ):
+        if "psycopg2" in said and importlib.util.find_spec("psycopg2") is not None:
+            continue  # installed: the store is unreachable instead, as the first case shows
+        assert cli(root, "train", "tumors", "--tracking-uri", uri) == 2
+        err = capsys.readouterr().err
+        shown = uri.replace("ci:s3cr3t-pw@", "***@")
+        assert err.startswith(f"mlgitops train: error: MLflow tracking store {shown} {said}")
+        assert SECRET not in err
+        assert SECRET not in (root / ".mlgitops" / "tumors" / "failed.json").read_text()

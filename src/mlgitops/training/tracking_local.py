@@ -21,7 +21,11 @@ class LocalTracking:
     """A tracking store that MLflow's Python client opens directly."""
 
     def __init__(self, uri: str, artifact_root: Path) -> None:
-        self.uri = uri
+        from mlgitops.masking import without_credentials
+
+        self._uri = uri
+        #: The store in messages and train.json: a database URI's password masked.
+        self.uri = without_credentials(uri)
         self._artifact_root = artifact_root
         self._client: Any = None
 
@@ -43,10 +47,15 @@ class LocalTracking:
                 for noisy in ("mlflow", "alembic"):
                     logging.getLogger(noisy).setLevel(logging.WARNING)
 
-                self._client = MlflowClient(tracking_uri=self.uri)
+                self._client = MlflowClient(tracking_uri=self._uri)
                 self._client.search_experiments(max_results=1)
-            except ImportError:
-                raise  # a missing extra: the CLI names the pip install
+            except ImportError as exc:
+                if (exc.name or "mlflow").partition(".")[0] in ("mlflow", "sqlalchemy"):
+                    raise  # a missing extra: the CLI names the pip install
+                raise ServiceError(
+                    f"MLflow tracking store {self.uri} needs the Python module {exc.name}, "
+                    "which is not installed: install the database driver its URI names"
+                ) from exc
             except Exception as exc:
                 raise ServiceError(
                     f"MLflow tracking store {self.uri} cannot be opened ({_first_line(exc)})"
@@ -66,7 +75,9 @@ class LocalTracking:
 
     def _db(self) -> Path | None:
         return (
-            Path(self.uri.removeprefix("sqlite:///")) if self.uri.startswith("sqlite:///") else None
+            Path(self._uri.removeprefix("sqlite:///"))
+            if self._uri.startswith("sqlite:///")
+            else None
         )
 
     def experiment(self, name: str, *, create: bool) -> str | None:
