@@ -107,11 +107,13 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
     Its absence is an error, never a silent pass.
     """
     from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
 
-    info = deployed_info(record, tracking_uri, source)
+    deployed_info(record, tracking_uri, source)  # its run is not deleted
     folder = Path(tempfile.mkdtemp(prefix="mlgitops-deployed-"))
     try:
         files = checked_download(record, tracking_uri, source, folder / "model")
+        info = Model.load(str(files))  # flavors and signature from the checked files
         model = load_flavor(str(files), info)
     except (MlflowException, OSError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
