@@ -107,13 +107,10 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
     Its absence is an error, never a silent pass.
     """
     from mlflow.exceptions import MlflowException
-    from mlflow.models import Model
 
-    deployed_info(record, tracking_uri, source)  # its run is not deleted
     folder = Path(tempfile.mkdtemp(prefix="mlgitops-deployed-"))
     try:
-        files = checked_download(record, tracking_uri, source, folder / "model")
-        info = Model.load(str(files))  # flavors and signature from the checked files
+        files, info = checked_download(record, tracking_uri, source, folder / "model")
         model = load_flavor(str(files), info)
     except (MlflowException, OSError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
@@ -126,15 +123,20 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
     return DeployedModel(model, signature_of(info), training)
 
 
-def checked_download(record: ProvenanceRecord, tracking_uri: str, source: str, dest: Path) -> Path:
-    """The deployed model's files, downloaded to ``dest``: ServiceError unless they are the
-    ones deploy checked (the record's ``model_digest``). The PR credentials can write the
-    files of any model logged in the pipeline's experiment, the deployed one's included."""
+def checked_download(
+    record: ProvenanceRecord, tracking_uri: str, source: str, dest: Path
+) -> tuple[Path, Any]:
+    """The deployed model's files, downloaded to ``dest``, and their MLmodel (its flavors
+    and signature): ServiceError where its run is deleted, or unless they are the files
+    deploy checked (the record's ``model_digest``). The PR credentials can write the files
+    of any model logged in the pipeline's experiment, the deployed one's included."""
     import mlflow
     from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
 
     from mlgitops.digest import folder_digest
 
+    deployed_info(record, tracking_uri, source)  # its run is not deleted
     try:
         dest.mkdir(parents=True)
         local = Path(
@@ -151,9 +153,7 @@ def checked_download(record: ProvenanceRecord, tracking_uri: str, source: str, d
             f"mlgitops: warning: {source} records no model digest: the files of "
             f"{record.model_uri} are not checked (the next deploy records it)"
         )
-        return local
-    digest = folder_digest(local)
-    if digest != record.model_digest:
+    elif (digest := folder_digest(local)) != record.model_digest:
         raise ServiceError(
             f"the deployed model {record.model_uri} (recorded in {source}) has digest "
             f"{digest} in MLflow at {tracking_uri}, but {source} records "
@@ -161,7 +161,12 @@ def checked_download(record: ProvenanceRecord, tracking_uri: str, source: str, d
             "be judged against it; restore its files, or roll back to a model whose files "
             "are intact"
         )
-    return local
+    try:
+        return local, Model.load(str(local))
+    except Exception as exc:  # the registry's files: no MLmodel, or not one MLflow reads
+        raise ServiceError(
+            f"{record.model_uri} in MLflow at {tracking_uri}: its MLmodel cannot be read ({exc})"
+        ) from exc
 
 
 def _removed_with(model: Any, folder: Path) -> None:

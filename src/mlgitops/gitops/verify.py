@@ -121,17 +121,8 @@ def predict_deployed(
         return predicted.write_deployed(into, pipeline.name, merged.key, None, (None, None), None)
     frame = merged.split.holdout
     with tempfile.TemporaryDirectory(prefix="mlgitops-deployed-") as tmp:
-        from mlflow.models import Model
-
-        baseline.deployed_info(record, uri, found.source)  # its run is not deleted
         with console.group(f"Downloading the deployed model {record.model_uri}"):
-            folder = baseline.checked_download(record, uri, found.source, Path(tmp) / "model")
-        try:
-            info = Model.load(str(folder))  # its signature, from the checked files
-        except Exception as exc:  # the registry's files: no MLmodel, or not one MLflow reads
-            raise ServiceError(
-                f"{record.model_uri} in MLflow at {uri}: its MLmodel cannot be read ({exc})"
-            ) from exc
+            folder, info = baseline.checked_download(record, uri, found.source, Path(tmp) / "model")
         outputs = Path(tmp) / "outputs"
         names, refused = None, None
         with console.group(f"Running the deployed model {record.model_uri} on the merged holdout"):
