@@ -73,3 +73,10 @@ def file_problem(exc: OSError) -> str:
     folder where a file goes, a file where a folder goes, no permission, a link loop)."""
     names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
     return f"{' -> '.join(names)}: {exc.strerror or exc}"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of what ``exc`` says (its type's name where it says nothing): a
+    library's error, quoted in one of mlgitops' own."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlgitops.errors import ServiceError
+from mlgitops.errors import ServiceError, first_line
 from mlgitops.gitops.registry import ModelVersion
 from mlgitops.training.tracking import RunRecord
 from mlgitops.training.tracking_local import run_record
@@ -33,8 +33,9 @@ class LocalRegistry:
         except Exception as exc:
             if missing_ok and _code(exc) == "RESOURCE_DOES_NOT_EXIST":
                 return None
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ServiceError(f"MLflow registry {self.uri}: {what} failed ({first})") from exc
+            raise ServiceError(
+                f"MLflow registry {self.uri}: {what} failed ({first_line(exc)})"
+            ) from exc
 
     def get_run(self, run_id: str) -> RunRecord:
         return run_record(self._do("get run", lambda c: c.get_run(run_id)))

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mlgitops.errors import DataError, Problem, SpecError
+from mlgitops.errors import DataError, Problem, SpecError, first_line
 from mlgitops.features import native
 from mlgitops.outputs import ROW
 from mlgitops.predicting import outputs
@@ -64,7 +64,7 @@ class SklearnTrainer:
                 if spec_error:
                     raise spec_error from exc
                 raise DataError(
-                    f"{job.pipeline.data.path}: {title} failed: {_first_line(exc)}"
+                    f"{job.pipeline.data.path}: {title} failed: {first_line(exc)}"
                     f"{_emptied(x_train)}"
                 ) from exc
         # The run records the parameters of the fit; the model it logs predicts on the CPU,
@@ -75,11 +75,6 @@ class SklearnTrainer:
         if serving:
             estimator.set_params(**serving)
         return _predict(model, estimator, split, params, job.pipeline.data.path)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _emptied(frame: Any) -> str:
@@ -104,7 +99,7 @@ def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str], sou
     except ValueError as exc:  # what the spec's parameters let the fit take and not this
         raise DataError(
             f"{source}: predict with {type(estimator).__name__} on {len(x_holdout)} holdout "
-            f"rows failed: {_first_line(exc)}"
+            f"rows failed: {first_line(exc)}"
         ) from exc
     columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
     classes = None

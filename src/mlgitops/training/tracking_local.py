@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlgitops.errors import ServiceError
+from mlgitops.errors import ServiceError, first_line
 from mlgitops.training import tracking_sqlite as fast_path
 from mlgitops.training.mlmodel import ModelIdentity
 from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord
@@ -58,7 +58,7 @@ class LocalTracking:
                 ) from exc
             except Exception as exc:
                 raise ServiceError(
-                    f"MLflow tracking store {self.uri} cannot be opened ({_first_line(exc)})"
+                    f"MLflow tracking store {self.uri} cannot be opened ({first_line(exc)})"
                 ) from exc
         return self._client
 
@@ -70,7 +70,7 @@ class LocalTracking:
             raise  # a missing extra: the CLI names the pip install
         except Exception as exc:
             raise ServiceError(
-                f"MLflow tracking store {self.uri}: {what} failed ({_first_line(exc)})"
+                f"MLflow tracking store {self.uri}: {what} failed ({first_line(exc)})"
             ) from exc
 
     def _db(self) -> Path | None:
@@ -220,7 +220,7 @@ def artifact_transfer(
         raise  # a missing extra: the CLI names the pip install
     except Exception as exc:
         raise ServiceError(
-            f"MLflow tracking {uri}: artifact {path} at {artifact_uri} failed ({_first_line(exc)})"
+            f"MLflow tracking {uri}: artifact {path} at {artifact_uri} failed ({first_line(exc)})"
         ) from exc
 
 
@@ -242,8 +242,3 @@ def run_record(run: Any) -> RunRecord:
         metrics={k: float(v) for k, v in data.metrics.items()},
         params=dict(data.params),
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
