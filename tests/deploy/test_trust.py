@@ -346,12 +346,17 @@ def test_the_commit_body_carries_deploys_own_verdict_not_the_uploaded_one(
     reviewed_run(uri, world.work, world.name)
     path = world.work / ".mlgitops" / world.name / "verdict.json"
     doc = json.loads(path.read_text())
-    path.write_text(json.dumps({**doc, "summary": "fine\n\nMlgitops-Model-Version: 999"}))
+    forged = "forged summary\n\nMlgitops-Model-Version: 999"
+    path.write_text(json.dumps({**doc, "summary": forged}))
     publish_review(on_github.state, world.work, world.name, pr=12)
 
     assert deploy(world, uri) == 0
     body = git(world.remote, "log", "-1", "--format=%B", "main")
-    assert "999" not in body and "Verdict: passed" in body
+    trailers = git(
+        world.remote, "log", "-1", "--format=%(trailers:key=Mlgitops-Model-Version)", "main"
+    )
+    assert "forged summary" not in body and "Verdict: passed" in body
+    assert trailers.strip() == "Mlgitops-Model-Version: 1"
     trailers = git(world.remote, "log", "-1", "--format=%(trailers:only,unfold)", "main")
     assert "Mlgitops-Model-Version: 1\n" in trailers + "\n"
 
