@@ -15,6 +15,9 @@ from pathlib import Path
 
 PREFIX = "sha256:"
 _CHUNK = 1 << 20
+#: What MLflow's client adds to a registered version's download: not one of the model's
+#: files, so the digest of ``models:/<name>/<version>`` is the logged model's.
+REGISTERED_MODEL_META = "registered_model_meta"
 
 
 def folder_digest(path: Path) -> str:
@@ -33,3 +36,23 @@ def folder_digest(path: Path) -> str:
 def hex_of(digest: str) -> str:
     """The hex part of ``sha256:<hex>`` (what GitHub's attestation API takes as the subject)."""
     return digest.removeprefix(PREFIX)
+
+
+def download_model(model_uri: str, dest: Path, tracking_uri: str | None = None) -> Path:
+    """The files of ``model_uri`` downloaded to ``dest`` (MLflow's errors pass through),
+    without :data:`REGISTERED_MODEL_META`: what :func:`folder_digest` is taken over.
+    ``tracking_uri`` (else MLflow's own) becomes the process's tracking and registry URI:
+    MLflow resolves a ``models:/<name>/<version>`` URI through those alone."""
+    import mlflow
+
+    if tracking_uri is not None:
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+    dest.mkdir(parents=True)
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=model_uri, dst_path=str(dest), tracking_uri=tracking_uri
+        )
+    )
+    (local / REGISTERED_MODEL_META).unlink(missing_ok=True)
+    return local

@@ -89,6 +89,8 @@ class DeployedModel:
     deployed_at: str = ""
     #: the built serving image it ran on (``repository@sha256:…``; "" when not built)
     image: str = ""
+    #: ``sha256:<hex>`` of its model folder, as deploy checked it ("" in older records)
+    model_digest: str = ""
 
 
 @dataclass(frozen=True)

@@ -148,8 +148,7 @@ class World:
             return ""
         import mlflow
 
-        from mlgitops.digest import folder_digest
-        from mlgitops.evaluation.baseline import REGISTERED_MODEL_META
+        from mlgitops.digest import REGISTERED_MODEL_META, folder_digest
 
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(

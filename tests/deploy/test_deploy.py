@@ -102,7 +102,9 @@ def test_deploy_commits_the_reviewed_model_and_pushes(
         line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
     ] == [
         f"-      - MODEL_URI=models:/{name}@staging",
+        "-      - MODEL_DIGEST=",
         f"+      - MODEL_URI=models:/{name}/1",
+        f"+      - MODEL_DIGEST={train['model_digest']}",  # what the model server checks
     ]
     record = json.loads(world.remote_file(f"{overlay}/model.json"))
     del record["deployed_at"], record["data_hash"], record["spec_hash"]
@@ -128,7 +130,10 @@ def test_deploy_commits_the_reviewed_model_and_pushes(
     assert alias(uri, name, "staging") == "1"
     built = kustomize_build(world.work / overlay)
     config = next(o for o in built if o["kind"] == "ConfigMap")
-    assert config["data"] == {"MODEL_URI": f"models:/{name}/1"}
+    assert config["data"] == {
+        "MODEL_URI": f"models:/{name}/1",
+        "MODEL_DIGEST": train["model_digest"],
+    }
     check_overlays(world, contracts)
 
 
@@ -249,7 +254,10 @@ def test_parallel_deploy_processes_against_one_remote_all_land(
     assert sorted(landed) == sorted(world.names)
     for name in world.names:
         text = world.remote_file(f"manifests/{name}/overlays/staging/kustomization.yaml")
-        assert text.endswith(f"MODEL_URI=models:/{name}/1")
+        record = json.loads(world.remote_file(f"manifests/{name}/overlays/staging/model.json"))
+        assert text.endswith(
+            f"MODEL_URI=models:/{name}/1\n      - MODEL_DIGEST={record['model_digest']}"
+        )
     last = commits[-1]
     assert git(world.remote, "rev-parse", "main") == last
 

@@ -1,6 +1,7 @@
-"""The deployed model's files are the ones deploy checked: ``model.json`` records their
-digest, and every stage that loads the deployed model (compare's baseline, the deploy
-workflow's ``deployed`` job) checks it first. The PR MLflow credentials can write the
+"""The deployed model's files are the ones deploy checked: ``model.json`` and the
+overlay's ``MODEL_DIGEST`` record their digest, and everything that loads the deployed
+model (compare's baseline, the deploy workflow's ``deployed`` job, the model server the
+overlay runs) checks it first. The PR MLflow credentials can write the
 files of any model logged in the pipeline's experiment, the deployed one's included: a
 swapped baseline would make relative gates judge against anything, and run its code."""
 
@@ -16,7 +17,9 @@ from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_deploy import deploy, merge_a_change, versions
 from tests.deploy.world import World, cli_run, git, handoff, publish_review, reviewed_run
 from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.k8s import kustomize_build
 from tests.fixtures.mlflow_server import MlflowServer
+from tests.serve import lab
 
 pytestmark = pytest.mark.slow
 
@@ -104,3 +107,79 @@ def test_deploy_refuses_a_deployed_model_whose_files_changed(
     assert deploy(world, uri) == 2  # as one process, likewise
     assert "planted code ran" not in "".join(capsys.readouterr())
     assert versions(uri, world.name) == ["1"]
+
+
+def test_the_model_server_refuses_a_deployed_model_whose_files_changed(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    """The server runs as the built overlay says: it serves the deployed files, and once
+    they are swapped it refuses to start (the canary never becomes ready), running none
+    of their code."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    overlay = world.work / "manifests" / world.name / "overlays" / "staging"
+    record = json.loads((overlay / "model.json").read_text())
+    argv, env = lab.container_command(kustomize_build(overlay), world.tmp / "scratch")
+    model_uri = f"models:/{world.name}/1"
+    assert (env["MODEL_URI"], env["MODEL_DIGEST"]) == (model_uri, record["model_digest"])
+    served = lab.start_server("deployed", argv, env, uri, world.tmp)
+    try:
+        lab.wait_ready(served)
+    finally:
+        served.proc.terminate()
+        served.proc.wait(timeout=30)
+    assert "warning" not in served.log.read_text()
+
+    recorded = _swap_deployed(world, uri)
+    refused = lab.start_server("swapped", argv, env, uri, world.tmp)
+    assert refused.proc.wait(timeout=120) == 2
+    log = refused.log.read_text()
+    assert "planted code ran" not in log
+    assert log.startswith(f"mlgitops serve: error: the model {model_uri} has digest sha256:")
+    assert log.endswith(
+        f", but the deployment names {recorded}: its files changed after it was "
+        "deployed, so it is not served; restore its files, or roll back to a model whose "
+        "files are intact\n"
+    )
+
+
+def test_an_overlay_from_before_the_digest_deploys_with_a_warning_and_render_adds_it(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """An overlay rendered before MODEL_DIGEST existed still deploys (the model server
+    then checks nothing, and the deploy says so); `render` adds the literal with the
+    digest model.json records, which the model server then gets."""
+    uri = mlflow_server.uri
+    rel = f"manifests/{world.name}/overlays/staging/kustomization.yaml"
+    path = world.work / rel
+    path.write_text(path.read_text().replace("      - MODEL_DIGEST=\n", ""))
+    git(world.work, "commit", "-qam", "An overlay from before the digest")
+    git(world.work, "push", "-q", "origin", "main")
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 0
+    assert (
+        capsys.readouterr().err.count(
+            f"mlgitops: warning: {rel} has no MODEL_DIGEST= literal, so the model server loads "
+            f"models:/{world.name}/1 without checking its files: run `mlgitops render` and commit "
+            "the overlay\n"
+        )
+        >= 1
+    )
+    assert world.remote_file(rel).endswith(f"      - MODEL_URI=models:/{world.name}/1")
+    git(world.work, "pull", "-q", "origin", "main")
+    assert cli_run(world.work, "render", "--check") == 1  # the literal is missing
+
+    assert cli_run(world.work, "render") == 0
+    record = json.loads((path.parent / "model.json").read_text())
+    assert path.read_text().endswith(
+        f"      - MODEL_URI=models:/{world.name}/1\n      - MODEL_DIGEST={record['model_digest']}\n"
+    )
+    _, env = lab.container_command(kustomize_build(path.parent), world.tmp / "scratch")
+    assert env["MODEL_DIGEST"] == record["model_digest"]

@@ -76,7 +76,9 @@ def test_deploy_pins_the_built_image_by_digest(
         f"-    digest: {UNDEPLOYED}",
         f"+    digest: sha256:{'a1' * 32}",
         f"-      - MODEL_URI=models:/{world.name}@staging",
+        "-      - MODEL_DIGEST=",
         f"+      - MODEL_URI=models:/{world.name}/1",
+        f"+      - MODEL_DIGEST={record(world, 'staging')['model_digest']}",
     ]
     assert record(world, "staging")["image"] == FIRST
     message = git(world.remote, "log", "-1", "--format=%B", "main")
@@ -171,13 +173,17 @@ def test_images_travel_with_deploy_promote_and_rollback(
     assert served_image(world, "production") == SECOND
 
     # Rollback restores the model and the image it ran with.
+    v2_digest = record(world, "staging")["model_digest"]
     assert rollback(world, uri) == 0
     assert _kept(record(world, "staging")) == ("1", FIRST)
+    v1_digest = record(world, "staging")["model_digest"]
     assert changed(world, overlay) == [
         f"-    digest: sha256:{'b2' * 32}",
         f"+    digest: sha256:{'a1' * 32}",
         f"-      - MODEL_URI=models:/{world.name}/2",
+        f"-      - MODEL_DIGEST={v2_digest}",
         f"+      - MODEL_URI=models:/{world.name}/1",
+        f"+      - MODEL_DIGEST={v1_digest}",
     ]
     assert served_image(world, "staging") == FIRST
 

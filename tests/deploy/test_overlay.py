@@ -1,4 +1,5 @@
-"""The overlay edit: exactly the MODEL_URI literal changes, everything else stays."""
+"""The overlay edit: exactly the MODEL_URI and MODEL_DIGEST literals change, everything
+else stays."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from mlgitops.errors import BadInput
-from mlgitops.gitops.overlay import Overlay, read_image, read_model_uri, set_image, set_model_uri
+from mlgitops.gitops.overlay import (
+    Overlay,
+    read_image,
+    read_model_digest,
+    read_model_uri,
+    set_image,
+    set_model_digest,
+    set_model_uri,
+)
 from tests.deploy.world import World
 
 OVERLAY = Overlay("churn", "staging")
@@ -38,14 +47,41 @@ def changed_lines(before: str, after: str) -> list[str]:
     return [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
 
 
-def test_only_the_literal_line_of_a_rendered_overlay_changes(world: World) -> None:
+DIGEST = "sha256:" + "5d" * 32
+
+
+def test_only_the_literal_lines_of_a_rendered_overlay_change(world: World) -> None:
     rel = f"manifests/{world.name}/overlays/staging/kustomization.yaml"
     before = (world.work / rel).read_text("utf-8")
-    after = set_model_uri(before, Overlay(world.name, "staging"), f"models:/{world.name}/7")
+    overlay = Overlay(world.name, "staging")
+    assert (read_model_uri(before, overlay), read_model_digest(before, overlay)) == (
+        f"models:/{world.name}@staging",
+        "",
+    )
+    after = set_model_uri(before, overlay, f"models:/{world.name}/7")
+    after = set_model_digest(after, overlay, DIGEST)
     assert changed_lines(before, after) == [
         f"-      - MODEL_URI=models:/{world.name}@staging",
+        "-      - MODEL_DIGEST=",
         f"+      - MODEL_URI=models:/{world.name}/7",
+        f"+      - MODEL_DIGEST={DIGEST}",
     ]
+    assert read_model_digest(after, overlay) == DIGEST
+
+
+def test_the_digest_literal_keeps_its_style_and_an_overlay_without_one_is_left_as_it_is() -> None:
+    assert read_model_digest(HAND_WRITTEN, OVERLAY) is None
+    assert set_model_digest(HAND_WRITTEN, OVERLAY, DIGEST) is HAND_WRITTEN
+    quoted = HAND_WRITTEN.replace("  - 'OTHER=x'", "  - 'MODEL_DIGEST='  # the files' digest")
+    after = set_model_digest(quoted, OVERLAY, DIGEST)
+    assert after == quoted.replace("'MODEL_DIGEST='", f"'MODEL_DIGEST={DIGEST}'")
+    assert read_model_digest(after, OVERLAY) == DIGEST
+    assert set_model_digest(after, OVERLAY, "") == quoted
+    with pytest.raises(BadInput, match=r"invalid model digest 'sha256:00'$"):
+        set_model_digest(quoted, OVERLAY, "sha256:00")
+    twice = quoted.replace("  - FEATURE_FLAGS=a,b", "  - MODEL_DIGEST=")
+    with pytest.raises(BadInput, match=r"exactly one MODEL_DIGEST= literal \(found 2\)"):
+        set_model_digest(twice, OVERLAY, DIGEST)
 
 
 def test_comments_key_order_indentation_and_quoting_survive() -> None:

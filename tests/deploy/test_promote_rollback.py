@@ -238,11 +238,15 @@ def test_rollback_restores_the_previous_model_once(
         "spec_hash",
         "commit",
         "pr",
+        "model_digest",  # the model server and compare check the restored files against it
     )
+    assert str(v1["model_digest"]).startswith("sha256:")
     assert {k: restored[k] for k in kept} == {k: v1[k] for k in kept}
     assert (restored["previous"], restored["history"]) == (None, [])
     kustomization = world.remote_file(f"manifests/{world.name}/overlays/staging/kustomization.yaml")
-    assert kustomization.endswith(f"MODEL_URI=models:/{world.name}/1")
+    assert kustomization.endswith(
+        f"MODEL_URI=models:/{world.name}/1\n      - MODEL_DIGEST={v1['model_digest']}"
+    )
     assert alias(uri, world.name, "staging") == "1"
     check_overlays(world, contracts)
     capsys.readouterr()

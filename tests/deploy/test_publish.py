@@ -192,7 +192,10 @@ def test_parallel_deploys_from_separate_clones_all_land(world: World) -> None:
         assert (previous or {}).get("version") == parent  # type: ignore[union-attr]
     assert deployed_version(world)["version"] == versions[-1]
     rel = f"manifests/{world.name}/overlays/staging/kustomization.yaml"
-    assert world.remote_file(rel).endswith(f"MODEL_URI=models:/{world.name}/{versions[-1]}")
+    digest = deployed_version(world)["model_digest"]
+    assert world.remote_file(rel).endswith(
+        f"MODEL_URI=models:/{world.name}/{versions[-1]}\n      - MODEL_DIGEST={digest}"
+    )
 
 
 def test_a_checkout_without_a_git_identity_commits_as_mlgitops(

@@ -396,6 +396,8 @@ def test_pull_request_to_canary_and_back(
     objects = kustomize_build(overlay)
     config_maps = [o for o in objects if o["kind"] == "ConfigMap"]
     assert [c["data"]["MODEL_URI"] for c in config_maps] == [f"models:/{PIPELINE}/1"]
+    # what the model server checks the files against before it loads them
+    assert [c["data"]["MODEL_DIGEST"] for c in config_maps] == [record["model_digest"]]
     validate_objects(objects, contracts)
     assert loop.mlgitops("render", "--check").startswith("render --check: ")
 

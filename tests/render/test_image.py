@@ -137,6 +137,7 @@ def test_every_overlay_pins_a_digest_that_deploy_sets(repo: Path, contracts: Pat
             "  - name: tumors-model\n"
             "    literals:\n"
             f"      - MODEL_URI=models:/tumors@{env}\n"
+            "      - MODEL_DIGEST=\n"
         )
 
 

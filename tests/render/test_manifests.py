@@ -304,8 +304,16 @@ def test_changing_the_model_uri_changes_the_configmap_name(tmp_path: Path) -> No
     text = kustomization.read_text()
     kustomization.write_text(text.replace("models:/tumors@production", "models:/tumors/3"))
     after_objects = kustomize_build(overlay)
-    assert _one(after_objects, "ConfigMap")["data"] == {"MODEL_URI": "models:/tumors/3"}
+    data = {"MODEL_URI": "models:/tumors/3", "MODEL_DIGEST": ""}
+    assert _one(after_objects, "ConfigMap")["data"] == data
     assert _model_ref(_one(after_objects, "Rollout")) not in (before, "tumors-model")
+    digest = "sha256:" + "ab" * 32
+    kustomization.write_text(
+        kustomization.read_text().replace("MODEL_DIGEST=", f"MODEL_DIGEST={digest}")
+    )
+    digested = kustomize_build(overlay)
+    assert _one(digested, "ConfigMap")["data"] == {**data, "MODEL_DIGEST": digest}
+    assert _model_ref(_one(digested, "Rollout")) != _model_ref(_one(after_objects, "Rollout"))
 
 
 # --- Canary steps, replicas and analysis ------------------------------------------------
@@ -611,6 +619,7 @@ def test_the_overlay_format(rendered: dict[str, tuple[Path, dict[str, str]]]) ->
         "  - name: houses-model\n"
         "    literals:\n"
         "      - MODEL_URI=models:/houses@live\n"
+        "      - MODEL_DIGEST=\n"
     )
 
 
@@ -633,13 +642,14 @@ def test_kustomize_v5_idioms(rendered: dict[str, tuple[Path, dict[str, str]]]) -
             assert all(set(p) == {"target", "patch"} for p in kustomization["patches"])
 
 
-def _deploy_edit(text: str, uri: str) -> str:
-    """What ``deploy`` does: a ruamel.yaml round trip that sets the one literal."""
+def _deploy_edit(text: str, uri: str, digest: str = "") -> str:
+    """What ``deploy`` does: a ruamel.yaml round trip that sets the two literals."""
     round_trip = YAML(typ="rt")
     round_trip.indent(mapping=2, sequence=4, offset=2)
     round_trip.width = 4096
     document = round_trip.load(text)
     document["configMapGenerator"][0]["literals"][0] = f"MODEL_URI={uri}"
+    document["configMapGenerator"][0]["literals"][1] = f"MODEL_DIGEST={digest}"
     out = io.StringIO()
     round_trip.dump(document, out)
     return out.getvalue()
@@ -663,16 +673,19 @@ def test_a_round_trip_edit_changes_exactly_the_literal_line(
             assert diff[1] == "+      - MODEL_URI=models:/any/42"
 
 
+DIGEST = "sha256:" + "7e" * 32
+
+
 def test_a_deployed_model_uri_survives_a_re_render(tmp_path: Path) -> None:
     root = _make_repo(tmp_path / "repo", "tumors")
     first = _render(root)
     path = root / "manifests/tumors/overlays/production/kustomization.yaml"
-    deployed_text = _deploy_edit(path.read_text(), "models:/tumors/7")
+    deployed_text = _deploy_edit(path.read_text(), "models:/tumors/7", DIGEST)
     path.write_text(deployed_text)
     repo = load_repo(root)
     assert manifests.read_deployed(root, repo.pipelines) == {
-        ("tumors", "production"): "models:/tumors/7",
-        ("tumors", "staging"): "models:/tumors@staging",
+        ("tumors", "production"): manifests.OverlayModel("models:/tumors/7", DIGEST),
+        ("tumors", "staging"): manifests.OverlayModel("models:/tumors@staging", ""),
     }
     second = _render(root)
     assert path.read_text() == deployed_text
@@ -680,7 +693,8 @@ def test_a_deployed_model_uri_survives_a_re_render(tmp_path: Path) -> None:
         k: v for k, v in first.items() if k != str(path.relative_to(root))
     }
     objects = kustomize_build(path.parent)
-    assert _one(objects, "ConfigMap")["data"] == {"MODEL_URI": "models:/tumors/7"}
+    data = {"MODEL_URI": "models:/tumors/7", "MODEL_DIGEST": DIGEST}
+    assert _one(objects, "ConfigMap")["data"] == data
 
 
 def test_an_unreadable_overlay_falls_back_to_model_json(tmp_path: Path) -> None:
@@ -688,18 +702,52 @@ def test_an_unreadable_overlay_falls_back_to_model_json(tmp_path: Path) -> None:
     _render(root)
     folder = root / "manifests/tumors/overlays/production"
     (folder / "kustomization.yaml").write_text("configMapGenerator: [\n")
-    (folder / "model.json").write_text(json.dumps({"model_uri": "models:/tumors/4"}))
+    record = {"model_uri": "models:/tumors/4", "model_digest": DIGEST}
+    (folder / "model.json").write_text(json.dumps(record))
     staging = root / "manifests/tumors/overlays/staging/kustomization.yaml"
     staging.write_text(staging.read_text().replace("      - MODEL_URI=", "      - OTHER="))
     repo = load_repo(root)
     assert manifests.read_deployed(root, repo.pipelines) == {
-        ("tumors", "production"): "models:/tumors/4"
+        ("tumors", "production"): manifests.OverlayModel("models:/tumors/4", DIGEST)
     }
     _render(root)
     assert (
-        (folder / "kustomization.yaml").read_text().endswith("      - MODEL_URI=models:/tumors/4\n")
+        (folder / "kustomization.yaml")
+        .read_text()
+        .endswith(f"      - MODEL_URI=models:/tumors/4\n      - MODEL_DIGEST={DIGEST}\n")
     )
-    assert staging.read_text().endswith("      - MODEL_URI=models:/tumors@staging\n")
+    assert staging.read_text().endswith(
+        "      - MODEL_URI=models:/tumors@staging\n      - MODEL_DIGEST=\n"
+    )
+
+
+def test_an_overlay_from_before_the_digest_gets_the_one_model_json_records(
+    tmp_path: Path,
+) -> None:
+    """An overlay deployed before the model server checked digests has no MODEL_DIGEST
+    literal: a re-render adds it, with the digest deploy recorded for that model only."""
+    root = _make_repo(tmp_path / "repo", "tumors")
+    _render(root)
+    for env, recorded in (("production", "models:/tumors/4"), ("staging", "models:/tumors/2")):
+        folder = root / f"manifests/tumors/overlays/{env}"
+        text = (folder / "kustomization.yaml").read_text()
+        literals = f"      - MODEL_URI=models:/tumors@{env}\n      - MODEL_DIGEST=\n"
+        old = text.replace(literals, "")
+        assert old != text
+        (folder / "kustomization.yaml").write_text(old + "      - MODEL_URI=models:/tumors/4\n")
+        record = {"model_uri": recorded, "model_digest": DIGEST}
+        (folder / "model.json").write_text(json.dumps(record))
+    repo = load_repo(root)
+    assert manifests.read_deployed(root, repo.pipelines) == {
+        ("tumors", "production"): manifests.OverlayModel("models:/tumors/4", DIGEST),
+        # model.json records another model than the overlay serves: no digest is taken
+        ("tumors", "staging"): manifests.OverlayModel("models:/tumors/4", ""),
+    }
+    _render(root)
+    production = root / "manifests/tumors/overlays/production/kustomization.yaml"
+    assert production.read_text().endswith(
+        f"      - MODEL_URI=models:/tumors/4\n      - MODEL_DIGEST={DIGEST}\n"
+    )
 
 
 # --- Determinism, headers, the repository's own manifests -----------------------------------

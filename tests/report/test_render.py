@@ -11,7 +11,7 @@ import pytest
 from mlgitops.report import ReportInput, outcome, render
 from mlgitops.report.chart import charts
 from mlgitops.report.markdown import code, cut, link
-from mlgitops.report.promotion import Promotion, promotion
+from mlgitops.report.promotion import Promotion, diff_lines, promotion
 from tests.report.conftest import FIXTURES, HEAD, fixture
 
 GOLDEN = FIXTURES / "golden.md"
@@ -27,6 +27,7 @@ def golden_input(**changes: object) -> ReportInput:
         gates_passed=True,
         candidate_run=verdict["candidate"]["run_id"],
         deployed_run=verdict["baseline"]["run_id"],
+        candidate_digest=fixture("train.json")["model_digest"],
     )
     values: dict[str, object] = {
         "pipeline": "tumors",
@@ -259,8 +260,16 @@ def test_promotion_notes(kwargs: dict[str, object], note: str) -> None:
 
 def test_promotion_from_the_placeholder() -> None:
     text = KUSTOMIZATION.replace("models:/tumors/3", "models:/tumors@staging")
+    text = text.replace("MODEL_DIGEST=sha256:" + "0d" * 32, "MODEL_DIGEST=")
+    digest = "sha256:" + "9e" * 32
     change = promotion(
-        "tumors", "staging", text, gates_passed=True, candidate_run="r", deployed_run=None
+        "tumors",
+        "staging",
+        text,
+        gates_passed=True,
+        candidate_run="r",
+        deployed_run=None,
+        candidate_digest=digest,
     )
     assert change == Promotion(
         "staging",
@@ -268,7 +277,43 @@ def test_promotion_from_the_placeholder() -> None:
         "      - MODEL_URI=models:/tumors@staging",
         "      - MODEL_URI=models:/tumors/<next>",
         11,
+        digest=("      - MODEL_DIGEST=", f"      - MODEL_DIGEST={digest}", 12),
     )
+
+
+def test_the_digest_line_of_the_promotion() -> None:
+    """Apart from the URI line it is a hunk of its own; a digest train.json does not give
+    in its form is not quoted; an overlay without the literal shows the URI line alone."""
+    apart = KUSTOMIZATION.replace("      - MODEL_DIGEST=sha256:" + "0d" * 32 + "\n", "").replace(
+        "    literals:\n", "    literals:\n      - MODEL_DIGEST=\n      - OTHER=1\n"
+    )
+    change = promotion(
+        "tumors",
+        "staging",
+        apart,
+        gates_passed=True,
+        candidate_run="r",
+        deployed_run=None,
+        candidate_digest="sha256:12`\n```",
+    )
+    assert diff_lines(change)[2:] == [
+        "@@ -11 +11 @@",
+        "-      - MODEL_DIGEST=",
+        "+      - MODEL_DIGEST=<digest>",
+        "@@ -13 +13 @@",
+        "-      - MODEL_URI=models:/tumors/3",
+        "+      - MODEL_URI=models:/tumors/<next>",
+    ]
+    without = KUSTOMIZATION.replace("      - MODEL_DIGEST=sha256:" + "0d" * 32 + "\n", "")
+    change = promotion(
+        "tumors", "staging", without, gates_passed=True, candidate_run="r", deployed_run=None
+    )
+    assert change.digest is None
+    assert diff_lines(change)[2:] == [
+        "@@ -11 +11 @@",
+        "-      - MODEL_URI=models:/tumors/3",
+        "+      - MODEL_URI=models:/tumors/<next>",
+    ]
 
 
 def _not_evaluable_verdict() -> dict[str, object]:

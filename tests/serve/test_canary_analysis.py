@@ -22,6 +22,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from typing import Any
 import pytest
 import requests
 
+from mlgitops.digest import download_model, folder_digest
+from mlgitops.gitops.overlay import Overlay, set_model_digest, set_model_uri
 from mlgitops.gitops.registry import ensure_version, open_registry
 from tests.fixtures import argo_analysis
 from tests.fixtures.k8s import kustomize_build
@@ -159,18 +162,22 @@ def _log_sleepy(uri: str, name: str, trained_uri: str, code: Path) -> str:
     return logged.stdout.split()[-1]
 
 
-def _overlay_objects(root: Path, name: str, model_uri: str | None) -> list[dict[str, Any]]:
-    """The built production overlay, optionally after a deploy set its MODEL_URI."""
+def _overlay_objects(
+    root: Path, name: str, model_uri: str | None, tracking_uri: str = ""
+) -> list[dict[str, Any]]:
+    """The built production overlay, optionally after a deploy set its MODEL_URI and the
+    MODEL_DIGEST of the files that URI has now (as deploy records them)."""
     overlay = root / "manifests" / name / "overlays" / "production"
     if model_uri is None:
         return kustomize_build(overlay)
     copy = root.parent / "deployed-manifests"
     shutil.copytree(root / "manifests", copy)
     path = copy / name / "overlays" / "production" / "kustomization.yaml"
-    text = path.read_text()
-    placeholder = f"MODEL_URI=models:/{name}@production\n"
-    assert text.endswith(placeholder)
-    path.write_text(text[: -len(placeholder)] + f"MODEL_URI={model_uri}\n")
+    target = Overlay(name, "production")
+    with tempfile.TemporaryDirectory() as tmp:
+        digest = folder_digest(download_model(model_uri, Path(tmp) / "m", tracking_uri))
+    text = set_model_digest(set_model_uri(path.read_text(), target, model_uri), target, digest)
+    path.write_text(text)
     return kustomize_build(path.parent)
 
 
@@ -192,11 +199,13 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
     slow_version = _log_sleepy(mlflow_server.uri, name, trained_uri, folder / "sleepy.py")
 
     objects = _overlay_objects(root, name, None)
-    slow_objects = _overlay_objects(root, name, f"models:/{name}/{slow_version}")
+    slow_uri = f"models:/{name}/{slow_version}"
+    slow_objects = _overlay_objects(root, name, slow_uri, mlflow_server.uri)
     argv, env = lab.container_command(objects, folder / "scratch")
     slow_argv, slow_env = lab.container_command(slow_objects, folder / "scratch-slow")
     assert env["MODEL_URI"] == f"models:/{name}@production"
-    assert slow_env["MODEL_URI"] == f"models:/{name}/{slow_version}"
+    assert (env["MODEL_DIGEST"], slow_env["MODEL_URI"]) == ("", slow_uri)
+    assert slow_env["MODEL_DIGEST"].startswith("sha256:")  # the slow server loads checked files
     servers = [
         lab.start_server("stable", argv, env, mlflow_server.uri, folder),
         lab.start_server("canary", argv, env, mlflow_server.uri, folder),

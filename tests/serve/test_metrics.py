@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from mlgitops.cli import main
+from mlgitops.digest import folder_digest
 from mlgitops.serving.metrics import MAX_CLASSES, ServerMetrics
 
 
@@ -99,8 +100,43 @@ def test_serve_names_a_model_it_cannot_load(
     with warnings.catch_warnings():  # importing mlflow warns about its own type hints
         warnings.simplefilter("ignore", UserWarning)
         assert main(["serve", "--model-uri", str(missing), "--metrics-port", "0"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"mlgitops serve: error: cannot load the model {missing}: ")
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        "mlgitops serve: warning: no model digest (--model-digest or $MODEL_DIGEST): the "
+        f"files of {missing} are loaded unchecked"
+    )
+    assert err[1].startswith(f"mlgitops serve: error: cannot load the model {missing}: ")
+    assert len(err) == 2
+
+
+def test_serve_loads_no_files_whose_digest_is_not_the_deployments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal comes before anything is loaded: the folder here is not even a model."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.pkl").write_bytes(b"not a pickle")
+    found = folder_digest(folder)
+    named = "sha256:" + "ab" * 32
+    monkeypatch.setenv("MODEL_DIGEST", named)
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore", UserWarning)
+        assert main(["serve", "--model-uri", str(folder), "--metrics-port", "0"]) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops serve: error: the model {folder} has digest {found}, but the "
+        f"deployment names {named}: its files changed after it was deployed, so it is not "
+        "served; restore its files, or roll back to a model whose files are intact\n"
+    )
+    # --model-digest wins over the environment's; one that is not a digest is refused
+    args = ["serve", "--model-uri", str(folder), "--model-digest", "sha256:ab"]
+    assert main([*args, "--metrics-port", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops serve: error: --model-digest: 'sha256:ab' is not a model digest "
+        "(sha256:<64 hex digits>)\n"
+    )
+    monkeypatch.setenv("MODEL_DIGEST", "latest")
+    assert main(["serve", "--model-uri", str(folder), "--metrics-port", "0"]) == 2
+    assert "error: MODEL_DIGEST: 'latest' is not a model digest" in capsys.readouterr().err
 
 
 def test_serve_rejects_unordered_prediction_buckets(capsys: pytest.CaptureFixture[str]) -> None:

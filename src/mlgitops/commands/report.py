@@ -374,6 +374,7 @@ def _report_input(
         gates_passed=None if verdict is None else bool(verdict["passed"]),
         candidate_run=(verdict or {}).get("candidate", {}).get("run_id"),
         deployed_run=baseline.get("run_id") if baseline.get("available") else None,
+        candidate_digest=(docs["train"] or {}).get("model_digest"),
     )
     return ReportInput(
         pipeline.name,

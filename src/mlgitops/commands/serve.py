@@ -1,5 +1,11 @@
 """``mlgitops serve --model-uri URI``: serve a model as the generated Rollout does.
 
+With a digest (``--model-digest``, else the environment's ``MODEL_DIGEST``, which the
+overlay's ConfigMap gives the container), the model's files are downloaded and loaded
+only if their digest is that one: the digest deploy checked before it registered the
+model. Whoever can write the pipeline's MLflow experiment can write those files after
+the deploy; a server then refuses to start rather than run them.
+
 MLflow's scoring app (``/invocations``, ``/ping``, ``/health``, ``/version`` on
 ``--port``) with Prometheus metrics at ``/metrics`` on ``--metrics-port``
 (``mlgitops.serving``). The container of the generated manifests runs exactly
@@ -12,16 +18,28 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from mlgitops import console
-from mlgitops.errors import EXIT_OK, BadInput
+from mlgitops.errors import EXIT_OK, BadInput, ServiceError
 
 TASKS = ("classification", "regression")
+DIGEST_ENV = "MODEL_DIGEST"
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-uri", required=True, metavar="URI", help="the MLflow model")
+    parser.add_argument(
+        "--model-digest",
+        metavar="sha256:HEX",
+        help=f"serve the model only if its files have this digest (default: ${DIGEST_ENV}; "
+        "without either, its files are not checked)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8080, help="port of the scoring API")
     parser.add_argument(
@@ -56,6 +74,7 @@ def run(
     *,
     repo: Any,
     model_uri: str,
+    model_digest: str | None,
     host: str,
     port: int,
     metrics_port: int,
@@ -76,7 +95,8 @@ def run(
         raise BadInput(
             f"serving needs the extra: pip install 'mlgitops[serve]' ({exc.name} is missing)"
         ) from exc
-    model = _load(model_uri)
+    digest = _digest(model_digest)
+    model = _load(model_uri, digest)
     metrics = ServerMetrics(model_uri, task, prediction_buckets)
     try:
         prometheus_client.start_http_server(metrics_port, addr=host, registry=metrics.registry)
@@ -91,11 +111,41 @@ def run(
     return EXIT_OK
 
 
-def _load(model_uri: str) -> Any:
+def _digest(given: str | None) -> str:
+    """The digest to check: ``--model-digest``, else ``$MODEL_DIGEST`` ("": none)."""
+    where = "--model-digest" if given is not None else DIGEST_ENV
+    digest = (given if given is not None else os.environ.get(DIGEST_ENV, "")).strip()
+    if digest and not _DIGEST.fullmatch(digest):
+        raise BadInput(f"{where}: {digest!r} is not a model digest (sha256:<64 hex digits>)")
+    return digest
+
+
+def _load(model_uri: str, digest: str) -> Any:
     import mlflow.pyfunc
     from mlflow.exceptions import MlflowException
 
+    from mlgitops.digest import download_model, folder_digest
+
+    if not digest:
+        console.error_line(
+            f"mlgitops serve: warning: no model digest (--model-digest or ${DIGEST_ENV}): "
+            f"the files of {model_uri} are loaded unchecked"
+        )
+        source = model_uri
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="mlgitops-serve-")) / "model"
+        try:
+            local = download_model(model_uri, folder)
+        except (MlflowException, OSError) as exc:
+            raise BadInput(f"cannot load the model {model_uri}: {exc}") from exc
+        if (found := folder_digest(local)) != digest:
+            raise ServiceError(
+                f"the model {model_uri} has digest {found}, but the deployment names "
+                f"{digest}: its files changed after it was deployed, so it is not "
+                "served; restore its files, or roll back to a model whose files are intact"
+            )
+        source = str(local)  # the checked files: the server loads nothing else
     try:
-        return mlflow.pyfunc.load_model(model_uri)
+        return mlflow.pyfunc.load_model(source)
     except (MlflowException, OSError) as exc:
         raise BadInput(f"cannot load the model {model_uri}: {exc}") from exc

@@ -28,8 +28,6 @@ from mlgitops.spec.model import Pipeline
 NO_ENVIRONMENTS = "the spec deploys to no environment: absolute gates only"
 ARTIFACTS = "mlgitops"
 TRAINING_ROWS = "training_rows.parquet"
-#: What MLflow's client writes beside a registered model version's files as it downloads them.
-REGISTERED_MODEL_META = "registered_model_meta"
 
 
 def record_path(pipeline: Pipeline) -> str | None:
@@ -130,24 +128,16 @@ def checked_download(
     and signature): ServiceError where its run is deleted, or unless they are the files
     deploy checked (the record's ``model_digest``). The PR credentials can write the files
     of any model logged in the pipeline's experiment, the deployed one's included."""
-    import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import Model
 
-    from mlgitops.digest import folder_digest
+    from mlgitops.digest import download_model, folder_digest
 
     deployed_info(record, tracking_uri, source)  # its run is not deleted
     try:
-        dest.mkdir(parents=True)
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=record.model_uri, dst_path=str(dest), tracking_uri=tracking_uri
-            )
-        )
+        local = download_model(record.model_uri, dest, tracking_uri)
     except (MlflowException, OSError) as exc:
         raise _missing(record, tracking_uri, source, exc) from exc
-    # MLflow's client adds this file to a registered version's download: not the model's
-    (local / REGISTERED_MODEL_META).unlink(missing_ok=True)
     if not record.model_digest:  # a record from before deploy recorded digests
         console.error_line(
             f"mlgitops: warning: {source} records no model digest: the files of "

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from mlgitops import proc, results
+from mlgitops import console, proc, results
 from mlgitops.errors import BadInput
 from mlgitops.gitops import message, provenance
 from mlgitops.gitops.overlay import (
+    MODEL_DIGEST_KEY,
     Overlay,
     read_image,
+    read_model_digest,
     read_model_uri,
     set_image,
+    set_model_digest,
     set_model_uri,
 )
 from mlgitops.gitops.publish import Change, Edit, Snapshot, Unchanged
@@ -88,6 +91,13 @@ def _with_image(
 
 def _files(overlay: Overlay, kustomization: str, record: ProvenanceRecord) -> dict[str, str]:
     text = set_model_uri(kustomization, overlay, record.model_uri)
+    if read_model_digest(text, overlay) is None:
+        console.error_line(
+            f"mlgitops: warning: {overlay.kustomization} has no {MODEL_DIGEST_KEY}= literal, so "
+            f"the model server loads {record.model_uri} without checking its files: run "
+            "`mlgitops render` and commit the overlay"
+        )
+    text = set_model_digest(text, overlay, record.model_digest)
     if overlay.repository is not None:
         text = set_image(text, overlay, record.image)
     return {overlay.kustomization: text, overlay.model_json: results.dumps(record)}
@@ -95,6 +105,8 @@ def _files(overlay: Overlay, kustomization: str, record: ProvenanceRecord) -> di
 
 def _in_place(kustomization: str, overlay: Overlay, record: ProvenanceRecord | None) -> bool:
     if record is None or read_model_uri(kustomization, overlay) != record.model_uri:
+        return False
+    if read_model_digest(kustomization, overlay) not in (None, record.model_digest):
         return False
     return overlay.repository is None or read_image(kustomization, overlay) == record.image
 

@@ -1,10 +1,15 @@
-"""An environment's overlay: where its ``MODEL_URI`` literal and ``model.json`` live,
-and, for a built serving image, the ``images`` entry that pins its digest.
+"""An environment's overlay: where its ``MODEL_URI`` and ``MODEL_DIGEST`` literals and
+``model.json`` live, and, for a built serving image, the ``images`` entry that pins its
+digest.
+
+The model server reads both literals: it loads ``MODEL_URI`` only once the files it
+downloaded have ``MODEL_DIGEST`` (``mlgitops serve``), the digest deploy checked before
+it registered the model.
 
 The edit is surgical. ruamel.yaml composes the file into nodes that carry
 their exact character positions; only the text of the one ``MODEL_URI=``
-scalar (and of the image's ``digest:`` scalar) is replaced, in the quoting
-style it already had. Every other byte — comments, key order, indentation,
+scalar (and of the ``MODEL_DIGEST=`` scalar, and of the image's ``digest:``
+scalar) is replaced, in the quoting style it already had. Every other byte — comments, key order, indentation,
 blank lines — stays as the user left it, and the result is parsed again to
 prove that nothing else changed.
 """
@@ -21,6 +26,9 @@ from mlgitops.errors import BadInput
 from mlgitops.spec.model import UNDEPLOYED_DIGEST
 
 MODEL_URI_KEY = "MODEL_URI"
+MODEL_DIGEST_KEY = "MODEL_DIGEST"
+#: What ``MODEL_DIGEST=`` holds once deployed (:func:`mlgitops.digest.folder_digest`).
+MODEL_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 MODEL_JSON = "model.json"
 KUSTOMIZATION = "kustomization.yaml"
 
@@ -64,23 +72,53 @@ def placeholder_uri(model_name: str, environment: str) -> str:
 
 def read_model_uri(text: str, overlay: Overlay) -> str:
     """The URI after ``MODEL_URI=`` in the overlay's kustomization text."""
-    return _model_uri_node(text, overlay).value.split("=", 1)[1]  # type: ignore[no-any-return]
+    return _literal_value(_literal_node(text, overlay, MODEL_URI_KEY))  # type: ignore[return-value]
+
+
+def read_model_digest(text: str, overlay: Overlay) -> str | None:
+    """The digest after ``MODEL_DIGEST=`` ("" before the first deploy); None where the
+    overlay has no such literal (rendered before the model server checked digests)."""
+    return _literal_value(_literal_node(text, overlay, MODEL_DIGEST_KEY, required=False))
+
+
+def literal_line(text: str, overlay: Overlay, key: str) -> int | None:
+    """The line number (from 1) of the ``<key>=`` literal; None where there is none."""
+    node = _literal_node(text, overlay, key, required=False)
+    return None if node is None else int(node.start_mark.line) + 1
 
 
 def set_model_uri(text: str, overlay: Overlay, uri: str) -> str:
     """The kustomization text with the ``MODEL_URI=`` literal set to ``uri``; all else kept."""
     if not uri or any(c.isspace() for c in uri):
         raise BadInput(f"{overlay.kustomization}: invalid model URI {uri!r}")
-    node = _model_uri_node(text, overlay)
+    return _set_literal(text, overlay, MODEL_URI_KEY, uri)
+
+
+def set_model_digest(text: str, overlay: Overlay, digest: str) -> str:
+    """The kustomization text with the ``MODEL_DIGEST=`` literal set to ``digest``; all
+    else kept. Unchanged where the overlay has no such literal (see :func:`read_model_digest`)."""
+    if digest and not MODEL_DIGEST.fullmatch(digest):
+        raise BadInput(f"{overlay.kustomization}: invalid model digest {digest!r}")
+    if _literal_node(text, overlay, MODEL_DIGEST_KEY, required=False) is None:
+        return text
+    return _set_literal(text, overlay, MODEL_DIGEST_KEY, digest)
+
+
+def _literal_value(node: Any) -> str | None:
+    return None if node is None else str(node.value).split("=", 1)[1]
+
+
+def _set_literal(text: str, overlay: Overlay, key: str, value: str) -> str:
+    node = _literal_node(text, overlay, key)
     start, end = node.start_mark.index, node.end_mark.index
-    literal = f"{MODEL_URI_KEY}={uri}"
+    literal = f"{key}={value}"
     if node.value == literal:
         return text
     new_text = text[:start] + _token(literal, node.style) + text[end:]
-    if read_model_uri(new_text, overlay) != uri or not _same_but(
-        text, new_text, lambda doc: _mask_literal(doc, overlay)
+    if _literal_value(_literal_node(new_text, overlay, key)) != value or not _same_but(
+        text, new_text, lambda doc: _mask_literal(doc, overlay, key)
     ):
-        raise BadInput(f"{overlay.kustomization}: could not rewrite {MODEL_URI_KEY}= in place")
+        raise BadInput(f"{overlay.kustomization}: could not rewrite {key}= in place")
     return new_text
 
 
@@ -153,7 +191,9 @@ def _plain_safe(value: str) -> bool:
     )
 
 
-def _model_uri_node(text: str, overlay: Overlay) -> Any:
+def _literal_node(text: str, overlay: Overlay, key: str, *, required: bool = True) -> Any:
+    """The scalar node of the one ``<key>=`` literal of the overlay's generator; None
+    where there is none and it is not ``required``."""
     root = _compose(text, overlay)
     entry = _generator_entry(root, overlay)
     literals = _mapping_get(entry, "literals")
@@ -162,18 +202,20 @@ def _model_uri_node(text: str, overlay: Overlay) -> Any:
         hits = [
             n
             for n in literals.value
-            if n.tag.endswith(":str") and str(n.value).startswith(f"{MODEL_URI_KEY}=")
+            if n.tag.endswith(":str") and str(n.value).startswith(f"{key}=")
         ]
+    if not hits and not required:
+        return None
     if len(hits) != 1:
         raise BadInput(
             f"{overlay.kustomization}: the configMapGenerator {overlay.generator!r} must hold "
-            f"exactly one {MODEL_URI_KEY}= literal (found {len(hits)}); run `mlgitops render`"
+            f"exactly one {key}= literal (found {len(hits)}); run `mlgitops render`"
         )
     node = hits[0]
     if node.style not in (None, "'", '"') or node.start_mark.line != node.end_mark.line:
         raise BadInput(
             f"{overlay.kustomization}:{node.start_mark.line + 1}:{node.start_mark.column + 1}: "
-            f"write the {MODEL_URI_KEY}= literal on one line (plain or quoted)"
+            f"write the {key}= literal on one line (plain or quoted)"
         )
     return node
 
@@ -226,12 +268,11 @@ def _same_but(old: str, new: str, mask: Callable[[Any], None]) -> bool:
     return bool(before == after)
 
 
-def _mask_literal(doc: Any, overlay: Overlay) -> None:
+def _mask_literal(doc: Any, overlay: Overlay, key: str) -> None:
     for entry in doc["configMapGenerator"]:
         if isinstance(entry, dict) and entry.get("name") == overlay.generator:
             entry["literals"] = [
-                "<model>" if str(v).startswith(f"{MODEL_URI_KEY}=") else v
-                for v in entry["literals"]
+                "<value>" if str(v).startswith(f"{key}=") else v for v in entry["literals"]
             ]
 
 

@@ -30,6 +30,7 @@ def short(record: ProvenanceRecord) -> DeployedModel:
         pr=record.pr,
         deployed_at=record.deployed_at,
         image=record.image,
+        model_digest=record.model_digest,
     )
 
 
@@ -111,4 +112,5 @@ def rolled_back(current: ProvenanceRecord, index: int, now: str) -> ProvenanceRe
         history=history,
         rolled_back_from=short(current),
         image=entry.image,
+        model_digest=entry.model_digest,
     )

@@ -24,13 +24,13 @@ def header(source: str, comment: str = "#") -> str:
 
 def render_repo(
     repo: Repo,
-    deployed: Mapping[tuple[str, str], str],
+    deployed: Mapping[tuple[str, str], manifests.OverlayModel],
     images: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, bytes]:
     """Every generated file of the repository, sorted by path.
 
-    ``deployed`` maps (pipeline, environment) to the ``MODEL_URI`` that the
-    environment's overlay holds now, ``images`` to the built image's
+    ``deployed`` maps (pipeline, environment) to the ``MODEL_URI`` and
+    ``MODEL_DIGEST`` that the environment's overlay holds now, ``images`` to the built image's
     ``repository@digest`` it pins: those lines belong to ``deploy``, so
     rendering carries them over instead of resetting them.
     """

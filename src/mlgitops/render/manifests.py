@@ -1,6 +1,6 @@
 """Kustomize base, overlays and Argo CD Applications for each pipeline that deploys.
 
-``render`` is pure: specs (and the MODEL_URI each overlay holds now) in, file
+``render`` is pure: specs (and the model each overlay holds now) in, file
 texts out. ``read_deployed`` is the one reader of existing overlays, so that a
 re-render never undoes a deploy.
 
@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlgitops.render import argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
@@ -26,19 +26,29 @@ from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 KUSTOMIZE_CONFIG = "kustomizeconfig.yaml"
 MODEL_URI_KEY = "MODEL_URI"
+MODEL_DIGEST_KEY = "MODEL_DIGEST"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 Obj = dict[str, Any]
 
 
+class OverlayModel(NamedTuple):
+    """The model an overlay serves: its ``MODEL_URI`` and ``MODEL_DIGEST`` literals."""
+
+    uri: str
+    #: ``sha256:<hex>`` of its files, as deploy checked them; "" where none is recorded
+    digest: str = ""
+
+
 def render(
     repo: Repo,
-    deployed: Mapping[tuple[str, str], str],
+    deployed: Mapping[tuple[str, str], OverlayModel],
     images: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, str]:
     """Repo-relative path -> file text for every generated manifest (and image build file).
 
-    ``images`` maps (pipeline, environment) to the ``repository@digest`` deploy
+    ``deployed`` maps (pipeline, environment) to the model its overlay holds now
+    (:func:`read_deployed`); ``images`` maps (pipeline, environment) to the ``repository@digest`` deploy
     wrote into the overlay (:func:`read_deployed_images`), carried over like
     ``deployed``'s model URIs.
     """
@@ -52,8 +62,8 @@ def render(
         files.update(image.files(pipeline, head))
         for env in pipeline.deploy.environments:
             key = (pipeline.name, env.name)
-            uri = deployed.get(key) or placeholder_uri(pipeline, env)
-            document = overlay(pipeline, env, uri, (images or {}).get(key))
+            model = deployed.get(key) or OverlayModel(placeholder_uri(pipeline, env))
+            document = overlay(pipeline, env, model, (images or {}).get(key))
             files[overlay_path(pipeline.name, env.name)] = head + yamltext.dump(document)
             app = argocd.application(repo, pipeline, env)
             files[f"manifests/argocd/{pipeline.name}-{env.name}.yaml"] = head + yamltext.dump(app)
@@ -210,9 +220,10 @@ def _target(pipeline: Pipeline, patch: Obj) -> Obj:
 
 
 def overlay(
-    pipeline: Pipeline, env: Environment, model_uri: str, image_ref: str | None = None
+    pipeline: Pipeline, env: Environment, model: OverlayModel, image_ref: str | None = None
 ) -> Obj:
-    """``overlays/<env>/kustomization.yaml``; its last line is the ``MODEL_URI=`` literal.
+    """``overlays/<env>/kustomization.yaml``; its last lines are the ``MODEL_URI=`` and
+    ``MODEL_DIGEST=`` literals.
 
     With ``deploy.server.build``, an ``images`` entry pins the built repository to
     the digest deploy wrote (``image_ref``: ``repository@digest``), else to
@@ -233,26 +244,36 @@ def overlay(
     if build is not None:
         digest = image_ref.rsplit("@", 1)[1] if image_ref else UNDEPLOYED_DIGEST
         document["images"] = [{"name": build.repository, "digest": digest}]
+    literals = [f"{MODEL_URI_KEY}={model.uri}", f"{MODEL_DIGEST_KEY}={model.digest}"]
     document["configMapGenerator"] = [
-        {"name": serving.model_configmap(pipeline), "literals": [f"{MODEL_URI_KEY}={model_uri}"]}
+        {"name": serving.model_configmap(pipeline), "literals": literals}
     ]
     return document
 
 
-def read_deployed(root: Path, pipelines: Iterable[Pipeline]) -> dict[tuple[str, str], str]:
-    """(pipeline, environment) -> the MODEL_URI literal each existing overlay holds.
+def read_deployed(root: Path, pipelines: Iterable[Pipeline]) -> dict[tuple[str, str], OverlayModel]:
+    """(pipeline, environment) -> the model each existing overlay holds.
 
     An overlay that cannot be read falls back to the ``model_uri`` of the
     ``model.json`` beside it; with neither, the environment has no deployed model.
+    The digest is the overlay's ``MODEL_DIGEST=`` literal, else (an overlay rendered
+    before there was one) the ``model_digest`` of ``model.json`` where it records the
+    same model.
     """
-    found: dict[tuple[str, str], str] = {}
+    found: dict[tuple[str, str], OverlayModel] = {}
     for pipeline in pipelines:
         for env in pipeline.deploy.environments if pipeline.deploy else ():
             path = root / overlay_path(pipeline.name, env.name)
-            uri = overlay_model_uri(path, serving.model_configmap(pipeline))
-            uri = uri or _provenance_uri(path.parent / "model.json")
+            literals = _overlay_literals(_load(path), serving.model_configmap(pipeline))
+            uri = literals.get(MODEL_URI_KEY)
+            digest = literals.get(MODEL_DIGEST_KEY)
+            if uri is None or digest is None:
+                record = _provenance(path.parent / "model.json")
+                uri = uri or record.uri
+                if digest is None:
+                    digest = record.digest if record.uri == uri else ""
             if uri:
-                found[(pipeline.name, env.name)] = uri
+                found[(pipeline.name, env.name)] = OverlayModel(uri, digest)
     return found
 
 
@@ -316,29 +337,40 @@ def _load(path: Path) -> Any:
         return None
 
 
-def overlay_model_uri(path: Path, generator: str) -> str | None:
-    """The URI of the one ``MODEL_URI=`` literal of ``generator`` in a kustomization file."""
-    document = _load(path)
+def _overlay_literals(document: Any, generator: str) -> dict[str, str]:
+    """``MODEL_URI`` and ``MODEL_DIGEST`` of ``generator``'s literals in a kustomization
+    document, each where it is there once and plausible."""
     entries = document.get("configMapGenerator") if isinstance(document, dict) else None
     for entry in entries if isinstance(entries, list) else ():
         if isinstance(entry, dict) and entry.get("name") == generator:
             literals = entry.get("literals")
-            uris = [
-                str(item).split("=", 1)[1]
-                for item in (literals if isinstance(literals, list) else ())
-                if str(item).startswith(f"{MODEL_URI_KEY}=")
-            ]
-            return uris[0] if len(uris) == 1 and _plausible(uris[0]) else None
-    return None
+            items = [str(item) for item in (literals if isinstance(literals, list) else ())]
+            found: dict[str, str] = {}
+            for key, plausible in ((MODEL_URI_KEY, _plausible), (MODEL_DIGEST_KEY, _digest)):
+                values = [item.split("=", 1)[1] for item in items if item.startswith(f"{key}=")]
+                if len(values) == 1 and plausible(values[0]):
+                    found[key] = values[0]
+            return found
+    return {}
 
 
-def _provenance_uri(path: Path) -> str | None:
+def _provenance(path: Path) -> OverlayModel:
+    """The model ``model.json`` records ("" for what it does not, or cannot be read)."""
     try:
         record = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
-        return None
+        return OverlayModel("")
     uri = record.get("model_uri") if isinstance(record, dict) else None
-    return uri if isinstance(uri, str) and _plausible(uri) else None
+    digest = record.get("model_digest") if isinstance(record, dict) else None
+    return OverlayModel(
+        uri if isinstance(uri, str) and _plausible(uri) else "",
+        digest if isinstance(digest, str) and _digest(digest) else "",
+    )
+
+
+def _digest(value: str) -> bool:
+    """An empty ``MODEL_DIGEST`` (nothing recorded) or a sha256 digest."""
+    return not value or bool(_DIGEST.fullmatch(value))
 
 
 def _plausible(uri: str) -> bool:

@@ -2,8 +2,9 @@
 
 Every object here is a plain dict in Kubernetes' key order; ``manifests`` dumps
 them. The container serves ``$(MODEL_URI)`` with ``mlgitops serve`` (MLflow's
-scoring app plus Prometheus metrics on the ``metrics`` port); the URI comes from
-the ConfigMap ``<name>-model`` that each overlay generates.
+scoring app plus Prometheus metrics on the ``metrics`` port), once the files it
+downloaded have the digest ``MODEL_DIGEST``; both come from the ConfigMap
+``<name>-model`` that each overlay generates.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def container(pipeline: Pipeline, *, name: str, port_name: str | None) -> Obj:
             {"name": "metrics", "containerPort": server.metrics_port, "protocol": "TCP"},
         ]
     model_ref = {"name": model_configmap(pipeline), "key": "MODEL_URI"}
+    # optional: an overlay rendered before there was a digest has none (serve warns)
+    digest_ref = {"name": model_configmap(pipeline), "key": "MODEL_DIGEST", "optional": True}
     command, args = server_command(pipeline)
     return {
         "name": name,
@@ -138,6 +141,7 @@ def container(pipeline: Pipeline, *, name: str, port_name: str | None) -> Obj:
         "workingDir": SCRATCH,
         "env": [
             {"name": "MODEL_URI", "valueFrom": {"configMapKeyRef": model_ref}},
+            {"name": "MODEL_DIGEST", "valueFrom": {"configMapKeyRef": digest_ref}},
             {"name": "HOME", "value": SCRATCH},
             {"name": "TMPDIR", "value": SCRATCH},
             {"name": "OMP_NUM_THREADS", "value": str(cpu_count(server.cpu))},

@@ -360,7 +360,8 @@ def _promotion(report: ReportInput) -> list[str]:
         "",
         f"`{NEXT}` is the next version of the registered model {code(report.pipeline)}, "
         "assigned at merge; `model.json` beside the overlay records its run, "
-        "metrics, data hash, commit and pull request.",
+        "metrics, data hash, commit and pull request, and the model server loads the "
+        "model's files only if they have the digest `MODEL_DIGEST` names.",
     ]
 
 
