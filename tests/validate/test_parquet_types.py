@@ -212,3 +212,96 @@ def test_an_inline_str_column_of_bytes_fails_in_the_spec_s_words(
     }
     shown = outcome.stdout + json.dumps(report) + (folder / "validation.md").read_text()
     assert "string[pyarrow]" not in shown
+
+
+def _dated_repo(tmp_path: Path, schema_ts: str, when: pd.Series) -> Path:
+    """The corpus repository reading a Parquet file whose ``when`` column is ``when``."""
+    root = _parquet_repo(tmp_path)
+    schema = root / "schemas" / "accounts.yaml"
+    text = schema.read_text()
+    head, columns = text.split("columns:\n", 1)
+    columns = columns.replace(
+        "coerce: true\n", "coerce: false\n" if "false" in schema_ts else "coerce: true\n"
+    )
+    schema.write_text(f"{head}columns:\n  when:\n{schema_ts}{columns}")
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "age": [34, 40, 51, 29],
+            "score": [0.5, 1.0, None, 2.0],
+            "plan": ["free", "pro", "free", "team"],
+            "when": when,
+        }
+    )
+    frame.to_parquet(root / "data" / "accounts.parquet", index=False)
+    return root
+
+
+@pytest.mark.parametrize("coerce", [False, True])
+@pytest.mark.parametrize(
+    "when",
+    [
+        pd.Series(pd.date_range("2024-01-01", periods=4, freq="h")),
+        pd.Series(pd.date_range("2024-01-01", periods=4, freq="h")).astype("datetime64[ms]"),
+        pd.Series([pd.Timestamp("2024-01-01"), pd.NaT, pd.Timestamp("2024-03-01"), pd.NaT]),
+        pd.Series(pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC")),
+        pd.Series([1, 2, 3, 4]),
+    ],
+    ids=["timestamps", "milliseconds", "with-gaps", "with-a-time-zone", "integers"],
+)
+def test_a_parquet_timestamp_column_is_judged_as_plain_pandera_judges_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], coerce: bool, when: pd.Series
+) -> None:
+    """A Parquet file stores dates as timestamps, which pandas reads as dates: no text to
+    parse, and the verdict is pandera's on the frame ``pandas.read_parquet`` gives."""
+    import pandera.pandas as pa
+
+    schema_ts = (
+        "    dtype: datetime64[ns]\n    nullable: true\n    required: true\n"
+        f"    coerce: {str(coerce).lower()}\n"
+    )
+    root = _dated_repo(tmp_path, schema_ts, when)
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts", "--format", "json")
+    assert outcome.code in (0, 1), outcome.render()
+    ours = {(f["column"], f["check"]) for f in json.loads(outcome.stdout)["failures"]}
+    schema = pa.DataFrameSchema.from_yaml(root / "schemas" / "accounts.yaml")
+    try:
+        schema.validate(pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True)
+        theirs: set[tuple[str, str]] = set()
+    except pa.errors.SchemaErrors as exc:
+        theirs = {(c.column, c.check) for c in exc.failure_cases.itertuples()}
+    assert ours == theirs
+    assert (outcome.code == 0) == (not theirs)
+
+
+@pytest.mark.parametrize("coerce", [False, True])
+def test_numbers_where_text_belongs_are_judged_as_plain_pandera_judges_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], coerce: bool
+) -> None:
+    """pandas reads a Parquet file's numbers as numbers: a ``str`` column of them fails
+    pandera's dtype unless pandera coerces them, whatever their text would be."""
+    import pandera.pandas as pa
+
+    root = _parquet_repo(tmp_path)
+    schema = root / "schemas" / "accounts.yaml"
+    text = schema.read_text().replace("isin: [free, pro, team]", "isin: ['1', '2', '3']")
+    schema.write_text(text.replace("coerce: true", f"coerce: {str(coerce).lower()}"))
+    frame = pd.DataFrame(
+        {"id": [1, 2, 3], "age": [34, 40, 51], "score": [0.5, 1.0, None], "plan": [1, 2, 3]}
+    )
+    frame.to_parquet(root / "data" / "accounts.parquet", index=False)
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts", "--format", "json")
+    ours = {(f["column"], f["check"]) for f in json.loads(outcome.stdout)["failures"]}
+    try:
+        pa.DataFrameSchema.from_yaml(schema).validate(
+            pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True
+        )
+        theirs: set[tuple[str, str]] = set()
+    except pa.errors.SchemaErrors as exc:
+        theirs = {(c.column, c.check) for c in exc.failure_cases.itertuples()}
+    assert ours == theirs
+    assert theirs == (
+        set()
+        if coerce
+        else {("plan", "dtype('string[pyarrow]')"), ("plan", "isin(['1', '2', '3'])")}
+    )

@@ -63,12 +63,19 @@ class ParquetReader:
 
 
 def _cast(batch: pa.RecordBatch, types: Mapping[str, pa.DataType]) -> pa.RecordBatch:
-    """Cast losslessly where the file's type differs; leave it for pandera otherwise."""
+    """Cast losslessly where the file's type differs; leave it for pandera otherwise.
+
+    Nothing becomes text that the file stores otherwise (timestamps, numbers): pandas
+    reads those as they are, and pandera judges them so (a column read as text is
+    there for a CSV file's sake, which stores nothing else)."""
     import pyarrow as pa
 
     arrays = []
     for name, array in zip(batch.schema.names, batch.columns, strict=True):
         wanted = types.get(name)
+        textual = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+        if wanted is not None and pa.types.is_string(wanted) and not textual:
+            wanted = None
         if wanted is not None and array.type != wanted:
             with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 array = array.cast(wanted, safe=True)

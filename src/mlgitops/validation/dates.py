@@ -1,5 +1,8 @@
 """``datetime64[ns]`` columns read as text, judged as pandera judges the whole column.
 
+(A column pandas reads as dates or numbers, as from a Parquet file's timestamps, is
+left to pandera as it is: :func:`native`.)
+
 pandera coerces such a column with ``pandas.to_datetime``, which reads every
 value in the format of the column's first value: one value in another format
 (``2024-02-02`` after ``2024-01-01 10:00:00``) fails the coercion of the whole
@@ -46,6 +49,20 @@ def judged(column: ColumnPlan) -> bool:
     return column.rule.dtype == DTYPE and not column.rule.regex
 
 
+def native(values: pd.Series) -> bool:
+    """Whether pandas read ``values`` as something else than text or gaps (a Parquet
+    file's timestamps or numbers): pandera judges those as they are, as it does on the
+    frame ``pandas.read_parquet`` gives."""
+    import pandas as pd
+
+    dtype = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return True
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        return False
+    return bool(values.notna().any())
+
+
 @dataclass
 class _Values:
     """Rows found in a class of values: how many, and the first few (row, value)."""
@@ -75,6 +92,9 @@ class DateColumn:
         self.out_of_range = _Values()
         self.alone = _Values()
         self._alone: dict[str, bool] = {}
+        #: Whether any chunk came as text or gaps (see :func:`native`): else pandera judged
+        #: every chunk, and nothing is told here.
+        self.seen = False
 
     @property
     def handled(self) -> bool:
@@ -86,6 +106,7 @@ class DateColumn:
         them without the dtype). Call only while :attr:`handled`."""
         import pandas as pd
 
+        self.seen = True
         self.text_type = str(values.dtype)
         present = values.notna() & ~values.isin(_NAT)
         if self.format is None:
@@ -133,14 +154,14 @@ class DateColumn:
 
     def rows(self) -> set[int]:
         """The rows the failures name."""
-        if not self.broken:
+        if not self.broken or not self.seen:
             return set()
         named = [self.out_of_format, self.out_of_range, self.alone]
         return {r for v in named for r, _ in v.first} | ({self.first[0]} if self.first else set())
 
     def failures(self, lines: Mapping[int, int], names: Mapping[str, str]) -> list[Failure]:
         """pandera's failures of the column over the whole file (none if it passes)."""
-        if not self.broken or not self.handled:
+        if not self.broken or not self.handled or not self.seen:
             return []
         dtype = names.get(DTYPE, DTYPE)
         checks = [f"coerce_dtype('{dtype}')"] if self.coerce else []

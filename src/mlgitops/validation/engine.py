@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
 from mlgitops.errors import DataError
-from mlgitops.validation.dates import DateColumn, judged
+from mlgitops.validation.dates import DateColumn, judged, native
 from mlgitops.validation.failures import (
     EXAMPLES,
     STRUCTURE_CHECKS,
@@ -327,7 +327,7 @@ class _Chunker:
         their dtype (told at the end, over the whole file)."""
         failed = set()
         for name, dates in self.dates.items():
-            if name not in frame or not dates.handled:
+            if name not in frame or not dates.handled or native(frame[name]):
                 continue
             parsed = dates.parse(frame[name])
             if parsed is not None:
