@@ -11,6 +11,7 @@ file system lists the files in.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 PREFIX = "sha256:"
@@ -31,6 +32,20 @@ def folder_digest(path: Path) -> str:
                 inner.update(chunk)
         outer.update(f"{len(rel.encode())}:{rel}\0{inner.hexdigest()}\n".encode())
     return PREFIX + outer.hexdigest()
+
+
+def training_rows_digest(rows: bytes, columns: object, target: object) -> str:
+    """``sha256:<hex>`` over a run's ``training_rows.parquet`` (``rows``) and the
+    ``fingerprint_columns`` and ``target`` of its train.json, which say how the
+    fingerprints are matched: what ``compare`` reads to keep a deployed model off the rows
+    it was trained on. ``train`` records it, ``deploy`` copies it into ``model.json``."""
+    about = {
+        "fingerprint_columns": columns,
+        "target": target,
+        "training_rows": hashlib.sha256(rows).hexdigest(),
+    }
+    text = json.dumps(about, sort_keys=True, separators=(",", ":"), default=str)
+    return PREFIX + hashlib.sha256(text.encode()).hexdigest()
 
 
 def hex_of(digest: str) -> str:

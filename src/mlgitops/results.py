@@ -66,6 +66,8 @@ class TrainResult:
     gpu_utilization: float | None = None
     #: ``sha256:<hex>`` over the logged model folder's files (:mod:`mlgitops.digest`)
     model_digest: str = ""
+    #: :func:`mlgitops.digest.training_rows_digest` of the run's training rows
+    training_rows_digest: str = ""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -91,6 +93,8 @@ class DeployedModel:
     image: str = ""
     #: ``sha256:<hex>`` of its model folder, as deploy checked it ("" in older records)
     model_digest: str = ""
+    #: its run's training rows, as deploy checked them ("" in older records)
+    training_rows_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,9 @@ class ProvenanceRecord:
     promoted_from: str | None = None
     #: ``sha256:<hex>`` of the model folder that deploy checked before registering it.
     model_digest: str = ""
+    #: :func:`mlgitops.digest.training_rows_digest` of its run's training rows, as deploy
+    #: checked them: compare reads them to keep the model off the rows it trained on.
+    training_rows_digest: str = ""
     #: The serving image the overlay pins (``repository@sha256:…``), for
     #: ``deploy.server.build``; "" when the spec names its image itself.
     image: str = ""

@@ -159,6 +159,34 @@ class World:
             (local / REGISTERED_MODEL_META).unlink(missing_ok=True)
             return folder_digest(local)
 
+    def _rows_digest(self, model: Model) -> str:
+        """The training rows' digest deploy records of the model's run ("" where it logged
+        none)."""
+        if self.server is None or not model.run_id:
+            return ""
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        from mlgitops.digest import training_rows_digest
+
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                logged = Path(
+                    mlflow.artifacts.download_artifacts(
+                        run_id=model.run_id,
+                        artifact_path="mlgitops",
+                        dst_path=tmp,
+                        tracking_uri=self.server.uri,
+                    )
+                )
+            except MlflowException:
+                return ""
+            if not (logged / "training_rows.parquet").is_file():
+                return ""
+            doc = json.loads((logged / "train.json").read_text())
+            rows = (logged / "training_rows.parquet").read_bytes()
+            return training_rows_digest(rows, doc.get("fingerprint_columns"), doc.get("target"))
+
     def deploy(self, model: Model, claimed: dict[str, float] | None = None) -> None:
         """Commit the first environment's model.json on main (the base branch) and push."""
         record = results.ProvenanceRecord(
@@ -174,6 +202,7 @@ class World:
             spec_hash="sha256:spec",
             commit="0" * 40,
             model_digest=self._digest(model),
+            training_rows_digest=self._rows_digest(model),
         )
         git(self.root, "checkout", "-q", "main")
         path = self.root / "manifests" / self.name / "overlays" / "staging" / "model.json"

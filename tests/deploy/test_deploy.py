@@ -117,6 +117,7 @@ def test_deploy_commits_the_reviewed_model_and_pushes(
         "run_id": run_id,
         "content_key": train["content_key"],
         "model_digest": train["model_digest"],
+        "training_rows_digest": train["training_rows_digest"],  # what compare checks
         "image": "",  # the spec names its image (deploy.server.image): nothing built to pin
         "metrics": {m["name"]: m["candidate"] for m in verdict["metrics"]},
         "commit": before,

@@ -239,8 +239,10 @@ def test_rollback_restores_the_previous_model_once(
         "commit",
         "pr",
         "model_digest",  # the model server and compare check the restored files against it
+        "training_rows_digest",  # compare checks the rows it keeps the model off against it
     )
     assert str(v1["model_digest"]).startswith("sha256:")
+    assert str(v1["training_rows_digest"]).startswith("sha256:")
     assert {k: restored[k] for k in kept} == {k: v1[k] for k in kept}
     assert (restored["previous"], restored["history"]) == (None, [])
     kustomization = world.remote_file(f"manifests/{world.name}/overlays/staging/kustomization.yaml")

@@ -140,6 +140,39 @@ def test_the_model_digest_covers_the_uploaded_model_folder(
     assert result.model_digest.startswith("sha256:") and len(result.model_digest) == 71
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_the_training_rows_digest_covers_the_logged_rows_and_how_they_match(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    """What the run logged (training_rows.parquet and train.json's fingerprint columns and
+    target) is what the digest covers; the hand-off folder holds the same rows."""
+    import mlflow
+
+    from mlgitops.digest import training_rows_digest
+
+    root, name, _ = trained
+    result = _result(root, name)
+    logged = Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=result.run_id,
+            artifact_path="mlgitops",
+            dst_path=str(tmp_path),
+            tracking_uri=mlflow_server.uri,
+        )
+    )
+    rows = (logged / "training_rows.parquet").read_bytes()
+    assert rows == (root / ".mlgitops" / name / "training_rows.parquet").read_bytes()
+    doc = json.loads((logged / "train.json").read_text())
+    assert doc["training_rows_digest"] == result.training_rows_digest
+    columns, target = doc["fingerprint_columns"], doc["target"]
+    assert columns and target in columns
+    digest = training_rows_digest(rows, columns, target)
+    assert result.training_rows_digest == digest
+    assert training_rows_digest(rows, columns[1:], target) != digest
+    assert training_rows_digest(rows, columns, columns[0]) != digest
+    assert training_rows_digest(rows + b"\0", columns, target) != digest
+
+
 # MLflow's own import warns about its type hints; that is MLflow's business, not ours.
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_the_logged_model_is_ready_linked_and_states_what_serving_installs(

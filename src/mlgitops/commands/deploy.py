@@ -286,4 +286,5 @@ def _record(
         pr=anchor.pr,
         deployed_at=delivery.now(),
         model_digest=verified.digest,
+        training_rows_digest=verified.training_rows_digest,
     )

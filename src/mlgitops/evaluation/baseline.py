@@ -117,7 +117,7 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
         shutil.rmtree(folder, ignore_errors=True)
         raise
     _removed_with(model, folder)  # a pyfunc model may read its files while it predicts
-    training = training_rows(record.run_id, tracking_uri) if record.run_id else None
+    training = training_rows(record, tracking_uri, source) if record.run_id else None
     return DeployedModel(model, signature_of(info), training)
 
 
@@ -216,8 +216,37 @@ def load_flavor(uri: str, info: Any = None) -> Any:
         return mlflow.pyfunc.load_model(uri)
 
 
-def training_rows(run_id: str, tracking_uri: str) -> TrainingRows | None:
-    """The fingerprints of the rows a run trained on (None: the run records none)."""
+def training_rows(record: ProvenanceRecord, tracking_uri: str, source: str) -> TrainingRows | None:
+    """The fingerprints of the rows the deployed model trained on (None: its run records
+    none): ServiceError unless they are the ones deploy checked (the record's
+    ``training_rows_digest``). Compare keeps the deployed model off these rows, so whoever
+    could swap them would choose the holdout rows it is judged on."""
+    found = run_training_rows(record.run_id, tracking_uri)
+    if found is None:
+        return None
+    digest, rows = found
+    if not record.training_rows_digest:  # a record from before deploy recorded it
+        console.error_line(
+            f"mlgitops: warning: {source} records no training rows digest: the training rows "
+            f"of run {record.run_id} are not checked (the next deploy records it)"
+        )
+    elif digest != record.training_rows_digest:
+        raise ServiceError(
+            f"the training rows of the deployed model {record.model_uri} (run {record.run_id}, "
+            f"recorded in {source}) have digest {digest} in MLflow at {tracking_uri}, but "
+            f"{source} records {record.training_rows_digest}: they changed after it was "
+            "deployed, so nothing can be judged against it; restore its run's "
+            f"{ARTIFACTS}/{TRAINING_ROWS} and {ARTIFACTS}/train.json, or roll back to a model "
+            "whose run is intact"
+        )
+    return rows
+
+
+def run_training_rows(run_id: str, tracking_uri: str) -> tuple[str, TrainingRows | None] | None:
+    """A run's training rows as logged (None: it logged none), with their
+    :func:`mlgitops.digest.training_rows_digest`."""
+    from mlgitops.digest import training_rows_digest
+
     with tempfile.TemporaryDirectory(prefix="mlgitops-baseline-") as folder:
         train = _artifact(run_id, f"{ARTIFACTS}/train.json", tracking_uri, folder)
         rows = _artifact(run_id, f"{ARTIFACTS}/{TRAINING_ROWS}", tracking_uri, folder)
@@ -225,7 +254,9 @@ def training_rows(run_id: str, tracking_uri: str) -> TrainingRows | None:
             return None
         try:
             doc = json.loads(train.read_text("utf-8"))
-            return read_training_rows(rows, doc.get("fingerprint_columns"), doc.get("target"))
+            columns, target = doc.get("fingerprint_columns"), doc.get("target")
+            digest = training_rows_digest(rows.read_bytes(), columns, target)
+            return digest, read_training_rows(rows, columns, target)
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
             raise DataError(
                 f"run {run_id}: {ARTIFACTS}/{TRAINING_ROWS} or train.json cannot be read ({exc})"

@@ -109,6 +109,7 @@ _FORMS = {
     "content_key": (re.compile(r"[0-9a-f]{64}"), "a sha256 content key"),
     "model_uri": (re.compile(r"models:/[A-Za-z0-9_-]{1,128}"), "a logged model (models:/<id>)"),
     "model_digest": (re.compile(r"sha256:[0-9a-f]{64}"), "a sha256 digest"),
+    "training_rows_digest": (re.compile(r"sha256:[0-9a-f]{64}"), "a sha256 digest"),
     "data": (re.compile(r"[0-9a-f]{64}"), "a sha256 data hash"),
 }
 
@@ -127,6 +128,7 @@ def check(anchor: Anchor, pipeline: str) -> None:
         "content_key": train.content_key,
         "model_uri": train.model_uri,
         "model_digest": train.model_digest,
+        "training_rows_digest": train.training_rows_digest,
         "data": train.hashes.data,
     }
     for key, value in fields.items():

@@ -143,7 +143,7 @@ def read_deployed(
         except ModelFailed as exc:  # the deployed model's answer: it cannot be compared
             refused = str(exc)
     info = baseline.deployed_info(record, tracking_uri, source)
-    training = baseline.training_rows(record.run_id, tracking_uri) if record.run_id else None
+    training = baseline.training_rows(record, tracking_uri, source) if record.run_id else None
     recorded = Recorded(outputs, None if refused is None else str(refused), names)
     return DeployedModel(recorded, signature_of(info), training)
 

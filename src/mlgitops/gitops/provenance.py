@@ -31,6 +31,7 @@ def short(record: ProvenanceRecord) -> DeployedModel:
         deployed_at=record.deployed_at,
         image=record.image,
         model_digest=record.model_digest,
+        training_rows_digest=record.training_rows_digest,
     )
 
 
@@ -113,4 +114,5 @@ def rolled_back(current: ProvenanceRecord, index: int, now: str) -> ProvenanceRe
         rolled_back_from=short(current),
         image=entry.image,
         model_digest=entry.model_digest,
+        training_rows_digest=entry.training_rows_digest,
     )

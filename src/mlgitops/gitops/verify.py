@@ -1,12 +1,14 @@
 """The model deploy is about to register, checked against its anchor.
 
-Three checks, none of which believes MLflow's tags:
+Four checks, none of which believes MLflow's tags:
 
 - the logged model named by the anchor's ``train.json`` belongs to the
   anchor's run (its ``source_run_id``);
 - the digest of the model folder downloaded from MLflow now equals the digest
   ``train`` recorded when it uploaded it (so artifacts overwritten afterwards
   are caught);
+- so does the digest of the run's training rows (what compare keeps the model
+  off once it is deployed), which deploy records beside the model's;
 - that very model, re-scored on the merged commit's holdout against the merged
   spec's gates, passes — with ``compare``'s own scoring (:func:`judge`), given
   the features the merged schema declares (never the list the pull request's
@@ -53,6 +55,8 @@ class Verified:
     source: str
     model_id: str
     verdict: Verdict
+    #: its run's training rows' digest (equal to the anchor's; "" where it records none)
+    training_rows_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,7 @@ def verify(
     if not digested:
         with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp:
             _checked_download(uri, model_id, train, anchor.source, Path(tmp))
+    _check_training_rows(uri, train, anchor.source)
     with console.group(f"Re-scoring model {model_id} on the merged holdout"):
         judged = _rescore(pipeline, merged, model_id, uri, ref, outputs)
     if not judged.passed:
@@ -169,7 +174,26 @@ def verify(
             f"model {model_id} of run {train.run_id}, re-scored on the merged holdout, fails "
             f"the merged gates: {judged.summary}; nothing deployed"
         )
-    return Verified(train.model_digest, f"models:/{model_id}", model_id, judged)
+    source = f"models:/{model_id}"
+    return Verified(train.model_digest, source, model_id, judged, train.training_rows_digest)
+
+
+def _check_training_rows(uri: str, train: TrainResult, where: str) -> None:
+    """CheckFailed unless the run's training rows in MLflow are the ones the review
+    recorded (a train.json from before the digest records none: nothing to check)."""
+    from mlgitops.evaluation.baseline import ARTIFACTS, TRAINING_ROWS, run_training_rows
+
+    if not train.training_rows_digest:
+        return
+    found = run_training_rows(train.run_id, uri)
+    digest = "none (they are missing)" if found is None else found[0]
+    if digest != train.training_rows_digest:
+        raise CheckFailed(
+            f"the training rows of run {train.run_id} ({ARTIFACTS}/{TRAINING_ROWS} and "
+            f"{ARTIFACTS}/train.json) in MLflow at {uri} have digest {digest}, but the review "
+            f"recorded {train.training_rows_digest} ({where}): they changed after the review; "
+            "nothing deployed"
+        )
 
 
 def model_id_of(model_uri: str, where: str) -> str:

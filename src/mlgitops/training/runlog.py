@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlgitops import console
+from mlgitops.digest import training_rows_digest
 from mlgitops.results import TrainResult
 from mlgitops.training import budget, gpu, handoff
 from mlgitops.training.tracking import RunRecord, Tracking, is_http
@@ -71,6 +72,9 @@ def log_fitted(
             result,
             model_uri=f"models:/{identity.model_id}",
             model_digest=digest,
+            training_rows_digest=training_rows_digest(
+                split_files.rows, result.fingerprint_columns, result.target
+            ),
             duration_s=duration,
         )
         files = handoff.files_for(result, data)
