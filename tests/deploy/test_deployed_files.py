@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import shutil
 
 import pandas as pd
 import pytest
@@ -51,15 +52,19 @@ def _swap_deployed(world: World, uri: str) -> str:
     return str(record["model_digest"])
 
 
-def _swap_training_rows(world: World, uri: str, run_id: str) -> None:
+def _swap_training_rows(world: World, uri: str, run_id: str, rows: bytes = b"") -> None:
     """Overwrite a run's training_rows.parquet in MLflow, as the PR credentials can: rows
-    named here are left out of every comparison with the model the run trained."""
+    named here are left out of every comparison with the model the run trained. (``rows``:
+    those bytes, else rows of its choosing.)"""
     forged = world.tmp / "forged"
+    shutil.rmtree(forged, ignore_errors=True)
     forged.mkdir()
-    buffer = io.BytesIO()
-    frame = pd.DataFrame({"fingerprint": [1, 2, 3], "inputs": [4, 5, 6]}, dtype="uint64")
-    frame.to_parquet(buffer)
-    (forged / "training_rows.parquet").write_bytes(buffer.getvalue())
+    if not rows:
+        buffer = io.BytesIO()
+        frame = pd.DataFrame({"fingerprint": [1, 2, 3], "inputs": [4, 5, 6]}, dtype="uint64")
+        frame.to_parquet(buffer)
+        rows = buffer.getvalue()
+    (forged / "training_rows.parquet").write_bytes(rows)
     run = requests.get(
         f"{uri}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=30
     ).json()["run"]
@@ -202,20 +207,43 @@ def test_an_overlay_from_before_the_digest_deploys_with_a_warning_and_render_add
     assert env["MODEL_DIGEST"] == record["model_digest"]
 
 
-def test_compare_and_deploy_refuse_a_deployed_model_whose_training_rows_changed(
+def test_training_rows_changed_before_or_after_the_deploy_are_refused(
     world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     """Compare keeps the deployed model off the rows its run logged as its training rows:
-    whoever swaps them chooses the holdout rows both models are judged on."""
+    whoever swaps them chooses the holdout rows both models are judged on. Swapped after
+    the review, deploy refuses the model; swapped after the deploy, compare and the next
+    deploy refuse to judge against it."""
     uri = mlflow_server.uri
     v1_run = reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
+    reviewed = handoff(world.work, world.name, "train.json")["training_rows_digest"]
+    assert reviewed.startswith("sha256:")
+    run = publish_review(on_github.state, world.work, world.name, pr=12)
+    logged = (world.work / ".mlgitops" / world.name / "training_rows.parquet").read_bytes()
+    _swap_training_rows(world, uri, v1_run)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    err = capsys.readouterr().err
+    head = git(world.work, "rev-parse", "HEAD")
+    assert err.startswith(
+        f"mlgitops deploy: error: the training rows of run {v1_run} "
+        "(mlgitops/training_rows.parquet and mlgitops/train.json) in MLflow at "
+        f"{uri} have digest sha256:"
+    )
+    assert err.endswith(
+        f", but the review recorded {reviewed} (pull request #12, workflow run {run['id']} "
+        f"on {head[:12]}): they changed after the review; nothing deployed\n"
+    )
+    assert (world.remote_head(), versions(uri, world.name)) == (before, [])
+
+    _swap_training_rows(world, uri, v1_run, logged)  # restored: the review's rows
     assert deploy(world, uri) == 0
     git(world.work, "pull", "-q", "origin", "main")
     model_json = world.work / "manifests" / world.name / "overlays" / "staging" / "model.json"
-    recorded = json.loads(model_json.read_text())["training_rows_digest"]
-    assert recorded.startswith("sha256:")
+    assert json.loads(model_json.read_text())["training_rows_digest"] == reviewed
     merge_a_change(world)
     reviewed_run(uri, world.work, world.name)
     publish_review(on_github.state, world.work, world.name, pr=13)
@@ -230,40 +258,12 @@ def test_compare_and_deploy_refuse_a_deployed_model_whose_training_rows_changed(
         f"models:/{world.name}/1 (run {v1_run}, recorded in {where}) have digest sha256:"
     )
     assert err.endswith(
-        f" in MLflow at {uri}, but {where} records {recorded}: they changed after it was "
+        f" in MLflow at {uri}, but {where} records {reviewed}: they changed after it was "
         "deployed, so nothing can be judged against it; restore its run's "
         "mlgitops/training_rows.parquet and mlgitops/train.json, or roll back to a model "
         "whose run is intact\n"
     )
     assert not (world.work / ".mlgitops" / world.name / "verdict.json").exists()
     assert deploy(world, uri) == 2
-    assert f"records {recorded}: they changed after it was deployed" in capsys.readouterr().err
+    assert f"records {reviewed}: they changed after it was deployed" in capsys.readouterr().err
     assert versions(uri, world.name) == ["1"]
-
-
-def test_deploy_refuses_a_reviewed_model_whose_training_rows_changed(
-    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
-    capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    uri = mlflow_server.uri
-    run_id = reviewed_run(uri, world.work, world.name)
-    reviewed = handoff(world.work, world.name, "train.json")["training_rows_digest"]
-    run = publish_review(on_github.state, world.work, world.name, pr=12)
-    _swap_training_rows(world, uri, run_id)
-    before = world.remote_head()
-    capsys.readouterr()
-
-    assert deploy(world, uri) == 1
-    err = capsys.readouterr().err
-    head = git(world.work, "rev-parse", "HEAD")
-    assert err.startswith(
-        f"mlgitops deploy: error: the training rows of run {run_id} "
-        "(mlgitops/training_rows.parquet and mlgitops/train.json) in MLflow at "
-        f"{uri} have digest sha256:"
-    )
-    assert err.endswith(
-        f", but the review recorded {reviewed} (pull request #12, workflow run {run['id']} "
-        f"on {head[:12]}): they changed after the review; nothing deployed\n"
-    )
-    assert world.remote_head() == before
-    assert versions(uri, world.name) == []
