@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 PREFIX = "sha256:"
+#: What every digest here looks like (and an image's, by the same algorithm).
+FORM = re.compile(r"sha256:[0-9a-f]{64}")
 _CHUNK = 1 << 20
 #: What MLflow's client adds to a registered version's download: not one of the model's
 #: files, so the digest of ``models:/<name>/<version>`` is the logged model's.

@@ -19,17 +19,16 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from mlgitops import console
+from mlgitops.digest import FORM
 from mlgitops.errors import EXIT_OK, BadInput, ServiceError
 
 TASKS = ("classification", "regression")
 DIGEST_ENV = "MODEL_DIGEST"
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +114,7 @@ def _digest(given: str | None) -> str:
     """The digest to check: ``--model-digest``, else ``$MODEL_DIGEST`` ("": none)."""
     where = "--model-digest" if given is not None else DIGEST_ENV
     digest = (given if given is not None else os.environ.get(DIGEST_ENV, "")).strip()
-    if digest and not _DIGEST.fullmatch(digest):
+    if digest and not FORM.fullmatch(digest):
         raise BadInput(f"{where}: {digest!r} is not a model digest (sha256:<64 hex digits>)")
     return digest
 

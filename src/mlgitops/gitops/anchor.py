@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgitops import proc
+from mlgitops import digest, proc
 from mlgitops.errors import BadInput, CheckFailed
 from mlgitops.github import PULL_FILES_LIMIT, GitHub, paths_of, seconds_of
 from mlgitops.outputs import Outputs
@@ -108,8 +108,8 @@ _FORMS = {
     "run_id": (re.compile(r"[A-Za-z0-9_-]{1,128}"), "an MLflow run id"),
     "content_key": (re.compile(r"[0-9a-f]{64}"), "a sha256 content key"),
     "model_uri": (re.compile(r"models:/[A-Za-z0-9_-]{1,128}"), "a logged model (models:/<id>)"),
-    "model_digest": (re.compile(r"sha256:[0-9a-f]{64}"), "a sha256 digest"),
-    "training_rows_digest": (re.compile(r"sha256:[0-9a-f]{64}"), "a sha256 digest"),
+    "model_digest": (digest.FORM, "a sha256 digest"),
+    "training_rows_digest": (digest.FORM, "a sha256 digest"),
     "data": (re.compile(r"[0-9a-f]{64}"), "a sha256 data hash"),
 }
 

@@ -22,13 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mlgitops.digest import FORM
 from mlgitops.errors import BadInput
 from mlgitops.spec.model import UNDEPLOYED_DIGEST
 
 MODEL_URI_KEY = "MODEL_URI"
 MODEL_DIGEST_KEY = "MODEL_DIGEST"
 #: What ``MODEL_DIGEST=`` holds once deployed (:func:`mlgitops.digest.folder_digest`).
-MODEL_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+MODEL_DIGEST = FORM
 MODEL_JSON = "model.json"
 KUSTOMIZATION = "kustomization.yaml"
 
