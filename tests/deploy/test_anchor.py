@@ -286,3 +286,34 @@ def test_with_attest_on_deploy_requires_the_attestation_of_the_reviewed_run(
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == f"  attestation: {digest} attested by workflow run {run['id']} ({workflow})"
     assert model_json(world)["model_digest"] == digest
+
+
+@pytest.mark.parametrize(
+    ("field", "what"),
+    [("model_digest", "model digest"), ("training_rows_digest", "training rows digest")],
+)
+def test_a_review_that_records_no_digest_deploys_nothing(field: str, what: str) -> None:
+    """Without either digest deploy could not tell the reviewed files from others: the
+    model's, or the training rows compare keeps it off once it is deployed (a train job's
+    code can leave either out of its train.json)."""
+    from mlgitops import results
+    from mlgitops.errors import CheckFailed
+    from mlgitops.gitops.anchor import Anchor, check
+    from tests.report.conftest import FIXTURES
+
+    doc = json.loads((FIXTURES / "train.json").read_text())
+    doc.update(training_rows_digest="sha256:" + "1" * 64, model_digest="sha256:" + "2" * 64)
+    doc.update(model_uri="models:/m-0123")
+    verdict = json.loads((FIXTURES / "verdict.json").read_text())
+    verdict.update(passed=True)
+    where = "pull request #12, workflow run 7 on 0123456789ab"
+    anchor = Anchor(results.load_train_result(json.dumps(doc)), verdict, where, False, 12)
+    check(anchor, "tumors")  # both recorded: nothing to say
+    doc[field] = ""
+    anchor = Anchor(results.load_train_result(json.dumps(doc)), verdict, where, False, 12)
+    with pytest.raises(CheckFailed) as refused:
+        check(anchor, "tumors")
+    assert str(refused.value) == (
+        f"{where}: train.json records no {what} (trained by an older mlgitops?): run the pull "
+        "request's checks again; nothing deployed"
+    )

@@ -267,3 +267,12 @@ def test_training_rows_changed_before_or_after_the_deploy_are_refused(
     assert deploy(world, uri) == 2
     assert f"records {reviewed}: they changed after it was deployed" in capsys.readouterr().err
     assert versions(uri, world.name) == ["1"]
+
+    # Removed, they are no more a pass than changed ones (compare would judge on every row)
+    (logged_rows,) = mlflow_server.root.rglob(f"{v1_run}/artifacts/mlgitops/training_rows.parquet")
+    logged_rows.unlink()
+    assert cli_run(world.work, "compare", world.name, "--tracking-uri", uri) == 2
+    assert (
+        f"(run {v1_run}, recorded in {where}) are missing in MLflow at {uri}, but {where} "
+        f"records {reviewed}: they changed after it was deployed"
+    ) in capsys.readouterr().err

@@ -216,6 +216,16 @@ def test_rollback_restores_the_previous_model_once(
     merge_a_change(world)
     reviewed_run(uri, world.work, world.name)
     assert deploy(world, uri) == 0
+    # v1's history entry as an older mlgitops wrote it, without the digests: the rollback
+    # finds them where v1's deploy recorded them
+    git(world.work, "pull", "-q", "origin", "main")
+    path = world.work / "manifests" / world.name / "overlays" / "staging" / "model.json"
+    doc = json.loads(path.read_text())
+    for entry in (doc["previous"], *doc["history"]):
+        del entry["model_digest"], entry["training_rows_digest"]
+    path.write_text(json.dumps(doc, indent=2))
+    git(world.work, "commit", "-qam", "A record from an older mlgitops")
+    git(world.work, "push", "-q", "origin", "main")
     capsys.readouterr()
 
     assert rollback(world, uri) == 0

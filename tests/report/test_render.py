@@ -490,3 +490,26 @@ def test_a_slice_column_named_with_a_pipe_keeps_the_tables_header_whole() -> Non
     assert lines[2] == "| `a\\|b` | 40 | 0.9000 |"
     borders = [len(re.findall(r"(?<!\\)\|", line)) for line in lines]
     assert borders == [4] * len(lines)
+
+
+def test_a_flow_list_of_both_literals_is_one_changed_line() -> None:
+    text = KUSTOMIZATION.replace(
+        "    literals:\n      - MODEL_URI=models:/tumors/3\n      - MODEL_DIGEST=sha256:"
+        + "0d" * 32,
+        "    literals: [MODEL_URI=models:/tumors/3, MODEL_DIGEST=]",
+    )
+    digest = "sha256:" + "9e" * 32
+    change = promotion(
+        "tumors",
+        "staging",
+        text,
+        gates_passed=True,
+        candidate_run="r",
+        deployed_run=None,
+        candidate_digest=digest,
+    )
+    assert diff_lines(change)[2:] == [
+        "@@ -10 +10 @@",
+        "-    literals: [MODEL_URI=models:/tumors/3, MODEL_DIGEST=]",
+        f"+    literals: [MODEL_URI=models:/tumors/<next>, MODEL_DIGEST={digest}]",
+    ]

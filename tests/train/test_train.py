@@ -267,6 +267,39 @@ def test_a_rerun_hits_the_cache_and_recreates_the_hand_off(
     )
 
 
+def test_a_cached_run_from_before_the_training_rows_digest_gets_it(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    """A run logged before train recorded ``training_rows_digest`` is reused with the
+    digest of the rows the cache restores (deploy requires one)."""
+    from mlgitops.training.tracking import open_tracking
+
+    root, name, _ = trained
+    first = _result(root, name)
+    doc = json.loads((root / ".mlgitops" / name / "train.json").read_text())
+    old = {k: v for k, v in doc.items() if k not in ("training_rows_digest", "cached")}
+    folder = tmp_path / "older"
+    folder.mkdir()
+    (folder / "train.json").write_text(json.dumps(old))
+    tracking = open_tracking(mlflow_server.uri, root, env={})
+    artifacts = requests.get(
+        f"{mlflow_server.uri}/api/2.0/mlflow/runs/get",
+        params={"run_id": first.run_id},
+        timeout=30,
+    ).json()["run"]["info"]["artifact_uri"]
+    original = root.parent / "original-train"
+    original.mkdir(exist_ok=True)
+    (original / "train.json").write_text(json.dumps({**doc, "cached": False}))
+    tracking.upload(artifacts, folder, "mlgitops")
+    try:
+        assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+        again = _result(root, name)
+        assert (again.cached, again.run_id) == (True, first.run_id)
+        assert again.training_rows_digest == first.training_rows_digest != ""
+    finally:  # the run as train logged it, for the tests after this one
+        tracking.upload(artifacts, original, "mlgitops")
+
+
 def test_a_developer_s_working_tree_hits_the_run_a_clean_checkout_trained(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -222,18 +222,19 @@ def training_rows(record: ProvenanceRecord, tracking_uri: str, source: str) -> T
     ``training_rows_digest``). Compare keeps the deployed model off these rows, so whoever
     could swap them would choose the holdout rows it is judged on."""
     found = run_training_rows(record.run_id, tracking_uri)
-    if found is None:
+    if found is None and not record.training_rows_digest:
         return None
-    digest, rows = found
+    digest, rows = found if found is not None else ("", None)
     if not record.training_rows_digest:  # a record from before deploy recorded it
         console.error_line(
             f"mlgitops: warning: {source} records no training rows digest: the training rows "
             f"of run {record.run_id} are not checked (the next deploy records it)"
         )
     elif digest != record.training_rows_digest:
+        now = f"have digest {digest}" if digest else "are missing"
         raise ServiceError(
             f"the training rows of the deployed model {record.model_uri} (run {record.run_id}, "
-            f"recorded in {source}) have digest {digest} in MLflow at {tracking_uri}, but "
+            f"recorded in {source}) {now} in MLflow at {tracking_uri}, but "
             f"{source} records {record.training_rows_digest}: they changed after it was "
             "deployed, so nothing can be judged against it; restore its run's "
             f"{ARTIFACTS}/{TRAINING_ROWS} and {ARTIFACTS}/train.json, or roll back to a model "

@@ -148,11 +148,15 @@ def check(anchor: Anchor, pipeline: str) -> None:
         raise CheckFailed(
             f"run {train.run_id} did not pass its review ({anchor.source}){why}; nothing deployed"
         )
-    if not train.model_digest:
-        raise CheckFailed(
-            f"{anchor.source}: train.json records no model digest (trained by an older "
-            "mlgitops?): run the pull request's checks again; nothing deployed"
-        )
+    for field, what in (
+        (train.model_digest, "model digest"),
+        (train.training_rows_digest, "training rows digest"),
+    ):
+        if not field:
+            raise CheckFailed(
+                f"{anchor.source}: train.json records no {what} (trained by an older "
+                "mlgitops?): run the pull request's checks again; nothing deployed"
+            )
 
 
 # -- GitHub lookups -------------------------------------------------------------------

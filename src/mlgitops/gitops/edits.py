@@ -220,9 +220,41 @@ def rollback_edit(overlay: Overlay, to_version: str | None, now: str) -> Edit:
             return Unchanged(done)
         index = provenance.rollback_target(current, to_version)
         record = _with_image(provenance.rolled_back(current, index, now), kustomization, overlay)
+        if not record.model_digest:
+            record = _digests_of_its_deploy(snapshot, overlay, record)
         return Change(_files(overlay, kustomization, record), message.rollback_message(record))
 
     return apply
+
+
+def _digests_of_its_deploy(
+    snapshot: Snapshot, overlay: Overlay, record: ProvenanceRecord
+) -> ProvenanceRecord:
+    """``record`` with the digests its own deploy recorded in ``model.json``, found in the
+    overlay's history: a history entry written before entries kept them has none. (A
+    shallow checkout may not reach that commit: then the model is restored unchecked.)"""
+    commits = proc.git(
+        "log", "--format=%H", snapshot.commit, "--", overlay.model_json, cwd=snapshot.root
+    ).split()
+    for commit in commits:
+        earlier = read_record(Snapshot(snapshot.root, commit), overlay)
+        if (
+            earlier is not None
+            and earlier.model_digest
+            and (earlier.version, earlier.run_id, earlier.model_uri)
+            == (record.version, record.run_id, record.model_uri)
+        ):
+            return replace(
+                record,
+                model_digest=earlier.model_digest,
+                training_rows_digest=record.training_rows_digest or earlier.training_rows_digest,
+            )
+    console.error_line(
+        f"mlgitops: warning: model v{record.version} was recorded without its digest and no "
+        f"commit of {overlay.model_json} here records it: the model server and compare load "
+        "its files unchecked"
+    )
+    return record
 
 
 def _already(current: ProvenanceRecord, to_version: str | None) -> str:

@@ -180,19 +180,21 @@ def verify(
 
 def _check_training_rows(uri: str, train: TrainResult, where: str) -> None:
     """CheckFailed unless the run's training rows in MLflow are the ones the review
-    recorded (a train.json from before the digest records none: nothing to check)."""
+    recorded (:func:`mlgitops.gitops.anchor.check` requires that it recorded them)."""
+    from mlgitops.errors import DataError
     from mlgitops.evaluation.baseline import ARTIFACTS, TRAINING_ROWS, run_training_rows
 
-    if not train.training_rows_digest:
-        return
-    found = run_training_rows(train.run_id, uri)
-    digest = "none (they are missing)" if found is None else found[0]
-    if digest != train.training_rows_digest:
+    what = f"the training rows of run {train.run_id} ({ARTIFACTS}/{TRAINING_ROWS} and "
+    what += f"{ARTIFACTS}/train.json) in MLflow at {uri}"
+    try:
+        found = run_training_rows(train.run_id, uri)
+    except DataError as exc:
+        raise CheckFailed(f"{what} cannot be read ({exc}); nothing deployed") from exc
+    now = "are missing" if found is None else f"have digest {found[0]}"
+    if found is None or found[0] != train.training_rows_digest:
         raise CheckFailed(
-            f"the training rows of run {train.run_id} ({ARTIFACTS}/{TRAINING_ROWS} and "
-            f"{ARTIFACTS}/train.json) in MLflow at {uri} have digest {digest}, but the review "
-            f"recorded {train.training_rows_digest} ({where}): they changed after the review; "
-            "nothing deployed"
+            f"{what} {now}, but the review recorded {train.training_rows_digest} ({where}): "
+            "they changed after the review; nothing deployed"
         )
 
 

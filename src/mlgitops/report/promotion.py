@@ -106,6 +106,10 @@ def promotion(
     digest_line = None
     if digest is not None:
         digest_line = _changed(kustomization, overlay, MODEL_DIGEST_KEY, digest, new_digest)
+    if digest_line is not None and digest_line[2] == uri_line[2]:  # one line: [URI=…, DIGEST=…]
+        old, new, number = uri_line
+        new = new.replace(f"{MODEL_DIGEST_KEY}={digest}", f"{MODEL_DIGEST_KEY}={new_digest}", 1)
+        uri_line, digest_line = (old, new, number), None
     return Promotion(environment, overlay.kustomization, *uri_line, digest=digest_line)
 
 

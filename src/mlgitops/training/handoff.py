@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mlgitops import fsio, results
+from mlgitops.digest import training_rows_digest
 from mlgitops.outputs import ROW, Outputs, set_github_outputs
 from mlgitops.results import TrainResult
 from mlgitops.training.data import Split
@@ -152,10 +153,14 @@ def restore(
     original = results.load_train_result(
         fetched["train.json"].decode(), f"run {run.run_id}: train.json"
     )
+    rows_digest = original.training_rows_digest or training_rows_digest(
+        fetched["training_rows.parquet"], original.fingerprint_columns, original.target
+    )  # a run logged before train recorded it: its rows as the cache restores them
     result = replace(
         original,
         cached=True,
         tracking_uri=tracking_uri,
         duration_s=round(time.perf_counter() - started, 3),
+        training_rows_digest=rows_digest,
     )
     return result, {**fetched, "train.json": results.dumps(result).encode()}
