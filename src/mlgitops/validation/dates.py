@@ -78,7 +78,7 @@ class _Values:
 class DateColumn:
     """One ``datetime64[ns]`` column over the whole file."""
 
-    def __init__(self, column: ColumnPlan, display: str) -> None:
+    def __init__(self, column: ColumnPlan, display: str, *, broken: bool = False) -> None:
         self.name = column.name
         self.coerce = column.rule.coerce
         self.display = display
@@ -86,7 +86,10 @@ class DateColumn:
         #: (no format, or one with a time zone): pandera judges the column, chunk by chunk.
         self.format: str | None = None
         self.first: tuple[int, str] | None = None
-        self.broken = not self.coerce
+        #: Whether pandera's coercion of the whole column fails (``broken``: known before)
+        self.broken = broken or not self.coerce
+        #: Chunks handed back as dates (:meth:`parse`)
+        self.as_dates = 0
         self.text_type = "str"
         self.out_of_format = _Values()
         self.out_of_range = _Values()

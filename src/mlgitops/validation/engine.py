@@ -43,6 +43,15 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+class DatesBroken(Exception):
+    """A ``datetime64[ns]`` column whose coercion fails in a chunk after chunks of it were
+    judged as dates: the file is read again, those columns judged as text throughout."""
+
+    def __init__(self, columns: frozenset[str]) -> None:
+        super().__init__(", ".join(sorted(columns)))
+        self.columns = columns
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What validating one file found."""
@@ -81,11 +90,24 @@ def validate(
     """
     plan = make_plan(schema, reader.columns())
     text: set[str] = set()
+    broken: set[str] = set()
     while True:
         try:
             return _run(
-                reader, schema, plan, limits, text=frozenset(text), profile=profile, keep=keep
+                reader,
+                schema,
+                plan,
+                limits,
+                text=frozenset(text),
+                profile=profile,
+                keep=keep,
+                broken=frozenset(broken),
             )
+        except DatesBroken as exc:
+            # Judge those columns as text from the first row on, as pandera does.
+            if exc.columns <= broken:
+                raise  # they were judged as text throughout: a bug here
+            broken |= exc.columns
         except Uncomparable as exc:
             raise DataError(f"{reader.display}: {exc}") from exc
         except ConversionFailed as exc:
@@ -121,6 +143,7 @@ def _run(
     text: frozenset[str],
     profile: bool,
     keep: bool = False,
+    broken: frozenset[str] = frozenset(),
 ) -> Outcome:
     tally = Tally()
     for failure in structure(schema, plan.header):
@@ -131,7 +154,7 @@ def _run(
     value_sets = [ValueSet(c, check, numbers.get(c)) for c, check in plan.value_sets.items()]
     profiler = Profiler(numbers) if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
-    chunker = _Chunker(plan, tally, text, reader.display, keep)
+    chunker = _Chunker(plan, tally, text, reader.display, keep, broken)
     rows = 0
     kept: list[tuple[pa.Table, dict[str, pa.Array]]] = []
     for batch in reader.batches(plan.types(text), plan.names, limits.chunk_rows):
@@ -251,7 +274,13 @@ class _Chunker:
     """Screens each chunk and sends what the screen cannot clear to pandera."""
 
     def __init__(
-        self, plan: Plan, tally: Tally, text: frozenset[str], display: str, keep: bool = False
+        self,
+        plan: Plan,
+        tally: Tally,
+        text: frozenset[str],
+        display: str,
+        keep: bool = False,
+        broken: frozenset[str] = frozenset(),
     ) -> None:
         self.plan = plan
         self.tally = tally
@@ -259,8 +288,13 @@ class _Chunker:
         self.display = display
         self.keep = keep
         self._schemas: dict[tuple[tuple[str, ...], frozenset[str]], Any] = {}
-        #: The ``datetime64[ns]`` columns read as text, parsed here over the whole file.
-        self.dates = {c.name: DateColumn(c, display) for c in plan.columns if judged(c)}
+        #: The ``datetime64[ns]`` columns read as text, parsed here over the whole file
+        #: (``broken``: those whose coercion fails somewhere, known from an earlier read).
+        self.dates = {
+            c.name: DateColumn(c, display, broken=c.name in broken)
+            for c in plan.columns
+            if judged(c)
+        }
         #: With ``keep``: the last chunk's text columns of numbers or booleans as parsed, in
         #: the Arrow type the column is read as (every value read).
         self.parsed: dict[str, pa.Array] = {}
@@ -332,6 +366,10 @@ class _Chunker:
             parsed = dates.parse(frame[name])
             if parsed is not None:
                 frame[name] = parsed
+                dates.as_dates += 1
+            elif dates.handled and dates.as_dates:
+                # Earlier chunks were judged as dates: pandera judges the column as text.
+                raise DatesBroken(frozenset({name}))
             elif dates.handled:
                 failed.add(name)
         return frozenset(failed)
