@@ -28,6 +28,10 @@ def test_demo_runs_the_loop_and_says_where_to_look(tmp_path: Path) -> None:
     assert tail[1] == f"  the PR comment:    {work / '.mlgitops' / 'tumors' / 'report.md'}"
     assert tail[2] == f"  the verdict:       {work / '.mlgitops' / 'tumors' / 'verdict.json'}"
     assert "deploy(tumors): model v1 to staging (canary 50%→100%)" in tail[3]
+    model_json = work / "manifests" / "tumors" / "overlays" / "staging" / "model.json"
+    digest = json.loads(model_json.read_text())["model_digest"]
+    built = f"  ->  MODEL_DIGEST: {digest}, MODEL_URI: models:/tumors/1"
+    assert any(line.endswith(built) for line in done.stdout.splitlines()), done.stdout
     # The local mode printed the comment instead of posting it.
     assert "no GITHUB_TOKEN, so nothing was posted" in done.stdout + done.stderr
     # The remote holds the deploy commit; the second PR was compared with that model.

@@ -118,8 +118,11 @@ def _merge_and_deploy(box: Sandbox, number: int, branch: str) -> str:
     _git(box, "pull", "-q", "--ff-only", "origin", "main")
     overlay = box.work / "manifests" / PIPELINE / "overlays" / FIRST_ENV
     built = proc.run(["kubectl", "kustomize", str(overlay)]).stdout
-    uri = next((ln.strip() for ln in built.splitlines() if "MODEL_URI" in ln), "?")
-    console.line(f"$ kubectl kustomize {overlay.relative_to(box.work)}  ->  {uri}")
+    # the ConfigMap's data: the model the server loads, and the digest its files must have
+    data = [ln.strip() for ln in built.splitlines() if ln.startswith("  MODEL_")]
+    console.line(
+        f"$ kubectl kustomize {overlay.relative_to(box.work)}  ->  {', '.join(data) or '?'}"
+    )
     return proc.git("log", "-1", "--format=%h %s", "origin/main", cwd=box.work)
 
 
