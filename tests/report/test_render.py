@@ -258,11 +258,10 @@ def test_promotion_notes(kwargs: dict[str, object], note: str) -> None:
     assert change.note == note
 
 
-def test_promotion_from_the_placeholder() -> None:
-    text = KUSTOMIZATION.replace("models:/tumors/3", "models:/tumors@staging")
-    text = text.replace("MODEL_DIGEST=sha256:" + "0d" * 32, "MODEL_DIGEST=")
-    digest = "sha256:" + "9e" * 32
-    change = promotion(
+def _promoted(text: str, digest: object = None) -> Promotion:
+    """What merging a passed candidate (train.json's ``model_digest``: ``digest``) would
+    commit to the staging overlay ``text``."""
+    return promotion(
         "tumors",
         "staging",
         text,
@@ -271,6 +270,13 @@ def test_promotion_from_the_placeholder() -> None:
         deployed_run=None,
         candidate_digest=digest,
     )
+
+
+def test_promotion_from_the_placeholder() -> None:
+    text = KUSTOMIZATION.replace("models:/tumors/3", "models:/tumors@staging")
+    text = text.replace("MODEL_DIGEST=sha256:" + "0d" * 32, "MODEL_DIGEST=")
+    digest = "sha256:" + "9e" * 32
+    change = _promoted(text, digest)
     assert change == Promotion(
         "staging",
         "manifests/tumors/overlays/staging/kustomization.yaml",
@@ -287,15 +293,7 @@ def test_the_digest_line_of_the_promotion() -> None:
     apart = KUSTOMIZATION.replace("      - MODEL_DIGEST=sha256:" + "0d" * 32 + "\n", "").replace(
         "    literals:\n", "    literals:\n      - MODEL_DIGEST=\n      - OTHER=1\n"
     )
-    change = promotion(
-        "tumors",
-        "staging",
-        apart,
-        gates_passed=True,
-        candidate_run="r",
-        deployed_run=None,
-        candidate_digest="sha256:12`\n```",
-    )
+    change = _promoted(apart, "sha256:12`\n```")
     assert diff_lines(change)[2:] == [
         "@@ -11 +11 @@",
         "-      - MODEL_DIGEST=",
@@ -305,9 +303,7 @@ def test_the_digest_line_of_the_promotion() -> None:
         "+      - MODEL_URI=models:/tumors/<next>",
     ]
     without = KUSTOMIZATION.replace("      - MODEL_DIGEST=sha256:" + "0d" * 32 + "\n", "")
-    change = promotion(
-        "tumors", "staging", without, gates_passed=True, candidate_run="r", deployed_run=None
-    )
+    change = _promoted(without)
     assert change.digest is None
     assert diff_lines(change)[2:] == [
         "@@ -11 +11 @@",
@@ -499,15 +495,7 @@ def test_a_flow_list_of_both_literals_is_one_changed_line() -> None:
         "    literals: [MODEL_URI=models:/tumors/3, MODEL_DIGEST=]",
     )
     digest = "sha256:" + "9e" * 32
-    change = promotion(
-        "tumors",
-        "staging",
-        text,
-        gates_passed=True,
-        candidate_run="r",
-        deployed_run=None,
-        candidate_digest=digest,
-    )
+    change = _promoted(text, digest)
     assert diff_lines(change)[2:] == [
         "@@ -10 +10 @@",
         "-    literals: [MODEL_URI=models:/tumors/3, MODEL_DIGEST=]",
