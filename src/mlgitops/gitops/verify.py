@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import console
-from mlgitops.digest import folder_digest
+from mlgitops.digest import download_model, folder_digest
 from mlgitops.errors import CheckFailed, ServiceError
 from mlgitops.gitops import predicted
 from mlgitops.gitops.anchor import Anchor
@@ -235,25 +235,10 @@ def _download(uri: str, model_id: str, run_id: str, dest: Path) -> Path:
                 f"model {model_id} in MLflow at {uri} was logged by run "
                 f"{model.source_run_id}, not by the reviewed run {run_id}; nothing deployed"
             )
-    except MlflowException as exc:
-        detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
-        raise ServiceError(f"model {model_id} in MLflow at {uri}: {detail}") from exc
-    return _download_uri(uri, model.artifact_location, dest, f"model {model_id}")
-
-
-def _download_uri(uri: str, artifact_uri: str, dest: Path, what: str = "") -> Path:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        dest.mkdir(parents=True)
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=artifact_uri, dst_path=str(dest), tracking_uri=uri
-        )
+        return download_model(model.artifact_location, dest, uri)
     except (MlflowException, OSError) as exc:
         detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
-        raise ServiceError(f"{what or artifact_uri} in MLflow at {uri}: {detail}") from exc
-    return Path(local)
+        raise ServiceError(f"model {model_id} in MLflow at {uri}: {detail}") from exc
 
 
 def _unusable(what: str, merged: Merged, exc: Exception) -> CheckFailed:
