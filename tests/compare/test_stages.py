@@ -590,6 +590,31 @@ def test_a_deployed_model_without_probabilities_fails_a_roc_auc_drop_gate(
     assert "## ❌ mlgitops `shapes`: 1 not evaluable\n" in pr.output("report.md")
 
 
+def test_a_candidate_without_probabilities_is_judged_on_the_metrics_of_labels(
+    pr: PullRequest,
+) -> None:
+    """A classifier without ``predict_proba`` whose spec lists only metrics of labels trains,
+    and is compared with the deployed forest (which gives probabilities) on them."""
+    pr.spec(
+        "sklearn.ensemble.RandomForestClassifier\n  params: {n_estimators: 40, random_state: 0}",
+        "sklearn.svm.LinearSVC\n  params: {C: 0.5}",
+    )
+    pr.spec("metrics: [roc_auc, accuracy]", "metrics: [accuracy, f1]")
+    pr.spec("  roc_auc: {max_drop: 0.05}\n", "  f1: {max_drop: 0.5}\n")
+    code, out = pr.run()
+    assert code == 0, out
+    predictions = pd.read_parquet(pr.root / ".mlgitops" / NAME / "predictions.parquet")
+    assert not [c for c in predictions.columns if c.startswith("proba_")]
+    assert json.loads(pr.output("train.json"))["classes"] == [0, 1]
+    verdict = pr.verdict()
+    scored = {m["name"]: (m["baseline"], m["candidate"]) for m in verdict["metrics"]}
+    assert sorted(scored) == ["accuracy", "f1"]
+    assert all(0.5 < value < 1 for pair in scored.values() for value in pair), scored
+    assert scored["accuracy"][0] != scored["accuracy"][1]  # two models, each scored
+    assert verdict["counts"]["pass"] == 2 and verdict["holdout"]["excluded"] == 0
+    assert f"## ✅ mlgitops `{NAME}`" in pr.output("report.md")
+
+
 @pytest.mark.parametrize("change", ["added column", "removed column"])
 def test_train_with_compare_judges_exactly_as_compare_does(pr: PullRequest, change: str) -> None:
     """The PR workflow's train step, ``train --compare``: one process, the same verdict."""

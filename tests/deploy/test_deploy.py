@@ -173,6 +173,41 @@ def test_a_second_merge_deploys_over_the_first_and_keeps_it_as_previous(
     check_overlays(world, contracts)
 
 
+def test_a_classifier_without_probabilities_deploys_over_one_with_them(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A merged change to ``LinearSVC`` (no ``predict_proba``), its spec listing metrics of
+    labels only: reviewed, re-scored against the deployed gradient boosting, deployed."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    text = spec.read_text()
+    for old, new in (
+        ("sklearn.ensemble.HistGradientBoostingClassifier", "sklearn.svm.LinearSVC"),
+        ("{max_iter: 200, learning_rate: 0.1, random_state: 0}", "{C: 0.5, max_iter: 5000}"),
+        ("metrics: [roc_auc, accuracy, f1, log_loss]", "metrics: [accuracy, f1]"),
+        ("  roc_auc: {min: 0.90, max_drop: 0.01}\n", "  f1: {max_drop: 0.1}\n"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    spec.write_text(text)
+    git(world.work, "commit", "-qam", "A linear model")
+    git(world.work, "push", "-q", "origin", "main")
+    second = reviewed_run(uri, world.work, world.name)
+    train = handoff(world.work, world.name, "train.json")
+    assert train["classes"] == [0, 1] and sorted(train["metrics"]) == ["accuracy", "f1"]
+    capsys.readouterr()
+    assert deploy(world, uri) == 0
+    out = capsys.readouterr().out
+    assert f"deploy({world.name}): model v2 to staging" in out
+    assert "re-scored on the merged holdout: passed: 2 of 2 gates hold against models:/" in out
+    record = json.loads(world.remote_file(f"manifests/{world.name}/overlays/staging/model.json"))
+    assert (record["version"], record["run_id"]) == ("2", second)
+    assert record["model_digest"] == train["model_digest"]
+    assert sorted(record["metrics"]) == ["accuracy", "f1"]
+
+
 def test_no_push_commits_on_the_local_checkout_only(
     world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -80,8 +80,9 @@ def _command_trainer(root: Path, name: str) -> None:
             "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
             "estimator: sklearn.svm.SVC\n  params: {C: 2.0}",
             "{source}:11:14: model.estimator: sklearn.svm.SVC gives no class probabilities "
-            "(predict_proba), which mlgitops scores a classifier on: choose a classifier that "
-            "gives them, or set the parameter that turns them on",
+            "(predict_proba), which roc_auc and log_loss are scored on: choose a classifier "
+            "that gives them, set the parameter that turns them on, or list only metrics "
+            "scored on labels (accuracy, f1, precision, recall)",
         ),
         (
             "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"

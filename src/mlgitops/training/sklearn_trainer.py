@@ -74,7 +74,7 @@ class SklearnTrainer:
         serving = serving_params(chosen)
         if serving:
             estimator.set_params(**serving)
-        return _predict(model, estimator, split, params, job.pipeline.data.path)
+        return _predict(model, estimator, split, params, job.pipeline)
 
 
 def _emptied(frame: Any) -> str:
@@ -89,7 +89,9 @@ def _emptied(frame: Any) -> str:
     )
 
 
-def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str], source: str) -> Fitted:
+def _predict(
+    model: Any, estimator: Any, split: Any, params: dict[str, str], pipeline: Pipeline
+) -> Fitted:
     import numpy as np
     import pandas as pd
 
@@ -98,14 +100,13 @@ def _predict(model: Any, estimator: Any, split: Any, params: dict[str, str], sou
         y_pred, proba, known = outputs(model, x_holdout, proba=True)
     except ValueError as exc:  # what the spec's parameters let the fit take and not this
         raise DataError(
-            f"{source}: predict with {type(estimator).__name__} on {len(x_holdout)} holdout "
-            f"rows failed: {first_line(exc)}"
+            f"{pipeline.data.path}: predict with {type(estimator).__name__} on "
+            f"{len(x_holdout)} holdout rows failed: {first_line(exc)}"
         ) from exc
     columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
-    classes = None
-    if proba is not None:
-        # the split's classes: a class the holdout alone holds, the model never predicts
-        classes = split.classes()
+    # the split's classes: a class the holdout alone holds, the model never predicts
+    classes = split.classes() if pipeline.task == "classification" else None
+    if proba is not None and classes is not None:
         column = {native(c): i for i, c in enumerate(known)}
         never = np.zeros(len(x_holdout))
         columns.update(
@@ -194,20 +195,25 @@ def _unknown_params(cls: Any, params: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _check_kind(pipeline: Pipeline, spec_text: str, estimator: Any, path: str) -> None:
-    """A classifier for classification (one that gives class probabilities, as every
-    classifier is scored on them), a regressor for regression; an estimator that does not
-    say what it is is taken at its word."""
+    """A classifier for classification, a regressor for regression; an estimator that does
+    not say what it is is taken at its word. A classifier without class probabilities
+    (``predict_proba``) is refused only where a listed metric is scored on them."""
+    from mlgitops.evaluation.metrics import metric
+
     wanted = "classifier" if pipeline.task == "classification" else "regressor"
     kind = _estimator_type(estimator)
     if kind is not None and kind != wanted:
         article = "an" if kind[0] in "aeiou" else "a"
         msg = f"model.estimator: {path} is {article} {kind}, but the task is {pipeline.task}"
         raise _spec_error(pipeline, spec_text, ["model", "estimator"], msg)
-    if wanted == "classifier" and not hasattr(estimator, "predict_proba"):
+    needing = [name for name in pipeline.metrics if metric(name).needs_proba]
+    if wanted == "classifier" and needing and not hasattr(estimator, "predict_proba"):
+        listed = " and ".join(needing)
         msg = (
             f"model.estimator: {path} gives no class probabilities (predict_proba), which "
-            "mlgitops scores a classifier on: choose a classifier that gives them, or set the "
-            "parameter that turns them on"
+            f"{listed} {'is' if len(needing) == 1 else 'are'} scored on: choose a classifier "
+            "that gives them, set the parameter that turns them on, or list only metrics "
+            "scored on labels (accuracy, f1, precision, recall)"
         )
         raise _spec_error(pipeline, spec_text, ["model", "estimator"], msg)
 
