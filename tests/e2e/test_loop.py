@@ -372,6 +372,10 @@ def test_pull_request_to_canary_and_back(
     rerun = loop.pull_request(1, "tune-learning-rate", sha1)
     assert _results(rerun)["train"] == "success", _explain(rerun)
     assert rerun.jobs["train"].outputs["run-id"] == run1.jobs["train"].outputs["run-id"]
+    # reused because GitHub records that run 1, on this commit, trained it
+    assert f"was trained by workflow run {run1.run_id} on this commit ({sha1[:12]})" in (
+        rerun.jobs["train"].log
+    )
     assert len(github_server.state.comments_on(1)) == 1
 
     # 2. Merge: the deploy workflow registers the reviewed model and commits the canary.

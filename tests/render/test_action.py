@@ -631,13 +631,16 @@ def test_inputs_become_one_argument_each(
     assert _argv(recorder) == argv
 
 
-def test_only_commands_that_post_or_push_see_the_token(
+def test_only_commands_that_ask_github_see_the_token(
     tmp_path: Path, recorder: dict[str, str]
 ) -> None:
-    _run("run", tmp_path, **recorder, COMMAND="train", PIPELINE="p", GITHUB_TOKEN="outer")
-    assert "GITHUB_TOKEN" not in _seen_env(recorder)
-    _run("run", tmp_path, **recorder, COMMAND="report", PIPELINE="p")
-    assert _seen_env(recorder)["GITHUB_TOKEN"] == "ghs_example"
+    for command in ("validate", "compare", "plan", "render"):
+        _run("run", tmp_path, **recorder, COMMAND=command, PIPELINE="p", GITHUB_TOKEN="outer")
+        assert "GITHUB_TOKEN" not in _seen_env(recorder), command
+    # report posts; train asks which of the commit's workflow runs trained a cached run
+    for command in ("report", "train"):
+        _run("run", tmp_path, **recorder, COMMAND=command, PIPELINE="p")
+        assert _seen_env(recorder)["GITHUB_TOKEN"] == "ghs_example", command
 
 
 def test_empty_mlflow_settings_are_unset_and_inputs_win(

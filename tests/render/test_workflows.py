@@ -361,7 +361,8 @@ def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
     assert (
         train["if"] == "${{ github.event.pull_request.head.repo.full_name == github.repository }}"
     )
-    assert train["permissions"] == {"contents": "read"}
+    # reading which of the commit's workflow runs trained a cached run (training/binding)
+    assert train["permissions"] == {"actions": "read", "contents": "read", "pull-requests": "read"}
     assert [
         s["with"]["command"] for s in train["steps"] if "with" in s and "command" in s["with"]
     ] == ["train"]
@@ -580,7 +581,12 @@ def test_attest_grants_signing_to_the_train_job_only(repos: dict[str, Rendered])
     pr = repos["pinned"].workflow("mlgitops-churn-pr.yml")
     signing = {"id-token": "write", "attestations": "write"}
     jobs = pr["jobs"]
-    assert jobs["train"]["permissions"] == {"contents": "read", **signing}
+    assert jobs["train"]["permissions"] == {
+        "actions": "read",
+        "contents": "read",
+        "pull-requests": "read",
+        **signing,
+    }
     assert all(not signing.keys() & set(j["permissions"]) for k, j in jobs.items() if k != "train")
     attest = next(s for s in jobs["train"]["steps"] if s.get("name") == "Attest the model digest")
     assert attest["uses"].startswith("actions/attest-build-provenance@")
@@ -589,7 +595,7 @@ def test_attest_grants_signing_to_the_train_job_only(repos: dict[str, Rendered])
     deploy = repos["pinned"].workflow("mlgitops-churn-deploy.yml")["jobs"]["deploy"]
     assert deploy["permissions"]["attestations"] == "read"
     plain = repos["regression"].workflow("mlgitops-house-prices-pr.yml")["jobs"]["train"]
-    assert plain["permissions"] == {"contents": "read"}
+    assert plain["permissions"] == {"actions": "read", "contents": "read", "pull-requests": "read"}
 
 
 def test_drift_workflow_permissions_follow_the_action(repos: dict[str, Rendered]) -> None:

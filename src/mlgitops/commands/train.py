@@ -119,6 +119,12 @@ def _trained(
     inputs = training.inputs_of(loaded, pipeline)
     experiment_id = tracking.experiment(pipeline.name, create=True) or ""
     outcome = None if force else training.cached(tracking, experiment_id, inputs, started)
+    if outcome is not None:
+        from mlgitops.training import binding
+
+        context = binding.from_env(os.environ)  # None outside a pull request's workflow
+        if context is not None:
+            outcome = binding.reusable(context, pipeline, outcome)
     if outcome is None:
         outcome = training.fresh(loaded, inputs, tracking, experiment_id, os.environ, started)
     return outcome

@@ -176,7 +176,7 @@ def _merged_pull(client: GitHub, repo: str, sha: str) -> dict[str, Any]:
     return pulls[0]
 
 
-def _sharing_its_branch(client: GitHub, repo: str, pull: Mapping[str, Any]) -> list[Any]:
+def sharing_its_branch(client: GitHub, repo: str, pull: Mapping[str, Any]) -> list[Any]:
     """The other pull requests from the same branch into another base: GitHub's runs name
     the head branch and commit, not the pull request, so a run of theirs on the merged one's
     head commit (their base's workflow file, anything) would pass for its review."""
@@ -189,7 +189,7 @@ def _sharing_its_branch(client: GitHub, repo: str, pull: Mapping[str, Any]) -> l
     ]
 
 
-def _open_at(pull: Mapping[str, Any], moment: float) -> bool:
+def open_at(pull: Mapping[str, Any], moment: float) -> bool:
     """Whether ``pull`` was open at ``moment`` (so a run then may be its own); when GitHub
     does not say, it may have been."""
     opened, closed = seconds_of(pull.get("created_at")), seconds_of(pull.get("closed_at"))
@@ -220,10 +220,10 @@ def _reviewed_run(
             f"{head[:12]} (branch {branch}) from this repository before its merge, so nothing "
             "reviewed it; nothing deployed"
         )
-    others = _sharing_its_branch(client, repo, pull)
-    ours = [r for r, started in runs if not any(_open_at(o, started) for o in others)]
+    others = sharing_its_branch(client, repo, pull)
+    ours = [r for r, started in runs if not any(open_at(o, started) for o in others)]
     if not ours:
-        open_then = [o for o in others if any(_open_at(o, started) for _, started in runs)]
+        open_then = [o for o in others if any(open_at(o, started) for _, started in runs)]
         into = ", ".join(f"#{o['number']}" for o in open_then)
         raise CheckFailed(
             f"pull request #{number} comes from branch {branch}, and so does {into} into "
@@ -249,10 +249,10 @@ def _results(
             "or training did not run); run the pull request's checks again; nothing deployed"
         )
     archive = client.download_artifact(repo, int(found[-1]["id"]))
-    return _members(archive, pipeline, f"artifact {name} of workflow run {run_id}")
+    return members(archive, pipeline, f"artifact {name} of workflow run {run_id}")
 
 
-def _members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
+def members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
     """train.json and verdict.json of ``pipeline`` from the artifact's zip."""
     wanted = ("train.json", "verdict.json")
     try:

@@ -138,7 +138,7 @@ def root(context, missing=missing):
     yield str((undefined(name='train_timeout') if l_0_train_timeout is missing else l_0_train_timeout))
     yield '\n    # The pull-request MLflow credentials live in this environment (or the\n    # repository): only this job sees them. No deployment is recorded.\n    environment:\n      name: '
     yield str((undefined(name='pr_environment') if l_0_pr_environment is missing else l_0_pr_environment))
-    yield '\n      deployment: false\n    permissions:\n      contents: read  # check out the repository\n'
+    yield "\n      deployment: false\n    permissions:\n      actions: read  # which of this commit's runs trained a cached run (docs/security.md#the-training-cache)\n      contents: read  # check out the repository\n      pull-requests: read  # other pull requests from this branch, whose runs are not this one's\n"
     if (undefined(name='attest') if l_0_attest is missing else l_0_attest):
         pass
         yield "      id-token: write  # sign the model digest's attestation (Sigstore)\n      attestations: write  # store the attestation with GitHub\n"
@@ -249,5 +249,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&45=59&49=61&50=63&58=65&59=67&62=69&65=71&70=73&71=75&72=77&77=79&81=81&84=84&89=87&91=89&92=91&93=93&94=95&105=98&106=100&109=102&110=104&111=106&115=108&116=110&120=112&122=114&124=116&130=118&131=120&133=122&134=124&142=126&143=128&144=130&146=133&148=136&152=138&156=140&162=144&163=148&166=154&167=156&170=158&174=160&180=164&184=166&185=168&186=170&189=174&190=176&193=179&195=181&196=183&199=186&200=188&202=190&204=192&205=194&210=196&214=199&215=201&216=203&224=205&228=207&231=209&232=211&233=213&235=215&241=218&242=220&243=222&250=224&254=226&256=228&258=230&260=232&263=234&264=236&266=238&268=240&269=242&271=244&272=246'
-SOURCE = 'sha256:d7956534a9c80bbbf84db8b67df77c65877d4313c8207e94502450b908320ffb'
+debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&45=59&49=61&50=63&58=65&59=67&62=69&65=71&70=73&71=75&72=77&77=79&81=81&84=84&89=87&91=89&92=91&93=93&94=95&105=98&106=100&109=102&110=104&111=106&115=108&116=110&120=112&122=114&124=116&130=118&131=120&133=122&134=124&142=126&143=128&144=130&146=133&148=136&152=138&158=140&164=144&165=148&168=154&169=156&172=158&176=160&182=164&186=166&187=168&188=170&191=174&192=176&195=179&197=181&198=183&201=186&202=188&204=190&206=192&207=194&212=196&216=199&217=201&218=203&226=205&230=207&233=209&234=211&235=213&237=215&243=218&244=220&245=222&252=224&256=226&258=228&260=230&262=232&265=234&266=236&268=238&270=240&271=242&273=244&274=246'
+SOURCE = 'sha256:7601b8d5097784c1f8021c0c814f51b9c14644846cf7f42820b6146f02c30948'

@@ -1,0 +1,182 @@
+"""Which cached run a pull request's workflow may reuse: one that GitHub says a run of the
+same workflow trained on the same commit.
+
+MLflow alone cannot say where a run came from. Anyone holding the PR credentials (code on
+any branch's train job, or whoever it handed them to) can create a run under any content
+key, with any tags and start time, before the commit that computes the key is even pushed.
+Reused on that key, such a run would be reviewed and deployed as the model of the
+reviewed diff although no reviewed code made it.
+
+So in a pull request's workflow the cache is GitHub's record, and MLflow only holds the
+files: the run found under the content key is reused only where a run of this pipeline's
+PR workflow on the pull request's head commit, from this repository, uploaded results
+(``mlgitops-<name>-train``) saying it trained that run itself (``cached: false``) under
+that key, with the model digest and training rows digest the run's files carry now. That
+workflow run ran this very commit, workflow file included, so its results are as
+trustworthy as a new training; no job can upload into another workflow run. Anything less
+(no such run, its results expired, GitHub unreachable, another digest) trains anew.
+Outside a pull request's workflow (a developer's ``train``, the local store) the cache is
+MLflow's, as before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlgitops import console
+from mlgitops.errors import MlgitopsError
+
+if TYPE_CHECKING:
+    from mlgitops.github import GitHub
+    from mlgitops.results import TrainResult
+    from mlgitops.spec.model import Pipeline
+    from mlgitops.training.run import Outcome
+
+
+@dataclass(frozen=True)
+class PullRequestRun:
+    """This process's pull request workflow run, as its environment describes it."""
+
+    repo: str
+    #: the event's pull request (number, head and base branch and commit)
+    pull: Mapping[str, Any]
+    #: None where the environment gives no token or repository: nothing can be bound
+    client: GitHub | None
+
+    @property
+    def head_sha(self) -> str:
+        """The pull request's head commit (what the workflow's runs are listed by)."""
+        head = self.pull.get("head")
+        sha = head.get("sha") if isinstance(head, Mapping) else None
+        return sha if isinstance(sha, str) else ""
+
+
+def from_env(environ: Mapping[str, str]) -> PullRequestRun | None:
+    """The pull request workflow run this process is in; None outside one."""
+    if environ.get("GITHUB_ACTIONS") != "true" or environ.get("GITHUB_EVENT_NAME") != (
+        "pull_request"
+    ):
+        return None
+    from mlgitops.github import client_from_env, token_from_env
+
+    token, repo = token_from_env(environ), environ.get("GITHUB_REPOSITORY", "")
+    context = PullRequestRun(repo, _pull(environ.get("GITHUB_EVENT_PATH")), None)
+    if token and repo.count("/") == 1 and context.head_sha and _branches_named(context.pull):
+        context = PullRequestRun(repo, context.pull, client_from_env(token, environ))
+    return context
+
+
+def _pull(event: str | None) -> Mapping[str, Any]:
+    """The event file's pull request; empty where there is none."""
+    if not event or not Path(event).is_file():
+        return {}
+    try:
+        pull = json.loads(Path(event).read_text("utf-8")).get("pull_request")
+    except (ValueError, AttributeError):
+        return {}
+    return pull if isinstance(pull, dict) else {}
+
+
+def _branches_named(pull: Mapping[str, Any]) -> bool:
+    head, base = pull.get("head"), pull.get("base")
+    return (
+        isinstance(pull.get("number"), int)
+        and isinstance(head, Mapping)
+        and isinstance(head.get("ref"), str)
+        and isinstance(base, Mapping)
+        and isinstance(base.get("ref"), str)
+    )
+
+
+def reusable(context: PullRequestRun, pipeline: Pipeline, outcome: Outcome) -> Outcome | None:
+    """``outcome`` (a cache hit) where a run of the PR workflow on this commit trained it;
+    None, saying why, where none did."""
+    cached, name = outcome.result, pipeline.name
+    head = context.head_sha[:12] or "(unknown)"
+    if context.client is None:
+        console.line(
+            f"train {name}: cached run {cached.run_id} is not reused: in a pull request's "
+            "workflow a cached run must be one its own runs trained, and without "
+            "GITHUB_TOKEN, GITHUB_REPOSITORY and the event's pull request GitHub cannot be "
+            "asked; training anew"
+        )
+        return None
+    try:
+        for workflow_run, trained in _trained_here(context, pipeline):
+            if (trained.run_id, trained.content_key) != (cached.run_id, cached.content_key):
+                continue
+            recorded = (trained.model_digest, trained.training_rows_digest)
+            if recorded != (cached.model_digest, cached.training_rows_digest):
+                console.line(
+                    f"train {name}: cached run {cached.run_id} carries other digests than "
+                    f"workflow run {workflow_run} recorded when it trained the run on "
+                    f"{head} ({trained.model_digest or 'none'}): its files changed in MLflow; "
+                    "training anew"
+                )
+                return None
+            console.line(
+                f"train {name}: cached run {cached.run_id} was trained by workflow run "
+                f"{workflow_run} on this commit ({head}), as its uploaded results record"
+            )
+            return outcome
+    except MlgitopsError as exc:
+        console.line(
+            f"train {name}: cached run {cached.run_id} is not reused: asking GitHub which "
+            f"workflow run trained it failed ({exc}); training anew"
+        )
+        return None
+    console.line(
+        f"train {name}: cached run {cached.run_id} is not reused: no run of this pull "
+        f"request's workflow on its commit {head} uploaded results saying it trained that run "
+        "(a run made elsewhere under the same content key, or results expired); training anew"
+    )
+    return None
+
+
+def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple[int, TrainResult]]:
+    """(workflow run id, its train.json) for each run of the pipeline's PR workflow on the
+    head commit, from this repository, whose uploaded results say it trained (newest
+    first). A run made while another pull request from the same branch into another base
+    was open may be that one's, run with its base's workflow file: it is no record (as for
+    deploy's anchor). Results that do not read as a train.json are none either."""
+    from mlgitops.github import seconds_of
+    from mlgitops.gitops.anchor import artifact_name, members, open_at, sharing_its_branch
+    from mlgitops.render.workflows import pr_path
+    from mlgitops.results import load_train_result
+
+    client = context.client
+    assert client is not None
+    workflow, name = pr_path(pipeline), artifact_name(pipeline.name)
+    runs = client.list_workflow_runs(context.repo, event="pull_request", head_sha=context.head_sha)
+    others: list[Any] | None = None
+    for run in runs:
+        if (
+            run.get("path") != workflow
+            or run.get("event") != "pull_request"
+            or run.get("head_sha") != context.head_sha
+            or (run.get("head_repository") or {}).get("full_name") != context.repo
+        ):
+            continue
+        if others is None:
+            others = sharing_its_branch(client, context.repo, context.pull)
+        started = seconds_of(run.get("created_at"))
+        if started is None or any(open_at(other, started) for other in others):
+            continue
+        run_id = int(run["id"])
+        for artifact in client.list_run_artifacts(context.repo, run_id, name):
+            if artifact.get("name") != name or artifact.get("expired"):
+                continue
+            what = f"artifact {name} of workflow run {run_id}"
+            try:
+                files = members(
+                    client.download_artifact(context.repo, int(artifact["id"])), pipeline.name, what
+                )
+                trained = load_train_result(files["train.json"].decode("utf-8", "replace"), what)
+            except MlgitopsError:
+                continue
+            if not trained.cached and trained.model_digest:  # older results record none
+                yield run_id, trained
