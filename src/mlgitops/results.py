@@ -156,7 +156,7 @@ def load_train_result(text: str, what: str = "train.json") -> TrainResult:
         doc = _known(TrainResult, doc)
         doc["hashes"] = Hashes(**doc["hashes"])
         return TrainResult(**doc)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # (not an object)
         raise BadInput(f"{what}: not a valid train result ({exc})") from exc
 
 
@@ -170,5 +170,5 @@ def load_provenance(text: str, what: str = "model.json") -> ProvenanceRecord:
                 doc[key] = DeployedModel(**_known(DeployedModel, doc[key]))
         doc["history"] = [DeployedModel(**_known(DeployedModel, h)) for h in doc.get("history", [])]
         return ProvenanceRecord(**doc)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # (not an object)
         raise BadInput(f"{what}: not a valid provenance record ({exc})") from exc

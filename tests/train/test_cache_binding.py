@@ -149,8 +149,8 @@ def test_a_run_this_commits_workflow_trained_is_reused_and_one_planted_after_it_
 def test_a_cached_run_whose_digests_are_not_the_recorded_ones_is_not_reused(
     workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The workflow run recorded the model's digest when it trained: files changed in
-    MLflow since (as the PR credentials can change them) are not reused."""
+    """The workflow run recorded the model's digest when it trained: a run whose hand-off
+    says another is not the one it trained."""
     workflow.train(capsys)
     first = workflow.run_id()
     run = workflow.uploaded(model_digest="sha256:" + "0" * 64)
@@ -158,10 +158,114 @@ def test_a_cached_run_whose_digests_are_not_the_recorded_ones_is_not_reused(
     out = workflow.train(capsys)
 
     assert (
-        f"cached run {first} carries other digests than workflow run {run} recorded when it "
-        f"trained the run on {workflow.head[:12]} (sha256:{'0' * 64})"
+        f"cached run {first} is not what workflow run {run} recorded when it trained it on "
+        f"{workflow.head[:12]} (model digest sha256:{'0' * 64}, training rows sha256:"
     ) in out
     assert workflow.run_id() != first
+
+
+def test_training_rows_rewritten_in_mlflow_after_the_training_are_not_reused(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The rows restored are digested: rewriting them (they choose the rows a review
+    compares on) while leaving train.json as it was is found."""
+    workflow.train(capsys)
+    first = workflow.run_id()
+    workflow.uploaded()
+    _upload(workflow, first, "training_rows.parquet", _rows(), tmp_path)
+
+    out = workflow.train(capsys)
+
+    assert f"cached run {first} is not what workflow run" in out
+    assert "its hand-off in MLflow changed since; training anew" in out
+    assert workflow.run_id() != first
+
+
+def test_a_run_of_the_commit_on_another_branch_is_no_record(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same commit pushed to another branch, in a pull request into a base whose
+    workflow file uploads what it likes: its run is not this pull request's."""
+    workflow.train(capsys)
+    first = workflow.run_id()
+    run = workflow.github.state.add_workflow_run(
+        workflow.head,
+        name=f"mlgitops {workflow.name}: pull request",
+        path=f".github/workflows/mlgitops-{workflow.name}-pr.yml",
+        head_branch="elsewhere",
+    )
+    workflow.github.state.add_artifact(
+        run["id"], f"mlgitops-{workflow.name}-train", _results(workflow.root, workflow.name)
+    )
+
+    out = workflow.train(capsys)
+
+    assert f"cached run {first} is not reused: no run of this pull request's workflow" in out
+
+
+@pytest.mark.parametrize(
+    "record",
+    [{"cached": True}, {"cached": 0}, {"model_digest": ""}, b"not a zip", b"PK\x03\x04cut"],
+    ids=["a cache hit itself", "cached not a bool", "no digest", "not a zip", "a broken zip"],
+)
+def test_results_that_do_not_say_the_run_trained_it_are_no_record(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], record: Any
+) -> None:
+    workflow.train(capsys)
+    first = workflow.run_id()
+    if isinstance(record, bytes):
+        run = workflow.uploaded()
+        artifact = next(
+            a for a in workflow.github.state.artifacts.values() if a["workflow_run"]["id"] == run
+        )
+        workflow.github.state.blobs[int(artifact["id"])] = record
+    else:
+        workflow.uploaded(**record)
+
+    out = workflow.train(capsys)  # train exits 0 (asserted): no record is no crash
+
+    assert f"cached run {first} is not reused: no run of this pull request's workflow" in out
+    assert workflow.run_id() != first
+
+
+def test_a_planted_run_whose_hand_off_does_not_read_trains_anew(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    workflow.train(capsys, in_workflow=False)
+    planted = workflow.run_id()
+    _upload(workflow, planted, "train.json", b"\xff[not json", tmp_path)
+
+    out = workflow.train(capsys)
+
+    assert f"cached run {planted} is incomplete (run {planted}: train.json: not a valid" in out
+    assert workflow.run_id() != planted
+
+
+def _rows() -> bytes:
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    pd.DataFrame({"fingerprint": [1, 2, 3], "inputs": [4, 5, 6]}, dtype="uint64").to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _upload(
+    workflow: PullRequestWorkflow, run_id: str, name: str, data: bytes, tmp_path: Path
+) -> None:
+    """Overwrite one hand-off file of ``run_id`` in MLflow, as the PR credentials can."""
+    import requests
+
+    from mlgitops.training.tracking import open_tracking
+
+    folder = tmp_path / f"forged-{name}"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    run = requests.get(
+        f"{workflow.uri}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=30
+    ).json()["run"]
+    open_tracking(workflow.uri, workflow.root, env={}).upload(
+        run["info"]["artifact_uri"], folder, "mlgitops"
+    )
 
 
 def test_without_github_a_cached_run_is_not_reused_in_the_workflow(

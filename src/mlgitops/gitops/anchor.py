@@ -27,6 +27,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,7 +265,15 @@ def members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
                     if candidate in names:
                         out[file] = zipped.read(candidate)
                         break
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        RuntimeError,
+        NotImplementedError,
+        EOFError,
+        zlib.error,
+    ) as exc:
+        # (encrypted, compressed in a way zipfile does not read, cut short)
         raise BadInput(f"{what}: not a zip archive ({exc})") from exc
     if "train.json" not in out:
         raise CheckFailed(f"{what} holds no {pipeline}/train.json; nothing deployed")

@@ -9,14 +9,17 @@ reviewed diff although no reviewed code made it.
 
 So in a pull request's workflow the cache is GitHub's record, and MLflow only holds the
 files: the run found under the content key is reused only where a run of this pipeline's
-PR workflow on the pull request's head commit, from this repository, uploaded results
-(``mlgitops-<name>-train``) saying it trained that run itself (``cached: false``) under
-that key, with the model digest and training rows digest the run's files carry now. That
-workflow run ran this very commit, workflow file included, so its results are as
-trustworthy as a new training; no job can upload into another workflow run. Anything less
-(no such run, its results expired, GitHub unreachable, another digest) trains anew.
-Outside a pull request's workflow (a developer's ``train``, the local store) the cache is
-MLflow's, as before.
+PR workflow on the pull request's head commit and branch, from this repository, uploaded
+results (``mlgitops-<name>-train``) saying it trained that run itself (``cached: false``)
+under that key, with the model digest the run's hand-off states and the digest of the
+training rows restored now (deploy checks the model's files against that digest). That
+workflow run ran this commit, its base's workflow file included, so its results are as
+trustworthy as a new training; no job can upload into another workflow run. Runs made
+while another pull request from the branch into another base was open are left out, as
+for deploy's anchor; a pull request whose own base was changed is not told apart
+(docs/security.md, "The training cache"). Anything less (no such run, its results
+expired, GitHub unreachable, another digest) trains anew. Outside a pull request's
+workflow (a developer's ``train``, the local store) the cache is MLflow's, as before.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgitops import console
+from mlgitops import console, digest
 from mlgitops.errors import MlgitopsError
 
 if TYPE_CHECKING:
@@ -97,6 +100,11 @@ def reusable(context: PullRequestRun, pipeline: Pipeline, outcome: Outcome) -> O
     None, saying why, where none did."""
     cached, name = outcome.result, pipeline.name
     head = context.head_sha[:12] or "(unknown)"
+    # the training rows restored are digested here; the model's files, which the cache
+    # does not download, are checked against the recorded digest by deploy
+    rows = digest.training_rows_digest(
+        outcome.files.get("training_rows.parquet", b""), cached.fingerprint_columns, cached.target
+    )
     if context.client is None:
         console.line(
             f"train {name}: cached run {cached.run_id} is not reused: in a pull request's "
@@ -110,12 +118,12 @@ def reusable(context: PullRequestRun, pipeline: Pipeline, outcome: Outcome) -> O
             if (trained.run_id, trained.content_key) != (cached.run_id, cached.content_key):
                 continue
             recorded = (trained.model_digest, trained.training_rows_digest)
-            if recorded != (cached.model_digest, cached.training_rows_digest):
+            if recorded != (cached.model_digest, rows):
                 console.line(
-                    f"train {name}: cached run {cached.run_id} carries other digests than "
-                    f"workflow run {workflow_run} recorded when it trained the run on "
-                    f"{head} ({trained.model_digest or 'none'}): its files changed in MLflow; "
-                    "training anew"
+                    f"train {name}: cached run {cached.run_id} is not what workflow run "
+                    f"{workflow_run} recorded when it trained it on {head} (model digest "
+                    f"{trained.model_digest}, training rows {trained.training_rows_digest}): "
+                    "its hand-off in MLflow changed since; training anew"
                 )
                 return None
             console.line(
@@ -158,9 +166,10 @@ def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple
             run.get("path") != workflow
             or run.get("event") != "pull_request"
             or run.get("head_sha") != context.head_sha
+            or run.get("head_branch") != context.pull["head"]["ref"]
             or (run.get("head_repository") or {}).get("full_name") != context.repo
         ):
-            continue
+            continue  # another branch's pull request (from the same commit) ran its base's file
         if others is None:
             others = sharing_its_branch(client, context.repo, context.pull)
         started = seconds_of(run.get("created_at"))
@@ -178,5 +187,5 @@ def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple
                 trained = load_train_result(files["train.json"].decode("utf-8", "replace"), what)
             except MlgitopsError:
                 continue
-            if not trained.cached and trained.model_digest:  # older results record none
-                yield run_id, trained
+            if trained.cached is False and digest.FORM.fullmatch(str(trained.model_digest)):
+                yield run_id, trained  # (older results record no digest: no record)

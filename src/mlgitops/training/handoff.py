@@ -151,7 +151,7 @@ def restore(
         name: tracking.download(run.artifact_uri, f"{ARTIFACT_DIR}/{name}") for name in FILES
     }
     original = results.load_train_result(
-        fetched["train.json"].decode(), f"run {run.run_id}: train.json"
+        fetched["train.json"].decode("utf-8", "replace"), f"run {run.run_id}: train.json"
     )
     rows_digest = original.training_rows_digest or training_rows_digest(
         fetched["training_rows.parquet"], original.fingerprint_columns, original.target

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import collector, console
-from mlgitops.errors import ServiceError, SpecError
+from mlgitops.errors import BadInput, ServiceError, SpecError
 from mlgitops.results import Hashes, TrainResult
 from mlgitops.spec import Repo
 from mlgitops.spec.model import Pipeline
@@ -57,7 +57,7 @@ def cached(
         return None
     try:
         result, files = handoff.restore(tracking, run, tracking.uri, started)
-    except ServiceError as exc:
+    except (ServiceError, BadInput) as exc:  # files missing, or not a hand-off mlgitops wrote
         console.line(
             f"train {inputs.pipeline.name}: cached run {run.run_id} is incomplete ({exc}); training again"
         )
