@@ -138,12 +138,47 @@ def test_a_run_this_commits_workflow_trained_is_reused_and_one_planted_after_it_
     ) in out
     assert f"cache hit, reusing run {first}" in out
 
-    workflow.train(capsys, in_workflow=False, force=True)  # a newer run, same key: planted
+    # a newer run under the same key (planted, or a developer's train of the same inputs)
+    # is not reused, and does not hide the run this commit's workflow trained
+    workflow.train(capsys, in_workflow=False, force=True)
     planted = workflow.run_id()
     assert planted != first
     out = workflow.train(capsys)
-    assert f"cached run {planted} is not reused" in out
-    assert workflow.run_id() not in (first, planted)
+    assert (
+        f"cached run {planted}, the newest under the content key, is not one this pull "
+        f"request's workflow trained; run {first} is: workflow run {run} trained it on this "
+        f"commit ({workflow.head[:12]}), as its uploaded results record"
+    ) in out
+    assert f"cache hit, reusing run {first}" in out
+    assert workflow.run_id() == first
+    handed_off = json.loads(
+        (workflow.root / ".mlgitops" / workflow.name / "train.json").read_text()
+    )
+    assert handed_off["cached"] is True and handed_off["run_id"] == first
+
+
+def test_a_recorded_run_whose_hand_off_changed_gives_way_to_an_older_record(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Two records of this commit's workflow, each for a run it trained: the newest run's
+    training rows were rewritten in MLflow since, so the older record's run is reused."""
+    workflow.train(capsys)
+    first = workflow.run_id()
+    older = workflow.uploaded()
+    workflow.train(capsys, force=True)  # a re-run with the cache skipped: a second training
+    second = workflow.run_id()
+    newer = workflow.uploaded()
+    assert second != first
+    _upload(workflow, second, "training_rows.parquet", _rows(), tmp_path)
+
+    out = workflow.train(capsys)
+
+    assert f"cached run {second} is not what workflow run {newer} recorded" in out
+    assert "its hand-off in MLflow changed since; not reused" in out
+    assert (
+        f"run {first} is: workflow run {older} trained it on this commit ({workflow.head[:12]})"
+    ) in out
+    assert workflow.run_id() == first
 
 
 def test_a_cached_run_whose_digests_are_not_the_recorded_ones_is_not_reused(
@@ -205,8 +240,22 @@ def test_a_run_of_the_commit_on_another_branch_is_no_record(
 
 @pytest.mark.parametrize(
     "record",
-    [{"cached": True}, {"cached": 0}, {"model_digest": ""}, b"not a zip", b"PK\x03\x04cut"],
-    ids=["a cache hit itself", "cached not a bool", "no digest", "not a zip", "a broken zip"],
+    [
+        {"cached": True},
+        {"cached": 0},
+        {"model_digest": ""},
+        {"run_id": "0' or attributes.status = 'FINISHED"},
+        b"not a zip",
+        b"PK\x03\x04cut",
+    ],
+    ids=[
+        "a cache hit itself",
+        "cached not a bool",
+        "no digest",
+        "a run id that is a filter",
+        "not a zip",
+        "a broken zip",
+    ],
 )
 def test_results_that_do_not_say_the_run_trained_it_are_no_record(
     workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], record: Any

@@ -124,7 +124,14 @@ def _trained(
 
         context = binding.from_env(os.environ)  # None outside a pull request's workflow
         if context is not None:
-            outcome = binding.reusable(context, pipeline, outcome)
+            outcome = binding.reusable(
+                context,
+                pipeline,
+                outcome,
+                lambda run_id: training.cached_run(
+                    tracking, experiment_id, inputs, started, run_id
+                ),
+            )
     if outcome is None:
         outcome = training.fresh(loaded, inputs, tracking, experiment_id, os.environ, started)
     return outcome

@@ -8,7 +8,7 @@ Reused on that key, such a run would be reviewed and deployed as the model of th
 reviewed diff although no reviewed code made it.
 
 So in a pull request's workflow the cache is GitHub's record, and MLflow only holds the
-files: the run found under the content key is reused only where a run of this pipeline's
+files: a run under the content key is reused only where a run of this pipeline's
 PR workflow on the pull request's head commit and branch, from this repository, uploaded
 results (``mlgitops-<name>-train``) saying it trained that run itself (``cached: false``)
 under that key, with the model digest the run's hand-off states and the digest of the
@@ -17,15 +17,17 @@ workflow run ran this commit, its base's workflow file included, so its results 
 trustworthy as a new training; no job can upload into another workflow run. Runs made
 while another pull request from the branch into another base was open are left out, as
 for deploy's anchor; a pull request whose own base was changed is not told apart
-(docs/security.md, "The training cache"). Anything less (no such run, its results
-expired, GitHub unreachable, another digest) trains anew. Outside a pull request's
-workflow (a developer's ``train``, the local store) the cache is MLflow's, as before.
+(docs/security.md, "The training cache"). The newest run under the key is tried first;
+where it has no record, the recorded runs under the key, newest record first (a newer run
+hides none). Anything less (no such run, its results expired, GitHub unreachable, another
+digest) trains anew. Outside a pull request's workflow (a developer's ``train``, the local
+store) the cache is MLflow's, as before.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,16 +97,20 @@ def _branches_named(pull: Mapping[str, Any]) -> bool:
     )
 
 
-def reusable(context: PullRequestRun, pipeline: Pipeline, outcome: Outcome) -> Outcome | None:
-    """``outcome`` (a cache hit) where a run of the PR workflow on this commit trained it;
-    None, saying why, where none did."""
+def reusable(
+    context: PullRequestRun,
+    pipeline: Pipeline,
+    outcome: Outcome,
+    restore: Callable[[str], Outcome | None],
+) -> Outcome | None:
+    """A cached run of ``outcome``'s content key that a run of the PR workflow on this
+    commit trained: ``outcome`` (the newest run under the key) where it is one, else the
+    newest recorded run under the key, by ``restore`` (a run id's hand-off, None where
+    MLflow holds no FINISHED run of that id under the key); None, saying why, where no
+    run is. A newer run under the same key (planted, or a developer's ``train`` of the
+    same inputs) hides no recorded one."""
     cached, name = outcome.result, pipeline.name
     head = context.head_sha[:12] or "(unknown)"
-    # the training rows restored are digested here; the model's files, which the cache
-    # does not download, are checked against the recorded digest by deploy
-    rows = digest.training_rows_digest(
-        outcome.files.get("training_rows.parquet", b""), cached.fingerprint_columns, cached.target
-    )
     if context.client is None:
         console.line(
             f"train {name}: cached run {cached.run_id} is not reused: in a pull request's "
@@ -113,35 +119,62 @@ def reusable(context: PullRequestRun, pipeline: Pipeline, outcome: Outcome) -> O
             "asked; training anew"
         )
         return None
+    changed: list[str] = []
     try:
         for workflow_run, trained in _trained_here(context, pipeline):
-            if (trained.run_id, trained.content_key) != (cached.run_id, cached.content_key):
+            if trained.content_key != cached.content_key:
                 continue
-            recorded = (trained.model_digest, trained.training_rows_digest)
-            if recorded != (cached.model_digest, rows):
-                console.line(
-                    f"train {name}: cached run {cached.run_id} is not what workflow run "
+            found = outcome if trained.run_id == cached.run_id else restore(trained.run_id)
+            if found is None:
+                continue  # not in MLflow (deleted, or another key's): another record may be
+            # the training rows restored are digested here; the model's files, which the
+            # cache does not download, are checked against the recorded digest by deploy
+            rows = digest.training_rows_digest(
+                found.files.get("training_rows.parquet", b""),
+                found.result.fingerprint_columns,
+                found.result.target,
+            )
+            if (trained.model_digest, trained.training_rows_digest) != (
+                found.result.model_digest,
+                rows,
+            ):
+                changed.append(
+                    f"train {name}: cached run {trained.run_id} is not what workflow run "
                     f"{workflow_run} recorded when it trained it on {head} (model digest "
                     f"{trained.model_digest}, training rows {trained.training_rows_digest}): "
-                    "its hand-off in MLflow changed since; training anew"
+                    "its hand-off in MLflow changed since"
                 )
-                return None
-            console.line(
-                f"train {name}: cached run {cached.run_id} was trained by workflow run "
-                f"{workflow_run} on this commit ({head}), as its uploaded results record"
-            )
-            return outcome
+                continue
+            for line in changed:
+                console.line(f"{line}; not reused")
+            if found is outcome:
+                console.line(
+                    f"train {name}: cached run {cached.run_id} was trained by workflow run "
+                    f"{workflow_run} on this commit ({head}), as its uploaded results record"
+                )
+            else:
+                console.line(
+                    f"train {name}: cached run {cached.run_id}, the newest under the content "
+                    f"key, is not one this pull request's workflow trained; run "
+                    f"{trained.run_id} is: workflow run {workflow_run} trained it on this "
+                    f"commit ({head}), as its uploaded results record"
+                )
+            return found
     except MlgitopsError as exc:
         console.line(
             f"train {name}: cached run {cached.run_id} is not reused: asking GitHub which "
             f"workflow run trained it failed ({exc}); training anew"
         )
         return None
-    console.line(
-        f"train {name}: cached run {cached.run_id} is not reused: no run of this pull "
-        f"request's workflow on its commit {head} uploaded results saying it trained that run "
-        "(a run made elsewhere under the same content key, or results expired); training anew"
-    )
+    for index, line in enumerate(changed, 1):
+        console.line(f"{line}; {'training anew' if index == len(changed) else 'not reused'}")
+    if not changed:
+        console.line(
+            f"train {name}: cached run {cached.run_id} is not reused: no run of this pull "
+            f"request's workflow on its commit {head} uploaded results saying it trained that "
+            "run or another under its content key (a run made elsewhere under the same key, "
+            "or results expired); training anew"
+        )
     return None
 
 

@@ -8,6 +8,7 @@ Ctrl-C), and only a FINISHED run is ever reused from the cache.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +22,10 @@ from mlgitops.results import Hashes, TrainResult
 from mlgitops.spec import Repo
 from mlgitops.spec.model import Pipeline
 from mlgitops.training import budget, content, gpu, handoff, lineage, runlog
-from mlgitops.training.tracking import Tracking
+from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord, Tracking
+
+#: What an MLflow run id is (32 hex digits); anything else names no run.
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -51,15 +55,34 @@ def inputs_of(repo: Repo, pipeline: Pipeline) -> Inputs:
 def cached(
     tracking: Tracking, experiment_id: str, inputs: Inputs, started: float
 ) -> Outcome | None:
-    """The hand-off of a FINISHED run with the same content key, if there is one."""
+    """The hand-off of the newest FINISHED run with the same content key, if there is one."""
     run = tracking.find_run(experiment_id, inputs.content_key)
-    if run is None:
-        return None
+    return None if run is None else _restored(tracking, run, inputs, started, "training again")
+
+
+def cached_run(
+    tracking: Tracking, experiment_id: str, inputs: Inputs, started: float, run_id: str
+) -> Outcome | None:
+    """The hand-off of run ``run_id`` where it is a FINISHED, active run with the same
+    content key; None where it is not (or is not a run id at all)."""
+    if not _RUN_ID.fullmatch(run_id):
+        return None  # nothing else goes into the search's filter
+    query = (
+        f"tags.`{CONTENT_KEY_TAG}` = '{inputs.content_key}' and attributes.status = 'FINISHED'"
+        f" and attributes.run_id = '{run_id}'"
+    )
+    found = [run for run in tracking.search_runs(experiment_id, query, 1) if run.run_id == run_id]
+    return _restored(tracking, found[0], inputs, started, "not reused") if found else None
+
+
+def _restored(
+    tracking: Tracking, run: RunRecord, inputs: Inputs, started: float, then: str
+) -> Outcome | None:
     try:
         result, files = handoff.restore(tracking, run, tracking.uri, started)
     except (ServiceError, BadInput) as exc:  # files missing, or not a hand-off mlgitops wrote
         console.line(
-            f"train {inputs.pipeline.name}: cached run {run.run_id} is incomplete ({exc}); training again"
+            f"train {inputs.pipeline.name}: cached run {run.run_id} is incomplete ({exc}); {then}"
         )
         return None
     return Outcome(result, files)
