@@ -197,23 +197,47 @@ def open_at(pull: Mapping[str, Any], moment: float) -> bool:
     return (opened is None or opened <= moment) and (closed is None or moment <= closed)
 
 
+def pull_request_runs(
+    client: GitHub, repo: str, pull: Mapping[str, Any], workflow: str, *, status: str | None = None
+) -> list[tuple[dict[str, Any], float]]:
+    """Runs of ``workflow`` (a path) that may be ``pull``'s own, with the moment each was
+    created: runs for a ``pull_request`` event on its head commit and branch, from this
+    repository (GitHub's runs name the head branch and commit, not the pull request: a run
+    of the same commit on another branch is another pull request's, which ran its base's
+    workflow file). Runs started while another pull request from the same branch into
+    another base was open (:func:`sharing_its_branch`) are still among them: see
+    :func:`apart`."""
+    head, branch = str(pull["head"]["sha"]), pull["head"]["ref"]
+    filters = {"event": "pull_request", "head_sha": head} | ({"status": status} if status else {})
+    return [
+        (run, started)
+        for run in client.list_workflow_runs(repo, **filters)
+        if run.get("path") == workflow
+        and run.get("event") == "pull_request"
+        and (run.get("head_repository") or {}).get("full_name") == repo
+        and run.get("head_sha") == head
+        and run.get("head_branch") == branch
+        and (started := seconds_of(run.get("created_at"))) is not None
+    ]
+
+
+def apart(
+    runs: list[tuple[dict[str, Any], float]], others: list[Any]
+) -> list[tuple[dict[str, Any], float]]:
+    """The runs not started while one of ``others`` (:func:`sharing_its_branch`) was open:
+    those cannot be told from theirs."""
+    return [(run, started) for run, started in runs if not any(open_at(o, started) for o in others)]
+
+
 def _reviewed_run(
     client: GitHub, repo: str, pull: Mapping[str, Any], workflow: str
 ) -> dict[str, Any]:
     number, head, branch = int(pull["number"]), str(pull["head"]["sha"]), pull["head"]["ref"]
     merged = seconds_of(pull.get("merged_at"))
     runs = [
-        (r, started)
-        for r in client.list_workflow_runs(
-            repo, event="pull_request", head_sha=head, status="completed"
-        )
-        if r.get("path") == workflow
-        and (r.get("head_repository") or {}).get("full_name") == repo
-        and r.get("head_sha") == head
-        and r.get("head_branch") == branch
-        and merged is not None
-        and (started := seconds_of(r.get("created_at"))) is not None
-        and started <= merged
+        (run, started)
+        for run, started in pull_request_runs(client, repo, pull, workflow, status="completed")
+        if merged is not None and started <= merged
     ]
     if not runs:
         raise CheckFailed(
@@ -222,7 +246,7 @@ def _reviewed_run(
             "reviewed it; nothing deployed"
         )
     others = sharing_its_branch(client, repo, pull)
-    ours = [r for r, started in runs if not any(open_at(o, started) for o in others)]
+    ours = [run for run, _ in apart(runs, others)]
     if not ours:
         open_then = [o for o in others if any(open_at(o, started) for _, started in runs)]
         into = ", ".join(f"#{o['number']}" for o in open_then)

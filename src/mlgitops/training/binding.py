@@ -184,30 +184,23 @@ def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple
     first). A run made while another pull request from the same branch into another base
     was open may be that one's, run with its base's workflow file: it is no record (as for
     deploy's anchor). Results that do not read as a train.json are none either."""
-    from mlgitops.github import seconds_of
-    from mlgitops.gitops.anchor import artifact_name, members, open_at, sharing_its_branch
+    from mlgitops.gitops.anchor import (
+        apart,
+        artifact_name,
+        members,
+        pull_request_runs,
+        sharing_its_branch,
+    )
     from mlgitops.render.workflows import pr_path
     from mlgitops.results import load_train_result
 
     client = context.client
     assert client is not None
     workflow, name = pr_path(pipeline), artifact_name(pipeline.name)
-    runs = client.list_workflow_runs(context.repo, event="pull_request", head_sha=context.head_sha)
-    others: list[Any] | None = None
-    for run in runs:
-        if (
-            run.get("path") != workflow
-            or run.get("event") != "pull_request"
-            or run.get("head_sha") != context.head_sha
-            or run.get("head_branch") != context.pull["head"]["ref"]
-            or (run.get("head_repository") or {}).get("full_name") != context.repo
-        ):
-            continue  # another branch's pull request (from the same commit) ran its base's file
-        if others is None:
-            others = sharing_its_branch(client, context.repo, context.pull)
-        started = seconds_of(run.get("created_at"))
-        if started is None or any(open_at(other, started) for other in others):
-            continue
+    runs = pull_request_runs(client, context.repo, context.pull, workflow)
+    for run, _ in apart(
+        runs, sharing_its_branch(client, context.repo, context.pull) if runs else []
+    ):
         run_id = int(run["id"])
         for artifact in client.list_run_artifacts(context.repo, run_id, name):
             if artifact.get("name") != name or artifact.get("expired"):
