@@ -149,11 +149,48 @@ def _known(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k in names}
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+#: What each of a train result's fields may hold, by its annotation: a hand-off read from
+#: MLflow or a workflow run's upload is checked before any stage uses a value.
+_FIELD_CHECKS: dict[str, Any] = {
+    "str": lambda v: isinstance(v, str),
+    "str | None": lambda v: v is None or isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": _number,
+    "float | None": lambda v: v is None or _number(v),
+    "dict[str, float]": lambda v: (
+        isinstance(v, dict) and all(isinstance(k, str) and _number(x) for k, x in v.items())
+    ),
+    "list[str]": _strings,
+    "list[Any] | None": lambda v: v is None or isinstance(v, list),
+    "list[dict[str, str]]": lambda v: (
+        isinstance(v, list)
+        and all(isinstance(d, dict) and all(isinstance(x, str) for x in d.values()) for d in v)
+    ),
+    "Hashes": lambda v: (
+        isinstance(v, dict)
+        and set(v) == {f.name for f in fields(Hashes)}
+        and all(isinstance(x, str) for x in v.values())
+    ),
+}
+
+
 def load_train_result(text: str, what: str = "train.json") -> TrainResult:
     try:
         doc = json.loads(text)
         _check_version(doc, what)
         doc = _known(TrainResult, doc)
+        for f in fields(TrainResult):
+            if f.name in doc and not _FIELD_CHECKS[str(f.type)](doc[f.name]):
+                raise ValueError(f"{f.name}: {doc[f.name]!r} is not a {f.type}")
         doc["hashes"] = Hashes(**doc["hashes"])
         return TrainResult(**doc)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # (not an object)

@@ -269,11 +269,17 @@ def test_results_that_do_not_say_the_run_trained_it_are_no_record(
         )
         workflow.github.state.blobs[int(artifact["id"])] = record
     else:
-        workflow.uploaded(**record)
+        run = workflow.uploaded(**record)
 
     out = workflow.train(capsys)  # train exits 0 (asserted): no record is no crash
 
-    assert f"cached run {first} is not reused: no run of this pull request's workflow" in out
+    if isinstance(record, dict) and "run_id" in record:  # a record naming no run MLflow holds
+        assert (
+            f"run {record['run_id']}, which workflow run {run} recorded, is not a FINISHED run "
+            "under the content key whose hand-off reads in MLflow; training anew"
+        ) in out
+    else:
+        assert f"cached run {first} is not reused: no run of this pull request's workflow" in out
     assert workflow.run_id() != first
 
 
@@ -346,3 +352,154 @@ def test_a_run_while_another_pull_request_from_the_branch_was_open_is_no_record(
 
     assert f"cached run {first} is not reused: no run of this pull request's workflow" in out
     assert workflow.run_id() != first
+
+
+def _handed_off(workflow: PullRequestWorkflow) -> dict[str, Any]:
+    return json.loads((workflow.root / ".mlgitops" / workflow.name / "train.json").read_text())
+
+
+def _logged_train_json(workflow: PullRequestWorkflow, run_id: str) -> dict[str, Any]:
+    """The train.json MLflow holds for ``run_id`` (what the PR credentials can rewrite)."""
+    import requests
+
+    from mlgitops.training.tracking import open_tracking
+
+    run = requests.get(
+        f"{workflow.uri}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=30
+    ).json()["run"]
+    tracking = open_tracking(workflow.uri, workflow.root, env={})
+    return dict(json.loads(tracking.download(run["info"]["artifact_uri"], "mlgitops/train.json")))
+
+
+def _retag(workflow: PullRequestWorkflow, run_id: str, content_key: str) -> None:
+    import requests
+
+    from mlgitops.training.tracking import CONTENT_KEY_TAG
+
+    requests.post(
+        f"{workflow.uri}/api/2.0/mlflow/runs/set-tag",
+        json={"run_id": run_id, "key": CONTENT_KEY_TAG, "value": content_key},
+        timeout=30,
+    ).raise_for_status()
+
+
+def test_a_reused_run_is_handed_off_as_its_record_states_it_not_as_mlflow_does(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """train.json in MLflow rewritten to name other training rows (the rows left as they
+    were, so their digest still matches the record): the hand-off states the record's
+    digest, so deploy checks the rows against what the workflow run recorded."""
+    workflow.train(capsys)
+    first = workflow.run_id()
+    recorded = _handed_off(workflow)
+    workflow.uploaded()
+    forged = _logged_train_json(workflow, first)
+    forged.update(training_rows_digest="sha256:" + "1" * 64, metrics={"accuracy": 1.0})
+    _upload(workflow, first, "train.json", json.dumps(forged).encode(), tmp_path)
+
+    out = workflow.train(capsys)
+
+    assert f"cache hit, reusing run {first}" in out
+    handed = _handed_off(workflow)
+    assert handed["training_rows_digest"] == recorded["training_rows_digest"]
+    assert handed["metrics"] == recorded["metrics"]
+    assert {k: v for k, v in handed.items() if k not in ("cached", "duration_s")} == {
+        k: v for k, v in recorded.items() if k not in ("cached", "duration_s")
+    }
+
+
+def test_a_record_of_other_inputs_is_no_record_for_these(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The same commit's inputs can change (data behind a URL, another mlgitops): the
+    recorded run is tagged with the new key in MLflow, and a newest run planted under it
+    claims the old one. Neither is a run of these inputs."""
+    workflow.train(capsys)
+    first = workflow.run_id()
+    old_key = _handed_off(workflow)["content_key"]
+    workflow.uploaded()
+    data = workflow.root / "data" / "tumors.csv"
+    text = data.read_text()
+    assert "17.99," in text
+    data.write_text(text.replace("17.99,", "17.98,", 1))  # same commit, other data
+    workflow.train(capsys, in_workflow=False)  # the newest run under the new key: planted
+    planted = workflow.run_id()
+    new_key = _handed_off(workflow)["content_key"]
+    assert new_key != old_key
+    forged = _logged_train_json(workflow, planted)
+    forged["content_key"] = old_key
+    _upload(workflow, planted, "train.json", json.dumps(forged).encode(), tmp_path)
+    _retag(workflow, first, new_key)
+
+    out = workflow.train(capsys)
+
+    assert "cache hit" not in out
+    assert workflow.run_id() not in (first, planted)
+    assert _handed_off(workflow)["content_key"] == new_key
+
+
+def test_a_newest_run_holding_a_recorded_runs_train_json_is_not_that_run(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A planted run's train.json copied from the recorded run's: its files are its own, so
+    it is not the recorded run; the recorded run is reused, with its own files."""
+    workflow.train(capsys)
+    first = workflow.run_id()
+    predictions = (workflow.root / ".mlgitops" / workflow.name / "predictions.parquet").read_bytes()
+    workflow.uploaded()
+    genuine = _logged_train_json(workflow, first)
+    workflow.train(capsys, in_workflow=False, force=True)
+    planted = workflow.run_id()
+    _upload(workflow, planted, "train.json", json.dumps(genuine).encode(), tmp_path)
+
+    out = workflow.train(capsys)
+
+    assert f"cached run {planted} is incomplete (its train.json names run {first})" in out
+    assert f"run {first} is: workflow run" in out
+    assert f"cache hit, reusing run {first}" in out
+    handed = workflow.root / ".mlgitops" / workflow.name / "predictions.parquet"
+    assert handed.read_bytes() == predictions
+
+
+@pytest.mark.parametrize("in_workflow", [True, False], ids=["in the workflow", "elsewhere"])
+@pytest.mark.parametrize(
+    "change",
+    [{"metrics": {"accuracy": "high"}}, {"run_id": 123}, {"content_key": ["k"]}],
+    ids=["a metric not a number", "a run id not a string", "a key not a string"],
+)
+def test_a_cached_train_json_of_the_wrong_types_trains_anew(
+    workflow: PullRequestWorkflow,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    in_workflow: bool,
+    change: dict[str, Any],
+) -> None:
+    """In MLflow, and in a workflow run's record: a value of the wrong type is a hand-off
+    that does not read (train exits 0, asserted), not a crash."""
+    workflow.train(capsys)
+    first = workflow.run_id()
+    workflow.uploaded(**change)
+    forged = _logged_train_json(workflow, first) | change
+    _upload(workflow, first, "train.json", json.dumps(forged).encode(), tmp_path)
+
+    out = workflow.train(capsys, in_workflow=in_workflow)
+
+    assert f"cached run {first} is incomplete (run {first}: train.json: not a valid" in out
+    assert workflow.run_id() != first
+
+
+def test_a_newest_run_whose_hand_off_does_not_read_hides_no_recorded_one(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    workflow.train(capsys)
+    first = workflow.run_id()
+    run = workflow.uploaded()
+    workflow.train(capsys, in_workflow=False, force=True)
+    planted = workflow.run_id()
+    _upload(workflow, planted, "train.json", b"\xff[not json", tmp_path)
+
+    out = workflow.train(capsys)
+
+    assert f"cached run {planted} is incomplete (run {planted}: train.json: not a valid" in out
+    assert f"run {first} is: workflow run {run} trained it on this commit" in out
+    assert f"cache hit, reusing run {first}" in out

@@ -118,15 +118,21 @@ def _trained(
     tracking = open_tracking(uri, root)
     inputs = training.inputs_of(loaded, pipeline)
     experiment_id = tracking.experiment(pipeline.name, create=True) or ""
-    outcome = None if force else training.cached(tracking, experiment_id, inputs, started)
-    if outcome is not None:
+    newest = None if force else tracking.find_run(experiment_id, inputs.content_key)
+    outcome = None
+    if newest is not None:
         from mlgitops.training import binding
 
         context = binding.from_env(os.environ)  # None outside a pull request's workflow
+        outcome = training.restored(
+            tracking, newest, inputs, started, "training again" if context is None else "not reused"
+        )
         if context is not None:
             outcome = binding.reusable(
                 context,
                 pipeline,
+                inputs.content_key,
+                newest.run_id,
                 outcome,
                 lambda run_id: training.cached_run(
                     tracking, experiment_id, inputs, started, run_id

@@ -19,7 +19,8 @@ while another pull request from the branch into another base was open are left o
 for deploy's anchor; a pull request whose own base was changed is not told apart
 (docs/security.md, "The training cache"). The newest run under the key is tried first;
 where it has no record, the recorded runs under the key, newest record first (a newer run
-hides none). Anything less (no such run, its results expired, GitHub unreachable, another
+hides none). Only records of the key this checkout computes count, and the hand-off holds
+the record's train.json, not MLflow's copy. Anything less (no such run, its results expired, GitHub unreachable, another
 digest) trains anew. Outside a pull request's workflow (a developer's ``train``, the local
 store) the cache is MLflow's, as before.
 """
@@ -100,82 +101,108 @@ def _branches_named(pull: Mapping[str, Any]) -> bool:
 def reusable(
     context: PullRequestRun,
     pipeline: Pipeline,
-    outcome: Outcome,
+    content_key: str,
+    newest: str,
+    outcome: Outcome | None,
     restore: Callable[[str], Outcome | None],
 ) -> Outcome | None:
-    """A cached run of ``outcome``'s content key that a run of the PR workflow on this
-    commit trained: ``outcome`` (the newest run under the key) where it is one, else the
-    newest recorded run under the key, by ``restore`` (a run id's hand-off, None where
-    MLflow holds no FINISHED run of that id under the key); None, saying why, where no
-    run is. A newer run under the same key (planted, or a developer's ``train`` of the
-    same inputs) hides no recorded one."""
-    cached, name = outcome.result, pipeline.name
+    """A run under ``content_key`` (this checkout's) that a run of the PR workflow on this
+    commit trained, handed off as that workflow run's results state it; None, saying why,
+    where there is none. ``newest``: the newest FINISHED run under the key, ``outcome`` its
+    hand-off (None where it does not read); other recorded runs are fetched by ``restore``
+    (None where MLflow holds no FINISHED run of that id under the key), newest record first,
+    so a newer run under the key (planted, or a developer's ``train`` of the same inputs)
+    hides no recorded one."""
+    name = pipeline.name
     head = context.head_sha[:12] or "(unknown)"
     if context.client is None:
         console.line(
-            f"train {name}: cached run {cached.run_id} is not reused: in a pull request's "
+            f"train {name}: cached run {newest} is not reused: in a pull request's "
             "workflow a cached run must be one its own runs trained, and without "
             "GITHUB_TOKEN, GITHUB_REPOSITORY and the event's pull request GitHub cannot be "
             "asked; training anew"
         )
         return None
-    changed: list[str] = []
+    passed: list[str] = []  # records whose runs are not reused, and why
     try:
         for workflow_run, trained in _trained_here(context, pipeline):
-            if trained.content_key != cached.content_key:
-                continue
-            found = outcome if trained.run_id == cached.run_id else restore(trained.run_id)
+            if trained.content_key != content_key:
+                continue  # a record of other inputs (data behind a URL, another mlgitops)
+            found = outcome if trained.run_id == newest else restore(trained.run_id)
             if found is None:
-                continue  # not in MLflow (deleted, or another key's): another record may be
-            # the training rows restored are digested here; the model's files, which the
-            # cache does not download, are checked against the recorded digest by deploy
+                passed.append(
+                    f"train {name}: run {trained.run_id}, which workflow run {workflow_run} "
+                    "recorded, is not a FINISHED run under the content key whose hand-off "
+                    "reads in MLflow"
+                )
+                continue
+            # the training rows restored are digested here, over the columns the record
+            # names; the model's files, which the cache does not download, are checked
+            # against the recorded digest by deploy
             rows = digest.training_rows_digest(
                 found.files.get("training_rows.parquet", b""),
-                found.result.fingerprint_columns,
-                found.result.target,
+                trained.fingerprint_columns,
+                trained.target,
             )
             if (trained.model_digest, trained.training_rows_digest) != (
                 found.result.model_digest,
                 rows,
             ):
-                changed.append(
+                passed.append(
                     f"train {name}: cached run {trained.run_id} is not what workflow run "
                     f"{workflow_run} recorded when it trained it on {head} (model digest "
                     f"{trained.model_digest}, training rows {trained.training_rows_digest}): "
                     "its hand-off in MLflow changed since"
                 )
                 continue
-            for line in changed:
+            for line in passed:
                 console.line(f"{line}; not reused")
-            if found is outcome:
+            if trained.run_id == newest:
                 console.line(
-                    f"train {name}: cached run {cached.run_id} was trained by workflow run "
+                    f"train {name}: cached run {newest} was trained by workflow run "
                     f"{workflow_run} on this commit ({head}), as its uploaded results record"
                 )
             else:
                 console.line(
-                    f"train {name}: cached run {cached.run_id}, the newest under the content "
-                    f"key, is not one this pull request's workflow trained; run "
-                    f"{trained.run_id} is: workflow run {workflow_run} trained it on this "
-                    f"commit ({head}), as its uploaded results record"
+                    f"train {name}: cached run {newest}, the newest under the content key, is "
+                    f"not one this pull request's workflow trained; run {trained.run_id} is: "
+                    f"workflow run {workflow_run} trained it on this commit ({head}), as its "
+                    "uploaded results record"
                 )
-            return found
+            return _as_recorded(trained, found)
     except MlgitopsError as exc:
         console.line(
-            f"train {name}: cached run {cached.run_id} is not reused: asking GitHub which "
+            f"train {name}: cached run {newest} is not reused: asking GitHub which "
             f"workflow run trained it failed ({exc}); training anew"
         )
         return None
-    for index, line in enumerate(changed, 1):
-        console.line(f"{line}; {'training anew' if index == len(changed) else 'not reused'}")
-    if not changed:
+    for index, line in enumerate(passed, 1):
+        console.line(f"{line}; {'training anew' if index == len(passed) else 'not reused'}")
+    if not passed:
         console.line(
-            f"train {name}: cached run {cached.run_id} is not reused: no run of this pull "
+            f"train {name}: cached run {newest} is not reused: no run of this pull "
             f"request's workflow on its commit {head} uploaded results saying it trained that "
             "run or another under its content key (a run made elsewhere under the same key, "
             "or results expired); training anew"
         )
     return None
+
+
+def _as_recorded(trained: TrainResult, found: Outcome) -> Outcome:
+    """The reused run's hand-off with the train.json its workflow run uploaded (marked
+    ``cached``): what MLflow's copy says beyond the digests checked is not taken."""
+    from dataclasses import replace
+
+    from mlgitops.results import dumps
+    from mlgitops.training.run import Outcome
+
+    result = replace(
+        trained,
+        cached=True,
+        tracking_uri=found.result.tracking_uri,
+        duration_s=found.result.duration_s,
+    )
+    return Outcome(result, {**found.files, "train.json": dumps(result).encode()})
 
 
 def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple[int, TrainResult]]:

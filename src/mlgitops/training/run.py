@@ -52,14 +52,6 @@ def inputs_of(repo: Repo, pipeline: Pipeline) -> Inputs:
     return Inputs(pipeline, spec_text, hashes, content.content_key(hashes), pipeline.spec_hash)
 
 
-def cached(
-    tracking: Tracking, experiment_id: str, inputs: Inputs, started: float
-) -> Outcome | None:
-    """The hand-off of the newest FINISHED run with the same content key, if there is one."""
-    run = tracking.find_run(experiment_id, inputs.content_key)
-    return None if run is None else _restored(tracking, run, inputs, started, "training again")
-
-
 def cached_run(
     tracking: Tracking, experiment_id: str, inputs: Inputs, started: float, run_id: str
 ) -> Outcome | None:
@@ -72,14 +64,20 @@ def cached_run(
         f" and attributes.run_id = '{run_id}'"
     )
     found = [run for run in tracking.search_runs(experiment_id, query, 1) if run.run_id == run_id]
-    return _restored(tracking, found[0], inputs, started, "not reused") if found else None
+    return restored(tracking, found[0], inputs, started, "not reused") if found else None
 
 
-def _restored(
+def restored(
     tracking: Tracking, run: RunRecord, inputs: Inputs, started: float, then: str
 ) -> Outcome | None:
+    """``run``'s hand-off (marked cached); None, saying so and ``then``, where its files are
+    missing or are not this run's hand-off of ``inputs``."""
     try:
         result, files = handoff.restore(tracking, run, tracking.uri, started)
+        if result.run_id != run.run_id:  # another run's train.json: not this run's hand-off
+            raise BadInput(f"its train.json names run {result.run_id}")
+        if result.content_key != inputs.content_key:
+            raise BadInput(f"its train.json names content key {result.content_key[:12]}")
     except (ServiceError, BadInput) as exc:  # files missing, or not a hand-off mlgitops wrote
         console.line(
             f"train {inputs.pipeline.name}: cached run {run.run_id} is incomplete ({exc}); {then}"

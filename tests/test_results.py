@@ -1,0 +1,67 @@
+"""train.json is read from places the PR credentials can write (MLflow, a workflow run's
+upload): a value of the wrong type is refused where it is read, naming the field, not met
+later as a crash."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+import pytest
+
+from mlgitops import results
+from mlgitops.errors import BadInput
+from mlgitops.results import Hashes, TrainResult
+
+_RESULT = TrainResult(
+    pipeline="churn",
+    run_id="0" * 32,
+    experiment_id="1",
+    tracking_uri="http://127.0.0.1:5000",
+    content_key="a" * 64,
+    model_uri="models:/m-1",
+    task="classification",
+    target="y",
+    metrics={"accuracy": 0.9, "count": 3, "log_loss": float("nan")},
+    hashes=Hashes(data="d", schema="s", spec="p", code="c", package="k"),
+    classes=[0, 1],
+    runner="gpu-1",
+    features=[{"name": "x", "dtype": "float64"}],
+    fingerprint_columns=["x", "y"],
+    gpu_peak_memory_mb=12.5,
+)
+
+
+def test_every_field_of_a_train_result_has_its_type_checked() -> None:
+    assert {str(f.type) for f in fields(TrainResult)} <= set(results._FIELD_CHECKS)
+
+
+def test_a_train_result_reads_back_as_written() -> None:
+    read = results.load_train_result(results.dumps(_RESULT))
+    assert read.metrics["accuracy"] == 0.9 and read.hashes == _RESULT.hashes
+    assert results.dumps(read) == results.dumps(_RESULT)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("run_id", 123),
+        ("metrics", {"accuracy": "high"}),
+        ("metrics", {"accuracy": True}),
+        ("metrics", [0.9]),
+        ("cached", 0),
+        ("content_key", ["k"]),
+        ("fingerprint_columns", "x"),
+        ("features", [{"name": 1}]),
+        ("hashes", {"data": "d"}),
+        ("hashes", {"data": 1, "schema": "s", "spec": "p", "code": "c", "package": "k"}),
+        ("gpu_count", 1.5),
+        ("runner", 7),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_naming_its_field(field: str, value: object) -> None:
+    doc = json.loads(results.dumps(_RESULT)) | {field: value}
+    with pytest.raises(
+        BadInput, match=rf"^run x: train.json: not a valid train result \({field}: "
+    ):
+        results.load_train_result(json.dumps(doc), "run x: train.json")
