@@ -128,6 +128,45 @@ def test_a_check_pandera_cannot_load_is_placed_at_its_column(
     assert why in err
 
 
+DATED = (
+    "schema_type: dataframe\ncolumns:\n  id:\n    dtype: int64\n  at:\n    dtype: datetime64[ns]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("checks", "place", "bound"),
+    [
+        ("    greater_than: 0\n", "7:19", "greater_than: 0"),
+        ("    checks:\n      in_range: {min_value: 0, max_value: 1.5}\n", "8:29", "min_value: 0"),
+        (
+            "    checks:\n    - {max_value: 2.5, options: {check_name: less_than_or_equal_to}}\n",
+            "8:19",
+            "max_value: 2.5",
+        ),
+    ],
+)
+def test_a_date_column_bounded_by_a_number_is_named_at_the_bound(
+    repo: Path, capsys: pytest.CaptureFixture[str], checks: str, place: str, bound: str
+) -> None:
+    (repo / "data" / "accounts.csv").write_text("id,at\n1,2024-01-01\n")
+    code, err = _validate(repo, capsys, DATED + checks)
+    assert (code, err) == (
+        2,
+        f"mlgitops validate: error: schemas/accounts.yaml:{place}: column 'at': {bound} is a "
+        "number, and the column is datetime64[ns]: write the bound as a date "
+        "('2024-01-01 00:00:00')\n",
+    )
+
+
+def test_a_date_column_bounded_by_dates(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "data" / "accounts.csv").write_text("id,at\n1,2024-01-01\n2,2024-03-01\n")
+    bounds = "    in_range: {min_value: 2024-01-01, max_value: '2024-02-01 00:00:00'}\n"
+    code, _ = _validate(repo, capsys, DATED + bounds + "coerce: true\n")
+    assert code == 1
+    report = json.loads((repo / ".mlgitops" / "accounts" / "validation.json").read_text())
+    assert [(f["column"], f["failing_rows"]) for f in report["failures"]] == [("at", 1)], report
+
+
 def test_yaml_syntax(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _validate(repo, capsys, HEAD + "  x: [\n")
     assert code == 2

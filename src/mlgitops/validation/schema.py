@@ -132,10 +132,66 @@ def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFra
         try:
             schema = pa.DataFrameSchema.from_yaml(text)
         except Exception as exc:  # pandera raises anything from TypeError to its own errors
+            dated = _numbers_for_dates(source, doc)
+            if dated is not None:
+                raise SpecError([dated]) from exc
             where = _failing_part(source, text, doc)
             raise BadInput(f"{where}pandera cannot load this schema: {_short(exc)}") from exc
     _same_checks(source, doc, schema)
     return schema
+
+
+def _numbers_for_dates(source: str, doc: Mapping[str, Any]) -> Problem | None:
+    """The first check of a date column whose bound is a number, not a date.
+
+    pandera reads each bound of a date column's check as a date, and a number as one
+    only with a deprecation (in a later pandas, as nanoseconds since 1970); kept a
+    number, its comparison with every date raises on every run.
+    """
+    from pandera.engines import pandas_engine
+
+    dates = pandas_engine.Engine.dtype(pandas_engine.DateTime)
+    columns = doc.get("columns")
+    for name, column in columns.items() if isinstance(columns, Mapping) else ():
+        if not isinstance(column, Mapping) or not isinstance(column.get("dtype"), str):
+            continue
+        try:
+            if not dates.check(pandas_engine.Engine.dtype(column["dtype"])):
+                continue
+        except Exception:  # a dtype pandera does not know: its own message says so
+            continue
+        for path, value in _check_bounds(["columns", name], column):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                line, col = locate(doc, path)
+                return Problem(
+                    source,
+                    line,
+                    col,
+                    f"column {str(name)!r}: {path[-1]}: {value!r} is a number, and the "
+                    f"column is {column['dtype']}: write the bound as a date "
+                    "('2024-01-01 00:00:00')",
+                )
+    return None
+
+
+def _check_bounds(where: list[Any], column: Mapping[str, Any]) -> Iterator[tuple[list[Any], Any]]:
+    """(path, value) of each value a column's checks are given, flat keys or ``checks``."""
+    listed = column.get("checks")
+    if listed is None:
+        entries = [([*where, key], column[key]) for key in column if _is_check(key)]
+    elif isinstance(listed, Mapping):
+        entries = [([*where, "checks", key], value) for key, value in listed.items()]
+    elif isinstance(listed, list):
+        entries = [([*where, "checks", i], entry) for i, entry in enumerate(listed)]
+    else:
+        entries = []
+    for path, value in entries:
+        if isinstance(value, Mapping):
+            for arg, stat in value.items():
+                if arg != "options":
+                    yield [*path, arg], stat
+        else:
+            yield path, value
 
 
 def _failing_part(source: str, text: str, doc: Mapping[str, Any]) -> str:
