@@ -148,12 +148,21 @@ def _main_branch(top: Path, server: MlflowServer) -> tuple[Path, str, str]:
     assert cli(root, "validate", NAME) == 0
     assert cli(root, "train", NAME) == 0
     train = json.loads((root / ".mlgitops" / NAME / "train.json").read_text())
-    uri = deploy(root, server, train["run_id"], train["model_uri"], train["content_key"])
+    uri = deploy(
+        root, server, train["run_id"], train["model_uri"], train["content_key"], train["metrics"]
+    )
     git(root, "push", "-q", "origin", "main")
     return remote, str(train["run_id"]), uri
 
 
-def deploy(root: Path, server: MlflowServer, run_id: str, model: str, key: str = "") -> str:
+def deploy(
+    root: Path,
+    server: MlflowServer,
+    run_id: str,
+    model: str,
+    key: str = "",
+    metrics: dict[str, float] | None = None,
+) -> str:
     """Register ``model`` and record it as deployed to staging on ``main`` (committed)."""
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -173,7 +182,7 @@ def deploy(root: Path, server: MlflowServer, run_id: str, model: str, key: str =
         model_uri=f"models:/{NAME}/{version}",
         run_id=run_id,
         content_key=key,
-        metrics={},
+        metrics=metrics or {},
         data_hash="",
         spec_hash="",
         commit="0" * 40,

@@ -192,7 +192,7 @@ def test_renamed_classes_make_the_relative_gates_not_evaluable_and_say_why(
     assert comparison["status"] == "not_evaluable"
     [reason] = comparison["reasons"]
     assert reason.endswith(
-        "which the holdout's target does not have (its classes: no, yes): the classes "
+        "which the holdout's target does not have (its classes: 'no', 'yes'): the classes "
         "changed since it was trained"
     ), reason
     # the class as the data writes it, not numpy's repr of it (np.int64(1))
@@ -308,3 +308,138 @@ def test_a_class_only_the_holdout_holds_is_scored_as_one_the_model_never_predict
     [accuracy] = [m for m in verdict["metrics"] if m["name"] == "accuracy"]
     assert accuracy["candidate"] <= 280 / 300  # the 20 rows of class 2 are all wrong
     assert accuracy["baseline"] <= 280 / 300
+
+
+WEAKER = ("{n_estimators: 40, random_state: 0}", "{n_estimators: 1, max_depth: 1, random_state: 0}")
+STAGING = "deploy:\n  environments:\n    - name: staging\n      namespace: ml-staging\n"
+PRODUCTION_FIRST = "    - name: production\n      namespace: ml\n"
+
+
+@pytest.mark.parametrize(
+    ("change", "environments", "first"),
+    [
+        (
+            "production put first",
+            STAGING.replace("    - ", PRODUCTION_FIRST + "    - ", 1),
+            "production",
+        ),
+        ("staging renamed", STAGING.replace("name: staging", "name: stage"), "stage"),
+        ("environments removed", "", None),
+    ],
+)
+def test_a_pull_request_that_deploys_elsewhere_first_is_judged_against_the_deployed_model(
+    pr: PullRequest, change: str, environments: str, first: str | None
+) -> None:
+    """A pull request that reorders, renames or removes environments keeps its baseline. The
+    baseline was the record of the pull request's own first environment, which holds none:
+    a much weaker model was a "first deployment", its relative gates not applicable, and it
+    passed (and deploy, judging the same way, shipped it over the deployed model)."""
+    pr.spec(*WEAKER)
+    pr.spec(STAGING, environments)
+    code, out = pr.run()
+    verdict = pr.verdict()
+    baseline = verdict["baseline"]
+    assert baseline["available"] is True, (change, baseline)
+    assert baseline["environment"] == "staging"
+    assert baseline["source"] == f"origin/main:manifests/{NAME}/overlays/staging/model.json"
+    assert baseline["reason"] == (
+        f"{first}, where this pipeline deploys first, runs no model yet at origin/main: the "
+        "baseline is what staging runs"
+        if first
+        else "the spec deploys to no environment; the baseline is what staging runs"
+    )
+    assert f"from {baseline['source']} ({baseline['reason']})" in out
+    assert (code, verdict["passed"], _max_drop(verdict)["status"]) == (1, False, "fail"), out
+    assert f"({baseline['reason']})" in pr.output("report.md")
+
+
+def test_a_pull_request_that_changes_the_record_of_an_environment_it_no_longer_names(
+    pr: PullRequest,
+) -> None:
+    """The records of every environment are the baseline's, named by the spec or not."""
+    pr.spec(STAGING, STAGING.replace("name: staging", "name: stage"))
+    record = pr.root / "manifests" / NAME / "overlays" / "staging" / "model.json"
+    record.unlink()
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "Rename staging, tidy its record")
+    assert cli(pr.root, "train", NAME) == 0
+    pr.capsys.readouterr()
+    assert cli(pr.root, "compare", NAME) == 2
+    assert pr.capsys.readouterr().err == (
+        f"mlgitops compare: error: the commits since origin/main change manifests/{NAME}/"
+        "overlays/staging/model.json, the record of what is deployed to staging, which only "
+        "deploy, promote and rollback write: deploy would ship nothing once they are merged; "
+        "revert that change in a pull request of its own\n"
+    )
+
+
+def test_a_new_target_makes_the_relative_gates_not_evaluable(pr: PullRequest) -> None:
+    """The pull request predicts another column, and the old target becomes a feature. The
+    deployed model, scored against the new target, was judged on what it never learnt to
+    predict (here it passed every gate, its log_loss delta "significant")."""
+    frame = pr.data
+    frame["big"] = (frame["f0"] > 0).astype(int)
+    write_data(pr.root, frame)
+    pr.spec("  target: y\n", "  target: big\n")
+    code, out = pr.run()
+    verdict = pr.verdict()
+    assert (code, verdict["passed"], verdict["comparison"]["status"]) == (
+        1,
+        False,
+        "not_evaluable",
+    ), out
+    assert verdict["comparison"]["reasons"] == [
+        "the deployed model predicts 'y' and the candidate 'big': the target changed, so the "
+        "two models cannot be scored on the same thing"
+    ]
+    assert _max_drop(verdict)["status"] == "not_evaluable"
+    assert all(m["baseline"] is None for m in verdict["metrics"]), verdict["metrics"]
+
+
+def test_a_new_task_makes_the_relative_gates_not_evaluable(pr: PullRequest) -> None:
+    """Classification turned into regression of the same column: the deployed classifier's
+    labels were scored as regression predictions, as if it had been trained for that."""
+    pr.spec("sklearn.ensemble.RandomForestClassifier", "sklearn.ensemble.RandomForestRegressor")
+    pr.spec("task: classification\n", "task: regression\n")
+    pr.spec("metrics: [roc_auc, accuracy]\n", "metrics: [rmse, r2]\n")
+    pr.spec("  roc_auc: {max_drop: 0.05}\n  accuracy: {min: 0.5}\n", "  r2: {max_drop: 0.5}\n")
+    code, out = pr.run()
+    verdict = pr.verdict()
+    assert (code, verdict["comparison"]["status"]) == (1, "not_evaluable"), out
+    assert verdict["comparison"]["reasons"] == [
+        "the deployed model was judged as a classification model and the candidate is a "
+        "regression one: the task changed, so the two models cannot be scored alike"
+    ]
+    assert _max_drop(verdict)["status"] == "not_evaluable"
+    assert "relative gates not evaluable: the deployed model was judged as a classification" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        ("spec", "the spec's training settings"),
+        ("data", "the data"),
+        ("both", "the data and the spec's training settings"),
+    ],
+)
+def test_a_candidate_trained_before_its_inputs_changed_gets_no_verdict(
+    pr: PullRequest, change: str, what: str
+) -> None:
+    """train, then a commit that changes the training inputs, then compare: the verdict (a
+    pass, and the report's) was on a model this commit never trained."""
+    git(pr.root, "commit", "-q", "--allow-empty", "-m", "Nothing yet")
+    assert cli(pr.root, "train", NAME) == 0
+    train = json.loads(pr.output("train.json"))
+    if change in ("spec", "both"):
+        pr.spec(*WEAKER)
+    if change in ("data", "both"):
+        write_data(pr.root, pr.data.iloc[:-10])
+    git(pr.root, "commit", "-qam", "Change the inputs")
+    pr.capsys.readouterr()
+    assert cli(pr.root, "compare", NAME) == 2
+    assert pr.capsys.readouterr().err == (
+        f"mlgitops compare: error: .mlgitops/{NAME}/train.json: run {train['run_id']} was "
+        f"trained before {what} changed: run `mlgitops train {NAME}` again\n"
+    )
+    assert not (pr.root / ".mlgitops" / NAME / "verdict.json").exists()
+    assert json.loads(pr.output("failed.json"))["stage"] == "compare"

@@ -17,6 +17,8 @@ import pytest
 
 from mlgitops import results
 from mlgitops.cli import main
+from mlgitops.spec import load_repo
+from mlgitops.training.content import hashes
 from mlgitops.training.tracking import open_tracking
 from tests.fixtures.mlflow_server import MlflowServer
 
@@ -231,6 +233,8 @@ class World:
         holdout.to_parquet(self.output / "holdout.parquet", index=False)
         predictions.to_parquet(self.output / "predictions.parquet", index=False)
         run_id = self.candidate_run() if model.run_id == LOCAL_RUN else model.run_id
+        # trained on this checkout's inputs, as compare checks
+        parts = hashes(self.root, load_repo(self.root).pipeline(self.name))
         train = results.TrainResult(
             pipeline=self.name,
             run_id=run_id,
@@ -241,7 +245,7 @@ class World:
             task="classification" if classes is not None else "regression",
             target=self.target,
             metrics={},
-            hashes=results.Hashes("sha256:data", "sha256:schema", "sha256:spec", "", "0.1.0"),
+            hashes=parts,
             classes=classes,
         )
         (self.output / "train.json").write_text(results.dumps(train))

@@ -414,6 +414,111 @@ def test_a_pull_request_that_changes_the_deployed_record_deploys_nothing(
     assert world.remote_head() == before
 
 
+STAGING_BLOCK = """\
+    - name: staging
+      namespace: ml-staging
+      cluster: https://kubernetes.default.svc
+      canary: {steps: [50, 100], pause: 2m}
+"""
+
+
+def test_a_merge_that_deploys_to_production_first_is_re_scored_against_the_deployed_model(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A pull request reviewed while nothing was deployed (a first deployment) puts
+    production before staging and trains a much weaker model; staging gets v1 before it is
+    merged. Its re-score judged it against production's record, which holds none: a first
+    deployment again, and the weaker model shipped. The baseline is what staging runs."""
+    uri, name = mlflow_server.uri, world.name
+    adopted = git(world.work, "rev-parse", "HEAD")
+    git(world.work, "checkout", "-q", "-b", "feature")
+    spec = world.work / "pipelines" / f"{name}.yaml"
+    text = spec.read_text()
+    assert STAGING_BLOCK in text
+    text = text.replace(STAGING_BLOCK, "").replace("drift:\n", f"{STAGING_BLOCK}drift:\n", 1)
+    text = text.replace("max_iter: 200, learning_rate: 0.1", "max_iter: 3, learning_rate: 0.3")
+    spec.write_text(text.replace("random_state: 0}", "random_state: 0, max_depth: 1}", 1))
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "add", "-A")
+    git(world.work, "commit", "-qm", "Production first, a smaller model")
+    head = git(world.work, "rev-parse", "HEAD")
+    assert cli_run(world.work, "train", name, "--tracking-uri", uri) == 0
+    assert cli_run(world.work, "compare", name, "--tracking-uri", uri, "--base", adopted) == 0
+    assert handoff(world.work, name, "verdict.json")["baseline"]["available"] is False
+    archive = results_zip(world.work, name)
+
+    git(world.work, "checkout", "-q", "main")
+    reviewed_run(uri, world.work, name)
+    publish_review(on_github.state, world.work, name, pr=11)
+    assert deploy(world, uri) == 0  # v1 in staging, before the pull request is merged
+    git(world.work, "pull", "-q", "origin", "main")
+    git(world.work, "merge", "-q", "--no-ff", "-m", "Merge pull request #12", "feature")
+    git(world.work, "push", "-q", "origin", "main")
+    merge = git(world.work, "rev-parse", "HEAD")
+    on_github.state.add_pull(12, head, files=[f"pipelines/{name}.yaml"])
+    run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
+    on_github.state.add_artifact(run["id"], f"mlgitops-{name}-train", archive)
+    on_github.state.merge_pull(12, merge)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert cli_run(world.work, "deploy", name, "--env", "production", "--tracking-uri", uri) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f"re-scored on the merged holdout, fails the merged gates: failed: 1 of 3 gates failed "
+        f"(roc_auc max_drop) against models:/{name}/1; nothing deployed\n"
+    ), err
+    assert versions(uri, name) == ["1"]
+    assert world.remote_head() == before
+
+
+def test_a_pull_request_that_removes_the_record_of_an_environment_it_renames_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The record of an environment the merged spec no longer names is a record of what is
+    deployed all the same: the baseline is read from it where the environment deployed to
+    first holds none. Renaming staging and deleting its record in an earlier commit of a
+    pull request made the re-score a first deployment, and deploy shipped it."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=11)
+    assert deploy(world, uri) == 0  # v1 in staging
+    git(world.work, "pull", "-q", "origin", "main")
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    spec.write_text(spec.read_text().replace("- name: staging", "- name: stage"))
+    assert cli_run(world.work, "render") == 0
+    record = f"manifests/{world.name}/overlays/staging/model.json"
+    git(world.work, "rm", "-q", record)
+    git(world.work, "add", "-A")
+    git(world.work, "commit", "-qm", "Rename staging")
+    merge_a_change(world)  # the pull request's last commit
+    reviewed_run(uri, world.work, world.name)
+    head = git(world.work, "rev-parse", "HEAD")
+    on_github.state.add_pull(12, head, files=[record, f"pipelines/{world.name}.yaml"])
+    run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
+    archive = results_zip(world.work, world.name)
+    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", archive)
+    on_github.state.merge_pull(12, head)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    args = ("deploy", world.name, "--env", "stage", "--tracking-uri", uri)
+    assert cli_run(world.work, *args) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pull request #12 changes {record}, the record of what is "
+        "deployed to staging, which only deploy, promote and rollback write: revert that "
+        "change in a pull request of its own; nothing deployed\n"
+    )
+    assert versions(uri, world.name) == ["1"]
+    assert world.remote_head() == before
+
+
 def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(
     world: World,
     mlflow_server: MlflowServer,

@@ -119,6 +119,74 @@ def test_a_bad_estimator_or_param_is_a_spec_error_and_creates_no_run(
     assert failed["message"] == expected.format(source=f"pipelines/{name}.yaml")
 
 
+COLUMNS = (
+    "radius, texture, perimeter, area, smoothness, compactness, concavity, concave_points, "
+    "symmetry, fractal_dimension, malignant"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "params: {max_iter: 200,",
+            "params: {max_iter: lots, max_iterr: 200,",
+            [
+                "{source}:12:22: model.params.max_iter: The 'max_iter' parameter of "
+                "HistGradientBoostingClassifier must be an int in the range [1, inf). Got "
+                "'lots' instead.",
+                "{source}:12:28: model.params.max_iterr: HistGradientBoostingClassifier has no "
+                "parameter 'max_iterr' (did you mean 'max_iter'?)",
+            ],
+        ),
+        (
+            "target: malignant",
+            "target: nosuch",
+            [
+                f"{{source}}:8:11: data.target 'nosuch' is not a column of data/tumors.csv (its "
+                f"columns: {COLUMNS})"
+            ],
+        ),
+        (
+            "target: malignant",
+            "target: radius",
+            [
+                "{source}:13:7: task: classification, but data.target 'radius' holds numbers "
+                "that are not whole (17.99, 20.57, 19.69 and 558 more), which are no classes: "
+                "set `task: regression`, or choose a target of classes"
+            ],
+        ),
+        (
+            "drift:\n",
+            "compare:\n  slices: {column: nosuch}\ndrift:\n",
+            [
+                f"{{source}}:40:20: compare.slices.column 'nosuch' is not a column of "
+                f"data/tumors.csv (its columns: {COLUMNS})"
+            ],
+        ),
+    ],
+)
+def test_every_problem_train_finds_in_the_spec_is_named_at_its_place(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    expected: list[str],
+) -> None:
+    """A bad value beside an unknown parameter was named only on the next run; a target or
+    slice column the data lacks was named at the data file, or at no line."""
+    name = unique("spec")
+    root = example_repo(tmp_path / "repo", name)
+    _edit(root, name, old, new)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    lines = [line.format(source=f"pipelines/{name}.yaml") for line in expected]
+    assert capsys.readouterr().err == "\n".join(
+        [*lines, f"mlgitops: {len(lines)} problem(s) in the specs; nothing written\n"]
+    )
+    assert runs_of(mlflow_server.uri, name) == []
+
+
 def test_an_unreachable_server_names_the_uri(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -374,3 +442,41 @@ def test_a_prediction_the_fitted_model_refuses_is_bad_input(
     )
     failed = json.loads((root / ".mlgitops" / name / "failed.json").read_text())
     assert (failed["stage"], failed["exit_code"]) == ("train", 2)
+
+
+def test_classes_in_the_holdout_only_are_named_five_at_a_time(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A test file of many classes no training row holds: a line for each buried the run's
+    output (a hundred lines for a target of measurements)."""
+    import pandas as pd
+
+    name = unique("classes")
+    root = example_repo(tmp_path / "repo", name)
+    test = pd.read_csv(root / "data" / "tumors.csv").iloc[:30].copy()
+    test["radius"] += 0.001  # rows of their own: none is left out of training
+    test["malignant"] = [1000 + i // 2 for i in range(len(test))]  # 15 classes of two rows
+    test.to_csv(root / "data" / "test.csv", index=False)
+    schema = root / "schemas" / "tumors.yaml"
+    schema.write_text(schema.read_text().replace("    isin:\n    - 0\n    - 1\n", ""))
+    _edit(
+        root,
+        name,
+        "  split: {test_size: 0.25, seed: 42, stratify: true}\n",
+        "  test_path: data/test.csv\n",
+    )
+    _edit(root, name, "metrics: [roc_auc, accuracy, f1, log_loss]", "metrics: [accuracy]")
+    gates = "  roc_auc: {min: 0.90, max_drop: 0.01}\n  accuracy: {min: 0.85}"
+    _edit(root, name, gates, "  accuracy: {min: 0}")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    lines = capsys.readouterr().out.splitlines()
+    named = [line for line in lines if "is in the holdout only" in line]
+    assert named == [
+        f"train {name}: class {1000 + i} of 'malignant' is in the holdout only (2 rows, "
+        "data/test.csv): no training row holds it, so the model never predicts it "
+        "(probability 0)"
+        for i in range(5)
+    ], lines
+    assert f"train {name}: and 10 more classes of 'malignant' in the holdout only (20 rows)" in (
+        lines
+    )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP, default_base
-from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError
+from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError, SpecError
 from mlgitops.outputs import ROW, Outputs, failed_stage, record_failure, set_github_outputs
 from mlgitops.spec import load_repo
 
@@ -72,6 +72,7 @@ def run(
             from mlgitops.evaluation import handoff, verdict
 
             candidate = handoff.load_candidate(outputs, pipeline)
+        _trained_here(root, pipeline, candidate, outputs)
         ref = base or default_base(root, loaded.config.default_branch)
         from mlgitops.evaluation.baseline import unchanged_records
 
@@ -95,6 +96,26 @@ def run(
             console.line(console.annotation("error", gate.reason, title=f"gate {_condition(gate)}"))
     set_github_outputs({"verdict": "pass" if outcome.passed else "fail"})
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _trained_here(
+    root: Path, pipeline: Pipeline, candidate: CandidateRun, outputs: Outputs
+) -> None:
+    """BadInput unless the candidate was trained on this checkout's training inputs: a
+    verdict on a model trained before the spec, schema, data or code changed would be read
+    as the verdict on this commit."""
+    from mlgitops.training.content import changed_since
+
+    changed = changed_since(root, pipeline, candidate.train.hashes)
+    if changed:
+        raise BadInput(
+            f"{_shown(outputs.train_json, root)}: run {candidate.train.run_id} was trained "
+            f"before {_words(changed)} changed: run `mlgitops train {pipeline.name}` again"
+        )
+
+
+def _words(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def judge(
@@ -134,7 +155,7 @@ def judge(
             features=candidate.feature_names,
             deployed=deployed,
             settings=settings,
-            slice_values=_slice_values(pipeline, candidate),
+            slice_values=_slice_values(root, pipeline, candidate),
             trained_on=candidate.training,
         )
     return verdict.decide(
@@ -170,7 +191,7 @@ def _record_on_run(
         )
 
 
-def _slice_values(pipeline: Pipeline, candidate: CandidateRun) -> list[Any] | None:
+def _slice_values(root: Path, pipeline: Pipeline, candidate: CandidateRun) -> list[Any] | None:
     """The slice column's values in holdout order (None: no slices configured)."""
     from mlgitops.evaluation.metrics import metric
 
@@ -178,10 +199,11 @@ def _slice_values(pipeline: Pipeline, candidate: CandidateRun) -> list[Any] | No
     if spec is None:
         return None
     if spec.column not in candidate.frame.columns or spec.column == ROW:
-        raise BadInput(
-            f"{pipeline.source}: compare.slices.column {spec.column!r} is not a column of "
-            "the holdout"
-        )
+        from mlgitops.spec import spec_problem
+
+        message = f"compare.slices.column {spec.column!r} is not a column of the holdout"
+        path: list[str | int] = ["compare", "slices", "column"]
+        raise SpecError([spec_problem(root, pipeline, path, message)])
     for name in dict.fromkeys([*pipeline.metrics, *spec.max_gap]):
         metric(name)
     column = candidate.frame[spec.column]
@@ -203,7 +225,8 @@ def lines(v: Verdict, written_to: str) -> list[str]:
     ]
     b = v.baseline
     if b.available:
-        out.append(f"baseline: {b.model_uri} (run {b.run_id}) from {b.source}")
+        why = f" ({b.reason})" if b.reason else ""
+        out.append(f"baseline: {b.model_uri} (run {b.run_id}) from {b.source}{why}")
         out += _comparison_lines(v)
     else:
         where = f" ({b.source} does not exist)" if b.source else ""

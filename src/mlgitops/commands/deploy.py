@@ -228,14 +228,19 @@ def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> 
     (an environment's ``model.json``), which only deploy, promote and rollback write: a pull
     request could otherwise pick the baseline it is held to. (A local anchor has no pull
     request: its baseline is HEAD's record.)"""
-    from mlgitops.evaluation.baseline import record_of
+    from mlgitops.evaluation.baseline import record_environment, record_of, recorded_environments
 
     parents = proc.git("rev-list", "--parents", "-n", "1", head, cwd=root).split()[1:]
     before = Snapshot(root, parents[0]) if parents else None
     after = Snapshot(root, head)
-    environments = pipeline.deploy.environments if pipeline.deploy else ()
-    for environment in environments:
-        rel = record_of(pipeline, environment.name)
+    environments = [e.name for e in pipeline.deploy.environments] if pipeline.deploy else []
+    # the records of environments the spec does not name too: the baseline may be one
+    held = recorded_environments(root, head, pipeline)
+    if before is not None:
+        held |= recorded_environments(root, before.commit, pipeline)
+    held |= {env for rel in anchor.changed or () if (env := record_environment(pipeline, rel))}
+    for environment in [*environments, *sorted(held - set(environments))]:
+        rel = record_of(pipeline, environment)
         by = f"pull request #{anchor.pr}"
         if anchor.changed is None:
             raise BadInput(
@@ -245,7 +250,7 @@ def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> 
         if rel in anchor.changed or (before and before.blob_id(rel) != after.blob_id(rel)):
             by = by if rel in anchor.changed else f"the merged commit {head[:12]}"
             raise BadInput(
-                f"{by} changes {rel}, the record of what is deployed to {environment.name}, "
+                f"{by} changes {rel}, the record of what is deployed to {environment}, "
                 "which only deploy, promote and rollback write: revert that change in a pull "
                 "request of its own; nothing deployed"
             )

@@ -53,6 +53,8 @@ class DeployedModel:
     model: Any
     inputs: tuple[InputColumn, ...] | None
     training: TrainingRows | None
+    #: the task it was judged as when it was deployed (None: not known)
+    task: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ def against_deployed(
     diff = None if inputs is None else feature_diff(inputs, features)
     unscored = Comparison(EVALUABLE, len(frame), min_rows=pipeline.compare.min_rows, features=diff)
     everything: Array = np.arange(len(frame))
+    otherwise = _predicts_otherwise(pipeline, deployed)
+    if otherwise is not None:
+        return BaselineScores(None, everything, unscored.refused(otherwise))
     if inputs is None:
         return BaselineScores(None, everything, unscored.refused(NO_SIGNATURE))
     try:  # a column change stops the comparison before any row is looked at
@@ -154,6 +159,25 @@ def against_deployed(
     except NotEvaluable as exc:  # no row was compared
         return BaselineScores(None, rows, replace(comparison.refused(str(exc)), compared_rows=0))
     return BaselineScores(predictions, rows, comparison)
+
+
+def _predicts_otherwise(pipeline: Pipeline, deployed: DeployedModel) -> str | None:
+    """Why the deployed model predicts another thing than the candidate (None: the same, as
+    far as its record and its training rows tell): scored on the candidate's target, it
+    would be judged on what it was never trained to predict."""
+    target = pipeline.data.target
+    was = deployed.training.target if deployed.training is not None else None
+    if was is not None and was != target:
+        return (
+            f"the deployed model predicts {was!r} and the candidate {target!r}: the target "
+            "changed, so the two models cannot be scored on the same thing"
+        )
+    if deployed.task is not None and deployed.task != pipeline.task:
+        return (
+            f"the deployed model was judged as a {deployed.task} model and the candidate is a "
+            f"{pipeline.task} one: the task changed, so the two models cannot be scored alike"
+        )
+    return None
 
 
 def _fingerprint(frame: Any, columns: Sequence[str]) -> Any:

@@ -30,11 +30,6 @@ ARTIFACTS = "mlgitops"
 TRAINING_ROWS = "training_rows.parquet"
 
 
-def record_path(pipeline: Pipeline) -> str | None:
-    env = pipeline.first_environment
-    return None if env is None else record_of(pipeline, env.name)
-
-
 def record_of(pipeline: Pipeline, environment: str) -> str:
     """The record of what is deployed to ``environment`` (only deploy, promote and rollback
     write it): its overlay's ``model.json``."""
@@ -50,13 +45,16 @@ def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
     _check_ref(root, ref)
     environments = pipeline.deploy.environments if pipeline.deploy else ()
     records = {record_of(pipeline, e.name): e.name for e in environments}
-    if not records:
-        return
-    changed = proc.git("diff", "--name-only", f"{ref}...HEAD", "--", *records, cwd=root)
-    for rel in changed.splitlines():
+    # and the records of environments the spec no longer names: the baseline may be one
+    anywhere = f":(glob)./{record_of(pipeline, '*')}"
+    changed = proc.git_names(
+        "diff", "-z", "--name-only", f"{ref}...HEAD", "--", *records, anywhere, cwd=root
+    )
+    for rel in changed:
+        env = records.get(rel) or record_environment(pipeline, rel)
         raise BadInput(
             f"the commits since {ref} change {rel}, the record of what is deployed to "
-            f"{records[rel]}, which only deploy, promote and rollback write: deploy would "
+            f"{env}, which only deploy, promote and rollback write: deploy would "
             "ship nothing once they are merged; revert that change in a pull request of its own"
         )
 
@@ -64,19 +62,41 @@ def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
 def find_baseline(
     root: Path, ref: str, pipeline: Pipeline
 ) -> tuple[Baseline, ProvenanceRecord | None]:
-    """Read the provenance record of the first environment at ``ref``, if there is one."""
-    path = record_path(pipeline)
-    if path is None:
-        return Baseline(False, NO_ENVIRONMENTS), None
+    """The provenance record of what ``ref`` says is deployed, if anything is.
+
+    That is the record of the environment the pipeline deploys to first. Where that one
+    holds none, it is the record of the first of the spec's other environments that holds
+    one, else of any environment ``ref`` holds a record for (by name): a pull request that
+    reorders, renames or removes environments deploys over a model all the same, and is
+    judged against it.
+    """
+    first = pipeline.first_environment
+    named = [e.name for e in pipeline.deploy.environments] if pipeline.deploy else []
     _check_ref(root, ref)
+    held = recorded_environments(root, ref, pipeline)
+    if not held:
+        if first is None:
+            return Baseline(False, NO_ENVIRONMENTS), None
+        source = f"{ref}:{record_of(pipeline, first.name)}"
+        return Baseline(False, NO_BASELINE, source=source, environment=first.name), None
+    env = next((name for name in named if name in held), min(held))
+    path = record_of(pipeline, env)
     source = f"{ref}:{path}"
-    env = path.split("/")[3]
     text = proc.git_text(root, ref, path)
-    if text is None:
-        return Baseline(False, NO_BASELINE, source=source, environment=env), None
+    if text is None:  # listed a moment ago: the ref moved, or the repository is changing
+        raise BadInput(f"{source}: listed by git, but it cannot be read")
     record = load_provenance(text, what=source)
+    note = None
+    if first is None:
+        note = f"the spec deploys to no environment; the baseline is what {env} runs"
+    elif env != first.name:
+        note = (
+            f"{first.name}, where this pipeline deploys first, runs no model yet at {ref}: "
+            f"the baseline is what {env} runs"
+        )
     info = Baseline(
         True,
+        reason=note,
         model_uri=record.model_uri,
         version=record.version,
         run_id=record.run_id,
@@ -84,6 +104,22 @@ def find_baseline(
         environment=env,
     )
     return info, record
+
+
+def recorded_environments(root: Path, ref: str, pipeline: Pipeline) -> set[str]:
+    """The environments of ``pipeline`` that hold a record of a deployed model at ``ref``."""
+    folder = f"./{record_of(pipeline, '*').partition('*')[0]}"
+    names = proc.git_names("ls-tree", "-z", "-r", "--name-only", ref, "--", folder, cwd=root)
+    return {env for rel in names if (env := record_environment(pipeline, rel))}
+
+
+def record_environment(pipeline: Pipeline, rel: str) -> str | None:
+    """The environment whose record of a deployed model ``rel`` is (None: it is none)."""
+    head, star, tail = record_of(pipeline, "*").partition("*")
+    env = rel[len(head) : len(rel) - len(tail)]
+    if not (star and rel.startswith(head) and rel.endswith(tail) and env and "/" not in env):
+        return None
+    return env
 
 
 def _check_ref(root: Path, ref: str) -> None:
@@ -118,7 +154,16 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
         raise
     _removed_with(model, folder)  # a pyfunc model may read its files while it predicts
     training = training_rows(record, tracking_uri, source) if record.run_id else None
-    return DeployedModel(model, signature_of(info), training)
+    return DeployedModel(model, signature_of(info), training, task_of(record))
+
+
+def task_of(record: ProvenanceRecord) -> str | None:
+    """The task the deployed model was judged as when it was deployed: that of the metrics
+    its record holds (None: it holds none, or metrics of both tasks)."""
+    from mlgitops.spec.model import TASK_METRICS
+
+    tasks = {task for task, names in TASK_METRICS.items() if set(record.metrics) & set(names)}
+    return tasks.pop() if len(tasks) == 1 else None
 
 
 def checked_download(

@@ -124,7 +124,7 @@ def predictions_of(
         labels = _encode(predicted, holdout.classes, what, None)
     except DataError as exc:  # the first value none of the classes is, as _encode found it
         unknown = class_codes(predicted, holdout.classes) < 0
-        classes = ", ".join(map(str, holdout.classes))
+        classes = ", ".join(repr(native(c)) for c in holdout.classes)
         raise DataError(
             f"{what} predicts class {native(predicted[unknown].iloc[0])!r}, which the holdout's target "
             f"does not have (its classes: {classes}): the classes changed since it was trained"

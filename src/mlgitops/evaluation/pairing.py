@@ -61,6 +61,9 @@ class TrainingRows:
     columns: tuple[str, ...]
     inputs: Any = None
     input_columns: tuple[str, ...] = ()
+    #: the target the model was trained to predict (its train.json's, which the digest of
+    #: these rows covers; None: not known)
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,12 +103,12 @@ def read_training_rows(rows: Path, columns: Any, target: Any) -> TrainingRows | 
     frame = pd.read_parquet(rows)
     full = tuple(str(c) for c in columns)
     whole = np.asarray(frame["fingerprint"].to_numpy(), dtype=np.uint64)
+    named = target if isinstance(target, str) else None
     if "inputs" not in frame.columns:
-        return TrainingRows(whole, full)
+        return TrainingRows(whole, full, target=named)
     inputs = tuple(c for c in full if c != target)
-    return TrainingRows(
-        whole, full, np.asarray(frame["inputs"].to_numpy(), dtype=np.uint64), inputs
-    )
+    given = np.asarray(frame["inputs"].to_numpy(), dtype=np.uint64)
+    return TrainingRows(whole, full, given, inputs, named)
 
 
 def not_applicable(holdout_rows: int, reason: str = FIRST_DEPLOYMENT) -> Comparison:

@@ -145,7 +145,7 @@ def read_deployed(
     info = baseline.deployed_info(record, tracking_uri, source)
     training = baseline.training_rows(record, tracking_uri, source) if record.run_id else None
     recorded = Recorded(outputs, None if refused is None else str(refused), names)
-    return DeployedModel(recorded, signature_of(info), training)
+    return DeployedModel(recorded, signature_of(info), training, baseline.task_of(record))
 
 
 def _about(folder: Path, which: str, pipeline: str, key: str) -> dict[str, Any]:

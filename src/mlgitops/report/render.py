@@ -410,7 +410,9 @@ def _run_url(train: Doc, run_id: str) -> str | None:
 def _baseline(baseline: Doc) -> str:
     if not baseline.get("available"):
         return f"none: {escape(baseline.get('reason', 'no deployed model'))}"
-    return f"{code(baseline['model_uri'])} (run {code(baseline['run_id'])}) from {code(baseline['source'])}"
+    shown = f"{code(baseline['model_uri'])} (run {code(baseline['run_id'])}) from {code(baseline['source'])}"
+    why = baseline.get("reason")
+    return f"{shown} ({escape(why)})" if why else shown
 
 
 def _compute(train: Doc, price: tuple[float, str] | None = None) -> str:

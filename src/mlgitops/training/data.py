@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlgitops.errors import BadInput, CheckFailed, DataError
+from mlgitops.errors import BadInput, CheckFailed, DataError, SpecError
 from mlgitops.features import FeatureContract, contract, missing_as_nan, row_fingerprints
 from mlgitops.outputs import ROW, ROW_RESERVED
 from mlgitops.spec.model import Pipeline
@@ -159,7 +159,7 @@ def read_table(
     fmt = data.format if location == data.path else None
     reader = open_data(root, location, fmt=fmt, workdir=workdir)
     header = reader.columns()
-    _require_target(schema, header, data.target, location, pipeline)
+    require_columns(root, pipeline, schema, header, location)
     bounds = data.rows if location == data.path else None
     limits = Limits(
         chunk_rows=data.chunk_rows,
@@ -210,6 +210,7 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
             + (left if features.undeclared else "")
         )
     _require_no_missing_target(frame, data.target, data.path)
+    _require_class_labels(root, frame, pipeline)
     failures = table.failures
     known = None
     left_out: tuple[int, ...] = ()
@@ -259,6 +260,32 @@ def _without_holdout_rows(
     return frame[~held], tuple(int(r) for r in frame.loc[held, ROW])
 
 
+def _require_class_labels(root: Path, frame: pd.DataFrame, pipeline: Pipeline) -> None:
+    """SpecError where a classification's target holds numbers that are not whole: no
+    classifier learns classes from them (scikit-learn's ``continuous`` target)."""
+    import numpy as np
+    import pandas as pd
+
+    target = pipeline.data.target
+    column = frame[target]
+    if pipeline.task != "classification" or not pd.api.types.is_float_dtype(column.dtype):
+        return
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    fractions = values[np.isfinite(values) & (values != np.round(values))]
+    if not len(fractions):
+        return
+    from mlgitops.spec import spec_problem
+
+    shown = ", ".join(repr(float(v)) for v in fractions[:3])
+    more = f" and {len(fractions) - 3} more" if len(fractions) > 3 else ""
+    message = (
+        f"task: classification, but data.target {target!r} holds numbers that are not whole "
+        f"({shown}{more}), which are no classes: set `task: regression`, or choose a target "
+        "of classes"
+    )
+    raise SpecError([spec_problem(root, pipeline, ["task"], message)])
+
+
 def _require_classes(train: pd.DataFrame, pipeline: Pipeline) -> None:
     """A classifier learns from at least two classes."""
     data = pipeline.data
@@ -280,18 +307,38 @@ def _require_classes(train: pd.DataFrame, pipeline: Pipeline) -> None:
     )
 
 
-def _require_target(
-    schema: Any, header: list[str], target: str, location: str, pipeline: Pipeline
+def require_columns(
+    root: Path, pipeline: Pipeline, schema: Any, header: list[str], location: str
 ) -> None:
+    """SpecError where a column the spec names is not a column of the data file at
+    ``location`` (``header``): the target, and ``compare.slices.column`` in the pipeline's
+    own data files; BadInput where the schema does not declare the target."""
     from mlgitops.features import declared_columns
+    from mlgitops.spec import spec_problem
 
-    if target not in header:
-        shown = ", ".join(map(str, header))
-        raise DataError(f"{location}: no target column {target!r} (columns: {shown})")
-    if target not in dict(declared_columns(schema, header)):
+    data = pipeline.data
+    shown = ", ".join(map(str, header))
+    named: list[tuple[list[str | int], str]] = [(["data", "target"], data.target)]
+    slices = pipeline.compare.slices
+    if slices is not None and location in (data.path, data.test_path):
+        named.append((["compare", "slices", "column"], slices.column))
+    problems = [
+        spec_problem(
+            root,
+            pipeline,
+            path,
+            f"{'.'.join(map(str, path))} {column!r} is not a column of "
+            f"{location} (its columns: {shown})",
+        )
+        for path, column in named
+        if column not in header
+    ]
+    if problems:
+        raise SpecError(problems)
+    if data.target not in dict(declared_columns(schema, header)):
         where = pipeline.data.schema or f"{pipeline.source} (data.columns)"
         raise BadInput(
-            f"{where}: the target column {target!r} is not declared: declare it with its dtype"
+            f"{where}: the target column {data.target!r} is not declared: declare it with its dtype"
         )
 
 

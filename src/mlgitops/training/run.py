@@ -26,6 +26,8 @@ from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord, Tracking
 
 #: What an MLflow run id is (32 hex digits); anything else names no run.
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
+#: How many classes found in the holdout only are named one by one.
+SHOWN_CLASSES = 5
 
 
 @dataclass(frozen=True)
@@ -235,11 +237,18 @@ def _announce(pipeline: Pipeline, split: Any) -> None:
         )
     if pipeline.task == "classification":
         where = pipeline.data.test_path or pipeline.data.path
-        for label, rows in split.holdout_only_classes().items():
+        only = list(split.holdout_only_classes().items())
+        for label, rows in only[:SHOWN_CLASSES]:
             console.line(
                 f"train {pipeline.name}: class {label!r} of {split.target!r} is in the holdout "
                 f"only ({rows} row{'s' if rows != 1 else ''}, {where}): no training row holds "
                 "it, so the model never predicts it (probability 0)"
+            )
+        if len(only) > SHOWN_CLASSES:
+            rest = only[SHOWN_CLASSES:]
+            console.line(
+                f"train {pipeline.name}: and {len(rest)} more classes of {split.target!r} in "
+                f"the holdout only ({sum(rows for _, rows in rest)} rows)"
             )
 
 

@@ -132,11 +132,14 @@ def _estimator(pipeline: Pipeline, spec_text: str) -> Any:
             pipeline, spec_text, ["model", "estimator"], f"model.estimator: {path} {what}"
         )
     bad = _unknown_params(cls, pipeline.model.params)
-    if bad:
-        problems = [
-            _problem(pipeline, spec_text, ["model", "params", k], msg, at_key=True)
-            for k, msg in bad
-        ]
+    problems = [
+        _problem(pipeline, spec_text, ["model", "params", k], msg, at_key=True) for k, msg in bad
+    ]
+    unknown = {k for k, _ in bad}
+    for key, value in pipeline.model.params.items():
+        if key not in unknown:  # each known value on its own, so every bad one is named
+            problems += _value_problems(pipeline, spec_text, cls, key, value)
+    if problems:
         raise SpecError(problems)
     try:
         estimator = cls(**pipeline.model.params)
@@ -156,6 +159,24 @@ def _estimator(pipeline: Pipeline, spec_text: str) -> Any:
                 raise spec_error from exc
             raise
     return estimator
+
+
+def _value_problems(
+    pipeline: Pipeline, spec_text: str, cls: Any, key: str, value: Any
+) -> list[Problem]:
+    """scikit-learn's refusal of one parameter's value, the others left at their defaults
+    (none where the class declares no constraints, or cannot be made so)."""
+    if not isinstance(getattr(cls, "_parameter_constraints", None), dict):
+        return []
+    try:
+        alone = cls(**{key: value})
+        alone._validate_params()
+    except ValueError as exc:
+        error = _param_error(pipeline, spec_text, exc)
+        return list(error.problems) if error else []
+    except Exception:  # the class needs others beside it: the whole set is judged below
+        return []
+    return []
 
 
 def _use_device(estimator: Any, job: TrainJob) -> dict[str, Any]:
