@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -443,3 +444,98 @@ def test_a_candidate_trained_before_its_inputs_changed_gets_no_verdict(
     )
     assert not (pr.root / ".mlgitops" / NAME / "verdict.json").exists()
     assert json.loads(pr.output("failed.json"))["stage"] == "compare"
+
+
+def test_the_base_branchs_order_of_environments_decides_the_baseline(pr: PullRequest) -> None:
+    """The base runs a model in staging and one in production, and its spec deploys to
+    staging first. A pull request that renames staging was judged against production's
+    model (the first its own spec names that runs one), which may be older and weaker than
+    the staging model it deploys over."""
+    staging = pr.root / "manifests" / NAME / "overlays" / "staging" / "model.json"
+    production = staging.parent.parent / "production" / "model.json"
+    production.parent.mkdir()
+    record = json.loads(staging.read_text())
+    production.write_text(json.dumps({**record, "environment": "production"}, indent=2) + "\n")
+    git(pr.root, "checkout", "-q", "-b", "base")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "Production runs a model too")
+    git(pr.root, "checkout", "-q", "-b", "renamed")
+    pr.spec(STAGING, STAGING.replace("name: staging", "name: stage") + PRODUCTION_FIRST)
+    code, out = pr.run("base")
+    baseline = pr.verdict()["baseline"]
+    assert (code, baseline["available"], baseline["environment"]) == (0, True, "staging"), out
+    assert baseline["reason"] == (
+        "stage, where this pipeline deploys first, runs no model yet at base: the baseline "
+        "is what staging runs"
+    )
+
+
+def test_a_renamed_pipeline_is_judged_against_the_model_its_old_name_runs(
+    pr: PullRequest,
+) -> None:
+    """A pull request that renames the pipeline (its spec file kept) was a first
+    deployment, its relative gates not applicable, however weak its model."""
+    pr.spec(*WEAKER)
+    pr.spec("name: shapes\n", "name: shapes-v2\n")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "Rename the pipeline")
+    assert cli(pr.root, "validate", "shapes-v2") == 0
+    assert cli(pr.root, "train", "shapes-v2") == 0
+    pr.capsys.readouterr()
+    code = cli(pr.root, "compare", "shapes-v2")
+    out = pr.capsys.readouterr().out
+    verdict = json.loads((pr.root / ".mlgitops" / "shapes-v2" / "verdict.json").read_text())
+    baseline = verdict["baseline"]
+    assert baseline["source"] == f"origin/main:manifests/{NAME}/overlays/staging/model.json"
+    assert baseline["reason"] == (
+        "the pipeline is named 'shapes' at origin/main, and 'shapes-v2' runs no model yet: "
+        "the baseline is what staging of 'shapes' runs"
+    )
+    assert (code, _max_drop(verdict)["status"]) == (1, "fail"), out
+    # and its old name's records are records of what is deployed
+    (pr.root / "manifests" / NAME / "overlays" / "staging" / "model.json").unlink()
+    git(pr.root, "commit", "-qam", "Tidy the old name's record")
+    pr.capsys.readouterr()
+    assert cli(pr.root, "compare", "shapes-v2") == 2
+    assert pr.capsys.readouterr().err == (
+        f"mlgitops compare: error: the commits since origin/main change manifests/{NAME}/"
+        "overlays/staging/model.json, the record of what is deployed to staging of 'shapes', "
+        "which only deploy, promote and rollback write: deploy would ship nothing once they "
+        "are merged; revert that change in a pull request of its own\n"
+    )
+
+
+def test_a_pipeline_in_a_folder_of_its_repository_keeps_its_records(pr: PullRequest) -> None:
+    """mlgitops run in a folder of a larger repository (``-C ml``, the Action's
+    ``working-directory``): a change to a record of what is deployed was named with the
+    repository's path and "deployed to None", and a record the spec no longer names was
+    not recognised."""
+    mono = pr.root.parent / "mono"
+    (mono / "ml").mkdir(parents=True)
+    git(mono, "init", "-q", "-b", "main")
+    git(pr.root, "archive", "--format=tar", "-o", str(mono / "main.tar"), "HEAD")
+    subprocess.run(["tar", "-xf", str(mono / "main.tar"), "-C", str(mono / "ml")], check=True)
+    (mono / "main.tar").unlink()
+    git(mono, "add", "-A")
+    git(mono, "commit", "-q", "-m", "The pipeline in a folder")
+    git(mono, "checkout", "-q", "-b", "pr")
+    spec = mono / "ml" / "pipelines" / "shapes.yaml"
+    spec.write_text(spec.read_text().replace("name: staging", "name: stage"))
+    (mono / "ml" / "manifests" / NAME / "overlays" / "staging" / "model.json").unlink()
+    git(mono, "add", "-A")
+    git(mono, "commit", "-q", "-m", "Rename staging, tidy its record")
+    ml = mono / "ml"
+    assert cli(ml, "train", NAME) == 0
+    pr.capsys.readouterr()
+    assert cli(ml, "compare", NAME, "--base", "main") == 2
+    assert pr.capsys.readouterr().err == (
+        f"mlgitops compare: error: the commits since main change manifests/{NAME}/overlays/"
+        "staging/model.json, the record of what is deployed to staging, which only deploy, "
+        "promote and rollback write: deploy would ship nothing once they are merged; revert "
+        "that change in a pull request of its own\n"
+    )
+    git(mono, "checkout", "-q", "main", "--", "ml/manifests")
+    git(mono, "commit", "-q", "-m", "Keep the record")
+    assert cli(ml, "compare", NAME, "--base", "main") == 0
+    verdict = json.loads((ml / ".mlgitops" / NAME / "verdict.json").read_text())
+    assert verdict["baseline"]["source"] == f"main:manifests/{NAME}/overlays/staging/model.json"

@@ -152,8 +152,8 @@ COLUMNS = (
             "target: radius",
             [
                 "{source}:13:7: task: classification, but data.target 'radius' holds numbers "
-                "that are not whole (17.99, 20.57, 19.69 and 558 more), which are no classes: "
-                "set `task: regression`, or choose a target of classes"
+                "that are not whole in data/tumors.csv (17.99, 20.57, 19.69 and 558 more), "
+                "which are no classes: set `task: regression`, or choose a target of classes"
             ],
         ),
         (

@@ -55,8 +55,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(
-    *, repo: Path, name: str, base: str | None, output: Path | None, tracking_uri: str | None
+    *,
+    repo: Path,
+    name: str,
+    base: str | None,
+    output: Path | None,
+    tracking_uri: str | None,
+    trained_here: bool = False,
 ) -> int:
+    """``trained_here``: the caller has just trained (or reused a run under) this checkout's
+    content key, so the hand-off's inputs need no second look."""
     from mlgitops.training.tracking import resolve_tracking_uri
 
     root = repo.resolve()
@@ -72,7 +80,8 @@ def run(
             from mlgitops.evaluation import handoff, verdict
 
             candidate = handoff.load_candidate(outputs, pipeline)
-        _trained_here(root, pipeline, candidate, outputs)
+        if not trained_here:
+            _trained_here(root, pipeline, candidate, outputs)
         ref = base or default_base(root, loaded.config.default_branch)
         from mlgitops.evaluation.baseline import unchanged_records
 

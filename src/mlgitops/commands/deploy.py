@@ -228,27 +228,47 @@ def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> 
     (an environment's ``model.json``), which only deploy, promote and rollback write: a pull
     request could otherwise pick the baseline it is held to. (A local anchor has no pull
     request: its baseline is HEAD's record.)"""
-    from mlgitops.evaluation.baseline import record_environment, record_of, recorded_environments
+    from mlgitops.evaluation.baseline import (
+        pipeline_names,
+        record_environment,
+        record_of,
+        record_path,
+        recorded_environments,
+    )
 
     parents = proc.git("rev-list", "--parents", "-n", "1", head, cwd=root).split()[1:]
     before = Snapshot(root, parents[0]) if parents else None
     after = Snapshot(root, head)
-    environments = [e.name for e in pipeline.deploy.environments] if pipeline.deploy else []
-    # the records of environments the spec does not name too: the baseline may be one
-    held = recorded_environments(root, head, pipeline)
-    if before is not None:
-        held |= recorded_environments(root, before.commit, pipeline)
-    held |= {env for rel in anchor.changed or () if (env := record_environment(pipeline, rel))}
-    for environment in [*environments, *sorted(held - set(environments))]:
-        rel = record_of(pipeline, environment)
+    # GitHub lists the pull request's files from the repository's top, the records here are
+    # from the root
+    prefix = proc.git("rev-parse", "--show-prefix", cwd=root)
+    listed = None
+    if anchor.changed is not None:
+        listed = {rel.removeprefix(prefix) for rel in anchor.changed if rel.startswith(prefix)}
+    names = pipeline_names(root, before.commit if before else head, pipeline)
+    # every environment's record, under the pipeline's name and the one it had before the
+    # merge, named by the spec or not: the baseline may be any of them
+    records = (
+        [record_of(pipeline, e.name) for e in pipeline.deploy.environments]
+        if (pipeline.deploy)
+        else []
+    )
+    for name in names:
+        held = recorded_environments(root, head, name)
+        if before is not None:
+            held |= recorded_environments(root, before.commit, name)
+        records += [record_path(name, env) for env in sorted(held)]
+    records += sorted(rel for rel in listed or () if record_environment(names, rel))
+    for rel in dict.fromkeys(records):
+        environment = record_environment(names, rel)
         by = f"pull request #{anchor.pr}"
-        if anchor.changed is None:
+        if listed is None:
             raise BadInput(
                 f"{by} changes more files than GitHub lists: deploy cannot tell whether it "
                 f"changes {rel}, the record of what is deployed; nothing deployed"
             )
-        if rel in anchor.changed or (before and before.blob_id(rel) != after.blob_id(rel)):
-            by = by if rel in anchor.changed else f"the merged commit {head[:12]}"
+        if rel in listed or (before and before.blob_id(rel) != after.blob_id(rel)):
+            by = by if rel in listed else f"the merged commit {head[:12]}"
             raise BadInput(
                 f"{by} changes {rel}, the record of what is deployed to {environment}, "
                 "which only deploy, promote and rollback write: revert that change in a pull "

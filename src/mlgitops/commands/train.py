@@ -99,7 +99,9 @@ def run(
     from mlgitops.commands import compare as comparing
 
     console.line("")
-    return comparing.run(repo=repo, name=name, base=base, output=output, tracking_uri=tracking_uri)
+    return comparing.run(
+        repo=repo, name=name, base=base, output=output, tracking_uri=tracking_uri, trained_here=True
+    )
 
 
 def _trained(

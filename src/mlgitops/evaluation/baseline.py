@@ -1,17 +1,19 @@
 """The baseline: what the base branch says is deployed, loaded from MLflow.
 
 The deployed model is the one in the base branch's
-``manifests/<name>/overlays/<first environment>/model.json`` (a provenance
-record). Git is the source of truth: no record there means nothing is
-deployed yet, whatever MLflow holds.
+``manifests/<name>/overlays/<environment>/model.json`` (a provenance record) of the
+environment the pipeline deploys to first, else of another (:func:`find_baseline`). Git is
+the source of truth: no record there means nothing is deployed yet, whatever MLflow holds.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from mlgitops.results import ProvenanceRecord, load_provenance
 from mlgitops.spec.model import Pipeline
 
 NO_ENVIRONMENTS = "the spec deploys to no environment: absolute gates only"
+#: A name a pipeline may have (the spec schema's), and so a folder under ``manifests/``.
+PIPELINE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
 ARTIFACTS = "mlgitops"
 TRAINING_ROWS = "training_rows.parquet"
 
@@ -33,29 +37,33 @@ TRAINING_ROWS = "training_rows.parquet"
 def record_of(pipeline: Pipeline, environment: str) -> str:
     """The record of what is deployed to ``environment`` (only deploy, promote and rollback
     write it): its overlay's ``model.json``."""
+    return record_path(pipeline.name, environment)
+
+
+def record_path(name: str, environment: str) -> str:
+    """:func:`record_of` a pipeline named ``name``."""
     from mlgitops.gitops.overlay import Overlay
 
-    return Overlay(pipeline.name, environment).model_json
+    return Overlay(name, environment).model_json
 
 
 def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
     """BadInput where the commits since ``ref`` (``ref...HEAD``: a pull request's, on its
-    branch or merged) change a record of what is deployed: deploy would refuse to ship
-    their model (:mod:`mlgitops.commands.deploy`), so the review says so first."""
+    branch or merged) change a record of what is deployed, of any environment, under the
+    pipeline's name or the one ``ref`` gives it: deploy would refuse to ship their model
+    (:mod:`mlgitops.commands.deploy`), so the review says so first."""
     _check_ref(root, ref)
-    environments = pipeline.deploy.environments if pipeline.deploy else ()
-    records = {record_of(pipeline, e.name): e.name for e in environments}
-    # and the records of environments the spec no longer names: the baseline may be one
-    anywhere = f":(glob)./{record_of(pipeline, '*')}"
+    names = pipeline_names(root, ref, pipeline)
+    every = [f":(glob)./{record_path(name, '*')}" for name in names]
     changed = proc.git_names(
-        "diff", "-z", "--name-only", f"{ref}...HEAD", "--", *records, anywhere, cwd=root
+        "diff", "-z", "--relative", "--name-only", f"{ref}...HEAD", "--", *every, cwd=root
     )
     for rel in changed:
-        env = records.get(rel) or record_environment(pipeline, rel)
         raise BadInput(
             f"the commits since {ref} change {rel}, the record of what is deployed to "
-            f"{env}, which only deploy, promote and rollback write: deploy would "
-            "ship nothing once they are merged; revert that change in a pull request of its own"
+            f"{record_environment(names, rel)}, which only deploy, promote and rollback write: "
+            "deploy would ship nothing once they are merged; revert that change in a pull "
+            "request of its own"
         )
 
 
@@ -65,38 +73,38 @@ def find_baseline(
     """The provenance record of what ``ref`` says is deployed, if anything is.
 
     That is the record of the environment the pipeline deploys to first. Where that one
-    holds none, it is the record of the first of the spec's other environments that holds
-    one, else of any environment ``ref`` holds a record for (by name): a pull request that
-    reorders, renames or removes environments deploys over a model all the same, and is
-    judged against it.
+    holds none, it is the record of the first environment that holds one in the order
+    ``ref``'s own spec gives them (a pull request cannot change it), then in the pull
+    request's, then by name; under the pipeline's name, else the one ``ref`` gives it. A pull
+    request that reorders, renames or removes environments, or renames the pipeline, is
+    judged against the model ``ref`` runs all the same.
     """
     first = pipeline.first_environment
-    named = [e.name for e in pipeline.deploy.environments] if pipeline.deploy else []
     _check_ref(root, ref)
-    held = recorded_environments(root, ref, pipeline)
-    if not held:
+    names = pipeline_names(root, ref, pipeline)
+    held = {name: recorded_environments(root, ref, name) for name in names}
+    base = _base_environments(root, ref, pipeline)
+    named = [e.name for e in pipeline.deploy.environments] if pipeline.deploy else []
+    order = [(pipeline.name, first.name)] if first else []
+    order += [(names[-1], env) for env in base]
+    order += [(pipeline.name, env) for env in named]
+    order += [(name, env) for name in names for env in sorted(held[name])]
+    chosen = next(((n, env) for n, env in order if env in held[n]), None)
+    if chosen is None:
         if first is None:
             return Baseline(False, NO_ENVIRONMENTS), None
         source = f"{ref}:{record_of(pipeline, first.name)}"
         return Baseline(False, NO_BASELINE, source=source, environment=first.name), None
-    env = next((name for name in named if name in held), min(held))
-    path = record_of(pipeline, env)
+    name, env = chosen
+    path = record_path(name, env)
     source = f"{ref}:{path}"
     text = proc.git_text(root, ref, path)
     if text is None:  # listed a moment ago: the ref moved, or the repository is changing
         raise BadInput(f"{source}: listed by git, but it cannot be read")
     record = load_provenance(text, what=source)
-    note = None
-    if first is None:
-        note = f"the spec deploys to no environment; the baseline is what {env} runs"
-    elif env != first.name:
-        note = (
-            f"{first.name}, where this pipeline deploys first, runs no model yet at {ref}: "
-            f"the baseline is what {env} runs"
-        )
     info = Baseline(
         True,
-        reason=note,
+        reason=_why_elsewhere(pipeline, ref, name, env),
         model_uri=record.model_uri,
         version=record.version,
         run_id=record.run_id,
@@ -106,20 +114,75 @@ def find_baseline(
     return info, record
 
 
-def recorded_environments(root: Path, ref: str, pipeline: Pipeline) -> set[str]:
-    """The environments of ``pipeline`` that hold a record of a deployed model at ``ref``."""
-    folder = f"./{record_of(pipeline, '*').partition('*')[0]}"
-    names = proc.git_names("ls-tree", "-z", "-r", "--name-only", ref, "--", folder, cwd=root)
-    return {env for rel in names if (env := record_environment(pipeline, rel))}
+def _why_elsewhere(pipeline: Pipeline, ref: str, name: str, env: str) -> str | None:
+    """Why the baseline is not the model of the environment the pipeline deploys to first."""
+    first = pipeline.first_environment
+    runs = f"what {env} runs" if name == pipeline.name else f"what {env} of {name!r} runs"
+    if name != pipeline.name:
+        return (
+            f"the pipeline is named {name!r} at {ref}, and {pipeline.name!r} runs no model "
+            f"yet: the baseline is {runs}"
+        )
+    if first is None:
+        return f"the spec deploys to no environment; the baseline is {runs}"
+    if env != first.name:
+        return (
+            f"{first.name}, where this pipeline deploys first, runs no model yet at {ref}: "
+            f"the baseline is {runs}"
+        )
+    return None
 
 
-def record_environment(pipeline: Pipeline, rel: str) -> str | None:
-    """The environment whose record of a deployed model ``rel`` is (None: it is none)."""
-    head, star, tail = record_of(pipeline, "*").partition("*")
-    env = rel[len(head) : len(rel) - len(tail)]
-    if not (star and rel.startswith(head) and rel.endswith(tail) and env and "/" not in env):
+def pipeline_names(root: Path, ref: str, pipeline: Pipeline) -> list[str]:
+    """The pipeline's name, and the name ``ref``'s version of its spec file gives it where
+    that is another."""
+    text = proc.git_text(root, ref, pipeline.source)
+    doc = _spec_doc(pipeline.source, text)
+    named = doc.get("name") if doc is not None else None
+    if isinstance(named, str) and named != pipeline.name and PIPELINE_NAME.fullmatch(named):
+        return [pipeline.name, named]
+    return [pipeline.name]
+
+
+def _base_environments(root: Path, ref: str, pipeline: Pipeline) -> list[str]:
+    """The environments ``ref``'s version of the pipeline's spec file names, in its order."""
+    doc = _spec_doc(pipeline.source, proc.git_text(root, ref, pipeline.source))
+    deploy = doc.get("deploy") if doc is not None else None
+    listed = deploy.get("environments") if isinstance(deploy, Mapping) else None
+    found = []
+    for entry in listed if isinstance(listed, list) else ():
+        env = entry.get("name") if isinstance(entry, Mapping) else None
+        if isinstance(env, str) and env and "/" not in env:
+            found.append(env)
+    return found
+
+
+def _spec_doc(source: str, text: str | None) -> Mapping[str, Any] | None:
+    if text is None:
         return None
-    return env
+    from mlgitops.spec.loader import parse_yaml
+
+    doc, _ = parse_yaml(source, text)
+    return doc if isinstance(doc, Mapping) else None
+
+
+def recorded_environments(root: Path, ref: str, name: str) -> set[str]:
+    """The environments of the pipeline named ``name`` that hold a record of a deployed
+    model at ``ref``."""
+    folder = f"./{record_path(name, '*').partition('*')[0]}"
+    listed = proc.git_names("ls-tree", "-z", "-r", "--name-only", ref, "--", folder, cwd=root)
+    return {env for rel in listed if (env := record_environment([name], rel))}
+
+
+def record_environment(names: list[str], rel: str) -> str | None:
+    """The environment whose record of a deployed model ``rel`` is, for a pipeline named one
+    of ``names`` (``env``, or ``env of 'name'`` for any but the first); None: it is none."""
+    for i, name in enumerate(names):
+        head, _, tail = record_path(name, "*").partition("*")
+        env = rel[len(head) : len(rel) - len(tail)]
+        if rel.startswith(head) and rel.endswith(tail) and env and "/" not in env:
+            return env if i == 0 else f"{env} of {name!r}"
+    return None
 
 
 def _check_ref(root: Path, ref: str) -> None:

@@ -48,7 +48,7 @@ class Snapshot:
     def blob_id(self, rel: str) -> str | None:
         """The git object id of a file (compares big files without reading them)."""
         found = proc.git(
-            "rev-parse", "--verify", "--quiet", f"{self.commit}:{rel}", cwd=self.root, check=False
+            "rev-parse", "--verify", "--quiet", f"{self.commit}:./{rel}", cwd=self.root, check=False
         )
         return found or None
 

@@ -119,16 +119,26 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
 __all__ = ["Pipeline", "Repo", "RepoConfig", "load_repo", "spec_files"]
 
 
-def spec_problem(root: Path, pipeline: Pipeline, path: list[str | int], message: str) -> Problem:
-    """A problem at ``path`` of the pipeline's spec as its file reads now (its first line
-    where the file no longer reads)."""
+def spec_problem(
+    root: Path | None,
+    pipeline: Pipeline,
+    path: list[str | int],
+    message: str,
+    *,
+    text: str | None = None,
+    at_key: bool = False,
+) -> Problem:
+    """A problem at ``path`` of the pipeline's spec: in ``text``, else in its file as it
+    reads now under ``root`` (at its first line where the file no longer reads); with
+    ``at_key``, at the key."""
     from mlgitops.spec.loader import parse_yaml
     from mlgitops.spec.positions import locate
 
-    try:
-        text = (root / pipeline.source).read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return Problem(pipeline.source, 1, 1, message)
+    if text is None:
+        try:
+            text = (Path(root or ".") / pipeline.source).read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return Problem(pipeline.source, 1, 1, message)
     doc, _ = parse_yaml(pipeline.source, text)
-    line, col = (1, 1) if doc is None else locate(doc, path)
+    line, col = (1, 1) if doc is None else locate(doc, path, at_key=at_key)
     return Problem(pipeline.source, line, col, message)

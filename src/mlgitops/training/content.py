@@ -64,6 +64,8 @@ def sha256_file(path: Path, *, first: Callable[[bytes], None] | None = None) -> 
         raise DataError(f"{path}: file not found") from exc
     except IsADirectoryError as exc:
         raise DataError(f"{path}: is a folder, expected a file") from exc
+    except OSError as exc:  # permissions, a device that fails
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     return digest.hexdigest()
 
 

@@ -159,7 +159,7 @@ def read_table(
     fmt = data.format if location == data.path else None
     reader = open_data(root, location, fmt=fmt, workdir=workdir)
     header = reader.columns()
-    require_columns(root, pipeline, schema, header, location)
+    require_spec_columns(root, pipeline, schema, header, location)
     bounds = data.rows if location == data.path else None
     limits = Limits(
         chunk_rows=data.chunk_rows,
@@ -210,13 +210,14 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
             + (left if features.undeclared else "")
         )
     _require_no_missing_target(frame, data.target, data.path)
-    _require_class_labels(root, frame, pipeline)
+    _require_class_labels(root, frame, pipeline, data.path)
     failures = table.failures
     known = None
     left_out: tuple[int, ...] = ()
     if data.test_path:
         test = read_table(root, pipeline, data.test_path, workdir)
         _require_no_missing_target(test.frame, data.target, data.test_path)
+        _require_class_labels(root, test.frame, pipeline, data.test_path)
         _require_columns(features, test.frame, data.test_path)
         holdout = test.frame[list(frame.columns)]
         train, left_out = _without_holdout_rows(frame, holdout, pipeline, features)
@@ -260,15 +261,22 @@ def _without_holdout_rows(
     return frame[~held], tuple(int(r) for r in frame.loc[held, ROW])
 
 
-def _require_class_labels(root: Path, frame: pd.DataFrame, pipeline: Pipeline) -> None:
-    """SpecError where a classification's target holds numbers that are not whole: no
-    classifier learns classes from them (scikit-learn's ``continuous`` target)."""
+def _require_class_labels(
+    root: Path, frame: pd.DataFrame, pipeline: Pipeline, location: str
+) -> None:
+    """SpecError where the target of a classification by a scikit-learn estimator holds
+    numbers that are not whole: it learns no classes from them (its ``continuous``
+    target). A trainer of its own (``model.command``) decides what it takes."""
     import numpy as np
     import pandas as pd
 
     target = pipeline.data.target
     column = frame[target]
-    if pipeline.task != "classification" or not pd.api.types.is_float_dtype(column.dtype):
+    if (
+        pipeline.task != "classification"
+        or not pipeline.model.estimator
+        or not pd.api.types.is_float_dtype(column.dtype)
+    ):
         return
     values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     fractions = values[np.isfinite(values) & (values != np.round(values))]
@@ -280,8 +288,8 @@ def _require_class_labels(root: Path, frame: pd.DataFrame, pipeline: Pipeline) -
     more = f" and {len(fractions) - 3} more" if len(fractions) > 3 else ""
     message = (
         f"task: classification, but data.target {target!r} holds numbers that are not whole "
-        f"({shown}{more}), which are no classes: set `task: regression`, or choose a target "
-        "of classes"
+        f"in {location} ({shown}{more}), which are no classes: set `task: regression`, or "
+        "choose a target of classes"
     )
     raise SpecError([spec_problem(root, pipeline, ["task"], message)])
 
@@ -307,34 +315,39 @@ def _require_classes(train: pd.DataFrame, pipeline: Pipeline) -> None:
     )
 
 
-def require_columns(
+def require_spec_columns(
     root: Path, pipeline: Pipeline, schema: Any, header: list[str], location: str
 ) -> None:
-    """SpecError where a column the spec names is not a column of the data file at
-    ``location`` (``header``): the target, and ``compare.slices.column`` in the pipeline's
-    own data files; BadInput where the schema does not declare the target."""
+    """An error where a column the spec names is not a column of the data file at
+    ``location`` (``header``): the target (in one of the pipeline's own data files, a
+    SpecError at its line of the spec, with ``compare.slices.column``; in another file, a
+    DataError naming the file); BadInput where the schema does not declare the target."""
     from mlgitops.features import declared_columns
     from mlgitops.spec import spec_problem
 
     data = pipeline.data
     shown = ", ".join(map(str, header))
-    named: list[tuple[list[str | int], str]] = [(["data", "target"], data.target)]
-    slices = pipeline.compare.slices
-    if slices is not None and location in (data.path, data.test_path):
-        named.append((["compare", "slices", "column"], slices.column))
-    problems = [
-        spec_problem(
-            root,
-            pipeline,
-            path,
-            f"{'.'.join(map(str, path))} {column!r} is not a column of "
-            f"{location} (its columns: {shown})",
-        )
-        for path, column in named
-        if column not in header
-    ]
-    if problems:
-        raise SpecError(problems)
+    if location not in (data.path, data.test_path):
+        if data.target not in header:
+            raise DataError(f"{location}: no target column {data.target!r} (columns: {shown})")
+    else:
+        named: list[tuple[list[str | int], str]] = [(["data", "target"], data.target)]
+        slices = pipeline.compare.slices
+        if slices is not None:
+            named.append((["compare", "slices", "column"], slices.column))
+        problems = [
+            spec_problem(
+                root,
+                pipeline,
+                path,
+                f"{'.'.join(map(str, path))} {column!r} is not a column of {location} (its "
+                f"columns: {shown})",
+            )
+            for path, column in named
+            if column not in header
+        ]
+        if problems:
+            raise SpecError(problems)
     if data.target not in dict(declared_columns(schema, header)):
         where = pipeline.data.schema or f"{pipeline.source} (data.columns)"
         raise BadInput(

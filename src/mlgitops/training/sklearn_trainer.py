@@ -26,9 +26,7 @@ from mlgitops.errors import DataError, Problem, SpecError, first_line
 from mlgitops.features import native
 from mlgitops.outputs import ROW
 from mlgitops.predicting import outputs
-from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
-from mlgitops.spec.positions import locate
 from mlgitops.training.base import Fitted, TrainJob, progress
 from mlgitops.training.gpu import device_params, serving_params
 from mlgitops.training.mlmodel import ModelIdentity, write_sklearn_model
@@ -275,9 +273,9 @@ def _spec_error(
 def _problem(
     pipeline: Pipeline, spec_text: str, path: list[str | int], message: str, at_key: bool = False
 ) -> Problem:
-    doc, _ = parse_yaml(pipeline.source, spec_text)
-    line, col = locate(doc, path, at_key=at_key) if doc is not None else (1, 1)
-    return Problem(pipeline.source, line, col, message)
+    from mlgitops.spec import spec_problem
+
+    return spec_problem(None, pipeline, path, message, text=spec_text, at_key=at_key)
 
 
 def _with_encoding(
