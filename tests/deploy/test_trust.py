@@ -368,6 +368,23 @@ def test_the_commit_body_carries_deploys_own_verdict_not_the_uploaded_one(
     assert "Mlgitops-Model-Version: 1\n" in trailers + "\n"
 
 
+def merged_pull(
+    on_github: GitHubServer,
+    world: World,
+    head: str,
+    files: list[str],
+    archive: bytes,
+    *,
+    merge: str | None = None,
+) -> None:
+    """GitHub's record of pull request #12 on ``head``, listing ``files``, whose PR workflow
+    uploaded ``archive``, merged as ``merge`` (default: ``head``)."""
+    on_github.state.add_pull(12, head, files=files)
+    run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
+    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", archive)
+    on_github.state.merge_pull(12, merge or head)
+
+
 # -- what the environment already decided ------------------------------------------------
 
 
@@ -395,11 +412,7 @@ def test_a_pull_request_that_changes_the_deployed_record_deploys_nothing(
     reviewed_run(uri, world.work, world.name)
     head = git(world.work, "rev-parse", "HEAD")
     files = [record, f"pipelines/{world.name}.yaml"] if where == "an earlier commit" else []
-    on_github.state.add_pull(12, head, files=files)
-    run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
-    archive = results_zip(world.work, world.name)
-    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", archive)
-    on_github.state.merge_pull(12, head)
+    merged_pull(on_github, world, head, files, results_zip(world.work, world.name))
     before = world.remote_head()
     capsys.readouterr()
 
@@ -458,10 +471,7 @@ def test_a_merge_that_deploys_to_production_first_is_re_scored_against_the_deplo
     git(world.work, "merge", "-q", "--no-ff", "-m", "Merge pull request #12", "feature")
     git(world.work, "push", "-q", "origin", "main")
     merge = git(world.work, "rev-parse", "HEAD")
-    on_github.state.add_pull(12, head, files=[f"pipelines/{name}.yaml"])
-    run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
-    on_github.state.add_artifact(run["id"], f"mlgitops-{name}-train", archive)
-    on_github.state.merge_pull(12, merge)
+    merged_pull(on_github, world, head, [f"pipelines/{name}.yaml"], archive, merge=merge)
     before = world.remote_head()
     capsys.readouterr()
 
@@ -500,11 +510,8 @@ def test_a_pull_request_that_removes_the_record_of_an_environment_it_renames_dep
     merge_a_change(world)  # the pull request's last commit
     reviewed_run(uri, world.work, world.name)
     head = git(world.work, "rev-parse", "HEAD")
-    on_github.state.add_pull(12, head, files=[record, f"pipelines/{world.name}.yaml"])
-    run = on_github.state.add_workflow_run(head, name="x", path=pr_workflow(world))
-    archive = results_zip(world.work, world.name)
-    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", archive)
-    on_github.state.merge_pull(12, head)
+    files = [record, f"pipelines/{world.name}.yaml"]
+    merged_pull(on_github, world, head, files, results_zip(world.work, world.name))
     before = world.remote_head()
     capsys.readouterr()
 
