@@ -248,11 +248,8 @@ def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> 
     names = pipeline_names(root, before.commit if before else head, pipeline)
     # every environment's record, under the pipeline's name and the one it had before the
     # merge, named by the spec or not: the baseline may be any of them
-    records = (
-        [record_of(pipeline, e.name) for e in pipeline.deploy.environments]
-        if (pipeline.deploy)
-        else []
-    )
+    environments = pipeline.deploy.environments if pipeline.deploy else ()
+    records = [record_of(pipeline, e.name) for e in environments]
     for name in names:
         held = recorded_environments(root, head, name)
         if before is not None:
