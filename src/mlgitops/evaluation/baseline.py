@@ -25,7 +25,7 @@ from mlgitops.evaluation.inputs import signature_of
 from mlgitops.evaluation.pairing import TrainingRows, read_training_rows
 from mlgitops.evaluation.verdict import NO_BASELINE, Baseline
 from mlgitops.results import ProvenanceRecord, load_provenance
-from mlgitops.spec.model import Pipeline
+from mlgitops.spec.model import TASK_METRICS, Pipeline
 
 NO_ENVIRONMENTS = "the spec deploys to no environment: absolute gates only"
 #: A name a pipeline may have (the spec schema's), and so a folder under ``manifests/``.
@@ -81,9 +81,8 @@ def find_baseline(
     """
     first = pipeline.first_environment
     _check_ref(root, ref)
-    names = pipeline_names(root, ref, pipeline)
+    names, base = _as_at(root, ref, pipeline)
     held = {name: recorded_environments(root, ref, name) for name in names}
-    base = _base_environments(root, ref, pipeline)
     named = [e.name for e in pipeline.deploy.environments] if pipeline.deploy else []
     order = [(pipeline.name, first.name)] if first else []
     order += [(names[-1], env) for env in base]
@@ -136,34 +135,30 @@ def _why_elsewhere(pipeline: Pipeline, ref: str, name: str, env: str) -> str | N
 def pipeline_names(root: Path, ref: str, pipeline: Pipeline) -> list[str]:
     """The pipeline's name, and the name ``ref``'s version of its spec file gives it where
     that is another."""
+    return _as_at(root, ref, pipeline)[0]
+
+
+def _as_at(root: Path, ref: str, pipeline: Pipeline) -> tuple[list[str], list[str]]:
+    """:func:`pipeline_names`, and the environments ``ref``'s version of the pipeline's spec
+    file names, in its order: the file read once."""
+    from mlgitops.spec.loader import parse_yaml
+
     text = proc.git_text(root, ref, pipeline.source)
-    doc = _spec_doc(pipeline.source, text)
-    named = doc.get("name") if doc is not None else None
+    doc = parse_yaml(pipeline.source, text)[0] if text is not None else None
+    if not isinstance(doc, Mapping):
+        return [pipeline.name], []
+    named = doc.get("name")
+    names = [pipeline.name]
     if isinstance(named, str) and named != pipeline.name and PIPELINE_NAME.fullmatch(named):
-        return [pipeline.name, named]
-    return [pipeline.name]
-
-
-def _base_environments(root: Path, ref: str, pipeline: Pipeline) -> list[str]:
-    """The environments ``ref``'s version of the pipeline's spec file names, in its order."""
-    doc = _spec_doc(pipeline.source, proc.git_text(root, ref, pipeline.source))
-    deploy = doc.get("deploy") if doc is not None else None
+        names.append(named)
+    deploy = doc.get("deploy")
     listed = deploy.get("environments") if isinstance(deploy, Mapping) else None
-    found = []
+    environments = []
     for entry in listed if isinstance(listed, list) else ():
         env = entry.get("name") if isinstance(entry, Mapping) else None
         if isinstance(env, str) and env and "/" not in env:
-            found.append(env)
-    return found
-
-
-def _spec_doc(source: str, text: str | None) -> Mapping[str, Any] | None:
-    if text is None:
-        return None
-    from mlgitops.spec.loader import parse_yaml
-
-    doc, _ = parse_yaml(source, text)
-    return doc if isinstance(doc, Mapping) else None
+            environments.append(env)
+    return names, environments
 
 
 def recorded_environments(root: Path, ref: str, name: str) -> set[str]:
@@ -223,8 +218,6 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
 def task_of(record: ProvenanceRecord) -> str | None:
     """The task the deployed model was judged as when it was deployed: that of the metrics
     its record holds (None: it holds none, or metrics of both tasks)."""
-    from mlgitops.spec.model import TASK_METRICS
-
     tasks = {task for task, names in TASK_METRICS.items() if set(record.metrics) & set(names)}
     return tasks.pop() if len(tasks) == 1 else None
 
