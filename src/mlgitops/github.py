@@ -18,13 +18,15 @@ with the last answer's status and message.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from mlgitops.errors import ServiceError
+from mlgitops.errors import BadInput, ServiceError
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -98,6 +100,22 @@ def authored_by(item: Mapping[str, Any], login: str) -> bool:
     """Whether a comment or issue was written by ``login`` (GitHub's ``user.login``)."""
     user = item.get("user")
     return isinstance(user, Mapping) and user.get("login") == login
+
+
+def event_from_env(environ: Mapping[str, str]) -> JSON:
+    """The payload of the event that started the workflow (``$GITHUB_EVENT_PATH``); empty
+    where there is none (not in GitHub Actions). BadInput names a file that does not read
+    as a JSON object."""
+    path = environ.get("GITHUB_EVENT_PATH")
+    if not path or not Path(path).is_file():
+        return {}
+    try:
+        doc = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{path}: cannot read the GitHub event payload ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise BadInput(f"{path}: the GitHub event payload is not a JSON object")
+    return doc
 
 
 def token_from_env(environ: Mapping[str, str]) -> str | None:

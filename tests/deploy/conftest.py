@@ -30,4 +30,6 @@ def on_github(monkeypatch: pytest.MonkeyPatch, github_server: GitHubServer) -> G
     monkeypatch.setenv("GITHUB_TOKEN", github_server.token)
     monkeypatch.setenv("GITHUB_REPOSITORY", github_server.state.repo)
     monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
+    for name in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH"):  # a test says its own event
+        monkeypatch.delenv(name, raising=False)
     return github_server

@@ -3,6 +3,7 @@ runs in a folder of a larger repository (``-C ml``, the Action's ``working-direc
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def test_a_merge_that_deletes_a_record_in_a_folder_deploys_nothing(mono: Path, h
     )
     pipeline = load_repo(mono).pipeline("tumors")
     with pytest.raises(BadInput) as raised:
-        _before_merge(mono, pipeline, head, _anchor(listed))
+        _before_merge(mono, pipeline, head, _anchor(listed), {})
     by = "pull request #12" if listed else f"the merged commit {head[:12]}"
     assert str(raised.value) == (
         f"{by} changes manifests/tumors/overlays/staging/model.json, the record of what is "
@@ -73,10 +74,62 @@ def test_a_merge_that_changes_no_record_in_a_folder_goes_on(mono: Path) -> None:
     head = git(mono, "rev-parse", "HEAD")
     parent = git(mono, "rev-parse", "HEAD~1")
     pipeline = load_repo(mono).pipeline("tumors")
-    assert _before_merge(mono, pipeline, head, _anchor(("ml/pipelines/tumors.yaml",))) == parent
+    assert _before_merge(mono, pipeline, head, _anchor(("ml/pipelines/tumors.yaml",)), {}) == parent
     assert (
         subprocess.run(
             ["git", "status", "--porcelain"], cwd=mono, capture_output=True, text=True
         ).stdout
         == ""
+    )
+
+
+def _push(tmp_path: Path, event: dict[str, str]) -> dict[str, str]:
+    """The deploy job's environment for a push event ``event``."""
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    return {"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(path)}
+
+
+def test_a_push_of_several_commits_is_read_from_the_branch_before_it(
+    mono: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rebase merge's commits, pushed together: what was deployed is read where the push
+    event says the branch was, not at the last commit's parent (the pull request's own
+    earlier commit); an event about another commit, a branch created by the push, a commit
+    that is no ancestor, or another event leave the first parent."""
+    before = git(mono, "rev-parse", "HEAD")
+    spec = mono / "pipelines" / "tumors.yaml"
+    for old, new in (("0.1", "0.05"), ("0.05", "0.02")):
+        spec.write_text(spec.read_text().replace(f"learning_rate: {old}", f"learning_rate: {new}"))
+        git(mono, "commit", "-qam", f"Tune to {new}")
+    head, parent = git(mono, "rev-parse", "HEAD"), git(mono, "rev-parse", "HEAD~1")
+    pipeline = load_repo(mono).pipeline("tumors")
+    anchor = _anchor(("ml/pipelines/tumors.yaml",))
+    environ = _push(tmp_path, {"before": before, "after": head})
+    capsys.readouterr()
+    assert _before_merge(mono, pipeline, head, anchor, environ) == before
+    assert capsys.readouterr().out == (
+        f"  the push added 2 commits: what was deployed is read at {before[:12]}, the branch "
+        "before them\n"
+    )
+    git(mono, "checkout", "-q", "-b", "elsewhere", before)
+    (mono / "elsewhere.txt").write_text("x\n")
+    git(mono, "add", "-A")
+    git(mono, "commit", "-qm", "Not on the branch")
+    elsewhere = git(mono, "rev-parse", "HEAD")
+    for event in (
+        {"before": before, "after": parent},
+        {"before": "0" * 40, "after": head},
+        {"before": elsewhere, "after": head},
+        {"before": "HEAD~2", "after": head},
+    ):
+        assert _before_merge(mono, pipeline, head, anchor, _push(tmp_path, event)) == parent
+    other = {**environ, "GITHUB_EVENT_NAME": "workflow_dispatch"}
+    assert _before_merge(mono, pipeline, head, anchor, other) == parent
+    assert capsys.readouterr().out == ""
+    Path(environ["GITHUB_EVENT_PATH"]).write_text("{")
+    with pytest.raises(BadInput) as raised:
+        _before_merge(mono, pipeline, head, anchor, environ)
+    assert str(raised.value).startswith(
+        f"{environ['GITHUB_EVENT_PATH']}: cannot read the GitHub event payload ("
     )

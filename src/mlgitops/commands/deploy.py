@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
@@ -119,7 +120,7 @@ def run(
     anchor = _anchor(root, loaded, pipeline, head, output, os.environ)
     anchors.check(anchor, name)
     console.line(f"deploy {name}: reviewed in {anchor.source}")
-    before = head if anchor.local else _before_merge(root, pipeline, head, anchor)
+    before = head if anchor.local else _before_merge(root, pipeline, head, anchor, os.environ)
     if predict is not None and predictions is not None:
         return _predict(root, pipeline, anchor, predict, before, uri, predictions)
     snapshot = Snapshot(root, head)
@@ -221,9 +222,12 @@ def _anchor(
     return anchors.from_handoff(root, outputs, pipeline.name)
 
 
-def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> str:
-    """The commit before the merge of a pull request ``head`` (its first parent), which says
-    what was deployed when the pull request was compared; BadInput where the pull request
+def _before_merge(
+    root: Path, pipeline: Pipeline, head: str, anchor: Anchor, environ: Mapping[str, str]
+) -> str:
+    """The commit before the merge of a pull request ``head`` (the branch before the push
+    that merged it, :func:`_pushed_over`, else its first parent), which says what was
+    deployed when the pull request was merged; BadInput where the pull request
     (as GitHub lists its files), or the merge itself, changes a record of what is deployed
     (an environment's ``model.json``), which only deploy, promote and rollback write: a pull
     request could otherwise pick the baseline it is held to. (A local anchor has no pull
@@ -237,6 +241,13 @@ def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> 
     )
 
     parents = proc.git("rev-list", "--parents", "-n", "1", head, cwd=root).split()[1:]
+    if (pushed := _pushed_over(root, head, environ)) is not None and parents[:1] != [pushed]:
+        added = proc.git("rev-list", "--count", f"{pushed}..{head}", cwd=root)
+        console.line(
+            f"  the push added {added} commits: what was deployed is read at {pushed[:12]}, "
+            "the branch before them"
+        )
+        parents = [pushed]
     before = Snapshot(root, parents[0]) if parents else None
     after = Snapshot(root, head)
     # GitHub lists the pull request's files from the repository's top, the records here are
@@ -272,6 +283,29 @@ def _before_merge(root: Path, pipeline: Pipeline, head: str, anchor: Anchor) -> 
                 "request of its own; nothing deployed"
             )
     return parents[0] if parents else head
+
+
+def _pushed_over(root: Path, head: str, environ: Mapping[str, str]) -> str | None:
+    """The branch's head before the push of ``head``, as GitHub's push event says it
+    (``before``, where its ``after`` is ``head``), if it is an ancestor of ``head``; else
+    None. A rebase merge adds the pull request's commits one by one: the first parent of the
+    last one already holds the earlier ones (their spec, their pipeline name), so it would
+    let the pull request choose the baseline it is held to."""
+    from mlgitops.github import event_from_env
+
+    if environ.get("GITHUB_EVENT_NAME") != "push":
+        return None
+    event = event_from_env(environ)
+    before = event.get("before")
+    if event.get("after") != head or not isinstance(before, str) or not _SHA.fullmatch(before):
+        return None
+    if not before.strip("0"):  # the push created the branch
+        return None
+    found = proc.run(["git", "merge-base", "--is-ancestor", before, head], cwd=root, check=False)
+    return before if found.returncode == 0 else None
+
+
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _pr_workflow(pipeline: Pipeline) -> str:

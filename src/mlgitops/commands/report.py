@@ -21,6 +21,7 @@ from typing import Any
 
 from mlgitops import console, fsio
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
+from mlgitops.github import event_from_env
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.report import ReportInput, marker, outcome, render
 from mlgitops.report.context import Target
@@ -114,13 +115,15 @@ def run(
     root = repo.resolve()
     pipeline = load_repo(root).pipeline(name)
     if inputs_unchanged:
-        where = context.target(os.environ, _event(), pr=pr, sha=sha, repo=github_repo)
+        where = context.target(
+            os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo
+        )
         return _unchanged(pipeline.name, where, check_run)
     outputs = Outputs.for_pipeline(root, name, output)
     if wait_for_runner > 0:
         return _watchdog(root, pipeline, outputs, wait_for_runner, pr, sha, github_repo, check_run)
     untrusted = from_artifact is not None
-    event = _event()
+    event = event_from_env(os.environ)
     where = context.target(
         os.environ, event, pr=None if untrusted else pr, sha=sha, repo=github_repo
     )
@@ -247,7 +250,7 @@ def _watchdog(
     from mlgitops.github import client_from_env, token_from_env
     from mlgitops.report import context, watchdog
 
-    where = context.target(os.environ, _event(), pr=pr, sha=sha, repo=github_repo)
+    where = context.target(os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo)
     token = token_from_env(os.environ)
     run_id = os.environ.get("GITHUB_RUN_ID", "")
     if token is None or where.repo is None or not run_id.isdigit():
@@ -285,17 +288,6 @@ def _unchanged(name: str, where: Target, check_run: bool) -> int:
     client = client_from_env(token, os.environ)
     _post_state(client, name, where, "success", description, check_run, description)
     return EXIT_OK
-
-
-def _event() -> Mapping[str, Any]:
-    path = os.environ.get("GITHUB_EVENT_PATH")
-    if not path:
-        return {}
-    try:
-        doc = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"{path}: cannot read the GitHub event payload ({exc})") from exc
-    return doc if isinstance(doc, dict) else {}
 
 
 def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] | None]:
@@ -489,7 +481,7 @@ def _post(
     client = client_from_env(token, os.environ)
     number = where.pr
     if untrusted:
-        event = _event()
+        event = event_from_env(os.environ)
         number, why = verified or context.verified_pull(
             client, where, claimed, context.run_pulls(event), context.run_head_label(event)
         )

@@ -27,14 +27,13 @@ store) the cache is MLflow's, as before.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import console, digest
 from mlgitops.errors import MlgitopsError
+from mlgitops.github import event_from_env
 
 if TYPE_CHECKING:
     from mlgitops.github import GitHub
@@ -70,20 +69,15 @@ def from_env(environ: Mapping[str, str]) -> PullRequestRun | None:
     from mlgitops.github import client_from_env, token_from_env
 
     token, repo = token_from_env(environ), environ.get("GITHUB_REPOSITORY", "")
-    context = PullRequestRun(repo, _pull(environ.get("GITHUB_EVENT_PATH")), None)
+    context = PullRequestRun(repo, _pull(environ), None)
     if token and repo.count("/") == 1 and context.head_sha and _branches_named(context.pull):
         context = PullRequestRun(repo, context.pull, client_from_env(token, environ))
     return context
 
 
-def _pull(event: str | None) -> Mapping[str, Any]:
-    """The event file's pull request; empty where there is none."""
-    if not event or not Path(event).is_file():
-        return {}
-    try:
-        pull = json.loads(Path(event).read_text("utf-8")).get("pull_request")
-    except (ValueError, AttributeError):
-        return {}
+def _pull(environ: Mapping[str, str]) -> Mapping[str, Any]:
+    """The event's pull request; empty where there is none."""
+    pull = event_from_env(environ).get("pull_request")
     return pull if isinstance(pull, dict) else {}
 
 

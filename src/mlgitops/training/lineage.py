@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 from collections.abc import Mapping
@@ -52,16 +51,11 @@ def pr_number(env: Mapping[str, str]) -> int | None:
     match = _PR_REF.match(env.get("GITHUB_REF", ""))
     if match:
         return int(match.group(1))
-    event = env.get("GITHUB_EVENT_PATH")
-    if event and Path(event).is_file():
-        try:
-            number = (
-                json.loads(Path(event).read_text("utf-8")).get("pull_request", {}).get("number")
-            )
-        except (ValueError, AttributeError):
-            return None
-        return number if isinstance(number, int) else None
-    return None
+    from mlgitops.github import event_from_env
+
+    pull = event_from_env(env).get("pull_request")
+    number = pull.get("number") if isinstance(pull, dict) else None
+    return number if isinstance(number, int) else None
 
 
 def _git(root: Path, *args: str) -> str | None:
