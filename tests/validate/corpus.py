@@ -34,6 +34,13 @@ def make_repo(root: Path) -> Path:
     return root
 
 
+def target_is(root: Path, column: str) -> None:
+    """The ``accounts`` pipeline's target is ``column`` (validate refuses a target that
+    neither the data nor the schema has)."""
+    spec = root / "pipelines" / "accounts.yaml"
+    spec.write_text(spec.read_text().replace("  target: plan\n", f"  target: {column}\n", 1))
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
     from mlgitops.cli import main
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.validate.corpus import CORPUS, make_repo, run_cli
+from tests.validate.corpus import CORPUS, make_repo, run_cli, target_is
 
 
 @pytest.fixture
@@ -106,6 +106,7 @@ def test_annotations_stay_within_githubs_cap(
     (repo / "data" / "accounts.csv").write_text(
         ",".join(columns) + "\n" + ",".join("1" * 14) + "\n"
     )
+    target_is(repo, "c0")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--format", "github")
     errors = [line for line in outcome.stdout.splitlines() if line.startswith("::error")]

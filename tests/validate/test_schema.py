@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT
-from tests.validate.corpus import make_repo, run_cli
+from tests.validate.corpus import make_repo, run_cli, target_is
 
 HEAD = "schema_type: dataframe\ncolumns:\n  id:\n    dtype: int64\n"
 
@@ -160,6 +160,7 @@ def test_a_date_column_bounded_by_a_number_is_named_at_the_bound(
 
 def test_a_date_column_bounded_by_dates(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "data" / "accounts.csv").write_text("id,at\n1,2024-01-01\n2,2024-03-01\n")
+    target_is(repo, "id")
     bounds = "    in_range: {min_value: 2024-01-01, max_value: '2024-02-01 00:00:00'}\n"
     code, _ = _validate(repo, capsys, DATED + bounds + "coerce: true\n")
     assert code == 1
@@ -190,6 +191,7 @@ def test_a_schema_pandera_wrote_round_trips(repo: Path, capsys: pytest.CaptureFi
         {"id": pa.Column(int, [pa.Check.in_range(0, 1), pa.Check.isin([0, 1])], unique=True)},
         strict=True,
     ).to_yaml()
+    target_is(repo, "id")
     code, _ = _validate(repo, capsys, written)
     report = (repo / ".mlgitops/accounts/validation.md").read_text()
     assert code == 1
@@ -315,6 +317,30 @@ def test_a_missing_or_unexpected_column_is_reported_on_that_column_in_a_named_sc
     assert found == {("plan", "column_in_dataframe"), ("extra", "column_in_schema")}, found
 
 
+def test_a_target_neither_the_data_nor_the_schema_has_is_named_at_its_line_of_the_spec(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt target passed validate, and the pull request's train job then refused it:
+    the check job says so first, with the slices' column. Another file (``--data``, current
+    data for drift, which may lack the target) is not held to it."""
+    spec = repo / "pipelines" / "accounts.yaml"
+    text = spec.read_text().replace("  target: plan\n", "  target: plna\n")
+    spec.write_text(text + "compare:\n  slices: {column: region}\n")
+    (repo / "data" / "accounts.csv").write_text("id,age,score,plan\n1,34,0.5,free\n")
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert (outcome.code, outcome.stderr) == (
+        2,
+        "pipelines/accounts.yaml:5:11: data.target 'plna' is not a column of "
+        "data/accounts.csv (its columns: id, age, score, plan)\n"
+        "pipelines/accounts.yaml:10:20: compare.slices.column 'region' is not a column of "
+        "data/accounts.csv (its columns: id, age, score, plan)\n"
+        "mlgitops: 2 problem(s) in the specs; nothing written\n",
+    )
+    (repo / "data" / "current.csv").write_text("id,age,score,plan\n1,34,0.5,free\n")
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--data", "data/current.csv")
+    assert (outcome.code, outcome.stderr) == (0, "")
+
+
 @pytest.mark.parametrize(
     ("report", "rows"), [("all", [1, 2, 4]), ("exclude_first", [2, 4]), ("exclude_last", [1, 2])]
 )
@@ -426,6 +452,7 @@ def test_allowed_values_match_as_pandera_matches_them(
         f"    isin: {allowed}\ncoerce: true\n"
     )
     (repo / "data" / "accounts.csv").write_text("x\n" + csv)
+    target_is(repo, "x")
     code, _ = _validate(repo, capsys, text)
     failures = json.loads((repo / ".mlgitops/accounts/validation.json").read_text())["failures"]
     assert code == (1 if rows else 0)

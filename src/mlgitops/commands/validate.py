@@ -110,6 +110,7 @@ def _validate(
     root: Path, pipeline: Pipeline, location: str, workdir: Path, timeout: float, *, profile: bool
 ) -> tuple[Any, Any]:
     from mlgitops.data import open_data
+    from mlgitops.training.data import named_columns
     from mlgitops.validation.base import Head
     from mlgitops.validation.engine import Limits, validate
     from mlgitops.validation.report import Report
@@ -119,6 +120,11 @@ def _validate(
         schema = load_schema(root, pipeline)
     fmt = pipeline.data.format if location == pipeline.data.path else None
     reader = open_data(root, location, fmt=fmt, workdir=workdir, timeout=timeout)
+    if location in (pipeline.data.path, pipeline.data.test_path):
+        # a column the spec names that neither the data nor the schema has (a missing
+        # column the schema declares is a failure on that column, below): a spec error
+        # before a job trains on it; another file (--data) may lack the target
+        named_columns(root, pipeline, schema, reader.columns(), location)
     bounds = pipeline.data.rows
     limits = Limits(
         chunk_rows=pipeline.data.chunk_rows,

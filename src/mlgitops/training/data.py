@@ -323,36 +323,56 @@ def require_spec_columns(
     SpecError at its line of the spec, with ``compare.slices.column``; in another file, a
     DataError naming the file); BadInput where the schema does not declare the target."""
     from mlgitops.features import declared_columns
-    from mlgitops.spec import spec_problem
 
     data = pipeline.data
-    shown = ", ".join(map(str, header))
     if location not in (data.path, data.test_path):
         if data.target not in header:
+            shown = ", ".join(map(str, header))
             raise DataError(f"{location}: no target column {data.target!r} (columns: {shown})")
     else:
-        named: list[tuple[list[str | int], str]] = [(["data", "target"], data.target)]
-        slices = pipeline.compare.slices
-        if slices is not None:
-            named.append((["compare", "slices", "column"], slices.column))
-        problems = [
-            spec_problem(
-                root,
-                pipeline,
-                path,
-                f"{'.'.join(map(str, path))} {column!r} is not a column of {location} (its "
-                f"columns: {shown})",
-            )
-            for path, column in named
-            if column not in header
-        ]
-        if problems:
-            raise SpecError(problems)
+        named_columns(root, pipeline, schema, header, location, declared_too=False)
     if data.target not in dict(declared_columns(schema, header)):
         where = pipeline.data.schema or f"{pipeline.source} (data.columns)"
         raise BadInput(
             f"{where}: the target column {data.target!r} is not declared: declare it with its dtype"
         )
+
+
+def named_columns(
+    root: Path,
+    pipeline: Pipeline,
+    schema: Any,
+    header: list[str],
+    location: str,
+    *,
+    declared_too: bool = True,
+) -> None:
+    """A SpecError, at each one's line of the spec, where the target or
+    ``compare.slices.column`` is not a column of the pipeline's data file at ``location``
+    (``header``); ``declared_too``: only where the schema does not declare it either (where
+    it does, validation reports the missing column)."""
+    from mlgitops.features import declared_columns
+    from mlgitops.spec import spec_problem
+
+    named: list[tuple[list[str | int], str]] = [(["data", "target"], pipeline.data.target)]
+    if (slices := pipeline.compare.slices) is not None:
+        named.append((["compare", "slices", "column"], slices.column))
+    wanted = [column for _, column in named]
+    declared = dict(declared_columns(schema, wanted)) if declared_too else {}
+    shown = ", ".join(map(str, header))
+    problems = [
+        spec_problem(
+            root,
+            pipeline,
+            path,
+            f"{'.'.join(map(str, path))} {column!r} is not a column of {location} (its "
+            f"columns: {shown})",
+        )
+        for path, column in named
+        if column not in header and column not in declared
+    ]
+    if problems:
+        raise SpecError(problems)
 
 
 def _require_no_missing_target(frame: pd.DataFrame, target: str, path: str) -> None:
