@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -229,6 +230,63 @@ def test_a_config_that_is_a_folder_is_named_not_ignored(git_repo: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == ("mlgitops.yaml:1:1: cannot be read (Is a directory)")
     del before["mlgitops.yaml"]
+    assert _tree(git_repo) == before
+
+
+@pytest.mark.parametrize("args", [["render"], ["render", "--check"]])
+def test_a_spec_path_that_is_a_folder_removes_nothing(git_repo: Path, args: list[str]) -> None:
+    """A folder named like a spec was skipped without a word: render removed every file
+    rendered from the spec, and exited 0."""
+    before = _rendered(git_repo)
+    spec = git_repo / "pipelines" / "tumors.yaml"
+    spec.unlink()
+    spec.mkdir()
+    text = before.pop("pipelines/tumors.yaml")
+    (spec / "inner.yaml").write_bytes(text)
+    result = _mlgitops(*args, cwd=git_repo)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"mlgitops {args[0]}: error: pipelines/tumors.yaml: a folder, where a spec file is "
+        "expected\n"
+    )
+    assert _tree(git_repo) == {**before, "pipelines/tumors.yaml/inner.yaml": text}
+
+
+def test_links_to_a_device_are_refused_or_replaced_never_read(git_repo: Path) -> None:
+    """A pull request can commit a link to ``/dev/zero``: as a spec or a schema it was read
+    whole (a check job that grew until the machine ran out of memory); as a rendered file,
+    compared with what render writes, the same. Now a spec or schema is refused where it is
+    named, and a rendered file is stale, replaced by render with the file itself."""
+    before = _rendered(git_repo)
+    (git_repo / "pipelines" / "zero.yaml").symlink_to("/dev/zero")
+    result = _mlgitops("render", "--check", cwd=git_repo)
+    assert (result.returncode, result.stderr) == (
+        2,
+        "pipelines/zero.yaml:1:1: cannot be read (not a regular file)\n"
+        "mlgitops: 1 problem(s) in the specs; nothing written\n",
+    )
+    (git_repo / "pipelines" / "zero.yaml").unlink()
+    schema = git_repo / "schemas" / "tumors.yaml"
+    schema.unlink()
+    schema.symlink_to("/dev/zero")
+    result = _mlgitops("validate", "tumors", "--format", "none", cwd=git_repo)
+    assert (result.returncode, result.stderr) == (
+        2,
+        "mlgitops validate: error: schemas/tumors.yaml: cannot be read (not a regular file)\n",
+    )
+    report = json.loads((git_repo / ".mlgitops" / "tumors" / "validation.json").read_text())
+    assert report["error"] == "schemas/tumors.yaml: cannot be read (not a regular file)"
+    shutil.rmtree(git_repo / ".mlgitops")
+    schema.unlink()
+    schema.write_bytes(before["schemas/tumors.yaml"])
+    rollout = git_repo / "manifests" / "tumors" / "base" / "rollout.yaml"
+    rollout.unlink()
+    rollout.symlink_to("/dev/zero")
+    result = _mlgitops("render", "--check", cwd=git_repo)
+    assert result.returncode == 1
+    assert "+++ b/manifests/tumors/base/rollout.yaml" in result.stdout
+    assert _mlgitops("render", cwd=git_repo).returncode == 0
+    assert not rollout.is_symlink()
     assert _tree(git_repo) == before
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,11 +25,35 @@ class Changes:
         return tuple(sorted(self.created + self.updated))
 
 
+class NotAFile(OSError):
+    """A path that names a device, a pipe or a socket, where a file is read."""
+
+
 def read_bytes(path: Path) -> bytes | None:
+    """The file's bytes; None where there is none (nor a device: a link to ``/dev/zero`` in
+    a pull request would never end)."""
     try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+        return read_file(path)
+    except (FileNotFoundError, NotADirectoryError, NotAFile):
         return None
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of the regular file at ``path`` (a link followed). Anything else is an
+    OSError whose ``strerror`` says what it is: IsADirectoryError for a folder,
+    :class:`NotAFile` for a device or pipe that a link in a pull request can name
+    (``/dev/zero`` never ends; a pipe blocks until written)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise NotAFile(errno.EINVAL, "not a regular file", str(path))
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 def plan_writes(root: Path, files: Mapping[str, bytes]) -> Changes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mlgitops import fsio
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.record import record
 from mlgitops.spec.loader import (
@@ -37,7 +38,7 @@ class Repo:
 
 def _read(root: Path, rel: str) -> str:
     try:
-        data = (root / rel).read_bytes()
+        data = fsio.read_file(root / rel)
     except OSError as exc:
         raise SpecError([Problem(rel, 1, 1, f"cannot be read ({exc.strerror or exc})")]) from exc
     try:
@@ -59,10 +60,14 @@ def spec_files(root: Path) -> list[str]:
     if not folder.is_dir():
         raise BadInput(f"{PIPELINES_DIR}: not a folder (the pipeline specs live in it)")
     try:
-        names = [e.name for e in os.scandir(folder) if not e.is_dir()]
+        entries = [(e.name, e.is_dir()) for e in os.scandir(folder)]
     except OSError as exc:
         raise BadInput(f"{PIPELINES_DIR}: cannot be read ({exc.strerror or exc})") from exc
-    found = sorted(f"{PIPELINES_DIR}/{n}" for n in names if n.endswith((".yaml", ".yml")))
+    named = [(n, is_dir) for n, is_dir in entries if n.endswith((".yaml", ".yml"))]
+    for name, is_dir in named:  # skipped, it would remove every file rendered from it
+        if is_dir:
+            raise BadInput(f"{PIPELINES_DIR}/{name}: a folder, where a spec file is expected")
+    found = sorted(f"{PIPELINES_DIR}/{n}" for n, _ in named)
     for rel in found:
         try:
             rel.encode("utf-8")

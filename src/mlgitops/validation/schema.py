@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgitops import fsio
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.outputs import ROW, ROW_RESERVED
 from mlgitops.spec.checks import TARGET_NULLABLE
@@ -76,11 +77,13 @@ def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
     if data.schema:
         path = repo / data.schema
         try:
-            text = path.read_text("utf-8")
+            text = fsio.read_file(path).decode("utf-8")
         except FileNotFoundError as exc:
             raise BadInput(
                 f"{data.schema}: no such file (data.schema in {pipeline.source})"
             ) from exc
+        except OSError as exc:
+            raise BadInput(f"{data.schema}: cannot be read ({exc.strerror or exc})") from exc
         except UnicodeDecodeError as exc:
             raise BadInput(f"{data.schema}: not UTF-8 text ({exc.reason})") from exc
         try:
