@@ -62,6 +62,36 @@ def test_true_is_not_one() -> None:
     assert json.dumps([e.validator for e in iter_errors([True, 1], {"uniqueItems": True})]) == "[]"
 
 
+@pytest.mark.parametrize("value", [10**400, -(10**400), 1e300, 2.5, 7])
+def test_numbers_past_floats_range_are_judged_as_jsonschema_judges_them(value: Any) -> None:
+    """An integer a float cannot hold (400 digits) was turned into one: OverflowError,
+    exit 3, for a spec's ``timeout_minutes`` or a fork's ``verdict.json`` count."""
+    node = {"type": "integer", "minimum": 1, "maximum": 4320}
+    ours = sorted(e.validator for e in iter_errors(value, node))
+    theirs = sorted(
+        str(e.validator) for e in jsonschema.Draft202012Validator(node).iter_errors(value)
+    )
+    assert ours == theirs
+
+
+def test_a_spec_number_past_floats_range_is_named_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlgitops.cli import main
+
+    assert main(["-C", str(tmp_path), "init"]) == 0
+    spec = tmp_path / "pipelines" / "tumors.yaml"
+    huge = "1" + "0" * 400
+    spec.write_text(spec.read_text().replace("timeout_minutes: 60", f"timeout_minutes: {huge}"))
+    capsys.readouterr()
+    assert main(["-C", str(tmp_path), "render"]) == 2
+    assert capsys.readouterr().err == (
+        "pipelines/tumors.yaml:20:20: train.timeout_minutes: must be <= 4320 (got a number of "
+        "401 digits)\n"
+        "mlgitops: 1 problem(s) in the specs; nothing written\n"
+    )
+
+
 # --- the hand-off documents' schemas (report reads a fork's artifact through them) -----
 
 FIXTURES = Path(__file__).parent / "report" / "fixtures"

@@ -57,6 +57,8 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, str):
         return repr(str(value))
+    if isinstance(value, int) and abs(value) >= 10**20:
+        return f"a number of {len(str(abs(value)))} digits"
     return str(value)
 
 

@@ -73,7 +73,8 @@ def _has_type(value: Any, kind: str) -> bool:
         "string": lambda v: isinstance(v, str),
         "boolean": lambda v: isinstance(v, bool),
         "number": _is_number,
-        "integer": lambda v: _is_number(v) and float(v).is_integer(),
+        # an int past float's range (1e400 written out) is an integer all the same
+        "integer": lambda v: _is_number(v) and (isinstance(v, int) or v.is_integer()),
         "null": lambda v: v is None,
     }
     return bool(checks[kind](value))
