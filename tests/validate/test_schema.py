@@ -174,6 +174,70 @@ def test_yaml_syntax(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert err.startswith("mlgitops validate: error: schemas/accounts.yaml:6:1: YAML: ")
 
 
+@pytest.mark.parametrize(
+    ("text", "place", "message"),
+    [
+        ("schema_type: dataframe\ncolumns:\n  id:\n    dtype: !custom int64\n", "4:12", "could not determine a constructor for the tag '!custom'"),
+        ("schema_type: dataframe\ncolumns:\n  ? [id]\n  : {dtype: int64}\n", "3:5", "found unhashable key"),
+    ],
+)  # fmt: skip
+def test_yaml_that_only_pandera_refuses_is_named_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], text: str, place: str, message: str
+) -> None:
+    """A tag or a key that is a list reads as YAML, and PyYAML, which pandera reads the file
+    with, refuses it: looking for the part pandera could not load read it again, unguarded
+    (exit 3)."""
+    code, err = _validate(repo, capsys, text)
+    assert (code, err) == (
+        2,
+        f"mlgitops validate: error: schemas/accounts.yaml:{place}: pandera cannot load this "
+        f"schema: {message}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "place", "shown"),
+    [
+        ("    nullable: 'false'\n", "5:5", "column 'id': nullable: 'false'"),
+        ("    unique: 'no'\n", "5:5", "column 'id': unique: 'no'"),
+        ("coerce: 'false'\n", "5:1", "coerce: 'false'"),
+        ("strict: 'true'\n", "5:1", "strict: 'true'"),
+        ("    required: 0\n", "5:5", "column 'id': required: 0"),
+    ],
+)
+def test_a_setting_pandera_reads_as_true_or_false_must_be_one(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    line: str,
+    place: str,
+    shown: str,
+) -> None:
+    """``nullable: 'false'`` (a quoted word) is true to pandera: every gap passed, where
+    ``nullable: false`` fails it; ``unique: 'no'`` turned the check on."""
+    (repo / "data" / "accounts.csv").write_text("id\n1\n\n1\n")
+    target_is(repo, "id")
+    code, err = _validate(repo, capsys, HEAD + line)
+    value = shown.rsplit(": ", 1)[1]
+    read = "false" if value == "0" else "true"
+    assert (code, err) == (
+        2,
+        f"mlgitops validate: error: schemas/accounts.yaml:{place}: {shown} is not true or false "
+        f"(pandera would read it as {read})\n",
+    )
+
+
+def test_yes_and_no_are_true_and_false_as_pandera_reads_them(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "data" / "accounts.csv").write_text("id,x\n1,0.5\n2,\n")
+    target_is(repo, "id")
+    text = HEAD + "    unique: on\n  x:\n    dtype: float64\n    nullable: yes\ncoerce: no\n"
+    code, err = _validate(repo, capsys, text)
+    assert (code, err) == (0, "")
+    code, err = _validate(repo, capsys, text.replace("nullable: yes", "nullable: no"))
+    assert (code, err) == (1, "")
+
+
 def test_a_missing_schema_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "schemas" / "accounts.yaml").unlink()
     outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")

@@ -92,13 +92,15 @@ OTHER_FORMS: dict[str, list[str]] = {
     "ge": ["0"],
 }
 FLAGS = ["nullable", "unique", "required", "coerce"]
-FLAG_VALUES = ["true", "false", "yes", "1", "'true'"]
+#: true and false as pandera's YAML reads them (anything else is refused where it is written:
+#: ``test_schema.py::test_a_setting_pandera_reads_as_true_or_false_must_be_one``)
+FLAG_VALUES = ["true", "false", "yes", "no", "on"]
 TOP = [
     "coerce: true",
     "coerce: false",
     "strict: true",
     "strict: filter",
-    "strict: 0",
+    "strict: no",
     "ordered: true",
     "unique: c0",
     "unique: [c0, c1]",

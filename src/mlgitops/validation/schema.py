@@ -126,10 +126,17 @@ def from_yaml_text(source: str, text: str) -> Schema:
     return plain if plain is not None else Schema.of(pandera_schema(source, text, doc))
 
 
+#: The settings pandera reads as true or false, whatever they hold: ``nullable: 'false'`` (a
+#: quoted word) is true to it, and would let every gap through.
+COLUMN_FLAGS = ("nullable", "unique", "coerce", "required", "regex", "drop_invalid_rows")
+TOP_FLAGS = ("coerce", "ordered", "unique_column_names", "add_missing_columns", "drop_invalid_rows")
+
+
 def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFrameSchema:
     """pandera's schema of the file, holding every check the file declares."""
     import pandera.pandas as pa
 
+    _flags_are_booleans(source, text, doc)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
@@ -142,6 +149,41 @@ def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFra
             raise BadInput(f"{where}pandera cannot load this schema: {_short(exc)}") from exc
     _same_checks(source, doc, schema)
     return schema
+
+
+def _flags_are_booleans(source: str, text: str, doc: Mapping[str, Any]) -> None:
+    """SpecError at each setting pandera reads as true or false that is neither, as pandera
+    reads the file (PyYAML: ``yes`` and ``on`` are true there); ``strict`` may also be
+    ``filter``."""
+    import yaml
+
+    try:
+        whole = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return  # pandera's own load says where
+    if not isinstance(whole, Mapping):
+        return
+    found = [([key], whole[key]) for key in TOP_FLAGS if key in whole]
+    if "strict" in whole and whole["strict"] != "filter":
+        found.append((["strict"], whole["strict"]))
+    columns = whole.get("columns")
+    for name, column in columns.items() if isinstance(columns, Mapping) else ():
+        if isinstance(column, Mapping):
+            found += [(["columns", name, k], column[k]) for k in COLUMN_FLAGS if k in column]
+    problems = [
+        _problem(
+            source,
+            doc,
+            path,
+            f"{'column ' + repr(str(path[1])) + ': ' if len(path) == 3 else ''}{path[-1]}: "
+            f"{value!r} is not true or false (pandera would read it as "
+            f"{str(bool(value)).lower()})",
+        )
+        for path, value in found
+        if not isinstance(value, bool)
+    ]
+    if problems:
+        raise SpecError(problems)
 
 
 def _numbers_for_dates(source: str, doc: Mapping[str, Any]) -> Problem | None:
@@ -211,7 +253,11 @@ def _failing_part(source: str, text: str, doc: Mapping[str, Any]) -> str:
             return False
         return True
 
-    whole = yaml.safe_load(text)  # as pandera reads it
+    try:
+        whole = yaml.safe_load(text)  # as pandera reads it
+    except yaml.YAMLError as exc:  # a tag, a key that is a list: what only ruamel reads
+        mark = getattr(exc, "problem_mark", None)
+        return f"{source}:{mark.line + 1}:{mark.column + 1}: " if mark else f"{source}: "
     if not isinstance(whole, dict):
         return f"{source}: "
     rest = {k: v for k, v in whole.items() if k not in ("columns", "checks", "unique")}
@@ -304,5 +350,6 @@ def _same_checks(source: str, doc: Any, schema: pa.DataFrameSchema) -> None:
 
 
 def _short(exc: Exception) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    problem = getattr(exc, "problem", None)  # PyYAML's, without its quotes of the text
+    text = " ".join(str(problem or exc).split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
