@@ -252,6 +252,19 @@ def test_a_spec_path_that_is_a_folder_removes_nothing(git_repo: Path, args: list
     assert _tree(git_repo) == {**before, "pipelines/tumors.yaml/inner.yaml": text}
 
 
+def test_a_spec_whose_name_ends_in_capitals_is_named_not_skipped(git_repo: Path) -> None:
+    """``pipelines/tumors.YAML`` was no spec: render removed every file rendered from it."""
+    before = _rendered(git_repo)
+    (git_repo / "pipelines" / "tumors.yaml").rename(git_repo / "pipelines" / "tumors.YAML")
+    result = _mlgitops("render", cwd=git_repo)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "mlgitops render: error: pipelines/tumors.YAML: a spec file's name ends in .yaml or .yml\n"
+    )
+    text = before.pop("pipelines/tumors.yaml")
+    assert _tree(git_repo) == {**before, "pipelines/tumors.YAML": text}
+
+
 def test_links_to_a_device_are_refused_or_replaced_never_read(git_repo: Path) -> None:
     """A pull request can commit a link to ``/dev/zero``: as a spec or a schema it was read
     whole (a check job that grew until the machine ran out of memory); as a rendered file,

@@ -63,10 +63,12 @@ def spec_files(root: Path) -> list[str]:
         entries = [(e.name, e.is_dir()) for e in os.scandir(folder)]
     except OSError as exc:
         raise BadInput(f"{PIPELINES_DIR}: cannot be read ({exc.strerror or exc})") from exc
-    named = [(n, is_dir) for n, is_dir in entries if n.endswith((".yaml", ".yml"))]
+    named = [(n, is_dir) for n, is_dir in entries if n.lower().endswith((".yaml", ".yml"))]
     for name, is_dir in named:  # skipped, it would remove every file rendered from it
         if is_dir:
             raise BadInput(f"{PIPELINES_DIR}/{name}: a folder, where a spec file is expected")
+        if not name.endswith((".yaml", ".yml")):
+            raise BadInput(f"{PIPELINES_DIR}/{name}: a spec file's name ends in .yaml or .yml")
     found = sorted(f"{PIPELINES_DIR}/{n}" for n, _ in named)
     for rel in found:
         try:
