@@ -124,3 +124,40 @@ def test_mlflow_s_client_alone_is_a_note_not_a_fix(monkeypatch: pytest.MonkeyPat
     )
     [train] = [f for f in doctor._extras() if f.subject == "extra train"]
     assert (train.level, train.text.split(" not installed")[0]) == ("fix", "mlflow, sqlalchemy")
+
+
+def test_a_malformed_uri_needs_fixing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``http://[::1`` crashed doctor (exit 3: ``ValueError: Invalid IPv6 URL``)."""
+    capsys.readouterr()
+    assert main(["-C", str(repo), "doctor", "--tracking-uri", "http://[::1"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        "fix   tracking server: --tracking-uri: MLflow tracking URI http://[::1 is malformed "
+        "(Invalid IPv6 URL)"
+    )
+    assert out.endswith("doctor: 1 thing(s) to fix\n")
+
+
+@pytest.mark.parametrize(
+    ("uri", "store"),
+    [
+        ("sqlite:///mlflow.db", "sqlite:///{root}/mlflow.db"),
+        ("file:mlruns", "file://{root}/mlruns"),
+    ],
+)
+def test_a_relative_store_is_the_repository_s(
+    repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    uri: str,
+    store: str,
+) -> None:
+    """A store's relative path is the repository's (``-C``), not the current folder's."""
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["-C", str(repo), "doctor", "--tracking-uri", uri]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"note  tracking server: {store.format(root=repo.resolve())} is opened with "
+        "MLflow's own client"
+    )

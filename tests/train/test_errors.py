@@ -202,6 +202,45 @@ def test_an_unreachable_server_names_the_uri(
     _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
 
 
+@pytest.mark.parametrize(
+    ("uri", "why"),
+    [
+        ("http://[::1", "Invalid IPv6 URL"),
+        ("http://127.0.0.1:50o0", "Port could not be cast to integer value as '50o0'"),
+        ("https://", "it names no host"),
+        ("http://mlflow .example.com", "it holds white space"),
+    ],
+)
+@pytest.mark.parametrize("given", ["option", "environment", "mlgitops.yaml"])
+def test_a_malformed_uri_is_named_where_it_is_given(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    uri: str,
+    why: str,
+    given: str,
+) -> None:
+    """``http://[::1`` crashed train (exit 3: ``ValueError: Invalid IPv6 URL``); a port or
+    host that is not one was said to be an unreachable server."""
+    root = example_repo(tmp_path / "repo", "tumors")
+    args = ["train", "tumors"]
+    if given == "option":
+        args += ["--tracking-uri", uri]
+        place = "--tracking-uri"
+    elif given == "environment":
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        place = "$MLFLOW_TRACKING_URI"
+    else:
+        (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: '{uri}'\n")
+        place = "mlgitops.yaml:2:17: mlflow.tracking_uri"
+    assert cli(root, *args) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"mlgitops train: error: {place}: MLflow tracking URI {uri} is malformed ({why})\n"
+    )
+    _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
+
+
 def test_a_server_that_is_not_mlflow_names_the_uri(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], not_mlflow: str
 ) -> None:
@@ -480,3 +519,63 @@ def test_classes_in_the_holdout_only_are_named_five_at_a_time(
     assert f"train {name}: and 10 more classes of 'malignant' in the holdout only (20 rows)" in (
         lines
     )
+
+
+@pytest.mark.parametrize(
+    ("estimator", "params", "expected"),
+    [
+        (
+            "sklearn.neighbors.KNeighborsClassifier",
+            "{metric_params: {foo: 3}}",
+            "fit KNeighborsClassifier on 427 rows failed: TypeError: __init__() got an "
+            "unexpected keyword argument 'foo'",
+        ),
+        (
+            "sklearn.ensemble.VotingClassifier",
+            "{estimators: [[lr, sklearn.linear_model.LogisticRegression]], voting: soft}",
+            "fit VotingClassifier on 427 rows failed: AttributeError: The following error was "
+            "raised: 'str' object has no attribute '__sklearn_tags__'. It seems that there are "
+            "no classes that implement `__sklearn_tags__` in the MRO and/or all classes in the "
+            "MRO call `super().__sklearn_tags__()`. Make sure to inherit from `BaseEstimator` "
+            "which implements `__sklearn_tags__` (or alternatively define `__sklearn_tags__` "
+            "but we don't recommend this approach). Note that `BaseEstimator` needs to be on "
+            "the right side of other Mixins in the inheritance order.",
+        ),
+        (
+            "sklearn.neighbors.KNeighborsClassifier",
+            "{algorithm: brute, metric: cosine, metric_params: {foo: 3}}",
+            "predict with KNeighborsClassifier on 142 holdout rows failed: TypeError: "
+            "cosine_distances() got an unexpected keyword argument 'foo'",
+        ),
+    ],
+)
+def test_whatever_the_estimator_raises_is_a_spec_error_at_the_model(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    estimator: str,
+    params: str,
+    expected: str,
+) -> None:
+    """Parameters the estimator takes and then fails on in its own way (a TypeError from a
+    metric's parameters, an AttributeError from a string where an estimator belongs) crashed
+    train (exit 3): only a ValueError was the spec's or the data's."""
+    name = unique("raises")
+    root = example_repo(tmp_path / "repo", name)
+    _edit(
+        root,
+        name,
+        "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+        f"estimator: {estimator}\n  params: {params}",
+    )
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    err = capsys.readouterr().err
+    problem = f"pipelines/{name}.yaml:10:1: model: {expected}"
+    assert err == f"{problem}\nmlgitops: 1 problem(s) in the specs; nothing written\n"
+    folder = root / ".mlgitops" / name
+    assert sorted(p.name for p in folder.iterdir()) == ["failed.json"]
+    failed = json.loads((folder / "failed.json").read_text())
+    assert (failed["stage"], failed["exit_code"]) == ("train", 2)
+    assert failed["message"] == problem
+    assert [r["info"]["status"] for r in runs_of(mlflow_server.uri, name)] == ["FAILED"]

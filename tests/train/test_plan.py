@@ -302,3 +302,19 @@ def test_a_trained_pipeline_hits_the_cache_until_its_data_changes(
     )
     [entry] = json.loads(capsys.readouterr().out)["pipelines"]
     assert (entry["cache"], entry["run_id"], entry["needs_gpu"]) == ("miss", None, True)
+
+
+def test_a_malformed_uri_makes_the_cache_unknown(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``http://[::1`` crashed plan (exit 3: ``ValueError: Invalid IPv6 URL``)."""
+    uri = "http://[::1"
+    assert cli(repo, "plan", "--files", "data/tumors.csv", "--tracking-uri", uri) == 0
+    said = f"--tracking-uri: MLflow tracking URI {uri} is malformed (Invalid IPv6 URL)"
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "cells     yes       unknown*     validate train compare report  data/tumors.csv",
+        "tumors    yes       unknown*     validate train compare report  data/tumors.csv",
+        f"* cells: {said}",
+        f"* tumors: {said}",
+        "1 changed file(s); 2 pipeline(s) affected; GPU training needed for: cells, tumors",
+    ]

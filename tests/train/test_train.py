@@ -434,3 +434,32 @@ def _expected_holdout_rows(root: Path) -> int:
 
     data = pd.read_csv(root / "data" / "tumors.csv")
     return int(holdout_mask(data, tuple(data.columns), 42, 0.25).sum())
+
+
+def test_a_relative_sqlite_store_is_the_repository_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sqlite:///mlflow.db``, the form MLflow's own messages recommend, crashed train and
+    plan (exit 3): its path is the repository's (``-C``), as every path mlgitops reads, not
+    the current folder's."""
+    name = unique("relative")
+    root = example_repo(tmp_path / "repo", name)
+    (root / "mlgitops.yaml").write_text('mlflow: {tracking_uri: "sqlite:///mlflow.db"}\n')
+    (root / ".gitignore").write_text(".mlgitops/\nmlflow.db\n")
+    commit(root, "a store of its own")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert cli(root, "train", name, "--tracking-uri", "sqlite:///mlflow.db") == 0
+    store = f"sqlite:///{root.resolve() / 'mlflow.db'}"
+    first = _result(root, name)
+    assert (first.tracking_uri, first.cached) == (store, False)
+    assert (root / "mlflow.db").is_file()
+    assert list(elsewhere.iterdir()) == []
+    assert cli(root, "train", name) == 0  # mlgitops.yaml's, the same store: a cache hit
+    assert (_result(root, name).run_id, _result(root, name).cached) == (first.run_id, True)
+    capsys.readouterr()
+    assert cli(root, "plan", "--files", "data/tumors.csv", "--json") == 0
+    [entry] = json.loads(capsys.readouterr().out)["pipelines"]
+    assert (entry["cache"], entry["run_id"]) == ("hit", first.run_id)
+    assert list(elsewhere.iterdir()) == []

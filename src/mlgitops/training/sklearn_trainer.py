@@ -65,6 +65,10 @@ class SklearnTrainer:
                     f"{job.pipeline.data.path}: {title} failed: {first_line(exc)}"
                     f"{_emptied(x_train)}"
                 ) from exc
+            except MemoryError:
+                raise
+            except Exception as exc:  # the estimator's own failure on the spec's parameters
+                raise _failed(job.pipeline, job.spec_text, title, exc) from exc
         # The run records the parameters of the fit; the model it logs predicts on the CPU,
         # as where it is served, and the holdout's predictions are the served model's.
         params = {k: _short(v) for k, v in estimator.get_params(deep=False).items()}
@@ -72,7 +76,7 @@ class SklearnTrainer:
         serving = serving_params(chosen)
         if serving:
             estimator.set_params(**serving)
-        return _predict(model, estimator, split, params, job.pipeline)
+        return _predict(model, estimator, split, params, job)
 
 
 def _emptied(frame: Any) -> str:
@@ -87,20 +91,30 @@ def _emptied(frame: Any) -> str:
     )
 
 
+def _failed(pipeline: Pipeline, spec_text: str, title: str, exc: Exception) -> SpecError:
+    """What the estimator raised other than a ValueError, at the spec's ``model`` section:
+    its class and parameters are the spec's, whatever it trips on."""
+    message = f"model: {title} failed: {type(exc).__name__}: {first_line(exc)}"
+    return SpecError([_problem(pipeline, spec_text, ["model"], message, at_key=True)])
+
+
 def _predict(
-    model: Any, estimator: Any, split: Any, params: dict[str, str], pipeline: Pipeline
+    model: Any, estimator: Any, split: Any, params: dict[str, str], job: TrainJob
 ) -> Fitted:
     import numpy as np
     import pandas as pd
 
+    pipeline = job.pipeline
     x_holdout = split.holdout[list(split.features)]
+    title = f"predict with {type(estimator).__name__} on {len(x_holdout)} holdout rows"
     try:
         y_pred, proba, known = outputs(model, x_holdout, proba=True)
     except ValueError as exc:  # what the spec's parameters let the fit take and not this
-        raise DataError(
-            f"{pipeline.data.path}: predict with {type(estimator).__name__} on "
-            f"{len(x_holdout)} holdout rows failed: {first_line(exc)}"
-        ) from exc
+        raise DataError(f"{pipeline.data.path}: {title} failed: {first_line(exc)}") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _failed(pipeline, job.spec_text, title, exc) from exc
     columns: dict[str, Any] = {ROW: split.holdout[ROW].to_numpy(), "y_pred": y_pred}
     # the split's classes: a class the holdout alone holds, the model never predicts
     classes = split.classes() if pipeline.task == "classification" else None

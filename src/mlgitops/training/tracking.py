@@ -9,6 +9,8 @@
 
 Tracking URI: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else
 ``mlgitops.yaml: mlflow.tracking_uri``, else ``sqlite:///<repo>/.mlgitops/mlflow.db``.
+A relative path in a ``sqlite:///`` or ``file:`` URI is the repository's (``-C``), as
+every path mlgitops reads, not the current folder's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import unquote, urlsplit
 
 from mlgitops import console
 from mlgitops.errors import BadInput
@@ -111,9 +114,13 @@ def resolve_tracking_uri(
     throwaway store and leave deploy nothing to find.
     """
     environ = os.environ if env is None else env
-    chosen = option or environ.get("MLFLOW_TRACKING_URI") or config.tracking_uri
-    if chosen:
-        return chosen
+    for given, chosen in (
+        (_OPTION, option),
+        (_ENVIRONMENT, environ.get("MLFLOW_TRACKING_URI")),
+        (_CONFIG, config.tracking_uri),
+    ):
+        if chosen:
+            return _usable(repo, chosen, given)
     if environ.get("GITHUB_ACTIONS") == "true":
         raise BadInput(MISSING_IN_ACTIONS)
     uri = local_uri(repo)
@@ -122,6 +129,69 @@ def resolve_tracking_uri(
         f"mlflow.tracking_uri or --tracking-uri): using the local store {uri}"
     )
     return uri
+
+
+_OPTION, _ENVIRONMENT, _CONFIG = "--tracking-uri", "$MLFLOW_TRACKING_URI", "mlgitops.yaml"
+
+
+def _usable(repo: Path, uri: str, given: str) -> str:
+    """``uri`` with a relative store path made the repository's; a malformed one is
+    refused, named where it was given."""
+    why = _malformed(uri)
+    if why is None:
+        return _anchored(repo, uri)
+    from mlgitops.masking import without_credentials
+
+    place = _config_place(repo) if given == _CONFIG else given
+    raise BadInput(f"{place}: MLflow tracking URI {without_credentials(uri)} is malformed ({why})")
+
+
+def _malformed(uri: str) -> str | None:
+    """Why no client can reach ``uri``; None where it is well-formed. A server's URI needs a
+    host and a port that is a number; other schemes' parts are their store's to judge."""
+    try:
+        parts = urlsplit(uri)
+        if parts.scheme in ("http", "https"):
+            parts.port  # noqa: B018  (reading it checks it)
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return None
+    if not parts.hostname:
+        return "it names no host"
+    if any(c.isspace() for c in uri):
+        return "it holds white space"
+    return None
+
+
+def _anchored(repo: Path, uri: str) -> str:
+    """A relative path in a ``sqlite:///`` or ``file:`` URI resolved against the repository,
+    as :func:`local_uri` is; any other URI as it is."""
+    if uri.startswith("sqlite:///"):
+        path, mark, query = uri.removeprefix("sqlite:///").partition("?")
+        if path and path != ":memory:" and not path.startswith("/"):
+            return f"sqlite:///{(repo / path).resolve()}{mark}{query}"
+        return uri
+    parts = urlsplit(uri)
+    if parts.scheme == "file" and not parts.netloc and parts.path[:1] not in ("", "/"):
+        return (repo / unquote(parts.path)).resolve().as_uri()
+    return uri
+
+
+def _config_place(repo: Path) -> str:
+    """``mlgitops.yaml:line:col: mlflow.tracking_uri``, at the value."""
+    from mlgitops.spec import REPO_CONFIG
+    from mlgitops.spec.loader import parse_yaml
+    from mlgitops.spec.positions import locate
+
+    line, col = 1, 1
+    try:
+        doc, _ = parse_yaml(REPO_CONFIG, (repo / REPO_CONFIG).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError):
+        doc = None
+    if doc is not None:
+        line, col = locate(doc, ["mlflow", "tracking_uri"])
+    return f"{REPO_CONFIG}:{line}:{col}: mlflow.tracking_uri"
 
 
 def local_uri(repo: Path) -> str:

@@ -74,11 +74,10 @@ class LocalTracking:
             ) from exc
 
     def _db(self) -> Path | None:
-        return (
-            Path(self._uri.removeprefix("sqlite:///"))
-            if self._uri.startswith("sqlite:///")
-            else None
-        )
+        """The database file of a ``sqlite:///`` URI (its driver's options left out)."""
+        if not self._uri.startswith("sqlite:///"):
+            return None
+        return Path(self._uri.removeprefix("sqlite:///").partition("?")[0])
 
     def experiment(self, name: str, *, create: bool) -> str | None:
         db = self._db()

@@ -33,7 +33,8 @@ def _connect(db: Path) -> sqlite3.Connection:
     if not db.is_file():
         raise Unavailable(str(db))
     try:
-        return sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+        # absolute: a relative path is the current folder's, as MLflow's client reads it
+        return sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise Unavailable(str(exc)) from exc
 
