@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
 from mlgitops import results
+from mlgitops.cli import main
 from mlgitops.errors import BadInput
 from mlgitops.results import Hashes, TrainResult
 
@@ -65,3 +67,33 @@ def test_a_value_of_the_wrong_type_is_refused_naming_its_field(field: str, value
         BadInput, match=rf"^run x: train.json: not a valid train result \({field}: "
     ):
         results.load_train_result(json.dumps(doc), "run x: train.json")
+
+
+def test_compare_refuses_a_train_json_nested_too_deeply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A train.json nested 100,000 deep made the parser's recursion run out (exit 3)."""
+    assert main(["-C", str(tmp_path), "init"]) == 0
+    train = tmp_path / ".mlgitops" / "tumors" / "train.json"
+    train.parent.mkdir(parents=True)
+    train.write_text("[" * 100_000 + "]" * 100_000, "utf-8")
+    capsys.readouterr()
+    assert main(["-C", str(tmp_path), "compare", "tumors"]) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops compare: error: {train}: not valid JSON (nested more than 100 levels deep)\n"
+    )
+
+
+def _nested(depth: int) -> str:
+    """A train result whose ``classes`` make the document ``depth`` levels deep."""
+    classes: object = 0
+    for _ in range(depth - 2):  # the document and ``classes`` itself are two levels
+        classes = [classes]
+    return json.dumps(json.loads(results.dumps(_RESULT)) | {"classes": [classes]})
+
+
+def test_a_train_result_at_the_nesting_limit_is_read_and_one_past_it_is_refused() -> None:
+    assert results.load_train_result(_nested(100)).pipeline == "churn"
+    with pytest.raises(BadInput) as caught:
+        results.load_train_result(_nested(101), "t.json")
+    assert str(caught.value) == "t.json: not valid JSON (nested more than 100 levels deep)"

@@ -10,9 +10,10 @@ refuse documents they do not understand.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
+from mlgitops import jsondoc
 from mlgitops.errors import BadInput
 
 SCHEMA_VERSION = 1
@@ -157,13 +158,19 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-#: What each of a train result's fields may hold, by its annotation: a hand-off read from
-#: MLflow or a workflow run's upload is checked before any stage uses a value.
+def _entries(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+#: What each field of a train result or a provenance record may hold, by its annotation: a
+#: hand-off read from MLflow or a workflow run's upload, or a ``model.json`` a pull request
+#: edited, is checked before any stage uses a value.
 _FIELD_CHECKS: dict[str, Any] = {
     "str": lambda v: isinstance(v, str),
     "str | None": lambda v: v is None or isinstance(v, str),
     "bool": lambda v: isinstance(v, bool),
     "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "int | None": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
     "float": _number,
     "float | None": lambda v: v is None or _number(v),
     "dict[str, float]": lambda v: (
@@ -180,17 +187,38 @@ _FIELD_CHECKS: dict[str, Any] = {
         and set(v) == {f.name for f in fields(Hashes)}
         and all(isinstance(x, str) for x in v.values())
     ),
+    # each entry's own fields are checked as it is read (:func:`_deployed`)
+    "DeployedModel | None": lambda v: v is None or isinstance(v, dict),
+    "list[DeployedModel]": _entries,
 }
 
 
+def _checked(cls: type, doc: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """The fields of ``cls`` in ``doc``, each present where it has no default and of the type
+    its annotation says; a ValueError naming the first that is not (``where``: the path of a
+    nested record, as ``history[0].``)."""
+    known = _known(cls, doc)
+    for f in fields(cls):
+        if f.name not in known:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ValueError(f"{where}{f.name}: missing")
+        elif not _FIELD_CHECKS[str(f.type)](known[f.name]):
+            raise ValueError(f"{where}{f.name}: {_brief(known[f.name])} is not a {f.type}")
+    return known
+
+
+def _brief(value: Any) -> str:
+    """``repr(value)``, cut short: a value in a document can be any size."""
+    shown = repr(value)
+    return shown if len(shown) <= 80 else f"{shown[:77]}..."
+
+
 def load_train_result(text: str, what: str = "train.json") -> TrainResult:
+    """``train.json``; BadInput naming ``what`` (and the field) where it is not one."""
     try:
-        doc = json.loads(text)
+        doc = jsondoc.loads(text, what)
         _check_version(doc, what)
-        doc = _known(TrainResult, doc)
-        for f in fields(TrainResult):
-            if f.name in doc and not _FIELD_CHECKS[str(f.type)](doc[f.name]):
-                raise ValueError(f"{f.name}: {doc[f.name]!r} is not a {f.type}")
+        doc = _checked(TrainResult, doc)
         doc["hashes"] = Hashes(**doc["hashes"])
         return TrainResult(**doc)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # (not an object)
@@ -198,14 +226,21 @@ def load_train_result(text: str, what: str = "train.json") -> TrainResult:
 
 
 def load_provenance(text: str, what: str = "model.json") -> ProvenanceRecord:
+    """A ``model.json``; BadInput naming ``what`` (and the field) where it is not one."""
     try:
-        doc = json.loads(text)
+        doc = jsondoc.loads(text, what)
         _check_version(doc, what)
-        doc = _known(ProvenanceRecord, doc)
+        doc = _checked(ProvenanceRecord, doc)
         for key in ("previous", "rolled_back_from"):
-            if doc.get(key):
-                doc[key] = DeployedModel(**_known(DeployedModel, doc[key]))
-        doc["history"] = [DeployedModel(**_known(DeployedModel, h)) for h in doc.get("history", [])]
+            if doc.get(key) is not None:
+                doc[key] = _deployed(doc[key], f"{key}.")
+        doc["history"] = [
+            _deployed(h, f"history[{i}].") for i, h in enumerate(doc.get("history", []))
+        ]
         return ProvenanceRecord(**doc)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # (not an object)
         raise BadInput(f"{what}: not a valid provenance record ({exc})") from exc
+
+
+def _deployed(entry: dict[str, Any], where: str) -> DeployedModel:
+    return DeployedModel(**_checked(DeployedModel, entry, where))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlgitops.gitops.message import parse_trailers
+from mlgitops.results import DeployedModel, ProvenanceRecord, dumps
 from tests.deploy.kube_api import KubeApi
 from tests.deploy.test_deploy import alias, check_overlays, deploy, merge_a_change
 from tests.deploy.test_status import (
@@ -384,3 +387,122 @@ def test_a_rerun_against_another_registry_says_what_state_git_is_in(
     )
     assert world.remote_head() == head
     assert not (fresh / ".mlgitops" / "mlflow.db").exists()
+
+
+def committed_record(world: World, change: Callable[[dict[str, Any]], object]) -> str:
+    """A staging ``model.json`` (v2, v1 in its history) committed by hand, as an edit in a
+    pull request can leave it: ``change`` edits its document first. Its repo-relative path."""
+    v1 = DeployedModel("1", f"models:/{world.name}/1", "run1", "key1", {"roc_auc": 0.8})
+    current = ProvenanceRecord(
+        pipeline=world.name,
+        environment="staging",
+        model_name=world.name,
+        version="2",
+        model_uri=f"models:/{world.name}/2",
+        run_id="run2",
+        content_key="key2",
+        metrics={"roc_auc": 0.9},
+        data_hash="d",
+        spec_hash="s",
+        commit="c" * 40,
+        pr=5,
+        previous=v1,
+        history=[v1],
+    )
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    doc = json.loads(dumps(current))
+    change(doc)
+    (world.work / rel).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+    git(world.work, "add", rel)
+    git(world.work, "commit", "-qm", "A hand-edited record")
+    return rel
+
+
+def _parent(doc: dict[str, Any], path: str) -> tuple[Any, str]:
+    """The container of ``a.b.0.c``-style ``path`` in ``doc``, and the last key."""
+    *parents, last = path.split(".")
+    at: Any = doc
+    for key in parents:
+        at = at[int(key)] if isinstance(at, list) else at[key]
+    return at, last
+
+
+def _set(path: str, value: object) -> Callable[[dict[str, Any]], object]:
+    def change(doc: dict[str, Any]) -> None:
+        at, last = _parent(doc, path)
+        at[last] = value
+
+    return change
+
+
+def _drop(path: str) -> Callable[[dict[str, Any]], object]:
+    def change(doc: dict[str, Any]) -> None:
+        at, last = _parent(doc, path)
+        del at[last]
+
+    return change
+
+
+BAD_RECORDS = [
+    (_set("metrics", None), "metrics: None is not a dict[str, float]"),
+    (_set("metrics", {"roc_auc": "x"}), "metrics: {'roc_auc': 'x'} is not a dict[str, float]"),
+    (_set("pr", "x"), "pr: 'x' is not a int | None"),
+    (_set("model_uri", None), "model_uri: None is not a str"),
+    (_set("version", None), "version: None is not a str"),
+    (_set("history.0.metrics", None), "history[0].metrics: None is not a dict[str, float]"),
+    (_set("previous.run_id", 5), "previous.run_id: 5 is not a str"),
+    (_set("history", "v1"), "history: 'v1' is not a list[DeployedModel]"),
+    (_set("rolled_back_from", []), "rolled_back_from: [] is not a DeployedModel | None"),
+    (_drop("history.0.run_id"), "history[0].run_id: missing"),
+    (_drop("run_id"), "run_id: missing"),
+]
+
+
+@pytest.mark.parametrize(("change", "problem"), BAD_RECORDS, ids=[p for _, p in BAD_RECORDS])
+def test_rollback_of_a_record_with_a_value_of_the_wrong_type_names_the_file_and_field(
+    world: World,
+    change: Callable[[dict[str, Any]], object],
+    problem: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rel = committed_record(world, change)
+    head = git(world.work, "rev-parse", "HEAD")
+    capsys.readouterr()
+    assert cli_run(world.work, "rollback", world.name, "--env", "staging", "--no-push") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops rollback: error: {rel}: not a valid provenance record ({problem})\n"
+    )
+    assert git(world.work, "rev-parse", "HEAD") == head
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"), BAD_RECORDS[:3], ids=[p for _, p in BAD_RECORDS[:3]]
+)
+def test_promote_refuses_to_copy_a_record_with_a_value_of_the_wrong_type(
+    world: World,
+    change: Callable[[dict[str, Any]], object],
+    problem: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rel = committed_record(world, change)
+    head = git(world.work, "rev-parse", "HEAD")
+    capsys.readouterr()
+    assert cli_run(world.work, "promote", world.name, "--to", "production", "--no-push") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: {rel}: not a valid provenance record ({problem})\n"
+    )
+    assert git(world.work, "rev-parse", "HEAD") == head
+
+
+def test_rollback_of_a_record_nested_too_deeply_is_bad_input(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    (world.work / rel).write_text("[" * 100_000 + "]" * 100_000, "utf-8")
+    git(world.work, "add", rel)
+    git(world.work, "commit", "-qm", "A record nested 100000 deep")
+    capsys.readouterr()
+    assert cli_run(world.work, "rollback", world.name, "--env", "staging", "--no-push") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops rollback: error: {rel}: not valid JSON (nested more than 100 levels deep)\n"
+    )

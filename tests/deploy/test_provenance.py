@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
 from mlgitops import results
 from mlgitops.errors import BadInput
 from mlgitops.gitops import message, provenance
-from mlgitops.results import ProvenanceRecord
+from mlgitops.results import DeployedModel, ProvenanceRecord
 from mlgitops.spec.model import Canary, Environment
 
 
@@ -70,6 +71,27 @@ def test_a_record_survives_its_json_round_trip() -> None:
     current = deployed(1, 2)
     back = provenance.rolled_back(current, 0, "now")
     assert results.load_provenance(results.dumps(back)) == back
+
+
+def test_every_field_of_a_provenance_record_has_its_type_checked() -> None:
+    """model.json is in Git, where a pull request can edit it: each value is checked where
+    it is read (the records kept in its history too), as train.json's are."""
+    named = {str(f.type) for cls in (ProvenanceRecord, DeployedModel) for f in fields(cls)}
+    assert named <= set(results._FIELD_CHECKS)
+
+
+def test_an_older_record_without_the_optional_fields_still_loads() -> None:
+    entry = {"version": "1", "model_uri": "models:/churn/1", "run_id": "run1"}
+    required = {"pipeline": "churn", "environment": "staging", "model_name": "churn"}
+    required |= {"version": "2", "model_uri": "models:/churn/2", "run_id": "run2"}
+    required |= {"content_key": "k", "metrics": {"auc": 1}, "data_hash": "d", "spec_hash": "s"}
+    doc = required | {"commit": "c", "schema_version": 1, "previous": entry, "history": [entry]}
+    old = DeployedModel("1", "models:/churn/1", "run1")
+    assert results.load_provenance(json.dumps(doc | {"retired": True})) == ProvenanceRecord(
+        **{k: v for k, v in doc.items() if k not in ("previous", "history")},
+        previous=old,
+        history=[old],
+    )
 
 
 @pytest.mark.parametrize(

@@ -233,6 +233,65 @@ def test_bad_reference_file_is_bad_input(
     )
 
 
+def test_a_reference_file_nested_too_deeply_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "ref.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert _run(repo, "--reference", "ref.json") == 2
+    assert capsys.readouterr().err == (
+        "mlgitops drift: error: ref.json: not valid JSON (nested more than 100 levels deep)\n"
+    )
+
+
+def _deployed_record(repo: Path, text: bytes) -> str:
+    """The first environment's ``model.json``, where drift looks for the deployed run."""
+    rel = "manifests/demo/overlays/staging/model.json"
+    (repo / rel).parent.mkdir(parents=True)
+    (repo / rel).write_bytes(text)
+    return rel
+
+
+_RECORD = {
+    "schema_version": 1,
+    "pipeline": "demo",
+    "environment": "staging",
+    "model_name": "demo",
+    "version": "1",
+    "model_uri": "models:/demo/1",
+    "run_id": "r" * 32,
+    "content_key": "k",
+    "metrics": {},
+    "data_hash": "d",
+    "spec_hash": "s",
+    "commit": "c",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            json.dumps(_RECORD).replace("demo", "dem\xff", 1).encode("latin-1"),
+            "not UTF-8 text (invalid start byte)",
+        ),
+        (
+            json.dumps(_RECORD | {"run_id": 5}).encode(),
+            "not a valid provenance record (run_id: 5 is not a str)",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON (nested more than 100 levels deep)"),
+    ],
+    ids=["not-utf8", "run-id-a-number", "nested-too-deeply"],
+)
+def test_a_deployed_record_that_cannot_be_used_is_bad_input(
+    tmp_path: Path, text: bytes, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    rel = _deployed_record(repo, text)
+    assert _run(repo, "--action", "none") == 2
+    assert capsys.readouterr().err == f"mlgitops drift: error: {rel}: {problem}\n"
+
+
 def test_unknown_pipeline_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "repo")
     assert main(["-C", str(repo), "drift", "nope"]) == 2

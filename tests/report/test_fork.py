@@ -289,3 +289,17 @@ def test_a_fork_that_touches_no_input_gets_a_check_run_when_asked(
         "success",
     )
     assert github_server.state.statuses == []
+
+
+def test_an_artifact_nested_too_deeply(
+    report_repo: ReportRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fork's artifact is untrusted: a verdict.json nested 100,000 deep (200 KB) made the
+    parser's recursion run out (exit 3 in the report workflow)."""
+    folder = artifact(report_repo, tmp_path)
+    (folder / "verdict.json").write_text("[" * 100_000 + "]" * 100_000, "utf-8")
+    assert report(report_repo, "--from-artifact", str(folder)) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops report: error: {folder / 'verdict.json'}: not valid JSON "
+        "(nested more than 100 levels deep)\n"
+    )

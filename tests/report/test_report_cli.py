@@ -376,3 +376,18 @@ def test_credentials_a_document_quotes_are_masked_in_the_comment(
     assert "(https://mlflow.example.com/#/experiments/" in body  # the run's link, bare
     for text in (body, (report_repo.handoff / "report.md").read_text("utf-8")):
         assert "pw-in-uri" not in text and "tok-in-the-job" not in text
+
+
+@pytest.mark.parametrize("kind", ["validation", "train", "datadiff", "verdict"])
+def test_a_document_nested_too_deeply_is_bad_input_naming_it(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """A JSON document nested 100,000 deep (200 KB, well under the size cap) made the
+    parser's recursion run out (RecursionError, exit 3)."""
+    report_repo.full()
+    (report_repo.handoff / f"{kind}.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert report(report_repo, "--sha", HEAD) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops report: error: .mlgitops/tumors/{kind}.json: not valid JSON "
+        "(nested more than 100 levels deep)\n"
+    )

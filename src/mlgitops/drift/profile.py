@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlgitops import jsondoc
 from mlgitops.errors import BadInput
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def _props(values: npt.NDArray[np.float64]) -> list[float]:
 def load_reference(text: str, what: str = "reference.json") -> dict[str, Any]:
     """Parse and check a reference document; BadInput naming ``what`` if it is not one."""
     try:
-        doc = json.loads(text)
+        doc = jsondoc.loads(text, what)
     except ValueError as exc:
         raise BadInput(f"{what}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict) or doc.get("kind") != REFERENCE_KIND:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgitops import jsondoc
 from mlgitops.drift.profile import build_reference, load_reference
 from mlgitops.errors import BadInput, ServiceError
 from mlgitops.results import load_provenance
@@ -43,12 +44,12 @@ class Reference:
 def reference_from_file(path: Path, shown: str) -> Reference:
     """A reference JSON file; BadInput when it is missing or not a reference."""
     try:
-        text = path.read_text("utf-8")
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise BadInput(f"{shown}: file not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise BadInput(f"{shown}: cannot read ({exc})") from exc
-    return Reference(load_reference(text, shown), shown)
+    return Reference(load_reference(jsondoc.text(data, shown), shown), shown)
 
 
 def deployed_run(repo: Path, pipeline: Pipeline) -> tuple[str, str] | None:
@@ -60,7 +61,11 @@ def deployed_run(repo: Path, pipeline: Pipeline) -> tuple[str, str] | None:
     path = repo / rel
     if not path.is_file():
         return None
-    record = load_provenance(path.read_text("utf-8"), rel)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{rel}: cannot read ({exc})") from exc
+    record = load_provenance(jsondoc.text(data, rel), rel)
     return record.run_id, rel
 
 

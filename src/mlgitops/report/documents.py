@@ -14,6 +14,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from mlgitops import jsondoc
 from mlgitops.errors import BadInput
 
 #: Larger hand-off documents are refused (an artifact could be anything).
@@ -139,9 +140,7 @@ def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
             f"{shown}: {len(text)} bytes, more than the {MAX_BYTES} a hand-off document may have"
         )
     try:
-        doc = json.loads(text.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{shown}: not UTF-8 text ({exc.reason})") from exc
+        doc = jsondoc.loads(jsondoc.text(text, shown), shown)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{shown}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc
     if not isinstance(doc, dict):

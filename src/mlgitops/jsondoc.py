@@ -1,0 +1,58 @@
+"""JSON documents from files a user, a pull request or a fork's artifact can write.
+
+Python's parser recurses once per level of nesting: a document nested deeper than the
+interpreter's recursion limit (``[`` 100,000 times is 100 KB) raises RecursionError, and a
+document just under it parses but can exhaust the stack of whatever walks it next. No
+document mlgitops hands on is more than a few levels deep, so anything deeper than
+:data:`MAX_DEPTH` is refused as bad input, whatever the stack depth of the reader.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlgitops.errors import BadInput
+
+#: The deepest nesting a document may have (an object or array is one level).
+MAX_DEPTH = 100
+
+
+def text(data: bytes, shown: str) -> str:
+    """``data`` as UTF-8 text; BadInput naming ``shown`` where it is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{shown}: not UTF-8 text ({exc.reason})") from exc
+
+
+def loads(document: str | bytes, shown: str) -> Any:
+    """``json.loads(document)``; BadInput naming ``shown`` where it is nested deeper than
+    :data:`MAX_DEPTH`. Malformed JSON is the caller's ValueError to word."""
+    try:
+        doc = json.loads(document)
+    except RecursionError:
+        raise BadInput(_too_deep(shown)) from None
+    if _deeper_than(doc, MAX_DEPTH):
+        raise BadInput(_too_deep(shown))
+    return doc
+
+
+def _too_deep(shown: str) -> str:
+    return f"{shown}: not valid JSON (nested more than {MAX_DEPTH} levels deep)"
+
+
+def _deeper_than(doc: Any, limit: int) -> bool:
+    """Whether ``doc`` nests objects and arrays more than ``limit`` levels deep (a level at
+    a time, without recursion)."""
+    level = [doc] if isinstance(doc, dict | list) else []
+    for _ in range(limit):
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
