@@ -84,6 +84,30 @@ def test_compare_refuses_a_train_json_nested_too_deeply(
     )
 
 
+def test_compare_refuses_a_train_json_that_is_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-C", str(tmp_path), "init"]) == 0
+    train = tmp_path / ".mlgitops" / "tumors" / "train.json"
+    train.parent.mkdir(parents=True)
+    train.write_bytes(b'{"pipeline": "tumors\xff"}')
+    capsys.readouterr()
+    assert main(["-C", str(tmp_path), "compare", "tumors"]) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops compare: error: {train}: not UTF-8 text (invalid start byte)\n"
+    )
+
+
+def test_the_event_payload_nested_too_deeply_is_bad_input(tmp_path: Path) -> None:
+    from mlgitops.github import event_from_env
+
+    event = tmp_path / "event.json"
+    event.write_text("[" * 100_000 + "]" * 100_000, "utf-8")
+    with pytest.raises(BadInput) as caught:
+        event_from_env({"GITHUB_EVENT_PATH": str(event)})
+    assert str(caught.value) == f"{event}: not valid JSON (nested more than 100 levels deep)"
+
+
 def _nested(depth: int) -> str:
     """A train result whose ``classes`` make the document ``depth`` levels deep."""
     classes: object = 0

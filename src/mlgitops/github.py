@@ -18,7 +18,6 @@ with the last answer's status and message.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from mlgitops import jsondoc
 from mlgitops.errors import BadInput, ServiceError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -110,7 +110,7 @@ def event_from_env(environ: Mapping[str, str]) -> JSON:
     if not path or not Path(path).is_file():
         return {}
     try:
-        doc = json.loads(Path(path).read_text("utf-8"))
+        doc = jsondoc.loads(Path(path).read_bytes(), path)
     except (OSError, ValueError) as exc:
         raise BadInput(f"{path}: cannot read the GitHub event payload ({exc})") from exc
     if not isinstance(doc, dict):

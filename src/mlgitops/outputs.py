@@ -145,10 +145,11 @@ def set_github_outputs(values: dict[str, str]) -> None:
 
 def failed_stage(outputs: Outputs) -> str | None:
     """The stage ``failed.json`` names (None: there is none, or it cannot be read)."""
-    import json
+    from mlgitops import jsondoc
+    from mlgitops.errors import BadInput
 
     try:
-        stage = json.loads(outputs.failed_json.read_bytes()).get("stage")
-    except (OSError, ValueError, AttributeError):
+        stage = jsondoc.loads(outputs.failed_json.read_bytes(), "failed.json").get("stage")
+    except (OSError, ValueError, AttributeError, BadInput):
         return None
     return stage if isinstance(stage, str) else None

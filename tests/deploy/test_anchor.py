@@ -218,6 +218,36 @@ def test_a_pull_request_whose_workflow_never_ran_deploys_nothing(
     )
 
 
+def test_a_reviewed_verdict_nested_too_deeply_deploys_nothing(
+    world: World, on_github: GitHubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The PR workflow's upload is what its job wrote: a verdict.json nested 100,000 deep
+    ran the parser's recursion out in the deploy job (exit 3)."""
+    import io
+    import zipfile
+
+    from tests.report.conftest import FIXTURES
+
+    head = git(world.work, "rev-parse", "HEAD")
+    on_github.state.add_pull(6, head, state="closed")
+    run = on_github.state.add_workflow_run(
+        head,
+        name=f"mlgitops {world.name}: pull request",
+        path=f".github/workflows/mlgitops-{world.name}-pr.yml",
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{world.name}/train.json", (FIXTURES / "train.json").read_bytes())
+        archive.writestr(f"{world.name}/verdict.json", "[" * 100_000 + "]" * 100_000)
+    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", buffer.getvalue())
+    on_github.state.merge_pull(6, head)
+    assert deploy(world, "http://127.0.0.1:9") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: workflow run {run['id']}: verdict.json: not valid JSON "
+        "(nested more than 100 levels deep)\n"
+    )
+
+
 def attestation_bundle(digest: str, workflow: str, run_id: int) -> dict[str, object]:
     """A Sigstore bundle as actions/attest-build-provenance stores it (signature elided)."""
     statement = {

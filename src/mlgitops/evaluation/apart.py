@@ -149,9 +149,12 @@ class Apart:
             line = child.stdout.readline()
         except (OSError, ValueError):
             line = ""
-        try:
-            answer = json.loads(line) if line else None
-        except ValueError:
+        from mlgitops import jsondoc
+        from mlgitops.errors import BadInput
+
+        try:  # the model's process answers: its code can write anything
+            answer = jsondoc.loads(line, "the model's answer") if line else None
+        except (ValueError, BadInput):
             answer = None
         if isinstance(answer, dict) and "error" in answer:
             raise ModelFailed(str(answer["error"]))
@@ -172,13 +175,16 @@ def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
     metrics undefined); ModelFailed otherwise."""
     import pandas as pd
 
+    from mlgitops import jsondoc
+    from mlgitops.errors import BadInput
+
     try:
         values = pd.read_parquet(folder / PREDICTED)["y_pred"].to_numpy()
         given, known = None, None
         if (folder / PROBA).is_file() or (folder / CLASSES).is_file():
             given = pd.read_parquet(folder / PROBA).to_numpy(dtype=np.float64)
-            known = json.loads((folder / CLASSES).read_text("utf-8"))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+            known = jsondoc.loads((folder / CLASSES).read_bytes(), CLASSES)
+    except (OSError, ValueError, KeyError, TypeError, BadInput) as exc:
         raise ModelFailed(f"its outputs cannot be read ({exc})") from exc
     if len(values) != rows or (
         given is not None

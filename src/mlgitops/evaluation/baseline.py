@@ -8,7 +8,6 @@ the source of truth: no record there means nothing is deployed yet, whatever MLf
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -17,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlgitops import console, proc
+from mlgitops import console, jsondoc, proc
 from mlgitops.basebranch import is_commit
 from mlgitops.errors import BadInput, DataError, ServiceError
 from mlgitops.evaluation.assess import DeployedModel
@@ -355,7 +354,7 @@ def run_training_rows(run_id: str, tracking_uri: str) -> tuple[str, TrainingRows
         if train is None or rows is None:
             return None
         try:
-            doc = json.loads(train.read_text("utf-8"))
+            doc = jsondoc.loads(train.read_bytes(), f"run {run_id}: {ARTIFACTS}/train.json")
             columns, target = doc.get("fingerprint_columns"), doc.get("target")
             digest = training_rows_digest(rows.read_bytes(), columns, target)
             return digest, read_training_rows(rows, columns, target)

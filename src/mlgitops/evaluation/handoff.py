@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mlgitops import jsondoc
 from mlgitops.errors import BadInput, DataError
 from mlgitops.evaluation.metrics import Holdout, Predictions
 from mlgitops.evaluation.pairing import TrainingRows, read_training_rows
@@ -144,7 +145,7 @@ def predictions_of(
 def _train_result(path: Path, pipeline: Pipeline) -> TrainResult:
     if not path.is_file():
         raise BadInput(f"{path}: not found; run `mlgitops train {pipeline.name}` first")
-    result = load_train_result(path.read_text("utf-8"), what=str(path))
+    result = load_train_result(jsondoc.text(path.read_bytes(), str(path)), what=str(path))
     if result.pipeline != pipeline.name:
         raise BadInput(f"{path}: written for pipeline {result.pipeline!r}, not {pipeline.name!r}")
     return result

@@ -24,7 +24,6 @@ and everything says that the anchor is local.
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 import zlib
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgitops import digest, proc
+from mlgitops import digest, jsondoc, proc
 from mlgitops.errors import BadInput, CheckFailed
 from mlgitops.github import PULL_FILES_LIMIT, GitHub, paths_of, seconds_of
 from mlgitops.outputs import Outputs
@@ -333,7 +332,7 @@ def _verdict_doc(raw: bytes | None, what: str) -> Mapping[str, Any]:
     if raw is None:
         raise CheckFailed(f"{what} is missing: compare never judged the model; nothing deployed")
     try:
-        doc = json.loads(raw)
+        doc = jsondoc.loads(raw, what)
     except ValueError as exc:
         raise BadInput(f"{what}: not JSON ({exc})") from exc
     if not isinstance(doc, dict) or doc.get("schema_version") != VERDICT_SCHEMA_VERSION:

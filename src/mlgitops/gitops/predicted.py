@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgitops import jsondoc
 from mlgitops.errors import CheckFailed
 from mlgitops.results import ProvenanceRecord, TrainResult
 
@@ -151,7 +152,7 @@ def read_deployed(
 def _about(folder: Path, which: str, pipeline: str, key: str) -> dict[str, Any]:
     path = folder / ABOUT
     try:
-        about = json.loads(path.read_text("utf-8"))
+        about = jsondoc.loads(path.read_bytes(), str(path))
     except FileNotFoundError:
         raise CheckFailed(
             f"{path}: not found; the {which} model's outputs are missing "

@@ -13,12 +13,13 @@ Layout per pipeline (``docs/manifests.md`` describes every file)::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from mlgitops import jsondoc
+from mlgitops.errors import BadInput
 from mlgitops.render import argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
 from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment
@@ -313,8 +314,8 @@ def _deployed(digest: str) -> bool:
 
 def _provenance_image(path: Path, repository: str) -> str | None:
     try:
-        record = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        record = jsondoc.loads(path.read_bytes(), str(path))
+    except (OSError, ValueError, BadInput):
         return None
     ref = record.get("image") if isinstance(record, dict) else None
     if not isinstance(ref, str) or "@" not in ref:
@@ -357,8 +358,8 @@ def _overlay_literals(document: Any, generator: str) -> dict[str, str]:
 def _provenance(path: Path) -> OverlayModel:
     """The model ``model.json`` records ("" for what it does not, or cannot be read)."""
     try:
-        record = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        record = jsondoc.loads(path.read_bytes(), str(path))
+    except (OSError, ValueError, BadInput):
         return OverlayModel("")
     uri = record.get("model_uri") if isinstance(record, dict) else None
     digest = record.get("model_digest") if isinstance(record, dict) else None

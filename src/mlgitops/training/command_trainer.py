@@ -50,7 +50,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlgitops import proc
+from mlgitops import jsondoc, proc
 from mlgitops.errors import BadInput, Problem
 from mlgitops.features import native
 from mlgitops.outputs import ROW
@@ -326,7 +326,7 @@ def _json_object(path: Path, command: str) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        doc = jsondoc.loads(path.read_bytes(), f"$MLGITOPS_OUTPUT/{path.name}")
     except ValueError as exc:
         raise BadInput(
             f"custom trainer `{command}`: $MLGITOPS_OUTPUT/{path.name} is not JSON ({exc})"
