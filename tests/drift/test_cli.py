@@ -143,6 +143,22 @@ def test_current_option_overrides_the_spec(
     assert "Current data: data/other.csv (100 rows)." in capsys.readouterr().out
 
 
+def test_current_data_without_the_target_is_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a model served has no labels: the docs said the target may be present or not,
+    and drift refused such a file for its missing target (exit 2)."""
+    repo = make_repo(tmp_path / "repo")
+    rows = [(x, color) for x, color, _ in shifted_rows()]
+    write_csv(repo / "data" / "served.csv", rows, header="x,color")
+    assert _run(repo, "--current", "data/served.csv") == 1
+    out, err = capsys.readouterr()
+    assert "Current data: data/served.csv (100 rows)." in out
+    assert "| `x` | numeric | **drift** | 4.3458 |" in out
+    assert "label" not in out
+    assert err == "mlgitops drift: no stored reference found; computed one from data/train.csv\n"
+
+
 def test_parquet_current_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import pandas as pd
 

@@ -145,5 +145,7 @@ def read_frame(repo: Path, pipeline: Pipeline, location: str) -> Table:
     from mlgitops.training.data import read_table
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-drift-") as tmp:
-        table = read_table(repo, pipeline, location, Path(tmp), refuse_invalid=False)
+        table = read_table(
+            repo, pipeline, location, Path(tmp), refuse_invalid=False, labelled=False
+        )
     return replace(table, frame=table.frame.drop(columns=[ROW]))

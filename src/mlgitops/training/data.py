@@ -143,12 +143,20 @@ def fetch_url(url: str) -> bytes:
 
 
 def read_table(
-    root: Path, pipeline: Pipeline, location: str, workdir: Path, *, refuse_invalid: bool = True
+    root: Path,
+    pipeline: Pipeline,
+    location: str,
+    workdir: Path,
+    *,
+    refuse_invalid: bool = True,
+    labelled: bool = True,
 ) -> Table:
     """Read and validate one data file of ``pipeline`` in one pass.
 
     ``refuse_invalid``: failing validation is an error (exit 1) unless the spec
     allows training on invalid data; ``drift`` reads current data that may well fail.
+    ``labelled``: a file other than the pipeline's own data must hold the target (current
+    data for drift need not: what a model served has no labels).
     """
     from mlgitops.data import open_data
     from mlgitops.validation.engine import Limits, validate
@@ -159,7 +167,7 @@ def read_table(
     fmt = data.format if location == data.path else None
     reader = open_data(root, location, fmt=fmt, workdir=workdir)
     header = reader.columns()
-    require_spec_columns(root, pipeline, schema, header, location)
+    require_spec_columns(root, pipeline, schema, header, location, labelled=labelled)
     bounds = data.rows if location == data.path else None
     limits = Limits(
         chunk_rows=data.chunk_rows,
@@ -316,22 +324,29 @@ def _require_classes(train: pd.DataFrame, pipeline: Pipeline) -> None:
 
 
 def require_spec_columns(
-    root: Path, pipeline: Pipeline, schema: Any, header: list[str], location: str
+    root: Path,
+    pipeline: Pipeline,
+    schema: Any,
+    header: list[str],
+    location: str,
+    *,
+    labelled: bool = True,
 ) -> None:
     """An error where a column the spec names is not a column of the data file at
     ``location`` (``header``): the target (in one of the pipeline's own data files, a
     SpecError at its line of the spec, with ``compare.slices.column``; in another file, a
-    DataError naming the file); BadInput where the schema does not declare the target."""
+    DataError naming the file, unless it need not be ``labelled``); BadInput where the
+    schema does not declare the target."""
     from mlgitops.features import declared_columns
 
     data = pipeline.data
     if location not in (data.path, data.test_path):
-        if data.target not in header:
+        if labelled and data.target not in header:
             shown = ", ".join(map(str, header))
             raise DataError(f"{location}: no target column {data.target!r} (columns: {shown})")
     else:
         named_columns(root, pipeline, schema, header, location, declared_too=False)
-    if data.target not in dict(declared_columns(schema, header)):
+    if data.target not in dict(declared_columns(schema, [data.target])):
         where = pipeline.data.schema or f"{pipeline.source} (data.columns)"
         raise BadInput(
             f"{where}: the target column {data.target!r} is not declared: declare it with its dtype"
