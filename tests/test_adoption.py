@@ -67,6 +67,42 @@ def test_adopt_writes_the_gitignore_entry_and_the_repo_settings(existing: Path) 
     assert _mlgitops("render", "--check", cwd=existing).returncode == 0
 
 
+@pytest.mark.parametrize(
+    ("url", "written"),
+    [
+        ("https://x-access-token:ghp_example@github.com/acme/churn.git", "https://github.com/acme/churn.git"),
+        ("https://github.com/acme/churn.git\"\nevil: 1", None),
+    ],
+)  # fmt: skip
+def test_adopt_writes_no_credential_and_no_line_a_remote_url_holds(
+    existing: Path, url: str, written: str | None
+) -> None:
+    """``mlgitops.yaml`` is committed: the token of a remote URL was written into it, and a
+    URL holding a quote and a line break wrote a file every later command refused."""
+    _git(existing, "remote", "set-url", "origin", url)
+    result = _mlgitops("adopt", cwd=existing)
+    assert (result.returncode, result.stderr) == (0, "")
+    config = (existing / "mlgitops.yaml").read_text()
+    assert "ghp_example" not in config and "evil" not in config
+    assert config.endswith(f"argocd:\n  repo_url: {written}\n" if written else "trunk\n")
+    assert _mlgitops("render", "--check", cwd=existing).returncode == 0
+
+
+@pytest.mark.parametrize("branch", ["2024", "@rel"])
+def test_a_default_branch_yaml_reads_otherwise_is_written_quoted(
+    existing: Path, branch: str
+) -> None:
+    """A branch named ``2024`` was written as a number, ``@rel`` as no YAML at all: every
+    later command refused the file adopt wrote."""
+    _git(existing, "symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{branch}")
+    _git(existing, "update-ref", f"refs/remotes/origin/{branch}", "HEAD")
+    assert _mlgitops("adopt", cwd=existing).returncode == 0
+    assert f'default_branch: "{branch}"\n' in (existing / "mlgitops.yaml").read_text()
+    from mlgitops.spec import load_repo
+
+    assert load_repo(existing).config.default_branch == branch
+
+
 def test_init_writes_the_gitignore_entry(git_repo: Path) -> None:
     assert _mlgitops("init", cwd=git_repo).returncode == 0
     assert ".mlgitops/\n" in (git_repo / ".gitignore").read_text()

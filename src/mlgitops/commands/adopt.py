@@ -10,6 +10,8 @@ running it again changes nothing. The pipelines are the user's to write
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from mlgitops import console, fsio, hygiene, proc
@@ -36,9 +38,18 @@ def default_branch(root: Path, remote: str) -> str:
 
 
 def https_url(url: str) -> str | None:
-    """An Argo CD ``repoURL`` for a Git remote URL (``git@host:org/repo.git`` as https)."""
+    """An Argo CD ``repoURL`` for a Git remote URL (``git@host:org/repo.git`` as https),
+    without the user and token a remote URL may hold (``mlgitops.yaml`` is committed); None
+    for any other form, or one holding white space."""
+    from mlgitops.masking import split_credentials
+
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return None
     if url.startswith("https://"):
-        return url
+        try:
+            return split_credentials(url)[0]
+        except ValueError:  # not a URL after all (a port that is no number, a bad IPv6 host)
+            return None
     if url.startswith("git@") and ":" in url:
         host, path = url.removeprefix("git@").split(":", 1)
         return f"https://{host}/{path}"
@@ -50,11 +61,21 @@ def repo_config(branch: str, url: str | None) -> str:
     lines = [
         "# Repository-wide settings of mlgitops (docs/spec-reference.md). Every key is optional.",
         "action: mlgitops/mlgitops@v1     # pin a full commit SHA: zizmor flags a tag",
-        f"default_branch: {branch}",
+        f"default_branch: {_scalar(branch)}",
     ]
     if url:
-        lines += ["argocd:", f"  repo_url: {url}"]
+        lines += ["argocd:", f"  repo_url: {_scalar(url)}"]
     return "\n".join(lines) + "\n"
+
+
+def _scalar(text: str) -> str:
+    """``text`` as a YAML value that reads back as that text: as it is where it does, else
+    quoted (a branch named ``2024`` is a number unquoted, ``@rel`` no YAML at all)."""
+    from mlgitops.spec.loader import parse_yaml
+
+    doc, problems = parse_yaml("mlgitops.yaml", f"key: {text}\n")
+    plain = not problems and isinstance(doc, Mapping) and doc.get("key") == text
+    return text if plain and type(doc["key"]) is str else json.dumps(text)
 
 
 def run(*, repo: Path, remote: str) -> int:
