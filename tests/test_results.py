@@ -108,6 +108,28 @@ def test_the_event_payload_nested_too_deeply_is_bad_input(tmp_path: Path) -> Non
     assert str(caught.value) == f"{event}: not valid JSON (nested more than 100 levels deep)"
 
 
+def test_a_fork_artifact_holding_a_number_python_will_not_convert_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An integer of 5,000 digits is valid JSON, and past Python's conversion limit: the
+    report workflow, which reads a fork's artifact, crashed (exit 3)."""
+    assert main(["-C", str(tmp_path), "init"]) == 0
+    assert main(["-C", str(tmp_path), "validate", "tumors", "--format", "none"]) == 0
+    doc = json.loads((tmp_path / ".mlgitops" / "tumors" / "validation.json").read_text())
+    doc["rows"] = 0
+    art = tmp_path / "art"
+    art.mkdir()
+    (art / "validation.json").write_text(
+        json.dumps(doc).replace('"rows": 0', '"rows": ' + "9" * 5000)
+    )
+    capsys.readouterr()
+    assert main(["-C", str(tmp_path), "report", "tumors", "--from-artifact", str(art)]) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops report: error: art/validation.json: not valid JSON (Exceeds the limit "
+        "(4300 digits) for integer string conversion: value has 5000 digits)\n"
+    )
+
+
 def _nested(depth: int) -> str:
     """A train result whose ``classes`` make the document ``depth`` levels deep."""
     classes: object = 0

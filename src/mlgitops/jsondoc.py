@@ -28,11 +28,17 @@ def text(data: bytes, shown: str) -> str:
 
 def loads(document: str | bytes, shown: str) -> Any:
     """``json.loads(document)``; BadInput naming ``shown`` where it is nested deeper than
-    :data:`MAX_DEPTH`. Malformed JSON is the caller's ValueError to word."""
+    :data:`MAX_DEPTH`, or holds a number Python will not convert. Malformed JSON is the
+    caller's ValueError (JSONDecodeError) to word."""
     try:
         doc = json.loads(document)
     except RecursionError:
         raise BadInput(_too_deep(shown)) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # a number of more digits than Python converts (4,300)
+        why = str(exc).split(";", 1)[0]  # not Python's advice on raising the limit
+        raise BadInput(f"{shown}: not valid JSON ({why})") from exc
     if _deeper_than(doc, MAX_DEPTH):
         raise BadInput(_too_deep(shown))
     return doc
