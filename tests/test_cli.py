@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -301,6 +302,35 @@ def test_links_to_a_device_are_refused_or_replaced_never_read(git_repo: Path) ->
     assert _mlgitops("render", cwd=git_repo).returncode == 0
     assert not rollout.is_symlink()
     assert _tree(git_repo) == before
+
+
+def test_a_reader_that_stops_reading_is_no_bug(
+    git_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``mlgitops doctor | head -1``: the next line written to the closed pipe was an
+    internal error (exit 3, a traceback)."""
+    from mlgitops.cli import main
+
+    _rendered(git_repo)
+
+    class ClosedPipe(io.StringIO):
+        def __init__(self, fd: int) -> None:
+            super().__init__()
+            self.fd = fd
+
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return self.fd
+
+    with (tmp_path / "stdout").open("w") as stand_in:
+        monkeypatch.setattr(sys, "stdout", ClosedPipe(stand_in.fileno()))
+        assert main(["-C", str(git_repo), "render", "--check"]) == 141
+    assert capsys.readouterr().err == ""
 
 
 def test_a_spec_file_name_that_is_not_utf8_is_named(tmp_path: Path) -> None:

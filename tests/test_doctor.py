@@ -138,26 +138,36 @@ def test_a_malformed_uri_needs_fixing(repo: Path, capsys: pytest.CaptureFixture[
     assert out.endswith("doctor: 1 thing(s) to fix\n")
 
 
-@pytest.mark.parametrize(
-    ("uri", "store"),
-    [
-        ("sqlite:///mlflow.db", "sqlite:///{root}/mlflow.db"),
-        ("file:mlruns", "file://{root}/mlruns"),
-    ],
-)
 def test_a_relative_store_is_the_repository_s(
-    repo: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    uri: str,
-    store: str,
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A store's relative path is the repository's (``-C``), not the current folder's."""
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
-    assert main(["-C", str(repo), "doctor", "--tracking-uri", uri]) == 0
+    assert main(["-C", str(repo), "doctor", "--tracking-uri", "sqlite:///mlflow.db"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == (
-        f"note  tracking server: {store.format(root=repo.resolve())} is opened with "
-        "MLflow's own client"
+        f"ok    tracking server: sqlite:///{repo.resolve()}/mlflow.db opens with MLflow's own "
+        "client"
     )
+
+
+@pytest.mark.parametrize(
+    ("uri", "why"),
+    [
+        ("bogus://x", "Model registry functionality is unavailable; got unsupported URI"),
+        ("file:mlruns", "The filesystem tracking backend (e.g., './mlruns') is in maintenance"),
+    ],
+)
+def test_a_store_train_cannot_open_needs_fixing(
+    repo: Path, capsys: pytest.CaptureFixture[str], uri: str, why: str
+) -> None:
+    """doctor said nothing was to fix for a store train then refused: it opens it as train
+    does (a folder store is one MLflow refuses now)."""
+    capsys.readouterr()
+    assert main(["-C", str(repo), "doctor", "--tracking-uri", uri]) == 1
+    out = capsys.readouterr().out
+    shown = uri if uri.startswith("bogus") else f"file://{repo.resolve()}/mlruns"
+    assert out.splitlines()[0].startswith(
+        f"fix   tracking server: MLflow tracking store {shown} cannot be opened ({why}"
+    ), out
+    assert out.endswith("doctor: 1 thing(s) to fix\n")

@@ -17,6 +17,7 @@ from mlgitops.errors import (
     EXIT_BAD_INPUT,
     EXIT_BUG,
     EXIT_INTERRUPTED,
+    EXIT_PIPE_CLOSED,
     MlgitopsError,
     SpecError,
     file_problem,
@@ -131,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error_line("mlgitops: interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # what reads the output stopped reading: nothing to say to it
+        _stdout_closed()
+        return EXIT_PIPE_CLOSED
     except Exception as exc:
         found = answer(verb, exc)
         if found is None:
@@ -143,6 +147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.error_line(problem)
         console.error_line(f"mlgitops: {len(said)} problem(s) in the specs; nothing written")
         return code
+
+
+def _stdout_closed() -> None:
+    """Point standard output at nothing, so that the interpreter's flush at exit does not
+    fail on the closed pipe again."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def answer(verb: str, exc: BaseException) -> tuple[int, list[str]] | None:

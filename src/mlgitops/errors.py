@@ -15,6 +15,8 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
+#: The reader of the output went away (``mlgitops doctor | head -1``), as a shell reports SIGPIPE.
+EXIT_PIPE_CLOSED = 141
 
 
 @record(order=True)

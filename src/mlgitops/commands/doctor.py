@@ -82,9 +82,29 @@ def _tracking(loaded: Repo, option: str | None, env: Mapping[str, str]) -> Itera
         )
         return
     if not is_http(uri):
-        yield Finding("note", "tracking server", f"{uri} is opened with MLflow's own client")
+        yield from _store(loaded.root, uri, env)
         return
     yield from _registry(loaded.root, uri, env)
+
+
+def _store(root: Path, uri: str, env: Mapping[str, str]) -> Iterator[Finding]:
+    """A store MLflow's own client opens (a database, a folder): opened as train opens it."""
+    from mlgitops.training.tracking import open_tracking
+
+    try:
+        open_tracking(uri, root, env).experiment("mlgitops-doctor", create=False)
+    except ImportError:
+        yield Finding(
+            "fix",
+            "tracking server",
+            f"{uri} is opened with MLflow's own client, which is not installed: "
+            "pip install 'mlgitops[train]'",
+        )
+        return
+    except MlgitopsError as exc:
+        yield Finding("fix", "tracking server", str(exc))
+        return
+    yield Finding("ok", "tracking server", f"{uri} opens with MLflow's own client")
 
 
 def _registry(root: Path, uri: str, env: Mapping[str, str]) -> Iterator[Finding]:
