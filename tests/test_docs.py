@@ -120,6 +120,7 @@ def _exit_codes() -> dict[int, str]:
         errors.EXIT_BAD_INPUT: "bad input",
         errors.EXIT_BUG: "an unexpected error",
         errors.EXIT_INTERRUPTED: "interrupted",
+        errors.EXIT_PIPE_CLOSED: "the reader of its output went away",
     }
 
 
