@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import socket
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
@@ -144,3 +150,71 @@ def test_serve_rejects_unordered_prediction_buckets(capsys: pytest.CaptureFixtur
         main(["serve", "--model-uri", "m", "--prediction-buckets", "1,0.5"])
     assert exited.value.code == 2
     assert "bounds must be finite and increasing: '1,0.5'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--port", "--metrics-port"])
+@pytest.mark.parametrize("value", ["70000", "-1", "http"])
+def test_serve_refuses_a_port_that_is_not_one(
+    option: str, value: str, model_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["serve", "--model-uri", str(model_folder), "--port", "18080", "--metrics-port", "0"]
+    with pytest.raises(SystemExit) as exited:
+        main([*args, option, value])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == (
+        f"mlgitops serve: error: argument {option}: {value!r} is not a port: "
+        "give 1-65535, or 0 for any free one"
+    )
+
+
+@pytest.mark.parametrize("option", ["--port", "--metrics-port"])
+def test_serve_refuses_a_port_in_use_before_it_says_it_serves(
+    option: str, model_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        args = ["serve", "--model-uri", str(model_folder), "--port", "0", "--metrics-port", "0"]
+        with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+            warnings.simplefilter("ignore", UserWarning)
+            assert main([*args, option, str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    where = "" if option == "--port" else " for /metrics"
+    assert err.splitlines()[1:] == [
+        f"mlgitops serve: error: {option}: cannot listen on 127.0.0.1:{port}{where}: "
+        "Address already in use"
+    ]
+
+
+def test_serve_names_the_ports_it_listens_on(model_folder: Path, tmp_path: Path) -> None:
+    """Port 0: any free port; the announced addresses are the ones it listens on."""
+    executable = str(Path(sys.executable).with_name("mlgitops"))
+    args = ["serve", "--model-uri", str(model_folder), "--port", "0", "--metrics-port", "0"]
+    environ = {**os.environ, "OMP_NUM_THREADS": "1", "MLFLOW_ENABLE_TELEMETRY": "false"}
+    with (tmp_path / "stderr").open("wb") as err:
+        proc = subprocess.Popen(
+            [executable, *args], stdout=subprocess.PIPE, stderr=err, env=environ
+        )
+    try:
+        assert proc.stdout is not None
+        said = proc.stdout.readline().decode()
+        found = re.fullmatch(
+            rf"serving {re.escape(str(model_folder))} on http://127\.0\.0\.1:(\d+)/invocations, "
+            r"metrics on http://127\.0\.0\.1:(\d+)/metrics\n",
+            said,
+        )
+        assert found is not None, said + (tmp_path / "stderr").read_text()
+        port, metrics_port = int(found.group(1)), int(found.group(2))
+        assert 0 not in (port, metrics_port)
+        answer = requests.post(f"http://127.0.0.1:{port}/invocations", data=b"{}", timeout=30)
+        assert answer.status_code == 415
+        metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30).text
+        assert 'mlgitops_requests_total{code="4xx",handler="/invocations"} 1.0' in metrics
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()  # type: ignore[union-attr]

@@ -17,8 +17,10 @@ this command, so it runs the same on a laptop against a local MLflow store
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -40,9 +42,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "without either, its files are not checked)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port of the scoring API")
     parser.add_argument(
-        "--metrics-port", type=int, default=9464, help="port of the Prometheus /metrics endpoint"
+        "--port", type=_port, default=8080, help="port of the scoring API (0: any free port)"
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=9464,
+        help="port of the Prometheus /metrics endpoint (0: any free port)",
     )
     parser.add_argument(
         "--task",
@@ -57,6 +64,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="B1,B2,...",
         help="upper bounds of the prediction histogram (regression)",
     )
+
+
+def _port(text: str) -> int:
+    """A TCP port; 0 asks for any free one (the server names the one it got)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port: give 1-65535, or 0 for any free one"
+        )
+    return port
 
 
 def _buckets(text: str) -> tuple[float, ...]:
@@ -82,7 +102,7 @@ def run(
 ) -> int:
     """Load the model, start the metrics endpoint, serve until stopped."""
     del repo  # serving needs no repository
-    if port == metrics_port:
+    if port == metrics_port != 0:
         raise BadInput(f"--port and --metrics-port are both {port}; they must differ")
     try:
         import prometheus_client
@@ -97,17 +117,55 @@ def run(
     digest = _digest(model_digest)
     model = _load(model_uri, digest)
     metrics = ServerMetrics(model_uri, task, prediction_buckets)
+    # Both ports are bound before the server says it serves: a port in use is the user's.
+    scoring = _listen(host, port)
     try:
-        prometheus_client.start_http_server(metrics_port, addr=host, registry=metrics.registry)
+        httpd, _ = prometheus_client.start_http_server(
+            metrics_port, addr=host, registry=metrics.registry
+        )
     except OSError as exc:
-        raise BadInput(f"cannot listen on {host}:{metrics_port} for /metrics: {exc}") from exc
+        scoring.close()
+        raise BadInput(
+            f"--metrics-port: cannot listen on {_address(host, metrics_port)} for /metrics: "
+            f"{exc.strerror or exc}"
+        ) from exc
     console.line(
-        f"serving {model_uri} on http://{host}:{port}/invocations, "
-        f"metrics on http://{host}:{metrics_port}/metrics"
+        f"serving {model_uri} on http://{_address(host, scoring.getsockname()[1])}/invocations, "
+        f"metrics on http://{_address(host, httpd.server_port)}/metrics"
     )
-    app = instrumented_app(model, metrics)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    _serve(uvicorn, instrumented_app(model, metrics), scoring)
     return EXIT_OK
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The scoring port, bound as uvicorn binds it (uvicorn exits 3 on a port in use), and
+    listening: connections wait for the server from the moment it says it serves."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog
+    except OSError as exc:
+        sock.close()
+        raise BadInput(
+            f"--port: cannot listen on {_address(host, port)}: {exc.strerror or exc}"
+        ) from exc
+    return sock
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _serve(uvicorn: Any, app: Any, scoring: socket.socket) -> None:
+    """What ``uvicorn.run`` does, on the socket already bound."""
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C is a clean stop
+        server.run(sockets=[scoring])
+    if not server.started:
+        raise RuntimeError("the scoring server did not start; uvicorn's log above says why")
 
 
 def _digest(given: str | None) -> str:

@@ -1,9 +1,16 @@
 """MLflow's scoring app, instrumented: an ASGI layer that counts and times every request.
 
 ``instrumented_app`` wraps the app that ``mlflow.pyfunc.scoring_server.init`` builds
-(the one ``mlflow models serve`` runs) in two places, changing nothing else:
+(the one ``mlflow models serve`` runs) in two places:
 
-- a pure ASGI middleware records each response's status class and duration;
+- a pure ASGI middleware records each response's status class and duration, and
+  keeps what any client can send from becoming a server error or a leak: a POST to
+  ``/invocations`` without a Content-Type header is answered 415 (MLflow's app
+  raises on it: 500), a body nested too deeply to parse 400 (MLflow's parser
+  raises ``RecursionError``: 500); error answers (4xx, 5xx) lose the Python
+  traceback MLflow puts in some (``stack_trace``), and a message longer than
+  ``MESSAGE_LIMIT`` characters (MLflow echoes the bad value, however long) is cut.
+  Successful answers pass through as the app sends them, unbuffered;
 - the model handed to MLflow records each batch of predictions. When the model
   itself raises on input that passed its signature, the answer is 500 (MLflow
   says 400 for any exception, which would hide a broken model from a canary
@@ -12,6 +19,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -23,6 +31,14 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The longest error message (characters) an answer carries; the rest is cut.
+MESSAGE_LIMIT = 4096
+NO_MEDIA_TYPE = (
+    "the request has no Content-Type header: send the rows as application/json, "
+    "text/csv or application/vnd.apache.parquet"
+)
+TOO_DEEP = "the request body is nested too deeply to parse"
 
 
 class ObservedModel:
@@ -51,7 +67,7 @@ class ObservedModel:
 
 
 class Instrumented:
-    """ASGI middleware: status class and duration of every HTTP request."""
+    """ASGI middleware: status class and duration of every HTTP request; clean error answers."""
 
     def __init__(self, app: Asgi, metrics: ServerMetrics) -> None:
         self.app = app
@@ -62,18 +78,121 @@ class Instrumented:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # what the server answers when the app raises before responding
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        path = str(scope.get("path", ""))
+        answer = _Answer(send)
         try:
-            await self.app(scope, receive, send_observed)
+            if path == "/invocations" and scope.get("method") == "POST" and _no_media_type(scope):
+                await answer.refuse(415, NO_MEDIA_TYPE)
+            else:
+                await self._answer(path, scope, receive, answer)
         finally:
-            self.metrics.request(str(scope.get("path", "")), status, time.perf_counter() - started)
+            self.metrics.request(path, answer.status, time.perf_counter() - started)
+
+    async def _answer(self, path: str, scope: Scope, receive: Receive, answer: _Answer) -> None:
+        try:
+            await self.app(scope, receive, answer.send)
+        except RecursionError:
+            # Only the request's nesting recurses that deep: MLflow's JSON parser, before
+            # the model runs (the model's own errors come back as answers, not raised).
+            if path != "/invocations" or answer.started:
+                raise
+            await answer.refuse(400, TOO_DEEP)
+            return
+        except Exception:
+            await answer.release()  # the server's 500, as the app sent it
+            raise
+        await answer.release()
+
+
+class _Answer:
+    """The answer on its way to the client. A successful one passes as the app sends it;
+    an error answer (status 400 and up) is held until the app is done, then sent cleaned
+    (or replaced, when the app raised on the client's input)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        #: The status the client gets (500: what the server answers when the app raises).
+        self.status = 500
+        #: Whether the app's answer has started going out (it can no longer be replaced).
+        self.started = False
+        self._held: Message | None = None
+        self._chunks: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            if self.status >= 400:
+                self._held = message
+                return
+            self.started = True
+        elif self._held is not None and message["type"] == "http.response.body":
+            self._chunks.append(message.get("body", b""))
+            return
+        await self._send(message)
+
+    async def release(self) -> None:
+        """Send the held error answer, cleaned."""
+        if self._held is None:
+            return
+        start, body = _cleaned(self._held, b"".join(self._chunks))
+        self._held, self._chunks = None, []
+        await self._send(start)
+        await self._send({"type": "http.response.body", "body": body})
+
+    async def refuse(self, status: int, message: str) -> None:
+        """Answer ``status`` with ``message`` in the shape of MLflow's error answers."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import BAD_REQUEST
+
+        error = MlflowException(message, error_code=BAD_REQUEST)
+        body = str(error.serialize_as_json()).encode()  # type: ignore[no-untyped-call]
+        self.status, self._held, self._chunks = status, None, []
+        await self._send(
+            {"type": "http.response.start", "status": status, "headers": _headers(body)}
+        )
+        await self._send({"type": "http.response.body", "body": body})
+
+
+def _no_media_type(scope: Scope) -> bool:
+    return all(name.lower() != b"content-type" for name, _ in scope.get("headers", ()))
+
+
+def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+
+
+def _cleaned(start: Message, body: bytes) -> tuple[Message, bytes]:
+    """An error answer without a traceback, its message at most ``MESSAGE_LIMIT`` long."""
+    if len(body) <= MESSAGE_LIMIT and b'"stack_trace"' not in body:
+        return start, body  # most error answers: nothing to parse
+    headers = list(start.get("headers", []))
+    media = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    cleaned = _cleaned_json(body) if media.startswith(b"application/json") else None
+    if cleaned is None:  # not MLflow's error object: text, cut
+        cleaned = _cut(body.decode("utf-8", "replace")).encode()
+    length = (b"content-length", str(len(cleaned)).encode())
+    headers = [length if k.lower() == b"content-length" else (k, v) for k, v in headers]
+    return {**start, "headers": headers}, cleaned
+
+
+def _cleaned_json(body: bytes) -> bytes | None:
+    """MLflow's error object without ``stack_trace``, its message cut; None: not one."""
+    try:
+        found = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    found.pop("stack_trace", None)
+    if isinstance(message := found.get("message"), str):
+        found["message"] = _cut(message)
+    return json.dumps(found).encode()
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    return f"{text[:MESSAGE_LIMIT]}… ({len(text) - MESSAGE_LIMIT} more characters)"
 
 
 def instrumented_app(model: Any, metrics: ServerMetrics) -> Asgi:
