@@ -325,3 +325,44 @@ def test_github_outputs_are_set(
     _run(repo)
     report = repo / ".mlgitops" / "demo" / "drift.md"
     assert out_file.read_text() == f"drifted=true\nreport-path={report}\n"
+
+
+def _reference_with(repo: Path, edit: dict[str, object]) -> None:
+    """A reference of the training data with ``edit`` merged into its numeric feature ``x``."""
+    import pandas as pd
+
+    reference = build_reference(pd.read_csv(repo / "data" / "train.csv"), "label")
+    for key, value in edit.items():
+        part, _, field = key.partition(".")
+        if field:
+            reference["features"][0][part][field] = value
+        else:
+            reference["features"][0][part] = value
+    (repo / "ref.json").write_text(json.dumps(reference))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            {"bins.edges": [1.0]},
+            "bins.proportions must hold one more value than bins.edges (10 for 1 edge(s))",
+        ),
+        (
+            {"cdf.values": [1.0]},
+            "cdf.values and cdf.proportions must be as long as each other (1 and 100)",
+        ),
+        ({"bins.proportions": [0.5, None]}, "bins.proportions[1] must be a number from 0 to 1"),
+        ({"min": 50.0}, "min must not be above cdf.values[0] (50 > 1)"),
+    ],
+    ids=["edges", "cdf", "null-proportion", "min"],
+)
+def test_a_reference_whose_profile_arrays_disagree_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: dict[str, object], message: str
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    _reference_with(repo, edit)
+    assert _run(repo, "--reference", "ref.json") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops drift: error: ref.json: features[0] (x): {message}\n"
+    )
