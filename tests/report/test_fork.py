@@ -303,3 +303,40 @@ def test_an_artifact_nested_too_deeply(
         f"mlgitops report: error: {folder / 'verdict.json'}: not valid JSON "
         "(nested more than 100 levels deep)\n"
     )
+
+
+#: Every character ``str.splitlines`` breaks a line at, besides ``\n``.
+LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def test_a_unicode_line_break_in_an_artifact_never_breaks_a_line_of_the_cut_comment(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+) -> None:
+    """A NEL (U+0085) in a failure's column survived ``one_line``; cutting the comment to
+    GitHub's limit split it with ``str.splitlines`` and joined with ``\\n``: a live
+    @mention and a raw HTML comment came out of their code span."""
+    validation = fixture("validation-failed.json")
+    example = validation["failures"][1]
+    hostile = "radius\x85@octocat please review\u2028<!-- hidden -->" + LINE_BREAKS + "end"
+    validation["failures"] = [{**example, "column": hostile}] + [
+        {**example, "column": f"c{i:03d}", "examples": example["examples"] * 2} for i in range(400)
+    ]
+    folder = artifact(report_repo, tmp_path, validation=validation)
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml", files=["data/tumors.csv"])
+    github_env(github_server.api_url, "workflow_run", workflow_run_event(), github_server.token)
+    assert report(report_repo, "--from-artifact", str(folder)) == 0
+    [comment] = github_server.state.comments_on(7)
+    body = str(comment["body"])
+    assert "This report is cut here to fit GitHub's comment size limit" in body
+    lines = body.split("\n")
+    [row] = [line for line in lines if "radius" in line]
+    assert row == (
+        "| `radius @octocat please review <!-- hidden --> end` | "
+        "`greater_than_or_equal_to(0)`: values below 0 | 2 | "
+        "row 12: `-3.5`, row 40: ``-0.25 \\| `@admin` <b>x</b>`` |"
+    )
+    assert not any(line.startswith(("@", "<!-- hidden")) for line in lines)
+    assert not any(ch in body for ch in LINE_BREAKS)

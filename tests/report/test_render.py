@@ -10,7 +10,7 @@ import pytest
 
 from mlgitops.report import ReportInput, outcome, render
 from mlgitops.report.chart import charts
-from mlgitops.report.markdown import code, cut, link
+from mlgitops.report.markdown import code, cut, escape, link
 from mlgitops.report.promotion import Promotion, diff_lines, promotion
 from tests.report.conftest import FIXTURES, HEAD, fixture
 
@@ -501,3 +501,27 @@ def test_a_flow_list_of_both_literals_is_one_changed_line() -> None:
         "-    literals: [MODEL_URI=models:/tumors/3, MODEL_DIGEST=]",
         f"+    literals: [MODEL_URI=models:/tumors/<next>, MODEL_DIGEST={digest}]",
     ]
+
+
+#: Every character ``str.splitlines`` breaks a line at, besides ``\n``.
+LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+#: Invisible formatting characters that could hide or reorder text.
+INVISIBLE = "\u061c\ufeff\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_every_unicode_line_break_is_a_space_in_values_and_prose() -> None:
+    hostile = "a" + "b".join(LINE_BREAKS) + "c\n\r\nd\x85\u2028e"
+    assert code(hostile) == "`a b b b b b b b b c d e`"
+    assert escape("x\x85@octocat\u2029<!-- y -->") == "x @\u200boctocat &lt;!-- y --&gt;"
+
+
+def test_invisible_formatting_and_c1_control_characters_are_removed() -> None:
+    assert code("a" + INVISIBLE + "b\x80\x9f\x7fc") == "`abc`"
+    assert escape(INVISIBLE + "x" + INVISIBLE) == "x"
+
+
+def test_cut_breaks_lines_only_at_newlines() -> None:
+    text = "first\x85@octocat\u2028<!-- x -->\n" + "".join(f"line {i}\n" for i in range(50))
+    result = cut(text, 100, "CUT NOTE")
+    assert result.split("\n")[0] == "first\x85@octocat\u2028<!-- x -->"
+    assert result.split("\n")[-3:] == ["", "CUT NOTE", ""]

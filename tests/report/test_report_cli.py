@@ -391,3 +391,51 @@ def test_a_document_nested_too_deeply_is_bad_input_naming_it(
         f"mlgitops report: error: .mlgitops/tumors/{kind}.json: not valid JSON "
         "(nested more than 100 levels deep)\n"
     )
+
+
+def test_a_slice_gap_gate_without_a_threshold_shows_a_dash(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """verdict.schema.json lets a gate's threshold be null: the slice table's gate row
+    crashed on ``float(None)`` (exit 3)."""
+    verdict = fixture("verdict.json")
+    verdict["slices"] = {
+        "column": "c",
+        "min_rows": 1,
+        "gaps": {"roc_auc": 0.1},
+        "baseline_gaps": None,
+        "slices": [
+            {
+                "value": "a",
+                "rows": 3,
+                "gated": True,
+                "candidate": {"roc_auc": 0.5},
+                "baseline": None,
+            }
+        ],
+    }
+    verdict["gates"].append(
+        {
+            "metric": "roc_auc",
+            "condition": "max_gap",
+            "threshold": None,
+            "value": 0.1,
+            "status": "pass",
+            "reason": "r",
+            "allowed": False,
+            "judge": None,
+        }
+    )
+    report_repo.full()
+    report_repo.write(verdict=verdict)
+    assert report(report_repo, "--sha", HEAD) == 0
+    out = capsys.readouterr().out
+    section = out.split("### Slices by `c`\n", 1)[1].split("\n### ", 1)[0]
+    assert [line for line in section.splitlines() if line.startswith("|")] == [
+        "| `c` | rows | `roc_auc` |",
+        "| --- | ---: | ---: |",
+        "| `a` | 3 | 0.5000 |",
+        "| gap |  | 0.1000 |",
+        "| gate |  | ✅ max_gap - |",
+    ]
+    assert "| ✅ pass | `roc_auc` max\\_gap | 0.1000 | r |" in out.splitlines()

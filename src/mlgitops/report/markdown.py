@@ -14,16 +14,23 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+#: Every line break ``str.splitlines`` knows (GitHub may too), and tabs: each run one space.
+_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+#: Other C0 and C1 controls, and invisible formatting that can hide or reorder text
+#: (bidi marks, embeddings, overrides and isolates, zero-width characters, the BOM).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u061c\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u206f\ufeff]"
+)
 _PUNCTUATION = re.compile(r"([\\`*_\[\]~$])")
 _BLOCK_START = re.compile(r"^(\d{0,9})([.)](?=\s|$)|(?<=^)[-+#=])")
 _ZWSP = "\u200b"
 
 
 def one_line(text: str) -> str:
-    """Control and bidi characters removed, line breaks and tabs as single spaces."""
-    text = _CONTROL.sub("", str(text).replace("\r\n", "\n"))
-    return re.sub(r"[\n\t]+", " ", text).strip()
+    """Control, bidi and invisible formatting characters removed; line breaks of every
+    kind (``\\x85`` and ``\\u2028`` too) and tabs as single spaces."""
+    return _BREAKS.sub(" ", _CONTROL.sub("", str(text))).strip()
 
 
 def escape(text: str) -> str:
@@ -83,7 +90,9 @@ def cut(text: str, limit: int, note: str, measure: Callable[[str], int] = len) -
     open_fence: str | None = None
     details = 0
     used = 0
-    for line in text.splitlines():
+    # Only "\n": str.splitlines also breaks at characters a line of text may hold (U+0085,
+    # U+2028), and joining with "\n" would make those real line breaks.
+    for line in text.removesuffix("\n").split("\n"):
         closing = _closing(open_fence, details)
         if used + measure(line) + 1 + measure(closing) + measure(note) + 2 > limit:
             break

@@ -147,9 +147,21 @@ def _metrics(report: ReportInput) -> list[str]:
     ]
 
 
-def _gate_name(gate: Doc) -> str:
+def _threshold(gate: Doc) -> str | None:
+    """A gate's threshold as the spec wrote it (``0.05``); None where the verdict has none
+    (null: ``require_significant`` has none, and the schema allows null for every gate)."""
     threshold = gate.get("threshold")
-    limit = f" {float(threshold):g}" if isinstance(threshold, int | float) else ""
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        return None
+    try:
+        return f"{float(threshold):g}"
+    except OverflowError:  # an integer beyond float range
+        return None
+
+
+def _gate_name(gate: Doc) -> str:
+    threshold = _threshold(gate)
+    limit = f" {threshold}" if threshold is not None else ""
     return f"{code(gate['metric'])} {escape(gate['condition'])}{limit}"
 
 
@@ -218,7 +230,7 @@ def _gap_gate(verdict: Doc | None, metric: str) -> str:
     for gate in (verdict or {}).get("gates", []):
         if gate["metric"] == metric and gate["condition"] == "max_gap":
             icon = gate_status(gate).split(" ")[0]
-            return f"{icon} max_gap {float(gate['threshold']):g}"
+            return f"{icon} max_gap {_threshold(gate) or '-'}"
     return "-"
 
 
