@@ -466,13 +466,7 @@ def test_rollback_of_a_record_with_a_value_of_the_wrong_type_names_the_file_and_
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     rel = committed_record(world, change)
-    head = git(world.work, "rev-parse", "HEAD")
-    capsys.readouterr()
-    assert cli_run(world.work, "rollback", world.name, "--env", "staging", "--no-push") == 2
-    assert capsys.readouterr().err == (
-        f"mlgitops rollback: error: {rel}: not a valid provenance record ({problem})\n"
-    )
-    assert git(world.work, "rev-parse", "HEAD") == head
+    refused(world, capsys, ("rollback", "--env", "staging"), rel, problem)
 
 
 @pytest.mark.parametrize(
@@ -485,11 +479,24 @@ def test_promote_refuses_to_copy_a_record_with_a_value_of_the_wrong_type(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     rel = committed_record(world, change)
+    refused(world, capsys, ("promote", "--to", "production"), rel, problem)
+
+
+def refused(
+    world: World,
+    capsys: pytest.CaptureFixture[str],
+    command: tuple[str, ...],
+    rel: str,
+    problem: str,
+) -> None:
+    """``command`` (its verb, then its options) refuses the record ``rel`` with exit 2 for
+    ``problem``, and commits nothing."""
     head = git(world.work, "rev-parse", "HEAD")
     capsys.readouterr()
-    assert cli_run(world.work, "promote", world.name, "--to", "production", "--no-push") == 2
+    verb, *options = command
+    assert cli_run(world.work, verb, world.name, *options, "--no-push") == 2
     assert capsys.readouterr().err == (
-        f"mlgitops promote: error: {rel}: not a valid provenance record ({problem})\n"
+        f"mlgitops {verb}: error: {rel}: not a valid provenance record ({problem})\n"
     )
     assert git(world.work, "rev-parse", "HEAD") == head
 
