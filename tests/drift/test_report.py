@@ -36,6 +36,19 @@ def test_names_from_the_data_cannot_break_the_table_or_mention_people() -> None:
     assert "`@octocat <b>\\|` (10 rows)" in text
 
 
+def test_no_line_break_or_invisible_character_of_the_data_reaches_the_report() -> None:
+    """A category or column holding U+0085 or U+2028 (lines to GitHub) or a bidi override
+    kept it: ``_code`` replaced only ``\\n`` and ``\\r``."""
+    hostile = "ok\x85@octocat\u2028<!-- x -->\u202egnp.exe"
+    train = pd.DataFrame({"c": ["x"] * 50})
+    current = pd.DataFrame({"c": ["x"] * 40 + [hostile] * 10, f"n{hostile}": 1})
+    text = _report(train, current)
+    assert "`ok @octocat <!-- x -->gnp.exe` (10 rows)" in text
+    assert "- `nok @octocat <!-- x -->gnp.exe`" in text
+    assert not any(c in text for c in "\x85\u2028\u202e")
+    assert not any(line.startswith(("@", "<!-- x")) for line in text.splitlines())
+
+
 def test_report_never_exceeds_githubs_body_limit() -> None:
     rng = np.random.default_rng(0)
     train = pd.DataFrame(

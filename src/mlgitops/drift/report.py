@@ -167,7 +167,11 @@ def _legend(report: DriftReport) -> str:
 
 
 def _code(text: str) -> str:
-    return str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    """A value shown inside backticks: on one line (no line break of any kind, no bidi or
+    invisible character: :func:`~mlgitops.report.markdown.one_line`), no backtick or pipe."""
+    from mlgitops.report.markdown import one_line
+
+    return one_line(str(text)).replace("`", "'").replace("|", "\\|")
 
 
 def _text(text: str) -> str:
