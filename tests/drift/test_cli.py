@@ -180,6 +180,25 @@ def test_per_feature_threshold_and_ignore_from_the_spec(
     assert "No drift in 1 feature." in out
 
 
+def test_a_feature_setting_that_names_no_feature_is_named_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``drift.features: {colour: {ignore: true}}`` was accepted, and ``color`` kept judged
+    (and a drifting one failing) without a word."""
+    extra = "  features:\n    colour: {ignore: true}\n    label: {psi: 0.5}\n"
+    repo = make_repo(tmp_path / "repo", extra=extra, recent=shifted_rows())
+    capsys.readouterr()
+    assert _run(repo, "--action", "none") == 2
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        "pipelines/demo.yaml:18:5: drift.features.colour: no feature of the training data is "
+        "named 'colour' (its features: x, color)",
+        "pipelines/demo.yaml:19:5: drift.features.label: no feature of the training data is "
+        "named 'label' (its features: x, color)",
+        "mlgitops: 2 problem(s) in the specs; nothing written",
+    ]
+    assert not (repo / ".mlgitops" / "demo" / "drift.md").exists()
+
+
 def test_missing_column_and_new_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "repo")
     rows = [(x, x % 2, "r") for x in range(1, 101)]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlgitops import console, fsio
-from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
+from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, SpecError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import Pipeline
@@ -73,6 +74,7 @@ def run(
     ref, note = _reference(spec, pipeline, reference, outputs, tracking_uri)
     if note:
         console.error_line(f"mlgitops drift: {note}")
+    _named_features(repo, pipeline, ref.profile)
     table = read_frame(repo, pipeline, location)
     with console.group(f"drift: {name} ({len(table.frame):,} rows)"):
         result = detect(
@@ -100,6 +102,30 @@ def run(
     )
     console.line(outcome)
     return EXIT_FAILED if result.drifted else EXIT_OK
+
+
+def _named_features(repo: Path, pipeline: Pipeline, profile: Mapping[str, Any]) -> None:
+    """A SpecError at each ``drift.features`` entry that names no feature of the reference
+    (a misspelt name would leave the feature it meant at the defaults, without a word)."""
+    from mlgitops.spec import spec_problem
+
+    known = [str(f.get("name")) for f in profile.get("features", ())]
+    named = pipeline.drift.features if pipeline.drift else {}
+    shown = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+    problems = [
+        spec_problem(
+            repo,
+            pipeline,
+            ["drift", "features", name],
+            f"drift.features.{name}: no feature of the training data is named {name!r} "
+            f"(its features: {shown or 'none'})",
+            at_key=True,
+        )
+        for name in named
+        if name not in known
+    ]
+    if problems:
+        raise SpecError(problems)
 
 
 def _current_location(pipeline: Pipeline, option: str | None) -> str:
