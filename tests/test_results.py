@@ -55,6 +55,7 @@ def test_a_train_result_reads_back_as_written() -> None:
         ("content_key", ["k"]),
         ("fingerprint_columns", "x"),
         ("features", [{"name": 1}]),
+        ("features", [{"dtype": "float64"}]),  # deploy's re-score read each name: exit 3
         ("hashes", {"data": "d"}),
         ("hashes", {"data": 1, "schema": "s", "spec": "p", "code": "c", "package": "k"}),
         ("gpu_count", 1.5),

@@ -178,9 +178,15 @@ _FIELD_CHECKS: dict[str, Any] = {
     ),
     "list[str]": _strings,
     "list[Any] | None": lambda v: v is None or isinstance(v, list),
+    # the feature contract: each entry names a column and its dtype
     "list[dict[str, str]]": lambda v: (
         isinstance(v, list)
-        and all(isinstance(d, dict) and all(isinstance(x, str) for x in d.values()) for d in v)
+        and all(
+            isinstance(d, dict)
+            and {"name", "dtype"} <= d.keys()
+            and all(isinstance(x, str) for x in d.values())
+            for d in v
+        )
     ),
     "Hashes": lambda v: (
         isinstance(v, dict)

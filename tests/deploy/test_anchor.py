@@ -347,3 +347,27 @@ def test_a_review_that_records_no_digest_deploys_nothing(field: str, what: str) 
         f"{where}: train.json records no {what} (trained by an older mlgitops?): run the pull "
         "request's checks again; nothing deployed"
     )
+
+
+@pytest.mark.parametrize("candidate", [["not", "a", "mapping"], "run", None])
+def test_a_verdict_whose_candidate_is_no_record_deploys_nothing(candidate: object) -> None:
+    """The PR workflow's job writes verdict.json: a candidate that is a list made the
+    refusal's own message fail (exit 3)."""
+    from mlgitops import results
+    from mlgitops.errors import CheckFailed
+    from mlgitops.gitops.anchor import Anchor, check
+    from tests.report.conftest import FIXTURES
+
+    doc = json.loads((FIXTURES / "train.json").read_text())
+    doc.update(training_rows_digest="sha256:" + "1" * 64, model_digest="sha256:" + "2" * 64)
+    doc.update(model_uri="models:/m-0123")
+    verdict = json.loads((FIXTURES / "verdict.json").read_text())
+    verdict.update(passed=True, candidate=candidate)
+    train = results.load_train_result(json.dumps(doc))
+    anchor = Anchor(train, verdict, "pull request #12", False, 12)
+    with pytest.raises(CheckFailed) as refused:
+        check(anchor, "tumors")
+    assert str(refused.value) == (
+        f"pull request #12: the verdict judged run None but train.json names run "
+        f"{train.run_id}; nothing deployed"
+    )

@@ -717,8 +717,17 @@ def _fewer_rows(outputs: Path) -> None:
     pd.read_parquet(path).iloc[1:].to_parquet(path, index=False)
 
 
+def _lists(outputs: Path) -> None:
+    """Each prediction a list: the re-score's encoding raised TypeError (exit 3)."""
+    path = outputs / "candidate" / "predictions.parquet"
+    frame = pd.read_parquet(path)
+    frame["y_pred"] = [[v] for v in frame["y_pred"]]
+    frame.to_parquet(path, index=False)
+
+
 CHANGES = [
     (_swap, "the outputs of the deployed model, where the candidate model's belong"),
+    (_lists, "does not give one prediction (and one probability a class) for each"),
     (_edit("digest", "sha256:" + "0" * 64), "not of the reviewed model's"),
     (_edit("holdout", "0" * 64), "written for another pipeline or another holdout"),
     (_fewer_rows, "does not give one prediction (and one probability a class) for each"),
@@ -732,7 +741,8 @@ def test_outputs_of_another_model_or_holdout_deploy_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Each change of the model stages' outputs, on a copy of them: the deployed model's
-    where the reviewed model's go, another digest, another holdout, a row short."""
+    where the reviewed model's go, lists for predictions, another digest, another holdout,
+    a row short."""
     import shutil
 
     uri = mlflow_server.uri

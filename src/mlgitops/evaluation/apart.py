@@ -186,12 +186,16 @@ def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
             known = jsondoc.loads((folder / CLASSES).read_bytes(), CLASSES)
     except (OSError, ValueError, KeyError, TypeError, BadInput) as exc:
         raise ModelFailed(f"its outputs cannot be read ({exc})") from exc
-    if len(values) != rows or (
-        given is not None
-        and (
-            not isinstance(known, list)
-            or given.shape != (rows, len(known))
-            or (finite and not np.isfinite(given).all())
+    if (
+        len(values) != rows
+        or not _scalars(values)
+        or (
+            given is not None
+            and (
+                not isinstance(known, list)
+                or given.shape != (rows, len(known))
+                or (finite and not np.isfinite(given).all())
+            )
         )
     ):
         raise ModelFailed(
@@ -199,6 +203,14 @@ def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
             f"{rows} holdout rows"
         )
     return Outputs(values, given, known)
+
+
+def _scalars(values: Any) -> bool:
+    """Whether each prediction is one value (a number, a label), not a list or a mapping: a
+    model's process writes its outputs, and its code can write anything."""
+    if values.dtype != object:
+        return bool(values.ndim == 1)
+    return all(v is None or isinstance(v, str | int | float | np.generic) for v in values)
 
 
 def main(argv: list[str]) -> int:

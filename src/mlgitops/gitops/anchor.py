@@ -138,9 +138,10 @@ def check(anchor: Anchor, pipeline: str) -> None:
             raise BadInput(
                 f"{anchor.source}: train.json's {shown} {value!r} is not {what}; nothing deployed"
             )
-    if not isinstance(candidate, Mapping) or candidate.get("run_id") != train.run_id:
+    judged = candidate.get("run_id") if isinstance(candidate, Mapping) else None
+    if judged != train.run_id:
         raise CheckFailed(
-            f"{anchor.source}: the verdict judged run {candidate.get('run_id')!r} "
+            f"{anchor.source}: the verdict judged run {judged!r} "
             f"but train.json names run {train.run_id}; nothing deployed"
         )
     if not anchor.passed:
