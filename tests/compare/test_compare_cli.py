@@ -177,8 +177,7 @@ def test_a_branch_that_changes_the_deployed_record_gets_no_verdict(
     assert err == (
         f"mlgitops compare: error: the commits since origin/main change {rel}, the record of "
         f"what is deployed to {environment}, which only deploy, promote and rollback write: "
-        "deploy would ship nothing once they are merged; revert that change in a pull "
-        "request of its own\n"
+        "do not merge them, promote would copy the changed record and deploy judge against it; revert that change in a pull request of its own\n"
     )
     assert not (world.output / "verdict.json").exists()
     git(world.root, "revert", "--no-edit", "HEAD")

@@ -369,8 +369,8 @@ def test_a_pull_request_that_changes_the_record_of_an_environment_it_no_longer_n
     assert pr.capsys.readouterr().err == (
         f"mlgitops compare: error: the commits since origin/main change manifests/{NAME}/"
         "overlays/staging/model.json, the record of what is deployed to staging, which only "
-        "deploy, promote and rollback write: deploy would ship nothing once they are merged; "
-        "revert that change in a pull request of its own\n"
+        "deploy, promote and rollback write: do not merge them, promote would copy the changed record and deploy judge against it; revert that change in a pull request of "
+        "its own\n"
     )
 
 
@@ -500,8 +500,8 @@ def test_a_renamed_pipeline_is_judged_against_the_model_its_old_name_runs(
     assert pr.capsys.readouterr().err == (
         f"mlgitops compare: error: the commits since origin/main change manifests/{NAME}/"
         "overlays/staging/model.json, the record of what is deployed to staging of 'shapes', "
-        "which only deploy, promote and rollback write: deploy would ship nothing once they "
-        "are merged; revert that change in a pull request of its own\n"
+        "which only deploy, promote and rollback write: do not merge them, promote would copy the changed record and deploy judge against it; revert that change in a pull "
+        "request of its own\n"
     )
 
 
@@ -531,8 +531,7 @@ def test_a_pipeline_in_a_folder_of_its_repository_keeps_its_records(pr: PullRequ
     assert pr.capsys.readouterr().err == (
         f"mlgitops compare: error: the commits since main change manifests/{NAME}/overlays/"
         "staging/model.json, the record of what is deployed to staging, which only deploy, "
-        "promote and rollback write: deploy would ship nothing once they are merged; revert "
-        "that change in a pull request of its own\n"
+        "promote and rollback write: do not merge them, promote would copy the changed record and deploy judge against it; revert that change in a pull request of its own\n"
     )
     git(mono, "checkout", "-q", "main", "--", "ml/manifests")
     git(mono, "commit", "-q", "-m", "Keep the record")

@@ -61,8 +61,7 @@ def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
         raise BadInput(
             f"the commits since {ref} change {rel}, the record of what is deployed to "
             f"{record_environment(names, rel)}, which only deploy, promote and rollback write: "
-            "deploy would ship nothing once they are merged; revert that change in a pull "
-            "request of its own"
+            "do not merge them, promote would copy the changed record and deploy judge against it; revert that change in a pull request of its own"
         )
 
 
