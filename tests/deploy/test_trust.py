@@ -526,6 +526,44 @@ def test_a_pull_request_that_removes_the_record_of_an_environment_it_renames_dep
     assert world.remote_head() == before
 
 
+def test_promote_refuses_a_record_that_names_another_model_than_its_version(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A pull request that changes only staging's record (no pipeline input: no deploy runs
+    for it), merged against its failed check, pointed it at a model the PR credentials
+    logged, its version kept: promote checked that the version exists, and shipped that
+    model to production unreviewed."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=11)
+    assert deploy(world, uri) == 0  # v1, reviewed, in staging
+    _, model_id, digest = another_model(world, uri, "unreviewed")
+    git(world.work, "pull", "-q", "origin", "main")
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    doc = json.loads((world.work / rel).read_text())
+    run_id = doc["run_id"]
+    doc.update(model_uri=f"models:/{model_id}", model_digest=digest)  # version stays "1"
+    (world.work / rel).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    git(world.work, "commit", "-qam", "Tidy the staging record")
+    git(world.work, "push", "-q", "origin", "main")
+    before = world.remote_head()
+    capsys.readouterr()
+
+    promote = ("promote", world.name, "--to", "production", "--tracking-uri", uri)
+    assert cli_run(world.work, *promote) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: manifests/{world.name}/overlays/production/model.json names "
+        f"models:/{model_id} of run {run_id} as version 1, where the registry's version 1 is "
+        f"{handoff(world.work, world.name, 'train.json')['model_uri']} of run "
+        f"{run_id}: the record was changed by other than deploy, promote and rollback; "
+        "restore it from Git's history; nothing committed\n"
+    )
+    assert world.remote_head() == before
+
+
 def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(
     world: World,
     mlflow_server: MlflowServer,

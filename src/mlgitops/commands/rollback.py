@@ -58,7 +58,7 @@ def run(
     planned = delivery.planned_version(root, edit, overlay)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     if planned is not None:
-        delivery.check_registry(root, uri, name, *planned)
+        delivery.check_registry(root, uri, name, planned)
     outcome = publish(root, edit, where)
     values = delivery.report("rollback", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:

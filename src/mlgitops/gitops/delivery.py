@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from mlgitops import console, proc
 from mlgitops.errors import BadInput, ServiceError
@@ -13,6 +14,7 @@ from mlgitops.gitops.overlay import Overlay
 from mlgitops.gitops.publish import Edit, Published, Snapshot, Target, Unchanged
 from mlgitops.gitops.registry import open_registry
 from mlgitops.outputs import set_github_outputs
+from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo
 from mlgitops.spec.model import Environment, Pipeline
 
@@ -116,12 +118,16 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def check_registry(root: Path, uri: str, pipeline: str, version: str, state: str) -> None:
-    """Before anything is committed: the registry answers and holds ``pipeline`` ``version``.
+def check_registry(root: Path, uri: str, pipeline: str, planned: Planned) -> None:
+    """Before anything is committed: the registry answers and holds the planned record's
+    version of ``pipeline``, registered from the run the record names; the record's model
+    is that version (a record a merge changed by hand names another model).
 
-    ``state`` says where Git stands when this fails ("nothing committed", or
+    ``planned.state`` says where Git stands when this fails ("nothing committed", or
     that Git already names the version and only the alias is behind).
     """
+    record, rel, state = planned.record, planned.rel, planned.state
+    version = record.version
     registry = open_registry(uri, root)
     try:
         known = registry.has_model(pipeline)
@@ -137,11 +143,28 @@ def check_registry(root: Path, uri: str, pipeline: str, version: str, state: str
         raise BadInput(
             f"MLflow registry {uri}: model '{pipeline}' has no version {version}; {state}"
         )
+    ours = record.model_uri in (found.uri, found.source)
+    if not ours or (found.run_id and record.run_id != found.run_id):
+        raise BadInput(
+            f"{rel} names {record.model_uri} of run {record.run_id} as version {version}, "
+            f"where the registry's version {version} is {found.source} of run "
+            f"{found.run_id or '?'}: the record was changed by other than deploy, promote and "
+            f"rollback; restore it from Git's history; {state}"
+        )
 
 
-def planned_version(root: Path, edit: Edit, overlay: Overlay) -> tuple[str, str] | None:
-    """The model version ``edit`` leaves in ``overlay`` when applied to HEAD, and the state
-    Git is in should the registry refuse it; None when the edit does not apply."""
+class Planned(NamedTuple):
+    """The record an edit leaves in an environment, its path, and the state Git is in
+    should the registry refuse it."""
+
+    record: ProvenanceRecord
+    rel: str
+    state: str
+
+
+def planned_version(root: Path, edit: Edit, overlay: Overlay) -> Planned | None:
+    """The record ``edit`` leaves in ``overlay`` when applied to HEAD, and the state Git is
+    in should the registry refuse it; None when the edit does not apply."""
     from mlgitops.gitops.edits import read_record
     from mlgitops.results import load_provenance
 
@@ -151,14 +174,16 @@ def planned_version(root: Path, edit: Edit, overlay: Overlay) -> tuple[str, str]
         record = read_record(snapshot, overlay) if change.settled else None
         if record is None:
             return None
-        return record.version, (
+        return Planned(
+            record,
+            overlay.model_json,
             f"Git already names v{record.version} for {overlay.environment} at "
             f"{snapshot.commit[:12]}; only the MLflow alias is behind, run the command again "
-            "once the registry holds it"
+            "once the registry holds it",
         )
     text = change.files[overlay.model_json]
     record = load_provenance(text, overlay.model_json)
-    return record.version, "nothing committed"
+    return Planned(record, overlay.model_json, "nothing committed")
 
 
 def point_alias(
