@@ -24,9 +24,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
     import numpy.typing as npt
     import pandas as pd
+
+    from mlgitops.spec.model import Pipeline
 
 #: Schema dtypes that make a column categorical whatever its values look like.
 CATEGORICAL_DTYPES = frozenset({"category", "str", "string", "object"})
@@ -82,6 +86,43 @@ def declared_columns(schema: Any, header: Sequence[str]) -> list[tuple[str, str]
         elif key in header and key not in found:
             found[str(key)] = dtype
     return list(found.items())
+
+
+def named_columns(
+    root: Path,
+    pipeline: Pipeline,
+    schema: Any,
+    header: list[str],
+    location: str,
+    *,
+    declared_too: bool = True,
+) -> None:
+    """A SpecError, at each one's line of the spec, where the target or
+    ``compare.slices.column`` is not a column of the pipeline's data file at ``location``
+    (``header``); ``declared_too``: only where the schema does not declare it either (where
+    it does, validation reports the missing column)."""
+    from mlgitops.errors import SpecError
+    from mlgitops.spec import spec_problem
+
+    named: list[tuple[list[str | int], str]] = [(["data", "target"], pipeline.data.target)]
+    if (slices := pipeline.compare.slices) is not None:
+        named.append((["compare", "slices", "column"], slices.column))
+    wanted = [column for _, column in named]
+    declared = dict(declared_columns(schema, wanted)) if declared_too else {}
+    shown = ", ".join(map(str, header))
+    problems = [
+        spec_problem(
+            root,
+            pipeline,
+            path,
+            f"{'.'.join(map(str, path))} {column!r} is not a column of {location} (its "
+            f"columns: {shown})",
+        )
+        for path, column in named
+        if column not in header and column not in declared
+    ]
+    if problems:
+        raise SpecError(problems)
 
 
 def contract(

@@ -110,7 +110,7 @@ def _validate(
     root: Path, pipeline: Pipeline, location: str, workdir: Path, timeout: float, *, profile: bool
 ) -> tuple[Any, Any]:
     from mlgitops.data import open_data
-    from mlgitops.training.data import named_columns
+    from mlgitops.features import named_columns
     from mlgitops.validation.base import Head
     from mlgitops.validation.engine import Limits, validate
     from mlgitops.validation.report import Report

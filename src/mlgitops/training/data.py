@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import BadInput, CheckFailed, DataError, SpecError
-from mlgitops.features import FeatureContract, contract, missing_as_nan, row_fingerprints
+from mlgitops.features import (
+    FeatureContract,
+    contract,
+    declared_columns,
+    missing_as_nan,
+    named_columns,
+    row_fingerprints,
+)
 from mlgitops.outputs import ROW, ROW_RESERVED
 from mlgitops.spec.model import Pipeline
 
@@ -337,8 +344,6 @@ def require_spec_columns(
     SpecError at its line of the spec, with ``compare.slices.column``; in another file, a
     DataError naming the file, unless it need not be ``labelled``); BadInput where the
     schema does not declare the target."""
-    from mlgitops.features import declared_columns
-
     data = pipeline.data
     if location not in (data.path, data.test_path):
         if labelled and data.target not in header:
@@ -351,43 +356,6 @@ def require_spec_columns(
         raise BadInput(
             f"{where}: the target column {data.target!r} is not declared: declare it with its dtype"
         )
-
-
-def named_columns(
-    root: Path,
-    pipeline: Pipeline,
-    schema: Any,
-    header: list[str],
-    location: str,
-    *,
-    declared_too: bool = True,
-) -> None:
-    """A SpecError, at each one's line of the spec, where the target or
-    ``compare.slices.column`` is not a column of the pipeline's data file at ``location``
-    (``header``); ``declared_too``: only where the schema does not declare it either (where
-    it does, validation reports the missing column)."""
-    from mlgitops.features import declared_columns
-    from mlgitops.spec import spec_problem
-
-    named: list[tuple[list[str | int], str]] = [(["data", "target"], pipeline.data.target)]
-    if (slices := pipeline.compare.slices) is not None:
-        named.append((["compare", "slices", "column"], slices.column))
-    wanted = [column for _, column in named]
-    declared = dict(declared_columns(schema, wanted)) if declared_too else {}
-    shown = ", ".join(map(str, header))
-    problems = [
-        spec_problem(
-            root,
-            pipeline,
-            path,
-            f"{'.'.join(map(str, path))} {column!r} is not a column of {location} (its "
-            f"columns: {shown})",
-        )
-        for path, column in named
-        if column not in header and column not in declared
-    ]
-    if problems:
-        raise SpecError(problems)
 
 
 def _require_no_missing_target(frame: pd.DataFrame, target: str, path: str) -> None:
