@@ -15,6 +15,12 @@ from tests.train.helpers import cli, example_repo, runs_of, unique
 
 pytestmark = pytest.mark.slow
 
+#: The example pipeline's model, as `mlgitops init` writes it.
+MODEL = (
+    "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+    "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}"
+)
+
 
 def _only_the_failure(folder: Path, stage: str, err: str) -> None:
     """The hand-off folder holds failed.json alone, with the error the command printed."""
@@ -69,15 +75,13 @@ def _command_trainer(root: Path, name: str) -> None:
             "{source}:11:14: model.estimator: sklearn.ensemble.NoSuchForest cannot be imported",
         ),
         (
-            "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
-            "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+            MODEL,
             "estimator: sklearn.cluster.KMeans\n  params: {n_clusters: 2}",
             "{source}:11:14: model.estimator: sklearn.cluster.KMeans is a clusterer, but the "
             "task is classification",
         ),
         (
-            "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
-            "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+            MODEL,
             "estimator: sklearn.svm.SVC\n  params: {C: 2.0}",
             "{source}:11:14: model.estimator: sklearn.svm.SVC gives no class probabilities "
             "(predict_proba), which roc_auc and log_loss are scored on: choose a classifier "
@@ -85,8 +89,7 @@ def _command_trainer(root: Path, name: str) -> None:
             "scored on labels (accuracy, f1, precision, recall)",
         ),
         (
-            "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
-            "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+            MODEL,
             "estimator: sklearn.pipeline.Pipeline\n  params: {}",
             "{source}:12:11: model.params: sklearn.pipeline.Pipeline cannot be made from them: "
             "Pipeline.__init__() missing 1 required positional argument: 'steps'",
@@ -468,8 +471,7 @@ def test_a_prediction_the_fitted_model_refuses_is_bad_input(
     _edit(
         root,
         name,
-        "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
-        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+        MODEL,
         "estimator: sklearn.neighbors.KNeighborsClassifier\n  params: {n_neighbors: 1000}",
     )
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
@@ -565,8 +567,7 @@ def test_whatever_the_estimator_raises_is_a_spec_error_at_the_model(
     _edit(
         root,
         name,
-        "estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
-        "  params: {max_iter: 200, learning_rate: 0.1, random_state: 0}",
+        MODEL,
         f"estimator: {estimator}\n  params: {params}",
     )
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
