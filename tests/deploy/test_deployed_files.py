@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import requests
 
+from mlgitops.digest import training_rows_digest
 from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_deploy import deploy, merge_a_change, versions
 from tests.deploy.world import World, cli_run, git, handoff, publish_review, reviewed_run
@@ -69,6 +70,47 @@ def _swap_training_rows(world: World, uri: str, run_id: str, rows: bytes = b"") 
         f"{uri}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=30
     ).json()["run"]
     open_tracking(uri, world.work, env={}).upload(run["info"]["artifact_uri"], forged, "mlgitops")
+
+
+def test_training_rows_a_review_records_are_the_merged_data_s_own(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The pull request's train job writes the training rows its run logs and the digest
+    its train.json records: a job that logs other rows than its model trained on (here it
+    hides 40 of them, which later reviews would then score the deployed model on as
+    unseen) with a digest to match deploys nothing. Deploy computes the rows from the
+    merged commit's data and split, as train does, and holds the logged ones to them."""
+    uri = mlflow_server.uri
+    run_id = reviewed_run(uri, world.work, world.name)
+    folder = world.work / ".mlgitops" / world.name
+    train = handoff(world.work, world.name, "train.json")
+    trained = pd.read_parquet(folder / "training_rows.parquet")
+    buffer = io.BytesIO()
+    trained.iloc[40:].to_parquet(buffer)
+    forged = buffer.getvalue()
+    _swap_training_rows(world, uri, run_id, forged)
+    train["training_rows_digest"] = training_rows_digest(
+        forged, train["fingerprint_columns"], train["target"]
+    )
+    (folder / "train.json").write_text(json.dumps(train))
+    run = publish_review(on_github.state, world.work, world.name, pr=12)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    err = capsys.readouterr().err
+    head = git(world.work, "rev-parse", "HEAD")
+    assert err == (
+        f"mlgitops deploy: error: the training rows run {run_id} logged "
+        f"({len(trained) - 40} rows, {train['training_rows_digest']}; pull request #12, "
+        f"workflow run {run['id']} on {head[:12]}) are not the {len(trained)} rows the "
+        "merged commit's data and split give: 0 logged rows are not among them, 40 of "
+        "them are not logged. The training job logged rows other than its model's, or the "
+        "data or the split changed on the base branch after the review ran (bring a "
+        "branch up to date with its base before merging it); nothing deployed\n"
+    )
+    assert (world.remote_head(), versions(uri, world.name)) == (before, [])
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The model deploy is about to register, checked against its anchor.
 
-Four checks, none of which believes MLflow's tags:
+Five checks, none of which believes MLflow's tags:
 
 - the logged model named by the anchor's ``train.json`` belongs to the
   anchor's run (its ``source_run_id``);
@@ -9,6 +9,8 @@ Four checks, none of which believes MLflow's tags:
   are caught);
 - so does the digest of the run's training rows (what compare keeps the model
   off once it is deployed), which deploy records beside the model's;
+- those rows are the ones the merged commit's data and split give, computed here
+  as ``train`` computes them (the pull request's job wrote the logged ones);
 - that very model, re-scored on the merged commit's holdout against the merged
   spec's gates, passes — with ``compare``'s own scoring (:func:`judge`), given
   the features the merged schema declares (never the list the pull request's
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from mlgitops.evaluation.apart import Apart
     from mlgitops.evaluation.assess import DeployedModel
     from mlgitops.evaluation.metrics import Holdout
+    from mlgitops.evaluation.pairing import TrainingRows
     from mlgitops.evaluation.verdict import Verdict
     from mlgitops.training.data import Split
 
@@ -166,7 +169,8 @@ def verify(
     if not digested:
         with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp:
             _checked_download(uri, model_id, train, anchor.source, Path(tmp))
-    _check_training_rows(uri, train, anchor.source)
+    logged = _check_training_rows(uri, train, anchor.source)
+    _held_to_merged(logged, merged.split, train, anchor.source)
     with console.group(f"Re-scoring model {model_id} on the merged holdout"):
         judged = _rescore(pipeline, merged, model_id, uri, ref, outputs)
     if not judged.passed:
@@ -178,9 +182,10 @@ def verify(
     return Verified(train.model_digest, source, model_id, judged, train.training_rows_digest)
 
 
-def _check_training_rows(uri: str, train: TrainResult, where: str) -> None:
-    """CheckFailed unless the run's training rows in MLflow are the ones the review
-    recorded (:func:`mlgitops.gitops.anchor.check` requires that it recorded them)."""
+def _check_training_rows(uri: str, train: TrainResult, where: str) -> TrainingRows | None:
+    """The run's training rows in MLflow (None: it names no fingerprint columns);
+    CheckFailed unless they are the ones the review recorded
+    (:func:`mlgitops.gitops.anchor.check` requires that it recorded them)."""
     from mlgitops.errors import DataError
     from mlgitops.evaluation.baseline import ARTIFACTS, TRAINING_ROWS, run_training_rows
 
@@ -196,6 +201,45 @@ def _check_training_rows(uri: str, train: TrainResult, where: str) -> None:
             f"{what} {now}, but the review recorded {train.training_rows_digest} ({where}): "
             "they changed after the review; nothing deployed"
         )
+    return found[1]
+
+
+def _held_to_merged(
+    logged: TrainingRows | None, split: Split, train: TrainResult, where: str
+) -> None:
+    """CheckFailed unless the rows the run logged (and its review recorded) are the
+    training rows the merged commit's data and split give, as ``train`` computes them:
+    the pull request's job wrote the logged ones, and which rows later reviews leave out
+    as the deployed model's own must not be its choice."""
+    import numpy as np
+
+    ours = split.training_rows()
+    shown = f"the training rows run {train.run_id} logged"
+    if logged is None or (logged.columns, logged.target) != (ours.columns, split.target):
+        over = "no columns" if logged is None else f"columns {', '.join(logged.columns)}"
+        raise CheckFailed(
+            f"{shown} ({where}) are fingerprinted over {over}, where the merged commit's "
+            f"spec and schema give {', '.join(ours.columns)} (target {split.target}); "
+            "nothing deployed"
+        )
+    theirs = np.sort(np.asarray(logged.fingerprints, dtype=np.uint64))
+    given = np.sort(np.asarray(ours.fingerprints, dtype=np.uint64))
+    inputs = None if logged.inputs is None else np.sort(np.asarray(logged.inputs, np.uint64))
+    same_inputs = inputs is not None and np.array_equal(inputs, np.sort(ours.inputs))
+    if np.array_equal(theirs, given) and same_inputs:
+        return
+    unknown = int(np.isin(theirs, given, invert=True).sum())
+    unlisted = int(np.isin(given, theirs, invert=True).sum())
+    what = f"{unknown} logged rows are not among them, {unlisted} of them are not logged"
+    if np.array_equal(theirs, given):
+        what = "their inputs' fingerprints (the inputs column) are not those rows' inputs"
+    raise CheckFailed(
+        f"{shown} ({len(theirs)} rows, {train.training_rows_digest}; {where}) are not the "
+        f"{len(given)} rows the merged commit's data and split give: {what}. The training "
+        "job logged rows other than its model's, or the data or the split changed on the "
+        "base branch after the review ran (bring a branch up to date with its base before "
+        "merging it); nothing deployed"
+    )
 
 
 def model_id_of(model_uri: str, where: str) -> str:
