@@ -320,6 +320,12 @@ def test_a_local_sqlite_store_registers_through_mlflows_client(
         f"deploy {world.name}: model v1 is already deployed to staging; nothing committed"
         in capsys.readouterr().out.splitlines()
     )
+    # An alias left behind (the commit landed, the registry failed): the same deploy again
+    # moves it, although the record and the alias disagree until then
+    client.delete_registered_model_alias(world.name, "staging")
+    assert deploy(world, uri, "--no-push") == 0
+    assert capsys.readouterr().out.endswith(f"  MLflow alias {world.name}@staging -> version 1\n")
+    assert str(client.get_model_version_by_alias(world.name, "staging").version) == "1"
 
 
 def test_an_overlay_that_is_not_committed_registers_nothing(

@@ -26,7 +26,7 @@ from mlgitops.digest import folder_digest
 from mlgitops.evaluation.apart import child_environment
 from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_anchor import model_json
-from tests.deploy.test_deploy import deploy, merge_a_change, versions
+from tests.deploy.test_deploy import alias, deploy, merge_a_change, versions
 from tests.deploy.world import (
     World,
     cli_run,
@@ -562,6 +562,87 @@ def test_promote_refuses_a_record_that_names_another_model_than_its_version(
         "restore it from Git's history; nothing committed\n"
     )
     assert world.remote_head() == before
+
+
+def _merge_record_change(world: World, text: str | None, message: str) -> None:
+    """A pull request that changes only staging's record, merged against its failed check:
+    it changes no pipeline input, so no deploy runs for it."""
+    path = world.work / "manifests" / world.name / "overlays" / "staging" / "model.json"
+    if text is None:
+        path.unlink()
+    else:
+        path.write_text(text)
+    git(world.work, "add", "-A")
+    git(world.work, "commit", "-qm", message)
+    git(world.work, "push", "-q", "origin", "main")
+
+
+def _merge_reviewed(world: World, on_github: GitHubServer, pr: int) -> str:
+    """A later pull request merged with the review in the hand-off folder; its head."""
+    git(world.work, "commit", "-q", "--allow-empty", "-m", f"Merge pull request #{pr}")
+    git(world.work, "push", "-q", "origin", "main")
+    publish_review(on_github.state, world.work, world.name, pr=pr)
+    return git(world.work, "rev-parse", "HEAD")
+
+
+def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A merged pull request that removes staging's record, or puts back an older one,
+    would have the next deploy judge against no model, or a weaker one. Each record of
+    what is deployed must agree with the registry's alias of its environment, which only
+    deploy, promote and rollback move (the PR credentials cannot)."""
+    uri = mlflow_server.uri
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=11)
+    assert deploy(world, uri) == 0  # v1 in staging
+    git(world.work, "pull", "-q", "origin", "main")
+    v1_record = (world.work / rel).read_text()
+    _merge_record_change(world, None, "Tidy the manifests")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    head = _merge_reviewed(world, on_github, 12)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: {head[:12]} holds no {rel}, where the registry's alias "
+        f"{world.name}@staging points at version 1: a merge removed the record of what "
+        "staging runs; restore it from Git's history; nothing deployed\n"
+    )
+    assert (world.remote_head(), versions(uri, world.name)) == (before, ["1"])
+
+    _merge_record_change(world, v1_record, "Restore the staging record")
+    _merge_reviewed(world, on_github, 13)
+    assert deploy(world, uri) == 0  # judged against v1, as the registry says
+    assert (versions(uri, world.name), alias(uri, world.name, "staging")) == (["1", "2"], "2")
+    git(world.work, "pull", "-q", "origin", "main")
+    _merge_record_change(world, v1_record, "Put back the staging record")  # v1, not v2
+    _merge_reviewed(world, on_github, 14)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: {rel} records version 1 as deployed to staging, where the "
+        f"registry's alias {world.name}@staging points at version 2: a merge changed the "
+        "record (restore it from Git's history), or the alias is behind it (run the deploy, "
+        "promote or rollback that wrote it again); nothing deployed\n"
+    )
+    assert (world.remote_head(), alias(uri, world.name, "staging")) == (before, "2")
+
+    promote = ("promote", world.name, "--to", "production", "--tracking-uri", uri)
+    assert cli_run(world.work, *promote) == 2  # v1 is a version, but not staging's model
+    assert capsys.readouterr().err.startswith(
+        f"mlgitops promote: error: {rel} records version 1 as deployed to staging, where the "
+        f"registry's alias {world.name}@staging points at version 2: a merge changed the "
+    )
+    assert (world.remote_head(), alias(uri, world.name, "production")) == (before, None)
 
 
 def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(

@@ -126,6 +126,11 @@ def run(
     snapshot = Snapshot(root, head)
     overlay = delivery.overlay_of(pipeline, env)
     usable_overlay(snapshot, overlay, pinned)  # before anything is registered
+    writing = delivery.Writing(env, anchor.train.run_id)  # its alias may lag behind this run
+    try:
+        delivery.check_records(root, uri, pipeline, head, where, writing=writing)
+    except BadInput as exc:
+        raise BadInput(f"{exc}; nothing deployed") from exc
     if attestation.required(loaded.config.attest, pipeline.train.attest):
         workflow = _pr_workflow(pipeline)
         console.line(f"  {attestation.require(anchor, os.environ, workflow)}")

@@ -18,7 +18,7 @@ import re
 import time
 from pathlib import Path
 
-from mlgitops import console
+from mlgitops import console, proc
 from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
 from mlgitops.gitops import delivery
 from mlgitops.gitops.edits import promote_edit, read_record
@@ -104,6 +104,11 @@ def run(
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     if planned is not None:
         delivery.check_registry(root, uri, name, planned)
+    head = proc.git("rev-parse", "HEAD", cwd=root)
+    try:  # the record promoted among them
+        delivery.check_records(root, uri, pipeline, head, where, writing=delivery.Writing(to))
+    except BadInput as exc:
+        raise BadInput(f"{exc}; nothing committed") from exc
     outcome = publish(root, edit, where)
     values = delivery.report("promote", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:

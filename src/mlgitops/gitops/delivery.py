@@ -11,8 +11,8 @@ from typing import NamedTuple
 from mlgitops import console, proc
 from mlgitops.errors import BadInput, ServiceError
 from mlgitops.gitops.overlay import Overlay
-from mlgitops.gitops.publish import Edit, Published, Snapshot, Target, Unchanged
-from mlgitops.gitops.registry import open_registry
+from mlgitops.gitops.publish import Edit, Published, Snapshot, Target, Unchanged, remote_tip
+from mlgitops.gitops.registry import ModelVersion, Registry, open_registry
 from mlgitops.outputs import set_github_outputs
 from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo
@@ -143,14 +143,142 @@ def check_registry(root: Path, uri: str, pipeline: str, planned: Planned) -> Non
         raise BadInput(
             f"MLflow registry {uri}: model '{pipeline}' has no version {version}; {state}"
         )
-    ours = record.model_uri in (found.uri, found.source)
-    if not ours or (found.run_id and record.run_id != found.run_id):
+    if _another_model(record, found):
         raise BadInput(
             f"{rel} names {record.model_uri} of run {record.run_id} as version {version}, "
             f"where the registry's version {version} is {found.source} of run "
             f"{found.run_id or '?'}: the record was changed by other than deploy, promote and "
             f"rollback; restore it from Git's history; {state}"
         )
+
+
+def _another_model(record: ProvenanceRecord, found: ModelVersion) -> bool:
+    """Whether ``record`` names another model or run than the registry's version it names."""
+    ours = record.model_uri in (found.uri, found.source)
+    return not ours or bool(found.run_id and record.run_id != found.run_id)
+
+
+def check_records(
+    root: Path,
+    uri: str,
+    pipeline: Pipeline,
+    head: str,
+    target: Target,
+    *,
+    writing: Writing | None = None,
+) -> None:
+    """BadInput unless every record of what is deployed (each environment's ``model.json``)
+    agrees with the registry's alias of its environment, which only deploy, promote and
+    rollback move: a record a merge changed or removed (a pull request that changes only a
+    record starts no deploy) would otherwise choose what later models are judged against,
+    or what is promoted. Read at ``head``; where it disagrees there, at the tip of
+    ``target`` too, which a re-run of an older job finds moved on. ``writing``: the
+    environment the command writes, whose alias may lag behind a record that names its
+    registered version (the commit landed, the alias could not be moved: running the
+    command again moves it)."""
+    problem = records_disagree(root, uri, pipeline, head, writing)
+    if problem is not None and target.remote is not None:
+        tip = remote_tip(root, target)
+        if tip != head:
+            problem = records_disagree(root, uri, pipeline, tip, writing)
+    if problem is not None:
+        raise BadInput(problem)
+
+
+class Writing(NamedTuple):
+    """The environment a command writes, and the run whose model it writes there (None:
+    any version the registry holds as the record names it)."""
+
+    environment: str
+    run_id: str | None = None
+
+
+def records_disagree(
+    root: Path, uri: str, pipeline: Pipeline, commit: str, writing: Writing | None = None
+) -> str | None:
+    """Why the records of what is deployed at ``commit`` disagree with the registry's
+    environment aliases (None: they agree)."""
+    from mlgitops.evaluation.baseline import (
+        pipeline_names,
+        record_environment,
+        record_path,
+        recorded_environments,
+    )
+
+    registry = open_registry(uri, root)
+    named = {e.name for e in pipeline.deploy.environments} if pipeline.deploy else set()
+    names = pipeline_names(root, commit, pipeline)
+    for name in names:
+        aliases = registry.aliases(name)
+        held = recorded_environments(root, commit, name)
+        for env in sorted(held | (named & set(aliases or {}))):
+            rel = record_path(name, env)
+            where = _Place(commit, rel, record_environment(names, rel) or env, name, env)
+            lag = writing if writing and (name, env) == (pipeline.name, writing[0]) else None
+            text = proc.git_text(root, commit, rel)
+            if (problem := _disagreement(registry, text, where, aliases, lag)) is not None:
+                return problem
+    return None
+
+
+class _Place(NamedTuple):
+    """A record of what is deployed: at ``commit``, its path, its environment as shown,
+    and the registered model and alias it belongs to."""
+
+    commit: str
+    rel: str
+    label: str
+    name: str
+    env: str
+
+
+def _disagreement(
+    registry: Registry,
+    text: str | None,
+    where: _Place,
+    aliases: Mapping[str, str] | None,
+    lag: Writing | None,
+) -> str | None:
+    """Why the record ``text`` (None: there is none) of an environment disagrees with the
+    registry, whose aliases of the pipeline's name are ``aliases`` (None: no registered
+    model of that name); ``lag``: the command writes this environment, whose alias may lag
+    behind."""
+    from mlgitops.results import load_provenance
+
+    commit, rel, label, name, env = where
+    pointed = (aliases or {}).get(env)
+    if text is None:
+        return (
+            f"{commit[:12]} holds no {rel}, where the registry's alias {name}@{env} points "
+            f"at version {pointed}: a merge removed the record of what {label} runs; "
+            "restore it from Git's history"
+        )
+    record = load_provenance(text, what=f"{commit[:12]}:{rel}")
+    if aliases is None:
+        return (
+            f"{rel} records version {record.version} as deployed to {label}, where MLflow "
+            f"registry {registry.uri} has no registered model '{name}' (is this the tracking "
+            "server that deployed it?)"
+        )
+    found = registry.get_version(name, record.version)
+    ours = found is not None and not _another_model(record, found)
+    if pointed != record.version and not (ours and lag and lag.run_id in (None, record.run_id)):
+        shown = "has no alias" if pointed is None else "'s alias"
+        points = "" if pointed is None else f" points at version {pointed}"
+        return (
+            f"{rel} records version {record.version} as deployed to {label}, where the "
+            f"registry{shown} {name}@{env}{points}: a merge changed the record (restore it "
+            "from Git's history), or the alias is behind it (run the deploy, promote or "
+            "rollback that wrote it again)"
+        )
+    if not ours:
+        return (
+            f"{rel} names {record.model_uri} of run {record.run_id} as version "
+            f"{record.version}, where the registry's version {record.version} is "
+            f"{found.source if found else 'gone'}: the record was changed by other than "
+            "deploy, promote and rollback; restore it from Git's history"
+        )
+    return None
 
 
 class Planned(NamedTuple):

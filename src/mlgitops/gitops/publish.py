@@ -216,10 +216,15 @@ def _refusal(stdout: str, stderr: str) -> str:
     return "; ".join(reasons + told) or stderr.strip() or "no reason given"
 
 
+def remote_tip(root: Path, target: Target) -> str:
+    """The tip of ``target``'s branch on its remote, fetched now."""
+    proc.git("fetch", "--quiet", "--no-tags", str(target.remote), target.branch, cwd=root)
+    return proc.git("rev-parse", "FETCH_HEAD", cwd=root)
+
+
 def _fetch(root: Path, target: Target, head: str) -> str:
     """The remote branch's new tip; it must contain the commit the edit started from."""
-    proc.git("fetch", "--quiet", "--no-tags", str(target.remote), target.branch, cwd=root)
-    tip = proc.git("rev-parse", "FETCH_HEAD", cwd=root)
+    tip = remote_tip(root, target)
     contained = proc.run(
         ["git", "merge-base", "--is-ancestor", head, tip], cwd=root, check=False
     ).returncode

@@ -58,6 +58,11 @@ class Registry(Protocol):
 
     def get_version(self, name: str, version: str) -> ModelVersion | None: ...
 
+    def aliases(self, name: str) -> dict[str, str] | None:
+        """The aliases of the registered model ``name`` and the versions they point at
+        (None: there is no such model)."""
+        ...
+
     def set_alias(self, name: str, alias: str, version: str) -> None:
         """Point ``alias`` at ``version`` (idempotent)."""
         ...

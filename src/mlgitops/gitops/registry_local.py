@@ -83,6 +83,12 @@ class LocalRegistry:
         )
         return found is not None
 
+    def aliases(self, name: str) -> dict[str, str] | None:
+        if not self.has_model(name):
+            return None
+        found = self._do("get registered model", lambda c: c.get_registered_model(name))
+        return {str(alias): str(version) for alias, version in (found.aliases or {}).items()}
+
     def get_version(self, name: str, version: str) -> ModelVersion | None:
         found = self._do(
             "get model version", lambda c: c.get_model_version(name, version), missing_ok=True

@@ -67,6 +67,13 @@ class RestRegistry:
         found = self._call("GET", "/registered-models/get", params={"name": name}, missing_ok=True)
         return found is not None
 
+    def aliases(self, name: str) -> dict[str, str] | None:
+        found = self._call("GET", "/registered-models/get", params={"name": name}, missing_ok=True)
+        if found is None:
+            return None
+        listed = found.get("registered_model", {}).get("aliases") or []
+        return {str(a["alias"]): str(a["version"]) for a in listed}
+
     def can_read(self) -> None:
         """Raise unless the registry answers a search with these credentials."""
         self._call("GET", "/registered-models/search", params={"max_results": 1})
