@@ -613,7 +613,8 @@ def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
     assert capsys.readouterr().err == (
         f"mlgitops deploy: error: {head[:12]} holds no {rel}, where the registry's alias "
         f"{world.name}@staging points at version 1: a merge removed the record of what "
-        "staging runs; restore it from Git's history; nothing deployed\n"
+        "staging runs (restore it from Git's history), or the alias was set by other than "
+        "deploy, promote and rollback (remove it); nothing deployed\n"
     )
     assert (world.remote_head(), versions(uri, world.name)) == (before, ["1"])
 

@@ -250,8 +250,9 @@ def _disagreement(
     if text is None:
         return (
             f"{commit[:12]} holds no {rel}, where the registry's alias {name}@{env} points "
-            f"at version {pointed}: a merge removed the record of what {label} runs; "
-            "restore it from Git's history"
+            f"at version {pointed}: a merge removed the record of what {label} runs "
+            "(restore it from Git's history), or the alias was set by other than deploy, "
+            "promote and rollback (remove it)"
         )
     record = load_provenance(text, what=f"{commit[:12]}:{rel}")
     if aliases is None:
