@@ -645,6 +645,20 @@ def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
     )
     assert (world.remote_head(), alias(uri, world.name, "production")) == (before, None)
 
+    answer = requests.delete(  # with the deploy credentials
+        f"{uri}/api/2.0/mlflow/registered-models/alias",
+        json={"name": world.name, "alias": "staging"},
+        timeout=30,
+    )
+    assert answer.ok, answer.text
+    assert deploy(world, uri) == 2  # staging's record is another run's: it is no lagging alias
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: {rel} records version 1 as deployed to staging, where the "
+        f"registry has no alias {world.name}@staging: a merge changed the record (restore it "
+        "from Git's history), or the alias is behind it (run the deploy, promote or rollback "
+        "that wrote it again); nothing deployed\n"
+    )
+
 
 def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(
     world: World,

@@ -214,7 +214,9 @@ def records_disagree(
         for env in sorted(held | (named & set(aliases or {}))):
             rel = record_path(name, env)
             where = _Place(commit, rel, record_environment(names, rel) or env, name, env)
-            lag = writing if writing and (name, env) == (pipeline.name, writing[0]) else None
+            lag = (
+                writing if writing and (name, env) == (pipeline.name, writing.environment) else None
+            )
             text = proc.git_text(root, commit, rel)
             if (problem := _disagreement(registry, text, where, aliases, lag)) is not None:
                 return problem
@@ -264,7 +266,7 @@ def _disagreement(
     found = registry.get_version(name, record.version)
     ours = found is not None and not _another_model(record, found)
     if pointed != record.version and not (ours and lag and lag.run_id in (None, record.run_id)):
-        shown = "has no alias" if pointed is None else "'s alias"
+        shown = " has no alias" if pointed is None else "'s alias"
         points = "" if pointed is None else f" points at version {pointed}"
         return (
             f"{rel} records version {record.version} as deployed to {label}, where the "
