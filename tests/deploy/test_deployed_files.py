@@ -107,8 +107,9 @@ def test_training_rows_a_review_records_are_the_merged_data_s_own(
         f"workflow run {run['id']} on {head[:12]}) are not the {len(trained)} rows the "
         "merged commit's data and split give: 0 logged rows are not among them, 40 of "
         "them are not logged. The training job logged rows other than its model's, or the "
-        "data or the split changed on the base branch after the review ran (bring a "
-        "branch up to date with its base before merging it); nothing deployed\n"
+        "data or the split changed after the review ran (on the base branch: bring a "
+        "branch up to date with its base before merging it; or at the data's URL); "
+        "nothing deployed\n"
     )
     assert (world.remote_head(), versions(uri, world.name)) == (before, [])
 

@@ -236,9 +236,9 @@ def _held_to_merged(
     raise CheckFailed(
         f"{shown} ({len(theirs)} rows, {train.training_rows_digest}; {where}) are not the "
         f"{len(given)} rows the merged commit's data and split give: {what}. The training "
-        "job logged rows other than its model's, or the data or the split changed on the "
-        "base branch after the review ran (bring a branch up to date with its base before "
-        "merging it); nothing deployed"
+        "job logged rows other than its model's, or the data or the split changed after the "
+        "review ran (on the base branch: bring a branch up to date with its base before "
+        "merging it; or at the data's URL); nothing deployed"
     )
 
 
