@@ -244,6 +244,24 @@ def test_a_malformed_uri_is_named_where_it_is_given(
     _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
 
 
+@pytest.mark.parametrize("given", ["sqlite:///mlruns", "sqlite:///{root}/mlruns?timeout=5"])
+def test_a_sqlite_store_that_is_a_folder_is_named_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    """``sqlite:///mlruns`` where mlruns is a folder (MLflow's file store) had MLflow retry
+    opening it for a minute and a half, printing SQLAlchemy's retries, then exit 2."""
+    root = example_repo(tmp_path / "repo", "tumors")
+    (root / "mlruns").mkdir()
+    uri = given.format(root=root)
+    assert cli(root, "train", "tumors", "--tracking-uri", uri) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"mlgitops train: error: --tracking-uri: MLflow tracking URI {uri} names no store "
+        f"MLflow can open ({root / 'mlruns'} is a folder, not a database file)\n"
+    )
+    _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
+
+
 def test_a_server_that_is_not_mlflow_names_the_uri(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], not_mlflow: str
 ) -> None:

@@ -138,12 +138,27 @@ def _usable(repo: Path, uri: str, given: str) -> str:
     """``uri`` with a relative store path made the repository's; a malformed one is
     refused, named where it was given."""
     why = _malformed(uri)
-    if why is None:
-        return _anchored(repo, uri)
+    anchored = _anchored(repo, uri) if why is None else uri
+    unopenable = None if why is not None else _unopenable(anchored)
+    if why is None and unopenable is None:
+        return anchored
     from mlgitops.masking import without_credentials
 
     place = _config_place(repo) if given == _CONFIG else given
-    raise BadInput(f"{place}: MLflow tracking URI {without_credentials(uri)} is malformed ({why})")
+    shown = f"{place}: MLflow tracking URI {without_credentials(uri)}"
+    if unopenable is not None:
+        raise BadInput(f"{shown} names no store MLflow can open ({unopenable})")
+    raise BadInput(f"{shown} is malformed ({why})")
+
+
+def _unopenable(uri: str) -> str | None:
+    """Why a ``sqlite:///`` store cannot be a database file: a folder, which MLflow would
+    retry opening for a minute and a half; None for any other store."""
+    path = uri.removeprefix("sqlite:///").partition("?")[0] if uri.startswith("sqlite:///") else ""
+    if not path or path == ":memory:" or not path.startswith("/"):
+        return None
+    store = Path(path)
+    return f"{store} is a folder, not a database file" if store.is_dir() else None
 
 
 def _malformed(uri: str) -> str | None:
