@@ -149,6 +149,23 @@ def test_failed_validation_section_escapes_values() -> None:
 HOSTILE = "x](https://evil.example) <img src=x> @octo/admins **b** `c` | $1$\n# H"
 
 
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("see https://evil.example/login", "see https:\u200b//evil.example/login"),
+        ("see www.evil.example", "see www\u200b.evil.example"),
+        ("fixes #12 and octo/repo#3", "fixes #\u200b12 and octo/repo#\u200b3"),
+        ("GH-12 and gh-7, not models:/m/3", "GH\u200b-12 and gh\u200b-7, not models:/m/3"),
+        ("HTTP://EVIL.EXAMPLE", "HTTP:\u200b//EVIL.EXAMPLE"),
+    ],
+)
+def test_prose_from_an_artifact_links_nowhere(given: str, shown: str) -> None:
+    """GitHub turns a bare URL into a link and ``#12`` into a reference (the issue it names
+    then shows that the bot's comment mentioned it): a fork's text in the comment could
+    offer a link under the bot's name, or write into any issue's timeline."""
+    assert escape(given) == shown
+
+
 def test_hostile_strings_stay_inert() -> None:
     verdict = fixture("verdict.json")
     verdict["summary"] = HOSTILE
@@ -162,7 +179,7 @@ def test_hostile_strings_stay_inert() -> None:
         for line in render(golden_input(verdict=verdict, validation=validation)).splitlines()
         if "evil" in line
     ]
-    prose = "x\\](https://evil.example) &lt;img src=x&gt; @\u200bocto/admins \\*\\*b\\*\\* \\`c\\` | \\$1\\$ # H"
+    prose = "x\\](https:\u200b//evil.example) &lt;img src=x&gt; @\u200bocto/admins \\*\\*b\\*\\* \\`c\\` | \\$1\\$ # H"
     span = "``x](https://evil.example) <img src=x> @octo/admins **b** `c` | $1$ # H``"
     in_cell = (prose.replace("|", "\\|"), span.replace("|", "\\|"))
     assert lines == [

@@ -371,7 +371,9 @@ def test_credentials_a_document_quotes_are_masked_in_the_comment(
     body = str(comment["body"])
     assert "trained, but not compared: compare failed" in body
     # markdown-escaped, and @ kept from mentioning anyone
-    masked = "MLflow at https://\\*\\*\\*@\u200bmlflow.example.com/api refused token \\*\\*\\*"
+    masked = (
+        "MLflow at https:\u200b//\\*\\*\\*@\u200bmlflow.example.com/api refused token \\*\\*\\*"
+    )
     assert masked in body
     assert "(https://mlflow.example.com/#/experiments/" in body  # the run's link, bare
     for text in (body, (report_repo.handoff / "report.md").read_text("utf-8")):

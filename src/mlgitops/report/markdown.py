@@ -25,6 +25,9 @@ _CONTROL = re.compile(
 _PUNCTUATION = re.compile(r"([\\`*_\[\]~$])")
 _BLOCK_START = re.compile(r"^(\d{0,9})([.)](?=\s|$)|(?<=^)[-+#=])")
 _ZWSP = "\u200b"
+#: What GitHub would turn into a link or a reference, up to where a zero-width space stops
+#: it: a bare URL's ``https:``, ``www`` before a dot, ``#`` or ``GH`` before a number.
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp):(?=//)|\bwww(?=\.)|#(?=\d)|\bgh(?=-\d)")
 
 
 def one_line(text: str) -> str:
@@ -34,10 +37,11 @@ def one_line(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Untrusted prose as inert inline Markdown: no markup, HTML, mentions or math."""
+    """Untrusted prose as inert inline Markdown: no markup, HTML, mentions, math, links
+    (a bare URL or ``www.``) or references (``#12``, ``GH-12``) GitHub would make."""
     text = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _BLOCK_START.sub(r"\1\\\2", _PUNCTUATION.sub(r"\\\1", text))
-    return text.replace("@", "@" + _ZWSP)
+    return _AUTOLINK.sub(lambda m: m[0] + _ZWSP, text.replace("@", "@" + _ZWSP))
 
 
 def code(text: object) -> str:
