@@ -113,6 +113,20 @@ def test_training_rows_a_review_records_are_the_merged_data_s_own(
     )
     assert (world.remote_head(), versions(uri, world.name)) == (before, [])
 
+    buffer = io.BytesIO()  # every row, but not each row's inputs
+    trained[["fingerprint"]].to_parquet(buffer)
+    _swap_training_rows(world, uri, run_id, buffer.getvalue())
+    train["training_rows_digest"] = training_rows_digest(
+        buffer.getvalue(), train["fingerprint_columns"], train["target"]
+    )
+    (folder / "train.json").write_text(json.dumps(train))
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert deploy(world, uri) == 1
+    assert (
+        f"are not the {len(trained)} rows the merged commit's data and split give: they hold "
+        "no inputs column (written before mlgitops recorded one?)."
+    ) in capsys.readouterr().err
+
 
 @pytest.fixture
 def deployed_then_swapped(

@@ -623,8 +623,9 @@ def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
     assert deploy(world, uri) == 0  # judged against v1, as the registry says
     assert (versions(uri, world.name), alias(uri, world.name, "staging")) == (["1", "2"], "2")
     git(world.work, "pull", "-q", "origin", "main")
+    v2_record = (world.work / rel).read_text()
     _merge_record_change(world, v1_record, "Put back the staging record")  # v1, not v2
-    _merge_reviewed(world, on_github, 14)
+    merged = _merge_reviewed(world, on_github, 14)
     before = world.remote_head()
     capsys.readouterr()
 
@@ -658,6 +659,39 @@ def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
         "from Git's history), or the alias is behind it (run the deploy, promote or rollback "
         "that wrote it again); nothing deployed\n"
     )
+
+    # Restored afterwards, the record agrees at the branch's tip; the job of the merge in
+    # between, run again (or run late), still reads v1's record there as what was deployed,
+    # put back by a merge, not by deploy, promote or rollback
+    requests.post(
+        f"{uri}/api/2.0/mlflow/registered-models/alias",
+        json={"name": world.name, "alias": "staging", "version": "2"},
+        timeout=30,
+    ).raise_for_status()
+    _merge_record_change(world, v2_record, "Restore the staging record again")
+    job = world.clone("job")
+    git(job, "checkout", "-q", "--detach", merged)
+    capsys.readouterr()
+    assert deploy(world, uri, root=job) == 2
+    assert capsys.readouterr().err.startswith(
+        f"mlgitops deploy: error: {rel} records version 1 as deployed to staging, where the "
+        f"registry's alias {world.name}@staging points at version 2: a merge changed the "
+    )
+
+    # What the alias cannot tell: the digests deploy checked, which compare and the model
+    # server hold the deployed files to, blanked; a version that is none
+    for field, value, said in (
+        ("model_digest", "", "records model_digest (none) for version 2, where deploy "),
+        ("version", "2.0", "version '2.0' is no registry version; restore it from Git's "),
+    ):
+        doc = json.loads(v2_record)
+        doc[field] = value
+        _merge_record_change(world, json.dumps(doc, indent=2), f"Tidy the record's {field}")
+        _merge_reviewed(world, on_github, 16 if field == "version" else 15)
+        capsys.readouterr()
+        assert deploy(world, uri) == 2
+        assert said in capsys.readouterr().err
+    assert versions(uri, world.name) == ["1", "2"]
 
 
 def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(

@@ -41,7 +41,12 @@ from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
 from mlgitops.gitops.edits import deploy_edit, unless_replaced_since, usable_overlay
 from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
-from mlgitops.gitops.registry import ensure_version, open_registry
+from mlgitops.gitops.registry import (
+    MODEL_DIGEST_TAG,
+    TRAINING_ROWS_TAG,
+    ensure_version,
+    open_registry,
+)
 from mlgitops.gitops.verify import (
     Verified,
     merged_holdout,
@@ -140,7 +145,10 @@ def run(
         f"re-scored on the merged holdout: {verified.verdict.summary}"
     )
     registry = open_registry(uri, root)
-    version = ensure_version(registry, name, anchor.train.run_id, verified.model_id)
+    checked = {MODEL_DIGEST_TAG: verified.digest, TRAINING_ROWS_TAG: verified.training_rows_digest}
+    version = ensure_version(
+        registry, name, anchor.train.run_id, verified.model_id, digests=checked
+    )
     record = _record(pipeline, env, anchor, verified, version.version, version.uri, head)
     blobs = {rel: snapshot.blob_id(rel) for rel in pipeline.inputs()}
     summary = verified.verdict.summary
@@ -155,7 +163,7 @@ def run(
     if not isinstance(outcome, Unchanged) or outcome.settled:
         at = outcome.sha if isinstance(outcome, Published) else outcome.at
         delivery.serving_image(root, overlay, at)
-        delivery.point_alias(root, uri, name, env, version.version, committed=True)
+        delivery.point_alias(root, uri, name, env, version.version, True, (overlay.model_json, at))
         console.line(f"  MLflow alias {name}@{env} -> version {version.version}")
     delivery.github_outputs({**values, "model-version": version.version, "model-uri": version.uri})
     return EXIT_OK

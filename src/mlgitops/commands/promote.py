@@ -116,7 +116,7 @@ def run(
         delivery.serving_image(root, target, at)
         record = read_record(Snapshot(root, at), target)
         if record is not None:
-            delivery.point_alias(root, uri, name, to, record.version, committed=True)
+            delivery.point_alias(root, uri, name, to, record.version, True, (target.model_json, at))
             console.line(f"  MLflow alias {name}@{to} -> version {record.version}")
             values["model-version"] = record.version
     delivery.github_outputs(values)

@@ -66,7 +66,9 @@ def run(
         delivery.serving_image(root, overlay, at)
         record = read_record(Snapshot(root, at), overlay)
         if record is not None:
-            delivery.point_alias(root, uri, name, env, record.version, committed=True)
+            delivery.point_alias(
+                root, uri, name, env, record.version, True, (overlay.model_json, at)
+            )
             console.line(f"  MLflow alias {name}@{env} -> version {record.version}")
             values["model-version"] = record.version
     delivery.github_outputs(values)

@@ -12,7 +12,14 @@ from mlgitops import console, proc
 from mlgitops.errors import BadInput, ServiceError
 from mlgitops.gitops.overlay import Overlay
 from mlgitops.gitops.publish import Edit, Published, Snapshot, Target, Unchanged, remote_tip
-from mlgitops.gitops.registry import ModelVersion, Registry, open_registry
+from mlgitops.gitops.registry import (
+    COMMIT_TAG,
+    MODEL_DIGEST_TAG,
+    TRAINING_ROWS_TAG,
+    ModelVersion,
+    Registry,
+    open_registry,
+)
 from mlgitops.outputs import set_github_outputs
 from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo
@@ -168,21 +175,28 @@ def check_records(
     writing: Writing | None = None,
 ) -> None:
     """BadInput unless every record of what is deployed (each environment's ``model.json``)
-    agrees with the registry's alias of its environment, which only deploy, promote and
-    rollback move: a record a merge changed or removed (a pull request that changes only a
-    record starts no deploy) would otherwise choose what later models are judged against,
-    or what is promoted. Read at ``head``; where it disagrees there, at the tip of
-    ``target`` too, which a re-run of an older job finds moved on. ``writing``: the
-    environment the command writes, whose alias may lag behind a record that names its
-    registered version (the commit landed, the alias could not be moved: running the
-    command again moves it)."""
-    problem = records_disagree(root, uri, pipeline, head, writing)
-    if problem is not None and target.remote is not None:
+    agrees with the registry: with the alias of its environment, which only deploy, promote
+    and rollback move, and with the digests deploy registered its version with. A record a
+    merge changed or removed (a pull request that changes only a record starts no deploy)
+    would otherwise choose what later models are judged against, or what is promoted.
+
+    Read at ``head``. Where it disagrees there but agrees at the tip of ``target`` (a job
+    re-run, or queued, after later deploys, promotes or rollbacks), ``head``'s records pass
+    only where a commit deploy, promote or rollback made wrote them (the registry tags each
+    such commit on its version, :data:`COMMIT_TAG`), or where none was ever there.
+    ``writing``: the environment the command writes, whose alias may lag behind a record
+    that names its registered version (the commit landed, the alias could not be moved:
+    running the command again moves it)."""
+    registry = open_registry(uri, root)
+    problems = _disagreements(root, registry, pipeline, head, writing)
+    if not problems:
+        return
+    if target.remote is not None:
         tip = remote_tip(root, target)
-        if tip != head:
-            problem = records_disagree(root, uri, pipeline, tip, writing)
-    if problem is not None:
-        raise BadInput(problem)
+        moved_on = tip != head and not _disagreements(root, registry, pipeline, tip, writing)
+        if moved_on and all(_made_by_us(root, registry, place) for place, _ in problems):
+            return
+    raise BadInput(problems[0][1])
 
 
 class Writing(NamedTuple):
@@ -191,36 +205,6 @@ class Writing(NamedTuple):
 
     environment: str
     run_id: str | None = None
-
-
-def records_disagree(
-    root: Path, uri: str, pipeline: Pipeline, commit: str, writing: Writing | None = None
-) -> str | None:
-    """Why the records of what is deployed at ``commit`` disagree with the registry's
-    environment aliases (None: they agree)."""
-    from mlgitops.evaluation.baseline import (
-        pipeline_names,
-        record_environment,
-        record_path,
-        recorded_environments,
-    )
-
-    registry = open_registry(uri, root)
-    named = {e.name for e in pipeline.deploy.environments} if pipeline.deploy else set()
-    names = pipeline_names(root, commit, pipeline)
-    for name in names:
-        aliases = registry.aliases(name)
-        held = recorded_environments(root, commit, name)
-        for env in sorted(held | (named & set(aliases or {}))):
-            rel = record_path(name, env)
-            where = _Place(commit, rel, record_environment(names, rel) or env, name, env)
-            lag = (
-                writing if writing and (name, env) == (pipeline.name, writing.environment) else None
-            )
-            text = proc.git_text(root, commit, rel)
-            if (problem := _disagreement(registry, text, where, aliases, lag)) is not None:
-                return problem
-    return None
 
 
 class _Place(NamedTuple):
@@ -232,6 +216,36 @@ class _Place(NamedTuple):
     label: str
     name: str
     env: str
+
+
+def _disagreements(
+    root: Path, registry: Registry, pipeline: Pipeline, commit: str, writing: Writing | None
+) -> list[tuple[_Place, str]]:
+    """The records of what is deployed at ``commit`` that disagree with the registry, and
+    why."""
+    from mlgitops.evaluation.baseline import (
+        pipeline_names,
+        record_environment,
+        record_path,
+        recorded_environments,
+    )
+
+    named = {e.name for e in pipeline.deploy.environments} if pipeline.deploy else set()
+    names = pipeline_names(root, commit, pipeline)
+    found = []
+    for name in names:
+        aliases = registry.aliases(name)
+        held = recorded_environments(root, commit, name)
+        for env in sorted(held | (named & set(aliases or {}))):
+            rel = record_path(name, env)
+            where = _Place(commit, rel, record_environment(names, rel) or env, name, env)
+            lag = (
+                writing if writing and (name, env) == (pipeline.name, writing.environment) else None
+            )
+            text = proc.git_text(root, commit, rel)
+            if (problem := _disagreement(registry, text, where, aliases, lag)) is not None:
+                found.append((where, problem))
+    return found
 
 
 def _disagreement(
@@ -249,14 +263,17 @@ def _disagreement(
 
     commit, rel, label, name, env = where
     pointed = (aliases or {}).get(env)
+    restore = "restore it from Git's history"
     if text is None:
         return (
             f"{commit[:12]} holds no {rel}, where the registry's alias {name}@{env} points "
             f"at version {pointed}: a merge removed the record of what {label} runs "
-            "(restore it from Git's history), or the alias was set by other than deploy, "
-            "promote and rollback (remove it)"
+            f"({restore}), or the alias was set by other than deploy, promote and rollback "
+            "(remove it)"
         )
     record = load_provenance(text, what=f"{commit[:12]}:{rel}")
+    if not record.version.isdigit():
+        return f"{commit[:12]}:{rel}: version {record.version!r} is no registry version; {restore}"
     if aliases is None:
         return (
             f"{rel} records version {record.version} as deployed to {label}, where MLflow "
@@ -270,18 +287,44 @@ def _disagreement(
         points = "" if pointed is None else f" points at version {pointed}"
         return (
             f"{rel} records version {record.version} as deployed to {label}, where the "
-            f"registry{shown} {name}@{env}{points}: a merge changed the record (restore it "
-            "from Git's history), or the alias is behind it (run the deploy, promote or "
-            "rollback that wrote it again)"
+            f"registry{shown} {name}@{env}{points}: a merge changed the record ({restore}), "
+            "or the alias is behind it (run the deploy, promote or rollback that wrote it "
+            "again)"
         )
-    if not ours:
+    if found is None or not ours:
         return (
             f"{rel} names {record.model_uri} of run {record.run_id} as version "
             f"{record.version}, where the registry's version {record.version} is "
             f"{found.source if found else 'gone'}: the record was changed by other than "
-            "deploy, promote and rollback; restore it from Git's history"
+            f"deploy, promote and rollback; {restore}"
         )
+    for key, field, value in (
+        (MODEL_DIGEST_TAG, "model_digest", record.model_digest),
+        (TRAINING_ROWS_TAG, "training_rows_digest", record.training_rows_digest),
+    ):
+        registered = found.tags.get(key)
+        if registered is not None and value != registered:
+            return (
+                f"{rel} records {field} {value or '(none)'} for version {record.version}, "
+                f"where deploy registered that version with {registered}: the record was "
+                f"changed by other than deploy, promote and rollback; {restore}"
+            )
     return None
+
+
+def _made_by_us(root: Path, registry: Registry, place: _Place) -> bool:
+    """Whether the record ``place`` names at its commit was written there by a commit deploy,
+    promote or rollback made (tagged on its version), or no record was ever there."""
+    from mlgitops.results import load_provenance
+
+    commit, rel, _, name, env = place
+    writer = proc.git("log", "-1", "--format=%H", commit, "--", rel, cwd=root)
+    text = proc.git_text(root, commit, rel)
+    if text is None:
+        return not writer
+    record = load_provenance(text, what=f"{commit[:12]}:{rel}")
+    found = registry.get_version(name, record.version) if record.version.isdigit() else None
+    return found is not None and found.tags.get(COMMIT_TAG + writer) == env
 
 
 class Planned(NamedTuple):
@@ -318,11 +361,25 @@ def planned_version(root: Path, edit: Edit, overlay: Overlay) -> Planned | None:
 
 
 def point_alias(
-    root: Path, uri: str, pipeline: str, environment: str, version: str, committed: bool
+    root: Path,
+    uri: str,
+    pipeline: str,
+    environment: str,
+    version: str,
+    committed: bool,
+    record_at: tuple[str, str] | None = None,
 ) -> None:
-    """Point the registry alias ``environment`` at ``version`` (after Git says so)."""
+    """Point the registry alias ``environment`` at ``version`` (after Git says so).
+    ``record_at``: the record's path and a commit holding it; the commit that wrote it
+    there is tagged on the version first (:data:`COMMIT_TAG`), as one deploy, promote or
+    rollback made."""
     registry = open_registry(uri, root)
     try:
+        if record_at is not None:
+            rel, at = record_at
+            writer = proc.git("log", "-1", "--format=%H", at, "--", rel, cwd=root)
+            if writer:
+                registry.set_version_tag(pipeline, version, COMMIT_TAG + writer, environment)
         registry.set_alias(pipeline, environment, version)
     except ServiceError as exc:
         if not committed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +20,14 @@ from mlgitops.training.tracking import RunRecord
 _READY_WAIT_S = 300.0
 
 
+#: Version tags deploy sets when it registers a version: the digests it checked.
+MODEL_DIGEST_TAG = "mlgitops.model_digest"
+TRAINING_ROWS_TAG = "mlgitops.training_rows_digest"
+#: Version tag ``<prefix><commit>`` = environment: a commit deploy, promote or rollback
+#: made that records the version as deployed to that environment.
+COMMIT_TAG = "mlgitops.commit."
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     name: str
@@ -27,6 +35,7 @@ class ModelVersion:
     run_id: str
     source: str
     status: str = "READY"
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def uri(self) -> str:
@@ -67,6 +76,10 @@ class Registry(Protocol):
         """Point ``alias`` at ``version`` (idempotent)."""
         ...
 
+    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        """Set tag ``key`` of ``version`` to ``value`` (idempotent)."""
+        ...
+
 
 def ensure_version(
     registry: Registry,
@@ -74,6 +87,7 @@ def ensure_version(
     run_id: str,
     model_id: str,
     *,
+    digests: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ModelVersion:
@@ -81,17 +95,32 @@ def ensure_version(
 
     ``model_id`` is the logged model deploy checked (digest and re-score): the
     version is registered from exactly it, never from what a run tag names.
+    ``digests``: tags the version carries (:data:`MODEL_DIGEST_TAG`,
+    :data:`TRAINING_ROWS_TAG`), the digests deploy checked, which a record of the
+    version in Git must repeat (a version registered without them gets them).
     """
     source = f"models:/{model_id}"
+    wanted = {k: v for k, v in (digests or {}).items() if v}
     version = registry.version_for_run(name, run_id)
     if version is None:
-        version = registry.register(name, run_id, source, model_id, {"mlgitops.run_id": run_id})
+        tags = {"mlgitops.run_id": run_id, **wanted}
+        version = registry.register(name, run_id, source, model_id, tags)
     elif version.source != source:
         raise CheckFailed(
             f"MLflow registry {registry.uri}: model {name} version {version.version} of run "
             f"{run_id} was registered from {version.source}, not from the checked model "
             f"{source}; nothing deployed"
         )
+    else:
+        for key, value in wanted.items():
+            if key not in version.tags:
+                registry.set_version_tag(name, version.version, key, value)
+            elif version.tags[key] != value:
+                raise CheckFailed(
+                    f"MLflow registry {registry.uri}: model {name} version {version.version} "
+                    f"of run {run_id} was registered with {key} {version.tags[key]}, not "
+                    f"{value}; nothing deployed"
+                )
     deadline = clock() + _READY_WAIT_S
     while version.status == "PENDING_REGISTRATION" and clock() < deadline:
         sleep(1.0)
@@ -122,11 +151,18 @@ def open_registry(uri: str, repo: Path, env: Mapping[str, str] | None = None) ->
 
 
 def version_of(doc: Mapping[str, Any]) -> ModelVersion:
-    """A registry answer's model version (REST JSON or MLflow entity as a dict)."""
+    """A registry answer's model version (REST JSON or MLflow entity as a dict; its tags a
+    list of ``{key, value}`` or a mapping)."""
+    given = doc.get("tags") or {}
+    if isinstance(given, list):
+        pairs = [(t.get("key"), t.get("value")) for t in given if isinstance(t, Mapping)]
+        given = {k: v for k, v in pairs if isinstance(k, str) and isinstance(v, str)}
+    tags = {str(k): str(v) for k, v in given.items()} if isinstance(given, Mapping) else {}
     return ModelVersion(
         name=str(doc["name"]),
         version=str(doc["version"]),
         run_id=str(doc.get("run_id") or ""),
         source=str(doc.get("source") or ""),
         status=str(doc.get("status") or "READY"),
+        tags=tags,
     )

@@ -98,6 +98,9 @@ class LocalRegistry:
     def set_alias(self, name: str, alias: str, version: str) -> None:
         self._do("set alias", lambda c: c.set_registered_model_alias(name, alias, version))
 
+    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self._do("set tag", lambda c: c.set_model_version_tag(name, version, key, value))
+
 
 def _version(entity: Any) -> ModelVersion:
     return ModelVersion(
@@ -106,6 +109,7 @@ def _version(entity: Any) -> ModelVersion:
         run_id=str(entity.run_id or ""),
         source=str(entity.source or ""),
         status=str(entity.status or "READY"),
+        tags={str(k): str(v) for k, v in (entity.tags or {}).items()},
     )
 
 

@@ -71,8 +71,18 @@ class RestRegistry:
         found = self._call("GET", "/registered-models/get", params={"name": name}, missing_ok=True)
         if found is None:
             return None
-        listed = found.get("registered_model", {}).get("aliases") or []
-        return {str(a["alias"]): str(a["version"]) for a in listed}
+        model = found.get("registered_model") if isinstance(found, dict) else None
+        listed = model.get("aliases", []) if isinstance(model, dict) else None
+        pairs = [
+            (a.get("alias"), a.get("version")) if isinstance(a, dict) else (None, None)
+            for a in (listed if isinstance(listed, list) else [None])
+        ]
+        if any(None in pair for pair in pairs):
+            raise ServiceError(
+                f"MLflow registry {self.uri}: /registered-models/get answered aliases that are "
+                f"not a list of alias and version ({str(found)[:200]})"
+            )
+        return {str(alias): str(version) for alias, version in pairs}
 
     def can_read(self) -> None:
         """Raise unless the registry answers a search with these credentials."""
@@ -91,6 +101,10 @@ class RestRegistry:
     def set_alias(self, name: str, alias: str, version: str) -> None:
         body = {"name": name, "alias": alias, "version": version}
         self._call("POST", "/registered-models/alias", json=body)
+
+    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        body = {"name": name, "version": version, "key": key, "value": value}
+        self._call("POST", "/model-versions/set-tag", json=body)
 
     def _call(self, method: str, endpoint: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
         url = f"{self._base}{API}{endpoint}"

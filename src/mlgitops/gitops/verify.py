@@ -233,6 +233,8 @@ def _held_to_merged(
     what = f"{unknown} logged rows are not among them, {unlisted} of them are not logged"
     if np.array_equal(theirs, given):
         what = "their inputs' fingerprints (the inputs column) are not those rows' inputs"
+        if inputs is None:
+            what = "they hold no inputs column (written before mlgitops recorded one?)"
     raise CheckFailed(
         f"{shown} ({len(theirs)} rows, {train.training_rows_digest}; {where}) are not the "
         f"{len(given)} rows the merged commit's data and split give: {what}. The training "
