@@ -633,8 +633,9 @@ def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
     assert capsys.readouterr().err == (
         f"mlgitops deploy: error: {rel} records version 1 as deployed to staging, where the "
         f"registry's alias {world.name}@staging points at version 2: a merge changed the "
-        "record (restore it from Git's history), or the alias is behind it (run the deploy, "
-        "promote or rollback that wrote it again); nothing deployed\n"
+        "record (restore it from Git's history), or the alias is behind it (the deploy, "
+        "promote or rollback that wrote it is still running, or failed to move it: run it "
+        "again); nothing deployed\n"
     )
     assert (world.remote_head(), alias(uri, world.name, "staging")) == (before, "2")
 
@@ -656,8 +657,9 @@ def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
     assert capsys.readouterr().err == (
         f"mlgitops deploy: error: {rel} records version 1 as deployed to staging, where the "
         f"registry has no alias {world.name}@staging: a merge changed the record (restore it "
-        "from Git's history), or the alias is behind it (run the deploy, promote or rollback "
-        "that wrote it again); nothing deployed\n"
+        "from Git's history), or the alias is behind it (the deploy, promote or rollback "
+        "that wrote it is still running, or failed to move it: run it again); nothing "
+        "deployed\n"
     )
 
     # Restored afterwards, the record agrees at the branch's tip; the job of the merge in

@@ -288,8 +288,8 @@ def _disagreement(
         return (
             f"{rel} records version {record.version} as deployed to {label}, where the "
             f"registry{shown} {name}@{env}{points}: a merge changed the record ({restore}), "
-            "or the alias is behind it (run the deploy, promote or rollback that wrote it "
-            "again)"
+            "or the alias is behind it (the deploy, promote or rollback that wrote it is "
+            "still running, or failed to move it: run it again)"
         )
     if found is None or not ours:
         return (
