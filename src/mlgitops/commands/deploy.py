@@ -41,6 +41,7 @@ from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
 from mlgitops.gitops.edits import deploy_edit, unless_replaced_since, usable_overlay
 from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
+from mlgitops.gitops.records import Writing, check_records
 from mlgitops.gitops.registry import (
     MODEL_DIGEST_TAG,
     TRAINING_ROWS_TAG,
@@ -131,9 +132,9 @@ def run(
     snapshot = Snapshot(root, head)
     overlay = delivery.overlay_of(pipeline, env)
     usable_overlay(snapshot, overlay, pinned)  # before anything is registered
-    writing = delivery.Writing(env, anchor.train.run_id)  # its alias may lag behind this run
+    writing = Writing(env, anchor.train.run_id)  # its alias may lag behind this run
     try:
-        delivery.check_records(root, uri, pipeline, head, where, writing=writing)
+        check_records(root, uri, pipeline, head, where, writing=writing)
     except BadInput as exc:
         raise BadInput(f"{exc}; nothing deployed") from exc
     if attestation.required(loaded.config.attest, pipeline.train.attest):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mlgitops import console, proc
 from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
-from mlgitops.gitops import delivery
+from mlgitops.gitops import delivery, records
 from mlgitops.gitops.edits import promote_edit, read_record
 from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.spec import Repo, load_repo
@@ -106,7 +106,7 @@ def run(
         delivery.check_registry(root, uri, name, planned)
     head = proc.git("rev-parse", "HEAD", cwd=root)
     try:  # the record promoted among them
-        delivery.check_records(root, uri, pipeline, head, where, writing=delivery.Writing(to))
+        records.check_records(root, uri, pipeline, head, where, writing=records.Writing(to))
     except BadInput as exc:
         raise BadInput(f"{exc}; nothing committed") from exc
     outcome = publish(root, edit, where)
