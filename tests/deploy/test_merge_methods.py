@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.deploy.test_deploy import deploy, versions
-from tests.deploy.test_trust import merged_pull
+from tests.deploy.test_trust_records import merged_pull
 from tests.deploy.world import World, cli_run, git, publish_review, results_zip, reviewed_run
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.mlflow_server import MlflowServer
