@@ -119,3 +119,19 @@ def git_repo(tmp_path: Path) -> Iterator[Path]:
     root.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     yield root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Test files that train, deploy or start servers run first. ``--dist loadfile`` hands
+    the files to the workers in collection order, one more as each frees up: a long file
+    collected last kept one worker running minutes after the other had finished. Files keep
+    their collection order among equals, and tests their order within a file."""
+    weight: dict[str, int] = {}
+    for item in items:
+        heavy = "mlflow_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker(
+            "slow"
+        )
+        module = item.nodeid.split("::", 1)[0]
+        weight[module] = weight.get(module, 0) + (20 if heavy else 1)
+    rank = {module: i for i, module in enumerate(sorted(weight, key=lambda m: -weight[m]))}
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
