@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,12 @@ class Merged:
     @property
     def features(self) -> Any:
         return self.split.holdout[list(self.split.features)]
+
+    @cached_property
+    def trained_on(self) -> TrainingRows:
+        """The merged commit's training rows, as train computes them (never the branch's
+        upload): what the logged ones are held to, and what the re-score leaves out."""
+        return self.split.training_rows()
 
 
 def merged_holdout(root: Path, pipeline: Pipeline, anchor: Anchor) -> Merged:
@@ -170,7 +177,7 @@ def verify(
         with tempfile.TemporaryDirectory(prefix="mlgitops-deploy-") as tmp:
             _checked_download(uri, model_id, train, anchor.source, Path(tmp))
     logged = _check_training_rows(uri, train, anchor.source)
-    _held_to_merged(logged, merged.split, train, anchor.source)
+    _held_to_merged(logged, merged, train, anchor.source)
     with console.group(f"Re-scoring model {model_id} on the merged holdout"):
         judged = _rescore(pipeline, merged, model_id, uri, ref, outputs)
     if not judged.passed:
@@ -205,7 +212,7 @@ def _check_training_rows(uri: str, train: TrainResult, where: str) -> TrainingRo
 
 
 def _held_to_merged(
-    logged: TrainingRows | None, split: Split, train: TrainResult, where: str
+    logged: TrainingRows | None, merged: Merged, train: TrainResult, where: str
 ) -> None:
     """CheckFailed unless the rows the run logged (and its review recorded) are the
     training rows the merged commit's data and split give, as ``train`` computes them:
@@ -213,7 +220,7 @@ def _held_to_merged(
     as the deployed model's own must not be its choice."""
     import numpy as np
 
-    ours = split.training_rows()
+    ours, split = merged.trained_on, merged.split
     shown = f"the training rows run {train.run_id} logged"
     if logged is None or (logged.columns, logged.target) != (ours.columns, split.target):
         over = "no columns" if logged is None else f"columns {', '.join(logged.columns)}"
@@ -310,7 +317,7 @@ def _rescore(
     except ModelFailed as exc:
         raise _unusable(what, merged, exc) from exc
     predictions = predictions_of(given.values, given.proba, given.classes, holdout, what)
-    trained_on = split.training_rows()  # the merged commit's, never the branch's upload
+    trained_on = merged.trained_on
     candidate = CandidateRun(train, holdout, predictions, split.holdout, split.features, trained_on)
 
     def deployed(record: ProvenanceRecord, source: str) -> DeployedModel:

@@ -138,17 +138,18 @@ def _usable(repo: Path, uri: str, given: str) -> str:
     """``uri`` with a relative store path made the repository's; a malformed one is
     refused, named where it was given."""
     why = _malformed(uri)
-    anchored = _anchored(repo, uri) if why is None else uri
-    unopenable = None if why is not None else _unopenable(anchored)
-    if why is None and unopenable is None:
-        return anchored
+    if why is None:
+        anchored = _anchored(repo, uri)
+        folder = _unopenable(anchored)
+        if folder is None:
+            return anchored
+        why = f"names no store MLflow can open ({folder})"
+    else:
+        why = f"is malformed ({why})"
     from mlgitops.masking import without_credentials
 
     place = _config_place(repo) if given == _CONFIG else given
-    shown = f"{place}: MLflow tracking URI {without_credentials(uri)}"
-    if unopenable is not None:
-        raise BadInput(f"{shown} names no store MLflow can open ({unopenable})")
-    raise BadInput(f"{shown} is malformed ({why})")
+    raise BadInput(f"{place}: MLflow tracking URI {without_credentials(uri)} {why}")
 
 
 def _unopenable(uri: str) -> str | None:
