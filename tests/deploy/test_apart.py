@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 import threading
 from pathlib import Path
@@ -9,8 +11,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from mlgitops.evaluation.apart import Apart, Outputs
+from mlgitops.evaluation.apart import Apart, ModelFailed, Outputs
 from tests.deploy.test_trust import _Payload, saved
 
 
@@ -42,3 +45,74 @@ def test_a_model_that_prints_more_than_a_pipe_holds_is_still_run(tmp_path: Path)
     assert outputs.values.tolist() == model.predict(features).tolist()
     assert np.allclose(outputs.proba, model.predict_proba(features))
     assert outputs.classes == [0, 1]
+
+
+def _fitted(tmp_path: Path, label: str) -> tuple[Any, Path, pd.DataFrame]:
+    from sklearn.linear_model import LogisticRegression
+
+    features = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = LogisticRegression().fit(features, [0, 0, 1, 1])
+    return model, saved(model, tmp_path / label), features
+
+
+def _loading(folder: Path, code: str, model: Any) -> None:
+    """``folder``'s model runs ``code`` as it loads, then is ``model``."""
+    wrapped = f"({code}, __import__('pickle').loads({pickle.dumps(model)!r}))[1]"
+    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(wrapped)))
+
+
+def test_each_model_runs_in_a_process_of_its_own_that_the_next_does_not_share(
+    tmp_path: Path,
+) -> None:
+    """A model's code, run as it loads, changes its own process only: the next model (the
+    one a reviewed model is judged against) loads where it never ran. The model asked
+    again answers from the process it loaded in."""
+    model, first, features = _fitted(tmp_path, "first")
+    _, second, _ = _fitted(tmp_path, "second")
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    record = (
+        f"__import__('pathlib').Path({str(seen)!r}, str(__import__('time').time_ns()))"
+        ".write_text(__import__('json').dumps([__import__('os').getpid(), "
+        "__import__('os').getppid(), __import__('os').getcwd(), "
+        "hasattr(__import__('sklearn.linear_model', fromlist=['_']).LogisticRegression, "
+        "'tampered')]))"
+    )
+    tamper = (
+        "setattr(__import__('sklearn.linear_model', fromlist=['_']).LogisticRegression, "
+        "'tampered', True)"
+    )
+    _loading(first, f"({record}, {tamper})", model)
+    _loading(second, record, model)
+    with Apart() as apart:
+        assert apart.names(first) == ["a", "b"]
+        apart.run(first, features, tmp_path / "out-first")
+        apart.run(second, features, tmp_path / "out-second")
+    loads = [json.loads(p.read_text()) for p in sorted(seen.iterdir(), key=lambda p: int(p.name))]
+    assert len(loads) == 2, loads  # the first model, asked twice, loaded once
+    (pid1, runner1, cwd1, tampered1), (pid2, runner2, cwd2, tampered2) = loads
+    assert (tampered1, tampered2) == (False, False)  # the first tampered after its record
+    assert pid1 != pid2 and runner1 == runner2 not in (pid1, pid2, os.getpid())
+    assert cwd1 != cwd2 and not Path(cwd1).exists() and not Path(cwd2).exists()
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "__import__('os')._exit(3)",
+        # its parent, the runner: never the tests' own process
+        f"(lambda p: p != {os.getpid()} and __import__('os').kill(p, 9))(__import__('os').getppid())",
+    ],
+    ids=["the model's process", "the runner"],
+)
+def test_a_model_that_ends_its_process_fails_alone(tmp_path: Path, ending: str) -> None:
+    """A model that ends its own process, or the runner, as it loads gives no outputs and
+    says what it printed last; the model after it still runs."""
+    model, broken, features = _fitted(tmp_path, "broken")
+    _, plain, _ = _fitted(tmp_path, "plain")
+    _loading(broken, f"(print('last words', flush=True), {ending})", model)
+    with Apart() as apart:
+        with pytest.raises(ModelFailed, match=r"^last words$"):
+            apart.run(broken, features, tmp_path / "out-broken")
+        outputs = apart.run(plain, features, tmp_path / "out-plain")
+    assert outputs.values.tolist() == model.predict(features).tolist()

@@ -430,6 +430,44 @@ def test_the_deployed_model_is_loaded_in_a_process_without_the_deploy_jobs_crede
     assert versions(uri, world.name) == ["1", "2"]
 
 
+#: Run as a model loads: from then on, every histogram gradient boosting model in the same
+#: process (the example pipeline's estimator) gives the opposite of its own scores.
+REVERSE_OTHERS = (
+    "(lambda C: setattr(C, '_raw_predict', (lambda f: lambda self, *a, **k: -f(self, *a, **k))"
+    "(C._raw_predict)))(__import__('sklearn.ensemble', fromlist=['_'])"
+    ".HistGradientBoostingClassifier)"
+)
+
+
+def test_the_reviewed_model_cannot_change_how_the_deployed_model_scores(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    """deploy run as one process runs both models: the reviewed model's code, run as it
+    loads, must not reach the model it is judged against. A weak model whose pickle turns
+    every other model of the deployed one's class upside down would otherwise beat it."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=12)
+    assert deploy(world, uri) == 0  # v1: the example's histogram gradient boosting
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    frame = data(world)
+    weak = DecisionTreeClassifier(max_depth=1, random_state=0)
+    weak.fit(frame[FEATURES], frame[TARGET])
+    folder = saved(weak, world.tmp / "weak")
+    code = f"({REVERSE_OTHERS}, __import__('pickle').loads({pickle.dumps(weak)!r}))[1]"
+    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
+    logged = log_model(uri, world.work, world.name, folder)
+    merged_with(on_github.state, world, 13, results(world.work, world.name, logged))
+
+    assert deploy(world, uri) == 1  # judged against v1 as v1 scores: a drop in roc_auc
+    assert versions(uri, world.name) == ["1"]
+    assert model_json(world)["version"] == "1"
+
+
 def stage(world: World, uri: str, *extra: str) -> int:
     return deploy(world, uri, "--predictions", str(world.tmp / "outputs"), *extra)
 

@@ -1,47 +1,61 @@
-"""Models' outputs from a process of their own, which holds no credentials.
+"""Models' outputs, each model in a process of its own, which holds no credentials.
 
 Loading a model runs code: unpickling a scikit-learn model runs whatever its
 files say. The models ``deploy`` scores (the reviewed one, and the one deployed
 before the merge) are files pull requests' jobs uploaded. No process that
-holds credentials loads them: a child process does, whose environment keeps
-``PATH``, ``PYTHONPATH`` (made absolute), the locale and the time zone and
-nothing else (no GitHub token, no MLflow credentials, no runner variables),
-whose working folder and home are an empty temporary folder, and which is
-given the holdout's features, not its target. The child writes each model's
-outputs as files (:data:`PREDICTED`, :data:`PROBA`, :data:`CLASSES`); the
-caller checks their shape (:func:`read_outputs`) and scores them with
-compare's own code.
+holds credentials loads them, and no model is loaded where another was: the
+reviewed model's code, run as it loads, could otherwise change how the model
+it is judged against scores (patch the library both use).
 
-A child of the same user can still read what that user can (the checkout's
-persisted credential, another process's environment): the generated deploy
-workflow therefore runs the models in jobs of their own, which hold no write
-permission and no deploy secret (docs/security.md).
+A runner process imports the libraries a model needs once (seconds), then
+forks a fresh process for each request, which loads one model and exits; the
+runner itself never loads a model. Its environment keeps ``PATH``,
+``PYTHONPATH`` (made absolute), the locale and the time zone and nothing else
+(no GitHub token, no MLflow credentials, no runner variables); each forked
+process works in an empty folder of its own (its working folder, home and
+temporary folder), reads no request but its own, and is given the holdout's
+features, not its target. It writes the model's outputs as files
+(:data:`PREDICTED`, :data:`PROBA`, :data:`CLASSES`); the caller checks their
+shape (:func:`read_outputs`) and scores them with compare's own code. The
+runner is started once a process and environment: the next deploy in the same
+process forks from it too.
 
-    python -m mlgitops.evaluation.apart FOLDER
+A process of the same user can still read and write what that user can (the
+checkout's persisted credential, another process's environment, the files
+another model's process writes): the generated deploy workflow therefore runs
+the models in jobs of their own, which hold no write permission and no deploy
+secret (docs/security.md).
 
-imports the libraries first (:class:`Apart` starts it ahead), then answers one
-request a line on its standard input (a JSON object: the model's folder, the
-features' Parquet file or none, the folder for the outputs) with one JSON line
-on the descriptor its standard output was at start: what the model says its
-feature names are, or the error it raised. What the model's own code prints
-goes to the standard error.
+    python -P -m mlgitops.evaluation.apart FOLDER
+
+imports the libraries first, then answers one request a line on its standard
+input (a JSON object: the model's folder, the features' Parquet file or none,
+the folder for the outputs) with one JSON line on the descriptor its standard
+output was at start: what the model says its feature names are, the error it
+raised, or how its process ended without an answer. What the model's own code
+prints goes to the standard error.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+#: The longest answer line a model's process is read for.
+_ANSWER_LIMIT = 1 << 20
 #: What the child's environment keeps of the parent's (besides ``LC_*``).
 KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "SYSTEMROOT")
 FEATURES, PREDICTED, PROBA, CLASSES = (
@@ -52,20 +66,32 @@ FEATURES, PREDICTED, PROBA, CLASSES = (
 )
 
 
-def child_environment(environ: dict[str, str], home: Path) -> dict[str, str]:
-    """The child's environment: what :data:`KEPT` names, the locale, ``PYTHONPATH``, and
-    ``home`` as its home, temporary folder and MLflow store (MLflow looks the model's id up in a store as it
-    loads it; this one is empty, and names no server), without MLflow's telemetry."""
+def _kept(environ: dict[str, str]) -> dict[str, str]:
+    """What the child keeps of ``environ``: :data:`KEPT`, the locale, ``PYTHONPATH``."""
     kept = {k: v for k, v in environ.items() if k in KEPT or k.startswith("LC_")}
     if environ.get("PYTHONPATH"):  # where a model's own classes may import from (no secret),
         # made absolute: the child works in another folder
         parts = environ["PYTHONPATH"].split(os.pathsep)
         kept["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in parts if p)
+    return kept
+
+
+def _home(home: Path) -> dict[str, str]:
+    """What points into ``home``: the home, temporary folder and MLflow store (MLflow looks
+    the model's id up in a store as it loads it; this one is empty, and names no server)."""
     return {
-        **kept,
         "HOME": str(home),
         "TMPDIR": str(home),
         "MLFLOW_TRACKING_URI": (home / "mlruns").as_uri(),
+    }
+
+
+def child_environment(environ: dict[str, str], home: Path) -> dict[str, str]:
+    """The child's environment: what :data:`KEPT` names, the locale, ``PYTHONPATH``, and
+    ``home`` as its home, temporary folder and MLflow store, without MLflow's telemetry."""
+    return {
+        **_kept(environ),
+        **_home(home),
         "MLFLOW_ALLOW_FILE_STORE": "true",
         "MLFLOW_ENABLE_TELEMETRY": "false",
         "DO_NOT_TRACK": "true",
@@ -91,35 +117,111 @@ class Outputs:
         return len(self.values)
 
 
-class Apart:
-    """The child process, started ahead: it imports the libraries a model needs (seconds)
-    while the caller gets the models and the holdout ready, then loads and runs each
-    model it is sent. Leaving the block stops it."""
+class _Runner:
+    """The runner process (:mod:`this module <mlgitops.evaluation.apart>` run as a program)
+    and the file its standard error, and what the models print, go to: a pipe nobody reads
+    while a model works would stop it once full."""
 
-    def __enter__(self) -> Apart:
-        self._folder = tempfile.TemporaryDirectory(prefix="mlgitops-apart-")
-        self.work = Path(self._folder.name)
-        self._asked = 0
-        # what the child and the models print goes to a file: a pipe nobody reads while
-        # the child works would stop it once full
-        self._log = (self.work / "stderr.log").open("w+", encoding="utf-8", errors="replace")
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "mlgitops.evaluation.apart", str(self.work)],
+    def __init__(self, environ: dict[str, str]) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="mlgitops-apart-"))
+        self.log: IO[str] = (self.work / "stderr.log").open(
+            "w+", encoding="utf-8", errors="replace"
+        )
+        self.broken = False
+        self.process = subprocess.Popen(
+            [sys.executable, "-P", "-m", "mlgitops.evaluation.apart", str(self.work)],
             cwd=self.work,
-            env=child_environment(dict(os.environ), self.work),
+            env=child_environment(environ, self.work),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=self._log,
+            stderr=self.log,
             text=True,
             errors="replace",
         )
+
+    def usable(self) -> bool:
+        """Whether it may be asked: it runs, and answered every request it was asked."""
+        return not self.broken and self.process.poll() is None
+
+    def ask(self, request: dict[str, Any]) -> tuple[str, str]:
+        """The runner's answer line to ``request`` ("" where it ended), and what was written
+        to the standard error meanwhile (where it ended, all it wrote)."""
+        self.broken = True  # until it answers: left while a model runs, it answers no one
+        self.log.seek(0, os.SEEK_END)
+        offset = self.log.tell()
+        stdin, stdout = self.process.stdin, self.process.stdout
+        try:
+            assert stdin is not None and stdout is not None
+            stdin.write(json.dumps(request) + "\n")
+            stdin.flush()
+            line = stdout.readline()
+        except (OSError, ValueError):
+            line = ""
+        self.log.seek(offset if line else 0)  # ended: all it printed (its imports' error)
+        printed = self.log.read()
+        self.broken = not line
+        return line, printed
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()  # the runner ends at the end of its input
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.log.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+#: The runner of each environment this process started, and who may ask it.
+_RUNNERS: dict[tuple[tuple[str, str], ...], _Runner] = {}
+_LOCK = threading.Lock()
+
+
+def _runner() -> _Runner:
+    """The runner for this process's environment, started where there is none that can be
+    asked (one a model ended, or left while a model ran, is stopped)."""
+    with _LOCK:
+        key = tuple(sorted(_kept(dict(os.environ)).items()))
+        runner = _RUNNERS.get(key)
+        if runner is not None and not runner.usable():
+            runner.stop()
+            runner = None
+        if runner is None:
+            runner = _RUNNERS[key] = _Runner(dict(os.environ))
+        return runner
+
+
+@atexit.register
+def _stop_runners() -> None:
+    with _LOCK:
+        for runner in _RUNNERS.values():
+            runner.stop()
+        _RUNNERS.clear()
+
+
+class Apart:
+    """Models run each in a process of its own, forked from the runner (:class:`_Runner`),
+    which is started on entering where this process has none: it imports the libraries
+    a model needs while the caller gets the models and the holdout ready. One caller at a
+    time."""
+
+    def __enter__(self) -> Apart:
+        self._runner = _runner()
+        self._folder = tempfile.TemporaryDirectory(prefix="mlgitops-features-")
+        self._asked = 0
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._child.poll() is None:
-            self._child.kill()
-        self._child.communicate()
-        self._log.close()
+        if self._runner.usable():
+            self._runner.ask({"model": None})  # the last model's process ends
+        if not self._runner.usable():
+            with _LOCK:
+                self._runner.stop()
         self._folder.cleanup()
 
     def names(self, folder: Path) -> list[str] | None:
@@ -132,38 +234,31 @@ class Apart:
         to ``out`` and checked by :func:`read_outputs`; ModelFailed when it does not load or
         predict."""
         self._asked += 1
-        given = self.work / f"{self._asked}-{FEATURES}"
+        given = Path(self._folder.name) / f"{self._asked}-{FEATURES}"
         features.to_parquet(given, index=False)
         self._ask(folder, given, out)
         given.unlink()
         return read_outputs(out, len(features), finite=finite)
 
     def _ask(self, folder: Path, features: Path | None, out: Path | None) -> list[str] | None:
-        child = self._child
-        request = {"model": str(folder), "features": features and str(features)}
-        request["out"] = out and str(out)
-        try:
-            assert child.stdin is not None and child.stdout is not None
-            child.stdin.write(json.dumps(request) + "\n")
-            child.stdin.flush()
-            line = child.stdout.readline()
-        except (OSError, ValueError):
-            line = ""
         from mlgitops import jsondoc
         from mlgitops.errors import BadInput
 
-        try:  # the model's process answers: its code can write anything
+        if not self._runner.usable():  # a model ended it: the next model needs another
+            self._runner = _runner()
+        request = {"model": str(folder), "features": features and str(features)}
+        request["out"] = out and str(out)
+        line, printed = self._runner.ask(request)
+        try:  # the runner relays what a model's process wrote: its code can write anything
             answer = jsondoc.loads(line, "the model's answer") if line else None
         except (ValueError, BadInput):
             answer = None
         if isinstance(answer, dict) and "error" in answer:
             raise ModelFailed(str(answer["error"]))
-        if not isinstance(answer, dict) or not isinstance(answer.get("names"), list | None):
-            child.kill()
-            child.communicate()
-            self._log.seek(0)
-            lines = [line for line in self._log.read().splitlines() if line.strip()]
-            raise ModelFailed(lines[-1].strip() if lines else f"exit code {child.returncode}")
+        if not isinstance(answer, dict) or not isinstance(answer.get("names", 0), list | None):
+            lines = [line for line in printed.splitlines() if line.strip()]
+            ended = answer.get("ended") if isinstance(answer, dict) else None
+            raise ModelFailed(lines[-1].strip() if lines else f"its process ended ({ended})")
         names = answer["names"]
         return None if names is None else [str(n) for n in names]
 
@@ -214,29 +309,116 @@ def _scalars(values: Any) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """The child: import, then load, run and answer for each request, until the input ends."""
+    """The runner: import, then answer each request from the process of its model, forked
+    for it, until the input ends."""
     import pandas  # noqa: F401  (imported ahead, with MLflow and scikit-learn)
     from mlflow.models import Model  # noqa: F401
 
     from mlgitops.evaluation.baseline import load_flavor  # noqa: F401
+    from mlgitops.evaluation.handoff import model_outputs  # noqa: F401
 
     with contextlib.suppress(ImportError):  # what unpickling most models imports first
         import sklearn.base  # noqa: F401
+    work = Path(argv[0])
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # what models print is not an answer
-    loaded: dict[str, Any] = {}
-    for line in sys.stdin:
+    current: _Model | None = None
+    for count, line in enumerate(sys.stdin):
         request = json.loads(line)
-        try:
-            names = _serve(request, loaded)
-            answer: dict[str, Any] = {"names": names}
-        except Exception as exc:  # the model's own code: anything it raises is its refusal
-            traceback.print_exc()
-            last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-            answer = {"error": last[:500]}
+        if current is not None and (current.folder != request.get("model") or current.ended):
+            current.end()
+            current = None
+        if request.get("model") is None:  # the caller is done with the model
+            answer: dict[str, Any] = {"names": None}
+        else:
+            if current is None:
+                current = _Model(request["model"], work / f"model-{count}", answers.fileno())
+            answer = current.ask(request)
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
+    if current is not None:
+        current.end()
     return 0
+
+
+class _Model:
+    """In the runner: the process forked to load the model in ``folder`` and answer the
+    requests that name it, in ``home`` (removed when it ends)."""
+
+    def __init__(self, folder: str, home: Path, answers: int) -> None:
+        self.folder, self.home, self.ended = folder, home, False
+        home.mkdir()
+        asked, asking = os.pipe()
+        replying, replied = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover  (the forked process: coverage is not written)
+            os.close(asking)
+            os.close(replying)
+            os.close(answers)
+            _model_process(home, asked, replied)
+        os.close(asked)
+        os.close(replied)
+        self._requests = os.fdopen(asking, "w", encoding="utf-8")
+        self._replies = os.fdopen(replying, "rb")
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The model's process's answer to ``request``; or, where it gives none, how that
+        process ended."""
+        try:
+            self._requests.write(json.dumps(request) + "\n")
+            self._requests.flush()
+            line = self._replies.readline(_ANSWER_LIMIT)
+        except OSError:  # it ended before reading the request
+            line = b""
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and ("names" in answer or "error" in answer):
+            return answer
+        return {"ended": self.end()}
+
+    def end(self) -> str:
+        """Ends the model's process (it ends at the end of its requests) and says how."""
+        if not self.ended:
+            self.ended = True
+            with contextlib.suppress(OSError):
+                self._requests.close()
+            self._replies.close()
+            _, status = os.waitpid(self.pid, 0)
+            shutil.rmtree(self.home, ignore_errors=True)
+            code = os.waitstatus_to_exitcode(status)
+            self.how = f"exit code {code}" if code >= 0 else f"signal {-code}"
+        return self.how
+
+
+def _model_process(home: Path, asked: int, replied: int) -> None:
+    """The forked process of one model: answers each request read from ``asked`` on
+    ``replied``, working in ``home``, then ends. Nothing of the runner's input or answers
+    reaches the model."""
+    try:
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.chdir(home)
+        os.environ.update(_home(home))
+        tempfile.tempdir = None  # the next temporary file goes under the new TMPDIR
+        loaded: dict[str, Any] = {}
+        with os.fdopen(asked, "rb") as requests:
+            for line in requests:
+                try:
+                    answer: dict[str, Any] = {"names": _serve(json.loads(line), loaded)}
+                except Exception as exc:  # the model's own code: anything it raises is its refusal
+                    traceback.print_exc()
+                    last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+                    answer = {"error": last[:500]}
+                data = (json.dumps(answer) + "\n").encode()
+                while data:
+                    data = data[os.write(replied, data) :]
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    finally:  # what the model's code raised past an answer (an exit) ends it without one
+        os._exit(0)
 
 
 def _serve(request: dict[str, Any], loaded: dict[str, Any]) -> list[str] | None:
