@@ -122,10 +122,11 @@ def git_repo(tmp_path: Path) -> Iterator[Path]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Test files that train, deploy or start servers run first. ``--dist loadfile`` hands
-    the files to the workers in collection order, one more as each frees up: a long file
-    collected last kept one worker running minutes after the other had finished. Files keep
-    their collection order among equals, and tests their order within a file."""
+    """Test files that train, deploy or start servers run first. ``--dist loadfile
+    --no-loadscope-reorder`` (``scripts/check``) hands the files to the workers in
+    collection order, one more as each frees up: a long file handed out last keeps one
+    worker running minutes after the other has finished. Files keep their collection order
+    among equals, and tests their order within a file."""
     weight: dict[str, int] = {}
     for item in items:
         heavy = "mlflow_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker(

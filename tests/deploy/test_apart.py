@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlgitops.evaluation.apart import Apart, ModelFailed, Outputs
+from mlgitops.evaluation.apart import _PR_GET_DUMPABLE, Apart, ModelFailed, Outputs, _prctl
 from tests.deploy.test_trust import _Payload, saved
 
 
@@ -65,33 +65,46 @@ def test_each_model_runs_in_a_process_of_its_own_that_the_next_does_not_share(
     tmp_path: Path,
 ) -> None:
     """A model's code, run as it loads, changes its own process only: the next model (the
-    one a reviewed model is judged against) loads where it never ran. The model asked
-    again answers from the process it loaded in."""
+    one a reviewed model is judged against) loads where it never ran, no process the first
+    left behind is still running, and no process can trace another (the caller's
+    included) while models run. The model asked again answers from the process it loaded
+    in."""
     model, first, features = _fitted(tmp_path, "first")
     _, second, _ = _fitted(tmp_path, "second")
-    seen = tmp_path / "seen"
+    seen, left = tmp_path / "seen", tmp_path / "left"
     seen.mkdir()
     record = (
         f"__import__('pathlib').Path({str(seen)!r}, str(__import__('time').time_ns()))"
         ".write_text(__import__('json').dumps([__import__('os').getpid(), "
         "__import__('os').getppid(), __import__('os').getcwd(), "
         "hasattr(__import__('sklearn.linear_model', fromlist=['_']).LogisticRegression, "
-        "'tampered')]))"
+        "'tampered'), __import__('ctypes').CDLL(None).prctl(3, 0, 0, 0, 0)]))"
     )
     tamper = (
         "setattr(__import__('sklearn.linear_model', fromlist=['_']).LogisticRegression, "
         "'tampered', True)"
     )
-    _loading(first, f"({record}, {tamper})", model)
+    # a process of its own, in a session of its own, that would outlive the model's
+    leave = (
+        "(__import__('os').fork() == 0 and (__import__('os').setsid(), "
+        f"__import__('pathlib').Path({str(left)!r}).write_text(str(__import__('os').getpid())), "
+        "__import__('time').sleep(120), __import__('os')._exit(0)))"
+    )
+    _loading(first, f"({record}, {tamper}, {leave})", model)
     _loading(second, record, model)
     with Apart() as apart:
+        assert _prctl(_PR_GET_DUMPABLE, 0) == 0
         assert apart.names(first) == ["a", "b"]
         apart.run(first, features, tmp_path / "out-first")
         apart.run(second, features, tmp_path / "out-second")
+        leftover = int(left.read_text())
+        assert not Path(f"/proc/{leftover}").exists()  # ended before the second model ran
+    assert _prctl(_PR_GET_DUMPABLE, 0) == 1
     loads = [json.loads(p.read_text()) for p in sorted(seen.iterdir(), key=lambda p: int(p.name))]
     assert len(loads) == 2, loads  # the first model, asked twice, loaded once
-    (pid1, runner1, cwd1, tampered1), (pid2, runner2, cwd2, tampered2) = loads
+    (pid1, runner1, cwd1, tampered1, dump1), (pid2, runner2, cwd2, tampered2, dump2) = loads
     assert (tampered1, tampered2) == (False, False)  # the first tampered after its record
+    assert (dump1, dump2) == (0, 0)
     assert pid1 != pid2 and runner1 == runner2 not in (pid1, pid2, os.getpid())
     assert cwd1 != cwd2 and not Path(cwd1).exists() and not Path(cwd2).exists()
 

@@ -62,7 +62,12 @@ def saved(model: Any, folder: Path) -> Path:
 
     with warnings.catch_warnings():  # MLflow's advice on pickles and type hints
         warnings.simplefilter("ignore")
-        mlflow.sklearn.save_model(model, str(folder), serialization_format="pickle")
+        mlflow.sklearn.save_model(
+            model,
+            str(folder),
+            serialization_format="pickle",
+            pip_requirements=["scikit-learn"],  # MLflow's inference loads the model in a process
+        )
     return folder
 
 

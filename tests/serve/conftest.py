@@ -26,6 +26,10 @@ def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         folder = tmp_path_factory.mktemp("model") / "model"
         signature = infer_signature(features, model.predict(features))
         mlflow.sklearn.save_model(
-            model, str(folder), signature=signature, serialization_format="pickle"
+            model,
+            str(folder),
+            signature=signature,
+            serialization_format="pickle",
+            pip_requirements=["scikit-learn"],  # MLflow's inference loads the model in a process
         )
     return folder

@@ -9,7 +9,12 @@ it is judged against scores (patch the library both use).
 
 A runner process imports the libraries a model needs once (seconds), then
 forks a fresh process for each request, which loads one model and exits; the
-runner itself never loads a model. Its environment keeps ``PATH``,
+runner itself never loads a model. What a model's process leaves running is
+ended before the next model's process starts (the runner adopts it, as a
+subreaper), and neither the runner nor a model's process can be traced by
+another process of the user (they are not dumpable; nor is the caller while
+they run), so one model's code cannot reach into the memory of the process
+of the model it is judged against. Its environment keeps ``PATH``,
 ``PYTHONPATH`` (made absolute), the locale and the time zone and nothing else
 (no GitHub token, no MLflow credentials, no runner variables); each forked
 process works in an empty folder of its own (its working folder, home and
@@ -21,10 +26,10 @@ runner is started once a process and environment: the next deploy in the same
 process forks from it too.
 
 A process of the same user can still read and write what that user can (the
-checkout's persisted credential, another process's environment, the files
-another model's process writes): the generated deploy workflow therefore runs
-the models in jobs of their own, which hold no write permission and no deploy
-secret (docs/security.md).
+checkout's persisted credential, the files another model's process reads),
+and a process with ``CAP_SYS_PTRACE`` (root) can trace any: the generated
+deploy workflow therefore runs the models in jobs of their own, which hold no
+write permission and no deploy secret (docs/security.md).
 
     python -P -m mlgitops.evaluation.apart FOLDER
 
@@ -43,6 +48,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,8 +60,12 @@ from typing import IO, Any
 
 import numpy as np
 
-#: The longest answer line a model's process is read for.
-_ANSWER_LIMIT = 1 << 20
+#: The longest answer line a model's process is read for; the last of what a model printed
+#: that is read for its message.
+_ANSWER_LIMIT, _PRINTED_LIMIT = 1 << 20, 1 << 16
+#: prctl(2)'s options: whether the process may be traced (and dumped) by others of its user;
+#: whether the orphans of its descendants become its children.
+_PR_GET_DUMPABLE, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 3, 4, 36
 #: What the child's environment keeps of the parent's (besides ``LC_*``).
 KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "SYSTEMROOT")
 FEATURES, PREDICTED, PROBA, CLASSES = (
@@ -124,20 +134,20 @@ class _Runner:
 
     def __init__(self, environ: dict[str, str]) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="mlgitops-apart-"))
-        self.log: IO[str] = (self.work / "stderr.log").open(
-            "w+", encoding="utf-8", errors="replace"
-        )
-        self.broken = False
-        self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "mlgitops.evaluation.apart", str(self.work)],
-            cwd=self.work,
-            env=child_environment(environ, self.work),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            errors="replace",
-        )
+        # written at its end whatever the writers do, read through a descriptor of its own
+        with (self.work / "stderr.log").open("ab") as written:
+            self.log: IO[bytes] = (self.work / "stderr.log").open("rb")
+            self.broken = False
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "mlgitops.evaluation.apart", str(self.work)],
+                cwd=self.work,
+                env=child_environment(environ, self.work),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=written,
+                text=True,
+                errors="replace",
+            )
 
     def usable(self) -> bool:
         """Whether it may be asked: it runs, and answered every request it was asked."""
@@ -147,8 +157,7 @@ class _Runner:
         """The runner's answer line to ``request`` ("" where it ended), and what was written
         to the standard error meanwhile (where it ended, all it wrote)."""
         self.broken = True  # until it answers: left while a model runs, it answers no one
-        self.log.seek(0, os.SEEK_END)
-        offset = self.log.tell()
+        offset = os.fstat(self.log.fileno()).st_size
         stdin, stdout = self.process.stdin, self.process.stdout
         try:
             assert stdin is not None and stdout is not None
@@ -157,8 +166,11 @@ class _Runner:
             line = stdout.readline()
         except (OSError, ValueError):
             line = ""
-        self.log.seek(offset if line else 0)  # ended: all it printed (its imports' error)
-        printed = self.log.read()
+        size = os.fstat(self.log.fileno()).st_size
+        # ended: all it printed (its imports' error); at most the last part
+        start = max(offset if line else 0, size - _PRINTED_LIMIT)
+        self.log.seek(start)
+        printed = self.log.read(size - start).decode("utf-8", "replace")
         self.broken = not line
         return line, printed
 
@@ -211,6 +223,8 @@ class Apart:
     time."""
 
     def __enter__(self) -> Apart:
+        self._dumpable = _prctl(_PR_GET_DUMPABLE, 0)
+        _prctl(_PR_SET_DUMPABLE, 0)  # the models' processes cannot trace this one either
         self._runner = _runner()
         self._folder = tempfile.TemporaryDirectory(prefix="mlgitops-features-")
         self._asked = 0
@@ -218,11 +232,13 @@ class Apart:
 
     def __exit__(self, *exc: object) -> None:
         if self._runner.usable():
-            self._runner.ask({"model": None})  # the last model's process ends
+            self._runner.ask({"model": None})  # the last model's process ends, and its own
         if not self._runner.usable():
             with _LOCK:
                 self._runner.stop()
         self._folder.cleanup()
+        if self._dumpable > 0:
+            _prctl(_PR_SET_DUMPABLE, self._dumpable)
 
     def names(self, folder: Path) -> list[str] | None:
         """The feature names the model in ``folder`` knows (scikit-learn's
@@ -320,6 +336,8 @@ def main(argv: list[str]) -> int:
     with contextlib.suppress(ImportError):  # what unpickling most models imports first
         import sklearn.base  # noqa: F401
     work = Path(argv[0])
+    _prctl(_PR_SET_DUMPABLE, 0)  # no model's process traces the runner, nor another's
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # what a model's process leaves comes to the runner
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # what models print is not an answer
     current: _Model | None = None
@@ -372,24 +390,76 @@ class _Model:
             line = b""
         try:
             answer = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             answer = None
-        if isinstance(answer, dict) and ("names" in answer or "error" in answer):
-            return answer
+        if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+            return {"error": answer["error"][:500]}
+        if isinstance(answer, dict) and "names" in answer:
+            names = answer["names"]
+            if names is None or (
+                isinstance(names, list) and all(isinstance(n, str) for n in names)
+            ):
+                return {"names": names}
         return {"ended": self.end()}
 
     def end(self) -> str:
-        """Ends the model's process (it ends at the end of its requests) and says how."""
+        """Ends the model's process, and every process it left, and says how it ended."""
         if not self.ended:
             self.ended = True
             with contextlib.suppress(OSError):
                 self._requests.close()
             self._replies.close()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)  # it answered all it was asked
             _, status = os.waitpid(self.pid, 0)
+            _end_leftovers()
             shutil.rmtree(self.home, ignore_errors=True)
             code = os.waitstatus_to_exitcode(status)
             self.how = f"exit code {code}" if code >= 0 else f"signal {-code}"
         return self.how
+
+
+def _end_leftovers() -> None:
+    """In the runner: ends the processes a model's process left, which came to the runner
+    as its children (a subreaper's), until none is left."""
+    for _ in range(100):
+        children = _children()
+        if not children:
+            return
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _children() -> list[int]:
+    """The runner's child processes, as ``/proc`` lists them (none where there is none)."""
+    me, found = os.getpid(), []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_bytes()
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat.rsplit(b")", 1)[-1].split()
+            if len(fields) > 1 and int(fields[1]) == me:
+                found.append(int(entry.name))
+    return found
+
+
+def _prctl(option: int, value: int) -> int:
+    """prctl(2) with one argument: its result (-1 where it failed, or there is none)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(option, value, 0, 0, 0))
+    except (OSError, AttributeError):
+        return -1
 
 
 def _model_process(home: Path, asked: int, replied: int) -> None:
