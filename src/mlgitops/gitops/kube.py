@@ -39,9 +39,9 @@ def api_client(kubeconfig: Path | None, context: str | None) -> Any:
     path = kubeconfig or _default_kubeconfig()
     try:
         if path is not None:
-            return config.new_client_from_config(config_file=str(path), context=context)  # type: ignore[no-untyped-call]
+            return config.new_client_from_config(config_file=str(path), context=context)
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
+            config.load_incluster_config()
             return client.ApiClient()
     # the library reads the file's YAML and walks it as a kubeconfig: a file that is none
     # (not YAML, or another shape) fails inside it with YAML's error or a type error

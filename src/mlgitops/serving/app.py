@@ -145,7 +145,7 @@ class _Answer:
         from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
         error = MlflowException(message, error_code=BAD_REQUEST)
-        body = str(error.serialize_as_json()).encode()  # type: ignore[no-untyped-call]
+        body = str(error.serialize_as_json()).encode()
         self.status, self._held, self._chunks = status, None, []
         await self._send(
             {"type": "http.response.start", "status": status, "headers": _headers(body)}
@@ -200,5 +200,5 @@ def instrumented_app(model: Any, metrics: ServerMetrics) -> Asgi:
     from mlflow.pyfunc import scoring_server
 
     # Duck-typed: MLflow's app reads only `metadata` and `predict(data, params=...)`.
-    app: Asgi = scoring_server.init(ObservedModel(model, metrics))  # type: ignore[arg-type]
+    app: Asgi = scoring_server.init(ObservedModel(model, metrics))
     return Instrumented(app, metrics)
