@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,46 @@ def test_a_model_that_ends_its_process_fails_alone(tmp_path: Path, ending: str) 
             apart.run(broken, features, tmp_path / "out-broken")
         outputs = apart.run(plain, features, tmp_path / "out-plain")
     assert outputs.values.tolist() == model.predict(features).tolist()
+
+
+def test_a_model_that_never_answers_ends_with_its_runner(tmp_path: Path) -> None:
+    """A model that hangs holds its request until the runner is stopped (the job's time
+    limit, or the caller's end); its process does not outlive the runner."""
+    model, hanging, features = _fitted(tmp_path, "hanging")
+    pid_file = tmp_path / "pid"
+    hang = (
+        f"(__import__('pathlib').Path({str(pid_file)!r}).write_text(str(__import__('os')"
+        ".getpid())), __import__('time').sleep(600))"
+    )
+    _loading(hanging, hang, model)
+    failed: list[Exception] = []
+    with Apart() as apart:
+
+        def run() -> None:
+            try:
+                apart.run(hanging, features, tmp_path / "out")
+            except ModelFailed as exc:
+                failed.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        deadline = time.monotonic() + 60
+        while not pid_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        apart._runner.process.kill()  # what stopping a runner that does not answer comes to
+        worker.join(timeout=30)
+        assert not worker.is_alive() and len(failed) == 1
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(pid), "the model's process outlived its runner"
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (an ended one not yet reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(b")", 1)[-1].split()[0] != b"Z"

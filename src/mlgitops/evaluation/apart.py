@@ -63,9 +63,10 @@ import numpy as np
 #: The longest answer line a model's process is read for; the last of what a model printed
 #: that is read for its message.
 _ANSWER_LIMIT, _PRINTED_LIMIT = 1 << 20, 1 << 16
-#: prctl(2)'s options: whether the process may be traced (and dumped) by others of its user;
-#: whether the orphans of its descendants become its children.
-_PR_GET_DUMPABLE, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 3, 4, 36
+#: prctl(2)'s options: the signal a process gets when its parent ends; whether the process
+#: may be traced (and dumped) by others of its user; whether the orphans of its descendants
+#: become its children.
+_PR_SET_PDEATHSIG, _PR_GET_DUMPABLE, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 1, 3, 4, 36
 #: What the child's environment keeps of the parent's (besides ``LC_*``).
 KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "SYSTEMROOT")
 FEATURES, PREDICTED, PROBA, CLASSES = (
@@ -368,8 +369,13 @@ class _Model:
         home.mkdir()
         asked, asking = os.pipe()
         replying, replied = os.pipe()
+        runner = os.getpid()
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover  (the forked process: coverage is not written)
+            # ends with the runner (stopped while a model hangs, or killed)
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != runner:  # it ended already
+                os._exit(1)
             os.close(asking)
             os.close(replying)
             os.close(answers)
