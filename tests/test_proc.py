@@ -13,6 +13,7 @@ import pytest
 
 from mlgitops import proc
 from mlgitops.errors import BadInput
+from tests.fixtures.processes import ended
 
 
 def _git(root: Path, *args: str) -> None:
@@ -64,10 +65,7 @@ def test_a_command_past_its_timeout_is_stopped_with_every_process_it_started(
         proc.run(["sh", "-c", script], timeout=2, group=True, check=False)
     assert time.monotonic() - started < 30
     child = int(pids.read_text())
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child), "the command's own child is still running"
+    assert ended(child), "the command's own child is still running"
 
 
 def test_a_command_is_stopped_with_every_process_it_started_when_mlgitops_is_terminated(
@@ -87,16 +85,4 @@ def test_a_command_is_stopped_with_every_process_it_started_when_mlgitops_is_ter
     parent.send_signal(signal.SIGTERM)
     assert parent.wait(timeout=30) == 128 + signal.SIGTERM
     child = int(pids.read_text())
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child), "the command's own child is still running"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat")
-    return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))
+    assert ended(child), "the command's own child is still running"

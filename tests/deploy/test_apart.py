@@ -16,6 +16,7 @@ import pytest
 
 from mlgitops.evaluation.apart import _PR_GET_DUMPABLE, Apart, ModelFailed, Outputs, _prctl
 from tests.deploy.test_trust import _Payload, saved
+from tests.fixtures.processes import alive, ended
 
 
 def test_a_model_that_prints_more_than_a_pipe_holds_is_still_run(tmp_path: Path) -> None:
@@ -99,7 +100,7 @@ def test_each_model_runs_in_a_process_of_its_own_that_the_next_does_not_share(
         apart.run(first, features, tmp_path / "out-first")
         apart.run(second, features, tmp_path / "out-second")
         leftover = int(left.read_text())
-        assert not Path(f"/proc/{leftover}").exists()  # ended before the second model ran
+        assert not alive(leftover)  # ended before the second model ran
     assert _prctl(_PR_GET_DUMPABLE, 0) == 1
     loads = [json.loads(p.read_text()) for p in sorted(seen.iterdir(), key=lambda p: int(p.name))]
     assert len(loads) == 2, loads  # the first model, asked twice, loaded once
@@ -160,16 +161,4 @@ def test_a_model_that_never_answers_ends_with_its_runner(tmp_path: Path) -> None
         apart._runner.process.kill()  # what stopping a runner that does not answer comes to
         worker.join(timeout=30)
         assert not worker.is_alive() and len(failed) == 1
-    deadline = time.monotonic() + 10
-    while _running(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _running(pid), "the model's process outlived its runner"
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` runs (an ended one not yet reaped does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    return stat.rsplit(b")", 1)[-1].split()[0] != b"Z"
+    assert ended(pid), "the model's process outlived its runner"
