@@ -19,7 +19,15 @@ import requests
 from mlgitops.digest import training_rows_digest
 from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_deploy import deploy, merge_a_change, versions
-from tests.deploy.world import World, cli_run, git, handoff, publish_review, reviewed_run
+from tests.deploy.world import (
+    World,
+    cli_run,
+    deployed_review,
+    git,
+    handoff,
+    publish_review,
+    reviewed_run,
+)
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.k8s import kustomize_build
 from tests.fixtures.mlflow_server import MlflowServer
@@ -135,10 +143,7 @@ def deployed_then_swapped(
     """v1 deployed by mlgitops deploy (model.json records its digest); then a change
     reviewed against it and merged; then v1's files swapped. The checkout is on the merge."""
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    assert deploy(world, uri) == 0
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 12)
     merge_a_change(world)
     reviewed_run(uri, world.work, world.name)
     publish_review(on_github.state, world.work, world.name, pr=13)
@@ -195,10 +200,7 @@ def test_the_model_server_refuses_a_deployed_model_whose_files_changed(
     they are swapped it refuses to start (the canary never becomes ready), running none
     of their code."""
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    assert deploy(world, uri) == 0
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 12)
     overlay = world.work / "manifests" / world.name / "overlays" / "staging"
     record = json.loads((overlay / "model.json").read_text())
     argv, env = lab.container_command(kustomize_build(overlay), world.tmp / "scratch")

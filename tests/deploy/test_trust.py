@@ -29,6 +29,7 @@ from tests.deploy.test_anchor import model_json
 from tests.deploy.test_deploy import deploy, merge_a_change, versions
 from tests.deploy.world import (
     World,
+    deployed_review,
     git,
     handoff,
     publish_review,
@@ -453,10 +454,9 @@ def test_the_reviewed_model_cannot_change_how_the_deployed_model_scores(
     from sklearn.tree import DecisionTreeClassifier
 
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    assert deploy(world, uri) == 0  # v1: the example's histogram gradient boosting
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(
+        world, uri, on_github.state, 12
+    )  # v1: the example's histogram gradient boosting
     merge_a_change(world)
     reviewed_run(uri, world.work, world.name)
     frame = data(world)
@@ -484,10 +484,7 @@ def test_the_deploy_stage_scores_what_the_model_stages_wrote_and_loads_no_model(
     model's, then the one that holds the credentials."""
     uri = mlflow_server.uri
     seen = world.tmp / "seen"
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    assert deploy(world, uri) == 0  # v1: a plain model
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 12)  # v1: a plain model
     merge_a_change(world)
     reviewed_run(uri, world.work, world.name)
     _, folder = recording_model(world, seen)
@@ -612,10 +609,7 @@ def test_the_re_score_leaves_out_rows_whose_label_the_pull_request_changed(
     pull request flipping one label in four passed roc_auc's max_drop while they were
     paired."""
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    assert deploy(world, uri) == 0
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 12)
     frame = data(world)
     frame.loc[::4, TARGET] = 1 - frame.loc[::4, TARGET]
     frame.to_csv(world.work / "data" / "tumors.csv", index=False)

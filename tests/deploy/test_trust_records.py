@@ -19,6 +19,7 @@ from tests.deploy.test_trust import another_model, pr_workflow
 from tests.deploy.world import (
     World,
     cli_run,
+    deployed_review,
     git,
     handoff,
     publish_review,
@@ -61,10 +62,7 @@ def test_a_pull_request_that_changes_the_deployed_record_deploys_nothing(
     Rebased onto the branch commit by commit, the merge's first parent already holds the
     pull request's earlier commits: GitHub's list of its files still names the record."""
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=11)
-    assert deploy(world, uri) == 0  # v1 in staging
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 11)  # v1 in staging
     record = f"manifests/{world.name}/overlays/staging/model.json"
     git(world.work, "rm", "-q", record)
     if where == "an earlier commit":
@@ -157,10 +155,7 @@ def test_a_pull_request_that_removes_the_record_of_an_environment_it_renames_dep
     first holds none. Renaming staging and deleting its record in an earlier commit of a
     pull request made the re-score a first deployment, and deploy shipped it."""
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=11)
-    assert deploy(world, uri) == 0  # v1 in staging
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 11)  # v1 in staging
     spec = world.work / "pipelines" / f"{world.name}.yaml"
     spec.write_text(spec.read_text().replace("- name: staging", "- name: stage"))
     assert cli_run(world.work, "render") == 0
@@ -258,10 +253,7 @@ def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
     deploy, promote and rollback move (the PR credentials cannot)."""
     uri = mlflow_server.uri
     rel = f"manifests/{world.name}/overlays/staging/model.json"
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=11)
-    assert deploy(world, uri) == 0  # v1 in staging
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 11)  # v1 in staging
     v1_record = (world.work / rel).read_text()
     _merge_record_change(world, None, "Tidy the manifests")
     merge_a_change(world)
@@ -364,10 +356,7 @@ def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    assert deploy(world, uri) == 0  # v1
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 12)  # v1
     merge_a_change(world)
     merged = git(world.work, "rev-parse", "HEAD")
     reviewed_run(uri, world.work, world.name)
@@ -400,15 +389,9 @@ def test_a_merges_first_deploy_lands_after_a_rollback_of_the_model_before_it(
 ) -> None:
     """Only a model deployed since its merge and replaced is kept from coming back."""
     uri = mlflow_server.uri
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=12)
-    assert deploy(world, uri) == 0  # v1
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 12)  # v1
     merge_a_change(world)
-    reviewed_run(uri, world.work, world.name)
-    publish_review(on_github.state, world.work, world.name, pr=13)
-    assert deploy(world, uri) == 0  # v2
-    git(world.work, "pull", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 13)  # v2
     spec = world.work / "pipelines" / f"{world.name}.yaml"
     spec.write_text(spec.read_text().replace("learning_rate: 0.05", "learning_rate: 0.2"))
     git(world.work, "commit", "-qam", "Tune it again")

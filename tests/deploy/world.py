@@ -149,3 +149,13 @@ def publish_review(state: GitHubState, root: Path, name: str, pr: int = 12) -> d
     state.add_artifact(run["id"], f"mlgitops-{name}-train", results_zip(root, name))
     state.merge_pull(pr, head)
     return run
+
+
+def deployed_review(world: World, uri: str, state: GitHubState, pr: int) -> None:
+    """Work's HEAD trained and compared for real, reviewed in pull request ``pr``, merged and
+    deployed to staging; work then pulls the deploy commit."""
+    reviewed_run(uri, world.work, world.name)
+    publish_review(state, world.work, world.name, pr=pr)
+    args = ("deploy", world.name, "--env", "staging", "--tracking-uri", uri)
+    assert cli_run(world.work, *args) == 0
+    git(world.work, "pull", "-q", "origin", "main")
