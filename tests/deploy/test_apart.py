@@ -133,6 +133,17 @@ def test_a_model_that_ends_its_process_fails_alone(tmp_path: Path, ending: str) 
     assert outputs.values.tolist() == model.predict(features).tolist()
 
 
+def test_a_model_that_ends_its_process_silently_says_how_it_ended(tmp_path: Path) -> None:
+    """A model whose process ends without a word fails with how it ended: nothing the
+    runner printed meanwhile (Python 3.12's warning about forking a process that runs
+    threads) passes for the model's last words."""
+    model, broken, features = _fitted(tmp_path, "broken")
+    _loading(broken, "__import__('os')._exit(3)", model)
+    with Apart() as apart, pytest.raises(ModelFailed) as failed:
+        apart.run(broken, features, tmp_path / "out")
+    assert str(failed.value) == "its process ended (exit code 3)"
+
+
 def test_a_model_that_never_answers_ends_with_its_runner(tmp_path: Path) -> None:
     """A model that hangs holds its request until the runner is stopped (the job's time
     limit, or the caller's end); its process does not outlive the runner."""

@@ -54,6 +54,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -336,6 +337,13 @@ def main(argv: list[str]) -> int:
 
     with contextlib.suppress(ImportError):  # what unpickling most models imports first
         import sklearn.base  # noqa: F401
+    # Python 3.12 warns at each fork of a process that runs threads: the runner's are the
+    # idle pools the libraries start as they load (OpenBLAS's, Arrow's allocator's), which
+    # ready themselves for a fork (their fork handlers), and the runner gives them no work.
+    # The warning would pass for the last words of a model whose process ends silently.
+    warnings.filterwarnings(
+        "ignore", r"This process \(pid=\d+\) is multi-threaded, use of fork\(\)", DeprecationWarning
+    )
     work = Path(argv[0])
     _prctl(_PR_SET_DUMPABLE, 0)  # no model's process traces the runner, nor another's
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # what a model's process leaves comes to the runner
