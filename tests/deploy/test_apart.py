@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlgitops.evaluation.apart import _PR_GET_DUMPABLE, Apart, ModelFailed, Outputs, _prctl
+from mlgitops.evaluation.apart import Apart, ModelFailed, Outputs
+from mlgitops.evaluation.runner import PR_GET_DUMPABLE, prctl
 from tests.deploy.test_trust import _Payload, saved
 from tests.fixtures.processes import alive, ended
 
@@ -95,13 +96,13 @@ def test_each_model_runs_in_a_process_of_its_own_that_the_next_does_not_share(
     _loading(first, f"({record}, {tamper}, {leave})", model)
     _loading(second, record, model)
     with Apart() as apart:
-        assert _prctl(_PR_GET_DUMPABLE, 0) == 0
+        assert prctl(PR_GET_DUMPABLE, 0) == 0
         assert apart.names(first) == ["a", "b"]
         apart.run(first, features, tmp_path / "out-first")
         apart.run(second, features, tmp_path / "out-second")
         leftover = int(left.read_text())
         assert not alive(leftover)  # ended before the second model ran
-    assert _prctl(_PR_GET_DUMPABLE, 0) == 1
+    assert prctl(PR_GET_DUMPABLE, 0) == 1
     loads = [json.loads(p.read_text()) for p in sorted(seen.iterdir(), key=lambda p: int(p.name))]
     assert len(loads) == 2, loads  # the first model, asked twice, loaded once
     (pid1, runner1, cwd1, tampered1, dump1), (pid2, runner2, cwd2, tampered2, dump2) = loads

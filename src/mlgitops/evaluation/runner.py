@@ -1,0 +1,263 @@
+"""The runner of :mod:`mlgitops.evaluation.apart`: the program that imports the libraries
+a model needs once, and forks a process for each model, which loads that model alone.
+
+    python -P -m mlgitops.evaluation.runner FOLDER
+
+imports the libraries first, then answers one request a line on its standard
+input (a JSON object: the model's folder, the features' Parquet file or none,
+the folder for the outputs) with one JSON line on the descriptor its standard
+output was at start: what the model says its feature names are, the error it
+raised, or how its process ended without an answer. What the model's own code
+prints goes to the standard error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: The longest answer line a model's process is read for.
+_ANSWER_LIMIT = 1 << 20
+#: prctl(2)'s options: the signal a process gets when its parent ends; whether the process
+#: may be traced (and dumped) by others of its user; whether the orphans of its descendants
+#: become its children.
+_PR_SET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 1, 3, 4, 36
+FEATURES, PREDICTED, PROBA, CLASSES = (
+    "features.parquet",
+    "predictions.parquet",
+    "proba.parquet",
+    "classes.json",
+)
+
+
+def home_environment(home: Path) -> dict[str, str]:
+    """What points into ``home``: the home, temporary folder and MLflow store (MLflow looks
+    the model's id up in a store as it loads it; this one is empty, and names no server)."""
+    return {
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "MLFLOW_TRACKING_URI": (home / "mlruns").as_uri(),
+    }
+
+
+def main(argv: list[str]) -> int:
+    """The runner: import, then answer each request from the process of its model, forked
+    for it, until the input ends."""
+    import pandas  # noqa: F401  (imported ahead, with MLflow and scikit-learn)
+    from mlflow.models import Model  # noqa: F401
+
+    from mlgitops.evaluation.baseline import load_flavor  # noqa: F401
+    from mlgitops.evaluation.handoff import model_outputs  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # what unpickling most models imports first
+        import sklearn.base  # noqa: F401
+    # Python 3.12 warns at each fork of a process that runs threads: the runner's are the
+    # idle pools the libraries start as they load (OpenBLAS's, Arrow's allocator's), which
+    # ready themselves for a fork (their fork handlers), and the runner gives them no work.
+    # The warning would pass for the last words of a model whose process ends silently.
+    warnings.filterwarnings(
+        "ignore", r"This process \(pid=\d+\) is multi-threaded, use of fork\(\)", DeprecationWarning
+    )
+    work = Path(argv[0])
+    prctl(PR_SET_DUMPABLE, 0)  # no model's process traces the runner, nor another's
+    prctl(_PR_SET_CHILD_SUBREAPER, 1)  # what a model's process leaves comes to the runner
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # what models print is not an answer
+    current: _Model | None = None
+    for count, line in enumerate(sys.stdin):
+        request = json.loads(line)
+        if current is not None and (current.folder != request.get("model") or current.ended):
+            current.end()
+            current = None
+        if request.get("model") is None:  # the caller is done with the model
+            answer: dict[str, Any] = {"names": None}
+        else:
+            if current is None:
+                current = _Model(request["model"], work / f"model-{count}", answers.fileno())
+            answer = current.ask(request)
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+    if current is not None:
+        current.end()
+    return 0
+
+
+class _Model:
+    """In the runner: the process forked to load the model in ``folder`` and answer the
+    requests that name it, in ``home`` (removed when it ends)."""
+
+    def __init__(self, folder: str, home: Path, answers: int) -> None:
+        self.folder, self.home, self.ended = folder, home, False
+        home.mkdir()
+        asked, asking = os.pipe()
+        replying, replied = os.pipe()
+        runner = os.getpid()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover  (the forked process: coverage is not written)
+            # ends with the runner (stopped while a model hangs, or killed)
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != runner:  # it ended already
+                os._exit(1)
+            os.close(asking)
+            os.close(replying)
+            os.close(answers)
+            _model_process(home, asked, replied)
+        os.close(asked)
+        os.close(replied)
+        self._requests = os.fdopen(asking, "w", encoding="utf-8")
+        self._replies = os.fdopen(replying, "rb")
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The model's process's answer to ``request``; or, where it gives none, how that
+        process ended."""
+        try:
+            self._requests.write(json.dumps(request) + "\n")
+            self._requests.flush()
+            line = self._replies.readline(_ANSWER_LIMIT)
+        except OSError:  # it ended before reading the request
+            line = b""
+        try:
+            answer = json.loads(line)
+        except (ValueError, RecursionError):
+            answer = None
+        if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+            return {"error": answer["error"][:500]}
+        if isinstance(answer, dict) and "names" in answer:
+            names = answer["names"]
+            if names is None or (
+                isinstance(names, list) and all(isinstance(n, str) for n in names)
+            ):
+                return {"names": names}
+        return {"ended": self.end()}
+
+    def end(self) -> str:
+        """Ends the model's process, and every process it left, and says how it ended."""
+        if not self.ended:
+            self.ended = True
+            with contextlib.suppress(OSError):
+                self._requests.close()
+            self._replies.close()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)  # it answered all it was asked
+            _, status = os.waitpid(self.pid, 0)
+            _end_leftovers()
+            shutil.rmtree(self.home, ignore_errors=True)
+            code = os.waitstatus_to_exitcode(status)
+            self.how = f"exit code {code}" if code >= 0 else f"signal {-code}"
+        return self.how
+
+
+def _end_leftovers() -> None:
+    """In the runner: ends the processes a model's process left, which came to the runner
+    as its children (a subreaper's), until none is left."""
+    for _ in range(100):
+        children = _children()
+        if not children:
+            return
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _children() -> list[int]:
+    """The runner's child processes, as ``/proc`` lists them (none where there is none)."""
+    me, found = os.getpid(), []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_bytes()
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat.rsplit(b")", 1)[-1].split()
+            if len(fields) > 1 and int(fields[1]) == me:
+                found.append(int(entry.name))
+    return found
+
+
+def prctl(option: int, value: int) -> int:
+    """prctl(2) with one argument: its result (-1 where it failed, or there is none)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(option, value, 0, 0, 0))
+    except (OSError, AttributeError):
+        return -1
+
+
+def _model_process(home: Path, asked: int, replied: int) -> None:
+    """The forked process of one model: answers each request read from ``asked`` on
+    ``replied``, working in ``home``, then ends. Nothing of the runner's input or answers
+    reaches the model."""
+    try:
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.chdir(home)
+        os.environ.update(home_environment(home))
+        tempfile.tempdir = None  # the next temporary file goes under the new TMPDIR
+        loaded: dict[str, Any] = {}
+        with os.fdopen(asked, "rb") as requests:
+            for line in requests:
+                try:
+                    answer: dict[str, Any] = {"names": _serve(json.loads(line), loaded)}
+                except Exception as exc:  # the model's own code: anything it raises is its refusal
+                    traceback.print_exc()
+                    last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+                    answer = {"error": last[:500]}
+                data = (json.dumps(answer) + "\n").encode()
+                while data:
+                    data = data[os.write(replied, data) :]
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    finally:  # what the model's code raised past an answer (an exit) ends it without one
+        os._exit(0)
+
+
+def _serve(request: dict[str, Any], loaded: dict[str, Any]) -> list[str] | None:
+    import pandas as pd
+    from mlflow.models import Model
+
+    from mlgitops.evaluation.baseline import load_flavor
+    from mlgitops.evaluation.handoff import model_outputs
+
+    folder = str(request["model"])
+    if folder not in loaded:
+        # the folder's own MLmodel names its flavors (MLflow's model info would ask a server)
+        loaded[folder] = load_flavor(folder, Model.load(folder))
+    model = loaded[folder]
+    known = getattr(model, "feature_names_in_", None)
+    names = None if known is None else [str(n) for n in known]
+    if request.get("features") is None:
+        return names
+    out = Path(request["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    features = pd.read_parquet(request["features"])
+    values, given, classes = model_outputs(model, features, proba=True)
+    pd.DataFrame({"y_pred": values}).to_parquet(out / PREDICTED, index=False)
+    if given is not None and classes is not None:
+        columns = {str(i): given[:, i] for i in range(given.shape[1])}
+        pd.DataFrame(columns).to_parquet(out / PROBA, index=False)
+        native = [k.item() if isinstance(k, np.generic) else k for k in classes]
+        (out / CLASSES).write_text(json.dumps(native), "utf-8")
+    return names
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
