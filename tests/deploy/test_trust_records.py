@@ -408,3 +408,54 @@ def test_a_merges_first_deploy_lands_after_a_rollback_of_the_model_before_it(
     record = model_json(world)
     assert record["version"] == "3"
     assert [h["version"] for h in record["history"]] == ["1"]  # type: ignore[union-attr]
+
+
+def test_doctor_names_a_record_that_disagrees_with_the_registry(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``doctor`` holds each record of what is deployed to the registry, as deploy and
+    promote do before they take one: a merged record change shows before a deploy fails;
+    a checkout behind a later deploy is told to pull."""
+    uri, rel = mlflow_server.uri, f"manifests/{world.name}/overlays/staging/model.json"
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0  # v1 in staging
+    git(world.work, "pull", "-q", "origin", "main")
+    first = git(world.work, "rev-parse", "HEAD")
+
+    def records() -> tuple[int, list[str]]:
+        capsys.readouterr()
+        code = cli_run(world.work, "doctor", "--tracking-uri", uri)
+        head = git(world.work, "rev-parse", "HEAD")[:12]
+        subject = f"deployed records of {world.name} at {head}: "
+        lines = capsys.readouterr().out.splitlines()
+        return code, [line.replace(subject, "") for line in lines if subject in line]
+
+    ok = "ok    each environment's model.json agrees with the registry"
+    assert records() == (0, [ok])
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0  # v2
+    git(world.work, "checkout", "-q", first)
+    assert records() == (
+        0,
+        [
+            f"note  {rel}: a later deploy, promote or rollback moved the registry's alias "
+            "past this commit's record; pull to see what is deployed"
+        ],
+    )
+    git(world.work, "checkout", "-q", "main")
+    git(world.work, "pull", "-q", "origin", "main")
+    assert records() == (0, [ok])
+
+    v2 = json.loads((world.work / rel).read_text())
+    _merge_record_change(world, json.dumps({**v2, "version": "1"}), "Point staging back")
+    assert records() == (
+        1,
+        [
+            f"fix   {rel} records version 1 as deployed to staging, where the registry's "
+            f"alias {world.name}@staging points at version 2: a merge changed the record "
+            "(restore it from Git's history), or the alias is behind it (the deploy, promote "
+            "or rollback that wrote it is still running, or failed to move it: run it "
+            "again); deploy and promote refuse it"
+        ],
+    )

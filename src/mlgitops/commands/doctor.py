@@ -3,10 +3,12 @@
 ``render`` checks the specs without touching anything outside the
 repository. ``doctor`` checks what needs the environment: the tracking
 server answers with the given credentials, the model registry lets them read
-and register (a probe model is created and deleted), the extras each command
-needs are installed, the GitHub token is accepted (and its scopes, for a
-classic token), and which runner labels the pipelines need. Each line says
-``ok``, ``fix`` (with what to do), or ``note``; exit 1 when something needs fixing.
+and register (a probe model is created and deleted), each environment's
+record of what is deployed agrees with the registry (as deploy and promote
+require before they take one), the extras each command needs are installed,
+the GitHub token is accepted (and its scopes, for a classic token), and
+which runner labels the pipelines need. Each line says ``ok``, ``fix`` (with
+what to do), or ``note``; exit 1 when something needs fixing.
 """
 
 from __future__ import annotations
@@ -81,10 +83,11 @@ def _tracking(loaded: Repo, option: str | None, env: Mapping[str, str]) -> Itera
             "the repository secret or variable MLFLOW_TRACKING_URI)",
         )
         return
-    if not is_http(uri):
-        yield from _store(loaded.root, uri, env)
-        return
-    yield from _registry(loaded.root, uri, env)
+    checks = _store if not is_http(uri) else _registry
+    found = list(checks(loaded.root, uri, env))
+    yield from found
+    if found[0].level == "ok":  # the server answers
+        yield from _records(loaded, uri, env)
 
 
 def _store(root: Path, uri: str, env: Mapping[str, str]) -> Iterator[Finding]:
@@ -128,6 +131,38 @@ def _registry(root: Path, uri: str, env: Mapping[str, str]) -> Iterator[Finding]
     yield Finding(
         "ok", "model registry", "models can be registered (a probe was created and deleted)"
     )
+
+
+def _records(loaded: Repo, uri: str, env: Mapping[str, str]) -> Iterator[Finding]:
+    """Each deploying pipeline's records of what is deployed, at the checkout's commit, held
+    to the registry as deploy and promote hold them before they take one."""
+    from mlgitops import proc
+    from mlgitops.gitops.records import disagreements
+    from mlgitops.gitops.registry import open_registry
+
+    deploying = [p for p in loaded.pipelines if p.deploy is not None]
+    head = proc.git("rev-parse", "-q", "--verify", "HEAD^{commit}", cwd=loaded.root, check=False)
+    if not deploying or not head:
+        return
+    registry = open_registry(uri, loaded.root, env)
+    for pipeline in deploying:
+        subject = f"deployed records of {pipeline.name} at {head[:12]}"
+        try:
+            found = disagreements(loaded.root, registry, pipeline, head)
+        except MlgitopsError as exc:
+            yield Finding("fix", subject, str(exc))
+            continue
+        for rel, problem, replaced in found:
+            if replaced:  # deploy, promote or rollback wrote it, and one moved on since
+                text = (
+                    f"{rel}: a later deploy, promote or rollback moved the registry's alias "
+                    "past this commit's record; pull to see what is deployed"
+                )
+                yield Finding("note", subject, text)
+            else:
+                yield Finding("fix", subject, f"{problem}; deploy and promote refuse it")
+        if not found:
+            yield Finding("ok", subject, "each environment's model.json agrees with the registry")
 
 
 def _extras() -> Iterator[Finding]:

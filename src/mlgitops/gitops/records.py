@@ -72,6 +72,27 @@ def check_records(
     raise BadInput(problems[0][1])
 
 
+class Disagreement(NamedTuple):
+    """A record of what is deployed that disagrees with the registry: where it is, why,
+    and whether a commit deploy, promote or rollback made wrote it there (a checkout
+    behind the record that replaced it, not a changed record)."""
+
+    rel: str
+    problem: str
+    replaced: bool
+
+
+def disagreements(
+    root: Path, registry: Registry, pipeline: Pipeline, commit: str
+) -> list[Disagreement]:
+    """The records of what is deployed at ``commit`` (each environment's ``model.json``)
+    that disagree with the registry, as :func:`check_records` holds them."""
+    return [
+        Disagreement(place.rel, problem, _made_by_us(root, registry, place))
+        for place, problem in _disagreements(root, registry, pipeline, commit, None)
+    ]
+
+
 class Writing(NamedTuple):
     """The environment a command writes, and the run whose model it writes there (None:
     any version the registry holds as the record names it)."""
