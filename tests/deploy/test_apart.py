@@ -134,10 +134,13 @@ def test_a_model_that_ends_its_process_fails_alone(tmp_path: Path, ending: str) 
     assert outputs.values.tolist() == model.predict(features).tolist()
 
 
-def test_a_model_that_ends_its_process_silently_says_how_it_ended(tmp_path: Path) -> None:
+def test_a_model_that_ends_its_process_silently_says_how_it_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A model whose process ends without a word fails with how it ended: nothing the
     runner printed meanwhile (Python 3.12's warning about forking a process that runs
-    threads) passes for the model's last words."""
+    threads, printed at a runner's first fork) passes for the model's last words."""
+    monkeypatch.setenv("LC_MLGITOPS_TEST", str(tmp_path))  # a runner of its own (a new one)
     model, broken, features = _fitted(tmp_path, "broken")
     _loading(broken, "__import__('os')._exit(3)", model)
     with Apart() as apart, pytest.raises(ModelFailed) as failed:

@@ -220,6 +220,16 @@ def test_promote_refuses_a_record_that_names_another_model_than_its_version(
     assert world.remote_head() == before
 
 
+def set_alias(uri: str, name: str, alias: str, version: str) -> None:
+    """Point ``name@alias`` at ``version`` in the registry, as no mlgitops command does."""
+    answer = requests.post(
+        f"{uri}/api/2.0/mlflow/registered-models/alias",
+        json={"name": name, "alias": alias, "version": version},
+        timeout=30,
+    )
+    answer.raise_for_status()
+
+
 def _merge_record_change(world: World, text: str | None, message: str) -> None:
     """A pull request that changes only staging's record, merged against its failed check:
     it changes no pipeline input, so no deploy runs for it."""
@@ -318,11 +328,7 @@ def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
     # Restored afterwards, the record agrees at the branch's tip; the job of the merge in
     # between, run again (or run late), still reads v1's record there as what was deployed,
     # put back by a merge, not by deploy, promote or rollback
-    requests.post(
-        f"{uri}/api/2.0/mlflow/registered-models/alias",
-        json={"name": world.name, "alias": "staging", "version": "2"},
-        timeout=30,
-    ).raise_for_status()
+    set_alias(uri, world.name, "staging", "2")
     _merge_record_change(world, v2_record, "Restore the staging record again")
     job = world.clone("job")
     git(job, "checkout", "-q", "--detach", merged)
@@ -436,16 +442,30 @@ def test_doctor_names_a_record_that_disagrees_with_the_registry(
     reviewed_run(uri, world.work, world.name)
     assert deploy(world, uri) == 0  # v2
     git(world.work, "checkout", "-q", first)
+    tip = world.remote_head()
     assert records() == (
         0,
         [
-            f"note  {rel}: a later deploy, promote or rollback moved the registry's alias "
-            "past this commit's record; pull to see what is deployed"
+            f"note  {rel}: this checkout is behind origin/main ({tip[:12]}), whose records "
+            "agree with the registry: pull"
         ],
     )
     git(world.work, "checkout", "-q", "main")
     git(world.work, "pull", "-q", "origin", "main")
     assert records() == (0, [ok])
+    behind = f"{rel} records version 2 as deployed to staging, where the registry's alias "
+    # deploy wrote the record, and its alias move failed: not a checkout behind, run it again
+    set_alias(uri, world.name, "staging", "1")
+    assert records() == (
+        1,
+        [
+            f"fix   {behind}{world.name}@staging points at version 1: a merge changed the "
+            "record (restore it from Git's history), or the alias is behind it (the deploy, "
+            "promote or rollback that wrote it is still running, or failed to move it: run "
+            "it again); deploy and promote refuse it"
+        ],
+    )
+    set_alias(uri, world.name, "staging", "2")
 
     v2 = json.loads((world.work / rel).read_text())
     _merge_record_change(world, json.dumps({**v2, "version": "1"}), "Point staging back")

@@ -4,8 +4,8 @@
 repository. ``doctor`` checks what needs the environment: the tracking
 server answers with the given credentials, the model registry lets them read
 and register (a probe model is created and deleted), each environment's
-record of what is deployed agrees with the registry (as deploy and promote
-require before they take one), the extras each command needs are installed,
+record of what is deployed agrees with that server's registry (as deploy and
+promote require before they take one), the extras each command needs are installed,
 the GitHub token is accepted (and its scopes, for a classic token), and
 which runner labels the pipelines need. Each line says ``ok``, ``fix`` (with
 what to do), or ``note``; exit 1 when something needs fixing.
@@ -20,11 +20,16 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgitops import console
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, MlgitopsError
 from mlgitops.extras import COMMANDS, EXTRAS, install_command
 from mlgitops.spec import Repo, load_repo
+
+if TYPE_CHECKING:
+    from mlgitops.gitops.registry import Registry
+    from mlgitops.spec.model import Pipeline
 
 #: Scopes a classic token needs: commit statuses and comments (repo), workflow files (workflow).
 _SCOPES = ("repo", "workflow")
@@ -149,20 +154,40 @@ def _records(loaded: Repo, uri: str, env: Mapping[str, str]) -> Iterator[Finding
         subject = f"deployed records of {pipeline.name} at {head[:12]}"
         try:
             found = disagreements(loaded.root, registry, pipeline, head)
+            behind = any(d.replaced for d in found) and _behind(loaded, registry, pipeline, head)
         except MlgitopsError as exc:
             yield Finding("fix", subject, str(exc))
             continue
         for rel, problem, replaced in found:
-            if replaced:  # deploy, promote or rollback wrote it, and one moved on since
-                text = (
-                    f"{rel}: a later deploy, promote or rollback moved the registry's alias "
-                    "past this commit's record; pull to see what is deployed"
-                )
+            if replaced and behind:
+                text = f"{rel}: {behind}, whose records agree with the registry: pull"
                 yield Finding("note", subject, text)
             else:
                 yield Finding("fix", subject, f"{problem}; deploy and promote refuse it")
         if not found:
             yield Finding("ok", subject, "each environment's model.json agrees with the registry")
+
+
+def _behind(loaded: Repo, registry: Registry, pipeline: Pipeline, head: str) -> str:
+    """Where ``head`` is behind the deploy branch's tip on ``origin``, and the tip's records
+    all agree with the registry (later deploys, promotes or rollbacks moved on): that, in
+    words; "" otherwise (no such remote, or not behind)."""
+    from mlgitops import proc
+    from mlgitops.errors import ServiceError
+    from mlgitops.gitops.publish import Target, remote_tip
+    from mlgitops.gitops.records import disagreements
+
+    target = Target(loaded.config.default_branch)
+    try:
+        tip = remote_tip(loaded.root, target)
+    except ServiceError:  # no such remote, or it does not answer
+        return ""
+    ancestor = ["git", "merge-base", "--is-ancestor", head, tip]
+    if tip == head or proc.run(ancestor, cwd=loaded.root, check=False).returncode != 0:
+        return ""
+    if disagreements(loaded.root, registry, pipeline, tip):
+        return ""
+    return f"this checkout is behind {target.describe()} ({tip[:12]})"
 
 
 def _extras() -> Iterator[Finding]:

@@ -110,7 +110,7 @@ class Outputs:
 
 
 class _Runner:
-    """The runner process (:mod:`this module <mlgitops.evaluation.apart>` run as a program)
+    """The runner process (:mod:`mlgitops.evaluation.runner` run as a program)
     and the file its standard error, and what the models print, go to: a pipe nobody reads
     while a model works would stop it once full."""
 
