@@ -4,11 +4,11 @@
 repository. ``doctor`` checks what needs the environment: the tracking
 server answers with the given credentials, the model registry lets them read
 and register (a probe model is created and deleted), each environment's
-record of what is deployed agrees with that server's registry (as deploy and
-promote require before they take one), the extras each command needs are installed,
-the GitHub token is accepted (and its scopes, for a classic token), and
-which runner labels the pipelines need. Each line says ``ok``, ``fix`` (with
-what to do), or ``note``; exit 1 when something needs fixing.
+record of what is deployed agrees with that server's registry (as deploy
+and promote require before they take one), the extras each command needs
+are installed, the GitHub token is accepted (and its scopes, for a classic
+token), and which runner labels the pipelines need. Each line says ``ok``,
+``fix`` (with what to do), or ``note``; exit 1 when something needs fixing.
 """
 
 from __future__ import annotations

@@ -74,8 +74,8 @@ def check_records(
 
 class Disagreement(NamedTuple):
     """A record of what is deployed that disagrees with the registry: where it is, why,
-    and whether a commit deploy, promote or rollback made wrote it there (a checkout
-    behind the record that replaced it, not a changed record)."""
+    and whether a commit deploy, promote or rollback made wrote it there (or none was
+    ever there): then a later one may have replaced it, and the checkout is behind."""
 
     rel: str
     problem: str
