@@ -454,9 +454,8 @@ def test_the_reviewed_model_cannot_change_how_the_deployed_model_scores(
     from sklearn.tree import DecisionTreeClassifier
 
     uri = mlflow_server.uri
-    deployed_review(
-        world, uri, on_github.state, 12
-    )  # v1: the example's histogram gradient boosting
+    # v1: the example's histogram gradient boosting
+    deployed_review(world, uri, on_github.state, 12)
     merge_a_change(world)
     reviewed_run(uri, world.work, world.name)
     frame = data(world)

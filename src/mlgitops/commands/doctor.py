@@ -20,16 +20,11 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mlgitops import console
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, MlgitopsError
 from mlgitops.extras import COMMANDS, EXTRAS, install_command
 from mlgitops.spec import Repo, load_repo
-
-if TYPE_CHECKING:
-    from mlgitops.gitops.registry import Registry
-    from mlgitops.spec.model import Pipeline
 
 #: Scopes a classic token needs: commit statuses and comments (repo), workflow files (workflow).
 _SCOPES = ("repo", "workflow")
@@ -150,17 +145,23 @@ def _records(loaded: Repo, uri: str, env: Mapping[str, str]) -> Iterator[Finding
     if not deploying or not head:
         return
     registry = open_registry(uri, loaded.root, env)
+    tips: list[tuple[str, str] | None] = []  # origin's tip: fetched once, when first needed
     for pipeline in deploying:
         subject = f"deployed records of {pipeline.name} at {head[:12]}"
         try:
             found = disagreements(loaded.root, registry, pipeline, head)
-            behind = any(d.replaced for d in found) and _behind(loaded, registry, pipeline, head)
+            moved = any(d.replaced for d in found)
+            if moved and not tips:
+                tips.append(_origin_tip(loaded, head))
+            tip = tips[0] if moved else None
+            # a later deploy, promote or rollback moved on where the tip's records all agree
+            agree = tip is not None and not disagreements(loaded.root, registry, pipeline, tip[0])
         except MlgitopsError as exc:
             yield Finding("fix", subject, str(exc))
             continue
         for rel, problem, replaced in found:
-            if replaced and behind:
-                text = f"{rel}: {behind}, whose records agree with the registry: pull"
+            if replaced and agree and tip is not None:
+                text = f"{rel}: {tip[1]}, whose records agree with the registry: pull"
                 yield Finding("note", subject, text)
             else:
                 yield Finding("fix", subject, f"{problem}; deploy and promote refuse it")
@@ -168,26 +169,22 @@ def _records(loaded: Repo, uri: str, env: Mapping[str, str]) -> Iterator[Finding
             yield Finding("ok", subject, "each environment's model.json agrees with the registry")
 
 
-def _behind(loaded: Repo, registry: Registry, pipeline: Pipeline, head: str) -> str:
-    """Where ``head`` is behind the deploy branch's tip on ``origin``, and the tip's records
-    all agree with the registry (later deploys, promotes or rollbacks moved on): that, in
-    words; "" otherwise (no such remote, or not behind)."""
+def _origin_tip(loaded: Repo, head: str) -> tuple[str, str] | None:
+    """The tip of the default branch on ``origin`` (fetched now), and where, in words, where
+    ``head`` is behind it; None otherwise (no such remote, or not behind)."""
     from mlgitops import proc
     from mlgitops.errors import ServiceError
     from mlgitops.gitops.publish import Target, remote_tip
-    from mlgitops.gitops.records import disagreements
 
     target = Target(loaded.config.default_branch)
     try:
         tip = remote_tip(loaded.root, target)
     except ServiceError:  # no such remote, or it does not answer
-        return ""
+        return None
     ancestor = ["git", "merge-base", "--is-ancestor", head, tip]
     if tip == head or proc.run(ancestor, cwd=loaded.root, check=False).returncode != 0:
-        return ""
-    if disagreements(loaded.root, registry, pipeline, tip):
-        return ""
-    return f"this checkout is behind {target.describe()} ({tip[:12]})"
+        return None
+    return tip, f"this checkout is behind {target.describe()} ({tip[:12]})"
 
 
 def _extras() -> Iterator[Finding]:
