@@ -72,9 +72,33 @@ def test_a_render_check_that_finds_everything_current_starts_and_writes_nothing(
     loaded = _loaded_modules(["render", "--check"], tmp_path)
     assert "mlgitops.render" in loaded
     assert sorted({"subprocess", "tempfile", "difflib", "traceback"} & loaded) == []
+    # argparse's own help formatter imports shutil (and its compression modules) for the
+    # terminal's width; an image build's templates need string.Template (none here)
+    assert sorted({"shutil", "lzma", "bz2", "string"} & loaded) == []
     # the spec's records are mlgitops.record's: dataclasses compiles methods at import
     # and imports inspect
     assert sorted({"dataclasses", "inspect"} & loaded) == []
+
+
+@pytest.mark.parametrize("columns", ["44", "160", "not a number"])
+def test_help_wraps_where_argparse_s_own_formatter_does(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's formatter finds the width without shutil; its help is argparse's own."""
+    import argparse
+
+    from mlgitops import cli
+
+    monkeypatch.setenv("COLUMNS", columns)
+    for argv in ([], ["train"]):
+        top = cli._parser(argv)
+        (verbs,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+        parsers = [top, *(verbs.choices.values())]
+        ours = [parser.format_help() for parser in parsers]
+        for parser in parsers:
+            parser.formatter_class = argparse.HelpFormatter
+        assert ours == [parser.format_help() for parser in parsers]
+        assert ours[0] != ""
 
 
 def test_help_lists_every_verb(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,10 +46,35 @@ VERBS: dict[str, str] = {
 }
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, as wide as the terminal. argparse makes one for every
+    option it adds; its own asks :mod:`shutil` for the width, an import (with its
+    compression modules) that took as long as argparse's own."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` finds it: ``COLUMNS``,
+    else standard output's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlgitops",
         description="ML pipelines declared in Git, delivered by GitOps.",
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"mlgitops {__version__}")
     parser.add_argument(
@@ -63,7 +89,9 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     chosen = _verb(argv)
     for verb, help_text in VERBS.items():
         if chosen is None or verb == chosen:
-            verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
+            verb_parser = sub.add_parser(
+                verb, help=help_text, description=help_text, formatter_class=_Formatter
+            )
         if verb == chosen:
             _command(verb).configure(verb_parser)
     return parser

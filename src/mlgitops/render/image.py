@@ -11,7 +11,6 @@ strict (a missing value raises) and free of logic.
 from __future__ import annotations
 
 from pathlib import Path
-from string import Template
 
 from mlgitops.render import serving
 from mlgitops.spec import Pipeline
@@ -45,4 +44,6 @@ def _values(pipeline: Pipeline, build: ImageBuild, head: str) -> dict[str, str]:
 
 
 def _fill(name: str, values: dict[str, str]) -> str:
+    from string import Template  # only where a build is set: most renders need none
+
     return Template((_TEMPLATES / name).read_text("utf-8")).substitute(values)
