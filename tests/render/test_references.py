@@ -138,6 +138,26 @@ def test_an_estimator_module_typo_is_found_without_importing(
     assert [m for m in modules if m.split(".")[0] in HEAVY] == []
 
 
+def test_a_module_s_classes_are_read_as_the_module_now_is(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Specs naming one module read it once, and a module edited since is read again: a
+    class added after a render that missed it is found (the same size, at once)."""
+    (repo / "models").mkdir()
+    (repo / "models" / "__init__.py").write_text("")
+    forest = repo / "models" / "forest.py"
+    forest.write_text("class Forests:\n    pass\n")
+    _edit(repo, "sklearn.ensemble.HistGradientBoostingClassifier", "models.forest.Forest")
+    for copy in ("one", "two"):  # more specs naming the same module
+        text = (repo / "pipelines" / "tumors.yaml").read_text()
+        (repo / "pipelines" / f"{copy}.yaml").write_text(text.replace("tumors", copy, 1))
+    code, err = _render(repo, capsys)
+    assert code == 2
+    assert err.count("module 'models.forest' has no class 'Forest'") == 3
+    forest.write_text("class Forest:\n     pass\n")
+    assert _render(repo, capsys) == (0, "")
+
+
 def test_a_custom_trainer_script_must_exist(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _edit(
         repo,

@@ -33,8 +33,10 @@ def orphans(root: Path, wanted: set[str]) -> list[str]:
     for pattern in MANAGED_GLOBS:
         for path in root.glob(pattern):
             rel = path.relative_to(root).as_posix()
+            if rel in wanted:
+                continue
             content = fsio.read_bytes(path)
-            if rel not in wanted and content is not None and is_generated(content):
+            if content is not None and is_generated(content):
                 found.add(rel)
     return sorted(found)
 

@@ -525,8 +525,14 @@ def _precompiled(name: str) -> ModuleType | None:
         module = importlib.import_module(f"{_PRECOMPILED}.{_module_name(name)}")
     except ImportError:
         return None
-    current = getattr(module, "SOURCE", None) == _fingerprint(_template_source(name))
+    current = getattr(module, "SOURCE", None) == _source_fingerprint(name)
     return module if current else None
+
+
+@functools.cache
+def _source_fingerprint(name: str) -> str:
+    """The fingerprint of the template's text as installed (read once a process)."""
+    return _fingerprint(_template_source(name))
 
 
 def _shimmed(code: str) -> str | None:

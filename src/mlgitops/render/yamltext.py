@@ -112,8 +112,20 @@ def _plain_allowed(value: str) -> bool:
     return ": " not in value and not value.endswith(":") and " #" not in value
 
 
+#: Text already written as a scalar: the same keys and values recur in every manifest.
+_WRITTEN: dict[str, str] = {}
+_WRITTEN_MOST = 1 << 14
+
+
 def _scalar(value: Any) -> str:
     """A scalar on one line (plain or single-quoted), as PyYAML writes it."""
+    if type(value) is str:
+        written = _WRITTEN.get(value)
+        if written is None:
+            written = _text(value)
+            if len(_WRITTEN) < _WRITTEN_MOST:
+                _WRITTEN[value] = written
+        return written
     if value is None:
         return "null"
     if value is True:
@@ -124,7 +136,13 @@ def _scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return _float(value)
-    if not isinstance(value, str) or len(value) > _LONGEST or not _PRINTABLE.match(value):
+    if not isinstance(value, str):
+        raise _Unsupported
+    return _text(value)
+
+
+def _text(value: str) -> str:
+    if len(value) > _LONGEST or not _PRINTABLE.match(value):
         raise _Unsupported
     if value and _plain_allowed(value) and _resolves_to_text(value):
         return value
@@ -157,6 +175,20 @@ def _literal(value: str, indent: int) -> list[str]:
     return [head, *("\n" + (pad + line if line else "") for line in body)]
 
 
+#: Keys already written, with their colon.
+_KEYS: dict[str, str] = {}
+
+
+def _key(key: Any) -> str:
+    """A mapping key as PyYAML writes it, with its colon (on one line, short)."""
+    if not isinstance(key, str) or not key or "\n" in key or len(key) >= 128:
+        raise _Unsupported
+    written = _scalar(key) + ":"
+    if type(key) is str and len(_KEYS) < _WRITTEN_MOST:
+        _KEYS[key] = written
+    return written
+
+
 class _Writer:
     def __init__(self) -> None:
         self.out: list[str] = []
@@ -170,13 +202,17 @@ class _Writer:
     def mapping(self, value: Mapping[Any, Any], indent: int, first_inline: bool) -> None:
         """Block mapping at ``indent``; the first key continues the current line if asked."""
         self._once(value)
-        for index, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str) or not key or "\n" in key or len(key) >= 128:
-                raise _Unsupported
-            if not (first_inline and index == 0):
-                self.out.append("\n" + " " * indent)
-            self.out.append(_scalar(key) + ":")
-            self.value(item, indent)
+        out, pad, first = self.out, "\n" + " " * indent, first_inline
+        for key, item in value.items():
+            if not first:
+                out.append(pad)
+            first = False
+            out.append((_KEYS.get(key) if type(key) is str else None) or _key(key))
+            if type(item) is str and "\n" not in item:  # most values: text on the key's line
+                out.append(" ")
+                out.append(_scalar(item))
+            else:
+                self.value(item, indent)
 
     def sequence(self, value: list[Any], indent: int, first_inline: bool) -> None:
         self._once(value)

@@ -32,6 +32,12 @@ _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fals
 _WORDS = re.compile(r"(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|<<|=)\Z")
 
 
+#: The tag PyYAML's safe loader gives each plain scalar read so far: keys and values recur
+#: from spec to spec.
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_MOST = 1 << 14
+
+
 class _Slow(Exception):
     """Outside what this reader reads exactly as ruamel.yaml."""
 
@@ -123,7 +129,11 @@ class _Builder:
             if node.tag != "tag:yaml.org,2002:str":
                 raise _Slow
             return value
-        implicit = self._loader.resolve(self._yaml.ScalarNode, value, (True, False))
+        implicit = _RESOLVED.get(value)
+        if implicit is None:
+            implicit = self._loader.resolve(self._yaml.ScalarNode, value, (True, False))
+            if len(_RESOLVED) < _RESOLVED_MOST:
+                _RESOLVED[value] = implicit
         if node.tag != implicit:  # an explicit tag
             raise _Slow
         return _plain(value)

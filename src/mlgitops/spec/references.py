@@ -241,19 +241,38 @@ def _no_submodule(folders: list[Path], parts: list[str]) -> str:
 def _class_problem(source: Path | None, module: str, name: str) -> str | None:
     if source is None:
         return None
-    import ast  # only where the estimator's source is here (a light install has none)
-
-    try:
-        tree = ast.parse(source.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+    defined = _module_names(source)
+    if defined is None:
         return None
-    names, dynamic = _defined_names(tree)
+    names, dynamic = defined
     if name in names or dynamic:
         return None
     public = sorted(n for n in names if not n.startswith("_"))
     hint = _closest(name, public, n=1)
     suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
     return f"module '{module}' has no class '{name}'{suffix}"
+
+
+#: What each module source parsed so far defines, by its text: specs of one repository
+#: mostly name the same few estimators.
+_READ: dict[bytes, tuple[set[str], bool]] = {}
+
+
+def _module_names(source: Path) -> tuple[set[str], bool] | None:
+    """What :func:`_defined_names` finds in ``source``; None where it cannot be parsed."""
+    try:
+        text = source.read_bytes()
+    except OSError:
+        return None
+    if text not in _READ:
+        import ast  # only where the estimator's source is here (a light install has none)
+
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return None
+        _READ[text] = _defined_names(tree)
+    return _READ[text]
 
 
 def _defined_names(tree: ast.Module) -> tuple[set[str], bool]:
