@@ -39,3 +39,64 @@ def test_metrics_that_are_not_finite_are_logged_as_mlflows_client_logs_them(
     for name in metrics:
         mine, mlflows = logged[0][name], logged[1][name]
         assert mine == mlflows or (math.isnan(mine) and math.isnan(mlflows)), name
+
+
+def test_artifacts_downloaded_together_are_each_file_as_mlflow_stores_it(
+    mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    """Several files at once, each read in large pieces: every byte as MLflow's client reads
+    it back (a file of several pieces, one of none, one under a folder)."""
+    import mlflow
+
+    files = {
+        "handoff/large.bin": bytes(range(256)) * 12_000 + b"end",
+        "handoff/empty.bin": b"",
+        "handoff/deeper/small.json": b'{"a": 1}\n',
+    }
+    for rel, data in files.items():
+        (tmp_path / "up" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "up" / rel).write_bytes(data)
+    tracking = open_tracking(mlflow_server.uri, tmp_path, env={})
+    experiment = tracking.experiment("downloads", create=True)
+    assert experiment is not None
+    run = tracking.create_run(experiment, "run", {})
+    tracking.upload(run.artifact_uri, tmp_path / "up")
+    got = tracking.downloads(run.artifact_uri, list(files))
+    assert got == list(files.values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = mlflow.artifacts.download_artifacts(
+            run_id=run.run_id, artifact_path="handoff/large.bin", tracking_uri=mlflow_server.uri
+        )
+    assert Path(theirs).read_bytes() == got[0]
+
+
+def test_an_artifact_whose_answer_breaks_off_is_a_service_error(tmp_path: Path) -> None:
+    """A server that closes the connection mid-file: an error naming the artifact,
+    not a traceback (exit 2, not 3), and no truncated file taken for the artifact."""
+    import http.server
+    import threading
+
+    from mlgitops.errors import ServiceError
+
+    class Cut(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 22))
+            self.end_headers()
+            self.wfile.write(b"x" * (1 << 16))
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Cut)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        tracking = open_tracking(f"http://127.0.0.1:{httpd.server_port}", tmp_path, env={})
+        with pytest.raises(ServiceError, match=r"artifact handoff/holdout\.parquet broke off"):
+            tracking.downloads("mlflow-artifacts:/1/abc/artifacts", ["handoff/holdout.parquet"])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

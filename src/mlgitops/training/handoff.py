@@ -147,9 +147,8 @@ def restore(
     tracking: Tracking, run: RunRecord, tracking_uri: str, started: float
 ) -> tuple[TrainResult, dict[str, bytes]]:
     """The hand-off files of a cached run, from its artifacts, marked ``cached``."""
-    fetched = {
-        name: tracking.download(run.artifact_uri, f"{ARTIFACT_DIR}/{name}") for name in FILES
-    }
+    paths = [f"{ARTIFACT_DIR}/{name}" for name in FILES]
+    fetched = dict(zip(FILES, tracking.downloads(run.artifact_uri, paths), strict=True))
     original = results.load_train_result(
         fetched["train.json"].decode("utf-8", "replace"), f"run {run.run_id}: train.json"
     )

@@ -16,7 +16,7 @@ every path mlgitops reads, not the current folder's.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -82,6 +82,11 @@ class Tracking(Protocol):
         ...
 
     def download(self, artifact_uri: str, path: str) -> bytes: ...
+
+    def downloads(self, artifact_uri: str, paths: Sequence[str]) -> list[bytes]:
+        """Each of ``paths`` under ``artifact_uri`` (side by side where the store serves
+        several at once)."""
+        ...
 
     def create_model(
         self, experiment_id: str, run_id: str, name: str, params: Mapping[str, str]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +167,9 @@ class LocalTracking:
         except fast_path.Unavailable:
             pass
         return bytes(artifact_transfer(self.uri, "GET", artifact_uri, path, None).content)
+
+    def downloads(self, artifact_uri: str, paths: Sequence[str]) -> list[bytes]:
+        return [self.download(artifact_uri, path) for path in paths]
 
     def create_model(
         self, experiment_id: str, run_id: str, name: str, params: Mapping[str, str]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord
 API = "/api/2.0/mlflow"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 _RETRY_STATUS = frozenset({429, 502, 503, 504})
+#: How much of a downloaded artifact is read at a time.
+_PIECE = 1 << 20
 _TIMEOUT = 30.0
 
 
@@ -167,7 +169,20 @@ class RestTracking:
             list(pool.map(put, files))
 
     def download(self, artifact_uri: str, path: str) -> bytes:
-        return bytes(self._artifact("GET", artifact_uri, path).content)
+        answer = self._artifact("GET", artifact_uri, path)
+        if not isinstance(answer, requests.Response):
+            return bytes(answer.content)
+        try:  # read in large pieces, not requests' 10 KB
+            return b"".join(answer.iter_content(_PIECE))
+        except requests.RequestException as exc:
+            raise ServiceError(
+                f"MLflow tracking server {self.uri}: artifact {path} broke off ({_reason(exc)})"
+            ) from exc
+
+    def downloads(self, artifact_uri: str, paths: Sequence[str]) -> list[bytes]:
+        # Each request waits mostly on the server: send them side by side, as uploads are.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(lambda path: self.download(artifact_uri, path), paths))
 
     def _artifact(
         self, method: str, artifact_uri: str, path: str, data: bytes | None = None
@@ -176,7 +191,7 @@ class RestTracking:
         if parsed.scheme != "mlflow-artifacts":
             return self._foreign(method, artifact_uri, path, data)
         url = f"{self._base}{ARTIFACTS_API}/{quote(parsed.path.lstrip('/'))}/{quote(path)}"
-        return self._send(method, url, f"artifact {path}", data=data)
+        return self._send(method, url, f"artifact {path}", data=data, stream=method == "GET")
 
     def _foreign(self, method: str, artifact_uri: str, path: str, data: bytes | None) -> Any:
         """Artifacts the server does not proxy (s3://, gs://, ...): MLflow's own stores."""
@@ -209,6 +224,7 @@ class RestTracking:
                     f"MLflow tracking server {self.uri} is unreachable ({_reason(exc)})"
                 ) from exc
             if answer.status_code in _RETRY_STATUS and attempt < 3:
+                answer.close()  # (a streamed answer holds its connection until closed)
                 self._sleep(float(answer.headers.get("Retry-After") or 2**attempt))
                 continue
             break
