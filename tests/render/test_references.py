@@ -139,10 +139,20 @@ def test_an_estimator_module_typo_is_found_without_importing(
 
 
 def test_a_module_s_classes_are_read_as_the_module_now_is(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Specs naming one module read it once, and a module edited since is read again: a
+    """Specs naming one module parse it once, and a module edited since is parsed again: a
     class added after a render that missed it is found (the same size, at once)."""
+    import ast
+
+    parsed: list[bytes] = []
+    parse = ast.parse
+
+    def counted(source: bytes, *args: object, **kwargs: object) -> ast.AST:
+        parsed.append(source)
+        return parse(source, *args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(ast, "parse", counted)
     (repo / "models").mkdir()
     (repo / "models" / "__init__.py").write_text("")
     forest = repo / "models" / "forest.py"
@@ -154,8 +164,10 @@ def test_a_module_s_classes_are_read_as_the_module_now_is(
     code, err = _render(repo, capsys)
     assert code == 2
     assert err.count("module 'models.forest' has no class 'Forest'") == 3
+    assert parsed.count(forest.read_bytes()) == 1
     forest.write_text("class Forest:\n     pass\n")
     assert _render(repo, capsys) == (0, "")
+    assert parsed.count(forest.read_bytes()) == 1
 
 
 def test_a_custom_trainer_script_must_exist(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

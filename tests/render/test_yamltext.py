@@ -22,6 +22,7 @@ AWKWARD = [
     "{a}", "a [b]", "%a", "@a", "`a", "|", ">", "a|b", " a", "a ", "a  b", "x" * 300,
     "http://prometheus:9090", "sum(rate(x{a=\"b\"}[5m]))", "a\nb", "a\nb\n", "a\n\nb\n",
     "a\n", "\na", " a\nb", "a \nb", "a\n b", "a\nb\n\n", "é", "a\tb", "ü\nb",
+    "k" * 122, "k" * 123, "k" * 127, "k" * 128,
 ]  # fmt: skip
 
 

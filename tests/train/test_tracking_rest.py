@@ -71,9 +71,20 @@ def test_artifacts_downloaded_together_are_each_file_as_mlflow_stores_it(
     assert Path(theirs).read_bytes() == got[0]
 
 
-def test_an_artifact_whose_answer_breaks_off_is_a_service_error(tmp_path: Path) -> None:
-    """A server that closes the connection mid-file: an error naming the artifact,
-    not a traceback (exit 2, not 3), and no truncated file taken for the artifact."""
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (200, r"artifact handoff/holdout\.parquet broke off mid-file \(ChunkedEncodingError\)"),
+        (500, r"artifact handoff/holdout\.parquet answered 500, and its answer broke off"),
+        (503, r"artifact handoff/holdout\.parquet answered 503, and its answer broke off"),
+    ],
+)
+def test_an_artifact_whose_answer_breaks_off_is_a_service_error(
+    status: int, message: str, tmp_path: Path
+) -> None:
+    """A server that closes the connection mid-answer (the file, or the error it gives, also
+    after the last retry): an error naming the artifact (exit 2), not a traceback (exit 3),
+    and no truncated file taken for the artifact."""
     import http.server
     import threading
 
@@ -81,8 +92,9 @@ def test_an_artifact_whose_answer_breaks_off_is_a_service_error(tmp_path: Path) 
 
     class Cut(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Length", str(1 << 22))
+            self.send_header("Retry-After", "0")
             self.end_headers()
             self.wfile.write(b"x" * (1 << 16))
             self.wfile.flush()
@@ -95,7 +107,7 @@ def test_an_artifact_whose_answer_breaks_off_is_a_service_error(tmp_path: Path) 
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         tracking = open_tracking(f"http://127.0.0.1:{httpd.server_port}", tmp_path, env={})
-        with pytest.raises(ServiceError, match=r"artifact handoff/holdout\.parquet broke off"):
+        with pytest.raises(ServiceError, match=message):
             tracking.downloads("mlflow-artifacts:/1/abc/artifacts", ["handoff/holdout.parquet"])
     finally:
         httpd.shutdown()

@@ -181,7 +181,8 @@ _KEYS: dict[str, str] = {}
 
 def _key(key: Any) -> str:
     """A mapping key as PyYAML writes it, with its colon (on one line, short)."""
-    if not isinstance(key, str) or not key or "\n" in key or len(key) >= 128:
+    # PyYAML writes a key of 128 characters or more, its tag ``!!str`` counted, as ``? key``
+    if not isinstance(key, str) or not key or "\n" in key or len(key) + len("!!str") >= 128:
         raise _Unsupported
     written = _scalar(key) + ":"
     if type(key) is str and len(_KEYS) < _WRITTEN_MOST:

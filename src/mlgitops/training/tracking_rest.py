@@ -176,8 +176,11 @@ class RestTracking:
             return b"".join(answer.iter_content(_PIECE))
         except requests.RequestException as exc:
             raise ServiceError(
-                f"MLflow tracking server {self.uri}: artifact {path} broke off ({_reason(exc)})"
+                f"MLflow tracking server {self.uri}: artifact {path} broke off mid-file "
+                f"({type(exc).__name__})"
             ) from exc
+        finally:
+            answer.close()
 
     def downloads(self, artifact_uri: str, paths: Sequence[str]) -> list[bytes]:
         # Each request waits mostly on the server: send them side by side, as uploads are.
@@ -228,6 +231,11 @@ class RestTracking:
                 self._sleep(float(answer.headers.get("Retry-After") or 2**attempt))
                 continue
             break
+        if answer.status_code >= 400 and not _read(answer):
+            raise ServiceError(
+                f"MLflow tracking server {self.uri}: {what} answered {answer.status_code}, "
+                "and its answer broke off"
+            )
         if (
             answer.status_code == 404
             and missing_ok
@@ -277,6 +285,16 @@ def _message(answer: requests.Response) -> str:
         return str(doc.get("message") or doc.get("error_code") or doc)[:300]
     except ValueError:
         return (answer.text or answer.reason or "no body").strip()[:200]
+
+
+def _read(answer: requests.Response) -> bool:
+    """Whether the whole of ``answer``'s body could be read (a streamed one is read here)."""
+    try:
+        answer.content  # noqa: B018  (reading it is the point)
+    except requests.RequestException:
+        answer.close()
+        return False
+    return True
 
 
 def _reason(exc: requests.RequestException) -> str:
