@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -265,6 +266,31 @@ def test_a_rerun_hits_the_cache_and_recreates_the_hand_off(
         f"run-id={first.run_id}\ncontent-key={first.content_key}\ncached=true\n"
         f"model-uri={first.model_uri}\ntrain-json={folder / 'train.json'}\n"
     )
+
+
+def test_a_cache_hit_loads_nothing_only_a_new_run_needs(
+    trained: tuple[Path, str, str], mlflow_server: MlflowServer
+) -> None:
+    """A cache hit restores a run: in a process of its own it imports neither the libraries
+    a fit needs nor the modules only a new run uses (the GPU probe, lineage, run logging)."""
+    root, name, _ = trained
+    probe = (
+        "import json, sys\n"
+        "from mlgitops.cli import main\n"
+        f"code = main(['-C', {str(root)!r}, 'train', {name!r}, "
+        f"'--tracking-uri', {mlflow_server.uri!r}])\n"
+        "sys.stderr.write(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    code, modules = json.loads(done.stderr.splitlines()[-1])
+    assert code == 0
+    assert "cache hit" in done.stdout
+    assert "mlgitops.training.handoff" in modules
+    only_new = {"mlgitops.training.gpu", "mlgitops.training.lineage", "mlgitops.training.runlog"}
+    assert sorted(only_new & set(modules)) == []
+    assert [m for m in modules if m.split(".")[0] in ("pandas", "numpy", "sklearn")] == []
 
 
 def test_a_cached_run_from_before_the_training_rows_digest_gets_it(

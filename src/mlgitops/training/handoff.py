@@ -16,11 +16,12 @@ from mlgitops import fsio, results
 from mlgitops.digest import training_rows_digest
 from mlgitops.outputs import ROW, Outputs, set_github_outputs
 from mlgitops.results import TrainResult
-from mlgitops.training.data import Split
 from mlgitops.training.tracking import RunRecord, Tracking
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mlgitops.training.data import Split
 
 ARTIFACT_DIR = "mlgitops"
 FILES = (

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgitops import collector, console
 from mlgitops.errors import BadInput, ServiceError, SpecError
 from mlgitops.results import Hashes, TrainResult
 from mlgitops.spec import Repo
 from mlgitops.spec.model import Pipeline
-from mlgitops.training import budget, content, gpu, handoff, lineage, runlog
+from mlgitops.training import budget, content, handoff
 from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord, Tracking
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from mlgitops.training import gpu
 
 #: What an MLflow run id is (32 hex digits); anything else names no run.
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
@@ -97,7 +100,11 @@ def fresh(
     started: float,
 ) -> Outcome:
     """Fit, score and log a new run."""
-    from mlgitops.training import TrainJob, trainer_for
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    # (imported here: a cache hit, which restores a run, needs none of them)
+    from mlgitops.training import TrainJob, gpu, lineage, runlog, trainer_for
     from mlgitops.training.data import load_split
 
     pipeline = inputs.pipeline
