@@ -14,6 +14,7 @@ token), and which runner labels the pipelines need. Each line says ``ok``,
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import os
 import uuid
@@ -145,15 +146,12 @@ def _records(loaded: Repo, uri: str, env: Mapping[str, str]) -> Iterator[Finding
     if not deploying or not head:
         return
     registry = open_registry(uri, loaded.root, env)
-    tips: list[tuple[str, str] | None] = []  # origin's tip: fetched once, when first needed
+    origin = functools.cache(lambda: _origin_tip(loaded, head))  # fetched once, if needed
     for pipeline in deploying:
         subject = f"deployed records of {pipeline.name} at {head[:12]}"
         try:
             found = disagreements(loaded.root, registry, pipeline, head)
-            moved = any(d.replaced for d in found)
-            if moved and not tips:
-                tips.append(_origin_tip(loaded, head))
-            tip = tips[0] if moved else None
+            tip = origin() if any(d.replaced for d in found) else None
             # a later deploy, promote or rollback moved on where the tip's records all agree
             agree = tip is not None and not disagreements(loaded.root, registry, pipeline, tip[0])
         except MlgitopsError as exc:
