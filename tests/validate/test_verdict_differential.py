@@ -14,6 +14,7 @@ Seeded, so a failure names a file that can be replayed.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import random
 import warnings
@@ -26,7 +27,7 @@ from mlgitops.data import open_data
 from mlgitops.errors import DataError
 from mlgitops.validation import engine, failures, tablewide
 from mlgitops.validation.engine import Limits, validate
-from mlgitops.validation.schema import from_yaml_text
+from mlgitops.validation.schema import Schema, from_yaml_text
 from tests.validate.test_odd_csv import SCHEMA as TEXT_AND_COUNTS
 
 EVERY_KIND = """\
@@ -87,6 +88,20 @@ def _file(chance: random.Random, columns: dict[str, list[str]]) -> bytes:
     return (b"\xef\xbb\xbf" if chance.random() < 0.2 else b"") + text.encode()
 
 
+@functools.cache
+def _schema(text: str) -> Schema:
+    """The schema validate checks with, read once per text, as a ``validate`` process reads
+    it once for all its chunks (reading it takes longer than checking a file of a dozen
+    rows)."""
+    return from_yaml_text("s.yaml", text)
+
+
+@functools.cache
+def _reference(text: str) -> Any:
+    """Plain pandera's schema for the same text, read apart from :func:`_schema`'s."""
+    return from_yaml_text("s.yaml", text).pandera
+
+
 def _pandera(data: bytes, schema: str) -> Verdict | None:
     """Plain pandera on pandas' frame: the verdict and each check's failing rows; None
     where pandas does not read the file."""
@@ -107,7 +122,7 @@ def _pandera_on(frame: Any, schema: str) -> Verdict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from_yaml_text("s.yaml", schema).pandera.validate(frame, lazy=True)
+            _reference(schema).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         found: dict[tuple[str, str], set[int | None]] = {}
         cases = exc.failure_cases
@@ -136,7 +151,7 @@ def _ours(data: bytes, schema: str, path: Path) -> Verdict | None:
     path.write_bytes(data)
     reader = open_data(path.parent, path.name, fmt="csv", workdir=path.parent)
     try:
-        outcome = validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=3))
+        outcome = validate(reader, _schema(schema), Limits(chunk_rows=3))
     except DataError:
         return None
     lines = _record_lines(data)
@@ -231,7 +246,7 @@ def test_random_parquet_files_are_judged_as_plain_pandera_judges_them(tmp_path: 
         pq.write_table(table, path, row_group_size=chance.choice([2, 3, 100]))
         expected = _pandera_on(pd.read_parquet(path), schema)
         reader = open_data(tmp_path, path.name, fmt=None, workdir=tmp_path)
-        outcome = validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=3))
+        outcome = validate(reader, _schema(schema), Limits(chunk_rows=3))
         assert _verdict(outcome) == expected, (case, table.schema, table.to_pydict())
         judged += not expected[0]
     assert judged > 75
