@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from mlgitops.cli import main
+from tests.fixtures.mlflow_store import seed_local_store
 
 SCAFFOLD = Path(__file__).resolve().parents[2] / "src" / "mlgitops" / "scaffold"
 _names = itertools.count(1)
@@ -43,6 +44,18 @@ def commit(root: Path, message: str, *, init: bool = False) -> None:
 
 
 def cli(root: Path, *args: str) -> int:
+    """``mlgitops -C root *args`` in this process. A ``train`` that will use the
+    repository's local default store (no ``--tracking-uri``, no ``$MLFLOW_TRACKING_URI``,
+    no ``mlgitops.yaml``, not in GitHub Actions) finds an empty store there, as MLflow creates it
+    (:mod:`tests.fixtures.mlflow_store`)."""
+    if (
+        args[:1] == ("train",)
+        and "--tracking-uri" not in args
+        and not os.environ.get("MLFLOW_TRACKING_URI")
+        and os.environ.get("GITHUB_ACTIONS") != "true"
+        and not (root / "mlgitops.yaml").exists()
+    ):
+        seed_local_store(root)
     return main(["-C", str(root), *args])
 
 
