@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mlgitops
 from mlgitops.evaluation.apart import Apart, ModelFailed, Outputs
 from mlgitops.evaluation.runner import PR_GET_DUMPABLE, prctl
 from tests.deploy.test_trust import _Payload, saved
@@ -177,3 +182,56 @@ def test_a_model_that_never_answers_ends_with_its_runner(tmp_path: Path) -> None
         worker.join(timeout=30)
         assert not worker.is_alive() and len(failed) == 1
     assert ended(pid), "the model's process outlived its runner"
+
+
+CALLER = """\
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from mlgitops.evaluation.apart import Apart
+
+folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+with Apart() as apart:
+    apart.run(folder, pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 0.0]}), out)
+"""
+
+
+def test_a_runner_whose_caller_is_killed_ends_with_its_model(tmp_path: Path) -> None:
+    """A deploy killed while a model hangs (``kill -9``, a runner's job cancelled) leaves
+    neither the runner nor the model's process running: nothing would ever read the
+    runner's answer, and the model would hold its memory and GPU for good."""
+    model, hanging, _ = _fitted(tmp_path, "hanging")
+    pids = tmp_path / "pids"
+    hang = (
+        f"(__import__('pathlib').Path({str(pids)!r}).write_text('%d %d' % "
+        "(__import__('os').getpid(), __import__('os').getppid())), __import__('time').sleep(600))"
+    )
+    _loading(hanging, hang, model)
+    source = Path(mlgitops.__file__).resolve().parents[1]  # the mlgitops under test
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    caller = subprocess.Popen(
+        [sys.executable, "-c", CALLER, str(hanging), str(tmp_path / "out")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    left: list[int] = []
+    try:
+        deadline = time.monotonic() + 90
+        while not pids.is_file() and time.monotonic() < deadline and caller.poll() is None:
+            time.sleep(0.1)
+        model_pid, runner_pid = (int(p) for p in pids.read_text().split())
+        left = [model_pid, runner_pid]
+        caller.kill()
+        caller.wait()
+        assert ended(runner_pid), "the runner outlived the process that asks it"
+        assert ended(model_pid), "the model's process outlived the runner"
+    finally:
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if caller.poll() is None:
+            caller.kill()
+            caller.wait()

@@ -20,6 +20,8 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+import time
 import traceback
 import warnings
 from pathlib import Path
@@ -54,6 +56,7 @@ def home_environment(home: Path) -> dict[str, str]:
 def main(argv: list[str]) -> int:
     """The runner: import, then answer each request from the process of its model, forked
     for it, until the input ends."""
+    caller = os.getppid()
     import pandas  # noqa: F401  (imported ahead, with MLflow and scikit-learn)
     from mlflow.models import Model  # noqa: F401
 
@@ -72,6 +75,7 @@ def main(argv: list[str]) -> int:
     work = Path(argv[0])
     prctl(PR_SET_DUMPABLE, 0)  # no model's process traces the runner, nor another's
     prctl(_PR_SET_CHILD_SUBREAPER, 1)  # what a model's process leaves comes to the runner
+    threading.Thread(target=_orphaned, args=(caller, work), daemon=True).start()
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # what models print is not an answer
     current: _Model | None = None
@@ -156,6 +160,22 @@ class _Model:
             code = os.waitstatus_to_exitcode(status)
             self.how = f"exit code {code}" if code >= 0 else f"signal {-code}"
         return self.how
+
+
+def _orphaned(caller: int, work: Path) -> None:
+    """In the runner, beside its requests: once the process that asks it has ended (killed
+    while a model worked, so that the runner's input never ends), ends every model's
+    process and what they left, removes its folder and ends. A model that hangs would
+    otherwise hold the runner, and itself, for good."""
+    while os.getppid() == caller:
+        time.sleep(_WATCH_S)
+    _end_leftovers()
+    shutil.rmtree(work, ignore_errors=True)
+    os._exit(1)
+
+
+#: How often the runner looks whether the process that asks it still runs.
+_WATCH_S = 0.5
 
 
 def _end_leftovers() -> None:
