@@ -200,34 +200,44 @@ with Apart() as apart:
 
 def test_a_runner_whose_caller_is_killed_ends_with_its_model(tmp_path: Path) -> None:
     """A deploy killed while a model hangs (``kill -9``, a runner's job cancelled) leaves
-    neither the runner nor the model's process running: nothing would ever read the
-    runner's answer, and the model would hold its memory and GPU for good."""
+    neither the runner nor the model's process running, nor the runner's folder: nothing
+    would ever read the runner's answer, and the model would hold its memory and GPU for
+    good."""
     model, hanging, _ = _fitted(tmp_path, "hanging")
-    pids = tmp_path / "pids"
+    pids, written = tmp_path / "pids", tmp_path / "pids.part"
     hang = (
-        f"(__import__('pathlib').Path({str(pids)!r}).write_text('%d %d' % "
-        "(__import__('os').getpid(), __import__('os').getppid())), __import__('time').sleep(600))"
+        f"(__import__('pathlib').Path({str(written)!r}).write_text('%d %d' % "
+        "(__import__('os').getpid(), __import__('os').getppid())), "
+        f"__import__('os').replace({str(written)!r}, {str(pids)!r}), "
+        "__import__('time').sleep(600))"
     )
     _loading(hanging, hang, model)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     source = Path(mlgitops.__file__).resolve().parents[1]  # the mlgitops under test
-    env = {**os.environ, "PYTHONPATH": str(source)}
-    caller = subprocess.Popen(
-        [sys.executable, "-c", CALLER, str(hanging), str(tmp_path / "out")],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = {**os.environ, "PYTHONPATH": str(source), "TMPDIR": str(temporary)}
     left: list[int] = []
+    with (tmp_path / "caller.log").open("wb") as log:
+        caller = subprocess.Popen(
+            [sys.executable, "-c", CALLER, str(hanging), str(tmp_path / "out")],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
     try:
         deadline = time.monotonic() + 90
         while not pids.is_file() and time.monotonic() < deadline and caller.poll() is None:
             time.sleep(0.1)
+        assert pids.is_file(), (tmp_path / "caller.log").read_text()
         model_pid, runner_pid = (int(p) for p in pids.read_text().split())
         left = [model_pid, runner_pid]
+        assert list(temporary.glob("mlgitops-apart-*"))  # the runner's folder
         caller.kill()
         caller.wait()
         assert ended(runner_pid), "the runner outlived the process that asks it"
         assert ended(model_pid), "the model's process outlived the runner"
+        left = []
+        assert not list(temporary.glob("mlgitops-apart-*"))
     finally:
         for pid in left:
             with contextlib.suppress(ProcessLookupError):

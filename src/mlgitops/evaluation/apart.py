@@ -121,7 +121,10 @@ class _Runner:
             self.log: IO[bytes] = (self.work / "stderr.log").open("rb")
             self.broken = False
             self.process = subprocess.Popen(
-                [sys.executable, "-P", "-m", "mlgitops.evaluation.runner", str(self.work)],
+                [
+                    *(sys.executable, "-P", "-m", "mlgitops.evaluation.runner"),
+                    *(str(self.work), str(os.getpid())),
+                ],
                 cwd=self.work,
                 env=child_environment(environ, self.work),
                 stdin=subprocess.PIPE,

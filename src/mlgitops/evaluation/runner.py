@@ -56,7 +56,8 @@ def home_environment(home: Path) -> dict[str, str]:
 def main(argv: list[str]) -> int:
     """The runner: import, then answer each request from the process of its model, forked
     for it, until the input ends."""
-    caller = os.getppid()
+    # the process that asks it: named by the caller, since it may have ended before now
+    caller = int(argv[1]) if len(argv) > 1 else os.getppid()
     import pandas  # noqa: F401  (imported ahead, with MLflow and scikit-learn)
     from mlflow.models import Model  # noqa: F401
 
@@ -147,6 +148,10 @@ class _Model:
 
     def end(self) -> str:
         """Ends the model's process, and every process it left, and says how it ended."""
+        with _ENDING:  # not while an orphaned runner ends them all (then never)
+            return self._end()
+
+    def _end(self) -> str:
         if not self.ended:
             self.ended = True
             with contextlib.suppress(OSError):
@@ -169,6 +174,7 @@ def _orphaned(caller: int, work: Path) -> None:
     otherwise hold the runner, and itself, for good."""
     while os.getppid() == caller:
         time.sleep(_WATCH_S)
+    _ENDING.acquire()  # for good: no model is ended, or reaped, by the requests' thread now
     _end_leftovers()
     shutil.rmtree(work, ignore_errors=True)
     os._exit(1)
@@ -176,6 +182,8 @@ def _orphaned(caller: int, work: Path) -> None:
 
 #: How often the runner looks whether the process that asks it still runs.
 _WATCH_S = 0.5
+#: Held while a model's process and what it left are ended, by one thread at a time.
+_ENDING = threading.Lock()
 
 
 def _end_leftovers() -> None:
