@@ -120,11 +120,9 @@ class _Runner:
         with (self.work / "stderr.log").open("ab") as written:
             self.log: IO[bytes] = (self.work / "stderr.log").open("rb")
             self.broken = False
+            program = [sys.executable, "-P", "-m", "mlgitops.evaluation.runner"]
             self.process = subprocess.Popen(
-                [
-                    *(sys.executable, "-P", "-m", "mlgitops.evaluation.runner"),
-                    *(str(self.work), str(os.getpid())),
-                ],
+                [*program, str(self.work), str(os.getpid())],  # the runner ends with this one
                 cwd=self.work,
                 env=child_environment(environ, self.work),
                 stdin=subprocess.PIPE,

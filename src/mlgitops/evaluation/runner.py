@@ -1,8 +1,9 @@
 """The runner of :mod:`mlgitops.evaluation.apart`: the program that imports the libraries
 a model needs once, and forks a process for each model, which loads that model alone.
 
-    python -P -m mlgitops.evaluation.runner FOLDER
+    python -P -m mlgitops.evaluation.runner FOLDER CALLER
 
+(``CALLER``: the pid of the process that asks it; the runner ends when that one has)
 imports the libraries first, then answers one request a line on its standard
 input (a JSON object: the model's folder, the features' Parquet file or none,
 the folder for the outputs) with one JSON line on the descriptor its standard
@@ -56,8 +57,7 @@ def home_environment(home: Path) -> dict[str, str]:
 def main(argv: list[str]) -> int:
     """The runner: import, then answer each request from the process of its model, forked
     for it, until the input ends."""
-    # the process that asks it: named by the caller, since it may have ended before now
-    caller = int(argv[1]) if len(argv) > 1 else os.getppid()
+    caller = int(argv[1])  # named by the caller: it may have ended before now
     import pandas  # noqa: F401  (imported ahead, with MLflow and scikit-learn)
     from mlflow.models import Model  # noqa: F401
 

@@ -22,6 +22,8 @@ _RETRY_STATUS = frozenset({429, 502, 503, 504})
 #: How much of a downloaded artifact is read at a time.
 _PIECE = 1 << 20
 _TIMEOUT = 30.0
+#: How many artifact requests go side by side (each waits mostly on the server).
+_SIDE_BY_SIDE = 4
 
 
 def session_for(env: Mapping[str, str]) -> requests.Session:
@@ -165,7 +167,7 @@ class RestTracking:
             self._artifact("PUT", artifact_uri, target, data=path.read_bytes())
 
         # Small files, one request each: send them side by side.
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=_SIDE_BY_SIDE) as pool:
             list(pool.map(put, files))
 
     def download(self, artifact_uri: str, path: str) -> bytes:
@@ -184,7 +186,7 @@ class RestTracking:
 
     def downloads(self, artifact_uri: str, paths: Sequence[str]) -> list[bytes]:
         # Each request waits mostly on the server: send them side by side, as uploads are.
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=_SIDE_BY_SIDE) as pool:
             return list(pool.map(lambda path: self.download(artifact_uri, path), paths))
 
     def _artifact(
