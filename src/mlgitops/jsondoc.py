@@ -14,7 +14,8 @@ from typing import Any
 
 from mlgitops.errors import BadInput
 
-#: The deepest nesting a document may have (an object or array is one level).
+#: The deepest nesting a document may have (an object or array is one level): JSON here, and
+#: the YAML of specs (:func:`mlgitops.spec.fastyaml.too_deep`).
 MAX_DEPTH = 100
 
 

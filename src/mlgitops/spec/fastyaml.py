@@ -7,8 +7,11 @@ in a fraction of that; this module turns those nodes into plain values with the
 positions ``locate`` needs, resolving plain scalars by YAML 1.2's core schema as
 ruamel does. Whatever it cannot read exactly as ruamel would (a YAML error, a
 duplicate key, a tag, an alias, a merge key, a scalar whose reading differs
-between YAML 1.1 and 1.2, such as ``yes``, ``010`` or ``1:30``) makes it
-answer :data:`SLOW`, and the caller loads the text with ruamel instead. Tests
+between YAML 1.1 and 1.2, such as ``yes``, ``010`` or ``1:30``, collections
+nested more than :data:`~mlgitops.jsondoc.MAX_DEPTH` levels deep) makes it
+answer :data:`SLOW`, and the caller loads the text with ruamel instead, unless
+:func:`too_deep` finds where it nests too deeply: ruamel's reading takes time
+that grows with the square of the depth, and seconds before it gives up. Tests
 compare both readings on every spec of the test suite.
 """
 
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from mlgitops.jsondoc import MAX_DEPTH
 
 #: The answer when only ruamel.yaml can read the text exactly.
 SLOW = object()
@@ -72,11 +77,57 @@ def load(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return SLOW
-        return _Builder(loader).build(node)
+        return _Builder(loader).build(node, 1)
     except (yaml.YAMLError, _Slow, RecursionError, ValueError):
         return SLOW  # ruamel.yaml reads it, or says where it cannot
     finally:
         loader.dispose()
+
+
+def too_deep(text: str) -> tuple[int, int] | None:
+    """Where ``text`` first opens a collection more than :data:`MAX_DEPTH` levels deep
+    (0-based line, column; the document's own collection is the first level), found in
+    the parser's events, which need no recursion. None where it nests no deeper, or where
+    it stops being YAML first (the reader that follows names that)."""
+    import yaml
+
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return _too_deep(text, loader_class)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        if mark is None or "nesting depth" not in str(exc.problem):
+            return None
+        # libyaml's own limit, 1,000 levels, can stop it while it scans ahead, before its
+        # events reach our level past the limit. The text before that place holds that
+        # level, and ends where every key it scans ahead for is settled.
+        try:
+            return _too_deep(text[: mark.index], loader_class) or (mark.line, mark.column)
+        except yaml.YAMLError:
+            return mark.line, mark.column
+    except yaml.YAMLError:
+        return None
+
+
+def _too_deep(text: str, loader_class: Any) -> tuple[int, int] | None:
+    import yaml
+
+    loader = loader_class(text)
+    opens = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    closes = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, opens):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark.line, event.start_mark.column
+            elif isinstance(event, closes):
+                depth -= 1
+    finally:
+        loader.dispose()
+    return None
 
 
 def _mark(node: Any) -> tuple[int, int]:
@@ -91,35 +142,38 @@ class _Builder:
         self._loader = loader
         self._seen: set[int] = set()
 
-    def build(self, node: Any) -> Any:
+    def build(self, node: Any, depth: int) -> Any:
+        """``node`` as a value; ``depth`` is its level if it is a collection."""
         if id(node) in self._seen:  # an alias: ruamel keeps its own kind of shared object
             raise _Slow
         self._seen.add(id(node))
-        if isinstance(node, self._yaml.MappingNode):
-            return self._mapping(node)
-        if isinstance(node, self._yaml.SequenceNode):
-            return self._sequence(node)
+        if isinstance(node, self._yaml.MappingNode | self._yaml.SequenceNode):
+            if depth > MAX_DEPTH:  # refused, at its place, by the caller (too_deep)
+                raise _Slow
+            if isinstance(node, self._yaml.MappingNode):
+                return self._mapping(node, depth + 1)
+            return self._sequence(node, depth + 1)
         return self._scalar(node)
 
-    def _mapping(self, node: Any) -> PositionedMap:
+    def _mapping(self, node: Any, inner: int) -> PositionedMap:
         if node.tag != "tag:yaml.org,2002:map":
             raise _Slow
         out = PositionedMap()
         for key_node, value_node in node.value:
-            key = self.build(key_node)
+            key = self.build(key_node, inner)
             if not isinstance(key, str) or key in out:  # ruamel names the duplicate
                 raise _Slow
-            out[key] = self.build(value_node)
+            out[key] = self.build(value_node, inner)
             out.key_marks[key] = _mark(key_node)
             out.value_marks[key] = _mark(value_node)
         return out
 
-    def _sequence(self, node: Any) -> PositionedList:
+    def _sequence(self, node: Any, inner: int) -> PositionedList:
         if node.tag != "tag:yaml.org,2002:seq":
             raise _Slow
         out = PositionedList()
         for item in node.value:
-            out.append(self.build(item))
+            out.append(self.build(item, inner))
             out.item_marks.append(_mark(item))
         return out
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlgitops.errors import Problem, SpecError
+from mlgitops.jsondoc import MAX_DEPTH
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
@@ -24,6 +25,10 @@ def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
         if not isinstance(doc, Mapping):
             return None, [Problem(source, 1, 1, "expected a mapping at the top level")]
         return doc, []
+    deep = fastyaml.too_deep(text)
+    if deep is not None:
+        why = f"collections nested more than {MAX_DEPTH} levels deep"
+        return None, [Problem(source, deep[0] + 1, deep[1] + 1, f"YAML: {why}")]
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
