@@ -4,6 +4,7 @@
 - ``$HOME`` points at a temporary folder, so nothing writes to the real one.
 - A fixed git identity and no user/system git config.
 - A clean environment: no GitHub, MLflow or Kubernetes variables leak in.
+- One OpenMP thread per process (unless ``OMP_NUM_THREADS`` says otherwise).
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
 CONTRACTS = PROJECT.parent / "shared" / "contracts"
+
+# The suite runs a worker per core (scripts/check), and each trains models whose OpenMP
+# threads (scikit-learn's histogram boosting) keep a core busy while they wait for work.
+# Beside another worker, that waiting takes the core the other needs: with two threads per
+# process, the training tests used 1.6 times the CPU. Set before any test module loads
+# OpenMP, and inherited by every process a test starts.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 pytest_plugins = [
     "tests.fixtures.mlflow_server",
