@@ -122,7 +122,8 @@ def _too_deep(text: str, loader_class: Any) -> tuple[int, int] | None:
             if isinstance(event, opens):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return event.start_mark.line, event.start_mark.column
+                    start = event.start_mark  # PyYAML's parsers always give one
+                    return (start.line, start.column) if start else (0, 0)
             elif isinstance(event, closes):
                 depth -= 1
     finally:
