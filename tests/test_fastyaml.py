@@ -89,6 +89,9 @@ def test_a_scalar_reads_as_ruamel_reads_it_or_goes_to_ruamel(scalar: str) -> Non
         "<<: {a: 1}\n",
         "a: [1\n",
         "---\na: 1\n---\nb: 2\n",
+        "q: 1\x85r: 2\n",  # line breaks in YAML 1.1 (libyaml), text in YAML 1.2 (ruamel)
+        "q: 1\u2028r: 2\n",
+        "q: 1\u2029r: 2\n",
     ],
 )
 def test_what_only_ruamel_reads_exactly_goes_to_ruamel(text: str) -> None:

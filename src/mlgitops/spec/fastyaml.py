@@ -7,17 +7,19 @@ in a fraction of that; this module turns those nodes into plain values with the
 positions ``locate`` needs, resolving plain scalars by YAML 1.2's core schema as
 ruamel does. Whatever it cannot read exactly as ruamel would (a YAML error, a
 duplicate key, a tag, an alias, a merge key, a scalar whose reading differs
-between YAML 1.1 and 1.2, such as ``yes``, ``010`` or ``1:30``, collections
-nested more than :data:`~mlgitops.jsondoc.MAX_DEPTH` levels deep) makes it
-answer :data:`SLOW`, and the caller loads the text with ruamel instead, unless
-:func:`too_deep` finds where it nests too deeply: ruamel's reading takes time
-that grows with the square of the depth, and seconds before it gives up. Tests
-compare both readings on every spec of the test suite.
+between YAML 1.1 and 1.2, such as ``yes``, ``010`` or ``1:30``, a character
+only YAML 1.1 reads as a line break, collections nested more than
+:data:`~mlgitops.jsondoc.MAX_DEPTH` levels deep) makes it answer :data:`SLOW`,
+and the caller loads the text with ruamel instead, unless :func:`too_deep`
+finds where it nests too deeply: ruamel's reading takes time that grows with
+the square of the depth, and seconds before it gives up. Tests compare both
+readings on every spec of the test suite.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mlgitops.jsondoc import MAX_DEPTH
@@ -36,6 +38,9 @@ _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fals
 #: Plain scalars that YAML 1.1 reads as booleans: ruamel decides (by the version it reads).
 _WORDS = re.compile(r"(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|<<|=)\Z")
 
+
+#: Characters libyaml reads as line breaks (YAML 1.1) that YAML 1.2 reads as text: NEL, LS, PS.
+_YAML_1_1_BREAKS = ("\x85", "\u2028", "\u2029")
 
 #: The tag PyYAML's safe loader gives each plain scalar read so far: keys and values recur
 #: from spec to spec.
@@ -66,6 +71,8 @@ class PositionedList(list[Any]):
 
 def load(text: str) -> Any:
     """The document, or :data:`SLOW` when ruamel.yaml must read it."""
+    if any(character in text for character in _YAML_1_1_BREAKS):
+        return SLOW
     try:
         import yaml
 
@@ -85,49 +92,80 @@ def load(text: str) -> Any:
 
 
 def too_deep(text: str) -> tuple[int, int] | None:
-    """Where ``text`` first opens a collection more than :data:`MAX_DEPTH` levels deep
-    (0-based line, column; the document's own collection is the first level), found in
-    the parser's events, which need no recursion. None where it nests no deeper, or where
-    it stops being YAML first (the reader that follows names that)."""
+    """Where ``text`` first reaches more than :data:`MAX_DEPTH` levels of collections
+    (0-based line, column; the document's own collection is the first level, and an alias
+    reaches as deep as the collection it names), found in a parser's events, which need no
+    recursion: libyaml's, or ruamel.yaml's where libyaml refuses the text for another
+    reason (ruamel reads it next). None where it nests no deeper, or where it stops being
+    YAML first (ruamel names that)."""
     import yaml
 
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return _too_deep(text, loader_class)
+        return _deepest(_events(text, loader_class), yaml)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        if mark is None or "nesting depth" not in str(exc.problem):
-            return None
-        # libyaml's own limit, 1,000 levels, can stop it while it scans ahead, before its
-        # events reach our level past the limit. The text before that place holds that
-        # level, and ends where every key it scans ahead for is settled.
-        try:
-            return _too_deep(text[: mark.index], loader_class) or (mark.line, mark.column)
-        except yaml.YAMLError:
-            return mark.line, mark.column
+        if mark is not None and "nesting depth" in str(exc.problem):
+            # libyaml's own limit, 1,000 levels, can stop it while it scans ahead, before
+            # its events reach our level past the limit. The text before that place holds
+            # that level, and ends where every key it scans ahead for is settled; where it
+            # does not read (a flow collection as a key), libyaml's place is past the limit
+            # too, if not the first such place.
+            try:
+                return _deepest(_events(text[: mark.index], loader_class), yaml) or (
+                    mark.line,
+                    mark.column,
+                )
+            except yaml.YAMLError:
+                return mark.line, mark.column
     except yaml.YAMLError:
+        pass
+    from ruamel.yaml import YAML, events
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _deepest(YAML(typ="rt", pure=True).parse(text), events)
+    except YAMLError:
         return None
 
 
-def _too_deep(text: str, loader_class: Any) -> tuple[int, int] | None:
-    import yaml
-
+def _events(text: str, loader_class: Any) -> Iterator[Any]:
     loader = loader_class(text)
-    opens = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-    closes = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-    depth = 0
     try:
         while loader.check_event():
-            event = loader.get_event()
-            if isinstance(event, opens):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    start = event.start_mark  # PyYAML's parsers always give one
-                    return (start.line, start.column) if start else (0, 0)
-            elif isinstance(event, closes):
-                depth -= 1
+            yield loader.get_event()
     finally:
         loader.dispose()
+
+
+def _deepest(events: Iterable[Any], kinds: Any) -> tuple[int, int] | None:
+    """The place of the first collection, or alias of one, in ``events`` that reaches past
+    :data:`MAX_DEPTH` levels. ``kinds``: the module of the events' classes (PyYAML's and
+    ruamel.yaml's are alike)."""
+    opens = (kinds.MappingStartEvent, kinds.SequenceStartEvent)
+    closes = (kinds.MappingEndEvent, kinds.SequenceEndEvent)
+    heights: dict[str, int] = {}  # each anchored collection's levels, its own included
+    open_: list[list[Any]] = []  # each open collection's anchor and deepest level under it
+    for event in events:
+        if isinstance(event, closes):
+            anchor, deepest = open_.pop()
+            if anchor is not None:
+                heights[anchor] = deepest - len(open_)
+            if open_:
+                open_[-1][1] = max(open_[-1][1], deepest)
+            continue
+        if isinstance(event, opens):
+            open_.append([event.anchor, len(open_) + 1])
+            reached = len(open_)
+        elif isinstance(event, kinds.AliasEvent):
+            reached = len(open_) + heights.get(event.anchor, 0)
+        else:
+            continue
+        if reached > MAX_DEPTH:
+            start = event.start_mark  # both parsers give one
+            return (start.line, start.column) if start else (0, 0)
+        if open_:
+            open_[-1][1] = max(open_[-1][1], reached)
     return None
 
 
