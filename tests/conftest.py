@@ -26,7 +26,8 @@ CONTRACTS = PROJECT.parent / "shared" / "contracts"
 # threads (scikit-learn's histogram boosting) keep a core busy while they wait for work.
 # Beside another worker, that waiting takes the core the other needs: with two threads per
 # process, the training tests used 1.6 times the CPU. Set before any test module loads
-# OpenMP, and inherited by every process a test starts.
+# OpenMP; the processes a test starts inherit it, except the models' processes of
+# mlgitops.evaluation.apart, whose environment keeps a short list of variables.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 pytest_plugins = [
