@@ -61,6 +61,7 @@ from mlgitops.evaluation.runner import (
     home_environment,
     prctl,
 )
+from mlgitops.frames import write_frame
 
 #: The last of what a model printed that is read for its message.
 _PRINTED_LIMIT = 1 << 16
@@ -234,7 +235,7 @@ class Apart:
         predict."""
         self._asked += 1
         given = Path(self._folder.name) / f"{self._asked}-{FEATURES}"
-        features.to_parquet(given, index=False)
+        write_frame(features, given)
         self._ask(folder, given, out)
         given.unlink()
         return read_outputs(out, len(features), finite=finite)

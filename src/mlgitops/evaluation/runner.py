@@ -63,6 +63,7 @@ def main(argv: list[str]) -> int:
 
     from mlgitops.evaluation.baseline import load_flavor  # noqa: F401
     from mlgitops.evaluation.handoff import model_outputs  # noqa: F401
+    from mlgitops.frames import write_frame  # noqa: F401
 
     with contextlib.suppress(ImportError):  # what unpickling most models imports first
         import sklearn.base  # noqa: F401
@@ -264,6 +265,7 @@ def _serve(request: dict[str, Any], loaded: dict[str, Any]) -> list[str] | None:
 
     from mlgitops.evaluation.baseline import load_flavor
     from mlgitops.evaluation.handoff import model_outputs
+    from mlgitops.frames import write_frame
 
     folder = str(request["model"])
     if folder not in loaded:
@@ -278,10 +280,10 @@ def _serve(request: dict[str, Any], loaded: dict[str, Any]) -> list[str] | None:
     out.mkdir(parents=True, exist_ok=True)
     features = pd.read_parquet(request["features"])
     values, given, classes = model_outputs(model, features, proba=True)
-    pd.DataFrame({"y_pred": values}).to_parquet(out / PREDICTED, index=False)
+    write_frame(pd.DataFrame({"y_pred": values}), out / PREDICTED)
     if given is not None and classes is not None:
         columns = {str(i): given[:, i] for i in range(given.shape[1])}
-        pd.DataFrame(columns).to_parquet(out / PROBA, index=False)
+        write_frame(pd.DataFrame(columns), out / PROBA)
         native = [k.item() if isinstance(k, np.generic) else k for k in classes]
         (out / CLASSES).write_text(json.dumps(native), "utf-8")
     return names

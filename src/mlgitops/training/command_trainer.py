@@ -53,6 +53,7 @@ from typing import Any
 from mlgitops import jsondoc, proc
 from mlgitops.errors import BadInput, Problem
 from mlgitops.features import native
+from mlgitops.frames import write_frame
 from mlgitops.outputs import ROW
 from mlgitops.spec.model import Pipeline
 from mlgitops.training.base import Fitted, TrainJob, progress
@@ -109,8 +110,8 @@ def _environment(job: TrainJob, out: Path) -> dict[str, str]:
 
     split, data = job.split, job.pipeline.data
     train, holdout = job.workdir / "train.parquet", job.workdir / "holdout.parquet"
-    split.train.to_parquet(train, index=False)
-    split.holdout.to_parquet(holdout, index=False)
+    write_frame(split.train, train)
+    write_frame(split.holdout, holdout)
     data_path = data.path
     if is_url(data_path):
         from mlgitops.training.data import fetch_url

@@ -7,13 +7,13 @@ hit re-creates the folder byte for byte from MLflow (no pandas, no training).
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mlgitops import fsio, results
 from mlgitops.digest import training_rows_digest
+from mlgitops.frames import frame_bytes
 from mlgitops.outputs import ROW, Outputs, set_github_outputs
 from mlgitops.results import TrainResult
 from mlgitops.training.tracking import RunRecord, Tracking
@@ -44,12 +44,6 @@ def predictions_frame(
     return merged.rename(columns={target: "y_true"})
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
 @dataclass(frozen=True)
 class SplitFiles:
     """The hand-off files that the split alone decides (written while the model fits)."""
@@ -62,7 +56,7 @@ class SplitFiles:
 def split_files(split: Split, data_path: str, data_hash: str) -> SplitFiles:
     """holdout.parquet, reference.json and training_rows.parquet of ``split``."""
     return SplitFiles(
-        holdout=parquet_bytes(split.holdout),
+        holdout=frame_bytes(split.holdout),
         reference=reference_bytes(split, data_path, data_hash),
         rows=fingerprints_bytes(split),
     )
@@ -104,7 +98,7 @@ def fingerprints_bytes(split: Split) -> bytes:
     import pandas as pd
 
     rows = split.training_rows()
-    return parquet_bytes(pd.DataFrame({"fingerprint": rows.fingerprints, "inputs": rows.inputs}))
+    return frame_bytes(pd.DataFrame({"fingerprint": rows.fingerprints, "inputs": rows.inputs}))
 
 
 def reference_bytes(split: Split, data_path: str, data_hash: str) -> bytes:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlgitops import console
 from mlgitops.digest import training_rows_digest
+from mlgitops.frames import frame_bytes
 from mlgitops.results import TrainResult
 from mlgitops.training import budget, gpu, handoff
 from mlgitops.training.tracking import RunRecord, Tracking, is_http
@@ -59,7 +60,7 @@ def log_fitted(
     with console.group(f"log run {run.run_id} to {tracking.uri}"), _alongside(tracking) as pool:
         spent = {budget.METRIC: usage.budget_seconds, **usage_metrics(usage)}
         logged = pool.submit(tracking.log_batch, run.run_id, params, {**metrics, **spent}, {})
-        data = handoff.data_files(split_files, handoff.parquet_bytes(predictions))
+        data = handoff.data_files(split_files, frame_bytes(predictions))
         scored_rows = job.workdir / "predictions.parquet"  # the split's are on the run already
         scored_rows.write_bytes(data["predictions.parquet"])
         uploaded = pool.submit(tracking.upload, run.artifact_uri, scored_rows, handoff.ARTIFACT_DIR)
