@@ -56,6 +56,18 @@ def test_everything_in_order(
     assert found.get("registered_models", []) == []
 
 
+def test_tls_settings_that_cannot_hold_are_a_finding_to_fix(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "maybe")
+    assert main(["-C", str(repo), "doctor", "--tracking-uri", "https://127.0.0.1:9"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "fix   tracking server: MLFLOW_TRACKING_INSECURE_TLS='maybe': expected true or false "
+        "(or 1 or 0) (check the URI and MLFLOW_TRACKING_* credentials)"
+    )
+
+
 def test_an_unreachable_server_and_ci_without_a_uri_need_fixing(
     repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -64,7 +76,7 @@ def test_an_unreachable_server_and_ci_without_a_uri_need_fixing(
     out = capsys.readouterr().out
     assert out.splitlines()[0] == (
         "fix   tracking server: MLflow tracking server http://127.0.0.1:9 is unreachable "
-        "(ConnectionError) (check the URI and MLFLOW_TRACKING_* credentials)"
+        "(connection refused or host not found) (check the URI and MLFLOW_TRACKING_* credentials)"
     )
     assert out.endswith(
         "note  GitHub token: none set ($GITHUB_TOKEN or $GH_TOKEN): not checked\n"

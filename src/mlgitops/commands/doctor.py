@@ -115,8 +115,8 @@ def _registry(root: Path, uri: str, env: Mapping[str, str]) -> Iterator[Finding]
     from mlgitops.gitops.registry_rest import RestRegistry
     from mlgitops.training.tracking_rest import session_for
 
-    registry = RestRegistry(uri, session_for(env))
     try:
+        registry = RestRegistry(uri, session_for(env))
         registry.can_read()
     except MlgitopsError as exc:
         yield Finding(

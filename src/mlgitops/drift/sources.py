@@ -86,7 +86,7 @@ def _artifact_over_http(uri: str, run_id: str, path: str) -> str | None:
     """One GET of the tracking server's ``get-artifact`` endpoint (proxied or not)."""
     import requests
 
-    from mlgitops.training.tracking_rest import session_for
+    from mlgitops.training.tracking_rest import reason, session_for
 
     url = f"{uri.rstrip('/')}/get-artifact"
     try:
@@ -94,9 +94,7 @@ def _artifact_over_http(uri: str, run_id: str, path: str) -> str | None:
             url, params={"path": path, "run_uuid": run_id}, timeout=_TIMEOUT
         )
     except requests.RequestException as exc:
-        raise ServiceError(
-            f"MLflow tracking server {uri} is unreachable ({type(exc).__name__})"
-        ) from exc
+        raise ServiceError(f"MLflow tracking server {uri} is unreachable ({reason(exc)})") from exc
     if answer.status_code in (400, 404):
         return None
     if answer.status_code >= 400:

@@ -11,7 +11,7 @@ import requests
 from mlgitops.errors import ServiceError
 from mlgitops.gitops.registry import ModelVersion, version_of
 from mlgitops.training.tracking import RunRecord
-from mlgitops.training.tracking_rest import run_record, server
+from mlgitops.training.tracking_rest import reason, run_record, server
 
 API = "/api/2.0/mlflow"
 _RETRY_STATUS = frozenset({429, 502, 503, 504})
@@ -113,7 +113,7 @@ class RestRegistry:
                 answer = self._session.request(method, url, timeout=_TIMEOUT, **kwargs)
             except requests.RequestException as exc:
                 raise ServiceError(
-                    f"MLflow tracking server {self.uri} is unreachable ({type(exc).__name__})"
+                    f"MLflow tracking server {self.uri} is unreachable ({reason(exc)})"
                 ) from exc
             if answer.status_code not in _RETRY_STATUS or attempt == 3:
                 break

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlparse
 
 import requests
 
-from mlgitops.errors import ServiceError
+from mlgitops.errors import BadInput, ServiceError
 from mlgitops.training.mlmodel import ModelIdentity
 from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord
 
@@ -24,20 +24,75 @@ _PIECE = 1 << 20
 _TIMEOUT = 30.0
 #: How many artifact requests go side by side (each waits mostly on the server).
 _SIDE_BY_SIDE = 4
+#: The TLS settings MLflow's client reads from the environment.
+_INSECURE = "MLFLOW_TRACKING_INSECURE_TLS"
+_SERVER_CERT = "MLFLOW_TRACKING_SERVER_CERT_PATH"
+_CLIENT_CERT = "MLFLOW_TRACKING_CLIENT_CERT_PATH"
+
+
+class Session(requests.Session):
+    """requests' session, whose TLS settings hold for every request.
+
+    requests lets ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``) replace a
+    session's own ``verify``, so a session told to trust only the tracking
+    server's CA, or not to verify at all, would trust the bundle instead. MLflow's
+    client gives each request its settings, which the environment does not
+    replace; so does this session. Where the session verifies as usual, the
+    bundle still applies, as it does for MLflow."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("cert", self.cert)
+        return super().request(method, url, *args, **kwargs)
 
 
 def session_for(env: Mapping[str, str]) -> requests.Session:
-    """A session carrying MLflow's usual credentials from the environment."""
-    session = requests.Session()
+    """A session carrying MLflow's usual credentials and TLS settings from the environment,
+    read as MLflow's own client reads them: a token or a user and password, whether to
+    verify the server's certificate (``MLFLOW_TRACKING_INSECURE_TLS``), the CA bundle to
+    verify it with (``MLFLOW_TRACKING_SERVER_CERT_PATH``) and the client's certificate
+    (``MLFLOW_TRACKING_CLIENT_CERT_PATH``). BadInput where they contradict each other or
+    name a file that is not there."""
+    session = Session()
     if token := env.get("MLFLOW_TRACKING_TOKEN"):
         session.headers["Authorization"] = f"Bearer {token}"
     elif (user := env.get("MLFLOW_TRACKING_USERNAME")) and (
         password := env.get("MLFLOW_TRACKING_PASSWORD")
     ):
         session.auth = (user, password)
-    if env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+    insecure = _flag(env, _INSECURE)
+    server_cert = _file(env, _SERVER_CERT)
+    if insecure and server_cert is not None:
+        raise BadInput(
+            f"{_INSECURE} is true and {_SERVER_CERT} is set: "
+            "the server's certificate is either not verified or verified with that CA bundle; "
+            "unset one of them"
+        )
+    if server_cert is not None:
+        session.verify = server_cert
+    elif insecure:
         session.verify = False
+    session.cert = _file(env, _CLIENT_CERT)
     return session
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A boolean variable as MLflow reads it: true or 1, false or 0, any case; unset or
+    empty is false."""
+    value = env.get(name, "").strip().lower()
+    if value not in ("", "true", "1", "false", "0"):
+        raise BadInput(f"{name}={env[name]!r}: expected true or false (or 1 or 0)")
+    return value in ("true", "1")
+
+
+def _file(env: Mapping[str, str], name: str) -> str | None:
+    """A path the variable names (a CA bundle may be a folder of certificates), or None."""
+    value = env.get(name)
+    if not value:
+        return None
+    if not Path(value).exists():
+        raise BadInput(f"{name}: {value} does not exist")
+    return value
 
 
 def server(uri: str, session: requests.Session) -> tuple[str, str]:
@@ -226,7 +281,7 @@ class RestTracking:
                 answer = self._session.request(method, url, timeout=_TIMEOUT, **kwargs)
             except requests.RequestException as exc:
                 raise ServiceError(
-                    f"MLflow tracking server {self.uri} is unreachable ({_reason(exc)})"
+                    f"MLflow tracking server {self.uri} is unreachable ({reason(exc)})"
                 ) from exc
             if answer.status_code in _RETRY_STATUS and attempt < 3:
                 answer.close()  # (a streamed answer holds its connection until closed)
@@ -299,12 +354,48 @@ def _read(answer: requests.Response) -> bool:
     return True
 
 
-def _reason(exc: requests.RequestException) -> str:
+def reason(exc: requests.RequestException) -> str:
+    """Why a request to the tracking server got no answer, in the words of its messages."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return (
+            "TLS failed: its certificate could not be verified, or it refused the client's; "
+            f"{_SERVER_CERT} names the CA bundle to verify it with, {_CLIENT_CERT} the "
+            "client's certificate"
+        )
+    if isinstance(exc, requests.ConnectionError) and _closed(exc):
+        url = str(getattr(exc.request, "url", None) or "")
+        if not url.startswith("https:"):
+            return "it closed the connection without answering"
+        return (
+            "it closed the connection without answering, as a server behind TLS does when it "
+            f"asks for a client certificate and gets none or one it refuses ({_CLIENT_CERT} "
+            "names the client's certificate)"
+        )
     if isinstance(exc, requests.ConnectionError):
         return "connection refused or host not found"
     if isinstance(exc, requests.Timeout):
         return f"no answer within {_TIMEOUT:.0f}s"
     return type(exc).__name__
+
+
+def _closed(exc: BaseException) -> bool:
+    """Whether the server closed a connection it had accepted, before any answer."""
+    from http.client import RemoteDisconnected
+
+    from urllib3.exceptions import ProtocolError
+
+    todo: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while todo:
+        error = todo.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ProtocolError | RemoteDisconnected | ConnectionResetError):
+            return True
+        todo += [a for a in error.args if isinstance(a, BaseException)]
+        todo += [e for e in (error.__cause__, getattr(error, "reason", None)) if e is not None]
+    return False
 
 
 def _metric_value(value: float) -> float | str:
