@@ -179,12 +179,3 @@ def start_prometheus(
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"prometheus not ready in 60s:\n{log.read_text()}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

@@ -38,7 +38,7 @@ from mlgitops.gitops.overlay import Overlay, set_model_digest, set_model_uri
 from mlgitops.gitops.registry import ensure_version, open_registry
 from tests.fixtures import argo_analysis
 from tests.fixtures.k8s import kustomize_build
-from tests.fixtures.mlflow_server import MlflowServer
+from tests.fixtures.mlflow_server import MlflowServer, stop
 from tests.serve import lab
 from tests.train.helpers import cli, commit, example_repo, unique
 
@@ -242,7 +242,7 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
         yield found
     finally:
         for proc in procs:
-            lab.stop(proc)
+            stop(proc)
 
 
 def _wait_scraped(url: str, count: int) -> None:

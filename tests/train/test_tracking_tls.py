@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import socketserver
-import subprocess
 import threading
 import warnings
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 
 from mlgitops.errors import ServiceError
 from mlgitops.training.tracking import open_tracking
-from tests.fixtures.mlflow_server import MlflowServer, Tls, start_mlflow_server
+from tests.fixtures.mlflow_server import MlflowServer, Tls, start_mlflow_server, stop
 from tests.fixtures.tls import make_ca, make_tls
 from tests.train.helpers import cli, example_repo, unique
 
@@ -39,12 +38,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 def server(tmp_path_factory: pytest.TempPathFactory, tls: Tls) -> Iterator[MlflowServer]:
     started, proc = start_mlflow_server(tmp_path_factory.mktemp("mlflow-tls"), tls)
     yield started
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
 
 
 @pytest.fixture(autouse=True)
