@@ -41,7 +41,8 @@ def _frames() -> dict[str, pd.DataFrame]:
                 "name": pd.array(rng.choice(["a", "b", None], size=rows), dtype="string"),
                 "maybe": pd.array(rng.choice([1, 2, None], size=rows), dtype="Int64"),
                 "ratio": np.where(rng.random(rows) < 0.1, np.nan, rng.random(rows)),
-                7: rng.random(rows),  # a name that is not text: written as "7", as pandas does
+                7: rng.random(rows),  # names that are not text: written as "7", as pandas does
+                8: rng.choice(["x", "y"], size=rows),
             }
         ),
         "no rows": pd.DataFrame(
@@ -79,7 +80,7 @@ def _dictionary_columns(data: bytes) -> set[str]:
 def test_only_text_columns_are_dictionary_encoded() -> None:
     assert _dictionary_columns(frame_bytes(_frames()["features and text"])) == {"region"}
     assert _dictionary_columns(frame_bytes(_frames()["fingerprints"])) == set()
-    assert _dictionary_columns(frame_bytes(_frames()["every kind"])) == {"plan", "name"}
+    assert _dictionary_columns(frame_bytes(_frames()["every kind"])) == {"plan", "name", "8"}
 
 
 def test_distinct_numbers_make_a_smaller_file_than_pandas_default() -> None:

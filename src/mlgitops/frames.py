@@ -29,7 +29,7 @@ def write_frame(frame: pd.DataFrame, target: Path | BinaryIO) -> None:
         or pd.api.types.is_object_dtype(dtype)
         or pd.api.types.is_string_dtype(dtype)
     ]
-    frame.to_parquet(target, index=False, use_dictionary=text)
+    frame.to_parquet(target, engine="pyarrow", index=False, use_dictionary=text)
 
 
 def frame_bytes(frame: pd.DataFrame) -> bytes:

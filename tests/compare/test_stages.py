@@ -28,7 +28,7 @@ from mlgitops import results
 from mlgitops.cli import main
 from tests.conftest import PROJECT
 from tests.fixtures.gpu import nvidia_smi, on_gpu
-from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server
+from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server, stop
 
 pytestmark = pytest.mark.slow
 
@@ -115,8 +115,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         yield Deployed(remote, server, run_id, uri)
     finally:
         _restore_mlflow_uris(saved)  # compare pointed MLflow's globals at this server
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 def _mlflow_uris() -> tuple[str | None, str | None]:

@@ -31,7 +31,7 @@ from tests.conftest import program
 from tests.fixtures.gha_runner import PROJECT, Runner, WorkflowRun, python_bin_env
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.k8s import kustomize_build, validate_objects
-from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server
+from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server, stop
 
 REPO = "octo/ml"
 FORK = "someone/ml"
@@ -57,8 +57,7 @@ def mlflow_e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServe
     """A server of its own, so no other test's runs can answer this loop's cache lookups."""
     server, proc = start_mlflow_server(tmp_path_factory.mktemp("mlflow-e2e"))
     yield server
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
 
 
 class Loop:

@@ -5,16 +5,19 @@ GitHub masks secrets in the job's log only."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import importlib.util
 import json
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
+from mlgitops.training.tracking import open_tracking
 from tests.fixtures.mlflow_server import MlflowServer
 from tests.train.helpers import cli, example_repo, runs_of, unique
 
@@ -124,6 +127,29 @@ def test_the_registry_client_of_deploy_and_doctor_does_the_same(
     assert SECRET not in out
     sent = base64.b64encode(f"ci:{SECRET}".encode()).decode()
     assert _Recording.seen and set(_Recording.seen) == {f"Basic {sent}"}
+
+
+def test_a_user_and_password_go_before_a_token_as_mlflow_s_client_sends_them(
+    tmp_path: Path, recording: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generated workflows pass all three from secrets: where both kinds are set, the
+    REST stages send what MLflow's own client (deploy's download, the baseline) sends."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ci")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", SECRET)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "t0ken-value")
+    uri = f"http://{recording}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's own notices are not under test
+        with contextlib.suppress(Exception):  # the recording server answers 404
+            mlflow.MlflowClient(tracking_uri=uri).get_experiment_by_name("x")
+    mlflows = set(_Recording.seen)
+    _Recording.seen.clear()
+    with contextlib.suppress(Exception):
+        open_tracking(uri, tmp_path).experiment("x", create=False)
+    assert mlflows and set(_Recording.seen) == mlflows
+    assert mlflows == {"Basic " + base64.b64encode(f"ci:{SECRET}".encode()).decode()}
 
 
 def test_a_database_store_is_named_without_its_password(

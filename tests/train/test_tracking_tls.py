@@ -6,7 +6,9 @@ them."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import re
 import socketserver
 import threading
 import warnings
@@ -14,9 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from mlgitops.errors import ServiceError
 from mlgitops.training.tracking import open_tracking
+from mlgitops.training.tracking_rest import reason
 from tests.fixtures.mlflow_server import MlflowServer, Tls, start_mlflow_server, stop
 from tests.fixtures.tls import make_ca, make_tls
 from tests.train.helpers import cli, example_repo, unique
@@ -92,9 +96,8 @@ def test_without_the_ca_the_error_names_the_variable_that_gives_it(
     assert cli(root, "train", "tumors", "--tracking-uri", server.uri) == 2
     assert capsys.readouterr().err == (
         f"mlgitops train: error: MLflow tracking server {server.uri} is unreachable (TLS failed: "
-        "its certificate could not be verified, or it refused the client's; "
-        f"{SERVER_CERT} names the CA bundle to verify it with, {CLIENT_CERT} the client's "
-        "certificate)\n"
+        f"its certificate could not be verified; {SERVER_CERT} names the CA bundle to verify "
+        "it with)\n"
     )
 
 
@@ -138,6 +141,15 @@ def test_insecure_tls_as_mlflow_spells_it_skips_verification_whatever_requests_i
     assert tracking.experiment(unique("insecure"), create=True) is not None
 
 
+@pytest.mark.parametrize("spelt", ["false", "0", "False"])
+def test_insecure_tls_turned_off_goes_with_a_ca_bundle(
+    tmp_path: Path, server: MlflowServer, tls: Tls, spelt: str
+) -> None:
+    env = {INSECURE: spelt, SERVER_CERT: str(tls.trust), CLIENT_CERT: str(tls.client)}
+    tracking = open_tracking(server.uri, tmp_path, env=env)
+    assert tracking.experiment(unique("verified"), create=True) is not None
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -149,8 +161,27 @@ def test_insecure_tls_as_mlflow_spells_it_skips_verification_whatever_requests_i
         ({SERVER_CERT: "{missing}"}, f"{SERVER_CERT}: {{missing}} does not exist"),
         ({CLIENT_CERT: "{missing}"}, f"{CLIENT_CERT}: {{missing}} does not exist"),
         ({INSECURE: "yes"}, f"{INSECURE}='yes': expected true or false (or 1 or 0)"),
+        # MLflow's client refuses an empty value too (what an unset Actions variable gives)
+        ({INSECURE: ""}, f"{INSECURE}='': expected true or false (or 1 or 0)"),
+        ({INSECURE: " true"}, f"{INSECURE}=' true': expected true or false (or 1 or 0)"),
+        ({CLIENT_CERT: "{folder}"}, f"{CLIENT_CERT}: {{folder}} is not a file"),
+        ({SERVER_CERT: "{long}"}, f"{SERVER_CERT}: {{long}} cannot be read (File name too long)"),
+        # requests verifies with its own variable's bundle where MLflow's names none
+        ({"REQUESTS_CA_BUNDLE": "{missing}"}, "REQUESTS_CA_BUNDLE: {missing} does not exist"),
+        ({"CURL_CA_BUNDLE": "{missing}"}, "CURL_CA_BUNDLE: {missing} does not exist"),
     ],
-    ids=["insecure-and-a-ca", "no-ca-file", "no-client-file", "not-a-boolean"],
+    ids=[
+        "insecure-and-a-ca",
+        "no-ca-file",
+        "no-client-file",
+        "not-a-boolean",
+        "empty-boolean",
+        "spaced-boolean",
+        "client-certificate-a-folder",
+        "name-too-long",
+        "requests-bundle-missing",
+        "curl-bundle-missing",
+    ],
 )
 def test_settings_that_cannot_hold_are_refused_before_any_request(
     tmp_path: Path,
@@ -160,7 +191,12 @@ def test_settings_that_cannot_hold_are_refused_before_any_request(
     env: dict[str, str],
     message: str,
 ) -> None:
-    places = {"ca": str(tls.trust), "missing": str(tmp_path / "missing.pem")}
+    places = {
+        "ca": str(tls.trust),
+        "missing": str(tmp_path / "missing.pem"),
+        "folder": str(tmp_path),
+        "long": str(tmp_path / ("x" * 300)),
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value.format(**places))
     root = example_repo(tmp_path / "repo", "tumors")
@@ -187,3 +223,58 @@ def test_a_plain_http_server_that_hangs_up_is_not_blamed_on_tls(tmp_path: Path) 
     assert str(raised.value) == (
         f"MLflow tracking server {uri} is unreachable (it closed the connection without answering)"
     )
+
+
+def test_https_to_a_plain_http_server_is_named_as_a_tls_failure(tmp_path: Path) -> None:
+    """Not a certificate to fix: the address does not speak TLS."""
+
+    class Plain(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Plain) as plain:
+        threading.Thread(target=plain.serve_forever, daemon=True).start()
+        uri = f"https://127.0.0.1:{plain.server_address[1]}"
+        try:
+            with pytest.raises(ServiceError) as raised:
+                open_tracking(uri, tmp_path, env={}).experiment("x", create=False)
+        finally:
+            plain.shutdown()
+    assert re.fullmatch(
+        rf"MLflow tracking server {re.escape(uri)} is unreachable \(TLS failed \([A-Z_]+\): it "
+        rf"may not speak https at this address, or it refused the client's certificate, which "
+        rf"{CLIENT_CERT} names\)",
+        str(raised.value),
+    ), raised.value
+
+
+def test_a_proxy_that_fails_is_named_as_the_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An https proxy address where a plain-http proxy listens: urllib3 reports the TLS
+    failure with a text ``reason``, which the reason's search must step over."""
+    with socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler) as proxy:
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTPS_PROXY", f"https://127.0.0.1:{proxy.server_address[1]}")
+        uri = "https://127.0.0.1:9"
+        try:
+            with pytest.raises(ServiceError) as raised:
+                open_tracking(uri, tmp_path, env={}).experiment("x", create=False)
+        finally:
+            proxy.shutdown()
+    assert str(raised.value) == (
+        f"MLflow tracking server {uri} is unreachable "
+        "(its proxy failed: check HTTPS_PROXY, HTTP_PROXY and NO_PROXY)"
+    )
+
+
+@pytest.mark.parametrize("kind", [requests.ConnectTimeout, requests.ReadTimeout])
+def test_a_timeout_is_named_with_the_seconds_given(kind: type[Exception]) -> None:
+    """A connect timeout is a ConnectionError as well: it is still named as a timeout."""
+    assert reason(kind(), 60.0) == "no answer within 60s"
+    assert reason(kind()) == "no answer within 30s"

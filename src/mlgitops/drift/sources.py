@@ -94,7 +94,9 @@ def _artifact_over_http(uri: str, run_id: str, path: str) -> str | None:
             url, params={"path": path, "run_uuid": run_id}, timeout=_TIMEOUT
         )
     except requests.RequestException as exc:
-        raise ServiceError(f"MLflow tracking server {uri} is unreachable ({reason(exc)})") from exc
+        raise ServiceError(
+            f"MLflow tracking server {uri} is unreachable ({reason(exc, _TIMEOUT)})"
+        ) from exc
     if answer.status_code in (400, 404):
         return None
     if answer.status_code >= 400:

@@ -113,7 +113,7 @@ class RestRegistry:
                 answer = self._session.request(method, url, timeout=_TIMEOUT, **kwargs)
             except requests.RequestException as exc:
                 raise ServiceError(
-                    f"MLflow tracking server {self.uri} is unreachable ({reason(exc)})"
+                    f"MLflow tracking server {self.uri} is unreachable ({reason(exc, _TIMEOUT)})"
                 ) from exc
             if answer.status_code not in _RETRY_STATUS or attempt == 3:
                 break

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+import os
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from http.client import RemoteDisconnected
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
 import requests
+from urllib3.exceptions import ProtocolError
 
 from mlgitops.errors import BadInput, ServiceError
 from mlgitops.training.mlmodel import ModelIdentity
@@ -48,20 +52,20 @@ class Session(requests.Session):
 
 def session_for(env: Mapping[str, str]) -> requests.Session:
     """A session carrying MLflow's usual credentials and TLS settings from the environment,
-    read as MLflow's own client reads them: a token or a user and password, whether to
-    verify the server's certificate (``MLFLOW_TRACKING_INSECURE_TLS``), the CA bundle to
-    verify it with (``MLFLOW_TRACKING_SERVER_CERT_PATH``) and the client's certificate
-    (``MLFLOW_TRACKING_CLIENT_CERT_PATH``). BadInput where they contradict each other or
-    name a file that is not there."""
+    as MLflow's client takes them: a user and password, else a token; whether to verify the server's certificate
+    (``MLFLOW_TRACKING_INSECURE_TLS``: true, false, 1 or 0, any case, as MLflow's client
+    takes it), the CA bundle to verify it with (``MLFLOW_TRACKING_SERVER_CERT_PATH``) and
+    the client's certificate (``MLFLOW_TRACKING_CLIENT_CERT_PATH``). BadInput where they
+    contradict each other or name a file that is not there, as also where requests' own
+    CA bundle variable, the one it verifies with otherwise, does."""
     session = Session()
-    if token := env.get("MLFLOW_TRACKING_TOKEN"):
-        session.headers["Authorization"] = f"Bearer {token}"
-    elif (user := env.get("MLFLOW_TRACKING_USERNAME")) and (
-        password := env.get("MLFLOW_TRACKING_PASSWORD")
-    ):
+    user, password = env.get("MLFLOW_TRACKING_USERNAME"), env.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:  # before a token, as MLflow's client sends them
         session.auth = (user, password)
+    elif token := env.get("MLFLOW_TRACKING_TOKEN"):
+        session.headers["Authorization"] = f"Bearer {token}"
     insecure = _flag(env, _INSECURE)
-    server_cert = _file(env, _SERVER_CERT)
+    server_cert = _file(env, _SERVER_CERT, folder=True)
     if insecure and server_cert is not None:
         raise BadInput(
             f"{_INSECURE} is true and {_SERVER_CERT} is set: "
@@ -72,26 +76,40 @@ def session_for(env: Mapping[str, str]) -> requests.Session:
         session.verify = server_cert
     elif insecure:
         session.verify = False
-    session.cert = _file(env, _CLIENT_CERT)
+    else:  # requests takes the first of these that is set, from the process's environment
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            if os.environ.get(name):
+                _file(os.environ, name, folder=True)
+                break
+    session.cert = _file(env, _CLIENT_CERT, folder=False)
     return session
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
-    """A boolean variable as MLflow reads it: true or 1, false or 0, any case; unset or
-    empty is false."""
-    value = env.get(name, "").strip().lower()
-    if value not in ("", "true", "1", "false", "0"):
+    """A boolean variable as MLflow's client reads it: true or 1, false or 0, in any case;
+    unset is false, anything else (an empty value too) is refused."""
+    if name not in env:
+        return False
+    value = env[name].lower()
+    if value not in ("true", "1", "false", "0"):
         raise BadInput(f"{name}={env[name]!r}: expected true or false (or 1 or 0)")
     return value in ("true", "1")
 
 
-def _file(env: Mapping[str, str], name: str) -> str | None:
-    """A path the variable names (a CA bundle may be a folder of certificates), or None."""
+def _file(env: Mapping[str, str], name: str, *, folder: bool) -> str | None:
+    """The path a variable names, or None where it is unset or empty; ``folder``: a folder
+    will do (a CA bundle may be a folder of certificates)."""
     value = env.get(name)
     if not value:
         return None
-    if not Path(value).exists():
-        raise BadInput(f"{name}: {value} does not exist")
+    path = Path(value)
+    try:
+        usable = path.is_file() or (folder and path.is_dir())
+        there = usable or path.exists()
+    except OSError as exc:  # a name too long, a folder that may not be searched
+        raise BadInput(f"{name}: {value} cannot be read ({exc.strerror})") from exc
+    if not usable:
+        raise BadInput(f"{name}: {value} {'is not a file' if there else 'does not exist'}")
     return value
 
 
@@ -354,15 +372,30 @@ def _read(answer: requests.Response) -> bool:
     return True
 
 
-def reason(exc: requests.RequestException) -> str:
-    """Why a request to the tracking server got no answer, in the words of its messages."""
-    if isinstance(exc, requests.exceptions.SSLError):
+def reason(exc: requests.RequestException, timeout: float = _TIMEOUT) -> str:
+    """Why a request to the tracking server got no answer, in the words of its messages;
+    ``timeout``: the seconds the request was given."""
+    if isinstance(exc, requests.Timeout):  # ConnectTimeout is a ConnectionError too
+        return f"no answer within {timeout:.0f}s"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "its proxy failed: check HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
+    if isinstance(exc, requests.exceptions.SSLError) and _chained(
+        exc, ssl.SSLCertVerificationError
+    ):
         return (
-            "TLS failed: its certificate could not be verified, or it refused the client's; "
-            f"{_SERVER_CERT} names the CA bundle to verify it with, {_CLIENT_CERT} the "
-            "client's certificate"
+            "TLS failed: its certificate could not be verified; "
+            f"{_SERVER_CERT} names the CA bundle to verify it with"
         )
-    if isinstance(exc, requests.ConnectionError) and _closed(exc):
+    if isinstance(exc, requests.exceptions.SSLError):
+        failure = _chained(exc, ssl.SSLError)
+        why = getattr(failure, "reason", None) or "no reason given"
+        return (
+            f"TLS failed ({why}): it may not speak https at this address, or it refused "
+            f"the client's certificate, which {_CLIENT_CERT} names"
+        )
+    if isinstance(exc, requests.ConnectionError) and _chained(
+        exc, (ProtocolError, RemoteDisconnected, ConnectionResetError)
+    ):
         url = str(getattr(exc.request, "url", None) or "")
         if not url.startswith("https:"):
             return "it closed the connection without answering"
@@ -373,17 +406,14 @@ def reason(exc: requests.RequestException) -> str:
         )
     if isinstance(exc, requests.ConnectionError):
         return "connection refused or host not found"
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {_TIMEOUT:.0f}s"
     return type(exc).__name__
 
 
-def _closed(exc: BaseException) -> bool:
-    """Whether the server closed a connection it had accepted, before any answer."""
-    from http.client import RemoteDisconnected
-
-    from urllib3.exceptions import ProtocolError
-
+def _chained(
+    exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """The first exception of ``kind`` in ``exc``'s chain (its arguments, its cause, and a
+    urllib3 error's ``reason``), or None."""
     todo: list[BaseException] = [exc]
     seen: set[int] = set()
     while todo:
@@ -391,11 +421,11 @@ def _closed(exc: BaseException) -> bool:
         if id(error) in seen:
             continue
         seen.add(id(error))
-        if isinstance(error, ProtocolError | RemoteDisconnected | ConnectionResetError):
-            return True
-        todo += [a for a in error.args if isinstance(a, BaseException)]
-        todo += [e for e in (error.__cause__, getattr(error, "reason", None)) if e is not None]
-    return False
+        if isinstance(error, kind):
+            return error
+        linked = [*error.args, error.__cause__, error.__context__, getattr(error, "reason", None)]
+        todo += [e for e in linked if isinstance(e, BaseException)]  # (ssl's reason is text)
+    return None
 
 
 def _metric_value(value: float) -> float | str:
