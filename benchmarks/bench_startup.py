@@ -48,7 +48,7 @@ def _median_seconds(cmd: list[str], cwd: Path, runs: int) -> float:
     return statistics.median(samples)
 
 
-def _library_imports(cli: str, repo: Path) -> list[str]:
+def _library_imports(repo: Path) -> list[str]:
     """``python -c`` importing what ``render --check`` imports, mlgitops' modules aside."""
     listing = (
         "import sys\n"
@@ -90,7 +90,7 @@ def main() -> None:
             ("mlgitops render --check", _median_seconds([cli, "render", "--check"], repo, runs)),
             (
                 "  (libraries it imports)",
-                _median_seconds(_library_imports(cli, repo), repo, runs),
+                _median_seconds(_library_imports(repo), repo, runs),
             ),
             ("mlgitops validate tumors", _median_seconds([cli, "validate", "tumors"], repo, runs)),
         ]
