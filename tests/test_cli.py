@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -466,3 +467,55 @@ def test_only_a_whole_process_command_tunes_the_collector(tmp_path: Path) -> Non
         "collecting_after": True,
         "froze": True,
     }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "tumors"],
+        ["compare", "tumors"],
+        ["deploy", "tumors", "--env", "staging"],
+        ["promote", "tumors", "--to", "production"],
+        ["rollback", "tumors", "--env", "staging"],
+        ["drift", "tumors"],
+        # MLflow's own client reads the variable here, and raised ValueError: a traceback
+        ["serve", "--model-uri", "models:/m/1", "--model-digest", "sha256:" + "a" * 64],
+    ],
+    ids=lambda args: args[0],
+)
+def test_a_verb_that_reaches_mlflow_refuses_its_tls_settings_first(
+    args: list[str], tmp_path: Path
+) -> None:
+    _mlgitops("init", cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlgitops", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={
+            **os.environ,
+            "MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
+            "MLFLOW_TRACKING_INSECURE_TLS": "maybe",
+        },
+    )
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"mlgitops {args[0]}: error: MLFLOW_TRACKING_INSECURE_TLS='maybe': "
+        "expected true or false (or 1 or 0)\n",
+    )
+    assert not (tmp_path / ".mlgitops").exists()  # nothing written
+
+
+def test_a_verb_that_never_reaches_mlflow_ignores_its_tls_settings(tmp_path: Path) -> None:
+    _mlgitops("init", cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "render"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MLFLOW_TRACKING_INSECURE_TLS": "maybe"},
+    )
+    assert done.returncode == 0, done.stderr

@@ -133,6 +133,9 @@ def _command(verb: str):  # type: ignore[no-untyped-def]
 
 #: Verbs that run until they are stopped: Python's collector keeps its defaults there.
 _LONG_RUNNING = frozenset({"serve"})
+#: Verbs that reach MLflow, its own client included: its TLS settings are checked first
+#: (doctor reports them among its findings).
+_REACH_MLFLOW = frozenset({"train", "compare", "deploy", "promote", "rollback", "drift", "serve"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error_line(f"mlgitops {verb}: error: -C {repo}: {why}")
         return EXIT_BAD_INPUT
     try:
+        if verb in _REACH_MLFLOW:
+            from mlgitops.mlflow_env import tls_settings
+
+            tls_settings(os.environ)
         _warn_if_outputs_tracked(repo)
         code: int = _command(verb).run(**arguments)
         return code

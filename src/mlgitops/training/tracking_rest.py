@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +15,8 @@ from urllib.parse import quote, urlparse
 import requests
 from urllib3.exceptions import ProtocolError
 
-from mlgitops.errors import BadInput, ServiceError
+from mlgitops.errors import ServiceError
+from mlgitops.mlflow_env import CLIENT_CERT, SERVER_CERT, tls_settings
 from mlgitops.training.mlmodel import ModelIdentity
 from mlgitops.training.tracking import CONTENT_KEY_TAG, RunRecord
 
@@ -28,10 +28,6 @@ _PIECE = 1 << 20
 _TIMEOUT = 30.0
 #: How many artifact requests go side by side (each waits mostly on the server).
 _SIDE_BY_SIDE = 4
-#: The TLS settings MLflow's client reads from the environment.
-_INSECURE = "MLFLOW_TRACKING_INSECURE_TLS"
-_SERVER_CERT = "MLFLOW_TRACKING_SERVER_CERT_PATH"
-_CLIENT_CERT = "MLFLOW_TRACKING_CLIENT_CERT_PATH"
 
 
 class Session(requests.Session):
@@ -52,65 +48,17 @@ class Session(requests.Session):
 
 def session_for(env: Mapping[str, str]) -> requests.Session:
     """A session carrying MLflow's usual credentials and TLS settings from the environment,
-    as MLflow's client takes them: a user and password, else a token; whether to verify the server's certificate
-    (``MLFLOW_TRACKING_INSECURE_TLS``: true, false, 1 or 0, any case, as MLflow's client
-    takes it), the CA bundle to verify it with (``MLFLOW_TRACKING_SERVER_CERT_PATH``) and
-    the client's certificate (``MLFLOW_TRACKING_CLIENT_CERT_PATH``). BadInput where they
-    contradict each other or name a file that is not there, as also where requests' own
-    CA bundle variable, the one it verifies with otherwise, does."""
+    as MLflow's client takes them: a user and password, else a token; and the TLS
+    settings of :func:`mlgitops.mlflow_env.tls_settings` (BadInput where they cannot
+    hold)."""
     session = Session()
     user, password = env.get("MLFLOW_TRACKING_USERNAME"), env.get("MLFLOW_TRACKING_PASSWORD")
     if user and password:  # before a token, as MLflow's client sends them
         session.auth = (user, password)
     elif token := env.get("MLFLOW_TRACKING_TOKEN"):
         session.headers["Authorization"] = f"Bearer {token}"
-    insecure = _flag(env, _INSECURE)
-    server_cert = _file(env, _SERVER_CERT, folder=True)
-    if insecure and server_cert is not None:
-        raise BadInput(
-            f"{_INSECURE} is true and {_SERVER_CERT} is set: "
-            "the server's certificate is either not verified or verified with that CA bundle; "
-            "unset one of them"
-        )
-    if server_cert is not None:
-        session.verify = server_cert
-    elif insecure:
-        session.verify = False
-    else:  # requests takes the first of these that is set, from the process's environment
-        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-            if os.environ.get(name):
-                _file(os.environ, name, folder=True)
-                break
-    session.cert = _file(env, _CLIENT_CERT, folder=False)
+    session.verify, session.cert = tls_settings(env)
     return session
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    """A boolean variable as MLflow's client reads it: true or 1, false or 0, in any case;
-    unset is false, anything else (an empty value too) is refused."""
-    if name not in env:
-        return False
-    value = env[name].lower()
-    if value not in ("true", "1", "false", "0"):
-        raise BadInput(f"{name}={env[name]!r}: expected true or false (or 1 or 0)")
-    return value in ("true", "1")
-
-
-def _file(env: Mapping[str, str], name: str, *, folder: bool) -> str | None:
-    """The path a variable names, or None where it is unset or empty; ``folder``: a folder
-    will do (a CA bundle may be a folder of certificates)."""
-    value = env.get(name)
-    if not value:
-        return None
-    path = Path(value)
-    try:
-        usable = path.is_file() or (folder and path.is_dir())
-        there = usable or path.exists()
-    except OSError as exc:  # a name too long, a folder that may not be searched
-        raise BadInput(f"{name}: {value} cannot be read ({exc.strerror})") from exc
-    if not usable:
-        raise BadInput(f"{name}: {value} {'is not a file' if there else 'does not exist'}")
-    return value
 
 
 def server(uri: str, session: requests.Session) -> tuple[str, str]:
@@ -384,14 +332,14 @@ def reason(exc: requests.RequestException, timeout: float = _TIMEOUT) -> str:
     ):
         return (
             "TLS failed: its certificate could not be verified; "
-            f"{_SERVER_CERT} names the CA bundle to verify it with"
+            f"{SERVER_CERT} names the CA bundle to verify it with"
         )
     if isinstance(exc, requests.exceptions.SSLError):
         failure = _chained(exc, ssl.SSLError)
         why = getattr(failure, "reason", None) or "no reason given"
         return (
             f"TLS failed ({why}): it may not speak https at this address, or it refused "
-            f"the client's certificate, which {_CLIENT_CERT} names"
+            f"the client's certificate, which {CLIENT_CERT} names"
         )
     if isinstance(exc, requests.ConnectionError) and _chained(
         exc, (ProtocolError, RemoteDisconnected, ConnectionResetError)
@@ -401,7 +349,7 @@ def reason(exc: requests.RequestException, timeout: float = _TIMEOUT) -> str:
             return "it closed the connection without answering"
         return (
             "it closed the connection without answering, as a server behind TLS does when it "
-            f"asks for a client certificate and gets none or one it refuses ({_CLIENT_CERT} "
+            f"asks for a client certificate and gets none or one it refuses ({CLIENT_CERT} "
             "names the client's certificate)"
         )
     if isinstance(exc, requests.ConnectionError):
