@@ -15,13 +15,18 @@ import pytest
 HEAVY = ("pandas", "pandera", "sklearn", "mlflow", "kubernetes", "numpy", "pyarrow", "scipy")
 
 
-def _mlgitops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _mlgitops(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m mlgitops *args``; ``env``: variables set beside the test's own."""
     return subprocess.run(
         [sys.executable, "-m", "mlgitops", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -487,19 +492,8 @@ def test_a_verb_that_reaches_mlflow_refuses_its_tls_settings_first(
     args: list[str], tmp_path: Path
 ) -> None:
     _mlgitops("init", cwd=tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "mlgitops", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={
-            **os.environ,
-            "MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
-            "MLFLOW_TRACKING_INSECURE_TLS": "maybe",
-        },
-    )
+    env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9", "MLFLOW_TRACKING_INSECURE_TLS": "maybe"}
+    done = _mlgitops(*args, cwd=tmp_path, env=env)
     assert (done.returncode, done.stderr) == (
         2,
         f"mlgitops {args[0]}: error: MLFLOW_TRACKING_INSECURE_TLS='maybe': "
@@ -510,12 +504,5 @@ def test_a_verb_that_reaches_mlflow_refuses_its_tls_settings_first(
 
 def test_a_verb_that_never_reaches_mlflow_ignores_its_tls_settings(tmp_path: Path) -> None:
     _mlgitops("init", cwd=tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "mlgitops", "render"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "MLFLOW_TRACKING_INSECURE_TLS": "maybe"},
-    )
+    done = _mlgitops("render", cwd=tmp_path, env={"MLFLOW_TRACKING_INSECURE_TLS": "maybe"})
     assert done.returncode == 0, done.stderr
