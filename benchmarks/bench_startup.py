@@ -39,13 +39,16 @@ TARGETS: dict[str, float | None] = {
 }
 
 
-def _median_seconds(cmd: list[str], cwd: Path, runs: int) -> float:
-    samples = []
+def _medians(commands: list[list[str]], cwd: Path, runs: int) -> list[float]:
+    """Each command's median wall time, the commands taken in turn ``runs`` times: a
+    machine whose speed drifts during the run moves every figure alike."""
+    samples: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for taken, cmd in zip(samples, commands, strict=True):
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+            taken.append(time.perf_counter() - start)
+    return [statistics.median(taken) for taken in samples]
 
 
 def _library_imports(repo: Path) -> list[str]:
@@ -84,16 +87,20 @@ def main() -> None:
         repo = Path(tmp)
         subprocess.run([cli, "init"], cwd=repo, check=True, capture_output=True)
         subprocess.run([cli, "render"], cwd=repo, check=True, capture_output=True)
-        base = _median_seconds([sys.executable, "-c", "pass"], repo, runs)
-        rows = [
-            ("mlgitops --help", _median_seconds([cli, "--help"], repo, runs)),
-            ("mlgitops render --check", _median_seconds([cli, "render", "--check"], repo, runs)),
-            (
-                "  (libraries it imports)",
-                _median_seconds(_library_imports(repo), repo, runs),
-            ),
-            ("mlgitops validate tumors", _median_seconds([cli, "validate", "tumors"], repo, runs)),
+        names = [
+            "mlgitops --help",
+            "mlgitops render --check",
+            "  (libraries it imports)",
+            "mlgitops validate tumors",
         ]
+        commands = [
+            [cli, "--help"],
+            [cli, "render", "--check"],
+            _library_imports(repo),
+            [cli, "validate", "tumors"],
+        ]
+        base, *seconds = _medians([[sys.executable, "-c", "pass"], *commands], repo, runs)
+        rows = list(zip(names, seconds, strict=True))
         shutil.rmtree(repo / ".github", ignore_errors=True)
     print(f"{'command':28} {'median s':>9} {'over python':>12} {'ratio':>6}  target")
     print(f"{'python -c pass':28} {base:9.3f} {'':>12} {1.0:6.2f}")

@@ -84,6 +84,10 @@ def test_a_render_check_that_finds_everything_current_starts_and_writes_nothing(
     # the spec's records are mlgitops.record's: dataclasses compiles methods at import
     # and imports inspect
     assert sorted({"dataclasses", "inspect"} & loaded) == []
+    # annotations only need typing for a type checker; the estimator's module is parsed
+    # through _ast (ast.py's helpers are not needed); shlex only for a command trainer
+    assert sorted({"typing", "ast", "shlex"} & loaded) == []
+    assert "_ast" in loaded  # the example's estimator is installed here: its source was read
 
 
 @pytest.mark.parametrize("columns", ["44", "160", "not a number"])

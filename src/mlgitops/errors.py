@@ -6,9 +6,12 @@ Anything raised that is not a :class:`MlgitopsError` is a bug (exit 3).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from mlgitops.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED = 1

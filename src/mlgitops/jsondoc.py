@@ -10,9 +10,12 @@ document mlgitops hands on is more than a few levels deep, so anything deeper th
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from mlgitops.errors import BadInput
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The deepest nesting a document may have (an object or array is one level): JSON here, and
 #: the YAML of specs (:func:`mlgitops.spec.fastyaml.too_deep`).

@@ -26,9 +26,19 @@ may hold either.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, dataclass_transform, overload
 
-_T = TypeVar("_T")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any, TypeVar, dataclass_transform
+
+    _T = TypeVar("_T")
+else:
+    # A type checker's marker: at run time ``typing.dataclass_transform`` sets an attribute
+    # nothing reads, and importing typing for it took a twentieth of ``render --check``.
+    def dataclass_transform(**_):
+        return lambda function: function
+
+
 _MISSING: Any = object()
 _PLAIN = (str, int, float, bool, type(None))
 _FIELDS = "__record_fields__"
@@ -54,14 +64,6 @@ def field(*, default: Any = _MISSING, default_factory: Callable[[], Any] | None 
     if (default is _MISSING) == (default_factory is None):
         raise ValueError("field() takes exactly one of default and default_factory")
     return _Field(default, default_factory)
-
-
-@overload
-def record(cls: type[_T], /) -> type[_T]: ...
-
-
-@overload
-def record(*, order: bool = False) -> Callable[[type[_T]], type[_T]]: ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlgitops.render import serving
 from mlgitops.spec import Pipeline, Repo
 from mlgitops.spec.model import Environment
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    Obj = dict[str, Any]
+
 #: ``repoURL`` when ``mlgitops.yaml`` sets no ``argocd.repo_url``: ``.invalid`` never resolves
 #: (RFC 2606), so Argo CD reports an error that names the setting to fill in.
 PLACEHOLDER_REPO_URL = "https://example.invalid/set-argocd-repo_url-in-mlgitops.yaml.git"
-
-Obj = dict[str, Any]
 
 
 def destination(env: Environment) -> Obj:

@@ -16,13 +16,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from mlgitops import jsondoc
 from mlgitops.errors import BadInput
+from mlgitops.record import record
 from mlgitops.render import argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
 from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    Obj = dict[str, Any]
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 KUSTOMIZE_CONFIG = "kustomizeconfig.yaml"
@@ -30,10 +36,9 @@ MODEL_URI_KEY = "MODEL_URI"
 MODEL_DIGEST_KEY = "MODEL_DIGEST"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
-Obj = dict[str, Any]
 
-
-class OverlayModel(NamedTuple):
+@record
+class OverlayModel:
     """The model an overlay serves: its ``MODEL_URI`` and ``MODEL_DIGEST`` literals."""
 
     uri: str

@@ -13,7 +13,6 @@ apart by ``service="<name>-canary"``, the Service that selects only canary pods.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from mlgitops.render.serving import (
     KSERVE_LABEL,
@@ -26,7 +25,12 @@ from mlgitops.render.serving import (
 from mlgitops.spec import Pipeline
 from mlgitops.spec.model import Analysis
 
-Obj = dict[str, Any]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    Obj = dict[str, Any]
+
 
 #: A rate() window shorter than a few scrape intervals has too few samples.
 SCRAPES_PER_WINDOW = 4

@@ -26,11 +26,15 @@ What running ARC under Argo CD needs, and why (docs/runners.md has the long form
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlgitops.render import argocd, yamltext
 from mlgitops.spec import Repo
 from mlgitops.spec.model import Pool, Runners
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    Obj = dict[str, Any]
 
 CHART_REPO = "ghcr.io/actions/actions-runner-controller-charts"
 CHART = "gha-runner-scale-set"
@@ -60,8 +64,6 @@ CONTROLLER_MADE = (
     "ephemeralRunner",
     "ephemeralRunnerConfigSecret",
 )
-
-Obj = dict[str, Any]
 
 
 def render(repo: Repo) -> dict[str, str]:

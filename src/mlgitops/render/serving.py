@@ -10,10 +10,15 @@ downloaded have the digest ``MODEL_DIGEST``; both come from the ConfigMap
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from mlgitops.spec import Pipeline
 from mlgitops.spec.model import Deploy
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    Obj = dict[str, Any]
 
 SERVICE_PORT = 80
 METRICS_PATH = "/metrics"
@@ -33,8 +38,6 @@ KSERVE_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 KSERVE_MODE = "Knative"
 #: The label KServe puts on the Services and pods of an InferenceService.
 KSERVE_LABEL = "serving.kserve.io/inferenceservice"
-
-Obj = dict[str, Any]
 
 
 def model_configmap(pipeline: Pipeline) -> str:

@@ -14,7 +14,6 @@ import json
 import re
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
 import mlgitops.render as rendering
 from mlgitops.gha import expr
@@ -24,7 +23,10 @@ from mlgitops.sha import sha256_hex
 from mlgitops.spec import Pipeline, Repo
 from mlgitops.spec.model import image_files, is_url
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     import jinja2
 
 __all__ = ["PINNED", "ActionRef", "action_ref", "render", "workflow_name"]

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 #: PyYAML's implicit resolvers (YAML 1.1), as ``yaml.resolver.Resolver`` spells them:
 #: a plain scalar matching one of these would read back as something other than text.

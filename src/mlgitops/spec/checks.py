@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from mlgitops.errors import Problem
 from mlgitops.outputs import ROW, ROW_RESERVED
@@ -23,6 +22,10 @@ from mlgitops.spec.model import (
 )
 from mlgitops.spec.positions import Key, dotted, locate
 from mlgitops.spec.schema_eval import SchemaError, iter_errors
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 _HOSTED = re.compile(r"^(ubuntu|windows|macos)-")
 _SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from mlgitops.jsondoc import MAX_DEPTH
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The answer when only ruamel.yaml can read the text exactly.
 SLOW = object()
@@ -52,7 +55,7 @@ class _Slow(Exception):
     """Outside what this reader reads exactly as ruamel.yaml."""
 
 
-class PositionedMap(dict[str, Any]):
+class PositionedMap(dict[str, "Any"]):
     """A mapping that knows where each key and value starts (0-based line, column)."""
 
     def __init__(self) -> None:
@@ -61,7 +64,7 @@ class PositionedMap(dict[str, Any]):
         self.value_marks: dict[str, tuple[int, int]] = {}
 
 
-class PositionedList(list[Any]):
+class PositionedList(list["Any"]):
     """A sequence that knows where each item starts (0-based line, column)."""
 
     def __init__(self) -> None:

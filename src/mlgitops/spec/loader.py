@@ -7,7 +7,6 @@ the files is :func:`mlgitops.spec.load_repo`'s job.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from mlgitops.errors import Problem, SpecError
 from mlgitops.jsondoc import MAX_DEPTH
@@ -16,6 +15,10 @@ from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
 from mlgitops.spec.checks import problems
 from mlgitops.spec.positions import Key, locate
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:

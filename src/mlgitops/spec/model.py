@@ -6,9 +6,11 @@ fills them in so that no later stage has to guess.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlgitops.record import field, record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
@@ -343,10 +345,10 @@ def command_inputs(command: str | None) -> tuple[str, ...]:
     ``pkg.py``, ``src/pkg``, ``src/pkg.py``). Paths that do not exist are kept:
     they cost nothing in a path filter, and the content key skips them.
     """
-    import shlex
-
     if not command:
         return ()
+    import shlex  # only for a command trainer's spec
+
     try:
         words = shlex.split(command)
     except ValueError:

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import importlib.util
 import posixpath
-import shlex
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from mlgitops.errors import Problem
 from mlgitops.spec.locks import installs, lock_problems
 from mlgitops.spec.model import is_url
 from mlgitops.spec.positions import Key, dotted, locate
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     import ast
+    from typing import Any
 
 #: Estimator packages whose near misses are typos, not unknown packages.
 WELL_KNOWN = ("sklearn", "xgboost", "lightgbm", "catboost")
@@ -147,6 +147,8 @@ def _exists(root: Path, rel: str) -> bool:
 
 def _scripts(command: str) -> list[str]:
     """The repository scripts a command names (``python src/train.py --x 1`` -> src/train.py)."""
+    import shlex  # only for a command trainer's spec
+
     try:
         words = shlex.split(command)
     except ValueError:
@@ -265,19 +267,29 @@ def _module_names(source: Path) -> tuple[set[str], bool] | None:
     except OSError:
         return None
     if text not in _READ:
-        import ast  # only where the estimator's source is here (a light install has none)
-
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
+        tree = _parse(text, str(source))
+        if tree is None:
             return None
         _READ[text] = _defined_names(tree)
     return _READ[text]
 
 
+def _parse(text: bytes, name: str) -> ast.Module | None:
+    """``ast.parse(text)``; None where it is not Python. Only where the estimator's source is
+    here (a light install has none), through ``_ast``: the parser's node classes without
+    ast.py's helpers, whose import took longer than the parse."""
+    import _ast
+
+    try:
+        tree = compile(text, name, "exec", _ast.PyCF_ONLY_AST)
+    except (SyntaxError, ValueError):
+        return None
+    return tree if isinstance(tree, _ast.Module) else None  # "exec" mode: always a Module
+
+
 def _defined_names(tree: ast.Module) -> tuple[set[str], bool]:
     """Names a module defines at top level, and whether it makes more on demand."""
-    import ast
+    import _ast as ast
 
     names: set[str] = set()
     dynamic = False
@@ -298,7 +310,7 @@ def _defined_names(tree: ast.Module) -> tuple[set[str], bool]:
 
 
 def _all_names(node: ast.Assign | ast.AnnAssign) -> set[str]:
-    import ast
+    import _ast as ast
 
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):

@@ -15,9 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any
 
 from mlgitops.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Keywords that only annotate (documentation, defaults, hints for messages).
 ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "default", "x-hint"})
