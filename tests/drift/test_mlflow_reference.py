@@ -80,3 +80,22 @@ def test_deployed_run_without_reference_falls_back_to_the_data(
         f"mlgitops drift: MLflow run {run_id} (from manifests/demo/overlays/staging/model.json) "
         "has no reference.json; computed one from data/train.csv\n"
     )
+
+
+def test_an_unreachable_server_is_named_without_the_credentials_in_its_uri() -> None:
+    """The tracking URI may carry a user and password (as MLflow's client accepts them):
+    drift's own message names the server as train's and deploy's do, credentials masked,
+    whoever prints it."""
+    import socket
+
+    from mlgitops.drift.sources import reference_from_run
+    from mlgitops.errors import ServiceError
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ServiceError) as raised:
+        reference_from_run(f"http://drift-user:s3cret-pass@127.0.0.1:{port}/", "0" * 32)
+    message = str(raised.value)
+    assert "s3cret-pass" not in message and "drift-user" not in message
+    assert f"MLflow tracking server http://***@127.0.0.1:{port} is unreachable" in message

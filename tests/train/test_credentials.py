@@ -129,6 +129,16 @@ def test_the_registry_client_of_deploy_and_doctor_does_the_same(
     assert _Recording.seen and set(_Recording.seen) == {f"Basic {sent}"}
 
 
+def test_drift_s_reference_read_does_the_same(recording: str) -> None:
+    """drift reads the deployed run's reference through the same session and server name."""
+    from mlgitops.drift.sources import reference_from_run
+
+    uri = f"http://ci%40corp:{SECRET}%2F1@{recording}/"
+    assert reference_from_run(uri, "0" * 32) is None  # 404: no reference on that run
+    sent = base64.b64encode(f"ci@corp:{SECRET}/1".encode()).decode()
+    assert _Recording.seen and set(_Recording.seen) == {f"Basic {sent}"}
+
+
 def test_a_user_and_password_go_before_a_token_as_mlflow_s_client_sends_them(
     tmp_path: Path, recording: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -86,22 +86,23 @@ def _artifact_over_http(uri: str, run_id: str, path: str) -> str | None:
     """One GET of the tracking server's ``get-artifact`` endpoint (proxied or not)."""
     import requests
 
-    from mlgitops.training.tracking_rest import reason, session_for
+    from mlgitops.training.tracking_rest import reason, server, session_for
 
-    url = f"{uri.rstrip('/')}/get-artifact"
+    session = session_for(os.environ)
+    base, shown = server(uri, session)
     try:
-        answer = session_for(os.environ).get(
-            url, params={"path": path, "run_uuid": run_id}, timeout=_TIMEOUT
+        answer = session.get(
+            f"{base}/get-artifact", params={"path": path, "run_uuid": run_id}, timeout=_TIMEOUT
         )
     except requests.RequestException as exc:
         raise ServiceError(
-            f"MLflow tracking server {uri} is unreachable ({reason(exc, _TIMEOUT)})"
+            f"MLflow tracking server {shown} is unreachable ({reason(exc, _TIMEOUT)})"
         ) from exc
     if answer.status_code in (400, 404):
         return None
     if answer.status_code >= 400:
         raise ServiceError(
-            f"MLflow tracking server {uri}: {path} of run {run_id} answered {answer.status_code}"
+            f"MLflow tracking server {shown}: {path} of run {run_id} answered {answer.status_code}"
         )
     return answer.content.decode("utf-8", "replace")
 
