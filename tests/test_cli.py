@@ -478,6 +478,63 @@ def test_only_a_whole_process_command_tunes_the_collector(tmp_path: Path) -> Non
     }
 
 
+def _console_script(argv: list[str], cwd: Path, before: str = "") -> dict[str, object]:
+    """The console script's entry run as the whole process: its exit code, the collections
+    (by generation) made before the command tuned the collector, and the collector's
+    state when it returned."""
+    probe = (
+        "import gc, json, sys\n"
+        "from mlgitops import collector\n"
+        f"{before}\n"
+        "seen, tuned = [], []\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and seen.append(info['generation']))\n"
+        "for name in ('for_one_command', 'for_a_server'):\n"
+        "    def tune(original=getattr(collector, name)):\n"
+        "        tuned.append(list(seen))\n"
+        "        original()\n"
+        "    setattr(collector, name, tune)\n"
+        f"sys.argv = {['mlgitops', *argv]!r}\n"
+        "from mlgitops.__main__ import main\n"
+        "code = main()\n"
+        "print(json.dumps({'code': code, 'before_tuning': tuned, 'collecting': gc.isenabled(),\n"
+        "    'young': gc.get_threshold()[0]}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    found: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
+    return found
+
+
+def test_the_console_script_collects_nothing_while_the_cli_starts(tmp_path: Path) -> None:
+    """What importing the CLI and parsing its arguments create lives until the process ends:
+    the console script pauses the collector until the command tunes it (``render --check``
+    made some twenty collections on the way before)."""
+    _mlgitops("init", cwd=tmp_path)
+    _mlgitops("render", cwd=tmp_path)
+    assert _console_script(["render", "--check"], tmp_path) == {
+        "code": 0,
+        "before_tuning": [[]],
+        "collecting": True,
+        "young": 50_000,
+    }
+
+
+def test_a_server_started_by_the_console_script_collects_with_the_defaults(
+    tmp_path: Path,
+) -> None:
+    import gc
+
+    stand_in = (  # the server itself is tested in tests/serve: here only the collector matters
+        "import mlgitops.commands.serve as serve\n"
+        "serve.run = lambda **_: print(json.dumps([gc.isenabled(), gc.get_threshold()])) or 0"
+    )
+    argv = ["serve", "--model-uri", "models:/m/1", "--model-digest", "sha256:" + "a" * 64]
+    probe = _console_script(argv, tmp_path, before=stand_in)
+    assert probe["code"] == 0 and probe["before_tuning"] == [[]]
+    assert probe["collecting"] is True and probe["young"] == gc.get_threshold()[0]
+
+
 @pytest.mark.parametrize(
     "args",
     [

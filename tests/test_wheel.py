@@ -52,4 +52,4 @@ def test_the_wheel_holds_every_committed_file_of_the_package_and_nothing_else(
     assert files == committed
     assert any(n.startswith("mlgitops/templates/") for n in files)  # what is checked is there
     assert "Requires-Python: >=3.11" in metadata.splitlines()
-    assert "mlgitops = mlgitops.cli:main" in entry_points.splitlines()
+    assert "mlgitops = mlgitops.__main__:main" in entry_points.splitlines()

@@ -148,8 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     namespace = _parser(args).parse_args(args)
     arguments = vars(namespace)
     verb = arguments.pop("verb")
-    if argv is None and verb not in _LONG_RUNNING:
-        collector.for_one_command()
+    if argv is None:
+        if verb in _LONG_RUNNING:
+            collector.for_a_server()
+        else:
+            collector.for_one_command()
     console.begin_command()
     repo: Path = arguments["repo"]
     if not repo.is_dir() and (repo.exists() or verb != "init"):  # init makes its folder

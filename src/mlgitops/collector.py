@@ -7,6 +7,7 @@ interpreter walks them once more as it shuts down: together about a tenth of
 a short command's time. So, in the console script only (never in the process
 of a caller of :func:`mlgitops.cli.main`):
 
+- nothing is collected while the CLI is imported and parses its arguments;
 - young collections are rarer (:data:`YOUNG_GENERATION` allocations apart, not 700);
 - inside :func:`paused` (a stage's set-up: importing its libraries, reading
   what it keeps until the end) nothing is collected, and what exists
@@ -29,14 +30,24 @@ _one_command = False
 
 
 def for_one_command() -> None:
-    """Tune the collector for a process that runs this one command and exits."""
+    """Tune the collector for a process that runs this one command and exits: what exists
+    now (the CLI's modules, the parsed arguments) is frozen, and collecting resumes (the
+    console script starts with it paused: :func:`mlgitops.__main__.main`)."""
     import atexit
 
     global _one_command
     _one_command = True
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION, older, oldest)
+    gc.freeze()
+    gc.enable()
     atexit.register(gc.freeze)
+
+
+def for_a_server() -> None:
+    """A process that runs until it is stopped keeps the collector's defaults: it collects
+    again, as before the console script paused it."""
+    gc.enable()
 
 
 @contextmanager
