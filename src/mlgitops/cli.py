@@ -1,4 +1,5 @@
-"""The ``mlgitops`` console script: parse arguments, dispatch, map errors to exit codes.
+"""The ``mlgitops`` command line: parse arguments, dispatch, map errors to exit codes (the
+console script is :func:`mlgitops.__main__.main`, which runs :func:`main`).
 
 Only the chosen verb's module is imported, and command modules import heavy
 libraries inside their functions, so ``mlgitops --help`` stays fast.
@@ -139,7 +140,8 @@ _REACH_MLFLOW = frozenset({"train", "compare", "deploy", "promote", "rollback", 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console script (``argv`` None: this command is the whole process) or a caller's."""
+    """The command ``sys.argv`` names as the whole process (``argv`` None: the console
+    script's call), or ``argv`` in a caller's process."""
     args = list(sys.argv[1:] if argv is None else argv)
     empty = _empty(args)
     if empty is not None:  # '' would stand for the current folder, or for "not given"

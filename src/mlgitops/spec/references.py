@@ -281,7 +281,7 @@ def _parse(text: bytes, name: str) -> ast.Module | None:
     import _ast
 
     try:
-        tree = compile(text, name, "exec", _ast.PyCF_ONLY_AST)
+        tree = compile(text, name, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True)
     except (SyntaxError, ValueError):
         return None
     return tree if isinstance(tree, _ast.Module) else None  # "exec" mode: always a Module
