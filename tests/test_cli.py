@@ -451,9 +451,16 @@ def _collector_after(call: str, cwd: Path) -> dict[str, object]:
         "print(json.dumps({'threshold': gc.get_threshold(), 'collecting_inside': inside,\n"
         "    'collecting_after': gc.isenabled(), 'froze': gc.get_freeze_count() > frozen}))\n"
     )
+    return _last_json_line(probe, cwd)
+
+
+def _last_json_line(probe: str, cwd: Path) -> dict[str, object]:
+    """``python -c probe`` in ``cwd``: the JSON object its last line of output holds (what
+    the command printed comes before it)."""
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
     )
+    assert result.stdout, result.stderr[-3000:]
     found: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
     return found
 
@@ -502,11 +509,7 @@ def _console_script(argv: list[str], cwd: Path, before: str = "") -> dict[str, o
         "print(json.dumps({'code': code, 'before_tuning': tuned, 'collecting': gc.isenabled(),\n"
         "    'young': gc.get_threshold()[0]}))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
-    )
-    found: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
-    return found
+    return _last_json_line(probe, cwd)
 
 
 def test_the_console_script_collects_nothing_while_the_cli_starts(tmp_path: Path) -> None:
