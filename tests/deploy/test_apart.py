@@ -154,8 +154,9 @@ def test_a_model_that_ends_its_process_silently_says_how_it_ended(
 
 
 def test_a_model_that_never_answers_ends_with_its_runner(tmp_path: Path) -> None:
-    """A model that hangs holds its request until the runner is stopped (the job's time
-    limit, or the caller's end); its process does not outlive the runner."""
+    """Without a time limit, a model that hangs holds its request until the runner is
+    stopped (the job's own limit, or the caller's end); its process does not outlive the
+    runner."""
     model, hanging, features = _fitted(tmp_path, "hanging")
     pid_file = tmp_path / "pid"
     hang = (
@@ -182,6 +183,42 @@ def test_a_model_that_never_answers_ends_with_its_runner(tmp_path: Path) -> None
         worker.join(timeout=30)
         assert not worker.is_alive() and len(failed) == 1
     assert ended(pid), "the model's process outlived its runner"
+
+
+@pytest.mark.parametrize("when", ["loading", "predicting"])
+def test_a_model_that_gives_no_answer_in_its_time_is_ended_with_what_it_left(
+    tmp_path: Path, when: str
+) -> None:
+    """A model that hangs, as it loads or on the holdout, is ended at its time limit with
+    the processes it started, and fails alone: deploy ends with that reason, where it
+    waited for the job's own limit, or for ever on a developer's machine."""
+    model, hanging, features = _fitted(tmp_path, "hanging")
+    pids = tmp_path / "pids"
+    hang = (  # a process of its own too, sleeping, then the model's process sleeps
+        f"(__import__('pathlib').Path({str(pids)!r}).write_text(' '.join(map(str, ["
+        "__import__('os').getpid(), __import__('subprocess').Popen([__import__('sys')"
+        ".executable, '-c', 'import time; time.sleep(600)']).pid]))), "
+        "__import__('time').sleep(600))"
+    )
+    if when == "loading":
+        _loading(hanging, hang, model)
+    else:  # loads at once, then hangs when asked for its predictions
+        predicting = (
+            f"(lambda m: (setattr(m, 'predict', lambda x: ({hang}, type(m).predict(m, x))[1]), "
+            f"m)[1])(__import__('pickle').loads({pickle.dumps(model)!r}))"
+        )
+        (hanging / "model.pkl").write_bytes(pickle.dumps(_Payload(predicting)))
+    _, working, _ = _fitted(tmp_path, "working")
+    with Apart(limit=2) as apart:
+        started = time.monotonic()
+        with pytest.raises(ModelFailed) as failed:
+            apart.run(hanging, features, tmp_path / "out")
+        took = time.monotonic() - started
+        outputs = apart.run(working, features, tmp_path / "out-working")  # the same runner
+    assert str(failed.value) == "it gave no answer within 2 s, and was ended (signal 9)"
+    assert took < 60, took  # the runner's imports, then the 2 s
+    assert all(ended(int(pid)) for pid in pids.read_text().split())
+    assert outputs.values.tolist() == model.predict(features).tolist()
 
 
 CALLER = """\

@@ -242,6 +242,18 @@ def test_an_unknown_environment_is_bad_input(
     )
 
 
+@pytest.mark.parametrize("seconds", ["0", "-5", "nan", "inf", "ten"])
+def test_a_model_time_limit_that_is_not_a_number_of_seconds_is_a_usage_error(
+    world: World, seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli_run(world.work, "deploy", world.name, "--env", "staging", "--model-timeout", seconds)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"error: argument --model-timeout: expected a number of seconds above 0: {seconds!r}\n"
+    )
+
+
 def test_parallel_deploy_processes_against_one_remote_all_land(
     tmp_path: Path, mlflow_server: MlflowServer
 ) -> None:

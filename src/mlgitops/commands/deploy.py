@@ -27,6 +27,7 @@ recorded in ``model.json``; without it the environment keeps the image it runs.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import tempfile
@@ -93,7 +94,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --predict: where to write; without it: score the outputs two --predict "
         "runs wrote (DIR/candidate/, DIR/deployed/) and load no model (the deploy job)",
     )
+    parser.add_argument(
+        "--model-timeout",
+        type=_seconds,
+        default=MODEL_TIMEOUT_S,
+        metavar="SECONDS",
+        help="the longest each model may take to load, or to give its outputs on the merged "
+        "holdout, before its process is ended; the reviewed model then deploys nothing "
+        f"(default: {MODEL_TIMEOUT_S:g})",
+    )
     delivery.add_git_options(parser)
+
+
+#: The seconds a model has to load, and to give its outputs, by default.
+MODEL_TIMEOUT_S = 600.0
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0: {text!r}")
+    return seconds
 
 
 def run(
@@ -109,6 +133,7 @@ def run(
     no_push: bool,
     attempts: int,
     tracking_uri: str | None,
+    model_timeout: float = MODEL_TIMEOUT_S,
 ) -> int:
     """Deploy the reviewed model of ``name`` to ``env``."""
     from mlgitops.training.tracking import resolve_tracking_uri
@@ -128,7 +153,7 @@ def run(
     console.line(f"deploy {name}: reviewed in {anchor.source}")
     before = head if anchor.local else _before_merge(root, pipeline, head, anchor, os.environ)
     if predict is not None and predictions is not None:
-        return _predict(root, pipeline, anchor, predict, before, uri, predictions)
+        return _predict(root, pipeline, anchor, predict, before, uri, predictions, model_timeout)
     snapshot = Snapshot(root, head)
     overlay = delivery.overlay_of(pipeline, env)
     usable_overlay(snapshot, overlay, pinned)  # before anything is registered
@@ -140,7 +165,7 @@ def run(
     if attestation.required(loaded.config.attest, pipeline.train.attest):
         workflow = _pr_workflow(pipeline)
         console.line(f"  {attestation.require(anchor, os.environ, workflow)}")
-    verified = _verified(root, pipeline, anchor, before, uri, predictions)
+    verified = _verified(root, pipeline, anchor, before, uri, predictions, model_timeout)
     console.line(
         f"  model {verified.model_id}: digest {verified.digest} as reviewed; "
         f"re-scored on the merged holdout: {verified.verdict.summary}"
@@ -178,11 +203,13 @@ def _predict(
     before: str,
     uri: str,
     into: Path,
+    limit: float,
 ) -> int:
-    """Write one model's outputs on the merged holdout to ``into``; nothing else."""
+    """Write one model's outputs on the merged holdout to ``into``; nothing else. ``limit``:
+    the seconds the model has to load, and to give them."""
     from mlgitops.evaluation.apart import Apart
 
-    with Apart() as apart:  # started first: its imports overlap the reading and download
+    with Apart(limit) as apart:  # started first: its imports overlap the reading and download
         merged = merged_holdout(root, pipeline, anchor)
         if which == "candidate":
             written = predict_candidate(pipeline, anchor, merged, uri, into, apart)
@@ -193,17 +220,23 @@ def _predict(
 
 
 def _verified(
-    root: Path, pipeline: Pipeline, anchor: Anchor, before: str, uri: str, outputs: Path | None
+    root: Path,
+    pipeline: Pipeline,
+    anchor: Anchor,
+    before: str,
+    uri: str,
+    outputs: Path | None,
+    limit: float,
 ) -> Verified:
     """The anchored model checked and judged on ``outputs`` (None: both models run here,
-    each in the process of its own, first)."""
+    each in the process of its own and with ``limit`` seconds to load and answer, first)."""
     from mlgitops.evaluation.apart import Apart
 
     if outputs is not None:
         return verify(
             pipeline, anchor, merged_holdout(root, pipeline, anchor), uri, before, outputs
         )
-    with tempfile.TemporaryDirectory(prefix="mlgitops-outputs-") as tmp, Apart() as apart:
+    with tempfile.TemporaryDirectory(prefix="mlgitops-outputs-") as tmp, Apart(limit) as apart:
         merged = merged_holdout(root, pipeline, anchor)
         predict_candidate(pipeline, anchor, merged, uri, Path(tmp), apart)
         predict_deployed(root, pipeline, merged, before, uri, Path(tmp), apart)

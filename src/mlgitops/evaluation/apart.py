@@ -204,7 +204,12 @@ class Apart:
     """Models run each in a process of its own, forked from the runner (:class:`_Runner`),
     which is started on entering where this process has none: it imports the libraries
     a model needs while the caller gets the models and the holdout ready. One caller at a
-    time."""
+    time. ``limit``: the seconds a model has to load, and to answer each request (None: no
+    limit); one that gives no answer in time is ended, with what it left running, and
+    fails (:class:`ModelFailed`)."""
+
+    def __init__(self, limit: float | None = None) -> None:
+        self._limit = limit
 
     def __enter__(self) -> Apart:
         self._dumpable = prctl(PR_GET_DUMPABLE, 0)
@@ -246,7 +251,8 @@ class Apart:
 
         if not self._runner.usable():  # a model ended it: the next model needs another
             self._runner = _runner()
-        request = {"model": str(folder), "features": features and str(features)}
+        request: dict[str, Any] = {"model": str(folder), "limit": self._limit}
+        request["features"] = features and str(features)
         request["out"] = out and str(out)
         line, printed = self._runner.ask(request)
         try:  # the runner relays what a model's process wrote: its code can write anything

@@ -6,10 +6,12 @@ a model needs once, and forks a process for each model, which loads that model a
 (``CALLER``: the pid of the process that asks it; the runner ends when that one has)
 imports the libraries first, then answers one request a line on its standard
 input (a JSON object: the model's folder, the features' Parquet file or none,
-the folder for the outputs) with one JSON line on the descriptor its standard
-output was at start: what the model says its feature names are, the error it
-raised, or how its process ended without an answer. What the model's own code
-prints goes to the standard error.
+the folder for the outputs, and the seconds the model has to answer, or none)
+with one JSON line on the descriptor its standard output was at start: what the
+model says its feature names are, the error it raised, or how its process ended
+without an answer. A model that gives no answer in its time is ended, with what
+it left running, and that is its error. What the model's own code prints goes to
+the standard error.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import sys
@@ -122,17 +125,23 @@ class _Model:
         os.close(asked)
         os.close(replied)
         self._requests = os.fdopen(asking, "w", encoding="utf-8")
-        self._replies = os.fdopen(replying, "rb")
+        self._replies = os.fdopen(replying, "rb", buffering=0)  # read against a deadline
+        self._pending = b""
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
         """The model's process's answer to ``request``; or, where it gives none, how that
         process ended."""
+        limit = request.get("limit")
+        limit = limit if isinstance(limit, int | float) and limit > 0 else None
         try:
             self._requests.write(json.dumps(request) + "\n")
             self._requests.flush()
-            line = self._replies.readline(_ANSWER_LIMIT)
+            line = self._reply(limit)
         except OSError:  # it ended before reading the request
             line = b""
+        if line is None:
+            how = self.end()
+            return {"error": f"it gave no answer within {limit:g} s, and was ended ({how})"}
         try:
             answer = json.loads(line)
         except (ValueError, RecursionError):
@@ -146,6 +155,21 @@ class _Model:
             ):
                 return {"names": names}
         return {"ended": self.end()}
+
+    def _reply(self, limit: float | None) -> bytes | None:
+        """The model's process's answer line (at most :data:`_ANSWER_LIMIT` bytes; b"" where
+        it ended first); None where it gave none within ``limit`` seconds."""
+        deadline = None if limit is None else time.monotonic() + limit
+        while b"\n" not in self._pending and len(self._pending) < _ANSWER_LIMIT:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self._replies], [], [], wait)[0]:
+                return None
+            chunk = self._replies.read(1 << 16)
+            if not chunk:
+                break
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line[:_ANSWER_LIMIT]
 
     def end(self) -> str:
         """Ends the model's process, and every process it left, and says how it ended."""
