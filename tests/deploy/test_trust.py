@@ -325,6 +325,50 @@ def test_the_model_is_loaded_in_a_process_without_the_deploy_jobs_credentials(
     assert model_json(world)["run_id"] == logged[0]
 
 
+def test_a_reviewed_model_that_gives_no_answer_in_its_time_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A reviewed model that hangs as it loads is ended at ``--model-timeout``, with the
+    process it started: deploy says why and deploys nothing, where it waited for ever."""
+    import time
+
+    from sklearn.ensemble import RandomForestClassifier
+
+    from tests.fixtures.processes import ended
+
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    frame = data(world)
+    real = RandomForestClassifier(n_estimators=5, random_state=0)
+    real.fit(frame[FEATURES], frame[TARGET])
+    folder = saved(real, world.tmp / "hanging")
+    pids = world.tmp / "pids"
+    code = (
+        f"(__import__('pathlib').Path({str(pids)!r}).write_text(' '.join(map(str, ["
+        "__import__('os').getpid(), __import__('subprocess').Popen([__import__('sys')"
+        ".executable, '-c', 'import time; time.sleep(600)']).pid]))), "
+        f"__import__('time').sleep(600), __import__('pickle').loads({pickle.dumps(real)!r}))[2]"
+    )
+    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
+    logged = log_model(uri, world.work, world.name, folder)
+    merged_with(on_github.state, world, 12, results(world.work, world.name, logged))
+    before = world.remote_head()
+    capsys.readouterr()
+
+    started = time.monotonic()
+    assert deploy(world, uri, "--model-timeout", "3") == 1
+    assert time.monotonic() - started < 120
+    err = capsys.readouterr().err
+    assert f"mlgitops deploy: error: model of run {logged[0]} does not load" in err
+    assert "it gave no answer within 3 s, and was ended (signal 9); nothing deployed" in err
+    assert all(ended(int(pid)) for pid in pids.read_text().split())
+    assert world.remote_head() == before
+    assert versions(uri, world.name) == []
+
+
 def test_train_jsons_fields_that_reach_the_commit_must_have_their_form(
     world: World,
     mlflow_server: MlflowServer,
