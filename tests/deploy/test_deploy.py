@@ -242,7 +242,7 @@ def test_an_unknown_environment_is_bad_input(
     )
 
 
-@pytest.mark.parametrize("seconds", ["0", "-5", "nan", "inf", "ten"])
+@pytest.mark.parametrize("seconds", ["0", "-5", "nan", "inf", "ten", "1e10"])
 def test_a_model_time_limit_that_is_not_a_number_of_seconds_is_a_usage_error(
     world: World, seconds: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -250,7 +250,8 @@ def test_a_model_time_limit_that_is_not_a_number_of_seconds_is_a_usage_error(
         cli_run(world.work, "deploy", world.name, "--env", "staging", "--model-timeout", seconds)
     assert exited.value.code == 2
     assert capsys.readouterr().err.endswith(
-        f"error: argument --model-timeout: expected a number of seconds above 0: {seconds!r}\n"
+        "error: argument --model-timeout: expected a number of seconds above 0, at most "
+        f"604800: {seconds!r}\n"
     )
 
 

@@ -106,8 +106,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     delivery.add_git_options(parser)
 
 
-#: The seconds a model has to load, and to give its outputs, by default.
-MODEL_TIMEOUT_S = 600.0
+#: The seconds a model has to load, and to give its outputs, by default; and at most (a
+#: week: what select(2) can wait for on every platform, many times over).
+MODEL_TIMEOUT_S, MODEL_TIMEOUT_MOST_S = 600.0, 7 * 24 * 3600.0
 
 
 def _seconds(text: str) -> float:
@@ -115,8 +116,10 @@ def _seconds(text: str) -> float:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0: {text!r}")
+    if not math.isfinite(seconds) or not 0 < seconds <= MODEL_TIMEOUT_MOST_S:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0, at most {MODEL_TIMEOUT_MOST_S:g}: {text!r}"
+        )
     return seconds
 
 
