@@ -1,6 +1,6 @@
 """The generated PR workflow, played step by step as a runner would, installs included.
 
-    python benchmarks/bench_pr_workflow.py [--before REF] [--skip-before]
+    python benchmarks/bench_pr_workflow.py [--before REF] [--skip-before] [--trace-install]
 
 A repository made by `mlgitops init` (the example pipeline), a pull request
 that changes the model, and its generated PR workflow played job by job by the
@@ -21,9 +21,11 @@ the real one, by key, at the job's start and end):
   after    this checkout's Action (hash-locked, uv, the wheel cache).
 
 Prints each step's seconds and share of the workflow, the install's total and
-share, and the targets of issue 17 (warm: install <= 10 s; the whole workflow
-<= 45 s on GitHub's machines: here the training and the machine's load count
-too, so compare the install figures and the before/after ratio).
+share (with ``--trace-install``, each install step's seconds by command:
+unpacking uv, ``uv venv``, ``uv pip install``, building mlgitops), and the
+targets of issue 17 (warm: install <= 10 s; the whole workflow <= 45 s on
+GitHub's machines: here the training and the machine's load count too, so
+compare the install figures and the before/after ratio).
 Needs the package index (cold installs download every wheel).
 """
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,7 +63,9 @@ class TimedRunner(Runner):
 
     action_dir: Path = ROOT
     cache_store: Path = Path()
+    trace: bool = False
     timings: list[tuple[str, str, float]] = field(default_factory=list)
+    parts: list[tuple[str, str, float]] = field(default_factory=list)
     _job_id: str = ""
     _saves: list[tuple[str, Path]] = field(default_factory=list)
     _labels: dict[str, str] = field(default_factory=dict)
@@ -99,8 +104,19 @@ class TimedRunner(Runner):
     def _bash(self, script: str, env: dict[str, str], cwd: Path, temp: Path,
               job_env: dict[str, str]) -> tuple[int, str, dict[str, str]]:  # fmt: skip
         label = self._labels.get(script, "run: " + script.strip().splitlines()[0][:40])
+        traced = self.trace and label == "Install mlgitops"
+        if traced:  # each command's start time, on stderr (the job's log)
+            script = "PS4='+ $EPOCHREALTIME '; set -x\n" + script
         with self._clock(label):
-            return super()._bash(script, env, cwd, temp, job_env)
+            start = time.time()
+            code, log, outputs = super()._bash(script, env, cwd, temp, job_env)
+            end = time.time()
+        if traced:
+            self.parts.extend(
+                (self._job_id, part, s) for part, s in _install_parts(log, start, end)
+            )
+            log = "\n".join(line for line in log.splitlines() if not _TRACE.match(line))
+        return code, log, outputs
 
     def _uses(self, step: dict[str, Any], ctx: dict[str, Any], env: dict[str, str], temp: Path,
               job_env: dict[str, str]) -> tuple[int, str, dict[str, str]]:  # fmt: skip
@@ -130,11 +146,39 @@ class TimedRunner(Runner):
         return 0, f"cache {'hit' if hit else 'miss'}: {key}", {"cache-hit": str(hit).lower()}
 
 
+_TRACE = re.compile(r"\++ (\d+\.\d+) (.*)")
+#: The install step's commands that take time, by what they start with (the rest: "other").
+_PARTS = {
+    "python3 ": "unpack uv (action-uv)",
+    "python3 -m pip download": "download uv (pip)",
+    "venv ": "uv venv",
+    "pip install --no-config --python": "uv pip install",
+    "build ": "uv build (mlgitops)",
+}
+
+
+def _install_parts(log: str, start: float, end: float) -> list[tuple[str, float]]:
+    """Seconds per kind of command in a traced install step's log (``set -x`` with times)."""
+    marks = [(float(m.group(1)), m.group(2)) for m in map(_TRACE.match, log.splitlines()) if m]
+    totals: dict[str, float] = {}
+    for (at, command), (after, _) in zip(marks, [*marks[1:], (end, "")], strict=True):
+        words = command.split(" ", 1)
+        rest = words[1] if words[0].endswith("/uv") and len(words) == 2 else command
+        name = next(
+            (n for p, n in sorted(_PARTS.items(), reverse=True) if rest.startswith(p)), "other"
+        )
+        totals[name] = totals.get(name, 0.0) + after - at
+    if marks:
+        totals["other"] = totals.get("other", 0.0) + marks[0][0] - start
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
 class BenchLoop(Loop):
     """The e2e loop whose runner installs for real, with this benchmark's Action and caches."""
 
     action_dir: Path
     caches: Path
+    trace: bool
 
     def runner(self, workspace: Path, *, secrets: bool = True, light: bool = False) -> Runner:
         base = super().runner(workspace, secrets=secrets, light=False)
@@ -158,6 +202,7 @@ class BenchLoop(Loop):
             next_run_id=base.next_run_id,
             action_dir=self.action_dir,
             cache_store=self.caches / "actions-cache",
+            trace=self.trace,
         )
 
 
@@ -169,19 +214,19 @@ def _export(ref: str, target: Path) -> Path:
     return target
 
 
-def play(loop: BenchLoop, number: int) -> tuple[WorkflowRun, list[tuple[str, str, float]], float]:
+Timings = list[tuple[str, str, float]]
+
+
+def play(loop: BenchLoop, number: int) -> tuple[WorkflowRun, Timings, Timings, float]:
     rate = f"learning_rate: 0.{number + 10}"  # a new model each PR: no training cache hit
     sha = loop.branch(f"tune-{number}", "learning_rate: 0.1", rate)
     start = time.perf_counter()
     run = loop.pull_request(number, f"tune-{number}", sha)
     wall = time.perf_counter() - start
-    runner_timings = loop.last_timings
-    return run, runner_timings, wall
+    return run, loop.last_timings, loop.last_parts, wall
 
 
-def report(
-    title: str, run: WorkflowRun, timings: list[tuple[str, str, float]], wall: float
-) -> float:
+def report(title: str, run: WorkflowRun, timings: Timings, parts: Timings, wall: float) -> float:
     results = {job: r.result for job, r in run.jobs.items()}
     print(f"\n{title}: {wall:6.1f} s wall  jobs {results}")
     for job, label, seconds in timings:
@@ -191,6 +236,13 @@ def report(
     print(
         f"  {'':8} {'install (cache restore + install, all jobs)':42} {install:7.2f} s {install / wall:6.1%}"
     )
+    if parts:
+        print("  the install steps, by command (--trace-install):")
+    summed: dict[tuple[str, str], float] = {}
+    for job, part, seconds in parts:  # a job that calls the Action twice installs twice
+        summed[job, part] = summed.get((job, part), 0.0) + seconds
+    for (job, part), seconds in summed.items():
+        print(f"  {job:8}   {part:40} {seconds:7.2f} s")
     if any(r.result == "failure" for r in run.jobs.values()):
         for job in run.jobs.values():
             if job.result == "failure":
@@ -203,26 +255,27 @@ def _is_install(label: str) -> bool:
 
 
 def measure(
-    name: str, action_dir: Path, root: Path, mlflow: Any, github: Any, first: int
+    name: str, action_dir: Path, root: Path, mlflow: Any, github: Any, first: int, trace: bool
 ) -> dict[str, float]:
     loop = BenchLoop.__new__(BenchLoop)
-    loop.action_dir, loop.caches = action_dir, root / "caches"
+    loop.action_dir, loop.caches, loop.trace = action_dir, root / "caches", trace
     loop.caches.mkdir(parents=True)
     Loop.__init__(loop, root, mlflow, github)
     original = loop.runner
-    loop.last_timings = []
+    loop.last_timings, loop.last_parts = [], []
 
     def runner(workspace: Path, *, secrets: bool = True, light: bool = False) -> Runner:
         made = original(workspace, secrets=secrets, light=light)
         loop.last_timings = made.timings  # type: ignore[attr-defined]
+        loop.last_parts = made.parts  # type: ignore[attr-defined]
         return made
 
     loop.runner = runner  # type: ignore[method-assign]
     figures = {}
     for number, state in ((first, "cold"), (first + 1, "warm")):
-        run, timings, wall = play(loop, number)
+        run, timings, parts, wall = play(loop, number)
         shutil.rmtree(loop.caches / "used-machines", ignore_errors=True)  # between runs
-        install = report(f"{name}, {state} caches", run, timings, wall)
+        install = report(f"{name}, {state} caches", run, timings, parts, wall)
         figures[f"{state} install"], figures[f"{state} workflow"] = install, wall
     return figures
 
@@ -233,6 +286,11 @@ def main() -> None:
     )
     parser.add_argument("--before", default=BEFORE, help="git ref of the reference Action")
     parser.add_argument("--skip-before", action="store_true", help="play this checkout only")
+    parser.add_argument(
+        "--trace-install",
+        action="store_true",
+        help="time each command of the install steps (set -x), and print them by kind",
+    )
     options = parser.parse_args()
     import threading
     from http.server import ThreadingHTTPServer
@@ -258,7 +316,9 @@ def main() -> None:
                 try:
                     root = Path(tmp) / f"variant-{index}"
                     root.mkdir()
-                    rows[name] = measure(name, action_dir, root, mlflow, github, 1 + 2 * index)
+                    rows[name] = measure(
+                        name, action_dir, root, mlflow, github, 1 + 2 * index, options.trace_install
+                    )
                 finally:
                     http.shutdown()
         finally:

@@ -31,7 +31,7 @@ def _copy(tmp_path: Path) -> Path:
 def test_the_committed_locks_are_current() -> None:
     done = _check(PROJECT)
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
-    assert done.stdout == "lock --check: 10 locks match pyproject.toml\n"
+    assert done.stdout == "lock --check: 9 locks match pyproject.toml\n"
 
 
 def test_every_extra_the_action_installs_has_its_lock() -> None:
@@ -85,9 +85,28 @@ def test_a_new_build_backend_or_a_hand_edit_is_caught(tmp_path: Path) -> None:
     core.write_text("".join(line for line in lines if not line.strip().startswith("--hash")))
     done = _check(root)
     assert done.returncode == 1
-    assert "requirements/build.txt: no pin of uv_build satisfies 'uv_build>=99'" in done.stderr
+    assert (
+        "pyproject.toml [build-system]: requires 'uv_build>=99', which the locked uv (0.13.8) "
+        "is not: the Action's uv could not build mlgitops itself"
+    ) in done.stderr.splitlines()
     assert "requirements/core.txt: jinja2==3.1.6 has no hash" in done.stderr
     assert "requirements/core.txt: certifi==2026.10.19.post1 has no hash" in done.stderr
+
+
+def test_a_build_backend_the_locked_uv_does_not_hold_is_caught(tmp_path: Path) -> None:
+    """The Action builds mlgitops with `uv build --no-index`: another backend would need a
+    download the locks do not pin, and that build fails."""
+    root = _copy(tmp_path)
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text()
+    assert 'build-backend = "uv_build"' in text
+    pyproject.write_text(text.replace('"uv_build"', '"hatchling.build"'))
+    done = _check(root)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines() == [
+        "pyproject.toml [build-system]: the Action builds mlgitops with uv's own backend: "
+        "build-backend must be uv_build, and requires uv_build alone"
+    ]
 
 
 def test_an_extra_without_its_lock_is_missing(tmp_path: Path) -> None:

@@ -11,18 +11,14 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def test_the_wheel_holds_every_committed_file_of_the_package_and_nothing_else(
-    tmp_path: Path,
-) -> None:
-    """Templates, schemas, the scaffold and the precompiled templates are package data that
-    only the built wheel can lose (the tests import the source tree); byte-code and other
-    files git does not track must not reach it."""
+def _built_by_the_backend(out: Path) -> Path:
+    """The wheel pyproject.toml's build backend (uv_build, through its PEP 517 hook) builds."""
     built = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys, uv_build; print(uv_build.build_wheel(sys.argv[1]))",
-            str(tmp_path),
+            str(out),
         ],
         cwd=PROJECT,
         # the backend runs its executable from PATH, as a build frontend's environment has it
@@ -34,7 +30,16 @@ def test_the_wheel_holds_every_committed_file_of_the_package_and_nothing_else(
         text=True,
         check=True,
     )
-    wheel = tmp_path / built.stdout.strip().splitlines()[-1]
+    return out / built.stdout.strip().splitlines()[-1]
+
+
+def test_the_wheel_holds_every_committed_file_of_the_package_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """Templates, schemas, the scaffold and the precompiled templates are package data that
+    only the built wheel can lose (the tests import the source tree); byte-code and other
+    files git does not track must not reach it."""
+    wheel = _built_by_the_backend(tmp_path)
     tracked = subprocess.run(
         ["git", "ls-files", "-z", "src/mlgitops"],
         cwd=PROJECT,
@@ -53,3 +58,52 @@ def test_the_wheel_holds_every_committed_file_of_the_package_and_nothing_else(
     assert any(n.startswith("mlgitops/templates/") for n in files)  # what is checked is there
     assert "Requires-Python: >=3.11" in metadata.splitlines()
     assert "mlgitops = mlgitops.__main__:main" in entry_points.splitlines()
+
+
+def test_the_action_s_uv_builds_the_same_wheel_with_nothing_downloaded(tmp_path: Path) -> None:
+    """The Action builds mlgitops with the locked uv (`uv build --no-index`, an empty cache):
+    uv builds with the backend it holds, so no build backend is downloaded, and the wheel
+    holds what uv_build's own holds, byte for byte, but the name of the tool that built it."""
+    import re
+
+    uv = Path(sys.executable).parent / "uv"
+    locked = re.search(
+        r"^uv==(\S+)", (PROJECT / "requirements" / "installer.txt").read_text(), re.M
+    )
+    assert locked is not None
+    version = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.split()[:2] == ["uv", locked.group(1)]  # the Action's uv
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",  # no build backend on PATH either
+        "HOME": str(home),
+        "UV_CACHE_DIR": str(tmp_path / "empty-cache"),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_PROGRESS": "1",
+    }
+    command = [uv, "build", "--no-config", "--quiet", "--wheel", "--no-index"]
+    done = subprocess.run(
+        [*command, "--out-dir", str(tmp_path / "by-uv"), str(PROJECT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    by_uv = next((tmp_path / "by-uv").glob("mlgitops-*.whl"))
+    by_backend = _built_by_the_backend(tmp_path)
+    assert by_uv.name == by_backend.name
+
+    def contents(wheel: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(wheel) as archive:
+            return {
+                name: archive.read(name)
+                for name in archive.namelist()
+                if not name.endswith(("/WHEEL", "/RECORD"))
+            }
+
+    assert contents(by_uv) == contents(by_backend)
+    with zipfile.ZipFile(by_uv) as archive:
+        wheel = archive.read(next(n for n in archive.namelist() if n.endswith("/WHEEL")))
+    assert f"Generator: uv {locked.group(1)}" in wheel.decode().splitlines()

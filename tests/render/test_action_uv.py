@@ -32,6 +32,7 @@ VERSION = "0.13.8"
 #: A stand-in for uv's executable: records its arguments, makes the venv's folders.
 FAKE_UV = """#!/bin/sh
 echo "$*" >> "$RECORD/uv"
+case " $* " in *" --offline "*) if [ -n "${CACHE_LACKS:-}" ]; then exit 1; fi ;; esac
 if [ "$1" = venv ]; then for last in "$@"; do :; done; mkdir -p "$last/bin"; fi
 """
 
@@ -430,23 +431,60 @@ def _fake_action(tmp_path: Path, digest: str) -> Path:
     (action / "scripts").mkdir()
     (action / "scripts" / "action-uv").write_text(SCRIPT.read_text())
     (action / "requirements" / "installer.txt").write_text(_installer_lock(digest))
-    for name in ("core", "build"):
-        (action / "requirements" / f"{name}.txt").write_text(f"# {name}\n")
+    (action / "requirements" / "core.txt").write_text("# core\n")
     return action
 
 
-def _install(tmp_path: Path, digest: str, index: str) -> tuple[Ran, Path]:
+def _install(tmp_path: Path, digest: str, index: str, **more: str) -> tuple[Ran, Path]:
     """The install step of the core extra with the index ``index``: the step's result and
     uv's call log."""
     cache = tmp_path / "cache"
     action = _fake_action(tmp_path, digest)
     record = tmp_path / "record"
     record.mkdir()
-    env = {"EXTRA": "core", "CACHE_DIR": str(cache), "ACTION_PATH": str(action)}
+    env = {"EXTRA": "core", "CACHE_DIR": str(cache), "ACTION_PATH": str(action), **more}
     ran = _run(
         "install", tmp_path, RECORD=str(record), UV_DEFAULT_INDEX=index, PIP_RETRIES="0", **env
     )
     return ran, record / "uv"
+
+
+def _locked_installs(calls_log: Path) -> list[str]:
+    """The options of each `uv pip install` of the lock (not of the project's own wheel)."""
+    calls = calls_log.read_text().splitlines()
+    return [c for c in calls if c.startswith("pip install") and "--require-hashes" in c]
+
+
+def test_a_cache_hit_installs_from_the_cache_without_asking_the_index(tmp_path: Path) -> None:
+    """The key names the lock, so a hit holds every locked wheel: uv installs offline (the
+    index's pages are not fetched again), hashes checked as ever."""
+    _, digest = _uv_wheel(tmp_path / "cache" / "installer", FAKE_UV)
+    ran, calls_log = _install(tmp_path, digest, "http://127.0.0.1:9/simple", CACHE_HIT="true")
+    assert ran.code == 0, ran.stdout + ran.stderr
+    (locked,) = _locked_installs(calls_log)
+    assert locked.split().count("--offline") == 1 and "--only-binary :all:" in locked
+
+
+@pytest.mark.parametrize("hit", ["false", ""])
+def test_without_a_cache_hit_the_index_is_asked(tmp_path: Path, hit: str) -> None:
+    _, digest = _uv_wheel(tmp_path / "cache" / "installer", FAKE_UV)
+    ran, calls_log = _install(tmp_path, digest, "http://127.0.0.1:9/simple", CACHE_HIT=hit)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    (locked,) = _locked_installs(calls_log)
+    assert "--offline" not in locked.split()
+
+
+def test_a_hit_that_lacks_a_locked_wheel_installs_from_the_index(tmp_path: Path) -> None:
+    """A cache saved by a job whose install changed extra (a GPU runner's) may lack one."""
+    _, digest = _uv_wheel(tmp_path / "cache" / "installer", FAKE_UV)
+    ran, calls_log = _install(
+        tmp_path, digest, "http://127.0.0.1:9/simple", CACHE_HIT="true", CACHE_LACKS="1"
+    )
+    assert ran.code == 0, ran.stdout + ran.stderr
+    offline, online = _locked_installs(calls_log)
+    assert offline == online + " --offline"
+    assert "the restored cache lacks a locked wheel; installing from the index\n" in ran.stdout
+    assert ran.outputs["executable"] == str(tmp_path / "mlgitops-venv" / "bin" / "mlgitops")
 
 
 def test_a_warm_install_unpacks_the_cached_uv_without_pip(tmp_path: Path) -> None:
@@ -455,7 +493,8 @@ def test_a_warm_install_unpacks_the_cached_uv_without_pip(tmp_path: Path) -> Non
     assert ran.code == 0, ran.stdout + ran.stderr
     calls = calls_log.read_text().splitlines()
     pip = ["pip", "install"]
-    assert [c.split()[:2] for c in calls] == [["venv", "--no-config"], pip, pip]
+    build = ["build", "--no-config"]
+    assert [c.split()[:2] for c in calls] == [["venv", "--no-config"], pip, build, pip]
     assert ran.outputs["executable"] == str(tmp_path / "mlgitops-venv" / "bin" / "mlgitops")
     assert ran.outputs["pycache"] == str(tmp_path / "cache" / "pycache")
 
