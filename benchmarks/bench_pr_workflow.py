@@ -66,6 +66,8 @@ class TimedRunner(Runner):
     trace: bool = False
     timings: list[tuple[str, str, float]] = field(default_factory=list)
     parts: list[tuple[str, str, float]] = field(default_factory=list)
+    #: what each job's saved cache holds: (job, folder, bytes, files)
+    saved: list[tuple[str, str, int, int]] = field(default_factory=list)
     _job_id: str = ""
     _saves: list[tuple[str, Path]] = field(default_factory=list)
     _labels: dict[str, str] = field(default_factory=dict)
@@ -93,6 +95,10 @@ class TimedRunner(Runner):
             if not target.exists() and path.exists():
                 with self._clock("(post) save the wheel cache"):
                     shutil.copytree(path, target, symlinks=True)
+                for part in sorted(target.iterdir()):
+                    files = [f for f in part.rglob("*") if f.is_file()] if part.is_dir() else [part]
+                    size = sum(f.stat().st_size for f in files)
+                    self.saved.append((job_id, part.name, size, len(files)))
         return result
 
     @contextmanager
@@ -262,12 +268,13 @@ def measure(
     loop.caches.mkdir(parents=True)
     Loop.__init__(loop, root, mlflow, github)
     original = loop.runner
-    loop.last_timings, loop.last_parts = [], []
+    loop.last_timings, loop.last_parts, loop.last_saved = [], [], []
 
     def runner(workspace: Path, *, secrets: bool = True, light: bool = False) -> Runner:
         made = original(workspace, secrets=secrets, light=light)
         loop.last_timings = made.timings  # type: ignore[attr-defined]
         loop.last_parts = made.parts  # type: ignore[attr-defined]
+        loop.last_saved = made.saved  # type: ignore[attr-defined]
         return made
 
     loop.runner = runner  # type: ignore[method-assign]
@@ -277,6 +284,8 @@ def measure(
         shutil.rmtree(loop.caches / "used-machines", ignore_errors=True)  # between runs
         install = report(f"{name}, {state} caches", run, timings, parts, wall)
         figures[f"{state} install"], figures[f"{state} workflow"] = install, wall
+        for job, folder, size, files in loop.last_saved:
+            print(f"  {job:8} saved {folder:24} {size / 1e6:8.1f} MB {files:8,} files")
     return figures
 
 

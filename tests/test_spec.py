@@ -120,9 +120,24 @@ def test_full_spec_records() -> None:
     assert prod.canary.steps == (10, 50, 100)
     assert prod.canary.pause == "10m"
     assert prod.analysis.max_p99_ms == 250
+    assert pipeline.deploy.model_timeout == 1200.0
     assert [g.metric for g in pipeline.gates] == ["accuracy", "roc_auc"]
     assert pipeline.model.params == {"max_iter": 200, "learning_rate": 0.1}
     assert pipeline.inputs() == ("pipelines/full.yaml", "data/churn.csv", "schemas/churn.yaml")
+
+
+def test_a_model_s_time_limit_is_the_deploy_command_s_by_default_and_bound() -> None:
+    """``deploy.model_timeout``: the schema's default and bound are the ones deploy keeps
+    (``--model-timeout`` is checked against the same bound)."""
+    from mlgitops.spec import model
+    from mlgitops.spec.checks import schema
+
+    field = schema("pipeline")["properties"]["deploy"]["properties"]["model_timeout"]
+    bounds = (field["default"], field["exclusiveMinimum"], field["maximum"])
+    assert bounds == (model.MODEL_TIMEOUT_S, 0, model.MODEL_TIMEOUT_MOST_S)
+    spec = (SPECS / "valid" / "full.yaml").read_text().replace("  model_timeout: 1200\n", "")
+    pipeline = parse_pipeline("pipelines/full.yaml", spec)
+    assert pipeline.deploy is not None and pipeline.deploy.model_timeout == model.MODEL_TIMEOUT_S
 
 
 def test_repository_paths_are_spelt_as_git_names_them() -> None:

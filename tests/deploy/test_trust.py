@@ -325,14 +325,17 @@ def test_the_model_is_loaded_in_a_process_without_the_deploy_jobs_credentials(
     assert model_json(world)["run_id"] == logged[0]
 
 
+@pytest.mark.parametrize("limit", ["--model-timeout", "deploy.model_timeout", "--predict"])
 def test_a_reviewed_model_that_gives_no_answer_in_its_time_deploys_nothing(
     world: World,
     mlflow_server: MlflowServer,
     on_github: GitHubServer,
     capsys: pytest.CaptureFixture[str],
+    limit: str,
 ) -> None:
-    """A reviewed model that hangs as it loads is ended at ``--model-timeout``, with the
-    process it started: deploy says why and deploys nothing, where it waited for ever."""
+    """A reviewed model that hangs as it loads is ended at its time limit (the command
+    line's, else the reviewed spec's), with the process it started: deploy says why and
+    deploys nothing, where it waited for ever."""
     import time
 
     from sklearn.ensemble import RandomForestClassifier
@@ -340,6 +343,21 @@ def test_a_reviewed_model_that_gives_no_answer_in_its_time_deploys_nothing(
     from tests.fixtures.processes import ended
 
     uri = mlflow_server.uri
+    flags: tuple[str, ...] = ("--model-timeout", "3")
+    if limit != "--model-timeout":  # merged with the pipeline, so reviewed with it
+        spec = world.work / "pipelines" / f"{world.name}.yaml"
+        text = spec.read_text()
+        assert "\n  server: {port: 8080}\n" in text
+        spec.write_text(
+            text.replace(
+                "\n  server: {port: 8080}\n", "\n  server: {port: 8080}\n  model_timeout: 3\n"
+            )
+        )
+        git(world.work, "commit", "-qam", "Give each model 3 s")
+        git(world.work, "push", "-q", "origin", "main")
+        flags = ()
+    if limit == "--predict":  # the deploy workflow's job that runs the reviewed model
+        flags = ("--predict", "candidate", "--predictions", str(world.tmp / "outputs"))
     reviewed_run(uri, world.work, world.name)
     frame = data(world)
     real = RandomForestClassifier(n_estimators=5, random_state=0)
@@ -359,7 +377,7 @@ def test_a_reviewed_model_that_gives_no_answer_in_its_time_deploys_nothing(
     capsys.readouterr()
 
     started = time.monotonic()
-    assert deploy(world, uri, "--model-timeout", "3") == 1
+    assert deploy(world, uri, *flags) == 1
     assert time.monotonic() - started < 120
     err = capsys.readouterr().err
     assert f"mlgitops deploy: error: model of run {logged[0]} does not load" in err
@@ -367,6 +385,8 @@ def test_a_reviewed_model_that_gives_no_answer_in_its_time_deploys_nothing(
     assert all(ended(int(pid)) for pid in pids.read_text().split())
     assert world.remote_head() == before
     assert versions(uri, world.name) == []
+    outputs = world.tmp / "outputs"
+    assert not outputs.exists() or not any(outputs.rglob("*")), sorted(outputs.rglob("*"))
 
 
 def test_train_jsons_fields_that_reach_the_commit_must_have_their_form(

@@ -59,7 +59,7 @@ from mlgitops.gitops.verify import (
 from mlgitops.outputs import Outputs
 from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo, load_repo
-from mlgitops.spec.model import Pipeline
+from mlgitops.spec.model import MODEL_TIMEOUT_MOST_S, MODEL_TIMEOUT_S, Pipeline
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -97,18 +97,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model-timeout",
         type=_seconds,
-        default=MODEL_TIMEOUT_S,
         metavar="SECONDS",
         help="the longest each model may take to load, or to give its outputs on the merged "
         "holdout, before its process is ended; the reviewed model then deploys nothing "
-        f"(default: {MODEL_TIMEOUT_S:g})",
+        f"(default: the spec's deploy.model_timeout, else {MODEL_TIMEOUT_S:g})",
     )
     delivery.add_git_options(parser)
-
-
-#: The seconds a model has to load, and to give its outputs, by default; and at most (a
-#: week: what select(2) can wait for on every platform, many times over).
-MODEL_TIMEOUT_S, MODEL_TIMEOUT_MOST_S = 600.0, 7 * 24 * 3600.0
 
 
 def _seconds(text: str) -> float:
@@ -136,7 +130,7 @@ def run(
     no_push: bool,
     attempts: int,
     tracking_uri: str | None,
-    model_timeout: float = MODEL_TIMEOUT_S,
+    model_timeout: float | None = None,
 ) -> int:
     """Deploy the reviewed model of ``name`` to ``env``."""
     from mlgitops.training.tracking import resolve_tracking_uri
@@ -151,6 +145,8 @@ def run(
     head = proc.git("rev-parse", "HEAD", cwd=root)
     if predict is not None and predictions is None:
         raise BadInput("--predict writes the model's outputs to --predictions DIR: name it")
+    if model_timeout is None:  # the reviewed spec's, where the command line names none
+        model_timeout = pipeline.deploy.model_timeout if pipeline.deploy else MODEL_TIMEOUT_S
     anchor = _anchor(root, loaded, pipeline, head, output, os.environ)
     anchors.check(anchor, name)
     console.line(f"deploy {name}: reviewed in {anchor.source}")

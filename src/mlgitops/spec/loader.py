@@ -237,6 +237,7 @@ def _deploy(raw: dict[str, Any]) -> m.Deploy:
         target=raw.get("target", "rollout"),
         server=_server(raw.get("server", {})),
         metrics=_metrics(raw),
+        model_timeout=float(raw.get("model_timeout", m.MODEL_TIMEOUT_S)),
     )
 
 

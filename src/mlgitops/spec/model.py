@@ -255,6 +255,12 @@ class Metrics:
     alerts: bool = False
 
 
+#: The seconds a model has to load, and to give its outputs, when deploy re-scores it
+#: (``deploy.model_timeout``); and at most (a week: what select(2) can wait for on every
+#: platform, many times over).
+MODEL_TIMEOUT_S, MODEL_TIMEOUT_MOST_S = 600.0, 7 * 24 * 3600.0
+
+
 @record
 class Deploy:
     """``deploy``: the environments and how the model is served in them."""
@@ -263,6 +269,7 @@ class Deploy:
     target: str = "rollout"
     server: Server = Server()
     metrics: Metrics = Metrics()
+    model_timeout: float = MODEL_TIMEOUT_S
 
     def environment(self, name: str) -> Environment | None:
         return next((e for e in self.environments if e.name == name), None)
