@@ -221,6 +221,46 @@ def test_a_model_that_gives_no_answer_in_its_time_is_ended_with_what_it_left(
     assert outputs.values.tolist() == model.predict(features).tolist()
 
 
+@pytest.mark.parametrize("limit", [30.0, None], ids=["with a time limit", "without"])
+def test_a_model_that_ends_while_a_process_it_started_holds_its_pipe_fails_at_once(
+    tmp_path: Path, limit: float | None
+) -> None:
+    """A model whose process ends without an answer, leaving a process of its own that
+    holds the pipe it answers on, fails as soon as its process has ended, with how it
+    ended: where the runner waited for the pipe to close, it waited out the time limit
+    and blamed the model's time (or, without a limit, waited for ever)."""
+    model, leaving, features = _fitted(tmp_path, "leaving")
+    pid_file = tmp_path / "pid"
+    leave = (  # a forked process holds every file the model's process had open
+        "(lambda pid: (pid == 0 and __import__('time').sleep(600), "
+        f"pid and __import__('pathlib').Path({str(pid_file)!r}).write_text(str(pid)), "
+        "__import__('os')._exit(0)))(__import__('os').fork())"
+    )
+    _loading(leaving, leave, model)
+    _, working, _ = _fitted(tmp_path, "working")
+    failed: list[BaseException] = []
+    with Apart(limit=limit) as apart:
+
+        def run() -> None:
+            try:
+                apart.run(leaving, features, tmp_path / "out")
+            except ModelFailed as exc:
+                failed.append(exc)
+
+        started = time.monotonic()
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(timeout=25)  # the runner's imports, then at once
+        took = time.monotonic() - started
+        if worker.is_alive():  # still waiting: stop it, so that the test ends
+            apart._runner.process.kill()
+            worker.join(timeout=30)
+        assert took < 25 and [str(e) for e in failed] == ["its process ended (exit code 0)"]
+        outputs = apart.run(working, features, tmp_path / "out-working")  # the same runner
+    assert ended(int(pid_file.read_text()))
+    assert outputs.values.tolist() == model.predict(features).tolist()
+
+
 CALLER = """\
 import sys
 from pathlib import Path

@@ -158,18 +158,37 @@ class _Model:
 
     def _reply(self, limit: float | None) -> bytes | None:
         """The model's process's answer line (at most :data:`_ANSWER_LIMIT` bytes; b"" where
-        it ended first); None where it gave none within ``limit`` seconds."""
+        it ended first); None where it gave none within ``limit`` seconds.
+
+        The pipe's end is not the only sign that the process ended: a process it started
+        holds the pipe open after it. So the wait is cut into :data:`_LOOK_S` slices, and
+        after each the runner looks whether the model's process has ended (without reaping
+        it); what it wrote before it ended is read first."""
         deadline = None if limit is None else time.monotonic() + limit
+        gone = False
         while b"\n" not in self._pending and len(self._pending) < _ANSWER_LIMIT:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not select.select([self._replies], [], [], wait)[0]:
-                return None
+            wait = _LOOK_S if deadline is None else min(_LOOK_S, deadline - time.monotonic())
+            if not select.select([self._replies], [], [], max(0.0, wait))[0]:
+                if gone:  # it ended, and all it wrote is read
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+                gone = self._has_ended()
+                continue
             chunk = self._replies.read(1 << 16)
             if not chunk:
                 break
             self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")
         return line[:_ANSWER_LIMIT]
+
+    def _has_ended(self) -> bool:
+        """Whether the model's process has ended (it stays to be reaped by :meth:`end`)."""
+        try:
+            found = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return found is not None
 
     def end(self) -> str:
         """Ends the model's process, and every process it left, and says how it ended."""
@@ -207,6 +226,8 @@ def _orphaned(caller: int, work: Path) -> None:
 
 #: How often the runner looks whether the process that asks it still runs.
 _WATCH_S = 0.5
+#: How often the runner, waiting for a model's answer, looks whether its process ended.
+_LOOK_S = 0.25
 #: Held while a model's process and what it left are ended, by one thread at a time.
 _ENDING = threading.Lock()
 
