@@ -1,9 +1,9 @@
 """Random small files with odd CSV and numbers written many ways: plain pandera's verdict.
 
 Each file mixes what exports contain: quoted and unquoted values, quoted newlines,
-LF, CRLF or CR line endings, a byte-order mark, blank lines, numbers written
-``5``, `` 5``, ``+5``, ``05``, ``5.0``, ``1e1``, ``2_0`` or quoted, ``nan`` and
-``inf``, ids that repeat in another spelling, gaps, booleans written six ways,
+LF, CRLF or CR line endings (or all three in one file), a byte-order mark, blank
+lines, numbers written ``5``, `` 5``, ``+5``, ``05``, ``5.0``, ``1e1``, ``2_0`` or
+quoted, ``nan`` and ``inf``, ids that repeat in another spelling, gaps, booleans written six ways,
 values out of range, too long or outside the allowed set. Whenever
 pandas reads a file, ``validate`` (in chunks of three rows) must find exactly
 what ``schema.validate`` finds on pandas' frame: the same checks on the same
@@ -72,7 +72,9 @@ SHAPES = {
 Verdict = tuple[bool, dict[tuple[str, str], set[int | None]]]
 
 
-def _file(chance: random.Random, columns: dict[str, list[str]]) -> bytes:
+def _file(chance: random.Random, columns: dict[str, list[str]], *, mixed: bool = False) -> bytes:
+    """A file of 1-12 records. ``mixed``: each line ends its own way (LF, CRLF or CR), as
+    in a file edited on several systems."""
     eol = chance.choice(["\n", "\r\n", "\r"])
     ids = list(range(1, 30))
     chance.shuffle(ids)
@@ -84,7 +86,11 @@ def _file(chance: random.Random, columns: dict[str, list[str]]) -> bytes:
         lines.append(",".join(written))
         if chance.random() < 0.1:
             lines.append("")
-    text = eol.join(lines) + (eol if chance.random() < 0.8 else "")
+    if mixed:
+        ends = [chance.choice(["\n", "\r\n", "\r"]) for _ in lines]
+        text = "".join(line + end for line, end in zip(lines, ends, strict=True))
+    else:
+        text = eol.join(lines) + (eol if chance.random() < 0.8 else "")
     return (b"\xef\xbb\xbf" if chance.random() < 0.2 else b"") + text.encode()
 
 
@@ -176,16 +182,16 @@ def every_example(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("every_example")
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("seed", "mixed"), [(1, False), (2, False), (3, True)])
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_random_files_are_judged_as_plain_pandera_judges_them(
-    shape: str, seed: int, tmp_path: Path
+    shape: str, seed: int, mixed: bool, tmp_path: Path
 ) -> None:
     schema, columns = SHAPES[shape]
     chance = random.Random(seed)
     judged = 0
     for case in range(100):
-        data = _file(chance, columns)
+        data = _file(chance, columns, mixed=mixed)
         expected: Any = _pandera(data, schema)
         assert _ours(data, schema, tmp_path / "data.csv") == expected, (seed, case, data)
         judged += expected is not None and not expected[0]
