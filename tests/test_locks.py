@@ -44,13 +44,19 @@ def test_every_extra_the_action_installs_has_its_lock() -> None:
     assert missing == []
 
 
-def test_a_changed_dependency_makes_the_locks_stale(tmp_path: Path) -> None:
+def _checked_with(tmp_path: Path, written: str, instead: str) -> subprocess.CompletedProcess[str]:
+    """``lock --check`` of a copy of the project whose pyproject.toml says ``instead`` where
+    it says ``written``."""
     root = _copy(tmp_path)
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text()
-    assert '"requests>=2.31",' in text
-    pyproject.write_text(text.replace('"requests>=2.31",', '"requests>=99",'))
-    done = _check(root)
+    assert written in text
+    pyproject.write_text(text.replace(written, instead))
+    return _check(root)
+
+
+def test_a_changed_dependency_makes_the_locks_stale(tmp_path: Path) -> None:
+    done = _checked_with(tmp_path, '"requests>=2.31",', '"requests>=99",')
     stale = "resolved from other requirements than pyproject.toml declares"
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
@@ -96,12 +102,9 @@ def test_a_new_build_backend_or_a_hand_edit_is_caught(tmp_path: Path) -> None:
 def test_a_build_backend_the_locked_uv_does_not_hold_is_caught(tmp_path: Path) -> None:
     """The Action builds mlgitops with `uv build --no-index`: another backend would need a
     download the locks do not pin, and that build fails."""
-    root = _copy(tmp_path)
-    pyproject = root / "pyproject.toml"
-    text = pyproject.read_text()
-    assert 'build-backend = "uv_build"' in text
-    pyproject.write_text(text.replace('"uv_build"', '"hatchling.build"'))
-    done = _check(root)
+    done = _checked_with(
+        tmp_path, 'build-backend = "uv_build"', 'build-backend = "hatchling.build"'
+    )
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.splitlines() == [
         "pyproject.toml [build-system]: the Action builds mlgitops with uv's own backend: "
