@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -99,16 +101,26 @@ def test_a_new_build_backend_or_a_hand_edit_is_caught(tmp_path: Path) -> None:
     assert "requirements/core.txt: certifi==2026.10.19.post1 has no hash" in done.stderr
 
 
-def test_a_build_backend_the_locked_uv_does_not_hold_is_caught(tmp_path: Path) -> None:
-    """The Action builds mlgitops with `uv build --no-index`: another backend would need a
-    download the locks do not pin, and that build fails."""
-    done = _checked_with(
-        tmp_path, 'build-backend = "uv_build"', 'build-backend = "hatchling.build"'
-    )
+@pytest.mark.parametrize(
+    ("written", "instead"),
+    [
+        ('build-backend = "uv_build"', 'build-backend = "hatchling.build"'),
+        ('"uv_build>=0.13,<0.14"', '"uv_build>=0.13,<0.14", "hatchling"'),
+        ('"uv_build>=0.13,<0.14"', '"uv_build @ https://example.invalid/uv_build.whl"'),
+        ("[build-system]", "[tool.elsewhere]"),
+    ],
+    ids=["another backend", "another requirement", "a URL", "no build system"],
+)
+def test_a_build_the_locked_uv_cannot_do_itself_is_caught(
+    tmp_path: Path, written: str, instead: str
+) -> None:
+    """The Action builds mlgitops with `uv build --no-index`: anything but uv_build by
+    version would need a download the locks do not pin, and that build fails."""
+    done = _checked_with(tmp_path, written, instead)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.splitlines() == [
         "pyproject.toml [build-system]: the Action builds mlgitops with uv's own backend: "
-        "build-backend must be uv_build, and requires uv_build alone"
+        "build-backend must be uv_build, and requires uv_build alone, by version"
     ]
 
 

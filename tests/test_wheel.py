@@ -60,10 +60,26 @@ def test_the_wheel_holds_every_committed_file_of_the_package_and_nothing_else(
     assert "mlgitops = mlgitops.__main__:main" in entry_points.splitlines()
 
 
+def _action_s_build(uv: Path, python: str, out: Path) -> list[str]:
+    """The install step's `uv build` command, as action.yml writes it (no word of it holds
+    a space), with its variables given."""
+    import re
+
+    from tests.render.test_action import _script
+
+    script = re.sub(r"\\\n\s*", " ", _script("install"))  # one command per line
+    (line,) = [s.strip() for s in script.splitlines() if s.strip().startswith('"$uv" build ')]
+    given = {'"$uv"': str(uv), '"$venv/bin/python"': python, '"$built"': str(out)}
+    given['"$ACTION_PATH"'] = str(PROJECT)
+    return [given.get(word, word) for word in line.split()]
+
+
 def test_the_action_s_uv_builds_the_same_wheel_with_nothing_downloaded(tmp_path: Path) -> None:
     """The Action builds mlgitops with the locked uv (`uv build --no-index`, an empty cache):
     uv builds with the backend it holds, so no build backend is downloaded, and the wheel
-    holds what uv_build's own holds, byte for byte, but the name of the tool that built it."""
+    holds what uv_build's own holds, byte for byte, but the name of the tool that built it.
+    It runs in the job's working folder, where a pull request's job on the same runner may
+    have left a ``.venv``: uv runs the interpreter the step names, never that one."""
     import re
 
     uv = Path(sys.executable).parent / "uv"
@@ -82,15 +98,22 @@ def test_the_action_s_uv_builds_the_same_wheel_with_nothing_downloaded(tmp_path:
         "UV_PYTHON_DOWNLOADS": "never",
         "UV_NO_PROGRESS": "1",
     }
-    command = [uv, "build", "--no-config", "--quiet", "--wheel", "--no-index"]
+    workspace, ran = tmp_path / "workspace", tmp_path / "planted-python-ran"
+    (workspace / ".venv" / "bin").mkdir(parents=True)
+    (workspace / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    planted = workspace / ".venv" / "bin" / "python"
+    planted.write_text(f'#!/bin/sh\ntouch {ran}\nexec {sys.executable} "$@"\n')
+    planted.chmod(0o755)
     done = subprocess.run(
-        [*command, "--out-dir", str(tmp_path / "by-uv"), str(PROJECT)],
+        _action_s_build(uv, sys.executable, tmp_path / "by-uv"),
+        cwd=workspace,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    assert not ran.exists(), "uv ran the interpreter a job left in the working folder"
     by_uv = next((tmp_path / "by-uv").glob("mlgitops-*.whl"))
     by_backend = _built_by_the_backend(tmp_path)
     assert by_uv.name == by_backend.name

@@ -482,15 +482,20 @@ def test_every_install_is_hash_locked_and_wheels_only() -> None:
     only the Action's own source is built, by uv itself, from nothing downloaded."""
     script = re.sub(r"\\\n\s*", " ", _script("install"))  # one command per line
     commands = [
-        line.strip()
+        " ".join(line.split())
         for line in script.splitlines()
         if re.search(r"\b(install|download|build)\b --", line)
     ]
     assert len(commands) == 4, commands
     built = [c for c in commands if re.search(r'"\$uv" build ', c)]
     assert built == [
-        '"$uv" build --no-config --quiet --wheel --no-index --out-dir "$built" "$ACTION_PATH"'
+        '"$uv" build --no-config --quiet --wheel --no-index --python "$venv/bin/python" '
+        '--out-dir "$built" "$ACTION_PATH"'
     ]
+    # every uv call names its interpreter: uv would otherwise run the first one it finds in
+    # the working folder or above it (a .venv a pull request's job left on the runner)
+    uv_calls = [c for c in commands if c.startswith('"$uv" ') or c.startswith('locked=("$uv" ')]
+    assert uv_calls and all('--python "$venv/bin/python"' in c for c in uv_calls), uv_calls
     for command in commands:
         if command in built:
             continue
