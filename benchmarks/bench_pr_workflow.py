@@ -112,7 +112,7 @@ class TimedRunner(Runner):
         label = self._labels.get(script, "run: " + script.strip().splitlines()[0][:40])
         traced = self.trace and label == "Install mlgitops"
         if traced:  # each command's start time, on stderr (the job's log)
-            script = "PS4='+ $EPOCHREALTIME '; set -x\n" + script
+            script = "LC_NUMERIC=C PS4='+ $EPOCHREALTIME '; set -x\n" + script
         with self._clock(label):
             start = time.time()
             code, log, outputs = super()._bash(script, env, cwd, temp, job_env)

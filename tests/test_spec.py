@@ -127,14 +127,17 @@ def test_full_spec_records() -> None:
 
 
 def test_a_model_s_time_limit_is_the_deploy_command_s_by_default_and_bound() -> None:
-    """``deploy.model_timeout``: the schema's default and bound are the ones deploy keeps
-    (``--model-timeout`` is checked against the same bound)."""
+    """``deploy.model_timeout``: the schema's default is the one deploy keeps, and its bound
+    one the deploy workflow's model jobs can wait for."""
     from mlgitops.spec import model
     from mlgitops.spec.checks import schema
 
     field = schema("pipeline")["properties"]["deploy"]["properties"]["model_timeout"]
     bounds = (field["default"], field["exclusiveMinimum"], field["maximum"])
-    assert bounds == (model.MODEL_TIMEOUT_S, 0, model.MODEL_TIMEOUT_MOST_S)
+    assert bounds == (model.MODEL_TIMEOUT_S, 0, model.MODEL_TIMEOUT_SPEC_MOST_S)
+    # the model jobs of the deploy workflow fit in GitHub's 6 hours, and the command takes it
+    assert model.model_job_minutes(model.MODEL_TIMEOUT_SPEC_MOST_S) <= 6 * 60
+    assert model.MODEL_TIMEOUT_SPEC_MOST_S <= model.MODEL_TIMEOUT_MOST_S
     spec = (SPECS / "valid" / "full.yaml").read_text().replace("  model_timeout: 1200\n", "")
     pipeline = parse_pipeline("pipelines/full.yaml", spec)
     assert pipeline.deploy is not None and pipeline.deploy.model_timeout == model.MODEL_TIMEOUT_S

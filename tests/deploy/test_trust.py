@@ -385,8 +385,9 @@ def test_a_reviewed_model_that_gives_no_answer_in_its_time_deploys_nothing(
     assert all(ended(int(pid)) for pid in pids.read_text().split())
     assert world.remote_head() == before
     assert versions(uri, world.name) == []
-    outputs = world.tmp / "outputs"
-    assert not outputs.exists() or not any(outputs.rglob("*")), sorted(outputs.rglob("*"))
+    if limit == "--predict":  # the job that ran it uploads nothing
+        outputs = world.tmp / "outputs"
+        assert not outputs.exists() or not any(outputs.rglob("*")), sorted(outputs.rglob("*"))
 
 
 def test_train_jsons_fields_that_reach_the_commit_must_have_their_form(

@@ -95,6 +95,7 @@ deploy:
       requirements: deploy/requirements.lock
       credentials: {{username: REGISTRY_USER, password: REGISTRY_TOKEN}}
       attest: false  # mlgitops.yaml says true
+  model_timeout: 1200
   environments:
     - {{name: live, namespace: fraud}}
 """
@@ -429,6 +430,19 @@ def test_the_pr_workflow_runs_on_every_pull_request(repos: dict[str, Rendered]) 
         "github.event.pull_request.head.repo.full_name == github.repository }}"
     )
     assert unchanged["with"]["unchanged"] == "true"
+
+
+def test_the_model_jobs_wait_as_long_as_the_spec_lets_each_model_take(
+    repos: dict[str, Rendered],
+) -> None:
+    """A model job loads its model, then gets its outputs, each within
+    ``deploy.model_timeout`` (600 s, or fraud's 1200 s): the job may run for both waits and
+    10 minutes, so the model is ended by mlgitops, with its reason, not the job by GitHub."""
+    for case, name, minutes in (("pinned", "churn", 30), ("registry", "fraud", 50)):
+        jobs = repos[case].workflow(f"mlgitops-{name}-deploy.yml")["jobs"]
+        timeouts = {job: jobs[job]["timeout-minutes"] for job in ("candidate", "deployed")}
+        assert timeouts == {"candidate": minutes, "deployed": minutes}, case
+        assert jobs["deploy"]["timeout-minutes"] == 20  # it loads no model
 
 
 def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
@@ -924,10 +938,10 @@ def test_each_model_runs_in_a_job_without_write_permission_or_deploy_secret(
         job, deploy = workflow["jobs"][which], workflow["jobs"]["deploy"]
         assert job["name"] == MODELS[which], rel
         assert job["if"] == deploy["if"] == "${{ github.event_name == 'push' }}", rel
-        assert (job["runs-on"], job["timeout-minutes"]) == (
-            deploy["runs-on"],
-            deploy["timeout-minutes"],
-        )
+        assert job["runs-on"] == deploy["runs-on"], rel
+        # and longer than the deploy job, which loads no model: by the model's two waits
+        # (test_the_model_jobs_wait_as_long_as_the_spec_lets_each_model_take)
+        assert job["timeout-minutes"] > deploy["timeout-minutes"], rel
         assert "needs" not in job, rel
         # the pull-request credentials, wherever they are kept; never a deploy environment
         assert job["environment"] == {"name": "mlgitops-pr", "deployment": False}, rel

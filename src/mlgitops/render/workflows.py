@@ -21,7 +21,7 @@ from mlgitops.record import record
 from mlgitops.render import jinja_shim
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import image_files, is_url
+from mlgitops.spec.model import image_files, is_url, model_job_minutes
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -306,6 +306,7 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "first_environment": _q(environments[0]),
         "deploy_job_name": _q(f"deploy to {environments[0]}"),
         "timeout": DEPLOY_TIMEOUT,
+        "model_timeout": model_job_minutes(pipeline.deploy.model_timeout),
         "is_push": expr("github.event_name == 'push'"),
         "is_dispatch": expr("github.event_name == 'workflow_dispatch'"),
         "chosen_environment": expr("inputs.environment"),

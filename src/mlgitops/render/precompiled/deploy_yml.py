@@ -120,6 +120,7 @@ def root(context, missing=missing):
         yield '\n'
     yield "  # The models are code (loading one unpickles it), so each runs only in a job of its\n  # own, with read permissions and the pull-request MLflow credentials, and uploads\n  # its outputs on the merged holdout. The deploy job downloads each job's artifact\n  # by the id that job reported, so neither model's job can swap in outputs for the\n  # other (an artifact re-created under the same name has another id); it loads no\n  # model and restores no cache (the model jobs can write the branch's Actions cache);\n  # nor does either model's job, which the other's could reach through it.\n"
     for l_1_model in (undefined(name='models') if l_0_models is missing else l_0_models):
+        l_1_model_timeout = resolve('model_timeout')
         l_1_pr_environment = resolve('pr_environment')
         l_1_model_mlflow_env = resolve('model_mlflow_env')
         l_1_expr = resolve('expr')
@@ -134,8 +135,8 @@ def root(context, missing=missing):
         yield '\n    runs-on: '
         yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
         yield '\n    timeout-minutes: '
-        yield str((undefined(name='timeout') if l_0_timeout is missing else l_0_timeout))
-        yield "\n    # Per pipeline, like deploy: a newer merge's job waits for a running one.\n    concurrency:\n      group: "
+        yield str((undefined(name='model_timeout') if l_1_model_timeout is missing else l_1_model_timeout))
+        yield "  # twice deploy.model_timeout, and 10 minutes\n    # Per pipeline, like deploy: a newer merge's job waits for a running one.\n    concurrency:\n      group: "
         yield str(environment.getattr(l_1_model, 'group'))
         yield '\n      cancel-in-progress: false\n    # The pull-request MLflow credentials live in this environment (or the\n    # repository): they can read and log runs, never register or deploy. No\n    # deployment is recorded.\n    environment:\n      name: '
         yield str((undefined(name='pr_environment') if l_1_pr_environment is missing else l_1_pr_environment))
@@ -180,7 +181,7 @@ def root(context, missing=missing):
         yield '/'
         yield str(environment.getattr(l_1_model, 'predict'))
         yield '/\n          if-no-files-found: error\n          retention-days: 1\n          overwrite: true  # a re-run of the job replaces its outputs, under a new id\n\n'
-    l_1_model = l_1_pr_environment = l_1_model_mlflow_env = l_1_expr = missing
+    l_1_model = l_1_model_timeout = l_1_pr_environment = l_1_model_mlflow_env = l_1_expr = missing
     yield '  deploy:\n    name: '
     yield str((undefined(name='deploy_job_name') if l_0_deploy_job_name is missing else l_0_deploy_job_name))
     yield '\n    if: '
@@ -306,5 +307,5 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '1=39&6=41&11=43&13=45&14=49&30=53&31=57&37=61&40=64&41=66&42=68&45=70&47=72&49=75&53=78&56=81&61=85&64=87&67=89&70=91&71=93&72=95&74=97&75=99&76=101&81=103&86=105&87=107&90=109&92=112&94=114&95=116&107=120&108=127&109=129&110=131&111=133&112=135&115=137&121=139&128=141&129=145&132=151&135=153&139=155&142=159&143=161&146=163&147=165&148=167&149=169&151=171&154=173&156=175&157=177&164=183&165=185&166=187&167=189&168=191&170=193&173=195&179=197&184=201&185=205&189=211&192=213&194=215&200=219&201=223&210=229&212=233&213=235&215=237&216=239&219=245&222=247&223=249&224=251&225=253&226=256&229=259&233=261&234=263&235=265&236=267&240=269&245=271&246=275&250=281&253=283&256=285&257=287&260=289&261=291&263=293&265=295&266=297&269=299&270=301&272=303'
-SOURCE = 'sha256:321da8311982e7714134e92fa67a4b2c87cc9d4636bbfcc942d81c2dc50ae0bb'
+debug_info = '1=39&6=41&11=43&13=45&14=49&30=53&31=57&37=61&40=64&41=66&42=68&45=70&47=72&49=75&53=78&56=81&61=85&64=87&67=89&70=91&71=93&72=95&74=97&75=99&76=101&81=103&86=105&87=107&90=109&92=112&94=114&95=116&107=120&108=128&109=130&110=132&111=134&112=136&115=138&121=140&128=142&129=146&132=152&135=154&139=156&142=160&143=162&146=164&147=166&148=168&149=170&151=172&154=174&156=176&157=178&164=184&165=186&166=188&167=190&168=192&170=194&173=196&179=198&184=202&185=206&189=212&192=214&194=216&200=220&201=224&210=230&212=234&213=236&215=238&216=240&219=246&222=248&223=250&224=252&225=254&226=257&229=260&233=262&234=264&235=266&236=268&240=270&245=272&246=276&250=282&253=284&256=286&257=288&260=290&261=292&263=294&265=296&266=298&269=300&270=302&272=304'
+SOURCE = 'sha256:a98dbacd08f2546e6d781998e3b9f5112440c55388e218f6769d84376fdb8dec'
