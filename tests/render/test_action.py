@@ -225,6 +225,30 @@ def _chosen(extra: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize(
+    ("env", "extra", "locked"),
+    [
+        ({}, "train", "gpu"),
+        ({"TRACKING_URI": "https://mlflow.example.com"}, "train-remote", "gpu-remote"),
+    ],
+)
+def test_a_runner_with_a_gpu_keys_its_cache_on_the_gpu_lock(
+    tmp_path: Path, env: dict[str, str], extra: str, locked: str
+) -> None:
+    """The install step trains with the gpu extra where ``nvidia-smi`` runs: its cache is
+    keyed on that lock, so a runner without a GPU never restores it (its wheels would miss
+    from the other's lock, and the offline install would fail every time)."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "nvidia-smi").write_text("#!/bin/sh\nexit 0\n")
+    (tools / "nvidia-smi").chmod(0o755)
+    path = f"{tools}{os.pathsep}{os.environ['PATH']}"
+    ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="tumors", PATH=path, **env)
+    assert ran.code == 0, ran.stderr
+    expected = _chosen(locked, tmp_path)
+    assert (ran.outputs["extra"], ran.outputs["lock-key"]) == (extra, expected["lock-key"])
+
+
 def test_a_second_call_with_its_extra_installed_restores_no_cache(tmp_path: Path) -> None:
     (tmp_path / "mlgitops-venv").mkdir()
     (tmp_path / "mlgitops-venv" / "mlgitops-extras").write_text("core\ntrain\n")
