@@ -288,6 +288,23 @@ class _Payload:
         return (eval, (self.code,))
 
 
+def _merged_model_that_runs(
+    world: World, uri: str, github: GitHubServer, first: str, model: Any, number: int = 12
+) -> tuple[str, str, str]:
+    """A reviewed run, then ``model`` fitted, logged as the reviewed model and merged as
+    pull request ``number``; unpickling it evaluates the Python expression ``first``
+    before it loads: what ``log_model`` returned."""
+    reviewed_run(uri, world.work, world.name)
+    frame = data(world)
+    model.fit(frame[FEATURES], frame[TARGET])
+    folder = saved(model, world.tmp / "model")
+    code = f"({first}, __import__('pickle').loads({pickle.dumps(model)!r}))[-1]"
+    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
+    logged = log_model(uri, world.work, world.name, folder)
+    merged_with(github.state, world, number, results(world.work, world.name, logged))
+    return logged
+
+
 def test_the_model_is_loaded_in_a_process_without_the_deploy_jobs_credentials(
     world: World,
     mlflow_server: MlflowServer,
@@ -299,21 +316,14 @@ def test_the_model_is_loaded_in_a_process_without_the_deploy_jobs_credentials(
     uri = mlflow_server.uri
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "deploy-credential")
     monkeypatch.setenv("MLGITOPS_PUSH_TOKEN", "push-credential")
-    reviewed_run(uri, world.work, world.name)
-    frame = data(world)
-    real = RandomForestClassifier(n_estimators=30, random_state=0)
-    real.fit(frame[FEATURES], frame[TARGET])
-    folder = saved(real, world.tmp / "loaded")
     seen = world.tmp / "seen.json"
-    code = (
-        f"(__import__('pathlib').Path({str(seen)!r}).write_text(__import__('json').dumps("
+    first = (
+        f"__import__('pathlib').Path({str(seen)!r}).write_text(__import__('json').dumps("
         "{'environ': dict(v.decode().split('=', 1) for v in open('/proc/self/environ', 'rb')"
-        ".read().split(bytes(1)) if v), 'cwd': __import__('os').getcwd()})), "
-        f"__import__('pickle').loads({pickle.dumps(real)!r}))[1]"
+        ".read().split(bytes(1)) if v), 'cwd': __import__('os').getcwd()}))"
     )
-    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
-    logged = log_model(uri, world.work, world.name, folder)
-    merged_with(on_github.state, world, 12, results(world.work, world.name, logged))
+    forest = RandomForestClassifier(n_estimators=30, random_state=0)
+    logged = _merged_model_that_runs(world, uri, on_github, first, forest)
 
     assert deploy(world, uri) == 0  # it is a real model, and it passes
     loaded = json.loads(seen.read_text())
@@ -358,21 +368,15 @@ def test_a_reviewed_model_that_gives_no_answer_in_its_time_deploys_nothing(
         flags = ()
     if limit == "--predict":  # the deploy workflow's job that runs the reviewed model
         flags = ("--predict", "candidate", "--predictions", str(world.tmp / "outputs"))
-    reviewed_run(uri, world.work, world.name)
-    frame = data(world)
-    real = RandomForestClassifier(n_estimators=5, random_state=0)
-    real.fit(frame[FEATURES], frame[TARGET])
-    folder = saved(real, world.tmp / "hanging")
     pids = world.tmp / "pids"
-    code = (
-        f"(__import__('pathlib').Path({str(pids)!r}).write_text(' '.join(map(str, ["
+    first = (
+        f"__import__('pathlib').Path({str(pids)!r}).write_text(' '.join(map(str, ["
         "__import__('os').getpid(), __import__('subprocess').Popen([__import__('sys')"
         ".executable, '-c', 'import time; time.sleep(600)']).pid]))), "
-        f"__import__('time').sleep(600), __import__('pickle').loads({pickle.dumps(real)!r}))[2]"
+        "__import__('time').sleep(600)"
     )
-    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
-    logged = log_model(uri, world.work, world.name, folder)
-    merged_with(on_github.state, world, 12, results(world.work, world.name, logged))
+    forest = RandomForestClassifier(n_estimators=5, random_state=0)
+    logged = _merged_model_that_runs(world, uri, on_github, first, forest)
     before = world.remote_head()
     capsys.readouterr()
 
@@ -522,15 +526,8 @@ def test_the_reviewed_model_cannot_change_how_the_deployed_model_scores(
     # v1: the example's histogram gradient boosting
     deployed_review(world, uri, on_github.state, 12)
     merge_a_change(world)
-    reviewed_run(uri, world.work, world.name)
-    frame = data(world)
     weak = DecisionTreeClassifier(max_depth=1, random_state=0)
-    weak.fit(frame[FEATURES], frame[TARGET])
-    folder = saved(weak, world.tmp / "weak")
-    code = f"({REVERSE_OTHERS}, __import__('pickle').loads({pickle.dumps(weak)!r}))[1]"
-    (folder / "model.pkl").write_bytes(pickle.dumps(_Payload(code)))
-    logged = log_model(uri, world.work, world.name, folder)
-    merged_with(on_github.state, world, 13, results(world.work, world.name, logged))
+    _merged_model_that_runs(world, uri, on_github, REVERSE_OTHERS, weak, number=13)
 
     assert deploy(world, uri) == 1  # judged against v1 as v1 scores: a drop in roc_auc
     assert versions(uri, world.name) == ["1"]
