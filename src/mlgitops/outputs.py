@@ -153,3 +153,12 @@ def failed_stage(outputs: Outputs) -> str | None:
     except (OSError, ValueError, AttributeError, BadInput):
         return None
     return stage if isinstance(stage, str) else None
+
+
+def shown(path: Path, root: Path) -> str:
+    """``path`` as messages show it: relative to the repository ``root`` where it is inside,
+    else as given."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP, default_base
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError, SpecError
-from mlgitops.outputs import ROW, Outputs, failed_stage, record_failure, set_github_outputs
+from mlgitops.outputs import (
+    ROW,
+    Outputs,
+    failed_stage,
+    record_failure,
+    set_github_outputs,
+    shown,
+)
 from mlgitops.spec import load_repo
 
 if TYPE_CHECKING:
@@ -98,7 +105,7 @@ def run(
         raise
     fsio.write_atomic(outputs.verdict_json, verdict.dumps(outcome).encode("utf-8"))
     _record_on_run(root, tracking_uri, loaded.config, candidate.train.run_id, outcome)
-    for text in lines(outcome, _shown(outputs.verdict_json, root)):
+    for text in lines(outcome, shown(outputs.verdict_json, root)):
         console.line(text)
     if console.in_actions():
         for gate in outcome.failed_gates:
@@ -118,7 +125,7 @@ def _trained_here(
     changed = changed_since(root, pipeline, candidate.train.hashes)
     if changed:
         raise BadInput(
-            f"{_shown(outputs.train_json, root)}: run {candidate.train.run_id} was trained "
+            f"{shown(outputs.train_json, root)}: run {candidate.train.run_id} was trained "
             f"before {_words(changed)} changed: run `mlgitops train {pipeline.name}` again"
         )
 
@@ -218,13 +225,6 @@ def _slice_values(root: Path, pipeline: Pipeline, candidate: CandidateRun) -> li
     column = candidate.frame[spec.column]
     values: list[Any] = column.astype(object).where(column.notna(), None).tolist()
     return values
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def lines(v: Verdict, written_to: str) -> list[str]:

@@ -22,21 +22,19 @@ from typing import Any
 from mlgitops import console, fsio
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
 from mlgitops.github import event_from_env
-from mlgitops.outputs import Outputs, set_github_outputs
-from mlgitops.report import ReportInput, marker, outcome, render
+from mlgitops.outputs import Outputs, set_github_outputs, shown
+from mlgitops.report import render
 from mlgitops.report.context import Target
-from mlgitops.report.markdown import code, cut, escape
+from mlgitops.report.deliver import comment_text, job_summary, post, post_state
+from mlgitops.report.handoff import (
+    KINDS,
+    read_documents,
+    report_input,
+    require_one_candidate,
+    require_results,
+)
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
-
-SUMMARY_LIMIT = 1024 * 1024
-KINDS = ("validation", "datadiff", "train", "verdict", "pr", "budget", "failed")
-FORK_NOTE = (
-    "This pull request comes from a fork, which never reaches the self-hosted GPU runners "
-    "or this repository's secrets: data validation ran, training and comparison were skipped. "
-    "A maintainer can run them by pushing the branch to this repository."
-)
-
 
 #: The status of a pull request that touches none of the pipeline's inputs.
 UNCHANGED = "inputs unchanged"
@@ -130,7 +128,7 @@ def run(
     folder = from_artifact or outputs.folder
     fork_run = from_artifact is not None and where.fork
     # A fork's run may have left nothing: the decision below says whether it had to.
-    docs = None if fork_run and not folder.is_dir() else _documents(folder, name, root)
+    docs = None if fork_run and not folder.is_dir() else read_documents(folder, name, root)
     verified: tuple[int | None, str] | None = None
     if fork_run:
         claim = pr or ((docs or {}).get("pr") or {}).get("pr")
@@ -142,25 +140,25 @@ def run(
             return fork
         verified = fork
     if docs is None:  # raises: no such folder
-        docs = _documents(folder, name, root)
-    _require_results(docs, folder, root)
+        docs = read_documents(folder, name, root)
+    require_results(docs, folder, root)
     if where.fork and untrusted:  # a fork cannot have trained: such results are forged
         docs["train"] = docs["verdict"] = docs["budget"] = docs["failed"] = None
-    _require_one_candidate(docs, _shown(folder, root), name)
-    report = _report_input(root, pipeline, docs, where)
+    require_one_candidate(docs, shown(folder, root), name)
+    report = report_input(root, pipeline, docs, where)
     full = render(report)
     fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
-    _job_summary(full)
+    job_summary(full)
     if not untrusted and where.pr and where.sha:
         claim = {"schema_version": 1, "pipeline": name, "pr": where.pr, "head_sha": where.sha}
         fsio.write_atomic(outputs.path("pr.json"), (json.dumps(claim, indent=2) + "\n").encode())
-    comment = cut(full, _comment_limit(), _cut_note(where), _utf16_units)
+    comment = comment_text(full, where)
     set_github_outputs({"report-path": str(outputs.report_md)})
     from mlgitops.github import token_from_env
 
     token = token_from_env(os.environ)
     if token is None:
-        return _local(comment, name, _shown(outputs.report_md, root), untrusted)
+        return _local(comment, name, shown(outputs.report_md, root), untrusted)
     if where.fork and not untrusted:
         console.line(
             f"report {name}: fork pull request: nothing posted here; the report "
@@ -168,7 +166,7 @@ def run(
         )
         return EXIT_OK
     claimed = pr or (docs["pr"] or {}).get("pr") if untrusted else None
-    _post(
+    post(
         token, pipeline.name, report, where, comment, full, check_run, untrusted, claimed, verified
     )
     return EXIT_OK
@@ -218,18 +216,20 @@ def _fork_pull(
                 f"report {name}: pull request #{number} changes none of the pipeline's inputs "
                 f"({len(entries)} files, per GitHub): {UNCHANGED}"
             )
-            _post_state(client, name, where, "success", UNCHANGED, check_run, UNCHANGED)
+            post_state(client, name, where, "success", UNCHANGED, check_run, UNCHANGED)
             return EXIT_OK
         else:
-            shown = ", ".join(touched[:3]) + (f" (+{len(touched) - 3})" if len(touched) > 3 else "")
-            why = f"pull request #{number} changes the pipeline's inputs ({shown})"
+            listed = ", ".join(touched[:3]) + (
+                f" (+{len(touched) - 3})" if len(touched) > 3 else ""
+            )
+            why = f"pull request #{number} changes the pipeline's inputs ({listed})"
     if has_results:
         return verified
     description = "no results from the pull request's workflow run"
-    _post_state(client, name, where, "failure", description, check_run, description)
+    post_state(client, name, where, "failure", description, check_run, description)
     console.error_line(
         f"mlgitops report: {why} but its workflow run left no results in "
-        f"{_shown(folder, root)}: status mlgitops/{name} set to failure"
+        f"{shown(folder, root)}: status mlgitops/{name} set to failure"
     )
     return EXIT_FAILED
 
@@ -265,14 +265,14 @@ def _watchdog(
         console.line(f"report {name}: {watchdog.describe(found)}; nothing to report")
         return EXIT_OK
     docs: dict[str, Any] = {kind: None for kind in KINDS}
-    report = _report_input(root, pipeline, docs, where)
+    report = report_input(root, pipeline, docs, where)
     report = replace(report, notes=(watchdog.no_runner_note(minutes),), stuck_minutes=minutes)
     full = render(report)
     fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
-    _job_summary(full)
+    job_summary(full)
     console.error_line(f"::warning title=mlgitops {name}::{watchdog.no_runner_note(minutes)}")
-    comment = cut(full, _comment_limit(), _cut_note(where), _utf16_units)
-    _post(token, name, report, where, comment, full, check_run, False, None)
+    comment = comment_text(full, where)
+    post(token, name, report, where, comment, full, check_run, False, None)
     return EXIT_OK
 
 
@@ -286,164 +286,8 @@ def _unchanged(name: str, where: Target, check_run: bool) -> int:
         console.line(f"report {name}: {description}; no GitHub token or head commit, no status")
         return EXIT_OK
     client = client_from_env(token, os.environ)
-    _post_state(client, name, where, "success", description, check_run, description)
+    post_state(client, name, where, "success", description, check_run, description)
     return EXIT_OK
-
-
-def _documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] | None]:
-    """The hand-off documents of the folder, each schema-checked and masked
-    (:mod:`mlgitops.masking`); None for a missing one."""
-    from mlgitops.masking import masked_values
-    from mlgitops.report.documents import parse
-
-    if not folder.is_dir():
-        raise BadInput(
-            f"{_shown(folder, root)}: no such folder; run `mlgitops validate {name}` first"
-        )
-    docs: dict[str, dict[str, Any] | None] = {}
-    for kind in KINDS:
-        path = folder / f"{kind}.json"
-        data = fsio.read_bytes(path) if path.is_file() and not path.is_symlink() else None
-        # Masked as failed.json is: a document written elsewhere (an older mlgitops, an
-        # artifact) may quote a credential, and the comment is public.
-        docs[kind] = (
-            None if data is None else masked_values(parse(data, _shown(path, root), kind, name))
-        )
-    return docs
-
-
-def _require_results(docs: Mapping[str, Any], folder: Path, root: Path) -> None:
-    if all(docs[k] is None for k in ("validation", "train", "verdict", "budget", "failed")):
-        raise BadInput(
-            f"{_shown(folder, root)}: no validation.json, train.json or verdict.json to report"
-        )
-
-
-def _require_one_candidate(docs: Mapping[str, Any], folder: str, name: str) -> None:
-    """The documents must describe one candidate: a stale hand-off is refused, never shown."""
-    train, verdict, validation = docs["train"], docs["verdict"], docs["validation"]
-    if verdict is not None:
-        judged = verdict.get("candidate", {}).get("run_id")
-        if train is None or judged != train.get("run_id"):
-            trained = (
-                "no train.json" if train is None else f"train.json is run {train.get('run_id')}"
-            )
-            raise BadInput(
-                f"{folder}/verdict.json judges run {judged}, but {trained}: the verdict is "
-                f"stale; run `mlgitops compare {name}` again"
-            )
-    if validation is not None and train is not None:
-        validated, trained_on = validation.get("data_hash"), train.get("hashes", {}).get("data")
-        if validated != trained_on:
-            raise BadInput(
-                f"{folder}/validation.json is for data {_short(validated)}, but the candidate "
-                f"was trained on data {_short(trained_on)}: run `mlgitops validate {name}` again"
-            )
-
-
-def _short(digest: Any) -> str:
-    return "(unrecorded)" if not digest else f"sha256:{str(digest)[:12]}"
-
-
-def _report_input(
-    root: Path, pipeline: Pipeline, docs: Mapping[str, Any], where: Target
-) -> ReportInput:
-    from mlgitops.report.promotion import promotion
-
-    verdict = docs["verdict"]
-    environment = pipeline.first_environment
-    env_name = environment.name if environment else None
-    text = None
-    if env_name is not None:
-        path = root / "manifests" / pipeline.name / "overlays" / env_name / "kustomization.yaml"
-        data = fsio.read_bytes(path)
-        text = None if data is None else data.decode("utf-8", errors="replace")
-    baseline = (verdict or {}).get("baseline") or {}
-    change = promotion(
-        pipeline.name,
-        env_name,
-        text,
-        gates_passed=None if verdict is None else bool(verdict["passed"]),
-        candidate_run=(verdict or {}).get("candidate", {}).get("run_id"),
-        deployed_run=baseline.get("run_id") if baseline.get("available") else None,
-        candidate_digest=(docs["train"] or {}).get("model_digest"),
-    )
-    return ReportInput(
-        pipeline.name,
-        verdict,
-        docs["validation"],
-        docs["datadiff"],
-        docs["train"],
-        change,
-        where.sha,
-        where.commit_url,
-        _notes(docs, where),
-        budget=docs.get("budget"),
-        failed=docs.get("failed"),
-        price=_price(root, pipeline),
-    )
-
-
-def _price(root: Path, pipeline: Pipeline) -> tuple[float, str] | None:
-    """The GPU-hour price of the pipeline's pool (or the repository's), from mlgitops.yaml."""
-    config = load_repo(root).config
-    runners = config.runners
-    price = runners.price(config.pool_for(pipeline.train.runs_on))
-    return None if price is None else (price, runners.currency)
-
-
-def _notes(docs: Mapping[str, Any], where: Target) -> tuple[str, ...]:
-    if where.fork:
-        return (FORK_NOTE,)
-    if docs.get("budget") is not None:
-        return (escape(str(docs["budget"]["message"])) + ".",)
-    if docs["verdict"] is not None:
-        return ()
-    validation = docs["validation"]
-    if validation is not None and not validation["passed"]:
-        return ("Training and comparison were skipped because data validation failed.",)
-    failed = docs.get("failed")
-    if failed is not None:
-        return (
-            f"`mlgitops {failed['stage']}` stopped (exit {int(failed['exit_code'])}): "
-            f"{escape(' '.join(str(failed['message']).split()))}",
-        )
-    train = docs.get("train")
-    if train is not None:
-        run = code(str(train.get("run_id")))
-        return (
-            f"The candidate was trained (run {run}), but there is no verdict on it: "
-            "compare stopped before judging it (in the pull request workflow, the train job's "
-            "log says why). The check stays failed until a comparison passes.",
-        )
-    return ("There is no verdict yet: training and comparison have not run for this commit.",)
-
-
-def _comment_limit() -> int:
-    from mlgitops.report.publish import COMMENT_LIMIT
-
-    return COMMENT_LIMIT
-
-
-def _utf16_units(text: str) -> int:
-    """Length as GitHub may count it: never less than the characters (code points)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _cut_note(where: Target) -> str:
-    summary = f"[job summary]({where.run_url})" if where.run_url else "job summary"
-    return (
-        f"> [!WARNING]\n> This report is cut here to fit GitHub's comment size limit; the {summary} "
-        "and `report.md` in the run's hand-off folder have all of it."
-    )
-
-
-def _job_summary(full: str) -> None:
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not target:
-        return
-    note = "> [!WARNING]\n> This summary is cut to fit GitHub's 1 MiB limit; `report.md` has all of it."
-    fsio.append_text(Path(target), cut(full, SUMMARY_LIMIT - 1024, note, lambda s: len(s.encode())))
 
 
 def _local(comment: str, name: str, shown: str, untrusted: bool) -> int:
@@ -457,95 +301,3 @@ def _local(comment: str, name: str, shown: str, untrusted: bool) -> int:
         f"(local mode); the report is in {shown}"
     )
     return EXIT_OK
-
-
-def _post(
-    token: str,
-    name: str,
-    report: ReportInput,
-    where: Target,
-    comment: str,
-    full: str,
-    check_run: bool,
-    untrusted: bool,
-    claimed: int | None,
-    verified: tuple[int | None, str] | None = None,
-) -> None:
-    from mlgitops.github import client_from_env, login_from_env
-    from mlgitops.report import context, publish
-
-    if where.repo is None:
-        raise BadInput(
-            "no repository to post to: pass --github-repo OWNER/REPO or set GITHUB_REPOSITORY"
-        )
-    client = client_from_env(token, os.environ)
-    number = where.pr
-    if untrusted:
-        event = event_from_env(os.environ)
-        number, why = verified or context.verified_pull(
-            client, where, claimed, context.run_pulls(event), context.run_head_label(event)
-        )
-        if number is None:
-            console.line(f"report {name}: no comment: {why}")
-    if number is not None:
-        login = login_from_env(os.environ)
-        posted = publish.upsert_comment(client, where.repo, number, marker(name), comment, login)
-        console.line(
-            f"report {name}: {posted.action} the comment on pull request #{number}: {posted.url}"
-        )
-    elif not untrusted:
-        console.line(f"report {name}: no pull request, so no comment")
-    if where.sha is None:
-        console.line(f"report {name}: no head commit, so no status")
-        return
-    state, description = outcome(report)
-    summary = cut(full, publish.CHECK_TEXT_LIMIT, _cut_note(where), _utf16_units)
-    _post_state(client, name, where, state, description, check_run, summary)
-
-
-def _post_state(
-    client: Any,
-    name: str,
-    where: Target,
-    state: str,
-    description: str,
-    check_run: bool,
-    summary: str,
-) -> None:
-    """The required ``mlgitops/NAME`` as a commit status, or a check run with ``summary``."""
-    from mlgitops.report import publish
-
-    assert where.repo is not None and where.sha is not None
-    context_name = f"mlgitops/{name}"
-    if check_run:
-        publish.post_check_run(
-            client,
-            where.repo,
-            where.sha,
-            name=context_name,
-            state=state,
-            description=description,
-            details_url=where.run_url,
-            summary=summary,
-        )
-    else:
-        publish.post_status(
-            client,
-            where.repo,
-            where.sha,
-            context=context_name,
-            state=state,
-            description=description,
-            target_url=where.run_url,
-        )
-    kind = "check run" if check_run else "status"
-    console.line(
-        f"report {name}: {kind} {context_name} is {state} on {where.sha[:12]}: {description}"
-    )
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)

@@ -35,7 +35,7 @@ from typing import Any
 from mlgitops import digest, jsondoc, proc
 from mlgitops.errors import BadInput, CheckFailed
 from mlgitops.github import PULL_FILES_LIMIT, GitHub, paths_of, seconds_of
-from mlgitops.outputs import Outputs
+from mlgitops.outputs import Outputs, shown
 from mlgitops.results import VERDICT_SCHEMA_VERSION, TrainResult, load_train_result
 
 
@@ -81,7 +81,8 @@ def from_handoff(root: Path, outputs: Outputs, pipeline: str) -> Anchor:
         )
     train = _read(outputs.train_json, pipeline, "train")
     verdict = _verdict(outputs.verdict_json, pipeline)
-    where = f"local hand-off folder {_shown(outputs.folder, root)} (no GitHub: the anchor is local)"
+    folder = shown(outputs.folder.resolve(), root)
+    where = f"local hand-off folder {folder} (no GitHub: the anchor is local)"
     return Anchor(load_train_result(train, str(outputs.train_json)), verdict, where, local=True)
 
 
@@ -339,10 +340,3 @@ def _verdict_doc(raw: bytes | None, what: str) -> Mapping[str, Any]:
     if not isinstance(doc, dict) or doc.get("schema_version") != VERDICT_SCHEMA_VERSION:
         raise BadInput(f"{what}: not a verdict document (schema_version {VERDICT_SCHEMA_VERSION})")
     return doc
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)

@@ -3,7 +3,9 @@
 Pure parts: :mod:`.render` (documents -> Markdown), :mod:`.markdown` (escaping,
 the clean cut), :mod:`.chart` (Mermaid), :mod:`.promotion` (the overlay
 change), :mod:`.documents` (schema checks), :mod:`.context` (where it goes).
-:mod:`.publish` posts through :class:`mlgitops.github.GitHub`.
+:mod:`.handoff` reads the hand-off folder into the report's input;
+:mod:`.deliver` writes the job summary and posts the comment and the status,
+through :mod:`.publish` and :class:`mlgitops.github.GitHub`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,131 @@
+"""Delivering a rendered report: the job summary, the comment cut to fit GitHub's limit,
+and the required status ``mlgitops/NAME`` or a check run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mlgitops import console, fsio
+from mlgitops.errors import BadInput
+from mlgitops.github import event_from_env
+from mlgitops.report.context import Target
+from mlgitops.report.markdown import cut
+from mlgitops.report.render import ReportInput, marker, outcome
+
+#: GitHub's limit on a job summary's size.
+SUMMARY_LIMIT = 1024 * 1024
+
+
+def comment_text(full: str, where: Target) -> str:
+    """The report as its comment: cut, with a note, where GitHub's limit would refuse it."""
+    from mlgitops.report.publish import COMMENT_LIMIT
+
+    return cut(full, COMMENT_LIMIT, cut_note(where), utf16_units)
+
+
+def utf16_units(text: str) -> int:
+    """Length as GitHub may count it: never less than the characters (code points)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def cut_note(where: Target) -> str:
+    summary = f"[job summary]({where.run_url})" if where.run_url else "job summary"
+    return (
+        f"> [!WARNING]\n> This report is cut here to fit GitHub's comment size limit; the {summary} "
+        "and `report.md` in the run's hand-off folder have all of it."
+    )
+
+
+def job_summary(full: str) -> None:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    note = "> [!WARNING]\n> This summary is cut to fit GitHub's 1 MiB limit; `report.md` has all of it."
+    fsio.append_text(Path(target), cut(full, SUMMARY_LIMIT - 1024, note, lambda s: len(s.encode())))
+
+
+def post(
+    token: str,
+    name: str,
+    report: ReportInput,
+    where: Target,
+    comment: str,
+    full: str,
+    check_run: bool,
+    untrusted: bool,
+    claimed: int | None,
+    verified: tuple[int | None, str] | None = None,
+) -> None:
+    from mlgitops.github import client_from_env, login_from_env
+    from mlgitops.report import context, publish
+
+    if where.repo is None:
+        raise BadInput(
+            "no repository to post to: pass --github-repo OWNER/REPO or set GITHUB_REPOSITORY"
+        )
+    client = client_from_env(token, os.environ)
+    number = where.pr
+    if untrusted:
+        event = event_from_env(os.environ)
+        number, why = verified or context.verified_pull(
+            client, where, claimed, context.run_pulls(event), context.run_head_label(event)
+        )
+        if number is None:
+            console.line(f"report {name}: no comment: {why}")
+    if number is not None:
+        login = login_from_env(os.environ)
+        posted = publish.upsert_comment(client, where.repo, number, marker(name), comment, login)
+        console.line(
+            f"report {name}: {posted.action} the comment on pull request #{number}: {posted.url}"
+        )
+    elif not untrusted:
+        console.line(f"report {name}: no pull request, so no comment")
+    if where.sha is None:
+        console.line(f"report {name}: no head commit, so no status")
+        return
+    state, description = outcome(report)
+    summary = cut(full, publish.CHECK_TEXT_LIMIT, cut_note(where), utf16_units)
+    post_state(client, name, where, state, description, check_run, summary)
+
+
+def post_state(
+    client: Any,
+    name: str,
+    where: Target,
+    state: str,
+    description: str,
+    check_run: bool,
+    summary: str,
+) -> None:
+    """The required ``mlgitops/NAME`` as a commit status, or a check run with ``summary``."""
+    from mlgitops.report import publish
+
+    assert where.repo is not None and where.sha is not None
+    context_name = f"mlgitops/{name}"
+    if check_run:
+        publish.post_check_run(
+            client,
+            where.repo,
+            where.sha,
+            name=context_name,
+            state=state,
+            description=description,
+            details_url=where.run_url,
+            summary=summary,
+        )
+    else:
+        publish.post_status(
+            client,
+            where.repo,
+            where.sha,
+            context=context_name,
+            state=state,
+            description=description,
+            target_url=where.run_url,
+        )
+    kind = "check run" if check_run else "status"
+    console.line(
+        f"report {name}: {kind} {context_name} is {state} on {where.sha[:12]}: {description}"
+    )
