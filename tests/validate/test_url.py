@@ -96,6 +96,23 @@ def test_url_timeout(server: str, repo: Path, capsys: pytest.CaptureFixture[str]
     assert outcome.stderr == f"mlgitops validate: error: {url}: no answer within 0.3s (timed out)\n"
 
 
+@pytest.mark.parametrize("seconds", ["nan", "inf", "1e308", "0", "-1", "soon"])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_a_usage_error(
+    server: str, repo: Path, seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"{server}/out_of_range.csv"
+    with pytest.raises(SystemExit) as exited:
+        run_cli(
+            capsys, "-C", str(repo), "validate", "accounts", "--data", url, "--timeout", seconds
+        )
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "error: argument --timeout: expected a number of seconds above 0, at most 86400: "
+        f"{seconds!r}\n"
+    )
+    assert not (repo / ".mlgitops").exists()
+
+
 def test_url_nobody_listens(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 

@@ -1,1 +1,25 @@
 """One module per CLI verb: ``configure(parser)`` and ``run(**arguments) -> int``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def seconds(most: float) -> Callable[[str], float]:
+    """An ``argparse`` type: a number of seconds above 0 and at most ``most`` (not
+    ``nan``, not ``inf``); anything else is a usage error naming the value."""
+    import argparse
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not 0 < value <= most:
+            raise argparse.ArgumentTypeError(
+                f"expected a number of seconds above 0, at most {most:g}: {text!r}"
+            )
+        return value
+
+    return parse

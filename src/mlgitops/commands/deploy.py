@@ -27,7 +27,6 @@ recorded in ``model.json``; without it the environment keeps the image it runs.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import tempfile
@@ -36,6 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mlgitops import console, proc
+from mlgitops.commands import seconds
 from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.gitops import anchor as anchors
 from mlgitops.gitops import attestation, delivery
@@ -96,25 +96,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model-timeout",
-        type=_seconds,
+        type=seconds(MODEL_TIMEOUT_MOST_S),
         metavar="SECONDS",
         help="the longest each model may take to load, or to give its outputs on the merged "
         "holdout, before its process is ended; the reviewed model then deploys nothing "
         f"(default: the spec's deploy.model_timeout, else {MODEL_TIMEOUT_S:g})",
     )
     delivery.add_git_options(parser)
-
-
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or not 0 < seconds <= MODEL_TIMEOUT_MOST_S:
-        raise argparse.ArgumentTypeError(
-            f"expected a number of seconds above 0, at most {MODEL_TIMEOUT_MOST_S:g}: {text!r}"
-        )
-    return seconds
 
 
 def run(

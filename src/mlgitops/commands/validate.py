@@ -17,12 +17,15 @@ from typing import Any
 
 from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP
+from mlgitops.commands import seconds
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, MlgitopsError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline, is_url
 
 FORMATS = ("table", "json", "github", "none")
+#: The longest ``--timeout`` (a day): longer is no limit, and past what sockets take.
+URL_TIMEOUT_MOST_S = 86_400.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,10 +52,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds(URL_TIMEOUT_MOST_S),
         default=30.0,
         metavar="SECONDS",
-        help="how long to wait for a URL to answer (default 30)",
+        help="how long to wait for a URL to answer, above 0 and at most a day (default 30)",
     )
 
 

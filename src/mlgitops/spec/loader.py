@@ -62,7 +62,43 @@ def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(source, 1, 1, "the file is empty: expected a mapping")]
     if not isinstance(doc, Mapping):
         return None, [Problem(source, 1, 1, "expected a mapping at the top level")]
+    if expanded_size(doc) > MAX_VALUES:
+        line, col = _first_alias(text)
+        why = f"its aliases expand to more than {MAX_VALUES:,} values"
+        return None, [Problem(source, line, col, f"YAML: {why}")]
     return doc, []
+
+
+#: The most values (collections and scalars) a document may hold once its aliases are
+#: expanded: a few aliases of aliases can stand for billions, which every check would walk.
+MAX_VALUES = 100_000
+
+
+def expanded_size(doc: Any) -> int:
+    """How many values ``doc`` holds with every alias expanded, counted once per shared
+    collection (the time it takes does not grow with the expansion)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, Mapping | list):
+            return 1
+        known = sizes.get(id(node))
+        if known is None:
+            children = node.values() if isinstance(node, Mapping) else node
+            known = sizes[id(node)] = min(1 + sum(size(c) for c in children), MAX_VALUES + 1)
+        return known
+
+    return size(doc)
+
+
+def _first_alias(text: str) -> tuple[int, int]:
+    """The place (1-based line, column) of the document's first alias."""
+    from ruamel.yaml import YAML, events
+
+    for event in YAML(typ="rt", pure=True).parse(text):
+        if isinstance(event, events.AliasEvent) and event.start_mark is not None:
+            return event.start_mark.line + 1, event.start_mark.column + 1
+    return 1, 1
 
 
 def _unreadable(source: str, text: str, exc: ValueError | RecursionError) -> Problem:
