@@ -174,6 +174,18 @@ def test_yaml_syntax(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert err.startswith("mlgitops validate: error: schemas/accounts.yaml:6:1: YAML: ")
 
 
+def test_a_lone_surrogate_in_a_schema_file_is_named_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _validate(repo, capsys, HEAD + '  "z\\ud800":\n    dtype: int64\n')
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:5:3: columns.z\\ud800: holds a lone "
+        "surrogate (an escape such as \\ud800), which is no character\n",
+    )
+    assert not (repo / ".mlgitops" / "accounts" / "validation.json").exists()
+
+
 @pytest.mark.parametrize(
     ("text", "place", "message"),
     [

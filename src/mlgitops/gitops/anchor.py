@@ -81,7 +81,8 @@ def from_handoff(root: Path, outputs: Outputs, pipeline: str) -> Anchor:
         )
     train = _read(outputs.train_json, pipeline, "train")
     verdict = _verdict(outputs.verdict_json, pipeline)
-    folder = shown(outputs.folder.resolve(), root)
+    resolved = outputs.folder.resolve()
+    folder = shown(resolved if resolved.is_relative_to(root) else outputs.folder, root)
     where = f"local hand-off folder {folder} (no GitHub: the anchor is local)"
     return Anchor(load_train_result(train, str(outputs.train_json)), verdict, where, local=True)
 

@@ -368,28 +368,6 @@ def _not_finite(node: Any, path: list[Key]) -> Iterator[list[Key]]:
             yield from _not_finite(value, [*path, index])
 
 
-def _no_surrogates(node: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
-    """Where a key or text holds a lone surrogate (``"\\ud800"`` in a double-quoted
-    scalar): no character, so nothing can write it as UTF-8."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(key, str) and _surrogate(key):
-                yield [*path, key], _SURROGATE, True
-            yield from _no_surrogates(value, [*path, key])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _no_surrogates(value, [*path, index])
-    elif isinstance(node, str) and _surrogate(node):
-        yield path, _SURROGATE, False
-
-
-_SURROGATE = "holds a lone surrogate (an escape such as \\ud800), which is no character"
-
-
-def _surrogate(text: str) -> bool:
-    return not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text)
-
-
 def _num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -573,7 +551,6 @@ def problems(source: str, doc: Any, kind: str) -> list[Problem]:
     found = list(_schema_problems(source, doc, kind))
     if isinstance(doc, dict):
         rules = _semantic(doc) if kind == "pipeline" else [*_repo_rules(doc), *_runner_rules(doc)]
-        rules = [*_no_surrogates(doc, []), *rules]
         for path, message, at_key in rules:
             line, col = locate(doc, path, at_key=at_key)
             found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))

@@ -14,7 +14,7 @@ from mlgitops.sha import sha256_hex
 from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
 from mlgitops.spec.checks import problems
-from mlgitops.spec.positions import Key, locate
+from mlgitops.spec.positions import Key, dotted, locate
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -22,7 +22,13 @@ if TYPE_CHECKING:
 
 
 def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
-    """Load YAML keeping node positions; a syntax error becomes one problem."""
+    """Load YAML keeping node positions; a syntax error becomes one problem, and so does a
+    document no reader should walk (:func:`unusable`)."""
+    doc, found = _load(source, text)
+    return (doc, found) if doc is None else _usable(source, text, doc)
+
+
+def _load(source: str, text: str) -> tuple[Any, list[Problem]]:
     doc = fastyaml.load(text)
     if doc is not fastyaml.SLOW:
         if not isinstance(doc, Mapping):
@@ -62,33 +68,77 @@ def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(source, 1, 1, "the file is empty: expected a mapping")]
     if not isinstance(doc, Mapping):
         return None, [Problem(source, 1, 1, "expected a mapping at the top level")]
-    if expanded_size(doc) > MAX_VALUES:
-        line, col = _first_alias(text)
-        why = f"its aliases expand to more than {MAX_VALUES:,} values"
-        return None, [Problem(source, line, col, f"YAML: {why}")]
     return doc, []
 
 
-#: The most values (collections and scalars) a document may hold once its aliases are
-#: expanded: a few aliases of aliases can stand for billions, which every check would walk.
+#: The most values (collections, keys and scalars) a document may hold once its aliases are
+#: expanded: a few aliases of aliases can stand for billions, which every reader would walk.
 MAX_VALUES = 100_000
+_SURROGATE = "holds a lone surrogate (an escape such as \\ud800), which is no character"
 
 
-def expanded_size(doc: Any) -> int:
-    """How many values ``doc`` holds with every alias expanded, counted once per shared
-    collection (the time it takes does not grow with the expansion)."""
+def _usable(source: str, text: str, doc: Any) -> tuple[Any, list[Problem]]:
+    """``doc``, or None and the problems that make it one no reader should walk: aliases
+    that expand past :data:`MAX_VALUES`, or text that no UTF-8 writer can write."""
+    size, surrogates = unusable(doc)
+    if size > MAX_VALUES:
+        line, col = _first_alias(text)
+        why = f"its aliases expand to more than {MAX_VALUES:,} values"
+        return None, [Problem(source, line, col, f"YAML: {why}")]
+    found = [
+        Problem(source, *locate(doc, path, at_key=at_key), f"{dotted(path)}: {_SURROGATE}")
+        for path, at_key in surrogates
+    ]
+    return (None, found) if found else (doc, [])
+
+
+def unusable(doc: Any) -> tuple[int, list[tuple[list[Key], bool]]]:
+    """How many values ``doc`` holds with every alias expanded (keys included), and where a
+    key (True) or a text (False) holds a lone surrogate (``"\\ud800"`` in a double-quoted
+    scalar). Each shared collection is walked once, so the time does not grow with the
+    expansion; the places are looked for only where the first walk saw a surrogate."""
     sizes: dict[int, int] = {}
+    seen = False
 
     def size(node: Any) -> int:
-        if not isinstance(node, Mapping | list):
+        nonlocal seen
+        if isinstance(node, str):
+            seen = seen or (not node.isascii() and _surrogate(node))
+            return 1
+        if not isinstance(node, Mapping | list | tuple):  # a key may be a collection: a tuple
             return 1
         known = sizes.get(id(node))
         if known is None:
-            children = node.values() if isinstance(node, Mapping) else node
-            known = sizes[id(node)] = min(1 + sum(size(c) for c in children), MAX_VALUES + 1)
+            items = [*node.keys(), *node.values()] if isinstance(node, Mapping) else node
+            known = sizes[id(node)] = min(1 + sum(map(size, items)), MAX_VALUES + 1)
         return known
 
-    return size(doc)
+    total = size(doc)
+    return total, _surrogates(doc, [], set()) if seen and total <= MAX_VALUES else []
+
+
+def _surrogate(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def _surrogates(node: Any, path: list[Key], done: set[int]) -> list[tuple[list[Key], bool]]:
+    """Where a key (True) or a text (False) under ``node`` holds a lone surrogate, each
+    shared collection looked into once."""
+    if isinstance(node, str):
+        return [(path, False)] if _surrogate(node) else []
+    if not isinstance(node, Mapping | list | tuple) or id(node) in done:
+        return []
+    done.add(id(node))
+    found: list[tuple[list[Key], bool]] = []
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if isinstance(key, str) and _surrogate(key):
+                found.append(([*path, key], True))
+            found += _surrogates(value, [*path, key], done)
+    else:
+        for index, item in enumerate(node):
+            found += _surrogates(item, [*path, index], done)
+    return found
 
 
 def _first_alias(text: str) -> tuple[int, int]:
