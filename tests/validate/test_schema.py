@@ -183,7 +183,8 @@ def test_a_lone_surrogate_in_a_schema_file_is_named_at_its_place(
         "mlgitops validate: error: schemas/accounts.yaml:5:3: columns.z\\ud800: holds a lone "
         "surrogate (an escape such as \\ud800), which is no character\n",
     )
-    assert not (repo / ".mlgitops" / "accounts" / "validation.json").exists()
+    written = json.loads((repo / ".mlgitops" / "accounts" / "validation.json").read_bytes())
+    assert (written["passed"], written["error"]) == (False, err.split("error: ", 1)[1].rstrip())
 
 
 @pytest.mark.parametrize(

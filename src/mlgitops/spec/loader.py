@@ -85,8 +85,10 @@ def _usable(source: str, text: str, doc: Any) -> tuple[Any, list[Problem]]:
         line, col = _first_alias(text)
         why = f"its aliases expand to more than {MAX_VALUES:,} values"
         return None, [Problem(source, line, col, f"YAML: {why}")]
-    found = [
-        Problem(source, *locate(doc, path, at_key=at_key), f"{dotted(path)}: {_SURROGATE}")
+    found = [  # the place escaped: a message must be writable too (validation.json)
+        Problem(
+            source, *locate(doc, path, at_key=at_key), f"{_escaped(dotted(path))}: {_SURROGATE}"
+        )
         for path, at_key in surrogates
     ]
     return (None, found) if found else (doc, [])
@@ -115,6 +117,11 @@ def unusable(doc: Any) -> tuple[int, list[tuple[list[Key], bool]]]:
 
     total = size(doc)
     return total, _surrogates(doc, [], set()) if seen and total <= MAX_VALUES else []
+
+
+def _escaped(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (``\\ud800``)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _surrogate(text: str) -> bool:
