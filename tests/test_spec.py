@@ -55,7 +55,12 @@ def _files_it_names(root: Path, spec: Path) -> None:
     command = model.get("command")
     named += [w for w in command.split() if w.endswith(".py")] if isinstance(command, str) else []
     for rel in named:
-        if isinstance(rel, str) and "://" not in rel and not rel.startswith("/"):
+        if (
+            isinstance(rel, str)
+            and "://" not in rel
+            and not rel.startswith("/")
+            and "\0" not in rel
+        ):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).touch()
     deploy = doc.get("deploy") if isinstance(doc.get("deploy"), dict) else {}

@@ -256,6 +256,25 @@ def test_missing_current_file_is_bad_input_and_writes_nothing(
     assert not (repo / ".mlgitops" / "demo" / "drift.json").exists()
 
 
+def test_a_current_file_name_that_is_not_utf8_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import shutil
+
+    repo = make_repo(tmp_path / "repo")
+    name = os.fsdecode(b"data/recent\xff.csv")
+    shutil.copy(repo / "data" / "recent.csv", repo / name)
+    with pytest.raises(SystemExit) as exited:
+        _run(repo, "--current", name)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "mlgitops drift: error: argument --current: data/recent\\xff.csv: the file name is "
+        "not UTF-8; rename it\n"
+    )
+    assert not (repo / ".mlgitops").exists()
+
+
 def test_bad_reference_file_is_bad_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -168,6 +168,25 @@ def test_unreadable_data_still_leaves_a_complete_report(
     )
 
 
+def test_a_data_file_name_that_is_not_utf8_is_a_usage_error(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reports name the file, and are UTF-8: the name is refused before they are
+    written."""
+    import os
+
+    name = os.fsdecode(b"data/accounts\xff.csv")
+    shutil.copy(repo / "data" / "accounts.csv", repo / name)
+    with pytest.raises(SystemExit) as exited:
+        run_cli(capsys, "-C", str(repo), "validate", "accounts", "--data", name)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "mlgitops validate: error: argument --data: data/accounts\\xff.csv: the file name is "
+        "not UTF-8; rename it\n"
+    )
+    assert not (repo / ".mlgitops").exists()
+
+
 def test_unknown_pipeline(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     outcome = run_cli(capsys, "-C", str(repo), "validate", "nope")
     assert outcome.code == 2

@@ -105,6 +105,48 @@ def test_a_dtype_pandera_does_not_know(repo: Path, capsys: pytest.CaptureFixture
     )
 
 
+@pytest.mark.parametrize("dtype", ["float128", "longdouble"])
+def test_a_dtype_wider_than_any_number_read_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], dtype: str
+) -> None:
+    """pandera knows numpy's long doubles; Arrow, which reads every value, does not."""
+    code, err = _validate(repo, capsys, HEAD.replace("int64", dtype))
+    assert (code, err) == (
+        2,
+        f"mlgitops validate: error: schemas/accounts.yaml:4:5: column 'id': dtype: {dtype!r} "
+        "holds numbers wider than 64 bits, which mlgitops cannot read; use float64\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "place", "said"),
+    [
+        ("report_duplicates: bad\n", "6:1", "report_duplicates: expected all, exclude_first or exclude_last, not 'bad'"),
+        ("    report_duplicates: first\n", "6:5", "column 'id': report_duplicates: expected all, exclude_first or exclude_last, not 'first'"),
+        ("report_duplicates: null\n", "6:1", "report_duplicates: expected all, exclude_first or exclude_last, not None"),
+    ],
+)  # fmt: skip
+def test_report_duplicates_must_be_one_pandera_knows(
+    repo: Path, capsys: pytest.CaptureFixture[str], line: str, place: str, said: str
+) -> None:
+    """pandera loads any value, and refuses it only when a ``unique`` check runs."""
+    target_is(repo, "id")
+    code, err = _validate(repo, capsys, HEAD + "    unique: true\n" + line + "unique: [id]\n")
+    assert (code, err) == (2, f"mlgitops validate: error: schemas/accounts.yaml:{place}: {said}\n")
+
+
+def test_a_regex_column_whose_name_is_no_regular_expression(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = HEAD + '  "([":\n    dtype: int64\n    regex: yes\n    required: false\n'
+    code, err = _validate(repo, capsys, text)
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:5:3: column '([': regex: true, but "
+        "the name is not a regular expression (unterminated character set at position 1)\n",
+    )
+
+
 @pytest.mark.parametrize(
     ("check", "why"),
     [
@@ -259,6 +301,24 @@ def test_a_missing_schema_file(repo: Path, capsys: pytest.CaptureFixture[str]) -
         "mlgitops validate: error: schemas/accounts.yaml: no such file (data.schema in "
         "pipelines/accounts.yaml)\n",
     )
+
+
+@pytest.mark.parametrize(("key", "place"), [("path", "3:9"), ("schema", "4:11")])
+def test_a_nul_in_a_path_of_the_spec_is_named_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], key: str, place: str
+) -> None:
+    spec = repo / "pipelines" / "accounts.yaml"
+    text = spec.read_text()
+    named = {"path": "data/accounts.csv", "schema": "schemas/accounts.yaml"}[key]
+    spec.write_text(text.replace(f"  {key}: {named}\n", f'  {key}: "{named}\\0"\n', 1))
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert (outcome.code, outcome.stderr) == (
+        2,
+        f"pipelines/accounts.yaml:{place}: data.{key}: path {named + chr(0)!r} holds a NUL "
+        "character, which no file name can\n"
+        "mlgitops: 1 problem(s) in the specs; nothing written\n",
+    )
+    assert not (repo / ".mlgitops").exists()
 
 
 def test_a_schema_pandera_wrote_round_trips(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

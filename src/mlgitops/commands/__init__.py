@@ -23,3 +23,18 @@ def seconds(most: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def utf8_name(text: str) -> str:
+    """An ``argparse`` type: a file name or URL that is UTF-8 text (one that is not reaches
+    Python as lone surrogates, which no report, all UTF-8, can write)."""
+    import argparse
+
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise argparse.ArgumentTypeError(
+            f"{shown}: the file name is not UTF-8; rename it"
+        ) from None
+    return text

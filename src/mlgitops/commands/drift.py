@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import console, fsio
+from mlgitops.commands import utf8_name
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, SpecError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import Repo, load_repo
@@ -30,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the pipeline")
     parser.add_argument(
         "--current",
+        type=utf8_name,
         metavar="PATH_OR_URL",
         help="recent data, CSV or Parquet (default: drift.current)",
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP
-from mlgitops.commands import seconds
+from mlgitops.commands import seconds, utf8_name
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, MlgitopsError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import load_repo
@@ -32,6 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="the pipeline (its `name:`)")
     parser.add_argument(
         "--data",
+        type=utf8_name,
         metavar="PATH_OR_URL",
         help="validate this file or https URL instead of the spec's data.path",
     )

@@ -157,6 +157,8 @@ def _build(deploy: Any) -> dict[str, Any] | None:
 def _path_problem(value: Any, url_ok: bool) -> str | None:
     if not isinstance(value, str) or not value:
         return None
+    if "\0" in value:
+        return f"path {value!r} holds a NUL character, which no file name can"
     if is_url(value):
         if not url_ok:
             return "must be a path in the repository, not a URL"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from mlgitops.errors import Problem, SpecError
+from mlgitops.errors import Problem, SpecError, first_line
 from mlgitops.jsondoc import MAX_DEPTH
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import fastyaml
@@ -64,6 +64,8 @@ def _load(source: str, text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(source, 1, 1, f"YAML: {exc}")]
     except (ValueError, RecursionError) as exc:
         return None, [_unreadable(source, text, exc)]
+    except (TypeError, AttributeError) as exc:  # ruamel, making values of what parsed
+        return None, [_unbuildable(source, text, exc)]
     if doc is None:
         return None, [Problem(source, 1, 1, "the file is empty: expected a mapping")]
     if not isinstance(doc, Mapping):
@@ -170,6 +172,56 @@ def _unreadable(source: str, text: str, exc: ValueError | RecursionError) -> Pro
     line = text.count("\n", 0, at) + 1
     col = at - (text.rfind("\n", 0, at) + 1) + 1
     return Problem(source, line, col, f"YAML: a value that cannot be read ({exc})")
+
+
+_MERGES_ITSELF = "`<<` merges a map into itself (its alias names a map that holds it)"
+_NESTED_KEY = "a key that is a list or a map may not hold another list or map"
+
+
+def _unbuildable(source: str, text: str, exc: TypeError | AttributeError) -> Problem:
+    """Where YAML that parses makes no value: a key holding a list or a map inside a list or
+    a map (no Python key can), or a ``<<`` that merges a map into itself."""
+    from ruamel.yaml import YAML
+
+    found = _unbuildable_node(YAML(typ="rt", pure=True).compose(text), [], set())
+    if found is None:
+        return Problem(source, 1, 1, f"YAML: a value that cannot be read ({first_line(exc)})")
+    mark, why = found
+    return Problem(source, mark.line + 1, mark.column + 1, f"YAML: {why}")
+
+
+def _unbuildable_node(node: Any, holders: list[Any], seen: set[int]) -> tuple[Any, str] | None:
+    """The mark of the first key or ``<<`` under ``node`` that makes no value, and why;
+    ``holders``: the collections that hold ``node``."""
+    from ruamel.yaml.nodes import CollectionNode, MappingNode
+
+    if not isinstance(node, CollectionNode) or id(node) in seen:
+        return None
+    seen.add(id(node))
+    pairs = node.value if isinstance(node, MappingNode) else [(None, item) for item in node.value]
+    within = [*holders, node]
+    for key, value in pairs:
+        if isinstance(key, CollectionNode) and any(
+            isinstance(inner, CollectionNode) for inner in _children(key)
+        ):
+            return key.start_mark, _NESTED_KEY
+        if key is not None and key.tag == "tag:yaml.org,2002:merge":
+            merged = value.value if value.tag == "tag:yaml.org,2002:seq" else [value]
+            if any(m is h for m in merged for h in within):
+                return key.start_mark, _MERGES_ITSELF
+        for child in (key, value):
+            found = _unbuildable_node(child, within, seen)
+            if found is not None:
+                return found
+    return None
+
+
+def _children(node: Any) -> list[Any]:
+    from ruamel.yaml.nodes import MappingNode
+
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value)
 
 
 def _duplicate_reason(exc: Any) -> str:

@@ -71,6 +71,11 @@ COLUMN_KEYS = frozenset(
 )
 
 
+#: What ``report_duplicates`` may say: which occurrences of a duplicate fail (pandera
+#: refuses anything else only once a ``unique`` check runs).
+REPORT_DUPLICATES = ("all", "exclude_first", "exclude_last")
+
+
 def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
     """The pipeline's schema: ``data.schema`` (pandera YAML) or ``data.columns``."""
     data = pipeline.data
@@ -148,7 +153,38 @@ def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFra
             where = _failing_part(source, text, doc)
             raise BadInput(f"{where}pandera cannot load this schema: {_short(exc)}") from exc
     _same_checks(source, doc, schema)
+    _readable_columns(source, doc, schema)
     return schema
+
+
+def _readable_columns(source: str, doc: Mapping[str, Any], schema: pa.DataFrameSchema) -> None:
+    """SpecError at each column whose values no reader holds (numpy's long doubles, which
+    Arrow has no type for), and at each regex column whose name does not compile."""
+    import re
+
+    import numpy as np
+
+    problems = []
+    for name, column in (doc.get("columns") or {}).items():
+        loaded = schema.columns.get(str(name))
+        native = getattr(getattr(loaded, "dtype", None), "type", None)
+        if isinstance(native, np.dtype) and native.kind == "f" and native.itemsize > 8:
+            message = (
+                f"column {str(name)!r}: dtype: {column.get('dtype')!r} holds numbers wider "
+                "than 64 bits, which mlgitops cannot read; use float64"
+            )
+            problems.append(_problem(source, doc, ["columns", name, "dtype"], message))
+        if loaded is not None and loaded.regex:
+            try:
+                re.compile(str(name))
+            except re.error as exc:
+                message = (
+                    f"column {str(name)!r}: regex: true, but the name is not a regular "
+                    f"expression ({exc})"
+                )
+                problems.append(_problem(source, doc, ["columns", name], message))
+    if problems:
+        raise SpecError(problems)
 
 
 def _flags_are_booleans(source: str, text: str, doc: Mapping[str, Any]) -> None:
@@ -285,6 +321,7 @@ def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
     if unique is not None and not isinstance(unique, str | list):
         message = f"unique: expected a column name or a list of them, not {unique!r}"
         yield _problem(source, doc, ["unique"], message)
+    yield from _report_duplicates(source, doc, [], doc)
     columns = doc.get("columns") or {}
     if not isinstance(columns, Mapping):
         yield _problem(source, doc, ["columns"], "columns: expected a mapping of column names")
@@ -300,6 +337,7 @@ def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Pro
     if not isinstance(column, Mapping):
         yield _problem(source, doc, where, f"column {name!r}: expected a mapping")
         return
+    yield from _report_duplicates(source, doc, where, column)
     for key in column:
         if key in COLUMN_KEYS or key in yaml_rules.CHECKS or _is_check(key):
             continue
@@ -308,6 +346,21 @@ def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Pro
             "registered pandera check; pandera would ignore it"
         )
         yield _problem(source, doc, [*where, key], message)
+
+
+def _report_duplicates(
+    source: str, doc: Any, where: list[str], settings: Mapping[str, Any]
+) -> Iterator[Problem]:
+    """A problem where ``report_duplicates`` (the schema's, or a column's at ``where``) is
+    none that pandera knows."""
+    value = settings.get("report_duplicates", "all")
+    if isinstance(value, str) and value in REPORT_DUPLICATES:
+        return
+    column = f"column {where[-1]!r}: " if where else ""
+    message = (
+        f"{column}report_duplicates: expected all, exclude_first or exclude_last, not {value!r}"
+    )
+    yield _problem(source, doc, [*where, "report_duplicates"], message)
 
 
 def _is_check(key: Any) -> bool:
