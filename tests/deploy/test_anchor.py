@@ -17,7 +17,16 @@ import requests
 
 from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_deploy import deploy, versions
-from tests.deploy.world import World, git, handoff, publish_review, reviewed_run
+from tests.deploy.world import (
+    World,
+    cli_run,
+    git,
+    handoff,
+    pr_workflow,
+    publish_review,
+    results_zip,
+    reviewed_run,
+)
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.mlflow_server import MlflowServer
 
@@ -216,6 +225,75 @@ def test_a_pull_request_whose_workflow_never_ran_deploys_nothing(
         "(branch feature) from this repository before its merge, so nothing reviewed it; "
         "nothing deployed\n"
     )
+
+
+def test_results_uploaded_again_after_the_merge_deploy_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The reviewed run, run again after the merge, trained anew and uploaded its results
+    over the reviewed ones (``overwrite: true``): a model and a verdict nobody reviewed."""
+    uri, state, name = mlflow_server.uri, on_github.state, world.name
+    reviewed = reviewed_run(uri, world.work, name)
+    run = publish_review(state, world.work, name, pr=12)
+    merged_at = state.pulls[12]["merged_at"]
+    state.rerun(run["id"], status="completed")
+    assert cli_run(world.work, "train", name, "--tracking-uri", uri, "--force") == 0
+    assert cli_run(world.work, "compare", name, "--tracking-uri", uri) == 0
+    retrained = handoff(world.work, name, "train.json")["run_id"]
+    assert retrained != reviewed
+    aid = state.upload_artifact(run["id"], f"mlgitops-{name}-train", results_zip(world.work, name))
+    head = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+
+    uploaded = state.artifacts[aid]["created_at"]
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pull request #12: artifact mlgitops-{name}-train of workflow "
+        f"run {run['id']} was uploaded at {uploaded}, after the merge at {merged_at} (the run "
+        "was run again since): its results are not the ones reviewed; nothing deployed\n"
+    )
+    assert world.remote_head() == head
+    assert versions(uri, name) == []
+
+
+def test_a_review_running_again_after_the_merge_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The pull request's newest run, run again after the merge, is not completed: an older
+    run on the same commit is not its review in its place (the newest may have judged
+    otherwise, against another deployed model)."""
+    uri, state, name = mlflow_server.uri, on_github.state, world.name
+    reviewed_run(uri, world.work, name)
+    head = git(world.work, "rev-parse", "HEAD")
+    state.add_pull(12, head)
+    runs = []
+    for _ in range(2):
+        runs.append(
+            state.add_workflow_run(
+                head, name=f"mlgitops {name}: pull request", path=pr_workflow(world)
+            )
+        )
+        state.add_artifact(runs[-1]["id"], f"mlgitops-{name}-train", results_zip(world.work, name))
+    state.merge_pull(12, head)
+    state.rerun(runs[-1]["id"])
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pull request #12: workflow run {runs[-1]['id']}, the newest "
+        f"of {pr_workflow(world)} on its last commit {head[:12]}, is in_progress (attempt 2): "
+        "its results are not settled; nothing deployed (run the deploy again once it "
+        "completes)\n"
+    )
+    assert versions(uri, name) == []
 
 
 def test_a_reviewed_verdict_nested_too_deeply_deploys_nothing(

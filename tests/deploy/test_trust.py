@@ -32,6 +32,7 @@ from tests.deploy.world import (
     deployed_review,
     git,
     handoff,
+    pr_workflow,
     publish_review,
     results_zip,
     reviewed_run,
@@ -129,10 +130,6 @@ def merged_with(state: Any, world: World, pr: int, archive: bytes) -> dict[str, 
     state.add_artifact(run["id"], f"mlgitops-{world.name}-train", archive)
     state.merge_pull(pr, head)
     return run
-
-
-def pr_workflow(world: World) -> str:
-    return f".github/workflows/mlgitops-{world.name}-pr.yml"
 
 
 def another_model(world: World, uri: str, label: str) -> tuple[str, str, str]:

@@ -15,13 +15,14 @@ import requests
 
 from tests.deploy.test_anchor import model_json
 from tests.deploy.test_deploy import alias, deploy, merge_a_change, versions
-from tests.deploy.test_trust import another_model, pr_workflow
+from tests.deploy.test_trust import another_model
 from tests.deploy.world import (
     World,
     cli_run,
     deployed_review,
     git,
     handoff,
+    pr_workflow,
     publish_review,
     results_zip,
     reviewed_run,
@@ -479,3 +480,54 @@ def test_doctor_names_a_record_that_disagrees_with_the_registry(
             "again); deploy and promote refuse it"
         ],
     )
+
+
+def _tune(world: World, params: str, message: str) -> str:
+    """A merged change of the model's parameters; the merge commit."""
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    text = spec.read_text()
+    start = text.index("  params: {")
+    spec.write_text(text[:start] + f"  params: {{{params}}}" + text[text.index("\n", start) :])
+    git(world.work, "commit", "-qam", message)
+    git(world.work, "push", "-q", "origin", "main")
+    return git(world.work, "rev-parse", "HEAD")
+
+
+def test_a_merges_deploy_landing_after_a_later_merges_is_judged_against_the_live_model(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Merged before another pull request whose deploy landed first, a model is held to what
+    runs now, not to what ran when it was merged: judged against that, it would replace a
+    better model it was never compared with."""
+    uri, state = mlflow_server.uri, on_github.state
+    weak = "max_iter: 1, max_leaf_nodes: 4, learning_rate: 1.0, random_state: 0"
+    _tune(world, weak, "Start with a stump")
+    deployed_review(world, uri, state, 12)  # v1, the weakest
+    better = "max_iter: 2, max_leaf_nodes: 4, learning_rate: 1.0, random_state: 0"
+    merged = _tune(world, better, "Two trees")
+    reviewed_run(uri, world.work, world.name)  # passes against v1
+    publish_review(state, world.work, world.name, pr=13)
+    _tune(world, "max_iter: 200, learning_rate: 0.1, random_state: 0", "Many trees")
+    reviewed_run(uri, world.work, world.name)
+    publish_review(state, world.work, world.name, pr=14)
+    assert deploy(world, uri) == 0  # v2, the best, lands first
+    live = world.remote_head()
+    job = world.clone("job")  # the first merge's deploy job, run late
+    git(job, "checkout", "-q", "--detach", merged)
+    capsys.readouterr()
+
+    assert deploy(world, uri, root=job) == 1
+
+    out, err = capsys.readouterr()
+    assert (
+        f"  what is deployed changed after the merge: judged against model v2 "
+        f"(manifests/{world.name}/overlays/staging/model.json at {live[:12]}), not v1, which "
+        "ran when it was merged"
+    ) in out, out
+    assert err.startswith("mlgitops deploy: error: model ") and "fails the merged gates" in err
+    assert "roc_auc" in err, err
+    assert world.remote_head() == live
+    assert versions(uri, world.name) == ["1", "2"]

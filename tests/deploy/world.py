@@ -110,6 +110,11 @@ def make_world(tmp: Path, count: int = 1, *, build_image: bool = False) -> World
     return world
 
 
+def pr_workflow(world: World) -> str:
+    """The path of the pipeline's PR workflow (what deploy's anchor asks GitHub for)."""
+    return f".github/workflows/mlgitops-{world.name}-pr.yml"
+
+
 def reviewed_run(uri: str, root: Path, name: str, *, passes: bool = True) -> str:
     """Train and compare ``root``'s pipeline for real: the hand-off folder a review leaves."""
     assert cli_run(root, "train", name, "--tracking-uri", uri) == 0

@@ -157,6 +157,38 @@ def test_a_run_this_commits_workflow_trained_is_reused_and_one_planted_after_it_
     assert handed_off["cached"] is True and handed_off["run_id"] == first
 
 
+def test_every_re_run_reuses_the_training_of_the_first_attempt(
+    workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each attempt of a workflow run uploads its results over the last one's
+    (``overwrite: true``): after a re-run that reused the training, the run's record says
+    ``cached: true``, and it still records the run its workflow trained on this commit."""
+    workflow.train(capsys)
+    first = workflow.run_id()
+    run = workflow.uploaded()
+    assert "cache hit, reusing run" in workflow.train(capsys)  # attempt 2
+    state, name = workflow.github.state, f"mlgitops-{workflow.name}-train"
+    state.rerun(run, status="completed")
+    state.upload_artifact(run, name, _results(workflow.root, workflow.name))
+    (uploaded,) = [a for a in state.artifacts.values() if a["workflow_run"]["id"] == run]
+    assert json.loads(_member(state.blobs[uploaded["id"]], workflow.name))["cached"] is True
+
+    out = workflow.train(capsys)  # attempt 3
+
+    assert (
+        f"cached run {first} was recorded by workflow run {run} on this commit "
+        f"({workflow.head[:12]}), as its uploaded results say (it trained the run, or reused "
+        "it from one that did)"
+    ) in out
+    assert f"cache hit, reusing run {first}" in out
+    assert workflow.run_id() == first
+
+
+def _member(archive: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        return zipped.read(f"{name}/train.json")
+
+
 def test_a_recorded_run_whose_hand_off_changed_gives_way_to_an_older_record(
     workflow: PullRequestWorkflow, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -241,7 +273,6 @@ def test_a_run_of_the_commit_on_another_branch_is_no_record(
 @pytest.mark.parametrize(
     "record",
     [
-        {"cached": True},
         {"cached": 0},
         {"model_digest": ""},
         {"run_id": "0' or attributes.status = 'FINISHED"},
@@ -249,7 +280,6 @@ def test_a_run_of_the_commit_on_another_branch_is_no_record(
         b"PK\x03\x04cut",
     ],
     ids=[
-        "a cache hit itself",
         "cached not a bool",
         "no digest",
         "a run id that is a filter",

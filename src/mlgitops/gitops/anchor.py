@@ -7,15 +7,17 @@ committed ``.mlgitops/<name>/verdict.json`` is just a file in the merge). It
 asks GitHub instead:
 
 1. the pull request merged as the pushed commit (``merge_commit_sha``);
-2. the PR workflow's newest completed run for that pull request's last head
-   commit and head branch, from this repository, started before the merge
-   (code on another branch cannot write another run's artifacts; a pull
-   request opened after the merge cannot add a run). A run that started while
+2. the PR workflow's newest run for that pull request's last head commit and
+   head branch, from this repository, started before the merge (code on
+   another branch cannot write another run's artifacts; a pull request opened
+   after the merge cannot add a run), and completed: where it is running again,
+   an older run is not its review in its place. A run that started while
    another pull request from the same branch into another base was open cannot
    be told apart from that one's, and is not taken; where none is left,
    nothing deploys;
-3. that run's uploaded results (``mlgitops-<name>-train``): ``train.json``
-   names the MLflow run and the model digest, ``verdict.json`` the review.
+3. that run's uploaded results (``mlgitops-<name>-train``), uploaded before
+   the merge (an attempt run after it replaces them): ``train.json`` names the
+   MLflow run and the model digest, ``verdict.json`` the review.
 
 Locally, without GitHub, the same record is read from the hand-off folder,
 and everything says that the anchor is local.
@@ -92,7 +94,7 @@ def from_github(client: GitHub, repo: str, sha: str, pipeline: str, pr_workflow:
     pull = _merged_pull(client, repo, sha)
     number, head = int(pull["number"]), str(pull["head"]["sha"])
     run = _reviewed_run(client, repo, pull, pr_workflow)
-    files = _results(client, repo, int(run["id"]), pipeline, number)
+    files = _results(client, repo, int(run["id"]), pipeline, pull)
     train = load_train_result(
         files["train.json"].decode("utf-8", "replace"),
         f"workflow run {run['id']}: train.json",
@@ -200,7 +202,7 @@ def open_at(pull: Mapping[str, Any], moment: float) -> bool:
 
 
 def pull_request_runs(
-    client: GitHub, repo: str, pull: Mapping[str, Any], workflow: str, *, status: str | None = None
+    client: GitHub, repo: str, pull: Mapping[str, Any], workflow: str
 ) -> list[tuple[dict[str, Any], float]]:
     """Runs of ``workflow`` (a path) that may be ``pull``'s own, with the moment each was
     created: runs for a ``pull_request`` event on its head commit and branch, from this
@@ -210,10 +212,9 @@ def pull_request_runs(
     another base was open (:func:`sharing_its_branch`) are still among them: see
     :func:`apart`."""
     head, branch = str(pull["head"]["sha"]), pull["head"]["ref"]
-    filters = {"event": "pull_request", "head_sha": head} | ({"status": status} if status else {})
     return [
         (run, started)
-        for run in client.list_workflow_runs(repo, **filters)
+        for run in client.list_workflow_runs(repo, event="pull_request", head_sha=head)
         if run.get("path") == workflow
         and run.get("event") == "pull_request"
         and (run.get("head_repository") or {}).get("full_name") == repo
@@ -238,10 +239,10 @@ def _reviewed_run(
     merged = seconds_of(pull.get("merged_at"))
     runs = [
         (run, started)
-        for run, started in pull_request_runs(client, repo, pull, workflow, status="completed")
+        for run, started in pull_request_runs(client, repo, pull, workflow)
         if merged is not None and started <= merged
     ]
-    if not runs:
+    if not any(run.get("status") == "completed" for run, _ in runs):
         raise CheckFailed(
             f"pull request #{number}: no completed run of {workflow} on its last commit "
             f"{head[:12]} (branch {branch}) from this repository before its merge, so nothing "
@@ -258,13 +259,26 @@ def _reviewed_run(
             f"be told apart from #{number}'s, so none of them is a review; nothing deployed "
             "(merge the change again through a pull request from a branch of its own)"
         )
-    return max(ours, key=lambda r: (int(r["id"]), int(r.get("run_attempt") or 1)))
+    newest = max(ours, key=lambda r: int(r["id"]))
+    if newest.get("status") != "completed":
+        # (run again, or still running: an older run is not its review in its place, as
+        # the newest may judge otherwise)
+        raise CheckFailed(
+            f"pull request #{number}: workflow run {newest['id']}, the newest of {workflow} "
+            f"on its last commit {head[:12]}, is {newest.get('status')} (attempt "
+            f"{newest.get('run_attempt') or 1}): its results are not settled; nothing "
+            "deployed (run the deploy again once it completes)"
+        )
+    return newest
 
 
 def _results(
-    client: GitHub, repo: str, run_id: int, pipeline: str, number: int
+    client: GitHub, repo: str, run_id: int, pipeline: str, pull: Mapping[str, Any]
 ) -> dict[str, bytes]:
-    name = artifact_name(pipeline)
+    """The run's uploaded results, uploaded before the pull request's merge: a run can be run
+    again after it, and its new attempt's upload replaces the reviewed one."""
+    name, number, merged_at = artifact_name(pipeline), int(pull["number"]), pull.get("merged_at")
+    merged = seconds_of(merged_at)
     found = [
         a
         for a in client.list_run_artifacts(repo, run_id, name)
@@ -275,7 +289,17 @@ def _results(
             f"pull request #{number}: workflow run {run_id} has no artifact {name} (expired, "
             "or training did not run); run the pull request's checks again; nothing deployed"
         )
-    archive = client.download_artifact(repo, int(found[-1]["id"]))
+    artifact = found[-1]
+    stamps = [seconds_of(artifact.get(field)) for field in ("created_at", "updated_at")]
+    uploaded = [stamp for stamp in stamps if stamp is not None]
+    if merged is None or not uploaded or max(uploaded) > merged:
+        stamp = artifact.get("updated_at") or artifact.get("created_at") or "an unknown time"
+        raise CheckFailed(
+            f"pull request #{number}: artifact {name} of workflow run {run_id} was uploaded "
+            f"at {stamp}, after the merge at {merged_at} (the run was run again since): its "
+            "results are not the ones reviewed; nothing deployed"
+        )
+    archive = client.download_artifact(repo, int(artifact["id"]))
     return members(archive, pipeline, f"artifact {name} of workflow run {run_id}")
 
 

@@ -10,7 +10,8 @@ reviewed diff although no reviewed code made it.
 So in a pull request's workflow the cache is GitHub's record, and MLflow only holds the
 files: a run under the content key is reused only where a run of this pipeline's
 PR workflow on the pull request's head commit and branch, from this repository, uploaded
-results (``mlgitops-<name>-train``) saying it trained that run itself (``cached: false``)
+results (``mlgitops-<name>-train``) saying it trained that run (``cached: false``), or
+reused it so (``cached: true``: each attempt of a workflow run uploads over the last one's),
 under that key, with the model digest the run's hand-off states and the digest of the
 training rows restored now (deploy checks the model's files against that digest). That
 workflow run ran this commit, its base's workflow file included, so its results are as
@@ -151,16 +152,23 @@ def reusable(
                 continue
             for line in passed:
                 console.line(f"{line}; not reused")
-            if trained.run_id == newest:
+            if trained.run_id == newest and not trained.cached:
                 console.line(
                     f"train {name}: cached run {newest} was trained by workflow run "
                     f"{workflow_run} on this commit ({head}), as its uploaded results record"
                 )
+            elif trained.run_id == newest:
+                console.line(
+                    f"train {name}: cached run {newest} was recorded by workflow run "
+                    f"{workflow_run} on this commit ({head}), as its uploaded results say (it "
+                    "trained the run, or reused it from one that did)"
+                )
             else:
+                how = "reused" if trained.cached else "trained"
                 console.line(
                     f"train {name}: cached run {newest}, the newest under the content key, is "
                     f"not one this pull request's workflow trained; run {trained.run_id} is: "
-                    f"workflow run {workflow_run} trained it on this commit ({head}), as its "
+                    f"workflow run {workflow_run} {how} it on this commit ({head}), as its "
                     "uploaded results record"
                 )
             return _as_recorded(trained, found)
@@ -201,8 +209,8 @@ def _as_recorded(trained: TrainResult, found: Outcome) -> Outcome:
 
 def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple[int, TrainResult]]:
     """(workflow run id, its train.json) for each run of the pipeline's PR workflow on the
-    head commit, from this repository, whose uploaded results say it trained (newest
-    first). A run made while another pull request from the same branch into another base
+    head commit, from this repository, whose uploaded results say it trained or reused a
+    run (newest first). A run made while another pull request from the same branch into another base
     was open may be that one's, run with its base's workflow file: it is no record (as for
     deploy's anchor). Results that do not read as a train.json are none either."""
     from mlgitops.gitops.anchor import (
@@ -234,5 +242,7 @@ def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple
                 trained = load_train_result(files["train.json"].decode("utf-8", "replace"), what)
             except MlgitopsError:
                 continue
-            if trained.cached is False and digest.FORM.fullmatch(str(trained.model_digest)):
+            if digest.FORM.fullmatch(str(trained.model_digest)):
+                # trained there, or reused there (an attempt uploads its results over the
+                # last one's): a reuse is of a run such a record names, its digests checked
                 yield run_id, trained  # (older results record no digest: no record)
