@@ -268,6 +268,8 @@ def branch_problem(name: str) -> str | None:
 
 
 def _repo_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
+    for path in _not_finite(doc, []):  # a price the comment would show as nan
+        yield path, "must be a finite number (.nan and .inf are not)", False
     branch = doc.get("default_branch")
     if isinstance(branch, str):
         message = branch_problem(branch)
