@@ -17,6 +17,7 @@ from tests.deploy.test_anchor import model_json
 from tests.deploy.test_deploy import alias, deploy, merge_a_change, versions
 from tests.deploy.test_trust import another_model
 from tests.deploy.world import (
+    CANARY_BLOCK,
     World,
     cli_run,
     deployed_review,
@@ -531,3 +532,52 @@ def test_a_merges_deploy_landing_after_a_later_merges_is_judged_against_the_live
     assert "roc_auc" in err, err
     assert world.remote_head() == live
     assert versions(uri, world.name) == ["1", "2"]
+
+
+def test_a_later_deploy_under_an_order_of_environments_the_merge_changed_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The merged spec adds a canary first, which runs nothing, and puts production before
+    staging: the branch before the merge chooses staging's record as the baseline (its own
+    order). What runs now is read there; at the commit that wrote it, the merged spec's order
+    would choose production's record, so no record there is the one to judge against:
+    nothing deploys, rather than what the pull request's order would choose."""
+    uri, state, name = mlflow_server.uri, on_github.state, world.name
+    deployed_review(world, uri, state, 12)  # v1 in staging
+    promote = ("promote", name, "--to", "production", "--tracking-uri", uri)
+    assert cli_run(world.work, *promote) == 0  # and in production
+    git(world.work, "pull", "-q", "origin", "main")
+    spec = world.work / "pipelines" / f"{name}.yaml"
+    text = spec.read_text()
+    staging = text.split("    - name: staging\n")[1].split("    - name: production\n")[0]
+    text = text.replace(f"    - name: staging\n{staging}", "")
+    text = text.replace("drift:\n", f"    - name: staging\n{staging}drift:\n", 1)
+    spec.write_text(text.replace("  environments:\n", f"  environments:\n{CANARY_BLOCK}"))
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "add", "-A")
+    merged = _tune(world, "max_iter: 150, learning_rate: 0.1, random_state: 0", "Production first")
+    reviewed_run(uri, world.work, name)
+    publish_review(state, world.work, name, pr=13)
+    _tune(world, "max_iter: 100, learning_rate: 0.1, random_state: 0", "Fewer trees")
+    reviewed_run(uri, world.work, name)
+    publish_review(state, world.work, name, pr=14)
+    assert deploy(world, uri) == 0  # v2 in staging, first
+    live = world.remote_head()
+    job = world.clone("job")  # the first merge's deploy job, run late
+    git(job, "checkout", "-q", "--detach", merged)
+    capsys.readouterr()
+
+    assert deploy(world, uri, root=job) == 1
+
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: what is deployed changed after the merge "
+        f"(manifests/{name}/overlays/staging/model.json at {live[:12]} records model v2), and "
+        "the merged spec no longer names that record first: nothing can be judged against "
+        "what runs now; nothing deployed (merge the change again through a pull request, "
+        "whose review compares it with what runs now)\n"
+    )
+    assert world.remote_head() == live
+    assert versions(uri, name) == ["1", "2"]

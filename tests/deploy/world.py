@@ -37,6 +37,12 @@ IMAGE_BUILD = (
     "      base: python:3.11-slim-bookworm@sha256:" + "ab" * 32 + "\n"
     "      requirements: serving/requirements.txt\n"
 )
+#: An environment that runs nothing yet, for a spec to put first.
+CANARY_BLOCK = """\
+    - name: canary
+      namespace: ml-canary
+      cluster: https://kubernetes.default.svc
+"""
 IMAGE_LOCK = "mlgitops[serve]==0.1.0 --hash=sha256:" + "1" * 64 + "\n"
 
 
