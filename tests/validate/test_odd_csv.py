@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pandera.errors import SchemaErrors
 
 from mlgitops.data import open_data
 from mlgitops.validation.engine import Limits, validate
@@ -175,6 +176,54 @@ def test_validation_equals_plain_pandera(case: tuple[str, bytes, Path], tmp_path
     reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
     outcome = validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
     assert_pandera_s_verdict(outcome, data)
+
+
+#: Integers written in hexadecimal: pyarrow reads ``0x1e`` as 30, pandas reads it as text,
+#: and pandera's coercion to int64 fails. Read in blocks, by the streaming reader (line ends
+#: of a lone CR) and on the exact path (short records).
+HEX_CASES = {
+    "hex": HEAD + b"\n1,34,a,free\n2,0x1e,b,pro\n0x3,13,c,team\n",
+    "hex_upper_cr_only": HEAD + b"\r1,34,a,free\r2,0X1E,b,pro\r3,7,c,team\r",
+    "hex_short_records": HEAD + b"\n1,34,a\n2,0x1e\n3,5,c,team\n",
+    "hex_after_many_blocks": _many(60_000).replace(b"\n54777,", b"\n0xd5f9,", 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEX_CASES))
+def test_integers_written_in_hexadecimal_fail_as_in_plain_pandera(
+    name: str, tmp_path: Path
+) -> None:
+    data = HEX_CASES[name]
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    outcome = validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
+    frame, lines = _pandas(data), _physical_lines(data)
+    expected = {
+        (column, row + 1, value)
+        for column in ("id", "age")
+        for row, value in enumerate(frame[column])
+        if isinstance(value, str) and value.lower().startswith("0x")
+    }
+    assert expected, "the case writes an integer in hexadecimal"
+    found = {
+        (failure.column, example.row, example.value)
+        for failure in outcome.failures
+        if failure.check == "dtype('int64')"
+        for example in failure.examples
+    }
+    assert found == expected
+    for failure in outcome.failures:
+        for example in failure.examples:
+            assert example.line is not None
+            opening = lines[example.line - 1]
+            assert opening.startswith(f"{frame['id'].iloc[example.row - 1]},"), opening
+    with pytest.raises(SchemaErrors) as plain:  # plain pandera fails the file too
+        from_yaml_text("schema.yaml", SCHEMA).pandera.validate(frame, lazy=True)
+    coerced = plain.value.failure_cases.query("check == \"coerce_dtype('int64')\"")
+    assert {(c, v) for c, v in zip(coerced["column"], coerced["failure_case"], strict=True)} == {
+        (column, value) for column, _, value in expected
+    }
 
 
 @pytest.mark.parametrize(

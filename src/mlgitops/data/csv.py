@@ -75,6 +75,8 @@ class _Counted:
         self._held = b""
         self.newlines = 0
         self.lone_cr = False
+        #: Whether the bytes read hold a ``0x`` or ``0X`` (:func:`csvblocks.refuse_hexadecimal`)
+        self.hexadecimal = False
         self.last = b""
         self.closed = False
 
@@ -93,6 +95,8 @@ class _Counted:
                 self._turn.notify_all()
         if data:
             self.newlines += data.count(b"\n")
+            if not self.hexadecimal:
+                self.hexadecimal = csvblocks.hexadecimal(self.last[-1:] + data)
             if not self.lone_cr and (b"\r" in data or self.last == b"\r"):
                 joined = self.last + data
                 lone = joined.count(b"\r") - int(joined.endswith(b"\r"))
@@ -378,9 +382,12 @@ class CsvReader:
                     memory_pool=_pool(),
                 )
                 for batch in _parsed_ahead(stream, counted):
+                    table = pa.Table.from_batches([batch])
+                    if counted.hexadecimal:  # read, parsed or read ahead
+                        csvblocks.refuse_hexadecimal(table, b"0x")
                     read.rows += batch.num_rows
-                    yield pa.Table.from_batches([batch])
-                    del batch
+                    yield table
+                    del batch, table
             finally:
                 counted.close()  # a read waiting for its turn gives up: the stream can close
                 if stream is not None:  # now, not when a cycle is collected at exit
@@ -444,6 +451,7 @@ class CsvReader:
                     convert_options=convert,
                     memory_pool=_pool(),
                 )
+                csvblocks.refuse_hexadecimal(table, data)
                 read.rows += table.num_rows
                 yield table
                 del table

@@ -298,6 +298,7 @@ def parsed(
             convert_options=convert,
             memory_pool=pool,
         )
+        refuse_hexadecimal(table, data, length)
         # numpy counts with the GIL released, four times as fast as bytes.count
         ends = int(np.count_nonzero(np.frombuffer(data, np.uint8, length) == ord("\n")))
         if data.find(b"\r", 0, length) >= 0:  # a lone CR ends a line too
@@ -325,6 +326,29 @@ def parsed(
         finally:  # stopped early: what is not started never starts
             for future, _ in pending:
                 future.cancel()
+
+
+def refuse_hexadecimal(table: pa.Table, data: Any, length: int | None = None) -> None:
+    """ConversionFailed naming the integer columns of ``table`` where the bytes it was read
+    from (the first ``length`` of ``data``) hold a ``0x`` or ``0X``: pyarrow reads ``0x1e``
+    as the integer 30, where pandas reads text, which pandera's coercion refuses. Those
+    columns are then read as text, and judged as pandera judges them (a ``0x`` elsewhere,
+    in a text, costs only that)."""
+    import pyarrow as pa
+
+    integers = [field.name for field in table.schema if pa.types.is_integer(field.type)]
+    if integers and hexadecimal(data, length):
+        raise ConversionFailed(integers[0], integers[1:])
+
+
+def hexadecimal(data: Any, length: int | None = None) -> bool:
+    """Whether the first ``length`` bytes of ``data`` (all: None) hold a ``0x`` or ``0X``."""
+    import numpy as np
+
+    raw = np.frombuffer(data, np.uint8, -1 if length is None else length)
+    # numpy compares with the GIL released; an x is rare in numbers, a 0 is not
+    xs = np.flatnonzero((raw[1:] == ord("x")) | (raw[1:] == ord("X")))
+    return bool(xs.size) and bool(np.any(raw[xs] == ord("0")))
 
 
 #: Columns found not to convert in one block before the caller is told.
