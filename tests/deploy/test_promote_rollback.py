@@ -280,6 +280,41 @@ def test_rollback_restores_the_previous_model_once(
     assert world.remote_head() == head
 
 
+@pytest.mark.parametrize("field", ["model_digest", "training_rows_digest"])
+def test_rollback_refuses_a_history_entry_whose_digests_deploy_did_not_register(
+    staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str], field: str
+) -> None:
+    """A merge that changes only a record (no deploy runs for it) rewrites v1's history
+    entry: the model server and compare would hold v1's files, or the rows compare keeps
+    it off, to digests deploy never checked."""
+    world, uri = staged, mlflow_server.uri
+    v1 = record(world, "staging")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    doc = json.loads((world.work / rel).read_text())
+    forged = "sha256:" + "0" * 64
+    for entry in (doc["previous"], *doc["history"]):
+        entry[field] = forged
+    (world.work / rel).write_text(json.dumps(doc, indent=2))
+    git(world.work, "commit", "-qam", "Tidy the history")
+    git(world.work, "push", "-q", "origin", "main")
+    head = world.remote_head()
+    capsys.readouterr()
+
+    assert rollback(world, uri) == 2
+
+    assert capsys.readouterr().err == (
+        f"mlgitops rollback: error: {rel} records {field} {forged} for version 1, where "
+        f"deploy registered that version with {v1[field]}: the record was changed by other "
+        "than deploy, promote and rollback; restore it from Git's history; nothing committed\n"
+    )
+    assert world.remote_head() == head
+    assert alias(uri, world.name, "staging") == "2"
+
+
 def test_rollback_to_a_version_and_with_nothing_to_restore(
     staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

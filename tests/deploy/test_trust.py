@@ -8,6 +8,7 @@ server, real git with a bare remote and the loopback GitHub, then runs
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -686,3 +687,117 @@ def test_the_re_score_leaves_out_rows_whose_label_the_pull_request_changed(
     assert "roc_auc max_drop" in summary  # it passed while those rows were paired
     assert f"fails the merged gates: {summary}; nothing deployed" in err
     assert versions(uri, world.name) == ["1"]
+
+
+def rewrite_signature(uri: str, world: World, model_uri: str, column: str) -> None:
+    """What the PR credentials can do to the files of the deployed model (logged as
+    ``model_uri``, ``models:/<id>``): its MLmodel's signature takes one more input,
+    ``column``."""
+    import yaml
+
+    model_id = model_uri.removeprefix("models:/")
+    tracking = open_tracking(uri, world.work, env={})
+    logged = requests.get(f"{uri}/api/2.0/mlflow/logged-models/{model_id}", timeout=30).json()
+    artifacts = logged["model"]["info"]["artifact_uri"]
+    mlmodel = yaml.safe_load(tracking.download(artifacts, "MLmodel"))
+    inputs = json.loads(mlmodel["signature"]["inputs"])
+    inputs.append({"type": "double", "name": column, "required": True})
+    mlmodel["signature"]["inputs"] = json.dumps(inputs)
+    folder = world.tmp / "rewritten"
+    folder.mkdir()
+    (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+    tracking.upload(artifacts, folder)
+
+
+def test_the_deploy_stage_judges_the_deployed_model_by_the_signature_its_stage_checked(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The deployed model's stage reads its signature from the files whose digest it
+    checked; the PR credentials can rewrite its MLmodel in MLflow once that stage ran, and
+    the deploy stage, which downloads no model, would otherwise judge it by that one."""
+    uri = mlflow_server.uri
+    deployed_review(world, uri, on_github.state, 12)  # v1
+    deployed = handoff(world.work, world.name, "train.json")["model_uri"]
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    summary = handoff(world.work, world.name, "verdict.json")["summary"]
+    publish_review(on_github.state, world.work, world.name, pr=13)
+    assert stage(world, uri, "--predict", "candidate") == 0
+    assert stage(world, uri, "--predict", "deployed") == 0
+    rewrite_signature(uri, world, deployed, "ghost")
+    malformed = world.tmp / "malformed"
+    shutil.copytree(world.tmp / "outputs", malformed)
+    about = malformed / "deployed" / "outputs.json"
+    about.write_text(json.dumps({**json.loads(about.read_text()), "signature": ["radius"]}))
+    capsys.readouterr()
+
+    assert deploy(world, uri, "--predictions", str(malformed)) == 1
+    assert capsys.readouterr().err.endswith(
+        f"{about}: signature is not a list of [name, type] columns; nothing deployed\n"
+    )
+    assert stage(world, uri) == 0
+    out, err = capsys.readouterr()
+    assert f"re-scored on the merged holdout: {summary}\n" in out, out + err
+    assert "ghost" not in out + err
+    assert versions(uri, world.name) == ["1", "2"]
+
+
+def test_model_json_holds_deploys_own_data_hash_and_content_key_not_train_jsons(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+) -> None:
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    train = handoff(world.work, world.name, "train.json")
+    logged = (train["run_id"], train["model_uri"].removeprefix("models:/"), train["model_digest"])
+    stated = {"hashes": {**train["hashes"], "data": "0" * 64}, "content_key": "1" * 64}
+    merged_with(on_github.state, world, 12, results(world.work, world.name, logged, **stated))
+
+    assert deploy(world, uri) == 0
+    record = model_json(world)
+    data_bytes = (world.work / "data" / "tumors.csv").read_bytes()
+    assert record["data_hash"] == hashlib.sha256(data_bytes).hexdigest()
+    assert record["content_key"] == train["content_key"]  # the merged commit's inputs'
+    message = git(world.remote, "log", "-1", "--format=%B", "main")
+    assert f"Mlgitops-Content-Key: {train['content_key']}" in message.splitlines()
+
+
+def test_model_json_records_no_metric_deploy_did_not_re_score(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A classifier without probabilities, merged with a spec whose metrics are all scored
+    on them and no gate: the re-score passes and scores no metric; the metrics the
+    branch's job uploaded are not recorded as if deploy had scored them."""
+    from sklearn.svm import LinearSVC
+
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    text = spec.read_text()
+    for old, new in (
+        ("metrics: [roc_auc, accuracy, f1, log_loss]", "metrics: [roc_auc, log_loss]"),
+        ("gates:\n  roc_auc: {min: 0.90, max_drop: 0.01}\n  accuracy: {min: 0.85}\n", ""),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    spec.write_text(text)
+    git(world.work, "commit", "-qam", "Metrics of probabilities only, no gate")
+    frame = data(world)
+    model = LinearSVC(C=0.5, max_iter=5000).fit(frame[FEATURES], frame[TARGET])
+    logged = log_model(uri, world.work, world.name, saved(model, world.tmp / "svc"))
+    forged = {"roc_auc": 0.999, "log_loss": 0.001}
+    merged_with(on_github.state, world, 12, results(world.work, world.name, logged, metrics=forged))
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 0
+    out = capsys.readouterr().out
+    assert model_json(world)["metrics"] == {}
+    assert (
+        "  no metric could be re-scored on the merged holdout (roc_auc, log_loss): "
+        "model.json records none\n"
+    ) in out, out

@@ -61,6 +61,10 @@ from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import MODEL_TIMEOUT_MOST_S, MODEL_TIMEOUT_S, Pipeline
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mlgitops.training.run import Inputs
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the pipeline to deploy")
@@ -158,12 +162,19 @@ def run(
         f"  model {verified.model_id}: digest {verified.digest} as reviewed; "
         f"re-scored on the merged holdout: {verified.verdict.summary}"
     )
+    inputs = _merged_inputs(loaded, pipeline, anchor)
     registry = open_registry(uri, root)
     checked = {MODEL_DIGEST_TAG: verified.digest, TRAINING_ROWS_TAG: verified.training_rows_digest}
     version = ensure_version(
         registry, name, anchor.train.run_id, verified.model_id, digests=checked
     )
-    record = _record(pipeline, env, anchor, verified, version.version, version.uri, head)
+    record = _record(pipeline, env, anchor, verified, inputs, version.version, version.uri, head)
+    if not record.metrics:
+        listed = ", ".join(pipeline.metrics)
+        console.line(
+            f"  no metric could be re-scored on the merged holdout ({listed}): "
+            "model.json records none"
+        )
     blobs = {rel: snapshot.blob_id(rel) for rel in pipeline.inputs()}
     summary = verified.verdict.summary
     edit = unless_replaced_since(
@@ -394,29 +405,49 @@ def _pr_workflow(pipeline: Pipeline) -> str:
     return pr_path(pipeline)
 
 
+def _merged_inputs(loaded: Repo, pipeline: Pipeline, anchor: Anchor) -> Inputs:
+    """The merged commit's training inputs, hashed as ``train`` hashes them: the data hash
+    and content key ``model.json`` records (``train.json``'s are the pull request job's to
+    write). Says so where the review names another key: the run was trained on other
+    inputs (code or settings the merge brought in, another mlgitops)."""
+    from mlgitops.training.run import inputs_of
+
+    inputs = inputs_of(loaded, pipeline)
+    reviewed = anchor.train.content_key
+    if inputs.content_key != reviewed:
+        console.line(
+            f"  the merged commit's training inputs have content key {inputs.content_key[:12]}, "
+            f"run {anchor.train.run_id} was reviewed under {reviewed[:12]}: model.json records "
+            "the merged commit's"
+        )
+    return inputs
+
+
 def _record(
     pipeline: Pipeline,
     env: str,
     anchor: Anchor,
     verified: Verified,
+    inputs: Inputs,
     version: str,
     uri: str,
     head: str,
 ) -> ProvenanceRecord:
-    train = anchor.train
+    """What ``model.json`` records: the metrics deploy re-scored (none where it scored
+    none: never the ones ``train.json`` states) and the merged commit's data hash and
+    content key (``inputs``)."""
     wanted = set(pipeline.metrics)
     scored = {m.name: m.candidate for m in verified.verdict.metrics if m.candidate is not None}
-    metrics = {k: v for k, v in scored.items() if k in wanted} or dict(train.metrics)
     return ProvenanceRecord(
         pipeline=pipeline.name,
         environment=env,
         model_name=pipeline.name,
         version=version,
         model_uri=uri,
-        run_id=train.run_id,
-        content_key=train.content_key,
-        metrics=metrics,
-        data_hash=train.hashes.data,
+        run_id=anchor.train.run_id,
+        content_key=inputs.content_key,
+        metrics={k: v for k, v in scored.items() if k in wanted},
+        data_hash=inputs.hashes.data,
         spec_hash=pipeline.spec_hash,
         commit=head,
         pr=anchor.pr,

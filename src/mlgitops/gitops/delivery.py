@@ -154,6 +154,9 @@ def check_registry(root: Path, uri: str, pipeline: str, planned: Planned) -> Non
             f"{found.run_id or '?'}: the record was changed by other than deploy, promote and "
             f"rollback; restore it from Git's history; {state}"
         )
+    digests = records.other_digests(record, found, rel)
+    if digests is not None:
+        raise BadInput(f"{digests}; {state}")
 
 
 class Planned(NamedTuple):

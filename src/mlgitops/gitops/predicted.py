@@ -5,11 +5,14 @@ runs one model (:mod:`mlgitops.gitops.verify`) and writes ``DIR/candidate/``
 or ``DIR/deployed/``: the outputs :mod:`mlgitops.evaluation.apart` wrote
 (``predictions.parquet``, and ``proba.parquet`` with ``classes.json`` for a
 classifier that gives them) and ``outputs.json``, which says whose outputs
-they are and on which holdout. ``mlgitops deploy NAME --env E --predictions
-DIR`` reads both and holds them to what it finds itself: the reviewed model
-(run, logged model, digest), the record of the deployed model at the commit
-before the merge, and the merged holdout (:func:`holdout_key`). A folder
-written for another model, record or holdout deploys nothing.
+they are and on which holdout; for the deployed model, also the input columns
+its signature names, read from the files whose digest its stage checked (the
+pull request credentials can rewrite its MLmodel in MLflow once that stage
+ran). ``mlgitops deploy NAME --env E --predictions DIR`` reads both and holds
+them to what it finds itself: the reviewed model (run, logged model, digest),
+the record of the deployed model at the commit before the merge, and the
+merged holdout (:func:`holdout_key`). A folder written for another model,
+record or holdout deploys nothing.
 
 The outputs themselves are the model's to give: whoever runs a model decides
 what it predicts. What no model's stage decides is the holdout, the truth, the
@@ -32,6 +35,7 @@ from mlgitops.results import ProvenanceRecord, TrainResult
 if TYPE_CHECKING:
     from mlgitops.evaluation.apart import Outputs
     from mlgitops.evaluation.assess import DeployedModel
+    from mlgitops.evaluation.inputs import InputColumn
 
 CANDIDATE, DEPLOYED, ABOUT = "candidate", "deployed", "outputs.json"
 
@@ -65,11 +69,13 @@ def write_deployed(
     pipeline: str,
     key: str | None,
     deployed: tuple[str, str] | None,
+    signature: tuple[InputColumn, ...] | None,
     answer: tuple[list[str] | None, str | None],
     outputs: Path | None,
 ) -> Path:
     """``into/deployed/``: the outputs of the deployed model (``deployed``: its URI and the
-    record that names it; None: nothing is deployed) on the holdout ``key``, with the
+    record that names it; None: nothing is deployed) on the holdout ``key``, with the input
+    columns its signature names (as its checked files give it; None: it names none), the
     feature names it knows and why it gave no outputs (``answer``)."""
     model_uri, record = deployed if deployed is not None else (None, None)
     names, refused = answer
@@ -79,6 +85,7 @@ def write_deployed(
         "holdout": key,
         "model_uri": model_uri,
         "record": record,
+        "signature": None if signature is None else [[c.name, c.type] for c in signature],
         "names": names,
         "refused": refused,
     }
@@ -117,12 +124,12 @@ def read_deployed(
     tracking_uri: str,
 ) -> DeployedModel:
     """The deployed model (``record``, read from ``source``) as ``into/deployed/`` gives its
-    outputs, with its signature and training rows from MLflow; CheckFailed where they are
+    outputs and its signature (never MLflow's copy of its MLmodel, which the pull request
+    credentials can rewrite), with its training rows from MLflow; CheckFailed where they are
     another model's or on another holdout."""
     from mlgitops.evaluation import baseline
     from mlgitops.evaluation.apart import ModelFailed, read_outputs
     from mlgitops.evaluation.assess import DeployedModel, Recorded
-    from mlgitops.evaluation.inputs import signature_of
 
     folder = into / DEPLOYED
     about = _about(folder, DEPLOYED, pipeline, key)
@@ -137,16 +144,34 @@ def read_deployed(
         isinstance(names, list) and all(isinstance(n, str) for n in names)
     ):
         raise CheckFailed(f"{folder / ABOUT}: names is not a list of names; nothing deployed")
+    signature = _signature(folder / ABOUT, about)
     outputs = None
     if refused is None and (folder / "predictions.parquet").is_file():
         try:
             outputs = read_outputs(folder, rows, finite=False)
         except ModelFailed as exc:  # the deployed model's answer: it cannot be compared
             refused = str(exc)
-    info = baseline.deployed_info(record, tracking_uri, source)
+    baseline.deployed_info(record, tracking_uri, source)  # its run is not deleted
     training = baseline.training_rows(record, tracking_uri, source) if record.run_id else None
     recorded = Recorded(outputs, None if refused is None else str(refused), names)
-    return DeployedModel(recorded, signature_of(info), training, baseline.task_of(record))
+    return DeployedModel(recorded, signature, training, baseline.task_of(record))
+
+
+def _signature(path: Path, about: dict[str, Any]) -> tuple[InputColumn, ...] | None:
+    """The deployed model's signature in ``about`` (``[[name, type], …]``; null: it has
+    none): CheckFailed where it is missing or of another shape."""
+    from mlgitops.evaluation.inputs import InputColumn
+
+    given = about.get("signature", ())
+    if given is None:
+        return None
+    if not isinstance(given, list) or not all(
+        isinstance(c, list) and len(c) == 2 and all(isinstance(v, str) for v in c) for c in given
+    ):
+        raise CheckFailed(
+            f"{path}: signature is not a list of [name, type] columns; nothing deployed"
+        )
+    return tuple(InputColumn(name, kind) for name, kind in given)
 
 
 def _about(folder: Path, which: str, pipeline: str, key: str) -> dict[str, Any]:

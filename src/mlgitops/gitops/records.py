@@ -28,7 +28,7 @@ from mlgitops.gitops.registry import (
     Registry,
     open_registry,
 )
-from mlgitops.results import ProvenanceRecord
+from mlgitops.results import DeployedModel, ProvenanceRecord
 from mlgitops.spec.model import Pipeline
 
 
@@ -192,6 +192,14 @@ def _disagreement(
             f"{found.source if found else 'gone'}: the record was changed by other than "
             f"deploy, promote and rollback; {restore}"
         )
+    return other_digests(record, found, rel)
+
+
+def other_digests(
+    record: ProvenanceRecord | DeployedModel, found: ModelVersion, rel: str
+) -> str | None:
+    """Why ``record`` (in ``rel``) names other digests than deploy registered its version
+    ``found`` with (None: it names those, or deploy registered none)."""
     for key, field, value in (
         (MODEL_DIGEST_TAG, "model_digest", record.model_digest),
         (TRAINING_ROWS_TAG, "training_rows_digest", record.training_rows_digest),
@@ -201,7 +209,8 @@ def _disagreement(
             return (
                 f"{rel} records {field} {value or '(none)'} for version {record.version}, "
                 f"where deploy registered that version with {registered}: the record was "
-                f"changed by other than deploy, promote and rollback; {restore}"
+                "changed by other than deploy, promote and rollback; restore it from Git's "
+                "history"
             )
     return None
 

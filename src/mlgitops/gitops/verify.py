@@ -124,7 +124,8 @@ def predict_deployed(
 ) -> Path:
     """Write the outputs of the model ``ref`` says is deployed, on the merged holdout, to
     ``into`` (:func:`mlgitops.gitops.predicted.write_deployed`): on every row, given the
-    inputs its signature (else the feature names it knows) names; or why it gave none."""
+    inputs its signature (else the feature names it knows) names; or why it gave none. The
+    signature is handed on as its digest-checked files give it."""
     from mlgitops.evaluation import baseline
     from mlgitops.evaluation.apart import ModelFailed
     from mlgitops.evaluation.assess import fallback_inputs
@@ -132,16 +133,19 @@ def predict_deployed(
 
     found, record = baseline.find_baseline(root, ref, pipeline)
     if record is None or found.source is None:
-        return predicted.write_deployed(into, pipeline.name, merged.key, None, (None, None), None)
+        return predicted.write_deployed(
+            into, pipeline.name, merged.key, None, None, (None, None), None
+        )
     frame = merged.split.holdout
     with tempfile.TemporaryDirectory(prefix="mlgitops-deployed-") as tmp:
         with console.group(f"Downloading the deployed model {record.model_uri}"):
             folder, info = baseline.checked_download(record, uri, found.source, Path(tmp) / "model")
         outputs = Path(tmp) / "outputs"
+        signature = signature_of(info)
         names, refused = None, None
         with console.group(f"Running the deployed model {record.model_uri} on the merged holdout"):
             try:
-                inputs = signature_of(info)
+                inputs = signature
                 if inputs is None:
                     names = apart.names(folder)
                     inputs = fallback_inputs(names, frame)
@@ -152,7 +156,7 @@ def predict_deployed(
         scored = outputs if outputs.is_dir() and refused is None else None
         deployed = (record.model_uri, found.source)
         return predicted.write_deployed(
-            into, pipeline.name, merged.key, deployed, (names, refused), scored
+            into, pipeline.name, merged.key, deployed, signature, (names, refused), scored
         )
 
 
