@@ -260,6 +260,25 @@ def test_results_uploaded_again_after_the_merge_deploy_nothing(
     assert versions(uri, name) == []
 
 
+def test_results_whose_upload_github_gives_no_time_for_deploy_nothing(
+    world: World, on_github: GitHubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The contract lets an artifact's times be null: whether it was uploaded before the
+    merge cannot be told."""
+    state = on_github.state
+    run = publish_review(state, world.work, world.name, pr=12)
+    (artifact,) = [a for a in state.artifacts.values() if a["workflow_run"]["id"] == run["id"]]
+    artifact.update(created_at=None, updated_at=None)
+
+    assert deploy(world, "http://127.0.0.1:9") == 1
+
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: pull request #12: GitHub gives no time for the upload of "
+        f"artifact mlgitops-{world.name}-train (workflow run {run['id']}), so whether its "
+        "results are the ones reviewed before the merge cannot be told; nothing deployed\n"
+    )
+
+
 def test_a_review_running_again_after_the_merge_deploys_nothing(
     world: World,
     mlflow_server: MlflowServer,
@@ -290,8 +309,9 @@ def test_a_review_running_again_after_the_merge_deploys_nothing(
     assert capsys.readouterr().err == (
         f"mlgitops deploy: error: pull request #12: workflow run {runs[-1]['id']}, the newest "
         f"of {pr_workflow(world)} on its last commit {head[:12]}, is in_progress (attempt 2): "
-        "its results are not settled; nothing deployed (run the deploy again once it "
-        "completes)\n"
+        "its results are not settled; nothing deployed (once it completes, running the "
+        "deploy again takes its results only where the attempt uploaded none: a new upload "
+        "was made after the merge)\n"
     )
     assert versions(uri, name) == []
 

@@ -256,8 +256,9 @@ def test_missing_current_file_is_bad_input_and_writes_nothing(
     assert not (repo / ".mlgitops" / "demo" / "drift.json").exists()
 
 
-def test_a_current_file_name_that_is_not_utf8_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("option", ["--current", "--reference"])
+def test_a_file_name_that_is_not_utf8_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
 ) -> None:
     import os
     import shutil
@@ -266,10 +267,10 @@ def test_a_current_file_name_that_is_not_utf8_is_a_usage_error(
     name = os.fsdecode(b"data/recent\xff.csv")
     shutil.copy(repo / "data" / "recent.csv", repo / name)
     with pytest.raises(SystemExit) as exited:
-        _run(repo, "--current", name)
+        _run(repo, option, name)
     assert exited.value.code == 2
     assert capsys.readouterr().err.endswith(
-        "mlgitops drift: error: argument --current: data/recent\\xff.csv: the file name is "
+        f"mlgitops drift: error: argument {option}: data/recent\\xff.csv: the file name is "
         "not UTF-8; rename it\n"
     )
     assert not (repo / ".mlgitops").exists()

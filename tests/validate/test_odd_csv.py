@@ -226,6 +226,19 @@ def test_integers_written_in_hexadecimal_fail_as_in_plain_pandera(
     }
 
 
+def test_a_text_that_starts_like_a_hexadecimal_number_leaves_pandera_s_verdict(
+    tmp_path: Path,
+) -> None:
+    """The integer columns are read again as text, and judged as before."""
+    data = HEAD + b"\n1,34,0xdeadbeef,free\n2,130,0X,pro\n3,5,c,team\n"
+    path = tmp_path / "text.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    outcome = validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
+    assert_pandera_s_verdict(outcome, data)
+    assert [(f.column, f.check) for f in outcome.failures] == [("age", "in_range(0, 120)")]
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 
 def seconds(most: float) -> Callable[[str], float]:
@@ -38,3 +39,8 @@ def utf8_name(text: str) -> str:
             f"{shown}: the file name is not UTF-8; rename it"
         ) from None
     return text
+
+
+def utf8_path(text: str) -> Path:
+    """An ``argparse`` type: a path whose name is UTF-8 text (:func:`utf8_name`)."""
+    return Path(utf8_name(text))

@@ -36,12 +36,12 @@ from pathlib import Path
 
 from mlgitops import console, proc
 from mlgitops.commands import seconds
-from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
+from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.gitops import anchor as anchors
 from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
 from mlgitops.gitops.edits import deploy_edit, unless_replaced_since, usable_overlay
-from mlgitops.gitops.publish import Published, Snapshot, Target, Unchanged, publish, remote_tip
+from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
 from mlgitops.gitops.records import Writing, check_records
 from mlgitops.gitops.registry import (
     MODEL_DIGEST_TAG,
@@ -143,7 +143,6 @@ def run(
     anchors.check(anchor, name)
     console.line(f"deploy {name}: reviewed in {anchor.source}")
     before = head if anchor.local else _before_merge(root, pipeline, head, anchor, os.environ)
-    before = _judged_against(root, pipeline, before, where, anchor)
     if predict is not None and predictions is not None:
         return _predict(root, pipeline, anchor, predict, before, uri, predictions, model_timeout)
     snapshot = Snapshot(root, head)
@@ -352,51 +351,6 @@ def _pushed_over(root: Path, head: str, environ: Mapping[str, str]) -> str | Non
 
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-
-
-def _judged_against(
-    root: Path, pipeline: Pipeline, before: str, target: Target, anchor: Anchor
-) -> str:
-    """The commit whose records say which model the reviewed one is judged against:
-    ``before``, the branch before the merge, unless the record it chooses there changed
-    after the merge (a later merge's deploy, a promote or a rollback landed first): then the
-    commit that wrote the record the branch's tip holds there, so that a model is never
-    deployed over one it was not compared with. The record stays the one ``before``'s spec
-    chooses: the merged spec's order of environments is the pull request's. (Its own
-    record, where the model is deployed already, changes nothing.)"""
-    from mlgitops.evaluation.baseline import find_baseline
-    from mlgitops.results import load_provenance
-
-    then = find_baseline(root, before, pipeline)
-    if anchor.local or target.remote is None or then[0].source is None:
-        return before
-    path = then[0].source.split(":", 1)[1]
-    tip = remote_tip(root, target)
-    now = proc.git_text(root, tip, path)
-    if now is None or now == proc.git_text(root, before, path):
-        return before
-    record = load_provenance(now, what=f"{tip}:{path}")
-    if record.run_id == anchor.train.run_id:
-        return before
-    wrote = proc.git("log", "-1", "--format=%H", tip, "--", path, cwd=root)
-    found = find_baseline(root, wrote, pipeline)[0]
-    if (found.source, found.model_uri, found.run_id) != (
-        f"{wrote}:{path}",
-        record.model_uri,
-        record.run_id,
-    ):
-        raise CheckFailed(
-            f"what is deployed changed after the merge ({path} at {wrote[:12]} records model "
-            f"v{record.version}), and the merged spec no longer names that record first: "
-            "nothing can be judged against what runs now; nothing deployed (merge the change "
-            "again through a pull request, whose review compares it with what runs now)"
-        )
-    ran = f"v{then[0].version}" if then[1] is not None else "no model"
-    console.line(
-        f"  what is deployed changed after the merge: judged against model v{record.version} "
-        f"({path} at {wrote[:12]}), not {ran}, which ran when it was merged"
-    )
-    return wrote
 
 
 def _pr_workflow(pipeline: Pipeline) -> str:

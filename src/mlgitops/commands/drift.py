@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import console, fsio
-from mlgitops.commands import utf8_name
+from mlgitops.commands import utf8_name, utf8_path
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, SpecError
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.spec import Repo, load_repo
@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--reference",
-        type=Path,
+        type=utf8_path,
         metavar="FILE",
         help="reference profile (default: stored by train)",
     )

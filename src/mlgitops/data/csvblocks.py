@@ -341,14 +341,24 @@ def refuse_hexadecimal(table: pa.Table, data: Any, length: int | None = None) ->
         raise ConversionFailed(integers[0], integers[1:])
 
 
+#: The bytes a field may start after (a space: pyarrow reads `` 0x1e`` as 30 too).
+_FIELD_STARTS = b',\n\r" \t'
+
+
 def hexadecimal(data: Any, length: int | None = None) -> bool:
-    """Whether the first ``length`` bytes of ``data`` (all: None) hold a ``0x`` or ``0X``."""
+    """Whether the first ``length`` bytes of ``data`` (all: None) hold a field that starts
+    with ``0x`` or ``0X``, as an integer pyarrow reads in hexadecimal does."""
     import numpy as np
 
     raw = np.frombuffer(data, np.uint8, -1 if length is None else length)
     # numpy compares with the GIL released; an x is rare in numbers, a 0 is not
-    xs = np.flatnonzero((raw[1:] == ord("x")) | (raw[1:] == ord("X")))
-    return bool(xs.size) and bool(np.any(raw[xs] == ord("0")))
+    zeros = np.flatnonzero((raw[1:] == ord("x")) | (raw[1:] == ord("X")))
+    zeros = zeros[raw[zeros] == ord("0")]
+    if not zeros.size:
+        return False
+    before = raw[np.maximum(zeros - 1, 0)]
+    starts = np.isin(before, np.frombuffer(_FIELD_STARTS, np.uint8)) | (zeros == 0)
+    return bool(np.any(starts))
 
 
 #: Columns found not to convert in one block before the caller is told.

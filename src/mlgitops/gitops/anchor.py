@@ -267,7 +267,8 @@ def _reviewed_run(
             f"pull request #{number}: workflow run {newest['id']}, the newest of {workflow} "
             f"on its last commit {head[:12]}, is {newest.get('status')} (attempt "
             f"{newest.get('run_attempt') or 1}): its results are not settled; nothing "
-            "deployed (run the deploy again once it completes)"
+            "deployed (once it completes, running the deploy again takes its results only "
+            "where the attempt uploaded none: a new upload was made after the merge)"
         )
     return newest
 
@@ -292,8 +293,15 @@ def _results(
     artifact = found[-1]
     stamps = [seconds_of(artifact.get(field)) for field in ("created_at", "updated_at")]
     uploaded = [stamp for stamp in stamps if stamp is not None]
-    if merged is None or not uploaded or max(uploaded) > merged:
-        stamp = artifact.get("updated_at") or artifact.get("created_at") or "an unknown time"
+    if merged is None or not uploaded:
+        missing = "the merge" if merged is None else f"the upload of artifact {name}"
+        raise CheckFailed(
+            f"pull request #{number}: GitHub gives no time for {missing} (workflow run "
+            f"{run_id}), so whether its results are the ones reviewed before the merge cannot "
+            "be told; nothing deployed"
+        )
+    if max(uploaded) > merged:
+        stamp = artifact.get("updated_at") or artifact.get("created_at")
         raise CheckFailed(
             f"pull request #{number}: artifact {name} of workflow run {run_id} was uploaded "
             f"at {stamp}, after the merge at {merged_at} (the run was run again since): its "

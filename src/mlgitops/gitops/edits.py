@@ -220,7 +220,7 @@ def rollback_edit(overlay: Overlay, to_version: str | None, now: str) -> Edit:
             return Unchanged(done)
         index = provenance.rollback_target(current, to_version)
         record = _with_image(provenance.rolled_back(current, index, now), kustomization, overlay)
-        if not record.model_digest:
+        if not (record.model_digest and record.training_rows_digest):
             record = _digests_of_its_deploy(snapshot, overlay, record)
         return Change(_files(overlay, kustomization, record), message.rollback_message(record))
 
