@@ -216,6 +216,25 @@ def test_promote_when_healthy_stops_waiting_when_the_analysis_fails(
     assert world.remote_head() == head
 
 
+def _v2_with_history(
+    world: World, uri: str, change: Callable[[dict[str, Any]], object], message: str
+) -> str:
+    """v2 deployed over staging's v1, then a commit that applies ``change`` to every entry
+    of the record's history (``previous`` included); the record's path."""
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    doc = json.loads((world.work / rel).read_text())
+    for entry in (doc["previous"], *doc["history"]):
+        change(entry)
+    (world.work / rel).write_text(json.dumps(doc, indent=2))
+    git(world.work, "commit", "-qam", message)
+    git(world.work, "push", "-q", "origin", "main")
+    return rel
+
+
 @pytest.mark.parametrize(
     "missing",
     [("model_digest", "training_rows_digest"), ("training_rows_digest",)],
@@ -230,20 +249,14 @@ def test_rollback_restores_the_previous_model_once(
 ) -> None:
     world, uri = staged, mlflow_server.uri
     v1 = record(world, "staging")
-    merge_a_change(world)
-    reviewed_run(uri, world.work, world.name)
-    assert deploy(world, uri) == 0
     # v1's history entry as an older mlgitops wrote it, without the digests (or without
     # the training rows' alone): the rollback finds them where v1's deploy recorded them
-    git(world.work, "pull", "-q", "origin", "main")
-    path = world.work / "manifests" / world.name / "overlays" / "staging" / "model.json"
-    doc = json.loads(path.read_text())
-    for entry in (doc["previous"], *doc["history"]):
+
+    def older(entry: dict[str, Any]) -> None:
         for field in missing:
             del entry[field]
-    path.write_text(json.dumps(doc, indent=2))
-    git(world.work, "commit", "-qam", "A record from an older mlgitops")
-    git(world.work, "push", "-q", "origin", "main")
+
+    _v2_with_history(world, uri, older, "A record from an older mlgitops")
     capsys.readouterr()
 
     assert rollback(world, uri) == 0
@@ -299,18 +312,8 @@ def test_rollback_refuses_a_history_entry_whose_digests_deploy_did_not_register(
     it off, to digests deploy never checked."""
     world, uri = staged, mlflow_server.uri
     v1 = record(world, "staging")
-    merge_a_change(world)
-    reviewed_run(uri, world.work, world.name)
-    assert deploy(world, uri) == 0
-    git(world.work, "pull", "-q", "origin", "main")
-    rel = f"manifests/{world.name}/overlays/staging/model.json"
-    doc = json.loads((world.work / rel).read_text())
     forged = "sha256:" + "0" * 64
-    for entry in (doc["previous"], *doc["history"]):
-        entry[field] = forged
-    (world.work / rel).write_text(json.dumps(doc, indent=2))
-    git(world.work, "commit", "-qam", "Tidy the history")
-    git(world.work, "push", "-q", "origin", "main")
+    rel = _v2_with_history(world, uri, lambda entry: entry.update({field: forged}), "Tidy")
     head = world.remote_head()
     capsys.readouterr()
 

@@ -205,13 +205,6 @@ def other_digests(
         (TRAINING_ROWS_TAG, "training_rows_digest", record.training_rows_digest),
     ):
         registered = found.tags.get(key)
-        if registered is not None and not value:
-            return (
-                f"{rel} records no {field} for version {record.version}, where deploy "
-                f"registered that version with {registered}, and no commit here records it "
-                "(a shallow clone? fetch the whole history), or the record was changed by "
-                "other than deploy, promote and rollback (restore it from Git's history)"
-            )
         if registered is not None and value != registered:
             return (
                 f"{rel} records {field} {value or '(none)'} for version {record.version}, "
