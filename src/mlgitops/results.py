@@ -96,6 +96,8 @@ class DeployedModel:
     model_digest: str = ""
     #: its run's training rows, as deploy checked them ("" in older records)
     training_rows_digest: str = ""
+    #: the task it was judged as when deployed ("" in older records)
+    task: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ class ProvenanceRecord:
     #: The serving image the overlay pins (``repository@sha256:…``), for
     #: ``deploy.server.build``; "" when the spec names its image itself.
     image: str = ""
+    #: The task the model was judged as when deployed (its spec's ``task``): later reviews
+    #: judge no candidate of another task against it ("" in older records).
+    task: str = ""
     schema_version: int = SCHEMA_VERSION
 
 

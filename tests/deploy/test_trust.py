@@ -25,6 +25,8 @@ import requests
 
 from mlgitops.digest import folder_digest
 from mlgitops.evaluation.apart import child_environment
+from mlgitops.evaluation.baseline import task_of
+from mlgitops.results import load_provenance
 from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_anchor import model_json
 from tests.deploy.test_deploy import deploy, merge_a_change, versions
@@ -801,3 +803,7 @@ def test_model_json_records_no_metric_deploy_did_not_re_score(
         "  no metric could be re-scored on the merged holdout (roc_auc, log_loss): "
         "model.json records none\n"
     ) in out, out
+    # the task it was judged as is recorded all the same: later reviews hold a candidate of
+    # another task apart by it, where the metrics no longer tell
+    recorded = load_provenance(json.dumps(model_json(world)), what="model.json")
+    assert (model_json(world)["task"], task_of(recorded)) == ("classification", "classification")

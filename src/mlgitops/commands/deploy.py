@@ -408,4 +408,5 @@ def _record(
         deployed_at=delivery.now(),
         model_digest=verified.digest,
         training_rows_digest=verified.training_rows_digest,
+        task=pipeline.task,
     )

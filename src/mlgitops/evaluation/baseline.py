@@ -214,8 +214,11 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
 
 
 def task_of(record: ProvenanceRecord) -> str | None:
-    """The task the deployed model was judged as when it was deployed: that of the metrics
-    its record holds (None: it holds none, or metrics of both tasks)."""
+    """The task the deployed model was judged as when it was deployed: the one its record
+    names; in a record from before records named it, that of the metrics it holds (None:
+    it holds none, or metrics of both tasks)."""
+    if record.task in TASK_METRICS:
+        return record.task
     tasks = {task for task, names in TASK_METRICS.items() if set(record.metrics) & set(names)}
     return tasks.pop() if len(tasks) == 1 else None
 

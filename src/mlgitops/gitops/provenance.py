@@ -32,6 +32,7 @@ def short(record: ProvenanceRecord) -> DeployedModel:
         image=record.image,
         model_digest=record.model_digest,
         training_rows_digest=record.training_rows_digest,
+        task=record.task,
     )
 
 
@@ -115,4 +116,5 @@ def rolled_back(current: ProvenanceRecord, index: int, now: str) -> ProvenanceRe
         image=entry.image,
         model_digest=entry.model_digest,
         training_rows_digest=entry.training_rows_digest,
+        task=entry.task,
     )
