@@ -75,7 +75,8 @@ class _Counted:
         self._held = b""
         self.newlines = 0
         self.lone_cr = False
-        #: Whether the bytes read hold a ``0x`` or ``0X`` (:func:`csvblocks.refuse_hexadecimal`)
+        #: Whether the bytes read hold a field that starts ``0x`` or ``0X``
+        #: (:func:`csvblocks.hexadecimal`)
         self.hexadecimal = False
         self.last = b""
         self.closed = False
@@ -95,8 +96,9 @@ class _Counted:
                 self._turn.notify_all()
         if data:
             self.newlines += data.count(b"\n")
-            if not self.hexadecimal:
-                self.hexadecimal = csvblocks.hexadecimal(self.last[-1:] + data)
+            if not self.hexadecimal:  # a 0 at the end of the last read may start one too
+                across = self.last == b"0" and data[:1] in (b"x", b"X")
+                self.hexadecimal = across or csvblocks.hexadecimal(data)
             if not self.lone_cr and (b"\r" in data or self.last == b"\r"):
                 joined = self.last + data
                 lone = joined.count(b"\r") - int(joined.endswith(b"\r"))
@@ -384,7 +386,7 @@ class CsvReader:
                 for batch in _parsed_ahead(stream, counted):
                     table = pa.Table.from_batches([batch])
                     if counted.hexadecimal:  # read, parsed or read ahead
-                        csvblocks.refuse_hexadecimal(table, b"0x")
+                        csvblocks.refuse_integers(table)
                     read.rows += batch.num_rows
                     yield table
                     del batch, table

@@ -329,16 +329,26 @@ def parsed(
 
 
 def refuse_hexadecimal(table: pa.Table, data: Any, length: int | None = None) -> None:
-    """ConversionFailed naming the integer columns of ``table`` where the bytes it was read
-    from (the first ``length`` of ``data``) hold a ``0x`` or ``0X``: pyarrow reads ``0x1e``
-    as the integer 30, where pandas reads text, which pandera's coercion refuses. Those
-    columns are then read as text, and judged as pandera judges them (a ``0x`` elsewhere,
-    in a text, costs only that)."""
+    """:func:`refuse_integers` where the bytes ``table`` was read from (the first ``length``
+    of ``data``) hold a field that starts with ``0x`` or ``0X`` (:func:`hexadecimal`)."""
+    if _integers(table) and hexadecimal(data, length):
+        refuse_integers(table)
+
+
+def refuse_integers(table: pa.Table) -> None:
+    """ConversionFailed naming the integer columns of ``table`` (if it has any): pyarrow
+    reads ``0x1e`` as the integer 30, where pandas reads text, which pandera's coercion
+    refuses. Those columns are then read as text, and judged as pandera judges them (a
+    ``0x`` in a text costs only that)."""
+    integers = _integers(table)
+    if integers:
+        raise ConversionFailed(integers[0], integers[1:])
+
+
+def _integers(table: pa.Table) -> list[str]:
     import pyarrow as pa
 
-    integers = [field.name for field in table.schema if pa.types.is_integer(field.type)]
-    if integers and hexadecimal(data, length):
-        raise ConversionFailed(integers[0], integers[1:])
+    return [field.name for field in table.schema if pa.types.is_integer(field.type)]
 
 
 #: The bytes a field may start after (a space: pyarrow reads `` 0x1e`` as 30 too).

@@ -28,7 +28,7 @@ from mlgitops.gitops.registry import (
     Registry,
     open_registry,
 )
-from mlgitops.results import DeployedModel, ProvenanceRecord
+from mlgitops.results import ProvenanceRecord
 from mlgitops.spec.model import Pipeline
 
 
@@ -195,9 +195,7 @@ def _disagreement(
     return other_digests(record, found, rel)
 
 
-def other_digests(
-    record: ProvenanceRecord | DeployedModel, found: ModelVersion, rel: str
-) -> str | None:
+def other_digests(record: ProvenanceRecord, found: ModelVersion, rel: str) -> str | None:
     """Why ``record`` (in ``rel``) names other digests than deploy registered its version
     ``found`` with (None: it names those, or deploy registered none)."""
     for key, field, value in (

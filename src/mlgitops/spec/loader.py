@@ -127,7 +127,11 @@ def _escaped(text: str) -> str:
 
 
 def _surrogate(text: str) -> bool:
-    return any("\ud800" <= c <= "\udfff" for c in text)
+    try:
+        text.encode("utf-8")  # a lone surrogate is all it refuses
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _surrogates(node: Any, path: list[Key], done: set[int]) -> list[tuple[list[Key], bool]]:
