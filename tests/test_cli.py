@@ -571,6 +571,24 @@ def test_a_verb_that_reaches_mlflow_refuses_its_tls_settings_first(
     assert not (tmp_path / ".mlgitops").exists()  # nothing written
 
 
+@pytest.mark.parametrize("verb", ["train", "compare", "drift"])
+def test_a_progress_bar_setting_mlflow_cannot_read_is_refused_first(
+    verb: str, tmp_path: Path
+) -> None:
+    _mlgitops("init", cwd=tmp_path)
+    env = {
+        "MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "on",
+    }
+    done = _mlgitops(verb, "tumors", cwd=tmp_path, env=env)
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"mlgitops {verb}: error: MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR='on': "
+        "expected true or false (or 1 or 0)\n",
+    )
+    assert not (tmp_path / ".mlgitops").exists()  # nothing written
+
+
 def test_a_verb_that_never_reaches_mlflow_ignores_its_tls_settings(tmp_path: Path) -> None:
     _mlgitops("init", cwd=tmp_path)
     done = _mlgitops("render", cwd=tmp_path, env={"MLFLOW_TRACKING_INSECURE_TLS": "maybe"})

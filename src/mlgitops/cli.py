@@ -8,6 +8,7 @@ libraries inside their functions, so ``mlgitops --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -162,12 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error_line(f"mlgitops {verb}: error: -C {repo}: {why}")
         return EXIT_BAD_INPUT
     try:
-        if verb in _REACH_MLFLOW:
-            from mlgitops.mlflow_env import tls_settings
+        with contextlib.ExitStack() as scope:
+            if verb in _REACH_MLFLOW:
+                from mlgitops.mlflow_env import progress_bars, tls_settings
 
-            tls_settings(os.environ)
-        _warn_if_outputs_tracked(repo)
-        code: int = _command(verb).run(**arguments)
+                tls_settings(os.environ)
+                scope.enter_context(progress_bars(os.environ, console.shows_progress()))
+            _warn_if_outputs_tracked(repo)
+            code: int = _command(verb).run(**arguments)
         return code
     except KeyboardInterrupt:
         console.error_line("mlgitops: interrupted")
@@ -192,9 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _stdout_closed() -> None:
     """Point standard output at nothing, so that the interpreter's flush at exit does not
     fail on the closed pipe again."""
-    import contextlib
-    import os
-
     with contextlib.suppress(OSError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

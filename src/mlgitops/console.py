@@ -113,8 +113,13 @@ def untrusted_output() -> Iterator[None]:
         line(f"::{token}::")
 
 
+def shows_progress() -> bool:
+    """Whether progress may be drawn: stderr is a terminal, and not an Actions log."""
+    return sys.stderr.isatty() and not in_actions()
+
+
 def status(text: str) -> None:
     """Rewrite the one-line progress indicator on a terminal (stderr); nothing elsewhere."""
-    if sys.stderr.isatty() and not in_actions():
+    if shows_progress():
         sys.stderr.write(f"\r\x1b[K{text}")
         sys.stderr.flush()

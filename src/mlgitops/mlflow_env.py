@@ -1,5 +1,5 @@
-"""MLflow's client settings from the environment (TLS), read as MLflow's client reads them
-and refused where it would refuse them, with the variable's name and exit 2.
+"""MLflow's client settings from the environment (TLS, progress bars), read as MLflow's
+client reads them and refused where it would refuse them, with the variable's name and exit 2.
 
 MLflow's own client raises ``ValueError`` on a boolean it cannot read, from deep inside
 whatever call first reaches the server; mlgitops' REST client reads the same variables
@@ -9,7 +9,8 @@ neither shows the user a traceback. Imports nothing heavy: the CLI calls it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlgitops.errors import BadInput
@@ -17,6 +18,9 @@ from mlgitops.errors import BadInput
 INSECURE = "MLFLOW_TRACKING_INSECURE_TLS"
 SERVER_CERT = "MLFLOW_TRACKING_SERVER_CERT_PATH"
 CLIENT_CERT = "MLFLOW_TRACKING_CLIENT_CERT_PATH"
+#: Whether MLflow draws a progress bar (tqdm's, where tqdm is installed) for each artifact
+#: download and upload, on stderr whatever stderr is.
+PROGRESS_BARS = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 #: requests' own CA bundle variables, the first set of which it verifies with otherwise.
 _BUNDLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
@@ -47,6 +51,23 @@ def tls_settings(env: Mapping[str, str]) -> tuple[bool | str, str | None]:
         if bundle is not None:
             _file(os.environ, bundle, folder=True)
     return verify, _file(env, CLIENT_CERT, folder=False)
+
+
+@contextmanager
+def progress_bars(env: MutableMapping[str, str], drawn: bool) -> Iterator[None]:
+    """MLflow's artifact progress bars ``drawn`` or not for the block (the console's rule:
+    on a terminal, not in a log or a captured stream, where each bar is lines of carriage
+    returns), unless the user chose (:data:`PROGRESS_BARS`); a choice MLflow could not read
+    is refused."""
+    if PROGRESS_BARS in env:
+        _flag(env, PROGRESS_BARS)
+        yield
+        return
+    env[PROGRESS_BARS] = "true" if drawn else "false"
+    try:
+        yield
+    finally:
+        env.pop(PROGRESS_BARS, None)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

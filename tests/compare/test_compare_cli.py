@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +298,28 @@ def test_a_truly_better_candidate_passes_with_a_significant_improvement(
         ("require_significant", "pass"),
     ]
     assert out.splitlines()[-2] == f"verdict: passed: 3 of 3 gates hold against {base.model_uri}"
+
+
+@pytest.mark.slow
+def test_mlflow_progress_bars_are_drawn_only_when_the_user_asks(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Downloading the deployed model draws tqdm's bars (installed here, as beside most ML
+    libraries) on stderr whatever it is: in a log, lines of carriage returns. Off unless on
+    a terminal (the other tests' empty stderr), and on where the user's variable says so."""
+    world = _world(tmp_path, mlflow_server, capsys, "bars", gates="  roc_auc: {max_drop: 0.5}\n")
+    train, holdout = _data()
+    base = world.log(_fit(train), register=True)
+    world.deploy(base)
+    world.candidate(World.local(_fit(train)), holdout, [0, 1])
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true")
+    code, _, err = world.compare()
+    assert code == 0
+    assert "Downloading artifacts: 100%" in err
+    assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "true"  # the user's, kept
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    assert world.compare()[::2] == (0, "")
+    assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ  # the command's alone
 
 
 @pytest.mark.slow

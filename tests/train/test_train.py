@@ -12,6 +12,8 @@ import pytest
 import requests
 
 from mlgitops import results
+from mlgitops.training import gpu
+from tests.fixtures.gpu import GPUS
 from tests.fixtures.mlflow_server import MlflowServer
 from tests.train.helpers import cli, commit, example_repo, runs_of, tags_of, unique
 
@@ -61,14 +63,21 @@ def test_train_logs_a_finished_run_and_writes_the_hand_off(
     logged = {m["key"]: m["value"] for m in run["data"]["metrics"]}
     model = {k: v for k, v in logged.items() if not k.startswith("mlgitops.")}
     assert model == pytest.approx(result.metrics)
-    # Besides the model's metrics, what the run used (no GPU on this machine: no samples).
-    assert sorted(set(logged) - set(model)) == [
-        "mlgitops.budget_seconds",
-        "mlgitops.fit_seconds",
-        "mlgitops.gpu_count",
-        "mlgitops.gpu_seconds",
-        "mlgitops.runner_seconds",
-    ]
+    # Besides the model's metrics, what the run used. A runner whose GPU NVML reads is held
+    # for the fit, on the CPU too: what the GPU did meanwhile is sampled (an idle GPU shows).
+    sampled = ["mlgitops.gpu_peak_memory_mb", "mlgitops.gpu_utilization"]
+    assert sorted(set(logged) - set(model)) == sorted(
+        [
+            "mlgitops.budget_seconds",
+            "mlgitops.fit_seconds",
+            "mlgitops.gpu_count",
+            "mlgitops.gpu_seconds",
+            "mlgitops.runner_seconds",
+            *(sampled if GPUS.source == gpu.NVML else []),
+        ]
+    )
+    assert logged["mlgitops.gpu_count"] == GPUS.count
+    assert (result.device, result.gpu_count) == ("cpu", GPUS.count)
     assert logged["mlgitops.fit_seconds"] == pytest.approx(result.fit_s)
     assert logged["mlgitops.runner_seconds"] == pytest.approx(result.duration_s)
     params = {p["key"]: p["value"] for p in run["data"]["params"]}
