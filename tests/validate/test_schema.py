@@ -81,6 +81,33 @@ def test_an_unregistered_check(repo: Path, capsys: pytest.CaptureFixture[str]) -
     assert "my_business_rule" in err
 
 
+@pytest.mark.parametrize(
+    ("checks", "place", "said"),
+    [
+        # A misspelt option: the range would hold 9, which the writer meant to exclude.
+        ("    in_range: {min_value: 0, max_value: 9, include_mx: false}\n", "5:44",
+         "column 'id': in_range has no argument 'include_mx' (it takes min_value, max_value, include_min, include_max)"),
+        ("    checks:\n      greater_than: {min_value: 0, strict: true}\n", "6:36",
+         "column 'id': greater_than has no argument 'strict' (it takes min_value)"),
+        ("    checks:\n    - {min_value: 0, inclusive: true, options: {check_name: greater_than}}\n", "6:22",
+         "column 'id': greater_than has no argument 'inclusive' (it takes min_value)"),
+        ("checks:\n  unique_values_eq: {values: [1, 2], ordered: true}\n", "6:38",
+         "unique_values_eq has no argument 'ordered' (it takes values)"),
+    ],
+    ids=["flat", "checks-mapping", "checks-list", "dataframe-check"],
+)  # fmt: skip
+def test_an_argument_a_check_does_not_take_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], checks: str, place: str, said: str
+) -> None:
+    """pandera keeps the argument and fails the check on any data it judges (a TypeError);
+    the screen judged the clean file without it: a check other than the one written."""
+    (repo / "data" / "accounts.csv").write_text("id,plan\n1,basic\n2,pro\n")  # clean
+    code, err = _validate(repo, capsys, HEAD + checks)
+    assert (code, err) == (2, f"mlgitops validate: error: schemas/accounts.yaml:{place}: {said}\n")
+    record = json.loads((repo / ".mlgitops" / "accounts" / "validation.json").read_text())
+    assert (record["passed"], record["error"]) == (False, f"schemas/accounts.yaml:{place}: {said}")
+
+
 def test_flat_checks_beside_a_checks_list_are_not_dropped(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

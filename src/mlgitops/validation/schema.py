@@ -153,8 +153,63 @@ def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFra
             where = _failing_part(source, text, doc)
             raise BadInput(f"{where}pandera cannot load this schema: {_short(exc)}") from exc
     _same_checks(source, doc, schema)
+    _known_arguments(source, doc, schema)
     _readable_columns(source, doc, schema)
     return schema
+
+
+def _known_arguments(source: str, doc: Mapping[str, Any], schema: pa.DataFrameSchema) -> None:
+    """SpecError at each argument a check does not take. pandera loads it and hands it to
+    the check's function, which then fails on whatever it judges (a TypeError, reported as
+    the check failing); the screen decides such a check from its own arguments and passes
+    the rows pandera is never asked about. A misspelt option (``include_mx: false``) is
+    otherwise a check other than the one written."""
+    problems = []
+    columns = doc.get("columns") or {}
+    for name, column in columns.items():
+        loaded = schema.columns.get(str(name))
+        if loaded is not None and isinstance(column, Mapping):
+            where = ["columns", name]
+            label = f"column {str(name)!r}: "
+            problems += _unknown_arguments(source, doc, where, column, loaded.checks, label)
+    problems += _unknown_arguments(source, doc, [], doc, schema.checks, "")
+    if problems:
+        raise SpecError(problems)
+
+
+def _unknown_arguments(
+    source: str, doc: Any, where: list[Any], holder: Mapping[str, Any], checks: Any, label: str
+) -> list[Problem]:
+    found = []
+    for check in checks:
+        taken = list(check.statistics or {})
+        for argument in sorted(set(getattr(check, "_check_kwargs", None) or {}) - set(taken)):
+            path = [*where, *_argument_path(holder, check.name, argument)]
+            known = f"it takes {', '.join(taken)}" if taken else "it takes none"
+            message = f"{label}{check.name} has no argument {argument!r} ({known})"
+            found.append(_problem(source, doc, path, message))
+    return found
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _argument_path(holder: Mapping[str, Any], check: str, argument: str) -> list[Any]:
+    """Where a check's argument is written, within a column (or the schema): a flat key, an
+    entry of a ``checks`` mapping, or one of a ``checks`` list; else the check's holder."""
+    listed = holder.get("checks")
+    if argument in _mapping(holder.get(check)):
+        return [check, argument]
+    if isinstance(listed, Mapping) and argument in _mapping(listed.get(check)):
+        return ["checks", check, argument]
+    if isinstance(listed, list):
+        for index, entry in enumerate(listed):
+            options = entry.get("options") if isinstance(entry, Mapping) else None
+            named = isinstance(options, Mapping) and options.get("check_name") == check
+            if named and argument in entry:
+                return ["checks", index, argument]
+    return []
 
 
 def _readable_columns(source: str, doc: Mapping[str, Any], schema: pa.DataFrameSchema) -> None:
