@@ -152,7 +152,7 @@ def test_the_key_is_a_sha256_over_the_component_hashes(repo: Path) -> None:
                 "spec": parts.spec,
                 "code": parts.code,
                 "package": parts.package,
-                "version": 3,
+                "version": 4,
             }
         )
     )

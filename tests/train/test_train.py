@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from mlgitops import results
-from mlgitops.training import gpu
+from mlgitops.training import content, gpu
 from tests.fixtures.gpu import GPUS
 from tests.fixtures.mlflow_server import MlflowServer
 from tests.train.helpers import cli, commit, example_repo, runs_of, tags_of, unique
@@ -275,6 +275,31 @@ def test_a_rerun_hits_the_cache_and_recreates_the_hand_off(
         f"run-id={first.run_id}\ncontent-key={first.content_key}\ncached=true\n"
         f"model-uri={first.model_uri}\ntrain-json={folder / 'train.json'}\n"
     )
+
+
+def test_a_run_keyed_by_a_build_before_the_cache_binding_is_not_reused(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Key version 3 is that of builds whose pull-request workflows reused any run under the
+    key and uploaded ``cached: true`` for it, a record the binding now counts as the pull
+    request's own: the key moved on, so no such run is found."""
+    name = unique("tumors")
+    root = example_repo(tmp_path / "repo", name)
+    current = content.KEY_VERSION
+    monkeypatch.setattr(content, "KEY_VERSION", 3)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    old = _result(root, name)
+    monkeypatch.setattr(content, "KEY_VERSION", current)
+    capsys.readouterr()
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    new = _result(root, name)
+    assert capsys.readouterr().out.startswith(f"train {name}: trained run {new.run_id} ")
+    assert (new.cached, new.hashes) == (False, old.hashes)  # the same inputs, another key
+    assert new.content_key != old.content_key
+    assert len(runs_of(mlflow_server.uri, name)) == 2
 
 
 def test_a_cache_hit_loads_nothing_only_a_new_run_needs(

@@ -34,8 +34,11 @@ from mlgitops.results import Hashes
 from mlgitops.spec.model import Pipeline, is_url
 
 #: The key's own version: raised whenever ``train`` makes something else of the same inputs
-#: (another split, other hand-off files), so that no run made before is reused for them.
-KEY_VERSION = 3
+#: (another split, other hand-off files), so that no run made before is reused for them, or
+#: whenever what a run's records mean changes. 4: a pull request's ``cached: true`` record
+#: binds the run it names (:mod:`mlgitops.training.binding`); builds before recorded it for
+#: any run found under the key.
+KEY_VERSION = 4
 _CHUNK = 1 << 20
 _SKIP_PARTS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
 
