@@ -157,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             collector.for_one_command()
     console.begin_command()
+    downloads = sys.modules.get("mlgitops.data.http")  # loaded: an earlier command read a URL
+    if downloads is not None:
+        downloads.forget()  # this command reads each URL afresh, once
     repo: Path = arguments["repo"]
     if not repo.is_dir() and (repo.exists() or verb != "init"):  # init makes its folder
         why = "not a folder" if repo.exists() else "no such folder"

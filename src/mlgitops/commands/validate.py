@@ -157,9 +157,9 @@ def _data_hash(root: Path, pipeline: Pipeline, location: str) -> str:
     if location == pipeline.data.path:
         return content.data_hash(root, pipeline)
     if is_url(location):
-        from mlgitops.training.data import fetch_url
+        from mlgitops.data import http
 
-        return content.sha256_bytes(fetch_url(location))
+        return http.fetched(location).sha256
     path = Path(location) if Path(location).is_absolute() else root / location
     return content.sha256_file(path)
 

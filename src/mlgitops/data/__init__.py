@@ -45,22 +45,16 @@ def open_data(
 ) -> Reader:
     """A reader for ``location``: a repo-relative (or absolute) path, or a URL.
 
-    A URL is downloaded into ``workdir`` first (streamed to disk, never held
-    in memory), through :func:`mlgitops.data.http.download`.
+    A URL is downloaded first (streamed to disk, never held in memory), once in a
+    command: :func:`mlgitops.data.http.fetched`.
     """
     form = file_format(location, fmt)
     kind = READERS[form]
     if is_url(location):
         from mlgitops.data import http
 
-        target = workdir / f"download.{form}"
-        http.download(
-            location,
-            target,
-            session=session or http.new_session(),
-            timeout=timeout or http.DEFAULT_TIMEOUT,
-        )
-        return kind(_plain(form, target, location, workdir), location, None)
+        got = http.fetched(location, session=session, timeout=timeout or http.DEFAULT_TIMEOUT)
+        return kind(_plain(form, got.path, location, workdir), location, None)
     path = Path(location) if Path(location).is_absolute() else repo / location
     if not path.is_file():
         what = "is not a file" if path.exists() else "no such file"

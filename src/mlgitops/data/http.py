@@ -1,11 +1,20 @@
-"""The one door for reading data over HTTP: a download with a timeout.
+"""The one door for reading data over HTTP: a download with a timeout, once per command.
 
-The caller passes the :class:`requests.Session`, so tests and callers choose
-its transport, proxies and certificates; nothing here creates global state.
+The caller may pass the :class:`requests.Session`, so tests and callers choose
+its transport, proxies and certificates. A URL is fetched once in a command
+(:func:`fetched`): the content key's hash of the data, the rows validated,
+trained and scored, and the file a custom trainer is given are all of the same
+bytes, however the server changes them meanwhile. The downloads go at the start
+of the next command (:func:`forget`) and at the process's exit.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,12 +39,53 @@ def new_session() -> requests.Session:
     return session
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A URL's bytes as this command read them: the file, and its sha256."""
+
+    path: Path
+    sha256: str
+
+
+#: This command's downloads, by URL, and the folder that holds them.
+_FETCHED: dict[str, Fetched] = {}
+_FOLDER: list[Path] = []
+
+
+def fetched(
+    url: str, *, session: requests.Session | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Fetched:
+    """``url`` downloaded on its first reading in this command, the same file afterwards."""
+    found = _FETCHED.get(url)
+    if found is None:
+        if not _FOLDER:
+            _FOLDER.append(Path(tempfile.mkdtemp(prefix="mlgitops-downloads-")))
+            atexit.register(forget)
+        dest = _FOLDER[0] / f"{len(_FETCHED)}.download"
+        try:
+            digest = download(url, dest, session=session or new_session(), timeout=timeout)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        found = _FETCHED[url] = Fetched(dest, digest)
+    return found
+
+
+def forget() -> None:
+    """Drop this command's downloads: the next command reads each URL afresh."""
+    _FETCHED.clear()
+    while _FOLDER:
+        shutil.rmtree(_FOLDER.pop(), ignore_errors=True)
+
+
 def download(
     url: str, dest: Path, *, session: requests.Session, timeout: float = DEFAULT_TIMEOUT
-) -> None:
-    """Stream ``url`` into ``dest``; any failure is a DataError naming the URL."""
+) -> str:
+    """Stream ``url`` into ``dest``, and answer the sha256 of what it wrote; any failure is a
+    DataError naming the URL."""
     import requests
 
+    digest = hashlib.sha256()
     try:
         with session.get(url, stream=True, timeout=timeout) as response:
             if response.status_code >= 400:
@@ -44,12 +94,14 @@ def download(
             with dest.open("wb") as handle:
                 for block in response.iter_content(_BLOCK):
                     handle.write(block)
+                    digest.update(block)
     except requests.Timeout as exc:
         raise DataError(f"{url}: no answer within {timeout:g}s (timed out)") from exc
     except requests.RequestException as exc:
         if "timed out" in str(exc):  # a stall while streaming the body
             raise DataError(f"{url}: no answer within {timeout:g}s (timed out)") from exc
         raise DataError(f"{url}: cannot download: {_reason(exc)}") from exc
+    return digest.hexdigest()
 
 
 def _reason(exc: Exception) -> str:

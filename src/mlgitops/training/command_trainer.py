@@ -114,9 +114,11 @@ def _environment(job: TrainJob, out: Path) -> dict[str, str]:
     write_frame(split.holdout, holdout)
     data_path = data.path
     if is_url(data_path):
-        from mlgitops.training.data import fetch_url
+        import shutil
 
-        (job.workdir / "data").write_bytes(fetch_url(data_path))
+        from mlgitops.data import http
+
+        shutil.copyfile(http.fetched(data_path).path, job.workdir / "data")  # the bytes keyed
         data_path = str(job.workdir / "data")
     return {
         "MLGITOPS_PIPELINE": job.pipeline.name,

@@ -182,9 +182,9 @@ def _file_or_url_hash(root: Path, path: str) -> str:
     """A data file's hash; a Git LFS pointer in its place is refused by name (its hash is no
     key: no run trained on it)."""
     if is_url(path):
-        from mlgitops.training.data import fetch_url
+        from mlgitops.data import http
 
-        return sha256_bytes(fetch_url(path))
+        return http.fetched(path).sha256  # the bytes this command reads, trains and scores
     from mlgitops.lfs import refuse_pointer
 
     return sha256_file(root / path, first=lambda head: refuse_pointer(head[:1024], path))

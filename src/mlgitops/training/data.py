@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 #: Failures named in the message when ``train`` refuses invalid data.
 _FIRST_FAILURES = 3
-_downloads: dict[str, bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -133,20 +132,6 @@ class Table:
     #: Per column: the values that are not of its type, gaps in ``frame`` (invalid data read
     #: anyway: training allowed to, drift).
     unparsed: Mapping[str, int] = field(default_factory=dict)
-
-
-def fetch_url(url: str) -> bytes:
-    """Download an https data file once per process (the content key hashes its bytes)."""
-    if url not in _downloads:
-        import requests
-
-        try:
-            answer = requests.get(url, timeout=60)
-            answer.raise_for_status()
-        except requests.RequestException as exc:
-            raise DataError(f"{url}: cannot download ({exc})") from exc
-        _downloads[url] = answer.content
-    return _downloads[url]
 
 
 def read_table(
