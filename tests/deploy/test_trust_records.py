@@ -480,3 +480,43 @@ def test_doctor_names_a_record_that_disagrees_with_the_registry(
             "again); deploy and promote refuse it"
         ],
     )
+
+
+def test_an_older_merges_deploy_landing_after_a_newer_ones_does_not_replace_it(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two merges in a row, whose deploy jobs finish out of order: the older merge's model
+    was judged against the model before both, never against the newer merge's, which is
+    what main holds; it does not replace it."""
+    uri = mlflow_server.uri
+    deployed_review(world, uri, on_github.state, 12)  # v1
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    merges = []
+    for pr, rate in ((13, "0.05"), (14, "0.3")):
+        text = spec.read_text()
+        spec.write_text(text.replace(text.split("learning_rate: ")[1].split(",")[0], rate, 1))
+        git(world.work, "commit", "-qam", f"learning rate {rate}")
+        git(world.work, "push", "-q", "origin", "main")
+        merges.append(git(world.work, "rev-parse", "HEAD"))
+        reviewed_run(uri, world.work, world.name)
+        publish_review(on_github.state, world.work, world.name, pr=pr)
+    newer = world.clone("newer")
+    git(newer, "checkout", "-q", "--detach", merges[1])
+    assert deploy(world, uri, root=newer) == 0  # v2, the newer merge's
+    deployed = model_json(world)
+    older = world.clone("older")
+    git(older, "checkout", "-q", "--detach", merges[0])
+    capsys.readouterr()
+
+    assert deploy(world, uri, root=older) == 0
+    out = capsys.readouterr().out
+    tip = world.remote_head()
+    assert (
+        f"superseded: {tip[:12]} changed pipelines/{world.name}.yaml since; its own deploy "
+        "ships that"
+    ) in out, out
+    assert model_json(world) == deployed
+    assert world.remote_head() == tip
