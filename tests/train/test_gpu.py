@@ -224,6 +224,13 @@ def test_a_run_the_last_duration_says_would_not_fit_does_not_start(
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri, "--force") == 1
     record = json.loads((root / ".mlgitops" / name / "budget.json").read_text())
     assert (record["stopped"], record["pr"], record["spent_minutes"]) == ("before", 8, 0)
-    assert record["message"].startswith("GPU budget: the last run took ")
-    assert record["message"].endswith("training did not start")
+    said = re.fullmatch(
+        r"GPU budget: the last run took ([0-9.e-]+) GPU minutes and pull request #8 has "
+        r"([0-9.e-]+) of ([0-9.e-]+) left; training did not start",
+        record["message"],
+    )
+    assert said is not None, record["message"]
+    took, left, budget = (float(said[i]) for i in (1, 2, 3))
+    # A short fit and half its time as the budget: figures that are not all 0.0.
+    assert took > budget > 0 and left == budget == record["budget_minutes"]
     assert len(runs_of(mlflow_server.uri, name)) == 1

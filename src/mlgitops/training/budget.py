@@ -54,7 +54,12 @@ class _Stop(BaseException):
 
 
 def _minutes(seconds: float) -> float:
-    return round(seconds / 60, 2)
+    """Minutes to two decimals; under 0.005 (0.3 s, a short fit on a fast GPU) to two
+    significant digits, so that no figure spent, left or allowed reads as nothing."""
+    minutes = seconds / 60
+    if minutes == 0 or abs(minutes) >= 0.005:
+        return round(minutes, 2)
+    return float(f"{minutes:.2g}")
 
 
 def allowance(
