@@ -108,6 +108,56 @@ def test_an_argument_a_check_does_not_take_is_refused_at_its_place(
     assert (record["passed"], record["error"]) == (False, f"schemas/accounts.yaml:{place}: {said}")
 
 
+_READ_AS_TEXT = (
+    "its values are read as text, which never equal or order with a number; declare its "
+    "numeric dtype (dtype: float64, int64 ...)"
+)
+
+
+@pytest.mark.parametrize(
+    ("column", "place", "said"),
+    [
+        ("    greater_than: 0\n", "6:5", "greater_than takes 0, a number, but the column has no dtype"),
+        ("    dtype: object\n    isin: [1, 2]\n", "7:5", "isin takes 1, a number, but the column is object"),
+        ("    dtype: str\n    checks:\n      in_range: {min_value: 0, max_value: 9.5}\n", "8:7",
+         "in_range takes 0, a number, but the column is str"),
+        ("    checks:\n    - {forbidden_values: [0], options: {check_name: notin}}\n", "7:7",
+         "notin takes 0, a number, but the column has no dtype"),
+    ],
+    ids=["no-dtype", "object", "str-checks-mapping", "checks-list"],
+)  # fmt: skip
+def test_a_number_checked_against_a_column_read_as_text_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], column: str, place: str, said: str
+) -> None:
+    """Text never equals or orders with a number: the check fails every value (a TypeError,
+    for an order) or none; pandas would have read the column's numbers as numbers."""
+    (repo / "data" / "accounts.csv").write_text("id,score,plan\n1,3,basic\n2,4,pro\n")
+    code, err = _validate(repo, capsys, HEAD + "  score:\n" + column)
+    assert (code, err) == (
+        2,
+        f"mlgitops validate: error: schemas/accounts.yaml:{place}: column 'score': {said}: "
+        f"{_READ_AS_TEXT}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "    isin: [basic, pro]\n",
+        "    dtype: str\n    checks:\n      str_length: {min_value: 1, max_value: 9}\n",
+        "    dtype: str\n    isin: {allowed_values: [basic, pro], n_failure_cases: 3}\n",
+        "    nullable: false\n",
+    ],
+    ids=["no-dtype-words", "str-length", "option-number", "no-check"],
+)
+def test_a_column_read_as_text_takes_checks_of_text(
+    repo: Path, capsys: pytest.CaptureFixture[str], column: str
+) -> None:
+    (repo / "data" / "accounts.csv").write_text("id,plan\n1,basic\n2,pro\n")
+    code, err = _validate(repo, capsys, HEAD + "  plan:\n" + column)
+    assert (code, err) == (0, "")
+
+
 def test_flat_checks_beside_a_checks_list_are_not_dropped(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -593,7 +643,8 @@ def test_a_column_s_unique_and_the_schema_s_unique_on_it_each_report_their_own_r
     ("dtype", "allowed", "csv", "rows"),
     [
         ("int64", '["1", "2"]', "1\n2\n", [1, 2]),  # text never equals a number
-        ("str", "[1, 2]", "1\n2\n", [1, 2]),  # nor a number text
+        ("str", '["1", "3"]', "1\n2\n", [2]),  # text is looked up as text (a number is
+        # refused at its place: test_a_number_checked_against_a_column_read_as_text_...)
         ("float32", "[0.1, 0.5]", "0.1\n0.5\n", [1]),  # 0.1 as float32 is not 0.1
         ("float64", "[0.1, 0.5]", "0.1\n0.5\n", []),
     ],

@@ -401,6 +401,71 @@ def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Pro
             "registered pandera check; pandera would ignore it"
         )
         yield _problem(source, doc, [*where, key], message)
+    yield from _numbers_against_text(source, doc, name, column)
+
+
+#: Checks that compare each value with their arguments, or look it up among them.
+_VALUE_CHECKS = frozenset(
+    {"in_range", "greater_than", "greater_than_or_equal_to", "less_than"}
+    | {"less_than_or_equal_to", "equal_to", "not_equal_to", "isin", "notin"}
+)
+#: dtypes whose values are read as text (no dtype at all, too).
+_TEXT = frozenset({"str", "string", "object"})
+
+
+def _numbers_against_text(
+    source: str, doc: Any, name: str, column: Mapping[str, Any]
+) -> Iterator[Problem]:
+    """A problem at each check that compares a column read as text (no dtype, or a text
+    one) with a number, or looks one up: text never equals or orders with a number, so the
+    check fails every value (a TypeError for an order), or, ``notin``, none. pandas
+    would have read the column as numbers where they all parse, and pandera judged
+    those."""
+    dtype = column.get("dtype")
+    if dtype is not None and str(dtype) not in _TEXT:
+        return
+    had = "has no dtype" if dtype is None else f"is {dtype}"
+    for check, path, value in _checks_with_arguments(column):
+        numbers = [v for v in _values(value) if isinstance(v, int | float)]
+        if check in _VALUE_CHECKS and numbers:
+            message = (
+                f"column {name!r}: {check} takes {numbers[0]!r}, a number, but the column "
+                f"{had}: its values are read as text, which never equal or order with a "
+                "number; declare its numeric dtype (dtype: float64, int64 ...)"
+            )
+            yield _problem(source, doc, ["columns", name, *path], message)
+
+
+def _checks_with_arguments(column: Mapping[str, Any]) -> Iterator[tuple[str, list[Any], Any]]:
+    """Each check a column declares: its name, where it is written, and its arguments (flat
+    keys, a ``checks`` mapping, or a ``checks`` list in pandera's own form)."""
+    for key, value in column.items():
+        if key not in COLUMN_KEYS and isinstance(key, str):
+            yield key, [key], value
+    listed = column.get("checks")
+    if isinstance(listed, Mapping):
+        for key, value in listed.items():
+            yield str(key), ["checks", key], value
+    elif isinstance(listed, list):
+        for index, entry in enumerate(listed):
+            options = entry.get("options") if isinstance(entry, Mapping) else None
+            if isinstance(options, Mapping):
+                stats = {k: v for k, v in entry.items() if k != "options"}
+                yield str(options.get("check_name")), ["checks", index], stats
+
+
+#: The arguments of :data:`_VALUE_CHECKS` that hold the values compared or looked up.
+_VALUE_ARGUMENTS = ("min_value", "max_value", "value", "allowed_values", "forbidden_values")
+
+
+def _values(value: Any) -> list[Any]:
+    """The values a check compares with or looks up: its one argument as written (a scalar
+    or a list), or those of its named arguments (not its options, ``n_failure_cases`` …)."""
+    if isinstance(value, Mapping):
+        return [v for key in _VALUE_ARGUMENTS if key in value for v in _values(value[key])]
+    if isinstance(value, list):
+        return [v for part in value for v in _values(part)]
+    return [] if isinstance(value, bool) else [value]
 
 
 def _report_duplicates(
