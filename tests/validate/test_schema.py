@@ -102,10 +102,15 @@ def test_an_argument_a_check_does_not_take_is_refused_at_its_place(
     """pandera keeps the argument and fails the check on any data it judges (a TypeError);
     the screen judged the clean file without it: a check other than the one written."""
     (repo / "data" / "accounts.csv").write_text("id,plan\n1,basic\n2,pro\n")  # clean
-    code, err = _validate(repo, capsys, HEAD + checks)
-    assert (code, err) == (2, f"mlgitops validate: error: schemas/accounts.yaml:{place}: {said}\n")
+    _refused(repo, capsys, HEAD + checks, f"schemas/accounts.yaml:{place}: {said}")
+
+
+def _refused(repo: Path, capsys: pytest.CaptureFixture[str], schema: str, said: str) -> None:
+    """validate refuses ``schema`` with ``said`` (exit 2), and its record says so."""
+    code, err = _validate(repo, capsys, schema)
+    assert (code, err) == (2, f"mlgitops validate: error: {said}\n")
     record = json.loads((repo / ".mlgitops" / "accounts" / "validation.json").read_text())
-    assert (record["passed"], record["error"]) == (False, f"schemas/accounts.yaml:{place}: {said}")
+    assert (record["passed"], record["error"]) == (False, said)
 
 
 _READ_AS_TEXT = (
@@ -132,12 +137,8 @@ def test_a_number_checked_against_a_column_read_as_text_is_refused_at_its_place(
     """Text never equals or orders with a number: the check fails every value (a TypeError,
     for an order) or none; pandas would have read the column's numbers as numbers."""
     (repo / "data" / "accounts.csv").write_text("id,score,plan\n1,3,basic\n2,4,pro\n")
-    code, err = _validate(repo, capsys, HEAD + "  score:\n" + column)
-    assert (code, err) == (
-        2,
-        f"mlgitops validate: error: schemas/accounts.yaml:{place}: column 'score': {said}: "
-        f"{_READ_AS_TEXT}\n",
-    )
+    message = f"schemas/accounts.yaml:{place}: column 'score': {said}: {_READ_AS_TEXT}"
+    _refused(repo, capsys, HEAD + "  score:\n" + column, message)
 
 
 @pytest.mark.parametrize(
