@@ -593,3 +593,23 @@ def test_a_verb_that_never_reaches_mlflow_ignores_its_tls_settings(tmp_path: Pat
     _mlgitops("init", cwd=tmp_path)
     done = _mlgitops("render", cwd=tmp_path, env={"MLFLOW_TRACKING_INSECURE_TLS": "maybe"})
     assert done.returncode == 0, done.stderr
+
+
+def test_mlflow_progress_bars_are_set_for_the_command_alone() -> None:
+    """Drawn on a terminal, not elsewhere; the user's own setting kept; the variable gone
+    again when the command ends, however it ends."""
+    from mlgitops.mlflow_env import PROGRESS_BARS, progress_bars
+
+    for drawn, value in ((True, "true"), (False, "false")):
+        env: dict[str, str] = {}
+        with progress_bars(env, drawn):
+            assert env == {PROGRESS_BARS: value}
+        assert env == {}
+    env = {}
+    with pytest.raises(KeyError), progress_bars(env, True):
+        raise KeyError("the command failed")
+    assert env == {}
+    env = {PROGRESS_BARS: "0"}
+    with progress_bars(env, True):
+        assert env == {PROGRESS_BARS: "0"}
+    assert env == {PROGRESS_BARS: "0"}

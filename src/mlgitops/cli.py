@@ -157,9 +157,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             collector.for_one_command()
     console.begin_command()
-    downloads = sys.modules.get("mlgitops.data.http")  # loaded: an earlier command read a URL
-    if downloads is not None:
-        downloads.forget()  # this command reads each URL afresh, once
     repo: Path = arguments["repo"]
     if not repo.is_dir() and (repo.exists() or verb != "init"):  # init makes its folder
         why = "not a folder" if repo.exists() else "no such folder"
@@ -172,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 tls_settings(os.environ)
                 scope.enter_context(progress_bars(os.environ, console.shows_progress()))
+            scope.callback(_forget_downloads)
             _warn_if_outputs_tracked(repo)
             code: int = _command(verb).run(**arguments)
         return code
@@ -193,6 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.error_line(problem)
         console.error_line(f"mlgitops: {len(said)} problem(s) in the specs; nothing written")
         return code
+
+
+def _forget_downloads() -> None:
+    """Delete the data this command downloaded (:mod:`mlgitops.data.http`, loaded only
+    where it read a URL): the next command in this process reads each URL afresh."""
+    downloads = sys.modules.get("mlgitops.data.http")
+    if downloads is not None:
+        downloads.forget()
 
 
 def _stdout_closed() -> None:

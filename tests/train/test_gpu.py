@@ -234,3 +234,17 @@ def test_a_run_the_last_duration_says_would_not_fit_does_not_start(
     # A short fit and half its time as the budget: figures that are not all 0.0.
     assert took > budget > 0 and left == budget == record["budget_minutes"]
     assert len(runs_of(mlflow_server.uri, name)) == 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "minutes"),
+    [(0.0, 0.0), (0.12, 0.002), (0.29, 0.0048), (0.3, 0.01), (90.6, 1.51), (-0.12, -0.002)],
+)
+def test_budget_minutes_keep_a_short_fit_from_reading_as_nothing(
+    seconds: float, minutes: float
+) -> None:
+    """Two decimals, but two significant digits under 0.005 minutes (a short fit on a fast
+    GPU, the budget half of it): 'took 0.0 of 0.0' said nothing."""
+    from mlgitops.training.budget import _minutes
+
+    assert _minutes(seconds) == minutes

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from mlgitops import results
+from mlgitops.data import http
 from tests.fixtures.mlflow_server import MlflowServer
 from tests.fixtures.tls import make_tls
 from tests.train.helpers import cli, commit, example_repo, runs_of, unique
@@ -134,6 +135,7 @@ def test_train_keys_and_trains_on_the_bytes_of_one_download(
     assert int(params["rows.train"]) + len(holdout) == 569
     assert params["rows.holdout"] == str(len(holdout))
     assert server.gets == 1
+    assert (http._FETCHED, http._FOLDER) == ({}, [])  # the download went with the command
 
 
 def test_a_custom_trainer_is_given_the_bytes_the_key_names(

@@ -114,22 +114,24 @@ def _refused(repo: Path, capsys: pytest.CaptureFixture[str], schema: str, said: 
 
 
 _READ_AS_TEXT = (
-    "its values are read as text, which never equal or order with a number; declare its "
-    "numeric dtype (dtype: float64, int64 ...)"
+    "its values are text, which never equal or order with a number; declare its numeric "
+    "dtype (dtype: float64, int64 ...)"
 )
 
 
 @pytest.mark.parametrize(
     ("column", "place", "said"),
     [
-        ("    greater_than: 0\n", "6:5", "greater_than takes 0, a number, but the column has no dtype"),
+        ("    greater_than: 0\n", "6:5",
+         "greater_than takes 0, a number, but the column has no dtype, and the data holds it as text"),
+        ("    dtype: string[pyarrow]\n    ge: 0\n", "7:5", "ge takes 0, a number, but the column is string[pyarrow]"),
         ("    dtype: object\n    isin: [1, 2]\n", "7:5", "isin takes 1, a number, but the column is object"),
         ("    dtype: str\n    checks:\n      in_range: {min_value: 0, max_value: 9.5}\n", "8:7",
          "in_range takes 0, a number, but the column is str"),
         ("    checks:\n    - {forbidden_values: [0], options: {check_name: notin}}\n", "7:7",
-         "notin takes 0, a number, but the column has no dtype"),
+         "notin takes 0, a number, but the column has no dtype, and the data holds it as text"),
     ],
-    ids=["no-dtype", "object", "str-checks-mapping", "checks-list"],
+    ids=["no-dtype", "short-name", "object", "str-checks-mapping", "checks-list"],
 )  # fmt: skip
 def test_a_number_checked_against_a_column_read_as_text_is_refused_at_its_place(
     repo: Path, capsys: pytest.CaptureFixture[str], column: str, place: str, said: str
@@ -139,6 +141,46 @@ def test_a_number_checked_against_a_column_read_as_text_is_refused_at_its_place(
     (repo / "data" / "accounts.csv").write_text("id,score,plan\n1,3,basic\n2,4,pro\n")
     message = f"schemas/accounts.yaml:{place}: column 'score': {said}: {_READ_AS_TEXT}"
     _refused(repo, capsys, HEAD + "  score:\n" + column, message)
+
+
+def test_a_column_without_a_dtype_is_judged_as_the_parquet_file_stores_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Parquet file keeps its numbers: a number check of a column without a dtype judges
+    them, as pandera does; a column the file stores as text is refused as in a CSV file."""
+    import pandas as pd
+
+    schema = HEAD + "  score:\n    greater_than: 0\n"
+    (repo / "schemas" / "accounts.yaml").write_text(schema)
+    data = repo / "data" / "accounts.parquet"
+
+    def validate(frame: pd.DataFrame) -> tuple[int, str, str]:
+        frame.to_parquet(data, index=False)
+        done = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--data", str(data))
+        return done.code, done.stdout, done.stderr
+
+    assert validate(pd.DataFrame({"id": [1, 2], "score": [3, 4]}))[::2] == (0, "")
+    code, out, _ = validate(pd.DataFrame({"id": [1, 2], "score": [3, -2]}))
+    assert code == 1 and "greater_than(0)     1" in out, out
+    code, _, err = validate(pd.DataFrame({"id": [1, 2], "score": ["3", "4"]}))
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:6:5: column 'score': greater_than "
+        "takes 0, a number, but the column has no dtype, and the data holds it as text: "
+        f"{_READ_AS_TEXT}\n",
+    )
+
+
+def test_a_short_check_name_is_refused_where_it_is_written(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandera loads ``ge`` as ``greater_than_or_equal_to``: the argument is found as written."""
+    (repo / "data" / "accounts.csv").write_text("id,plan\n1,basic\n2,pro\n")
+    said = (
+        "schemas/accounts.yaml:5:24: column 'id': greater_than_or_equal_to has no argument "
+        "'bogus' (it takes min_value)"
+    )
+    _refused(repo, capsys, HEAD + "    ge: {min_value: 0, bogus: 1}\n", said)
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,10 @@ class Reader(Protocol):
         """About how many rows the file holds (to size buffers up front)."""
         ...
 
+    def holds_text(self, column: str) -> bool:
+        """Whether the file holds ``column`` as text (a CSV file holds nothing else)."""
+        ...
+
     def lines(self, rows: Collection[int]) -> dict[int, int]:
         """The 1-based line of each 1-based data row (empty for non-line formats)."""
         ...

@@ -254,6 +254,10 @@ class CsvReader:
         #: The header record's size in bytes (a byte-order mark included) and physical lines.
         self._header_size = self._header_lines = 0
 
+    def holds_text(self, column: str) -> bool:
+        """Text, every column: a CSV file stores nothing else."""
+        return True
+
     def columns(self) -> list[str]:
         """The header's column names; one left empty is named as pandas names it."""
         if self._header is None:

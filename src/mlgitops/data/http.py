@@ -14,6 +14,7 @@ import atexit
 import hashlib
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,32 +51,36 @@ class Fetched:
 #: This command's downloads, by URL, and the folder that holds them.
 _FETCHED: dict[str, Fetched] = {}
 _FOLDER: list[Path] = []
+_LOCK = threading.Lock()
 
 
 def fetched(
     url: str, *, session: requests.Session | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> Fetched:
     """``url`` downloaded on its first reading in this command, the same file afterwards."""
-    found = _FETCHED.get(url)
-    if found is None:
-        if not _FOLDER:
-            _FOLDER.append(Path(tempfile.mkdtemp(prefix="mlgitops-downloads-")))
-            atexit.register(forget)
-        dest = _FOLDER[0] / f"{len(_FETCHED)}.download"
-        try:
-            digest = download(url, dest, session=session or new_session(), timeout=timeout)
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-        found = _FETCHED[url] = Fetched(dest, digest)
-    return found
+    with _LOCK:
+        found = _FETCHED.get(url)
+        if found is None:
+            if not _FOLDER:
+                _FOLDER.append(Path(tempfile.mkdtemp(prefix="mlgitops-downloads-")))
+            dest = _FOLDER[0] / f"{len(_FETCHED)}.download"
+            try:
+                digest = download(url, dest, session=session or new_session(), timeout=timeout)
+            except BaseException:
+                dest.unlink(missing_ok=True)
+                raise
+            found = _FETCHED[url] = Fetched(dest, digest)
+        return found
 
 
+@atexit.register
 def forget() -> None:
-    """Drop this command's downloads: the next command reads each URL afresh."""
-    _FETCHED.clear()
-    while _FOLDER:
-        shutil.rmtree(_FOLDER.pop(), ignore_errors=True)
+    """Drop this command's downloads (the CLI does at each command's end, and the
+    interpreter at its exit): the next command reads each URL afresh."""
+    with _LOCK:
+        _FETCHED.clear()
+        while _FOLDER:
+            shutil.rmtree(_FOLDER.pop(), ignore_errors=True)
 
 
 def download(

@@ -39,6 +39,15 @@ class ParquetReader:
         """The column names, in file order."""
         return distinct_names(self.display, list(self._open().schema_arrow.names))
 
+    def holds_text(self, column: str) -> bool:
+        """Whether the file stores ``column`` as text (or as text's dictionary)."""
+        import pyarrow as pa
+
+        stored = self._open().schema_arrow.field(column).type
+        if pa.types.is_dictionary(stored):
+            stored = stored.value_type
+        return bool(pa.types.is_string(stored) or pa.types.is_large_string(stored))
+
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
     ) -> Iterator[pa.Table]:

@@ -15,7 +15,7 @@ Definition (docs/train.md, "Cache semantics")::
                    command names, and for `python -m pkg.mod` the package's folder
                    (a folder: the files git tracks or would add),
         "package": sha256 of {"mlgitops": version} (nothing about the machine),
-        "version": 3,
+        "version": 4,
     })
 """
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
-from mlgitops.errors import DataError
+from mlgitops.errors import BadInput, DataError
 from mlgitops.validation.dates import DateColumn, judged, native
 from mlgitops.validation.failures import (
     EXAMPLES,
@@ -88,6 +88,7 @@ def validate(
     ``keep``: also return the declared columns as read, so that a stage that
     needs the data (``train``) reads the file once, exactly as it was validated.
     """
+    _numbers_against_text(reader, schema)
     plan = make_plan(schema, reader.columns())
     text: set[str] = set()
     broken: set[str] = set()
@@ -117,6 +118,22 @@ def validate(
             found = {exc.column, *exc.others}
             many = len(text) >= _RESTARTS or not exc.column or found <= text
             text = set(plan.names) if many else text | found
+
+
+def _numbers_against_text(reader: Reader, schema: Any) -> None:
+    """BadInput (the schema file's problems, reported like bad data) where a column without
+    a dtype, whose checks take numbers, is text in this file: its values would never equal
+    or order with those numbers."""
+    pending = getattr(schema, "numbers_if_text", None) or {}
+    present = set(reader.columns())
+    found = [
+        problem
+        for column, problems in pending.items()
+        if column in present and reader.holds_text(column)
+        for problem in problems
+    ]
+    if found:
+        raise BadInput("\n".join(str(problem) for problem in sorted(found)))
 
 
 def profile_only(reader: Reader, schema: Any, chunk_rows: int) -> dict[str, Any]:

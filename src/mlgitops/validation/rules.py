@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandera.pandas as pa
     import pyarrow
 
+    from mlgitops.errors import Problem
     from mlgitops.spec.model import Column
 
 
@@ -89,6 +90,9 @@ class Schema:
     #: pandera's name of a dtype -> the schema's, where failures name it as the schema does
     #: (an inline ``str`` column: :data:`SPEC_NAMES`).
     dtype_names: Mapping[str, str] = field(default_factory=dict)
+    #: Problems of columns without a dtype whose checks take numbers, by column: problems
+    #: where the data holds the column as text (:func:`mlgitops.validation.schema.numbers_if_text`).
+    numbers_if_text: Mapping[str, tuple[Problem, ...]] = field(default_factory=dict)
     _build: Callable[[], pa.DataFrameSchema] | None = field(default=None, repr=False)
     _pandera: pa.DataFrameSchema | None = field(default=None, repr=False)
 

@@ -128,7 +128,9 @@ def from_yaml_text(source: str, text: str) -> Schema:
     if problems:
         raise SpecError(problems)
     plain = yaml_rules.read(text, lambda: pandera_schema(source, text, doc))
-    return plain if plain is not None else Schema.of(pandera_schema(source, text, doc))
+    schema = plain if plain is not None else Schema.of(pandera_schema(source, text, doc))
+    schema.numbers_if_text = numbers_if_text(source, doc)
+    return schema
 
 
 #: The settings pandera reads as true or false, whatever they hold: ``nullable: 'false'`` (a
@@ -199,14 +201,16 @@ def _argument_path(holder: Mapping[str, Any], check: str, argument: str) -> list
     """Where a check's argument is written, within a column (or the schema): a flat key, an
     entry of a ``checks`` mapping, or one of a ``checks`` list; else the check's holder."""
     listed = holder.get("checks")
-    if argument in _mapping(holder.get(check)):
-        return [check, argument]
-    if isinstance(listed, Mapping) and argument in _mapping(listed.get(check)):
-        return ["checks", check, argument]
+    names = [check, *(short for short, full in SHORT_NAMES.items() if full == check)]
+    for name in names:
+        if argument in _mapping(holder.get(name)):
+            return [name, argument]
+        if isinstance(listed, Mapping) and argument in _mapping(listed.get(name)):
+            return ["checks", name, argument]
     if isinstance(listed, list):
         for index, entry in enumerate(listed):
             options = entry.get("options") if isinstance(entry, Mapping) else None
-            named = isinstance(options, Mapping) and options.get("check_name") == check
+            named = isinstance(options, Mapping) and options.get("check_name") in names
             if named and argument in entry:
                 return ["checks", index, argument]
     return []
@@ -401,39 +405,57 @@ def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Pro
             "registered pandera check; pandera would ignore it"
         )
         yield _problem(source, doc, [*where, key], message)
-    yield from _numbers_against_text(source, doc, name, column)
+    dtype = column.get("dtype")
+    if dtype is not None and str(dtype) in TEXT:
+        yield from _numbers_against_text(source, doc, name, column, f"is {dtype}")
 
 
+#: pandera's short names of checks, as a schema file may write them.
+SHORT_NAMES = {
+    "gt": "greater_than",
+    "ge": "greater_than_or_equal_to",
+    "lt": "less_than",
+    "le": "less_than_or_equal_to",
+    "eq": "equal_to",
+    "ne": "not_equal_to",
+    "between": "in_range",
+}
 #: Checks that compare each value with their arguments, or look it up among them.
-_VALUE_CHECKS = frozenset(
-    {"in_range", "greater_than", "greater_than_or_equal_to", "less_than"}
-    | {"less_than_or_equal_to", "equal_to", "not_equal_to", "isin", "notin"}
-)
-#: dtypes whose values are read as text (no dtype at all, too).
-_TEXT = frozenset({"str", "string", "object"})
+_VALUE_CHECKS = frozenset(yaml_rules.CHECKS | {"not_equal_to"})
+#: dtypes whose values are text, however the file stores them.
+TEXT = frozenset(yaml_rules.TEXT_DTYPES | {"object", "string[pyarrow]", "string[python]"})
 
 
 def _numbers_against_text(
-    source: str, doc: Any, name: str, column: Mapping[str, Any]
+    source: str, doc: Any, name: str, column: Mapping[str, Any], had: str
 ) -> Iterator[Problem]:
-    """A problem at each check that compares a column read as text (no dtype, or a text
-    one) with a number, or looks one up: text never equals or orders with a number, so the
-    check fails every value (a TypeError for an order), or, ``notin``, none. pandas
-    would have read the column as numbers where they all parse, and pandera judged
-    those."""
-    dtype = column.get("dtype")
-    if dtype is not None and str(dtype) not in _TEXT:
-        return
-    had = "has no dtype" if dtype is None else f"is {dtype}"
+    """A problem at each check that compares a column of text (its dtype ``had``) with a
+    number, or looks one up: text never equals or orders with a number, so the check fails
+    every value (a TypeError for an order), or, ``notin``, none."""
     for check, path, value in _checks_with_arguments(column):
         numbers = [v for v in _values(value) if isinstance(v, int | float)]
-        if check in _VALUE_CHECKS and numbers:
+        if SHORT_NAMES.get(check, check) in _VALUE_CHECKS and numbers:
             message = (
                 f"column {name!r}: {check} takes {numbers[0]!r}, a number, but the column "
-                f"{had}: its values are read as text, which never equal or order with a "
-                "number; declare its numeric dtype (dtype: float64, int64 ...)"
+                f"{had}: its values are text, which never equal or order with a number; "
+                "declare its numeric dtype (dtype: float64, int64 ...)"
             )
             yield _problem(source, doc, ["columns", name, *path], message)
+
+
+def numbers_if_text(source: str, doc: Any) -> dict[str, tuple[Problem, ...]]:
+    """The problems of each column without a dtype whose checks take a number: problems
+    where the data holds the column as text (every column of a CSV file; a Parquet column
+    stored as text), which pandas would have read as numbers where they all parse."""
+    found = {}
+    columns = doc.get("columns") if isinstance(doc, Mapping) else None
+    for name, column in (columns or {}).items():
+        if isinstance(column, Mapping) and column.get("dtype") is None:
+            had = "has no dtype, and the data holds it as text"
+            problems = tuple(_numbers_against_text(source, doc, str(name), column, had))
+            if problems:
+                found[str(name)] = problems
+    return found
 
 
 def _checks_with_arguments(column: Mapping[str, Any]) -> Iterator[tuple[str, list[Any], Any]]:
