@@ -157,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             collector.for_one_command()
     console.begin_command()
+    _forget_downloads()  # one made outside a command (a library call) is not this one's
     repo: Path = arguments["repo"]
     if not repo.is_dir() and (repo.exists() or verb != "init"):  # init makes its folder
         why = "not a folder" if repo.exists() else "no such folder"

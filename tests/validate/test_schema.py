@@ -123,13 +123,13 @@ _READ_AS_TEXT = (
     ("column", "place", "said"),
     [
         ("    greater_than: 0\n", "6:5",
-         "greater_than takes 0, a number, but the column has no dtype, and the data holds it as text"),
+         "greater_than takes 0, a number, but the column has no dtype, and data/accounts.csv holds it as text"),
         ("    dtype: string[pyarrow]\n    ge: 0\n", "7:5", "ge takes 0, a number, but the column is string[pyarrow]"),
         ("    dtype: object\n    isin: [1, 2]\n", "7:5", "isin takes 1, a number, but the column is object"),
         ("    dtype: str\n    checks:\n      in_range: {min_value: 0, max_value: 9.5}\n", "8:7",
          "in_range takes 0, a number, but the column is str"),
         ("    checks:\n    - {forbidden_values: [0], options: {check_name: notin}}\n", "7:7",
-         "notin takes 0, a number, but the column has no dtype, and the data holds it as text"),
+         "notin takes 0, a number, but the column has no dtype, and data/accounts.csv holds it as text"),
     ],
     ids=["no-dtype", "short-name", "object", "str-checks-mapping", "checks-list"],
 )  # fmt: skip
@@ -162,13 +162,34 @@ def test_a_column_without_a_dtype_is_judged_as_the_parquet_file_stores_it(
     assert validate(pd.DataFrame({"id": [1, 2], "score": [3, 4]}))[::2] == (0, "")
     code, out, _ = validate(pd.DataFrame({"id": [1, 2], "score": [3, -2]}))
     assert code == 1 and "greater_than(0)     1" in out, out
-    code, _, err = validate(pd.DataFrame({"id": [1, 2], "score": ["3", "4"]}))
-    assert (code, err) == (
+    refused = (
         2,
         "mlgitops validate: error: schemas/accounts.yaml:6:5: column 'score': greater_than "
-        "takes 0, a number, but the column has no dtype, and the data holds it as text: "
+        f"takes 0, a number, but the column has no dtype, and {data} holds it as text: "
         f"{_READ_AS_TEXT}\n",
     )
+    assert validate(pd.DataFrame({"id": [1, 2], "score": ["3", "4"]}))[::2] == refused
+    categories = pd.DataFrame({"id": [1, 2], "score": pd.Categorical(["3", "4"])})
+    assert validate(categories)[::2] == refused  # stored as a dictionary of text
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    views = pa.table({"id": [1, 2], "score": pa.array(["3", "4"], pa.string_view())})
+    pq.write_table(views, data)  # pyarrow keeps the view type in the file
+    done = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--data", str(data))
+    assert (done.code, done.stderr) == refused
+
+
+def test_a_regex_column_without_a_dtype_is_refused_where_a_column_it_matches_is_text(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "data" / "accounts.csv").write_text("id,plan,score_a,score_b\n1,a,3,4\n2,b,4,5\n")
+    column = "  '^score_':\n    regex: true\n    greater_than: 0\n"
+    said = (
+        "schemas/accounts.yaml:7:5: column '^score_': greater_than takes 0, a number, but the "
+        f"column has no dtype, and data/accounts.csv holds it as text: {_READ_AS_TEXT}"
+    )
+    _refused(repo, capsys, HEAD + column, said)
 
 
 def test_a_short_check_name_is_refused_where_it_is_written(

@@ -40,13 +40,14 @@ class ParquetReader:
         return distinct_names(self.display, list(self._open().schema_arrow.names))
 
     def holds_text(self, column: str) -> bool:
-        """Whether the file stores ``column`` as text (or as text's dictionary)."""
+        """Whether the file stores ``column`` as text or bytes (or a dictionary of them)."""
         import pyarrow as pa
 
         stored = self._open().schema_arrow.field(column).type
         if pa.types.is_dictionary(stored):
             stored = stored.value_type
-        return bool(pa.types.is_string(stored) or pa.types.is_large_string(stored))
+        kinds = ("string", "large_string", "string_view", "binary", "large_binary", "binary_view")
+        return any(getattr(pa.types, f"is_{kind}", lambda _: False)(stored) for kind in kinds)
 
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
-from mlgitops.errors import BadInput, DataError
+from mlgitops.errors import BadInput, DataError, Problem
 from mlgitops.validation.dates import DateColumn, judged, native
 from mlgitops.validation.failures import (
     EXAMPLES,
@@ -31,7 +31,7 @@ from mlgitops.validation.failures import (
 from mlgitops.validation.parsing import is_text, parse_column
 from mlgitops.validation.plan import ColumnPlan, Plan, make_plan
 from mlgitops.validation.profile import Profiler
-from mlgitops.validation.rules import Schema
+from mlgitops.validation.rules import DATA_FILE, Schema
 from mlgitops.validation.screen import clean
 from mlgitops.validation.tablewide import Uncomparable, Uniqueness, ValueSet, row_bounds
 
@@ -125,12 +125,17 @@ def _numbers_against_text(reader: Reader, schema: Any) -> None:
     a dtype, whose checks take numbers, is text in this file: its values would never equal
     or order with those numbers."""
     pending = getattr(schema, "numbers_if_text", None) or {}
-    present = set(reader.columns())
+    present = reader.columns() if pending else []
     found = [
-        problem
-        for column, problems in pending.items()
-        if column in present and reader.holds_text(column)
-        for problem in problems
+        Problem(
+            problem.path,
+            problem.line,
+            problem.col,
+            problem.message.replace(DATA_FILE, reader.display),
+        )
+        for name, column in pending.items()
+        if any(reader.holds_text(each) for each in column.columns(name, present))
+        for problem in column.problems
     ]
     if found:
         raise BadInput("\n".join(str(problem) for problem in sorted(found)))

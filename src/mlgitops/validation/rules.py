@@ -75,6 +75,27 @@ class ColumnRule:
     report_duplicates: str = "all"
 
 
+#: Where a :class:`TextOnly` problem names the data file that holds the column as text.
+DATA_FILE = "{data file}"
+
+
+@dataclass(frozen=True)
+class TextOnly:
+    """A column without a dtype whose checks take numbers: its problems (naming the file
+    :data:`DATA_FILE`) where a data file holds it, or a column its regex matches, as text."""
+
+    regex: bool
+    problems: tuple[Problem, ...]
+
+    def columns(self, name: str, present: Sequence[str]) -> list[str]:
+        """The file's columns this one stands for (pandera matches a regex at the start)."""
+        import re
+
+        return (
+            [c for c in present if re.match(name, c)] if self.regex else [name] * (name in present)
+        )
+
+
 @dataclass(eq=False)
 class Schema:
     """A dataframe schema's columns and settings; its pandera form on demand."""
@@ -90,9 +111,9 @@ class Schema:
     #: pandera's name of a dtype -> the schema's, where failures name it as the schema does
     #: (an inline ``str`` column: :data:`SPEC_NAMES`).
     dtype_names: Mapping[str, str] = field(default_factory=dict)
-    #: Problems of columns without a dtype whose checks take numbers, by column: problems
-    #: where the data holds the column as text (:func:`mlgitops.validation.schema.numbers_if_text`).
-    numbers_if_text: Mapping[str, tuple[Problem, ...]] = field(default_factory=dict)
+    #: Columns without a dtype whose checks take numbers (by name, or regex): their problems
+    #: where the data holds such a column as text (:func:`~mlgitops.validation.schema.numbers_if_text`).
+    numbers_if_text: Mapping[str, TextOnly] = field(default_factory=dict)
     _build: Callable[[], pa.DataFrameSchema] | None = field(default=None, repr=False)
     _pandera: pa.DataFrameSchema | None = field(default=None, repr=False)
 

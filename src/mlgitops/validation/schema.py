@@ -22,7 +22,7 @@ from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
 from mlgitops.validation import yaml_rules
-from mlgitops.validation.rules import Schema, inline
+from mlgitops.validation.rules import DATA_FILE, Schema, TextOnly, inline
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -443,18 +443,18 @@ def _numbers_against_text(
             yield _problem(source, doc, ["columns", name, *path], message)
 
 
-def numbers_if_text(source: str, doc: Any) -> dict[str, tuple[Problem, ...]]:
-    """The problems of each column without a dtype whose checks take a number: problems
-    where the data holds the column as text (every column of a CSV file; a Parquet column
-    stored as text), which pandas would have read as numbers where they all parse."""
+def numbers_if_text(source: str, doc: Any) -> dict[str, TextOnly]:
+    """Each column without a dtype whose checks take a number, with its problems where the
+    data holds it as text (every column of a CSV file; a Parquet column stored as text),
+    which pandas would have read as numbers where they all parse."""
     found = {}
     columns = doc.get("columns") if isinstance(doc, Mapping) else None
     for name, column in (columns or {}).items():
         if isinstance(column, Mapping) and column.get("dtype") is None:
-            had = "has no dtype, and the data holds it as text"
+            had = f"has no dtype, and {DATA_FILE} holds it as text"
             problems = tuple(_numbers_against_text(source, doc, str(name), column, had))
             if problems:
-                found[str(name)] = problems
+                found[str(name)] = TextOnly(column.get("regex") is True, problems)
     return found
 
 
