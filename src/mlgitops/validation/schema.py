@@ -10,7 +10,7 @@ error (exit 2), never a silent outcome.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,14 @@ from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
 from mlgitops.validation import yaml_rules
-from mlgitops.validation.rules import DATA_FILE, Schema, TextOnly, inline
+from mlgitops.validation.check_arguments import (
+    TEXT,
+    known_arguments,
+    numbers_against_text,
+    numbers_if_text,
+    problem_at,
+)
+from mlgitops.validation.rules import Schema, inline
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -113,7 +120,7 @@ def _target_not_nullable(schema: Schema, source: str, text: str, target: str, sp
     doc, _ = parse_yaml(source, text)
     why = TARGET_NULLABLE.removeprefix("the target ")
     message = f"column {target!r} is the target of {spec}: it {why}"
-    raise SpecError([_problem(source, doc, ["columns", target, "nullable"], message)])
+    raise SpecError([problem_at(source, doc, ["columns", target, "nullable"], message)])
 
 
 def from_yaml_text(source: str, text: str) -> Schema:
@@ -155,65 +162,9 @@ def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFra
             where = _failing_part(source, text, doc)
             raise BadInput(f"{where}pandera cannot load this schema: {_short(exc)}") from exc
     _same_checks(source, doc, schema)
-    _known_arguments(source, doc, schema)
+    known_arguments(source, doc, schema)
     _readable_columns(source, doc, schema)
     return schema
-
-
-def _known_arguments(source: str, doc: Mapping[str, Any], schema: pa.DataFrameSchema) -> None:
-    """SpecError at each argument a check does not take. pandera loads it and hands it to
-    the check's function, which then fails on whatever it judges (a TypeError, reported as
-    the check failing); the screen decides such a check from its own arguments and passes
-    the rows pandera is never asked about. A misspelt option (``include_mx: false``) is
-    otherwise a check other than the one written."""
-    problems = []
-    columns = doc.get("columns") or {}
-    for name, column in columns.items():
-        loaded = schema.columns.get(str(name))
-        if loaded is not None and isinstance(column, Mapping):
-            where = ["columns", name]
-            label = f"column {str(name)!r}: "
-            problems += _unknown_arguments(source, doc, where, column, loaded.checks, label)
-    problems += _unknown_arguments(source, doc, [], doc, schema.checks, "")
-    if problems:
-        raise SpecError(problems)
-
-
-def _unknown_arguments(
-    source: str, doc: Any, where: list[Any], holder: Mapping[str, Any], checks: Any, label: str
-) -> list[Problem]:
-    found = []
-    for check in checks:
-        taken = list(check.statistics or {})
-        for argument in sorted(set(getattr(check, "_check_kwargs", None) or {}) - set(taken)):
-            path = [*where, *_argument_path(holder, check.name, argument)]
-            known = f"it takes {', '.join(taken)}" if taken else "it takes none"
-            message = f"{label}{check.name} has no argument {argument!r} ({known})"
-            found.append(_problem(source, doc, path, message))
-    return found
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _argument_path(holder: Mapping[str, Any], check: str, argument: str) -> list[Any]:
-    """Where a check's argument is written, within a column (or the schema): a flat key, an
-    entry of a ``checks`` mapping, or one of a ``checks`` list; else the check's holder."""
-    listed = holder.get("checks")
-    names = [check, *(short for short, full in SHORT_NAMES.items() if full == check)]
-    for name in names:
-        if argument in _mapping(holder.get(name)):
-            return [name, argument]
-        if isinstance(listed, Mapping) and argument in _mapping(listed.get(name)):
-            return ["checks", name, argument]
-    if isinstance(listed, list):
-        for index, entry in enumerate(listed):
-            options = entry.get("options") if isinstance(entry, Mapping) else None
-            named = isinstance(options, Mapping) and options.get("check_name") in names
-            if named and argument in entry:
-                return ["checks", index, argument]
-    return []
 
 
 def _readable_columns(source: str, doc: Mapping[str, Any], schema: pa.DataFrameSchema) -> None:
@@ -232,7 +183,7 @@ def _readable_columns(source: str, doc: Mapping[str, Any], schema: pa.DataFrameS
                 f"column {str(name)!r}: dtype: {column.get('dtype')!r} holds numbers wider "
                 "than 64 bits, which mlgitops cannot read; use float64"
             )
-            problems.append(_problem(source, doc, ["columns", name, "dtype"], message))
+            problems.append(problem_at(source, doc, ["columns", name, "dtype"], message))
         if loaded is not None and loaded.regex:
             try:
                 re.compile(str(name))
@@ -241,7 +192,7 @@ def _readable_columns(source: str, doc: Mapping[str, Any], schema: pa.DataFrameS
                     f"column {str(name)!r}: regex: true, but the name is not a regular "
                     f"expression ({exc})"
                 )
-                problems.append(_problem(source, doc, ["columns", name], message))
+                problems.append(problem_at(source, doc, ["columns", name], message))
     if problems:
         raise SpecError(problems)
 
@@ -266,7 +217,7 @@ def _flags_are_booleans(source: str, text: str, doc: Mapping[str, Any]) -> None:
         if isinstance(column, Mapping):
             found += [(["columns", name, k], column[k]) for k in COLUMN_FLAGS if k in column]
     problems = [
-        _problem(
+        problem_at(
             source,
             doc,
             path,
@@ -371,19 +322,19 @@ def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
     """Keys pandera would ignore without a word, and shapes it cannot load."""
     for key in doc:
         if key not in TOP_KEYS:
-            yield _problem(source, doc, [key], f"unknown key {key!r}: pandera would ignore it")
+            yield problem_at(source, doc, [key], f"unknown key {key!r}: pandera would ignore it")
     kind = doc.get("schema_type", "dataframe")
     if kind != "dataframe":
         message = f"schema_type {kind!r}: only dataframe schemas can validate a data file"
-        yield _problem(source, doc, ["schema_type"], message)
+        yield problem_at(source, doc, ["schema_type"], message)
     unique = doc.get("unique")
     if unique is not None and not isinstance(unique, str | list):
         message = f"unique: expected a column name or a list of them, not {unique!r}"
-        yield _problem(source, doc, ["unique"], message)
+        yield problem_at(source, doc, ["unique"], message)
     yield from _report_duplicates(source, doc, [], doc)
     columns = doc.get("columns") or {}
     if not isinstance(columns, Mapping):
-        yield _problem(source, doc, ["columns"], "columns: expected a mapping of column names")
+        yield problem_at(source, doc, ["columns"], "columns: expected a mapping of column names")
         return
     for name, column in columns.items():
         yield from _audit_column(source, doc, str(name), column)
@@ -392,9 +343,9 @@ def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
 def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Problem]:
     where = ["columns", name]
     if name == ROW:
-        yield _problem(source, doc, where, ROW_RESERVED)
+        yield problem_at(source, doc, where, ROW_RESERVED)
     if not isinstance(column, Mapping):
-        yield _problem(source, doc, where, f"column {name!r}: expected a mapping")
+        yield problem_at(source, doc, where, f"column {name!r}: expected a mapping")
         return
     yield from _report_duplicates(source, doc, where, column)
     for key in column:
@@ -404,90 +355,10 @@ def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Pro
             f"column {name!r}: {key!r} is neither a column setting nor a built-in or "
             "registered pandera check; pandera would ignore it"
         )
-        yield _problem(source, doc, [*where, key], message)
+        yield problem_at(source, doc, [*where, key], message)
     dtype = column.get("dtype")
     if dtype is not None and str(dtype) in TEXT:
-        yield from _numbers_against_text(source, doc, name, column, f"is {dtype}")
-
-
-#: pandera's short names of checks, as a schema file may write them.
-SHORT_NAMES = {
-    "gt": "greater_than",
-    "ge": "greater_than_or_equal_to",
-    "lt": "less_than",
-    "le": "less_than_or_equal_to",
-    "eq": "equal_to",
-    "ne": "not_equal_to",
-    "between": "in_range",
-}
-#: Checks that compare each value with their arguments, or look it up among them.
-_VALUE_CHECKS = frozenset(yaml_rules.CHECKS | {"not_equal_to"})
-#: dtypes whose values are text, however the file stores them.
-TEXT = frozenset(yaml_rules.TEXT_DTYPES | {"object", "string[pyarrow]", "string[python]"})
-
-
-def _numbers_against_text(
-    source: str, doc: Any, name: str, column: Mapping[str, Any], had: str
-) -> Iterator[Problem]:
-    """A problem at each check that compares a column of text (its dtype ``had``) with a
-    number, or looks one up: text never equals or orders with a number, so the check fails
-    every value (a TypeError for an order), or, ``notin``, none."""
-    for check, path, value in _checks_with_arguments(column):
-        numbers = [v for v in _values(value) if isinstance(v, int | float)]
-        if SHORT_NAMES.get(check, check) in _VALUE_CHECKS and numbers:
-            message = (
-                f"column {name!r}: {check} takes {numbers[0]!r}, a number, but the column "
-                f"{had}: its values are text, which never equal or order with a number; "
-                "declare its numeric dtype (dtype: float64, int64 ...)"
-            )
-            yield _problem(source, doc, ["columns", name, *path], message)
-
-
-def numbers_if_text(source: str, doc: Any) -> dict[str, TextOnly]:
-    """Each column without a dtype whose checks take a number, with its problems where the
-    data holds it as text (every column of a CSV file; a Parquet column stored as text),
-    which pandas would have read as numbers where they all parse."""
-    found = {}
-    columns = doc.get("columns") if isinstance(doc, Mapping) else None
-    for name, column in (columns or {}).items():
-        if isinstance(column, Mapping) and column.get("dtype") is None:
-            had = f"has no dtype, and {DATA_FILE} holds it as text"
-            problems = tuple(_numbers_against_text(source, doc, str(name), column, had))
-            if problems:
-                found[str(name)] = TextOnly(column.get("regex") is True, problems)
-    return found
-
-
-def _checks_with_arguments(column: Mapping[str, Any]) -> Iterator[tuple[str, list[Any], Any]]:
-    """Each check a column declares: its name, where it is written, and its arguments (flat
-    keys, a ``checks`` mapping, or a ``checks`` list in pandera's own form)."""
-    for key, value in column.items():
-        if key not in COLUMN_KEYS and isinstance(key, str):
-            yield key, [key], value
-    listed = column.get("checks")
-    if isinstance(listed, Mapping):
-        for key, value in listed.items():
-            yield str(key), ["checks", key], value
-    elif isinstance(listed, list):
-        for index, entry in enumerate(listed):
-            options = entry.get("options") if isinstance(entry, Mapping) else None
-            if isinstance(options, Mapping):
-                stats = {k: v for k, v in entry.items() if k != "options"}
-                yield str(options.get("check_name")), ["checks", index], stats
-
-
-#: The arguments of :data:`_VALUE_CHECKS` that hold the values compared or looked up.
-_VALUE_ARGUMENTS = ("min_value", "max_value", "value", "allowed_values", "forbidden_values")
-
-
-def _values(value: Any) -> list[Any]:
-    """The values a check compares with or looks up: its one argument as written (a scalar
-    or a list), or those of its named arguments (not its options, ``n_failure_cases`` …)."""
-    if isinstance(value, Mapping):
-        return [v for key in _VALUE_ARGUMENTS if key in value for v in _values(value[key])]
-    if isinstance(value, list):
-        return [v for part in value for v in _values(part)]
-    return [] if isinstance(value, bool) else [value]
+        yield from numbers_against_text(source, doc, name, column, f"is {dtype}")
 
 
 def _report_duplicates(
@@ -502,7 +373,7 @@ def _report_duplicates(
     message = (
         f"{column}report_duplicates: expected all, exclude_first or exclude_last, not {value!r}"
     )
-    yield _problem(source, doc, [*where, "report_duplicates"], message)
+    yield problem_at(source, doc, [*where, "report_duplicates"], message)
 
 
 def _is_check(key: Any) -> bool:
@@ -510,11 +381,6 @@ def _is_check(key: Any) -> bool:
     from pandera.api.checks import Check
 
     return callable(getattr(Check, str(key), None))
-
-
-def _problem(source: str, doc: Any, path: Sequence[str | int], message: str) -> Problem:
-    line, col = locate(doc, path, at_key=True)
-    return Problem(source, line, col, message)
 
 
 def declared_checks(column: Mapping[str, Any]) -> int:

@@ -1,0 +1,164 @@
+"""What a schema file's checks are given, held to what each check takes and to what the
+column holds.
+
+pandera loads a check with an argument it does not take, and its function then fails on
+whatever it judges; and a column of text never equals or orders with a number, so a
+check that takes one fails every value (or, ``notin``, none). Both are refused at the
+place the file writes them, with the places found in the file's three ways of writing a
+check: a flat key, an entry of a ``checks`` mapping, one of a ``checks`` list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mlgitops.errors import Problem, SpecError
+from mlgitops.spec.positions import locate
+from mlgitops.validation import yaml_rules
+from mlgitops.validation.rules import DATA_FILE, TextOnly
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+
+def problem_at(source: str, doc: Any, path: Sequence[str | int], message: str) -> Problem:
+    """A problem at ``path`` in the YAML document ``doc`` of file ``source``."""
+    line, col = locate(doc, path, at_key=True)
+    return Problem(source, line, col, message)
+
+
+def known_arguments(source: str, doc: Mapping[str, Any], schema: pa.DataFrameSchema) -> None:
+    """SpecError at each argument a check does not take. pandera loads it and hands it to
+    the check's function, which then fails on whatever it judges (a TypeError, reported as
+    the check failing); the screen decides such a check from its own arguments and passes
+    the rows pandera is never asked about. A misspelt option (``include_mx: false``) is
+    otherwise a check other than the one written."""
+    problems = []
+    columns = doc.get("columns") or {}
+    for name, column in columns.items():
+        loaded = schema.columns.get(str(name))
+        if loaded is not None and isinstance(column, Mapping):
+            where = ["columns", name]
+            label = f"column {str(name)!r}: "
+            problems += _unknown_arguments(source, doc, where, column, loaded.checks, label)
+    problems += _unknown_arguments(source, doc, [], doc, schema.checks, "")
+    if problems:
+        raise SpecError(problems)
+
+
+def _unknown_arguments(
+    source: str, doc: Any, where: list[Any], holder: Mapping[str, Any], checks: Any, label: str
+) -> list[Problem]:
+    found = []
+    for check in checks:
+        taken = list(check.statistics or {})
+        for argument in sorted(set(getattr(check, "_check_kwargs", None) or {}) - set(taken)):
+            path = [*where, *_argument_path(holder, check.name, argument)]
+            known = f"it takes {', '.join(taken)}" if taken else "it takes none"
+            message = f"{label}{check.name} has no argument {argument!r} ({known})"
+            found.append(problem_at(source, doc, path, message))
+    return found
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _argument_path(holder: Mapping[str, Any], check: str, argument: str) -> list[Any]:
+    """Where a check's argument is written, within a column (or the schema): a flat key, an
+    entry of a ``checks`` mapping, or one of a ``checks`` list; else the check's holder."""
+    listed = holder.get("checks")
+    names = [check, *(short for short, full in SHORT_NAMES.items() if full == check)]
+    for name in names:
+        if argument in _mapping(holder.get(name)):
+            return [name, argument]
+        if isinstance(listed, Mapping) and argument in _mapping(listed.get(name)):
+            return ["checks", name, argument]
+    if isinstance(listed, list):
+        for index, entry in enumerate(listed):
+            options = entry.get("options") if isinstance(entry, Mapping) else None
+            named = isinstance(options, Mapping) and options.get("check_name") in names
+            if named and argument in entry:
+                return ["checks", index, argument]
+    return []
+
+
+#: pandera's short names of checks, as a schema file may write them.
+SHORT_NAMES = {
+    "gt": "greater_than",
+    "ge": "greater_than_or_equal_to",
+    "lt": "less_than",
+    "le": "less_than_or_equal_to",
+    "eq": "equal_to",
+    "ne": "not_equal_to",
+    "between": "in_range",
+}
+#: Checks that compare each value with their arguments, or look it up among them.
+_VALUE_CHECKS = frozenset(yaml_rules.CHECKS | {"not_equal_to"})
+#: dtypes whose values are text, however the file stores them.
+TEXT = frozenset(yaml_rules.TEXT_DTYPES | {"object", "string[pyarrow]", "string[python]"})
+
+
+def numbers_against_text(
+    source: str, doc: Any, name: str, column: Mapping[str, Any], had: str
+) -> Iterator[Problem]:
+    """A problem at each check that compares a column of text (its dtype ``had``) with a
+    number, or looks one up: text never equals or orders with a number, so the check fails
+    every value (a TypeError for an order), or, ``notin``, none."""
+    for check, path, value in _checks_with_arguments(column):
+        numbers = [v for v in _values(value) if isinstance(v, int | float)]
+        if SHORT_NAMES.get(check, check) in _VALUE_CHECKS and numbers:
+            message = (
+                f"column {name!r}: {check} takes {numbers[0]!r}, a number, but the column "
+                f"{had}: its values are text, which never equal or order with a number; "
+                "declare its numeric dtype (dtype: float64, int64 ...)"
+            )
+            yield problem_at(source, doc, ["columns", name, *path], message)
+
+
+def numbers_if_text(source: str, doc: Any) -> dict[str, TextOnly]:
+    """Each column without a dtype whose checks take a number, with its problems where the
+    data holds it as text (every column of a CSV file; a Parquet column stored as text),
+    which pandas would have read as numbers where they all parse."""
+    found = {}
+    columns = doc.get("columns") if isinstance(doc, Mapping) else None
+    for name, column in (columns or {}).items():
+        if isinstance(column, Mapping) and column.get("dtype") is None:
+            had = f"has no dtype, and {DATA_FILE} holds it as text"
+            problems = tuple(numbers_against_text(source, doc, str(name), column, had))
+            if problems:
+                found[str(name)] = TextOnly(column.get("regex") is True, problems)
+    return found
+
+
+def _checks_with_arguments(column: Mapping[str, Any]) -> Iterator[tuple[str, list[Any], Any]]:
+    """Each check a column declares: its name, where it is written, and its arguments (flat
+    keys, a ``checks`` mapping, or a ``checks`` list in pandera's own form)."""
+    for key, value in column.items():
+        if key != "checks" and isinstance(key, str):
+            yield key, [key], value
+    listed = column.get("checks")
+    if isinstance(listed, Mapping):
+        for key, value in listed.items():
+            yield str(key), ["checks", key], value
+    elif isinstance(listed, list):
+        for index, entry in enumerate(listed):
+            options = entry.get("options") if isinstance(entry, Mapping) else None
+            if isinstance(options, Mapping):
+                stats = {k: v for k, v in entry.items() if k != "options"}
+                yield str(options.get("check_name")), ["checks", index], stats
+
+
+#: The arguments of :data:`_VALUE_CHECKS` that hold the values compared or looked up.
+_VALUE_ARGUMENTS = ("min_value", "max_value", "value", "allowed_values", "forbidden_values")
+
+
+def _values(value: Any) -> list[Any]:
+    """The values a check compares with or looks up: its one argument as written (a scalar
+    or a list), or those of its named arguments (not its options, ``n_failure_cases`` …)."""
+    if isinstance(value, Mapping):
+        return [v for key in _VALUE_ARGUMENTS if key in value for v in _values(value[key])]
+    if isinstance(value, list):
+        return [v for part in value for v in _values(part)]
+    return [] if isinstance(value, bool) else [value]
