@@ -46,7 +46,10 @@ class ParquetReader:
         stored = self._open().schema_arrow.field(column).type
         if pa.types.is_dictionary(stored):
             stored = stored.value_type
-        kinds = ("string", "large_string", "string_view", "binary", "large_binary", "binary_view")
+        kinds = (
+            *("string", "large_string", "string_view"),
+            *("binary", "large_binary", "binary_view", "fixed_size_binary"),
+        )
         return any(getattr(pa.types, f"is_{kind}", lambda _: False)(stored) for kind in kinds)
 
     def batches(

@@ -128,8 +128,16 @@ def numbers_if_text(source: str, doc: Any) -> dict[str, TextOnly]:
             had = f"has no dtype, and {DATA_FILE} holds it as text"
             problems = tuple(numbers_against_text(source, doc, str(name), column, had))
             if problems:
-                found[str(name)] = TextOnly(column.get("regex") is True, problems)
+                found[str(name)] = TextOnly(_true(column.get("regex")), problems)
     return found
+
+
+def _true(value: Any) -> bool:
+    """Whether pandera's YAML 1.1 reads ``value`` as true (``yes`` and ``on`` too, which
+    the file's own reading leaves as words)."""
+    if isinstance(value, str):
+        return value in {word for w in ("true", "yes", "on") for word in (w, w.title(), w.upper())}
+    return value is True
 
 
 def _checks_with_arguments(column: Mapping[str, Any]) -> Iterator[tuple[str, list[Any], Any]]:
