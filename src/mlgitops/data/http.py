@@ -4,8 +4,8 @@ The caller may pass the :class:`requests.Session`, so tests and callers choose
 its transport, proxies and certificates. A URL is fetched once in a command
 (:func:`fetched`): the content key's hash of the data, the rows validated,
 trained and scored, and the file a custom trainer is given are all of the same
-bytes, however the server changes them meanwhile. The downloads go at the start
-of the next command (:func:`forget`) and at the process's exit.
+bytes, however the server changes them meanwhile. The downloads go when the
+command ends (:func:`forget`, which the CLI calls) and at the process's exit.
 """
 
 from __future__ import annotations

@@ -61,26 +61,13 @@ def _unknown_arguments(
     return found
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def _argument_path(holder: Mapping[str, Any], check: str, argument: str) -> list[Any]:
-    """Where a check's argument is written, within a column (or the schema): a flat key, an
-    entry of a ``checks`` mapping, or one of a ``checks`` list; else the check's holder."""
-    listed = holder.get("checks")
-    names = [check, *(short for short, full in SHORT_NAMES.items() if full == check)]
-    for name in names:
-        if argument in _mapping(holder.get(name)):
-            return [name, argument]
-        if isinstance(listed, Mapping) and argument in _mapping(listed.get(name)):
-            return ["checks", name, argument]
-    if isinstance(listed, list):
-        for index, entry in enumerate(listed):
-            options = entry.get("options") if isinstance(entry, Mapping) else None
-            named = isinstance(options, Mapping) and options.get("check_name") in names
-            if named and argument in entry:
-                return ["checks", index, argument]
+    """Where a check's argument is written, within a column (or the schema), under the
+    check's name or its short one; else the check's holder."""
+    for name, path, value in _checks_with_arguments(holder):
+        named = SHORT_NAMES.get(name, name) == check
+        if named and isinstance(value, Mapping) and argument in value:
+            return [*path, argument]
     return []
 
 

@@ -91,9 +91,9 @@ class TextOnly:
         """The file's columns this one stands for (pandera matches a regex at the start)."""
         import re
 
-        return (
-            [c for c in present if re.match(name, c)] if self.regex else [name] * (name in present)
-        )
+        if self.regex:
+            return [c for c in present if re.match(name, c)]
+        return [name] if name in present else []
 
 
 @dataclass(eq=False)
