@@ -31,6 +31,9 @@ from mlgitops.gitops.registry import (
 from mlgitops.results import ProvenanceRecord
 from mlgitops.spec.model import Pipeline
 
+#: What mends a record a merge changed.
+RESTORE = "restore it from Git's history"
+
 
 def another_model(record: ProvenanceRecord, found: ModelVersion) -> bool:
     """Whether ``record`` names another model or run than the registry's version it names."""
@@ -157,17 +160,16 @@ def _disagreement(
 
     commit, rel, label, name, env = where
     pointed = (aliases or {}).get(env)
-    restore = "restore it from Git's history"
     if text is None:
         return (
             f"{commit[:12]} holds no {rel}, where the registry's alias {name}@{env} points "
             f"at version {pointed}: a merge removed the record of what {label} runs "
-            f"({restore}), or the alias was set by other than deploy, promote and rollback "
+            f"({RESTORE}), or the alias was set by other than deploy, promote and rollback "
             "(remove it)"
         )
     record = load_provenance(text, what=f"{commit[:12]}:{rel}")
     if not record.version.isdigit():
-        return f"{commit[:12]}:{rel}: version {record.version!r} is no registry version; {restore}"
+        return f"{commit[:12]}:{rel}: version {record.version!r} is no registry version; {RESTORE}"
     if aliases is None:
         return (
             f"{rel} records version {record.version} as deployed to {label}, where MLflow "
@@ -181,7 +183,7 @@ def _disagreement(
         points = "" if pointed is None else f" points at version {pointed}"
         return (
             f"{rel} records version {record.version} as deployed to {label}, where the "
-            f"registry{shown} {name}@{env}{points}: a merge changed the record ({restore}), "
+            f"registry{shown} {name}@{env}{points}: a merge changed the record ({RESTORE}), "
             "or the alias is behind it (the deploy, promote or rollback that wrote it is "
             "still running, or failed to move it: run it again)"
         )
@@ -190,7 +192,7 @@ def _disagreement(
             f"{rel} names {record.model_uri} of run {record.run_id} as version "
             f"{record.version}, where the registry's version {record.version} is "
             f"{found.source if found else 'gone'}: the record was changed by other than "
-            f"deploy, promote and rollback; {restore}"
+            f"deploy, promote and rollback; {RESTORE}"
         )
     return other_digests(record, found, rel)
 
@@ -207,8 +209,7 @@ def other_digests(record: ProvenanceRecord, found: ModelVersion, rel: str) -> st
             return (
                 f"{rel} records {field} {value or '(none)'} for version {record.version}, "
                 f"where deploy registered that version with {registered}: the record was "
-                "changed by other than deploy, promote and rollback; restore it from Git's "
-                "history"
+                f"changed by other than deploy, promote and rollback; {RESTORE}"
             )
     return None
 
