@@ -18,7 +18,6 @@ a deployed model off the rows it was trained on.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -74,14 +73,16 @@ class FeatureContract:
 
 def declared_columns(schema: Any, header: Sequence[str]) -> list[tuple[str, str]]:
     """``(column, dtype)`` for each data column the schema declares, in schema order."""
-    from mlgitops.validation.rules import Schema
+    from mlgitops.validation.rules import Schema, regex_names
 
     found: dict[str, str] = {}
-    for key, column in Schema.of(schema).columns.items():
+    rules = Schema.of(schema)
+    named = {key for key, column in rules.columns.items() if not column.regex}
+    for key, column in rules.columns.items():
         dtype = column.words
         if column.regex:
             for name in header:
-                if re.fullmatch(str(key), name) and name not in found:
+                if regex_names(str(key), name) and name not in found and name not in named:
                     found[name] = dtype
         elif key in header and key not in found:
             found[str(key)] = dtype

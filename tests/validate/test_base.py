@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.validate.corpus import make_repo, run_cli
+from tests.validate.corpus import make_repo, run_cli, target_is
 
 SCHEMA = Path(__file__).parents[2] / "src" / "mlgitops" / "schemas" / "validation.schema.json"
 
@@ -329,3 +329,32 @@ def test_text_columns_moved_from_the_spec_to_a_schema_file_keep_their_dtype(
     assert (outcome.code, outcome.stderr) == (0, "")
     diff = json.loads((git_repo / ".mlgitops" / "accounts" / "datadiff.json").read_text())
     assert diff["schema_diff"] == {"columns_added": [], "columns_removed": [], "changes": []}
+
+
+def test_a_schema_wide_dtype_added_shows_on_every_column_it_retypes(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandera gives ``dtype`` beside ``columns`` to every column, over the column's own: a
+    pull request that adds one changes the type of each column, and the diff says so."""
+    make_repo(git_repo)
+    target_is(git_repo, "age")
+    schema = git_repo / "schemas" / "accounts.yaml"
+    columns = "columns:\n  id: {dtype: int64}\n  age: {dtype: int64}\n  score: {nullable: true}\n"
+    schema.write_text("schema_type: dataframe\n" + columns + "coerce: true\n")
+    (git_repo / "data" / "accounts.csv").write_text("id,age,score\n1,34,0.5\n2,51,\n")
+    _git(git_repo, "add", "-A")
+    _git(git_repo, "commit", "-q", "-m", "base")
+    schema.write_text("dtype: float64\n" + schema.read_text())
+    outcome = run_cli(capsys, "-C", str(git_repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    diff = json.loads((git_repo / ".mlgitops/accounts/datadiff.json").read_text())
+    assert diff["schema_diff"] == {
+        "columns_added": [],
+        "columns_removed": [],
+        "changes": [
+            {"column": "age", "field": "dtype", "base": "int64", "head": "float64"},
+            {"column": "id", "field": "dtype", "base": "int64", "head": "float64"},
+            {"column": "score", "field": "dtype", "base": None, "head": "float64"},
+            {"column": None, "field": "dtype", "base": None, "head": "float64"},
+        ],
+    }

@@ -224,3 +224,28 @@ def test_a_gap_in_a_nullable_inline_integer_column_passes_in_every_chunk(tmp_pat
         ("n", "greater_than_or_equal_to(0)"): [5],
     }
     assert [c.words for c in inline(columns).columns.values()] == ["Int64", "int32", "float64"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "declared"),
+    [
+        ("columns:\n  f: {regex: true, dtype: float64}\n  f2x: {dtype: int64}\n",
+         {"f1": "float64", "f2x": "int64", "ff": "float64"}),
+        ("dtype: float64\ncoerce: true\ncolumns:\n  f: {regex: true, dtype: int64}\n  g: {}\n",
+         {"f1": "float64", "f2x": "float64", "ff": "float64", "g": "float64"}),
+    ],
+    ids=["regex", "schema-wide-dtype"],
+)  # fmt: skip
+def test_the_features_are_the_declared_columns_as_validation_judges_them(
+    schema: str, declared: dict[str, str]
+) -> None:
+    """A regex column stands for the names it matches from their start, as in pandera;
+    a column the schema names is its own; a schema-wide dtype types them all (and, coercing,
+    the columns it does not declare, which are judged but are no features)."""
+    from mlgitops.features import declared_columns
+
+    rules = from_yaml_text("s.yaml", "schema_type: dataframe\n" + schema)
+    header = ["f1", "f2x", "g", "ff", "xf"]
+    plan = make_plan(rules, header)
+    judged = {c.name: c.rule.words for c in plan.columns if c.rule is not rules.others}
+    assert dict(declared_columns(rules, header)) == judged == declared

@@ -130,8 +130,12 @@ _READ_AS_TEXT = (
          "in_range takes 0, a number, but the column is str"),
         ("    checks:\n    - {forbidden_values: [0], options: {check_name: notin}}\n", "7:7",
          "notin takes 0, a number, but the column has no dtype, and data/accounts.csv holds it as text"),
+        ("    dtype: str\n    isin: [x, 1_000]\n", "7:5", "isin takes 1000, a number, but the column is str"),
+        ("    notin: [1:30]\n", "6:5",
+         "notin takes 90, a number, but the column has no dtype, and data/accounts.csv holds it as text"),
     ],
-    ids=["no-dtype", "short-name", "object", "str-checks-mapping", "checks-list"],
+    ids=["no-dtype", "short-name", "object", "str-checks-mapping", "checks-list",
+         "number-to-pandera", "sexagesimal"],
 )  # fmt: skip
 def test_a_number_checked_against_a_column_read_as_text_is_refused_at_its_place(
     repo: Path, capsys: pytest.CaptureFixture[str], column: str, place: str, said: str
@@ -141,6 +145,38 @@ def test_a_number_checked_against_a_column_read_as_text_is_refused_at_its_place(
     (repo / "data" / "accounts.csv").write_text("id,score,plan\n1,3,basic\n2,4,pro\n")
     message = f"schemas/accounts.yaml:{place}: column 'score': {said}: {_READ_AS_TEXT}"
     _refused(repo, capsys, HEAD + "  score:\n" + column, message)
+
+
+def test_a_number_checked_against_a_schema_wide_text_dtype_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandera gives the schema's own dtype to every column it declares, over their own."""
+    schema = "schema_type: dataframe\ndtype: str\ncolumns:\n  id: {}\n  score:\n    gt: 0\n"
+    said = "gt takes 0, a number, but the column is str, the schema's dtype"
+    message = f"schemas/accounts.yaml:6:5: column 'score': {said}: {_READ_AS_TEXT}"
+    _refused(repo, capsys, schema, message)
+
+
+def test_a_schema_wide_dtype_types_every_column_it_declares(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dtype`` beside ``columns`` is each column's, over the column's own: number checks of
+    a column without one judge numbers, and a column declaring another is judged as the
+    schema's (a fraction passes ``int64`` there)."""
+    target_is(repo, "score")
+    schema = (
+        "schema_type: dataframe\ndtype: float64\ncolumns:\n  id: {dtype: int64}\n"
+        "  score: {in_range: {min_value: 0, max_value: 1}}\n"
+    )
+    (repo / "data" / "accounts.csv").write_text("id,score\n1.5,0.5\n2,0.25\n")
+    assert _validate(repo, capsys, schema) == (0, "")
+    (repo / "data" / "accounts.csv").write_text("id,score\n1.5,0.5\n2,1.25\n")
+    code, _ = _validate(repo, capsys, schema)
+    document = json.loads((repo / ".mlgitops/accounts/validation.json").read_text())
+    found = [
+        (f["column"], f["check"], [e["row"] for e in f["examples"]]) for f in document["failures"]
+    ]
+    assert (code, found) == (1, [("score", "in_range(0, 1)", [2])])
 
 
 def test_a_column_without_a_dtype_is_judged_as_the_parquet_file_stores_it(
@@ -213,8 +249,9 @@ def test_a_short_check_name_is_refused_where_it_is_written(
         "    dtype: str\n    checks:\n      str_length: {min_value: 1, max_value: 9}\n",
         "    dtype: str\n    isin: {allowed_values: [basic, pro], n_failure_cases: 3}\n",
         "    nullable: false\n",
+        "    dtype: str\n    isin: [basic, pro, 0o17, 1e3]\n",
     ],
-    ids=["no-dtype-words", "str-length", "option-number", "no-check"],
+    ids=["no-dtype-words", "str-length", "option-number", "no-check", "words-to-pandera"],
 )
 def test_a_column_read_as_text_takes_checks_of_text(
     repo: Path, capsys: pytest.CaptureFixture[str], column: str

@@ -27,6 +27,7 @@ from mlgitops.data import open_data
 from mlgitops.errors import DataError
 from mlgitops.validation import engine, failures, tablewide
 from mlgitops.validation.engine import Limits, validate
+from mlgitops.validation.rules import with_schema_dtype
 from mlgitops.validation.schema import Schema, from_yaml_text
 from tests.validate.test_odd_csv import SCHEMA as TEXT_AND_COUNTS
 
@@ -42,6 +43,18 @@ columns:
 coerce: true
 strict: true
 """
+#: The schema's own dtype, which pandera gives every column it declares (over their own), and
+#: with ``coerce`` every other column of the frame too.
+SCHEMA_WIDE = """\
+schema_type: dataframe
+dtype: float64
+columns:
+  x: {nullable: true, checks: {in_range: {min_value: -10, max_value: 10}}}
+  y: {dtype: int64, greater_than: 0}
+coerce: true
+"""
+#: No column declared: pandera judges every column of the frame as the schema's dtype.
+SCHEMA_WIDE_ALONE = "schema_type: dataframe\ndtype: float64\ncoerce: true\n"
 NUMBERS = ["5", " 5", "5 ", "+5", "05", "5.0", "1e1", "-3", "130", "7", "12", "0", '"6"', '" 6"']
 NOTES = ["a", "b c", '"q,r"', '"two\nlines"', '5" tall', '"say ""hi"""', "", 'x"y', '"cr\r\nlf"']
 #: (schema, the values each column is written with; ids are mostly 1-29, each once)
@@ -66,6 +79,25 @@ SHAPES = {
             "s": ["a", "abcde", "abcdef", "", '"x,y"', '"q""r"', "héllo", "  ", '"two\nl"'],
             "k": ["1", "2", "3", "4", "2.0", " 1", "+3", "0"],
         },
+    ),
+}  # fmt: skip
+#: (schema, the values each column is written with, the words among them: a word is one
+#: failure here, two in pandera, whose other checks of its column then do not run)
+SCHEMA_WIDE_SHAPES = {
+    "declared-and-coerced": (
+        SCHEMA_WIDE,
+        {
+            "id": NUMBERS,
+            "x": ["1.5", "-2", "11", "", "NA", "word", "1e1", " 3"],
+            "y": ["2.5", "0", "-1", "7", "", "x", "+4"],
+            "z": ["1", "2.5", "", "many", "-0", "1e400"],
+        },
+        {"word", "x", "many"},
+    ),
+    "alone": (
+        SCHEMA_WIDE_ALONE,
+        {"id": NUMBERS, "a": ["1", "2.5", "", "NA", "x", " 4", "-0"], "b": ["0", "-7", "+2.5"]},
+        {"x"},
     ),
 }  # fmt: skip
 
@@ -108,9 +140,10 @@ def _reference(text: str) -> Any:
     return from_yaml_text("s.yaml", text).pandera
 
 
-def _pandera(data: bytes, schema: str) -> Verdict | None:
+def _pandera(data: bytes, schema: str, *, column_by_column: bool = False) -> Verdict | None:
     """Plain pandera on pandas' frame: the verdict and each check's failing rows; None
-    where pandas does not read the file."""
+    where pandas does not read the file. ``column_by_column``: the schema's own dtype
+    written into each column it types (:func:`~mlgitops.validation.rules.with_schema_dtype`)."""
     import pandas as pd
 
     try:
@@ -118,17 +151,20 @@ def _pandera(data: bytes, schema: str) -> Verdict | None:
         frame = pd.read_csv(io.BytesIO(data), dtype=text)
     except (ValueError, pd.errors.ParserError):
         return None
-    return _pandera_on(frame, schema)
+    reference = _reference(schema)
+    if column_by_column:
+        reference = with_schema_dtype(reference, [str(name) for name in frame.columns])
+    return _pandera_on(frame, reference)
 
 
-def _pandera_on(frame: Any, schema: str) -> Verdict:
+def _pandera_on(frame: Any, reference: Any) -> Verdict:
     import pandas as pd
     import pandera.pandas as pa
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _reference(schema).validate(frame, lazy=True)
+            reference.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         found: dict[tuple[str, str], set[int | None]] = {}
         cases = exc.failure_cases
@@ -198,6 +234,36 @@ def test_random_files_are_judged_as_plain_pandera_judges_them(
     assert judged > 50  # most files hold something to find
 
 
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("shape", sorted(SCHEMA_WIDE_SHAPES))
+def test_a_schema_wide_dtype_is_judged_as_plain_pandera_judges_it(
+    shape: str, seed: int, tmp_path: Path
+) -> None:
+    """pandera gives the schema's own dtype to every column it declares, and (coercing, or
+    with no column declared) to every other column. The verdict is plain pandera's on every
+    file. pandera coerces the whole frame at once and reports what does not coerce without
+    its column or row, so the failing rows are compared with the same judgement written
+    column by column, on files without words (a word is one failure here, see above)."""
+    schema, columns, words = SCHEMA_WIDE_SHAPES[shape]
+    without_words = {
+        name: [v for v in values if v not in words] for name, values in columns.items()
+    }
+    chance = random.Random(seed)
+    judged = 0
+    for case in range(100):
+        data = _file(chance, columns)
+        expected: Any = _pandera(data, schema)
+        ours = _ours(data, schema, tmp_path / "data.csv")
+        assert (ours and ours[0]) == (expected and expected[0]), (seed, case, data)
+        judged += expected is not None and not expected[0]
+        data = _file(chance, without_words)
+        expected = _pandera(data, schema, column_by_column=True)
+        assert _ours(data, schema, tmp_path / "data.csv") == expected, (seed, case, data)
+        judged += expected is not None and not expected[0]
+    assert judged > 100
+
+
 def _stored(chance: random.Random, name: str, rows: int) -> Any:
     """Column ``name`` of the every-kind schema as a Parquet file may store it: in its own
     type, a narrower or wider one, as floats, or as text."""
@@ -250,7 +316,7 @@ def test_random_parquet_files_are_judged_as_plain_pandera_judges_them(tmp_path: 
         rows = chance.randint(1, 10)
         table = pa.table({name: _stored(chance, name, rows) for name in columns})
         pq.write_table(table, path, row_group_size=chance.choice([2, 3, 100]))
-        expected = _pandera_on(pd.read_parquet(path), schema)
+        expected = _pandera_on(pd.read_parquet(path), _reference(schema))
         reader = open_data(tmp_path, path.name, fmt=None, workdir=tmp_path)
         outcome = validate(reader, _schema(schema), Limits(chunk_rows=3))
         assert _verdict(outcome) == expected, (case, table.schema, table.to_pydict())
@@ -288,3 +354,20 @@ def _one_type_failure(verdict: Verdict | None) -> Verdict | None:
     for (column, check), rows in verdict[1].items():
         found.setdefault((column, check.removeprefix("coerce_")), set()).update(rows)
     return verdict[0], found
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize("pattern", ["f", "f\\\\d", "(f|g)1", "x?f"])
+def test_a_regex_column_stands_for_the_names_it_matches_from_their_start(
+    pattern: str, tmp_path: Path
+) -> None:
+    """pandera matches a regex column's name from the start of each column's name
+    (``f`` stands for ``f1``), not against the whole of it."""
+    schema = (
+        f'schema_type: dataframe\ncolumns:\n  "{pattern}":\n    regex: true\n    dtype: int64\n'
+        "    in_range: {min_value: 0, max_value: 5}\n"
+    )
+    data = b"f1,f2x,g1,h\n1,99,7,99\n6,2,3,99\n"
+    expected = _pandera(data, schema)
+    assert expected is not None and not expected[0]
+    assert _ours(data, schema, tmp_path / "data.csv") == expected

@@ -92,7 +92,8 @@ def numbers_against_text(
 ) -> Iterator[Problem]:
     """A problem at each check that compares a column of text (its dtype ``had``) with a
     number, or looks one up: text never equals or orders with a number, so the check fails
-    every value (a TypeError for an order), or, ``notin``, none."""
+    every value (a TypeError for an order), or, ``notin``, none. ``column``: as pandera
+    reads it (:func:`as_read`), placed in ``doc``, the file's own reading."""
     for check, path, value in _checks_with_arguments(column):
         numbers = [v for v in _values(value) if isinstance(v, int | float)]
         if SHORT_NAMES.get(check, check) in _VALUE_CHECKS and numbers:
@@ -104,16 +105,35 @@ def numbers_against_text(
             yield problem_at(source, doc, ["columns", name, *path], message)
 
 
-def numbers_if_text(source: str, doc: Any) -> dict[str, TextOnly]:
+def column_dtype(doc: Any, name: Any, column: Mapping[str, Any]) -> tuple[Any, list[Any], str]:
+    """The dtype pandera gives a column, as the file writes it: the schema's own ``dtype``
+    over the column's; where it is written, and what a message says of it."""
+    wide = doc.get("dtype") if isinstance(doc, Mapping) else None
+    if wide is not None:
+        return wide, ["dtype"], f"is {wide}, the schema's dtype"
+    return column.get("dtype"), ["columns", name, "dtype"], f"is {column.get('dtype')}"
+
+
+def as_read(read: Any, name: Any, column: Any) -> Any:
+    """The column ``name`` of the document ``read`` as pandera reads it, where that reading
+    has it by the same name; else ``column``, the file's own reading."""
+    columns = read.get("columns") if isinstance(read, Mapping) else None
+    found = columns.get(name) if isinstance(columns, Mapping) else None
+    return found if isinstance(found, Mapping) else column
+
+
+def numbers_if_text(source: str, doc: Any, read: Any = None) -> dict[str, TextOnly]:
     """Each column without a dtype whose checks take a number, with its problems where the
     data holds it as text (every column of a CSV file; a Parquet column stored as text),
-    which pandas would have read as numbers where they all parse."""
+    which pandas would have read as numbers where they all parse. ``read``: the document
+    as pandera reads it, whose values the checks are given."""
     found = {}
     columns = doc.get("columns") if isinstance(doc, Mapping) else None
     for name, column in (columns or {}).items():
-        if isinstance(column, Mapping) and column.get("dtype") is None:
+        if isinstance(column, Mapping) and column_dtype(doc, name, column)[0] is None:
             had = f"has no dtype, and {DATA_FILE} holds it as text"
-            problems = tuple(numbers_against_text(source, doc, str(name), column, had))
+            values = as_read(read, name, column)
+            problems = tuple(numbers_against_text(source, doc, str(name), values, had))
             if problems:
                 found[str(name)] = TextOnly(_true(column.get("regex")), problems)
     return found

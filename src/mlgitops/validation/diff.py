@@ -19,7 +19,7 @@ _RANGE = {
     "less_than": ("<", "max_value"),
     "less_than_or_equal_to": ("<=", "max_value"),
 }
-_TABLE_FIELDS = ("strict", "coerce", "ordered", "unique")
+_TABLE_FIELDS = ("dtype", "strict", "coerce", "ordered", "unique")
 UNDECLARED = "not declared in the schema: not validated, not a feature"
 
 

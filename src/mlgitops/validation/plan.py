@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.validation.failures import COLUMN_UNIQUE, TABLE_UNIQUE
-from mlgitops.validation.rules import ColumnRule, Schema
+from mlgitops.validation.rules import ColumnRule, Schema, regex_names, with_schema_dtype
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -111,19 +111,20 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
 
 
 def _column_for(schema: Schema, name: str) -> ColumnRule | None:
-    import re
-
+    """The rule the column ``name`` falls under: its own, a regex column's, or the one
+    pandera gives the columns a schema does not declare (a schema-wide dtype)."""
     if name in schema.columns and not schema.columns[name].regex:
         return schema.columns[name]
     for key, column in schema.columns.items():
-        if column.regex and re.fullmatch(str(key), name):
+        if column.regex and regex_names(str(key), name):
             return column
-    return None
+    return schema.others
 
 
 def _chunk_schema(schema: pa.DataFrameSchema, header: Sequence[str]) -> Any:
-    """The schema minus what is checked once per table: structure, uniqueness."""
-    chunk = copy.deepcopy(schema)
+    """The schema minus what is checked once per table: structure, uniqueness; a
+    schema-wide dtype written into the columns it types."""
+    chunk = copy.deepcopy(with_schema_dtype(schema, header))
     missing = [n for n, c in chunk.columns.items() if not c.regex and n not in header]
     chunk = chunk.remove_columns(missing) if missing else chunk
     chunk.unique = None

@@ -14,6 +14,7 @@ data and builds the pandera schema only when something asks for it:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -88,12 +89,18 @@ class TextOnly:
     problems: tuple[Problem, ...]
 
     def columns(self, name: str, present: Sequence[str]) -> list[str]:
-        """The file's columns this one stands for (pandera matches a regex at the start)."""
-        import re
-
+        """The file's columns this one stands for."""
         if self.regex:
-            return [c for c in present if re.match(name, c)]
+            return [c for c in present if regex_names(name, c)]
         return [name] if name in present else []
+
+
+def regex_names(pattern: str, name: str) -> bool:
+    """Whether a regex column ``pattern`` stands for the column ``name``: as pandera matches
+    it, from the name's start (``f`` stands for ``f1``; ``pandas.Series.str.match``)."""
+    import re
+
+    return re.match(pattern, name) is not None
 
 
 @dataclass(eq=False)
@@ -108,6 +115,13 @@ class Schema:
     unique: Any = None
     #: ``report_duplicates`` of the table's ``unique`` key.
     report_duplicates: str = "all"
+    #: The schema's own ``dtype`` (``str()`` of pandera's), which pandera gives every column
+    #: it declares, over the column's own; None where the schema has none.
+    dtype: str | None = None
+    #: The rule of each column the schema does not name, where pandera judges those too: a
+    #: schema-wide dtype with no column declared (each column is then one of that dtype), or
+    #: with ``coerce`` (pandera coerces the whole frame to it).
+    others: ColumnRule | None = None
     #: pandera's name of a dtype -> the schema's, where failures name it as the schema does
     #: (an inline ``str`` column: :data:`SPEC_NAMES`).
     dtype_names: Mapping[str, str] = field(default_factory=dict)
@@ -135,7 +149,9 @@ class Schema:
         if isinstance(schema, Schema):
             return schema
         coerce = bool(schema.coerce)
-        columns = {str(k): _from_pandera_column(c, coerce) for k, c in schema.columns.items()}
+        typed = with_schema_dtype(schema)
+        columns = {str(k): _from_pandera_column(c, coerce) for k, c in typed.columns.items()}
+        others = _others(schema)
         return cls(
             columns,
             tuple(_from_pandera_check(c) for c in schema.checks),
@@ -144,8 +160,46 @@ class Schema:
             ordered=bool(schema.ordered),
             unique=schema.unique,
             report_duplicates=str(schema.report_duplicates),
+            dtype=None if schema.dtype is None else str(schema.dtype),
+            others=None if others is None else _from_pandera_column(others, coerce),
             _pandera=schema,
         )
+
+
+def with_schema_dtype(schema: pa.DataFrameSchema, header: Sequence[str] = ()) -> pa.DataFrameSchema:
+    """``schema`` with its schema-wide dtype written into the columns pandera gives it to:
+    every declared column, over the column's own, and, where pandera judges the columns it
+    does not declare (:func:`_others`), each of ``header``'s that no column names or
+    matches. The same judgement, column by column: a chunk's columns can then be read, and
+    given to pandera, one by one."""
+    if schema.dtype is None:
+        return schema
+    typed = copy.deepcopy(schema)
+    for column in typed.columns.values():
+        column.dtype = schema.dtype
+    other = _others(schema)
+    if other is not None:
+        declared = [k for k, c in schema.columns.items() if not c.regex]
+        patterns = [str(k) for k, c in schema.columns.items() if c.regex]
+        named = {
+            name: other.set_name(name)
+            for name in header
+            if name not in declared and not any(regex_names(p, name) for p in patterns)
+        }
+        typed = typed.add_columns(named) if named else typed
+    typed.dtype = None
+    return typed
+
+
+def _others(schema: pa.DataFrameSchema) -> Any:
+    """pandera's column for each column ``schema`` does not declare, where it judges those:
+    its dtype with no column declared (not nullable, as pandera's ``Column`` is by default),
+    or with ``coerce`` (then coerced alone: a gap is kept); else None."""
+    if schema.dtype is None or (schema.columns and not schema.coerce):
+        return None
+    from pandera.api.pandas.components import Column
+
+    return Column(schema.dtype, nullable=bool(schema.columns), coerce=bool(schema.coerce))
 
 
 def _from_pandera_check(check: Any) -> CheckRule:

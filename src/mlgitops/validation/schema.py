@@ -24,12 +24,14 @@ from mlgitops.spec.positions import locate
 from mlgitops.validation import yaml_rules
 from mlgitops.validation.check_arguments import (
     TEXT,
+    as_read,
+    column_dtype,
     known_arguments,
     numbers_against_text,
     numbers_if_text,
     problem_at,
 )
-from mlgitops.validation.rules import Schema, inline
+from mlgitops.validation.rules import Schema, inline, with_schema_dtype
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -130,13 +132,14 @@ def from_yaml_text(source: str, text: str) -> Schema:
     which loads it only when a chunk needs it; any other, pandera loads now.
     """
     doc, problems = parse_yaml(source, text)
+    read = yaml_rules.pandera_reading(text)
     if doc is not None:
-        problems = sorted(audit(source, doc))
+        problems = sorted(audit(source, doc, read))
     if problems:
         raise SpecError(problems)
-    plain = yaml_rules.read(text, lambda: pandera_schema(source, text, doc))
+    plain = yaml_rules.read(text, lambda: pandera_schema(source, text, doc), read)
     schema = plain if plain is not None else Schema.of(pandera_schema(source, text, doc))
-    schema.numbers_if_text = numbers_if_text(source, doc)
+    schema.numbers_if_text = numbers_if_text(source, doc, read)
     return schema
 
 
@@ -175,15 +178,17 @@ def _readable_columns(source: str, doc: Mapping[str, Any], schema: pa.DataFrameS
     import numpy as np
 
     problems = []
+    typed = with_schema_dtype(schema)
     for name, column in (doc.get("columns") or {}).items():
-        loaded = schema.columns.get(str(name))
+        loaded = typed.columns.get(str(name))
         native = getattr(getattr(loaded, "dtype", None), "type", None)
         if isinstance(native, np.dtype) and native.kind == "f" and native.itemsize > 8:
+            dtype, path, _ = column_dtype(doc, name, column)
             message = (
-                f"column {str(name)!r}: dtype: {column.get('dtype')!r} holds numbers wider "
+                f"column {str(name)!r}: dtype: {dtype!r} holds numbers wider "
                 "than 64 bits, which mlgitops cannot read; use float64"
             )
-            problems.append(problem_at(source, doc, ["columns", name, "dtype"], message))
+            problems.append(problem_at(source, doc, path, message))
         if loaded is not None and loaded.regex:
             try:
                 re.compile(str(name))
@@ -201,12 +206,7 @@ def _flags_are_booleans(source: str, text: str, doc: Mapping[str, Any]) -> None:
     """SpecError at each setting pandera reads as true or false that is neither, as pandera
     reads the file (PyYAML: ``yes`` and ``on`` are true there); ``strict`` may also be
     ``filter``."""
-    import yaml
-
-    try:
-        whole = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return  # pandera's own load says where
+    whole = yaml_rules.pandera_reading(text)  # None: pandera's own load says where
     if not isinstance(whole, Mapping):
         return
     found = [([key], whole[key]) for key in TOP_FLAGS if key in whole]
@@ -244,10 +244,13 @@ def _numbers_for_dates(source: str, doc: Mapping[str, Any]) -> Problem | None:
     dates = pandas_engine.Engine.dtype(pandas_engine.DateTime)
     columns = doc.get("columns")
     for name, column in columns.items() if isinstance(columns, Mapping) else ():
-        if not isinstance(column, Mapping) or not isinstance(column.get("dtype"), str):
+        if not isinstance(column, Mapping):
+            continue
+        dtype, _, had = column_dtype(doc, name, column)
+        if not isinstance(dtype, str):
             continue
         try:
-            if not dates.check(pandas_engine.Engine.dtype(column["dtype"])):
+            if not dates.check(pandas_engine.Engine.dtype(dtype)):
                 continue
         except Exception:  # a dtype pandera does not know: its own message says so
             continue
@@ -259,7 +262,7 @@ def _numbers_for_dates(source: str, doc: Mapping[str, Any]) -> Problem | None:
                     line,
                     col,
                     f"column {str(name)!r}: {path[-1]}: {value!r} is a number, and the "
-                    f"column is {column['dtype']}: write the bound as a date "
+                    f"column {had}: write the bound as a date "
                     "('2024-01-01 00:00:00')",
                 )
     return None
@@ -300,7 +303,7 @@ def _failing_part(source: str, text: str, doc: Mapping[str, Any]) -> str:
         return True
 
     try:
-        whole = yaml.safe_load(text)  # as pandera reads it
+        whole = yaml_rules.as_pandera_reads(text)
     except yaml.YAMLError as exc:  # a tag, a key that is a list: what only ruamel reads
         mark = getattr(exc, "problem_mark", None)
         return f"{source}:{mark.line + 1}:{mark.column + 1}: " if mark else f"{source}: "
@@ -318,8 +321,10 @@ def _failing_part(source: str, text: str, doc: Mapping[str, Any]) -> str:
     return f"{source}: "
 
 
-def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
-    """Keys pandera would ignore without a word, and shapes it cannot load."""
+def audit(source: str, doc: Mapping[str, Any], read: Any = None) -> Iterator[Problem]:
+    """Keys pandera would ignore without a word, and shapes it cannot load; ``read``: the
+    document as pandera reads it (:func:`~mlgitops.validation.yaml_rules.as_pandera_reads`),
+    whose values the checks are given."""
     for key in doc:
         if key not in TOP_KEYS:
             yield problem_at(source, doc, [key], f"unknown key {key!r}: pandera would ignore it")
@@ -337,10 +342,12 @@ def audit(source: str, doc: Mapping[str, Any]) -> Iterator[Problem]:
         yield problem_at(source, doc, ["columns"], "columns: expected a mapping of column names")
         return
     for name, column in columns.items():
-        yield from _audit_column(source, doc, str(name), column)
+        yield from _audit_column(source, doc, str(name), column, as_read(read, name, column))
 
 
-def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Problem]:
+def _audit_column(
+    source: str, doc: Any, name: str, column: Any, values: Mapping[str, Any]
+) -> Iterator[Problem]:
     where = ["columns", name]
     if name == ROW:
         yield problem_at(source, doc, where, ROW_RESERVED)
@@ -356,9 +363,9 @@ def _audit_column(source: str, doc: Any, name: str, column: Any) -> Iterator[Pro
             "registered pandera check; pandera would ignore it"
         )
         yield problem_at(source, doc, [*where, key], message)
-    dtype = column.get("dtype")
+    dtype, _, had = column_dtype(doc, name, column)
     if dtype is not None and str(dtype) in TEXT:
-        yield from numbers_against_text(source, doc, name, column, f"is {dtype}")
+        yield from numbers_against_text(source, doc, name, values, had)
 
 
 def _report_duplicates(

@@ -80,17 +80,33 @@ class _Pandera(Exception):
     """Outside the plain forms: pandera reads the file."""
 
 
-def read(text: str, build: Callable[[], pa.DataFrameSchema]) -> Schema | None:
-    """The rules of a schema file's ``text``, or None where pandera must read it.
-
-    ``build`` makes pandera's schema of the same text, for the chunks that need it.
-    """
+def as_pandera_reads(text: str) -> Any:
+    """A schema file's ``text`` as pandera reads it: PyYAML's safe loader, YAML 1.1 (``yes``
+    is true, ``1_000``, ``0x1F`` and ``1:30`` are numbers, ``0o17`` and ``1e3`` are words);
+    ``yaml.YAMLError`` where it does not load."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def pandera_reading(text: str) -> Any:
+    """:func:`as_pandera_reads`, or None where PyYAML does not load ``text``."""
+    import yaml
+
     try:
-        doc = yaml.load(text, Loader=loader)  # a safe loader: plain values only
+        return as_pandera_reads(text)
     except yaml.YAMLError:
+        return None
+
+
+def read(text: str, build: Callable[[], pa.DataFrameSchema], doc: Any = None) -> Schema | None:
+    """The rules of a schema file's ``text``, or None where pandera must read it.
+
+    ``build`` makes pandera's schema of the same text, for the chunks that need it;
+    ``doc``: the text :func:`as_pandera_reads` it, where already read.
+    """
+    doc = pandera_reading(text) if doc is None else doc
+    if doc is None:
         return None
     try:
         return _schema(doc, build)
