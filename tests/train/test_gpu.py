@@ -225,8 +225,8 @@ def test_a_run_the_last_duration_says_would_not_fit_does_not_start(
     record = json.loads((root / ".mlgitops" / name / "budget.json").read_text())
     assert (record["stopped"], record["pr"], record["spent_minutes"]) == ("before", 8, 0)
     said = re.fullmatch(
-        r"GPU budget: the last run took ([0-9.e-]+) GPU minutes and pull request #8 has "
-        r"([0-9.e-]+) of ([0-9.e-]+) left; training did not start",
+        r"GPU budget: the last run took ([0-9.]+) GPU minutes and pull request #8 has "
+        r"([0-9.]+) of ([0-9.]+) left; training did not start",
         record["message"],
     )
     assert said is not None, record["message"]
@@ -248,3 +248,21 @@ def test_budget_minutes_keep_a_short_fit_from_reading_as_nothing(
     from mlgitops.training.budget import _minutes
 
     assert _minutes(seconds) == minutes
+
+
+def test_budget_messages_write_the_smallest_figures_as_decimals() -> None:
+    """A figure under 1e-4 minutes is written as a decimal, not as ``1.7e-06``."""
+    from mlgitops.training.budget import Allowance, BudgetExceeded, check_before, stopped
+
+    with pytest.raises(BudgetExceeded) as caught:
+        check_before(Allowance("p", 8, 0.0001, 0.0, 0.0002))
+    assert str(caught.value) == (
+        "GPU budget: the last run took 0.0000033 GPU minutes and pull request #8 has "
+        "0.0000017 of 0.0000017 left; training did not start"
+    )
+    assert caught.value.record["budget_minutes"] == 1.7e-06
+    said = str(stopped(Allowance("p", None, 0.0001, 0.0, None), 0.0002))
+    assert said == (
+        "GPU budget: training was stopped after 0.0000033 GPU minutes, when this run "
+        "reached its budget of 0.0000017 GPU minutes"
+    )

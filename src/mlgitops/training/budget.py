@@ -62,6 +62,18 @@ def _minutes(seconds: float) -> float:
     return float(f"{minutes:.2g}")
 
 
+def _said(seconds: float) -> str:
+    """:func:`_minutes` as a message writes it: as a decimal, where Python would write a
+    figure under 1e-4 as ``1.7e-06``."""
+    import math
+
+    minutes = _minutes(seconds)
+    text = repr(minutes)
+    if "e" in text:
+        text = f"{minutes:.{1 - math.floor(math.log10(abs(minutes)))}f}"
+    return text
+
+
 def allowance(
     tracking: Tracking, experiment_id: str, pipeline: str, budget_minutes: float, pr: int | None
 ) -> Allowance:
@@ -94,14 +106,14 @@ def record(found: Allowance, stopped: str, message: str, used_s: float = 0.0) ->
 def check_before(found: Allowance) -> None:
     """Refuse to start a run that the budget cannot pay for."""
     where = f"pull request #{found.pr}" if found.pr is not None else "this run"
-    budget, spent = _minutes(found.budget_s), _minutes(found.spent_s)
+    budget, spent = _said(found.budget_s), _said(found.spent_s)
     if found.remaining_s <= 0:
         message = f"GPU budget spent: {where} has used {spent} of {budget} GPU minutes; training did not start"
     elif found.estimate_s is not None and found.estimate_s > found.remaining_s:
-        estimate = _minutes(found.estimate_s)
+        estimate = _said(found.estimate_s)
         message = (
             f"GPU budget: the last run took {estimate} GPU minutes and {where} has "
-            f"{_minutes(found.remaining_s)} of {budget} left; training did not start"
+            f"{_said(found.remaining_s)} of {budget} left; training did not start"
         )
     else:
         return
@@ -111,8 +123,8 @@ def check_before(found: Allowance) -> None:
 def stopped(found: Allowance, used_s: float) -> BudgetExceeded:
     where = f"pull request #{found.pr}" if found.pr is not None else "this run"
     message = (
-        f"GPU budget: training was stopped after {_minutes(used_s)} GPU minutes, when "
-        f"{where} reached its budget of {_minutes(found.budget_s)} GPU minutes"
+        f"GPU budget: training was stopped after {_said(used_s)} GPU minutes, when "
+        f"{where} reached its budget of {_said(found.budget_s)} GPU minutes"
     )
     return BudgetExceeded(message, record(found, "during", message, used_s))
 
