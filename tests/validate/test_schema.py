@@ -45,6 +45,24 @@ def test_an_unknown_top_level_key(repo: Path, capsys: pytest.CaptureFixture[str]
     )
 
 
+@pytest.mark.parametrize(
+    ("key", "read"),
+    [("1", "the number 1"), ("2.5", "the number 2.5"), ("yes", "true"), ("null", "null"),
+     ("0x1F", "the number 31"), ("2024-01-31", "a date (2024-01-31)")],
+)  # fmt: skip
+def test_a_column_name_pandera_reads_as_no_text_is_refused_where_it_is_written(
+    repo: Path, capsys: pytest.CaptureFixture[str], key: str, read: str
+) -> None:
+    """A data file's column names are text: a column pandera keys by a number (or true, or
+    null) is never found, and its checks never run."""
+    schema = HEAD + f"  {key}:\n    dtype: int64\n    ge: 0\n"
+    said = (
+        f"schemas/accounts.yaml:5:3: column {key}: pandera reads this name as {read}, not "
+        f"as text, and no data file's column is named so; quote it: '{key}'"
+    )
+    _refused(repo, capsys, schema, said)
+
+
 def test_a_column_named_as_the_row_number_is_refused_where_it_is_declared(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -783,3 +801,25 @@ def test_allowed_values_match_as_pandera_matches_them(
         assert sorted(int(i) + 1 for i in exc.failure_cases["index"]) == rows
     else:
         assert rows == []
+
+
+def test_fewer_checks_loaded_than_written_is_refused_at_the_column() -> None:
+    """The last guard against weaker validation than written names its place too."""
+    import pandera.pandas as pa
+
+    from mlgitops.errors import BadInput
+    from mlgitops.spec.loader import parse_yaml
+    from mlgitops.validation.schema import _same_checks
+
+    doc, _ = parse_yaml("s.yaml", HEAD + "    ge: 0\n    le: 9\nchecks:\n  ncols: 2\n")
+    loaded = pa.DataFrameSchema({"id": pa.Column(int, pa.Check.ge(0))})
+    with pytest.raises(BadInput) as caught:
+        _same_checks("s.yaml", doc, loaded)
+    assert str(caught.value) == (
+        "s.yaml:3:3: column 'id' declares 2 check(s) but pandera loaded 1: refusing to "
+        "validate with fewer checks than written"
+    )
+    loaded = pa.DataFrameSchema({"id": pa.Column(int, [pa.Check.ge(0), pa.Check.le(9)])})
+    with pytest.raises(BadInput) as caught:
+        _same_checks("s.yaml", doc, loaded)
+    assert str(caught.value).startswith("s.yaml:7:1: 1 dataframe check(s) declared but pandera")

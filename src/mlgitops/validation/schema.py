@@ -134,7 +134,7 @@ def from_yaml_text(source: str, text: str) -> Schema:
     doc, problems = parse_yaml(source, text)
     read = yaml_rules.pandera_reading(text)
     if doc is not None:
-        problems = sorted(audit(source, doc, read))
+        problems = sorted(audit(source, doc, read, text))
     if problems:
         raise SpecError(problems)
     plain = yaml_rules.read(text, lambda: pandera_schema(source, text, doc), read)
@@ -321,10 +321,12 @@ def _failing_part(source: str, text: str, doc: Mapping[str, Any]) -> str:
     return f"{source}: "
 
 
-def audit(source: str, doc: Mapping[str, Any], read: Any = None) -> Iterator[Problem]:
+def audit(
+    source: str, doc: Mapping[str, Any], read: Any = None, text: str = ""
+) -> Iterator[Problem]:
     """Keys pandera would ignore without a word, and shapes it cannot load; ``read``: the
     document as pandera reads it (:func:`~mlgitops.validation.yaml_rules.as_pandera_reads`),
-    whose values the checks are given."""
+    whose values the checks are given; ``text``: the file's."""
     for key in doc:
         if key not in TOP_KEYS:
             yield problem_at(source, doc, [key], f"unknown key {key!r}: pandera would ignore it")
@@ -343,6 +345,37 @@ def audit(source: str, doc: Mapping[str, Any], read: Any = None) -> Iterator[Pro
         return
     for name, column in columns.items():
         yield from _audit_column(source, doc, str(name), column, as_read(read, name, column))
+    yield from _names_not_text(source, doc, read, text)
+
+
+def _names_not_text(source: str, doc: Any, read: Any, text: str) -> Iterator[Problem]:
+    """A problem at each column name pandera reads as a number, a boolean or null: a data
+    file's column names are text, so that column is never found, and its checks never run
+    (nor are they counted as its: ``str()`` of the name finds nothing)."""
+    ours, theirs = doc.get("columns"), read.get("columns") if isinstance(read, Mapping) else None
+    if not isinstance(ours, Mapping) or not isinstance(theirs, Mapping) or len(ours) != len(theirs):
+        return
+    lines = text.splitlines()
+    for name, key in zip(ours, theirs, strict=True):
+        if isinstance(key, str):
+            continue
+        line, col = locate(doc, ["columns", name], at_key=True)
+        written = lines[line - 1][col - 1 :].split(":", 1)[0].strip() if line <= len(lines) else ""
+        written = written or str(name)
+        message = (
+            f"column {written}: pandera reads this name as {_reading(key)}, "
+            f"not as text, and no data file's column is named so; quote it: '{written}'"
+        )
+        yield Problem(source, line, col, message)
+
+
+def _reading(key: Any) -> str:
+    """What YAML made of a name that is not text, in words."""
+    if key is None or isinstance(key, bool):
+        return "null" if key is None else str(key).lower()
+    if isinstance(key, int | float):
+        return f"the number {key!r}"
+    return f"a {type(key).__name__} ({key})"
 
 
 def _audit_column(
@@ -404,16 +437,18 @@ def _same_checks(source: str, doc: Any, schema: pa.DataFrameSchema) -> None:
         held = len(loaded.checks) if loaded is not None else 0
         wanted = declared_checks(column)
         if held != wanted:
+            line, col = locate(doc, ["columns", name], at_key=True)
             raise BadInput(
-                f"{source}: column {name!r} declares {wanted} check(s) but pandera "
-                f"loaded {held}: refusing to validate with fewer checks than written"
+                f"{source}:{line}:{col}: column {name!r} declares {wanted} check(s) but "
+                f"pandera loaded {held}: refusing to validate with fewer checks than written"
             )
     top = doc.get("checks")
     wanted = len(top) if isinstance(top, list | Mapping) else 0
     if len(schema.checks) != wanted:
+        line, col = locate(doc, ["checks"], at_key=True)
         raise BadInput(
-            f"{source}: {wanted} dataframe check(s) declared but pandera loaded "
-            f"{len(schema.checks)}: refusing to validate with fewer checks than written"
+            f"{source}:{line}:{col}: {wanted} dataframe check(s) declared but pandera "
+            f"loaded {len(schema.checks)}: refusing to validate with fewer checks than written"
         )
 
 
