@@ -90,7 +90,7 @@ def test_a_column_name_twice_in_a_parquet_file_is_bad_input(
     outcome = run_cli(capsys, "-C", str(root), "validate", "accounts")
     assert (outcome.code, outcome.stdout) == (2, "")
     assert outcome.stderr == (
-        "mlgitops validate: error: data/accounts.parquet: the header names a column more "
+        "mlgitops validate: error: data/accounts.parquet: its schema names a column more "
         "than once: 'age' (columns 2, 4); each column needs a name of its own\n"
     )
 

@@ -22,8 +22,9 @@ class ConversionFailed(Exception):
         self.others = tuple(others)
 
 
-def distinct_names(display: str, names: list[str]) -> list[str]:
-    """``names``, when no column name repeats; otherwise a DataError naming the repeats."""
+def distinct_names(display: str, names: list[str], where: str = "the header") -> list[str]:
+    """``names``, when no column name repeats; otherwise a DataError naming the repeats and
+    ``where`` the file names its columns (a CSV file's header, a Parquet file's schema)."""
     if len(set(names)) == len(names):
         return names
     from mlgitops.errors import DataError
@@ -33,7 +34,7 @@ def distinct_names(display: str, names: list[str]) -> list[str]:
         places = ", ".join(str(i + 1) for i, n in enumerate(names) if n == name)
         repeats.append(f"{name!r} (columns {places})")
     raise DataError(
-        f"{display}: the header names a column more than once: {'; '.join(repeats)}; "
+        f"{display}: {where} names a column more than once: {'; '.join(repeats)}; "
         "each column needs a name of its own"
     )
 

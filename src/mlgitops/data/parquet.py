@@ -37,7 +37,7 @@ class ParquetReader:
 
     def columns(self) -> list[str]:
         """The column names, in file order."""
-        return distinct_names(self.display, list(self._open().schema_arrow.names))
+        return distinct_names(self.display, list(self._open().schema_arrow.names), "its schema")
 
     def holds_text(self, column: str) -> bool:
         """Whether the file stores ``column`` as text or bytes (or a dictionary of them)."""
