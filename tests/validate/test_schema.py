@@ -165,6 +165,36 @@ def test_a_number_checked_against_a_column_read_as_text_is_refused_at_its_place(
     _refused(repo, capsys, HEAD + "  score:\n" + column, message)
 
 
+@pytest.mark.parametrize(
+    ("column", "place", "check", "read", "had"),
+    [
+        ("    dtype: str\n    isin: [SE, NO, DK]\n", "7:5", "isin", "false", "is str"),
+        ("    notin: [yes]\n", "6:5", "notin", "true",
+         "has no dtype, and data/accounts.csv holds it as text"),
+        ("    dtype: str\n    equal_to: On\n", "7:5", "equal_to", "true", "is str"),
+    ],
+    ids=["norway", "no-dtype", "scalar"],
+)  # fmt: skip
+def test_a_word_pandera_reads_as_a_boolean_is_refused_for_a_column_of_text(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    column: str,
+    place: str,
+    check: str,
+    read: str,
+    had: str,
+) -> None:
+    """pandera's YAML reads ``yes``, ``no``, ``on`` and ``off`` unquoted as booleans, which
+    text never equals: ``isin: [SE, NO, DK]`` failed every Norwegian row."""
+    (repo / "data" / "accounts.csv").write_text("id,country,plan\n1,SE,basic\n2,NO,pro\n")
+    said = (
+        f"column 'country': {check} takes {read}, a boolean as pandera's YAML reads the word "
+        f"unquoted, but the column {had}: its values are text, which never equal a boolean; "
+        "quote the word"
+    )
+    _refused(repo, capsys, HEAD + "  country:\n" + column, f"schemas/accounts.yaml:{place}: {said}")
+
+
 def test_a_number_checked_against_a_schema_wide_text_dtype_is_refused_at_its_place(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -289,7 +319,7 @@ def test_flat_checks_beside_a_checks_list_are_not_dropped(
     code, err = _validate(repo, capsys, schema)
     assert (code, err) == (
         2,
-        "mlgitops validate: error: schemas/accounts.yaml: column 'id' declares 2 check(s) but "
+        "mlgitops validate: error: schemas/accounts.yaml:3:3: column 'id' declares 2 check(s) but "
         "pandera loaded 1: refusing to validate with fewer checks than written\n",
     )
 

@@ -95,14 +95,26 @@ def numbers_against_text(
     every value (a TypeError for an order), or, ``notin``, none. ``column``: as pandera
     reads it (:func:`as_read`), placed in ``doc``, the file's own reading."""
     for check, path, value in _checks_with_arguments(column):
-        numbers = [v for v in _values(value) if isinstance(v, int | float)]
-        if SHORT_NAMES.get(check, check) in _VALUE_CHECKS and numbers:
+        if SHORT_NAMES.get(check, check) not in _VALUE_CHECKS:
+            continue
+        values = _values(value)
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        booleans = [v for v in values if isinstance(v, bool)]
+        if numbers:
             message = (
                 f"column {name!r}: {check} takes {numbers[0]!r}, a number, but the column "
                 f"{had}: its values are text, which never equal or order with a number; "
                 "declare its numeric dtype (dtype: float64, int64 ...)"
             )
-            yield problem_at(source, doc, ["columns", name, *path], message)
+        elif booleans:  # yes, no, on, off: YAML 1.1's booleans (the 'Norway problem')
+            message = (
+                f"column {name!r}: {check} takes {str(booleans[0]).lower()}, a boolean as "
+                f"pandera's YAML reads the word unquoted, but the column {had}: its values "
+                "are text, which never equal a boolean; quote the word"
+            )
+        else:
+            continue
+        yield problem_at(source, doc, ["columns", name, *path], message)
 
 
 def column_dtype(doc: Any, name: Any, column: Mapping[str, Any]) -> tuple[Any, list[Any], str]:
@@ -176,4 +188,4 @@ def _values(value: Any) -> list[Any]:
         return [v for key in _VALUE_ARGUMENTS if key in value for v in _values(value[key])]
     if isinstance(value, list):
         return [v for part in value for v in _values(part)]
-    return [] if isinstance(value, bool) else [value]
+    return [value]
