@@ -67,3 +67,30 @@ def test_training_fingerprints_are_those_of_the_training_rows(
     expected = row_fingerprints(found.train, ("x", "city", "code", "y"))
     assert found.training_fingerprints().tolist() == expected.tolist()
     assert len(expected) == len(found.train)
+
+
+@pytest.mark.parametrize("split", ["split: {test_size: 0.25, seed: 3}", "test_path: data/test.csv"])
+def test_columns_a_schema_wide_dtype_judges_but_does_not_declare_are_no_features(
+    tmp_path: Path, split: str
+) -> None:
+    """Coercing, pandera judges every column of the file as the schema's dtype: validation
+    reads the undeclared ones too, and training still takes only the declared columns
+    (a test file need not have the others)."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({name: rng.random(40).round(3) for name in ("x", "y", "z")})
+    (tmp_path / "data").mkdir()
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "schemas").mkdir()
+    frame.to_csv(tmp_path / "data" / "d.csv", index=False)
+    frame[["x", "y"]].iloc[:10].to_csv(tmp_path / "data" / "test.csv", index=False)
+    (tmp_path / "schemas" / "s.yaml").write_text(
+        "schema_type: dataframe\ndtype: float64\ncoerce: true\ncolumns:\n  x: {}\n  y: {}\n"
+    )
+    (tmp_path / "pipelines" / "p.yaml").write_text(
+        "name: p\ndata:\n  path: data/d.csv\n  schema: schemas/s.yaml\n  target: y\n"
+        f"  {split}\nmodel: {{estimator: sklearn.linear_model.LinearRegression}}\n"
+        "task: regression\nmetrics: [rmse]\n"
+    )
+    repo = load_repo(tmp_path)
+    found = load_split(repo.root, repo.pipeline("p"), tmp_path)
+    assert (found.features, list(found.train.columns)) == (("x",), ["__row__", "x", "y"])

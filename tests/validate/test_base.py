@@ -266,8 +266,8 @@ def test_an_undeclared_column_in_the_data_is_reported(
         "\n"
         "**Data columns**\n"
         "\n"
-        "- column added to the data: `region` (not declared in the schema: not validated, "
-        "not a feature)\n"
+        "- column added to the data: `region` (not declared in the schema: not a feature, "
+        "and no column of the schema validates it)\n"
         "\n"
         "**Data profile**\n"
         "\n"
@@ -358,3 +358,23 @@ def test_a_schema_wide_dtype_added_shows_on_every_column_it_retypes(
             {"column": None, "field": "dtype", "base": None, "head": "float64"},
         ],
     }
+
+
+def test_a_column_a_regex_column_stands_for_is_declared(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A column the schema declares through a regex column is validated and a feature: the
+    data columns' note does not call it undeclared."""
+    make_repo(git_repo)
+    schema = git_repo / "schemas" / "accounts.yaml"
+    regex = "  region_.*:\n    regex: true\n    dtype: str\n    required: false\ncoerce: true"
+    schema.write_text(schema.read_text().replace("coerce: true", regex))
+    data = git_repo / "data" / "accounts.csv"
+    data.write_text("id,age,score,plan\n1,34,0.5,free\n2,51,,pro\n")
+    _git(git_repo, "add", "-A")
+    _git(git_repo, "commit", "-q", "-m", "base")
+    data.write_text("id,age,score,plan,region_eu\n1,34,0.5,free,yes\n2,51,,pro,no\n")
+    outcome = run_cli(capsys, "-C", str(git_repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    diff = json.loads((git_repo / ".mlgitops/accounts/datadiff.json").read_text())
+    assert diff["data_columns"] == {"added": ["region_eu"], "removed": [], "undeclared": []}

@@ -346,6 +346,19 @@ def test_a_dtype_wider_than_any_number_read_is_refused_at_its_place(
     )
 
 
+@pytest.mark.parametrize("columns", ["", "columns:\n  id: {dtype: int64}\n"])
+def test_a_schema_wide_dtype_wider_than_any_number_read_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], columns: str
+) -> None:
+    """The schema's own dtype is every column's, declared or not."""
+    code, err = _validate(repo, capsys, "schema_type: dataframe\ndtype: float128\n" + columns)
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:2:1: dtype: 'float128' holds numbers "
+        "wider than 64 bits, which mlgitops cannot read; use float64\n",
+    )
+
+
 @pytest.mark.parametrize(
     ("line", "place", "said"),
     [

@@ -10,6 +10,7 @@ from typing import Any
 from mlgitops import lfs, proc
 from mlgitops.data import file_format, open_data
 from mlgitops.errors import BadInput, MlgitopsError
+from mlgitops.features import declared_columns
 from mlgitops.spec.loader import parse_pipeline
 from mlgitops.spec.model import Pipeline, is_url
 from mlgitops.validation import diff
@@ -56,7 +57,7 @@ def datadiff(root: Path, ref: str, head: Head, *, workdir: Path, chunk_rows: int
     if read is not None and head.profile is not None:
         base_profile, base_columns = read
         out["profile_diff"] = diff.profile_diff(base_profile, head.profile)
-        declared = diff.describe_schema(head.schema)["columns"]
+        declared = dict(declared_columns(head.schema, head.columns))
         out["data_columns"] = diff.data_columns(base_columns, head.columns, declared)
     return out
 

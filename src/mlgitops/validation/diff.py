@@ -20,7 +20,7 @@ _RANGE = {
     "less_than_or_equal_to": ("<=", "max_value"),
 }
 _TABLE_FIELDS = ("dtype", "strict", "coerce", "ordered", "unique")
-UNDECLARED = "not declared in the schema: not validated, not a feature"
+UNDECLARED = "not declared in the schema: not a feature, and no column of the schema validates it"
 
 
 def describe_schema(schema: Any) -> dict[str, Any]:

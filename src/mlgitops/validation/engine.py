@@ -185,7 +185,11 @@ def _run(
             gatherer.add(batch)
         rows += batch.num_rows
         if keep:
-            kept.append((batch, chunker.parsed))
+            declared = plan.declared
+            parsed = {k: v for k, v in chunker.parsed.items() if k in declared}
+            kept.append(
+                (batch.select(declared) if len(declared) < batch.num_columns else batch, parsed)
+            )
         del batch  # let the chunk go before the next one is read
     for unique in uniques:
         tally.add_all(_confirm(reader, unique, plan.types(text), limits.chunk_rows))
@@ -199,7 +203,7 @@ def _run(
     if not keep:
         return Outcome(rows, failures, profiler.result() if profiler else None, None, text)
     table, typed = _typed(kept, plan)
-    unread = text - typed
+    unread = (text - typed) & set(plan.declared)
     return Outcome(
         rows, failures, profiler.result() if profiler else None, table, unread, chunker.unparsed
     )
@@ -237,7 +241,8 @@ def _concat(batches: list[pa.Table], plan: Plan) -> pa.Table:
     import pyarrow as pa
 
     if not batches:
-        schema = pa.schema([(name, kind) for name, kind in plan.types(frozenset()).items()])
+        types = plan.types(frozenset())
+        schema = pa.schema([(name, types[name]) for name in plan.declared])
         return schema.empty_table()
     return pa.concat_tables(batches)
 

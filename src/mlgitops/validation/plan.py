@@ -71,6 +71,12 @@ class Plan:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def declared(self) -> list[str]:
+        """The columns the schema declares (by name or regex): what the stages take. Not
+        those judged only as a schema-wide dtype's (:attr:`Schema.others`)."""
+        return [c.name for c in self.columns if c.rule is not self.schema.others]
+
     @cached_property
     def chunk_schema(self) -> Any:
         """The pandera schema chunks are validated with: table-wide parts taken out
@@ -93,11 +99,15 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
     rules = Schema.of(schema)
     columns = []
     for name in header:
-        rule = _column_for(rules, name)
+        under = _columns_for(rules, name)
+        rule = under[0] if under else rules.others
         if rule is None:
             continue
         checks = tuple(c for c in rule.checks if c.name not in TABLE_CHECKS)
-        ok = rule.exact and not rule.regex and all(screenable(c) for c in checks)
+        # a column that more than one schema column stands for has each one's checks,
+        # which pandera runs all of
+        alone = len(under) < 2
+        ok = rule.exact and not rule.regex and alone and all(screenable(c) for c in checks)
         arrow = pyarrow.type_for_alias(rule.arrow)
         columns.append(ColumnPlan(name, arrow, rule, ok, rule.nullable, checks))
     return Plan(
@@ -110,15 +120,14 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
     )
 
 
-def _column_for(schema: Schema, name: str) -> ColumnRule | None:
-    """The rule the column ``name`` falls under: its own, a regex column's, or the one
-    pandera gives the columns a schema does not declare (a schema-wide dtype)."""
-    if name in schema.columns and not schema.columns[name].regex:
-        return schema.columns[name]
-    for key, column in schema.columns.items():
-        if column.regex and regex_names(str(key), name):
-            return column
-    return schema.others
+def _columns_for(schema: Schema, name: str) -> list[ColumnRule]:
+    """The schema's columns that stand for the column ``name``: its own, then each regex
+    column that matches it (pandera judges it by all of them). None: the rule pandera
+    gives the columns a schema does not declare, if any (:attr:`Schema.others`)."""
+    named = schema.columns.get(name)
+    found = [named] if named is not None and not named.regex else []
+    found += [c for k, c in schema.columns.items() if c.regex and regex_names(str(k), name)]
+    return found
 
 
 def _chunk_schema(schema: pa.DataFrameSchema, header: Sequence[str]) -> Any:
@@ -145,11 +154,11 @@ def _chunk_schema(schema: pa.DataFrameSchema, header: Sequence[str]) -> Any:
 def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...], dict[str, str]]:
     """Each key's checks: a column's ``unique`` and the schema's naming that column alone
     are two, each with its own ``report_duplicates``, as in pandera."""
-    keys: dict[tuple[str, ...], dict[str, str]] = {
-        (name,): {COLUMN_UNIQUE: column.report_duplicates}
-        for name, column in schema.columns.items()
-        if column.unique and name in header
-    }
+    keys: dict[tuple[str, ...], dict[str, str]] = {}
+    for key, column in schema.columns.items():
+        if column.unique:
+            for name in _stands_for(key, column, header):
+                keys.setdefault((name,), {}).setdefault(COLUMN_UNIQUE, column.report_duplicates)
     table = schema.unique
     if table:
         names = (table,) if isinstance(table, str) else tuple(table)
@@ -160,8 +169,16 @@ def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...],
 
 def _value_sets(schema: Schema, header: Sequence[str]) -> dict[str, Any]:
     found = {}
-    for name, column in schema.columns.items():
+    for key, column in schema.columns.items():
         for check in column.checks:
-            if check.name in TABLE_CHECKS and name in header:
-                found[name] = check
+            if check.name in TABLE_CHECKS:
+                found.update(dict.fromkeys(_stands_for(key, column, header), check))
     return found
+
+
+def _stands_for(key: str, column: ColumnRule, header: Sequence[str]) -> list[str]:
+    """The columns of ``header`` a schema column stands for: itself, or each its regex
+    matches."""
+    if column.regex:
+        return [name for name in header if regex_names(str(key), name)]
+    return [key] if key in header else []

@@ -120,7 +120,7 @@ class Schema:
     dtype: str | None = None
     #: The rule of each column the schema does not name, where pandera judges those too: a
     #: schema-wide dtype with no column declared (each column is then one of that dtype), or
-    #: with ``coerce`` (pandera coerces the whole frame to it).
+    #: coercing (pandera coerces the whole frame to it); never with ``strict: filter``.
     others: ColumnRule | None = None
     #: pandera's name of a dtype -> the schema's, where failures name it as the schema does
     #: (an inline ``str`` column: :data:`SPEC_NAMES`).
@@ -175,8 +175,10 @@ def with_schema_dtype(schema: pa.DataFrameSchema, header: Sequence[str] = ()) ->
     if schema.dtype is None:
         return schema
     typed = copy.deepcopy(schema)
+    coerced = _coerced(schema)
     for column in typed.columns.values():
         column.dtype = schema.dtype
+        column.coerce = column.coerce or coerced
     other = _others(schema)
     if other is not None:
         declared = [k for k, c in schema.columns.items() if not c.regex]
@@ -191,15 +193,24 @@ def with_schema_dtype(schema: pa.DataFrameSchema, header: Sequence[str] = ()) ->
     return typed
 
 
+def _coerced(schema: pa.DataFrameSchema) -> bool:
+    """Whether pandera coerces: the schema's ``coerce`` or any column's. With a schema-wide
+    dtype, either coerces the whole frame to it, every column included."""
+    return bool(schema.coerce) or any(c.coerce for c in schema.columns.values())
+
+
 def _others(schema: pa.DataFrameSchema) -> Any:
     """pandera's column for each column ``schema`` does not declare, where it judges those:
     its dtype with no column declared (not nullable, as pandera's ``Column`` is by default),
-    or with ``coerce`` (then coerced alone: a gap is kept); else None."""
-    if schema.dtype is None or (schema.columns and not schema.coerce):
+    or coercing (then coerced alone: a gap is kept); else None, and with ``strict:
+    filter``, which drops them first."""
+    if schema.dtype is None or schema.strict == "filter":
+        return None
+    if schema.columns and not _coerced(schema):
         return None
     from pandera.api.pandas.components import Column
 
-    return Column(schema.dtype, nullable=bool(schema.columns), coerce=bool(schema.coerce))
+    return Column(schema.dtype, nullable=bool(schema.columns), coerce=_coerced(schema))
 
 
 def _from_pandera_check(check: Any) -> CheckRule:

@@ -31,7 +31,7 @@ from mlgitops.validation.check_arguments import (
     numbers_if_text,
     problem_at,
 )
-from mlgitops.validation.rules import Schema, inline, with_schema_dtype
+from mlgitops.validation.rules import Schema, inline
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -177,18 +177,25 @@ def _readable_columns(source: str, doc: Mapping[str, Any], schema: pa.DataFrameS
 
     import numpy as np
 
+    def wide(dtype: Any) -> bool:
+        native = getattr(dtype, "type", None)
+        return isinstance(native, np.dtype) and native.kind == "f" and native.itemsize > 8
+
     problems = []
-    typed = with_schema_dtype(schema)
+    if wide(schema.dtype):  # every column's, declared or not
+        message = (
+            f"dtype: {doc.get('dtype')!r} holds numbers wider than 64 bits, which mlgitops "
+            "cannot read; use float64"
+        )
+        problems.append(problem_at(source, doc, ["dtype"], message))
     for name, column in (doc.get("columns") or {}).items():
-        loaded = typed.columns.get(str(name))
-        native = getattr(getattr(loaded, "dtype", None), "type", None)
-        if isinstance(native, np.dtype) and native.kind == "f" and native.itemsize > 8:
-            dtype, path, _ = column_dtype(doc, name, column)
+        loaded = schema.columns.get(str(name))
+        if schema.dtype is None and wide(getattr(loaded, "dtype", None)):
             message = (
-                f"column {str(name)!r}: dtype: {dtype!r} holds numbers wider "
+                f"column {str(name)!r}: dtype: {column.get('dtype')!r} holds numbers wider "
                 "than 64 bits, which mlgitops cannot read; use float64"
             )
-            problems.append(problem_at(source, doc, path, message))
+            problems.append(problem_at(source, doc, ["columns", name, "dtype"], message))
         if loaded is not None and loaded.regex:
             try:
                 re.compile(str(name))

@@ -81,12 +81,13 @@ class _Pandera(Exception):
 
 
 def as_pandera_reads(text: str) -> Any:
-    """A schema file's ``text`` as pandera reads it: PyYAML's safe loader, YAML 1.1 (``yes``
-    is true, ``1_000``, ``0x1F`` and ``1:30`` are numbers, ``0o17`` and ``1e3`` are words);
-    ``yaml.YAMLError`` where it does not load."""
+    """A schema file's ``text`` as pandera reads it: ``yaml.safe_load``, PyYAML's own
+    loader, YAML 1.1 (``yes`` is true, ``1_000``, ``0x1F`` and ``1:30`` are numbers, ``0o17``
+    and ``1e3`` are words); ``yaml.YAMLError`` where it does not load. Not libyaml's
+    loader, which reads some texts otherwise (a tab after a key's colon)."""
     import yaml
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.safe_load(text)
 
 
 def pandera_reading(text: str) -> Any:
