@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -240,21 +241,30 @@ def test_no_base_leaves_no_stale_diff(repo: Path, capsys: pytest.CaptureFixture[
     )
 
 
-def test_an_undeclared_column_in_the_data_is_reported(
-    git_repo: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _column_added(
+    git_repo: Path, capsys: pytest.CaptureFixture[str], edit: tuple[str, str], added: str
+) -> dict[str, Any]:
+    """The data diff of a change that adds a column ``added`` to the data, the schema
+    edited by ``edit`` (text, its replacement) in both commits."""
     make_repo(git_repo)
     schema = git_repo / "schemas" / "accounts.yaml"
-    schema.write_text(schema.read_text().replace("strict: true", "strict: false"))
+    schema.write_text(schema.read_text().replace(*edit))
     data = git_repo / "data" / "accounts.csv"
     data.write_text("id,age,score,plan\n1,34,0.5,free\n2,51,,pro\n")
     _git(git_repo, "add", "-A")
     _git(git_repo, "commit", "-q", "-m", "base")
-    data.write_text("id,age,score,plan,region\n1,34,0.5,free,eu\n2,51,,pro,us\n")
+    data.write_text(f"id,age,score,plan,{added}\n1,34,0.5,free,eu\n2,51,,pro,us\n")
     outcome = run_cli(capsys, "-C", str(git_repo), "validate", "accounts", "--base", "HEAD")
     assert (outcome.code, outcome.stderr) == (0, "")
+    diff: dict[str, Any] = json.loads((git_repo / ".mlgitops/accounts/datadiff.json").read_text())
+    return diff
+
+
+def test_an_undeclared_column_in_the_data_is_reported(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    diff = _column_added(git_repo, capsys, ("strict: true", "strict: false"), "region")
     folder = git_repo / ".mlgitops" / "accounts"
-    diff = json.loads((folder / "datadiff.json").read_text())
     assert diff["schema_diff"] == {"columns_added": [], "columns_removed": [], "changes": []}
     assert diff["data_columns"] == {"added": ["region"], "removed": [], "undeclared": ["region"]}
     assert (folder / "datadiff.md").read_text() == (
@@ -365,16 +375,6 @@ def test_a_column_a_regex_column_stands_for_is_declared(
 ) -> None:
     """A column the schema declares through a regex column is validated and a feature: the
     data columns' note does not call it undeclared."""
-    make_repo(git_repo)
-    schema = git_repo / "schemas" / "accounts.yaml"
     regex = "  region_.*:\n    regex: true\n    dtype: str\n    required: false\ncoerce: true"
-    schema.write_text(schema.read_text().replace("coerce: true", regex))
-    data = git_repo / "data" / "accounts.csv"
-    data.write_text("id,age,score,plan\n1,34,0.5,free\n2,51,,pro\n")
-    _git(git_repo, "add", "-A")
-    _git(git_repo, "commit", "-q", "-m", "base")
-    data.write_text("id,age,score,plan,region_eu\n1,34,0.5,free,yes\n2,51,,pro,no\n")
-    outcome = run_cli(capsys, "-C", str(git_repo), "validate", "accounts", "--base", "HEAD")
-    assert (outcome.code, outcome.stderr) == (0, "")
-    diff = json.loads((git_repo / ".mlgitops/accounts/datadiff.json").read_text())
+    diff = _column_added(git_repo, capsys, ("coerce: true", regex), "region_eu")
     assert diff["data_columns"] == {"added": ["region_eu"], "removed": [], "undeclared": []}
