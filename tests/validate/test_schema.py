@@ -88,6 +88,84 @@ def test_a_table_unique_that_names_no_columns(
     ), err
 
 
+@pytest.mark.parametrize("names", ["[id, region]", "region"])
+def test_a_table_unique_naming_a_column_the_schema_does_not_declare_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], names: str
+) -> None:
+    """Its values would be compared as pandas guesses their type, which no dtype decides
+    (a column a regex column stands for is declared)."""
+    from mlgitops.validation.schema import from_yaml_text
+
+    schema = HEAD + "  zone_.*:\n    regex: true\n    dtype: str\n    required: false\n"
+    assert from_yaml_text("s.yaml", schema + "unique: [id, zone_eu]\n").unique == ["id", "zone_eu"]
+    code, err = _validate(repo, capsys, schema + f"unique: {names}\n")
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:9:1: unique: 'region' is not a "
+        "column of the schema, nor one a regex column stands for; declare it, with the dtype "
+        "its values are compared as\n",
+    )
+
+
+def test_a_check_given_another_check_s_name_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandera runs in_range and reports it as greater_than: a check other than the one
+    its failures would name."""
+    entry = (
+        "    - {min_value: 0, max_value: 5, options: {check_name: in_range, name: greater_than}}\n"
+    )
+    code, err = _validate(repo, capsys, HEAD + "    checks:\n" + entry)
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:6:68: options: name: 'greater_than' "
+        "would report the check 'in_range' under another check's name; remove it\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "place", "said"),
+    [
+        ("drop_invalid_rows: true\n", "5:1", "drop_invalid_rows: pandera would drop the rows that fail and pass the rest"),
+        ("    drop_invalid_rows: yes\n", "5:5", "column 'id': drop_invalid_rows: pandera would drop the rows that fail and pass the rest"),
+        ("add_missing_columns: on\n", "5:1", "add_missing_columns: pandera would add a column the file lacks, filled with its default, and judge that"),
+        ("    default: 0\n", "5:5", "column 'id': default: pandera would fill the column's gaps with it before judging them"),
+    ],
+    ids=["drop-rows", "drop-rows-of-a-column", "add-columns", "default"],
+)  # fmt: skip
+def test_a_setting_with_which_pandera_changes_the_data_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], line: str, place: str, said: str
+) -> None:
+    """pandera would pass a file whose rows fail, or judge values the file does not hold."""
+    code, err = _validate(repo, capsys, HEAD + line)
+    assert (code, err) == (
+        2,
+        f"mlgitops validate: error: schemas/accounts.yaml:{place}: {said}; validate judges the "
+        "file as it is, and train takes it so: remove it\n",
+    )
+    off = line.replace("true", "false").replace("yes", "no").replace(" on", " off")
+    _, err = _validate(repo, capsys, HEAD + off.replace(" 0", " null"))
+    assert "pandera would" not in err, err
+
+
+def test_a_table_wide_check_that_warns_warns_and_passes(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandera only warns where a check with ``raise_warning`` fails: so does validate, for
+    the distinct values it compares over the whole table too."""
+    (repo / "data" / "accounts.csv").write_text("id,plan\n1,basic\n2,pro\n")
+    entry = (
+        "    - {values: [basic], options: {check_name: unique_values_eq, raise_warning: true}}\n"
+    )
+    code, err = _validate(repo, capsys, HEAD + "  plan:\n    dtype: str\n    checks:\n" + entry)
+    assert (code, err) == (
+        0,
+        "mlgitops: warning: column 'plan' unique_values_eq(['basic']): distinct values differ "
+        "from the "
+        "expected set: missing [], unexpected ['pro'] (raise_warning: not a failure)\n",
+    )
+
+
 def test_an_unregistered_check(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     schema = HEAD + "checks:\n- options: {check_name: my_business_rule}\n"
     code, err = _validate(repo, capsys, schema)

@@ -191,7 +191,8 @@ def _pandera_on(frame: Any, reference: Any) -> Verdict:
         cases = exc.failure_cases
         for case in cases.itertuples():
             row = None if pd.isna(case.index) else int(case.index) + 1
-            found.setdefault((case.column, case.check), set()).add(row)
+            column = "" if pd.isna(case.column) else case.column  # the index: no column
+            found.setdefault((column, case.check), set()).add(row)
         return False, found
     return True, {}
 
@@ -437,3 +438,61 @@ def test_a_regex_column_s_table_wide_checks_judge_each_column_it_stands_for(
     schema = "schema_type: dataframe\ncolumns:\n" + columns
     data = b"f1,f2,g\n1,2,0\n1,3,0\n2,3,0\n"
     _fails_as_in_pandera(data, schema, tmp_path)
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize(
+    ("schema", "data"),
+    [
+        ("columns:\n  a: {regex: true}\n", b"b\n1\n"),
+        ("columns:\n  a: {required: false}\n  b: {dtype: int64}\nunique: [a, b]\n", b"b\n1\n1\n"),
+    ],
+    ids=["regex-matching-nothing", "unique-of-a-missing-column"],
+)
+def test_what_the_header_alone_decides_is_judged_as_in_pandera(
+    schema: str, data: bytes, tmp_path: Path
+) -> None:
+    """A required regex column that matches no column fails; a table-wide ``unique`` judges
+    the columns of it that the file has."""
+    _fails_as_in_pandera(data, "schema_type: dataframe\n" + schema, tmp_path)
+
+
+@pytest.mark.usefixtures("every_example")
+def test_a_unique_key_naming_a_column_twice_is_the_column_once(tmp_path: Path) -> None:
+    schema = "schema_type: dataframe\ncolumns:\n  a: {dtype: int64}\nunique: [a, a]\n"
+    for data in (b"a\n1\n2\n", b"a\n1\n1\n"):
+        assert _ours(data, schema, tmp_path / "data.csv") == _pandera(data, schema)
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize("data", [b"a\n1\n2\n", b"a\n1\n1\n", b"a\n1\n\n01\n"])
+def test_a_sparse_column_s_uniqueness_is_judged_as_in_pandera(data: bytes, tmp_path: Path) -> None:
+    schema = "schema_type: dataframe\ncoerce: true\ncolumns:\n  a: {dtype: 'Sparse[int64]', unique: true}\n"
+    assert _ours(data, schema, tmp_path / "data.csv") == _pandera(data, schema)
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize(
+    "index",
+    ["index: [{dtype: int64, less_than: 0}]\n", "index: [{dtype: int64, less_than: 3}]\n",
+     "index: [{dtype: str}]\n"],
+)  # fmt: skip
+def test_an_index_is_judged_as_pandera_judges_the_row_numbers(index: str, tmp_path: Path) -> None:
+    """A CSV file's frame is indexed by its row numbers from 0, which an ``index`` judges."""
+    schema = "schema_type: dataframe\ncolumns:\n  b: {dtype: int64}\n" + index
+    data = b"b\n1\n2\n3\n4\n"
+    _fails_as_in_pandera(data, schema, tmp_path)
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize(
+    "data", [b"a\n2024-01-02\n2024-01-02\n", b"a\n2024-01-02\n2024-01-03\n", b"a\n2024-01-03\n"]
+)
+def test_the_distinct_dates_of_a_date_column_are_compared_as_dates(
+    data: bytes, tmp_path: Path
+) -> None:
+    schema = (
+        "schema_type: dataframe\ncoerce: true\ncolumns:\n"
+        "  a: {dtype: 'datetime64[ns]', unique_values_eq: ['2024-01-02 00:00:00']}\n"
+    )
+    assert _ours(data, schema, tmp_path / "data.csv") == _pandera(data, schema)

@@ -104,15 +104,15 @@ TOP = [
     "ordered: true",
     "unique: c0",
     "unique: [c0, c1]",
-    "unique: [1]",
     "name: accounts",
     "title: Accounts",
     "version: 0.20.0",
+    "report_duplicates: all",
     "api: pandas",
+    "unique: [1]",
     "api: polars",
     "metadata: {owner: data}",
     "metadata: x",
-    "report_duplicates: all",
     "add_missing_columns: true",
     "checks: {ncols: 2}",
     "index: [{dtype: int64}]",
@@ -163,7 +163,8 @@ def _schema_text(chance: random.Random, mostly_plain: bool) -> str:
     plain = mostly_plain and chance.random() < 0.8
     dtypes = DTYPES[:13] if plain else DTYPES
     lines = ["schema_type: dataframe", "columns:"]
-    for i in range(chance.randint(1, 4)):
+    count = chance.randint(1, 4)
+    for i in range(count):
         lines.append(f"  c{i}:")
         if plain or chance.random() < 0.95:
             lines.append(f"    dtype: {chance.choice(dtypes)}")
@@ -174,6 +175,8 @@ def _schema_text(chance: random.Random, mostly_plain: bool) -> str:
             lines.append("    description: a column")
         lines += _check_lines(chance, "    ", plain)
     for setting in chance.sample(TOP[:12] if plain else TOP, chance.randint(0, 3)):
+        if "c1" in setting and count < 2:
+            continue  # a key names declared columns (else it is refused)
         if not setting.startswith(tuple(line.split(":")[0] + ":" for line in lines)):
             lines.append(setting)
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ def is_text(kind: pa.DataType) -> bool:
 
 
 class Typed(Protocol):
-    """A column declared as numbers or booleans: its dtype, looked up only when needed (a
+    """A column declared as numbers, booleans or dates: its dtype, looked up only when needed (a
     schema file's dtype is pandera's, and clean data is checked without importing it), and
     the Arrow type it is read as when its values are numbers."""
 
@@ -32,6 +32,9 @@ class Typed(Protocol):
 
     @property
     def arrow(self) -> pa.DataType: ...
+
+    @property
+    def kind(self) -> str: ...
 
 
 def as_numbers(text: pa.ChunkedArray, typed: Typed) -> pa.ChunkedArray:
@@ -66,6 +69,8 @@ def as_comparable_text(text: pa.Array | pa.ChunkedArray, target: Any) -> pa.Arra
     import pyarrow.compute as pc
 
     array, parsed, wrong = _parsed(text, target)
+    if hasattr(parsed, "sparse"):  # Sparse[int64] …: Arrow takes its dense values
+        parsed = parsed.sparse.to_dense()
     if target.kind == "f":
         parsed = parsed + 0.0  # -0.0 is 0.0, as pandas hashes and compares it
     spelt = pc.cast(pa.array(parsed, from_pandas=True), pa.string())

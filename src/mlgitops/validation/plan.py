@@ -58,7 +58,7 @@ class Plan:
     header: tuple[str, ...]
     columns: tuple[ColumnPlan, ...]
     schema: Schema
-    #: Dataframe-level checks exist: pandera must see whole chunks.
+    #: Dataframe-level checks (or an index) exist: pandera must see whole chunks.
     frame_checks: bool
     #: Column sets that must be unique over the whole table, each with pandera's checks of it
     #: (a column's ``unique``, the schema's) and which occurrences of a duplicate each fails
@@ -114,7 +114,7 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
         header=tuple(header),
         columns=tuple(columns),
         schema=rules,
-        frame_checks=bool(rules.checks),
+        frame_checks=bool(rules.checks) or rules.index,
         unique_keys=_unique_keys(rules, header),
         value_sets=_value_sets(rules, header),
     )
@@ -161,9 +161,11 @@ def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...],
                 keys.setdefault((name,), {}).setdefault(COLUMN_UNIQUE, column.report_duplicates)
     table = schema.unique
     if table:
-        names = (table,) if isinstance(table, str) else tuple(table)
-        if names and all(n in header for n in names):
-            keys.setdefault(names, {})[TABLE_UNIQUE] = schema.report_duplicates
+        # pandera judges the names of the key the file has, each once
+        names = tuple(dict.fromkeys((table,) if isinstance(table, str) else table))
+        present = tuple(n for n in names if n in header)
+        if present:
+            keys.setdefault(present, {})[TABLE_UNIQUE] = schema.report_duplicates
     return keys
 
 

@@ -122,6 +122,9 @@ class Schema:
     #: schema-wide dtype with no column declared (each column is then one of that dtype), or
     #: coercing (pandera coerces the whole frame to it); never with ``strict: filter``.
     others: ColumnRule | None = None
+    #: pandera judges the frame's index (a CSV file's row numbers from 0): whole chunks go
+    #: to pandera.
+    index: bool = False
     #: pandera's name of a dtype -> the schema's, where failures name it as the schema does
     #: (an inline ``str`` column: :data:`SPEC_NAMES`).
     dtype_names: Mapping[str, str] = field(default_factory=dict)
@@ -162,6 +165,7 @@ class Schema:
             report_duplicates=str(schema.report_duplicates),
             dtype=None if schema.dtype is None else str(schema.dtype),
             others=None if others is None else _from_pandera_column(others, coerce),
+            index=schema.index is not None,
             _pandera=schema,
         )
 

@@ -345,7 +345,11 @@ def audit(
     if unique is not None and not isinstance(unique, str | list):
         message = f"unique: expected a column name or a list of them, not {unique!r}"
         yield problem_at(source, doc, ["unique"], message)
+    elif unique:
+        yield from _unique_declared(source, doc, [unique] if isinstance(unique, str) else unique)
     yield from _report_duplicates(source, doc, [], doc)
+    yield from _renamed_checks(source, doc, [], doc)
+    yield from _changes_the_data(source, doc, [], doc, read if isinstance(read, Mapping) else doc)
     columns = doc.get("columns") or {}
     if not isinstance(columns, Mapping):
         yield problem_at(source, doc, ["columns"], "columns: expected a mapping of column names")
@@ -376,6 +380,69 @@ def _names_not_text(source: str, doc: Any, read: Any, text: str) -> Iterator[Pro
         yield Problem(source, line, col, message)
 
 
+#: Settings with which pandera changes the data it judges, each with what it would do.
+_CHANGES = {
+    "drop_invalid_rows": "drop the rows that fail and pass the rest",
+    "add_missing_columns": "add a column the file lacks, filled with its default, and judge that",
+    "default": "fill the column's gaps with it before judging them",
+}
+
+
+def _changes_the_data(
+    source: str, doc: Any, where: list[Any], holder: Mapping[str, Any], read: Mapping[str, Any]
+) -> Iterator[Problem]:
+    """A problem at each setting with which pandera would judge other data than the file
+    holds (``read``: ``holder`` as pandera reads it): validate judges every row of the file
+    as it is, and the stages take it so."""
+    for key, does in _CHANGES.items():
+        value = read.get(key)
+        if key in holder and value is not None and value is not False:
+            message = (
+                f"{'column ' + repr(str(where[-1])) + ': ' if where else ''}{key}: pandera "
+                f"would {does}; validate judges the file as it is, and train takes it so: "
+                "remove it"
+            )
+            yield problem_at(source, doc, [*where, key], message)
+
+
+def _renamed_checks(
+    source: str, doc: Any, where: list[Any], holder: Mapping[str, Any]
+) -> Iterator[Problem]:
+    """A problem at each ``checks`` list entry whose ``options`` give it a ``name`` other
+    than its ``check_name``: pandera runs the check its ``check_name`` says, and reports it
+    under that name, which is how failures and the screen tell checks apart."""
+    listed = holder.get("checks")
+    for index, entry in enumerate(listed if isinstance(listed, list) else ()):
+        options = entry.get("options") if isinstance(entry, Mapping) else None
+        if not isinstance(options, Mapping) or "name" not in options:
+            continue
+        if options["name"] != options.get("check_name"):
+            message = (
+                f"options: name: {options['name']!r} would report the check "
+                f"{options.get('check_name')!r} under another check's name; remove it"
+            )
+            yield problem_at(source, doc, [*where, "checks", index, "options", "name"], message)
+
+
+def _unique_declared(source: str, doc: Mapping[str, Any], names: list[Any]) -> Iterator[Problem]:
+    """A problem at ``unique`` for the first name in it that no column of the schema stands
+    for: pandera would compare its values as pandas guesses their type."""
+    from mlgitops.validation.rules import regex_names
+
+    columns = doc.get("columns")
+    columns = columns if isinstance(columns, Mapping) else {}
+    patterns = [str(k) for k, c in columns.items() if isinstance(c, Mapping) and c.get("regex")]
+    for name in names:
+        if name in columns or any(regex_names(p, str(name)) for p in patterns):
+            continue
+        message = (
+            f"unique: {name!r} is not a column of the schema, nor one a regex column stands "
+            "for; declare it, with the dtype its values are compared as"
+        )
+        yield problem_at(source, doc, ["unique"], message)
+        return
+
+
 def _reading(key: Any) -> str:
     """What YAML made of a name that is not text, in words."""
     if key is None or isinstance(key, bool):
@@ -395,6 +462,8 @@ def _audit_column(
         yield problem_at(source, doc, where, f"column {name!r}: expected a mapping")
         return
     yield from _report_duplicates(source, doc, where, column)
+    yield from _renamed_checks(source, doc, where, column)
+    yield from _changes_the_data(source, doc, where, column, values)
     for key in column:
         if key in COLUMN_KEYS or key in yaml_rules.CHECKS or _is_check(key):
             continue
