@@ -266,3 +266,13 @@ def test_budget_messages_write_the_smallest_figures_as_decimals() -> None:
         "GPU budget: training was stopped after 0.0000033 GPU minutes, when this run "
         "reached its budget of 0.0000017 GPU minutes"
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(0.0001, "0.0000017"), (0.0006, "0.00001"), (0.12, "0.002"), (90.6, "1.51")],
+)
+def test_budget_figures_are_written_without_trailing_zeros(seconds: float, said: str) -> None:
+    from mlgitops.training.budget import _said
+
+    assert _said(seconds) == said

@@ -48,7 +48,8 @@ def test_an_unknown_top_level_key(repo: Path, capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     ("key", "read"),
     [("1", "the number 1"), ("2.5", "the number 2.5"), ("yes", "true"), ("null", "null"),
-     ("0x1F", "the number 31"), ("2024-01-31", "a date (2024-01-31)")],
+     ("0x1F", "the number 31"), ("2024-01-31", "a date (2024-01-31)"),
+     ("1:30", "the number 90")],
 )  # fmt: skip
 def test_a_column_name_pandera_reads_as_no_text_is_refused_where_it_is_written(
     repo: Path, capsys: pytest.CaptureFixture[str], key: str, read: str
@@ -107,19 +108,27 @@ def test_a_table_unique_naming_a_column_the_schema_does_not_declare_is_refused_a
     )
 
 
+@pytest.mark.parametrize(
+    ("checks", "place", "own"),
+    [
+        ("    checks:\n    - {min_value: 0, max_value: 5, options: {check_name: in_range, name: greater_than}}\n",
+         "6:68", "in_range"),
+        ("    checks:\n      in_range: {min_value: 0, max_value: 5, options: {name: greater_than}}\n",
+         "6:56", "in_range"),
+        ("    isin: {allowed_values: [1, 3], options: {name: greater_than}}\n", "5:46", "isin"),
+    ],
+    ids=["list", "mapping", "flat"],
+)  # fmt: skip
 def test_a_check_given_another_check_s_name_is_refused_at_its_place(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path, capsys: pytest.CaptureFixture[str], checks: str, place: str, own: str
 ) -> None:
     """pandera runs in_range and reports it as greater_than: a check other than the one
-    its failures would name."""
-    entry = (
-        "    - {min_value: 0, max_value: 5, options: {check_name: in_range, name: greater_than}}\n"
-    )
-    code, err = _validate(repo, capsys, HEAD + "    checks:\n" + entry)
+    its failures would name, and the screen would read."""
+    code, err = _validate(repo, capsys, HEAD + checks)
     assert (code, err) == (
         2,
-        "mlgitops validate: error: schemas/accounts.yaml:6:68: options: name: 'greater_than' "
-        "would report the check 'in_range' under another check's name; remove it\n",
+        f"mlgitops validate: error: schemas/accounts.yaml:{place}: options: name: "
+        f"'greater_than' would report the check {own!r} under another check's name; remove it\n",
     )
 
 
@@ -130,8 +139,9 @@ def test_a_check_given_another_check_s_name_is_refused_at_its_place(
         ("    drop_invalid_rows: yes\n", "5:5", "column 'id': drop_invalid_rows: pandera would drop the rows that fail and pass the rest"),
         ("add_missing_columns: on\n", "5:1", "add_missing_columns: pandera would add a column the file lacks, filled with its default, and judge that"),
         ("    default: 0\n", "5:5", "column 'id': default: pandera would fill the column's gaps with it before judging them"),
+("    default: false\n", "5:5", "column 'id': default: pandera would fill the column's gaps with it before judging them"),
     ],
-    ids=["drop-rows", "drop-rows-of-a-column", "add-columns", "default"],
+    ids=["drop-rows", "drop-rows-of-a-column", "add-columns", "default", "default-false"],
 )  # fmt: skip
 def test_a_setting_with_which_pandera_changes_the_data_is_refused_at_its_place(
     repo: Path, capsys: pytest.CaptureFixture[str], line: str, place: str, said: str
@@ -144,7 +154,9 @@ def test_a_setting_with_which_pandera_changes_the_data_is_refused_at_its_place(
         "file as it is, and train takes it so: remove it\n",
     )
     off = line.replace("true", "false").replace("yes", "no").replace(" on", " off")
-    _, err = _validate(repo, capsys, HEAD + off.replace(" 0", " null"))
+    _, err = _validate(
+        repo, capsys, HEAD + off.replace(" 0", " null").replace("t: false", "t: null")
+    )
     assert "pandera would" not in err, err
 
 
@@ -164,6 +176,45 @@ def test_a_table_wide_check_that_warns_warns_and_passes(
         "from the "
         "expected set: missing [], unexpected ['pro'] (raise_warning: not a failure)\n",
     )
+
+
+def test_what_a_table_unique_names_is_read_as_pandera_reads_the_schema(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``regex: no`` is no regex column; a list in ``unique`` is no column's name; a
+    schema-wide dtype that coerces types every column, so a key of undeclared ones is
+    compared as that dtype (not refused)."""
+    from mlgitops.validation.schema import from_yaml_text
+
+    regex_no = HEAD + "  f:\n    regex: no\n    dtype: str\n    required: false\nunique: [f1]\n"
+    listed = HEAD + "unique: [[id]]\n"
+    for schema, said in (
+        (regex_no, "unique: 'f1' is not a column of the schema, nor one a regex column stands "
+         "for; declare it, with the dtype its values are compared as"),
+        (listed, "unique: ['id'] is not a column name"),
+    ):  # fmt: skip
+        code, err = _validate(repo, capsys, schema)
+        assert (code, err) == (
+            2,
+            f"mlgitops validate: error: schemas/accounts.yaml:9:1: {said}\n"
+            if schema is regex_no
+            else f"mlgitops validate: error: schemas/accounts.yaml:5:1: {said}\n",
+        )
+    wide = "schema_type: dataframe\ndtype: int64\ncoerce: true\nunique: [a]\n"
+    assert from_yaml_text("s.yaml", wide).unique == ["a"]
+
+
+def test_two_names_yaml_reads_as_one_boolean_are_each_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``yes`` and ``true`` are one key, true, as pandera's YAML reads them."""
+    code, err = _validate(repo, capsys, HEAD + "  yes:\n    dtype: str\n  true:\n    dtype: str\n")
+    said = [
+        f"schemas/accounts.yaml:{place}: column {key}: pandera reads this name as true, not as "
+        f"text, and no data file's column is named so; quote it: '{key}'"
+        for place, key in (("5:3", "yes"), ("7:3", "true"))
+    ]
+    assert (code, err) == (2, "mlgitops validate: error: " + "\n".join(said) + "\n")
 
 
 def test_an_unregistered_check(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

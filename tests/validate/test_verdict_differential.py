@@ -407,8 +407,9 @@ def test_a_regex_column_stands_for_the_names_it_matches_from_their_start(
         "  f1: {dtype: int64}\n  f: {regex: true, dtype: int64, in_range: {min_value: 0, max_value: 5}}\n",
         "  f: {regex: true, dtype: int64, le: 5}\n  f1: {dtype: int64, le: 200}\n",
         "  f: {regex: true, dtype: int64, le: 5}\n  f.: {regex: true, dtype: int64}\n",
+        "  f.: {regex: true, dtype: int64}\n  f: {regex: true, dtype: int64, le: 5}\n",
     ],
-    ids=["named-first", "regex-first", "two-regexes"],
+    ids=["named-first", "regex-first", "two-regexes", "two-regexes-the-second-checks"],
 )  # fmt: skip
 def test_a_column_two_schema_columns_stand_for_is_judged_by_both(
     columns: str, tmp_path: Path
@@ -473,26 +474,60 @@ def test_a_sparse_column_s_uniqueness_is_judged_as_in_pandera(data: bytes, tmp_p
 
 @pytest.mark.usefixtures("every_example")
 @pytest.mark.parametrize(
-    "index",
-    ["index: [{dtype: int64, less_than: 0}]\n", "index: [{dtype: int64, less_than: 3}]\n",
-     "index: [{dtype: str}]\n"],
-)  # fmt: skip
-def test_an_index_is_judged_as_pandera_judges_the_row_numbers(index: str, tmp_path: Path) -> None:
-    """A CSV file's frame is indexed by its row numbers from 0, which an ``index`` judges."""
+    ("index", "data"),
+    [
+        ("index: [{dtype: int64, less_than: 0}]\n", b"b\n1\n2\n3\n4\n"),
+        ("index: [{dtype: int64, less_than: 3}]\n", b"b\n1\n2\n3\n4\n"),
+        ("index: [{dtype: str}]\n", b"b\n1\n2\n3\n4\n"),
+        ("dtype: float64\nindex: [{dtype: int64}]\n", b"b\n1.5\n2.5\n"),
+        ("dtype: float64\nindex: [{dtype: float64, coerce: true}]\n", b"b,z\n1.5,x\n2.5,3\n"),
+    ],
+    ids=["bounded", "bounded-some", "text", "schema-wide-dtype", "index-coerces-the-frame"],
+)
+def test_an_index_is_judged_as_pandera_judges_the_row_numbers(
+    index: str, data: bytes, tmp_path: Path
+) -> None:
+    """A CSV file's frame is indexed by its row numbers from 0, which an ``index`` judges; a
+    schema-wide dtype is the index's too, and an index that coerces coerces the frame."""
     schema = "schema_type: dataframe\ncolumns:\n  b: {dtype: int64}\n" + index
-    data = b"b\n1\n2\n3\n4\n"
-    _fails_as_in_pandera(data, schema, tmp_path)
+    plain = _pandera(data, schema)
+    assert plain is not None and not plain[0]
+    # pandera coerces the whole frame at once, and reports what does not coerce without its
+    # column: the rows are those of the same judgement column by column (a word there is
+    # one failure, dtype, as documented)
+    expected = _one_type_failure(_pandera(data, schema, column_by_column=True))
+    assert _ours(data, schema, tmp_path / "data.csv") == expected
 
 
 @pytest.mark.usefixtures("every_example")
 @pytest.mark.parametrize(
-    "data", [b"a\n2024-01-02\n2024-01-02\n", b"a\n2024-01-02\n2024-01-03\n", b"a\n2024-01-03\n"]
-)
+    "data",
+    [b"a\n2024-01-02\n2024-01-02\n", b"a\n2024-01-02\n2024-01-03\n", b"a\n2024-01-03\n",
+     b"a\n2024-01-02\nNaT\n"],
+)  # fmt: skip
 def test_the_distinct_dates_of_a_date_column_are_compared_as_dates(
     data: bytes, tmp_path: Path
 ) -> None:
     schema = (
-        "schema_type: dataframe\ncoerce: true\ncolumns:\n"
-        "  a: {dtype: 'datetime64[ns]', unique_values_eq: ['2024-01-02 00:00:00']}\n"
+        "schema_type: dataframe\ncoerce: true\ncolumns:\n  a: {dtype: 'datetime64[ns]', "
+        "nullable: true, unique_values_eq: ['2024-01-02 00:00:00']}\n"
     )
     assert _ours(data, schema, tmp_path / "data.csv") == _pandera(data, schema)
+
+
+@pytest.mark.usefixtures("every_example")
+def test_the_distinct_values_checks_of_two_schema_columns_each_judge_their_column(
+    tmp_path: Path,
+) -> None:
+    """A column's own ``unique_values_eq`` and a regex column's both run (pandera reports
+    the regex's failures on the last column it matches, so the verdict is compared)."""
+    schema = (
+        "schema_type: dataframe\ncoerce: true\ncolumns:\n"
+        "  f1: {dtype: int64, unique_values_eq: [1, 2]}\n"
+        "  f: {regex: true, dtype: int64, unique_values_eq: [1, 2, 3]}\n"
+    )
+    data = b"f1,f2\n1,1\n2,2\n3,3\n"
+    expected = _pandera(data, schema)
+    ours = _ours(data, schema, tmp_path / "data.csv")
+    assert expected is not None and ours is not None and ours[0] is expected[0] is False
+    assert ("f1", "unique_values_eq([1, 2])") in ours[1]

@@ -70,7 +70,7 @@ def _said(seconds: float) -> str:
     minutes = _minutes(seconds)
     text = repr(minutes)
     if "e" in text:
-        text = f"{minutes:.{1 - math.floor(math.log10(abs(minutes)))}f}"
+        text = f"{minutes:.{1 - math.floor(math.log10(abs(minutes)))}f}".rstrip("0")
     return text
 
 

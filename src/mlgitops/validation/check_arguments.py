@@ -147,11 +147,11 @@ def numbers_if_text(source: str, doc: Any, read: Any = None) -> dict[str, TextOn
             values = as_read(read, name, column)
             problems = tuple(numbers_against_text(source, doc, str(name), values, had))
             if problems:
-                found[str(name)] = TextOnly(_true(column.get("regex")), problems)
+                found[str(name)] = TextOnly(reads_true(column.get("regex")), problems)
     return found
 
 
-def _true(value: Any) -> bool:
+def reads_true(value: Any) -> bool:
     """Whether pandera's YAML 1.1 reads ``value`` as true (``yes`` and ``on`` too, which
     the file's own reading leaves as words)."""
     if isinstance(value, str):

@@ -174,7 +174,7 @@ def _run(
     numbers = _numbers(plan)
     uniques = [Uniqueness(keys, hint, numbers, checks) for keys, checks in plan.unique_keys.items()]
     parsed = numbers | {c.name: c for c in plan.columns if c.kind == "M"}  # dates: text
-    value_sets = [ValueSet(c, check, parsed.get(c)) for c, check in plan.value_sets.items()]
+    value_sets = [ValueSet(c, check, parsed.get(c)) for c, check in plan.value_sets]
     profiler = Profiler(numbers) if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
     chunker = _Chunker(plan, tally, text, reader.display, keep, broken)

@@ -96,8 +96,9 @@ class Tally:
             rows = list(zip(group["index"], group["failure_case"], strict=True))
             for _, case in (pair for pair in rows if _missing(pair[0])):
                 # the structure's failures: pandera names the schema (or nothing), the case
-                # names the column
-                where = str(case) if str(check) in STRUCTURE_CHECKS or name is None else name
+                # names the column; another check with no column is the table's (or the
+                # index's), whose case is a value, not a column
+                where = str(case) if str(check) in STRUCTURE_CHECKS else name
                 self.add_table(where, str(check), _table_message(where, str(check), case))
             located = {int(r) + 1: v for r, v in rows if not _missing(r)}
             unique = {r: v for r, v in located.items() if (name or "", r) not in skip}

@@ -64,8 +64,9 @@ class Plan:
     #: (a column's ``unique``, the schema's) and which occurrences of a duplicate each fails
     #: (its ``report_duplicates``).
     unique_keys: dict[tuple[str, ...], dict[str, str]]
-    #: column -> the check of a table-wide ``unique_values_eq``.
-    value_sets: dict[str, Any] = field(default_factory=dict)
+    #: (column, the check) of each table-wide ``unique_values_eq``: a column may have
+    #: several, from each schema column that stands for it.
+    value_sets: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -169,13 +170,14 @@ def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...],
     return keys
 
 
-def _value_sets(schema: Schema, header: Sequence[str]) -> dict[str, Any]:
-    found = {}
-    for key, column in schema.columns.items():
-        for check in column.checks:
-            if check.name in TABLE_CHECKS:
-                found.update(dict.fromkeys(_stands_for(key, column, header), check))
-    return found
+def _value_sets(schema: Schema, header: Sequence[str]) -> list[tuple[str, Any]]:
+    return [
+        (name, check)
+        for key, column in schema.columns.items()
+        for check in column.checks
+        if check.name in TABLE_CHECKS
+        for name in _stands_for(key, column, header)
+    ]
 
 
 def _stands_for(key: str, column: ColumnRule, header: Sequence[str]) -> list[str]:

@@ -180,7 +180,7 @@ def with_schema_dtype(schema: pa.DataFrameSchema, header: Sequence[str] = ()) ->
         return schema
     typed = copy.deepcopy(schema)
     coerced = _coerced(schema)
-    for column in typed.columns.values():
+    for column in [*typed.columns.values(), *_index_parts(typed)]:
         column.dtype = schema.dtype
         column.coerce = column.coerce or coerced
     other = _others(schema)
@@ -198,9 +198,17 @@ def with_schema_dtype(schema: pa.DataFrameSchema, header: Sequence[str] = ()) ->
 
 
 def _coerced(schema: pa.DataFrameSchema) -> bool:
-    """Whether pandera coerces: the schema's ``coerce`` or any column's. With a schema-wide
-    dtype, either coerces the whole frame to it, every column included."""
-    return bool(schema.coerce) or any(c.coerce for c in schema.columns.values())
+    """Whether pandera coerces: the schema's ``coerce``, any column's or the index's. With a
+    schema-wide dtype, any of them coerces the whole frame to it, every column included."""
+    parts = [*schema.columns.values(), *_index_parts(schema)]
+    return bool(schema.coerce) or any(c.coerce for c in parts)
+
+
+def _index_parts(schema: pa.DataFrameSchema) -> list[Any]:
+    """The schema's index, or the levels of its multi-index (none without one): pandera gives
+    them the schema-wide dtype too."""
+    index = schema.index
+    return [] if index is None else list(getattr(index, "indexes", None) or [index])
 
 
 def _others(schema: pa.DataFrameSchema) -> Any:

@@ -9,6 +9,7 @@ error (exit 2), never a silent outcome.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from mlgitops.spec.model import Pipeline
 from mlgitops.spec.positions import locate
 from mlgitops.validation import yaml_rules
 from mlgitops.validation.check_arguments import (
+    SHORT_NAMES,
     TEXT,
     as_read,
     column_dtype,
@@ -30,6 +32,7 @@ from mlgitops.validation.check_arguments import (
     numbers_against_text,
     numbers_if_text,
     problem_at,
+    reads_true,
 )
 from mlgitops.validation.rules import Schema, inline
 
@@ -346,7 +349,7 @@ def audit(
         message = f"unique: expected a column name or a list of them, not {unique!r}"
         yield problem_at(source, doc, ["unique"], message)
     elif unique:
-        yield from _unique_declared(source, doc, [unique] if isinstance(unique, str) else unique)
+        yield from _unique_declared(source, doc, read)
     yield from _report_duplicates(source, doc, [], doc)
     yield from _renamed_checks(source, doc, [], doc)
     yield from _changes_the_data(source, doc, [], doc, read if isinstance(read, Mapping) else doc)
@@ -360,21 +363,34 @@ def audit(
 
 
 def _names_not_text(source: str, doc: Any, read: Any, text: str) -> Iterator[Problem]:
-    """A problem at each column name pandera reads as a number, a boolean or null: a data
-    file's column names are text, so that column is never found, and its checks never run
-    (nor are they counted as its: ``str()`` of the name finds nothing)."""
-    ours, theirs = doc.get("columns"), read.get("columns") if isinstance(read, Mapping) else None
-    if not isinstance(ours, Mapping) or not isinstance(theirs, Mapping) or len(ours) != len(theirs):
+    """A problem at each column name pandera reads as a number, a boolean, a date or null:
+    a data file's column names are text, so that column is never found, and its checks
+    never run (nor are they counted as its: ``str()`` of the name finds nothing). Each
+    name is read as pandera's YAML reads it where the file writes it plainly (two names
+    may then be one: ``yes`` and ``true``)."""
+    import yaml
+
+    columns = doc.get("columns")
+    if not isinstance(columns, Mapping) or read is None:
         return
     lines = text.splitlines()
-    for name, key in zip(ours, theirs, strict=True):
-        if isinstance(key, str):
-            continue
+    resolver = yaml.resolver.Resolver()
+    for name in columns:
         line, col = locate(doc, ["columns", name], at_key=True)
-        written = lines[line - 1][col - 1 :].split(":", 1)[0].strip() if line <= len(lines) else ""
-        written = written or str(name)
+        rest = lines[line - 1][col - 1 :] if 0 < line <= len(lines) else ""
+        key = re.match(r"(.*?):(\s|$)", rest)
+        written = key.group(1).strip() if key else str(name)
+        if written.startswith(("'", '"')):
+            continue  # quoted: text
+        tag = resolver.resolve(yaml.ScalarNode, written, (True, False))  # type: ignore[no-untyped-call]
+        if tag == "tag:yaml.org,2002:str":
+            continue
+        try:
+            value = yaml.safe_load(written)
+        except yaml.YAMLError:
+            continue
         message = (
-            f"column {written}: pandera reads this name as {_reading(key)}, "
+            f"column {written}: pandera reads this name as {_reading(value)}, "
             f"not as text, and no data file's column is named so; quote it: '{written}'"
         )
         yield Problem(source, line, col, message)
@@ -393,10 +409,21 @@ def _changes_the_data(
 ) -> Iterator[Problem]:
     """A problem at each setting with which pandera would judge other data than the file
     holds (``read``: ``holder`` as pandera reads it): validate judges every row of the file
-    as it is, and the stages take it so."""
+    as it is, and the stages take it so. pandera acts on a flag that is truthy, and on a
+    ``default`` that is not a gap itself (``false`` and ``0`` fill gaps too)."""
+    import math
+
     for key, does in _CHANGES.items():
-        value = read.get(key)
-        if key in holder and value is not None and value is not False:
+        if key not in holder or key not in read:
+            continue
+        value = read[key]
+        if key == "default":
+            acts = value is not None and not (isinstance(value, float) and math.isnan(value))
+        else:
+            acts = (
+                bool(value) if isinstance(value, bool | int | float | str | list | dict) else True
+            )
+        if acts:
             message = (
                 f"{'column ' + repr(str(where[-1])) + ': ' if where else ''}{key}: pandera "
                 f"would {does}; validate judges the file as it is, and train takes it so: "
@@ -408,37 +435,69 @@ def _changes_the_data(
 def _renamed_checks(
     source: str, doc: Any, where: list[Any], holder: Mapping[str, Any]
 ) -> Iterator[Problem]:
-    """A problem at each ``checks`` list entry whose ``options`` give it a ``name`` other
-    than its ``check_name``: pandera runs the check its ``check_name`` says, and reports it
-    under that name, which is how failures and the screen tell checks apart."""
+    """A problem at each check whose ``options`` give it a ``name`` other than its own (a
+    ``checks`` list entry's ``check_name``, or the key it is written under): pandera runs
+    the check its name says, and reports it, and the screen reads it, under the other."""
     listed = holder.get("checks")
-    for index, entry in enumerate(listed if isinstance(listed, list) else ()):
-        options = entry.get("options") if isinstance(entry, Mapping) else None
+    written: list[tuple[list[Any], Any, Any]] = []
+    if isinstance(listed, list):
+        for index, entry in enumerate(listed):
+            options = entry.get("options") if isinstance(entry, Mapping) else None
+            own = options.get("check_name") if isinstance(options, Mapping) else None
+            written.append((["checks", index], own, options))
+    else:
+        keyed = listed.items() if isinstance(listed, Mapping) else ()
+        flat = [(k, v) for k, v in holder.items() if k != "checks" and isinstance(v, Mapping)]
+        for prefix, pairs in ((["checks"], keyed), ([], flat)):
+            for key, value in pairs:
+                options = value.get("options") if isinstance(value, Mapping) else None
+                written.append(([*prefix, key], key, options))
+    for path, own, options in written:
         if not isinstance(options, Mapping) or "name" not in options:
             continue
-        if options["name"] != options.get("check_name"):
+        name = options["name"]
+        if name != own and name != SHORT_NAMES.get(str(own), own):
             message = (
-                f"options: name: {options['name']!r} would report the check "
-                f"{options.get('check_name')!r} under another check's name; remove it"
+                f"options: name: {name!r} would report the check {own!r} under another "
+                "check's name; remove it"
             )
-            yield problem_at(source, doc, [*where, "checks", index, "options", "name"], message)
+            yield problem_at(source, doc, [*where, *path, "options", "name"], message)
 
 
-def _unique_declared(source: str, doc: Mapping[str, Any], names: list[Any]) -> Iterator[Problem]:
+def _unique_declared(source: str, doc: Mapping[str, Any], read: Any) -> Iterator[Problem]:
     """A problem at ``unique`` for the first name in it that no column of the schema stands
-    for: pandera would compare its values as pandas guesses their type."""
+    for, where pandera would compare its values as pandas guesses their type: not where a
+    schema-wide dtype, coercing or with no column declared, types every column."""
     from mlgitops.validation.rules import regex_names
 
+    unique = doc.get("unique")
+    names = [unique] if isinstance(unique, str) else unique if isinstance(unique, list) else []
     columns = doc.get("columns")
     columns = columns if isinstance(columns, Mapping) else {}
-    patterns = [str(k) for k, c in columns.items() if isinstance(c, Mapping) and c.get("regex")]
-    for name in names:
-        if name in columns or any(regex_names(p, str(name)) for p in patterns):
-            continue
-        message = (
-            f"unique: {name!r} is not a column of the schema, nor one a regex column stands "
-            "for; declare it, with the dtype its values are compared as"
+    settings = read if isinstance(read, Mapping) else doc
+    if settings.get("dtype") is not None and settings.get("strict") != "filter":
+        coerced = reads_true(settings.get("coerce")) or any(
+            isinstance(c, Mapping) and reads_true(c.get("coerce")) for c in columns.values()
         )
+        if coerced or not columns:
+            return
+    patterns = []
+    for key, column in columns.items():
+        if isinstance(column, Mapping) and reads_true(column.get("regex")):
+            try:
+                patterns.append(re.compile(str(key)))
+            except re.error:
+                continue  # refused where its name is written
+    for name in names:
+        if not isinstance(name, str):
+            message = f"unique: {name!r} is not a column name"
+        elif name in columns or any(regex_names(p.pattern, name) for p in patterns):
+            continue
+        else:
+            message = (
+                f"unique: {name!r} is not a column of the schema, nor one a regex column "
+                "stands for; declare it, with the dtype its values are compared as"
+            )
         yield problem_at(source, doc, ["unique"], message)
         return
 

@@ -425,14 +425,17 @@ class ValueSet:
 
 def _dates(texts: list[str]) -> Iterator[Any]:
     """Each text as the timestamp it writes, as pandera's expected dates are; the text
-    itself where it writes none (its row fails ``dtype`` too)."""
+    itself where it writes none (its row fails ``dtype`` too); none for ``NaT``."""
     import pandas as pd
 
     for text in texts:
         try:
-            yield pd.Timestamp(text)
+            stamp = pd.Timestamp(text)
         except (ValueError, TypeError, OverflowError):
             yield text
+        else:
+            if not pd.isna(stamp):  # NaT: a gap, as pandera's coercion makes it
+                yield stamp
 
 
 def row_bounds(rows: int, low: int | None, high: int | None) -> Iterable[Failure]:
