@@ -214,6 +214,24 @@ def test_two_names_yaml_reads_as_one_boolean_are_each_refused(
     assert (code, err) == (2, "mlgitops validate: error: " + "\n".join(said) + "\n")
 
 
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("name: [a]\n", "name: expected text, not ['a'] (pandera names the structure's failures by it)"),
+        ("index: {}\n", "index: expected a list of the index's levels, each a mapping, not {}"),
+        ("index: []\n", "index: expected a list of the index's levels, each a mapping, not []"),
+        ("dtype: int64\ncoerce: true\nunique: [[a]]\n", "unique: ['a'] is not a column name"),
+    ],
+    ids=["name-list", "index-mapping", "index-empty", "unique-list-under-a-schema-dtype"],
+)  # fmt: skip
+def test_a_setting_of_a_shape_pandera_cannot_judge_by_is_refused_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], line: str, said: str
+) -> None:
+    """Each raised before (exit 3), or left pandera judging nothing."""
+    place = f"{5 + line.count(chr(10)) - 1}:1"
+    _refused(repo, capsys, HEAD + line, f"schemas/accounts.yaml:{place}: {said}")
+
+
 def test_an_unregistered_check(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     schema = HEAD + "checks:\n- options: {check_name: my_business_rule}\n"
     code, err = _validate(repo, capsys, schema)

@@ -350,6 +350,18 @@ def audit(
         yield problem_at(source, doc, ["unique"], message)
     elif unique:
         yield from _unique_declared(source, doc, read)
+    name = doc.get("name")
+    if name is not None and not isinstance(name, str):
+        message = (
+            f"name: expected text, not {name!r} (pandera names the structure's failures by it)"
+        )
+        yield problem_at(source, doc, ["name"], message)
+    index = doc.get("index")
+    if index is not None and not (
+        isinstance(index, list) and index and all(isinstance(i, Mapping) for i in index)
+    ):
+        message = f"index: expected a list of the index's levels, each a mapping, not {index!r}"
+        yield problem_at(source, doc, ["index"], message)
     yield from _report_duplicates(source, doc, [], doc)
     yield from _renamed_checks(source, doc, [], doc)
     yield from _changes_the_data(source, doc, [], doc, read if isinstance(read, Mapping) else doc)
@@ -475,6 +487,10 @@ def _unique_declared(source: str, doc: Mapping[str, Any], read: Any) -> Iterator
     columns = doc.get("columns")
     columns = columns if isinstance(columns, Mapping) else {}
     settings = read if isinstance(read, Mapping) else doc
+    odd = [name for name in names if not isinstance(name, str)]
+    if odd:
+        yield problem_at(source, doc, ["unique"], f"unique: {odd[0]!r} is not a column name")
+        return
     if settings.get("dtype") is not None and settings.get("strict") != "filter":
         coerced = reads_true(settings.get("coerce")) or any(
             isinstance(c, Mapping) and reads_true(c.get("coerce")) for c in columns.values()
@@ -489,15 +505,12 @@ def _unique_declared(source: str, doc: Mapping[str, Any], read: Any) -> Iterator
             except re.error:
                 continue  # refused where its name is written
     for name in names:
-        if not isinstance(name, str):
-            message = f"unique: {name!r} is not a column name"
-        elif name in columns or any(regex_names(p.pattern, name) for p in patterns):
+        if name in columns or any(regex_names(p.pattern, name) for p in patterns):
             continue
-        else:
-            message = (
-                f"unique: {name!r} is not a column of the schema, nor one a regex column "
-                "stands for; declare it, with the dtype its values are compared as"
-            )
+        message = (
+            f"unique: {name!r} is not a column of the schema, nor one a regex column stands "
+            "for; declare it, with the dtype its values are compared as"
+        )
         yield problem_at(source, doc, ["unique"], message)
         return
 
