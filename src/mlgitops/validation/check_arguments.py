@@ -64,7 +64,7 @@ def _unknown_arguments(
 def _argument_path(holder: Mapping[str, Any], check: str, argument: str) -> list[Any]:
     """Where a check's argument is written, within a column (or the schema), under the
     check's name or its short one; else the check's holder."""
-    for name, path, value in _checks_with_arguments(holder):
+    for name, path, value in written_checks(holder):
         named = SHORT_NAMES.get(name, name) == check
         if named and isinstance(value, Mapping) and argument in value:
             return [*path, argument]
@@ -94,7 +94,7 @@ def numbers_against_text(
     number, or looks one up: text never equals or orders with a number, so the check fails
     every value (a TypeError for an order), or, ``notin``, none. ``column``: as pandera
     reads it (:func:`as_read`), placed in ``doc``, the file's own reading."""
-    for check, path, value in _checks_with_arguments(column):
+    for check, path, value in written_checks(column):
         if SHORT_NAMES.get(check, check) not in _VALUE_CHECKS:
             continue
         values = _values(value)
@@ -159,7 +159,7 @@ def reads_true(value: Any) -> bool:
     return value is True
 
 
-def _checks_with_arguments(column: Mapping[str, Any]) -> Iterator[tuple[str, list[Any], Any]]:
+def written_checks(column: Mapping[str, Any]) -> Iterator[tuple[str, list[Any], Any]]:
     """Each check a column declares: its name, where it is written, and its arguments (flat
     keys, a ``checks`` mapping, or a ``checks`` list in pandera's own form)."""
     for key, value in column.items():

@@ -180,13 +180,13 @@ def _run(
     chunker = _Chunker(plan, tally, text, reader.display, keep, broken)
     rows = 0
     kept: list[tuple[pa.Table, dict[str, pa.Array]]] = []
+    declared = plan.declared  # what the stages take
     for batch in reader.batches(plan.types(text), plan.names, limits.chunk_rows):
         chunker.check(batch, rows)
         for gatherer in gatherers:
             gatherer.add(batch)
         rows += batch.num_rows
         if keep:
-            declared = plan.declared
             parsed = {k: v for k, v in chunker.parsed.items() if k in declared}
             kept.append(
                 (batch.select(declared) if len(declared) < batch.num_columns else batch, parsed)
@@ -204,7 +204,7 @@ def _run(
     if not keep:
         return Outcome(rows, failures, profiler.result() if profiler else None, None, text)
     table, typed = _typed(kept, plan)
-    unread = (text - typed) & set(plan.declared)
+    unread = (text - typed) & set(declared)
     return Outcome(
         rows, failures, profiler.result() if profiler else None, table, unread, chunker.unparsed
     )

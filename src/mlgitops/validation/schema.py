@@ -33,6 +33,7 @@ from mlgitops.validation.check_arguments import (
     numbers_if_text,
     problem_at,
     reads_true,
+    written_checks,
 )
 from mlgitops.validation.rules import Schema, inline
 
@@ -140,8 +141,8 @@ def from_yaml_text(source: str, text: str) -> Schema:
         problems = sorted(audit(source, doc, read, text))
     if problems:
         raise SpecError(problems)
-    plain = yaml_rules.read(text, lambda: pandera_schema(source, text, doc), read)
-    schema = plain if plain is not None else Schema.of(pandera_schema(source, text, doc))
+    plain = yaml_rules.read(text, lambda: pandera_schema(source, text, doc, read), read)
+    schema = plain if plain is not None else Schema.of(pandera_schema(source, text, doc, read))
     schema.numbers_if_text = numbers_if_text(source, doc, read)
     return schema
 
@@ -152,11 +153,14 @@ COLUMN_FLAGS = ("nullable", "unique", "coerce", "required", "regex", "drop_inval
 TOP_FLAGS = ("coerce", "ordered", "unique_column_names", "add_missing_columns", "drop_invalid_rows")
 
 
-def pandera_schema(source: str, text: str, doc: Mapping[str, Any]) -> pa.DataFrameSchema:
-    """pandera's schema of the file, holding every check the file declares."""
+def pandera_schema(
+    source: str, text: str, doc: Mapping[str, Any], read: Any = None
+) -> pa.DataFrameSchema:
+    """pandera's schema of the file, holding every check the file declares; ``read``: the
+    file as pandera reads it, where already read."""
     import pandera.pandas as pa
 
-    _flags_are_booleans(source, text, doc)
+    _flags_are_booleans(source, read if read is not None else yaml_rules.pandera_reading(text), doc)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
@@ -212,11 +216,10 @@ def _readable_columns(source: str, doc: Mapping[str, Any], schema: pa.DataFrameS
         raise SpecError(problems)
 
 
-def _flags_are_booleans(source: str, text: str, doc: Mapping[str, Any]) -> None:
+def _flags_are_booleans(source: str, whole: Any, doc: Mapping[str, Any]) -> None:
     """SpecError at each setting pandera reads as true or false that is neither, as pandera
-    reads the file (PyYAML: ``yes`` and ``on`` are true there); ``strict`` may also be
-    ``filter``."""
-    whole = yaml_rules.pandera_reading(text)  # None: pandera's own load says where
+    reads the file (``whole``; PyYAML: ``yes`` and ``on`` are true there, and None where it
+    does not load, which pandera's own load then says); ``strict`` may also be ``filter``."""
     if not isinstance(whole, Mapping):
         return
     found = [([key], whole[key]) for key in TOP_FLAGS if key in whole]
@@ -451,20 +454,10 @@ def _renamed_checks(
     ``checks`` list entry's ``check_name``, or the key it is written under): pandera runs
     the check its name says, and reports it, and the screen reads it, under the other."""
     listed = holder.get("checks")
-    written: list[tuple[list[Any], Any, Any]] = []
-    if isinstance(listed, list):
-        for index, entry in enumerate(listed):
-            options = entry.get("options") if isinstance(entry, Mapping) else None
-            own = options.get("check_name") if isinstance(options, Mapping) else None
-            written.append((["checks", index], own, options))
-    else:
-        keyed = listed.items() if isinstance(listed, Mapping) else ()
-        flat = [(k, v) for k, v in holder.items() if k != "checks" and isinstance(v, Mapping)]
-        for prefix, pairs in ((["checks"], keyed), ([], flat)):
-            for key, value in pairs:
-                options = value.get("options") if isinstance(value, Mapping) else None
-                written.append(([*prefix, key], key, options))
-    for path, own, options in written:
+    for own, path, value in written_checks(holder):
+        # a checks list entry's options are not among the arguments the walk gives
+        entry = listed[path[1]] if isinstance(listed, list) and len(path) == 2 else value
+        options = entry.get("options") if isinstance(entry, Mapping) else None
         if not isinstance(options, Mapping) or "name" not in options:
             continue
         name = options["name"]
