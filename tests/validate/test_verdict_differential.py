@@ -429,8 +429,22 @@ def test_a_column_two_schema_columns_stand_for_is_judged_by_both(
         "  f:\n    regex: true\n    dtype: int64\n    unique: true\n    report_duplicates: exclude_first\n",
         "  f:\n    regex: true\n    dtype: int64\n    unique_values_eq: [1, 2]\n",
         "  f:\n    regex: true\n    dtype: int64\n  f1:\n    dtype: int64\n    unique: true\n",
+        "  f1: {unique: true, report_duplicates: exclude_first}\n"
+        "  f: {regex: true, unique: true, report_duplicates: all}\n",
+        "  f: {regex: true, unique: true, report_duplicates: exclude_last}\n"
+        "  f1: {unique: true, report_duplicates: exclude_first}\n",
+        "  f: {regex: true, unique: true, report_duplicates: exclude_last}\n"
+        "  f1: {unique: true, report_duplicates: exclude_last}\n",
     ],
-    ids=["unique", "exclude-first", "values-eq", "named-and-regex"],
+    ids=[
+        "unique",
+        "exclude-first",
+        "values-eq",
+        "named-and-regex",
+        "two-reports-first-all",
+        "two-reports-last-first",
+        "two-reports-the-same",
+    ],
 )
 def test_a_regex_column_s_table_wide_checks_judge_each_column_it_stands_for(
     columns: str, tmp_path: Path

@@ -154,12 +154,17 @@ def _chunk_schema(schema: pa.DataFrameSchema, header: Sequence[str]) -> Any:
 
 def _unique_keys(schema: Schema, header: Sequence[str]) -> dict[tuple[str, ...], dict[str, str]]:
     """Each key's checks: a column's ``unique`` and the schema's naming that column alone
-    are two, each with its own ``report_duplicates``, as in pandera."""
+    are two, each with its own ``report_duplicates``, as in pandera. Where two schema
+    columns (its own, a regex) ask ``unique`` of one column, a row fails where either's
+    report says it does: every occurrence, unless both spare the same one."""
     keys: dict[tuple[str, ...], dict[str, str]] = {}
     for key, column in schema.columns.items():
         if column.unique:
             for name in _stands_for(key, column, header):
-                keys.setdefault((name,), {}).setdefault(COLUMN_UNIQUE, column.report_duplicates)
+                checks = keys.setdefault((name,), {})
+                report = checks.setdefault(COLUMN_UNIQUE, column.report_duplicates)
+                if report != column.report_duplicates:
+                    checks[COLUMN_UNIQUE] = "all"
     table = schema.unique
     if table:
         # pandera judges the names of the key the file has, each once
