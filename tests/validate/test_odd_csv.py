@@ -226,6 +226,25 @@ def test_integers_written_in_hexadecimal_fail_as_in_plain_pandera(
     }
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_fields_starting_like_a_hexadecimal_number_are_found_as_a_pattern_finds_them(
+    seed: int,
+) -> None:
+    """:func:`csvblocks.hexadecimal` (a search for an x first, then numpy) against a regular
+    expression over the same bytes, cut at the same length."""
+    import random
+
+    from mlgitops.data.csvblocks import hexadecimal
+
+    rng = random.Random(seed)
+    for _ in range(2_000):
+        data = bytes(rng.choice(b'0xX,\n\r" \t1a') for _ in range(rng.randint(0, 12)))
+        length = rng.randint(0, len(data))
+        pattern = re.search(rb'(?:^|[,\n\r" \t])0[xX]', data[:length])
+        assert hexadecimal(bytearray(data), length) is (pattern is not None), (data, length)
+        assert hexadecimal(data) is (re.search(rb'(?:^|[,\n\r" \t])0[xX]', data) is not None)
+
+
 def test_a_text_that_starts_like_a_hexadecimal_number_leaves_pandera_s_verdict(
     tmp_path: Path,
 ) -> None:

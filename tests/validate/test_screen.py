@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -356,3 +357,40 @@ def test_many_keys_in_no_order_are_sorted_in_halves_and_find_the_same_repeats() 
     twice = np.unique(ids[pd.Series(ids).duplicated().to_numpy()]).view(np.uint64)
     assert len(twice) == 4
     assert np.array_equal(unique.repeated(), np.sort(twice))
+
+
+#: Keys as (a permutation of 300,000 ids, numpy) -> keys, and whether their hashes are sorted.
+_SPANS: dict[str, tuple[Callable[[Any, Any], Any], bool]] = {
+    "a span of ids in no order": (lambda ids, np: ids, False),
+    "every other value of a span": (lambda ids, np: ids * 2 + 7, False),
+    "too spread out": (lambda ids, np: ids * 3, True),
+    "negative and positive": (lambda ids, np: ids - 150_000, True),
+    "two repeats": (lambda ids, np: np.r_[ids, [17, 299_999]], True),
+    "a repeat in a small span": (lambda ids, np: np.r_[np.arange(10), [3]][::-1], True),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_SPANS))
+def test_keys_in_no_order_within_a_span_are_told_distinct_without_a_sort(
+    shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole-number keys in no order that fill a span at most twice their number are
+    found distinct without sorting their hashes; any other keys are sorted, and both
+    find what pandas finds."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.validation import tablewide
+
+    sorts: list[int] = []
+    real = tablewide._repeats
+    monkeypatch.setattr(tablewide, "_repeats", lambda *a, **k: sorts.append(1) or real(*a, **k))
+    build, sorted_ = _SPANS[shape]
+    ids = np.asarray(build(np.random.default_rng(3).permutation(300_000), np), dtype=np.int64)
+    unique = tablewide.Uniqueness(("id",), len(ids))
+    for start in range(0, len(ids), 70_000):
+        unique.add(pa.table({"id": ids[start : start + 70_000]}))
+    twice = np.unique(ids[pd.Series(ids).duplicated().to_numpy()]).view(np.uint64)
+    assert np.array_equal(unique.repeated(), np.sort(twice))
+    assert bool(sorts) == sorted_
