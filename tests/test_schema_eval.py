@@ -12,7 +12,7 @@ import pytest
 
 from mlgitops.spec.checks import schema
 from mlgitops.spec.loader import _plain, parse_yaml
-from mlgitops.spec.schema_eval import ANNOTATIONS, KEYWORDS, iter_errors
+from mlgitops.spec.schema_eval import ANNOTATIONS, KEYWORDS, as_integers, iter_errors
 
 SPECS = Path(__file__).parent / "specs"
 
@@ -211,3 +211,49 @@ def test_refs_const_conditions_and_prefix_items() -> None:
         ours = {(tuple(e.absolute_path), e.validator) for e in iter_errors(case, node)}
         theirs = {(tuple(e.absolute_path), str(e.validator)) for e in reference.iter_errors(case)}
         assert ours == theirs, case
+
+
+def test_numbers_the_schema_asks_to_be_integers_are_made_ints() -> None:
+    """Through every keyword that reaches a value: properties, additionalProperties, items,
+    prefixItems, $ref, oneOf and if/then/else; a number field keeps its float."""
+    schema = {
+        "$defs": {"whole": {"type": "integer"}},
+        "type": "object",
+        "properties": {
+            "port": {"$ref": "#/$defs/whole"},
+            "ratio": {"type": "number"},
+            "steps": {"type": "array", "items": {"type": "integer"}},
+            "pair": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "number"}]},
+            "either": {"oneOf": [{"type": "string"}, {"type": ["integer", "null"]}]},
+            "when": {
+                "type": "object",
+                "if": {"properties": {"kind": {"const": "n"}}},
+                "then": {"properties": {"size": {"type": "integer"}}},
+                "else": {"properties": {"size": {"type": "number"}}},
+            },
+        },
+        "additionalProperties": {"type": "integer"},
+    }
+    doc = {
+        "port": 8080.0,
+        "ratio": 2.0,
+        "steps": [10.0, 50, 100.0],
+        "pair": [3.0, 4.0],
+        "either": 7.0,
+        "when": {"kind": "n", "size": 5.0},
+        "other": 1.0,
+    }
+    assert not list(iter_errors(doc, schema))
+    made = as_integers(doc, schema)
+    assert made == doc
+    assert {k: type(v).__name__ for k, v in made.items() if not isinstance(v, list | dict)} == {
+        "port": "int",
+        "ratio": "float",
+        "either": "int",
+        "other": "int",
+    }
+    assert [type(v) for v in made["steps"]] == [int, int, int]
+    assert [type(v) for v in made["pair"]] == [int, float]
+    assert type(made["when"]["size"]) is int
+    otherwise = as_integers({"when": {"kind": "m", "size": 5.0}}, schema)
+    assert type(otherwise["when"]["size"]) is float

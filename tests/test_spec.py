@@ -131,6 +131,42 @@ def test_full_spec_records() -> None:
     assert pipeline.inputs() == ("pipelines/full.yaml", "data/churn.csv", "schemas/churn.yaml")
 
 
+#: full.yaml's integer settings written as YAML floats (``42.0``), which JSON Schema counts
+#: as the integers they equal.
+_FLOATED = {
+    "seed: 42": "seed: 42.0",
+    "timeout_minutes: 120": "timeout_minutes: 120.0",
+    "port: 8080": "port: 8080.0",
+    "steps: [10, 50, 100]": "steps: [10.0, 50, 100.0]",
+}
+
+
+def test_integers_written_as_floats_load_as_the_integers() -> None:
+    """A seed, a port or a time limit written ``42.0`` is the integer 42 to every stage
+    (``train_test_split`` refuses a float seed, Kubernetes a float port)."""
+    from mlgitops.record import replace
+
+    text = (SPECS / "valid" / "full.yaml").read_text()
+    floated = text
+    for written, as_float in _FLOATED.items():
+        assert written in floated
+        floated = floated.replace(written, as_float)
+    pipeline = parse_pipeline("pipelines/full.yaml", floated)
+    assert replace(pipeline, spec_hash="") == replace(
+        parse_pipeline("pipelines/full.yaml", text), spec_hash=""
+    )
+    assert pipeline.deploy is not None and pipeline.deploy.server is not None
+    prod = pipeline.deploy.environment("production")
+    assert prod is not None and prod.canary is not None
+    whole = [
+        pipeline.data.split.seed,
+        pipeline.train.timeout_minutes,
+        pipeline.deploy.server.port,
+        *prod.canary.steps,
+    ]
+    assert [type(value) for value in whole] == [int] * len(whole), whole
+
+
 def test_a_model_s_time_limit_is_the_deploy_command_s_by_default_and_bound() -> None:
     """``deploy.model_timeout``: the schema's default is the one deploy keeps, and its bound
     one the deploy workflow's model jobs can wait for."""

@@ -791,3 +791,35 @@ def test_this_repository_s_manifests_are_current() -> None:
         if not (PROJECT / rel).is_file() or (PROJECT / rel).read_text("utf-8") != text
     ]
     assert stale == [], "run `mlgitops render` and commit the result"
+
+
+#: Integer settings of HOUSES and CHURN written as YAML floats (``5000.0``), which JSON
+#: Schema counts as the integers they equal.
+_FLOATED = {
+    "houses": {"port: 5000": "port: 5000.0", "metrics_port: 5001": "metrics_port: 5001.0"},
+    "churn": {
+        "replicas: 5": "replicas: 5.0",
+        "steps: [5, 25, 50, 100]": "steps: [5.0, 25, 50.0, 100]",
+        "failure_limit: 3": "failure_limit: 3.0",
+    },
+}
+
+
+@pytest.mark.parametrize("pipeline", sorted(_FLOATED))
+def test_integers_written_as_floats_render_as_the_integers(pipeline: str, tmp_path: Path) -> None:
+    """A port, a replica count or a canary weight written ``5000.0`` renders as ``5000``:
+    Kubernetes refuses ``containerPort: 5000.0`` (an int32), and ``serve --port 5000.0``."""
+    spec, config = SPECS[pipeline]
+    floated = spec
+    for written, as_float in _FLOATED[pipeline].items():
+        assert written in floated
+        floated = floated.replace(written, as_float)
+    files = []
+    for name, text in (("ints", spec), ("floats", floated)):
+        root = tmp_path / name
+        (root / "pipelines").mkdir(parents=True)
+        (root / "pipelines" / f"{pipeline}.yaml").write_text(text)
+        if config:
+            (root / "mlgitops.yaml").write_text(config)
+        files.append(manifests.render(load_repo(root), {}))
+    assert files[1] == files[0]

@@ -472,3 +472,20 @@ def test_the_pool_workflows_pass_the_three_checkers(repo: Path) -> None:
     assert json.loads(zizmor.stdout) == []
     schema = tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *paths)
     assert schema.returncode == 0, schema.stdout + schema.stderr
+
+
+def test_integers_written_as_floats_render_as_the_integers(tmp_path: Path) -> None:
+    """``gpus: 2.0``, ``max_runners: 4.0``, ``toleration_seconds: 60.0``: the chart's values
+    and the pod template get the integers (a float GPU limit or replica bound is refused)."""
+    floated = CONFIG
+    for written in ("gpus: 2", "max_runners: 4", "min_runners: 1", "toleration_seconds: 60"):
+        assert written in floated
+        floated = floated.replace(written, written + ".0")
+    rendered = []
+    for name, config in (("ints", CONFIG), ("floats", floated)):
+        root = tmp_path / name
+        (root / "pipelines").mkdir(parents=True)
+        (root / "mlgitops.yaml").write_text(config)
+        (root / "pipelines" / "churn.yaml").write_text(PIPELINE)
+        rendered.append(render_repo(load_repo(root), {}))
+    assert rendered[1] == rendered[0]

@@ -13,8 +13,9 @@ from mlgitops.jsondoc import MAX_DEPTH
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
-from mlgitops.spec.checks import problems
+from mlgitops.spec.checks import problems, schema
 from mlgitops.spec.positions import Key, dotted, locate
+from mlgitops.spec.schema_eval import as_integers
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -237,6 +238,12 @@ def _duplicate_reason(exc: Any) -> str:
     return f"duplicate key '{key}'{where}"
 
 
+def _whole(doc: Any, kind: str) -> Any:
+    """A valid document as plain values, the integers the schema asks for written as such
+    even where the YAML writes them as floats (``8080.0``)."""
+    return as_integers(_plain(doc), schema(kind))
+
+
 def _plain(value: Any) -> Any:
     """ruamel's commented containers and scalar subclasses as plain Python values."""
     if isinstance(value, Mapping):
@@ -266,7 +273,7 @@ def parse_pipeline_doc(source: str, text: str) -> tuple[m.Pipeline, Any]:
         found = problems(source, doc, "pipeline")
     if found:
         raise SpecError(found, doc)
-    pipeline = build_pipeline(_plain(doc), source)
+    pipeline = build_pipeline(_whole(doc, "pipeline"), source)
     digest = sha256_hex(text.encode("utf-8"))
     return _with_hash(pipeline, digest), doc
 
@@ -283,7 +290,7 @@ def parse_repo_config(source: str, text: str) -> m.RepoConfig:
         found = problems(source, doc, "repo")
     if found:
         raise SpecError(found)
-    raw = _plain(doc)
+    raw = _whole(doc, "repo")
     argocd = raw.get("argocd", {})
     return m.RepoConfig(
         action=raw.get("action", m.RepoConfig.action),

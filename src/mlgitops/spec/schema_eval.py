@@ -147,6 +147,47 @@ def iter_errors(
         yield from _number(instance, schema, error)
 
 
+def as_integers(instance: Any, schema: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
+    """``instance`` (valid against ``schema``) with each number the schema asks to be an
+    integer made an ``int``: JSON Schema counts ``8080.0`` (a float to YAML) as the integer
+    8080, and every stage takes it as one (a port, a seed, a canary weight)."""
+    top = schema if root is None else root
+    if "$ref" in schema:
+        instance = as_integers(instance, _resolve(top, schema["$ref"]), top)
+    kind = schema.get("type")
+    kinds = [kind] if isinstance(kind, str) else kind or []
+    if isinstance(instance, float) and "integer" in kinds and "number" not in kinds:
+        return int(instance)  # valid, so a whole number
+    for sub in schema.get("oneOf", ()):
+        if not any(iter_errors(instance, sub, (), top)):
+            instance = as_integers(instance, sub, top)
+    if "if" in schema:
+        branch = "then" if not any(iter_errors(instance, schema["if"], (), top)) else "else"
+        if branch in schema:
+            instance = as_integers(instance, schema[branch], top)
+    if isinstance(instance, dict):
+        properties, others = schema.get("properties", {}), schema.get("additionalProperties")
+        return {
+            key: as_integers(value, properties[key], top)
+            if key in properties
+            else as_integers(value, others, top)
+            if isinstance(others, dict)
+            else value
+            for key, value in instance.items()
+        }
+    if isinstance(instance, list):
+        first, rest = schema.get("prefixItems", []), schema.get("items")
+        return [
+            as_integers(value, first[i], top)
+            if i < len(first)
+            else as_integers(value, rest, top)
+            if isinstance(rest, dict)
+            else value
+            for i, value in enumerate(instance)
+        ]
+    return instance
+
+
 def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
     """A local JSON pointer (``#/$defs/name``) in ``root``."""
     if not ref.startswith("#"):
