@@ -682,3 +682,48 @@ def test_text_that_is_not_utf8_is_bad_input_in_a_column_no_one_asked_for(
     tables = list(reader.batches({"a": pa.int64()}, ["a"], 2))
     assert tables and all(t.column_names == ["a"] for t in tables)
     assert reader._all_decoded
+
+
+@pytest.mark.parametrize("way", ["blocks", "stream", "exact"])
+def test_a_byte_order_mark_starting_a_record_is_kept_as_pandas_keeps_it(
+    way: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas drops a byte-order mark only at the file's start; one that starts a later
+    record is part of its first value. pyarrow drops one that starts the bytes it reads:
+    the blocks (each starts at a record), the streaming reader from where a cut was not
+    settled, and the exact path's pieces each start at a record whose mark stays."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from mlgitops.data import csv as csv_reader
+    from mlgitops.data import csvblocks
+
+    monkeypatch.setattr(csv_reader, "_MIN_BLOCK", 2048)
+    monkeypatch.setattr(csv_reader, "_BLOCK_LIMIT", 2048)
+    monkeypatch.setattr(csvblocks, "_LOOK", 64)
+    monkeypatch.setattr(csvblocks, "_LOOK_LIMIT", 256)
+    ways: list[str] = []
+    stream, padded = csv_reader.CsvReader._stream, csv_reader.CsvReader._padded
+
+    def streaming(self: Any, *args: Any) -> Any:
+        ways.append("stream")
+        return (yield from stream(self, *args))
+
+    def walking(self: Any, *args: Any) -> Any:
+        ways.append("exact")
+        return (yield from padded(self, *args))
+
+    monkeypatch.setattr(csv_reader.CsvReader, "_stream", streaming)
+    monkeypatch.setattr(csv_reader.CsvReader, "_padded", walking)
+    bom = "\ufeff"
+    records = "".join(f"{bom}{i},v{i}\n" for i in range(600))
+    last = {"blocks": f"{bom}9,w\n", "stream": f'9,"{"x" + chr(10) * 3000}"\n', "exact": "9\n"}
+    data = ("a,b\n" + records + last[way]).encode()
+    path = tmp_path / "marks.csv"
+    path.write_bytes(data)
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    read = pa.concat_tables(list(reader.batches({}, ["a", "b"], 50))).to_pydict()
+    expected = pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False)
+    assert ways == ([] if way == "blocks" else [way])
+    assert read["a"] == list(expected["a"])
+    assert sum(value.startswith(bom) for value in read["a"]) >= 600

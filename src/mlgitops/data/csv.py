@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import contextlib
+import os
 import queue
 import sys
 import threading
@@ -67,13 +68,14 @@ class _Counted:
     an LF.
     """
 
-    def __init__(self, handle: IO[bytes]) -> None:
+    def __init__(self, handle: IO[bytes], lead: bytes = b"") -> None:
         self._handle = handle
         self._turn = threading.Condition()
         self._reads = self._taken = self._inside = 0
         self._ended = False
-        self._held = b""
-        self.newlines = 0
+        #: ``lead``: bytes handed out before the file's (not counted as its line ends)
+        self._held = lead
+        self.newlines = -lead.count(b"\n")
         self.lone_cr = False
         #: Whether the bytes read hold a field that starts ``0x`` or ``0X``
         #: (:func:`csvblocks.hexadecimal`)
@@ -376,9 +378,12 @@ class CsvReader:
         stream = None
         before = read.rows
         with self.path.open("rb") as handle:
+            lead = b""
             if place:
                 handle.seek(place.byte)
-            counted = _Counted(handle)
+                if os.pread(handle.fileno(), len(csvblocks.BOM), place.byte) == csvblocks.BOM:
+                    lead = csvblocks.KEEP_MARK  # a record's mark, which pyarrow would drop
+            counted = _Counted(handle, lead)
             try:
                 stream = pc.open_csv(
                     pa.PythonFile(counted, mode="r"),
@@ -448,6 +453,8 @@ class CsvReader:
         parse = pc.ParseOptions(newlines_in_values=True)
         try:
             for data in padded(self.path, read.rows, self._block_size(chunk_rows)):
+                if data.startswith(csvblocks.BOM):  # a record's mark, which pyarrow would drop
+                    data = csvblocks.KEEP_MARK + data
                 # one block: a record may be larger than any block size pyarrow would pick
                 options = pc.ReadOptions(column_names=header, block_size=len(data) + 1)
                 table = pc.read_csv(

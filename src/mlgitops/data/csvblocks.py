@@ -57,6 +57,12 @@ _LARGEST = FIELD_LIMIT
 _NO_CUT, _UNSETTLED = 0, -1
 #: What is read of the data first, to tell a file whose lines end in a lone CR.
 _SAMPLE = 1 << 16
+#: A byte-order mark. pandas drops one only where the file starts; pyarrow drops one
+#: wherever the bytes it is given start, which for the readers here is a record's start.
+BOM = b"\xef\xbb\xbf"
+#: What goes before bytes that start with a mark, so that pyarrow keeps it in the record's
+#: first value: a blank line, which it skips as pandas does.
+KEEP_MARK = b"\n"
 
 
 def cuttable(path: Path, start: int) -> bool:
@@ -289,9 +295,12 @@ def parsed(
         data, length = block.data, block.length
         if decode:
             str(memoryview(data)[:length], "utf-8")
-        read = pc.ReadOptions(column_names=header, use_threads=False, block_size=length + 1)
+        source = pa.py_buffer(data).slice(0, length)
+        if data.startswith(BOM):
+            source = pa.py_buffer(KEEP_MARK + data[:length])
+        read = pc.ReadOptions(column_names=header, use_threads=False, block_size=source.size + 1)
         table = _converted(
-            pa.py_buffer(data).slice(0, length),
+            source,
             header,
             read_options=read,
             parse_options=parse if block.quoted else plain,
