@@ -545,3 +545,17 @@ def test_the_distinct_values_checks_of_two_schema_columns_each_judge_their_colum
     ours = _ours(data, schema, tmp_path / "data.csv")
     assert expected is not None and ours is not None and ours[0] is expected[0] is False
     assert ("f1", "unique_values_eq([1, 2])") in ours[1]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "Float64", "Int64", "str"])
+def test_two_gaps_in_a_unique_column_fail_as_in_pandera(dtype: str, tmp_path: Path) -> None:
+    """Missing values are equal to each other: two of them fail ``unique``, as in pandera,
+    whose failure cases leave them out (its message names them); here they are the rows."""
+    schema = f"columns:\n  a: {{dtype: {dtype}, nullable: true, unique: true}}\ncoerce: true\n"
+    data = b"a\n1\nNA\n2\nnan\n"
+    expected = _pandera(data, schema)
+    assert expected == (False, {})  # failing, with no failure case
+    assert _ours(data, schema, tmp_path / "data.csv") == (
+        False,
+        {("a", "field_uniqueness"): {2, 4}},
+    )
