@@ -823,3 +823,21 @@ def test_integers_written_as_floats_render_as_the_integers(pipeline: str, tmp_pa
             (root / "mlgitops.yaml").write_text(config)
         files.append(manifests.render(load_repo(root), {}))
     assert files[1] == files[0]
+
+
+def test_names_go_s_yaml_reads_as_booleans_build_and_validate(
+    tmp_path: Path, contracts: Path
+) -> None:
+    """kustomize reads YAML as Go's YAML 1.1 does, where ``y`` and ``n`` are booleans (PyYAML
+    reads them as text): a namespace, pipeline or environment so named is written quoted,
+    and every overlay builds and validates."""
+    spec = HOUSES.replace("name: houses", "name: y", 1).replace("name: live", "name: n")
+    spec = spec.replace("namespace: houses", "namespace: y")
+    root = _make_repo(tmp_path / "repo", "houses")
+    (root / "pipelines" / "houses.yaml").unlink()
+    (root / "pipelines" / "y.yaml").write_text(spec)
+    files = _render(root)
+    assert "manifests/y/overlays/n/kustomization.yaml" in files
+    objects = kustomize_build(root / "manifests" / "y" / "overlays" / "n")
+    validate_objects(objects, contracts)
+    assert {o["metadata"].get("namespace") for o in objects} == {"y"}

@@ -22,7 +22,7 @@ AWKWARD = [
     "{a}", "a [b]", "%a", "@a", "`a", "|", ">", "a|b", " a", "a ", "a  b", "x" * 300,
     "http://prometheus:9090", "sum(rate(x{a=\"b\"}[5m]))", "a\nb", "a\nb\n", "a\n\nb\n",
     "a\n", "\na", " a\nb", "a \nb", "a\n b", "a\nb\n\n", "é", "a\tb", "ü\nb",
-    "k" * 122, "k" * 123, "k" * 127, "k" * 128,
+    "k" * 122, "k" * 123, "k" * 127, "k" * 128, "y", "Y", "n", "N", "yy", "No",
 ]  # fmt: skip
 
 
@@ -113,3 +113,12 @@ def test_every_generated_manifest_is_pyyaml_s_text(tmp_path: Path) -> None:
         written = yamltext._fast(document)  # no fallback: these must take the fast path
         assert written == yamltext.pyyaml_dump(document), name
         assert text.endswith(written), name
+
+
+@pytest.mark.parametrize("value", ["y", "Y", "n", "N"])
+def test_words_go_s_yaml_reads_as_booleans_are_quoted(value: str) -> None:
+    """PyYAML reads ``y`` as text, Go's YAML (kubectl, kustomize, Argo CD) as a boolean."""
+    assert yamltext.dump({"namespace": value, value: [value]}) == (
+        f"namespace: '{value}'\n'{value}':\n  - '{value}'\n"
+    )
+    assert yaml.safe_load(yamltext.dump({"k": value})) == {"k": value}
