@@ -301,3 +301,15 @@ def test_example_pipeline_of_this_repository_loads() -> None:
     repo = load_repo(Path(__file__).resolve().parent.parent)
     assert [p.name for p in repo.pipelines] == ["tumors"]
     assert repo.config.action == "./"
+
+
+@pytest.mark.parametrize(
+    ("duration", "too_long"),
+    [("2562047h", False), ("2562048h", True), ("153722867m", False), ("153722868m", True),
+     ("9223372036s", False), ("9223372037s", True), ("0s", False)],
+)  # fmt: skip
+def test_durations_go_reads_are_accepted_to_the_last_hour(duration: str, too_long: bool) -> None:
+    """Go's durations hold 2^63 - 1 nanoseconds: Argo Rollouts reads up to 2562047h."""
+    from mlgitops.spec.checks import _too_long
+
+    assert (_too_long(duration) is not None) is too_long

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from mlgitops.spec import Pipeline
-from mlgitops.spec.model import Deploy
+from mlgitops.spec.model import SERVICE_PORT, Deploy
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
     Obj = dict[str, Any]
 
-SERVICE_PORT = 80
 METRICS_PATH = "/metrics"
 #: Pod label Argo Rollouts sets on stable and canary pods (``stableMetadata`` /
 #: ``canaryMetadata``) for a PodMonitor: the Service each pod serves behind.

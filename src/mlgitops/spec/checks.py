@@ -17,6 +17,7 @@ from mlgitops.spec.model import (
     DEFAULT_METRICS,
     GITHUB_REGISTRY,
     REGRESSION_METRICS,
+    SERVICE_PORT,
     TASK_METRICS,
     is_url,
 )
@@ -448,14 +449,44 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
                 )
             seen.setdefault(name, i)
         yield from _canary_rules(env, i)
-    yield from _server_rules(deploy.get("server"))
+        for part, key in (("canary", "pause"), ("analysis", "interval")):
+            section = env.get(part)
+            if isinstance(section, dict) and (message := _too_long(section.get(key))):
+                yield ["deploy", "environments", i, part, key], message, False
+    metrics = deploy.get("metrics")
+    if isinstance(metrics, dict) and (message := _too_long(metrics.get("interval"))):
+        yield ["deploy", "metrics", "interval"], message, False
+    if deploy.get("target", "rollout") == "rollout":
+        yield from _server_rules(deploy.get("server"))
+    else:
+        yield from _server_rules(deploy.get("server"), service=False)
     yield from _build_rules(deploy)
     if "service_monitor" in deploy and "metrics" in deploy:
         message = "service_monitor is a shorthand for metrics: keep only metrics"
         yield ["deploy", "service_monitor"], message, True
 
 
-def _server_rules(server: Any) -> Iterator[tuple[list[Key], str, bool]]:
+#: The longest duration Go's ``time.ParseDuration`` reads (Argo Rollouts, Prometheus'
+#: operator): 2^63 - 1 nanoseconds.
+_LONGEST_NS = 2**63 - 1
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _too_long(value: Any) -> str | None:
+    """Why ``value``, a duration such as ``10m``, is past what Go's durations hold."""
+    if not isinstance(value, str) or value[-1:] not in _SECONDS or not value[:-1].isdigit():
+        return None
+    if int(value[:-1]) * _SECONDS[value[-1]] * 10**9 <= _LONGEST_NS:
+        return None
+    return (
+        f"{value!r} is longer than the longest duration Kubernetes' controllers read "
+        "(2562047h, about 292 years)"
+    )
+
+
+def _server_rules(server: Any, *, service: bool = True) -> Iterator[tuple[list[Key], str, bool]]:
+    """``service``: the pipeline's own Services (a Rollout) expose the metrics port beside
+    :data:`SERVICE_PORT`."""
     if not isinstance(server, dict):
         return
     port, metrics_port = server.get("port", 8080), server.get("metrics_port", 9464)
@@ -463,6 +494,12 @@ def _server_rules(server: Any) -> Iterator[tuple[list[Key], str, bool]]:
         message = f"the metrics port must differ from the port (both are {port})"
         key = "metrics_port" if "metrics_port" in server else "port"
         yield ["deploy", "server", key], message, False
+    elif service and metrics_port == SERVICE_PORT:
+        message = (
+            f"the model's Services serve on port {SERVICE_PORT} and expose the metrics port "
+            f"beside it: choose another metrics port"
+        )
+        yield ["deploy", "server", "metrics_port"], message, False
     bounds = server.get("prediction_buckets")
     if isinstance(bounds, list) and all(_num(b) for b in bounds):
         for j in range(1, len(bounds)):

@@ -19,6 +19,8 @@ DEFAULT_METRICS = {
     "regression": ("rmse", "mae", "r2"),
 }
 TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
+#: The port the model's Services serve on (their ``http`` port, to the server's ``port``).
+SERVICE_PORT = 80
 #: Metrics where a smaller value is better; every other metric is higher-is-better.
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
