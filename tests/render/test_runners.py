@@ -60,7 +60,7 @@ runners:
       min_runners: 1
       node_selector: {cloud.google.com/gke-accelerator: nvidia-l4}
       tolerations:
-        - {key: nvidia.com/gpu, operator: Equal, value: present, effect: NoSchedule, toleration_seconds: 60}
+        - {key: nvidia.com/gpu, operator: Equal, value: present, effect: NoExecute, toleration_seconds: 60}
 """
 
 PIPELINE = """\

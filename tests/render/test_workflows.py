@@ -1073,3 +1073,21 @@ def test_jobs_that_hold_credentials_restore_no_cache(repos: dict[str, Rendered])
         ("drift.yml", "drift", "false"),
         ("report.yml", "report-churn", "false"),
     } <= seen
+
+
+@pytest.mark.parametrize(
+    ("branch", "pattern"), [("release+1", "release\\+1"), ("!main", "\\!main"), ("a]b", "a]b")]
+)
+def test_a_default_branch_is_a_filter_pattern_that_matches_it_alone(
+    branch: str, pattern: str, tmp_path: Path
+) -> None:
+    """GitHub reads ``on.push.branches`` as glob patterns: ``+`` and ``!`` (Git allows them in
+    a branch's name) are escaped, so the deploy workflow runs on that branch."""
+    root = _make_repo(tmp_path, f"default_branch: '{branch}'\n", {"churn.yaml": CHURN_SPEC})
+    rendered = _render(root)
+    deploy = yaml.safe_load(rendered.files[".github/workflows/mlgitops-churn-deploy.yml"])
+    assert deploy[True]["push"]["branches"] == [pattern]
+    result = _tool(
+        "actionlint", "-no-color", str(root / ".github/workflows/mlgitops-churn-deploy.yml")
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")

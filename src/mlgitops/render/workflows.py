@@ -300,7 +300,7 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
     return {
         **_common(repo, pipeline),
         "name": _q(workflow_name(pipeline.name, "deploy")),
-        "branch": _q(repo.config.default_branch),
+        "branch": _q(_literal(repo.config.default_branch, _BRANCH_SPECIALS)),
         "paths": _path_filters([*paths, REPO_CONFIG]),
         "environments": [_q(name) for name in environments],
         "first_environment": _q(environments[0]),
@@ -490,12 +490,23 @@ def _input_paths(pipeline: Pipeline) -> list[str]:
 _GLOB_SPECIALS = re.compile(r"([*?+\[\]!])")
 
 
+#: What a branch filter escapes (GitHub's filters escape no ``]``; Git's branch names hold
+#: no ``*?[\``, which the spec refuses, but may hold ``+`` and ``!``).
+_BRANCH_SPECIALS = re.compile(r"([*?+\[!])")
+
+
+def _literal(name: str, specials: re.Pattern[str] = _GLOB_SPECIALS) -> str:
+    """``name`` as a filter pattern of GitHub's that matches it alone: glob characters
+    escaped (a branch ``a+b``, a file ``x[1].csv``)."""
+    return specials.sub(r"\\\1", name)
+
+
 def _path_filters(paths: list[str]) -> list[str]:
     """Sorted, unique ``paths:`` entries; glob characters in real file names escaped."""
     escaped = set()
     for path in paths:
         stem, glob = (path[:-3], "/**") if path.endswith("/**") else (path, "")
-        escaped.add(_GLOB_SPECIALS.sub(r"\\\1", stem) + glob)
+        escaped.add(_literal(stem) + glob)
     return [_q(path) for path in sorted(escaped)]
 
 

@@ -295,13 +295,15 @@ LABEL_EXPRESSION = (
 
 def _label_rules(runs_on: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
     """Runner labels that hold ``${{`` (the workflows quote them as text, so the label would
-    be the expression's text, which no runner has)."""
+    be the expression's text, which no runner has), or a space (``'ubuntu-24.04 '``)."""
     labels = [(path, runs_on)] if isinstance(runs_on, str) else []
     if isinstance(runs_on, list):
         labels = [([*path, i], label) for i, label in enumerate(runs_on)]
     for where, label in labels:
         if isinstance(label, str) and "${{" in label:
             yield where, LABEL_EXPRESSION, False
+        elif isinstance(label, str) and (not label.strip() or label != "".join(label.split())):
+            yield where, f"{label!r}: a runner label holds no spaces, which no runner's has", False
 
 
 #: Why the target column may not be declared nullable (inline, or in a schema file).
@@ -585,6 +587,62 @@ def _runner_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
             for key in ("job_image", "work_volume_size", "storage_class"):
                 if key in pool:
                     yield [*where, key], f"'{key}' applies to container_mode kubernetes only", True
+        if name in RUNNER_FILES:
+            message = (
+                f"manifests/runners/{name}.yaml is the runners' own file: name the pool otherwise"
+            )
+            yield [*where, "name"], message, False
+        yield from _toleration_rules(pool.get("tolerations"), [*where, "tolerations"])
+        yield from _node_selector_rules(pool.get("node_selector"), [*where, "node_selector"])
+
+
+#: The files ``manifests/runners/`` holds beside one per pool (``<pool>.yaml``).
+RUNNER_FILES = ("controller", "kustomization")
+
+
+def _toleration_rules(tolerations: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
+    """What the API server refuses in a toleration (the pod would never be created)."""
+    if not isinstance(tolerations, list):
+        return
+    for i, toleration in enumerate(tolerations):
+        if not isinstance(toleration, dict):
+            continue
+        operator = toleration.get("operator", "Equal")
+        if operator == "Exists" and toleration.get("value"):
+            yield [*path, i, "value"], "a toleration with operator Exists has no value", True
+        if not toleration.get("key") and operator != "Exists":
+            message = "a toleration without a key tolerates every taint: give operator Exists"
+            yield [*path, i], message, False
+        if "toleration_seconds" in toleration and toleration.get("effect") != "NoExecute":
+            message = "toleration_seconds applies to effect NoExecute only"
+            yield [*path, i, "toleration_seconds"], message, True
+
+
+#: A label's name (and a label value, which may also be empty), as Kubernetes spells them.
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _node_selector_rules(selector: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
+    """Node labels Kubernetes cannot hold: a key is ``[prefix/]name``, a value a name or
+    empty (the pod would never be created)."""
+    if not isinstance(selector, dict):
+        return
+    for key, value in selector.items():
+        prefix, _, name = str(key).rpartition("/")
+        good_prefix = not prefix or (len(prefix) <= 253 and _LABEL_PREFIX.fullmatch(prefix))
+        if not good_prefix or not _LABEL_NAME.fullmatch(name):
+            message = (
+                f"{key!r} is not a node label's name (letters, digits, '-', '_' and '.', at "
+                "most 63, after an optional DNS prefix and '/')"
+            )
+            yield [*path, key], message, True
+        elif isinstance(value, str) and value and not _LABEL_NAME.fullmatch(value):
+            message = (
+                f"{value!r} is not a node label's value (letters, digits, '-', '_' and '.', "
+                "at most 63, starting and ending with a letter or digit)"
+            )
+            yield [*path, key], message, False
 
 
 def problems(source: str, doc: Any, kind: str) -> list[Problem]:
