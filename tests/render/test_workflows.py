@@ -1091,3 +1091,45 @@ def test_a_default_branch_is_a_filter_pattern_that_matches_it_alone(
         "actionlint", "-no-color", str(root / ".github/workflows/mlgitops-churn-deploy.yml")
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_every_schedule_the_spec_accepts_actionlint_accepts(tmp_path: Path) -> None:
+    """Random cron schedules: those the spec accepts pass actionlint's frequency check
+    (which looks at the next two runs from now, so a schedule accepted here must run at
+    least 5 minutes apart at any time); those refused for it run closer than that."""
+    import random
+
+    from mlgitops.spec.checks import cron_problem
+
+    rng = random.Random(7)
+
+    def field(low: int, high: int) -> str:
+        kind = rng.choice(["*", "n", "list", "range", "step", "rangestep"])
+        a, b = sorted(rng.sample(range(low, high + 1), 2))
+        return {
+            "*": "*",
+            "n": str(a),
+            "list": f"{a},{b}",
+            "range": f"{a}-{b}",
+            "step": f"*/{rng.randint(1, 12)}",
+            "rangestep": f"{a}-{b}/{rng.randint(1, 7)}",
+        }[kind]
+
+    accepted, refused = [], []
+    for _ in range(300):
+        schedule = " ".join(
+            field(lo, hi) for lo, hi in ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+        )
+        problem = cron_problem(schedule)
+        (accepted if problem is None else refused).append(schedule)
+        assert problem is None or "apart" in problem or "never runs" in problem, problem
+    assert len(accepted) > 50 and len(refused) > 50
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    crons = "".join(f"    - cron: '{s}'\n" for s in accepted)
+    (folder / "w.yml").write_text(
+        f"on:\n  schedule:\n{crons}jobs:\n  x:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - run: echo\n"
+    )
+    result = _tool("actionlint", "-no-color", str(folder / "w.yml"))
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")

@@ -8,6 +8,7 @@ import posixpath
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 from mlgitops.errors import Problem
@@ -233,7 +234,45 @@ def cron_problem(schedule: str) -> str | None:
                     f"invalid value {schedule!r}: {what} field {text!r} is not a cron field "
                     f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n or a-b/n)"
                 )
+    minutes, hours, days, months, _ = (
+        _cron_values(text.lower(), low, high, names)
+        for text, (_, low, high, names) in zip(fields, _CRON_FIELDS, strict=True)
+    )
+    ordered = sorted(minutes)
+    gaps = [b - a for a, b in pairwise(ordered)]
+    if any((h + 1) % 24 in hours for h in hours):  # the last minute of an hour, then the next's
+        gaps.append(60 - ordered[-1] + ordered[0])
+    if gaps and min(gaps) < _SHORTEST_MINUTES:
+        return (
+            f"invalid value {schedule!r}: it runs {min(gaps)} minute(s) apart, and GitHub runs a "
+            f"schedule at most every {_SHORTEST_MINUTES} minutes"
+        )
+    by_day = fields[2] != "*" and fields[4] == "*"  # else any day of the week may run it
+    if by_day and not any(day <= _MONTH_DAYS[month - 1] for day in days for month in months):
+        return f"invalid value {schedule!r}: it never runs (no such day in those months)"
     return None
+
+
+#: GitHub's shortest interval between two runs of a schedule (actionlint refuses less).
+_SHORTEST_MINUTES = 5
+#: The most days each month has.
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _cron_values(text: str, low: int, high: int, names: Sequence[str]) -> set[int]:
+    """The values a cron field (valid: :func:`_cron_item_ok`) stands for."""
+    values: set[int] = set()
+    for item in text.split(","):
+        found = _CRON_ITEM.match(item)
+        assert found is not None
+        first = low if found[1] == "*" else _cron_value(found[2], names)
+        last = high if found[1] == "*" else _cron_value(found[4] or found[2], names)
+        step = int(found[6]) if found[6] else 1
+        if found[1] != "*" and found[4] is None and found[6]:
+            last = high  # a/n: from a to the end, every n
+        assert first is not None and last is not None
+        values.update(range(first, last + 1, step))
+    return values
 
 
 def _cron_item_ok(item: str, low: int, high: int, names: Sequence[str]) -> bool:
