@@ -313,3 +313,34 @@ def test_durations_go_reads_are_accepted_to_the_last_hour(duration: str, too_lon
     from mlgitops.spec.checks import _too_long
 
     assert (_too_long(duration) is not None) is too_long
+
+
+@pytest.mark.parametrize(
+    ("pause", "too_long"), [("596523h", False), ("596524h", True), ("2147483647s", False),
+                            ("2147483648s", True), ("\u00b2s", False), ("9" * 5000 + "s", True)],
+)  # fmt: skip
+def test_a_pause_is_held_to_argo_rollouts_32_bit_seconds(pause: str, too_long: bool) -> None:
+    """Argo Rollouts reads a canary's pause as an int32 of seconds; odd digits (``²``, which
+    ``str.isdigit`` takes) and thousands of them are no crash."""
+    from mlgitops.spec.checks import _PAUSE_LONGEST_S, _too_long
+
+    assert (_too_long(pause, _PAUSE_LONGEST_S, "Argo Rollouts") is not None) is too_long
+
+
+@pytest.mark.parametrize(
+    ("schedule", "refused"),
+    [
+        ("0,58 0,23 * * 1", False),  # 23:58 on Monday, then 00:00 on Tuesday: no run
+        ("0,58 0,23 1 * *", False),
+        ("0,58 0,23 * * *", True),  # 23:58, then 00:00 the next day
+        ("0 0 31 2 */1", True),  # */1 is every weekday: 31 February only
+        ("0 0 31 2 mon", False),  # any Monday of February too
+        ("*/" + "9" * 5000 + " * * * *", True),  # no crash on a huge step
+        ("5/10 * * * *", False),
+        ("jan-mar/2 * * * *", True),  # names in the minute field
+    ],
+)
+def test_schedules_near_the_edges(schedule: str, refused: bool) -> None:
+    from mlgitops.spec.checks import cron_problem
+
+    assert (cron_problem(schedule) is not None) is refused

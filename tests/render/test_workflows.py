@@ -1095,8 +1095,8 @@ def test_a_default_branch_is_a_filter_pattern_that_matches_it_alone(
 
 def test_every_schedule_the_spec_accepts_actionlint_accepts(tmp_path: Path) -> None:
     """Random cron schedules: those the spec accepts pass actionlint's frequency check
-    (which looks at the next two runs from now, so a schedule accepted here must run at
-    least 5 minutes apart at any time); those refused for it run closer than that."""
+    (which looks at two runs from one moment, so a schedule accepted here runs at least 5
+    minutes apart at every moment); those refused for it run closer than that."""
     import random
 
     from mlgitops.spec.checks import cron_problem

@@ -22,7 +22,8 @@ AWKWARD = [
     "{a}", "a [b]", "%a", "@a", "`a", "|", ">", "a|b", " a", "a ", "a  b", "x" * 300,
     "http://prometheus:9090", "sum(rate(x{a=\"b\"}[5m]))", "a\nb", "a\nb\n", "a\n\nb\n",
     "a\n", "\na", " a\nb", "a \nb", "a\n b", "a\nb\n\n", "é", "a\tb", "ü\nb",
-    "k" * 122, "k" * 123, "k" * 127, "k" * 128, "y", "Y", "n", "N", "yy", "No",
+    "k" * 122, "k" * 123, "k" * 127, "k" * 128, "y", "Y", "n", "N", "yy", "No", "1e3",
+    "-1E-3", "12e5", ".5e1", "0o17", "+0o7", "1e", "e3", "0o8",
 ]  # fmt: skip
 
 
@@ -115,10 +116,16 @@ def test_every_generated_manifest_is_pyyaml_s_text(tmp_path: Path) -> None:
         assert text.endswith(written), name
 
 
-@pytest.mark.parametrize("value", ["y", "Y", "n", "N"])
-def test_words_go_s_yaml_reads_as_booleans_are_quoted(value: str) -> None:
-    """PyYAML reads ``y`` as text, Go's YAML (kubectl, kustomize, Argo CD) as a boolean."""
+@pytest.mark.parametrize("value", ["y", "Y", "n", "N", "1e3", "-1E-3", ".5e1", "0o17"])
+def test_text_go_s_yaml_reads_otherwise_is_quoted(value: str) -> None:
+    """PyYAML reads ``y``, ``1e3`` and ``0o17`` as text, Go's YAML (kubectl, kustomize, Argo
+    CD) as a boolean and numbers."""
     assert yamltext.dump({"namespace": value, value: [value]}) == (
         f"namespace: '{value}'\n'{value}':\n  - '{value}'\n"
     )
     assert yaml.safe_load(yamltext.dump({"k": value})) == {"k": value}
+
+
+@pytest.mark.parametrize("value", ["1e", "e3", "0o8", "v1e3", "1e3x", "yes-no"])
+def test_text_go_s_yaml_reads_as_text_stays_plain(value: str) -> None:
+    assert yamltext.dump({"k": value}) == f"k: {value}\n"

@@ -6,7 +6,8 @@ multi-line strings are literal blocks, and lines are never folded, so a value
 is always on the line one expects it on (``deploy`` edits one such line).
 
 The text is PyYAML's (``SafeDumper``, the layout above), byte for byte, but for
-``y`` and ``n``, which Go's YAML reads as booleans and which are written quoted. The
+text Go's YAML reads as other than text (``y``, ``n``, ``1e3``, ``0o17``), which is
+written quoted. The
 documents mlgitops writes (mappings, lists, plain text, numbers) are written
 here directly, which is many times faster than PyYAML's pure-Python emitter
 and needs no import of it; anything outside that subset (text with characters
@@ -78,9 +79,12 @@ _FIRST = {
     "value": "=",
     "yaml": "!&*",
 }
-#: Words YAML 1.1 reads as booleans that PyYAML reads as text: Go's YAML (kubectl,
-#: kustomize, Argo CD) reads them as booleans, so they are written quoted.
-GO_BOOLEANS = frozenset({"y", "Y", "n", "N"})
+#: Text PyYAML reads back as text that Go's YAML (kubectl, kustomize, Argo CD) reads as
+#: something else, so it is written quoted: YAML 1.1's booleans ``y`` and ``n``, numbers
+#: without a dot (``1e3``), octal numbers written ``0o17``.
+GO_NOT_TEXT = re.compile(
+    r"[yYnN]|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?0o[0-7_]+"
+)
 _PRINTABLE = re.compile(r"[\x20-\x7e]*\Z")
 _LITERAL = re.compile(r"[\x20-\x7e\n]*\Z")
 _LEADING = "#,[]{}&*!|>'\"%@`"
@@ -151,7 +155,8 @@ def _scalar(value: Any) -> str:
 def _text(value: str) -> str:
     if len(value) > _LONGEST or not _PRINTABLE.match(value):
         raise _Unsupported
-    if value and _plain_allowed(value) and _resolves_to_text(value) and value not in GO_BOOLEANS:
+    plain = value and _plain_allowed(value) and _resolves_to_text(value)
+    if plain and not GO_NOT_TEXT.fullmatch(value):
         return value
     return "'" + value.replace("'", "''") + "'"
 
@@ -286,7 +291,7 @@ def pyyaml_dump(data: Any) -> str:
     def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
         if "\n" in value:
             return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-        if value in GO_BOOLEANS:
+        if GO_NOT_TEXT.fullmatch(value):
             return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
         return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 

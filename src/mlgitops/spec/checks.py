@@ -239,18 +239,27 @@ def cron_problem(schedule: str) -> str | None:
         for text, (_, low, high, names) in zip(fields, _CRON_FIELDS, strict=True)
     )
     ordered = sorted(minutes)
-    gaps = [b - a for a, b in pairwise(ordered)]
-    if any((h + 1) % 24 in hours for h in hours):  # the last minute of an hour, then the next's
-        gaps.append(60 - ordered[-1] + ordered[0])
-    if gaps and min(gaps) < _SHORTEST_MINUTES:
+    gaps = [(b - a, a, b) for a, b in pairwise(ordered)]
+    every_day = _every(fields[2]) and _every(fields[4])
+    # the last minute of an hour, then the first of the next (of the next day: every day)
+    if any(h + 1 in hours or (h == 23 and 0 in hours and every_day) for h in hours):
+        gaps.append((60 - ordered[-1] + ordered[0], ordered[-1], ordered[0]))
+    closest = min(gaps, default=None)
+    if closest is not None and closest[0] < _SHORTEST_MINUTES:
+        gap, first, then = closest
         return (
-            f"invalid value {schedule!r}: it runs {min(gaps)} minute(s) apart, and GitHub runs a "
-            f"schedule at most every {_SHORTEST_MINUTES} minutes"
+            f"invalid value {schedule!r}: it runs {gap} minute(s) apart (at minute {first}, "
+            f"then {then}), and GitHub runs a schedule at most every {_SHORTEST_MINUTES} minutes"
         )
-    by_day = fields[2] != "*" and fields[4] == "*"  # else any day of the week may run it
+    by_day = not _every(fields[2]) and _every(fields[4])  # else a weekday may run it
     if by_day and not any(day <= _MONTH_DAYS[month - 1] for day in days for month in months):
         return f"invalid value {schedule!r}: it never runs (no such day in those months)"
     return None
+
+
+def _every(field: str) -> bool:
+    """Whether a cron field stands for every value (``*``, ``*/1``)."""
+    return field in ("*", "*/1")
 
 
 #: GitHub's shortest interval between two runs of a schedule (actionlint refuses less).
@@ -279,7 +288,7 @@ def _cron_item_ok(item: str, low: int, high: int, names: Sequence[str]) -> bool:
     found = _CRON_ITEM.match(item)
     if found is None:
         return False
-    if found[6] is not None and int(found[6]) < 1:
+    if found[6] is not None and (len(found[6]) > 9 or int(found[6]) < 1):
         return False
     bounds = [found[2], found[4]] if found[1] != "*" else []
     values = [_cron_value(b, names) for b in bounds if b is not None]
@@ -289,8 +298,8 @@ def _cron_item_ok(item: str, low: int, high: int, names: Sequence[str]) -> bool:
 
 
 def _cron_value(text: str, names: Sequence[str]) -> int | None:
-    if text.isdigit():
-        return int(text)
+    if text.isascii() and text.isdigit():
+        return int(text) if len(text) <= 9 else None  # past any field's range
     return list(names).index(text) + (1 if len(names) == 12 else 0) if text in names else None
 
 
@@ -342,7 +351,7 @@ def _label_rules(runs_on: Any, path: list[Key]) -> Iterator[tuple[list[Key], str
         if isinstance(label, str) and "${{" in label:
             yield where, LABEL_EXPRESSION, False
         elif isinstance(label, str) and (not label.strip() or label != "".join(label.split())):
-            yield where, f"{label!r}: a runner label holds no spaces, which no runner's has", False
+            yield where, f"runner labels hold no spaces: no runner has the label {label!r}", False
 
 
 #: Why the target column may not be declared nullable (inline, or in a schema file).
@@ -490,12 +499,26 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
                 )
             seen.setdefault(name, i)
         yield from _canary_rules(env, i)
-        for part, key in (("canary", "pause"), ("analysis", "interval")):
+        limits = (
+            (
+                "canary",
+                "pause",
+                _PAUSE_LONGEST_S,
+                "Argo Rollouts' pause (a 32-bit count of seconds)",
+            ),
+            ("analysis", "interval", _GO_LONGEST_S, "Argo Rollouts' analysis (Go's durations)"),
+        )
+        for part, key, longest, reader in limits:
             section = env.get(part)
-            if isinstance(section, dict) and (message := _too_long(section.get(key))):
+            if isinstance(section, dict) and (
+                message := _too_long(section.get(key), longest, reader)
+            ):
                 yield ["deploy", "environments", i, part, key], message, False
     metrics = deploy.get("metrics")
-    if isinstance(metrics, dict) and (message := _too_long(metrics.get("interval"))):
+    reader = "the alerts' window of four intervals (Go's durations)"
+    if isinstance(metrics, dict) and (
+        message := _too_long(metrics.get("interval"), _GO_LONGEST_S // 4, reader)
+    ):
         yield ["deploy", "metrics", "interval"], message, False
     if deploy.get("target", "rollout") == "rollout":
         yield from _server_rules(deploy.get("server"))
@@ -507,22 +530,28 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
         yield ["deploy", "service_monitor"], message, True
 
 
-#: The longest duration Go's ``time.ParseDuration`` reads (Argo Rollouts, Prometheus'
-#: operator): 2^63 - 1 nanoseconds.
-_LONGEST_NS = 2**63 - 1
+#: The longest durations the readers of each setting hold, in seconds: Go's
+#: ``time.Duration`` (2^63 - 1 ns: Argo Rollouts' analysis, Prometheus); Argo Rollouts'
+#: pause, read as a 32-bit count of seconds; the scrape interval, whose alerts query a
+#: window four intervals long.
+_GO_LONGEST_S = (2**63 - 1) // 10**9
+_PAUSE_LONGEST_S = 2**31 - 1
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"([0-9]+)([smh])")
 
 
-def _too_long(value: Any) -> str | None:
-    """Why ``value``, a duration such as ``10m``, is past what Go's durations hold."""
-    if not isinstance(value, str) or value[-1:] not in _SECONDS or not value[:-1].isdigit():
+def _too_long(
+    value: Any, longest_s: int = _GO_LONGEST_S, reader: str = "Go's durations"
+) -> str | None:
+    """Why ``value``, a duration such as ``10m``, is longer than ``longest_s`` seconds, what
+    its ``reader`` holds; None where it is not (or is no such duration: the schema says so)."""
+    found = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
         return None
-    if int(value[:-1]) * _SECONDS[value[-1]] * 10**9 <= _LONGEST_NS:
+    digits, unit = found.groups()
+    if len(digits) <= 20 and int(digits) * _SECONDS[unit] <= longest_s:
         return None
-    return (
-        f"{value!r} is longer than the longest duration Kubernetes' controllers read "
-        "(2562047h, about 292 years)"
-    )
+    return f"{value!r} is too long for {reader}: at most {longest_s // 3600}h ({longest_s} seconds)"
 
 
 def _server_rules(server: Any, *, service: bool = True) -> Iterator[tuple[list[Key], str, bool]]:
@@ -668,9 +697,12 @@ def _node_selector_rules(selector: Any, path: list[Key]) -> Iterator[tuple[list[
     if not isinstance(selector, dict):
         return
     for key, value in selector.items():
-        prefix, _, name = str(key).rpartition("/")
-        good_prefix = not prefix or (len(prefix) <= 253 and _LABEL_PREFIX.fullmatch(prefix))
-        if not good_prefix or not _LABEL_NAME.fullmatch(name):
+        prefix, slash, name = str(key).rpartition("/")
+        good_prefix = not slash or (len(prefix) <= 253 and _LABEL_PREFIX.fullmatch(prefix))
+        if not isinstance(key, str):
+            message = f"a node label's name is text: YAML reads this key as {key!r}, so quote it"
+            yield [*path, key], message, True
+        elif not good_prefix or not _LABEL_NAME.fullmatch(name):
             message = (
                 f"{key!r} is not a node label's name (letters, digits, '-', '_' and '.', at "
                 "most 63, after an optional DNS prefix and '/')"

@@ -90,7 +90,23 @@ def _same(a: Any, b: Any) -> bool:
 
 @cache
 def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    """``pattern`` as JSON Schema (ECMA-262) reads it: ``$`` is the end of the text, where
+    Python's ``$`` also matches before a final newline (``"churn\\n"`` would pass a name's
+    pattern, and name a folder with a newline)."""
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
 
 
 def iter_errors(
