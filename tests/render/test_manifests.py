@@ -841,3 +841,19 @@ def test_names_go_s_yaml_reads_as_booleans_build_and_validate(
     objects = kustomize_build(root / "manifests" / "y" / "overlays" / "n")
     validate_objects(objects, contracts)
     assert {o["metadata"].get("namespace") for o in objects} == {"y"}
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(1e-12, "0.000000000001"), (1 - 0.07, "0.93"), (250, "250"), (120.5, "120.5"),
+     (0.9995, "0.9995"), (2.5e-7, "0.00000025"), (1e20, "100000000000000000000")],
+)  # fmt: skip
+def test_a_threshold_is_written_without_float_noise_and_never_rounded_to_zero(
+    value: float, written: str
+) -> None:
+    """A positive bound stays positive (``max_p99_ms: 1e-12`` made ``0``, which no canary's
+    latency meets), and is written as Argo's and Prometheus' expressions read numbers."""
+    from mlgitops.render.monitoring import number
+
+    assert number(value) == written
+    assert float(written) == pytest.approx(value, rel=1e-8)

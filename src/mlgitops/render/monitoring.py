@@ -115,9 +115,21 @@ def window(analysis: Analysis, scrape_interval: str) -> str:
 
 
 def number(value: float) -> str:
-    """A threshold as text without float noise: 0.99, 250, 0.9995."""
-    rounded = round(float(value), 9)
-    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+    """A threshold as text without float noise (0.99, 250, 0.9995), in nine significant
+    digits and no exponent: a bound as small as 1e-12 ms stays above zero, where nine
+    decimal places made it 0, a latency no canary can have."""
+    rounded = float(f"{float(value):.9g}")
+    if rounded.is_integer():
+        return str(int(rounded))
+    text = repr(rounded)
+    return f"{rounded:.{_decimals(text)}f}" if "e" in text else text
+
+
+def _decimals(text: str) -> int:
+    """How many decimals write the float ``text`` (``1.5e-12``: 13) without an exponent."""
+    mantissa, exponent = text.split("e")
+    digits = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return max(digits - int(exponent), 0)
 
 
 def checks_shift(pipeline: Pipeline) -> bool:
