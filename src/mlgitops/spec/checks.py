@@ -227,17 +227,16 @@ def cron_problem(schedule: str) -> str | None:
     fields = schedule.split(" ")
     if len(fields) != 5:
         return None  # the schema's pattern says so already
+    sets: list[set[int]] = []
     for text, (what, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        for item in text.split(","):
-            if not _cron_item_ok(item.lower(), low, high, names):
-                return (
-                    f"invalid value {schedule!r}: {what} field {text!r} is not a cron field "
-                    f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n or a-b/n)"
-                )
-    minutes, hours, days, months, _ = (
-        _cron_values(text.lower(), low, high, names)
-        for text, (_, low, high, names) in zip(fields, _CRON_FIELDS, strict=True)
-    )
+        items = [_cron_item(item, low, high, names) for item in text.lower().split(",")]
+        if any(values is None for values in items):
+            return (
+                f"invalid value {schedule!r}: {what} field {text!r} is not a cron field "
+                f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n or a-b/n)"
+            )
+        sets.append({value for values in items if values is not None for value in values})
+    minutes, hours, days, months, _ = sets
     ordered = sorted(minutes)
     gaps = [(b - a, a, b) for a, b in pairwise(ordered)]
     every_day = _every(fields[2]) and _every(fields[4])
@@ -268,33 +267,23 @@ _SHORTEST_MINUTES = 5
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _cron_values(text: str, low: int, high: int, names: Sequence[str]) -> set[int]:
-    """The values a cron field (valid: :func:`_cron_item_ok`) stands for."""
-    values: set[int] = set()
-    for item in text.split(","):
-        found = _CRON_ITEM.match(item)
-        assert found is not None
-        first = low if found[1] == "*" else _cron_value(found[2], names)
-        last = high if found[1] == "*" else _cron_value(found[4] or found[2], names)
-        step = int(found[6]) if found[6] else 1
-        if found[1] != "*" and found[4] is None and found[6]:
-            last = high  # a/n: from a to the end, every n
-        assert first is not None and last is not None
-        values.update(range(first, last + 1, step))
-    return values
-
-
-def _cron_item_ok(item: str, low: int, high: int, names: Sequence[str]) -> bool:
+def _cron_item(item: str, low: int, high: int, names: Sequence[str]) -> range | None:
+    """The values one item of a cron field stands for (``*``, ``a``, ``a-b``, each with an
+    optional ``/n``; ``a/n`` runs from ``a`` to the field's end); None where it is no item
+    of a field from ``low`` to ``high``."""
     found = _CRON_ITEM.match(item)
     if found is None:
-        return False
+        return None
     if found[6] is not None and (len(found[6]) > 9 or int(found[6]) < 1):
-        return False
-    bounds = [found[2], found[4]] if found[1] != "*" else []
-    values = [_cron_value(b, names) for b in bounds if b is not None]
-    if any(v is None or not low <= v <= high for v in values):
-        return False
-    return len(values) < 2 or values[0] <= values[1]  # type: ignore[operator]
+        return None
+    step = int(found[6]) if found[6] else 1
+    if found[1] == "*":
+        return range(low, high + 1, step)
+    first = _cron_value(found[2], names)
+    last = _cron_value(found[4], names) if found[4] else (high if found[6] else first)
+    if first is None or last is None or not low <= first <= last <= high:
+        return None
+    return range(first, last + 1, step)
 
 
 def _cron_value(text: str, names: Sequence[str]) -> int | None:
