@@ -313,13 +313,27 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert ran.stdout.splitlines() == [
         prefix + "input 'to' is required by promote",
         prefix + "input 'pipeline' is 'Tumors_v2'; expected lower-case letters, digits and '-' "
-        "(1 to 40 characters, starting and ending with a letter or digit)",
+        "(1 to 40 characters, starting with a letter and ending with a letter or digit)",
         prefix + "input 'base' is '--upload-pack=evil'; it must not start with '-' or span lines",
         prefix + "input 'check' is 'yes'; expected \"true\" or \"false\"",
         prefix + "input 'python-version' is 'python3'; expected a Python version such as 3.11, "
         "or empty",
     ]
     assert ran.stderr == "mlgitops action: 5 problem(s) with the inputs; nothing was run\n"
+
+
+def test_a_pipeline_name_starts_with_a_letter_an_environment_name_may_not(
+    tmp_path: Path,
+) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="promote", PIPELINE="2tumors", TO="2prod")
+    assert ran.code == 2
+    assert ran.stdout == (
+        "::error title=mlgitops action::input 'pipeline' is '2tumors'; expected lower-case "
+        "letters, digits and '-' (1 to 40 characters, starting with a letter and ending with "
+        "a letter or digit)\n"
+    )
+    ran = _run("inputs", tmp_path, COMMAND="promote", PIPELINE="tumors", TO="2prod")
+    assert ran.code == 0, ran.stdout
 
 
 def test_a_value_cannot_smuggle_a_workflow_command(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 
 from mlgitops.render import argocd, header, manifests
 from mlgitops.spec import load_repo
+from mlgitops.spec.model import Environment
 from tests.fixtures.k8s import kustomize_build, validate_objects
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -581,6 +582,21 @@ def test_a_cluster_name_and_the_repo_url_placeholder(
     assert app["spec"]["source"]["repoURL"] == argocd.PLACEHOLDER_REPO_URL
     assert app["spec"]["source"]["targetRevision"] == "HEAD"
     assert (rendered["houses"][0] / app["spec"]["source"]["path"] / "kustomization.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("cluster", "destination"),
+    [
+        ("https://prod.example.com:6443", {"server": "https://prod.example.com:6443"}),
+        ("http://10.0.0.7:8080", {"server": "http://10.0.0.7:8080"}),
+        ("edge cluster", {"name": "edge cluster"}),
+    ],
+)
+def test_an_http_or_https_url_is_a_server_anything_else_a_name(
+    cluster: str, destination: dict[str, str]
+) -> None:
+    env = Environment(name="live", namespace="houses", cluster=cluster)
+    assert argocd.destination(env) == {**destination, "namespace": "houses"}
 
 
 # --- The overlay format, and what deploy does to it ---------------------------------------

@@ -18,8 +18,8 @@ PLACEHOLDER_REPO_URL = "https://example.invalid/set-argocd-repo_url-in-mlgitops.
 
 
 def destination(env: Environment) -> Obj:
-    """Argo CD destination: an https URL is a ``server``, anything else a cluster ``name``."""
-    where = "server" if env.cluster.startswith("https://") else "name"
+    """Argo CD destination: an http(s) URL is a ``server``, anything else a cluster ``name``."""
+    where = "server" if env.cluster.startswith(("https://", "http://")) else "name"
     return {where: env.cluster, "namespace": env.namespace}
 
 

@@ -673,11 +673,34 @@ def _toleration_rules(tolerations: Any, path: list[Key]) -> Iterator[tuple[list[
         if "toleration_seconds" in toleration and toleration.get("effect") != "NoExecute":
             message = "toleration_seconds applies to effect NoExecute only"
             yield [*path, i, "toleration_seconds"], message, True
+        key, value = toleration.get("key"), toleration.get("value")
+        if isinstance(key, str) and key and not _label_key(key):
+            yield [*path, i, "key"], f"{key!r} is not a taint's key ({_KEY_FORM})", True
+        if operator != "Exists" and isinstance(value, str) and not _label_value(value):
+            yield [*path, i, "value"], f"{value!r} is not a taint's value ({_VALUE_FORM})", True
 
 
 #: A label's name (and a label value, which may also be empty), as Kubernetes spells them.
 _LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+_KEY_FORM = "letters, digits, '-', '_' and '.', at most 63, after an optional DNS prefix and '/'"
+_VALUE_FORM = (
+    "letters, digits, '-', '_' and '.', at most 63, starting and ending with a letter or digit"
+)
+
+
+def _label_key(key: str) -> bool:
+    """Whether Kubernetes takes ``key`` as a label's (or a taint's) key: ``[prefix/]name``."""
+    prefix, slash, name = key.rpartition("/")
+    good_prefix = not slash or (len(prefix) <= 253 and _LABEL_PREFIX.fullmatch(prefix))
+    return bool(good_prefix and _LABEL_NAME.fullmatch(name))
+
+
+def _label_value(value: str) -> bool:
+    """Whether Kubernetes takes ``value`` as a label's (or a taint's) value: a name or empty."""
+    return not value or bool(_LABEL_NAME.fullmatch(value))
 
 
 def _node_selector_rules(selector: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
@@ -686,23 +709,13 @@ def _node_selector_rules(selector: Any, path: list[Key]) -> Iterator[tuple[list[
     if not isinstance(selector, dict):
         return
     for key, value in selector.items():
-        prefix, slash, name = str(key).rpartition("/")
-        good_prefix = not slash or (len(prefix) <= 253 and _LABEL_PREFIX.fullmatch(prefix))
         if not isinstance(key, str):
             message = f"a node label's name is text: YAML reads this key as {key!r}, so quote it"
             yield [*path, key], message, True
-        elif not good_prefix or not _LABEL_NAME.fullmatch(name):
-            message = (
-                f"{key!r} is not a node label's name (letters, digits, '-', '_' and '.', at "
-                "most 63, after an optional DNS prefix and '/')"
-            )
-            yield [*path, key], message, True
-        elif isinstance(value, str) and value and not _LABEL_NAME.fullmatch(value):
-            message = (
-                f"{value!r} is not a node label's value (letters, digits, '-', '_' and '.', "
-                "at most 63, starting and ending with a letter or digit)"
-            )
-            yield [*path, key], message, False
+        elif not _label_key(key):
+            yield [*path, key], f"{key!r} is not a node label's name ({_KEY_FORM})", True
+        elif isinstance(value, str) and not _label_value(value):
+            yield [*path, key], f"{value!r} is not a node label's value ({_VALUE_FORM})", False
 
 
 def problems(source: str, doc: Any, kind: str) -> list[Problem]:
