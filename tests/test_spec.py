@@ -341,6 +341,6 @@ def test_a_pause_is_held_to_argo_rollouts_32_bit_seconds(pause: str, too_long: b
     ],
 )
 def test_schedules_near_the_edges(schedule: str, refused: bool) -> None:
-    from mlgitops.spec.checks import cron_problem
+    from mlgitops.spec.cron import cron_problem
 
     assert (cron_problem(schedule) is not None) is refused

@@ -1099,7 +1099,7 @@ def test_every_schedule_the_spec_accepts_actionlint_accepts(tmp_path: Path) -> N
     minutes apart at every moment); those refused for it run closer than that."""
     import random
 
-    from mlgitops.spec.checks import cron_problem
+    from mlgitops.spec.cron import cron_problem
 
     rng = random.Random(7)
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import math
 import posixpath
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from functools import cache
-from itertools import pairwise
 from pathlib import Path
 
 from mlgitops.errors import Problem
 from mlgitops.outputs import ROW, ROW_RESERVED
+from mlgitops.spec.cron import cron_problem
 from mlgitops.spec.model import (
     CLASSIFICATION_METRICS,
     DEFAULT_METRICS,
@@ -23,13 +22,14 @@ from mlgitops.spec.model import (
     is_url,
 )
 from mlgitops.spec.positions import Key, dotted, locate
+from mlgitops.spec.repo_checks import label_rules, repo_rules, runner_rules
 from mlgitops.spec.schema_eval import SchemaError, iter_errors
+from mlgitops.spec.values import is_number, not_finite
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from typing import Any
 
-_HOSTED = re.compile(r"^(ubuntu|windows|macos)-")
 _SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 _ALL_METRICS = frozenset(CLASSIFICATION_METRICS + REGRESSION_METRICS)
 _TYPE_NAMES = {
@@ -185,14 +185,14 @@ def _semantic(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
             yield path, message, False
     yield from _data_rules(doc.get("data"))
     yield from _model_rules(doc.get("model"))
-    for path in _not_finite(doc, []):
+    for path in not_finite(doc, []):
         if path[:2] != ["model", "params"]:  # the estimator's own business
             yield path, "must be a finite number (.nan and .inf are not)", False
     yield from _metric_rules(doc)
     yield from _deploy_rules(doc.get("deploy"))
     train = doc.get("train")
     if isinstance(train, dict):
-        yield from _label_rules(train.get("runs_on"), ["train", "runs_on"])
+        yield from label_rules(train.get("runs_on"), ["train", "runs_on"])
     deploy = doc.get("deploy")
     server = deploy.get("server") if isinstance(deploy, dict) else None
     buckets = isinstance(server, dict) and "prediction_buckets" in server
@@ -205,142 +205,6 @@ def _semantic(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
         message = cron_problem(schedule)
         if message:
             yield ["drift", "schedule"], message, False
-
-
-_CRON_FIELDS = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    (
-        "month",
-        1,
-        12,
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
-    ),
-    ("day of week", 0, 6, ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]),
-)
-_CRON_ITEM = re.compile(r"^(\*|([0-9a-z]+)(-([0-9a-z]+))?)(/([0-9]+))?$")
-
-
-def cron_problem(schedule: str) -> str | None:
-    """Why ``schedule`` is not a 5-field cron expression GitHub runs; None when it is."""
-    fields = schedule.split(" ")
-    if len(fields) != 5:
-        return None  # the schema's pattern says so already
-    sets: list[set[int]] = []
-    for text, (what, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        items = [_cron_item(item, low, high, names) for item in text.lower().split(",")]
-        if any(values is None for values in items):
-            return (
-                f"invalid value {schedule!r}: {what} field {text!r} is not a cron field "
-                f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n or a-b/n)"
-            )
-        sets.append({value for values in items if values is not None for value in values})
-    minutes, hours, days, months, _ = sets
-    ordered = sorted(minutes)
-    gaps = [(b - a, a, b) for a, b in pairwise(ordered)]
-    every_day = _every(fields[2]) and _every(fields[4])
-    # the last minute of an hour, then the first of the next (of the next day: every day)
-    if any(h + 1 in hours or (h == 23 and 0 in hours and every_day) for h in hours):
-        gaps.append((60 - ordered[-1] + ordered[0], ordered[-1], ordered[0]))
-    closest = min(gaps, default=None)
-    if closest is not None and closest[0] < _SHORTEST_MINUTES:
-        gap, first, then = closest
-        return (
-            f"invalid value {schedule!r}: it runs {gap} minute(s) apart (at minute {first}, "
-            f"then {then}), and GitHub runs a schedule at most every {_SHORTEST_MINUTES} minutes"
-        )
-    by_day = not _every(fields[2]) and _every(fields[4])  # else a weekday may run it
-    if by_day and not any(day <= _MONTH_DAYS[month - 1] for day in days for month in months):
-        return f"invalid value {schedule!r}: it never runs (no such day in those months)"
-    return None
-
-
-def _every(field: str) -> bool:
-    """Whether a cron field stands for every value (``*``, ``*/1``)."""
-    return field in ("*", "*/1")
-
-
-#: GitHub's shortest interval between two runs of a schedule (actionlint refuses less).
-_SHORTEST_MINUTES = 5
-#: The most days each month has.
-_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _cron_item(item: str, low: int, high: int, names: Sequence[str]) -> range | None:
-    """The values one item of a cron field stands for (``*``, ``a``, ``a-b``, each with an
-    optional ``/n``; ``a/n`` runs from ``a`` to the field's end); None where it is no item
-    of a field from ``low`` to ``high``."""
-    found = _CRON_ITEM.match(item)
-    if found is None:
-        return None
-    if found[6] is not None and (len(found[6]) > 9 or int(found[6]) < 1):
-        return None
-    step = int(found[6]) if found[6] else 1
-    if found[1] == "*":
-        return range(low, high + 1, step)
-    first = _cron_value(found[2], names)
-    last = _cron_value(found[4], names) if found[4] else (high if found[6] else first)
-    if first is None or last is None or not low <= first <= last <= high:
-        return None
-    return range(first, last + 1, step)
-
-
-def _cron_value(text: str, names: Sequence[str]) -> int | None:
-    if text.isascii() and text.isdigit():
-        return int(text) if len(text) <= 9 else None  # past any field's range
-    return list(names).index(text) + (1 if len(names) == 12 else 0) if text in names else None
-
-
-_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|/\.")
-
-
-def branch_problem(name: str) -> str | None:
-    """Why ``name`` is not a branch name Git accepts (git check-ref-format); None when it is."""
-    if name == "@" or "${{" in name or _BAD_REF.search(name) or name.endswith(".lock"):
-        return (
-            f"invalid value {name!r}: expected a Git branch name (no spaces, control "
-            "characters, '..', '~^:?*[\\', '@{' or '${{'; not starting with '-', '/' or '.')"
-        )
-    return None
-
-
-def _repo_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
-    for path in _not_finite(doc, []):  # a price the comment would show as nan
-        yield path, "must be a finite number (.nan and .inf are not)", False
-    branch = doc.get("default_branch")
-    if isinstance(branch, str):
-        message = branch_problem(branch)
-        if message:
-            yield ["default_branch"], message, False
-    runs_on = doc.get("runs_on")
-    if isinstance(runs_on, str) and runs_on.strip().lower() == "self-hosted":
-        message = (
-            "self-hosted runners must not run the jobs that run a fork's code (check, "
-            "validate, report): use a GitHub-hosted runner such as 'ubuntu-24.04'"
-        )
-        yield ["runs_on"], message, False
-    yield from _label_rules(runs_on, ["runs_on"])
-
-
-#: Why a runner label may not hold an expression.
-LABEL_EXPRESSION = (
-    "a runner label is used as written, never evaluated as an expression: "
-    "'${{' cannot be part of it"
-)
-
-
-def _label_rules(runs_on: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
-    """Runner labels that hold ``${{`` (the workflows quote them as text, so the label would
-    be the expression's text, which no runner has), or a space (``'ubuntu-24.04 '``)."""
-    labels = [(path, runs_on)] if isinstance(runs_on, str) else []
-    if isinstance(runs_on, list):
-        labels = [([*path, i], label) for i, label in enumerate(runs_on)]
-    for where, label in labels:
-        if isinstance(label, str) and "${{" in label:
-            yield where, LABEL_EXPRESSION, False
-        elif isinstance(label, str) and (not label.strip() or label != "".join(label.split())):
-            yield where, f"runner labels hold no spaces: no runner has the label {label!r}", False
 
 
 #: Why the target column may not be declared nullable (inline, or in a schema file).
@@ -397,23 +261,6 @@ def _model_rules(model: Any) -> Iterator[tuple[list[Key], str, bool]]:
         yield ["model"], "missing the trainer: give 'estimator' (an import path) or 'command'", True
     if has_cmd and "params" in model:
         yield ["model", "params"], "'params' applies to 'estimator' only", True
-
-
-def _not_finite(node: Any, path: list[Key]) -> Iterator[list[Key]]:
-    """Where the document holds a float that is no finite number (``.nan``, ``.inf``): it
-    breaks no bound a JSON Schema sets, and every computation it reaches."""
-    if isinstance(node, float) and not math.isfinite(node):
-        yield path
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _not_finite(value, [*path, key])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _not_finite(value, [*path, index])
-
-
-def _num(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _min_above_max(node: dict[str, Any]) -> bool:
@@ -560,7 +407,7 @@ def _server_rules(server: Any, *, service: bool = True) -> Iterator[tuple[list[K
         )
         yield ["deploy", "server", "metrics_port"], message, False
     bounds = server.get("prediction_buckets")
-    if isinstance(bounds, list) and all(_num(b) for b in bounds):
+    if isinstance(bounds, list) and all(is_number(b) for b in bounds):
         for j in range(1, len(bounds)):
             if bounds[j] <= bounds[j - 1]:
                 message = f"prediction buckets must increase strictly (got {bounds[j - 1]} then {bounds[j]})"
@@ -598,7 +445,7 @@ def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str,
     canary = env.get("canary")
     steps = canary.get("steps") if isinstance(canary, dict) else None
     where: list[Key] = ["deploy", "environments", i, "canary", "steps"]
-    if isinstance(steps, list) and steps and all(_num(s) and 1 <= s <= 100 for s in steps):
+    if isinstance(steps, list) and steps and all(is_number(s) and 1 <= s <= 100 for s in steps):
         for j in range(1, len(steps)):
             if steps[j] <= steps[j - 1]:
                 message = (
@@ -613,137 +460,12 @@ def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str,
         yield ["deploy", "environments", i, "analysis"], message, True
 
 
-def _runner_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
-    """``mlgitops.yaml: runners``: unique pools, sane scaling, a GitHub URL for each."""
-    runners = doc.get("runners")
-    pools = runners.get("pools") if isinstance(runners, dict) else None
-    if not isinstance(runners, dict) or not isinstance(pools, list):
-        return
-    seen: dict[str, int] = {}
-    for i, pool in enumerate(pools):
-        if not isinstance(pool, dict):
-            continue
-        where: list[Key] = ["runners", "pools", i]
-        name = pool.get("name")
-        if isinstance(name, str) and name in seen:
-            message = f"pool '{name}' is already defined at runners.pools[{seen[name]}]"
-            yield [*where, "name"], message, False
-        if isinstance(name, str):
-            seen.setdefault(name, i)
-        low, high = pool.get("min_runners", 0), pool.get("max_runners", 2)
-        if _num(low) and _num(high) and low > high:
-            yield (
-                [*where, "min_runners"],
-                f"min_runners ({low}) is above max_runners ({high})",
-                True,
-            )
-        if "github_config_url" not in pool and "github_config_url" not in runners:
-            message = "no GitHub URL to register with: set runners.github_config_url or this pool's github_config_url"
-            yield where, message, False
-        if pool.get("container_mode", "dind") != "kubernetes":
-            for key in ("job_image", "work_volume_size", "storage_class"):
-                if key in pool:
-                    yield [*where, key], f"'{key}' applies to container_mode kubernetes only", True
-        if name in RUNNER_FILES:
-            message = (
-                f"manifests/runners/{name}.yaml is the runners' own file: name the pool otherwise"
-            )
-            yield [*where, "name"], message, False
-        yield from _toleration_rules(pool.get("tolerations"), [*where, "tolerations"])
-        yield from _node_selector_rules(pool.get("node_selector"), [*where, "node_selector"])
-
-
-#: The files ``manifests/runners/`` holds beside one per pool (``<pool>.yaml``).
-RUNNER_FILES = ("controller", "kustomization")
-
-
-def _toleration_rules(tolerations: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
-    """What the API server refuses in a toleration (the pod would never be created)."""
-    if not isinstance(tolerations, list):
-        return
-    for i, toleration in enumerate(tolerations):
-        if not isinstance(toleration, dict):
-            continue
-        operator = toleration.get("operator", "Equal")
-        if operator == "Exists" and toleration.get("value"):
-            yield [*path, i, "value"], "a toleration with operator Exists has no value", True
-        if not toleration.get("key") and operator != "Exists":
-            message = "a toleration without a key tolerates every taint: give operator Exists"
-            yield [*path, i], message, False
-        if "toleration_seconds" in toleration and toleration.get("effect") != "NoExecute":
-            message = "toleration_seconds applies to effect NoExecute only"
-            yield [*path, i, "toleration_seconds"], message, True
-        key, value = toleration.get("key"), toleration.get("value")
-        if isinstance(key, str) and key and not _label_key(key):
-            yield [*path, i, "key"], f"{key!r} is not a taint's key ({_KEY_FORM})", True
-        if operator != "Exists" and isinstance(value, str) and not _label_value(value):
-            yield [*path, i, "value"], f"{value!r} is not a taint's value ({_VALUE_FORM})", True
-
-
-#: A label's name (and a label value, which may also be empty), as Kubernetes spells them.
-_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
-_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-
-
-_KEY_FORM = "letters, digits, '-', '_' and '.', at most 63, after an optional DNS prefix and '/'"
-_VALUE_FORM = (
-    "letters, digits, '-', '_' and '.', at most 63, starting and ending with a letter or digit"
-)
-
-
-def _label_key(key: str) -> bool:
-    """Whether Kubernetes takes ``key`` as a label's (or a taint's) key: ``[prefix/]name``."""
-    prefix, slash, name = key.rpartition("/")
-    good_prefix = not slash or (len(prefix) <= 253 and _LABEL_PREFIX.fullmatch(prefix))
-    return bool(good_prefix and _LABEL_NAME.fullmatch(name))
-
-
-def _label_value(value: str) -> bool:
-    """Whether Kubernetes takes ``value`` as a label's (or a taint's) value: a name or empty."""
-    return not value or bool(_LABEL_NAME.fullmatch(value))
-
-
-def _node_selector_rules(selector: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
-    """Node labels Kubernetes cannot hold: a key is ``[prefix/]name``, a value a name or
-    empty (the pod would never be created)."""
-    if not isinstance(selector, dict):
-        return
-    for key, value in selector.items():
-        if not isinstance(key, str):
-            message = f"a node label's name is text: YAML reads this key as {key!r}, so quote it"
-            yield [*path, key], message, True
-        elif not _label_key(key):
-            yield [*path, key], f"{key!r} is not a node label's name ({_KEY_FORM})", True
-        elif isinstance(value, str) and not _label_value(value):
-            yield [*path, key], f"{value!r} is not a node label's value ({_VALUE_FORM})", False
-
-
 def problems(source: str, doc: Any, kind: str) -> list[Problem]:
     """Every problem of one loaded document (``kind`` is ``pipeline`` or ``repo``)."""
     found = list(_schema_problems(source, doc, kind))
     if isinstance(doc, dict):
-        rules = _semantic(doc) if kind == "pipeline" else [*_repo_rules(doc), *_runner_rules(doc)]
+        rules = _semantic(doc) if kind == "pipeline" else [*repo_rules(doc), *runner_rules(doc)]
         for path, message, at_key in rules:
             line, col = locate(doc, path, at_key=at_key)
             found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))
     return found
-
-
-def unknown_pool(runs_on: Any, pools: list[str]) -> str | None:
-    """Why ``train.runs_on`` names no declared pool, or None when it is fine.
-
-    With pools declared, a single label (a string or a one-item list) must
-    name one of them, unless it is a GitHub-hosted image label: scale sets are
-    addressed by their name.
-    """
-    labels = [runs_on] if isinstance(runs_on, str) else runs_on
-    if not pools or not isinstance(labels, list) or len(labels) != 1:
-        return None
-    label = labels[0]
-    if not isinstance(label, str) or label in pools or _HOSTED.match(label):
-        return None
-    import difflib  # only on an unknown pool: keeps it off render's start-up
-
-    hint = difflib.get_close_matches(label, pools, n=1)
-    suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (pools: {', '.join(pools)})"
-    return f"no runner pool named '{label}' in mlgitops.yaml{suffix}"

@@ -443,7 +443,7 @@ def unknown_pools(
     pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: m.RepoConfig
 ) -> list[Problem]:
     """A problem at each ``train.runs_on`` that names no pool of ``mlgitops.yaml``."""
-    from mlgitops.spec.checks import unknown_pool
+    from mlgitops.spec.repo_checks import unknown_pool
 
     pools = [p.name for p in config.runners.pools]
     found = []
