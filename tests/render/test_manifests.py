@@ -511,6 +511,26 @@ def test_each_way_of_scraping_labels_samples_with_namespace_and_service(
 # --- The container -----------------------------------------------------------------------
 
 
+def test_the_container_s_arguments_are_what_serve_reads_negative_bounds_too(
+    rendered: dict[str, tuple[Path, dict[str, str]]],
+) -> None:
+    """The Rollout's arguments, parsed by ``mlgitops serve``'s own parser: a first bound
+    below 0 (``-10,0,10``) is the option's value, not an option of its own."""
+    from mlgitops.cli import _parser
+    from mlgitops.record import replace
+    from mlgitops.render.serving import server_command
+
+    pipeline = next(p for p in load_repo(rendered["houses"][0]).pipelines if p.name == "houses")
+    assert pipeline.deploy is not None
+    server = replace(pipeline.deploy.server, prediction_buckets=(-10.0, 0.0, 10.5))
+    pipeline = replace(pipeline, deploy=replace(pipeline.deploy, server=server))
+    command, args = server_command(pipeline)
+    assert command == ["mlgitops"]
+    parsed = _parser(args).parse_args(args)
+    assert parsed.prediction_buckets == (-10.0, 0.0, 10.5)
+    assert (parsed.port, parsed.metrics_port, parsed.task) == (5000, 5001, "regression")
+
+
 def test_the_model_server_container_is_hardened(
     built: dict[tuple[str, str], list[dict[str, Any]]],
 ) -> None:
@@ -521,7 +541,7 @@ def test_the_model_server_container_is_hardened(
     assert container["args"] == [
         *("serve", "--model-uri", "$(MODEL_URI)", "--host", "0.0.0.0"),
         *("--port", "5000", "--metrics-port", "5001", "--task", "regression"),
-        *("--prediction-buckets", "0,100000,250000.5,1000000"),
+        "--prediction-buckets=0,100000,250000.5,1000000",
     ]
     assert container["ports"] == [
         {"name": "http", "containerPort": 5000, "protocol": "TCP"},
@@ -862,13 +882,16 @@ def test_names_go_s_yaml_reads_as_booleans_build_and_validate(
 @pytest.mark.parametrize(
     ("value", "written"),
     [(1e-12, "0.000000000001"), (1 - 0.07, "0.93"), (250, "250"), (120.5, "120.5"),
-     (0.9995, "0.9995"), (2.5e-7, "0.00000025"), (1e20, "100000000000000000000")],
+     (0.9995, "0.9995"), (2.5e-7, "0.00000025"), (9.2e18, "9200000000000000000"),
+     (9.3e18, "9300000000000000000.0"), (1e20, "100000000000000000000.0")],
 )  # fmt: skip
 def test_a_threshold_is_written_without_float_noise_and_never_rounded_to_zero(
     value: float, written: str
 ) -> None:
     """A positive bound stays positive (``max_p99_ms: 1e-12`` made ``0``, which no canary's
-    latency meets), and is written as Argo's and Prometheus' expressions read numbers."""
+    latency meets), and is written as Argo's and Prometheus' expressions read numbers: a
+    whole number past 2^63 - 1 with a decimal point, where Argo Rollouts' expressions
+    (expr-lang) read one without it as a 64-bit integer and fail on it."""
     from mlgitops.render.monitoring import number
 
     assert number(value) == written

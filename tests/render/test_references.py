@@ -138,6 +138,23 @@ def test_an_estimator_module_typo_is_found_without_importing(
     assert [m for m in modules if m.split(".")[0] in HEAVY] == []
 
 
+@pytest.mark.parametrize(
+    "table",
+    ["TABLE = 1" + " + 1" * 200_000, "X = " + "-" * 100_000 + "1"],
+    ids=["a long sum", "a long unary chain"],
+)
+def test_a_module_nested_deeper_than_python_parses_is_not_read_for_classes(
+    repo: Path, capsys: pytest.CaptureFixture[str], table: str
+) -> None:
+    """Python cannot compile such a module (RecursionError or MemoryError, not SyntaxError):
+    its classes are not known, as for a module that is no Python at all."""
+    (repo / "models.py").write_text(f"{table}\n\nclass Model:\n    pass\n")
+    _edit(repo, "sklearn.ensemble.HistGradientBoostingClassifier", "models.Model")
+    assert _render(repo, capsys) == (0, "")
+    (repo / "models.py").write_text("class Model(:\n")
+    assert _render(repo, capsys) == (0, "")
+
+
 def test_a_module_s_classes_are_read_as_the_module_now_is(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlgitops.render import serving
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import Environment
+from mlgitops.spec.model import Environment, application_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def application(repo: Repo, pipeline: Pipeline, env: Environment) -> Obj:
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
-            "name": f"{pipeline.name}-{env.name}",
+            "name": application_name(pipeline.name, env.name),
             "namespace": argocd.namespace,
             "labels": {
                 "app.kubernetes.io/name": pipeline.name,

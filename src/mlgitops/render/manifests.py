@@ -22,7 +22,7 @@ from mlgitops.errors import BadInput
 from mlgitops.record import record
 from mlgitops.render import argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment
+from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment, application_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -72,7 +72,9 @@ def render(
             document = overlay(pipeline, env, model, (images or {}).get(key))
             files[overlay_path(pipeline.name, env.name)] = head + yamltext.dump(document)
             app = argocd.application(repo, pipeline, env)
-            files[f"manifests/argocd/{pipeline.name}-{env.name}.yaml"] = head + yamltext.dump(app)
+            files[f"manifests/argocd/{application_name(pipeline.name, env.name)}.yaml"] = (
+                head + yamltext.dump(app)
+            )
     return files
 
 

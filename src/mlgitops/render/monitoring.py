@@ -119,8 +119,8 @@ def number(value: float) -> str:
     digits and no exponent: a bound as small as 1e-12 ms stays above zero, where nine
     decimal places made it 0, a latency no canary can have."""
     rounded = float(f"{float(value):.9g}")
-    if rounded.is_integer():
-        return str(int(rounded))
+    if rounded.is_integer():  # Argo Rollouts' expr-lang reads "1…0" as an int64, or fails
+        return str(int(rounded)) if abs(rounded) < 2**63 else f"{int(rounded)}.0"
     text = repr(rounded)
     return f"{rounded:.{_decimals(text)}f}" if "e" in text else text
 

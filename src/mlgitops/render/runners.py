@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from mlgitops.render import argocd, yamltext
 from mlgitops.spec import Repo
-from mlgitops.spec.model import Pool, Runners
+from mlgitops.spec.model import CONTROLLER_APPLICATION, Pool, Runners, pool_application_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def controller_application(repo: Repo) -> Obj:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": _metadata(repo, "arc-controller", CONTROLLER_WAVE, "runner-controller"),
+        "metadata": _metadata(repo, CONTROLLER_APPLICATION, CONTROLLER_WAVE, "runner-controller"),
         "spec": {
             "project": repo.config.argocd.project,
             "source": _chart_source(CONTROLLER_CHART, CONTROLLER_RELEASE, values),
@@ -170,7 +170,9 @@ def pool_application(repo: Repo, pool: Pool) -> Obj:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": _metadata(repo, f"runners-{pool.name}", POOL_WAVE, "runner-scale-set"),
+        "metadata": _metadata(
+            repo, pool_application_name(pool.name), POOL_WAVE, "runner-scale-set"
+        ),
         "spec": {
             "project": repo.config.argocd.project,
             **sources,

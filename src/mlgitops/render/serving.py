@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from mlgitops.spec import Pipeline
-from mlgitops.spec.model import SERVICE_PORT, Deploy
+from mlgitops.spec.model import SERVICE_PORT, Deploy, canary_service_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def model_configmap(pipeline: Pipeline) -> str:
 
 
 def canary_service(pipeline: Pipeline) -> str:
-    return f"{pipeline.name}-canary"
+    return canary_service_name(pipeline.name)
 
 
 def labels(pipeline: Pipeline) -> dict[str, str]:
@@ -99,7 +99,9 @@ def server_command(pipeline: Pipeline) -> tuple[list[str], list[str]]:
     args += ["--port", str(server.port), "--metrics-port", str(server.metrics_port)]
     args += ["--task", pipeline.task]
     if pipeline.task == "regression" and server.prediction_buckets:
-        args += ["--prediction-buckets", ",".join(_bound(b) for b in server.prediction_buckets)]
+        # one item: "--opt -10,0" would read "-10,0" as an option (a negative first bound)
+        bounds = ",".join(_bound(b) for b in server.prediction_buckets)
+        args.append(f"--prediction-buckets={bounds}")
     return ["mlgitops"], args
 
 

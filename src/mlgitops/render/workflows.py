@@ -21,7 +21,13 @@ from mlgitops.record import record
 from mlgitops.render import jinja_shim
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import image_files, is_url, model_job_minutes
+from mlgitops.spec.model import (
+    DRIFT_ENVIRONMENT,
+    PR_ENVIRONMENT,
+    image_files,
+    is_url,
+    model_job_minutes,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -80,8 +86,6 @@ MODEL_JOBS = {
 PREDICTIONS_DIR = OUTPUT_DIR + "/predictions"
 #: GitHub environments of the jobs that hold the run-logging MLflow credentials
 #: (secrets only the job naming the environment sees; reviewers may guard them).
-PR_ENVIRONMENT = "mlgitops-pr"
-DRIFT_ENVIRONMENT = "mlgitops-drift"
 #: The push to the default branch: a GitHub App's token held in the environment
 #: (allowed past the branch ruleset), else the workflow's own token.
 PUSH_TOKEN = expr("secrets.MLGITOPS_PUSH_TOKEN || github.token")

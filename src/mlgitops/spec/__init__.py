@@ -8,12 +8,8 @@ from pathlib import Path
 from mlgitops import fsio
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.record import record
-from mlgitops.spec.loader import (
-    duplicate_names,
-    parse_pipeline_doc,
-    parse_repo_config,
-    unknown_pools,
-)
+from mlgitops.spec.collisions import duplicate_names, unknown_pools
+from mlgitops.spec.loader import parse_pipeline_doc, parse_repo_config
 from mlgitops.spec.model import Pipeline, RepoConfig
 
 PIPELINES_DIR = "pipelines"
@@ -104,7 +100,7 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
             problems += exc.problems
             if exc.document is not None:
                 docs[rel] = exc.document
-    problems += duplicate_names(pipelines, texts)
+    problems += duplicate_names(pipelines, texts, config)
     problems += unknown_pools(pipelines, texts, config)
     if check_references:
         from mlgitops.spec.references import reference_problems

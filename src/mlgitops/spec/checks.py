@@ -15,7 +15,9 @@ from mlgitops.spec.cron import cron_problem
 from mlgitops.spec.model import (
     CLASSIFICATION_METRICS,
     DEFAULT_METRICS,
+    DRIFT_ENVIRONMENT,
     GITHUB_REGISTRY,
+    PR_ENVIRONMENT,
     REGRESSION_METRICS,
     SERVICE_PORT,
     TASK_METRICS,
@@ -334,6 +336,13 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
                     False,
                 )
             seen.setdefault(name, i)
+            if name in (PR_ENVIRONMENT, DRIFT_ENVIRONMENT):
+                job = "the pull request's jobs" if name == PR_ENVIRONMENT else "drift's job"
+                taken = (
+                    f"'{name}' is the GitHub environment of {job}, which must hold no "
+                    "deploy credentials: name the deploy target otherwise"
+                )
+                yield ["deploy", "environments", i, "name"], taken, False
         yield from _canary_rules(env, i)
         limits = (
             (

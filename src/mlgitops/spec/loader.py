@@ -6,7 +6,7 @@ the files is :func:`mlgitops.spec.load_repo`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from mlgitops.errors import Problem, SpecError, first_line
 from mlgitops.jsondoc import MAX_DEPTH
@@ -437,65 +437,3 @@ def _drift(raw: dict[str, Any]) -> m.Drift:
     if "current" in fields:
         fields["current"] = repo_path(fields["current"])
     return m.Drift(**fields, features=features)
-
-
-def unknown_pools(
-    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: m.RepoConfig
-) -> list[Problem]:
-    """A problem at each ``train.runs_on`` that names no pool of ``mlgitops.yaml``."""
-    from mlgitops.spec.repo_checks import unknown_pool
-
-    pools = [p.name for p in config.runners.pools]
-    found = []
-    for p in pipelines:
-        message = unknown_pool(list(p.train.runs_on), pools)
-        if message:
-            doc, _ = parse_yaml(p.source, texts[p.source])
-            line, col = locate(doc, ["train", "runs_on"])
-            found.append(Problem(p.source, line, col, f"train.runs_on: {message}"))
-    return found
-
-
-#: Folders of ``manifests/`` that ``render`` writes for the repository, not for one pipeline.
-RESERVED_NAMES = ("argocd", "runners")
-
-
-def duplicate_names(pipelines: Sequence[m.Pipeline], texts: Mapping[str, str]) -> list[Problem]:
-    """A problem at each later definition of a pipeline name already taken; at a name that
-    is a folder ``render`` writes for the repository; and at each environment whose Argo CD
-    application (``manifests/argocd/<pipeline>-<environment>.yaml``, named so) another
-    pipeline's environment already has (``tumors`` + ``prod-eu`` and ``tumors-prod`` +
-    ``eu``): one would overwrite the other's file."""
-    first: dict[str, str] = {}
-    apps: dict[str, tuple[str, str]] = {}
-    found = []
-
-    def at(p: m.Pipeline, path: list[Key], msg: str) -> None:
-        doc, _ = parse_yaml(p.source, texts[p.source])
-        line, col = locate(doc, path)
-        found.append(Problem(p.source, line, col, msg))
-
-    for p in sorted(pipelines, key=lambda p: p.source):
-        if p.name in first:
-            at(p, ["name"], f"name: pipeline '{p.name}' is already defined in {first[p.name]}")
-        elif p.name in RESERVED_NAMES:
-            at(
-                p,
-                ["name"],
-                f"name: '{p.name}' is taken: render writes manifests/{p.name}/ for "
-                "the whole repository",
-            )
-        first.setdefault(p.name, p.source)
-        for index, env in enumerate(p.deploy.environments if p.deploy else ()):
-            app = f"{p.name}-{env.name}"
-            other = apps.get(app)
-            if other is not None and other[0] != p.name:
-                at(
-                    p,
-                    ["deploy", "environments", index, "name"],
-                    f"deploy.environments[{index}].name: pipeline '{other[0]}' "
-                    f"({first[other[0]]}) has the same Argo CD application for its environment "
-                    f"'{other[1]}': {app} (manifests/argocd/{app}.yaml); rename one of them",
-                )
-            apps.setdefault(app, (p.name, env.name))
-    return found

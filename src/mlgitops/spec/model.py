@@ -21,6 +21,29 @@ DEFAULT_METRICS = {
 TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
 #: The port the model's Services serve on (their ``http`` port, to the server's ``port``).
 SERVICE_PORT = 80
+#: GitHub environments of the pull request's jobs (the run-logging MLflow credentials) and
+#: of drift's: no deploy target may be one of them, which hold no deploy credentials.
+PR_ENVIRONMENT = "mlgitops-pr"
+DRIFT_ENVIRONMENT = "mlgitops-drift"
+#: The Argo CD Application of the runners' controller (``manifests/runners/controller.yaml``).
+CONTROLLER_APPLICATION = "arc-controller"
+
+
+def application_name(pipeline: str, environment: str) -> str:
+    """The Argo CD Application that syncs one environment of a pipeline."""
+    return f"{pipeline}-{environment}"
+
+
+def pool_application_name(pool: str) -> str:
+    """The Argo CD Application of one runner pool (``manifests/runners/<pool>.yaml``)."""
+    return f"runners-{pool}"
+
+
+def canary_service_name(pipeline: str) -> str:
+    """The Service that selects only a Rollout's canary pods (the stable one is the name)."""
+    return f"{pipeline}-canary"
+
+
 #: Metrics where a smaller value is better; every other metric is higher-is-better.
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 

@@ -275,14 +275,15 @@ def _module_names(source: Path) -> tuple[set[str], bool] | None:
 
 
 def _parse(text: bytes, name: str) -> ast.Module | None:
-    """``ast.parse(text)``; None where it is not Python. Only where the estimator's source is
-    here (a light install has none), through ``_ast``: the parser's node classes without
+    """``ast.parse(text)``; None where it is not Python, or nests deeper than the parser
+    goes (a generated table: RecursionError, MemoryError). Only where the estimator's source
+    is here (a light install has none), through ``_ast``: the parser's node classes without
     ast.py's helpers, whose import took longer than the parse."""
     import _ast
 
     try:
         tree = compile(text, name, "exec", _ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return tree if isinstance(tree, _ast.Module) else None  # "exec" mode: always a Module
 

@@ -1,0 +1,137 @@
+"""What two specs of one repository may not share: a pipeline's name, an Argo CD
+Application (each pipeline environment's, the runners' controller's and each pool's, all
+in ``argocd.namespace``), a Service in one namespace of one cluster, and a runner pool
+named in ``train.runs_on`` that ``mlgitops.yaml`` does not declare."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from mlgitops.errors import Problem
+from mlgitops.spec import model as m
+from mlgitops.spec.loader import parse_yaml
+from mlgitops.spec.positions import Key, locate
+
+#: Folders of ``manifests/`` that ``render`` writes for the repository, not for one pipeline.
+RESERVED_NAMES = ("argocd", "runners")
+
+
+def unknown_pools(
+    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: m.RepoConfig
+) -> list[Problem]:
+    """A problem at each ``train.runs_on`` that names no pool of ``mlgitops.yaml``."""
+    from mlgitops.spec.repo_checks import unknown_pool
+
+    pools = [p.name for p in config.runners.pools]
+    found = []
+    for p in pipelines:
+        message = unknown_pool(list(p.train.runs_on), pools)
+        if message:
+            found.append(_at(p, texts, ["train", "runs_on"], f"train.runs_on: {message}"))
+    return found
+
+
+def _at(p: m.Pipeline, texts: Mapping[str, str], path: list[Key], message: str) -> Problem:
+    doc, _ = parse_yaml(p.source, texts[p.source])
+    line, col = locate(doc, path)
+    return Problem(p.source, line, col, message)
+
+
+def duplicate_names(
+    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: m.RepoConfig
+) -> list[Problem]:
+    """A problem at each later definition of a pipeline name already taken; at a name that
+    is a folder ``render`` writes for the repository; at each environment whose Argo CD
+    Application another pipeline's environment already has (``tumors`` + ``prod-eu`` and
+    ``tumors-prod`` + ``eu``: one would overwrite the other's file) or a runner pool's
+    (``runners`` + ``gpu-a100`` is the pool ``gpu-a100``'s); and at each environment that
+    would own a Service another pipeline owns in the same namespace of the same cluster."""
+    first: dict[str, str] = {}
+    found = []
+    for p in sorted(pipelines, key=lambda p: p.source):
+        if p.name in first:
+            message = f"name: pipeline '{p.name}' is already defined in {first[p.name]}"
+            found.append(_at(p, texts, ["name"], message))
+        elif p.name in RESERVED_NAMES:
+            message = (
+                f"name: '{p.name}' is taken: render writes manifests/{p.name}/ for the whole "
+                "repository"
+            )
+            found.append(_at(p, texts, ["name"], message))
+        first.setdefault(p.name, p.source)
+    ordered = [p for p in sorted(pipelines, key=lambda p: p.source) if first[p.name] == p.source]
+    found += _shared_applications(ordered, texts, config, first)
+    found += _shared_services(ordered, texts, first)
+    return found
+
+
+def _shared_applications(
+    pipelines: Sequence[m.Pipeline],
+    texts: Mapping[str, str],
+    config: m.RepoConfig,
+    first: Mapping[str, str],
+) -> list[Problem]:
+    """Environments whose Application name is already another's (see ``duplicate_names``):
+    app -> (the pipeline that has it, or "" for the runners', and what has it)."""
+    owners: dict[str, tuple[str, str]] = {}
+    if config.runners.pools:
+        app = m.CONTROLLER_APPLICATION
+        what = "the runners' controller has the same Argo CD application"
+        owners[app] = ("", f"{what}: {app} (manifests/runners/controller.yaml)")
+        for pool in config.runners.pools:
+            app = m.pool_application_name(pool.name)
+            what = f"runner pool '{pool.name}' (mlgitops.yaml) has the same Argo CD application"
+            owners[app] = ("", f"{what}: {app} (manifests/runners/{pool.name}.yaml)")
+    found = []
+    for p in pipelines:
+        for index, env in enumerate(p.deploy.environments if p.deploy else ()):
+            app = m.application_name(p.name, env.name)
+            owner, what = owners.get(app, (p.name, ""))
+            if owner != p.name:
+                message = f"deploy.environments[{index}].name: {what}; rename one of them"
+                found.append(_at(p, texts, ["deploy", "environments", index, "name"], message))
+            what = (
+                f"pipeline '{p.name}' ({first[p.name]}) has the same Argo CD application for "
+                f"its environment '{env.name}': {app} (manifests/argocd/{app}.yaml)"
+            )
+            owners.setdefault(app, (p.name, what))
+    return found
+
+
+def _services(p: m.Pipeline) -> list[tuple[str, str]]:
+    """The Services a deployed pipeline owns in each of its namespaces, with what they are."""
+    assert p.deploy is not None
+    if p.deploy.target == "kserve":  # KServe's predictor (Knative's Service and its private one)
+        predictor = f"{p.name}-predictor"
+        return [(predictor, "KServe predictor Service"), (f"{predictor}-private", "Service")]
+    return [(p.name, "stable Service"), (m.canary_service_name(p.name), "canary Service")]
+
+
+def _shared_services(
+    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], first: Mapping[str, str]
+) -> list[Problem]:
+    """Environments that would own a Service another pipeline owns in the same namespace of
+    the same cluster (``churn``'s canary Service is ``churn-canary``'s stable one): the two
+    Argo CD Applications would take it from each other, and one model the other's traffic."""
+    owners: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    found = []
+    for p in pipelines:
+        services = _services(p) if p.deploy else []
+        for index, env in enumerate(p.deploy.environments if p.deploy else ()):
+            clash = None
+            for service, what in services:
+                owner = owners.get((env.cluster, env.namespace, service))
+                if owner is not None and owner[0] != p.name and clash is None:
+                    clash = (service, what, owner)
+                owners.setdefault((env.cluster, env.namespace, service), (p.name, env.name, what))
+            if clash is not None:
+                service, what, (other, other_env, other_what) = clash
+                message = (
+                    f"deploy.environments[{index}].namespace: the Service {service} in namespace "
+                    f"{env.namespace} of cluster {env.cluster} would be both this pipeline's "
+                    f"{what} and the {other_what} of pipeline '{other}' (its environment "
+                    f"'{other_env}', {first[other]}): deploy one of them to another namespace, "
+                    "or rename one"
+                )
+                found.append(_at(p, texts, ["deploy", "environments", index, "namespace"], message))
+    return found
