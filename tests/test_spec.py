@@ -45,8 +45,8 @@ def _files_it_names(root: Path, spec: Path) -> None:
     """The files a case's spec names exist, so that it shows only its own problem."""
     try:
         doc = yaml.safe_load(spec.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError):
-        return  # the case is that it does not read
+    except (UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError, LookupError):
+        return  # the case is that it does not read (PyYAML: IndexError, KeyError on ``!!int``)
     doc = doc if isinstance(doc, dict) else {}
     data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
     model = doc.get("model") if isinstance(doc.get("model"), dict) else {}

@@ -636,6 +636,25 @@ def test_yaml_that_only_pandera_refuses_is_named_at_its_place(
 
 
 @pytest.mark.parametrize(
+    ("value", "message"),
+    [("!!int", "!!int cannot make a value of ''"), ("!!int abc", "!!int cannot make a value of 'abc'"),
+     ("!!bool maybe", "!!bool cannot make a value of 'maybe'"),
+     ("!!float ''", "!!float cannot make a value of ''")],
+)  # fmt: skip
+def test_a_tag_that_makes_no_value_of_its_text_is_named_at_its_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
+    """Both YAML readers raise Python's own errors there (IndexError, KeyError, ValueError),
+    not a YAML error: exit 3 before."""
+    rules = f"    in_range:\n      min_value: {value}\n      max_value: 9\n"
+    code, err = _validate(repo, capsys, HEAD + rules)
+    assert (code, err) == (
+        2,
+        f"mlgitops validate: error: schemas/accounts.yaml:6:18: YAML: {message}\n",
+    )
+
+
+@pytest.mark.parametrize(
     ("line", "place", "shown"),
     [
         ("    nullable: 'false'\n", "5:5", "column 'id': nullable: 'false'"),

@@ -35,6 +35,17 @@ def _load(source: str, text: str) -> tuple[Any, list[Problem]]:
         if not isinstance(doc, Mapping):
             return None, [Problem(source, 1, 1, "expected a mapping at the top level")]
         return doc, []
+    try:
+        return _load_slow(source, text)
+    except AssertionError:  # ruamel's parser asserts a directive's minor version is 1 or 2
+        version = _odd_version(source, text)
+        if version is None:
+            raise
+        return None, [version]
+
+
+def _load_slow(source: str, text: str) -> tuple[Any, list[Problem]]:
+    """:func:`_load` where the fast reader cannot: ruamel.yaml, which knows every place."""
     deep = fastyaml.too_deep(text)
     if deep is not None:
         why = f"collections nested more than {MAX_DEPTH} levels deep"
@@ -65,8 +76,10 @@ def _load(source: str, text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(source, 1, 1, f"YAML: {exc}")]
     except (ValueError, RecursionError) as exc:
         return None, [_unreadable(source, text, exc)]
+    except (IndexError, KeyError) as exc:  # ruamel, making a value of ``!!bool maybe``
+        return None, [_bad_tag(source, text) or _unbuildable(source, text, exc)]
     except (TypeError, AttributeError) as exc:  # ruamel, making values of what parsed
-        return None, [_unbuildable(source, text, exc)]
+        return None, [_bad_tag(source, text) or _unbuildable(source, text, exc)]
     if doc is None:
         return None, [Problem(source, 1, 1, "the file is empty: expected a mapping")]
     if not isinstance(doc, Mapping):
@@ -173,17 +186,66 @@ def _unreadable(source: str, text: str, exc: ValueError | RecursionError) -> Pro
     if isinstance(exc, RecursionError):
         return Problem(source, 1, 1, "YAML: collections nested too deeply to read")
     found = re.search(r"[-+]?[0-9][0-9_]{4000,}", text)
+    tagged = None if found else _bad_tag(source, text)  # ``!!int abc``
+    if tagged is not None:
+        return tagged
     at = found.start() if found else 0
     line = text.count("\n", 0, at) + 1
     col = at - (text.rfind("\n", 0, at) + 1) + 1
     return Problem(source, line, col, f"YAML: a value that cannot be read ({exc})")
 
 
+def _odd_version(source: str, text: str) -> Problem | None:
+    """A ``%YAML 1.x`` directive of a minor version other than 1 and 2, at its line."""
+    import re
+
+    found = re.search(r"^%YAML[ \t]+1\.([0-9]+)(?=[ \t]*(#|$))", text, re.MULTILINE)
+    if found is None or found.group(1) in ("1", "2"):
+        return None
+    line = text.count("\n", 0, found.start()) + 1
+    why = f"%YAML 1.{found.group(1)}: mlgitops reads YAML 1.1 and 1.2"
+    return Problem(source, line, 1, f"YAML: {why}")
+
+
+def _bad_tag(source: str, text: str) -> Problem | None:
+    """The first scalar whose explicit tag makes no value of its text (``!!int abc``,
+    ``!!bool maybe``, an empty ``!!float``), at its place; None where there is none."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    yaml = YAML(typ="rt", pure=True)
+    stack, seen = [yaml.compose(text)], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            stack += [part for pair in reversed(node.value) for part in reversed(pair)]
+        elif isinstance(node, SequenceNode):
+            stack += reversed(node.value)
+        elif isinstance(node, ScalarNode) and _tagged(text, node.start_mark.index):
+            try:
+                yaml.constructor.construct_object(node, deep=True)
+            except Exception:  # whatever ruamel raises: this text makes no value of its tag
+                mark, tag = node.start_mark, "!!" + str(node.tag).rsplit(":", 1)[1]
+                why = f"{tag} cannot make a value of {node.value!r}"
+                return Problem(source, mark.line + 1, mark.column + 1, f"YAML: {why}")
+    return None
+
+
+def _tagged(text: str, at: int) -> bool:
+    """Whether the node written at ``at`` has an explicit tag (after its anchor, if any)."""
+    import re
+
+    return re.match(r"(&[^ \t\r\n]+[ \t\r\n]+)?!", text[at : at + 1024]) is not None
+
+
 _MERGES_ITSELF = "`<<` merges a map into itself (its alias names a map that holds it)"
 _NESTED_KEY = "a key that is a list or a map may not hold another list or map"
 
 
-def _unbuildable(source: str, text: str, exc: TypeError | AttributeError) -> Problem:
+def _unbuildable(source: str, text: str, exc: Exception) -> Problem:
     """Where YAML that parses makes no value: a key holding a list or a map inside a list or
     a map (no Python key can), or a ``<<`` that merges a map into itself."""
     from ruamel.yaml import YAML

@@ -174,7 +174,7 @@ def _check_signature(mlmodel: Path, job: TrainJob, command: str) -> None:
         signature = doc.get("signature") if isinstance(doc, dict) else None
         written = signature.get("inputs") if isinstance(signature, dict) else None
         inputs = json.loads(written) if isinstance(written, str) else None
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, LookupError, TypeError, yaml.YAMLError) as exc:  # ``!!int``
         raise BadInput(f"custom trainer `{command}`: cannot read {MLMODEL} ({exc})") from exc
     if not isinstance(doc, dict):
         raise BadInput(f"custom trainer `{command}`: {MLMODEL} is not a YAML mapping")

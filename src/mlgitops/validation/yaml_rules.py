@@ -84,10 +84,15 @@ def as_pandera_reads(text: str) -> Any:
     """A schema file's ``text`` as pandera reads it: ``yaml.safe_load``, PyYAML's own
     loader, YAML 1.1 (``yes`` is true, ``1_000``, ``0x1F`` and ``1:30`` are numbers, ``0o17``
     and ``1e3`` are words); ``yaml.YAMLError`` where it does not load. Not libyaml's
-    loader, which reads some texts otherwise (a tab after a key's colon)."""
+    loader, which reads some texts otherwise (a tab after a key's colon). A value PyYAML
+    cannot make (``!!int abc``, ``!!bool maybe``, an empty ``!!float``) is a
+    ``yaml.YAMLError`` too, where PyYAML raises Python's own errors."""
     import yaml
 
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(text)
+    except (ValueError, LookupError, TypeError, RecursionError) as exc:
+        raise yaml.YAMLError(f"a value that cannot be read ({exc!r})") from exc
 
 
 def pandera_reading(text: str) -> Any:
