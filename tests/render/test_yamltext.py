@@ -116,7 +116,11 @@ def test_every_generated_manifest_is_pyyaml_s_text(tmp_path: Path) -> None:
         assert text.endswith(written), name
 
 
-@pytest.mark.parametrize("value", ["y", "Y", "n", "N", "1e3", "-1E-3", ".5e1", "0o17"])
+@pytest.mark.parametrize(
+    "value",
+    ["y", "Y", "n", "N", "1e3", "-1E-3", ".5e1", "0o17", "0X1F", "0B11", "0O17", "-0B11",
+     "1e1_0", "0_x1F", "1_e3", "+0X_1f"],
+)  # fmt: skip
 def test_text_go_s_yaml_reads_otherwise_is_quoted(value: str) -> None:
     """PyYAML reads ``y``, ``1e3`` and ``0o17`` as text, Go's YAML (kubectl, kustomize, Argo
     CD) as a boolean and numbers."""
@@ -129,3 +133,29 @@ def test_text_go_s_yaml_reads_otherwise_is_quoted(value: str) -> None:
 @pytest.mark.parametrize("value", ["1e", "e3", "0o8", "v1e3", "1e3x", "yes-no"])
 def test_text_go_s_yaml_reads_as_text_stays_plain(value: str) -> None:
     assert yamltext.dump({"k": value}) == f"k: {value}\n"
+
+
+def test_go_s_yaml_reads_every_written_text_back_as_the_same_text(tmp_path: Path) -> None:
+    """The real reader: ``kubectl kustomize`` (Go's YAML) reads a ConfigMap whose data holds
+    every awkward text, and texts shaped like Go's numbers, as written here. kustomize writes
+    a value it read as a number as that number (``0X1F`` as ``31``), so its output, read as
+    text alone (PyYAML's ``BaseLoader``), holds every text unchanged."""
+    import subprocess
+
+    shaped = [
+        f"{sign}{head}{body}"
+        for sign in ("", "-", "+")
+        for head in ("0x", "0X", "0o", "0O", "0b", "0B", "0_x", "1_", "1e", "1E", "_1", ".")
+        for body in ("1", "1F", "_1", "1_0", "17", "8", "e3", "")
+    ]
+    texts = [t for t in dict.fromkeys([*AWKWARD, *shaped]) if "\n" not in t and t.strip() == t]
+    data = {f"k{i}": text for i, text in enumerate(texts)}
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "t"}, "data": data}
+    (tmp_path / "cm.yaml").write_text(yamltext.dump(config_map))
+    (tmp_path / "kustomization.yaml").write_text("resources:\n  - cm.yaml\n")
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    read = yaml.load(built.stdout, Loader=yaml.BaseLoader)["data"]
+    assert {data[k]: v for k, v in read.items() if v != data[k]} == {}
+    assert len(read) == len(data) > 300

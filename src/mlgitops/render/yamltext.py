@@ -79,12 +79,24 @@ _FIRST = {
     "value": "=",
     "yaml": "!&*",
 }
-#: Text PyYAML reads back as text that Go's YAML (kubectl, kustomize, Argo CD) reads as
-#: something else, so it is written quoted: YAML 1.1's booleans ``y`` and ``n``, numbers
-#: without a dot (``1e3``), octal numbers written ``0o17``.
-GO_NOT_TEXT = re.compile(
-    r"[yYnN]|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?0o[0-7_]+"
+#: Text PyYAML reads back as text that Go's YAML (kubectl, kustomize, Argo CD, Helm) reads
+#: as something else, so it is written quoted: YAML 1.1's booleans ``y`` and ``n``, and
+#: numbers as go-yaml resolves them: every ``_`` removed, then an integer as Go's
+#: ``strconv.ParseInt(s, 0, 64)`` reads one (``0X1F``, ``0B11``, ``0O17``, ``0o17``), or a
+#: float (``1e3``, ``1e1_0``). A text starting otherwise than go-yaml's numbers do may be
+#: quoted where it need not be, never the reverse.
+_GO_BOOLEAN = re.compile(r"[yYnN]")
+_GO_NUMBER = re.compile(
+    r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+"
+    r"|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)"
 )
+
+
+def go_not_text(value: str) -> bool:
+    """Whether Go's YAML reads ``value``, written plain, as other than text."""
+    return bool(_GO_BOOLEAN.fullmatch(value) or _GO_NUMBER.fullmatch(value.replace("_", "")))
+
+
 _PRINTABLE = re.compile(r"[\x20-\x7e]*\Z")
 _LITERAL = re.compile(r"[\x20-\x7e\n]*\Z")
 _LEADING = "#,[]{}&*!|>'\"%@`"
@@ -156,7 +168,7 @@ def _text(value: str) -> str:
     if len(value) > _LONGEST or not _PRINTABLE.match(value):
         raise _Unsupported
     plain = value and _plain_allowed(value) and _resolves_to_text(value)
-    if plain and not GO_NOT_TEXT.fullmatch(value):
+    if plain and not go_not_text(value):
         return value
     return "'" + value.replace("'", "''") + "'"
 
@@ -291,7 +303,7 @@ def pyyaml_dump(data: Any) -> str:
     def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
         if "\n" in value:
             return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-        if GO_NOT_TEXT.fullmatch(value):
+        if go_not_text(value):
             return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
         return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 

@@ -26,7 +26,7 @@ from mlgitops.spec.model import (
 from mlgitops.spec.positions import Key, dotted, locate
 from mlgitops.spec.repo_checks import label_rules, repo_rules, runner_rules
 from mlgitops.spec.schema_eval import SchemaError, iter_errors
-from mlgitops.spec.values import is_number, not_finite
+from mlgitops.spec.values import CONTROL, control_characters, is_number, not_finite
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -477,4 +477,24 @@ def problems(source: str, doc: Any, kind: str) -> list[Problem]:
         for path, message, at_key in rules:
             line, col = locate(doc, path, at_key=at_key)
             found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))
+        placed = {(p.line, p.col) for p in found}
+        for path, at_key, char in control_characters(doc, []):
+            line, col = locate(doc, path, at_key=at_key)
+            if path[:2] == ["model", "params"]:  # the estimator's own, in no generated file
+                continue
+            if (line, col) not in placed:  # a value's own rule already refuses it
+                message = (
+                    f"holds the control character U+{ord(char):04X}, which the generated "
+                    "workflows and manifests cannot carry (YAML files may not hold it)"
+                )
+                found.append(Problem(source, line, col, f"{_escaped(dotted(path))}: {message}"))
     return found
+
+
+def _escaped(text: str) -> str:
+    """``text`` with each control character written as its escape (``\\x85``, ``\\uffff``)."""
+    return "".join(_escape(c) if CONTROL.match(c) else c for c in text)
+
+
+def _escape(char: str) -> str:
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
