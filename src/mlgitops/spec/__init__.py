@@ -8,7 +8,7 @@ from pathlib import Path
 from mlgitops import fsio
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.record import record
-from mlgitops.spec.collisions import duplicate_names, unknown_pools
+from mlgitops.spec.collisions import duplicate_names, fork_runner_problems, unknown_pools
 from mlgitops.spec.loader import parse_pipeline_doc, parse_repo_config
 from mlgitops.spec.model import Pipeline, RepoConfig
 
@@ -84,10 +84,11 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
     the schema elsewhere.
     """
     problems: list[Problem] = []
-    config = RepoConfig()
+    config, config_text = RepoConfig(), None
     if (root / REPO_CONFIG).exists() or (root / REPO_CONFIG).is_symlink():
         try:
-            config = parse_repo_config(REPO_CONFIG, _read(root, REPO_CONFIG))
+            config_text = _read(root, REPO_CONFIG)
+            config = parse_repo_config(REPO_CONFIG, config_text)
         except SpecError as exc:
             problems += exc.problems
     pipelines, texts, docs = [], {}, {}
@@ -102,6 +103,7 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
                 docs[rel] = exc.document
     problems += duplicate_names(pipelines, texts, config)
     problems += unknown_pools(pipelines, texts, config)
+    problems += fork_runner_problems(pipelines, config, config_text)
     if check_references:
         from mlgitops.spec.references import reference_problems
 

@@ -1,7 +1,8 @@
 """What two specs of one repository may not share: a pipeline's name, an Argo CD
 Application (each pipeline environment's, the runners' controller's and each pool's, all
-in ``argocd.namespace``), a Service in one namespace of one cluster, and a runner pool
-named in ``train.runs_on`` that ``mlgitops.yaml`` does not declare."""
+in ``argocd.namespace``), a Service in one namespace of one cluster, and the runners of
+fork pull requests' jobs with a pipeline's self-hosted training; and a runner pool named
+in ``train.runs_on`` that ``mlgitops.yaml`` does not declare."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mlgitops.spec import model as m
 from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.positions import Key, locate
 
+REPO_CONFIG = "mlgitops.yaml"
 #: Folders of ``manifests/`` that ``render`` writes for the repository, not for one pipeline.
 RESERVED_NAMES = ("argocd", "runners")
 
@@ -29,6 +31,26 @@ def unknown_pools(
         if message:
             found.append(_at(p, texts, ["train", "runs_on"], f"train.runs_on: {message}"))
     return found
+
+
+def fork_runner_problems(
+    pipelines: Sequence[m.Pipeline], config: m.RepoConfig, config_text: str | None
+) -> list[Problem]:
+    """A problem at ``mlgitops.yaml: runs_on`` where it is a label a pipeline trains on
+    beside ``self-hosted``: the jobs that run a fork's code would run there too."""
+    from mlgitops.spec.repo_checks import fork_runner
+
+    if config_text is None:  # no mlgitops.yaml: its default, a GitHub-hosted image
+        return []
+    label = config.runs_on.strip().lower()
+    for p in sorted(pipelines, key=lambda p: p.source):
+        labels = [t.strip().lower() for t in p.train.runs_on]
+        if "self-hosted" in labels and label in labels:
+            doc, _ = parse_yaml(REPO_CONFIG, config_text)
+            line, col = locate(doc, ["runs_on"])
+            why = f"'{config.runs_on}' is a label {p.source} trains on, beside self-hosted"
+            return [Problem(REPO_CONFIG, line, col, f"runs_on: {fork_runner(why)}")]
+    return []
 
 
 def _at(p: m.Pipeline, texts: Mapping[str, str], path: list[Key], message: str) -> Problem:

@@ -38,13 +38,30 @@ def repo_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
         if message:
             yield ["default_branch"], message, False
     runs_on = doc.get("runs_on")
-    if isinstance(runs_on, str) and runs_on.strip().lower() == "self-hosted":
-        message = (
-            "self-hosted runners must not run the jobs that run a fork's code (check, "
-            "validate, report): use a GitHub-hosted runner such as 'ubuntu-24.04'"
-        )
-        yield ["runs_on"], message, False
+    runners = doc.get("runners")
+    pools = runners.get("pools") if isinstance(runners, dict) else None
+    names = [p.get("name") for p in pools if isinstance(p, dict)] if isinstance(pools, list) else []
+    if isinstance(runs_on, str):
+        label = runs_on.strip().lower()
+        if label in SELF_HOSTED_LABELS:
+            yield ["runs_on"], fork_runner(f"'{runs_on}' is a label of self-hosted runners"), False
+        elif label in {n.lower() for n in names if isinstance(n, str)}:
+            why = f"'{runs_on}' is a runner pool of this file (runners.pools)"
+            yield ["runs_on"], fork_runner(why), False
     yield from label_rules(runs_on, ["runs_on"])
+
+
+#: The labels every self-hosted runner gets (GitHub's defaults), which no GitHub-hosted one
+#: answers to.
+SELF_HOSTED_LABELS = frozenset({"self-hosted", "linux", "windows", "macos", "x64", "arm", "arm64"})
+
+
+def fork_runner(why: str) -> str:
+    """Why ``runs_on`` may not name a self-hosted runner: ``why`` it does."""
+    return (
+        f"{why}: self-hosted runners must not run the jobs that run a fork's code (plan, "
+        "check, report): use a GitHub-hosted runner such as 'ubuntu-24.04'"
+    )
 
 
 #: Why a runner label may not hold an expression.
