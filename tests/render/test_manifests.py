@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -468,6 +469,24 @@ def test_service_monitor_and_rule_only_when_asked(
                 assert "PrometheusRule" not in _kinds(built_objects)
 
 
+@pytest.mark.parametrize(
+    ("interval", "window"), [("30s", "5m"), ("75s", "5m"), ("90s", "6m"), ("10m", "40m")]
+)
+def test_the_alerts_rate_window_holds_four_scrape_intervals(
+    tmp_path: Path, interval: str, window: str
+) -> None:
+    """rate() needs two samples in its window: the alerts' five minutes grow, as the
+    analysis' window does, to four scrape intervals (with a 10m scrape, [5m] never fired)."""
+    root = _make_repo(tmp_path / "repo", "churn")
+    spec = root / "pipelines" / "churn.yaml"
+    old = "metrics: {scrape: service-monitor, alerts: true}"
+    spec.write_text(spec.read_text().replace(old, old[:-1] + f", interval: {interval}}}"))
+    rule = yaml.safe_load(_render(root)["manifests/churn/base/prometheus-rule.yaml"])
+    for alert in rule["spec"]["groups"][0]["rules"]:
+        windows = set(re.findall(r"\[([0-9]+[smh])\]", alert["expr"]))
+        assert windows == {window}, alert["expr"]
+
+
 def test_each_way_of_scraping_labels_samples_with_namespace_and_service(
     built: dict[tuple[str, str], list[dict[str, Any]]],
 ) -> None:
@@ -877,6 +896,34 @@ def test_names_go_s_yaml_reads_as_booleans_build_and_validate(
     objects = kustomize_build(root / "manifests" / "y" / "overlays" / "n")
     validate_objects(objects, contracts)
     assert {o["metadata"].get("namespace") for o in objects} == {"y"}
+
+
+@pytest.mark.parametrize("name", ["kustomization.yaml", "model.json"])
+def test_an_overlay_file_that_is_a_pipe_is_read_as_none_without_waiting(
+    tmp_path: Path, name: str
+) -> None:
+    """What render reads of an overlay to carry the deployed model over is read as the spec
+    files are: a named pipe there blocked render for good."""
+    import os
+    import subprocess
+    import sys
+
+    root = _make_repo(tmp_path / "repo", "houses")
+    (root / "data").mkdir()
+    (root / "data" / "houses.csv").write_text("x\n")
+    overlay = root / "manifests" / "houses" / "overlays" / "live"
+    overlay.mkdir(parents=True)
+    os.mkfifo(overlay / name)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "-C", str(root), "render"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (overlay / "kustomization.yaml").is_file()
+    assert "models:/houses@live" in (overlay / "kustomization.yaml").read_text()
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from mlgitops import jsondoc
+from mlgitops import fsio, jsondoc
 from mlgitops.errors import BadInput
 from mlgitops.record import record
 from mlgitops.render import argocd, image, monitoring, serving, yamltext
@@ -321,7 +321,7 @@ def _deployed(digest: str) -> bool:
 
 def _provenance_image(path: Path, repository: str) -> str | None:
     try:
-        record = jsondoc.loads(path.read_bytes(), str(path))
+        record = jsondoc.loads(fsio.read_file(path), str(path))
     except (OSError, ValueError, BadInput):
         return None
     ref = record.get("image") if isinstance(record, dict) else None
@@ -336,7 +336,7 @@ def _load(path: Path) -> Any:
     import yaml
 
     try:
-        text = path.read_text("utf-8")
+        text = fsio.read_file(path).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     try:  # libyaml's parser where PyYAML has it: the same documents, many times faster
@@ -365,7 +365,7 @@ def _overlay_literals(document: Any, generator: str) -> dict[str, str]:
 def _provenance(path: Path) -> OverlayModel:
     """The model ``model.json`` records ("" for what it does not, or cannot be read)."""
     try:
-        record = jsondoc.loads(path.read_bytes(), str(path))
+        record = jsondoc.loads(fsio.read_file(path), str(path))
     except (OSError, ValueError, BadInput):
         return OverlayModel("")
     uri = record.get("model_uri") if isinstance(record, dict) else None

@@ -110,7 +110,22 @@ def seconds(duration: str) -> int:
 
 def window(analysis: Analysis, scrape_interval: str) -> str:
     """The rate() window: the analysis interval, but at least four scrape intervals."""
-    total = max(seconds(analysis.interval), SCRAPES_PER_WINDOW * seconds(scrape_interval))
+    return _at_least(seconds(analysis.interval), scrape_interval)
+
+
+#: The alerts' rate() window where four scrape intervals are shorter.
+ALERT_WINDOW_S = 300
+
+
+def alert_window(pipeline: Pipeline) -> str:
+    """The alerts' rate() window: five minutes, but at least four scrape intervals (rate()
+    needs two samples in it)."""
+    assert pipeline.deploy is not None
+    return _at_least(ALERT_WINDOW_S, pipeline.deploy.metrics.interval)
+
+
+def _at_least(total: int, scrape_interval: str) -> str:
+    total = max(total, SCRAPES_PER_WINDOW * seconds(scrape_interval))
     return f"{total // 60}m" if total % 60 == 0 else f"{total}s"
 
 
@@ -323,28 +338,30 @@ def prometheus_rule(pipeline: Pipeline) -> Obj:
 
 def _server_exprs(pipeline: Pipeline) -> tuple[str, str]:
     """Error ratio and p99 (ms) of the stable Service, from the server's own metrics."""
+    w = alert_window(pipeline)
     where = f'service="{pipeline.name}",{_SCORING}'
     errors = (
-        f'sum by (namespace) (rate(mlgitops_requests_total{{{where},code="5xx"}}[5m]))\n'
-        f"/\nsum by (namespace) (rate(mlgitops_requests_total{{{where}}}[5m]))\n"
+        f'sum by (namespace) (rate(mlgitops_requests_total{{{where},code="5xx"}}[{w}]))\n'
+        f"/\nsum by (namespace) (rate(mlgitops_requests_total{{{where}}}[{w}]))\n"
     )
     latency = (
         "1000 * histogram_quantile(0.99, sum by (namespace, le) "
-        f"(rate(mlgitops_request_duration_seconds_bucket{{{where}}}[5m])))\n"
+        f"(rate(mlgitops_request_duration_seconds_bucket{{{where}}}[{w}])))\n"
     )
     return errors, latency
 
 
 def _kserve_exprs(pipeline: Pipeline) -> tuple[str, str]:
     """The same from Knative's queue-proxy metrics of the predictor (latencies are in ms)."""
+    w = alert_window(pipeline)
     where = f'service_name="{pipeline.name}-predictor"'
     errors = (
-        f'sum by (namespace) (rate(revision_request_count{{{where},response_code_class="5xx"}}[5m]))\n'
-        f"/\nsum by (namespace) (rate(revision_request_count{{{where}}}[5m]))\n"
+        f'sum by (namespace) (rate(revision_request_count{{{where},response_code_class="5xx"}}[{w}]))\n'
+        f"/\nsum by (namespace) (rate(revision_request_count{{{where}}}[{w}]))\n"
     )
     latency = (
         "histogram_quantile(0.99, sum by (namespace, le) "
-        f"(rate(revision_request_latencies_bucket{{{where}}}[5m])))\n"
+        f"(rate(revision_request_latencies_bucket{{{where}}}[{w}])))\n"
     )
     return errors, latency
 

@@ -24,7 +24,7 @@ from mlgitops.spec.model import (
     is_url,
 )
 from mlgitops.spec.positions import Key, dotted, locate
-from mlgitops.spec.repo_checks import label_rules, repo_rules, runner_rules
+from mlgitops.spec.repo_checks import is_hosted, label_rules, repo_rules, runner_rules
 from mlgitops.spec.schema_eval import SchemaError, iter_errors
 from mlgitops.spec.values import CONTROL, control_characters, is_number, not_finite
 
@@ -195,6 +195,7 @@ def _semantic(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
     train = doc.get("train")
     if isinstance(train, dict):
         yield from label_rules(train.get("runs_on"), ["train", "runs_on"])
+        yield from _hosted_train_rules(train)
     deploy = doc.get("deploy")
     server = deploy.get("server") if isinstance(deploy, dict) else None
     buckets = isinstance(server, dict) and "prediction_buckets" in server
@@ -207,6 +208,22 @@ def _semantic(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
         message = cron_problem(schedule)
         if message:
             yield ["drift", "schedule"], message, False
+
+
+#: The most minutes GitHub lets a job run on its own runners.
+HOSTED_JOB_MINUTES = 360
+
+
+def _hosted_train_rules(train: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
+    """A train job on a GitHub-hosted runner (``ubuntu-24.04``) stops at six hours."""
+    runs_on, timeout = train.get("runs_on"), train.get("timeout_minutes")
+    label = runs_on[0] if isinstance(runs_on, list) and len(runs_on) == 1 else runs_on
+    if is_hosted(label) and isinstance(timeout, int) and timeout > HOSTED_JOB_MINUTES:
+        message = (
+            f"the train job runs on {label!r}, a GitHub-hosted runner, which GitHub stops "
+            f"after {HOSTED_JOB_MINUTES} minutes: at most {HOSTED_JOB_MINUTES}"
+        )
+        yield ["train", "timeout_minutes"], message, False
 
 
 #: Why the target column may not be declared nullable (inline, or in a schema file).
@@ -399,6 +416,11 @@ def _too_long(
     return f"{value!r} is too long for {reader}: at most {longest_s // 3600}h ({longest_s} seconds)"
 
 
+#: The ports Knative Serving (KServe's serverless mode) refuses for the user's container:
+#: its queue-proxy's (8012, 8013, 8022, 9090, 9091) and profiling's (8008).
+KNATIVE_PORTS = frozenset({8008, 8012, 8013, 8022, 9090, 9091})
+
+
 def _server_rules(server: Any, *, service: bool = True) -> Iterator[tuple[list[Key], str, bool]]:
     """``service``: the pipeline's own Services (a Rollout) expose the metrics port beside
     :data:`SERVICE_PORT`."""
@@ -408,6 +430,14 @@ def _server_rules(server: Any, *, service: bool = True) -> Iterator[tuple[list[K
     if port == metrics_port:
         message = f"the metrics port must differ from the port (both are {port})"
         key = "metrics_port" if "metrics_port" in server else "port"
+        yield ["deploy", "server", key], message, False
+    elif not service and (taken := {port, metrics_port} & KNATIVE_PORTS):
+        key = "port" if port in taken else "metrics_port"
+        message = (
+            f"Knative keeps port {min(taken)} for itself (its queue-proxy and profiling "
+            f"listen on {', '.join(map(str, sorted(KNATIVE_PORTS)))} beside the model "
+            "server): choose another"
+        )
         yield ["deploy", "server", key], message, False
     elif service and metrics_port == SERVICE_PORT:
         message = (

@@ -120,6 +120,14 @@ def runner_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
                 f"manifests/runners/{name}.yaml is the runners' own file: name the pool otherwise"
             )
             yield [*where, "name"], message, False
+        group = pool.get("runner_group")
+        if isinstance(group, str) and group and not _reads_back(group):
+            message = (
+                f"the runner chart writes the runner group unquoted, and YAML would not read "
+                f"{group!r} back as this text: name the group with letters, digits, spaces, "
+                "'.', '_' and '-', not as a number, a boolean or null"
+            )
+            yield [*where, "runner_group"], message, False
         yield from _toleration_rules(pool.get("tolerations"), [*where, "tolerations"])
         yield from _node_selector_rules(pool.get("node_selector"), [*where, "node_selector"])
 
@@ -189,6 +197,18 @@ def _node_selector_rules(selector: Any, path: list[Key]) -> Iterator[tuple[list[
             yield [*path, key], f"{value!r} is not a node label's value ({_VALUE_FORM})", False
 
 
+def _reads_back(text: str) -> bool:
+    """Whether ``text``, written unquoted, is read back as this text in YAML."""
+    from mlgitops.render.yamltext import plain_reads_back  # render imports the specs
+
+    return plain_reads_back(text)
+
+
+def is_hosted(label: Any) -> bool:
+    """Whether ``label`` is one of GitHub's hosted runner images (``ubuntu-24.04``)."""
+    return isinstance(label, str) and _HOSTED.match(label) is not None
+
+
 def unknown_pool(runs_on: Any, pools: list[str]) -> str | None:
     """Why ``train.runs_on`` names no declared pool, or None when it is fine.
 
@@ -200,7 +220,7 @@ def unknown_pool(runs_on: Any, pools: list[str]) -> str | None:
     if not pools or not isinstance(labels, list) or len(labels) != 1:
         return None
     label = labels[0]
-    if not isinstance(label, str) or label in pools or _HOSTED.match(label):
+    if not isinstance(label, str) or label in pools or is_hosted(label):
         return None
     import difflib  # only on an unknown pool: keeps it off render's start-up
 
