@@ -43,6 +43,12 @@ CASES = [
     ("fractions-later", ["2024-01-01 10:00:00", "2024-01-02 10:00:00", "2024-01-03 10:00:00.5"]),
     ("a-nat-and-another-format", ["2024-01-01 10:00:00", "NaT", "2024-02-02", "2024-02-03"]),
     ("a-nat-in-one-format", ["2024-01-01", "NaT", "2024-02-02"]),
+    # pandas reads whole numbers as numbers: nanoseconds since 1970 to pandera's coercion
+    ("whole-numbers", ["20240101", "20240315", "20241231", "20240102"]),
+    ("whole-numbers-and-a-gap", ["20240101", "", "20240315", "20240102"]),
+    ("small-whole-numbers", ["5", "7", "-3"]),
+    ("a-whole-number-then-dates", ["20240101", "2024-01-02", "2024-01-03"]),
+    ("whole-numbers-then-a-date-in-another-chunk", ["20240101", "20240102", "20240103", "2024-01-04"]),
 ]  # fmt: skip
 
 

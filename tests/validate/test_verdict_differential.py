@@ -43,6 +43,18 @@ columns:
 coerce: true
 strict: true
 """
+#: Gaps written many ways, and dates written two ways in one format, in unique columns:
+#: pandera's coercion makes ``NAN``, ``NaT`` and an empty cell one gap, ``9:00`` 09:00.
+UNIQUE_GAPS = """\
+schema_type: dataframe
+columns:
+  id: {dtype: int64, unique: true}
+  score: {dtype: float64, nullable: true, unique: true}
+  day: {dtype: "datetime64[ns]", nullable: true, unique: true}
+  at: {dtype: "datetime64[ns]", nullable: true}
+unique: [at, id]
+coerce: true
+"""
 #: The schema's own dtype, which pandera gives every column it declares (over their own), and
 #: with ``coerce`` every other column of the frame too.
 SCHEMA_WIDE = """\
@@ -81,6 +93,12 @@ SHAPES = {
         },
     ),
 }  # fmt: skip
+UNIQUE_GAP_VALUES = {
+    "id": ["1", "2", "3"],
+    "score": ["1.5", "NAN", "", "nan", "Nan", "2.5", "-0", "0", "NA"],
+    "day": ["2024-01-05", "2024-01-5", "2024-01-06", "NaT", "", "nat", "NAT", "NA"],
+    "at": ["2024-01-05 09:00:00", "2024-01-05 9:00:00", "2024-01-05 9:0:0", "NaT", ""],
+}
 #: (schema, the values each column is written with, the words among them: a word is one
 #: failure here, two in pandera, whose other checks of its column then do not run)
 SCHEMA_WIDE_SHAPES = {
@@ -254,6 +272,43 @@ def test_random_files_are_judged_as_plain_pandera_judges_them(
         assert _ours(data, schema, tmp_path / "data.csv") == expected, (seed, case, data)
         judged += expected is not None and not expected[0]
     assert judged > 50  # most files hold something to find
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_gaps_and_dates_in_unique_keys_are_judged_as_plain_pandera_judges_them(
+    seed: int, tmp_path: Path
+) -> None:
+    """Gaps written ``NAN``, ``NaT`` or left empty are one value in a unique key, and dates
+    are the timestamps they write (``9:00`` is ``09:00``), in any chunk: the verdict is plain
+    pandera's. pandera names duplicated gaps in its message but leaves them out of its
+    failure cases, where they are failing rows here (docs/validate.md): the rows are
+    compared without those whose value is a gap."""
+    chance = random.Random(seed)
+    duplicated_gaps = 0
+    for case in range(100):
+        data = _file(chance, UNIQUE_GAP_VALUES)
+        expected: Any = _pandera(data, UNIQUE_GAPS)
+        path = tmp_path / "data.csv"
+        path.write_bytes(data)
+        reader = open_data(path.parent, path.name, fmt="csv", workdir=path.parent)
+        outcome = validate(reader, _schema(UNIQUE_GAPS), Limits(chunk_rows=3))
+        found: dict[tuple[str, str], set[int | None]] = {}
+        for f in outcome.failures:
+            # pandera names each column of a unique key apart: (at, multiple_fields_uniqueness)
+            for column in (f.column or "").split(", "):
+                values = [(e.row, _part(e.value, column)) for e in f.examples]
+                duplicated_gaps += any(value is None for _, value in values)
+                rows = {r for r, value in values if value is not None} if f.failing_rows else {None}
+                if rows:
+                    found[(column, f.check)] = rows
+        assert (outcome.passed, found) == expected, (seed, case, data)
+    assert duplicated_gaps > 20
+
+
+def _part(value: Any, column: str) -> Any:
+    """A failing row's value in ``column``: its own, or its part of a key's values."""
+    return value.get(column) if isinstance(value, dict) else value
 
 
 @pytest.mark.usefixtures("every_example")

@@ -9,7 +9,7 @@ from mlgitops import fsio
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.record import record
 from mlgitops.spec.collisions import duplicate_names, fork_runner_problems, unknown_pools
-from mlgitops.spec.loader import parse_pipeline_doc, parse_repo_config
+from mlgitops.spec.loader import parse_pipeline_doc, parse_repo_config, parse_yaml
 from mlgitops.spec.model import Pipeline, RepoConfig
 
 PIPELINES_DIR = "pipelines"
@@ -105,7 +105,10 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
     problems += unknown_pools(pipelines, texts, config)
     problems += fork_runner_problems(pipelines, config, config_text)
     if check_references:
-        from mlgitops.spec.references import reference_problems
+        from mlgitops.spec.references import action_problems, reference_problems
+
+        if config_text is not None and all(p.path != REPO_CONFIG for p in problems):
+            problems += action_problems(root, parse_yaml(REPO_CONFIG, config_text)[0])
 
         # A value with a problem of its own (a path that escapes the repository,
         # an unsupported URL) is not looked for as well.

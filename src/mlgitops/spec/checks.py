@@ -361,6 +361,10 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
                 )
                 yield ["deploy", "environments", i, "name"], taken, False
         yield from _canary_rules(env, i)
+        analysis = env.get("analysis")
+        prometheus = analysis.get("prometheus") if isinstance(analysis, dict) else None
+        if isinstance(prometheus, str) and (why := _url_problem(prometheus)):
+            yield ["deploy", "environments", i, "analysis", "prometheus"], why, False
         limits = (
             (
                 "canary",
@@ -390,6 +394,25 @@ def _deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
     if "service_monitor" in deploy and "metrics" in deploy:
         message = "service_monitor is a shorthand for metrics: keep only metrics"
         yield ["deploy", "service_monitor"], message, True
+
+
+def _url_problem(url: str) -> str | None:
+    """Why Go's URL parser or HTTP client (Argo Rollouts') refuses an http(s) URL the
+    schema took; None where it reads it."""
+    from urllib.parse import urlsplit
+
+    if not url.startswith(("http://", "https://")) or re.search(r"\s", url) or CONTROL.search(url):
+        return None  # the schema's (or the control characters') own problem
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a port that is no number, or past 65535, raises)
+    except ValueError as exc:
+        return f"{url!r} is no URL ({exc})"
+    if not parts.hostname:
+        return f"{url!r} names no host"
+    if re.search("%(?![0-9A-Fa-f]{2})", url):
+        return f"{url!r} holds a '%' that starts no escape (%20, %2F ...)"
+    return None
 
 
 #: The longest durations the readers of each setting hold, in seconds: Go's

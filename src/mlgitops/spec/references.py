@@ -55,6 +55,20 @@ def reference_problems(root: Path, source: str, doc: Any) -> list[Problem]:
     return found
 
 
+def action_problems(root: Path, doc: Any) -> list[Problem]:
+    """``mlgitops.yaml: action`` as a path in the repository (``./…``) that holds no
+    Action: every generated job would fail at its first step on GitHub."""
+    action = _mapping(doc).get("action")
+    if not isinstance(action, str) or not action.startswith("./") or ".." in action.split("/"):
+        return []
+    folder = root / action
+    if any((folder / name).is_file() for name in ("action.yml", "action.yaml")):
+        return []
+    line, col = locate(doc, ["action"])
+    message = f"action: {action!r} holds no action.yml in the repository"
+    return [Problem("mlgitops.yaml", line, col, message)]
+
+
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 

@@ -75,6 +75,14 @@ class _Values:
         self.first.extend(rows[: max(keep - len(self.first), 0)])
 
 
+_WHOLE = re.compile(r"[-+]?[0-9]+")
+#: The "format" of a column whose first value is a whole number (``20240101``): pandas reads
+#: a column of them as numbers, and pandera's coercion makes each a count of nanoseconds
+#: since 1970 (not the date it may write); a value that is no whole number makes the file's
+#: column text, whose coercion in the first value's format fails.
+EPOCH = "<nanoseconds since 1970>"
+
+
 class DateColumn:
     """One ``datetime64[ns]`` column over the whole file."""
 
@@ -103,6 +111,31 @@ class DateColumn:
     def handled(self) -> bool:
         return self.format != ""
 
+    def compared(self, values: pd.Series) -> pd.Series | None:
+        """The chunk's values as a check over the whole table (uniqueness) compares them:
+        the timestamps :meth:`parse` makes, every gap (``NaT`` written too) NaT; None where
+        pandera judges the column as text (no coercion, a coercion that fails, no format
+        to read it in). Call after :meth:`parse` saw the chunk; it records nothing."""
+        import pandas as pd
+
+        if self.broken or self.format == "":
+            return None
+        if self.format is None:  # nothing but gaps so far
+            return pd.Series(pd.NaT, index=values.index, dtype=DTYPE)
+        return self._read(values).astype(DTYPE)
+
+    def _read(self, values: pd.Series) -> pd.Series:
+        """``pandas.to_datetime`` of the chunk in the column's format, a gap where a value
+        is not in it; in :data:`EPOCH`, whole numbers as nanoseconds since 1970."""
+        import pandas as pd
+
+        if self.format != EPOCH:
+            return pd.to_datetime(values, format=self.format, errors="coerce")
+        text = values.where(values.notna() & ~values.isin(_NAT)).astype(object)
+        whole = text.map(lambda v: isinstance(v, str) and _WHOLE.fullmatch(v.strip()) is not None)
+        numbers = pd.to_numeric(text.where(whole.astype(bool)), errors="coerce")
+        return pd.to_datetime(numbers, unit="ns", errors="coerce")
+
     def parse(self, values: pd.Series) -> pd.Series | None:
         """The chunk's values as pandas' coercion of the whole column makes them; None
         where it fails on the whole column (the values stay text, and pandera judges
@@ -117,11 +150,12 @@ class DateColumn:
             if not self.handled:
                 return None
         if not self.coerce:
-            self._judge_alone(values[present])
+            if self.format != EPOCH:  # numbers to pandas: the dtype fails, no value on its own
+                self._judge_alone(values[present])
             return None
         if self.format is None:  # nothing but gaps so far
             return pd.Series(pd.NaT, index=values.index, dtype=DTYPE)
-        parsed = pd.to_datetime(values, format=self.format, errors="coerce")
+        parsed = self._read(values)
         unread = present & parsed.isna()
         wide = parsed.notna() & ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max))
         if not unread.any() and not wide.any():
@@ -137,9 +171,12 @@ class DateColumn:
 
         for row, value in values.items():
             if isinstance(value, str) and value not in _SKIPPED:
-                found = guess_datetime_format(value)
-                zoned = found is not None and ("%z" in found or "%Z" in found)
-                self.format = "" if found is None or zoned else found
+                if _WHOLE.fullmatch(value.strip()):
+                    self.format = EPOCH
+                else:
+                    found = guess_datetime_format(value)
+                    zoned = found is not None and ("%z" in found or "%Z" in found)
+                    self.format = "" if found is None or zoned else found
                 self.first = (int(row) + 1, value)
                 return
 

@@ -172,12 +172,15 @@ def _run(
         tally.add(failure)
     hint = reader.size_hint() if plan.unique_keys else 0
     numbers = _numbers(plan)
-    uniques = [Uniqueness(keys, hint, numbers, checks) for keys, checks in plan.unique_keys.items()]
+    chunker = _Chunker(plan, tally, text, reader.display, keep, broken)
+    uniques = [
+        Uniqueness(keys, hint, numbers, checks, chunker.dates)
+        for keys, checks in plan.unique_keys.items()
+    ]
     parsed = numbers | {c.name: c for c in plan.columns if c.kind == "M"}  # dates: text
     value_sets = [ValueSet(c, check, parsed.get(c)) for c, check in plan.value_sets]
     profiler = Profiler(numbers) if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
-    chunker = _Chunker(plan, tally, text, reader.display, keep, broken)
     rows = 0
     kept: list[tuple[pa.Table, dict[str, pa.Array]]] = []
     declared = plan.declared  # what the stages take

@@ -32,7 +32,10 @@ from mlgitops.validation.parsing import Typed, as_comparable_text, as_values, is
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
+
+    from mlgitops.validation.dates import DateColumn
 
 #: Candidates compared by value at most; beyond, the count rests on the hashes.
 CONFIRM_LIMIT = 1_000_000
@@ -111,6 +114,7 @@ class Uniqueness:
         size_hint: int,
         numbers: Mapping[str, Typed] | None = None,
         checks: Mapping[str, str] | None = None,
+        dates: Mapping[str, DateColumn] | None = None,
     ) -> None:
         import numpy as np
 
@@ -125,6 +129,9 @@ class Uniqueness:
         #: The keys declared numbers or booleans: where the file writes such a key as text
         #: (``10.0``, ``+10``), it compares as the value it parses to.
         self._numbers = {k: v for k, v in (numbers or {}).items() if k in keys}
+        #: The keys declared dates and read as text: compared as the timestamps they write
+        #: (``9:00`` is ``09:00``), as pandera's coercion makes them.
+        self._dates = {k: v for k, v in (dates or {}).items() if k in keys}
         self._hint = size_hint
         self._hashes = np.empty(min(max(size_hint, 1024), KEPT), dtype=np.uint64)
         self._count = 0
@@ -151,13 +158,28 @@ class Uniqueness:
 
     def _comparable(self, batch: pa.Table) -> pa.Table:
         """The key columns, those declared numbers but read as text spelt one way per value."""
+        import pyarrow as pa
+
         keys = batch.select(list(self.keys))
         for name, typed in self._numbers.items():
             if is_text(keys.column(name).type):
                 at = keys.schema.get_field_index(name)
                 spelt = as_comparable_text(keys.column(name), typed.target)
                 keys = keys.set_column(at, name, spelt)
+        for name, stamps in self._stamps(keys).items():
+            keys = keys.set_column(keys.schema.get_field_index(name), name, pa.array(stamps))
         return keys
+
+    def _stamps(self, keys: pa.Table) -> dict[str, pd.Series]:
+        """The date keys read as text, as the timestamps they write, where pandera's
+        coercion makes them dates."""
+        found = {}
+        for name, dates in self._dates.items():
+            if is_text(keys.column(name).type):
+                stamps = dates.compared(keys.column(name).to_pandas())
+                if stamps is not None:
+                    found[name] = stamps
+        return found
 
     def _values(self, batch: pa.Table, rows: Any) -> Any:
         """The key values of ``rows`` as pandas compares them, numbers written as text parsed."""
@@ -169,6 +191,8 @@ class Uniqueness:
             if is_text(taken.column(name).type):
                 values = as_values(taken.column(name), typed.target)
                 frame[name] = pd.Series(values, index=frame.index, dtype=object)
+        for name, stamps in self._stamps(taken).items():
+            frame[name] = stamps.to_numpy()
         return frame
 
     def stored(self) -> int:
@@ -263,7 +287,10 @@ class Uniqueness:
                 found.append(frame)
             hashed += int(hit.sum())
             start += batch.num_rows
-        candidates = pd.concat(found)
+        # one gap, however each chunk holds it (NaN, None, NaT): pandas' duplicated takes
+        # NaN and None in one column of objects for two values
+        candidates = pd.concat(found).astype(object)
+        candidates = candidates.where(candidates.notna(), None)
         failures = []
         for check, spared in self._spared.items():
             exact = candidates[candidates.duplicated(keep=spared)]
