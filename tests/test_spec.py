@@ -344,3 +344,22 @@ def test_schedules_near_the_edges(schedule: str, refused: bool) -> None:
     from mlgitops.spec.cron import cron_problem
 
     assert (cron_problem(schedule) is not None) is refused
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("%YAML 1.3\r\n---\r\nname: x\r\n", 1), ("%YAML 1.3\r---\rname: x\r", 1),
+     ("\ufeff%YAML 1.3\n---\nname: x\n", 1), ("# a comment\r\n%YAML 1.0\r\n---\r\nname: x\r\n", 2)],
+    ids=["crlf", "cr", "bom", "second-line"],
+)  # fmt: skip
+def test_a_yaml_version_mlgitops_does_not_read_is_refused_at_its_line_whatever_the_line_ends(
+    text: str, line: int
+) -> None:
+    """ruamel's parser asserts on such a directive: an AssertionError, exit 3 before where
+    the directive's line ended in CR LF or CR, or followed a byte-order mark."""
+    from mlgitops.spec.loader import parse_yaml
+
+    doc, problems = parse_yaml("pipelines/x.yaml", text)
+    assert doc is None
+    assert [(p.line, p.col, p.message.split(":")[0]) for p in problems] == [(line, 1, "YAML")]
+    assert "mlgitops reads YAML 1.1 and 1.2" in problems[0].message

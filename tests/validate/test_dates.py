@@ -49,6 +49,16 @@ CASES = [
     ("small-whole-numbers", ["5", "7", "-3"]),
     ("a-whole-number-then-dates", ["20240101", "2024-01-02", "2024-01-03"]),
     ("whole-numbers-then-a-date-in-another-chunk", ["20240101", "20240102", "20240103", "2024-01-04"]),
+    # ... unless pandas reads one of them as no number: then the column is text, dates
+    ("whole-numbers-and-a-nat", ["20240101", "NaT", "20240102"]),
+    ("whole-numbers-and-nan-in-capitals", ["20240101", "20240103", "20240104", "NAN", "20240102"]),
+    ("whole-numbers-and-today", ["20240101", "today", "20240102"]),
+    ("a-nat-then-whole-numbers", ["NaT", "5", "6"]),
+    ("numbers-with-an-exponent", ["5", "1e3"]),
+    ("whole-numbers-and-a-fraction", ["20240101", "1.5", "20240102"]),
+    ("whole-numbers-with-spaces-and-signs", ["20240101", " 7", "+6", "-5"]),
+    ("a-number-twice-spelt-two-ways", ["5", "7", "6", "5.0"]),
+    ("a-date-twice-in-two-chunks", ["20240101", "", "20240103", "20240101"]),
 ]  # fmt: skip
 
 
@@ -141,8 +151,9 @@ def coercions(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 @pytest.mark.parametrize(
     "schema",
-    ["inline", "file-coerce", "file-coerce-nullable", "file-no-coerce", "file-in-range"],
-)
+    ["inline", "file-coerce", "file-coerce-nullable", "file-no-coerce", "file-in-range",
+     "file-unique"],
+)  # fmt: skip
 @pytest.mark.parametrize(("case", "values"), CASES, ids=[c for c, _ in CASES])
 def test_the_verdict_is_plain_pandera_s_on_the_whole_file(
     tmp_path: Path,
@@ -159,6 +170,7 @@ def test_the_verdict_is_plain_pandera_s_on_the_whole_file(
         "file-in-range": _schema(
             True, True, ", in_range: {min_value: '2024-01-02', max_value: '2100-01-01'}"
         ),
+        "file-unique": _schema(True, True, ", unique: true"),
     }[schema]
     repo = _repo(tmp_path / "repo", values, written)
     ours, _ = _ours(repo, capsys)

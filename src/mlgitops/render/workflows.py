@@ -28,6 +28,7 @@ from mlgitops.spec.model import (
     is_url,
     model_job_minutes,
 )
+from mlgitops.spec.repo_checks import is_hosted
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ REPO_CONFIG = "mlgitops.yaml"
 ACTIONLINT_CONFIG = ".github/actionlint.yaml"
 #: Runner labels actionlint knows without configuration (besides GitHub-hosted images).
 _KNOWN_LABELS = frozenset({"self-hosted", "x64", "arm", "arm64", "linux", "macos", "windows"})
-_HOSTED_LABEL = re.compile(r"^(ubuntu|windows|macos)-")
 
 #: Minutes each GitHub-hosted job may run (the train job takes the spec's).
 CHECK_TIMEOUT = 30
@@ -233,7 +233,7 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
     container = None
     if pool is not None and pool.container_mode == "kubernetes":
         container = pool.job_image or pool.image
-    hosted = all(_HOSTED_LABEL.match(label) for label in pipeline.train.runs_on)
+    hosted = all(is_hosted(label) for label in pipeline.train.runs_on)
     watchdog = 0 if hosted else pipeline.train.runner_wait_minutes
     affected = "needs.plan.outputs.affected == 'true'"
     in_lfs = _lfs(repo, pipeline)
@@ -458,7 +458,7 @@ def report_context(repo: Repo, pipelines: list[Pipeline]) -> dict[str, Any]:
 def actionlint_context(repo: Repo) -> dict[str, Any]:
     """Context of ``actionlint.yaml.j2``: the self-hosted runner labels the specs use."""
     labels = {repo.config.runs_on, *(x for p in repo.pipelines for x in p.train.runs_on)}
-    custom = sorted(x for x in labels if x not in _KNOWN_LABELS and not _HOSTED_LABEL.match(x))
+    custom = sorted(x for x in labels if x not in _KNOWN_LABELS and not is_hosted(x))
     return {
         "header": rendering.header("pipelines/").rstrip("\n"),
         "labels": [_q(x) for x in custom],

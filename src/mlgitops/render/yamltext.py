@@ -95,7 +95,7 @@ _GO_NUMBER = re.compile(
 def plain_reads_back(value: str) -> bool:
     """Whether ``value`` written plain (unquoted, as a chart's template writes it) is read
     back as this text, by PyYAML (YAML 1.1) and by Go's YAML."""
-    if not value or len(value) > _LONGEST or not _PRINTABLE.match(value):
+    if not value or len(value) > _LONGEST or not value.isprintable():
         return False
     return _plain_allowed(value) and _resolves_to_text(value) and not go_not_text(value)
 

@@ -217,11 +217,13 @@ HOSTED_JOB_MINUTES = 360
 def _hosted_train_rules(train: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
     """A train job on a GitHub-hosted runner (``ubuntu-24.04``) stops at six hours."""
     runs_on, timeout = train.get("runs_on"), train.get("timeout_minutes")
-    label = runs_on[0] if isinstance(runs_on, list) and len(runs_on) == 1 else runs_on
-    if is_hosted(label) and isinstance(timeout, int) and timeout > HOSTED_JOB_MINUTES:
+    labels = [runs_on] if isinstance(runs_on, str) else runs_on
+    hosted = isinstance(labels, list) and bool(labels) and all(map(is_hosted, labels))
+    if hosted and isinstance(timeout, int) and timeout > HOSTED_JOB_MINUTES:
+        where = ", ".join(map(str, labels or []))
         message = (
-            f"the train job runs on {label!r}, a GitHub-hosted runner, which GitHub stops "
-            f"after {HOSTED_JOB_MINUTES} minutes: at most {HOSTED_JOB_MINUTES}"
+            f"the train job runs on {where}, a GitHub-hosted runner, which GitHub stops after "
+            f"{HOSTED_JOB_MINUTES} minutes: at most {HOSTED_JOB_MINUTES}"
         )
         yield ["train", "timeout_minutes"], message, False
 
@@ -457,7 +459,7 @@ def _server_rules(server: Any, *, service: bool = True) -> Iterator[tuple[list[K
     elif not service and (taken := {port, metrics_port} & KNATIVE_PORTS):
         key = "port" if port in taken else "metrics_port"
         message = (
-            f"Knative keeps port {min(taken)} for itself (its queue-proxy and profiling "
+            f"Knative keeps port {server.get(key)} for itself (its queue-proxy and profiling "
             f"listen on {', '.join(map(str, sorted(KNATIVE_PORTS)))} beside the model "
             "server): choose another"
         )
@@ -533,15 +535,24 @@ def problems(source: str, doc: Any, kind: str) -> list[Problem]:
         placed = {(p.line, p.col) for p in found}
         for path, at_key, char in control_characters(doc, []):
             line, col = locate(doc, path, at_key=at_key)
-            if path[:2] == ["model", "params"]:  # the estimator's own, in no generated file
+            if not _rendered(path):
                 continue
             if (line, col) not in placed:  # a value's own rule already refuses it
                 message = (
                     f"holds the control character U+{ord(char):04X}, which the generated "
-                    "workflows and manifests cannot carry (YAML files may not hold it)"
+                    "workflows and manifests may not carry"
                 )
                 found.append(Problem(source, line, col, f"{_escaped(dotted(path))}: {message}"))
     return found
+
+
+def _rendered(path: list[Key]) -> bool:
+    """Whether the value at ``path`` may reach a generated file: not the estimator's own
+    parameters, the data's columns and their checks (a pattern may name control
+    characters), nor a description."""
+    return path[:2] not in (["model", "params"], ["data", "columns"]) and (
+        not path or path[-1] != "description"
+    )
 
 
 def _escaped(text: str) -> str:

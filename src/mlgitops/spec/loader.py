@@ -39,9 +39,8 @@ def _load(source: str, text: str) -> tuple[Any, list[Problem]]:
         return _load_slow(source, text)
     except AssertionError:  # ruamel's parser asserts a directive's minor version is 1 or 2
         version = _odd_version(source, text)
-        if version is None:
-            raise
-        return None, [version]
+        why = "YAML: a %YAML directive of a version mlgitops does not read (1.1 and 1.2)"
+        return None, [version or Problem(source, 1, 1, why)]
 
 
 def _load_slow(source: str, text: str) -> tuple[Any, list[Problem]]:
@@ -199,11 +198,12 @@ def _odd_version(source: str, text: str) -> Problem | None:
     """A ``%YAML 1.x`` directive of a minor version other than 1 and 2, at its line."""
     import re
 
-    found = re.search(r"^%YAML[ \t]+1\.([0-9]+)(?=[ \t]*(#|$))", text, re.MULTILINE)
-    if found is None or found.group(1) in ("1", "2"):
+    at_line = r"(?:\A\ufeff?|(?<=[\r\n]))"  # after a byte-order mark, or any line break
+    found = re.search(at_line + r"%YAML[ \t]+([0-9]+)\.([0-9]+)", text)
+    if found is None or (found.group(1), found.group(2)) in (("1", "1"), ("1", "2")):
         return None
-    line = text.count("\n", 0, found.start()) + 1
-    why = f"%YAML 1.{found.group(1)}: mlgitops reads YAML 1.1 and 1.2"
+    line = len(re.findall(r"\r\n|\r|\n", text[: found.start()])) + 1
+    why = f"%YAML {found.group(1)}.{found.group(2)}: mlgitops reads YAML 1.1 and 1.2"
     return Problem(source, line, 1, f"YAML: {why}")
 
 

@@ -76,18 +76,43 @@ class _Values:
 
 
 _WHOLE = re.compile(r"[-+]?[0-9]+")
-#: The "format" of a column whose first value is a whole number (``20240101``): pandas reads
-#: a column of them as numbers, and pandera's coercion makes each a count of nanoseconds
-#: since 1970 (not the date it may write); a value that is no whole number makes the file's
-#: column text, whose coercion in the first value's format fails.
-EPOCH = "<nanoseconds since 1970>"
+#: A value pandas' CSV reader reads as a number (``5``, `` 7``, ``+6``, ``1.5``, ``1e3``,
+#: ``inf``); not ``NAN``, ``NaT``, ``1_000`` or ``0x10``, which make the column text.
+NUMBER = re.compile(
+    r"[ \t]*[-+]?(?:[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?"
+    r"|(?i:inf|infinity))[ \t]*"
+)
+#: The "format" of a column whose first value is a whole number (``20240101``) and whose
+#: every value pandas reads as a number: pandera's coercion makes each a count of
+#: nanoseconds since 1970, not the date it may write.
+EPOCH = "nanoseconds since 1970"
+
+
+class DatesAsText(Exception):
+    """``datetime64[ns]`` columns read as numbers (:data:`EPOCH`) that hold a value pandas
+    reads as no number: to pandas the file's column is text, dates in the format of its
+    first value. The file is read again, those columns so."""
+
+    def __init__(self, columns: frozenset[str]) -> None:
+        super().__init__(", ".join(sorted(columns)))
+        self.columns = columns
+
+
+def _numbers(values: pd.Series) -> bool:
+    """Whether pandas' CSV reader reads every value of the chunk as a number (or a gap)."""
+    present = values[values.notna()].astype(object)
+    return bool(present.map(lambda v: isinstance(v, str) and NUMBER.fullmatch(v) is not None).all())
 
 
 class DateColumn:
     """One ``datetime64[ns]`` column over the whole file."""
 
-    def __init__(self, column: ColumnPlan, display: str, *, broken: bool = False) -> None:
+    def __init__(
+        self, column: ColumnPlan, display: str, *, broken: bool = False, textual: bool = False
+    ) -> None:
         self.name = column.name
+        #: Whether the column is text to pandas though its first value is a whole number.
+        self.textual = textual
         self.coerce = column.rule.coerce
         self.display = display
         #: The format of the file's first value; None before it, "" where pandas has none
@@ -131,9 +156,7 @@ class DateColumn:
 
         if self.format != EPOCH:
             return pd.to_datetime(values, format=self.format, errors="coerce")
-        text = values.where(values.notna() & ~values.isin(_NAT)).astype(object)
-        whole = text.map(lambda v: isinstance(v, str) and _WHOLE.fullmatch(v.strip()) is not None)
-        numbers = pd.to_numeric(text.where(whole.astype(bool)), errors="coerce")
+        numbers = pd.to_numeric(values, errors="coerce")  # every value one: see _numbers
         return pd.to_datetime(numbers, unit="ns", errors="coerce")
 
     def parse(self, values: pd.Series) -> pd.Series | None:
@@ -149,6 +172,8 @@ class DateColumn:
             self._first(values)
             if not self.handled:
                 return None
+        if self.format == EPOCH and not _numbers(values):
+            raise DatesAsText(frozenset({self.name}))
         if not self.coerce:
             if self.format != EPOCH:  # numbers to pandas: the dtype fails, no value on its own
                 self._judge_alone(values[present])
@@ -171,7 +196,7 @@ class DateColumn:
 
         for row, value in values.items():
             if isinstance(value, str) and value not in _SKIPPED:
-                if _WHOLE.fullmatch(value.strip()):
+                if _WHOLE.fullmatch(value.strip()) and not self.textual:
                     self.format = EPOCH
                 else:
                     found = guess_datetime_format(value)

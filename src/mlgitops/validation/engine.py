@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
 from mlgitops.errors import BadInput, DataError, Problem
-from mlgitops.validation.dates import DateColumn, judged, native
+from mlgitops.validation.dates import DateColumn, DatesAsText, judged, native
 from mlgitops.validation.failures import (
     EXAMPLES,
     STRUCTURE_CHECKS,
@@ -92,6 +92,7 @@ def validate(
     plan = make_plan(schema, reader.columns())
     text: set[str] = set()
     broken: set[str] = set()
+    textual: set[str] = set()
     while True:
         try:
             return _run(
@@ -103,7 +104,13 @@ def validate(
                 profile=profile,
                 keep=keep,
                 broken=frozenset(broken),
+                textual=frozenset(textual),
             )
+        except DatesAsText as exc:
+            # Read those columns as pandas reads text, from the first row on.
+            if exc.columns <= textual:
+                raise  # they were read as text throughout: a bug here
+            textual |= exc.columns
         except DatesBroken as exc:
             # Judge those columns as text from the first row on, as pandera does.
             if exc.columns <= broken:
@@ -166,13 +173,14 @@ def _run(
     profile: bool,
     keep: bool = False,
     broken: frozenset[str] = frozenset(),
+    textual: frozenset[str] = frozenset(),
 ) -> Outcome:
     tally = Tally()
     for failure in structure(schema, plan.header):
         tally.add(failure)
     hint = reader.size_hint() if plan.unique_keys else 0
     numbers = _numbers(plan)
-    chunker = _Chunker(plan, tally, text, reader.display, keep, broken)
+    chunker = _Chunker(plan, tally, text, reader.display, keep, broken, textual)
     uniques = [
         Uniqueness(keys, hint, numbers, checks, chunker.dates)
         for keys, checks in plan.unique_keys.items()
@@ -314,6 +322,7 @@ class _Chunker:
         display: str,
         keep: bool = False,
         broken: frozenset[str] = frozenset(),
+        textual: frozenset[str] = frozenset(),
     ) -> None:
         self.plan = plan
         self.tally = tally
@@ -324,7 +333,7 @@ class _Chunker:
         #: The ``datetime64[ns]`` columns read as text, parsed here over the whole file
         #: (``broken``: those whose coercion fails somewhere, known from an earlier read).
         self.dates = {
-            c.name: DateColumn(c, display, broken=c.name in broken)
+            c.name: DateColumn(c, display, broken=c.name in broken, textual=c.name in textual)
             for c in plan.columns
             if judged(c)
         }
