@@ -58,6 +58,7 @@ CASES = [
     ("whole-numbers-and-a-fraction", ["20240101", "1.5", "20240102"]),
     ("whole-numbers-with-spaces-and-signs", ["20240101", " 7", "+6", "-5"]),
     ("a-number-twice-spelt-two-ways", ["5", "7", "6", "5.0"]),
+    ("a-fraction-first", ["1.5", "5", "1e3", "20240101.0"]),
     ("a-date-twice-in-two-chunks", ["20240101", "", "20240103", "20240101"]),
 ]  # fmt: skip
 

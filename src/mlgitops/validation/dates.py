@@ -75,14 +75,13 @@ class _Values:
         self.first.extend(rows[: max(keep - len(self.first), 0)])
 
 
-_WHOLE = re.compile(r"[-+]?[0-9]+")
 #: A value pandas' CSV reader reads as a number (``5``, `` 7``, ``+6``, ``1.5``, ``1e3``,
 #: ``inf``); not ``NAN``, ``NaT``, ``1_000`` or ``0x10``, which make the column text.
 NUMBER = re.compile(
     r"[ \t]*[-+]?(?:[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?"
     r"|(?i:inf|infinity))[ \t]*"
 )
-#: The "format" of a column whose first value is a whole number (``20240101``) and whose
+#: The "format" of a column whose first value is a number (``20240101``, ``1.5``) and whose
 #: every value pandas reads as a number: pandera's coercion makes each a count of
 #: nanoseconds since 1970, not the date it may write.
 EPOCH = "nanoseconds since 1970"
@@ -111,7 +110,7 @@ class DateColumn:
         self, column: ColumnPlan, display: str, *, broken: bool = False, textual: bool = False
     ) -> None:
         self.name = column.name
-        #: Whether the column is text to pandas though its first value is a whole number.
+        #: Whether the column is text to pandas though its first value is a number.
         self.textual = textual
         self.coerce = column.rule.coerce
         self.display = display
@@ -151,7 +150,7 @@ class DateColumn:
 
     def _read(self, values: pd.Series) -> pd.Series:
         """``pandas.to_datetime`` of the chunk in the column's format, a gap where a value
-        is not in it; in :data:`EPOCH`, whole numbers as nanoseconds since 1970."""
+        is not in it; in :data:`EPOCH`, numbers as nanoseconds since 1970."""
         import pandas as pd
 
         if self.format != EPOCH:
@@ -196,7 +195,7 @@ class DateColumn:
 
         for row, value in values.items():
             if isinstance(value, str) and value not in _SKIPPED:
-                if _WHOLE.fullmatch(value.strip()) and not self.textual:
+                if NUMBER.fullmatch(value) and not self.textual:
                     self.format = EPOCH
                 else:
                     found = guess_datetime_format(value)
