@@ -37,6 +37,8 @@ _REMEMBERED = 100_000
 SHOWN = 3
 #: Text pandas reads as no date (``pandas._libs.tslibs.nattype.nat_strings``).
 _NAT = frozenset({"NaT", "nat", "NAT", "NaN", "nan", "NAN"})
+#: The words a date column's gap is written with (pandas' coercion makes each NaT).
+GAP_WORDS = _NAT
 #: Values ``pandas.to_datetime`` never takes for a first value (``tslib.first_non_null``).
 _SKIPPED = _NAT | {"", "now", "today"}
 #: A date (and time) without a zone, in one of ISO 8601's forms: a date on its own when
@@ -112,6 +114,8 @@ class DateColumn:
         self.name = column.name
         #: Whether the column is text to pandas though its first value is a number.
         self.textual = textual
+        #: Whether a value pandas reads as no number came before the first value.
+        self._text_seen = False
         self.coerce = column.rule.coerce
         self.display = display
         #: The format of the file's first value; None before it, "" where pandas has none
@@ -168,17 +172,20 @@ class DateColumn:
         self.text_type = str(values.dtype)
         present = values.notna() & ~values.isin(_NAT)
         if self.format is None:
+            # chunks of gaps alone before the first value: a word among them (NaT, today)
+            # is text to pandas, as any later one is
+            self._text_seen = self._text_seen or not _numbers(values)
             self._first(values)
             if not self.handled:
                 return None
-        if self.format == EPOCH and not _numbers(values):
+        if self.format == EPOCH and (self._text_seen or not _numbers(values)):
             raise DatesAsText(frozenset({self.name}))
         if not self.coerce:
             if self.format != EPOCH:  # numbers to pandas: the dtype fails, no value on its own
                 self._judge_alone(values[present])
             return None
-        if self.format is None:  # nothing but gaps so far
-            return pd.Series(pd.NaT, index=values.index, dtype=DTYPE)
+        if self.format is None:  # nothing but gaps so far (judged as text where broken)
+            return None if self.broken else pd.Series(pd.NaT, index=values.index, dtype=DTYPE)
         parsed = self._read(values)
         unread = present & parsed.isna()
         wide = parsed.notna() & ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from mlgitops.errors import DataError, ServiceError
+from mlgitops.validation.dates import GAP_WORDS
 from mlgitops.validation.failures import (
     COLUMN_UNIQUE,
     EXAMPLES,
@@ -32,7 +33,6 @@ from mlgitops.validation.parsing import Typed, as_comparable_text, as_values, is
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
 
     from mlgitops.validation.dates import DateColumn
@@ -158,7 +158,6 @@ class Uniqueness:
 
     def _comparable(self, batch: pa.Table) -> pa.Table:
         """The key columns, those declared numbers but read as text spelt one way per value."""
-        import pyarrow as pa
 
         keys = batch.select(list(self.keys))
         for name, typed in self._numbers.items():
@@ -166,19 +165,29 @@ class Uniqueness:
                 at = keys.schema.get_field_index(name)
                 spelt = as_comparable_text(keys.column(name), typed.target)
                 keys = keys.set_column(at, name, spelt)
-        for name, stamps in self._stamps(keys).items():
-            keys = keys.set_column(keys.schema.get_field_index(name), name, pa.array(stamps))
+        for name, spelt in self._stamps(keys).items():
+            keys = keys.set_column(keys.schema.get_field_index(name), name, spelt)
         return keys
 
-    def _stamps(self, keys: pa.Table) -> dict[str, pd.Series]:
-        """The date keys read as text, as the timestamps they write, where pandera's
-        coercion makes them dates."""
+    def _stamps(self, keys: pa.Table) -> dict[str, pa.Array]:
+        """The date keys read as text, each value spelt one way: the timestamp it writes
+        (ISO 8601) where pandera's coercion makes the column dates, else the text itself;
+        a gap (``NaT`` written too) null either way, so that chunks read before the
+        column's first date (gaps alone) hash as those after it."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         found = {}
         for name, dates in self._dates.items():
-            if is_text(keys.column(name).type):
-                stamps = dates.compared(keys.column(name).to_pandas())
+            column = keys.column(name)
+            if is_text(column.type):
+                stamps = dates.compared(column.to_pandas())
                 if stamps is not None:
-                    found[name] = stamps
+                    found[name] = pa.array(stamps).cast(pa.string())
+                else:
+                    text = column.combine_chunks().cast(pa.string())
+                    gap = pc.is_in(text, value_set=pa.array(sorted(GAP_WORDS)))
+                    found[name] = pc.if_else(gap, pa.scalar(None, pa.string()), text)
         return found
 
     def _values(self, batch: pa.Table, rows: Any) -> Any:
@@ -191,8 +200,8 @@ class Uniqueness:
             if is_text(taken.column(name).type):
                 values = as_values(taken.column(name), typed.target)
                 frame[name] = pd.Series(values, index=frame.index, dtype=object)
-        for name, stamps in self._stamps(taken).items():
-            frame[name] = stamps.to_numpy()
+        for name, spelt in self._stamps(taken).items():
+            frame[name] = pd.Series(spelt.to_pylist(), index=frame.index, dtype=object)
         return frame
 
     def stored(self) -> int:
