@@ -28,7 +28,7 @@ from mlgitops.spec.model import (
     is_url,
     model_job_minutes,
 )
-from mlgitops.spec.repo_checks import is_hosted
+from mlgitops.spec.repo_checks import SELF_HOSTED_LABELS, is_hosted
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -41,8 +41,6 @@ __all__ = ["PINNED", "ActionRef", "action_ref", "render", "workflow_name"]
 WORKFLOWS_DIR = ".github/workflows"
 REPO_CONFIG = "mlgitops.yaml"
 ACTIONLINT_CONFIG = ".github/actionlint.yaml"
-#: Runner labels actionlint knows without configuration (besides GitHub-hosted images).
-_KNOWN_LABELS = frozenset({"self-hosted", "x64", "arm", "arm64", "linux", "macos", "windows"})
 
 #: Minutes each GitHub-hosted job may run (the train job takes the spec's).
 CHECK_TIMEOUT = 30
@@ -84,8 +82,6 @@ MODEL_JOBS = {
     "deployed": "the deployed model's outputs",
 }
 PREDICTIONS_DIR = OUTPUT_DIR + "/predictions"
-#: GitHub environments of the jobs that hold the run-logging MLflow credentials
-#: (secrets only the job naming the environment sees; reviewers may guard them).
 #: The push to the default branch: a GitHub App's token held in the environment
 #: (allowed past the branch ruleset), else the workflow's own token.
 PUSH_TOKEN = expr("secrets.MLGITOPS_PUSH_TOKEN || github.token")
@@ -458,7 +454,8 @@ def report_context(repo: Repo, pipelines: list[Pipeline]) -> dict[str, Any]:
 def actionlint_context(repo: Repo) -> dict[str, Any]:
     """Context of ``actionlint.yaml.j2``: the self-hosted runner labels the specs use."""
     labels = {repo.config.runs_on, *(x for p in repo.pipelines for x in p.train.runs_on)}
-    custom = sorted(x for x in labels if x not in _KNOWN_LABELS and not is_hosted(x))
+    # actionlint knows GitHub's hosted images and the labels every self-hosted runner has
+    custom = sorted(x for x in labels if x not in SELF_HOSTED_LABELS and not is_hosted(x))
     return {
         "header": rendering.header("pipelines/").rstrip("\n"),
         "labels": [_q(x) for x in custom],

@@ -9,7 +9,7 @@ from mlgitops import fsio
 from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.record import record
 from mlgitops.spec.collisions import duplicate_names, fork_runner_problems, unknown_pools
-from mlgitops.spec.loader import parse_pipeline_doc, parse_repo_config, parse_yaml
+from mlgitops.spec.loader import parse_pipeline_doc, parse_repo_config
 from mlgitops.spec.model import Pipeline, RepoConfig
 
 PIPELINES_DIR = "pipelines"
@@ -103,12 +103,12 @@ def load_repo(root: Path, *, check_references: bool = False) -> Repo:
                 docs[rel] = exc.document
     problems += duplicate_names(pipelines, texts, config)
     problems += unknown_pools(pipelines, texts, config)
-    problems += fork_runner_problems(pipelines, config, config_text)
+    problems += fork_runner_problems(pipelines, config, REPO_CONFIG, config_text)
     if check_references:
         from mlgitops.spec.references import action_problems, reference_problems
 
         if config_text is not None and all(p.path != REPO_CONFIG for p in problems):
-            problems += action_problems(root, parse_yaml(REPO_CONFIG, config_text)[0])
+            problems += action_problems(root, config.action, REPO_CONFIG, config_text)
 
         # A value with a problem of its own (a path that escapes the repository,
         # an unsupported URL) is not looked for as well.

@@ -534,9 +534,9 @@ def problems(source: str, doc: Any, kind: str) -> list[Problem]:
             found.append(Problem(source, line, col, f"{dotted(path)}: {message}"))
         placed = {(p.line, p.col) for p in found}
         for path, at_key, char in control_characters(doc, []):
-            line, col = locate(doc, path, at_key=at_key)
             if not _rendered(path):
                 continue
+            line, col = locate(doc, path, at_key=at_key)
             if (line, col) not in placed:  # a value's own rule already refuses it
                 message = (
                     f"holds the control character U+{ord(char):04X}, which the generated "

@@ -10,10 +10,9 @@ from collections.abc import Mapping, Sequence
 
 from mlgitops.errors import Problem
 from mlgitops.spec import model as m
-from mlgitops.spec.loader import parse_yaml
-from mlgitops.spec.positions import Key, locate
+from mlgitops.spec.loader import problem_in
+from mlgitops.spec.positions import Key
 
-REPO_CONFIG = "mlgitops.yaml"
 #: Folders of ``manifests/`` that ``render`` writes for the repository, not for one pipeline.
 RESERVED_NAMES = ("argocd", "runners")
 
@@ -34,29 +33,26 @@ def unknown_pools(
 
 
 def fork_runner_problems(
-    pipelines: Sequence[m.Pipeline], config: m.RepoConfig, config_text: str | None
+    pipelines: Sequence[m.Pipeline], config: m.RepoConfig, source: str, text: str | None
 ) -> list[Problem]:
-    """A problem at ``mlgitops.yaml: runs_on`` where it is a label a pipeline trains on
-    beside ``self-hosted``: the jobs that run a fork's code would run there too."""
+    """A problem at ``runs_on`` of the repository config (``source``, read as ``text``)
+    where it is a label a pipeline trains on beside ``self-hosted``: the jobs that run a
+    fork's code would run there too."""
     from mlgitops.spec.repo_checks import fork_runner
 
-    if config_text is None:  # no mlgitops.yaml: its default, a GitHub-hosted image
+    if text is None:  # no mlgitops.yaml: its default, a GitHub-hosted image
         return []
     label = config.runs_on.strip().lower()
     for p in sorted(pipelines, key=lambda p: p.source):
         labels = [t.strip().lower() for t in p.train.runs_on]
         if "self-hosted" in labels and label in labels:
-            doc, _ = parse_yaml(REPO_CONFIG, config_text)
-            line, col = locate(doc, ["runs_on"])
             why = f"'{config.runs_on}' is a label {p.source} trains on, beside self-hosted"
-            return [Problem(REPO_CONFIG, line, col, f"runs_on: {fork_runner(why)}")]
+            return [problem_in(source, text, ["runs_on"], f"runs_on: {fork_runner(why)}")]
     return []
 
 
 def _at(p: m.Pipeline, texts: Mapping[str, str], path: list[Key], message: str) -> Problem:
-    doc, _ = parse_yaml(p.source, texts[p.source])
-    line, col = locate(doc, path)
-    return Problem(p.source, line, col, message)
+    return problem_in(p.source, texts[p.source], path, message)
 
 
 def duplicate_names(

@@ -29,6 +29,12 @@ def parse_yaml(source: str, text: str) -> tuple[Any, list[Problem]]:
     return (doc, found) if doc is None else _usable(source, text, doc)
 
 
+def problem_in(source: str, text: str, path: list[Key], message: str) -> Problem:
+    """A problem at ``path`` of the YAML ``text`` of file ``source``."""
+    doc, _ = parse_yaml(source, text)
+    return Problem(source, *locate(doc, path), message)
+
+
 def _load(source: str, text: str) -> tuple[Any, list[Problem]]:
     doc = fastyaml.load(text)
     if doc is not fastyaml.SLOW:

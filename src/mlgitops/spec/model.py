@@ -22,7 +22,8 @@ TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSI
 #: The port the model's Services serve on (their ``http`` port, to the server's ``port``).
 SERVICE_PORT = 80
 #: GitHub environments of the pull request's jobs (the run-logging MLflow credentials) and
-#: of drift's: no deploy target may be one of them, which hold no deploy credentials.
+#: of drift's (secrets only the job naming the environment sees; reviewers may guard them):
+#: no deploy target may be one of them, which hold no deploy credentials.
 PR_ENVIRONMENT = "mlgitops-pr"
 DRIFT_ENVIRONMENT = "mlgitops-drift"
 #: The Argo CD Application of the runners' controller (``manifests/runners/controller.yaml``).

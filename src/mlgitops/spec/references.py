@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mlgitops.errors import Problem
+from mlgitops.spec.loader import problem_in
 from mlgitops.spec.locks import installs, lock_problems
 from mlgitops.spec.model import is_url
 from mlgitops.spec.positions import Key, dotted, locate
@@ -55,18 +56,17 @@ def reference_problems(root: Path, source: str, doc: Any) -> list[Problem]:
     return found
 
 
-def action_problems(root: Path, doc: Any) -> list[Problem]:
-    """``mlgitops.yaml: action`` as a path in the repository (``./…``) that holds no
-    Action: every generated job would fail at its first step on GitHub."""
-    action = _mapping(doc).get("action")
-    if not isinstance(action, str) or not action.startswith("./") or ".." in action.split("/"):
+def action_problems(root: Path, action: str, source: str, text: str) -> list[Problem]:
+    """The repository config's ``action`` (in ``source``, read as ``text``) as a path in
+    the repository (``./…``) that holds no Action: every generated job would fail at its
+    first step on GitHub."""
+    if not action.startswith("./") or ".." in action.split("/"):
         return []
     folder = root / action
     if any((folder / name).is_file() for name in ("action.yml", "action.yaml")):
         return []
-    line, col = locate(doc, ["action"])
     message = f"action: {action!r} holds no action.yml in the repository"
-    return [Problem("mlgitops.yaml", line, col, message)]
+    return [problem_in(source, text, ["action"], message)]
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -52,7 +52,7 @@ def repo_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
 
 
 #: The labels every self-hosted runner gets (GitHub's defaults), which no GitHub-hosted one
-#: answers to.
+#: answers to (actionlint knows them, as it knows the hosted images).
 SELF_HOSTED_LABELS = frozenset({"self-hosted", "linux", "windows", "macos", "x64", "arm", "arm64"})
 
 

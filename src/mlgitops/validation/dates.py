@@ -36,11 +36,9 @@ _REMEMBERED = 100_000
 #: Values out of the first value's format named in the message.
 SHOWN = 3
 #: Text pandas reads as no date (``pandas._libs.tslibs.nattype.nat_strings``).
-_NAT = frozenset({"NaT", "nat", "NAT", "NaN", "nan", "NAN"})
-#: The words a date column's gap is written with (pandas' coercion makes each NaT).
-GAP_WORDS = _NAT
+GAP_WORDS = frozenset({"NaT", "nat", "NAT", "NaN", "nan", "NAN"})
 #: Values ``pandas.to_datetime`` never takes for a first value (``tslib.first_non_null``).
-_SKIPPED = _NAT | {"", "now", "today"}
+_SKIPPED = GAP_WORDS | {"", "now", "today"}
 #: A date (and time) without a zone, in one of ISO 8601's forms: a date on its own when
 #: ``format="ISO8601"`` reads it.
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)?")
@@ -170,7 +168,7 @@ class DateColumn:
 
         self.seen = True
         self.text_type = str(values.dtype)
-        present = values.notna() & ~values.isin(_NAT)
+        present = values.notna() & ~values.isin(GAP_WORDS)
         if self.format is None:
             # chunks of gaps alone before the first value: a word among them (NaT, today)
             # is text to pandas, as any later one is
