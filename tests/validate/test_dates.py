@@ -60,6 +60,13 @@ CASES = [
     ("a-number-twice-spelt-two-ways", ["5", "7", "6", "5.0"]),
     ("a-fraction-first", ["1.5", "5", "1e3", "20240101.0"]),
     ("a-date-twice-in-two-chunks", ["20240101", "", "20240103", "20240101"]),
+    # pandas reads today and now as the moment, numbers out of range as NaT (one gap each:
+    # pandera names two gaps in a unique column in its message, not in its failure cases)
+    ("today-alone", ["", "today"]),
+    ("now-before-the-first-date", ["now", "", "2024-01-02", "2024-01-03"]),
+    ("a-number-out-of-range", ["5", "1e30", "6"]),
+    ("minus-infinity", ["-inf", "5", "7"]),
+    ("the-least-int64", ["5", "6", "-9223372036854775808"]),
 ]  # fmt: skip
 
 
@@ -274,10 +281,12 @@ def test_a_value_read_at_once_is_a_date_on_its_own_as_pandas_reads_it() -> None:
     assert undated(values) == [not _a_date(v) for v in values]
 
 
-#: Values of a date column as exports write them: numbers pandas reads as such, gaps, words
-#: pandas leaves as text, and dates (not past int64, nor ``today`` alone: see docs/validate.md).
+#: Values of a date column as exports write them: numbers pandas reads as such (some out of
+#: the range of dates, which pandas makes NaT), gaps, words pandas leaves as text or reads
+#: as the moment, and dates (no whole number past int64: see docs/validate.md).
 SPELLINGS = ["20240101", "20240102", "5", "-3", " 7", "+6", "1.5", "1e3", "20240101.0", "",
-             "NA", "NaN", "NaT", "nat", "NAN", "2024-01-02", "2024-01-02 10:00:00", "abc", "0"]  # fmt: skip
+             "NA", "NaN", "NaT", "nat", "NAN", "2024-01-02", "2024-01-02 10:00:00", "abc", "0",
+             "today", "now", "1e30", "inf", "-9223372036854775808"]  # fmt: skip
 CHECKS = ["{}", "{greater_than: '2023-01-01'}", "{less_than: '1971-01-01'}",
           "{in_range: {min_value: '1970-01-01', max_value: '2100-01-01'}}"]  # fmt: skip
 

@@ -37,8 +37,10 @@ _REMEMBERED = 100_000
 SHOWN = 3
 #: Text pandas reads as no date (``pandas._libs.tslibs.nattype.nat_strings``).
 GAP_WORDS = frozenset({"NaT", "nat", "NAT", "NaN", "nan", "NAN"})
+#: Words ``pandas.to_datetime`` reads as the moment it reads them, not as a format's value.
+_NOW_WORDS = frozenset({"now", "today"})
 #: Values ``pandas.to_datetime`` never takes for a first value (``tslib.first_non_null``).
-_SKIPPED = GAP_WORDS | {"", "now", "today"}
+_SKIPPED = GAP_WORDS | {""} | _NOW_WORDS
 #: A date (and time) without a zone, in one of ISO 8601's forms: a date on its own when
 #: ``format="ISO8601"`` reads it.
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)?")
@@ -81,6 +83,11 @@ NUMBER = re.compile(
     r"[ \t]*[-+]?(?:[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?"
     r"|(?i:inf|infinity))[ \t]*"
 )
+#: A number written whole (no point, no exponent): past int64, pandas reads the column as
+#: ``uint64`` or text (unless a fraction makes it floats), which pandera's coercion refuses.
+_WHOLE = re.compile(r"[ \t]*[-+]?[0-9]+[ \t]*")
+#: The whole number ``pandas.to_datetime`` reads as NaT: int64's least, numpy's NaT.
+_NAT_NUMBER = -(2**63)
 #: The "format" of a column whose first value is a number (``20240101``, ``1.5``) and whose
 #: every value pandas reads as a number: pandera's coercion makes each a count of
 #: nanoseconds since 1970, not the date it may write.
@@ -101,6 +108,16 @@ def _numbers(values: pd.Series) -> bool:
     """Whether pandas' CSV reader reads every value of the chunk as a number (or a gap)."""
     present = values[values.notna()].astype(object)
     return bool(present.map(lambda v: isinstance(v, str) and NUMBER.fullmatch(v) is not None).all())
+
+
+def _past_int64(value: object) -> bool:
+    """Whether ``value`` is a whole number pandas' CSV reader reads as no ``int64``: a
+    column of ``uint64`` or text, which pandera's coercion refuses (NaT where a fraction
+    in the column makes it floats; not matched, docs/validate.md)."""
+    if not isinstance(value, str) or not _WHOLE.fullmatch(value):
+        return False
+    number = int(value)
+    return not _NAT_NUMBER <= number < 2**63
 
 
 class DateColumn:
@@ -142,19 +159,20 @@ class DateColumn:
         the timestamps :meth:`parse` makes, every gap (``NaT`` written too) NaT; None where
         pandera judges the column as text (no coercion, a coercion that fails, no format
         to read it in). Call after :meth:`parse` saw the chunk; it records nothing."""
-        import pandas as pd
-
         if self.broken or self.format == "":
             return None
-        if self.format is None:  # nothing but gaps so far
-            return pd.Series(pd.NaT, index=values.index, dtype=DTYPE)
         return self._read(values).astype(DTYPE)
 
     def _read(self, values: pd.Series) -> pd.Series:
         """``pandas.to_datetime`` of the chunk in the column's format, a gap where a value
-        is not in it; in :data:`EPOCH`, numbers as nanoseconds since 1970."""
+        is not in it; in :data:`EPOCH`, numbers as nanoseconds since 1970 (NaT where out of
+        range, as pandas makes them). Before the first value (no format yet): gaps, and
+        ``today`` or ``now`` as the moment, as ``pandas.to_datetime`` reads them without a
+        format."""
         import pandas as pd
 
+        if self.format is None:
+            return pd.to_datetime(values.where(values.isin(_NOW_WORDS)), errors="coerce")
         if self.format != EPOCH:
             return pd.to_datetime(values, format=self.format, errors="coerce")
         numbers = pd.to_numeric(values, errors="coerce")  # every value one: see _numbers
@@ -182,10 +200,12 @@ class DateColumn:
             if self.format != EPOCH:  # numbers to pandas: the dtype fails, no value on its own
                 self._judge_alone(values[present])
             return None
-        if self.format is None:  # nothing but gaps so far (judged as text where broken)
-            return None if self.broken else pd.Series(pd.NaT, index=values.index, dtype=DTYPE)
         parsed = self._read(values)
+        if self.format is None:  # gaps, today and now so far (judged as text where broken)
+            return None if self.broken else parsed.astype(DTYPE)
         unread = present & parsed.isna()
+        if self.format == EPOCH:  # a number pandas makes NaT is a gap; one past int64 is not
+            unread &= values.map(_past_int64).astype(bool)
         wide = parsed.notna() & ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max))
         if not unread.any() and not wide.any():
             return None if self.broken else parsed.astype(DTYPE)
