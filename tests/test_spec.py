@@ -363,3 +363,19 @@ def test_a_yaml_version_mlgitops_does_not_read_is_refused_at_its_line_whatever_t
     assert doc is None
     assert [(p.line, p.col, p.message.split(":")[0]) for p in problems] == [(line, 1, "YAML")]
     assert "mlgitops reads YAML 1.1 and 1.2" in problems[0].message
+
+
+def test_the_runner_wait_bound_leaves_the_watchdog_its_slack_in_a_hosted_job() -> None:
+    """The watchdog waits ``runner_wait_minutes`` on a GitHub-hosted runner, in a job whose
+    timeout adds ``WATCHDOG_SLACK``: the schema's bound keeps that within GitHub's six hours."""
+    import json
+
+    from mlgitops.render.workflows import WATCHDOG_SLACK
+    from mlgitops.spec.checks import HOSTED_JOB_MINUTES
+
+    schema = json.loads(
+        (Path(__file__).parents[1] / "src/mlgitops/schemas/pipeline.schema.json").read_text()
+    )
+    wait = schema["properties"]["train"]["properties"]["runner_wait_minutes"]
+    assert wait["maximum"] + WATCHDOG_SLACK == HOSTED_JOB_MINUTES
+    assert f"At most {wait['maximum']}" in wait["description"]
