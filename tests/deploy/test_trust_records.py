@@ -520,3 +520,46 @@ def test_an_older_merges_deploy_landing_after_a_newer_ones_does_not_replace_it(
     ) in out, out
     assert model_json(world) == deployed
     assert world.remote_head() == tip
+
+
+def test_an_older_merges_deploy_does_not_replace_a_newer_merges_model_of_the_same_inputs(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The newer merge changed none of the pipeline's input files, yet trained another model
+    (``train --force`` here; data behind a URL whose bytes changed does the same): the older
+    merge's model, judged against the model before both, does not replace it."""
+    uri = mlflow_server.uri
+    deployed_review(world, uri, on_github.state, 12)  # v1
+    merge_a_change(world)
+    older_merge = git(world.work, "rev-parse", "HEAD")
+    reviewed_run(uri, world.work, world.name)
+    publish_review(on_github.state, world.work, world.name, pr=13)
+    (world.work / "NOTES.md").write_text("retrained on the same inputs\n")
+    git(world.work, "add", "NOTES.md")
+    git(world.work, "commit", "-qm", "Retrain")
+    git(world.work, "push", "-q", "origin", "main")
+    newer_merge = git(world.work, "rev-parse", "HEAD")
+    assert cli_run(world.work, "train", world.name, "--force", "--tracking-uri", uri) == 0
+    assert cli_run(world.work, "compare", world.name, "--tracking-uri", uri) == 0
+    publish_review(on_github.state, world.work, world.name, pr=14)
+    newer = world.clone("newer")
+    git(newer, "checkout", "-q", "--detach", newer_merge)
+    assert deploy(world, uri, root=newer) == 0
+    deployed = model_json(world)
+    assert deployed["commit"] == newer_merge
+    older = world.clone("older")  # its deploy job, run again after the newer one's
+    git(older, "checkout", "-q", "--detach", older_merge)
+    capsys.readouterr()
+
+    assert deploy(world, uri, root=older) == 0
+    out = capsys.readouterr().out
+    tip = world.remote_head()
+    assert (
+        f"superseded: model v{deployed['version']} of {newer_merge[:12]}, a later commit, is "
+        f"deployed to staging (at {tip[:12]}); this commit's model was not judged against it"
+    ) in out, out
+    assert model_json(world) == deployed
+    assert world.remote_head() == tip

@@ -40,7 +40,12 @@ from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.gitops import anchor as anchors
 from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
-from mlgitops.gitops.edits import deploy_edit, unless_replaced_since, usable_overlay
+from mlgitops.gitops.edits import (
+    deploy_edit,
+    unless_a_later_commit_is_deployed,
+    unless_replaced_since,
+    usable_overlay,
+)
 from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
 from mlgitops.gitops.records import Writing, check_records
 from mlgitops.gitops.registry import (
@@ -182,6 +187,7 @@ def run(
         head,
         record,
     )
+    edit = unless_a_later_commit_is_deployed(edit, overlay, head)
     outcome = publish(root, edit, where)
     values = delivery.report("deploy", name, outcome, where)
     if not isinstance(outcome, Unchanged) or outcome.settled:

@@ -182,6 +182,36 @@ def unless_replaced_since(edit: Edit, overlay: Overlay, since: str, new: Provena
     return apply
 
 
+def unless_a_later_commit_is_deployed(edit: Edit, overlay: Overlay, since: str) -> Edit:
+    """``edit``, unless the overlay's environment holds a model deployed from a commit after
+    ``since`` (the deployed commit; one that has it as an ancestor): that model was judged
+    against the one before it, this commit's never against it, though their input files may
+    be the same (data behind a URL whose bytes changed, ``train --force``). A rollback to a
+    model older than ``since`` does not stop it."""
+
+    def apply(snapshot: Snapshot) -> Change | Unchanged:
+        outcome = edit(snapshot)
+        if isinstance(outcome, Unchanged):
+            return outcome
+        current = read_record(snapshot, overlay)
+        if current is not None and current.commit and current.commit != since:
+            later = proc.run(
+                ["git", "merge-base", "--is-ancestor", since, current.commit],
+                cwd=snapshot.root,
+                check=False,
+            )
+            if later.returncode == 0:
+                return Unchanged(
+                    f"superseded: model v{current.version} of {current.commit[:12]}, a later "
+                    f"commit, is deployed to {overlay.environment} (at "
+                    f"{snapshot.commit[:12]}); this commit's model was not judged against it",
+                    settled=False,
+                )
+        return outcome
+
+    return apply
+
+
 def promote_edit(source: Overlay, target: Overlay, environment: Environment, now: str) -> Edit:
     """Copy the model of ``source``'s environment to ``target``'s."""
 
