@@ -503,23 +503,13 @@ def test_an_older_merges_deploy_landing_after_a_newer_ones_does_not_replace_it(
         merges.append(git(world.work, "rev-parse", "HEAD"))
         reviewed_run(uri, world.work, world.name)
         publish_review(on_github.state, world.work, world.name, pr=pr)
-    newer = world.clone("newer")
-    git(newer, "checkout", "-q", "--detach", merges[1])
-    assert deploy(world, uri, root=newer) == 0  # v2, the newer merge's
-    deployed = model_json(world)
-    older = world.clone("older")
-    git(older, "checkout", "-q", "--detach", merges[0])
-    capsys.readouterr()
-
-    assert deploy(world, uri, root=older) == 0
-    out = capsys.readouterr().out
+    deployed, out = deploy_newer_then_older(world, uri, merges[1], merges[0], capsys)  # v2 first
     tip = world.remote_head()
     assert (
         f"superseded: {tip[:12]} changed pipelines/{world.name}.yaml since; its own deploy "
         "ships that"
     ) in out, out
     assert model_json(world) == deployed
-    assert world.remote_head() == tip
 
 
 def test_an_older_merges_deploy_does_not_replace_a_newer_merges_model_of_the_same_inputs(
@@ -545,21 +535,29 @@ def test_an_older_merges_deploy_does_not_replace_a_newer_merges_model_of_the_sam
     assert cli_run(world.work, "train", world.name, "--force", "--tracking-uri", uri) == 0
     assert cli_run(world.work, "compare", world.name, "--tracking-uri", uri) == 0
     publish_review(on_github.state, world.work, world.name, pr=14)
-    newer = world.clone("newer")
-    git(newer, "checkout", "-q", "--detach", newer_merge)
-    assert deploy(world, uri, root=newer) == 0
-    deployed = model_json(world)
+    deployed, out = deploy_newer_then_older(world, uri, newer_merge, older_merge, capsys)
     assert deployed["commit"] == newer_merge
-    older = world.clone("older")  # its deploy job, run again after the newer one's
-    git(older, "checkout", "-q", "--detach", older_merge)
-    capsys.readouterr()
-
-    assert deploy(world, uri, root=older) == 0
-    out = capsys.readouterr().out
     tip = world.remote_head()
     assert (
         f"superseded: model v{deployed['version']} of {newer_merge[:12]}, a later commit, is "
         f"deployed to staging (at {tip[:12]}); this commit's model was not judged against it"
     ) in out, out
     assert model_json(world) == deployed
+
+
+def deploy_newer_then_older(
+    world: World, uri: str, newer: str, older: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[dict[str, object], str]:
+    """Merge ``newer``'s deploy job, then ``older``'s (run late, or run again): the record
+    the first deployed, and what the second printed. The second commits nothing."""
+    job = world.clone("newer")
+    git(job, "checkout", "-q", "--detach", newer)
+    assert deploy(world, uri, root=job) == 0
+    deployed = model_json(world)
+    tip = world.remote_head()
+    job = world.clone("older")
+    git(job, "checkout", "-q", "--detach", older)
+    capsys.readouterr()
+    assert deploy(world, uri, root=job) == 0
     assert world.remote_head() == tip
+    return deployed, capsys.readouterr().out
