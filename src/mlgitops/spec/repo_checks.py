@@ -13,7 +13,9 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run ti
 if TYPE_CHECKING:
     from typing import Any
 
-_HOSTED = re.compile(r"^(ubuntu|windows|macos)-")
+#: GitHub's hosted runner images (``ubuntu-24.04``); labels match in any case, as GitHub
+#: matches them.
+_HOSTED = re.compile(r"^(ubuntu|windows|macos)-", re.IGNORECASE)
 
 
 _BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|/\.")
