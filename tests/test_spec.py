@@ -379,3 +379,24 @@ def test_the_runner_wait_bound_leaves_the_watchdog_its_slack_in_a_hosted_job() -
     wait = schema["properties"]["train"]["properties"]["runner_wait_minutes"]
     assert wait["maximum"] + WATCHDOG_SLACK == HOSTED_JOB_MINUTES
     assert f"At most {wait['maximum']}" in wait["description"]
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("in-cluster", "https://kubernetes.default.svc", True),
+        ("https://kubernetes.default.svc", "https://KUBERNETES.default.svc:443/", True),
+        ("HTTPS://k.example:6443", "https://k.example:6443/", True),
+        ("http://k.example", "http://k.example:80", True),
+        ("https://k.example", "https://k.example:6443", False),
+        ("https://k.example", "http://k.example", False),
+        ("https://k.example/a", "https://k.example/b", False),
+        ("https://[::1]:443", "https://[::1]", True),
+        ("prod", "Prod", False),
+        ("prod", "https://kubernetes.default.svc", False),
+    ],
+)
+def test_a_cluster_is_compared_as_argo_cd_reaches_it(one: str, other: str, same: bool) -> None:
+    from mlgitops.spec.collisions import same_cluster
+
+    assert (same_cluster(one) == same_cluster(other)) is same

@@ -123,37 +123,82 @@ def _shared_applications(
 def _services(p: m.Pipeline) -> list[tuple[str, str]]:
     """The Services a deployed pipeline owns in each of its namespaces, with what they are."""
     assert p.deploy is not None
-    if p.deploy.target == "kserve":  # KServe's predictor (Knative's Service and its private one)
+    if p.deploy.target == "kserve":
+        # KServe's: the InferenceService's own (an ExternalName to the ingress gateway, in
+        # Knative mode), and the predictor's (Knative's Service and its private one)
         predictor = f"{p.name}-predictor"
-        return [(predictor, "KServe predictor Service"), (f"{predictor}-private", "Service")]
+        return [
+            (p.name, "KServe InferenceService's Service"),
+            (predictor, "KServe predictor Service"),
+            (f"{predictor}-private", "KServe predictor's private Service"),
+        ]
     return [(p.name, "stable Service"), (m.canary_service_name(p.name), "canary Service")]
+
+
+#: The cluster Argo CD runs in, by the name Argo CD gives it and by its address.
+_IN_CLUSTER = ("in-cluster", "https://kubernetes.default.svc")
+
+
+def same_cluster(cluster: str) -> str:
+    """``cluster`` spelt one way for each cluster it can name: a server's address with its
+    scheme and host in lower case, without the scheme's own port or a last ``/``; Argo CD's
+    name of its own cluster as that cluster's address. (Other names are Argo CD's to
+    resolve: they are compared as written.)"""
+    from urllib.parse import urlsplit
+
+    if cluster == _IN_CLUSTER[0]:
+        return _IN_CLUSTER[1]
+    if not cluster.lower().startswith(("http://", "https://")):
+        return cluster
+    try:
+        url = urlsplit(cluster)
+        port = url.port
+    except ValueError:  # the spec's pattern refuses it first
+        return cluster
+    scheme, host = url.scheme.lower(), (url.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    own = {"http": 80, "https": 443}[scheme]
+    where = host if port in (None, own) else f"{host}:{port}"
+    return f"{scheme}://{where}{url.path.rstrip('/')}"
 
 
 def _shared_services(
     pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], first: Mapping[str, str]
 ) -> list[Problem]:
-    """Environments that would own a Service another pipeline owns in the same namespace of
-    the same cluster (``churn``'s canary Service is ``churn-canary``'s stable one): the two
-    Argo CD Applications would take it from each other, and one model the other's traffic."""
+    """Environments that would own a Service another environment owns in the same namespace
+    of the same cluster (``churn``'s canary Service is ``churn-canary``'s stable one; two
+    environments of one pipeline there share all of its objects): the two Argo CD
+    Applications would take it from each other, and one model the other's traffic. A
+    cluster is compared as :func:`same_cluster` spells it."""
     owners: dict[tuple[str, str, str], tuple[str, str, str]] = {}
     found = []
     for p in pipelines:
         services = _services(p) if p.deploy else []
         for index, env in enumerate(p.deploy.environments if p.deploy else ()):
-            clash = None
+            cluster, clash = same_cluster(env.cluster), None
             for service, what in services:
-                owner = owners.get((env.cluster, env.namespace, service))
-                if owner is not None and owner[0] != p.name and clash is None:
+                owner = owners.get((cluster, env.namespace, service))
+                if owner is not None and clash is None:
                     clash = (service, what, owner)
-                owners.setdefault((env.cluster, env.namespace, service), (p.name, env.name, what))
-            if clash is not None:
-                service, what, (other, other_env, other_what) = clash
+                owners.setdefault((cluster, env.namespace, service), (p.name, env.name, what))
+            if clash is None:
+                continue
+            service, what, (other, other_env, other_what) = clash
+            where = f"namespace {env.namespace} of cluster {env.cluster}"
+            if other == p.name:
                 message = (
-                    f"deploy.environments[{index}].namespace: the Service {service} in namespace "
-                    f"{env.namespace} of cluster {env.cluster} would be both this pipeline's "
-                    f"{what} and the {other_what} of pipeline '{other}' (its environment "
-                    f"'{other_env}', {first[other]}): deploy one of them to another namespace, "
-                    "or rename one"
+                    f"deploy.environments[{index}].namespace: environments '{other_env}' and "
+                    f"'{env.name}' of this pipeline both deploy to {where}: their Argo CD "
+                    "Applications would take its Rollout and Services from each other; give "
+                    "each environment a namespace or cluster of its own"
                 )
-                found.append(_at(p, texts, ["deploy", "environments", index, "namespace"], message))
+            else:
+                message = (
+                    f"deploy.environments[{index}].namespace: the Service {service} in {where} "
+                    f"would be both this pipeline's {what} and the {other_what} of pipeline "
+                    f"'{other}' (its environment '{other_env}', {first[other]}): deploy one of "
+                    "them to another namespace, or rename one"
+                )
+            found.append(_at(p, texts, ["deploy", "environments", index, "namespace"], message))
     return found
