@@ -1133,3 +1133,30 @@ def test_every_schedule_the_spec_accepts_actionlint_accepts(tmp_path: Path) -> N
     )
     result = _tool("actionlint", "-no-color", str(folder / "w.yml"))
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_a_pipeline_named_like_a_yaml_word_reaches_every_job_as_its_name(tmp_path: Path) -> None:
+    """A name YAML reads as no text (``null``, ``true``, ``on``, ``n``) is the Action's
+    ``pipeline`` input and the scripts' ``PIPELINE`` as written, and GitHub's workflow
+    schema accepts the workflows (an input may not be null)."""
+    names = ["null", "true", "on", "n"]
+    specs = {f"{n}.yaml": MINIMAL_SPEC.replace("name: a\n", f"name: '{n}'\n") for n in names}
+    root = _make_repo(tmp_path, None, specs)
+    rendered = _render(root)
+    seen = 0
+    for rel, text in rendered.files.items():
+        if not rel.endswith(".yml") or rel.endswith("mlgitops-report.yml"):
+            continue
+        name = rel.removeprefix(".github/workflows/mlgitops-").rsplit("-", 1)[0]
+        assert name in names, rel
+        for job in _load(text)["jobs"].values():
+            for step in job.get("steps", []):
+                given = {**step.get("with", {}), **step.get("env", {})}
+                for key in ("pipeline", "PIPELINE"):
+                    if key in given:
+                        assert given[key] == name, (rel, step)
+                        seen += 1
+    assert seen >= 2 * len(names)
+    paths = [str(root / rel) for rel in rendered.files if rel.endswith(".yml")]
+    result = _tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *paths)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -19,6 +19,7 @@ import mlgitops.render as rendering
 from mlgitops.gha import expr
 from mlgitops.record import record
 from mlgitops.render import jinja_shim
+from mlgitops.render.yamltext import plain_reads_back
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import Pipeline, Repo
 from mlgitops.spec.model import (
@@ -213,6 +214,7 @@ def _common(repo: Repo, pipeline: Pipeline, in_lfs: frozenset[str] | None = None
         "lfs": bool(_lfs(repo, pipeline) if in_lfs is None else in_lfs),
         "header": rendering.header(pipeline.source).rstrip("\n"),
         "pipeline": pipeline.name,
+        "pipeline_value": _value(pipeline.name),
         "action": action_ref(repo).uses,
         "python": _q(repo.config.python),
         "runs_on": _q(repo.config.runs_on),
@@ -424,6 +426,7 @@ def report_context(repo: Repo, pipelines: list[Pipeline]) -> dict[str, Any]:
         {
             "id": f"report-{p.name}",
             "pipeline": p.name,
+            "pipeline_value": _value(p.name),
             # Quoted: the workflow's name holds ": ", which plain YAML cannot.
             "condition": json.dumps(
                 expr(
@@ -509,6 +512,12 @@ def _path_filters(paths: list[str]) -> list[str]:
         stem, glob = (path[:-3], "/**") if path.endswith("/**") else (path, "")
         escaped.add(_literal(stem) + glob)
     return [_q(path) for path in sorted(escaped)]
+
+
+def _value(text: str) -> str:
+    """``text`` as a whole YAML value: plain, or quoted where YAML would read it as no text
+    (a pipeline named ``null``, ``true`` or ``on``)."""
+    return text if plain_reads_back(text) else _q(text)
 
 
 def _q(value: str) -> str:

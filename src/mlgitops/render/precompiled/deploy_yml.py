@@ -29,7 +29,7 @@ def root(context, missing=missing):
     l_0_push_token = resolve('push_token')
     l_0_lfs = resolve('lfs')
     l_0_action = resolve('action')
-    l_0_pipeline = resolve('pipeline')
+    l_0_pipeline_value = resolve('pipeline_value')
     l_0_predictions = resolve('predictions')
     l_0_python = resolve('python')
     l_0_is_dispatch = resolve('is_dispatch')
@@ -163,7 +163,7 @@ def root(context, missing=missing):
         yield '\n        uses: '
         yield str((undefined(name='action') if l_0_action is missing else l_0_action))
         yield '\n        with:\n          command: deploy\n          pipeline: '
-        yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+        yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
         yield '\n          environment: '
         yield str((undefined(name='first_environment') if l_0_first_environment is missing else l_0_first_environment))
         yield '\n          predict: '
@@ -247,7 +247,7 @@ def root(context, missing=missing):
     yield '      - name: Deploy\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: deploy\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n          environment: '
     yield str((undefined(name='first_environment') if l_0_first_environment is missing else l_0_first_environment))
     yield '\n          predictions: '
@@ -289,7 +289,7 @@ def root(context, missing=missing):
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: promote\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n          to: '
     yield str((undefined(name='chosen_environment') if l_0_chosen_environment is missing else l_0_chosen_environment))
     yield '\n          cache: "false"  # this job holds the deploy credentials (docs/security.md#caches)\n          python-version: '
@@ -299,7 +299,7 @@ def root(context, missing=missing):
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: rollback\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n          environment: '
     yield str((undefined(name='chosen_environment') if l_0_chosen_environment is missing else l_0_chosen_environment))
     yield '\n          cache: "false"  # this job holds the deploy credentials (docs/security.md#caches)\n          python-version: '
@@ -308,4 +308,4 @@ def root(context, missing=missing):
 
 blocks = {}
 debug_info = '1=39&6=41&11=43&13=45&14=49&30=53&31=57&37=61&40=64&41=66&42=68&45=70&47=72&49=75&53=78&56=81&61=85&64=87&67=89&70=91&71=93&72=95&74=97&75=99&76=101&81=103&86=105&87=107&90=109&92=112&94=114&95=116&107=120&108=128&109=130&110=132&111=134&112=136&115=138&121=140&128=142&129=146&132=152&135=154&139=156&142=160&143=162&146=164&147=166&148=168&149=170&151=172&154=174&156=176&157=178&164=184&165=186&166=188&167=190&168=192&170=194&173=196&179=198&184=202&185=206&189=212&192=214&194=216&200=220&201=224&210=230&212=234&213=236&215=238&216=240&219=246&222=248&223=250&224=252&225=254&226=257&229=260&233=262&234=264&235=266&236=268&240=270&245=272&246=276&250=282&253=284&256=286&257=288&260=290&261=292&263=294&265=296&266=298&269=300&270=302&272=304'
-SOURCE = 'sha256:a98dbacd08f2546e6d781998e3b9f5112440c55388e218f6769d84376fdb8dec'
+SOURCE = 'sha256:68b8c221f59082f5c9a8250fcb490ee4c9224a1b32b06f37e9b36f06ac100171'

@@ -21,6 +21,7 @@ def root(context, missing=missing):
     l_0_pinned = resolve('pinned')
     l_0_lfs = resolve('lfs')
     l_0_action = resolve('action')
+    l_0_pipeline_value = resolve('pipeline_value')
     l_0_output_dir = resolve('output_dir')
     l_0_python = resolve('python')
     pass
@@ -68,7 +69,7 @@ def root(context, missing=missing):
     yield '      - name: Check for drift\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: drift\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
     yield '\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
@@ -76,5 +77,5 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '1=25&5=27&9=29&15=31&21=33&22=35&26=37&29=39&30=43&33=51&34=55&38=61&41=63&45=67&48=69&49=71&51=73'
-SOURCE = 'sha256:41cdf84864c84adfc1c2e058d597152791ae544ccb20105d49431ee57bbb1450'
+debug_info = '1=26&5=28&9=30&15=32&21=34&22=36&26=38&29=40&30=44&33=52&34=56&38=62&41=64&45=68&48=70&49=72&51=74'
+SOURCE = 'sha256:4f78a764946b82595ef8be2bdbedd193c76500a23cc09b5fe54313ac82e96335'

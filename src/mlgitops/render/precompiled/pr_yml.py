@@ -19,6 +19,7 @@ def root(context, missing=missing):
     l_0_pinned = resolve('pinned')
     l_0_action = resolve('action')
     l_0_python = resolve('python')
+    l_0_pipeline_value = resolve('pipeline_value')
     l_0_unaffected = resolve('unaffected')
     l_0_affected = resolve('affected')
     l_0_check_timeout = resolve('check_timeout')
@@ -62,13 +63,13 @@ def root(context, missing=missing):
     yield '\n      - name: Decide\n        id: decide\n        env:\n          AFFECTED: '
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.plan.outputs.affected'))
     yield '\n          PIPELINE: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n        run: |\n          if printf \'%s\' "$AFFECTED" | grep -qF "\\"$PIPELINE\\""; then\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          else\n            echo "affected=false" >> "$GITHUB_OUTPUT"\n          fi\n      - name: Inputs unchanged\n        if: '
     yield str((undefined(name='unaffected') if l_0_unaffected is missing else l_0_unaffected))
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: report\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n          unchanged: "true"\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n\n  check:\n    name: check and validate\n    needs: plan\n    if: '
@@ -101,7 +102,7 @@ def root(context, missing=missing):
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: validate\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
     yield '\n          python-version: '
@@ -115,7 +116,7 @@ def root(context, missing=missing):
     yield '\n      - name: Note that training is skipped for a fork\n        if: '
     yield str((undefined(name='fork') if l_0_fork is missing else l_0_fork))
     yield '\n        env:\n          PIPELINE: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n        run: |\n          note="Training and comparison of $PIPELINE are skipped: this pull request comes from a fork, and forks never reach the self-hosted runners or the secrets. The report says so; a maintainer can push the branch to this repository to run them."\n          echo "::notice title=mlgitops $PIPELINE::$note"\n          echo "$note" >> "$GITHUB_STEP_SUMMARY"\n      - name: Upload the validation results\n        if: '
     yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
     yield '\n        uses: '
@@ -165,7 +166,7 @@ def root(context, missing=missing):
     yield '      # One process: compare reads the hand-off train just wrote, as its own step would.\n      - name: Train and compare with the deployed model\n        id: train\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: train\n          compare: "true"\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
     yield '\n'
@@ -208,7 +209,7 @@ def root(context, missing=missing):
         yield '\n        with:\n          persist-credentials: false\n      - name: Wait until a runner picks up the train job\n        uses: '
         yield str((undefined(name='action') if l_0_action is missing else l_0_action))
         yield '\n        with:\n          command: report\n          pipeline: '
-        yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+        yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
         yield '\n          output-dir: '
         yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
         yield '\n          wait-for-runner: "'
@@ -233,7 +234,7 @@ def root(context, missing=missing):
     yield '\n      - name: Report\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: report\n          pipeline: '
-    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
     yield '\n          output-dir: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
     yield '\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
@@ -249,5 +250,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=41&4=43&12=45&20=47&26=49&27=51&32=53&35=55&41=57&45=59&49=61&50=63&58=65&59=67&62=69&65=71&70=73&71=75&72=77&77=79&81=81&84=84&89=87&91=89&92=91&93=93&94=95&105=98&106=100&109=102&110=104&111=106&115=108&116=110&120=112&122=114&124=116&130=118&131=120&133=122&134=124&142=126&143=128&144=130&146=133&148=136&152=138&158=140&164=144&165=148&168=154&169=156&172=158&176=160&182=164&186=166&187=168&188=170&191=174&192=176&195=179&197=181&198=183&201=186&202=188&204=190&206=192&207=194&212=196&216=199&217=201&218=203&226=205&230=207&233=209&234=211&235=213&237=215&243=218&244=220&245=222&252=224&256=226&258=228&260=230&262=232&265=234&266=236&268=238&270=240&271=242&273=244&274=246'
-SOURCE = 'sha256:7601b8d5097784c1f8021c0c814f51b9c14644846cf7f42820b6146f02c30948'
+debug_info = '1=42&4=44&12=46&20=48&26=50&27=52&32=54&35=56&41=58&45=60&49=62&50=64&58=66&59=68&62=70&65=72&70=74&71=76&72=78&77=80&81=82&84=85&89=88&91=90&92=92&93=94&94=96&105=99&106=101&109=103&110=105&111=107&115=109&116=111&120=113&122=115&124=117&130=119&131=121&133=123&134=125&142=127&143=129&144=131&146=134&148=137&152=139&158=141&164=145&165=149&168=155&169=157&172=159&176=161&182=165&186=167&187=169&188=171&191=175&192=177&195=180&197=182&198=184&201=187&202=189&204=191&206=193&207=195&212=197&216=200&217=202&218=204&226=206&230=208&233=210&234=212&235=214&237=216&243=219&244=221&245=223&252=225&256=227&258=229&260=231&262=233&265=235&266=237&268=239&270=241&271=243&273=245&274=247'
+SOURCE = 'sha256:c067e759cb38e9e4378a0976ea4210c05e9a2673e784c6cd302352fcc0745cc1'

@@ -66,7 +66,7 @@ def root(context, missing=missing):
         yield '\n      - name: Report\n        uses: '
         yield str((undefined(name='action') if l_1_action is missing else l_1_action))
         yield '\n        with:\n          command: report\n          pipeline: '
-        yield str(environment.getattr(l_1_job, 'pipeline'))
+        yield str(environment.getattr(l_1_job, 'pipeline_value'))
         yield '\n          from-artifact: '
         yield str((undefined(name='artifact_dir') if l_1_artifact_dir is missing else l_1_artifact_dir))
         yield '/'
@@ -81,4 +81,4 @@ def root(context, missing=missing):
 
 blocks = {}
 debug_info = '1=16&9=18&14=20&15=24&23=28&27=31&28=43&29=45&30=47&31=49&32=51&40=53&47=55&49=57&50=59&51=61&52=63&54=65&57=67&58=69&60=73&61=75'
-SOURCE = 'sha256:8d7d0909fdfcb72c5353282e6a8cf21e76522890dc6071104cd691f39504b819'
+SOURCE = 'sha256:22a82b5502c8d3f6f01b234e2086309a48078456316ad27e99ef4932a3251987'
