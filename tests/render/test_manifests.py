@@ -12,6 +12,7 @@ import io
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ruamel.yaml import YAML
 from mlgitops.render import argocd, header, manifests
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Environment
+from tests.conftest import program
 from tests.fixtures.k8s import kustomize_build, validate_objects
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -943,3 +945,38 @@ def test_a_threshold_is_written_without_float_noise_and_never_rounded_to_zero(
 
     assert number(value) == written
     assert float(written) == pytest.approx(value, rel=1e-8)
+
+
+def test_the_alerts_judge_the_pipeline_s_own_namespaces_only(tmp_path: Path) -> None:
+    """A pipeline's alerts fire on its own stable Service's errors, not on those of a Service
+    of the same name in a namespace none of its environments deploy to (another pipeline's,
+    which may be named so there): real Prometheus rule evaluation (``promtool test rules``)."""
+    promtool = program("promtool", "prometheus")
+    root = _make_repo(tmp_path / "repo", "churn")
+    rule = yaml.safe_load(_render(root)["manifests/churn/base/prometheus-rule.yaml"])
+
+    def requests(namespace: str, code: str, per_minute: int) -> dict[str, str]:
+        labels = f'namespace="{namespace}",service="churn",handler="/invocations",code="{code}"'
+        return {"series": f"mlgitops_requests_total{{{labels}}}", "values": f"0+{per_minute}x30"}
+
+    healthy_here = [requests("churn", "2xx", 600), requests("churn", "5xx", 0)]
+    failing_elsewhere = [requests("team-b", "2xx", 60), requests("team-b", "5xx", 540)]
+    failing_here = [requests("churn-test", "2xx", 60), requests("churn-test", "5xx", 540)]
+    fired = {
+        "exp_labels": {"severity": "warning", "namespace": "churn-test"},
+        "exp_annotations": {"summary": "Model server error rate above 7% in churn-test"},
+    }
+    for series, expected in (
+        (healthy_here + failing_elsewhere, []),
+        (healthy_here + failing_elsewhere + failing_here, [fired]),
+    ):
+        (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
+        check = {"eval_time": "25m", "alertname": "ChurnModelErrorRateHigh", "exp_alerts": expected}
+        test = {"interval": "1m", "input_series": series, "alert_rule_test": [check]}
+        (tmp_path / "test.yaml").write_text(
+            yaml.safe_dump({"rule_files": ["rules.yaml"], "tests": [test]})
+        )
+        done = subprocess.run(
+            [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert done.returncode == 0, (expected, done.stdout + done.stderr)

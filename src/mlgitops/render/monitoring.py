@@ -336,10 +336,20 @@ def prometheus_rule(pipeline: Pipeline) -> Obj:
     }
 
 
+def _namespaces(pipeline: Pipeline) -> str:
+    """A matcher of the namespaces the pipeline's environments deploy to: the alerts judge
+    its own Services, not another pipeline's of the same name elsewhere. (A namespace holds
+    lower-case letters, digits and ``-``: nothing a regular expression reads specially.)"""
+    names = (
+        sorted({env.namespace for env in pipeline.deploy.environments}) if pipeline.deploy else []
+    )
+    return f'namespace="{names[0]}"' if len(names) == 1 else f'namespace=~"{"|".join(names)}"'
+
+
 def _server_exprs(pipeline: Pipeline) -> tuple[str, str]:
     """Error ratio and p99 (ms) of the stable Service, from the server's own metrics."""
     w = alert_window(pipeline)
-    where = f'service="{pipeline.name}",{_SCORING}'
+    where = f'{_namespaces(pipeline)},service="{pipeline.name}",{_SCORING}'
     errors = (
         f'sum by (namespace) (rate(mlgitops_requests_total{{{where},code="5xx"}}[{w}]))\n'
         f"/\nsum by (namespace) (rate(mlgitops_requests_total{{{where}}}[{w}]))\n"
@@ -354,7 +364,7 @@ def _server_exprs(pipeline: Pipeline) -> tuple[str, str]:
 def _kserve_exprs(pipeline: Pipeline) -> tuple[str, str]:
     """The same from Knative's queue-proxy metrics of the predictor (latencies are in ms)."""
     w = alert_window(pipeline)
-    where = f'service_name="{pipeline.name}-predictor"'
+    where = f'{_namespaces(pipeline)},service_name="{pipeline.name}-predictor"'
     errors = (
         f'sum by (namespace) (rate(revision_request_count{{{where},response_code_class="5xx"}}[{w}]))\n'
         f"/\nsum by (namespace) (rate(revision_request_count{{{where}}}[{w}]))\n"
