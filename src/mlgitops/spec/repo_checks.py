@@ -73,9 +73,19 @@ LABEL_EXPRESSION = (
 )
 
 
+#: Why a job may not run on Windows.
+NOT_WINDOWS = (
+    "mlgitops' jobs run bash scripts and install into a Linux or macOS layout: run them on "
+    "a Linux or macOS runner"
+)
+
+
 def label_rules(runs_on: Any, path: list[Key]) -> Iterator[tuple[list[Key], str, bool]]:
     """Runner labels that hold ``${{`` (the workflows quote them as text, so the label would
-    be the expression's text, which no runner has), or a space (``'ubuntu-24.04 '``)."""
+    be the expression's text, which no runner has), or a space (``'ubuntu-24.04 '``); and
+    Windows runners: GitHub's images (``windows-2022``), and, for the train job, the label
+    every self-hosted Windows runner has (for ``mlgitops.yaml: runs_on`` it names
+    self-hosted runners, refused as such)."""
     labels = [(path, runs_on)] if isinstance(runs_on, str) else []
     if isinstance(runs_on, list):
         labels = [([*path, i], label) for i, label in enumerate(runs_on)]
@@ -84,6 +94,11 @@ def label_rules(runs_on: Any, path: list[Key]) -> Iterator[tuple[list[Key], str,
             yield where, LABEL_EXPRESSION, False
         elif isinstance(label, str) and (not label.strip() or label != "".join(label.split())):
             yield where, f"runner labels hold no spaces: no runner has the label {label!r}", False
+        elif isinstance(label, str) and (
+            label.lower().startswith("windows-")
+            or (label.lower() == "windows" and path != ["runs_on"])
+        ):
+            yield where, f"{label!r} is a Windows runner: {NOT_WINDOWS}", False
 
 
 def runner_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
