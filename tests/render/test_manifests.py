@@ -980,3 +980,26 @@ def test_the_alerts_judge_the_pipeline_s_own_namespaces_only(tmp_path: Path) -> 
             [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True
         )
         assert done.returncode == 0, (expected, done.stdout + done.stderr)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "threads"),
+    [
+        ("500m", "1"),
+        ("1500m", "2"),
+        ("2", "2"),
+        ("1.25", "2"),
+        ("99999999999999999999", "99999999999999999999"),
+    ],
+)
+def test_the_model_server_s_threads_are_its_cpu_limit_rounded_up(
+    tmp_path: Path, cpu: str, threads: str
+) -> None:
+    """OpenMP gets one thread per whole CPU of the limit, counted exactly (not through a
+    float, which made 10**20 CPUs 99999999999999983616 threads)."""
+    root = _make_repo(tmp_path / "repo", "churn")
+    spec = root / "pipelines" / "churn.yaml"
+    spec.write_text(spec.read_text().replace("deploy:\n", f"deploy:\n  server: {{cpu: '{cpu}'}}\n"))
+    rollout = yaml.safe_load(_render(root)["manifests/churn/base/rollout.yaml"])
+    env = rollout["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "OMP_NUM_THREADS", "value": threads} in env

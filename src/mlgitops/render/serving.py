@@ -112,8 +112,10 @@ def cpu_count(quantity: str) -> int:
     thread per core of the node, whatever the pod's CPU limit, and tiny per-request
     batches then wait on threads that the quota throttles.
     """
-    millis = float(quantity[:-1]) if quantity.endswith("m") else float(quantity) * 1000
-    return max(1, math.ceil(millis / 1000))
+    from decimal import Decimal  # exact: a float turned 10**20 into 99999999999999983616
+
+    cpus = Decimal(quantity[:-1]) / 1000 if quantity.endswith("m") else Decimal(quantity)
+    return max(1, math.ceil(cpus))
 
 
 def _bound(value: float) -> str:
