@@ -400,3 +400,21 @@ def test_a_cluster_is_compared_as_argo_cd_reaches_it(one: str, other: str, same:
     from mlgitops.spec.collisions import same_cluster
 
     assert (same_cluster(one) == same_cluster(other)) is same
+
+
+def test_what_a_document_writes_out_is_never_too_many_values_only_what_aliases_add() -> None:
+    """A schema of 40,000 columns (120,000 values, none of them aliased) is read; aliases
+    that add more than the limit to what is written are refused at the first alias."""
+    from mlgitops.spec.loader import MAX_VALUES, parse_yaml
+
+    wide = "columns:\n" + "".join(f"  c{i}: {{dtype: float64}}\n" for i in range(40_000))
+    doc, found = parse_yaml("schemas/wide.yaml", wide)
+    assert found == [] and len(doc["columns"]) == 40_000
+    # a list of 10 texts, repeated 10 times, ... : 10**5 texts once the aliases are expanded
+    layers = ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
+    layers += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 6)]
+    doc, found = parse_yaml("pipelines/x.yaml", "\n".join(layers) + "\n")
+    assert doc is None
+    assert [str(p) for p in found] == [
+        f"pipelines/x.yaml:2:10: YAML: its aliases expand to more than {MAX_VALUES:,} values"
+    ]

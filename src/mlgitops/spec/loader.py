@@ -92,8 +92,9 @@ def _load_slow(source: str, text: str) -> tuple[Any, list[Problem]]:
     return doc, []
 
 
-#: The most values (collections, keys and scalars) a document may hold once its aliases are
+#: The most values (collections, keys and scalars) a document's aliases may add once
 #: expanded: a few aliases of aliases can stand for billions, which every reader would walk.
+#: (What is written out is never too much: a schema of 40,000 columns holds 120,000.)
 MAX_VALUES = 100_000
 _SURROGATE = "holds a lone surrogate (an escape such as \\ud800), which is no character"
 
@@ -102,7 +103,7 @@ def _usable(source: str, text: str, doc: Any) -> tuple[Any, list[Problem]]:
     """``doc``, or None and the problems that make it one no reader should walk: aliases
     that expand past :data:`MAX_VALUES`, or text that no UTF-8 writer can write."""
     size, surrogates = unusable(doc)
-    if size > MAX_VALUES:
+    if size > MAX_VALUES:  # what the aliases add
         line, col = _first_alias(text)
         why = f"its aliases expand to more than {MAX_VALUES:,} values"
         return None, [Problem(source, line, col, f"YAML: {why}")]
@@ -116,28 +117,31 @@ def _usable(source: str, text: str, doc: Any) -> tuple[Any, list[Problem]]:
 
 
 def unusable(doc: Any) -> tuple[int, list[tuple[list[Key], bool]]]:
-    """How many values ``doc`` holds with every alias expanded (keys included), and where a
-    key (True) or a text (False) holds a lone surrogate (``"\\ud800"`` in a double-quoted
-    scalar). Each shared collection is walked once, so the time does not grow with the
-    expansion; the places are looked for only where the first walk saw a surrogate."""
+    """How many values (keys included) expanding ``doc``'s aliases adds to those written,
+    and where a key (True) or a text (False) holds a lone surrogate (``"\\ud800"`` in a
+    double-quoted scalar). Each shared collection is walked once, so the time does not grow
+    with the expansion; the places are looked for only where the first walk saw a
+    surrogate."""
     sizes: dict[int, int] = {}
     seen = False
+    written = 0  # the values walked: each collection once, with what it holds
 
     def size(node: Any) -> int:
-        nonlocal seen
-        if isinstance(node, str):
-            seen = seen or (not node.isascii() and _surrogate(node))
-            return 1
+        nonlocal seen, written
         if not isinstance(node, Mapping | list | tuple):  # a key may be a collection: a tuple
+            written += 1
+            if isinstance(node, str):
+                seen = seen or (not node.isascii() and _surrogate(node))
             return 1
         known = sizes.get(id(node))
         if known is None:
+            written += 1
             items = [*node.keys(), *node.values()] if isinstance(node, Mapping) else node
-            known = sizes[id(node)] = min(1 + sum(map(size, items)), MAX_VALUES + 1)
+            known = sizes[id(node)] = 1 + sum(map(size, items))
         return known
 
-    total = size(doc)
-    return total, _surrogates(doc, [], set()) if seen and total <= MAX_VALUES else []
+    added = size(doc) - written
+    return added, _surrogates(doc, [], set()) if seen and added <= MAX_VALUES else []
 
 
 def _escaped(text: str) -> str:
