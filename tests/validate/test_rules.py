@@ -249,3 +249,29 @@ def test_the_features_are_the_declared_columns_as_validation_judges_them(
     plan = make_plan(rules, header)
     judged = {c.name: c.rule.words for c in plan.columns if c.rule is not rules.others}
     assert dict(declared_columns(rules, header)) == judged == declared
+
+
+def test_a_wide_file_s_columns_are_matched_to_the_schema_s_regex_columns_alone() -> None:
+    """The schema's regex columns are found once, not again for each column of the file: a
+    schema of thousands of columns made the plan quadratic (40,000 columns took minutes)."""
+
+    class Counted(dict[str, ColumnRule]):
+        walks = 0
+
+        def items(self):  # type: ignore[no-untyped-def]
+            Counted.walks += 1
+            return super().items()
+
+    names = [f"c{i}" for i in range(300)]
+    schema = from_yaml_text(
+        "s.yaml",
+        "schema_type: dataframe\ncolumns:\n"
+        + "".join(f"  {n}: {{dtype: float64}}\n" for n in names)
+        + "  '^x_':\n    dtype: float64\n    regex: true\n",
+    )
+    rules = Schema.of(schema)
+    object.__setattr__(rules, "columns", Counted(rules.columns))
+    made = make_plan(rules, [*names, "x_1", "x_2"])
+    assert [c.name for c in made.columns] == [*names, "x_1", "x_2"]
+    assert made.columns[-1].rule is rules.columns["^x_"]
+    assert Counted.walks < 10

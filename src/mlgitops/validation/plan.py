@@ -98,9 +98,10 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
     from mlgitops.validation.screen import screenable
 
     rules = Schema.of(schema)
+    regexes = [(str(k), c) for k, c in rules.columns.items() if c.regex]
     columns = []
     for name in header:
-        under = _columns_for(rules, name)
+        under = _columns_for(rules, regexes, name)
         rule = under[0] if under else rules.others
         if rule is None:
             continue
@@ -121,13 +122,16 @@ def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Pla
     )
 
 
-def _columns_for(schema: Schema, name: str) -> list[ColumnRule]:
+def _columns_for(
+    schema: Schema, regexes: Sequence[tuple[str, ColumnRule]], name: str
+) -> list[ColumnRule]:
     """The schema's columns that stand for the column ``name``: its own, then each regex
-    column that matches it (pandera judges it by all of them). None: the rule pandera
-    gives the columns a schema does not declare, if any (:attr:`Schema.others`)."""
+    column (of ``regexes``, the schema's) that matches it (pandera judges it by all of
+    them). None: the rule pandera gives the columns a schema does not declare, if any
+    (:attr:`Schema.others`)."""
     named = schema.columns.get(name)
     found = [named] if named is not None and not named.regex else []
-    found += [c for k, c in schema.columns.items() if c.regex and regex_names(str(k), name)]
+    found += [c for k, c in regexes if regex_names(k, name)]
     return found
 
 
