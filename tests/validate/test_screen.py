@@ -394,3 +394,32 @@ def test_keys_in_no_order_within_a_span_are_told_distinct_without_a_sort(
     twice = np.unique(ids[pd.Series(ids).duplicated().to_numpy()]).view(np.uint64)
     assert np.array_equal(unique.repeated(), np.sort(twice))
     assert bool(sorts) == sorted_
+
+
+def _edge_cases() -> list[tuple[str, list[Any], Any]]:
+    from pandera.api.checks import Check
+
+    return [
+        ("float32", [0.5, 0.7], Check.less_than(0.7)),
+        ("float32", [0.1, 0.5], Check.greater_than(0.1)),
+        ("float32", [0.1, 0.5], Check.in_range(0.1, 1, include_min=False)),
+        ("float32", [16777217.0], Check.less_than(16777217)),
+        ("float64", [9007199254740992.0], Check.less_than(9007199254740993)),
+        ("int64", [9007199254740993, 9007199254740999], Check.greater_than(9007199254740992.0)),
+        ("int64", [9007199254740993], Check.in_range(0, 9007199254740992.0)),
+        ("float64", [1.5, -0.0], Check.notin([0])),
+        ("float64", [0.0, 2.0], Check.notin([-0.0])),
+        ("float32", [-0.0], Check.notin([0])),
+        ("float64", [-0.0, 1.0], Check.isin([0.0, 1.0])),
+    ]
+
+
+@pytest.mark.parametrize(("dtype", "values", "check"), _edge_cases(), ids=repr)
+def test_the_screen_compares_in_the_column_s_own_type_as_pandas_does(
+    dtype: str, values: list[Any], check: Any
+) -> None:
+    """A bound is compared as pandas compares it with the column (``0.7`` is float32's 0.7 in a
+    float32 column, an int64 is a float64 beside a float bound), and ``-0.0`` is ``0.0``:
+    compared exactly, the screen cleared values pandera fails."""
+    passes = _pandera_passes(values, dtype, False, check)
+    assert _screen_passes(values, dtype, False, check) == passes, passes

@@ -53,7 +53,10 @@ def _membership(array: Any, values: Any, invert: bool, extremes: Extremes) -> bo
         low, high = extremes.get()
         return low is None or (run[0] <= low and high <= run[1])
     distinct = pc.unique(array).drop_null()  # fewer to look up, and faster to find
-    found = pc.is_in(distinct, value_set=pa.array(list(values)).cast(array.type))
+    wanted = pa.array(list(values)).cast(array.type)
+    if pa.types.is_floating(array.type):  # -0.0 is 0.0 to pandas, not to Arrow's lookup
+        distinct, wanted = pc.add(distinct, 0.0), pc.add(wanted, 0.0)
+    found = pc.is_in(distinct, value_set=wanted)
     hits = pc.sum(found).as_py() or 0
     return bool(hits == 0) if invert else bool(hits == len(distinct))
 
@@ -127,9 +130,23 @@ def _passes(checks: tuple[Any, ...], array: Any, extremes: Extremes) -> bool:
             if not SETS[check.name](array, check.statistics, extremes):
                 return False
             continue
-        low, high = extremes.get()
+        low, high = _as_pandas_compares(array.type, *extremes.get())
         if low is None:
             continue  # nothing but nulls: pandera skips them too
         if not BOUNDS[check.name](low, high, check.statistics):
             return False  # (a NaN extreme compares False: pandera decides)
     return True
+
+
+def _as_pandas_compares(kind: Any, low: Any, high: Any) -> tuple[Any, Any]:
+    """A number column's extremes as numpy scalars of its own type, which compare with a
+    check's bound as pandas compares the column with it: a float32 column with the bound
+    made float32 (0.7 is then float32's 0.7, as 0.6999999881 is), an int64 column beside a
+    float bound as float64 (9007199254740993 is then 2**53)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if low is None or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return low, high
+    own = np.dtype(kind.to_pandas_dtype()).type
+    return own(low), own(high)
