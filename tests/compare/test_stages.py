@@ -686,3 +686,22 @@ def test_a_candidate_trained_on_the_gpu_is_judged_on_the_same_holdout(pr: PullRe
     report = pr.output("report.md")
     assert f"{count}x GPU `{name}`, driver `{driver}`" in report
     assert "peak GPU memory " in report and "the fit ran on the CPU" not in report
+
+
+def test_absolute_gates_on_a_holdout_of_a_few_rows_are_not_evaluable(pr: PullRequest) -> None:
+    """A pull request that cuts the data to a few rows leaves a holdout on which any score is
+    possible (4 rows can show roc_auc 1.0): its floors are not evaluable there, as the
+    relative gates are, and the verdict fails."""
+    write_data(pr.root, pr.data.head(16))
+    code, out = pr.run()
+    assert code == 1, out
+    verdict = pr.verdict()
+    floor = [g for g in verdict["gates"] if g["condition"] == "min"]
+    assert floor and all(g["status"] == "not_evaluable" for g in floor), floor
+    rows = verdict["holdout"]["rows"]
+    assert rows < 30
+    assert floor[0]["reason"] == (
+        f"min cannot be evaluated: the candidate's holdout has only {rows} rows, fewer than "
+        "compare.min_rows (30)"
+    )
+    assert verdict["passed"] is False

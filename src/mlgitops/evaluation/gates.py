@@ -60,11 +60,13 @@ def metric_gates(
     confidence: float,
     comparison: Comparison,
     allow_all: bool = False,
+    min_rows: int = 0,
 ) -> list[GateResult]:
     """Every condition of every gate, in spec order (min, max, drops, significance).
 
-    ``comparison``: whether the relative conditions can apply at all;
-    ``allow_all``: ``compare.allow_not_evaluable``.
+    ``comparison``: whether the relative conditions can apply at all (and how many rows
+    the candidate's holdout has); ``allow_all``: ``compare.allow_not_evaluable``;
+    ``min_rows``: ``compare.min_rows``, the fewest holdout rows any condition is judged on.
     """
     out = []
     for gate in gates:
@@ -75,7 +77,16 @@ def metric_gates(
             if threshold is None:
                 continue
             judge = gate.judge if condition in RELATIVE else None
-            if condition in RELATIVE and not comparison.evaluable:
+            if condition not in RELATIVE and comparison.holdout_rows < min_rows:
+                out.append(
+                    _allow(
+                        _too_few(
+                            result, condition, float(threshold), comparison.holdout_rows, min_rows
+                        ),
+                        allowed,
+                    )
+                )
+            elif condition in RELATIVE and not comparison.evaluable:
                 out.append(
                     _unjudged(result, condition, float(threshold), comparison, allowed, judge)
                 )
@@ -130,6 +141,18 @@ def _unjudged(
     return _allow(
         GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, reason, judge=judge), allowed
     )
+
+
+def _too_few(
+    r: MetricResult, condition: str, threshold: float, rows: int, least: int
+) -> GateResult:
+    """An absolute condition on a holdout too small to judge it: 4 rows can show any
+    ``roc_auc``."""
+    reason = (
+        f"{condition} cannot be evaluated: the candidate's holdout has only {rows} rows, "
+        f"fewer than compare.min_rows ({least})"
+    )
+    return GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, reason)
 
 
 def _check(

@@ -91,7 +91,14 @@ def decide(
         comparison = not_applicable(holdout_rows, _first(baseline))
     by_name = {m.name: m for m in metrics}
     allow_all = pipeline.compare.allow_not_evaluable
-    gates = metric_gates(pipeline.gates, by_name, settings.confidence, comparison, allow_all)
+    gates = metric_gates(
+        pipeline.gates,
+        by_name,
+        settings.confidence,
+        comparison,
+        allow_all,
+        min_rows=pipeline.compare.min_rows,
+    )
     if slices is not None and pipeline.compare.slices is not None:
         gates += gap_gates(pipeline.compare.slices.max_gap, slices, allow_all)
     passed = not any(g.blocking for g in gates)
