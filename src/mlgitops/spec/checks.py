@@ -24,6 +24,7 @@ from mlgitops.spec.model import (
     is_url,
 )
 from mlgitops.spec.positions import Key, dotted, locate
+from mlgitops.spec.remotes import remote_rules
 from mlgitops.spec.repo_checks import is_hosted, label_rules, repo_rules, runner_rules
 from mlgitops.spec.schema_eval import SchemaError, iter_errors
 from mlgitops.spec.values import CONTROL, control_characters, is_number, not_finite
@@ -543,7 +544,19 @@ def problems(source: str, doc: Any, kind: str) -> list[Problem]:
                     "workflows and manifests may not carry"
                 )
                 found.append(Problem(source, line, col, f"{_escaped(dotted(path))}: {message}"))
+        found += _grammar_problems(source, doc, kind, {(p.line, p.col) for p in found})
     return found
+
+
+def _grammar_problems(
+    source: str, doc: dict[str, Any], kind: str, placed: set[tuple[int, int]]
+) -> Iterator[Problem]:
+    """The Action where its readers' grammars refuse it; not where a problem of the
+    schema's (or a control character) is ``placed`` already."""
+    for path, message in remote_rules(doc) if kind == "repo" else []:
+        line, col = locate(doc, path)
+        if (line, col) not in placed:
+            yield Problem(source, line, col, f"{dotted(path)}: {message}")
 
 
 def _rendered(path: list[Key]) -> bool:

@@ -18,12 +18,18 @@ if TYPE_CHECKING:
 _HOSTED = re.compile(r"^(ubuntu|windows|macos)-", re.IGNORECASE)
 
 
-_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|/\.")
+_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock(/|$)|/\.")
+
+
+def is_ref_name(name: str) -> bool:
+    """Whether Git takes ``name`` as a ref's name (``git check-ref-format --allow-onelevel``:
+    a branch, a tag, a commit SHA)."""
+    return name not in ("", "@") and _BAD_REF.search(name) is None
 
 
 def branch_problem(name: str) -> str | None:
     """Why ``name`` is not a branch name Git accepts (git check-ref-format); None when it is."""
-    if name == "@" or "${{" in name or _BAD_REF.search(name) or name.endswith(".lock"):
+    if "${{" in name or not is_ref_name(name):
         return (
             f"invalid value {name!r}: expected a Git branch name (no spaces, control "
             "characters, '..', '~^:?*[\\', '@{' or '${{'; not starting with '-', '/' or '.')"

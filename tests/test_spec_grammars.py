@@ -1,0 +1,82 @@
+"""Values that other programs read, held to those programs' grammars: the Action's reference
+(GitHub, Git). What they take renders; what they refuse is refused at its place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlgitops.errors import SpecError
+from mlgitops.render import render_repo
+from mlgitops.spec import load_repo
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+DIGEST = "sha256:" + "a" * 64
+SPEC = """\
+name: churn
+data: {path: data/churn.csv, schema: schemas/churn.yaml, target: churned}
+model: {estimator: sklearn.ensemble.HistGradientBoostingClassifier}
+task: classification
+deploy:
+  server: SERVER
+  environments:
+    - {name: staging, namespace: ml-staging}
+"""
+
+
+def _repo(root: Path, config: str = "", server: str = "{image: ghcr.io/o/serve:1}") -> Path:
+    """A repository holding ``config`` as its mlgitops.yaml and one pipeline whose
+    ``deploy.server`` is ``server``, with every file the pipeline names."""
+    for rel, text in (
+        ("mlgitops.yaml", config),
+        ("pipelines/churn.yaml", SPEC.replace("SERVER", server)),
+        ("data/churn.csv", ""),
+        ("schemas/churn.yaml", ""),
+        ("serving/requirements.txt", f"mlgitops[serve]==0.1.0 --hash={DIGEST}\n"),
+        ("action.yml", "name: mlgitops\n"),
+        (".github/actions/mlgitops/action.yml", "name: mlgitops\n"),
+    ):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    if not config:
+        (root / "mlgitops.yaml").unlink()  # an empty one is refused
+    return root
+
+
+def _problems(root: Path) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        load_repo(root, check_references=True)
+    return [str(p) for p in caught.value.problems]
+
+
+def _renders(root: Path) -> None:
+    assert render_repo(load_repo(root, check_references=True), {})
+
+
+def _yaml(text: str) -> str:
+    return json.dumps(text)  # a double-quoted YAML scalar
+
+
+@pytest.mark.parametrize(
+    "action",
+    ["o/r//x@v1", "o/r/./x@v1", "o/r/../x@v1", "o/r/x/@v1", "./..", "./../x",
+     "./.github/../nowhere/..", "./.github//actions/mlgitops", "./.github/./actions/mlgitops",
+     "mlgitops/mlgitops@..", "mlgitops/mlgitops@-x", "mlgitops/mlgitops@/",
+     "mlgitops/mlgitops@v1.", "mlgitops/mlgitops@x..y", "mlgitops/mlgitops@v1.lock",
+     "mlgitops/mlgitops@a.lock/b", "mlgitops/mlgitops@@", "-o/r@v1", ".o/r@v1", "o-/r@v1",
+     "o--p/r@v1", "o/./x@v1", "o/../x@v1"],
+)  # fmt: skip
+def test_an_action_github_cannot_run_is_refused(tmp_path: Path, action: str) -> None:
+    problems = _problems(_repo(tmp_path, f"action: {_yaml(action)}\n"))
+    assert [p.split(": ")[:2] for p in problems] == [["mlgitops.yaml:1:9", "action"]]
+
+
+@pytest.mark.parametrize(
+    "action",
+    [f"acme/mlgitops@{SHA}", "mlgitops/mlgitops@v1", "o/r/path/to/x@v1.2.3",
+     "my-org/my.repo_x@release/v1", "o/.r@v1", "O1/r..s@main", "./", "./.github/actions/mlgitops"],
+)  # fmt: skip
+def test_an_action_github_runs_renders(tmp_path: Path, action: str) -> None:
+    _renders(_repo(tmp_path, f"action: {_yaml(action)}\n"))
