@@ -1,5 +1,6 @@
 """Values that other programs read, held to those programs' grammars: the Action's reference
-(GitHub, Git). What they take renders; what they refuse is refused at its place."""
+(GitHub, Git), Argo CD's repository URL and revision. What they take renders; what they
+refuse is refused at its place."""
 
 from __future__ import annotations
 
@@ -80,3 +81,43 @@ def test_an_action_github_cannot_run_is_refused(tmp_path: Path, action: str) -> 
 )  # fmt: skip
 def test_an_action_github_runs_renders(tmp_path: Path, action: str) -> None:
     _renders(_repo(tmp_path, f"action: {_yaml(action)}\n"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://github.com/o/r with space.git", " https://github.com/o/r.git", "a: b", "-x", "*",
+     "github.com/o/r.git", "https://", "https://github.com:99999/o/r.git", "ftp://host/r.git",
+     "https://github.com/o/r.git\t", "git@github.com", "git@github.com:o/r@x.git"],
+)  # fmt: skip
+def test_a_repo_url_argo_cd_cannot_fetch_is_refused(tmp_path: Path, url: str) -> None:
+    problems = _problems(_repo(tmp_path, f"argocd: {{repo_url: {_yaml(url)}}}\n"))
+    assert [p.split(": ")[1] for p in problems] == ["argocd.repo_url"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://github.com/o/r.git", "http://gitea.local:3000/o/r.git",
+     "ssh://git@github.com/o/r.git", "ssh://git@gitea.local:2222/o/r.git",
+     "git@github.com:o/r.git", "deploy@git.example.com:team/models"],
+)  # fmt: skip
+def test_a_repo_url_argo_cd_fetches_renders(tmp_path: Path, url: str) -> None:
+    _renders(_repo(tmp_path, f"argocd: {{repo_url: {_yaml(url)}}}\n"))
+
+
+@pytest.mark.parametrize(
+    "revision",
+    ["a b", "main\t", "x..y", "-x", "v1.lock", "HEAD~1", "main^", "a:b", "@", "refs/heads/",
+     "feature/.x", "1.2 -"],
+)  # fmt: skip
+def test_a_revision_argo_cd_cannot_resolve_is_refused(tmp_path: Path, revision: str) -> None:
+    problems = _problems(_repo(tmp_path, f"argocd: {{revision: {_yaml(revision)}}}\n"))
+    assert [p.split(": ")[1] for p in problems] == ["argocd.revision"]
+
+
+@pytest.mark.parametrize(
+    "revision",
+    ["HEAD", "main", "v1.2.3", SHA, "release/v1", "refs/pull/1/head", "", "1.2.*", "*",
+     ">=1.2.0 <2.0.0", "^1.2 || ~2.0", "1.2 - 1.4.5", ">= 1.2, < 2", "v1.x"],
+)  # fmt: skip
+def test_a_revision_argo_cd_resolves_renders(tmp_path: Path, revision: str) -> None:
+    _renders(_repo(tmp_path, f"argocd: {{revision: {_yaml(revision)}}}\n"))

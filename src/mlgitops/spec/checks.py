@@ -551,8 +551,8 @@ def problems(source: str, doc: Any, kind: str) -> list[Problem]:
 def _grammar_problems(
     source: str, doc: dict[str, Any], kind: str, placed: set[tuple[int, int]]
 ) -> Iterator[Problem]:
-    """The Action where its readers' grammars refuse it; not where a problem of the
-    schema's (or a control character) is ``placed`` already."""
+    """The Action and Argo CD's source where their readers' grammars refuse them; not where
+    a problem of the schema's (or a control character) is ``placed`` already."""
     for path, message in remote_rules(doc) if kind == "repo" else []:
         line, col = locate(doc, path)
         if (line, col) not in placed:

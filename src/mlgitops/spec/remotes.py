@@ -1,5 +1,6 @@
 """What ``mlgitops.yaml`` names outside the repository, held to the rules of those who read
-it: the Action every generated job calls (GitHub's names, a Git ref)."""
+it: the Action every generated job calls (GitHub's names, a Git ref) and the Git source
+every Argo CD Application syncs (a URL and a revision Argo CD fetches)."""
 
 from __future__ import annotations
 
@@ -55,8 +56,71 @@ def action_problem(action: str) -> str | None:
     return None
 
 
+#: The repository URLs Argo CD fetches: http(s) and ssh URLs, and scp-like ``git@host:path``.
+_URL = re.compile(r"(?:https?|ssh)://[^\s/?#]+(?:[/?#]\S*)?")
+_SCP = re.compile(r"[^\s/:@]+@[^\s/:@]+:[^\s@]+")
+
+
+def repo_url_problem(url: str) -> str | None:
+    """Why Argo CD fetches no Git repository at ``url``; None where it may."""
+    from urllib.parse import urlsplit
+
+    expected = (
+        f"invalid value {url!r}: expected a Git URL Argo CD fetches, without spaces: https://, "
+        "http://, ssh://, or scp-like git@host:path (https://github.com/my-org/my-models.git)"
+    )
+    if _SCP.fullmatch(url):
+        return None
+    if not _URL.fullmatch(url):
+        return expected
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a port that is no number, or past 65535, raises)
+    except ValueError as exc:
+        return f"invalid value {url!r}: no URL ({exc})"
+    return None if parts.hostname else f"invalid value {url!r}: names no host"
+
+
+#: Go's ``\s``, which Masterminds' semver reads around and between constraints.
+_SPACE = "[\t\n\f\r ]"
+#: A version in a constraint (Masterminds' semver v3: ``1``, ``1.2.x``, ``v1.2.3-rc.1``, ``*``).
+_VERSION = (
+    r"v?[0-9|xX*]+(?:\.[0-9|xX*]+)?(?:\.[0-9|xX*]+)?"
+    r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
+)
+_OP = r"(?:=|!=|>|<|>=|=>|<=|=<|~|~>|\^)?"
+_RANGE = re.compile(rf"{_SPACE}*({_VERSION}){_SPACE}+-{_SPACE}+({_VERSION}){_SPACE}*")
+_CONSTRAINTS = re.compile(
+    rf"{_SPACE}*{_OP}{_SPACE}*{_VERSION}{_SPACE}*"
+    rf"(?:(?:{_SPACE}+|,{_SPACE}*){_OP}{_SPACE}*{_VERSION}{_SPACE}*)*"
+)
+
+
+def is_semver_constraint(text: str) -> bool:
+    """Whether Argo CD reads ``text`` as a range of tags to take the newest of (``1.*``,
+    ``>=1.2 <2``, ``^1.2 || ~2.0``), as Masterminds' semver parses constraints."""
+    text = _RANGE.sub(r">= \1, <= \2", text)
+    return all(_CONSTRAINTS.fullmatch(part) for part in text.split("||"))
+
+
+def revision_problem(revision: str) -> str | None:
+    """Why Argo CD resolves no commit from ``revision``; None where it may."""
+    if not revision or is_ref_name(revision) or is_semver_constraint(revision):
+        return None  # "" is HEAD to Argo CD
+    return (
+        f"invalid value {revision!r}: expected HEAD, {REF_FORM}; or a range of "
+        "version tags such as 1.2.*"
+    )
+
+
 def remote_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
-    """``action`` where it breaks its rules."""
+    """``action``, ``argocd.repo_url`` and ``argocd.revision`` where they break their rules."""
     action = doc.get("action")
     if isinstance(action, str) and (message := action_problem(action)):
         yield ["action"], message
+    argocd = doc.get("argocd")
+    argocd = argocd if isinstance(argocd, dict) else {}
+    for key, rule in (("repo_url", repo_url_problem), ("revision", revision_problem)):
+        value = argocd.get(key)
+        if isinstance(value, str) and (message := rule(value)):
+            yield ["argocd", key], message
