@@ -1,6 +1,6 @@
 """Values that other programs read, held to those programs' grammars: the Action's reference
-(GitHub, Git), Argo CD's repository URL and revision. What they take renders; what they
-refuse is refused at its place."""
+(GitHub, Git), image references (the distribution grammar), Argo CD's repository URL and
+revision. What they take renders; what they refuse is refused at its place."""
 
 from __future__ import annotations
 
@@ -81,6 +81,91 @@ def test_an_action_github_cannot_run_is_refused(tmp_path: Path, action: str) -> 
 )  # fmt: skip
 def test_an_action_github_runs_renders(tmp_path: Path, action: str) -> None:
     _renders(_repo(tmp_path, f"action: {_yaml(action)}\n"))
+
+
+#: References the distribution grammar refuses (kubelet: InvalidImageName).
+BAD_IMAGES = ["a//b:1", "-a/b:1", ".", "_/x", "a/b/:1", "..:1", "a___b", "a/b.", "a:-1", "a:.x",
+              "ghcr.io/o/r:" + "x" * 129, "UPPER/Case:1", "a:b:c", "-x", "", "a b",
+              "ghcr.io/actions/actions-runner:latest#x", "a@sha256:" + "A" * 64, "a@sha256:12",
+              "a@md5:" + "a" * 32, "-registry.local/x", "registry-.local/x", "x/" + "a" * 254]  # fmt: skip
+#: References it takes, with a registry port, a digest, an IPv6 registry, Docker Hub's names.
+GOOD_IMAGES = ["registry.local:5000/team/img:1", f"registry.local:5000/team/img:1@{DIGEST}",
+               f"registry.local:5000/team/img@{DIGEST}", "ghcr.io/o/x:1.2", "python",
+               "localhost/x", "[::1]:5000/x:1", "UPPER/case:1", "a__b/c--d.e_f", "a:" + "x" * 128,
+               "library/python:3.11-slim", "registry.local:5000"]  # fmt: skip
+
+
+@pytest.mark.parametrize("image", BAD_IMAGES)
+def test_a_serving_image_no_runtime_pulls_is_refused(tmp_path: Path, image: str) -> None:
+    problems = _problems(_repo(tmp_path, server=f"{{image: {_yaml(image)}}}"))
+    assert [p.split(": ")[:2] for p in problems] == [
+        ["pipelines/churn.yaml:6:19", "deploy.server.image"]
+    ]
+
+
+@pytest.mark.parametrize("image", GOOD_IMAGES)
+def test_a_serving_image_reference_renders(tmp_path: Path, image: str) -> None:
+    _renders(_repo(tmp_path, server=f"{{image: {_yaml(image)}}}"))
+
+
+def _pools(image: str) -> str:
+    return (
+        "runners:\n  github_config_url: https://github.com/acme/models\n  pools:\n"
+        f"    - {{name: gpu, image: {_yaml(image)}}}\n"
+        f"    - {{name: k8s, container_mode: kubernetes, job_image: {_yaml(image)}}}\n"
+    )
+
+
+@pytest.mark.parametrize("image", BAD_IMAGES)
+def test_a_runner_image_no_runtime_pulls_is_refused(tmp_path: Path, image: str) -> None:
+    problems = _problems(_repo(tmp_path, _pools(image)))
+    assert [p.split(": ")[:2] for p in problems] == [
+        ["mlgitops.yaml:4:26", "runners.pools[0].image"],
+        ["mlgitops.yaml:5:58", "runners.pools[1].job_image"],
+    ]
+
+
+@pytest.mark.parametrize("image", GOOD_IMAGES)
+def test_a_runner_image_reference_renders(tmp_path: Path, image: str) -> None:
+    _renders(_repo(tmp_path, _pools(image)))
+
+
+def _build(repository: str, base: str) -> str:
+    return (
+        f"{{build: {{repository: {_yaml(repository)}, base: {_yaml(base)}, "
+        "requirements: serving/requirements.txt, "
+        "credentials: {username: REGISTRY_USERNAME, password: REGISTRY_PASSWORD}}}"
+    )
+
+
+@pytest.mark.parametrize(
+    "repository",
+    ["team/img", "ghcr.io/o//x", "Ghcr.io/o/x", "ghcr.io/O/x", "ghcr.io/o/x:1",
+     f"ghcr.io/o/x@{DIGEST}", "ghcr.io", "-ghcr.io/o/x"],
+)  # fmt: skip
+def test_a_build_repository_to_push_to_is_a_registry_s_name(
+    tmp_path: Path, repository: str
+) -> None:
+    problems = _problems(_repo(tmp_path, server=_build(repository, f"python:3.11@{DIGEST}")))
+    assert [p.split(": ")[1] for p in problems] == ["deploy.server.build.repository"]
+
+
+@pytest.mark.parametrize(
+    "base", ["python:3.11", f"a//b@{DIGEST}", f"-python:3.11@{DIGEST}", f"python:.x@{DIGEST}"]
+)
+def test_a_build_base_is_an_image_pinned_by_digest(tmp_path: Path, base: str) -> None:
+    problems = _problems(_repo(tmp_path, server=_build("ghcr.io/o/x", base)))
+    assert [p.split(": ")[1] for p in problems] == ["deploy.server.build.base"]
+
+
+@pytest.mark.parametrize(
+    ("repository", "base"),
+    [("registry.local:5000/team/img", f"python:3.11-slim-bookworm@{DIGEST}"),
+     ("localhost/x", f"registry.local:5000/py/base:3.11@{DIGEST}"),
+     ("registry:5000/a__b/c", f"python@{DIGEST}")],
+)  # fmt: skip
+def test_a_build_s_repository_and_base_render(tmp_path: Path, repository: str, base: str) -> None:
+    _renders(_repo(tmp_path, server=_build(repository, base)))
 
 
 @pytest.mark.parametrize(

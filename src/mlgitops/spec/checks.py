@@ -12,6 +12,7 @@ from pathlib import Path
 from mlgitops.errors import Problem
 from mlgitops.outputs import ROW, ROW_RESERVED
 from mlgitops.spec.cron import cron_problem
+from mlgitops.spec.images import image_rules
 from mlgitops.spec.model import (
     CLASSIFICATION_METRICS,
     DEFAULT_METRICS,
@@ -551,9 +552,10 @@ def problems(source: str, doc: Any, kind: str) -> list[Problem]:
 def _grammar_problems(
     source: str, doc: dict[str, Any], kind: str, placed: set[tuple[int, int]]
 ) -> Iterator[Problem]:
-    """The Action and Argo CD's source where their readers' grammars refuse them; not where
-    a problem of the schema's (or a control character) is ``placed`` already."""
-    for path, message in remote_rules(doc) if kind == "repo" else []:
+    """Images, the Action and Argo CD's source where their readers' grammars refuse them;
+    not where a problem of the schema's (or a control character) is ``placed`` already."""
+    rules = image_rules(doc, kind)
+    for path, message in [*rules, *(remote_rules(doc) if kind == "repo" else [])]:
         line, col = locate(doc, path)
         if (line, col) not in placed:
             yield Problem(source, line, col, f"{dotted(path)}: {message}")
