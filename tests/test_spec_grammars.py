@@ -1,10 +1,13 @@
 """Values that other programs read, held to those programs' grammars: the Action's reference
-(GitHub, Git), image references (the distribution grammar), Argo CD's repository URL and
-revision. What they take renders; what they refuse is refused at its place."""
+(GitHub, Git), the Python version (mlgitops' own), image references (the distribution
+grammar), Argo CD's repository URL and revision. What they take renders; what they refuse is
+refused at its place."""
 
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -81,6 +84,35 @@ def test_an_action_github_cannot_run_is_refused(tmp_path: Path, action: str) -> 
 )  # fmt: skip
 def test_an_action_github_runs_renders(tmp_path: Path, action: str) -> None:
     _renders(_repo(tmp_path, f"action: {_yaml(action)}\n"))
+
+
+def _requires_python() -> int:
+    """The least minor version of Python 3 that pyproject.toml's requires-python names."""
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    found = re.fullmatch(r">=\s*3\.(\d+)", pyproject["project"]["requires-python"])
+    assert found
+    return int(found[1])
+
+
+def test_the_python_versions_accepted_start_at_mlgitops_own_requirement(tmp_path: Path) -> None:
+    least = _requires_python()
+    _renders(_repo(tmp_path / "least", f'python: "3.{least}"\n'))
+    problems = _problems(_repo(tmp_path / "below", f'python: "3.{least - 1}"\n'))
+    assert problems == [
+        f"mlgitops.yaml:1:9: python: invalid value '3.{least - 1}': expected a Python version "
+        f'mlgitops runs on (it requires Python >= 3.{least}), such as "3.11"'
+    ]
+
+
+@pytest.mark.parametrize("version", ["3.9", "3.10", "3.1", "3.010", "3.011", "3.0", "3.", "4.11"])
+def test_a_python_mlgitops_cannot_run_on_is_refused(tmp_path: Path, version: str) -> None:
+    problems = _problems(_repo(tmp_path, f'python: "{version}"\n'))
+    assert [p.split(": ")[:2] for p in problems] == [["mlgitops.yaml:1:9", "python"]]
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.12", "3.13", "3.20", "3.100"])
+def test_a_python_mlgitops_runs_on_renders(tmp_path: Path, version: str) -> None:
+    _renders(_repo(tmp_path, f'python: "{version}"\n'))
 
 
 #: References the distribution grammar refuses (kubelet: InvalidImageName).
