@@ -148,5 +148,10 @@ def _as_pandas_compares(kind: Any, low: Any, high: Any) -> tuple[Any, Any]:
 
     if low is None or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         return low, high
-    own = np.dtype(kind.to_pandas_dtype()).type
+    if pa.types.is_floating(kind):
+        own = np.dtype(f"float{kind.bit_width}").type
+    else:  # (Arrow's to_pandas_dtype would import pandas, which clean data never needs)
+        own = np.dtype(
+            f"{'int' if pa.types.is_signed_integer(kind) else 'uint'}{kind.bit_width}"
+        ).type
     return own(low), own(high)
