@@ -598,3 +598,31 @@ def test_whatever_the_estimator_raises_is_a_spec_error_at_the_model(
     assert (failed["stage"], failed["exit_code"]) == ("train", 2)
     assert failed["message"] == problem
     assert [r["info"]["status"] for r in runs_of(mlflow_server.uri, name)] == ["FAILED"]
+
+
+def test_a_test_file_that_fails_validation_names_the_command_that_reports_it(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train refuses a ``data.test_path`` that fails validation and names ``validate
+    --data`` with that file: the plain ``validate`` reports ``data.path`` alone."""
+    import pandas as pd
+
+    name = unique("testfile")
+    root = example_repo(tmp_path / "repo", name)
+    test = pd.read_csv(root / "data" / "tumors.csv").iloc[:40].copy()
+    test["radius"] += 0.001
+    test.loc[3, "malignant"] = 7  # the schema allows 0 and 1
+    test.to_csv(root / "data" / "test set.csv", index=False)
+    _edit(
+        root,
+        name,
+        "  split: {test_size: 0.25, seed: 42, stratify: true}\n",
+        "  test_path: data/test set.csv\n",
+    )
+    capsys.readouterr()
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 1
+    err = capsys.readouterr().err
+    told = f"Run `mlgitops validate {name} --data 'data/test set.csv'` for the full report"
+    assert told in err, err
+    assert cli(root, "validate", name, "--data", "data/test set.csv") == 1
+    assert "data/test set.csv:5" in capsys.readouterr().out

@@ -169,7 +169,10 @@ def read_table(
     outcome = validate(reader, schema, limits, keep=True)
     failures = tuple(_describe(f, location) for f in outcome.failures)
     if failures and refuse_invalid and not pipeline.train.allow_invalid_data:
-        raise CheckFailed(_refusal(location, pipeline.name, failures))
+        import shlex
+
+        shown = "" if location == data.path else f" --data {shlex.quote(location)}"
+        raise CheckFailed(_refusal(location, f"{pipeline.name}{shown}", failures))
     if outcome.text_columns:
         names = ", ".join(sorted(outcome.text_columns))
         raise DataError(f"{location}: column(s) {names} have values that are not of their dtype")
@@ -371,6 +374,8 @@ def _describe(failure: Any, location: str) -> str:
 
 
 def _refusal(location: str, name: str, failures: tuple[str, ...]) -> str:
+    """Why ``location`` is not trained on; ``name``: the arguments of the ``validate``
+    command that reports it in full (the pipeline, and ``--data`` for another file)."""
     shown = failures[:_FIRST_FAILURES]
     more = len(failures) - len(shown)
     lines = [
