@@ -20,6 +20,7 @@ CASES = [
     ("classification", "proba_unknown", "predictions column proba_2 names no class of 'expensive' (its classes: 0, 1)"),
     ("classification", "no_proba", "a classifier's predictions need its probabilities, a column proba_<class> per class (classes of 'expensive': 0, 1; for two classes the positive one's alone is enough)"),
     ("classification", "negative_proba", "proba_0 of data row {row} is -0.25, not a probability (a number that is not negative)"),
+    ("classification", "zero_proba", "proba_0, proba_1 of data row {row} are all 0: no probabilities, which no scaling makes sum to 1 (every score of them would be made up)"),
     ("classification", "text_labels", "class '{label}' (data row {row}) is not one of the model's classes (0, 1): '{label}' is str where the class is int ({label})"),
     ("classification", "duplicate_row", "got {rows} rows: 1 holdout row(s) missing; __row__ {row} more than once"),
     ("classification", "metrics_text", '$MLGITOPS_OUTPUT/metrics.json: \'x\' is "abc"; a metric is a finite number (leave out one that is undefined)'),

@@ -121,15 +121,25 @@ def _probability(
     the first past 1: the other class's is 1 minus it); a row's values are otherwise scaled
     to sum to 1 where they are scored."""
     bad = (values < 0) | (values > 1) if one else values < 0
-    if not bad.any():
-        return
-    at, column = (int(i[0]) for i in np.nonzero(bad))
-    where = f"data row {int(frame[ROW].iloc[at])}" if ROW in frame.columns else f"row {at + 1}"
-    limit = "from 0 to 1" if one else "that is not negative"
-    raise DataError(
-        f"{what}: {names[column]} of {where} is {values[at, column]}, not a probability "
-        f"(a number {limit})"
-    )
+    if bad.any():
+        at, column = (int(i[0]) for i in np.nonzero(bad))
+        limit = "from 0 to 1" if one else "that is not negative"
+        raise DataError(
+            f"{what}: {names[column]} of {_row(frame, at)} is {values[at, column]}, not a "
+            f"probability (a number {limit})"
+        )
+    empty = [] if one else np.flatnonzero(values.sum(axis=1) == 0).tolist()
+    if empty:
+        raise DataError(
+            f"{what}: {', '.join(names)} of {_row(frame, empty[0])} are all 0: no "
+            "probabilities, which no scaling makes sum to 1 (every score of them would be "
+            "made up)"
+        )
+
+
+def _row(frame: Any, at: int) -> str:
+    """The data row of position ``at`` of ``frame``, as messages name it."""
+    return f"data row {int(frame[ROW].iloc[at])}" if ROW in frame.columns else f"row {at + 1}"
 
 
 def _not_numbers(values: Any, what: Path | str, frame: Any) -> str:
@@ -158,7 +168,7 @@ def _finite(values: Any, names: Sequence[str], frame: Any, what: Path | str, kin
     if not bad.any():
         return
     at, column = (int(i) for i in np.argwhere(bad)[0])
-    where = f"data row {int(frame[ROW].iloc[at])}" if ROW in frame.columns else f"row {at + 1}"
     raise DataError(
-        f"{what}: {names[column]} of {where} is {values[at, column]}, not {kind} (a finite number)"
+        f"{what}: {names[column]} of {_row(frame, at)} is {values[at, column]}, not {kind} "
+        "(a finite number)"
     )

@@ -33,6 +33,8 @@ else:
         rows["proba_0"] = 1 - rows["proba_1"]
     if mode == "negative_proba":
         rows["proba_0"] = -0.25 + 0 * rows["proba_1"]
+    if mode == "zero_proba":
+        rows["proba_0"] = rows["proba_1"] = 0.0
     if mode == "proba_unknown":
         rows["proba_2"] = 0.0
     if mode == "no_proba":
