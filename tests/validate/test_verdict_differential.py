@@ -614,3 +614,49 @@ def test_two_gaps_in_a_unique_column_fail_as_in_pandera(dtype: str, tmp_path: Pa
         False,
         {("a", "field_uniqueness"): {2, 4}},
     )
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize(
+    "checks",
+    ["{ne: false}", "{isin: [false]}", "{isin: [true]}", "{eq: true}", "{notin: [false]}", "{}"],
+)
+@pytest.mark.parametrize("nullable", ["true", "false"])
+def test_a_gap_in_a_bool_column_is_judged_as_pandera_makes_it_true(
+    checks: str, nullable: str, tmp_path: Path
+) -> None:
+    """pandas reads a gap in a boolean column as NaN, which pandera's coercion to numpy's
+    ``bool`` makes True, nullable or not: the gap is judged so here, in chunks of every
+    size, whether the screen or pandera looks at it."""
+    schema = (
+        "schema_type: dataframe\ncolumns:\n  y: {dtype: int64}\n"
+        f"  a: {{dtype: bool, nullable: {nullable}, checks: {checks}}}\ncoerce: true\n"
+    )
+    chance = random.Random(5)
+    for _ in range(40):
+        values = [chance.choice(["true", "false", "", "True"]) for _ in range(5)]
+        data = ("y,a\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))).encode()
+        assert _ours(data, schema, tmp_path / "d.csv") == _pandera(data, schema), values
+
+
+@pytest.mark.parametrize("column", ["unique: true", "checks: {unique_values_eq: [true, false]}"])
+def test_a_gap_in_a_bool_column_is_true_to_the_checks_over_the_whole_column(
+    column: str, tmp_path: Path
+) -> None:
+    """Uniqueness and the set of distinct values see a gap in a coerced ``bool`` column as
+    True, as pandera does: ``true`` beside a gap is a duplicate there."""
+    schema = (
+        "schema_type: dataframe\ncolumns:\n  y: {dtype: int64}\n"
+        f"  a: {{dtype: bool, nullable: true, {column}}}\ncoerce: true\n"
+    )
+    for values in (
+        ["true", ""],
+        ["false", ""],
+        ["", ""],
+        ["true", "false"],
+        ["false", "", "false"],
+    ):
+        data = ("y,a\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))).encode()
+        ours, expected = _ours(data, schema, tmp_path / "d.csv"), _pandera(data, schema)
+        assert ours is not None and expected is not None
+        assert ours[0] == expected[0], values

@@ -51,6 +51,13 @@ class ColumnPlan:
         return self.rule.target()
 
 
+def truthy_gaps(column: ColumnPlan) -> bool:
+    """Whether a gap in ``column`` is True to pandera: pandas reads it as NaN, which
+    coercion to numpy's ``bool`` makes True (nullable or not); pandas' ``boolean`` and
+    ``bool[pyarrow]`` keep it a gap."""
+    return column.rule.coerce and column.rule.dtype == "bool"
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything decided from the schema and the file's header."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.validation.extremes import Extremes
+from mlgitops.validation.plan import truthy_gaps
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -114,6 +115,8 @@ def clean(column: ColumnPlan, array: pa.ChunkedArray) -> bool:
         return False
     if array.null_count and not (column.nullable and column.rule.missing):
         return False  # numpy's int64 holds no missing value: pandera refuses a gap there
+    if array.null_count and truthy_gaps(column):
+        return False  # a gap is True to pandera there: it judges it so
     extremes = Extremes(array)
     floating = pa.types.is_floating(array.type)
     if floating and not column.nullable and extremes.nan():

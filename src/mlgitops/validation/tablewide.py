@@ -115,6 +115,7 @@ class Uniqueness:
         numbers: Mapping[str, Typed] | None = None,
         checks: Mapping[str, str] | None = None,
         dates: Mapping[str, DateColumn] | None = None,
+        truthy: frozenset[str] = frozenset(),
     ) -> None:
         import numpy as np
 
@@ -132,6 +133,8 @@ class Uniqueness:
         #: The keys declared dates and read as text: compared as the timestamps they write
         #: (``9:00`` is ``09:00``), as pandera's coercion makes them.
         self._dates = {k: v for k, v in (dates or {}).items() if k in keys}
+        #: The keys whose gaps pandera's coercion makes True (numpy's ``bool``).
+        self._truthy = truthy & set(keys)
         self._hint = size_hint
         self._hashes = np.empty(min(max(size_hint, 1024), KEPT), dtype=np.uint64)
         self._count = 0
@@ -157,7 +160,10 @@ class Uniqueness:
         self._keep(hash_rows(batch, self.keys))
 
     def _comparable(self, batch: pa.Table) -> pa.Table:
-        """The key columns, those declared numbers but read as text spelt one way per value."""
+        """The key columns, those declared numbers but read as text spelt one way per value;
+        a gap that pandera's coercion makes True, True."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
         keys = batch.select(list(self.keys))
         for name, typed in self._numbers.items():
@@ -167,6 +173,13 @@ class Uniqueness:
                 keys = keys.set_column(at, name, spelt)
         for name, spelt in self._stamps(keys).items():
             keys = keys.set_column(keys.schema.get_field_index(name), name, spelt)
+        for name in self._truthy:
+            column = keys.column(name)
+            if column.null_count:
+                true = pa.scalar("true" if is_text(column.type) else True, column.type)
+                keys = keys.set_column(
+                    keys.schema.get_field_index(name), name, pc.fill_null(column, true)
+                )
         return keys
 
     def _stamps(self, keys: pa.Table) -> dict[str, pa.Array]:
@@ -202,6 +215,9 @@ class Uniqueness:
                 frame[name] = pd.Series(values, index=frame.index, dtype=object)
         for name, spelt in self._stamps(taken).items():
             frame[name] = pd.Series(spelt.to_pylist(), index=frame.index, dtype=object)
+        for name in self._truthy:
+            if frame[name].isna().any():
+                frame[name] = frame[name].astype(object).where(frame[name].notna(), True)
         return frame
 
     def stored(self) -> int:
@@ -443,8 +459,12 @@ def _disk(folder: str) -> Iterator[None]:
 class ValueSet:
     """``unique_values_eq``: the set of distinct values over the whole column."""
 
-    def __init__(self, column: str, check: Any, typed: Typed | None = None) -> None:
+    def __init__(
+        self, column: str, check: Any, typed: Typed | None = None, truthy: bool = False
+    ) -> None:
         self.column = column
+        #: Whether a gap is True to pandera's coercion (numpy's ``bool``).
+        self._truthy = truthy
         self.expected = set(check.statistics.get("values") or [])
         self.label = str(check.error or check.name)
         #: pandera warns where the check fails, and passes the data.
@@ -455,7 +475,10 @@ class ValueSet:
 
     def add(self, batch: pa.Table) -> None:
         if len(self.seen) <= _DISTINCT_LIMIT + len(self.expected):
-            array = comparable(batch.column(self.column), self.column, self.label).drop_null()
+            column = batch.column(self.column)
+            if self._truthy and column.null_count:
+                self.seen.add(True)
+            array = comparable(column, self.column, self.label).drop_null()
             distinct = array.unique()
             if self._typed is not None and is_text(distinct.type) and self._typed.kind == "M":
                 self.seen.update(_dates(distinct.to_pylist()))
