@@ -616,47 +616,67 @@ def test_two_gaps_in_a_unique_column_fail_as_in_pandera(dtype: str, tmp_path: Pa
     )
 
 
-@pytest.mark.usefixtures("every_example")
-@pytest.mark.parametrize(
-    "checks",
-    ["{ne: false}", "{isin: [false]}", "{isin: [true]}", "{eq: true}", "{notin: [false]}", "{}"],
-)
-@pytest.mark.parametrize("nullable", ["true", "false"])
-def test_a_gap_in_a_bool_column_is_judged_as_pandera_makes_it_true(
-    checks: str, nullable: str, tmp_path: Path
-) -> None:
-    """pandas reads a gap in a boolean column as NaN, which pandera's coercion to numpy's
-    ``bool`` makes True, nullable or not: the gap is judged so here, in chunks of every
-    size, whether the screen or pandera looks at it."""
-    schema = (
+#: Checks of a ``bool`` column whose verdict turns on what a gap is.
+BOOL_CHECKS = [
+    "checks: {ne: false}",
+    "checks: {isin: [false]}",
+    "checks: {isin: [true]}",
+    "checks: {eq: true}",
+    "checks: {notin: [false]}",
+    "checks: {unique_values_eq: [true, false]}",
+    "unique: true",
+    "checks: {}",
+]
+
+
+def _bool_schema(column: str, nullable: str) -> str:
+    return (
         "schema_type: dataframe\ncolumns:\n  y: {dtype: int64}\n"
-        f"  a: {{dtype: bool, nullable: {nullable}, checks: {checks}}}\ncoerce: true\n"
+        f"  a: {{dtype: bool, nullable: {nullable}, {column}}}\ncoerce: true\n"
     )
-    chance = random.Random(5)
+
+
+def _bool_values(chance: random.Random) -> list[bool | None]:
+    return [chance.choice([True, False, None]) for _ in range(chance.randint(1, 5))]
+
+
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize("column", BOOL_CHECKS)
+@pytest.mark.parametrize("nullable", ["true", "false"])
+def test_a_gap_in_a_coerced_bool_column_of_a_csv_file_is_true_as_in_pandera(
+    column: str, nullable: str, tmp_path: Path
+) -> None:
+    """pandas reads a gap in a CSV file's boolean column as NaN, which pandera's coercion to
+    numpy's ``bool`` makes True, nullable or not: the gap is judged so here (the same
+    checks fail on the same rows), in chunks of 3, whether the screen, pandera, uniqueness
+    or the set of distinct values looks at it."""
+    schema, chance = _bool_schema(column, nullable), random.Random(5)
     for _ in range(40):
-        values = [chance.choice(["true", "false", "", "True"]) for _ in range(5)]
+        written = {True: chance.choice(["true", "True"]), False: "false", None: ""}
+        values = [written[v] for v in _bool_values(chance)]
         data = ("y,a\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))).encode()
         assert _ours(data, schema, tmp_path / "d.csv") == _pandera(data, schema), values
 
 
-@pytest.mark.parametrize("column", ["unique: true", "checks: {unique_values_eq: [true, false]}"])
-def test_a_gap_in_a_bool_column_is_true_to_the_checks_over_the_whole_column(
+@pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize("column", BOOL_CHECKS)
+def test_a_gap_in_a_coerced_bool_column_of_a_parquet_file_is_false_as_in_pandera(
     column: str, tmp_path: Path
 ) -> None:
-    """Uniqueness and the set of distinct values see a gap in a coerced ``bool`` column as
-    True, as pandera does: ``true`` beside a gap is a duplicate there."""
-    schema = (
-        "schema_type: dataframe\ncolumns:\n  y: {dtype: int64}\n"
-        f"  a: {{dtype: bool, nullable: true, {column}}}\ncoerce: true\n"
-    )
-    for values in (
-        ["true", ""],
-        ["false", ""],
-        ["", ""],
-        ["true", "false"],
-        ["false", "", "false"],
-    ):
-        data = ("y,a\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))).encode()
-        ours, expected = _ours(data, schema, tmp_path / "d.csv"), _pandera(data, schema)
-        assert ours is not None and expected is not None
-        assert ours[0] == expected[0], values
+    """pandas reads a gap in a Parquet file's boolean column as None, which pandera's
+    coercion to numpy's ``bool`` makes False: so here. (Text in a Parquet file is any
+    other text to that coercion: docs/validate.md.)"""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema, chance = _bool_schema(column, "true"), random.Random(6)
+    path = tmp_path / "d.parquet"
+    for _ in range(40):
+        values = _bool_values(chance)
+        table = pa.table({"y": list(range(len(values))), "a": pa.array(values, pa.bool_())})
+        pq.write_table(table, path, row_group_size=chance.choice([1, 2, 100]))
+        expected = _pandera_on(pd.read_parquet(path), _reference(schema))
+        reader = open_data(tmp_path, path.name, fmt=None, workdir=tmp_path)
+        outcome = validate(reader, _schema(schema), Limits(chunk_rows=3))
+        assert _verdict(outcome) == expected, values

@@ -29,7 +29,7 @@ from mlgitops.validation.failures import (
     plain_value,
 )
 from mlgitops.validation.parsing import is_text, parse_column
-from mlgitops.validation.plan import ColumnPlan, Plan, make_plan, truthy_gaps
+from mlgitops.validation.plan import ColumnPlan, Plan, bool_gaps, make_plan
 from mlgitops.validation.profile import Profiler
 from mlgitops.validation.rules import DATA_FILE, Schema
 from mlgitops.validation.screen import clean
@@ -180,14 +180,14 @@ def _run(
         tally.add(failure)
     hint = reader.size_hint() if plan.unique_keys else 0
     numbers = _numbers(plan)
-    chunker = _Chunker(plan, tally, text, reader.display, keep, broken, textual)
-    truthy = frozenset(c.name for c in plan.columns if truthy_gaps(c))
+    gaps = bool_gaps(plan, csv=reader.line_based)
+    chunker = _Chunker(plan, tally, text, reader.display, keep, broken, textual, gaps)
     uniques = [
-        Uniqueness(keys, hint, numbers, checks, chunker.dates, truthy)
+        Uniqueness(keys, hint, numbers, checks, chunker.dates, gaps)
         for keys, checks in plan.unique_keys.items()
     ]
     parsed = numbers | {c.name: c for c in plan.columns if c.kind == "M"}  # dates: text
-    value_sets = [ValueSet(c, check, parsed.get(c), c in truthy) for c, check in plan.value_sets]
+    value_sets = [ValueSet(c, check, parsed.get(c), gaps.get(c)) for c, check in plan.value_sets]
     profiler = Profiler(numbers) if profile else None
     gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
     rows = 0
@@ -324,8 +324,12 @@ class _Chunker:
         keep: bool = False,
         broken: frozenset[str] = frozenset(),
         textual: frozenset[str] = frozenset(),
+        gaps: Mapping[str, bool] | None = None,
     ) -> None:
         self.plan = plan
+        #: The boolean pandera's coercion makes a gap of each column coerced to numpy's
+        #: ``bool`` (:func:`~mlgitops.validation.plan.bool_gaps`).
+        self.gaps = dict(gaps or {})
         self.tally = tally
         self.text = text
         self.display = display
@@ -359,9 +363,9 @@ class _Chunker:
         frame.index = pd.RangeIndex(start, start + batch.num_rows)
         text = self.text | _stored_as_text(batch, dirty)
         told = self._parse_text(frame, text) if text else set()
-        for column in self.plan.columns:
-            if truthy_gaps(column) and column.name in frame and frame[column.name].isna().any():
-                frame[column.name] = frame[column.name].fillna(True).astype(bool)
+        for name, gap in self.gaps.items():
+            if name in frame and frame[name].isna().any():
+                frame[name] = frame[name].fillna(gap).astype(bool)
         schema = self._schema(tuple(dirty), self._parse_dates(frame))
         try:
             schema.validate(frame, lazy=True, inplace=True)

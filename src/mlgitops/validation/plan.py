@@ -51,11 +51,17 @@ class ColumnPlan:
         return self.rule.target()
 
 
-def truthy_gaps(column: ColumnPlan) -> bool:
-    """Whether a gap in ``column`` is True to pandera: pandas reads it as NaN, which
-    coercion to numpy's ``bool`` makes True (nullable or not); pandas' ``boolean`` and
-    ``bool[pyarrow]`` keep it a gap."""
+def coerced_bool(column: ColumnPlan) -> bool:
+    """Whether pandera coerces ``column`` to numpy's ``bool``, which holds no gap: it makes
+    one a boolean (:func:`bool_gaps`). pandas' ``boolean`` and ``bool[pyarrow]`` keep it."""
     return column.rule.coerce and column.rule.dtype == "bool"
+
+
+def bool_gaps(plan: Plan, csv: bool) -> dict[str, bool]:
+    """What pandera's coercion makes a gap of each :func:`coerced_bool` column: True in a
+    CSV file, which pandas reads as NaN (true); False in a Parquet file, which pandas reads
+    as None (false). Nullable or not: the coerced column holds no gap to refuse."""
+    return {c.name: csv for c in plan.columns if coerced_bool(c)}
 
 
 @dataclass(frozen=True)

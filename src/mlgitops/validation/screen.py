@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.validation.extremes import Extremes
-from mlgitops.validation.plan import truthy_gaps
+from mlgitops.validation.plan import coerced_bool
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -115,8 +115,8 @@ def clean(column: ColumnPlan, array: pa.ChunkedArray) -> bool:
         return False
     if array.null_count and not (column.nullable and column.rule.missing):
         return False  # numpy's int64 holds no missing value: pandera refuses a gap there
-    if array.null_count and truthy_gaps(column):
-        return False  # a gap is True to pandera there: it judges it so
+    if array.null_count and coerced_bool(column):
+        return False  # a gap is a boolean to pandera there (bool_gaps): it judges it so
     extremes = Extremes(array)
     floating = pa.types.is_floating(array.type)
     if floating and not column.nullable and extremes.nan():

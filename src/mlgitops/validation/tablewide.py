@@ -115,7 +115,7 @@ class Uniqueness:
         numbers: Mapping[str, Typed] | None = None,
         checks: Mapping[str, str] | None = None,
         dates: Mapping[str, DateColumn] | None = None,
-        truthy: frozenset[str] = frozenset(),
+        gaps: Mapping[str, bool] | None = None,
     ) -> None:
         import numpy as np
 
@@ -133,8 +133,8 @@ class Uniqueness:
         #: The keys declared dates and read as text: compared as the timestamps they write
         #: (``9:00`` is ``09:00``), as pandera's coercion makes them.
         self._dates = {k: v for k, v in (dates or {}).items() if k in keys}
-        #: The keys whose gaps pandera's coercion makes True (numpy's ``bool``).
-        self._truthy = truthy & set(keys)
+        #: The keys whose gaps pandera's coercion makes a boolean (numpy's ``bool``): which.
+        self._gaps = {k: v for k, v in (gaps or {}).items() if k in keys}
         self._hint = size_hint
         self._hashes = np.empty(min(max(size_hint, 1024), KEPT), dtype=np.uint64)
         self._count = 0
@@ -161,7 +161,7 @@ class Uniqueness:
 
     def _comparable(self, batch: pa.Table) -> pa.Table:
         """The key columns, those declared numbers but read as text spelt one way per value;
-        a gap that pandera's coercion makes True, True."""
+        a gap that pandera's coercion makes a boolean, that boolean."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -173,12 +173,12 @@ class Uniqueness:
                 keys = keys.set_column(at, name, spelt)
         for name, spelt in self._stamps(keys).items():
             keys = keys.set_column(keys.schema.get_field_index(name), name, spelt)
-        for name in self._truthy:
+        for name, gap in self._gaps.items():
             column = keys.column(name)
             if column.null_count:
-                true = pa.scalar("true" if is_text(column.type) else True, column.type)
+                value = pa.scalar(str(gap).lower() if is_text(column.type) else gap, column.type)
                 keys = keys.set_column(
-                    keys.schema.get_field_index(name), name, pc.fill_null(column, true)
+                    keys.schema.get_field_index(name), name, pc.fill_null(column, value)
                 )
         return keys
 
@@ -215,9 +215,9 @@ class Uniqueness:
                 frame[name] = pd.Series(values, index=frame.index, dtype=object)
         for name, spelt in self._stamps(taken).items():
             frame[name] = pd.Series(spelt.to_pylist(), index=frame.index, dtype=object)
-        for name in self._truthy:
+        for name, gap in self._gaps.items():
             if frame[name].isna().any():
-                frame[name] = frame[name].astype(object).where(frame[name].notna(), True)
+                frame[name] = frame[name].astype(object).where(frame[name].notna(), gap)
         return frame
 
     def stored(self) -> int:
@@ -460,11 +460,11 @@ class ValueSet:
     """``unique_values_eq``: the set of distinct values over the whole column."""
 
     def __init__(
-        self, column: str, check: Any, typed: Typed | None = None, truthy: bool = False
+        self, column: str, check: Any, typed: Typed | None = None, gap: bool | None = None
     ) -> None:
         self.column = column
-        #: Whether a gap is True to pandera's coercion (numpy's ``bool``).
-        self._truthy = truthy
+        #: The boolean pandera's coercion makes a gap (numpy's ``bool``); None: a gap.
+        self._gap = gap
         self.expected = set(check.statistics.get("values") or [])
         self.label = str(check.error or check.name)
         #: pandera warns where the check fails, and passes the data.
@@ -476,8 +476,8 @@ class ValueSet:
     def add(self, batch: pa.Table) -> None:
         if len(self.seen) <= _DISTINCT_LIMIT + len(self.expected):
             column = batch.column(self.column)
-            if self._truthy and column.null_count:
-                self.seen.add(True)
+            if self._gap is not None and column.null_count:
+                self.seen.add(self._gap)
             array = comparable(column, self.column, self.label).drop_null()
             distinct = array.unique()
             if self._typed is not None and is_text(distinct.type) and self._typed.kind == "M":
