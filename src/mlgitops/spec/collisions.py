@@ -36,19 +36,18 @@ def fork_runner_problems(
     pipelines: Sequence[m.Pipeline], config: m.RepoConfig, source: str, text: str | None
 ) -> list[Problem]:
     """A problem at ``runs_on`` of the repository config (``source``, read as ``text``)
-    where it is a label a pipeline trains on that is no GitHub-hosted image: a self-hosted
-    runner answers to it (``self-hosted`` beside it or not: GitHub matches every label
-    listed), and the jobs that run a fork's code would run there too."""
+    where it is a label a pipeline trains on beside ``self-hosted`` (even a hosted image's
+    name: a self-hosted runner may carry it), or one that is no GitHub-hosted image, alone
+    (GitHub matches every label listed): a self-hosted runner answers to it, and the jobs
+    that run a fork's code would run there too."""
     from mlgitops.spec.repo_checks import fork_runner, is_hosted
 
     if text is None:  # no mlgitops.yaml: its default, a GitHub-hosted image
         return []
     label = config.runs_on.strip().lower()
-    if is_hosted(label):
-        return []
     for p in sorted(pipelines, key=lambda p: p.source):
         labels = [t.strip().lower() for t in p.train.runs_on]
-        if label in labels:
+        if label in labels and ("self-hosted" in labels or not is_hosted(label)):
             beside = ", beside self-hosted" if "self-hosted" in labels else ""
             why = f"'{config.runs_on}' is a label {p.source} trains on{beside}"
             return [problem_in(source, text, ["runs_on"], f"runs_on: {fork_runner(why)}")]
