@@ -170,3 +170,25 @@ def test_a_baseline_past_any_number_makes_its_metric_undefined_not_infinite() ->
         assert (result.delta, result.ci) == (None, None)
         assert result.unavailable == "it is undefined on the compared rows"
     json.dumps([r.baseline for r in results], allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("given", "usable"),
+    [
+        ([[0.2, 0.8], [0.6, 0.4]], True),
+        ([[0.0, 0.0], [0.6, 0.4]], False),
+        ([[0.0, 0.8], [0.6, 0.0]], True),
+        ([[-0.1, 1.1], [0.6, 0.4]], False),
+    ],
+)
+def test_a_model_s_probabilities_with_a_row_of_zeros_score_nothing(
+    given: list[list[float]], usable: bool
+) -> None:
+    """A deployed (or re-scored) model's outputs: a row whose probabilities are all 0 is no
+    distribution, so the model's probability metrics are undefined (their gates fail
+    closed) rather than scored as ties (roc_auc 0.5)."""
+    from mlgitops.evaluation.handoff import predictions_of
+
+    holdout = Holdout("classification", np.array([1, 0]), (0, 1))
+    found = predictions_of(np.array([1, 0]), np.array(given), [0, 1], holdout, "the model")
+    assert (found.proba is not None) is usable

@@ -131,14 +131,16 @@ def predictions_of(
             f"does not have (its classes: {classes}): the classes changed since it was trained"
         ) from exc
     proba = None
-    # probabilities that are not all numbers, or negative, score nothing (a NaN ranks
-    # nowhere): without them, the probability metrics of this model are undefined, and their
-    # gates say so
+    # probabilities that are not all numbers, or negative, or all 0 in a row, score nothing
+    # (a NaN ranks nowhere): without them, the probability metrics of this model are
+    # undefined, and their gates say so
     usable = given is not None and np.isfinite(given).all() and (given >= 0).all()
     if usable and known is not None:
         where = pd.Index(known).get_indexer(list(holdout.classes))
         # a class the model never saw gets probability 0 from it
         proba = np.where(where[None, :] >= 0, given[:, np.maximum(where, 0)], 0.0)
+        if not (proba.sum(axis=1) > 0).all():  # a row of zeros: no scaling makes it sum to 1
+            proba = None
     return Predictions(labels, proba)
 
 

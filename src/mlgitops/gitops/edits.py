@@ -200,6 +200,13 @@ def unless_a_later_commit_is_deployed(edit: Edit, overlay: Overlay, since: str) 
                 cwd=snapshot.root,
                 check=False,
             )
+            if later.returncode not in (0, 1):  # not a commit of this clone
+                raise BadInput(
+                    f"{overlay.model_json} records model v{current.version} of commit "
+                    f"{current.commit[:12]}, which this clone does not hold: deploy cannot "
+                    "tell whether it is later than this commit (fetch the whole history: "
+                    "fetch-depth: 0); nothing deployed"
+                )
             if later.returncode == 0:
                 return Unchanged(
                     f"superseded: model v{current.version} of {current.commit[:12]}, a later "
