@@ -423,3 +423,15 @@ def test_the_screen_compares_in_the_column_s_own_type_as_pandas_does(
     compared exactly, the screen cleared values pandera fails."""
     passes = _pandera_passes(values, dtype, False, check)
     assert _screen_passes(values, dtype, False, check) == passes, passes
+
+
+def test_a_bound_past_float32_compares_quietly_as_pandas_does() -> None:
+    """1e40 is inf to a float32 column (numpy warns of the overflow); the screen compares as
+    pandas does, without the warning on stderr."""
+    import warnings
+
+    from pandera.api.checks import Check
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _screen_passes([1.5, 2.5], "float32", False, Check.less_than(1e40))

@@ -142,7 +142,8 @@ def same_cluster(cluster: str) -> str:
     """``cluster`` spelt one way for each cluster it can name: a server's address with its
     scheme and host in lower case, without the scheme's own port or a last ``/``; Argo CD's
     name of its own cluster as that cluster's address. (Other names are Argo CD's to
-    resolve: they are compared as written.)"""
+    resolve, and a URL with a user, a query or a fragment more than an address: they are
+    compared as written.)"""
     from urllib.parse import urlsplit
 
     if cluster == _IN_CLUSTER[0]:
@@ -154,6 +155,8 @@ def same_cluster(cluster: str) -> str:
         port = url.port
     except ValueError:  # the spec's pattern refuses it first
         return cluster
+    if url.username is not None or url.query or url.fragment or url.netloc.endswith(":"):
+        return cluster  # more than an address: Argo CD's own text, compared as written
     scheme, host = url.scheme.lower(), (url.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"

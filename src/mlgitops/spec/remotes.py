@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 from mlgitops.spec.positions import Key
-from mlgitops.spec.repo_checks import is_ref_name
+from mlgitops.spec.repo_checks import REF_RULE, is_ref_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -19,10 +19,7 @@ _OWNER = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 #: A repository's name, or a folder's in an Action's path ('.' and '..' are none).
 _NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9._-]+")
 
-REF_FORM = (
-    "a tag, branch or commit SHA as Git names them: no spaces, '..', '~^:?*[\\' or '@{', "
-    "not starting with '-', '/' or '.', not ending with '/', '.' or '.lock'"
-)
+REF_FORM = f"a tag, branch or commit SHA as Git names them: {REF_RULE}"
 
 
 def action_problem(action: str) -> str | None:

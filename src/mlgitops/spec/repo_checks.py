@@ -30,11 +30,15 @@ def is_ref_name(name: str) -> bool:
 def branch_problem(name: str) -> str | None:
     """Why ``name`` is not a branch name Git accepts (git check-ref-format); None when it is."""
     if "${{" in name or not is_ref_name(name):
-        return (
-            f"invalid value {name!r}: expected a Git branch name (no spaces, control "
-            "characters, '..', '~^:?*[\\', '@{' or '${{'; not starting with '-', '/' or '.')"
-        )
+        return f"invalid value {name!r}: expected a Git branch name ({REF_RULE}; no '${{{{')"
     return None
+
+
+#: What Git allows in a ref's name (git check-ref-format), as messages say it.
+REF_RULE = (
+    "no spaces, control characters, '..', '~^:?*[\\' or '@{'; not starting with '-', '/' "
+    "or '.', nor ending with '/' or '.'; no part ending in '.lock'"
+)
 
 
 def repo_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
