@@ -134,10 +134,6 @@ def _services(p: m.Pipeline) -> list[tuple[str, str]]:
     return [(p.name, "stable Service"), (m.canary_service_name(p.name), "canary Service")]
 
 
-#: The cluster Argo CD runs in, by the name Argo CD gives it and by its address.
-_IN_CLUSTER = ("in-cluster", "https://kubernetes.default.svc")
-
-
 def same_cluster(cluster: str) -> str:
     """``cluster`` spelt one way for each cluster it can name: a server's address with its
     scheme and host in lower case, without the scheme's own port or a last ``/``; Argo CD's
@@ -146,8 +142,8 @@ def same_cluster(cluster: str) -> str:
     compared as written.)"""
     from urllib.parse import urlsplit
 
-    if cluster == _IN_CLUSTER[0]:
-        return _IN_CLUSTER[1]
+    if cluster == "in-cluster":  # Argo CD's name of the cluster it runs in
+        return m.IN_CLUSTER
     if not cluster.lower().startswith(("http://", "https://")):
         return cluster
     try:

@@ -197,13 +197,17 @@ class Analysis:
     max_prediction_shift: float | None = None
 
 
+#: The cluster Argo CD runs in, by its address (Argo CD names it ``in-cluster``).
+IN_CLUSTER = "https://kubernetes.default.svc"
+
+
 @record
 class Environment:
     """One of ``deploy.environments``: a namespace the model is deployed to."""
 
     name: str
     namespace: str
-    cluster: str = "https://kubernetes.default.svc"
+    cluster: str = IN_CLUSTER
     replicas: int = 2
     canary: Canary | None = None
     analysis: Analysis | None = None
