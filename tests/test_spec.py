@@ -422,3 +422,11 @@ def test_what_a_document_writes_out_is_never_too_many_values_only_what_aliases_a
     assert [str(p) for p in found] == [
         f"pipelines/x.yaml:2:10: YAML: its aliases expand to more than {MAX_VALUES:,} values"
     ]
+    # merge keys copy a mapping's 400 keys into each of 400 mappings: what they add counts
+    merged = "m: &m {" + ", ".join(f"k{i}: {i}" for i in range(400)) + "}\n"
+    merged += "".join(f"x{j}: {{<<: *m, z: {j}}}\n" for j in range(400))
+    doc, found = parse_yaml("pipelines/x.yaml", merged)
+    assert doc is None
+    assert [str(p) for p in found] == [
+        f"pipelines/x.yaml:2:10: YAML: its aliases expand to more than {MAX_VALUES:,} values"
+    ]

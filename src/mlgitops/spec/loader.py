@@ -124,24 +124,35 @@ def unusable(doc: Any) -> tuple[int, list[tuple[list[Key], bool]]]:
     surrogate."""
     sizes: dict[int, int] = {}
     seen = False
-    written = 0  # the values walked: each collection once, with what it holds
+    written = 0  # the values written: each collection once, with its own keys and values
 
     def size(node: Any) -> int:
         nonlocal seen, written
         if not isinstance(node, Mapping | list | tuple):  # a key may be a collection: a tuple
-            written += 1
             if isinstance(node, str):
                 seen = seen or (not node.isascii() and _surrogate(node))
             return 1
         known = sizes.get(id(node))
         if known is None:
-            written += 1
+            own = _own_items(node)
+            written += 1 + sum(1 for item in own if not isinstance(item, Mapping | list | tuple))
             items = [*node.keys(), *node.values()] if isinstance(node, Mapping) else node
             known = sizes[id(node)] = 1 + sum(map(size, items))
         return known
 
-    added = size(doc) - written
+    total = size(doc)
+    added = total - written if isinstance(doc, Mapping | list | tuple) else 0
     return added, _surrogates(doc, [], set()) if seen and added <= MAX_VALUES else []
+
+
+def _own_items(node: Mapping[Any, Any] | list[Any] | tuple[Any, ...]) -> list[Any]:
+    """The keys and values a collection writes itself: a mapping's without those a merge
+    key (``<<: *m``) copies in, which ruamel keeps apart (``_ok``, its own keys)."""
+    if not isinstance(node, Mapping):
+        return list(node)
+    own = getattr(node, "_ok", None)
+    keys = [k for k in node if own is None or k in own]
+    return [*keys, *(node[k] for k in keys)]
 
 
 def _escaped(text: str) -> str:
