@@ -162,9 +162,6 @@ class Uniqueness:
     def _comparable(self, batch: pa.Table) -> pa.Table:
         """The key columns, those declared numbers but read as text spelt one way per value;
         a gap that pandera's coercion makes a boolean, that boolean."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         keys = batch.select(list(self.keys))
         for name, typed in self._numbers.items():
             if is_text(keys.column(name).type):
@@ -173,6 +170,14 @@ class Uniqueness:
                 keys = keys.set_column(at, name, spelt)
         for name, spelt in self._stamps(keys).items():
             keys = keys.set_column(keys.schema.get_field_index(name), name, spelt)
+        return self._gaps_filled(keys)
+
+    def _gaps_filled(self, keys: pa.Table) -> pa.Table:
+        """``keys`` with each gap of a key coerced to numpy's ``bool`` the boolean pandera
+        makes of it (as text, ``true`` or ``false``, where the key is read as text)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         for name, gap in self._gaps.items():
             column = keys.column(name)
             if column.null_count:
@@ -207,7 +212,7 @@ class Uniqueness:
         """The key values of ``rows`` as pandas compares them, numbers written as text parsed."""
         import pandas as pd
 
-        taken = batch.select(list(self.keys)).take(rows)
+        taken = self._gaps_filled(batch.select(list(self.keys)).take(rows))
         frame = taken.to_pandas()
         for name, typed in self._numbers.items():
             if is_text(taken.column(name).type):
@@ -215,9 +220,6 @@ class Uniqueness:
                 frame[name] = pd.Series(values, index=frame.index, dtype=object)
         for name, spelt in self._stamps(taken).items():
             frame[name] = pd.Series(spelt.to_pylist(), index=frame.index, dtype=object)
-        for name, gap in self._gaps.items():
-            if frame[name].isna().any():
-                frame[name] = frame[name].astype(object).where(frame[name].notna(), gap)
         return frame
 
     def stored(self) -> int:
