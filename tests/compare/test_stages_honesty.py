@@ -145,6 +145,40 @@ def test_a_test_file_that_holds_every_training_row_trains_nothing(pr: PullReques
     )
 
 
+def test_a_test_file_that_fails_the_schema_fails_validation_where_every_pull_request_runs(
+    pr: PullRequest,
+) -> None:
+    """A pull request puts a word in a float column of its test file (data.test_path, the
+    holdout both models are scored on). validate checked data.path alone and passed, and the
+    report said every check passed: a fork's pull request, which never trains, got no word
+    of it. validate now checks the holdout file too, at its own lines; train still refuses
+    it, and the report and the status say why."""
+    lines = (pr.root / "data" / "shapes.csv").read_text().splitlines()
+    broken = lines[400].split(",")
+    broken[3] = "unknown"
+    _with_test_file(pr, "\n".join([lines[0], *lines[401:405], ",".join(broken)]) + "\n")
+    assert cli(pr.root, "validate", NAME) == 1
+    out = pr.capsys.readouterr().out
+    assert "shapes: data/shapes.csv, 1,500 rows: passed\n" in out
+    assert "shapes: data/test.csv (the holdout), 5 rows: FAILED (1 check(s))\n" in out
+    assert "f3      dtype('float64')     1  data/test.csv:6: 'unknown'" in out
+    document = json.loads(pr.output("validation.json"))
+    assert (document["passed"], document["failures"]) == (False, [])
+    holdout = document["holdout"]
+    assert (holdout["data"], holdout["rows"], holdout["passed"]) == ("data/test.csv", 5, False)
+    [failure] = holdout["failures"]
+    assert failure["column"] == "f3"
+    assert failure["examples"] == [{"row": 5, "line": 6, "value": "unknown"}]
+    assert cli(pr.root, "train", NAME) == 1
+    _, err = pr.capsys.readouterr()
+    assert "data/test.csv fails validation (1 check(s)); not training on it." in err
+    assert cli(pr.root, "report", NAME) == 0
+    report = pr.output("report.md")
+    assert "✅ `data/shapes.csv`: 1,500 rows, every check passed." in report
+    assert "❌ `data/test.csv` (the holdout): 5 rows, 1 failed checks:" in report
+    assert "data validation failed" in report
+
+
 def test_targets_near_the_largest_float_judge_as_undefined_metrics(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -55,6 +55,7 @@ def test_json_document(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ],
         "schema_diff": None,
         "profile_diff": None,
+        "holdout": None,
     }
 
 

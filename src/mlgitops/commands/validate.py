@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,6 @@ def run(
 ) -> int:
     """Validate; write the reports; return 0 (passed) or 1 (checks failed)."""
     from mlgitops.validation import base as against
-    from mlgitops.validation.report import Report
 
     root = repo.resolve()
     loaded = load_repo(root)
@@ -81,21 +81,26 @@ def run(
     shown = format or ("github" if console.in_actions() else "table")
     ref = _base_ref(root, base, loaded.config.default_branch)
     location = data or pipeline.data.path
+    # the holdout file is data the verdict rests on: validated with the data it holds out
+    holdout = pipeline.data.test_path if location == pipeline.data.path else None
     with tempfile.TemporaryDirectory(prefix="mlgitops-validate-") as tmp:
+        report = None
         try:
             report, head = _validate(
                 root, pipeline, location, Path(tmp), timeout, profile=ref is not None
             )
+            if holdout is not None:
+                held, _ = _validate(root, pipeline, holdout, Path(tmp), timeout, profile=False)
+                report = _with_holdout(report, held)
         except MlgitopsError as exc:
-            failed = Report(
-                name,
-                location,
-                _format(pipeline, location),
-                _schema_name(pipeline),
-                None,
-                (),
-                error=str(exc),
-            )
+            if report is None:
+                failed = _unreadable(pipeline, location, exc)
+            else:
+                assert holdout is not None  # the one read after the report was made
+                # no data hash: train keys the data by both files, and one is unread
+                failed = replace(
+                    report, holdout=_unreadable(pipeline, holdout, exc), data_hash=None
+                )
             _write(outputs, failed, None)
             _show(failed, None, shown)
             raise
@@ -108,6 +113,16 @@ def run(
     _show(report, datadiff, shown)
     set_github_outputs({"validation-passed": str(report.passed).lower()})
     return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _unreadable(pipeline: Pipeline, location: str, exc: MlgitopsError) -> Any:
+    """The report of a file that could not be validated (the CLI names why, exit 2)."""
+    from mlgitops.validation.report import Report
+
+    schema = _schema_name(pipeline)
+    return Report(
+        pipeline.name, location, _format(pipeline, location), schema, None, (), error=str(exc)
+    )
 
 
 def _validate(
@@ -129,7 +144,8 @@ def _validate(
         # column the schema declares is a failure on that column, below): a spec error
         # before a job trains on it; another file (--data) may lack the target
         named_columns(root, pipeline, schema, reader.columns(), location)
-    bounds = pipeline.data.rows
+    # the row bounds are the data's, as train holds them: not the holdout file's
+    bounds = pipeline.data.rows if location != pipeline.data.test_path else None
     limits = Limits(
         chunk_rows=pipeline.data.chunk_rows,
         min_rows=bounds.min if bounds else None,
@@ -151,17 +167,27 @@ def _validate(
 
 
 def _data_hash(root: Path, pipeline: Pipeline, location: str) -> str:
-    """The pipeline's data hash as ``train`` keys it; another file's own sha256."""
+    """The file's own sha256 (its download's, for a URL); for a pipeline's data without a
+    holdout file, that is the data hash as ``train`` keys it (:func:`_with_holdout`)."""
     from mlgitops.training import content
 
-    if location == pipeline.data.path:
-        return content.data_hash(root, pipeline)
+    if location in (pipeline.data.path, pipeline.data.test_path):
+        return content.file_or_url_hash(root, location)
     if is_url(location):
         from mlgitops.data import http
 
         return http.fetched(location).sha256
     path = Path(location) if Path(location).is_absolute() else root / location
     return content.sha256_file(path)
+
+
+def _with_holdout(report: Any, held: Any) -> Any:
+    """The data's report with its holdout file's: the data hash over both, as train keys it."""
+    from mlgitops.training import content
+
+    return replace(
+        report, holdout=held, data_hash=content.with_holdout(report.data_hash, held.data_hash)
+    )
 
 
 def _format(pipeline: Pipeline, location: str) -> str:
@@ -190,8 +216,6 @@ def _base_ref(root: Path, base: str | None, default_branch: str) -> str | None:
 
 
 def _with_diff(report: Any, datadiff: dict[str, Any] | None) -> Any:
-    from dataclasses import replace
-
     if datadiff is None:
         return report
     return replace(

@@ -77,6 +77,27 @@ FAILED_FIELDS: dict[str, Any] = {
     },
 }
 
+_FAILURES: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["check"],
+        "properties": {
+            "column": _TEXT_OR_NONE,
+            "check": _STRING,
+            "failing_rows": {"type": ["integer", "null"], "minimum": 0},
+            "examples": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["row"],
+                    "properties": {"row": {"type": "integer"}},
+                },
+            },
+        },
+    },
+}
+
 VALIDATION_FIELDS: dict[str, Any] = {
     "type": "object",
     "required": ["schema_version", "pipeline", "passed", "failures"],
@@ -86,28 +107,14 @@ VALIDATION_FIELDS: dict[str, Any] = {
         "data": _STRING,
         "passed": {"type": "boolean"},
         "rows": {"type": "integer", "minimum": 0},
-        "failures": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["check"],
-                "properties": {
-                    "column": _TEXT_OR_NONE,
-                    "check": _STRING,
-                    "failing_rows": {"type": ["integer", "null"], "minimum": 0},
-                    "examples": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["row"],
-                            "properties": {"row": {"type": "integer"}},
-                        },
-                    },
-                },
-            },
-        },
+        "failures": _FAILURES,
         "schema_diff": {"type": ["object", "null"]},
         "profile_diff": {"type": ["object", "null"]},
+        "holdout": {
+            "type": ["object", "null"],
+            "required": ["passed", "failures"],
+            "properties": {"data": _STRING, "passed": {"type": "boolean"}, "failures": _FAILURES},
+        },
     },
 }
 

@@ -238,19 +238,27 @@ def _validation(report: ReportInput) -> list[str]:
     doc = report.validation
     if doc is None:
         return []
+    lines = ["", "### Data validation", ""]
+    lines += _validated(doc)
+    holdout = doc.get("holdout")
+    if isinstance(holdout, dict):  # data.test_path: the holdout the verdict rests on
+        lines += ["", *_validated(holdout, " (the holdout)")]
+    return lines
+
+
+def _validated(doc: Doc, role: str = "") -> list[str]:
+    """One validated file: passed, failed (with its failures) or not readable."""
     rows_read = doc.get("rows")
-    where = code(doc.get("data", "?")) + (
-        f": {int(rows_read):,} rows" if isinstance(rows_read, int) else ""
-    )
-    head = ["", "### Data validation", ""]
+    where = code(doc.get("data", "?")) + role
+    where += f": {int(rows_read):,} rows" if isinstance(rows_read, int) else ""
     if doc.get("error"):
-        return [*head, f"❌ {where} could not be validated: {escape(doc['error'])}"]
-    if doc["passed"]:
-        return [*head, f"✅ {where}, every check passed."]
+        return [f"❌ {where} could not be validated: {escape(doc['error'])}"]
     failures = doc.get("failures") or []
+    if not failures:
+        return [f"✅ {where}, every check passed."]
     rows = [_failure_row(f) for f in failures]
     title = ["column", "check", "failing rows", "examples (row: value)"]
-    return [*head, f"❌ {where}, {len(failures)} failed checks:", "", *table(title, rows, "llrl")]
+    return [f"❌ {where}, {len(failures)} failed checks:", "", *table(title, rows, "llrl")]
 
 
 def _training_data(report: ReportInput) -> list[str]:

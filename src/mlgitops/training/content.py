@@ -171,14 +171,18 @@ def changed_since(root: Path, pipeline: Pipeline, recorded: Hashes) -> list[str]
 
 def data_hash(root: Path, pipeline: Pipeline) -> str:
     """sha256 of the data bytes; with a ``test_path``, over both files' hashes."""
-    parts = [_file_or_url_hash(root, pipeline.data.path)]
+    data = file_or_url_hash(root, pipeline.data.path)
     if pipeline.data.test_path:
-        parts.append(_file_or_url_hash(root, pipeline.data.test_path))
-        return sha256_bytes(canonical(parts))
-    return parts[0]
+        return with_holdout(data, file_or_url_hash(root, pipeline.data.test_path))
+    return data
 
 
-def _file_or_url_hash(root: Path, path: str) -> str:
+def with_holdout(data: str, holdout: str) -> str:
+    """The data hash of a pipeline with a ``test_path``, from the two files' own hashes."""
+    return sha256_bytes(canonical([data, holdout]))
+
+
+def file_or_url_hash(root: Path, path: str) -> str:
     """A data file's hash; a Git LFS pointer in its place is refused by name (its hash is no
     key: no run trained on it)."""
     if is_url(path):

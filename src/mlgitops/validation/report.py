@@ -39,10 +39,24 @@ class Report:
     profile_diff: dict[str, Any] | None = None
     #: The data's hash as the training content key has it (None when unread).
     data_hash: str | None = None
+    #: ``data.test_path``'s own report, where the pipeline holds its holdout in a file of
+    #: its own and ``data.path`` was validated: the holdout is data the verdict rests on.
+    holdout: Report | None = None
 
     @property
     def passed(self) -> bool:
+        """Every file validated: the data, and its holdout file where there is one."""
+        return self.file_passed and (self.holdout is None or self.holdout.passed)
+
+    @property
+    def file_passed(self) -> bool:
+        """This file alone: no error and no failure."""
         return self.error is None and not self.failures
+
+    @property
+    def parts(self) -> tuple[Report, ...]:
+        """The files validated: the data, then its holdout file where there is one."""
+        return (self,) if self.holdout is None else (self, self.holdout)
 
 
 def document(report: Report) -> dict[str, Any]:
@@ -60,6 +74,19 @@ def document(report: Report) -> dict[str, Any]:
         "failures": [_failure(f) for f in report.failures],
         "schema_diff": report.schema_diff,
         "profile_diff": report.profile_diff,
+        "holdout": None if report.holdout is None else _holdout(report.holdout),
+    }
+
+
+def _holdout(report: Report) -> dict[str, Any]:
+    return {
+        "data": report.data,
+        "data_hash": report.data_hash,
+        "format": report.data_format,
+        "rows": report.rows,
+        "passed": report.passed,
+        "error": report.error,
+        "failures": [_failure(f) for f in report.failures],
     }
 
 
@@ -81,22 +108,31 @@ def where(report: Report, example: Example) -> str:
 
 
 def markdown(report: Report) -> str:
-    """The PR-comment section."""
+    """The PR-comment section: the data, then its holdout file where there is one."""
     mark = "✅" if report.passed else "❌"
-    head = [f"### {mark} Data validation: `{_code(report.pipeline)}`", ""]
-    if report.error is not None:
-        return "\n".join([*head, f"The data cannot be validated: {_text(report.error)}", ""])
-    source = f"`{_code(report.data)}` against `{_code(report.schema)}`"
-    if report.passed:
-        return "\n".join([*head, f"{report.rows:,} rows of {source}: every check passes.", ""])
-    count = len(report.failures)
-    lines = [*head, f"{count} check(s) fail on {report.rows:,} rows of {source}.", ""]
+    lines = [f"### {mark} Data validation: `{_code(report.pipeline)}`", ""]
+    for part in report.parts:
+        lines += _markdown_part(report, part)
+    return "\n".join(lines)
+
+
+def _markdown_part(report: Report, part: Report) -> list[str]:
+    held = part is not report
+    if part.error is not None:
+        what = f"The holdout file (`{_code(part.data)}`)" if held else "The data"
+        return [f"{what} cannot be validated: {_text(part.error)}", ""]
+    role = " (data.test_path, the holdout)" if held else ""
+    source = f"`{_code(part.data)}`{role} against `{_code(report.schema)}`"
+    if part.file_passed:
+        return [f"{part.rows:,} rows of {source}: every check passes.", ""]
+    count = len(part.failures)
+    lines = [f"{count} check(s) fail on {part.rows:,} rows of {source}.", ""]
     lines += ["| column | check | failing rows | first offending values |", "|---|---|---:|---|"]
-    for failure in report.failures[:MARKDOWN_ROWS]:
-        lines.append(_row(report, failure))
+    for failure in part.failures[:MARKDOWN_ROWS]:
+        lines.append(_row(part, failure))
     if count > MARKDOWN_ROWS:
         lines += ["", f"…and {count - MARKDOWN_ROWS} more in validation.json."]
-    return "\n".join([*lines, ""])
+    return [*lines, ""]
 
 
 def _row(report: Report, failure: Failure) -> str:
@@ -126,10 +162,14 @@ def _cell(value: Any) -> str:
 
 
 def error_annotations(report: Report) -> list[tuple[str, str | None, int | None, str]]:
-    """(message, file, line, title) for at most ANNOTATION_CAP error annotations."""
-    if report.error is not None:
-        return [(report.error, report.annotate_file, None, "data cannot be validated")]
-    found = [_annotation(report, f) for f in report.failures]
+    """(message, file, line, title) for at most ANNOTATION_CAP error annotations: the data's,
+    then its holdout file's."""
+    found: list[tuple[str, str | None, int | None, str]] = []
+    for part in report.parts:
+        if part.error is not None:
+            found.append((part.error, part.annotate_file, None, "data cannot be validated"))
+        else:
+            found += [_annotation(part, f) for f in part.failures]
     if len(found) <= ANNOTATION_CAP:
         return found
     rest = len(found) - (ANNOTATION_CAP - 1)
@@ -158,18 +198,28 @@ def _plain(value: Any) -> str:
 
 
 def table(report: Report) -> list[str]:
-    """A short human summary for the terminal."""
+    """A short human summary for the terminal: the data, then its holdout file where there
+    is one (an error is printed by the CLI itself)."""
     if report.error is not None:
         return [f"{report.pipeline}: {report.error}"]
-    verdict = "passed" if report.passed else f"FAILED ({len(report.failures)} check(s))"
-    lines = [f"{report.pipeline}: {report.data}, {report.rows:,} rows: {verdict}"]
-    if report.passed:
+    lines: list[str] = []
+    for part in report.parts:
+        if part.error is None:
+            lines += _table_part(report, part)
+    return lines
+
+
+def _table_part(report: Report, part: Report) -> list[str]:
+    verdict = "passed" if part.file_passed else f"FAILED ({len(part.failures)} check(s))"
+    role = " (the holdout)" if part is not report else ""
+    lines = [f"{report.pipeline}: {part.data}{role}, {part.rows:,} rows: {verdict}"]
+    if part.file_passed:
         return lines
     rows = [("column", "check", "rows", "first offending value")]
-    for failure in report.failures:
+    for failure in part.failures:
         count = f"{failure.failing_rows:,}" if failure.failing_rows is not None else "-"
         first = failure.examples[0] if failure.examples else None
-        shown = f"{where(report, first)}: {_plain(first.value)}" if first else failure.message
+        shown = f"{where(part, first)}: {_plain(first.value)}" if first else failure.message
         rows.append((_one_line(failure.column or "(table)"), failure.check, count, shown))
     return lines + _columns(rows)
 
