@@ -604,7 +604,7 @@ def test_a_test_file_that_fails_validation_names_the_command_that_reports_it(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """train refuses a ``data.test_path`` that fails validation and names ``validate
-    --data`` with that file: the plain ``validate`` reports ``data.path`` alone."""
+    --data`` with that file; the plain ``validate`` reports it too, with the data."""
     import pandas as pd
 
     name = unique("testfile")
@@ -626,3 +626,27 @@ def test_a_test_file_that_fails_validation_names_the_command_that_reports_it(
     assert told in err, err
     assert cli(root, "validate", name, "--data", "data/test set.csv") == 1
     assert "data/test set.csv:5" in capsys.readouterr().out
+    assert cli(root, "validate", name) == 1
+    assert "data/test set.csv:5" in capsys.readouterr().out
+
+
+def test_a_test_file_that_is_not_there_is_named_as_the_spec_names_it(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The data hash read it first, and named it by its absolute path."""
+    name = unique("notestfile")
+    root = example_repo(tmp_path / "repo", name)
+    _edit(
+        root,
+        name,
+        "  split: {test_size: 0.25, seed: 42, stratify: true}\n",
+        "  test_path: data/test.csv\n",
+    )
+    capsys.readouterr()
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err == "mlgitops train: error: data/test.csv: no such file\n"
+    (root / "data" / "test.csv").mkdir()
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops train: error: data/test.csv: is a folder, expected a file\n"
+    )

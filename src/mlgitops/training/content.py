@@ -52,8 +52,11 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def sha256_file(path: Path, *, first: Callable[[bytes], None] | None = None) -> str:
-    """The file's sha256; ``first`` sees its first chunk (up to 1 MiB) before it is hashed."""
+def sha256_file(
+    path: Path, *, first: Callable[[bytes], None] | None = None, shown: str | None = None
+) -> str:
+    """The file's sha256; ``first`` sees its first chunk (up to 1 MiB) before it is hashed;
+    ``shown``: its name in errors (the path as the spec gives it; else ``path``)."""
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:
@@ -64,11 +67,11 @@ def sha256_file(path: Path, *, first: Callable[[bytes], None] | None = None) -> 
                 digest.update(chunk)
                 chunk = handle.read(_CHUNK)
     except FileNotFoundError as exc:
-        raise DataError(f"{path}: file not found") from exc
+        raise DataError(f"{shown or path}: no such file") from exc
     except IsADirectoryError as exc:
-        raise DataError(f"{path}: is a folder, expected a file") from exc
+        raise DataError(f"{shown or path}: is a folder, expected a file") from exc
     except OSError as exc:  # permissions, a device that fails
-        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        raise DataError(f"{shown or path}: cannot be read ({exc.strerror or exc})") from exc
     return digest.hexdigest()
 
 
@@ -144,7 +147,7 @@ def hashes(root: Path, pipeline: Pipeline, data_bytes_hash: str | None = None) -
     data = data_bytes_hash or data_hash(root, pipeline)
     model = pipeline.model
     code = code_files(root, pipeline.trainer_inputs(), declared=model.code)
-    code_doc = [[rel, sha256_file(root / rel)] for rel in sorted(set(code))]
+    code_doc = [[rel, sha256_file(root / rel, shown=rel)] for rel in sorted(set(code))]
     return Hashes(
         data=data,
         schema=schema_hash(root, pipeline),
@@ -191,12 +194,14 @@ def file_or_url_hash(root: Path, path: str) -> str:
         return http.fetched(path).sha256  # the bytes this command reads, trains and scores
     from mlgitops.lfs import refuse_pointer
 
-    return sha256_file(root / path, first=lambda head: refuse_pointer(head[:1024], path))
+    return sha256_file(
+        root / path, first=lambda head: refuse_pointer(head[:1024], path), shown=path
+    )
 
 
 def schema_hash(root: Path, pipeline: Pipeline) -> str:
     if pipeline.data.schema:
-        return sha256_file(root / pipeline.data.schema)
+        return sha256_file(root / pipeline.data.schema, shown=pipeline.data.schema)
     return sha256_bytes(canonical([asdict(c) for c in pipeline.data.columns]))
 
 
