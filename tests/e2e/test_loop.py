@@ -468,6 +468,44 @@ def test_a_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     assert github_server.state.comments_on(4) == []
 
 
+#: A module a pull request commits at the top of the repository, in place of one the
+#: standard library holds: it leaves a mark beside the workspace when it is imported.
+PLANTED = """\
+from pathlib import Path
+Path(__file__).resolve().parent.parent.joinpath("planted-ran").write_text(__name__)
+"""
+
+
+def test_modules_a_pull_request_commits_at_the_top_are_never_imported_by_the_action(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """The Action's last step, in every job (deploy's, with its credentials and push
+    token, too), ran ``python -`` in the checkout: a json.py, pathlib.py or a byte-compiled
+    json.pyc there was imported in place of the standard library's. The pull request touches
+    none of the pipeline's inputs, so its required status would be green."""
+    import py_compile
+
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    git(loop.dev, "checkout", "-q", "-B", "planted", "origin/main")
+    for name in ("json.py", "pip/__init__.py"):
+        (loop.dev / name).parent.mkdir(exist_ok=True)
+        (loop.dev / name).write_text(PLANTED)
+    source = tmp_path / "planted.py"  # byte code alone: GitHub shows "Binary file not shown"
+    source.write_text(PLANTED)
+    py_compile.compile(str(source), cfile=str(loop.dev / "pathlib.pyc"), doraise=True)
+    git(loop.dev, "add", "-A")
+    git(loop.dev, "commit", "-qm", "Notes")
+    git(loop.dev, "push", "-q", "origin", "planted")
+    sha = git(loop.dev, "rev-parse", "HEAD")
+    run = loop.pull_request(6, "planted", sha)
+    assert _results(run) == UNAFFECTED, _explain(run)
+    assert not any(tmp_path.glob("*/planted-ran")), [
+        p.read_text() for p in tmp_path.glob("*/planted-ran")
+    ]
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == ("success", "inputs unchanged")
+
+
 def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:
