@@ -252,6 +252,53 @@ def _merge_reviewed(world: World, on_github: GitHubServer, pr: int) -> str:
     return git(world.work, "rev-parse", "HEAD")
 
 
+def test_model_lines_a_pull_request_edits_are_refused_by_render_compare_and_deploy(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A pull request that edits staging's ``MODEL_URI=`` line (what Argo CD serves) and
+    leaves model.json alone passed ``render --check`` (which carried the line over) and
+    compare (which guards the record), and once merged Argo CD served the model it named,
+    with no deploy run. The lines are held to the record everywhere they are judged."""
+    uri, name = mlflow_server.uri, world.name
+    deployed_review(world, uri, on_github.state, 11)  # v1 in staging
+    rel = f"manifests/{name}/overlays/staging/kustomization.yaml"
+    path = world.work / rel
+    git(world.work, "checkout", "-q", "-b", "edit")
+    path.write_text(
+        path.read_text().replace(f"MODEL_URI=models:/{name}/1", f"MODEL_URI=models:/{name}/7")
+    )
+    merge_a_change(world)  # commits the edit with a change that trains (new params)
+    capsys.readouterr()
+    assert cli_run(world.work, "render", "--check") == 1
+    assert f"+      - MODEL_URI=models:/{name}/1" in capsys.readouterr().out
+    assert cli_run(world.work, "train", name, "--tracking-uri", uri) == 0
+    capsys.readouterr()
+    assert cli_run(world.work, "compare", name, "--tracking-uri", uri, "--base", "origin/main") == 2
+    problem = (
+        f"{rel}: MODEL_URI is models:/{name}/7, but model.json beside it records "
+        f"models:/{name}/1: only deploy, promote and rollback change what an environment runs "
+        "(Argo CD would serve a model nobody reviewed); `mlgitops render` writes the lines the "
+        "record names"
+    )
+    assert capsys.readouterr().err == (
+        f"mlgitops compare: error: the commits since origin/main edit {problem}\n"
+    )
+
+    git(world.work, "checkout", "-q", "main")  # merged against its failed check
+    git(world.work, "merge", "-q", "--ff-only", "edit")
+    git(world.work, "push", "-q", "origin", "main")
+    reviewed_run(uri, world.work, name)
+    _merge_reviewed(world, on_github, 12)
+    before = world.remote_head()
+    capsys.readouterr()
+    assert deploy(world, uri) == 2
+    assert capsys.readouterr().err == f"mlgitops deploy: error: {problem}; nothing deployed\n"
+    assert (world.remote_head(), versions(uri, name)) == (before, ["1"])
+
+
 def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(
     world: World,
     mlflow_server: MlflowServer,

@@ -145,7 +145,9 @@ def test_a_deployed_digest_survives_a_re_render(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = repo / "manifests" / "tumors" / "overlays" / "production" / "kustomization.yaml"
-    path.write_text(path.read_text().replace(UNDEPLOYED, DEPLOYED))
+    path.write_text(path.read_text().replace(UNDEPLOYED, DEPLOYED))  # as deploy writes it,
+    record = {"model_uri": "models:/tumors@production", "image": f"{REPOSITORY}@{DEPLOYED}"}
+    (path.parent / "model.json").write_text(json.dumps(record))  # with its record
     loaded = load_repo(repo)
     assert manifests.read_deployed_images(repo, loaded.pipelines) == {
         ("tumors", "production"): f"{REPOSITORY}@{DEPLOYED}",
@@ -156,6 +158,26 @@ def test_a_deployed_digest_survives_a_re_render(
     assert f"digest: {DEPLOYED}" in path.read_text()
     objects = kustomize_build(path.parent)
     assert _container_image(objects) == f"{REPOSITORY}@{DEPLOYED}"
+
+
+@pytest.mark.parametrize("recorded", [None, f"{REPOSITORY}@sha256:{'5a' * 32}"])
+def test_an_image_digest_edited_by_hand_is_stale_to_render_check(
+    repo: Path, capsys: pytest.CaptureFixture[str], recorded: str | None
+) -> None:
+    """The image a pull request pins by hand would reach the cluster with the merge, no
+    deploy run: ``render --check`` carried the overlay's digest over, and passed."""
+    path = repo / "manifests" / "tumors" / "overlays" / "production" / "kustomization.yaml"
+    if recorded is not None:
+        path.write_text(path.read_text().replace(UNDEPLOYED, recorded.split("@")[1]))
+        record = {"model_uri": "models:/tumors@production", "image": recorded}
+        (path.parent / "model.json").write_text(json.dumps(record))
+    rendered = path.read_text()
+    path.write_text(rendered.replace(recorded.split("@")[1] if recorded else UNDEPLOYED, DEPLOYED))
+    capsys.readouterr()
+    assert main(["-C", str(repo), "render", "--check"]) == 1
+    assert f"-    digest: {DEPLOYED}" in capsys.readouterr().out
+    assert main(["-C", str(repo), "render"]) == 0
+    assert path.read_text() == rendered
 
 
 def test_an_unreadable_overlay_takes_the_image_from_model_json(repo: Path) -> None:

@@ -738,11 +738,12 @@ def test_a_deployed_model_uri_survives_a_re_render(tmp_path: Path) -> None:
     first = _render(root)
     path = root / "manifests/tumors/overlays/production/kustomization.yaml"
     deployed_text = _deploy_edit(path.read_text(), "models:/tumors/7", DIGEST)
-    path.write_text(deployed_text)
+    path.write_text(deployed_text)  # what deploy writes: the lines and their record
+    record = {"model_uri": "models:/tumors/7", "model_digest": DIGEST}
+    (path.parent / "model.json").write_text(json.dumps(record))
     repo = load_repo(root)
     assert manifests.read_deployed(root, repo.pipelines) == {
         ("tumors", "production"): manifests.OverlayModel("models:/tumors/7", DIGEST),
-        ("tumors", "staging"): manifests.OverlayModel("models:/tumors@staging", ""),
     }
     second = _render(root)
     assert path.read_text() == deployed_text
@@ -797,14 +798,49 @@ def test_an_overlay_from_before_the_digest_gets_the_one_model_json_records(
     repo = load_repo(root)
     assert manifests.read_deployed(root, repo.pipelines) == {
         ("tumors", "production"): manifests.OverlayModel("models:/tumors/4", DIGEST),
-        # model.json records another model than the overlay serves: no digest is taken
-        ("tumors", "staging"): manifests.OverlayModel("models:/tumors/4", ""),
+        # model.json records another model than the overlay names: the record's
+        ("tumors", "staging"): manifests.OverlayModel("models:/tumors/2", DIGEST),
     }
     _render(root)
-    production = root / "manifests/tumors/overlays/production/kustomization.yaml"
-    assert production.read_text().endswith(
-        f"      - MODEL_URI=models:/tumors/4\n      - MODEL_DIGEST={DIGEST}\n"
-    )
+    for env, recorded in (("production", "4"), ("staging", "2")):
+        overlay = root / f"manifests/tumors/overlays/{env}/kustomization.yaml"
+        assert overlay.read_text().endswith(
+            f"      - MODEL_URI=models:/tumors/{recorded}\n      - MODEL_DIGEST={DIGEST}\n"
+        )
+
+
+@pytest.mark.parametrize("recorded", [None, "models:/tumors/3"])
+@pytest.mark.parametrize(
+    ("edited", "literal"),
+    [
+        ("MODEL_URI=models:/m-0123456789abcdef", "MODEL_URI"),
+        ("MODEL_URI=models:/tumors/9", "MODEL_URI"),
+        ("MODEL_DIGEST=sha256:" + "1f" * 32, "MODEL_DIGEST"),
+    ],
+)
+def test_model_lines_edited_by_hand_are_stale_to_render_check(
+    tmp_path: Path, recorded: str | None, edited: str, literal: str
+) -> None:
+    """A pull request that edits an overlay's model lines ships, once merged, what Argo CD
+    syncs: a model nobody reviewed, without a deploy. ``render --check`` carried the
+    overlay's own lines into the re-render, and passed. The lines are the record's
+    (model.json), which only deploy, promote and rollback write."""
+    root = _make_repo(tmp_path / "repo", "tumors")
+    _render(root)
+    folder = root / "manifests/tumors/overlays/production"
+    path = folder / "kustomization.yaml"
+    if recorded is not None:
+        path.write_text(_deploy_edit(path.read_text(), recorded, DIGEST))
+        (folder / "model.json").write_text(
+            json.dumps({"model_uri": recorded, "model_digest": DIGEST})
+        )
+    rendered = path.read_text()
+    lines = rendered.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.strip().startswith(f"- {literal}=")]
+    lines[at] = lines[at].split("- ")[0] + "- " + edited
+    path.write_text("\n".join(lines) + "\n")
+    assert _render(root)[str(path.relative_to(root))] == rendered
+    assert path.read_text() == rendered
 
 
 # --- Determinism, headers, the repository's own manifests -----------------------------------

@@ -46,6 +46,7 @@ from mlgitops.gitops.edits import (
     unless_replaced_since,
     usable_overlay,
 )
+from mlgitops.gitops.overlay import overlay_of
 from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
 from mlgitops.gitops.records import Writing, check_records
 from mlgitops.gitops.registry import (
@@ -151,7 +152,7 @@ def run(
     if predict is not None and predictions is not None:
         return _predict(root, pipeline, anchor, predict, before, uri, predictions, model_timeout)
     snapshot = Snapshot(root, head)
-    overlay = delivery.overlay_of(pipeline, env)
+    overlay = overlay_of(pipeline, env)
     usable_overlay(snapshot, overlay, pinned)  # before anything is registered
     writing = Writing(env, anchor.train.run_id)  # its alias may lag behind this run
     try:

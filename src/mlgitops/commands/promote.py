@@ -22,6 +22,7 @@ from mlgitops import console, proc
 from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
 from mlgitops.gitops import delivery, records
 from mlgitops.gitops.edits import promote_edit, read_record
+from mlgitops.gitops.overlay import overlay_of
 from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import Environment, Pipeline
@@ -97,8 +98,8 @@ def run(
     where = delivery.target(loaded, remote, no_push, attempts)
     if when_healthy:
         _require_healthy(loaded, pipeline, source_env, (kubeconfig, context), wait)
-    source = delivery.overlay_of(pipeline, source_env.name)
-    target = delivery.overlay_of(pipeline, to)
+    source = overlay_of(pipeline, source_env.name)
+    target = overlay_of(pipeline, to)
     edit = promote_edit(source, target, target_env, delivery.now())
     planned = delivery.planned_version(root, edit, target)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)

@@ -16,6 +16,7 @@ from mlgitops import console
 from mlgitops.errors import EXIT_OK
 from mlgitops.gitops import delivery
 from mlgitops.gitops.edits import read_record, rollback_edit
+from mlgitops.gitops.overlay import overlay_of
 from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.spec import load_repo
 
@@ -53,7 +54,7 @@ def run(
     delivery.environment_of(pipeline, env)
     where = delivery.target(loaded, remote, no_push, attempts)
     wanted = to_version.removeprefix("v") if to_version else None
-    overlay = delivery.overlay_of(pipeline, env)
+    overlay = overlay_of(pipeline, env)
     edit = rollback_edit(overlay, wanted, delivery.now())
     planned = delivery.planned_version(root, edit, overlay)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)

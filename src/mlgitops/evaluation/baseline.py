@@ -63,6 +63,18 @@ def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
             f"{record_environment(names, rel)}, which only deploy, promote and rollback write: "
             "do not merge them, promote would copy the changed record and deploy judge against it; revert that change in a pull request of its own"
         )
+    # the model lines of an overlay the commits edit: Argo CD serves them once merged
+    from mlgitops.gitops.records import model_lines_problems
+
+    edited = set(
+        proc.git_names(
+            "diff", "-z", "--relative", "--name-only", f"{ref}...HEAD", "--",
+            f":(glob)./manifests/{pipeline.name}/overlays/*/kustomization.yaml", cwd=root,
+        )
+    )  # fmt: skip
+    for rel, problem in model_lines_problems(root, pipeline, "HEAD"):
+        if rel in edited:
+            raise BadInput(f"the commits since {ref} edit {problem}")
 
 
 def find_baseline(

@@ -69,12 +69,6 @@ def environment_of(pipeline: Pipeline, name: str) -> Environment:
     return found
 
 
-def overlay_of(pipeline: Pipeline, environment: str) -> Overlay:
-    """The environment's overlay, with the built image's repository when there is one."""
-    build = pipeline.deploy.server.build if pipeline.deploy else None
-    return Overlay(pipeline.name, environment, build.repository if build else None)
-
-
 def pinned_image(pipeline: Pipeline, image: str | None) -> str:
     """``--image`` checked against the spec: the built repository, pinned by digest ("" if none)."""
     from mlgitops.gitops.overlay import IMAGE_REF

@@ -26,6 +26,11 @@ from mlgitops.digest import FORM
 from mlgitops.errors import BadInput
 from mlgitops.spec.model import UNDEPLOYED_DIGEST
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mlgitops.results import ProvenanceRecord
+    from mlgitops.spec.model import Pipeline
+
 MODEL_URI_KEY = "MODEL_URI"
 MODEL_DIGEST_KEY = "MODEL_DIGEST"
 #: What ``MODEL_DIGEST=`` holds once deployed (:func:`mlgitops.digest.folder_digest`).
@@ -61,6 +66,12 @@ class Overlay:
         return f"{self.pipeline}-model"
 
 
+def overlay_of(pipeline: Pipeline, environment: str) -> Overlay:
+    """The environment's overlay, with the built image's repository when there is one."""
+    build = pipeline.deploy.server.build if pipeline.deploy else None
+    return Overlay(pipeline.name, environment, build.repository if build else None)
+
+
 def registered_uri(model_name: str, version: str) -> str:
     """``models:/<name>/<version>``: the URI an overlay points at once deployed."""
     return f"models:/{model_name}/{version}"
@@ -80,6 +91,41 @@ def read_model_digest(text: str, overlay: Overlay) -> str | None:
     """The digest after ``MODEL_DIGEST=`` ("" before the first deploy); None where the
     overlay has no such literal (rendered before the model server checked digests)."""
     return _literal_value(_literal_node(text, overlay, MODEL_DIGEST_KEY, required=False))
+
+
+def model_lines_problem(text: str, overlay: Overlay, record: ProvenanceRecord | None) -> str | None:
+    """What the overlay's model lines (``MODEL_URI=``, ``MODEL_DIGEST=``, a built image's
+    ``digest:``) name that its record, ``model.json`` beside it (``record``: its
+    :class:`~mlgitops.results.ProvenanceRecord`, None where there is none: the environment's
+    alias, no digest, no image), does not; None where they agree.
+
+    Deploy, promote and rollback write the lines and the record in one commit. Argo CD
+    serves the lines while reviews and deploys judge the record, so lines edited by hand
+    would ship a model nobody reviewed."""
+    if record is None:
+        uri, digest, image = placeholder_uri(overlay.pipeline, overlay.environment), "", None
+    else:
+        uri, digest, image = record.model_uri, record.model_digest, record.image or None
+    found: list[tuple[str, str | None, str | None]] = [
+        (MODEL_URI_KEY, read_model_uri(text, overlay), uri),
+        (MODEL_DIGEST_KEY, read_model_digest(text, overlay), digest),
+    ]
+    if overlay.repository is not None:
+        found.append(("the image", read_image(text, overlay), image))
+    for key, held, wanted in found:
+        if held != wanted and not (key == MODEL_DIGEST_KEY and held is None):
+            recorded = (
+                f"no {MODEL_JSON} beside it records a deploy to {overlay.environment}"
+                if record is None
+                else f"{MODEL_JSON} beside it records {wanted or 'none'}"
+            )
+            return (
+                f"{overlay.kustomization}: {key} is {held or 'empty'}, but {recorded}: only "
+                "deploy, promote and rollback change what an environment runs (Argo CD would "
+                "serve a model nobody reviewed); `mlgitops render` writes the lines the record "
+                "names"
+            )
+    return None
 
 
 def literal_line(text: str, overlay: Overlay, key: str) -> int | None:

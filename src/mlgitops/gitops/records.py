@@ -75,6 +75,27 @@ def check_records(
     raise BadInput(problems[0][1])
 
 
+def model_lines_problems(root: Path, pipeline: Pipeline, commit: str) -> list[tuple[str, str]]:
+    """(overlay, why) for each environment's overlay at ``commit`` whose model lines name
+    other than the record beside it (:func:`~mlgitops.gitops.overlay.model_lines_problem`):
+    Argo CD would serve what no deploy, promote or rollback shipped."""
+    from mlgitops.gitops.overlay import model_lines_problem, overlay_of
+    from mlgitops.results import load_provenance
+
+    found = []
+    for env in pipeline.deploy.environments if pipeline.deploy else ():
+        overlay = overlay_of(pipeline, env.name)
+        text = proc.git_text(root, commit, overlay.kustomization)
+        if text is None:  # not rendered yet
+            continue
+        held = proc.git_text(root, commit, overlay.model_json)
+        where = f"{commit[:12]}:{overlay.model_json}"
+        record = None if held is None else load_provenance(held, what=where)
+        if (problem := model_lines_problem(text, overlay, record)) is not None:
+            found.append((overlay.kustomization, problem))
+    return found
+
+
 class Disagreement(NamedTuple):
     """A record of what is deployed that disagrees with the registry: where it is, why,
     and whether a commit deploy, promote or rollback made wrote it there (or none was
@@ -142,6 +163,9 @@ def _disagreements(
             text = proc.git_text(root, commit, rel)
             if (problem := _disagreement(registry, text, where, aliases, lag)) is not None:
                 found.append((where, problem))
+    for rel, problem in model_lines_problems(root, pipeline, commit):
+        env = rel.split("/")[-2]
+        found.append((_Place(commit, rel, env, pipeline.name, env), problem))
     return found
 
 

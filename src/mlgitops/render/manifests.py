@@ -1,8 +1,8 @@
 """Kustomize base, overlays and Argo CD Applications for each pipeline that deploys.
 
-``render`` is pure: specs (and the model each overlay holds now) in, file
-texts out. ``read_deployed`` is the one reader of existing overlays, so that a
-re-render never undoes a deploy.
+``render`` is pure: specs (and the model each environment's record names) in, file
+texts out. ``read_deployed`` is the one reader of those records (``model.json``), so that
+a re-render never undoes a deploy, and never keeps model lines edited by hand.
 
 Layout per pipeline (``docs/manifests.md`` describes every file)::
 
@@ -260,36 +260,28 @@ def overlay(
 
 
 def read_deployed(root: Path, pipelines: Iterable[Pipeline]) -> dict[tuple[str, str], OverlayModel]:
-    """(pipeline, environment) -> the model each existing overlay holds.
+    """(pipeline, environment) -> the model the record beside each overlay (``model.json``)
+    names, with its digest; an environment without a readable record has none deployed.
 
-    An overlay that cannot be read falls back to the ``model_uri`` of the
-    ``model.json`` beside it; with neither, the environment has no deployed model.
-    The digest is the overlay's ``MODEL_DIGEST=`` literal, else (an overlay rendered
-    before there was one) the ``model_digest`` of ``model.json`` where it records the
-    same model.
+    Deploy, promote and rollback write the overlay's ``MODEL_URI=``/``MODEL_DIGEST=`` lines
+    and the record in one commit, and reviews and deploys judge the record: the lines are
+    rendered from it, so lines edited by hand are stale (``render --check`` shows them).
     """
     found: dict[tuple[str, str], OverlayModel] = {}
     for pipeline in pipelines:
         for env in pipeline.deploy.environments if pipeline.deploy else ():
             path = root / overlay_path(pipeline.name, env.name)
-            literals = _overlay_literals(_load(path), serving.model_configmap(pipeline))
-            uri = literals.get(MODEL_URI_KEY)
-            digest = literals.get(MODEL_DIGEST_KEY)
-            if uri is None or digest is None:
-                record = _provenance(path.parent / "model.json")
-                uri = uri or record.uri
-                if digest is None:
-                    digest = record.digest if record.uri == uri else ""
-            if uri:
-                found[(pipeline.name, env.name)] = OverlayModel(uri, digest)
+            record = _provenance(path.parent / "model.json")
+            if record.uri:
+                found[(pipeline.name, env.name)] = record
     return found
 
 
 def read_deployed_images(root: Path, pipelines: Iterable[Pipeline]) -> dict[tuple[str, str], str]:
-    """(pipeline, environment) -> ``repository@digest`` that deploy pinned in each overlay.
+    """(pipeline, environment) -> ``repository@digest`` of the serving image the record
+    beside each overlay (``model.json``) names, as :func:`read_deployed` reads the model.
 
-    Only the built repository the spec names now counts; an overlay that cannot
-    be read falls back to the ``image`` of the ``model.json`` beside it.
+    Only the built repository the spec names now counts.
     """
     found: dict[tuple[str, str], str] = {}
     for pipeline in pipelines:
@@ -298,21 +290,10 @@ def read_deployed_images(root: Path, pipelines: Iterable[Pipeline]) -> dict[tupl
         repository = pipeline.deploy.server.build.repository
         for env in pipeline.deploy.environments:
             path = root / overlay_path(pipeline.name, env.name)
-            digest = _overlay_digest(_load(path), repository)
-            ref = f"{repository}@{digest}" if digest else None
-            ref = ref or _provenance_image(path.parent / "model.json", repository)
+            ref = _provenance_image(path.parent / "model.json", repository)
             if ref:
                 found[(pipeline.name, env.name)] = ref
     return found
-
-
-def _overlay_digest(document: Any, repository: str) -> str | None:
-    entries = document.get("images") if isinstance(document, dict) else None
-    for entry in entries if isinstance(entries, list) else ():
-        if isinstance(entry, dict) and entry.get("name") == repository:
-            digest = entry.get("digest")
-            return digest if isinstance(digest, str) and _deployed(digest) else None
-    return None
 
 
 def _deployed(digest: str) -> bool:
@@ -329,37 +310,6 @@ def _provenance_image(path: Path, repository: str) -> str | None:
         return None
     name, digest = ref.rsplit("@", 1)
     return ref if name == repository and _deployed(digest) else None
-
-
-def _load(path: Path) -> Any:
-    """A kustomization file's document; None when it cannot be read or parsed."""
-    import yaml
-
-    try:
-        text = fsio.read_file(path).decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    try:  # libyaml's parser where PyYAML has it: the same documents, many times faster
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return None
-
-
-def _overlay_literals(document: Any, generator: str) -> dict[str, str]:
-    """``MODEL_URI`` and ``MODEL_DIGEST`` of ``generator``'s literals in a kustomization
-    document, each where it is there once and plausible."""
-    entries = document.get("configMapGenerator") if isinstance(document, dict) else None
-    for entry in entries if isinstance(entries, list) else ():
-        if isinstance(entry, dict) and entry.get("name") == generator:
-            literals = entry.get("literals")
-            items = [str(item) for item in (literals if isinstance(literals, list) else ())]
-            found: dict[str, str] = {}
-            for key, plausible in ((MODEL_URI_KEY, _plausible), (MODEL_DIGEST_KEY, _digest)):
-                values = [item.split("=", 1)[1] for item in items if item.startswith(f"{key}=")]
-                if len(values) == 1 and plausible(values[0]):
-                    found[key] = values[0]
-            return found
-    return {}
 
 
 def _provenance(path: Path) -> OverlayModel:
