@@ -134,6 +134,31 @@ def test_a_test_file_holding_training_rows_never_scores_the_candidate_on_them(
     assert code in (0, 1)
 
 
+def test_a_parquet_test_file_holding_csv_training_rows_leaves_them_out_whatever_their_types(
+    pr: PullRequest,
+) -> None:
+    """A column the schema gives no dtype is text in a CSV and a number in Parquet. With the
+    data in CSV and the test file in Parquet, the rows both hold were told apart by that
+    column's type: the candidate trained on 400 rows of its holdout, and its absolute gates
+    judged it on them. The test file's columns are made the data's before rows are matched."""
+    frame = pr.data
+    dtypes = {c: ("int64" if c == "y" else "float64") for c in frame.columns}
+    write_data(pr.root, frame, {**dtypes, "f5": "null"})
+    frame.iloc[:400].to_parquet(pr.root / "data" / "test.parquet", index=False)
+    pr.spec("  split: {test_size: 0.3, seed: 42}\n", "  test_path: data/test.parquet\n")
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "A test file in Parquet")
+    assert cli(pr.root, "validate", NAME) == 0
+    assert cli(pr.root, "train", NAME) == 0
+    out = pr.capsys.readouterr().out
+    assert (
+        f"train {NAME}: 400 row(s) of data/shapes.csv are also in data.test_path "
+        "(data/test.parquet), the holdout: left out of training"
+    ) in out
+    trained = pd.read_parquet(pr.root / ".mlgitops" / NAME / "training_rows.parquet")
+    assert len(trained) == 1100
+
+
 def test_a_test_file_that_holds_every_training_row_trains_nothing(pr: PullRequest) -> None:
     _with_test_file(pr, (pr.root / "data" / "shapes.csv").read_text())
     assert cli(pr.root, "train", NAME) == 2

@@ -217,18 +217,21 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
     failures = table.failures
     known = None
     left_out: tuple[int, ...] = ()
+    categorical = features.categorical
     if data.test_path:
         test = read_table(root, pipeline, data.test_path, workdir)
         _require_no_missing_target(test.frame, data.target, data.test_path)
         _require_class_labels(root, test.frame, pipeline, data.test_path)
         _require_columns(features, test.frame, data.test_path)
-        holdout = test.frame[list(frame.columns)]
+        # the categorical features as text in both files before their rows are matched: a
+        # column without a dtype is text in a CSV and numbers in Parquet
+        frame = _as_category_text(frame, categorical)
+        holdout = _as_category_text(test.frame[list(frame.columns)], categorical)
         train, left_out = _without_holdout_rows(frame, holdout, pipeline, features)
         failures += test.failures
     else:
         train, holdout, known = _split(frame, pipeline, features)
     _require_classes(train, pipeline)
-    categorical = features.categorical
     train, holdout = _as_category_text(train, categorical), _as_category_text(holdout, categorical)
     return Split(
         train,
