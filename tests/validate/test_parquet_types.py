@@ -274,6 +274,44 @@ def test_a_parquet_timestamp_column_is_judged_as_plain_pandera_judges_it(
     assert (outcome.code == 0) == (not theirs)
 
 
+@pytest.mark.parametrize("nullable", [False, True])
+@pytest.mark.parametrize("stored", ["date32", "date64"])
+@pytest.mark.parametrize("floor", ["2024-01-01 00:00:00", "2025-01-01 00:00:00"])
+def test_a_parquet_date_column_is_judged_as_plain_pandera_judges_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], nullable: bool, stored: str, floor: str
+) -> None:
+    """Arrow's dates (no time of day) are ``datetime.date`` objects to pandas: they were
+    parsed as text, every one a gap, so dates in 2024 passed a 2025 floor where nullable
+    and failed as gaps where not."""
+    import datetime
+
+    import pandera.pandas as pa
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    schema_ts = (
+        f"    dtype: datetime64[ns]\n    nullable: {str(nullable).lower()}\n"
+        f"    checks:\n      greater_than_or_equal_to: '{floor}'\n"
+    )
+    root = _dated_repo(tmp_path, schema_ts, pd.Series([1, 2, 3, 4]))
+    days = [datetime.date(2024, 1, 5), datetime.date(2024, 3, 1), None, datetime.date(2024, 12, 31)]
+    table = pq.read_table(root / "data" / "accounts.parquet")
+    column = pyarrow.array(days, pyarrow.date32()).cast(getattr(pyarrow, stored)())
+    table = table.set_column(table.column_names.index("when"), "when", column)
+    pq.write_table(table, root / "data" / "accounts.parquet")
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts", "--format", "json")
+    assert outcome.code in (0, 1), outcome.render()
+    ours = {(f["column"], f["check"]) for f in json.loads(outcome.stdout)["failures"]}
+    schema = pa.DataFrameSchema.from_yaml(root / "schemas" / "accounts.yaml")
+    try:
+        schema.validate(pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True)
+        theirs: set[tuple[str, str]] = set()
+    except pa.errors.SchemaErrors as exc:
+        theirs = {(c.column, c.check) for c in exc.failure_cases.itertuples()}
+    assert ours == theirs
+    assert bool(theirs) == (floor.startswith("2025") or not nullable)
+
+
 @pytest.mark.parametrize("coerce", [False, True])
 def test_numbers_where_text_belongs_are_judged_as_plain_pandera_judges_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], coerce: bool

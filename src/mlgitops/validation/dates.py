@@ -60,7 +60,9 @@ def native(values: pd.Series) -> bool:
     dtype = values.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return True
-    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+    if pd.api.types.is_object_dtype(dtype):  # Arrow's dates: datetime.date objects
+        return pd.api.types.infer_dtype(values, skipna=True) in ("date", "datetime")
+    if pd.api.types.is_string_dtype(dtype):
         return False
     return bool(values.notna().any())
 
