@@ -630,6 +630,31 @@ def test_a_test_file_that_fails_validation_names_the_command_that_reports_it(
     assert "data/test set.csv:5" in capsys.readouterr().out
 
 
+def test_data_format_is_the_format_of_the_test_file_too(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``data.format: parquet`` with files that have no extension: the test file was read
+    as CSV ("not UTF-8 text") where the data file was read as Parquet."""
+    import pandas as pd
+
+    name = unique("binformat")
+    root = example_repo(tmp_path / "repo", name)
+    frame = pd.read_csv(root / "data" / "tumors.csv")
+    frame.iloc[100:].to_parquet(root / "data" / "tumors.bin", index=False)
+    frame.iloc[:100].to_parquet(root / "data" / "test.bin", index=False)
+    _edit(root, name, "  path: data/tumors.csv\n", "  path: data/tumors.bin\n  format: parquet\n")
+    _edit(
+        root,
+        name,
+        "  split: {test_size: 0.25, seed: 42, stratify: true}\n",
+        "  test_path: data/test.bin\n",
+    )
+    capsys.readouterr()
+    assert cli(root, "validate", name) == 0
+    assert "data/test.bin (the holdout), 100 rows: passed" in capsys.readouterr().out
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0, capsys.readouterr()
+
+
 def test_a_test_file_that_is_not_there_is_named_as_the_spec_names_it(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

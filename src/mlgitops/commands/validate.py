@@ -137,7 +137,7 @@ def _validate(
 
     with collector.paused():  # pandera, pandas and numpy
         schema = load_schema(root, pipeline)
-    fmt = pipeline.data.format if location == pipeline.data.path else None
+    fmt = pipeline.data.format_of(location)
     reader = open_data(root, location, fmt=fmt, workdir=workdir, timeout=timeout)
     if location in (pipeline.data.path, pipeline.data.test_path):
         # a column the spec names that neither the data nor the schema has (a missing
@@ -193,7 +193,7 @@ def _with_holdout(report: Any, held: Any) -> Any:
 def _format(pipeline: Pipeline, location: str) -> str:
     from mlgitops.data import file_format
 
-    return file_format(location, pipeline.data.format if location == pipeline.data.path else None)
+    return file_format(location, pipeline.data.format_of(location))
 
 
 def _schema_name(pipeline: Pipeline) -> str:

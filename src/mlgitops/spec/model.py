@@ -101,6 +101,11 @@ class Data:
     def is_url(self) -> bool:
         return is_url(self.path)
 
+    def format_of(self, location: str) -> str | None:
+        """``data.format`` for the pipeline's own files (``path`` and ``test_path``); None
+        for another file (``--data``, drift's current data), which its extension decides."""
+        return self.format if location in (self.path, self.test_path) else None
+
     @property
     def file_format(self) -> str:
         """``csv`` or ``parquet``: the explicit format, else the file extension."""

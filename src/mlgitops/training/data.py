@@ -156,7 +156,7 @@ def read_table(
 
     data = pipeline.data
     schema = load_schema(root, pipeline)
-    fmt = data.format if location == data.path else None
+    fmt = data.format_of(location)
     reader = open_data(root, location, fmt=fmt, workdir=workdir)
     header = reader.columns()
     require_spec_columns(root, pipeline, schema, header, location, labelled=labelled)
