@@ -655,6 +655,45 @@ def test_data_format_is_the_format_of_the_test_file_too(
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0, capsys.readouterr()
 
 
+def test_a_word_in_a_test_file_s_number_feature_without_a_dtype_is_named_at_its_row(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A column the schema gives no dtype is numbers in the data file and text in the test
+    file: the model failed to predict, and train blamed data.path, with no column or row."""
+    import pandas as pd
+
+    name = unique("nodtype")
+    root = example_repo(tmp_path / "repo", name)
+    schema = root / "schemas" / "tumors.yaml"
+    head, rest = schema.read_text().split("  texture:\n", 1)
+    schema.write_text(
+        head + "  texture:\n    dtype: null\n  perimeter:\n" + rest.split("  perimeter:\n", 1)[1]
+    )
+    frame = pd.read_csv(root / "data" / "tumors.csv")
+    frame.iloc[100:].to_parquet(root / "data" / "tumors.parquet", index=False)
+    test = frame.iloc[:100].copy()
+    test["texture"] = test["texture"].astype(str)  # numbers stored as text
+    test.loc[7, "texture"] = "n/a"
+    test.to_parquet(root / "data" / "test.parquet", index=False)
+    _edit(root, name, "  path: data/tumors.csv\n", "  path: data/tumors.parquet\n")
+    _edit(
+        root,
+        name,
+        "  split: {test_size: 0.25, seed: 42, stratify: true}\n",
+        "  test_path: data/test.parquet\n",
+    )
+    capsys.readouterr()
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops train: error: data/test.parquet: column 'texture' holds 'n/a' in row 8 "
+        "(1 row(s) that are not numbers), where it is a number feature, as "
+        "data/tumors.parquet holds it: give the column a dtype in the schema, or fix the value\n"
+    )
+    test.loc[7, "texture"] = "21.5"
+    test.to_parquet(root / "data" / "test.parquet", index=False)
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+
+
 def test_a_test_file_that_is_not_there_is_named_as_the_spec_names_it(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -227,6 +227,7 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
         # column without a dtype is text in a CSV and numbers in Parquet
         frame = _as_category_text(frame, categorical)
         holdout = _as_category_text(test.frame[list(frame.columns)], categorical)
+        holdout = _as_number_features(holdout, features, data.test_path, data.path)
         train, left_out = _without_holdout_rows(frame, holdout, pipeline, features)
         failures += test.failures
     else:
@@ -362,6 +363,34 @@ def _require_columns(features: FeatureContract, holdout: pd.DataFrame, path: str
     missing = [c for c in features.fingerprint_columns if c not in holdout.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) of the training data: {', '.join(missing)}")
+
+
+def _as_number_features(
+    holdout: pd.DataFrame, features: FeatureContract, path: str, data_path: str
+) -> pd.DataFrame:
+    """The test file's number features as numbers, as the data file holds them: a column
+    the schema gives no dtype is text in a CSV and may be text in a Parquet file. A value
+    that is no number is bad input at its row, not a model that fails to predict."""
+    import pandas as pd
+
+    out = holdout
+    for name in features.names:
+        column = holdout[name]
+        if name in features.categorical or not (
+            pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)
+        ):
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        bad = column.notna() & numbers.isna()
+        if bad.any():
+            first = holdout.loc[bad].iloc[0]
+            raise DataError(
+                f"{path}: column {name!r} holds {first[name]!r} in row {int(first[ROW])} "
+                f"({int(bad.sum())} row(s) that are not numbers), where it is a number feature, "
+                f"as {data_path} holds it: give the column a dtype in the schema, or fix the value"
+            )
+        out = out.assign(**{name: numbers})
+    return out
 
 
 def _describe(failure: Any, location: str) -> str:
