@@ -122,6 +122,14 @@ def named_columns(
         for path, column in named
         if column not in header and column not in declared
     ]
+    in_file = slices is not None and slices.column in header
+    if slices is not None and in_file and not dict(declared_columns(schema, [slices.column])):
+        where = pipeline.data.schema or f"{pipeline.source} (data.columns)"
+        message = (
+            f"compare.slices.column {slices.column!r} is not declared by {where}: the "
+            "holdout holds the columns the schema declares; declare it"
+        )
+        problems.append(spec_problem(root, pipeline, ["compare", "slices", "column"], message))
     if problems:
         raise SpecError(problems)
 

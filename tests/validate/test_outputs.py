@@ -229,3 +229,28 @@ def test_a_column_name_holding_a_line_end_stays_on_its_line() -> None:
     ]
     row = next(line for line in markdown(report).splitlines() if "dtype" in line)
     assert "\r" not in row and row.startswith("| `i d 2` |")
+
+
+def test_a_slices_column_the_schema_does_not_declare_is_a_spec_error_before_training(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The holdout holds the declared columns alone: validate and train passed, and every
+    compare then refused the spec, after the GPU had trained."""
+    schema = repo / "schemas" / "accounts.yaml"
+    schema.write_text(schema.read_text().replace("strict: true", "strict: false"))
+    (repo / "data" / "accounts.csv").write_text(
+        "id,age,score,plan,region\n1,34,0.5,free,eu\n2,51,1.5,pro,us\n"
+    )
+    spec = repo / "pipelines" / "accounts.yaml"
+    spec.write_text(spec.read_text() + "compare:\n  slices: {column: region}\n")
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert (outcome.code, outcome.stdout) == (2, "")
+    assert outcome.stderr == (
+        "pipelines/accounts.yaml:10:20: compare.slices.column 'region' is not declared by "
+        "schemas/accounts.yaml: the holdout holds the columns the schema declares; declare it\n"
+        "mlgitops: 1 problem(s) in the specs; nothing written\n"
+    )
+    schema.write_text(
+        schema.read_text().replace("columns:\n", "columns:\n  region: {dtype: str}\n")
+    )
+    assert run_cli(capsys, "-C", str(repo), "validate", "accounts").code == 0
