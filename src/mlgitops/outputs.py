@@ -14,6 +14,7 @@ holdout.parquet         train       the holdout rows (features and target)
 predictions.parquet     train       holdout predictions of the candidate
 reference.json          train       training-data profile (drift reference)
 training_rows.parquet   train       fingerprints of the rows it trained on
+budget.json             train       where it stopped at the GPU budget
 verdict.json            compare     the versioned verdict document
 report.md               report      the rendered PR comment
 failed.json             train,      the stage that stopped with an error, and why
@@ -30,6 +31,11 @@ from mlgitops.record import record
 
 OUTPUT_ENV = "MLGITOPS_OUTPUT"
 DEFAULT_DIR = ".mlgitops"
+#: The hand-off files the PR workflow's check job writes (validate), and so the only ones
+#: its artifact carries and the report job takes from it (docs/security.md#artifacts).
+VALIDATE_FILES = ("validation.json", "validation.md", "datadiff.json", "datadiff.md")
+#: Likewise for its train job (train, then compare): no Parquet, which holds data rows.
+TRAIN_FILES = ("train.json", "reference.json", "verdict.json", "budget.json", "failed.json")
 #: The column of the hand-off files that holds each row's 1-based record number in the file
 #: it came from; no data column may have this name (specs and schemas refuse it).
 ROW = "__row__"

@@ -20,12 +20,13 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import program
 from tests.fixtures.gha_runner import PROJECT, Runner, WorkflowRun, python_bin_env
@@ -179,8 +180,16 @@ class Loop:
         return _installed_without(self.root / "client-install", modules, sorted(left_out))
 
     def pull_request(
-        self, number: int, branch: str, sha: str, head_repo: str = REPO
+        self,
+        number: int,
+        branch: str,
+        sha: str,
+        head_repo: str = REPO,
+        *,
+        tamper: Callable[[dict[str, Any]], None] | None = None,
     ) -> WorkflowRun:
+        """The PR workflow on ``sha``; ``tamper`` changes the workflow as read (what code a job
+        runs could do), leaving the checkout's file as committed."""
         base_sha = git(self.dev, "rev-parse", "origin/main")
         files = git(self.dev, "diff", "--name-only", f"{base_sha}...{sha}").splitlines()
         self.github.state.add_pull(number, sha, head_repo=head_repo, head_ref=branch, files=files)
@@ -196,8 +205,14 @@ class Loop:
         }
         workspace = self.checkout(sha)
         runner = self.runner(workspace, secrets=head_repo == REPO)
+        workflow = workspace / PR_WORKFLOW
+        if tamper is not None:
+            document = yaml.safe_load(workflow.read_text())
+            tamper(document)
+            workflow = self.root / f"tampered-{self.runs}.yml"  # render --check sees the commit's
+            workflow.write_text(yaml.safe_dump(document, sort_keys=False))
         run = runner.run_workflow(
-            workspace / PR_WORKFLOW,
+            workflow,
             "pull_request",
             payload,
             sha=sha,
@@ -543,7 +558,7 @@ def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_
 
     run = loop.pull_request(6, "fewer-rows", sha)
     assert _results(run)["check"] == "success", _explain(run)
-    found = loop.artifacts / str(run.run_id) / "mlgitops-tumors-validate" / "tumors"
+    found = loop.artifacts / str(run.run_id) / "mlgitops-tumors-validate"
     diff = json.loads((found / "datadiff.json").read_text())
     assert diff["notes"] == [], diff["notes"]
     assert diff["profile_diff"]["rows"] == {"base": 569, "head": 500, "delta": -69}
@@ -561,7 +576,7 @@ def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_
     assert "::warning title=mlgitops::the base branch's data file was not fetched" in (
         rerun.jobs["check"].log
     )
-    found = loop.artifacts / str(rerun.run_id) / "mlgitops-tumors-validate" / "tumors"
+    found = loop.artifacts / str(rerun.run_id) / "mlgitops-tumors-validate"
     diff = json.loads((found / "datadiff.json").read_text())
     assert diff["profile_diff"] is None
     assert diff["notes"] == [
@@ -569,3 +584,80 @@ def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_
         "is not in this clone (git lfs fetch origin origin/main --include=data/tumors.csv); "
         "no profile diff"
     ]
+
+
+#: What a job of the PR workflow writes that is another job's to write, in what the comment
+#: shows: the verdict's summary, the data diff's section.
+FORGED = "FORGED by a job that is not its author"
+
+
+def _stored(run: WorkflowRun, loop: Loop, artifact: str, file: str) -> Path:
+    """``file`` of the run's uploaded ``artifact``, wherever in it the upload put it."""
+    (found,) = (loop.artifacts / str(run.run_id) / artifact).rglob(file)
+    return found
+
+
+def _plant(job: dict[str, Any], files: Path, store: Path) -> None:
+    """Steps around ``job``'s upload that put ``files`` in its hand-off folder before it, and
+    in the artifact it uploaded after it (at its top and in the pipeline's folder)."""
+    steps = job["steps"]
+    (at,) = [i for i, s in enumerate(steps) if "upload-artifact" in s.get("uses", "")]
+    before = f'cp "{files}"/* "$RUNNER_TEMP/mlgitops/{PIPELINE}/"'
+    after = (
+        f'for to in "{store}/$GITHUB_RUN_ID/{steps[at]["with"]["name"]}"{{,/{PIPELINE}}}; do\n'
+        f'  mkdir -p "$to" && cp "{files}"/* "$to/"\n'
+        "done"
+    )
+    steps[at + 1 : at + 1] = [{"name": "Plant after", "if": "${{ !cancelled() }}", "run": after}]
+    steps[at:at] = [{"name": "Plant before", "if": "${{ !cancelled() }}", "run": before}]
+
+
+def test_the_report_takes_each_file_from_the_job_that_writes_it(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """The report job downloaded every artifact of the pipeline into one folder: the check
+    job's (which restores a cache that jobs running a pull request's code can write) could
+    carry a verdict.json over the train job's, and the train job's (the pull request's own
+    trainer runs there) a validation.json or data diff over the check job's. Here each job
+    plants the other's files, in its hand-off folder before its upload and in its artifact
+    after it: the comment and the status are the honest jobs' own."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    sha = loop.branch("strict-gate", "accuracy: {min: 0.85}", "accuracy: {min: 0.999}")
+    honest = loop.pull_request(7, "strict-gate", sha)  # no model passes that gate
+    assert _results(honest)["report"] == "success", _explain(honest)
+    status = _status(github_server, sha)
+    assert status["state"] == "failure" and "gate" in status["description"], status
+    (comment,) = github_server.state.comments_on(7)
+    verdict = json.loads(_stored(honest, loop, "mlgitops-tumors-train", "verdict.json").read_text())
+    assert verdict["passed"] is False and verdict["summary"] in comment["body"]
+
+    # The forgeries: a passing verdict from check; from train, failed data and another diff.
+    from_check, from_train = tmp_path / "from-check", tmp_path / "from-train"
+    from_check.mkdir()
+    from_train.mkdir()
+    (from_check / "verdict.json").write_text(
+        json.dumps({**verdict, "passed": True, "summary": FORGED})
+    )
+    validate = "mlgitops-tumors-validate"
+    validation = json.loads(_stored(honest, loop, validate, "validation.json").read_text())
+    (from_train / "validation.json").write_text(json.dumps({**validation, "passed": False}))
+    (from_train / "validation.md").write_text(f"{FORGED}\n")
+    datadiff = json.loads(_stored(honest, loop, validate, "datadiff.json").read_text())
+    (from_train / "datadiff.json").write_text(json.dumps({**datadiff, "notes": [FORGED]}))
+    (from_train / "datadiff.md").write_text(f"{FORGED}\n")
+
+    def tamper(workflow: dict[str, Any]) -> None:
+        _plant(workflow["jobs"]["check"], from_check, loop.artifacts)
+        _plant(workflow["jobs"]["train"], from_train, loop.artifacts)
+
+    run = loop.pull_request(7, "strict-gate", sha, tamper=tamper)
+    assert _results(run)["report"] == "success", _explain(run)
+    assert "--- Plant after [success]" in run.jobs["check"].log  # the plants were there
+    assert "--- Plant after [success]" in run.jobs["train"].log
+    assert run.jobs["train"].outputs["run-id"] == honest.jobs["train"].outputs["run-id"]
+    again = _status(github_server, sha)
+    assert (again["state"], again["description"]) == (status["state"], status["description"])
+    (comment,) = github_server.state.comments_on(7)
+    assert FORGED not in comment["body"], comment["body"]
+    assert verdict["summary"] in comment["body"]
+    assert "data validation failed" not in comment["body"]

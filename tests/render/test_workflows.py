@@ -372,6 +372,7 @@ def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
     assert train["outputs"] == {
         "verdict": "${{ steps.train.outputs.verdict }}",
         "run-id": "${{ steps.train.outputs.run-id }}",
+        "artifact-id": "${{ steps.upload.outputs.artifact-id }}",
     }
     watchdog = jobs["watchdog"]
     assert watchdog["needs"] == "check"  # never behind the train job it watches
@@ -678,12 +679,105 @@ def test_pr_report_job_hands_its_folder_to_the_report_workflow(
     repos: dict[str, Rendered],
 ) -> None:
     steps = repos["pinned"].workflow("mlgitops-churn-pr.yml")["jobs"]["report"]["steps"]
-    download, post, upload = steps[1:]
-    assert download["with"]["pattern"] == "mlgitops-churn-*"
-    assert post["with"]["output-dir"] == download["with"]["path"] == "${{ runner.temp }}/mlgitops"
+    take, post, upload = steps[3:]
+    assert take["env"]["RESULTS"] == "${{ runner.temp }}/mlgitops/churn"
+    assert post["with"]["output-dir"] == "${{ runner.temp }}/mlgitops"
     assert "if" not in post  # a fork's run writes the report and its claim, posts nothing
     assert upload["with"]["name"] == "mlgitops-report-churn"
     assert upload["with"]["path"] == "${{ runner.temp }}/mlgitops/"
+
+
+#: The hand-off files each job of the PR workflow that uploads writes (src/mlgitops/outputs.py).
+WRITES = {
+    "check": ["validation.json", "validation.md", "datadiff.json", "datadiff.md"],
+    "train": ["train.json", "reference.json", "verdict.json", "budget.json", "failed.json"],
+}
+
+
+def test_each_pr_job_uploads_only_the_files_it_writes(repos: dict[str, Rendered]) -> None:
+    """Each uploaded its whole hand-off folder: the check job (whose cache jobs running a
+    pull request's code can write) could carry train's verdict.json, the train job (the pull
+    request's trainer) check's validation.json. Several files: their folder is the artifact's
+    top (upload-artifact's common ancestor), as download-artifact puts one id's files."""
+    for rel, workflow in _all_workflows(repos):
+        if not rel.endswith("-pr.yml"):
+            continue
+        name = rel.removeprefix(".github/workflows/mlgitops-").removesuffix("-pr.yml")
+        for job, files in WRITES.items():
+            steps = workflow["jobs"][job]["steps"]
+            (upload,) = [s for s in steps if _uses(s, "upload-artifact")]
+            assert upload["id"] == "upload", rel
+            assert upload["with"]["path"].splitlines() == [
+                f"${{{{ runner.temp }}}}/mlgitops/{name}/{file}" for file in files
+            ], (rel, job)
+            assert workflow["jobs"][job]["outputs"]["artifact-id"] == (
+                "${{ steps.upload.outputs.artifact-id }}"
+            ), (rel, job)
+
+
+def test_the_pr_report_job_takes_each_file_from_the_job_that_writes_it(
+    repos: dict[str, Rendered], tmp_path: Path
+) -> None:
+    """It downloaded every ``mlgitops-<name>-*`` artifact into one folder
+    (``merge-multiple``): a file of one job's artifact could replace another job's. Now each
+    artifact by the id its job reported (a job could re-create another's under its name,
+    never under its id), into a folder of its own, and each file from its author's only."""
+    report = repos["example"].workflow("mlgitops-tumors-pr.yml")["jobs"]["report"]
+    steps = report["steps"]
+    downloads = [s for s in steps if _uses(s, "download-artifact")]
+    assert downloads == steps[1:3]
+    folders = {job: f"${{{{ runner.temp }}}}/mlgitops-results/{job}" for job in WRITES}
+    assert [(d["if"], d["with"]) for d in downloads] == [
+        (
+            f"${{{{ needs.{job}.outputs.artifact-id != '' }}}}",  # empty: every artifact
+            {"artifact-ids": f"${{{{ needs.{job}.outputs.artifact-id }}}}", "path": folder},
+        )
+        for job, folder in folders.items()
+    ]
+    take = steps[3]
+    assert take["env"] == {
+        "CHECK": folders["check"],
+        "TRAIN": folders["train"],
+        "RESULTS": "${{ runner.temp }}/mlgitops/tumors",
+    }
+    # Each artifact carries every file, its own and forged ones of the other job's.
+    every = [file for files in WRITES.values() for file in files]
+    env = {"PATH": os.environ["PATH"], "RESULTS": str(tmp_path / "results")}
+    for job in WRITES:
+        folder = tmp_path / job
+        folder.mkdir()
+        for file in every:
+            (folder / file).write_text(job)
+        env[job.upper()] = str(folder)
+    (tmp_path / "check" / "datadiff.md").unlink()  # validate wrote no diff: none is taken
+    (tmp_path / "check" / "datadiff.md").symlink_to(tmp_path / "train" / "datadiff.md")
+    (tmp_path / "train" / "budget.json").unlink()
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", take["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    taken = {p.name: p.read_text() for p in (tmp_path / "results").iterdir()}
+    assert taken == {
+        **{file: "check" for file in WRITES["check"] if file != "datadiff.md"},
+        **{file: "train" for file in WRITES["train"] if file != "budget.json"},
+    }
+    # Neither job uploaded: no folder, as before (report says so).
+    empty = {**env, "CHECK": str(tmp_path / "none"), "TRAIN": str(tmp_path / "none")}
+    empty["RESULTS"] = str(tmp_path / "none-results")
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", take["run"]],
+        env=empty,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0 and not (tmp_path / "none-results").exists()
 
 
 def test_no_expression_inside_run_scripts(repos: dict[str, Rendered]) -> None:

@@ -312,7 +312,9 @@ def _results(
 
 
 def members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
-    """train.json and verdict.json of ``pipeline`` from the artifact's zip."""
+    """train.json and verdict.json of ``pipeline`` from the artifact's zip: at its top, where
+    the train job names each file it uploads, or in ``<pipeline>/`` in an artifact uploaded
+    by a workflow that uploaded its whole hand-off folder."""
     wanted = ("train.json", "verdict.json")
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as zipped:

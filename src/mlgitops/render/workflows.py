@@ -17,6 +17,7 @@ from types import ModuleType
 
 import mlgitops.render as rendering
 from mlgitops.gha import expr
+from mlgitops.outputs import TRAIN_FILES, VALIDATE_FILES
 from mlgitops.record import record
 from mlgitops.render import jinja_shim
 from mlgitops.render.yamltext import plain_reads_back
@@ -55,6 +56,8 @@ WATCHDOG_SLACK = 10
 #: Where the Action leaves each pipeline's hand-off folder on the runner.
 OUTPUT_DIR = expr("runner.temp") + "/mlgitops"
 ARTIFACT_DIR = expr("runner.temp") + "/mlgitops-artifact"
+#: Where the PR workflow's report job downloads each job's artifact, a folder each.
+RESULTS_DIR = expr("runner.temp") + "/mlgitops-results"
 SAME_REPO = expr("github.event.pull_request.head.repo.full_name == github.repository")
 FORK = expr("github.event.pull_request.head.repo.full_name != github.repository")
 NOT_CANCELLED = expr("!cancelled()")
@@ -260,9 +263,34 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "attest": _attest(repo, pipeline),
         "attest_subject": _q(f"mlgitops-{pipeline.name}-model"),
         "pr_environment": _q(PR_ENVIRONMENT),
-        "pattern": f"mlgitops-{pipeline.name}-*",
+        "validate_files": VALIDATE_FILES,
+        "train_files": TRAIN_FILES,
+        "downloads": [_download(job) for job in UPLOADS],
         # validate profiles the data at the base too: the check job fetches its LFS object
         "lfs_base": _q(data) if data in in_lfs else "",
+    }
+
+
+#: The PR workflow's jobs that upload results: what each is called in the report job's
+#: steps, and the hand-off files it writes, the only ones its artifact carries and the report
+#: job takes from it.
+UPLOADS = {
+    "check": ("validation results", VALIDATE_FILES),
+    "train": ("training results", TRAIN_FILES),
+}
+
+
+def _download(job: str) -> dict[str, str]:
+    """The report job's download of ``job``'s artifact, by the id the job reported."""
+    what, files = UPLOADS[job]
+    artifact_id = f"needs.{job}.outputs.artifact-id"
+    return {
+        "what": what,
+        "condition": expr(f"{artifact_id} != ''"),
+        "id": expr(artifact_id),
+        "path": f"{RESULTS_DIR}/{job}",
+        "variable": job.upper(),
+        "files": " ".join(files),
     }
 
 

@@ -28,6 +28,7 @@ def root(context, missing=missing):
     l_0_not_cancelled = resolve('not_cancelled')
     l_0_output_dir = resolve('output_dir')
     l_0_fork = resolve('fork')
+    l_0_validate_files = resolve('validate_files')
     l_0_same_repo = resolve('same_repo')
     l_0_train_runs_on = resolve('train_runs_on')
     l_0_train_container = resolve('train_container')
@@ -36,10 +37,11 @@ def root(context, missing=missing):
     l_0_attest = resolve('attest')
     l_0_mlflow_env = resolve('mlflow_env')
     l_0_attest_subject = resolve('attest_subject')
+    l_0_train_files = resolve('train_files')
     l_0_watchdog = resolve('watchdog')
     l_0_watchdog_timeout = resolve('watchdog_timeout')
     l_0_report_if = resolve('report_if')
-    l_0_pattern = resolve('pattern')
+    l_0_downloads = resolve('downloads')
     pass
     yield str((undefined(name='header') if l_0_header is missing else l_0_header))
     yield '\n#\n# Pull request checks. Every pull request runs this workflow (no path filter,\n# so the status mlgitops/'
@@ -78,7 +80,9 @@ def root(context, missing=missing):
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
     yield str((undefined(name='check_timeout') if l_0_check_timeout is missing else l_0_check_timeout))
-    yield '\n    permissions:\n      contents: read  # check out the repository\n    steps:\n      - name: Check out\n        uses: '
+    yield '\n    permissions:\n      contents: read  # check out the repository\n    outputs:\n      artifact-id: '
+    yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.upload.outputs.artifact-id'))
+    yield '\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield '\n        with:\n          fetch-depth: 0  # validate diffs the data and schema against the base branch\n          persist-credentials: false\n'
     if (undefined(name='lfs') if l_0_lfs is missing else l_0_lfs):
@@ -117,15 +121,25 @@ def root(context, missing=missing):
     yield str((undefined(name='fork') if l_0_fork is missing else l_0_fork))
     yield '\n        env:\n          PIPELINE: '
     yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
-    yield '\n        run: |\n          note="Training and comparison of $PIPELINE are skipped: this pull request comes from a fork, and forks never reach the self-hosted runners or the secrets. The report says so; a maintainer can push the branch to this repository to run them."\n          echo "::notice title=mlgitops $PIPELINE::$note"\n          echo "$note" >> "$GITHUB_STEP_SUMMARY"\n      - name: Upload the validation results\n        if: '
+    yield '\n        run: |\n          note="Training and comparison of $PIPELINE are skipped: this pull request comes from a fork, and forks never reach the self-hosted runners or the secrets. The report says so; a maintainer can push the branch to this repository to run them."\n          echo "::notice title=mlgitops $PIPELINE::$note"\n          echo "$note" >> "$GITHUB_STEP_SUMMARY"\n      # What validate writes, and nothing else: the report takes no other file from it.\n      - name: Upload the validation results\n        id: upload\n        if: '
     yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
     yield '\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'upload-artifact'))
     yield '\n        with:\n          name: mlgitops-'
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
-    yield '-validate\n          path: '
-    yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
-    yield '/\n          if-no-files-found: ignore\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n\n  train:\n    name: train and compare\n    needs: check\n    if: '
+    yield '-validate\n          path: |\n'
+    for l_1_file in (undefined(name='validate_files') if l_0_validate_files is missing else l_0_validate_files):
+        _loop_vars = {}
+        pass
+        yield '            '
+        yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
+        yield '/'
+        yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+        yield '/'
+        yield str(l_1_file)
+        yield '\n'
+    l_1_file = missing
+    yield '          if-no-files-found: ignore\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n\n  train:\n    name: train and compare\n    needs: check\n    if: '
     yield str((undefined(name='same_repo') if l_0_same_repo is missing else l_0_same_repo))
     yield '\n    runs-on: '
     yield str((undefined(name='train_runs_on') if l_0_train_runs_on is missing else l_0_train_runs_on))
@@ -157,6 +171,8 @@ def root(context, missing=missing):
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.train.outputs.verdict'))
     yield '\n      run-id: '
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.train.outputs.run-id'))
+    yield '\n      artifact-id: '
+    yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.upload.outputs.artifact-id'))
     yield '\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
     yield "\n        with:\n          fetch-depth: 0  # compare reads the deployed model's record on the base branch\n          persist-credentials: false\n"
@@ -185,17 +201,25 @@ def root(context, missing=missing):
         yield '\n          subject-digest: '
         yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.train.outputs.model-digest'))
         yield '\n'
-    yield '      - name: Upload the results\n        if: '
+    yield "      # What train and compare write, and nothing else (no Parquet: the holdout's rows stay\n      # on the runner): the report and deploy take no other file from it.\n      - name: Upload the results\n        id: upload\n        if: "
     yield str((undefined(name='not_cancelled') if l_0_not_cancelled is missing else l_0_not_cancelled))
     yield '\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'upload-artifact'))
     yield '\n        with:\n          name: mlgitops-'
     yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
-    yield '-train\n          path: |\n            '
-    yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
-    yield '/\n            !'
-    yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
-    yield '/**/*.parquet\n          if-no-files-found: ignore\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n\n'
+    yield '-train\n          path: |\n'
+    for l_1_file in (undefined(name='train_files') if l_0_train_files is missing else l_0_train_files):
+        _loop_vars = {}
+        pass
+        yield '            '
+        yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
+        yield '/'
+        yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+        yield '/'
+        yield str(l_1_file)
+        yield '\n'
+    l_1_file = missing
+    yield '          if-no-files-found: ignore\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n\n'
     if (undefined(name='watchdog') if l_0_watchdog is missing else l_0_watchdog):
         pass
         yield '  watchdog:\n    name: wait for a runner\n    needs: check\n    if: '
@@ -225,13 +249,47 @@ def root(context, missing=missing):
     yield str((undefined(name='report_timeout') if l_0_report_timeout is missing else l_0_report_timeout))
     yield '\n    permissions:\n      contents: read  # check out the repository\n      pull-requests: write  # the sticky comment\n      statuses: write  # the commit status on the head commit\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
-    yield '\n        with:\n          persist-credentials: false\n      - name: Download the results\n        uses: '
-    yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'download-artifact'))
-    yield '\n        with:\n          pattern: '
-    yield str((undefined(name='pattern') if l_0_pattern is missing else l_0_pattern))
-    yield '\n          merge-multiple: true\n          path: '
+    yield "\n        with:\n          persist-credentials: false\n      # Each job's artifact by the id that job reported (one re-created under its name has\n      # another), into a folder of its own; none where the job uploaded nothing (an empty\n      # artifact-ids would download every artifact of the run).\n"
+    for l_1_download in (undefined(name='downloads') if l_0_downloads is missing else l_0_downloads):
+        _loop_vars = {}
+        pass
+        yield '      - name: Download the '
+        yield str(environment.getattr(l_1_download, 'what'))
+        yield '\n        if: '
+        yield str(environment.getattr(l_1_download, 'condition'))
+        yield '\n        uses: '
+        yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'download-artifact'))
+        yield '\n        with:\n          artifact-ids: '
+        yield str(environment.getattr(l_1_download, 'id'))
+        yield '\n          path: '
+        yield str(environment.getattr(l_1_download, 'path'))
+        yield '\n'
+    l_1_download = missing
+    yield "      # Each file from the artifact of the job that writes it, and from no other: a job's\n      # artifact may carry files another job writes (docs/security.md#artifacts).\n      - name: Take each file from the job that writes it\n        env:\n"
+    for l_1_download in (undefined(name='downloads') if l_0_downloads is missing else l_0_downloads):
+        _loop_vars = {}
+        pass
+        yield '          '
+        yield str(environment.getattr(l_1_download, 'variable'))
+        yield ': '
+        yield str(environment.getattr(l_1_download, 'path'))
+        yield '\n'
+    l_1_download = missing
+    yield '          RESULTS: '
     yield str((undefined(name='output_dir') if l_0_output_dir is missing else l_0_output_dir))
-    yield '\n      - name: Report\n        uses: '
+    yield '/'
+    yield str((undefined(name='pipeline') if l_0_pipeline is missing else l_0_pipeline))
+    yield '\n        run: |\n          take() {\n            from="$1"\n            shift\n            for file in "$@"; do\n              if [ -f "$from/$file" ] && [ ! -L "$from/$file" ]; then\n                mkdir -p "$RESULTS"\n                cp -- "$from/$file" "$RESULTS/$file"\n              fi\n            done\n          }\n'
+    for l_1_download in (undefined(name='downloads') if l_0_downloads is missing else l_0_downloads):
+        _loop_vars = {}
+        pass
+        yield '          take "$'
+        yield str(environment.getattr(l_1_download, 'variable'))
+        yield '" '
+        yield str(environment.getattr(l_1_download, 'files'))
+        yield '\n'
+    l_1_download = missing
+    yield '      - name: Report\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: report\n          pipeline: '
     yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
@@ -250,5 +308,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=42&4=44&12=46&20=48&26=50&27=52&32=54&35=56&41=58&45=60&49=62&50=64&58=66&59=68&62=70&65=72&70=74&71=76&72=78&77=80&81=82&84=85&89=88&91=90&92=92&93=94&94=96&105=99&106=101&109=103&110=105&111=107&115=109&116=111&120=113&122=115&124=117&130=119&131=121&133=123&134=125&142=127&143=129&144=131&146=134&148=137&152=139&158=141&164=145&165=149&168=155&169=157&172=159&176=161&182=165&186=167&187=169&188=171&191=175&192=177&195=180&197=182&198=184&201=187&202=189&204=191&206=193&207=195&212=197&216=200&217=202&218=204&226=206&230=208&233=210&234=212&235=214&237=216&243=219&244=221&245=223&252=225&256=227&258=229&260=231&262=233&265=235&266=237&268=239&270=241&271=243&273=245&274=247'
-SOURCE = 'sha256:c067e759cb38e9e4378a0976ea4210c05e9a2673e784c6cd302352fcc0745cc1'
+debug_info = '1=44&4=46&12=48&20=50&26=52&27=54&32=56&35=58&41=60&45=62&49=64&50=66&58=68&59=70&62=72&65=74&70=76&71=78&72=80&76=82&79=84&83=86&86=89&91=92&93=94&94=96&95=98&96=100&107=103&108=105&111=107&112=109&113=111&117=113&118=115&122=117&124=119&126=121&134=123&135=125&137=127&139=129&140=133&149=141&150=143&151=145&153=148&155=151&159=153&165=155&171=159&172=163&175=169&176=171&177=173&180=175&184=177&190=181&194=183&195=185&196=187&199=191&200=193&203=196&205=198&206=200&212=203&213=205&215=207&217=209&218=213&224=221&228=224&229=226&230=228&238=230&242=232&245=234&246=236&247=238&249=240&255=243&256=245&257=247&264=249&270=251&271=255&272=257&273=259&275=261&276=263&282=267&283=271&285=277&297=281&298=285&301=291&304=293&305=295&307=297&309=299&310=301&312=303&313=305'
+SOURCE = 'sha256:7dcc03f57111321fe1af78764da3c42486bb9d66208981a8ae38d1d81e4a4dba'
