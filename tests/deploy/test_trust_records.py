@@ -297,6 +297,10 @@ def test_model_lines_a_pull_request_edits_are_refused_by_render_compare_and_depl
     assert deploy(world, uri) == 2
     assert capsys.readouterr().err == f"mlgitops deploy: error: {problem}; nothing deployed\n"
     assert (world.remote_head(), versions(uri, name)) == (before, ["1"])
+    cli_run(world.work, "doctor", "--tracking-uri", uri)
+    head = git(world.work, "rev-parse", "HEAD")[:12]
+    named = f"deployed records of {name} at {head}: {problem}; deploy and promote refuse it"
+    assert named in capsys.readouterr().out
 
 
 def test_a_record_a_merge_changed_or_removed_is_no_baseline_for_the_next_deploy(

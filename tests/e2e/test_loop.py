@@ -514,8 +514,8 @@ def test_modules_a_pull_request_commits_at_the_top_are_never_imported_by_the_act
     sha = git(loop.dev, "rev-parse", "HEAD")
     run = loop.pull_request(6, "planted", sha)
     assert _results(run) == UNAFFECTED, _explain(run)
-    assert not any(tmp_path.glob("*/planted-ran")), [
-        p.read_text() for p in tmp_path.glob("*/planted-ran")
+    assert not any(tmp_path.rglob("planted-ran")), [
+        p.read_text() for p in tmp_path.rglob("planted-ran")
     ]
     status = _status(github_server, sha)
     assert (status["state"], status["description"]) == ("success", "inputs unchanged")

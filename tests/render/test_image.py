@@ -198,10 +198,36 @@ def test_an_image_of_another_repository_is_not_carried_over(repo: Path) -> None:
     spec = repo / "pipelines" / "tumors.yaml"
     overlay = repo / "manifests" / "tumors" / "overlays" / "staging" / "kustomization.yaml"
     overlay.write_text(overlay.read_text().replace(UNDEPLOYED, DEPLOYED))
+    from mlgitops import results
+
+    record = results.ProvenanceRecord(  # what deploy recorded
+        pipeline="tumors",
+        environment="staging",
+        model_name="tumors",
+        version="3",
+        model_uri="models:/tumors/3",
+        run_id="r" * 32,
+        content_key="k",
+        metrics={},
+        data_hash="",
+        spec_hash="",
+        commit="0" * 40,
+        image=f"{REPOSITORY}@{DEPLOYED}",
+    )
+    (overlay.parent / "model.json").write_text(results.dumps(record))
     spec.write_text(spec.read_text().replace(REPOSITORY, "ghcr.io/my-org/other"))
     assert main(["-C", str(repo), "render"]) == 0
     objects = kustomize_build(overlay.parent)
     assert _container_image(objects) == f"ghcr.io/my-org/other@{UNDEPLOYED}"
+    [config] = [o for o in objects if o["kind"] == "ConfigMap"]
+    assert config["data"]["MODEL_URI"] == "models:/tumors/3"
+    # the record's image is another repository's: it names none the overlay pins, so the
+    # lines agree with it, and deploy (with --image) and promote are not refused
+    from mlgitops.gitops.records import model_lines_problems
+
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "Rename the image"], cwd=repo, check=True)
+    assert model_lines_problems(repo, load_repo(repo).pipeline("tumors"), "HEAD") == []
 
 
 def test_render_check_sees_an_edited_dockerfile_and_drops_an_unused_one(

@@ -653,6 +653,11 @@ def test_data_format_is_the_format_of_the_test_file_too(
     assert cli(root, "validate", name) == 0
     assert "data/test.bin (the holdout), 100 rows: passed" in capsys.readouterr().out
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0, capsys.readouterr()
+    # a test file whose extension names its format is read in that format
+    frame.iloc[:100].to_csv(root / "data" / "test.csv", index=False)
+    _edit(root, name, "  test_path: data/test.bin\n", "  test_path: data/test.csv\n")
+    assert cli(root, "validate", name) == 0
+    assert "data/test.csv (the holdout), 100 rows: passed" in capsys.readouterr().out
 
 
 def test_a_word_in_a_test_file_s_number_feature_without_a_dtype_is_named_at_its_row(

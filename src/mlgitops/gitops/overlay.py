@@ -24,7 +24,7 @@ from typing import Any
 
 from mlgitops.digest import FORM
 from mlgitops.errors import BadInput
-from mlgitops.spec.model import UNDEPLOYED_DIGEST
+from mlgitops.spec.model import UNDEPLOYED_DIGEST, recorded_image
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -105,7 +105,8 @@ def model_lines_problem(text: str, overlay: Overlay, record: ProvenanceRecord | 
     if record is None:
         uri, digest, image = placeholder_uri(overlay.pipeline, overlay.environment), "", None
     else:
-        uri, digest, image = record.model_uri, record.model_digest, record.image or None
+        uri, digest = record.model_uri, record.model_digest
+        image = recorded_image(record.image, overlay.repository)
     found: list[tuple[str, str | None, str | None]] = [
         (MODEL_URI_KEY, read_model_uri(text, overlay), uri),
         (MODEL_DIGEST_KEY, read_model_digest(text, overlay), digest),

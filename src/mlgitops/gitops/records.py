@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from mlgitops import proc
 from mlgitops.errors import BadInput
+from mlgitops.gitops.overlay import MODEL_JSON
 from mlgitops.gitops.publish import Target, remote_tip
 from mlgitops.gitops.registry import (
     COMMIT_TAG,
@@ -244,6 +245,8 @@ def _made_by_us(root: Path, registry: Registry, place: _Place) -> bool:
     from mlgitops.results import load_provenance
 
     commit, rel, _, name, env = place
+    if not rel.endswith(f"/{MODEL_JSON}"):  # an overlay's model lines that disagree with
+        return False  # their record: no deploy, promote or rollback writes such lines
     writer = proc.git("log", "-1", "--format=%H", commit, "--", rel, cwd=root)
     text = proc.git_text(root, commit, rel)
     if text is None:

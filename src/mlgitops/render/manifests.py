@@ -22,7 +22,7 @@ from mlgitops.errors import BadInput
 from mlgitops.record import record
 from mlgitops.render import argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment, application_name
+from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment, application_name, recorded_image
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -296,20 +296,12 @@ def read_deployed_images(root: Path, pipelines: Iterable[Pipeline]) -> dict[tupl
     return found
 
 
-def _deployed(digest: str) -> bool:
-    return bool(_DIGEST.fullmatch(digest)) and digest != UNDEPLOYED_DIGEST
-
-
 def _provenance_image(path: Path, repository: str) -> str | None:
     try:
         record = jsondoc.loads(fsio.read_file(path), str(path))
     except (OSError, ValueError, BadInput):
         return None
-    ref = record.get("image") if isinstance(record, dict) else None
-    if not isinstance(ref, str) or "@" not in ref:
-        return None
-    name, digest = ref.rsplit("@", 1)
-    return ref if name == repository and _deployed(digest) else None
+    return recorded_image(record.get("image") if isinstance(record, dict) else None, repository)
 
 
 def _provenance(path: Path) -> OverlayModel:

@@ -102,9 +102,17 @@ class Data:
         return is_url(self.path)
 
     def format_of(self, location: str) -> str | None:
-        """``data.format`` for the pipeline's own files (``path`` and ``test_path``); None
-        for another file (``--data``, drift's current data), which its extension decides."""
-        return self.format if location in (self.path, self.test_path) else None
+        """``data.format`` for ``path``, and for ``test_path`` where its extension names no
+        format (``.csv``, a compressed ``.csv.gz``, ``.parquet``, ``.pq``); None for any other
+        file (``--data``, drift's current data), and where the extension decides."""
+        if location == self.path:
+            return self.format
+        if location != self.test_path:
+            return None
+        name = location.lower().split("?", 1)[0].rsplit("/", 1)[-1]
+        suffixes = name.split(".")[1:]
+        named = bool({"parquet", "pq"} & set(suffixes[-1:])) or "csv" in suffixes[-2:]
+        return None if named else self.format
 
     @property
     def file_format(self) -> str:
@@ -253,6 +261,20 @@ class ImageBuild:
 #: The digest an overlay names before its first deploy: no registry holds it, so no pod
 #: starts on a guess (deploy writes the digest of the image the workflow built).
 UNDEPLOYED_DIGEST = "sha256:" + "0" * 64
+
+
+def recorded_image(image: object, repository: str | None) -> str | None:
+    """The serving image a record of a deploy (``model.json``) names, where it is one of
+    ``repository`` (the built repository the spec names now) pinned by a digest: a record of
+    another repository's image (the spec's repository renamed since) names none."""
+    if not isinstance(image, str) or repository is None:
+        return None
+    name, _, digest = image.rpartition("@")
+    hexadecimal = digest.removeprefix("sha256:")
+    pinned = len(hexadecimal) == 64 and not hexadecimal.strip("0123456789abcdef")
+    if name != repository or not pinned or hexadecimal == digest or digest == UNDEPLOYED_DIGEST:
+        return None
+    return image
 
 
 def image_files(pipeline: str) -> tuple[str, str]:
