@@ -346,7 +346,7 @@ holdout = pd.read_parquet(os.environ["MLGITOPS_HOLDOUT"])
 features = json.loads(os.environ["MLGITOPS_FEATURES"])
 out = Path(os.environ["MLGITOPS_OUTPUT"])
 model = LinearRegression().fit(train[features], train["y"])
-example = holdout[features].assign(ghost=1.0)
+example = {example}
 mlflow.sklearn.save_model(model, out / "model", signature=infer_signature(example))
 pd.DataFrame({"__row__": holdout["__row__"], "y_pred": model.predict(holdout[features])}).to_parquet(
     out / "predictions.parquet"
@@ -361,7 +361,9 @@ def test_a_custom_model_that_takes_a_column_that_is_not_a_feature_is_refused(
     name = unique("ghost")
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "train.py").write_text(_GHOST_TRAINER)
+    (root / "train.py").write_text(
+        _GHOST_TRAINER.replace("{example}", "holdout[features].assign(ghost=1.0)")
+    )
     root = _repo(root, name, _frame(), _SCHEMA)
     _use_command(root, name, "python train.py")
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
@@ -369,6 +371,44 @@ def test_a_custom_model_that_takes_a_column_that_is_not_a_feature_is_refused(
         "mlgitops train: error: custom trainer `python train.py`: the model takes column(s) "
         "ghost that are not features (features: x1, x2; see $MLGITOPS_FEATURES)\n"
     )
+    [run] = runs_of(mlflow_server.uri, name)
+    assert run["info"]["status"] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("example", "told"),
+    [
+        ("holdout[['x1']]", "the model's signature lacks feature(s) x2"),
+        (
+            "holdout[['x1']].assign(ghost=1.0)",
+            "the model takes column(s) ghost that are not features and its signature lacks "
+            "feature(s) x2",
+        ),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::UserWarning")  # MLflow's import warns about its type hints
+def test_a_custom_model_whose_signature_lacks_a_feature_is_refused(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    example: str,
+    told: str,
+) -> None:
+    """A model fitted on every feature and saved with a signature naming some passed train,
+    compare and deploy (which re-scored it on every feature); compare then gave it, deployed,
+    its signature's inputs, and no later pull request could be compared."""
+    name = unique("subset")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "train.py").write_text(_GHOST_TRAINER.replace("{example}", example))
+    root = _repo(root, name, _frame(), _SCHEMA)
+    _use_command(root, name, "python train.py")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err.endswith(
+        f"mlgitops train: error: custom trainer `python train.py`: {told} (features: x1, x2; "
+        "see $MLGITOPS_FEATURES); compare, deploy and serving give a model every feature\n"
+    )
+    assert not (root / ".mlgitops" / name / "train.json").exists()
     [run] = runs_of(mlflow_server.uri, name)
     assert run["info"]["status"] == "FAILED"
 

@@ -23,7 +23,8 @@ MLGITOPS_DEVICE            ``cuda`` when ``train.gpu`` is true and the runner ha
 Out, under ``$MLGITOPS_OUTPUT``:
 
 - ``model/``: an MLflow model folder (``mlflow.<flavor>.save_model(model, path,
-  signature=...)``), required, with an input signature naming only features;
+  signature=...)``), required, with an input signature naming the features, all of
+  them and nothing else;
 - ``predictions.parquet`` (or ``.csv``): one row per holdout row with
   ``__row__`` and ``y_pred``, and for classifiers ``proba_<class>`` per class
   (the positive class's alone for two), each naming a class of the target;
@@ -166,7 +167,7 @@ def _collect(job: TrainJob, out: Path) -> Fitted:
 
 
 def _check_signature(mlmodel: Path, job: TrainJob, command: str) -> None:
-    """The model must declare its inputs, and take only features (the schema's columns)."""
+    """The model must declare its inputs, and take the features (the schema's columns)."""
     import yaml
 
     try:
@@ -183,13 +184,26 @@ def _check_signature(mlmodel: Path, job: TrainJob, command: str) -> None:
             f"custom trainer `{command}`: the model has no input signature; save it with "
             "signature=mlflow.models.infer_signature(holdout[features], predictions)"
         )
-    names = [str(c.get("name")) for c in inputs]
-    extra = [n for n in names if n not in job.split.features]
-    if extra:
-        raise BadInput(
-            f"custom trainer `{command}`: the model takes column(s) {', '.join(extra)} that "
-            f"are not features (features: {', '.join(job.split.features)}; see $MLGITOPS_FEATURES)"
-        )
+    _check_inputs([str(c.get("name")) for c in inputs], job.split.features, command)
+
+
+def _check_inputs(names: list[str], features: tuple[str, ...], command: str) -> None:
+    """The signature's inputs are the features, all of them (one list, DESIGN §7): compare,
+    deploy and serving give a model every feature, and nothing else."""
+    extra = [n for n in names if n not in features]
+    lacking = [f for f in features if f not in names]
+    if not extra and not lacking:
+        return
+    found = [f"takes column(s) {', '.join(extra)} that are not features"] if extra else []
+    if lacking:
+        whose = "its" if extra else "the model's"
+        found.append(f"{whose} signature lacks feature(s) {', '.join(lacking)}")
+    why = "; compare, deploy and serving give a model every feature" if lacking else ""
+    model = "the model " if extra else ""
+    raise BadInput(
+        f"custom trainer `{command}`: {model}{' and '.join(found)} (features: "
+        f"{', '.join(features)}; see $MLGITOPS_FEATURES){why}"
+    )
 
 
 def _predictions(out: Path, command: str) -> Any:

@@ -17,7 +17,8 @@ features = json.loads(os.environ["MLGITOPS_FEATURES"])
 out = Path(os.environ["MLGITOPS_OUTPUT"])
 
 (out / "model").mkdir()
-inputs = json.dumps([{"name": f, "type": "double"} for f in features if f == "distance"])
+kinds = {"distance": "double"}  # the others are text
+inputs = json.dumps([{"name": f, "type": kinds.get(f, "string")} for f in features])
 signature = {"inputs": 5} if mode == "signature_not_text" else {"inputs": inputs}
 mlmodel = "- 1\n- 2\n" if mode == "mlmodel_list" else json.dumps({"signature": signature})
 (out / "model" / "MLmodel").write_text(mlmodel)
