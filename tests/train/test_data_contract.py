@@ -248,6 +248,62 @@ def test_a_custom_classifier_is_scored_the_same_at_train_and_compare(
     assert logged["roc_auc"] == pytest.approx(truth, abs=1e-9)
 
 
+@pytest.mark.parametrize("trained", [False, True])
+@pytest.mark.filterwarnings("ignore::UserWarning")  # MLflow's import warns about its type hints
+def test_a_class_no_training_row_holds_is_probability_0_from_a_custom_classifier(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    trained: bool,
+) -> None:
+    """The trainer is given no list of classes: it writes proba_<class> for those it learned.
+    A class the test file alone holds, which train says the model never predicts, is 0, as
+    for an estimator (it was refused, probability columns missing); a class the training
+    rows hold still needs its column."""
+    name = unique("unseen")
+    frame = _frame()
+    frame["y"] = (frame["y"] > 0).astype(int)
+    if trained:
+        frame.loc[:29, "y"] = 2  # the trainer learns class 2 and writes no column for it
+    test = _frame(100, seed=9)
+    test["y"] = (test["y"] > 0).astype(int)
+    test.loc[:9, "y"] = 2
+    schema = _SCHEMA.replace("y: {dtype: float64}", "y: {dtype: int64}")
+    root = tmp_path / "repo"
+    (root / "src").mkdir(parents=True)
+    shutil.copy(TRAINERS / "unsorted_classifier.py", root / "src" / "train.py")
+    root = _repo(root, name, frame, schema)
+    test.to_csv(root / "data" / "test.csv", index=False)
+    spec = root / "pipelines" / f"{name}.yaml"
+    text = spec.read_text().replace("task: regression", "task: classification")
+    text = text.replace("split: {test_size: 0.25, seed: 1}", "test_path: data/test.csv")
+    spec.write_text(text.replace("metrics: [r2, rmse]", "metrics: [roc_auc, accuracy]"))
+    _use_command(root, name, "python src/train.py")
+    code = cli(root, "train", name, "--tracking-uri", mlflow_server.uri)
+    if trained:
+        assert code == 2
+        assert capsys.readouterr().err == (
+            "mlgitops train: error: the predictions of `python src/train.py`: probability "
+            "columns missing: proba_2\n"
+        )
+        return
+    assert code == 0
+    assert (
+        f"train {name}: class 2 of 'y' is in the holdout only (10 rows, data/test.csv): no "
+        "training row holds it, so the model never predicts it (probability 0)\n"
+    ) in capsys.readouterr().out
+    result = _train_json(root, name)
+    assert result.classes == [0, 1, 2]
+    predictions = pd.read_parquet(root / ".mlgitops" / name / "predictions.parquet")
+    assert (predictions["proba_2"] == 0).all()
+    assert np.allclose(predictions["proba_0"] + predictions["proba_1"], 1)
+    assert cli(root, "compare", name, "--tracking-uri", mlflow_server.uri) == 0
+    verdict = json.loads((root / ".mlgitops" / name / "verdict.json").read_text())
+    scored = {m["name"]: m["candidate"] for m in verdict["metrics"]}
+    for metric in ("roc_auc", "accuracy"):
+        assert scored[metric] == pytest.approx(result.metrics[metric], abs=1e-9)
+
+
 def test_every_file_a_custom_trainer_depends_on_is_an_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -28,7 +28,7 @@ Out, under ``$MLGITOPS_OUTPUT``:
 - ``predictions.parquet`` (or ``.csv``): one row per holdout row with
   ``__row__`` and ``y_pred``, and for classifiers ``proba_<class>`` per class
   (the positive class's alone for two), each naming a class of the target;
-  required;
+  a class no training row holds may have none (its probability is 0); required;
 - ``params.json`` / ``metrics.json``: optional flat objects logged as extra
   params and metrics, under names MLflow takes and mlgitops does not log itself;
   params strings, numbers or booleans, metrics finite numbers.
@@ -152,6 +152,8 @@ def _collect(job: TrainJob, out: Path) -> Fitted:
     predictions = _predictions(out, command or "")
     _check_rows(predictions, job, command or "")
     classes = _classes(predictions, job, command or "")
+    if classes is not None:
+        predictions = _never_predicted(predictions, job)
     model_dir = out / "model"
 
     def save(folder: Path, identity: ModelIdentity) -> None:
@@ -271,6 +273,15 @@ def _classes(predictions: Any, job: TrainJob, command: str) -> list[Any] | None:
             f"of {target!r} (its classes: {shown})"
         )
     return known
+
+
+def _never_predicted(predictions: Any, job: TrainJob) -> Any:
+    """The predictions with ``proba_<class>`` 0 for each class the holdout alone holds that the
+    trainer wrote no column for: it is given no list of classes, only the training rows, and
+    the model never predicts such a class, as the built-in estimators' columns say too."""
+    columns = {str(c) for c in predictions.columns}
+    unseen = [c for c in job.split.holdout_only_classes() if f"proba_{c}" not in columns]
+    return predictions.assign(**{f"proba_{c}": 0.0 for c in unseen}) if unseen else predictions
 
 
 #: Names mlgitops gives its own run metrics (the fit's resources, the GPU budget).
