@@ -151,6 +151,54 @@ def test_train_refuses_data_that_fails_validation(
     assert len(_train_json(root, name).invalid_data) == 1
 
 
+@pytest.mark.parametrize(
+    ("file", "cells", "told"),
+    [
+        (
+            "data/test.csv",
+            {1: "unknown"},
+            "data/test.csv:3: target column 'y' is not a number in 1 row(s), first at row 2 "
+            "('unknown')",
+        ),
+        (
+            "data/d.csv",
+            {4: "n/a?", 8: "unknown", 9: ""},
+            "data/d.csv:6: target column 'y' is not a number in 2 row(s), first at row 5 ('n/a?')",
+        ),
+        (
+            "data/d.csv",
+            {2: ""},
+            "data/d.csv: target column 'y' is empty in 1 row(s), first at row 3",
+        ),
+    ],
+)
+def test_a_target_that_is_not_a_number_is_named_with_its_row(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    file: str,
+    cells: dict[int, str],
+    told: str,
+) -> None:
+    """With ``train.allow_invalid_data``, a word in a regression's target was called a gap
+    (target column 'y' is empty)."""
+    name = unique("target")
+    root = _repo(tmp_path / "repo", name, _frame(), _SCHEMA, "train: {allow_invalid_data: true}\n")
+    spec = root / "pipelines" / f"{name}.yaml"
+    if file == "data/test.csv":
+        _frame(100, seed=9).to_csv(root / file, index=False)
+        spec.write_text(
+            spec.read_text().replace("split: {test_size: 0.25, seed: 1}", f"test_path: {file}")
+        )
+    frame = pd.read_csv(root / file, dtype={"y": object})
+    for row, value in cells.items():
+        frame.loc[row, "y"] = value
+    frame.to_csv(root / file, index=False)
+    commit(root, "a word in the target")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err == f"mlgitops train: error: {told}\n"
+
+
 def test_integers_written_as_whole_floats_validate_and_train_as_integers(
     tmp_path: Path, mlflow_server: MlflowServer
 ) -> None:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlgitops.evaluation.pairing import TrainingRows
+    from mlgitops.validation.failures import Example
 
 #: Failures named in the message when ``train`` refuses invalid data.
 _FIRST_FAILURES = 3
@@ -132,6 +133,8 @@ class Table:
     #: Per column: the values that are not of its type, gaps in ``frame`` (invalid data read
     #: anyway: training allowed to, drift).
     unparsed: Mapping[str, int] = field(default_factory=dict)
+    #: Per column of ``unparsed``: the first such value, with its row and line.
+    first_unparsed: Mapping[str, Example] = field(default_factory=dict)
 
 
 def read_table(
@@ -184,7 +187,7 @@ def read_table(
         raise DataError(f"{location}: {ROW_RESERVED}")
     frame.insert(0, ROW, range(1, len(frame) + 1))
     features = contract(schema, header, data.target, frame)
-    return Table(frame, features, failures, outcome.unparsed)
+    return Table(frame, features, failures, outcome.unparsed, outcome.first_unparsed)
 
 
 def _as_pandas(table: Any) -> pd.DataFrame:
@@ -212,7 +215,7 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
             f"{declares} declares no feature column: only the target {data.target!r}"
             + (left if features.undeclared else "")
         )
-    _require_no_missing_target(frame, data.target, data.path)
+    _require_no_missing_target(table, data.target, data.path)
     _require_class_labels(root, frame, pipeline, data.path)
     failures = table.failures
     known = None
@@ -220,7 +223,7 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
     categorical = features.categorical
     if data.test_path:
         test = read_table(root, pipeline, data.test_path, workdir)
-        _require_no_missing_target(test.frame, data.target, data.test_path)
+        _require_no_missing_target(test, data.target, data.test_path)
         _require_class_labels(root, test.frame, pipeline, data.test_path)
         _require_columns(features, test.frame, data.test_path)
         # the categorical features as text in both files before their rows are matched: a
@@ -350,7 +353,20 @@ def require_spec_columns(
         )
 
 
-def _require_no_missing_target(frame: pd.DataFrame, target: str, path: str) -> None:
+def _require_no_missing_target(table: Table, target: str, path: str) -> None:
+    """Every row holds a target: a value that is not of its type (read as a gap where the
+    spec allows invalid data) is named as written, before a gap."""
+    import pandas as pd
+
+    frame = table.frame
+    word = table.first_unparsed.get(target)
+    if word is not None:
+        kind = "a boolean" if pd.api.types.is_bool_dtype(frame[target].dtype) else "a number"
+        place = f"{path}:{word.line}" if word.line else path
+        raise DataError(
+            f"{place}: target column {target!r} is not {kind} in {table.unparsed[target]} "
+            f"row(s), first at row {word.row} ({word.value!r})"
+        )
     missing = int(frame[target].isna().sum())
     if missing:
         first = int(frame.loc[frame[target].isna(), ROW].iloc[0])

@@ -67,6 +67,8 @@ class Outcome:
     text_columns: frozenset[str] = frozenset()
     #: Per column of numbers or booleans: how many values are not one (gaps in ``table``).
     unparsed: Mapping[str, int] = field(default_factory=dict)
+    #: Per column of ``unparsed``: the first such value, its row and (in a CSV) its line.
+    first_unparsed: Mapping[str, Example] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -210,6 +212,7 @@ def _run(
     tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
     found = tally.failures()
     marked = {e.row for f in found for e in f.examples} | chunker.date_rows()
+    marked |= {e.row for e in chunker.first_unparsed.values()}
     lines = reader.lines(marked) if marked and reader.line_based else {}
     tally.add_all(chunker.date_failures(lines))
     failures = tuple(f.with_lines(lines) for f in tally.failures())
@@ -217,8 +220,15 @@ def _run(
         return Outcome(rows, failures, profiler.result() if profiler else None, None, text)
     table, typed = _typed(kept, plan)
     unread = (text - typed) & set(declared)
+    first = {name: e.with_line(lines) for name, e in chunker.first_unparsed.items()}
     return Outcome(
-        rows, failures, profiler.result() if profiler else None, table, unread, chunker.unparsed
+        rows,
+        failures,
+        profiler.result() if profiler else None,
+        table,
+        unread,
+        chunker.unparsed,
+        first,
     )
 
 
@@ -347,6 +357,8 @@ class _Chunker:
         self.parsed: dict[str, pa.Array] = {}
         #: Per column of numbers or booleans read as text: the values that are not one.
         self.unparsed: dict[str, int] = {}
+        #: Per column of ``unparsed``: the first value that is not one, with its row.
+        self.first_unparsed: dict[str, Example] = {}
 
     def check(self, batch: pa.Table, start: int) -> None:
         self.parsed = {}
@@ -462,6 +474,7 @@ class _Chunker:
                 examples = [Example(r, plain_value(v)) for r, v in rows[:EXAMPLES]]
                 self.tally.add_rows(column.name, f"dtype('{column.target}')", examples, len(rows))
                 self.unparsed[column.name] = self.unparsed.get(column.name, 0) + len(rows)
+                self.first_unparsed.setdefault(column.name, examples[0])
         return told
 
 

@@ -7,7 +7,7 @@ Rows are 1-based data rows (row 1 is the first record after the header);
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +24,9 @@ class Example:
     row: int
     value: Any
     line: int | None = None
+
+    def with_line(self, lines: Mapping[int, int]) -> Example:
+        return replace(self, line=lines.get(self.row))
 
 
 @dataclass(frozen=True)
