@@ -521,6 +521,41 @@ def test_modules_a_pull_request_commits_at_the_top_are_never_imported_by_the_act
     assert (status["state"], status["description"]) == ("success", "inputs unchanged")
 
 
+def test_a_pull_request_that_edits_an_overlay_s_model_line_fails_its_status(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """A pull request that points staging's ``MODEL_URI=`` line at a model of its choosing
+    (Argo CD serves the line once merged) meets ``render --check`` in the check job, which
+    writes it from model.json; nothing trains, and the required status fails saying why,
+    where it waited for a training run that could not come."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    git(loop.dev, "checkout", "-q", "-B", "serve-nine", "origin/main")
+    overlay = loop.dev / "manifests" / PIPELINE / "overlays" / "staging" / "kustomization.yaml"
+    text = overlay.read_text()
+    placeholder = f"MODEL_URI=models:/{PIPELINE}@staging"
+    assert placeholder in text
+    overlay.write_text(text.replace(placeholder, f"MODEL_URI=models:/{PIPELINE}/9"))
+    git(loop.dev, "commit", "-qam", "Serve version 9")
+    git(loop.dev, "push", "-q", "origin", "serve-nine")
+    sha = git(loop.dev, "rev-parse", "HEAD")
+    run = loop.pull_request(7, "serve-nine", sha)
+    assert _results(run) == {
+        "plan": "success",
+        "check": "failure",
+        "train": "skipped",
+        "watchdog": "skipped",
+        "report": "success",
+    }, _explain(run)
+    assert f"-      - MODEL_URI=models:/{PIPELINE}/9" in run.jobs["check"].log
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == (
+        "failure",
+        "the check job failed (render --check or validate): see its log",
+    ), run.jobs["report"].log[-3000:]
+    [comment] = github_server.state.comments_on(7)
+    assert "Training and comparison were skipped because the check job failed" in comment["body"]
+
+
 def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:

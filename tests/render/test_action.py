@@ -361,6 +361,21 @@ def test_from_artifact_must_be_a_folder_and_go_with_report(tmp_path: Path) -> No
     )
 
 
+def test_check_job_is_a_job_result_and_goes_with_report(tmp_path: Path) -> None:
+    for result in ("success", "failure", "cancelled", "skipped"):
+        ran = _run("inputs", tmp_path, COMMAND="report", PIPELINE="p", CHECK_JOB=result)
+        assert (ran.code, ran.stdout) == (0, "")
+    prefix = "::error title=mlgitops action::"
+    ran = _run("inputs", tmp_path, COMMAND="report", PIPELINE="p", CHECK_JOB="failed")
+    assert (ran.code, ran.stdout) == (
+        2,
+        f"{prefix}input 'check-job' is 'failed'; expected success, failure, cancelled or "
+        "skipped (needs.<job>.result)\n",
+    )
+    ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="p", CHECK_JOB="failure")
+    assert ran.stdout == f"{prefix}input 'check-job' only goes with command 'report'\n"
+
+
 def test_compare_goes_with_train_and_base_with_it(tmp_path: Path) -> None:
     ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="p", COMPARE="true", BASE="main")
     assert (ran.code, ran.stdout) == (0, "")

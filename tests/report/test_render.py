@@ -92,6 +92,15 @@ def test_outcome_states() -> None:
         "pending",
         "not trained: needs a run on this repository's runners",
     )
+    # the check job failed (render --check found an edited file): nothing can train
+    assert outcome(golden_input(verdict=None, train=None, check_failed=True)) == (
+        "failure",
+        "the check job failed (render --check or validate): see its log",
+    )
+    assert outcome(
+        golden_input(validation=fixture("validation-failed.json"), check_failed=True)
+    ) == ("failure", "data validation failed")
+    assert outcome(golden_input(check_failed=True)) == ("success", "all 3 gates passed")
     stopped = {"schema_version": 1, "pipeline": "tumors", "exit_code": 2, "message": "x"}
     assert outcome(
         golden_input(verdict=None, train=None, failed={**stopped, "stage": "train"})

@@ -40,6 +40,10 @@ from mlgitops.spec.model import Pipeline
 UNCHANGED = "inputs unchanged"
 
 
+#: What GitHub gives as a job's result (``needs.<job>.result``).
+CHECK_RESULTS = ("success", "failure", "cancelled", "skipped")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the pipeline to report on")
     parser.add_argument(
@@ -93,6 +97,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the pull request touches none of the pipeline's inputs (as `plan` decided): "
         'post the status mlgitops/NAME as success, "inputs unchanged", and no comment',
     )
+    parser.add_argument(
+        "--check-job",
+        choices=CHECK_RESULTS,
+        help="the result of the PR workflow's check job; where it failed and nothing was "
+        "trained, the status fails and says so",
+    )
 
 
 def run(
@@ -107,6 +117,7 @@ def run(
     check_run: bool,
     wait_for_runner: int = 0,
     inputs_unchanged: bool = False,
+    check_job: str | None = None,
 ) -> int:
     from mlgitops.report import context
 
@@ -145,7 +156,7 @@ def run(
     if where.fork and untrusted:  # a fork cannot have trained: such results are forged
         docs["train"] = docs["verdict"] = docs["budget"] = docs["failed"] = None
     require_one_candidate(docs, shown(folder, root), name)
-    report = report_input(root, pipeline, docs, where)
+    report = report_input(root, pipeline, docs, where, check_failed=check_job == "failure")
     full = render(report)
     fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
     job_summary(full)

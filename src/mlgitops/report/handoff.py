@@ -81,7 +81,12 @@ def _short(digest: Any) -> str:
 
 
 def report_input(
-    root: Path, pipeline: Pipeline, docs: Mapping[str, Any], where: Target
+    root: Path,
+    pipeline: Pipeline,
+    docs: Mapping[str, Any],
+    where: Target,
+    *,
+    check_failed: bool = False,
 ) -> ReportInput:
     from mlgitops.report.promotion import promotion
 
@@ -112,10 +117,11 @@ def report_input(
         change,
         where.sha,
         where.commit_url,
-        _notes(docs, where),
+        _notes(docs, where, check_failed),
         budget=docs.get("budget"),
         failed=docs.get("failed"),
         price=_price(root, pipeline),
+        check_failed=check_failed,
     )
 
 
@@ -127,7 +133,7 @@ def _price(root: Path, pipeline: Pipeline) -> tuple[float, str] | None:
     return None if price is None else (price, runners.currency)
 
 
-def _notes(docs: Mapping[str, Any], where: Target) -> tuple[str, ...]:
+def _notes(docs: Mapping[str, Any], where: Target, check_failed: bool) -> tuple[str, ...]:
     if where.fork:
         return (FORK_NOTE,)
     if docs.get("budget") is not None:
@@ -137,6 +143,12 @@ def _notes(docs: Mapping[str, Any], where: Target) -> tuple[str, ...]:
     validation = docs["validation"]
     if validation is not None and not validation["passed"]:
         return ("Training and comparison were skipped because data validation failed.",)
+    if check_failed and docs.get("train") is None:
+        return (
+            "Training and comparison were skipped because the check job failed: "
+            "`render --check` found generated files that are stale or edited by hand, or "
+            "validate stopped; the job's log says which.",
+        )
     failed = docs.get("failed")
     if failed is not None:
         return (

@@ -48,6 +48,13 @@ class ReportInput:
     price: tuple[float, str] | None = None
     #: ``failed.json``: the stage (train, compare) that stopped with an error.
     failed: Doc | None = None
+    #: The PR workflow's check job failed (``render --check`` or ``validate`` stopped), so
+    #: nothing trained after it.
+    check_failed: bool = False
+
+
+#: The status where the check job failed before anything trained.
+CHECK_FAILED = "the check job failed (render --check or validate): see its log"
 
 
 def outcome(report: ReportInput) -> tuple[str, str]:
@@ -59,6 +66,8 @@ def outcome(report: ReportInput) -> tuple[str, str]:
         return "failure", "stopped at the GPU budget"
     if validation is not None and not validation.get("passed", True):
         return "failure", "data validation failed"
+    if report.check_failed and verdict is None and report.train is None:
+        return "failure", CHECK_FAILED
     if verdict is None and report.failed is not None:
         if report.failed.get("stage") == "train" or report.train is None:
             return "failure", "training failed"
