@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.fixtures.gha_runner import Runner, WorkflowRun
@@ -106,3 +107,23 @@ def test_an_upload_without_overwrite_refuses_a_taken_name(tmp_path: Path) -> Non
     run = _play(tmp_path, {"first": _upload_job("one"), "second": second})
     assert (run.jobs["first"].result, run.jobs["second"].result) == ("success", "failure")
     assert run.jobs["second"].outputs == {"id": "", "digest": ""}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("null == ''", True),  # a skipped job's output against ''
+        ("null != ''", False),
+        ("null == 0", True),
+        ("'' == 0", True),
+        ("'1' == 1", True),
+        ("'abc' == 0", False),
+        ("'ABC' == 'abc'", True),
+        ("true == 1", True),
+        ("null == 'x'", False),
+    ],
+)
+def test_expressions_compare_across_types_as_github_does(expression: str, expected: bool) -> None:
+    from tests.fixtures.gha_expressions import evaluate
+
+    assert evaluate(expression, {}) is expected
