@@ -214,6 +214,25 @@ def test_an_inline_str_column_of_bytes_fails_in_the_spec_s_words(
     assert "string[pyarrow]" not in shown
 
 
+def _both_verdicts(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, set[tuple[str, str]], set[tuple[str, str]]]:
+    """``validate``'s exit code and failing (column, check) pairs, and plain pandera's on
+    the frame ``pandas.read_parquet`` gives."""
+    import pandera.pandas as pa
+
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts", "--format", "json")
+    assert outcome.code in (0, 1), outcome.render()
+    ours = {(f["column"], f["check"]) for f in json.loads(outcome.stdout)["failures"]}
+    schema = pa.DataFrameSchema.from_yaml(root / "schemas" / "accounts.yaml")
+    try:
+        schema.validate(pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True)
+        theirs: set[tuple[str, str]] = set()
+    except pa.errors.SchemaErrors as exc:
+        theirs = {(c.column, c.check) for c in exc.failure_cases.itertuples()}
+    return outcome.code, ours, theirs
+
+
 def _dated_repo(tmp_path: Path, schema_ts: str, when: pd.Series) -> Path:
     """The corpus repository reading a Parquet file whose ``when`` column is ``when``."""
     root = _parquet_repo(tmp_path)
@@ -254,24 +273,15 @@ def test_a_parquet_timestamp_column_is_judged_as_plain_pandera_judges_it(
 ) -> None:
     """A Parquet file stores dates as timestamps, which pandas reads as dates: no text to
     parse, and the verdict is pandera's on the frame ``pandas.read_parquet`` gives."""
-    import pandera.pandas as pa
 
     schema_ts = (
         "    dtype: datetime64[ns]\n    nullable: true\n    required: true\n"
         f"    coerce: {str(coerce).lower()}\n"
     )
     root = _dated_repo(tmp_path, schema_ts, when)
-    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts", "--format", "json")
-    assert outcome.code in (0, 1), outcome.render()
-    ours = {(f["column"], f["check"]) for f in json.loads(outcome.stdout)["failures"]}
-    schema = pa.DataFrameSchema.from_yaml(root / "schemas" / "accounts.yaml")
-    try:
-        schema.validate(pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True)
-        theirs: set[tuple[str, str]] = set()
-    except pa.errors.SchemaErrors as exc:
-        theirs = {(c.column, c.check) for c in exc.failure_cases.itertuples()}
+    code, ours, theirs = _both_verdicts(root, capsys)
     assert ours == theirs
-    assert (outcome.code == 0) == (not theirs)
+    assert (code == 0) == (not theirs)
 
 
 @pytest.mark.parametrize("nullable", [False, True])
@@ -285,7 +295,6 @@ def test_a_parquet_date_column_is_judged_as_plain_pandera_judges_it(
     and failed as gaps where not."""
     import datetime
 
-    import pandera.pandas as pa
     import pyarrow
     import pyarrow.parquet as pq
 
@@ -299,15 +308,7 @@ def test_a_parquet_date_column_is_judged_as_plain_pandera_judges_it(
     column = pyarrow.array(days, pyarrow.date32()).cast(getattr(pyarrow, stored)())
     table = table.set_column(table.column_names.index("when"), "when", column)
     pq.write_table(table, root / "data" / "accounts.parquet")
-    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts", "--format", "json")
-    assert outcome.code in (0, 1), outcome.render()
-    ours = {(f["column"], f["check"]) for f in json.loads(outcome.stdout)["failures"]}
-    schema = pa.DataFrameSchema.from_yaml(root / "schemas" / "accounts.yaml")
-    try:
-        schema.validate(pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True)
-        theirs: set[tuple[str, str]] = set()
-    except pa.errors.SchemaErrors as exc:
-        theirs = {(c.column, c.check) for c in exc.failure_cases.itertuples()}
+    _, ours, theirs = _both_verdicts(root, capsys)
     assert ours == theirs
     assert bool(theirs) == (floor.startswith("2025") or not nullable)
 
@@ -318,7 +319,6 @@ def test_numbers_where_text_belongs_are_judged_as_plain_pandera_judges_them(
 ) -> None:
     """pandas reads a Parquet file's numbers as numbers: a ``str`` column of them fails
     pandera's dtype unless pandera coerces them, whatever their text would be."""
-    import pandera.pandas as pa
 
     root = _parquet_repo(tmp_path)
     schema = root / "schemas" / "accounts.yaml"
@@ -328,15 +328,7 @@ def test_numbers_where_text_belongs_are_judged_as_plain_pandera_judges_them(
         {"id": [1, 2, 3], "age": [34, 40, 51], "score": [0.5, 1.0, None], "plan": [1, 2, 3]}
     )
     frame.to_parquet(root / "data" / "accounts.parquet", index=False)
-    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts", "--format", "json")
-    ours = {(f["column"], f["check"]) for f in json.loads(outcome.stdout)["failures"]}
-    try:
-        pa.DataFrameSchema.from_yaml(schema).validate(
-            pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True
-        )
-        theirs: set[tuple[str, str]] = set()
-    except pa.errors.SchemaErrors as exc:
-        theirs = {(c.column, c.check) for c in exc.failure_cases.itertuples()}
+    _, ours, theirs = _both_verdicts(root, capsys)
     assert ours == theirs
     assert theirs == (
         set()
