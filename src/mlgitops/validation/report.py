@@ -64,21 +64,16 @@ def document(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "pipeline": report.pipeline,
-        "data": report.data,
-        "data_hash": report.data_hash,
-        "format": report.data_format,
+        **_validated(report),
         "schema": report.schema,
-        "rows": report.rows,
-        "passed": report.passed,
-        "error": report.error,
-        "failures": [_failure(f) for f in report.failures],
         "schema_diff": report.schema_diff,
         "profile_diff": report.profile_diff,
-        "holdout": None if report.holdout is None else _holdout(report.holdout),
+        "holdout": None if report.holdout is None else _validated(report.holdout),
     }
 
 
-def _holdout(report: Report) -> dict[str, Any]:
+def _validated(report: Report) -> dict[str, Any]:
+    """What validation.json says of one file: the data, or its holdout file."""
     return {
         "data": report.data,
         "data_hash": report.data_hash,
