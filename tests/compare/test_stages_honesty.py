@@ -204,6 +204,28 @@ def test_a_test_file_that_fails_the_schema_fails_validation_where_every_pull_req
     assert "data validation failed" in report
 
 
+@pytest.mark.parametrize("moved", [False, True])
+def test_a_pull_request_that_renames_the_pipeline_is_judged_against_the_deployed_model(
+    pr: PullRequest, deployed: Deployed, moved: bool
+) -> None:
+    """Renamed with its spec file (``git mv``), the pipeline was judged as a first
+    deployment: the base has no spec at the new path, so the old name and its record were
+    never found, the relative gates did not apply and a weaker model passed."""
+    source = pr.root / "pipelines" / f"{NAME}.yaml"
+    if moved:
+        git(pr.root, "mv", f"pipelines/{NAME}.yaml", f"pipelines/{NAME}-v2.yaml")
+        source = pr.root / "pipelines" / f"{NAME}-v2.yaml"
+    source.write_text(source.read_text().replace(f"name: {NAME}\n", f"name: {NAME}-v2\n", 1))
+    git(pr.root, "add", "-A")
+    git(pr.root, "commit", "-q", "-m", "Rename the pipeline")
+    assert cli(pr.root, "train", f"{NAME}-v2") == 0
+    cli(pr.root, "compare", f"{NAME}-v2")
+    verdict = json.loads((pr.root / ".mlgitops" / f"{NAME}-v2" / "verdict.json").read_text())
+    baseline = verdict["baseline"]
+    assert (baseline["available"], baseline["run_id"]) == (True, deployed.run_id), baseline
+    assert baseline["source"] == f"origin/main:manifests/{NAME}/overlays/staging/model.json"
+
+
 def test_targets_near_the_largest_float_judge_as_undefined_metrics(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -148,13 +148,29 @@ def pipeline_names(root: Path, ref: str, pipeline: Pipeline) -> list[str]:
     return _as_at(root, ref, pipeline)[0]
 
 
+def _moved_from(root: Path, ref: str, path: str) -> str | None:
+    """Where the spec file ``path`` was at ``ref``, where the commits since (``ref...HEAD``)
+    renamed it, as git's rename detection finds it; None where they did not."""
+    listed = proc.git_names(
+        "diff", "-z", "--relative", "-M", "--name-status", "--diff-filter=R",
+        f"{ref}...HEAD", cwd=root, check=False,
+    )  # fmt: skip
+    for at in range(0, len(listed) - 2, 3):  # R<score>, the old path, the new
+        if listed[at].startswith("R") and listed[at + 2] == path:
+            return listed[at + 1]
+    return None
+
+
 def _as_at(root: Path, ref: str, pipeline: Pipeline) -> tuple[list[str], list[str]]:
     """:func:`pipeline_names`, and the environments ``ref``'s version of the pipeline's spec
     file names, in its order: the file read once."""
     from mlgitops.spec.loader import parse_yaml
 
-    text = proc.git_text(root, ref, pipeline.source)
-    doc = parse_yaml(pipeline.source, text)[0] if text is not None else None
+    source = pipeline.source
+    text = proc.git_text(root, ref, source)
+    if text is None and (moved := _moved_from(root, ref, source)) is not None:
+        source, text = moved, proc.git_text(root, ref, moved)  # renamed with the pipeline
+    doc = parse_yaml(source, text)[0] if text is not None else None
     if not isinstance(doc, Mapping):
         return [pipeline.name], []
     named = doc.get("name")
