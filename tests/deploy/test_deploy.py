@@ -216,9 +216,22 @@ def test_no_push_commits_on_the_local_checkout_only(
     head = world.remote_head()
     assert deploy(world, mlflow_server.uri, "--no-push") == 0
     local = git(world.work, "rev-parse", "HEAD")
-    assert "  not pushed (--no-push)" in capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().out.splitlines()
+    assert "  not pushed (--no-push)" in lines
     assert world.remote_head() == head != local
     assert git(world.work, "rev-parse", "HEAD~1") == head
+    # the tracking server's registry is shared: its alias follows what was pushed, so it
+    # does not run ahead of Git (the next deploy would refuse the remote's records)
+    assert lines[-1] == (
+        f"  MLflow alias {world.name}@staging not moved: nothing was pushed (--no-push) and "
+        "the tracking server's registry is shared; push the commit, then run the command "
+        "again to move it"
+    )
+    assert alias(mlflow_server.uri, world.name, "staging") is None
+    git(world.work, "push", "-q", "origin", "HEAD:main")
+    assert deploy(world, mlflow_server.uri) == 0  # pushed: run again, the alias moves
+    assert capsys.readouterr().out.endswith(f"  MLflow alias {world.name}@staging -> version 1\n")
+    assert alias(mlflow_server.uri, world.name, "staging") == "1"
 
 
 def test_without_a_review_the_local_anchor_is_missing(

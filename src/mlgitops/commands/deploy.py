@@ -47,7 +47,7 @@ from mlgitops.gitops.edits import (
     usable_overlay,
 )
 from mlgitops.gitops.overlay import overlay_of
-from mlgitops.gitops.publish import Published, Snapshot, Unchanged, publish
+from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.gitops.records import Writing, check_records
 from mlgitops.gitops.registry import (
     MODEL_DIGEST_TAG,
@@ -191,11 +191,13 @@ def run(
     edit = unless_a_later_commit_is_deployed(edit, overlay, head)
     outcome = publish(root, edit, where)
     values = delivery.report("deploy", name, outcome, where)
-    if not isinstance(outcome, Unchanged) or outcome.settled:
+    if isinstance(outcome, Published) or outcome.settled:
         at = outcome.sha if isinstance(outcome, Published) else outcome.at
         delivery.serving_image(root, overlay, at)
-        delivery.point_alias(root, uri, name, env, version.version, True, (overlay.model_json, at))
-        console.line(f"  MLflow alias {name}@{env} -> version {version.version}")
+        if delivery.moves_alias(where, uri, name, env):
+            record_at = (overlay.model_json, at)
+            delivery.point_alias(root, uri, name, env, version.version, True, record_at)
+            console.line(f"  MLflow alias {name}@{env} -> version {version.version}")
     delivery.github_outputs({**values, "model-version": version.version, "model-uri": version.uri})
     return EXIT_OK
 

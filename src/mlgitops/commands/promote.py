@@ -117,9 +117,10 @@ def run(
         delivery.serving_image(root, target, at)
         record = read_record(Snapshot(root, at), target)
         if record is not None:
+            values["model-version"] = record.version
+        if record is not None and delivery.moves_alias(where, uri, name, to):
             delivery.point_alias(root, uri, name, to, record.version, True, (target.model_json, at))
             console.line(f"  MLflow alias {name}@{to} -> version {record.version}")
-            values["model-version"] = record.version
     delivery.github_outputs(values)
     return EXIT_OK
 

@@ -67,10 +67,11 @@ def run(
         delivery.serving_image(root, overlay, at)
         record = read_record(Snapshot(root, at), overlay)
         if record is not None:
+            values["model-version"] = record.version
+        if record is not None and delivery.moves_alias(where, uri, name, env):
             delivery.point_alias(
                 root, uri, name, env, record.version, True, (overlay.model_json, at)
             )
             console.line(f"  MLflow alias {name}@{env} -> version {record.version}")
-            values["model-version"] = record.version
     delivery.github_outputs(values)
     return EXIT_OK

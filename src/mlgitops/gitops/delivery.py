@@ -186,6 +186,24 @@ def planned_version(root: Path, edit: Edit, overlay: Overlay) -> Planned | None:
     return Planned(record, overlay.model_json, "nothing committed")
 
 
+def moves_alias(where: Target, uri: str, pipeline: str, environment: str) -> bool:
+    """Whether the command, once Git says so, moves the registry's alias now: where others
+    see Git. With ``--no-push`` nothing is pushed, so a shared registry's alias stays where
+    the remote's records say (it would run ahead of Git, and the next deploy would refuse
+    the record); a registry of this machine alone (a sqlite or file store) follows the
+    local commit."""
+    from urllib.parse import urlsplit
+
+    if where.remote is None and urlsplit(uri).scheme not in ("", "file", "sqlite"):
+        console.line(
+            f"  MLflow alias {pipeline}@{environment} not moved: nothing was pushed "
+            "(--no-push) and the tracking server's registry is shared; push the commit, "
+            "then run the command again to move it"
+        )
+        return False
+    return True
+
+
 def point_alias(
     root: Path,
     uri: str,
