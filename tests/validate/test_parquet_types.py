@@ -335,3 +335,98 @@ def test_numbers_where_text_belongs_are_judged_as_plain_pandera_judges_them(
         if coerce
         else {("plan", "dtype('string[pyarrow]')"), ("plan", "isin(['1', '2', '3'])")}
     )
+
+
+def _special(kind: str) -> tuple[object, str]:
+    """A column ``x`` of an Arrow type pandas reads as Python objects (or another way than
+    its values say), and its schema entry."""
+    import datetime
+    import decimal
+
+    import pyarrow
+
+    when = "    dtype: datetime64[ns]\n    nullable: true\n"
+    built = {
+        "string-view-unique": (
+            pyarrow.array(["a", "b", "a", "c"], pyarrow.string_view()),
+            "    dtype: str\n    unique: true\n",
+        ),
+        "time-as-dates": (
+            pyarrow.array([datetime.time(1), datetime.time(2), None, datetime.time(3)]),
+            when,
+        ),
+        "time-as-dates-not-coerced": (
+            pyarrow.array([datetime.time(1), datetime.time(2), None, datetime.time(3)]),
+            when + "    coerce: false\n",
+        ),
+        "decimals-as-dates": (
+            pyarrow.array([decimal.Decimal("1.5"), None, decimal.Decimal("2"), None]),
+            when,
+        ),
+        "bytes-as-dates": (pyarrow.array([b"x", b"y", None, b"z"]), when),
+        "bytes-as-dates-not-coerced": (
+            pyarrow.array([b"x", b"y", None, b"z"]),
+            when + "    coerce: false\n",
+        ),
+    }
+    return built[kind]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "string-view-unique",
+        "time-as-dates",
+        "time-as-dates-not-coerced",
+        "decimals-as-dates",
+        "bytes-as-dates",
+        "bytes-as-dates-not-coerced",
+    ],
+)
+def test_arrow_types_pandas_reads_as_objects_are_judged_as_plain_pandera_judges_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """Times, decimals and bytes in a date column were parsed as text, every one a gap (a
+    nullable column passed what pandera fails), or exited 3 where pandera did not coerce;
+    a ``string_view`` column exited 3 in a unique check."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    root = _parquet_repo(tmp_path)
+    column, entry = _special(kind)
+    schema = root / "schemas" / "accounts.yaml"
+    head, rest = schema.read_text().split("columns:\n", 1)
+    schema.write_text(f"{head}columns:\n  x:\n{entry}{rest}")
+    table = pyarrow.table(
+        {
+            "x": column,
+            "id": [1, 2, 3, 4],
+            "age": [34, 40, 51, 29],
+            "score": [0.5, 1.0, None, 2.0],
+            "plan": ["free", "pro", "free", "team"],
+        }
+    )
+    pq.write_table(table, root / "data" / "accounts.parquet")
+    code, ours, theirs = _both_verdicts(root, capsys)
+    assert ours == theirs
+    assert theirs and code == 1
+
+
+def test_a_frame_s_index_pandas_stored_is_no_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``df.to_parquet`` keeps a filtered frame's index as ``__index_level_0__``, which
+    ``pandas.read_parquet`` makes the index again: a strict schema failed the file on an
+    unexpected column."""
+    root = _parquet_repo(tmp_path)
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5],
+            "age": [34, 40, 51, 29, 7],
+            "score": [0.5, 1.0, None, 2.0, 0.1],
+            "plan": ["free", "pro", "free", "team", "pro"],
+        }
+    )
+    frame[frame["age"] > 20].to_parquet(root / "data" / "accounts.parquet")
+    code, ours, theirs = _both_verdicts(root, capsys)
+    assert (code, ours, theirs) == (0, set(), set())

@@ -36,8 +36,13 @@ class ParquetReader:
             raise DataError(f"{self.display}: not a readable Parquet file ({exc})") from exc
 
     def columns(self) -> list[str]:
-        """The column names, in file order."""
-        return distinct_names(self.display, list(self._open().schema_arrow.names), "its schema")
+        """The column names, in file order; not the columns pandas' metadata names as the
+        frame's index (``df.to_parquet`` keeps a filtered frame's index as
+        ``__index_level_0__``), which ``pandas.read_parquet`` makes the index again."""
+        schema = self._open().schema_arrow
+        index = _index_columns(schema)
+        names = [name for name in schema.names if name not in index]
+        return distinct_names(self.display, names, "its schema")
 
     def holds_text(self, column: str) -> bool:
         """Whether the file stores ``column`` as text or bytes (or a dictionary of them)."""
@@ -75,6 +80,16 @@ class ParquetReader:
         return {}
 
 
+def _index_columns(schema: pa.Schema) -> set[str]:
+    """The stored columns pandas' metadata names as the index (a range index stores none)."""
+    try:
+        metadata = schema.pandas_metadata
+    except ValueError:  # metadata that is not JSON: pandas reads the columns as they are
+        return set()
+    listed = metadata.get("index_columns") if isinstance(metadata, dict) else None
+    return {name for name in listed if isinstance(name, str)} if isinstance(listed, list) else set()
+
+
 def _cast(batch: pa.RecordBatch, types: Mapping[str, pa.DataType]) -> pa.RecordBatch:
     """Cast losslessly where the file's type differs; leave it for pandera otherwise.
 
@@ -85,6 +100,10 @@ def _cast(batch: pa.RecordBatch, types: Mapping[str, pa.DataType]) -> pa.RecordB
 
     arrays = []
     for name, array in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_string_view(array.type):  # text as every kernel takes it
+            array = array.cast(pa.large_string())
+        elif pa.types.is_binary_view(array.type):
+            array = array.cast(pa.large_binary())
         wanted = types.get(name)
         textual = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
         if wanted is not None and pa.types.is_string(wanted) and not textual:

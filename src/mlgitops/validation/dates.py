@@ -60,8 +60,8 @@ def native(values: pd.Series) -> bool:
     dtype = values.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return True
-    if pd.api.types.is_object_dtype(dtype):  # Arrow's dates: datetime.date objects
-        return pd.api.types.infer_dtype(values, skipna=True) in ("date", "datetime")
+    if pd.api.types.is_object_dtype(dtype):  # Arrow's dates, times, decimals, bytes
+        return pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty")
     if pd.api.types.is_string_dtype(dtype):
         return False
     return bool(values.notna().any())
