@@ -430,3 +430,45 @@ def test_a_frame_s_index_pandas_stored_is_no_column(
     frame[frame["age"] > 20].to_parquet(root / "data" / "accounts.parquet")
     code, ours, theirs = _both_verdicts(root, capsys)
     assert (code, ours, theirs) == (0, set(), set())
+
+
+@pytest.mark.parametrize(
+    ("stored", "check", "fails"),
+    [
+        ([0, None, 0, 0], "equal_to: false", True),
+        ([1.0, None, 1.0, 1.0], "isin: [true]", False),
+        ([True, None, True, True], "isin: [true]", True),
+    ],
+    ids=["integers-a-gap-is-true", "floats-a-gap-is-true", "booleans-a-gap-is-false"],
+)
+def test_a_gap_pandera_coerces_to_bool_is_what_pandas_read_it_as(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    stored: list[object],
+    check: str,
+    fails: bool,
+) -> None:
+    """pandas reads a gap in a Parquet column of numbers as NaN, which pandera's ``bool``
+    makes True, and in a column of booleans as None, which it makes False: every gap in a
+    Parquet file was False, so ``eq: false`` passed what pandera fails."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    root = _parquet_repo(tmp_path)
+    schema = root / "schemas" / "accounts.yaml"
+    head, rest = schema.read_text().split("columns:\n", 1)
+    entry = f"    dtype: bool\n    nullable: true\n    checks:\n      {check}\n"
+    schema.write_text(f"{head}columns:\n  x:\n{entry}{rest}")
+    table = pyarrow.table(
+        {
+            "x": pyarrow.array(stored),
+            "id": [1, 2, 3, 4],
+            "age": [34, 40, 51, 29],
+            "score": [0.5, 1.0, None, 2.0],
+            "plan": ["free", "pro", "free", "team"],
+        }
+    )
+    pq.write_table(table, root / "data" / "accounts.parquet")
+    code, ours, theirs = _both_verdicts(root, capsys)
+    assert ours == theirs
+    assert (code == 1) == bool(theirs) == fails

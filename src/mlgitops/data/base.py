@@ -67,6 +67,11 @@ class Reader(Protocol):
         """Whether the file holds ``column`` as text (a CSV file holds nothing else)."""
         ...
 
+    def gaps_read_as_nan(self, column: str) -> bool:
+        """Whether pandas reads a gap in ``column`` as NaN (every column of a CSV file; a
+        Parquet file's columns of numbers) rather than None (a Parquet file's others)."""
+        ...
+
     def lines(self, rows: Collection[int]) -> dict[int, int]:
         """The 1-based line of each 1-based data row (empty for non-line formats)."""
         ...

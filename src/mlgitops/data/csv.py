@@ -260,6 +260,10 @@ class CsvReader:
         """Text, every column: a CSV file stores nothing else."""
         return True
 
+    def gaps_read_as_nan(self, column: str) -> bool:
+        """NaN, every column: pandas reads an empty field so."""
+        return True
+
     def columns(self) -> list[str]:
         """The header's column names; one left empty is named as pandas names it."""
         if self._header is None:

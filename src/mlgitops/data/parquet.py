@@ -57,6 +57,17 @@ class ParquetReader:
         )
         return any(getattr(pa.types, f"is_{kind}", lambda _: False)(stored) for kind in kinds)
 
+    def gaps_read_as_nan(self, column: str) -> bool:
+        """Whether the file stores ``column`` as integers or floats, whose gaps pandas reads
+        as NaN (a boolean's, a decimal's or a text's are None)."""
+        import pyarrow as pa
+
+        schema = self._open().schema_arrow
+        if column not in schema.names:
+            return False
+        stored = schema.field(column).type
+        return bool(pa.types.is_integer(stored) or pa.types.is_floating(stored))
+
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
     ) -> Iterator[pa.Table]:

@@ -182,7 +182,7 @@ def _run(
         tally.add(failure)
     hint = reader.size_hint() if plan.unique_keys else 0
     numbers = _numbers(plan)
-    gaps = bool_gaps(plan, csv=reader.line_based)
+    gaps = bool_gaps(plan, reader.gaps_read_as_nan)
     chunker = _Chunker(plan, tally, text, reader.display, keep, broken, textual, gaps)
     uniques = [
         Uniqueness(keys, hint, numbers, checks, chunker.dates, gaps)

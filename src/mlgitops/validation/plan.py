@@ -10,7 +10,7 @@ the screen cannot clear) is validated by pandera itself.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -57,11 +57,12 @@ def coerced_bool(column: ColumnPlan) -> bool:
     return column.rule.coerce and column.rule.dtype == "bool"
 
 
-def bool_gaps(plan: Plan, csv: bool) -> dict[str, bool]:
-    """What pandera's coercion makes a gap of each :func:`coerced_bool` column: True in a
-    CSV file, which pandas reads as NaN (true); False in a Parquet file, which pandas reads
-    as None (false). Nullable or not: the coerced column holds no gap to refuse."""
-    return {c.name: csv for c in plan.columns if coerced_bool(c)}
+def bool_gaps(plan: Plan, read_as_nan: Callable[[str], bool]) -> dict[str, bool]:
+    """What pandera's coercion makes a gap of each :func:`coerced_bool` column: True where
+    pandas reads it as NaN (true: a CSV file, a Parquet file's column of numbers), False
+    where it reads None (false: a Parquet file's booleans or text). Nullable or not: the
+    coerced column holds no gap to refuse."""
+    return {c.name: read_as_nan(c.name) for c in plan.columns if coerced_bool(c)}
 
 
 @dataclass(frozen=True)
