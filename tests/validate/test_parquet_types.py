@@ -337,6 +337,29 @@ def test_numbers_where_text_belongs_are_judged_as_plain_pandera_judges_them(
     )
 
 
+def _with_column_x(tmp_path: Path, column: object, entry: str) -> Path:
+    """The Parquet repository with a first column ``x`` of four rows (an Arrow array) that
+    the schema declares with ``entry`` (its indented lines)."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    root = _parquet_repo(tmp_path)
+    schema = root / "schemas" / "accounts.yaml"
+    head, rest = schema.read_text().split("columns:\n", 1)
+    schema.write_text(f"{head}columns:\n  x:\n{entry}{rest}")
+    table = pyarrow.table(
+        {
+            "x": column,
+            "id": [1, 2, 3, 4],
+            "age": [34, 40, 51, 29],
+            "score": [0.5, 1.0, None, 2.0],
+            "plan": ["free", "pro", "free", "team"],
+        }
+    )
+    pq.write_table(table, root / "data" / "accounts.parquet")
+    return root
+
+
 def _special(kind: str) -> tuple[object, str]:
     """A column ``x`` of an Arrow type pandas reads as Python objects (or another way than
     its values say), and its schema entry."""
@@ -389,24 +412,9 @@ def test_arrow_types_pandas_reads_as_objects_are_judged_as_plain_pandera_judges_
     """Times, decimals and bytes in a date column were parsed as text, every one a gap (a
     nullable column passed what pandera fails), or exited 3 where pandera did not coerce;
     a ``string_view`` column exited 3 in a unique check."""
-    import pyarrow
-    import pyarrow.parquet as pq
 
-    root = _parquet_repo(tmp_path)
     column, entry = _special(kind)
-    schema = root / "schemas" / "accounts.yaml"
-    head, rest = schema.read_text().split("columns:\n", 1)
-    schema.write_text(f"{head}columns:\n  x:\n{entry}{rest}")
-    table = pyarrow.table(
-        {
-            "x": column,
-            "id": [1, 2, 3, 4],
-            "age": [34, 40, 51, 29],
-            "score": [0.5, 1.0, None, 2.0],
-            "plan": ["free", "pro", "free", "team"],
-        }
-    )
-    pq.write_table(table, root / "data" / "accounts.parquet")
+    root = _with_column_x(tmp_path, column, entry)
     code, ours, theirs = _both_verdicts(root, capsys)
     assert ours == theirs
     assert theirs and code == 1
@@ -452,23 +460,9 @@ def test_a_gap_pandera_coerces_to_bool_is_what_pandas_read_it_as(
     makes True, and in a column of booleans as None, which it makes False: every gap in a
     Parquet file was False, so ``eq: false`` passed what pandera fails."""
     import pyarrow
-    import pyarrow.parquet as pq
 
-    root = _parquet_repo(tmp_path)
-    schema = root / "schemas" / "accounts.yaml"
-    head, rest = schema.read_text().split("columns:\n", 1)
     entry = f"    dtype: bool\n    nullable: true\n    checks:\n      {check}\n"
-    schema.write_text(f"{head}columns:\n  x:\n{entry}{rest}")
-    table = pyarrow.table(
-        {
-            "x": pyarrow.array(stored),
-            "id": [1, 2, 3, 4],
-            "age": [34, 40, 51, 29],
-            "score": [0.5, 1.0, None, 2.0],
-            "plan": ["free", "pro", "free", "team"],
-        }
-    )
-    pq.write_table(table, root / "data" / "accounts.parquet")
+    root = _with_column_x(tmp_path, pyarrow.array(stored), entry)
     code, ours, theirs = _both_verdicts(root, capsys)
     assert ours == theirs
     assert (code == 1) == bool(theirs) == fails
