@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,11 +36,16 @@ class ParquetReader:
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"{self.display}: not a readable Parquet file ({exc})") from exc
 
+    @functools.cached_property
+    def _schema(self) -> pa.Schema:
+        """The file's schema, read from its footer once."""
+        return self._open().schema_arrow
+
     def columns(self) -> list[str]:
         """The column names, in file order; not the columns pandas' metadata names as the
         frame's index (``df.to_parquet`` keeps a filtered frame's index as
         ``__index_level_0__``), which ``pandas.read_parquet`` makes the index again."""
-        schema = self._open().schema_arrow
+        schema = self._schema
         index = _index_columns(schema)
         names = [name for name in schema.names if name not in index]
         return distinct_names(self.display, names, "its schema")
@@ -48,7 +54,7 @@ class ParquetReader:
         """Whether the file stores ``column`` as text or bytes (or a dictionary of them)."""
         import pyarrow as pa
 
-        stored = self._open().schema_arrow.field(column).type
+        stored = self._schema.field(column).type
         if pa.types.is_dictionary(stored):
             stored = stored.value_type
         kinds = (
@@ -62,10 +68,9 @@ class ParquetReader:
         as NaN (a boolean's, a decimal's or a text's are None)."""
         import pyarrow as pa
 
-        schema = self._open().schema_arrow
-        if column not in schema.names:
+        if column not in self._schema.names:
             return False
-        stored = schema.field(column).type
+        stored = self._schema.field(column).type
         return bool(pa.types.is_integer(stored) or pa.types.is_floating(stored))
 
     def batches(
