@@ -232,11 +232,13 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
         holdout = _as_category_text(test.frame[list(frame.columns)], categorical)
         holdout = _as_number_features(holdout, features, data.test_path, data.path)
         train, left_out = _without_holdout_rows(frame, holdout, pipeline, features)
+        train = train.reset_index(drop=True)
         failures += test.failures
     else:
         train, holdout, known = _split(frame, pipeline, features)
+        train = _as_category_text(train, categorical)
+        holdout = _as_category_text(holdout, categorical)
     _require_classes(train, pipeline)
-    train, holdout = _as_category_text(train, categorical), _as_category_text(holdout, categorical)
     return Split(
         train,
         holdout,
