@@ -16,7 +16,7 @@ from tests.drift.repo import make_repo, shifted_rows, training_rows, write_csv
 LEGEND = """\
 <details><summary>How to read this report</summary>
 
-PSI (population stability index) compares the share of rows per decile (numeric) or per category (categorical), missing values as a bin of their own: below 0.1 is stable, 0.1 to the threshold moderate, above it a significant shift. KS is the two-sample Kolmogorov-Smirnov test against the training data's stored CDF; χ² is the chi-squared test of homogeneity of the category counts. With many rows, tests flag small shifts: read the PSI first.
+PSI (population stability index) compares the share of rows per decile (numeric) or per category (categorical), missing values as a bin of their own: below 0.1 is stable, 0.1 to the threshold moderate, above it a significant shift, unless as few rows as these give it by chance where nothing changed (within noise: at the tests' level). KS is the two-sample Kolmogorov-Smirnov test against the training data's stored CDF; χ² is the chi-squared test of homogeneity of the category counts. With many rows, tests flag small shifts: read the PSI first.
 
 </details>
 """
@@ -68,6 +68,30 @@ def test_shifted_data_exits_1_with_the_exact_report(
         "mlgitops drift: drift found; GITHUB_TOKEN or GITHUB_REPOSITORY not set: nothing opened\n"
     )
     assert (repo / ".mlgitops" / "demo" / "drift.md").read_text() == SHIFTED
+
+
+def test_a_few_unchanged_rows_whose_psi_is_over_the_threshold_by_chance_do_not_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """16 rows of the training values leave two of x's ten deciles empty: PSI 1.42, over
+    0.25, where 16 rows against 100 reach 3.2 by chance one time in 100. Before, a
+    retraining pull request was opened on them."""
+    values = [3, 8, 13, 18, 23, 28, 33, 38, 43, 48, 53, 58, 63, 68, 73, 78]
+    recent = [(x, "a" if i % 5 < 3 else "b", x % 2) for i, x in enumerate(values)]
+    repo = make_repo(tmp_path / "repo", recent=recent)
+    assert _run(repo) == 0
+    out, _ = capsys.readouterr()
+    doc = json.loads((repo / ".mlgitops" / "demo" / "drift.json").read_text())
+    x = doc["features"][0]
+    assert (x["name"], x["status"], x["drifted"], x["reasons"]) == ("x", "within noise", False, [])
+    assert x["psi"] > 0.25 and x["psi_noise"] > x["psi"]
+    assert f"| `x` | numeric | within noise | {x['psi']:.4f} | KS |" in out
+    assert doc["notes"] == [
+        f"x: PSI {x['psi']:.3f} is over 0.25, but 16 rows against 100 pass "
+        f"{x['psi_noise']:.3f} by chance with probability 0.01 where nothing changed; "
+        "its KS test finds no drift"
+    ]
+    assert out.splitlines()[-1] == "mlgitops drift: no drift; nothing opened"
 
 
 def test_psi_of_the_shift_is_the_hand_computed_one(

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
+from mlgitops.drift import stats
 from mlgitops.drift.detect import DriftReport, Thresholds, detect
 from mlgitops.drift.profile import build_reference
 from mlgitops.spec.model import Drift, FeatureDrift
@@ -106,13 +107,16 @@ def test_ignored_feature_never_drifts() -> None:
 
 
 def test_per_feature_psi_threshold_overrides_the_global_one() -> None:
-    strict = Thresholds.from_spec(Drift(features={"color": FeatureDrift(psi=1e-9)}))
-    report = _detect(frame(10_000, seed=2), strict)
+    current = frame(10_000, seed=2, mix=(0.4, 0.35, 0.25))
+    strict = Thresholds.from_spec(Drift(features={"color": FeatureDrift(psi=0.01)}))
+    report = _detect(current, strict)
     color = next(f for f in report.features if f.name == "color")
-    assert color.measures is not None
-    assert (color.status, color.psi_threshold) == ("drift", 1e-9)
-    assert color.reasons == (f"PSI {color.measures.psi:.3f} > 1e-09",)
+    assert color.measures is not None and 0.01 < color.measures.psi < 0.25
+    assert (color.status, color.psi_threshold) == ("drift", 0.01)
+    assert color.reasons[0] == f"PSI {color.measures.psi:.3f} > 0.01"
     assert _status(report)["x"] == "stable"
+    default = next(f for f in _detect(current).features if f.name == "color")
+    assert default.psi_threshold == 0.25 and not default.reasons[0].startswith("PSI")
 
 
 def test_null_rate_jump_is_drift() -> None:
@@ -181,3 +185,49 @@ def test_a_feature_constant_in_training_drifts_when_it_varies(constant: float) -
     x = _detect(frame(1_000, seed=3), reference=reference).features[0]
     assert x.status == "drift" and x.measures is not None, x.reasons
     assert x.measures.statistic is not None and x.measures.statistic > 0.5
+
+
+def test_unchanged_data_of_a_few_rows_does_not_drift_by_its_psi() -> None:
+    """PSI of a small sample passes 0.25 by chance: 50 rows drawn from the training
+    distribution did over its 10 deciles in half the runs, each a retraining pull request
+    opened on noise. Now each feature's PSI and its test each err at the 1% level: about
+    2% per feature, 4 features, about 16 of 200 runs."""
+    flagged = [s for s in range(100, 300) if _detect(frame(50, seed=s)).drifted]
+    assert len(flagged) <= 24, flagged
+
+
+def test_a_few_rows_far_from_the_training_data_drift_by_psi_and_their_test() -> None:
+    x = _detect(frame(30, seed=2, shift=2.0)).features[0]
+    assert x.status == "drift" and x.measures is not None
+    assert x.measures.psi > x.psi_noise > 0.25
+    assert [reason.split()[0] for reason in x.reasons] == ["PSI", "KS"]
+
+
+def test_a_psi_over_its_threshold_that_a_few_rows_give_by_chance_is_told_as_such() -> None:
+    report = _detect(frame(30, seed=7))
+    statuses = _status(report)
+    assert statuses["x"] == "within noise" and not report.drifted, statuses
+    x = report.features[0]
+    assert x.measures is not None and x.psi_noise is not None
+    assert 0.25 < x.measures.psi < x.psi_noise
+    assert x.psi_noise >= sp.chi2.isf(0.01, 9) * (1 / 30 + 1 / 20_000)
+    assert report.notes[0] == (
+        f"x: PSI {x.measures.psi:.3f} is over 0.25, but 30 rows against 20,000 pass "
+        f"{x.psi_noise:.3f} by chance with probability 0.01 where nothing changed; "
+        "its KS test finds no drift"
+    )
+    assert report.ordered()[0].name == "x"
+    assert _detect(frame(10_000, seed=7)).features[0].psi_noise is None  # PSI under 0.25
+
+
+@pytest.mark.parametrize("rows", [40, 400])
+def test_unchanged_data_passes_the_psi_noise_about_as_often_as_its_level(rows: int) -> None:
+    """Drawn many times from the training distribution (continuous values, binned as the
+    profile bins them), PSI passes the noise at level 0.01 in about 1% of the draws, and
+    the noise at level 0.5 in about half (more where the chi-squared approximation is the
+    larger of the two estimates)."""
+    psi = [_detect(frame(rows, seed=s)).features[0].measures for s in range(1_000, 1_400)]
+    values = np.array([m.psi for m in psi if m is not None])
+    shares = np.array(REFERENCE["features"][0]["bins"]["proportions"])
+    assert (values > stats.psi_noise(shares, rows, 20_000, 0.01)).sum() <= 10  # 4 expected
+    assert 120 <= (values > stats.psi_noise(shares, rows, 20_000, 0.5)).sum() <= 250

@@ -77,3 +77,36 @@ def test_chi2_homogeneity_pools_small_categories_together() -> None:
     ref, cur = np.array([600.0, 400.0, 4.0, 4.0]), np.array([300.0, 200.0, 4.0, 4.0])
     pooled = stats.chi2_homogeneity(np.array([600.0, 400.0, 8.0]), np.array([300.0, 200.0, 8.0]))
     assert stats.chi2_homogeneity(ref, cur) == pooled
+
+
+@pytest.mark.parametrize(("q", "dof"), [(0.01, 9), (0.01, 1), (1e-6, 9), (0.05, 50), (0.5, 3)])
+def test_chi2_isf_matches_scipy(q: float, dof: int) -> None:
+    assert stats.chi2_isf(q, dof) == pytest.approx(sp.chi2.isf(q, dof), rel=1e-9)
+
+
+@pytest.mark.parametrize("level", [0.01, 0.05])
+def test_psi_noise_of_many_rows_is_the_chi2_quantile_over_the_two_sample_sizes(
+    level: float,
+) -> None:
+    """Where every bin expects many rows, PSI·n·N/(n+N) is about chi-squared with a degree
+    of freedom fewer than the bins: the drawn quantile and the approximation agree."""
+    shares = np.full(10, 0.1)
+    approximated = sp.chi2.isf(level, 9) * (1 / 5_000 + 1 / 20_000)
+    assert stats.psi_noise(shares, 5_000, 20_000, level) == pytest.approx(approximated, rel=0.1)
+    # Without the training rows' own noise, the draws alone are the chi-squared quantile.
+    assert stats.psi_noise(shares, 5_000, 10**12, level) == pytest.approx(
+        sp.chi2.isf(level, 9) / 5_000, rel=0.1
+    )
+
+
+def test_psi_noise_of_a_few_rows_is_over_the_chi2_approximation() -> None:
+    """50 rows over 10 deciles leave a bin empty one time in 20, which adds about 0.69 to
+    PSI (the 0.0001 stand-in's logarithm) and far less to the chi-squared distance."""
+    shares = np.full(10, 0.1)
+    approximated = sp.chi2.isf(0.01, 9) * (1 / 50 + 1 / 20_000)
+    assert stats.psi_noise(shares, 50, 20_000, 0.01) > 1.3 * approximated
+    assert stats.psi_noise(shares, 50, 20_000, 0.01) == stats.psi_noise(shares, 50, 20_000, 0.01)
+
+
+def test_psi_noise_of_one_bin_is_zero() -> None:
+    assert stats.psi_noise(np.array([1.0, 0.0]), 30, 20_000, 0.01) == 0.0

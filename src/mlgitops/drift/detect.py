@@ -3,8 +3,12 @@
 A feature drifts when its PSI exceeds its threshold (``drift.psi``, or
 ``drift.features.<col>.psi``) or its test p-value falls below
 ``drift.ks_pvalue`` (KS for numeric features, chi-squared for categorical
-ones). A feature of the reference that the current data lacks counts as
-drift too; extra columns in the current data are reported, not judged.
+ones). A PSI over its threshold counts only where it also passes what
+sampling alone gives at that same level (:func:`~mlgitops.drift.stats.psi_noise`):
+on a few rows, unchanged data passes the threshold by chance (status ``within
+noise``, and a note). A
+feature of the reference that the current data lacks counts as drift too;
+extra columns in the current data are reported, not judged.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Feature statuses, most severe first (the order of the report table).
-STATUSES = ("missing", "drift", "moderate", "stable", "ignored")
+STATUSES = ("missing", "drift", "within noise", "moderate", "stable", "ignored")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,11 @@ class FeatureResult:
     measures: Measures | None = None
     reference_null_rate: float = 0.0
     reference_mean: float | None = None
+    #: The training rows of the feature (its missing values included).
+    reference_rows: int = 0
+    #: Where PSI is over its threshold: what these rows pass by chance where nothing
+    #: changed, at the tests' level (:func:`~mlgitops.drift.stats.psi_noise`).
+    psi_noise: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -121,7 +130,7 @@ def detect(
     new_columns = tuple(
         str(c) for c in current.columns if c not in known and not str(c).startswith("__")
     ) + tuple(c for c in undeclared if c not in known)
-    notes = tuple(_notes(results, unparsed or {}))
+    notes = tuple(_notes(results, unparsed or {}, len(current), thresholds.pvalue))
     return DriftReport(
         pipeline=pipeline,
         reference_source=reference_source,
@@ -149,14 +158,32 @@ def _judge(feature: dict[str, Any], current: pd.DataFrame, thresholds: Threshold
     if name not in current.columns:
         return FeatureResult(status="missing", reasons=("column missing",), **base)
     measures = measure(feature, current[name])
-    reasons = _reasons(measures, base["psi_threshold"], thresholds.pvalue)
-    status = "drift" if reasons else _calm_status(measures.psi, base["psi_threshold"])
-    return FeatureResult(status=status, reasons=reasons, measures=measures, **base)
+    reference_rows = int(feature["count"]) + int(feature["nulls"])
+    noise = None
+    if measures.psi > base["psi_threshold"]:  # what the current rows give by chance
+        noise = stats.psi_noise(measures.shares, len(current), reference_rows, thresholds.pvalue)
+    reasons = _reasons(measures, base["psi_threshold"], thresholds.pvalue, noise)
+    if reasons:
+        status = "drift"
+    elif measures.psi > base["psi_threshold"]:
+        status = "within noise"
+    else:
+        status = _calm_status(measures.psi, base["psi_threshold"])
+    return FeatureResult(
+        status=status,
+        reasons=reasons,
+        measures=measures,
+        reference_rows=reference_rows,
+        psi_noise=noise,
+        **base,
+    )
 
 
-def _reasons(m: Measures, psi_threshold: float, pvalue: float) -> tuple[str, ...]:
+def _reasons(
+    m: Measures, psi_threshold: float, pvalue: float, noise: float | None
+) -> tuple[str, ...]:
     reasons = []
-    if m.psi > psi_threshold:
+    if m.psi > psi_threshold and noise is not None and m.psi > noise:
         reasons.append(f"PSI {m.psi:.3f} > {psi_threshold:g}")
     if m.pvalue is not None and m.pvalue < pvalue:
         test = "KS" if m.test == "ks" else "chi-squared"
@@ -168,13 +195,27 @@ def _calm_status(psi: float, threshold: float) -> str:
     return "moderate" if stats.PSI_MODERATE < psi <= threshold else "stable"
 
 
-def _notes(results: tuple[FeatureResult, ...], unparsed: Mapping[str, int]) -> list[str]:
+def _notes(
+    results: tuple[FeatureResult, ...], unparsed: Mapping[str, int], rows: int, level: float
+) -> list[str]:
     notes = []
     for r in results:
         count = (r.measures.not_numeric if r.measures else 0) + unparsed.get(r.name, 0)
         if count:
             notes.append(f"{r.name}: {count} value(s) are not numbers; counted as missing")
+    for r in results:
+        if r.status == "within noise" and r.measures is not None:
+            notes.append(_within_noise(r, r.measures, rows, level))
     return notes
+
+
+def _within_noise(r: FeatureResult, m: Measures, rows: int, level: float) -> str:
+    """Why a PSI over its threshold is not drift: unchanged data of these rows gives it."""
+    sizes = f"{rows:,} row{'' if rows == 1 else 's'} against {r.reference_rows:,}"
+    said = f"PSI {m.psi:.3f} is over {r.psi_threshold:g}, but {sizes} pass "
+    said += f"{r.psi_noise or 0:.3f} by chance with probability {level:g} where nothing changed"
+    test = {"ks": "KS", "chi2": "χ²"}.get(m.test or "")
+    return f"{r.name}: {said}; " + (f"its {test} test finds no drift" if test else "no drift")
 
 
 def format_pvalue(p: float | None) -> str:

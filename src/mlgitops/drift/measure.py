@@ -37,6 +37,8 @@ class Measures:
     mean: float | None = None
     new_categories: dict[str, int] = field(default_factory=dict)
     not_numeric: int = 0
+    #: The training rows' share of each of PSI's bins (the missing values' bin included).
+    shares: tuple[float, ...] = ()
 
 
 def measure(feature: dict[str, Any], series: pd.Series) -> Measures:
@@ -92,6 +94,7 @@ def _numeric(feature: dict[str, Any], series: pd.Series) -> Measures:
         mean = float(np.nanmean(values)) if rows else None
     return Measures(
         psi=stats.psi(ref_p, cur_p),
+        shares=tuple(ref_p.tolist()),
         test="ks" if statistic is not None else None,
         statistic=statistic,
         pvalue=pvalue,
@@ -162,6 +165,7 @@ def _categorical(feature: dict[str, Any], series: pd.Series) -> Measures:
     tested = bool(ref_total and cur_total)
     return Measures(
         psi=stats.psi(ref_p, cur_p),
+        shares=tuple(ref_p.tolist()),
         test="chi2" if tested else None,
         statistic=statistic if tested else None,
         pvalue=pvalue if tested else None,

@@ -56,6 +56,7 @@ def _feature_json(f: FeatureResult) -> dict[str, Any]:
         "reasons": list(f.reasons),
         "psi": None if m is None else round(m.psi, 6),
         "psi_threshold": f.psi_threshold,
+        "psi_noise": None if f.psi_noise is None else round(f.psi_noise, 6),
         "test": None if m is None else m.test,
         "statistic": None if m is None or m.statistic is None else round(m.statistic, 6),
         "pvalue": None if m is None else m.pvalue,
@@ -160,7 +161,8 @@ def _legend(report: DriftReport) -> str:
         f"PSI (population stability index) compares the share of rows per decile (numeric) or "
         f"per category (categorical), missing values as a bin of their own: below "
         f"{stats.PSI_MODERATE:g} is stable, {stats.PSI_MODERATE:g} to the threshold moderate, "
-        f"above it a significant shift. KS is the two-sample Kolmogorov-Smirnov test against the "
+        f"above it a significant shift, unless as few rows as these give it by chance where "
+        f"nothing changed (within noise: at the tests' level). KS is the two-sample Kolmogorov-Smirnov test against the "
         f"training data's stored CDF; χ² is the chi-squared test of homogeneity of the category "
         f"counts. With many rows, tests flag small shifts: read the PSI first.\n\n</details>"
     )

@@ -7,6 +7,7 @@ command needs only the ``data`` extra. Tests check them against scipy.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,10 +29,8 @@ def psi(expected: npt.NDArray[np.float64], actual: npt.NDArray[np.float64]) -> f
     """
     import numpy as np
 
-    e = np.clip(np.asarray(expected, dtype=np.float64), PSI_EPSILON, None)
-    a = np.clip(np.asarray(actual, dtype=np.float64), PSI_EPSILON, None)
-    e, a = e / e.sum(), a / a.sum()
-    return float(np.sum((a - e) * np.log(a / e)))
+    one = np.asarray(actual, dtype=np.float64)[np.newaxis]
+    return float(_psi_each(np.asarray(expected, dtype=np.float64), one)[0])
 
 
 def kolmogorov_sf(lam: float) -> float:
@@ -66,6 +65,76 @@ def chi2_sf(statistic: float, dof: int) -> float:
     if dof <= 0 or statistic <= 0:
         return 1.0
     return _gamma_q(dof / 2.0, statistic / 2.0)
+
+
+def chi2_isf(q: float, dof: int) -> float:
+    """The value a chi-squared variable with ``dof`` degrees of freedom passes with
+    probability ``q`` (0 < q < 1): :func:`chi2_sf` inverted by bisection."""
+    low, high = 0.0, float(max(dof, 1))
+    while chi2_sf(high, dof) > q:
+        low, high = high, high * 2
+    for _ in range(200):
+        middle = (low + high) / 2
+        if chi2_sf(middle, dof) > q:
+            low = middle
+        else:
+            high = middle
+        if high - low <= high * 1e-13:
+            break
+    return (low + high) / 2
+
+
+#: The smallest level whose noise :func:`psi_noise` draws (smaller ones take the
+#: chi-squared approximation's, and the draws' at this level where larger).
+NOISE_DRAWN_LEVEL = 1e-3
+
+
+def psi_noise(
+    shares: Sequence[float] | npt.NDArray[np.float64], rows: int, reference_rows: int, level: float
+) -> float:
+    """The PSI that ``rows`` current rows pass with probability ``level`` where nothing
+    changed: drawn from the training rows' ``shares`` of PSI's bins, ``reference_rows``
+    of them.
+
+    Two estimates, the larger taken. PSI is the symmetric Kullback-Leibler divergence,
+    which for near distributions is Pearson's chi-squared distance: between samples of
+    ``n`` and ``N`` rows of one distribution, ``PSI·n·N/(n+N)`` is about chi-squared with
+    a degree of freedom fewer than the bins, so the noise is about ``q·(1/n + 1/N)``
+    (``q`` the chi-squared value passed with probability ``level``). On a few rows a bin
+    is often empty, and an empty bin adds far more to PSI than to the chi-squared
+    distance (its 0.0001 stand-in's logarithm): the tail is heavier. So PSI is also
+    drawn: ``rows`` rows from the shares, many times (a fixed seed, so one file gives
+    one report), and the quantile of those PSIs taken at ``level`` (at
+    :data:`NOISE_DRAWN_LEVEL` when smaller).
+    """
+    import numpy as np
+
+    held = np.asarray(shares, dtype=np.float64)
+    held = held[held > 0]
+    if held.size <= 1:
+        return 0.0
+    if rows <= 0 or reference_rows <= 0:
+        return math.inf
+    held = held / held.sum()
+    approximated = chi2_isf(level, held.size - 1) * (1 / rows + 1 / reference_rows)
+    drawn_level = max(level, NOISE_DRAWN_LEVEL)
+    draws = max(2_000, math.ceil(50 / drawn_level))
+    counts = np.random.default_rng(0).multinomial(rows, held, size=draws)
+    drawn = np.quantile(_psi_each(held, counts / rows), 1 - drawn_level, method="higher")
+    return max(approximated, float(drawn))
+
+
+def _psi_each(
+    expected: npt.NDArray[np.float64], actual: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """:func:`psi` of ``expected`` against each row of ``actual``."""
+    import numpy as np
+
+    e = np.clip(expected, PSI_EPSILON, None)
+    a = np.clip(actual, PSI_EPSILON, None)
+    e, a = e / e.sum(), a / a.sum(axis=1, keepdims=True)
+    result: npt.NDArray[np.float64] = np.sum((a - e) * np.log(a / e), axis=1)
+    return result
 
 
 def _gamma_q(a: float, x: float) -> float:
