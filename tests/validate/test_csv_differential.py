@@ -727,3 +727,54 @@ def test_a_byte_order_mark_starting_a_record_is_kept_as_pandas_keeps_it(
     assert ways == ([] if way == "blocks" else [way])
     assert read["a"] == list(expected["a"])
     assert sum(value.startswith(bom) for value in read["a"]) >= 600
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ",Unnamed: 0,y",
+        ",Unnamed: 0,Unnamed: 0.1,y",
+        ",,Unnamed: 1,Unnamed: 0,y",
+        "Unnamed: 2.1,x,,Unnamed: 2,y",
+        ",x,y",
+    ],
+)
+def test_a_name_left_empty_is_named_as_pandas_names_it_beside_the_names_written(
+    header: str, tmp_path: Path
+) -> None:
+    """pandas calls an empty name ``Unnamed: <index>``, and where the header writes that
+    name itself, gives the written one its name and the empty one the next free ``.<n>``."""
+    import pandas as pd
+
+    path = tmp_path / "d.csv"
+    path.write_text(header + "\n" + ",".join(str(i) for i in range(header.count(",") + 1)) + "\n")
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    assert reader.columns() == list(pd.read_csv(path).columns)
+
+
+@pytest.mark.parametrize("before", [1, 2])
+def test_spaces_starting_a_record_stay_where_pandas_reads_a_new_piece_of_the_file(
+    before: int, tmp_path: Path
+) -> None:
+    """pandas' C parser reads the file in pieces of 256 KiB, and drops the spaces that start
+    a record where they lie before such a piece's start: there its value depends on a byte
+    offset. Here it is the value as written, as Python's ``csv`` module and pyarrow read it
+    (documented in docs/validate.md)."""
+    import csv
+
+    import pandas as pd
+
+    piece = 1 << 18
+    rows = [b"id,t,y\n"] + [b"r%d,abc,k\n" % i for i in range(1, 30_000)]
+    body = b"".join(rows)
+    body = body[: body.rindex(b"\n", 0, piece - before - 200) + 1]
+    filler = piece - before - len(body) - len(b"f,,k\n")
+    body += b"f,%s,k\n" % (b"a" * filler)
+    assert len(body) == piece - before
+    path = tmp_path / "d.csv"
+    path.write_bytes(body + b"  rX,abc,k\nlast,abc,k\n")
+    reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+    ids = [v for t in reader.batches({}, ["id"], 100_000) for v in t.column("id").to_pylist()]
+    with path.open(newline="") as handle:
+        assert ids == [row[0] for row in list(csv.reader(handle))[1:]]
+    assert ids[-2] == "  rX" != pd.read_csv(path)["id"].iloc[-2]

@@ -267,8 +267,7 @@ class CsvReader:
     def columns(self) -> list[str]:
         """The header's column names; one left empty is named as pandas names it."""
         if self._header is None:
-            names = [name or f"Unnamed: {i}" for i, name in enumerate(self._read_header())]
-            self._header = distinct_names(self.display, names)
+            self._header = distinct_names(self.display, _unnamed(self._read_header()))
         return list(self._header)
 
     def _read_header(self) -> list[str]:
@@ -547,6 +546,24 @@ class CsvReader:
         if problem:
             return DataError(f"{self.display}:{problem}")
         return DataError(f"{self.display}: cannot read as CSV: {message}")
+
+
+def _unnamed(names: list[str]) -> list[str]:
+    """``names`` with each empty one named as pandas names it: ``Unnamed: <index>``, or,
+    where the header writes that name itself, the next ``Unnamed: <index>.<n>`` it does
+    not (pandas gives the written names theirs first)."""
+    taken = set(names)
+    named = []
+    for i, name in enumerate(names):
+        if not name:
+            name = base = f"Unnamed: {i}"
+            suffix = 0
+            while name in taken:
+                suffix += 1
+                name = f"{base}.{suffix}"
+            taken.add(name)
+        named.append(name)
+    return named
 
 
 def _refuse_nan(table: pa.Table, floats: Sequence[str]) -> None:
