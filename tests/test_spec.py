@@ -370,7 +370,7 @@ def test_the_runner_wait_bound_leaves_the_watchdog_its_slack_in_a_hosted_job() -
     timeout adds ``WATCHDOG_SLACK``: the schema's bound keeps that within GitHub's six hours."""
     import json
 
-    from mlgitops.render.workflows import WATCHDOG_SLACK
+    from mlgitops.render.workflows.pull_request import WATCHDOG_SLACK
     from mlgitops.spec.checks import HOSTED_JOB_MINUTES
 
     schema = json.loads(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgitops.render import workflows
+from mlgitops.render.workflows.actions import PINNED
 
 PROJECT = Path(__file__).resolve().parents[2]
 ACTION = yaml.safe_load((PROJECT / "action.yml").read_text())
@@ -513,16 +513,16 @@ def test_install_false_without_mlgitops_on_path_says_so(tmp_path: Path) -> None:
 
 def test_the_action_pins_setup_python_like_the_workflows() -> None:
     setup = next(s for s in ACTION["runs"]["steps"] if "uses" in s)
-    assert setup["uses"] == f"actions/setup-python@{workflows.PINNED['setup-python'].sha}"
+    assert setup["uses"] == f"actions/setup-python@{PINNED['setup-python'].sha}"
     text = (PROJECT / "action.yml").read_text()
-    assert f"# {workflows.PINNED['setup-python'].version}\n" in text
+    assert f"# {PINNED['setup-python'].version}\n" in text
 
 
 def test_the_action_pins_the_wheel_cache_like_the_workflows() -> None:
     cache = next(s for s in ACTION["runs"]["steps"] if "actions/cache@" in s.get("uses", ""))
-    assert cache["uses"] == f"actions/cache@{workflows.PINNED['cache'].sha}"
+    assert cache["uses"] == f"actions/cache@{PINNED['cache'].sha}"
     text = (PROJECT / "action.yml").read_text()
-    assert f"@{workflows.PINNED['cache'].sha} # {workflows.PINNED['cache'].version}\n" in text
+    assert f"@{PINNED['cache'].sha} # {PINNED['cache'].version}\n" in text
     assert cache["with"]["key"].endswith("${{ steps.inputs.outputs.lock-key }}")
 
 

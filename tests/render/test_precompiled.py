@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mlgitops.render import jinja_shim, workflows
+from mlgitops.render.workflows import templates
 from mlgitops.spec import load_repo
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ def test_the_precompiled_modules_are_current() -> None:
 
 
 def test_the_pull_request_workflow_runs_precompiled() -> None:
-    assert workflows._precompiled("pr.yml.j2") is not None
+    assert templates._precompiled("pr.yml.j2") is not None
 
 
 def _repos(tmp_path: Path) -> list[Path]:
@@ -46,37 +47,37 @@ def test_every_template_renders_as_jinja_renders_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[str, dict[str, Any]]] = []
-    original = workflows._template
+    original = templates.render_template
 
     def recording(name: str, context: dict[str, Any]) -> str:
         calls.append((name, context))
         return original(name, context)
 
     # Records each template's context, to render it both ways below.
-    monkeypatch.setattr(workflows, "_template", recording)
+    monkeypatch.setattr(workflows, "render_template", recording)
     for root in _repos(tmp_path):
         workflows.render(load_repo(root))
     assert {name for name, _ in calls} == set(TEMPLATES)
     for name, context in calls:
-        module = workflows._precompiled(name)
+        module = templates._precompiled(name)
         if module is None:
             continue
-        expected = workflows._environment().get_template(name).render(**context)
-        assert jinja_shim.render(module, {"expr": workflows.expr, **context}) == expected, name
+        expected = templates._environment().get_template(name).render(**context)
+        assert jinja_shim.render(module, {"expr": templates.expr, **context}) == expected, name
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_a_stale_module_is_not_used(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if workflows._precompiled(name) is None:
+    if templates._precompiled(name) is None:
         pytest.skip(f"{name} is compiled by Jinja at run time")
-    module = importlib.import_module(f"mlgitops.render.precompiled.{workflows._module_name(name)}")
+    module = importlib.import_module(f"mlgitops.render.precompiled.{templates._module_name(name)}")
     # The module's record of its source, as if the template had been edited since.
     monkeypatch.setattr(module, "SOURCE", "sha256:stale")
-    assert workflows._precompiled(name) is None
+    assert templates._precompiled(name) is None
 
 
 def test_an_undefined_name_is_an_error_as_in_jinja() -> None:
-    module = workflows._precompiled("report.yml.j2")
+    module = templates._precompiled("report.yml.j2")
     assert module is not None
     with pytest.raises(jinja_shim.UndefinedError, match="'header' is undefined"):
         jinja_shim.render(module, {})

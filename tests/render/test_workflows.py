@@ -24,6 +24,7 @@ import yaml
 
 from mlgitops.errors import SpecError
 from mlgitops.render import workflows
+from mlgitops.render.workflows import actions, common
 from mlgitops.spec import load_repo
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -527,7 +528,7 @@ def test_the_image_job_builds_and_pushes_by_digest(repos: dict[str, Rendered]) -
         "sparse-checkout": "/manifests/churn/image/\n/serving/requirements.txt\n",
         "sparse-checkout-cone-mode": False,
     }
-    assert buildx["uses"] == workflows.PINNED["setup-buildx-action"].uses.split(" #")[0]
+    assert buildx["uses"] == actions.PINNED["setup-buildx-action"].uses.split(" #")[0]
     assert login["with"] == {
         "registry": "ghcr.io",
         "username": "${{ github.actor }}",
@@ -802,7 +803,7 @@ def test_third_party_actions_are_pinned_to_commits(repos: dict[str, Rendered]) -
                 continue
             match = THIRD_PARTY.match(line)
             assert match, line
-            pinned = workflows.PINNED[match.group(1).split("/")[1]]
+            pinned = actions.PINNED[match.group(1).split("/")[1]]
             assert (match.group(2), match.group(3)) == (pinned.sha, pinned.version), line
             others.append(match.group(1))
     assert sorted(set(others)) == [
@@ -853,7 +854,7 @@ def test_user_strings_cannot_open_expressions() -> None:
     """Spec text reaches the workflows through one quoting, which keeps a ``${{`` text: the
     specs refuse it where they know the place (paths, runner labels), and whatever text
     else reaches a workflow cannot open an expression either."""
-    quoted = yaml.safe_load(workflows._q("x ${{ secrets.X }}"))
+    quoted = yaml.safe_load(common.quote("x ${{ secrets.X }}"))
     assert quoted == "x ${{ '${{' }} secrets.X }}"
 
 
@@ -1044,7 +1045,7 @@ def test_each_model_runs_in_a_job_without_write_permission_or_deploy_secret(
             "actions": "read",
             "pull-requests": "read",
         }, rel
-        assert job["env"] == dict(workflows.MLFLOW_ENV), rel
+        assert job["env"] == dict(common.MLFLOW_ENV), rel
         assert "MLFLOW_DEPLOY" not in json.dumps(job) and "PUSH_TOKEN" not in json.dumps(job)
         checkout, run, upload = job["steps"]
         assert _uses(checkout, "checkout"), rel

@@ -3,7 +3,7 @@
 ``manifests/<name>/image/Dockerfile`` installs the hash-locked requirements on
 the base pinned by digest, and nothing else; ``Dockerfile.dockerignore`` beside
 it lets only the requirements file into the build context (the repository
-root). The deploy workflow's ``image`` job builds them (``workflows.py``).
+root). The deploy workflow's ``image`` job builds them (``workflows/deploy.py``).
 The templates under ``templates/image/`` are :class:`string.Template` text:
 strict (a missing value raises) and free of logic.
 """
