@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mlgitops.spec.checks import schema
 from mlgitops.spec.loader import _plain, parse_yaml
 from mlgitops.spec.schema_eval import ANNOTATIONS, KEYWORDS, as_integers, iter_errors
+from mlgitops.spec.schema_problems import schema
 
 SPECS = Path(__file__).parent / "specs"
 

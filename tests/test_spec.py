@@ -171,7 +171,7 @@ def test_a_model_s_time_limit_is_the_deploy_command_s_by_default_and_bound() -> 
     """``deploy.model_timeout``: the schema's default is the one deploy keeps, and its bound
     one the deploy workflow's model jobs can wait for."""
     from mlgitops.spec import model
-    from mlgitops.spec.checks import schema
+    from mlgitops.spec.schema_problems import schema
 
     field = schema("pipeline")["properties"]["deploy"]["properties"]["model_timeout"]
     bounds = (field["default"], field["exclusiveMinimum"], field["maximum"])
@@ -310,7 +310,7 @@ def test_example_pipeline_of_this_repository_loads() -> None:
 )  # fmt: skip
 def test_durations_go_reads_are_accepted_to_the_last_hour(duration: str, too_long: bool) -> None:
     """Go's durations hold 2^63 - 1 nanoseconds: Argo Rollouts reads up to 2562047h."""
-    from mlgitops.spec.checks import _too_long
+    from mlgitops.spec.deploy_checks import _too_long
 
     assert (_too_long(duration) is not None) is too_long
 
@@ -322,7 +322,7 @@ def test_durations_go_reads_are_accepted_to_the_last_hour(duration: str, too_lon
 def test_a_pause_is_held_to_argo_rollouts_32_bit_seconds(pause: str, too_long: bool) -> None:
     """Argo Rollouts reads a canary's pause as an int32 of seconds; odd digits (``²``, which
     ``str.isdigit`` takes) and thousands of them are no crash."""
-    from mlgitops.spec.checks import _PAUSE_LONGEST_S, _too_long
+    from mlgitops.spec.deploy_checks import _PAUSE_LONGEST_S, _too_long
 
     assert (_too_long(pause, _PAUSE_LONGEST_S, "Argo Rollouts") is not None) is too_long
 

@@ -13,9 +13,10 @@ from mlgitops.jsondoc import MAX_DEPTH
 from mlgitops.sha import sha256_hex
 from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
-from mlgitops.spec.checks import problems, schema
+from mlgitops.spec.checks import problems
 from mlgitops.spec.positions import Key, dotted, locate
 from mlgitops.spec.schema_eval import as_integers
+from mlgitops.spec.schema_problems import schema
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:

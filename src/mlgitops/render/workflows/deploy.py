@@ -122,7 +122,7 @@ def image_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any] | None:
     dockerfile, _ = image_files(pipeline.name)
     folder = dockerfile.rsplit("/", 1)[0]
     credentials = build.credentials
-    if credentials is None:  # ghcr.io (checks.py): the workflow's own token may push there
+    if credentials is None:  # ghcr.io (deploy_checks.py): the workflow's own token may push there
         login = (expr("github.actor"), expr("github.token"))
     else:
         login = (expr(f"secrets.{credentials.username}"), expr(f"secrets.{credentials.password}"))
