@@ -21,7 +21,9 @@ from typing import Any, ClassVar
 import pytest
 
 from mlgitops import record as rec
+from mlgitops.spec import deploy as spec_deploy
 from mlgitops.spec import model as spec_model
+from mlgitops.spec import repo_config as spec_repo_config
 from mlgitops.spec.loader import parse_pipeline, parse_repo_config
 from mlgitops.training.content import training_spec
 from tests.conftest import PROJECT
@@ -274,7 +276,8 @@ def test_a_subclass_adds_its_fields_after_its_base_s() -> None:
 def _twins() -> dict[type, Any]:
     """A frozen dataclass for each of the spec's records, with the same fields and defaults."""
     twins: dict[type, Any] = {}
-    for value in list(vars(spec_model).values()):
+    modules = (spec_model, spec_deploy, spec_repo_config)
+    for value in [v for module in modules for v in vars(module).values()]:
         if not (isinstance(value, type) and hasattr(value, "__record_fields__")):
             continue
         namespace: dict[str, Any] = {"__annotations__": {}, "__qualname__": value.__qualname__}

@@ -170,18 +170,18 @@ def test_integers_written_as_floats_load_as_the_integers() -> None:
 def test_a_model_s_time_limit_is_the_deploy_command_s_by_default_and_bound() -> None:
     """``deploy.model_timeout``: the schema's default is the one deploy keeps, and its bound
     one the deploy workflow's model jobs can wait for."""
-    from mlgitops.spec import model
+    from mlgitops.spec import deploy
     from mlgitops.spec.schema_problems import schema
 
     field = schema("pipeline")["properties"]["deploy"]["properties"]["model_timeout"]
     bounds = (field["default"], field["exclusiveMinimum"], field["maximum"])
-    assert bounds == (model.MODEL_TIMEOUT_S, 0, model.MODEL_TIMEOUT_SPEC_MOST_S)
+    assert bounds == (deploy.MODEL_TIMEOUT_S, 0, deploy.MODEL_TIMEOUT_SPEC_MOST_S)
     # the model jobs of the deploy workflow fit in GitHub's 6 hours, and the command takes it
-    assert model.model_job_minutes(model.MODEL_TIMEOUT_SPEC_MOST_S) <= 6 * 60
-    assert model.MODEL_TIMEOUT_SPEC_MOST_S <= model.MODEL_TIMEOUT_MOST_S
+    assert deploy.model_job_minutes(deploy.MODEL_TIMEOUT_SPEC_MOST_S) <= 6 * 60
+    assert deploy.MODEL_TIMEOUT_SPEC_MOST_S <= deploy.MODEL_TIMEOUT_MOST_S
     spec = (SPECS / "valid" / "full.yaml").read_text().replace("  model_timeout: 1200\n", "")
     pipeline = parse_pipeline("pipelines/full.yaml", spec)
-    assert pipeline.deploy is not None and pipeline.deploy.model_timeout == model.MODEL_TIMEOUT_S
+    assert pipeline.deploy is not None and pipeline.deploy.model_timeout == deploy.MODEL_TIMEOUT_S
 
 
 def test_repository_paths_are_spelt_as_git_names_them() -> None:

@@ -12,7 +12,7 @@ from mlgitops import results
 from mlgitops.errors import BadInput
 from mlgitops.gitops import message, provenance
 from mlgitops.results import DeployedModel, ProvenanceRecord
-from mlgitops.spec.model import Canary, Environment
+from mlgitops.spec.deploy import Canary, Environment
 
 
 def record(version: int, environment: str = "staging") -> ProvenanceRecord:

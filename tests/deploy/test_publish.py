@@ -14,7 +14,7 @@ from mlgitops.gitops.message import parse_trailers
 from mlgitops.gitops.overlay import Overlay
 from mlgitops.gitops.publish import Published, Snapshot, Target, Unchanged, publish
 from mlgitops.results import ProvenanceRecord
-from mlgitops.spec.model import Environment
+from mlgitops.spec.deploy import Environment
 from tests.deploy.world import World, git
 
 STAGING = Environment("staging", "ml-staging")

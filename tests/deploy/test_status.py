@@ -11,7 +11,7 @@ import yaml
 
 from mlgitops.gitops.health import summarize
 from mlgitops.render.manifests import canary_steps
-from mlgitops.spec.model import Canary, Environment
+from mlgitops.spec.deploy import Canary, Environment
 from tests.deploy.kube_api import KubeApi
 from tests.deploy.world import World, cli_run
 from tests.fixtures.k8s import kustomize_build

@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 
 from mlgitops.render import argocd, header, manifests
 from mlgitops.spec import load_repo
-from mlgitops.spec.model import Environment
+from mlgitops.spec.deploy import Environment
 from tests.conftest import program
 from tests.fixtures.k8s import kustomize_build, validate_objects
 

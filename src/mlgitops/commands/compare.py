@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from mlgitops.evaluation.slices import SliceReport
     from mlgitops.evaluation.verdict import Verdict
     from mlgitops.results import ProvenanceRecord
-    from mlgitops.spec.model import Pipeline, RepoConfig
+    from mlgitops.spec.model import Pipeline
+    from mlgitops.spec.repo_config import RepoConfig
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -65,7 +65,8 @@ from mlgitops.gitops.verify import (
 from mlgitops.outputs import Outputs
 from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo, load_repo
-from mlgitops.spec.model import MODEL_TIMEOUT_MOST_S, MODEL_TIMEOUT_S, Pipeline
+from mlgitops.spec.deploy import MODEL_TIMEOUT_MOST_S, MODEL_TIMEOUT_S
+from mlgitops.spec.model import Pipeline
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -25,7 +25,8 @@ from mlgitops.gitops.edits import promote_edit, read_record
 from mlgitops.gitops.overlay import overlay_of
 from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.spec import Repo, load_repo
-from mlgitops.spec.model import Environment, Pipeline
+from mlgitops.spec.deploy import Environment
+from mlgitops.spec.model import Pipeline
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -18,8 +18,9 @@ from mlgitops import console
 from mlgitops.errors import EXIT_FAILED, EXIT_OK
 from mlgitops.gitops import delivery
 from mlgitops.gitops.health import EnvironmentStatus, analysis_run_name, summarize
-from mlgitops.spec import Repo, load_repo, model
-from mlgitops.spec.model import Environment, Pipeline
+from mlgitops.spec import Repo, deploy, load_repo
+from mlgitops.spec.deploy import Environment
+from mlgitops.spec.model import Pipeline
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def application_name(pipeline: Pipeline, environment: Environment) -> str:
-    return model.application_name(pipeline.name, environment.name)
+    return deploy.application_name(pipeline.name, environment.name)
 
 
 def rollout_name(pipeline: Pipeline) -> str:

@@ -20,7 +20,8 @@ from mlgitops.gitops.registry import (
 from mlgitops.outputs import set_github_outputs
 from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo
-from mlgitops.spec.model import Environment, Pipeline
+from mlgitops.spec.deploy import Environment
+from mlgitops.spec.model import Pipeline
 
 DEFAULT_ATTEMPTS = 5
 

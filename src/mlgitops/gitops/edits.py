@@ -26,7 +26,7 @@ from mlgitops.gitops.overlay import (
 )
 from mlgitops.gitops.publish import Change, Edit, Snapshot, Unchanged
 from mlgitops.results import ProvenanceRecord
-from mlgitops.spec.model import Environment
+from mlgitops.spec.deploy import Environment
 
 
 def read_record(snapshot: Snapshot, overlay: Overlay) -> ProvenanceRecord | None:

@@ -21,7 +21,7 @@ Trailers, machine-readable with ``git interpret-trailers --parse``::
 from __future__ import annotations
 
 from mlgitops.results import ProvenanceRecord
-from mlgitops.spec.model import Environment
+from mlgitops.spec.deploy import Environment
 
 TRAILER_PREFIX = "Mlgitops-"
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from mlgitops.digest import FORM
 from mlgitops.errors import BadInput
-from mlgitops.spec.model import UNDEPLOYED_DIGEST, recorded_image
+from mlgitops.spec.deploy import UNDEPLOYED_DIGEST, recorded_image
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

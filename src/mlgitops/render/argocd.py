@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlgitops.render import serving
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import Environment, application_name
+from mlgitops.spec.deploy import Environment, application_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlgitops.render import serving
 from mlgitops.spec import Pipeline
-from mlgitops.spec.model import ImageBuild, image_files
+from mlgitops.spec.deploy import ImageBuild, image_files
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "image"
 

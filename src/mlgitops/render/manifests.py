@@ -22,7 +22,7 @@ from mlgitops.errors import BadInput
 from mlgitops.record import record
 from mlgitops.render import argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import UNDEPLOYED_DIGEST, Environment, application_name, recorded_image
+from mlgitops.spec.deploy import UNDEPLOYED_DIGEST, Environment, application_name, recorded_image
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:

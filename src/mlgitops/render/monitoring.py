@@ -23,7 +23,7 @@ from mlgitops.render.serving import (
     selector,
 )
 from mlgitops.spec import Pipeline
-from mlgitops.spec.model import Analysis
+from mlgitops.spec.deploy import Analysis
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:

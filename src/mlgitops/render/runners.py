@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from mlgitops.render import argocd, yamltext
 from mlgitops.spec import Repo
-from mlgitops.spec.model import CONTROLLER_APPLICATION, Pool, Runners, pool_application_name
+from mlgitops.spec.repo_config import CONTROLLER_APPLICATION, Pool, Runners, pool_application_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from mlgitops.spec import Pipeline
-from mlgitops.spec.model import SERVICE_PORT, Deploy, canary_service_name
+from mlgitops.spec.deploy import SERVICE_PORT, Deploy, canary_service_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ from mlgitops.errors import BadInput, Problem, SpecError
 from mlgitops.record import record
 from mlgitops.spec.collisions import duplicate_names, fork_runner_problems, unknown_pools
 from mlgitops.spec.loader import parse_pipeline_doc, parse_repo_config
-from mlgitops.spec.model import Pipeline, RepoConfig
+from mlgitops.spec.model import Pipeline
+from mlgitops.spec.repo_config import RepoConfig
 
 PIPELINES_DIR = "pipelines"
 REPO_CONFIG = "mlgitops.yaml"

@@ -10,15 +10,17 @@ from collections.abc import Mapping, Sequence
 
 from mlgitops.errors import Problem
 from mlgitops.spec import model as m
+from mlgitops.spec.deploy import IN_CLUSTER, application_name, canary_service_name
 from mlgitops.spec.loader import problem_in
 from mlgitops.spec.positions import Key
+from mlgitops.spec.repo_config import CONTROLLER_APPLICATION, RepoConfig, pool_application_name
 
 #: Folders of ``manifests/`` that ``render`` writes for the repository, not for one pipeline.
 RESERVED_NAMES = ("argocd", "runners")
 
 
 def unknown_pools(
-    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: m.RepoConfig
+    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: RepoConfig
 ) -> list[Problem]:
     """A problem at each ``train.runs_on`` that names no pool of ``mlgitops.yaml``."""
     from mlgitops.spec.repo_checks import unknown_pool
@@ -33,7 +35,7 @@ def unknown_pools(
 
 
 def fork_runner_problems(
-    pipelines: Sequence[m.Pipeline], config: m.RepoConfig, source: str, text: str | None
+    pipelines: Sequence[m.Pipeline], config: RepoConfig, source: str, text: str | None
 ) -> list[Problem]:
     """A problem at ``runs_on`` of the repository config (``source``, read as ``text``)
     where it is a label a pipeline trains on beside ``self-hosted`` (even a hosted image's
@@ -59,7 +61,7 @@ def _at(p: m.Pipeline, texts: Mapping[str, str], path: list[Key], message: str) 
 
 
 def duplicate_names(
-    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: m.RepoConfig
+    pipelines: Sequence[m.Pipeline], texts: Mapping[str, str], config: RepoConfig
 ) -> list[Problem]:
     """A problem at each later definition of a pipeline name already taken; at a name that
     is a folder ``render`` writes for the repository; at each environment whose Argo CD
@@ -89,24 +91,24 @@ def duplicate_names(
 def _shared_applications(
     pipelines: Sequence[m.Pipeline],
     texts: Mapping[str, str],
-    config: m.RepoConfig,
+    config: RepoConfig,
     first: Mapping[str, str],
 ) -> list[Problem]:
     """Environments whose Application name is already another's (see ``duplicate_names``):
     app -> (the pipeline that has it, or "" for the runners', and what has it)."""
     owners: dict[str, tuple[str, str]] = {}
     if config.runners.pools:
-        app = m.CONTROLLER_APPLICATION
+        app = CONTROLLER_APPLICATION
         what = "the runners' controller has the same Argo CD application"
         owners[app] = ("", f"{what}: {app} (manifests/runners/controller.yaml)")
         for pool in config.runners.pools:
-            app = m.pool_application_name(pool.name)
+            app = pool_application_name(pool.name)
             what = f"runner pool '{pool.name}' (mlgitops.yaml) has the same Argo CD application"
             owners[app] = ("", f"{what}: {app} (manifests/runners/{pool.name}.yaml)")
     found = []
     for p in pipelines:
         for index, env in enumerate(p.deploy.environments if p.deploy else ()):
-            app = m.application_name(p.name, env.name)
+            app = application_name(p.name, env.name)
             owner, what = owners.get(app, (p.name, ""))
             if owner != p.name:
                 message = f"deploy.environments[{index}].name: {what}; rename one of them"
@@ -131,7 +133,7 @@ def _services(p: m.Pipeline) -> list[tuple[str, str]]:
             (predictor, "KServe predictor Service"),
             (f"{predictor}-private", "KServe predictor's private Service"),
         ]
-    return [(p.name, "stable Service"), (m.canary_service_name(p.name), "canary Service")]
+    return [(p.name, "stable Service"), (canary_service_name(p.name), "canary Service")]
 
 
 def same_cluster(cluster: str) -> str:
@@ -143,7 +145,7 @@ def same_cluster(cluster: str) -> str:
     from urllib.parse import urlsplit
 
     if cluster == "in-cluster":  # Argo CD's name of the cluster it runs in
-        return m.IN_CLUSTER
+        return IN_CLUSTER
     if not cluster.lower().startswith(("http://", "https://")):
         return cluster
     try:

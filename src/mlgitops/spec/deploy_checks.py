@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mlgitops.spec.model import DRIFT_ENVIRONMENT, GITHUB_REGISTRY, PR_ENVIRONMENT, SERVICE_PORT
+from mlgitops.spec.deploy import GITHUB_REGISTRY, SERVICE_PORT
+from mlgitops.spec.model import DRIFT_ENVIRONMENT, PR_ENVIRONMENT
 from mlgitops.spec.positions import Key
 from mlgitops.spec.values import CONTROL, is_number
 

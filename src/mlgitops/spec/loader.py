@@ -14,7 +14,19 @@ from mlgitops.sha import sha256_hex
 from mlgitops.spec import fastyaml
 from mlgitops.spec import model as m
 from mlgitops.spec.checks import problems
+from mlgitops.spec.deploy import (
+    MODEL_TIMEOUT_S,
+    Analysis,
+    Canary,
+    Deploy,
+    Environment,
+    ImageBuild,
+    Metrics,
+    RegistryCredentials,
+    Server,
+)
 from mlgitops.spec.positions import Key, dotted, locate
+from mlgitops.spec.repo_config import ArgoCD, Pool, RepoConfig, Runners, Toleration
 from mlgitops.spec.schema_eval import as_integers
 from mlgitops.spec.schema_problems import schema
 
@@ -368,7 +380,7 @@ def _with_hash(pipeline: m.Pipeline, digest: str) -> m.Pipeline:
     return replace(pipeline, spec_hash=digest)
 
 
-def parse_repo_config(source: str, text: str) -> m.RepoConfig:
+def parse_repo_config(source: str, text: str) -> RepoConfig:
     doc, found = parse_yaml(source, text)
     if doc is not None:
         found = problems(source, doc, "repo")
@@ -376,27 +388,27 @@ def parse_repo_config(source: str, text: str) -> m.RepoConfig:
         raise SpecError(found)
     raw = _whole(doc, "repo")
     argocd = raw.get("argocd", {})
-    return m.RepoConfig(
-        action=raw.get("action", m.RepoConfig.action),
-        default_branch=raw.get("default_branch", m.RepoConfig.default_branch),
-        python=raw.get("python", m.RepoConfig.python),
-        runs_on=raw.get("runs_on", m.RepoConfig.runs_on),
+    return RepoConfig(
+        action=raw.get("action", RepoConfig.action),
+        default_branch=raw.get("default_branch", RepoConfig.default_branch),
+        python=raw.get("python", RepoConfig.python),
+        runs_on=raw.get("runs_on", RepoConfig.runs_on),
         tracking_uri=raw.get("mlflow", {}).get("tracking_uri"),
-        argocd=m.ArgoCD(**argocd),
+        argocd=ArgoCD(**argocd),
         runners=_runners(raw.get("runners", {})),
         attest=bool(raw.get("attest", False)),
     )
 
 
-def _runners(raw: dict[str, Any]) -> m.Runners:
+def _runners(raw: dict[str, Any]) -> Runners:
     fields = {k: v for k, v in raw.items() if k != "pools"}
-    return m.Runners(**fields, pools=tuple(_pool(p) for p in raw.get("pools", ())))
+    return Runners(**fields, pools=tuple(_pool(p) for p in raw.get("pools", ())))
 
 
-def _pool(raw: dict[str, Any]) -> m.Pool:
+def _pool(raw: dict[str, Any]) -> Pool:
     fields = {k: v for k, v in raw.items() if k != "tolerations"}
-    tolerations = tuple(m.Toleration(**t) for t in raw.get("tolerations", ()))
-    return m.Pool(**fields, tolerations=tolerations)
+    tolerations = tuple(Toleration(**t) for t in raw.get("tolerations", ()))
+    return Pool(**fields, tolerations=tolerations)
 
 
 def build_pipeline(raw: dict[str, Any], source: str) -> m.Pipeline:
@@ -470,48 +482,48 @@ def _split(raw: dict[str, Any]) -> m.Split:
     return m.Split(**{**raw, "key": tuple(raw.get("key", ()))})
 
 
-def _deploy(raw: dict[str, Any]) -> m.Deploy:
+def _deploy(raw: dict[str, Any]) -> Deploy:
     envs = tuple(_environment(e) for e in raw["environments"])
-    return m.Deploy(
+    return Deploy(
         environments=envs,
         target=raw.get("target", "rollout"),
         server=_server(raw.get("server", {})),
         metrics=_metrics(raw),
-        model_timeout=float(raw.get("model_timeout", m.MODEL_TIMEOUT_S)),
+        model_timeout=float(raw.get("model_timeout", MODEL_TIMEOUT_S)),
     )
 
 
-def _metrics(deploy: dict[str, Any]) -> m.Metrics:
+def _metrics(deploy: dict[str, Any]) -> Metrics:
     if deploy.get("service_monitor") and "metrics" not in deploy:
-        return m.Metrics(scrape="service-monitor", alerts=True)
-    return m.Metrics(**deploy.get("metrics", {}))
+        return Metrics(scrape="service-monitor", alerts=True)
+    return Metrics(**deploy.get("metrics", {}))
 
 
-def _server(raw: dict[str, Any]) -> m.Server:
+def _server(raw: dict[str, Any]) -> Server:
     buckets = tuple(float(b) for b in raw.get("prediction_buckets", ()))
     fields = {k: v for k, v in raw.items() if k not in ("prediction_buckets", "build")}
     build = _image_build(raw["build"]) if "build" in raw else None
-    return m.Server(**fields, prediction_buckets=buckets, build=build)
+    return Server(**fields, prediction_buckets=buckets, build=build)
 
 
-def _image_build(raw: dict[str, Any]) -> m.ImageBuild:
+def _image_build(raw: dict[str, Any]) -> ImageBuild:
     credentials = raw.get("credentials")
     fields = {k: v for k, v in raw.items() if k not in ("credentials", "requirements")}
-    return m.ImageBuild(
+    return ImageBuild(
         **fields,
         requirements=repo_path(raw["requirements"]),
-        credentials=m.RegistryCredentials(**credentials) if credentials else None,
+        credentials=RegistryCredentials(**credentials) if credentials else None,
     )
 
 
-def _environment(raw: dict[str, Any]) -> m.Environment:
+def _environment(raw: dict[str, Any]) -> Environment:
     canary = raw.get("canary")
     analysis = raw.get("analysis")
     fields = {k: v for k, v in raw.items() if k not in ("canary", "analysis")}
-    return m.Environment(
+    return Environment(
         **fields,
-        canary=m.Canary(tuple(canary["steps"]), canary.get("pause")) if canary else None,
-        analysis=m.Analysis(**analysis) if analysis else None,
+        canary=Canary(tuple(canary["steps"]), canary.get("pause")) if canary else None,
+        analysis=Analysis(**analysis) if analysis else None,
     )
 
 

@@ -1,12 +1,14 @@
 """The pipeline spec as frozen records: what every command works from.
 
-Defaults live here and in the JSON Schema (which documents them); loading
-fills them in so that no later stage has to guess.
+Its ``deploy`` section's records are :mod:`.deploy`'s, ``mlgitops.yaml``'s
+:mod:`.repo_config`'s. Defaults live here and in the JSON Schema (which documents
+them); loading fills them in so that no later stage has to guess.
 """
 
 from __future__ import annotations
 
 from mlgitops.record import field, record
+from mlgitops.spec.deploy import Deploy, Environment, image_files
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -19,31 +21,11 @@ DEFAULT_METRICS = {
     "regression": ("rmse", "mae", "r2"),
 }
 TASK_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
-#: The port the model's Services serve on (their ``http`` port, to the server's ``port``).
-SERVICE_PORT = 80
 #: GitHub environments of the pull request's jobs (the run-logging MLflow credentials) and
 #: of drift's (secrets only the job naming the environment sees; reviewers may guard them):
 #: no deploy target may be one of them, which hold no deploy credentials.
 PR_ENVIRONMENT = "mlgitops-pr"
 DRIFT_ENVIRONMENT = "mlgitops-drift"
-#: The Argo CD Application of the runners' controller (``manifests/runners/controller.yaml``).
-CONTROLLER_APPLICATION = "arc-controller"
-
-
-def application_name(pipeline: str, environment: str) -> str:
-    """The Argo CD Application that syncs one environment of a pipeline."""
-    return f"{pipeline}-{environment}"
-
-
-def pool_application_name(pool: str) -> str:
-    """The Argo CD Application of one runner pool (``manifests/runners/<pool>.yaml``)."""
-    return f"runners-{pool}"
-
-
-def canary_service_name(pipeline: str) -> str:
-    """The Service that selects only a Rollout's canary pods (the stable one is the name)."""
-    return f"{pipeline}-canary"
-
 
 #: Metrics where a smaller value is better; every other metric is higher-is-better.
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
@@ -191,159 +173,6 @@ class Train:
 
 
 @record
-class Canary:
-    """``deploy.environments[].canary``: the Argo Rollouts canary steps."""
-
-    steps: tuple[int, ...]
-    pause: str | None = None
-
-
-@record
-class Analysis:
-    """``deploy.environments[].analysis``: the canary's Prometheus analysis."""
-
-    prometheus: str
-    max_error_rate: float = 0.01
-    max_p99_ms: float = 250
-    interval: str = "1m"
-    failure_limit: int = 1
-    max_prediction_shift: float | None = None
-
-
-#: The cluster Argo CD runs in, by its address (Argo CD names it ``in-cluster``).
-IN_CLUSTER = "https://kubernetes.default.svc"
-
-
-@record
-class Environment:
-    """One of ``deploy.environments``: a namespace the model is deployed to."""
-
-    name: str
-    namespace: str
-    cluster: str = IN_CLUSTER
-    replicas: int = 2
-    canary: Canary | None = None
-    analysis: Analysis | None = None
-
-
-@record
-class RegistryCredentials:
-    """``deploy.server.build.credentials``: names of the secrets that log in to the registry."""
-
-    username: str
-    password: str
-
-
-#: The registry whose pushes the workflow's own token can make (``packages: write``).
-GITHUB_REGISTRY = "ghcr.io"
-
-
-@record
-class ImageBuild:
-    """``deploy.server.build``: the serving image the deploy workflow builds and pushes."""
-
-    #: ``registry/path`` without tag or digest
-    repository: str
-    #: the base image, pinned by digest
-    base: str
-    #: a hash-locked requirements file in the repository
-    requirements: str
-    credentials: RegistryCredentials | None = None
-    #: attest the image's provenance (None: as ``mlgitops.yaml: attest`` says)
-    attest: bool | None = None
-
-    @property
-    def registry(self) -> str:
-        """The registry host (and port) the image is pushed to."""
-        return self.repository.split("/", 1)[0]
-
-
-#: The digest an overlay names before its first deploy: no registry holds it, so no pod
-#: starts on a guess (deploy writes the digest of the image the workflow built).
-UNDEPLOYED_DIGEST = "sha256:" + "0" * 64
-
-
-def recorded_image(image: object, repository: str | None) -> str | None:
-    """The serving image a record of a deploy (``model.json``) names, where it is one of
-    ``repository`` (the built repository the spec names now) pinned by a digest: a record of
-    another repository's image (the spec's repository renamed since) names none."""
-    if not isinstance(image, str) or repository is None:
-        return None
-    name, _, digest = image.rpartition("@")
-    hexadecimal = digest.removeprefix("sha256:")
-    pinned = len(hexadecimal) == 64 and not hexadecimal.strip("0123456789abcdef")
-    if name != repository or not pinned or hexadecimal == digest or digest == UNDEPLOYED_DIGEST:
-        return None
-    return image
-
-
-def image_files(pipeline: str) -> tuple[str, str]:
-    """The generated Dockerfile of a pipeline's serving image, and its ignore file."""
-    dockerfile = f"manifests/{pipeline}/image/Dockerfile"
-    return dockerfile, f"{dockerfile}.dockerignore"
-
-
-@record
-class Server:
-    """``deploy.server``: the model server's image, ports and resources."""
-
-    #: A placeholder that cannot be pulled: the serving image is the user's to build.
-    image: str = "example.invalid/set-deploy.server.image-to-your-serving-image"
-    port: int = 8080
-    metrics_port: int = 9464
-    cpu: str = "500m"
-    memory: str = "1Gi"
-    prediction_buckets: tuple[float, ...] = ()
-    build: ImageBuild | None = None
-
-    @property
-    def container_image(self) -> str:
-        """What the base manifests name: the spec's image, or the built image's repository
-        (each overlay then pins the digest that deploy wrote)."""
-        return self.build.repository if self.build is not None else self.image
-
-
-@record
-class Metrics:
-    """``deploy.metrics``: how Prometheus scrapes the model server."""
-
-    scrape: str = "annotations"
-    interval: str = "30s"
-    alerts: bool = False
-
-
-#: The seconds a model has to load, and to give its outputs, when deploy re-scores it
-#: (``deploy.model_timeout``); and at most on the command line (a week: what select(2) can
-#: wait for on every platform, many times over).
-MODEL_TIMEOUT_S, MODEL_TIMEOUT_MOST_S = 600.0, 7 * 24 * 3600.0
-#: At most in a spec: the deploy workflow's model jobs run for twice it (loading, then the
-#: outputs) and :data:`MODEL_JOB_SLACK_MINUTES`, within the 6 hours GitHub lets a job run
-#: on its own runners.
-MODEL_TIMEOUT_SPEC_MOST_S = 9000.0
-MODEL_JOB_SLACK_MINUTES = 10
-
-
-def model_job_minutes(model_timeout: float) -> int:
-    """``timeout-minutes`` of a job that runs one model under ``model_timeout`` seconds: its
-    two waits, and the rest of the job (check-out, install, the holdout, the upload)."""
-    return MODEL_JOB_SLACK_MINUTES + int(-(-2 * model_timeout // 60))  # whole minutes, up
-
-
-@record
-class Deploy:
-    """``deploy``: the environments and how the model is served in them."""
-
-    environments: tuple[Environment, ...]
-    target: str = "rollout"
-    server: Server = Server()
-    metrics: Metrics = Metrics()
-    model_timeout: float = MODEL_TIMEOUT_S
-
-    def environment(self, name: str) -> Environment | None:
-        return next((e for e in self.environments if e.name == name), None)
-
-
-@record
 class FeatureDrift:
     """``drift.features.<name>``: one feature's own drift settings."""
 
@@ -444,97 +273,6 @@ def _names_a_file(word: str) -> bool:
     if not word or word.startswith(("-", "/", "~", "$")) or "://" in word or ".." in word:
         return False
     return "/" in word or word.lower().endswith(_CODE_SUFFIXES)
-
-
-@record
-class ArgoCD:
-    """``mlgitops.yaml: argocd``: where Argo CD's Applications live and what they sync."""
-
-    namespace: str = "argocd"
-    project: str = "default"
-    repo_url: str | None = None
-    revision: str = "HEAD"
-
-
-@record
-class Toleration:
-    """A Kubernetes toleration of a runner pool's pods."""
-
-    key: str | None = None
-    operator: str | None = None
-    value: str | None = None
-    effect: str | None = None
-    toleration_seconds: int | None = None
-
-
-@record
-class Pool:
-    """One runner pool (``mlgitops.yaml: runners.pools[]``): an ARC runner scale set.
-
-    ``None`` fields fall back to the ``runners`` section's values.
-    """
-
-    name: str
-    github_config_url: str | None = None
-    github_app_secret: str | None = None
-    runner_group: str | None = None
-    namespace: str | None = None
-    gpus: int = 1
-    gpu_resource: str = "nvidia.com/gpu"
-    cpu: str | None = None
-    memory: str | None = None
-    node_selector: dict[str, str] = field(default_factory=dict)
-    tolerations: tuple[Toleration, ...] = ()
-    min_runners: int = 0
-    max_runners: int = 2
-    container_mode: str = "dind"
-    image: str = "ghcr.io/actions/actions-runner:latest"
-    job_image: str | None = None
-    work_volume_size: str = "20Gi"
-    storage_class: str | None = None
-    price_per_gpu_hour: float | None = None
-
-
-@record
-class Runners:
-    """``mlgitops.yaml: runners``: the self-hosted GPU runner pools Argo CD syncs."""
-
-    pools: tuple[Pool, ...] = ()
-    github_config_url: str | None = None
-    github_app_secret: str = "arc-github-app"
-    namespace: str = "arc-runners"
-    controller_namespace: str = "arc-systems"
-    price_per_gpu_hour: float | None = None
-    currency: str = "USD"
-
-    def pool(self, name: str) -> Pool | None:
-        return next((p for p in self.pools if p.name == name), None)
-
-    def price(self, pool: Pool | None) -> float | None:
-        """The price of one GPU-hour on ``pool`` (its own, else the repository's)."""
-        if pool is not None and pool.price_per_gpu_hour is not None:
-            return pool.price_per_gpu_hour
-        return self.price_per_gpu_hour
-
-
-@record
-class RepoConfig:
-    """``mlgitops.yaml``: repository-wide settings, all optional."""
-
-    action: str = "mlgitops/mlgitops@v1"
-    default_branch: str = "main"
-    python: str = "3.11"
-    runs_on: str = "ubuntu-24.04"
-    tracking_uri: str | None = None
-    argocd: ArgoCD = ArgoCD()
-    runners: Runners = Runners()
-
-    def pool_for(self, runs_on: tuple[str, ...]) -> Pool | None:
-        """The declared pool a pipeline's ``train.runs_on`` names, if it names one."""
-        return self.runners.pool(runs_on[0]) if len(runs_on) == 1 else None
-
-    #: train attests the model digest; deploy requires the attestation
-    attest: bool = False
 
 
 def is_url(path: str) -> bool:

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from mlgitops import console
 from mlgitops.errors import BadInput
-from mlgitops.spec.model import RepoConfig
+from mlgitops.spec.repo_config import RepoConfig
 from mlgitops.training.mlmodel import ModelIdentity
 
 #: The run tag that holds the content key; the cache looks runs up by it.

@@ -16,7 +16,8 @@ from mlgitops.render.workflows.common import (
     workflow_name,
 )
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.model import PR_ENVIRONMENT, image_files, is_url, model_job_minutes
+from mlgitops.spec.deploy import image_files, model_job_minutes
+from mlgitops.spec.model import PR_ENVIRONMENT, is_url
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:

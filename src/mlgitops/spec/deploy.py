@@ -1,0 +1,175 @@
+"""The pipeline spec's ``deploy`` section as frozen records: the environments, the model
+server and its image, and the names deploy gives what it creates.
+
+Defaults live here and in the JSON Schema (which documents them).
+"""
+
+from __future__ import annotations
+
+from mlgitops.record import record
+
+#: The port the model's Services serve on (their ``http`` port, to the server's ``port``).
+SERVICE_PORT = 80
+
+
+def application_name(pipeline: str, environment: str) -> str:
+    """The Argo CD Application that syncs one environment of a pipeline."""
+    return f"{pipeline}-{environment}"
+
+
+def canary_service_name(pipeline: str) -> str:
+    """The Service that selects only a Rollout's canary pods (the stable one is the name)."""
+    return f"{pipeline}-canary"
+
+
+@record
+class Canary:
+    """``deploy.environments[].canary``: the Argo Rollouts canary steps."""
+
+    steps: tuple[int, ...]
+    pause: str | None = None
+
+
+@record
+class Analysis:
+    """``deploy.environments[].analysis``: the canary's Prometheus analysis."""
+
+    prometheus: str
+    max_error_rate: float = 0.01
+    max_p99_ms: float = 250
+    interval: str = "1m"
+    failure_limit: int = 1
+    max_prediction_shift: float | None = None
+
+
+#: The cluster Argo CD runs in, by its address (Argo CD names it ``in-cluster``).
+IN_CLUSTER = "https://kubernetes.default.svc"
+
+
+@record
+class Environment:
+    """One of ``deploy.environments``: a namespace the model is deployed to."""
+
+    name: str
+    namespace: str
+    cluster: str = IN_CLUSTER
+    replicas: int = 2
+    canary: Canary | None = None
+    analysis: Analysis | None = None
+
+
+@record
+class RegistryCredentials:
+    """``deploy.server.build.credentials``: names of the secrets that log in to the registry."""
+
+    username: str
+    password: str
+
+
+#: The registry whose pushes the workflow's own token can make (``packages: write``).
+GITHUB_REGISTRY = "ghcr.io"
+
+
+@record
+class ImageBuild:
+    """``deploy.server.build``: the serving image the deploy workflow builds and pushes."""
+
+    #: ``registry/path`` without tag or digest
+    repository: str
+    #: the base image, pinned by digest
+    base: str
+    #: a hash-locked requirements file in the repository
+    requirements: str
+    credentials: RegistryCredentials | None = None
+    #: attest the image's provenance (None: as ``mlgitops.yaml: attest`` says)
+    attest: bool | None = None
+
+    @property
+    def registry(self) -> str:
+        """The registry host (and port) the image is pushed to."""
+        return self.repository.split("/", 1)[0]
+
+
+#: The digest an overlay names before its first deploy: no registry holds it, so no pod
+#: starts on a guess (deploy writes the digest of the image the workflow built).
+UNDEPLOYED_DIGEST = "sha256:" + "0" * 64
+
+
+def recorded_image(image: object, repository: str | None) -> str | None:
+    """The serving image a record of a deploy (``model.json``) names, where it is one of
+    ``repository`` (the built repository the spec names now) pinned by a digest: a record of
+    another repository's image (the spec's repository renamed since) names none."""
+    if not isinstance(image, str) or repository is None:
+        return None
+    name, _, digest = image.rpartition("@")
+    hexadecimal = digest.removeprefix("sha256:")
+    pinned = len(hexadecimal) == 64 and not hexadecimal.strip("0123456789abcdef")
+    if name != repository or not pinned or hexadecimal == digest or digest == UNDEPLOYED_DIGEST:
+        return None
+    return image
+
+
+def image_files(pipeline: str) -> tuple[str, str]:
+    """The generated Dockerfile of a pipeline's serving image, and its ignore file."""
+    dockerfile = f"manifests/{pipeline}/image/Dockerfile"
+    return dockerfile, f"{dockerfile}.dockerignore"
+
+
+@record
+class Server:
+    """``deploy.server``: the model server's image, ports and resources."""
+
+    #: A placeholder that cannot be pulled: the serving image is the user's to build.
+    image: str = "example.invalid/set-deploy.server.image-to-your-serving-image"
+    port: int = 8080
+    metrics_port: int = 9464
+    cpu: str = "500m"
+    memory: str = "1Gi"
+    prediction_buckets: tuple[float, ...] = ()
+    build: ImageBuild | None = None
+
+    @property
+    def container_image(self) -> str:
+        """What the base manifests name: the spec's image, or the built image's repository
+        (each overlay then pins the digest that deploy wrote)."""
+        return self.build.repository if self.build is not None else self.image
+
+
+@record
+class Metrics:
+    """``deploy.metrics``: how Prometheus scrapes the model server."""
+
+    scrape: str = "annotations"
+    interval: str = "30s"
+    alerts: bool = False
+
+
+#: The seconds a model has to load, and to give its outputs, when deploy re-scores it
+#: (``deploy.model_timeout``); and at most on the command line (a week: what select(2) can
+#: wait for on every platform, many times over).
+MODEL_TIMEOUT_S, MODEL_TIMEOUT_MOST_S = 600.0, 7 * 24 * 3600.0
+#: At most in a spec: the deploy workflow's model jobs run for twice it (loading, then the
+#: outputs) and :data:`MODEL_JOB_SLACK_MINUTES`, within the 6 hours GitHub lets a job run
+#: on its own runners.
+MODEL_TIMEOUT_SPEC_MOST_S = 9000.0
+MODEL_JOB_SLACK_MINUTES = 10
+
+
+def model_job_minutes(model_timeout: float) -> int:
+    """``timeout-minutes`` of a job that runs one model under ``model_timeout`` seconds: its
+    two waits, and the rest of the job (check-out, install, the holdout, the upload)."""
+    return MODEL_JOB_SLACK_MINUTES + int(-(-2 * model_timeout // 60))  # whole minutes, up
+
+
+@record
+class Deploy:
+    """``deploy``: the environments and how the model is served in them."""
+
+    environments: tuple[Environment, ...]
+    target: str = "rollout"
+    server: Server = Server()
+    metrics: Metrics = Metrics()
+    model_timeout: float = MODEL_TIMEOUT_S
+
+    def environment(self, name: str) -> Environment | None:
+        return next((e for e in self.environments if e.name == name), None)
