@@ -409,7 +409,8 @@ def test_a_cluster_is_compared_as_argo_cd_reaches_it(one: str, other: str, same:
 def test_what_a_document_writes_out_is_never_too_many_values_only_what_aliases_add() -> None:
     """A schema of 40,000 columns (120,000 values, none of them aliased) is read; aliases
     that add more than the limit to what is written are refused at the first alias."""
-    from mlgitops.spec.loader import MAX_VALUES, parse_yaml
+    from mlgitops.spec.loader import parse_yaml
+    from mlgitops.spec.unusable import MAX_VALUES
 
     wide = "columns:\n" + "".join(f"  c{i}: {{dtype: float64}}\n" for i in range(40_000))
     doc, found = parse_yaml("schemas/wide.yaml", wide)

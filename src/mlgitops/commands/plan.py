@@ -74,7 +74,7 @@ def run(
 
 def _normalise(path: str) -> str:
     """A path given on the command line, spelt as git and the specs spell it."""
-    from mlgitops.spec.loader import repo_path
+    from mlgitops.spec.build import repo_path
 
     return repo_path(Path(path).as_posix())
 
