@@ -1,4 +1,5 @@
-"""The verdict's gates and its comparison with the deployed model, as report text.
+"""The verdict's gates, their table and its comparison with the deployed model, as report
+text.
 
 Every number comes from the verdict as ``compare`` wrote it (``counts``,
 ``holdout``, ``comparison``, ``features``): the report never recounts.
@@ -84,3 +85,48 @@ def _feature_changes(features: Doc) -> list[list[str]]:
     if features["reordered"]:
         rows.append(["reordered", "-", "-", "-"])
     return rows
+
+
+def number(value: Any, signed: bool = False) -> str:
+    """A number of the verdict to four decimals (``signed``: with its sign); ``-`` where
+    there is none."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "-"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def gate_threshold(gate: Doc) -> str | None:
+    """A gate's threshold as the spec wrote it (``0.05``); None where the verdict has none
+    (null: ``require_significant`` has none, and the schema allows null for every gate)."""
+    threshold = gate.get("threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        return None
+    try:
+        return f"{float(threshold):g}"
+    except OverflowError:  # an integer beyond float range
+        return None
+
+
+def _gate_name(gate: Doc) -> str:
+    threshold = gate_threshold(gate)
+    limit = f" {threshold}" if threshold is not None else ""
+    return f"{code(gate['metric'])} {escape(gate['condition'])}{limit}"
+
+
+def gates_section(verdict: Doc | None) -> list[str]:
+    """The gates table: each gate's result, its value and why."""
+    if verdict is None:
+        return []
+    if not verdict["gates"]:
+        return ["", "### Gates", "", "No gates are declared: every candidate passes."]
+    rows = []
+    for gate in verdict["gates"]:
+        rows.append(
+            [
+                gate_status(gate),
+                _gate_name(gate),
+                number(gate.get("value")),
+                escape(gate["reason"]),
+            ]
+        )
+    return ["", "### Gates", "", *table(["result", "gate", "value", "why"], rows, "llrl")]
