@@ -100,7 +100,7 @@ def test_compare_refuses_a_train_json_that_is_not_utf8(
 
 
 def test_the_event_payload_nested_too_deeply_is_bad_input(tmp_path: Path) -> None:
-    from mlgitops.github import event_from_env
+    from mlgitops.github.payloads import event_from_env
 
     event = tmp_path / "event.json"
     event.write_text("[" * 100_000 + "]" * 100_000, "utf-8")

@@ -346,7 +346,7 @@ def _pushed_over(root: Path, head: str, environ: Mapping[str, str]) -> str | Non
     None. A rebase merge adds the pull request's commits one by one: the first parent of the
     last one already holds the earlier ones (their spec, their pipeline name), so it would
     let the pull request choose the baseline it is held to."""
-    from mlgitops.github import event_from_env
+    from mlgitops.github.payloads import event_from_env
 
     if environ.get("GITHUB_EVENT_NAME") != "push":
         return None

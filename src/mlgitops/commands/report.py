@@ -21,7 +21,7 @@ from typing import Any
 
 from mlgitops import console, fsio
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
-from mlgitops.github import event_from_env
+from mlgitops.github.payloads import event_from_env
 from mlgitops.outputs import Outputs, set_github_outputs, shown
 from mlgitops.report import render
 from mlgitops.report.context import Target
@@ -203,7 +203,8 @@ def _fork_pull(
     wait forever, nor pass without a verdict). Otherwise the verified pull
     request, for the report; None without a token (nothing is posted then).
     """
-    from mlgitops.github import PULL_FILES_LIMIT, client_from_env, paths_of, token_from_env
+    from mlgitops.github import PULL_FILES_LIMIT, client_from_env, token_from_env
+    from mlgitops.github.payloads import paths_of
     from mlgitops.report import context
     from mlgitops.training.planning import reasons
 

@@ -36,7 +36,8 @@ from typing import Any
 
 from mlgitops import digest, jsondoc, proc
 from mlgitops.errors import BadInput, CheckFailed
-from mlgitops.github import PULL_FILES_LIMIT, GitHub, paths_of, seconds_of
+from mlgitops.github import PULL_FILES_LIMIT, GitHub
+from mlgitops.github.payloads import paths_of, seconds_of
 from mlgitops.outputs import Outputs, shown
 from mlgitops.results import VERDICT_SCHEMA_VERSION, TrainResult, load_train_result
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from mlgitops import console, fsio
 from mlgitops.errors import BadInput
-from mlgitops.github import event_from_env
+from mlgitops.github.payloads import event_from_env
 from mlgitops.report.context import Target
 from mlgitops.report.markdown import cut
 from mlgitops.report.render import ReportInput, marker, outcome

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlgitops.github import seconds_of
+from mlgitops.github.payloads import seconds_of
 
 #: The ``name:`` of the PR workflow's train job.
 TRAIN_JOB = "train and compare"

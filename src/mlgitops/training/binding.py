@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgitops import console, digest
 from mlgitops.errors import MlgitopsError
-from mlgitops.github import event_from_env
+from mlgitops.github.payloads import event_from_env
 
 if TYPE_CHECKING:
     from mlgitops.github import GitHub

@@ -51,7 +51,7 @@ def pr_number(env: Mapping[str, str]) -> int | None:
     match = _PR_REF.match(env.get("GITHUB_REF", ""))
     if match:
         return int(match.group(1))
-    from mlgitops.github import event_from_env
+    from mlgitops.github.payloads import event_from_env
 
     pull = event_from_env(env).get("pull_request")
     number = pull.get("number") if isinstance(pull, dict) else None
