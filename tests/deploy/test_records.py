@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.commands.deploy import _before_merge
 from mlgitops.errors import BadInput
 from mlgitops.gitops.anchor import Anchor
+from mlgitops.gitops.before_merge import before_merge
 from mlgitops.results import Hashes, TrainResult
 from mlgitops.spec import load_repo
 from tests.deploy.world import cli_run, git
@@ -58,7 +58,7 @@ def test_a_merge_that_deletes_a_record_in_a_folder_deploys_nothing(mono: Path, h
     )
     pipeline = load_repo(mono).pipeline("tumors")
     with pytest.raises(BadInput) as raised:
-        _before_merge(mono, pipeline, head, _anchor(listed), {})
+        before_merge(mono, pipeline, head, _anchor(listed), {})
     by = "pull request #12" if listed else f"the merged commit {head[:12]}"
     assert str(raised.value) == (
         f"{by} changes manifests/tumors/overlays/staging/model.json, the record of what is "
@@ -74,7 +74,7 @@ def test_a_merge_that_changes_no_record_in_a_folder_goes_on(mono: Path) -> None:
     head = git(mono, "rev-parse", "HEAD")
     parent = git(mono, "rev-parse", "HEAD~1")
     pipeline = load_repo(mono).pipeline("tumors")
-    assert _before_merge(mono, pipeline, head, _anchor(("ml/pipelines/tumors.yaml",)), {}) == parent
+    assert before_merge(mono, pipeline, head, _anchor(("ml/pipelines/tumors.yaml",)), {}) == parent
     assert (
         subprocess.run(
             ["git", "status", "--porcelain"], cwd=mono, capture_output=True, text=True
@@ -107,7 +107,7 @@ def test_a_push_of_several_commits_is_read_from_the_branch_before_it(
     anchor = _anchor(("ml/pipelines/tumors.yaml",))
     environ = _push(tmp_path, {"before": before, "after": head})
     capsys.readouterr()
-    assert _before_merge(mono, pipeline, head, anchor, environ) == before
+    assert before_merge(mono, pipeline, head, anchor, environ) == before
     assert capsys.readouterr().out == (
         f"  the push added 2 commits: what was deployed is read at {before[:12]}, the branch "
         "before them\n"
@@ -123,13 +123,13 @@ def test_a_push_of_several_commits_is_read_from_the_branch_before_it(
         {"before": elsewhere, "after": head},
         {"before": "HEAD~2", "after": head},
     ):
-        assert _before_merge(mono, pipeline, head, anchor, _push(tmp_path, event)) == parent
+        assert before_merge(mono, pipeline, head, anchor, _push(tmp_path, event)) == parent
     other = {**environ, "GITHUB_EVENT_NAME": "workflow_dispatch"}
-    assert _before_merge(mono, pipeline, head, anchor, other) == parent
+    assert before_merge(mono, pipeline, head, anchor, other) == parent
     assert capsys.readouterr().out == ""
     Path(environ["GITHUB_EVENT_PATH"]).write_text("{")
     with pytest.raises(BadInput) as raised:
-        _before_merge(mono, pipeline, head, anchor, environ)
+        before_merge(mono, pipeline, head, anchor, environ)
     assert str(raised.value).startswith(
         f"{environ['GITHUB_EVENT_PATH']}: cannot read the GitHub event payload ("
     )

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
@@ -40,6 +39,7 @@ from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.gitops import anchor as anchors
 from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
+from mlgitops.gitops.before_merge import before_merge
 from mlgitops.gitops.edits import (
     deploy_edit,
     unless_a_later_commit_is_deployed,
@@ -47,6 +47,7 @@ from mlgitops.gitops.edits import (
     usable_overlay,
 )
 from mlgitops.gitops.overlay import overlay_of
+from mlgitops.gitops.provenance import deployed
 from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.gitops.records import Writing, check_records
 from mlgitops.gitops.registry import (
@@ -63,7 +64,6 @@ from mlgitops.gitops.verify import (
     verify,
 )
 from mlgitops.outputs import Outputs
-from mlgitops.results import ProvenanceRecord
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.deploy import MODEL_TIMEOUT_MOST_S, MODEL_TIMEOUT_S
 from mlgitops.spec.model import Pipeline
@@ -149,7 +149,7 @@ def run(
     anchor = _anchor(root, loaded, pipeline, head, output, os.environ)
     anchors.check(anchor, name)
     console.line(f"deploy {name}: reviewed in {anchor.source}")
-    before = head if anchor.local else _before_merge(root, pipeline, head, anchor, os.environ)
+    before = head if anchor.local else before_merge(root, pipeline, head, anchor, os.environ)
     if predict is not None and predictions is not None:
         return _predict(root, pipeline, anchor, predict, before, uri, predictions, model_timeout)
     snapshot = Snapshot(root, head)
@@ -174,7 +174,9 @@ def run(
     version = ensure_version(
         registry, name, anchor.train.run_id, verified.model_id, digests=checked
     )
-    record = _record(pipeline, env, anchor, verified, inputs, version.version, version.uri, head)
+    record = deployed(
+        pipeline, env, anchor, verified, inputs, version.version, version.uri, head, delivery.now()
+    )
     if not record.metrics:
         listed = ", ".join(pipeline.metrics)
         console.line(
@@ -277,92 +279,6 @@ def _anchor(
     return anchors.from_handoff(root, outputs, pipeline.name)
 
 
-def _before_merge(
-    root: Path, pipeline: Pipeline, head: str, anchor: Anchor, environ: Mapping[str, str]
-) -> str:
-    """The commit before the merge of a pull request ``head`` (the branch before the push
-    that merged it, :func:`_pushed_over`, else its first parent), which says what was
-    deployed when the pull request was merged; BadInput where the pull request
-    (as GitHub lists its files), or the merge itself, changes a record of what is deployed
-    (an environment's ``model.json``), which only deploy, promote and rollback write: a pull
-    request could otherwise pick the baseline it is held to. (A local anchor has no pull
-    request: its baseline is HEAD's record.)"""
-    from mlgitops.evaluation.baseline import (
-        pipeline_names,
-        record_environment,
-        record_of,
-        record_path,
-        recorded_environments,
-    )
-
-    parents = proc.git("rev-list", "--parents", "-n", "1", head, cwd=root).split()[1:]
-    if (pushed := _pushed_over(root, head, environ)) is not None and parents[:1] != [pushed]:
-        added = proc.git("rev-list", "--count", f"{pushed}..{head}", cwd=root)
-        console.line(
-            f"  the push added {added} commits: what was deployed is read at {pushed[:12]}, "
-            "the branch before them"
-        )
-        parents = [pushed]
-    before = Snapshot(root, parents[0]) if parents else None
-    after = Snapshot(root, head)
-    # GitHub lists the pull request's files from the repository's top, the records here are
-    # from the root
-    prefix = proc.git("rev-parse", "--show-prefix", cwd=root)
-    listed = None
-    if anchor.changed is not None:
-        listed = {rel.removeprefix(prefix) for rel in anchor.changed if rel.startswith(prefix)}
-    names = pipeline_names(root, before.commit if before else head, pipeline)
-    # every environment's record, under the pipeline's name and the one it had before the
-    # merge, named by the spec or not: the baseline may be any of them
-    environments = pipeline.deploy.environments if pipeline.deploy else ()
-    records = [record_of(pipeline, e.name) for e in environments]
-    for name in names:
-        held = recorded_environments(root, head, name)
-        if before is not None:
-            held |= recorded_environments(root, before.commit, name)
-        records += [record_path(name, env) for env in sorted(held)]
-    records += sorted(rel for rel in listed or () if record_environment(names, rel))
-    for rel in dict.fromkeys(records):
-        environment = record_environment(names, rel)
-        by = f"pull request #{anchor.pr}"
-        if listed is None:
-            raise BadInput(
-                f"{by} changes more files than GitHub lists: deploy cannot tell whether it "
-                f"changes {rel}, the record of what is deployed; nothing deployed"
-            )
-        if rel in listed or (before and before.blob_id(rel) != after.blob_id(rel)):
-            by = by if rel in listed else f"the merged commit {head[:12]}"
-            raise BadInput(
-                f"{by} changes {rel}, the record of what is deployed to {environment}, "
-                "which only deploy, promote and rollback write: revert that change in a pull "
-                "request of its own; nothing deployed"
-            )
-    return parents[0] if parents else head
-
-
-def _pushed_over(root: Path, head: str, environ: Mapping[str, str]) -> str | None:
-    """The branch's head before the push of ``head``, as GitHub's push event says it
-    (``before``, where its ``after`` is ``head``), if it is an ancestor of ``head``; else
-    None. A rebase merge adds the pull request's commits one by one: the first parent of the
-    last one already holds the earlier ones (their spec, their pipeline name), so it would
-    let the pull request choose the baseline it is held to."""
-    from mlgitops.github.payloads import event_from_env
-
-    if environ.get("GITHUB_EVENT_NAME") != "push":
-        return None
-    event = event_from_env(environ)
-    before = event.get("before")
-    if event.get("after") != head or not isinstance(before, str) or not _SHA.fullmatch(before):
-        return None
-    if not before.strip("0"):  # the push created the branch
-        return None
-    found = proc.run(["git", "merge-base", "--is-ancestor", before, head], cwd=root, check=False)
-    return before if found.returncode == 0 else None
-
-
-_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-
-
 def _pr_workflow(pipeline: Pipeline) -> str:
     from mlgitops.render.workflows import pr_path
 
@@ -385,38 +301,3 @@ def _merged_inputs(loaded: Repo, pipeline: Pipeline, anchor: Anchor) -> Inputs:
             "the merged commit's"
         )
     return inputs
-
-
-def _record(
-    pipeline: Pipeline,
-    env: str,
-    anchor: Anchor,
-    verified: Verified,
-    inputs: Inputs,
-    version: str,
-    uri: str,
-    head: str,
-) -> ProvenanceRecord:
-    """What ``model.json`` records: the metrics deploy re-scored (none where it scored
-    none: never the ones ``train.json`` states) and the merged commit's data hash and
-    content key (``inputs``)."""
-    wanted = set(pipeline.metrics)
-    scored = {m.name: m.candidate for m in verified.verdict.metrics if m.candidate is not None}
-    return ProvenanceRecord(
-        pipeline=pipeline.name,
-        environment=env,
-        model_name=pipeline.name,
-        version=version,
-        model_uri=uri,
-        run_id=anchor.train.run_id,
-        content_key=inputs.content_key,
-        metrics={k: v for k, v in scored.items() if k in wanted},
-        data_hash=inputs.hashes.data,
-        spec_hash=pipeline.spec_hash,
-        commit=head,
-        pr=anchor.pr,
-        deployed_at=delivery.now(),
-        model_digest=verified.digest,
-        training_rows_digest=verified.training_rows_digest,
-        task=pipeline.task,
-    )

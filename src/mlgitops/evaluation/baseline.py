@@ -50,7 +50,7 @@ def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
     """BadInput where the commits since ``ref`` (``ref...HEAD``: a pull request's, on its
     branch or merged) change a record of what is deployed, of any environment, under the
     pipeline's name or the one ``ref`` gives it: deploy would refuse to ship their model
-    (:mod:`mlgitops.commands.deploy`), so the review says so first."""
+    (:mod:`mlgitops.gitops.before_merge`), so the review says so first."""
     _check_ref(root, ref)
     names = pipeline_names(root, ref, pipeline)
     every = [f":(glob)./{record_path(name, '*')}" for name in names]

@@ -13,6 +13,13 @@ from dataclasses import replace
 from mlgitops.errors import BadInput
 from mlgitops.results import DeployedModel, ProvenanceRecord
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from mlgitops.gitops.anchor import Anchor
+    from mlgitops.gitops.verify import Verified
+    from mlgitops.spec.model import Pipeline
+    from mlgitops.training.run import Inputs
+
 HISTORY_LIMIT = 10
 
 
@@ -56,6 +63,42 @@ def succeed(current: ProvenanceRecord | None, new: ProvenanceRecord) -> Provenan
         previous=history[0] if history else None,
         history=history,
         rolled_back_from=None,
+    )
+
+
+def deployed(
+    pipeline: Pipeline,
+    env: str,
+    anchor: Anchor,
+    verified: Verified,
+    inputs: Inputs,
+    version: str,
+    uri: str,
+    head: str,
+    now: str,
+) -> ProvenanceRecord:
+    """What ``model.json`` records for a deploy at ``now``: the metrics deploy re-scored (none where it scored
+    none: never the ones ``train.json`` states) and the merged commit's data hash and
+    content key (``inputs``)."""
+    wanted = set(pipeline.metrics)
+    scored = {m.name: m.candidate for m in verified.verdict.metrics if m.candidate is not None}
+    return ProvenanceRecord(
+        pipeline=pipeline.name,
+        environment=env,
+        model_name=pipeline.name,
+        version=version,
+        model_uri=uri,
+        run_id=anchor.train.run_id,
+        content_key=inputs.content_key,
+        metrics={k: v for k, v in scored.items() if k in wanted},
+        data_hash=inputs.hashes.data,
+        spec_hash=pipeline.spec_hash,
+        commit=head,
+        pr=anchor.pr,
+        deployed_at=now,
+        model_digest=verified.digest,
+        training_rows_digest=verified.training_rows_digest,
+        task=pipeline.task,
     )
 
 
