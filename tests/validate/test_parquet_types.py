@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from tests.validate.corpus import make_repo, run_cli
+from tests.validate.corpus import make_repo, run_cli, target_is
 
 
 def _parquet_repo(tmp_path: Path) -> Path:
@@ -466,3 +467,75 @@ def test_a_gap_pandera_coerces_to_bool_is_what_pandas_read_it_as(
     code, ours, theirs = _both_verdicts(root, capsys)
     assert ours == theirs
     assert (code == 1) == bool(theirs) == fails
+
+
+def _failures(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[tuple[str, str], tuple[int | None, list[int]]], dict[Any, Any]]:
+    """``validate``'s exit code, and per failing (column, check) the number of failing rows
+    and the first five (None and []: a failure of no row), from ``validate`` and from plain
+    pandera on the frame ``pandas.read_parquet`` gives."""
+    import pandera.pandas as pa
+
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts", "--format", "json")
+    assert outcome.code in (0, 1), outcome.render()
+    ours = {
+        (f["column"], f["check"]): (f["failing_rows"], [e["row"] for e in f["examples"]])
+        for f in json.loads(outcome.stdout)["failures"]
+    }
+    schema = pa.DataFrameSchema.from_yaml(root / "schemas" / "accounts.yaml")
+    theirs: dict[Any, Any] = {}
+    try:
+        schema.validate(pd.read_parquet(root / "data" / "accounts.parquet"), lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for (column, check), group in cases.groupby(["column", "check"], sort=False):
+            rows = sorted(int(i) + 1 for i in group["index"] if not pd.isna(i))
+            theirs[(column, check)] = (len(rows), rows[:5]) if rows else (None, [])
+    return outcome.code, ours, theirs
+
+
+def _judged(
+    tmp_path: Path, entry: str, data: Any, chunk_rows: int = 2, coerce: bool = True
+) -> Path:
+    """The Parquet repository whose schema holds ``y`` and a column ``x`` declared with
+    ``entry`` (``{dtype: ...}``), its data ``data`` (a pandas frame, written by pandas, or
+    an Arrow table), read in chunks of ``chunk_rows`` rows."""
+    import pyarrow.parquet as pq
+
+    root = _parquet_repo(tmp_path)
+    target_is(root, "y")
+    spec = root / "pipelines" / "accounts.yaml"
+    spec.write_text(
+        spec.read_text().replace("  target: y\n", f"  target: y\n  chunk_rows: {chunk_rows}\n")
+    )
+    (root / "schemas" / "accounts.yaml").write_text(
+        "schema_type: dataframe\ncolumns:\n  y: {dtype: int64}\n"
+        f"  x: {entry}\ncoerce: {str(coerce).lower()}\n"
+    )
+    if isinstance(data, pd.DataFrame):
+        data.to_parquet(root / "data" / "accounts.parquet", index=False)
+    else:
+        pq.write_table(data, root / "data" / "accounts.parquet")
+    return root
+
+
+def test_integers_with_a_gap_anywhere_are_floats_in_every_chunk_as_pandas_reads_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandas reads a Parquet column of integers holding a gap anywhere as floats, so
+    pandera's ``str`` makes ``8.0`` of every 8: a chunk without the gap was integers, whose
+    text ``8`` passed ``^\\d+$``, and the verdict hung on ``data.chunk_rows``."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    codes = pyarrow.array([1, None] + [8] * 998 + [9] * 1000, pyarrow.int64())
+    table = pyarrow.table({"y": list(range(2000)), "x": codes})
+    entry = "{dtype: str, nullable: true, checks: {str_matches: '^\\d+$'}}"
+    for chunk_rows, statistics in ((1000, True), (1000, False), (250_000, True)):
+        root = _judged(tmp_path / f"{chunk_rows}-{statistics}", entry, table, chunk_rows)
+        # a file without the footer's statistics is read for the column's gaps
+        pq.write_table(table, root / "data" / "accounts.parquet", write_statistics=statistics)
+        code, ours, theirs = _failures(root, capsys)
+        assert ours == theirs == {("x", "str_matches('^\\d+$')"): (1999, [1, 3, 4, 5, 6])}
+        assert code == 1

@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 
@@ -70,6 +71,11 @@ class Reader(Protocol):
     def gaps_read_as_nan(self, column: str) -> bool:
         """Whether pandas reads a gap in ``column`` as NaN (every column of a CSV file; a
         Parquet file's columns of numbers) rather than None (a Parquet file's others)."""
+        ...
+
+    def frame(self, table: pa.Table) -> pd.DataFrame:
+        """``table``'s columns (a chunk :meth:`batches` gave) as pandas reads them from the
+        whole file."""
         ...
 
     def lines(self, rows: Collection[int]) -> dict[int, int]:

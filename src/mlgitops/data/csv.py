@@ -38,6 +38,7 @@ from mlgitops.data.csvscan import Place, Problem, padded, records, scan
 from mlgitops.errors import DataError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 _SAMPLE = 1 << 16
@@ -263,6 +264,11 @@ class CsvReader:
     def gaps_read_as_nan(self, column: str) -> bool:
         """NaN, every column: pandas reads an empty field so."""
         return True
+
+    def frame(self, table: pa.Table) -> pd.DataFrame:
+        """``table`` as pandas holds its Arrow types (a chunk's text parsed as pandas would
+        parse it)."""
+        return table.to_pandas()
 
     def columns(self) -> list[str]:
         """The header's column names; one left empty is named as pandas names it."""

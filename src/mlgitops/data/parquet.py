@@ -12,6 +12,7 @@ from mlgitops.data.base import distinct_names
 from mlgitops.errors import DataError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 
@@ -24,6 +25,8 @@ class ParquetReader:
         self.path = path
         self.display = display
         self.annotate_file = annotate_file
+        #: Per column asked about: whether the file holds a gap in it.
+        self._gaps: dict[str, bool] = {}
 
     def _open(self) -> Any:
         import pyarrow as pa
@@ -87,6 +90,62 @@ class ParquetReader:
                 yield pa.Table.from_batches([_cast(batch, types)])
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"{self.display}: cannot read: {exc}") from exc
+
+    def holds_gaps(self, column: str) -> bool:
+        """Whether the file holds a gap anywhere in ``column``: from the footer's statistics
+        of each row group, or, where one has none, by reading the column."""
+        if column not in self._gaps:
+            self._gaps[column] = self._find_gaps(column)
+        return self._gaps[column]
+
+    def _find_gaps(self, column: str) -> bool:
+        import pyarrow as pa
+
+        handle = self._open()
+        footer = handle.metadata
+        leaves = [j for j in range(footer.num_columns) if footer.schema.column(j).path == column]
+        if len(leaves) == 1:
+            found = [
+                footer.row_group(g).column(leaves[0]).statistics
+                for g in range(footer.num_row_groups)
+            ]
+            if all(s is not None and s.has_null_count for s in found):
+                return any(s.null_count for s in found)
+        try:
+            return any(b.column(0).null_count for b in handle.iter_batches(columns=[column]))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataError(f"{self.display}: cannot read: {exc}") from exc
+
+    @functools.cached_property
+    def _dtypes(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Each column's dtype to pandas, read from the footer: where it holds no gap, and
+        where it holds one (a row of gaps read): pandas reads integers with a gap as floats,
+        booleans with one as objects."""
+        import pyarrow as pa
+
+        plain = pa.schema([field.with_nullable(True) for field in self._schema])
+        try:
+            alone = plain.empty_table().to_pandas().dtypes
+            gapped = pa.Table.from_pylist([{}], schema=plain).to_pandas().dtypes
+        except (pa.ArrowException, TypeError, ValueError):  # a type pandas holds no dtype of
+            return {}, {}
+        return dict(alone.items()), dict(gapped.items())
+
+    def frame(self, table: pa.Table) -> pd.DataFrame:
+        """``table``'s columns as ``pandas.read_parquet`` reads them from the whole file: a
+        column that holds integers or booleans, read as stored, is floats or objects in every
+        chunk where the file holds a gap in it anywhere, as pandas reads the whole column
+        (``8`` is ``8.0`` to pandera's ``str``, whichever chunk holds it)."""
+        frame = table.to_pandas()
+        alone, gapped = self._dtypes
+        for name in table.column_names:
+            wanted = gapped.get(name)
+            if wanted is None or wanted == alone.get(name) or wanted == frame[name].dtype:
+                continue  # its dtype does not hang on a gap, or the chunk holds one
+            stored = table.schema.field(name).type == self._schema.field(name).type
+            if stored and self.holds_gaps(name):  # (not cast to the type pandera coerces to)
+                frame[name] = frame[name].astype(wanted)
+        return frame
 
     def size_hint(self) -> int:
         """The number of rows, from the file's metadata."""

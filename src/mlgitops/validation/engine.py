@@ -183,7 +183,7 @@ def _run(
     hint = reader.size_hint() if plan.unique_keys else 0
     numbers = _numbers(plan)
     gaps = bool_gaps(plan, reader.gaps_read_as_nan)
-    chunker = _Chunker(plan, tally, text, reader.display, keep, broken, textual, gaps)
+    chunker = _Chunker(plan, tally, text, reader, keep, broken, textual, gaps)
     uniques = [
         Uniqueness(keys, hint, numbers, checks, chunker.dates, gaps)
         for keys, checks in plan.unique_keys.items()
@@ -330,7 +330,7 @@ class _Chunker:
         plan: Plan,
         tally: Tally,
         text: frozenset[str],
-        display: str,
+        reader: Reader,
         keep: bool = False,
         broken: frozenset[str] = frozenset(),
         textual: frozenset[str] = frozenset(),
@@ -342,7 +342,9 @@ class _Chunker:
         self.gaps = dict(gaps or {})
         self.tally = tally
         self.text = text
-        self.display = display
+        self.display = display = reader.display
+        #: A chunk's columns as pandas reads them from the whole file.
+        self.frame = reader.frame
         self.keep = keep
         self._schemas: dict[tuple[tuple[str, ...], frozenset[str]], Any] = {}
         #: The ``datetime64[ns]`` columns read as text, parsed here over the whole file
@@ -371,7 +373,7 @@ class _Chunker:
         import pandas as pd
         import pandera.pandas as pa
 
-        frame = batch.select(dirty).to_pandas()
+        frame = self.frame(batch.select(dirty))
         frame.index = pd.RangeIndex(start, start + batch.num_rows)
         text = self.text | _stored_as_text(batch, dirty)
         told = self._parse_text(frame, text) if text else set()
