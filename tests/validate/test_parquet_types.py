@@ -447,8 +447,14 @@ def test_a_frame_s_index_pandas_stored_is_no_column(
         ([0, None, 0, 0], "equal_to: false", True),
         ([1.0, None, 1.0, 1.0], "isin: [true]", False),
         ([True, None, True, True], "isin: [true]", True),
+        (["True", None, "True", "True"], "isin: [true]", False),
     ],
-    ids=["integers-a-gap-is-true", "floats-a-gap-is-true", "booleans-a-gap-is-false"],
+    ids=[
+        "integers-a-gap-is-true",
+        "floats-a-gap-is-true",
+        "booleans-a-gap-is-false",
+        "text-a-gap-is-true",
+    ],
 )
 def test_a_gap_pandera_coerces_to_bool_is_what_pandas_read_it_as(
     tmp_path: Path,
@@ -457,9 +463,10 @@ def test_a_gap_pandera_coerces_to_bool_is_what_pandas_read_it_as(
     check: str,
     fails: bool,
 ) -> None:
-    """pandas reads a gap in a Parquet column of numbers as NaN, which pandera's ``bool``
-    makes True, and in a column of booleans as None, which it makes False: every gap in a
-    Parquet file was False, so ``eq: false`` passed what pandera fails."""
+    """pandas reads a gap in a Parquet column of numbers or text as NaN, which pandera's
+    ``bool`` makes True, and in a column of booleans as None, which it makes False: every
+    gap in a Parquet file was False, so ``eq: false`` passed what pandera fails, and a gap in
+    text was False where pandas 3 reads it as NaN."""
     import pyarrow
 
     entry = f"    dtype: bool\n    nullable: true\n    checks:\n      {check}\n"

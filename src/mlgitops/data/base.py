@@ -68,9 +68,10 @@ class Reader(Protocol):
         """Whether the file holds ``column`` as text (a CSV file holds nothing else)."""
         ...
 
-    def gaps_read_as_nan(self, column: str) -> bool:
-        """Whether pandas reads a gap in ``column`` as NaN (every column of a CSV file; a
-        Parquet file's columns of numbers) rather than None (a Parquet file's others)."""
+    def gap_as_bool(self, column: str) -> bool | None:
+        """The boolean numpy's ``bool`` makes of a gap in ``column`` as pandas reads it: True
+        for NaN (every column of a CSV file; a Parquet file's numbers and text), False for
+        None (a Parquet file's booleans); None where the cast fails (it keeps no gap)."""
         ...
 
     def frame(self, table: pa.Table) -> pd.DataFrame:

@@ -261,8 +261,8 @@ class CsvReader:
         """Text, every column: a CSV file stores nothing else."""
         return True
 
-    def gaps_read_as_nan(self, column: str) -> bool:
-        """NaN, every column: pandas reads an empty field so."""
+    def gap_as_bool(self, column: str) -> bool | None:
+        """True, every column: pandas reads an empty field as NaN."""
         return True
 
     def frame(self, table: pa.Table) -> pd.DataFrame:

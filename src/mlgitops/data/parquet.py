@@ -66,15 +66,19 @@ class ParquetReader:
         )
         return any(getattr(pa.types, f"is_{kind}", lambda _: False)(stored) for kind in kinds)
 
-    def gaps_read_as_nan(self, column: str) -> bool:
-        """Whether the file stores ``column`` as integers or floats, whose gaps pandas reads
-        as NaN (a boolean's, a decimal's or a text's are None)."""
-        import pyarrow as pa
+    def gap_as_bool(self, column: str) -> bool | None:
+        """The boolean numpy's ``bool`` makes of a gap in ``column`` as pandas reads it, by
+        pandas' own cast: True for NaN (numbers; text, to pandas 3), False for None
+        (booleans); None where the cast fails, or keeps a category's gap a gap."""
+        import pandas as pd
 
-        if column not in self._schema.names:
-            return False
-        stored = self._schema.field(column).type
-        return bool(pa.types.is_integer(stored) or pa.types.is_floating(stored))
+        row = self._gap_row
+        if row is None or column not in row or isinstance(row[column].dtype, pd.CategoricalDtype):
+            return None
+        try:
+            return bool(row[column].astype(bool).iloc[0])
+        except (TypeError, ValueError):
+            return None
 
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
@@ -117,19 +121,33 @@ class ParquetReader:
             raise DataError(f"{self.display}: cannot read: {exc}") from exc
 
     @functools.cached_property
-    def _dtypes(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Each column's dtype to pandas, read from the footer: where it holds no gap, and
-        where it holds one (a row of gaps read): pandas reads integers with a gap as floats,
-        booleans with one as objects."""
+    def _nullable(self) -> pa.Schema:
+        """The file's schema, every field nullable (a row of gaps fits it)."""
         import pyarrow as pa
 
-        plain = pa.schema([field.with_nullable(True) for field in self._schema])
+        return pa.schema([field.with_nullable(True) for field in self._schema])
+
+    @functools.cached_property
+    def _gap_row(self) -> pd.DataFrame | None:
+        """One row of gaps in every column, as pandas reads it (None: a type pandas holds no
+        dtype of)."""
+        import pyarrow as pa
+
         try:
-            alone = plain.empty_table().to_pandas().dtypes
-            gapped = pa.Table.from_pylist([{}], schema=plain).to_pandas().dtypes
-        except (pa.ArrowException, TypeError, ValueError):  # a type pandas holds no dtype of
+            return pa.Table.from_pylist([{}], schema=self._nullable).to_pandas()
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
+
+    @functools.cached_property
+    def _dtypes(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Each column's dtype to pandas, read from the footer: where it holds no gap, and
+        where it holds one (pandas reads integers with a gap as floats, booleans with one as
+        objects)."""
+        row = self._gap_row
+        if row is None:
             return {}, {}
-        return dict(alone.items()), dict(gapped.items())
+        alone = self._nullable.empty_table().to_pandas().dtypes
+        return dict(alone.items()), dict(row.dtypes.items())
 
     def frame(self, table: pa.Table) -> pd.DataFrame:
         """``table``'s columns as ``pandas.read_parquet`` reads them from the whole file: a

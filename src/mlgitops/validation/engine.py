@@ -182,7 +182,7 @@ def _run(
         tally.add(failure)
     hint = reader.size_hint() if plan.unique_keys else 0
     numbers = _numbers(plan)
-    gaps = bool_gaps(plan, reader.gaps_read_as_nan)
+    gaps = bool_gaps(plan, reader.gap_as_bool)
     chunker = _Chunker(plan, tally, text, reader, keep, broken, textual, gaps)
     uniques = [
         Uniqueness(keys, hint, numbers, checks, chunker.dates, gaps)

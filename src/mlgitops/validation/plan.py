@@ -57,12 +57,14 @@ def coerced_bool(column: ColumnPlan) -> bool:
     return column.rule.coerce and column.rule.dtype == "bool"
 
 
-def bool_gaps(plan: Plan, read_as_nan: Callable[[str], bool]) -> dict[str, bool]:
-    """What pandera's coercion makes a gap of each :func:`coerced_bool` column: True where
-    pandas reads it as NaN (true: a CSV file, a Parquet file's column of numbers), False
-    where it reads None (false: a Parquet file's booleans or text). Nullable or not: the
-    coerced column holds no gap to refuse."""
-    return {c.name: read_as_nan(c.name) for c in plan.columns if coerced_bool(c)}
+def bool_gaps(plan: Plan, gap_as_bool: Callable[[str], bool | None]) -> dict[str, bool]:
+    """What pandera's coercion makes a gap of each :func:`coerced_bool` column, as the
+    reader's ``gap_as_bool`` says: True where pandas reads it as NaN (a CSV file, a Parquet
+    file's numbers or text), False where it reads None (a Parquet file's booleans). Nullable
+    or not: the coerced column holds no gap to refuse. A column whose gap the cast does not
+    make a boolean (pandas' ``NA``) is not here: pandera judges it as pandas reads it."""
+    found = {c.name: gap_as_bool(c.name) for c in plan.columns if coerced_bool(c)}
+    return {name: gap for name, gap in found.items() if gap is not None}
 
 
 @dataclass(frozen=True)
