@@ -503,7 +503,7 @@ def _failures(
 
 
 def _judged(
-    tmp_path: Path, entry: str, data: Any, chunk_rows: int = 2, coerce: bool = True
+    tmp_path: Path, entry: str, data: Any, chunk_rows: int = 1000, coerce: bool = True
 ) -> Path:
     """The Parquet repository whose schema holds ``y`` and a column ``x`` declared with
     ``entry`` (``{dtype: ...}``), its data ``data`` (a pandas frame, written by pandas, or
@@ -546,3 +546,109 @@ def test_integers_with_a_gap_anywhere_are_floats_in_every_chunk_as_pandas_reads_
         code, ours, theirs = _failures(root, capsys)
         assert ours == theirs == {("x", "str_matches('^\\d+$')"): (1999, [1, 3, 4, 5, 6])}
         assert code == 1
+
+
+def test_a_file_pandas_wrote_from_nullable_columns_is_read_back_as_pandas_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``df.to_parquet`` of pandas' nullable ``Int64`` and ``boolean`` columns: pandas reads
+    them back as such (its metadata in the file), which pandera's ``Int64`` and ``boolean``
+    pass without coercing; they failed ``dtype`` here, read as floats and objects."""
+    root = _judged(tmp_path, "{dtype: Int64, nullable: true}", pd.DataFrame(), coerce=False)
+    schema = root / "schemas" / "accounts.yaml"
+    schema.write_text(
+        schema.read_text().replace("coerce:", "  b: {dtype: boolean, nullable: true}\ncoerce:")
+    )
+    frame = pd.DataFrame(
+        {
+            "y": [0, 1, 2],
+            "x": pd.array([1, None, 3], dtype="Int64"),
+            "b": pd.array([True, None, False], dtype="boolean"),
+        }
+    )
+    frame.to_parquet(root / "data" / "accounts.parquet", index=False)
+    assert _failures(root, capsys) == (0, {}, {})
+
+
+#: Columns of pandas' own dtypes, which ``df.to_parquet`` names in the file's metadata and
+#: ``pandas.read_parquet`` restores: a value for each chunk of 1000 rows, and where asked a
+#: gap in the first.
+RESTORED = {
+    "Int64": ([1, 2, 0], "Int64"),
+    "Int8": ([1, 2, 0], "Int8"),
+    "UInt32": ([1, 2, 0], "UInt32"),
+    "Float32": ([1.5, 2.0, 0.0], "Float32"),
+    "Float64": ([1.0, 2.0, 0.0], "Float64"),
+    "boolean": ([True, True, False], "boolean"),
+    "int64[pyarrow]": ([1, 2, 0], "int64[pyarrow]"),
+    "string": (["a", "b", "a"], "string"),
+}
+
+
+def _three_chunks(values: list[Any], dtype: str, gap: bool) -> pd.DataFrame:
+    """Columns ``y`` and ``x``: 3000 rows, ``x`` each of ``values`` 1000 times, in ``dtype``;
+    row 2 a gap where asked."""
+    column: list[Any] = [v for v in values for _ in range(1000)]
+    if gap:
+        column[1] = None
+    return pd.DataFrame({"y": range(3000), "x": pd.array(column, dtype=dtype)})
+
+
+#: What a column is declared as; text (pandas' ``string``) only as text: a number or date
+#: written as text is parsed here as in a CSV file (docs/validate.md).
+DECLARED = [
+    "int64",
+    "Int64",
+    "Int8",
+    "uint32",
+    "float64",
+    "Float64",
+    "bool",
+    "boolean",
+    "int64[pyarrow]",
+    "bool[pyarrow]",
+    "str",
+    "string",
+    "category",
+    "datetime64[ns]",
+]
+
+
+@pytest.mark.parametrize("coerce", [False, True])
+@pytest.mark.parametrize("stored", sorted(RESTORED))
+def test_a_column_pandas_metadata_gives_its_dtype_is_judged_in_that_dtype(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stored: str, coerce: bool
+) -> None:
+    """Each dtype pandas' metadata restores, judged as every dtype, coercing or not, with a
+    gap or without, in chunks of 1000 rows: the failures and rows of plain pandera on
+    ``pandas.read_parquet``'s frame. Without coercing, pandera judges the restored dtype
+    (``Int64`` is not ``float64``); the screen cleared ``int64`` and ``float64`` columns read
+    as numpy's, and the pandas path read them as numpy's floats and objects."""
+    declared = DECLARED if stored != "string" else ["str", "string", "category", "object"]
+    for dtype in declared:
+        for gap in (False, True):
+            frame = _three_chunks(*RESTORED[stored], gap)
+            place = tmp_path / f"{dtype}-{gap}"
+            root = _judged(place, f"{{dtype: '{dtype}', nullable: true}}", frame, coerce=coerce)
+            _, ours, theirs = _failures(root, capsys)
+            assert ours == theirs, (dtype, gap)
+
+
+@pytest.mark.parametrize("coerce", [False, True])
+@pytest.mark.parametrize(
+    ("stored", "dtype"),
+    [("int32", "int64"), ("int64", "float64"), ("double", "int64"), ("bool", "int64")],
+)
+def test_numbers_pandera_does_not_coerce_are_judged_in_the_type_the_file_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stored: str, dtype: str, coerce: bool
+) -> None:
+    """Without coercing, pandera judges the dtype pandas reads (``int32`` is not ``int64``):
+    the column was cast to the schema's type first, and passed."""
+    import pyarrow
+
+    values = pyarrow.array([1, 0, 1] * 1000).cast(pyarrow.type_for_alias(stored))
+    table = pyarrow.table({"y": list(range(3000)), "x": values})
+    root = _judged(tmp_path, f"{{dtype: {dtype}}}", table, coerce=coerce)
+    code, ours, theirs = _failures(root, capsys)
+    assert ours == theirs
+    assert code == (0 if coerce else 1)

@@ -49,6 +49,9 @@ class Reader(Protocol):
     annotate_file: str | None
     #: Whether rows map to lines (CSV) or only to row numbers (Parquet).
     line_based: bool
+    #: Whether the file stores each column's type (Parquet), which pandas reads as it is: a
+    #: column pandera does not coerce is then read as stored, not as the schema's type.
+    typed: bool
 
     def columns(self) -> list[str]:
         """The column names, in file order."""
@@ -72,6 +75,13 @@ class Reader(Protocol):
         """The boolean numpy's ``bool`` makes of a gap in ``column`` as pandas reads it: True
         for NaN (every column of a CSV file; a Parquet file's numbers and text), False for
         None (a Parquet file's booleans); None where the cast fails (it keeps no gap)."""
+        ...
+
+    def read_plainly(self, column: str) -> bool:
+        """Whether pandas reads ``column`` in the dtype of the Arrow type the file stores it
+        as (every column of a CSV file, whose text alone decides). Not a Parquet column
+        pandas' metadata gives a dtype of its own (``Int64`` for ``int64``), nor integers
+        with a gap anywhere in the file (floats to pandas, in every row)."""
         ...
 
     def frame(self, table: pa.Table) -> pd.DataFrame:

@@ -237,6 +237,7 @@ class CsvReader:
     """A CSV file on disk; ``display`` is how messages name it."""
 
     line_based = True
+    typed = False
 
     def __init__(self, path: Path, display: str, annotate_file: str | None) -> None:
         self.path = path
@@ -263,6 +264,10 @@ class CsvReader:
 
     def gap_as_bool(self, column: str) -> bool | None:
         """True, every column: pandas reads an empty field as NaN."""
+        return True
+
+    def read_plainly(self, column: str) -> bool:
+        """True: pandas infers each column's dtype from its text alone."""
         return True
 
     def frame(self, table: pa.Table) -> pd.DataFrame:

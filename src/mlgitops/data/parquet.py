@@ -20,6 +20,7 @@ class ParquetReader:
     """A Parquet file on disk; ``display`` is how messages name it."""
 
     line_based = False
+    typed = True
 
     def __init__(self, path: Path, display: str, annotate_file: str | None) -> None:
         self.path = path
@@ -44,13 +45,22 @@ class ParquetReader:
         """The file's schema, read from its footer once."""
         return self._open().schema_arrow
 
+    @functools.cached_property
+    def _pandas_metadata(self) -> dict[str, Any]:
+        """What pandas wrote of its frame into the schema (``df.to_parquet``): its index and
+        each column's dtype; empty without (or where it is not JSON, which pandas ignores)."""
+        try:
+            metadata = self._schema.pandas_metadata
+        except ValueError:
+            return {}
+        return metadata if isinstance(metadata, dict) else {}
+
     def columns(self) -> list[str]:
         """The column names, in file order; not the columns pandas' metadata names as the
         frame's index (``df.to_parquet`` keeps a filtered frame's index as
         ``__index_level_0__``), which ``pandas.read_parquet`` makes the index again."""
-        schema = self._schema
-        index = _index_columns(schema)
-        names = [name for name in schema.names if name not in index]
+        index = _index_columns(self._pandas_metadata)
+        names = [name for name in self._schema.names if name not in index]
         return distinct_names(self.display, names, "its schema")
 
     def holds_text(self, column: str) -> bool:
@@ -83,7 +93,9 @@ class ParquetReader:
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
     ) -> Iterator[pa.Table]:
-        """Chunks of ``chunk_rows`` rows; a column is cast to its type when it can be."""
+        """Chunks of ``chunk_rows`` rows; a column is cast to its type in ``types`` when it can
+        be, but for one pandas' metadata gives a dtype of its own (:meth:`frame` reads it so),
+        which holds numbers or booleans."""
         import pyarrow as pa
 
         handle = self._open()
@@ -91,7 +103,7 @@ class ParquetReader:
             raise DataError(f"{self.display}: the file has no rows")
         try:
             for batch in handle.iter_batches(batch_size=chunk_rows, columns=list(columns)):
-                yield pa.Table.from_batches([_cast(batch, types)])
+                yield pa.Table.from_batches([_cast(batch, types, self._restored)])
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"{self.display}: cannot read: {exc}") from exc
 
@@ -129,39 +141,77 @@ class ParquetReader:
 
     @functools.cached_property
     def _gap_row(self) -> pd.DataFrame | None:
-        """One row of gaps in every column, as pandas reads it (None: a type pandas holds no
-        dtype of)."""
+        """One row of gaps in every column, as ``pandas.read_parquet`` reads it (None: a type
+        pandas holds no dtype of)."""
         import pyarrow as pa
 
         try:
-            return pa.Table.from_pylist([{}], schema=self._nullable).to_pandas()
+            row = pa.Table.from_pylist([{}], schema=self._nullable)
+            return row.replace_schema_metadata(self._metadata).to_pandas()
         except (pa.ArrowException, TypeError, ValueError):
             return None
 
     @functools.cached_property
-    def _dtypes(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Each column's dtype to pandas, read from the footer: where it holds no gap, and
-        where it holds one (pandas reads integers with a gap as floats, booleans with one as
-        objects)."""
+    def _metadata(self) -> dict[bytes, bytes] | None:
+        """The schema's metadata that pandas reads, None where it reads none."""
+        return self._schema.metadata if self._pandas_metadata else None
+
+    @functools.cached_property
+    def _dtypes(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Each column's dtype to pandas, read from the footer: that of its stored type
+        alone, and as ``pandas.read_parquet`` reads it (pandas' metadata gives ``Int64``,
+        ``boolean``, ``string`` …) where it holds no gap and where it holds one (integers
+        with a gap are floats, booleans objects)."""
         row = self._gap_row
         if row is None:
-            return {}, {}
-        alone = self._nullable.empty_table().to_pandas().dtypes
-        return dict(alone.items()), dict(row.dtypes.items())
+            return {}, {}, {}
+        empty = self._nullable.empty_table()
+        plain = empty.to_pandas().dtypes
+        alone = empty.replace_schema_metadata(self._metadata).to_pandas().dtypes
+        return dict(plain.items()), dict(alone.items()), dict(row.dtypes.items())
+
+    @functools.cached_property
+    def _restored(self) -> frozenset[str]:
+        """The columns pandas' metadata gives a dtype of their own (``Int64`` for ``int64``,
+        ``boolean`` for ``bool``, ``string`` for text): read as stored, for pandera to judge
+        (or coerce) that dtype; text is read as numbers as any other text."""
+        plain, alone, _ = self._dtypes
+        return frozenset(name for name, dtype in alone.items() if dtype != plain.get(name))
+
+    def _gapped(self, column: str) -> Any:
+        """The dtype a gap gives all of ``column`` (integers are floats, booleans objects)
+        where it is not the dtype without one and the file holds a gap there; else None."""
+        _, alone, gapped = self._dtypes
+        dtype = gapped.get(column)
+        if dtype is None or dtype == alone.get(column) or not self.holds_gaps(column):
+            return None
+        return dtype
+
+    def read_plainly(self, column: str) -> bool:
+        """Whether pandas reads ``column`` as the dtype of its stored type: not a column
+        pandas' metadata gives a dtype of its own, nor integers with a gap anywhere."""
+        plain, alone, _ = self._dtypes
+        dtype = plain.get(column)
+        return dtype is not None and alone.get(column) == dtype and self._gapped(column) is None
 
     def frame(self, table: pa.Table) -> pd.DataFrame:
-        """``table``'s columns as ``pandas.read_parquet`` reads them from the whole file: a
-        column that holds integers or booleans, read as stored, is floats or objects in every
-        chunk where the file holds a gap in it anywhere, as pandas reads the whole column
-        (``8`` is ``8.0`` to pandera's ``str``, whichever chunk holds it)."""
+        """``table``'s columns as ``pandas.read_parquet`` reads them from the whole file, each
+        column :meth:`batches` read as stored: in the dtype pandas' metadata gives it
+        (``Int64``, ``boolean``, ``string`` …, pyarrow's own conversion with the file's
+        metadata), and integers or booleans where the file holds a gap anywhere as floats or
+        objects in every chunk, as pandas reads the whole column (``8`` is ``8.0`` to
+        pandera's ``str``, whichever chunk holds it). A column cast to the type pandera
+        coerces it to holds its values in that type."""
         frame = table.to_pandas()
-        alone, gapped = self._dtypes
         for name in table.column_names:
-            wanted = gapped.get(name)
-            if wanted is None or wanted == alone.get(name) or wanted == frame[name].dtype:
-                continue  # its dtype does not hang on a gap, or the chunk holds one
-            stored = table.schema.field(name).type == self._schema.field(name).type
-            if stored and self.holds_gaps(name):  # (not cast to the type pandera coerces to)
+            if table.schema.field(name).type != self._schema.field(name).type:
+                continue
+            if name in self._restored:
+                alone = table.select([name]).replace_schema_metadata(self._metadata)
+                frame[name] = alone.to_pandas()[name].array
+                continue
+            wanted = self._gapped(name)
+            if wanted is not None and wanted != frame[name].dtype:  # a gap in another chunk
                 frame[name] = frame[name].astype(wanted)
         return frame
 
@@ -173,18 +223,19 @@ class ParquetReader:
         return {}
 
 
-def _index_columns(schema: pa.Schema) -> set[str]:
+def _index_columns(metadata: Mapping[str, Any]) -> set[str]:
     """The stored columns pandas' metadata names as the index (a range index stores none)."""
-    try:
-        metadata = schema.pandas_metadata
-    except ValueError:  # metadata that is not JSON: pandas reads the columns as they are
-        return set()
-    listed = metadata.get("index_columns") if isinstance(metadata, dict) else None
+    listed = metadata.get("index_columns")
     return {name for name in listed if isinstance(name, str)} if isinstance(listed, list) else set()
 
 
-def _cast(batch: pa.RecordBatch, types: Mapping[str, pa.DataType]) -> pa.RecordBatch:
-    """Cast losslessly where the file's type differs; leave it for pandera otherwise.
+def _cast(
+    batch: pa.RecordBatch, types: Mapping[str, pa.DataType], stored: Collection[str] = ()
+) -> pa.RecordBatch:
+    """Cast losslessly where the file's type differs; leave it for pandera otherwise, and
+    the columns ``stored`` as stored (those pandas' metadata gives a dtype of their own, as
+    ``Int64``, whose gap pandera's coercion judges as pandas' ``NA``), but for text, which
+    is read as numbers as any other text.
 
     Nothing becomes text that the file stores otherwise (timestamps, numbers): pandas
     reads those as they are, and pandera judges them so (a column read as text is
@@ -197,8 +248,8 @@ def _cast(batch: pa.RecordBatch, types: Mapping[str, pa.DataType]) -> pa.RecordB
             array = array.cast(pa.large_string())
         elif pa.types.is_binary_view(array.type):
             array = array.cast(pa.large_binary())
-        wanted = types.get(name)
         textual = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+        wanted = None if name in stored and not textual else types.get(name)
         if wanted is not None and pa.types.is_string(wanted) and not textual:
             wanted = None
         if wanted is not None and array.type != wanted:

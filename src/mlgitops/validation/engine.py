@@ -29,7 +29,7 @@ from mlgitops.validation.failures import (
     plain_value,
 )
 from mlgitops.validation.parsing import is_text, parse_column
-from mlgitops.validation.plan import ColumnPlan, Plan, bool_gaps, make_plan
+from mlgitops.validation.plan import ColumnPlan, Plan, bool_gaps, coerced_bool, make_plan
 from mlgitops.validation.profile import Profiler
 from mlgitops.validation.rules import DATA_FILE, Schema
 from mlgitops.validation.screen import clean
@@ -156,7 +156,8 @@ def profile_only(reader: Reader, schema: Any, chunk_rows: int) -> dict[str, Any]
     numbers = _numbers(plan)
     profiler = Profiler(numbers)
     try:
-        for batch in reader.batches(plan.types(frozenset()), plan.names, chunk_rows):
+        types = plan.types(frozenset(), as_stored=reader.typed)
+        for batch in reader.batches(types, plan.names, chunk_rows):
             profiler.add(batch)
     except ConversionFailed:
         profiler = Profiler(numbers)
@@ -195,7 +196,8 @@ def _run(
     rows = 0
     kept: list[tuple[pa.Table, dict[str, pa.Array]]] = []
     declared = plan.declared  # what the stages take
-    for batch in reader.batches(plan.types(text), plan.names, limits.chunk_rows):
+    types = plan.types(text, as_stored=reader.typed)
+    for batch in reader.batches(types, plan.names, limits.chunk_rows):
         chunker.check(batch, rows)
         for gatherer in gatherers:
             gatherer.add(batch)
@@ -207,7 +209,7 @@ def _run(
             )
         del batch  # let the chunk go before the next one is read
     for unique in uniques:
-        tally.add_all(_confirm(reader, unique, plan.types(text), limits.chunk_rows))
+        tally.add_all(_confirm(reader, unique, types, limits.chunk_rows))
     tally.add_all([v.failure() for v in value_sets])
     tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
     found = tally.failures()
@@ -340,11 +342,18 @@ class _Chunker:
         #: The boolean pandera's coercion makes a gap of each column coerced to numpy's
         #: ``bool`` (:func:`~mlgitops.validation.plan.bool_gaps`).
         self.gaps = dict(gaps or {})
+        self.coerced_bools = [c.name for c in plan.columns if coerced_bool(c)]
         self.tally = tally
         self.text = text
         self.display = display = reader.display
         #: A chunk's columns as pandas reads them from the whole file.
         self.frame = reader.frame
+        #: Per column pandera does not coerce: whether pandas reads it in the dtype of the
+        #: Arrow type the file stores (not so ``Int64`` from pandas' metadata): the screen
+        #: clears it only then.
+        self.plainly = {
+            c.name: reader.read_plainly(c.name) for c in plan.columns if not c.rule.coerce
+        }
         self.keep = keep
         self._schemas: dict[tuple[tuple[str, ...], frozenset[str]], Any] = {}
         #: The ``datetime64[ns]`` columns read as text, parsed here over the whole file
@@ -365,7 +374,12 @@ class _Chunker:
     def check(self, batch: pa.Table, start: int) -> None:
         self.parsed = {}
         plan = self.plan
-        dirty = [c.name for c in plan.columns if not clean(c, batch.column(c.name))]
+        plainly = self.plainly
+        dirty = [
+            c.name
+            for c in plan.columns
+            if not clean(c, batch.column(c.name), plainly.get(c.name, True))
+        ]
         if plan.frame_checks:
             dirty = plan.names
         if not dirty:
@@ -377,9 +391,7 @@ class _Chunker:
         frame.index = pd.RangeIndex(start, start + batch.num_rows)
         text = self.text | _stored_as_text(batch, dirty)
         told = self._parse_text(frame, text) if text else set()
-        for name, gap in self.gaps.items():
-            if name in frame and frame[name].isna().any():
-                frame[name] = frame[name].fillna(gap).astype(bool)
+        self._coerced_gaps(frame)
         schema = self._schema(tuple(dirty), self._parse_dates(frame))
         try:
             schema.validate(frame, lazy=True, inplace=True)
@@ -394,6 +406,22 @@ class _Chunker:
                 f"{self.display}: pandera cannot check {rows} ({named}): "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+
+    def _coerced_gaps(self, frame: pd.DataFrame) -> None:
+        """Each gap of a column pandera coerces to numpy's ``bool`` as that coercion makes it
+        (:attr:`gaps`); one it refuses (pandas' ``NA``: a gap of ``Int64`` or ``string``),
+        where the column was read or parsed as numpy's values, as that ``NA``."""
+        import numpy as np
+        import pandas as pd
+
+        for name in self.coerced_bools:
+            if name not in frame or not frame[name].isna().any():
+                continue
+            if name in self.gaps:
+                frame[name] = frame[name].fillna(self.gaps[name]).astype(bool)
+            elif isinstance(frame[name].dtype, np.dtype):  # (pandas' own dtypes hold it)
+                values = frame[name].astype(object)
+                frame[name] = values.where(values.notna(), pd.NA)
 
     def _as_written(self, frame: pd.DataFrame, text: frozenset[str]) -> pd.DataFrame:
         """Examples as the file wrote them: whole numbers of an integer column parsed from

@@ -100,11 +100,19 @@ class Plan:
         (built, and pandera imported, when a chunk first needs it)."""
         return _chunk_schema(self.schema.pandera, self.header)
 
-    def types(self, text: frozenset[str]) -> dict[str, pyarrow.DataType]:
-        """Arrow read types; the columns in ``text`` as strings."""
+    def types(
+        self, text: frozenset[str], *, as_stored: bool = False
+    ) -> dict[str, pyarrow.DataType]:
+        """Arrow read types; the columns in ``text`` as strings. ``as_stored``: the file
+        stores each column's type (Parquet), and a column pandera does not coerce is read as
+        stored, as pandas reads it (pandera judges that dtype): none is given."""
         import pyarrow as pa
 
-        return {c.name: pa.string() if c.name in text else c.arrow for c in self.columns}
+        return {
+            c.name: pa.string() if c.name in text else c.arrow
+            for c in self.columns
+            if c.name in text or c.rule.coerce or not as_stored
+        }
 
 
 def make_plan(schema: Schema | pa.DataFrameSchema, header: Sequence[str]) -> Plan:

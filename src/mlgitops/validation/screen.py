@@ -107,11 +107,16 @@ def screenable(check: Any) -> bool:
     return plain and not check.raise_warning and (check.name in BOUNDS or check.name in SETS)
 
 
-def clean(column: ColumnPlan, array: pa.ChunkedArray) -> bool:
-    """True only when pandera would surely find nothing wrong with ``array``."""
+def clean(column: ColumnPlan, array: pa.ChunkedArray, plainly: bool = True) -> bool:
+    """True only when pandera would surely find nothing wrong with ``array``. ``plainly``:
+    pandas reads the column in the dtype of ``array``'s type (not so a Parquet column
+    pandas' metadata gives a dtype of its own, ``Int64`` for ``int64``): else, where pandera
+    does not coerce, it judges that dtype, and decides."""
     import pyarrow as pa
 
     if not column.screenable or array.type != column.arrow:
+        return False
+    if not plainly and not column.rule.coerce:
         return False
     if array.null_count and not (column.nullable and column.rule.missing):
         return False  # numpy's int64 holds no missing value: pandera refuses a gap there
