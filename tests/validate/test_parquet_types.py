@@ -652,3 +652,23 @@ def test_numbers_pandera_does_not_coerce_are_judged_in_the_type_the_file_stores(
     code, ours, theirs = _failures(root, capsys)
     assert ours == theirs
     assert code == (0 if coerce else 1)
+
+
+@pytest.mark.parametrize("check", ["unique: true", "checks: {unique_values_eq: [true]}"])
+@pytest.mark.parametrize("zone", [None, "UTC"])
+def test_a_column_pandera_coerces_is_compared_over_the_table_as_coerced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], check: str, zone: str | None
+) -> None:
+    """pandera's ``bool`` makes every timestamp True: the whole column repeats one value and
+    holds only True. The checks over the whole table compared the timestamps, all distinct,
+    which Arrow does not cast to booleans: ``unique`` passed, ``unique_values_eq`` failed."""
+    import pyarrow
+
+    stamps = pd.date_range("2024-01-01", periods=3000, freq="h", tz=zone).to_pydatetime()
+    table = pyarrow.table(
+        {"y": range(3000), "x": pyarrow.array(stamps, pyarrow.timestamp("us", zone))}
+    )
+    root = _judged(tmp_path, f"{{dtype: bool, {check}}}", table)
+    code, ours, theirs = _failures(root, capsys)
+    assert ours == theirs
+    assert code == (1 if check.startswith("unique:") else 0)

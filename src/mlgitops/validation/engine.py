@@ -13,7 +13,7 @@ the whole column parses it (:mod:`mlgitops.validation.dates`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -192,24 +192,29 @@ def _run(
     parsed = numbers | {c.name: c for c in plan.columns if c.kind == "M"}  # dates: text
     value_sets = [ValueSet(c, check, parsed.get(c), gaps.get(c)) for c, check in plan.value_sets]
     profiler = Profiler(numbers) if profile else None
-    gatherers: list[_Gatherer] = [*uniques, *value_sets, *([profiler] if profiler else [])]
+    compared = [*(k for u in uniques for k in u.keys), *(v.column for v in value_sets)]
+    coerced = _Coerced(plan, compared, reader)
+    gatherers: list[_Gatherer] = [*uniques, *value_sets]
     rows = 0
     kept: list[tuple[pa.Table, dict[str, pa.Array]]] = []
     declared = plan.declared  # what the stages take
     types = plan.types(text, as_stored=reader.typed)
     for batch in reader.batches(types, plan.names, limits.chunk_rows):
         chunker.check(batch, rows)
+        as_coerced = coerced(batch)
         for gatherer in gatherers:
-            gatherer.add(batch)
+            gatherer.add(as_coerced)
+        if profiler is not None:
+            profiler.add(batch)
         rows += batch.num_rows
         if keep:
             parsed = {k: v for k, v in chunker.parsed.items() if k in declared}
             kept.append(
                 (batch.select(declared) if len(declared) < batch.num_columns else batch, parsed)
             )
-        del batch  # let the chunk go before the next one is read
+        del batch, as_coerced  # let the chunk go before the next one is read
     for unique in uniques:
-        tally.add_all(_confirm(reader, unique, types, limits.chunk_rows))
+        tally.add_all(_confirm(reader, unique, types, limits.chunk_rows, coerced))
     tally.add_all([v.failure() for v in value_sets])
     tally.add_all(row_bounds(rows, limits.min_rows, limits.max_rows))
     found = tally.failures()
@@ -277,11 +282,65 @@ class _Gatherer(Protocol):
 
 
 def _confirm(
-    reader: Reader, unique: Uniqueness, types: dict[str, Any], chunk_rows: int
+    reader: Reader,
+    unique: Uniqueness,
+    types: dict[str, Any],
+    chunk_rows: int,
+    coerced: _Coerced,
 ) -> list[Failure]:
     keys = list(unique.keys)
     wanted = {k: v for k, v in types.items() if k in unique.keys}
-    return unique.confirm(unique.repeated(), lambda: reader.batches(wanted, keys, chunk_rows))
+    return unique.confirm(
+        unique.repeated(), lambda: map(coerced, reader.batches(wanted, keys, chunk_rows))
+    )
+
+
+class _Coerced:
+    """The columns a check over the whole table compares (``unique``, ``unique_values_eq``)
+    that pandera coerces, where the file holds another type than the schema's (Arrow casts
+    only what pandas' coercion casts alike): as pandera's coercion makes them, so that the
+    check compares what pandera compares (every timestamp is True to numpy's ``bool``). A
+    column whose coercion fails is compared as read, as pandera then judges it."""
+
+    def __init__(self, plan: Plan, names: Iterable[str], reader: Reader) -> None:
+        wanted = set(names)
+        #: (text is parsed as numbers here, dates as the timestamps they write, and
+        #: pandera's ``object`` holds any value as it is)
+        self.columns = {
+            c.name: c
+            for c in plan.columns
+            if c.name in wanted
+            and c.rule.coerce
+            and c.rule.dtype not in (None, "object")
+            and c.kind != "M"
+        }
+        self.frame = reader.frame
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        for name, column in self.columns.items():
+            if name not in batch.column_names:
+                continue  # (another key's second pass)
+            array = batch.column(name)
+            if array.type == column.arrow or is_text(array.type):
+                continue
+            values = _coerce(self.frame(batch.select([name]))[name], column)
+            if values is not None:
+                batch = batch.set_column(batch.schema.get_field_index(name), name, values)
+        return batch
+
+
+def _coerce(values: pd.Series, column: ColumnPlan) -> pa.Array | None:
+    """``values`` as pandera's coercion to ``column``'s dtype makes them, in Arrow; None where
+    that coercion fails."""
+    import pyarrow as pa
+    from pandera.engines.pandas_engine import Engine
+    from pandera.errors import ParserError
+
+    try:
+        coerced = Engine.dtype(column.rule.dtype).try_coerce(values)
+        return pa.Array.from_pandas(coerced)
+    except (ParserError, TypeError, ValueError, pa.ArrowException):
+        return None
 
 
 def structure(schema: Any, header: tuple[str, ...]) -> list[Failure]:
