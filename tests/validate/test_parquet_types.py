@@ -672,3 +672,27 @@ def test_a_column_pandera_coerces_is_compared_over_the_table_as_coerced(
     code, ours, theirs = _failures(root, capsys)
     assert ours == theirs
     assert code == (1 if check.startswith("unique:") else 0)
+
+
+@pytest.mark.parametrize("check", ["", ", checks: {unique_values_eq: [true, false]}"])
+@pytest.mark.parametrize("dtype", ["boolean", "bool", "bool[pyarrow]"])
+@pytest.mark.parametrize(
+    "values", [[1, 0, 5], [1.5, 0.0, 1.0], [1.0, float("nan"), 0.0], [1, 0, 1]], ids=str
+)
+def test_numbers_coerced_to_booleans_are_judged_as_pandas_casts_them(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    values: list[Any],
+    dtype: str,
+    check: str,
+) -> None:
+    """pandas' ``boolean`` takes 1 and 0 alone (pandera fails ``coerce_dtype`` and ``dtype``
+    on 5 or 1.5), numpy's ``bool`` makes any number but 0 True: a Parquet column of numbers
+    was cast to booleans by Arrow, 5 and 1.5 to True, and passed ``boolean``."""
+    import pyarrow
+
+    table = pyarrow.table({"y": list(range(3000)), "x": [v for v in values for _ in range(1000)]})
+    root = _judged(tmp_path, f"{{dtype: '{dtype}', nullable: true{check}}}", table)
+    code, ours, theirs = _failures(root, capsys)
+    assert ours == theirs
+    assert code == (1 if theirs else 0)

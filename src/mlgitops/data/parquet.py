@@ -252,8 +252,25 @@ def _cast(
         wanted = None if name in stored and not textual else types.get(name)
         if wanted is not None and pa.types.is_string(wanted) and not textual:
             wanted = None
-        if wanted is not None and array.type != wanted:
+        if wanted is not None and array.type != wanted and _as_pandas_casts(array, wanted):
             with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 array = array.cast(wanted, safe=True)
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def _as_pandas_casts(array: pa.Array, wanted: pa.DataType) -> bool:
+    """Whether Arrow's cast of ``array`` to ``wanted`` gives the values pandas' coercion
+    gives. Numbers become booleans so only where each is 0 or 1: pandas' ``boolean`` refuses
+    any other, which numpy's ``bool`` makes True (and Arrow too), so pandera decides."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numbers = pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
+    if pa.types.is_boolean(wanted) and numbers:
+        try:
+            flags = pc.or_(pc.equal(array, 0), pc.equal(array, 1))  # (NaN is neither)
+        except pa.ArrowNotImplementedError:  # half floats: no comparison
+            return False
+        return pc.all(flags).as_py() is not False
+    return True

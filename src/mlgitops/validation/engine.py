@@ -476,10 +476,10 @@ class _Chunker:
         for name in self.coerced_bools:
             if name not in frame or not frame[name].isna().any():
                 continue
+            values = frame[name].astype(object)
             if name in self.gaps:
-                frame[name] = frame[name].fillna(self.gaps[name]).astype(bool)
+                frame[name] = values.where(values.notna(), self.gaps[name]).astype(bool)
             elif isinstance(frame[name].dtype, np.dtype):  # (pandas' own dtypes hold it)
-                values = frame[name].astype(object)
                 frame[name] = values.where(values.notna(), pd.NA)
 
     def _as_written(self, frame: pd.DataFrame, text: frozenset[str]) -> pd.DataFrame:
