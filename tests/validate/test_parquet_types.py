@@ -696,3 +696,30 @@ def test_numbers_coerced_to_booleans_are_judged_as_pandas_casts_them(
     code, ours, theirs = _failures(root, capsys)
     assert ours == theirs
     assert code == (1 if theirs else 0)
+
+
+@pytest.mark.parametrize("gap", [False, True])
+@pytest.mark.parametrize("dtype", ["Int64", "int64", "float64"])
+@pytest.mark.parametrize("stored", ["duration[s]", "timestamp[us, tz=UTC]", "timestamp[ms]"])
+def test_times_coerced_to_numbers_are_judged_as_pandas_casts_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stored: str, dtype: str, gap: bool
+) -> None:
+    """pandas refuses to make ``Int64`` of durations or timestamps (pandera fails every row),
+    and makes numpy's ``int64`` of a gap (NaT) -9223372036854775808, a number: Arrow cast
+    them to integers and a gap to a gap, so ``Int64`` passed, and a gap failed ``int64``."""
+    import pyarrow
+
+    kinds = {
+        "duration[s]": pyarrow.duration("s"),
+        "timestamp[us, tz=UTC]": pyarrow.timestamp("us", "UTC"),
+        "timestamp[ms]": pyarrow.timestamp("ms"),
+    }
+    counts: list[int | None] = list(range(3000))
+    if gap:
+        counts[1] = None
+    table = pyarrow.table({"y": range(3000), "x": pyarrow.array(counts).cast(kinds[stored])})
+    entry = f"{{dtype: {dtype}, nullable: true, checks: {{le: 5}}}}"
+    root = _judged(tmp_path, entry, table)
+    code, ours, theirs = _failures(root, capsys)
+    assert ours == theirs
+    assert code == 1

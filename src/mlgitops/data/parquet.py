@@ -261,16 +261,21 @@ def _cast(
 
 def _as_pandas_casts(array: pa.Array, wanted: pa.DataType) -> bool:
     """Whether Arrow's cast of ``array`` to ``wanted`` gives the values pandas' coercion
-    gives. Numbers become booleans so only where each is 0 or 1: pandas' ``boolean`` refuses
-    any other, which numpy's ``bool`` makes True (and Arrow too), so pandera decides."""
+    gives: that of numbers and booleans to numbers (and of text, which is parsed as any
+    text). Not that of times: pandas refuses to make ``Int64`` of durations or timestamps,
+    and makes numpy's ``int64`` of a gap (NaT) a number, where Arrow keeps the gap. Numbers
+    become booleans only where each is 0 or 1: pandas' ``boolean`` refuses any other, which
+    numpy's ``bool`` makes True (and Arrow too). Else pandera coerces what pandas reads."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    numbers = pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
+    source = array.type
+    numbers = pa.types.is_integer(source) or pa.types.is_floating(source)
     if pa.types.is_boolean(wanted) and numbers:
         try:
             flags = pc.or_(pc.equal(array, 0), pc.equal(array, 1))  # (NaN is neither)
         except pa.ArrowNotImplementedError:  # half floats: no comparison
             return False
         return pc.all(flags).as_py() is not False
-    return True
+    textual = pa.types.is_string(source) or pa.types.is_large_string(source)
+    return bool(numbers or textual or pa.types.is_boolean(source))
