@@ -723,3 +723,21 @@ def test_times_coerced_to_numbers_are_judged_as_pandas_casts_them(
     code, ours, theirs = _failures(root, capsys)
     assert ours == theirs
     assert code == 1
+
+
+@pytest.mark.parametrize("coerce", [False, True])
+@pytest.mark.parametrize("dtype", ["int64", "Int64", "float64", "boolean", "str"])
+def test_a_category_with_a_gap_is_judged_as_a_whole_in_every_chunk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dtype: str, coerce: bool
+) -> None:
+    """A Categorical of words with a gap, written by pandas, judged as another dtype: pandera
+    judges each value of the whole column. A chunk without the gap was judged alone, where
+    pandas' map of its one category gives a Categorical, on which pandera's coercion raised
+    (exit 2: ``'Categorical' ... does not support operation 'all'``) and its dtype check
+    named no row (the chunk's failing rows were lost)."""
+    words = pd.Categorical([None] + ["a"] * 2999)
+    frame = pd.DataFrame({"y": range(3000), "x": words})
+    root = _judged(tmp_path, f"{{dtype: {dtype}, nullable: true}}", frame, coerce=coerce)
+    code, ours, theirs = _failures(root, capsys)
+    assert ours == theirs
+    assert code == (0 if dtype == "str" and coerce else 1)

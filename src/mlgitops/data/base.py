@@ -84,6 +84,11 @@ class Reader(Protocol):
         with a gap anywhere in the file (floats to pandas, in every row)."""
         ...
 
+    def holds_gaps(self, column: str) -> bool:
+        """Whether the file holds a gap in ``column`` anywhere (True where that is not known
+        without reading the whole file: a CSV file)."""
+        ...
+
     def frame(self, table: pa.Table) -> pd.DataFrame:
         """``table``'s columns (a chunk :meth:`batches` gave) as pandas reads them from the
         whole file."""

@@ -270,6 +270,10 @@ class CsvReader:
         """True: pandas infers each column's dtype from its text alone."""
         return True
 
+    def holds_gaps(self, column: str) -> bool:
+        """True: it may (not known without reading the whole file)."""
+        return True
+
     def frame(self, table: pa.Table) -> pd.DataFrame:
         """``table`` as pandas holds its Arrow types (a chunk's text parsed as pandas would
         parse it)."""

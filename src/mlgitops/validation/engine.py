@@ -31,7 +31,7 @@ from mlgitops.validation.failures import (
 from mlgitops.validation.parsing import is_text, parse_column
 from mlgitops.validation.plan import ColumnPlan, Plan, bool_gaps, coerced_bool, make_plan
 from mlgitops.validation.profile import Profiler
-from mlgitops.validation.rules import DATA_FILE, Schema
+from mlgitops.validation.rules import DATA_FILE, Schema, regex_names
 from mlgitops.validation.screen import clean
 from mlgitops.validation.tablewide import Uncomparable, Uniqueness, ValueSet, row_bounds
 
@@ -407,6 +407,8 @@ class _Chunker:
         self.display = display = reader.display
         #: A chunk's columns as pandas reads them from the whole file.
         self.frame = reader.frame
+        #: Whether the file holds a gap in a column.
+        self.holds_gaps = reader.holds_gaps
         #: Per column pandera does not coerce: whether pandas reads it in the dtype of the
         #: Arrow type the file stores (not so ``Int64`` from pandas' metadata): the screen
         #: clears it only then.
@@ -415,6 +417,8 @@ class _Chunker:
         }
         self.keep = keep
         self._schemas: dict[tuple[tuple[str, ...], frozenset[str]], Any] = {}
+        #: The schema of each column judged apart (:meth:`_alone`).
+        self._apart: dict[str, Any] = {}
         #: The ``datetime64[ns]`` columns read as text, parsed here over the whole file
         #: (``broken``: those whose coercion fails somewhere, known from an earlier read).
         self.dates = {
@@ -444,27 +448,77 @@ class _Chunker:
         if not dirty:
             return
         import pandas as pd
-        import pandera.pandas as pa
 
         frame = self.frame(batch.select(dirty))
         frame.index = pd.RangeIndex(start, start + batch.num_rows)
         text = self.text | _stored_as_text(batch, dirty)
         told = self._parse_text(frame, text) if text else set()
         self._coerced_gaps(frame)
-        schema = self._schema(tuple(dirty), self._parse_dates(frame))
+        undated = self._parse_dates(frame)
+        alone = self._alone(frame)
+        rest = [name for name in dirty if name not in alone]
+        rows = f"rows {start + 1}-{start + batch.num_rows}"
+        if rest:
+            judged = frame[rest] if alone else frame
+            self._judge(judged, self._schema(tuple(rest), undated), told, text, rows)
+        for name in alone:
+            if name not in self._apart:
+                self._apart[name] = self.plan.chunk_schema.select_columns([name])
+            self._judge(_with_a_gap(frame[name]), self._apart[name], told, text, rows)
+
+    def _judge(
+        self,
+        frame: pd.DataFrame,
+        schema: Any,
+        told: set[tuple[str, int]],
+        text: frozenset[str],
+        rows: str,
+    ) -> None:
+        """pandera's verdict on ``frame`` (of the chunk's ``rows``), folded into the tally;
+        not its failures of a row numbered -1 (:func:`_with_a_gap`)."""
+        import pandera.pandas as pa
+
         try:
             schema.validate(frame, lazy=True, inplace=True)
         except pa.errors.SchemaErrors as exc:
             shown = self._as_written(frame, text)
             cases = _named(exc.failure_cases, self.plan.schema.dtype_names)
+            cases = cases[cases["index"].astype(object) != -1]
             self.tally.add_cases(_without_echoes(cases), told, shown)
         except Exception as exc:  # pandera's own checks raising on these values
-            rows = f"rows {start + 1}-{start + batch.num_rows}"
-            named = f"column{'s' if len(dirty) > 1 else ''} {', '.join(dirty)}"
+            names = list(frame.columns)
+            named = f"column{'s' if len(names) > 1 else ''} {', '.join(map(str, names))}"
             raise DataError(
                 f"{self.display}: pandera cannot check {rows} ({named}): "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+
+    def _alone(self, frame: pd.DataFrame) -> list[str]:
+        """The chunk's columns that pandas reads as categories, without a gap, of a file that
+        holds one in them, which the schema declares as another dtype (by name alone).
+        pandera judges each value of the whole column; where a chunk holds no gap, pandas'
+        map of its categories may give a Categorical, on which pandera's coercion raises and
+        its dtype check names no row. Such a column is judged apart, a gap beside it, as in
+        the whole column (:func:`_with_a_gap`)."""
+        import pandas as pd
+
+        if self.plan.frame_checks:
+            return []
+        declared = self.plan.chunk_schema.columns
+        regexes = [str(k) for k, c in declared.items() if c.regex]
+        found = []
+        for name in frame.columns:
+            values, own = frame[name], declared.get(name)
+            if not isinstance(values.dtype, pd.CategoricalDtype) or values.isna().any():
+                continue  # (pandas maps a gap's categories to plain values)
+            if own is None or own.regex or any(regex_names(r, name) for r in regexes):
+                continue  # (judged by a regex column too: with the chunk)
+            wanted = getattr(own.dtype, "type", None)  # (None: no dtype, no coercion)
+            if wanted is None or isinstance(wanted, pd.CategoricalDtype):
+                continue
+            if self.holds_gaps(name):
+                found.append(name)
+        return found
 
     def _coerced_gaps(self, frame: pd.DataFrame) -> None:
         """Each gap of a column pandera coerces to numpy's ``bool`` as that coercion makes it
@@ -574,6 +628,14 @@ def _read_as_floats(column: ColumnPlan, raw: pd.Series, bad: pd.Series) -> bool:
     if column.rule.coerce or column.kind not in ("i", "u") or not raw.isna().any():
         return False
     return not column.rule.missing or not bad.any()
+
+
+def _with_a_gap(values: pd.Series) -> pd.DataFrame:
+    """``values`` (categories) and a gap of their dtype as row -1, in a frame of one column."""
+    import pandas as pd
+
+    gap = pd.Series(pd.Categorical([None], dtype=values.dtype), index=[-1], name=values.name)
+    return pd.concat([values, gap]).to_frame()
 
 
 def _whole(value: Any) -> Any:
