@@ -741,3 +741,31 @@ def test_a_category_with_a_gap_is_judged_as_a_whole_in_every_chunk(
     code, ours, theirs = _failures(root, capsys)
     assert ours == theirs
     assert code == (0 if dtype == "str" and coerce else 1)
+
+
+def test_a_column_pandas_cannot_read_as_its_metadata_says_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandas' metadata names ``Int8`` for a column that stores 1000: pandas cannot read the
+    file (``pandas.read_parquet`` raises), and it is bad input naming the file and column
+    (exit 2), where it was an internal error (exit 3)."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"y": [0, 1], "x": pd.array([1, 2], dtype="Int8")})
+    root = _judged(tmp_path, "{dtype: Int8}", frame, coerce=False)
+    path = root / "data" / "accounts.parquet"
+    table = pq.read_table(path)
+    wide = pyarrow.field("x", pyarrow.int64())
+    table = table.set_column(1, wide, pyarrow.array([1, 1000])).replace_schema_metadata(
+        table.schema.metadata
+    )
+    pq.write_table(table, path)
+    with pytest.raises(pyarrow.ArrowInvalid):
+        pd.read_parquet(path)
+    outcome = run_cli(capsys, "-C", str(root), "validate", "accounts")
+    assert (outcome.code, outcome.stdout) == (2, "")
+    assert outcome.stderr.startswith(
+        "mlgitops validate: error: data/accounts.parquet: pandas cannot read column 'x' as its "
+        "metadata says: "
+    ), outcome.stderr

@@ -93,9 +93,9 @@ class ParquetReader:
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
     ) -> Iterator[pa.Table]:
-        """Chunks of ``chunk_rows`` rows; a column is cast to its type in ``types`` when it can
-        be, but for one pandas' metadata gives a dtype of its own (:meth:`frame` reads it so),
-        which holds numbers or booleans."""
+        """Chunks of ``chunk_rows`` rows; a column is cast to its type in ``types`` where it
+        can be, as pandas' coercion would cast it (:func:`_cast`); not one of numbers or
+        booleans pandas' metadata gives a dtype of its own, which :meth:`frame` reads so."""
         import pyarrow as pa
 
         handle = self._open()
@@ -162,12 +162,17 @@ class ParquetReader:
         alone, and as ``pandas.read_parquet`` reads it (pandas' metadata gives ``Int64``,
         ``boolean``, ``string`` …) where it holds no gap and where it holds one (integers
         with a gap are floats, booleans objects)."""
+        import pyarrow as pa
+
         row = self._gap_row
         if row is None:
             return {}, {}, {}
         empty = self._nullable.empty_table()
-        plain = empty.to_pandas().dtypes
-        alone = empty.replace_schema_metadata(self._metadata).to_pandas().dtypes
+        try:
+            plain = empty.to_pandas().dtypes
+            alone = empty.replace_schema_metadata(self._metadata).to_pandas().dtypes
+        except (pa.ArrowException, TypeError, ValueError):
+            return {}, {}, {}
         return dict(plain.items()), dict(alone.items()), dict(row.dtypes.items())
 
     @functools.cached_property
@@ -202,13 +207,21 @@ class ParquetReader:
         objects in every chunk, as pandas reads the whole column (``8`` is ``8.0`` to
         pandera's ``str``, whichever chunk holds it). A column cast to the type pandera
         coerces it to holds its values in that type."""
+        import pyarrow as pa
+
         frame = table.to_pandas()
         for name in table.column_names:
             if table.schema.field(name).type != self._schema.field(name).type:
                 continue
             if name in self._restored:
                 alone = table.select([name]).replace_schema_metadata(self._metadata)
-                frame[name] = alone.to_pandas()[name].array
+                try:
+                    frame[name] = alone.to_pandas()[name].array
+                except (pa.ArrowException, TypeError, ValueError) as exc:
+                    raise DataError(
+                        f"{self.display}: pandas cannot read column {name!r} as its "
+                        f"metadata says: {exc}"
+                    ) from exc
                 continue
             wanted = self._gapped(name)
             if wanted is not None and wanted != frame[name].dtype:  # a gap in another chunk

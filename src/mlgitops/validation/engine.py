@@ -339,7 +339,7 @@ def _coerce(values: pd.Series, column: ColumnPlan) -> pa.Array | None:
     try:
         coerced = Engine.dtype(column.rule.dtype).try_coerce(values)
         return pa.Array.from_pandas(coerced)
-    except (ParserError, TypeError, ValueError, pa.ArrowException):
+    except (ParserError, TypeError, ValueError, OverflowError, pa.ArrowException):
         return None
 
 
