@@ -490,7 +490,7 @@ def test_output_folder_from_the_option(
 
 def _expected_holdout_rows(root: Path) -> int:
     """The split recomputed from the file as pandas reads it: every column is the key."""
-    from mlgitops.training.data import holdout_mask
+    from mlgitops.training.holdout import holdout_mask
 
     data = pd.read_csv(root / "data" / "tumors.csv")
     return int(holdout_mask(data, tuple(data.columns), 42, 0.25).sum())

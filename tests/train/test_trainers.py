@@ -133,7 +133,7 @@ def test_categorical_columns_are_encoded_inside_the_model(
 
 def _training_rows(root: Path) -> int:
     """Rows on the training side of the split, recomputed from the file read as the schema says."""
-    from mlgitops.training.data import holdout_mask
+    from mlgitops.training.holdout import holdout_mask
 
     data = pd.read_csv(root / "data" / "rides.csv", dtype={"zone": str})  # declared a category
     return int((~holdout_mask(data, tuple(data.columns), 7, 0.25)).sum())

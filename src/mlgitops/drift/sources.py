@@ -24,7 +24,7 @@ from mlgitops.results import load_provenance
 from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
-    from mlgitops.training.data import Table
+    from mlgitops.training.table import Table
 
 ARTIFACT = "reference.json"
 #: Where a run may hold it: at the root, or with train's other hand-off files.
@@ -143,7 +143,7 @@ def read_frame(repo: Path, pipeline: Pipeline, location: str) -> Table:
     import tempfile
 
     from mlgitops.outputs import ROW
-    from mlgitops.training.data import read_table
+    from mlgitops.training.table import read_table
 
     with tempfile.TemporaryDirectory(prefix="mlgitops-drift-") as tmp:
         table = read_table(
