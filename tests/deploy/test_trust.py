@@ -25,7 +25,7 @@ import requests
 
 from mlgitops.digest import folder_digest
 from mlgitops.evaluation.apart import child_environment
-from mlgitops.evaluation.baseline import task_of
+from mlgitops.evaluation.deployed import task_of
 from mlgitops.results import load_provenance
 from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_anchor import model_json

@@ -152,6 +152,7 @@ def judge(
     (default: loaded from MLflow in this process; ``deploy`` gives its recorded outputs).
     """
     from mlgitops.evaluation import assess, baseline, scoring, verdict
+    from mlgitops.evaluation.deployed import load_model
 
     found, record = baseline.find_baseline(root, ref, pipeline)
     deployed = None
@@ -160,7 +161,7 @@ def judge(
             if deployed_from is not None:
                 deployed = deployed_from(record, found.source)
             else:
-                deployed = baseline.load_model(record, uri(), found.source)
+                deployed = load_model(record, uri(), found.source)
     compare = pipeline.compare
     settings = scoring.BootstrapSettings(compare.resamples, compare.confidence, compare.seed)
     with console.group(f"Scoring and bootstrapping {len(pipeline.metrics)} metrics"):

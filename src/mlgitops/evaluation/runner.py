@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
     import pandas  # noqa: F401  (imported ahead, with MLflow and scikit-learn)
     from mlflow.models import Model  # noqa: F401
 
-    from mlgitops.evaluation.baseline import load_flavor  # noqa: F401
+    from mlgitops.evaluation.deployed import load_flavor  # noqa: F401
     from mlgitops.evaluation.handoff import model_outputs  # noqa: F401
     from mlgitops.frames import write_frame  # noqa: F401
 
@@ -308,7 +308,7 @@ def _serve(request: dict[str, Any], loaded: dict[str, Any]) -> list[str] | None:
     import pandas as pd
     from mlflow.models import Model
 
-    from mlgitops.evaluation.baseline import load_flavor
+    from mlgitops.evaluation.deployed import load_flavor
     from mlgitops.evaluation.handoff import model_outputs
     from mlgitops.frames import write_frame
 

@@ -127,9 +127,9 @@ def read_deployed(
     outputs and its signature (never MLflow's copy of its MLmodel, which the pull request
     credentials can rewrite), with its training rows from MLflow; CheckFailed where they are
     another model's or on another holdout."""
-    from mlgitops.evaluation import baseline
     from mlgitops.evaluation.apart import ModelFailed, read_outputs
     from mlgitops.evaluation.assess import DeployedModel, Recorded
+    from mlgitops.evaluation.deployed import deployed_info, task_of, training_rows
 
     folder = into / DEPLOYED
     about = _about(folder, DEPLOYED, pipeline, key)
@@ -151,10 +151,10 @@ def read_deployed(
             outputs = read_outputs(folder, rows, finite=False)
         except ModelFailed as exc:  # the deployed model's answer: it cannot be compared
             refused = str(exc)
-    baseline.deployed_info(record, tracking_uri, source)  # its run is not deleted
-    training = baseline.training_rows(record, tracking_uri, source) if record.run_id else None
+    deployed_info(record, tracking_uri, source)  # its run is not deleted
+    training = training_rows(record, tracking_uri, source) if record.run_id else None
     recorded = Recorded(outputs, None if refused is None else str(refused), names)
-    return DeployedModel(recorded, signature, training, baseline.task_of(record))
+    return DeployedModel(recorded, signature, training, task_of(record))
 
 
 def _signature(path: Path, about: dict[str, Any]) -> tuple[InputColumn, ...] | None:

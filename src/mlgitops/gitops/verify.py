@@ -129,6 +129,7 @@ def predict_deployed(
     from mlgitops.evaluation import baseline
     from mlgitops.evaluation.apart import ModelFailed
     from mlgitops.evaluation.assess import fallback_inputs
+    from mlgitops.evaluation.deployed import checked_download
     from mlgitops.evaluation.inputs import NotEvaluable, baseline_inputs, signature_of
 
     found, record = baseline.find_baseline(root, ref, pipeline)
@@ -139,7 +140,7 @@ def predict_deployed(
     frame = merged.split.holdout
     with tempfile.TemporaryDirectory(prefix="mlgitops-deployed-") as tmp:
         with console.group(f"Downloading the deployed model {record.model_uri}"):
-            folder, info = baseline.checked_download(record, uri, found.source, Path(tmp) / "model")
+            folder, info = checked_download(record, uri, found.source, Path(tmp) / "model")
         outputs = Path(tmp) / "outputs"
         signature = signature_of(info)
         names, refused = None, None
@@ -198,7 +199,7 @@ def _check_training_rows(uri: str, train: TrainResult, where: str) -> TrainingRo
     CheckFailed unless they are the ones the review recorded
     (:func:`mlgitops.gitops.anchor.check` requires that it recorded them)."""
     from mlgitops.errors import DataError
-    from mlgitops.evaluation.baseline import ARTIFACTS, TRAINING_ROWS, run_training_rows
+    from mlgitops.evaluation.deployed import ARTIFACTS, TRAINING_ROWS, run_training_rows
 
     what = f"the training rows of run {train.run_id} ({ARTIFACTS}/{TRAINING_ROWS} and "
     what += f"{ARTIFACTS}/train.json) in MLflow at {uri}"

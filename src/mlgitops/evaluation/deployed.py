@@ -1,0 +1,211 @@
+"""The deployed model, loaded from MLflow for compare: the files and training rows of what
+a provenance record names, refused unless they are the ones deploy checked (the record's
+digests), and the model loaded as its flavor gives it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from mlgitops import console, jsondoc
+from mlgitops.errors import DataError, ServiceError
+from mlgitops.evaluation.assess import DeployedModel
+from mlgitops.evaluation.inputs import signature_of
+from mlgitops.evaluation.pairing import TrainingRows, read_training_rows
+from mlgitops.results import ProvenanceRecord
+from mlgitops.spec.model import TASK_METRICS
+
+ARTIFACTS = "mlgitops"
+TRAINING_ROWS = "training_rows.parquet"
+
+
+def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> DeployedModel:
+    """The deployed model from MLflow, with its signature and training rows.
+
+    Its absence is an error, never a silent pass.
+    """
+    from mlflow.exceptions import MlflowException
+
+    folder = Path(tempfile.mkdtemp(prefix="mlgitops-deployed-"))
+    try:
+        files, info = checked_download(record, tracking_uri, source, folder / "model")
+        model = load_flavor(str(files), info)
+    except (MlflowException, OSError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise _missing(record, tracking_uri, source, exc) from exc
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _removed_with(model, folder)  # a pyfunc model may read its files while it predicts
+    training = training_rows(record, tracking_uri, source) if record.run_id else None
+    return DeployedModel(model, signature_of(info), training, task_of(record))
+
+
+def task_of(record: ProvenanceRecord) -> str | None:
+    """The task the deployed model was judged as when it was deployed: the one its record
+    names; in a record from before records named it, that of the metrics it holds (None:
+    it holds none, or metrics of both tasks)."""
+    if record.task in TASK_METRICS:
+        return record.task
+    tasks = {task for task, names in TASK_METRICS.items() if set(record.metrics) & set(names)}
+    return tasks.pop() if len(tasks) == 1 else None
+
+
+def checked_download(
+    record: ProvenanceRecord, tracking_uri: str, source: str, dest: Path
+) -> tuple[Path, Any]:
+    """The deployed model's files, downloaded to ``dest``, and their MLmodel (its flavors
+    and signature): ServiceError where its run is deleted, or unless they are the files
+    deploy checked (the record's ``model_digest``). The PR credentials can write the files
+    of any model logged in the pipeline's experiment, the deployed one's included."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
+
+    from mlgitops.digest import download_model, folder_digest
+
+    deployed_info(record, tracking_uri, source)  # its run is not deleted
+    try:
+        local = download_model(record.model_uri, dest, tracking_uri)
+    except (MlflowException, OSError) as exc:
+        raise _missing(record, tracking_uri, source, exc) from exc
+    if not record.model_digest:  # a record from before deploy recorded digests
+        console.error_line(
+            f"mlgitops: warning: {source} records no model digest: the files of "
+            f"{record.model_uri} are not checked (the next deploy records it)"
+        )
+    elif (digest := folder_digest(local)) != record.model_digest:
+        raise ServiceError(
+            f"the deployed model {record.model_uri} (recorded in {source}) has digest "
+            f"{digest} in MLflow at {tracking_uri}, but {source} records "
+            f"{record.model_digest}: its files changed after it was deployed, so nothing can "
+            "be judged against it; restore its files, or roll back to a model whose files "
+            "are intact"
+        )
+    try:
+        return local, Model.load(str(local))
+    except Exception as exc:  # the registry's files: no MLmodel, or not one MLflow reads
+        raise ServiceError(
+            f"{record.model_uri} in MLflow at {tracking_uri}: its MLmodel cannot be read ({exc})"
+        ) from exc
+
+
+def _removed_with(model: Any, folder: Path) -> None:
+    """Remove ``folder`` once ``model`` is gone (at exit at the latest)."""
+    import atexit
+    import weakref
+
+    try:
+        weakref.finalize(model, shutil.rmtree, folder, True)
+    except TypeError:  # an object that takes no weak reference
+        atexit.register(shutil.rmtree, folder, True)
+
+
+def deployed_info(record: ProvenanceRecord, tracking_uri: str, source: str) -> Any:
+    """MLflow's model info of the deployed model (its flavors and signature: files MLflow
+    reads as data, no model code); ServiceError where it or its run is gone."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    try:
+        if record.run_id:
+            run = mlflow.MlflowClient().get_run(record.run_id)
+            if run.info.lifecycle_stage == "deleted":
+                raise ServiceError(
+                    f"the deployed model {record.model_uri} (recorded in {source}) cannot be "
+                    f"used: its run {record.run_id} is deleted in MLflow at {tracking_uri}"
+                )
+        return mlflow.models.get_model_info(record.model_uri)
+    except (MlflowException, OSError) as exc:
+        raise _missing(record, tracking_uri, source, exc) from exc
+
+
+def _missing(
+    record: ProvenanceRecord, tracking_uri: str, source: str, exc: Exception
+) -> ServiceError:
+    detail = str(getattr(exc, "message", exc)).strip().splitlines()[0]
+    where = f"the deployed model {record.model_uri} (recorded in {source})"
+    return ServiceError(f"{where} is not in MLflow at {tracking_uri}: {detail}")
+
+
+def load_flavor(uri: str, info: Any = None) -> Any:
+    """A model (URI or local MLflow model folder): scikit-learn's own object where it is one.
+
+    The scikit-learn flavor keeps ``predict_proba`` and ``classes_``, which the
+    probability metrics need; any other model is loaded as a pyfunc.
+    """
+    import mlflow
+
+    info = info if info is not None else mlflow.models.get_model_info(uri)
+    with warnings.catch_warnings():
+        # MLflow's advice to the model's author (type hints, …) is not the reviewer's concern.
+        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+        if "sklearn" in info.flavors:
+            return mlflow.sklearn.load_model(uri)
+        return mlflow.pyfunc.load_model(uri)
+
+
+def training_rows(record: ProvenanceRecord, tracking_uri: str, source: str) -> TrainingRows | None:
+    """The fingerprints of the rows the deployed model trained on (None: its run records
+    none): ServiceError unless they are the ones deploy checked (the record's
+    ``training_rows_digest``). Compare keeps the deployed model off these rows, so whoever
+    could swap them would choose the holdout rows it is judged on."""
+    found = run_training_rows(record.run_id, tracking_uri)
+    if found is None and not record.training_rows_digest:
+        return None
+    digest, rows = found if found is not None else ("", None)
+    if not record.training_rows_digest:  # a record from before deploy recorded it
+        console.error_line(
+            f"mlgitops: warning: {source} records no training rows digest: the training rows "
+            f"of run {record.run_id} are not checked (the next deploy records it)"
+        )
+    elif digest != record.training_rows_digest:
+        now = f"have digest {digest}" if digest else "are missing"
+        raise ServiceError(
+            f"the training rows of the deployed model {record.model_uri} (run {record.run_id}, "
+            f"recorded in {source}) {now} in MLflow at {tracking_uri}, but "
+            f"{source} records {record.training_rows_digest}: they changed after it was "
+            "deployed, so nothing can be judged against it; restore its run's "
+            f"{ARTIFACTS}/{TRAINING_ROWS} and {ARTIFACTS}/train.json, or roll back to a model "
+            "whose run is intact"
+        )
+    return rows
+
+
+def run_training_rows(run_id: str, tracking_uri: str) -> tuple[str, TrainingRows | None] | None:
+    """A run's training rows as logged (None: it logged none), with their
+    :func:`mlgitops.digest.training_rows_digest`."""
+    from mlgitops.digest import training_rows_digest
+
+    with tempfile.TemporaryDirectory(prefix="mlgitops-baseline-") as folder:
+        train = _artifact(run_id, f"{ARTIFACTS}/train.json", tracking_uri, folder)
+        rows = _artifact(run_id, f"{ARTIFACTS}/{TRAINING_ROWS}", tracking_uri, folder)
+        if train is None or rows is None:
+            return None
+        try:
+            doc = jsondoc.loads(train.read_bytes(), f"run {run_id}: {ARTIFACTS}/train.json")
+            columns, target = doc.get("fingerprint_columns"), doc.get("target")
+            digest = training_rows_digest(rows.read_bytes(), columns, target)
+            return digest, read_training_rows(rows, columns, target)
+        except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
+            raise DataError(
+                f"run {run_id}: {ARTIFACTS}/{TRAINING_ROWS} or train.json cannot be read ({exc})"
+            ) from exc
+
+
+def _artifact(run_id: str, path: str, tracking_uri: str, folder: str) -> Path | None:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=path, dst_path=folder, tracking_uri=tracking_uri
+        )
+    except (MlflowException, OSError):
+        return None
+    found = Path(local)
+    return found if found.is_file() else None
