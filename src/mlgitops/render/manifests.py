@@ -20,7 +20,7 @@ from pathlib import Path
 from mlgitops import fsio, jsondoc
 from mlgitops.errors import BadInput
 from mlgitops.record import record
-from mlgitops.render import argocd, image, monitoring, serving, yamltext
+from mlgitops.render import alerts, analysis, argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
 from mlgitops.spec.deploy import UNDEPLOYED_DIGEST, Environment, application_name, recorded_image
 
@@ -105,14 +105,14 @@ def base_files(pipeline: Pipeline) -> dict[str, Obj]:
         objects["service-canary.yaml"] = serving.service(
             pipeline, serving.canary_service(pipeline), "canary"
         )
-        objects["analysis-template.yaml"] = monitoring.analysis_template(pipeline)
+        objects["analysis-template.yaml"] = analysis.analysis_template(pipeline)
     scrape = pipeline.deploy.metrics.scrape
     if scrape == "service-monitor":
         objects["service-monitor.yaml"] = monitoring.service_monitor(pipeline)
     elif scrape == "pod-monitor" and pipeline.deploy.target != "kserve":
         objects["pod-monitor.yaml"] = monitoring.pod_monitor(pipeline)
     if pipeline.deploy.metrics.alerts:
-        objects["prometheus-rule.yaml"] = monitoring.prometheus_rule(pipeline)
+        objects["prometheus-rule.yaml"] = alerts.prometheus_rule(pipeline)
     kustomization = {
         "apiVersion": KUSTOMIZE_API,
         "kind": "Kustomization",
@@ -205,14 +205,14 @@ def _patches(pipeline: Pipeline, env: Environment) -> list[Obj]:
     steps = canary_steps(env)
     canary: Obj = {"steps": steps}
     if env.analysis is not None:
-        canary["analysis"] = monitoring.rollout_analysis(pipeline, env.analysis, len(steps))
+        canary["analysis"] = analysis.rollout_analysis(pipeline, env.analysis, len(steps))
     rollout = _partial(pipeline, "argoproj.io/v1alpha1", "Rollout")
     rollout["spec"] = {"replicas": env.replicas, "strategy": {"canary": canary}}
     patches: list[Obj] = [{"target": _target(pipeline, rollout), "patch": rollout}]
     if env.analysis is not None:
         target = {"group": "argoproj.io", "version": "v1alpha1", "kind": "AnalysisTemplate"}
         target["name"] = pipeline.name
-        ops = monitoring.analysis_template_patch(pipeline, env.analysis)
+        ops = analysis.analysis_template_patch(pipeline, env.analysis)
         patches.append({"target": target, "patch": ops})
     return patches
 

@@ -1,0 +1,116 @@
+"""The PrometheusRule: alerts on the stable Service's error rate and p99 latency, in every
+namespace the pipeline deploys to, from the metrics :mod:`mlgitops.render.monitoring`
+scrapes, at the last environment's analysis thresholds."""
+
+from __future__ import annotations
+
+from mlgitops.render.monitoring import SCORING, is_kserve, number, rate_window
+from mlgitops.render.serving import metadata
+from mlgitops.spec import Pipeline
+from mlgitops.spec.deploy import Analysis
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    Obj = dict[str, Any]
+
+
+#: The alerts' rate() window where four scrape intervals are shorter.
+ALERT_WINDOW_S = 300
+
+
+def alert_window(pipeline: Pipeline) -> str:
+    """The alerts' rate() window: five minutes, but at least four scrape intervals (rate()
+    needs two samples in it)."""
+    assert pipeline.deploy is not None
+    return rate_window(ALERT_WINDOW_S, pipeline.deploy.metrics.interval)
+
+
+def alert_thresholds(pipeline: Pipeline) -> Analysis:
+    """The last environment's analysis thresholds (usually production), else the defaults."""
+    environments = pipeline.deploy.environments if pipeline.deploy else ()
+    found = [env.analysis for env in environments if env.analysis is not None]
+    return found[-1] if found else Analysis(prometheus="")
+
+
+def prometheus_rule(pipeline: Pipeline) -> Obj:
+    """Alerts on the stable Service's error rate and p99 latency."""
+    limits = alert_thresholds(pipeline)
+    errors, latency = _kserve_exprs(pipeline) if is_kserve(pipeline) else _server_exprs(pipeline)
+    errors += f"> {number(limits.max_error_rate)}\n"
+    latency += f"> {number(limits.max_p99_ms)}\n"
+    title = "".join(part.capitalize() for part in pipeline.name.split("-"))
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": metadata(pipeline),
+        "spec": {
+            "groups": [
+                {
+                    "name": f"mlgitops-{pipeline.name}",
+                    "rules": [
+                        _alert(f"{title}ModelErrorRateHigh", errors, "error rate", limits),
+                        _alert(f"{title}ModelLatencyHigh", latency, "p99 latency", limits),
+                    ],
+                }
+            ]
+        },
+    }
+
+
+def _namespaces(pipeline: Pipeline) -> str:
+    """A matcher of the namespaces the pipeline's environments deploy to: the alerts judge
+    its own Services, not another pipeline's of the same name elsewhere. (A namespace holds
+    lower-case letters, digits and ``-``: nothing a regular expression reads specially.)"""
+    names = (
+        sorted({env.namespace for env in pipeline.deploy.environments}) if pipeline.deploy else []
+    )
+    return f'namespace="{names[0]}"' if len(names) == 1 else f'namespace=~"{"|".join(names)}"'
+
+
+def _server_exprs(pipeline: Pipeline) -> tuple[str, str]:
+    """Error ratio and p99 (ms) of the stable Service, from the server's own metrics."""
+    w = alert_window(pipeline)
+    where = f'{_namespaces(pipeline)},service="{pipeline.name}",{SCORING}'
+    errors = (
+        f'sum by (namespace) (rate(mlgitops_requests_total{{{where},code="5xx"}}[{w}]))\n'
+        f"/\nsum by (namespace) (rate(mlgitops_requests_total{{{where}}}[{w}]))\n"
+    )
+    latency = (
+        "1000 * histogram_quantile(0.99, sum by (namespace, le) "
+        f"(rate(mlgitops_request_duration_seconds_bucket{{{where}}}[{w}])))\n"
+    )
+    return errors, latency
+
+
+def _kserve_exprs(pipeline: Pipeline) -> tuple[str, str]:
+    """The same from Knative's queue-proxy metrics of the predictor (latencies are in ms)."""
+    w = alert_window(pipeline)
+    where = f'{_namespaces(pipeline)},service_name="{pipeline.name}-predictor"'
+    errors = (
+        f'sum by (namespace) (rate(revision_request_count{{{where},response_code_class="5xx"}}[{w}]))\n'
+        f"/\nsum by (namespace) (rate(revision_request_count{{{where}}}[{w}]))\n"
+    )
+    latency = (
+        "histogram_quantile(0.99, sum by (namespace, le) "
+        f"(rate(revision_request_latencies_bucket{{{where}}}[{w}])))\n"
+    )
+    return errors, latency
+
+
+def _alert(name: str, expr: str, what: str, limits: Analysis) -> Obj:
+    bound = (
+        f"{number(limits.max_error_rate * 100)}%"
+        if what == "error rate"
+        else f"{number(limits.max_p99_ms)} ms"
+    )
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": "10m",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": f"Model server {what} above {bound} in {{{{ $labels.namespace }}}}",
+        },
+    }

@@ -1,0 +1,187 @@
+"""The canary analysis: Argo Rollouts' AnalysisTemplate, which judges the canary Service's
+success rate and p99 latency (and its predictions' shift from the stable Service's) from
+the metrics :mod:`mlgitops.render.monitoring` scrapes; each environment's patch of it, and
+the Rollout's analysis block that runs it."""
+
+from __future__ import annotations
+
+from mlgitops.render.monitoring import SCORING, number, rate_window, seconds
+from mlgitops.render.serving import canary_service, metadata
+from mlgitops.spec import Pipeline
+from mlgitops.spec.deploy import Analysis
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    Obj = dict[str, Any]
+
+
+#: Metrics that are missing or NaN (no traffic yet) are neither success nor failure.
+_GUARD = "len(result) > 0 && !isNaN(result[0])"
+
+_CANARY = 'namespace="{{args.namespace}}",service="{{args.service}}"'
+_STABLE = 'namespace="{{args.namespace}}",service="{{args.stable-service}}"'
+_RANGE = "[{{args.window}}]"
+_SUCCESS_RATE = (
+    f'sum(rate(mlgitops_requests_total{{{_CANARY},{SCORING},code!="5xx"}}{_RANGE}))\n'
+    "/\n"
+    f"sum(rate(mlgitops_requests_total{{{_CANARY},{SCORING}}}{_RANGE}))\n"
+)
+_P99_MS = (
+    "1000 * histogram_quantile(0.99, sum by (le) "
+    f"(rate(mlgitops_request_duration_seconds_bucket{{{_CANARY},{SCORING}}}{_RANGE})))\n"
+)
+ANALYSIS_ARGS = (
+    "namespace",
+    "service",
+    "stable-service",
+    "prometheus",
+    "min-success-rate",
+    "max-p99-ms",
+    "window",
+)
+SHIFT_ARG = "max-prediction-shift"
+
+
+def _shares(metric: str, by: str, where: str) -> str:
+    """Each ``by`` value's share of ``metric``'s rate (NaN without traffic)."""
+    return (
+        f"(sum by ({by}) (rate({metric}{{{where}}}{_RANGE}))"
+        f" / scalar(sum(rate({metric}{{{where}}}{_RANGE}))))"
+    )
+
+
+def _class_shift() -> str:
+    """Total variation distance between the canary's and the stable's predicted-class shares."""
+    canary = _shares("mlgitops_predictions_total", "class", _CANARY)
+    stable = _shares("mlgitops_predictions_total", "class", _STABLE)
+    return (
+        "(\n"
+        f"  (sum(abs({canary} - {stable})) or vector(0))\n"
+        f"  + (sum({canary} unless {stable}) or vector(0))\n"
+        f"  + (sum({stable} unless {canary}) or vector(0))\n"
+        ") / 2\n"
+        # Without predictions on either side the result is NaN: inconclusive, not a pass.
+        f"+ 0 * scalar(sum(rate(mlgitops_predictions_total{{{_CANARY}}}{_RANGE})))\n"
+        f"+ 0 * scalar(sum(rate(mlgitops_predictions_total{{{_STABLE}}}{_RANGE})))\n"
+    )
+
+
+def _value_shift() -> str:
+    """Largest gap between the cumulative shares at the prediction histogram's bounds."""
+    canary = (
+        f"sum by (le) (rate(mlgitops_prediction_bucket{{{_CANARY}}}{_RANGE}))"
+        f" / scalar(sum(rate(mlgitops_prediction_count{{{_CANARY}}}{_RANGE})))"
+    )
+    stable = (
+        f"sum by (le) (rate(mlgitops_prediction_bucket{{{_STABLE}}}{_RANGE}))"
+        f" / scalar(sum(rate(mlgitops_prediction_count{{{_STABLE}}}{_RANGE})))"
+    )
+    return f"max(abs(\n  {canary}\n  - {stable}\n))\n"
+
+
+def window(analysis: Analysis, scrape_interval: str) -> str:
+    """The rate() window: the analysis interval, but at least four scrape intervals."""
+    return rate_window(seconds(analysis.interval), scrape_interval)
+
+
+def checks_shift(pipeline: Pipeline) -> bool:
+    """Whether any environment compares the canary's predictions with the stable's."""
+    environments = pipeline.deploy.environments if pipeline.deploy else ()
+    return any(
+        env.analysis is not None and env.analysis.max_prediction_shift is not None
+        for env in environments
+    )
+
+
+def _metric(name: str, query: str, passes: str, fails: str) -> Obj:
+    return {
+        "name": name,
+        "interval": "1m",
+        "failureLimit": 1,
+        "inconclusiveLimit": 2,
+        "successCondition": f"{_GUARD} && {passes}",
+        "failureCondition": f"{_GUARD} && {fails}",
+        "provider": {"prometheus": {"address": "{{args.prometheus}}", "query": query}},
+    }
+
+
+def analysis_template(pipeline: Pipeline) -> Obj:
+    """Success rate and p99 latency of the canary Service (and prediction shift), thresholds as args."""
+    args = [*ANALYSIS_ARGS, SHIFT_ARG] if checks_shift(pipeline) else list(ANALYSIS_ARGS)
+    metrics = [
+        _metric(
+            "success-rate",
+            _SUCCESS_RATE,
+            "result[0] >= {{args.min-success-rate}}",
+            "result[0] < {{args.min-success-rate}}",
+        ),
+        _metric(
+            "latency-p99-ms",
+            _P99_MS,
+            "result[0] <= {{args.max-p99-ms}}",
+            "result[0] > {{args.max-p99-ms}}",
+        ),
+    ]
+    if checks_shift(pipeline):
+        query = _class_shift() if pipeline.task == "classification" else _value_shift()
+        metrics.append(
+            _metric(
+                "prediction-shift",
+                query,
+                f"result[0] <= {{{{args.{SHIFT_ARG}}}}}",
+                f"result[0] > {{{{args.{SHIFT_ARG}}}}}",
+            )
+        )
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": metadata(pipeline),
+        "spec": {"args": [{"name": arg} for arg in args], "metrics": metrics},
+    }
+
+
+def analysis_template_patch(pipeline: Pipeline, analysis: Analysis) -> list[Obj]:
+    """JSON patch operations: this environment's interval and failure limit.
+
+    An environment without ``max_prediction_shift`` drops the shift metric and
+    its argument when another environment put them into the base.
+    """
+    shift_in_base = checks_shift(pipeline)
+    keep_shift = analysis.max_prediction_shift is not None
+    ops: list[Obj] = []
+    for index in range(3 if keep_shift else 2):
+        for field, value in (
+            ("interval", analysis.interval),
+            ("failureLimit", analysis.failure_limit),
+        ):
+            ops.append({"op": "replace", "path": f"/spec/metrics/{index}/{field}", "value": value})
+    if shift_in_base and not keep_shift:
+        ops.append({"op": "remove", "path": "/spec/metrics/2"})
+        ops.append({"op": "remove", "path": f"/spec/args/{len(ANALYSIS_ARGS)}"})
+    return ops
+
+
+def rollout_analysis(pipeline: Pipeline, analysis: Analysis, steps: int) -> Obj:
+    """``spec.strategy.canary.analysis``: background analysis from the first canary weight on."""
+    assert pipeline.deploy is not None
+    values = {
+        "service": canary_service(pipeline),
+        "stable-service": pipeline.name,
+        "prometheus": analysis.prometheus,
+        "min-success-rate": number(1 - analysis.max_error_rate),
+        "max-p99-ms": number(analysis.max_p99_ms),
+        "window": window(analysis, pipeline.deploy.metrics.interval),
+    }
+    if analysis.max_prediction_shift is not None:
+        values[SHIFT_ARG] = number(analysis.max_prediction_shift)
+    args: list[Obj] = [
+        {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+    ]
+    args += [{"name": name, "value": value} for name, value in values.items()]
+    block: Obj = {"templates": [{"templateName": pipeline.name}]}
+    if steps > 1:
+        block["startingStep"] = 1
+    block["args"] = args
+    return block
