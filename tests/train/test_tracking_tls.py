@@ -20,7 +20,7 @@ import requests
 
 from mlgitops.errors import ServiceError
 from mlgitops.training.tracking import open_tracking
-from mlgitops.training.tracking_rest import reason
+from mlgitops.training.tracking_session import reason
 from tests.fixtures.mlflow_server import MlflowServer, Tls, start_mlflow_server, stop
 from tests.fixtures.tls import make_ca, make_tls
 from tests.train.helpers import cli, example_repo, unique

@@ -113,7 +113,7 @@ def _store(root: Path, uri: str, env: Mapping[str, str]) -> Iterator[Finding]:
 
 def _registry(root: Path, uri: str, env: Mapping[str, str]) -> Iterator[Finding]:
     from mlgitops.gitops.registry_rest import RestRegistry
-    from mlgitops.training.tracking_rest import session_for
+    from mlgitops.training.tracking_session import session_for
 
     try:
         registry = RestRegistry(uri, session_for(env))

@@ -86,7 +86,7 @@ def _artifact_over_http(uri: str, run_id: str, path: str) -> str | None:
     """One GET of the tracking server's ``get-artifact`` endpoint (proxied or not)."""
     import requests
 
-    from mlgitops.training.tracking_rest import reason, server, session_for
+    from mlgitops.training.tracking_session import reason, server, session_for
 
     session = session_for(os.environ)
     base, shown = server(uri, session)

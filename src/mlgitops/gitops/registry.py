@@ -142,7 +142,7 @@ def open_registry(uri: str, repo: Path, env: Mapping[str, str] | None = None) ->
     environ = os.environ if env is None else env
     if is_http(uri):
         from mlgitops.gitops.registry_rest import RestRegistry
-        from mlgitops.training.tracking_rest import session_for
+        from mlgitops.training.tracking_session import session_for
 
         return RestRegistry(uri, session_for(environ))
     from mlgitops.gitops.registry_local import LocalRegistry

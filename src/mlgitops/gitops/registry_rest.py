@@ -11,7 +11,8 @@ import requests
 from mlgitops.errors import ServiceError
 from mlgitops.gitops.registry import ModelVersion, version_of
 from mlgitops.training.tracking import RunRecord
-from mlgitops.training.tracking_rest import reason, run_record, server
+from mlgitops.training.tracking_rest import run_record
+from mlgitops.training.tracking_session import reason, server
 
 API = "/api/2.0/mlflow"
 _RETRY_STATUS = frozenset({429, 502, 503, 504})

@@ -228,7 +228,8 @@ def open_tracking(uri: str, repo: Path, env: Mapping[str, str] | None = None) ->
     """A client for ``uri``; nothing is contacted until the first call."""
     environ = os.environ if env is None else env
     if is_http(uri):
-        from mlgitops.training.tracking_rest import RestTracking, session_for
+        from mlgitops.training.tracking_rest import RestTracking
+        from mlgitops.training.tracking_session import session_for
 
         return RestTracking(uri, session_for(environ))
     from mlgitops.training.tracking_local import LocalTracking
