@@ -39,6 +39,7 @@ from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.gitops import anchor as anchors
 from mlgitops.gitops import attestation, delivery
 from mlgitops.gitops.anchor import Anchor
+from mlgitops.gitops.anchor_github import from_github
 from mlgitops.gitops.before_merge import before_merge
 from mlgitops.gitops.edits import (
     deploy_edit,
@@ -269,7 +270,7 @@ def _anchor(
         if output is not None:
             raise BadInput("--output names a local anchor; with GitHub the anchor is the PR's run")
         client = client_from_env(token, environ)
-        return anchors.from_github(client, slug, head, pipeline.name, _pr_workflow(pipeline))
+        return from_github(client, slug, head, pipeline.name, _pr_workflow(pipeline))
     if environ.get("GITHUB_ACTIONS") == "true":
         raise BadInput(
             "deploy in GitHub Actions needs GITHUB_TOKEN and GITHUB_REPOSITORY to find the "

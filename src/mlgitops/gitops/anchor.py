@@ -4,7 +4,7 @@ Deploy runs in the trusted context after the merge. It never asks MLflow which
 run to ship (tags and run ordering are writable by any job holding the PR
 credentials) and never reads the working tree's hand-off folder in CI (a
 committed ``.mlgitops/<name>/verdict.json`` is just a file in the merge). It
-asks GitHub instead:
+asks GitHub instead (:mod:`mlgitops.gitops.anchor_github`):
 
 1. the pull request merged as the pushed commit (``merge_commit_sha``);
 2. the PR workflow's newest run for that pull request's last head commit and
@@ -25,10 +25,7 @@ and everything says that the anchor is local.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +33,6 @@ from typing import Any
 
 from mlgitops import digest, jsondoc, proc
 from mlgitops.errors import BadInput, CheckFailed
-from mlgitops.github import PULL_FILES_LIMIT, GitHub
-from mlgitops.github.payloads import paths_of, seconds_of
 from mlgitops.outputs import Outputs, shown
 from mlgitops.results import VERDICT_SCHEMA_VERSION, TrainResult, load_train_result
 
@@ -68,11 +63,6 @@ class Anchor:
         return str(self.verdict.get("summary") or "")
 
 
-def artifact_name(pipeline: str) -> str:
-    """The PR workflow's upload of train.json and verdict.json (see pr.yml.j2)."""
-    return f"mlgitops-{pipeline}-train"
-
-
 def from_handoff(root: Path, outputs: Outputs, pipeline: str) -> Anchor:
     """The local anchor: the hand-off folder, which must not be committed to Git."""
     tracked = _tracked(root, outputs.folder)
@@ -88,23 +78,6 @@ def from_handoff(root: Path, outputs: Outputs, pipeline: str) -> Anchor:
     folder = shown(resolved if resolved.is_relative_to(root) else outputs.folder, root)
     where = f"local hand-off folder {folder} (no GitHub: the anchor is local)"
     return Anchor(load_train_result(train, str(outputs.train_json)), verdict, where, local=True)
-
-
-def from_github(client: GitHub, repo: str, sha: str, pipeline: str, pr_workflow: str) -> Anchor:
-    """The anchor of pushed commit ``sha``: its merged pull request's reviewed results."""
-    pull = _merged_pull(client, repo, sha)
-    number, head = int(pull["number"]), str(pull["head"]["sha"])
-    run = _reviewed_run(client, repo, pull, pr_workflow)
-    files = _results(client, repo, int(run["id"]), pipeline, pull)
-    train = load_train_result(
-        files["train.json"].decode("utf-8", "replace"),
-        f"workflow run {run['id']}: train.json",
-    )
-    verdict = _verdict_doc(files.get("verdict.json"), f"workflow run {run['id']}: verdict.json")
-    where = f"pull request #{number}, workflow run {run['id']} on {head[:12]}"
-    entries = client.list_pull_files(repo, number)
-    changed = None if len(entries) >= PULL_FILES_LIMIT else tuple(paths_of(entries))
-    return Anchor(train, verdict, where, False, number, head, int(run["id"]), changed)
 
 
 #: What the fields of train.json that deploy writes into a commit and model.json look like
@@ -165,182 +138,6 @@ def check(anchor: Anchor, pipeline: str) -> None:
             )
 
 
-# -- GitHub lookups -------------------------------------------------------------------
-
-
-def _merged_pull(client: GitHub, repo: str, sha: str) -> dict[str, Any]:
-    pulls = [
-        p
-        for p in client.pulls_for_commit(repo, sha)
-        if p.get("merged_at") and p.get("merge_commit_sha") == sha
-    ]
-    if not pulls:
-        raise CheckFailed(
-            f"commit {sha[:12]} is not the merge of a pull request: deploy ships only "
-            "what a pull request reviewed (merge through a pull request); nothing deployed"
-        )
-    return pulls[0]
-
-
-def sharing_its_branch(client: GitHub, repo: str, pull: Mapping[str, Any]) -> list[Any]:
-    """The other pull requests from the same branch into another base: GitHub's runs name
-    the head branch and commit, not the pull request, so a run of theirs on the merged one's
-    head commit (their base's workflow file, anything) would pass for its review."""
-    number, branch, base = int(pull["number"]), str(pull["head"]["ref"]), pull["base"]["ref"]
-    owner = repo.split("/", 1)[0]
-    return [
-        p
-        for p in client.list_pulls(repo, state="all", head=f"{owner}:{branch}")
-        if int(p["number"]) != number and (p.get("base") or {}).get("ref") != base
-    ]
-
-
-def open_at(pull: Mapping[str, Any], moment: float) -> bool:
-    """Whether ``pull`` was open at ``moment`` (so a run then may be its own); when GitHub
-    does not say, it may have been."""
-    opened, closed = seconds_of(pull.get("created_at")), seconds_of(pull.get("closed_at"))
-    return (opened is None or opened <= moment) and (closed is None or moment <= closed)
-
-
-def pull_request_runs(
-    client: GitHub, repo: str, pull: Mapping[str, Any], workflow: str
-) -> list[tuple[dict[str, Any], float]]:
-    """Runs of ``workflow`` (a path) that may be ``pull``'s own, with the moment each was
-    created: runs for a ``pull_request`` event on its head commit and branch, from this
-    repository (GitHub's runs name the head branch and commit, not the pull request: a run
-    of the same commit on another branch is another pull request's, which ran its base's
-    workflow file). Runs started while another pull request from the same branch into
-    another base was open (:func:`sharing_its_branch`) are still among them: see
-    :func:`apart`."""
-    head, branch = str(pull["head"]["sha"]), pull["head"]["ref"]
-    return [
-        (run, started)
-        for run in client.list_workflow_runs(repo, event="pull_request", head_sha=head)
-        if run.get("path") == workflow
-        and run.get("event") == "pull_request"
-        and (run.get("head_repository") or {}).get("full_name") == repo
-        and run.get("head_sha") == head
-        and run.get("head_branch") == branch
-        and (started := seconds_of(run.get("created_at"))) is not None
-    ]
-
-
-def apart(
-    runs: list[tuple[dict[str, Any], float]], others: list[Any]
-) -> list[tuple[dict[str, Any], float]]:
-    """The runs not started while one of ``others`` (:func:`sharing_its_branch`) was open:
-    those cannot be told from theirs."""
-    return [(run, started) for run, started in runs if not any(open_at(o, started) for o in others)]
-
-
-def _reviewed_run(
-    client: GitHub, repo: str, pull: Mapping[str, Any], workflow: str
-) -> dict[str, Any]:
-    number, head, branch = int(pull["number"]), str(pull["head"]["sha"]), pull["head"]["ref"]
-    merged = seconds_of(pull.get("merged_at"))
-    runs = [
-        (run, started)
-        for run, started in pull_request_runs(client, repo, pull, workflow)
-        if merged is not None and started <= merged
-    ]
-    if not any(run.get("status") == "completed" for run, _ in runs):
-        raise CheckFailed(
-            f"pull request #{number}: no completed run of {workflow} on its last commit "
-            f"{head[:12]} (branch {branch}) from this repository before its merge, so nothing "
-            "reviewed it; nothing deployed"
-        )
-    others = sharing_its_branch(client, repo, pull)
-    ours = [run for run, _ in apart(runs, others)]
-    if not ours:
-        open_then = [o for o in others if any(open_at(o, started) for _, started in runs)]
-        into = ", ".join(f"#{o['number']}" for o in open_then)
-        raise CheckFailed(
-            f"pull request #{number} comes from branch {branch}, and so does {into} into "
-            f"another base branch, open when {workflow} ran on {head[:12]}: those runs cannot "
-            f"be told apart from #{number}'s, so none of them is a review; nothing deployed "
-            "(merge the change again through a pull request from a branch of its own)"
-        )
-    newest = max(ours, key=lambda r: int(r["id"]))
-    if newest.get("status") != "completed":
-        # (run again, or still running: an older run is not its review in its place, as
-        # the newest may judge otherwise)
-        raise CheckFailed(
-            f"pull request #{number}: workflow run {newest['id']}, the newest of {workflow} "
-            f"on its last commit {head[:12]}, is {newest.get('status')} (attempt "
-            f"{newest.get('run_attempt') or 1}): its results are not settled; nothing "
-            "deployed (once it completes, running the deploy again takes its results only "
-            "where the attempt uploaded none: a new upload was made after the merge)"
-        )
-    return newest
-
-
-def _results(
-    client: GitHub, repo: str, run_id: int, pipeline: str, pull: Mapping[str, Any]
-) -> dict[str, bytes]:
-    """The run's uploaded results, uploaded before the pull request's merge: a run can be run
-    again after it, and its new attempt's upload replaces the reviewed one."""
-    name, number, merged_at = artifact_name(pipeline), int(pull["number"]), pull.get("merged_at")
-    merged = seconds_of(merged_at)
-    found = [
-        a
-        for a in client.list_run_artifacts(repo, run_id, name)
-        if a.get("name") == name and not a.get("expired")
-    ]
-    if not found:
-        raise CheckFailed(
-            f"pull request #{number}: workflow run {run_id} has no artifact {name} (expired, "
-            "or training did not run); run the pull request's checks again; nothing deployed"
-        )
-    artifact = found[-1]
-    stamps = [seconds_of(artifact.get(field)) for field in ("created_at", "updated_at")]
-    uploaded = [stamp for stamp in stamps if stamp is not None]
-    if merged is None or not uploaded:
-        missing = "the merge" if merged is None else f"the upload of artifact {name}"
-        raise CheckFailed(
-            f"pull request #{number}: GitHub gives no time for {missing} (workflow run "
-            f"{run_id}), so whether its results are the ones reviewed before the merge cannot "
-            "be told; nothing deployed"
-        )
-    if max(uploaded) > merged:
-        stamp = artifact.get("updated_at") or artifact.get("created_at")
-        raise CheckFailed(
-            f"pull request #{number}: artifact {name} of workflow run {run_id} was uploaded "
-            f"at {stamp}, after the merge at {merged_at} (the run was run again since): its "
-            "results are not the ones reviewed; nothing deployed"
-        )
-    archive = client.download_artifact(repo, int(artifact["id"]))
-    return members(archive, pipeline, f"artifact {name} of workflow run {run_id}")
-
-
-def members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
-    """train.json and verdict.json of ``pipeline`` from the artifact's zip: at its top, where
-    the train job names each file it uploads, or in ``<pipeline>/`` in an artifact uploaded
-    by a workflow that uploaded its whole hand-off folder."""
-    wanted = ("train.json", "verdict.json")
-    try:
-        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-            names = zipped.namelist()
-            out = {}
-            for file in wanted:
-                for candidate in (f"{pipeline}/{file}", file):
-                    if candidate in names:
-                        out[file] = zipped.read(candidate)
-                        break
-    except (
-        zipfile.BadZipFile,
-        OSError,
-        RuntimeError,
-        NotImplementedError,
-        EOFError,
-        zlib.error,
-    ) as exc:
-        # (encrypted, compressed in a way zipfile does not read, cut short)
-        raise BadInput(f"{what}: not a zip archive ({exc})") from exc
-    if "train.json" not in out:
-        raise CheckFailed(f"{what} holds no {pipeline}/train.json; nothing deployed")
-    return out
-
-
 # -- files ----------------------------------------------------------------------------
 
 
@@ -363,10 +160,12 @@ def _read(path: Path, pipeline: str, stage: str) -> str:
 
 
 def _verdict(path: Path, pipeline: str) -> Mapping[str, Any]:
-    return _verdict_doc(_read(path, pipeline, "compare").encode(), str(path))
+    return verdict_doc(_read(path, pipeline, "compare").encode(), str(path))
 
 
-def _verdict_doc(raw: bytes | None, what: str) -> Mapping[str, Any]:
+def verdict_doc(raw: bytes | None, what: str) -> Mapping[str, Any]:
+    """``verdict.json`` (``raw``, read from ``what``) as compare wrote it; CheckFailed where
+    there is none, BadInput where it is not a verdict document."""
     if raw is None:
         raise CheckFailed(f"{what} is missing: compare never judged the model; nothing deployed")
     try:

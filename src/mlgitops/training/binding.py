@@ -213,7 +213,7 @@ def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple
     run (newest first). A run made while another pull request from the same branch into another base
     was open may be that one's, run with its base's workflow file: it is no record (as for
     deploy's anchor). Results that do not read as a train.json are none either."""
-    from mlgitops.gitops.anchor import (
+    from mlgitops.gitops.workflow_runs import (
         apart,
         artifact_name,
         members,
