@@ -18,12 +18,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/slow.csv":
             time.sleep(1.5)
         name = self.path.lstrip("/")
-        if name not in ("out_of_range.csv", "slow.csv"):
+        if name not in ("out_of_range.csv", "slow.csv", "sign-in.csv", "as-html.csv"):
             self.send_error(404, "Not Found")
             return
         body = (CORPUS / "out_of_range.csv").read_bytes()
+        if name == "sign-in.csv":  # a proxy's or a host's sign-in page, answered 200
+            body = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body></body></html>\n"
         try:
             self.send_response(200)
+            if name in ("sign-in.csv", "as-html.csv"):
+                self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -76,6 +80,30 @@ def test_url_annotations_name_no_repository_file(
         f"::error title=age%3A in_range(0%2C 120)::2 row(s): values out of range; "
         f"first at {url}:3: 130"
     )
+
+
+def test_a_web_page_where_the_data_should_be_is_named_as_such(
+    server: str, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sign-in page answered with 200 was read as CSV: "the file has a header but no data
+    rows", about a header of HTML."""
+    url = f"{server}/sign-in.csv"
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--data", url)
+    assert (outcome.code, outcome.stdout) == (2, "")
+    assert outcome.stderr == (
+        f"mlgitops validate: error: {url}: the server answered with a web page "
+        "(Content-Type: text/html; charset=utf-8), not the data file: a sign-in or error "
+        "page? Give the URL of the file itself\n"
+    )
+
+
+def test_data_a_server_calls_html_is_read_where_it_is_no_web_page(
+    server: str, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"{server}/as-html.csv"
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--data", url)
+    assert outcome.code == 1
+    assert outcome.stdout.splitlines()[0] == f"accounts: {url}, 4 rows: FAILED (2 check(s))"
 
 
 def test_url_404(server: str, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -96,6 +96,7 @@ def download(
             if response.status_code >= 400:
                 reason = f" {response.reason}" if response.reason else ""
                 raise DataError(f"{url}: the server answered HTTP {response.status_code}{reason}")
+            kind = response.headers.get("Content-Type", "")
             with dest.open("wb") as handle:
                 for block in response.iter_content(_BLOCK):
                     handle.write(block)
@@ -106,7 +107,23 @@ def download(
         if "timed out" in str(exc):  # a stall while streaming the body
             raise DataError(f"{url}: no answer within {timeout:g}s (timed out)") from exc
         raise DataError(f"{url}: cannot download: {_reason(exc)}") from exc
+    if _web_page(kind, dest):
+        raise DataError(
+            f"{url}: the server answered with a web page (Content-Type: {kind}), not the data "
+            "file: a sign-in or error page? Give the URL of the file itself"
+        )
     return digest.hexdigest()
+
+
+def _web_page(kind: str, path: Path) -> bool:
+    """Whether the server called what it sent HTML and it reads as such (it starts with a
+    tag): a sign-in or error page answered with 200, not data a server mislabels."""
+    media = kind.split(";")[0].strip().lower()
+    if media not in ("text/html", "application/xhtml+xml"):
+        return False
+    with path.open("rb") as handle:
+        start = handle.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return start.startswith(b"<")
 
 
 def _reason(exc: Exception) -> str:
