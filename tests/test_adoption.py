@@ -72,6 +72,9 @@ def test_adopt_writes_the_gitignore_entry_and_the_repo_settings(existing: Path) 
     [
         ("https://x-access-token:ghp_example@github.com/acme/churn.git", "https://github.com/acme/churn.git"),
         ("https://github.com/acme/churn.git\"\nevil: 1", None),
+        ("ssh://git@github.com/acme/churn.git", "https://github.com/acme/churn.git"),
+        ("ssh://git@gitlab.example.com:2222/ml/churn.git", "https://gitlab.example.com/ml/churn.git"),
+        ("git+ssh://git@github.com/acme/churn.git", "https://github.com/acme/churn.git"),
     ],
 )  # fmt: skip
 def test_adopt_writes_no_credential_and_no_line_a_remote_url_holds(
@@ -86,6 +89,24 @@ def test_adopt_writes_no_credential_and_no_line_a_remote_url_holds(
     assert "ghp_example" not in config and "evil" not in config
     assert config.endswith(f"argocd:\n  repo_url: {written}\n" if written else "trunk\n")
     assert _mlgitops("render", "--check", cwd=existing).returncode == 0
+
+
+def test_adopt_in_a_folder_of_the_repository_writes_nothing_and_names_its_top(
+    existing: Path,
+) -> None:
+    """``mlgitops -C sub adopt`` wrote ``mlgitops.yaml`` into ``sub``, where no command run at
+    the top finds it, and GitHub reads workflows only from the top's ``.github``."""
+    (existing / "sub").mkdir()
+    result = _mlgitops("-C", "sub", "adopt", cwd=existing)
+    top = existing.resolve()
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"mlgitops adopt: error: {top / 'sub'} is a folder of the Git repository {top}: "
+        "mlgitops lives at a repository's top, where GitHub reads .github/workflows "
+        f"(run `mlgitops -C {top} adopt`)\n"
+    )
+    assert sorted(p.name for p in (existing / "sub").iterdir()) == []
+    assert not (existing / "mlgitops.yaml").exists()
 
 
 @pytest.mark.parametrize("branch", ["2024", "@rel"])

@@ -38,9 +38,10 @@ def default_branch(root: Path, remote: str) -> str:
 
 
 def https_url(url: str) -> str | None:
-    """An Argo CD ``repoURL`` for a Git remote URL (``git@host:org/repo.git`` as https),
-    without the user and token a remote URL may hold (``mlgitops.yaml`` is committed); None
-    for any other form, or one holding white space."""
+    """An Argo CD ``repoURL`` for a Git remote URL (``git@host:org/repo.git`` and
+    ``ssh://git@host[:port]/org/repo.git`` as https, the ssh port left out), without the
+    user and token a remote URL may hold (``mlgitops.yaml`` is committed); None for any
+    other form, or one holding white space."""
     from mlgitops.masking import split_credentials
 
     if any(c.isspace() or not c.isprintable() for c in url):
@@ -53,7 +54,22 @@ def https_url(url: str) -> str | None:
     if url.startswith("git@") and ":" in url:
         host, path = url.removeprefix("git@").split(":", 1)
         return f"https://{host}/{path}"
+    if url.startswith(("ssh://", "git+ssh://")):
+        return _ssh_as_https(url)
     return None
+
+
+def _ssh_as_https(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a bad IPv6 host
+        return None
+    if not host or parts.path.strip("/") == "" or parts.query or parts.fragment:
+        return None
+    return f"https://{f'[{host}]' if ':' in host else host}{parts.path}"
 
 
 def repo_config(branch: str, url: str | None) -> str:
@@ -84,6 +100,13 @@ def run(*, repo: Path, remote: str) -> int:
     inside = proc.run(["git", "rev-parse", "--show-toplevel"], cwd=root, check=False)
     if inside.returncode != 0:
         raise BadInput(f"{root} is not a Git repository: run `git init` first")
+    top = Path(inside.stdout.strip()).resolve()
+    if top != root:
+        raise BadInput(
+            f"{root} is a folder of the Git repository {top}: mlgitops lives at a "
+            f"repository's top, where GitHub reads .github/workflows "
+            f"(run `mlgitops -C {top} adopt`)"
+        )
     files = {".gitignore": hygiene.gitignore_of(root)}
     if not (root / REPO_CONFIG).exists():
         url = proc.git("remote", "get-url", remote, cwd=root, check=False)
