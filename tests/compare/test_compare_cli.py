@@ -582,3 +582,42 @@ def test_the_default_base_is_the_remote_default_branch(tmp_path: Path, capsys: C
         "baseline: none; first deployment: no deployed model yet, absolute gates only "
         "(origin/main:manifests/stale/overlays/staging/model.json does not exist)"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fraction", [False, True])
+def test_an_integer_feature_now_read_as_floats_is_compared_where_every_value_is_whole(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: Capsys, fraction: bool
+) -> None:
+    """The deployed model's signature takes ``f0`` as integers (MLflow enforces it); the
+    pull request's holdout holds it as floats, as where the schema now declares it
+    ``float64``. Whole numbers are given to it as the integers it takes, and compared; one
+    fraction makes the comparison not evaluable, and says why."""
+    world = _world(
+        tmp_path, mlflow_server, capsys, "counts", gates="  accuracy: {max_drop: 0.05}\n"
+    )
+    train, holdout = _data()
+    train = train.assign(f0=(train["f0"] * 10).round().astype("int64"))
+    holdout = holdout.assign(f0=(holdout["f0"] * 10).round().astype("float64"))
+    if fraction:
+        holdout.loc[holdout.index[5], "f0"] += 0.5
+    model = _fit(train)
+    base = world.log_pyfunc(labels_only(model), train.drop(columns=["y"]).head())
+    world.deploy(base)
+    world.candidate(World.local(model), holdout, [0, 1])
+    code, out, err = world.compare()
+    verdict = world.verdict()
+    [change] = verdict["features"]["type_changed"]
+    assert (change["name"], change["baseline"], change["candidate"]) == ("f0", "long", "double")
+    if fraction:
+        assert (code, change["compatible"], verdict["passed"]) == (1, False, False), out
+        assert verdict["comparison"]["reasons"] == [
+            "column 'f0' changed type from long (what the deployed model takes) to double, "
+            "which cannot be given to it: not every value is a whole number it holds"
+        ]
+        return
+    assert (code, err, change["compatible"]) == (0, "", True), out
+    assert verdict["comparison"]["status"] == "evaluable"
+    [accuracy] = [m for m in verdict["metrics"] if m["name"] == "accuracy"]
+    x = holdout.drop(columns=["y", "__row__"]).astype({"f0": "int64"})
+    assert accuracy["baseline"] == pytest.approx(skm.accuracy_score(holdout["y"], model.predict(x)))

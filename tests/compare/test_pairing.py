@@ -304,3 +304,42 @@ def test_a_model_without_known_inputs_or_that_fails_on_them_is_not_evaluable() -
     )
     # no row was compared (the verdict's holdout.compared says so, as for a missing column)
     assert (failing.comparison.compared_rows, unknown.comparison.compared_rows) == (0, 0)
+
+
+def test_whole_numbers_read_as_floats_are_given_to_a_model_that_takes_integers() -> None:
+    """A pull request that declares an integer feature ``float64`` (its values still whole)
+    left the comparison not evaluable: the deployed model was refused the very values it
+    takes. They are given to it as integers, and the diff calls the change compatible."""
+    frame = _frame()
+    model = _fitted(frame)
+    signature = (InputColumn("age", "long"), InputColumn("income", "double"))
+    floats = frame.assign(age=frame["age"].astype("float64"))
+    scores = _scores(floats, DeployedModel(model, signature, None))
+    assert scores.comparison.evaluable and scores.predictions is not None
+    assert scores.predictions.labels.tolist() == model.predict(frame[["age", "income"]]).tolist()
+    diff = scores.comparison.features
+    assert diff is not None
+    assert diff.type_changed == (TypeChange("age", "long", "double", compatible=True),)
+    given = baseline_inputs(floats, signature)
+    assert given["age"].dtype == np.int64 and given["age"].tolist() == frame["age"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [(0.5, "a fraction"), (np.nan, "a gap"), (np.inf, "an infinite value"), (2.0**63, "too large")],
+)
+def test_floats_that_are_not_all_whole_numbers_are_not_given_to_a_model_that_takes_integers(
+    change: float, why: str
+) -> None:
+    frame = _frame()
+    floats = frame.assign(age=frame["age"].astype("float64"))
+    floats.loc[3, "age"] = floats.loc[3, "age"] + change if np.isfinite(change) else change
+    signature = (InputColumn("age", "long"), InputColumn("income", "double"))
+    scores = _scores(floats, DeployedModel(_fitted(frame), signature, None))
+    assert not scores.comparison.evaluable, why
+    assert scores.comparison.reasons == (
+        "column 'age' changed type from long (what the deployed model takes) to double, "
+        "which cannot be given to it: not every value is a whole number it holds",
+    )
+    assert scores.comparison.features is not None
+    assert scores.comparison.features.type_changed[0].compatible is False

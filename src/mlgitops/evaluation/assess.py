@@ -24,6 +24,7 @@ from mlgitops.evaluation.inputs import (
     baseline_inputs,
     column_types,
     feature_diff,
+    whole_numbers,
 )
 from mlgitops.evaluation.metrics import Array, Holdout, Predictions
 from mlgitops.evaluation.pairing import EVALUABLE, Comparison, TrainingRows, paired_rows
@@ -127,7 +128,7 @@ def against_deployed(
         model.names if isinstance(model, Recorded) else getattr(model, "feature_names_in_", None)
     )
     inputs = deployed.inputs or fallback_inputs(known, frame)
-    diff = None if inputs is None else feature_diff(inputs, features)
+    diff = None if inputs is None else feature_diff(inputs, features, _whole(frame, inputs))
     unscored = Comparison(EVALUABLE, len(frame), min_rows=pipeline.compare.min_rows, features=diff)
     everything: Array = np.arange(len(frame))
     otherwise = _predicts_otherwise(pipeline, deployed)
@@ -159,6 +160,11 @@ def against_deployed(
     except NotEvaluable as exc:  # no row was compared
         return BaselineScores(None, rows, replace(comparison.refused(str(exc)), compared_rows=0))
     return BaselineScores(predictions, rows, comparison)
+
+
+def _whole(frame: Any, inputs: Sequence[InputColumn]) -> set[str]:
+    """The signature's integer columns the holdout holds as floats that are all whole."""
+    return {c.name for c in inputs if c.name in frame and whole_numbers(frame[c.name], c.type)}
 
 
 def _predicts_otherwise(pipeline: Pipeline, deployed: DeployedModel) -> str | None:

@@ -13,7 +13,7 @@ deployed model's signature: added, removed, type changed, reordered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,8 @@ _NUMERIC = {
     "float": {"integer", "long", "float", "double"},
     "double": {"integer", "long", "float", "double"},
 }
+#: MLflow's integer column types: the numpy type each is given as, and the values it holds.
+_INTEGERS = {"integer": ("int32", 2**31), "long": ("int64", 2**63)}
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,26 @@ def compatible(baseline: str, candidate: str) -> bool:
     return candidate in _NUMERIC.get(baseline, set())
 
 
+def whole_numbers(values: Any, baseline: str) -> bool:
+    """Whether ``values`` are floats that the integer type ``baseline`` holds every one of:
+    finite whole numbers in its range (an integer feature a pull request declares ``float64``,
+    or that a reader took as floats). The deployed model is given them as integers, the
+    values it would have had."""
+    import numpy as np
+
+    if baseline not in _INTEGERS or getattr(values.dtype, "kind", "") != "f":
+        return False
+    bound = _INTEGERS[baseline][1]
+    numbers = values.to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return bool(
+            np.isfinite(numbers).all()
+            and (numbers == np.floor(numbers)).all()
+            and (numbers >= -bound).all()
+            and (numbers < bound).all()
+        )
+
+
 def column_types(frame: Any, names: Sequence[str]) -> tuple[InputColumn, ...]:
     """The MLflow column types of ``names`` in ``frame`` (as ``train`` writes signatures)."""
     from mlgitops.training.mlmodel import input_schema
@@ -77,12 +99,23 @@ def column_types(frame: Any, names: Sequence[str]) -> tuple[InputColumn, ...]:
     return tuple(InputColumn(c["name"], c["type"]) for c in input_schema(frame[list(names)]))
 
 
-def feature_diff(signature: Sequence[InputColumn], candidate: Sequence[InputColumn]) -> FeatureDiff:
-    """Added, removed and retyped columns of the candidate against the signature."""
+def feature_diff(
+    signature: Sequence[InputColumn],
+    candidate: Sequence[InputColumn],
+    whole: Collection[str] = (),
+) -> FeatureDiff:
+    """Added, removed and retyped columns of the candidate against the signature; the
+    columns ``whole`` hold floats that are all whole numbers (:func:`whole_numbers`), which
+    a model that takes integers is given as such."""
     theirs = {c.name: c for c in signature}
     ours = {c.name: c for c in candidate}
     changed = tuple(
-        TypeChange(c.name, c.type, ours[c.name].type, compatible(c.type, ours[c.name].type))
+        TypeChange(
+            c.name,
+            c.type,
+            ours[c.name].type,
+            compatible(c.type, ours[c.name].type) or c.name in whole,
+        )
         for c in signature
         if c.name in ours and ours[c.name].type != c.type
     )
@@ -112,11 +145,15 @@ def baseline_inputs(frame: Any, signature: Sequence[InputColumn]) -> Any:
         )
     given = column_types(frame, [c.name for c in signature])
     for want, have in zip(signature, given, strict=True):
-        if not compatible(want.type, have.type):
-            raise NotEvaluable(
-                f"column {want.name!r} changed type from {want.type} (what the deployed model "
-                f"takes) to {have.type}, which cannot be given to it"
-            )
+        if compatible(want.type, have.type) or whole_numbers(frame[want.name], want.type):
+            continue
+        refused = (
+            f"column {want.name!r} changed type from {want.type} (what the deployed model "
+            f"takes) to {have.type}, which cannot be given to it"
+        )
+        if want.type in _INTEGERS and have.type in ("float", "double"):
+            refused += ": not every value is a whole number it holds"
+        raise NotEvaluable(refused)
     return _cast(frame[[c.name for c in signature]], signature)
 
 
@@ -126,7 +163,7 @@ def _cast(frame: Any, signature: Sequence[InputColumn]) -> Any:
         for c in signature
         if c.type in ("float", "double") and str(frame[c.name].dtype) not in ("float32", "float64")
     }
-    casts.update({c.name: "int64" for c in signature if c.type == "long"})
+    casts.update({c.name: _INTEGERS[c.type][0] for c in signature if c.type in _INTEGERS})
     return frame.astype(casts) if casts else frame.copy()
 
 
