@@ -1,6 +1,6 @@
 """The spec's inline columns as plain rules agree with pandera's own schema of them.
 
-:func:`mlgitops.validation.rules.inline` writes down, without importing
+:func:`mlgitops.validation.inline_rules.inline` writes down, without importing
 pandera, what pandera's ``DataFrameSchema`` of the same columns holds; the
 stages read those values. Each inline dtype and check is built both ways
 here and compared field by field, and so are the plan, the structural
@@ -22,8 +22,9 @@ import pytest
 from mlgitops.spec.model import Column
 from mlgitops.validation.diff import describe_schema
 from mlgitops.validation.engine import pandera_structure, structure
+from mlgitops.validation.inline_rules import INLINE_DTYPES, inline
 from mlgitops.validation.plan import make_plan
-from mlgitops.validation.rules import INLINE_DTYPES, ColumnRule, Schema, inline
+from mlgitops.validation.rules import ColumnRule, Schema
 from mlgitops.validation.schema import from_yaml_text
 from tests.conftest import PROJECT
 
@@ -143,7 +144,7 @@ from pathlib import Path
 from mlgitops.data import open_data
 from mlgitops.spec.model import Column
 from mlgitops.validation.engine import Limits, validate
-from mlgitops.validation.rules import inline
+from mlgitops.validation.inline_rules import inline
 columns = [Column("id", "int64"), Column("x", "float64", min=0, max=1),
            Column("k", "str", nullable=True)]
 if sys.argv[2]:

@@ -15,7 +15,7 @@ from mlgitops.spec.loader import parse_pipeline
 from mlgitops.spec.model import Pipeline, is_url
 from mlgitops.validation import diff
 from mlgitops.validation.engine import profile_only
-from mlgitops.validation.rules import inline
+from mlgitops.validation.inline_rules import inline
 from mlgitops.validation.schema import from_yaml_text
 
 

@@ -35,7 +35,7 @@ def describe_schema(schema: Any) -> dict[str, Any]:
 
 
 def _column(column: Any) -> dict[str, Any]:
-    from mlgitops.validation.rules import SPEC_NAMES
+    from mlgitops.validation.inline_rules import SPEC_NAMES
 
     out: dict[str, Any] = {
         "dtype": SPEC_NAMES.get(column.dtype, column.dtype),

@@ -35,7 +35,8 @@ from mlgitops.validation.check_arguments import (
     reads_true,
     written_checks,
 )
-from mlgitops.validation.rules import Schema, inline
+from mlgitops.validation.inline_rules import inline
+from mlgitops.validation.rules import Schema
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
