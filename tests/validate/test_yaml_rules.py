@@ -26,7 +26,8 @@ import yaml
 from mlgitops.errors import BadInput, SpecError
 from mlgitops.validation import yaml_rules
 from mlgitops.validation.rules import ColumnRule, Schema
-from mlgitops.validation.schema import audit, from_yaml_text, pandera_schema
+from mlgitops.validation.schema import from_yaml_text, pandera_schema
+from mlgitops.validation.schema_audit import audit
 from tests.conftest import PROJECT
 
 DTYPES = [

@@ -5,7 +5,9 @@ pandera loads a check with an argument it does not take, and its function then f
 whatever it judges; and a column of text never equals or orders with a number, so a
 check that takes one fails every value (or, ``notin``, none). Both are refused at the
 place the file writes them, with the places found in the file's three ways of writing a
-check: a flat key, an entry of a ``checks`` mapping, one of a ``checks`` list.
+check: a flat key, an entry of a ``checks`` mapping, one of a ``checks`` list. So is a
+date column's bound written as a number, which pandera reads as a date only with a
+deprecation.
 """
 
 from __future__ import annotations
@@ -189,3 +191,66 @@ def _values(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [v for part in value for v in _values(part)]
     return [value]
+
+
+def numbers_for_dates(source: str, doc: Mapping[str, Any]) -> Problem | None:
+    """The first check of a date column whose bound is a number, not a date.
+
+    pandera reads each bound of a date column's check as a date, and a number as one
+    only with a deprecation (in a later pandas, as nanoseconds since 1970); kept a
+    number, its comparison with every date raises on every run.
+    """
+    from pandera.engines import pandas_engine
+
+    dates = pandas_engine.Engine.dtype(pandas_engine.DateTime)
+    columns = doc.get("columns")
+    for name, column in columns.items() if isinstance(columns, Mapping) else ():
+        if not isinstance(column, Mapping):
+            continue
+        dtype, _, had = column_dtype(doc, name, column)
+        if not isinstance(dtype, str):
+            continue
+        try:
+            if not dates.check(pandas_engine.Engine.dtype(dtype)):
+                continue
+        except Exception:  # a dtype pandera does not know: its own message says so
+            continue
+        for path, value in _check_bounds(["columns", name], column):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                line, col = locate(doc, path)
+                return Problem(
+                    source,
+                    line,
+                    col,
+                    f"column {str(name)!r}: {path[-1]}: {value!r} is a number, and the "
+                    f"column {had}: write the bound as a date "
+                    "('2024-01-01 00:00:00')",
+                )
+    return None
+
+
+def _check_bounds(where: list[Any], column: Mapping[str, Any]) -> Iterator[tuple[list[Any], Any]]:
+    """(path, value) of each value a column's checks are given, flat keys or ``checks``."""
+    listed = column.get("checks")
+    if listed is None:
+        entries = [([*where, key], column[key]) for key in column if is_check(key)]
+    elif isinstance(listed, Mapping):
+        entries = [([*where, "checks", key], value) for key, value in listed.items()]
+    elif isinstance(listed, list):
+        entries = [([*where, "checks", i], entry) for i, entry in enumerate(listed)]
+    else:
+        entries = []
+    for path, value in entries:
+        if isinstance(value, Mapping):
+            for arg, stat in value.items():
+                if arg != "options":
+                    yield [*path, arg], stat
+        else:
+            yield path, value
+
+
+def is_check(key: Any) -> bool:
+    """Whether pandera's ``Check`` has a built-in or registered check of that name."""
+    from pandera.api.checks import Check
+
+    return callable(getattr(Check, str(key), None))
