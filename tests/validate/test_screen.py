@@ -168,7 +168,7 @@ def test_screen_agrees_with_pandera_on_text(values: list[Any]) -> None:
 def test_uniqueness_with_keys_that_rise_then_fall() -> None:
     import pyarrow as pa
 
-    from mlgitops.validation.tablewide import Uniqueness
+    from mlgitops.validation.uniqueness import Uniqueness
 
     unique = Uniqueness(("id",), 4)
     for chunk in ([1, 2, 3], [4, 5], [0, 2]):
@@ -184,7 +184,7 @@ def test_uniqueness_with_keys_that_rise_then_fall() -> None:
 def test_uniqueness_of_rising_keys_needs_no_sort() -> None:
     import pyarrow as pa
 
-    from mlgitops.validation.tablewide import Uniqueness
+    from mlgitops.validation.uniqueness import Uniqueness
 
     unique = Uniqueness(("id",), 4)
     for chunk in ([1, 2, 3], [4, 9]):
@@ -215,7 +215,7 @@ def test_uniqueness_of_whole_numbers_agrees_with_pandas(
     import pandas as pd
     import pyarrow as pa
 
-    from mlgitops.validation.tablewide import Uniqueness
+    from mlgitops.validation.uniqueness import Uniqueness
 
     parts = [pa.table({"id": pa.array(c, type=getattr(pa, kind)())}) for c in chunks]
     unique = Uniqueness(("id",), 2)
@@ -245,7 +245,7 @@ def test_uniqueness_of_ids_that_rise_in_runs_then_fall_back(seed: int) -> None:
     import pandas as pd
     import pyarrow as pa
 
-    from mlgitops.validation.tablewide import Uniqueness
+    from mlgitops.validation.uniqueness import Uniqueness
 
     rng = random.Random(seed)
     chunks, next_id = [], rng.choice([-50, 0, 1, 2**40])
@@ -277,7 +277,7 @@ def test_consecutive_ids_take_no_memory_while_they_rise() -> None:
     """Millions of ids in order, in chunks: nothing is kept per row, and nothing repeats."""
     import pyarrow as pa
 
-    from mlgitops.validation.tablewide import Uniqueness
+    from mlgitops.validation.uniqueness import Uniqueness
 
     unique = Uniqueness(("id",), 4_000_000)
     for start in range(0, 4_000_000, 250_000):
@@ -298,15 +298,15 @@ def test_hashes_beyond_the_memory_budget_go_to_disk_and_find_the_same_repeats(
     import pandas as pd
     import pyarrow as pa
 
-    from mlgitops.validation import tablewide
+    from mlgitops.validation import uniqueness
 
-    monkeypatch.setattr(tablewide, "KEPT", 1000)
+    monkeypatch.setattr(uniqueness, "KEPT", 1000)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     rng = np.random.default_rng(5)
     ids = rng.permutation(20_000).astype(np.int64)
     ids[rng.choice(20_000, 30, replace=False)] = ids[rng.choice(20_000, 30)]
     for column in (ids, np.array([f"k{v}" for v in ids]), ids.astype(np.float64)):
-        unique = tablewide.Uniqueness(("id",), 20_000)
+        unique = uniqueness.Uniqueness(("id",), 20_000)
         parts = [pa.table({"id": column[i : i + 700]}) for i in range(0, len(column), 700)]
         for part in parts:
             unique.add(part)
@@ -327,13 +327,13 @@ def test_a_temporary_folder_that_cannot_hold_the_hashes_is_the_machines_problem(
     import pyarrow as pa
 
     from mlgitops.errors import ServiceError
-    from mlgitops.validation import tablewide
+    from mlgitops.validation import uniqueness
 
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     monkeypatch.setattr(tempfile, "tempdir", str(blocked / "tmp"))
-    monkeypatch.setattr(tablewide, "KEPT", 10)
-    unique = tablewide.Uniqueness(("id",), 100)
+    monkeypatch.setattr(uniqueness, "KEPT", 10)
+    unique = uniqueness.Uniqueness(("id",), 100)
     unique.add(pa.table({"id": [5, 3, 9, 1]}))
     with pytest.raises(ServiceError, match=r"cannot keep a unique key's hashes in .*a-file/tmp"):
         unique.add(pa.table({"id": list(range(20, 0, -1))}))
@@ -346,7 +346,7 @@ def test_many_keys_in_no_order_are_sorted_in_halves_and_find_the_same_repeats() 
     import pandas as pd
     import pyarrow as pa
 
-    from mlgitops.validation.tablewide import Uniqueness
+    from mlgitops.validation.uniqueness import Uniqueness
 
     rng = np.random.default_rng(9)
     ids = rng.permutation(1_200_000).astype(np.int64)
@@ -381,14 +381,14 @@ def test_keys_in_no_order_within_a_span_are_told_distinct_without_a_sort(
     import pandas as pd
     import pyarrow as pa
 
-    from mlgitops.validation import tablewide
+    from mlgitops.validation import row_hashes, uniqueness
 
     sorts: list[int] = []
-    real = tablewide._repeats
-    monkeypatch.setattr(tablewide, "_repeats", lambda *a, **k: sorts.append(1) or real(*a, **k))
+    real = row_hashes.repeats
+    monkeypatch.setattr(row_hashes, "repeats", lambda *a, **k: sorts.append(1) or real(*a, **k))
     build, sorted_ = _SPANS[shape]
     ids = np.asarray(build(np.random.default_rng(3).permutation(300_000), np), dtype=np.int64)
-    unique = tablewide.Uniqueness(("id",), len(ids))
+    unique = uniqueness.Uniqueness(("id",), len(ids))
     for start in range(0, len(ids), 70_000):
         unique.add(pa.table({"id": ids[start : start + 70_000]}))
     twice = np.unique(ids[pd.Series(ids).duplicated().to_numpy()]).view(np.uint64)

@@ -33,7 +33,8 @@ from mlgitops.validation.plan import ColumnPlan, Plan, bool_gaps, coerced_bool, 
 from mlgitops.validation.profile import Profiler
 from mlgitops.validation.rules import DATA_FILE, Schema, regex_names
 from mlgitops.validation.screen import clean
-from mlgitops.validation.tablewide import Uncomparable, Uniqueness, ValueSet, row_bounds
+from mlgitops.validation.tablewide import Uncomparable, ValueSet, row_bounds
+from mlgitops.validation.uniqueness import Uniqueness
 
 #: Columns re-read as text one by one before reading all of them as text.
 _RESTARTS = 3
