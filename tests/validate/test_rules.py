@@ -21,11 +21,11 @@ import pytest
 
 from mlgitops.spec.model import Column
 from mlgitops.validation.diff import describe_schema
-from mlgitops.validation.engine import pandera_structure, structure
 from mlgitops.validation.inline_rules import INLINE_DTYPES, inline
 from mlgitops.validation.plan import make_plan
 from mlgitops.validation.rules import ColumnRule, Schema
 from mlgitops.validation.schema import from_yaml_text
+from mlgitops.validation.structure import pandera_structure, structure
 from tests.conftest import PROJECT
 
 DTYPES = sorted(INLINE_DTYPES)

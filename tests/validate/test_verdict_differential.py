@@ -25,7 +25,7 @@ import pytest
 
 from mlgitops.data import open_data
 from mlgitops.errors import DataError
-from mlgitops.validation import engine, failures, uniqueness
+from mlgitops.validation import failures, text_numbers, uniqueness
 from mlgitops.validation.engine import Limits, validate
 from mlgitops.validation.rules import with_schema_dtype
 from mlgitops.validation.schema import Schema, from_yaml_text
@@ -253,7 +253,7 @@ def _verdict(outcome: Any) -> Verdict:
 @pytest.fixture
 def every_example(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every failing row as an example (the report shows 5), so rows can be compared."""
-    for module in (engine, failures, uniqueness):
+    for module in (text_numbers, failures, uniqueness):
         monkeypatch.setattr(module, "EXAMPLES", 1_000)
 
 

@@ -1,7 +1,7 @@
 """Checks over the whole table, correct across chunk borders: ``unique_values_eq`` (the
 distinct values of a column over every chunk) and the spec's row bounds; and what a
-table-wide check compares of a column, or cannot (uniqueness is
-:mod:`mlgitops.validation.uniqueness`'s).
+table-wide check compares of a column (as pandera's coercion makes it), or cannot
+(uniqueness is :mod:`mlgitops.validation.uniqueness`'s).
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.data.base import Reader
 from mlgitops.errors import DataError
 from mlgitops.validation.failures import Failure, plain_value
 from mlgitops.validation.parsing import Typed, as_values, is_text
+from mlgitops.validation.plan import ColumnPlan, Plan
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 _DISTINCT_LIMIT = 10_000
@@ -110,3 +113,51 @@ def row_bounds(rows: int, low: int | None, high: int | None) -> Iterable[Failure
         yield Failure(
             None, f"row_count <= {high}", f"{rows:,} rows; the spec allows at most {high:,}", None
         )
+
+
+class Coerced:
+    """The columns a check over the whole table compares (``unique``, ``unique_values_eq``)
+    that pandera coerces, where the file holds another type than the schema's (Arrow casts
+    only what pandas' coercion casts alike): as pandera's coercion makes them, so that the
+    check compares what pandera compares (every timestamp is True to numpy's ``bool``). A
+    column whose coercion fails is compared as read, as pandera then judges it."""
+
+    def __init__(self, plan: Plan, names: Iterable[str], reader: Reader) -> None:
+        wanted = set(names)
+        #: (text is parsed as numbers here, dates as the timestamps they write, and
+        #: pandera's ``object`` holds any value as it is)
+        self.columns = {
+            c.name: c
+            for c in plan.columns
+            if c.name in wanted
+            and c.rule.coerce
+            and c.rule.dtype not in (None, "object")
+            and c.kind != "M"
+        }
+        self.frame = reader.frame
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        for name, column in self.columns.items():
+            if name not in batch.column_names:
+                continue  # (another key's second pass)
+            array = batch.column(name)
+            if array.type == column.arrow or is_text(array.type):
+                continue
+            values = _coerce(self.frame(batch.select([name]))[name], column)
+            if values is not None:
+                batch = batch.set_column(batch.schema.get_field_index(name), name, values)
+        return batch
+
+
+def _coerce(values: pd.Series, column: ColumnPlan) -> pa.Array | None:
+    """``values`` as pandera's coercion to ``column``'s dtype makes them, in Arrow; None where
+    that coercion fails."""
+    import pyarrow as pa
+    from pandera.engines.pandas_engine import Engine
+    from pandera.errors import ParserError
+
+    try:
+        coerced = Engine.dtype(column.rule.dtype).try_coerce(values)
+        return pa.Array.from_pandas(coerced)
+    except (ParserError, TypeError, ValueError, OverflowError, pa.ArrowException):
+        return None
