@@ -254,11 +254,11 @@ def _fail_as_text_in_plain_pandera(name: str, data: bytes, start: str, tmp_path:
 def test_fields_starting_like_a_hexadecimal_number_are_found_as_a_pattern_finds_them(
     seed: int,
 ) -> None:
-    """:func:`csvblocks.hexadecimal` (a search for an x first, then numpy) against a regular
+    """:func:`csvparse.hexadecimal` (a search for an x first, then numpy) against a regular
     expression over the same bytes, cut at the same length."""
     import random
 
-    from mlgitops.data.csvblocks import hexadecimal
+    from mlgitops.data.csvparse import hexadecimal
 
     rng = random.Random(seed)
     for _ in range(2_000):

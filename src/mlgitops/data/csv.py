@@ -32,7 +32,7 @@ from collections.abc import Collection, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from mlgitops.data import csvblocks
+from mlgitops.data import csvblocks, csvparse
 from mlgitops.data.base import ConversionFailed, distinct_names
 from mlgitops.data.csvscan import Place, Problem, padded, records, scan
 from mlgitops.errors import DataError
@@ -79,7 +79,7 @@ class _Counted:
         self.newlines = -lead.count(b"\n")
         self.lone_cr = False
         #: Whether the bytes read hold a field that starts ``0x`` or ``0X``
-        #: (:func:`csvblocks.hexadecimal`)
+        #: (:func:`csvparse.hexadecimal`)
         self.hexadecimal = False
         self.last = b""
         self.closed = False
@@ -101,7 +101,7 @@ class _Counted:
             self.newlines += data.count(b"\n")
             if not self.hexadecimal:  # a 0 at the end of the last read may start one too
                 across = self.last == b"0" and data[:1] in (b"x", b"X")
-                self.hexadecimal = across or csvblocks.hexadecimal(data)
+                self.hexadecimal = across or csvparse.hexadecimal(data)
             if not self.lone_cr and (b"\r" in data or self.last == b"\r"):
                 joined = self.last + data
                 lone = joined.count(b"\r") - int(joined.endswith(b"\r"))
@@ -366,7 +366,7 @@ class CsvReader:
                     regular = yield from self._stream(header, everything, size, read)
                     places = None
             except pa.ArrowInvalid as exc:
-                if csvblocks.conversion_column(str(exc), header) is not None:
+                if csvparse.conversion_column(str(exc), header) is not None:
                     raise self._translate(str(exc), header) from exc
             except UnicodeDecodeError:
                 pass
@@ -413,7 +413,7 @@ class CsvReader:
                 for batch in _parsed_ahead(stream, counted):
                     table = pa.Table.from_batches([batch])
                     if counted.hexadecimal:  # read, parsed or read ahead
-                        csvblocks.refuse_integers(table)
+                        csvparse.refuse_integers(table)
                     read.rows += batch.num_rows
                     yield table
                     del batch, table
@@ -444,7 +444,7 @@ class CsvReader:
         last = b""
         places: list[tuple[int, Place]] = []
         blocks = csvblocks.Blocks(self.path, self._header_size, size)
-        parsed = csvblocks.parsed(blocks, header, convert, read, _pool(), decode=decode)
+        parsed = csvparse.parsed(blocks, header, convert, read, _pool(), decode=decode)
         for start, table, count, end in parsed:
             places.append((read.rows, Place(start, self._header_lines + newlines + 1, len(header))))
             read.rows, newlines, last = read.rows + table.num_rows, newlines + count, end
@@ -482,7 +482,7 @@ class CsvReader:
                     convert_options=convert,
                     memory_pool=_pool(),
                 )
-                csvblocks.refuse_hexadecimal(table, data)
+                csvparse.refuse_hexadecimal(table, data)
                 read.rows += table.num_rows
                 yield table
                 del table
@@ -551,7 +551,7 @@ class CsvReader:
         return csvblocks.closed_at_end(self.path, start) is True
 
     def _translate(self, message: str, header: list[str]) -> Exception:
-        column = csvblocks.conversion_column(message, header)
+        column = csvparse.conversion_column(message, header)
         if column is not None:
             return ConversionFailed(column)
         return self._diagnose(message)

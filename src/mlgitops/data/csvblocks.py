@@ -1,11 +1,11 @@
-"""CSV files cut into blocks at record ends, the blocks parsed side by side.
+"""CSV files cut into blocks at record ends, for the blocks to be parsed side by side.
 
 pyarrow's streaming reader tokenizes on one thread, and its multi-threaded
 reader holds the whole file in memory. So the file is read a block at a time,
 each block cut at its last newline where a record ends, and the blocks are
 parsed on every core, each as one pyarrow block (pyarrow cuts nothing
-further, so it splits no quoted value). Finding the cuts is part of reading
-the blocks: the file is read once.
+further, so it splits no quoted value: :mod:`mlgitops.data.csvparse`). Finding
+the cuts is part of reading the blocks: the file is read once.
 
 A block starts where a record starts. Without a quote in it, its every
 newline ends a record. With one, a newline may lie inside a quoted value, so
@@ -33,17 +33,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, NamedTuple
 
-from mlgitops.data.base import ConversionFailed
 from mlgitops.data.csvscan import FIELD_LIMIT, ends_record, last_record_end, whole_lines
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 _CHUNK = 1 << 20
 #: Lines read back from a cut: from about 4 KiB, growing to 1 MiB before giving up.
@@ -262,172 +256,3 @@ def blank_lines(path: Path) -> bool:
         except csv.Error:
             return True
     return False
-
-
-def parsed(
-    blocks: Blocks,
-    header: list[str],
-    convert: Any,
-    blank: Any,
-    pool: Any,
-    *,
-    decode: bool = False,
-) -> Iterator[tuple[int, pa.Table, int, bytes]]:
-    """Each block's first byte, its table, the line ends it holds (LF, CRLF or a lone CR),
-    and its last byte, in order; blocks are parsed ahead on every core. ``decode``: each
-    block's bytes are decoded as UTF-8 as well (UnicodeDecodeError where they are not), for
-    the columns pyarrow does not convert.
-
-    Each block is one pyarrow block (pyarrow cuts nothing further, so a quoted
-    newline needs no lexing pass to find record ends); the blocks are parsed
-    side by side, pyarrow releasing the GIL.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pc
-
-    parse = pc.ParseOptions(newlines_in_values=False, invalid_row_handler=blank)
-    # without a quote in a block, pyarrow need not look for one (a few percent of the parse)
-    plain = pc.ParseOptions(newlines_in_values=False, invalid_row_handler=blank, quote_char=False)
-
-    def one(block: Block) -> tuple[int, pa.Table, int, bytes]:
-        import numpy as np
-
-        data, length = block.data, block.length
-        if decode:
-            str(memoryview(data)[:length], "utf-8")
-        source = pa.py_buffer(data).slice(0, length)
-        if data.startswith(BOM):
-            source = pa.py_buffer(KEEP_MARK + data[:length])
-        read = pc.ReadOptions(column_names=header, use_threads=False, block_size=source.size + 1)
-        table = _converted(
-            source,
-            header,
-            read_options=read,
-            parse_options=parse if block.quoted else plain,
-            convert_options=convert,
-            memory_pool=pool,
-        )
-        refuse_hexadecimal(table, data, length)
-        # numpy counts with the GIL released, four times as fast as bytes.count
-        ends = int(np.count_nonzero(np.frombuffer(data, np.uint8, length) == ord("\n")))
-        if data.find(b"\r", 0, length) >= 0:  # a lone CR ends a line too
-            ends += data.count(b"\r", 0, length) - data.count(b"\r\n", 0, length)
-        return block.start, table, ends, bytes(data[length - 1 : length])
-
-    workers = os.cpu_count() or 1
-    pending: deque[tuple[Future[tuple[int, pa.Table, int, bytes]], bytearray]] = deque()
-
-    def done() -> tuple[int, pa.Table, int, bytes]:
-        future, data = pending.popleft()
-        result = future.result()
-        blocks.release(data)
-        return result
-
-    with ThreadPoolExecutor(workers, thread_name_prefix="csv-parse") as executor:
-        try:
-            for block in blocks:
-                pending.append((executor.submit(one, block), block.data))
-                del block
-                if len(pending) > workers:
-                    yield done()
-            while pending:
-                yield done()
-        finally:  # stopped early: what is not started never starts
-            for future, _ in pending:
-                future.cancel()
-
-
-def refuse_hexadecimal(table: pa.Table, data: Any, length: int | None = None) -> None:
-    """:func:`refuse_integers` where the bytes ``table`` was read from (the first ``length``
-    of ``data``) hold a field that starts with ``0x`` or ``0X`` (:func:`hexadecimal`)."""
-    if _integers(table) and hexadecimal(data, length):
-        refuse_integers(table)
-
-
-def refuse_integers(table: pa.Table) -> None:
-    """ConversionFailed naming the integer columns of ``table`` (if it has any): pyarrow
-    reads ``0x1e`` as the integer 30, where pandas reads text, which pandera's coercion
-    refuses. Those columns are then read as text, and judged as pandera judges them (a
-    ``0x`` in a text costs only that)."""
-    integers = _integers(table)
-    if integers:
-        raise ConversionFailed(integers[0], integers[1:])
-
-
-def _integers(table: pa.Table) -> list[str]:
-    import pyarrow as pa
-
-    return [field.name for field in table.schema if pa.types.is_integer(field.type)]
-
-
-#: The bytes a field may start after (a space: pyarrow reads `` 0x1e`` as 30 too).
-_FIELD_STARTS = b',\n\r" \t'
-
-
-def hexadecimal(data: Any, length: int | None = None) -> bool:
-    """Whether the first ``length`` bytes of ``data`` (all: None) hold a field that starts
-    with ``0x`` or ``0X``, as an integer pyarrow reads in hexadecimal does."""
-    import numpy as np
-
-    end = len(data) if length is None else length
-    if data.find(b"x", 0, end) < 0 and data.find(b"X", 0, end) < 0:
-        return False  # no x at all (found at memory's speed): most files of numbers
-    raw = np.frombuffer(data, np.uint8, end)
-    # numpy compares with the GIL released; an x is rare in numbers, a 0 is not
-    zeros = np.flatnonzero((raw[1:] == ord("x")) | (raw[1:] == ord("X")))
-    zeros = zeros[raw[zeros] == ord("0")]
-    if not zeros.size:
-        return False
-    before = raw[np.maximum(zeros - 1, 0)]
-    starts = np.isin(before, np.frombuffer(_FIELD_STARTS, np.uint8)) | (zeros == 0)
-    return bool(np.any(starts))
-
-
-#: Columns found not to convert in one block before the caller is told.
-_FAILING_MOST = 16
-
-
-def _converted(data: Any, header: list[str], *, convert_options: Any, **options: Any) -> pa.Table:
-    """One block read as pyarrow reads it; where values do not parse as their columns' types,
-    :class:`ConversionFailed` naming every such column of the block: it is read again with
-    each one found as text until it converts (a few more reads of one block, so that rows
-    appended in the wrong shape cost the caller one more pass, not one per column)."""
-    import copy
-
-    import pyarrow as pa
-    import pyarrow.csv as pc
-
-    failing: list[str] = []
-    convert = convert_options
-    while True:
-        try:
-            table = pc.read_csv(data, convert_options=convert, **options)
-        except pa.ArrowInvalid as exc:
-            column = conversion_column(str(exc), header)
-            if not column or column in failing:
-                if not failing:
-                    raise
-                break  # what more there is: the caller reads it again as text anyway
-            failing.append(column)
-            if len(failing) == _FAILING_MOST:
-                break  # so many: the caller goes on to read every column as text
-            convert = copy.copy(convert_options)
-            convert.column_types = {
-                **convert_options.column_types,
-                **{name: pa.string() for name in failing},
-            }
-        else:
-            if not failing:
-                return table
-            break
-    raise ConversionFailed(failing[0], failing[1:])
-
-
-def conversion_column(message: str, header: list[str]) -> str | None:
-    """The column of pyarrow's error where it is a value that does not parse as its
-    column's type ("" where the error names no column of ``header``); None for any other
-    error."""
-    if "CSV conversion error" not in message or "invalid UTF8" in message:
-        return None
-    index = message.split("In CSV column #", 1)[-1].split(":", 1)[0]
-    return header[int(index)] if index.isdigit() and int(index) < len(header) else ""
