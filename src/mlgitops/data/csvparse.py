@@ -1,17 +1,18 @@
-"""CSV blocks parsed by pyarrow side by side, as pandas reads them.
-
-Each block (:mod:`mlgitops.data.csvblocks`) is one pyarrow block, parsed on a core
-of its own. Where pyarrow reads a value otherwise than pandas (an integer written in
-hexadecimal, which pandas reads as text) or a value does not parse as its column's
-type, the columns are named (:class:`~mlgitops.data.base.ConversionFailed`) and read
-again as text, to be judged as pandera judges them.
+"""CSV parsed by pyarrow as pandas reads it: a file's blocks side by side on every core,
+the exact path's pieces, and what every read by pyarrow shares (pandas' missing values,
+the rows pandas skips, one memory pool). Where pyarrow reads a value otherwise than pandas
+(an integer written in hexadecimal, which pandas reads as text; a NaN in a float column),
+or a value does not parse as its column's type, its columns are named
+(:class:`~mlgitops.data.base.ConversionFailed`) to be read again as text.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,82 @@ from mlgitops.data.csvblocks import BOM, KEEP_MARK, Block, Blocks
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+#: What pandas reads as missing (pandas' default ``na_values``), so both agree.
+NULL_VALUES = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+
+
+def conversions(
+    types: Mapping[str, pa.DataType], wanted: list[str], others: list[str]
+) -> tuple[Any, Any]:
+    """pyarrow's conversion of the columns ``wanted``, typed as ``types`` says (text where
+    it names none); and of those and the ``others``, read as text: both with pandas'
+    missing values."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    options = {"strings_can_be_null": True, "null_values": list(NULL_VALUES)}
+    typed = {name: types.get(name, pa.string()) for name in wanted}
+    convert = pc.ConvertOptions(column_types=typed, include_columns=wanted, **options)
+    everything = convert
+    if others:
+        also = {**typed, **{name: pa.string() for name in others}}
+        everything = pc.ConvertOptions(
+            column_types=also, include_columns=wanted + others, **options
+        )
+    return convert, everything
+
+
+class Read:
+    """One read of the file: the data rows handed out so far, and pyarrow's verdict on a row
+    of the wrong width (pandas skips lines of only spaces and tabs)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def __call__(self, row: Any) -> str:
+        return "skip" if not row.text.strip(" \t\r\n") else "error"
+
+
+@contextlib.contextmanager
+def quiet_undecodable_rows() -> Iterator[None]:
+    """No traceback on stderr for a row of the wrong width that is not UTF-8.
+
+    pyarrow decodes such a row to text before handing it to :class:`Read`; the
+    decoding raises inside pyarrow's callback, which Python reports as an
+    "Exception ignored" traceback. pyarrow then refuses the row, and the reader
+    names its line as not UTF-8 text: the traceback says nothing more.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.object, Read) and isinstance(
+            unraisable.exc_value, UnicodeDecodeError
+        ):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        if sys.unraisablehook is hook:  # (a reader started meanwhile restores its own)
+            sys.unraisablehook = previous
+
+
+def pool() -> pa.MemoryPool:
+    """jemalloc, where pyarrow has it. Its pages freed by one block are reused by the next
+    (returning them to the system at once, then faulting them in again, cost about a tenth
+    of the parse)."""
+    import pyarrow as pa
+
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
 
 
 def parsed(
@@ -95,6 +172,27 @@ def parsed(
                 future.cancel()
 
 
+def piece(data: bytes, header: list[str], convert: Any, parse: Any) -> pa.Table:
+    """A piece of the exact path (records walked as pandas reads them, the fields a record
+    lacks given as nulls: :func:`~mlgitops.data.csvscan.padded`) parsed by pyarrow."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    if data.startswith(BOM):  # a record's mark, which pyarrow would drop
+        data = KEEP_MARK + data
+    # one block: a record may be larger than any block size pyarrow would pick
+    options = pc.ReadOptions(column_names=header, block_size=len(data) + 1)
+    table = pc.read_csv(
+        pa.py_buffer(data),
+        read_options=options,
+        parse_options=parse,
+        convert_options=convert,
+        memory_pool=pool(),
+    )
+    refuse_hexadecimal(table, data)
+    return table
+
+
 def refuse_hexadecimal(table: pa.Table, data: Any, length: int | None = None) -> None:
     """:func:`refuse_integers` where the bytes ``table`` was read from (the first ``length``
     of ``data``) hold a field that starts with ``0x`` or ``0X`` (:func:`hexadecimal`)."""
@@ -110,6 +208,15 @@ def refuse_integers(table: pa.Table) -> None:
     integers = _integers(table)
     if integers:
         raise ConversionFailed(integers[0], integers[1:])
+
+
+def refuse_nan(table: pa.Table, floats: Sequence[str]) -> None:
+    """ConversionFailed naming the float columns of ``table`` that hold a NaN."""
+    from mlgitops.validation.extremes import Extremes
+
+    found = [name for name in floats if Extremes(table.column(name)).nan()]
+    if found:
+        raise ConversionFailed(found[0], found[1:])
 
 
 def _integers(table: pa.Table) -> list[str]:
