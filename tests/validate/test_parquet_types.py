@@ -769,3 +769,26 @@ def test_a_column_pandas_cannot_read_as_its_metadata_says_is_bad_input(
         "mlgitops validate: error: data/accounts.parquet: pandas cannot read column 'x' as its "
         "metadata says: "
     ), outcome.stderr
+
+
+@pytest.mark.parametrize("floor", ["2023-01-01 00:00:00", "2025-01-01 00:00:00"])
+@pytest.mark.parametrize(
+    "written",
+    [["20240101", "20240315", "20241231"], ["1", "2", "3"], ["2024-01-05", "2024-03-01", None]],
+    ids=["yyyymmdd", "numbers", "iso-with-a-gap"],
+)
+def test_dates_a_parquet_file_stores_as_text_are_read_as_pandas_reads_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], written: list[Any], floor: str
+) -> None:
+    """Text is text to ``pandas.read_parquet``: ``20240101`` is the 1st of January 2024 to
+    pandera's coercion, and ``1`` no date at all. They were read as a CSV file's numbers
+    (nanoseconds since 1970): the first failed a 2023 floor pandera passes, the second
+    passed where pandera fails every row."""
+    import pyarrow
+
+    table = pyarrow.table({"y": [0, 1, 0], "x": pyarrow.array(written, pyarrow.string())})
+    entry = f"{{dtype: 'datetime64[ns]', nullable: true, checks: {{ge: '{floor}'}}}}"
+    root = _judged(tmp_path, entry, table)
+    code, ours, theirs = _failures(root, capsys)
+    assert ours == theirs
+    assert (code == 0) == (not theirs)

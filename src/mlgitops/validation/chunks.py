@@ -72,8 +72,13 @@ class Chunker:
         self._apart: dict[str, Any] = {}
         #: The ``datetime64[ns]`` columns read as text, parsed here over the whole file
         #: (``broken``: those whose coercion fails somewhere, known from an earlier read).
+        #: Text a file stores as text (a Parquet file's) is text to pandas whatever it
+        #: reads: ``20240101`` is no number of nanoseconds there, as a CSV file's would be.
+        stored = {c.name for c in plan.columns if reader.typed and reader.holds_text(c.name)}
         self.dates = {
-            c.name: DateColumn(c, display, broken=c.name in broken, textual=c.name in textual)
+            c.name: DateColumn(
+                c, display, broken=c.name in broken, textual=c.name in textual | stored
+            )
             for c in plan.columns
             if judged(c)
         }
