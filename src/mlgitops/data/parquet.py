@@ -209,21 +209,25 @@ class ParquetReader:
         coerces it to holds its values in that type."""
         import pyarrow as pa
 
-        frame = table.to_pandas()
-        for name in table.column_names:
-            if table.schema.field(name).type != self._schema.field(name).type:
-                continue
-            if name in self._restored:
-                alone = table.select([name]).replace_schema_metadata(self._metadata)
-                try:
-                    frame[name] = alone.to_pandas()[name].array
-                except (pa.ArrowException, TypeError, ValueError) as exc:
-                    raise DataError(
-                        f"{self.display}: pandas cannot read column {name!r} as its "
-                        f"metadata says: {exc}"
-                    ) from exc
-                continue
-            wanted = self._gapped(name)
+        stored = [
+            n
+            for n in table.column_names
+            if table.schema.field(n).type == self._schema.field(n).type
+        ]
+        restored = [n for n in stored if n in self._restored]
+        frame = (table.drop_columns(restored) if restored else table).to_pandas()
+        for name in restored:  # each converted once, in its place
+            alone = table.select([name]).replace_schema_metadata(self._metadata)
+            try:
+                values = alone.to_pandas()[name].array
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                raise DataError(
+                    f"{self.display}: pandas cannot read column {name!r} as its "
+                    f"metadata says: {exc}"
+                ) from exc
+            frame.insert(table.column_names.index(name), name, values)
+        for name in stored:
+            wanted = None if name in self._restored else self._gapped(name)
             if wanted is not None and wanted != frame[name].dtype:  # a gap in another chunk
                 frame[name] = frame[name].astype(wanted)
         return frame
