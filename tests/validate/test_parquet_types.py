@@ -792,3 +792,33 @@ def test_dates_a_parquet_file_stores_as_text_are_read_as_pandas_reads_text(
     code, ours, theirs = _failures(root, capsys)
     assert ours == theirs
     assert (code == 0) == (not theirs)
+
+
+@pytest.mark.parametrize("coerce", [False, True])
+@pytest.mark.parametrize(
+    "dtype", ["int64", "Int64", "uint8", "float64", "Float64", "int64[pyarrow]", "bool"]
+)
+def test_numbers_a_parquet_file_stores_as_text_fail_a_dtype_pandera_does_not_coerce(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dtype: str, coerce: bool
+) -> None:
+    """A file that stores whole numbers (or booleans) as text, where the schema wants them
+    typed and does not coerce: pandera fails the column's ``dtype``, as the file's type is
+    text. The values read as numbers passed, failing open: they are judged as text only
+    where pandera coerces (then they pass, as in pandera)."""
+    import pyarrow
+
+    words = ["1", "0", "1"] if dtype != "bool" else ["True", "False", "True"]
+    table = pyarrow.table({"y": list(range(3000)), "x": pyarrow.array(words * 1000)})
+    root = _judged(tmp_path, f"{{dtype: '{dtype}'}}", table, coerce=coerce)
+    code, ours, theirs = _failures(root, capsys)
+    assert code == (0 if coerce else 1)
+    assert ours.keys() == theirs.keys()
+    if not coerce:
+        check = f"dtype('{dtype}')"
+        assert ours == {("x", check): (None, [])}
+        report = json.loads((root / ".mlgitops/accounts/validation.json").read_text())
+        (failure,) = report["failures"]
+        assert failure["message"] == (
+            f"column 'x' has type str; the schema wants '{dtype}' (the file stores text; "
+            f"with coerce: true each value is read as {dtype})"
+        )

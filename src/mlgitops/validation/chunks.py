@@ -16,7 +16,7 @@ from mlgitops.data.base import Reader
 from mlgitops.errors import DataError
 from mlgitops.validation.dates import DateColumn, judged, native
 from mlgitops.validation.failures import Failure, Tally
-from mlgitops.validation.plan import Plan, coerced_bool
+from mlgitops.validation.plan import ColumnPlan, Plan, coerced_bool
 from mlgitops.validation.rules import regex_names
 from mlgitops.validation.screen import clean
 from mlgitops.validation.text_numbers import TextNumbers, stored_as_text
@@ -75,6 +75,10 @@ class Chunker:
         #: Text a file stores as text (a Parquet file's) is text to pandas whatever it
         #: reads: ``20240101`` is no number of nanoseconds there, as a CSV file's would be.
         stored = {c.name for c in plan.columns if reader.typed and reader.holds_text(c.name)}
+        for c in plan.columns:
+            if c.name in stored and not c.rule.coerce and c.kind in ("i", "u", "f", "b"):
+                # pandera judges the dtype pandas reads, text, whatever the text says
+                self.tally.add_table(c.name, f"dtype('{c.target}')", _stored_as_text(c))
         self.dates = {
             c.name: DateColumn(
                 c, display, broken=c.name in broken, textual=c.name in textual | stored
@@ -268,3 +272,11 @@ def _without_echoes(cases: Any) -> Any:
 
     pairs = np.array([(c, i) in told for c, i in zip(cases["column"], cases["index"], strict=True)])
     return cases[~(echo.to_numpy() & pairs)]
+
+
+def _stored_as_text(column: ColumnPlan) -> str:
+    """Why a column a file stores as text fails a dtype pandera does not coerce."""
+    return (
+        f"column '{column.name}' has type str; the schema wants '{column.target}' (the file "
+        f"stores text; with coerce: true each value is read as {column.target})"
+    )
