@@ -330,6 +330,31 @@ def test_a_delimiter_ending_every_record_is_refused_not_read_as_an_index(tmp_pat
     )
 
 
+def test_a_header_one_name_short_of_every_record_is_refused_saying_why(tmp_path: Path) -> None:
+    """R's ``write.table(sep=",")`` writes row names without a name in the header: pandas
+    takes each record's first value for the row's index. Refused, naming the header's
+    missing name as the cause; a later record's extra field is not that."""
+    from mlgitops.errors import DataError
+
+    written = b'"id","age","name","plan"\n"1",1,34,"a","free"\n"2",2,52,"b","pro"\n'
+    assert list(_pandas(written)["id"]) == [1, 2]  # the row names are pandas' index
+    for data, why in ((written, True), (HEAD + b"\n1,34,a,free\n2,52,b,pro,extra\n", False)):
+        path = tmp_path / "names.csv"
+        path.write_bytes(data)
+        reader = open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path)
+        with pytest.raises(DataError) as caught:
+            validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
+        told = str(caught.value)
+        assert (
+            told.endswith(
+                "names.csv:2: expected 4 fields, found 5 (the header has no name for the first "
+                "column, as R's write.table writes row names, which pandas reads as the index: "
+                'name it, "" if need be)'
+            )
+            is why
+        ), told
+
+
 @pytest.mark.parametrize("eol", [b"\n", b"\r\n"])  # cut into blocks; the streaming reader
 def test_a_read_stopped_early_lets_the_process_exit(eol: bytes, tmp_path: Path) -> None:
     """pyarrow reads ahead on threads of its own: none may be left inside Python at exit."""

@@ -81,6 +81,7 @@ def records(path: Path, place: Place | None = None) -> Iterator[tuple[int, list[
     text = _Utf8Lines(path, place.byte if place else 0, place.line - 1 if place else 0)
     reader = csv.reader(text)
     width: int | None = place.width if place else None
+    first = place is None  # the next record is the first after the header
     start = text.line_no + 1
     last, ending = 0, [""]
     try:
@@ -90,11 +91,12 @@ def records(path: Path, place: Place | None = None) -> Iterator[tuple[int, list[
                 if width is None:  # the header
                     width = len(record)
                     _strictly(lines)
-                if len(record) > width:
+                elif len(record) > width:
                     _strictly(lines)  # a quote never closed swallows the rest of the file
-                    raise Problem(
-                        f"{start}: expected {width} fields, found {len(record)}{_why(record, width)}"
-                    )
+                    why = _why(record, width, first)
+                    raise Problem(f"{start}: expected {width} fields, found {len(record)}{why}")
+                else:
+                    first = False
                 yield start, record, lines
             last, ending = count, lines
             start = text.line_no + 1
@@ -141,10 +143,16 @@ def padded(path: Path, skip: int, size: int) -> Iterator[bytes]:
         yield "".join(piece).encode("utf-8")
 
 
-def _why(record: list[str], width: int) -> str:
-    """What a record with too many fields looks like, where that is plain."""
+def _why(record: list[str], width: int, first: bool) -> str:
+    """What a record with too many fields looks like, where that is plain (``first``: the
+    first record after the header, one field longer than it: pandas' index)."""
     if not any(record[width:]):
         return " (the record ends in a delimiter the header does not have)"
+    if first and len(record) == width + 1:
+        return (
+            " (the header has no name for the first column, as R's write.table writes row "
+            'names, which pandas reads as the index: name it, "" if need be)'
+        )
     return ""
 
 
