@@ -19,6 +19,7 @@ from mlgitops.evaluation.assess import (
     features_of,
 )
 from mlgitops.evaluation.inputs import (
+    FeatureDiff,
     InputColumn,
     NotEvaluable,
     TypeChange,
@@ -247,6 +248,53 @@ def test_training_rows_over_a_column_the_holdout_lacks_cannot_be_recognised() ->
         "rows the deployed model was trained on cannot be recognised: the candidate's holdout "
         "lacks column 'zip', one of the columns its training rows were fingerprinted over",
     )
+
+
+def _retyped(name: str, baseline: str, candidate: str) -> FeatureDiff:
+    change = TypeChange(name, baseline, candidate, compatible=True)
+    return FeatureDiff(SIGNATURE, (), (), (change,), reordered=False)
+
+
+def test_floats_read_narrower_than_the_deployed_model_s_training_rows_cannot_be_recognised() -> (
+    None
+):
+    """A pull request that declares a feature ``float32`` holds other values than the 64-bit
+    ones the deployed model's training rows were fingerprinted over: none would match, and
+    it would be scored on rows it was trained on. Not evaluable, saying why."""
+    frame = _frame()
+    narrowed = frame.astype({"income": "float32"})
+    _, comparison = paired_rows(
+        narrowed,
+        _training(frame, slice(0, 60)),
+        required=True,
+        min_rows=30,
+        features=_retyped("income", "double", "float"),
+        fingerprint=row_fingerprints,
+    )
+    assert (comparison.status, comparison.compared_rows) == ("not_evaluable", 0)
+    assert comparison.reasons == (
+        "rows the deployed model was trained on cannot be recognised: the candidate reads "
+        "'income' as 32-bit floats, where its training rows were fingerprinted over their "
+        "64-bit values (declare float64 to compare)",
+    )
+
+
+def test_floats_read_wider_than_the_deployed_model_s_training_rows_match_them() -> None:
+    """The deployed model trained on ``float32`` values; the pull request declares
+    ``float64``: its rows are matched at the precision the deployed model read them in."""
+    frame = _frame()
+    narrow = frame.astype({"income": "float32"})
+    kept, comparison = paired_rows(
+        frame.iloc[40:].reset_index(drop=True),
+        _training(narrow, slice(0, 60)),
+        required=True,
+        min_rows=30,
+        features=_retyped("income", "float", "double"),
+        fingerprint=row_fingerprints,
+    )
+    assert comparison.status == "evaluable"
+    assert (comparison.excluded_rows, comparison.compared_rows) == (20, 40)
+    assert kept.tolist() == list(range(20, 60))
 
 
 def test_column_types_are_the_ones_train_writes_into_signatures() -> None:

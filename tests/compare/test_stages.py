@@ -521,6 +521,28 @@ def test_a_column_whose_type_changed_makes_the_relative_gates_not_evaluable(
     assert _max_drop(verdict)["status"] == "not_evaluable" and verdict["passed"] is False
 
 
+def test_a_feature_declared_float32_does_not_score_the_deployed_model_on_its_training_rows(
+    pr: PullRequest,
+) -> None:
+    """The data unchanged, the schema declares ``f0`` as ``float32``: its values are no longer
+    the 64-bit ones the deployed model's training rows were fingerprinted over, so none
+    matched, and the deployed model was scored on rows it was trained on (an unfair drop,
+    the comparison called evaluable). Not evaluable now, saying why."""
+    write_data(pr.root, pr.data, {c: "float64" for c in FEATURES} | {"f0": "float32", "y": "int64"})
+    code, _ = pr.run()
+    assert code == 1
+    verdict = pr.verdict()
+    assert verdict["features"]["type_changed"] == [
+        {"name": "f0", "baseline": "double", "candidate": "float", "compatible": True}
+    ]
+    assert verdict["comparison"]["reasons"] == [
+        "rows the deployed model was trained on cannot be recognised: the candidate reads 'f0' "
+        "as 32-bit floats, where its training rows were fingerprinted over their 64-bit values "
+        "(declare float64 to compare)"
+    ]
+    assert _max_drop(verdict)["status"] == "not_evaluable" and verdict["passed"] is False
+
+
 def test_a_new_split_seed_keeps_the_deployed_model_off_its_training_rows(pr: PullRequest) -> None:
     pr.spec("seed: 42", "seed: 7")
     code, out = pr.run()

@@ -120,10 +120,12 @@ def unseen_rows(
     training: TrainingRows,
     fingerprint: Fingerprint,
     candidate: TrainingRows | None = None,
+    narrow: Sequence[str] = (),
 ) -> tuple[Array, int, int]:
     """Indices of the holdout rows the deployed model was not trained on; how many it was
     trained on as they are, and how many more only by their inputs (with another target),
-    inputs that ``candidate`` (the candidate's training rows) does not hold.
+    inputs that ``candidate`` (the candidate's training rows) does not hold. ``narrow``: the
+    columns the deployed model read as 32-bit floats, matched at that precision.
 
     ``fingerprint`` is :func:`mlgitops.features.row_fingerprints` (a parameter so the
     rule can be checked on its own). Raises ``KeyError`` naming the first
@@ -132,11 +134,12 @@ def unseen_rows(
     missing = [c for c in training.columns if c not in frame.columns]
     if missing:
         raise KeyError(missing[0])
-    ours = np.asarray(fingerprint(frame, list(training.columns)), dtype=np.uint64)
+    theirs = frame.astype(dict.fromkeys(narrow, "float32")) if narrow else frame
+    ours = np.asarray(fingerprint(theirs, list(training.columns)), dtype=np.uint64)
     seen = np.isin(ours, np.asarray(training.fingerprints, dtype=np.uint64))
     by_inputs = np.zeros(len(seen), dtype=bool)
     if _has_inputs(training, frame) and candidate is not None and _has_inputs(candidate, frame):
-        deployed = _seen_inputs(frame, training, fingerprint)
+        deployed = _seen_inputs(theirs, training, fingerprint)
         by_inputs = deployed & ~seen & ~_seen_inputs(frame, candidate, fingerprint)
     kept: Array = np.flatnonzero(~(seen | by_inputs))
     return kept, int(seen.sum()), int(by_inputs.sum())
@@ -174,8 +177,13 @@ def paired_rows(
         if required:
             return everything, replace(base, compared_rows=0).refused(NO_TRAINING_ROWS)
         return everything, _enough(replace(base, notes=(UNCHECKED_ROWS,)))
+    widened, narrowed = _float_widths(features, training.columns)
+    if narrowed:
+        return everything, replace(base, compared_rows=0).refused(_narrowed(narrowed))
     try:
-        kept, excluded, relabelled = unseen_rows(frame, training, fingerprint, candidate)
+        kept, excluded, relabelled = unseen_rows(
+            frame, training, fingerprint, candidate, narrow=widened
+        )
     except KeyError as exc:
         reason = (
             f"rows the deployed model was trained on cannot be recognised: the candidate's "
@@ -224,4 +232,27 @@ def _enough(comparison: Comparison) -> Comparison:
     return comparison.refused(
         f"only {comparison.compared_rows} holdout rows are left to compare the models on, "
         f"fewer than compare.min_rows ({comparison.min_rows})"
+    )
+
+
+def _float_widths(
+    features: FeatureDiff | None, columns: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The fingerprint columns the candidate reads as 64-bit floats where the deployed
+    model's signature says 32-bit ones, and the reverse. Its training rows were fingerprinted
+    over the values it read: 32-bit floats are matched as such, and a 64-bit value no
+    longer held cannot be."""
+    changes = features.type_changed if features is not None else ()
+    kept = [(t.name, (t.baseline, t.candidate)) for t in changes if t.name in columns]
+    widened = [name for name, types in kept if types == ("float", "double")]
+    narrowed = [name for name, types in kept if types == ("double", "float")]
+    return widened, narrowed
+
+
+def _narrowed(names: Sequence[str]) -> str:
+    named = ", ".join(repr(name) for name in names)
+    return (
+        f"rows the deployed model was trained on cannot be recognised: the candidate reads "
+        f"{named} as 32-bit floats, where its training rows were fingerprinted over their "
+        "64-bit values (declare float64 to compare)"
     )
