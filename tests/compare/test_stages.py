@@ -543,6 +543,23 @@ def test_a_feature_declared_float32_does_not_score_the_deployed_model_on_its_tra
     assert _max_drop(verdict)["status"] == "not_evaluable" and verdict["passed"] is False
 
 
+def test_the_report_shows_the_spec_error_validate_found_after_a_train_that_ran_anyway(
+    pr: PullRequest,
+) -> None:
+    """validate refuses a slice on a column the data lacks (exit 2, before any data hash);
+    a train run anyway hits the cache and compare refuses too. The report renders what
+    validate said, where it refused, calling validation.json stale: "run validate again"."""
+    pr.spec("compare:\n", "compare:\n  slices:\n    column: nope\n")
+    git(pr.root, "commit", "-qam", "Slice on a column that is not there")
+    assert cli(pr.root, "validate", NAME) == 2
+    assert cli(pr.root, "train", NAME, "--compare") == 2
+    pr.capsys.readouterr()
+    assert cli(pr.root, "report", NAME) == 0
+    report = pr.output("report.md")
+    assert "## ❌ mlgitops `shapes`: data validation failed" in report
+    assert "compare.slices.column 'nope' is not a column of data/shapes.csv" in report
+
+
 def test_a_new_split_seed_keeps_the_deployed_model_off_its_training_rows(pr: PullRequest) -> None:
     pr.spec("seed: 42", "seed: 7")
     code, out = pr.run()

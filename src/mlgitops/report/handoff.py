@@ -67,7 +67,8 @@ def require_one_candidate(docs: Mapping[str, Any], folder: str, name: str) -> No
                 f"{folder}/verdict.json judges run {judged}, but {trained}: the verdict is "
                 f"stale; run `mlgitops compare {name}` again"
             )
-    if validation is not None and train is not None:
+    # validation that refused the data or the spec hashed nothing: the report shows why
+    if validation is not None and train is not None and validation.get("error") is None:
         validated, trained_on = validation.get("data_hash"), train.get("hashes", {}).get("data")
         if validated != trained_on:
             raise BadInput(
