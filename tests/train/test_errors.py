@@ -719,3 +719,45 @@ def test_a_test_file_that_is_not_there_is_named_as_the_spec_names_it(
     assert capsys.readouterr().err == (
         "mlgitops train: error: data/test.csv: is a folder, expected a file\n"
     )
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # numpy's
+@pytest.mark.parametrize(("value", "shown"), [("inf", "inf"), ("-1e300", "-1e+300")])
+def test_a_number_the_estimator_cannot_take_is_named_with_its_feature_and_row(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    shown: str,
+) -> None:
+    """A schema without a range lets ``inf`` (or a number past 32-bit floats, which a random
+    forest's trees fit in) through validate; the fit or the prediction failed with
+    scikit-learn's words alone ("Input X contains infinity or a value too large for
+    dtype('float32')"), naming no column or row."""
+    name = unique("infinite")
+    root = example_repo(tmp_path / "repo", name)
+    lines = (root / "data" / "tumors.csv").read_text().splitlines(keepends=True)
+    fields = lines[5].split(",")
+    fields[1] = value  # texture, in data row 5 (line 6)
+    lines[5] = ",".join(fields)
+    (root / "data" / "tumors.csv").write_text("".join(lines))
+    schema = (root / "schemas" / "tumors.yaml").read_text()
+    start = schema.index("    in_range:", schema.index("  texture:\n"))
+    end = schema.index("  perimeter:\n")
+    (root / "schemas" / "tumors.yaml").write_text(schema[:start] + schema[end:])
+    spec = root / "pipelines" / f"{name}.yaml"
+    text = spec.read_text()
+    model = text[text.index("model:\n") : text.index("task:")]
+    forest = "sklearn.ensemble.RandomForestClassifier\n  params: {n_estimators: 10}\n"
+    spec.write_text(text.replace(model, f"model:\n  estimator: {forest}"))
+    assert cli(root, "validate", name) == 0
+    capsys.readouterr()
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    err = capsys.readouterr().err
+    # the row falls in the training rows or the holdout: the fit or the prediction fails
+    assert err.startswith("mlgitops train: error: data/tumors.csv: ")
+    assert " RandomForestClassifier on " in err and "Input X contains infinity" in err
+    assert err.endswith(
+        f"(feature 'texture' holds {shown} in data row 5: the estimator takes finite numbers "
+        "that 32-bit floats hold)\n"
+    ), err

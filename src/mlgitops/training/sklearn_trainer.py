@@ -19,6 +19,7 @@ import difflib
 import importlib
 import inspect
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ class SklearnTrainer:
                     raise spec_error from exc
                 raise DataError(
                     f"{job.pipeline.data.path}: {title} failed: {first_line(exc)}"
-                    f"{_emptied(x_train)}"
+                    f"{_emptied(x_train) or _beyond(exc, split.train, split.features)}"
                 ) from exc
             except MemoryError:
                 raise
@@ -91,6 +92,35 @@ def _emptied(frame: Any) -> str:
     )
 
 
+def _beyond(exc: ValueError, frame: Any, features: Sequence[str]) -> str:
+    """Where scikit-learn refuses a number it does not say which ("Input X contains infinity
+    or a value too large for dtype('float32')"): the first such value of ``frame``'s
+    ``features``, with its data row (infinite first, then past what 32-bit floats hold)."""
+    import numpy as np
+
+    if "infinity" not in str(exc):
+        return ""
+    found = []
+    for name in features:
+        values = frame[name]
+        if values.dtype.kind != "f":
+            continue
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            found += [(0, i, name) for i in np.flatnonzero(np.isinf(numbers))[:1]]
+            large = np.isfinite(numbers) & (np.abs(numbers) > np.finfo(np.float32).max)
+            found += [(1, i, name) for i in np.flatnonzero(large)[:1]]
+    if not found:
+        return ""
+    _, at, name = min(found)
+    row = frame[ROW].iloc[at] if ROW in frame.columns else at + 1
+    value = float(frame[name].iloc[at])
+    return (
+        f" (feature {name!r} holds {value!r} in data row {row}: the estimator takes finite "
+        "numbers that 32-bit floats hold)"
+    )
+
+
 def _failed(pipeline: Pipeline, spec_text: str, title: str, exc: Exception) -> SpecError:
     """What the estimator raised other than a ValueError, at the spec's ``model`` section:
     its class and parameters are the spec's, whatever it trips on."""
@@ -110,7 +140,8 @@ def _predict(
     try:
         y_pred, proba, known = outputs(model, x_holdout, proba=True)
     except ValueError as exc:  # what the spec's parameters let the fit take and not this
-        raise DataError(f"{pipeline.data.path}: {title} failed: {first_line(exc)}") from exc
+        beyond = _beyond(exc, split.holdout, split.features)
+        raise DataError(f"{pipeline.data.path}: {title} failed: {first_line(exc)}{beyond}") from exc
     except MemoryError:
         raise
     except Exception as exc:
