@@ -305,3 +305,27 @@ def test_a_nullable_integer_column_with_a_gap_fails_without_coerce_as_in_pandera
             "examples": [],
         }
     ]
+
+
+@pytest.mark.parametrize("coerce", [False, True])
+def test_a_category_column_pandera_does_not_coerce_says_coercing_makes_categories(
+    tmp_path: Path, coerce: bool
+) -> None:
+    """pandas reads a CSV column as text (or numbers), never as categories: without coercion
+    every row fails ``dtype('category')``, as in pandera. The failure says why, as a date
+    column's does, where it said only "values that are not of type category"."""
+    schema = (
+        "schema_type: dataframe\ncolumns:\n  a: {dtype: category}\n  i: {dtype: int64}\n"
+        f"coerce: {str(coerce).lower()}\n"
+    )
+    (tmp_path / "d.csv").write_text("a,i\nlow,1\nmid,2\n")
+    reader = open_data(tmp_path, "d.csv", fmt=None, workdir=tmp_path)
+    outcome = validate(reader, from_yaml_text("s.yaml", schema), Limits(chunk_rows=1000))
+    assert (outcome.passed, _pandera(tmp_path / "d.csv", schema)[0]) == (coerce, coerce)
+    if not coerce:
+        (failure,) = outcome.failures
+        assert (failure.check, failure.failing_rows) == ("dtype('category')", 2)
+        assert failure.message == (
+            "values that are not of type category (pandas reads a CSV column as text or "
+            "numbers; pandera makes categories of it only with coerce: true)"
+        )

@@ -15,7 +15,7 @@ whole column parses it (:mod:`mlgitops.validation.dates`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
@@ -207,7 +207,7 @@ def _run(
     marked |= {e.row for e in chunker.numbers.first_unparsed.values()}
     lines = reader.lines(marked) if marked and reader.line_based else {}
     tally.add_all(chunker.date_failures(lines))
-    failures = tuple(f.with_lines(lines) for f in tally.failures())
+    failures = tuple(_hinted(f.with_lines(lines), plan, reader) for f in tally.failures())
     if not keep:
         return Outcome(rows, failures, profiler.result() if profiler else None, None, text)
     table, typed = _typed(kept, plan)
@@ -222,6 +222,17 @@ def _run(
         chunker.numbers.unparsed,
         first,
     )
+
+
+def _hinted(failure: Failure, plan: Plan, reader: Reader) -> Failure:
+    """A CSV column's ``dtype('category')`` failure without coercion, told why: pandas reads
+    text or numbers there, and pandera's coercion alone makes categories of them."""
+    if reader.typed or failure.check != "dtype('category')":
+        return failure
+    if any(c.name == failure.column and not c.rule.coerce for c in plan.columns):
+        hint = "pandas reads a CSV column as text or numbers; pandera makes categories of it"
+        return replace(failure, message=f"{failure.message} ({hint} only with coerce: true)")
+    return failure
 
 
 def _numbers(plan: Plan) -> dict[str, ColumnPlan]:
