@@ -63,6 +63,11 @@ class FeatureContract:
         return tuple(f.name for f in self.features if f.categorical)
 
     @property
+    def temporal(self) -> tuple[str, ...]:
+        """The features the schema declares as dates or times (drift does not profile them)."""
+        return tuple(f.name for f in self.features if is_temporal(f.dtype))
+
+    @property
     def fingerprint_columns(self) -> tuple[str, ...]:
         """The columns a training row is recognised by: every feature and the target."""
         return (*self.names, self.target)
@@ -151,6 +156,25 @@ def contract(
     )
     undeclared = tuple(c for c in header if c not in names and c != target)
     return FeatureContract(target, features, undeclared)
+
+
+def is_temporal(dtype: str) -> bool:
+    """Whether the schema's ``dtype`` is a date or a time (``datetime64[ns]``, with a zone,
+    ``timedelta64[ns]``, pandera's ``date``, Arrow's timestamps and durations)."""
+    import pandas as pd
+
+    if dtype.lower() in ("date", "datetime", "timedelta"):
+        return True
+    try:
+        found = pd.api.types.pandas_dtype(dtype)
+    except (TypeError, ValueError, ImportError):
+        return False
+    arrow = getattr(found, "pyarrow_dtype", None)
+    if arrow is not None:
+        import pyarrow as pa
+
+        return bool(pa.types.is_temporal(arrow))
+    return getattr(found, "kind", "") in ("M", "m")
 
 
 def _is_categorical(dtype: str, values: pd.Series | None) -> bool:

@@ -429,3 +429,50 @@ def test_a_reference_whose_profile_arrays_disagree_is_bad_input(
     assert capsys.readouterr().err == (
         f"mlgitops drift: error: ref.json: features[0] (x): {message}\n"
     )
+
+
+DATED = """\
+name: demo
+data:
+  path: data/train.csv
+  columns:
+    x: {dtype: float64}
+    ts: {dtype: 'datetime64[ns]'}
+    label: {dtype: int64}
+  target: label
+model:
+  estimator: sklearn.linear_model.LogisticRegression
+task: classification
+drift:
+  current: data/recent.csv
+"""
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_date_column_is_not_judged_as_categories_of_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stored: bool
+) -> None:
+    """Dates are read as text: each timestamp was a category, so data whose only change is
+    the passing of time drifted on every run. Dates are not profiled (docs/drift.md), and
+    a reference that profiled them (``stored``: as an earlier train recorded it) is judged
+    without them; the report says the column is not judged."""
+    import pandas as pd
+
+    repo = make_repo(tmp_path / "repo")
+    (repo / "pipelines" / "demo.yaml").write_text(DATED)
+    x = np.tile(np.arange(1, 101, dtype=float), 2)
+    when = pd.date_range("2024-01-01", periods=200, freq="h")
+    train = pd.DataFrame({"x": x, "ts": when, "label": np.arange(200) % 2})
+    train.to_csv(repo / "data" / "train.csv", index=False)
+    recent = train.assign(ts=when + pd.Timedelta(days=31))
+    recent.to_csv(repo / "data" / "recent.csv", index=False)
+    if stored:
+        profile = build_reference(train.astype({"ts": str}), "label")
+        assert [f["name"] for f in profile["features"]] == ["x", "ts"]  # as it was recorded
+        (repo / "reference.json").write_text(dumps_reference(profile))
+    assert _run(repo, *(["--reference", "reference.json"] if stored else [])) == 0
+    capsys.readouterr()
+    report = json.loads((repo / ".mlgitops" / "demo" / "drift.json").read_text())
+    assert [f["name"] for f in report["features"]] == ["x"]
+    assert report["notes"] == ["ts: not judged: dates and times are not profiled"]
+    assert report["new_columns"] == []

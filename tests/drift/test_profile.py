@@ -134,3 +134,27 @@ def test_integer_codes_read_as_floats_match_the_integer_categories() -> None:
 
     counts = category_counts(pd.Series([1.0, 2.0, np.nan, 1.0]))
     assert counts.to_dict() == {"1": 2, "2": 1}
+
+
+@pytest.mark.parametrize(
+    ("dtype", "temporal"),
+    [
+        ("datetime64[ns]", True),
+        ("datetime64[ns, UTC]", True),
+        ("timedelta64[ns]", True),
+        ("date", True),
+        ("timestamp[us][pyarrow]", True),
+        ("duration[s][pyarrow]", True),
+        ("float64", False),
+        ("Int64", False),
+        ("str", False),
+        ("category", False),
+        ("bool", False),
+        ("int64[pyarrow]", False),
+        ("not a dtype", False),
+    ],
+)
+def test_the_dtypes_of_dates_and_times_are_told_apart(dtype: str, temporal: bool) -> None:
+    from mlgitops.features import is_temporal
+
+    assert is_temporal(dtype) is temporal

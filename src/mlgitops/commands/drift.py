@@ -67,6 +67,7 @@ def run(
     """Measure drift, write drift.json/drift.md, and act on GitHub when it is found."""
     from mlgitops.drift import report as rep
     from mlgitops.drift.detect import Thresholds, detect
+    from mlgitops.drift.profile import without_temporal
     from mlgitops.drift.sources import read_frame
 
     spec = load_repo(repo)
@@ -80,7 +81,7 @@ def run(
     table = read_frame(repo, pipeline, location)
     with console.group(f"drift: {name} ({len(table.frame):,} rows)"):
         result = detect(
-            ref.profile,
+            without_temporal(ref.profile, table.contract.temporal),
             table.frame,
             Thresholds.from_spec(pipeline.drift),
             pipeline=name,

@@ -131,6 +131,7 @@ def detect(
         str(c) for c in current.columns if c not in known and not str(c).startswith("__")
     ) + tuple(c for c in undeclared if c not in known)
     notes = tuple(_notes(results, unparsed or {}, len(current), thresholds.pvalue))
+    notes += tuple(f"{s['name']}: not judged: {s['reason']}" for s in reference.get("skipped", []))
     return DriftReport(
         pipeline=pipeline,
         reference_source=reference_source,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import jsondoc
@@ -28,6 +28,8 @@ REFERENCE_VERSION = 1
 DEFAULT_BINS = 10
 DEFAULT_GRID = 100
 DEFAULT_TOP_K = 50
+#: Why a date or time column is not profiled.
+TEMPORAL = "dates and times are not profiled"
 
 
 def build_reference(
@@ -39,6 +41,7 @@ def build_reference(
     top_k: int = DEFAULT_TOP_K,
     source: dict[str, Any] | None = None,
     features: Sequence[str] | None = None,
+    temporal: Collection[str] = (),
 ) -> dict[str, Any]:
     """Profile the feature columns of ``frame``; a JSON-ready dict.
 
@@ -48,14 +51,17 @@ def build_reference(
     ``bins`` quantile bins for PSI (10 = deciles), ``grid`` quantile steps for
     the stored CDF (100 = percentiles; the KS statistic is measured there),
     ``top_k`` categories kept per categorical column. ``source`` is free
-    metadata stored as is (e.g. data path, data hash, run id).
+    metadata stored as is (e.g. data path, data hash, run id). ``temporal``: the columns the
+    schema declares as dates or times, which the stages read as text: not profiled.
     """
     profiles: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     names = list(features) if features is not None else _feature_names(frame, target)
     for name in names:
-        kind = column_kind(frame[name])
-        if kind == "numeric":
+        kind = "temporal" if name in temporal else column_kind(frame[name])
+        if kind == "temporal":
+            skipped.append({"name": str(name), "reason": TEMPORAL})
+        elif kind == "numeric":
             profiles.append(_numeric(str(name), frame[name], bins, grid))
         elif kind == "categorical":
             profiles.append(_categorical(str(name), frame[name], top_k))
@@ -71,6 +77,20 @@ def build_reference(
         "features": profiles,
         "skipped": skipped,
     }
+
+
+def without_temporal(reference: dict[str, Any], temporal: Collection[str]) -> dict[str, Any]:
+    """``reference`` with the features the schema declares as dates or times moved under
+    ``skipped`` (an earlier train profiled them as categories of text)."""
+    moved = [f for f in reference["features"] if f["name"] in temporal]
+    if not moved:
+        return reference
+    kept = [f for f in reference["features"] if f["name"] not in temporal]
+    skipped = [
+        *reference.get("skipped", []),
+        *({"name": f["name"], "reason": TEMPORAL} for f in moved),
+    ]
+    return {**reference, "features": kept, "skipped": skipped}
 
 
 def _feature_names(frame: pd.DataFrame, target: str | None) -> list[str]:

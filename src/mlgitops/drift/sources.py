@@ -126,8 +126,10 @@ def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> str | None:
 
 def reference_from_data(repo: Path, pipeline: Pipeline) -> Reference:
     """Profile ``data.path`` now (all its rows, the target left out)."""
-    frame = read_frame(repo, pipeline, pipeline.data.path).frame
-    profile = build_reference(frame, pipeline.data.target, source={"data": pipeline.data.path})
+    table = read_frame(repo, pipeline, pipeline.data.path)
+    source = {"data": pipeline.data.path}
+    temporal = table.contract.temporal
+    profile = build_reference(table.frame, pipeline.data.target, source=source, temporal=temporal)
     return Reference(profile, f"computed now from {pipeline.data.path}", computed=True)
 
 

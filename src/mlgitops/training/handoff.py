@@ -110,6 +110,7 @@ def reference_bytes(split: Split, data_path: str, data_hash: str) -> bytes:
         split.target,
         features=split.features,
         source={"data": data_path, "data_hash": data_hash},
+        temporal=split.contract.temporal if split.contract is not None else (),
     )
     return dumps_reference(reference).encode("utf-8")
 
