@@ -476,3 +476,25 @@ def test_a_date_column_is_not_judged_as_categories_of_text(
     assert [f["name"] for f in report["features"]] == ["x"]
     assert report["notes"] == ["ts: not judged: dates and times are not profiled"]
     assert report["new_columns"] == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_current_data_without_any_declared_column_is_bad_input_that_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """Rows, but none of the schema's columns (a file of another export, or read with the
+    wrong delimiter): it said "no data rows"."""
+    import pandas as pd
+
+    repo = make_repo(tmp_path / "repo")
+    other = repo / "data" / f"other.{fmt}"
+    if fmt == "csv":
+        other.write_text("x;color;label\n1;a;0\n2;b;1\n")
+    else:
+        pd.DataFrame({"x;color;label": ["1;a;0", "2;b;1"]}).to_parquet(other, index=False)
+    assert _run(repo, "--current", f"data/other.{fmt}") == 2
+    _, err = capsys.readouterr()
+    assert err.endswith(
+        f"mlgitops drift: error: data/other.{fmt}: 2 data rows, but none of the columns the "
+        "schema declares (x, color, label); the file's columns: x;color;label\n"
+    ), err

@@ -259,6 +259,8 @@ def _cast(
     there for a CSV file's sake, which stores nothing else)."""
     import pyarrow as pa
 
+    if not batch.num_columns:  # (its rows counted: from_arrays of none would hold none)
+        return batch
     arrays = []
     for name, array in zip(batch.schema.names, batch.columns, strict=True):
         if pa.types.is_string_view(array.type):  # text as every kernel takes it

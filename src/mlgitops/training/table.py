@@ -87,6 +87,8 @@ def read_table(
         raise DataError(f"{location}: column(s) {names} have values that are not of their dtype")
     assert outcome.table is not None  # asked for with keep=True
     frame = missing_as_nan(_as_pandas(outcome.table))
+    if outcome.rows and not len(frame.columns):  # (current data for drift: no target needed)
+        raise DataError(_no_declared_column(location, outcome.rows, schema, header))
     if frame.empty:
         raise DataError(f"{location}: no data rows")
     if ROW in frame.columns:
@@ -94,6 +96,16 @@ def read_table(
     frame.insert(0, ROW, range(1, len(frame) + 1))
     features = contract(schema, header, data.target, frame)
     return Table(frame, features, failures, outcome.unparsed, outcome.first_unparsed)
+
+
+def _no_declared_column(location: str, rows: int, schema: Any, header: list[str]) -> str:
+    from mlgitops.validation.rules import Schema
+
+    declared = ", ".join(map(str, Schema.of(schema).columns))
+    return (
+        f"{location}: {rows:,} data rows, but none of the columns the schema declares "
+        f"({declared}); the file's columns: {', '.join(map(str, header))}"
+    )
 
 
 def _as_pandas(table: Any) -> pd.DataFrame:
