@@ -253,9 +253,10 @@ def test_values_that_are_not_numbers_count_as_missing_and_are_noted(
     repo = make_repo(tmp_path / "repo", recent=rows)
     assert _run(repo) == 0
     out, _ = capsys.readouterr()
-    assert "- x: 2 value(s) are not numbers; counted as missing" in out
+    said = "x: 2 value(s) are not numbers (the first on line 5: 'n/a?'); counted as missing"
+    assert f"- {said}" in out
     report = json.loads((repo / ".mlgitops" / "demo" / "drift.json").read_text())
-    assert report["notes"] == ["x: 2 value(s) are not numbers; counted as missing"]
+    assert report["notes"] == [said]
     [x] = [f for f in report["features"] if f["name"] == "x"]
     assert x["null_rate"] == {"reference": 0.0, "current": 0.02}
 
@@ -498,3 +499,30 @@ def test_current_data_without_any_declared_column_is_bad_input_that_says_so(
         f"mlgitops drift: error: data/other.{fmt}: 2 data rows, but none of the columns the "
         "schema declares (x, color, label); the file's columns: x;color;label\n"
     ), err
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value", "said"),
+    [("int64", "1.5", "not int64 values"), ("bool", "maybe", "not bool values")],
+)
+def test_values_not_of_a_column_s_type_are_named_in_its_type_s_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dtype: str, value: str, said: str
+) -> None:
+    """It said "are not numbers" of a boolean column's words and an integer column's
+    fractions, and named no row."""
+    repo = make_repo(tmp_path / "repo")
+    spec = repo / "pipelines" / "demo.yaml"
+    spec.write_text(
+        spec.read_text().replace("    label:", f"    k: {{dtype: {dtype}}}\n    label:")
+    )
+    good = "1" if dtype == "int64" else "True"
+    write_csv(repo / "data" / "train.csv", [(*r, good) for r in training_rows()], "x,color,label,k")
+    recent = [(*r, value if i == 2 else good) for i, r in enumerate(training_rows())]
+    write_csv(repo / "data" / "recent.csv", recent, "x,color,label,k")
+    _run(repo)
+    capsys.readouterr()
+    report = json.loads((repo / ".mlgitops" / "demo" / "drift.json").read_text())
+    assert (
+        f"k: 1 value(s) are {said} (the first on line 4: '{value}'); counted as missing"
+        in (report["notes"])
+    ), report["notes"]

@@ -89,6 +89,8 @@ def run(
             current_source=location,
             undeclared=table.contract.undeclared,
             unparsed=table.unparsed,
+            first_unparsed=table.first_unparsed,
+            dtypes={f.name: f.dtype for f in table.contract.features},
         )
     doc, markdown = rep.to_json(result), rep.to_markdown(result)
     drift_json = json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"

@@ -24,6 +24,8 @@ from mlgitops.spec.model import Drift, FeatureDrift
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlgitops.validation.failures import Example
+
 #: Feature statuses, most severe first (the order of the report table).
 STATUSES = ("missing", "drift", "within noise", "moderate", "stable", "ignored")
 
@@ -116,12 +118,15 @@ def detect(
     current_source: str,
     undeclared: tuple[str, ...] = (),
     unparsed: Mapping[str, int] | None = None,
+    first_unparsed: Mapping[str, Example] | None = None,
+    dtypes: Mapping[str, str] | None = None,
 ) -> DriftReport:
     """Measure every reference feature in ``current`` and judge it against ``thresholds``.
 
     ``undeclared``: columns of the current data the schema does not declare (not read).
     ``unparsed``: per column, the values that were not of its type when read (gaps in
-    ``current`` already).
+    ``current`` already); ``first_unparsed``: the first of them, with its row and line;
+    ``dtypes``: each column's dtype in the schema, which the notes name.
     """
     results = tuple(_judge(f, current, thresholds) for f in reference["features"])
     known = {f["name"] for f in reference["features"]}
@@ -130,7 +135,8 @@ def detect(
     new_columns = tuple(
         str(c) for c in current.columns if c not in known and not str(c).startswith("__")
     ) + tuple(c for c in undeclared if c not in known)
-    notes = tuple(_notes(results, unparsed or {}, len(current), thresholds.pvalue))
+    unread = Unread(unparsed or {}, first_unparsed or {}, dtypes or {})
+    notes = tuple(_notes(results, unread, len(current), thresholds.pvalue))
     notes += tuple(f"{s['name']}: not judged: {s['reason']}" for s in reference.get("skipped", []))
     return DriftReport(
         pipeline=pipeline,
@@ -196,14 +202,35 @@ def _calm_status(psi: float, threshold: float) -> str:
     return "moderate" if stats.PSI_MODERATE < psi <= threshold else "stable"
 
 
+@dataclass(frozen=True)
+class Unread:
+    """The values of the current data that were not of their column's type when read."""
+
+    counts: Mapping[str, int]
+    first: Mapping[str, Example]
+    dtypes: Mapping[str, str]
+
+    def said(self, name: str, count: int) -> str:
+        """What the note says of ``count`` such values of column ``name``."""
+        dtype = self.dtypes.get(name, "")
+        floats = not dtype or dtype.lower().startswith(("float", "double", "half"))
+        what = "numbers" if floats else f"{dtype} values"
+        first = self.first.get(name)
+        where = ""
+        if first is not None:
+            at = f"on line {first.line}" if first.line else f"in row {first.row}"
+            where = f" (the first {at}: {first.value!r})"
+        return f"{name}: {count} value(s) are not {what}{where}; counted as missing"
+
+
 def _notes(
-    results: tuple[FeatureResult, ...], unparsed: Mapping[str, int], rows: int, level: float
+    results: tuple[FeatureResult, ...], unread: Unread, rows: int, level: float
 ) -> list[str]:
     notes = []
     for r in results:
-        count = (r.measures.not_numeric if r.measures else 0) + unparsed.get(r.name, 0)
+        count = (r.measures.not_numeric if r.measures else 0) + unread.counts.get(r.name, 0)
         if count:
-            notes.append(f"{r.name}: {count} value(s) are not numbers; counted as missing")
+            notes.append(unread.said(r.name, count))
     for r in results:
         if r.status == "within noise" and r.measures is not None:
             notes.append(_within_noise(r, r.measures, rows, level))
