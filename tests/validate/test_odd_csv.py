@@ -330,6 +330,27 @@ def test_a_delimiter_ending_every_record_is_refused_not_read_as_an_index(tmp_pat
     )
 
 
+def test_a_header_that_repeats_many_names_is_refused_in_a_message_of_a_few_lines(
+    tmp_path: Path,
+) -> None:
+    """A file that is no CSV (JSON records, say) makes a header of thousands of repeated
+    names: the message named every one and its every column, tens of kilobytes."""
+    from mlgitops.errors import DataError
+
+    names = [f"n{i % 8}" for i in range(4_000)]
+    path = tmp_path / "records.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    with pytest.raises(DataError) as caught:
+        open_data(tmp_path, str(path), fmt="csv", workdir=tmp_path).columns()
+    assert str(caught.value) == (
+        f"{path}: the header names a column more than once: 'n0' (columns 1, 9, 17, 25, "
+        "33, … 500 in all); 'n1' (columns 2, 10, 18, 26, 34, … 500 in all); 'n2' (columns "
+        "3, 11, 19, 27, 35, … 500 in all); 'n3' (columns 4, 12, 20, 28, 36, … 500 in all); "
+        "'n4' (columns 5, 13, 21, 29, 37, … 500 in all); and 3 more names; each column "
+        "needs a name of its own"
+    )
+
+
 def test_a_header_one_name_short_of_every_record_is_refused_saying_why(tmp_path: Path) -> None:
     """R's ``write.table(sep=",")`` writes row names without a name in the header: pandas
     takes each record's first value for the row's index. Refused, naming the header's

@@ -23,6 +23,10 @@ class ConversionFailed(Exception):
         self.others = tuple(others)
 
 
+#: The repeated names a message shows, and the columns of each.
+_SHOWN = 5
+
+
 def distinct_names(display: str, names: list[str], where: str = "the header") -> list[str]:
     """``names``, when no column name repeats; otherwise a DataError naming the repeats and
     ``where`` the file names its columns (a CSV file's header, a Parquet file's schema)."""
@@ -30,10 +34,17 @@ def distinct_names(display: str, names: list[str], where: str = "the header") ->
         return names
     from mlgitops.errors import DataError
 
+    where_each: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        where_each.setdefault(name, []).append(i + 1)
+    repeated = [(name, at) for name, at in where_each.items() if len(at) > 1]
     repeats = []
-    for name in dict.fromkeys(n for n in names if names.count(n) > 1):
-        places = ", ".join(str(i + 1) for i, n in enumerate(names) if n == name)
+    for name, at in repeated[:_SHOWN]:  # a few of each: a file that is no CSV repeats many
+        places = ", ".join(map(str, at[:_SHOWN]))
+        places += f", … {len(at)} in all" if len(at) > _SHOWN else ""
         repeats.append(f"{name!r} (columns {places})")
+    if len(repeated) > _SHOWN:
+        repeats.append(f"and {len(repeated) - _SHOWN} more names")
     raise DataError(
         f"{display}: {where} names a column more than once: {'; '.join(repeats)}; "
         "each column needs a name of its own"
