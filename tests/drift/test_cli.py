@@ -526,3 +526,16 @@ def test_values_not_of_a_column_s_type_are_named_in_its_type_s_words(
         f"k: 1 value(s) are {said} (the first on line 4: '{value}'); counted as missing"
         in (report["notes"])
     ), report["notes"]
+
+
+def test_a_column_name_with_spaces_around_it_shows_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header ` x ` makes `x` missing and ` x ` new; Markdown took the spaces off the code
+    span, so the report listed `x` as both missing and new."""
+    repo = make_repo(tmp_path / "repo")
+    write_csv(repo / "data" / "recent.csv", training_rows(), " x ,color,label")
+    assert _run(repo) == 1
+    capsys.readouterr()
+    markdown = (repo / ".mlgitops" / "demo" / "drift.md").read_text()
+    assert "- `x`\n" in markdown and "- `  x  `\n" in markdown, markdown

@@ -207,6 +207,9 @@ def test_code_spans_and_links() -> None:
     assert code("`x") == "`` `x ``"
     assert code("two\nlines\u202e") == "`two lines`"
     assert code("") == "` `"
+    assert code(" x ") == "`  x  `"  # Markdown shows " x ", not "x"
+    assert code(" x") == "`  x `"
+    assert code("   ") == "` `"
     assert (
         link("run", "https://mlflow.example/#/runs/1") == "[run](https://mlflow.example/#/runs/1)"
     )

@@ -94,7 +94,7 @@ def to_markdown(report: DriftReport) -> str:
 
 def _heading(report: DriftReport) -> str:
     verdict = "drift detected" if report.drifted else "no drift"
-    return f"## Data drift: `{_code(report.pipeline)}` — {verdict}\n\n{_text(_capital(summary(report)))}."
+    return f"## Data drift: {_span(report.pipeline)} — {verdict}\n\n{_text(_capital(summary(report)))}."
 
 
 def _sources(report: DriftReport) -> str:
@@ -127,17 +127,17 @@ def _row(f: FeatureResult) -> str:
         statistic = "-" if m.statistic is None else f"{m.statistic:.4f}"
         nulls = f"{_pct(f.reference_null_rate)} → {_pct(m.null_rate)}"
         cells = [f"{m.psi:.4f}", test, statistic, format_pvalue(m.pvalue), nulls]
-    return "| " + " | ".join([f"`{_code(f.name)}`", f.kind, status, *cells]) + " |"
+    return "| " + " | ".join([f"{_span(f.name)}", f.kind, status, *cells]) + " |"
 
 
 def _extra_sections(report: DriftReport) -> list[str]:
     sections = []
     missing = [f.name for f in report.features if f.status == "missing"]
     if missing:
-        items = "\n".join(f"- `{_code(n)}`" for n in missing)
+        items = "\n".join(f"- {_span(n)}" for n in missing)
         sections.append(f"### Missing columns\n\nIn the training data, absent now:\n\n{items}")
     if report.new_columns:
-        items = "\n".join(f"- `{_code(n)}`" for n in report.new_columns)
+        items = "\n".join(f"- {_span(n)}" for n in report.new_columns)
         sections.append(f"### New columns\n\nNot in the training data (not checked):\n\n{items}")
     new_cats = [f for f in report.features if f.measures and f.measures.new_categories]
     if new_cats:
@@ -150,9 +150,9 @@ def _extra_sections(report: DriftReport) -> list[str]:
 def _new_categories(f: FeatureResult) -> str:
     assert f.measures is not None
     shown = ", ".join(
-        f"`{_code(k)}` ({v:,} row{_s(v)})" for k, v in f.measures.new_categories.items()
+        f"{_span(k)} ({v:,} row{_s(v)})" for k, v in f.measures.new_categories.items()
     )
-    return f"- `{_code(f.name)}`: {shown}"
+    return f"- {_span(f.name)}: {shown}"
 
 
 def _legend(report: DriftReport) -> str:
@@ -174,6 +174,19 @@ def _code(text: str) -> str:
     from mlgitops.report.markdown import one_line
 
     return one_line(str(text)).replace("`", "'").replace("|", "\\|")
+
+
+def _span(text: str) -> str:
+    """:func:`_code` in backticks; a value that starts and ends with a space keeps them
+    (Markdown takes one space off each end of a code span)."""
+    from mlgitops.report.markdown import spaced
+
+    value = _code(text)
+    if value:
+        value = spaced(str(text), value)
+    if value.startswith(" ") and value.endswith(" ") and value.strip():
+        value = f" {value} "
+    return f"`{value}`"
 
 
 def _text(text: str) -> str:

@@ -49,9 +49,19 @@ def code(text: object) -> str:
     value = one_line(str(text))
     if not value:
         return "` `"
+    value = spaced(str(text), value)
     fence = "`" * (max((len(run) for run in re.findall(r"`+", value)), default=0) + 1)
-    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    pad = " " if value.startswith(("`", " ")) or value.endswith(("`", " ")) else ""
     return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def spaced(raw: str, value: str) -> str:
+    """``value`` (:func:`one_line` of ``raw``) with the spaces ``raw`` starts and ends with:
+    a column named `` x `` is not ``x``. (Inside a code span, Markdown takes one space off
+    each end where both hold one: pad it.)"""
+    lead = len(raw) - len(raw.lstrip(" "))
+    trail = len(raw) - len(raw.rstrip(" "))
+    return " " * lead + value + " " * trail
 
 
 def cell(markdown: str) -> str:
