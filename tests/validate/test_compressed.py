@@ -229,3 +229,26 @@ def test_a_compressed_file_is_recognised_by_its_content_whatever_its_name(tmp_pa
     reader = open_data(tmp_path, path.name, fmt=None, workdir=tmp_path)
     outcome = validate(reader, from_yaml_text("schema.yaml", SCHEMA), Limits(CHUNK_ROWS))
     assert outcome.rows == 2 and outcome.passed
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("bad.csv.gz", "gzip"), ("bad.csv.bz2", "bzip2"), ("bad.csv.zip", "zip")],
+)
+@pytest.mark.parametrize("stored", [b"not gzip at all", GOOD], ids=["words", "csv"])
+def test_a_file_named_compressed_that_is_not_is_refused_as_pandas_refuses_it(
+    name: str, kind: str, stored: bytes, tmp_path: Path
+) -> None:
+    """pandas decompresses by the name and refuses such a file; it was read as CSV (words
+    alone: "the file has a header but no data rows")."""
+    import pandas as pd
+
+    path = tmp_path / name
+    path.write_bytes(stored)
+    with pytest.raises(Exception):  # noqa: B017 - what pandas says is not ours to match
+        pd.read_csv(path)
+    with pytest.raises(DataError) as caught:
+        open_data(tmp_path, name, fmt=None, workdir=tmp_path).columns()
+    assert str(caught.value) == (
+        f"{name}: its name says {kind} ({path.suffix}), but the file holds no {kind} data"
+    )

@@ -59,19 +59,24 @@ def open_data(
     if not path.is_file():
         what = "is not a file" if path.exists() else "no such file"
         raise DataError(f"{location}: {what}")
-    return kind(_plain(form, path, location, workdir), location, _in_repo(repo, path))
+    plain = _plain(form, path, location, workdir, named=True)
+    return kind(plain, location, _in_repo(repo, path))
 
 
-def _plain(form: str, path: Path, display: str, workdir: Path) -> Path:
+def _plain(form: str, path: Path, display: str, workdir: Path, *, named: bool = False) -> Path:
     """The data file itself, or the CSV inside a compressed file or archive (written to
-    ``workdir``); a DataError for a Git LFS pointer where the data should be."""
+    ``workdir``); a DataError for a Git LFS pointer where the data should be, and
+    (``named``: a file of the repository, named as written) for one named as compressed
+    that is not."""
     with path.open("rb") as handle:
-        head = handle.read(1024)  # what both checks look at
+        head = handle.read(1024)  # what the checks look at
     lfs.refuse_pointer(head, display)
     if form != "csv":
         return path
-    from mlgitops.data.compressed import decompressed
+    from mlgitops.data.compressed import decompressed, refuse_misnamed
 
+    if named:
+        refuse_misnamed(path, head, display)
     return decompressed(path, head, display, workdir)
 
 

@@ -48,6 +48,28 @@ def kind_of(head: bytes) -> str | None:
     return None
 
 
+#: What pandas decompresses a file as, by the end of its name.
+_SUFFIXES = {
+    ".gz": "gzip",
+    ".bz2": "bz2",
+    ".xz": "xz",
+    ".zst": "zstd",
+    ".zip": "zip",
+    ".tar": "tar",
+}
+
+
+def refuse_misnamed(path: Path, head: bytes, display: str) -> None:
+    """A DataError where ``path``'s name says a compression (``.gz`` …) that its first bytes
+    (``head``) are not: pandas decompresses by the name, and refuses such a file."""
+    named = _SUFFIXES.get(path.suffix.lower())
+    if named is not None and head and kind_of(head) is None:
+        word = _NAMES[named]
+        raise DataError(
+            f"{display}: its name says {word} ({path.suffix}), but the file holds no {word} data"
+        )
+
+
 def decompressed(path: Path, head: bytes, display: str, workdir: Path) -> Path:
     """``path`` itself when it is not compressed, else a copy of the CSV inside it
     (``head``: the file's first bytes, at least 265)."""
