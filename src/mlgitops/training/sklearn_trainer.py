@@ -19,7 +19,6 @@ import difflib
 import importlib
 import inspect
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from mlgitops.outputs import ROW
 from mlgitops.predicting import outputs
 from mlgitops.spec.model import Pipeline
 from mlgitops.training.base import Fitted, TrainJob, progress
+from mlgitops.training.fit_errors import beyond, emptied
 from mlgitops.training.gpu import device_params, serving_params
 from mlgitops.training.mlmodel import ModelIdentity, write_sklearn_model
 
@@ -64,7 +64,7 @@ class SklearnTrainer:
                     raise spec_error from exc
                 raise DataError(
                     f"{job.pipeline.data.path}: {title} failed: {first_line(exc)}"
-                    f"{_emptied(x_train) or _beyond(exc, split.train, split.features)}"
+                    f"{emptied(x_train) or beyond(exc, split.train, split.features)}"
                 ) from exc
             except MemoryError:
                 raise
@@ -78,47 +78,6 @@ class SklearnTrainer:
         if serving:
             estimator.set_params(**serving)
         return _predict(model, estimator, split, params, job)
-
-
-def _emptied(frame: Any) -> str:
-    """Why a fit may have failed that scikit-learn does not say: a feature without a value
-    in any training row (its words for that depend on the estimator)."""
-    empty = [str(name) for name in frame.columns if frame[name].isna().all()]
-    if not empty:
-        return ""
-    return (
-        f" (feature {empty[0]!r} has no value in any training row: give it values, or leave "
-        "it out of the schema)"
-    )
-
-
-def _beyond(exc: ValueError, frame: Any, features: Sequence[str]) -> str:
-    """Where scikit-learn refuses a number it does not say which ("Input X contains infinity
-    or a value too large for dtype('float32')"): the first such value of ``frame``'s
-    ``features``, with its data row (infinite first, then past what 32-bit floats hold)."""
-    import numpy as np
-
-    if "infinity" not in str(exc):
-        return ""
-    found = []
-    for name in features:
-        values = frame[name]
-        if values.dtype.kind != "f":
-            continue
-        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            found += [(0, i, name) for i in np.flatnonzero(np.isinf(numbers))[:1]]
-            large = np.isfinite(numbers) & (np.abs(numbers) > np.finfo(np.float32).max)
-            found += [(1, i, name) for i in np.flatnonzero(large)[:1]]
-    if not found:
-        return ""
-    _, at, name = min(found)
-    row = frame[ROW].iloc[at] if ROW in frame.columns else at + 1
-    value = float(frame[name].iloc[at])
-    return (
-        f" (feature {name!r} holds {value!r} in data row {row}: the estimator takes finite "
-        "numbers that 32-bit floats hold)"
-    )
 
 
 def _failed(pipeline: Pipeline, spec_text: str, title: str, exc: Exception) -> SpecError:
@@ -140,8 +99,8 @@ def _predict(
     try:
         y_pred, proba, known = outputs(model, x_holdout, proba=True)
     except ValueError as exc:  # what the spec's parameters let the fit take and not this
-        beyond = _beyond(exc, split.holdout, split.features)
-        raise DataError(f"{pipeline.data.path}: {title} failed: {first_line(exc)}{beyond}") from exc
+        where = beyond(exc, split.holdout, split.features)
+        raise DataError(f"{pipeline.data.path}: {title} failed: {first_line(exc)}{where}") from exc
     except MemoryError:
         raise
     except Exception as exc:
