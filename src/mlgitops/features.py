@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlgitops.spec.model import Pipeline
+    from mlgitops.validation.rules import ColumnRule
 
 #: Schema dtypes that make a column categorical whatever its values look like.
 CATEGORICAL_DTYPES = frozenset({"category", "str", "string", "object"})
@@ -43,6 +44,8 @@ class Feature:
     name: str
     dtype: str
     categorical: bool = False
+    #: the schema declares a date or a time (read as text by the stages)
+    temporal: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class FeatureContract:
     @property
     def temporal(self) -> tuple[str, ...]:
         """The features the schema declares as dates or times (drift does not profile them)."""
-        return tuple(f.name for f in self.features if is_temporal(f.dtype))
+        return tuple(f.name for f in self.features if f.temporal)
 
     @property
     def fingerprint_columns(self) -> tuple[str, ...]:
@@ -78,19 +81,23 @@ class FeatureContract:
 
 def declared_columns(schema: Any, header: Sequence[str]) -> list[tuple[str, str]]:
     """``(column, dtype)`` for each data column the schema declares, in schema order."""
+    return [(name, rule.words) for name, rule in _declared_rules(schema, header)]
+
+
+def _declared_rules(schema: Any, header: Sequence[str]) -> list[tuple[str, ColumnRule]]:
+    """The schema's rule of each data column it declares (by name or regex), in its order."""
     from mlgitops.validation.rules import Schema, regex_names
 
-    found: dict[str, str] = {}
+    found: dict[str, ColumnRule] = {}
     rules = Schema.of(schema)
     named = {key for key, column in rules.columns.items() if not column.regex}
     for key, column in rules.columns.items():
-        dtype = column.words
         if column.regex:
             for name in header:
                 if regex_names(str(key), name) and name not in found and name not in named:
-                    found[name] = dtype
+                    found[name] = column
         elif key in header and key not in found:
-            found[str(key)] = dtype
+            found[str(key)] = column
     return list(found.items())
 
 
@@ -147,34 +154,20 @@ def contract(
     With ``frame`` (the data as read), a feature whose values are not numbers
     is categorical even if the schema's dtype does not say so.
     """
-    declared = declared_columns(schema, header)
+    declared = _declared_rules(schema, header)
     names = {name for name, _ in declared}
     features = tuple(
-        Feature(name, dtype, _is_categorical(dtype, None if frame is None else frame[name]))
-        for name, dtype in declared
+        Feature(
+            name,
+            rule.words,
+            _is_categorical(rule.words, None if frame is None else frame[name]),
+            temporal=rule.kind in ("M", "m") or rule.dtype == "date",
+        )
+        for name, rule in declared
         if name != target
     )
     undeclared = tuple(c for c in header if c not in names and c != target)
     return FeatureContract(target, features, undeclared)
-
-
-def is_temporal(dtype: str) -> bool:
-    """Whether the schema's ``dtype`` is a date or a time (``datetime64[ns]``, with a zone,
-    ``timedelta64[ns]``, pandera's ``date``, Arrow's timestamps and durations)."""
-    import pandas as pd
-
-    if dtype.lower() in ("date", "datetime", "timedelta"):
-        return True
-    try:
-        found = pd.api.types.pandas_dtype(dtype)
-    except (TypeError, ValueError, ImportError):
-        return False
-    arrow = getattr(found, "pyarrow_dtype", None)
-    if arrow is not None:
-        import pyarrow as pa
-
-        return bool(pa.types.is_temporal(arrow))
-    return getattr(found, "kind", "") in ("M", "m")
 
 
 def _is_categorical(dtype: str, values: pd.Series | None) -> bool:
