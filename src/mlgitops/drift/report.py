@@ -177,16 +177,10 @@ def _code(text: str) -> str:
 
 
 def _span(text: str) -> str:
-    """:func:`_code` in backticks; a value that starts and ends with a space keeps them
-    (Markdown takes one space off each end of a code span)."""
-    from mlgitops.report.markdown import spaced
+    """:func:`_code` as a code span, the spaces the value starts or ends with kept."""
+    from mlgitops.report.markdown import code, spaced
 
-    value = _code(text)
-    if value:
-        value = spaced(str(text), value)
-    if value.startswith(" ") and value.endswith(" ") and value.strip():
-        value = f" {value} "
-    return f"`{value}`"
+    return code(spaced(str(text), _code(text)))
 
 
 def _text(text: str) -> str:
