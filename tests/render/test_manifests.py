@@ -489,6 +489,33 @@ def test_the_alerts_rate_window_holds_four_scrape_intervals(
         assert windows == {window}, alert["expr"]
 
 
+@pytest.mark.parametrize("kserve", [False, True])
+def test_the_alerts_read_the_metrics_the_model_server_exports(tmp_path: Path, kserve: bool) -> None:
+    """mlgitops serve's own metrics (seconds), or KServe's Knative queue-proxy metrics of
+    the predictor (milliseconds): the error ratio and the p99 in ms, per namespace."""
+    root = _make_repo(tmp_path / "repo", "churn")
+    spec = root / "pipelines" / "churn.yaml"
+    if kserve:
+        spec.write_text(spec.read_text().replace("deploy:\n", "deploy:\n  target: kserve\n", 1))
+    rule = yaml.safe_load(_render(root)["manifests/churn/base/prometheus-rule.yaml"])
+    errors, latency = (alert["expr"] for alert in rule["spec"]["groups"][0]["rules"])
+    where = 'namespace=~"churn|churn-test",'
+    if kserve:
+        where += 'service_name="churn-predictor"'
+        assert errors.startswith(
+            f'sum by (namespace) (rate(revision_request_count{{{where},response_code_class="5xx"}}'
+            f"[5m]))\n/\nsum by (namespace) (rate(revision_request_count{{{where}}}[5m]))\n"
+        ), errors
+        assert latency.startswith(
+            "histogram_quantile(0.99, sum by (namespace, le) "
+            f"(rate(revision_request_latencies_bucket{{{where}}}[5m])))\n"
+        ), latency
+    else:
+        assert 'service="churn"' in errors and 'code="5xx"' in errors
+        assert latency.startswith("1000 * histogram_quantile(0.99, sum by (namespace, le) ")
+        assert "(rate(mlgitops_request_duration_seconds_bucket{" in latency
+
+
 def test_each_way_of_scraping_labels_samples_with_namespace_and_service(
     built: dict[tuple[str, str], list[dict[str, Any]]],
 ) -> None:

@@ -37,7 +37,7 @@ def alert_thresholds(pipeline: Pipeline) -> Analysis:
 def prometheus_rule(pipeline: Pipeline) -> Obj:
     """Alerts on the stable Service's error rate and p99 latency."""
     limits = alert_thresholds(pipeline)
-    errors, latency = _kserve_exprs(pipeline) if is_kserve(pipeline) else _server_exprs(pipeline)
+    errors, latency = _exprs(pipeline)
     errors += f"> {number(limits.max_error_rate)}\n"
     latency += f"> {number(limits.max_p99_ms)}\n"
     title = "".join(part.capitalize() for part in pipeline.name.split("-"))
@@ -69,32 +69,25 @@ def _namespaces(pipeline: Pipeline) -> str:
     return f'namespace="{names[0]}"' if len(names) == 1 else f'namespace=~"{"|".join(names)}"'
 
 
-def _server_exprs(pipeline: Pipeline) -> tuple[str, str]:
-    """Error ratio and p99 (ms) of the stable Service, from the server's own metrics."""
+def _exprs(pipeline: Pipeline) -> tuple[str, str]:
+    """Error ratio and p99 (ms) of the stable Service: from the server's own metrics, or for
+    KServe from Knative's queue-proxy metrics of the predictor (latencies already in ms)."""
     w = alert_window(pipeline)
-    where = f'{_namespaces(pipeline)},service="{pipeline.name}",{SCORING}'
+    if is_kserve(pipeline):
+        where = f'{_namespaces(pipeline)},service_name="{pipeline.name}-predictor"'
+        requests, failed = "revision_request_count", 'response_code_class="5xx"'
+        buckets, scale = "revision_request_latencies_bucket", ""
+    else:
+        where = f'{_namespaces(pipeline)},service="{pipeline.name}",{SCORING}'
+        requests, failed = "mlgitops_requests_total", 'code="5xx"'
+        buckets, scale = "mlgitops_request_duration_seconds_bucket", "1000 * "
     errors = (
-        f'sum by (namespace) (rate(mlgitops_requests_total{{{where},code="5xx"}}[{w}]))\n'
-        f"/\nsum by (namespace) (rate(mlgitops_requests_total{{{where}}}[{w}]))\n"
+        f"sum by (namespace) (rate({requests}{{{where},{failed}}}[{w}]))\n"
+        f"/\nsum by (namespace) (rate({requests}{{{where}}}[{w}]))\n"
     )
     latency = (
-        "1000 * histogram_quantile(0.99, sum by (namespace, le) "
-        f"(rate(mlgitops_request_duration_seconds_bucket{{{where}}}[{w}])))\n"
-    )
-    return errors, latency
-
-
-def _kserve_exprs(pipeline: Pipeline) -> tuple[str, str]:
-    """The same from Knative's queue-proxy metrics of the predictor (latencies are in ms)."""
-    w = alert_window(pipeline)
-    where = f'{_namespaces(pipeline)},service_name="{pipeline.name}-predictor"'
-    errors = (
-        f'sum by (namespace) (rate(revision_request_count{{{where},response_code_class="5xx"}}[{w}]))\n'
-        f"/\nsum by (namespace) (rate(revision_request_count{{{where}}}[{w}]))\n"
-    )
-    latency = (
-        "histogram_quantile(0.99, sum by (namespace, le) "
-        f"(rate(revision_request_latencies_bucket{{{where}}}[{w}])))\n"
+        f"{scale}histogram_quantile(0.99, sum by (namespace, le) "
+        f"(rate({buckets}{{{where}}}[{w}])))\n"
     )
     return errors, latency
 
