@@ -613,3 +613,39 @@ def test_mlflow_progress_bars_are_set_for_the_command_alone() -> None:
     with progress_bars(env, True):
         assert env == {PROGRESS_BARS: "0"}
     assert env == {PROGRESS_BARS: "0"}
+
+
+def test_spec_problems_are_marked_on_their_lines_by_render_in_actions(git_repo: Path) -> None:
+    """In a pull request's run the check job's ``render --check`` marks each problem on its
+    line of the pull request's changes (file, line and column); validate and plan, which
+    meet the same problems in the same run, print them as lines, so each is marked once."""
+    assert _mlgitops("init", cwd=git_repo).returncode == 0
+    spec = git_repo / "pipelines" / "tumors.yaml"
+    text = spec.read_text()
+    spec.write_text(
+        text.replace("max_drop: 0.01}", "max_drop: a lot}").replace("seed: 42", "seed: x")
+    )
+    actions = {"GITHUB_ACTIONS": "true"}
+    lines = [
+        "pipelines/tumors.yaml:9:34: data.split.seed: expected an integer, got 'x'",
+        "pipelines/tumors.yaml:16:34: gates.roc_auc.max_drop: expected a number, got 'a lot'",
+    ]
+    result = _mlgitops("render", "--check", cwd=git_repo, env=actions)
+    assert (result.returncode, result.stdout) == (2, "")
+    marks = [
+        "::error file=pipelines/tumors.yaml,line=9,col=34::" + lines[0],
+        "::error file=pipelines/tumors.yaml,line=16,col=34::" + lines[1],
+    ]
+    assert result.stderr.splitlines() == [
+        *marks,
+        "mlgitops: 2 problem(s) in the specs; nothing written",
+    ]
+    for verb in (["validate", "tumors"], ["plan", "--files", "data/tumors.csv"]):
+        result = _mlgitops(*verb, cwd=git_repo, env=actions)
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr.splitlines() == [
+            *lines,
+            "mlgitops: 2 problem(s) in the specs; nothing written",
+        ]
+    result = _mlgitops("render", "--check", cwd=git_repo, env={"GITHUB_ACTIONS": ""})
+    assert result.stderr.splitlines()[:2] == lines

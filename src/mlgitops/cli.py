@@ -188,8 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(exc, SpecError):
             console.error_line(f"mlgitops {verb}: error: {said[0]}")
             return code
-        for problem in said:
-            console.error_line(problem)
+        for problem, words in zip(exc.problems, said, strict=True):
+            # in Actions, render's (which checks the specs) are shown on their lines of the
+            # pull request's changes: one annotation each, where every verb's would repeat it
+            if verb == "render" and console.in_actions():
+                line, col = problem.line, problem.col
+                shown = console.annotation("error", words, file=problem.path, line_no=line, col=col)
+                console.error_line(shown)
+            else:
+                console.error_line(words)
         console.error_line(f"mlgitops: {len(said)} problem(s) in the specs; nothing written")
         return code
 

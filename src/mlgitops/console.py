@@ -65,6 +65,7 @@ def annotation(
     file: str | None = None,
     line_no: int | None = None,
     title: str | None = None,
+    col: int | None = None,
 ) -> str:
     """A GitHub workflow command such as ``::error file=a.csv,line=3::message``."""
     props = []
@@ -72,6 +73,8 @@ def annotation(
         props.append(f"file={_escape_property(file)}")
     if line_no:
         props.append(f"line={line_no}")
+    if line_no and col:
+        props.append(f"col={col}")
     if title:
         props.append(f"title={_escape_property(title)}")
     head = f"::{level} {','.join(props)}" if props else f"::{level}"

@@ -556,6 +556,56 @@ def test_a_pull_request_that_edits_an_overlay_s_model_line_fails_its_status(
     assert "Training and comparison were skipped because the check job failed" in comment["body"]
 
 
+#: Spec changes a pull request may make by mistake, the place each names, and what it says.
+BROKEN_SPECS = {
+    "a value of the wrong type": (
+        "roc_auc: {min: 0.90, max_drop: 0.01}",
+        "roc_auc: {min: 0.90, max_drop: a lot}",
+        "pipelines/tumors.yaml:16:34",
+        "expected a number, got 'a lot'",
+    ),
+    "YAML that does not parse": (
+        "accuracy: {min: 0.85}",
+        "accuracy: {min: 0.85",
+        "pipelines/tumors.yaml:18:6",
+        "expected ',' or '}', but got ':'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_SPECS))
+def test_a_pull_request_that_breaks_its_spec_fails_its_status_saying_where(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer, case: str
+) -> None:
+    """The spec is what a pull request most often edits. One that no longer loads stopped the
+    plan job, and every job after it was skipped: the required status never came, and the
+    pull request showed it as expected, with no word of why."""
+    old, new, place, said = BROKEN_SPECS[case]
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    sha = loop.branch("broken", old, new)
+    run = loop.pull_request(8, "broken", sha)
+    assert _results(run) == {
+        "plan": "success",
+        "check": "failure",
+        "train": "skipped",
+        "watchdog": "skipped",
+        "report": "success",
+    }, _explain(run)
+    _, line, col = place.split(":")
+    head = f"::error file=pipelines/tumors.yaml,line={line},col={col}::{place}: "
+    shown = [text for text in run.jobs["check"].log.splitlines() if text.startswith(head)]
+    assert len(shown) == 1 and shown[0].endswith(said), run.jobs["check"].log
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == (
+        "failure",
+        f"the specs do not load: {place}",
+    ), status
+    [comment] = github_server.state.comments_on(8)
+    body = comment["body"]
+    assert body.startswith(MARKER) and "the specs do not load" in body, body
+    assert f"- `{place}`: " in body and said in body.replace("\\", ""), body
+
+
 def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:

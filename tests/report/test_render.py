@@ -554,3 +554,27 @@ def test_cut_breaks_lines_only_at_newlines() -> None:
     result = cut(text, 100, "CUT NOTE")
     assert result.split("\n")[0] == "first\x85@octocat\u2028<!-- x -->"
     assert result.split("\n")[-3:] == ["", "CUT NOTE", ""]
+
+
+def test_specs_that_do_not_load_are_listed_inert_and_cut_at_twenty() -> None:
+    """A pull request's spec text reaches the comment through its problems' messages: they
+    are escaped like every other text from the branch, and a long list is cut."""
+    from mlgitops.errors import Problem
+    from mlgitops.report.render import SHOWN_PROBLEMS, unloadable
+
+    problems = [
+        Problem("pipelines/a.yaml", line, 3, f"gates.x: expected a number, got '@octo <b>#{line}'")
+        for line in range(1, SHOWN_PROBLEMS + 6)
+    ]
+    full, state, description = unloadable("a", problems, "0123456789abcdef")
+    assert (state, description) == (
+        "failure",
+        f"the specs do not load: pipelines/a.yaml:1:3 and {SHOWN_PROBLEMS + 4} more",
+    )
+    listed = [line for line in full.splitlines() if line.startswith("- ")]
+    assert len(listed) == SHOWN_PROBLEMS + 1
+    assert listed[0] == "- `pipelines/a.yaml:1:3`: " + escape(problems[0].message)
+    assert listed[-1] == "- … and 5 more (the job's log lists them)"
+    assert "<b>" not in full and "@octo" not in full
+    assert full.startswith("<!-- mlgitops:report:a -->\n")
+    assert "<code>0123456789ab</code>" in full

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import console, fsio
-from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput
+from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, Problem, SpecError
 from mlgitops.github.payloads import event_from_env
 from mlgitops.outputs import Outputs, set_github_outputs, shown
-from mlgitops.report import render
+from mlgitops.report import outcome, render
 from mlgitops.report.context import Target
 from mlgitops.report.deliver import comment_text, job_summary, post, post_state
 from mlgitops.report.handoff import (
@@ -122,7 +122,14 @@ def run(
     from mlgitops.report import context
 
     root = repo.resolve()
-    pipeline = load_repo(root).pipeline(name)
+    try:
+        pipeline = load_repo(root).pipeline(name)
+    except SpecError as exc:  # the pull request's specs: say so where the status is waited for
+        if inputs_unchanged or wait_for_runner > 0 or from_artifact is not None:
+            raise
+        if not _unloadable(root, name, output, exc, pr, sha, github_repo, check_run):
+            raise
+        return EXIT_OK
     if inputs_unchanged:
         where = context.target(
             os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo
@@ -177,9 +184,8 @@ def run(
         )
         return EXIT_OK
     claimed = pr or (docs["pr"] or {}).get("pr") if untrusted else None
-    post(
-        token, pipeline.name, report, where, comment, full, check_run, untrusted, claimed, verified
-    )
+    state = outcome(report)
+    post(token, pipeline.name, state, where, comment, full, check_run, untrusted, claimed, verified)
     return EXIT_OK
 
 
@@ -284,8 +290,44 @@ def _watchdog(
     job_summary(full)
     console.error_line(f"::warning title=mlgitops {name}::{watchdog.no_runner_note(minutes)}")
     comment = comment_text(full, where)
-    post(token, name, report, where, comment, full, check_run, False, None)
+    post(token, name, outcome(report), where, comment, full, check_run, False, None)
     return EXIT_OK
+
+
+def _unloadable(
+    root: Path,
+    name: str,
+    output: Path | None,
+    exc: SpecError,
+    pr: int | None,
+    sha: str | None,
+    github_repo: str | None,
+    check_run: bool,
+) -> bool:
+    """Where the specs do not load in a pull request's run: the report says so, with each
+    problem and its place, and the required status fails, rather than never arriving. False
+    where nothing would be posted (no token, no head commit, a fork's read-only run): the
+    error is then the command's."""
+    from mlgitops.github import token_from_env
+    from mlgitops.masking import masked
+    from mlgitops.report import context
+    from mlgitops.report.render import unloadable
+
+    where = context.target(os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo)
+    token = token_from_env(os.environ)
+    if token is None or where.sha is None or where.repo is None or where.fork:
+        return False
+    problems = [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
+    for problem in problems:
+        console.error_line(str(problem))
+    full, state, description = unloadable(name, problems, where.sha)
+    outputs = Outputs.for_pipeline(root, name, output)
+    fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
+    job_summary(full)
+    set_github_outputs({"report-path": str(outputs.report_md)})
+    comment = comment_text(full, where)
+    post(token, name, (state, description), where, comment, full, check_run, False, None)
+    return True
 
 
 def _unchanged(name: str, where: Target, check_run: bool) -> int:

@@ -12,7 +12,7 @@ from mlgitops.errors import BadInput
 from mlgitops.github.payloads import event_from_env
 from mlgitops.report.context import Target
 from mlgitops.report.markdown import cut
-from mlgitops.report.render import ReportInput, marker, outcome
+from mlgitops.report.render import marker
 
 #: GitHub's limit on a job summary's size.
 SUMMARY_LIMIT = 1024 * 1024
@@ -49,7 +49,7 @@ def job_summary(full: str) -> None:
 def post(
     token: str,
     name: str,
-    report: ReportInput,
+    state: tuple[str, str],
     where: Target,
     comment: str,
     full: str,
@@ -85,9 +85,8 @@ def post(
     if where.sha is None:
         console.line(f"report {name}: no head commit, so no status")
         return
-    state, description = outcome(report)
     summary = cut(full, publish.CHECK_TEXT_LIMIT, cut_note(where), utf16_units)
-    post_state(client, name, where, state, description, check_run, summary)
+    post_state(client, name, where, *state, check_run, summary)
 
 
 def post_state(

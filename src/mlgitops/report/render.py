@@ -98,7 +98,7 @@ def render(report: ReportInput) -> str:
     )
     for section in sections:
         lines += section
-    lines += ["", f"<sub>Updated by <code>mlgitops report</code>{_for_commit(report)}.</sub>"]
+    lines += ["", _updated(report.commit)]
     return "\n".join(lines) + "\n"
 
 
@@ -136,5 +136,37 @@ def _promotion(report: ReportInput) -> list[str]:
     ]
 
 
-def _for_commit(report: ReportInput) -> str:
-    return f" for commit <code>{report.commit[:12]}</code>" if report.commit else ""
+def _updated(commit: str | None) -> str:
+    """The report's last line: what wrote it, and for which commit."""
+    stamp = f" for commit <code>{commit[:12]}</code>" if commit else ""
+    return f"<sub>Updated by <code>mlgitops report</code>{stamp}.</sub>"
+
+
+#: The specs' problems the report of specs that do not load lists (the log has them all).
+SHOWN_PROBLEMS = 20
+
+
+def unloadable(pipeline: str, problems: Sequence[Any], commit: str | None) -> tuple[str, str, str]:
+    """The report, the status's state and its description where the repository's specs do
+    not load (a pull request's mistake in a spec): nothing was validated, trained or
+    compared. ``problems``: the spec error's, each with its place (masked already)."""
+    first = problems[0]
+    description = f"the specs do not load: {first.path}:{first.line}:{first.col}"
+    if len(problems) > 1:
+        description += f" and {len(problems) - 1} more"
+    lines = [marker(pipeline), "", f"## ❌ mlgitops {code(pipeline)}: the specs do not load"]
+    lines += [
+        "",
+        "Nothing was validated, trained or compared: the repository's specs do not load. "
+        "Each problem is also shown on its line of the pull request's changes; "
+        "`mlgitops render --check` shows them where the branch is checked out.",
+        "",
+    ]
+    lines += [
+        f"- {code(f'{p.path}:{p.line}:{p.col}')}: {escape(p.message)}"
+        for p in problems[:SHOWN_PROBLEMS]
+    ]
+    if len(problems) > SHOWN_PROBLEMS:
+        lines.append(f"- … and {len(problems) - SHOWN_PROBLEMS} more (the job's log lists them)")
+    lines += ["", _updated(commit)]
+    return "\n".join(lines) + "\n", "failure", description

@@ -58,15 +58,17 @@ def root(context, missing=missing):
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.decide.outputs.affected'))
     yield '\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
-    yield '\n        with:\n          fetch-depth: 0  # plan diffs the pull request against its base branch\n          persist-credentials: false\n      - name: Plan\n        id: plan\n        uses: '
+    yield '\n        with:\n          fetch-depth: 0  # plan diffs the pull request against its base branch\n          persist-credentials: false\n      # A plan that fails (a spec that no longer loads) decides nothing: the pipeline is\n      # then taken as affected, so that validate and the report say why, and the required\n      # status fails rather than never arriving.\n      - name: Plan\n        id: plan\n        continue-on-error: true\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
     yield '\n        with:\n          command: plan\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
-    yield '\n      - name: Decide\n        id: decide\n        env:\n          AFFECTED: '
+    yield '\n      - name: Decide\n        id: decide\n        env:\n          PLANNED: '
+    yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.plan.outcome'))
+    yield '\n          AFFECTED: '
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.plan.outputs.affected'))
     yield '\n          PIPELINE: '
     yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
-    yield '\n        run: |\n          if printf \'%s\' "$AFFECTED" | grep -qF "\\"$PIPELINE\\""; then\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          else\n            echo "affected=false" >> "$GITHUB_OUTPUT"\n          fi\n      - name: Inputs unchanged\n        if: '
+    yield '\n        run: |\n          if [ "$PLANNED" != success ]; then\n            echo "::warning title=mlgitops $PIPELINE::plan failed (above): the pipeline is taken as affected"\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          elif printf \'%s\' "$AFFECTED" | grep -qF "\\"$PIPELINE\\""; then\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          else\n            echo "affected=false" >> "$GITHUB_OUTPUT"\n          fi\n      - name: Inputs unchanged\n        if: '
     yield str((undefined(name='unaffected') if l_0_unaffected is missing else l_0_unaffected))
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
@@ -310,5 +312,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=44&4=46&12=48&20=50&26=52&27=54&32=56&35=58&41=60&45=62&49=64&50=66&58=68&59=70&62=72&65=74&70=76&71=78&72=80&76=82&79=84&83=86&86=89&91=92&93=94&94=96&95=98&96=100&107=103&108=105&111=107&112=109&113=111&117=113&118=115&122=117&124=119&126=121&134=123&135=125&137=127&139=129&140=133&149=141&150=143&151=145&153=148&155=151&159=153&165=155&171=159&172=163&175=169&176=171&177=173&180=175&184=177&190=181&194=183&195=185&196=187&199=191&200=193&203=196&205=198&206=200&212=203&213=205&215=207&217=209&218=213&224=221&228=224&229=226&230=228&238=230&242=232&245=234&246=236&247=238&249=240&255=243&256=245&257=247&264=249&270=251&271=255&272=257&273=259&275=261&276=263&282=267&283=271&285=277&297=281&298=285&301=291&304=293&305=295&306=297&308=299&310=301&311=303&313=305&314=307'
-SOURCE = 'sha256:b3298f44b5e396c733fe8c29a2e54e6472eebefc606eb05cb70d5b7a09fb8a24'
+debug_info = '1=44&4=46&12=48&20=50&26=52&27=54&32=56&35=58&45=60&49=62&53=64&54=66&55=68&66=70&67=72&70=74&73=76&78=78&79=80&80=82&84=84&87=86&91=88&94=91&99=94&101=96&102=98&103=100&104=102&115=105&116=107&119=109&120=111&121=113&125=115&126=117&130=119&132=121&134=123&142=125&143=127&145=129&147=131&148=135&157=143&158=145&159=147&161=150&163=153&167=155&173=157&179=161&180=165&183=171&184=173&185=175&188=177&192=179&198=183&202=185&203=187&204=189&207=193&208=195&211=198&213=200&214=202&220=205&221=207&223=209&225=211&226=215&232=223&236=226&237=228&238=230&246=232&250=234&253=236&254=238&255=240&257=242&263=245&264=247&265=249&272=251&278=253&279=257&280=259&281=261&283=263&284=265&290=269&291=273&293=279&305=283&306=287&309=293&312=295&313=297&314=299&316=301&318=303&319=305&321=307&322=309'
+SOURCE = 'sha256:637c4655086469074abbaa6ae9960eea31c2023204380735b4230aafeec689ae'
