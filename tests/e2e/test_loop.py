@@ -521,6 +521,16 @@ def test_modules_a_pull_request_commits_at_the_top_are_never_imported_by_the_act
     assert (status["state"], status["description"]) == ("success", "inputs unchanged")
 
 
+#: The PR workflow's jobs where the check job fails: nothing trains, and the report says why.
+CHECK_FAILED = {
+    "plan": "success",
+    "check": "failure",
+    "train": "skipped",
+    "watchdog": "skipped",
+    "report": "success",
+}
+
+
 def test_a_pull_request_that_edits_an_overlay_s_model_line_fails_its_status(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:
@@ -539,13 +549,7 @@ def test_a_pull_request_that_edits_an_overlay_s_model_line_fails_its_status(
     git(loop.dev, "push", "-q", "origin", "serve-nine")
     sha = git(loop.dev, "rev-parse", "HEAD")
     run = loop.pull_request(7, "serve-nine", sha)
-    assert _results(run) == {
-        "plan": "success",
-        "check": "failure",
-        "train": "skipped",
-        "watchdog": "skipped",
-        "report": "success",
-    }, _explain(run)
+    assert _results(run) == CHECK_FAILED, _explain(run)
     assert f"-      - MODEL_URI=models:/{PIPELINE}/9" in run.jobs["check"].log
     status = _status(github_server, sha)
     assert (status["state"], status["description"]) == (
@@ -584,13 +588,7 @@ def test_a_pull_request_that_breaks_its_spec_fails_its_status_saying_where(
     loop = Loop(tmp_path, mlflow_e2e, github_server)
     sha = loop.branch("broken", old, new)
     run = loop.pull_request(8, "broken", sha)
-    assert _results(run) == {
-        "plan": "success",
-        "check": "failure",
-        "train": "skipped",
-        "watchdog": "skipped",
-        "report": "success",
-    }, _explain(run)
+    assert _results(run) == CHECK_FAILED, _explain(run)
     _, line, col = place.split(":")
     head = f"::error file=pipelines/tumors.yaml,line={line},col={col}::{place}: "
     shown = [text for text in run.jobs["check"].log.splitlines() if text.startswith(head)]
