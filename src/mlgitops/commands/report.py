@@ -315,7 +315,7 @@ def _unloadable(
 
     where = context.target(os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo)
     token = token_from_env(os.environ)
-    if token is None or where.sha is None or where.repo is None or where.fork:
+    if token is None or where.sha is None or where.repo is None or where.fork or not exc.problems:
         return False
     problems = [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
     for problem in problems:
