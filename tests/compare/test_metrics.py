@@ -34,8 +34,9 @@ def _sklearn(name: str, h: Holdout, p: Predictions, weight: Any = None) -> float
         return float(skm.accuracy_score(h.y, p.labels, sample_weight=weight))
     if name in ("f1", "precision", "recall"):
         fn = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}
+        zero = np.nan if average == "binary" else 0  # binary 0/0 is undefined, as NaN
         return float(
-            fn[name](h.y, p.labels, average=average, zero_division=0, sample_weight=weight)
+            fn[name](h.y, p.labels, average=average, zero_division=zero, sample_weight=weight)
         )
     if name == "roc_auc":
         assert p.proba is not None
@@ -47,7 +48,9 @@ def _sklearn(name: str, h: Holdout, p: Predictions, weight: Any = None) -> float
         return float(skm.root_mean_squared_error(h.y, p.labels, sample_weight=weight))
     if name == "mae":
         return float(skm.mean_absolute_error(h.y, p.labels, sample_weight=weight))
-    return float(skm.r2_score(h.y, p.labels, sample_weight=weight))
+    with np.errstate(divide="ignore", invalid="ignore"):  # its 0/0 and x/0
+        found = float(skm.r2_score(h.y, p.labels, sample_weight=weight, force_finite=False))
+    return found if np.isfinite(found) else np.nan  # -inf on a constant target: undefined
 
 
 @pytest.mark.parametrize("k", [2, 4])
@@ -92,23 +95,92 @@ def test_vectorised_resample_scores_equal_sklearn_with_counts_as_weights(
         [np.bincount(rng.integers(0, h.rows, h.rows), minlength=h.rows) for _ in range(4)]
     )
     k = kernel(name, h, cand, base)
-    if k.sizes.sum() == len(k.sizes):  # one cell per row
-        cells = counts.astype(float)
-    else:  # pooled cells: sum the row counts per cell the way the kernel pooled them
-        code = (h.y * h.k + cand.labels) * h.k + base.labels
-        cells = np.stack([np.bincount(code, weights=c, minlength=h.k**3) for c in counts])
-        cells = cells[:, np.flatnonzero(np.bincount(code, minlength=h.k**3))]
+    # one cell per row, or pooled cells: the row counts summed as the kernel pooled them
+    one_per_row = k.sizes.sum() == len(k.sizes)
+    cells = counts.astype(float) if one_per_row else _cells(h, cand, base, counts)
     got_c, got_b = k.values(cells)
     for i, c in enumerate(counts):
         rows = c > 0
         for got, model in ((got_c[i], cand), (got_b[i], base)):
             expected = _sklearn(name, h.take(rows), model.take(rows), weight=c[rows])
-            assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-12, nan_ok=True)
 
 
 def test_each_metric_knows_its_direction() -> None:
     lower = {n for n, m in METRICS.items() if not m.higher_is_better}
     assert lower == {"log_loss", "rmse", "mae"}
+
+
+@pytest.mark.parametrize(
+    ("y", "labels", "undefined"),
+    [
+        ([0, 0, 0, 0], [0, 1, 0, 1], {"recall", "roc_auc"}),  # no positive row
+        ([0, 1, 0, 1], [0, 0, 0, 0], {"precision"}),  # no positive prediction
+        ([0, 0, 0, 0], [0, 0, 0, 0], {"recall", "precision", "f1", "roc_auc"}),
+    ],
+)
+def test_binary_ratios_at_zero_over_zero_are_undefined_not_zero(
+    y: list[int], labels: list[int], undefined: set[str]
+) -> None:
+    """Counted as 0, a recall on rows without a positive was 0 for both models: "did not
+    worsen", whatever the candidate did. scikit-learn's ``zero_division=np.nan`` agrees."""
+    h = Holdout("classification", np.array(y), (0, 1))
+    proba = np.array([[0.6, 0.4], [0.3, 0.7], [0.8, 0.2], [0.1, 0.9]])
+    p = Predictions(np.array(labels), proba)
+    for name in ("recall", "precision", "f1", "roc_auc"):
+        found = score(name, h, p)
+        assert (found is None) == (name in undefined), (name, found)
+        if name != "roc_auc":
+            assert np.isnan(_sklearn(name, h, p)) == (name in undefined)
+
+
+def test_binary_ratios_undefined_in_some_resamples_are_left_out_of_the_interval() -> None:
+    """A resample without a positive row defines no recall: NaN there, never 0."""
+    h = Holdout("classification", np.array([1] + [0] * 9), (0, 1))
+    cand = Predictions(np.array([1] + [0] * 9))
+    counts = np.array([[0] + [1] * 9, [1] * 10], dtype=float)
+    values, _ = kernel("recall", h, cand, cand).values(_cells(h, cand, cand, counts))
+    assert np.isnan(values[0]) and values[1] == 1.0
+
+
+def _cells(h: Holdout, cand: Predictions, base: Predictions, counts: Any) -> Any:
+    """Row counts pooled into a confusion kernel's cells, the way the kernel pools them."""
+    code = (h.y * h.k + cand.labels) * h.k + base.labels
+    cells = np.stack([np.bincount(code, weights=c, minlength=h.k**3) for c in counts])
+    return cells[:, np.flatnonzero(np.bincount(code, minlength=h.k**3))]
+
+
+@pytest.mark.parametrize("predicted", [[3.0, 3.0, 3.0], [3.0, 2.0, 4.0]])
+def test_r2_is_undefined_on_a_constant_target(predicted: list[float]) -> None:
+    """It was 1 when predicted exactly and 0 otherwise: two models of any quality both
+    scored 0, and an r2 max_drop gate passed. scikit-learn, made to say it, gives NaN or
+    -inf."""
+    h, p = Holdout("regression", np.array([3.0, 3.0, 3.0])), Predictions(np.array(predicted))
+    assert score("r2", h, p) is None
+    assert np.isnan(_sklearn("r2", h, p))
+    assert score("rmse", h, p) == pytest.approx(_sklearn("rmse", h, p))
+
+
+@pytest.mark.parametrize(
+    ("y", "classes", "expected"),
+    [
+        ([0, 0, 1, 0], (0, 1), (1, 1)),
+        ([0, 0, 0], (0, 1), (1, 0)),  # a binary task's absent class: none of its rows
+        ([0, 2, 2, 0, 0], (0, 1, 2), (2, 2)),  # multiclass: among the classes held
+        (["no", "yes", "yes"], ("no", "yes"), ("no", 1)),
+    ],
+)
+def test_the_fewest_rows_of_a_class_a_class_metric_rests_on(
+    y: list[Any], classes: tuple[Any, ...], expected: tuple[Any, int]
+) -> None:
+    from mlgitops.evaluation.metrics import fewest_of_a_class
+
+    codes = np.array([classes.index(v) for v in y])
+    h = Holdout("classification", codes, classes)
+    for name in ("roc_auc", "precision", "recall", "f1"):
+        assert fewest_of_a_class(name, h) == expected
+    assert fewest_of_a_class("accuracy", h) is None
+    assert fewest_of_a_class("log_loss", h) is None
 
 
 def test_roc_auc_is_undefined_on_rows_of_one_class() -> None:

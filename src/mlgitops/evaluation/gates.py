@@ -23,15 +23,15 @@ the verdict unless the spec allows it (``allow_not_evaluable``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from mlgitops.evaluation.evidence import NOT_EVALUABLE, unjudgeable
 from mlgitops.evaluation.pairing import NOT_APPLICABLE, Comparison
 from mlgitops.evaluation.scoring import MetricResult
 from mlgitops.evaluation.slices import SliceReport
 from mlgitops.spec.model import Gate
 
-RELATIVE = ("max_drop", "max_relative_drop", "require_significant")
-PASS, FAIL, NOT_EVALUABLE = "pass", "fail", "not_evaluable"
+PASS, FAIL = "pass", "fail"
 STATUSES = (PASS, FAIL, NOT_EVALUABLE, NOT_APPLICABLE)
 
 
@@ -66,93 +66,38 @@ def metric_gates(
 
     ``comparison``: whether the relative conditions can apply at all (and how many rows
     the candidate's holdout has); ``allow_all``: ``compare.allow_not_evaluable``;
-    ``min_rows``: ``compare.min_rows``, the fewest holdout rows any condition is judged on.
+    ``min_rows``: ``compare.min_rows``, the fewest rows any condition is judged on (of each
+    class, for the metrics taken over the classes: :mod:`.evidence`).
     """
     out = []
     for gate in gates:
         result = results[gate.metric]
         allowed = allow_all or gate.allow_not_evaluable
-        for condition in ("min", "max", "max_drop", "max_relative_drop"):
-            threshold = getattr(gate, condition)
-            if threshold is None:
-                continue
-            judge = gate.judge if condition in RELATIVE else None
-            if condition not in RELATIVE and comparison.holdout_rows < min_rows:
-                out.append(
-                    _allow(
-                        _too_few(
-                            result, condition, float(threshold), comparison.holdout_rows, min_rows
-                        ),
-                        allowed,
-                    )
-                )
-            elif condition in RELATIVE and not comparison.evaluable:
-                out.append(
-                    _unjudged(result, condition, float(threshold), comparison, allowed, judge)
-                )
-            else:
-                found = _check(condition, float(threshold), result, confidence, judge)
-                out.append(_allow(found, allowed))
+        conditions: list[tuple[str, float | None]] = [
+            (c, float(getattr(gate, c)))
+            for c in ("min", "max", "max_drop", "max_relative_drop")
+            if getattr(gate, c) is not None
+        ]
         if gate.require_significant:
-            if comparison.evaluable:
+            conditions.append(("require_significant", None))
+        for condition, threshold in conditions:
+            judge = gate.judge if condition in ("max_drop", "max_relative_drop") else None
+            found = unjudgeable(result, condition, comparison, min_rows)
+            if found is not None:
+                status, reason = found
+                judged = GateResult(result.name, condition, threshold, None, status, reason)
+                out.append(_allow(replace(judged, judge=judge), allowed))
+            elif threshold is None:
                 out.append(_allow(_significance(result, confidence), allowed))
             else:
-                out.append(
-                    _unjudged(result, "require_significant", None, comparison, allowed, None)
-                )
+                out.append(_allow(_check(condition, threshold, result, confidence, judge), allowed))
     return out
 
 
 def _allow(result: GateResult, allowed: bool) -> GateResult:
     if result.status != NOT_EVALUABLE or not allowed:
         return result
-    return GateResult(
-        result.metric,
-        result.condition,
-        result.threshold,
-        result.value,
-        result.status,
-        f"{result.reason} (allowed by the spec)",
-        True,
-        result.judge,
-    )
-
-
-def _unjudged(
-    r: MetricResult,
-    condition: str,
-    threshold: float | None,
-    comparison: Comparison,
-    allowed: bool,
-    judge: str | None,
-) -> GateResult:
-    why = "; ".join(comparison.reasons)
-    if comparison.status == NOT_APPLICABLE:
-        return GateResult(
-            r.name,
-            condition,
-            threshold,
-            None,
-            NOT_APPLICABLE,
-            f"not applicable: {why}",
-            judge=judge,
-        )
-    reason = f"{condition} cannot be evaluated: {why}"
-    return _allow(
-        GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, reason, judge=judge), allowed
-    )
-
-
-def _too_few(
-    r: MetricResult, condition: str, threshold: float, rows: int, least: int
-) -> GateResult:
-    """An absolute condition on a holdout too small to judge it: 4 rows can show any
-    ``roc_auc``."""
-    reason = (
-        f"{condition} cannot be evaluated: the candidate's holdout has only {rows} rows, "
-        f"fewer than compare.min_rows ({least})"
-    )
-    return GateResult(r.name, condition, threshold, None, NOT_EVALUABLE, reason)
+    return replace(result, reason=f"{result.reason} (allowed by the spec)", allowed=True)
 
 
 def _check(

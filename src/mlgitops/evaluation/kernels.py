@@ -76,12 +76,14 @@ def from_confusion(name: str, confusion: Floats) -> Floats:
     if name == "accuracy":
         return _ratio(tp.sum(axis=1), confusion.sum(axis=(1, 2)))
     predicted, true = confusion.sum(axis=1), confusion.sum(axis=2)
+    # binary: the positive class's ratio, undefined at 0/0; multiclass: 0/0 counts as 0
+    zero = np.nan if confusion.shape[1] == 2 else 0.0
     if name == "precision":
-        per_class = _ratio(tp, predicted, zero=0.0)
+        per_class = _ratio(tp, predicted, zero=zero)
     elif name == "recall":
-        per_class = _ratio(tp, true, zero=0.0)
+        per_class = _ratio(tp, true, zero=zero)
     else:
-        per_class = _ratio(2 * tp, predicted + true, zero=0.0)
+        per_class = _ratio(2 * tp, predicted + true, zero=zero)
     if confusion.shape[1] == 2:
         return per_class[:, 1]
     present = (predicted + true) > 0
@@ -131,7 +133,7 @@ def _r2(means: Floats) -> Floats:
         variance = centred2 - centred**2
         constant = variance <= 1e-12 * np.maximum(centred2, 1e-300)
         safe = np.where(constant, 1.0, variance)
-        r2: Floats = np.where(constant, np.where(error2 == 0, 1.0, 0.0), 1.0 - error2 / safe)
+        r2: Floats = np.where(constant, np.nan, 1.0 - error2 / safe)  # constant: undefined
     return r2
 
 

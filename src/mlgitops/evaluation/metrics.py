@@ -9,15 +9,18 @@ Definitions (they match scikit-learn, which the tests check):
 
 - ``accuracy``: share of rows whose predicted class is the true class.
 - ``precision``, ``recall``, ``f1``: binary: of the positive class (the second of the
-  sorted classes, scikit-learn's ``pos_label``); multiclass: macro average over the
-  classes that occur in the true labels or in that model's predictions
-  (``average="macro"``); 0 where a ratio is 0/0 (``zero_division=0``).
+  sorted classes, scikit-learn's ``pos_label``), undefined where its ratio is 0/0 (no
+  positive row for recall, no positive prediction for precision:
+  ``zero_division=np.nan``); multiclass: macro average over the classes that occur in
+  the true labels or in that model's predictions (``average="macro"``), a class's 0/0
+  counted as 0 (``zero_division=0``).
 - ``roc_auc``: binary: of the positive class's probability; multiclass: one-vs-rest,
   macro average over the classes present in the rows scored (``multi_class="ovr"``).
 - ``log_loss``: mean of ``-ln p(true class)``, each row's probabilities normalised to
   sum 1 and clipped to ``[eps, 1 - eps]``.
-- ``rmse``, ``mae``, ``r2``: the usual regression metrics; ``r2`` is 1 when the target
-  is constant and predicted exactly, else 0 on a constant target.
+- ``rmse``, ``mae``, ``r2``: the usual regression metrics; ``r2`` is undefined on a
+  constant target (scikit-learn's ``force_finite=False`` gives NaN or -inf there), and
+  where the target's variance is too small or too large for a float to hold.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ Array = npt.NDArray[Any]
 Floats = npt.NDArray[np.float64]
 
 PROBA_METRICS = frozenset({"roc_auc", "log_loss"})
+#: The metrics taken over the classes: each rests on the rows of every class it compares,
+#: so ``compare.min_rows`` counts the rows of each class for them (:func:`fewest_of_a_class`).
+CLASS_METRICS = frozenset({"roc_auc", "precision", "recall", "f1"})
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,21 @@ def score(name: str, holdout: Holdout, predictions: Predictions) -> float | None
         return None
     value = kernel(name, holdout, predictions, predictions).point()[0]
     return float(value) if np.isfinite(value) else None
+
+
+def fewest_of_a_class(name: str, holdout: Holdout) -> tuple[Any, int] | None:
+    """For a metric taken over the classes, the class the holdout holds the fewest rows of,
+    and how many: of a binary task's two classes, of a multiclass task's classes the holdout
+    holds (a macro average leaves out the others). None for any other metric."""
+    if name not in CLASS_METRICS or holdout.task != "classification" or holdout.k < 2:
+        return None
+    counts = np.bincount(holdout.y.astype(np.int64), minlength=holdout.k)
+    among = np.arange(holdout.k) if holdout.k == 2 else np.flatnonzero(counts)
+    if not len(among):
+        return None
+    fewest = int(among[np.argmin(counts[among])])
+    value = holdout.classes[fewest]
+    return (value.item() if isinstance(value, np.generic) else value), int(counts[fewest])
 
 
 def _proba(predictions: Predictions) -> Floats:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from mlgitops.evaluation import bootstrap
 from mlgitops.evaluation.metrics import (
@@ -12,6 +13,7 @@ from mlgitops.evaluation.metrics import (
     Holdout,
     Predictions,
     available,
+    fewest_of_a_class,
     kernel,
     metric,
     score,
@@ -52,6 +54,11 @@ class MetricResult:
     paired_candidate: float | None = None
     #: why there is no baseline value although the deployed model was scored
     unavailable: str | None = None
+    #: for a metric taken over the classes, the class the holdout holds the fewest rows of
+    #: and how many (:func:`~mlgitops.evaluation.metrics.fewest_of_a_class`); on the
+    #: compared rows, ``paired_fewest``
+    fewest: tuple[Any, int] | None = None
+    paired_fewest: tuple[Any, int] | None = None
 
     @property
     def worsening(self) -> float | None:
@@ -78,7 +85,8 @@ def score_metrics(
     paired = holdout if rows is None else holdout.take(rows)
     ours = candidate if rows is None else candidate.take(rows)
     for name in names:
-        alone = MetricResult(name, metric(name).higher_is_better, score(name, holdout, candidate))
+        value, fewest = score(name, holdout, candidate), fewest_of_a_class(name, holdout)
+        alone = MetricResult(name, metric(name).higher_is_better, value, fewest=fewest)
         if baseline is None:
             results.append(alone)
         elif not available(name, baseline):
@@ -87,7 +95,8 @@ def score_metrics(
             results.append(replace(alone, unavailable="no holdout rows are left to compare on"))
         else:
             found = _paired(name, paired, ours, baseline, settings)
-            results.append(replace(found, candidate=alone.candidate))
+            least = fewest_of_a_class(name, paired)
+            results.append(replace(found, candidate=value, fewest=fewest, paired_fewest=least))
     return results
 
 
