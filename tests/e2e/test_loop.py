@@ -604,6 +604,36 @@ def test_a_pull_request_that_breaks_its_spec_fails_its_status_saying_where(
     assert f"- `{place}`: " in body and said in body.replace("\\", ""), body
 
 
+@pytest.mark.parametrize("how", ["renamed", "deleted"])
+def test_a_pull_request_that_renames_or_deletes_the_spec_fails_the_status_it_leaves(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer, how: str
+) -> None:
+    """The workflow rendered for ``tumors`` still runs, and the specs no longer name it: plan
+    took it as untouched, and "inputs unchanged" stopped at "no pipeline named 'tumors'",
+    leaving the required status unposted. It fails now, saying what the specs name."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    spec = loop.dev / "pipelines" / f"{PIPELINE}.yaml"
+    if how == "renamed":
+        sha = loop.branch(how, f"name: {PIPELINE}", "name: tumours")
+    else:
+        git(loop.dev, "checkout", "-q", "-B", how, "origin/main")
+        git(loop.dev, "rm", "-q", str(spec))
+        git(loop.dev, "commit", "-qm", "Retire the pipeline")
+        git(loop.dev, "push", "-q", "origin", how)
+        sha = git(loop.dev, "rev-parse", "HEAD")
+    run = loop.pull_request(10, how, sha)
+    assert _results(run) == UNAFFECTED, _explain(run)
+    known = "tumours" if how == "renamed" else "none"
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == (
+        "failure",
+        f"no pipeline named {PIPELINE} in pipelines/ (known: {known})",
+    ), status
+    [comment] = github_server.state.comments_on(10)
+    body = comment["body"]
+    assert body.startswith(MARKER) and "run `mlgitops render`" in body, body
+
+
 def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:

@@ -16,16 +16,18 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mlgitops import console, fsio
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, Problem, SpecError
 from mlgitops.github.payloads import event_from_env
+from mlgitops.masking import masked
 from mlgitops.outputs import Outputs, set_github_outputs, shown
 from mlgitops.report import outcome, render
 from mlgitops.report.context import Target
-from mlgitops.report.deliver import comment_text, job_summary, post, post_state
+from mlgitops.report.deliver import comment_text, job_summary, post, post_state, post_unreported
 from mlgitops.report.handoff import (
     KINDS,
     read_documents,
@@ -33,6 +35,7 @@ from mlgitops.report.handoff import (
     require_one_candidate,
     require_results,
 )
+from mlgitops.report.render import unloadable, unnamed
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
 
@@ -122,14 +125,29 @@ def run(
     from mlgitops.report import context
 
     root = repo.resolve()
+    # where the pull request's specs do not load, or name no such pipeline, the report says
+    # so where the required status is waited for (not in the report workflow: its specs are
+    # the default branch's; nor in the watchdog: the check job passed)
+    own = wait_for_runner <= 0 and from_artifact is None
     try:
-        pipeline = load_repo(root).pipeline(name)
-    except SpecError as exc:  # the pull request's specs: say so where the status is waited for
-        if inputs_unchanged or wait_for_runner > 0 or from_artifact is not None:
+        loaded = load_repo(root)
+    except SpecError as exc:
+        if not (own and not inputs_unchanged and exc.problems):
             raise
-        if not _unloadable(root, name, output, exc, pr, sha, github_repo, check_run):
+        problems = [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
+        for problem in problems:
+            console.error_line(str(problem))
+        said = partial(unloadable, name, problems)
+        if not post_unreported(root, name, output, pr, sha, github_repo, check_run, said):
             raise
         return EXIT_OK
+    known = [p.name for p in loaded.pipelines]
+    if own and name not in known:
+        said = partial(unnamed, name, known)
+        if not post_unreported(root, name, output, pr, sha, github_repo, check_run, said):
+            loaded.pipeline(name)  # raises: no such pipeline
+        return EXIT_OK
+    pipeline = loaded.pipeline(name)
     if inputs_unchanged:
         where = context.target(
             os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo
@@ -292,42 +310,6 @@ def _watchdog(
     comment = comment_text(full, where)
     post(token, name, outcome(report), where, comment, full, check_run, False, None)
     return EXIT_OK
-
-
-def _unloadable(
-    root: Path,
-    name: str,
-    output: Path | None,
-    exc: SpecError,
-    pr: int | None,
-    sha: str | None,
-    github_repo: str | None,
-    check_run: bool,
-) -> bool:
-    """Where the specs do not load in a pull request's run: the report says so, with each
-    problem and its place, and the required status fails, rather than never arriving. False
-    where nothing would be posted (no token, no head commit, a fork's read-only run): the
-    error is then the command's."""
-    from mlgitops.github import token_from_env
-    from mlgitops.masking import masked
-    from mlgitops.report import context
-    from mlgitops.report.render import unloadable
-
-    where = context.target(os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo)
-    token = token_from_env(os.environ)
-    if token is None or where.sha is None or where.repo is None or where.fork or not exc.problems:
-        return False
-    problems = [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
-    for problem in problems:
-        console.error_line(str(problem))
-    full, state, description = unloadable(name, problems, where.sha)
-    outputs = Outputs.for_pipeline(root, name, output)
-    fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
-    job_summary(full)
-    set_github_outputs({"report-path": str(outputs.report_md)})
-    comment = comment_text(full, where)
-    post(token, name, (state, description), where, comment, full, check_run, False, None)
-    return True
 
 
 def _unchanged(name: str, where: Target, check_run: bool) -> int:

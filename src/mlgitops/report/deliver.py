@@ -4,12 +4,14 @@ and the required status ``mlgitops/NAME`` or a check run."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlgitops import console, fsio
 from mlgitops.errors import BadInput
 from mlgitops.github.payloads import event_from_env
+from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.report.context import Target
 from mlgitops.report.markdown import cut
 from mlgitops.report.render import marker
@@ -128,3 +130,34 @@ def post_state(
     console.line(
         f"report {name}: {kind} {context_name} is {state} on {where.sha[:12]}: {description}"
     )
+
+
+def post_unreported(
+    root: Path,
+    name: str,
+    output: Path | None,
+    pr: int | None,
+    sha: str | None,
+    github_repo: str | None,
+    check_run: bool,
+    said: Callable[[str | None], tuple[str, str, str]],
+) -> bool:
+    """A failing status and the report of why there is nothing to report (``said``: the
+    report, state and description, given the head commit). False where nothing would be
+    posted (no token, no head commit, a fork's read-only run): the error is then the
+    command's."""
+    from mlgitops.github import token_from_env
+    from mlgitops.report import context
+
+    where = context.target(os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo)
+    token = token_from_env(os.environ)
+    if token is None or where.sha is None or where.repo is None or where.fork:
+        return False
+    full, state, description = said(where.sha)
+    outputs = Outputs.for_pipeline(root, name, output)
+    fsio.write_atomic(outputs.report_md, full.encode("utf-8"))
+    job_summary(full)
+    set_github_outputs({"report-path": str(outputs.report_md)})
+    comment = comment_text(full, where)
+    post(token, name, (state, description), where, comment, full, check_run, False, None)
+    return True

@@ -154,19 +154,46 @@ def unloadable(pipeline: str, problems: Sequence[Any], commit: str | None) -> tu
     description = f"the specs do not load: {first.path}:{first.line}:{first.col}"
     if len(problems) > 1:
         description += f" and {len(problems) - 1} more"
-    lines = [marker(pipeline), "", f"## ❌ mlgitops {code(pipeline)}: the specs do not load"]
-    lines += [
-        "",
-        "Nothing was validated, trained or compared: the repository's specs do not load. "
-        "Each problem is also shown on its line of the pull request's changes; "
-        "`mlgitops render --check` shows them where the branch is checked out.",
-        "",
-    ]
-    lines += [
+    lines = [
         f"- {code(f'{p.path}:{p.line}:{p.col}')}: {escape(p.message)}"
         for p in problems[:SHOWN_PROBLEMS]
     ]
     if len(problems) > SHOWN_PROBLEMS:
         lines.append(f"- … and {len(problems) - SHOWN_PROBLEMS} more (the job's log lists them)")
+    why = (
+        "Nothing was validated, trained or compared: the repository's specs do not load. "
+        "Each problem is also shown on its line of the pull request's changes; "
+        "`mlgitops render --check` shows them where the branch is checked out."
+    )
+    return (
+        _unreported(pipeline, "the specs do not load", why, lines, commit),
+        "failure",
+        description,
+    )
+
+
+def unnamed(pipeline: str, known: Sequence[str], commit: str | None) -> tuple[str, str, str]:
+    """The report, state and description where the specs name no such pipeline (its spec
+    renamed or removed) while a workflow rendered for it still runs."""
+    named = ", ".join(known) or "none"
+    description = f"no pipeline named {pipeline} in pipelines/ (known: {named})"
+    why = (
+        f"This workflow was rendered for the pipeline {code(pipeline)}, which the specs no "
+        f"longer name (they name: {', '.join(code(k) for k in known) or 'none'}). Where it "
+        "was renamed or removed on purpose, run `mlgitops render` and commit what it writes "
+        "(the workflows for the pipelines the specs name), and require their statuses in "
+        "branch protection in place of this one."
+    )
+    headline = f"no pipeline named {code(pipeline)}"
+    return _unreported(pipeline, headline, why, [], commit), "failure", description
+
+
+def _unreported(
+    pipeline: str, headline: str, why: str, items: list[str], commit: str | None
+) -> str:
+    """A failing report with nothing to report on: the headline, why, a list."""
+    lines = [marker(pipeline), "", f"## ❌ mlgitops {code(pipeline)}: {headline}", "", why]
+    if items:
+        lines += ["", *items]
     lines += ["", _updated(commit)]
-    return "\n".join(lines) + "\n", "failure", description
+    return "\n".join(lines) + "\n"
