@@ -320,6 +320,14 @@ def test_links_to_a_device_are_refused_or_replaced_never_read(git_repo: Path) ->
     schema.unlink()
     schema.symlink_to("/dev/zero")
     result = _mlgitops("validate", "tumors", "--format", "none", cwd=git_repo)
+    outside = "a link to a file outside the repository, which a pipeline does not read"
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"mlgitops validate: error: schemas/tumors.yaml: {outside}\n",
+    )
+    schema.unlink()
+    os.mkfifo(schema)  # within the repository: a pipe blocks until written
+    result = _mlgitops("validate", "tumors", "--format", "none", cwd=git_repo)
     assert (result.returncode, result.stderr) == (
         2,
         "mlgitops validate: error: schemas/tumors.yaml: cannot be read (not a regular file)\n",
@@ -649,3 +657,43 @@ def test_spec_problems_are_marked_on_their_lines_by_render_in_actions(git_repo: 
         ]
     result = _mlgitops("render", "--check", cwd=git_repo, env={"GITHUB_ACTIONS": ""})
     assert result.stderr.splitlines()[:2] == lines
+
+
+def test_data_and_schema_linked_from_outside_the_repository_are_refused(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    """``data.path`` may be neither absolute nor leave the repository, but a committed link
+    could: validate read a pull request's link to /etc/passwd, and quoted the file's lines
+    in its report. Such a link is refused where it is named; a link within the repository
+    is read as its file."""
+    assert _mlgitops("init", cwd=git_repo).returncode == 0
+    data = git_repo / "data" / "tumors.csv"
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(data.read_bytes())
+    inside = git_repo / "data" / "copy.csv"
+    inside.write_bytes(data.read_bytes())
+    data.unlink()
+    data.symlink_to(inside)
+    result = _mlgitops("validate", "tumors", "--format", "none", cwd=git_repo)
+    assert result.returncode == 0, result.stderr
+    data.unlink()
+    data.symlink_to(outside)
+    for verb in (["validate", "tumors", "--format", "none"], ["train", "tumors"]):
+        result = _mlgitops(*verb, cwd=git_repo)
+        assert (result.returncode, result.stderr.splitlines()[-1]) == (
+            2,
+            f"mlgitops {verb[0]}: error: data/tumors.csv: a link to a file outside the "
+            "repository, which a pipeline does not read",
+        ), result.stderr
+    data.unlink()
+    data.write_bytes(outside.read_bytes())
+    schema = git_repo / "schemas" / "tumors.yaml"
+    (tmp_path / "schema.yaml").write_bytes(schema.read_bytes())
+    schema.unlink()
+    schema.symlink_to(tmp_path / "schema.yaml")
+    result = _mlgitops("validate", "tumors", "--format", "none", cwd=git_repo)
+    assert (result.returncode, result.stderr) == (
+        2,
+        "mlgitops validate: error: schemas/tumors.yaml: a link to a file outside the "
+        "repository, which a pipeline does not read\n",
+    )

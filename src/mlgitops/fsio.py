@@ -56,6 +56,16 @@ def read_file(path: Path) -> bytes:
         os.close(fd)
 
 
+#: Why a file of the repository that is a link out of it is not read.
+OUTSIDE = "a link to a file outside the repository, which a pipeline does not read"
+
+
+def leaves(repo: Path, path: Path) -> bool:
+    """Whether ``path``, named within ``repo``, is (or passes through) a link that leads out
+    of it: a pull request can commit a link to any file of the machine that runs it."""
+    return not path.resolve().is_relative_to(repo.resolve())
+
+
 def plan_writes(root: Path, files: Mapping[str, bytes]) -> Changes:
     """Compare the wanted contents with the tree, without writing."""
     created, updated, unchanged = [], [], []

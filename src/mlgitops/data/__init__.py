@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgitops import lfs
+from mlgitops import fsio, lfs
 from mlgitops.data.base import ConversionFailed, Reader
 from mlgitops.data.csv import CsvReader
 from mlgitops.data.parquet import ParquetReader
@@ -55,10 +55,13 @@ def open_data(
 
         got = http.fetched(location, session=session, timeout=timeout or http.DEFAULT_TIMEOUT)
         return kind(_plain(form, got.path, location, workdir), location, None)
-    path = Path(location) if Path(location).is_absolute() else repo / location
+    named = not Path(location).is_absolute()  # a file of the repository, not a command's
+    path = repo / location if named else Path(location)
     if not path.is_file():
         what = "is not a file" if path.exists() else "no such file"
         raise DataError(f"{location}: {what}")
+    if named and fsio.leaves(repo, path):
+        raise DataError(f"{location}: {fsio.OUTSIDE}")
     plain = _plain(form, path, location, workdir, named=True)
     return kind(plain, location, _in_repo(repo, path))
 

@@ -42,6 +42,8 @@ def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
     data = pipeline.data
     if data.schema:
         path = repo / data.schema
+        if path.exists() and fsio.leaves(repo, path):
+            raise BadInput(f"{data.schema}: {fsio.OUTSIDE}")
         try:
             text = fsio.read_file(path).decode("utf-8")
         except FileNotFoundError as exc:
