@@ -222,7 +222,13 @@ class Loop:
         return run
 
     def publish(self, run: WorkflowRun, sha: str, branch: str, head_repo: str) -> None:
-        """What GitHub keeps of a finished run: the run itself and its artifacts (zipped)."""
+        """What GitHub keeps of a finished run: the run itself, its jobs' conclusions and its
+        artifacts (zipped)."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for job in self.github.state.jobs.values():
+            if job["run_id"] == run.run_id:
+                [result] = [j for j in run.jobs.values() if j.name == job["name"]]
+                job.update(status="completed", conclusion=result.result, completed_at=now)
         self.github.state.add_workflow_run(
             sha,
             name=run.name,
@@ -632,6 +638,34 @@ def test_a_pull_request_that_renames_or_deletes_the_spec_fails_the_status_it_lea
     [comment] = github_server.state.comments_on(10)
     body = comment["body"]
     assert body.startswith(MARKER) and "run `mlgitops render`" in body, body
+
+
+def test_a_fork_pull_request_whose_check_job_fails_fails_its_status(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """A fork's run whose check job failed (``render --check``: a hand-edited overlay) left
+    validation results that passed and nothing trained: the report workflow posted pending,
+    "not trained: needs a run on this repository's runners", as if only training were left.
+    It asks GitHub how the run's check job concluded, as the PR workflow's report is told."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    overlay = f"manifests/{PIPELINE}/overlays/staging/kustomization.yaml"
+    git(loop.dev, "checkout", "-q", "-B", "fork-change", "origin/main")
+    text = (loop.dev / overlay).read_text()
+    (loop.dev / overlay).write_text(text.replace("@staging", "/9"))
+    git(loop.dev, "commit", "-qam", "Serve version 9")
+    git(loop.dev, "push", "-q", "origin", "fork-change")
+    sha = git(loop.dev, "rev-parse", "HEAD")
+    run = loop.pull_request(11, "fork-change", sha, head_repo=FORK)
+    assert _results(run) == CHECK_FAILED, _explain(run)
+    report = loop.report_workflow(run, 11, sha)
+    assert _results(report) == {"report-tumors": "success"}, _explain(report)
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == (
+        "failure",
+        "the check job failed (render --check or validate): see its log",
+    ), _explain(report)
+    [comment] = github_server.state.comments_on(11)
+    assert "Training and comparison were skipped because the check job failed" in comment["body"]
 
 
 def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(

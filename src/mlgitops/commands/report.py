@@ -175,6 +175,7 @@ def run(
         if isinstance(fork, int):
             return fork
         verified = fork
+        check_job = check_job or _fork_check_job(where, event)
     if docs is None:  # raises: no such folder
         docs = read_documents(folder, name, root)
     require_results(docs, folder, root)
@@ -268,6 +269,18 @@ def _fork_pull(
         f"{shown(folder, root)}: status mlgitops/{name} set to failure"
     )
     return EXIT_FAILED
+
+
+def _fork_check_job(where: Target, event: Mapping[str, Any]) -> str | None:
+    """How a fork's run's check job concluded, asked of GitHub: its artifact cannot say (a
+    run whose check failed uploads validation that may have passed, and nothing trained)."""
+    from mlgitops.github import client_from_env, token_from_env
+    from mlgitops.report import context
+
+    token = token_from_env(os.environ)
+    if token is None or where.repo is None:
+        return None
+    return context.run_check_job(client_from_env(token, os.environ), where.repo, event)
 
 
 def _watchdog(

@@ -105,6 +105,21 @@ def run_head_label(event: Mapping[str, Any]) -> str | None:
     return f"{owner}:{branch}" if owner and branch else None
 
 
+#: The PR workflow's job that validates and checks the generated files (its ``name:``).
+CHECK_JOB = "check and validate"
+
+
+def run_check_job(client: GitHub, repo: str, event: Mapping[str, Any]) -> str | None:
+    """How the check job of the ``workflow_run`` event's run concluded, as GitHub lists the
+    run's jobs (never as its artifact says); None where the event names no run or the run
+    has no such job."""
+    run_id = _int((event.get("workflow_run") or {}).get("id"))
+    if not run_id:
+        return None
+    found = [j for j in client.list_run_jobs(repo, run_id) if j.get("name") == CHECK_JOB]
+    return _str(found[-1].get("conclusion")) if found else None
+
+
 def verified_pull(
     client: GitHub,
     where: Target,

@@ -134,9 +134,17 @@ def _price(root: Path, pipeline: Pipeline) -> tuple[float, str] | None:
     return None if price is None else (price, runners.currency)
 
 
+#: Why nothing trained where the PR workflow's check job failed.
+CHECK_FAILED_NOTE = (
+    "Training and comparison were skipped because the check job failed: "
+    "`render --check` found generated files that are stale or edited by hand, or "
+    "validate stopped; the job's log says which."
+)
+
+
 def _notes(docs: Mapping[str, Any], where: Target, check_failed: bool) -> tuple[str, ...]:
-    if where.fork:
-        return (FORK_NOTE,)
+    if where.fork:  # nothing trained; where the check failed, first that
+        return (CHECK_FAILED_NOTE, FORK_NOTE) if check_failed else (FORK_NOTE,)
     if docs.get("budget") is not None:
         return (escape(str(docs["budget"]["message"])) + ".",)
     if docs["verdict"] is not None:
@@ -145,11 +153,7 @@ def _notes(docs: Mapping[str, Any], where: Target, check_failed: bool) -> tuple[
     if validation is not None and not validation["passed"]:
         return ("Training and comparison were skipped because data validation failed.",)
     if check_failed and docs.get("train") is None:
-        return (
-            "Training and comparison were skipped because the check job failed: "
-            "`render --check` found generated files that are stale or edited by hand, or "
-            "validate stopped; the job's log says which.",
-        )
+        return (CHECK_FAILED_NOTE,)
     failed = docs.get("failed")
     if failed is not None:
         return (
