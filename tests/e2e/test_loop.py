@@ -668,6 +668,27 @@ def test_a_fork_pull_request_whose_check_job_fails_fails_its_status(
     assert "Training and comparison were skipped because the check job failed" in comment["body"]
 
 
+def test_a_fork_pull_request_that_breaks_its_spec_fails_its_status_saying_which_job(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """A fork's run whose spec does not load leaves no results (its report job cannot read
+    the specs, and posts nothing with a read-only token): the report workflow said "no
+    results from the pull request's workflow run". It names the job that failed, whose log
+    marks each problem on its line."""
+    old, new, place, said = BROKEN_SPECS["a value of the wrong type"]
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    sha = loop.branch("fork-change", old, new)
+    run = loop.pull_request(12, "fork-change", sha, head_repo=FORK)
+    assert _results(run)["check"] == "failure", _explain(run)
+    assert f"{place}: gates.roc_auc.max_drop: {said}" in run.jobs["check"].log
+    report = loop.report_workflow(run, 12, sha)
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == (
+        "failure",
+        "the check job failed (render --check or validate): see its log",
+    ), _explain(report)
+
+
 def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:

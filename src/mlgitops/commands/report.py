@@ -35,7 +35,7 @@ from mlgitops.report.handoff import (
     require_one_candidate,
     require_results,
 )
-from mlgitops.report.render import unloadable, unnamed
+from mlgitops.report.render import CHECK_FAILED, unloadable, unnamed
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
 
@@ -263,6 +263,8 @@ def _fork_pull(
     if has_results:
         return verified
     description = "no results from the pull request's workflow run"
+    if context.run_check_job(client, where.repo, event) == "failure":  # GitHub says why
+        description = CHECK_FAILED
     post_state(client, name, where, "failure", description, check_run, description)
     console.error_line(
         f"mlgitops report: {why} but its workflow run left no results in "
