@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pytest
 
 from mlgitops.evaluation import gates, verdict
@@ -375,3 +376,29 @@ def test_relative_drop_judged_on_the_interval_bound() -> None:
         EVALUABLE,
     )
     assert (g.status, g.value) == ("fail", pytest.approx(0.06 / 0.90))
+
+
+def test_a_slice_with_few_rows_of_a_class_is_left_out_of_that_metric_s_gap() -> None:
+    """A slice of 60 rows with two positives, both missed, had recall 0: "a gap of 0.90 to
+    the other slice", failing the pull request on two rows. For a metric taken over the
+    classes a slice is gated on its rows of each class too; accuracy still gates it."""
+    from mlgitops.evaluation.metrics import Holdout, Predictions
+    from mlgitops.evaluation.slices import slice_metrics
+
+    y = np.array([1] * 50 + [0] * 50 + [1] * 2 + [0] * 58)
+    predicted = y.copy()
+    predicted[:5] = 0  # slice a: recall 0.9
+    predicted[100:102] = 0  # slice b: both positives missed
+    values = ["a"] * 100 + ["b"] * 60
+    holdout = Holdout("classification", y, (0, 1))
+    report = slice_metrics(
+        "segment", values, ["recall", "accuracy"], holdout, Predictions(predicted), None, 30
+    )
+    [recall] = gates.gap_gates({"recall": 0.1}, report)
+    assert (recall.status, recall.reason) == (
+        "not_evaluable",
+        "max_gap cannot be evaluated: fewer than two slices of segment with at least 30 rows "
+        "(of each class, for recall) and a defined recall",
+    )
+    [accuracy] = gates.gap_gates({"accuracy": 0.1}, report)
+    assert (accuracy.status, accuracy.value) == ("pass", pytest.approx(58 / 60 - 0.95))

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from mlgitops.evaluation.evidence import NOT_EVALUABLE, unjudgeable
+from mlgitops.evaluation.metrics import CLASS_METRICS
 from mlgitops.evaluation.pairing import NOT_APPLICABLE, Comparison
 from mlgitops.evaluation.scoring import MetricResult
 from mlgitops.evaluation.slices import SliceReport
@@ -224,9 +225,10 @@ def gap_gates(
         gap = report.gaps.get(name)
         extremes = report.extremes(name)
         if gap is None or extremes is None:
+            each = f" (of each class, for {name})" if name in CLASS_METRICS else ""
             reason = (
                 f"max_gap cannot be evaluated: fewer than two slices of {report.column} with at "
-                f"least {report.min_rows} rows and a defined {name}"
+                f"least {report.min_rows} rows{each} and a defined {name}"
             )
             found = GateResult(name, "max_gap", threshold, None, NOT_EVALUABLE, reason)
             out.append(_allow(found, allowed))

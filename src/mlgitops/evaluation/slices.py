@@ -2,8 +2,10 @@
 
 A slice is every holdout row with one value of the column (missing values form
 the slice ``null``). Slices with fewer than ``min_rows`` rows are reported but
-not gated: their metrics are too noisy to fail a pull request on. The gap of a
-metric is its largest minus its smallest candidate value over the gated slices.
+not gated: their metrics are too noisy to fail a pull request on; nor, for a
+metric taken over the classes, are those with fewer than ``min_rows`` rows of a
+class. The gap of a metric is its largest minus its smallest candidate value
+over the slices gated for it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from mlgitops.evaluation.metrics import Holdout, Predictions, score
+from mlgitops.evaluation.metrics import (
+    Holdout,
+    Predictions,
+    fewest_of_a_class,
+    score,
+)
 
 NULL_SLICE = "null"
 
@@ -28,6 +35,13 @@ class Slice:
     candidate: dict[str, float | None]
     #: metric -> baseline value; empty without a baseline
     baseline: dict[str, float | None]
+    #: the metrics taken over the classes whose rows of a class here are fewer than
+    #: ``min_rows``: shown, not gated (:func:`~mlgitops.evaluation.metrics.fewest_of_a_class`)
+    short: frozenset[str] = frozenset()
+
+    def gates(self, name: str) -> bool:
+        """Whether this slice's value of ``name`` takes part in its gap."""
+        return self.gated and name not in self.short
 
 
 @dataclass(frozen=True)
@@ -42,7 +56,7 @@ class SliceReport:
 
     def extremes(self, name: str) -> tuple[Slice, Slice] | None:
         """The gated slices with the lowest and the highest candidate value of a metric."""
-        scored = [s for s in self.slices if s.gated and s.candidate.get(name) is not None]
+        scored = [s for s in self.slices if s.gates(name) and s.candidate.get(name) is not None]
         if len(scored) < 2:
             return None
         ordered = sorted(scored, key=lambda s: (s.candidate[name], s.value))
@@ -71,6 +85,7 @@ def slice_metrics(
     for label in sorted(set(labels.tolist())):
         rows = np.flatnonzero(labels == label)
         part = holdout.take(rows)
+        few = [(n, fewest_of_a_class(n, part)) for n in names]
         slices.append(
             Slice(
                 value=label,
@@ -80,6 +95,7 @@ def slice_metrics(
                 baseline={}
                 if baseline is None
                 else {n: score(n, part, baseline.take(rows)) for n in names},
+                short=frozenset(n for n, f in few if f is not None and f[1] < min_rows),
             )
         )
     found = tuple(slices)
@@ -92,6 +108,6 @@ def slice_metrics(
 def _gaps(slices: tuple[Slice, ...], names: Sequence[str], pick: Any) -> dict[str, float | None]:
     gaps: dict[str, float | None] = {}
     for name in names:
-        values = [pick(s)[name] for s in slices if s.gated and pick(s).get(name) is not None]
+        values = [pick(s)[name] for s in slices if s.gates(name) and pick(s).get(name) is not None]
         gaps[name] = float(max(values) - min(values)) if len(values) >= 2 else None
     return gaps
