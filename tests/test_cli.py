@@ -685,6 +685,12 @@ def test_data_and_schema_linked_from_outside_the_repository_are_refused(
             f"mlgitops {verb[0]}: error: data/tumors.csv: a link to a file outside the "
             "repository, which a pipeline does not read",
         ), result.stderr
+    result = _mlgitops("render", "--check", cwd=git_repo)  # marked where the spec names it
+    assert (result.returncode, result.stderr.splitlines()[0]) == (
+        2,
+        "pipelines/tumors.yaml:6:9: data.path: 'data/tumors.csv' is a link to a file outside "
+        "the repository, which a pipeline does not read",
+    )
     data.unlink()
     data.write_bytes(outside.read_bytes())
     schema = git_repo / "schemas" / "tumors.yaml"

@@ -689,6 +689,29 @@ def test_a_fork_pull_request_that_breaks_its_spec_fails_its_status_saying_which_
     ), _explain(report)
 
 
+def test_a_pull_request_whose_spec_names_a_missing_file_fails_its_status_saying_where(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """The spec loads, validate passes, and ``render --check`` finds ``model.code`` naming a
+    file that is not there: the status said "the check job failed (render --check or
+    validate): see its log", and the comment that render --check "found generated files
+    that are stale or edited by hand, or validate stopped", neither of which happened."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    sha = loop.branch("code", "  estimator:", "  code: [src/train.py]\n  estimator:")
+    run = loop.pull_request(13, "code", sha)
+    assert _results(run) == CHECK_FAILED, _explain(run)
+    status = _status(github_server, sha)
+    assert (status["state"], status["description"]) == (
+        "failure",
+        "problems in the specs: pipelines/tumors.yaml:11:10",
+    ), run.jobs["report"].log[-3000:]
+    [comment] = github_server.state.comments_on(13)
+    body = comment["body"]
+    said = "model.code[0]: 'src/train.py' does not exist in the repository"
+    assert f"- `pipelines/tumors.yaml:11:10`: {said}" in body.replace("\\", ""), body
+    assert "stale or edited by hand" not in body, body
+
+
 def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:

@@ -35,7 +35,7 @@ from mlgitops.report.handoff import (
     require_one_candidate,
     require_results,
 )
-from mlgitops.report.render import CHECK_FAILED, unloadable, unnamed
+from mlgitops.report.render import CHECK_FAILED, MISNAMED, unloadable, unnamed
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
 
@@ -134,10 +134,7 @@ def run(
     except SpecError as exc:
         if not (own and not inputs_unchanged and exc.problems):
             raise
-        problems = [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
-        for problem in problems:
-            console.error_line(str(problem))
-        said = partial(unloadable, name, problems)
+        said = partial(unloadable, name, _shown_problems(exc))
         if not post_unreported(root, name, output, pr, sha, github_repo, check_run, said):
             raise
         return EXIT_OK
@@ -148,6 +145,15 @@ def run(
             loaded.pipeline(name)  # raises: no such pipeline
         return EXIT_OK
     pipeline = loaded.pipeline(name)
+    if own and not inputs_unchanged and check_job == "failure":
+        try:  # what render --check found in the specs, where it is what stopped the check
+            load_repo(root, check_references=True)
+        except SpecError as exc:
+            said = partial(unloadable, name, _shown_problems(exc), said=MISNAMED)
+            if exc.problems and post_unreported(
+                root, name, output, pr, sha, github_repo, check_run, said
+            ):
+                return EXIT_OK
     if inputs_unchanged:
         where = context.target(
             os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo
@@ -271,6 +277,14 @@ def _fork_pull(
         f"{shown(folder, root)}: status mlgitops/{name} set to failure"
     )
     return EXIT_FAILED
+
+
+def _shown_problems(exc: SpecError) -> list[Problem]:
+    """The spec error's problems, masked, each printed as the log shows them."""
+    problems = [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
+    for problem in problems:
+        console.error_line(str(problem))
+    return problems
 
 
 def _fork_check_job(where: Target, event: Mapping[str, Any]) -> str | None:

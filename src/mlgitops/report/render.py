@@ -146,12 +146,35 @@ def _updated(commit: str | None) -> str:
 SHOWN_PROBLEMS = 20
 
 
-def unloadable(pipeline: str, problems: Sequence[Any], commit: str | None) -> tuple[str, str, str]:
+#: What the report of specs with problems says (headline, why): where they do not load, and
+#: where they load but name what is not there.
+UNLOADABLE = (
+    "the specs do not load",
+    "Nothing was validated, trained or compared: the repository's specs do not load. "
+    "Each problem is also shown on its line of the pull request's changes; "
+    "`mlgitops render --check` shows them where the branch is checked out.",
+)
+MISNAMED = (
+    "problems in the specs",
+    "Nothing was trained or compared: the check job's `render --check` found that the "
+    "specs name what is not there. Each problem is also shown on its line of the pull "
+    "request's changes.",
+)
+
+
+def unloadable(
+    pipeline: str,
+    problems: Sequence[Any],
+    commit: str | None,
+    said: tuple[str, str] = UNLOADABLE,
+) -> tuple[str, str, str]:
     """The report, the status's state and its description where the repository's specs do
-    not load (a pull request's mistake in a spec): nothing was validated, trained or
-    compared. ``problems``: the spec error's, each with its place (masked already)."""
+    not load (a pull request's mistake in a spec), or (``said``: :data:`MISNAMED`) name
+    files or classes that are not there. ``problems``: the spec error's, each with its place
+    (masked already)."""
+    headline, why = said
     first = problems[0]
-    description = f"the specs do not load: {first.path}:{first.line}:{first.col}"
+    description = f"{headline}: {first.path}:{first.line}:{first.col}"
     if len(problems) > 1:
         description += f" and {len(problems) - 1} more"
     lines = [
@@ -160,16 +183,7 @@ def unloadable(pipeline: str, problems: Sequence[Any], commit: str | None) -> tu
     ]
     if len(problems) > SHOWN_PROBLEMS:
         lines.append(f"- … and {len(problems) - SHOWN_PROBLEMS} more (the job's log lists them)")
-    why = (
-        "Nothing was validated, trained or compared: the repository's specs do not load. "
-        "Each problem is also shown on its line of the pull request's changes; "
-        "`mlgitops render --check` shows them where the branch is checked out."
-    )
-    return (
-        _unreported(pipeline, "the specs do not load", why, lines, commit),
-        "failure",
-        description,
-    )
+    return _unreported(pipeline, headline, why, lines, commit), "failure", description
 
 
 def unnamed(pipeline: str, known: Sequence[str], commit: str | None) -> tuple[str, str, str]:

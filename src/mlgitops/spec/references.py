@@ -24,6 +24,7 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from mlgitops import fsio
 from mlgitops.errors import Problem
 from mlgitops.spec.loader import problem_in
 from mlgitops.spec.locks import installs, lock_problems
@@ -133,6 +134,8 @@ def _files(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
             yield path, f"'{rel}' does not exist in the repository{_near(root, rel)}"
         elif path[0] == "data" and (root / rel).is_dir():  # data and schemas are files
             yield path, f"'{rel}' is a folder, not a file"
+        elif path[0] != "model" and fsio.leaves(root, root / rel):
+            yield path, f"'{rel}' is {fsio.OUTSIDE}"
     command = model.get("command")
     if isinstance(command, str):
         for script in _scripts(command):
