@@ -14,20 +14,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mlgitops import console, fsio
-from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, Problem, SpecError
+from mlgitops.errors import EXIT_OK, BadInput, Problem, SpecError
 from mlgitops.github.payloads import event_from_env
 from mlgitops.masking import masked
 from mlgitops.outputs import Outputs, set_github_outputs, shown
-from mlgitops.report import outcome, render
+from mlgitops.report import forks, outcome, render
 from mlgitops.report.context import Target
 from mlgitops.report.deliver import comment_text, job_summary, post, post_state, post_unreported
+from mlgitops.report.forks import UNCHANGED
 from mlgitops.report.handoff import (
     KINDS,
     read_documents,
@@ -35,13 +35,9 @@ from mlgitops.report.handoff import (
     require_one_candidate,
     require_results,
 )
-from mlgitops.report.render import CHECK_FAILED, MISNAMED, unloadable, unnamed
+from mlgitops.report.render import MISNAMED, unloadable, unnamed
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
-
-#: The status of a pull request that touches none of the pipeline's inputs.
-UNCHANGED = "inputs unchanged"
-
 
 #: What GitHub gives as a job's result (``needs.<job>.result``).
 CHECK_RESULTS = ("success", "failure", "cancelled", "skipped")
@@ -177,11 +173,11 @@ def run(
         # A fork cannot have trained (its train and verdict are dropped below): its
         # results are its validation.
         validated = docs is not None and docs.get("validation") is not None
-        fork = _fork_pull(pipeline, where, event, claim, validated, folder, root, check_run)
+        fork = forks.fork_pull(pipeline, where, event, claim, validated, folder, root, check_run)
         if isinstance(fork, int):
             return fork
         verified = fork
-        check_job = check_job or _fork_check_job(where, event)
+        check_job = check_job or forks.check_job(where, event)
     if docs is None:  # raises: no such folder
         docs = read_documents(folder, name, root)
     require_results(docs, folder, root)
@@ -214,89 +210,12 @@ def run(
     return EXIT_OK
 
 
-def _fork_pull(
-    pipeline: Pipeline,
-    where: Target,
-    event: Mapping[str, Any],
-    claimed: int | None,
-    has_results: bool,
-    folder: Path,
-    root: Path,
-    check_run: bool,
-) -> int | tuple[int | None, str] | None:
-    """The report workflow's own decision for a fork's pull request, before its results.
-
-    The fork's run decided in the fork's code whether the pipeline is affected,
-    and uploaded what it chose: neither is trusted. Here the files GitHub says
-    the pull request changes meet this repository's own spec. Untouched: the
-    status is "inputs unchanged", whatever the artifact holds. Touched, or not
-    decidable, and no results: the status fails (the required check must never
-    wait forever, nor pass without a verdict). Otherwise the verified pull
-    request, for the report; None without a token (nothing is posted then).
-    """
-    from mlgitops.github import PULL_FILES_LIMIT, client_from_env, token_from_env
-    from mlgitops.github.payloads import paths_of
-    from mlgitops.report import context
-    from mlgitops.training.planning import reasons
-
-    token = token_from_env(os.environ)
-    if token is None or where.repo is None or where.sha is None:
-        return None
-    client = client_from_env(token, os.environ)
-    name = pipeline.name
-    verified = context.verified_pull(
-        client, where, claimed, context.run_pulls(event), context.run_head_label(event)
-    )
-    number, why = verified
-    if number is not None:
-        entries = client.list_pull_files(where.repo, number)
-        changed = paths_of(entries)
-        touched = reasons(pipeline, changed)
-        if len(entries) >= PULL_FILES_LIMIT:
-            why = f"pull request #{number} changes more files than GitHub lists"
-        elif not touched:
-            console.line(
-                f"report {name}: pull request #{number} changes none of the pipeline's inputs "
-                f"({len(entries)} files, per GitHub): {UNCHANGED}"
-            )
-            post_state(client, name, where, "success", UNCHANGED, check_run, UNCHANGED)
-            return EXIT_OK
-        else:
-            listed = ", ".join(touched[:3]) + (
-                f" (+{len(touched) - 3})" if len(touched) > 3 else ""
-            )
-            why = f"pull request #{number} changes the pipeline's inputs ({listed})"
-    if has_results:
-        return verified
-    description = "no results from the pull request's workflow run"
-    if context.run_check_job(client, where.repo, event) == "failure":  # GitHub says why
-        description = CHECK_FAILED
-    post_state(client, name, where, "failure", description, check_run, description)
-    console.error_line(
-        f"mlgitops report: {why} but its workflow run left no results in "
-        f"{shown(folder, root)}: status mlgitops/{name} set to failure"
-    )
-    return EXIT_FAILED
-
-
 def _shown_problems(exc: SpecError) -> list[Problem]:
     """The spec error's problems, masked, each printed as the log shows them."""
     problems = [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
     for problem in problems:
         console.error_line(str(problem))
     return problems
-
-
-def _fork_check_job(where: Target, event: Mapping[str, Any]) -> str | None:
-    """How a fork's run's check job concluded, asked of GitHub: its artifact cannot say (a
-    run whose check failed uploads validation that may have passed, and nothing trained)."""
-    from mlgitops.github import client_from_env, token_from_env
-    from mlgitops.report import context
-
-    token = token_from_env(os.environ)
-    if token is None or where.repo is None:
-        return None
-    return context.run_check_job(client_from_env(token, os.environ), where.repo, event)
 
 
 def _watchdog(
