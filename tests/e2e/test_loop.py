@@ -640,19 +640,29 @@ def test_a_pull_request_that_renames_or_deletes_the_spec_fails_the_status_it_lea
     assert body.startswith(MARKER) and "run `mlgitops render`" in body, body
 
 
+@pytest.mark.parametrize("what", ["overlay", "data"])
 def test_a_fork_pull_request_whose_check_job_fails_fails_its_status(
-    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer, what: str
 ) -> None:
     """A fork's run whose check job failed (``render --check``: a hand-edited overlay) left
     validation results that passed and nothing trained: the report workflow posted pending,
     "not trained: needs a run on this repository's runners", as if only training were left.
-    It asks GitHub how the run's check job concluded, as the PR workflow's report is told."""
+    It asks GitHub how the run's check job concluded, as the PR workflow's report is told.
+    Where the data failed validation, that is what the status and the comment say."""
     loop = Loop(tmp_path, mlflow_e2e, github_server)
-    overlay = f"manifests/{PIPELINE}/overlays/staging/kustomization.yaml"
+    changed = {
+        "overlay": f"manifests/{PIPELINE}/overlays/staging/kustomization.yaml",
+        "data": f"data/{PIPELINE}.csv",
+    }[what]
     git(loop.dev, "checkout", "-q", "-B", "fork-change", "origin/main")
-    text = (loop.dev / overlay).read_text()
-    (loop.dev / overlay).write_text(text.replace("@staging", "/9"))
-    git(loop.dev, "commit", "-qam", "Serve version 9")
+    text = (loop.dev / changed).read_text()
+    if what == "overlay":
+        (loop.dev / changed).write_text(text.replace("@staging", "/9"))
+    else:  # a word where the schema wants a number
+        lines = text.splitlines()
+        lines[5] = "oops," + lines[5].split(",", 1)[1]
+        (loop.dev / changed).write_text("\n".join(lines) + "\n")
+    git(loop.dev, "commit", "-qam", f"Change the {what}")
     git(loop.dev, "push", "-q", "origin", "fork-change")
     sha = git(loop.dev, "rev-parse", "HEAD")
     run = loop.pull_request(11, "fork-change", sha, head_repo=FORK)
@@ -662,10 +672,13 @@ def test_a_fork_pull_request_whose_check_job_fails_fails_its_status(
     status = _status(github_server, sha)
     assert (status["state"], status["description"]) == (
         "failure",
-        "the check job failed (render --check or validate): see its log",
+        "the check job failed (render --check or validate): see its log"
+        if what == "overlay"
+        else "data validation failed",
     ), _explain(report)
     [comment] = github_server.state.comments_on(11)
-    assert "Training and comparison were skipped because the check job failed" in comment["body"]
+    noted = "Training and comparison were skipped because the check job failed" in comment["body"]
+    assert noted == (what == "overlay"), comment["body"]
 
 
 def test_a_fork_pull_request_that_breaks_its_spec_fails_its_status_saying_which_job(
@@ -681,6 +694,8 @@ def test_a_fork_pull_request_that_breaks_its_spec_fails_its_status_saying_which_
     run = loop.pull_request(12, "fork-change", sha, head_repo=FORK)
     assert _results(run)["check"] == "failure", _explain(run)
     assert f"{place}: gates.roc_auc.max_drop: {said}" in run.jobs["check"].log
+    # the fork's report job cannot post: the problem is its error, said once
+    assert run.jobs["report"].log.count(f"{place}: gates.roc_auc.max_drop") == 1
     report = loop.report_workflow(run, 12, sha)
     status = _status(github_server, sha)
     assert (status["state"], status["description"]) == (

@@ -130,9 +130,11 @@ def run(
     except SpecError as exc:
         if not (own and not inputs_unchanged and exc.problems):
             raise
-        said = partial(unloadable, name, _shown_problems(exc))
+        problems = _masked(exc)
+        said = partial(unloadable, name, problems)
         if not post_unreported(root, name, output, pr, sha, github_repo, check_run, said):
-            raise
+            raise  # the command's error lists them
+        _show(problems)
         return EXIT_OK
     known = [p.name for p in loaded.pipelines]
     if own and name not in known:
@@ -145,10 +147,12 @@ def run(
         try:  # what render --check found in the specs, where it is what stopped the check
             load_repo(root, check_references=True)
         except SpecError as exc:
-            said = partial(unloadable, name, _shown_problems(exc), said=MISNAMED)
+            problems = _masked(exc)
+            said = partial(unloadable, name, problems, said=MISNAMED)
             if exc.problems and post_unreported(
                 root, name, output, pr, sha, github_repo, check_run, said
             ):
+                _show(problems)
                 return EXIT_OK
     if inputs_unchanged:
         where = context.target(
@@ -210,12 +214,15 @@ def run(
     return EXIT_OK
 
 
-def _shown_problems(exc: SpecError) -> list[Problem]:
-    """The spec error's problems, masked, each printed as the log shows them."""
-    problems = [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
+def _masked(exc: SpecError) -> list[Problem]:
+    """The spec error's problems, credentials masked."""
+    return [Problem(masked(p.path), p.line, p.col, masked(p.message)) for p in exc.problems]
+
+
+def _show(problems: list[Problem]) -> None:
+    """Each problem posted, on the job's log as the command's error would list it."""
     for problem in problems:
         console.error_line(str(problem))
-    return problems
 
 
 def _watchdog(

@@ -81,7 +81,7 @@ def fork_pull(
     post_state(client, name, where, "failure", description, check_run, description)
     console.error_line(
         f"mlgitops report: {why} but its workflow run left no results in "
-        f"{shown(folder, root)}: status mlgitops/{name} set to failure"
+        f"{shown(folder, root)}: status mlgitops/{name} set to failure, {description!r}"
     )
     return EXIT_FAILED
 

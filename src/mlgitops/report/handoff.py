@@ -143,8 +143,10 @@ CHECK_FAILED_NOTE = (
 
 
 def _notes(docs: Mapping[str, Any], where: Target, check_failed: bool) -> tuple[str, ...]:
-    if where.fork:  # nothing trained; where the check failed, first that
-        return (CHECK_FAILED_NOTE, FORK_NOTE) if check_failed else (FORK_NOTE,)
+    if where.fork:  # nothing trained; where the check failed, not on the data, first that
+        validation = docs["validation"]
+        stopped = check_failed and (validation is None or validation["passed"])
+        return (CHECK_FAILED_NOTE, FORK_NOTE) if stopped else (FORK_NOTE,)
     if docs.get("budget") is not None:
         return (escape(str(docs["budget"]["message"])) + ".",)
     if docs["verdict"] is not None:
