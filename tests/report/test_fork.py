@@ -246,7 +246,7 @@ def test_a_fork_that_touches_the_pipeline_cannot_pass_by_uploading_nothing(
             "mlgitops report: pull request #7 changes the pipeline's inputs (data/tumors.csv) "
             f"but its workflow run left no results in {folder}: "
             "status mlgitops/tumors set to failure, "
-            "\"no results from the pull request's workflow run\""
+            '"no results from the pull request\'s workflow run"'
         )
 
 
