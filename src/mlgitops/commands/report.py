@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -121,39 +122,11 @@ def run(
     from mlgitops.report import context
 
     root = repo.resolve()
-    # where the pull request's specs do not load, or name no such pipeline, the report says
-    # so where the required status is waited for (not in the report workflow: its specs are
-    # the default branch's; nor in the watchdog: the check job passed)
     own = wait_for_runner <= 0 and from_artifact is None
-    try:
-        loaded = load_repo(root)
-    except SpecError as exc:
-        if not (own and not inputs_unchanged and exc.problems):
-            raise
-        problems = _masked(exc)
-        said = partial(unloadable, name, problems)
-        if not post_unreported(root, name, output, pr, sha, github_repo, check_run, said):
-            raise  # the command's error lists them
-        _show(problems)
+    posts = partial(post_unreported, root, name, output, pr, sha, github_repo, check_run)
+    pipeline = _pipeline_or_posted(root, name, posts, own, inputs_unchanged, check_job)
+    if pipeline is None:
         return EXIT_OK
-    known = [p.name for p in loaded.pipelines]
-    if own and name not in known:
-        said = partial(unnamed, name, known)
-        if not post_unreported(root, name, output, pr, sha, github_repo, check_run, said):
-            loaded.pipeline(name)  # raises: no such pipeline
-        return EXIT_OK
-    pipeline = loaded.pipeline(name)
-    if own and not inputs_unchanged and check_job == "failure":
-        try:  # what render --check found in the specs, where it is what stopped the check
-            load_repo(root, check_references=True)
-        except SpecError as exc:
-            problems = _masked(exc)
-            said = partial(unloadable, name, problems, said=MISNAMED)
-            if exc.problems and post_unreported(
-                root, name, output, pr, sha, github_repo, check_run, said
-            ):
-                _show(problems)
-                return EXIT_OK
     if inputs_unchanged:
         where = context.target(
             os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo
@@ -212,6 +185,47 @@ def run(
     state = outcome(report)
     post(token, pipeline.name, state, where, comment, full, check_run, untrusted, claimed, verified)
     return EXIT_OK
+
+
+def _pipeline_or_posted(
+    root: Path,
+    name: str,
+    posts: Callable[[Callable[[str | None], tuple[str, str, str]]], bool],
+    own: bool,
+    unchanged: bool,
+    check_job: str | None,
+) -> Pipeline | None:
+    """The pipeline to report on; None where a failing status was posted instead, saying why
+    there is nothing to report: the pull request's specs do not load, name no such pipeline
+    (its spec renamed or removed), or name what is not there where that stopped the check
+    job. ``posts``: ``post_unreported`` for this report, given what to say (False where it
+    cannot post: the error is then the command's); ``own``: the PR workflow's own report
+    (not the report workflow's, whose specs are the default branch's; nor the watchdog's,
+    after a check job that passed)."""
+    try:
+        loaded = load_repo(root)
+    except SpecError as exc:
+        if not (own and not unchanged and exc.problems):
+            raise
+        problems = _masked(exc)
+        if not posts(partial(unloadable, name, problems)):
+            raise  # the command's error lists them
+        _show(problems)
+        return None
+    known = [p.name for p in loaded.pipelines]
+    if own and name not in known:
+        if not posts(partial(unnamed, name, known)):
+            loaded.pipeline(name)  # raises: no such pipeline
+        return None
+    if own and not unchanged and check_job == "failure":
+        try:  # what render --check found in the specs, where it is what stopped the check
+            load_repo(root, check_references=True)
+        except SpecError as exc:
+            problems = _masked(exc)
+            if exc.problems and posts(partial(unloadable, name, problems, said=MISNAMED)):
+                _show(problems)
+                return None
+    return loaded.pipeline(name)
 
 
 def _masked(exc: SpecError) -> list[Problem]:
