@@ -60,12 +60,12 @@ def test_a_class_metric_is_not_judged_on_a_holdout_with_few_rows_of_a_class(
         ("recall", "max_drop"),
     ]:
         gate = gates[(metric, condition)]
+        where = "candidate's holdout holds" if condition == "min" else "compared rows hold"
         assert gate["status"] == "not_evaluable", gate
         assert gate["reason"] == (
             f"{condition} cannot be evaluated: {metric} is taken over the classes, and the "
-            f"{'candidate' + chr(39) + 's holdout' if condition == 'min' else 'compared rows'} "
-            f"hold only {positives} {rows} of class 1, fewer than compare.min_rows (30)"
+            f"{where} only {positives} {rows} of class 1, fewer than compare.min_rows (30)"
         ), gate
     assert gates[("accuracy", "min")]["status"] in ("pass", "fail")
     assert pr.verdict()["passed"] is False
-    assert f"hold only {positives} {rows} of class 1" in pr.output("report.md")
+    assert f"holds only {positives} {rows} of class 1" in pr.output("report.md")

@@ -49,9 +49,9 @@ def _few_of_a_class(
     name: str, condition: str, fewest: tuple[Any, int], relative: bool, min_rows: int
 ) -> str:
     value, count = fewest
-    where = "compared rows" if relative else "candidate's holdout"
+    where = "compared rows hold" if relative else "candidate's holdout holds"
     rows = "row" if count == 1 else "rows"
     return (
         f"{condition} cannot be evaluated: {name} is taken over the classes, and the {where} "
-        f"hold only {count} {rows} of class {value!r}, fewer than compare.min_rows ({min_rows})"
+        f"only {count} {rows} of class {value!r}, fewer than compare.min_rows ({min_rows})"
     )
