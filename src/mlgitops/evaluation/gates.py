@@ -86,8 +86,10 @@ def metric_gates(
             found = unjudgeable(result, condition, comparison, min_rows)
             if found is not None:
                 status, reason = found
-                judged = GateResult(result.name, condition, threshold, None, status, reason)
-                out.append(_allow(replace(judged, judge=judge), allowed))
+                unjudged = GateResult(
+                    result.name, condition, threshold, None, status, reason, judge=judge
+                )
+                out.append(_allow(unjudged, allowed))
             elif threshold is None:
                 out.append(_allow(_significance(result, confidence), allowed))
             else:

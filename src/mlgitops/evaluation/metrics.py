@@ -140,9 +140,10 @@ def fewest_of_a_class(name: str, holdout: Holdout) -> tuple[Any, int] | None:
     among = np.arange(holdout.k) if holdout.k == 2 else np.flatnonzero(counts)
     if not len(among):
         return None
+    from mlgitops.features import native
+
     fewest = int(among[np.argmin(counts[among])])
-    value = holdout.classes[fewest]
-    return (value.item() if isinstance(value, np.generic) else value), int(counts[fewest])
+    return native(holdout.classes[fewest]), int(counts[fewest])
 
 
 def _proba(predictions: Predictions) -> Floats:
