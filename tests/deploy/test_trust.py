@@ -123,6 +123,19 @@ def results(root: Path, name: str, logged: tuple[str, str, str], **train: Any) -
     return buffer.getvalue()
 
 
+def reviewed_inputs(world: World) -> dict[str, Any]:
+    """The content key and hashes of work's HEAD, as a review of that commit records them:
+    a job that trains a model of its own still reviews the merged commit's inputs."""
+    from dataclasses import asdict
+
+    from mlgitops.spec import load_repo
+    from mlgitops.training.run import inputs_of
+
+    loaded = load_repo(world.work)
+    inputs = inputs_of(loaded, loaded.pipeline(world.name))
+    return {"content_key": inputs.content_key, "hashes": asdict(inputs.hashes)}
+
+
 def merged_with(state: Any, world: World, pr: int, archive: bytes) -> dict[str, Any]:
     """Pull request ``pr`` (work's HEAD) whose run uploaded ``archive``, then merged."""
     head = git(world.work, "rev-parse", "HEAD")
@@ -491,7 +504,8 @@ def test_the_deployed_model_is_loaded_in_a_process_without_the_deploy_jobs_crede
     git(world.work, "pull", "-q", "origin", "main")
     merge_a_change(world)
     same = log_model(uri, world.work, world.name, saved(real, world.tmp / "plain"))
-    merged_with(on_github.state, world, 13, results(world.work, world.name, same))
+    reviewed = results(world.work, world.name, same, **reviewed_inputs(world))
+    merged_with(on_github.state, world, 13, reviewed)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "deploy-credential")
     monkeypatch.setenv("MLGITOPS_PUSH_TOKEN", "push-credential")
 
@@ -747,14 +761,16 @@ def test_the_deploy_stage_judges_the_deployed_model_by_the_signature_its_stage_c
     assert versions(uri, world.name) == ["1", "2"]
 
 
-def test_model_json_holds_deploys_own_data_hash_and_content_key_not_train_jsons(
+def test_model_json_holds_deploys_own_data_hash_not_train_jsons(
     world: World, mlflow_server: MlflowServer, on_github: GitHubServer
 ) -> None:
+    """The content key a review names must be the merged commit's
+    (``test_stale_review.py``); the hashes beside it are recorded as deploy computes them."""
     uri = mlflow_server.uri
     reviewed_run(uri, world.work, world.name)
     train = handoff(world.work, world.name, "train.json")
     logged = (train["run_id"], train["model_uri"].removeprefix("models:/"), train["model_digest"])
-    stated = {"hashes": {**train["hashes"], "data": "0" * 64}, "content_key": "1" * 64}
+    stated = {"hashes": {**train["hashes"], "data": "0" * 64}}
     merged_with(on_github.state, world, 12, results(world.work, world.name, logged, **stated))
 
     assert deploy(world, uri) == 0
@@ -793,7 +809,8 @@ def test_model_json_records_no_metric_deploy_did_not_re_score(
     model = LinearSVC(C=0.5, max_iter=5000).fit(frame[FEATURES], frame[TARGET])
     logged = log_model(uri, world.work, world.name, saved(model, world.tmp / "svc"))
     forged = {"roc_auc": 0.999, "log_loss": 0.001}
-    merged_with(on_github.state, world, 12, results(world.work, world.name, logged, metrics=forged))
+    uploaded = results(world.work, world.name, logged, metrics=forged, **reviewed_inputs(world))
+    merged_with(on_github.state, world, 12, uploaded)
     capsys.readouterr()
 
     assert deploy(world, uri) == 0

@@ -442,10 +442,15 @@ def test_a_re_run_of_an_older_deploy_does_not_undo_a_rollback(
     assert (record["rolled_back_from"] or {})["version"] == "2"  # type: ignore[index]
 
 
-def test_a_merges_first_deploy_lands_after_a_rollback_of_the_model_before_it(
-    world: World, mlflow_server: MlflowServer, on_github: GitHubServer
+def test_a_merges_first_deploy_after_a_rollback_of_the_model_it_was_judged_against_waits(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Only a model deployed since its merge and replaced is kept from coming back."""
+    """v3 was judged against v2; v2 was rolled back to v1 before v3's deploy ran. v3 was
+    never compared with v1 (a model that only had to hold its ground against a model
+    rolled back may be worse than the one serving): it deploys nothing, and v1 stays."""
     uri = mlflow_server.uri
     deployed_review(world, uri, on_github.state, 12)  # v1
     merge_a_change(world)
@@ -459,13 +464,18 @@ def test_a_merges_first_deploy_lands_after_a_rollback_of_the_model_before_it(
     publish_review(on_github.state, world.work, world.name, pr=14)
     operator = world.clone("operator")  # v2 rolled back before the third merge's deploy ran
     assert cli_run(operator, "rollback", world.name, "--env", "staging", "--tracking-uri", uri) == 0
+    rolled_back = world.remote_head()
     job = world.clone("job")
     git(job, "checkout", "-q", "--detach", merged)
+    capsys.readouterr()
 
-    assert deploy(world, uri, root=job) == 0
-    record = model_json(world)
-    assert record["version"] == "3"
-    assert [h["version"] for h in record["history"]] == ["1"]  # type: ignore[union-attr]
+    assert deploy(world, uri, root=job) == 1
+    err = capsys.readouterr().err
+    assert "was deployed to staging after this model was judged against v2 (what " in err, err
+    assert "it was never compared with v1; " in err, err
+    assert "(version 3 stays registered, deployed nowhere); nothing deployed" in err, err
+    assert world.remote_head() == rolled_back
+    assert model_json(world)["version"] == "1"
 
 
 def test_doctor_names_a_record_that_disagrees_with_the_registry(

@@ -57,6 +57,7 @@ from mlgitops.gitops.registry import (
     ensure_version,
     open_registry,
 )
+from mlgitops.gitops.stale import judged_against, merged_inputs, unless_judged_against_another
 from mlgitops.gitops.verify import (
     Verified,
     merged_holdout,
@@ -68,10 +69,6 @@ from mlgitops.outputs import Outputs
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.deploy import MODEL_TIMEOUT_MOST_S, MODEL_TIMEOUT_S
 from mlgitops.spec.model import Pipeline
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from mlgitops.training.run import Inputs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +166,8 @@ def run(
         f"  model {verified.model_id}: digest {verified.digest} as reviewed; "
         f"re-scored on the merged holdout: {verified.verdict.summary}"
     )
-    inputs = _merged_inputs(loaded, pipeline, anchor)
+    inputs = merged_inputs(loaded, pipeline, anchor)
+    judged = judged_against(root, before, pipeline)
     registry = open_registry(uri, root)
     checked = {MODEL_DIGEST_TAG: verified.digest, TRAINING_ROWS_TAG: verified.training_rows_digest}
     version = ensure_version(
@@ -193,6 +191,7 @@ def run(
         record,
     )
     edit = unless_a_later_commit_is_deployed(edit, overlay, head)
+    edit = unless_judged_against_another(edit, pipeline, judged, before, record)
     outcome = publish(root, edit, where)
     values = delivery.report("deploy", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
@@ -284,21 +283,3 @@ def _pr_workflow(pipeline: Pipeline) -> str:
     from mlgitops.render.workflows import pr_path
 
     return pr_path(pipeline)
-
-
-def _merged_inputs(loaded: Repo, pipeline: Pipeline, anchor: Anchor) -> Inputs:
-    """The merged commit's training inputs, hashed as ``train`` hashes them: the data hash
-    and content key ``model.json`` records (``train.json``'s are the pull request job's to
-    write). Says so where the review names another key: the run was trained on other
-    inputs (code or settings the merge brought in, another mlgitops)."""
-    from mlgitops.training.run import inputs_of
-
-    inputs = inputs_of(loaded, pipeline)
-    reviewed = anchor.train.content_key
-    if inputs.content_key != reviewed:
-        console.line(
-            f"  the merged commit's training inputs have content key {inputs.content_key[:12]}, "
-            f"run {anchor.train.run_id} was reviewed under {reviewed[:12]}: model.json records "
-            "the merged commit's"
-        )
-    return inputs

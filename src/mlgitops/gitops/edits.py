@@ -186,8 +186,9 @@ def unless_a_later_commit_is_deployed(edit: Edit, overlay: Overlay, since: str) 
     """``edit``, unless the overlay's environment holds a model deployed from a commit after
     ``since`` (the deployed commit; one that has it as an ancestor): that model was judged
     against the one before it, this commit's never against it, though their input files may
-    be the same (data behind a URL whose bytes changed, ``train --force``). A rollback to a
-    model older than ``since`` does not stop it."""
+    be the same (data behind a URL whose bytes changed, ``train --force``). (A rollback to a
+    model older than ``since`` is :func:`mlgitops.gitops.stale.unless_judged_against_another`'s
+    to refuse.)"""
 
     def apply(snapshot: Snapshot) -> Change | Unchanged:
         outcome = edit(snapshot)

@@ -161,15 +161,24 @@ def changed_since(root: Path, pipeline: Pipeline, recorded: Hashes) -> list[str]
     """What of a pipeline's training inputs on disk differs from ``recorded`` (a run's), in
     words; data read from a URL is not fetched again to tell."""
     fetched = any(is_url(p) for p in (pipeline.data.path, pipeline.data.test_path) if p)
-    now = hashes(root, pipeline, recorded.data if fetched else None)
-    said = {
-        "data": "the data",
-        "schema": "the schema",
-        "spec": "the spec's training settings",
-        "code": "the trainer's code",
-        "package": "mlgitops's version",
-    }
-    return [words for part, words in said.items() if getattr(now, part) != getattr(recorded, part)]
+    return differences(hashes(root, pipeline, recorded.data if fetched else None), recorded)
+
+
+#: Each part of the content key, in words.
+_PARTS = {
+    "data": "the data",
+    "schema": "the schema",
+    "spec": "the spec's training settings",
+    "code": "the trainer's code",
+    "package": "mlgitops's version",
+}
+
+
+def differences(now: Hashes, recorded: Hashes) -> list[str]:
+    """The parts of the training inputs whose hashes differ, in words."""
+    return [
+        words for part, words in _PARTS.items() if getattr(now, part) != getattr(recorded, part)
+    ]
 
 
 def data_hash(root: Path, pipeline: Pipeline) -> str:
