@@ -187,19 +187,23 @@ class Loop:
         head_repo: str = REPO,
         *,
         tamper: Callable[[dict[str, Any]], None] | None = None,
+        base: str = "main",
     ) -> WorkflowRun:
-        """The PR workflow on ``sha``; ``tamper`` changes the workflow as read (what code a job
-        runs could do), leaving the checkout's file as committed."""
-        base_sha = git(self.dev, "rev-parse", "origin/main")
+        """The PR workflow on ``sha``, of a pull request into ``base``; ``tamper`` changes the
+        workflow as read (what code a job runs could do), leaving the checkout's file as
+        committed."""
+        base_sha = git(self.dev, "rev-parse", f"origin/{base}")
         files = git(self.dev, "diff", "--name-only", f"{base_sha}...{sha}").splitlines()
-        self.github.state.add_pull(number, sha, head_repo=head_repo, head_ref=branch, files=files)
+        self.github.state.add_pull(
+            number, sha, head_repo=head_repo, head_ref=branch, base=base, files=files
+        )
         payload = {
             "action": "synchronize",
             "number": number,
             "pull_request": {
                 "number": number,
                 "head": {"sha": sha, "ref": branch, "repo": {"full_name": head_repo}},
-                "base": {"sha": base_sha, "ref": "main", "repo": {"full_name": REPO}},
+                "base": {"sha": base_sha, "ref": base, "repo": {"full_name": REPO}},
             },
             "repository": {"full_name": REPO, "default_branch": "main"},
         }
@@ -742,6 +746,69 @@ def test_a_fork_pull_request_that_does_not_touch_the_pipeline_gets_its_status(
     status = _status(github_server, sha)
     assert (status["state"], status["description"]) == ("success", "inputs unchanged")
     assert github_server.state.comments_on(5) == []
+
+
+def _unaffected(workflow: dict[str, Any]) -> None:
+    """The PR workflow, its plan job deciding the pipeline is not affected, whatever changed."""
+    [decide] = [s for s in workflow["jobs"]["plan"]["steps"] if s.get("id") == "decide"]
+    decide["run"] = 'echo "affected=false" >> "$GITHUB_OUTPUT"'
+
+
+def _noted(loop: Loop, branch: str, base: str) -> str:
+    """``branch``: ``base`` (a branch of the repository) and a note; pushed. Its head."""
+    git(loop.dev, "checkout", "-q", "-B", branch, f"origin/{base}")
+    (loop.dev / "NOTES.md").write_text("notes\n")
+    git(loop.dev, "add", "NOTES.md")
+    git(loop.dev, "commit", "-qm", "Notes")
+    git(loop.dev, "push", "-q", "origin", branch)
+    return git(loop.dev, "rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize("order", ["into main first", "into the other branch first"])
+def test_a_fork_s_pull_request_into_another_branch_does_not_pass_its_commit_unchanged(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer, order: str
+) -> None:
+    """A status is the commit's, not the pull request's. A fork's commit holds a teammate's
+    branch that tunes the spec, and a note: into main it changes the spec (never trained:
+    not passed), into that branch only the note. "inputs unchanged" is a claim about what
+    merging into the default branch changes, so the pull request into the other branch
+    gets no such status, in whichever order the reports come. The fork's run is the fork's
+    code: here it decides the pipeline is not affected, and uploads nothing."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    loop.branch("tune", "learning_rate: 0.1", "learning_rate: 0.05")
+    sha = _noted(loop, "fork-change", "tune")
+    pulls = [(1, "main"), (2, "tune")]
+    logs = {}
+    for number, base in pulls if order == "into main first" else pulls[::-1]:
+        run = loop.pull_request(
+            number, "fork-change", sha, head_repo=FORK, base=base, tamper=_unaffected
+        )
+        assert _results(run)["check"] == "skipped", _explain(run)
+        report = loop.report_workflow(run, number, sha)
+        status = _status(github_server, sha)
+        assert (status["state"], status["description"]) == (
+            "failure",
+            "no results from the pull request's workflow run",
+        ), _explain(report)
+        logs[base] = report.jobs["report-tumors"].log
+    assert "pull request #2 is into tune, not main" in logs["tune"], logs["tune"][-2000:]
+
+
+def test_a_pull_request_into_another_branch_is_planned_against_the_default_one_too(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """The same, from a branch of this repository: into the teammate's branch the commit
+    changes only a note, into main the spec. Its plan takes the pipeline as affected, and
+    the status it gets is a verdict on the tuned model, not "inputs unchanged"."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    loop.branch("tune", "learning_rate: 0.1", "learning_rate: 0.05")
+    sha = _noted(loop, "noted", "tune")
+    run = loop.pull_request(2, "noted", sha, base="tune")
+    assert _results(run)["train"] == "success", _explain(run)
+    status = _status(github_server, sha)
+    assert status["description"] != "inputs unchanged", status
+    assert status["state"] == "success", status  # the tuned model's verdict
+    assert "pipelines/tumors.yaml" in run.jobs["plan"].log, run.jobs["plan"].log[-2000:]
 
 
 def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_s_data(

@@ -64,12 +64,42 @@ def run(
             commit(root, head, "--head")
             raise
         head_ref = head
+        if named == _DEFAULT:
+            changed = _and_into_default(root, loaded.config.default_branch, changed, head)
     entries = planning.affected(loaded.pipelines, changed)
     entries = _with_cache(loaded, entries, tracking_uri)
     plan = Plan(changed=changed, pipelines=tuple(entries), base=base, head=head_ref)
     console.write(planning.as_json(plan) if json else planning.as_table(plan))
     set_github_outputs(planning.github_outputs(plan))
     return EXIT_OK
+
+
+def _and_into_default(
+    root: Path, default: str, changed: tuple[str, ...], head: str
+) -> tuple[str, ...]:
+    """``changed`` (against a pull request's base), and what ``head`` changes against the
+    default branch where the pull request is into another branch: a status is the commit's,
+    not the pull request's, and "inputs unchanged" must hold of what merging the commit
+    into the default branch changes (a pull request into another branch could otherwise
+    pass a commit whose pull request into the default branch changes the pipeline)."""
+    import os
+
+    from mlgitops.basebranch import REMOTE, is_commit
+
+    into = os.environ.get("GITHUB_BASE_REF")
+    remote = f"{REMOTE}/{default}"
+    if not into or into == default:
+        return changed
+    if not is_commit(root, remote):
+        commit(root, remote, f"the default branch (the pull request is into {into})")
+    names = ("diff", "-z", "--no-renames", "--name-only", f"{remote}...{head}")
+    also = [name for name in proc.git_names(*names, cwd=root) if name not in changed]
+    if also:
+        console.line(
+            f"plan: the pull request is into {into}; against {default}, {head} also changes "
+            f"{len(also)} files"
+        )
+    return (*changed, *also)
 
 
 def _normalise(path: str) -> str:

@@ -37,7 +37,7 @@ from mlgitops.report.handoff import (
     require_results,
 )
 from mlgitops.report.render import MISNAMED, unloadable, unnamed
-from mlgitops.spec import load_repo
+from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import Pipeline
 
 #: What GitHub gives as a job's result (``needs.<job>.result``).
@@ -124,9 +124,10 @@ def run(
     root = repo.resolve()
     own = wait_for_runner <= 0 and from_artifact is None
     posts = partial(post_unreported, root, name, output, pr, sha, github_repo, check_run)
-    pipeline = _pipeline_or_posted(root, name, posts, own, inputs_unchanged, check_job)
-    if pipeline is None:
+    loaded = _repo_or_posted(root, name, posts, own, inputs_unchanged, check_job)
+    if loaded is None:
         return EXIT_OK
+    pipeline = loaded.pipeline(name)
     if inputs_unchanged:
         where = context.target(
             os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo
@@ -150,7 +151,10 @@ def run(
         # A fork cannot have trained (its train and verdict are dropped below): its
         # results are its validation.
         validated = docs is not None and docs.get("validation") is not None
-        fork = forks.fork_pull(pipeline, where, event, claim, validated, folder, root, check_run)
+        default = loaded.config.default_branch
+        fork = forks.fork_pull(
+            pipeline, where, event, claim, validated, folder, root, check_run, default
+        )
         if isinstance(fork, int):
             return fork
         verified = fork
@@ -187,15 +191,16 @@ def run(
     return EXIT_OK
 
 
-def _pipeline_or_posted(
+def _repo_or_posted(
     root: Path,
     name: str,
     posts: Callable[[Callable[[str | None], tuple[str, str, str]]], bool],
     own: bool,
     unchanged: bool,
     check_job: str | None,
-) -> Pipeline | None:
-    """The pipeline to report on; None where a failing status was posted instead, saying why
+) -> Repo | None:
+    """The specs, which hold the pipeline to report on; None where a failing status was
+    posted instead, saying why
     there is nothing to report: the pull request's specs do not load, name no such pipeline
     (its spec renamed or removed), or name what is not there where that stopped the check
     job. ``posts``: ``post_unreported`` for this report, given what to say (False where it
@@ -225,7 +230,8 @@ def _pipeline_or_posted(
             if exc.problems and posts(partial(unloadable, name, problems, said=MISNAMED)):
                 _show(problems)
                 return None
-    return loaded.pipeline(name)
+    loaded.pipeline(name)  # raises: no such pipeline
+    return loaded
 
 
 def _masked(exc: SpecError) -> list[Problem]:

@@ -133,6 +133,18 @@ def verified_pull(
     from the event. GitHub lists no pull request for a commit that exists only
     in a fork, so a fork's is looked up by its head branch.
     """
+    pull, why = found_pull(client, where, claimed, listed, head_label)
+    return (number_of(pull), "") if pull is not None else (None, why)
+
+
+def found_pull(
+    client: GitHub,
+    where: Target,
+    claimed: int | None,
+    listed: list[int],
+    head_label: str | None = None,
+) -> tuple[dict[str, Any] | None, str]:
+    """:func:`verified_pull`'s pull request as GitHub gives it (its base branch too)."""
     if where.repo is None or where.sha is None:
         raise BadInput(
             "a report from an artifact needs the workflow_run event or --sha and --github-repo"
@@ -142,7 +154,7 @@ def verified_pull(
         head = (pull.get("head") or {}).get("sha")
         base = (((pull.get("base") or {}).get("repo")) or {}).get("full_name")
         if head == where.sha and base == where.repo:
-            return number, ""
+            return {**pull, "number": number}, ""
         why = f"pull request #{number} has head {str(head)[:12]}, not {where.sha[:12]} (the workflow run's head commit)"
         if number == claimed:
             return None, why
@@ -151,8 +163,20 @@ def verified_pull(
         for pull in [*found, *([] if found else client.pulls_for_commit(where.repo, where.sha))]:
             base = (((pull.get("base") or {}).get("repo")) or {}).get("full_name")
             if (pull.get("head") or {}).get("sha") == where.sha and base == where.repo:
-                return _int(pull.get("number")), ""
+                return pull, ""
     return None, f"no open pull request has head {where.sha[:12]}"
+
+
+def number_of(pull: dict[str, Any] | None) -> int | None:
+    """The number of a pull request GitHub gave (None: none)."""
+    return _int(pull.get("number")) if pull is not None else None
+
+
+def base_ref(pull: dict[str, Any] | None) -> str | None:
+    """The branch a pull request GitHub gave is into (None: none, or not said)."""
+    base = (pull or {}).get("base")
+    ref = base.get("ref") if isinstance(base, dict) else None
+    return ref if isinstance(ref, str) else None
 
 
 def _int(value: Any) -> int | None:

@@ -31,13 +31,16 @@ def fork_pull(
     folder: Path,
     root: Path,
     check_run: bool,
+    default_branch: str,
 ) -> int | tuple[int | None, str] | None:
     """The report workflow's own decision for a fork's pull request, before its results.
 
     The fork's run decided in the fork's code whether the pipeline is affected,
     and uploaded what it chose: neither is trusted. Here the files GitHub says
-    the pull request changes meet this repository's own spec. Untouched: the
-    status is "inputs unchanged", whatever the artifact holds. Touched, or not
+    the pull request changes meet this repository's own spec. Untouched, in a pull
+    request into ``default_branch``: the status is "inputs unchanged", whatever the
+    artifact holds (a pull request into another branch says nothing of what merging the
+    commit into the default branch changes, and the status is the commit's). Touched, or not
     decidable, and no results: the status fails (the required check must never
     wait forever, nor pass without a verdict). Otherwise the verified pull
     request, for the report; None without a token (nothing is posted then).
@@ -51,11 +54,16 @@ def fork_pull(
         return None
     client = client_from_env(token, os.environ)
     name = pipeline.name
-    verified = context.verified_pull(
+    pull, why = context.found_pull(
         client, where, claimed, context.run_pulls(event), context.run_head_label(event)
     )
-    number, why = verified
-    if number is not None:
+    number = context.number_of(pull)
+    verified = number, why
+    into = context.base_ref(pull)
+    if number is not None and into != default_branch:
+        # a status is the commit's: "inputs unchanged" holds of a merge into the default branch
+        why = f"pull request #{number} is into {into}, not {default_branch}"
+    elif number is not None:
         entries = client.list_pull_files(where.repo, number)
         changed = paths_of(entries)
         touched = reasons(pipeline, changed)
