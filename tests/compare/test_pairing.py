@@ -34,6 +34,7 @@ from mlgitops.evaluation.pairing import (
     UNCHECKED_ROWS,
     TrainingRows,
     paired_rows,
+    recognised,
     unseen_rows,
 )
 from mlgitops.features import row_fingerprints
@@ -154,7 +155,7 @@ def test_inputs_the_deployed_model_trained_on_with_another_target_are_left_out()
     after = before.copy()
     after.loc[::5, "y"] = 1 - after.loc[::5, "y"]  # rows 0, 5, …, 95 relabelled
     holdout = after.iloc[40:].reset_index(drop=True)  # 40..59 trained on, 4 of them relabelled
-    candidate = _with_inputs(after, slice(60, 100))
+    candidate = _with_inputs(after, slice(0, 40))
     kept, excluded, relabelled = unseen_rows(holdout, deployed, row_fingerprints, candidate)
     assert (excluded, relabelled) == (16, 4)
     assert kept.tolist() == list(range(20, 60))
@@ -184,6 +185,31 @@ def test_inputs_the_deployed_model_trained_on_with_another_target_are_left_out()
         "4 of them by their 3 feature columns alone: it was trained on these inputs with "
         "another target, which the candidate was not)"
     )
+
+
+@pytest.mark.parametrize(("held", "evaluable"), [(30, True), (29, False)])
+def test_the_deployed_model_s_training_rows_must_mostly_be_in_the_candidate_s_data(
+    held: int, evaluable: bool
+) -> None:
+    """The deployed model trained on rows 0..59; the candidate's data holds rows 0..99 with
+    every value of all but ``held`` of those rows changed: where fewer than half are there
+    as they were, a changed row cannot be told from a new one."""
+    before = _frame()
+    deployed = _with_inputs(before, slice(0, 60))
+    after = before.copy()
+    after.loc[held:59, "income"] += 0.5  # its inputs too: neither fingerprint matches
+    holdout = after.iloc[60:].reset_index(drop=True)
+    candidate = _with_inputs(after, slice(0, 60))
+    assert recognised(holdout, deployed, candidate, row_fingerprints) == (held, 60)
+    settings = {"min_rows": 30, "features": None, "fingerprint": row_fingerprints}
+    _, comparison = paired_rows(holdout, deployed, required=True, candidate=candidate, **settings)
+    assert comparison.evaluable is evaluable, comparison
+    _, noted = paired_rows(holdout, deployed, required=False, candidate=candidate, **settings)
+    assert noted.evaluable
+    assert bool([n for n in noted.notes if "as they were" in n]) is not evaluable, noted.notes
+    # fingerprinted over other columns, the candidate's rows cannot tell
+    other = replace(candidate, columns=("age", "income", "y"))
+    assert recognised(holdout, deployed, other, row_fingerprints) is None
 
 
 def test_the_comparison_states_rows_compared_and_excluded_and_enforces_the_minimum() -> None:

@@ -427,6 +427,8 @@ def test_numbers_written_with_digit_grouping_judge_as_the_numbers_they_are(
     and the training rows are those of the same numbers written plainly."""
     frame = pr.data
     frame["f0"] = (frame["f0"] * 10_000).round(3)
+    # every row changed: the deployed model's training rows are compared all the same
+    pr.spec("  resamples: 200\n", "  resamples: 200\n  require_training_rows: false\n")
     write_data(pr.root, frame)
     judged, _ = pr.run()  # (the deployed model never saw f0 so large: its gates may fail)
     plain = pr.verdict()
@@ -582,7 +584,7 @@ def test_a_new_split_seed_keeps_the_deployed_model_off_its_training_rows(pr: Pul
 
 
 def test_appended_rows_move_no_existing_row_into_the_holdout(pr: PullRequest) -> None:
-    more = generated(1800)
+    more = pd.concat([pr.data, generated(1800).iloc[1500:]])  # 300 new rows of the same kind
     write_data(pr.root, more)
     code, out = pr.run()
     assert code == 0, out

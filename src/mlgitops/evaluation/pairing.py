@@ -191,6 +191,15 @@ def paired_rows(
             "were fingerprinted over"
         )
         return everything, replace(base, compared_rows=0).refused(reason)
+    known = recognised(frame, training, candidate, fingerprint, widened)
+    unrecognised = None
+    if known is not None and known[0] < RECOGNISED_SHARE * known[1]:
+        unrecognised = (
+            f"only {known[0]} of the {known[1]} rows the deployed model was trained on are in "
+            "the candidate's data as they were (whole, or by their features)"
+        )
+        if required:
+            return everything, replace(base, compared_rows=0).refused(_unrecognised(known))
     how = f"matched by fingerprints over {len(training.columns)} columns"
     if relabelled:
         how += (
@@ -205,7 +214,55 @@ def paired_rows(
         excluded_reason=f"{TRAINED_ON} ({how})" if excluded + relabelled else None,
         notes=copies_note(frame.iloc[kept], training.columns, fingerprint),
     )
+    if unrecognised:
+        said = f"{unrecognised}: a row changed may be one it is scored on as unseen here"
+        found = replace(found, notes=(said, *found.notes))
     return kept, _enough(found)
+
+
+#: The share of the deployed model's training rows the candidate's data must hold as they
+#: were, for the rows it was trained on to be told apart from unseen ones: below it, most
+#: rows changed (or went), and a changed row cannot be told from a new one.
+RECOGNISED_SHARE = 0.5
+
+
+def recognised(
+    frame: Any,
+    training: TrainingRows,
+    candidate: TrainingRows | None,
+    fingerprint: Fingerprint,
+    narrow: Sequence[str] = (),
+) -> tuple[int, int] | None:
+    """How many of the deployed model's distinct training rows the candidate's data (its
+    training rows and the holdout ``frame``) holds, whole or by their inputs; and how many
+    there are. None where that cannot be told: the candidate's rows were fingerprinted over
+    other columns, or are read at another float width (``narrow``)."""
+    if candidate is None or narrow or tuple(candidate.columns) != tuple(training.columns):
+        return None
+    whole = np.asarray(training.fingerprints, dtype=np.uint64)
+    held = np.asarray(fingerprint(frame, list(training.columns)), dtype=np.uint64)
+    found = np.isin(whole, np.concatenate([_u64(candidate.fingerprints), held]))
+    same = candidate.input_columns == training.input_columns
+    if same and _has_inputs(training, frame) and _has_inputs(candidate, frame):
+        given = np.asarray(fingerprint(frame, list(training.input_columns)), dtype=np.uint64)
+        inputs = np.concatenate([_u64(candidate.inputs), given])
+        found |= np.isin(_u64(training.inputs), inputs)
+    return len(np.unique(whole[found])), len(np.unique(whole))
+
+
+def _u64(values: Any) -> Any:
+    return np.asarray(values, dtype=np.uint64)
+
+
+def _unrecognised(known: tuple[int, int]) -> str:
+    return (
+        f"rows the deployed model was trained on cannot be recognised: only {known[0]} of the "
+        f"{known[1]} rows it was trained on are in the candidate's data as they were (whole, "
+        "or by their features); the others were removed or changed, and a row changed "
+        "(written at another precision, a feature recomputed, categories renamed) may be one "
+        "it is scored on as unseen (compare.require_training_rows: false compares all the "
+        "same, saying so)"
+    )
 
 
 def copies_note(frame: Any, columns: Sequence[str], fingerprint: Fingerprint) -> tuple[str, ...]:
