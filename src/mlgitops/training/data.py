@@ -18,7 +18,9 @@ custom) and ``compare`` see exactly the same holdout rows
   when a hash of both falls below ``split.test_size``. Appending rows never moves
   existing rows, and identical rows always land on the same side. The holdout
   is ``test_size`` of the rows in expectation, and of each class in expectation
-  (the hash does not look at the target), so ``split.stratify`` needs no extra step.
+  (a row's side is drawn from its key whatever its class), not exactly:
+  ``split.stratify`` does not change it (an exact share per class would move
+  existing rows as rows are added); it is handed to custom trainers.
 
 ``__row__`` is the 1-based record number in the file it came from (the header
 line is not counted), so a holdout row can be found again in the data file.
