@@ -7,7 +7,9 @@
    truth about what is deployed is what was last fetched from the remote.
 3. Else ``<default_branch>`` (a repository without a remote).
 
-``default_branch`` comes from ``mlgitops.yaml`` (default ``main``).
+``default_branch`` comes from ``mlgitops.yaml`` (default ``main``). What is deployed is the
+default branch's to say: ``compare`` judges a pull request into another branch against
+``origin/<default_branch>`` (:func:`deployed_base`).
 docs/base.md states the same, and a test keeps the two in step.
 """
 
@@ -31,6 +33,19 @@ def default_base(root: Path, default_branch: str, env: Mapping[str, str] | None 
         return f"{REMOTE}/{pull_base}"
     remote = f"{REMOTE}/{default_branch}"
     return remote if is_commit(root, remote) else default_branch
+
+
+def deployed_base(root: Path, default_branch: str, env: Mapping[str, str] | None = None) -> str:
+    """The base whose records say what is deployed, which ``compare`` judges against: the
+    default one, but ``origin/<default_branch>`` for a pull request into another branch
+    (its verdict is its commit's status, which a pull request into the default branch may
+    share; the branch it is into may record an older model, or none)."""
+    environ = os.environ if env is None else env
+    into = environ.get("GITHUB_BASE_REF")
+    remote = f"{REMOTE}/{default_branch}"
+    if into and into != default_branch and is_commit(root, remote):
+        return remote
+    return default_base(root, default_branch, environ)
 
 
 def is_commit(root: Path, ref: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import collector, console, fsio
-from mlgitops.basebranch import HELP, default_base
+from mlgitops.basebranch import HELP, deployed_base
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError, SpecError
 from mlgitops.outputs import (
     ROW,
@@ -44,7 +44,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--base",
         metavar="REF",
         default=None,
-        help=f"Git ref whose manifests say what is deployed {HELP}",
+        help=f"Git ref whose manifests say what is deployed {HELP}; a pull request into "
+        "another branch is judged against origin/<default_branch>",
     )
     parser.add_argument(
         "--output",
@@ -90,7 +91,7 @@ def run(
             candidate = handoff.load_candidate(outputs, pipeline)
         if not trained_here:
             _trained_here(root, pipeline, candidate, outputs)
-        ref = base or default_base(root, loaded.config.default_branch)
+        ref = base or deployed_base(root, loaded.config.default_branch)
         from mlgitops.evaluation.baseline import unchanged_records
 
         unchanged_records(root, ref, pipeline)  # before a verdict that deploy would not honour
