@@ -678,7 +678,8 @@ def test_a_fork_pull_request_whose_check_job_fails_fails_its_status(
         "failure",
         "the check job failed (render --check or validate): see its log"
         if what == "overlay"
-        else "data validation failed",
+        else "data validation failed (1 check): data/tumors.csv:6: radius: values that are not "
+        "of type float64",
     ), _explain(report)
     [comment] = github_server.state.comments_on(11)
     noted = "Training and comparison were skipped because the check job failed" in comment["body"]

@@ -333,7 +333,9 @@ def test_a_unicode_line_break_in_an_artifact_never_breaks_a_line_of_the_cut_comm
     body = str(comment["body"])
     assert "This report is cut here to fit GitHub's comment size limit" in body
     lines = body.split("\n")
-    [row] = [line for line in lines if "radius" in line]
+    [row] = [line for line in lines if "radius" in line and line.startswith("| ")]
+    [headline] = [line for line in lines if line.startswith("## ")]
+    assert "radius" in headline and "@octocat" not in headline, headline
     assert row == (
         "| `radius @octocat please review <!-- hidden --> end` | "
         "`greater_than_or_equal_to(0)`: values below 0 | 2 | "

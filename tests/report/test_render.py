@@ -77,6 +77,32 @@ def test_budget_and_stuck_runner_outcomes() -> None:
     )
 
 
+def test_a_failed_validation_s_status_names_its_first_failure_and_its_place() -> None:
+    """The status is what the pull request's checks list shows: "data validation failed"
+    alone sent the author to the comment or the log to find where."""
+    failed = fixture("validation-failed.json")
+    failed["failures"] = failed["failures"][1:]
+    assert outcome(golden_input(validation=failed))[1] == (
+        "data validation failed (1 check): data/tumors.csv:13: mean_radius: values below 0"
+    )
+    unread = {**failed, "failures": [], "error": "schemas/tumors.yaml:9:12: unknown dtype\n'x'"}
+    assert outcome(golden_input(validation=unread))[1] == (
+        "data validation failed: schemas/tumors.yaml:9:12: unknown dtype 'x'"
+    )
+    assert outcome(golden_input(validation={**failed, "failures": []}))[1] == (
+        "data validation failed"
+    )
+
+
+def test_the_headline_shows_a_fork_s_validation_message_inert() -> None:
+    """A fork's validation.json is its own to write: its words reach the headline as text."""
+    failed = fixture("validation-failed.json")
+    failed["failures"][0]["message"] = "<b>all gates passed</b> @admin #12"
+    shown = render(golden_input(validation=failed)).splitlines()[2]
+    assert shown.startswith("## ❌ mlgitops `tumors`: data validation failed (2 checks): "), shown
+    assert "<b>" not in shown and "@admin" not in shown and "&lt;b&gt;" in shown, shown
+
+
 def test_outcome_states() -> None:
     assert outcome(golden_input()) == ("success", "all 3 gates passed")
     failed = fixture("verdict.json")
@@ -86,7 +112,7 @@ def test_outcome_states() -> None:
     assert outcome(golden_input(verdict=failed)) == ("failure", "1 of 3 gates failed")
     assert outcome(golden_input(validation=fixture("validation-failed.json"))) == (
         "failure",
-        "data validation failed",
+        "data validation failed (2 checks): column 'mean_area' is missing",
     )
     assert outcome(golden_input(verdict=None, train=None)) == (
         "pending",
@@ -99,7 +125,7 @@ def test_outcome_states() -> None:
     )
     assert outcome(
         golden_input(validation=fixture("validation-failed.json"), check_failed=True)
-    ) == ("failure", "data validation failed")
+    ) == ("failure", "data validation failed (2 checks): column 'mean_area' is missing")
     assert outcome(golden_input(check_failed=True)) == ("success", "all 3 gates passed")
     stopped = {"schema_version": 1, "pipeline": "tumors", "exit_code": 2, "message": "x"}
     assert outcome(

@@ -17,7 +17,7 @@ from typing import Any
 from mlgitops.report.data import diff_section, training_data_section, validation_section
 from mlgitops.report.gates import comparison, counted, gates_section
 from mlgitops.report.lineage import lineage_section
-from mlgitops.report.markdown import code, escape, fence
+from mlgitops.report.markdown import code, escape, fence, one_line
 from mlgitops.report.metrics import metrics_section, slices_section
 from mlgitops.report.promotion import NEXT, Promotion, diff_lines
 
@@ -67,7 +67,7 @@ def outcome(report: ReportInput) -> tuple[str, str]:
     if report.budget is not None:
         return "failure", "stopped at the GPU budget"
     if validation is not None and not validation.get("passed", True):
-        return "failure", "data validation failed"
+        return "failure", validation_failed(validation)
     if report.check_failed and verdict is None and report.train is None:
         return "failure", CHECK_FAILED
     if verdict is None and report.failed is not None:
@@ -79,6 +79,25 @@ def outcome(report: ReportInput) -> tuple[str, str]:
     if verdict is None:
         return "pending", "not trained: needs a run on this repository's runners"
     return ("success" if verdict["passed"] else "failure"), counted(verdict["counts"])
+
+
+def validation_failed(validation: Doc) -> str:
+    """The status of a pull request whose data failed validation, naming the first failure
+    and its place (the data file's line), or why the data or schema could not be read."""
+    error = validation.get("error")
+    if isinstance(error, str) and error.strip():
+        return f"data validation failed: {one_line(error)}"
+    failures = [f for f in validation.get("failures") or () if isinstance(f, dict)]
+    if not failures:
+        return "data validation failed"
+    first, data = failures[0], validation.get("data")
+    examples = [e for e in first.get("examples") or () if isinstance(e, dict)]
+    line = examples[0].get("line") if examples else None
+    where = f"{data}:{line}: " if isinstance(line, int) and isinstance(data, str) else ""
+    column = first.get("column")
+    said = f"{column}: {first.get('message')}" if isinstance(column, str) else first.get("message")
+    checks = f"{len(failures)} check{'s' if len(failures) > 1 else ''}"
+    return f"data validation failed ({checks}): {one_line(f'{where}{said}')}"
 
 
 def render(report: ReportInput) -> str:
@@ -105,7 +124,7 @@ def render(report: ReportInput) -> str:
 def _headline(report: ReportInput) -> list[str]:
     state, description = outcome(report)
     icon = {"success": "✅", "failure": "❌", "pending": "⏸️"}[state]
-    lines = ["", f"## {icon} mlgitops {code(report.pipeline)}: {description}"]
+    lines = ["", f"## {icon} mlgitops {code(report.pipeline)}: {escape(description)}"]
     if report.verdict is not None:
         lines += ["", f"> {escape(report.verdict['summary'])}"]
     return lines
