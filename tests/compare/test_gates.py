@@ -96,6 +96,34 @@ def test_each_gate_kind(gate: Gate, result: MetricResult, expected: tuple[str, b
     assert _one(gate, result) == expected
 
 
+#: An rmse on a target in millionths: four decimals would show every value as 0.0000.
+SMALL = MetricResult(
+    "rmse", False, 3.2e-06, 1.9e-06, 1.3e-06, (4.1e-07, 2.2e-06), True, "exact", 1.9e-06
+)
+
+
+@pytest.mark.parametrize(
+    ("gate", "expected"),
+    [
+        (
+            Gate("rmse", max_drop=1e-06),
+            "rmse worsened by 1.3e-06, more than the allowed 1e-06",
+        ),
+        (Gate("rmse", max=1e-06), "rmse 3.2e-06 is above the ceiling 1e-06"),
+        (
+            Gate("rmse", require_significant=True),
+            "rmse worsened significantly: 95% CI of the delta [+4.1e-07, +2.2e-06]",
+        ),
+    ],
+)
+def test_metrics_on_a_small_scale_are_shown_to_four_significant_digits(
+    gate: Gate, expected: str
+) -> None:
+    """Shown to four decimals, a gate read "rmse worsened by 0.0000, more than the allowed
+    1e-06" and a CI "[+0.0000, +0.0000]" was called significant."""
+    assert _one(gate, SMALL)[2] == expected
+
+
 def test_an_insignificant_change_fails_a_gate_that_requires_significance() -> None:
     flat = MetricResult("roc_auc", True, 0.91, 0.90, 0.01, (-0.004, 0.024), False, "exact")
     assert _one(Gate("roc_auc", require_significant=True), flat) == (

@@ -103,6 +103,17 @@ def test_the_headline_shows_a_fork_s_validation_message_inert() -> None:
     assert "<b>" not in shown and "@admin" not in shown and "&lt;b&gt;" in shown, shown
 
 
+def test_metrics_on_a_small_scale_are_shown_to_four_significant_digits() -> None:
+    verdict = fixture("verdict.json")
+    verdict["metrics"][0].update(
+        candidate=3.2e-06, paired_candidate=3.2e-06, baseline=1.9e-06, delta=1.3e-06
+    )
+    verdict["metrics"][0]["ci"] = [4.1e-07, 2.2e-06]
+    shown = render(golden_input(verdict=verdict))
+    assert "| 3.2e-06 | 1.9e-06 | +1.3e-06 | [+4.1e-07, +2.2e-06] |" in shown, shown
+    assert "0.0000" not in shown.split("### Gates")[0], shown
+
+
 def test_outcome_states() -> None:
     assert outcome(golden_input()) == ("success", "all 3 gates passed")
     failed = fixture("verdict.json")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops import collector, console, fsio
 from mlgitops.basebranch import HELP, deployed_base
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError, SpecError
+from mlgitops.figures import figure
 from mlgitops.outputs import (
     ROW,
     Outputs,
@@ -290,9 +291,7 @@ def _diff_text(diff: FeatureDiff) -> str:
 
 
 def _number(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.4f}" if signed else f"{value:.4f}"
+    return figure(value, signed)
 
 
 def _metric_table(v: Verdict) -> list[str]:
@@ -304,7 +303,7 @@ def _metric_table(v: Verdict) -> list[str]:
         f"{'metric':<{width}}  candidate{extra}   baseline      delta  {ci_head:<20}  significant"
     ]
     for m in v.metrics:
-        ci = "-" if m.ci is None else f"[{m.ci[0]:+.4f}, {m.ci[1]:+.4f}]"
+        ci = "-" if m.ci is None else f"[{figure(m.ci[0], True)}, {figure(m.ci[1], True)}]"
         sig = "-" if m.significant is None else ("yes" if m.significant else "no")
         both = f"  {_number(m.paired_candidate):>9}" if paired else ""
         rows.append(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from mlgitops import console, fsio
 from mlgitops.basebranch import HELP
 from mlgitops.errors import EXIT_OK, BadInput
+from mlgitops.figures import figure
 from mlgitops.outputs import Outputs, record_failure
 from mlgitops.results import TrainResult
 from mlgitops.spec import load_repo
@@ -155,7 +156,7 @@ def _summary(result: TrainResult, outputs: Outputs, root: Path) -> None:
         console.line(
             f"train {result.pipeline}: trained run {result.run_id} in {result.duration_s:.1f}s (content key {key})"
         )
-    metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted(result.metrics.items()))
+    metrics = "  ".join(f"{k} {figure(v)}" for k, v in sorted(result.metrics.items()))
     console.line(f"  metrics: {metrics}")
     console.line(f"  model:   {result.model_uri}")
     folder = outputs.folder

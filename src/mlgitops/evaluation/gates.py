@@ -30,6 +30,7 @@ from mlgitops.evaluation.metrics import CLASS_METRICS
 from mlgitops.evaluation.pairing import NOT_APPLICABLE, Comparison
 from mlgitops.evaluation.scoring import MetricResult
 from mlgitops.evaluation.slices import SliceReport
+from mlgitops.figures import figure
 from mlgitops.spec.model import Gate
 
 PASS, FAIL = "pass", "fail"
@@ -128,7 +129,7 @@ def _check(
             condition,
             threshold,
             worsening,
-            f"{worsening:.4f}{shown_as}",
+            f"{figure(worsening)}{shown_as}",
             f"{threshold:g}",
             judge,
         )
@@ -157,7 +158,7 @@ def _absolute(condition: str, threshold: float, r: MetricResult) -> GateResult:
         why = f"<= {threshold:g}" if ok else f"is above the ceiling {threshold:g}"
     status = PASS if ok else FAIL
     return GateResult(
-        r.name, condition, threshold, r.candidate, status, f"{r.name} {r.candidate:.4f} {why}"
+        r.name, condition, threshold, r.candidate, status, f"{r.name} {figure(r.candidate)} {why}"
     )
 
 
@@ -188,7 +189,9 @@ def _drop(
 ) -> GateResult:
     if value <= 0:
         bound = " at the CI bound" if judge == "ci_bound" else ""
-        reason = f"{r.name} did not worsen{bound} ({r.delta:+.4f} against the baseline)"
+        reason = (
+            f"{r.name} did not worsen{bound} ({figure(r.delta, signed=True)} against the baseline)"
+        )
         return GateResult(r.name, condition, threshold, value, PASS, reason, judge=judge)
     if value <= threshold:
         reason = f"{r.name} worsened by {shown} (allowed {allowed})"
@@ -207,7 +210,7 @@ def _significance(r: MetricResult, confidence: float) -> GateResult:
         return GateResult(r.name, condition, None, None, NOT_EVALUABLE, reason)
     low, high = r.ci
     better = low if r.higher_is_better else -high
-    shown = f"{confidence:.0%} CI of the delta [{low:+.4f}, {high:+.4f}]"
+    shown = f"{confidence:.0%} CI of the delta [{figure(low, signed=True)}, {figure(high, signed=True)}]"
     if better > 0:
         reason = f"{r.name} improved significantly: {shown} excludes 0"
         return GateResult(r.name, condition, None, better, PASS, reason)
@@ -237,13 +240,11 @@ def gap_gates(
             continue
         low, high = extremes
         between = (
-            f"{report.column}={low.value} {low.candidate[name]:.4f} vs "
-            f"{report.column}={high.value} {high.candidate[name]:.4f}"
+            f"{report.column}={low.value} {figure(low.candidate[name])} vs "
+            f"{report.column}={high.value} {figure(high.candidate[name])}"
         )
         ok = gap <= threshold
         verdict = f"allowed {threshold:g}" if ok else f"more than the allowed {threshold:g}"
-        reason = (
-            f"largest {name} gap between {report.column} slices is {gap:.4f}, {verdict} ({between})"
-        )
+        reason = f"largest {name} gap between {report.column} slices is {figure(gap)}, {verdict} ({between})"
         out.append(GateResult(name, "max_gap", threshold, gap, PASS if ok else FAIL, reason))
     return out

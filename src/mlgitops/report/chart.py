@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from mlgitops.figures import figure
+
 BOUNDED = ("roc_auc", "accuracy", "f1", "precision", "recall", "r2")
 
 
@@ -67,5 +69,7 @@ def _label(name: object) -> str:
 
 
 def _number(value: float) -> str:
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    text = figure(value)
+    if "e" not in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

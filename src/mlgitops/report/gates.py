@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlgitops.figures import figure
 from mlgitops.report.markdown import code, escape, table
 
 Doc = Mapping[str, Any]
@@ -92,7 +93,7 @@ def number(value: Any, signed: bool = False) -> str:
     there is none."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return "-"
-    return f"{value:+.4f}" if signed else f"{value:.4f}"
+    return figure(value, signed)
 
 
 def gate_threshold(gate: Doc) -> str | None:

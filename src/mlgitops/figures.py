@@ -1,0 +1,21 @@
+"""How a metric's value is written, in the verdict's reasons, the terminal and the report:
+one rule for every stage, so the same number reads the same everywhere."""
+
+from __future__ import annotations
+
+import math
+
+#: Below this size, four decimals would show a value that is not 0 as 0.0000.
+_SMALL = 0.00005
+
+
+def figure(value: float | None, signed: bool = False) -> str:
+    """``value`` to four decimals (``signed``: with its sign), or to four significant digits
+    where four decimals would show 0 for a value that is not (a metric on a small scale: an
+    rmse of 3.2e-06); ``-`` for no value."""
+    if value is None:
+        return "-"
+    sign = "+" if signed else ""
+    if value != 0 and math.isfinite(value) and abs(value) < _SMALL:
+        return f"{value:{sign}.4g}"
+    return f"{value:{sign}.4f}"
