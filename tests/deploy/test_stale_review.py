@@ -8,12 +8,23 @@ loopback GitHub server.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.deploy.test_anchor import model_json
 from tests.deploy.test_deploy import deploy, versions
 from tests.deploy.test_trust_records import merged_pull
-from tests.deploy.world import World, cli_run, git, pr_workflow, results_zip, reviewed_run
+from tests.deploy.world import (
+    CANARY_BLOCK,
+    World,
+    cli_run,
+    deployed_review,
+    git,
+    pr_workflow,
+    results_zip,
+    reviewed_run,
+)
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.mlflow_server import MlflowServer
 
@@ -62,7 +73,7 @@ def test_a_review_of_inputs_the_merge_changed_deploys_nothing(
     assert deploy(world, uri) == 1
     out, err = capsys.readouterr()
     assert err.startswith("mlgitops deploy: error: the reviewed run "), out + err
-    assert "the spec's training settings changed since its review" in err, err
+    assert "the spec's training settings changed between its review and the merge" in err, err
     assert f"a pull request that touches pipelines/{name}.yaml trains on what is merged" in err
     assert err.endswith("; nothing deployed\n"), err
     assert versions(uri, name) == []
@@ -147,3 +158,174 @@ def test_a_model_deployed_after_the_merge_was_judged_is_not_replaced_unjudged(
     assert err.endswith("; nothing deployed\n"), err
     assert world.remote_head() == before
     assert model_json(world)["commit"] == merged_first
+
+
+def test_another_mlgitops_at_deploy_time_deploys_an_unchanged_review(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``action: mlgitops/mlgitops@v1`` is a tag that moves, and a runner may have mlgitops
+    installed: deploy may run another mlgitops than the review's job. Its inputs did not
+    change: the model is the merged commit's, and deploys."""
+    uri, name = mlflow_server.uri, world.name
+    head = _branch(world, "notes", "NOTES.md", "notes\n")
+    git(world.work, "checkout", "-q", "notes")
+    reviewed_run(uri, world.work, name)
+    archive = results_zip(world.work, name)
+    git(world.work, "checkout", "-q", "main")
+    merge = _merge(world, "notes")
+    merged_pull(on_github, world, head, ["NOTES.md"], archive, merge=merge)
+    import mlgitops.training.content as content
+
+    monkeypatch.setattr(content, "__version__", content.__version__ + ".post1")
+    capsys.readouterr()
+    code = deploy(world, uri)
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+
+
+def test_a_review_that_reorders_environments_deploys(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """v1 in staging and production, v2 in staging. A pull request puts a canary first and
+    production before staging: reviewed (and re-scored by deploy) against staging's v2, as
+    find_baseline's own order (the base's spec) says. Nothing is deployed between the merge
+    and the deploy: the model judged against is the one deployed where it was found."""
+    uri, name = mlflow_server.uri, world.name
+    deployed_review(world, uri, on_github.state, 10)  # v1 in staging
+    assert cli_run(world.work, "promote", name, "--to", "production", "--tracking-uri", uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    spec = world.work / "pipelines" / f"{name}.yaml"
+    spec.write_text(spec.read_text().replace("learning_rate: 0.1", "learning_rate: 0.05"))
+    git(world.work, "commit", "-qam", "Tune")
+    git(world.work, "push", "-q", "origin", "main")
+    deployed_review(world, uri, on_github.state, 11)  # v2 in staging
+
+    git(world.work, "checkout", "-q", "-b", "feature")
+    text = spec.read_text()
+    staging = text.split("    - name: staging\n")[1].split("    - name: production\n")[0]
+    text = text.replace(f"    - name: staging\n{staging}", "")
+    text = text.replace("drift:\n", f"    - name: staging\n{staging}drift:\n", 1)
+    text = text.replace("  environments:\n", f"  environments:\n{CANARY_BLOCK}")
+    spec.write_text(text.replace("learning_rate: 0.05", "learning_rate: 0.07"))
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "add", "-A")
+    git(world.work, "commit", "-qm", "A canary first, production before staging")
+    head = git(world.work, "rev-parse", "HEAD")
+    reviewed_run(uri, world.work, name)
+    archive = results_zip(world.work, name)
+    git(world.work, "checkout", "-q", "main")
+    merge = _merge(world, "feature")
+    merged_pull(on_github, world, head, [f"pipelines/{name}.yaml"], archive, merge=merge)
+    capsys.readouterr()
+    code = cli_run(world.work, "deploy", name, "--env", "canary", "--tracking-uri", uri)
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+
+
+def test_a_renamed_pipeline_deploys(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A pull request renames the pipeline (its spec file kept): reviewed and re-scored
+    against its old name's staging v1, which is still deployed where it was found."""
+    uri, name = mlflow_server.uri, world.name
+    deployed_review(world, uri, on_github.state, 10)  # v1 in staging
+    new = f"{name}x"
+    git(world.work, "checkout", "-q", "-b", "rename")
+    spec = world.work / "pipelines" / f"{name}.yaml"
+    spec.write_text(spec.read_text().replace(f"name: {name}\n", f"name: {new}\n", 1))
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "add", "-A")
+    git(world.work, "commit", "-qm", "Rename the pipeline")
+    head = git(world.work, "rev-parse", "HEAD")
+    reviewed_run(uri, world.work, new)
+    archive = results_zip(world.work, new)
+    git(world.work, "checkout", "-q", "main")
+    merge = _merge(world, "rename")
+    state = on_github.state
+    state.add_pull(12, head, files=[f"pipelines/{name}.yaml"])
+    run = state.add_workflow_run(head, name="x", path=f".github/workflows/mlgitops-{new}-pr.yml")
+    state.add_artifact(run["id"], f"mlgitops-{new}-train", archive)
+    state.merge_pull(12, merge)
+    capsys.readouterr()
+    code = cli_run(world.work, "deploy", new, "--env", "staging", "--tracking-uri", uri)
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+
+
+def test_a_refreshed_holdout_behind_a_url_is_re_scored_not_refused(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """data.test_path behind a URL (an evaluation set refreshed upstream), data.path in git.
+    Between review and deploy the served holdout changes; the training rows do not. Deploy
+    re-scores on the merged holdout, and the training rows are held to the merged data's:
+    the data is theirs to judge, not the content key's."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.fixtures.tls import make_tls
+
+    uri, name = mlflow_server.uri, world.name
+    data = world.work / "data" / "tumors.csv"
+    lines = data.read_bytes().splitlines(keepends=True)
+    data.write_bytes(b"".join(lines[:401]))
+    body = {"now": lines[0] + b"".join(lines[401:])}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            payload = body["now"]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    tls = make_tls(tmp_path / "tls")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls.certificate, tls.key)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    url = f"https://127.0.0.1:{httpd.server_address[1]}/holdout.csv"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.trust))
+    try:
+        spec = world.work / "pipelines" / f"{name}.yaml"
+        spec.write_text(
+            spec.read_text().replace(
+                "  split: {test_size: 0.25, seed: 42, stratify: true}\n", f"  test_path: {url}\n"
+            )
+        )
+        git(world.work, "commit", "-qam", "A holdout behind a URL")
+        git(world.work, "push", "-q", "origin", "main")
+        head = _branch(world, "notes", "NOTES.md", "notes\n")
+        git(world.work, "checkout", "-q", "notes")
+        reviewed_run(uri, world.work, name)
+        archive = results_zip(world.work, name)
+        git(world.work, "checkout", "-q", "main")
+        merge = _merge(world, "notes")
+        merged_pull(on_github, world, head, ["NOTES.md"], archive, merge=merge)
+        body["now"] = lines[0] + b"".join(lines[401:-20])  # refreshed upstream
+        capsys.readouterr()
+        code = deploy(world, uri)
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -191,7 +191,7 @@ def run(
         record,
     )
     edit = unless_a_later_commit_is_deployed(edit, overlay, head)
-    edit = unless_judged_against_another(edit, pipeline, judged, before, record)
+    edit = unless_judged_against_another(edit, pipeline, judged, record)
     outcome = publish(root, edit, where)
     values = delivery.report("deploy", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:

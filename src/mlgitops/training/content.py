@@ -174,11 +174,14 @@ _PARTS = {
 }
 
 
-def differences(now: Hashes, recorded: Hashes) -> list[str]:
-    """The parts of the training inputs whose hashes differ, in words."""
-    return [
-        words for part, words in _PARTS.items() if getattr(now, part) != getattr(recorded, part)
-    ]
+#: The parts a reviewed run must share with the merged commit it deploys from
+#: (:func:`mlgitops.gitops.stale.merged_inputs`).
+REVIEWED_PARTS = ("schema", "spec", "code")
+
+
+def differences(now: Hashes, recorded: Hashes, parts: tuple[str, ...] = tuple(_PARTS)) -> list[str]:
+    """The ``parts`` of the training inputs whose hashes differ, in words."""
+    return [_PARTS[p] for p in parts if getattr(now, p) != getattr(recorded, p)]
 
 
 def data_hash(root: Path, pipeline: Pipeline) -> str:
