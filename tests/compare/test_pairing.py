@@ -187,29 +187,60 @@ def test_inputs_the_deployed_model_trained_on_with_another_target_are_left_out()
     )
 
 
-@pytest.mark.parametrize(("held", "evaluable"), [(30, True), (29, False)])
-def test_the_deployed_model_s_training_rows_must_mostly_be_in_the_candidate_s_data(
-    held: int, evaluable: bool
+@pytest.mark.parametrize(("held", "noted"), [(30, False), (29, True)])
+def test_where_most_of_the_deployed_model_s_training_rows_changed_the_verdict_says_so(
+    held: int, noted: bool
 ) -> None:
     """The deployed model trained on rows 0..59; the candidate's data holds rows 0..99 with
     every value of all but ``held`` of those rows changed: where fewer than half are there
-    as they were, a changed row cannot be told from a new one."""
+    as they were, a changed row cannot be told from a new one, and the comparison says so
+    (it favours the deployed model: it stands)."""
     before = _frame()
     deployed = _with_inputs(before, slice(0, 60))
     after = before.copy()
     after.loc[held:59, "income"] += 0.5  # its inputs too: neither fingerprint matches
     holdout = after.iloc[60:].reset_index(drop=True)
     candidate = _with_inputs(after, slice(0, 60))
-    assert recognised(holdout, deployed, candidate, row_fingerprints) == (held, 60)
+    found = recognised(holdout, deployed, candidate, row_fingerprints)
+    assert found is not None and (found.whole, found.retargeted_rows, found.total) == (held, 0, 60)
     settings = {"min_rows": 30, "features": None, "fingerprint": row_fingerprints}
-    _, comparison = paired_rows(holdout, deployed, required=True, candidate=candidate, **settings)
-    assert comparison.evaluable is evaluable, comparison
-    _, noted = paired_rows(holdout, deployed, required=False, candidate=candidate, **settings)
-    assert noted.evaluable
-    assert bool([n for n in noted.notes if "as they were" in n]) is not evaluable, noted.notes
+    for required in (True, False):
+        _, comparison = paired_rows(
+            holdout, deployed, required=required, candidate=candidate, **settings
+        )
+        assert comparison.evaluable, comparison
+        said = [n for n in comparison.notes if "as they were" in n]
+        assert bool(said) is noted, comparison.notes
     # fingerprinted over other columns, the candidate's rows cannot tell
     other = replace(candidate, columns=("age", "income", "y"))
     assert recognised(holdout, deployed, other, row_fingerprints) is None
+
+
+@pytest.mark.parametrize(("relabelled", "refused"), [(30, False), (31, True)])
+def test_a_target_changed_in_most_of_the_deployed_model_s_training_rows_is_refused(
+    relabelled: int, refused: bool
+) -> None:
+    """Rows 0..59 trained the deployed model; the candidate's data holds them all, the first
+    ``relabelled`` with the other label: past half, the target changed, and the deployed
+    model would be scored on what it was never trained to predict (``against_deployed``
+    refuses the comparison for it: tests/compare/test_stages_values.py)."""
+    before = _frame()
+    deployed = _with_inputs(before, slice(0, 60))
+    after = before.copy()
+    after.loc[: relabelled - 1, "y"] = 1 - after.loc[: relabelled - 1, "y"]
+    holdout = after.iloc[60:].reset_index(drop=True)
+    candidate = _with_inputs(after, slice(0, 60))
+    found = recognised(holdout, deployed, candidate, row_fingerprints)
+    assert found is not None and (found.whole, found.retargeted_rows) == (
+        60 - relabelled,
+        relabelled,
+    )
+    settings = {"min_rows": 30, "features": None, "fingerprint": row_fingerprints}
+    _, comparison = paired_rows(holdout, deployed, required=True, candidate=candidate, **settings)
+    # refused once the deployed model's outputs are known to be in the holdout's classes
+    assert (comparison.retargeted is not None) is refused, comparison
+    if refused:
+        assert str(comparison.retargeted).startswith("the target changed in 31 of the 60 rows ")
 
 
 def test_the_comparison_states_rows_compared_and_excluded_and_enforces_the_minimum() -> None:

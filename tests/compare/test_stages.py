@@ -427,8 +427,6 @@ def test_numbers_written_with_digit_grouping_judge_as_the_numbers_they_are(
     and the training rows are those of the same numbers written plainly."""
     frame = pr.data
     frame["f0"] = (frame["f0"] * 10_000).round(3)
-    # every row changed: the deployed model's training rows are compared all the same
-    pr.spec("  resamples: 200\n", "  resamples: 200\n  require_training_rows: false\n")
     write_data(pr.root, frame)
     judged, _ = pr.run()  # (the deployed model never saw f0 so large: its gates may fail)
     plain = pr.verdict()

@@ -159,6 +159,9 @@ def against_deployed(
             predictions = predict(model, given, holdout.take(rows))
     except NotEvaluable as exc:  # no row was compared
         return BaselineScores(None, rows, replace(comparison.refused(str(exc)), compared_rows=0))
+    if comparison.retargeted is not None:
+        refused = comparison.refused(comparison.retargeted)
+        return BaselineScores(None, rows, replace(refused, compared_rows=0))
     return BaselineScores(predictions, rows, comparison)
 
 

@@ -81,6 +81,10 @@ class Comparison:
     #: notes that do not stop the comparison (e.g. rows not checked for overlap)
     notes: tuple[str, ...] = ()
     features: FeatureDiff | None = None
+    #: why the comparison is refused once both models' outputs are known to be comparable
+    #: (the target changed in most rows the deployed model was trained on: decided after
+    #: the check of its classes, which says more where they were renamed); None: no reason
+    retargeted: str | None = None
 
     @property
     def evaluable(self) -> bool:
@@ -192,14 +196,8 @@ def paired_rows(
         )
         return everything, replace(base, compared_rows=0).refused(reason)
     known = recognised(frame, training, candidate, fingerprint, widened)
-    unrecognised = None
-    if known is not None and known[0] < RECOGNISED_SHARE * known[1]:
-        unrecognised = (
-            f"only {known[0]} of the {known[1]} rows the deployed model was trained on are in "
-            "the candidate's data as they were (whole, or by their features)"
-        )
-        if required:
-            return everything, replace(base, compared_rows=0).refused(_unrecognised(known))
+    if known is not None and known.retargeted:
+        base = replace(base, retargeted=known.retargeted_reason)
     how = f"matched by fingerprints over {len(training.columns)} columns"
     if relabelled:
         how += (
@@ -214,16 +212,64 @@ def paired_rows(
         excluded_reason=f"{TRAINED_ON} ({how})" if excluded + relabelled else None,
         notes=copies_note(frame.iloc[kept], training.columns, fingerprint),
     )
-    if unrecognised:
-        said = f"{unrecognised}: a row changed may be one it is scored on as unseen here"
-        found = replace(found, notes=(said, *found.notes))
+    if known is not None and known.unrecognised:
+        found = replace(found, notes=(known.unrecognised_note, *found.notes))
     return kept, _enough(found)
 
 
-#: The share of the deployed model's training rows the candidate's data must hold as they
-#: were, for the rows it was trained on to be told apart from unseen ones: below it, most
-#: rows changed (or went), and a changed row cannot be told from a new one.
+#: The share of the deployed model's training rows the candidate's data holds as they were
+#: (whole, or by their features), below which most were changed or removed; and the share
+#: of those held by their features alone (another target), above which the target changed.
 RECOGNISED_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """How many of the deployed model's distinct training rows the candidate's data holds:
+    as they were (``whole``), by their features alone with another target
+    (``retargeted_rows``), of ``total``."""
+
+    whole: int
+    retargeted_rows: int
+    total: int
+
+    @property
+    def held(self) -> int:
+        return self.whole + self.retargeted_rows
+
+    @property
+    def unrecognised(self) -> bool:
+        """Most rows it was trained on are not in the data as they were: changed (written at
+        another precision, a feature recomputed, categories renamed) or removed. A changed
+        row may land in the holdout, and the deployed model be scored on it as if unseen:
+        that favours the deployed model, so the verdict says so and stands."""
+        return self.held < RECOGNISED_SHARE * self.total
+
+    @property
+    def retargeted(self) -> bool:
+        """Most rows it was trained on that the data holds carry another target: the target
+        changed (other units, classes renamed or swapped), and the deployed model would be
+        scored on what it was never trained to predict, which favours the candidate."""
+        return not self.unrecognised and self.retargeted_rows > RECOGNISED_SHARE * self.held
+
+    @property
+    def unrecognised_note(self) -> str:
+        return (
+            f"only {self.held} of the {self.total} rows the deployed model was trained on are "
+            "in the candidate's data as they were (whole, or by their features): the others "
+            "were removed or changed, and a row changed (written at another precision, a "
+            "feature recomputed, categories renamed) may be one it is scored on as unseen "
+            "here, which favours it"
+        )
+
+    @property
+    def retargeted_reason(self) -> str:
+        return (
+            f"the target changed in {self.retargeted_rows} of the {self.held} rows the deployed "
+            "model was trained on that the candidate's data holds (matched by their features "
+            "alone): scored on targets it was never trained for (other units, classes renamed "
+            "or swapped), it cannot be compared with the candidate"
+        )
 
 
 def recognised(
@@ -232,37 +278,29 @@ def recognised(
     candidate: TrainingRows | None,
     fingerprint: Fingerprint,
     narrow: Sequence[str] = (),
-) -> tuple[int, int] | None:
+) -> Recognised | None:
     """How many of the deployed model's distinct training rows the candidate's data (its
-    training rows and the holdout ``frame``) holds, whole or by their inputs; and how many
-    there are. None where that cannot be told: the candidate's rows were fingerprinted over
-    other columns, or are read at another float width (``narrow``)."""
+    training rows and the holdout ``frame``) holds, whole or by their inputs alone. None
+    where that cannot be told: the candidate's rows were fingerprinted over other columns,
+    or are read at another float width (``narrow``)."""
     if candidate is None or narrow or tuple(candidate.columns) != tuple(training.columns):
         return None
     whole = np.asarray(training.fingerprints, dtype=np.uint64)
     held = np.asarray(fingerprint(frame, list(training.columns)), dtype=np.uint64)
     found = np.isin(whole, np.concatenate([_u64(candidate.fingerprints), held]))
+    by_inputs = np.zeros(len(whole), dtype=bool)
     same = candidate.input_columns == training.input_columns
     if same and _has_inputs(training, frame) and _has_inputs(candidate, frame):
         given = np.asarray(fingerprint(frame, list(training.input_columns)), dtype=np.uint64)
         inputs = np.concatenate([_u64(candidate.inputs), given])
-        found |= np.isin(_u64(training.inputs), inputs)
-    return len(np.unique(whole[found])), len(np.unique(whole))
+        by_inputs = np.isin(_u64(training.inputs), inputs) & ~found
+    kept = np.unique(whole[found])
+    retargeted = np.setdiff1d(np.unique(whole[by_inputs]), kept)
+    return Recognised(len(kept), len(retargeted), len(np.unique(whole)))
 
 
 def _u64(values: Any) -> Any:
     return np.asarray(values, dtype=np.uint64)
-
-
-def _unrecognised(known: tuple[int, int]) -> str:
-    return (
-        f"rows the deployed model was trained on cannot be recognised: only {known[0]} of the "
-        f"{known[1]} rows it was trained on are in the candidate's data as they were (whole, "
-        "or by their features); the others were removed or changed, and a row changed "
-        "(written at another precision, a feature recomputed, categories renamed) may be one "
-        "it is scored on as unseen (compare.require_training_rows: false compares all the "
-        "same, saying so)"
-    )
 
 
 def copies_note(frame: Any, columns: Sequence[str], fingerprint: Fingerprint) -> tuple[str, ...]:
