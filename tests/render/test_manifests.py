@@ -212,7 +212,7 @@ def test_argo_cd_applications_validate_against_the_crd(
 def test_the_objects_each_target_generates(
     built: dict[tuple[str, str], list[dict[str, Any]]],
 ) -> None:
-    rollout = ["AnalysisTemplate", "ConfigMap", "Rollout", "Service", "Service"]
+    rollout = ["AnalysisTemplate", "ConfigMap", "Rollout", "Service", "Service", "Service"]
     assert _kinds(built[("tumors", "production")]) == rollout
     assert _kinds(built[("houses", "live")]) == sorted([*rollout, "PodMonitor"])
     assert _kinds(built[("churn", "production")]) == sorted(
@@ -361,12 +361,45 @@ def test_canary_and_stable_services_are_the_generated_ones(
 ) -> None:
     objects = built[("tumors", "production")]
     services = {s["metadata"]["name"]: s for s in objects if s["kind"] == "Service"}
-    assert sorted(services) == ["tumors", "tumors-canary"]
+    assert sorted(services) == ["tumors", "tumors-canary", "tumors-stable"]
     canary = _canary(objects)
-    assert (canary["canaryService"], canary["stableService"]) == ("tumors-canary", "tumors")
+    assert (canary["canaryService"], canary["stableService"]) == (
+        "tumors-canary",
+        "tumors-stable",
+    )
     for service in services.values():
         assert service["metadata"]["namespace"] == "ml"
         assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+
+@pytest.mark.parametrize("pipeline", ["tumors", "houses", "churn"])
+def test_clients_call_a_service_that_reaches_canary_and_stable_pods_alike(
+    built: dict[tuple[str, str], list[dict[str, Any]]], pipeline: str
+) -> None:
+    """Argo Rollouts narrows the selector of the Rollout's stableService to the stable pods
+    and of its canaryService to the canary pods. Clients called the stableService: no
+    request reached the canary, and its analysis had nothing to measure. The Service
+    clients call is neither: it selects every pod of the Rollout, so the canary takes
+    requests by its share of the pods, and its metrics are scraped once, through the
+    stable and canary Services."""
+    environment = {"tumors": "production", "houses": "live", "churn": "production"}[pipeline]
+    objects = built[(pipeline, environment)]
+    services = {s["metadata"]["name"]: s for s in objects if s["kind"] == "Service"}
+    canary = _canary(objects)
+    narrowed = {canary["canaryService"], canary["stableService"]}
+    assert pipeline in services and pipeline not in narrowed, (sorted(services), narrowed)
+    assert narrowed <= set(services)
+    pods = _one(objects, "Rollout")["spec"]["template"]["metadata"]["labels"]
+    called = services[pipeline]
+    assert called["spec"]["selector"].items() <= pods.items()
+    assert "prometheus.io/scrape" not in called["metadata"].get("annotations", {})
+    for monitor in [o for o in objects if o["kind"] == "ServiceMonitor"]:
+        role = called["metadata"]["labels"]["mlgitops.dev/service-role"]
+        [expression] = monitor["spec"]["selector"]["matchExpressions"]
+        assert role not in expression["values"], expression
+    for rule in [o for o in objects if o["kind"] == "PrometheusRule"]:
+        text = json.dumps(rule)
+        assert f'service=\\"{canary["stableService"]}\\"' in text, text
 
 
 def test_analysis_only_where_the_environment_asks_for_it(
@@ -380,7 +413,7 @@ def test_analysis_only_where_the_environment_asks_for_it(
         "args": [
             {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
             {"name": "service", "value": "tumors-canary"},
-            {"name": "stable-service", "value": "tumors"},
+            {"name": "stable-service", "value": "tumors-stable"},
             {"name": "prometheus", "value": "http://prometheus.monitoring:9090"},
             {"name": "min-success-rate", "value": "0.99"},
             {"name": "max-p99-ms", "value": "250"},
@@ -456,7 +489,12 @@ def test_service_monitor_and_rule_only_when_asked(
 ) -> None:
     objects = built[("churn", "production")]
     monitor = _one(objects, "ServiceMonitor")
-    assert monitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "churn"}}
+    assert monitor["spec"]["selector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "churn"},
+        "matchExpressions": [
+            {"key": "mlgitops.dev/service-role", "operator": "In", "values": ["stable", "canary"]}
+        ],
+    }
     assert monitor["spec"]["endpoints"] == [
         {"port": "metrics", "path": "/metrics", "interval": "30s"}
     ]
@@ -511,7 +549,7 @@ def test_the_alerts_read_the_metrics_the_model_server_exports(tmp_path: Path, ks
             f"(rate(revision_request_latencies_bucket{{{where}}}[5m])))\n"
         ), latency
     else:
-        assert 'service="churn"' in errors and 'code="5xx"' in errors
+        assert 'service="churn-stable"' in errors and 'code="5xx"' in errors
         assert latency.startswith("1000 * histogram_quantile(0.99, sum by (namespace, le) ")
         assert "(rate(mlgitops_request_duration_seconds_bucket{" in latency
 
@@ -521,6 +559,9 @@ def test_each_way_of_scraping_labels_samples_with_namespace_and_service(
 ) -> None:
     services = [o for o in built[("tumors", "production")] if o["kind"] == "Service"]
     for service in services:
+        if service["metadata"]["name"] == "tumors":  # clients': its pods are scraped elsewhere
+            assert "annotations" not in service["metadata"]
+            continue
         assert service["metadata"]["annotations"] == {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": "9464",
@@ -551,7 +592,7 @@ def test_each_way_of_scraping_labels_samples_with_namespace_and_service(
     ]
     canary = _canary(houses)
     assert canary["canaryMetadata"] == {"labels": {"mlgitops.dev/service": "houses-canary"}}
-    assert canary["stableMetadata"] == {"labels": {"mlgitops.dev/service": "houses"}}
+    assert canary["stableMetadata"] == {"labels": {"mlgitops.dev/service": "houses-stable"}}
     for service in (o for o in houses if o["kind"] == "Service"):
         assert "annotations" not in service["metadata"]
 
@@ -1019,7 +1060,9 @@ def test_the_alerts_judge_the_pipeline_s_own_namespaces_only(tmp_path: Path) -> 
     rule = yaml.safe_load(_render(root)["manifests/churn/base/prometheus-rule.yaml"])
 
     def requests(namespace: str, code: str, per_minute: int) -> dict[str, str]:
-        labels = f'namespace="{namespace}",service="churn",handler="/invocations",code="{code}"'
+        labels = (
+            f'namespace="{namespace}",service="churn-stable",handler="/invocations",code="{code}"'
+        )
         return {"series": f"mlgitops_requests_total{{{labels}}}", "values": f"0+{per_minute}x30"}
 
     healthy_here = [requests("churn", "2xx", 600), requests("churn", "5xx", 0)]

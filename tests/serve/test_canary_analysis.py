@@ -214,11 +214,15 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
     ]
     stable, good, slow = servers
     monitor = lab.one(objects, "ServiceMonitor")["spec"]["endpoints"][0]
+    # the Services Argo Rollouts narrows to the stable and the canary pods, as rendered
+    narrowed = lab.one(objects, "Rollout")["spec"]["strategy"]["canary"]
+    stable_service, canary_service = narrowed["stableService"], narrowed["canaryService"]
+    assert (stable_service, canary_service) == (f"{name}-stable", f"{name}-canary")
     targets = [
-        lab.Target(stable, "ml", name),
-        lab.Target(good, "ml", f"{name}-canary"),
-        lab.Target(stable, "ml-slow", name),
-        lab.Target(slow, "ml-slow", f"{name}-canary"),
+        lab.Target(stable, "ml", stable_service),
+        lab.Target(good, "ml", canary_service),
+        lab.Target(stable, "ml-slow", stable_service),
+        lab.Target(slow, "ml-slow", canary_service),
     ]
     procs = [s.proc for s in servers]
     try:

@@ -5,7 +5,7 @@ scrapes, at the last environment's analysis thresholds."""
 from __future__ import annotations
 
 from mlgitops.render.monitoring import SCORING, is_kserve, number, rate_window
-from mlgitops.render.serving import metadata
+from mlgitops.render.serving import metadata, stable_service
 from mlgitops.spec import Pipeline
 from mlgitops.spec.deploy import Analysis
 
@@ -78,7 +78,7 @@ def _exprs(pipeline: Pipeline) -> tuple[str, str]:
         requests, failed = "revision_request_count", 'response_code_class="5xx"'
         buckets, scale = "revision_request_latencies_bucket", ""
     else:
-        where = f'{_namespaces(pipeline)},service="{pipeline.name}",{SCORING}'
+        where = f'{_namespaces(pipeline)},service="{stable_service(pipeline)}",{SCORING}'
         requests, failed = "mlgitops_requests_total", 'code="5xx"'
         buckets, scale = "mlgitops_request_duration_seconds_bucket", "1000 * "
     errors = (

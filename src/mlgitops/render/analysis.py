@@ -6,7 +6,7 @@ the Rollout's analysis block that runs it."""
 from __future__ import annotations
 
 from mlgitops.render.monitoring import SCORING, number, rate_window, seconds
-from mlgitops.render.serving import canary_service, metadata
+from mlgitops.render.serving import canary_service, metadata, stable_service
 from mlgitops.spec import Pipeline
 from mlgitops.spec.deploy import Analysis
 
@@ -168,7 +168,7 @@ def rollout_analysis(pipeline: Pipeline, analysis: Analysis, steps: int) -> Obj:
     assert pipeline.deploy is not None
     values = {
         "service": canary_service(pipeline),
-        "stable-service": pipeline.name,
+        "stable-service": stable_service(pipeline),
         "prometheus": analysis.prometheus,
         "min-success-rate": number(1 - analysis.max_error_rate),
         "max-p99-ms": number(analysis.max_p99_ms),

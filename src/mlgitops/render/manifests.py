@@ -101,7 +101,10 @@ def base_files(pipeline: Pipeline) -> dict[str, Obj]:
         objects["inference-service.yaml"] = serving.inference_service(pipeline)
     else:
         objects["rollout.yaml"] = serving.rollout(pipeline)
-        objects["service-stable.yaml"] = serving.service(pipeline, pipeline.name, "stable")
+        objects["service.yaml"] = serving.service(pipeline, pipeline.name, "clients")
+        objects["service-stable.yaml"] = serving.service(
+            pipeline, serving.stable_service(pipeline), "stable"
+        )
         objects["service-canary.yaml"] = serving.service(
             pipeline, serving.canary_service(pipeline), "canary"
         )

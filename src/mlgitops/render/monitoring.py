@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import re
 
-from mlgitops.render.serving import KSERVE_LABEL, METRICS_PATH, SERVICE_LABEL, metadata, selector
+from mlgitops.render.serving import (
+    KSERVE_LABEL,
+    METRICS_PATH,
+    SCRAPED_ROLES,
+    SERVICE_LABEL,
+    SERVICE_ROLE,
+    metadata,
+    selector,
+)
 from mlgitops.spec import Pipeline
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
@@ -82,11 +90,15 @@ def service_monitor(pipeline: Pipeline) -> Obj:
     else:
         match = selector(pipeline)
         endpoint = {"port": "metrics", "path": METRICS_PATH, "interval": interval}
+    chosen: Obj = {"matchLabels": match}
+    if not is_kserve(pipeline):  # each pod once: through the stable or the canary Service
+        roles = {"key": SERVICE_ROLE, "operator": "In", "values": list(SCRAPED_ROLES)}
+        chosen["matchExpressions"] = [roles]
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
         "metadata": metadata(pipeline),
-        "spec": {"selector": {"matchLabels": match}, "endpoints": [endpoint]},
+        "spec": {"selector": chosen, "endpoints": [endpoint]},
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from mlgitops.spec import Pipeline
-from mlgitops.spec.deploy import SERVICE_PORT, Deploy, canary_service_name
+from mlgitops.spec.deploy import SERVICE_PORT, Deploy, canary_service_name, stable_service_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -24,6 +24,10 @@ METRICS_PATH = "/metrics"
 #: Pod label Argo Rollouts sets on stable and canary pods (``stableMetadata`` /
 #: ``canaryMetadata``) for a PodMonitor: the Service each pod serves behind.
 SERVICE_LABEL = "mlgitops.dev/service"
+#: Label of each Service with its role: ``clients``, ``stable`` or ``canary``.
+SERVICE_ROLE = "mlgitops.dev/service-role"
+#: The Services whose pods are scraped: each pod once, through the one it is narrowed to.
+SCRAPED_ROLES = ("stable", "canary")
 #: Writable scratch (model download, caches) under a read-only root filesystem.
 SCRATCH = "/tmp"
 #: A non-root uid/gid; the stock MLflow image runs as root unless told otherwise.
@@ -46,6 +50,10 @@ def model_configmap(pipeline: Pipeline) -> str:
 
 def canary_service(pipeline: Pipeline) -> str:
     return canary_service_name(pipeline.name)
+
+
+def stable_service(pipeline: Pipeline) -> str:
+    return stable_service_name(pipeline.name)
 
 
 def labels(pipeline: Pipeline) -> dict[str, str]:
@@ -203,11 +211,11 @@ def rollout(pipeline: Pipeline) -> Obj:
 def _canary_strategy(pipeline: Pipeline) -> Obj:
     strategy: Obj = {
         "canaryService": canary_service(pipeline),
-        "stableService": pipeline.name,
+        "stableService": stable_service(pipeline),
     }
     if _deploy(pipeline).metrics.scrape == "pod-monitor":
         strategy["canaryMetadata"] = {"labels": {SERVICE_LABEL: canary_service(pipeline)}}
-        strategy["stableMetadata"] = {"labels": {SERVICE_LABEL: pipeline.name}}
+        strategy["stableMetadata"] = {"labels": {SERVICE_LABEL: stable_service(pipeline)}}
     strategy["steps"] = [{"setWeight": 100}]
     return strategy
 
@@ -215,15 +223,18 @@ def _canary_strategy(pipeline: Pipeline) -> Obj:
 def service(pipeline: Pipeline, name: str, role: str) -> Obj:
     """A ClusterIP Service: port 80 and the metrics port.
 
-    Argo Rollouts narrows its selector to the stable or the canary pods. With
-    ``metrics.scrape: annotations`` it carries the ``prometheus.io/*`` annotations
-    that Prometheus' usual ``kubernetes-service-endpoints`` job reads (and labels
-    the samples with ``namespace`` and ``service``).
+    ``role``: ``clients`` (named as the pipeline: every pod of the Rollout, so the canary
+    takes requests by its share of the pods), ``stable`` or ``canary`` (Argo Rollouts
+    narrows their selectors to the stable or the canary pods). With
+    ``metrics.scrape: annotations`` the stable and canary ones carry the
+    ``prometheus.io/*`` annotations that Prometheus' usual ``kubernetes-service-endpoints``
+    job reads (and labels the samples with ``namespace`` and ``service``): each pod is
+    scraped once a Service it is narrowed to.
     """
     deploy = _deploy(pipeline)
     meta = metadata(pipeline, name)
-    meta["labels"] = {**meta["labels"], "mlgitops.dev/service-role": role}
-    if deploy.metrics.scrape == "annotations":
+    meta["labels"] = {**meta["labels"], SERVICE_ROLE: role}
+    if deploy.metrics.scrape == "annotations" and role in SCRAPED_ROLES:
         meta["annotations"] = {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": str(deploy.server.metrics_port),

@@ -10,7 +10,12 @@ from collections.abc import Mapping, Sequence
 
 from mlgitops.errors import Problem
 from mlgitops.spec import model as m
-from mlgitops.spec.deploy import IN_CLUSTER, application_name, canary_service_name
+from mlgitops.spec.deploy import (
+    IN_CLUSTER,
+    application_name,
+    canary_service_name,
+    stable_service_name,
+)
 from mlgitops.spec.loader import problem_in
 from mlgitops.spec.positions import Key
 from mlgitops.spec.repo_config import CONTROLLER_APPLICATION, RepoConfig, pool_application_name
@@ -133,7 +138,11 @@ def _services(p: m.Pipeline) -> list[tuple[str, str]]:
             (predictor, "KServe predictor Service"),
             (f"{predictor}-private", "KServe predictor's private Service"),
         ]
-    return [(p.name, "stable Service"), (canary_service_name(p.name), "canary Service")]
+    return [
+        (p.name, "Service clients call"),
+        (stable_service_name(p.name), "stable Service"),
+        (canary_service_name(p.name), "canary Service"),
+    ]
 
 
 def same_cluster(cluster: str) -> str:

@@ -18,8 +18,15 @@ def application_name(pipeline: str, environment: str) -> str:
 
 
 def canary_service_name(pipeline: str) -> str:
-    """The Service that selects only a Rollout's canary pods (the stable one is the name)."""
+    """The Service Argo Rollouts narrows to a Rollout's canary pods."""
     return f"{pipeline}-canary"
+
+
+def stable_service_name(pipeline: str) -> str:
+    """The Service Argo Rollouts narrows to a Rollout's stable pods. Clients call the one
+    named as the pipeline, which selects both: the canary takes requests by its share of the
+    pods."""
+    return f"{pipeline}-stable"
 
 
 @record
