@@ -35,9 +35,10 @@ def _sklearn(name: str, h: Holdout, p: Predictions, weight: Any = None) -> float
     if name in ("f1", "precision", "recall"):
         fn = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}
         zero = np.nan if average == "binary" else 0  # binary 0/0 is undefined, as NaN
-        return float(
-            fn[name](h.y, p.labels, average=average, zero_division=zero, sample_weight=weight)
-        )
+        # multiclass: averaged over the classes the rows hold (the same for both models)
+        held = None if average == "binary" else np.unique(h.y)
+        given = {"labels": held, "average": average, "zero_division": zero}
+        return float(fn[name](h.y, p.labels, sample_weight=weight, **given))
     if name == "roc_auc":
         assert p.proba is not None
         scores = p.proba[:, 1] if h.k == 2 else p.proba
@@ -64,6 +65,28 @@ def test_classification_point_scores_match_sklearn(name: str, k: int) -> None:
 def test_regression_point_scores_match_sklearn(name: str) -> None:
     h, p = _regression()
     assert score(name, h, p) == pytest.approx(_sklearn(name, h, p), rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["recall", "f1", "precision"])
+def test_both_models_are_averaged_over_the_classes_the_rows_hold(name: str) -> None:
+    """A class no holdout row holds, predicted by one model on one row: averaged over the
+    classes in the truth or in that model's predictions, the class entered that model's
+    average only (its 0/0 as 0), a third of its recall gone, and a candidate that never
+    predicts it "significantly" better. Both are averaged over the classes the rows hold;
+    the stray prediction still costs the recall of the row's own class."""
+    y = np.array([0] * 10 + [1] * 10 + [3] * 10)
+    stray = y.copy()
+    stray[0] = 2  # a class of the model's, which no row of the holdout holds
+    h = Holdout("classification", y, (0, 1, 2, 3))
+    held = [0, 1, 3]
+    expected = {
+        "recall": skm.recall_score(y, stray, labels=held, average="macro"),
+        "f1": skm.f1_score(y, stray, labels=held, average="macro"),
+        "precision": skm.precision_score(y, stray, labels=held, average="macro"),
+    }[name]
+    assert score(name, h, Predictions(stray)) == pytest.approx(expected)
+    assert score("recall", h, Predictions(stray)) == pytest.approx((0.9 + 1 + 1) / 3)
+    assert score(name, h, Predictions(y)) == 1.0
 
 
 def test_macro_averages_skip_classes_that_neither_truth_nor_prediction_contains() -> None:

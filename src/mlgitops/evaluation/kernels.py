@@ -86,7 +86,9 @@ def from_confusion(name: str, confusion: Floats) -> Floats:
         per_class = _ratio(2 * tp, predicted + true, zero=zero)
     if confusion.shape[1] == 2:
         return per_class[:, 1]
-    present = (predicted + true) > 0
+    # the classes the rows hold: the same for both models (a class only one model predicts
+    # is no class of the average; predicting it costs the recall of the row's own class)
+    present = true > 0
     return _ratio((per_class * present).sum(axis=1), present.sum(axis=1))
 
 

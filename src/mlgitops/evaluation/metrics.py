@@ -11,9 +11,10 @@ Definitions (they match scikit-learn, which the tests check):
 - ``precision``, ``recall``, ``f1``: binary: of the positive class (the second of the
   sorted classes, scikit-learn's ``pos_label``), undefined where its ratio is 0/0 (no
   positive row for recall, no positive prediction for precision:
-  ``zero_division=np.nan``); multiclass: macro average over the classes that occur in
-  the true labels or in that model's predictions (``average="macro"``), a class's 0/0
-  counted as 0 (``zero_division=0``).
+  ``zero_division=np.nan``); multiclass: macro average over the classes the true labels
+  of the rows scored hold (``average="macro", labels=<those classes>``: the same classes
+  for both models, where scikit-learn's default adds the classes that model predicts),
+  a class's 0/0 counted as 0 (``zero_division=0``).
 - ``roc_auc``: binary: of the positive class's probability; multiclass: one-vs-rest,
   macro average over the classes present in the rows scored (``multi_class="ovr"``).
 - ``log_loss``: mean of ``-ln p(true class)``, each row's probabilities normalised to
