@@ -200,6 +200,51 @@ def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str,
     if "analysis" in env and "canary" not in env:
         message = "analysis runs during a canary: add 'canary' steps"
         yield ["deploy", "environments", i, "analysis"], message, True
+    elif isinstance(canary, dict) and isinstance(env.get("analysis"), dict):
+        yield from _analysis_can_fail(canary, env["analysis"], i)
+
+
+def _analysis_can_fail(
+    canary: dict[str, Any], analysis: dict[str, Any], i: int
+) -> Iterator[tuple[list[Key], str, bool]]:
+    """An analysis that cannot fail before the canary takes all traffic holds nothing back
+    (Argo Rollouts stops a background analysis once the Rollout is promoted)."""
+    steps, pause = canary.get("steps"), canary.get("pause")
+    if not isinstance(steps, list) or not steps or not all(is_number(s) for s in steps):
+        return  # no steps, or steps of the wrong form: the schema's and the rules' above
+    where: list[Key] = ["deploy", "environments", i, "canary"]
+    if len(steps) == 1:
+        message = (
+            "with one canary step the new model takes all traffic at once, and its analysis "
+            "holds nothing back: add a step below 100"
+        )
+        yield [*where, "steps"], message, False
+        return
+    interval = analysis.get("interval", "1m")
+    limit = analysis.get("failure_limit", 1)
+    paused, every = _seconds(pause), _seconds(interval)
+    if paused is None or every is None or not isinstance(limit, int) or isinstance(limit, bool):
+        return  # no pause: a person promotes; a value of the wrong form is the schema's
+    if paused > _PAUSE_LONGEST_S or every > _GO_LONGEST_S:
+        return  # too long for Argo Rollouts: said where the duration is
+    before = paused * (len(steps) - 1)
+    needed = every * (limit + 1)
+    if before < needed:
+        message = (
+            f"the canary takes all traffic after {_shown(before)} of pauses, before its "
+            f"analysis can fail ({limit + 1} failed measurements {interval} apart: "
+            f"{_shown(needed)}): lengthen canary.pause, or shorten analysis.interval"
+        )
+        yield [*where, "pause"], message, False
+
+
+def _seconds(duration: Any) -> int | None:
+    found = _DURATION.fullmatch(duration) if isinstance(duration, str) else None
+    return int(found.group(1)) * _SECONDS[found.group(2)] if found else None
+
+
+def _shown(seconds: int) -> str:
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
 def build_of(deploy: Any) -> dict[str, Any] | None:
