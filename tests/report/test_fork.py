@@ -4,6 +4,8 @@ posts the artifact's results as untrusted data, after checking its claims with G
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -177,6 +179,36 @@ def test_untrusted_echo_disables_workflow_commands(
     token = lines[0].removeprefix("::stop-commands::")
     assert len(token) == 32 and lines[-1] == f"::{token}::"
     assert all(not line.startswith("::") for line in lines[1:-1])
+
+
+@pytest.mark.parametrize(
+    ("files", "state"),
+    [(["ml/pipelines/tumors.yaml"], "failure"), (["README.md", "ml/README.md"], "success")],
+)
+def test_a_fork_s_files_are_matched_from_the_folder_the_specs_live_in(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+    files: list[str],
+    state: str,
+) -> None:
+    """The specs in a folder ``ml/`` of the repository: GitHub lists the pull request's
+    files from the repository's top (``ml/pipelines/tumors.yaml``), which never matched
+    the specs' ``pipelines/tumors.yaml``: a change to the spec was "inputs unchanged"."""
+    top = tmp_path / "top"
+    shutil.copytree(report_repo.root, top / "ml")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "ml"]):
+        subprocess.run(["git", *args], cwd=top, check=True, capture_output=True)
+    github_server.state.add_pull(7, HEAD, head_repo="fork/ml", head_ref="docs", files=files)
+    event = workflow_run_event(head_branch="docs")
+    github_env(github_server.api_url, "workflow_run", event, github_server.token)
+    code = report(ReportRepo(top / "ml"), "--from-artifact", str(tmp_path / "none"))
+    assert code == (1 if state == "failure" else 0)
+    [status] = github_server.state.statuses
+    assert status["state"] == state, status
+    if state == "success":
+        assert status["description"] == "inputs unchanged"
 
 
 def test_a_fork_that_touches_no_input_gets_inputs_unchanged(

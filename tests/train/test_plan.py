@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -44,6 +45,29 @@ def test_plan_from_a_git_range(repo: Path, capsys: pytest.CaptureFixture[str]) -
         "2 changed file(s); 1 pipeline(s) affected; GPU training needed for: cells\n"
     )
     assert not (repo / ".mlgitops").exists()
+
+
+def test_a_repository_whose_pipelines_live_in_a_folder_plans_from_that_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mlgitops -C ml``: git names changed files from the repository's top
+    (``ml/pipelines/tumors.yaml``), the specs from their root (``pipelines/tumors.yaml``).
+    Nothing ever matched, and every pull request was "inputs unchanged"."""
+    top = tmp_path / "top"
+    example_repo(top / "ml", "tumors")
+    shutil.rmtree(top / "ml" / ".git")
+    (top / "README.md").write_text("the team's repository\n")
+    commit(top, "ml in a folder", init=True)
+    subprocess.run(["git", "switch", "-q", "-c", "feature"], cwd=top, check=True)
+    spec = top / "ml" / "pipelines" / "tumors.yaml"
+    spec.write_text(spec.read_text().replace("learning_rate: 0.1", "learning_rate: 0.05"))
+    (top / "README.md").write_text("notes\n")  # outside the root: no input of any pipeline
+    commit(top, "tune it")
+    capsys.readouterr()
+    assert cli(top / "ml", "plan", "--base", "main", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["changed"] == ["pipelines/tumors.yaml"], doc
+    assert [p["name"] for p in doc["pipelines"] if p["affected"]] == ["tumors"], doc
 
 
 def test_a_changed_file_whose_name_git_would_quote_is_an_input(

@@ -56,7 +56,7 @@ def run(
         named = "--base" if base else _DEFAULT
         base = base or default_base(root, loaded.config.default_branch)
         # without rename detection, a file moved away is named where it was too
-        names = ("diff", "-z", "--no-renames", "--name-only", f"{base}...{head}")
+        names = ("diff", "-z", "--no-renames", "--name-only", "--relative", f"{base}...{head}")
         try:
             changed = tuple(proc.git_names(*names, cwd=root))
         except ServiceError:  # name the end that is missing, rather than git's usage text
@@ -92,7 +92,7 @@ def _and_into_default(
         return changed
     if not is_commit(root, remote):
         commit(root, remote, f"the default branch (the pull request is into {into})")
-    names = ("diff", "-z", "--no-renames", "--name-only", f"{remote}...{head}")
+    names = ("diff", "-z", "--no-renames", "--name-only", "--relative", f"{remote}...{head}")
     also = [name for name in proc.git_names(*names, cwd=root) if name not in changed]
     if also:
         console.line(
