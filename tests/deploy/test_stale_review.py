@@ -40,6 +40,15 @@ def _branch(world: World, name: str, rel: str, text: str) -> str:
     return head
 
 
+def _reviewed(world: World, uri: str, name: str) -> bytes:
+    """Work's branch trained and compared for real, as its pull request's run does: what
+    the run uploaded. Work is back on main."""
+    reviewed_run(uri, world.work, name)
+    archive = results_zip(world.work, name)
+    git(world.work, "checkout", "-q", "main")
+    return archive
+
+
 def _merge(world: World, branch: str) -> str:
     git(world.work, "merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch)
     git(world.work, "push", "-q", "origin", "main")
@@ -59,9 +68,7 @@ def test_a_review_of_inputs_the_merge_changed_deploys_nothing(
     uri, name = mlflow_server.uri, world.name
     head = _branch(world, "notes", "NOTES.md", "notes\n")
     git(world.work, "checkout", "-q", "notes")
-    reviewed_run(uri, world.work, name)
-    archive = results_zip(world.work, name)
-    git(world.work, "checkout", "-q", "main")
+    archive = _reviewed(world, uri, name)
     spec = world.work / "pipelines" / f"{name}.yaml"
     spec.write_text(spec.read_text().replace("learning_rate: 0.1", "learning_rate: 0.05"))
     git(world.work, "commit", "-qam", "Tune the learning rate")
@@ -90,9 +97,7 @@ def test_a_review_of_the_merged_inputs_deploys_though_other_files_changed(
     uri, name = mlflow_server.uri, world.name
     head = _branch(world, "notes", "NOTES.md", "notes\n")
     git(world.work, "checkout", "-q", "notes")
-    reviewed_run(uri, world.work, name)
-    archive = results_zip(world.work, name)
-    git(world.work, "checkout", "-q", "main")
+    archive = _reviewed(world, uri, name)
     (world.work / "CHANGELOG.md").write_text("changes\n")
     git(world.work, "add", "CHANGELOG.md")
     git(world.work, "commit", "-qm", "A changelog")
@@ -173,9 +178,7 @@ def test_another_mlgitops_at_deploy_time_deploys_an_unchanged_review(
     uri, name = mlflow_server.uri, world.name
     head = _branch(world, "notes", "NOTES.md", "notes\n")
     git(world.work, "checkout", "-q", "notes")
-    reviewed_run(uri, world.work, name)
-    archive = results_zip(world.work, name)
-    git(world.work, "checkout", "-q", "main")
+    archive = _reviewed(world, uri, name)
     merge = _merge(world, "notes")
     merged_pull(on_github, world, head, ["NOTES.md"], archive, merge=merge)
     import mlgitops.training.content as content
@@ -218,9 +221,7 @@ def test_a_review_that_reorders_environments_deploys(
     git(world.work, "add", "-A")
     git(world.work, "commit", "-qm", "A canary first, production before staging")
     head = git(world.work, "rev-parse", "HEAD")
-    reviewed_run(uri, world.work, name)
-    archive = results_zip(world.work, name)
-    git(world.work, "checkout", "-q", "main")
+    archive = _reviewed(world, uri, name)
     merge = _merge(world, "feature")
     merged_pull(on_github, world, head, [f"pipelines/{name}.yaml"], archive, merge=merge)
     capsys.readouterr()
@@ -247,9 +248,7 @@ def test_a_renamed_pipeline_deploys(
     git(world.work, "add", "-A")
     git(world.work, "commit", "-qm", "Rename the pipeline")
     head = git(world.work, "rev-parse", "HEAD")
-    reviewed_run(uri, world.work, new)
-    archive = results_zip(world.work, new)
-    git(world.work, "checkout", "-q", "main")
+    archive = _reviewed(world, uri, new)
     merge = _merge(world, "rename")
     state = on_github.state
     state.add_pull(12, head, files=[f"pipelines/{name}.yaml"])
@@ -316,9 +315,7 @@ def test_a_refreshed_holdout_behind_a_url_is_re_scored_not_refused(
         git(world.work, "push", "-q", "origin", "main")
         head = _branch(world, "notes", "NOTES.md", "notes\n")
         git(world.work, "checkout", "-q", "notes")
-        reviewed_run(uri, world.work, name)
-        archive = results_zip(world.work, name)
-        git(world.work, "checkout", "-q", "main")
+        archive = _reviewed(world, uri, name)
         merge = _merge(world, "notes")
         merged_pull(on_github, world, head, ["NOTES.md"], archive, merge=merge)
         body["now"] = lines[0] + b"".join(lines[401:-20])  # refreshed upstream
