@@ -218,3 +218,28 @@ def test_serve_names_the_ports_it_listens_on(model_folder: Path, tmp_path: Path)
         proc.terminate()
         proc.wait(timeout=30)
         proc.stdout.close()  # type: ignore[union-attr]
+
+
+def test_the_spec_refuses_a_p99_limit_the_latency_histogram_cannot_exceed() -> None:
+    """``histogram_quantile`` never reports more than the top finite bucket: a
+    ``max_p99_ms`` at or above it could not fail, and the spec's schema says where."""
+    import json
+
+    from mlgitops.serving.metrics import LATENCY_BUCKETS
+    from tests.conftest import PROJECT
+
+    schema = json.loads((PROJECT / "src/mlgitops/schemas/pipeline.schema.json").read_text())
+    found = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "max_p99_ms" in node and isinstance(node["max_p99_ms"], dict):
+                found.append(node["max_p99_ms"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert found and all(f["exclusiveMaximum"] == LATENCY_BUCKETS[-1] * 1000 for f in found)
