@@ -34,9 +34,9 @@ from mlgitops.evaluation.pairing import (
     UNCHECKED_ROWS,
     TrainingRows,
     paired_rows,
-    recognised,
     unseen_rows,
 )
+from mlgitops.evaluation.recognition import recognised
 from mlgitops.features import row_fingerprints
 from mlgitops.spec.model import Compare, Data, Model, Pipeline
 

@@ -1,0 +1,110 @@
+"""Whether the candidate's data holds the rows the deployed model was trained on as they
+were (:mod:`mlgitops.evaluation.pairing` leaves those out of the comparison): where most
+changed, a changed row cannot be told from a new one, and where most carry another target,
+the two models would be scored on different things."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from mlgitops.evaluation.pairing import Fingerprint, TrainingRows
+
+
+#: The share of the deployed model's training rows the candidate's data holds as they were
+#: (whole, or by their features), below which most were changed or removed; and the share
+#: of those held by their features alone (another target), above which the target changed.
+RECOGNISED_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """How many of the deployed model's distinct training rows the candidate's data holds:
+    as they were (``whole``), by their features alone with another target
+    (``retargeted_rows``), of ``total``."""
+
+    whole: int
+    retargeted_rows: int
+    total: int
+
+    @property
+    def held(self) -> int:
+        return self.whole + self.retargeted_rows
+
+    @property
+    def unrecognised(self) -> bool:
+        """Most rows it was trained on are not in the data as they were: changed (written at
+        another precision, a feature recomputed, categories renamed) or removed. A changed
+        row may land in the holdout, and the deployed model be scored on it as if unseen:
+        that favours the deployed model, so the verdict says so and stands."""
+        return self.held < RECOGNISED_SHARE * self.total
+
+    @property
+    def retargeted(self) -> bool:
+        """Most rows it was trained on that the data holds carry another target: the target
+        changed (other units, classes renamed or swapped), and the deployed model would be
+        scored on what it was never trained to predict, which favours the candidate."""
+        return not self.unrecognised and self.retargeted_rows > RECOGNISED_SHARE * self.held
+
+    @property
+    def unrecognised_note(self) -> str:
+        return (
+            f"only {self.held} of the {self.total} rows the deployed model was trained on are "
+            "in the candidate's data as they were (whole, or by their features): the others "
+            "were removed or changed, and a row changed (written at another precision, a "
+            "feature recomputed, categories renamed) may be one it is scored on as unseen "
+            "here, which favours it"
+        )
+
+    @property
+    def retargeted_reason(self) -> str:
+        return (
+            f"the target changed in {self.retargeted_rows} of the {self.held} rows the deployed "
+            "model was trained on that the candidate's data holds (matched by their features "
+            "alone): scored on targets it was never trained for (other units, classes renamed "
+            "or swapped), it cannot be compared with the candidate"
+        )
+
+
+def recognised(
+    frame: Any,
+    training: TrainingRows,
+    candidate: TrainingRows | None,
+    fingerprint: Fingerprint,
+    narrow: Sequence[str] = (),
+) -> Recognised | None:
+    """How many of the deployed model's distinct training rows the candidate's data (its
+    training rows and the holdout ``frame``) holds, whole or by their inputs alone. None
+    where that cannot be told: the candidate's rows were fingerprinted over other columns,
+    or are read at another float width (``narrow``)."""
+    if candidate is None or narrow or tuple(candidate.columns) != tuple(training.columns):
+        return None
+    whole = np.asarray(training.fingerprints, dtype=np.uint64)
+    held = np.asarray(fingerprint(frame, list(training.columns)), dtype=np.uint64)
+    found = np.isin(whole, np.concatenate([_u64(candidate.fingerprints), held]))
+    by_inputs = np.zeros(len(whole), dtype=bool)
+    same = candidate.input_columns == training.input_columns
+    if same and has_inputs(training, frame) and has_inputs(candidate, frame):
+        given = np.asarray(fingerprint(frame, list(training.input_columns)), dtype=np.uint64)
+        inputs = np.concatenate([_u64(candidate.inputs), given])
+        by_inputs = np.isin(_u64(training.inputs), inputs) & ~found
+    kept = np.unique(whole[found])
+    retargeted = np.setdiff1d(np.unique(whole[by_inputs]), kept)
+    return Recognised(len(kept), len(retargeted), len(np.unique(whole)))
+
+
+def _u64(values: Any) -> Any:
+    return np.asarray(values, dtype=np.uint64)
+
+
+def has_inputs(rows: TrainingRows, frame: Any) -> bool:
+    """Whether ``rows`` record their inputs' fingerprints, over columns ``frame`` holds."""
+    return (
+        rows.inputs is not None
+        and bool(rows.input_columns)
+        and all(c in frame.columns for c in rows.input_columns)
+    )
