@@ -41,11 +41,17 @@ def deployed_base(root: Path, default_branch: str, env: Mapping[str, str] | None
     (its verdict is its commit's status, which a pull request into the default branch may
     share; the branch it is into may record an older model, or none)."""
     environ = os.environ if env is None else env
-    into = environ.get("GITHUB_BASE_REF")
     remote = f"{REMOTE}/{default_branch}"
-    if into and into != default_branch and is_commit(root, remote):
+    if into_another(default_branch, environ) and is_commit(root, remote):
         return remote
     return default_base(root, default_branch, environ)
+
+
+def into_another(default_branch: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The branch a pull request's job is into (``$GITHUB_BASE_REF``) where it is not
+    ``default_branch``; None otherwise (into the default branch, or no pull request)."""
+    into = (os.environ if env is None else env).get("GITHUB_BASE_REF")
+    return into if into and into != default_branch else None
 
 
 def is_commit(root: Path, ref: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from mlgitops.errors import BadInput, ServiceError
@@ -130,6 +130,15 @@ def git_names(*args: str, cwd: Path, check: bool = True) -> list[str]:
     fails: a ServiceError, or without ``check`` none (outside a work tree)."""
     done = run(["git", *args], cwd=cwd, check=check, lossless=True)
     return [name for name in done.stdout.split("\0") if name] if done.returncode == 0 else []
+
+
+def from_root(root: Path, paths: Iterable[str]) -> list[str]:
+    """``paths`` named from the repository's top (as git's diff and GitHub's file lists name
+    them), from ``root``, where the specs name their inputs; those outside ``root`` left
+    out (no pipeline's input is there). Outside a work tree: as they are."""
+    found = run(["git", "rev-parse", "--show-prefix"], cwd=root, check=False)
+    prefix = found.stdout.strip() if found.returncode == 0 else ""
+    return [path.removeprefix(prefix) for path in paths if path.startswith(prefix)]
 
 
 def git_text(root: Path, ref: str, path: str) -> str | None:

@@ -290,10 +290,6 @@ def _diff_text(diff: FeatureDiff) -> str:
     return "; ".join(parts)
 
 
-def _number(value: float | None, signed: bool = False) -> str:
-    return figure(value, signed)
-
-
 def _metric_table(v: Verdict) -> list[str]:
     width = max([6, *(len(m.name) for m in v.metrics)])
     ci_head = f"{v.settings.confidence:.0%} CI of delta"
@@ -305,10 +301,10 @@ def _metric_table(v: Verdict) -> list[str]:
     for m in v.metrics:
         ci = "-" if m.ci is None else f"[{figure(m.ci[0], True)}, {figure(m.ci[1], True)}]"
         sig = "-" if m.significant is None else ("yes" if m.significant else "no")
-        both = f"  {_number(m.paired_candidate):>9}" if paired else ""
+        both = f"  {figure(m.paired_candidate):>9}" if paired else ""
         rows.append(
-            f"{m.name:<{width}}  {_number(m.candidate):>9}{both}  {_number(m.baseline):>9}  "
-            f"{_number(m.delta, signed=True):>9}  {ci:<20}  {sig}"
+            f"{m.name:<{width}}  {figure(m.candidate):>9}{both}  {figure(m.baseline):>9}  "
+            f"{figure(m.delta, signed=True):>9}  {ci:<20}  {sig}"
         )
     return [r.rstrip() for r in rows]
 
@@ -332,9 +328,9 @@ def _slice_table(report: SliceReport) -> list[str]:
     head = f"  {report.column:<{width}}  {'rows':>6}" + "".join(f"  {n:>9}" for n in names)
     rows = [f"slices by {report.column} (gated: at least {report.min_rows} rows):", head]
     for s in report.slices:
-        cells = "".join(f"  {_number(s.candidate[n]):>9}" for n in names)
+        cells = "".join(f"  {figure(s.candidate[n]):>9}" for n in names)
         note = "" if s.gated else "  (not gated)"
         rows.append(f"  {s.value:<{width}}  {s.rows:>6}{cells}{note}")
-    gaps = "".join(f"  {_number(report.gaps[n]):>9}" for n in names)
+    gaps = "".join(f"  {figure(report.gaps[n]):>9}" for n in names)
     rows.append(f"  {'gap':<{width}}  {'':>6}{gaps}")
     return [r.rstrip() for r in rows]

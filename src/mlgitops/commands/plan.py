@@ -55,10 +55,8 @@ def run(
     else:
         named = "--base" if base else _DEFAULT
         base = base or default_base(root, loaded.config.default_branch)
-        # without rename detection, a file moved away is named where it was too
-        names = ("diff", "-z", "--no-renames", "--name-only", "--relative", f"{base}...{head}")
         try:
-            changed = tuple(proc.git_names(*names, cwd=root))
+            changed = _changed(root, base, head)
         except ServiceError:  # name the end that is missing, rather than git's usage text
             commit(root, base, named)
             commit(root, head, "--head")
@@ -74,6 +72,14 @@ def run(
     return EXIT_OK
 
 
+def _changed(root: Path, base: str, head: str) -> tuple[str, ...]:
+    """The files ``head`` changes since its merge base with ``base``, from ``root`` (those
+    outside it left out); without rename detection, a file moved away is named where it was
+    too."""
+    names = ("diff", "-z", "--no-renames", "--name-only", "--relative", f"{base}...{head}")
+    return tuple(proc.git_names(*names, cwd=root))
+
+
 def _and_into_default(
     root: Path, default: str, changed: tuple[str, ...], head: str
 ) -> tuple[str, ...]:
@@ -82,18 +88,15 @@ def _and_into_default(
     not the pull request's, and "inputs unchanged" must hold of what merging the commit
     into the default branch changes (a pull request into another branch could otherwise
     pass a commit whose pull request into the default branch changes the pipeline)."""
-    import os
+    from mlgitops.basebranch import REMOTE, into_another
 
-    from mlgitops.basebranch import REMOTE, is_commit
-
-    into = os.environ.get("GITHUB_BASE_REF")
-    remote = f"{REMOTE}/{default}"
-    if not into or into == default:
+    into = into_another(default)
+    if into is None:
         return changed
-    if not is_commit(root, remote):
-        commit(root, remote, f"the default branch (the pull request is into {into})")
-    names = ("diff", "-z", "--no-renames", "--name-only", "--relative", f"{remote}...{head}")
-    also = [name for name in proc.git_names(*names, cwd=root) if name not in changed]
+    remote = commit(
+        root, f"{REMOTE}/{default}", f"the default branch (the pull request is into {into})"
+    )
+    also = [name for name in _changed(root, remote, head) if name not in changed]
     if also:
         console.line(
             f"plan: the pull request is into {into}; against {default}, {head} also changes "

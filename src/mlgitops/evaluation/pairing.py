@@ -177,6 +177,7 @@ def paired_rows(
     widened, narrowed = _float_widths(features, training.columns)
     if narrowed:
         return everything, replace(base, compared_rows=0).refused(_narrowed(narrowed))
+    fingerprint = _once(fingerprint)  # the holdout's, for the exclusions and the recognition
     try:
         kept, excluded, relabelled = unseen_rows(
             frame, training, fingerprint, candidate, narrow=widened
@@ -208,6 +209,20 @@ def paired_rows(
     if known is not None and known.unrecognised:
         found = replace(found, notes=(known.unrecognised_note, *found.notes))
     return kept, _enough(found)
+
+
+def _once(fingerprint: Fingerprint) -> Fingerprint:
+    """``fingerprint``, computed once per frame and columns: the same holdout rows are
+    fingerprinted to leave out the deployed model's training rows and to recognise them."""
+    done: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
+
+    def fingerprinted(frame: Any, columns: Sequence[str]) -> Any:
+        key = (id(frame), tuple(columns))
+        if key not in done:  # the frame is held with its result: its id stays its own
+            done[key] = (frame, fingerprint(frame, columns))
+        return done[key][1]
+
+    return fingerprinted
 
 
 def copies_note(frame: Any, columns: Sequence[str], fingerprint: Fingerprint) -> tuple[str, ...]:

@@ -44,10 +44,7 @@ def before_merge(
     after = Snapshot(root, head)
     # GitHub lists the pull request's files from the repository's top, the records here are
     # from the root
-    prefix = proc.git("rev-parse", "--show-prefix", cwd=root)
-    listed = None
-    if anchor.changed is not None:
-        listed = {rel.removeprefix(prefix) for rel in anchor.changed if rel.startswith(prefix)}
+    listed = None if anchor.changed is None else set(proc.from_root(root, anchor.changed))
     names = pipeline_names(root, before.commit if before else head, pipeline)
     # every environment's record, under the pipeline's name and the one it had before the
     # merge, named by the spec or not: the baseline may be any of them

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlgitops import console
+from mlgitops import console, proc
 from mlgitops.errors import EXIT_FAILED, EXIT_OK
 from mlgitops.outputs import shown
 from mlgitops.report import context
@@ -65,7 +65,7 @@ def fork_pull(
         why = f"pull request #{number} is into {into}, not {default_branch}"
     elif number is not None:
         entries = client.list_pull_files(where.repo, number)
-        changed = from_root(root, paths_of(entries))
+        changed = proc.from_root(root, paths_of(entries))
         touched = reasons(pipeline, changed)
         if len(entries) >= PULL_FILES_LIMIT:
             why = f"pull request #{number} changes more files than GitHub lists"
@@ -92,17 +92,6 @@ def fork_pull(
         f"{shown(folder, root)}: status mlgitops/{name} set to failure, {description!r}"
     )
     return EXIT_FAILED
-
-
-def from_root(root: Path, paths: list[str]) -> list[str]:
-    """``paths`` as GitHub lists a pull request's files (from the repository's top), from
-    ``root``, where the specs name their inputs; those outside ``root`` left out (no
-    pipeline's input is there)."""
-    from mlgitops import proc
-
-    found = proc.run(["git", "rev-parse", "--show-prefix"], cwd=root, check=False)
-    prefix = found.stdout.strip() if found.returncode == 0 else ""
-    return [path.removeprefix(prefix) for path in paths if path.startswith(prefix)]
 
 
 def check_job(where: Target, event: Mapping[str, Any]) -> str | None:
