@@ -11,7 +11,11 @@ Rollout substituted, the query sent to Prometheus' HTTP API, the conditions eval
 
 - healthy: the same rows to stable and canary;
 - errors: a quarter of the canary's requests are empty batches, which the model
-  cannot score (500), and some are malformed (400); the stable's stay healthy;
+  cannot score (500); some requests are malformed (400), to the stable and the canary
+  alike, as clients send them;
+- rejects: a quarter of the canary's requests lack a column the stable's have, as every
+  request does for a model that needs a column its clients do not send (400 from the
+  canary only);
 - shift: the canary is sent only rows of one class, the stable the usual mix.
 """
 
@@ -104,7 +108,7 @@ with mlflow.start_run():
 print(mlflow.register_model(info.model_uri, name).version)
 """
 
-SCENARIOS = ("healthy", "slow", "errors", "shift")
+SCENARIOS = ("healthy", "slow", "errors", "rejects", "shift")
 #: Traffic of a phase lasts half the analysis window (8 s). Each phase is measured at an
 #: instant whose window holds, for every target, a scrape from before the phase's first
 #: request and one from after its last, and nothing of the phase before: each
@@ -121,7 +125,10 @@ class Lab:
     template: dict[str, Any]
     args: dict[str, str]
     measured: dict[str, dict[str, tuple[list[float], str]]] = field(default_factory=dict)
+    #: scenario -> status -> how many requests the canary answered with it
     sent: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: the same, of the stable
+    stable_sent: dict[str, dict[int, int]] = field(default_factory=dict)
     #: scenario -> predicted class -> (stable's count, canary's count), from the responses
     predicted: dict[str, dict[Any, list[int]]] = field(default_factory=dict)
 
@@ -326,7 +333,7 @@ def _run_phases(
                 _post(own, slow, _body([usual(count)]))
                 count += 1
 
-    def attempt(scenario: str, canary_body: Any) -> tuple[float, float, float]:
+    def attempt(scenario: str, canary_body: Any, stable_body: Any) -> tuple[float, float, float]:
         """One go of the phase's traffic: the last phase's end, and the first scrape of
         every target from before this traffic and the last from after it."""
         # The window must not reach back into the last phase's traffic...
@@ -334,13 +341,14 @@ def _run_phases(
         # ...and must hold a scrape of every target from before this phase's traffic.
         before = min(_scraped_after(found.prometheus, time.time(), targets))
         sent: dict[int, int] = {}
+        stable_sent: dict[int, int] = {}
         predicted: dict[Any, list[int]] = {}
         ends = time.monotonic() + TRAFFIC_S
         count = 0
         while time.monotonic() < ends:
             row = usual(count)
-            code, stable_says = _post(session, stable, _body([row]))
-            assert code == 200
+            code, stable_says = _post(session, stable, stable_body(count, row))
+            stable_sent[code] = stable_sent.get(code, 0) + 1
             code, canary_says = _post(session, good, canary_body(count, row))
             sent[code] = sent.get(code, 0) + 1
             for side, says in ((0, stable_says), (1, canary_says)):
@@ -348,10 +356,11 @@ def _run_phases(
                     predicted.setdefault(value, [0, 0])[side] += 1
             count += 1
         found.sent[scenario] = sent
+        found.stable_sent[scenario] = stable_sent
         found.predicted[scenario] = predicted
         return quiet_since, before, max(_scraped_after(found.prometheus, time.time(), targets))
 
-    def phase(scenario: str, canary_body: Any) -> float:
+    def phase(scenario: str, canary_body: Any, stable_body: Any = None) -> float:
         """The phase's traffic; returns the instant to measure it at. A go whose scrapes
         came too late for one window to hold all of it and nothing before it (a loaded
         machine: scrapes or requests stalled) is not measured: the phase goes again, and
@@ -359,7 +368,7 @@ def _run_phases(
         nonlocal quiet_since
         goes = []
         for _ in range(3):
-            since, before, after = attempt(scenario, canary_body)
+            since, before, after = attempt(scenario, canary_body, stable_body or healthy)
             at = after + 0.01  # the window (at - 8 s, at] ends just after the last scrape
             goes.append((since, before, after))
             quiet_since = after
@@ -367,11 +376,14 @@ def _run_phases(
                 return at
         raise AssertionError(f"{scenario}: no go fitted one window: {goes}")
 
+    def healthy(_: int, row: dict[str, float]) -> str:
+        return _body([row])
+
     threads = [threading.Thread(target=slow_traffic) for _ in range(3)]
     for thread in threads:
         thread.start()
     try:
-        at = phase("healthy", lambda _, row: _body([row]))
+        at = phase("healthy", healthy)
     finally:
         stop.set()
         for thread in threads:
@@ -379,16 +391,25 @@ def _run_phases(
     _measure(found, "healthy", "ml", at)
     _measure(found, "slow", "ml-slow", at)
 
-    def faulty(count: int, row: dict[str, float]) -> str:
-        # Pairs of requests (a benign and a malignant row) fail together, so that the
-        # canary's answered rows keep the stable's mix.
+    # Pairs of requests (a benign and a malignant row) fail together, so that the
+    # canary's answered rows keep the stable's mix.
+    def clients(count: int, row: dict[str, float]) -> str:
         if count // 2 % 8 == 3:
             return '{"dataframe_records": [{"radius": '  # malformed JSON: 400
-        if count // 2 % 4 == 1:  # an empty batch, which the model cannot score: 500
-            return json.dumps({"dataframe_split": {"columns": list(row), "data": []}})
         return _body([row])
 
-    _measure(found, "errors", "ml", phase("errors", faulty))
+    def faulty(count: int, row: dict[str, float]) -> str:
+        if count // 2 % 4 == 1:  # an empty batch, which the model cannot score: 500
+            return json.dumps({"dataframe_split": {"columns": list(row), "data": []}})
+        return clients(count, row)
+
+    def rejected(count: int, row: dict[str, float]) -> str:
+        if count // 2 % 4 == 1:  # without a column the model needs: 400
+            return _body([dict(list(row.items())[1:])])
+        return _body([row])
+
+    _measure(found, "errors", "ml", phase("errors", faulty, clients))
+    _measure(found, "rejects", "ml", phase("rejects", rejected))
     shifted = phase("shift", lambda _, row: _body([chance.choice(malignant)]))
     _measure(found, "shift", "ml", shifted)
 
@@ -412,7 +433,7 @@ def test_the_template_measures_success_rate_latency_and_prediction_shift(canary:
 
 
 def test_healthy_traffic_meets_every_success_condition(canary: Lab) -> None:
-    assert set(canary.sent["healthy"]) == {200}
+    assert set(canary.sent["healthy"]) == set(canary.stable_sent["healthy"]) == {200}
     assert _phases(canary, "healthy") == {
         "success-rate": "Successful",
         "latency-p99-ms": "Successful",
@@ -429,17 +450,35 @@ def test_healthy_traffic_meets_every_success_condition(canary: Lab) -> None:
 def test_server_errors_fail_the_success_rate(canary: Lab) -> None:
     sent = canary.sent["errors"]
     assert sent.keys() == {200, 400, 500}
+    assert canary.stable_sent["errors"] == {200: sum(sent.values()) - sent[400], 400: sent[400]}
     assert _phases(canary, "errors") == {
         "success-rate": "Failed",
         "latency-p99-ms": "Successful",
         "prediction-shift": "Successful",
     }
     (rate,), _ = canary.measured["errors"]["success-rate"]
-    # the 500s are the server's; the 400s (malformed requests) are the client's. rate()
-    # extrapolates each status series to the window's edges on its own, so over an
-    # 8 s window the ratio of rates is the ratio of counts give or take a few hundredths
+    # the 500s are the server's; the 400s (malformed requests, which the stable refuses
+    # alike) are the client's. rate() extrapolates each status series to the window's
+    # edges on its own, so over an 8 s window the ratio of rates is the ratio of counts
+    # give or take a few hundredths
     assert rate == pytest.approx(1 - sent[500] / sum(sent.values()), abs=0.03)
     assert rate < 0.99  # far below the success condition either way
+
+
+def test_requests_the_stable_serves_and_the_canary_refuses_fail_the_success_rate(
+    canary: Lab,
+) -> None:
+    sent = canary.sent["rejects"]
+    assert sent.keys() == {200, 400}
+    assert canary.stable_sent["rejects"] == {200: sum(sent.values())}
+    assert _phases(canary, "rejects") == {
+        "success-rate": "Failed",
+        "latency-p99-ms": "Successful",
+        "prediction-shift": "Successful",
+    }
+    (rate,), _ = canary.measured["rejects"]["success-rate"]
+    assert rate == pytest.approx(1 - sent[400] / sum(sent.values()), abs=0.03)
+    assert rate < 0.9
 
 
 def test_a_slow_model_fails_the_p99_latency(canary: Lab) -> None:

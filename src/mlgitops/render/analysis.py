@@ -1,7 +1,8 @@
 """The canary analysis: Argo Rollouts' AnalysisTemplate, which judges the canary Service's
-success rate and p99 latency (and its predictions' shift from the stable Service's) from
-the metrics :mod:`mlgitops.render.monitoring` scrapes; each environment's patch of it, and
-the Rollout's analysis block that runs it."""
+success rate (its client errors against the stable's) and p99 latency (and its
+predictions' shift from the stable Service's) from the metrics
+:mod:`mlgitops.render.monitoring` scrapes; each environment's patch of it, and the
+Rollout's analysis block that runs it."""
 
 from __future__ import annotations
 
@@ -23,10 +24,29 @@ _GUARD = "len(result) > 0 && !isNaN(result[0])"
 _CANARY = 'namespace="{{args.namespace}}",service="{{args.service}}"'
 _STABLE = 'namespace="{{args.namespace}}",service="{{args.stable-service}}"'
 _RANGE = "[{{args.window}}]"
+
+
+def _answered(where: str, code: str) -> str:
+    """The share of the Service's scoring requests answered ``code`` (NaN without traffic)."""
+    return (
+        f'sum(rate(mlgitops_requests_total{{{where},{SCORING},code="{code}"}}{_RANGE}))'
+        f" / sum(rate(mlgitops_requests_total{{{where},{SCORING}}}{_RANGE}))"
+    )
+
+
+#: The canary's server errors count against it, and so do the client errors it answers
+#: beyond the stable's share of them: a model that refuses requests the stable serves (a
+#: column its clients do not send) fails, while clients' own bad requests, which both
+#: refuse alike, do not. Without stable traffic to compare with the result is NaN.
 _SUCCESS_RATE = (
-    f'sum(rate(mlgitops_requests_total{{{_CANARY},{SCORING},code!="5xx"}}{_RANGE}))\n'
-    "/\n"
-    f"sum(rate(mlgitops_requests_total{{{_CANARY},{SCORING}}}{_RANGE}))\n"
+    "1 - (\n"
+    f"  {_answered(_CANARY, '5xx')}\n"
+    "  + clamp_min(\n"
+    f"    {_answered(_CANARY, '4xx')}\n"
+    f"    - {_answered(_STABLE, '4xx')},\n"
+    "    0\n"
+    "  )\n"
+    ")\n"
 )
 _P99_MS = (
     "1000 * histogram_quantile(0.99, sum by (le) "
