@@ -9,6 +9,7 @@ and the scratch folder ``/tmp`` becomes a temporary one.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -121,33 +122,61 @@ class Target:
     service: str
 
 
+def _group(target: Target) -> Obj:
+    """The target with the labels the operator adds (``instance`` is Prometheus' own: the
+    pod's address, the same through every Service that selects the pod)."""
+    labels = {
+        "namespace": target.namespace,
+        "service": target.service,
+        "endpoint": "metrics",
+        "container": "server",
+        "pod": target.server.name,
+        "job": target.service,
+    }
+    return {"targets": [f"127.0.0.1:{target.server.metrics_port}"], "labels": labels}
+
+
+def move_targets(path: Path, targets: list[Target]) -> None:
+    """The targets Prometheus discovers from ``path`` from now on: the endpoints of
+    Services whose selectors changed (written whole, then renamed into place)."""
+    draft = path.with_suffix(".draft")
+    draft.write_text(json.dumps([_group(t) for t in targets]))
+    draft.replace(path)
+
+
 def start_prometheus(
-    binary: str, folder: Path, targets: list[Target], interval: str, path: str
+    binary: str,
+    folder: Path,
+    targets: list[Target],
+    interval: str,
+    path: str,
+    moving: list[Target] | None = None,
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    """Prometheus scraping each target as the ServiceMonitor's endpoint says."""
-    scrape_configs = [
+    """Prometheus scraping each target as the ServiceMonitor's endpoint says; ``moving``
+    ones are discovered from ``folder/moving.json``, which :func:`move_targets` rewrites."""
+    scrape_configs: list[Obj] = [
         {
             # The operator names the job after the Service and adds these target labels.
             "job_name": f"{t.namespace}/{t.service}/{t.server.name}",
             "scrape_interval": interval,
             "scrape_timeout": interval,
             "metrics_path": path,
-            "static_configs": [
-                {
-                    "targets": [f"127.0.0.1:{t.server.metrics_port}"],
-                    "labels": {
-                        "namespace": t.namespace,
-                        "service": t.service,
-                        "endpoint": "metrics",
-                        "container": "server",
-                        "pod": f"{t.service}-{t.server.name}",
-                        "job": t.service,
-                    },
-                }
-            ],
+            "static_configs": [_group(t)],
         }
         for t in targets
     ]
+    if moving is not None:
+        discovered = folder / "moving.json"
+        move_targets(discovered, moving)
+        scrape_configs.append(
+            {
+                "job_name": "moving",
+                "scrape_interval": interval,
+                "scrape_timeout": interval,
+                "metrics_path": path,
+                "file_sd_configs": [{"files": [str(discovered)], "refresh_interval": "1s"}],
+            }
+        )
     config = folder / "prometheus.yml"
     config.write_text(
         yaml.safe_dump({"global": {"scrape_interval": interval}, "scrape_configs": scrape_configs})

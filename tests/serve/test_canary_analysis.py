@@ -16,7 +16,10 @@ Rollout substituted, the query sent to Prometheus' HTTP API, the conditions eval
 - rejects: a quarter of the canary's requests lack a column the stable's have, as every
   request does for a model that needs a column its clients do not send (400 from the
   canary only);
-- shift: the canary is sent only rows of one class, the stable the usual mix.
+- shift: the canary is sent only rows of one class, the stable the usual mix;
+- flip (namespace ``ml-flip``): as before a rollout, the canary Service selects the
+  stable's pod, which serves traffic; then, as when the rollout starts, it selects the
+  canary's pod alone, which answers an eighth of its requests 500. The window holds both.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ with mlflow.start_run():
 print(mlflow.register_model(info.model_uri, name).version)
 """
 
-SCENARIOS = ("healthy", "slow", "errors", "rejects", "shift")
+SCENARIOS = ("healthy", "slow", "errors", "rejects", "shift", "flip")
 #: Traffic of a phase lasts half the analysis window (8 s). Each phase is measured at an
 #: instant whose window holds, for every target, a scrape from before the phase's first
 #: request and one from after its last, and nothing of the phase before: each
@@ -116,6 +119,8 @@ SCENARIOS = ("healthy", "slow", "errors", "rejects", "shift")
 #: phase whose scrapes came too late for that goes again).
 TRAFFIC_S = 4.0
 WINDOW_S = 8.0
+#: Traffic of the flip phase before the flip, and after it
+FLIP_S = 2.0
 
 
 @dataclass
@@ -231,6 +236,9 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
         lab.Target(stable, "ml-slow", stable_service),
         lab.Target(slow, "ml-slow", canary_service),
     ]
+    # ml-flip's canary Service selects the stable's pod until the flip phase
+    before_rollout = [lab.Target(stable, "ml-flip", s) for s in (stable_service, canary_service)]
+    during_rollout = [before_rollout[0], lab.Target(good, "ml-flip", canary_service)]
     procs = [s.proc for s in servers]
     try:
         for server in servers:
@@ -238,7 +246,7 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
         benign, malignant = _rows(root)
         _warm_up(servers, [benign[0], malignant[0]])
         url, prometheus = lab.start_prometheus(
-            binary, folder, targets, monitor["interval"], monitor["path"]
+            binary, folder, targets, monitor["interval"], monitor["path"], before_rollout
         )
         procs.append(prometheus)
         rollout = lab.one(objects, "Rollout")
@@ -248,12 +256,42 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
         }
         args["prometheus"] = url
         found = Lab(name, url, lab.one(objects, "AnalysisTemplate"), args)
-        _wait_scraped(url, len(targets))
-        _run_phases(found, root, stable, good, slow, len(targets))
+        _wait_scraped(url, len(targets) + 2)
+
+        def move(moved: list[lab.Target]) -> None:
+            lab.move_targets(folder / "moving.json", moved)
+            _wait_moved(url, moved[-1], time.time())
+
+        flip = Flip(lambda: move(before_rollout), lambda: move(during_rollout), good)
+        _run_phases(found, root, stable, good, slow, len(targets) + 2, flip)
         yield found
     finally:
         for proc in procs:
             stop(proc)
+
+
+@dataclass(frozen=True)
+class Flip:
+    """ml-flip's canary Service: ``before`` selects the stable's pod, ``during`` the
+    canary's; each returns once Prometheus scrapes the pod it selects."""
+
+    before: Any
+    during: Any
+    canary: lab.Server
+
+
+def _wait_moved(url: str, target: lab.Target, moment: float) -> None:
+    """Until the Service's only target is ``target``'s pod, scraped after ``moment``."""
+    where = f'namespace="{target.namespace}",service="{target.service}"'
+    pod = f'{where},instance="127.0.0.1:{target.server.metrics_port}"'
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        alone = argo_analysis.query(url, f"count(mlgitops_model_info{{{where}}})") == [1]
+        stamps = argo_analysis.query(url, f"timestamp(mlgitops_model_info{{{pod}}})")
+        if alone and stamps and stamps[0] > moment:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"Prometheus did not move {target.service} to {target.server.name}")
 
 
 def _wait_scraped(url: str, count: int) -> None:
@@ -315,7 +353,13 @@ def _warm_up(servers: list[lab.Server], rows: list[dict[str, float]]) -> None:
 
 
 def _run_phases(
-    found: Lab, root: Path, stable: lab.Server, good: lab.Server, slow: lab.Server, targets: int
+    found: Lab,
+    root: Path,
+    stable: lab.Server,
+    good: lab.Server,
+    slow: lab.Server,
+    targets: int,
+    flip: Flip,
 ) -> None:
     benign, malignant = _rows(root)
     chance = random.Random(7)
@@ -398,10 +442,11 @@ def _run_phases(
             return '{"dataframe_records": [{"radius": '  # malformed JSON: 400
         return _body([row])
 
+    def empty(row: dict[str, float]) -> str:  # a batch the model cannot score: 500
+        return json.dumps({"dataframe_split": {"columns": list(row), "data": []}})
+
     def faulty(count: int, row: dict[str, float]) -> str:
-        if count // 2 % 4 == 1:  # an empty batch, which the model cannot score: 500
-            return json.dumps({"dataframe_split": {"columns": list(row), "data": []}})
-        return clients(count, row)
+        return empty(row) if count // 2 % 4 == 1 else clients(count, row)
 
     def rejected(count: int, row: dict[str, float]) -> str:
         if count // 2 % 4 == 1:  # without a column the model needs: 400
@@ -412,6 +457,46 @@ def _run_phases(
     _measure(found, "rejects", "ml", phase("rejects", rejected))
     shifted = phase("shift", lambda _, row: _body([chance.choice(malignant)]))
     _measure(found, "shift", "ml", shifted)
+
+    def flipped() -> float:
+        """The flip phase's instant to measure at: a go whose window does not hold the
+        stable's traffic through the canary Service from before the flip goes again."""
+        nonlocal quiet_since
+        goes = []
+        for _ in range(3):
+            flip.before()
+            time.sleep(max(0.0, quiet_since + WINDOW_S - time.time()))
+            starts = time.time()
+            ends, count = time.monotonic() + FLIP_S, 0
+            while time.monotonic() < ends:
+                assert _post(session, stable, _body([usual(count)]))[0] == 200
+                count += 1
+            flip.during()
+            sent: dict[int, int] = {}
+            ends = time.monotonic() + FLIP_S
+            while time.monotonic() < ends:
+                row = usual(count)
+                assert _post(session, stable, _body([row]))[0] == 200
+                body = empty(row) if count // 2 % 8 == 1 else _body([row])
+                code, _ = _post(session, flip.canary, body)
+                sent[code] = sent.get(code, 0) + 1
+                count += 1
+            at = max(_scraped_after(found.prometheus, time.time(), targets)) + 0.01
+            quiet_since = at
+            stable_pod = f'instance="127.0.0.1:{stable.metrics_port}"'
+            held = argo_analysis.query(
+                found.prometheus,
+                f'sum(increase(mlgitops_requests_total{{namespace="ml-flip",{stable_pod},'
+                f'service="{found.args["service"]}"}}[{WINDOW_S:.0f}s]))',
+                at,
+            )
+            found.sent["flip"] = sent
+            goes.append((at - starts, held))
+            if at - WINDOW_S < starts and held and held[0] > 0:
+                return at
+        raise AssertionError(f"flip: no window held the traffic of both sides: {goes}")
+
+    _measure(found, "flip", "ml-flip", flipped())
 
 
 def _distance(counts: dict[Any, list[int]]) -> float:
@@ -479,6 +564,22 @@ def test_requests_the_stable_serves_and_the_canary_refuses_fail_the_success_rate
     (rate,), _ = canary.measured["rejects"]["success-rate"]
     assert rate == pytest.approx(1 - sent[400] / sum(sent.values()), abs=0.03)
     assert rate < 0.9
+
+
+def test_the_canary_is_judged_on_its_own_pods_after_its_service_stops_selecting_the_stable_s(
+    canary: Lab,
+) -> None:
+    sent = canary.sent["flip"]
+    assert sent.keys() == {200, 500}
+    assert _phases(canary, "flip") == {
+        "success-rate": "Failed",
+        "latency-p99-ms": "Successful",
+        "prediction-shift": "Successful",
+    }
+    (rate,), _ = canary.measured["flip"]["success-rate"]
+    # the stable's requests through the canary Service before the flip, about twice as
+    # many as the canary's after it, would have made it about 0.96: a pass
+    assert rate == pytest.approx(1 - sent[500] / sum(sent.values()), abs=0.03)
 
 
 def test_a_slow_model_fails_the_p99_latency(canary: Lab) -> None:

@@ -26,12 +26,25 @@ _STABLE = 'namespace="{{args.namespace}}",service="{{args.stable-service}}"'
 _RANGE = "[{{args.window}}]"
 
 
-def _answered(where: str, code: str) -> str:
+def _rate(metric: str, side: str, *matchers: str) -> str:
+    """``rate()`` of ``metric`` scraped through one Service (``_CANARY`` or ``_STABLE``).
+
+    The canary's counts only the pods its Service selects now (``instance``, the pod's
+    address, is the same through every Service that selects the pod): until a rollout
+    starts the canary Service selects the stable pods, and their series under its name
+    stay in the window for a while after it no longer does.
+    """
+    where = ",".join((side, *matchers))
+    found = f"rate({metric}{{{where}}}{_RANGE})"
+    if side == _CANARY:
+        return f"({found} and on(instance) mlgitops_model_info{{{_CANARY}}})"
+    return found
+
+
+def _answered(side: str, code: str) -> str:
     """The share of the Service's scoring requests answered ``code`` (NaN without traffic)."""
-    return (
-        f'sum(rate(mlgitops_requests_total{{{where},{SCORING},code="{code}"}}{_RANGE}))'
-        f" / sum(rate(mlgitops_requests_total{{{where},{SCORING}}}{_RANGE}))"
-    )
+    answered = _rate("mlgitops_requests_total", side, SCORING, f'code="{code}"')
+    return f"sum({answered}) / sum({_rate('mlgitops_requests_total', side, SCORING)})"
 
 
 #: The canary's server errors count against it, and so do the client errors it answers
@@ -50,7 +63,7 @@ _SUCCESS_RATE = (
 )
 _P99_MS = (
     "1000 * histogram_quantile(0.99, sum by (le) "
-    f"(rate(mlgitops_request_duration_seconds_bucket{{{_CANARY},{SCORING}}}{_RANGE})))\n"
+    f"({_rate('mlgitops_request_duration_seconds_bucket', _CANARY, SCORING)}))\n"
 )
 ANALYSIS_ARGS = (
     "namespace",
@@ -64,12 +77,9 @@ ANALYSIS_ARGS = (
 SHIFT_ARG = "max-prediction-shift"
 
 
-def _shares(metric: str, by: str, where: str) -> str:
+def _shares(metric: str, by: str, side: str) -> str:
     """Each ``by`` value's share of ``metric``'s rate (NaN without traffic)."""
-    return (
-        f"(sum by ({by}) (rate({metric}{{{where}}}{_RANGE}))"
-        f" / scalar(sum(rate({metric}{{{where}}}{_RANGE}))))"
-    )
+    return f"(sum by ({by}) ({_rate(metric, side)}) / scalar(sum({_rate(metric, side)})))"
 
 
 def _class_shift() -> str:
@@ -83,20 +93,17 @@ def _class_shift() -> str:
         f"  + (sum({stable} unless {canary}) or vector(0))\n"
         ") / 2\n"
         # Without predictions on either side the result is NaN: inconclusive, not a pass.
-        f"+ 0 * scalar(sum(rate(mlgitops_predictions_total{{{_CANARY}}}{_RANGE})))\n"
-        f"+ 0 * scalar(sum(rate(mlgitops_predictions_total{{{_STABLE}}}{_RANGE})))\n"
+        f"+ 0 * scalar(sum({_rate('mlgitops_predictions_total', _CANARY)}))\n"
+        f"+ 0 * scalar(sum({_rate('mlgitops_predictions_total', _STABLE)}))\n"
     )
 
 
 def _value_shift() -> str:
     """Largest gap between the cumulative shares at the prediction histogram's bounds."""
-    canary = (
-        f"sum by (le) (rate(mlgitops_prediction_bucket{{{_CANARY}}}{_RANGE}))"
-        f" / scalar(sum(rate(mlgitops_prediction_count{{{_CANARY}}}{_RANGE})))"
-    )
-    stable = (
-        f"sum by (le) (rate(mlgitops_prediction_bucket{{{_STABLE}}}{_RANGE}))"
-        f" / scalar(sum(rate(mlgitops_prediction_count{{{_STABLE}}}{_RANGE})))"
+    canary, stable = (
+        f"sum by (le) ({_rate('mlgitops_prediction_bucket', side)})"
+        f" / scalar(sum({_rate('mlgitops_prediction_count', side)}))"
+        for side in (_CANARY, _STABLE)
     )
     return f"max(abs(\n  {canary}\n  - {stable}\n))\n"
 
