@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import yaml
@@ -113,11 +113,18 @@ def wait_ready(server: Server, seconds: float = 120) -> None:
     )
 
 
+class Scraped(Protocol):
+    """What Prometheus scrapes: a model server, or a stand-in with its metrics."""
+
+    name: str
+    metrics_port: int
+
+
 @dataclass(frozen=True)
 class Target:
     """One scrape target with the labels a ServiceMonitor's relabelling gives it."""
 
-    server: Server
+    server: Scraped
     namespace: str
     service: str
 

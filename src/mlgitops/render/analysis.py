@@ -24,20 +24,25 @@ _GUARD = "len(result) > 0 && !isNaN(result[0])"
 _CANARY = 'namespace="{{args.namespace}}",service="{{args.service}}"'
 _STABLE = 'namespace="{{args.namespace}}",service="{{args.stable-service}}"'
 _RANGE = "[{{args.window}}]"
+#: The canary's pods: the canary Service's targets now (``up``, which Prometheus keeps
+#: while a target's scrapes fail), less the pods the stable Service selects. ``instance``,
+#: the pod's address, is the same through every Service that selects the pod.
+_CANARY_PODS = f"(up{{{_CANARY}}} unless on(instance) up{{{_STABLE}}})"
 
 
 def _rate(metric: str, side: str, *matchers: str) -> str:
     """``rate()`` of ``metric`` scraped through one Service (``_CANARY`` or ``_STABLE``).
 
-    The canary's counts only the pods its Service selects now (``instance``, the pod's
-    address, is the same through every Service that selects the pod): until a rollout
-    starts the canary Service selects the stable pods, and their series under its name
-    stay in the window for a while after it no longer does.
+    The canary's counts only its own pods. Until a rollout starts, the canary Service
+    selects the stable pods, and their series under its name stay in the window after it
+    no longer does (Prometheus marks a target gone only two scrape intervals after
+    discovery drops it): the stable Service's targets are left out at once. A canary pod
+    whose container is down stays a target, errors and all.
     """
     where = ",".join((side, *matchers))
     found = f"rate({metric}{{{where}}}{_RANGE})"
     if side == _CANARY:
-        return f"({found} and on(instance) mlgitops_model_info{{{_CANARY}}})"
+        return f"({found} and on(instance) {_CANARY_PODS})"
     return found
 
 
@@ -99,13 +104,21 @@ def _class_shift() -> str:
 
 
 def _value_shift() -> str:
-    """Largest gap between the cumulative shares at the prediction histogram's bounds."""
+    """Largest gap between the cumulative shares at the prediction histogram's bounds.
+
+    Each side's count is its ``+Inf`` bucket: Prometheus' client leaves out a histogram's
+    ``_count`` and ``_sum`` where a bound is negative, as the default bounds are.
+    """
     canary, stable = (
         f"sum by (le) ({_rate('mlgitops_prediction_bucket', side)})"
-        f" / scalar(sum({_rate('mlgitops_prediction_count', side)}))"
+        f""" / scalar(sum({_rate("mlgitops_prediction_bucket", side, 'le="+Inf"')}))"""
         for side in (_CANARY, _STABLE)
     )
-    return f"max(abs(\n  {canary}\n  - {stable}\n))\n"
+    # Bounds on one side only (the canary's prediction_buckets changed) leave only the
+    # bounds both share to compare, +Inf at least, where both shares are 1: no result,
+    # inconclusive, rather than a shift of 0.
+    unmatched = f"count({canary} unless on(le) {stable}) or count({stable} unless on(le) {canary})"
+    return f"max(abs(\n  {canary}\n  - {stable}\n))\nunless on() ({unmatched})\n"
 
 
 def window(analysis: Analysis, scrape_interval: str) -> str:

@@ -1,0 +1,189 @@
+"""The canary analysis' queries at the moments a real canary passes through: a real
+Prometheus scraping pods that stand in for the model server (its own metrics code, fed
+requests at a steady rate, see :mod:`tests.serve.fakepods`) every second, discovered
+from a file that moves them between Services as Argo Rollouts' selector changes do; each
+query of the rendered AnalysisTemplate measured and judged as Argo Rollouts does.
+
+Each namespace is one story:
+
+- ``crash``: two canary pods, one answering half its requests 500; then that pod's
+  container goes down (its scrapes fail) while it is still the Service's endpoint;
+- ``flip``: outside a rollout the canary Service selects the stable pods; then it
+  selects the canary's pod alone, which answers half its requests 500;
+- ``buckets``: a regression canary whose ``prediction_buckets`` changed predicts 1000
+  where the stable predicts 1.5; ``same-buckets``: the same with the same buckets.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlgitops.record import replace
+from mlgitops.render.analysis import analysis_template
+from mlgitops.serving.metrics import DEFAULT_PREDICTION_BUCKETS
+from mlgitops.spec import load_repo
+from tests.fixtures import argo_analysis
+from tests.serve import fakepods, lab
+from tests.train.helpers import commit, example_repo
+
+pytestmark = pytest.mark.slow
+
+WINDOW = "8s"
+ANALYSIS = """\
+deploy:
+  server: {image: "ghcr.io/example/mlgitops-serve@sha256:%s", port: 8080}
+  metrics: {scrape: service-monitor, interval: 1s}
+  environments:
+    - name: production
+      namespace: ml
+      canary: {steps: [10, 50, 100], pause: 10m}
+      analysis:
+        prometheus: "http://prometheus.monitoring:9090"
+        max_error_rate: 0.05
+        max_p99_ms: 1500
+        interval: 8s
+        max_prediction_shift: 0.2
+""" % ("0" * 64)
+STABLE, CANARY = "m-stable", "m-canary"
+
+
+def _templates(folder: Path) -> dict[str, dict[str, Any]]:
+    """task -> the AnalysisTemplate rendered for a pipeline with every analysis metric."""
+    root = example_repo(folder / "repo", "m")
+    spec = root / "pipelines" / "m.yaml"
+    text = spec.read_text()
+    spec.write_text(text[: text.index("deploy:")] + ANALYSIS)
+    commit(root, "deploy with analysis")
+    [pipeline] = load_repo(root).pipelines
+    regression = replace(pipeline, task="regression")
+    return {
+        "classification": analysis_template(pipeline),
+        "regression": analysis_template(regression),
+    }
+
+
+class Story:
+    def __init__(self, url: str, templates: dict[str, dict[str, Any]], moving: Path) -> None:
+        self.url, self.templates, self.moving = url, templates, moving
+
+    def measure(
+        self, namespace: str, metric: str, task: str = "classification"
+    ) -> tuple[list[float], str]:
+        """One measurement of ``metric`` now, as Argo Rollouts takes it."""
+        args = {
+            "namespace": namespace,
+            "service": CANARY,
+            "stable-service": STABLE,
+            "prometheus": self.url,
+            "min-success-rate": "0.95",
+            "max-p99-ms": "1500",
+            "window": WINDOW,
+            "max-prediction-shift": "0.2",
+        }
+        [found] = [m for m in self.templates[task]["spec"]["metrics"] if m["name"] == metric]
+        query = argo_analysis.resolve(found["provider"]["prometheus"]["query"], args)
+        result = argo_analysis.query(self.url, query)
+        conditions = {
+            k: argo_analysis.resolve(found[k], args)
+            for k in ("successCondition", "failureCondition")
+        }
+        return result, argo_analysis.phase(conditions, result)
+
+
+PODS = {
+    "crash": [
+        fakepods.Pod("crash-stable"),
+        fakepods.Pod("crash-canary-1"),
+        fakepods.Pod("crash-canary-2", statuses=(200, 500)),
+    ],
+    "flip": [
+        fakepods.Pod("flip-stable-1"),
+        fakepods.Pod("flip-stable-2"),
+        fakepods.Pod("flip-canary", statuses=(200, 500)),
+    ],
+    "buckets": [
+        fakepods.Pod("buckets-stable", "regression", predictions=(1.5,)),
+        fakepods.Pod(
+            "buckets-canary", "regression", predictions=(1000.0,), buckets=tuple(range(-5, 6))
+        ),
+    ],
+    "same-buckets": [
+        fakepods.Pod("same-stable", "regression", predictions=(1.5,)),
+        fakepods.Pod("same-canary", "regression", predictions=(1000.0,)),
+    ],
+}
+
+
+def _targets(flipped: bool) -> list[lab.Target]:
+    crash, flip = PODS["crash"], PODS["flip"]
+    targets = [
+        lab.Target(crash[0], "crash", STABLE),
+        *(lab.Target(pod, "crash", CANARY) for pod in crash[1:]),
+        *(lab.Target(pod, "flip", STABLE) for pod in flip[:2]),
+        # outside a rollout Argo Rollouts points the canary Service at the stable pods
+        *(lab.Target(pod, "flip", CANARY) for pod in (flip[2:] if flipped else flip[:2])),
+    ]
+    for namespace in ("buckets", "same-buckets"):
+        stable, canary = PODS[namespace]
+        targets += [lab.Target(stable, namespace, STABLE), lab.Target(canary, namespace, CANARY)]
+    return targets
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+    assert tuple(range(-5, 6)) != DEFAULT_PREDICTION_BUCKETS
+    binary = lab.prometheus_binary()
+    folder = tmp_path_factory.mktemp("queries")
+    templates = _templates(folder)
+    pods = [pod for group in PODS.values() for pod in group]
+    with fakepods.running(pods):
+        url, prometheus = lab.start_prometheus(
+            binary, folder, [], "1s", "/metrics", _targets(False)
+        )
+        try:
+            time.sleep(10)  # a window of samples of every series
+            yield Story(url, templates, folder / "moving.json")
+        finally:
+            prometheus.terminate()
+            prometheus.wait(timeout=30)
+            shutil.rmtree(folder / "tsdb", ignore_errors=True)
+
+
+def test_a_canary_pod_whose_container_is_down_keeps_its_errors_in_the_window(story: Story) -> None:
+    result, phase = story.measure("crash", "success-rate")
+    assert (phase, result) == ("Failed", [pytest.approx(0.75, abs=0.03)])
+    PODS["crash"][2].up = False  # its scrapes fail; it is still the Service's endpoint
+    time.sleep(3)
+    result, phase = story.measure("crash", "success-rate")
+    assert phase == "Failed", result
+    assert result[0] < 0.9
+
+
+def test_the_first_measurements_after_the_flip_judge_the_canary_s_pod_alone(story: Story) -> None:
+    # outside a rollout the canary Service selects the stable's pods only, which the
+    # stable Service selects too: no canary pods, nothing to judge
+    assert story.measure("flip", "success-rate") == ([], "Inconclusive")
+    lab.move_targets(story.moving, _targets(True))
+    seen = []
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        result, phase = story.measure("flip", "success-rate")
+        seen.append((result, phase))
+        assert phase != "Successful", seen
+        time.sleep(0.25)
+    # the canary's pod has been scraped more than twice by now: judged, on itself alone
+    assert phase == "Failed", seen
+    assert result[0] == pytest.approx(0.5, abs=0.05)
+
+
+def test_a_canary_whose_prediction_buckets_changed_is_not_a_pass(story: Story) -> None:
+    result, phase = story.measure("buckets", "prediction-shift", "regression")
+    assert (result, phase) == ([], "Inconclusive")
+    # with the same bounds the same predictions fail the shift
+    assert story.measure("same-buckets", "prediction-shift", "regression") == ([1.0], "Failed")
