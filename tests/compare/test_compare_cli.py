@@ -299,6 +299,63 @@ def test_a_truly_better_candidate_passes_with_a_significant_improvement(
     assert out.splitlines()[-2] == f"verdict: passed: 3 of 3 gates hold against {base.model_uri}"
 
 
+class _Cautious:
+    """A fitted model that predicts the positive class only above ``threshold``."""
+
+    def __init__(self, model: LogisticRegression, threshold: float) -> None:
+        self.model, self.threshold, self.classes_ = model, threshold, model.classes_
+
+    def predict(self, x: pd.DataFrame) -> Any:
+        return (self.model.predict_proba(x)[:, 1] >= self.threshold).astype(np.int64)
+
+    def predict_proba(self, x: pd.DataFrame) -> Any:
+        positive = np.where(self.predict(x) == 1, 0.99, 0.01)
+        return np.column_stack([1 - positive, positive])
+
+
+@pytest.mark.slow
+def test_a_precision_of_one_on_a_single_predicted_positive_is_not_judged(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: Capsys
+) -> None:
+    world = _world(
+        tmp_path,
+        mlflow_server,
+        capsys,
+        "cautious",
+        metrics="[precision, accuracy]",
+        gates="  precision: {min: 0.9, require_significant: true}\n",
+        resamples=1000,
+    )
+    train, holdout = _data()
+    base = _fit(train)
+    world.deploy(world.log(base, register=True))
+    features = holdout.drop(columns=["y", "__row__"])
+    candidate = _Cautious(base, float(base.predict_proba(features)[:, 1].max()))
+    predicted = candidate.predict(features)
+    assert predicted.sum() == 1 and holdout["y"].to_numpy()[predicted == 1].all()
+    world.candidate(World.local(candidate), holdout, [0, 1])
+    code, out, _ = world.compare()
+    precision = next(m for m in world.verdict()["metrics"] if m["name"] == "precision")
+    assert precision["candidate"] == 1.0
+    gates = {g["condition"]: (g["status"], g["reason"]) for g in world.verdict()["gates"]}
+    one_row = (
+        "precision is taken over the rows a model predicts positive, and the candidate "
+        "predicts only 1 row as class 1, fewer than compare.min_rows (30)"
+    )
+    assert gates == {
+        "min": ("not_evaluable", f"min cannot be evaluated: {one_row}"),
+        "require_significant": (
+            "not_evaluable",
+            f"require_significant cannot be evaluated: {one_row}",
+        ),
+    }
+    assert code == 1
+    assert out.splitlines()[-2] == (
+        "verdict: failed: 2 gates not evaluable (precision min, precision require_significant) "
+        "against models:/cautious/1"
+    )
+
+
 @pytest.mark.slow
 def test_mlflow_progress_bars_are_drawn_only_when_the_user_asks(
     tmp_path: Path, mlflow_server: MlflowServer, capsys: Capsys, monkeypatch: pytest.MonkeyPatch

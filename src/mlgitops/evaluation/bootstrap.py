@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlgitops.evaluation import tails
 from mlgitops.evaluation.kernels import Kernel
 from mlgitops.evaluation.metrics import Array, Floats
 
@@ -48,12 +49,17 @@ class Replicates:
     method: str
 
     def interval(self, confidence: float) -> tuple[float, float] | None:
-        """Percentile interval; None when fewer than half the resamples define the metric."""
+        """Percentile interval; None with fewer resamples than one in each tail, or where
+        more resamples leave the metric undefined than a tail holds: the others are then a
+        selected sample, not a random one (a precision on one predicted positive is 1 in
+        every resample that draws it)."""
         finite = self.deltas[np.isfinite(self.deltas)]
-        if len(finite) * 2 < len(self.deltas) or not len(finite):
+        cut = tails.tail(confidence)
+        if len(self.deltas) < tails.fewest_resamples(confidence) or not len(finite):
             return None
-        tail = (1.0 - confidence) / 2
-        low, high = np.quantile(finite, [tail, 1.0 - tail])
+        if len(self.deltas) - len(finite) > cut * len(self.deltas):
+            return None
+        low, high = np.quantile(finite, [cut, 1.0 - cut])
         return float(low), float(high)
 
 

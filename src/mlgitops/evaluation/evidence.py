@@ -10,6 +10,8 @@ judged says why, rather than passing or failing on noise.
   where the rows hold fewer than ``compare.min_rows`` of a class: one positive row among
   a hundred can show any ``roc_auc`` or ``recall`` too, and a bootstrap that draws it or
   not tells nothing of the model.
+- Binary precision where a model predicts the positive class on fewer than
+  ``compare.min_rows`` rows: one right guess is a precision of 1.
 """
 
 from __future__ import annotations
@@ -42,7 +44,19 @@ def unjudgeable(
     fewest = r.paired_fewest if relative else r.fewest
     if fewest is not None and fewest[1] < min_rows:
         return NOT_EVALUABLE, _few_of_a_class(r.name, condition, fewest, relative, min_rows)
+    predicted = r.paired_predicted if relative else r.predicted
+    if predicted is not None and predicted[2] < min_rows:
+        value, who, count = predicted
+        return NOT_EVALUABLE, (
+            f"{condition} cannot be evaluated: {r.name} is taken over the rows a model "
+            f"predicts positive, and the {who} predicts only {_rows(count)} as class "
+            f"{value!r}, fewer than compare.min_rows ({min_rows})"
+        )
     return None
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def _few_of_a_class(
@@ -50,8 +64,7 @@ def _few_of_a_class(
 ) -> str:
     value, count = fewest
     where = "compared rows hold" if relative else "candidate's holdout holds"
-    rows = "row" if count == 1 else "rows"
     return (
         f"{condition} cannot be evaluated: {name} is taken over the classes, and the {where} "
-        f"only {count} {rows} of class {value!r}, fewer than compare.min_rows ({min_rows})"
+        f"only {_rows(count)} of class {value!r}, fewer than compare.min_rows ({min_rows})"
     )

@@ -147,6 +147,22 @@ def fewest_of_a_class(name: str, holdout: Holdout) -> tuple[Any, int] | None:
     return native(holdout.classes[fewest]), int(counts[fewest])
 
 
+def positive_class(holdout: Holdout) -> Any:
+    """A binary task's positive class (the second of the sorted classes)."""
+    from mlgitops.features import native
+
+    return native(holdout.classes[1])
+
+
+def predicted_positive(name: str, holdout: Holdout, predictions: Predictions) -> int | None:
+    """For binary precision, a ratio over the rows a model predicts positive, how many
+    those are: a precision of 1 on one such row is no evidence of anything. None for any
+    other metric."""
+    if name != "precision" or holdout.task != "classification" or holdout.k != 2:
+        return None
+    return int(np.count_nonzero(predictions.labels == 1))
+
+
 def _proba(predictions: Predictions) -> Floats:
     if predictions.proba is None:
         raise BadInput("class probabilities are needed for this metric")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mlgitops.evaluation import bootstrap
+from mlgitops.evaluation import bootstrap, discordant
 from mlgitops.evaluation.metrics import (
     Array,
     Holdout,
@@ -16,6 +16,8 @@ from mlgitops.evaluation.metrics import (
     fewest_of_a_class,
     kernel,
     metric,
+    positive_class,
+    predicted_positive,
     score,
 )
 
@@ -59,6 +61,11 @@ class MetricResult:
     #: compared rows, ``paired_fewest``
     fewest: tuple[Any, int] | None = None
     paired_fewest: tuple[Any, int] | None = None
+    #: for binary precision, the rows the candidate predicts positive (the positive
+    #: class, who, and how many; :func:`~mlgitops.evaluation.metrics.predicted_positive`);
+    #: on the compared rows, ``paired_predicted``: whichever model predicts fewer
+    predicted: tuple[Any, str, int] | None = None
+    paired_predicted: tuple[Any, str, int] | None = None
 
     @property
     def worsening(self) -> float | None:
@@ -86,7 +93,10 @@ def score_metrics(
     ours = candidate if rows is None else candidate.take(rows)
     for name in names:
         value, fewest = score(name, holdout, candidate), fewest_of_a_class(name, holdout)
-        alone = MetricResult(name, metric(name).higher_is_better, value, fewest=fewest)
+        predicted = _fewest_predicted(name, holdout, candidate=candidate)
+        alone = MetricResult(
+            name, metric(name).higher_is_better, value, fewest=fewest, predicted=predicted
+        )
         if baseline is None:
             results.append(alone)
         elif not available(name, baseline):
@@ -96,8 +106,31 @@ def score_metrics(
         else:
             found = _paired(name, paired, ours, baseline, settings)
             least = fewest_of_a_class(name, paired)
-            results.append(replace(found, candidate=value, fewest=fewest, paired_fewest=least))
+            few = _fewest_predicted(name, paired, candidate=ours, **{"deployed model": baseline})
+            results.append(
+                replace(
+                    found,
+                    candidate=value,
+                    fewest=fewest,
+                    paired_fewest=least,
+                    predicted=predicted,
+                    paired_predicted=few,
+                )
+            )
     return results
+
+
+def _fewest_predicted(
+    name: str, holdout: Holdout, **models: Predictions
+) -> tuple[Any, str, int] | None:
+    """Of ``models``, the one that predicts the positive class on the fewest rows, where
+    ``name`` is a ratio over those rows (binary precision): the class, who, how many."""
+    counts = {who: predicted_positive(name, holdout, p) for who, p in models.items()}
+    found = [(count, who) for who, count in counts.items() if count is not None]
+    if not found:
+        return None
+    count, who = min(found)
+    return positive_class(holdout), who, count
 
 
 def _paired(
@@ -129,6 +162,9 @@ def _paired(
         exact_limit=settings.exact_limit,
     )
     ci = replicates.interval(settings.confidence)
+    alpha = 1.0 - settings.confidence
+    if ci is not None and not discordant.could_reject(name, holdout, candidate, baseline, alpha):
+        ci = (min(ci[0], 0.0), max(ci[1], 0.0))
     significant = None if ci is None else bool(ci[0] > 0 or ci[1] < 0)
     return MetricResult(
         name, higher, cand, base, cand - base, ci, significant, replicates.method, cand

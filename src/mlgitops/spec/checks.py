@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 
 from mlgitops.errors import Problem
+from mlgitops.evaluation.tails import fewest_resamples, tail
 from mlgitops.outputs import ROW, ROW_RESERVED
 from mlgitops.spec.cron import cron_problem
 from mlgitops.spec.deploy_checks import build_of, deploy_rules
@@ -210,6 +211,8 @@ def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
             elif isinstance(gate, dict) and _min_above_max(gate):
                 yield ["gates", metric, "min"], "min is greater than max", True
     compare = doc.get("compare")
+    if isinstance(compare, dict):
+        yield from _tail_rules(compare)
     slices = compare.get("slices") if isinstance(compare, dict) else None
     gaps = slices.get("max_gap") if isinstance(slices, dict) else None
     if isinstance(gaps, dict):
@@ -217,6 +220,24 @@ def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
             if metric not in allowed:
                 path: list[Key] = ["compare", "slices", "max_gap", metric]
                 yield path, _unusable(str(metric), task, allowed), True
+
+
+def _tail_rules(compare: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
+    """An interval needs a resample in each of its tails at the confidence asked for."""
+    resamples, confidence = compare.get("resamples", 1000), compare.get("confidence", 0.95)
+    if not isinstance(resamples, int) or not isinstance(confidence, int | float):
+        return  # the schema says
+    if isinstance(confidence, bool) or not 0.5 < confidence < 1:
+        return
+    needed = fewest_resamples(confidence)
+    if resamples < needed:
+        where = "resamples" if "resamples" in compare else "confidence"
+        message = (
+            f"a {confidence * 100:g}% interval (compare.confidence) leaves out "
+            f"{tail(confidence) * 100:.3g}% of the resamples at each end, less than one of "
+            f"{resamples}: at least {needed} resamples are needed at that confidence"
+        )
+        yield ["compare", where], message, False
 
 
 def _unusable(metric: str, task: str, allowed: tuple[str, ...]) -> str:
