@@ -8,6 +8,8 @@ loopback GitHub server.
 
 from __future__ import annotations
 
+import py_compile
+import shutil
 from pathlib import Path
 
 import pytest
@@ -85,6 +87,61 @@ def test_a_review_of_inputs_the_merge_changed_deploys_nothing(
     assert err.endswith("; nothing deployed\n"), err
     assert versions(uri, name) == []
     assert world.remote_head() == before
+
+
+TRAINERS = Path(__file__).parents[1] / "train" / "trainers"
+
+
+def _knobs(root: Path, regularisation: float, *, sourceless: bool) -> None:
+    """``trainer/knobs`` with ``C = regularisation``: a ``.py``, or only its byte-code."""
+    folder = root / "trainer"
+    for old in ("knobs.py", "knobs.pyc"):
+        (folder / old).unlink(missing_ok=True)
+    source = folder / "knobs.py"
+    source.write_text(f"C = {regularisation!r}\n")
+    if sourceless:
+        py_compile.compile(str(source), cfile=str(folder / "knobs.pyc"), doraise=True)
+        source.unlink()
+    git(root, "add", "-A", "trainer")
+
+
+@pytest.mark.parametrize("sourceless", [False, True], ids=["knobs.py", "knobs.pyc"])
+def test_a_review_of_trainer_code_the_merge_changed_deploys_nothing(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+    sourceless: bool,
+) -> None:
+    """The trainer imports a module of its folder, committed as source or as byte-code
+    alone; pull request #12 was reviewed with ``C = 1.0`` there, and another pull request
+    set it to 0.0001 and merged first. Either way the code the model was trained on is
+    not the merged commit's."""
+    uri, name, root = mlflow_server.uri, world.name, world.work
+    (root / "trainer").mkdir()
+    shutil.copy(TRAINERS / "knobs_classifier.py", root / "trainer" / "train.py")
+    _knobs(root, 1.0, sourceless=sourceless)
+    spec = root / "pipelines" / f"{name}.yaml"
+    model = spec.read_text().split("model:\n", 1)[1].split("task:", 1)[0]
+    trainer = "  command: python trainer/train.py\n  code: [trainer]\n"
+    spec.write_text(spec.read_text().replace(model, trainer))
+    assert cli_run(root, "render") == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "A trainer of our own")
+    git(root, "push", "-q", "origin", "main")
+    head = _branch(world, "notes", "NOTES.md", "notes\n")
+    git(root, "checkout", "-q", "notes")
+    archive = _reviewed(world, uri, name)
+    _knobs(root, 0.0001, sourceless=sourceless)
+    git(root, "commit", "-qm", "Regularise harder")
+    merge = _merge(world, "notes")
+    merged_pull(on_github, world, head, ["NOTES.md"], archive, merge=merge)
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    _, err = capsys.readouterr()
+    assert "the trainer's code changed between its review and the merge" in err, err
+    assert versions(uri, name) == []
 
 
 def test_a_review_of_the_merged_inputs_deploys_though_other_files_changed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import py_compile
 import subprocess
 from pathlib import Path
 
@@ -30,6 +31,16 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
+def _compile(root: Path, rel: str) -> None:
+    """Byte-code of ``src/features/ratios.py`` at ``rel``: in ``__pycache__``, what Python
+    writes for itself; elsewhere a sourceless module ``import`` loads as it would a
+    ``.py`` (a reviewer sees no text of it)."""
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = root / "src" / "features" / "ratios.py"
+    py_compile.compile(str(source), cfile=str(target), doraise=True)
+
+
 def _append(path: Path, text: str) -> None:
     path.write_text(path.read_text() + text)
 
@@ -41,13 +52,23 @@ def _append(path: Path, text: str) -> None:
         lambda r: _append(r / "schemas" / "tumors.yaml", "# a comment\n"),
         lambda r: (r / "src" / "features" / "ratios.py").write_text("RATIO = 2\n"),
         lambda r: (r / "src" / "features" / "new.py").write_text(""),
+        lambda r: _compile(r, "src/features/knobs.pyc"),
         lambda r: _replace(r, "max_iter: 200", "max_iter: 300"),
         lambda r: _replace(r, "seed: 42", "seed: 43"),
         lambda r: _replace(
             r, "metrics: [roc_auc, accuracy, f1, log_loss]", "metrics: [roc_auc, accuracy]"
         ),
     ],
-    ids=["data", "schema", "code", "new-code-file", "param", "split", "metrics"],
+    ids=[
+        "data",
+        "schema",
+        "code",
+        "new-code-file",
+        "sourceless-module",
+        "param",
+        "split",
+        "metrics",
+    ],
 )
 def test_each_training_input_changes_the_key(repo: Path, change: object) -> None:
     before = _key(repo)
@@ -62,7 +83,7 @@ def test_each_training_input_changes_the_key(repo: Path, change: object) -> None
         lambda r: _replace(r, "replicas: 3", "replicas: 5"),
         lambda r: _replace(r, "timeout_minutes: 60", "timeout_minutes: 90"),
         lambda r: _replace(r, "# An example pipeline", "# The example pipeline"),
-        lambda r: (r / "src" / "features" / "__pycache__").mkdir(),
+        lambda r: _compile(r, "src/features/__pycache__/ratios.cpython-311.pyc"),
         lambda r: (r / "README.md").write_text("docs\n"),
     ],
     ids=["gate", "deploy", "runner-timeout", "comment", "pycache", "unrelated-file"],

@@ -93,8 +93,8 @@ def training_spec(pipeline: Pipeline) -> dict[str, Any]:
 def code_files(root: Path, paths: Iterable[str], declared: Iterable[str] = ()) -> list[str]:
     """Every file under the given repo-relative paths, sorted; a folder stands for the
     files git tracks or would add under it (:mod:`mlgitops.worktree`), or outside a git
-    repository for every file in it. Byte-code, git's own folder and notebook
-    checkpoints never count.
+    repository for every file in it. Byte-code in ``__pycache__``, git's own folder and
+    notebook checkpoints never count.
 
     A path in ``declared`` (``model.code``) must exist; the others (read from the
     command's text) are skipped when they do not.
@@ -128,7 +128,9 @@ def code_files(root: Path, paths: Iterable[str], declared: Iterable[str] = ()) -
 
 
 def _skipped(path: Path) -> bool:
-    return bool(_SKIP_PARTS.intersection(path.parts)) or path.suffix in (".pyc", ".pyo")
+    """Python writes its own byte-code into ``__pycache__``; a ``.pyc`` elsewhere, which git
+    tracks or would add, is a sourceless module ``import`` runs: it counts."""
+    return bool(_SKIP_PARTS.intersection(path.parts))
 
 
 def package_versions() -> dict[str, str]:
