@@ -11,7 +11,11 @@ Each namespace is one story:
 - ``flip``: outside a rollout the canary Service selects the stable pods; then it
   selects the canary's pod alone, which answers half its requests 500;
 - ``buckets``: a regression canary whose ``prediction_buckets`` changed predicts 1000
-  where the stable predicts 1.5; ``same-buckets``: the same with the same buckets.
+  where the stable predicts 1.5; ``same-buckets``: the same with the same buckets;
+- ``noise``: clients send 5% bad requests, which stable and canary both refuse (400):
+  the stable's evenly, the canary's in bursts of 20 every 10 s, so that a window holds
+  none of them or 7%;
+  ``refused``: the canary refuses 30% of requests, the stable the clients' 5%.
 """
 
 from __future__ import annotations
@@ -73,7 +77,11 @@ class Story:
         self.url, self.templates, self.moving = url, templates, moving
 
     def measure(
-        self, namespace: str, metric: str, task: str = "classification"
+        self,
+        namespace: str,
+        metric: str,
+        task: str = "classification",
+        min_success_rate: str = "0.95",
     ) -> tuple[list[float], str]:
         """One measurement of ``metric`` now, as Argo Rollouts takes it."""
         args = {
@@ -81,7 +89,7 @@ class Story:
             "service": CANARY,
             "stable-service": STABLE,
             "prometheus": self.url,
-            "min-success-rate": "0.95",
+            "min-success-rate": min_success_rate,
             "max-p99-ms": "1500",
             "window": WINDOW,
             "max-prediction-shift": "0.2",
@@ -117,6 +125,14 @@ PODS = {
         fakepods.Pod("same-stable", "regression", predictions=(1.5,)),
         fakepods.Pod("same-canary", "regression", predictions=(1000.0,)),
     ],
+    "noise": [
+        fakepods.Pod("noise-stable", statuses=(200,) * 19 + (400,)),
+        fakepods.Pod("noise-canary", statuses=(400,) * 20 + (200,) * 380),
+    ],
+    "refused": [
+        fakepods.Pod("refused-stable", statuses=(200,) * 19 + (400,)),
+        fakepods.Pod("refused-canary", statuses=(200,) * 7 + (400,) * 3),
+    ],
 }
 
 
@@ -129,7 +145,7 @@ def _targets(flipped: bool) -> list[lab.Target]:
         # outside a rollout Argo Rollouts points the canary Service at the stable pods
         *(lab.Target(pod, "flip", CANARY) for pod in (flip[2:] if flipped else flip[:2])),
     ]
-    for namespace in ("buckets", "same-buckets"):
+    for namespace in ("buckets", "same-buckets", "noise", "refused"):
         stable, canary = PODS[namespace]
         targets += [lab.Target(stable, namespace, STABLE), lab.Target(canary, namespace, CANARY)]
     return targets
@@ -187,3 +203,20 @@ def test_a_canary_whose_prediction_buckets_changed_is_not_a_pass(story: Story) -
     assert (result, phase) == ([], "Inconclusive")
     # with the same bounds the same predictions fail the shift
     assert story.measure("same-buckets", "prediction-shift", "regression") == ([1.0], "Failed")
+
+
+def test_clients_bad_requests_both_refuse_do_not_fail_the_canary_by_chance(story: Story) -> None:
+    """Most windows hold 7% of canary refusals where the stable's are 5%: with 1% of
+    errors allowed, the difference alone would fail those measurements."""
+    seen = []
+    for _ in range(12):
+        seen.append(story.measure("noise", "success-rate", min_success_rate="0.99"))
+        time.sleep(0.5)
+    assert {phase for _, phase in seen} == {"Successful"}, seen
+
+
+def test_requests_only_the_canary_refuses_fail_it_beyond_chance(story: Story) -> None:
+    (rate,), phase = story.measure("refused", "success-rate", min_success_rate="0.99")
+    assert phase == "Failed"
+    # 25 points beyond the stable's share, less three standard errors (about 9 points)
+    assert 0.8 < rate < 0.95

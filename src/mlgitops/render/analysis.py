@@ -30,8 +30,9 @@ _RANGE = "[{{args.window}}]"
 _CANARY_PODS = f"(up{{{_CANARY}}} unless on(instance) up{{{_STABLE}}})"
 
 
-def _rate(metric: str, side: str, *matchers: str) -> str:
-    """``rate()`` of ``metric`` scraped through one Service (``_CANARY`` or ``_STABLE``).
+def _rate(metric: str, side: str, *matchers: str, over: str = "rate") -> str:
+    """``rate()`` (or ``over``: ``increase``) of ``metric`` scraped through one Service
+    (``_CANARY`` or ``_STABLE``).
 
     The canary's counts only its own pods. Until a rollout starts, the canary Service
     selects the stable pods, and their series under its name stay in the window after it
@@ -40,30 +41,50 @@ def _rate(metric: str, side: str, *matchers: str) -> str:
     whose container is down stays a target, errors and all.
     """
     where = ",".join((side, *matchers))
-    found = f"rate({metric}{{{where}}}{_RANGE})"
+    found = f"{over}({metric}{{{where}}}{_RANGE})"
     if side == _CANARY:
         return f"({found} and on(instance) {_CANARY_PODS})"
     return found
 
 
-def _answered(side: str, code: str) -> str:
-    """The share of the Service's scoring requests answered ``code`` (NaN without traffic)."""
-    answered = _rate("mlgitops_requests_total", side, SCORING, f'code="{code}"')
-    return f"sum({answered}) / sum({_rate('mlgitops_requests_total', side, SCORING)})"
+def _requests(side: str, code: str | None = None) -> str:
+    """How many scoring requests the Service answered in the window (``code``: of that class)."""
+    matchers = (SCORING,) if code is None else (SCORING, f'code="{code}"')
+    return f"sum({_rate('mlgitops_requests_total', side, *matchers, over='increase')})"
+
+
+#: How many standard errors of the difference apart the canary's and the stable's
+#: client-error shares must be before the canary's excess counts against it.
+NOISE_Z = 3
+
+
+def _client_errors_beyond_the_stable_s() -> str:
+    """The canary's share of 4xx answers beyond the stable's, less what chance explains:
+    both refuse clients' own bad requests at random, a few hundred requests a window,
+    and their shares differ by a few points by chance alone. A two-proportion test's
+    margin, ``NOISE_Z`` standard errors of the difference under the pooled share."""
+    canary, stable = _requests(_CANARY), _requests(_STABLE)
+    refused_c, refused_s = _requests(_CANARY, "4xx"), _requests(_STABLE, "4xx")
+    pooled = f"(({refused_c} + {refused_s}) / ({canary} + {stable}))"
+    margin = f"{NOISE_Z} * sqrt({pooled} * (1 - {pooled}) * (1 / {canary} + 1 / {stable}))"
+    return (
+        "clamp_min(\n"
+        f"    {refused_c} / {canary}\n"
+        f"    - {refused_s} / {stable}\n"
+        f"    - {margin},\n"
+        "    0\n"
+        "  )"
+    )
 
 
 #: The canary's server errors count against it, and so do the client errors it answers
-#: beyond the stable's share of them: a model that refuses requests the stable serves (a
-#: column its clients do not send) fails, while clients' own bad requests, which both
-#: refuse alike, do not. Without stable traffic to compare with the result is NaN.
+#: beyond the stable's share of them and beyond chance: a model that refuses requests the
+#: stable serves (a column its clients do not send) fails, while clients' own bad
+#: requests, which both refuse alike, do not. Without stable traffic the result is NaN.
 _SUCCESS_RATE = (
     "1 - (\n"
-    f"  {_answered(_CANARY, '5xx')}\n"
-    "  + clamp_min(\n"
-    f"    {_answered(_CANARY, '4xx')}\n"
-    f"    - {_answered(_STABLE, '4xx')},\n"
-    "    0\n"
-    "  )\n"
+    f"  {_requests(_CANARY, '5xx')} / {_requests(_CANARY)}\n"
+    f"  + {_client_errors_beyond_the_stable_s()}\n"
     ")\n"
 )
 _P99_MS = (
