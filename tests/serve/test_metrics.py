@@ -74,24 +74,6 @@ def test_classifiers_count_predictions_per_class_with_a_bounded_label_set() -> N
     assert classes["other"] == 4  # the classes beyond the first MAX_CLASSES
 
 
-def test_a_class_is_the_same_label_whether_a_model_predicts_it_as_an_int_or_a_float() -> None:
-    """A model trained on a target read as floats (a column with a gap) predicts 1.0 where
-    one trained on integers predicts 1: the canary's shift from the stable compares the
-    labels, and must see one class, not two."""
-    counted = []
-    for predicted in (np.array([1, 0, 1]), np.array([1.0, 0.0, 1.0]), np.array([1.5, 1.5, 0.0])):
-        metrics = ServerMetrics("models:/m/1", "classification")
-        metrics.predicted(predicted)
-        counted.append(
-            {
-                dict(labels)["class"]: value
-                for (name, labels), value in _samples(metrics.registry).items()
-                if name == "mlgitops_predictions_total"
-            }
-        )
-    assert counted == [{"0": 1, "1": 2}, {"0": 1, "1": 2}, {"0": 1, "1.5": 2}]
-
-
 def test_regressors_get_a_histogram_of_predictions() -> None:
     metrics = ServerMetrics("models:/m/1", "regression", (0.0, 10.0, 100.0))
     metrics.predicted(np.array([-5.0, 0.0, 10.0, 10.5, 250.0]))

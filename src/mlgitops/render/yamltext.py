@@ -109,6 +109,9 @@ _PRINTABLE = re.compile(r"[\x20-\x7e]*\Z")
 _LITERAL = re.compile(r"[\x20-\x7e\n]*\Z")
 _LEADING = "#,[]{}&*!|>'\"%@`"
 _LONGEST = 2000  # longer text could be folded at PyYAML's width: PyYAML writes it
+#: A literal block is never folded (a canary analysis' query runs to a few thousand
+#: characters); past this, PyYAML writes it.
+_LONGEST_BLOCK = 65536
 
 
 class _Unsupported(Exception):
@@ -194,7 +197,7 @@ def _literal(value: str, indent: int) -> list[str]:
     """A multi-line text as a literal block (``|`` or ``|-``), content at ``indent``."""
     lines = value.split("\n")
     if (
-        len(value) > _LONGEST
+        len(value) > _LONGEST_BLOCK
         or not _LITERAL.match(value)
         or value[0] in " \n"
         or value.endswith("\n\n")

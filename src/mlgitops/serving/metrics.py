@@ -5,8 +5,7 @@
   ``other``, so the label set stays small whatever clients send.
 - ``mlgitops_request_duration_seconds{handler}``: a latency histogram.
 - classifiers: ``mlgitops_predictions_total{class}``, predictions per predicted class
-  (at most ``MAX_CLASSES`` values, then ``class="other"``; a whole float is labelled as
-  the integer it holds).
+  (at most ``MAX_CLASSES`` values, then ``class="other"``).
 - regressors: ``mlgitops_prediction``, a histogram of the predicted values.
 - ``mlgitops_model_info{model_uri, task}``: 1, names the model this process serves.
 
@@ -90,14 +89,6 @@ class ServerMetrics:
         self.predictions.add(values.ravel())
 
 
-def class_label(value: Any) -> str:
-    """A predicted class as its label: a whole float as the integer it holds (a model
-    trained on a target read as floats predicts ``1.0`` where another predicts ``1``)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 class _ClassCounts(Collector):
     """``mlgitops_predictions_total{class}``."""
 
@@ -114,7 +105,7 @@ class _ClassCounts(Collector):
             found, counts = np.unique(values.astype(str), return_counts=True)
         with self._lock:
             for item, count in zip(found.tolist(), counts.tolist(), strict=True):
-                value = class_label(item)
+                value = str(item)
                 key = value if value in self._counts or len(self._counts) < MAX_CLASSES else "other"
                 self._counts[key] = self._counts.get(key, 0) + int(count)
 
