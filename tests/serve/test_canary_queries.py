@@ -15,7 +15,9 @@ Each namespace is one story:
 - ``noise``: clients send 5% bad requests, which stable and canary both refuse (400):
   the stable's evenly, the canary's in bursts of 20 every 10 s, so that a window holds
   none of them or 7%;
-  ``refused``: the canary refuses 30% of requests, the stable the clients' 5%.
+  ``refused``: the canary refuses 30% of requests, the stable the clients' 5%;
+- ``float-classes``: the stable's model predicts its classes as floats (``1.0``), the
+  canary's as integers (``1``), half of each.
 """
 
 from __future__ import annotations
@@ -129,6 +131,10 @@ PODS = {
         fakepods.Pod("noise-stable", statuses=(200,) * 19 + (400,)),
         fakepods.Pod("noise-canary", statuses=(400,) * 20 + (200,) * 380),
     ],
+    "float-classes": [
+        fakepods.Pod("float-stable", predictions=(1.0, 0.0)),
+        fakepods.Pod("float-canary", predictions=(1, 0)),
+    ],
     "refused": [
         fakepods.Pod("refused-stable", statuses=(200,) * 19 + (400,)),
         fakepods.Pod("refused-canary", statuses=(200,) * 7 + (400,) * 3),
@@ -145,7 +151,7 @@ def _targets(flipped: bool) -> list[lab.Target]:
         # outside a rollout Argo Rollouts points the canary Service at the stable pods
         *(lab.Target(pod, "flip", CANARY) for pod in (flip[2:] if flipped else flip[:2])),
     ]
-    for namespace in ("buckets", "same-buckets", "noise", "refused"):
+    for namespace in ("buckets", "same-buckets", "noise", "refused", "float-classes"):
         stable, canary = PODS[namespace]
         targets += [lab.Target(stable, namespace, STABLE), lab.Target(canary, namespace, CANARY)]
     return targets
@@ -220,3 +226,10 @@ def test_requests_only_the_canary_refuses_fail_it_beyond_chance(story: Story) ->
     assert phase == "Failed"
     # 25 points beyond the stable's share, less three standard errors (about 9 points)
     assert 0.8 < rate < 0.95
+
+
+def test_a_class_predicted_as_a_float_by_one_model_and_an_int_by_the_other_is_one_class(
+    story: Story,
+) -> None:
+    (shift,), phase = story.measure("float-classes", "prediction-shift")
+    assert (phase, shift) == ("Successful", pytest.approx(0, abs=0.05))

@@ -103,9 +103,18 @@ ANALYSIS_ARGS = (
 SHIFT_ARG = "max-prediction-shift"
 
 
+#: ``label_replace`` arguments that write a whole number's class as the integer it holds
+#: (``1.0`` as ``1``): a server labels a class as its model returns it, and a model trained
+#: on a target read as floats returns ``1.0`` where another returns ``1``.
+_WHOLE_CLASS = r'"class", "$1", "class", "(-?[0-9]+)\\.0+"'
+
+
 def _shares(metric: str, by: str, side: str) -> str:
     """Each ``by`` value's share of ``metric``'s rate (NaN without traffic)."""
-    return f"(sum by ({by}) ({_rate(metric, side)}) / scalar(sum({_rate(metric, side)})))"
+    each = _rate(metric, side)
+    if by == "class":
+        each = f"label_replace({each}, {_WHOLE_CLASS})"
+    return f"(sum by ({by}) ({each}) / scalar(sum({_rate(metric, side)})))"
 
 
 def _class_shift() -> str:
