@@ -91,6 +91,29 @@ def test_many_changed_rows_of_a_regression_stay_significant(name: str) -> None:
     assert _scored(name, *_changed(400)).significant is True
 
 
+def _recalled(found: int) -> tuple[Holdout, Predictions, Predictions]:
+    """2,000 rows, 400 positive, of which the baseline misses 40 and the candidate ``found``
+    fewer; the two also differ on 200 negative rows, 100 each way, which recall never
+    reads."""
+    y = np.zeros(2000, dtype=np.int64)
+    y[:400] = 1
+    base = y.copy()
+    base[:40] = 0
+    cand = base.copy()
+    cand[:found] = 1
+    cand[1000:1100] = 1
+    base[1100:1200] = 1
+    return Holdout("classification", y, (0, 1)), Predictions(cand), Predictions(base)
+
+
+def test_recall_is_judged_on_the_positive_rows_where_the_models_differ() -> None:
+    # 5 positive rows, all one way: McNemar's p over the rows recall reads is 0.0625
+    assert binomtest(5, 5).pvalue > 0.05
+    result = _scored("recall", *_recalled(5))
+    assert result.significant is False, result.ci
+    assert _scored("recall", *_recalled(12)).significant is True
+
+
 def _positives(candidate_positives: list[int]) -> tuple[Holdout, Predictions, Predictions]:
     """1,000 rows, 300 positive; the baseline predicts 300 positives (precision 0.8), the
     candidate only the rows given."""

@@ -13,7 +13,10 @@ bound either.
   differ is as likely as not under "no change", and swapping all of them turns the delta
   around; the smallest two-sided p of that exact (randomisation) test is ``2 ** (1 - m)``.
 - ``accuracy``: its delta is ``(b - c) / n`` for the ``b`` rows only the candidate gets
-  right and the ``c`` only the baseline does, and that test is McNemar's exact test.
+  right and the ``c`` only the baseline does, and that test is McNemar's exact test;
+  binary ``recall`` the same over the positive rows (the only ones it reads).
+- The rows counted are those the metric reads a difference in: for recall, a row whose
+  rightness differs (a row that moves from one wrong class to another is none).
 """
 
 from __future__ import annotations
@@ -22,14 +25,23 @@ import math
 
 import numpy as np
 
-from mlgitops.evaluation.metrics import Holdout, Predictions, metric
+from mlgitops.evaluation.metrics import Array, Holdout, Predictions, metric
 
 
-def differing_rows(name: str, candidate: Predictions, baseline: Predictions) -> int:
-    """Rows where the two models' predictions, as ``name`` reads them, differ."""
+def _read(name: str, holdout: Holdout, candidate: Predictions, baseline: Predictions) -> Array:
+    """The rows where the two models' predictions differ as ``name`` reads them; for
+    recall, only rows whose rightness differs (a positive row, in a binary task: recall
+    never reads the negative ones); for accuracy, the same over every row."""
     if metric(name).needs_proba and candidate.proba is not None and baseline.proba is not None:
-        return int(np.count_nonzero(np.any(candidate.proba != baseline.proba, axis=1)))
-    return int(np.count_nonzero(candidate.labels != baseline.labels))
+        differ: Array = np.any(candidate.proba != baseline.proba, axis=1)
+        return differ
+    if name in ("accuracy", "recall"):
+        rightness: Array = (candidate.labels == holdout.y) != (baseline.labels == holdout.y)
+        if name == "recall" and holdout.k == 2:
+            rightness &= holdout.y == 1
+        return rightness
+    labels: Array = candidate.labels != baseline.labels
+    return labels
 
 
 def mcnemar_p(only_candidate: int, only_baseline: int) -> float:
@@ -47,12 +59,13 @@ def could_reject(
     name: str, holdout: Holdout, candidate: Predictions, baseline: Predictions, alpha: float
 ) -> bool:
     """Whether an exact paired test could reject "no change" in ``name`` at ``alpha``."""
-    differ = differing_rows(name, candidate, baseline)
+    read = _read(name, holdout, candidate, baseline)
+    differ = int(np.count_nonzero(read))
     if differ == 0 or 2.0 ** (1 - differ) > alpha:
         return False
-    if name != "accuracy":
+    if name != "accuracy" and not (name == "recall" and holdout.k == 2):
         return True
-    right_c, right_b = candidate.labels == holdout.y, baseline.labels == holdout.y
-    only_c = int(np.count_nonzero(right_c & ~right_b))
-    only_b = int(np.count_nonzero(right_b & ~right_c))
-    return mcnemar_p(only_c, only_b) <= alpha
+    # accuracy's delta is (b - c) / n, binary recall's (b - c) / positives, over the rows
+    # only one model gets right: McNemar's exact test of those rows
+    only_c = int(np.count_nonzero(read & (candidate.labels == holdout.y)))
+    return mcnemar_p(only_c, differ - only_c) <= alpha
