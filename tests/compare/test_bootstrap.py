@@ -107,9 +107,9 @@ def _heavy_tailed(rows: int, seed: int) -> tuple[Holdout, Predictions, Predictio
 @pytest.mark.parametrize("seed", range(24, 30))
 def test_a_regression_better_on_every_row_is_better_in_the_linearised_draw_too(seed: int) -> None:
     """r2's delta is (SSE_b - SSE_c) / SST with SST the same for both models: in every
-    resample it is above 0 here, as the exact draw finds. Expanded to first order in SST
-    too, a few far rows' share of SST swamped the numerator and turned it around (seeds
-    26 and 28: intervals of [-0.12, +2.43] and [-0.06, +0.21])."""
+    resample it is above 0 here, as the exact draw finds. Expanded to first order, a few
+    far rows' share of SST swamped the numerator and turned it around (seeds 26 and 28:
+    intervals of [-0.12, +2.43] and [-0.06, +0.21])."""
     h, c, b = _heavy_tailed(12_000, seed)
     [exact] = score_metrics(["r2"], h, c, b, BootstrapSettings(exact_limit=10**12))
     assert (exact.method, exact.significant) == ("exact", True)
@@ -120,6 +120,24 @@ def test_a_regression_better_on_every_row_is_better_in_the_linearised_draw_too(s
     [fast] = score_metrics(["r2"], h, c, b, BootstrapSettings(exact_limit=0))
     assert fast.ci is not None and exact.ci is not None
     assert 0 < fast.ci[0] < fast.delta < fast.ci[1]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_r2_s_linearised_interval_holds_the_spread_of_the_shared_sst(seed: int) -> None:
+    """A candidate far better (r2 +0.45) on a target of Student's t with 5 degrees of
+    freedom: the delta's spread is much SST's own. Drawn in the numerator alone the
+    interval was 57-62% of the exact one's width."""
+    chance = np.random.default_rng(seed)
+    y = chance.standard_t(5, 12_000)
+    h = Holdout("regression", y)
+    c = Predictions(y + 0.5 * chance.standard_normal(12_000))
+    b = Predictions(y + chance.standard_normal(12_000))
+    [exact] = score_metrics(["r2"], h, c, b, BootstrapSettings(exact_limit=10**12))
+    [fast] = score_metrics(["r2"], h, c, b, BootstrapSettings(exact_limit=0))
+    assert exact.ci is not None and fast.ci is not None and fast.method == "linearised"
+    width = exact.ci[1] - exact.ci[0]
+    assert abs(fast.ci[0] - exact.ci[0]) < 0.1 * width
+    assert abs(fast.ci[1] - exact.ci[1]) < 0.1 * width
 
 
 @pytest.mark.parametrize("name", ["r2", "rmse", "mae"])

@@ -124,6 +124,9 @@ class AucKernel:
         base = _macro([np.array([r.point()]) for r in self._base])
         return float(cand[0]), float(base[0])
 
+    def ratio(self) -> tuple[Floats, Floats] | None:
+        return None
+
     def influence(self) -> Floats | None:
         present = [lab.any() and not lab.all() for lab in self._labels]
         parts = [

@@ -42,6 +42,11 @@ class Kernel(Protocol):
         """
         ...
 
+    def ratio(self) -> tuple[Floats, Floats] | None:
+        """Where the delta is a ratio of two means (r2's), their per-row terms: the
+        large-holdout bootstrap draws the two means together (None: not a ratio)."""
+        ...
+
 
 class ConfusionKernel:
     """accuracy, precision, recall, f1: exact on cells of (true, candidate, baseline) class."""
@@ -67,6 +72,9 @@ class ConfusionKernel:
         return _point(self)
 
     def influence(self) -> Floats | None:
+        return None
+
+    def ratio(self) -> tuple[Floats, Floats] | None:
         return None
 
 
@@ -109,9 +117,15 @@ class MeanKernel:
         return _point(self)
 
     def influence(self) -> Floats | None:
-        if self._f is _r2:
-            return _r2_numerator(self._c, self._b)
         return _linear_part(self._c, self._f) - _linear_part(self._b, self._f)
+
+    def ratio(self) -> tuple[Floats, Floats] | None:
+        """r2's delta, ``(SSE_b - SSE_c) / SST``: each row's difference of squared errors
+        over its squared distance from the target's mean (both models share SST, so the
+        delta's sign in any resample is the numerator's)."""
+        if self._f is not _r2:
+            return None
+        return self._b[:, 0] - self._c[:, 0], self._c[:, 2]
 
 
 def _point(kernel: ConfusionKernel | MeanKernel) -> tuple[float, float]:
@@ -139,23 +153,6 @@ def _r2(means: Floats) -> Floats:
         safe = np.where(constant, 1.0, variance)
         r2: Floats = np.where(constant, np.nan, 1.0 - error2 / safe)  # constant: undefined
     return r2
-
-
-def _r2_numerator(stats_c: Floats, stats_b: Floats) -> Floats | None:
-    """r2's delta, ``(SSE_b - SSE_c) / SST``, to first order in its numerator alone.
-
-    Both models share SST, so in any resample the delta's sign is the numerator's, a mean
-    of per-row differences of squared errors: drawn as a mean, with SST held at the
-    holdout's. Expanded in SST too, a heavy-tailed target's few far rows swamp the
-    numerator's terms and turn resampled deltas around (a candidate better on every row
-    read as no better). None (draw exactly) where the target has no spread.
-    """
-    variance = float(stats_c[:, 2].mean() - stats_c[:, 1].mean() ** 2)
-    if not variance > 0:
-        return None
-    difference = stats_b[:, 0] - stats_c[:, 0]
-    result: Floats = np.nan_to_num((difference - difference.mean()) / variance)
-    return result
 
 
 MEAN_FUNCTIONS: dict[str, Callable[[Floats], Floats]] = {
