@@ -29,6 +29,25 @@ from tests.fixtures.mlflow_server import free_port
 Obj = dict[str, Any]
 
 
+#: A spec's ``deploy`` with every analysis metric, scraped each second and measured over
+#: an 8 s window: what the canary tests render their AnalysisTemplate from.
+DEPLOY = """\
+deploy:
+  server: {image: "ghcr.io/example/mlgitops-serve@sha256:%s", port: 8080}
+  metrics: {scrape: service-monitor, interval: 1s}
+  environments:
+    - name: production
+      namespace: ml
+      canary: {steps: [10, 50, 100], pause: 10m}
+      analysis:
+        prometheus: "http://prometheus.monitoring:9090"
+        max_error_rate: 0.05
+        max_p99_ms: 1500
+        interval: 8s
+        max_prediction_shift: 0.2
+""" % ("0" * 64)
+
+
 def prometheus_binary() -> str:
     """Debian's ``prometheus``; a visible skip without it, a failure where CI requires it."""
     return program("prometheus", "prometheus")

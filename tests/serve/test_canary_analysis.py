@@ -53,21 +53,6 @@ from tests.train.helpers import cli, commit, example_repo, unique
 
 pytestmark = pytest.mark.slow
 
-DEPLOY = """\
-deploy:
-  server: {image: "ghcr.io/example/mlgitops-serve@sha256:%s", port: 8080}
-  metrics: {scrape: service-monitor, interval: 1s}
-  environments:
-    - name: production
-      namespace: ml
-      canary: {steps: [10, 50, 100], pause: 10m}
-      analysis:
-        prometheus: "http://prometheus.monitoring:9090"
-        max_error_rate: 0.05
-        max_p99_ms: 1500
-        interval: 8s
-        max_prediction_shift: 0.2
-""" % ("0" * 64)
 
 SLEEPY = """\
 import time
@@ -205,7 +190,7 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
     spec = root / "pipelines" / f"{name}.yaml"
     text = spec.read_text()
     head = text[: text.index("deploy:")].replace("max_iter: 200", "max_iter: 20")  # quick
-    spec.write_text(head + DEPLOY)
+    spec.write_text(head + lab.DEPLOY)
     commit(root, "deploy with analysis")
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
     assert cli(root, "render") == 0

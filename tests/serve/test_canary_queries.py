@@ -41,21 +41,6 @@ from tests.train.helpers import commit, example_repo
 pytestmark = pytest.mark.slow
 
 WINDOW = "8s"
-ANALYSIS = """\
-deploy:
-  server: {image: "ghcr.io/example/mlgitops-serve@sha256:%s", port: 8080}
-  metrics: {scrape: service-monitor, interval: 1s}
-  environments:
-    - name: production
-      namespace: ml
-      canary: {steps: [10, 50, 100], pause: 10m}
-      analysis:
-        prometheus: "http://prometheus.monitoring:9090"
-        max_error_rate: 0.05
-        max_p99_ms: 1500
-        interval: 8s
-        max_prediction_shift: 0.2
-""" % ("0" * 64)
 STABLE, CANARY = "m-stable", "m-canary"
 
 
@@ -64,7 +49,7 @@ def _templates(folder: Path) -> dict[str, dict[str, Any]]:
     root = example_repo(folder / "repo", "m")
     spec = root / "pipelines" / "m.yaml"
     text = spec.read_text()
-    spec.write_text(text[: text.index("deploy:")] + ANALYSIS)
+    spec.write_text(text[: text.index("deploy:")] + lab.DEPLOY)
     commit(root, "deploy with analysis")
     [pipeline] = load_repo(root).pipelines
     regression = replace(pipeline, task="regression")
