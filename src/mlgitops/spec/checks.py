@@ -22,6 +22,7 @@ from mlgitops.spec.model import (
     DEFAULT_METRICS,
     REGRESSION_METRICS,
     TASK_METRICS,
+    Compare,
     is_url,
 )
 from mlgitops.spec.positions import Key, dotted, locate
@@ -224,7 +225,8 @@ def _metric_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
 
 def _tail_rules(compare: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]]:
     """An interval needs a resample in each of its tails at the confidence asked for."""
-    resamples, confidence = compare.get("resamples", 1000), compare.get("confidence", 0.95)
+    resamples = compare.get("resamples", Compare.resamples)
+    confidence = compare.get("confidence", Compare.confidence)
     if not isinstance(resamples, int) or not isinstance(confidence, int | float):
         return  # the schema says
     if isinstance(confidence, bool) or not 0.5 < confidence < 1:
