@@ -120,6 +120,14 @@ def _exact(kernel: Kernel, sizes: Array, resamples: int, rng: np.random.Generato
     return np.concatenate(parts)
 
 
+def _bins(values: Floats, count: int) -> Array:
+    """Each value's equal-width bin of ``count`` between the smallest and the largest."""
+    low, high = float(values.min()), float(values.max())
+    scale = count / (high - low) if high > low else 0.0
+    index: Array = np.minimum(((values - low) * scale).astype(np.int64), count - 1)
+    return index
+
+
 def _linearised(influence: Floats, resamples: int, rng: np.random.Generator) -> Floats:
     """Resampled mean of the (centred) influence values, via equal-width bins.
 
@@ -129,9 +137,7 @@ def _linearised(influence: Floats, resamples: int, rng: np.random.Generator) -> 
     """
     rows = len(influence)
     centred = influence - influence.mean()
-    low, high = float(centred.min()), float(centred.max())
-    scale = INFLUENCE_BINS / (high - low) if high > low else 0.0
-    index = np.minimum(((centred - low) * scale).astype(np.int64), INFLUENCE_BINS - 1)
+    index = _bins(centred, INFLUENCE_BINS)
     sizes = np.bincount(index, minlength=INFLUENCE_BINS)
     used = np.flatnonzero(sizes)
     bin_mean = np.bincount(index, weights=centred, minlength=INFLUENCE_BINS) / np.maximum(sizes, 1)
@@ -146,13 +152,6 @@ def _linearised(influence: Floats, resamples: int, rng: np.random.Generator) -> 
 
 #: Bins of each of the two per-row terms of a ratio (32 x 32: ``INFLUENCE_BINS`` cells).
 RATIO_BINS = 32
-
-
-def _bins(values: Floats, count: int) -> Array:
-    low, high = float(values.min()), float(values.max())
-    scale = count / (high - low) if high > low else 0.0
-    index: Array = np.minimum(((values - low) * scale).astype(np.int64), count - 1)
-    return index
 
 
 def _linearised_ratio(
