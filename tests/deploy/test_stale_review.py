@@ -42,6 +42,14 @@ def _branch(world: World, name: str, rel: str, text: str) -> str:
     return head
 
 
+def _rendered_commit(world: World, message: str) -> str:
+    """Work's changes rendered and committed on its branch; the commit."""
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "add", "-A")
+    git(world.work, "commit", "-qm", message)
+    return git(world.work, "rev-parse", "HEAD")
+
+
 def _reviewed(world: World, uri: str, name: str) -> bytes:
     """Work's branch trained and compared for real, as its pull request's run does: what
     the run uploaded. Work is back on main."""
@@ -125,9 +133,7 @@ def test_a_review_of_trainer_code_the_merge_changed_deploys_nothing(
     model = spec.read_text().split("model:\n", 1)[1].split("task:", 1)[0]
     trainer = "  command: python trainer/train.py\n  code: [trainer]\n"
     spec.write_text(spec.read_text().replace(model, trainer))
-    assert cli_run(root, "render") == 0
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "A trainer of our own")
+    _rendered_commit(world, "A trainer of our own")
     git(root, "push", "-q", "origin", "main")
     head = _branch(world, "notes", "NOTES.md", "notes\n")
     git(root, "checkout", "-q", "notes")
@@ -274,10 +280,7 @@ def test_a_review_that_reorders_environments_deploys(
     text = text.replace("drift:\n", f"    - name: staging\n{staging}drift:\n", 1)
     text = text.replace("  environments:\n", f"  environments:\n{CANARY_BLOCK}")
     spec.write_text(text.replace("learning_rate: 0.05", "learning_rate: 0.07"))
-    assert cli_run(world.work, "render") == 0
-    git(world.work, "add", "-A")
-    git(world.work, "commit", "-qm", "A canary first, production before staging")
-    head = git(world.work, "rev-parse", "HEAD")
+    head = _rendered_commit(world, "A canary first, production before staging")
     archive = _reviewed(world, uri, name)
     merge = _merge(world, "feature")
     merged_pull(on_github, world, head, [f"pipelines/{name}.yaml"], archive, merge=merge)
@@ -301,10 +304,7 @@ def test_a_renamed_pipeline_deploys(
     git(world.work, "checkout", "-q", "-b", "rename")
     spec = world.work / "pipelines" / f"{name}.yaml"
     spec.write_text(spec.read_text().replace(f"name: {name}\n", f"name: {new}\n", 1))
-    assert cli_run(world.work, "render") == 0
-    git(world.work, "add", "-A")
-    git(world.work, "commit", "-qm", "Rename the pipeline")
-    head = git(world.work, "rev-parse", "HEAD")
+    head = _rendered_commit(world, "Rename the pipeline")
     archive = _reviewed(world, uri, new)
     merge = _merge(world, "rename")
     state = on_github.state
