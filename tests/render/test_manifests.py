@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -460,6 +461,63 @@ def test_analysis_template_queries_prometheus_with_guards(
     assert "histogram_quantile(0.99," in metrics[1]["provider"]["prometheus"]["query"]
     defaults = _one(built[("tumors", "production")], "AnalysisTemplate")["spec"]["metrics"]
     assert [(m["interval"], m["failureLimit"]) for m in defaults] == [("1m", 1), ("1m", 1)]
+
+
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _s(duration: str) -> int:
+    return int(duration[:-1]) * _SECONDS[duration[-1]]
+
+
+@pytest.mark.parametrize(
+    ("scrape", "analysis", "steps", "pauses"),
+    [
+        ("30s", "", "[50, 100]", ["179s", "3m"]),
+        ("1m", ", interval: 30s, failure_limit: 2", "[10, 50, 100]", ["104s", "105s"]),
+        ("10s", ", interval: 20s, failure_limit: 0", "[25, 50, 75, 100]", ["13s", "14s"]),
+    ],
+)
+def test_every_pause_render_takes_lets_the_analysis_fail_before_the_canary_takes_all_traffic(
+    tmp_path: Path, scrape: str, analysis: str, steps: str, pauses: list[str]
+) -> None:
+    """Argo Rollouts stops a background analysis at the promotion. Read from the built
+    objects: the analysis starts at the first pause and measures from its
+    ``initialDelay`` on, which must leave Prometheus two scrapes of the canary's pods (no
+    rate has a value before: the measurements would only use up the inconclusive ones);
+    its ``failureLimit + 1``-th failed measurement must come an ``interval`` before the
+    pauses end. Every spec render accepts meets both; a pause a second shorter than the
+    shortest accepted is refused at ``canary.pause``."""
+    accepted = []
+    for pause in pauses:
+        root = _make_repo(tmp_path / pause, "churn")
+        spec = root / "pipelines" / "churn.yaml"
+        text = spec.read_text()
+        text = text.replace("alerts: true}", f"alerts: true, interval: {scrape}}}")
+        old = "{steps: [5, 25, 50, 100], pause: 1h}"
+        text = text.replace(old, f"{{steps: {steps}, pause: {pause}}}")
+        start = text.index("      analysis:\n        prometheus: https")  # the last lines
+        prometheus = "prometheus: https://prometheus.example.com"
+        spec.write_text(text[:start] + f"      analysis: {{{prometheus}{analysis}}}\n")
+        (root / "data").mkdir()
+        (root / "data" / "churn.csv").write_text("tenure,churned\n1.5,0\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "mlgitops", "render"], cwd=root, capture_output=True, text=True
+        )
+        if result.returncode == 2:
+            refused = "deploy.environments[1].canary.pause: the canary takes all traffic"
+            assert "mlgitops: 1 problem(s)" in result.stderr and refused in result.stderr
+            continue
+        assert result.returncode == 0, result.stderr
+        accepted.append(pause)
+        objects = kustomize_build(root / "manifests" / "churn" / "overlays" / "production")
+        scraped = _one(objects, "ServiceMonitor")["spec"]["endpoints"][0]["interval"]
+        paused = sum(_s(s["pause"]["duration"]) for s in _canary(objects)["steps"] if "pause" in s)
+        for metric in _one(objects, "AnalysisTemplate")["spec"]["metrics"]:
+            delay, every = _s(metric.get("initialDelay", "0s")), _s(metric["interval"])
+            assert delay >= 2 * _s(scraped), metric
+            assert paused >= delay + every * (metric["failureLimit"] + 1), (pause, metric)
+    assert accepted == pauses[1::2]
 
 
 def test_an_environment_without_a_shift_limit_drops_the_shift_check(

@@ -6,10 +6,10 @@ Rollout's analysis block that runs it."""
 
 from __future__ import annotations
 
-from mlgitops.render.monitoring import SCORING, number, rate_window, seconds
+from mlgitops.render.monitoring import SCORING, duration, number, rate_window, seconds
 from mlgitops.render.serving import canary_service, metadata, stable_service
 from mlgitops.spec import Pipeline
-from mlgitops.spec.deploy import Analysis
+from mlgitops.spec.deploy import SCRAPES_BEFORE_MEASURING, Analysis
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -165,9 +165,18 @@ def checks_shift(pipeline: Pipeline) -> bool:
     )
 
 
-def _metric(name: str, query: str, passes: str, fails: str) -> Obj:
+def first_measurement(pipeline: Pipeline) -> str:
+    """Each metric's ``initialDelay``: until Prometheus has scraped the canary's pods
+    :data:`SCRAPES_BEFORE_MEASURING` times no rate has a value, and a measurement then is
+    inconclusive and only uses up the run's allowance of inconclusive ones."""
+    assert pipeline.deploy is not None
+    return duration(SCRAPES_BEFORE_MEASURING * seconds(pipeline.deploy.metrics.interval))
+
+
+def _metric(name: str, query: str, passes: str, fails: str, delay: str) -> Obj:
     return {
         "name": name,
+        "initialDelay": delay,
         "interval": "1m",
         "failureLimit": 1,
         "inconclusiveLimit": 2,
@@ -180,18 +189,21 @@ def _metric(name: str, query: str, passes: str, fails: str) -> Obj:
 def analysis_template(pipeline: Pipeline) -> Obj:
     """Success rate and p99 latency of the canary Service (and prediction shift), thresholds as args."""
     args = [*ANALYSIS_ARGS, SHIFT_ARG] if checks_shift(pipeline) else list(ANALYSIS_ARGS)
+    delay = first_measurement(pipeline)
     metrics = [
         _metric(
             "success-rate",
             _SUCCESS_RATE,
             "result[0] >= {{args.min-success-rate}}",
             "result[0] < {{args.min-success-rate}}",
+            delay,
         ),
         _metric(
             "latency-p99-ms",
             _P99_MS,
             "result[0] <= {{args.max-p99-ms}}",
             "result[0] > {{args.max-p99-ms}}",
+            delay,
         ),
     ]
     if checks_shift(pipeline):
@@ -202,6 +214,7 @@ def analysis_template(pipeline: Pipeline) -> Obj:
                 query,
                 f"result[0] <= {{{{args.{SHIFT_ARG}}}}}",
                 f"result[0] > {{{{args.{SHIFT_ARG}}}}}",
+                delay,
             )
         )
     return {

@@ -51,7 +51,11 @@ def seconds(duration: str) -> int:
 
 def rate_window(total: int, scrape_interval: str) -> str:
     """A rate() window of ``total`` seconds, but at least four scrape intervals."""
-    total = max(total, SCRAPES_PER_WINDOW * seconds(scrape_interval))
+    return duration(max(total, SCRAPES_PER_WINDOW * seconds(scrape_interval)))
+
+
+def duration(total: int) -> str:
+    """``total`` seconds as ``2m`` or ``90s``."""
     return f"{total // 60}m" if total % 60 == 0 else f"{total}s"
 
 

@@ -142,6 +142,12 @@ class Server:
         return self.build.repository if self.build is not None else self.image
 
 
+#: Scrapes of the canary's pods before its analysis measures: a rate needs two samples, so
+#: until then every measurement is inconclusive and only uses up the analysis' allowance of
+#: inconclusive ones (the AnalysisTemplate's ``initialDelay``).
+SCRAPES_BEFORE_MEASURING = 2
+
+
 @record
 class Metrics:
     """``deploy.metrics``: how Prometheus scrapes the model server."""

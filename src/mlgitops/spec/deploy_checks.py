@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mlgitops.spec.deploy import GITHUB_REGISTRY, SERVICE_PORT
+from mlgitops.spec.deploy import GITHUB_REGISTRY, SCRAPES_BEFORE_MEASURING, SERVICE_PORT, Metrics
 from mlgitops.spec.model import DRIFT_ENVIRONMENT, PR_ENVIRONMENT
 from mlgitops.spec.positions import Key
 from mlgitops.spec.values import CONTROL, is_number
@@ -40,7 +40,7 @@ def deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
                     "deploy credentials: name the deploy target otherwise"
                 )
                 yield ["deploy", "environments", i, "name"], taken, False
-        yield from _canary_rules(env, i)
+        yield from _canary_rules(env, i, _scrape_interval(deploy))
         analysis = env.get("analysis")
         prometheus = analysis.get("prometheus") if isinstance(analysis, dict) else None
         if isinstance(prometheus, str) and (why := _url_problem(prometheus)):
@@ -183,7 +183,16 @@ def _build_rules(deploy: dict[str, Any]) -> Iterator[tuple[list[Key], str, bool]
         yield where, message, True
 
 
-def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str, bool]]:
+def _scrape_interval(deploy: dict[str, Any]) -> Any:
+    metrics = deploy.get("metrics")
+    return (
+        metrics.get("interval", Metrics.interval) if isinstance(metrics, dict) else Metrics.interval
+    )
+
+
+def _canary_rules(
+    env: dict[str, Any], i: int, scrape_interval: Any
+) -> Iterator[tuple[list[Key], str, bool]]:
     canary = env.get("canary")
     steps = canary.get("steps") if isinstance(canary, dict) else None
     where: list[Key] = ["deploy", "environments", i, "canary", "steps"]
@@ -201,14 +210,19 @@ def _canary_rules(env: dict[str, Any], i: int) -> Iterator[tuple[list[Key], str,
         message = "analysis runs during a canary: add 'canary' steps"
         yield ["deploy", "environments", i, "analysis"], message, True
     elif isinstance(canary, dict) and isinstance(env.get("analysis"), dict):
-        yield from _analysis_can_fail(canary, env["analysis"], i)
+        yield from _analysis_can_fail(canary, env["analysis"], i, scrape_interval)
 
 
 def _analysis_can_fail(
-    canary: dict[str, Any], analysis: dict[str, Any], i: int
+    canary: dict[str, Any], analysis: dict[str, Any], i: int, scrape_interval: Any
 ) -> Iterator[tuple[list[Key], str, bool]]:
     """An analysis that cannot fail before the canary takes all traffic holds nothing back
-    (Argo Rollouts stops a background analysis once the Rollout is promoted)."""
+    (Argo Rollouts stops a background analysis once the Rollout is promoted).
+
+    It measures from the first pause on, once Prometheus has scraped the canary's pods
+    :data:`SCRAPES_BEFORE_MEASURING` times, then every ``interval``; its ``limit + 1``-th
+    failed measurement comes ``limit`` intervals after its first, and the pauses must
+    last an interval beyond that, so that the failure is not a race with the promotion."""
     steps, pause = canary.get("steps"), canary.get("pause")
     if not isinstance(steps, list) or not steps or not all(is_number(s) for s in steps):
         return  # no steps, or steps of the wrong form: the schema's and the rules' above
@@ -222,17 +236,22 @@ def _analysis_can_fail(
         return
     interval = analysis.get("interval", "1m")
     limit = analysis.get("failure_limit", 1)
-    paused, every = _seconds(pause), _seconds(interval)
+    paused, every, scrape = _seconds(pause), _seconds(interval), _seconds(scrape_interval)
     if paused is None or every is None or not isinstance(limit, int) or isinstance(limit, bool):
         return  # no pause: a person promotes; a value of the wrong form is the schema's
+    if scrape is None or scrape > _GO_LONGEST_S // 4:
+        return  # no duration, or too long: said where the scrape interval is
     if paused > _PAUSE_LONGEST_S or every > _GO_LONGEST_S:
         return  # too long for Argo Rollouts: said where the duration is
     before = paused * (len(steps) - 1)
-    needed = every * (limit + 1)
+    delay = scrape * SCRAPES_BEFORE_MEASURING
+    needed = delay + every * (limit + 1)
     if before < needed:
         message = (
             f"the canary takes all traffic after {_shown(before)} of pauses, before its "
-            f"analysis can fail ({limit + 1} failed measurements {interval} apart: "
+            f"analysis can fail (it measures {_shown(delay)} in, once Prometheus has "
+            f"scraped the canary {_times(SCRAPES_BEFORE_MEASURING)}, then {limit + 1} failed "
+            f"measurements {interval} apart take {_shown(every * (limit + 1))}: "
             f"{_shown(needed)}): lengthen canary.pause, or shorten analysis.interval"
         )
         yield [*where, "pause"], message, False
@@ -241,6 +260,10 @@ def _analysis_can_fail(
 def _seconds(duration: Any) -> int | None:
     found = _DURATION.fullmatch(duration) if isinstance(duration, str) else None
     return int(found.group(1)) * _SECONDS[found.group(2)] if found else None
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _shown(seconds: int) -> str:
