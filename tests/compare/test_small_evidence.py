@@ -155,6 +155,46 @@ def test_precision_on_enough_predicted_positives_is_judged() -> None:
     assert "improved significantly" in statuses["require_significant"][1]
 
 
+def _three_classes(rare_predicted: int) -> tuple[Holdout, Predictions, Predictions]:
+    """1,000 rows of classes a, b, c (400, 400, 200); the baseline right on 90% of each
+    class, the candidate right on every row of a and b and predicting c on the first
+    ``rare_predicted`` rows of c only (rightly), the other rows of c as a."""
+    y = np.repeat([0, 1, 2], [400, 400, 200])
+    base = y.copy()
+    base[::10] = (y[::10] + 1) % 3
+    cand = np.where(y == 2, 0, y)
+    cand[800 : 800 + rare_predicted] = 2
+    return Holdout("classification", y, ("a", "b", "c")), Predictions(cand), Predictions(base)
+
+
+@pytest.mark.parametrize("rare_predicted", [1, 29])
+def test_multiclass_precision_on_a_class_predicted_on_few_rows_is_not_judged(
+    rare_predicted: int,
+) -> None:
+    """A macro precision averages each class's precision, a ratio over the rows a model
+    predicts that class: one right guess of c makes c's precision 1 and lifts the average
+    by a third, as one predicted positive does a binary precision."""
+    holdout, candidate, baseline = _three_classes(rare_predicted)
+    result = _scored("precision", holdout, candidate, baseline)
+    assert result.candidate is not None and result.candidate > 0.8
+    statuses = _statuses(Gate("precision", min=0.8, max_drop=0.0), result)
+    rows = "row" if rare_predicted == 1 else "rows"
+    assert statuses["min"] == (
+        "not_evaluable",
+        "min cannot be evaluated: precision is taken over the rows a model predicts each "
+        f"class, and the candidate predicts only {rare_predicted} {rows} as class 'c', "
+        "fewer than compare.min_rows (30)",
+    )
+    assert statuses["max_drop"][0] == "not_evaluable"
+
+
+def test_multiclass_precision_on_every_class_predicted_on_enough_rows_is_judged() -> None:
+    result = _scored("precision", *_three_classes(30))
+    statuses = _statuses(Gate("precision", min=0.8, max_drop=0.0), result)
+    assert statuses["min"] == ("pass", f"precision {result.candidate:.4f} >= 0.8")
+    assert statuses["max_drop"][0] in ("pass", "fail")
+
+
 def test_an_interval_needs_no_more_undefined_resamples_than_a_tail_holds() -> None:
     # 37 of 100 resamples undefined: the other 63 are a selected sample, not a random one
     assert (

@@ -10,8 +10,9 @@ judged says why, rather than passing or failing on noise.
   where the rows hold fewer than ``compare.min_rows`` of a class: one positive row among
   a hundred can show any ``roc_auc`` or ``recall`` too, and a bootstrap that draws it or
   not tells nothing of the model.
-- Binary precision where a model predicts the positive class on fewer than
-  ``compare.min_rows`` rows: one right guess is a precision of 1.
+- Precision where a model predicts the positive class (binary) or a class of the macro
+  average (multiclass) on fewer than ``compare.min_rows`` rows: one right guess is a
+  precision of 1 (of that class, a third of a three-class average).
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ def unjudgeable(
         return NOT_EVALUABLE, _few_of_a_class(r.name, condition, fewest, relative, min_rows)
     predicted = r.paired_predicted if relative else r.predicted
     if predicted is not None and predicted[2] < min_rows:
-        value, who, count = predicted
+        value, who, count, over = predicted
         return NOT_EVALUABLE, (
             f"{condition} cannot be evaluated: {r.name} is taken over the rows a model "
-            f"predicts positive, and the {who} predicts only {_rows(count)} as class "
+            f"predicts {over}, and the {who} predicts only {_rows(count)} as class "
             f"{value!r}, fewer than compare.min_rows ({min_rows})"
         )
     return None

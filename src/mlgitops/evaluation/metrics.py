@@ -147,20 +147,26 @@ def fewest_of_a_class(name: str, holdout: Holdout) -> tuple[Any, int] | None:
     return native(holdout.classes[fewest]), int(counts[fewest])
 
 
-def positive_class(holdout: Holdout) -> Any:
-    """A binary task's positive class (the second of the sorted classes)."""
+def fewest_predicted(
+    name: str, holdout: Holdout, predictions: Predictions
+) -> tuple[Any, int] | None:
+    """For precision, a ratio over the rows a model predicts a class (binary: the positive
+    class; multiclass: each class of the macro average, those the true labels hold), the
+    class the model predicts on the fewest rows and how many: a precision of 1 on one such
+    row is no evidence of anything. None for any other metric."""
+    if name != "precision" or holdout.task != "classification" or holdout.k < 2:
+        return None
     from mlgitops.features import native
 
-    return native(holdout.classes[1])
-
-
-def predicted_positive(name: str, holdout: Holdout, predictions: Predictions) -> int | None:
-    """For binary precision, a ratio over the rows a model predicts positive, how many
-    those are: a precision of 1 on one such row is no evidence of anything. None for any
-    other metric."""
-    if name != "precision" or holdout.task != "classification" or holdout.k != 2:
-        return None
-    return int(np.count_nonzero(predictions.labels == 1))
+    if holdout.k == 2:
+        among = np.array([1])
+    else:
+        among = np.flatnonzero(np.bincount(holdout.y.astype(np.int64), minlength=holdout.k))
+        if not len(among):
+            return None
+    counts = np.bincount(predictions.labels.astype(np.int64), minlength=holdout.k)
+    fewest = int(among[np.argmin(counts[among])])
+    return native(holdout.classes[fewest]), int(counts[fewest])
 
 
 def _proba(predictions: Predictions) -> Floats:

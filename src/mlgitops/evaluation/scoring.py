@@ -14,10 +14,9 @@ from mlgitops.evaluation.metrics import (
     Predictions,
     available,
     fewest_of_a_class,
+    fewest_predicted,
     kernel,
     metric,
-    positive_class,
-    predicted_positive,
     score,
 )
 
@@ -61,11 +60,13 @@ class MetricResult:
     #: compared rows, ``paired_fewest``
     fewest: tuple[Any, int] | None = None
     paired_fewest: tuple[Any, int] | None = None
-    #: for binary precision, the rows the candidate predicts positive (the positive
-    #: class, who, and how many; :func:`~mlgitops.evaluation.metrics.predicted_positive`);
-    #: on the compared rows, ``paired_predicted``: whichever model predicts fewer
-    predicted: tuple[Any, str, int] | None = None
-    paired_predicted: tuple[Any, str, int] | None = None
+    #: for precision, the class the candidate predicts on the fewest rows of those the
+    #: metric is taken over (the class, who, and how many;
+    #: :func:`~mlgitops.evaluation.metrics.fewest_predicted`); on the compared rows,
+    #: ``paired_predicted``: whichever model predicts a class on fewer; last, which rows
+    #: the ratio is over (``positive``, or ``each class`` for a macro average)
+    predicted: tuple[Any, str, int, str] | None = None
+    paired_predicted: tuple[Any, str, int, str] | None = None
 
     @property
     def worsening(self) -> float | None:
@@ -122,15 +123,18 @@ def score_metrics(
 
 def _fewest_predicted(
     name: str, holdout: Holdout, **models: Predictions
-) -> tuple[Any, str, int] | None:
-    """Of ``models``, the one that predicts the positive class on the fewest rows, where
-    ``name`` is a ratio over those rows (binary precision): the class, who, how many."""
-    counts = {who: predicted_positive(name, holdout, p) for who, p in models.items()}
-    found = [(count, who) for who, count in counts.items() if count is not None]
+) -> tuple[Any, str, int, str] | None:
+    """Of ``models``, the one that predicts a class on the fewest rows, where ``name`` is a
+    ratio over those rows (precision): the class, who, how many, and over which rows."""
+    found = [
+        (fewest[1], who, fewest[0])
+        for who, p in models.items()
+        if (fewest := fewest_predicted(name, holdout, p)) is not None
+    ]
     if not found:
         return None
-    count, who = min(found)
-    return positive_class(holdout), who, count
+    count, who, value = min(found, key=lambda each: each[:2])
+    return value, who, count, "positive" if holdout.k == 2 else "each class"
 
 
 def _paired(
