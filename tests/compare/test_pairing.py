@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from mlgitops.evaluation.apart import Outputs
 from mlgitops.evaluation.assess import (
     NO_SIGNATURE,
     BaselineScores,
     DeployedModel,
+    Recorded,
     against_deployed,
     features_of,
 )
@@ -33,6 +35,7 @@ from mlgitops.evaluation.pairing import (
     NO_TRAINING_ROWS,
     UNCHECKED_ROWS,
     TrainingRows,
+    over_columns_of,
     paired_rows,
     unseen_rows,
 )
@@ -194,7 +197,7 @@ def test_where_most_of_the_deployed_model_s_training_rows_changed_the_verdict_sa
     """The deployed model trained on rows 0..59; the candidate's data holds rows 0..99 with
     every value of all but ``held`` of those rows changed: where fewer than half are there
     as they were, a changed row cannot be told from a new one, and the comparison says so
-    (it favours the deployed model: it stands)."""
+    (it may favour either model: it stands)."""
     before = _frame()
     deployed = _with_inputs(before, slice(0, 60))
     after = before.copy()
@@ -241,6 +244,49 @@ def test_a_target_changed_in_most_of_the_deployed_model_s_training_rows_is_refus
     assert (comparison.retargeted is not None) is refused, comparison
     if refused:
         assert str(comparison.retargeted).startswith("the target changed in 31 of the 60 rows ")
+
+
+@pytest.mark.parametrize("columns", ["the same", "in another order", "one added"])
+def test_a_target_changed_is_refused_whatever_columns_the_candidate_s_rows_were_recorded_over(
+    columns: str,
+) -> None:
+    """Every label swapped. The candidate's training rows are recorded over its own columns:
+    in another order they match the deployed model's as they are; with a column added they
+    cannot, and are read again and fingerprinted over the deployed model's columns. The
+    holdout alone holds none of the rows the deployed model trained on."""
+    before = _frame()
+    deployed = _with_inputs(before, slice(0, 60))
+    after = before.copy()
+    after["y"] = 1 - after["y"]
+    features: tuple[str, ...] = ("age", "income", "zip")
+    if columns == "in another order":
+        features = ("zip", "income", "age")
+    elif columns == "one added":
+        after["extra"] = after["age"] * 2
+        features = ("zip", "extra", "income", "age")
+    own = TrainingRows(
+        row_fingerprints(after.iloc[:60], (*features, "y")),
+        (*features, "y"),
+        row_fingerprints(after.iloc[:60], features),
+        features,
+    )
+    holdout = after.iloc[60:].reset_index(drop=True)
+    read: list[int] = []
+
+    def training_frame() -> pd.DataFrame:
+        read.append(1)
+        return after.iloc[:60]
+
+    candidate = over_columns_of(own, deployed, holdout, training_frame, row_fingerprints)
+    assert len(read) == (columns == "one added")
+    settings = {"min_rows": 30, "features": None, "fingerprint": row_fingerprints}
+    _, comparison = paired_rows(holdout, deployed, required=True, candidate=candidate, **settings)
+    assert str(comparison.retargeted).startswith("the target changed in 60 of the 60 rows ")
+    # a column of the deployed model's the data lacks: nothing read (refused for it)
+    without = over_columns_of(
+        own, deployed, holdout.drop(columns="zip"), training_frame, row_fingerprints
+    )
+    assert without is own and len(read) == (columns == "one added")
 
 
 def test_the_comparison_states_rows_compared_and_excluded_and_enforces_the_minimum() -> None:
@@ -375,6 +421,31 @@ def _scores(frame: pd.DataFrame, deployed: DeployedModel) -> BaselineScores:
     holdout = Holdout("classification", frame["y"].to_numpy(), (0, 1))
     features = features_of(frame, ["income", "age", "zip"])
     return against_deployed(pipeline, frame, holdout, features, deployed)
+
+
+def test_a_class_the_holdout_lacks_is_not_evaluable_whether_the_model_is_loaded_or_recorded() -> (
+    None
+):
+    """A deployed model trained on three classes, a holdout that holds two: compare loads
+    the model and scores it; deploy scores the outputs a process running it recorded. Both
+    make the comparison not evaluable, with the same reason: the classes changed (deploy
+    stopped with exit 2, bad input, on a merge compare had passed)."""
+    frame = _frame()
+    three = frame.assign(y=np.arange(len(frame)) % 3)
+    model = LogisticRegression().fit(three[["age", "income"]], three["y"])
+    signature = (InputColumn("age", "long"), InputColumn("income", "double"))
+    loaded = _scores(frame, DeployedModel(model, signature, None))
+    given = frame[["age", "income"]]
+    outputs = Outputs(model.predict(given), model.predict_proba(given), [0, 1, 2])
+    recorded = _scores(frame, DeployedModel(Recorded(outputs, None, None), signature, None))
+    assert 2 in outputs.values
+    for scores in (loaded, recorded):
+        assert not scores.comparison.evaluable and scores.predictions is None
+        assert scores.comparison.reasons == (
+            "the deployed model could not score the holdout: the baseline model predicts "
+            "class 2, which the holdout's target does not have (its classes: 0, 1): the "
+            "classes changed since it was trained",
+        )
 
 
 def test_the_deployed_model_is_scored_on_its_own_columns_whatever_the_candidate_has() -> None:

@@ -5,7 +5,8 @@ Rows the deployed model was trained on are recognised by fingerprints of their e
 values. Written again at another precision, with a feature recomputed or a category
 renamed, no row keeps its fingerprint: each lands on either side of the split anew, and
 the deployed model was scored on rows it was trained on, as if unseen, with nothing said.
-That favours the deployed model: the verdict stands, and says so. A target changed in
+That favours the deployed model; a feature recomputed favours the candidate, and neither
+can be told from new rows: the verdict stands, and says both. A target changed in
 every row (classes swapped, other units) favours the candidate: the deployed model is
 scored on what it was never trained to predict, and the comparison is refused.
 """
@@ -56,9 +57,11 @@ def test_values_changed_in_every_row_are_compared_saying_the_deployed_model_may_
     assert 0.6 * before < trained < 0.8 * before, note  # its side of main's split
     assert note.endswith(
         " rows the deployed model was trained on are in the candidate's data as they were "
-        "(whole, or by their features): the others were removed or changed, and a row changed "
-        "(written at another precision, a feature recomputed, categories renamed) may be one "
-        "it is scored on as unseen here, which favours it"
+        "(whole, or by their features): the others were removed or changed, and changed rows "
+        "may favour either model: written at another precision, some may be rows it was "
+        "trained on, scored as unseen here (which favours it); a feature recomputed, or two "
+        "columns' values swapped, gives it inputs it never learned from (which favours the "
+        "candidate)"
     ), note
     assert note in pr.output("report.md").replace("\\", ""), pr.output("report.md")
 
@@ -92,13 +95,20 @@ def test_data_replaced_by_new_rows_is_compared_saying_so(pr: PullRequest) -> Non
     assert note is not None and note.startswith("only 0 of the "), note
 
 
+@pytest.mark.parametrize("columns", ["as they were", "in another order", "one added"])
 def test_a_target_changed_in_every_row_makes_the_relative_gates_not_evaluable(
-    pr: PullRequest,
+    pr: PullRequest, columns: str
 ) -> None:
     """Classes swapped: the deployed model, scored on the new labels, was wrong on nearly
-    every row, and any candidate passed its drop gate."""
+    every row, and any candidate passed its drop gate. The candidate's training rows are
+    fingerprinted over its own columns: where those are not the deployed model's, the
+    holdout's rows tell the change alone."""
     frame = pr.data
     frame["y"] = 1 - frame["y"]
+    if columns == "in another order":
+        frame = frame[["y", *reversed(FEATURES)]]
+    elif columns == "one added":
+        frame["extra"] = frame["f0"].round(2)
     write_data(pr.root, frame)
     code, out = pr.run()
     assert code == 1, out

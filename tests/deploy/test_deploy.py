@@ -209,6 +209,44 @@ def test_a_classifier_without_probabilities_deploys_over_one_with_them(
     assert sorted(record["metrics"]) == ["accuracy", "f1"]
 
 
+def test_classes_renamed_where_the_spec_allows_not_evaluable_deploy_as_compare_judged(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A merged change names the positive class 2 where it was 1, and lets gates that cannot
+    be evaluated pass. compare cannot score the deployed model (it predicts class 1) and
+    passes, as allowed; deploy re-scores the merge from the deployed model's recorded
+    outputs and judges the same (it stopped with exit 2, bad input, on the class)."""
+    uri = mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    data = world.work / "data" / "tumors.csv"
+    rows = data.read_text().splitlines()
+    data.write_text(
+        "\n".join([rows[0], *(r[:-1] + "2" if r.endswith(",1") else r for r in rows[1:])]) + "\n"
+    )
+    schema = world.work / "schemas" / "tumors.yaml"
+    schema.write_text(schema.read_text().replace("    - 0\n    - 1\n", "    - 0\n    - 2\n"))
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    spec.write_text(spec.read_text() + "compare: {allow_not_evaluable: true}\n")
+    git(world.work, "commit", "-qam", "Name the malignant class 2")
+    git(world.work, "push", "-q", "origin", "main")
+    capsys.readouterr()
+    second = reviewed_run(uri, world.work, world.name)
+    verdict = handoff(world.work, world.name, "verdict.json")
+    cannot = (
+        "the deployed model could not score the holdout: the baseline model predicts class 1, "
+        "which the holdout's target does not have (its classes: 0, 2): the classes changed "
+        "since it was trained"
+    )
+    assert verdict["passed"] is True and verdict["comparison"]["reasons"] == [cannot]
+    capsys.readouterr()
+    assert deploy(world, uri) == 0
+    out = capsys.readouterr().out
+    assert "re-scored on the merged holdout: passed: " in out and "not evaluable (allowed)" in out
+    record = json.loads(world.remote_file(f"manifests/{world.name}/overlays/staging/model.json"))
+    assert (record["version"], record["run_id"]) == ("2", second)
+
+
 def test_no_push_commits_on_the_local_checkout_only(
     world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -102,6 +102,7 @@ def run(
             candidate,
             ref,
             lambda: resolve_tracking_uri(root, tracking_uri, loaded.config),
+            training_frame=lambda: _training_rows(root, pipeline),
         )
     except Exception as exc:
         record_failure(outputs, name, "compare", exc)
@@ -133,6 +134,17 @@ def _trained_here(
         )
 
 
+def _training_rows(root: Path, pipeline: Pipeline) -> Any:
+    """The candidate's training rows, read and split again as ``train`` did (the data is
+    the data it was trained on: :func:`_trained_here`)."""
+    import tempfile
+
+    from mlgitops.training.data import load_split
+
+    with tempfile.TemporaryDirectory() as workdir:
+        return load_split(root, pipeline, Path(workdir)).train
+
+
 def _words(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
@@ -144,6 +156,7 @@ def judge(
     ref: str,
     uri: Callable[[], str],
     deployed_from: Callable[[ProvenanceRecord, str], DeployedModel] | None = None,
+    training_frame: Callable[[], Any] | None = None,
 ) -> Verdict:
     """The verdict on ``candidate`` against what ``ref`` says is deployed.
 
@@ -151,10 +164,14 @@ def judge(
     ``deploy`` the model it is about to register, re-scored on the merged holdout.
     ``uri`` gives the tracking URI, asked only when there is a deployed model to load;
     ``deployed_from`` gives the deployed model from its record and where that was read
-    (default: loaded from MLflow in this process; ``deploy`` gives its recorded outputs).
+    (default: loaded from MLflow in this process; ``deploy`` gives its recorded outputs);
+    ``training_frame`` the candidate's training rows, read where its recorded ones are
+    fingerprinted over other columns than the deployed model's
+    (:func:`mlgitops.evaluation.pairing.over_columns_of`).
     """
-    from mlgitops.evaluation import assess, baseline, scoring, verdict
+    from mlgitops.evaluation import assess, baseline, pairing, scoring, verdict
     from mlgitops.evaluation.deployed import load_model
+    from mlgitops.features import row_fingerprints
 
     found, record = baseline.find_baseline(root, ref, pipeline)
     deployed = None
@@ -164,6 +181,13 @@ def judge(
                 deployed = deployed_from(record, found.source)
             else:
                 deployed = load_model(record, uri(), found.source)
+    trained_on = candidate.training
+    known = None if deployed is None else deployed.training
+    if known is not None and trained_on is not None and training_frame is not None:
+        frame = candidate.frame
+        trained_on = pairing.over_columns_of(
+            trained_on, known, frame, training_frame, row_fingerprints
+        )
     compare = pipeline.compare
     settings = scoring.BootstrapSettings(compare.resamples, compare.confidence, compare.seed)
     with console.group(f"Scoring and bootstrapping {len(pipeline.metrics)} metrics"):
@@ -176,7 +200,7 @@ def judge(
             deployed=deployed,
             settings=settings,
             slice_values=_slice_values(root, pipeline, candidate),
-            trained_on=candidate.training,
+            trained_on=trained_on,
         )
     return verdict.decide(
         pipeline,

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from mlgitops.errors import DataError
 from mlgitops.evaluation.apart import Outputs
 from mlgitops.evaluation.inputs import (
     InputColumn,
@@ -217,24 +218,33 @@ def predict(model: Any, inputs: Any, holdout: Holdout) -> Predictions:
     try:
         return baseline_predictions(model, inputs, holdout)
     except Exception as exc:  # the model's own code: anything it raises is its refusal
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise NotEvaluable(
-            f"the deployed model could not score the holdout: {first[:300]}"
-        ) from exc
+        raise _could_not_score(exc) from exc
 
 
 def recorded_predictions(model: Recorded, rows: Array, holdout: Holdout) -> Predictions:
-    """The recorded outputs of a deployed model on ``rows``, in the holdout's classes."""
+    """The recorded outputs of a deployed model on ``rows``, in the holdout's classes: not
+    evaluable where :func:`predict` would say so of the model itself (a class the holdout
+    lacks: the classes changed)."""
     from mlgitops.evaluation.handoff import predictions_of
 
     if model.outputs is None:
-        why = model.refused or "it gave no outputs"
-        raise NotEvaluable(f"the deployed model could not score the holdout: {why[:300]}")
+        raise _could_not_score(model.refused or "it gave no outputs")
     given = model.outputs
     proba = None if given.proba is None else given.proba[rows]
-    return predictions_of(
-        given.values[rows], proba, given.classes, holdout.take(rows), "the baseline model"
-    )
+    try:
+        return predictions_of(
+            given.values[rows], proba, given.classes, holdout.take(rows), "the baseline model"
+        )
+    except DataError as exc:
+        raise _could_not_score(exc) from exc
+
+
+def _could_not_score(why: Exception | str) -> NotEvaluable:
+    """The comparison's reason where the deployed model gave no outputs on the holdout that
+    can be scored: the first line of ``why`` (an exception, or what it printed)."""
+    text = str(why).strip()
+    first = (text.splitlines() or [type(why).__name__])[0]
+    return NotEvaluable(f"the deployed model could not score the holdout: {first[:300]}")
 
 
 def assess(

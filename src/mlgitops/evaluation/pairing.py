@@ -116,6 +116,32 @@ def read_training_rows(rows: Path, columns: Any, target: Any) -> TrainingRows | 
     return TrainingRows(whole, full, given, inputs, named)
 
 
+def over_columns_of(
+    candidate: TrainingRows,
+    deployed: TrainingRows,
+    holdout: Any,
+    training_frame: Callable[[], Any],
+    fingerprint: Fingerprint,
+) -> TrainingRows:
+    """The candidate's training rows fingerprinted over the deployed model's columns, where
+    its own are other ones (a column added or renamed since): its rows as recorded cannot
+    be matched with the deployed model's, and the rows it holds with another target would
+    go unseen (:mod:`mlgitops.evaluation.recognition`). ``training_frame`` reads its
+    training rows again; asked only then. Unchanged where the columns are the same, or
+    where the data lacks one of the deployed model's columns (the comparison is refused
+    for it: :func:`unseen_rows`)."""
+    if sorted(candidate.columns) == sorted(deployed.columns):
+        return candidate
+    if any(c not in holdout.columns for c in deployed.columns):
+        return candidate
+    rows = training_frame()
+    inputs = None
+    if deployed.inputs is not None and deployed.input_columns:
+        inputs = fingerprint(rows, list(deployed.input_columns))
+    whole = fingerprint(rows, list(deployed.columns))
+    return TrainingRows(whole, deployed.columns, inputs, deployed.input_columns, candidate.target)
+
+
 def not_applicable(holdout_rows: int, reason: str = FIRST_DEPLOYMENT) -> Comparison:
     return Comparison(NOT_APPLICABLE, holdout_rows, reasons=(reason,))
 

@@ -37,10 +37,11 @@ class Recognised:
 
     @property
     def unrecognised(self) -> bool:
-        """Most rows it was trained on are not in the data as they were: changed (written at
-        another precision, a feature recomputed, categories renamed) or removed. A changed
-        row may land in the holdout, and the deployed model be scored on it as if unseen:
-        that favours the deployed model, so the verdict says so and stands."""
+        """Most rows it was trained on are not in the data as they were: changed or removed.
+        A changed row cannot be told from a new one, and the comparison may lean either way:
+        rows written at another precision may be rows it trained on, scored as unseen (which
+        favours it); a feature recomputed, or two columns' values swapped, gives it inputs it
+        never learned from (which favours the candidate). The verdict stands and says so."""
         return self.held < RECOGNISED_SHARE * self.total
 
     @property
@@ -55,9 +56,10 @@ class Recognised:
         return (
             f"only {self.held} of the {self.total} rows the deployed model was trained on are "
             "in the candidate's data as they were (whole, or by their features): the others "
-            "were removed or changed, and a row changed (written at another precision, a "
-            "feature recomputed, categories renamed) may be one it is scored on as unseen "
-            "here, which favours it"
+            "were removed or changed, and changed rows may favour either model: written at "
+            "another precision, some may be rows it was trained on, scored as unseen here "
+            "(which favours it); a feature recomputed, or two columns' values swapped, gives "
+            "it inputs it never learned from (which favours the candidate)"
         )
 
     @property
@@ -81,13 +83,13 @@ def recognised(
     training rows and the holdout ``frame``) holds, whole or by their inputs alone. None
     where that cannot be told: the candidate's rows were fingerprinted over other columns,
     or are read at another float width (``narrow``)."""
-    if candidate is None or narrow or tuple(candidate.columns) != tuple(training.columns):
-        return None
+    if candidate is None or narrow or sorted(candidate.columns) != sorted(training.columns):
+        return None  # a fingerprint is over a set of columns, whatever their order
     whole = np.asarray(training.fingerprints, dtype=np.uint64)
     held = np.asarray(fingerprint(frame, list(training.columns)), dtype=np.uint64)
     found = np.isin(whole, np.concatenate([_u64(candidate.fingerprints), held]))
     by_inputs = np.zeros(len(whole), dtype=bool)
-    same = candidate.input_columns == training.input_columns
+    same = sorted(candidate.input_columns) == sorted(training.input_columns)
     if same and has_inputs(training, frame) and has_inputs(candidate, frame):
         given = np.asarray(fingerprint(frame, list(training.input_columns)), dtype=np.uint64)
         inputs = np.concatenate([_u64(candidate.inputs), given])

@@ -328,7 +328,7 @@ def _rescore(
     def deployed(record: ProvenanceRecord, source: str) -> DeployedModel:
         return predicted.read_deployed(outputs, name, key, rows, record, source, uri)
 
-    return judge(merged.root, pipeline, candidate, ref, lambda: uri, deployed)
+    return judge(merged.root, pipeline, candidate, ref, lambda: uri, deployed, lambda: split.train)
 
 
 def as_merged(anchor: Anchor, pipeline: Pipeline, split: Split) -> TrainResult:
