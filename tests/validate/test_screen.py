@@ -59,6 +59,19 @@ def _checks() -> list[Any]:
     ]
 
 
+def _listed_bounds() -> list[Any]:
+    """Bounds in a list: pandas compares a column with a list element by element, and fails
+    a column of another length; numpy's scalar broadcast them, and the screen passed it."""
+    from pandera.api.checks import Check
+
+    return [
+        Check.greater_than([-1]),
+        Check.less_than((11,)),
+        Check.equal_to([10]),
+        Check.in_range([0], [10]),
+    ]
+
+
 FLOATS = [
     [0.0, 5.0, 10.0],
     [0.0, 10.0, None],
@@ -78,7 +91,7 @@ FLOATS = [
 def test_screen_agrees_with_pandera_on_floats(
     values: list[Any], nullable: bool, pieces: int
 ) -> None:
-    for check in _checks():
+    for check in [*_checks(), *_listed_bounds()]:
         truth = _pandera_passes(values, "float64", nullable, check)
         if _screen_passes(values, "float64", nullable, check, pieces):
             assert truth, (values, nullable, check)
@@ -129,7 +142,8 @@ def test_screen_agrees_with_pandera_on_ints(values: list[Any], pieces: int) -> N
     for check in [*_checks(), *runs]:
         truth = _pandera_passes(values, "int64", False, check)
         assert _screen_passes(values, "int64", False, check, pieces) == truth, (values, check)
-    for check in (Check.isin([True, False]), Check.isin([0.0, 1.5, 5])):  # odd sets
+    odd = (Check.isin([True, False]), Check.isin([0.0, 1.5, 5]))  # odd sets
+    for check in (*odd, *_listed_bounds()):
         if _screen_passes(values, "int64", False, check, pieces):
             assert _pandera_passes(values, "int64", False, check), (values, check)
 

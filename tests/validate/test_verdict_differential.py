@@ -441,6 +441,24 @@ def _fails_as_in_pandera(data: bytes, schema: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("every_example")
+@pytest.mark.parametrize(
+    "check",
+    [
+        "greater_than: [1]",
+        "less_than_or_equal_to: [100]",
+        "in_range: {min_value: [0], max_value: [9]}",
+    ],
+)
+def test_a_bound_written_as_a_list_is_judged_as_plain_pandera_judges_it(
+    check: str, tmp_path: Path
+) -> None:
+    """pandas compares a column with a list element by element: a column of another length
+    fails the check (pandera's 'Lengths must match to compare'), whatever its values."""
+    schema = f"schema_type: dataframe\ncolumns:\n  x:\n    dtype: int64\n    {check}\n"
+    _fails_as_in_pandera(b"x\n5\n6\n7\n", schema, tmp_path)
+
+
+@pytest.mark.usefixtures("every_example")
 @pytest.mark.parametrize("pattern", ["f", "f\\\\d", "(f|g)1", "x?f"])
 def test_a_regex_column_stands_for_the_names_it_matches_from_their_start(
     pattern: str, tmp_path: Path

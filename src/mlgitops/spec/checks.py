@@ -29,7 +29,7 @@ from mlgitops.spec.positions import Key, dotted, locate
 from mlgitops.spec.remotes import remote_rules
 from mlgitops.spec.repo_checks import is_hosted, label_rules, repo_rules, runner_rules
 from mlgitops.spec.schema_problems import schema_problems
-from mlgitops.spec.values import CONTROL, control_characters, not_finite
+from mlgitops.spec.values import CONTROL, control_characters, is_number, not_finite
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -157,6 +157,8 @@ def _data_rules(data: Any) -> Iterator[tuple[list[Key], str, bool]]:
                 yield ["data", "columns", name], ROW_RESERVED, True
             if isinstance(col, dict) and _min_above_max(col):
                 yield ["data", "columns", name, "min"], "min is greater than max", True
+            if isinstance(col, dict) and isinstance(col.get("dtype"), str):
+                yield from _checks_against_dtype(str(name), col, col["dtype"])
             if isinstance(col, dict) and isinstance(col.get("regex"), str):
                 try:
                     re.compile(col["regex"])
@@ -181,6 +183,52 @@ def _model_rules(model: Any) -> Iterator[tuple[list[Key], str, bool]]:
         yield ["model"], "missing the trainer: give 'estimator' (an import path) or 'command'", True
     if has_cmd and "params" in model:
         yield ["model", "params"], "'params' applies to 'estimator' only", True
+
+
+#: The inline dtypes whose values are numbers, and those whose values are text.
+_NUMBER_DTYPES = frozenset({"int64", "int32", "float64", "float32"})
+_TEXT_DTYPES = frozenset({"str", "category"})
+
+
+def _checks_against_dtype(
+    name: str, column: dict[str, Any], dtype: str
+) -> Iterator[tuple[list[Key], str, bool]]:
+    """A check no value of the column's dtype can pass, or that pandera cannot run on it:
+    a bound of a column that holds no numbers, a pattern of one that holds no text, an
+    allowed value of another kind than the column's values. Each fails every row."""
+    where: list[Key] = ["data", "columns", name]
+    if dtype not in _NUMBER_DTYPES and dtype != "bool":
+        holds = "dates" if dtype.startswith("datetime") else "text"
+        for bound in ("min", "max"):
+            if is_number(column.get(bound)):
+                message = (
+                    f"{bound} is a number, and column {name!r} is {dtype}: its values are "
+                    f"{holds}, which never order with a number; declare a numeric dtype, "
+                    f"or drop {bound}"
+                )
+                yield [*where, bound], message, False
+    if dtype not in _TEXT_DTYPES and isinstance(column.get("regex"), str):
+        message = (
+            f"regex matches text, and column {name!r} is {dtype}: declare dtype str, or drop regex"
+        )
+        yield [*where, "regex"], message, False
+    allowed = column.get("isin")
+    if not isinstance(allowed, list):
+        return
+    for i, value in enumerate(allowed):
+        if dtype in _TEXT_DTYPES and (is_number(value) or isinstance(value, bool)):
+            shown = str(value).lower() if isinstance(value, bool) else repr(value)
+            message = (
+                f"column {name!r} is {dtype}: its values are text, which never equal "
+                f"{shown}; quote it ('{shown}')"
+            )
+            yield [*where, "isin", i], message, False
+        elif dtype in _NUMBER_DTYPES and isinstance(value, str):
+            message = (
+                f"column {name!r} is {dtype}: its values are numbers, which never equal the "
+                f"text {value!r}; write a number, unquoted"
+            )
+            yield [*where, "isin", i], message, False
 
 
 def _min_above_max(node: dict[str, Any]) -> bool:

@@ -102,9 +102,21 @@ SETS: dict[str, Callable[[Any, dict[str, Any], Extremes], bool]] = {
 
 
 def screenable(check: Any) -> bool:
-    """Whether the screen can decide ``check`` exactly as pandera would."""
+    """Whether the screen can decide ``check`` exactly as pandera would: a bound that is no
+    single value (``greater_than: [1]``) pandas compares element by element, and fails a
+    column of another length, where numpy's scalar would broadcast it."""
     plain = check.ignore_na and not check.groupby and not check.element_wise
-    return plain and not check.raise_warning and (check.name in BOUNDS or check.name in SETS)
+    if not plain or check.raise_warning:
+        return False
+    if check.name in BOUNDS:
+        return all(_single(value) for value in check.statistics.values())
+    return check.name in SETS
+
+
+def _single(value: Any) -> bool:
+    from collections.abc import Iterable
+
+    return isinstance(value, str | bytes) or not isinstance(value, Iterable)
 
 
 def clean(column: ColumnPlan, array: pa.ChunkedArray, plainly: bool = True) -> bool:
