@@ -113,7 +113,8 @@ def named_columns(
     """A SpecError, at each one's line of the spec, where the target or
     ``compare.slices.column`` is not a column of the pipeline's data file at ``location``
     (``header``); ``declared_too``: only where the schema does not declare it either (where
-    it does, validation reports the missing column)."""
+    it does, validation reports the missing column); where a ``data.split.key`` column is
+    not a column of the file the schema declares (the split reads those alone)."""
     from mlgitops.errors import SpecError
     from mlgitops.spec import spec_problem
 
@@ -134,6 +135,21 @@ def named_columns(
         for path, column in named
         if column not in header and column not in declared
     ]
+    split = pipeline.data.split
+    if split is not None and split.key:
+        known = [name for name, _ in declared_columns(schema, header)]
+        where = pipeline.data.schema or f"{pipeline.source} (data.columns)"
+        problems += [
+            spec_problem(
+                root,
+                pipeline,
+                ["data", "split", "key", i],
+                f"data.split.key {column!r} is not a column the schema declares "
+                f"({where}: {', '.join(known)})",
+            )
+            for i, column in enumerate(split.key)
+            if column not in known
+        ]
     in_file = slices is not None and slices.column in header
     if slices is not None and in_file and not dict(declared_columns(schema, [slices.column])):
         where = pipeline.data.schema or f"{pipeline.source} (data.columns)"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgitops.errors import DataError
+from mlgitops.errors import DataError, SpecError
 from mlgitops.spec import load_repo
 from mlgitops.training import content
 from mlgitops.training.data import load_split
@@ -181,10 +181,19 @@ def test_the_key_is_a_sha256_over_the_component_hashes(repo: Path) -> None:
     assert len(expected) == 64
 
 
-def test_a_missing_code_path_is_a_data_error(repo: Path) -> None:
+def test_a_missing_code_path_is_a_spec_error_at_its_place(repo: Path) -> None:
     _replace(repo, "code: [src/]", "code: [src/, lib/]")
-    with pytest.raises(DataError, match=r"^lib/: model.code path not found$"):
+    with pytest.raises(SpecError) as raised:
         _key(repo)
+    [problem] = raised.value.problems
+    assert (problem.path, problem.message) == (
+        "pipelines/tumors.yaml",
+        "model.code[1]: 'lib/' does not exist in the repository",
+    )
+    assert "code: [src/, lib/]" in (repo / problem.path).read_text().splitlines()[problem.line - 1]
+    # the reader of the paths alone says which is missing
+    with pytest.raises(DataError, match=r"^lib/: model.code path not found$"):
+        content.code_files(repo, ["src/", "lib/"], declared=["src/", "lib/"])
 
 
 def test_the_split_is_deterministic_disjoint_and_close_to_test_size(

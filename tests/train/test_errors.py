@@ -167,6 +167,19 @@ COLUMNS = (
                 f"data/tumors.csv (its columns: {COLUMNS})"
             ],
         ),
+        (
+            "split: {test_size: 0.25, seed: 42, stratify: true}",
+            "split: {test_size: 0.25, seed: 42, key: [radius, nosuch]}",
+            [
+                "{source}:9:52: data.split.key 'nosuch' is not a column the schema declares "
+                f"(schemas/tumors.yaml: {COLUMNS})"
+            ],
+        ),
+        (
+            "random_state: 0}\n",
+            "random_state: 0}\n  code: [nope.py]\n",
+            ["{source}:13:10: model.code[0]: 'nope.py' does not exist in the repository"],
+        ),
     ],
 )
 def test_every_problem_train_finds_in_the_spec_is_named_at_its_place(

@@ -148,6 +148,22 @@ def hashes(root: Path, pipeline: Pipeline, data_bytes_hash: str | None = None) -
     """The component hashes of a pipeline's training inputs as they are on disk."""
     data = data_bytes_hash or data_hash(root, pipeline)
     model = pipeline.model
+    missing = [i for i, rel in enumerate(model.code) if not (root / rel).exists()]
+    if missing:
+        from mlgitops.errors import SpecError
+        from mlgitops.spec import spec_problem
+
+        raise SpecError(
+            [
+                spec_problem(
+                    root,
+                    pipeline,
+                    ["model", "code", i],
+                    f"model.code[{i}]: {model.code[i]!r} does not exist in the repository",
+                )
+                for i in missing
+            ]
+        )
     code = code_files(root, pipeline.trainer_inputs(), declared=model.code)
     code_doc = [[rel, sha256_file(root / rel, shown=rel)] for rel in sorted(set(code))]
     return Hashes(
