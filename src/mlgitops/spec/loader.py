@@ -78,9 +78,21 @@ def parse_pipeline(source: str, text: str) -> Pipeline:
     return parse_pipeline_doc(source, text)[0]
 
 
+def _own_tags(source: str, text: str, doc: Any) -> tuple[Any, list[Problem]]:
+    """``doc``, or None and the problem of its first value with a tag of its own (``!foo``):
+    no reader of a spec or of the repository config knows such a value."""
+    if doc is None or "!" not in text:
+        return doc, []
+    from mlgitops.spec.slowyaml import local_tag
+
+    tagged = local_tag(source, text)
+    return (None, [tagged]) if tagged is not None else (doc, [])
+
+
 def parse_pipeline_doc(source: str, text: str) -> tuple[Pipeline, Any]:
     """The pipeline and its YAML document (with node positions, for later checks)."""
     doc, found = parse_yaml(source, text)
+    doc, found = (doc, found) if found else _own_tags(source, text, doc)
     if doc is not None:
         found = problems(source, doc, "pipeline")
     if found:
@@ -98,6 +110,7 @@ def _with_hash(pipeline: Pipeline, digest: str) -> Pipeline:
 
 def parse_repo_config(source: str, text: str) -> RepoConfig:
     doc, found = parse_yaml(source, text)
+    doc, found = (doc, found) if found else _own_tags(source, text, doc)
     if doc is not None:
         found = problems(source, doc, "repo")
     if found:
