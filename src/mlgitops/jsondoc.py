@@ -30,12 +30,32 @@ def text(data: bytes, shown: str) -> str:
         raise BadInput(f"{shown}: not UTF-8 text ({exc.reason})") from exc
 
 
+class _Unheld(str):
+    """A number written past what a float holds (``1e400``, an integer of 400 digits), kept
+    as its text until its place in the document is found."""
+
+
+def _integer(text: str) -> Any:
+    value = int(text)
+    return value if abs(value) < _FLOAT_END else _Unheld(text)
+
+
+def _float(text: str) -> Any:
+    value = float(text)
+    return value if value - value == 0 else _Unheld(text)  # neither inf nor NaN
+
+
+#: The first integer no float holds (float's largest is just below it).
+_FLOAT_END = 2**1024
+
+
 def loads(document: str | bytes, shown: str) -> Any:
     """``json.loads(document)``; BadInput naming ``shown`` where it is nested deeper than
-    :data:`MAX_DEPTH`, or holds a number Python will not convert. Malformed JSON is the
-    caller's ValueError (JSONDecodeError) to word."""
+    :data:`MAX_DEPTH`, or holds a number Python will not convert, or one no float holds
+    (every reader does arithmetic in floats: an integer of 400 digits overflows it).
+    Malformed JSON is the caller's ValueError (JSONDecodeError) to word."""
     try:
-        doc = json.loads(document)
+        doc = json.loads(document, parse_int=_integer, parse_float=_float)
     except RecursionError:
         raise BadInput(_too_deep(shown)) from None
     except json.JSONDecodeError:
@@ -45,7 +65,29 @@ def loads(document: str | bytes, shown: str) -> Any:
         raise BadInput(f"{shown}: not valid JSON ({why})") from exc
     if _deeper_than(doc, MAX_DEPTH):
         raise BadInput(_too_deep(shown))
+    unheld = _unheld(doc)
+    if unheld is not None:
+        where, text = unheld
+        number = f"a number of {len(text.lstrip('-'))} digits" if len(text) > 24 else text
+        raise BadInput(f"{shown}: at {where}: {number} is more than a float holds")
     return doc
+
+
+def _unheld(doc: Any) -> tuple[str, str] | None:
+    """The place and text of the first number no float holds (a level at a time, as
+    :func:`_deeper_than` walks)."""
+    level: list[tuple[str, Any]] = [("", doc)]
+    while level:
+        deeper = []
+        for where, value in level:
+            if isinstance(value, _Unheld):
+                return where or "the top", str(value)
+            if isinstance(value, dict):
+                deeper += [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+            elif isinstance(value, list):
+                deeper += [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+        level = deeper
+    return None
 
 
 def _too_deep(shown: str) -> str:

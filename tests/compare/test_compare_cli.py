@@ -211,6 +211,42 @@ def test_a_missing_train_result_says_what_to_run(tmp_path: Path, capsys: Capsys)
     )
 
 
+@pytest.mark.parametrize(("spec_task", "written"), [("classification", "regression"),
+                                                  ("regression", "classification")])  # fmt: skip
+def test_a_train_result_of_another_task_than_the_spec_s_is_bad_input(
+    tmp_path: Path, capsys: Capsys, spec_task: str, written: str
+) -> None:
+    """A train.json that says another task than the spec (the spec's hash unchanged, so not
+    caught as a changed spec) was scored as that task: exit 3 (numpy's TypeError casting the
+    regression holdout's floats to class codes) for a classification spec."""
+    world = _world(
+        tmp_path,
+        None,
+        capsys,
+        "tasky",
+        task=spec_task,
+        metrics="[accuracy]" if spec_task == "classification" else "[rmse]",
+    )
+    train, holdout = _data()
+    if spec_task == "classification":
+        world.candidate(World.local(_fit(train)), holdout, [0, 1])
+    else:
+        model = LinearRegression().fit(train.drop(columns=["y"]), train["y"])
+        world.candidate(World.local(model), holdout, None)
+    path = world.output / "train.json"
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "task": written, "classes": [0, 1]}))
+    code, out, err = world.compare()
+    assert (code, out) == (2, "")
+    assert err == (
+        f"mlgitops compare: error: {path}: written for task {written!r}, not the spec's "
+        f"{spec_task!r}: run `mlgitops train tasky` again\n"
+    )
+    failed = json.loads((world.output / "failed.json").read_text())
+    assert (failed["stage"], failed["exit_code"]) == ("compare", 2)
+    assert not (world.output / "verdict.json").exists()
+
+
 def test_slices_report_every_segment_and_gate_the_largest_gap(
     tmp_path: Path, capsys: Capsys, verdict_schema: dict[str, Any]
 ) -> None:

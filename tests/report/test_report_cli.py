@@ -441,3 +441,62 @@ def test_a_slice_gap_gate_without_a_threshold_shows_a_dash(
         "| gate |  | ✅ max_gap - |",
     ]
     assert "| ✅ pass | `roc_auc` max\\_gap | 0.1000 | r |" in out.splitlines()
+
+
+FLOATLESS = "is more than a float holds"
+BOUNDS = "is out of bounds (maximum 1000000000)"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("duration_s", "1" + "0" * 400, f"a number of 401 digits {FLOATLESS}"),
+        ("fit_s", "1" + "0" * 400, f"a number of 401 digits {FLOATLESS}"),
+        ("gpu_seconds", "1" + "0" * 400, f"a number of 401 digits {FLOATLESS}"),
+        ("gpu_peak_memory_mb", "1" + "0" * 400, f"a number of 401 digits {FLOATLESS}"),
+        ("duration_s", "1e400", f"1e400 {FLOATLESS}"),  # Python reads it as infinity
+        ("gpu_seconds", "1e300", f"1e+300 {BOUNDS}"),
+        ("fit_s", "1" + "0" * 30, f"a number of 31 digits {BOUNDS}"),
+    ],
+)
+def test_a_train_time_or_memory_no_run_can_have_is_bad_input_naming_it(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str], field: str, value: str, shown: str
+) -> None:
+    """An integer past float's range passed the schema (``"number"``) and crashed the
+    lineage's arithmetic (OverflowError, exit 3); infinity showed as ``inf runner minutes``."""
+    report_repo.full()
+    train = (report_repo.handoff / "train.json").read_text("utf-8")
+    old = json.dumps(fixture("train.json")[field])
+    assert f'"{field}": {old},' in train
+    (report_repo.handoff / "train.json").write_text(
+        train.replace(f'"{field}": {old},', f'"{field}": {value},'), "utf-8"
+    )
+    assert report(report_repo, "--sha", HEAD) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        f"mlgitops report: error: .mlgitops/tumors/train.json: at {field}: {shown}\n",
+    )
+    assert not (report_repo.handoff / "report.md").exists()
+
+
+@pytest.mark.parametrize("field", ["candidate", "baseline", "delta"])
+def test_a_verdict_number_no_float_holds_is_bad_input_naming_it(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str], field: str
+) -> None:
+    """Every number of a hand-off document is read as a float somewhere: one past its range
+    crashed the table's formatting (OverflowError, exit 3)."""
+    report_repo.full()
+    path = report_repo.handoff / "verdict.json"
+    doc = json.loads(path.read_text("utf-8"))
+    doc["metrics"][0][field] = 0.5
+    path.write_text(
+        json.dumps(doc).replace(f'"{field}": 0.5', f'"{field}": 1{"0" * 400}', 1), "utf-8"
+    )
+    assert report(report_repo, "--sha", HEAD) == 2
+    assert capsys.readouterr() == (
+        "",
+        f"mlgitops report: error: .mlgitops/tumors/verdict.json: at metrics[0].{field}: a "
+        f"number of 401 digits {FLOATLESS}\n",
+    )
+    assert not (report_repo.handoff / "report.md").exists()

@@ -150,6 +150,13 @@ def _train_result(path: Path, pipeline: Pipeline) -> TrainResult:
     result = load_train_result(jsondoc.text(path.read_bytes(), str(path)), what=str(path))
     if result.pipeline != pipeline.name:
         raise BadInput(f"{path}: written for pipeline {result.pipeline!r}, not {pipeline.name!r}")
+    # the spec's hash covers its task, but a hand-edited or foreign train.json may keep the
+    # hash and say another task: its holdout would be scored as that task
+    if result.task != pipeline.task:
+        raise BadInput(
+            f"{path}: written for task {result.task!r}, not the spec's {pipeline.task!r}: "
+            f"run `mlgitops train {pipeline.name}` again"
+        )
     return result
 
 

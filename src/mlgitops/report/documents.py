@@ -22,6 +22,9 @@ MAX_BYTES = 8 * 1024 * 1024
 
 _STRING = {"type": "string"}
 _TEXT_OR_NONE = {"type": ["string", "null"]}
+#: A training's seconds or MiB: beyond any real run's, and a float holds it (an integer of
+#: 400 digits passed ``"number"`` and crashed the lineage's arithmetic).
+_AMOUNT = {"type": "number", "minimum": 0, "maximum": 10**9}
 
 TRAIN_FIELDS: dict[str, Any] = {
     "type": "object",
@@ -36,15 +39,15 @@ TRAIN_FIELDS: dict[str, Any] = {
         "content_key": _STRING,
         "hashes": {"type": "object", "required": ["data"], "properties": {"data": _STRING}},
         "cached": {"type": "boolean"},
-        "duration_s": {"type": "number", "minimum": 0},
+        "duration_s": _AMOUNT,
         "runner": _TEXT_OR_NONE,
         "gpu": _TEXT_OR_NONE,
         "gpu_count": {"type": "integer", "minimum": 0},
         "gpu_driver": _TEXT_OR_NONE,
         "device": {"enum": ["cpu", "cuda"]},
-        "fit_s": {"type": "number", "minimum": 0},
-        "gpu_seconds": {"type": "number", "minimum": 0},
-        "gpu_peak_memory_mb": {"type": ["number", "null"], "minimum": 0},
+        "fit_s": _AMOUNT,
+        "gpu_seconds": _AMOUNT,
+        "gpu_peak_memory_mb": {**_AMOUNT, "type": ["number", "null"]},
         "gpu_utilization": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
     },
 }
