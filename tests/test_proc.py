@@ -55,6 +55,18 @@ def test_a_commit_s_text_keeps_its_line_ends(repo: Path) -> None:
         proc.git_text(repo, "HEAD", "latin.yaml")
 
 
+def test_a_commit_s_folder_is_no_text(repo: Path) -> None:
+    """``git show`` lists a folder's entries: read as a file's text they met a JSON or YAML
+    parser's "Expecting value: line 1 column 1", naming no folder."""
+    (repo / "model.json").mkdir()
+    (repo / "model.json" / "x").write_text("{}\n")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x")
+    with pytest.raises(BadInput, match=r"^HEAD:model.json: a folder, not a file$"):
+        proc.git_text(repo, "HEAD", "model.json")
+    assert proc.git_text(repo, "HEAD", "model.json/x") == "{}\n"
+
+
 def test_a_command_past_its_timeout_is_stopped_with_every_process_it_started(
     tmp_path: Path,
 ) -> None:

@@ -70,6 +70,23 @@ def test_a_value_of_the_wrong_type_is_refused_naming_its_field(field: str, value
         results.load_train_result(json.dumps(doc), "run x: train.json")
 
 
+@pytest.mark.parametrize(
+    ("text", "held"), [("[]", "an array"), ("null", "null"), ("true", "true"), ("2.5", "a number")]
+)
+def test_a_document_that_is_no_json_object_says_so(text: str, held: str) -> None:
+    """Read as an object, it said ``'list' object has no attribute 'get'``."""
+    with pytest.raises(BadInput) as raised:
+        results.load_train_result(text, "run x: train.json")
+    assert str(raised.value) == (
+        f"run x: train.json: not a valid train result (it holds {held}, not a JSON object)"
+    )
+    with pytest.raises(BadInput) as raised:
+        results.load_provenance(text, "m/model.json")
+    assert str(raised.value) == (
+        f"m/model.json: not a valid provenance record (it holds {held}, not a JSON object)"
+    )
+
+
 def test_compare_refuses_a_train_json_nested_too_deeply(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

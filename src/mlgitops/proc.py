@@ -143,14 +143,22 @@ def from_root(root: Path, paths: Iterable[str]) -> list[str]:
 
 def git_text(root: Path, ref: str, path: str) -> str | None:
     """The text of ``path`` (from ``root``) at commit ``ref``; None where it does not exist
-    there (or ``ref`` does not); a BadInput naming ``ref:path`` where it is not UTF-8 text."""
+    there (or ``ref`` does not); a BadInput naming ``ref:path`` where it is not UTF-8 text,
+    or a folder (whose entries ``git show`` lists)."""
     shown = run(["git", "show", f"{ref}:./{path}"], cwd=root, check=False, lossless=True)
     if shown.returncode != 0:
         return None
+    if shown.stdout.startswith(f"tree {ref}:./{path}\n\n") and _is_folder(root, ref, path):
+        raise BadInput(f"{ref}:{path}: a folder, not a file")
     try:
         return os.fsencode(shown.stdout).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput(f"{ref}:{path}: not UTF-8 text ({exc.reason})") from exc
+
+
+def _is_folder(root: Path, ref: str, path: str) -> bool:
+    """Whether ``path`` at commit ``ref`` is a folder (a file may begin as a listing does)."""
+    return git("cat-file", "-t", f"{ref}:./{path}", cwd=root, check=False) == "tree"
 
 
 def git(*args: str, cwd: Path, check: bool = True, env: Mapping[str, str] | None = None) -> str:

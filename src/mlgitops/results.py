@@ -10,6 +10,7 @@ refuse documents they do not understand.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
@@ -17,6 +18,13 @@ from mlgitops import jsondoc
 from mlgitops.errors import BadInput
 
 SCHEMA_VERSION = 1
+#: What mends a record of what is deployed that a merge changed.
+RESTORE = "restore it from Git's history"
+#: The highest version MLflow's registry can number: its SQL stores keep versions in an
+#: INTEGER column, 32 bits on PostgreSQL and MySQL.
+MAX_REGISTRY_VERSION = 2**31 - 1
+#: How the registry writes a version: a whole number from 1, in ASCII digits.
+_REGISTRY_VERSION = re.compile(r"[1-9][0-9]*")
 #: ``verdict.json`` (written by ``compare``; read by ``report`` and ``deploy``).
 VERDICT_SCHEMA_VERSION = 2
 
@@ -224,10 +232,19 @@ def _brief(value: Any) -> str:
     return shown if len(shown) <= 80 else f"{shown[:77]}..."
 
 
+def _object(doc: Any) -> dict[str, Any]:
+    """``doc``, a JSON object; a ValueError saying what it holds where it is none."""
+    if isinstance(doc, dict):
+        return doc
+    kinds = {list: "an array", str: "a string", int: "a number", float: "a number"}
+    held = kinds.get(type(doc)) or json.dumps(doc)  # null, true, false
+    raise ValueError(f"it holds {held}, not a JSON object")
+
+
 def load_train_result(text: str, what: str = "train.json") -> TrainResult:
     """``train.json``; BadInput naming ``what`` (and the field) where it is not one."""
     try:
-        doc = jsondoc.loads(text, what)
+        doc = _object(jsondoc.loads(text, what))
         _check_version(doc, what)
         doc = _checked(TrainResult, doc)
         doc["hashes"] = Hashes(**doc["hashes"])
@@ -236,10 +253,27 @@ def load_train_result(text: str, what: str = "train.json") -> TrainResult:
         raise BadInput(f"{what}: not a valid train result ({exc})") from exc
 
 
-def load_provenance(text: str, what: str = "model.json") -> ProvenanceRecord:
-    """A ``model.json``; BadInput naming ``what`` (and the field) where it is not one."""
+def load_provenance(
+    text: str, what: str = "model.json", *, overlay: tuple[str, str] | None = None
+) -> ProvenanceRecord:
+    """A ``model.json``; BadInput naming ``what`` (and the field) where it is not one.
+
+    Each version it names must be one the registry can number. ``overlay``: the pipeline
+    and environment of the overlay it was read from, which it must name (with the
+    pipeline's registered model): deploy, promote and rollback write no other, and each
+    copies on the record it reads, so a record a merge changed would otherwise be committed
+    as another environment's, or another pipeline's. Every reader of a record that knows
+    where it lies passes it."""
+    record = _provenance(text, what)
+    problem = _misplaced(record, overlay) or _unregistrable(record)
+    if problem is not None:
+        raise BadInput(f"{what}: {problem}; {RESTORE}")
+    return record
+
+
+def _provenance(text: str, what: str) -> ProvenanceRecord:
     try:
-        doc = jsondoc.loads(text, what)
+        doc = _object(jsondoc.loads(text, what))
         _check_version(doc, what)
         doc = _checked(ProvenanceRecord, doc)
         for key in ("previous", "rolled_back_from"):
@@ -255,3 +289,38 @@ def load_provenance(text: str, what: str = "model.json") -> ProvenanceRecord:
 
 def _deployed(entry: dict[str, Any], where: str) -> DeployedModel:
     return DeployedModel(**_checked(DeployedModel, entry, where))
+
+
+def _misplaced(record: ProvenanceRecord, overlay: tuple[str, str] | None) -> str | None:
+    """Why ``record`` is not one of ``overlay`` (pipeline, environment); None where it is."""
+    if overlay is None:
+        return None
+    pipeline, environment = overlay
+    for name, value, wanted, whose in (
+        ("pipeline", record.pipeline, pipeline, "the overlay's"),
+        ("environment", record.environment, environment, "the overlay's"),
+        ("model_name", record.model_name, pipeline, "the overlay's pipeline"),
+    ):
+        if value != wanted:
+            return (
+                f"{name} {_brief(value)} is not {whose} ({wanted}): the record was changed "
+                "by other than deploy, promote and rollback"
+            )
+    return None
+
+
+def _unregistrable(record: ProvenanceRecord) -> str | None:
+    """Why a version ``record`` names (its own, or one it keeps) is none the registry can
+    number; None where each is one. Asked for it, the registry answers in its own words,
+    or its database's, naming no record."""
+    kept = [("previous.", record.previous), ("rolled_back_from.", record.rolled_back_from)]
+    kept += [(f"history[{i}].", entry) for i, entry in enumerate(record.history)]
+    for where, version in [("", record.version)] + [(w, e.version) for w, e in kept if e]:
+        if not _REGISTRY_VERSION.fullmatch(version):
+            return f"{where}version {_brief(version)} is no registry version"
+        if len(version) > len(str(MAX_REGISTRY_VERSION)) or int(version) > MAX_REGISTRY_VERSION:
+            return (
+                f"{where}version {_brief(version)} is too large for a registry version "
+                f"(at most {MAX_REGISTRY_VERSION})"
+            )
+    return None

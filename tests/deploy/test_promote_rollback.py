@@ -14,7 +14,7 @@ import pytest
 from mlgitops.gitops.message import parse_trailers
 from mlgitops.results import DeployedModel, ProvenanceRecord, dumps
 from tests.deploy.kube_api import KubeApi
-from tests.deploy.test_deploy import alias, check_overlays, deploy, merge_a_change
+from tests.deploy.test_deploy import alias, check_overlays, deploy, merge_a_change, versions
 from tests.deploy.test_status import (
     ABORTED_BY_ANALYSIS,
     FAILED_RUN,
@@ -561,3 +561,142 @@ def test_rollback_of_a_record_nested_too_deeply_is_bad_input(
     assert capsys.readouterr().err == (
         f"mlgitops rollback: error: {rel}: not valid JSON (nested more than 100 levels deep)\n"
     )
+
+
+def _staging_record_set(world: World, field: str, value: object) -> str:
+    """Staging's ``model.json`` with ``field`` set to ``value`` by hand, committed and pushed
+    (a pull request that changes only a record starts no deploy); its repo-relative path."""
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    doc = json.loads((world.work / rel).read_text("utf-8"))
+    doc[field] = value
+    (world.work / rel).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
+    git(world.work, "commit", "-qam", f"Set the staging record's {field}")
+    git(world.work, "push", "-q", "origin", "main")
+    return rel
+
+
+VERBS = {
+    "promote": ("--to", "production"),
+    "rollback": ("--env", "staging"),
+    "deploy": ("--env", "staging"),
+}
+CHANGED = "the record was changed by other than deploy, promote and rollback; restore it from Git's history"
+
+
+def refused_by_every_reader(
+    world: World, uri: str, capsys: pytest.CaptureFixture[str], verb: str, problem: str
+) -> None:
+    """``verb`` exits 2 on staging's record for ``problem`` (naming the file), and commits,
+    registers and moves nothing."""
+    head = world.remote_head()
+    capsys.readouterr()
+    assert cli_run(world.work, verb, world.name, *VERBS[verb], "--tracking-uri", uri) == 2
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    assert capsys.readouterr().err == f"mlgitops {verb}: error: {rel}: {problem}\n"
+    assert (world.remote_head(), git(world.work, "rev-parse", "HEAD")) == (head, head)
+    assert versions(uri, world.name) == ["1"]
+    assert (alias(uri, world.name, "staging"), alias(uri, world.name, "production")) == ("1", None)
+
+
+@pytest.mark.parametrize("verb", list(VERBS))
+@pytest.mark.parametrize(
+    ("field", "value", "whose"),
+    [
+        ("environment", "production", "the overlay's (staging)"),
+        ("pipeline", "other", "the overlay's ({name})"),
+        ("model_name", "other", "the overlay's pipeline ({name})"),
+    ],
+)
+def test_a_record_naming_another_pipeline_or_environment_than_its_overlay_is_refused(
+    staged: World,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    verb: str,
+    field: str,
+    value: str,
+    whose: str,
+) -> None:
+    """Staging's record edited by a merge to say ``"environment": "production"`` (or another
+    pipeline): promote copied it on, committing "model v1 from production to production" or
+    another pipeline's name in its subject, trailers and production's record."""
+    world, uri = staged, mlflow_server.uri
+    _staging_record_set(world, field, value)
+    said = f"{field} {value!r} is not {whose.format(name=world.name)}: {CHANGED}"
+    refused_by_every_reader(world, uri, capsys, verb, said)
+
+
+@pytest.mark.parametrize("verb", list(VERBS))
+@pytest.mark.parametrize(
+    ("version", "problem"),
+    [
+        ("abc", "version 'abc' is no registry version"),
+        ("01", "version '01' is no registry version"),
+        ("²", "version '²' is no registry version"),
+        (
+            "9" * 30,
+            f"version '{'9' * 30}' is too large for a registry version (at most 2147483647)",
+        ),
+    ],
+)
+def test_a_record_naming_no_registry_version_is_refused_naming_the_file(
+    staged: World,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    verb: str,
+    version: str,
+    problem: str,
+) -> None:
+    """promote answered a version that is none with MLflow's own words ("Parameter 'version'
+    must be an integer"), and promote and deploy one too large with SQLite's ("Python int
+    too large to convert to SQLite INTEGER"), naming no file."""
+    world, uri = staged, mlflow_server.uri
+    _staging_record_set(world, "version", version)
+    refused_by_every_reader(world, uri, capsys, verb, f"{problem}; restore it from Git's history")
+
+
+def committed_text(world: World, text: str | None) -> str:
+    """Staging's ``model.json`` committed holding ``text`` (None: a folder in its place); its
+    repo-relative path."""
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    if text is None:
+        (world.work / rel).mkdir()
+        (world.work / rel / "x").write_text("", "utf-8")
+    else:
+        (world.work / rel).write_text(text, "utf-8")
+    git(world.work, "add", rel)
+    git(world.work, "commit", "-qm", "A record that is none")
+    return rel
+
+
+@pytest.mark.parametrize("verb", ["promote", "rollback"])
+@pytest.mark.parametrize(
+    ("text", "held"),
+    [("[]\n", "an array"), ("null\n", "null"), ('"v1"\n', "a string"), ("1\n", "a number")],
+)
+def test_a_record_that_is_no_json_object_says_so(
+    world: World, capsys: pytest.CaptureFixture[str], verb: str, text: str, held: str
+) -> None:
+    rel = committed_text(world, text)
+    options = VERBS[verb]
+    head = git(world.work, "rev-parse", "HEAD")
+    capsys.readouterr()
+    assert cli_run(world.work, verb, world.name, *options, "--no-push") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops {verb}: error: {rel}: not a valid provenance record (it holds {held}, "
+        "not a JSON object)\n"
+    )
+    assert git(world.work, "rev-parse", "HEAD") == head
+
+
+@pytest.mark.parametrize("verb", ["promote", "rollback"])
+def test_a_record_that_is_a_folder_says_so(
+    world: World, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    rel = committed_text(world, None)
+    head = git(world.work, "rev-parse", "HEAD")
+    capsys.readouterr()
+    assert cli_run(world.work, verb, world.name, *VERBS[verb], "--no-push") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops {verb}: error: {head}:{rel}: a folder, not a file\n"
+    )
+    assert git(world.work, "rev-parse", "HEAD") == head

@@ -95,6 +95,38 @@ def test_an_older_record_without_the_optional_fields_still_loads() -> None:
 
 
 @pytest.mark.parametrize(
+    ("where", "value", "problem"),
+    [
+        ("history.1", "v1", "history[1].version 'v1' is no registry version"),
+        ("previous", "0", "previous.version '0' is no registry version"),
+        ("rolled_back_from", "2147483648", "rolled_back_from.version '2147483648' is too large"),
+    ],
+)
+def test_a_version_a_record_keeps_is_held_to_the_registry_s_numbers(
+    where: str, value: str, problem: str
+) -> None:
+    """``rollback --to`` restores a history entry's version: the registry was asked for it."""
+    doc = json.loads(results.dumps(replace(deployed(1, 2, 3), rolled_back_from=record(4))))
+    at = doc
+    for key in where.split("."):
+        at = at[int(key)] if isinstance(at, list) else at[key]
+    at["version"] = value
+    with pytest.raises(BadInput) as raised:
+        results.load_provenance(json.dumps(doc), "m.json")
+    assert str(raised.value).startswith(f"m.json: {problem}")
+    assert str(raised.value).endswith("; restore it from Git's history")
+
+
+def test_a_record_of_its_overlay_reads_back_and_one_of_another_is_refused() -> None:
+    text = results.dumps(deployed(1, 2))
+    assert results.load_provenance(text, overlay=("churn", "staging")) == deployed(1, 2)
+    with pytest.raises(BadInput, match=r"^model.json: environment 'staging' is not the "):
+        results.load_provenance(text, overlay=("churn", "production"))
+    with pytest.raises(BadInput, match=r"^model.json: pipeline 'churn' is not the overlay's "):
+        results.load_provenance(text, overlay=("tumors", "staging"))
+
+
+@pytest.mark.parametrize(
     ("versions", "to", "text"),
     [
         ((1,), None, "nothing to roll back to: model v1 is the only model recorded for staging"),

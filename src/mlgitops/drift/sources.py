@@ -65,7 +65,7 @@ def deployed_run(repo: Path, pipeline: Pipeline) -> tuple[str, str] | None:
         data = path.read_bytes()
     except OSError as exc:
         raise BadInput(f"{rel}: cannot read ({exc})") from exc
-    record = load_provenance(jsondoc.text(data, rel), rel)
+    record = load_provenance(jsondoc.text(data, rel), rel, overlay=(pipeline.name, env.name))
     return record.run_id, rel
 
 

@@ -38,6 +38,15 @@ def record_path(name: str, environment: str) -> str:
     return Overlay(name, environment).model_json
 
 
+def record_place(rel: str) -> tuple[str, str] | None:
+    """The pipeline name and environment whose record ``rel`` is (a :func:`record_path`);
+    None where it is none."""
+    parts = rel.split("/")
+    if len(parts) == 5 and record_path(parts[1], parts[3]) == rel:
+        return parts[1], parts[3]
+    return None
+
+
 def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
     """BadInput where the commits since ``ref`` (``ref...HEAD``: a pull request's, on its
     branch or merged) change a record of what is deployed, of any environment, under the
@@ -102,7 +111,7 @@ def find_baseline(
     text = proc.git_text(root, ref, path)
     if text is None:  # listed a moment ago: the ref moved, or the repository is changing
         raise BadInput(f"{source}: listed by git, but it cannot be read")
-    record = load_provenance(text, what=source)
+    record = load_provenance(text, source, overlay=(name, env))
     info = Baseline(
         True,
         reason=_why_elsewhere(pipeline, ref, name, env),

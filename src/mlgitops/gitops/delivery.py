@@ -183,7 +183,9 @@ def planned_version(root: Path, edit: Edit, overlay: Overlay) -> Planned | None:
             "once the registry holds it",
         )
     text = change.files[overlay.model_json]
-    record = load_provenance(text, overlay.model_json)
+    record = load_provenance(
+        text, overlay.model_json, overlay=(overlay.pipeline, overlay.environment)
+    )
     return Planned(record, overlay.model_json, "nothing committed")
 
 

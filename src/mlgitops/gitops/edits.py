@@ -32,7 +32,10 @@ from mlgitops.spec.deploy import Environment
 def read_record(snapshot: Snapshot, overlay: Overlay) -> ProvenanceRecord | None:
     """The overlay's ``model.json`` at the snapshot; ``None`` before the first deploy."""
     text = snapshot.read(overlay.model_json)
-    return None if text is None else results.load_provenance(text, overlay.model_json)
+    if text is None:
+        return None
+    place = (overlay.pipeline, overlay.environment)
+    return results.load_provenance(text, overlay.model_json, overlay=place)
 
 
 def _kustomization(snapshot: Snapshot, overlay: Overlay) -> str:

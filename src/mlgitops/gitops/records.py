@@ -29,11 +29,8 @@ from mlgitops.gitops.registry import (
     Registry,
     open_registry,
 )
-from mlgitops.results import ProvenanceRecord
+from mlgitops.results import RESTORE, ProvenanceRecord
 from mlgitops.spec.model import Pipeline
-
-#: What mends a record a merge changed.
-RESTORE = "restore it from Git's history"
 
 
 def another_model(record: ProvenanceRecord, found: ModelVersion) -> bool:
@@ -91,7 +88,8 @@ def model_lines_problems(root: Path, pipeline: Pipeline, commit: str) -> list[tu
             continue
         held = proc.git_text(root, commit, overlay.model_json)
         where = f"{commit[:12]}:{overlay.model_json}"
-        record = None if held is None else load_provenance(held, what=where)
+        place = (pipeline.name, env.name)
+        record = None if held is None else load_provenance(held, where, overlay=place)
         if (problem := model_lines_problem(text, overlay, record)) is not None:
             found.append((overlay.kustomization, problem))
     return found
@@ -192,9 +190,7 @@ def _disagreement(
             f"({RESTORE}), or the alias was set by other than deploy, promote and rollback "
             "(remove it)"
         )
-    record = load_provenance(text, what=f"{commit[:12]}:{rel}")
-    if not record.version.isdigit():
-        return f"{commit[:12]}:{rel}: version {record.version!r} is no registry version; {RESTORE}"
+    record = load_provenance(text, f"{commit[:12]}:{rel}", overlay=(name, env))
     if aliases is None:
         return (
             f"{rel} records version {record.version} as deployed to {label}, where MLflow "
@@ -251,6 +247,6 @@ def _made_by_us(root: Path, registry: Registry, place: _Place) -> bool:
     text = proc.git_text(root, commit, rel)
     if text is None:
         return not writer
-    record = load_provenance(text, what=f"{commit[:12]}:{rel}")
-    found = registry.get_version(name, record.version) if record.version.isdigit() else None
+    record = load_provenance(text, f"{commit[:12]}:{rel}", overlay=(name, env))
+    found = registry.get_version(name, record.version)
     return found is not None and found.tags.get(COMMIT_TAG + writer) == env

@@ -57,6 +57,7 @@ def unless_judged_against_another(
     pipeline's name and environments. Runs after the edits that find a newer merge deploys
     itself."""
     from mlgitops import proc
+    from mlgitops.evaluation.baseline import record_place
     from mlgitops.results import load_provenance
 
     def apply(snapshot: Snapshot) -> Change | Unchanged:
@@ -65,7 +66,8 @@ def unless_judged_against_another(
             return outcome
         text = proc.git_text(snapshot.root, snapshot.commit, judged.path)
         shown = f"{snapshot.commit[:12]}:{judged.path}"
-        now = None if text is None else load_provenance(text, what=shown)
+        place = record_place(judged.path)
+        now = None if text is None else load_provenance(text, shown, overlay=place)
         if _model(now) in (_model(judged.record), _model(new)):
             return outcome
         raise CheckFailed(_moved(now, judged, pipeline, new))
