@@ -18,6 +18,7 @@ import yaml
 from mlgitops.errors import SpecError
 from mlgitops.spec import load_repo
 from mlgitops.spec.loader import parse_pipeline
+from tests.conftest import PROJECT
 
 SPECS = Path(__file__).parent / "specs"
 INVALID = sorted(p.with_suffix("").name for p in (SPECS / "invalid").glob("*.errors"))
@@ -431,3 +432,20 @@ def test_what_a_document_writes_out_is_never_too_many_values_only_what_aliases_a
     assert [str(p) for p in found] == [
         f"pipelines/x.yaml:2:10: YAML: its aliases expand to more than {MAX_VALUES:,} values"
     ]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("task: classification", "task:\tclassification\ndescription: Wow!"),
+        ("task: classification", "task: !!str classification"),
+    ],
+    ids=["exclamation-mark", "standard-tag"],
+)
+def test_an_exclamation_mark_or_a_standard_tag_is_no_tag_of_its_own(edit: tuple[str, str]) -> None:
+    """Only a tag of its own (``!foo``) is refused: text holding ``!`` (read by the fast
+    reader, which a tab after a key sends nowhere else) and YAML's own tags load."""
+    text = (PROJECT / "pipelines" / "tumors.yaml").read_text()
+    assert edit[0] in text
+    text = text.replace(edit[0], edit[1]).replace("description: ", "# description: ", 1)
+    assert parse_pipeline("pipelines/tumors.yaml", text).task == "classification"

@@ -114,7 +114,7 @@ def named_columns(
     ``compare.slices.column`` is not a column of the pipeline's data file at ``location``
     (``header``); ``declared_too``: only where the schema does not declare it either (where
     it does, validation reports the missing column); where a ``data.split.key`` column is
-    not a column of the file the schema declares (the split reads those alone)."""
+    one the schema does not declare (the split reads those alone)."""
     from mlgitops.errors import SpecError
     from mlgitops.spec import spec_problem
 
@@ -137,7 +137,8 @@ def named_columns(
     ]
     split = pipeline.data.split
     if split is not None and split.key:
-        known = [name for name, _ in declared_columns(schema, header)]
+        # declared but not in the file: validation reports the missing column
+        keyed = dict(declared_columns(schema, [*split.key, *header]))
         where = pipeline.data.schema or f"{pipeline.source} (data.columns)"
         problems += [
             spec_problem(
@@ -145,10 +146,10 @@ def named_columns(
                 pipeline,
                 ["data", "split", "key", i],
                 f"data.split.key {column!r} is not a column the schema declares "
-                f"({where}: {', '.join(known)})",
+                f"({where}: {', '.join(keyed)})",
             )
             for i, column in enumerate(split.key)
-            if column not in known
+            if column not in keyed
         ]
     in_file = slices is not None and slices.column in header
     if slices is not None and in_file and not dict(declared_columns(schema, [slices.column])):

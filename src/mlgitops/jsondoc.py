@@ -35,27 +35,33 @@ class _Unheld(str):
     as its text until its place in the document is found."""
 
 
-def _integer(text: str) -> Any:
-    value = int(text)
-    return value if abs(value) < _FLOAT_END else _Unheld(text)
-
-
-def _float(text: str) -> Any:
-    value = float(text)
-    return value if value - value == 0 else _Unheld(text)  # neither inf nor NaN
-
-
-#: The first integer no float holds (float's largest is just below it).
-_FLOAT_END = 2**1024
-
-
 def loads(document: str | bytes, shown: str) -> Any:
     """``json.loads(document)``; BadInput naming ``shown`` where it is nested deeper than
     :data:`MAX_DEPTH`, or holds a number Python will not convert, or one no float holds
     (every reader does arithmetic in floats: an integer of 400 digits overflows it).
     Malformed JSON is the caller's ValueError (JSONDecodeError) to word."""
+    unheld: list[str] = []
+
+    def integer(text: str) -> Any:
+        value = int(text)
+        if len(text) < 300:  # float's largest has 309 digits
+            return value
+        try:
+            float(value)
+        except OverflowError:
+            unheld.append(text)
+            return _Unheld(text)
+        return value
+
+    def floating(text: str) -> Any:
+        value = float(text)
+        if value - value == 0:  # neither inf nor NaN
+            return value
+        unheld.append(text)
+        return _Unheld(text)
+
     try:
-        doc = json.loads(document, parse_int=_integer, parse_float=_float)
+        doc = json.loads(document, parse_int=integer, parse_float=floating)
     except RecursionError:
         raise BadInput(_too_deep(shown)) from None
     except json.JSONDecodeError:
@@ -65,17 +71,16 @@ def loads(document: str | bytes, shown: str) -> Any:
         raise BadInput(f"{shown}: not valid JSON ({why})") from exc
     if _deeper_than(doc, MAX_DEPTH):
         raise BadInput(_too_deep(shown))
-    unheld = _unheld(doc)
-    if unheld is not None:
-        where, text = unheld
+    if unheld:
+        where, text = _unheld(doc)
         number = f"a number of {len(text.lstrip('-'))} digits" if len(text) > 24 else text
         raise BadInput(f"{shown}: at {where}: {number} is more than a float holds")
     return doc
 
 
-def _unheld(doc: Any) -> tuple[str, str] | None:
+def _unheld(doc: Any) -> tuple[str, str]:
     """The place and text of the first number no float holds (a level at a time, as
-    :func:`_deeper_than` walks)."""
+    :func:`_deeper_than` walks); only asked where the parse made one."""
     level: list[tuple[str, Any]] = [("", doc)]
     while level:
         deeper = []
@@ -87,7 +92,7 @@ def _unheld(doc: Any) -> tuple[str, str] | None:
             elif isinstance(value, list):
                 deeper += [(f"{where}[{i}]", v) for i, v in enumerate(value)]
         level = deeper
-    return None
+    raise AssertionError("a number no float holds was parsed, and is nowhere")
 
 
 def _too_deep(shown: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -519,3 +520,29 @@ def test_floats_that_are_not_all_whole_numbers_are_not_given_to_a_model_that_tak
     )
     assert scores.comparison.features is not None
     assert scores.comparison.features.type_changed[0].compatible is False
+
+
+def test_training_rows_read_from_a_url_are_not_fetched_again_to_match_columns(
+    tmp_path: Path,
+) -> None:
+    """compare does not fetch URL data again (nothing tells it is the data trained on): the
+    candidate's rows stay as recorded, unmatched over another model's columns."""
+    from mlgitops.commands.compare import _training_rows
+
+    before = _frame()
+    deployed = _with_inputs(before, slice(0, 60))
+    own = _with_inputs(before.assign(extra=1), slice(0, 60))
+    own = replace(own, columns=(*own.columns, "extra"))
+    pipeline = Pipeline(
+        "churn",
+        "pipelines/churn.yaml",
+        Data("https://127.0.0.1:9/churn.csv", "y"),  # nothing listens: a fetch would fail
+        Model("sklearn.linear_model.LogisticRegression"),
+        "classification",
+        ("accuracy",),
+    )
+    frame = before.iloc[60:].reset_index(drop=True)
+    found = over_columns_of(
+        own, deployed, frame, lambda: _training_rows(tmp_path, pipeline), row_fingerprints
+    )
+    assert found is own

@@ -195,6 +195,16 @@ def test_multiclass_precision_on_every_class_predicted_on_enough_rows_is_judged(
     assert statuses["max_drop"][0] in ("pass", "fail")
 
 
+def test_multiclass_precision_of_a_model_that_never_predicts_a_class_is_judged() -> None:
+    """A class never predicted counts 0 in the average (scikit-learn's zero_division=0):
+    no chance of few rows, and the gates fail on it."""
+    result = _scored("precision", *_three_classes(0))
+    assert result.candidate is not None and result.candidate < 0.6
+    statuses = _statuses(Gate("precision", min=0.8, max_drop=0.0), result)
+    assert statuses["min"] == ("fail", f"precision {result.candidate:.4f} is below the floor 0.8")
+    assert statuses["max_drop"][0] == "fail"
+
+
 def test_an_interval_needs_no_more_undefined_resamples_than_a_tail_holds() -> None:
     # 37 of 100 resamples undefined: the other 63 are a selected sample, not a random one
     assert (

@@ -455,6 +455,7 @@ BOUNDS = "is out of bounds (maximum 1000000000)"
         ("gpu_seconds", "1" + "0" * 400, f"a number of 401 digits {FLOATLESS}"),
         ("gpu_peak_memory_mb", "1" + "0" * 400, f"a number of 401 digits {FLOATLESS}"),
         ("duration_s", "1e400", f"1e400 {FLOATLESS}"),  # Python reads it as infinity
+        ("fit_s", str(2**1024 - 1), f"a number of 309 digits {FLOATLESS}"),  # rounds to inf
         ("gpu_seconds", "1e300", f"1e+300 {BOUNDS}"),
         ("fit_s", "1" + "0" * 30, f"a number of 31 digits {BOUNDS}"),
     ],

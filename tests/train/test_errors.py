@@ -203,6 +203,22 @@ def test_every_problem_train_finds_in_the_spec_is_named_at_its_place(
     assert runs_of(mlflow_server.uri, name) == []
 
 
+def test_a_split_key_column_the_schema_declares_and_the_file_lacks_is_validation_s_to_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The key names a column the schema declares: the spec is sound, and the file that
+    lacks the column fails validation, which names it."""
+    name = unique("key")
+    root = example_repo(tmp_path / "repo", name)
+    _edit(root, name, "seed: 42, stratify: true}", "seed: 42, key: [texture]}")
+    data = root / "data" / "tumors.csv"
+    rows = [line.split(",") for line in data.read_text().splitlines()]
+    data.write_text("".join(",".join(r[:1] + r[2:]) + "\n" for r in rows))
+    assert cli(root, "validate", name) == 1
+    out, err = capsys.readouterr()
+    assert "data.split.key" not in out + err and "texture" in out, out + err
+
+
 def test_an_unreachable_server_names_the_uri(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -136,10 +136,15 @@ def _trained_here(
 
 def _training_rows(root: Path, pipeline: Pipeline) -> Any:
     """The candidate's training rows, read and split again as ``train`` did (the data is
-    the data it was trained on: :func:`_trained_here`)."""
+    the data it was trained on: :func:`_trained_here`); None for data read from a URL,
+    which is not fetched again (nothing tells whether it is what it was)."""
     import tempfile
 
+    from mlgitops.spec.model import is_url
     from mlgitops.training.data import load_split
+
+    if any(is_url(path) for path in (pipeline.data.path, pipeline.data.test_path) if path):
+        return None
 
     with tempfile.TemporaryDirectory() as workdir:
         return load_split(root, pipeline, Path(workdir)).train

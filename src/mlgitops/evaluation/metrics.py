@@ -151,20 +151,23 @@ def fewest_predicted(
     name: str, holdout: Holdout, predictions: Predictions
 ) -> tuple[Any, int] | None:
     """For precision, a ratio over the rows a model predicts a class (binary: the positive
-    class; multiclass: each class of the macro average, those the true labels hold), the
-    class the model predicts on the fewest rows and how many: a precision of 1 on one such
-    row is no evidence of anything. None for any other metric."""
+    class; multiclass: each class of the macro average, those the true labels hold, that the
+    model predicts at all), the class the model predicts on the fewest rows and how many: a
+    precision of 1 on one such row is no evidence of anything. None for any other metric."""
     if name != "precision" or holdout.task != "classification" or holdout.k < 2:
         return None
     from mlgitops.features import native
 
+    counts = np.bincount(predictions.labels.astype(np.int64), minlength=holdout.k)
     if holdout.k == 2:
         among = np.array([1])
     else:
-        among = np.flatnonzero(np.bincount(holdout.y.astype(np.int64), minlength=holdout.k))
+        # a class the model never predicts is a precision of 0 in the average (scikit-learn's
+        # zero_division=0): no noise of few rows, and judged as such
+        present = np.bincount(holdout.y.astype(np.int64), minlength=holdout.k) > 0
+        among = np.flatnonzero(present & (counts[: holdout.k] > 0))
         if not len(among):
             return None
-    counts = np.bincount(predictions.labels.astype(np.int64), minlength=holdout.k)
     fewest = int(among[np.argmin(counts[among])])
     return native(holdout.classes[fewest]), int(counts[fewest])
 

@@ -127,14 +127,16 @@ def over_columns_of(
     its own are other ones (a column added or renamed since): its rows as recorded cannot
     be matched with the deployed model's, and the rows it holds with another target would
     go unseen (:mod:`mlgitops.evaluation.recognition`). ``training_frame`` reads its
-    training rows again; asked only then. Unchanged where the columns are the same, or
-    where the data lacks one of the deployed model's columns (the comparison is refused
-    for it: :func:`unseen_rows`)."""
+    training rows again, asked only then (None: they cannot be read as they were trained
+    on). Unchanged where the columns are the same, or where the data lacks one of the
+    deployed model's columns (the comparison is refused for it: :func:`unseen_rows`)."""
     if sorted(candidate.columns) == sorted(deployed.columns):
         return candidate
     if any(c not in holdout.columns for c in deployed.columns):
         return candidate
     rows = training_frame()
+    if rows is None:
+        return candidate
     inputs = None
     if deployed.inputs is not None and deployed.input_columns:
         inputs = fingerprint(rows, list(deployed.input_columns))

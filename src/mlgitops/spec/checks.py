@@ -20,6 +20,7 @@ from mlgitops.spec.images import image_rules
 from mlgitops.spec.model import (
     CLASSIFICATION_METRICS,
     DEFAULT_METRICS,
+    INLINE_KINDS,
     REGRESSION_METRICS,
     TASK_METRICS,
     Compare,
@@ -185,29 +186,29 @@ def _model_rules(model: Any) -> Iterator[tuple[list[Key], str, bool]]:
         yield ["model", "params"], "'params' applies to 'estimator' only", True
 
 
-#: The inline dtypes whose values are numbers, and those whose values are text.
-_NUMBER_DTYPES = frozenset({"int64", "int32", "float64", "float32"})
-_TEXT_DTYPES = frozenset({"str", "category"})
-
-
 def _checks_against_dtype(
     name: str, column: dict[str, Any], dtype: str
 ) -> Iterator[tuple[list[Key], str, bool]]:
     """A check no value of the column's dtype can pass, or that pandera cannot run on it:
     a bound of a column that holds no numbers, a pattern of one that holds no text, an
     allowed value of another kind than the column's values. Each fails every row."""
+    kind = INLINE_KINDS.get(dtype)
+    if kind is None:
+        return  # no inline dtype: the schema says so
     where: list[Key] = ["data", "columns", name]
-    if dtype not in _NUMBER_DTYPES and dtype != "bool":
-        holds = "dates" if dtype.startswith("datetime") else "text"
+    if kind not in "ifb":
+        holds = {"M": "dates", "O": "text"}[kind]
+        why = f"its values are {holds}, which never order with a number"
+        if dtype == "category":
+            why = "pandas orders no value of an unordered category with a number"
         for bound in ("min", "max"):
             if is_number(column.get(bound)):
                 message = (
-                    f"{bound} is a number, and column {name!r} is {dtype}: its values are "
-                    f"{holds}, which never order with a number; declare a numeric dtype, "
-                    f"or drop {bound}"
+                    f"{bound} is a number, and column {name!r} is {dtype}: {why}; declare a "
+                    f"numeric dtype, or drop {bound}"
                 )
                 yield [*where, bound], message, False
-    if dtype not in _TEXT_DTYPES and isinstance(column.get("regex"), str):
+    if kind != "O" and isinstance(column.get("regex"), str):
         message = (
             f"regex matches text, and column {name!r} is {dtype}: declare dtype str, or drop regex"
         )
@@ -216,14 +217,15 @@ def _checks_against_dtype(
     if not isinstance(allowed, list):
         return
     for i, value in enumerate(allowed):
-        if dtype in _TEXT_DTYPES and (is_number(value) or isinstance(value, bool)):
+        # a category read from Parquet may hold numbers: only str is text whatever the file
+        if dtype == "str" and (is_number(value) or isinstance(value, bool)):
             shown = str(value).lower() if isinstance(value, bool) else repr(value)
             message = (
                 f"column {name!r} is {dtype}: its values are text, which never equal "
                 f"{shown}; quote it ('{shown}')"
             )
             yield [*where, "isin", i], message, False
-        elif dtype in _NUMBER_DTYPES and isinstance(value, str):
+        elif kind in "if" and isinstance(value, str):
             message = (
                 f"column {name!r} is {dtype}: its values are numbers, which never equal the "
                 f"text {value!r}; write a number, unquoted"

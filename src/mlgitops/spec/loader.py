@@ -79,14 +79,37 @@ def parse_pipeline(source: str, text: str) -> Pipeline:
 
 
 def _own_tags(source: str, text: str, doc: Any) -> tuple[Any, list[Problem]]:
-    """``doc``, or None and the problem of its first value with a tag of its own (``!foo``):
-    no reader of a spec or of the repository config knows such a value."""
-    if doc is None or "!" not in text:
+    """``doc``, or None and the problem of its first value with a tag of its own (``!foo``),
+    which the YAML reader keeps as a value no reader of a spec or of the repository config
+    knows (``task: !foo classification`` is no task)."""
+    found = _own_tag(doc) if doc is not None and "!" in text else None
+    if found is None:
         return doc, []
-    from mlgitops.spec.slowyaml import local_tag
+    path, tag = found
+    why = f"YAML: {tag} is a tag mlgitops does not read: remove it"
+    return None, [Problem(source, *locate(doc, path), why)]
 
-    tagged = local_tag(source, text)
-    return (None, [tagged]) if tagged is not None else (doc, [])
+
+def _own_tag(doc: Any) -> tuple[list[Key], str] | None:
+    """Where the first value with a tag of its own is, and the tag (a level at a time)."""
+    level: list[tuple[list[Key], Any]] = [([], doc)]
+    seen: set[int] = set()  # a collection an alias names again is walked once
+    while level:
+        deeper: list[tuple[list[Key], Any]] = []
+        for path, value in level:
+            tag = getattr(getattr(value, "tag", None), "value", None)
+            if isinstance(tag, str) and not tag.startswith("tag:yaml.org,2002:"):
+                return path, tag
+            if isinstance(value, Mapping | list):
+                if id(value) in seen:
+                    continue
+                seen.add(id(value))
+            if isinstance(value, Mapping):
+                deeper += [([*path, k], v) for k, v in value.items()]
+            elif isinstance(value, list):
+                deeper += [([*path, i], v) for i, v in enumerate(value)]
+        level = deeper
+    return None
 
 
 def parse_pipeline_doc(source: str, text: str) -> tuple[Pipeline, Any]:

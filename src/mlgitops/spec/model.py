@@ -42,6 +42,21 @@ class Split:
     key: tuple[str, ...] = ()
 
 
+#: numpy's kind of the values of each inline dtype (the spec schema's enum): ``i``
+#: integers, ``f`` floats, ``O`` text (a ``category`` read from Parquet may hold numbers),
+#: ``b`` booleans, ``M`` dates.
+INLINE_KINDS = {
+    "int64": "i",
+    "int32": "i",
+    "float64": "f",
+    "float32": "f",
+    "str": "O",
+    "bool": "b",
+    "category": "O",
+    "datetime64[ns]": "M",
+}
+
+
 @record
 class Column:
     """An inline schema column (``data.columns``)."""

@@ -131,7 +131,7 @@ def _files(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
         if not isinstance(rel, str) or is_url(rel):
             continue
         if not _exists(root, rel):
-            yield path, f"'{rel}' does not exist in the repository{_near(root, rel)}"
+            yield path, absent(root, rel)
         elif path[0] == "data" and (root / rel).is_dir():  # data and schemas are files
             yield path, f"'{rel}' is a folder, not a file"
         elif path[0] != "model" and fsio.leaves(root, root / rel):
@@ -144,6 +144,11 @@ def _files(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
                     ["model", "command"],
                     f"runs '{script}', which does not exist in the repository",
                 )
+
+
+def absent(root: Path, rel: str) -> str:
+    """What a spec's problem says of a path ``rel`` that is not in the repository."""
+    return f"'{rel}' does not exist in the repository{_near(root, rel)}"
 
 
 def _near(root: Path, rel: str) -> str:

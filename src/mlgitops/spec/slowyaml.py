@@ -72,30 +72,6 @@ def _load_slow(source: str, text: str) -> tuple[Any, list[Problem]]:
     return doc, []
 
 
-def local_tag(source: str, text: str) -> Problem | None:
-    """The first value with a tag of its own (``!foo``), which ruamel keeps as a value no
-    reader of a spec knows (``task: !foo classification`` is no task), at its place."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
-
-    stack, seen = [YAML(typ="rt", pure=True).compose(text)], set()
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        tag = str(getattr(node.tag, "value", node.tag))
-        if not tag.startswith("tag:yaml.org,2002:"):
-            mark = node.start_mark
-            why = f"{tag} is a tag mlgitops does not read: remove it"
-            return Problem(source, mark.line + 1, mark.column + 1, f"YAML: {why}")
-        if isinstance(node, MappingNode):
-            stack += [part for pair in reversed(node.value) for part in reversed(pair)]
-        elif isinstance(node, SequenceNode):
-            stack += reversed(node.value)
-    return None
-
-
 def _unreadable(source: str, text: str, exc: ValueError | RecursionError) -> Problem:
     """Where YAML that parses holds what Python cannot make a value of: an integer past its
     digit limit, or collections nested deeper than its stack."""

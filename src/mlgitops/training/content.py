@@ -32,6 +32,7 @@ from mlgitops.errors import DataError
 from mlgitops.record import asdict
 from mlgitops.results import Hashes
 from mlgitops.spec.model import Pipeline, is_url
+from mlgitops.spec.positions import dotted
 
 #: The key's own version: raised whenever ``train`` makes something else of the same inputs
 #: (another split, other hand-off files), so that no run made before is reused for them, or
@@ -149,19 +150,16 @@ def hashes(root: Path, pipeline: Pipeline, data_bytes_hash: str | None = None) -
     data = data_bytes_hash or data_hash(root, pipeline)
     model = pipeline.model
     missing = [i for i, rel in enumerate(model.code) if not (root / rel).exists()]
-    if missing:
+    if missing:  # as render says it, at the spec's line
         from mlgitops.errors import SpecError
         from mlgitops.spec import spec_problem
+        from mlgitops.spec.references import absent
 
+        places: list[list[str | int]] = [["model", "code", i] for i in missing]
         raise SpecError(
             [
-                spec_problem(
-                    root,
-                    pipeline,
-                    ["model", "code", i],
-                    f"model.code[{i}]: {model.code[i]!r} does not exist in the repository",
-                )
-                for i in missing
+                spec_problem(root, pipeline, at, f"{dotted(at)}: {absent(root, model.code[i])}")
+                for at, i in zip(places, missing, strict=True)
             ]
         )
     code = code_files(root, pipeline.trainer_inputs(), declared=model.code)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.spec.model import INLINE_KINDS
 from mlgitops.validation.rules import CheckRule, ColumnRule, Schema
 
 if TYPE_CHECKING:
@@ -21,16 +22,20 @@ if TYPE_CHECKING:
 
 
 #: An inline dtype (the spec schema's enum) -> str() of pandera's dtype, the Arrow type
-#: to read it as, whether that is exact, and numpy's kind of its values.
+#: to read it as, whether that is exact, and numpy's kind of its values (the spec's
+#: :data:`~mlgitops.spec.model.INLINE_KINDS`).
 INLINE_DTYPES: dict[str, tuple[str, str, bool, str]] = {
-    "int64": ("int64", "int64", True, "i"),
-    "int32": ("int32", "int32", True, "i"),
-    "float64": ("float64", "double", True, "f"),
-    "float32": ("float32", "float", True, "f"),
-    "str": ("string[pyarrow]", "string", True, "O"),
-    "bool": ("bool", "bool", True, "b"),
-    "category": ("category", "string", False, "O"),
-    "datetime64[ns]": ("datetime64[ns]", "string", False, "M"),
+    name: (*read, INLINE_KINDS[name])
+    for name, read in {
+        "int64": ("int64", "int64", True),
+        "int32": ("int32", "int32", True),
+        "float64": ("float64", "double", True),
+        "float32": ("float32", "float", True),
+        "str": ("string[pyarrow]", "string", True),
+        "bool": ("bool", "bool", True),
+        "category": ("category", "string", False),
+        "datetime64[ns]": ("datetime64[ns]", "string", False),
+    }.items()
 }
 #: pandera's name of a dtype -> the spec's, where they differ: pandas' text, which an inline
 #: ``str`` column is (and a schema file's ``str`` or ``string``).
