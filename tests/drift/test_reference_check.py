@@ -91,7 +91,12 @@ COLOR = "ref.json: features[1] (color): "
         ("features.0.bins.edges", [5, "10", 15], X + "bins.edges[1] must be a finite number"),
         ("features.0.bins.edges", [5, None, 15], X + "bins.edges[1] must be a finite number"),
         ("features.0.bins.edges", [5, True, 15], X + "bins.edges[1] must be a finite number"),
-        ("features.0.bins.edges", [5, 10**400, 15], X + "bins.edges[1] must be a finite number"),
+        (  # no float holds it: refused as the document is read, at its place
+            "features.0.bins.edges",
+            [5, 10**400, 15],
+            "ref.json: at features[0].bins.edges[1]: a number of 401 digits is more than a "
+            "float holds",
+        ),
         ("features.0.bins.edges", [5, 15, 10], X + "bins.edges must be strictly increasing"),
         ("features.0.bins.edges", [5, 10, 10], X + "bins.edges must be strictly increasing"),
         ("features.0.cdf.values", [float("nan")] * 11, X + "cdf.values[0] must be a finite number"),
@@ -122,7 +127,12 @@ COLOR = "ref.json: features[1] (color): "
         ("features.0.null_rate", None, X + "null_rate must be a number from 0 to 1"),
         ("features.1.top", ["a", "b"], COLOR + "top must be an object of category counts"),
         ("features.1.top", {"a": 12, "b": "9"}, COLOR + "top['b'] " + COUNT),
-        ("features.1.top", {"a": 10**400}, COLOR + "top['a'] " + COUNT),
+        (
+            "features.1.top",
+            {"a": 10**400},
+            "ref.json: at features[1].top.a: a number of 401 digits is more than a float holds",
+        ),
+        ("features.1.top", {"a": 2**60}, COLOR + "top['a'] " + COUNT),
         ("features.1.other", None, COLOR + "other " + COUNT),
         ("features.1.distinct", -2, COLOR + "distinct " + COUNT),
         (
