@@ -26,6 +26,8 @@ class KubeApi:
     def __init__(self, contracts: Path) -> None:
         self.contracts = contracts
         self.objects: dict[str, dict[str, Any]] = {}
+        #: bodies served as they are, whatever a CRD says (what a proxy or another server gives)
+        self.raw: dict[str, tuple[bytes, str]] = {}
         self.requests: list[str] = []
         self.url = ""
 
@@ -33,9 +35,11 @@ class KubeApi:
         """Serve ``obj`` (it must be valid against its CRD)."""
         problems = object_problems(obj, self.contracts)
         assert not problems, problems
+        self.objects[self.path_of(obj)] = obj
+
+    def path_of(self, obj: dict[str, Any]) -> str:
         meta = obj["metadata"]
-        path = f"/apis/{obj['apiVersion']}/namespaces/{meta['namespace']}/{PLURALS[obj['kind']]}/{meta['name']}"
-        self.objects[path] = obj
+        return f"/apis/{obj['apiVersion']}/namespaces/{meta['namespace']}/{PLURALS[obj['kind']]}/{meta['name']}"
 
     def kubeconfig(self, folder: Path, token: str = TOKEN) -> Path:
         path = folder / "kubeconfig"
@@ -58,6 +62,13 @@ def _handler(api: KubeApi) -> type[BaseHTTPRequestHandler]:
             api.requests.append(f"GET {path}")
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                 self._send(401, _status(401, "Unauthorized", "Unauthorized"))
+            elif path in api.raw:
+                data, media = api.raw[path]
+                self.send_response(200)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
             elif path in api.objects:
                 self._send(200, api.objects[path])
             else:

@@ -179,6 +179,64 @@ def test_a_refused_token_is_an_error_naming_the_server(
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "media", "said"),
+    [
+        (b'{"apiVersion": "argoproj.io/v1alpha1", "kind": "Appl', "application/json", "no JSON"),
+        (b"<html><body>Sign in</body></html>", "text/html", "no object (got str)"),
+    ],
+    ids=["cut-short", "a-proxy-s-page"],
+)
+def test_an_answer_that_is_no_object_is_an_error_naming_the_server(
+    world: World,
+    kube_api: KubeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    body: bytes,
+    media: str,
+    said: str,
+) -> None:
+    """JSON cut short stopped status with exit 3; a proxy's page read as "not found"."""
+    app, _ = cluster_objects(world, "staging")
+    kube_api.raw[kube_api.path_of(app)] = (body, media)
+    assert status(world, kube_api.kubeconfig(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"mlgitops status: error: Kubernetes API {kube_api.url}: reading applications "
+        f"argocd/{world.name}-staging answered {said}"
+    ), err
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("status", "Healthy"), ("status.sync", "Synced"), ("status.canary", "none"),
+     ("status.canary.currentBackgroundAnalysisRunStatus", "x")],
+)  # fmt: skip
+def test_status_fields_of_another_type_are_read_as_missing(
+    world: World,
+    kube_api: KubeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    where: str,
+    value: str,
+) -> None:
+    """An object no CRD-checking API server keeps, served as it is: no status to read there,
+    not a crash (exit 3)."""
+    app, rollout = cluster_objects(world, "staging")
+    objects = {"app": {**app, "status": {"sync": SYNCED}}, "rollout": {**rollout, "status": {}}}
+    which = "app" if where.startswith("status.sync") else "rollout"
+    holder = objects[which]
+    keys = where.split(".")
+    for key in keys[:-1]:
+        holder = holder.setdefault(key, {})
+    holder[keys[-1]] = value
+    for obj in objects.values():
+        kube_api.raw[kube_api.path_of(obj)] = (json.dumps(obj).encode(), "application/json")
+    assert status(world, kube_api.kubeconfig(tmp_path)) in (0, 1)
+    out = capsys.readouterr().out
+    assert out.startswith(f"{world.name}/staging: "), out
+
+
 def test_an_unknown_environment_names_the_known_ones(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -89,9 +89,9 @@ def analysis_outcome(run: dict[str, Any] | None) -> AnalysisOutcome | None:
                 phase=str(result.get("phase") or "Pending"),
                 value=str(last["value"]) if "value" in last else None,
                 message=str(result.get("message") or last.get("message") or ""),
-                count=int(result.get("count") or 0),
-                failed=int(result.get("failed") or 0),
-                inconclusive=int(result.get("inconclusive") or 0),
+                count=_count(result.get("count")),
+                failed=_count(result.get("failed")),
+                inconclusive=_count(result.get("inconclusive")),
             )
         )
     return AnalysisOutcome(
@@ -184,7 +184,7 @@ def summarize(
     """The status of one environment from its Application, Rollout and AnalysisRun objects."""
     app_status = _get(application, "status")
     ro_status = _get(rollout, "status")
-    steps = _get(rollout, "spec", "strategy", "canary", "steps")
+    steps = _at(rollout, "spec", "strategy", "canary", "steps")
     steps = steps if isinstance(steps, list) else []
     step = ro_status.get("currentStepIndex") if rollout is not None else None
     status = EnvironmentStatus(
@@ -207,11 +207,24 @@ def summarize(
     return _with_problems(status)
 
 
-def _get(doc: dict[str, Any] | None, *keys: str) -> Any:
-    value: Any = doc or {}
+def _count(value: Any) -> int:
+    """A count the cluster wrote; 0 where it is no whole number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _at(doc: dict[str, Any] | None, *keys: str) -> Any:
+    """The value at ``keys`` of an object the cluster wrote, None where any is missing."""
+    value: Any = doc
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
-    return value if value is not None else {}
+    return value
+
+
+def _get(doc: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
+    """The object at ``keys``: empty where it is missing, or is no object (whatever wrote
+    the cluster's objects, a field of another type is no status to read)."""
+    value = _at(doc, *keys)
+    return value if isinstance(value, dict) else {}
 
 
 def _weights(steps: list[Any]) -> list[int]:

@@ -83,4 +83,13 @@ def get_object(client: Any, ref: ObjectRef) -> dict[str, Any] | None:
         ) from exc
     except HTTPError as exc:
         raise ServiceError(f"Kubernetes API {host} is unreachable ({type(exc).__name__})") from exc
-    return found if isinstance(found, dict) else None
+    except ValueError as exc:  # JSON cut short, or not JSON where it says it is
+        raise ServiceError(
+            f"Kubernetes API {host}: reading {ref.plural} {ref} answered no JSON ({exc})"
+        ) from exc
+    if not isinstance(found, dict):  # a page of another server, a proxy's
+        raise ServiceError(
+            f"Kubernetes API {host}: reading {ref.plural} {ref} answered no object (got "
+            f"{type(found).__name__})"
+        )
+    return found
