@@ -82,6 +82,25 @@ def test_deployed_run_without_reference_falls_back_to_the_data(
     )
 
 
+@pytest.mark.parametrize("store", ["sqlite-elsewhere", "bogus"])
+def test_a_store_that_does_not_hold_the_deployed_run_is_an_error_not_a_computed_reference(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str], store: str
+) -> None:
+    """A mistyped tracking URI read as "the run has no reference": drift profiled the data it
+    was given instead, and passed (exit 0), where MLflow refused the run."""
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    run_id = _run_with(
+        mlflow_server, build_reference(pd.read_csv(repo / "data" / "recent.csv"), "label")
+    )
+    _deploy(repo, run_id)
+    uri = f"sqlite:///{tmp_path}/elsewhere/mlflow.db" if store != "bogus" else "bogus://x"
+    code = main(["-C", str(repo), "drift", "demo", "--tracking-uri", uri])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert f"run {run_id} (from manifests/demo/overlays/staging/model.json) cannot be read" in err
+    assert "computed one" not in out + err
+
+
 def test_an_unreachable_server_is_named_without_the_credentials_in_its_uri() -> None:
     """The tracking URI may carry a user and password (as MLflow's client accepts them):
     drift's own message names the server as train's and deploy's do, credentials masked,

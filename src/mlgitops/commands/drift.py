@@ -162,7 +162,7 @@ def _reference(
         from mlgitops.training.tracking import resolve_tracking_uri
 
         uri = resolve_tracking_uri(spec.root, tracking_uri, spec.config)
-        found = sources.reference_from_run(uri, deployed[0])
+        found = sources.reference_from_run(uri, deployed[0], f"from {deployed[1]}")
         if found is not None:
             return found, None
         why = f"MLflow run {deployed[0]} (from {deployed[1]}) has no {sources.ARTIFACT}"

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlgitops import jsondoc
 from mlgitops.drift.profile import build_reference, load_reference
-from mlgitops.errors import BadInput, ServiceError
+from mlgitops.errors import BadInput, ServiceError, first_line
+from mlgitops.masking import without_credentials
 from mlgitops.results import load_provenance
 from mlgitops.spec.model import Pipeline
 
@@ -69,8 +70,11 @@ def deployed_run(repo: Path, pipeline: Pipeline) -> tuple[str, str] | None:
     return record.run_id, rel
 
 
-def reference_from_run(tracking_uri: str, run_id: str) -> Reference | None:
-    """The run's ``reference.json`` artifact; None when the run has none."""
+def reference_from_run(tracking_uri: str, run_id: str, shown: str = "") -> Reference | None:
+    """The run's ``reference.json`` artifact; None when the run has none. ``shown``: where
+    the run is named (a record), for the error where the store does not hold it."""
+    if not tracking_uri.startswith(("http://", "https://")):
+        _held_by_store(tracking_uri, run_id, shown)
     for path in ARTIFACT_PATHS:
         if tracking_uri.startswith(("http://", "https://")):
             text = _artifact_over_http(tracking_uri, run_id, path)
@@ -105,6 +109,26 @@ def _artifact_over_http(uri: str, run_id: str, path: str) -> str | None:
             f"MLflow tracking server {shown}: {path} of run {run_id} answered {answer.status_code}"
         )
     return answer.content.decode("utf-8", "replace")
+
+
+def _held_by_store(uri: str, run_id: str, shown: str) -> None:
+    """ServiceError where the local store at ``uri`` cannot give the run: a store of another
+    scheme, or one that does not hold it (a mistyped path makes a new, empty one). Read as
+    a run without a reference, drift profiled the data it was given instead, and passed."""
+    try:
+        from mlflow import MlflowClient
+    except ImportError as exc:
+        raise ServiceError(
+            f"reading MLflow store {uri} needs mlflow (pip install mlgitops[train])"
+        ) from exc
+    try:
+        MlflowClient(tracking_uri=uri).get_run(run_id)
+    except Exception as exc:  # MLflow's, or its store's own: it cannot give the run
+        where = f" ({shown})" if shown else ""
+        raise ServiceError(
+            f"MLflow tracking store {without_credentials(uri)}: run {run_id}{where} cannot be "
+            f"read ({first_line(exc)})"
+        ) from exc
 
 
 def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> str | None:
