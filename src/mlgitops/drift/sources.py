@@ -115,14 +115,9 @@ def _held_by_store(uri: str, run_id: str, shown: str) -> None:
     """ServiceError where the local store at ``uri`` cannot give the run: a store of another
     scheme, or one that does not hold it (a mistyped path makes a new, empty one). Read as
     a run without a reference, drift profiled the data it was given instead, and passed."""
+    mlflow = _mlflow(uri)
     try:
-        from mlflow import MlflowClient
-    except ImportError as exc:
-        raise ServiceError(
-            f"reading MLflow store {uri} needs mlflow (pip install mlgitops[train])"
-        ) from exc
-    try:
-        MlflowClient(tracking_uri=uri).get_run(run_id)
+        mlflow.MlflowClient(tracking_uri=uri).get_run(run_id)
     except Exception as exc:  # MLflow's, or its store's own: it cannot give the run
         where = f" ({shown})" if shown else ""
         raise ServiceError(
@@ -132,13 +127,9 @@ def _held_by_store(uri: str, run_id: str, shown: str) -> None:
 
 
 def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> str | None:
-    try:
-        import mlflow
-        from mlflow.exceptions import MlflowException
-    except ImportError as exc:
-        raise ServiceError(
-            f"reading MLflow store {uri} needs mlflow (pip install mlgitops[train])"
-        ) from exc
+    mlflow = _mlflow(uri)
+    from mlflow.exceptions import MlflowException
+
     try:
         local = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=path, tracking_uri=uri
@@ -146,6 +137,18 @@ def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> str | None:
     except (MlflowException, OSError):
         return None
     return Path(local).read_text("utf-8")
+
+
+def _mlflow(uri: str) -> Any:
+    """The mlflow package, which a local store is read with; ServiceError naming the extra
+    that installs it where it is missing."""
+    try:
+        import mlflow
+    except ImportError as exc:
+        raise ServiceError(
+            f"reading MLflow store {uri} needs mlflow (pip install mlgitops[train])"
+        ) from exc
+    return mlflow
 
 
 def reference_from_data(repo: Path, pipeline: Pipeline) -> Reference:
