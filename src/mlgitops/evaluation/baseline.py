@@ -38,15 +38,6 @@ def record_path(name: str, environment: str) -> str:
     return Overlay(name, environment).model_json
 
 
-def record_place(rel: str) -> tuple[str, str] | None:
-    """The pipeline name and environment whose record ``rel`` is (a :func:`record_path`);
-    None where it is none."""
-    parts = rel.split("/")
-    if len(parts) == 5 and record_path(parts[1], parts[3]) == rel:
-        return parts[1], parts[3]
-    return None
-
-
 def unchanged_records(root: Path, ref: str, pipeline: Pipeline) -> None:
     """BadInput where the commits since ``ref`` (``ref...HEAD``: a pull request's, on its
     branch or merged) change a record of what is deployed, of any environment, under the

@@ -34,6 +34,8 @@ class Judged:
     record: ProvenanceRecord | None
     path: str | None
     before: str
+    #: the pipeline and environment whose record ``path`` is (None with no ``path``)
+    place: tuple[str, str] | None = None
 
 
 def judged_against(root: Path, before: str, pipeline: Pipeline) -> Judged:
@@ -43,8 +45,11 @@ def judged_against(root: Path, before: str, pipeline: Pipeline) -> Judged:
     from mlgitops.evaluation.baseline import find_baseline
 
     found, record = find_baseline(root, before, pipeline)
-    path = found.source.split(":", 1)[1] if found.source else None
-    return Judged(record, path, before)
+    if not found.source or found.environment is None:
+        return Judged(record, None, before)
+    path = found.source.split(":", 1)[1]
+    name = record.pipeline if record is not None else pipeline.name  # checked at its place
+    return Judged(record, path, before, (name, found.environment))
 
 
 def unless_judged_against_another(
@@ -57,7 +62,6 @@ def unless_judged_against_another(
     pipeline's name and environments. Runs after the edits that find a newer merge deploys
     itself."""
     from mlgitops import proc
-    from mlgitops.evaluation.baseline import record_place
     from mlgitops.results import load_provenance
 
     def apply(snapshot: Snapshot) -> Change | Unchanged:
@@ -66,8 +70,7 @@ def unless_judged_against_another(
             return outcome
         text = proc.git_text(snapshot.root, snapshot.commit, judged.path)
         shown = f"{snapshot.commit[:12]}:{judged.path}"
-        place = record_place(judged.path)
-        now = None if text is None else load_provenance(text, shown, overlay=place)
+        now = None if text is None else load_provenance(text, shown, overlay=judged.place)
         if _model(now) in (_model(judged.record), _model(new)):
             return outcome
         raise CheckFailed(_moved(now, judged, pipeline, new))

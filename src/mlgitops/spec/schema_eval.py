@@ -279,11 +279,12 @@ def _number(instance: float, schema: dict[str, Any], error: Any) -> Iterator[Sch
     for keyword, broken in breaks:
         if keyword in schema and broken(instance, schema[keyword]):
             yield error(
-                keyword, f"{_shown(instance)} is out of bounds ({keyword} {schema[keyword]!r})"
+                keyword,
+                f"{shown_number(instance)} is out of bounds ({keyword} {schema[keyword]!r})",
             )
 
 
-def _shown(number: float) -> str:
+def shown_number(number: float) -> str:
     """``number`` as a message shows it: an integer of 400 digits by its length (a message
     is cut at a few hundred characters, before it says what is wrong)."""
     if isinstance(number, int) and abs(number) >= 10**20:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlgitops.errors import Problem
 from mlgitops.spec.positions import Key, dotted, locate
-from mlgitops.spec.schema_eval import SchemaError, iter_errors
+from mlgitops.spec.schema_eval import SchemaError, iter_errors, shown_number
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -48,8 +48,8 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, str):
         return repr(str(value))
-    if isinstance(value, int) and abs(value) >= 10**20:
-        return f"a number of {len(str(abs(value)))} digits"
+    if isinstance(value, int):
+        return shown_number(value)
     return str(value)
 
 
