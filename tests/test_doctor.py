@@ -164,22 +164,30 @@ def test_a_relative_store_is_the_repository_s(
 
 
 @pytest.mark.parametrize(
-    ("uri", "why"),
+    ("uri", "said"),
     [
-        ("bogus://x", "Model registry functionality is unavailable; got unsupported URI"),
-        ("file:mlruns", "The filesystem tracking backend (e.g., './mlruns') is in maintenance"),
+        (
+            "bogus://x",
+            "--tracking-uri: MLflow tracking URI bogus://x: the scheme 'bogus' is none MLflow's "
+            "tracking store reads",
+        ),
+        (
+            "file:mlruns",
+            "MLflow tracking store file://{root}/mlruns cannot be opened (The filesystem "
+            "tracking backend (e.g., './mlruns') is in maintenance",
+        ),
     ],
 )
 def test_a_store_train_cannot_open_needs_fixing(
-    repo: Path, capsys: pytest.CaptureFixture[str], uri: str, why: str
+    repo: Path, capsys: pytest.CaptureFixture[str], uri: str, said: str
 ) -> None:
     """doctor said nothing was to fix for a store train then refused: it opens it as train
-    does (a folder store is one MLflow refuses now)."""
+    does (a folder store is one MLflow refuses now), and names a scheme MLflow has no
+    store for where it was given, as train does."""
     capsys.readouterr()
     assert main(["-C", str(repo), "doctor", "--tracking-uri", uri]) == 1
     out = capsys.readouterr().out
-    shown = uri if uri.startswith("bogus") else f"file://{repo.resolve()}/mlruns"
     assert out.splitlines()[0].startswith(
-        f"fix   tracking server: MLflow tracking store {shown} cannot be opened ({why}"
+        f"fix   tracking server: {said.format(root=repo.resolve())}"
     ), out
     assert out.endswith("doctor: 1 thing(s) to fix\n")

@@ -238,3 +238,52 @@ def test_a_revision_argo_cd_cannot_resolve_is_refused(tmp_path: Path, revision: 
 )  # fmt: skip
 def test_a_revision_argo_cd_resolves_renders(tmp_path: Path, revision: str) -> None:
     _renders(_repo(tmp_path, f"argocd: {{revision: {_yaml(revision)}}}\n"))
+
+
+#: Tracking URIs MLflow's tracking store reads no runs from: schemes it has no store for, a
+#: server without its scheme, a database's name misspelt or with two drivers, Unity Catalog
+#: (a model registry: MLflow refuses it as the tracking store).
+BAD_TRACKING_URIS = ["ftp://x/y", "FTP://x/y", "s3://bucket/mlruns", "localhost:5000",
+                     "mlflow.example.com:443/api", "sqlitex:///mlflow.db",
+                     "postgresql+psycopg2+x://h/db", "databricks-uc", "databricks-uc://profile",
+                     "uc:http://localhost:8080", "file+x:///tmp/mlruns"]  # fmt: skip
+#: Tracking URIs it reads: local paths (no scheme), file:, databricks, servers, databases
+#: with and without their drivers, schemes in any case.
+GOOD_TRACKING_URIS = ["mlruns", "./mlruns", "/srv/mlruns", "file:///srv/mlruns", "file:mlruns",
+                      "sqlite:///mlflow.db", "sqlite:////srv/mlflow.db", "SQLite:///mlflow.db",
+                      "postgresql://u@db:5432/mlflow", "postgresql+psycopg2://u@db/mlflow",
+                      "mysql+pymysql://u@db/mlflow", "mssql+pyodbc://db/mlflow",
+                      "http://127.0.0.1:5000", "https://mlflow.example.com", "HTTPS://m.example",
+                      "databricks", "databricks://profile"]  # fmt: skip
+
+
+@pytest.mark.parametrize("uri", BAD_TRACKING_URIS)
+def test_a_tracking_uri_mlflow_cannot_read_is_refused(tmp_path: Path, uri: str) -> None:
+    problems = _problems(_repo(tmp_path, f"mlflow:\n  tracking_uri: {_yaml(uri)}\n"))
+    assert [p.split(": ")[:2] for p in problems] == [["mlgitops.yaml:2:17", "mlflow.tracking_uri"]]
+
+
+@pytest.mark.parametrize("uri", GOOD_TRACKING_URIS)
+def test_a_tracking_uri_mlflow_reads_renders(tmp_path: Path, uri: str) -> None:
+    _renders(_repo(tmp_path, f"mlflow:\n  tracking_uri: {_yaml(uri)}\n"))
+
+
+def test_the_tracking_uris_refused_are_those_mlflow_s_tracking_store_refuses() -> None:
+    """The rule reads the scheme as MLflow does and takes the schemes its tracking store
+    registers, less Unity Catalog's, whose store refuses to be one; MLflow's registry is
+    private, so the test reads it (and fails where an MLflow upgrade changes it)."""
+    from mlflow.tracking._tracking_service import utils
+
+    from mlgitops.spec.remotes import TRACKING_SCHEMES, tracking_uri_problem
+
+    registry = utils._tracking_store_registry
+    refused = {utils._get_databricks_uc_rest_store}
+    assert {"", *TRACKING_SCHEMES} == {
+        scheme for scheme, build in registry._registry.items() if build not in refused
+    }
+    for uri in BAD_TRACKING_URIS + GOOD_TRACKING_URIS:
+        try:
+            reads = registry.get_store_builder(uri) not in refused
+        except Exception:  # MLflow's own refusal: an unregistered scheme, a bad database
+            reads = False
+        assert (tracking_uri_problem(uri) is None) == reads, uri

@@ -273,6 +273,47 @@ def test_a_malformed_uri_is_named_where_it_is_given(
     _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
 
 
+#: Why MLflow reads no runs from ``ftp://x/y``, as every place it can be given says it.
+FTP_REFUSED = (
+    "the scheme 'ftp' is none MLflow's tracking store reads: expected a local path, or a URI "
+    "with the scheme file, databricks, http, https, postgresql, mysql, sqlite or mssql (a "
+    "database's scheme may add its driver, as postgresql+psycopg2 does)"
+)
+
+
+@pytest.mark.parametrize("given", ["option", "environment", "mlgitops.yaml"])
+def test_a_tracking_uri_mlflow_cannot_read_is_named_where_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    """``ftp://x/y`` passed render and failed train with MLflow's words and no place
+    ("got unsupported URI 'ftp://x/y' for model registry data storage"), wherever it was
+    given: in mlgitops.yaml it is a spec problem that render reports."""
+    root = example_repo(tmp_path / "repo", "tumors")
+    uri = "ftp://x/y"
+    if given == "mlgitops.yaml":
+        (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: {uri}\n")
+        said = (
+            f"mlgitops.yaml:2:17: mlflow.tracking_uri: invalid value '{uri}': {FTP_REFUSED}\n"
+            "mlgitops: 1 problem(s) in the specs; nothing written\n"
+        )
+        assert cli(root, "render", "--check") == 2
+        assert capsys.readouterr().err == said
+        assert cli(root, "train", "tumors") == 2
+        assert capsys.readouterr().err == said
+        return
+    args = ["train", "tumors"]
+    if given == "option":
+        args += ["--tracking-uri", uri]
+        place = "--tracking-uri"
+    else:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        place = "$MLFLOW_TRACKING_URI"
+    assert cli(root, *args) == 2
+    err = capsys.readouterr().err
+    assert err == f"mlgitops train: error: {place}: MLflow tracking URI {uri}: {FTP_REFUSED}\n"
+    _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
+
+
 @pytest.mark.parametrize("given", ["sqlite:///mlruns", "sqlite:///{root}/mlruns?timeout=5"])
 def test_a_sqlite_store_that_is_a_folder_is_named_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str

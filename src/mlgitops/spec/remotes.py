@@ -1,6 +1,7 @@
 """What ``mlgitops.yaml`` names outside the repository, held to the rules of those who read
-it: the Action every generated job calls (GitHub's names, a Git ref) and the Git source
-every Argo CD Application syncs (a URL and a revision Argo CD fetches)."""
+it: the Action every generated job calls (GitHub's names, a Git ref), the Git source
+every Argo CD Application syncs (a URL and a revision Argo CD fetches) and the MLflow
+tracking store the commands log to (a URI whose scheme MLflow has a store for)."""
 
 from __future__ import annotations
 
@@ -110,8 +111,41 @@ def revision_problem(revision: str) -> str | None:
     )
 
 
+#: The schemes of the URIs MLflow's tracking store reads, besides a local path (no scheme):
+#: those its store registry holds (``mlflow.tracking._tracking_service.utils``), less Unity
+#: Catalog's (``databricks-uc``, ``uc``), whose store refuses to be a tracking store.
+TRACKING_SCHEMES = ("file", "databricks", "http", "https", "postgresql", "mysql", "sqlite", "mssql")
+#: The databases among them, whose scheme may add one driver (``postgresql+psycopg2``).
+_DATABASES = ("postgresql", "mysql", "sqlite", "mssql")
+#: Tracking URIs that MLflow reads as a scheme, where a URL parser sees a local path.
+_BARE_SCHEMES = ("databricks", "databricks-uc", "uc")
+
+
+def tracking_uri_problem(uri: str) -> str | None:
+    """Why MLflow's tracking store reads no runs from ``uri``: its scheme, picked as MLflow
+    picks it (``mlflow.utils.uri.get_uri_scheme``), names no store; None where one does."""
+    from urllib.parse import urlsplit
+
+    try:
+        scheme = uri if uri in _BARE_SCHEMES else urlsplit(uri).scheme
+    except ValueError:  # a bad IPv6 host: the commands say where the URI is malformed
+        return None
+    store = "" if len(scheme) == 1 and scheme.isalpha() else scheme  # a drive, as MLflow has it
+    if scheme.startswith(_DATABASES):
+        engine, _, driver = scheme.partition("+")
+        store = scheme if "+" in driver else engine
+    if store == "" or store in TRACKING_SCHEMES:
+        return None
+    return (
+        f"the scheme {scheme!r} is none MLflow's tracking store reads: expected a local path, "
+        f"or a URI with the scheme {', '.join(TRACKING_SCHEMES[:-1])} or {TRACKING_SCHEMES[-1]} "
+        "(a database's scheme may add its driver, as postgresql+psycopg2 does)"
+    )
+
+
 def remote_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
-    """``action``, ``argocd.repo_url`` and ``argocd.revision`` where they break their rules."""
+    """``action``, ``argocd.repo_url``, ``argocd.revision`` and ``mlflow.tracking_uri``
+    where they break their rules."""
     action = doc.get("action")
     if isinstance(action, str) and (message := action_problem(action)):
         yield ["action"], message
@@ -121,3 +155,7 @@ def remote_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
         value = argocd.get(key)
         if isinstance(value, str) and (message := rule(value)):
             yield ["argocd", key], message
+    mlflow = doc.get("mlflow")
+    uri = mlflow.get("tracking_uri") if isinstance(mlflow, dict) else None
+    if isinstance(uri, str) and (message := tracking_uri_problem(uri)):
+        yield ["mlflow", "tracking_uri"], f"invalid value {uri!r}: {message}"

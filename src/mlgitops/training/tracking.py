@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from mlgitops import console
 from mlgitops.errors import BadInput
+from mlgitops.spec.remotes import tracking_uri_problem
 from mlgitops.spec.repo_config import RepoConfig
 from mlgitops.training.mlmodel import ModelIdentity
 
@@ -140,21 +141,23 @@ _OPTION, _ENVIRONMENT, _CONFIG = "--tracking-uri", "$MLFLOW_TRACKING_URI", "mlgi
 
 
 def _usable(repo: Path, uri: str, given: str) -> str:
-    """``uri`` with a relative store path made the repository's; a malformed one is
-    refused, named where it was given."""
+    """``uri`` with a relative store path made the repository's; a malformed one, or one of
+    a scheme MLflow has no tracking store for, is refused, named where it was given."""
     why = _malformed(uri)
-    if why is None:
+    if why is not None:
+        why = f" is malformed ({why})"
+    elif (unread := tracking_uri_problem(uri)) is not None:
+        why = f": {unread}"
+    else:
         anchored = _anchored(repo, uri)
         folder = _unopenable(anchored)
         if folder is None:
             return anchored
-        why = f"names no store MLflow can open ({folder})"
-    else:
-        why = f"is malformed ({why})"
+        why = f" names no store MLflow can open ({folder})"
     from mlgitops.masking import without_credentials
 
     place = _config_place(repo) if given == _CONFIG else given
-    raise BadInput(f"{place}: MLflow tracking URI {without_credentials(uri)} {why}")
+    raise BadInput(f"{place}: MLflow tracking URI {without_credentials(uri)}{why}")
 
 
 def _unopenable(uri: str) -> str | None:
