@@ -178,3 +178,78 @@ def test_every_command_warns_when_the_results_folder_is_tracked(existing: Path) 
     assert "untrack the local results: git rm -r --cached .mlgitops\n" in adopt.stdout
     _git(existing, "rm", "-r", "-q", "--cached", ".mlgitops")
     assert _mlgitops("render", cwd=existing).stderr == ""
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file of the work tree (``.git`` left out), by its path."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(root).parts[:1]
+    }
+
+
+@pytest.mark.parametrize(
+    ("remotes", "named", "known"),
+    [
+        ([], "nonexistent", "it has no remote"),
+        ([], "origin", "it has no remote"),
+        (["origin", "upstream"], "fork", "its remotes: origin, upstream"),
+    ],
+)
+@pytest.mark.parametrize("initialised", [False, True])
+def test_a_remote_that_is_not_there_is_refused_and_nothing_is_written(
+    git_repo: Path, remotes: list[str], named: str, known: str, initialised: bool
+) -> None:
+    """``adopt --remote nonexistent`` said "nothing to change" after ``init`` and, without
+    it, wrote an ``mlgitops.yaml`` without ``argocd.repo_url``, both with exit 0: the remote
+    the user named was never looked for."""
+    for remote in remotes:
+        _git(git_repo, "remote", "add", remote, f"https://github.com/acme/{remote}.git")
+    if initialised:
+        assert _mlgitops("init", cwd=git_repo).returncode == 0
+    before = _files(git_repo)
+    result = _mlgitops("adopt", "--remote", named, cwd=git_repo)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"mlgitops adopt: error: --remote {named}: no such remote in {git_repo.resolve()} "
+        f"({known})\n"
+    )
+    assert _files(git_repo) == before
+
+
+@pytest.mark.parametrize(
+    ("remotes", "said"),
+    [([], "it has no remote"), (["upstream"], "its remotes: upstream")],
+)
+def test_adopt_without_an_origin_writes_no_repo_url_and_says_so(
+    git_repo: Path, remotes: list[str], said: str
+) -> None:
+    """With no remote named and no ``origin``, adopt wrote ``mlgitops.yaml`` without
+    ``argocd.repo_url`` and said nothing: every Argo CD Application it led to rendered the
+    placeholder URL, which Argo CD cannot sync."""
+    for remote in remotes:
+        _git(git_repo, "remote", "add", remote, f"https://github.com/acme/{remote}.git")
+    result = _mlgitops("adopt", cwd=git_repo)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[:2] == ["created .gitignore", "created mlgitops.yaml"]
+    assert result.stderr == (
+        "mlgitops adopt: warning: mlgitops.yaml: no argocd.repo_url written, as there is no "
+        f"remote origin to read it from ({said}): set it to the Git URL Argo CD syncs from "
+        "(until then the Argo CD Applications name a placeholder)\n"
+    )
+    assert (git_repo / "mlgitops.yaml").read_text() == (
+        "# Repository-wide settings of mlgitops (docs/spec-reference.md). Every key is optional.\n"
+        "action: mlgitops/mlgitops@v1     # pin a full commit SHA: zizmor flags a tag\n"
+        "default_branch: main\n"
+    )
+
+
+def test_adopt_reads_the_remote_it_is_named(existing: Path) -> None:
+    _git(existing, "remote", "add", "fork", "git@github.com:me/churn.git")
+    result = _mlgitops("adopt", "--remote", "fork", cwd=existing)
+    assert (result.returncode, result.stderr) == (0, "")
+    written = (existing / "mlgitops.yaml").read_text()
+    assert written.endswith(
+        "default_branch: trunk\nargocd:\n  repo_url: https://github.com/me/churn.git\n"
+    )

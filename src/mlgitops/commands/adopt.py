@@ -2,9 +2,11 @@
 
 Writes the ``.gitignore`` entries and, when there is none, an ``mlgitops.yaml``
 whose ``default_branch`` and ``argocd.repo_url`` come from the repository's
-Git remote. Existing files keep their content (``.gitignore`` only gains lines);
-running it again changes nothing. The pipelines are the user's to write
-(docs/adopting.md).
+Git remote: the one ``--remote`` names (refused where the repository has no
+remote of that name), else ``origin``; without it, the checked-out branch and
+no ``argocd.repo_url``, which is said. Existing files keep their content
+(``.gitignore`` only gains lines); running it again changes nothing. The
+pipelines are the user's to write (docs/adopting.md).
 """
 
 from __future__ import annotations
@@ -19,10 +21,15 @@ from mlgitops.errors import EXIT_OK, BadInput
 from mlgitops.outputs import DEFAULT_DIR
 from mlgitops.spec import PIPELINES_DIR, REPO_CONFIG, spec_files
 
+#: The remote adopt reads when none is named.
+DEFAULT_REMOTE = "origin"
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--remote", default="origin", metavar="REMOTE", help="the remote to read (default: origin)"
+        "--remote",
+        metavar="REMOTE",
+        help=f"the remote to read (default: {DEFAULT_REMOTE}, where the repository has it)",
     )
 
 
@@ -94,7 +101,46 @@ def _scalar(text: str) -> str:
     return text if plain and type(doc["key"]) is str else json.dumps(text)
 
 
-def run(*, repo: Path, remote: str) -> int:
+def _remotes(root: Path) -> list[str]:
+    """The names of the repository's remotes, as ``git remote`` lists them."""
+    return proc.git("remote", cwd=root).splitlines()
+
+
+def _remote_to_read(root: Path, named: str | None) -> str | None:
+    """The remote that ``mlgitops.yaml``'s settings are read from: the one named (BadInput
+    where the repository has none of that name), else ``origin`` where it is there."""
+    remotes = _remotes(root)
+    if named is None:
+        return DEFAULT_REMOTE if DEFAULT_REMOTE in remotes else None
+    if named not in remotes:
+        raise BadInput(f"--remote {named}: no such remote in {root} ({_listed(remotes)})")
+    return named
+
+
+def _listed(remotes: list[str]) -> str:
+    return f"its remotes: {', '.join(remotes)}" if remotes else "it has no remote"
+
+
+def _settings(root: Path, remote: str | None) -> bytes:
+    """A new ``mlgitops.yaml`` with what ``remote`` says; without a remote, the checked-out
+    branch and no ``argocd.repo_url``."""
+    if remote is None:
+        return repo_config(default_branch(root, DEFAULT_REMOTE), None).encode()
+    url = proc.git("remote", "get-url", remote, cwd=root, check=False)
+    return repo_config(default_branch(root, remote), https_url(url)).encode()
+
+
+def _no_repo_url(root: Path) -> None:
+    """Say that ``mlgitops.yaml`` was written without ``argocd.repo_url``, and why."""
+    console.error_line(
+        f"mlgitops adopt: warning: {REPO_CONFIG}: no argocd.repo_url written, as there is "
+        f"no remote {DEFAULT_REMOTE} to read it from ({_listed(_remotes(root))}): set it "
+        "to the Git URL Argo CD syncs from (until then the Argo CD Applications name a "
+        "placeholder)"
+    )
+
+
+def run(*, repo: Path, remote: str | None) -> int:
     """Write ``.gitignore`` entries and ``mlgitops.yaml``; say what comes next."""
     root = repo.resolve()
     inside = proc.run(["git", "rev-parse", "--show-toplevel"], cwd=root, check=False)
@@ -107,15 +153,17 @@ def run(*, repo: Path, remote: str) -> int:
             f"repository's top, where GitHub reads .github/workflows "
             f"(run `mlgitops -C {top} adopt`)"
         )
+    read = _remote_to_read(root, remote)
     files = {".gitignore": hygiene.gitignore_of(root)}
     if not (root / REPO_CONFIG).exists():
-        url = proc.git("remote", "get-url", remote, cwd=root, check=False)
-        files[REPO_CONFIG] = repo_config(default_branch(root, remote), https_url(url)).encode()
+        files[REPO_CONFIG] = _settings(root, read)
     changes = fsio.write_tree(root, files)
     for rel in changes.created:
         console.line(f"created {rel}")
     for rel in changes.updated:
         console.line(f"updated {rel}")
+    if read is None and REPO_CONFIG in changes.created:
+        _no_repo_url(root)
     if not changes.changed:
         console.line("adopt: nothing to change")
     tracked = hygiene.tracked_outputs(root)
