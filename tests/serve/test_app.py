@@ -102,12 +102,43 @@ def model(model_folder: Path) -> Any:
         return mlflow.pyfunc.load_model(str(model_folder))
 
 
-@pytest.fixture
-def server(model: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+@pytest.fixture(scope="module")
+def dummy_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A model with the signature of ``model`` that scores any batch, an empty one too:
+    it predicts the most frequent class it saw."""
+    import numpy as np
+    import pandas as pd
+
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore")
+        import mlflow.pyfunc
+        import mlflow.sklearn
+        from mlflow.models import infer_signature
+        from sklearn.dummy import DummyClassifier
+
+        features = pd.DataFrame({"radius": [1.0, 2.0, 3.0], "texture": [1.0, 0.0, 1.0]})
+        dummy = DummyClassifier(strategy="most_frequent").fit(features, np.array([0, 0, 1]))
+        folder = tmp_path_factory.mktemp("dummy") / "model"
+        mlflow.sklearn.save_model(
+            dummy,
+            str(folder),
+            signature=infer_signature(features, dummy.predict(features)),
+            serialization_format="pickle",
+            pip_requirements=["scikit-learn"],
+        )
+        return mlflow.pyfunc.load_model(str(folder))
+
+
+def _server(model: Any, monkeypatch: pytest.MonkeyPatch) -> Server:
     # MLflow's app sets this for the process; here it is undone after each test.
     monkeypatch.setenv("_MLFLOW_IS_IN_SERVING_ENVIRONMENT", "true")
     metrics = ServerMetrics("models:/m/1", "classification")
-    yield Server(instrumented_app(model, metrics), metrics)
+    return Server(instrumented_app(model, metrics), metrics)
+
+
+@pytest.fixture
+def server(model: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    yield _server(model, monkeypatch)
 
 
 def test_rows_are_scored_and_counted_as_2xx(server: Server) -> None:
@@ -157,6 +188,121 @@ def test_a_body_nested_too_deeply_is_refused_400_and_counted_as_4xx(server: Serv
     assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 2, 0)
     # the server goes on answering
     assert server.post(ROWS, "application/json").status == 200
+
+
+TOO_MANY_DIGITS = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'{{"dataframe_records": [{{"radius": {TOO_MANY_DIGITS}, "texture": 0.5}}]}}',
+        f'{{"dataframe_split": {{"columns": ["radius", "texture"], '
+        f'"data": [[-{TOO_MANY_DIGITS}, 0.5]]}}}}',
+        f'{{"inputs": {{"radius": [1.0], "texture": [{TOO_MANY_DIGITS}]}}}}',
+        f'{{"dataframe_records": [], "params": {{"n": {TOO_MANY_DIGITS}}}}}',
+    ],
+    ids=["records", "split-negative", "inputs", "params"],
+)
+def test_an_integer_too_long_to_parse_is_refused_400_and_counted_as_4xx(
+    server: Server, body: str
+) -> None:
+    answer = server.post(body.encode(), "application/json")
+    assert answer.status == 400
+    assert answer.headers["content-type"] == "application/json"
+    found = answer.json()
+    assert (found["error_code"], found["message"]) == (
+        "BAD_REQUEST",
+        "the request body holds an integer of more than 4300 digits, too long to parse",
+    )
+    assert found.keys() == server.post(b"{", "application/json").json().keys()
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 2, 0)
+    # the server goes on answering
+    assert server.post(ROWS, "application/json").status == 200
+
+
+def test_an_integer_within_pythons_limit_is_parsed(server: Server) -> None:
+    body = b'{"dataframe_records": [{"radius": ' + b"1" + b"0" * 4299 + b', "texture": 0.5}]}'
+    answer = server.post(body, "application/json")
+    # parsed: too large for the column's float64, as MLflow's schema says
+    assert answer.status == 400
+    assert answer.json()["message"] == (
+        "Invalid input. Data is not compatible with model signature. Failed to convert "
+        "column radius to type 'float64'. Error: 'OverflowError('int too large to convert "
+        "to float')'"
+    )
+    assert (server.count("4xx"), server.count("5xx")) == (1, 0)
+
+
+#: A batch of no rows, as each way of sending rows puts it; MLflow hands the model a
+#: DataFrame (shown as the first text) or a dict of arrays (the second).
+EMPTY_FRAME = "Empty DataFrame\nColumns: [radius, texture]\nIndex: []"
+EMPTY_COLUMNS = "{'radius': array([], dtype=float64), 'texture': array([], dtype=float64)}"
+EMPTY_BATCHES = [
+    pytest.param(
+        b'{"dataframe_split": {"columns": ["radius", "texture"], "data": []}}',
+        "application/json",
+        EMPTY_FRAME,
+        id="split",
+    ),
+    pytest.param(
+        b'{"inputs": {"radius": [], "texture": []}}', "application/json", EMPTY_COLUMNS, id="inputs"
+    ),
+    pytest.param(b"radius,texture\n", "text/csv", EMPTY_FRAME, id="csv"),
+]
+
+
+@pytest.mark.parametrize(("body", "media", "shown"), EMPTY_BATCHES)
+def test_an_empty_batch_the_model_cannot_score_is_refused_400_and_counted_as_4xx(
+    server: Server, body: bytes, media: str, shown: str
+) -> None:
+    answer = server.post(body, media)
+    assert answer.status == 400
+    found = answer.json()
+    assert (found["error_code"], found["message"]) == (
+        "BAD_REQUEST",
+        f"Failed to predict data '{shown}'. \nError: the request holds no rows to score: "
+        "Found array with 0 sample(s) (shape=(0, 2)) while a minimum of 1 is required by "
+        "LogisticRegression.",
+    )
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 1, 0)
+
+
+@pytest.mark.parametrize(("body", "media", "shown"), EMPTY_BATCHES)
+def test_an_empty_batch_a_model_can_score_is_answered_200(
+    dummy_model: Any, monkeypatch: pytest.MonkeyPatch, body: bytes, media: str, shown: str
+) -> None:
+    server = _server(dummy_model, monkeypatch)
+    answer = server.post(body, media)
+    assert (answer.status, answer.body) == (200, b'{"predictions": []}')
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("body", "media"),
+    [
+        (
+            b'{"dataframe_split": {"columns": ["radius", "texture"], "data": [[NaN, 0.5]]}}',
+            "application/json",
+        ),
+        (b'{"inputs": {"radius": [NaN], "texture": [0.5]}}', "application/json"),
+        (b"radius,texture\n,0.5\n", "text/csv"),
+    ],
+    ids=["split", "inputs", "csv"],
+)
+def test_a_row_the_model_cannot_score_is_a_server_error_counted_as_5xx(
+    server: Server, body: bytes, media: str
+) -> None:
+    answer = server.post(body, media)
+    assert answer.status == 500
+    found = answer.json()
+    assert found["error_code"] == "INTERNAL_ERROR"
+    _, said = found["message"].split("\nError: ")
+    assert said.startswith(
+        "the model failed on input that matches its signature: Input X contains NaN.\n"
+        "LogisticRegression does not accept missing values encoded as NaN natively."
+    )
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 0, 1)
 
 
 def test_error_answers_carry_no_traceback(server: Server) -> None:

@@ -10,7 +10,7 @@ metric of the AnalysisTemplate measured as Argo Rollouts measures it (arguments 
 Rollout substituted, the query sent to Prometheus' HTTP API, the conditions evaluated):
 
 - healthy: the same rows to stable and canary;
-- errors: a quarter of the canary's requests are empty batches, which the model
+- errors: a quarter of the canary's requests hold a missing value, which the model
   cannot score (500); some requests are malformed (400), to the stable and the canary
   alike, as clients send them;
 - rejects: half the canary's requests lack a column the stable's have, as every
@@ -189,7 +189,12 @@ def canary(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory
     root = example_repo(folder / "repo", name)
     spec = root / "pipelines" / f"{name}.yaml"
     text = spec.read_text()
-    head = text[: text.index("deploy:")].replace("max_iter: 200", "max_iter: 20")  # quick
+    # quick, and an estimator that cannot score a missing value (HistGradientBoosting can)
+    head = (
+        text[: text.index("deploy:")]
+        .replace("HistGradientBoostingClassifier", "GradientBoostingClassifier")
+        .replace("max_iter: 200", "n_estimators: 20")
+    )
     spec.write_text(head + lab.DEPLOY)
     commit(root, "deploy with analysis")
     assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
@@ -429,11 +434,11 @@ def _run_phases(
             return '{"dataframe_records": [{"radius": '  # malformed JSON: 400
         return _body([row])
 
-    def empty(row: dict[str, float]) -> str:  # a batch the model cannot score: 500
-        return json.dumps({"dataframe_split": {"columns": list(row), "data": []}})
+    def unscorable(row: dict[str, float]) -> str:  # a value the model cannot score: 500
+        return _body([{**row, next(iter(row)): math.nan}])
 
     def faulty(count: int, row: dict[str, float]) -> str:
-        return empty(row) if count // 2 % 4 == 1 else clients(count, row)
+        return unscorable(row) if count // 2 % 4 == 1 else clients(count, row)
 
     def rejected(count: int, row: dict[str, float]) -> str:
         if count // 2 % 2 == 1:  # without a column the model needs: 400
@@ -476,7 +481,7 @@ def _run_phases(
             while time.monotonic() < ends:
                 row = usual(count)
                 assert _post(session, stable, _body([row]))[0] == 200
-                body = empty(row) if count // 2 % 8 == 1 else _body([row])
+                body = unscorable(row) if count // 2 % 8 == 1 else _body([row])
                 code, _ = _post(session, flip.canary, body)
                 sent[code] = sent.get(code, 0) + 1
                 count += 1

@@ -91,6 +91,23 @@ def test_regressors_get_a_histogram_of_predictions() -> None:
     assert not any(name == "mlgitops_predictions_total" for name, _ in samples)
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_an_empty_batch_of_predictions_records_nothing(task: str) -> None:
+    """A model that answers a batch of no rows with no predictions, in any shape: the
+    batch is answered (a failure here would turn the server's answer into an error)."""
+    metrics = ServerMetrics("models:/m/1", task, (0.0, 1.0))
+    before = _samples(metrics.registry)
+    for output in (
+        np.array([]),
+        np.empty((0, 2)),
+        pd.DataFrame({"label": [], "score": []}),
+        pd.DataFrame(),
+        [],
+    ):
+        metrics.predicted(output)
+    assert _samples(metrics.registry) == before
+
+
 def test_serve_refuses_one_port_for_both(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["serve", "--model-uri", "models:/m/1", "--port", "9000", "--metrics-port", "9000"]
     assert main(args) == 2

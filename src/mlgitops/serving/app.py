@@ -7,19 +7,25 @@
   keeps what any client can send from becoming a server error or a leak: a POST to
   ``/invocations`` without a Content-Type header is answered 415 (MLflow's app
   raises on it: 500), a body nested too deeply to parse 400 (MLflow's parser
-  raises ``RecursionError``: 500); error answers (4xx, 5xx) lose the Python
-  traceback MLflow puts in some (``stack_trace``), and a message longer than
-  ``MESSAGE_LIMIT`` characters (MLflow echoes the bad value, however long) is cut.
-  Successful answers pass through as the app sends them, unbuffered;
+  raises ``RecursionError``: 500), a JSON body holding an integer of more digits
+  than Python converts (``sys.get_int_max_str_digits()``, 4300 unless set) 400
+  (MLflow's parser lets Python's ``ValueError`` through: 500); error answers (4xx,
+  5xx) lose the Python traceback MLflow puts in some (``stack_trace``), and a
+  message longer than ``MESSAGE_LIMIT`` characters (MLflow echoes the bad value,
+  however long) is cut. Successful answers pass through as the app sends them,
+  unbuffered;
 - the model handed to MLflow records each batch of predictions. When the model
   itself raises on input that passed its signature, the answer is 500 (MLflow
   says 400 for any exception, which would hide a broken model from a canary
-  that counts server errors); schema errors stay 400.
+  that counts server errors); schema errors stay 400, and so does a batch of no
+  rows that the model raises on (the client sent nothing to score; a model that
+  scores an empty batch answers it 200).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -39,6 +45,13 @@ NO_MEDIA_TYPE = (
     "text/csv or application/vnd.apache.parquet"
 )
 TOO_DEEP = "the request body is nested too deeply to parse"
+TOO_MANY_DIGITS = "the request body holds an integer of more than {limit} digits, too long to parse"
+NO_ROWS = "the request holds no rows to score"
+#: Python's refusal to parse an int from text of too many digits (its refusal to write
+#: one as text, which only the server's own values can meet, reads "conversion; use").
+_DIGITS_LIMIT = re.compile(
+    r"Exceeds the limit \((\d+) digits\) for integer string conversion: value has \d+ digits"
+)
 
 
 class ObservedModel:
@@ -51,13 +64,15 @@ class ObservedModel:
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         from mlflow.exceptions import MlflowException
-        from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
+        from mlflow.protos.databricks_pb2 import BAD_REQUEST, INTERNAL_ERROR
 
         try:
             output = self._model.predict(data, params=params)
         except MlflowException:
             raise
         except Exception as exc:
+            if _holds_no_rows(data):  # the client sent nothing to score: not the model's failure
+                raise MlflowException(f"{NO_ROWS}: {exc}", error_code=BAD_REQUEST) from exc
             raise MlflowException(
                 f"the model failed on input that matches its signature: {exc}",
                 error_code=INTERNAL_ERROR,
@@ -97,6 +112,15 @@ class Instrumented:
             if path != "/invocations" or answer.started:
                 raise
             await answer.refuse(400, TOO_DEEP)
+            return
+        except ValueError as error:
+            # Python parses no int of more digits than its limit; only the request's text
+            # is parsed into ints, by MLflow's JSON parser, which catches JSONDecodeError.
+            limit = _DIGITS_LIMIT.match(str(error))
+            if path != "/invocations" or answer.started or limit is None:
+                await answer.release()  # the server's 500, as the app sent it
+                raise
+            await answer.refuse(400, TOO_MANY_DIGITS.format(limit=limit.group(1)))
             return
         except Exception:
             await answer.release()  # the server's 500, as the app sent it
@@ -151,6 +175,24 @@ class _Answer:
             {"type": "http.response.start", "status": status, "headers": _headers(body)}
         )
         await self._send({"type": "http.response.body", "body": body})
+
+
+def _holds_no_rows(data: Any) -> bool:
+    """Whether the input MLflow hands the model has no rows: a DataFrame, an array or a
+    list of length 0, or a dict whose columns (or tensors) all are."""
+    if isinstance(data, dict):
+        return bool(data) and all(_rows(column) == 0 for column in data.values())
+    return _rows(data) == 0
+
+
+def _rows(data: Any) -> int | None:
+    """The length of a batch along its rows; None: not a batch (a single value)."""
+    shape = getattr(data, "shape", None)  # pandas, numpy, scipy.sparse, torch
+    if isinstance(shape, tuple) and shape and isinstance(rows := shape[0], int):
+        return rows
+    if isinstance(data, list | tuple):
+        return len(data)
+    return None
 
 
 def _no_media_type(scope: Scope) -> bool:

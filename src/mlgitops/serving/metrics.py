@@ -84,6 +84,8 @@ class ServerMetrics:
         import numpy as np
 
         values = np.asarray(output)
+        if values.size == 0:  # a batch of no rows: nothing predicted
+            return
         if values.ndim > 1:  # a DataFrame or a column vector: the first column is the prediction
             values = values.reshape(values.shape[0], -1)[:, 0]
         self.predictions.add(values.ravel())
