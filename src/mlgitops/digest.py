@@ -51,6 +51,12 @@ def training_rows_digest(rows: bytes, columns: object, target: object) -> str:
     return PREFIX + hashlib.sha256(text.encode()).hexdigest()
 
 
+def bytes_digest(data: bytes) -> str:
+    """``sha256:<hex>`` of one file's bytes (a run's ``reference.json``, as deploy checked
+    it: what ``drift`` holds the run's copy to)."""
+    return PREFIX + hashlib.sha256(data).hexdigest()
+
+
 def hex_of(digest: str) -> str:
     """The hex part of ``sha256:<hex>`` (what GitHub's attestation API takes as the subject)."""
     return digest.removeprefix(PREFIX)

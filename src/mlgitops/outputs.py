@@ -30,12 +30,14 @@ from pathlib import Path
 from mlgitops.record import record
 
 OUTPUT_ENV = "MLGITOPS_OUTPUT"
+#: drift's training profile: a hand-off file of ``train``, logged on its run
+REFERENCE = "reference.json"
 DEFAULT_DIR = ".mlgitops"
 #: The hand-off files the PR workflow's check job writes (validate), and so the only ones
 #: its artifact carries and the report job takes from it (docs/security.md#artifacts).
 VALIDATE_FILES = ("validation.json", "validation.md", "datadiff.json", "datadiff.md")
 #: Likewise for its train job (train, then compare): no Parquet, which holds data rows.
-TRAIN_FILES = ("train.json", "reference.json", "verdict.json", "budget.json", "failed.json")
+TRAIN_FILES = ("train.json", REFERENCE, "verdict.json", "budget.json", "failed.json")
 #: The column of the hand-off files that holds each row's 1-based record number in the file
 #: it came from; no data column may have this name (specs and schemas refuse it).
 ROW = "__row__"
@@ -84,7 +86,7 @@ class Outputs:
 
     @property
     def reference(self) -> Path:
-        return self.folder / "reference.json"
+        return self.folder / REFERENCE
 
     @property
     def training_rows(self) -> Path:

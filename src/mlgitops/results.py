@@ -104,6 +104,8 @@ class DeployedModel:
     model_digest: str = ""
     #: its run's training rows, as deploy checked them ("" in older records)
     training_rows_digest: str = ""
+    #: its run's drift reference, as deploy checked it ("" in older records)
+    reference_digest: str = ""
     #: the task it was judged as when deployed ("" in older records)
     task: str = ""
 
@@ -136,6 +138,10 @@ class ProvenanceRecord:
     #: :func:`mlgitops.digest.training_rows_digest` of its run's training rows, as deploy
     #: checked them: compare reads them to keep the model off the rows it trained on.
     training_rows_digest: str = ""
+    #: :func:`mlgitops.digest.bytes_digest` of its run's ``mlgitops/reference.json``, which
+    #: deploy held to the profile the merged commit's data and split give: what ``drift``
+    #: judges recent data against ("" in older records).
+    reference_digest: str = ""
     #: The serving image the overlay pins (``repository@sha256:…``), for
     #: ``deploy.server.build``; "" when the spec names its image itself.
     image: str = ""

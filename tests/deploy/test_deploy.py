@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -108,6 +109,8 @@ def test_deploy_commits_the_reviewed_model_and_pushes(
     ]
     record = json.loads(world.remote_file(f"{overlay}/model.json"))
     del record["deployed_at"], record["data_hash"], record["spec_hash"]
+    reference = (world.work / ".mlgitops" / name / "reference.json").read_bytes()
+    reference_digest = "sha256:" + hashlib.sha256(reference).hexdigest()
     assert record == {
         "pipeline": name,
         "environment": "staging",
@@ -118,6 +121,7 @@ def test_deploy_commits_the_reviewed_model_and_pushes(
         "content_key": train["content_key"],
         "model_digest": train["model_digest"],
         "training_rows_digest": train["training_rows_digest"],  # what compare checks
+        "reference_digest": reference_digest,  # what drift checks
         "image": "",  # the spec names its image (deploy.server.image): nothing built to pin
         "metrics": {m["name"]: m["candidate"] for m in verdict["metrics"]},
         "commit": before,

@@ -93,9 +93,9 @@ def log_model(uri: str, root: Path, name: str, folder: Path) -> tuple[str, str, 
     model = tracking.create_model(experiment, run_id, "model", {})
     tracking.upload(model.artifact_uri, folder)
     tracking.finalize_model(model.model_id, ready=True)
-    rows = root.parent / f"{run_id}-rows"  # the rows it trained on, as train logs them
-    rows.mkdir()
-    for file in ("training_rows.parquet", "train.json"):
+    rows = root.parent / f"{run_id}-rows"  # the rows it trained on and their profile,
+    rows.mkdir()  # as train logs them
+    for file in ("training_rows.parquet", "train.json", "reference.json"):
         shutil.copy(root / ".mlgitops" / name / file, rows / file)
     answer = requests.get(f"{uri}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=30)
     tracking.upload(answer.json()["run"]["info"]["artifact_uri"], rows, "mlgitops")

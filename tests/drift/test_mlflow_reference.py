@@ -114,14 +114,15 @@ def test_an_unreachable_server_is_named_without_the_credentials_in_its_uri() -> 
     whoever prints it."""
     import socket
 
-    from mlgitops.drift.sources import reference_from_run
+    from mlgitops.drift.sources import Deployed, reference_from_run
     from mlgitops.errors import ServiceError
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(ServiceError) as raised:
-        reference_from_run(f"http://drift-user:s3cret-pass@127.0.0.1:{port}/", "0" * 32)
+        uri = f"http://drift-user:s3cret-pass@127.0.0.1:{port}/"
+        reference_from_run(uri, Deployed("0" * 32, "model.json"))
     message = str(raised.value)
     assert "s3cret-pass" not in message and "drift-user" not in message
     assert f"MLflow tracking server http://***@127.0.0.1:{port} is unreachable" in message

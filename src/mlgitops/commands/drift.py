@@ -162,10 +162,10 @@ def _reference(
         from mlgitops.training.tracking import resolve_tracking_uri
 
         uri = resolve_tracking_uri(spec.root, tracking_uri, spec.config)
-        found = sources.reference_from_run(uri, deployed[0], f"from {deployed[1]}")
+        found = sources.reference_from_run(uri, deployed)
         if found is not None:
             return found, None
-        why = f"MLflow run {deployed[0]} (from {deployed[1]}) has no {sources.ARTIFACT}"
+        why = f"MLflow run {deployed.run_id} (from {deployed.record}) has no {sources.ARTIFACT}"
     computed = sources.reference_from_data(spec.root, pipeline)
     return computed, f"{why}; computed one from {pipeline.data.path}"
 

@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import jsondoc
+from mlgitops.digest import bytes_digest
 from mlgitops.drift.profile import build_reference, load_reference
 from mlgitops.errors import BadInput, ServiceError, first_line
 from mlgitops.masking import without_credentials
+from mlgitops.outputs import REFERENCE
 from mlgitops.results import load_provenance
 from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
     from mlgitops.training.table import Table
 
-ARTIFACT = "reference.json"
+ARTIFACT = REFERENCE
 #: Where a run may hold it: at the root, or with train's other hand-off files.
 ARTIFACT_PATHS = (ARTIFACT, f"mlgitops/{ARTIFACT}")
 _TIMEOUT = 60.0
@@ -53,8 +55,19 @@ def reference_from_file(path: Path, shown: str) -> Reference:
     return Reference(load_reference(jsondoc.text(data, shown), shown), shown)
 
 
-def deployed_run(repo: Path, pipeline: Pipeline) -> tuple[str, str] | None:
-    """``(run_id, model.json path)`` of the model deployed in the first environment, if any."""
+@dataclass(frozen=True)
+class Deployed:
+    """The model deployed in the first environment, as its ``model.json`` records it."""
+
+    run_id: str
+    #: the record's path in the repository
+    record: str
+    #: the digest of the run's reference that deploy checked ("" in older records)
+    reference_digest: str = ""
+
+
+def deployed_run(repo: Path, pipeline: Pipeline) -> Deployed | None:
+    """The model deployed in the first environment, if any."""
     env = pipeline.first_environment
     if env is None:
         return None
@@ -67,26 +80,45 @@ def deployed_run(repo: Path, pipeline: Pipeline) -> tuple[str, str] | None:
     except OSError as exc:
         raise BadInput(f"{rel}: cannot read ({exc})") from exc
     record = load_provenance(jsondoc.text(data, rel), rel, overlay=(pipeline.name, env.name))
-    return record.run_id, rel
+    return Deployed(record.run_id, rel, record.reference_digest)
 
 
-def reference_from_run(tracking_uri: str, run_id: str, shown: str = "") -> Reference | None:
-    """The run's ``reference.json`` artifact; None when the run has none. ``shown``: where
-    the run is named (a record), for the error where the store does not hold it."""
+def reference_from_run(tracking_uri: str, deployed: Deployed) -> Reference | None:
+    """The deployed run's ``reference.json`` artifact; None when the run has none and its
+    record names no digest. Where the record names one (deploy checked the run's
+    ``mlgitops/reference.json`` against the merged data's profile), that file is read and
+    must still have it: the pull request's MLflow credentials can write it, and a
+    reference of their choosing would decide what drift finds."""
+    run_id, shown = deployed.run_id, f"from {deployed.record}"
     if not tracking_uri.startswith(("http://", "https://")):
         _held_by_store(tracking_uri, run_id, shown)
-    for path in ARTIFACT_PATHS:
+    paths = ARTIFACT_PATHS[1:] if deployed.reference_digest else ARTIFACT_PATHS
+    for path in paths:
         if tracking_uri.startswith(("http://", "https://")):
-            text = _artifact_over_http(tracking_uri, run_id, path)
+            data = _artifact_over_http(tracking_uri, run_id, path)
         else:
-            text = _artifact_with_mlflow(tracking_uri, run_id, path)
-        if text is not None:
-            what = f"artifact {path} of MLflow run {run_id}"
-            return Reference(load_reference(text, what), what)
+            data = _artifact_with_mlflow(tracking_uri, run_id, path)
+        what = f"artifact {path} of MLflow run {run_id}"
+        if deployed.reference_digest:
+            _held_to_record(data, deployed, f"{what} ({shown})")
+        if data is not None:
+            return Reference(load_reference(jsondoc.text(data, what), what), what)
     return None
 
 
-def _artifact_over_http(uri: str, run_id: str, path: str) -> str | None:
+def _held_to_record(data: bytes | None, deployed: Deployed, what: str) -> None:
+    """BadInput unless ``data`` is the reference whose digest the deployed record holds."""
+    now = "is missing" if data is None else f"has digest {bytes_digest(data)}"
+    if data is None or bytes_digest(data) != deployed.reference_digest:
+        raise BadInput(
+            f"{what} {now}, but {deployed.record} records {deployed.reference_digest}, the "
+            "reference deploy checked: it changed after the model was deployed, so no drift "
+            f"can be judged against it; restore the run's {ARTIFACT_PATHS[1]}, or pass the "
+            "reference with --reference FILE"
+        )
+
+
+def _artifact_over_http(uri: str, run_id: str, path: str) -> bytes | None:
     """One GET of the tracking server's ``get-artifact`` endpoint (proxied or not)."""
     import requests
 
@@ -108,7 +140,7 @@ def _artifact_over_http(uri: str, run_id: str, path: str) -> str | None:
         raise ServiceError(
             f"MLflow tracking server {shown}: {path} of run {run_id} answered {answer.status_code}"
         )
-    return answer.content.decode("utf-8", "replace")
+    return answer.content
 
 
 def _held_by_store(uri: str, run_id: str, shown: str) -> None:
@@ -126,7 +158,7 @@ def _held_by_store(uri: str, run_id: str, shown: str) -> None:
         ) from exc
 
 
-def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> str | None:
+def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> bytes | None:
     mlflow = _mlflow(uri)
     from mlflow.exceptions import MlflowException
 
@@ -136,7 +168,7 @@ def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> str | None:
         )
     except (MlflowException, OSError):
         return None
-    return Path(local).read_text("utf-8")
+    return Path(local).read_bytes()
 
 
 def _mlflow(uri: str) -> Any:

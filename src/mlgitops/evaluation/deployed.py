@@ -197,6 +197,13 @@ def run_training_rows(run_id: str, tracking_uri: str) -> tuple[str, TrainingRows
             ) from exc
 
 
+def run_file(run_id: str, path: str, tracking_uri: str) -> bytes | None:
+    """The bytes of one artifact file of a run (None: the run holds no such file)."""
+    with tempfile.TemporaryDirectory(prefix="mlgitops-artifact-") as folder:
+        found = _artifact(run_id, path, tracking_uri, folder)
+        return None if found is None else found.read_bytes()
+
+
 def _artifact(run_id: str, path: str, tracking_uri: str, folder: str) -> Path | None:
     import mlflow
     from mlflow.exceptions import MlflowException

@@ -261,7 +261,7 @@ def rollback_edit(overlay: Overlay, to_version: str | None, now: str) -> Edit:
             return Unchanged(done)
         index = provenance.rollback_target(current, to_version)
         record = _with_image(provenance.rolled_back(current, index, now), kustomization, overlay)
-        if not (record.model_digest and record.training_rows_digest):
+        if not (record.model_digest and record.training_rows_digest and record.reference_digest):
             record = _digests_of_its_deploy(snapshot, overlay, record)
         return Change(_files(overlay, kustomization, record), message.rollback_message(record))
 
@@ -289,6 +289,7 @@ def _digests_of_its_deploy(
                 record,
                 model_digest=earlier.model_digest,
                 training_rows_digest=record.training_rows_digest or earlier.training_rows_digest,
+                reference_digest=record.reference_digest or earlier.reference_digest,
             )
     console.error_line(
         f"mlgitops: warning: model v{record.version} was recorded without its digest and no "

@@ -39,6 +39,7 @@ def short(record: ProvenanceRecord) -> DeployedModel:
         image=record.image,
         model_digest=record.model_digest,
         training_rows_digest=record.training_rows_digest,
+        reference_digest=record.reference_digest,
         task=record.task,
     )
 
@@ -98,6 +99,7 @@ def deployed(
         deployed_at=now,
         model_digest=verified.digest,
         training_rows_digest=verified.training_rows_digest,
+        reference_digest=verified.reference_digest,
         task=pipeline.task,
     )
 
@@ -159,5 +161,6 @@ def rolled_back(current: ProvenanceRecord, index: int, now: str) -> ProvenanceRe
         image=entry.image,
         model_digest=entry.model_digest,
         training_rows_digest=entry.training_rows_digest,
+        reference_digest=entry.reference_digest,
         task=entry.task,
     )

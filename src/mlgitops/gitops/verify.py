@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import console
-from mlgitops.digest import download_model, folder_digest
+from mlgitops.digest import bytes_digest, download_model, folder_digest
 from mlgitops.errors import CheckFailed, ServiceError
 from mlgitops.gitops import predicted
 from mlgitops.gitops.anchor import Anchor
@@ -61,6 +61,8 @@ class Verified:
     verdict: Verdict
     #: its run's training rows' digest (equal to the anchor's; "" where it records none)
     training_rows_digest: str = ""
+    #: its run's drift reference's digest (the one the merged data and split give)
+    reference_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ def verify(
             _checked_download(uri, model_id, train, anchor.source, Path(tmp))
     logged = _check_training_rows(uri, train, anchor.source)
     _held_to_merged(logged, merged, train, anchor.source)
+    reference = _check_reference(uri, pipeline, merged, train, anchor.source)
     with console.group(f"Re-scoring model {model_id} on the merged holdout"):
         judged = _rescore(pipeline, merged, model_id, uri, ref, outputs)
     if not judged.passed:
@@ -191,7 +194,56 @@ def verify(
             f"the merged gates: {judged.summary}; nothing deployed"
         )
     source = f"models:/{model_id}"
-    return Verified(train.model_digest, source, model_id, judged, train.training_rows_digest)
+    rows = train.training_rows_digest
+    return Verified(train.model_digest, source, model_id, judged, rows, reference)
+
+
+def _check_reference(
+    uri: str, pipeline: Pipeline, merged: Merged, train: TrainResult, where: str
+) -> str:
+    """The digest of the drift reference the run logged; CheckFailed unless it is the one
+    the merged commit's data and split give, as ``train`` writes it (their rows are the
+    run's own: :func:`_held_to_merged`). The pull request's job logged it, and a profile
+    of its choosing (no features, a few, other bins) would decide what drift finds."""
+    from mlgitops.evaluation.deployed import ARTIFACTS, run_file
+    from mlgitops.outputs import REFERENCE
+    from mlgitops.training.handoff import reference_bytes
+
+    path = f"{ARTIFACTS}/{REFERENCE}"
+    what = f"the drift reference run {train.run_id} logged ({path} in MLflow at {uri}; {where})"
+    logged = run_file(train.run_id, path, uri)
+    stated = train.hashes.data if logged is None else _stated_data_hash(logged, train)
+    given = reference_bytes(merged.split, pipeline.data.path, stated)
+    if logged != given:
+        now = (
+            "is missing"
+            if logged is None
+            else (
+                "is not the one the merged commit's data and split give: drift would judge recent "
+                "data against another profile than the model's training data. The training job "
+                "logged another profile, or it changed after the review"
+            )
+        )
+        raise CheckFailed(f"{what} {now}; nothing deployed")
+    return bytes_digest(given)
+
+
+def _stated_data_hash(logged: bytes, train: TrainResult) -> str:
+    """The hash of the data file a logged reference names as its source, where it names
+    one (else the review's): deploy holds the profile to the rows, and the rows to the
+    merged data (:func:`_held_to_merged`); the file's hash is said beside them."""
+    import json
+    import re
+
+    try:
+        doc = json.loads(logged)
+    except ValueError:
+        return train.hashes.data
+    source = doc.get("source") if isinstance(doc, dict) else None
+    stated = source.get("data_hash") if isinstance(source, dict) else None
+    if isinstance(stated, str) and re.fullmatch(r"[0-9a-f]{64}", stated):
+        return stated
+    return train.hashes.data
 
 
 def _check_training_rows(uri: str, train: TrainResult, where: str) -> TrainingRows | None:

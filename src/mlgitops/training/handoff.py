@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mlgitops import fsio, results
 from mlgitops.digest import training_rows_digest
 from mlgitops.frames import frame_bytes
-from mlgitops.outputs import ROW, Outputs, set_github_outputs
+from mlgitops.outputs import REFERENCE, ROW, Outputs, set_github_outputs
 from mlgitops.results import TrainResult
 from mlgitops.training.tracking import RunRecord, Tracking
 
@@ -28,7 +28,7 @@ FILES = (
     "train.json",
     "holdout.parquet",
     "predictions.parquet",
-    "reference.json",
+    REFERENCE,
     "training_rows.parquet",
 )
 
@@ -76,7 +76,7 @@ def data_files(prepared: SplitFiles, predictions: bytes) -> dict[str, bytes]:
     return {
         "holdout.parquet": prepared.holdout,
         "predictions.parquet": predictions,
-        "reference.json": prepared.reference,
+        REFERENCE: prepared.reference,
         "training_rows.parquet": prepared.rows,
     }
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mlgitops import console
 from mlgitops.digest import training_rows_digest
 from mlgitops.frames import frame_bytes
+from mlgitops.outputs import REFERENCE
 from mlgitops.results import TrainResult
 from mlgitops.training import budget, gpu, handoff
 from mlgitops.training.tracking import RunRecord, Tracking, is_http
@@ -110,7 +111,7 @@ def log_split_files(
     prepared = handoff.split_files(split, data_path, data_hash)
     files = {
         "holdout.parquet": prepared.holdout,
-        "reference.json": prepared.reference,
+        REFERENCE: prepared.reference,
         "training_rows.parquet": prepared.rows,
     }
     folder = _folder(workdir / "split" / handoff.ARTIFACT_DIR, files)

@@ -1,0 +1,126 @@
+"""Drift judges recent data against the training profile deploy checked.
+
+The deployed run's ``mlgitops/reference.json`` is written by the pull request's train
+job, and the PR MLflow credentials can overwrite it at any time: a reference that lists
+no features (or only some) judges nothing, and drift would report no drift for ever.
+Deploy computes the reference the merged commit's data and split give, as ``train``
+writes it, holds the logged one to it and records its digest in ``model.json``; drift
+reads the deployed run's reference only where it is still that one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pytest
+import requests
+
+from mlgitops.drift.profile import dumps_reference
+from mlgitops.training.tracking import open_tracking
+from tests.deploy.test_deploy import deploy, versions
+from tests.deploy.world import (
+    World,
+    cli_run,
+    deployed_review,
+    git,
+    publish_review,
+    reviewed_run,
+)
+from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.mlflow_server import MlflowServer
+
+pytestmark = pytest.mark.slow
+
+
+def _swap_reference(world: World, uri: str, run_id: str, text: bytes) -> None:
+    """Overwrite a run's mlgitops/reference.json in MLflow, as the PR credentials can."""
+    forged = world.tmp / "forged-reference"
+    shutil.rmtree(forged, ignore_errors=True)
+    forged.mkdir()
+    (forged / "reference.json").write_bytes(text)
+    run = requests.get(
+        f"{uri}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=30
+    ).json()["run"]
+    open_tracking(uri, world.work, env={}).upload(run["info"]["artifact_uri"], forged, "mlgitops")
+
+
+def _without_features(logged: bytes) -> bytes:
+    """The reference with no feature in it: every check of it passes, and it judges nothing."""
+    doc = json.loads(logged)
+    doc["features"] = []
+    return dumps_reference(doc).encode()
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_a_reference_the_merged_data_does_not_give_deploys_nothing(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    uri = mlflow_server.uri
+    run_id = reviewed_run(uri, world.work, world.name)
+    logged = (world.work / ".mlgitops" / world.name / "reference.json").read_bytes()
+    _swap_reference(world, uri, run_id, _without_features(logged))
+    run = publish_review(on_github.state, world.work, world.name, pr=12)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    err = capsys.readouterr().err
+    head = git(world.work, "rev-parse", "HEAD")
+    assert err == (
+        f"mlgitops deploy: error: the drift reference run {run_id} logged "
+        f"(mlgitops/reference.json in MLflow at {uri}; pull request #12, workflow run "
+        f"{run['id']} on {head[:12]}) is not the one the merged commit's data and split "
+        "give: drift would judge recent data against another profile than the model's "
+        "training data. The training job logged another profile, or it changed after the "
+        "review; nothing deployed\n"
+    )
+    assert (world.remote_head(), versions(uri, world.name)) == (before, [])
+
+    _swap_reference(world, uri, run_id, logged)  # restored: what train logged
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    model_json = world.work / "manifests" / world.name / "overlays" / "staging" / "model.json"
+    assert json.loads(model_json.read_text())["reference_digest"] == _sha256(logged)
+
+
+def test_drift_refuses_a_reference_changed_after_the_deploy(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    uri = mlflow_server.uri
+    deployed_review(world, uri, on_github.state, pr=12)
+    folder = world.work / ".mlgitops" / world.name
+    logged = (folder / "reference.json").read_bytes()
+    run_id = json.loads((folder / "train.json").read_text())["run_id"]
+    shutil.rmtree(world.work / ".mlgitops")  # the drift job's checkout has no hand-off folder
+    args = ("drift", world.name, "--current", "data/tumors.csv", "--tracking-uri", uri)
+    args += ("--action", "none")
+    capsys.readouterr()
+
+    assert cli_run(world.work, *args) == 0
+    out = capsys.readouterr().out
+    assert f"Reference: artifact mlgitops/reference.json of MLflow run {run_id} (" in out
+
+    drift_json = world.work / ".mlgitops" / world.name / "drift.json"
+    assert json.loads(drift_json.read_text())["drifted"] is False
+    drift_json.unlink()
+    _swap_reference(world, uri, run_id, _without_features(logged))
+    assert cli_run(world.work, *args) == 2
+    where = f"manifests/{world.name}/overlays/staging/model.json"
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"mlgitops drift: error: artifact mlgitops/reference.json of MLflow run {run_id} "
+        f"(from {where}) has digest sha256:"
+    )
+    assert err.endswith(
+        f", but {where} records {_sha256(logged)}, the reference deploy checked: it changed "
+        "after the model was deployed, so no drift can be judged against it; restore the "
+        "run's mlgitops/reference.json, or pass the reference with --reference FILE\n"
+    )
+    assert not drift_json.exists()
