@@ -108,6 +108,25 @@ def test_a_store_that_does_not_hold_the_deployed_run_is_an_error_not_a_computed_
     assert "computed one" not in out + err
 
 
+def test_a_tracking_server_that_does_not_hold_the_deployed_run_is_an_error(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record naming a run the server does not hold (another server, a run deleted): its
+    artifact was read as missing, and drift profiled the data it was given instead."""
+    repo = make_repo(tmp_path / "repo", recent=shifted_rows())
+    _run_with(mlflow_server, None)  # the server holds runs, none of them this one
+    unknown = "0123456789abcdef0123456789abcdef"
+    _deploy(repo, unknown)
+    code = main(["-C", str(repo), "drift", "demo", "--tracking-uri", mlflow_server.uri])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert err.startswith(
+        f"mlgitops drift: error: MLflow tracking server {mlflow_server.uri}: run {unknown} "
+        "(from manifests/demo/overlays/staging/model.json) cannot be read (RESOURCE_DOES_NOT_EXIST"
+    )
+    assert "computed one" not in out + err
+
+
 def test_an_unreachable_server_is_named_without_the_credentials_in_its_uri() -> None:
     """The tracking URI may carry a user and password (as MLflow's client accepts them):
     drift's own message names the server as train's and deploy's do, credentials masked,

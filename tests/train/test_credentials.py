@@ -132,11 +132,12 @@ def test_the_registry_client_of_deploy_and_doctor_does_the_same(
 def test_drift_s_reference_read_does_the_same(recording: str) -> None:
     """drift reads the deployed run's reference through the same session and server name."""
     from mlgitops.drift.sources import Deployed, reference_from_run
+    from mlgitops.errors import ServiceError
 
     uri = f"http://ci%40corp:{SECRET}%2F1@{recording}/"
-    assert (
-        reference_from_run(uri, Deployed("0" * 32, "model.json")) is None
-    )  # 404: no reference on that run
+    with pytest.raises(ServiceError) as raised:  # its 404s carry no MLflow error
+        reference_from_run(uri, Deployed("0" * 32, "model.json"))
+    assert str(raised.value).startswith(f"http://***@{recording} does not look like an MLflow")
     sent = base64.b64encode(f"ci@corp:{SECRET}/1".encode()).decode()
     assert _Recording.seen and set(_Recording.seen) == {f"Basic {sent}"}
 

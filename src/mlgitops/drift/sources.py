@@ -90,7 +90,9 @@ def reference_from_run(tracking_uri: str, deployed: Deployed) -> Reference | Non
     must still have it: the pull request's MLflow credentials can write it, and a
     reference of their choosing would decide what drift finds."""
     run_id, shown = deployed.run_id, f"from {deployed.record}"
-    if not tracking_uri.startswith(("http://", "https://")):
+    if tracking_uri.startswith(("http://", "https://")):
+        _held_by_server(tracking_uri, run_id, shown)
+    else:
         _held_by_store(tracking_uri, run_id, shown)
     paths = ARTIFACT_PATHS[1:] if deployed.reference_digest else ARTIFACT_PATHS
     for path in paths:
@@ -141,6 +143,22 @@ def _artifact_over_http(uri: str, run_id: str, path: str) -> bytes | None:
             f"MLflow tracking server {shown}: {path} of run {run_id} answered {answer.status_code}"
         )
     return answer.content
+
+
+def _held_by_server(uri: str, run_id: str, shown: str) -> None:
+    """ServiceError where the tracking server at ``uri`` does not hold the run (another
+    server, a deleted run): read as a run without a reference, drift profiled the data it
+    was given instead, and passed."""
+    from mlgitops.training.tracking_rest import RestTracking
+    from mlgitops.training.tracking_session import session_for
+
+    tracking = RestTracking(uri, session_for(os.environ))
+    if tracking.run(run_id) is None:
+        where = f" ({shown})" if shown else ""
+        raise ServiceError(
+            f"MLflow tracking server {tracking.uri}: run {run_id}{where} cannot be read "
+            "(RESOURCE_DOES_NOT_EXIST: the server holds no run of that id)"
+        )
 
 
 def _held_by_store(uri: str, run_id: str, shown: str) -> None:

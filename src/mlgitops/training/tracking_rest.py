@@ -48,6 +48,11 @@ class RestTracking:
             return None
         return str(self._call("POST", "/experiments/create", json={"name": name})["experiment_id"])
 
+    def run(self, run_id: str) -> RunRecord | None:
+        """The run, or None where the server holds none of that id."""
+        found = self._call("GET", "/runs/get", params={"run_id": run_id}, missing_ok=True)
+        return None if found is None else run_record(found["run"])
+
     def find_run(self, experiment_id: str, content_key: str) -> RunRecord | None:
         query = {
             "experiment_ids": [experiment_id],
