@@ -140,6 +140,12 @@ COLOR = "ref.json: features[1] (color): "
             ["categorical"],
             "ref.json: features[1]: expected a numeric or categorical feature with a name",
         ),
+        (
+            "features",
+            [],
+            "ref.json: 'features' is empty: a reference that profiles no feature judges "
+            "nothing, and would find no drift in any data",
+        ),
         ("rows", ..., "ref.json: 'rows' " + COUNT),
         ("rows", "21", "ref.json: 'rows' " + COUNT),
         ("target", ["label"], "ref.json: 'target' must be a string or null"),

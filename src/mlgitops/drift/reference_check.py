@@ -32,6 +32,11 @@ def reference_problems(doc: dict[str, Any]) -> list[str]:
     features = doc.get("features")
     if not isinstance(features, list):
         return ["'features' must be a list"]
+    if not features:
+        return [
+            "'features' is empty: a reference that profiles no feature judges nothing, and "
+            "would find no drift in any data"
+        ]
     problems = [problem for i, f in enumerate(features) for problem in _feature_problems(i, f)]
     if problems:
         return problems
