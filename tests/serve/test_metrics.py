@@ -132,6 +132,49 @@ def test_serve_names_a_model_it_cannot_load(
     assert len(err) == 2
 
 
+@pytest.mark.parametrize("uri", ["models:/m/1", "models:/m@staging", "runs:/0123/model"])
+@pytest.mark.parametrize("digest", ["", "sha256:" + "0" * 64])
+def test_serve_needs_a_tracking_server_for_a_model_in_mlflow(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    uri: str,
+    digest: str,
+) -> None:
+    """Without one, MLflow looks in a store of its own making (``./mlflow.db``), which it
+    leaves behind, and answers that the model does not exist."""
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    args = ["serve", "--model-uri", uri, "--metrics-port", "0"]
+    args += ["--model-digest", digest] if digest else []
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore", UserWarning)
+        assert main(args) == 2
+    assert capsys.readouterr().err.endswith(
+        f"mlgitops serve: error: --model-uri {uri} names a model in MLflow, and "
+        "MLFLOW_TRACKING_URI names no tracking server to read it from: set it (the "
+        "generated manifests' pods get it from the mlflow-tracking Secret)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_names_the_variable_of_a_tracking_uri_mlflow_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "ftp://x/y")
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore", UserWarning)
+        assert main(["serve", "--model-uri", "models:/m/1", "--metrics-port", "0"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "mlgitops serve: error: $MLFLOW_TRACKING_URI: MLflow tracking URI ftp://x/y: the "
+        "scheme 'ftp' is none MLflow's tracking store reads"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_serve_loads_no_files_whose_digest_is_not_the_deployments(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,6 +115,7 @@ def run(
             f"serving needs the extra: pip install 'mlgitops[serve]' ({exc.name} is missing)"
         ) from exc
     digest = _digest(model_digest)
+    _tracking_server_for(model_uri)
     model = _load(model_uri, digest)
     metrics = ServerMetrics(model_uri, task, prediction_buckets)
     # Both ports are bound before the server says it serves: a port in use is the user's.
@@ -175,6 +176,31 @@ def _digest(given: str | None) -> str:
     if digest and not FORM.fullmatch(digest):
         raise BadInput(f"{where}: {digest!r} is not a model digest (sha256:<64 hex digits>)")
     return digest
+
+
+def _tracking_server_for(model_uri: str) -> None:
+    """BadInput where ``model_uri`` names a model in MLflow (``models:/``, ``runs:/``) and
+    the environment names no tracking server MLflow can read it from: MLflow would look in
+    a store of its own making (``./mlflow.db``), leave it behind, and find no model."""
+    from mlgitops.render.serving import TRACKING_SECRET
+    from mlgitops.spec.remotes import tracking_uri_problem
+
+    if not model_uri.startswith(("models:/", "runs:/")):
+        return
+    registry = model_uri.startswith("models:/") and os.environ.get("MLFLOW_REGISTRY_URI")
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if not (uri or registry):
+        raise BadInput(
+            f"--model-uri {model_uri} names a model in MLflow, and MLFLOW_TRACKING_URI names "
+            "no tracking server to read it from: set it (the generated manifests' pods get it "
+            f"from the {TRACKING_SECRET} Secret)"
+        )
+    if uri and (problem := tracking_uri_problem(uri)) is not None:
+        from mlgitops.masking import without_credentials
+
+        raise BadInput(
+            f"$MLFLOW_TRACKING_URI: MLflow tracking URI {without_credentials(uri)}: {problem}"
+        )
 
 
 def _load(model_uri: str, digest: str) -> Any:
