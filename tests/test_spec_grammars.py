@@ -263,6 +263,22 @@ def test_a_tracking_uri_mlflow_cannot_read_is_refused(tmp_path: Path, uri: str) 
     assert [p.split(": ")[:2] for p in problems] == [["mlgitops.yaml:2:17", "mlflow.tracking_uri"]]
 
 
+@pytest.mark.parametrize(
+    ("uri", "why"),
+    [("http://[::1", "Invalid IPv6 URL"), ("http://h:port", "Port could not be cast to integer value as 'port'"),
+     ("https://", "it names no host"), ("http://a b:5000", "it holds white space")],
+)  # fmt: skip
+def test_a_tracking_uri_no_client_can_reach_is_refused_where_it_is_written(
+    tmp_path: Path, uri: str, why: str
+) -> None:
+    """As the commands refuse it (``--tracking-uri``, ``$MLFLOW_TRACKING_URI``), but found
+    by ``render --check`` on the pull request that writes it, not by the first job to log."""
+    problems = _problems(_repo(tmp_path, f"mlflow:\n  tracking_uri: {_yaml(uri)}\n"))
+    assert problems == [
+        f"mlgitops.yaml:2:17: mlflow.tracking_uri: invalid value {uri!r}: it is malformed ({why})"
+    ]
+
+
 @pytest.mark.parametrize("uri", GOOD_TRACKING_URIS)
 def test_a_tracking_uri_mlflow_reads_renders(tmp_path: Path, uri: str) -> None:
     _renders(_repo(tmp_path, f"mlflow:\n  tracking_uri: {_yaml(uri)}\n"))

@@ -253,18 +253,27 @@ def test_a_malformed_uri_is_named_where_it_is_given(
     given: str,
 ) -> None:
     """``http://[::1`` crashed train (exit 3: ``ValueError: Invalid IPv6 URL``); a port or
-    host that is not one was said to be an unreachable server."""
+    host that is not one was said to be an unreachable server. In mlgitops.yaml it is a
+    spec problem that render reports (the pull request that writes it fails its check)."""
     root = example_repo(tmp_path / "repo", "tumors")
     args = ["train", "tumors"]
+    if given == "mlgitops.yaml":
+        (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: '{uri}'\n")
+        said = (
+            f"mlgitops.yaml:2:17: mlflow.tracking_uri: invalid value '{uri}': it is malformed "
+            f"({why})\nmlgitops: 1 problem(s) in the specs; nothing written\n"
+        )
+        assert cli(root, "render", "--check") == 2
+        assert capsys.readouterr().err == said
+        assert cli(root, *args) == 2
+        assert capsys.readouterr().err == said
+        return
     if given == "option":
         args += ["--tracking-uri", uri]
         place = "--tracking-uri"
-    elif given == "environment":
+    else:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
         place = "$MLFLOW_TRACKING_URI"
-    else:
-        (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: '{uri}'\n")
-        place = "mlgitops.yaml:2:17: mlflow.tracking_uri"
     assert cli(root, *args) == 2
     err = capsys.readouterr().err
     assert err == (

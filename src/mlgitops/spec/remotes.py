@@ -121,6 +121,27 @@ _DATABASES = ("postgresql", "mysql", "sqlite", "mssql")
 _BARE_SCHEMES = ("databricks", "databricks-uc", "uc")
 
 
+def malformed_uri(uri: str) -> str | None:
+    """Why no client can reach the tracking URI ``uri``; None where it is well-formed. A
+    server's URI needs a host and a port that is a number; other schemes' parts are their
+    store's to judge."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri)
+        if parts.scheme in ("http", "https"):
+            parts.port  # noqa: B018  (reading it checks it)
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return None
+    if not parts.hostname:
+        return "it names no host"
+    if any(c.isspace() for c in uri):
+        return "it holds white space"
+    return None
+
+
 def tracking_uri_problem(uri: str) -> str | None:
     """Why MLflow's tracking store reads no runs from ``uri``: its scheme, picked as MLflow
     picks it (``mlflow.utils.uri.get_uri_scheme``), names no store; None where one does."""
@@ -157,5 +178,7 @@ def remote_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
             yield ["argocd", key], message
     mlflow = doc.get("mlflow")
     uri = mlflow.get("tracking_uri") if isinstance(mlflow, dict) else None
-    if isinstance(uri, str) and (message := tracking_uri_problem(uri)):
+    if isinstance(uri, str) and (malformed := malformed_uri(uri)):
+        yield ["mlflow", "tracking_uri"], f"invalid value {uri!r}: it is malformed ({malformed})"
+    elif isinstance(uri, str) and (message := tracking_uri_problem(uri)):
         yield ["mlflow", "tracking_uri"], f"invalid value {uri!r}: {message}"

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from mlgitops import console
 from mlgitops.errors import BadInput
-from mlgitops.spec.remotes import tracking_uri_problem
+from mlgitops.spec.remotes import malformed_uri, tracking_uri_problem
 from mlgitops.spec.repo_config import RepoConfig
 from mlgitops.training.mlmodel import ModelIdentity
 
@@ -143,7 +143,7 @@ _OPTION, _ENVIRONMENT, _CONFIG = "--tracking-uri", "$MLFLOW_TRACKING_URI", "mlgi
 def _usable(repo: Path, uri: str, given: str) -> str:
     """``uri`` with a relative store path made the repository's; a malformed one, or one of
     a scheme MLflow has no tracking store for, is refused, named where it was given."""
-    why = _malformed(uri)
+    why = malformed_uri(uri)
     if why is not None:
         why = f" is malformed ({why})"
     elif (unread := tracking_uri_problem(uri)) is not None:
@@ -168,24 +168,6 @@ def _unopenable(uri: str) -> str | None:
         return None
     store = Path(path)
     return f"{store} is a folder, not a database file" if store.is_dir() else None
-
-
-def _malformed(uri: str) -> str | None:
-    """Why no client can reach ``uri``; None where it is well-formed. A server's URI needs a
-    host and a port that is a number; other schemes' parts are their store's to judge."""
-    try:
-        parts = urlsplit(uri)
-        if parts.scheme in ("http", "https"):
-            parts.port  # noqa: B018  (reading it checks it)
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme not in ("http", "https"):
-        return None
-    if not parts.hostname:
-        return "it names no host"
-    if any(c.isspace() for c in uri):
-        return "it holds white space"
-    return None
 
 
 def _anchored(repo: Path, uri: str) -> str:
