@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from mlgitops.gitops.message import parse_trailers
 from mlgitops.results import DeployedModel, ProvenanceRecord, dumps
@@ -237,8 +239,12 @@ def _v2_with_history(
 
 @pytest.mark.parametrize(
     "missing",
-    [("model_digest", "training_rows_digest"), ("training_rows_digest",)],
-    ids=["no digests", "no training rows digest"],
+    [
+        ("model_digest", "training_rows_digest", "reference_digest"),
+        ("training_rows_digest",),
+        ("reference_digest",),
+    ],
+    ids=["no digests", "no training rows digest", "no reference digest"],
 )
 def test_rollback_restores_the_previous_model_once(
     staged: World,
@@ -281,8 +287,10 @@ def test_rollback_restores_the_previous_model_once(
         "pr",
         "model_digest",  # the model server and compare check the restored files against it
         "training_rows_digest",  # compare checks the rows it keeps the model off against it
+        "reference_digest",  # drift checks the reference it judges recent data against
     )
     assert str(v1["model_digest"]).startswith("sha256:")
+    assert str(v1["reference_digest"]).startswith("sha256:")
     assert str(v1["training_rows_digest"]).startswith("sha256:")
     assert {k: restored[k] for k in kept} == {k: v1[k] for k in kept}
     assert (restored["previous"], restored["history"]) == (None, [])
@@ -303,13 +311,38 @@ def test_rollback_restores_the_previous_model_once(
     assert world.remote_head() == head
 
 
-@pytest.mark.parametrize("field", ["model_digest", "training_rows_digest"])
+def test_rollback_in_a_shallow_clone_warns_only_where_the_model_s_digest_is_missing(
+    staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CI checkouts are shallow: the commit of v1's own deploy is out of reach. A history
+    entry from before entries kept the reference's digest still names the model's: its
+    files are checked, and nothing says they are loaded unchecked."""
+    world, uri = staged, mlflow_server.uri
+    _v2_with_history(world, uri, lambda entry: entry.pop("reference_digest"), "Older entry")
+    untagged = {"name": world.name, "version": "1", "key": "mlgitops.reference_digest"}
+    answer = requests.delete(  # nor did the older deploy tag the version with it
+        f"{uri}/api/2.0/mlflow/model-versions/delete-tag", json=untagged, timeout=30
+    )
+    answer.raise_for_status()
+    shallow = world.tmp / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{world.remote}", str(shallow)], check=True
+    )
+    capsys.readouterr()
+    args = ("rollback", world.name, "--env", "staging", "--tracking-uri", uri)
+    assert cli_run(shallow, *args) == 0
+    assert capsys.readouterr().err == ""
+    restored = json.loads(world.remote_file(f"manifests/{world.name}/overlays/staging/model.json"))
+    assert restored["version"] == "1" and restored["model_digest"].startswith("sha256:")
+
+
+@pytest.mark.parametrize("field", ["model_digest", "training_rows_digest", "reference_digest"])
 def test_rollback_refuses_a_history_entry_whose_digests_deploy_did_not_register(
     staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str], field: str
 ) -> None:
     """A merge that changes only a record (no deploy runs for it) rewrites v1's history
     entry: the model server and compare would hold v1's files, or the rows compare keeps
-    it off, to digests deploy never checked."""
+    it off, and drift its reference, to digests deploy never checked."""
     world, uri = staged, mlflow_server.uri
     v1 = record(world, "staging")
     forged = "sha256:" + "0" * 64

@@ -53,6 +53,7 @@ from mlgitops.gitops.publish import Published, Snapshot, publish
 from mlgitops.gitops.records import Writing, check_records
 from mlgitops.gitops.registry import (
     MODEL_DIGEST_TAG,
+    REFERENCE_TAG,
     TRAINING_ROWS_TAG,
     ensure_version,
     open_registry,
@@ -169,7 +170,11 @@ def run(
     inputs = merged_inputs(loaded, pipeline, anchor)
     judged = judged_against(root, before, pipeline)
     registry = open_registry(uri, root)
-    checked = {MODEL_DIGEST_TAG: verified.digest, TRAINING_ROWS_TAG: verified.training_rows_digest}
+    checked = {
+        MODEL_DIGEST_TAG: verified.digest,
+        TRAINING_ROWS_TAG: verified.training_rows_digest,
+        REFERENCE_TAG: verified.reference_digest,
+    }
     version = ensure_version(
         registry, name, anchor.train.run_id, verified.model_id, digests=checked
     )

@@ -273,7 +273,8 @@ def _digests_of_its_deploy(
 ) -> ProvenanceRecord:
     """``record`` with the digests its own deploy recorded in ``model.json``, found in the
     overlay's history: a history entry written before entries kept them has none. (A
-    shallow checkout may not reach that commit: then the model is restored unchecked.)"""
+    shallow checkout may not reach that commit: then what the entry lacks is restored
+    unchecked, and a model without its digest is said.)"""
     commits = proc.git(
         "log", "--format=%H", snapshot.commit, "--", overlay.model_json, cwd=snapshot.root
     ).split()
@@ -291,11 +292,12 @@ def _digests_of_its_deploy(
                 training_rows_digest=record.training_rows_digest or earlier.training_rows_digest,
                 reference_digest=record.reference_digest or earlier.reference_digest,
             )
-    console.error_line(
-        f"mlgitops: warning: model v{record.version} was recorded without its digest and no "
-        f"commit of {overlay.model_json} here records it: the model server and compare load "
-        "its files unchecked"
-    )
+    if not record.model_digest:
+        console.error_line(
+            f"mlgitops: warning: model v{record.version} was recorded without its digest and "
+            f"no commit of {overlay.model_json} here records it: the model server and compare "
+            "load its files unchecked"
+        )
     return record
 
 

@@ -6,7 +6,8 @@ the next deploy judges against, or what promote copies on. The registry is the w
 the pull request credentials cannot write: only deploy, promote and rollback move an
 environment's alias (``NAME@ENV``), tag a version with the digests deploy checked
 (:data:`~mlgitops.gitops.registry.MODEL_DIGEST_TAG`,
-:data:`~mlgitops.gitops.registry.TRAINING_ROWS_TAG`) and with each commit they made
+:data:`~mlgitops.gitops.registry.TRAINING_ROWS_TAG`,
+:data:`~mlgitops.gitops.registry.REFERENCE_TAG`) and with each commit they made
 (:data:`~mlgitops.gitops.registry.COMMIT_TAG`). :func:`check_records` holds every record to
 them.
 """
@@ -24,6 +25,7 @@ from mlgitops.gitops.publish import Target, remote_tip
 from mlgitops.gitops.registry import (
     COMMIT_TAG,
     MODEL_DIGEST_TAG,
+    REFERENCE_TAG,
     TRAINING_ROWS_TAG,
     ModelVersion,
     Registry,
@@ -224,6 +226,7 @@ def other_digests(record: ProvenanceRecord, found: ModelVersion, rel: str) -> st
     for key, field, value in (
         (MODEL_DIGEST_TAG, "model_digest", record.model_digest),
         (TRAINING_ROWS_TAG, "training_rows_digest", record.training_rows_digest),
+        (REFERENCE_TAG, "reference_digest", record.reference_digest),
     ):
         registered = found.tags.get(key)
         if registered is not None and value != registered:

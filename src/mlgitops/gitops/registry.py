@@ -23,6 +23,7 @@ _READY_WAIT_S = 300.0
 #: Version tags deploy sets when it registers a version: the digests it checked.
 MODEL_DIGEST_TAG = "mlgitops.model_digest"
 TRAINING_ROWS_TAG = "mlgitops.training_rows_digest"
+REFERENCE_TAG = "mlgitops.reference_digest"
 #: Version tag ``<prefix><commit>`` = environment: a commit deploy, promote or rollback
 #: made that records the version as deployed to that environment.
 COMMIT_TAG = "mlgitops.commit."
@@ -96,7 +97,7 @@ def ensure_version(
     ``model_id`` is the logged model deploy checked (digest and re-score): the
     version is registered from exactly it, never from what a run tag names.
     ``digests``: tags the version carries (:data:`MODEL_DIGEST_TAG`,
-    :data:`TRAINING_ROWS_TAG`), the digests deploy checked, which a record of the
+    :data:`TRAINING_ROWS_TAG`, :data:`REFERENCE_TAG`), the digests deploy checked, which a record of the
     version in Git must repeat (a version registered without them gets them).
     """
     source = f"models:/{model_id}"
