@@ -234,54 +234,6 @@ def test_an_unreachable_server_names_the_uri(
     _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
 
 
-@pytest.mark.parametrize(
-    ("uri", "why"),
-    [
-        ("http://[::1", "Invalid IPv6 URL"),
-        ("http://127.0.0.1:50o0", "Port could not be cast to integer value as '50o0'"),
-        ("https://", "it names no host"),
-        ("http://mlflow .example.com", "it holds white space"),
-    ],
-)
-@pytest.mark.parametrize("given", ["option", "environment", "mlgitops.yaml"])
-def test_a_malformed_uri_is_named_where_it_is_given(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    uri: str,
-    why: str,
-    given: str,
-) -> None:
-    """``http://[::1`` crashed train (exit 3: ``ValueError: Invalid IPv6 URL``); a port or
-    host that is not one was said to be an unreachable server. In mlgitops.yaml it is a
-    spec problem that render reports (the pull request that writes it fails its check)."""
-    root = example_repo(tmp_path / "repo", "tumors")
-    args = ["train", "tumors"]
-    if given == "mlgitops.yaml":
-        (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: '{uri}'\n")
-        said = (
-            f"mlgitops.yaml:2:17: mlflow.tracking_uri: invalid value '{uri}': it is malformed "
-            f"({why})\nmlgitops: 1 problem(s) in the specs; nothing written\n"
-        )
-        assert cli(root, "render", "--check") == 2
-        assert capsys.readouterr().err == said
-        assert cli(root, *args) == 2
-        assert capsys.readouterr().err == said
-        return
-    if given == "option":
-        args += ["--tracking-uri", uri]
-        place = "--tracking-uri"
-    else:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-        place = "$MLFLOW_TRACKING_URI"
-    assert cli(root, *args) == 2
-    err = capsys.readouterr().err
-    assert err == (
-        f"mlgitops train: error: {place}: MLflow tracking URI {uri} is malformed ({why})\n"
-    )
-    _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
-
-
 #: Why MLflow reads no runs from ``ftp://x/y``, as every place it can be given says it.
 FTP_REFUSED = (
     "the scheme 'ftp' is none MLflow's tracking store reads: expected a local path, or a URI "
@@ -290,27 +242,49 @@ FTP_REFUSED = (
 )
 
 
+def _malformed(why: str) -> tuple[str, str]:
+    """What the commands and the spec check say of a malformed URI, after the URI."""
+    return f" is malformed ({why})", f"it is malformed ({why})"
+
+
+@pytest.mark.parametrize(
+    ("uri", "said"),
+    [
+        ("http://[::1", _malformed("Invalid IPv6 URL")),
+        ("http://127.0.0.1:50o0", _malformed("Port could not be cast to integer value as '50o0'")),
+        ("https://", _malformed("it names no host")),
+        ("http://mlflow .example.com", _malformed("it holds white space")),
+        ("ftp://x/y", (f": {FTP_REFUSED}", FTP_REFUSED)),
+    ],
+)
 @pytest.mark.parametrize("given", ["option", "environment", "mlgitops.yaml"])
-def test_a_tracking_uri_mlflow_cannot_read_is_named_where_it_is_given(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], given: str
+def test_a_tracking_uri_no_store_is_read_from_is_named_where_it_is_given(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    uri: str,
+    said: tuple[str, str],
+    given: str,
 ) -> None:
-    """``ftp://x/y`` passed render and failed train with MLflow's words and no place
-    ("got unsupported URI 'ftp://x/y' for model registry data storage"), wherever it was
-    given: in mlgitops.yaml it is a spec problem that render reports."""
+    """``http://[::1`` crashed train (exit 3: ``ValueError: Invalid IPv6 URL``); a port or
+    host that is not one was said to be an unreachable server; ``ftp://x/y`` passed render
+    and failed train with MLflow's words and no place ("got unsupported URI 'ftp://x/y' for
+    model registry data storage"). In mlgitops.yaml each is a spec problem that render
+    reports (the pull request that writes it fails its check)."""
     root = example_repo(tmp_path / "repo", "tumors")
-    uri = "ftp://x/y"
+    args = ["train", "tumors"]
+    command, spec = said
     if given == "mlgitops.yaml":
-        (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: {uri}\n")
-        said = (
-            f"mlgitops.yaml:2:17: mlflow.tracking_uri: invalid value '{uri}': {FTP_REFUSED}\n"
+        (root / "mlgitops.yaml").write_text(f"mlflow:\n  tracking_uri: '{uri}'\n")
+        refused = (
+            f"mlgitops.yaml:2:17: mlflow.tracking_uri: invalid value '{uri}': {spec}\n"
             "mlgitops: 1 problem(s) in the specs; nothing written\n"
         )
         assert cli(root, "render", "--check") == 2
-        assert capsys.readouterr().err == said
-        assert cli(root, "train", "tumors") == 2
-        assert capsys.readouterr().err == said
+        assert capsys.readouterr().err == refused
+        assert cli(root, *args) == 2
+        assert capsys.readouterr().err == refused
         return
-    args = ["train", "tumors"]
     if given == "option":
         args += ["--tracking-uri", uri]
         place = "--tracking-uri"
@@ -319,7 +293,7 @@ def test_a_tracking_uri_mlflow_cannot_read_is_named_where_it_is_given(
         place = "$MLFLOW_TRACKING_URI"
     assert cli(root, *args) == 2
     err = capsys.readouterr().err
-    assert err == f"mlgitops train: error: {place}: MLflow tracking URI {uri}: {FTP_REFUSED}\n"
+    assert err == f"mlgitops train: error: {place}: MLflow tracking URI {uri}{command}\n"
     _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
 
 
