@@ -249,6 +249,13 @@ EMPTY_BATCHES = [
         b'{"inputs": {"radius": [], "texture": []}}', "application/json", EMPTY_COLUMNS, id="inputs"
     ),
     pytest.param(b"radius,texture\n", "text/csv", EMPTY_FRAME, id="csv"),
+    # one column a single value: pandas gives it as many rows as the others, none
+    pytest.param(
+        b'{"inputs": {"radius": [], "texture": 0.5}}',
+        "application/json",
+        "{'radius': array([], dtype=float64), 'texture': np.float64(0.5)}",
+        id="inputs-and-a-value",
+    ),
 ]
 
 

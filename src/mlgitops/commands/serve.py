@@ -183,11 +183,12 @@ def _tracking_server_for(model_uri: str) -> None:
     the environment names no tracking server MLflow can read it from: MLflow would look in
     a store of its own making (``./mlflow.db``), leave it behind, and find no model."""
     from mlgitops.render.serving import TRACKING_SECRET
-    from mlgitops.spec.remotes import tracking_uri_problem
+    from mlgitops.spec.remotes import malformed_uri, tracking_uri_problem
 
     if not model_uri.startswith(("models:/", "runs:/")):
         return
-    registry = model_uri.startswith("models:/") and os.environ.get("MLFLOW_REGISTRY_URI")
+    registry = os.environ.get("MLFLOW_REGISTRY_URI", "").strip()
+    registry = registry if model_uri.startswith("models:/") else ""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
     if not (uri or registry):
         raise BadInput(
@@ -195,12 +196,18 @@ def _tracking_server_for(model_uri: str) -> None:
             "no tracking server to read it from: set it (the generated manifests' pods get it "
             f"from the {TRACKING_SECRET} Secret)"
         )
+    for name, given in (("MLFLOW_TRACKING_URI", uri), ("MLFLOW_REGISTRY_URI", registry)):
+        # a malformed one (a bad IPv6 host) raised ValueError out of MLflow: exit 3
+        if given and (why := malformed_uri(given)) is not None:
+            raise BadInput(f"${name}: MLflow URI {_shown(given)} is malformed ({why})")
     if uri and (problem := tracking_uri_problem(uri)) is not None:
-        from mlgitops.masking import without_credentials
+        raise BadInput(f"$MLFLOW_TRACKING_URI: MLflow tracking URI {_shown(uri)}: {problem}")
 
-        raise BadInput(
-            f"$MLFLOW_TRACKING_URI: MLflow tracking URI {without_credentials(uri)}: {problem}"
-        )
+
+def _shown(uri: str) -> str:
+    from mlgitops.masking import without_credentials
+
+    return without_credentials(uri)
 
 
 def _load(model_uri: str, digest: str) -> Any:

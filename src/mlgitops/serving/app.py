@@ -179,9 +179,12 @@ class _Answer:
 
 def _holds_no_rows(data: Any) -> bool:
     """Whether the input MLflow hands the model has no rows: a DataFrame, an array or a
-    list of length 0, or a dict whose columns (or tensors) all are."""
+    list of length 0, or a dict whose columns (or tensors) of rows all are. A single value
+    beside them (``{"a": [], "b": 1.0}``) is one for every row, as pandas reads it: it
+    adds none."""
     if isinstance(data, dict):
-        return bool(data) and all(_rows(column) == 0 for column in data.values())
+        rows = [r for r in map(_rows, data.values()) if r is not None]
+        return bool(rows) and all(r == 0 for r in rows)
     return _rows(data) == 0
 
 
