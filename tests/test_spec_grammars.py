@@ -256,11 +256,24 @@ GOOD_TRACKING_URIS = ["mlruns", "./mlruns", "/srv/mlruns", "file:///srv/mlruns",
                       "http://127.0.0.1:5000", "https://mlflow.example.com", "HTTPS://m.example",
                       "databricks", "databricks://profile"]  # fmt: skip
 
+#: Tracking URIs of MLflow's tracking-store plugins (SageMaker's, Azure ML's): MLflow reads
+#: them where the plugin is installed, which the job that renders need not have.
+PLUGIN_TRACKING_URIS = [
+    "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/mlgitops",
+    "azureml://eastus.api.azureml.ms/mlflow/v1.0/subscriptions/s/resourceGroups/g/providers/"
+    "Microsoft.MachineLearningServices/workspaces/w",
+]
+
 
 @pytest.mark.parametrize("uri", BAD_TRACKING_URIS)
-def test_a_tracking_uri_mlflow_cannot_read_is_refused(tmp_path: Path, uri: str) -> None:
-    problems = _problems(_repo(tmp_path, f"mlflow:\n  tracking_uri: {_yaml(uri)}\n"))
-    assert [p.split(": ")[:2] for p in problems] == [["mlgitops.yaml:2:17", "mlflow.tracking_uri"]]
+def test_a_scheme_is_the_commands_to_refuse_not_render_s(tmp_path: Path, uri: str) -> None:
+    """A plugin installed where the commands run may add any scheme to MLflow's stores, and
+    the job that renders need not have it: render passes the URI, and the commands refuse
+    it at its place (tests/train/test_errors.py) where no store of theirs reads it."""
+    from mlgitops.spec.remotes import tracking_uri_problem
+
+    _renders(_repo(tmp_path, f"mlflow:\n  tracking_uri: {_yaml(uri)}\n"))
+    assert tracking_uri_problem(uri) is not None
 
 
 @pytest.mark.parametrize(
@@ -279,7 +292,7 @@ def test_a_tracking_uri_no_client_can_reach_is_refused_where_it_is_written(
     ]
 
 
-@pytest.mark.parametrize("uri", GOOD_TRACKING_URIS)
+@pytest.mark.parametrize("uri", GOOD_TRACKING_URIS + PLUGIN_TRACKING_URIS)
 def test_a_tracking_uri_mlflow_reads_renders(tmp_path: Path, uri: str) -> None:
     _renders(_repo(tmp_path, f"mlflow:\n  tracking_uri: {_yaml(uri)}\n"))
 
@@ -290,12 +303,19 @@ def test_the_tracking_uris_refused_are_those_mlflow_s_tracking_store_refuses() -
     private, so the test reads it (and fails where an MLflow upgrade changes it)."""
     from mlflow.tracking._tracking_service import utils
 
-    from mlgitops.spec.remotes import TRACKING_SCHEMES, tracking_uri_problem
+    from mlgitops.spec.remotes import (
+        TRACKING_SCHEMES,
+        installed_plugin_schemes,
+        tracking_uri_problem,
+    )
 
     registry = utils._tracking_store_registry
     refused = {utils._get_databricks_uc_rest_store}
+    plugins = installed_plugin_schemes()  # MLflow's own stores, not those packages add
     assert {"", *TRACKING_SCHEMES} == {
-        scheme for scheme, build in registry._registry.items() if build not in refused
+        scheme
+        for scheme, build in registry._registry.items()
+        if build not in refused and scheme not in plugins
     }
     for uri in BAD_TRACKING_URIS + GOOD_TRACKING_URIS:
         try:
@@ -303,3 +323,29 @@ def test_the_tracking_uris_refused_are_those_mlflow_s_tracking_store_refuses() -
         except Exception:  # MLflow's own refusal: an unregistered scheme, a bad database
             reads = False
         assert (tracking_uri_problem(uri) is None) == reads, uri
+
+
+def test_a_scheme_an_installed_plugin_adds_to_mlflow_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package can add a tracking store to MLflow's (an ``mlflow.tracking_store`` entry
+    point, which MLflow registers as it starts): its scheme was refused where MLflow reads
+    it, wherever it was given."""
+    import importlib
+
+    from mlgitops.spec.remotes import tracking_uri_problem
+
+    uri = "fakeplug:///srv/runs.db"
+    assert tracking_uri_problem(uri) is not None
+    info = tmp_path / "site" / "fakeplug-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplug\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[mlflow.tracking_store]\nfakeplug = fakeplug:Store\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+    assert tracking_uri_problem(uri) is None
+    root = _repo(tmp_path / "repo", f"mlflow:\n  tracking_uri: {_yaml(uri)}\n")
+    _renders(root)
+    from mlgitops.training.tracking import resolve_tracking_uri
+
+    assert resolve_tracking_uri(root, None, load_repo(root).config, env={}) == uri

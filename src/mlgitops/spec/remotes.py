@@ -1,7 +1,8 @@
 """What ``mlgitops.yaml`` names outside the repository, held to the rules of those who read
 it: the Action every generated job calls (GitHub's names, a Git ref), the Git source
 every Argo CD Application syncs (a URL and a revision Argo CD fetches) and the MLflow
-tracking store the commands log to (a URI whose scheme MLflow has a store for)."""
+tracking store the commands log to (a well-formed URI; the commands hold its scheme to
+the stores MLflow has where they run)."""
 
 from __future__ import annotations
 
@@ -119,6 +120,13 @@ TRACKING_SCHEMES = ("file", "databricks", "http", "https", "postgresql", "mysql"
 _DATABASES = ("postgresql", "mysql", "sqlite", "mssql")
 #: Tracking URIs that MLflow reads as a scheme, where a URL parser sees a local path.
 _BARE_SCHEMES = ("databricks", "databricks-uc", "uc")
+#: The schemes of the tracking-store plugins MLflow itself names (``_resolve_custom_scheme``):
+#: SageMaker's (``arn:aws:sagemaker:…``, the ``sagemaker-mlflow`` package) and Azure ML's
+#: (``azureml://…``, ``azureml-mlflow``). MLflow reads them where the plugin is installed,
+#: which a job that only loads ``mlgitops.yaml`` (render, validate) need not have.
+PLUGIN_SCHEMES = ("arn", "azureml")
+#: The entry-point group through which a package adds a tracking store to MLflow's.
+_PLUGIN_GROUP = "mlflow.tracking_store"
 
 
 def malformed_uri(uri: str) -> str | None:
@@ -155,13 +163,25 @@ def tracking_uri_problem(uri: str) -> str | None:
     if scheme.startswith(_DATABASES):
         engine, _, driver = scheme.partition("+")
         store = scheme if "+" in driver else engine
-    if store == "" or store in TRACKING_SCHEMES:
+    if store == "" or store in TRACKING_SCHEMES or store in PLUGIN_SCHEMES:
+        return None
+    if store in installed_plugin_schemes():  # a store a plugin adds to MLflow's
         return None
     return (
         f"the scheme {scheme!r} is none MLflow's tracking store reads: expected a local path, "
         f"or a URI with the scheme {', '.join(TRACKING_SCHEMES[:-1])} or {TRACKING_SCHEMES[-1]} "
-        "(a database's scheme may add its driver, as postgresql+psycopg2 does)"
+        "(a database's scheme may add its driver, as postgresql+psycopg2 does), or one an "
+        f"installed MLflow plugin adds ({', '.join(PLUGIN_SCHEMES)}, …)"
     )
+
+
+def installed_plugin_schemes() -> frozenset[str]:
+    """The schemes installed packages add to MLflow's tracking store (entry points of
+    ``mlflow.tracking_store``, which MLflow registers as it starts): read without importing
+    MLflow, and only for a scheme MLflow does not read on its own."""
+    from importlib.metadata import entry_points
+
+    return frozenset(entry.name for entry in entry_points(group=_PLUGIN_GROUP))
 
 
 def remote_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
@@ -178,7 +198,7 @@ def remote_rules(doc: dict[str, Any]) -> Iterator[tuple[list[Key], str]]:
             yield ["argocd", key], message
     mlflow = doc.get("mlflow")
     uri = mlflow.get("tracking_uri") if isinstance(mlflow, dict) else None
+    # A scheme is the commands' to judge (tracking_uri_problem, with the plugins installed
+    # where they run): a store a plugin adds is no spec problem where render runs without it.
     if isinstance(uri, str) and (malformed := malformed_uri(uri)):
         yield ["mlflow", "tracking_uri"], f"invalid value {uri!r}: it is malformed ({malformed})"
-    elif isinstance(uri, str) and (message := tracking_uri_problem(uri)):
-        yield ["mlflow", "tracking_uri"], f"invalid value {uri!r}: {message}"
