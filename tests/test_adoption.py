@@ -84,7 +84,10 @@ def test_adopt_writes_no_credential_and_no_line_a_remote_url_holds(
     URL holding a quote and a line break wrote a file every later command refused."""
     _git(existing, "remote", "set-url", "origin", url)
     result = _mlgitops("adopt", cwd=existing)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert result.returncode == 0
+    # no URL written: said, without the URL (its line break, its token)
+    assert (result.stderr == "") == (written is not None)
+    assert "ghp_example" not in result.stderr and "evil" not in result.stderr
     config = (existing / "mlgitops.yaml").read_text()
     assert "ghp_example" not in config and "evil" not in config
     assert config.endswith(f"argocd:\n  repo_url: {written}\n" if written else "trunk\n")
@@ -253,3 +256,20 @@ def test_adopt_reads_the_remote_it_is_named(existing: Path) -> None:
     assert written.endswith(
         "default_branch: trunk\nargocd:\n  repo_url: https://github.com/me/churn.git\n"
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["/srv/git/churn.git", "http://git.example.com/acme/churn.git", "file:///srv/churn"]
+)
+def test_adopt_says_so_where_origin_s_url_gives_no_repo_url(git_repo: Path, url: str) -> None:
+    """An origin whose URL is no https or ssh URL of a Git host (a folder, plain http) left
+    ``argocd.repo_url`` out as silently as no origin did."""
+    _git(git_repo, "remote", "add", "origin", url)
+    result = _mlgitops("adopt", cwd=git_repo)
+    assert result.returncode == 0
+    assert result.stderr == (
+        "mlgitops adopt: warning: mlgitops.yaml: no argocd.repo_url written, as the URL of "
+        "remote origin is no https or ssh URL of a Git host: set it to the Git URL Argo CD "
+        "syncs from (until then the Argo CD Applications name a placeholder)\n"
+    )
+    assert "repo_url" not in (git_repo / "mlgitops.yaml").read_text()

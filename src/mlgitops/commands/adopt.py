@@ -124,18 +124,27 @@ def _listed(remotes: list[str]) -> str:
 def _settings(root: Path, remote: str | None) -> bytes:
     """A new ``mlgitops.yaml`` with what ``remote`` says; without a remote, the checked-out
     branch and no ``argocd.repo_url``."""
+    branch = default_branch(root, remote or DEFAULT_REMOTE)
+    return repo_config(branch, _repo_url(root, remote)).encode()
+
+
+def _repo_url(root: Path, remote: str | None) -> str | None:
+    """The Argo CD ``repoURL`` of ``remote``'s URL (None: no remote, or a URL of no form
+    Argo CD is given, :func:`https_url`)."""
     if remote is None:
-        return repo_config(default_branch(root, DEFAULT_REMOTE), None).encode()
-    url = proc.git("remote", "get-url", remote, cwd=root, check=False)
-    return repo_config(default_branch(root, remote), https_url(url)).encode()
+        return None
+    return https_url(proc.git("remote", "get-url", remote, cwd=root, check=False))
 
 
-def _no_repo_url(root: Path) -> None:
+def _no_repo_url(root: Path, remote: str | None) -> None:
     """Say that ``mlgitops.yaml`` was written without ``argocd.repo_url``, and why."""
+    if remote is None:
+        why = f"there is no remote {DEFAULT_REMOTE} to read it from ({_listed(_remotes(root))})"
+    else:  # (its URL is not shown: it may hold a token, or a line break)
+        why = f"the URL of remote {remote} is no https or ssh URL of a Git host"
     console.error_line(
-        f"mlgitops adopt: warning: {REPO_CONFIG}: no argocd.repo_url written, as there is "
-        f"no remote {DEFAULT_REMOTE} to read it from ({_listed(_remotes(root))}): set it "
-        "to the Git URL Argo CD syncs from (until then the Argo CD Applications name a "
+        f"mlgitops adopt: warning: {REPO_CONFIG}: no argocd.repo_url written, as {why}: set "
+        "it to the Git URL Argo CD syncs from (until then the Argo CD Applications name a "
         "placeholder)"
     )
 
@@ -162,8 +171,8 @@ def run(*, repo: Path, remote: str | None) -> int:
         console.line(f"created {rel}")
     for rel in changes.updated:
         console.line(f"updated {rel}")
-    if read is None and REPO_CONFIG in changes.created:
-        _no_repo_url(root)
+    if REPO_CONFIG in changes.created and _repo_url(root, read) is None:
+        _no_repo_url(root, read)
     if not changes.changed:
         console.line("adopt: nothing to change")
     tracked = hygiene.tracked_outputs(root)
