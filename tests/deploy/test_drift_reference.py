@@ -124,3 +124,40 @@ def test_drift_refuses_a_reference_changed_after_the_deploy(
         "run's mlgitops/reference.json, or pass the reference with --reference FILE\n"
     )
     assert not drift_json.exists()
+
+
+def test_a_merged_record_that_names_another_reference_digest_is_refused(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The PR credentials overwrite the deployed run's reference with one that judges
+    nothing, and a pull request that changes only staging's record (no deploy runs for it),
+    merged against its failed check, names that reference's digest: drift would take it as
+    the one deploy checked. The registry, which the PR credentials cannot write, holds the
+    digest deploy checked, and every record is held to it before it is taken."""
+    uri = mlflow_server.uri
+    deployed_review(world, uri, on_github.state, pr=12)
+    folder = world.work / ".mlgitops" / world.name
+    logged = (folder / "reference.json").read_bytes()
+    run_id = json.loads((folder / "train.json").read_text())["run_id"]
+    forged = _without_features(logged)
+    _swap_reference(world, uri, run_id, forged)
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    doc = json.loads((world.work / rel).read_text())
+    doc["reference_digest"] = _sha256(forged)
+    (world.work / rel).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    git(world.work, "commit", "-qam", "Tidy the staging record")
+    git(world.work, "push", "-q", "origin", "main")
+    before = world.remote_head()
+    capsys.readouterr()
+
+    promote = ("promote", world.name, "--to", "production", "--tracking-uri", uri)
+    assert cli_run(world.work, *promote) == 2
+    production = rel.replace("/staging/", "/production/")  # the record promote would write
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: {production} records reference_digest {_sha256(forged)} for "
+        f"version 1, where deploy registered that version with {_sha256(logged)}: the record "
+        "was changed by other than deploy, promote and rollback; restore it from Git's "
+        "history; nothing committed\n"
+    )
+    assert world.remote_head() == before

@@ -72,7 +72,7 @@ def test_promote_copies_staging_to_production(
     staging, production = record(world, "staging"), record(world, "production")
     assert production["promoted_from"] == "staging"
     same = ("version", "model_uri", "run_id", "content_key", "metrics", "commit", "pr")
-    same += ("model_digest", "training_rows_digest")
+    same += ("model_digest", "training_rows_digest", "reference_digest")
     assert {k: production[k] for k in same} == {k: staging[k] for k in same}
     overlay = world.remote_file(f"manifests/{world.name}/overlays/production/kustomization.yaml")
     assert overlay.endswith(
