@@ -159,6 +159,23 @@ def test_serve_needs_a_tracking_server_for_a_model_in_mlflow(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_registry_uri_alone_is_no_tracking_server_for_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The registry names the version; its files are read through the tracking store,
+    which MLflow, given none, makes of its own in the working directory."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{tmp_path / 'registry.db'}")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore", UserWarning)
+        assert main(["serve", "--model-uri", "models:/m/1", "--metrics-port", "0"]) == 2
+    assert "MLFLOW_TRACKING_URI names no tracking server" in capsys.readouterr().err
+    assert list(work.iterdir()) == []
+
+
 def test_serve_names_the_variable_of_a_tracking_uri_mlflow_cannot_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -322,6 +339,7 @@ def test_serve_names_the_variable_of_a_malformed_tracking_uri(
     retried as a server for minutes. Both are the variable's, as train says."""
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # (well-formed)
     monkeypatch.setenv(variable, uri)
     monkeypatch.chdir(tmp_path)
     with warnings.catch_warnings():  # importing mlflow warns about its own type hints

@@ -188,9 +188,8 @@ def _tracking_server_for(model_uri: str) -> None:
     if not model_uri.startswith(("models:/", "runs:/")):
         return
     registry = os.environ.get("MLFLOW_REGISTRY_URI", "").strip()
-    registry = registry if model_uri.startswith("models:/") else ""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-    if not (uri or registry):
+    if not uri:  # (a registry names a version; its files are read through the tracking store)
         raise BadInput(
             f"--model-uri {model_uri} names a model in MLflow, and MLFLOW_TRACKING_URI names "
             "no tracking server to read it from: set it (the generated manifests' pods get it "
