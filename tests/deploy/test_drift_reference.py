@@ -161,3 +161,37 @@ def test_a_merged_record_that_names_another_reference_digest_is_refused(
         "history; nothing committed\n"
     )
     assert world.remote_head() == before
+
+
+def test_drift_refuses_a_record_whose_reference_digest_the_registry_does_not_hold(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The same forgery, read by drift before any deploy, promote or rollback: a reference
+    that profiles one feature of the model's, whose digest the merged record names. Drift
+    holds the record to the registry, as those do, before it takes the reference."""
+    uri = mlflow_server.uri
+    deployed_review(world, uri, on_github.state, pr=12)
+    folder = world.work / ".mlgitops" / world.name
+    logged = (folder / "reference.json").read_bytes()
+    run_id = json.loads((folder / "train.json").read_text())["run_id"]
+    doc = json.loads(logged)
+    doc["features"] = doc["features"][:1]  # the other features are never judged
+    forged = dumps_reference(doc).encode()
+    _swap_reference(world, uri, run_id, forged)
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    record = json.loads((world.work / rel).read_text())
+    record["reference_digest"] = _sha256(forged)
+    (world.work / rel).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    git(world.work, "commit", "-qam", "Tidy the staging record")
+    shutil.rmtree(world.work / ".mlgitops")
+    capsys.readouterr()
+
+    args = ("drift", world.name, "--current", "data/tumors.csv", "--tracking-uri", uri)
+    assert cli_run(world.work, *args, "--action", "none") == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops drift: error: {rel} records reference_digest {_sha256(forged)} for "
+        f"version 1, where deploy registered that version with {_sha256(logged)}: the record "
+        "was changed by other than deploy, promote and rollback; restore it from Git's "
+        "history\n"
+    )

@@ -23,7 +23,7 @@ from mlgitops.drift.profile import build_reference, load_reference
 from mlgitops.errors import BadInput, ServiceError, first_line
 from mlgitops.masking import without_credentials
 from mlgitops.outputs import REFERENCE
-from mlgitops.results import load_provenance
+from mlgitops.results import ProvenanceRecord, load_provenance
 from mlgitops.spec.model import Pipeline
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ class Deployed:
     record: str
     #: the digest of the run's reference that deploy checked ("" in older records)
     reference_digest: str = ""
+    #: the record as the repository holds it (None: not read from one)
+    provenance: ProvenanceRecord | None = None
 
 
 def deployed_run(repo: Path, pipeline: Pipeline) -> Deployed | None:
@@ -80,7 +82,7 @@ def deployed_run(repo: Path, pipeline: Pipeline) -> Deployed | None:
     except OSError as exc:
         raise BadInput(f"{rel}: cannot read ({exc})") from exc
     record = load_provenance(jsondoc.text(data, rel), rel, overlay=(pipeline.name, env.name))
-    return Deployed(record.run_id, rel, record.reference_digest)
+    return Deployed(record.run_id, rel, record.reference_digest, record)
 
 
 def reference_from_run(tracking_uri: str, deployed: Deployed) -> Reference | None:
@@ -94,6 +96,8 @@ def reference_from_run(tracking_uri: str, deployed: Deployed) -> Reference | Non
         _held_by_server(tracking_uri, run_id, shown)
     else:
         _held_by_store(tracking_uri, run_id, shown)
+    if deployed.reference_digest and deployed.provenance is not None:
+        _held_to_registry(tracking_uri, deployed.provenance, deployed.record)
     paths = ARTIFACT_PATHS[1:] if deployed.reference_digest else ARTIFACT_PATHS
     for path in paths:
         if tracking_uri.startswith(("http://", "https://")):
@@ -106,6 +110,20 @@ def reference_from_run(tracking_uri: str, deployed: Deployed) -> Reference | Non
         if data is not None:
             return Reference(load_reference(jsondoc.text(data, what), what), what)
     return None
+
+
+def _held_to_registry(uri: str, record: ProvenanceRecord, rel: str) -> None:
+    """BadInput unless the registry holds the version ``record`` names, of its model and
+    run, registered with its digests: a merge can change a record (no deploy runs for a
+    pull request that changes only one), and the PR credentials can write a reference to
+    match the digest it names. The registry is the witness they cannot write; deploy,
+    promote and rollback hold every record to it too (:mod:`mlgitops.gitops.records`)."""
+    from mlgitops.gitops.records import unregistered
+    from mlgitops.gitops.registry import open_registry
+
+    found = open_registry(uri, Path.cwd()).get_version(record.model_name, record.version)
+    if (problem := unregistered(record, found, rel)) is not None:
+        raise BadInput(problem)
 
 
 def _held_to_record(data: bytes | None, deployed: Deployed, what: str) -> None:

@@ -210,7 +210,14 @@ def _disagreement(
             "or the alias is behind it (the deploy, promote or rollback that wrote it is "
             "still running, or failed to move it: run it again)"
         )
-    if found is None or not ours:
+    return unregistered(record, found, rel)
+
+
+def unregistered(record: ProvenanceRecord, found: ModelVersion | None, rel: str) -> str | None:
+    """Why ``record`` (in ``rel``) is not the registry's version ``found`` (None: the
+    registry holds none of that number) as deploy, promote and rollback registered it: its
+    model and run, and the digests deploy checked (None: it is that version)."""
+    if found is None or another_model(record, found):
         return (
             f"{rel} names {record.model_uri} of run {record.run_id} as version "
             f"{record.version}, where the registry's version {record.version} is "
