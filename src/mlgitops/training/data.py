@@ -177,11 +177,16 @@ def load_split(root: Path, pipeline: Pipeline, workdir: Path) -> Split:
 
 
 def _as_category_text(frame: pd.DataFrame, categorical: tuple[str, ...]) -> pd.DataFrame:
-    """Categorical features as text, missing kept as NaN: the values served models get."""
+    """Categorical features as text, missing as NaN: the values served models get. A gap
+    is NaN whatever the column held it as (a date's ``NaT``, a nullable boolean's ``NA``):
+    scikit-learn's encoders refuse a column that mixes another object with text."""
+    import numpy as np
+
     out = frame.reset_index(drop=True)
     for name in categorical:
         column = out[name]
         if column.dtype != object:
             present = column.notna()
-            out[name] = column.astype(object).where(~present, column[present].astype(str))
+            text = column[present].astype(str).astype(object)
+            out[name] = text.reindex(column.index, fill_value=np.nan).astype(object)
     return out
