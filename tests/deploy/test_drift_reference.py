@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -51,6 +52,35 @@ def _without_features(logged: bytes) -> bytes:
     doc = json.loads(logged)
     doc["features"] = []
     return dumps_reference(doc).encode()
+
+
+def _with_one_feature(logged: bytes) -> bytes:
+    """The reference with its first feature only: the others are never judged."""
+    doc = json.loads(logged)
+    doc["features"] = doc["features"][:1]
+    return dumps_reference(doc).encode()
+
+
+def _deployed_then_forged(
+    world: World, uri: str, github: GitHubServer, forge: Callable[[bytes], bytes]
+) -> tuple[bytes, bytes, str]:
+    """Work's HEAD deployed to staging; then its run's reference replaced by ``forge`` of
+    it (as the PR credentials can), and staging's record made to name the forgery's digest
+    in a commit pushed to main (as a merged pull request that changes only a record):
+    the logged reference, the forged one, and the record's path."""
+    deployed_review(world, uri, github.state, pr=12)
+    folder = world.work / ".mlgitops" / world.name
+    logged = (folder / "reference.json").read_bytes()
+    run_id = json.loads((folder / "train.json").read_text())["run_id"]
+    forged = forge(logged)
+    _swap_reference(world, uri, run_id, forged)
+    rel = f"manifests/{world.name}/overlays/staging/model.json"
+    record = json.loads((world.work / rel).read_text())
+    record["reference_digest"] = _sha256(forged)
+    (world.work / rel).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    git(world.work, "commit", "-qam", "Tidy the staging record")
+    git(world.work, "push", "-q", "origin", "main")
+    return logged, forged, rel
 
 
 def _sha256(data: bytes) -> str:
@@ -136,18 +166,7 @@ def test_a_merged_record_that_names_another_reference_digest_is_refused(
     the one deploy checked. The registry, which the PR credentials cannot write, holds the
     digest deploy checked, and every record is held to it before it is taken."""
     uri = mlflow_server.uri
-    deployed_review(world, uri, on_github.state, pr=12)
-    folder = world.work / ".mlgitops" / world.name
-    logged = (folder / "reference.json").read_bytes()
-    run_id = json.loads((folder / "train.json").read_text())["run_id"]
-    forged = _without_features(logged)
-    _swap_reference(world, uri, run_id, forged)
-    rel = f"manifests/{world.name}/overlays/staging/model.json"
-    doc = json.loads((world.work / rel).read_text())
-    doc["reference_digest"] = _sha256(forged)
-    (world.work / rel).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    git(world.work, "commit", "-qam", "Tidy the staging record")
-    git(world.work, "push", "-q", "origin", "main")
+    logged, forged, rel = _deployed_then_forged(world, uri, on_github, _without_features)
     before = world.remote_head()
     capsys.readouterr()
 
@@ -171,19 +190,7 @@ def test_drift_refuses_a_record_whose_reference_digest_the_registry_does_not_hol
     that profiles one feature of the model's, whose digest the merged record names. Drift
     holds the record to the registry, as those do, before it takes the reference."""
     uri = mlflow_server.uri
-    deployed_review(world, uri, on_github.state, pr=12)
-    folder = world.work / ".mlgitops" / world.name
-    logged = (folder / "reference.json").read_bytes()
-    run_id = json.loads((folder / "train.json").read_text())["run_id"]
-    doc = json.loads(logged)
-    doc["features"] = doc["features"][:1]  # the other features are never judged
-    forged = dumps_reference(doc).encode()
-    _swap_reference(world, uri, run_id, forged)
-    rel = f"manifests/{world.name}/overlays/staging/model.json"
-    record = json.loads((world.work / rel).read_text())
-    record["reference_digest"] = _sha256(forged)
-    (world.work / rel).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    git(world.work, "commit", "-qam", "Tidy the staging record")
+    logged, forged, rel = _deployed_then_forged(world, uri, on_github, _with_one_feature)
     shutil.rmtree(world.work / ".mlgitops")
     capsys.readouterr()
 
