@@ -106,10 +106,10 @@ def _remotes(root: Path) -> list[str]:
     return proc.git("remote", cwd=root).splitlines()
 
 
-def _remote_to_read(root: Path, named: str | None) -> str | None:
+def _remote_to_read(root: Path, named: str | None, remotes: list[str]) -> str | None:
     """The remote that ``mlgitops.yaml``'s settings are read from: the one named (BadInput
-    where the repository has none of that name), else ``origin`` where it is there."""
-    remotes = _remotes(root)
+    where ``remotes``, the repository's, hold none of that name), else ``origin`` where it
+    is there."""
     if named is None:
         return DEFAULT_REMOTE if DEFAULT_REMOTE in remotes else None
     if named not in remotes:
@@ -121,13 +121,6 @@ def _listed(remotes: list[str]) -> str:
     return f"its remotes: {', '.join(remotes)}" if remotes else "it has no remote"
 
 
-def _settings(root: Path, remote: str | None) -> bytes:
-    """A new ``mlgitops.yaml`` with what ``remote`` says; without a remote, the checked-out
-    branch and no ``argocd.repo_url``."""
-    branch = default_branch(root, remote or DEFAULT_REMOTE)
-    return repo_config(branch, _repo_url(root, remote)).encode()
-
-
 def _repo_url(root: Path, remote: str | None) -> str | None:
     """The Argo CD ``repoURL`` of ``remote``'s URL (None: no remote, or a URL of no form
     Argo CD is given, :func:`https_url`)."""
@@ -136,10 +129,10 @@ def _repo_url(root: Path, remote: str | None) -> str | None:
     return https_url(proc.git("remote", "get-url", remote, cwd=root, check=False))
 
 
-def _no_repo_url(root: Path, remote: str | None) -> None:
+def _no_repo_url(remote: str | None, remotes: list[str]) -> None:
     """Say that ``mlgitops.yaml`` was written without ``argocd.repo_url``, and why."""
     if remote is None:
-        why = f"there is no remote {DEFAULT_REMOTE} to read it from ({_listed(_remotes(root))})"
+        why = f"there is no remote {DEFAULT_REMOTE} to read it from ({_listed(remotes)})"
     else:  # (its URL is not shown: it may hold a token, or a line break)
         why = f"the URL of remote {remote} is no https or ssh URL of a Git host"
     console.error_line(
@@ -162,17 +155,21 @@ def run(*, repo: Path, remote: str | None) -> int:
             f"repository's top, where GitHub reads .github/workflows "
             f"(run `mlgitops -C {top} adopt`)"
         )
-    read = _remote_to_read(root, remote)
+    remotes = _remotes(root)
+    read = _remote_to_read(root, remote, remotes)
     files = {".gitignore": hygiene.gitignore_of(root)}
-    if not (root / REPO_CONFIG).exists():
-        files[REPO_CONFIG] = _settings(root, read)
+    url = None
+    if not (root / REPO_CONFIG).exists():  # without a remote: the checked-out branch, no URL
+        url = _repo_url(root, read)
+        branch = default_branch(root, read or DEFAULT_REMOTE)
+        files[REPO_CONFIG] = repo_config(branch, url).encode()
     changes = fsio.write_tree(root, files)
     for rel in changes.created:
         console.line(f"created {rel}")
     for rel in changes.updated:
         console.line(f"updated {rel}")
-    if REPO_CONFIG in changes.created and _repo_url(root, read) is None:
-        _no_repo_url(root, read)
+    if REPO_CONFIG in changes.created and url is None:
+        _no_repo_url(read, remotes)
     if not changes.changed:
         console.line("adopt: nothing to change")
     tracked = hygiene.tracked_outputs(root)
