@@ -195,16 +195,11 @@ def _held_by_store(uri: str, run_id: str, shown: str) -> None:
 
 
 def _artifact_with_mlflow(uri: str, run_id: str, path: str) -> bytes | None:
-    mlflow = _mlflow(uri)
-    from mlflow.exceptions import MlflowException
+    """One artifact file of the run in a local store, read as compare reads the deployed
+    run's (mlflow: :func:`_held_by_store` asked for it first)."""
+    from mlgitops.evaluation.deployed import run_file
 
-    try:
-        local = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=path, tracking_uri=uri
-        )
-    except (MlflowException, OSError):
-        return None
-    return Path(local).read_bytes()
+    return run_file(run_id, path, uri)
 
 
 def _mlflow(uri: str) -> Any:

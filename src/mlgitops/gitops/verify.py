@@ -212,19 +212,15 @@ def _check_reference(
     path = f"{ARTIFACTS}/{REFERENCE}"
     what = f"the drift reference run {train.run_id} logged ({path} in MLflow at {uri}; {where})"
     logged = run_file(train.run_id, path, uri)
-    stated = train.hashes.data if logged is None else _stated_data_hash(logged, train)
-    given = reference_bytes(merged.split, pipeline.data.path, stated)
+    if logged is None:
+        raise CheckFailed(f"{what} is missing; nothing deployed")
+    given = reference_bytes(merged.split, pipeline.data.path, _stated_data_hash(logged, train))
     if logged != given:
-        now = (
-            "is missing"
-            if logged is None
-            else (
-                "is not the one the merged commit's data and split give: drift would judge recent "
-                "data against another profile than the model's training data. The training job "
-                "logged another profile, or it changed after the review"
-            )
+        raise CheckFailed(
+            f"{what} is not the one the merged commit's data and split give: drift would judge "
+            "recent data against another profile than the model's training data. The training "
+            "job logged another profile, or it changed after the review; nothing deployed"
         )
-        raise CheckFailed(f"{what} {now}; nothing deployed")
     return bytes_digest(given)
 
 
