@@ -202,3 +202,36 @@ def test_drift_refuses_a_record_whose_reference_digest_the_registry_does_not_hol
         "was changed by other than deploy, promote and rollback; restore it from Git's "
         "history\n"
     )
+
+
+def test_a_reference_refused_under_another_mlgitops_says_which_ran_the_review(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The review's train job ran another mlgitops than deploy: where its profile is not
+    the one this deploy computes, the refusal says so, and what to run again."""
+    from mlgitops.training import content
+
+    uri = mlflow_server.uri
+    run_id = reviewed_run(uri, world.work, world.name)
+    logged = (world.work / ".mlgitops" / world.name / "reference.json").read_bytes()
+    _swap_reference(world, uri, run_id, _with_one_feature(logged))  # another version's
+    run = publish_review(on_github.state, world.work, world.name, pr=12)
+    monkeypatch.setattr(content, "__version__", "99.0.0")
+    before = world.remote_head()
+    capsys.readouterr()
+
+    assert deploy(world, uri) == 1
+    err = capsys.readouterr().err
+    head = git(world.work, "rev-parse", "HEAD")
+    assert err == (
+        f"mlgitops deploy: error: the drift reference run {run_id} logged "
+        f"(mlgitops/reference.json in MLflow at {uri}; pull request #12, workflow run "
+        f"{run['id']} on {head[:12]}) is not the one the merged commit's data and split "
+        "give: drift would judge recent data against another profile than the model's "
+        "training data. The review's train job ran another mlgitops version than this "
+        "deploy's (99.0.0), whose profile of the same data may differ: run the pull "
+        "request's training again with this version, or deploy with the version that "
+        "reviewed it; nothing deployed\n"
+    )
+    assert (world.remote_head(), versions(uri, world.name)) == (before, [])

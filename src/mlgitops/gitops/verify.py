@@ -218,10 +218,25 @@ def _check_reference(
     if logged != given:
         raise CheckFailed(
             f"{what} is not the one the merged commit's data and split give: drift would judge "
-            "recent data against another profile than the model's training data. The training "
-            "job logged another profile, or it changed after the review; nothing deployed"
+            f"recent data against another profile than the model's training data. {_why(train)}"
+            "; nothing deployed"
         )
     return bytes_digest(given)
+
+
+def _why(train: TrainResult) -> str:
+    """Why a logged reference may differ from deploy's: the review's mlgitops, where it is
+    not this one (its profile of the same rows may differ), else the job or a later write."""
+    from mlgitops.training.content import package_hash, package_versions
+
+    if train.hashes.package != package_hash():
+        return (
+            "The review's train job ran another mlgitops version than this deploy's "
+            f"({package_versions()['mlgitops']}), whose profile of the same data may differ: run the pull "
+            "request's training again with this version, or deploy with the version that "
+            "reviewed it"
+        )
+    return "The training job logged another profile, or it changed after the review"
 
 
 def _stated_data_hash(logged: bytes, train: TrainResult) -> str:

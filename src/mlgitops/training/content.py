@@ -169,8 +169,13 @@ def hashes(root: Path, pipeline: Pipeline, data_bytes_hash: str | None = None) -
         schema=schema_hash(root, pipeline),
         spec=sha256_bytes(canonical(training_spec(pipeline))),
         code=sha256_bytes(canonical(code_doc)),
-        package=sha256_bytes(canonical(package_versions())),
+        package=package_hash(),
     )
+
+
+def package_hash() -> str:
+    """The package part of the content key, as this mlgitops computes it."""
+    return sha256_bytes(canonical(package_versions()))
 
 
 def changed_since(root: Path, pipeline: Pipeline, recorded: Hashes) -> list[str]:
