@@ -15,6 +15,8 @@ import json
 import shutil
 from collections.abc import Callable
 
+import numpy as np
+import pandas as pd
 import pytest
 import requests
 
@@ -235,3 +237,66 @@ def test_a_reference_refused_under_another_mlgitops_says_which_ran_the_review(
         "reviewed it; nothing deployed\n"
     )
     assert (world.remote_head(), versions(uri, world.name)) == (before, [])
+
+
+_NO_DRIFT = (0, "no drift in 10 features")
+_RADIUS = (1, "drift in 1 of 10 features: radius")
+#: Current data made from the training data, and what drift finds in it: (exit, summary).
+_CHANGES: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], tuple[int, str]]] = {
+    "unchanged": (lambda f: f, _NO_DRIFT),
+    "without its target": (lambda f: f.drop(columns=["malignant"]), _NO_DRIFT),
+    "numbers written as text": (lambda f: f.astype({"radius": str}), _NO_DRIFT),
+    "a column dropped": (lambda f: f.drop(columns=["radius"]), _RADIUS),
+    "a column renamed": (lambda f: f.rename(columns={"radius": "Radius"}), _RADIUS),
+    "a column of gaps only": (lambda f: f.assign(radius=np.nan), _RADIUS),
+    "a column of words": (lambda f: f.assign(radius="big"), _RADIUS),
+    "a column rounded to integers": (
+        lambda f: f.assign(radius=f["radius"].round().astype("int64")),
+        _RADIUS,
+    ),
+}
+
+
+def _verdict(world: World, uri: str, current: str) -> tuple[int, str, list[object]]:
+    """Drift of ``current`` against the deployed run's reference: the exit code, the
+    summary and each feature's status and PSI (or the error, where there is no report)."""
+    report = world.work / ".mlgitops" / world.name / "drift.json"
+    report.unlink(missing_ok=True)
+    args = ("drift", world.name, "--current", current, "--tracking-uri", uri)
+    code = cli_run(world.work, *args, "--action", "none")
+    if not report.exists():
+        return code, "", []
+    doc = json.loads(report.read_text())
+    return code, doc["summary"], [(f["name"], f["status"], f["psi"]) for f in doc["features"]]
+
+
+def test_drift_of_current_data_of_every_shape_against_the_deployed_reference(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Train, compare, deploy for real; then drift judges current data whose columns went
+    missing, renamed, empty, to words or another type against the reference deploy checked:
+    each such feature drifts (none reads as "no drift"), and the same data as CSV or Parquet
+    gives the same verdict. Data without rows is bad input."""
+    uri = mlflow_server.uri
+    deployed_review(world, uri, on_github.state, pr=12)
+    shutil.rmtree(world.work / ".mlgitops")  # the drift job's checkout has no hand-off folder
+    training = pd.read_csv(world.work / "data" / "tumors.csv")
+    for change, (edit, (code, summary)) in _CHANGES.items():
+        verdicts = []
+        for fmt in ("csv", "parquet"):
+            path = world.work / "data" / f"current.{fmt}"
+            frame = edit(training)
+            frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+            verdicts.append(_verdict(world, uri, f"data/current.{fmt}"))
+        assert verdicts[0] == verdicts[1], change
+        assert verdicts[0][:2] == (code, summary), change
+    training.head(0).to_csv(world.work / "data" / "current.csv", index=False)
+    training.head(0).to_parquet(world.work / "data" / "current.parquet", index=False)
+    capsys.readouterr()
+    assert _verdict(world, uri, "data/current.csv") == (2, "", [])
+    assert _verdict(world, uri, "data/current.parquet") == (2, "", [])
+    assert capsys.readouterr().err.splitlines() == [
+        "mlgitops drift: error: data/current.csv: the file has a header but no data rows",
+        "mlgitops drift: error: data/current.parquet: the file has no rows",
+    ]

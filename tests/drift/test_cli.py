@@ -539,3 +539,60 @@ def test_a_column_name_with_spaces_around_it_shows_them(
     capsys.readouterr()
     markdown = (repo / ".mlgitops" / "demo" / "drift.md").read_text()
     assert "- `x`\n" in markdown and "- `  x  `\n" in markdown, markdown
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_reference_that_judges_no_feature_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stored: bool
+) -> None:
+    """Training data whose only feature is a date profiles no feature: computed from the
+    data, or left with none once the dates are taken out of one that an earlier train
+    stored (``stored``), the reference judged nothing and drift said "No drift in 0
+    features" (exit 0). Refused as a stored reference that profiles no feature is."""
+    import pandas as pd
+
+    repo = make_repo(tmp_path / "repo")
+    (repo / "pipelines" / "demo.yaml").write_text(DATED.replace("    x: {dtype: float64}\n", ""))
+    when = pd.date_range("2024-01-01", periods=100, freq="h")
+    train = pd.DataFrame({"ts": when, "label": np.arange(100) % 2})
+    train.to_csv(repo / "data" / "train.csv", index=False)
+    train.assign(ts=when + pd.Timedelta(days=31)).to_csv(repo / "data" / "recent.csv", index=False)
+    where = "reference computed from data/train.csv"
+    if stored:
+        profile = build_reference(train.astype({"ts": str}), "label")
+        (repo / "reference.json").write_text(dumps_reference(profile))
+        where = "reference.json"
+    assert _run(repo, *(["--reference", "reference.json"] if stored else [])) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops drift: error: {where}: 'features' is empty (not judged: ts: dates and times "
+        "are not profiled): a reference that profiles no feature judges nothing, and would "
+        "find no drift in any data\n"
+    )
+    assert not (repo / ".mlgitops" / "demo" / "drift.json").exists()
+
+
+def test_a_record_of_the_wrong_width_is_read_as_validate_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Drift reads current data with the reader validate and train use: a record with fewer
+    fields than the header has gaps for the rest (as pandas reads it; validate fails the
+    rows where the column may not hold one), counted as missing; one with more is bad input
+    naming its line, in validate's words."""
+    repo = make_repo(tmp_path / "repo")
+    recent = repo / "data" / "recent.csv"
+    lines = recent.read_text().splitlines(keepends=True)
+    recent.write_text("".join([*lines[:5], "5,a\n", "6\n", *lines[7:]]))
+    assert main(["-C", str(repo), "validate", "demo", "--data", "data/recent.csv"]) == 1
+    assert "label   not_nullable     2  data/recent.csv:6: null" in capsys.readouterr().out
+    assert _run(repo) == 0
+    capsys.readouterr()
+    report = json.loads((repo / ".mlgitops" / "demo" / "drift.json").read_text())
+    [color] = [f for f in report["features"] if f["name"] == "color"]
+    assert color["null_rate"] == {"reference": 0.0, "current": 0.01}
+
+    recent.write_text("".join([*lines[:5], "5,a,1,9\n", *lines[6:]]))
+    for command in (["validate", "demo", "--data", "data/recent.csv"], ["drift", "demo"]):
+        assert main(["-C", str(repo), *command]) == 2
+        assert capsys.readouterr().err.endswith(
+            f"mlgitops {command[0]}: error: data/recent.csv:6: expected 3 fields, found 4\n"
+        )

@@ -67,7 +67,6 @@ def run(
     """Measure drift, write drift.json/drift.md, and act on GitHub when it is found."""
     from mlgitops.drift import report as rep
     from mlgitops.drift.detect import Thresholds, detect
-    from mlgitops.drift.profile import without_temporal
     from mlgitops.drift.sources import read_frame
 
     spec = load_repo(repo)
@@ -79,9 +78,10 @@ def run(
         console.error_line(f"mlgitops drift: {note}")
     _named_features(repo, pipeline, ref.profile)
     table = read_frame(repo, pipeline, location)
+    profile = _judged(ref, table.contract.temporal)
     with console.group(f"drift: {name} ({len(table.frame):,} rows)"):
         result = detect(
-            without_temporal(ref.profile, table.contract.temporal),
+            profile,
             table.frame,
             Thresholds.from_spec(pipeline.drift),
             pipeline=name,
@@ -107,6 +107,17 @@ def run(
     )
     console.line(outcome)
     return EXIT_FAILED if result.drifted else EXIT_OK
+
+
+def _judged(ref: Reference, temporal: tuple[str, ...]) -> dict[str, Any]:
+    """The reference without the columns the schema declares as dates or times; BadInput
+    where that leaves no feature to judge (an earlier train profiled dates as text)."""
+    from mlgitops.drift.profile import without_temporal
+    from mlgitops.drift.reference_check import refuse_unusable
+
+    profile = without_temporal(ref.profile, temporal)
+    refuse_unusable(profile, ref.source)
+    return profile
 
 
 def _named_features(repo: Path, pipeline: Pipeline, profile: Mapping[str, Any]) -> None:

@@ -235,9 +235,7 @@ def load_reference(text: str, what: str = "reference.json") -> dict[str, Any]:
             f"{what}: unsupported schema_version {doc.get('schema_version')!r} "
             f"(expected {REFERENCE_VERSION})"
         )
-    from mlgitops.drift.reference_check import reference_problems
+    from mlgitops.drift.reference_check import refuse_unusable
 
-    problems = reference_problems(doc)
-    if problems:
-        raise BadInput("\n".join(f"{what}: {problem}" for problem in problems))
+    refuse_unusable(doc, what)
     return doc

@@ -3,7 +3,8 @@
 A reference comes from ``train`` (the run's artifact, the hand-off folder) or
 ``--reference``: the pull request's MLflow user can write the run's copy, so a
 reference is checked as input is, before any measure reads it
-(:func:`reference_problems`).
+(:func:`reference_problems`). So is one computed from the data, and what is left of one
+once the columns the schema declares as dates are taken out (:func:`refuse_unusable`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import itertools
 import math
 from typing import Any
 
+from mlgitops.errors import BadInput
+
 _REQUIRED = {
     "numeric": ("count", "nulls", "bins", "cdf"),
     "categorical": ("count", "nulls", "top", "other"),
@@ -19,6 +22,15 @@ _REQUIRED = {
 #: The measures compute with counts in float64, which holds whole numbers exactly up to here.
 _MAX_COUNT = 2**53
 _COUNT = f"must be a whole number from 0 to {_MAX_COUNT}"
+
+
+def refuse_unusable(doc: dict[str, Any], what: str) -> None:
+    """BadInput naming ``what`` and each of :func:`reference_problems`, where there are any:
+    the one check of every reference drift judges with (read, computed, or left once the
+    dates are taken out)."""
+    problems = reference_problems(doc)
+    if problems:
+        raise BadInput("\n".join(f"{what}: {problem}" for problem in problems))
 
 
 def reference_problems(doc: dict[str, Any]) -> list[str]:
@@ -33,10 +45,7 @@ def reference_problems(doc: dict[str, Any]) -> list[str]:
     if not isinstance(features, list):
         return ["'features' must be a list"]
     if not features:
-        return [
-            "'features' is empty: a reference that profiles no feature judges nothing, and "
-            "would find no drift in any data"
-        ]
+        return [_no_feature(doc.get("skipped"))]
     problems = [problem for i, f in enumerate(features) for problem in _feature_problems(i, f)]
     if problems:
         return problems
@@ -50,6 +59,20 @@ def reference_problems(doc: dict[str, Any]) -> list[str]:
     ):
         problems.append("'skipped' must be a list of objects with a name")
     return problems
+
+
+def _no_feature(skipped: Any) -> str:
+    """Why a reference that profiles no feature is refused, with the columns it skipped."""
+    said = [
+        f"{s['name']}: {s['reason']}" if isinstance(s.get("reason"), str) else s["name"]
+        for s in (skipped if isinstance(skipped, list) else [])
+        if isinstance(s, dict) and isinstance(s.get("name"), str)
+    ]
+    shown = f" (not judged: {'; '.join(said)})" if said else ""
+    return (
+        f"'features' is empty{shown}: a reference that profiles no feature judges nothing, "
+        "and would find no drift in any data"
+    )
 
 
 def _feature_problems(i: int, feature: Any) -> list[str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops import jsondoc
 from mlgitops.digest import bytes_digest
 from mlgitops.drift.profile import build_reference, load_reference
+from mlgitops.drift.reference_check import refuse_unusable
 from mlgitops.errors import BadInput, ServiceError, first_line
 from mlgitops.masking import without_credentials
 from mlgitops.outputs import REFERENCE
@@ -220,6 +221,7 @@ def reference_from_data(repo: Path, pipeline: Pipeline) -> Reference:
     source = {"data": pipeline.data.path}
     temporal = table.contract.temporal
     profile = build_reference(table.frame, pipeline.data.target, source=source, temporal=temporal)
+    refuse_unusable(profile, f"reference computed from {pipeline.data.path}")
     return Reference(profile, f"computed now from {pipeline.data.path}", computed=True)
 
 
