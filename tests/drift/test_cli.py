@@ -223,6 +223,24 @@ def test_a_feature_setting_that_names_no_feature_is_named_at_its_line(
     assert not (repo / ".mlgitops" / "demo" / "drift.md").exists()
 
 
+def test_a_spec_that_ignores_every_feature_is_refused_at_drift_features(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every feature ignored left drift judging none: "No drift in 0 features.", exit 0,
+    every week, whatever the data did."""
+    extra = "  features:\n    x: {ignore: true}\n    color: {ignore: true}\n"
+    repo = make_repo(tmp_path / "repo", extra=extra, recent=shifted_rows())
+    capsys.readouterr()
+    assert _run(repo, "--action", "none") == 2
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        "pipelines/demo.yaml:17:3: drift.features: every feature of the training data is "
+        "ignored (x, color): drift would judge none, and find no drift in any data; judge "
+        "one at least, or remove drift: to have no drift job",
+        "mlgitops: 1 problem(s) in the specs; nothing written",
+    ]
+    assert not (repo / ".mlgitops" / "demo" / "drift.md").exists()
+
+
 def test_missing_column_and_new_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "repo")
     rows = [(x, x % 2, "r") for x in range(1, 101)]

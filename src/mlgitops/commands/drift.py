@@ -122,7 +122,8 @@ def _judged(ref: Reference, temporal: tuple[str, ...]) -> dict[str, Any]:
 
 def _named_features(repo: Path, pipeline: Pipeline, profile: Mapping[str, Any]) -> None:
     """A SpecError at each ``drift.features`` entry that names no feature of the reference
-    (a misspelt name would leave the feature it meant at the defaults, without a word)."""
+    (a misspelt name would leave the feature it meant at the defaults, without a word), or
+    at ``drift.features`` where it ignores every feature (drift would judge none)."""
     from mlgitops.spec import spec_problem
 
     known = [str(f.get("name")) for f in profile.get("features", ())]
@@ -140,6 +141,19 @@ def _named_features(repo: Path, pipeline: Pipeline, profile: Mapping[str, Any]) 
         for name in named
         if name not in known
     ]
+    judged = [name for name in known if not (name in named and named[name].ignore)]
+    if known and not judged and not problems:
+        problems.append(
+            spec_problem(
+                repo,
+                pipeline,
+                ["drift", "features"],
+                f"drift.features: every feature of the training data is ignored ({shown}): "
+                "drift would judge none, and find no drift in any data; judge one at least, "
+                "or remove drift: to have no drift job",
+                at_key=True,
+            )
+        )
     if problems:
         raise SpecError(problems)
 
