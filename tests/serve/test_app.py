@@ -52,10 +52,8 @@ class Server:
         return self.metrics.registry.get_sample_value("mlgitops_requests_total", labels)
 
 
-async def _call(
-    app: Asgi, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
-) -> Answer:
-    scope = {
+def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",
@@ -69,6 +67,12 @@ async def _call(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8080),
     }
+
+
+async def _call(
+    app: Asgi, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> Answer:
+    scope = _scope(method, path, headers)
     requests = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[dict[str, Any]] = []
 
@@ -125,6 +129,76 @@ def dummy_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
             signature=infer_signature(features, dummy.predict(features)),
             serialization_format="pickle",
             pip_requirements=["scikit-learn"],
+        )
+        return mlflow.pyfunc.load_model(str(folder))
+
+
+@pytest.fixture(scope="module")
+def text_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A model whose signature declares a text column (``colour``, one-hot encoded inside
+    the model, as ``train`` logs one) beside a float one (``radius``) and a boolean one."""
+    import numpy as np
+    import pandas as pd
+
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore")
+        import mlflow.pyfunc
+        import mlflow.sklearn
+        from mlflow.models import infer_signature
+        from sklearn.compose import make_column_transformer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder
+
+        features = pd.DataFrame(
+            {
+                "radius": [1.0, 2.0, 3.0, 4.0],
+                "colour": ["red", "blue", "red", "blue"],
+                "flag": [True, False, True, False],
+            }
+        )
+        encode = make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["colour"]), remainder="passthrough"
+        )
+        model = make_pipeline(encode, LogisticRegression()).fit(features, np.array([0, 0, 1, 1]))
+        folder = tmp_path_factory.mktemp("text") / "model"
+        mlflow.sklearn.save_model(
+            model,
+            str(folder),
+            signature=infer_signature(features, model.predict(features)),
+            serialization_format="pickle",
+            pip_requirements=["scikit-learn"],
+        )
+        return mlflow.pyfunc.load_model(str(folder))
+
+
+class _ColumnsModel:
+    """A model whose ``predict`` returns a dict of columns (a label and a score per row), as
+    a pyfunc model may: MLflow answers it as ``{"predictions": {...}}``. Its ``predict`` has
+    no type hints: MLflow would read a signature from them."""
+
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+        rows = len(model_input)
+        return {"label": [1] * rows, "score": [0.75] * rows}
+
+
+@pytest.fixture(scope="module")
+def columns_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    import pandas as pd
+
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore")
+        import mlflow.pyfunc
+        from mlflow.models import infer_signature
+
+        features = pd.DataFrame({"radius": [1.0], "texture": [0.5]})
+        python_model = type("ColumnsModel", (_ColumnsModel, mlflow.pyfunc.PythonModel), {})
+        folder = tmp_path_factory.mktemp("columns") / "model"
+        mlflow.pyfunc.save_model(
+            str(folder),
+            python_model=python_model(),
+            signature=infer_signature(features),
+            pip_requirements=["pandas"],
         )
         return mlflow.pyfunc.load_model(str(folder))
 
@@ -310,6 +384,213 @@ def test_a_row_the_model_cannot_score_is_a_server_error_counted_as_5xx(
         "LogisticRegression does not accept missing values encoded as NaN natively."
     )
     assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 0, 1)
+
+
+#: A list or an object where the signature declares one value per row, in each way of
+#: sending rows: pandas turns some into NaN, a text column keeps them as they are.
+NESTED_NUMBERS = [
+    pytest.param(b'{"inputs": {"radius": [[]], "texture": [0.5]}}', "a list", id="inputs-empty"),
+    pytest.param(b'{"inputs": {"radius": [[1, 2]], "texture": [0.5]}}', "a list", id="inputs"),
+    pytest.param(b'{"inputs": [{"radius": [], "texture": 0.5}]}', "a list", id="inputs-records"),
+    pytest.param(
+        b'{"instances": [{"radius": [], "texture": 0.5}]}', "a list", id="instances-records"
+    ),
+    pytest.param(
+        b'{"instances": {"radius": [[]], "texture": [0.5]}}', "a list", id="instances-columns"
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "kind"), NESTED_NUMBERS)
+def test_a_list_in_a_number_column_is_refused_400_naming_the_column(
+    server: Server, body: bytes, kind: str
+) -> None:
+    answer = server.post(body, "application/json")
+    assert answer.status == 400
+    found = answer.json()
+    assert found["error_code"] == "BAD_REQUEST"
+    shown, said = found["message"].split("\nError: ")
+    assert shown.startswith("Failed to predict data '")
+    assert said == (
+        f"column 'radius' holds {kind} in row 1: the model's signature declares one double per row"
+    )
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 1, 0)
+
+
+COLOURS = '"radius": 1.0, "colour": {colour}, "flag": true'
+NESTED_TEXT = [
+    pytest.param("dataframe_records", "[]", "a list", id="records-empty"),
+    pytest.param("dataframe_records", '["red"]', "a list", id="records"),
+    pytest.param("dataframe_records", '{"a": 1}', "an object", id="records-object"),
+    pytest.param("dataframe_split", "[[]]", "a list", id="split"),
+    pytest.param("inputs", '[["red"]]', "a list", id="inputs"),
+    pytest.param("inputs-records", "[]", "a list", id="inputs-records"),
+    pytest.param("instances", "[1, 2]", "a list", id="instances"),
+]
+
+
+def _rows_with(way: str, colour: str) -> bytes:
+    """One row whose ``colour`` is ``colour`` (JSON), sent ``way``."""
+    if way == "dataframe_split":
+        return f'{{"{way}": {{"columns": ["radius", "colour", "flag"], "data": [[1.0, {colour}, true]]}}}}'.encode()
+    if way == "inputs":
+        return f'{{"inputs": {{"radius": [1.0], "colour": {colour}, "flag": [true]}}}}'.encode()
+    key = "inputs" if way == "inputs-records" else way
+    return f'{{"{key}": [{{{COLOURS.format(colour=colour)}}}]}}'.encode()
+
+
+@pytest.mark.parametrize(("way", "colour", "kind"), NESTED_TEXT)
+def test_a_list_in_a_text_column_is_refused_400_naming_the_column(
+    text_model: Any, monkeypatch: pytest.MonkeyPatch, way: str, colour: str, kind: str
+) -> None:
+    server = _server(text_model, monkeypatch)
+    assert server.post(_rows_with(way, '"red"'), "application/json").status == 200
+    answer = server.post(_rows_with(way, colour), "application/json")
+    assert answer.status == 400
+    found = answer.json()
+    assert found["error_code"] == "BAD_REQUEST"
+    _, said = found["message"].split("\nError: ")
+    assert said == (
+        f"column 'colour' holds {kind} in row 1: the model's signature declares one string per row"
+    )
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (1, 1, 0)
+
+
+def test_the_row_named_is_the_first_that_holds_a_list(
+    text_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _server(text_model, monkeypatch)
+    body = (
+        b'{"dataframe_records": [{"radius": 1.0, "colour": "red", "flag": true}, '
+        b'{"radius": 2.0, "colour": "blue", "flag": []}, '
+        b'{"radius": 3.0, "colour": [], "flag": true}]}'
+    )
+    answer = server.post(body, "application/json")
+    assert answer.status == 400
+    _, said = answer.json()["message"].split("\nError: ")
+    # (MLflow reads a list in a boolean column as true or false, before the model sees it)
+    assert said == (
+        "column 'colour' holds a list in row 3: the model's signature declares one string per row"
+    )
+    assert (server.count("4xx"), server.count("5xx")) == (1, 0)
+
+
+def test_a_list_in_a_column_the_signature_does_not_declare_is_ignored(server: Server) -> None:
+    body = b'{"inputs": {"radius": [1.0], "texture": [0.5], "other": [[1, 2]]}}'
+    answer = server.post(body, "application/json")
+    assert (answer.status, answer.body) == (200, b'{"predictions": [0]}')
+
+
+@pytest.mark.parametrize(
+    ("columns", "kind"),
+    [('["radius", {"a": 1}]', "dict"), ('[["radius"], "texture"]', "list")],
+    ids=["object", "list"],
+)
+def test_column_names_that_cannot_name_a_column_are_refused_400_and_counted_as_4xx(
+    server: Server, columns: str, kind: str
+) -> None:
+    body = f'{{"dataframe_split": {{"columns": {columns}, "data": [[1.0, 0.5]]}}}}'
+    answer = server.post(body.encode(), "application/json")
+    assert answer.status == 400
+    assert answer.headers["content-type"] == "application/json"
+    found = answer.json()
+    assert (found["error_code"], found["message"]) == (
+        "BAD_REQUEST",
+        f"the request's rows could not be read: TypeError: unhashable type: '{kind}'",
+    )
+    assert found.keys() == server.post(b"{", "application/json").json().keys()
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 2, 0)
+    # the server goes on answering
+    assert server.post(ROWS, "application/json").status == 200
+
+
+INCOMPLETE = (
+    "the request's body did not arrive whole: the client left, or sent it slower than the "
+    "server's request timeout allows"
+)
+
+
+def _started_upload(server: Server, then: list[dict[str, Any]]) -> Answer:
+    """The answer to a request whose client sends the first bytes of its rows, then the
+    messages ``then`` (none: it sends nothing more, and waits)."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"100")]
+    messages = [{"type": "http.request", "body": ROWS[:10], "more_body": True}, *then]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.Event().wait()  # the client sends nothing more
+        raise AssertionError("unreachable")
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    asyncio.run(server.app(_scope("POST", "/invocations", headers), receive, send))
+    start, body = sent
+    return Answer(int(start["status"]), {}, body["body"])
+
+
+def test_a_client_that_leaves_before_sending_its_rows_is_counted_as_4xx(server: Server) -> None:
+    answer = _started_upload(server, [{"type": "http.disconnect"}])
+    assert answer.status == 408
+    assert (answer.json()["error_code"], answer.json()["message"]) == ("BAD_REQUEST", INCOMPLETE)
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 1, 0)
+
+
+def test_rows_that_arrive_slower_than_the_request_timeout_are_refused_408_as_4xx(
+    model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "1")  # seconds, read at start
+    server = _server(model, monkeypatch)
+    answer = _started_upload(server, [])
+    assert answer.status == 408
+    assert (answer.json()["error_code"], answer.json()["message"]) == ("BAD_REQUEST", INCOMPLETE)
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 1, 0)
+
+
+class _UnwritableModel:
+    """``model`` predicting values MLflow cannot write as JSON. Duck-typed as the app takes
+    models: no flavor MLflow saves predicts such values from a signature's rows."""
+
+    def __init__(self, model: Any) -> None:
+        self.metadata = model.metadata
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return [object()]
+
+
+def test_an_answer_the_app_fails_to_write_after_scoring_stays_a_server_error(
+    model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _server(_UnwritableModel(model), monkeypatch)
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        server.post(ROWS, "application/json")  # uvicorn answers it 500
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 0, 1)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_predictions_returned_as_columns_are_answered_200_and_counted_by_the_first(
+    columns_model: Any, monkeypatch: pytest.MonkeyPatch, task: str
+) -> None:
+    """A model that returns a dict of columns: a regressor's answers were 400 (recording
+    its predictions failed, and MLflow answers any failure so), and a classifier's were
+    counted under the dict's text as their class."""
+    monkeypatch.setenv("_MLFLOW_IS_IN_SERVING_ENVIRONMENT", "true")
+    metrics = ServerMetrics("models:/m/1", task, (0.5, 1.0))
+    server = Server(instrumented_app(columns_model, metrics), metrics)
+    answer = server.post(ROWS, "application/json")
+    assert (answer.status, answer.json()) == (
+        200,
+        {"predictions": {"label": [1], "score": [0.75]}},
+    )
+    assert (server.count("2xx"), server.count("4xx")) == (1, 0)
+    registry = server.metrics.registry
+    if task == "classification":
+        assert registry.get_sample_value("mlgitops_predictions_total", {"class": "1"}) == 1
+    else:
+        bucket = registry.get_sample_value("mlgitops_prediction_bucket", {"le": "1.0"})
+        assert (bucket, registry.get_sample_value("mlgitops_prediction_sum")) == (1, 1)
 
 
 def test_error_answers_carry_no_traceback(server: Server) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -349,3 +350,60 @@ def test_serve_names_the_variable_of_a_malformed_tracking_uri(
         f"mlgitops serve: error: ${variable}: MLflow URI {uri} is malformed ({why})\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def _recorded(metrics: ServerMetrics) -> dict[str, float]:
+    """Each class counted, or each histogram bucket with the count and sum."""
+    found: dict[str, float] = {}
+    for (name, labels), value in _samples(metrics.registry).items():
+        shown = dict(labels)
+        if name == "mlgitops_predictions_total":
+            found[shown["class"]] = value
+        elif name == "mlgitops_prediction_bucket":
+            found[f"le {shown['le']}"] = value
+        elif name in ("mlgitops_prediction_count", "mlgitops_prediction_sum"):
+            found[name.removeprefix("mlgitops_prediction_")] = value
+    return found
+
+
+@pytest.mark.parametrize(
+    ("output", "classes"),
+    [
+        ({"label": [1, 0], "score": [0.2, 0.3]}, {"1": 1, "0": 1}),
+        ([{"label": 1, "score": 0.9}, {"label": 0, "score": 0.2}], {"1": 1, "0": 1}),
+        ([[1, 2], [3]], {"1": 1, "3": 1}),
+        ([np.array([1, 2]), np.array([1])], {"1": 2}),
+        ({"label": "yes"}, {"yes": 1}),
+    ],
+    ids=["columns", "records", "ragged rows", "ragged arrays", "one value"],
+)
+def test_a_classifier_s_predictions_in_any_shape_count_their_first_column(
+    output: Any, classes: dict[str, float]
+) -> None:
+    """Whatever a model's ``predict`` returns that MLflow answers with, the first value of
+    each row is its prediction (recording them failed, and MLflow answered 400)."""
+    metrics = ServerMetrics("models:/m/1", "classification")
+    metrics.predicted(output)
+    assert _recorded(metrics) == classes
+
+
+@pytest.mark.parametrize(
+    ("output", "recorded"),
+    [
+        ({"y": [0.5, 2.0], "interval": [1.0, 1.0]}, (0, 1, 2, 2, 2.5)),
+        ([{"y": 0.5}, {"y": 2.0}], (0, 1, 2, 2, 2.5)),
+        (["high", 0.5, None], (0, 1, 1, 1, 0.5)),
+        ([float("nan"), float("inf"), -float("inf"), 0.5], (0, 1, 1, 1, 0.5)),
+        (np.array(["a", "b"]), (0, 0, 0, 0, 0.0)),
+    ],
+    ids=["columns", "records", "words and gaps", "not finite", "text"],
+)
+def test_a_regressor_s_histogram_holds_only_its_finite_numeric_predictions(
+    output: Any, recorded: tuple[float, ...]
+) -> None:
+    """A prediction that is no number, or not a finite one, is not binned: one NaN made the
+    histogram's sum NaN for as long as the server ran, and text failed the answer (400)."""
+    metrics = ServerMetrics("models:/m/1", "regression", (0.0, 1.0))
+    metrics.predicted(output)
+    found = _recorded(metrics)
+    assert tuple(found[k] for k in ("le 0.0", "le 1.0", "le +Inf", "count", "sum")) == recorded

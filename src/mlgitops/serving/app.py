@@ -6,20 +6,24 @@
 - a pure ASGI middleware records each response's status class and duration, and
   keeps what any client can send from becoming a server error or a leak: a POST to
   ``/invocations`` without a Content-Type header is answered 415 (MLflow's app
-  raises on it: 500), a body nested too deeply to parse 400 (MLflow's parser
-  raises ``RecursionError``: 500), a JSON body holding an integer of more digits
-  than Python converts (``sys.get_int_max_str_digits()``, 4300 unless set) 400
-  (MLflow's parser lets Python's ``ValueError`` through: 500); error answers (4xx,
-  5xx) lose the Python traceback MLflow puts in some (``stack_trace``), and a
-  message longer than ``MESSAGE_LIMIT`` characters (MLflow echoes the bad value,
-  however long) is cut. Successful answers pass through as the app sends them,
-  unbuffered;
+  raises on it: 500). What MLflow's app raises reading the request, before the
+  model is given its rows, is answered 400 rather than 500: a body nested too
+  deeply to parse (``RecursionError``), a JSON body holding an integer of more
+  digits than Python converts (``sys.get_int_max_str_digits()``, 4300 unless
+  set), column names that are lists or objects; a body that stops arriving (the
+  client left, or MLflow's request timeout ran out while it sent) is answered
+  408. Error answers (4xx, 5xx) lose the Python traceback MLflow puts in some
+  (``stack_trace``), and a message longer than ``MESSAGE_LIMIT`` characters
+  (MLflow echoes the bad value, however long) is cut. Successful answers pass
+  through as the app sends them, unbuffered;
 - the model handed to MLflow records each batch of predictions. When the model
   itself raises on input that passed its signature, the answer is 500 (MLflow
   says 400 for any exception, which would hide a broken model from a canary
-  that counts server errors); schema errors stay 400, and so does a batch of no
-  rows that the model raises on (the client sent nothing to score; a model that
-  scores an empty batch answers it 200).
+  that counts server errors); schema errors stay 400, and so do a list or an
+  object in a column the signature declares one value per row
+  (:mod:`.columns`), and a batch of no rows that the model raises on (the
+  client sent nothing to score; a model that scores an empty batch answers it
+  200).
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
+from mlgitops.serving.columns import nested_value
 from mlgitops.serving.metrics import ServerMetrics
 
 Scope = MutableMapping[str, Any]
@@ -47,8 +53,12 @@ NO_MEDIA_TYPE = (
 TOO_DEEP = "the request body is nested too deeply to parse"
 TOO_MANY_DIGITS = "the request body holds an integer of more than {limit} digits, too long to parse"
 NO_ROWS = "the request holds no rows to score"
-#: Python's refusal to parse an int from text of too many digits (its refusal to write
-#: one as text, which only the server's own values can meet, reads "conversion; use").
+UNREADABLE = "the request's rows could not be read: {error}"
+INCOMPLETE = (
+    "the request's body did not arrive whole: the client left, or sent it slower than the "
+    "server's request timeout allows"
+)
+#: Python's refusal to parse an int from text of too many digits.
 _DIGITS_LIMIT = re.compile(
     r"Exceeds the limit \((\d+) digits\) for integer string conversion: value has \d+ digits"
 )
@@ -61,11 +71,16 @@ class ObservedModel:
         self._model = model
         self._metrics = metrics
         self.metadata = model.metadata
+        self._schema = model.metadata.get_input_schema()
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         from mlflow.exceptions import MlflowException
         from mlflow.protos.databricks_pb2 import BAD_REQUEST, INTERNAL_ERROR
 
+        if (request := _REQUEST.get(None)) is not None:
+            request.scored = True
+        if (nested := nested_value(data, self._schema)) is not None:
+            raise MlflowException(nested, error_code=BAD_REQUEST)
         try:
             output = self._model.predict(data, params=params)
         except MlflowException:
@@ -104,28 +119,48 @@ class Instrumented:
             self.metrics.request(path, answer.status, time.perf_counter() - started)
 
     async def _answer(self, path: str, scope: Scope, receive: Receive, answer: _Answer) -> None:
+        request = _Request()
+        token = _REQUEST.set(request)
         try:
             await self.app(scope, receive, answer.send)
-        except RecursionError:
-            # Only the request's nesting recurses that deep: MLflow's JSON parser, before
-            # the model runs (the model's own errors come back as answers, not raised).
-            if path != "/invocations" or answer.started:
-                raise
-            await answer.refuse(400, TOO_DEEP)
-            return
-        except ValueError as error:
-            # Python parses no int of more digits than its limit; only the request's text
-            # is parsed into ints, by MLflow's JSON parser, which catches JSONDecodeError.
-            limit = _DIGITS_LIMIT.match(str(error))
-            if path != "/invocations" or answer.started or limit is None:
+        except Exception as error:
+            # The model's own errors come back as answers, not raised: what the app raises
+            # before the model was given the rows, MLflow raised reading the request.
+            if path != "/invocations" or answer.started or request.scored:
                 await answer.release()  # the server's 500, as the app sent it
                 raise
-            await answer.refuse(400, TOO_MANY_DIGITS.format(limit=limit.group(1)))
+            await answer.refuse(*_unreadable(error))
             return
-        except Exception:
-            await answer.release()  # the server's 500, as the app sent it
-            raise
+        finally:
+            _REQUEST.reset(token)
         await answer.release()
+
+
+class _Request:
+    """What the answer to one request needs to know of how the app handled it."""
+
+    def __init__(self) -> None:
+        #: Whether the model was given the request's rows.
+        self.scored = False
+
+
+#: The request being answered, seen from the task and the threads that answer it.
+_REQUEST: ContextVar[_Request] = ContextVar("mlgitops_request")
+
+
+def _unreadable(error: Exception) -> tuple[int, str]:
+    """The status and message that tell the client of the error MLflow raised reading
+    its request."""
+    from starlette.requests import ClientDisconnect
+
+    if isinstance(error, ClientDisconnect):  # also what reading gets at MLflow's timeout
+        return 408, INCOMPLETE
+    if isinstance(error, RecursionError):  # only the request's nesting recurses that deep
+        return 400, TOO_DEEP
+    # Python parses no int of more digits than its limit
+    if isinstance(error, ValueError) and (limit := _DIGITS_LIMIT.match(str(error))):
+        return 400, TOO_MANY_DIGITS.format(limit=limit.group(1))
+    return 400, UNREADABLE.format(error=_cut(f"{type(error).__name__}: {error}"))
 
 
 class _Answer:

@@ -6,7 +6,8 @@
 - ``mlgitops_request_duration_seconds{handler}``: a latency histogram.
 - classifiers: ``mlgitops_predictions_total{class}``, predictions per predicted class
   (at most ``MAX_CLASSES`` values, then ``class="other"``).
-- regressors: ``mlgitops_prediction``, a histogram of the predicted values.
+- regressors: ``mlgitops_prediction``, a histogram of the predicted values that are
+  finite numbers.
 - ``mlgitops_model_info{model_uri, task}``: 1, names the model this process serves.
 
 Recording costs one lock and a few array operations per request, whatever the
@@ -81,14 +82,42 @@ class ServerMetrics:
 
     def predicted(self, output: Any) -> None:
         """Record one batch of predictions (whatever ``predict`` returned)."""
-        import numpy as np
-
-        values = np.asarray(output)
+        values = _predicted(output)
         if values.size == 0:  # a batch of no rows: nothing predicted
             return
-        if values.ndim > 1:  # a DataFrame or a column vector: the first column is the prediction
-            values = values.reshape(values.shape[0], -1)[:, 0]
-        self.predictions.add(values.ravel())
+        self.predictions.add(values)
+
+
+def _predicted(output: Any) -> Any:
+    """Each row's prediction in what a model's ``predict`` returned, as a 1-d array: the
+    first column of a DataFrame, of a dict of columns, of records or of rows (a column
+    vector's, a ragged list's); a single value is one row's."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(output, dict):
+        output = next(iter(output.values()), [])
+    elif isinstance(output, list | tuple) and output and all(isinstance(r, dict) for r in output):
+        output = pd.DataFrame(list(output))
+    if isinstance(output, pd.DataFrame):
+        return output.iloc[:, 0].to_numpy() if output.shape[1] else np.array([])
+    try:
+        values = np.asarray(output)
+    except ValueError:  # rows of unequal lengths: each row's first value
+        values = np.array([_first(row) for row in output] + [None], dtype=object)[:-1]
+    if values.size == 0:
+        return values.ravel()
+    if values.ndim > 1:  # a column vector or rows: the first column is the prediction
+        values = values.reshape(values.shape[0], -1)[:, 0]
+    return values.ravel()
+
+
+def _first(row: Any) -> Any:
+    """A row's first value (a row of none: None)."""
+    import numpy as np
+
+    flat = np.asarray(row, dtype=object).ravel()
+    return flat[0] if flat.size else None
 
 
 class _ClassCounts(Collector):
@@ -134,8 +163,11 @@ class _ValueHistogram(Collector):
 
     def add(self, values: Any) -> None:
         import numpy as np
+        import pandas as pd
 
-        numbers = values.astype(float)
+        # Only finite numbers are binned: one NaN would make the sum NaN from then on.
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+        numbers = numbers[np.isfinite(numbers)]
         # side="left": a value equal to a bound belongs to that bound's bucket (le).
         index = np.searchsorted(self._bounds, numbers, side="left")
         counts = np.bincount(index, minlength=len(self._buckets))
