@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlgitops.report.markdown import escape
 from tests.compare.test_stages import (
     FEATURES,
     NAME,
@@ -619,3 +620,28 @@ def test_a_pipeline_in_a_folder_of_its_repository_keeps_its_records(pr: PullRequ
     assert cli(ml, "compare", NAME, "--base", "main") == 0
     verdict = json.loads((ml / ".mlgitops" / NAME / "verdict.json").read_text())
     assert verdict["baseline"]["source"] == f"main:manifests/{NAME}/overlays/staging/model.json"
+
+
+def test_a_pull_request_that_loosens_its_own_gates_says_so(pr: PullRequest) -> None:
+    """A much weaker model, and the gates that would stop it removed or lowered in the same
+    pull request: the verdict passed on the pull request's own gates and the comment said
+    "all 1 gates passed", with no word that the gates it passed are not the base branch's
+    (the PR's file diff was the only place a reviewer could find it)."""
+    pr.spec(*WEAKER)
+    pr.spec("  roc_auc: {max_drop: 0.05}\n  accuracy: {min: 0.5}\n", "  accuracy: {min: 0.4}\n")
+    code, out = pr.run()
+    note = (
+        "the gates are not those of origin/main:pipelines/shapes.yaml, and this verdict "
+        "holds the candidate to the pull request's: accuracy min 0.5 -> 0.4; roc_auc "
+        "max_drop 0.05 removed"
+    )
+    assert (code, pr.verdict()["comparison"]["notes"]) == (0, [note]), out
+    assert f"note: {note}\n" in out
+    assert f"- {escape(note)}\n" in pr.output("report.md")
+    assert "## ✅ mlgitops `shapes`: all 1 gates passed" in pr.output("report.md")
+
+
+def test_gates_the_pull_request_leaves_as_they_are_add_no_note(pr: PullRequest) -> None:
+    pr.spec("compare:\n  resamples: 200\n", "compare:\n  resamples: 300\n")
+    code, out = pr.run()
+    assert (code, pr.verdict()["comparison"]["notes"]) == (0, []), out

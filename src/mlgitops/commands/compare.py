@@ -104,6 +104,7 @@ def run(
             lambda: resolve_tracking_uri(root, tracking_uri, loaded.config),
             training_frame=lambda: _training_rows(root, pipeline),
         )
+        outcome = _with_gate_changes(root, ref, pipeline, outcome)
     except Exception as exc:
         record_failure(outputs, name, "compare", exc)
         raise
@@ -132,6 +133,20 @@ def _trained_here(
             f"{shown(outputs.train_json, root)}: run {candidate.train.run_id} was trained "
             f"before {_words(changed)} changed: run `mlgitops train {pipeline.name}` again"
         )
+
+
+def _with_gate_changes(root: Path, ref: str, pipeline: Pipeline, outcome: Verdict) -> Verdict:
+    """The verdict, noting where the pull request judges the candidate by other gates than
+    the base's (against a deployed model: without one, nothing it replaces is at stake)."""
+    from dataclasses import replace
+
+    from mlgitops.evaluation.gatediff import note
+
+    found = note(root, ref, pipeline) if outcome.baseline.available else None
+    if found is None:
+        return outcome
+    comparison = outcome.comparison
+    return replace(outcome, comparison=replace(comparison, notes=(*comparison.notes, found)))
 
 
 def _training_rows(root: Path, pipeline: Pipeline) -> Any:

@@ -153,15 +153,22 @@ def _moved_from(root: Path, ref: str, path: str) -> str | None:
     return None
 
 
+def spec_at(root: Path, ref: str, pipeline: Pipeline) -> tuple[str, str | None]:
+    """The path of the pipeline's spec file at ``ref`` (where the commits since renamed it,
+    its old path) and its text there (None: it had none)."""
+    source = pipeline.source
+    text = proc.git_text(root, ref, source)
+    if text is None and (moved := _moved_from(root, ref, source)) is not None:
+        source, text = moved, proc.git_text(root, ref, moved)  # renamed with the pipeline
+    return source, text
+
+
 def _as_at(root: Path, ref: str, pipeline: Pipeline) -> tuple[list[str], list[str]]:
     """:func:`pipeline_names`, and the environments ``ref``'s version of the pipeline's spec
     file names, in its order: the file read once."""
     from mlgitops.spec.loader import parse_yaml
 
-    source = pipeline.source
-    text = proc.git_text(root, ref, source)
-    if text is None and (moved := _moved_from(root, ref, source)) is not None:
-        source, text = moved, proc.git_text(root, ref, moved)  # renamed with the pipeline
+    source, text = spec_at(root, ref, pipeline)
     doc = parse_yaml(source, text)[0] if text is not None else None
     if not isinstance(doc, Mapping):
         return [pipeline.name], []

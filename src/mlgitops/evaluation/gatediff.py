@@ -1,0 +1,78 @@
+"""The gates a pull request judges itself by, against the base branch's.
+
+The spec's gates are the pull request's to change, and the verdict holds the candidate
+to them; so a pull request that lowers a floor, drops a gate or allows what cannot be
+evaluated must say so where its verdict is read, not only in its file diff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlgitops.spec.model import Pipeline
+
+_CONDITIONS = ("min", "max", "max_drop", "max_relative_drop")
+
+
+def settings(pipeline: Pipeline) -> dict[str, str]:
+    """Every spec setting that decides whether a verdict passes, as ``name: value`` text."""
+    out: dict[str, str] = {}
+    for gate in pipeline.gates:
+        for condition in _CONDITIONS:
+            value = getattr(gate, condition)
+            if value is not None:
+                out[f"{gate.metric} {condition}"] = f"{value:g}"
+        if gate.require_significant:
+            out[f"{gate.metric} require_significant"] = "true"
+        if gate.judge != "point":
+            out[f"{gate.metric} judge"] = gate.judge
+        if gate.allow_not_evaluable:
+            out[f"{gate.metric} allow_not_evaluable"] = "true"
+    compare = pipeline.compare
+    if compare.slices is not None:
+        for metric, gap in compare.slices.max_gap.items():
+            out[f"{metric} max_gap"] = f"{gap:g}"
+    out["compare.min_rows"] = str(compare.min_rows)
+    if compare.allow_not_evaluable:
+        out["compare.allow_not_evaluable"] = "true"
+    return out
+
+
+def changes(base: Pipeline, head: Pipeline) -> list[str]:
+    """How ``head``'s gates differ from ``base``'s, one phrase a setting, sorted."""
+    before, after = settings(base), settings(head)
+    out = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if new is None:
+            out.append(f"{key} {old} removed")
+        elif old is None:
+            out.append(f"{key} {new} added")
+        else:
+            out.append(f"{key} {old} -> {new}")
+    return out
+
+
+def note(root: Path, ref: str, pipeline: Pipeline) -> str | None:
+    """The note that ``pipeline``'s gates are not those of its spec at ``ref``; None where
+    they are, or where ``ref`` holds no spec of it that mlgitops reads."""
+    from mlgitops.errors import SpecError
+    from mlgitops.evaluation.baseline import spec_at
+    from mlgitops.spec.loader import parse_pipeline
+
+    source, text = spec_at(root, ref, pipeline)
+    if text is None:
+        return None
+    try:
+        base = parse_pipeline(source, text)
+    except SpecError:  # a spec this version no longer reads has no gates to hold it to
+        return None
+    found = changes(base, pipeline)
+    if not found:
+        return None
+    return (
+        f"the gates are not those of {ref}:{source}, and this verdict holds the candidate "
+        f"to the pull request's: {'; '.join(found)}"
+    )
