@@ -89,30 +89,47 @@ def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def test_a_reference_the_merged_data_does_not_give_deploys_nothing(
-    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
-    capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    uri = mlflow_server.uri
+def _refused(
+    world: World, uri: str, github: GitHubServer, capsys: pytest.CaptureFixture[str],
+    forge: Callable[[bytes], bytes], before_deploy: Callable[[], object] = lambda: None,
+) -> tuple[bytes, str, str]:  # fmt: skip
+    """Work's HEAD reviewed, its run's reference replaced by ``forge`` of it, then (after
+    ``before_deploy``) deploy refusing it with nothing deployed: the reference train
+    logged, the run, and deploy's error after the words that say which reference (where
+    it says why)."""
     run_id = reviewed_run(uri, world.work, world.name)
     logged = (world.work / ".mlgitops" / world.name / "reference.json").read_bytes()
-    _swap_reference(world, uri, run_id, _without_features(logged))
-    run = publish_review(on_github.state, world.work, world.name, pr=12)
+    _swap_reference(world, uri, run_id, forge(logged))
+    run = publish_review(github.state, world.work, world.name, pr=12)
     before = world.remote_head()
+    before_deploy()
     capsys.readouterr()
 
     assert deploy(world, uri) == 1
     err = capsys.readouterr().err
     head = git(world.work, "rev-parse", "HEAD")
-    assert err == (
+    which = (
         f"mlgitops deploy: error: the drift reference run {run_id} logged "
         f"(mlgitops/reference.json in MLflow at {uri}; pull request #12, workflow run "
         f"{run['id']} on {head[:12]}) is not the one the merged commit's data and split "
         "give: drift would judge recent data against another profile than the model's "
-        "training data. The training job logged another profile, or it changed after the "
-        "review; nothing deployed\n"
+        "training data. "
     )
+    assert err.startswith(which), err
     assert (world.remote_head(), versions(uri, world.name)) == (before, [])
+    return logged, run_id, err.removeprefix(which)
+
+
+def test_a_reference_the_merged_data_does_not_give_deploys_nothing(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    uri = mlflow_server.uri
+    logged, run_id, why = _refused(world, uri, on_github, capsys, _without_features)
+    assert why == (
+        "The training job logged another profile, or it changed after the review; nothing "
+        "deployed\n"
+    )
 
     _swap_reference(world, uri, run_id, logged)  # restored: what train logged
     assert deploy(world, uri) == 0
@@ -214,29 +231,17 @@ def test_a_reference_refused_under_another_mlgitops_says_which_ran_the_review(
     the one this deploy computes, the refusal says so, and what to run again."""
     from mlgitops.training import content
 
-    uri = mlflow_server.uri
-    run_id = reviewed_run(uri, world.work, world.name)
-    logged = (world.work / ".mlgitops" / world.name / "reference.json").read_bytes()
-    _swap_reference(world, uri, run_id, _with_one_feature(logged))  # another version's
-    run = publish_review(on_github.state, world.work, world.name, pr=12)
-    monkeypatch.setattr(content, "__version__", "99.0.0")
-    before = world.remote_head()
-    capsys.readouterr()
+    def another_version() -> None:  # deploy's; the review ran this one
+        monkeypatch.setattr(content, "__version__", "99.0.0")
 
-    assert deploy(world, uri) == 1
-    err = capsys.readouterr().err
-    head = git(world.work, "rev-parse", "HEAD")
-    assert err == (
-        f"mlgitops deploy: error: the drift reference run {run_id} logged "
-        f"(mlgitops/reference.json in MLflow at {uri}; pull request #12, workflow run "
-        f"{run['id']} on {head[:12]}) is not the one the merged commit's data and split "
-        "give: drift would judge recent data against another profile than the model's "
-        "training data. The review's train job ran another mlgitops version than this "
-        "deploy's (99.0.0), whose profile of the same data may differ: run the pull "
-        "request's training again with this version, or deploy with the version that "
-        "reviewed it; nothing deployed\n"
+    # the reference another version's profile would give: here, one feature fewer
+    uri = mlflow_server.uri
+    _, _, why = _refused(world, uri, on_github, capsys, _with_one_feature, another_version)
+    assert why == (
+        "The review's train job ran another mlgitops version than this deploy's (99.0.0), "
+        "whose profile of the same data may differ: run the pull request's training again "
+        "with this version, or deploy with the version that reviewed it; nothing deployed\n"
     )
-    assert (world.remote_head(), versions(uri, world.name)) == (before, [])
 
 
 _NO_DRIFT = (0, "no drift in 10 features")

@@ -106,31 +106,38 @@ def model(model_folder: Path) -> Any:
         return mlflow.pyfunc.load_model(str(model_folder))
 
 
+def _served(folder: Path, estimator: Any, features: Any, target: Any) -> Any:
+    """``estimator`` fitted to ``features`` and ``target``, saved to ``folder`` as an MLflow
+    model with the signature they give, and loaded as ``serve`` loads one."""
+    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
+        warnings.simplefilter("ignore")
+        import mlflow.pyfunc
+        import mlflow.sklearn
+        from mlflow.models import infer_signature
+
+        estimator.fit(features, target)
+        mlflow.sklearn.save_model(
+            estimator,
+            str(folder),
+            signature=infer_signature(features, estimator.predict(features)),
+            serialization_format="pickle",
+            pip_requirements=["scikit-learn"],
+        )
+        return mlflow.pyfunc.load_model(str(folder))
+
+
 @pytest.fixture(scope="module")
 def dummy_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A model with the signature of ``model`` that scores any batch, an empty one too:
     it predicts the most frequent class it saw."""
     import numpy as np
     import pandas as pd
+    from sklearn.dummy import DummyClassifier
 
-    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
-        warnings.simplefilter("ignore")
-        import mlflow.pyfunc
-        import mlflow.sklearn
-        from mlflow.models import infer_signature
-        from sklearn.dummy import DummyClassifier
-
-        features = pd.DataFrame({"radius": [1.0, 2.0, 3.0], "texture": [1.0, 0.0, 1.0]})
-        dummy = DummyClassifier(strategy="most_frequent").fit(features, np.array([0, 0, 1]))
-        folder = tmp_path_factory.mktemp("dummy") / "model"
-        mlflow.sklearn.save_model(
-            dummy,
-            str(folder),
-            signature=infer_signature(features, dummy.predict(features)),
-            serialization_format="pickle",
-            pip_requirements=["scikit-learn"],
-        )
-        return mlflow.pyfunc.load_model(str(folder))
+    features = pd.DataFrame({"radius": [1.0, 2.0, 3.0], "texture": [1.0, 0.0, 1.0]})
+    folder = tmp_path_factory.mktemp("dummy") / "model"
+    dummy = DummyClassifier(strategy="most_frequent")
+    return _served(folder, dummy, features, np.array([0, 0, 1]))
 
 
 @pytest.fixture(scope="module")
@@ -139,37 +146,24 @@ def text_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
     the model, as ``train`` logs one) beside a float one (``radius``) and a boolean one."""
     import numpy as np
     import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
 
-    with warnings.catch_warnings():  # importing mlflow warns about its own type hints
-        warnings.simplefilter("ignore")
-        import mlflow.pyfunc
-        import mlflow.sklearn
-        from mlflow.models import infer_signature
-        from sklearn.compose import make_column_transformer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import OneHotEncoder
-
-        features = pd.DataFrame(
-            {
-                "radius": [1.0, 2.0, 3.0, 4.0],
-                "colour": ["red", "blue", "red", "blue"],
-                "flag": [True, False, True, False],
-            }
-        )
-        encode = make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["colour"]), remainder="passthrough"
-        )
-        model = make_pipeline(encode, LogisticRegression()).fit(features, np.array([0, 0, 1, 1]))
-        folder = tmp_path_factory.mktemp("text") / "model"
-        mlflow.sklearn.save_model(
-            model,
-            str(folder),
-            signature=infer_signature(features, model.predict(features)),
-            serialization_format="pickle",
-            pip_requirements=["scikit-learn"],
-        )
-        return mlflow.pyfunc.load_model(str(folder))
+    features = pd.DataFrame(
+        {
+            "radius": [1.0, 2.0, 3.0, 4.0],
+            "colour": ["red", "blue", "red", "blue"],
+            "flag": [True, False, True, False],
+        }
+    )
+    encode = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["colour"]), remainder="passthrough"
+    )
+    folder = tmp_path_factory.mktemp("text") / "model"
+    model = make_pipeline(encode, LogisticRegression())
+    return _served(folder, model, features, np.array([0, 0, 1, 1]))
 
 
 class _ColumnsModel:
