@@ -242,20 +242,21 @@ def test_a_media_type_mlflow_does_not_read_is_still_its_own_415(server: Server) 
     assert (server.count("4xx"), server.count("5xx")) == (1, 0)
 
 
-def test_a_body_nested_too_deeply_is_refused_400_and_counted_as_4xx(server: Server) -> None:
-    nested = b'{"inputs": ' + b"[" * 5000 + b"]" * 5000 + b"}"
-    answer = server.post(nested, "application/json")
-    assert answer.status == 400
-    assert answer.headers["content-type"] == "application/json"
+def _refused_as_mlflow_refuses(server: Server, body: bytes, message: str) -> None:
+    """``body`` answered 400 with ``message``, in the shape of MLflow's own error answers
+    (a malformed JSON body's), and counted as 4xx; the server goes on answering."""
+    answer = server.post(body, "application/json")
+    assert (answer.status, answer.headers["content-type"]) == (400, "application/json")
     found = answer.json()
-    assert (found["error_code"], found["message"]) == (
-        "BAD_REQUEST",
-        "the request body is nested too deeply to parse",
-    )
+    assert (found["error_code"], found["message"]) == ("BAD_REQUEST", message)
     assert found.keys() == server.post(b"{", "application/json").json().keys()
     assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 2, 0)
-    # the server goes on answering
     assert server.post(ROWS, "application/json").status == 200
+
+
+def test_a_body_nested_too_deeply_is_refused_400_and_counted_as_4xx(server: Server) -> None:
+    nested = b'{"inputs": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    _refused_as_mlflow_refuses(server, nested, "the request body is nested too deeply to parse")
 
 
 TOO_MANY_DIGITS = "9" * 5000
@@ -275,18 +276,11 @@ TOO_MANY_DIGITS = "9" * 5000
 def test_an_integer_too_long_to_parse_is_refused_400_and_counted_as_4xx(
     server: Server, body: str
 ) -> None:
-    answer = server.post(body.encode(), "application/json")
-    assert answer.status == 400
-    assert answer.headers["content-type"] == "application/json"
-    found = answer.json()
-    assert (found["error_code"], found["message"]) == (
-        "BAD_REQUEST",
+    _refused_as_mlflow_refuses(
+        server,
+        body.encode(),
         "the request body holds an integer of more than 4300 digits, too long to parse",
     )
-    assert found.keys() == server.post(b"{", "application/json").json().keys()
-    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 2, 0)
-    # the server goes on answering
-    assert server.post(ROWS, "application/json").status == 200
 
 
 def test_an_integer_within_pythons_limit_is_parsed(server: Server) -> None:
@@ -484,18 +478,11 @@ def test_column_names_that_cannot_name_a_column_are_refused_400_and_counted_as_4
     server: Server, columns: str, kind: str
 ) -> None:
     body = f'{{"dataframe_split": {{"columns": {columns}, "data": [[1.0, 0.5]]}}}}'
-    answer = server.post(body.encode(), "application/json")
-    assert answer.status == 400
-    assert answer.headers["content-type"] == "application/json"
-    found = answer.json()
-    assert (found["error_code"], found["message"]) == (
-        "BAD_REQUEST",
+    _refused_as_mlflow_refuses(
+        server,
+        body.encode(),
         f"the request's rows could not be read: TypeError: unhashable type: '{kind}'",
     )
-    assert found.keys() == server.post(b"{", "application/json").json().keys()
-    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 2, 0)
-    # the server goes on answering
-    assert server.post(ROWS, "application/json").status == 200
 
 
 INCOMPLETE = (
