@@ -550,6 +550,31 @@ def test_an_answer_the_app_fails_to_write_after_scoring_stays_a_server_error(
     assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 0, 1)
 
 
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("broken"), KeyError("columns"), TypeError("unsupported operand"), MemoryError()],
+    ids=["runtime", "key", "type", "memory"],
+)
+def test_an_error_the_server_raises_before_scoring_stays_a_server_error(
+    error: Exception,
+) -> None:
+    """The scoring app raising before the model is given the rows, on an error no request
+    is known to cause (a broken install, a bug in MLflow's reading of a body): a 500,
+    counted as 5xx, which the canary's analysis exists to catch. Answered 400, every
+    request to a broken server would pass as the clients' fault."""
+    from mlgitops.serving.app import Instrumented
+
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        raise error
+
+    metrics = ServerMetrics("models:/m/1", "classification")
+    server = Server(Instrumented(broken, metrics), metrics)
+    with pytest.raises(type(error)):
+        server.post(ROWS, "application/json")  # uvicorn answers it 500
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 0, 1)
+
+
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_predictions_returned_as_columns_are_answered_200_and_counted_by_the_first(
     columns_model: Any, monkeypatch: pytest.MonkeyPatch, task: str

@@ -6,13 +6,15 @@
 - a pure ASGI middleware records each response's status class and duration, and
   keeps what any client can send from becoming a server error or a leak: a POST to
   ``/invocations`` without a Content-Type header is answered 415 (MLflow's app
-  raises on it: 500). What MLflow's app raises reading the request, before the
-  model is given its rows, is answered 400 rather than 500: a body nested too
-  deeply to parse (``RecursionError``), a JSON body holding an integer of more
-  digits than Python converts (``sys.get_int_max_str_digits()``, 4300 unless
-  set), column names that are lists or objects; a body that stops arriving (the
-  client left, or MLflow's request timeout ran out while it sent) is answered
-  408. Error answers (4xx, 5xx) lose the Python traceback MLflow puts in some
+  raises on it: 500). The errors a request is known to make MLflow's app raise
+  reading it, before the model is given its rows, are answered 400 rather than
+  500: a body nested too deeply to parse (``RecursionError``), a JSON body
+  holding an integer of more digits than Python converts
+  (``sys.get_int_max_str_digits()``, 4300 unless set), column names that are
+  lists or objects; a body that stops arriving (the client left, or MLflow's
+  request timeout ran out while it sent) is answered 408. Any other error stays
+  the server's 500: a broken server is what the canary's analysis must see.
+  Error answers (4xx, 5xx) lose the Python traceback MLflow puts in some
   (``stack_trace``), and a message longer than ``MESSAGE_LIMIT`` characters
   (MLflow echoes the bad value, however long) is cut. Successful answers pass
   through as the app sends them, unbuffered;
@@ -124,12 +126,15 @@ class Instrumented:
         try:
             await self.app(scope, receive, answer.send)
         except Exception as error:
-            # The model's own errors come back as answers, not raised: what the app raises
-            # before the model was given the rows, MLflow raised reading the request.
-            if path != "/invocations" or answer.started or request.scored:
+            # The model's own errors come back as answers, not raised. What the app raises
+            # before the model was given the rows is the client's where a request is known
+            # to cause it; any other stays the server's: a broken server is the canary's to
+            # catch, and answered 400 it would pass as its clients' fault.
+            refusal = _unreadable(error)
+            if path != "/invocations" or answer.started or request.scored or refusal is None:
                 await answer.release()  # the server's 500, as the app sent it
                 raise
-            await answer.refuse(*_unreadable(error))
+            await answer.refuse(*refusal)
             return
         finally:
             _REQUEST.reset(token)
@@ -148,9 +153,9 @@ class _Request:
 _REQUEST: ContextVar[_Request] = ContextVar("mlgitops_request")
 
 
-def _unreadable(error: Exception) -> tuple[int, str]:
-    """The status and message that tell the client of the error MLflow raised reading
-    its request."""
+def _unreadable(error: Exception) -> tuple[int, str] | None:
+    """The status and message that tell the client of an error MLflow raised reading its
+    request, where a request is known to cause it; None: it is the server's."""
     from starlette.requests import ClientDisconnect
 
     if isinstance(error, ClientDisconnect):  # also what reading gets at MLflow's timeout
@@ -160,7 +165,10 @@ def _unreadable(error: Exception) -> tuple[int, str]:
     # Python parses no int of more digits than its limit
     if isinstance(error, ValueError) and (limit := _DIGITS_LIMIT.match(str(error))):
         return 400, TOO_MANY_DIGITS.format(limit=limit.group(1))
-    return 400, UNREADABLE.format(error=_cut(f"{type(error).__name__}: {error}"))
+    # a list or an object where the request names a column (pandas hashes each name)
+    if isinstance(error, TypeError) and str(error).startswith("unhashable type"):
+        return 400, UNREADABLE.format(error=_cut(f"{type(error).__name__}: {error}"))
+    return None
 
 
 class _Answer:
