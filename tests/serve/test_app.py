@@ -575,6 +575,28 @@ def test_an_error_the_server_raises_before_scoring_stays_a_server_error(
     assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 0, 1)
 
 
+class _BrokenMetrics(ServerMetrics):
+    """Metrics whose recording of predictions fails: a bug in the layer around the model."""
+
+    def predicted(self, output: Any) -> None:
+        raise ValueError("a bug in recording")
+
+
+def test_a_failure_to_record_the_predictions_is_a_server_error(
+    model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow answers 400 to whatever ``predict`` raises, so a bug in the layer around the
+    model passed as the client's fault, and the canary saw no error."""
+    monkeypatch.setenv("_MLFLOW_IS_IN_SERVING_ENVIRONMENT", "true")
+    metrics = _BrokenMetrics("models:/m/1", "classification")
+    server = Server(instrumented_app(model, metrics), metrics)
+    answer = server.post(ROWS, "application/json")
+    assert (answer.status, answer.json()["error_code"]) == (500, "INTERNAL_ERROR")
+    _, said = answer.json()["message"].split("\nError: ")  # after MLflow's echo of the rows
+    assert said == "mlgitops serve failed around the model (ValueError: a bug in recording)"
+    assert (server.count("2xx"), server.count("4xx"), server.count("5xx")) == (0, 0, 1)
+
+
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_predictions_returned_as_columns_are_answered_200_and_counted_by_the_first(
     columns_model: Any, monkeypatch: pytest.MonkeyPatch, task: str

@@ -25,7 +25,7 @@
   object in a column the signature declares one value per row
   (:mod:`.columns`), and a batch of no rows that the model raises on (the
   client sent nothing to score; a model that scores an empty batch answers it
-  200).
+  200). A failure of that checking or recording is the server's: 500.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from mlgitops.serving.columns import nested_value
 from mlgitops.serving.metrics import ServerMetrics
 
+_T = TypeVar("_T")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -81,7 +82,8 @@ class ObservedModel:
 
         if (request := _REQUEST.get(None)) is not None:
             request.scored = True
-        if (nested := nested_value(data, self._schema)) is not None:
+        nested = self._around(lambda: nested_value(data, self._schema))
+        if nested is not None:
             raise MlflowException(nested, error_code=BAD_REQUEST)
         try:
             output = self._model.predict(data, params=params)
@@ -94,8 +96,23 @@ class ObservedModel:
                 f"the model failed on input that matches its signature: {exc}",
                 error_code=INTERNAL_ERROR,
             ) from exc
-        self._metrics.predicted(output)
+        self._around(lambda: self._metrics.predicted(output))
         return output
+
+    @staticmethod
+    def _around(work: Callable[[], _T]) -> _T:
+        """``work``'s result; a failure of it is the server's (MLflow would answer 400 to
+        whatever ``predict`` raises, and a bug here would pass as the client's fault)."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
+
+        try:
+            return work()
+        except Exception as exc:
+            raise MlflowException(
+                f"mlgitops serve failed around the model ({type(exc).__name__}: {exc})",
+                error_code=INTERNAL_ERROR,
+            ) from exc
 
 
 class Instrumented:
