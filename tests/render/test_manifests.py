@@ -473,21 +473,24 @@ def _s(duration: str) -> int:
 @pytest.mark.parametrize(
     ("scrape", "analysis", "steps", "pauses"),
     [
-        ("30s", "", "[50, 100]", ["179s", "3m"]),
-        ("1m", ", interval: 30s, failure_limit: 2", "[10, 50, 100]", ["104s", "105s"]),
-        ("10s", ", interval: 20s, failure_limit: 0", "[25, 50, 75, 100]", ["13s", "14s"]),
+        ("30s", "", "[50, 100]", ["299s", "5m"]),
+        ("1m", ", interval: 30s, failure_limit: 2", "[10, 50, 100]", ["134s", "135s"]),
+        ("10s", ", interval: 20s, failure_limit: 0", "[25, 50, 75, 100]", ["26s", "27s"]),
     ],
 )
-def test_every_pause_render_takes_lets_the_analysis_fail_before_the_canary_takes_all_traffic(
+def test_every_pause_render_takes_lets_the_analysis_stop_the_canary_before_it_takes_all_traffic(
     tmp_path: Path, scrape: str, analysis: str, steps: str, pauses: list[str]
 ) -> None:
-    """Argo Rollouts stops a background analysis at the promotion. Read from the built
-    objects: the analysis starts at the first pause and measures from its
+    """Argo Rollouts stops a background analysis at the promotion, and a run stopped
+    with fewer failed and inconclusive measurements than its limits is a success. Read
+    from the built objects: the analysis starts at the first pause and measures from its
     ``initialDelay`` on, which must leave Prometheus two scrapes of the canary's pods (no
-    rate has a value before: the measurements would only use up the inconclusive ones);
-    its ``failureLimit + 1``-th failed measurement must come an ``interval`` before the
-    pauses end. Every spec render accepts meets both; a pause a second shorter than the
-    shortest accepted is refused at ``canary.pause``."""
+    rate has a value before: the measurements would only use up the inconclusive ones).
+    A canary that no measurement passes (each failed, or inconclusive: no traffic, no
+    scrape) is stopped by the ``failureLimit + inconclusiveLimit + 1``-th measurement at
+    the latest, which must come an ``interval`` before the pauses end. Every spec render
+    accepts meets both; a pause a second shorter than the shortest accepted is refused at
+    ``canary.pause``."""
     accepted = []
     for pause in pauses:
         root = _make_repo(tmp_path / pause, "churn")
@@ -516,7 +519,8 @@ def test_every_pause_render_takes_lets_the_analysis_fail_before_the_canary_takes
         for metric in _one(objects, "AnalysisTemplate")["spec"]["metrics"]:
             delay, every = _s(metric.get("initialDelay", "0s")), _s(metric["interval"])
             assert delay >= 2 * _s(scraped), metric
-            assert paused >= delay + every * (metric["failureLimit"] + 1), (pause, metric)
+            stopped_by = metric["failureLimit"] + metric["inconclusiveLimit"] + 1
+            assert paused >= delay + every * stopped_by, (pause, metric)
     assert accepted == pauses[1::2]
 
 

@@ -1,7 +1,8 @@
 """Model-server pods without a model: each one the server's own metrics
 (:class:`mlgitops.serving.metrics.ServerMetrics`) behind a ``/metrics`` endpoint, fed
-requests at a steady rate with the status classes, latency and predictions a test sets,
-and taken down (every scrape answered 503, as a crashed container's) or up at will.
+requests at a steady rate with the status classes, latency and predictions a test sets
+(or none while ``quiet``), and taken down (every scrape answered 503, as a crashed
+container's) or up at will.
 For the canary analysis' queries, where what matters is which series Prometheus holds
 when, and the model itself is beside the point."""
 
@@ -31,7 +32,11 @@ class Pod:
     #: prediction of each answered request in turn
     predictions: Sequence[object] = (0, 1)
     buckets: Sequence[float] = ()
+    #: how long each request takes
+    latency_s: float = 0.02
     up: bool = True
+    #: no requests while quiet (its endpoint still answers scrapes)
+    quiet: bool = False
     metrics: ServerMetrics = field(init=False)
     metrics_port: int = field(init=False, default=0)
     served: int = field(init=False, default=0)
@@ -42,7 +47,7 @@ class Pod:
     def answer(self, count: int) -> None:
         for _ in range(count):
             status = self.statuses[self.served % len(self.statuses)]
-            self.metrics.request("/invocations", status, 0.02)
+            self.metrics.request("/invocations", status, self.latency_s)
             if status == 200:
                 self.metrics.predicted([self.predictions[self.served % len(self.predictions)]])
             self.served += 1
@@ -85,7 +90,7 @@ def running(pods: Sequence[Pod]) -> Iterator[None]:
             owed -= whole
             with lock:
                 for pod in pods:
-                    if pod.up:
+                    if pod.up and not pod.quiet:
                         pod.answer(whole)
 
     feeder = threading.Thread(target=traffic, daemon=True)

@@ -17,7 +17,9 @@ Each namespace is one story:
   none of them or 7%;
   ``refused``: the canary refuses 30% of requests, the stable the clients' 5%;
 - ``float-classes``: the stable's model predicts its classes as floats (``1.0``), the
-  canary's as integers (``1``), half of each.
+  canary's as integers (``1``), half of each;
+- ``first-requests``: a slow canary pod, scraped before it answers anything, then
+  answering a burst of requests and none after.
 """
 
 from __future__ import annotations
@@ -124,6 +126,10 @@ PODS = {
         fakepods.Pod("refused-stable", statuses=(200,) * 19 + (400,)),
         fakepods.Pod("refused-canary", statuses=(200,) * 7 + (400,) * 3),
     ],
+    "first-requests": [
+        fakepods.Pod("first-stable"),
+        fakepods.Pod("first-canary", latency_s=3.0, quiet=True),
+    ],
 }
 
 
@@ -136,7 +142,14 @@ def _targets(flipped: bool) -> list[lab.Target]:
         # outside a rollout Argo Rollouts points the canary Service at the stable pods
         *(lab.Target(pod, "flip", CANARY) for pod in (flip[2:] if flipped else flip[:2])),
     ]
-    for namespace in ("buckets", "same-buckets", "noise", "refused", "float-classes"):
+    for namespace in (
+        "buckets",
+        "same-buckets",
+        "noise",
+        "refused",
+        "float-classes",
+        "first-requests",
+    ):
         stable, canary = PODS[namespace]
         targets += [lab.Target(stable, namespace, STABLE), lab.Target(canary, namespace, CANARY)]
     return targets
@@ -221,3 +234,16 @@ def test_a_class_predicted_as_a_float_by_one_model_and_an_int_by_the_other_is_on
 ) -> None:
     (shift,), phase = story.measure("float-classes", "prediction-shift")
     assert (phase, shift) == ("Successful", pytest.approx(0, abs=0.05))
+
+
+def test_a_canary_pod_s_first_requests_count_in_its_p99_latency(story: Story) -> None:
+    """The latency histogram of the scoring route is exported from the start, as its
+    request counts are: a series born with the first requests already in it would make
+    ``rate()`` miss them, and the p99 of a canary whose traffic came in one burst would
+    be NaN (inconclusive) while its success rate counts every request."""
+    assert story.measure("first-requests", "latency-p99-ms")[1] == "Inconclusive"
+    PODS["first-requests"][1].answer(20)  # each takes 3 s
+    time.sleep(3)  # scraped a few times since
+    assert story.measure("first-requests", "success-rate")[1] == "Successful"
+    (p99,), phase = story.measure("first-requests", "latency-p99-ms")
+    assert (phase, p99 > 2500) == ("Failed", True)

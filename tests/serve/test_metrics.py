@@ -59,6 +59,25 @@ def test_requests_are_counted_by_route_and_status_class() -> None:
     assert samples[info] == 1
 
 
+def test_the_scoring_route_s_series_are_exported_before_its_first_request() -> None:
+    samples = _samples(ServerMetrics("models:/m/1", "classification").registry)
+    scoring = (("handler", "/invocations"),)
+    codes = {
+        dict(labels)["code"]: value
+        for (name, labels), value in samples.items()
+        if name == "mlgitops_requests_total"
+    }
+    buckets = {
+        dict(labels)["le"]: value
+        for (name, labels), value in samples.items()
+        if name == "mlgitops_request_duration_seconds_bucket"
+        and tuple(item for item in labels if item[0] != "le") == scoring
+    }
+    assert codes == {"2xx": 0, "4xx": 0, "5xx": 0}
+    assert len(buckets) == 24 and set(buckets.values()) == {0}
+    assert samples[("mlgitops_request_duration_seconds_count", scoring)] == 0
+
+
 def test_classifiers_count_predictions_per_class_with_a_bounded_label_set() -> None:
     metrics = ServerMetrics("models:/m/1", "classification")
     metrics.predicted(np.array([1, 0, 1, 1]))

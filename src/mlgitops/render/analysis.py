@@ -9,7 +9,7 @@ from __future__ import annotations
 from mlgitops.render.monitoring import SCORING, duration, number, rate_window, seconds
 from mlgitops.render.serving import canary_service, metadata, stable_service
 from mlgitops.spec import Pipeline
-from mlgitops.spec.deploy import SCRAPES_BEFORE_MEASURING, Analysis
+from mlgitops.spec.deploy import INCONCLUSIVE_LIMIT, SCRAPES_BEFORE_MEASURING, Analysis
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def _metric(name: str, query: str, passes: str, fails: str, delay: str) -> Obj:
         "initialDelay": delay,
         "interval": "1m",
         "failureLimit": 1,
-        "inconclusiveLimit": 2,
+        "inconclusiveLimit": INCONCLUSIVE_LIMIT,
         "successCondition": f"{_GUARD} && {passes}",
         "failureCondition": f"{_GUARD} && {fails}",
         "provider": {"prometheus": {"address": "{{args.prometheus}}", "query": query}},

@@ -58,8 +58,10 @@ class ServerMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        for code in ("2xx", "4xx", "5xx"):  # present from the start: rate() sees the first ones
+        # The scoring route's series are present from the start: rate() sees the first requests.
+        for code in ("2xx", "4xx", "5xx"):
             self.requests.labels("/invocations", code)
+        self.latency.labels("/invocations")
         info = Gauge(
             "mlgitops_model_info",
             "The model this server serves (always 1).",

@@ -146,6 +146,10 @@ class Server:
 #: until then every measurement is inconclusive and only uses up the analysis' allowance of
 #: inconclusive ones (the AnalysisTemplate's ``initialDelay``).
 SCRAPES_BEFORE_MEASURING = 2
+#: Inconclusive measurements an analysis metric allows (the AnalysisTemplate's
+#: ``inconclusiveLimit``): one more ends the run inconclusive, and the Rollout pauses for a
+#: person. A run the promotion stops within its limits counts as a success.
+INCONCLUSIVE_LIMIT = 2
 
 
 @record

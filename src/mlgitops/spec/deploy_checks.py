@@ -7,7 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mlgitops.spec.deploy import GITHUB_REGISTRY, SCRAPES_BEFORE_MEASURING, SERVICE_PORT, Metrics
+from mlgitops.spec.deploy import (
+    GITHUB_REGISTRY,
+    INCONCLUSIVE_LIMIT,
+    SCRAPES_BEFORE_MEASURING,
+    SERVICE_PORT,
+    Metrics,
+)
 from mlgitops.spec.model import DRIFT_ENVIRONMENT, PR_ENVIRONMENT
 from mlgitops.spec.positions import Key
 from mlgitops.spec.values import CONTROL, is_number
@@ -210,19 +216,23 @@ def _canary_rules(
         message = "analysis runs during a canary: add 'canary' steps"
         yield ["deploy", "environments", i, "analysis"], message, True
     elif isinstance(canary, dict) and isinstance(env.get("analysis"), dict):
-        yield from _analysis_can_fail(canary, env["analysis"], i, scrape_interval)
+        yield from _analysis_can_stop_the_canary(canary, env["analysis"], i, scrape_interval)
 
 
-def _analysis_can_fail(
+def _analysis_can_stop_the_canary(
     canary: dict[str, Any], analysis: dict[str, Any], i: int, scrape_interval: Any
 ) -> Iterator[tuple[list[Key], str, bool]]:
-    """An analysis that cannot fail before the canary takes all traffic holds nothing back
-    (Argo Rollouts stops a background analysis once the Rollout is promoted).
+    """An analysis that cannot stop the canary before it takes all traffic holds nothing
+    back (Argo Rollouts stops a background analysis once the Rollout is promoted, and a
+    run stopped within its limits of failed and inconclusive measurements is a success).
 
     It measures from the first pause on, once Prometheus has scraped the canary's pods
-    :data:`SCRAPES_BEFORE_MEASURING` times, then every ``interval``; its ``limit + 1``-th
-    failed measurement comes ``limit`` intervals after its first, and the pauses must
-    last an interval beyond that, so that the failure is not a race with the promotion."""
+    :data:`SCRAPES_BEFORE_MEASURING` times, then every ``interval``. A canary that no
+    measurement passes (each one failed, or inconclusive: no traffic, no scrape) is
+    stopped by the ``limit + INCONCLUSIVE_LIMIT + 1``-th at the latest, which holds
+    ``limit + 1`` failed ones or :data:`INCONCLUSIVE_LIMIT` ``+ 1`` inconclusive ones; the
+    pauses must last an interval beyond it, so that stopping is not a race with the
+    promotion."""
     steps, pause = canary.get("steps"), canary.get("pause")
     if not isinstance(steps, list) or not steps or not all(is_number(s) for s in steps):
         return  # no steps, or steps of the wrong form: the schema's and the rules' above
@@ -245,14 +255,17 @@ def _analysis_can_fail(
         return  # too long for Argo Rollouts: said where the duration is
     before = paused * (len(steps) - 1)
     delay = scrape * SCRAPES_BEFORE_MEASURING
-    needed = delay + every * (limit + 1)
+    measurements = limit + INCONCLUSIVE_LIMIT + 1
+    needed = delay + every * measurements
     if before < needed:
         message = (
             f"the canary takes all traffic after {_shown(before)} of pauses, before its "
-            f"analysis can fail (it measures {_shown(delay)} in, once Prometheus has "
-            f"scraped the canary {_times(SCRAPES_BEFORE_MEASURING)}, then {limit + 1} failed "
-            f"measurements {interval} apart take {_shown(every * (limit + 1))}: "
-            f"{_shown(needed)}): lengthen canary.pause, or shorten analysis.interval"
+            f"analysis can stop it (it measures {_shown(delay)} in, once Prometheus has "
+            f"scraped the canary {_times(SCRAPES_BEFORE_MEASURING)}, then {measurements} "
+            f"measurements {interval} apart, which hold {limit + 1} failed or "
+            f"{INCONCLUSIVE_LIMIT + 1} inconclusive ones when none passes, take "
+            f"{_shown(every * measurements)}: {_shown(needed)}): lengthen canary.pause, "
+            "or shorten analysis.interval"
         )
         yield [*where, "pause"], message, False
 
