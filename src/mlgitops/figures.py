@@ -19,3 +19,9 @@ def figure(value: float | None, signed: bool = False) -> str:
     if value != 0 and math.isfinite(value) and abs(value) < _SMALL:
         return f"{value:{sign}.4g}"
     return f"{value:{sign}.4f}"
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` with its thousands separated and ``noun`` in the plural unless it is one:
+    ``1 row``, ``1,500 rows``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -546,3 +546,18 @@ def test_training_rows_read_from_a_url_are_not_fetched_again_to_match_columns(
         own, deployed, frame, lambda: _training_rows(tmp_path, pipeline), row_fingerprints
     )
     assert found is own
+
+
+def test_one_row_left_to_compare_is_counted_in_the_singular() -> None:
+    frame = _frame()
+    _, few = paired_rows(
+        frame,
+        _training(frame, slice(0, 99)),
+        required=True,
+        min_rows=30,
+        features=None,
+        fingerprint=row_fingerprints,
+    )
+    assert few.reasons == (
+        "only 1 holdout row is left to compare the models on, fewer than compare.min_rows (30)",
+    )

@@ -224,3 +224,15 @@ def test_an_interval_needs_a_resample_in_each_tail(
     deltas = np.random.default_rng(0).normal(size=resamples)
     found = bootstrap.Replicates(deltas, "exact").interval(confidence)
     assert (found is not None) == defined
+
+
+def test_a_floor_on_a_holdout_of_one_row_counts_it_in_the_singular() -> None:
+    result = _scored("accuracy", *_discordant(1000, 0, 0))
+    one_row = Comparison(EVALUABLE, 1, 1, min_rows=30)
+    gate = Gate("accuracy", min=0.5)
+    [found] = gates.metric_gates([gate], {"accuracy": result}, 0.95, one_row, min_rows=30)
+    assert (found.status, found.reason) == (
+        "not_evaluable",
+        "min cannot be evaluated: the candidate's holdout has only 1 row, fewer than "
+        "compare.min_rows (30)",
+    )

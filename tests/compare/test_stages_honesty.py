@@ -201,7 +201,8 @@ def test_a_test_file_that_fails_the_schema_fails_validation_where_every_pull_req
     assert cli(pr.root, "report", NAME) == 0
     report = pr.output("report.md")
     assert "✅ `data/shapes.csv`: 1,500 rows, every check passed." in report
-    assert "❌ `data/test.csv` (the holdout): 5 rows, 1 failed checks:" in report
+    assert "❌ `data/test.csv` (the holdout): 5 rows, 1 failed check:" in report
+    assert "| 1 | data/test.csv:6: `unknown` |" in report
     assert "data validation failed" in report
 
 
@@ -356,8 +357,8 @@ def test_a_train_that_refuses_the_data_leaves_no_candidate_for_compare_to_pass(
     comment = pr.output("report.md")
     assert "## ❌ mlgitops `shapes`: data validation failed" in comment
     assert (
-        "| `f0` | `dtype('float64')`: values that are not of type float64 | 1 | row 1501: `abc` |"
-        in comment
+        "| `f0` | `dtype('float64')`: values that are not of type float64 | 1 | "
+        "data/shapes.csv:1502: `abc` |" in comment
     )
     assert "### Gates" not in comment and "passed" not in comment
 
@@ -638,7 +639,7 @@ def test_a_pull_request_that_loosens_its_own_gates_says_so(pr: PullRequest) -> N
     assert (code, pr.verdict()["comparison"]["notes"]) == (0, [note]), out
     assert f"note: {note}\n" in out
     assert f"- {escape(note)}\n" in pr.output("report.md")
-    assert "## ✅ mlgitops `shapes`: all 1 gates passed" in pr.output("report.md")
+    assert "## ✅ mlgitops `shapes`: 1 gate passed" in pr.output("report.md")
 
 
 def test_gates_the_pull_request_leaves_as_they_are_add_no_note(pr: PullRequest) -> None:

@@ -371,7 +371,7 @@ def test_a_unicode_line_break_in_an_artifact_never_breaks_a_line_of_the_cut_comm
     assert row == (
         "| `radius @octocat please review <!-- hidden --> end` | "
         "`greater_than_or_equal_to(0)`: values below 0 | 2 | "
-        "row 12: `-3.5`, row 40: ``-0.25 \\| `@admin` <b>x</b>`` |"
+        "data/tumors.csv:13: `-3.5`, data/tumors.csv:41: ``-0.25 \\| `@admin` <b>x</b>`` |"
     )
     assert not any(line.startswith(("@", "<!-- hidden")) for line in lines)
     assert not any(ch in body for ch in LINE_BREAKS)

@@ -10,6 +10,8 @@ import pytest
 
 from mlgitops.report import ReportInput, outcome, render
 from mlgitops.report.chart import charts
+from mlgitops.report.context import Target
+from mlgitops.report.deliver import comment_text
 from mlgitops.report.markdown import code, cut, escape, link
 from mlgitops.report.promotion import Promotion, diff_lines, promotion
 from tests.report.conftest import FIXTURES, HEAD, fixture
@@ -176,11 +178,11 @@ def test_failed_validation_section_escapes_values() -> None:
                 "",
                 "❌ `data/tumors.csv`: 569 rows, 2 failed checks:",
                 "",
-                "| column | check | failing rows | examples (row: value) |",
+                "| column | check | failing rows | examples (where: value) |",
                 "| --- | --- | ---: | --- |",
                 "| (table) | `column_in_dataframe`: column 'mean\\_area' is missing | - | - |",
-                "| `mean_radius` | `greater_than_or_equal_to(0)`: values below 0 | 2 | row 12: `-3.5`, "
-                "row 40: ``-0.25 \\| `@admin` <b>x</b>`` |",
+                "| `mean_radius` | `greater_than_or_equal_to(0)`: values below 0 | 2 | "
+                "data/tumors.csv:13: `-3.5`, data/tumors.csv:41: ``-0.25 \\| `@admin` <b>x</b>`` |",
             ]
         )
         in text
@@ -233,7 +235,7 @@ def test_hostile_strings_stay_inert() -> None:
         f"| ✅ pass | `roc_auc` min 0.9 | 0.9912 | {in_cell[0]} |",
         f"❌ {span}: 569 rows, 2 failed checks:",
         f"| {in_cell[1]} | `greater_than_or_equal_to(0)`: values below 0 | 2 | "
-        "row 12: `-3.5`, row 40: ``-0.25 \\| `@admin` <b>x</b>`` |",
+        f"{in_cell[0]}:13: `-3.5`, {in_cell[0]}:41: ``-0.25 \\| `@admin` <b>x</b>`` |",
         f"- baseline: `models:/tumors/3` (run `0a1b2c3d4e5f60718293a4b5c6d7e8f9`) from "
         f"```` ``` {span[2:-2]} ````",
     ]
@@ -615,3 +617,55 @@ def test_specs_that_do_not_load_are_listed_inert_and_cut_at_twenty() -> None:
     assert "<b>" not in full and "@octo" not in full
     assert full.startswith("<!-- mlgitops:report:a -->\n")
     assert "<code>0123456789ab</code>" in full
+
+
+def test_one_row_and_one_failed_check_are_counted_in_the_singular() -> None:
+    validation = copy.deepcopy(fixture("validation-failed.json"))
+    validation["rows"], validation["failures"] = 1, validation["failures"][:1]
+    train = {**fixture("train.json"), "invalid_data": validation["failures"]}
+    text = render(golden_input(verdict=None, validation=validation, train=train))
+    assert "❌ `data/tumors.csv`: 1 row, 1 failed check:\n" in text
+    assert "- ⚠️ Trained on data that fails validation (1 failed check), as" in text
+
+
+def test_a_failing_value_is_placed_at_its_file_line_as_validate_prints_it() -> None:
+    """``mlgitops validate`` and the status name a CSV row by its file line
+    (``data/tumors.csv:13``); the comment names the same place, not the data row (12)."""
+    validation = fixture("validation-failed.json")
+    text = render(golden_input(verdict=None, validation=validation))
+    assert (
+        "| `mean_radius` | `greater_than_or_equal_to(0)`: values below 0 | 2 | "
+        "data/tumors.csv:13: `-3.5`, data/tumors.csv:41: ``-0.25 \\| `@admin` <b>x</b>`` |"
+    ) in text
+    parquet = copy.deepcopy(validation)
+    parquet["data"], parquet["format"] = "data/tumors.parquet", "parquet"
+    for example in parquet["failures"][1]["examples"]:
+        example["line"] = None
+    text = render(golden_input(verdict=None, validation=parquet))
+    assert "| 2 | row 12: `-3.5`, row 40: ``-0.25 \\| `@admin` <b>x</b>`` |" in text
+
+
+@pytest.mark.parametrize(
+    ("counts", "said"),
+    [
+        ({"pass": 1, "fail": 0}, "1 gate passed, 1 not applicable"),
+        ({"pass": 0, "fail": 1}, "1 of 1 gate failed, 1 not applicable"),
+        ({"pass": 2, "fail": 0}, "all 2 gates passed, 1 not applicable"),
+    ],
+)
+def test_one_gate_is_counted_in_the_singular(counts: dict[str, int], said: str) -> None:
+    verdict = fixture("verdict.json")
+    verdict["passed"] = not counts["fail"]
+    verdict["counts"] = {**counts, "not_evaluable": 0, "allowed": 0, "not_applicable": 1}
+    assert outcome(golden_input(verdict=verdict))[1] == said
+
+
+def test_a_headline_longer_than_a_comment_is_shortened_so_the_cut_comment_keeps_it() -> None:
+    """A data file that cannot be read with an error of 80,000 characters: the headline
+    held all of it, the cut kept no line after the marker, and the comment said nothing
+    of what failed."""
+    validation = {**fixture("validation-failed.json"), "error": "bad " * 20_000}
+    full = render(golden_input(verdict=None, validation=validation))
+    where = Target("octo/ml", 7, HEAD, False, "pull_request", None, "https://github.com")
+    headline = comment_text(full, where).split("\n")[2]
+    assert headline == "## ❌ mlgitops `tumors`: data validation failed: " + "bad " * 243 + "bad…"

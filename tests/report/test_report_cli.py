@@ -10,6 +10,7 @@ import pytest
 
 from mlgitops.cli import main
 from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.github_state import GitHubState
 from tests.report.conftest import HEAD, ReportRepo, fixture, pull_request_event
 
 MARKER = "<!-- mlgitops:report:tumors -->"
@@ -95,6 +96,42 @@ def test_first_post_then_update_then_unchanged(
     )
     assert len(github_server.calls("issues/update-comment")) == patches
     assert len(github_server.state.comments) == 1
+
+
+def test_a_comment_deleted_after_it_was_listed_is_posted_anew_and_the_status_still_set(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A user deletes the report comment while the next report runs, after it listed the
+    comments: the update answers 404. The report is posted anew, and the required status
+    of the new verdict still arrives (a 404 stopped the command before it set any)."""
+    report_repo.full()
+    github_server.state.add_pull(7, HEAD)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo) == 0
+    [comment] = marked(github_server)
+    failed = fixture("verdict.json")
+    failed["passed"] = False
+    failed["gates"][2].update(status="fail", value=0.8, reason="0.8 < 0.85")
+    failed["counts"].update({"pass": 2, "fail": 1})
+    report_repo.write(verdict=failed)
+    capsys.readouterr()
+
+    def delete(state: GitHubState) -> None:
+        del state.comments[int(str(comment["id"]))]
+
+    github_server.before_next("issues/update-comment", delete)
+    assert report(report_repo) == 0
+    [again] = marked(github_server)
+    assert again["id"] != comment["id"]
+    assert "## ❌ mlgitops `tumors`: 1 of 3 gates failed" in str(again["body"])
+    assert capsys.readouterr().out.splitlines() == [
+        f"report tumors: created the comment on pull request #7: {again['html_url']}",
+        "report tumors: status mlgitops/tumors is failure on cccccccccccc: 1 of 3 gates failed",
+    ]
+    assert [s["state"] for s in github_server.state.statuses] == ["success", "failure"]
 
 
 def test_finds_its_comment_among_160_others(

@@ -378,3 +378,21 @@ def test_a_column_a_regex_column_stands_for_is_declared(
     regex = "  region_.*:\n    regex: true\n    dtype: str\n    required: false\ncoerce: true"
     diff = _column_added(git_repo, capsys, ("coerce: true", regex), "region_eu")
     assert diff["data_columns"] == {"added": ["region_eu"], "removed": [], "undeclared": []}
+
+
+def test_a_category_only_added_shows_no_empty_removed_list(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``plan`` gains ``enterprise`` and loses nothing: datadiff.md and the report's
+    categories cell say what was added, never ``removed []``."""
+    _change(repo)
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
+    assert (outcome.code, outcome.stderr) == (0, "")
+    assert run_cli(capsys, "-C", str(repo), "report", "accounts").code == 0
+    folder = repo / ".mlgitops" / "accounts"
+    datadiff = (folder / "datadiff.md").read_text().splitlines()
+    [plan] = [line for line in datadiff if line.startswith("| `plan` |")]
+    assert plan == "| `plan` |  |  |  |  | added <code>['enterprise']</code> |"
+    report = (folder / "report.md").read_text().splitlines()
+    [plan] = [line for line in report if line.startswith("| `plan` |")]
+    assert plan == '| `plan` |  |  |  |  | added `["enterprise"]` |'

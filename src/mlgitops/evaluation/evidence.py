@@ -21,6 +21,7 @@ from typing import Any
 
 from mlgitops.evaluation.pairing import NOT_APPLICABLE, Comparison
 from mlgitops.evaluation.scoring import MetricResult
+from mlgitops.figures import counted
 
 NOT_EVALUABLE = "not_evaluable"
 RELATIVE = ("max_drop", "max_relative_drop", "require_significant")
@@ -35,7 +36,7 @@ def unjudgeable(
     if not relative and comparison.holdout_rows < min_rows:
         return NOT_EVALUABLE, (
             f"{condition} cannot be evaluated: the candidate's holdout has only "
-            f"{comparison.holdout_rows} rows, fewer than compare.min_rows ({min_rows})"
+            f"{counted(comparison.holdout_rows, 'row')}, fewer than compare.min_rows ({min_rows})"
         )
     why = "; ".join(comparison.reasons)
     if relative and comparison.status == NOT_APPLICABLE:
@@ -50,14 +51,10 @@ def unjudgeable(
         value, who, count, over = predicted
         return NOT_EVALUABLE, (
             f"{condition} cannot be evaluated: {r.name} is taken over the rows a model "
-            f"predicts {over}, and the {who} predicts only {_rows(count)} as class "
+            f"predicts {over}, and the {who} predicts only {counted(count, 'row')} as class "
             f"{value!r}, fewer than compare.min_rows ({min_rows})"
         )
     return None
-
-
-def _rows(count: int) -> str:
-    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def _few_of_a_class(
@@ -67,5 +64,5 @@ def _few_of_a_class(
     where = "compared rows hold" if relative else "candidate's holdout holds"
     return (
         f"{condition} cannot be evaluated: {name} is taken over the classes, and the {where} "
-        f"only {_rows(count)} of class {value!r}, fewer than compare.min_rows ({min_rows})"
+        f"only {counted(count, 'row')} of class {value!r}, fewer than compare.min_rows ({min_rows})"
     )

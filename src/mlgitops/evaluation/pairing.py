@@ -33,6 +33,7 @@ import numpy as np
 from mlgitops.evaluation.inputs import FeatureDiff
 from mlgitops.evaluation.metrics import Array
 from mlgitops.evaluation.recognition import has_inputs, recognised
+from mlgitops.figures import counted
 
 EVALUABLE = "evaluable"
 NOT_EVALUABLE = "not_evaluable"
@@ -275,7 +276,8 @@ def _enough(comparison: Comparison) -> Comparison:
     if comparison.compared_rows >= comparison.min_rows:
         return comparison
     return comparison.refused(
-        f"only {comparison.compared_rows} holdout rows are left to compare the models on, "
+        f"only {counted(comparison.compared_rows, 'holdout row')} "
+        f"{'is' if comparison.compared_rows == 1 else 'are'} left to compare the models on, "
         f"fewer than compare.min_rows ({comparison.min_rows})"
     )
 

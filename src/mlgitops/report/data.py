@@ -7,8 +7,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mlgitops.report.markdown import code, escape, table
-from mlgitops.validation.diff import column_notes
+from mlgitops.figures import counted
+from mlgitops.report.markdown import clipped, code, escape, table
+from mlgitops.validation.diff import category_changes, column_notes
+from mlgitops.validation.report import place
 
 Doc = Mapping[str, Any]
 
@@ -29,15 +31,16 @@ def _validated(doc: Doc, role: str = "") -> list[str]:
     """One validated file: passed, failed (with its failures) or not readable."""
     rows_read = doc.get("rows")
     where = code(doc.get("data", "?")) + role
-    where += f": {int(rows_read):,} rows" if isinstance(rows_read, int) else ""
+    where += f": {counted(rows_read, 'row')}" if isinstance(rows_read, int) else ""
     if doc.get("error"):
         return [f"❌ {where} could not be validated: {escape(doc['error'])}"]
     failures = doc.get("failures") or []
     if not failures:
         return [f"✅ {where}, every check passed."]
-    rows = [_failure_row(f) for f in failures]
-    title = ["column", "check", "failing rows", "examples (row: value)"]
-    return [f"❌ {where}, {len(failures)} failed checks:", "", *table(title, rows, "llrl")]
+    rows = [_failure_row(f, str(doc.get("data", "?"))) for f in failures]
+    title = ["column", "check", "failing rows", "examples (where: value)"]
+    failed = counted(len(failures), "failed check")
+    return [f"❌ {where}, {failed}:", "", *table(title, rows, "llrl")]
 
 
 def training_data_section(train_doc: Doc | None) -> list[str]:
@@ -50,23 +53,30 @@ def training_data_section(train_doc: Doc | None) -> list[str]:
         notes.append(f"- Not used as features (not declared in the schema): {names}")
     invalid = train.get("invalid_data") or []
     if invalid:
+        failed = counted(len(invalid), "failed check")
         notes.append(
-            f"- ⚠️ Trained on data that fails validation ({len(invalid)} failed checks), "
+            f"- ⚠️ Trained on data that fails validation ({failed}), "
             "as `train.allow_invalid_data` allows."
         )
     return ["", "### Training data", "", *notes] if notes else []
 
 
-def _failure_row(failure: Doc) -> list[str]:
+def _failure_row(failure: Doc, data: str) -> list[str]:
     column = code(failure["column"]) if failure.get("column") is not None else "(table)"
     check = code(failure["check"])
     if failure.get("message"):
         check += f": {escape(failure['message'])}"
     count = failure.get("failing_rows")
     examples = ", ".join(
-        f"row {int(e['row'])}: {_value(e.get('value'))}" for e in failure.get("examples") or []
+        f"{escape(_place(data, e))}: {_value(e.get('value'))}"
+        for e in failure.get("examples") or []
     )
     return [column, check, "-" if count is None else f"{int(count):,}", examples or "-"]
+
+
+def _place(data: str, example: Doc) -> str:
+    line = example.get("line")
+    return place(data, int(example["row"]), line if isinstance(line, int) else None)
 
 
 def diff_section(datadiff: Doc | None, validation: Doc | None) -> list[str]:
@@ -106,7 +116,7 @@ def _value(value: Any) -> str:
         if not isinstance(value, str)
         else value
     )
-    return code(text if len(text) <= 60 else text[:59] + "…")
+    return code(clipped(text, 60))
 
 
 def _schema_changes(diff: Doc) -> list[str]:
@@ -140,9 +150,7 @@ def _profile_changes(diff: Doc) -> list[str]:
             _change(col[f]["base"], col[f]["head"]) if f in col else ""
             for f in ("null_rate", "min", "max", "mean")
         ]
-        cats = ""
-        if "values_added" in col:
-            cats = f"added {_value(col['values_added'])}, removed {_value(col.get('values_removed', []))}"
+        cats = ", ".join(f"{what} {_value(values)}" for what, values in category_changes(col))
         rows_out.append([code(col["column"]), *cells, cats])
     head = ["column", "null rate", "min", "max", "mean", "categories"]
     return [*lines, "", *table(head, rows_out)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlgitops.figures import figure
+from mlgitops import figures
 from mlgitops.report.markdown import code, escape, table
 
 Doc = Mapping[str, Any]
@@ -23,16 +23,22 @@ def counted(counts: Mapping[str, int]) -> str:
     refused = int(counts["not_evaluable"]) - allowed
     parts = []
     if failed:
-        parts.append(f"{failed} of {passed + failed} gates failed")
+        parts.append(f"{failed} of {figures.counted(passed + failed, 'gate')} failed")
     if refused:
         parts.append(f"{refused} not evaluable")
     if not parts:
-        parts.append(f"all {passed} gates passed" if passed else "no gates evaluated")
+        parts.append(_all_passed(passed))
     if allowed:
         parts.append(f"{allowed} not evaluable (allowed)")
     if counts["not_applicable"]:
         parts.append(f"{int(counts['not_applicable'])} not applicable")
     return ", ".join(parts)
+
+
+def _all_passed(passed: int) -> str:
+    if passed > 1:
+        return f"all {passed} gates passed"
+    return "1 gate passed" if passed else "no gates evaluated"
 
 
 def compared_rows(verdict: Doc) -> str:
@@ -93,7 +99,7 @@ def number(value: Any, signed: bool = False) -> str:
     there is none."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return "-"
-    return figure(value, signed)
+    return figures.figure(value, signed)
 
 
 def gate_threshold(gate: Doc) -> str | None:

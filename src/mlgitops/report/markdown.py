@@ -64,6 +64,11 @@ def spaced(raw: str, value: str) -> str:
     return " " * lead + value + " " * trail
 
 
+def clipped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last of them ``…``, where it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def cell(markdown: str) -> str:
     """Inline Markdown made safe inside a GFM table cell (pipes escaped, even in code)."""
     return markdown.replace("|", "\\|")

@@ -9,7 +9,8 @@ API has no conditional create), so each creator lists the comments again
 after creating: the oldest marked comment (lowest id) wins on every side, and
 a creator whose comment lost copies its report into the winner and turns its
 own comment into a one-line pointer without the marker. The pointer can only
-appear after a true race, and no later run sees it as a report.
+appear after a true race, and no later run sees it as a report. A comment
+deleted after it was listed (its update answers 404) is created anew.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlgitops.github import ACTIONS_BOT, GitHub, authored_by
+from mlgitops.github import ACTIONS_BOT, GitHub, GitHubError, authored_by
 
 COMMENT_LIMIT = 65_536
 CHECK_TEXT_LIMIT = 65_535
@@ -50,15 +51,30 @@ def upsert_comment(
 ) -> Posted:
     """Create or update the pipeline's one comment (by ``login``) on pull request ``number``."""
     existing = _marked(client, repo, number, marker, login)
-    if existing:
-        keep, *duplicates = existing
-        action = "unchanged"
-        if keep["body"] != body:
+    posted = _update(client, repo, existing, body) if existing else None
+    return posted or _create(client, repo, number, marker, body, login)
+
+
+def _update(client: GitHub, repo: str, existing: list[dict[str, Any]], body: str) -> Posted | None:
+    """The oldest marked comment updated, the others retired; None where it was deleted
+    since it was listed (GitHub answers 404): the report is then created anew."""
+    keep, *duplicates = existing
+    action = "unchanged"
+    if keep["body"] != body:
+        try:
             client.update_issue_comment(repo, int(keep["id"]), body)
-            action = "updated"
-        for duplicate in duplicates:
-            _retire(client, repo, duplicate, keep)
-        return Posted(action, int(keep["id"]), str(keep.get("html_url", "")))
+        except GitHubError as exc:
+            if exc.status != 404:
+                raise
+            return None
+        action = "updated"
+    for duplicate in duplicates:
+        _retire(client, repo, duplicate, keep)
+    return Posted(action, int(keep["id"]), str(keep.get("html_url", "")))
+
+
+def _create(client: GitHub, repo: str, number: int, marker: str, body: str, login: str) -> Posted:
+    """A new comment; where a racing report created one too, the oldest is kept."""
     made = client.create_issue_comment(repo, number, body)
     again = _marked(client, repo, number, marker, login)
     keep = again[0] if again else made

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlgitops import figures
 from mlgitops.report.data import diff_section, training_data_section, validation_section
 from mlgitops.report.gates import comparison, counted, gates_section
 from mlgitops.report.lineage import lineage_section
-from mlgitops.report.markdown import code, escape, fence, one_line
+from mlgitops.report.markdown import clipped, code, escape, fence, one_line
 from mlgitops.report.metrics import metrics_section, slices_section
 from mlgitops.report.promotion import NEXT, Promotion, diff_lines
 
@@ -96,7 +97,7 @@ def validation_failed(validation: Doc) -> str:
     where = f"{data}:{line}: " if isinstance(line, int) and isinstance(data, str) else ""
     column = first.get("column")
     said = f"{column}: {first.get('message')}" if isinstance(column, str) else first.get("message")
-    checks = f"{len(failures)} check{'s' if len(failures) > 1 else ''}"
+    checks = figures.counted(len(failures), "check")
     return f"data validation failed ({checks}): {one_line(f'{where}{said}')}"
 
 
@@ -121,10 +122,16 @@ def render(report: ReportInput) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The most characters of the headline's description (an error message may be longer than
+#: a whole comment): a comment cut to GitHub's limit always keeps its headline.
+HEADLINE_CHARS = 1000
+
+
 def _headline(report: ReportInput) -> list[str]:
     state, description = outcome(report)
     icon = {"success": "✅", "failure": "❌", "pending": "⏸️"}[state]
-    lines = ["", f"## {icon} mlgitops {code(report.pipeline)}: {escape(description)}"]
+    said = escape(clipped(description, HEADLINE_CHARS))
+    lines = ["", f"## {icon} mlgitops {code(report.pipeline)}: {said}"]
     if report.verdict is not None:
         lines += ["", f"> {escape(report.verdict['summary'])}"]
     return lines

@@ -224,12 +224,19 @@ def _profile_lines(diff: dict[str, Any]) -> list[str]:
             "|---|---|---|---|---|---|",
         ]
         for col in diff["columns"]:
-            cats = ""
-            if "values_added" in col:
-                cats = f"added {_val(col['values_added'])}, removed {_val(col['values_removed'])}"
+            cats = ", ".join(f"{what} {_val(values)}" for what, values in category_changes(col))
             cells = [_pair(col.get(f)) for f in ("null_rate", "min", "max", "mean")]
             lines.append(f"| `{_esc(col['column'])}` | " + " | ".join([*cells, cats]) + " |")
     return lines
+
+
+def category_changes(column: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
+    """A profiled column's categories (``added``, ``removed``), each only where some were."""
+    return [
+        (what, column[f"values_{what}"])
+        for what in ("added", "removed")
+        if column.get(f"values_{what}")
+    ]
 
 
 def _pair(change: dict[str, Any] | None) -> str:

@@ -97,9 +97,13 @@ def _failure(failure: Failure) -> dict[str, Any]:
 
 def where(report: Report, example: Example) -> str:
     """``data/x.csv:43`` for a CSV line, else ``row 42``."""
-    if example.line is not None:
-        return f"{report.data}:{example.line}"
-    return f"row {example.row}"
+    return place(report.data, example.row, example.line)
+
+
+def place(data: str, row: int, line: int | None) -> str:
+    """Where a failing value is: ``data/x.csv:43``, the file's line, where ``data`` is a CSV
+    file (``line``: its line), else ``row 42``, the data row."""
+    return f"{data}:{line}" if line is not None else f"row {row}"
 
 
 def markdown(report: Report) -> str:
