@@ -497,7 +497,7 @@ def test_a_removed_column_makes_the_relative_gates_not_evaluable(pr: PullRequest
     assert verdict["summary"].startswith("failed: 1 gate not evaluable (roc_auc max_drop)")
     assert f"relative gates not evaluable: {reason}" in out
     report = pr.output("report.md")
-    assert "## ❌ mlgitops `shapes`: 1 not evaluable\n" in report
+    assert "## ❌ mlgitops `shapes`: 1 of 2 gates not evaluable\n" in report
     assert "| removed | `f5` | `double` | - |" in report
 
 
@@ -634,7 +634,7 @@ def test_a_deployed_model_without_probabilities_fails_a_roc_auc_drop_gate(
         "allowed": 0,
         "not_applicable": 0,
     }
-    assert "## ❌ mlgitops `shapes`: 1 not evaluable\n" in pr.output("report.md")
+    assert "## ❌ mlgitops `shapes`: 1 of 2 gates not evaluable\n" in pr.output("report.md")
 
 
 def test_a_candidate_without_probabilities_is_judged_on_the_metrics_of_labels(

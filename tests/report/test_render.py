@@ -410,9 +410,9 @@ def _not_evaluable_verdict() -> dict[str, object]:
 
 def test_the_headline_and_status_take_their_counts_from_the_verdict() -> None:
     verdict = _not_evaluable_verdict()
-    assert outcome(golden_input(verdict=verdict)) == ("failure", "1 not evaluable")
+    assert outcome(golden_input(verdict=verdict)) == ("failure", "1 of 3 gates not evaluable")
     text = render(golden_input(verdict=verdict))
-    assert "## ❌ mlgitops `tumors`: 1 not evaluable\n" in text
+    assert "## ❌ mlgitops `tumors`: 1 of 3 gates not evaluable\n" in text
     first = fixture("verdict.json")
     first["counts"] = {"pass": 2, "fail": 0, "not_evaluable": 0, "allowed": 0, "not_applicable": 1}
     first["gates"][1].update(status="not_applicable", reason="not applicable: first deployment")

@@ -24,8 +24,9 @@ def counted(counts: Mapping[str, int]) -> str:
     parts = []
     if failed:
         parts.append(f"{failed} of {figures.counted(passed + failed, 'gate')} failed")
-    if refused:
-        parts.append(f"{refused} not evaluable")
+    if refused:  # with what failed, the gates are counted there
+        judged = "" if failed else f" of {figures.counted(passed + refused + allowed, 'gate')}"
+        parts.append(f"{refused}{judged} not evaluable")
     if not parts:
         parts.append(_all_passed(passed))
     if allowed:
