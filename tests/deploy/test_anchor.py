@@ -391,6 +391,7 @@ def test_with_attest_on_deploy_requires_the_attestation_of_the_reviewed_run(
     config = world.work / "mlgitops.yaml"
     config.write_text(config.read_text() + "attest: true\n")
     git(world.work, "commit", "-qam", "Attest models")
+    git(world.work, "push", "-q", "origin", "main")
     reviewed_run(uri, world.work, name)
     run = publish_review(on_github.state, world.work, name)
     digest = handoff(world.work, name, "train.json")["model_digest"]

@@ -377,6 +377,55 @@ def test_rollback_to_a_version_and_with_nothing_to_restore(
     )
 
 
+def test_promote_from_a_branch_no_one_merged_pushes_none_of_its_commits(
+    staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deploy workflow's "Run workflow" checks out the branch it is run on: promote
+    from a pull request's branch must not push that branch's commits to the default one."""
+    world, uri = staged, mlflow_server.uri
+    head = world.remote_head()
+    git(world.work, "checkout", "-q", "-b", "unreviewed")
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    spec.write_text(spec.read_text().replace("learning_rate: 0.1", "learning_rate: 0.05"))
+    git(world.work, "commit", "-qam", "A change no one reviewed")
+    branch = git(world.work, "rev-parse", "HEAD")
+    capsys.readouterr()
+    assert promote(world, uri) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: HEAD {branch[:12]} is not on origin/main: pushing would "
+        "land commits there that were never merged; check out main as it is on origin, or "
+        "use --no-push\n"
+    )
+    assert world.remote_head() == head
+    assert alias(uri, world.name, "production") is None
+
+
+def test_a_tag_named_as_the_default_branch_does_not_choose_what_promote_builds_on(
+    staged: World, mlflow_server: MlflowServer
+) -> None:
+    """Anyone who can push a tag can name it ``main``; fetching ``main`` by its short name
+    takes the tag over the branch, and a retried push would land its commits."""
+    world, uri = staged, mlflow_server.uri
+    other = world.clone("other")
+    (other / "NOTES.md").write_text("a merge that lands first\n", "utf-8")
+    git(other, "add", "NOTES.md")
+    git(other, "commit", "-qm", "A merge that lands first")
+    git(other, "push", "-q", "origin", "main")
+    merged = world.remote_head()
+    rollout = other / "manifests" / world.name / "base" / "rollout.yaml"
+    rollout.write_text(rollout.read_text().replace("runAsNonRoot: true", "runAsNonRoot: false"))
+    git(other, "commit", "-qam", "A change no one reviewed")
+    git(other, "tag", "main")
+    git(other, "push", "-q", "origin", "refs/tags/main")
+    unreviewed = git(other, "rev-parse", "HEAD")
+
+    assert promote(world, uri) == 0  # from a checkout behind the branch: the push races
+    head = world.remote_head()
+    assert git(world.remote, "rev-parse", f"{head}^") == merged
+    ancestor = ["git", "merge-base", "--is-ancestor", unreviewed, head]
+    assert subprocess.run(ancestor, cwd=world.remote, check=False).returncode == 1
+
+
 def test_promote_in_a_fresh_clone_with_an_empty_registry_commits_nothing(
     staged: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -89,7 +89,7 @@ def test_giving_up_leaves_the_remote_untouched_and_says_why(world: World) -> Non
         deploy(late, world.name, 2, attempts=1)
     assert str(caught.value) == (
         "push to origin/main was rejected 1 time(s) because others pushed first "
-        "(fetch first); gave up, nothing was pushed"
+        "(non-fast-forward); gave up, nothing was pushed"
     )
     assert world.remote_head() == head
     assert git(late, "rev-parse", "HEAD") == late_head
@@ -144,10 +144,27 @@ def test_an_unreachable_remote_is_an_error_naming_it(world: World) -> None:
     with pytest.raises(ServiceError) as caught:
         deploy(world.work, world.name, 1)
     assert str(caught.value) == (
-        "push to origin/main failed, nothing was pushed: fatal: "
+        "fetch of origin/main failed, nothing was pushed: fatal: "
         f"'{world.tmp / 'gone.git'}' does not appear to be a git repository; "
         "fatal: Could not read from remote repository."
     )
+
+
+def test_a_checkout_of_a_branch_no_one_merged_pushes_none_of_its_commits(world: World) -> None:
+    head = world.remote_head()
+    git(world.work, "checkout", "-q", "-b", "unreviewed")
+    data = world.work / "data" / "tumors.csv"
+    data.write_text(data.read_text() + data.read_text().splitlines()[-1] + "\n")
+    git(world.work, "commit", "-qam", "Data no one reviewed")
+    branch = git(world.work, "rev-parse", "HEAD")
+    with pytest.raises(BadInput) as caught:
+        deploy(world.work, world.name, 1)
+    assert str(caught.value) == (
+        f"HEAD {branch[:12]} is not on origin/main: pushing would land commits there that "
+        "were never merged; check out main as it is on origin, or use --no-push"
+    )
+    assert world.remote_head() == head
+    assert git(world.work, "rev-parse", "HEAD") == branch
 
 
 def test_without_push_the_commit_stays_local(world: World) -> None:

@@ -805,6 +805,7 @@ def test_model_json_records_no_metric_deploy_did_not_re_score(
         text = text.replace(old, new)
     spec.write_text(text)
     git(world.work, "commit", "-qam", "Metrics of probabilities only, no gate")
+    git(world.work, "push", "-q", "origin", "main")
     frame = data(world)
     model = LinearSVC(C=0.5, max_iter=5000).fit(frame[FEATURES], frame[TARGET])
     logged = log_model(uri, world.work, world.name, saved(model, world.tmp / "svc"))

@@ -8,7 +8,9 @@ the work tree is not touched until the push has landed. When the push is
 rejected because someone else pushed first, the remote tip is fetched and
 the same edit is applied to it afresh — re-applying the pure edit cannot
 conflict the way a textual rebase can — up to ``attempts`` times. Pushes are
-fast-forward only, so a failed publish leaves the remote exactly as it was.
+fast-forward only, so a failed publish leaves the remote exactly as it was. The
+checkout's HEAD must be on the remote branch (fetched first): the commit is built on
+it, so a checkout of a branch no one merged would push that branch's commits too.
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ def publish(
     """Commit ``edit`` on the branch tip and push it; :class:`Unchanged` when nothing changes."""
     head = proc.git("rev-parse", "HEAD", cwd=root)
     base = head
+    if target.remote is not None:  # HEAD must be on the branch, or the push lands its commits
+        _fetch(root, target, head)
     for attempt in range(1, target.attempts + 1):
         built = _build(root, base, edit)
         if isinstance(built, Unchanged):
@@ -217,21 +221,41 @@ def _refusal(stdout: str, stderr: str) -> str:
 
 
 def remote_tip(root: Path, target: Target) -> str:
-    """The tip of ``target``'s branch on its remote, fetched now."""
-    proc.git("fetch", "--quiet", "--no-tags", str(target.remote), target.branch, cwd=root)
+    """The tip of ``target``'s branch on its remote, fetched now: by its full name, since
+    git takes a tag of the same name (one anyone who can push a tag names so) over the
+    branch."""
+    answer = proc.run(
+        [
+            "git",
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            str(target.remote),
+            f"refs/heads/{target.branch}",
+        ],
+        cwd=root,
+        check=False,
+    )
+    if answer.returncode != 0:
+        raise ServiceError(
+            f"fetch of {target.describe()} failed, nothing was pushed: "
+            f"{_refusal(answer.stdout, answer.stderr)}"
+        )
     return proc.git("rev-parse", "FETCH_HEAD", cwd=root)
 
 
 def _fetch(root: Path, target: Target, head: str) -> str:
-    """The remote branch's new tip; it must contain the commit the edit started from."""
+    """The remote branch's tip, fetched now; it must contain the commit the edit starts
+    from, or the push would land that checkout's commits (a branch no one merged) there."""
     tip = remote_tip(root, target)
     contained = proc.run(
         ["git", "merge-base", "--is-ancestor", head, tip], cwd=root, check=False
     ).returncode
     if contained != 0:
         raise BadInput(
-            f"HEAD {head[:12]} is not on {target.describe()}: push or rebase your local "
-            "commits first, or use --no-push"
+            f"HEAD {head[:12]} is not on {target.describe()}: pushing would land commits "
+            f"there that were never merged; check out {target.branch} as it is on "
+            f"{target.remote}, or use --no-push"
         )
     return tip
 
