@@ -30,9 +30,9 @@ def default_base(root: Path, default_branch: str, env: Mapping[str, str] | None 
     environ = os.environ if env is None else env
     pull_base = environ.get("GITHUB_BASE_REF")
     if pull_base:
-        return f"{REMOTE}/{pull_base}"
+        return unambiguous(root, f"{REMOTE}/{pull_base}")
     remote = f"{REMOTE}/{default_branch}"
-    return remote if is_commit(root, remote) else default_branch
+    return unambiguous(root, remote if is_commit(root, remote) else default_branch)
 
 
 def deployed_base(root: Path, default_branch: str, env: Mapping[str, str] | None = None) -> str:
@@ -43,7 +43,7 @@ def deployed_base(root: Path, default_branch: str, env: Mapping[str, str] | None
     environ = os.environ if env is None else env
     remote = f"{REMOTE}/{default_branch}"
     if into_another(default_branch, environ) and is_commit(root, remote):
-        return remote
+        return unambiguous(root, remote)
     return default_base(root, default_branch, environ)
 
 
@@ -68,7 +68,36 @@ def commit(root: Path, ref: str, named: str = "--base") -> str:
         raise BadInput(
             f"{named} {ref}: no such commit in {root} (a shallow checkout? fetch it first)"
         )
-    return ref
+    return unambiguous(root, ref)
+
+
+#: Where git looks for a short ref name, in its order (``git help revisions``): the first
+#: that exists is what ``ref`` means to git.
+_LOOKUPS = {
+    "refs/{}": "ref",
+    "refs/tags/{}": "tag",
+    "refs/heads/{}": "branch",
+    "refs/remotes/{}": "remote branch",
+}
+
+
+def unambiguous(root: Path, ref: str) -> str:
+    """``ref``; BadInput where it names more than one ref. Git then reads the first (a tag
+    before a branch), so a tag named ``origin/main``, which anyone who can push a tag can
+    make and a checkout of every tag brings, would decide what a pull request is judged
+    against, and which records say what is deployed."""
+    named = [(form.format(ref), kind) for form, kind in _LOOKUPS.items()]
+    listed = proc.git("for-each-ref", "--format=%(refname)", *(n for n, _ in named), cwd=root)
+    found = [(name, kind) for name, kind in named if name in listed.splitlines()]
+    if len(found) < 2:
+        return ref
+    (read, kind), others = found[0], found[1:]
+    advice = f"rename or delete {read}"
+    if kind == "tag":
+        advice = f"delete the tag (git tag -d {ref}, and git push {REMOTE} :{read} where "
+        advice += "it was pushed)"
+    meant = " or ".join(f"the {k} {n}" for n, k in others)
+    raise BadInput(f"{ref} names the {kind} {read}, not {meant}: {advice}")
 
 
 def same_commit(root: Path, ref: str, other: str = "HEAD") -> bool:

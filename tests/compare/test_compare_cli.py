@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -674,6 +675,26 @@ def test_the_default_base_is_the_remote_default_branch(tmp_path: Path, capsys: C
         "baseline: none; first deployment: no deployed model yet, absolute gates only "
         "(origin/main:manifests/stale/overlays/staging/model.json does not exist)"
     )
+
+
+@pytest.mark.parametrize("base", [None, "origin/main"], ids=["default", "given"])
+def test_a_tag_named_as_the_remote_branch_is_refused_as_the_base(
+    tmp_path: Path, capsys: Capsys, base: str | None
+) -> None:
+    """Git reads a tag ``origin/main`` before the remote branch: the records of what is
+    deployed, and so the model the candidate is judged against, would be the tag's."""
+    world = _world(tmp_path, None, capsys, "shadowed", gates="  accuracy: {min: 0.5}\n")
+    train, holdout = _data()
+    world.candidate(World.local(_fit(train)), holdout, [0, 1])
+    subprocess.run(["git", "tag", "origin/main"], cwd=world.root, check=True)
+    code, _, err = world.compare(base=base)
+    assert (code, err) == (
+        2,
+        "mlgitops compare: error: origin/main names the tag refs/tags/origin/main, not the "
+        "remote branch refs/remotes/origin/main: delete the tag (git tag -d origin/main, and "
+        "git push origin :refs/tags/origin/main where it was pushed)\n",
+    )
+    assert not (world.output / "verdict.json").exists()
 
 
 @pytest.mark.slow

@@ -231,6 +231,34 @@ def test_pull_request_default_base(
     assert diff["schema_diff"]["columns_added"] == ["region"]
 
 
+@pytest.mark.parametrize("base_ref", [None, "main"], ids=["default branch", "pull request"])
+def test_a_tag_named_as_the_remote_branch_is_refused_as_the_base(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, base_ref: str | None,
+) -> None:  # fmt: skip
+    """A tag ``origin/main`` (which a checkout of every tag brings) is what git reads for
+    ``origin/main``: the review judged the pull request against whatever commit the tag's
+    author chose, its records of what is deployed included."""
+    remote = tmp_path / "remote.git"
+    _git(tmp_path, "init", "-q", "--bare", str(remote))
+    _git(repo, "remote", "add", "origin", str(remote))
+    _git(repo, "push", "-q", "origin", "main")
+    _git(repo, "fetch", "-q", "origin")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "chosen by the tag's author")
+    _git(repo, "tag", "origin/main")
+    _git(repo, "reset", "-q", "--hard", "HEAD~1")
+    if base_ref:
+        monkeypatch.setenv("GITHUB_BASE_REF", base_ref)
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert (outcome.code, outcome.stderr) == (
+        2,
+        "mlgitops validate: error: origin/main names the tag refs/tags/origin/main, not the "
+        "remote branch refs/remotes/origin/main: delete the tag (git tag -d origin/main, and "
+        "git push origin :refs/tags/origin/main where it was pushed)\n",
+    )
+    assert not (repo / ".mlgitops" / "accounts" / "datadiff.json").exists()
+
+
 def test_no_base_leaves_no_stale_diff(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_cli(capsys, "-C", str(repo), "validate", "accounts", "--base", "HEAD")
     assert (repo / ".mlgitops/accounts/datadiff.json").exists()

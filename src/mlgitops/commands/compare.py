@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import collector, console, fsio
-from mlgitops.basebranch import HELP, deployed_base
+from mlgitops.basebranch import HELP, deployed_base, unambiguous
 from mlgitops.errors import EXIT_FAILED, EXIT_OK, BadInput, ServiceError, SpecError
 from mlgitops.figures import figure
 from mlgitops.outputs import (
@@ -92,7 +92,8 @@ def run(
             candidate = handoff.load_candidate(outputs, pipeline)
         if not trained_here:
             _trained_here(root, pipeline, candidate, outputs)
-        ref = base or deployed_base(root, loaded.config.default_branch)
+        default = loaded.config.default_branch
+        ref = unambiguous(root, base) if base else deployed_base(root, default)
         from mlgitops.evaluation.baseline import unchanged_records
 
         unchanged_records(root, ref, pipeline)  # before a verdict that deploy would not honour
