@@ -87,8 +87,9 @@ def unambiguous(root: Path, ref: str) -> str:
     make and a checkout of every tag brings, would decide what a pull request is judged
     against, and which records say what is deployed."""
     named = [(form.format(ref), kind) for form, kind in _LOOKUPS.items()]
-    listed = proc.git("for-each-ref", "--format=%(refname)", *(n for n, _ in named), cwd=root)
-    found = [(name, kind) for name, kind in named if name in listed.splitlines()]
+    listing = ["git", "for-each-ref", "--format=%(refname)", *(n for n, _ in named)]
+    listed = proc.run(listing, cwd=root, check=False)  # outside a repository: no refs
+    found = [(name, kind) for name, kind in named if name in listed.stdout.splitlines()]
     if len(found) < 2:
         return ref
     (read, kind), others = found[0], found[1:]
