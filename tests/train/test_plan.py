@@ -162,6 +162,21 @@ def test_a_default_base_that_names_no_commit_is_named(
     )
 
 
+@pytest.mark.parametrize("given", [True, False], ids=["given", "default"])
+def test_a_base_a_tag_shadows_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str], given: bool
+) -> None:
+    """A tag ``main`` is what git reads for ``main``: the plan would list what changed
+    since the tag's commit, whichever its author chose."""
+    subprocess.run(["git", "tag", "main", "HEAD~1"], cwd=repo, check=True)
+    assert cli(repo, "plan", *(["--base", "main"] if given else [])) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops plan: error: main names the tag refs/tags/main, not the branch "
+        "refs/heads/main: delete the tag (git tag -d main, and git push origin "
+        ":refs/tags/main where it was pushed)\n"
+    )
+
+
 def test_the_repo_config_affects_every_pipeline(
     repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mlgitops import console, proc
-from mlgitops.basebranch import HELP, commit, default_base
+from mlgitops.basebranch import HELP, commit, default_base, unambiguous
 from mlgitops.errors import EXIT_OK, MlgitopsError, ServiceError
 from mlgitops.outputs import set_github_outputs
 from mlgitops.spec import Repo, load_repo
@@ -54,7 +54,8 @@ def run(
         changed, base, head_ref = tuple(_normalise(f) for f in files), None, None
     else:
         named = "--base" if base else _DEFAULT
-        base = base or default_base(root, loaded.config.default_branch)
+        default = loaded.config.default_branch
+        base = unambiguous(root, base) if base else default_base(root, default)
         try:
             changed = _changed(root, base, head)
         except ServiceError:  # name the end that is missing, rather than git's usage text
