@@ -168,7 +168,11 @@ class _ValueHistogram(Collector):
         import pandas as pd
 
         # Only finite numbers are binned: one NaN would make the sum NaN from then on.
-        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+        if values.dtype.kind in "biuf":  # numbers already: no conversion of each value
+            numbers = values.astype(float)
+        else:
+            numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+            numbers = numbers.to_numpy(float)
         numbers = numbers[np.isfinite(numbers)]
         # side="left": a value equal to a bound belongs to that bound's bucket (le).
         index = np.searchsorted(self._bounds, numbers, side="left")
