@@ -476,6 +476,8 @@ def _s(duration: str) -> int:
         ("30s", "", "[50, 100]", ["299s", "5m"]),
         ("1m", ", interval: 30s, failure_limit: 2", "[10, 50, 100]", ["134s", "135s"]),
         ("10s", ", interval: 20s, failure_limit: 0", "[25, 50, 75, 100]", ["26s", "27s"]),
+        # queries Prometheus never answers are retried 10 s apart, whatever the interval
+        ("5s", ", interval: 5s, failure_limit: 0", "[50, 100]", ["54s", "55s"]),
     ],
 )
 def test_every_pause_render_takes_lets_the_analysis_stop_the_canary_before_it_takes_all_traffic(
@@ -490,7 +492,10 @@ def test_every_pause_render_takes_lets_the_analysis_stop_the_canary_before_it_ta
     scrape) is stopped by the ``failureLimit + inconclusiveLimit + 1``-th measurement at
     the latest, which must come an ``interval`` before the pauses end. Every spec render
     accepts meets both; a pause a second shorter than the shortest accepted is refused at
-    ``canary.pause``."""
+    ``canary.pause``. A Prometheus that answers no query (down, unreachable) errs each
+    measurement instead: Argo Rollouts tries again 10 s later, whatever the interval, and
+    the ``consecutiveErrorLimit + 1``-th error in a row stops the canary; it too must come
+    an ``interval`` before the pauses end."""
     accepted = []
     for pause in pauses:
         root = _make_repo(tmp_path / pause, "churn")
@@ -521,6 +526,8 @@ def test_every_pause_render_takes_lets_the_analysis_stop_the_canary_before_it_ta
             assert delay >= 2 * _s(scraped), metric
             stopped_by = metric["failureLimit"] + metric["inconclusiveLimit"] + 1
             assert paused >= delay + every * stopped_by, (pause, metric)
+            errors_stop_by = delay + 10 * metric["consecutiveErrorLimit"]
+            assert paused >= errors_stop_by + every, (pause, metric)
     assert accepted == pauses[1::2]
 
 

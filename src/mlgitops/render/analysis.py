@@ -9,7 +9,12 @@ from __future__ import annotations
 from mlgitops.render.monitoring import SCORING, duration, number, rate_window, seconds
 from mlgitops.render.serving import canary_service, metadata, stable_service
 from mlgitops.spec import Pipeline
-from mlgitops.spec.deploy import INCONCLUSIVE_LIMIT, SCRAPES_BEFORE_MEASURING, Analysis
+from mlgitops.spec.deploy import (
+    CONSECUTIVE_ERROR_LIMIT,
+    INCONCLUSIVE_LIMIT,
+    SCRAPES_BEFORE_MEASURING,
+    Analysis,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -180,6 +185,7 @@ def _metric(name: str, query: str, passes: str, fails: str, delay: str) -> Obj:
         "interval": "1m",
         "failureLimit": 1,
         "inconclusiveLimit": INCONCLUSIVE_LIMIT,
+        "consecutiveErrorLimit": CONSECUTIVE_ERROR_LIMIT,
         "successCondition": f"{_GUARD} && {passes}",
         "failureCondition": f"{_GUARD} && {fails}",
         "provider": {"prometheus": {"address": "{{args.prometheus}}", "query": query}},

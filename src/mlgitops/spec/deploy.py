@@ -150,6 +150,13 @@ SCRAPES_BEFORE_MEASURING = 2
 #: ``inconclusiveLimit``): one more ends the run inconclusive, and the Rollout pauses for a
 #: person. A run the promotion stops within its limits counts as a success.
 INCONCLUSIVE_LIMIT = 2
+#: Measurements in a row whose query fails (Prometheus down or unreachable) an analysis
+#: metric allows (the AnalysisTemplate's ``consecutiveErrorLimit``, Argo Rollouts' default
+#: said out loud): one more ends the run in error, which aborts the canary.
+CONSECUTIVE_ERROR_LIMIT = 4
+#: Seconds Argo Rollouts waits before measuring again after a query failed, whatever the
+#: metric's interval (its ``DefaultErrorRetryInterval``; not a setting).
+ERROR_RETRY_S = 10
 
 
 @record

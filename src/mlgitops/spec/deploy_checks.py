@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterator
 
 from mlgitops.spec.deploy import (
+    CONSECUTIVE_ERROR_LIMIT,
+    ERROR_RETRY_S,
     GITHUB_REGISTRY,
     INCONCLUSIVE_LIMIT,
     SCRAPES_BEFORE_MEASURING,
@@ -232,7 +234,10 @@ def _analysis_can_stop_the_canary(
     stopped by the ``limit + INCONCLUSIVE_LIMIT + 1``-th at the latest, which holds
     ``limit + 1`` failed ones or :data:`INCONCLUSIVE_LIMIT` ``+ 1`` inconclusive ones; the
     pauses must last an interval beyond it, so that stopping is not a race with the
-    promotion."""
+    promotion. A Prometheus that answers no query errs every measurement instead, each
+    tried again :data:`ERROR_RETRY_S` later whatever the interval; the
+    :data:`CONSECUTIVE_ERROR_LIMIT` ``+ 1``-th error stops the canary, and it too must
+    come an interval before the pauses end."""
     steps, pause = canary.get("steps"), canary.get("pause")
     if not isinstance(steps, list) or not steps or not all(is_number(s) for s in steps):
         return  # no steps, or steps of the wrong form: the schema's and the rules' above
@@ -257,7 +262,19 @@ def _analysis_can_stop_the_canary(
     delay = scrape * SCRAPES_BEFORE_MEASURING
     measurements = limit + INCONCLUSIVE_LIMIT + 1
     needed = delay + every * measurements
-    if before < needed:
+    unanswered = delay + ERROR_RETRY_S * CONSECUTIVE_ERROR_LIMIT + every
+    if needed < unanswered and before < unanswered:
+        message = (
+            f"the canary takes all traffic after {_shown(before)} of pauses, before its "
+            f"analysis can stop it where Prometheus answers no query (it measures "
+            f"{_shown(delay)} in, and Argo Rollouts tries a failed query again "
+            f"{ERROR_RETRY_S}s later: the {CONSECUTIVE_ERROR_LIMIT + 1}th failed query in a row "
+            f"stops the canary {_shown(ERROR_RETRY_S * CONSECUTIVE_ERROR_LIMIT)} after the "
+            f"first, and one interval ({interval}) more keeps it from racing the promotion: "
+            f"{_shown(unanswered)}): lengthen canary.pause"
+        )
+        yield [*where, "pause"], message, False
+    elif before < needed:
         message = (
             f"the canary takes all traffic after {_shown(before)} of pauses, before its "
             f"analysis can stop it (it measures {_shown(delay)} in, once Prometheus has "
