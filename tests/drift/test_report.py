@@ -93,3 +93,9 @@ def test_drift_help_imports_no_heavy_library(tmp_path: Path) -> None:
         )
         == []
     )
+
+
+def test_one_row_is_counted_in_the_singular() -> None:
+    train = pd.DataFrame({"v": np.arange(100.0)})
+    text = _report(train, train.iloc[:1])
+    assert "(1 row). Reference: r (100 rows)." in text

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlgitops.drift import stats
 from mlgitops.drift.detect import DriftReport, FeatureResult, format_pvalue
+from mlgitops.figures import counted
 
 REPORT_VERSION = 1
 #: GitHub rejects issue and pull request bodies above 65,536 characters.
@@ -100,8 +101,8 @@ def _heading(report: DriftReport) -> str:
 def _sources(report: DriftReport) -> str:
     t = report.thresholds
     return (
-        f"Current data: {_text(report.current_source)} ({report.current_rows:,} rows). "
-        f"Reference: {_text(report.reference_source)} ({report.reference_rows:,} rows). "
+        f"Current data: {_text(report.current_source)} ({counted(report.current_rows, 'row')}). "
+        f"Reference: {_text(report.reference_source)} ({counted(report.reference_rows, 'row')}). "
         f"A feature drifts when PSI > {t.psi:g} (or its own threshold) "
         f"or the test p-value < {t.pvalue:g}."
     )
