@@ -561,3 +561,28 @@ def test_one_row_left_to_compare_is_counted_in_the_singular() -> None:
     assert few.reasons == (
         "only 1 holdout row is left to compare the models on, fewer than compare.min_rows (30)",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("radius", "radius"),
+        ("concave_points", "concave_points"),
+        ("y", '"y"'),
+        ("No", '"No"'),
+        ("null", '"null"'),
+        ("1st", '"1st"'),
+        ("a, b", '"a, b"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("größe", '"gr\\u00f6\\u00dfe"'),
+    ],
+)
+def test_a_key_column_is_named_as_yaml_reads_it_back(name: str, written: str) -> None:
+    """The split-key note names columns as an item of a YAML flow sequence the spec can
+    take as written: every name reads back, by YAML 1.1 and 1.2, as itself."""
+    import yaml
+
+    from mlgitops.evaluation.splitkey import _flow_scalar
+
+    assert _flow_scalar(name) == written
+    assert yaml.safe_load(f"key: [{written}, other]")["key"] == [name, "other"]

@@ -291,6 +291,44 @@ def test_an_added_column_compares_normally(pr: PullRequest) -> None:
     assert "| added | `extra` | - | `double` |" in pr.output("report.md")
 
 
+def test_a_column_added_under_the_default_split_key_names_the_key_that_keeps_the_split(
+    pr: PullRequest,
+) -> None:
+    """The default split key is every declared column, so a column added moves rows
+    between the sides, and the rows the deployed model trained on leave the comparison
+    (on small data, too few stay for the relative gates). The verdict says which key keeps
+    the deployed model's split; with it, the whole holdout is compared."""
+    frame = pr.data
+    frame.insert(3, "extra", np.round(np.random.default_rng(1).normal(size=len(frame)), 6))
+    write_data(pr.root, frame)
+    code, out = pr.run()
+    assert code == 0, out
+    verdict = pr.verdict()
+    holdout = verdict["holdout"]
+    assert holdout["excluded"] > holdout["rows"] // 2, holdout
+    key = ", ".join([*FEATURES, '"y"'])  # quoted: YAML 1.1 reads a plain y as true
+    note = (
+        f"{holdout['excluded']} of the {holdout['rows']} holdout rows were left out because "
+        "the split moved them: its key is every declared column (data.split.key is not set), "
+        "and extra was added since the deployed model was trained; with data.split.key: "
+        f"[{key}], the deployed model's columns, the rows it shares with this data keep "
+        "the sides its training gave them"
+    )
+    assert verdict["comparison"]["notes"] == [note]
+    assert f"note: {note}" in out
+    assert "were left out because the split moved them" in pr.output("report.md")
+
+    pr.spec(
+        "split: {test_size: 0.3, seed: 42}", f"split: {{test_size: 0.3, seed: 42, key: [{key}]}}"
+    )
+    code, out = pr.run()
+    assert code == 0, out
+    verdict = pr.verdict()
+    assert verdict["holdout"]["excluded"] == 0
+    assert verdict["holdout"]["compared"] == verdict["holdout"]["rows"]
+    assert verdict["comparison"]["notes"] == []
+
+
 def _write_nullable(
     pr: PullRequest, frame: pd.DataFrame, added: dict[str, str], nullable: str
 ) -> Path:
