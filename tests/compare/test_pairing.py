@@ -586,3 +586,34 @@ def test_a_key_column_is_named_as_yaml_reads_it_back(name: str, written: str) ->
 
     assert _flow_scalar(name) == written
     assert yaml.safe_load(f"key: [{written}, other]")["key"] == [name, "other"]
+
+
+def test_the_key_is_named_only_where_the_base_split_its_rows_by_the_default_key() -> None:
+    """The deployed model's columns are its split's key only where the base branch's spec
+    keyed it by default: a base keyed otherwise, split by a test file, or with no spec
+    mlgitops reads names no key. Removed columns are said as added ones are."""
+    from mlgitops.evaluation.pairing import EVALUABLE, Comparison
+    from mlgitops.evaluation.splitkey import with_key_note
+    from mlgitops.spec.loader import parse_pipeline
+    from tests.compare.test_stages import SPEC
+
+    pipeline = parse_pipeline("pipelines/shapes.yaml", SPEC)
+    keyed = parse_pipeline(
+        "pipelines/shapes.yaml", SPEC.replace("seed: 42}", "seed: 42, key: [f0]}")
+    )
+    tested = parse_pipeline(
+        "pipelines/shapes.yaml",
+        SPEC.replace("split: {test_size: 0.3, seed: 42}", "test_path: data/test.csv"),
+    )
+    comparison = Comparison(EVALUABLE, 100, compared_rows=40, excluded_rows=60)
+    deployed = TrainingRows(np.zeros(0, dtype=np.uint64), ("f0", "f1", "y"))
+    candidate = ("f0", "x1", "x2", "y")
+
+    [note] = with_key_note(pipeline, comparison, deployed, candidate, lambda: pipeline).notes
+    assert "and x1, x2 were added and f1 was removed since the deployed model" in note
+    assert 'with data.split.key: [f0, f1, "y"], the deployed model\'s columns' in note
+    for base in (keyed, tested, None):
+        unchanged = with_key_note(pipeline, comparison, deployed, candidate, lambda b=base: b)
+        assert unchanged == comparison
+    same = ("f1", "f0", "y")  # the same columns in another order: the same keys
+    assert with_key_note(pipeline, comparison, deployed, same, lambda: pipeline) == comparison

@@ -192,6 +192,7 @@ def judge(
     """
     from mlgitops.evaluation import assess, baseline, pairing, scoring, verdict
     from mlgitops.evaluation.deployed import load_model
+    from mlgitops.evaluation.splitkey import with_key_note
     from mlgitops.features import row_fingerprints
 
     found, record = baseline.find_baseline(root, ref, pipeline)
@@ -223,6 +224,15 @@ def judge(
             slice_values=_slice_values(root, pipeline, candidate),
             trained_on=trained_on,
         )
+    comparison = evaluation.comparison
+    if comparison is not None and deployed is not None:
+        comparison = with_key_note(
+            pipeline,
+            comparison,
+            deployed.training,
+            (*candidate.feature_names, pipeline.data.target),  # the default split key
+            lambda: baseline.pipeline_at(root, ref, pipeline),
+        )
     return verdict.decide(
         pipeline,
         baseline=found,
@@ -234,7 +244,7 @@ def judge(
         settings=settings,
         metrics=evaluation.metrics,
         slices=evaluation.slices,
-        comparison=evaluation.comparison,
+        comparison=comparison,
     )
 
 

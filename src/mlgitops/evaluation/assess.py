@@ -31,7 +31,6 @@ from mlgitops.evaluation.metrics import Array, Holdout, Predictions
 from mlgitops.evaluation.pairing import EVALUABLE, Comparison, TrainingRows, paired_rows
 from mlgitops.evaluation.scoring import BootstrapSettings, MetricResult, score_metrics
 from mlgitops.evaluation.slices import SliceReport, slice_metrics
-from mlgitops.evaluation.splitkey import with_key_note
 from mlgitops.spec.model import Pipeline
 
 NO_SIGNATURE = "the deployed model has no input signature, so which columns it takes is unknown"
@@ -151,8 +150,6 @@ def against_deployed(
         fingerprint=_fingerprint,
         candidate=trained_on,
     )
-    keyed = (*(c.name for c in features), pipeline.data.target)  # the default split key
-    comparison = with_key_note(pipeline, comparison, deployed.training, keyed)
     if not comparison.evaluable:
         return BaselineScores(None, rows, comparison)
     try:

@@ -163,6 +163,21 @@ def spec_at(root: Path, ref: str, pipeline: Pipeline) -> tuple[str, str | None]:
     return source, text
 
 
+def pipeline_at(root: Path, ref: str, pipeline: Pipeline) -> Pipeline | None:
+    """The pipeline as its spec file at ``ref`` declares it; None where ``ref`` holds no
+    spec of it that this version of mlgitops reads."""
+    from mlgitops.errors import SpecError
+    from mlgitops.spec.loader import parse_pipeline
+
+    source, text = spec_at(root, ref, pipeline)
+    if text is None:
+        return None
+    try:
+        return parse_pipeline(source, text)
+    except SpecError:
+        return None
+
+
 def _as_at(root: Path, ref: str, pipeline: Pipeline) -> tuple[list[str], list[str]]:
     """:func:`pipeline_names`, and the environments ``ref``'s version of the pipeline's spec
     file names, in its order: the file read once."""

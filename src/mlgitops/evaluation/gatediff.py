@@ -58,21 +58,15 @@ def changes(base: Pipeline, head: Pipeline) -> list[str]:
 def note(root: Path, ref: str, pipeline: Pipeline) -> str | None:
     """The note that ``pipeline``'s gates are not those of its spec at ``ref``; None where
     they are, or where ``ref`` holds no spec of it that mlgitops reads."""
-    from mlgitops.errors import SpecError
-    from mlgitops.evaluation.baseline import spec_at
-    from mlgitops.spec.loader import parse_pipeline
+    from mlgitops.evaluation.baseline import pipeline_at
 
-    source, text = spec_at(root, ref, pipeline)
-    if text is None:
-        return None
-    try:
-        base = parse_pipeline(source, text)
-    except SpecError:  # a spec this version no longer reads has no gates to hold it to
+    base = pipeline_at(root, ref, pipeline)
+    if base is None:  # none, or one this version no longer reads: no gates to hold it to
         return None
     found = changes(base, pipeline)
     if not found:
         return None
     return (
-        f"the gates are not those of {ref}:{source}, and this verdict holds the candidate "
+        f"the gates are not those of {ref}:{base.source}, and this verdict holds the candidate "
         f"to the pull request's: {'; '.join(found)}"
     )

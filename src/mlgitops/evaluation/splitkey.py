@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from mlgitops.evaluation.pairing import Comparison, TrainingRows
@@ -28,11 +28,14 @@ def with_key_note(
     comparison: Comparison,
     deployed: TrainingRows | None,
     candidate: Sequence[str],
+    base: Callable[[], Pipeline | None],
 ) -> Comparison:
     """``comparison``, noting the key that keeps the deployed model's split where the
     default key (``candidate``: the candidate's features and target) moved rows the
     deployed model was trained on into the candidate's holdout because the columns
-    changed; as it is otherwise."""
+    changed; as it is otherwise. ``base`` gives the pipeline as the base branch declares
+    it, asked only then: where it keyed its split otherwise (or split off no holdout), the
+    deployed model's columns are not its split's key, and nothing is noted."""
     data = pipeline.data
     if data.split.key or data.test_path is not None or not comparison.excluded_rows:
         return comparison
@@ -41,6 +44,9 @@ def with_key_note(
     added = [c for c in candidate if c not in deployed.columns]
     removed = [c for c in deployed.columns if c not in candidate]
     if not added and not removed:
+        return comparison
+    was = base()
+    if was is None or was.data.split.key or was.data.test_path is not None:
         return comparison
     key = ", ".join(_flow_scalar(c) for c in deployed.columns)
     note = (
