@@ -276,22 +276,7 @@ def _max_drop(verdict: dict[str, Any]) -> dict[str, Any]:
     return gate
 
 
-def test_an_added_column_compares_normally(pr: PullRequest) -> None:
-    frame = pr.data
-    frame.insert(3, "extra", np.round(np.random.default_rng(1).normal(size=len(frame)), 6))
-    write_data(pr.root, frame)
-    code, out = pr.run()
-    assert code == 0, out
-    verdict = pr.verdict()
-    assert verdict["features"]["added"] == [{"name": "extra", "type": "double"}]
-    assert verdict["features"]["removed"] == [] and verdict["features"]["type_changed"] == []
-    assert verdict["comparison"]["status"] == "evaluable"
-    assert _max_drop(verdict)["status"] == "pass"
-    assert "features against the deployed model's signature: added extra (double)" in out
-    assert "| added | `extra` | - | `double` |" in pr.output("report.md")
-
-
-def test_a_column_added_under_the_default_split_key_names_the_key_that_keeps_the_split(
+def test_an_added_column_compares_normally_and_names_the_split_key_that_keeps_the_rows(
     pr: PullRequest,
 ) -> None:
     """The default split key is every declared column, so a column added moves rows
@@ -304,6 +289,12 @@ def test_a_column_added_under_the_default_split_key_names_the_key_that_keeps_the
     code, out = pr.run()
     assert code == 0, out
     verdict = pr.verdict()
+    assert verdict["features"]["added"] == [{"name": "extra", "type": "double"}]
+    assert verdict["features"]["removed"] == [] and verdict["features"]["type_changed"] == []
+    assert verdict["comparison"]["status"] == "evaluable"
+    assert _max_drop(verdict)["status"] == "pass"
+    assert "features against the deployed model's signature: added extra (double)" in out
+    assert "| added | `extra` | - | `double` |" in pr.output("report.md")
     holdout = verdict["holdout"]
     assert holdout["excluded"] > holdout["rows"] // 2, holdout
     key = ", ".join([*FEATURES, '"y"'])  # quoted: YAML 1.1 reads a plain y as true
