@@ -98,3 +98,30 @@ def test_a_command_is_stopped_with_every_process_it_started_when_mlgitops_is_ter
     assert parent.wait(timeout=30) == 128 + signal.SIGTERM
     child = int(pids.read_text())
     assert ended(child), "the command's own child is still running"
+
+
+def test_a_termination_that_comes_while_the_command_starts_stops_it_too(tmp_path: Path) -> None:
+    """A job cancelled as the command starts: the command's group has been created, and
+    mlgitops has not yet said what a SIGTERM does. Its default ended mlgitops alone, and
+    the command (a trainer holding the GPU) ran on. Here the start is held for 3 s after
+    the command runs, as a loaded runner's scheduler may hold it."""
+    pids = tmp_path / "pids"
+    script = f"sleep 300 & echo $! > {pids}; sleep 300"
+    code = (
+        "import subprocess, time\n"
+        "from mlgitops import proc\n"
+        "class Slow(subprocess.Popen):\n"
+        "    def __init__(self, *args, **kwargs):\n"
+        "        super().__init__(*args, **kwargs)\n"
+        "        time.sleep(3)\n"
+        "subprocess.Popen = Slow\n"
+        f"proc.run(['sh', '-c', {script!r}], group=True, check=False)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 30
+    while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 128 + signal.SIGTERM
+    child = int(pids.read_text())
+    assert ended(child), "the command's own child is still running"

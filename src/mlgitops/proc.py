@@ -85,35 +85,52 @@ def _run_group(
     import threading
 
     pipe = subprocess.PIPE if capture else None
-    with subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.PIPE if given is not None else None,
-        stdout=pipe,
-        stderr=pipe,
-        text=text,
-        start_new_session=True,
-    ) as child:
-        main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _terminated) if main else None
+    # Said before the command starts: a SIGTERM while it starts is held until its group
+    # is known, then stops it (under the default, mlgitops alone ended, and it ran on).
+    held: list[int] = []
+    started = False
+
+    def terminated(signum: int, frame: object) -> None:
+        if not started:
+            held.append(signum)
+            return
+        raise SystemExit(128 + signum)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminated) if main else None
+    try:
         try:
-            out, err = child.communicate(given, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(child.pid)  # the command and every process it started
-            child.communicate()
-            raise
+            child = subprocess.Popen(
+                args,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE if given is not None else None,
+                stdout=pipe,
+                stderr=pipe,
+                text=text,
+                start_new_session=True,
+            )
         except BaseException:
-            _kill_group(child.pid)
+            if held:  # it did not start: the termination is what this process says
+                raise SystemExit(128 + held[0]) from None
             raise
-        finally:
-            if main:
-                signal.signal(signal.SIGTERM, previous)
+        with child:
+            try:
+                started = True
+                if held:
+                    raise SystemExit(128 + held[0])
+                out, err = child.communicate(given, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(child.pid)  # the command and every process it started
+                child.communicate()
+                raise
+            except BaseException:
+                _kill_group(child.pid)
+                raise
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
     return subprocess.CompletedProcess(args, child.returncode, out, err)
-
-
-def _terminated(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _kill_group(pid: int) -> None:
