@@ -80,41 +80,30 @@ def test_a_command_past_its_timeout_is_stopped_with_every_process_it_started(
     assert ended(child), "the command's own child is still running"
 
 
+#: Before mlgitops runs its command: "" (as it is), or code that holds each start for 3 s
+#: after the command runs, as a loaded runner's scheduler may hold it.
+HELD_START = (
+    "import subprocess, time\n"
+    "class Slow(subprocess.Popen):\n"
+    "    def __init__(self, *args, **kwargs):\n"
+    "        super().__init__(*args, **kwargs)\n"
+    "        time.sleep(3)\n"
+    "subprocess.Popen = Slow\n"
+)
+
+
+@pytest.mark.parametrize("before", ["", HELD_START], ids=["running", "starting"])
 def test_a_command_is_stopped_with_every_process_it_started_when_mlgitops_is_terminated(
-    tmp_path: Path,
+    tmp_path: Path, before: str
 ) -> None:
-    """A cancelled job terminates mlgitops; the command's own group no longer hears it."""
+    """A cancelled job terminates mlgitops; the command's own group no longer hears it.
+    Also where the job is cancelled as the command starts, before mlgitops has said what a
+    SIGTERM does: its default ended mlgitops alone, and the command (a trainer holding the
+    GPU) ran on."""
     pids = tmp_path / "pids"
     script = f"sleep 300 & echo $! > {pids}; sleep 300"
     code = (
-        "import sys; from mlgitops import proc; "
-        f"proc.run(['sh', '-c', {script!r}], group=True, check=False)"
-    )
-    parent = subprocess.Popen([sys.executable, "-c", code])
-    deadline = time.monotonic() + 30
-    while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    parent.send_signal(signal.SIGTERM)
-    assert parent.wait(timeout=30) == 128 + signal.SIGTERM
-    child = int(pids.read_text())
-    assert ended(child), "the command's own child is still running"
-
-
-def test_a_termination_that_comes_while_the_command_starts_stops_it_too(tmp_path: Path) -> None:
-    """A job cancelled as the command starts: the command's group has been created, and
-    mlgitops has not yet said what a SIGTERM does. Its default ended mlgitops alone, and
-    the command (a trainer holding the GPU) ran on. Here the start is held for 3 s after
-    the command runs, as a loaded runner's scheduler may hold it."""
-    pids = tmp_path / "pids"
-    script = f"sleep 300 & echo $! > {pids}; sleep 300"
-    code = (
-        "import subprocess, time\n"
-        "from mlgitops import proc\n"
-        "class Slow(subprocess.Popen):\n"
-        "    def __init__(self, *args, **kwargs):\n"
-        "        super().__init__(*args, **kwargs)\n"
-        "        time.sleep(3)\n"
-        "subprocess.Popen = Slow\n"
+        f"{before}from mlgitops import proc\n"
         f"proc.run(['sh', '-c', {script!r}], group=True, check=False)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code])
