@@ -451,7 +451,9 @@ features = json.loads(os.environ["MLGITOPS_FEATURES"])
 out = Path(os.environ["MLGITOPS_OUTPUT"])
 model = LinearRegression().fit(train[features], train["y"])
 example = {example}
-mlflow.sklearn.save_model(model, out / "model", signature=infer_signature(example))
+mlflow.sklearn.save_model(
+    model, out / "model", signature=infer_signature(example), pip_requirements=["scikit-learn"]
+)
 pd.DataFrame({"__row__": holdout["__row__"], "y_pred": model.predict(holdout[features])}).to_parquet(
     out / "predictions.parquet"
 )

@@ -429,7 +429,8 @@ features = json.loads(os.environ["MLGITOPS_FEATURES"])
 train, holdout = (pd.read_parquet(os.environ[k]) for k in ("MLGITOPS_TRAIN", "MLGITOPS_HOLDOUT"))
 model = DecisionTreeClassifier(max_depth=3).fit(train[features], train[target])
 signature = mlflow.models.infer_signature(train[features])
-mlflow.sklearn.save_model(model, str(out / "model"), signature=signature, serialization_format="cloudpickle")
+mlflow.sklearn.save_model(model, str(out / "model"), signature=signature, serialization_format="cloudpickle",
+                         pip_requirements=["scikit-learn", "cloudpickle"])
 written = pd.DataFrame({"__row__": holdout["__row__"], "y_pred": model.predict(holdout[features])})
 written["proba_0"], written["proba_1"] = {value}, 0.5
 written.to_parquet(out / "predictions.parquet", index=False)

@@ -94,7 +94,9 @@ holdout = pd.read_parquet(os.environ["MLGITOPS_HOLDOUT"])
 target, features = os.environ["MLGITOPS_TARGET"], json.loads(os.environ["MLGITOPS_FEATURES"])
 out = Path(os.environ["MLGITOPS_OUTPUT"])
 model = LogisticRegression(max_iter=2000).fit(train[features], train[target])
-mlflow.sklearn.save_model(model, out / "model", input_example=holdout[features].head(2))
+mlflow.sklearn.save_model(
+    model, out / "model", input_example=holdout[features].head(2), pip_requirements=["scikit-learn"]
+)
 proba = model.predict_proba(holdout[features])[:, 1]
 pd.DataFrame(
     {"__row__": holdout["__row__"], "y_pred": (proba > 0.5).astype(int), "proba_1": proba}

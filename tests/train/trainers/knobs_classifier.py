@@ -20,7 +20,10 @@ out = Path(os.environ["MLGITOPS_OUTPUT"])
 model = LogisticRegression(C=knobs.C, max_iter=5000).fit(train[features], train[target])
 predicted = model.predict(holdout[features])
 mlflow.sklearn.save_model(
-    model, out / "model", signature=infer_signature(holdout[features], predicted)
+    model,
+    out / "model",
+    signature=infer_signature(holdout[features], predicted),
+    pip_requirements=["scikit-learn"],  # MLflow's inference would load the model in a process
 )
 proba = model.predict_proba(holdout[features])
 columns = {f"proba_{c}": proba[:, i] for i, c in enumerate(model.classes_)}

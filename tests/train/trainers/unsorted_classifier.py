@@ -21,6 +21,7 @@ mlflow.sklearn.save_model(
     model,
     out / "model",
     signature=infer_signature(holdout[features], model.predict(holdout[features])),
+    pip_requirements=["scikit-learn"],  # MLflow's inference would load the model in a process
 )
 pd.DataFrame(
     {
