@@ -28,7 +28,7 @@ from mlgitops import results
 from mlgitops.cli import main
 from tests.conftest import PROJECT
 from tests.fixtures.gpu import nvidia_smi, on_gpu
-from tests.fixtures.mlflow_server import MlflowServer, start_mlflow_server, stop
+from tests.fixtures.mlflow_server import MlflowServer
 
 pytestmark = pytest.mark.slow
 
@@ -99,23 +99,26 @@ class Deployed:
     model_uri: str
 
 
-@pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    """``main`` trained by ``mlgitops train`` and deployed: one server for the module."""
-    top = tmp_path_factory.mktemp("stages")
-    server, proc = start_mlflow_server(top / "mlflow")
+def deployed_main(top: Path, server: MlflowServer) -> Deployed:
+    """``main`` trained by ``mlgitops train`` and deployed, tracked on ``server``."""
     with pytest.MonkeyPatch.context() as env:
         # mlflow.set_tracking_uri in an earlier test leaves $MLFLOW_TRACKING_URI set, and this
         # fixture starts before the per-test environment guard: mlgitops.yaml must decide.
         env.delenv("MLFLOW_TRACKING_URI", raising=False)
         env.delenv("MLFLOW_REGISTRY_URI", raising=False)
         remote, run_id, uri = _main_branch(top, server)
+    return Deployed(remote, server, run_id, uri)
+
+
+@pytest.fixture(scope="module")
+def deployed(stages_main: Deployed) -> Iterator[Deployed]:
+    """The deployed ``main`` of the test process (``stages_main``), for a module whose
+    stages point MLflow's process-wide URIs at its server: they are put back after it."""
     saved = _mlflow_uris()
     try:
-        yield Deployed(remote, server, run_id, uri)
+        yield stages_main
     finally:
-        _restore_mlflow_uris(saved)  # compare pointed MLflow's globals at this server
-        stop(proc)
+        _restore_mlflow_uris(saved)
 
 
 def _mlflow_uris() -> tuple[str | None, str | None]:
