@@ -11,6 +11,7 @@ import pytest
 from mlgitops.errors import BadInput
 from mlgitops.gitops.overlay import (
     Overlay,
+    model_lines_problem,
     read_image,
     read_model_digest,
     read_model_uri,
@@ -137,6 +138,34 @@ def test_unusable_overlays_are_refused_with_the_place(text: str, message: str) -
     with pytest.raises(BadInput) as caught:
         set_model_uri(text, OVERLAY, "models:/churn/7")
     assert str(caught.value) == message
+
+
+def test_the_text_is_composed_once_for_every_read_of_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deploy reads each literal of the same kustomization text, and checks them against
+    the record: ruamel.yaml composes that text once (milliseconds a time), and an edited
+    text anew. A text that does not parse is refused at every read, with its place."""
+    from ruamel.yaml import YAML
+
+    composed: list[str] = []
+    compose = YAML.compose
+    monkeypatch.setattr(
+        YAML, "compose", lambda self, text: composed.append(text) or compose(self, text)
+    )
+    text = HAND_WRITTEN.replace("OTHER=x", "OTHER=composed-once")  # no other test's text
+    assert (read_model_uri(text, OVERLAY), read_model_digest(text, OVERLAY)) == (
+        "models:/churn/6",
+        None,
+    )
+    assert model_lines_problem(text, OVERLAY, None) is not None  # its lines name version 6
+    assert composed == [text]
+    edited = set_model_uri(text, OVERLAY, "models:/churn/7")
+    assert read_model_uri(edited, OVERLAY) == "models:/churn/7"
+    assert composed == [text, edited]
+    broken = "configMapGenerator:\n  - name: churn-model\n   literals: [MODEL_URI=a]\n"
+    for _ in range(2):
+        with pytest.raises(BadInput, match=r"kustomization.yaml:3:4: not valid YAML"):
+            read_model_uri(broken, OVERLAY)
+    assert composed == [text, edited, broken, broken]
 
 
 def test_a_uri_with_spaces_is_refused() -> None:
