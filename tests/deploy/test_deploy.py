@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from mlgitops.gitops.message import parse_trailers
-from tests.deploy.world import World, cli_run, git, handoff, make_world, reviewed_run
+from tests.deploy.world import ROUNDS, World, cli_run, git, handoff, make_world, reviewed_run
 from tests.fixtures.k8s import kustomize_build, validate_objects
 from tests.fixtures.mlflow_server import MlflowServer
 
@@ -190,7 +190,7 @@ def test_a_classifier_without_probabilities_deploys_over_one_with_them(
     text = spec.read_text()
     for old, new in (
         ("sklearn.ensemble.HistGradientBoostingClassifier", "sklearn.svm.LinearSVC"),
-        ("{max_iter: 200, learning_rate: 0.1, random_state: 0}", "{C: 0.5, max_iter: 5000}"),
+        (f"{{{ROUNDS}, learning_rate: 0.1, random_state: 0}}", "{C: 0.5, max_iter: 5000}"),
         ("metrics: [roc_auc, accuracy, f1, log_loss]", "metrics: [accuracy, f1]"),
         ("  roc_auc: {min: 0.90, max_drop: 0.01}\n", "  f1: {max_drop: 0.1}\n"),
     ):

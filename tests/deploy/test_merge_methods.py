@@ -15,6 +15,7 @@ from tests.deploy.test_deploy import deploy, versions
 from tests.deploy.test_trust_records import merged_pull
 from tests.deploy.world import (
     CANARY_BLOCK,
+    ROUNDS,
     World,
     cli_run,
     git,
@@ -25,7 +26,7 @@ from tests.deploy.world import (
 from tests.fixtures.github_server import GitHubServer
 from tests.fixtures.mlflow_server import MlflowServer
 
-WEAK = ("max_iter: 200, learning_rate: 0.1", "max_iter: 3, learning_rate: 0.3, max_depth: 1")
+WEAK = (f"{ROUNDS}, learning_rate: 0.1", "max_iter: 3, learning_rate: 0.3, max_depth: 1")
 
 
 def test_a_rebase_merge_is_re_scored_against_what_the_branch_deployed_before_the_push(

@@ -17,6 +17,7 @@ from tests.deploy.test_anchor import model_json
 from tests.deploy.test_deploy import alias, deploy, merge_a_change, versions
 from tests.deploy.test_trust import another_model
 from tests.deploy.world import (
+    ROUNDS,
     World,
     cli_run,
     deployed_review,
@@ -112,7 +113,7 @@ def test_a_merge_that_deploys_to_production_first_is_re_scored_against_the_deplo
     text = spec.read_text()
     assert STAGING_BLOCK in text
     text = text.replace(STAGING_BLOCK, "").replace("drift:\n", f"{STAGING_BLOCK}drift:\n", 1)
-    text = text.replace("max_iter: 200, learning_rate: 0.1", "max_iter: 3, learning_rate: 0.3")
+    text = text.replace(f"{ROUNDS}, learning_rate: 0.1", "max_iter: 3, learning_rate: 0.3")
     spec.write_text(text.replace("random_state: 0}", "random_state: 0, max_depth: 1}", 1))
     assert cli_run(world.work, "render") == 0
     git(world.work, "add", "-A")
