@@ -181,9 +181,12 @@ def run_training_rows(run_id: str, tracking_uri: str) -> tuple[str, TrainingRows
     :func:`mlgitops.digest.training_rows_digest`."""
     from mlgitops.digest import training_rows_digest
 
+    root = _run_root(run_id, tracking_uri)
+    if root is None:
+        return None
     with tempfile.TemporaryDirectory(prefix="mlgitops-baseline-") as folder:
-        train = _artifact(run_id, f"{ARTIFACTS}/train.json", tracking_uri, folder)
-        rows = _artifact(run_id, f"{ARTIFACTS}/{TRAINING_ROWS}", tracking_uri, folder)
+        train = _artifact(root, f"{ARTIFACTS}/train.json", tracking_uri, folder)
+        rows = _artifact(root, f"{ARTIFACTS}/{TRAINING_ROWS}", tracking_uri, folder)
         if train is None or rows is None:
             return None
         try:
@@ -199,18 +202,35 @@ def run_training_rows(run_id: str, tracking_uri: str) -> tuple[str, TrainingRows
 
 def run_file(run_id: str, path: str, tracking_uri: str) -> bytes | None:
     """The bytes of one artifact file of a run (None: the run holds no such file)."""
+    root = _run_root(run_id, tracking_uri)
+    if root is None:
+        return None
     with tempfile.TemporaryDirectory(prefix="mlgitops-artifact-") as folder:
-        found = _artifact(run_id, path, tracking_uri, folder)
+        found = _artifact(root, path, tracking_uri, folder)
         return None if found is None else found.read_bytes()
 
 
-def _artifact(run_id: str, path: str, tracking_uri: str, folder: str) -> Path | None:
+def _run_root(run_id: str, tracking_uri: str) -> str | None:
+    """Where the run's own artifacts are (None: MLflow has no such run)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(run_id).info.artifact_uri)
+    except (MlflowException, OSError):
+        return None
+
+
+def _artifact(root: str, path: str, tracking_uri: str, folder: str) -> Path | None:
+    """The file at ``path`` under a run's artifact ``root`` (:func:`_run_root`); None where
+    there is none. Read there, not through a ``runs:/`` URI, for which MLflow asks for the
+    run twice more and searches the experiment's logged models, for each file."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     try:
         local = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=path, dst_path=folder, tracking_uri=tracking_uri
+            artifact_uri=f"{root.rstrip('/')}/{path}", dst_path=folder, tracking_uri=tracking_uri
         )
     except (MlflowException, OSError):
         return None
