@@ -323,6 +323,32 @@ def test_an_added_column_compares_normally_and_names_the_split_key_that_keeps_th
     assert verdict["comparison"]["notes"] == []
 
 
+def test_a_pull_request_that_adds_a_column_and_changes_its_gates_reads_the_base_spec_once(
+    pr: PullRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both notes that need the base branch's spec (the split key, the gates changed) are
+    given from one read of it."""
+    from mlgitops.evaluation import baseline
+
+    read: list[str] = []
+    pipeline_at = baseline.pipeline_at
+    monkeypatch.setattr(
+        baseline, "pipeline_at", lambda *args: read.append(args[1]) or pipeline_at(*args)
+    )
+    frame = pr.data
+    frame.insert(3, "extra", np.round(np.random.default_rng(1).normal(size=len(frame)), 6))
+    write_data(pr.root, frame)
+    pr.spec("  accuracy: {min: 0.5}\n", "  accuracy: {min: 0.4}\n")
+    pr.run()
+    notes = pr.verdict()["comparison"]["notes"]
+    assert [note.split(" because ")[0].split(", and ")[0] for note in notes] == [
+        f"{pr.verdict()['holdout']['excluded']} of the {pr.verdict()['holdout']['rows']} "
+        "holdout rows were left out",
+        "the gates are not those of origin/main:pipelines/shapes.yaml",
+    ], notes
+    assert read == ["origin/main"]
+
+
 def _write_nullable(
     pr: PullRequest, frame: pd.DataFrame, added: dict[str, str], nullable: str
 ) -> Path:

@@ -9,6 +9,7 @@ gate holds, 1 when one fails (the verdict is written either way), 2 on bad input
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,9 +95,10 @@ def run(
             _trained_here(root, pipeline, candidate, outputs)
         default = loaded.config.default_branch
         ref = unambiguous(root, base) if base else deployed_base(root, default)
-        from mlgitops.evaluation.baseline import unchanged_records
+        from mlgitops.evaluation.baseline import pipeline_at, unchanged_records
 
         unchanged_records(root, ref, pipeline)  # before a verdict that deploy would not honour
+        base_spec = functools.cache(lambda: pipeline_at(root, ref, pipeline))  # read once, if asked
         outcome = judge(
             root,
             pipeline,
@@ -104,8 +106,9 @@ def run(
             ref,
             lambda: resolve_tracking_uri(root, tracking_uri, loaded.config),
             training_frame=lambda: _training_rows(root, pipeline),
+            base_pipeline=base_spec,
         )
-        outcome = _with_gate_changes(root, ref, pipeline, outcome)
+        outcome = _with_gate_changes(ref, pipeline, outcome, base_spec)
     except Exception as exc:
         record_failure(outputs, name, "compare", exc)
         raise
@@ -136,14 +139,17 @@ def _trained_here(
         )
 
 
-def _with_gate_changes(root: Path, ref: str, pipeline: Pipeline, outcome: Verdict) -> Verdict:
+def _with_gate_changes(
+    ref: str, pipeline: Pipeline, outcome: Verdict, base: Callable[[], Pipeline | None]
+) -> Verdict:
     """The verdict, noting where the pull request judges the candidate by other gates than
-    the base's (against a deployed model: without one, nothing it replaces is at stake)."""
+    the base's (``base``: the pipeline as ``ref`` declares it), against a deployed model:
+    without one, nothing it replaces is at stake."""
     from dataclasses import replace
 
     from mlgitops.evaluation.gatediff import note
 
-    found = note(root, ref, pipeline) if outcome.baseline.available else None
+    found = note(ref, pipeline, base()) if outcome.baseline.available else None
     if found is None:
         return outcome
     comparison = outcome.comparison
@@ -178,6 +184,7 @@ def judge(
     uri: Callable[[], str],
     deployed_from: Callable[[ProvenanceRecord, str], DeployedModel] | None = None,
     training_frame: Callable[[], Any] | None = None,
+    base_pipeline: Callable[[], Pipeline | None] | None = None,
 ) -> Verdict:
     """The verdict on ``candidate`` against what ``ref`` says is deployed.
 
@@ -188,7 +195,8 @@ def judge(
     (default: loaded from MLflow in this process; ``deploy`` gives its recorded outputs);
     ``training_frame`` the candidate's training rows, read where its recorded ones are
     fingerprinted over other columns than the deployed model's
-    (:func:`mlgitops.evaluation.pairing.over_columns_of`).
+    (:func:`mlgitops.evaluation.pairing.over_columns_of`); ``base_pipeline`` the pipeline
+    as ``ref`` declares it (default: read from ``ref``), asked only for the split-key note.
     """
     from mlgitops.evaluation import assess, baseline, pairing, scoring, verdict
     from mlgitops.evaluation.deployed import load_model
@@ -231,7 +239,7 @@ def judge(
             comparison,
             deployed.training,
             (*candidate.feature_names, pipeline.data.target),  # the default split key
-            lambda: baseline.pipeline_at(root, ref, pipeline),
+            base_pipeline or (lambda: baseline.pipeline_at(root, ref, pipeline)),
         )
     return verdict.decide(
         pipeline,

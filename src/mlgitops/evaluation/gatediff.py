@@ -7,8 +7,6 @@ evaluated must say so where its verdict is read, not only in its file diff.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from mlgitops.spec.model import Pipeline
 
 _CONDITIONS = ("min", "max", "max_drop", "max_relative_drop")
@@ -55,12 +53,10 @@ def changes(base: Pipeline, head: Pipeline) -> list[str]:
     return out
 
 
-def note(root: Path, ref: str, pipeline: Pipeline) -> str | None:
-    """The note that ``pipeline``'s gates are not those of its spec at ``ref``; None where
-    they are, or where ``ref`` holds no spec of it that mlgitops reads."""
-    from mlgitops.evaluation.baseline import pipeline_at
-
-    base = pipeline_at(root, ref, pipeline)
+def note(ref: str, pipeline: Pipeline, base: Pipeline | None) -> str | None:
+    """The note that ``pipeline``'s gates are not those of ``base``, the pipeline as its
+    spec at ``ref`` declares it; None where they are, or where ``ref`` holds no spec of it
+    that mlgitops reads (``base`` None: :func:`~mlgitops.evaluation.baseline.pipeline_at`)."""
     if base is None:  # none, or one this version no longer reads: no gates to hold it to
         return None
     found = changes(base, pipeline)
