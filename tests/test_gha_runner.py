@@ -127,3 +127,82 @@ def test_expressions_compare_across_types_as_github_does(expression: str, expect
     from tests.fixtures.gha_expressions import evaluate
 
     assert evaluate(expression, {}) is expected
+
+
+def test_each_job_gets_a_token_for_its_own_permissions(tmp_path: Path) -> None:
+    """A job's ``permissions`` replace its workflow's; neither: the restricted default; a
+    fork's pull request: read at most, and no OIDC token. ``github.token`` and
+    ``secrets.GITHUB_TOKEN`` are the job's own."""
+    from tests.fixtures.gha_runner import SCOPES
+
+    minted: list[dict[str, str]] = []
+
+    def mint(permissions: dict[str, str]) -> str:
+        minted.append(permissions)
+        return f"token-{len(minted)}"
+
+    check = {"run": 'test "$T" = "${{ github.token }}" && test "$T" = "token-$N"'}
+    jobs = {
+        "own": {
+            "runs-on": "ubuntu-24.04",
+            "permissions": {"statuses": "write", "id-token": "write"},
+            "env": {"T": "${{ secrets.GITHUB_TOKEN }}", "N": "1"},
+            "steps": [check],
+        },
+        "inherits": {
+            "runs-on": "ubuntu-24.04",
+            "needs": "own",
+            "env": {"T": "${{ secrets.GITHUB_TOKEN }}", "N": "2"},
+            "steps": [check],
+        },
+    }
+    workflow = tmp_path / "workflow.yml"
+    every_read = dict.fromkeys(SCOPES, "read")
+    for top, event, head, own, inherited in [
+        ("read-all", "push", None, {"statuses": "write", "id-token": "write"}, every_read),
+        (None, "push", None, {"statuses": "write", "id-token": "write"}, DEFAULT),
+        (None, "pull_request", "octo/ml", {"statuses": "write", "id-token": "write"}, DEFAULT),
+        (None, "pull_request", "fork/ml", {"statuses": "read"}, DEFAULT),
+        ("write-all", "pull_request", "fork/ml", {"statuses": "read"}, FORK_ALL),
+    ]:
+        minted.clear()
+        document: dict[str, object] = {"name": "t", "on": event, "jobs": jobs}
+        if top is not None:
+            document["permissions"] = top
+        workflow.write_text(yaml.safe_dump(document))
+        runner = Runner(
+            workspace=tmp_path,
+            artifacts=tmp_path / "artifacts",
+            repository="octo/ml",
+            base_env={"PATH": os.environ["PATH"], "HOME": os.environ["HOME"]},
+            secrets={"GITHUB_TOKEN": "the-repository-s"},
+            mint=mint,
+        )
+        payload = {"pull_request": {"head": {"repo": {"full_name": head}}}} if head else {}
+        run = runner.run_workflow(workflow, event, payload, sha="0" * 40, ref="refs/heads/x")
+        assert [j.result for j in run.jobs.values()] == ["success", "success"], [
+            s.log for j in run.jobs.values() for s in j.steps
+        ]
+        assert minted == [own, inherited], (top, event, head)
+
+
+DEFAULT = {"contents": "read", "packages": "read"}
+#: ``write-all`` in a fork's pull request: every scope read, and no OIDC token.
+FORK_ALL = {
+    scope: "read"
+    for scope in (
+        "actions",
+        "attestations",
+        "checks",
+        "contents",
+        "deployments",
+        "discussions",
+        "issues",
+        "packages",
+        "pages",
+        "pull-requests",
+        "repository-projects",
+        "security-events",
+        "statuses",
+    )
+}

@@ -152,6 +152,7 @@ class Loop:
             local_action_refs=("mlgitops/mlgitops",),
             next_run_id=1000 + 100 * self.runs,
             on_job=self._job_started,
+            mint=self.github.mint,  # each job's token holds the job's permissions alone
         )
 
     def _job_started(self, run_id: int, name: str) -> None:
@@ -568,6 +569,41 @@ def test_a_pull_request_that_edits_an_overlay_s_model_line_fails_its_status(
     ), run.jobs["report"].log[-3000:]
     [comment] = github_server.state.comments_on(7)
     assert "Training and comparison were skipped because the check job failed" in comment["body"]
+
+
+def _revert_head(loop: Loop, branch: str) -> str:
+    """The branch's last commit reverted, pushed: a pull request of one commit then changes
+    nothing."""
+    git(loop.dev, "checkout", "-q", branch)
+    git(loop.dev, "revert", "--no-edit", "HEAD")
+    git(loop.dev, "push", "-q", "origin", branch)
+    return git(loop.dev, "rev-parse", "HEAD")
+
+
+def test_a_pull_request_that_stops_touching_the_pipeline_retracts_its_report(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """A push that takes back the pull request's change to the pipeline's inputs: the
+    required status turns green, "inputs unchanged", and the sticky comment must say so too.
+    It kept the last report, a ❌ for a commit the pull request no longer holds, under a
+    green status."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    sha = loop.branch("strict", "accuracy: {min: 0.85}", "accuracy: {min: 0.85")
+    run = loop.pull_request(9, "strict", sha)
+    assert _results(run) == CHECK_FAILED, _explain(run)
+    [comment] = github_server.state.comments_on(9)
+    assert "❌" in comment["body"] and "the specs do not load" in comment["body"]
+    reverted = _revert_head(loop, "strict")
+    again = loop.pull_request(9, "strict", reverted)
+    assert _results(again) == UNAFFECTED, _explain(again)
+    status = _status(github_server, reverted)
+    assert (status["state"], status["description"]) == ("success", "inputs unchanged")
+    [retracted] = github_server.state.comments_on(9)
+    body = str(retracted["body"])
+    assert retracted["id"] == comment["id"] and body.startswith(MARKER), body
+    assert "❌" not in body and "do not load" not in body, body
+    assert f"## ✅ mlgitops `{PIPELINE}`: inputs unchanged" in body, body
+    assert f"<code>{reverted[:12]}</code>" in body, body
 
 
 #: Spec changes a pull request may make by mistake, the place each names, and what it says.

@@ -351,7 +351,11 @@ def test_pr_workflow_jobs(repos: dict[str, Rendered]) -> None:
     workflow = repos["regression"].workflow("mlgitops-house-prices-pr.yml")
     jobs = workflow["jobs"]
     assert list(jobs) == ["plan", "check", "train", "watchdog", "report"]
-    assert jobs["plan"]["permissions"] == {"contents": "read", "statuses": "write"}
+    assert jobs["plan"]["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "statuses": "write",
+    }
     assert "if" not in jobs["plan"]  # the job that always runs and always reports
     assert jobs["check"]["if"] == "${{ needs.plan.outputs.affected == 'true' }}"
     assert jobs["check"]["runs-on"] == "ubuntu-24.04"

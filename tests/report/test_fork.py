@@ -241,10 +241,40 @@ def test_a_fork_that_touches_no_input_gets_inputs_unchanged(
         "pulls/list",
         "pulls/list-files",
         "repos/create-commit-status",
+        "issues/list-comments",  # a report an earlier push left would say so now: none
     ]
     assert capsys.readouterr().out.splitlines()[0] == (
         "report tumors: pull request #7 changes none of the pipeline's inputs "
         "(2 files, per GitHub): inputs unchanged"
+    )
+
+
+def test_a_fork_s_report_an_earlier_push_left_says_its_inputs_are_now_unchanged(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The fork's earlier push touched the pipeline and got a ❌ report; its next push
+    takes the change back. The status turns green, "inputs unchanged", and the comment
+    must not keep the failed verdict under it."""
+    state = github_server.state
+    state.add_pull(7, HEAD, head_repo="fork/ml", head_ref="docs", files=["README.md"])
+    earlier = state.add_comment(7, "<!-- mlgitops:report:tumors -->\n\n## ❌ mlgitops `tumors`")
+    event = workflow_run_event(head_branch="docs")
+    github_env(github_server.api_url, "workflow_run", event, github_server.token)
+    assert report(report_repo, "--from-artifact", str(tmp_path / "none")) == 0
+    [status] = state.statuses
+    assert (status["state"], status["description"]) == ("success", "inputs unchanged")
+    [comment] = state.comments_on(7)
+    assert comment["id"] == earlier["id"]
+    body = str(comment["body"])
+    assert body.startswith("<!-- mlgitops:report:tumors -->\n\n## ✅ mlgitops `tumors`: inputs")
+    assert "❌" not in body and f"<code>{HEAD[:12]}</code>" in body, body
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"report tumors: updated the comment on pull request #7 (inputs unchanged): "
+        f"{comment['html_url']}"
     )
 
 

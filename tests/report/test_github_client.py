@@ -20,10 +20,12 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def client(server: GitHubServer, sleeps: Sleeps | None = None, **options: float) -> GitHub:
+def client(
+    server: GitHubServer, sleeps: Sleeps | None = None, token: str | None = None, **options: float
+) -> GitHub:
     return GitHub(
         requests.Session(),
-        token=server.token,
+        token=token or server.token,
         api_url=server.api_url,
         sleep=sleeps if sleeps is not None else Sleeps(),
         clock=lambda: 1_000_000.0,
@@ -180,6 +182,41 @@ def test_the_server_rejects_what_the_contract_does_not_describe(
         api.request("POST", f"/repos/{REPO}/statuses/{SHA}", body={"state": "great"})
     assert len(github_server.violations) == 2
     github_server.violations.clear()
+
+
+def test_a_job_s_token_may_do_what_its_permissions_grant_and_nothing_else(
+    github_server: GitHubServer,
+) -> None:
+    """GitHub answers 403 where a job's ``permissions`` lack what the request needs; the
+    test server does too, and counts it a violation (a generated workflow short of a
+    permission fails on GitHub)."""
+    github_server.state.add_pull(7, SHA)
+    reader = client(github_server, token=github_server.mint({"pull-requests": "read"}))
+    assert reader.list_issue_comments(REPO, 7) == []
+    assert reader.get_pull(REPO, 7)["number"] == 7
+    with pytest.raises(GitHubError, match=r"403 .*issues/create-comment needs pull-requests: "):
+        reader.create_issue_comment(REPO, 7, "hello")
+    with pytest.raises(GitHubError, match=r"403 .*needs statuses: write; the job's token holds"):
+        reader.request("POST", f"/repos/{REPO}/statuses/{SHA}", body={"state": "success"})
+    assert len(github_server.violations) == 2
+    github_server.violations.clear()
+    writer = client(github_server, token=github_server.mint({"issues": "write"}))
+    writer.create_issue_comment(REPO, 7, "hello")  # a pull request's comments are its issue's
+    assert [c["body"] for c in github_server.state.comments_on(7)] == ["hello"]
+    client(github_server).create_commit_status(  # the server's own token may do anything
+        REPO, SHA, state="success", context="c", description="d", target_url=None
+    )
+    nothing = client(github_server, token=github_server.mint({}))
+    with pytest.raises(GitHubError, match=r"403 .*holds nothing"):
+        nothing.get_pull(REPO, 7)
+    github_server.violations.clear()
+
+
+def test_every_operation_the_server_answers_says_what_a_job_needs_for_it() -> None:
+    from tests.fixtures.github_server import HANDLERS, NEEDS
+
+    assert set(HANDLERS) - set(NEEDS) == {"rate-limit/get"}
+    assert set(NEEDS) <= set(HANDLERS)
 
 
 def test_refs_pulls_issues_and_artifacts(github_server: GitHubServer) -> None:

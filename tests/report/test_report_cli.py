@@ -339,6 +339,57 @@ def test_a_pull_request_that_does_not_touch_the_pipeline_gets_inputs_unchanged(
     )
 
 
+def test_a_report_an_earlier_push_left_says_the_inputs_are_now_unchanged(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A push that takes back the pull request's change to the pipeline: plan posts
+    "inputs unchanged" as success, and the comment, which held the ❌ of the earlier
+    commit, says its report no longer applies. A marked comment by anyone else is left
+    alone; a pull request with no comment gets none."""
+    state = github_server.state
+    state.add_pull(7, HEAD)
+    mallory = {"login": "mallory", "id": 666, "type": "User"}
+    planted = state.add_comment(7, MARKER + "\nall gates passed, ship it", user=mallory)
+    report_repo.full()
+    failed = fixture("verdict.json")
+    failed["passed"] = False
+    failed["gates"][2].update(status="fail", value=0.8, reason="0.8 < 0.85")
+    report_repo.write(verdict=failed)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo) == 0
+    [ours] = [c for c in marked(github_server) if c["id"] != planted["id"]]
+    assert "❌" in str(ours["body"])
+    capsys.readouterr()
+
+    head = "d" * 40
+    state.add_pull(7, head)
+    github_env(
+        github_server.api_url, "pull_request", pull_request_event(7, head), github_server.token
+    )
+    assert report(report_repo, "--inputs-unchanged") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"report tumors: status mlgitops/tumors is success on {head[:12]}: inputs unchanged",
+        f"report tumors: updated the comment on pull request #7 (inputs unchanged): "
+        f"{ours['html_url']}",
+    ]
+    body = state.comments[ours["id"]]["body"]
+    assert body == (
+        f"{MARKER}\n\n## ✅ mlgitops `tumors`: inputs unchanged\n\n> [!NOTE]\n"
+        "> The pull request no longer changes any of the pipeline's inputs, so nothing was "
+        "validated, trained or compared for this commit. The report this comment held was "
+        "for an earlier commit and no longer applies.\n\n"
+        f"<sub>Updated by <code>mlgitops report</code> for commit <code>{head[:12]}</code>.</sub>\n"
+    )
+    assert state.comments[planted["id"]]["body"] == MARKER + "\nall gates passed, ship it"
+    assert len(state.comments) == 2
+    updates = len(github_server.calls("issues/update-comment"))
+    assert report(report_repo, "--inputs-unchanged") == 0  # the plan job run again
+    assert len(github_server.calls("issues/update-comment")) == updates
+
+
 @pytest.mark.parametrize("kind", ["failed", "budget"])
 def test_a_document_holding_text_that_is_not_unicode_is_bad_input_naming_it(
     report_repo: ReportRepo, capsys: pytest.CaptureFixture[str], kind: str

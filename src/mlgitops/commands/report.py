@@ -27,8 +27,14 @@ from mlgitops.masking import masked
 from mlgitops.outputs import Outputs, set_github_outputs, shown
 from mlgitops.report import forks, outcome, render
 from mlgitops.report.context import Target
-from mlgitops.report.deliver import comment_text, job_summary, post, post_state, post_unreported
-from mlgitops.report.forks import UNCHANGED
+from mlgitops.report.deliver import (
+    comment_text,
+    job_summary,
+    post,
+    post_state,
+    post_unreported,
+    retract,
+)
 from mlgitops.report.handoff import (
     KINDS,
     read_documents,
@@ -36,7 +42,7 @@ from mlgitops.report.handoff import (
     require_one_candidate,
     require_results,
 )
-from mlgitops.report.render import MISNAMED, unloadable, unnamed
+from mlgitops.report.render import MISNAMED, UNCHANGED, unloadable, unnamed
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.model import Pipeline
 
@@ -298,6 +304,8 @@ def _unchanged(name: str, where: Target, check_run: bool) -> int:
         return EXIT_OK
     client = client_from_env(token, os.environ)
     post_state(client, name, where, "success", description, check_run, description)
+    if where.pr is not None:
+        retract(client, name, where, where.pr)
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from mlgitops.github.payloads import event_from_env
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.report.context import Target
 from mlgitops.report.markdown import cut
-from mlgitops.report.render import marker
+from mlgitops.report.render import UNCHANGED, marker, unchanged
 
 #: GitHub's limit on a job summary's size.
 SUMMARY_LIMIT = 1024 * 1024
@@ -130,6 +130,24 @@ def post_state(
     console.line(
         f"report {name}: {kind} {context_name} is {state} on {where.sha[:12]}: {description}"
     )
+
+
+def retract(client: Any, name: str, where: Target, number: int) -> None:
+    """The pipeline's comment on pull request ``number``, where it has one, says that the
+    pull request no longer touches the pipeline's inputs (its report judged an earlier
+    commit, and the status is now success); no comment is created where there is none."""
+    from mlgitops.github import login_from_env
+    from mlgitops.report import publish
+
+    assert where.repo is not None
+    login = login_from_env(os.environ)
+    body = unchanged(name, where.sha)
+    posted = publish.update_comment(client, where.repo, number, marker(name), body, login)
+    if posted is not None:
+        console.line(
+            f"report {name}: {posted.action} the comment on pull request #{number} "
+            f"({UNCHANGED}): {posted.url}"
+        )
 
 
 def post_unreported(

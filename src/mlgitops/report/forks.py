@@ -14,12 +14,9 @@ from mlgitops.errors import EXIT_FAILED, EXIT_OK
 from mlgitops.outputs import shown
 from mlgitops.report import context
 from mlgitops.report.context import Target
-from mlgitops.report.deliver import post_state
-from mlgitops.report.render import CHECK_FAILED
+from mlgitops.report.deliver import post_state, retract
+from mlgitops.report.render import CHECK_FAILED, UNCHANGED
 from mlgitops.spec.model import Pipeline
-
-#: The status of a pull request that touches none of the pipeline's inputs.
-UNCHANGED = "inputs unchanged"
 
 
 def fork_pull(
@@ -75,6 +72,7 @@ def fork_pull(
                 f"({len(entries)} files, per GitHub): {UNCHANGED}"
             )
             post_state(client, name, where, "success", UNCHANGED, check_run, UNCHANGED)
+            retract(client, name, where, number)
             return EXIT_OK
         else:
             listed = ", ".join(touched[:3]) + (

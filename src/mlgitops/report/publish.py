@@ -55,6 +55,15 @@ def upsert_comment(
     return posted or _create(client, repo, number, marker, body, login)
 
 
+def update_comment(
+    client: GitHub, repo: str, number: int, marker: str, body: str, login: str = ACTIONS_BOT
+) -> Posted | None:
+    """Update the pipeline's comment where pull request ``number`` has one; None where it
+    has none (nothing is created)."""
+    existing = _marked(client, repo, number, marker, login)
+    return _update(client, repo, existing, body) if existing else None
+
+
 def _update(client: GitHub, repo: str, existing: list[dict[str, Any]], body: str) -> Posted | None:
     """The oldest marked comment updated, the others retired; None where it was deleted
     since it was listed (GitHub answers 404): the report is then created anew."""

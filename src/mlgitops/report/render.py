@@ -59,6 +59,24 @@ class ReportInput:
 #: The status where the check job failed before anything trained.
 CHECK_FAILED = "the check job failed (render --check or validate): see its log"
 
+#: The status of a pull request that touches none of the pipeline's inputs.
+UNCHANGED = "inputs unchanged"
+
+
+def unchanged(pipeline: str, commit: str | None) -> str:
+    """The comment of a pull request whose head no longer touches the pipeline's inputs: the
+    report it held judged an earlier commit."""
+    note = (
+        "> The pull request no longer changes any of the pipeline's inputs, so nothing was "
+        "validated, trained or compared for this commit. The report this comment held was "
+        "for an earlier commit and no longer applies."
+    )
+    headline = f"## ✅ mlgitops {code(pipeline)}: {UNCHANGED}"
+    return (
+        "\n".join([marker(pipeline), "", headline, "", "> [!NOTE]", note, "", _updated(commit)])
+        + "\n"
+    )
+
 
 def outcome(report: ReportInput) -> tuple[str, str]:
     """(commit status state, short description) for the report."""

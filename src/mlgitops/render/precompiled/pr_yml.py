@@ -54,7 +54,7 @@ def root(context, missing=missing):
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
     yield str((undefined(name='report_timeout') if l_0_report_timeout is missing else l_0_report_timeout))
-    yield '\n    permissions:\n      contents: read  # check out the repository\n      statuses: write  # "inputs unchanged" on a pull request that does not touch the pipeline\n    outputs:\n      affected: '
+    yield '\n    permissions:\n      contents: read  # check out the repository\n      pull-requests: write  # a report comment an earlier push left, told the inputs are unchanged\n      statuses: write  # "inputs unchanged" on a pull request that does not touch the pipeline\n    outputs:\n      affected: '
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.decide.outputs.affected'))
     yield '\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
@@ -308,5 +308,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=44&4=46&12=48&20=50&26=52&27=54&32=56&35=58&45=60&49=62&53=64&54=66&55=68&66=70&67=72&70=74&73=76&78=78&79=80&80=82&84=84&87=86&91=88&94=91&99=94&101=96&102=98&103=100&104=102&115=105&116=107&119=109&120=111&121=113&125=115&126=117&130=119&132=121&134=123&142=125&143=127&145=129&147=131&148=135&157=143&158=145&159=147&161=150&163=153&167=155&173=157&179=161&180=165&183=171&184=173&185=175&188=177&192=179&198=183&202=185&203=187&205=189&206=191&209=194&211=196&212=198&218=201&219=203&221=205&223=207&224=211&230=219&234=222&235=224&236=226&244=228&248=230&251=232&252=234&253=236&255=238&261=241&262=243&263=245&270=247&276=249&277=253&278=255&279=257&281=259&282=261&288=265&289=269&291=275&303=279&304=283&307=289&310=291&311=293&312=295&314=297&316=299&317=301&319=303&320=305'
-SOURCE = 'sha256:5eee2e8359025375c8056ebaae7bcfd1056f43d73bab4426293562f7e9bdc590'
+debug_info = '1=44&4=46&12=48&20=50&26=52&27=54&33=56&36=58&46=60&50=62&54=64&55=66&56=68&67=70&68=72&71=74&74=76&79=78&80=80&81=82&85=84&88=86&92=88&95=91&100=94&102=96&103=98&104=100&105=102&116=105&117=107&120=109&121=111&122=113&126=115&127=117&131=119&133=121&135=123&143=125&144=127&146=129&148=131&149=135&158=143&159=145&160=147&162=150&164=153&168=155&174=157&180=161&181=165&184=171&185=173&186=175&189=177&193=179&199=183&203=185&204=187&206=189&207=191&210=194&212=196&213=198&219=201&220=203&222=205&224=207&225=211&231=219&235=222&236=224&237=226&245=228&249=230&252=232&253=234&254=236&256=238&262=241&263=243&264=245&271=247&277=249&278=253&279=255&280=257&282=259&283=261&289=265&290=269&292=275&304=279&305=283&308=289&311=291&312=293&313=295&315=297&317=299&318=301&320=303&321=305'
+SOURCE = 'sha256:acc50cf30e80033c6380002ba213e588c60b56babc4e551719822114869a40af'
