@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fixtures.gha_runner import Runner, WorkflowRun
+from tests.fixtures.gha_runner import SCOPES, Runner, WorkflowRun
 
 UPLOAD = "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f"
 DOWNLOAD = "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c"
@@ -133,8 +133,6 @@ def test_each_job_gets_a_token_for_its_own_permissions(tmp_path: Path) -> None:
     """A job's ``permissions`` replace its workflow's; neither: the restricted default; a
     fork's pull request: read at most, and no OIDC token. ``github.token`` and
     ``secrets.GITHUB_TOKEN`` are the job's own."""
-    from tests.fixtures.gha_runner import SCOPES
-
     minted: list[dict[str, str]] = []
 
     def mint(permissions: dict[str, str]) -> str:
@@ -188,21 +186,4 @@ def test_each_job_gets_a_token_for_its_own_permissions(tmp_path: Path) -> None:
 
 DEFAULT = {"contents": "read", "packages": "read"}
 #: ``write-all`` in a fork's pull request: every scope read, and no OIDC token.
-FORK_ALL = {
-    scope: "read"
-    for scope in (
-        "actions",
-        "attestations",
-        "checks",
-        "contents",
-        "deployments",
-        "discussions",
-        "issues",
-        "packages",
-        "pages",
-        "pull-requests",
-        "repository-projects",
-        "security-events",
-        "statuses",
-    )
-}
+FORK_ALL = {scope: "read" for scope in SCOPES if scope != "id-token"}
