@@ -183,6 +183,20 @@ def git(*args: str, cwd: Path, check: bool = True, env: Mapping[str, str] | None
     return run(["git", *args], cwd=cwd, check=check, env=env).stdout.rstrip("\n")
 
 
+def head_commit(root: Path) -> str:
+    """The commit ``HEAD`` names; BadInput where it names none (a repository with no commit
+    yet), and git's own error where ``root`` is no repository."""
+    found = git("rev-parse", "--verify", "--quiet", "HEAD^{commit}", cwd=root, check=False)
+    if found:
+        return found
+    if git("rev-parse", "--git-dir", cwd=root, check=False):
+        raise BadInput(
+            f"HEAD names no commit in {root}: the repository has none yet "
+            "(commit its files, then run this again)"
+        )
+    return git("rev-parse", "HEAD", cwd=root)  # no repository: git says so
+
+
 def git_to_file(*args: str, cwd: Path, dest: Path) -> bool:
     """``git ARGS`` with its stdout (bytes) streamed into ``dest``; False when git fails."""
     import subprocess

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mlgitops import proc
 from mlgitops.errors import BadInput, ServiceError
 from mlgitops.gitops.edits import deploy_edit
 from mlgitops.gitops.message import parse_trailers
@@ -226,3 +227,33 @@ def test_a_checkout_without_a_git_identity_commits_as_mlgitops(
     assert git(world.remote, "log", "-1", "--format=%an <%ae>|%cn <%ce>", "main") == (
         "mlgitops <mlgitops@users.noreply.github.com>|mlgitops <mlgitops@users.noreply.github.com>"
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["deploy", "tumors", "--env", "staging", "--no-push"],
+        ["promote", "tumors", "--to", "production", "--no-push"],
+        ["rollback", "tumors", "--env", "staging", "--no-push"],
+    ],
+    ids=["deploy", "promote", "rollback"],
+)
+def test_a_repository_with_no_commit_yet_is_bad_input_saying_so(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mlgitops init`` and a delivery command before the first commit: git's "ambiguous
+    argument 'HEAD'" and its usage text were the error."""
+    from mlgitops.cli import main
+
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    assert main(["-C", str(root), "init"]) == 0
+    capsys.readouterr()
+    assert main(["-C", str(root), *command]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f"mlgitops {command[0]}: error: HEAD names no commit in {root}: the repository has "
+        "none yet (commit its files, then run this again)\n"
+    ), err
+    assert not proc.git("rev-parse", "--verify", "--quiet", "HEAD", cwd=root, check=False)

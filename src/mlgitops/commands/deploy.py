@@ -140,7 +140,7 @@ def run(
     pinned = delivery.pinned_image(pipeline, image)
     where = delivery.target(loaded, remote, no_push, attempts)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-    head = proc.git("rev-parse", "HEAD", cwd=root)
+    head = proc.head_commit(root)
     if predict is not None and predictions is None:
         raise BadInput("--predict writes the model's outputs to --predictions DIR: name it")
     if model_timeout is None:  # the reviewed spec's, where the command line names none

@@ -106,7 +106,7 @@ def run(
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     if planned is not None:
         delivery.check_registry(root, uri, name, planned)
-    head = proc.git("rev-parse", "HEAD", cwd=root)
+    head = proc.head_commit(root)
     try:  # the record promoted among them
         records.check_records(root, uri, pipeline, head, where, writing=records.Writing(to))
     except BadInput as exc:

@@ -169,7 +169,7 @@ def planned_version(root: Path, edit: Edit, overlay: Overlay) -> Planned | None:
     from mlgitops.gitops.edits import read_record
     from mlgitops.results import load_provenance
 
-    snapshot = Snapshot(root, proc.git("rev-parse", "HEAD", cwd=root))
+    snapshot = Snapshot(root, proc.head_commit(root))
     change = edit(snapshot)
     if isinstance(change, Unchanged):
         record = read_record(snapshot, overlay) if change.settled else None

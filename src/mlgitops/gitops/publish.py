@@ -110,7 +110,7 @@ def publish(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Published | Unchanged:
     """Commit ``edit`` on the branch tip and push it; :class:`Unchanged` when nothing changes."""
-    head = proc.git("rev-parse", "HEAD", cwd=root)
+    head = proc.head_commit(root)
     base = head
     if target.remote is not None:  # HEAD must be on the branch, or the push lands its commits
         _fetch(root, target, head)
