@@ -589,3 +589,17 @@ def test_a_verdict_number_no_float_holds_is_bad_input_naming_it(
         f"number of 401 digits {FLOATLESS}\n",
     )
     assert not (report_repo.handoff / "report.md").exists()
+
+
+@pytest.mark.parametrize("given", ["0", "-3", "7.5", "seven", "٣"])
+def test_a_pull_request_number_that_is_none_is_a_usage_error(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    """``--pr 0`` or ``--pr -3`` was taken, and asked GitHub for that pull request."""
+    with pytest.raises(SystemExit) as stopped:
+        report(report_repo, "--inputs-unchanged", "--pr", given)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"mlgitops report: error: argument --pr: expected a pull request number (1, 2, ...): "
+        f"{given!r}\n"
+    )

@@ -26,6 +26,15 @@ def seconds(most: float) -> Callable[[str], float]:
     return parse
 
 
+def pull_number(text: str) -> int:
+    """An ``argparse`` type: a pull request's number, a whole number from 1."""
+    import argparse
+
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a pull request number (1, 2, ...): {text!r}")
+    return int(text)
+
+
 def utf8_name(text: str) -> str:
     """An ``argparse`` type: a file name or URL that is UTF-8 text (one that is not reaches
     Python as lone surrogates, which no report, all UTF-8, can write)."""

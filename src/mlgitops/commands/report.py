@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops import console, fsio
+from mlgitops.commands import pull_number
 from mlgitops.errors import EXIT_OK, BadInput, Problem, SpecError
 from mlgitops.github.payloads import event_from_env
 from mlgitops.masking import masked
@@ -69,7 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pr",
-        type=int,
+        type=pull_number,
         default=None,
         metavar="N",
         help="pull request number (default: from the GitHub event)",
