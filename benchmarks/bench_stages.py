@@ -17,7 +17,8 @@ in the spec or (``--schema file``) the same columns as a pandera YAML file, as
   train    `mlgitops train --force` alone, for its own ratio.
 
 Prints each stage's median seconds, their sum, and the ratio to the bare script
-(target <= 1.30x, issue 17), with train's own ratio (target <= 1.10x). mlgitops' bytecode
+(target <= 1.30x, issue 17; the product's design asks <= 1.15x of the whole PR flow, printed
+beside it), with train's own ratio (target <= 1.10x). mlgitops' bytecode
 is compiled first, as installing it does.
 """
 
@@ -40,6 +41,8 @@ from bench_train import BARE, SPEC, compile_package, load_line, make_data  # noq
 from tests.fixtures.mlflow_server import start_mlflow_server  # noqa: E402
 
 TARGET_STAGES, TARGET_TRAIN = 1.30, 1.10
+#: The design's figure for the whole PR flow against the same bare script.
+DESIGN_STAGES = 1.15
 GATES = "gates:\n  roc_auc: {min: 0.5}\n"
 
 
@@ -129,7 +132,8 @@ def main() -> None:
     train = statistics.median(train_s) / bare
     print(
         f"{'validate+train+compare+report':32} {total:7.2f} s   ratio {ratio:.2f}x "
-        f"(target <= {TARGET_STAGES}x: {'ok' if ratio <= TARGET_STAGES else 'OVER'})"
+        f"(target <= {TARGET_STAGES}x: {'ok' if ratio <= TARGET_STAGES else 'OVER'}; "
+        f"design <= {DESIGN_STAGES}x: {'ok' if ratio <= DESIGN_STAGES else 'OVER'})"
     )
     print(
         f"{'train alone':32} {'':7}     ratio {train:.2f}x "
