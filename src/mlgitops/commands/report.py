@@ -102,7 +102,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--inputs-unchanged",
         action="store_true",
         help="the pull request touches none of the pipeline's inputs (as `plan` decided): "
-        'post the status mlgitops/NAME as success, "inputs unchanged", and no comment',
+        'post the status mlgitops/NAME as success, "inputs unchanged"; create no comment, and '
+        "turn the pipeline's comment, where an earlier push left one, into a note that its "
+        "report no longer applies",
     )
     parser.add_argument(
         "--check-job",
