@@ -606,6 +606,48 @@ def test_a_pull_request_that_stops_touching_the_pipeline_retracts_its_report(
     assert f"<code>{reverted[:12]}</code>" in body, body
 
 
+def test_a_report_an_earlier_push_left_is_marked_while_the_next_push_is_checked(
+    tmp_path: Path,
+    mlflow_e2e: MlflowServer,
+    github_server: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second push that touches the pipeline: while its run validates (and would train),
+    the comment held the first push's ❌ as if it were this commit's. Plan marks it as an
+    earlier commit's; the second run's report replaces all of it."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    first = loop.branch("twice", "accuracy: {min: 0.85}", "accuracy: {min: 0.85")
+    run = loop.pull_request(14, "twice", first)
+    assert _results(run) == CHECK_FAILED, _explain(run)
+    [comment] = github_server.state.comments_on(14)
+    earlier = str(comment["body"])  # the server's comment changes in place
+    spec = loop.dev / "pipelines" / f"{PIPELINE}.yaml"
+    spec.write_text(spec.read_text().replace("roc_auc: {min: 0.90,", "roc_auc: {min: 0.91,"))
+    git(loop.dev, "commit", "-qam", "A stricter floor too")
+    git(loop.dev, "push", "-q", "origin", "twice")
+    second = git(loop.dev, "rev-parse", "HEAD")
+    seen: list[str] = []
+    started = loop._job_started
+
+    def look(run_id: int, name: str) -> None:  # what a reviewer reads while the job runs
+        started(run_id, name)
+        if name == "check and validate":
+            seen.extend(str(c["body"]) for c in github_server.state.comments_on(14))
+
+    monkeypatch.setattr(loop, "_job_started", look)
+    again = loop.pull_request(14, "twice", second)
+    assert _results(again) == CHECK_FAILED, _explain(again)
+    [marked_then] = seen
+    assert marked_then.startswith(f"{MARKER}\n\n<!-- mlgitops:pending -->"), marked_then
+    assert f"⏳ Commit <code>{second[:12]}</code> is being validated" in marked_then
+    assert marked_then.endswith(earlier.removeprefix(MARKER + "\n\n")), marked_then
+    assert f"<code>{first[:12]}</code>" in earlier
+    [after] = github_server.state.comments_on(14)
+    body = str(after["body"])
+    assert after["id"] == comment["id"] and "mlgitops:pending" not in body, body
+    assert f"<code>{second[:12]}</code>" in body and "the specs do not load" in body, body
+
+
 #: Spec changes a pull request may make by mistake, the place each names, and what it says.
 BROKEN_SPECS = {
     "a value of the wrong type": (

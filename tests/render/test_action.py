@@ -38,6 +38,8 @@ DEFAULTS = {
     "CURRENT": "",
     "CHECK": "false",
     "COMPARE": "false",
+    "UNCHANGED": "false",
+    "PENDING": "false",
     "FROM_ARTIFACT": "",
     "OUTPUT_DIR": "",
     "TRACKING_URI": "",
@@ -376,6 +378,23 @@ def test_check_job_is_a_job_result_and_goes_with_report(tmp_path: Path) -> None:
     assert ran.stdout == f"{prefix}input 'check-job' only goes with command 'report'\n"
 
 
+def test_pending_goes_with_report_alone(tmp_path: Path) -> None:
+    ran = _run("inputs", tmp_path, COMMAND="report", PIPELINE="p", PENDING="true")
+    assert (ran.code, ran.stdout) == (0, "")
+    prefix = "::error title=mlgitops action::"
+    ran = _run("inputs", tmp_path, COMMAND="validate", PIPELINE="p", PENDING="true")
+    assert ran.stdout == f"{prefix}input 'pending' only goes with command 'report'\n"
+    ran = _run("inputs", tmp_path, COMMAND="report", PIPELINE="p", PENDING="true", UNCHANGED="true")
+    assert ran.stdout == (
+        f"{prefix}inputs 'pending' and 'unchanged': a pull request is one or the other\n"
+    )
+    ran = _run("inputs", tmp_path, COMMAND="report", PIPELINE="p", PENDING="yes")
+    assert (ran.code, ran.stdout) == (
+        2,
+        f"{prefix}input 'pending' is 'yes'; expected \"true\" or \"false\"\n",
+    )
+
+
 def test_compare_goes_with_train_and_base_with_it(tmp_path: Path) -> None:
     ran = _run("inputs", tmp_path, COMMAND="train", PIPELINE="p", COMPARE="true", BASE="main")
     assert (ran.code, ran.stdout) == (0, "")
@@ -646,6 +665,14 @@ DEPLOY_ARGV = ["-C", ".", "deploy", "p", "--env", "dev"]
         ),
         ({"COMMAND": "plan", "BASE": "HEAD~1"}, ["-C", ".", "plan", "--json", "--base", "HEAD~1"]),
         ({"COMMAND": "report", "PIPELINE": "p"}, ["-C", ".", "report", "p"]),
+        (
+            {"COMMAND": "report", "PIPELINE": "p", "UNCHANGED": "true"},
+            ["-C", ".", "report", "p", "--inputs-unchanged"],
+        ),
+        (
+            {"COMMAND": "report", "PIPELINE": "p", "PENDING": "true"},
+            ["-C", ".", "report", "p", "--pending"],
+        ),
         (
             {"COMMAND": "report", "PIPELINE": "p", "FROM_ARTIFACT": "in dir"},
             ["-C", ".", "report", "p", "--from-artifact", "in dir"],

@@ -429,6 +429,7 @@ def test_the_pr_workflow_runs_on_every_pull_request(repos: dict[str, Rendered]) 
         "plan",
         None,
         "report",
+        "report",
     ]
     unchanged = plan["steps"][-1]
     assert unchanged["if"] == (
@@ -436,6 +437,14 @@ def test_the_pr_workflow_runs_on_every_pull_request(repos: dict[str, Rendered]) 
         "github.event.pull_request.head.repo.full_name == github.repository }}"
     )
     assert unchanged["with"]["unchanged"] == "true"
+    # Affected: the earlier report is marked as not this commit's; a failure to mark it
+    # must not skip the jobs that need plan (the required status would never arrive).
+    earlier = plan["steps"][-2]
+    assert earlier["if"] == (
+        "${{ steps.decide.outputs.affected == 'true' && "
+        "github.event.pull_request.head.repo.full_name == github.repository }}"
+    )
+    assert earlier["with"]["pending"] == "true" and earlier["continue-on-error"] is True
 
 
 def test_the_model_jobs_wait_as_long_as_the_spec_lets_each_model_take(

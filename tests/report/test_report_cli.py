@@ -603,3 +603,83 @@ def test_a_pull_request_number_that_is_none_is_a_usage_error(
         f"mlgitops report: error: argument --pr: expected a pull request number (1, 2, ...): "
         f"{given!r}\n"
     )
+
+
+def test_a_report_an_earlier_push_left_says_it_is_not_the_head_s_while_the_head_is_checked(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A push that touches the pipeline: until its run reports, the comment held the last
+    push's verdict as if it were this commit's. Plan marks it (``--pending``) above the
+    report, once per commit: the next push's mark replaces it, and the new report removes
+    it. A pull request with no comment gets none; a marked comment by someone else is left
+    alone."""
+    state = github_server.state
+    state.add_pull(7, HEAD)
+    mallory = {"login": "mallory", "id": 666, "type": "User"}
+    planted = state.add_comment(7, MARKER + "\nall gates passed, ship it", user=mallory)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo, "--pending") == 0  # no report of ours yet: nothing to mark
+    assert len(state.comments) == 1 and capsys.readouterr().out == ""
+    report_repo.full()
+    assert report(report_repo) == 0
+    [ours] = [c for c in marked(github_server) if c["id"] != planted["id"]]
+    earlier = str(ours["body"])
+    capsys.readouterr()
+
+    def note(sha: str) -> str:
+        return (
+            f"{MARKER}\n\n<!-- mlgitops:pending -->\n\n> [!IMPORTANT]\n"
+            f"> ⏳ Commit <code>{sha[:12]}</code> is being validated, trained and compared. "
+            "The report below is for an earlier commit: this commit's replaces it when its "
+            "run ends, and the required status waits for it.\n\n<!-- /mlgitops:pending -->\n\n"
+        )
+
+    for head in ("d" * 40, "e" * 40, "e" * 40):  # two pushes, then a re-run of the second
+        state.add_pull(7, head)
+        event = pull_request_event(7, head)
+        github_env(github_server.api_url, "pull_request", event, github_server.token)
+        assert report(report_repo, "--pending") == 0
+        body = state.comments[ours["id"]]["body"]
+        assert body == note(head) + earlier.removeprefix(MARKER + "\n\n"), body
+    assert capsys.readouterr().out.splitlines() == [
+        f"report tumors: {action} the comment on pull request #7 "
+        f"(commit {sha[:12]} is being checked): {ours['html_url']}"
+        for action, sha in [("updated", "d" * 40), ("updated", "e" * 40), ("unchanged", "e" * 40)]
+    ]
+    assert state.comments[planted["id"]]["body"] == MARKER + "\nall gates passed, ship it"
+    assert len(state.comments) == 2 and state.statuses[-1]["sha"] == HEAD  # no status posted
+    github_env(
+        github_server.api_url, "pull_request", pull_request_event(7, "e" * 40), github_server.token
+    )
+    assert report(report_repo, "--sha", "e" * 40) == 0  # the new commit's report
+    assert "mlgitops:pending" not in state.comments[ours["id"]]["body"]
+
+
+def test_a_marked_report_still_fits_github_s_limit(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env
+) -> None:
+    """The mark goes above a report that may already be as long as a comment can be: the
+    report is cut to fit, with the note that says where all of it is."""
+    state = github_server.state
+    state.add_pull(7, HEAD)
+    longest = MARKER + "\n\n## ✅ mlgitops `tumors`\n\n" + "row\n" * 16_000
+    longest += "x" * (65_536 - len(longest))
+    ours = state.add_comment(7, longest)
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo, "--pending") == 0
+    body = str(state.comments[ours["id"]]["body"])
+    assert len(body) <= 65_536 and body.startswith(MARKER + "\n\n<!-- mlgitops:pending -->")
+    assert body.rstrip().endswith("have all of it."), body[-300:]
+
+
+def test_pending_and_inputs_unchanged_together_are_bad_input(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert report(report_repo, "--pending", "--inputs-unchanged") == 2
+    assert capsys.readouterr().err == (
+        "mlgitops report: error: --pending and --inputs-unchanged: a pull request is one or "
+        "the other\n"
+    )

@@ -31,6 +31,7 @@ from mlgitops.report.context import Target
 from mlgitops.report.deliver import (
     comment_text,
     job_summary,
+    mark_pending,
     post,
     post_state,
     post_unreported,
@@ -107,6 +108,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "report no longer applies",
     )
     parser.add_argument(
+        "--pending",
+        action="store_true",
+        help="the pull request's head commit touches the pipeline's inputs (as `plan` "
+        "decided) and is being checked: the pipeline's comment, where an earlier push left "
+        "one, says that its report is for an earlier commit; nothing else is posted",
+    )
+    parser.add_argument(
         "--check-job",
         choices=CHECK_RESULTS,
         help="the result of the PR workflow's check job; where it failed and nothing was "
@@ -126,10 +134,18 @@ def run(
     check_run: bool,
     wait_for_runner: int = 0,
     inputs_unchanged: bool = False,
+    pending: bool = False,
     check_job: str | None = None,
 ) -> int:
     from mlgitops.report import context
 
+    if pending:
+        if inputs_unchanged:
+            raise BadInput("--pending and --inputs-unchanged: a pull request is one or the other")
+        where = context.target(
+            os.environ, event_from_env(os.environ), pr=pr, sha=sha, repo=github_repo
+        )
+        return _pending(name, where)
     root = repo.resolve()
     own = wait_for_runner <= 0 and from_artifact is None
     posts = partial(post_unreported, root, name, output, pr, sha, github_repo, check_run)
@@ -309,6 +325,21 @@ def _unchanged(name: str, where: Target, check_run: bool) -> int:
     post_state(client, name, where, "success", description, check_run, description)
     if where.pr is not None:
         retract(client, name, where, where.pr)
+    return EXIT_OK
+
+
+def _pending(name: str, where: Target) -> int:
+    """The comment of a pull request whose head commit is being checked, marked so; the
+    specs are not read (they may not load: the check job and the report say why)."""
+    from mlgitops.github import client_from_env, token_from_env
+
+    token = token_from_env(os.environ)
+    if token is None or where.repo is None or where.pr is None or where.sha is None:
+        console.line(
+            f"report {name}: no GitHub token, pull request or head commit: nothing to mark"
+        )
+        return EXIT_OK
+    mark_pending(client_from_env(token, os.environ), name, where, where.pr)
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from mlgitops.github.payloads import event_from_env
 from mlgitops.outputs import Outputs, set_github_outputs
 from mlgitops.report.context import Target
 from mlgitops.report.markdown import cut
-from mlgitops.report.render import UNCHANGED, marker, unchanged
+from mlgitops.report.render import UNCHANGED, marker, pending, unchanged
 
 #: GitHub's limit on a job summary's size.
 SUMMARY_LIMIT = 1024 * 1024
@@ -142,11 +142,36 @@ def retract(client: Any, name: str, where: Target, number: int) -> None:
     assert where.repo is not None
     login = login_from_env(os.environ)
     body = unchanged(name, where.sha)
-    posted = publish.update_comment(client, where.repo, number, marker(name), body, login)
+    posted = publish.update_comment(client, where.repo, number, marker(name), lambda _: body, login)
     if posted is not None:
         console.line(
             f"report {name}: {posted.action} the comment on pull request #{number} "
             f"({UNCHANGED}): {posted.url}"
+        )
+
+
+def mark_pending(client: Any, name: str, where: Target, number: int) -> None:
+    """The pipeline's comment on pull request ``number``, where it has one, says that its
+    report is for an earlier commit while the head commit (``where.sha``), which touches the
+    pipeline's inputs, is checked; no comment is created where there is none."""
+    from mlgitops.github import login_from_env
+    from mlgitops.report import publish
+
+    assert where.repo is not None and where.sha is not None
+    login = login_from_env(os.environ)
+    sha = where.sha
+    posted = publish.update_comment(
+        client,
+        where.repo,
+        number,
+        marker(name),
+        lambda earlier: comment_text(pending(name, sha, earlier), where),
+        login,
+    )
+    if posted is not None:
+        console.line(
+            f"report {name}: {posted.action} the comment on pull request #{number} "
+            f"(commit {sha[:12]} is being checked): {posted.url}"
         )
 
 

@@ -15,6 +15,7 @@ deleted after it was listed (its update answers 404) is created anew.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,12 +57,19 @@ def upsert_comment(
 
 
 def update_comment(
-    client: GitHub, repo: str, number: int, marker: str, body: str, login: str = ACTIONS_BOT
+    client: GitHub,
+    repo: str,
+    number: int,
+    marker: str,
+    rewrite: Callable[[str], str],
+    login: str = ACTIONS_BOT,
 ) -> Posted | None:
-    """Update the pipeline's comment where pull request ``number`` has one; None where it
-    has none (nothing is created)."""
+    """Update the pipeline's comment where pull request ``number`` has one, to what
+    ``rewrite`` makes of its body; None where it has none (nothing is created)."""
     existing = _marked(client, repo, number, marker, login)
-    return _update(client, repo, existing, body) if existing else None
+    if not existing:
+        return None
+    return _update(client, repo, existing, rewrite(str(existing[0]["body"])))
 
 
 def _update(client: GitHub, repo: str, existing: list[dict[str, Any]], body: str) -> Posted | None:

@@ -78,6 +78,27 @@ def unchanged(pipeline: str, commit: str | None) -> str:
     )
 
 
+#: The lines that open and close the note a report carries while a newer commit is checked.
+PENDING_OPEN, PENDING_CLOSE = "<!-- mlgitops:pending -->", "<!-- /mlgitops:pending -->"
+
+
+def pending(pipeline: str, commit: str, earlier: str) -> str:
+    """The pipeline's comment while ``commit``, which touches the pipeline's inputs, is
+    validated, trained and compared: the ``earlier`` report, under a note that it is not
+    this commit's (an earlier note of the kind is replaced)."""
+    head = marker(pipeline)
+    rest = earlier.lstrip().removeprefix(head)
+    if rest.lstrip("\n").startswith(PENDING_OPEN) and PENDING_CLOSE in rest:
+        rest = rest.split(PENDING_CLOSE, 1)[1]
+    note = (
+        f"> ⏳ Commit <code>{commit[:12]}</code> is being validated, trained and compared. "
+        "The report below is for an earlier commit: this commit's replaces it when its run "
+        "ends, and the required status waits for it."
+    )
+    lines = [head, "", PENDING_OPEN, "", "> [!IMPORTANT]", note, "", PENDING_CLOSE]
+    return "\n".join(lines) + "\n\n" + rest.lstrip("\n")
+
+
 def outcome(report: ReportInput) -> tuple[str, str]:
     """(commit status state, short description) for the report."""
     verdict, validation = report.verdict, report.validation

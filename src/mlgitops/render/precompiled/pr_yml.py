@@ -20,6 +20,7 @@ def root(context, missing=missing):
     l_0_action = resolve('action')
     l_0_python = resolve('python')
     l_0_pipeline_value = resolve('pipeline_value')
+    l_0_affected_here = resolve('affected_here')
     l_0_unaffected = resolve('unaffected')
     l_0_affected = resolve('affected')
     l_0_check_timeout = resolve('check_timeout')
@@ -54,7 +55,7 @@ def root(context, missing=missing):
     yield str((undefined(name='runs_on') if l_0_runs_on is missing else l_0_runs_on))
     yield '\n    timeout-minutes: '
     yield str((undefined(name='report_timeout') if l_0_report_timeout is missing else l_0_report_timeout))
-    yield '\n    permissions:\n      contents: read  # check out the repository\n      pull-requests: write  # a report comment an earlier push left, told the inputs are unchanged\n      statuses: write  # "inputs unchanged" on a pull request that does not touch the pipeline\n    outputs:\n      affected: '
+    yield '\n    permissions:\n      contents: read  # check out the repository\n      pull-requests: write  # a report comment an earlier push left: marked not this commit\'s\n      statuses: write  # "inputs unchanged" on a pull request that does not touch the pipeline\n    outputs:\n      affected: '
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.decide.outputs.affected'))
     yield '\n    steps:\n      - name: Check out\n        uses: '
     yield str(environment.getitem((undefined(name='pinned') if l_0_pinned is missing else l_0_pinned), 'checkout'))
@@ -68,7 +69,15 @@ def root(context, missing=missing):
     yield str(context.call((undefined(name='expr') if l_0_expr is missing else l_0_expr), 'steps.plan.outputs.affected'))
     yield '\n          PIPELINE: '
     yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
-    yield '\n        run: |\n          if [ "$PLANNED" != success ]; then\n            echo "::warning title=mlgitops $PIPELINE::plan failed (above): the pipeline is taken as affected"\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          elif printf \'%s\' "$AFFECTED" | grep -qF "\\"$PIPELINE\\""; then\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          else\n            echo "affected=false" >> "$GITHUB_OUTPUT"\n          fi\n      - name: Inputs unchanged\n        if: '
+    yield '\n        run: |\n          if [ "$PLANNED" != success ]; then\n            echo "::warning title=mlgitops $PIPELINE::plan failed (above): the pipeline is taken as affected"\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          elif printf \'%s\' "$AFFECTED" | grep -qF "\\"$PIPELINE\\""; then\n            echo "affected=true" >> "$GITHUB_OUTPUT"\n          else\n            echo "affected=false" >> "$GITHUB_OUTPUT"\n          fi\n      # A report an earlier push left says, until this commit\'s replaces it, that it is not\n      # this commit\'s. A comment that cannot be marked stops nothing.\n      - name: Earlier report\n        if: '
+    yield str((undefined(name='affected_here') if l_0_affected_here is missing else l_0_affected_here))
+    yield '\n        continue-on-error: true\n        uses: '
+    yield str((undefined(name='action') if l_0_action is missing else l_0_action))
+    yield '\n        with:\n          command: report\n          pipeline: '
+    yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
+    yield '\n          pending: "true"\n          cache: "false"  # a job that can write restores no cache (docs/security.md#caches)\n          python-version: '
+    yield str((undefined(name='python') if l_0_python is missing else l_0_python))
+    yield '\n      - name: Inputs unchanged\n        if: '
     yield str((undefined(name='unaffected') if l_0_unaffected is missing else l_0_unaffected))
     yield '\n        uses: '
     yield str((undefined(name='action') if l_0_action is missing else l_0_action))
@@ -308,5 +317,5 @@ def root(context, missing=missing):
     yield '/\n          if-no-files-found: warn\n          retention-days: 7\n          overwrite: true  # a re-run of the job replaces its results\n'
 
 blocks = {}
-debug_info = '1=44&4=46&12=48&20=50&26=52&27=54&33=56&36=58&46=60&50=62&54=64&55=66&56=68&67=70&68=72&71=74&74=76&79=78&80=80&81=82&85=84&88=86&92=88&95=91&100=94&102=96&103=98&104=100&105=102&116=105&117=107&120=109&121=111&122=113&126=115&127=117&131=119&133=121&135=123&143=125&144=127&146=129&148=131&149=135&158=143&159=145&160=147&162=150&164=153&168=155&174=157&180=161&181=165&184=171&185=173&186=175&189=177&193=179&199=183&203=185&204=187&206=189&207=191&210=194&212=196&213=198&219=201&220=203&222=205&224=207&225=211&231=219&235=222&236=224&237=226&245=228&249=230&252=232&253=234&254=236&256=238&262=241&263=243&264=245&271=247&277=249&278=253&279=255&280=257&282=259&283=261&289=265&290=269&292=275&304=279&305=283&308=289&311=291&312=293&313=295&315=297&317=299&318=301&320=303&321=305'
-SOURCE = 'sha256:acc50cf30e80033c6380002ba213e588c60b56babc4e551719822114869a40af'
+debug_info = '1=45&4=47&12=49&20=51&26=53&27=55&33=57&36=59&46=61&50=63&54=65&55=67&56=69&69=71&71=73&74=75&77=77&79=79&80=81&83=83&86=85&91=87&92=89&93=91&97=93&100=95&104=97&107=100&112=103&114=105&115=107&116=109&117=111&128=114&129=116&132=118&133=120&134=122&138=124&139=126&143=128&145=130&147=132&155=134&156=136&158=138&160=140&161=144&170=152&171=154&172=156&174=159&176=162&180=164&186=166&192=170&193=174&196=180&197=182&198=184&201=186&205=188&211=192&215=194&216=196&218=198&219=200&222=203&224=205&225=207&231=210&232=212&234=214&236=216&237=220&243=228&247=231&248=233&249=235&257=237&261=239&264=241&265=243&266=245&268=247&274=250&275=252&276=254&283=256&289=258&290=262&291=264&292=266&294=268&295=270&301=274&302=278&304=284&316=288&317=292&320=298&323=300&324=302&325=304&327=306&329=308&330=310&332=312&333=314'
+SOURCE = 'sha256:b9bcd1b8c8d42ed1b2d50451d1d61f3747f5ba55ca29d7dfe02a172f58fd9163'

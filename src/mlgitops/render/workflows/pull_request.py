@@ -63,6 +63,11 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
             "steps.decide.outputs.affected != 'true' && "
             "github.event.pull_request.head.repo.full_name == github.repository"
         ),
+        # Likewise: the earlier report comment, marked as not this commit's while it is checked.
+        "affected_here": expr(
+            "steps.decide.outputs.affected == 'true' && "
+            "github.event.pull_request.head.repo.full_name == github.repository"
+        ),
         "report_if": expr(f"!cancelled() && {affected}"),
         "attest": attests(repo, pipeline),
         "attest_subject": quote(f"mlgitops-{pipeline.name}-model"),
