@@ -673,6 +673,7 @@ def test_a_marked_report_still_fits_github_s_limit(
     body = str(state.comments[ours["id"]]["body"])
     assert len(body) <= 65_536 and body.startswith(MARKER + "\n\n<!-- mlgitops:pending -->")
     assert body.rstrip().endswith("have all of it."), body[-300:]
+    assert RUN_URL not in body  # this run's summary holds no earlier report
 
 
 def test_pending_and_inputs_unchanged_together_are_bad_input(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,9 @@ def mark_pending(client: Any, name: str, where: Target, number: int) -> None:
         where.repo,
         number,
         marker(name),
-        lambda earlier: comment_text(pending(name, sha, earlier), where),
+        # cut where needed with a note that links no run: this run's summary is not the
+        # earlier report's
+        lambda earlier: comment_text(pending(name, sha, earlier), replace(where, run_url=None)),
         login,
     )
     if posted is not None:
