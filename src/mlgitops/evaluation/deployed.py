@@ -210,15 +210,25 @@ def run_file(run_id: str, path: str, tracking_uri: str) -> bytes | None:
         return None if found is None else found.read_bytes()
 
 
+#: (tracking URI, run id) -> the run's artifact root, as found: a run's root never changes,
+#: and deploy reads two of the reviewed run's files through separate checks.
+_ROOTS: dict[tuple[str, str], str] = {}
+
+
 def _run_root(run_id: str, tracking_uri: str) -> str | None:
-    """Where the run's own artifacts are (None: MLflow has no such run)."""
+    """Where the run's own artifacts are (None: MLflow has no such run), asked of MLflow
+    once a process for each run it has."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    try:
-        return str(mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(run_id).info.artifact_uri)
-    except (MlflowException, OSError):
-        return None
+    key = (tracking_uri, run_id)
+    if key not in _ROOTS:
+        try:
+            run = mlflow.MlflowClient(tracking_uri=tracking_uri).get_run(run_id)
+        except (MlflowException, OSError):
+            return None
+        _ROOTS[key] = str(run.info.artifact_uri)
+    return _ROOTS[key]
 
 
 def _artifact(root: str, path: str, tracking_uri: str, folder: str) -> Path | None:
