@@ -137,44 +137,43 @@ def retract(client: Any, name: str, where: Target, number: int) -> None:
     """The pipeline's comment on pull request ``number``, where it has one, says that the
     pull request no longer touches the pipeline's inputs (its report judged an earlier
     commit, and the status is now success); no comment is created where there is none."""
-    from mlgitops.github import login_from_env
-    from mlgitops.report import publish
-
-    assert where.repo is not None
-    login = login_from_env(os.environ)
     body = unchanged(name, where.sha)
-    posted = publish.update_comment(client, where.repo, number, marker(name), lambda _: body, login)
-    if posted is not None:
-        console.line(
-            f"report {name}: {posted.action} the comment on pull request #{number} "
-            f"({UNCHANGED}): {posted.url}"
-        )
+    _rewrite(client, name, where, number, lambda _: body, UNCHANGED)
 
 
 def mark_pending(client: Any, name: str, where: Target, number: int) -> None:
     """The pipeline's comment on pull request ``number``, where it has one, says that its
     report is for an earlier commit while the head commit (``where.sha``), which touches the
     pipeline's inputs, is checked; no comment is created where there is none."""
+    assert where.sha is not None
+    sha = where.sha
+    # cut where needed with a note that links no run: this run's summary is not the
+    # earlier report's
+    unlinked = replace(where, run_url=None)
+    _rewrite(
+        client,
+        name,
+        where,
+        number,
+        lambda earlier: comment_text(pending(name, sha, earlier), unlinked),
+        f"commit {sha[:12]} is being checked",
+    )
+
+
+def _rewrite(
+    client: Any, name: str, where: Target, number: int, body: Callable[[str], str], why: str
+) -> None:
+    """The pipeline's comment (the token's login's) rewritten to ``body`` of its text."""
     from mlgitops.github import login_from_env
     from mlgitops.report import publish
 
-    assert where.repo is not None and where.sha is not None
+    assert where.repo is not None
     login = login_from_env(os.environ)
-    sha = where.sha
-    posted = publish.update_comment(
-        client,
-        where.repo,
-        number,
-        marker(name),
-        # cut where needed with a note that links no run: this run's summary is not the
-        # earlier report's
-        lambda earlier: comment_text(pending(name, sha, earlier), replace(where, run_url=None)),
-        login,
-    )
+    posted = publish.update_comment(client, where.repo, number, marker(name), body, login)
     if posted is not None:
         console.line(
-            f"report {name}: {posted.action} the comment on pull request #{number} "
-            f"(commit {sha[:12]} is being checked): {posted.url}"
+            f"report {name}: {posted.action} the comment on pull request #{number} ({why}): "
+            f"{posted.url}"
         )
 
 

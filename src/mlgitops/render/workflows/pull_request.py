@@ -28,7 +28,8 @@ WATCHDOG_SLACK = 10
 
 #: Where the PR workflow's report job downloads each job's artifact, a folder each.
 RESULTS_DIR = expr("runner.temp") + "/mlgitops-results"
-SAME_REPO = expr("github.event.pull_request.head.repo.full_name == github.repository")
+_SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository"
+SAME_REPO = expr(_SAME_REPO)
 FORK = expr("github.event.pull_request.head.repo.full_name != github.repository")
 
 
@@ -59,15 +60,9 @@ def pr_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "fork": FORK,
         "affected": expr(affected),
         # A fork's token cannot post statuses (docs/security.md#forks says what then).
-        "unaffected": expr(
-            "steps.decide.outputs.affected != 'true' && "
-            "github.event.pull_request.head.repo.full_name == github.repository"
-        ),
+        "unaffected": expr(f"steps.decide.outputs.affected != 'true' && {_SAME_REPO}"),
         # Likewise: the earlier report comment, marked as not this commit's while it is checked.
-        "affected_here": expr(
-            "steps.decide.outputs.affected == 'true' && "
-            "github.event.pull_request.head.repo.full_name == github.repository"
-        ),
+        "affected_here": expr(f"steps.decide.outputs.affected == 'true' && {_SAME_REPO}"),
         "report_if": expr(f"!cancelled() && {affected}"),
         "attest": attests(repo, pipeline),
         "attest_subject": quote(f"mlgitops-{pipeline.name}-model"),
