@@ -35,12 +35,10 @@ def _load_slow(source: str, text: str) -> tuple[Any, list[Problem]]:
     if deep is not None:
         why = f"collections nested more than {MAX_DEPTH} levels deep"
         return None, [Problem(source, deep[0] + 1, deep[1] + 1, f"YAML: {why}")]
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="rt", pure=True)
     try:
-        doc = yaml.load(text)
+        doc = _reader().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -70,6 +68,41 @@ def _load_slow(source: str, text: str) -> tuple[Any, list[Problem]]:
     if not isinstance(doc, Mapping):
         return None, [Problem(source, 1, 1, "expected a mapping at the top level")]
     return doc, []
+
+
+def _reader() -> Any:
+    """ruamel.yaml's round-trip reader, whose maps note the maps that merge them (``<<:
+    *m``) told apart by identity. ruamel's own compares a new one with each noted before,
+    item by item: N maps merging a map of K keys took N * N * K steps, before the limit on
+    what aliases add (:mod:`.unusable`) could refuse the document."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class Referrers(list):  # type: ignore[type-arg]
+        """A merged map's referrers (ruamel's ``_ref``), looked up by identity."""
+
+        def __init__(self, noted: list[Any]) -> None:
+            super().__init__(noted)
+            self.ids = {id(map_) for map_ in noted}
+
+        def __contains__(self, map_: object) -> bool:
+            return id(map_) in self.ids
+
+        def append(self, map_: Any) -> None:
+            self.ids.add(id(map_))
+            super().append(map_)
+
+    class Constructor(RoundTripConstructor):
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            data = super().construct_object(node, deep=deep)
+            if isinstance(data, CommentedMap) and not isinstance(data._ref, Referrers):
+                data._ref = Referrers(data._ref)
+            return data
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.Constructor = Constructor
+    return yaml
 
 
 def _unreadable(source: str, text: str, exc: ValueError | RecursionError) -> Problem:
