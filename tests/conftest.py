@@ -22,7 +22,7 @@ import pytest
 PROJECT = Path(__file__).resolve().parent.parent
 CONTRACTS = PROJECT.parent / "shared" / "contracts"
 
-# The suite runs a worker per core (scripts/check), and each trains models whose OpenMP
+# The suite runs a worker more than the cores (scripts/check), and each trains models whose OpenMP
 # threads (scikit-learn's histogram boosting) keep a core busy while they wait for work.
 # Beside another worker, that waiting takes the core the other needs: with two threads per
 # process, the training tests used 1.6 times the CPU. Set before any test module loads
