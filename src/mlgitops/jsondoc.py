@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 #: The deepest nesting a document may have (an object or array is one level): JSON here, and
 #: the YAML of specs (:func:`mlgitops.spec.fastyaml.too_deep`).
 MAX_DEPTH = 100
+#: The most bytes a hand-off document may hold (train.json, verdict.json, ...: kilobytes
+#: where mlgitops writes them; an artifact could be anything, and is refused past this).
+MAX_BYTES = 8 * 1024 * 1024
 
 
 def text(data: bytes, shown: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -344,6 +345,56 @@ def test_a_reviewed_verdict_nested_too_deeply_deploys_nothing(
         f"mlgitops deploy: error: workflow run {run['id']}: verdict.json: not valid JSON "
         "(nested more than 100 levels deep)\n"
     )
+
+
+@pytest.mark.parametrize("where", ["member", "archive"])
+def test_a_reviewed_upload_larger_than_any_review_s_results_deploys_nothing(
+    world: World, on_github: GitHubServer, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    """The upload is what the PR workflow's job wrote: a train.json of gigabytes of spaces
+    (a few megabytes zipped) was unpacked whole into the deploy job's memory. A results file
+    past a hand-off document's limit (:data:`~mlgitops.jsondoc.MAX_BYTES`, which the report
+    holds them to) is refused before it is unpacked, and an upload past
+    :data:`~mlgitops.gitops.workflow_runs.MAX_UPLOAD_BYTES` before it is downloaded."""
+    import io
+    import zipfile
+
+    from mlgitops.gitops.workflow_runs import MAX_UPLOAD_BYTES
+    from mlgitops.jsondoc import MAX_BYTES
+    from tests.report.conftest import FIXTURES
+
+    head = git(world.work, "rev-parse", "HEAD")
+    on_github.state.add_pull(6, head, state="closed")
+    run = on_github.state.add_workflow_run(
+        head,
+        name=f"mlgitops {world.name}: pull request",
+        path=f".github/workflows/mlgitops-{world.name}-pr.yml",
+    )
+    train = (FIXTURES / "train.json").read_bytes()
+    padding = MAX_BYTES + 1 - len(train) if where == "member" else 0
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{world.name}/train.json", train + b" " * padding)
+        archive.writestr(f"{world.name}/verdict.json", (FIXTURES / "verdict.json").read_bytes())
+        if where == "archive":  # stored as it is: bytes of no pattern
+            noise = random.Random(1).randbytes(MAX_UPLOAD_BYTES)
+            archive.writestr("noise", noise, compress_type=zipfile.ZIP_STORED)
+    uploaded = buffer.getvalue()
+    assert (len(uploaded) < MAX_BYTES) == (where == "member")
+    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", uploaded)
+    on_github.state.merge_pull(6, head)
+    assert deploy(world, "http://127.0.0.1:9") == 2
+    what = f"artifact mlgitops-{world.name}-train of workflow run {run['id']}"
+    said, limit = (
+        (f"{world.name}/train.json unpacks to {MAX_BYTES + 1:,} bytes", MAX_BYTES)
+        if where == "member"
+        else (f"{len(uploaded):,} bytes", MAX_UPLOAD_BYTES)
+    )
+    assert capsys.readouterr().err == (
+        f"mlgitops deploy: error: {what}: {said}, more than any review's results "
+        f"({limit:,}); nothing deployed\n"
+    )
+    assert len(on_github.calls("actions/download-artifact")) == (where == "member")
 
 
 def attestation_bundle(digest: str, workflow: str, run_id: int) -> dict[str, object]:

@@ -14,10 +14,10 @@ from mlgitops.gitops.anchor import Anchor, verdict_doc
 from mlgitops.gitops.workflow_runs import (
     apart,
     artifact_name,
-    members,
     open_at,
     pull_request_runs,
     sharing_its_branch,
+    uploaded_results,
 )
 from mlgitops.results import load_train_result
 
@@ -128,5 +128,6 @@ def _results(
             f"at {stamp}, after the merge at {merged_at} (the run was run again since): its "
             "results are not the ones reviewed; nothing deployed"
         )
-    archive = client.download_artifact(repo, int(artifact["id"]))
-    return members(archive, pipeline, f"artifact {name} of workflow run {run_id}")
+    return uploaded_results(
+        client, repo, artifact, pipeline, f"artifact {name} of workflow run {run_id}"
+    )

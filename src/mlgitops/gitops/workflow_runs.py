@@ -11,9 +11,15 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from mlgitops import jsondoc
 from mlgitops.errors import BadInput, CheckFailed
 from mlgitops.github import GitHub
 from mlgitops.github.payloads import seconds_of
+
+#: The most bytes a review's upload may hold: the train job's five hand-off documents, each
+#: at most :data:`~mlgitops.jsondoc.MAX_BYTES`, with room to spare. More is no review's
+#: results, and downloading it would take the memory of the job that reads it.
+MAX_UPLOAD_BYTES = 8 * jsondoc.MAX_BYTES
 
 
 def artifact_name(pipeline: str) -> str:
@@ -72,6 +78,22 @@ def apart(
     return [(run, started) for run, started in runs if not any(open_at(o, started) for o in others)]
 
 
+def uploaded_results(
+    client: GitHub, repo: str, artifact: Mapping[str, Any], pipeline: str, what: str
+) -> dict[str, bytes]:
+    """train.json and verdict.json of ``pipeline`` from ``artifact`` (a run's listing of
+    it): :func:`members` of its zip, which is not downloaded where GitHub gives it more
+    than :data:`MAX_UPLOAD_BYTES`."""
+    size = artifact.get("size_in_bytes")
+    if isinstance(size, int) and size > MAX_UPLOAD_BYTES:
+        raise BadInput(f"{what}: {_too_large(size, MAX_UPLOAD_BYTES)}")
+    return members(client.download_artifact(repo, int(artifact["id"])), pipeline, what)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"{size:,} bytes, more than any review's results ({limit:,}); nothing deployed"
+
+
 def members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
     """train.json and verdict.json of ``pipeline`` from the artifact's zip: at its top, where
     the train job names each file it uploads, or in ``<pipeline>/`` in an artifact uploaded
@@ -84,6 +106,10 @@ def members(archive: bytes, pipeline: str, what: str) -> dict[str, bytes]:
             for file in wanted:
                 for candidate in (f"{pipeline}/{file}", file):
                     if candidate in names:
+                        size = zipped.getinfo(candidate).file_size  # what zipfile unpacks
+                        if size > jsondoc.MAX_BYTES:
+                            too_large = _too_large(size, jsondoc.MAX_BYTES)
+                            raise BadInput(f"{what}: {candidate} unpacks to {too_large}")
                         out[file] = zipped.read(candidate)
                         break
     except (

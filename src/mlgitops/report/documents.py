@@ -17,8 +17,7 @@ from typing import Any
 from mlgitops import jsondoc
 from mlgitops.errors import BadInput
 
-#: Larger hand-off documents are refused (an artifact could be anything).
-MAX_BYTES = 8 * 1024 * 1024
+MAX_BYTES = jsondoc.MAX_BYTES
 
 _STRING = {"type": "string"}
 _TEXT_OR_NONE = {"type": ["string", "null"]}

@@ -216,9 +216,9 @@ def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple
     from mlgitops.gitops.workflow_runs import (
         apart,
         artifact_name,
-        members,
         pull_request_runs,
         sharing_its_branch,
+        uploaded_results,
     )
     from mlgitops.render.workflows import pr_path
     from mlgitops.results import load_train_result
@@ -236,9 +236,7 @@ def _trained_here(context: PullRequestRun, pipeline: Pipeline) -> Iterator[tuple
                 continue
             what = f"artifact {name} of workflow run {run_id}"
             try:
-                files = members(
-                    client.download_artifact(context.repo, int(artifact["id"])), pipeline.name, what
-                )
+                files = uploaded_results(client, context.repo, artifact, pipeline.name, what)
                 trained = load_train_result(files["train.json"].decode("utf-8", "replace"), what)
             except MlgitopsError:
                 continue
