@@ -483,6 +483,23 @@ def test_a_document_nested_too_deeply_is_bad_input_naming_it(
     )
 
 
+def test_a_document_larger_than_any_hand_off_document_is_bad_input_before_it_is_read(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An artifact could hold anything: a verdict.json of 64 GiB (a sparse file here) was read
+    whole before its size was checked (MemoryError, exit 3). Its size is checked first."""
+    from mlgitops.jsondoc import MAX_BYTES
+
+    report_repo.full()
+    with (report_repo.handoff / "verdict.json").open("r+b") as handle:
+        handle.truncate(64 << 30)
+    assert report(report_repo, "--sha", HEAD) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops report: error: .mlgitops/tumors/verdict.json: {64 << 30:,} bytes, more "
+        f"than the {MAX_BYTES:,} a hand-off document may have\n"
+    )
+
+
 def test_a_slice_gap_gate_without_a_threshold_shows_a_dash(
     report_repo: ReportRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -141,13 +141,19 @@ def package_schema(name: str) -> dict[str, Any] | None:
     return loaded
 
 
+def within_limit(size: int, shown: str) -> None:
+    """BadInput naming ``shown`` where a document of ``size`` bytes is larger than any
+    hand-off document (:data:`MAX_BYTES`)."""
+    if size > MAX_BYTES:
+        raise BadInput(
+            f"{shown}: {size:,} bytes, more than the {MAX_BYTES:,} a hand-off document may have"
+        )
+
+
 def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
     """One document of ``kind`` (verdict, validation, train, datadiff, pr, budget, failed),
     checked."""
-    if len(text) > MAX_BYTES:
-        raise BadInput(
-            f"{shown}: {len(text)} bytes, more than the {MAX_BYTES} a hand-off document may have"
-        )
+    within_limit(len(text), shown)
     try:
         doc = jsondoc.loads(jsondoc.text(text, shown), shown)
     except json.JSONDecodeError as exc:

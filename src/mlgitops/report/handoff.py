@@ -29,7 +29,7 @@ def read_documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, A
     """The hand-off documents of the folder, each schema-checked and masked
     (:mod:`mlgitops.masking`); None for a missing one."""
     from mlgitops.masking import masked_values
-    from mlgitops.report.documents import parse
+    from mlgitops.report.documents import parse, within_limit
 
     if not folder.is_dir():
         raise BadInput(
@@ -38,7 +38,10 @@ def read_documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, A
     docs: dict[str, dict[str, Any] | None] = {}
     for kind in KINDS:
         path = folder / f"{kind}.json"
-        data = fsio.read_bytes(path) if path.is_file() and not path.is_symlink() else None
+        data = None
+        if path.is_file() and not path.is_symlink():
+            within_limit(path.stat().st_size, shown(path, root))  # before it is read
+            data = fsio.read_bytes(path)
         # Masked as failed.json is: a document written elsewhere (an older mlgitops, an
         # artifact) may quote a credential, and the comment is public.
         docs[kind] = (
