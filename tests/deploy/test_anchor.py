@@ -9,13 +9,19 @@ request reviewed.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import random
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from mlgitops.gitops.workflow_runs import MAX_UPLOAD_BYTES
+from mlgitops.jsondoc import MAX_BYTES
 from mlgitops.training.tracking import open_tracking
 from tests.deploy.test_deploy import deploy, versions
 from tests.deploy.world import (
@@ -29,7 +35,9 @@ from tests.deploy.world import (
     reviewed_run,
 )
 from tests.fixtures.github_server import GitHubServer
+from tests.fixtures.github_state import GitHubState
 from tests.fixtures.mlflow_server import MlflowServer
+from tests.report.conftest import FIXTURES
 
 FAR_FUTURE_MS = 4102444800000  # 2100-01-01
 
@@ -317,29 +325,37 @@ def test_a_review_running_again_after_the_merge_deploys_nothing(
     assert versions(uri, name) == []
 
 
-def test_a_reviewed_verdict_nested_too_deeply_deploys_nothing(
-    world: World, on_github: GitHubServer, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The PR workflow's upload is what its job wrote: a verdict.json nested 100,000 deep
-    ran the parser's recursion out in the deploy job (exit 3)."""
-    import io
-    import zipfile
-
-    from tests.report.conftest import FIXTURES
-
+def merged_upload(
+    world: World, state: GitHubState, write: Callable[[zipfile.ZipFile], None]
+) -> tuple[dict[str, Any], bytes]:
+    """A pull request merged as HEAD, whose PR workflow run uploaded what ``write`` puts in
+    the zip (what the run's job wrote): the run, and the upload."""
     head = git(world.work, "rev-parse", "HEAD")
-    on_github.state.add_pull(6, head, state="closed")
-    run = on_github.state.add_workflow_run(
+    state.add_pull(6, head, state="closed")
+    run = state.add_workflow_run(
         head,
         name=f"mlgitops {world.name}: pull request",
         path=f".github/workflows/mlgitops-{world.name}-pr.yml",
     )
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        write(archive)
+    state.add_artifact(run["id"], f"mlgitops-{world.name}-train", buffer.getvalue())
+    state.merge_pull(6, head)
+    return run, buffer.getvalue()
+
+
+def test_a_reviewed_verdict_nested_too_deeply_deploys_nothing(
+    world: World, on_github: GitHubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The PR workflow's upload is what its job wrote: a verdict.json nested 100,000 deep
+    ran the parser's recursion out in the deploy job (exit 3)."""
+
+    def write(archive: zipfile.ZipFile) -> None:
         archive.writestr(f"{world.name}/train.json", (FIXTURES / "train.json").read_bytes())
         archive.writestr(f"{world.name}/verdict.json", "[" * 100_000 + "]" * 100_000)
-    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", buffer.getvalue())
-    on_github.state.merge_pull(6, head)
+
+    run, _ = merged_upload(world, on_github.state, write)
     assert deploy(world, "http://127.0.0.1:9") == 2
     assert capsys.readouterr().err == (
         f"mlgitops deploy: error: workflow run {run['id']}: verdict.json: not valid JSON "
@@ -356,33 +372,18 @@ def test_a_reviewed_upload_larger_than_any_review_s_results_deploys_nothing(
     past a hand-off document's limit (:data:`~mlgitops.jsondoc.MAX_BYTES`, which the report
     holds them to) is refused before it is unpacked, and an upload past
     :data:`~mlgitops.gitops.workflow_runs.MAX_UPLOAD_BYTES` before it is downloaded."""
-    import io
-    import zipfile
-
-    from mlgitops.gitops.workflow_runs import MAX_UPLOAD_BYTES
-    from mlgitops.jsondoc import MAX_BYTES
-    from tests.report.conftest import FIXTURES
-
-    head = git(world.work, "rev-parse", "HEAD")
-    on_github.state.add_pull(6, head, state="closed")
-    run = on_github.state.add_workflow_run(
-        head,
-        name=f"mlgitops {world.name}: pull request",
-        path=f".github/workflows/mlgitops-{world.name}-pr.yml",
-    )
     train = (FIXTURES / "train.json").read_bytes()
     padding = MAX_BYTES + 1 - len(train) if where == "member" else 0
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+
+    def write(archive: zipfile.ZipFile) -> None:
         archive.writestr(f"{world.name}/train.json", train + b" " * padding)
         archive.writestr(f"{world.name}/verdict.json", (FIXTURES / "verdict.json").read_bytes())
         if where == "archive":  # stored as it is: bytes of no pattern
             noise = random.Random(1).randbytes(MAX_UPLOAD_BYTES)
             archive.writestr("noise", noise, compress_type=zipfile.ZIP_STORED)
-    uploaded = buffer.getvalue()
+
+    run, uploaded = merged_upload(world, on_github.state, write)
     assert (len(uploaded) < MAX_BYTES) == (where == "member")
-    on_github.state.add_artifact(run["id"], f"mlgitops-{world.name}-train", uploaded)
-    on_github.state.merge_pull(6, head)
     assert deploy(world, "http://127.0.0.1:9") == 2
     what = f"artifact mlgitops-{world.name}-train of workflow run {run['id']}"
     said, limit = (
@@ -479,7 +480,6 @@ def test_a_review_that_records_no_digest_deploys_nothing(field: str, what: str) 
     from mlgitops import results
     from mlgitops.errors import CheckFailed
     from mlgitops.gitops.anchor import Anchor, check
-    from tests.report.conftest import FIXTURES
 
     doc = json.loads((FIXTURES / "train.json").read_text())
     doc.update(training_rows_digest="sha256:" + "1" * 64, model_digest="sha256:" + "2" * 64)
@@ -506,7 +506,6 @@ def test_a_verdict_whose_candidate_is_no_record_deploys_nothing(candidate: objec
     from mlgitops import results
     from mlgitops.errors import CheckFailed
     from mlgitops.gitops.anchor import Anchor, check
-    from tests.report.conftest import FIXTURES
 
     doc = json.loads((FIXTURES / "train.json").read_text())
     doc.update(training_rows_digest="sha256:" + "1" * 64, model_digest="sha256:" + "2" * 64)
