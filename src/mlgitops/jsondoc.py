@@ -15,6 +15,7 @@ from mlgitops.errors import BadInput
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 #: The deepest nesting a document may have (an object or array is one level): JSON here, and
@@ -23,6 +24,26 @@ MAX_DEPTH = 100
 #: The most bytes a hand-off document may hold (train.json, verdict.json, ...: kilobytes
 #: where mlgitops writes them; an artifact could be anything, and is refused past this).
 MAX_BYTES = 8 * 1024 * 1024
+
+
+def within_limit(size: int, shown: str) -> None:
+    """BadInput naming ``shown`` where a document of ``size`` bytes is larger than any
+    hand-off document (:data:`MAX_BYTES`)."""
+    if size > MAX_BYTES:
+        raise BadInput(
+            f"{shown}: {size:,} bytes, more than the {MAX_BYTES:,} a hand-off document may have"
+        )
+
+
+def read(path: Path, shown: str) -> Any:
+    """The document in the regular file at ``path``, its size checked before it is read
+    (:func:`within_limit`), then :func:`loads`; OSError where it cannot be read."""
+    import os
+
+    from mlgitops import fsio
+
+    within_limit(os.stat(path).st_size, shown)
+    return loads(fsio.read_file(path), shown)
 
 
 def text(data: bytes, shown: str) -> str:

@@ -611,7 +611,20 @@ def _lists(outputs: Path) -> None:
     frame.to_parquet(path, index=False)
 
 
+def _sparse(name: str) -> Any:
+    """A file of the candidate's outputs made 64 GiB (sparse): the model's code writes its
+    outputs, and such a file was read whole (MemoryError, exit 3)."""
+
+    def grow(outputs: Path) -> None:
+        with (outputs / "candidate" / name).open("r+b") as handle:
+            handle.truncate(64 << 30)
+
+    return grow
+
+
 CHANGES = [
+    (_sparse("outputs.json"), f"{64 << 30:,} bytes, more than the"),
+    (_sparse("classes.json"), f"its outputs cannot be read (classes.json: {64 << 30:,} bytes"),
     (_swap, "the outputs of the deployed model, where the candidate model's belong"),
     (_lists, "does not give one prediction (and one probability a class) for each"),
     (_edit("digest", "sha256:" + "0" * 64), "not of the reviewed model's"),

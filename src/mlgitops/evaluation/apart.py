@@ -284,7 +284,7 @@ def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
         given, known = None, None
         if (folder / PROBA).is_file() or (folder / CLASSES).is_file():
             given = pd.read_parquet(folder / PROBA).to_numpy(dtype=np.float64)
-            known = jsondoc.loads((folder / CLASSES).read_bytes(), CLASSES)
+            known = jsondoc.read(folder / CLASSES, CLASSES)
     except (OSError, ValueError, KeyError, TypeError, BadInput) as exc:
         raise ModelFailed(f"its outputs cannot be read ({exc})") from exc
     if (

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgitops import jsondoc
-from mlgitops.errors import CheckFailed
+from mlgitops.errors import BadInput, CheckFailed
 from mlgitops.results import ProvenanceRecord, TrainResult
 
 if TYPE_CHECKING:
@@ -177,13 +177,13 @@ def _signature(path: Path, about: dict[str, Any]) -> tuple[InputColumn, ...] | N
 def _about(folder: Path, which: str, pipeline: str, key: str) -> dict[str, Any]:
     path = folder / ABOUT
     try:
-        about = jsondoc.loads(path.read_bytes(), str(path))
+        about = jsondoc.read(path, ABOUT)
     except FileNotFoundError:
         raise CheckFailed(
             f"{path}: not found; the {which} model's outputs are missing "
             f"(`mlgitops deploy {pipeline} --predict {which}` writes them); nothing deployed"
         ) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, BadInput) as exc:
         raise CheckFailed(f"{path}: cannot be read ({exc}); nothing deployed") from exc
     if not isinstance(about, dict) or about.get("which") != which:
         got = about.get("which") if isinstance(about, dict) else None

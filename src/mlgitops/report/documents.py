@@ -17,8 +17,6 @@ from typing import Any
 from mlgitops import jsondoc
 from mlgitops.errors import BadInput
 
-MAX_BYTES = jsondoc.MAX_BYTES
-
 _STRING = {"type": "string"}
 _TEXT_OR_NONE = {"type": ["string", "null"]}
 #: A training's seconds or MiB: beyond any real run's, and a float holds it (an integer of
@@ -141,19 +139,10 @@ def package_schema(name: str) -> dict[str, Any] | None:
     return loaded
 
 
-def within_limit(size: int, shown: str) -> None:
-    """BadInput naming ``shown`` where a document of ``size`` bytes is larger than any
-    hand-off document (:data:`MAX_BYTES`)."""
-    if size > MAX_BYTES:
-        raise BadInput(
-            f"{shown}: {size:,} bytes, more than the {MAX_BYTES:,} a hand-off document may have"
-        )
-
-
 def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
     """One document of ``kind`` (verdict, validation, train, datadiff, pr, budget, failed),
     checked."""
-    within_limit(len(text), shown)
+    jsondoc.within_limit(len(text), shown)
     try:
         doc = jsondoc.loads(jsondoc.text(text, shown), shown)
     except json.JSONDecodeError as exc:

@@ -28,8 +28,9 @@ FORK_NOTE = (
 def read_documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] | None]:
     """The hand-off documents of the folder, each schema-checked and masked
     (:mod:`mlgitops.masking`); None for a missing one."""
+    from mlgitops.jsondoc import within_limit
     from mlgitops.masking import masked_values
-    from mlgitops.report.documents import parse, within_limit
+    from mlgitops.report.documents import parse
 
     if not folder.is_dir():
         raise BadInput(
