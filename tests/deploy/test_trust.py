@@ -622,7 +622,18 @@ def _sparse(name: str) -> Any:
     return grow
 
 
+def _declared_rows(outputs: Path) -> None:
+    """Predictions that declare 2**27 rows (a column of nulls, 260 KB): they were read, a
+    gigabyte, before their rows were counted."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"y_pred": pa.nulls(1 << 27, pa.float64())})
+    pq.write_table(table, outputs / "candidate" / "predictions.parquet")
+
+
 CHANGES = [
+    (_declared_rows, f"holdout rows (predictions.parquet holds {1 << 27:,})"),
     (_sparse("outputs.json"), f"{64 << 30:,} bytes, more than the"),
     (_sparse("classes.json"), f"its outputs cannot be read (classes.json: {64 << 30:,} bytes"),
     (_swap, "the outputs of the deployed model, where the candidate model's belong"),

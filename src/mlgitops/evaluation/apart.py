@@ -275,14 +275,26 @@ def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
     where ``finite`` (the candidate's; a deployed model's that are not make its probability
     metrics undefined); ModelFailed otherwise."""
     import pandas as pd
+    import pyarrow.parquet as pq
 
     from mlgitops import jsondoc
     from mlgitops.errors import BadInput
 
+    wrong = (
+        f"it does not give one prediction (and one probability a class) for each of the "
+        f"{rows} holdout rows"
+    )
     try:
+        probabilities = (folder / PROBA).is_file() or (folder / CLASSES).is_file()
+        for name in (PREDICTED, PROBA) if probabilities else (PREDICTED,):
+            # the rows a file declares, before it is read: a few megabytes can declare
+            # billions (a column of nulls), which reading would expand in memory
+            declared = pq.ParquetFile(folder / name).metadata.num_rows
+            if declared != rows:
+                raise ModelFailed(f"{wrong} ({name} holds {declared:,})")
         values = pd.read_parquet(folder / PREDICTED)["y_pred"].to_numpy()
         given, known = None, None
-        if (folder / PROBA).is_file() or (folder / CLASSES).is_file():
+        if probabilities:
             given = pd.read_parquet(folder / PROBA).to_numpy(dtype=np.float64)
             known = jsondoc.read(folder / CLASSES, CLASSES)
     except (OSError, ValueError, KeyError, TypeError, BadInput) as exc:
@@ -299,10 +311,7 @@ def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
             )
         )
     ):
-        raise ModelFailed(
-            f"it does not give one prediction (and one probability a class) for each of the "
-            f"{rows} holdout rows"
-        )
+        raise ModelFailed(wrong)
     return Outputs(values, given, known)
 
 
