@@ -35,15 +35,21 @@ def within_limit(size: int, shown: str) -> None:
         )
 
 
-def read(path: Path, shown: str) -> Any:
-    """The document in the regular file at ``path``, its size checked before it is read
-    (:func:`within_limit`), then :func:`loads`; OSError where it cannot be read."""
+def read_bytes(path: Path, shown: str) -> bytes:
+    """The bytes of the regular file at ``path``, its size checked before it is read
+    (:func:`within_limit`); OSError where it cannot be read."""
     import os
 
     from mlgitops import fsio
 
     within_limit(os.stat(path).st_size, shown)
-    return loads(fsio.read_file(path), shown)
+    return fsio.read_file(path)
+
+
+def read(path: Path, shown: str) -> Any:
+    """The document in the regular file at ``path`` (:func:`read_bytes`, then
+    :func:`loads`)."""
+    return loads(read_bytes(path, shown), shown)
 
 
 def text(data: bytes, shown: str) -> str:

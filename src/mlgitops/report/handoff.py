@@ -28,7 +28,7 @@ FORK_NOTE = (
 def read_documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, Any] | None]:
     """The hand-off documents of the folder, each schema-checked and masked
     (:mod:`mlgitops.masking`); None for a missing one."""
-    from mlgitops.jsondoc import within_limit
+    from mlgitops.jsondoc import read_bytes
     from mlgitops.masking import masked_values
     from mlgitops.report.documents import parse
 
@@ -41,8 +41,7 @@ def read_documents(folder: Path, name: str, root: Path) -> dict[str, dict[str, A
         path = folder / f"{kind}.json"
         data = None
         if path.is_file() and not path.is_symlink():
-            within_limit(path.stat().st_size, shown(path, root))  # before it is read
-            data = fsio.read_bytes(path)
+            data = read_bytes(path, shown(path, root))  # its size checked first
         # Masked as failed.json is: a document written elsewhere (an older mlgitops, an
         # artifact) may quote a credential, and the comment is public.
         docs[kind] = (
