@@ -1,7 +1,7 @@
 """Chunked validation against plain pandera, measured in the same run.
 
     python benchmarks/bench_validate.py [--rows 2000000] [--factor 4] [--repeat 1] [--keep DIR]
-                                        [--shape=SUFFIX ...]
+                                        [--shape=SUFFIX ...] [--native-probe]
 
 Generates CSVs of two sizes (``--rows`` and ``--factor`` times as many rows:
 an id that must be unique, 8 bounded floats, an int and a text category), each
@@ -29,7 +29,12 @@ machine wall time follows the load; the CPU-time ratio is steadier. Beside
 them: how long plain pandera's own ``read_csv`` took, and plain pandera's time
 over the parse floor, the ratio no validation reading with this reader can
 exceed (where pandas parses as fast as the floor, the target is out of reach
-of any validation that reads every value). Targets
+of any validation that reads every value). With ``--native-probe`` (a C compiler
+on the path), the text quoted and nothing quoted files are also read by
+``native_probe.c``, compiled with ``cc -O2``: one pass over the bytes on every
+core, parsing and checking this schema's values without building columns, the
+floor of a validator in native code; it is run and printed beside the others,
+and a probe whose answer differs from plain pandera's is reported. Targets
 (issue 17): at least 2.5x plain pandera's throughput, peak RSS under 300 MB
 for every file.
 """
@@ -38,6 +43,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -183,6 +190,32 @@ def measure(code: str, data: Path, schema: Path, chunk_rows: int) -> dict[str, f
     return result
 
 
+PROBE_SOURCE = Path(__file__).with_name("native_probe.c")
+#: The shapes the probe reads: no quoted line ends, no words where numbers go.
+PROBE_SHAPES = ("", "-none")
+
+
+def build_probe(folder: Path) -> Path | None:
+    """``native_probe.c`` compiled into ``folder``; None, said why, without a C compiler."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        print("native probe: SKIPPED (no C compiler on the path)")
+        return None
+    binary = folder / "native_probe"
+    subprocess.run([compiler, "-O2", "-pthread", str(PROBE_SOURCE), "-o", str(binary)], check=True)
+    return binary
+
+
+def measure_probe(binary: Path, data: Path, rows: int) -> dict[str, float]:
+    """One run of the probe on every core; its JSON line, as :func:`measure` returns."""
+    threads = str(len(os.sched_getaffinity(0)))
+    done = subprocess.run(
+        [str(binary), str(data), threads, str(rows)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
 def median(runs: list[dict[str, float]]) -> dict[str, float]:
     """The run with the median wall time."""
     return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
@@ -198,6 +231,11 @@ def main() -> None:
     parser.add_argument(
         "--shape", action="append", help="only the shapes with these file suffixes (repeatable)"
     )
+    parser.add_argument(
+        "--native-probe",
+        action="store_true",
+        help="also time native_probe.c (needs a C compiler) on the shapes it reads",
+    )
     options = parser.parse_args()
     shapes = [s for s in SHAPES if options.shape is None or s[1] in options.shape]
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,6 +243,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "schema.yaml").write_text(SCHEMA)
         (folder / "schema-notes.yaml").write_text(NOTE_SCHEMA)
+        probe = build_probe(Path(tmp)) if options.native_probe else None
         ok = True
         for rows in (options.rows, options.rows * options.factor):
             for shape, suffix, quoting, notes, shuffled, words in shapes:
@@ -212,13 +251,17 @@ def main() -> None:
                 data = folder / f"data-{rows}{suffix}.csv"
                 if not data.exists():
                     generate(data, rows, quoting, notes, shuffled, words)
-                plains, chunked, floors = [], [], []
+                plains, chunked, floors, probes = [], [], [], []
                 for _ in range(options.repeat):
                     plains.append(measure(PLAIN, data, schema, options.chunk_rows))
                     chunked.append(measure(CHUNKED, data, schema, options.chunk_rows))
                     floors.append(measure(FLOOR, data, schema, options.chunk_rows))
+                    if probe is not None and suffix in PROBE_SHAPES:
+                        probes.append(measure_probe(probe, data, rows))
                 plain, ours, floor = median(plains), median(chunked), median(floors)
                 ok &= report(f"{rows:,} rows, {shape}", data.stat().st_size, plain, ours, floor)
+                if probes:
+                    report_probe(plain, median(probes))
         print("targets met" if ok else "targets NOT met")
 
 
@@ -247,6 +290,26 @@ def report(
         f"{'ok' if ours['rss_mb'] < TARGET_RSS_MB else 'OVER'}; {'ok' if met else 'NOT met'}"
     )
     return met
+
+
+def report_probe(plain: dict[str, float], probe: dict[str, float]) -> None:
+    """The probe's line, and plain pandera over it: what a native validator could reach."""
+    speed = probe["rows"] / probe["seconds"]
+    print(
+        f"  {'native probe':14} {probe['seconds']:7.2f} s wall  {probe['cpu']:6.2f} s CPU  "
+        f"{speed / 1e6:5.2f} M rows/s  peak RSS {probe['rss_mb']:5.0f} MB  passed={probe['passed']}"
+    )
+    if not probe["decided"]:
+        print("  native probe: undecided (the file holds a form it does not read)")
+    elif probe["passed"] != plain["passed"] or probe["rows"] != plain["rows"]:
+        print(
+            "  native probe: DISAGREES with plain pandera (rows or verdict); its time means nothing"
+        )
+    else:
+        print(
+            f"  a validator in native code could reach: plain pandera / native probe "
+            f"{plain['seconds'] / probe['seconds']:.2f}x"
+        )
 
 
 if __name__ == "__main__":
