@@ -632,7 +632,27 @@ def _declared_rows(outputs: Path) -> None:
     pq.write_table(table, outputs / "candidate" / "predictions.parquet")
 
 
+def _long_label(outputs: Path) -> None:
+    """Each prediction the same 8 MiB text, one dictionary entry (a file of a few
+    kilobytes): read, each row's text was written out whole, a gigabyte."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = outputs / "candidate" / "predictions.parquet"
+    rows = pq.ParquetFile(path).metadata.num_rows
+    label = pa.array(["m" * (8 << 20)])
+    column = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), label)
+    pq.write_table(pa.table({"y_pred": column}), path, compression="zstd")
+
+
+def _many_classes(outputs: Path) -> None:
+    """Probabilities of 300,000 classes a row: as many float columns would be read."""
+    (outputs / "candidate" / "classes.json").write_text(json.dumps(list(range(300_000))))
+
+
 CHANGES = [
+    (_long_label, "bytes once read (predictions.parquet), more than the 67,108,864 read for"),
+    (_many_classes, "probabilities of 300,000 classes for each of the"),
     (_declared_rows, f"holdout rows (predictions.parquet holds {1 << 27:,})"),
     (_sparse("outputs.json"), f"{64 << 30:,} bytes, more than the"),
     (_sparse("classes.json"), f"its outputs cannot be read (classes.json: {64 << 30:,} bytes"),

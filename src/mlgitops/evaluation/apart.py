@@ -269,13 +269,25 @@ class Apart:
         return None if names is None else [str(n) for n in names]
 
 
+#: What a model's predictions may hold once read, in bytes a holdout row (on average;
+#: no label of a classifier's is near it), and at least :data:`OUTPUT_FLOOR` in all.
+OUTPUT_BYTES_A_ROW = 1024
+OUTPUT_FLOOR = 64 << 20
+#: The classes whose probabilities are read at any holdout size; more where they take
+#: at most :data:`OUTPUT_FLOOR` (8 bytes each).
+CLASSES_A_ROW = 1024
+#: The Parquet types a probability can be stored as.
+_NUMBERS = frozenset({"BOOLEAN", "INT32", "INT64", "FLOAT", "DOUBLE"})
+
+
 def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
     """A model's outputs as :meth:`Apart.run` wrote them to ``folder``, checked: one value
     for each of ``rows`` rows, and probabilities (if any) one column a class, all numbers
     where ``finite`` (the candidate's; a deployed model's that are not make its probability
-    metrics undefined); ModelFailed otherwise."""
+    metrics undefined); ModelFailed otherwise. What a file declares (rows, types, sizes,
+    the length of its text once read) is checked before it is read: a model's process
+    writes them, and a file of a few kilobytes can declare gigabytes."""
     import pandas as pd
-    import pyarrow.parquet as pq
 
     from mlgitops import jsondoc
     from mlgitops.errors import BadInput
@@ -286,17 +298,20 @@ def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
     )
     try:
         probabilities = (folder / PROBA).is_file() or (folder / CLASSES).is_file()
-        for name in (PREDICTED, PROBA) if probabilities else (PREDICTED,):
-            # the rows a file declares, before it is read: a few megabytes can declare
-            # billions (a column of nulls), which reading would expand in memory
-            declared = pq.ParquetFile(folder / name).metadata.num_rows
-            if declared != rows:
-                raise ModelFailed(f"{wrong} ({name} holds {declared:,})")
+        _screen(folder / PREDICTED, rows, wrong)
         values = pd.read_parquet(folder / PREDICTED)["y_pred"].to_numpy()
         given, known = None, None
         if probabilities:
-            given = pd.read_parquet(folder / PROBA).to_numpy(dtype=np.float64)
             known = jsondoc.read(folder / CLASSES, CLASSES)
+            if isinstance(known, list):
+                limit = max(CLASSES_A_ROW, OUTPUT_FLOOR // (8 * max(rows, 1)))
+                if len(known) > limit:
+                    raise ModelFailed(
+                        f"it gives probabilities of {len(known):,} classes for each of the "
+                        f"{rows:,} holdout rows: more than {limit:,} are not read"
+                    )
+            _screen(folder / PROBA, rows, wrong, numbers=True)
+            given = pd.read_parquet(folder / PROBA).to_numpy(dtype=np.float64)
     except (OSError, ValueError, KeyError, TypeError, BadInput) as exc:
         raise ModelFailed(f"its outputs cannot be read ({exc})") from exc
     if (
@@ -313,6 +328,58 @@ def read_outputs(folder: Path, rows: int, *, finite: bool = True) -> Outputs:
     ):
         raise ModelFailed(wrong)
     return Outputs(values, given, known)
+
+
+def _screen(path: Path, rows: int, wrong: str, *, numbers: bool = False) -> None:
+    """What the Parquet file at ``path`` declares, checked before it is read: ``rows``
+    rows; one value a row in each column (no lists, no nested records), numbers where
+    ``numbers``; and at most ``max(OUTPUT_FLOOR, rows * OUTPUT_BYTES_A_ROW)`` bytes, both
+    as stored (uncompressed) and, for text, once each row's text is written out (a text
+    stored once in a dictionary and named by every row is read as many times). Reading
+    its text columns as dictionaries takes what is stored, and four bytes a row.
+    ModelFailed otherwise."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    name = path.name
+    budget = max(OUTPUT_FLOOR, rows * OUTPUT_BYTES_A_ROW)
+    meta = pq.ParquetFile(path).metadata
+    if meta.num_rows != rows:
+        raise ModelFailed(f"{wrong} ({name} holds {meta.num_rows:,})")
+    text, fixed = [], 0
+    for i in range(meta.num_columns):
+        column = meta.schema.column(i)
+        kind = column.physical_type
+        if column.max_repetition_level > 0 or column.max_definition_level > 1:
+            raise ModelFailed(f"{wrong} ({name}: {column.path} is not one value a row)")
+        if numbers and kind not in _NUMBERS:
+            raise ModelFailed(f"{wrong} ({name}: {column.path} holds {kind}, not numbers)")
+        if kind == "BYTE_ARRAY":
+            text.append(column.path)
+        elif kind == "FIXED_LEN_BYTE_ARRAY":
+            fixed += rows * column.length
+    stored = sum(
+        meta.row_group(g).column(i).total_uncompressed_size
+        for g in range(meta.num_row_groups)
+        for i in range(meta.num_columns)
+    )
+    written = fixed
+    if text and max(stored, fixed) <= budget:
+        table = pq.ParquetFile(path, read_dictionary=text).read(
+            columns=text, use_pandas_metadata=False
+        )
+        for chunked in table.columns:
+            for chunk in chunked.chunks:
+                lengths = pc.take(pc.binary_length(chunk.dictionary), chunk.indices)
+                written += pc.sum(lengths).as_py() or 0
+    for what, size in (("stored", stored), ("once read", written)):
+        if size > budget:
+            raise ModelFailed(
+                f"its {'predictions' if name == PREDICTED else 'probabilities'} hold "
+                f"{size:,} bytes {what} ({name}), more than the {budget:,} read for "
+                f"{rows:,} holdout rows ({OUTPUT_BYTES_A_ROW:,} bytes a row, and at least "
+                f"{OUTPUT_FLOOR:,})"
+            )
 
 
 def _scalars(values: Any) -> bool:
