@@ -39,7 +39,7 @@ VERBS: dict[str, str] = {
     "compare": "compare the candidate with the deployed model on the same holdout",
     "report": "post the sticky PR comment, job summary and commit status",
     "deploy": "register the model and commit the canary manifest for an environment",
-    "promote": "promote the deployed model to the next environment",
+    "promote": "promote the deployed model to the next environment, or a KServe canary a step",
     "rollback": "restore the previous model of an environment",
     "status": "show Argo CD sync and Argo Rollouts canary status",
     "drift": "compare recent data with the training reference",

@@ -148,6 +148,10 @@ class ProvenanceRecord:
     #: The task the model was judged as when deployed (its spec's ``task``): later reviews
     #: judge no candidate of another task against it ("" in older records).
     task: str = ""
+    #: With ``deploy.target: kserve`` and a canary: the share of traffic, in percent, the
+    #: overlay gives this model (``canaryTrafficPercent``). Deploy and promote set the
+    #: environment's first step, ``promote --env`` the next, rollback 100; null otherwise.
+    traffic_percent: int | None = None
     schema_version: int = SCHEMA_VERSION
 
 
@@ -282,6 +286,11 @@ def _provenance(text: str, what: str) -> ProvenanceRecord:
         doc = _object(jsondoc.loads(text, what))
         _check_version(doc, what)
         doc = _checked(ProvenanceRecord, doc)
+        from mlgitops.spec.deploy import recorded_share
+
+        share = doc.get("traffic_percent")
+        if share is not None and recorded_share(share) is None:
+            raise ValueError(f"traffic_percent: {share} is not a share from 1 to 100")
         for key in ("previous", "rolled_back_from"):
             if doc.get(key) is not None:
                 doc[key] = _deployed(doc[key], f"{key}.")

@@ -131,6 +131,7 @@ def test_deploy_commits_the_reviewed_model_and_pushes(
         "rolled_back_from": None,
         "promoted_from": None,
         "task": "classification",  # what later reviews hold a candidate's task to
+        "traffic_percent": None,  # Argo Rollouts moves the canary's share itself
         "schema_version": 1,
     }
     assert alias(uri, name, "staging") == "1"

@@ -1,9 +1,10 @@
-"""The overlay edit: exactly the MODEL_URI and MODEL_DIGEST literals change, everything
-else stays."""
+"""The overlay edit: exactly the MODEL_URI and MODEL_DIGEST literals (the image's digest,
+a KServe canary's share) change, everything else stays."""
 
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,13 @@ from mlgitops.gitops.overlay import (
     read_image,
     read_model_digest,
     read_model_uri,
+    read_traffic,
     set_image,
     set_model_digest,
     set_model_uri,
+    set_traffic,
 )
+from mlgitops.results import ProvenanceRecord
 from tests.deploy.world import World
 
 OVERLAY = Overlay("churn", "staging")
@@ -230,3 +234,82 @@ def test_an_image_the_overlay_cannot_pin_is_refused(text: str, image: str, messa
     with pytest.raises(BadInput) as caught:
         set_image(text, BUILT, image)
     assert str(caught.value) == message
+
+
+KSERVE = Overlay("fraud", "production", traffic=(20, 60, 100))
+WITH_SHARE = """\
+# kept
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+patches:
+  - target: {group: serving.kserve.io, version: v1beta1, kind: InferenceService, name: fraud}
+    patch: |
+      apiVersion: serving.kserve.io/v1beta1
+      kind: InferenceService
+      metadata:
+        name: fraud
+      spec:
+        predictor:
+          minReplicas: 4   # four
+          canaryTrafficPercent: 20
+configMapGenerator:
+  - name: fraud-model
+    literals:
+      - MODEL_URI=models:/fraud/3
+      - MODEL_DIGEST=
+"""
+
+
+def test_only_the_number_of_the_share_changes() -> None:
+    assert read_traffic(WITH_SHARE, KSERVE) == 20
+    after = set_traffic(WITH_SHARE, KSERVE, 60)
+    assert changed_lines(WITH_SHARE, after) == [
+        "-          canaryTrafficPercent: 20",
+        "+          canaryTrafficPercent: 60",
+    ]
+    assert read_traffic(after, KSERVE) == 60
+    assert set_traffic(after, KSERVE, 60) is after
+    assert read_traffic(WITH_SHARE, Overlay("other", "production", traffic=(20, 100))) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (WITH_SHARE.replace("          canaryTrafficPercent: 20\n", ""), "no patch of the"),
+        (
+            WITH_SHARE.replace(
+                "predictor:\n          minReplicas: 4   # four\n          canaryTrafficPercent: 20",
+                "predictor: {minReplicas: 4, canaryTrafficPercent: 20}",
+            ),
+            "on a line of its own, once",
+        ),
+        (
+            WITH_SHARE.replace(
+                "name: fraud\n      spec:",
+                "name: fraud\n        canaryTrafficPercent: 20\n      spec:",
+            ),
+            "on a line of its own, once",
+        ),
+    ],
+    ids=["none", "in a flow mapping", "twice"],
+)
+def test_a_share_that_cannot_be_set_in_place_is_refused(text: str, message: str) -> None:
+    with pytest.raises(BadInput, match=message):
+        set_traffic(text, KSERVE, 60)
+
+
+def test_a_share_other_than_the_record_s_is_a_model_lines_problem() -> None:
+    """Argo CD serves the overlay: a share edited by hand would skip the canary's steps."""
+    record = ProvenanceRecord(
+        pipeline="fraud", environment="production", model_name="fraud", version="3",
+        model_uri="models:/fraud/3", run_id="r", content_key="k", metrics={}, data_hash="d",
+        spec_hash="s", commit="c", traffic_percent=20,
+    )  # fmt: skip
+    assert model_lines_problem(WITH_SHARE, KSERVE, record) is None
+    edited = set_traffic(WITH_SHARE, KSERVE, 100)
+    problem = model_lines_problem(edited, KSERVE, record)
+    assert problem is not None and "canaryTrafficPercent is 100" in problem, problem
+    assert "model.json beside it records 20" in problem
+    assert model_lines_problem(edited, KSERVE, replace(record, traffic_percent=100)) is None
+    # a record from before records held the share: the first step's
+    assert model_lines_problem(WITH_SHARE, KSERVE, replace(record, traffic_percent=None)) is None

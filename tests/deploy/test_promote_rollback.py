@@ -26,7 +26,7 @@ from tests.deploy.test_status import (
     analysis_run,
     install,
 )
-from tests.deploy.world import World, cli_run, git, reviewed_run
+from tests.deploy.world import World, cli_run, git, make_world, reviewed_run
 from tests.fixtures.mlflow_server import MlflowServer
 
 
@@ -87,6 +87,93 @@ def test_promote_copies_staging_to_production(
         f"promote {world.name}: model v1 is already deployed to production; nothing committed\n"
         f"  MLflow alias {world.name}@production -> version 1\n"
     )
+    assert world.remote_head() == head
+
+
+def _share(world: World, env: str) -> int:
+    """The canaryTrafficPercent of the InferenceService the overlay builds, on the remote."""
+    kustomization = world.remote_file(f"manifests/{world.name}/overlays/{env}/kustomization.yaml")
+    [share] = [
+        int(line.split(":")[1])
+        for line in kustomization.splitlines()
+        if "canaryTrafficPercent:" in line
+    ]
+    return share
+
+
+def test_a_kserve_canary_moves_through_its_steps_by_commits(
+    tmp_path: Path, mlflow_server: MlflowServer, contracts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """KServe keeps the share canaryTrafficPercent gives a new model until a commit changes
+    it: every model after the first kept the first step's share, the rest of the traffic
+    on the first model, for good. Staging's steps are [50, 100], production's [10, 50, 100]."""
+    world, uri = make_world(tmp_path, kserve=True), mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    assert (_share(world, "staging"), record(world, "staging")["traffic_percent"]) == (50, 50)
+    check_overlays(world, contracts)
+    capsys.readouterr()
+
+    step = ("promote", world.name, "--tracking-uri", uri, "--env")
+    assert cli_run(world.work, *step, "staging") == 0
+    head = world.remote_head()
+    subject = f"promote({world.name}): model v1 takes 100% of staging's traffic (canary 50%→100%)"
+    assert capsys.readouterr().out == (
+        f"promote {world.name}: committed {head[:12]} {subject}\n  pushed to origin/main\n"
+    )
+    trailers = parse_trailers(git(world.remote, "log", "-1", "--format=%B", "main"))
+    assert (trailers["Environment"], trailers["Traffic-Percent"]) == ("staging", "100")
+    assert (_share(world, "staging"), record(world, "staging")["traffic_percent"]) == (100, 100)
+    changed = git(world.remote, "diff", "--name-only", "main~1", "main").split()
+    assert sorted(changed) == [
+        f"manifests/{world.name}/overlays/staging/{file}"
+        for file in ("kustomization.yaml", "model.json")
+    ]
+    check_overlays(world, contracts)
+    capsys.readouterr()
+    assert cli_run(world.work, *step, "staging") == 0
+    assert capsys.readouterr().out == (
+        f"promote {world.name}: model v1 already takes all of staging's traffic; "
+        "nothing committed\n"
+    )
+    assert world.remote_head() == head
+
+    # the next environment gets the model at its first step, then each step in turn
+    git(world.work, "pull", "-q", "origin", "main")
+    assert promote(world, uri) == 0
+    assert (_share(world, "production"), record(world, "production")["traffic_percent"]) == (10, 10)
+    assert cli_run(world.work, *step, "production") == 0
+    assert _share(world, "production") == 50
+    assert cli_run(world.work, *step, "production", "--full") == 0
+    assert (_share(world, "production"), record(world, "production")["traffic_percent"]) == (
+        100,
+        100,
+    )
+    check_overlays(world, contracts)
+
+    # a new model starts at the first step again; a rollback restores the old one in full
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    assert (record(world, "staging")["version"], _share(world, "staging")) == ("2", 50)
+    git(world.work, "pull", "-q", "origin", "main")
+    assert rollback(world, uri) == 0
+    assert (record(world, "staging")["version"], _share(world, "staging")) == ("1", 100)
+    assert record(world, "staging")["traffic_percent"] == 100
+    check_overlays(world, contracts)
+
+
+def test_a_canary_share_is_promoted_only_where_kserve_keeps_it(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Argo Rollouts moves its canary through the steps in the cluster."""
+    head = world.remote_head()
+    assert cli_run(world.work, "promote", world.name, "--env", "staging") == 2
+    err = capsys.readouterr().err
+    assert f"`kubectl argo rollouts promote {world.name} -n ml-staging`" in err, err
+    assert cli_run(world.work, "promote", world.name, "--to", "production", "--full") == 2
+    assert "--full is for --env" in capsys.readouterr().err
     assert world.remote_head() == head
 
 

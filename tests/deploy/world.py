@@ -50,8 +50,11 @@ IMAGE_LOCK = "mlgitops[serve]==0.1.0 --hash=sha256:" + "1" * 64 + "\n"
 EXAMPLE_ROUNDS, ROUNDS = "max_iter: 200", "max_iter: 50"
 
 
-def write_pipeline(root: Path, name: str, *, build_image: bool = False) -> None:
-    """The scaffold's example pipeline under another name (building its serving image)."""
+def write_pipeline(
+    root: Path, name: str, *, build_image: bool = False, kserve: bool = False
+) -> None:
+    """The scaffold's example pipeline under another name (building its serving image;
+    served by a KServe InferenceService where ``kserve``)."""
     spec = scaffold_files()[f"pipelines/{SCAFFOLD_NAME}.yaml"].decode()
     text = spec.replace(f"name: {SCAFFOLD_NAME}\n", f"name: {name}\n", 1)
     # 50 boosting rounds, not the example's 200: these tests judge what ships, not how well
@@ -63,6 +66,9 @@ def write_pipeline(root: Path, name: str, *, build_image: bool = False) -> None:
         text = text.replace("  server: {port: 8080}\n", IMAGE_BUILD)
         (root / "serving").mkdir(exist_ok=True)
         (root / "serving" / "requirements.txt").write_text(IMAGE_LOCK, "utf-8")
+    if kserve:
+        assert text.count("\ndeploy:\n") == 1
+        text = text.replace("\ndeploy:\n", "\ndeploy:\n  target: kserve\n")
     (root / "pipelines" / f"{name}.yaml").write_text(text, "utf-8")
 
 
@@ -103,10 +109,13 @@ class World:
         return git(self.remote, "show", f"main:{rel}")
 
 
-def make_world(tmp: Path, count: int = 1, *, build_image: bool = False) -> World:
+def make_world(
+    tmp: Path, count: int = 1, *, build_image: bool = False, kserve: bool = False
+) -> World:
     """Scaffold ``count`` uniquely named pipelines, render, commit, push to a bare remote.
 
-    ``build_image``: their specs set ``deploy.server.build`` (:data:`IMAGE_BUILD`).
+    ``build_image``: their specs set ``deploy.server.build`` (:data:`IMAGE_BUILD`);
+    ``kserve``: ``deploy.target: kserve``.
     """
     world = World(tmp, tuple(unique_name() for _ in range(count)))
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(world.remote)], check=True)
@@ -116,7 +125,7 @@ def make_world(tmp: Path, count: int = 1, *, build_image: bool = False) -> World
     assert cli_run(world.work, "init") == 0
     (world.work / "pipelines" / f"{SCAFFOLD_NAME}.yaml").unlink()
     for name in world.names:
-        write_pipeline(world.work, name, build_image=build_image)
+        write_pipeline(world.work, name, build_image=build_image, kserve=kserve)
     assert cli_run(world.work, "render") == 0
     git(world.work, "add", "-A")
     git(world.work, "commit", "-q", "-m", "Adopt mlgitops")

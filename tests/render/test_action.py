@@ -99,6 +99,7 @@ def _run(step_id: str, tmp_path: Path, cwd: Path | None = None, **env: str) -> R
         ("report", "core", {"PIPELINE": "tumors"}),
         ("deploy", "train", {"PIPELINE": "tumors", "ENVIRONMENT": "staging"}),
         ("promote", "core", {"PIPELINE": "tumors", "TO": "production"}),
+        ("promote", "core", {"PIPELINE": "tumors", "ENVIRONMENT": "production"}),
         ("rollback", "core", {"PIPELINE": "tumors", "ENVIRONMENT": "production"}),
         ("validate", "data", {"PIPELINE": "tumors", "BASE": "origin/main"}),
         ("drift", "data", {"PIPELINE": "tumors", "CURRENT": "data/recent.csv"}),
@@ -313,7 +314,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert ran.code == 2
     prefix = "::error title=mlgitops action::"
     assert ran.stdout.splitlines() == [
-        prefix + "input 'to' is required by promote",
+        prefix + "input 'to' is required by promote (or 'environment', for a KServe canary's "
+        "next share)",
         prefix + "input 'pipeline' is 'Tumors_v2'; expected lower-case letters, digits and '-' "
         "(1 to 40 characters, starting with a letter and ending with a letter or digit)",
         prefix + "input 'base' is '--upload-pack=evil'; it must not start with '-' or span lines",
@@ -322,6 +324,17 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "or empty",
     ]
     assert ran.stderr == "mlgitops action: 5 problem(s) with the inputs; nothing was run\n"
+
+
+def test_promote_takes_the_environment_to_promote_to_or_the_canary_s(tmp_path: Path) -> None:
+    both = {"COMMAND": "promote", "PIPELINE": "p", "TO": "prod", "ENVIRONMENT": "staging"}
+    ran = _run("inputs", tmp_path, **both)
+    assert ran.code == 2
+    assert ran.stdout == (
+        "::error title=mlgitops action::inputs 'to' and 'environment' of promote: one or the "
+        "other (to: the environment to promote to; environment: the one whose KServe canary "
+        "takes its next share)\n"
+    )
 
 
 def test_a_pipeline_name_starts_with_a_letter_an_environment_name_may_not(
@@ -696,6 +709,10 @@ DEPLOY_ARGV = ["-C", ".", "deploy", "p", "--env", "dev"]
         (
             {"COMMAND": "promote", "PIPELINE": "p", "TO": "prod"},
             ["-C", ".", "promote", "p", "--to", "prod"],
+        ),
+        (
+            {"COMMAND": "promote", "PIPELINE": "p", "ENVIRONMENT": "prod"},
+            ["-C", ".", "promote", "p", "--env", "prod"],
         ),
         (
             {"COMMAND": "rollback", "PIPELINE": "p", "ENVIRONMENT": "prod"},

@@ -553,6 +553,32 @@ def test_kserve_inference_service(built: dict[tuple[str, str], list[dict[str, An
     assert staging["minReplicas"] == 2
 
 
+@pytest.mark.parametrize("recorded", [60, 100, None])
+def test_a_kserve_canary_s_share_is_the_one_its_record_holds(
+    tmp_path: Path, contracts: Path, recorded: int | None
+) -> None:
+    """KServe keeps the share ``canaryTrafficPercent`` gives the new model until it is
+    changed: the overlay sets the share deploy, promote and rollback record in model.json
+    (the first step where none is recorded), and a share edited by hand is stale."""
+    root = _make_repo(tmp_path / "repo", "fraud-score")
+    _render(root)
+    folder = root / "manifests/fraud-score/overlays/production"
+    record: dict[str, Any] = {"model_uri": "models:/fraud-score/3", "model_digest": DIGEST}
+    if recorded is not None:
+        record["traffic_percent"] = recorded
+    (folder / "model.json").write_text(json.dumps(record))
+    rel = "manifests/fraud-score/overlays/production/kustomization.yaml"
+    rendered = _render(root)[rel]
+    objects = kustomize_build(folder)
+    validate_objects(objects, contracts)
+    predictor = _one(objects, "InferenceService")["spec"]["predictor"]
+    assert predictor["canaryTrafficPercent"] == (recorded or 20)  # steps: [20, 60, 100]
+    held = f"canaryTrafficPercent: {recorded or 20}\n"
+    assert rendered.count(held) == 1
+    (root / rel).write_text(rendered.replace(held, "canaryTrafficPercent: 40\n"))
+    assert _render(root)[rel] == rendered
+
+
 def test_service_monitor_and_rule_only_when_asked(
     built: dict[tuple[str, str], list[dict[str, Any]]],
 ) -> None:

@@ -98,7 +98,7 @@ deploy:
       attest: false  # mlgitops.yaml says true
   model_timeout: 1200
   environments:
-    - {{name: live, namespace: fraud}}
+    - {{name: live, namespace: fraud, canary: {{steps: [20, 100]}}}}
 """
 
 MINIMAL_SPEC = """\
@@ -518,6 +518,33 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
         "attestations": "read",
     }
     assert dispatch["permissions"] == {"contents": "write"}
+
+
+def test_a_kserve_canary_gets_its_next_share_by_dispatch(repos: dict[str, Rendered]) -> None:
+    """KServe keeps a canary's share until a commit changes it: the dispatch makes that
+    commit (``promote --env``), with the deploy credentials, like promote and rollback."""
+    workflow = repos["registry"].workflow("mlgitops-fraud-deploy.yml")
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["action"]["options"] == ["promote", "rollback", "canary"]
+    dispatch = workflow["jobs"]["dispatch"]
+    canary = dispatch["steps"][-1]
+    assert canary["if"] == "${{ inputs.action == 'canary' }}"
+    assert canary["with"] == {
+        "command": "promote",
+        "pipeline": "fraud",
+        "environment": "${{ inputs.environment }}",
+        "cache": "false",
+        "python-version": "3.11",
+    }
+    assert dispatch["environment"] == "${{ inputs.environment }}"
+    assert dispatch["permissions"] == {"contents": "write"}
+    # Argo Rollouts moves its canary itself
+    for name, file in (
+        ("pinned", "mlgitops-churn-deploy.yml"),
+        ("example", "mlgitops-tumors-deploy.yml"),
+    ):
+        options = repos[name].workflow(file)["on"]["workflow_dispatch"]["inputs"]["action"]
+        assert options["options"] == ["promote", "rollback"]
 
 
 def test_the_image_job_builds_and_pushes_by_digest(repos: dict[str, Rendered]) -> None:

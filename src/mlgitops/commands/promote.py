@@ -1,4 +1,6 @@
-"""``mlgitops promote NAME --to ENV``: copy the model of the environment before ENV to ENV.
+"""``mlgitops promote NAME --to ENV``: copy the model of the environment before ENV to ENV;
+``mlgitops promote NAME --env ENV [--full]``: give the model of ENV the next share of its
+KServe canary (all of the traffic with ``--full``).
 
 The environment before ENV is the one listed before it in the spec's
 ``deploy.environments``. The promotion is a commit (``MODEL_URI`` and
@@ -9,6 +11,12 @@ nothing (exit 1) when it is not; ``--wait DURATION`` keeps asking (every few
 seconds) while its canary is still running, and stops early when the canary's
 analysis fails or is inconclusive, or the canary is aborted. Promoting what ENV
 already runs commits nothing.
+
+A KServe canary (``deploy.target: kserve``) keeps the share ``canaryTrafficPercent``
+gives the new model until a commit changes it: ``--env`` is that commit, the next of
+the environment's canary steps (the last is 100) in its overlay and ``model.json``,
+pushed race-safe. Argo Rollouts moves its canary through the steps in the cluster, so
+``--env`` refuses a pipeline of another target.
 """
 
 from __future__ import annotations
@@ -21,9 +29,9 @@ from pathlib import Path
 from mlgitops import console, proc
 from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
 from mlgitops.gitops import delivery, records
-from mlgitops.gitops.edits import promote_edit, read_record
+from mlgitops.gitops.edits import promote_edit, read_record, traffic_edit
 from mlgitops.gitops.overlay import overlay_of
-from mlgitops.gitops.publish import Published, Snapshot, publish
+from mlgitops.gitops.publish import Published, Snapshot, Target, publish
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.deploy import Environment
 from mlgitops.spec.model import Pipeline
@@ -31,7 +39,16 @@ from mlgitops.spec.model import Pipeline
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the pipeline")
-    parser.add_argument("--to", required=True, metavar="ENV", help="the environment to promote to")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", metavar="ENV", help="the environment to promote to")
+    where.add_argument(
+        "--env",
+        metavar="ENV",
+        help="give ENV's model the next share of its KServe canary (deploy.target: kserve)",
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="with --env: all of the traffic, at once"
+    )
     parser.add_argument(
         "--when-healthy",
         action="store_true",
@@ -78,7 +95,9 @@ def run(
     *,
     repo: Path,
     name: str,
-    to: str,
+    to: str | None,
+    env: str | None,
+    full: bool,
     when_healthy: bool,
     wait: int,
     kubeconfig: Path | None,
@@ -88,12 +107,22 @@ def run(
     attempts: int,
     tracking_uri: str | None,
 ) -> int:
-    """Promote ``name`` from the environment before ``to`` into ``to``."""
+    """Promote ``name`` from the environment before ``to`` into ``to``; or, with ``env``,
+    give ``env``'s model the next share of its KServe canary."""
     from mlgitops.training.tracking import resolve_tracking_uri
 
     root = repo.resolve()
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
+    if env is not None:
+        if when_healthy:
+            raise BadInput("--when-healthy is for --to: it reads the Rollout of Argo Rollouts")
+        where = delivery.target(loaded, remote, no_push, attempts)
+        uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
+        return _next_share(root, pipeline, env, full, where, uri)
+    if full:
+        raise BadInput("--full is for --env: the share of a KServe canary")
+    assert to is not None  # argparse requires --to or --env
     target_env = delivery.environment_of(pipeline, to)
     source_env = source_of(pipeline, target_env)
     where = delivery.target(loaded, remote, no_push, attempts)
@@ -122,6 +151,41 @@ def run(
         if record is not None and delivery.moves_alias(where, uri, name, to):
             delivery.point_alias(root, uri, name, to, record.version, True, (target.model_json, at))
             console.line(f"  MLflow alias {name}@{to} -> version {record.version}")
+    delivery.github_outputs(values)
+    return EXIT_OK
+
+
+def _next_share(
+    root: Path, pipeline: Pipeline, env: str, full: bool, where: Target, uri: str
+) -> int:
+    """Commit the next share of ``env``'s KServe canary (all of the traffic with ``full``)."""
+    environment = delivery.environment_of(pipeline, env)
+    overlay = overlay_of(pipeline, environment.name)
+    if not overlay.traffic:
+        assert pipeline.deploy is not None  # environment_of found env in it
+        if pipeline.deploy.target != "kserve":
+            raise BadInput(
+                f"{pipeline.name} runs on Argo Rollouts (deploy.target: "
+                f"{pipeline.deploy.target}), which moves the canary through its steps in the "
+                f"cluster (`kubectl argo rollouts promote {pipeline.name} -n "
+                f"{environment.namespace}`); --env moves a KServe canary"
+            )
+        raise BadInput(
+            f"{environment.name} has no canary (deploy.environments[].canary): its model takes "
+            "all of the traffic when it is deployed"
+        )
+    head = proc.head_commit(root)
+    try:  # the record whose share is raised among them
+        records.check_records(root, uri, pipeline, head, where, writing=records.Writing(env))
+    except BadInput as exc:
+        raise BadInput(f"{exc}; nothing committed") from exc
+    outcome = publish(root, traffic_edit(overlay, full), where)
+    values = delivery.report("promote", pipeline.name, outcome, where)
+    if isinstance(outcome, Published) or outcome.settled:
+        at = outcome.sha if isinstance(outcome, Published) else outcome.at
+        record = read_record(Snapshot(root, at), overlay)
+        if record is not None:
+            values["model-version"] = record.version
     delivery.github_outputs(values)
     return EXIT_OK
 

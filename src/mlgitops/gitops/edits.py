@@ -20,9 +20,12 @@ from mlgitops.gitops.overlay import (
     read_image,
     read_model_digest,
     read_model_uri,
+    read_traffic,
     set_image,
     set_model_digest,
     set_model_uri,
+    set_traffic,
+    share_of,
 )
 from mlgitops.gitops.publish import Change, Edit, Snapshot, Unchanged
 from mlgitops.results import ProvenanceRecord
@@ -103,6 +106,9 @@ def _files(overlay: Overlay, kustomization: str, record: ProvenanceRecord) -> di
     text = set_model_digest(text, overlay, record.model_digest)
     if overlay.repository is not None:
         text = set_image(text, overlay, record.image)
+    share = share_of(record, overlay)
+    if share is not None:
+        text = set_traffic(text, overlay, share)
     return {overlay.kustomization: text, overlay.model_json: results.dumps(record)}
 
 
@@ -111,7 +117,15 @@ def _in_place(kustomization: str, overlay: Overlay, record: ProvenanceRecord | N
         return False
     if read_model_digest(kustomization, overlay) not in (None, record.model_digest):
         return False
+    if overlay.traffic and read_traffic(kustomization, overlay) != share_of(record, overlay):
+        return False
     return overlay.repository is None or read_image(kustomization, overlay) == record.image
+
+
+def _first_share(record: ProvenanceRecord, overlay: Overlay) -> ProvenanceRecord:
+    """``record`` as a model new to the overlay's environment: a KServe canary gives it the
+    first share (a model without a canary, all of the traffic)."""
+    return replace(record, traffic_percent=overlay.traffic[0] if overlay.traffic else None)
 
 
 def _place(current: ProvenanceRecord | None, new: ProvenanceRecord) -> ProvenanceRecord:
@@ -142,7 +156,7 @@ def deploy_edit(
             )
         kustomization = _kustomization(snapshot, overlay)
         current = read_record(snapshot, overlay)
-        wanted = _with_image(new, kustomization, overlay)
+        wanted = _first_share(_with_image(new, kustomization, overlay), overlay)
         if provenance.same_model(current, wanted) and _in_place(kustomization, overlay, current):
             return Unchanged(f"model v{new.version} is already deployed to {new.environment}")
         record = _place(current, wanted)
@@ -238,9 +252,42 @@ def promote_edit(source: Overlay, target: Overlay, environment: Environment, now
         wanted = _with_image(origin, kustomization, target, source.environment)
         if provenance.same_model(current, wanted) and _in_place(kustomization, target, current):
             return Unchanged(f"model v{origin.version} is already deployed to {target.environment}")
-        record = _place(current, provenance.promoted(wanted, target.environment, now))
+        promoted = provenance.promoted(wanted, target.environment, now)
+        record = _place(current, _first_share(promoted, target))
         text = message.promote_message(record, environment)
         return Change(_files(target, kustomization, record), text)
+
+    return apply
+
+
+def _deployed_record(snapshot: Snapshot, overlay: Overlay, then: str) -> ProvenanceRecord:
+    """The overlay's record at the snapshot; BadInput ending in ``then`` where there is none."""
+    current = read_record(snapshot, overlay)
+    if current is None:
+        raise BadInput(
+            f"nothing is deployed to {overlay.environment} ({overlay.model_json} does not "
+            f"exist); {then}"
+        )
+    return current
+
+
+def traffic_edit(overlay: Overlay, full: bool) -> Edit:
+    """Give the model of the overlay's environment the next share of its KServe canary (all
+    of the traffic with ``full``): the record's ``traffic_percent`` and the patch's
+    ``canaryTrafficPercent``, in one commit. KServe keeps a share until it is changed."""
+
+    def apply(snapshot: Snapshot) -> Change | Unchanged:
+        current = _deployed_record(snapshot, overlay, "nothing to promote")
+        kustomization = _kustomization(snapshot, overlay)
+        share = share_of(current, overlay)
+        if share is None or share >= 100:
+            return Unchanged(
+                f"model v{current.version} already takes all of {overlay.environment}'s traffic"
+            )
+        following = 100 if full else next((s for s in overlay.traffic if s > share), 100)
+        record = replace(current, traffic_percent=following)
+        text = message.traffic_message(record, share, overlay.traffic)
+        return Change(_files(overlay, kustomization, record), text)
 
     return apply
 
@@ -249,18 +296,16 @@ def rollback_edit(overlay: Overlay, to_version: str | None, now: str) -> Edit:
     """Restore the model deployed before the current one (or model ``to_version``)."""
 
     def apply(snapshot: Snapshot) -> Change | Unchanged:
-        current = read_record(snapshot, overlay)
-        if current is None:
-            raise BadInput(
-                f"nothing is deployed to {overlay.environment} ({overlay.model_json} does not "
-                "exist); nothing to roll back"
-            )
+        current = _deployed_record(snapshot, overlay, "nothing to roll back")
         kustomization = _kustomization(snapshot, overlay)
         done = _already(current, to_version)
         if done:
             return Unchanged(done)
         index = provenance.rollback_target(current, to_version)
         record = _with_image(provenance.rolled_back(current, index, now), kustomization, overlay)
+        # the restored model takes all of the traffic at once: a KServe canary of it would
+        # leave the rest on the model rolled back
+        record = replace(record, traffic_percent=100 if overlay.traffic else None)
         if not (record.model_digest and record.training_rows_digest and record.reference_digest):
             record = _digests_of_its_deploy(snapshot, overlay, record)
         return Change(_files(overlay, kustomization, record), message.rollback_message(record))

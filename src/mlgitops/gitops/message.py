@@ -4,6 +4,7 @@ Subjects (``type(pipeline): what``)::
 
     deploy(tumors): model v7 to staging (canary 50%→100%)
     promote(tumors): model v7 from staging to production (canary 10%→50%→100%)
+    promote(tumors): model v7 takes 50% of production's traffic (canary 10%→50%→100%)
     rollback(tumors): production back to model v6 (from v7)
 
 Trailers, machine-readable with ``git interpret-trailers --parse``::
@@ -16,6 +17,7 @@ Trailers, machine-readable with ``git interpret-trailers --parse``::
     Mlgitops-Image: ghcr.io/…@sha256:…     (a built serving image)
     Mlgitops-Promoted-From: staging        (promote)
     Mlgitops-Rolled-Back-From: 7           (rollback)
+    Mlgitops-Traffic-Percent: 50           (a KServe canary's next share)
 """
 
 from __future__ import annotations
@@ -82,6 +84,20 @@ def promote_message(record: ProvenanceRecord, environment: Environment) -> str:
         f"{record.environment}{rollout_text(environment)}"
     )
     return _compose(subject, _lineage(record), trailers(record, promoted_from=source))
+
+
+def traffic_message(record: ProvenanceRecord, before: int, steps: tuple[int, ...]) -> str:
+    """A KServe canary's next share: ``record`` holds it, ``before`` was the last."""
+    share = record.traffic_percent
+    subject = (
+        f"promote({record.pipeline}): model v{record.version} takes {share}% of "
+        f"{record.environment}'s traffic (canary " + "→".join(f"{s}%" for s in steps) + ")"
+    )
+    body = [
+        f"KServe's canary of model v{record.version}: from {before}% to {share}%.",
+        *_lineage(record),
+    ]
+    return _compose(subject, body, trailers(record, traffic_percent=str(share)))
 
 
 def rollback_message(record: ProvenanceRecord) -> str:

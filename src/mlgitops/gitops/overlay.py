@@ -1,6 +1,6 @@
 """An environment's overlay: where its ``MODEL_URI`` and ``MODEL_DIGEST`` literals and
 ``model.json`` live, and, for a built serving image, the ``images`` entry that pins its
-digest.
+digest; for a KServe canary, the ``canaryTrafficPercent`` its InferenceService patch sets.
 
 The model server reads both literals: it loads ``MODEL_URI`` only once the files it
 downloaded have ``MODEL_DIGEST`` (``mlgitops serve``), the digest deploy checked before
@@ -8,8 +8,9 @@ it registered the model.
 
 The edit is surgical. ruamel.yaml composes the file into nodes that carry
 their exact character positions; only the text of the one ``MODEL_URI=``
-scalar (and of the ``MODEL_DIGEST=`` scalar, and of the image's ``digest:``
-scalar) is replaced, in the quoting style it already had. Every other byte — comments, key order, indentation,
+scalar (and of the ``MODEL_DIGEST=`` scalar, of the image's ``digest:``
+scalar, and of the number on the ``canaryTrafficPercent:`` line of the patch)
+is replaced, in the quoting style it already had. Every other byte — comments, key order, indentation,
 blank lines — stays as the user left it, and the result is parsed again to
 prove that nothing else changed.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 from mlgitops.digest import FORM
 from mlgitops.errors import BadInput
-from mlgitops.spec.deploy import UNDEPLOYED_DIGEST, recorded_image
+from mlgitops.spec.deploy import UNDEPLOYED_DIGEST, recorded_image, traffic_share, traffic_steps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ MODEL_DIGEST_KEY = "MODEL_DIGEST"
 MODEL_DIGEST = FORM
 MODEL_JSON = "model.json"
 KUSTOMIZATION = "kustomization.yaml"
+TRAFFIC_KEY = "canaryTrafficPercent"
+_TRAFFIC_LINE = re.compile(rf"^[ \t]*{TRAFFIC_KEY}:[ \t]*(?P<share>[0-9]+)[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class Overlay:
     environment: str
     #: ``deploy.server.build.repository``: the ``images`` entry deploy pins (None: no build)
     repository: str | None = None
+    #: The shares of a KServe canary, in turn (:func:`~mlgitops.spec.deploy.traffic_steps`);
+    #: () where the overlay sets none
+    traffic: tuple[int, ...] = ()
 
     @property
     def folder(self) -> str:
@@ -70,7 +76,15 @@ class Overlay:
 def overlay_of(pipeline: Pipeline, environment: str) -> Overlay:
     """The environment's overlay, with the built image's repository when there is one."""
     build = pipeline.deploy.server.build if pipeline.deploy else None
-    return Overlay(pipeline.name, environment, build.repository if build else None)
+    env = pipeline.deploy.environment(environment) if pipeline.deploy else None
+    steps = traffic_steps(pipeline.deploy.target, env) if pipeline.deploy and env else ()
+    return Overlay(pipeline.name, environment, build.repository if build else None, steps)
+
+
+def share_of(record: ProvenanceRecord | None, overlay: Overlay) -> int | None:
+    """The ``canaryTrafficPercent`` the overlay sets where ``record`` is its ``model.json``
+    (:func:`~mlgitops.spec.deploy.traffic_share`); None where it sets none."""
+    return traffic_share(record.traffic_percent if record else None, overlay.traffic)
 
 
 def registered_uri(model_name: str, version: str) -> str:
@@ -114,6 +128,9 @@ def model_lines_problem(text: str, overlay: Overlay, record: ProvenanceRecord | 
     ]
     if overlay.repository is not None:
         found.append(("the image", read_image(text, overlay), image))
+    if overlay.traffic:
+        held_share, share = read_traffic(text, overlay), share_of(record, overlay)
+        found.append((TRAFFIC_KEY, _shown(held_share), _shown(share)))
     for key, held, wanted in found:
         if held != wanted and not (key == MODEL_DIGEST_KEY and held is None):
             recorded = (
@@ -128,6 +145,92 @@ def model_lines_problem(text: str, overlay: Overlay, record: ProvenanceRecord | 
                 "names"
             )
     return None
+
+
+def _shown(share: int | None) -> str | None:
+    return None if share is None else str(share)
+
+
+def read_traffic(text: str, overlay: Overlay) -> int | None:
+    """The ``canaryTrafficPercent`` the overlay's InferenceService patch sets; None where it
+    sets none."""
+    node = _traffic_patch(text, overlay)
+    if node is None:
+        return None
+    share = _patch_share(str(node.value))
+    return share if isinstance(share, int) and not isinstance(share, bool) else None
+
+
+def set_traffic(text: str, overlay: Overlay, share: int) -> str:
+    """The kustomization text with the InferenceService patch's ``canaryTrafficPercent`` set to
+    ``share``; all else kept."""
+    if not 0 < share <= 100:
+        raise BadInput(f"{overlay.kustomization}: invalid {TRAFFIC_KEY} {share!r}")
+    node = _traffic_patch(text, overlay)
+    if node is None or read_traffic(text, overlay) is None:
+        raise BadInput(
+            f"{overlay.kustomization}: no patch of the InferenceService {overlay.pipeline!r} "
+            f"sets {TRAFFIC_KEY}; run `mlgitops render`"
+        )
+    start, end = node.start_mark.index, node.end_mark.index
+    lines = list(_TRAFFIC_LINE.finditer(text, start, end))
+    if len(lines) != 1 or read_traffic(text, overlay) != int(lines[0]["share"]):
+        raise BadInput(
+            f"{overlay.kustomization}: write the InferenceService patch's {TRAFFIC_KEY} on "
+            "a line of its own, once; run `mlgitops render`"
+        )
+    if int(lines[0]["share"]) == share:
+        return text
+    new_text = text[: lines[0].start("share")] + str(share) + text[lines[0].end("share") :]
+    if read_traffic(new_text, overlay) != share or not _same_but(
+        text, new_text, lambda doc: _mask_traffic(doc, overlay)
+    ):
+        raise BadInput(f"{overlay.kustomization}: could not rewrite {TRAFFIC_KEY} in place")
+    return new_text
+
+
+def _traffic_patch(text: str, overlay: Overlay) -> Any:
+    """The scalar node of the patch whose target is the pipeline's InferenceService; None
+    where there is none."""
+    patches = _mapping_get(_compose(text, overlay), "patches")
+    for entry in patches.value if patches is not None and patches.tag.endswith(":seq") else []:
+        target, patch = _mapping_get(entry, "target"), _mapping_get(entry, "patch")
+        kind, name = _mapping_get(target, "kind"), _mapping_get(target, "name")
+        if (
+            kind is not None
+            and kind.value == "InferenceService"
+            and name is not None
+            and name.value == overlay.pipeline
+            and patch is not None
+            and patch.tag.endswith(":str")
+        ):
+            return patch
+    return None
+
+
+def _patch_share(patch: str) -> object:
+    """What the patch's ``spec.predictor.canaryTrafficPercent`` holds (None: nothing)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        doc = YAML(typ="safe").load(patch)
+    except YAMLError:
+        return None
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    predictor = spec.get("predictor") if isinstance(spec, dict) else None
+    return predictor.get(TRAFFIC_KEY) if isinstance(predictor, dict) else None
+
+
+def _mask_traffic(doc: Any, overlay: Overlay) -> None:
+    from ruamel.yaml import YAML
+
+    for entry in doc["patches"]:
+        target = entry.get("target") if isinstance(entry, dict) else None
+        if isinstance(target, dict) and target.get("kind") == "InferenceService":
+            patch = YAML(typ="safe").load(entry["patch"])
+            patch["spec"]["predictor"][TRAFFIC_KEY] = "<share>"
+            entry["patch"] = patch
 
 
 def literal_line(text: str, overlay: Overlay, key: str) -> int | None:

@@ -22,7 +22,15 @@ from mlgitops.errors import BadInput
 from mlgitops.record import record
 from mlgitops.render import alerts, analysis, argocd, image, monitoring, serving, yamltext
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.deploy import UNDEPLOYED_DIGEST, Environment, application_name, recorded_image
+from mlgitops.spec.deploy import (
+    UNDEPLOYED_DIGEST,
+    Environment,
+    application_name,
+    recorded_image,
+    recorded_share,
+    traffic_share,
+    traffic_steps,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -39,11 +47,14 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 @record
 class OverlayModel:
-    """The model an overlay serves: its ``MODEL_URI`` and ``MODEL_DIGEST`` literals."""
+    """The model an overlay serves: its ``MODEL_URI`` and ``MODEL_DIGEST`` literals, and the
+    share of traffic a KServe canary gives it."""
 
     uri: str
     #: ``sha256:<hex>`` of its files, as deploy checked them; "" where none is recorded
     digest: str = ""
+    #: ``model.json``'s ``traffic_percent`` (:func:`~mlgitops.spec.deploy.traffic_share`)
+    traffic: int | None = None
 
 
 def render(
@@ -196,12 +207,13 @@ def _patch_text(document: Obj | list[Obj]) -> str:
     return yamltext.dump(document) if isinstance(document, dict) else yamltext.dump_list(document)
 
 
-def _patches(pipeline: Pipeline, env: Environment) -> list[Obj]:
+def _patches(pipeline: Pipeline, env: Environment, model: OverlayModel) -> list[Obj]:
     assert pipeline.deploy is not None
     if pipeline.deploy.target == "kserve":
         predictor: Obj = {"minReplicas": env.replicas}
-        if env.canary is not None:
-            predictor["canaryTrafficPercent"] = env.canary.steps[0]
+        share = traffic_share(model.traffic, traffic_steps(pipeline.deploy.target, env))
+        if share is not None:
+            predictor["canaryTrafficPercent"] = share
         patch = _partial(pipeline, "serving.kserve.io/v1beta1", "InferenceService")
         patch["spec"] = {"predictor": predictor}
         return [{"target": _target(pipeline, patch), "patch": patch}]
@@ -241,7 +253,8 @@ def overlay(
     :data:`UNDEPLOYED_DIGEST`.
     """
     patches = [
-        {"target": p["target"], "patch": _patch_text(p["patch"])} for p in _patches(pipeline, env)
+        {"target": p["target"], "patch": _patch_text(p["patch"])}
+        for p in _patches(pipeline, env, model)
     ]
     document: Obj = {
         "apiVersion": KUSTOMIZE_API,
@@ -315,9 +328,11 @@ def _provenance(path: Path) -> OverlayModel:
         return OverlayModel("")
     uri = record.get("model_uri") if isinstance(record, dict) else None
     digest = record.get("model_digest") if isinstance(record, dict) else None
+    share = record.get("traffic_percent") if isinstance(record, dict) else None
     return OverlayModel(
         uri if isinstance(uri, str) and _plausible(uri) else "",
         digest if isinstance(digest, str) and _digest(digest) else "",
+        recorded_share(share),
     )
 
 

@@ -102,6 +102,35 @@ class ImageBuild:
 UNDEPLOYED_DIGEST = "sha256:" + "0" * 64
 
 
+def traffic_steps(target: str, environment: Environment) -> tuple[int, ...]:
+    """The shares of traffic, in percent, a KServe canary of ``environment`` gives the new
+    model in turn: its canary steps, the last 100 (KServe keeps a share until a commit
+    changes it, where Argo Rollouts moves through the steps itself); () where ``target``
+    is not ``kserve`` or the environment has no canary (the new model takes all traffic)."""
+    if target != "kserve" or environment.canary is None:
+        return ()
+    return tuple(environment.canary.steps)
+
+
+def traffic_share(recorded: object, steps: tuple[int, ...]) -> int | None:
+    """The ``canaryTrafficPercent`` an overlay with the KServe canary ``steps`` sets, where its
+    record (``model.json``) holds ``recorded`` as ``traffic_percent``: that share, once deploy,
+    promote or rollback wrote one; the first step before (no record, or one from before
+    records held the share); None without a canary."""
+    if not steps:
+        return None
+    share = recorded_share(recorded)
+    return steps[0] if share is None else share
+
+
+def recorded_share(value: object) -> int | None:
+    """``value`` where it is a share of traffic a record can hold (a whole percent from 1
+    to 100); None otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 100:
+        return value
+    return None
+
+
 def recorded_image(image: object, repository: str | None) -> str | None:
     """The serving image a record of a deploy (``model.json``) names, where it is one of
     ``repository`` (the built repository the spec names now) pinned by a digest: a record of

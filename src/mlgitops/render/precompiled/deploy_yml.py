@@ -10,6 +10,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_header = resolve('header')
+    l_0_canary = resolve('canary')
     l_0_name = resolve('name')
     l_0_branch = resolve('branch')
     l_0_paths = resolve('paths')
@@ -37,9 +38,14 @@ def root(context, missing=missing):
     l_0_dispatch_group = resolve('dispatch_group')
     l_0_is_promote = resolve('is_promote')
     l_0_is_rollback = resolve('is_rollback')
+    l_0_is_canary = resolve('is_canary')
     pass
     yield str((undefined(name='header') if l_0_header is missing else l_0_header))
-    yield '\n#\n# Delivery as Git commits that Argo CD syncs: a merge to the default branch\n# deploys the reviewed model to the first environment; promote and rollback\n# are started by hand (Actions > this workflow > Run workflow).\nname: '
+    yield '\n#\n# Delivery as Git commits that Argo CD syncs: a merge to the default branch\n# deploys the reviewed model to the first environment; promote and rollback\n'
+    if (undefined(name='canary') if l_0_canary is missing else l_0_canary):
+        pass
+        yield "# (and canary: the next share of an environment's KServe canary)\n"
+    yield '# are started by hand (Actions > this workflow > Run workflow).\nname: '
     yield str((undefined(name='name') if l_0_name is missing else l_0_name))
     yield '\n\non:\n  push:\n    branches:\n      - '
     yield str((undefined(name='branch') if l_0_branch is missing else l_0_branch))
@@ -51,7 +57,25 @@ def root(context, missing=missing):
         yield str(l_1_path)
         yield '\n'
     l_1_path = missing
-    yield '  workflow_dispatch:\n    inputs:\n      action:\n        description: promote the deployed model to an environment, or roll an environment back\n        required: true\n        type: choice\n        options:\n          - promote\n          - rollback\n      environment:\n        description: the environment to promote to, or to roll back\n        required: true\n        type: choice\n        options:\n'
+    yield '  workflow_dispatch:\n    inputs:\n      action:\n'
+    if (undefined(name='canary') if l_0_canary is missing else l_0_canary):
+        pass
+        yield '        description: promote the deployed model to an environment, roll an environment back, or give its KServe canary the next share of the traffic\n'
+    else:
+        pass
+        yield '        description: promote the deployed model to an environment, or roll an environment back\n'
+    yield '        required: true\n        type: choice\n        options:\n          - promote\n          - rollback\n'
+    if (undefined(name='canary') if l_0_canary is missing else l_0_canary):
+        pass
+        yield '          - canary\n'
+    yield '      environment:\n'
+    if (undefined(name='canary') if l_0_canary is missing else l_0_canary):
+        pass
+        yield '        description: the environment to promote to, to roll back, or whose canary takes its next share\n'
+    else:
+        pass
+        yield '        description: the environment to promote to, or to roll back\n'
+    yield '        required: true\n        type: choice\n        options:\n'
     for l_1_environment in (undefined(name='environments') if l_0_environments is missing else l_0_environments):
         _loop_vars = {}
         pass
@@ -305,7 +329,20 @@ def root(context, missing=missing):
     yield '\n          cache: "false"  # this job holds the deploy credentials (docs/security.md#caches)\n          python-version: '
     yield str((undefined(name='python') if l_0_python is missing else l_0_python))
     yield '\n'
+    if (undefined(name='canary') if l_0_canary is missing else l_0_canary):
+        pass
+        yield '      - name: Give the canary its next share\n        if: '
+        yield str((undefined(name='is_canary') if l_0_is_canary is missing else l_0_is_canary))
+        yield '\n        uses: '
+        yield str((undefined(name='action') if l_0_action is missing else l_0_action))
+        yield '\n        with:\n          command: promote\n          pipeline: '
+        yield str((undefined(name='pipeline_value') if l_0_pipeline_value is missing else l_0_pipeline_value))
+        yield '\n          environment: '
+        yield str((undefined(name='chosen_environment') if l_0_chosen_environment is missing else l_0_chosen_environment))
+        yield '\n          cache: "false"  # this job holds the deploy credentials (docs/security.md#caches)\n          python-version: '
+        yield str((undefined(name='python') if l_0_python is missing else l_0_python))
+        yield '\n'
 
 blocks = {}
-debug_info = '1=39&6=41&11=43&13=45&14=49&30=53&31=57&37=61&40=64&41=66&42=68&45=70&47=72&49=75&53=78&56=81&61=85&64=87&67=89&70=91&71=93&72=95&74=97&75=99&76=101&81=103&86=105&87=107&90=109&92=112&94=114&95=116&107=120&108=128&109=130&110=132&111=134&112=136&115=138&121=140&128=142&129=146&132=152&135=154&139=156&142=160&143=162&146=164&147=166&148=168&149=170&151=172&154=174&156=176&157=178&164=184&165=186&166=188&167=190&168=192&170=194&173=196&179=198&184=202&185=206&189=212&192=214&194=216&200=220&201=224&210=230&212=234&213=236&215=238&216=240&219=246&222=248&223=250&224=252&225=254&226=257&229=260&233=262&234=264&235=266&236=268&240=270&245=272&246=276&250=282&253=284&256=286&257=288&260=290&261=292&263=294&265=296&266=298&269=300&270=302&272=304'
-SOURCE = 'sha256:68b8c221f59082f5c9a8250fcb490ee4c9224a1b32b06f37e9b36f06ac100171'
+debug_info = '1=41&5=43&9=47&14=49&16=51&17=55&22=59&32=66&36=70&44=77&45=81&51=85&54=88&55=90&56=92&59=94&61=96&63=99&67=102&70=105&75=109&78=111&81=113&84=115&85=117&86=119&88=121&89=123&90=125&95=127&100=129&101=131&104=133&106=136&108=138&109=140&121=144&122=152&123=154&124=156&125=158&126=160&129=162&135=164&142=166&143=170&146=176&149=178&153=180&156=184&157=186&160=188&161=190&162=192&163=194&165=196&168=198&170=200&171=202&178=208&179=210&180=212&181=214&182=216&184=218&187=220&193=222&198=226&199=230&203=236&206=238&208=240&214=244&215=248&224=254&226=258&227=260&229=262&230=264&233=270&236=272&237=274&238=276&239=278&240=281&243=284&247=286&248=288&249=290&250=292&254=294&259=296&260=300&264=306&267=308&270=310&271=312&274=314&275=316&277=318&279=320&280=322&283=324&284=326&286=328&287=330&289=333&290=335&293=337&294=339&296=341'
+SOURCE = 'sha256:672a362809abdf5363448c962f24c92d117ea62a329a66bb3076dd73d4a6e306'

@@ -16,7 +16,7 @@ from mlgitops.render.workflows.common import (
     workflow_name,
 )
 from mlgitops.spec import Pipeline, Repo
-from mlgitops.spec.deploy import image_files, model_job_minutes
+from mlgitops.spec.deploy import image_files, model_job_minutes, traffic_steps
 from mlgitops.spec.model import PR_ENVIRONMENT, is_url
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
@@ -71,6 +71,11 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "chosen_environment": expr("inputs.environment"),
         "is_promote": expr("inputs.action == 'promote'"),
         "is_rollback": expr("inputs.action == 'rollback'"),
+        "is_canary": expr("inputs.action == 'canary'"),
+        # a KServe canary keeps its share until a commit changes it: the dispatch that does
+        "canary": any(
+            traffic_steps(pipeline.deploy.target, e) for e in pipeline.deploy.environments
+        ),
         # Per environment and per verb: GitHub cancels a *pending* run when a newer one
         # joins its group, so a queued rollback must share its group with no deploy.
         "deploy_group": quote(f"mlgitops-{pipeline.name}-{environments[0]}-deploy"),
