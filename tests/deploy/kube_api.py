@@ -1,7 +1,7 @@
 """A loopback server speaking enough of the Kubernetes API for ``mlgitops status``.
 
-It serves GET of namespaced ``argoproj.io/v1alpha1`` custom objects
-(Applications, Rollouts, AnalysisRuns), answers 404 with a Kubernetes ``Status`` for
+It serves GET of namespaced custom objects (Argo's Applications, Rollouts and
+AnalysisRuns, KServe's InferenceServices), answers 404 with a Kubernetes ``Status`` for
 unknown ones, 401 without the bearer token, and every object put into it must
 validate against the CRDs in ``../shared/contracts/crds/``.
 """
@@ -19,7 +19,12 @@ from typing import Any
 from tests.fixtures.k8s import object_problems
 
 TOKEN = "loopback-token"
-PLURALS = {"Application": "applications", "Rollout": "rollouts", "AnalysisRun": "analysisruns"}
+PLURALS = {
+    "Application": "applications",
+    "Rollout": "rollouts",
+    "AnalysisRun": "analysisruns",
+    "InferenceService": "inferenceservices",
+}
 
 
 class KubeApi:

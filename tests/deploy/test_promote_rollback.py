@@ -22,9 +22,13 @@ from tests.deploy.test_status import (
     FAILED_RUN,
     HEALTHY_ROLLOUT,
     PAUSED_ROLLOUT,
+    READY,
     SYNCED,
     analysis_run,
+    cluster_objects,
+    inference_service,
     install,
+    served,
 )
 from tests.deploy.world import World, cli_run, git, make_world, reviewed_run
 from tests.fixtures.mlflow_server import MlflowServer
@@ -162,6 +166,40 @@ def test_a_kserve_canary_moves_through_its_steps_by_commits(
     assert (record(world, "staging")["version"], _share(world, "staging")) == ("1", 100)
     assert record(world, "staging")["traffic_percent"] == 100
     check_overlays(world, contracts)
+
+
+def test_promote_when_healthy_waits_for_no_kserve_canary_only_a_commit_moves(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A KServe canary holds its share until a commit raises it: waiting for it to finish
+    would wait for ever, so --wait stops at once and says what moves it on."""
+    world, uri = make_world(tmp_path / "kserve", kserve=True), mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    app, _ = cluster_objects(world, "staging", kind="InferenceService")
+    kube_api.put({**app, "status": {"sync": SYNCED, "health": {"status": "Healthy"}}})
+    kube_api.put(inference_service(world, "staging", 50, served(world, 50, READY)))
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    head = world.remote_head()
+    capsys.readouterr()
+
+    assert promote(world, uri, "--when-healthy", "--wait", "2m", "--kubeconfig", kubeconfig) == 1
+    out, err = capsys.readouterr()
+    assert "waiting up to" not in out
+    assert err == (
+        "mlgitops promote: error: staging is not healthy (the canary's model takes 50% of the "
+        f"traffic (canary step 1/2): KServe holds it there until `mlgitops promote {world.name} "
+        "--env staging` gives it the next share); nothing promoted\n"
+    )
+    assert world.remote_head() == head
+
+    kube_api.put(inference_service(world, "staging", 100, served(world, 100, READY)))
+    assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 0
+    assert (record(world, "production")["version"], _share(world, "production")) == ("1", 10)
 
 
 def test_a_canary_share_is_promoted_only_where_kserve_keeps_it(

@@ -13,18 +13,20 @@ from mlgitops.gitops.health import summarize
 from mlgitops.render.manifests import canary_steps
 from mlgitops.spec.deploy import Canary, Environment
 from tests.deploy.kube_api import KubeApi
-from tests.deploy.world import World, cli_run
+from tests.deploy.world import World, cli_run, make_world
 from tests.fixtures.k8s import kustomize_build
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 SYNCED = {"status": "Synced", "revision": REVISION}
 
 
-def cluster_objects(world: World, env: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The Application and the Rollout exactly as rendered for ``env``."""
+def cluster_objects(
+    world: World, env: str, kind: str = "Rollout"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Application and the Rollout (or ``kind``) exactly as rendered for ``env``."""
     app = yaml.safe_load((world.work / f"manifests/argocd/{world.name}-{env}.yaml").read_text())
     built = kustomize_build(world.work / f"manifests/{world.name}/overlays/{env}")
-    rollout = next(obj for obj in built if obj["kind"] == "Rollout")
+    rollout = next(obj for obj in built if obj["kind"] == kind)
     return app, rollout
 
 
@@ -97,6 +99,81 @@ def test_a_healthy_environment_exits_0(
     ]
 
 
+def inference_service(world: World, env: str, share: int, status: dict[str, Any]) -> dict[str, Any]:
+    """The InferenceService as rendered for ``env``, its overlay's share set to ``share``."""
+    built = kustomize_build(world.work / f"manifests/{world.name}/overlays/{env}")
+    service = next(obj for obj in built if obj["kind"] == "InferenceService")
+    service["spec"]["predictor"]["canaryTrafficPercent"] = share
+    return {**service, "status": status}
+
+
+def served(world: World, latest: int, ready: dict[str, str]) -> dict[str, Any]:
+    """An InferenceService's status: its latest revision takes ``latest`` percent."""
+    traffic = [
+        {"revisionName": f"{world.name}-predictor-00002", "percent": latest, "latestRevision": True}
+    ]
+    if latest < 100:
+        traffic.append(
+            {
+                "revisionName": f"{world.name}-predictor-00001",
+                "percent": 100 - latest,
+                "latestRevision": False,
+                "tag": "prev",
+            }
+        )
+    return {"conditions": [ready], "components": {"predictor": {"traffic": traffic}}}
+
+
+READY = {"type": "Ready", "status": "True"}
+
+
+def test_a_kserve_environment_reports_its_canary_s_share(
+    tmp_path: Path, kube_api: KubeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """KServe holds a canary's share until a commit changes it: status says where it is
+    and what moves it on. Staging's steps are [50, 100]."""
+    world = make_world(tmp_path / "kserve", kserve=True)
+    capsys.readouterr()
+    app, _ = cluster_objects(world, "staging", kind="InferenceService")
+    kube_api.put({**app, "status": {"sync": SYNCED, "health": {"status": "Healthy"}}})
+    kube_api.put(inference_service(world, "staging", 50, served(world, 50, READY)))
+    kubeconfig = kube_api.kubeconfig(tmp_path)
+    assert status(world, kubeconfig) == 1
+    assert capsys.readouterr().out == (
+        f"{world.name}/staging: not healthy: the canary's model takes 50% of the traffic "
+        f"(canary step 1/2): KServe holds it there until `mlgitops promote {world.name} --env "
+        "staging` gives it the next share\n"
+        f"  Argo CD Application argocd/{world.name}-staging: Synced, Healthy at 0123456789ab\n"
+        f"  InferenceService ml-staging/{world.name}: Ready, canary step 1/2, weight 50%\n"
+    )
+    assert kube_api.requests[-1] == (
+        f"GET /apis/serving.kserve.io/v1beta1/namespaces/ml-staging/inferenceservices/{world.name}"
+    )
+
+    kube_api.put(inference_service(world, "staging", 100, served(world, 100, READY)))
+    assert status(world, kubeconfig, "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["healthy"], doc["kind"], doc["weight"], doc["step"], doc["steps"]) == (
+        True,
+        "InferenceService",
+        100,
+        2,
+        2,
+    )
+
+    failed = {
+        "type": "Ready",
+        "status": "False",
+        "reason": "RevisionFailed",
+        "message": "OOMKilled",
+    }
+    kube_api.put(inference_service(world, "staging", 50, served(world, 50, failed)))
+    assert status(world, kubeconfig) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{world.name}/staging: not healthy: InferenceService is NotReady (OOMKilled)"
+    )
+
+
 def test_a_paused_canary_reports_step_weight_and_analysis(
     world: World, kube_api: KubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -143,6 +220,8 @@ def test_an_aborted_canary_says_so(
         "analysis": "Failed (canary-6d4f-2-1)",
         "aborted": True,
         "analysis_run": None,
+        "kind": "Rollout",
+        "held": False,  # a KServe canary's share, which only a commit moves
         "healthy": False,
         "problems": [
             "Argo CD sync is OutOfSync",

@@ -1,10 +1,13 @@
-"""``mlgitops status NAME --env E``: what Argo CD and Argo Rollouts say about an environment.
+"""``mlgitops status NAME --env E``: what Argo CD and Argo Rollouts (or KServe) say about an
+environment.
 
 Reads the Argo CD Application ``<NAME>-<E>`` (namespace from
 ``mlgitops.yaml: argocd.namespace``) and the Rollout ``<NAME>`` in the
 environment's namespace through the Kubernetes API, and reports sync and
 health, the canary step, its weight and the analysis phase; when the Rollout
-names an AnalysisRun, its outcome and which metric stopped the canary. Exit 0
+names an AnalysisRun, its outcome and which metric stopped the canary. With
+``deploy.target: kserve`` it reads the InferenceService ``<NAME>`` instead: its
+``Ready`` condition and the share of the traffic its latest revision takes. Exit 0
 when the environment is synced, healthy and fully rolled out, 1 otherwise.
 """
 
@@ -19,8 +22,11 @@ from mlgitops.errors import EXIT_FAILED, EXIT_OK
 from mlgitops.gitops import delivery
 from mlgitops.gitops.health import EnvironmentStatus, analysis_run_name, summarize
 from mlgitops.spec import Repo, deploy, load_repo
-from mlgitops.spec.deploy import Environment
+from mlgitops.spec.deploy import Environment, traffic_steps
 from mlgitops.spec.model import Pipeline
+
+#: KServe's API group and version of the InferenceService the manifests hold.
+KSERVE_API = ("serving.kserve.io", "v1beta1")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +59,9 @@ def read_status(
     kubeconfig: Path | None,
     context: str | None,
 ) -> EnvironmentStatus:
-    """Fetch the Application, the Rollout and its AnalysisRun, and summarise them."""
+    """Fetch the Application, the Rollout and its AnalysisRun (or the InferenceService of a
+    KServe pipeline), and summarise them."""
+    from mlgitops.gitops.health import summarize_kserve
     from mlgitops.gitops.kube import ObjectRef, api_client, get_object
 
     app = ObjectRef(
@@ -61,6 +69,16 @@ def read_status(
     )
     rollout = ObjectRef("rollouts", environment.namespace, rollout_name(pipeline))
     client = api_client(kubeconfig, context)
+    assert pipeline.deploy is not None  # environment_of found the environment in it
+    if pipeline.deploy.target == "kserve":
+        service = ObjectRef("inferenceservices", environment.namespace, pipeline.name, *KSERVE_API)
+        try:
+            objects = get_object(client, app), get_object(client, service)
+        finally:
+            client.close()
+        steps = traffic_steps(pipeline.deploy.target, environment)
+        names = (str(app), str(service))
+        return summarize_kserve(pipeline.name, environment.name, names, *objects, steps)
     try:
         found = get_object(client, app), get_object(client, rollout)
         run_name = analysis_run_name(found[1])

@@ -122,6 +122,11 @@ class EnvironmentStatus:
     aborted: bool = False
     analysis_run: AnalysisOutcome | None = None
     problems: tuple[str, ...] = ()
+    #: What serves the model: an Argo Rollouts ``Rollout``, or KServe's ``InferenceService``
+    kind: str = "Rollout"
+    #: A KServe canary whose model takes less than all of the traffic: KServe holds the
+    #: share until a commit changes it (``promote --env``), so waiting does not help
+    held: bool = False
 
     @property
     def healthy(self) -> bool:
@@ -131,7 +136,9 @@ class EnvironmentStatus:
     def decided(self) -> bool:
         """Healthy, or stopped in a way that waiting does not change."""
         run = self.analysis_run
-        return self.healthy or self.aborted or (run is not None and run.phase in DECISIVE)
+        return (
+            self.healthy or self.aborted or self.held or (run is not None and run.phase in DECISIVE)
+        )
 
     def lines(self) -> list[str]:
         """The human report, one fact per line."""
@@ -149,7 +156,7 @@ class EnvironmentStatus:
         return found
 
     def _rollout_line(self) -> str:
-        text = f"  Rollout {self.rollout}: "
+        text = f"  {self.kind} {self.rollout}: "
         if self.phase is None:
             return text + "not found"
         parts = [self.phase + (" (aborted)" if self.aborted else "")]
@@ -182,7 +189,6 @@ def summarize(
     analysis_run: dict[str, Any] | None = None,
 ) -> EnvironmentStatus:
     """The status of one environment from its Application, Rollout and AnalysisRun objects."""
-    app_status = _get(application, "status")
     ro_status = _get(rollout, "status")
     steps = _at(rollout, "spec", "strategy", "canary", "steps")
     steps = steps if isinstance(steps, list) else []
@@ -192,9 +198,7 @@ def summarize(
         environment=environment,
         application=names[0],
         rollout=names[1],
-        sync=(_get(app_status, "sync").get("status") or "Unknown") if application else None,
-        health=_get(app_status, "health").get("status"),
-        revision=_get(app_status, "sync").get("revision"),
+        **_application_fields(application),
         phase=(ro_status.get("phase") or "Unknown") if rollout is not None else None,
         message=str(ro_status.get("message") or ""),
         step=_weight_step(steps, step),
@@ -205,6 +209,102 @@ def summarize(
         analysis_run=analysis_outcome(analysis_run),
     )
     return _with_problems(status)
+
+
+def summarize_kserve(
+    pipeline: str,
+    environment: str,
+    names: tuple[str, str],
+    application: dict[str, Any] | None,
+    service: dict[str, Any] | None,
+    steps: tuple[int, ...],
+) -> EnvironmentStatus:
+    """The status of one environment served by a KServe InferenceService (``service``):
+    its ``Ready`` condition, and the share of the traffic its latest revision takes
+    (``status.components.predictor.traffic``, the entry marked ``latestRevision``), as
+    ``kubectl get inferenceservice`` shows them. ``steps``: the environment's canary steps
+    (:func:`~mlgitops.spec.deploy.traffic_steps`). Healthy: synced, Ready, and the latest
+    revision takes all of the traffic."""
+    conditions = _at(service, "status", "conditions")
+    ready = next(
+        (
+            c
+            for c in conditions or []
+            if isinstance(c, dict) and c.get("type") == "Ready" and isinstance(c.get("status"), str)
+        ),
+        None,
+    )
+    phase = None
+    if service is not None:
+        phase = (
+            "Unknown" if ready is None else ("Ready" if ready["status"] == "True" else "NotReady")
+        )
+    traffic = _at(service, "status", "components", "predictor", "traffic")
+    latest = next(
+        (t for t in traffic or [] if isinstance(t, dict) and t.get("latestRevision") is True),
+        None,
+    )
+    weight = latest.get("percent") if latest is not None else None
+    weight = weight if isinstance(weight, int) and not isinstance(weight, bool) else None
+    share = _at(service, "spec", "predictor", "canaryTrafficPercent")
+    step = steps.index(share) + 1 if share in steps else None
+    status = EnvironmentStatus(
+        pipeline=pipeline,
+        environment=environment,
+        application=names[0],
+        rollout=names[1],
+        **_application_fields(application),
+        phase=phase,
+        message=str((ready or {}).get("message") or (ready or {}).get("reason") or ""),
+        step=step,
+        steps=len(steps) or None,
+        weight=weight,
+        kind="InferenceService",
+        held=phase == "Ready" and weight is not None and weight < 100,
+    )
+    return _kserve_problems(status)
+
+
+def _kserve_problems(status: EnvironmentStatus) -> EnvironmentStatus:
+    from dataclasses import replace
+
+    problems = list(_application_problems(status))
+    if status.phase is None:
+        problems.append(f"InferenceService {status.rollout} not found")
+    elif status.phase != "Ready":
+        said = f" ({status.message})" if status.message else ""
+        problems.append(f"InferenceService is {status.phase}{said}")
+    elif status.weight is None:
+        problems.append("the InferenceService reports no revision taking traffic yet")
+    elif status.held:
+        where = f" (canary step {status.step}/{status.steps})" if status.step else ""
+        problems.append(
+            f"the canary's model takes {status.weight}% of the traffic{where}: KServe holds "
+            f"it there until `mlgitops promote {status.pipeline} --env {status.environment}` "
+            "gives it the next share"
+        )
+    return replace(status, problems=tuple(problems))
+
+
+def _application_fields(application: dict[str, Any] | None) -> dict[str, Any]:
+    """The sync status, health and revision Argo CD's Application reports."""
+    app_status = _get(application, "status")
+    return {
+        "sync": (_get(app_status, "sync").get("status") or "Unknown") if application else None,
+        "health": _get(app_status, "health").get("status"),
+        "revision": _get(app_status, "sync").get("revision"),
+    }
+
+
+def _application_problems(status: EnvironmentStatus) -> list[str]:
+    if status.sync is None:
+        return [f"Argo CD Application {status.application} not found"]
+    problems = []
+    if status.sync != "Synced":
+        problems.append(f"Argo CD sync is {status.sync}")
+    if status.health != "Healthy":
+        problems.append(f"Argo CD health is {status.health or 'Unknown'}")
+    return problems
 
 
 def _count(value: Any) -> int:
@@ -269,14 +369,7 @@ def _analysis(canary: dict[str, Any]) -> str | None:
 def _with_problems(status: EnvironmentStatus) -> EnvironmentStatus:
     from dataclasses import replace
 
-    problems = []
-    if status.sync is None:
-        problems.append(f"Argo CD Application {status.application} not found")
-    else:
-        if status.sync != "Synced":
-            problems.append(f"Argo CD sync is {status.sync}")
-        if status.health != "Healthy":
-            problems.append(f"Argo CD health is {status.health or 'Unknown'}")
+    problems = _application_problems(status)
     if status.phase is None:
         problems.append(f"Rollout {status.rollout} not found")
     elif status.aborted:

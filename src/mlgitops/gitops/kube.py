@@ -20,11 +20,15 @@ _TIMEOUT_S = 15
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """A namespaced Argo custom object: ``plural`` (applications, rollouts), namespace, name."""
+    """A namespaced custom object: ``plural`` (applications, rollouts), namespace, name, of
+    the API ``group``/``version`` (Argo's unless said: KServe's inferenceservices are
+    ``serving.kserve.io``/``v1beta1``)."""
 
     plural: str
     namespace: str
     name: str
+    group: str = GROUP
+    version: str = VERSION
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
@@ -72,7 +76,12 @@ def get_object(client: Any, ref: ObjectRef) -> dict[str, Any] | None:
     host = client.configuration.host
     try:
         found = api.get_namespaced_custom_object(
-            GROUP, VERSION, ref.namespace, ref.plural, ref.name, _request_timeout=_TIMEOUT_S
+            ref.group,
+            ref.version,
+            ref.namespace,
+            ref.plural,
+            ref.name,
+            _request_timeout=_TIMEOUT_S,
         )
     except ApiException as exc:
         if exc.status == 404:

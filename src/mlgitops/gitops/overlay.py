@@ -227,7 +227,10 @@ def _mask_traffic(doc: Any, overlay: Overlay) -> None:
 
     for entry in doc["patches"]:
         target = entry.get("target") if isinstance(entry, dict) else None
-        if isinstance(target, dict) and target.get("kind") == "InferenceService":
+        if isinstance(target, dict) and (target.get("kind"), target.get("name")) == (
+            "InferenceService",
+            overlay.pipeline,
+        ):
             patch = YAML(typ="safe").load(entry["patch"])
             patch["spec"]["predictor"][TRAFFIC_KEY] = "<share>"
             entry["patch"] = patch
