@@ -202,6 +202,52 @@ def test_promote_when_healthy_waits_for_no_kserve_canary_only_a_commit_moves(
     assert (record(world, "production")["version"], _share(world, "production")) == ("1", 10)
 
 
+def test_a_kserve_canary_s_next_share_waits_for_the_cluster_to_serve_the_present_one(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``promote --env --when-healthy``: no more traffic to a revision that is not Ready, or
+    before the cluster applied the last step."""
+    world, uri = make_world(tmp_path / "kserve", kserve=True), mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0  # staging's steps: [50, 100]
+    app, _ = cluster_objects(world, "staging", kind="InferenceService")
+    kube_api.put({**app, "status": {"sync": SYNCED, "health": {"status": "Healthy"}}})
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    step = ("promote", world.name, "--tracking-uri", uri, "--env", "staging", "--when-healthy")
+    step += ("--kubeconfig", kubeconfig)
+    head = world.remote_head()
+    failed = {
+        "type": "Ready",
+        "status": "False",
+        "reason": "RevisionFailed",
+        "message": "OOMKilled",
+    }
+    for latest, ready, said in (
+        (50, failed, "InferenceService is NotReady (OOMKilled)"),
+        (
+            20,
+            READY,
+            "the latest revision takes 20% of the traffic, less than the 50% the overlay "
+            "gives it: the cluster has not applied the last step yet",
+        ),
+    ):
+        kube_api.put(inference_service(world, "staging", 50, served(world, latest, ready)))
+        capsys.readouterr()
+        assert cli_run(world.work, *step) == 1
+        assert capsys.readouterr().err == (
+            f"mlgitops promote: error: staging is not ready for its canary's next share ({said}); "
+            "nothing promoted\n"
+        )
+        assert world.remote_head() == head
+
+    kube_api.put(inference_service(world, "staging", 50, served(world, 50, READY)))
+    assert cli_run(world.work, *step) == 0
+    assert (_share(world, "staging"), record(world, "staging")["traffic_percent"]) == (100, 100)
+
+
 def test_a_canary_share_is_promoted_only_where_kserve_keeps_it(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlgitops.gitops.health import summarize
+from mlgitops.gitops.health import serving_problems, summarize, summarize_kserve
 from mlgitops.render.manifests import canary_steps
 from mlgitops.spec.deploy import Canary, Environment
 from tests.deploy.kube_api import KubeApi
@@ -172,6 +172,25 @@ def test_a_kserve_environment_reports_its_canary_s_share(
     assert capsys.readouterr().out.splitlines()[0] == (
         f"{world.name}/staging: not healthy: InferenceService is NotReady (OOMKilled)"
     )
+
+
+@pytest.mark.parametrize(
+    ("latest", "ready"),
+    [(50, True), (100, True), (20, False)],
+    ids=["at its share", "the first revision: all of the traffic", "behind its share"],
+)
+def test_a_kserve_canary_is_ready_for_its_next_share_once_it_serves_the_present_one(
+    latest: int, ready: bool
+) -> None:
+    traffic = [{"revisionName": "m-00002", "percent": latest, "latestRevision": True}]
+    service = {
+        "spec": {"predictor": {"canaryTrafficPercent": 50}},
+        "status": {"conditions": [READY], "components": {"predictor": {"traffic": traffic}}},
+    }
+    app = {"status": {"sync": SYNCED, "health": {"status": "Healthy"}}}
+    status = summarize_kserve("m", "staging", ("argocd/m-staging", "ml/m"), app, service, (50, 100))
+    assert (serving_problems(status, 50) == []) is ready
+    assert status.held is (latest < 100)
 
 
 def test_a_paused_canary_reports_step_weight_and_analysis(

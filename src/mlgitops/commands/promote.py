@@ -16,7 +16,10 @@ A KServe canary (``deploy.target: kserve``) keeps the share ``canaryTrafficPerce
 gives the new model until a commit changes it: ``--env`` is that commit, the next of
 the environment's canary steps (the last is 100) in its overlay and ``model.json``,
 pushed race-safe. Argo Rollouts moves its canary through the steps in the cluster, so
-``--env`` refuses a pipeline of another target.
+``--env`` refuses a pipeline of another target. With ``--when-healthy`` it first
+asks the cluster whether the environment serves the present share (Argo CD synced
+and healthy, the InferenceService Ready, its latest revision taking that share),
+and with ``--wait`` keeps asking until it does.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from mlgitops import console, proc
 from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
 from mlgitops.gitops import delivery, records
 from mlgitops.gitops.edits import promote_edit, read_record, traffic_edit
-from mlgitops.gitops.overlay import overlay_of
+from mlgitops.gitops.overlay import overlay_of, share_of
 from mlgitops.gitops.publish import Published, Snapshot, Target, publish
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.deploy import Environment
@@ -52,7 +55,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--when-healthy",
         action="store_true",
-        help="promote only when the previous environment is synced, healthy and fully rolled out",
+        help="promote only when the previous environment is synced, healthy and fully rolled "
+        "out (with --env: when the environment serves its canary's present share)",
     )
     parser.add_argument(
         "--wait",
@@ -115,11 +119,10 @@ def run(
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
     if env is not None:
-        if when_healthy:
-            raise BadInput("--when-healthy is for --to: it reads the Rollout of Argo Rollouts")
         where = delivery.target(loaded, remote, no_push, attempts)
         uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-        return _next_share(root, pipeline, env, full, where, uri)
+        cluster = (kubeconfig, context) if when_healthy else None
+        return _next_share(loaded, root, pipeline, env, full, where, uri, cluster, wait)
     if full:
         raise BadInput("--full is for --env: the share of a KServe canary")
     assert to is not None  # argparse requires --to or --env
@@ -156,9 +159,19 @@ def run(
 
 
 def _next_share(
-    root: Path, pipeline: Pipeline, env: str, full: bool, where: Target, uri: str
+    loaded: Repo,
+    root: Path,
+    pipeline: Pipeline,
+    env: str,
+    full: bool,
+    where: Target,
+    uri: str,
+    cluster: tuple[Path | None, str | None] | None,
+    wait: int,
 ) -> int:
-    """Commit the next share of ``env``'s KServe canary (all of the traffic with ``full``)."""
+    """Commit the next share of ``env``'s KServe canary (all of the traffic with ``full``);
+    with ``cluster`` (``--when-healthy``), only once the cluster serves the share the
+    overlay gives the model now."""
     environment = delivery.environment_of(pipeline, env)
     overlay = overlay_of(pipeline, environment.name)
     if not overlay.traffic:
@@ -179,6 +192,9 @@ def _next_share(
         records.check_records(root, uri, pipeline, head, where, writing=records.Writing(env))
     except BadInput as exc:
         raise BadInput(f"{exc}; nothing committed") from exc
+    share = share_of(read_record(Snapshot(root, head), overlay), overlay)
+    if cluster is not None and share is not None and share < 100:
+        _require_serving(loaded, pipeline, environment, share, cluster, wait)
     outcome = publish(root, traffic_edit(overlay, full), where)
     values = delivery.report("promote", pipeline.name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
@@ -188,6 +204,38 @@ def _next_share(
             values["model-version"] = record.version
     delivery.github_outputs(values)
     return EXIT_OK
+
+
+def _require_serving(
+    loaded: Repo,
+    pipeline: Pipeline,
+    environment: Environment,
+    share: int,
+    cluster: tuple[Path | None, str | None],
+    wait_s: float,
+) -> None:
+    """Return once ``environment``'s InferenceService serves ``share`` (synced, healthy,
+    Ready, its latest revision taking that share); raise CheckFailed when it does not
+    (after waiting)."""
+    from mlgitops.commands.status import read_status
+    from mlgitops.gitops.health import serving_problems
+
+    deadline = time.monotonic() + wait_s
+    status = read_status(loaded, pipeline, environment, *cluster)
+    problems = serving_problems(status, share)
+    if problems and wait_s > 0:
+        console.line(f"waiting up to {wait_s:g}s for {environment.name}: {'; '.join(problems)}")
+    while problems and time.monotonic() < deadline:
+        time.sleep(max(0.0, min(POLL_S, deadline - time.monotonic())))
+        status = read_status(loaded, pipeline, environment, *cluster)
+        problems = serving_problems(status, share)
+    for line in status.lines():
+        console.line(line)
+    if problems:
+        raise CheckFailed(
+            f"{environment.name} is not ready for its canary's next share "
+            f"({'; '.join(problems)}); nothing promoted"
+        )
 
 
 def _require_healthy(

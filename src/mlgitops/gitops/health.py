@@ -265,18 +265,37 @@ def summarize_kserve(
     return _kserve_problems(status)
 
 
+def serving_problems(status: EnvironmentStatus, share: int) -> list[str]:
+    """Why a KServe environment's canary is not ready for its next share, where its overlay
+    gives the model ``share`` percent: the Application synced and healthy, the
+    InferenceService Ready, and its latest revision taking at least that share (the last
+    step applied; the first revision of an InferenceService takes all of the traffic);
+    [] where it is."""
+    problems = [*_application_problems(status), *_service_problems(status)]
+    if not problems and status.weight is not None and status.weight < share:
+        problems.append(
+            f"the latest revision takes {status.weight}% of the traffic, less than the "
+            f"{share}% the overlay gives it: the cluster has not applied the last step yet"
+        )
+    return problems
+
+
+def _service_problems(status: EnvironmentStatus) -> list[str]:
+    if status.phase is None:
+        return [f"InferenceService {status.rollout} not found"]
+    if status.phase != "Ready":
+        said = f" ({status.message})" if status.message else ""
+        return [f"InferenceService is {status.phase}{said}"]
+    if status.weight is None:
+        return ["the InferenceService reports no revision taking traffic yet"]
+    return []
+
+
 def _kserve_problems(status: EnvironmentStatus) -> EnvironmentStatus:
     from dataclasses import replace
 
-    problems = list(_application_problems(status))
-    if status.phase is None:
-        problems.append(f"InferenceService {status.rollout} not found")
-    elif status.phase != "Ready":
-        said = f" ({status.message})" if status.message else ""
-        problems.append(f"InferenceService is {status.phase}{said}")
-    elif status.weight is None:
-        problems.append("the InferenceService reports no revision taking traffic yet")
-    elif status.held:
+    problems = [*_application_problems(status), *_service_problems(status)]
+    if not _service_problems(status) and status.held:
         where = f" (canary step {status.step}/{status.steps})" if status.step else ""
         problems.append(
             f"the canary's model takes {status.weight}% of the traffic{where}: KServe holds "
