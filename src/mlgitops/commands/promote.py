@@ -18,8 +18,8 @@ the environment's canary steps (the last is 100) in its overlay and ``model.json
 pushed race-safe. Argo Rollouts moves its canary through the steps in the cluster, so
 ``--env`` refuses a pipeline of another target. With ``--when-healthy`` it first
 asks the cluster whether the environment serves the present share (Argo CD synced
-and healthy, the InferenceService Ready, its latest revision taking that share),
-and with ``--wait`` keeps asking until it does.
+and healthy, the InferenceService Ready, its latest revision taking at least that
+share), and with ``--wait`` keeps asking until it does.
 """
 
 from __future__ import annotations
@@ -214,8 +214,8 @@ def _require_serving(
     cluster: tuple[Path | None, str | None],
     wait_s: float,
 ) -> None:
-    """Return once ``environment``'s InferenceService serves ``share`` (synced, healthy,
-    Ready, its latest revision taking that share); raise CheckFailed when it does not
+    """Return once ``environment``'s InferenceService serves ``share``
+    (:func:`~mlgitops.gitops.health.serving_problems`); raise CheckFailed when it does not
     (after waiting)."""
     from mlgitops.commands.status import read_status
     from mlgitops.gitops.health import serving_problems
