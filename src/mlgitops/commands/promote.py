@@ -63,7 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_duration,
         default=0,
         metavar="DURATION",
-        help="with --when-healthy: wait up to DURATION (90s, 30m, 1h) for the canary to finish",
+        help="with --when-healthy: wait up to DURATION (90s, 30m, 1h) for the canary to finish "
+        "(with --env: to serve its present share)",
     )
     parser.add_argument("--kubeconfig", type=Path, metavar="FILE", help="for --when-healthy")
     parser.add_argument("--context", metavar="NAME", help="kubeconfig context, for --when-healthy")
