@@ -39,6 +39,12 @@ from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.deploy import Environment
 from mlgitops.spec.model import Pipeline
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mlgitops.gitops.health import EnvironmentStatus
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the pipeline")
@@ -218,20 +224,12 @@ def _require_serving(
     """Return once ``environment``'s InferenceService serves ``share``
     (:func:`~mlgitops.gitops.health.serving_problems`); raise CheckFailed when it does not
     (after waiting)."""
-    from mlgitops.commands.status import read_status
     from mlgitops.gitops.health import serving_problems
 
-    deadline = time.monotonic() + wait_s
-    status = read_status(loaded, pipeline, environment, *cluster)
-    problems = serving_problems(status, share)
-    if problems and wait_s > 0:
-        console.line(f"waiting up to {wait_s:g}s for {environment.name}: {'; '.join(problems)}")
-    while problems and time.monotonic() < deadline:
-        time.sleep(max(0.0, min(POLL_S, deadline - time.monotonic())))
-        status = read_status(loaded, pipeline, environment, *cluster)
-        problems = serving_problems(status, share)
-    for line in status.lines():
-        console.line(line)
+    def problems_of(status: EnvironmentStatus) -> list[str]:
+        return serving_problems(status, share)
+
+    _, problems = _watch(loaded, pipeline, environment, cluster, wait_s, problems_of)
     if problems:
         raise CheckFailed(
             f"{environment.name} is not ready for its canary's next share "
@@ -247,19 +245,41 @@ def _require_healthy(
     wait_s: float,
 ) -> None:
     """Return once ``source`` is healthy; raise CheckFailed when it is not (after waiting)."""
+
+    def problems_of(status: EnvironmentStatus) -> list[str]:
+        return list(status.problems)
+
+    status, problems = _watch(
+        loaded, pipeline, source, cluster, wait_s, problems_of, lambda s: s.decided
+    )
+    if problems:
+        state = "not healthy" if status.decided else "not healthy yet"
+        raise CheckFailed(f"{source.name} is {state} ({'; '.join(problems)}); nothing promoted")
+
+
+def _watch(
+    loaded: Repo,
+    pipeline: Pipeline,
+    environment: Environment,
+    cluster: tuple[Path | None, str | None],
+    wait_s: float,
+    problems_of: Callable[[EnvironmentStatus], list[str]],
+    decided: Callable[[EnvironmentStatus], bool] = lambda status: False,
+) -> tuple[EnvironmentStatus, list[str]]:
+    """``environment``'s status and its problems (``problems_of``), read again every
+    :data:`POLL_S` seconds for up to ``wait_s`` while it has some and waiting can help
+    (``decided``: where it cannot); its lines printed."""
     from mlgitops.commands.status import read_status
 
     deadline = time.monotonic() + wait_s
-    status = read_status(loaded, pipeline, source, *cluster)
-    if not status.decided and wait_s > 0:
-        console.line(f"waiting up to {wait_s:g}s for {source.name}: {'; '.join(status.problems)}")
-    while not status.decided and time.monotonic() < deadline:
+    status = read_status(loaded, pipeline, environment, *cluster)
+    problems = problems_of(status)
+    if problems and not decided(status) and wait_s > 0:
+        console.line(f"waiting up to {wait_s:g}s for {environment.name}: {'; '.join(problems)}")
+    while problems and not decided(status) and time.monotonic() < deadline:
         time.sleep(max(0.0, min(POLL_S, deadline - time.monotonic())))
-        status = read_status(loaded, pipeline, source, *cluster)
+        status = read_status(loaded, pipeline, environment, *cluster)
+        problems = problems_of(status)
     for line in status.lines():
         console.line(line)
-    if not status.healthy:
-        state = "not healthy" if status.decided else "not healthy yet"
-        raise CheckFailed(
-            f"{source.name} is {state} ({'; '.join(status.problems)}); nothing promoted"
-        )
+    return status, problems

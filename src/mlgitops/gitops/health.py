@@ -294,8 +294,9 @@ def _service_problems(status: EnvironmentStatus) -> list[str]:
 def _kserve_problems(status: EnvironmentStatus) -> EnvironmentStatus:
     from dataclasses import replace
 
-    problems = [*_application_problems(status), *_service_problems(status)]
-    if not _service_problems(status) and status.held:
+    service = _service_problems(status)
+    problems = [*_application_problems(status), *service]
+    if not service and status.held:
         where = f" (canary step {status.step}/{status.steps})" if status.step else ""
         problems.append(
             f"the canary's model takes {status.weight}% of the traffic{where}: KServe holds "

@@ -167,14 +167,15 @@ def set_traffic(text: str, overlay: Overlay, share: int) -> str:
     if not 0 < share <= 100:
         raise BadInput(f"{overlay.kustomization}: invalid {TRAFFIC_KEY} {share!r}")
     node = _traffic_patch(text, overlay)
-    if node is None or read_traffic(text, overlay) is None:
+    held = None if node is None else _patch_share(str(node.value))
+    if node is None or not isinstance(held, int) or isinstance(held, bool):
         raise BadInput(
             f"{overlay.kustomization}: no patch of the InferenceService {overlay.pipeline!r} "
             f"sets {TRAFFIC_KEY}; run `mlgitops render`"
         )
     start, end = node.start_mark.index, node.end_mark.index
     lines = list(_TRAFFIC_LINE.finditer(text, start, end))
-    if len(lines) != 1 or read_traffic(text, overlay) != int(lines[0]["share"]):
+    if len(lines) != 1 or held != int(lines[0]["share"]):
         raise BadInput(
             f"{overlay.kustomization}: write the InferenceService patch's {TRAFFIC_KEY} on "
             "a line of its own, once; run `mlgitops render`"
