@@ -14,6 +14,7 @@ def root(context, missing=missing):
     l_0_name = resolve('name')
     l_0_branch = resolve('branch')
     l_0_paths = resolve('paths')
+    l_0_dispatch = resolve('dispatch')
     l_0_environments = resolve('environments')
     l_0_image = resolve('image')
     l_0_is_push = resolve('is_push')
@@ -57,25 +58,19 @@ def root(context, missing=missing):
         yield str(l_1_path)
         yield '\n'
     l_1_path = missing
-    yield '  workflow_dispatch:\n    inputs:\n      action:\n'
-    if (undefined(name='canary') if l_0_canary is missing else l_0_canary):
+    yield '  workflow_dispatch:\n    inputs:\n      action:\n        description: '
+    yield str(environment.getattr((undefined(name='dispatch') if l_0_dispatch is missing else l_0_dispatch), 'action'))
+    yield '\n        required: true\n        type: choice\n        options:\n'
+    for l_1_action in environment.getattr((undefined(name='dispatch') if l_0_dispatch is missing else l_0_dispatch), 'actions'):
+        _loop_vars = {}
         pass
-        yield '        description: promote the deployed model to an environment, roll an environment back, or give its KServe canary the next share of the traffic\n'
-    else:
-        pass
-        yield '        description: promote the deployed model to an environment, or roll an environment back\n'
-    yield '        required: true\n        type: choice\n        options:\n          - promote\n          - rollback\n'
-    if (undefined(name='canary') if l_0_canary is missing else l_0_canary):
-        pass
-        yield '          - canary\n'
-    yield '      environment:\n'
-    if (undefined(name='canary') if l_0_canary is missing else l_0_canary):
-        pass
-        yield '        description: the environment to promote to, to roll back, or whose canary takes its next share\n'
-    else:
-        pass
-        yield '        description: the environment to promote to, or to roll back\n'
-    yield '        required: true\n        type: choice\n        options:\n'
+        yield '          - '
+        yield str(l_1_action)
+        yield '\n'
+    l_1_action = missing
+    yield '      environment:\n        description: '
+    yield str(environment.getattr((undefined(name='dispatch') if l_0_dispatch is missing else l_0_dispatch), 'environment'))
+    yield '\n        required: true\n        type: choice\n        options:\n'
     for l_1_environment in (undefined(name='environments') if l_0_environments is missing else l_0_environments):
         _loop_vars = {}
         pass
@@ -344,5 +339,5 @@ def root(context, missing=missing):
         yield '\n'
 
 blocks = {}
-debug_info = '1=41&5=43&9=47&14=49&16=51&17=55&22=59&32=66&36=70&44=77&45=81&51=85&54=88&55=90&56=92&59=94&61=96&63=99&67=102&70=105&75=109&78=111&81=113&84=115&85=117&86=119&88=121&89=123&90=125&95=127&100=129&101=131&104=133&106=136&108=138&109=140&121=144&122=152&123=154&124=156&125=158&126=160&129=162&135=164&142=166&143=170&146=176&149=178&153=180&156=184&157=186&160=188&161=190&162=192&163=194&165=196&168=198&170=200&171=202&178=208&179=210&180=212&181=214&182=216&184=218&187=220&193=222&198=226&199=230&203=236&206=238&208=240&214=244&215=248&224=254&226=258&227=260&229=262&230=264&233=270&236=272&237=274&238=276&239=278&240=281&243=284&247=286&248=288&249=290&250=292&254=294&259=296&260=300&264=306&267=308&270=310&271=312&274=314&275=316&277=318&279=320&280=322&283=324&284=326&286=328&287=330&289=333&290=335&293=337&294=339&296=341'
-SOURCE = 'sha256:672a362809abdf5363448c962f24c92d117ea62a329a66bb3076dd73d4a6e306'
+debug_info = '1=42&5=44&9=48&14=50&16=52&17=56&22=60&26=62&27=66&30=70&34=72&35=76&41=80&44=83&45=85&46=87&49=89&51=91&53=94&57=97&60=100&65=104&68=106&71=108&74=110&75=112&76=114&78=116&79=118&80=120&85=122&90=124&91=126&94=128&96=131&98=133&99=135&111=139&112=147&113=149&114=151&115=153&116=155&119=157&125=159&132=161&133=165&136=171&139=173&143=175&146=179&147=181&150=183&151=185&152=187&153=189&155=191&158=193&160=195&161=197&168=203&169=205&170=207&171=209&172=211&174=213&177=215&183=217&188=221&189=225&193=231&196=233&198=235&204=239&205=243&214=249&216=253&217=255&219=257&220=259&223=265&226=267&227=269&228=271&229=273&230=276&233=279&237=281&238=283&239=285&240=287&244=289&249=291&250=295&254=301&257=303&260=305&261=307&264=309&265=311&267=313&269=315&270=317&273=319&274=321&276=323&277=325&279=328&280=330&283=332&284=334&286=336'
+SOURCE = 'sha256:d60a0c5f57ee16330d73d67b8b1736272d0fbf5fcfb221a41a6188425921dac8'

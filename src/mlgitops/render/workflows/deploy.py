@@ -49,6 +49,22 @@ PREDICTIONS_DIR = OUTPUT_DIR + "/predictions"
 PUSH_TOKEN = expr("secrets.MLGITOPS_PUSH_TOKEN || github.token")
 
 
+#: The dispatch's inputs: its actions, and the descriptions of the action and environment.
+DISPATCH = {
+    "actions": ["promote", "rollback"],
+    "action": "promote the deployed model to an environment, or roll an environment back",
+    "environment": "the environment to promote to, or to roll back",
+}
+#: ... where an environment has a KServe canary, whose next share is a dispatch too.
+CANARY_DISPATCH = {
+    "actions": ["promote", "rollback", "canary"],
+    "action": "promote the deployed model to an environment, roll an environment back, or "
+    "give its KServe canary the next share of the traffic",
+    "environment": "the environment to promote to, to roll back, or whose canary takes its "
+    "next share",
+}
+
+
 def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
     """Context of ``deploy.yml.j2``: the model jobs, then deploy, on push; promote or
     rollback on dispatch."""
@@ -56,6 +72,7 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
     environments = [e.name for e in pipeline.deploy.environments]
     paths = _input_paths(pipeline)
     build = pipeline.deploy.server.build is not None
+    canary = any(traffic_steps(pipeline.deploy.target, e) for e in pipeline.deploy.environments)
     return {
         **common_context(repo, pipeline),
         "name": quote(workflow_name(pipeline.name, "deploy")),
@@ -73,9 +90,8 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
         "is_rollback": expr("inputs.action == 'rollback'"),
         "is_canary": expr("inputs.action == 'canary'"),
         # a KServe canary keeps its share until a commit changes it: the dispatch that does
-        "canary": any(
-            traffic_steps(pipeline.deploy.target, e) for e in pipeline.deploy.environments
-        ),
+        "canary": canary,
+        "dispatch": CANARY_DISPATCH if canary else DISPATCH,
         # Per environment and per verb: GitHub cancels a *pending* run when a newer one
         # joins its group, so a queued rollback must share its group with no deploy.
         "deploy_group": quote(f"mlgitops-{pipeline.name}-{environments[0]}-deploy"),
