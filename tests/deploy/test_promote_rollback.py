@@ -7,14 +7,19 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from mlgitops.gitops.edits import read_record, traffic_edit
 from mlgitops.gitops.message import parse_trailers
+from mlgitops.gitops.overlay import overlay_of
+from mlgitops.gitops.publish import Snapshot, Unchanged
 from mlgitops.results import DeployedModel, ProvenanceRecord, dumps
+from mlgitops.spec import load_repo
 from tests.deploy.kube_api import KubeApi
 from tests.deploy.test_deploy import alias, check_overlays, deploy, merge_a_change, versions
 from tests.deploy.test_status import (
@@ -23,7 +28,6 @@ from tests.deploy.test_status import (
     HEALTHY_ROLLOUT,
     PAUSED_ROLLOUT,
     READY,
-    SYNCED,
     analysis_run,
     cluster_objects,
     inference_service,
@@ -48,6 +52,13 @@ def rollback(world: World, uri: str, *extra: str) -> int:
     return cli_run(
         world.work, "rollback", world.name, "--env", "staging", "--tracking-uri", uri, *extra
     )
+
+
+def synced(world: World, at: Path | None = None) -> dict[str, str]:
+    """Argo CD's sync status of an Application synced to the remote's tip (or to the HEAD of
+    the checkout ``at``)."""
+    commit = git(at, "rev-parse", "HEAD") if at else world.remote_head()
+    return {"status": "Synced", "revision": commit}
 
 
 @pytest.fixture
@@ -181,7 +192,7 @@ def test_promote_when_healthy_waits_for_no_kserve_canary_only_a_commit_moves(
     assert deploy(world, uri) == 0
     git(world.work, "pull", "-q", "origin", "main")
     app, _ = cluster_objects(world, "staging", kind="InferenceService")
-    kube_api.put({**app, "status": {"sync": SYNCED, "health": {"status": "Healthy"}}})
+    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
     kube_api.put(inference_service(world, "staging", 50, served(world, 50, READY)))
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
     head = world.remote_head()
@@ -214,7 +225,7 @@ def test_a_kserve_canary_s_next_share_waits_for_the_cluster_to_serve_the_present
     reviewed_run(uri, world.work, world.name)
     assert deploy(world, uri) == 0  # staging's steps: [50, 100]
     app, _ = cluster_objects(world, "staging", kind="InferenceService")
-    kube_api.put({**app, "status": {"sync": SYNCED, "health": {"status": "Healthy"}}})
+    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
     step = ("promote", world.name, "--tracking-uri", uri, "--env", "staging", "--when-healthy")
     step += ("--kubeconfig", kubeconfig)
@@ -246,6 +257,185 @@ def test_a_kserve_canary_s_next_share_waits_for_the_cluster_to_serve_the_present
     kube_api.put(inference_service(world, "staging", 50, served(world, 50, READY)))
     assert cli_run(world.work, *step) == 0
     assert (_share(world, "staging"), record(world, "staging")["traffic_percent"]) == (100, 100)
+
+
+def test_a_kserve_canary_rises_only_from_the_share_its_checkout_read(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``promote --env`` raises the share it read (and, with ``--when-healthy``, the one it
+    checked the cluster serves), or nothing: from a checkout behind the remote, it raised
+    whatever share the tip held by then, a step no one had read or checked, or the first
+    step of a model deployed since."""
+    world, uri = make_world(tmp_path / "kserve", kserve=True), mlflow_server.uri
+    # production without analysis: what is checked here is the cluster's share, not the
+    # canary's requests (tests/deploy/test_kserve_canary_metrics.py measures those)
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    [analysis] = [line for line in spec.read_text().splitlines() if "analysis:" in line]
+    spec.write_text(spec.read_text().replace(analysis + "\n", ""))
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "commit", "-qam", "No analysis in production")
+    git(world.work, "push", "-q", "origin", "main")
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0  # staging's steps: [50, 100]
+    git(world.work, "pull", "-q", "origin", "main")
+    assert promote(world, uri) == 0  # production's steps: [10, 50, 100]
+    git(world.work, "pull", "-q", "origin", "main")
+    other = world.clone("other")  # a second operator, or a second dispatch of `canary`
+    step = ("promote", world.name, "--tracking-uri", uri, "--env", "production")
+    assert cli_run(other, *step) == 0
+    assert _share(world, "production") == 50
+    # and a commit after it (else this checkout's own step from 10% could be the very same
+    # commit, made in the same second)
+    (other / "NOTES.md").write_text("production at 50%\n")
+    git(other, "add", "NOTES.md")
+    git(other, "commit", "-q", "-m", "Note the canary")
+    git(other, "push", "-q", "origin", "main")
+    head = world.remote_head()
+
+    app, _ = cluster_objects(world, "production", kind="InferenceService")
+    at_10 = {"sync": synced(world, world.work), "health": {"status": "Healthy"}}
+    kube_api.put({**app, "status": at_10})  # the checkout's commit: Argo CD is behind the tip
+    kube_api.put(inference_service(world, "production", 10, served(world, 10, READY)))
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    for checked in ((), ("--when-healthy", "--kubeconfig", kubeconfig)):
+        capsys.readouterr()
+        assert cli_run(world.work, *step, *checked) == 0
+        assert capsys.readouterr().out.endswith(
+            f"promote {world.name}: superseded: model v1 takes 50% of production's traffic at "
+            f"{head[:12]}, not the 10% this checkout read: run promote --env again from there; "
+            "nothing committed\n"
+        )
+        assert world.remote_head() == head
+        assert (_share(world, "production"), record(world, "production")["traffic_percent"]) == (
+            50,
+            50,
+        )
+
+    # another model at the same share is no more the one read
+    at = Snapshot(world.work, world.remote_head())
+    overlay = overlay_of(load_repo(world.work).pipeline(world.name), "production")
+    read = read_record(at, overlay)
+    assert read is not None
+    outcome = traffic_edit(overlay, False, replace(read, version="0", run_id="r0"))(at)
+    assert outcome == Unchanged(
+        f"superseded: model v1 takes 50% of production's traffic at {at.commit[:12]}, not "
+        "the 50% of model v0 this checkout read: run promote --env again from there",
+        settled=False,
+    )
+
+    git(world.work, "pull", "-q", "origin", "main")
+    assert cli_run(world.work, *step) == 0
+    assert _share(world, "production") == 100
+
+
+def test_promote_when_healthy_promotes_only_the_model_the_cluster_ran(
+    staged: World,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Argo CD reports an Application Synced and Healthy at the commit it last synced, for
+    minutes after a newer one lands: staging's health was that of model v1 while the
+    checkout's staging record named v2, and v2 went to production without ever running."""
+    world, uri = staged, mlflow_server.uri
+    git(world.work, "pull", "-q", "origin", "main")
+    ran = synced(world)  # staging runs model v1
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0  # v2 committed to staging, not synced yet
+    git(world.work, "pull", "-q", "origin", "main")
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    install(
+        kube_api, world, "staging", {"sync": ran, "health": {"status": "Healthy"}}, HEALTHY_ROLLOUT
+    )
+    head = world.remote_head()
+    capsys.readouterr()
+    assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 1
+    assert capsys.readouterr().err == (
+        "mlgitops promote: error: staging does not run the model this checkout promotes yet "
+        f"(Argo CD synced staging to {ran['revision'][:12]}, where "
+        f"manifests/{world.name}/overlays/staging/model.json names model v1, not the model v2 "
+        "of this checkout); nothing promoted\n"
+    )
+    assert world.remote_head() == head
+
+    # a commit the checkout does not hold (the cluster is ahead of it), or no commit at all
+    for revision, said in (
+        (
+            "f" * 40,
+            f"Argo CD synced staging to {'f' * 12}, a commit this checkout does not hold: "
+            "pull, then run again",
+        ),
+        ("main", "Argo CD names no commit it synced staging to ('main')"),
+    ):
+        sync = {"status": "Synced", "revision": revision}
+        install(
+            kube_api,
+            world,
+            "staging",
+            {"sync": sync, "health": {"status": "Healthy"}},
+            HEALTHY_ROLLOUT,
+        )
+        assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 1
+        assert capsys.readouterr().err == (
+            "mlgitops promote: error: staging does not run the model this checkout promotes "
+            f"yet ({said}); nothing promoted\n"
+        )
+        assert world.remote_head() == head
+
+    # once Argo CD has synced v2's commit, v2 is what ran, and it is promoted
+    install(
+        kube_api,
+        world,
+        "staging",
+        {"sync": synced(world), "health": {"status": "Healthy"}},
+        HEALTHY_ROLLOUT,
+    )
+    assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 0
+    assert record(world, "production")["version"] == "2"
+
+
+def test_a_kserve_canary_s_next_share_goes_only_to_the_model_the_cluster_serves(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Model v1 serves its 50% Ready; v2 is committed at its first step, 50%, and Argo CD
+    has not synced it: the cluster's 50% was v1's, and v2 took all of the traffic."""
+    world, uri = make_world(tmp_path / "kserve", kserve=True), mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0  # staging's steps: [50, 100]
+    git(world.work, "pull", "-q", "origin", "main")
+    ran = synced(world)
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    app, _ = cluster_objects(world, "staging", kind="InferenceService")
+    kube_api.put({**app, "status": {"sync": ran, "health": {"status": "Healthy"}}})
+    kube_api.put(inference_service(world, "staging", 50, served(world, 50, READY)))
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    step = ("promote", world.name, "--tracking-uri", uri, "--env", "staging", "--when-healthy")
+    step += ("--kubeconfig", kubeconfig)
+    head = world.remote_head()
+    capsys.readouterr()
+    assert cli_run(world.work, *step) == 1
+    assert capsys.readouterr().err == (
+        "mlgitops promote: error: staging is not ready for its canary's next share (Argo CD "
+        f"synced staging to {ran['revision'][:12]}, where "
+        f"manifests/{world.name}/overlays/staging/model.json names model v1 at 50%, not the "
+        "model v2 at 50% of this checkout); nothing promoted\n"
+    )
+    assert world.remote_head() == head
+
+    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
+    assert cli_run(world.work, *step) == 0
+    assert (record(world, "staging")["version"], _share(world, "staging")) == ("2", 100)
 
 
 def test_a_canary_share_is_promoted_only_where_kserve_keeps_it(
@@ -296,7 +486,7 @@ def test_promote_when_healthy_waits_for_a_finished_canary(
         kube_api,
         world,
         "staging",
-        {"sync": SYNCED, "health": {"status": "Suspended"}},
+        {"sync": synced(world), "health": {"status": "Suspended"}},
         PAUSED_ROLLOUT,
     )
     head = world.remote_head()
@@ -314,7 +504,7 @@ def test_promote_when_healthy_waits_for_a_finished_canary(
         kube_api,
         world,
         "staging",
-        {"sync": SYNCED, "health": {"status": "Healthy"}},
+        {"sync": synced(world), "health": {"status": "Healthy"}},
         HEALTHY_ROLLOUT,
     )
     assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 0
@@ -330,7 +520,7 @@ def test_promote_when_healthy_waits_for_the_canary_to_finish(
 ) -> None:
     world, uri = staged, mlflow_server.uri
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
-    suspended = {"sync": SYNCED, "health": {"status": "Suspended"}}
+    suspended = {"sync": synced(world), "health": {"status": "Suspended"}}
     install(kube_api, world, "staging", suspended, PAUSED_ROLLOUT)
 
     def finish_after_the_first_reading() -> None:
@@ -342,7 +532,7 @@ def test_promote_when_healthy_waits_for_the_canary_to_finish(
             kube_api,
             world,
             "staging",
-            {"sync": SYNCED, "health": {"status": "Healthy"}},
+            {"sync": synced(world), "health": {"status": "Healthy"}},
             HEALTHY_ROLLOUT,
         )
 
@@ -375,7 +565,7 @@ def test_promote_when_healthy_stops_waiting_when_the_analysis_fails(
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
     run = f"{world.name}-6d4f8b9c7-2"
     aborted = json.loads(json.dumps(ABORTED_BY_ANALYSIS).replace("RUN", run))
-    degraded = {"sync": SYNCED, "health": {"status": "Degraded"}}
+    degraded = {"sync": synced(world), "health": {"status": "Degraded"}}
     install(kube_api, world, "staging", degraded, aborted)
     kube_api.put(analysis_run(world, "production", run, FAILED_RUN, namespace="ml-staging"))
     head = world.remote_head()

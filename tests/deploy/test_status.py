@@ -160,6 +160,7 @@ def test_a_kserve_environment_reports_its_canary_s_share(
         2,
         2,
     )
+    assert doc["latest_revision"] == f"{world.name}-predictor-00002"  # `served` names it
 
     failed = {
         "type": "Ready",
@@ -241,6 +242,7 @@ def test_an_aborted_canary_says_so(
         "analysis_run": None,
         "kind": "Rollout",
         "held": False,  # a KServe canary's share, which only a commit moves
+        "latest_revision": None,  # KServe's revision the canary's share goes to
         "healthy": False,
         "problems": [
             "Argo CD sync is OutOfSync",

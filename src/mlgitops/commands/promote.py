@@ -5,8 +5,10 @@ KServe canary (all of the traffic with ``--full``).
 The environment before ENV is the one listed before it in the spec's
 ``deploy.environments``. The promotion is a commit (``MODEL_URI`` and
 ``model.json`` of ENV's overlay), pushed race-safe; then the registry alias
-ENV follows. With ``--when-healthy`` it first asks the cluster whether the
-source environment is synced, healthy and fully promoted, and promotes
+ENV follows. It copies the source's model the checkout reads, or nothing (where
+the tip holds another by the time the commit is pushed). With ``--when-healthy``
+it first asks the cluster whether the source environment is synced (to a commit
+whose record names that model), healthy and fully promoted, and promotes
 nothing (exit 1) when it is not; ``--wait DURATION`` keeps asking (every few
 seconds) while its canary is still running, and stops early when the canary's
 analysis fails or is inconclusive, or the canary is aborted. Promoting what ENV
@@ -15,11 +17,13 @@ already runs commits nothing.
 A KServe canary (``deploy.target: kserve``) keeps the share ``canaryTrafficPercent``
 gives the new model until a commit changes it: ``--env`` is that commit, the next of
 the environment's canary steps (the last is 100) in its overlay and ``model.json``,
-pushed race-safe. Argo Rollouts moves its canary through the steps in the cluster, so
+pushed race-safe, from the share the checkout reads (nothing where the tip holds
+another by then). Argo Rollouts moves its canary through the steps in the cluster, so
 ``--env`` refuses a pipeline of another target. With ``--when-healthy`` it first
-asks the cluster whether the environment serves the present share (Argo CD synced
-and healthy, the InferenceService Ready, its latest revision taking at least that
-share), and with ``--wait`` keeps asking until it does.
+asks the cluster whether the environment serves the present share (Argo CD synced,
+to a commit whose record names that model and share, and healthy, the
+InferenceService Ready, its latest revision taking at least that share), and with
+``--wait`` keeps asking until it does.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from pathlib import Path
 from mlgitops import console, proc
 from mlgitops.errors import EXIT_OK, BadInput, CheckFailed
 from mlgitops.gitops import delivery, records
-from mlgitops.gitops.edits import promote_edit, read_record, traffic_edit
-from mlgitops.gitops.overlay import overlay_of, share_of
+from mlgitops.gitops.edits import deployed_record, promote_edit, read_record, traffic_edit
+from mlgitops.gitops.overlay import Overlay, overlay_of, share_of
+from mlgitops.gitops.provenance import same_model
 from mlgitops.gitops.publish import Published, Snapshot, Target, publish
 from mlgitops.spec import Repo, load_repo
 from mlgitops.spec.deploy import Environment
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mlgitops.gitops.health import EnvironmentStatus
+    from mlgitops.results import ProvenanceRecord
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +79,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(with --env: to serve its present share)",
     )
     parser.add_argument("--kubeconfig", type=Path, metavar="FILE", help="for --when-healthy")
+    parser.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="with --env --when-healthy: the Prometheus that measures the canary, where the "
+        "environment's analysis.prometheus is not reachable from here (a port-forward)",
+    )
     parser.add_argument("--context", metavar="NAME", help="kubeconfig context, for --when-healthy")
     delivery.add_git_options(parser)
 
@@ -113,6 +125,7 @@ def run(
     wait: int,
     kubeconfig: Path | None,
     context: str | None,
+    prometheus: str | None,
     remote: str,
     no_push: bool,
     attempts: int,
@@ -129,23 +142,29 @@ def run(
         where = delivery.target(loaded, remote, no_push, attempts)
         uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
         cluster = (kubeconfig, context) if when_healthy else None
-        return _next_share(loaded, root, pipeline, env, full, where, uri, cluster, wait)
+        if prometheus is not None and not when_healthy:
+            raise BadInput("--prometheus is for --when-healthy: where the canary is measured")
+        measured = (cluster, prometheus)
+        return _next_share(loaded, root, pipeline, env, full, where, uri, measured, wait)
     if full:
         raise BadInput("--full is for --env: the share of a KServe canary")
+    if prometheus is not None:
+        raise BadInput("--prometheus is for --env --when-healthy: a KServe canary's metrics")
     assert to is not None  # argparse requires --to or --env
     target_env = delivery.environment_of(pipeline, to)
     source_env = source_of(pipeline, target_env)
     where = delivery.target(loaded, remote, no_push, attempts)
-    if when_healthy:
-        _require_healthy(loaded, pipeline, source_env, (kubeconfig, context), wait)
     source = overlay_of(pipeline, source_env.name)
     target = overlay_of(pipeline, to)
-    edit = promote_edit(source, target, target_env, delivery.now())
+    head = proc.head_commit(root)
+    read = deployed_record(Snapshot(root, head), source, "deploy there first")
+    if when_healthy:
+        _require_healthy(loaded, root, pipeline, source_env, read, (kubeconfig, context), wait)
+    edit = promote_edit(source, target, target_env, delivery.now(), read)
     planned = delivery.planned_version(root, edit, target)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     if planned is not None:
         delivery.check_registry(root, uri, name, planned)
-    head = proc.head_commit(root)
     try:  # the record promoted among them
         records.check_records(root, uri, pipeline, head, where, writing=records.Writing(to))
     except BadInput as exc:
@@ -173,12 +192,15 @@ def _next_share(
     full: bool,
     where: Target,
     uri: str,
-    cluster: tuple[Path | None, str | None] | None,
+    measured: tuple[tuple[Path | None, str | None] | None, str | None],
     wait: int,
 ) -> int:
     """Commit the next share of ``env``'s KServe canary (all of the traffic with ``full``);
-    with ``cluster`` (``--when-healthy``), only once the cluster serves the share the
-    overlay gives the model now."""
+    with a cluster in ``measured`` (``--when-healthy``), only once the cluster serves the
+    share the overlay gives the model now, and the canary's requests hold to the
+    environment's analysis thresholds (measured by the Prometheus ``measured`` names, or by
+    the environment's own)."""
+    cluster, _ = measured
     environment = delivery.environment_of(pipeline, env)
     overlay = overlay_of(pipeline, environment.name)
     if not overlay.traffic:
@@ -199,10 +221,11 @@ def _next_share(
         records.check_records(root, uri, pipeline, head, where, writing=records.Writing(env))
     except BadInput as exc:
         raise BadInput(f"{exc}; nothing committed") from exc
-    share = share_of(read_record(Snapshot(root, head), overlay), overlay)
+    read = deployed_record(Snapshot(root, head), overlay, "nothing to promote")
+    share = share_of(read, overlay)
     if cluster is not None and share is not None and share < 100:
-        _require_serving(loaded, pipeline, environment, share, cluster, wait)
-    outcome = publish(root, traffic_edit(overlay, full), where)
+        _require_serving(loaded, root, pipeline, environment, read, measured, wait)
+    outcome = publish(root, traffic_edit(overlay, full, read), where)
     values = delivery.report("promote", pipeline.name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
         at = outcome.sha if isinstance(outcome, Published) else outcome.at
@@ -215,21 +238,41 @@ def _next_share(
 
 def _require_serving(
     loaded: Repo,
+    root: Path,
     pipeline: Pipeline,
     environment: Environment,
-    share: int,
-    cluster: tuple[Path | None, str | None],
+    read: ProvenanceRecord,
+    measured: tuple[tuple[Path | None, str | None] | None, str | None],
     wait_s: float,
 ) -> None:
-    """Return once ``environment``'s InferenceService serves ``share``
-    (:func:`~mlgitops.gitops.health.serving_problems`); raise CheckFailed when it does not
-    (after waiting)."""
+    """Return once ``environment``'s InferenceService serves the share ``read`` (the
+    record at the checkout) gives its model
+    (:func:`~mlgitops.gitops.health.serving_problems`), synced from a commit that holds
+    ``read``, and, where the environment has ``analysis``, its latest revision's requests
+    hold to the thresholds (:func:`~mlgitops.gitops.canary_metrics.measure`); raise
+    CheckFailed when it does not (after waiting, unless a threshold failed)."""
+    from mlgitops.gitops.canary_metrics import measure
     from mlgitops.gitops.health import serving_problems
 
-    def problems_of(status: EnvironmentStatus) -> list[str]:
-        return serving_problems(status, share)
+    cluster, prometheus = measured
+    assert cluster is not None  # --when-healthy
+    overlay = overlay_of(pipeline, environment.name)
+    share = share_of(read, overlay)
+    assert share is not None  # the caller checks the overlay has a canary
+    analysis = environment.analysis
+    url = prometheus or (analysis.prometheus if analysis is not None else None)
 
-    _, problems = _watch(loaded, pipeline, environment, cluster, wait_s, problems_of)
+    def check(status: EnvironmentStatus) -> tuple[list[str], bool]:
+        found = serving_problems(status, share)
+        found = found or _unlike_synced(root, overlay, read, status, with_share=True)
+        if found or url is None:
+            return found, False
+        if status.latest_revision is None:
+            return ["the InferenceService names no latest revision to measure"], False
+        result = measure(url, pipeline, environment, status.latest_revision)
+        return list(result.problems), result.failed
+
+    _, problems = _watch(loaded, pipeline, environment, cluster, wait_s, check)
     if problems:
         raise CheckFailed(
             f"{environment.name} is not ready for its canary's next share "
@@ -239,22 +282,74 @@ def _require_serving(
 
 def _require_healthy(
     loaded: Repo,
+    root: Path,
     pipeline: Pipeline,
     source: Environment,
+    read: ProvenanceRecord,
     cluster: tuple[Path | None, str | None],
     wait_s: float,
 ) -> None:
-    """Return once ``source`` is healthy; raise CheckFailed when it is not (after waiting)."""
+    """Return once ``source`` is healthy, synced from a commit that holds ``read`` (its
+    record at the checkout: the model promoted); raise CheckFailed when it is not (after
+    waiting)."""
+    overlay = overlay_of(pipeline, source.name)
 
-    def problems_of(status: EnvironmentStatus) -> list[str]:
-        return list(status.problems)
+    def check(status: EnvironmentStatus) -> tuple[list[str], bool]:
+        if status.problems:
+            return list(status.problems), status.decided
+        return _unlike_synced(root, overlay, read, status), False
 
-    status, problems = _watch(
-        loaded, pipeline, source, cluster, wait_s, problems_of, lambda s: s.decided
-    )
+    status, problems = _watch(loaded, pipeline, source, cluster, wait_s, check)
+    if problems and status.healthy:
+        raise CheckFailed(
+            f"{source.name} does not run the model this checkout promotes yet "
+            f"({'; '.join(problems)}); nothing promoted"
+        )
     if problems:
         state = "not healthy" if status.decided else "not healthy yet"
         raise CheckFailed(f"{source.name} is {state} ({'; '.join(problems)}); nothing promoted")
+
+
+#: A commit's name as Argo CD reports the revision it synced (SHA-1 or SHA-256).
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _unlike_synced(
+    root: Path,
+    overlay: Overlay,
+    read: ProvenanceRecord,
+    status: EnvironmentStatus,
+    *,
+    with_share: bool = False,
+) -> list[str]:
+    """Why the commit Argo CD synced ``overlay``'s environment to (``status.revision``) is
+    not known to hold ``read``, the record at the checkout (its model, and
+    ``with_share`` its share of the traffic): the cluster's health then speaks of another
+    model, or another step, than the one the command moves on. [] where it holds it."""
+    revision = status.revision or ""
+    if _COMMIT.fullmatch(revision) is None:
+        return [f"Argo CD names no commit it synced {overlay.environment} to ({revision!r})"]
+    if proc.git("cat-file", "-t", revision, cwd=root, check=False) != "commit":
+        return [
+            f"Argo CD synced {overlay.environment} to {revision[:12]}, a commit this checkout "
+            "does not hold: pull, then run again"
+        ]
+    try:
+        synced = read_record(Snapshot(root, revision), overlay)
+    except BadInput as exc:
+        return [f"Argo CD synced {overlay.environment} to {revision[:12]}, whose {exc}"]
+    share = share_of(synced, overlay)
+    same_share = not with_share or share == share_of(read, overlay)
+    if synced is not None and same_model(synced, read) and same_share:
+        return []
+    said = "no model" if synced is None else f"model v{synced.version}"
+    wanted = f"model v{read.version}"
+    if with_share and synced is not None:
+        said, wanted = f"{said} at {share}%", f"{wanted} at {share_of(read, overlay)}%"
+    return [
+        f"Argo CD synced {overlay.environment} to {revision[:12]}, where "
+        f"{overlay.model_json} names {said}, not the {wanted} of this checkout"
+    ]
 
 
 def _watch(
@@ -263,23 +358,22 @@ def _watch(
     environment: Environment,
     cluster: tuple[Path | None, str | None],
     wait_s: float,
-    problems_of: Callable[[EnvironmentStatus], list[str]],
-    decided: Callable[[EnvironmentStatus], bool] = lambda status: False,
+    check: Callable[[EnvironmentStatus], tuple[list[str], bool]],
 ) -> tuple[EnvironmentStatus, list[str]]:
-    """``environment``'s status and its problems (``problems_of``), read again every
-    :data:`POLL_S` seconds for up to ``wait_s`` while it has some and waiting can help
-    (``decided``: where it cannot); its lines printed."""
+    """``environment``'s status and its problems (``check``: them, and whether they are
+    decided, so that waiting cannot help), read again every :data:`POLL_S` seconds for up
+    to ``wait_s`` while it has some and waiting can help; its lines printed."""
     from mlgitops.commands.status import read_status
 
     deadline = time.monotonic() + wait_s
     status = read_status(loaded, pipeline, environment, *cluster)
-    problems = problems_of(status)
-    if problems and not decided(status) and wait_s > 0:
+    problems, decided = check(status)
+    if problems and not decided and wait_s > 0:
         console.line(f"waiting up to {wait_s:g}s for {environment.name}: {'; '.join(problems)}")
-    while problems and not decided(status) and time.monotonic() < deadline:
+    while problems and not decided and time.monotonic() < deadline:
         time.sleep(max(0.0, min(POLL_S, deadline - time.monotonic())))
         status = read_status(loaded, pipeline, environment, *cluster)
-        problems = problems_of(status)
+        problems, decided = check(status)
     for line in status.lines():
         console.line(line)
     return status, problems

@@ -237,15 +237,23 @@ def unless_a_later_commit_is_deployed(edit: Edit, overlay: Overlay, since: str) 
     return apply
 
 
-def promote_edit(source: Overlay, target: Overlay, environment: Environment, now: str) -> Edit:
-    """Copy the model of ``source``'s environment to ``target``'s."""
+def promote_edit(
+    source: Overlay, target: Overlay, environment: Environment, now: str, read: ProvenanceRecord
+) -> Edit:
+    """Copy the model of ``source``'s environment to ``target``'s. ``read``: the record of
+    ``source`` the command read (and, with ``--when-healthy``, found the cluster running) at
+    its checkout; where the tip holds another model of ``source`` by the time the commit is
+    pushed (a deploy landed in between), nothing is promoted: no one checked that one."""
 
     def apply(snapshot: Snapshot) -> Change | Unchanged:
-        origin = read_record(snapshot, source)
-        if origin is None:
-            raise BadInput(
-                f"nothing is deployed to {source.environment} ({source.model_json} does not "
-                f"exist); deploy there first"
+        origin = deployed_record(snapshot, source, "deploy there first")
+        if not provenance.same_model(origin, read):
+            return Unchanged(
+                f"superseded: {source.environment} holds model v{origin.version} at "
+                f"{snapshot.commit[:12]}, not the model v{read.version} "
+                f"{_ANOTHER_DEPLOYMENT if origin.version == read.version else ''}this checkout "
+                "read: run promote again from there",
+                settled=False,
             )
         kustomization = _kustomization(snapshot, target)
         current = read_record(snapshot, target)
@@ -260,7 +268,11 @@ def promote_edit(source: Overlay, target: Overlay, environment: Environment, now
     return apply
 
 
-def _deployed_record(snapshot: Snapshot, overlay: Overlay, then: str) -> ProvenanceRecord:
+#: Said of a record of the same version whose deployment differs (its run, URI or image).
+_ANOTHER_DEPLOYMENT = "(another deployment of it) "
+
+
+def deployed_record(snapshot: Snapshot, overlay: Overlay, then: str) -> ProvenanceRecord:
     """The overlay's record at the snapshot; BadInput ending in ``then`` where there is none."""
     current = read_record(snapshot, overlay)
     if current is None:
@@ -271,15 +283,32 @@ def _deployed_record(snapshot: Snapshot, overlay: Overlay, then: str) -> Provena
     return current
 
 
-def traffic_edit(overlay: Overlay, full: bool) -> Edit:
+def traffic_edit(overlay: Overlay, full: bool, read: ProvenanceRecord) -> Edit:
     """Give the model of the overlay's environment the next share of its KServe canary (all
     of the traffic with ``full``): the record's ``traffic_percent`` and the patch's
-    ``canaryTrafficPercent``, in one commit. KServe keeps a share until it is changed."""
+    ``canaryTrafficPercent``, in one commit. KServe keeps a share until it is changed.
+
+    ``read``: the record the command read (and, with ``--when-healthy``, checked the
+    cluster against) at its checkout. Where the tip holds another model or another share
+    by the time the commit is pushed (another step, or a deploy, landed in between), the
+    share is not raised: the step would start from a share no one read."""
 
     def apply(snapshot: Snapshot) -> Change | Unchanged:
-        current = _deployed_record(snapshot, overlay, "nothing to promote")
+        current = deployed_record(snapshot, overlay, "nothing to promote")
         kustomization = _kustomization(snapshot, overlay)
         share = share_of(current, overlay)
+        seen = share_of(read, overlay)
+        if not (provenance.same_model(current, read) and share == seen):
+            of = ""
+            if not provenance.same_model(current, read):
+                again = _ANOTHER_DEPLOYMENT if current.version == read.version else ""
+                of = f"of model v{read.version} {again}"
+            return Unchanged(
+                f"superseded: model v{current.version} takes {share}% of "
+                f"{overlay.environment}'s traffic at {snapshot.commit[:12]}, not the {seen}% "
+                f"{of}this checkout read: run promote --env again from there",
+                settled=False,
+            )
         if share is None or share >= 100:
             return Unchanged(
                 f"model v{current.version} already takes all of {overlay.environment}'s traffic"
@@ -296,7 +325,7 @@ def rollback_edit(overlay: Overlay, to_version: str | None, now: str) -> Edit:
     """Restore the model deployed before the current one (or model ``to_version``)."""
 
     def apply(snapshot: Snapshot) -> Change | Unchanged:
-        current = _deployed_record(snapshot, overlay, "nothing to roll back")
+        current = deployed_record(snapshot, overlay, "nothing to roll back")
         kustomization = _kustomization(snapshot, overlay)
         done = _already(current, to_version)
         if done:

@@ -127,6 +127,8 @@ class EnvironmentStatus:
     #: A KServe canary whose model takes less than all of the traffic: KServe holds the
     #: share until a commit changes it (``promote --env``), so waiting does not help
     held: bool = False
+    #: KServe: the Knative revision the latest model runs as (the canary's, below 100%)
+    latest_revision: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -246,6 +248,7 @@ def summarize_kserve(
     )
     weight = latest.get("percent") if latest is not None else None
     weight = weight if isinstance(weight, int) and not isinstance(weight, bool) else None
+    revision = latest.get("revisionName") if latest is not None else None
     share = _at(service, "spec", "predictor", "canaryTrafficPercent")
     step = steps.index(share) + 1 if share in steps else None
     status = EnvironmentStatus(
@@ -261,6 +264,7 @@ def summarize_kserve(
         weight=weight,
         kind="InferenceService",
         held=phase == "Ready" and weight is not None and weight < 100,
+        latest_revision=revision if isinstance(revision, str) else None,
     )
     return _kserve_problems(status)
 

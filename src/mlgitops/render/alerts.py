@@ -37,7 +37,7 @@ def alert_thresholds(pipeline: Pipeline) -> Analysis:
 def prometheus_rule(pipeline: Pipeline) -> Obj:
     """Alerts on the stable Service's error rate and p99 latency."""
     limits = alert_thresholds(pipeline)
-    errors, latency = _exprs(pipeline)
+    errors, latency = request_exprs(pipeline, alert_window(pipeline), _namespaces(pipeline))
     errors += f"> {number(limits.max_error_rate)}\n"
     latency += f"> {number(limits.max_p99_ms)}\n"
     title = "".join(part.capitalize() for part in pipeline.name.split("-"))
@@ -69,16 +69,21 @@ def _namespaces(pipeline: Pipeline) -> str:
     return f'namespace="{names[0]}"' if len(names) == 1 else f'namespace=~"{"|".join(names)}"'
 
 
-def _exprs(pipeline: Pipeline) -> tuple[str, str]:
-    """Error ratio and p99 (ms) of the stable Service: from the server's own metrics, or for
-    KServe from Knative's queue-proxy metrics of the predictor (latencies already in ms)."""
-    w = alert_window(pipeline)
+def request_exprs(
+    pipeline: Pipeline, w: str, namespaces: str, revision: str | None = None
+) -> tuple[str, str]:
+    """Error ratio and p99 (ms) over the ``rate()`` window ``w`` of the stable Service, in
+    the namespaces the matcher ``namespaces`` names: from the server's own metrics, or for
+    KServe from Knative's queue-proxy metrics of the predictor (latencies already in ms),
+    of every revision or of ``revision`` alone (a canary's: a Knative revision's name,
+    lower-case letters, digits and ``-``, nothing PromQL reads specially)."""
     if is_kserve(pipeline):
-        where = f'{_namespaces(pipeline)},service_name="{pipeline.name}-predictor"'
+        where = f'{namespaces},service_name="{pipeline.name}-predictor"'
+        where += f',revision_name="{revision}"' if revision is not None else ""
         requests, failed = "revision_request_count", 'response_code_class="5xx"'
         buckets, scale = "revision_request_latencies_bucket", ""
     else:
-        where = f'{_namespaces(pipeline)},service="{stable_service(pipeline)}",{SCORING}'
+        where = f'{namespaces},service="{stable_service(pipeline)}",{SCORING}'
         requests, failed = "mlgitops_requests_total", 'code="5xx"'
         buckets, scale = "mlgitops_request_duration_seconds_bucket", "1000 * "
     errors = (

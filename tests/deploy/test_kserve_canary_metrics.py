@@ -1,0 +1,363 @@
+"""A KServe canary's next share, held to its own requests: ``promote --env --when-healthy``
+asks a real Prometheus, scraping Knative queue-proxy metrics of the canary's revision
+as the ServiceMonitor does, for the revision's error rate and p99 latency over the
+environment's analysis window, and raises the share only where they hold to the
+``analysis`` thresholds. (KServe measures nothing between two steps, and before this
+nothing here did either: a canary answering every fifth request 500 got the next share.)"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from mlgitops.gitops.canary_metrics import MAX_ANSWER_BYTES, Measured, measure
+from mlgitops.render.alerts import request_exprs
+from mlgitops.spec import load_repo
+from mlgitops.spec.model import Pipeline
+from tests.deploy.kube_api import KubeApi
+from tests.deploy.test_deploy import deploy
+from tests.deploy.test_promote_rollback import _share, record, synced
+from tests.deploy.test_status import READY, cluster_objects, inference_service, served
+from tests.deploy.world import World, cli_run, git, make_world, reviewed_run, write_pipeline
+from tests.fixtures.mlflow_server import MlflowServer
+from tests.serve import lab
+
+#: Knative's queue-proxy latency buckets (ms) that matter here.
+BUCKETS = (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
+
+@dataclass
+class QueueProxy:
+    """A revision's queue-proxy metrics endpoint (port ``http-usermetric``): requests
+    counted by status class and latency as Knative names them, fed at 40 a second, every
+    ``error_every``-th one a 500 (0: none), while ``quiet`` is false."""
+
+    service: str
+    revision: str
+    name: str = "queue-proxy"
+    latency_ms: float = 20
+    error_every: int = 0
+    quiet: bool = True
+    metrics_port: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {"2xx": 0, "5xx": 0})
+    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+    served: int = 0
+    total_ms: float = 0.0
+
+    def answer(self, count: int) -> None:
+        for _ in range(count):
+            self.served += 1
+            failed = self.error_every and self.served % self.error_every == 0
+            self.counts["5xx" if failed else "2xx"] += 1
+            self.total_ms += self.latency_ms
+            for i, bound in enumerate(BUCKETS):
+                self.buckets[i] += self.latency_ms <= bound
+
+    def text(self) -> str:
+        labels = (
+            f'namespace_name="ml",service_name="{self.service}",'
+            f'configuration_name="{self.service}",revision_name="{self.revision}"'
+        )
+        lines = ["# TYPE revision_request_count counter"]
+        for kind, count in self.counts.items():
+            code = "200" if kind == "2xx" else "500"
+            lines.append(
+                f'revision_request_count{{{labels},response_code="{code}",'
+                f'response_code_class="{kind}"}} {count}'
+            )
+        lines.append("# TYPE revision_request_latencies histogram")
+        for bound, count in zip(BUCKETS, self.buckets, strict=True):
+            lines.append(f'revision_request_latencies_bucket{{{labels},le="{bound}"}} {count}')
+        lines.append(f'revision_request_latencies_bucket{{{labels},le="+Inf"}} {self.served}')
+        lines.append(f"revision_request_latencies_sum{{{labels}}} {self.total_ms}")
+        lines.append(f"revision_request_latencies_count{{{labels}}} {self.served}")
+        return "\n".join(lines) + "\n" if self.served else ""
+
+
+@contextmanager
+def running(proxy: QueueProxy) -> Iterator[None]:
+    lock, stop = threading.Lock(), threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            with lock:
+                body = proxy.text().encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    proxy.metrics_port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def traffic() -> None:
+        while not stop.wait(0.05):
+            with lock:
+                if not proxy.quiet:
+                    proxy.answer(2)
+
+    feeder = threading.Thread(target=traffic, daemon=True)
+    feeder.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        feeder.join()
+        server.shutdown()
+        server.server_close()
+
+
+def measured_spec(text: str) -> str:
+    """The example spec with production's analysis over 8 s, scraped each second."""
+    analysis = "max_error_rate: 0.01, max_p99_ms: 250}"
+    assert text.count(analysis) == 1 and text.count("\ndeploy:\n") == 1
+    text = text.replace(analysis, "max_error_rate: 0.01, max_p99_ms: 250, interval: 8s}")
+    return text.replace("\ndeploy:\n", "\ndeploy:\n  metrics: {interval: 1s}\n")
+
+
+def _measured_world(tmp_path: Path, uri: str) -> World:
+    """A KServe pipeline whose production analysis measures over 8 s, scraped each second;
+    model v1 deployed to staging and promoted to production (its first step, 10%)."""
+    world = make_world(tmp_path / "kserve", kserve=True)
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    spec.write_text(measured_spec(spec.read_text()))
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "commit", "-qam", "Measure the production canary each 8 s")
+    git(world.work, "push", "-q", "origin", "main")
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    assert (
+        cli_run(world.work, "promote", world.name, "--to", "production", "--tracking-uri", uri) == 0
+    )
+    git(world.work, "pull", "-q", "origin", "main")
+    return world
+
+
+def _cluster_at(kube_api: KubeApi, world: World, share: int) -> None:
+    """Production synced to the remote's tip, Ready, its latest revision at ``share``."""
+    app, _ = cluster_objects(world, "production", kind="InferenceService")
+    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
+    kube_api.put(inference_service(world, "production", share, served(world, share, READY)))
+
+
+def test_a_kserve_canary_gets_its_next_share_only_while_its_requests_hold(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = mlflow_server.uri
+    world = _measured_world(tmp_path, uri)
+    revision = f"{world.name}-predictor-00002"  # the latest revision `served` names
+    proxy = QueueProxy(f"{world.name}-predictor", revision)
+    binary = lab.prometheus_binary()
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    kubeconfig = str(kube_api.kubeconfig(tmp_path))
+    _cluster_at(kube_api, world, 10)
+    with running(proxy):
+        target = lab.Target(proxy, "ml", f"{revision}-private")
+        url, prometheus = lab.start_prometheus(binary, folder, [target], "1s", "/metrics")
+        step = ("promote", world.name, "--tracking-uri", uri, "--env", "production")
+        step += ("--when-healthy", "--kubeconfig", kubeconfig, "--prometheus", url)
+        try:
+            # no request to the canary yet: nothing says it holds
+            head = world.remote_head()
+            capsys.readouterr()
+            assert cli_run(world.work, *step) == 1
+            assert capsys.readouterr().err == (
+                "mlgitops promote: error: production is not ready for its canary's next share "
+                f"(Prometheus holds no requests to revision {revision} over the last 8s yet "
+                "(queue-proxy metrics, as the ServiceMonitor scrapes them)); nothing promoted\n"
+            )
+            assert world.remote_head() == head
+
+            # its requests hold: --wait waits for them to be measured, then 50%
+            proxy.quiet = False
+            assert cli_run(world.work, *step, "--wait", "60s") == 0
+            assert (
+                _share(world, "production"),
+                record(world, "production")["traffic_percent"],
+            ) == (
+                50,
+                50,
+            )
+
+            # every fifth request a 500: refused at once, --wait or not
+            git(world.work, "pull", "-q", "origin", "main")
+            _cluster_at(kube_api, world, 50)
+            proxy.error_every = 5
+            errors, _ = request_exprs(world_pipeline(world), "8s", 'namespace="ml"', revision)
+            _until_above(url, errors, 0.15)
+            head = world.remote_head()
+            capsys.readouterr()
+            assert cli_run(world.work, *step, "--wait", "60s") == 1
+            out, err = capsys.readouterr()
+            assert "waiting up to" not in out
+            said = re.fullmatch(
+                "mlgitops promote: error: production is not ready for its canary's next share "
+                rf"\(revision {revision}'s error rate over the last 8s is ([0-9.]+)%, above "
+                r"analysis.max_error_rate 1%\); nothing promoted\n",
+                err,
+            )
+            assert said is not None, err
+            assert 15 <= float(said.group(1)) <= 25
+            assert world.remote_head() == head
+
+            # slow, without errors: every request in the (200, 500] ms bucket, so Prometheus
+            # puts the p99 at 200 + 0.99 x 300 ms once the window holds only these
+            proxy.error_every, proxy.latency_ms = 0, 400
+            _, latency = request_exprs(world_pipeline(world), "8s", 'namespace="ml"', revision)
+            _until_above(url, latency, 496.9, errors_below=(errors, 0.01))
+            capsys.readouterr()
+            assert cli_run(world.work, *step) == 1
+            assert capsys.readouterr().err == (
+                "mlgitops promote: error: production is not ready for its canary's next share "
+                f"(revision {revision}'s p99 latency over the last 8s is 497 ms, above "
+                "analysis.max_p99_ms 250 ms); nothing promoted\n"
+            )
+            assert world.remote_head() == head
+        finally:
+            prometheus.terminate()
+            prometheus.wait(timeout=30)
+            shutil.rmtree(folder / "tsdb", ignore_errors=True)
+
+    # Prometheus gone: nothing measured, nothing promoted
+    assert cli_run(world.work, *step) == 1
+    assert capsys.readouterr().err == (
+        "mlgitops promote: error: production is not ready for its canary's next share "
+        f"(Prometheus at {url} did not answer (ConnectionError)); nothing promoted\n"
+    )
+    assert world.remote_head() == head
+
+
+def world_pipeline(world: World) -> Pipeline:
+    return load_repo(world.work).pipeline(world.name)
+
+
+def _until_above(
+    url: str, expr: str, bound: float, errors_below: tuple[str, float] | None = None
+) -> None:
+    """Wait (up to 60 s) until Prometheus' value of ``expr`` is above ``bound`` (and, with
+    ``errors_below``, that query's below its bound): the window holds the new phase only."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _value(url, expr) > bound and (
+            errors_below is None or _value(url, errors_below[0]) < errors_below[1]
+        ):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{expr} stayed at or below {bound}")
+
+
+def _value(url: str, expr: str) -> float:
+    answer = requests.get(f"{url}/api/v1/query", params={"query": expr}, timeout=10).json()
+    result = answer["data"]["result"]
+    return float(result[0]["value"][1]) if result else float("nan")
+
+
+@contextmanager
+def answering(status: int, body: bytes) -> Iterator[str]:
+    """An HTTP server that answers every request ``status`` with ``body``; its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _vector(*values: str) -> bytes:
+    series = [{"metric": {}, "value": [1.0, value]} for value in values]
+    return json.dumps(
+        {"status": "success", "data": {"resultType": "vector", "result": series}}
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (503, b"down", "Prometheus at {url} did not answer (HTTP 503)"),
+        (200, b"<html>", "Prometheus at {url} did not answer (not a vector of numbers)"),
+        (200, b"[]", "Prometheus at {url} did not answer (not a vector of numbers)"),
+        (
+            200,
+            _vector("0.5", "0.1"),
+            "Prometheus at {url} did not answer (2 series where one was expected)",
+        ),
+        (
+            200,
+            b" " * (MAX_ANSWER_BYTES + 1),
+            f"Prometheus at {{url}} did not answer (an answer of more than {MAX_ANSWER_BYTES} bytes)",
+        ),
+        (
+            200,
+            _vector("NaN"),
+            "Prometheus holds no requests to revision m-predictor-00002 over the last 8s yet (queue-proxy metrics, as the ServiceMonitor scrapes them)",
+        ),
+        (
+            200,
+            _vector(),
+            "Prometheus holds no requests to revision m-predictor-00002 over the last 8s yet (queue-proxy metrics, as the ServiceMonitor scrapes them)",
+        ),
+    ],
+    ids=["an error", "no JSON", "no vector", "two series", "too long", "no requests", "no series"],
+)
+def test_what_prometheus_answers_that_is_no_measurement_is_not_ready(
+    status: int, body: bytes, said: str, tmp_path: Path
+) -> None:
+    pipeline = kserve_pipeline(tmp_path)
+    assert pipeline.deploy is not None
+    [production] = [e for e in pipeline.deploy.environments if e.name == "production"]
+    with answering(status, body) as url:
+        assert measure(url, pipeline, production, "m-predictor-00002") == Measured(
+            (said.format(url=url),), failed=False
+        )
+
+
+def test_a_revision_name_no_knative_revision_has_is_not_queried(tmp_path: Path) -> None:
+    pipeline = kserve_pipeline(tmp_path)
+    assert pipeline.deploy is not None
+    [production] = [e for e in pipeline.deploy.environments if e.name == "production"]
+    with answering(200, _vector("0")) as url:
+        assert measure(url, pipeline, production, 'm"} or vector(0) #') == Measured(
+            ("the InferenceService names its latest revision 'm\"} or vector(0) #'",)
+        )
+
+
+def kserve_pipeline(tmp_path: Path) -> Pipeline:
+    """The KServe pipeline ``m`` of :func:`measured_spec`, in a repository of its own."""
+    assert cli_run(tmp_path, "init") == 0
+    write_pipeline(tmp_path, "m", kserve=True)
+    spec = tmp_path / "pipelines" / "m.yaml"
+    spec.write_text(measured_spec(spec.read_text()))
+    return load_repo(tmp_path).pipeline("m")
