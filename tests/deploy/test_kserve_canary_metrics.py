@@ -361,3 +361,41 @@ def kserve_pipeline(tmp_path: Path) -> Pipeline:
     spec = tmp_path / "pipelines" / "m.yaml"
     spec.write_text(measured_spec(spec.read_text()))
     return load_repo(tmp_path).pipeline("m")
+
+
+def test_prometheus_is_asked_only_where_there_are_thresholds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Staging has no analysis: nothing to hold its canary to. Refused before anything is
+    read, as a URL that is none, or --prometheus without --when-healthy."""
+    world = make_world(tmp_path, kserve=True)
+    head = world.remote_head()
+    measured = ("--when-healthy", "--prometheus")
+    capsys.readouterr()
+    for env, extra, said in (
+        (
+            "staging",
+            (*measured, "http://127.0.0.1:9090"),
+            "--prometheus measures a canary against its environment's analysis thresholds, "
+            "and staging has no analysis (deploy.environments[].analysis)",
+        ),
+        (
+            "production",
+            (*measured, "prometheus:9090"),
+            "--prometheus: expected an http:// or https:// URL: 'prometheus:9090'",
+        ),
+        (
+            "production",
+            ("--prometheus", "http://127.0.0.1:9090"),
+            "--prometheus is for --when-healthy: where the canary is measured",
+        ),
+    ):
+        assert cli_run(world.work, "promote", world.name, "--env", env, *extra) == 2
+        assert capsys.readouterr().err == f"mlgitops promote: error: {said}\n"
+    to = ("promote", world.name, "--to", "production", *measured, "http://127.0.0.1:9090")
+    assert cli_run(world.work, *to) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops promote: error: --prometheus is for --env --when-healthy: a KServe "
+        "canary's metrics\n"
+    )
+    assert world.remote_head() == head

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from mlgitops.gitops.edits import read_record, traffic_edit
+from mlgitops.gitops.edits import promote_edit, read_record, traffic_edit
 from mlgitops.gitops.message import parse_trailers
 from mlgitops.gitops.overlay import overlay_of
 from mlgitops.gitops.publish import Snapshot, Unchanged
@@ -397,6 +397,21 @@ def test_promote_when_healthy_promotes_only_the_model_the_cluster_ran(
     )
     assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 0
     assert record(world, "production")["version"] == "2"
+
+    # from a checkout that read another deployment of staging's model than the tip's, nothing
+    at = Snapshot(world.work, world.remote_head())
+    pipeline = load_repo(world.work).pipeline(world.name)
+    staging, production = (overlay_of(pipeline, env) for env in ("staging", "production"))
+    read = read_record(at, staging)
+    assert read is not None and pipeline.deploy is not None
+    edit = promote_edit(
+        staging, production, pipeline.deploy.environments[1], "now", replace(read, run_id="r0")
+    )
+    assert edit(at) == Unchanged(
+        f"superseded: staging holds model v2 at {at.commit[:12]}, not the model v2 (another "
+        "deployment of it) this checkout read: run promote again from there",
+        settled=False,
+    )
 
 
 def test_a_kserve_canary_s_next_share_goes_only_to_the_model_the_cluster_serves(

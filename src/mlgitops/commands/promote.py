@@ -139,11 +139,11 @@ def run(
     loaded = load_repo(root)
     pipeline = loaded.pipeline(name)
     if env is not None:
+        if prometheus is not None:
+            _check_prometheus(pipeline, env, prometheus, when_healthy)
         where = delivery.target(loaded, remote, no_push, attempts)
         uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
         cluster = (kubeconfig, context) if when_healthy else None
-        if prometheus is not None and not when_healthy:
-            raise BadInput("--prometheus is for --when-healthy: where the canary is measured")
         measured = (cluster, prometheus)
         return _next_share(loaded, root, pipeline, env, full, where, uri, measured, wait)
     if full:
@@ -182,6 +182,21 @@ def run(
             console.line(f"  MLflow alias {name}@{to} -> version {record.version}")
     delivery.github_outputs(values)
     return EXIT_OK
+
+
+def _check_prometheus(pipeline: Pipeline, env: str, url: str, when_healthy: bool) -> None:
+    """Refuse ``--prometheus URL`` where nothing would ask it: without ``--when-healthy``, or
+    for an environment without analysis thresholds; or where it is no http(s) URL."""
+    if not when_healthy:
+        raise BadInput("--prometheus is for --when-healthy: where the canary is measured")
+    environment = delivery.environment_of(pipeline, env)
+    if environment.analysis is None:
+        raise BadInput(
+            f"--prometheus measures a canary against its environment's analysis thresholds, "
+            f"and {environment.name} has no analysis (deploy.environments[].analysis)"
+        )
+    if re.match(r"https?://[^/\s]", url) is None:
+        raise BadInput(f"--prometheus: expected an http:// or https:// URL: {url!r}")
 
 
 def _next_share(

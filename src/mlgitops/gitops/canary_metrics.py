@@ -29,7 +29,7 @@ MAX_ANSWER_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class Measured:
-    """Why the canary is not ready for its next share ("" nothing: it is), and whether it
+    """Why the canary is not ready for its next share (none: it is), and whether it
     failed a threshold (waiting for more requests does not help) rather than lacked them."""
 
     problems: tuple[str, ...] = ()
