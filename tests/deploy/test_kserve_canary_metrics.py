@@ -44,6 +44,7 @@ class QueueProxy:
 
     service: str
     revision: str
+    namespace: str
     name: str = "queue-proxy"
     latency_ms: float = 20
     error_every: int = 0
@@ -65,7 +66,7 @@ class QueueProxy:
 
     def text(self) -> str:
         labels = (
-            f'namespace_name="ml",service_name="{self.service}",'
+            f'namespace_name="{self.namespace}",service_name="{self.service}",'
             f'configuration_name="{self.service}",revision_name="{self.revision}"'
         )
         lines = ["# TYPE revision_request_count counter"]
@@ -121,6 +122,25 @@ def running(proxy: QueueProxy) -> Iterator[None]:
         server.server_close()
 
 
+@contextmanager
+def scraped(proxy: QueueProxy, folder: Path) -> Iterator[str]:
+    """``proxy`` fed and served, and a real Prometheus scraping it each second with the
+    labels the ServiceMonitor gives it (the namespace, the revision's private Service);
+    Prometheus' URL."""
+    folder.mkdir()
+    with running(proxy):
+        target = lab.Target(proxy, proxy.namespace, f"{proxy.revision}-private")
+        url, prometheus = lab.start_prometheus(
+            lab.prometheus_binary(), folder, [target], "1s", "/metrics"
+        )
+        try:
+            yield url
+        finally:
+            prometheus.terminate()
+            prometheus.wait(timeout=30)
+            shutil.rmtree(folder / "tsdb", ignore_errors=True)
+
+
 def measured_spec(text: str) -> str:
     """The example spec with production's analysis over 8 s, scraped each second."""
     analysis = "max_error_rate: 0.01, max_p99_ms: 250}"
@@ -164,78 +184,63 @@ def test_a_kserve_canary_gets_its_next_share_only_while_its_requests_hold(
     uri = mlflow_server.uri
     world = _measured_world(tmp_path, uri)
     revision = f"{world.name}-predictor-00002"  # the latest revision `served` names
-    proxy = QueueProxy(f"{world.name}-predictor", revision)
-    binary = lab.prometheus_binary()
-    folder = tmp_path / "prometheus"
-    folder.mkdir()
+    proxy = QueueProxy(f"{world.name}-predictor", revision, "ml")
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
     _cluster_at(kube_api, world, 10)
-    with running(proxy):
-        target = lab.Target(proxy, "ml", f"{revision}-private")
-        url, prometheus = lab.start_prometheus(binary, folder, [target], "1s", "/metrics")
+    with scraped(proxy, tmp_path / "prometheus") as url:
         step = ("promote", world.name, "--tracking-uri", uri, "--env", "production")
         step += ("--when-healthy", "--kubeconfig", kubeconfig, "--prometheus", url)
-        try:
-            # no request to the canary yet: nothing says it holds
-            head = world.remote_head()
-            capsys.readouterr()
-            assert cli_run(world.work, *step) == 1
-            assert capsys.readouterr().err == (
-                "mlgitops promote: error: production is not ready for its canary's next share "
-                f"(Prometheus holds no requests to revision {revision} over the last 8s yet "
-                "(queue-proxy metrics, as the ServiceMonitor scrapes them)); nothing promoted\n"
-            )
-            assert world.remote_head() == head
+        # no request to the canary yet: nothing says it holds
+        head = world.remote_head()
+        capsys.readouterr()
+        assert cli_run(world.work, *step) == 1
+        assert capsys.readouterr().err == (
+            "mlgitops promote: error: production is not ready for its canary's next share "
+            f"(Prometheus holds no requests to revision {revision} over the last 8s yet "
+            "(queue-proxy metrics, as the ServiceMonitor scrapes them)); nothing promoted\n"
+        )
+        assert world.remote_head() == head
 
-            # its requests hold: --wait waits for them to be measured, then 50%
-            proxy.quiet = False
-            assert cli_run(world.work, *step, "--wait", "60s") == 0
-            assert (
-                _share(world, "production"),
-                record(world, "production")["traffic_percent"],
-            ) == (
-                50,
-                50,
-            )
+        # its requests hold: --wait waits for them to be measured, then 50%
+        proxy.quiet = False
+        assert cli_run(world.work, *step, "--wait", "60s") == 0
+        share = (_share(world, "production"), record(world, "production")["traffic_percent"])
+        assert share == (50, 50)
 
-            # every fifth request a 500: refused at once, --wait or not
-            git(world.work, "pull", "-q", "origin", "main")
-            _cluster_at(kube_api, world, 50)
-            proxy.error_every = 5
-            errors, _ = request_exprs(world_pipeline(world), "8s", 'namespace="ml"', revision)
-            _until_above(url, errors, 0.15)
-            head = world.remote_head()
-            capsys.readouterr()
-            assert cli_run(world.work, *step, "--wait", "60s") == 1
-            out, err = capsys.readouterr()
-            assert "waiting up to" not in out
-            said = re.fullmatch(
-                "mlgitops promote: error: production is not ready for its canary's next share "
-                rf"\(revision {revision}'s error rate over the last 8s is ([0-9.]+)%, above "
-                r"analysis.max_error_rate 1%\); nothing promoted\n",
-                err,
-            )
-            assert said is not None, err
-            assert 15 <= float(said.group(1)) <= 25
-            assert world.remote_head() == head
+        # every fifth request a 500: refused at once, --wait or not
+        git(world.work, "pull", "-q", "origin", "main")
+        _cluster_at(kube_api, world, 50)
+        proxy.error_every = 5
+        errors, _ = request_exprs(world_pipeline(world), "8s", 'namespace="ml"', revision)
+        _until_above(url, errors, 0.15)
+        head = world.remote_head()
+        capsys.readouterr()
+        assert cli_run(world.work, *step, "--wait", "60s") == 1
+        out, err = capsys.readouterr()
+        assert "waiting up to" not in out
+        said = re.fullmatch(
+            "mlgitops promote: error: production is not ready for its canary's next share "
+            rf"\(revision {revision}'s error rate over the last 8s is ([0-9.]+)%, above "
+            r"analysis.max_error_rate 1%\); nothing promoted\n",
+            err,
+        )
+        assert said is not None, err
+        assert 15 <= float(said.group(1)) <= 25
+        assert world.remote_head() == head
 
-            # slow, without errors: every request in the (200, 500] ms bucket, so Prometheus
-            # puts the p99 at 200 + 0.99 x 300 ms once the window holds only these
-            proxy.error_every, proxy.latency_ms = 0, 400
-            _, latency = request_exprs(world_pipeline(world), "8s", 'namespace="ml"', revision)
-            _until_above(url, latency, 496.9, errors_below=(errors, 0.01))
-            capsys.readouterr()
-            assert cli_run(world.work, *step) == 1
-            assert capsys.readouterr().err == (
-                "mlgitops promote: error: production is not ready for its canary's next share "
-                f"(revision {revision}'s p99 latency over the last 8s is 497 ms, above "
-                "analysis.max_p99_ms 250 ms); nothing promoted\n"
-            )
-            assert world.remote_head() == head
-        finally:
-            prometheus.terminate()
-            prometheus.wait(timeout=30)
-            shutil.rmtree(folder / "tsdb", ignore_errors=True)
+        # slow, without errors: every request in the (200, 500] ms bucket, so Prometheus
+        # puts the p99 at 200 + 0.99 x 300 ms once the window holds only these
+        proxy.error_every, proxy.latency_ms = 0, 400
+        _, latency = request_exprs(world_pipeline(world), "8s", 'namespace="ml"', revision)
+        _until_above(url, latency, 496.9, errors_below=(errors, 0.01))
+        capsys.readouterr()
+        assert cli_run(world.work, *step) == 1
+        assert capsys.readouterr().err == (
+            "mlgitops promote: error: production is not ready for its canary's next share "
+            f"(revision {revision}'s p99 latency over the last 8s is 497 ms, above "
+            "analysis.max_p99_ms 250 ms); nothing promoted\n"
+        )
+        assert world.remote_head() == head
 
     # Prometheus gone: nothing measured, nothing promoted
     assert cli_run(world.work, *step) == 1
@@ -244,6 +249,60 @@ def test_a_kserve_canary_gets_its_next_share_only_while_its_requests_hold(
         f"(Prometheus at {url} did not answer (ConnectionError)); nothing promoted\n"
     )
     assert world.remote_head() == head
+
+
+def test_promote_to_from_a_kserve_environment_holds_its_model_to_its_requests(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Staging (with analysis here) serves model v1 in full: before it goes to production,
+    its requests are measured as a canary's are."""
+    uri = mlflow_server.uri
+    world = make_world(tmp_path / "kserve", kserve=True)
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    staging = "      canary: {steps: [50, 100], pause: 2m}\n"
+    analysis = '      analysis: {prometheus: "http://prometheus.monitoring:9090", interval: 8s}\n'
+    assert spec.read_text().count(staging) == 1
+    spec.write_text(measured_spec(spec.read_text().replace(staging, staging + analysis)))
+    assert cli_run(world.work, "render") == 0
+    git(world.work, "commit", "-qam", "Measure staging too")
+    git(world.work, "push", "-q", "origin", "main")
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    assert (
+        cli_run(world.work, "promote", world.name, "--env", "staging", "--tracking-uri", uri) == 0
+    )
+    app, _ = cluster_objects(world, "staging", kind="InferenceService")
+    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
+    kube_api.put(inference_service(world, "staging", 100, served(world, 100, READY)))
+    revision = f"{world.name}-predictor-00002"
+    proxy = QueueProxy(f"{world.name}-predictor", revision, "ml-staging", quiet=False)
+    proxy.error_every = 4
+    to = ("promote", world.name, "--to", "production", "--tracking-uri", uri, "--when-healthy")
+    to += ("--kubeconfig", str(kube_api.kubeconfig(tmp_path)))
+    head = world.remote_head()
+    with scraped(proxy, tmp_path / "prometheus") as url:
+        errors, _ = request_exprs(world_pipeline(world), "8s", 'namespace="ml-staging"', revision)
+        _until_above(url, errors, 0.2)
+        capsys.readouterr()
+        assert cli_run(world.work, *to, "--prometheus", url) == 1
+        err = capsys.readouterr().err
+        said = re.fullmatch(
+            r"mlgitops promote: error: staging is not healthy \(revision "
+            rf"{revision}'s error rate over the last 8s is ([0-9.]+)%, above "
+            r"analysis.max_error_rate 1%\); nothing promoted\n",
+            err,
+        )
+        assert said is not None, err
+        assert 20 <= float(said.group(1)) <= 30
+        assert world.remote_head() == head
+
+        proxy.error_every = 0
+        _until_above(url, f"1 - ({errors})", 0.99)
+        assert cli_run(world.work, *to, "--prometheus", url) == 0
+        assert (record(world, "production")["version"], _share(world, "production")) == ("1", 10)
 
 
 def world_pipeline(world: World) -> Pipeline:
@@ -393,9 +452,15 @@ def test_prometheus_is_asked_only_where_there_are_thresholds(
         assert cli_run(world.work, "promote", world.name, "--env", env, *extra) == 2
         assert capsys.readouterr().err == f"mlgitops promote: error: {said}\n"
     to = ("promote", world.name, "--to", "production", *measured, "http://127.0.0.1:9090")
-    assert cli_run(world.work, *to) == 2
+    rollouts = make_world(tmp_path / "rollouts")
+    assert cli_run(rollouts.work, *to[:1], rollouts.name, *to[2:]) == 2
     assert capsys.readouterr().err == (
-        "mlgitops promote: error: --prometheus is for --env --when-healthy: a KServe "
-        "canary's metrics\n"
+        f"mlgitops promote: error: --prometheus is for KServe (deploy.target: kserve): "
+        f"{rollouts.name}'s Argo Rollouts analysis measures its canary in the cluster\n"
+    )
+    assert cli_run(world.work, *to) == 2  # staging, the environment before production
+    assert capsys.readouterr().err == (
+        "mlgitops promote: error: --prometheus measures a canary against its environment's "
+        "analysis thresholds, and staging has no analysis (deploy.environments[].analysis)\n"
     )
     assert world.remote_head() == head

@@ -8,8 +8,9 @@ The environment before ENV is the one listed before it in the spec's
 ENV follows. It copies the source's model the checkout reads, or nothing (where
 the tip holds another by the time the commit is pushed). With ``--when-healthy``
 it first asks the cluster whether the source environment is synced (to a commit
-whose record names that model), healthy and fully promoted, and promotes
-nothing (exit 1) when it is not; ``--wait DURATION`` keeps asking (every few
+whose record names that model), healthy and fully promoted (served by KServe,
+with ``analysis``: and its requests within the thresholds, as Prometheus measures
+them), and promotes nothing (exit 1) when it is not; ``--wait DURATION`` keeps asking (every few
 seconds) while its canary is still running, and stops early when the canary's
 analysis fails or is inconclusive, or the canary is aborted. Promoting what ENV
 already runs commits nothing.
@@ -22,8 +23,9 @@ another by then). Argo Rollouts moves its canary through the steps in the cluste
 ``--env`` refuses a pipeline of another target. With ``--when-healthy`` it first
 asks the cluster whether the environment serves the present share (Argo CD synced,
 to a commit whose record names that model and share, and healthy, the
-InferenceService Ready, its latest revision taking at least that share), and with
-``--wait`` keeps asking until it does.
+InferenceService Ready, its latest revision taking at least that share, and with
+``analysis`` that revision's error rate and p99 latency within the thresholds), and
+with ``--wait`` keeps asking until it does.
 """
 
 from __future__ import annotations
@@ -82,8 +84,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prometheus",
         metavar="URL",
-        help="with --env --when-healthy: the Prometheus that measures the canary, where the "
-        "environment's analysis.prometheus is not reachable from here (a port-forward)",
+        help="with --when-healthy, KServe: the Prometheus that measures the model's requests, "
+        "where the environment's analysis.prometheus is not reachable from here (a port-forward)",
     )
     parser.add_argument("--context", metavar="NAME", help="kubeconfig context, for --when-healthy")
     delivery.add_git_options(parser)
@@ -148,18 +150,19 @@ def run(
         return _next_share(loaded, root, pipeline, env, full, where, uri, measured, wait)
     if full:
         raise BadInput("--full is for --env: the share of a KServe canary")
-    if prometheus is not None:
-        raise BadInput("--prometheus is for --env --when-healthy: a KServe canary's metrics")
     assert to is not None  # argparse requires --to or --env
     target_env = delivery.environment_of(pipeline, to)
     source_env = source_of(pipeline, target_env)
+    if prometheus is not None:
+        _check_prometheus(pipeline, source_env.name, prometheus, when_healthy)
     where = delivery.target(loaded, remote, no_push, attempts)
     source = overlay_of(pipeline, source_env.name)
     target = overlay_of(pipeline, to)
     head = proc.head_commit(root)
     read = deployed_record(Snapshot(root, head), source, "deploy there first")
     if when_healthy:
-        _require_healthy(loaded, root, pipeline, source_env, read, (kubeconfig, context), wait)
+        measured = ((kubeconfig, context), prometheus)
+        _require_healthy(loaded, root, pipeline, source_env, read, measured, wait)
     edit = promote_edit(source, target, target_env, delivery.now(), read)
     planned = delivery.planned_version(root, edit, target)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
@@ -185,10 +188,17 @@ def run(
 
 
 def _check_prometheus(pipeline: Pipeline, env: str, url: str, when_healthy: bool) -> None:
-    """Refuse ``--prometheus URL`` where nothing would ask it: without ``--when-healthy``, or
-    for an environment without analysis thresholds; or where it is no http(s) URL."""
+    """Refuse ``--prometheus URL`` where nothing would ask it: without ``--when-healthy``,
+    where Argo Rollouts measures the canary, or for an environment (``env``, the one
+    measured) without analysis thresholds; or where it is no http(s) URL."""
     if not when_healthy:
         raise BadInput("--prometheus is for --when-healthy: where the canary is measured")
+    assert pipeline.deploy is not None  # environment_of found the environment in it
+    if pipeline.deploy.target != "kserve":
+        raise BadInput(
+            f"--prometheus is for KServe (deploy.target: kserve): {pipeline.name}'s Argo "
+            "Rollouts analysis measures its canary in the cluster"
+        )
     environment = delivery.environment_of(pipeline, env)
     if environment.analysis is None:
         raise BadInput(
@@ -266,7 +276,6 @@ def _require_serving(
     ``read``, and, where the environment has ``analysis``, its latest revision's requests
     hold to the thresholds (:func:`~mlgitops.gitops.canary_metrics.measure`); raise
     CheckFailed when it does not (after waiting, unless a threshold failed)."""
-    from mlgitops.gitops.canary_metrics import measure
     from mlgitops.gitops.health import serving_problems
 
     cluster, prometheus = measured
@@ -274,20 +283,15 @@ def _require_serving(
     overlay = overlay_of(pipeline, environment.name)
     share = share_of(read, overlay)
     assert share is not None  # the caller checks the overlay has a canary
-    analysis = environment.analysis
-    url = prometheus or (analysis.prometheus if analysis is not None else None)
 
     def check(status: EnvironmentStatus) -> tuple[list[str], bool]:
         found = serving_problems(status, share)
         found = found or _unlike_synced(root, overlay, read, status, with_share=True)
-        if found or url is None:
+        if found:
             return found, False
-        if status.latest_revision is None:
-            return ["the InferenceService names no latest revision to measure"], False
-        result = measure(url, pipeline, environment, status.latest_revision)
-        return list(result.problems), result.failed
+        return _requests_problems(pipeline, environment, prometheus, status)
 
-    _, problems = _watch(loaded, pipeline, environment, cluster, wait_s, check)
+    problems, _ = _watch(loaded, pipeline, environment, cluster, wait_s, check)
     if problems:
         raise CheckFailed(
             f"{environment.name} is not ready for its canary's next share "
@@ -301,28 +305,56 @@ def _require_healthy(
     pipeline: Pipeline,
     source: Environment,
     read: ProvenanceRecord,
-    cluster: tuple[Path | None, str | None],
+    measured: tuple[tuple[Path | None, str | None], str | None],
     wait_s: float,
 ) -> None:
     """Return once ``source`` is healthy, synced from a commit that holds ``read`` (its
-    record at the checkout: the model promoted); raise CheckFailed when it is not (after
-    waiting)."""
+    record at the checkout: the model promoted), and, served by KServe with ``analysis``,
+    its latest revision's requests hold to the thresholds; raise CheckFailed when it is
+    not (after waiting, unless a threshold failed)."""
+    cluster, prometheus = measured
     overlay = overlay_of(pipeline, source.name)
+
+    elsewhere: list[str] = []  # the cluster's model is another than the checkout's
 
     def check(status: EnvironmentStatus) -> tuple[list[str], bool]:
         if status.problems:
             return list(status.problems), status.decided
-        return _unlike_synced(root, overlay, read, status), False
+        elsewhere[:] = _unlike_synced(root, overlay, read, status)
+        if elsewhere:
+            return elsewhere, False
+        return _requests_problems(pipeline, source, prometheus, status)
 
-    status, problems = _watch(loaded, pipeline, source, cluster, wait_s, check)
-    if problems and status.healthy:
+    problems, decided = _watch(loaded, pipeline, source, cluster, wait_s, check)
+    if problems and problems == elsewhere:
         raise CheckFailed(
             f"{source.name} does not run the model this checkout promotes yet "
             f"({'; '.join(problems)}); nothing promoted"
         )
     if problems:
-        state = "not healthy" if status.decided else "not healthy yet"
+        state = "not healthy" if decided else "not healthy yet"
         raise CheckFailed(f"{source.name} is {state} ({'; '.join(problems)}); nothing promoted")
+
+
+def _requests_problems(
+    pipeline: Pipeline, environment: Environment, prometheus: str | None, status: EnvironmentStatus
+) -> tuple[list[str], bool]:
+    """Where KServe serves ``environment`` and it has ``analysis``: why the requests of its
+    latest revision (``status``) do not hold to the thresholds, as the Prometheus at
+    ``prometheus`` (else ``analysis.prometheus``) measures them
+    (:func:`~mlgitops.gitops.canary_metrics.measure`), and whether one failed (waiting
+    does not help). Argo Rollouts measures its canary itself: nothing to ask."""
+    from mlgitops.gitops.canary_metrics import measure
+
+    analysis = environment.analysis
+    if analysis is None or status.kind != "InferenceService":
+        return [], False
+    if status.latest_revision is None:
+        return ["the InferenceService names no latest revision to measure"], False
+    result = measure(
+        prometheus or analysis.prometheus, pipeline, environment, status.latest_revision
+    )
+    return list(result.problems), result.failed
 
 
 #: A commit's name as Argo CD reports the revision it synced (SHA-1 or SHA-256).
@@ -374,10 +406,10 @@ def _watch(
     cluster: tuple[Path | None, str | None],
     wait_s: float,
     check: Callable[[EnvironmentStatus], tuple[list[str], bool]],
-) -> tuple[EnvironmentStatus, list[str]]:
-    """``environment``'s status and its problems (``check``: them, and whether they are
-    decided, so that waiting cannot help), read again every :data:`POLL_S` seconds for up
-    to ``wait_s`` while it has some and waiting can help; its lines printed."""
+) -> tuple[list[str], bool]:
+    """``environment``'s problems and whether they are decided (``check``: waiting cannot
+    help), its status read again every :data:`POLL_S` seconds for up to ``wait_s`` while
+    it has some and waiting can help; its lines printed."""
     from mlgitops.commands.status import read_status
 
     deadline = time.monotonic() + wait_s
@@ -391,4 +423,4 @@ def _watch(
         problems, decided = check(status)
     for line in status.lines():
         console.line(line)
-    return status, problems
+    return problems, decided
