@@ -11,7 +11,7 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +26,7 @@ from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
 from tests.deploy.kube_api import KubeApi
 from tests.deploy.test_deploy import deploy
-from tests.deploy.test_promote_rollback import _share, record, synced
+from tests.deploy.test_promote_rollback import _share, healthy, record, synced
 from tests.deploy.test_status import READY, cluster_objects, inference_service, served
 from tests.deploy.world import World, cli_run, git, make_world, reviewed_run, write_pipeline
 from tests.fixtures.mlflow_server import MlflowServer
@@ -86,15 +86,14 @@ class QueueProxy:
 
 
 @contextmanager
-def running(proxy: QueueProxy) -> Iterator[None]:
-    lock, stop = threading.Lock(), threading.Event()
+def http_serving(answer: Callable[[], tuple[int, bytes]]) -> Iterator[int]:
+    """A loopback HTTP server answering every GET with ``answer()``'s status and body; its
+    port."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            with lock:
-                body = proxy.text().encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            status, body = answer()
+            self.send_response(status)
             self.end_headers()
             self.wfile.write(body)
 
@@ -102,8 +101,22 @@ def running(proxy: QueueProxy) -> Iterator[None]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    proxy.metrics_port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def running(proxy: QueueProxy) -> Iterator[None]:
+    """``proxy``'s endpoint served, and its requests fed while it is not quiet."""
+    lock, stop = threading.Lock(), threading.Event()
+
+    def scrape() -> tuple[int, bytes]:
+        with lock:
+            return 200, proxy.text().encode()
 
     def traffic() -> None:
         while not stop.wait(0.05):
@@ -111,15 +124,15 @@ def running(proxy: QueueProxy) -> Iterator[None]:
                 if not proxy.quiet:
                     proxy.answer(2)
 
-    feeder = threading.Thread(target=traffic, daemon=True)
-    feeder.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        feeder.join()
-        server.shutdown()
-        server.server_close()
+    with http_serving(scrape) as port:
+        proxy.metrics_port = port
+        feeder = threading.Thread(target=traffic, daemon=True)
+        feeder.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            feeder.join()
 
 
 @contextmanager
@@ -171,7 +184,7 @@ def _measured_world(tmp_path: Path, uri: str) -> World:
 def _cluster_at(kube_api: KubeApi, world: World, share: int) -> None:
     """Production synced to the remote's tip, Ready, its latest revision at ``share``."""
     app, _ = cluster_objects(world, "production", kind="InferenceService")
-    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
+    kube_api.put({**app, "status": healthy(synced(world))})
     kube_api.put(inference_service(world, "production", share, served(world, share, READY)))
 
 
@@ -275,7 +288,7 @@ def test_promote_to_from_a_kserve_environment_holds_its_model_to_its_requests(
         cli_run(world.work, "promote", world.name, "--env", "staging", "--tracking-uri", uri) == 0
     )
     app, _ = cluster_objects(world, "staging", kind="InferenceService")
-    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
+    kube_api.put({**app, "status": healthy(synced(world))})
     kube_api.put(inference_service(world, "staging", 100, served(world, 100, READY)))
     revision = f"{world.name}-predictor-00002"
     proxy = QueueProxy(f"{world.name}-predictor", revision, "ml-staging", quiet=False)
@@ -335,24 +348,8 @@ def _value(url: str, expr: str) -> float:
 @contextmanager
 def answering(status: int, body: bytes) -> Iterator[str]:
     """An HTTP server that answers every request ``status`` with ``body``; its URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_serving(lambda: (status, body)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _vector(*values: str) -> bytes:

@@ -61,6 +61,11 @@ def synced(world: World, at: Path | None = None) -> dict[str, str]:
     return {"status": "Synced", "revision": commit}
 
 
+def healthy(sync: dict[str, str]) -> dict[str, Any]:
+    """Argo CD's status of an Application synced as ``sync`` says, and healthy."""
+    return {"sync": sync, "health": {"status": "Healthy"}}
+
+
 @pytest.fixture
 def staged(world: World, mlflow_server: MlflowServer) -> World:
     """Model v1 deployed to staging."""
@@ -192,7 +197,7 @@ def test_promote_when_healthy_waits_for_no_kserve_canary_only_a_commit_moves(
     assert deploy(world, uri) == 0
     git(world.work, "pull", "-q", "origin", "main")
     app, _ = cluster_objects(world, "staging", kind="InferenceService")
-    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
+    kube_api.put({**app, "status": healthy(synced(world))})
     kube_api.put(inference_service(world, "staging", 50, served(world, 50, READY)))
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
     head = world.remote_head()
@@ -225,7 +230,7 @@ def test_a_kserve_canary_s_next_share_waits_for_the_cluster_to_serve_the_present
     reviewed_run(uri, world.work, world.name)
     assert deploy(world, uri) == 0  # staging's steps: [50, 100]
     app, _ = cluster_objects(world, "staging", kind="InferenceService")
-    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
+    kube_api.put({**app, "status": healthy(synced(world))})
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
     step = ("promote", world.name, "--tracking-uri", uri, "--env", "staging", "--when-healthy")
     step += ("--kubeconfig", kubeconfig)
@@ -296,7 +301,7 @@ def test_a_kserve_canary_rises_only_from_the_share_its_checkout_read(
     head = world.remote_head()
 
     app, _ = cluster_objects(world, "production", kind="InferenceService")
-    at_10 = {"sync": synced(world, world.work), "health": {"status": "Healthy"}}
+    at_10 = healthy(synced(world, world.work))
     kube_api.put({**app, "status": at_10})  # the checkout's commit: Argo CD is behind the tip
     kube_api.put(inference_service(world, "production", 10, served(world, 10, READY)))
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
@@ -331,6 +336,18 @@ def test_a_kserve_canary_rises_only_from_the_share_its_checkout_read(
     assert _share(world, "production") == 100
 
 
+def _v2_deployed_after(world: World, uri: str) -> dict[str, str]:
+    """Argo CD's sync status at the remote's tip, where staging runs model v1; then model
+    v2 merged, trained and committed to staging (the checkout pulled), not synced yet."""
+    git(world.work, "pull", "-q", "origin", "main")
+    ran = synced(world)
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    return ran
+
+
 def test_promote_when_healthy_promotes_only_the_model_the_cluster_ran(
     staged: World,
     mlflow_server: MlflowServer,
@@ -342,16 +359,9 @@ def test_promote_when_healthy_promotes_only_the_model_the_cluster_ran(
     minutes after a newer one lands: staging's health was that of model v1 while the
     checkout's staging record named v2, and v2 went to production without ever running."""
     world, uri = staged, mlflow_server.uri
-    git(world.work, "pull", "-q", "origin", "main")
-    ran = synced(world)  # staging runs model v1
-    merge_a_change(world)
-    reviewed_run(uri, world.work, world.name)
-    assert deploy(world, uri) == 0  # v2 committed to staging, not synced yet
-    git(world.work, "pull", "-q", "origin", "main")
+    ran = _v2_deployed_after(world, uri)
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
-    install(
-        kube_api, world, "staging", {"sync": ran, "health": {"status": "Healthy"}}, HEALTHY_ROLLOUT
-    )
+    install(kube_api, world, "staging", healthy(ran), HEALTHY_ROLLOUT)
     head = world.remote_head()
     capsys.readouterr()
     assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 1
@@ -373,13 +383,7 @@ def test_promote_when_healthy_promotes_only_the_model_the_cluster_ran(
         ("main", "Argo CD names no commit it synced staging to ('main')"),
     ):
         sync = {"status": "Synced", "revision": revision}
-        install(
-            kube_api,
-            world,
-            "staging",
-            {"sync": sync, "health": {"status": "Healthy"}},
-            HEALTHY_ROLLOUT,
-        )
+        install(kube_api, world, "staging", healthy(sync), HEALTHY_ROLLOUT)
         assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 1
         assert capsys.readouterr().err == (
             "mlgitops promote: error: staging does not run the model this checkout promotes "
@@ -388,13 +392,7 @@ def test_promote_when_healthy_promotes_only_the_model_the_cluster_ran(
         assert world.remote_head() == head
 
     # once Argo CD has synced v2's commit, v2 is what ran, and it is promoted
-    install(
-        kube_api,
-        world,
-        "staging",
-        {"sync": synced(world), "health": {"status": "Healthy"}},
-        HEALTHY_ROLLOUT,
-    )
+    install(kube_api, world, "staging", healthy(synced(world)), HEALTHY_ROLLOUT)
     assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 0
     assert record(world, "production")["version"] == "2"
 
@@ -425,14 +423,9 @@ def test_a_kserve_canary_s_next_share_goes_only_to_the_model_the_cluster_serves(
     world, uri = make_world(tmp_path / "kserve", kserve=True), mlflow_server.uri
     reviewed_run(uri, world.work, world.name)
     assert deploy(world, uri) == 0  # staging's steps: [50, 100]
-    git(world.work, "pull", "-q", "origin", "main")
-    ran = synced(world)
-    merge_a_change(world)
-    reviewed_run(uri, world.work, world.name)
-    assert deploy(world, uri) == 0
-    git(world.work, "pull", "-q", "origin", "main")
+    ran = _v2_deployed_after(world, uri)
     app, _ = cluster_objects(world, "staging", kind="InferenceService")
-    kube_api.put({**app, "status": {"sync": ran, "health": {"status": "Healthy"}}})
+    kube_api.put({**app, "status": healthy(ran)})
     kube_api.put(inference_service(world, "staging", 50, served(world, 50, READY)))
     kubeconfig = str(kube_api.kubeconfig(tmp_path))
     step = ("promote", world.name, "--tracking-uri", uri, "--env", "staging", "--when-healthy")
@@ -448,7 +441,7 @@ def test_a_kserve_canary_s_next_share_goes_only_to_the_model_the_cluster_serves(
     )
     assert world.remote_head() == head
 
-    kube_api.put({**app, "status": {"sync": synced(world), "health": {"status": "Healthy"}}})
+    kube_api.put({**app, "status": healthy(synced(world))})
     assert cli_run(world.work, *step) == 0
     assert (record(world, "staging")["version"], _share(world, "staging")) == ("2", 100)
 
@@ -515,13 +508,7 @@ def test_promote_when_healthy_waits_for_a_finished_canary(
     )
     assert world.remote_head() == head
 
-    install(
-        kube_api,
-        world,
-        "staging",
-        {"sync": synced(world), "health": {"status": "Healthy"}},
-        HEALTHY_ROLLOUT,
-    )
+    install(kube_api, world, "staging", healthy(synced(world)), HEALTHY_ROLLOUT)
     assert promote(world, uri, "--when-healthy", "--kubeconfig", kubeconfig) == 0
     assert record(world, "production")["version"] == "1"
 
@@ -543,13 +530,7 @@ def test_promote_when_healthy_waits_for_the_canary_to_finish(
             if len(kube_api.requests) >= 3:
                 break
             time.sleep(0.05)
-        install(
-            kube_api,
-            world,
-            "staging",
-            {"sync": synced(world), "health": {"status": "Healthy"}},
-            HEALTHY_ROLLOUT,
-        )
+        install(kube_api, world, "staging", healthy(synced(world)), HEALTHY_ROLLOUT)
 
     finisher = threading.Thread(target=finish_after_the_first_reading)
     finisher.start()
