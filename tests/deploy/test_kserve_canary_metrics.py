@@ -365,6 +365,7 @@ def _vector(*values: str) -> bytes:
         (503, b"down", "Prometheus at {url} did not answer (HTTP 503)"),
         (200, b"<html>", "Prometheus at {url} did not answer (not a vector of numbers)"),
         (200, b"[]", "Prometheus at {url} did not answer (not a vector of numbers)"),
+        (200, b"[" * 100_000, "Prometheus at {url} did not answer (not a vector of numbers)"),
         (
             200,
             _vector("0.5", "0.1"),
@@ -386,7 +387,16 @@ def _vector(*values: str) -> bytes:
             "Prometheus holds no requests to revision m-predictor-00002 over the last 8s yet (queue-proxy metrics, as the ServiceMonitor scrapes them)",
         ),
     ],
-    ids=["an error", "no JSON", "no vector", "two series", "too long", "no requests", "no series"],
+    ids=[
+        "an error",
+        "no JSON",
+        "no vector",
+        "nested too deep",
+        "two series",
+        "too long",
+        "no requests",
+        "no series",
+    ],
 )
 def test_what_prometheus_answers_that_is_no_measurement_is_not_ready(
     status: int, body: bytes, said: str, tmp_path: Path

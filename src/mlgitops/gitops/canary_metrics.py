@@ -80,28 +80,29 @@ def _query(url: str, expr: str) -> float | None:
     """The one value of the instant query ``expr``; None where it has none, or no number
     (no requests in the window: a rate of 0 over 0)."""
     import requests
+    from urllib3.exceptions import HTTPError
+
+    from mlgitops import jsondoc
+    from mlgitops.errors import BadInput
 
     try:
-        response = requests.get(
+        with requests.get(
             f"{url.rstrip('/')}/api/v1/query",
             params={"query": expr},
             timeout=TIMEOUT_S,
             stream=True,
-        )
-        body = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
-    except requests.RequestException as exc:
+        ) as response:
+            body = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+    except (requests.RequestException, HTTPError, OSError) as exc:
         raise _Unanswered(type(exc).__name__) from exc
     if response.status_code != 200:
         raise _Unanswered(f"HTTP {response.status_code}")
     if len(body) > MAX_ANSWER_BYTES:
         raise _Unanswered(f"an answer of more than {MAX_ANSWER_BYTES} bytes")
-    import json
-
     try:
-        answer = json.loads(body)
-        result = answer["data"]["result"]
+        result = jsondoc.loads(body, "the answer")["data"]["result"]
         values = [float(series["value"][1]) for series in result]
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except (BadInput, ValueError, KeyError, TypeError, IndexError) as exc:
         raise _Unanswered("not a vector of numbers") from exc
     if len(values) > 1:
         raise _Unanswered(f"{len(values)} series where one was expected")
