@@ -378,7 +378,7 @@ def test_promote_when_healthy_promotes_only_the_model_the_cluster_ran(
         (
             "f" * 40,
             f"Argo CD synced staging to {'f' * 12}, a commit this checkout does not hold: "
-            "pull, then run again",
+            "pull (in a shallow clone, fetch more history), then run again",
         ),
         ("main", "Argo CD names no commit it synced staging to ('main')"),
     ):

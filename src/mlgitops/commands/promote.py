@@ -379,7 +379,7 @@ def _unlike_synced(
     if proc.git("cat-file", "-t", revision, cwd=root, check=False) != "commit":
         return [
             f"Argo CD synced {overlay.environment} to {revision[:12]}, a commit this checkout "
-            "does not hold: pull, then run again"
+            "does not hold: pull (in a shallow clone, fetch more history), then run again"
         ]
     try:
         synced = read_record(Snapshot(root, revision), overlay)
