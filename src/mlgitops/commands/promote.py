@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlgitops import console, proc
@@ -103,6 +104,16 @@ def _duration(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
+@dataclass(frozen=True)
+class _Cluster:
+    """Where ``--when-healthy`` asks: the kubeconfig and context, and the Prometheus that
+    measures a KServe model's requests (None: the environment's ``analysis.prometheus``)."""
+
+    kubeconfig: Path | None
+    context: str | None
+    prometheus: str | None
+
+
 def source_of(pipeline: Pipeline, target: Environment) -> Environment:
     """The environment listed before ``target``."""
     assert pipeline.deploy is not None  # environment_of found target in it
@@ -145,9 +156,8 @@ def run(
             _check_prometheus(pipeline, env, prometheus, when_healthy)
         where = delivery.target(loaded, remote, no_push, attempts)
         uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-        cluster = (kubeconfig, context) if when_healthy else None
-        measured = (cluster, prometheus)
-        return _next_share(loaded, root, pipeline, env, full, where, uri, measured, wait)
+        cluster = _Cluster(kubeconfig, context, prometheus) if when_healthy else None
+        return _next_share(loaded, root, pipeline, env, full, where, uri, cluster, wait)
     if full:
         raise BadInput("--full is for --env: the share of a KServe canary")
     assert to is not None  # argparse requires --to or --env
@@ -161,8 +171,8 @@ def run(
     head = proc.head_commit(root)
     read = deployed_record(Snapshot(root, head), source, "deploy there first")
     if when_healthy:
-        measured = ((kubeconfig, context), prometheus)
-        _require_healthy(loaded, root, pipeline, source_env, read, measured, wait)
+        cluster = _Cluster(kubeconfig, context, prometheus)
+        _require_healthy(loaded, root, pipeline, source_env, source, read, cluster, wait)
     edit = promote_edit(source, target, target_env, delivery.now(), read)
     planned = delivery.planned_version(root, edit, target)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
@@ -217,15 +227,13 @@ def _next_share(
     full: bool,
     where: Target,
     uri: str,
-    measured: tuple[tuple[Path | None, str | None] | None, str | None],
+    cluster: _Cluster | None,
     wait: int,
 ) -> int:
     """Commit the next share of ``env``'s KServe canary (all of the traffic with ``full``);
-    with a cluster in ``measured`` (``--when-healthy``), only once the cluster serves the
-    share the overlay gives the model now, and the canary's requests hold to the
-    environment's analysis thresholds (measured by the Prometheus ``measured`` names, or by
-    the environment's own)."""
-    cluster, _ = measured
+    with ``cluster`` (``--when-healthy``), only once the cluster serves the share the
+    overlay gives the model now, and the canary's requests hold to the environment's
+    analysis thresholds."""
     environment = delivery.environment_of(pipeline, env)
     overlay = overlay_of(pipeline, environment.name)
     if not overlay.traffic:
@@ -249,7 +257,7 @@ def _next_share(
     read = deployed_record(Snapshot(root, head), overlay, "nothing to promote")
     share = share_of(read, overlay)
     if cluster is not None and share is not None and share < 100:
-        _require_serving(loaded, root, pipeline, environment, read, measured, wait)
+        _require_serving(loaded, root, pipeline, environment, overlay, read, cluster, wait)
     outcome = publish(root, traffic_edit(overlay, full, read), where)
     values = delivery.report("promote", pipeline.name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:
@@ -266,8 +274,9 @@ def _require_serving(
     root: Path,
     pipeline: Pipeline,
     environment: Environment,
+    overlay: Overlay,
     read: ProvenanceRecord,
-    measured: tuple[tuple[Path | None, str | None] | None, str | None],
+    cluster: _Cluster,
     wait_s: float,
 ) -> None:
     """Return once ``environment``'s InferenceService serves the share ``read`` (the
@@ -278,9 +287,6 @@ def _require_serving(
     CheckFailed when it does not (after waiting, unless a threshold failed)."""
     from mlgitops.gitops.health import serving_problems
 
-    cluster, prometheus = measured
-    assert cluster is not None  # --when-healthy
-    overlay = overlay_of(pipeline, environment.name)
     share = share_of(read, overlay)
     assert share is not None  # the caller checks the overlay has a canary
 
@@ -289,7 +295,7 @@ def _require_serving(
         found = found or _unlike_synced(root, overlay, read, status, with_share=True)
         if found:
             return found, False
-        return _requests_problems(pipeline, environment, prometheus, status)
+        return _requests_problems(pipeline, environment, cluster.prometheus, status)
 
     problems, _ = _watch(loaded, pipeline, environment, cluster, wait_s, check)
     if problems:
@@ -304,17 +310,15 @@ def _require_healthy(
     root: Path,
     pipeline: Pipeline,
     source: Environment,
+    overlay: Overlay,
     read: ProvenanceRecord,
-    measured: tuple[tuple[Path | None, str | None], str | None],
+    cluster: _Cluster,
     wait_s: float,
 ) -> None:
     """Return once ``source`` is healthy, synced from a commit that holds ``read`` (its
     record at the checkout: the model promoted), and, served by KServe with ``analysis``,
     its latest revision's requests hold to the thresholds; raise CheckFailed when it is
-    not (after waiting, unless a threshold failed)."""
-    cluster, prometheus = measured
-    overlay = overlay_of(pipeline, source.name)
-
+    not (after waiting, unless a threshold failed). ``overlay``: ``source``'s."""
     elsewhere: list[str] = []  # the cluster's model is another than the checkout's
 
     def check(status: EnvironmentStatus) -> tuple[list[str], bool]:
@@ -323,7 +327,7 @@ def _require_healthy(
         elsewhere[:] = _unlike_synced(root, overlay, read, status)
         if elsewhere:
             return elsewhere, False
-        return _requests_problems(pipeline, source, prometheus, status)
+        return _requests_problems(pipeline, source, cluster.prometheus, status)
 
     problems, decided = _watch(loaded, pipeline, source, cluster, wait_s, check)
     if problems and problems == elsewhere:
@@ -403,7 +407,7 @@ def _watch(
     loaded: Repo,
     pipeline: Pipeline,
     environment: Environment,
-    cluster: tuple[Path | None, str | None],
+    cluster: _Cluster,
     wait_s: float,
     check: Callable[[EnvironmentStatus], tuple[list[str], bool]],
 ) -> tuple[list[str], bool]:
@@ -413,13 +417,13 @@ def _watch(
     from mlgitops.commands.status import read_status
 
     deadline = time.monotonic() + wait_s
-    status = read_status(loaded, pipeline, environment, *cluster)
+    status = read_status(loaded, pipeline, environment, cluster.kubeconfig, cluster.context)
     problems, decided = check(status)
     if problems and not decided and wait_s > 0:
         console.line(f"waiting up to {wait_s:g}s for {environment.name}: {'; '.join(problems)}")
     while problems and not decided and time.monotonic() < deadline:
         time.sleep(max(0.0, min(POLL_S, deadline - time.monotonic())))
-        status = read_status(loaded, pipeline, environment, *cluster)
+        status = read_status(loaded, pipeline, environment, cluster.kubeconfig, cluster.context)
         problems, decided = check(status)
     for line in status.lines():
         console.line(line)
