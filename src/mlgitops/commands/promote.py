@@ -389,14 +389,14 @@ def _unlike_synced(
         synced = read_record(Snapshot(root, revision), overlay)
     except BadInput as exc:
         return [f"Argo CD synced {overlay.environment} to {revision[:12]}, whose {exc}"]
-    share = share_of(synced, overlay)
-    same_share = not with_share or share == share_of(read, overlay)
+    share, read_share = share_of(synced, overlay), share_of(read, overlay)
+    same_share = not with_share or share == read_share
     if synced is not None and same_model(synced, read) and same_share:
         return []
     said = "no model" if synced is None else f"model v{synced.version}"
     wanted = f"model v{read.version}"
     if with_share and synced is not None:
-        said, wanted = f"{said} at {share}%", f"{wanted} at {share_of(read, overlay)}%"
+        said, wanted = f"{said} at {share}%", f"{wanted} at {read_share}%"
     return [
         f"Argo CD synced {overlay.environment} to {revision[:12]}, where "
         f"{overlay.model_json} names {said}, not the {wanted} of this checkout"

@@ -154,11 +154,15 @@ def _shown(share: int | None) -> str | None:
 def read_traffic(text: str, overlay: Overlay) -> int | None:
     """The ``canaryTrafficPercent`` the overlay's InferenceService patch sets; None where it
     sets none."""
+    return _traffic(text, overlay)[1]
+
+
+def _traffic(text: str, overlay: Overlay) -> tuple[Any, int | None]:
+    """The InferenceService patch's scalar node, and the whole number it sets as
+    ``canaryTrafficPercent`` (None where there is no such patch, or it sets none)."""
     node = _traffic_patch(text, overlay)
-    if node is None:
-        return None
-    share = _patch_share(str(node.value))
-    return share if isinstance(share, int) and not isinstance(share, bool) else None
+    share = None if node is None else _patch_share(str(node.value))
+    return node, share if isinstance(share, int) and not isinstance(share, bool) else None
 
 
 def set_traffic(text: str, overlay: Overlay, share: int) -> str:
@@ -166,9 +170,8 @@ def set_traffic(text: str, overlay: Overlay, share: int) -> str:
     ``share``; all else kept."""
     if not 0 < share <= 100:
         raise BadInput(f"{overlay.kustomization}: invalid {TRAFFIC_KEY} {share!r}")
-    node = _traffic_patch(text, overlay)
-    held = None if node is None else _patch_share(str(node.value))
-    if node is None or not isinstance(held, int) or isinstance(held, bool):
+    node, held = _traffic(text, overlay)
+    if node is None or held is None:
         raise BadInput(
             f"{overlay.kustomization}: no patch of the InferenceService {overlay.pipeline!r} "
             f"sets {TRAFFIC_KEY}; run `mlgitops render`"
