@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+#: Why a KServe environment's analysis cannot hold the prediction shift (``promote
+#: --when-healthy`` measures a KServe canary: mlgitops.gitops.canary_metrics).
+_KSERVE_SHIFT = (
+    "a KServe canary is measured from Knative's queue-proxy metrics, which count its requests "
+    "and time them but hold no predictions: the prediction shift is measured for an Argo "
+    "Rollouts canary only (deploy.target: rollout)"
+)
+
+
 def deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
     if not isinstance(deploy, dict) or not isinstance(deploy.get("environments"), list):
         return
@@ -50,6 +59,13 @@ def deploy_rules(deploy: Any) -> Iterator[tuple[list[Key], str, bool]]:
                 yield ["deploy", "environments", i, "name"], taken, False
         yield from _canary_rules(env, i, _scrape_interval(deploy))
         analysis = env.get("analysis")
+        shift = isinstance(analysis, dict) and "max_prediction_shift" in analysis
+        if shift and deploy.get("target") == "kserve":
+            yield (
+                ["deploy", "environments", i, "analysis", "max_prediction_shift"],
+                _KSERVE_SHIFT,
+                True,
+            )
         prometheus = analysis.get("prometheus") if isinstance(analysis, dict) else None
         if isinstance(prometheus, str) and (why := _url_problem(prometheus)):
             yield ["deploy", "environments", i, "analysis", "prometheus"], why, False
