@@ -12,7 +12,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlgitops.gitops.canary_metrics import MAX_ANSWER_BYTES, Measured, measure
+from mlgitops.gitops.canary_metrics import MAX_ANSWER_BYTES, Measured, client_errors, measure
 from mlgitops.render.alerts import request_exprs
 from mlgitops.spec import load_repo
 from mlgitops.spec.model import Pipeline
@@ -40,7 +40,9 @@ BUCKETS = (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 class QueueProxy:
     """A revision's queue-proxy metrics endpoint (port ``http-usermetric``): requests
     counted by status class and latency as Knative names them, fed at 40 a second, every
-    ``error_every``-th one a 500 (0: none), while ``quiet`` is false."""
+    ``error_every``-th one a 500 and every ``refuse_every``-th other one a 400 (0: none),
+    while ``quiet`` is false. As Knative's, a status class's series appears once the
+    revision answers one (its counters start at no series, not at 0)."""
 
     service: str
     revision: str
@@ -48,9 +50,10 @@ class QueueProxy:
     name: str = "queue-proxy"
     latency_ms: float = 20
     error_every: int = 0
+    refuse_every: int = 0
     quiet: bool = True
     metrics_port: int = 0
-    counts: dict[str, int] = field(default_factory=lambda: {"2xx": 0, "5xx": 0})
+    counts: dict[str, int] = field(default_factory=dict)
     buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
     served: int = 0
     total_ms: float = 0.0
@@ -59,7 +62,9 @@ class QueueProxy:
         for _ in range(count):
             self.served += 1
             failed = self.error_every and self.served % self.error_every == 0
-            self.counts["5xx" if failed else "2xx"] += 1
+            refused = self.refuse_every and self.served % self.refuse_every == 0
+            kind = "5xx" if failed else "4xx" if refused else "2xx"
+            self.counts[kind] = self.counts.get(kind, 0) + 1
             self.total_ms += self.latency_ms
             for i, bound in enumerate(BUCKETS):
                 self.buckets[i] += self.latency_ms <= bound
@@ -71,7 +76,7 @@ class QueueProxy:
         )
         lines = ["# TYPE revision_request_count counter"]
         for kind, count in self.counts.items():
-            code = "200" if kind == "2xx" else "500"
+            code = kind.replace("xx", "00")
             lines.append(
                 f'revision_request_count{{{labels},response_code="{code}",'
                 f'response_code_class="{kind}"}} {count}'
@@ -136,15 +141,17 @@ def running(proxy: QueueProxy) -> Iterator[None]:
 
 
 @contextmanager
-def scraped(proxy: QueueProxy, folder: Path) -> Iterator[str]:
-    """``proxy`` fed and served, and a real Prometheus scraping it each second with the
-    labels the ServiceMonitor gives it (the namespace, the revision's private Service);
-    Prometheus' URL."""
+def scraped(proxy: QueueProxy, folder: Path, *others: QueueProxy) -> Iterator[str]:
+    """``proxy`` (and ``others``: more revisions) fed and served, and a real Prometheus
+    scraping each every second with the labels the ServiceMonitor gives it (the namespace,
+    the revision's private Service); Prometheus' URL."""
     folder.mkdir()
-    with running(proxy):
-        target = lab.Target(proxy, proxy.namespace, f"{proxy.revision}-private")
+    with ExitStack() as stack:
+        for each in (proxy, *others):
+            stack.enter_context(running(each))
+        targets = [lab.Target(p, p.namespace, f"{p.revision}-private") for p in (proxy, *others)]
         url, prometheus = lab.start_prometheus(
-            lab.prometheus_binary(), folder, [target], "1s", "/metrics"
+            lab.prometheus_binary(), folder, targets, "1s", "/metrics"
         )
         try:
             yield url
@@ -262,6 +269,54 @@ def test_a_kserve_canary_gets_its_next_share_only_while_its_requests_hold(
         f"(Prometheus at {url} did not answer (ConnectionError)); nothing promoted\n"
     )
     assert world.remote_head() == head
+
+
+def test_a_kserve_canary_that_refuses_what_its_clients_send_gets_no_next_share(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new model that refuses the requests its clients send (it asks for a column they do
+    not send) answers them 400: the queue-proxy counts 4xx, not 5xx. Held to the other
+    revision's share of 4xx answers, the canary gets no next share; refusing clients' own
+    bad requests as often as the other revision does, it gets it."""
+    uri = mlflow_server.uri
+    world = _measured_world(tmp_path, uri)
+    predictor = f"{world.name}-predictor"
+    revision = f"{predictor}-00002"  # the latest revision `served` names
+    canary = QueueProxy(predictor, revision, "ml", quiet=False, refuse_every=2)
+    stable = QueueProxy(predictor, f"{predictor}-00001", "ml", quiet=False)
+    _cluster_at(kube_api, world, 10)
+    step = ("promote", world.name, "--tracking-uri", uri, "--env", "production")
+    step += ("--when-healthy", "--kubeconfig", str(kube_api.kubeconfig(tmp_path)))
+    refused = client_errors(world_pipeline(world), "8s", 'namespace="ml"', revision)
+    with scraped(canary, tmp_path / "prometheus", stable) as url:
+        step += ("--prometheus", url)
+        # the stable revision has answered no 4xx yet: it has no 4xx series at all
+        _until_above(url, refused, 0.3)
+        assert "4xx" not in stable.counts
+        head = world.remote_head()
+        capsys.readouterr()
+        assert cli_run(world.work, *step, "--wait", "60s") == 1
+        said = re.fullmatch(
+            "mlgitops promote: error: production is not ready for its canary's next share "
+            rf"\(revision {revision}'s error rate over the last 8s is ([0-9.]+)% \(of it, 4xx "
+            r"answers beyond the other revisions' share of them: ([0-9.]+)%\), above "
+            r"analysis.max_error_rate 1%\); nothing promoted\n",
+            capsys.readouterr().err,
+        )
+        assert said is not None
+        assert said.group(1) == said.group(2)  # no 5xx
+        assert 30 <= float(said.group(1)) <= 50  # half refused, less the chance margin
+        assert world.remote_head() == head
+
+        # both refuse every tenth request: their clients' own bad requests, not the model's
+        canary.refuse_every = stable.refuse_every = 10
+        _until_above(url, f"1 - ({refused})", 0.999)
+        assert cli_run(world.work, *step, "--wait", "60s") == 0
+        share = (_share(world, "production"), record(world, "production")["traffic_percent"])
+        assert share == (50, 50)
 
 
 def test_promote_to_from_a_kserve_environment_holds_its_model_to_its_requests(

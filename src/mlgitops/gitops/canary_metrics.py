@@ -1,7 +1,11 @@
 """What a KServe canary's own requests say before its next share: the error ratio and p99
 latency of the latest revision, as Prometheus measures them over the environment's
 analysis window from Knative's queue-proxy metrics (the ServiceMonitor's scrape, the same
-series the alerts read), held to the environment's ``analysis`` thresholds.
+series the alerts read), held to the environment's ``analysis`` thresholds. Its error
+ratio counts its 5xx answers, and its 4xx answers beyond the other revisions' share of
+them (as an Argo Rollouts canary's analysis counts them): a model that refuses the
+requests its clients send (a column they do not send) fails, their own bad requests,
+which every revision refuses alike, do not.
 
 Argo Rollouts measures its canary in the cluster; KServe measures nothing, so
 ``promote --env --when-healthy`` asks Prometheus itself.
@@ -13,8 +17,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from mlgitops.render.alerts import request_exprs
-from mlgitops.render.analysis import window
+from mlgitops.render.alerts import request_exprs, revision_requests
+from mlgitops.render.analysis import beyond_the_stable_s, window
 from mlgitops.render.monitoring import number
 from mlgitops.spec.deploy import Environment
 from mlgitops.spec.model import Pipeline
@@ -44,9 +48,13 @@ def measure(url: str, pipeline: Pipeline, environment: Environment, revision: st
     if _REVISION.fullmatch(revision) is None:
         return Measured((f"the InferenceService names its latest revision {revision!r}",))
     w = window(analysis, pipeline.deploy.metrics.interval)
-    errors, p99 = request_exprs(pipeline, w, f'namespace="{environment.namespace}"', revision)
+    namespace = f'namespace="{environment.namespace}"'
+    errors, p99 = request_exprs(pipeline, w, namespace, revision)
     try:
         error_ratio, latency = _query(url, errors), _query(url, p99)
+        # None where the other revisions answered nothing in the window (the model serves
+        # all of the traffic): no share to hold its 4xx answers to
+        beyond = _query(url, client_errors(pipeline, w, namespace, revision)) or 0.0
     except _Unanswered as exc:
         return Measured((f"Prometheus at {url} did not answer ({exc})",))
     if error_ratio is None or latency is None:
@@ -57,10 +65,15 @@ def measure(url: str, pipeline: Pipeline, environment: Environment, revision: st
             )
         )
     problems = []
-    if error_ratio > analysis.max_error_rate:
+    if error_ratio + beyond > analysis.max_error_rate:
+        part = (
+            f" (of it, 4xx answers beyond the other revisions' share of them: {_percent(beyond)}%)"
+            if beyond > 0
+            else ""
+        )
         problems.append(
             f"revision {revision}'s error rate over the last {w} is "
-            f"{number(round(error_ratio * 100, 2))}%, above analysis.max_error_rate "
+            f"{_percent(error_ratio + beyond)}%{part}, above analysis.max_error_rate "
             f"{number(analysis.max_error_rate * 100)}%"
         )
     if latency > analysis.max_p99_ms:
@@ -70,6 +83,22 @@ def measure(url: str, pipeline: Pipeline, environment: Environment, revision: st
             f"{number(analysis.max_p99_ms)} ms"
         )
     return Measured(tuple(problems), failed=bool(problems))
+
+
+def client_errors(pipeline: Pipeline, w: str, namespace: str, revision: str) -> str:
+    """The query of ``revision``'s share of 4xx answers over the window ``w`` beyond the
+    share of the predictor's other revisions in the namespace ``namespace`` matches, less
+    what chance explains; no value where the other revisions answered nothing."""
+    counts = [
+        revision_requests(pipeline, w, namespace, revision, others=others, code=code)
+        for code in (None, "4xx")
+        for others in (False, True)
+    ]
+    return beyond_the_stable_s(*counts)
+
+
+def _percent(ratio: float) -> str:
+    return number(round(ratio * 100, 2))
 
 
 class _Unanswered(Exception):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from mlgitops.render.monitoring import SCORING, is_kserve, number, rate_window
 from mlgitops.render.serving import metadata, stable_service
 from mlgitops.spec import Pipeline
-from mlgitops.spec.deploy import Analysis
+from mlgitops.spec.deploy import Analysis, predictor_service_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def request_exprs(
     of every revision or of ``revision`` alone (a canary's: a Knative revision's name,
     lower-case letters, digits and ``-``, nothing PromQL reads specially)."""
     if is_kserve(pipeline):
-        where = f'{namespaces},service_name="{pipeline.name}-predictor"'
+        where = f'{namespaces},service_name="{predictor_service_name(pipeline.name)}"'
         where += f',revision_name="{revision}"' if revision is not None else ""
         requests, failed = "revision_request_count", 'response_code_class="5xx"'
         buckets, scale = "revision_request_latencies_bucket", ""
@@ -86,15 +86,39 @@ def request_exprs(
         where = f'{namespaces},service="{stable_service(pipeline)}",{SCORING}'
         requests, failed = "mlgitops_requests_total", 'code="5xx"'
         buckets, scale = "mlgitops_request_duration_seconds_bucket", "1000 * "
-    errors = (
-        f"sum by (namespace) (rate({requests}{{{where},{failed}}}[{w}]))\n"
-        f"/\nsum by (namespace) (rate({requests}{{{where}}}[{w}]))\n"
-    )
+    answered = f"sum by (namespace) (rate({requests}{{{where}}}[{w}]))"
+    failures = f"sum by (namespace) (rate({requests}{{{where},{failed}}}[{w}]))"
+    if is_kserve(pipeline):
+        # The queue-proxy writes the 5xx series once it answers one: until then, 0 of
+        # what each namespace answered (a ratio of no series would say nothing was)
+        failures = f"(\n{failures}\nor\n0 * {answered}\n)"
+    errors = f"{failures}\n/\n{answered}\n"
     latency = (
         f"{scale}histogram_quantile(0.99, sum by (namespace, le) "
         f"(rate({buckets}{{{where}}}[{w}])))\n"
     )
     return errors, latency
+
+
+def revision_requests(
+    pipeline: Pipeline,
+    w: str,
+    namespaces: str,
+    revision: str,
+    *,
+    others: bool = False,
+    code: str | None = None,
+) -> str:
+    """How many requests Knative's queue-proxy counted over the window ``w`` for the KServe
+    predictor's revision ``revision`` (``others``: its other revisions together), in the
+    namespaces ``namespaces`` matches; of the status class ``code`` (``"4xx"``) alone where
+    given, and 0 where no answer of that class was counted yet (the queue-proxy writes a
+    class's series only once it answers one)."""
+    where = f'{namespaces},service_name="{predictor_service_name(pipeline.name)}"'
+    where += f',revision_name{"!=" if others else "="}"{revision}"'
+    where += f',response_code_class="{code}"' if code is not None else ""
+    counted = f"sum(increase(revision_request_count{{{where}}}[{w}]))"
+    return counted if code is None else f"({counted} or vector(0))"
 
 
 def _alert(name: str, expr: str, what: str, limits: Analysis) -> Obj:

@@ -63,13 +63,12 @@ def _requests(side: str, code: str | None = None) -> str:
 NOISE_Z = 3
 
 
-def _client_errors_beyond_the_stable_s() -> str:
+def beyond_the_stable_s(canary: str, stable: str, refused_c: str, refused_s: str) -> str:
     """The canary's share of 4xx answers beyond the stable's, less what chance explains:
     both refuse clients' own bad requests at random, a few hundred requests a window,
     and their shares differ by a few points by chance alone. A two-proportion test's
-    margin, ``NOISE_Z`` standard errors of the difference under the pooled share."""
-    canary, stable = _requests(_CANARY), _requests(_STABLE)
-    refused_c, refused_s = _requests(_CANARY, "4xx"), _requests(_STABLE, "4xx")
+    margin, ``NOISE_Z`` standard errors of the difference under the pooled share. The
+    arguments count requests over the window: each side's, and each side's 4xx answers."""
     pooled = f"(({refused_c} + {refused_s}) / ({canary} + {stable}))"
     margin = f"{NOISE_Z} * sqrt({pooled} * (1 - {pooled}) * (1 / {canary} + 1 / {stable}))"
     return (
@@ -82,15 +81,16 @@ def _client_errors_beyond_the_stable_s() -> str:
     )
 
 
+_CLIENT_ERRORS = beyond_the_stable_s(
+    _requests(_CANARY), _requests(_STABLE), _requests(_CANARY, "4xx"), _requests(_STABLE, "4xx")
+)
+
 #: The canary's server errors count against it, and so do the client errors it answers
 #: beyond the stable's share of them and beyond chance: a model that refuses requests the
 #: stable serves (a column its clients do not send) fails, while clients' own bad
 #: requests, which both refuse alike, do not. Without stable traffic the result is NaN.
 _SUCCESS_RATE = (
-    "1 - (\n"
-    f"  {_requests(_CANARY, '5xx')} / {_requests(_CANARY)}\n"
-    f"  + {_client_errors_beyond_the_stable_s()}\n"
-    ")\n"
+    f"1 - (\n  {_requests(_CANARY, '5xx')} / {_requests(_CANARY)}\n  + {_CLIENT_ERRORS}\n)\n"
 )
 _P99_MS = (
     "1000 * histogram_quantile(0.99, sum by (le) "

@@ -14,6 +14,7 @@ from mlgitops.spec.deploy import (
     IN_CLUSTER,
     application_name,
     canary_service_name,
+    predictor_service_name,
     stable_service_name,
 )
 from mlgitops.spec.loader import problem_in
@@ -132,7 +133,7 @@ def _services(p: m.Pipeline) -> list[tuple[str, str]]:
     if p.deploy.target == "kserve":
         # KServe's: the InferenceService's own (an ExternalName to the ingress gateway, in
         # Knative mode), and the predictor's (Knative's Service and its private one)
-        predictor = f"{p.name}-predictor"
+        predictor = predictor_service_name(p.name)
         return [
             (p.name, "KServe InferenceService's Service"),
             (predictor, "KServe predictor Service"),

@@ -29,6 +29,12 @@ def stable_service_name(pipeline: str) -> str:
     return f"{pipeline}-stable"
 
 
+def predictor_service_name(pipeline: str) -> str:
+    """The Knative Service KServe makes of an InferenceService's predictor (Knative names
+    its revisions after it, and its queue-proxy metrics carry it as ``service_name``)."""
+    return f"{pipeline}-predictor"
+
+
 @record
 class Canary:
     """``deploy.environments[].canary``: the Argo Rollouts canary steps."""
