@@ -642,7 +642,26 @@ def test_a_pull_request_that_loosens_its_own_gates_says_so(pr: PullRequest) -> N
     assert "## ✅ mlgitops `shapes`: 1 gate passed" in pr.output("report.md")
 
 
+def test_a_pull_request_that_draws_its_comparison_otherwise_says_so(pr: PullRequest) -> None:
+    """The bootstrap that decides a significant or interval judged gate is the pull
+    request's to set: a narrower confidence, or other draws (a seed or a number of
+    resamples tried until the interval falls the right way), judges the candidate by other
+    rules than the base branch's, and said nothing of it."""
+    pr.spec(
+        "compare:\n  resamples: 200\n",
+        "compare:\n  resamples: 100\n  seed: 7\n  confidence: 0.6\n",
+    )
+    code, out = pr.run()
+    note = (
+        "the gates are not those of origin/main:pipelines/shapes.yaml, and this verdict "
+        "holds the candidate to the pull request's: compare.confidence 0.95 -> 0.6; "
+        "compare.resamples 200 -> 100; compare.seed 0 -> 7"
+    )
+    assert (code, pr.verdict()["comparison"]["notes"]) == (0, [note]), out
+
+
 def test_gates_the_pull_request_leaves_as_they_are_add_no_note(pr: PullRequest) -> None:
-    pr.spec("compare:\n  resamples: 200\n", "compare:\n  resamples: 300\n")
+    """Another model, judged by the base branch's gates and comparison."""
+    pr.spec("{n_estimators: 40, random_state: 0}", "{n_estimators: 60, random_state: 0}")
     code, out = pr.run()
     assert (code, pr.verdict()["comparison"]["notes"]) == (0, []), out

@@ -2,7 +2,10 @@
 
 The spec's gates are the pull request's to change, and the verdict holds the candidate
 to them; so a pull request that lowers a floor, drops a gate or allows what cannot be
-evaluated must say so where its verdict is read, not only in its file diff.
+evaluated must say so where its verdict is read, not only in its file diff. So must one
+that draws the comparison otherwise: the bootstrap's confidence, resamples and seed
+(which decide a significant or interval judged gate), the slices judged, and whether a
+deployed model whose training rows are unknown may be compared.
 """
 
 from __future__ import annotations
@@ -30,9 +33,16 @@ def settings(pipeline: Pipeline) -> dict[str, str]:
     if compare.slices is not None:
         for metric, gap in compare.slices.max_gap.items():
             out[f"{metric} max_gap"] = f"{gap:g}"
+        out["compare.slices.column"] = compare.slices.column
+        out["compare.slices.min_rows"] = str(compare.slices.min_rows)
     out["compare.min_rows"] = str(compare.min_rows)
+    out["compare.confidence"] = f"{compare.confidence:g}"
+    out["compare.resamples"] = str(compare.resamples)
+    out["compare.seed"] = str(compare.seed)
     if compare.allow_not_evaluable:
         out["compare.allow_not_evaluable"] = "true"
+    if not compare.require_training_rows:
+        out["compare.require_training_rows"] = "false"
     return out
 
 

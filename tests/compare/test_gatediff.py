@@ -1,0 +1,33 @@
+"""Every spec setting a verdict depends on is one a pull request that changes it must name
+in its verdict (:mod:`mlgitops.evaluation.gatediff`)."""
+
+from __future__ import annotations
+
+from mlgitops.evaluation.gatediff import changes
+from mlgitops.record import replace
+from mlgitops.spec import load_repo
+from mlgitops.spec.model import Slices
+from tests.conftest import PROJECT
+
+
+def test_slices_judged_on_another_column_or_fewer_of_them_are_named() -> None:
+    """Raising ``slices.min_rows`` leaves the small slices unjudged, and another column
+    judges other slices: both loosen what ``max_gap`` holds the candidate to."""
+    base = load_repo(PROJECT).pipeline("tumors")
+    sliced = Slices(column="mean radius", max_gap={"roc_auc": 0.05}, min_rows=30)
+    base = replace(base, compare=replace(base.compare, slices=sliced))
+    wider = replace(sliced, column="mean texture", min_rows=500)
+    head = replace(base, compare=replace(base.compare, slices=wider))
+    assert changes(base, head) == [
+        "compare.slices.column mean radius -> mean texture",
+        "compare.slices.min_rows 30 -> 500",
+    ]
+
+
+def test_comparing_with_a_model_whose_training_rows_are_unknown_is_named() -> None:
+    """Without the deployed model's training rows, the holdout may hold rows it was trained
+    on: allowing that judges it on rows it knows."""
+    base = load_repo(PROJECT).pipeline("tumors")
+    head = replace(base, compare=replace(base.compare, require_training_rows=False))
+    assert changes(base, head) == ["compare.require_training_rows false added"]
+    assert changes(head, base) == ["compare.require_training_rows false removed"]
