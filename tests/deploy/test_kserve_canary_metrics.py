@@ -169,12 +169,18 @@ def measured_spec(text: str) -> str:
     return text.replace("\ndeploy:\n", "\ndeploy:\n  metrics: {interval: 1s}\n")
 
 
-def _measured_world(tmp_path: Path, uri: str) -> World:
-    """A KServe pipeline whose production analysis measures over 8 s, scraped each second;
-    model v1 deployed to staging and promoted to production (its first step, 10%)."""
+def _measured_world(tmp_path: Path, uri: str, pause: str | None = None) -> World:
+    """A KServe pipeline whose production analysis measures over 8 s, scraped each second
+    (its canary holding each step for ``pause``); model v1 deployed to staging and promoted
+    to production (its first step, 10%)."""
     world = make_world(tmp_path / "kserve", kserve=True)
     spec = world.work / "pipelines" / f"{world.name}.yaml"
-    spec.write_text(measured_spec(spec.read_text()))
+    text = measured_spec(spec.read_text())
+    if pause is not None:
+        steps = "canary: {steps: [10, 50, 100]}"
+        assert text.count(steps) == 1
+        text = text.replace(steps, f"canary: {{steps: [10, 50, 100], pause: {pause}}}")
+    spec.write_text(text)
     assert cli_run(world.work, "render") == 0
     git(world.work, "commit", "-qam", "Measure the production canary each 8 s")
     git(world.work, "push", "-q", "origin", "main")
@@ -271,6 +277,52 @@ def test_a_kserve_canary_gets_its_next_share_only_while_its_requests_hold(
     assert world.remote_head() == head
 
 
+def test_a_kserve_canary_holds_each_share_for_its_pause(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    kube_api: KubeApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Argo Rollouts holds each step for the environment's ``canary.pause`` before the next;
+    a KServe canary got its next share from ``promote --env --when-healthy`` as soon as its
+    requests held, whatever the pause said. It now holds each share for the pause,
+    counted from the commit that gave it: --wait waits it out."""
+    uri = mlflow_server.uri
+    world = _measured_world(tmp_path, uri, pause="40s")
+    record_path = f"manifests/{world.name}/overlays/production/model.json"
+    gave = git(world.work, "log", "-1", "--format=%H", "--", record_path)
+    revision = f"{world.name}-predictor-00002"  # the latest revision `served` names
+    proxy = QueueProxy(f"{world.name}-predictor", revision, "ml", quiet=False)
+    _cluster_at(kube_api, world, 10)
+    step = ("promote", world.name, "--tracking-uri", uri, "--env", "production")
+    step += ("--when-healthy", "--kubeconfig", str(kube_api.kubeconfig(tmp_path)))
+    with scraped(proxy, tmp_path / "prometheus") as url:
+        step += ("--prometheus", url)
+        errors, _ = request_exprs(world_pipeline(world), "8s", 'namespace="ml"', revision)
+        _until_above(url, f"1 - ({errors})", 0.99)  # its requests hold
+        head = world.remote_head()
+        capsys.readouterr()
+        assert cli_run(world.work, *step) == 1
+        said = re.fullmatch(
+            "mlgitops promote: error: production is not ready for its canary's next share "
+            r"\(its 10% has held for ([0-9]+)s of canary.pause 40s, counted from commit "
+            rf"{gave[:12]}, which gave it\); nothing promoted\n",
+            capsys.readouterr().err,
+        )
+        assert said is not None
+        assert int(said.group(1)) < 40
+        assert world.remote_head() == head
+
+        assert cli_run(world.work, *step, "--wait", "90s") == 0
+        out = capsys.readouterr().out
+        assert "waiting up to 90s for production: its 10% has held for " in out
+        share = (_share(world, "production"), record(world, "production")["traffic_percent"])
+        assert share == (50, 50)
+        git(world.work, "fetch", "-q", "origin")
+        landed = int(git(world.work, "log", "-1", "--format=%ct", "origin/main"))
+        assert landed - int(git(world.work, "log", "-1", "--format=%ct", gave)) >= 40
+
+
 def test_a_kserve_canary_that_refuses_what_its_clients_send_gets_no_next_share(
     tmp_path: Path,
     mlflow_server: MlflowServer,
@@ -330,7 +382,7 @@ def test_promote_to_from_a_kserve_environment_holds_its_model_to_its_requests(
     uri = mlflow_server.uri
     world = make_world(tmp_path / "kserve", kserve=True)
     spec = world.work / "pipelines" / f"{world.name}.yaml"
-    staging = "      canary: {steps: [50, 100], pause: 2m}\n"
+    staging = "      canary: {steps: [50, 100]}\n"
     analysis = '      analysis: {prometheus: "http://prometheus.monitoring:9090", interval: 8s}\n'
     assert spec.read_text().count(staging) == 1
     spec.write_text(measured_spec(spec.read_text().replace(staging, staging + analysis)))

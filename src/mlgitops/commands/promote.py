@@ -44,7 +44,7 @@ from mlgitops.gitops.overlay import Overlay, overlay_of, share_of
 from mlgitops.gitops.provenance import same_model
 from mlgitops.gitops.publish import Published, Snapshot, Target, publish
 from mlgitops.spec import Repo, load_repo
-from mlgitops.spec.deploy import Environment
+from mlgitops.spec.deploy import Environment, duration_seconds
 from mlgitops.spec.model import Pipeline
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
@@ -289,13 +289,15 @@ def _require_serving(
 
     share = share_of(read, overlay)
     assert share is not None  # the caller checks the overlay has a canary
+    held = _pause(root, overlay, environment, share)
 
     def check(status: EnvironmentStatus) -> tuple[list[str], bool]:
         found = serving_problems(status, share)
         found = found or _unlike_synced(root, overlay, read, status, with_share=True)
         if found:
             return found, False
-        return _requests_problems(pipeline, environment, cluster.prometheus, status)
+        measured, failed = _requests_problems(pipeline, environment, cluster.prometheus, status)
+        return (measured, True) if failed else ([*held(), *measured], False)
 
     problems, _ = _watch(loaded, pipeline, environment, cluster, wait_s, check)
     if problems:
@@ -303,6 +305,33 @@ def _require_serving(
             f"{environment.name} is not ready for its canary's next share "
             f"({'; '.join(problems)}); nothing promoted"
         )
+
+
+def _pause(
+    root: Path, overlay: Overlay, environment: Environment, share: int
+) -> Callable[[], list[str]]:
+    """What keeps the canary at ``share`` for the rest of the environment's ``canary.pause``,
+    counted from the commit that last wrote its record at HEAD (the one that gave it the
+    share; in a shallow clone that holds no earlier commit, HEAD's own): at most one
+    problem, none once the pause has passed or where there is none."""
+    assert environment.canary is not None  # the caller checks the overlay has a canary
+    pause = environment.canary.pause
+    seconds = duration_seconds(pause)
+    if not seconds:
+        return lambda: []
+    found = proc.git("log", "-1", "--format=%H %ct", "HEAD", "--", overlay.model_json, cwd=root)
+    commit, _, at = found.partition(" ")
+
+    def problems() -> list[str]:
+        held = max(0, int(time.time() - int(at)))
+        if held >= seconds:
+            return []
+        return [
+            f"its {share}% has held for {held}s of canary.pause {pause}, counted from "
+            f"commit {commit[:12]}, which gave it"
+        ]
+
+    return problems
 
 
 def _require_healthy(

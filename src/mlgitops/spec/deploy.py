@@ -29,6 +29,17 @@ def stable_service_name(pipeline: str) -> str:
     return f"{pipeline}-stable"
 
 
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def duration_seconds(duration: object) -> int | None:
+    """The seconds of a spec duration (``30s``, ``10m``, ``1h``); None where it is not one."""
+    if not isinstance(duration, str) or len(duration) < 2 or duration[-1] not in _SECONDS:
+        return None
+    number = duration[:-1]
+    return int(number) * _SECONDS[duration[-1]] if number.isascii() and number.isdigit() else None
+
+
 def predictor_service_name(pipeline: str) -> str:
     """The Knative Service KServe makes of an InferenceService's predictor (Knative names
     its revisions after it, and its queue-proxy metrics carry it as ``service_name``)."""

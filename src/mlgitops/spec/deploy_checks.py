@@ -15,6 +15,7 @@ from mlgitops.spec.deploy import (
     SCRAPES_BEFORE_MEASURING,
     SERVICE_PORT,
     Metrics,
+    duration_seconds,
 )
 from mlgitops.spec.model import DRIFT_ENVIRONMENT, PR_ENVIRONMENT
 from mlgitops.spec.positions import Key
@@ -267,7 +268,11 @@ def _analysis_can_stop_the_canary(
         return
     interval = analysis.get("interval", "1m")
     limit = analysis.get("failure_limit", 1)
-    paused, every, scrape = _seconds(pause), _seconds(interval), _seconds(scrape_interval)
+    paused, every, scrape = (
+        duration_seconds(pause),
+        duration_seconds(interval),
+        duration_seconds(scrape_interval),
+    )
     if paused is None or every is None or not isinstance(limit, int) or isinstance(limit, bool):
         return  # no pause: a person promotes; a value of the wrong form is the schema's
     if scrape is None or scrape > _GO_LONGEST_S // 4:
@@ -301,11 +306,6 @@ def _analysis_can_stop_the_canary(
             "or shorten analysis.interval"
         )
         yield [*where, "pause"], message, False
-
-
-def _seconds(duration: Any) -> int | None:
-    found = _DURATION.fullmatch(duration) if isinstance(duration, str) else None
-    return int(found.group(1)) * _SECONDS[found.group(2)] if found else None
 
 
 def _times(count: int) -> str:
