@@ -288,7 +288,7 @@ def test_a_kserve_canary_holds_each_share_for_its_pause(
     requests held, whatever the pause said. It now holds each share for the pause,
     counted from the commit that gave it: --wait waits it out."""
     uri = mlflow_server.uri
-    world = _measured_world(tmp_path, uri, pause="40s")
+    world = _measured_world(tmp_path, uri, pause="60s")
     record_path = f"manifests/{world.name}/overlays/production/model.json"
     gave = git(world.work, "log", "-1", "--format=%H", "--", record_path)
     revision = f"{world.name}-predictor-00002"  # the latest revision `served` names
@@ -305,22 +305,22 @@ def test_a_kserve_canary_holds_each_share_for_its_pause(
         assert cli_run(world.work, *step) == 1
         said = re.fullmatch(
             "mlgitops promote: error: production is not ready for its canary's next share "
-            r"\(its 10% has held for ([0-9]+)s of canary.pause 40s, counted from commit "
+            r"\(its 10% has held for ([0-9]+)s of canary.pause 60s, counted from commit "
             rf"{gave[:12]}, which gave it\); nothing promoted\n",
             capsys.readouterr().err,
         )
         assert said is not None
-        assert int(said.group(1)) < 40
+        assert int(said.group(1)) < 60
         assert world.remote_head() == head
 
-        assert cli_run(world.work, *step, "--wait", "90s") == 0
+        assert cli_run(world.work, *step, "--wait", "2m") == 0
         out = capsys.readouterr().out
-        assert "waiting up to 90s for production: its 10% has held for " in out
+        assert "waiting up to 120s for production: its 10% has held for " in out
         share = (_share(world, "production"), record(world, "production")["traffic_percent"])
         assert share == (50, 50)
         git(world.work, "fetch", "-q", "origin")
         landed = int(git(world.work, "log", "-1", "--format=%ct", "origin/main"))
-        assert landed - int(git(world.work, "log", "-1", "--format=%ct", gave)) >= 40
+        assert landed - int(git(world.work, "log", "-1", "--format=%ct", gave)) >= 60
 
 
 def test_a_kserve_canary_that_refuses_what_its_clients_send_gets_no_next_share(
