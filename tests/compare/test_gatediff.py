@@ -31,3 +31,17 @@ def test_comparing_with_a_model_whose_training_rows_are_unknown_is_named() -> No
     head = replace(base, compare=replace(base.compare, require_training_rows=False))
     assert changes(base, head) == ["compare.require_training_rows false added"]
     assert changes(head, base) == ["compare.require_training_rows false removed"]
+
+
+def test_a_holdout_of_the_pull_request_s_own_file_is_named() -> None:
+    """``data.test_path`` makes a file the pull request chooses the rows both models are
+    scored on; ``stratify`` changes which rows the split draws."""
+    base = load_repo(PROJECT).pipeline("tumors")
+    data = replace(
+        base.data, test_path="data/mine.csv", split=replace(base.data.split, stratify=False)
+    )
+    head = replace(base, data=data)
+    assert changes(base, head) == [
+        "data.split.stratify true -> false",
+        "data.test_path data/mine.csv added",
+    ]

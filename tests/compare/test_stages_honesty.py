@@ -660,6 +660,20 @@ def test_a_pull_request_that_draws_its_comparison_otherwise_says_so(pr: PullRequ
     assert (code, pr.verdict()["comparison"]["notes"]) == (0, [note]), out
 
 
+def test_a_pull_request_that_draws_another_holdout_says_so(pr: PullRequest) -> None:
+    """The split's seed and size choose the rows both models are scored on: a pull request
+    could try seeds until the holdout favoured its candidate, and said nothing of it."""
+    pr.spec("split: {test_size: 0.3, seed: 42}", "split: {test_size: 0.25, seed: 7}")
+    code, out = pr.run()
+    note = (
+        "the gates are not those of origin/main:pipelines/shapes.yaml, and this verdict "
+        "holds the candidate to the pull request's: data.split.seed 42 -> 7; "
+        "data.split.test_size 0.3 -> 0.25"
+    )
+    assert code in (0, 1), out
+    assert note in pr.verdict()["comparison"]["notes"], out
+
+
 def test_gates_the_pull_request_leaves_as_they_are_add_no_note(pr: PullRequest) -> None:
     """Another model, judged by the base branch's gates and comparison."""
     pr.spec("{n_estimators: 40, random_state: 0}", "{n_estimators: 60, random_state: 0}")

@@ -4,8 +4,9 @@ The spec's gates are the pull request's to change, and the verdict holds the can
 to them; so a pull request that lowers a floor, drops a gate or allows what cannot be
 evaluated must say so where its verdict is read, not only in its file diff. So must one
 that draws the comparison otherwise: the bootstrap's confidence, resamples and seed
-(which decide a significant or interval judged gate), the slices judged, and whether a
-deployed model whose training rows are unknown may be compared.
+(which decide a significant or interval judged gate), the slices judged, whether a
+deployed model whose training rows are unknown may be compared, and the holdout both
+models are scored on (the split's seed, size and stratification, or a file of its own).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def settings(pipeline: Pipeline) -> dict[str, str]:
         out["compare.allow_not_evaluable"] = "true"
     if not compare.require_training_rows:
         out["compare.require_training_rows"] = "false"
+    split = pipeline.data.split
+    out["data.split.test_size"] = f"{split.test_size:g}"
+    out["data.split.seed"] = str(split.seed)
+    out["data.split.stratify"] = "true" if split.stratify else "false"
+    if pipeline.data.test_path is not None:
+        out["data.test_path"] = pipeline.data.test_path
     return out
 
 
