@@ -45,3 +45,15 @@ def test_a_holdout_of_the_pull_request_s_own_file_is_named() -> None:
         "data.split.stratify true -> false",
         "data.test_path data/mine.csv added",
     ]
+
+
+def test_a_holdout_keyed_otherwise_or_another_target_is_named() -> None:
+    """The split's key chooses the holdout as its seed does (any subset of the columns, tried
+    until the holdout favours the candidate); the target is what both are scored against."""
+    base = load_repo(PROJECT).pipeline("tumors")
+    split = replace(base.data.split, key=("mean radius", "mean texture"))
+    head = replace(base, data=replace(base.data, split=split, target="mean area"))
+    assert changes(base, head) == [
+        "data.split.key mean radius, mean texture added",
+        f"data.target {base.data.target} -> mean area",
+    ]

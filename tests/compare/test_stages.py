@@ -320,7 +320,13 @@ def test_an_added_column_compares_normally_and_names_the_split_key_that_keeps_th
     verdict = pr.verdict()
     assert verdict["holdout"]["excluded"] == 0
     assert verdict["holdout"]["compared"] == verdict["holdout"]["rows"]
-    assert verdict["comparison"]["notes"] == []
+    # the key is the pull request's choice, named as every way of drawing the holdout is
+    # (a key tried until the holdout favours the candidate would be too); nothing more
+    assert verdict["comparison"]["notes"] == [
+        "the gates are not those of origin/main:pipelines/shapes.yaml, and this verdict "
+        f"holds the candidate to the pull request's: data.split.key {', '.join([*FEATURES, 'y'])} "
+        "added"
+    ]
 
 
 def test_a_pull_request_that_adds_a_column_and_changes_its_gates_reads_the_base_spec_once(

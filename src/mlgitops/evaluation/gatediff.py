@@ -6,7 +6,8 @@ evaluated must say so where its verdict is read, not only in its file diff. So m
 that draws the comparison otherwise: the bootstrap's confidence, resamples and seed
 (which decide a significant or interval judged gate), the slices judged, whether a
 deployed model whose training rows are unknown may be compared, and the holdout both
-models are scored on (the split's seed, size and stratification, or a file of its own).
+models are scored on (the split's seed, size, stratification and key, or a file of its
+own) and what they are scored against (the target).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def settings(pipeline: Pipeline) -> dict[str, str]:
     out["data.split.test_size"] = f"{split.test_size:g}"
     out["data.split.seed"] = str(split.seed)
     out["data.split.stratify"] = "true" if split.stratify else "false"
+    if split.key:
+        out["data.split.key"] = ", ".join(split.key)
+    out["data.target"] = pipeline.data.target
     if pipeline.data.test_path is not None:
         out["data.test_path"] = pipeline.data.test_path
     return out
