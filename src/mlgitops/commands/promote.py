@@ -94,14 +94,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 #: Seconds between two readings of the cluster while waiting.
 POLL_S = 2.0
-_UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
 def _duration(text: str) -> int:
-    match = re.fullmatch(r"([0-9]+)([smh])", text)
-    if match is None:
+    seconds = duration_seconds(text)
+    if seconds is None:
         raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 30m or 1h: {text!r}")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -30,14 +30,23 @@ def stable_service_name(pipeline: str) -> str:
 
 
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
+#: The most seconds a duration stands as: longer than any reader holds (Go's 292 years
+#: are 10 digits of seconds), so that a number of thousands of digits is never converted
+#: from text (Python refuses past 4,300 digits).
+_LONGEST_S: int = 10**20
 
 
 def duration_seconds(duration: object) -> int | None:
-    """The seconds of a spec duration (``30s``, ``10m``, ``1h``); None where it is not one."""
+    """The seconds of a duration as the spec and the CLI write them (``30s``, ``10m``,
+    ``1h``), at most :data:`_LONGEST_S`; None where it is not one."""
     if not isinstance(duration, str) or len(duration) < 2 or duration[-1] not in _SECONDS:
         return None
-    number = duration[:-1]
-    return int(number) * _SECONDS[duration[-1]] if number.isascii() and number.isdigit() else None
+    number = duration[:-1].lstrip("0") or "0"
+    if not (number.isascii() and number.isdigit()):
+        return None
+    if len(number) > 20:
+        return _LONGEST_S
+    return min(int(number) * _SECONDS[duration[-1]], _LONGEST_S)
 
 
 def predictor_service_name(pipeline: str) -> str:

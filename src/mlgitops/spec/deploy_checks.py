@@ -126,8 +126,6 @@ def _url_problem(url: str) -> str | None:
 #: window four intervals long.
 _GO_LONGEST_S = (2**63 - 1) // 10**9
 _PAUSE_LONGEST_S = 2**31 - 1
-_SECONDS = {"s": 1, "m": 60, "h": 3600}
-_DURATION = re.compile(r"([0-9]+)([smh])")
 
 
 def _too_long(
@@ -135,11 +133,8 @@ def _too_long(
 ) -> str | None:
     """Why ``value``, a duration such as ``10m``, is longer than ``longest_s`` seconds, what
     its ``reader`` holds; None where it is not (or is no such duration: the schema says so)."""
-    found = _DURATION.fullmatch(value) if isinstance(value, str) else None
-    if found is None:
-        return None
-    digits, unit = found.groups()
-    if len(digits) <= 20 and int(digits) * _SECONDS[unit] <= longest_s:
+    seconds = duration_seconds(value)
+    if seconds is None or seconds <= longest_s:
         return None
     return f"{value!r} is too long for {reader}: at most {longest_s // 3600}h ({longest_s} seconds)"
 
