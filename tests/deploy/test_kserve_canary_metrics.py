@@ -12,7 +12,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,7 +30,7 @@ from tests.deploy.test_promote_rollback import _share, healthy, record, synced
 from tests.deploy.test_status import READY, cluster_objects, inference_service, served
 from tests.deploy.world import World, cli_run, git, make_world, reviewed_run, write_pipeline
 from tests.fixtures.mlflow_server import MlflowServer
-from tests.serve import lab
+from tests.serve import fakepods, lab
 
 #: Knative's queue-proxy latency buckets (ms) that matter here.
 BUCKETS = (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
@@ -53,6 +53,7 @@ class QueueProxy:
     refuse_every: int = 0
     quiet: bool = True
     metrics_port: int = 0
+    up: bool = True
     counts: dict[str, int] = field(default_factory=dict)
     buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
     served: int = 0
@@ -89,6 +90,9 @@ class QueueProxy:
         lines.append(f"revision_request_latencies_count{{{labels}}} {self.served}")
         return "\n".join(lines) + "\n" if self.served else ""
 
+    def exposition(self) -> bytes:
+        return self.text().encode()
+
 
 @contextmanager
 def http_serving(answer: Callable[[], tuple[int, bytes]]) -> Iterator[int]:
@@ -115,40 +119,12 @@ def http_serving(answer: Callable[[], tuple[int, bytes]]) -> Iterator[int]:
 
 
 @contextmanager
-def running(proxy: QueueProxy) -> Iterator[None]:
-    """``proxy``'s endpoint served, and its requests fed while it is not quiet."""
-    lock, stop = threading.Lock(), threading.Event()
-
-    def scrape() -> tuple[int, bytes]:
-        with lock:
-            return 200, proxy.text().encode()
-
-    def traffic() -> None:
-        while not stop.wait(0.05):
-            with lock:
-                if not proxy.quiet:
-                    proxy.answer(2)
-
-    with http_serving(scrape) as port:
-        proxy.metrics_port = port
-        feeder = threading.Thread(target=traffic, daemon=True)
-        feeder.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            feeder.join()
-
-
-@contextmanager
 def scraped(proxy: QueueProxy, folder: Path, *others: QueueProxy) -> Iterator[str]:
     """``proxy`` (and ``others``: more revisions) fed and served, and a real Prometheus
     scraping each every second with the labels the ServiceMonitor gives it (the namespace,
     the revision's private Service); Prometheus' URL."""
     folder.mkdir()
-    with ExitStack() as stack:
-        for each in (proxy, *others):
-            stack.enter_context(running(each))
+    with fakepods.running([proxy, *others]):
         targets = [lab.Target(p, p.namespace, f"{p.revision}-private") for p in (proxy, *others)]
         url, prometheus = lab.start_prometheus(
             lab.prometheus_binary(), folder, targets, "1s", "/metrics"

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -52,9 +53,24 @@ class Pod:
                 self.metrics.predicted([self.predictions[self.served % len(self.predictions)]])
             self.served += 1
 
+    def exposition(self) -> bytes:
+        return generate_latest(self.metrics.registry)
+
+
+class Scraped(Protocol):
+    """What :func:`running` serves and feeds: a pod, or another fake metrics endpoint."""
+
+    up: bool
+    quiet: bool
+    metrics_port: int
+
+    def answer(self, count: int) -> None: ...
+
+    def exposition(self) -> bytes: ...
+
 
 @contextmanager
-def running(pods: Sequence[Pod]) -> Iterator[None]:
+def running(pods: Sequence[Scraped]) -> Iterator[None]:
     """Every pod's endpoint served, and requests answered at :data:`RATE` while up."""
     lock, stop, servers = threading.Lock(), threading.Event(), []
     for pod in pods:
@@ -64,7 +80,7 @@ def running(pods: Sequence[Pod]) -> Iterator[None]:
 
             def do_GET(self) -> None:
                 with lock:
-                    body = generate_latest(self.owner.metrics.registry)
+                    body = self.owner.exposition()
                 if not self.owner.up:
                     self.send_response(503)
                     self.end_headers()
