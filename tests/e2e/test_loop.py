@@ -890,6 +890,39 @@ def test_a_pull_request_into_another_branch_is_planned_against_the_default_one_t
     assert "pipelines/tumors.yaml" in run.jobs["plan"].log, run.jobs["plan"].log[-2000:]
 
 
+def test_one_commit_in_pull_requests_into_two_branches_gets_no_passing_status(
+    tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
+) -> None:
+    """One branch, two pull requests: into main and into a teammate's branch. Each run
+    trains and judges its own merge, and GitHub keeps one required status per commit, so
+    the run that reported last passed it for both. While both are open, no run can; once
+    the other is closed, a new run of the one left passes (the same rule as deploy's, which
+    takes none of their runs as a review)."""
+    loop = Loop(tmp_path, mlflow_e2e, github_server)
+    loop.branch("tune", "learning_rate: 0.1", "learning_rate: 0.05")
+    sha = loop.branch("deeper", "max_iter: 200", "max_iter: 300")
+    into_main = loop.pull_request(1, "deeper", sha)
+    assert _results(into_main)["report"] == "success", _explain(into_main)
+    assert _status(github_server, sha)["state"] == "success"  # the only pull request yet
+
+    into_tune = loop.pull_request(2, "deeper", sha, base="tune")
+    assert _results(into_tune)["report"] == "success", _explain(into_tune)
+    status = _status(github_server, sha)
+    said = "the head of #1 into main and #2 into tune: its one status cannot pass for both"
+    assert (status["state"], status["description"]) == ("failure", said), status
+    log = into_tune.jobs["report"].log
+    assert "close all but one of them" in log, log[-3000:]
+    [comment] = github_server.state.comments_on(2)
+    assert f"> [!CAUTION]\n> This commit is {said}" in comment["body"], comment["body"]
+
+    github_server.state.pulls[2].update(state="closed", closed_at=github_server.state.now())
+    again = loop.pull_request(1, "deeper", sha)
+    assert _results(again)["report"] == "success", _explain(again)
+    assert _status(github_server, sha)["state"] == "success"
+    [comment] = github_server.state.comments_on(1)
+    assert "[!CAUTION]" not in comment["body"], comment["body"]
+
+
 def test_a_pull_request_that_changes_data_in_git_lfs_is_diffed_against_the_base_s_data(
     tmp_path: Path, mlflow_e2e: MlflowServer, github_server: GitHubServer
 ) -> None:

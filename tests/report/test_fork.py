@@ -240,6 +240,7 @@ def test_a_fork_that_touches_no_input_gets_inputs_unchanged(
     assert [e.operation for e in github_server.log] == [
         "pulls/list",
         "pulls/list-files",
+        "pulls/list",  # whether open pull requests into other bases share its head
         "repos/create-commit-status",
         "issues/list-comments",  # a report an earlier push left would say so now: none
     ]
@@ -405,3 +406,24 @@ def test_a_unicode_line_break_in_an_artifact_never_breaks_a_line_of_the_cut_comm
     )
     assert not any(line.startswith(("@", "<!-- hidden")) for line in lines)
     assert not any(ch in body for ch in LINE_BREAKS)
+
+
+def test_a_fork_s_commit_in_pull_requests_into_two_bases_is_not_inputs_unchanged(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env, tmp_path: Path
+) -> None:
+    """GitHub lists no pull request for a commit only a fork holds: the fork's others from
+    the same branch are found by its head label. Into main the commit changes no input,
+    but its one status is also the pull request's into ``dev``: it does not pass."""
+    for number, base in ((7, "main"), (8, "dev")):
+        github_server.state.add_pull(
+            number, HEAD, head_repo="fork/ml", head_ref="docs", base=base, files=["README.md"]
+        )
+    event = workflow_run_event(head_branch="docs", pulls=[])
+    github_env(github_server.api_url, "workflow_run", event, github_server.token)
+    missing = tmp_path / "artifact" / "tumors"  # the fork's run found the pipeline unaffected
+    assert report(report_repo, "--from-artifact", str(missing), "--pr", "7") == 0
+    [status] = github_server.state.statuses
+    assert (status["state"], status["description"]) == (
+        "failure",
+        "the head of #7 into main and #8 into dev: its one status cannot pass for both",
+    )

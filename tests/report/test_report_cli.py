@@ -227,6 +227,8 @@ def test_github_enterprise_api_url(
     assert {e.operation for e in github_server.log} == {
         "issues/list-comments",
         "issues/create-comment",
+        # whether another open pull request into another base shares the head commit
+        "repos/list-pull-requests-associated-with-commit",
         "repos/create-commit-status",
     }
 
@@ -701,3 +703,65 @@ def test_pending_and_inputs_unchanged_together_are_bad_input(
         "mlgitops report: error: --pending and --inputs-unchanged: a pull request is one or "
         "the other\n"
     )
+
+
+@pytest.mark.parametrize("args", [(), ("--inputs-unchanged",), ("--check-run",)])
+def test_a_commit_at_the_head_of_pull_requests_into_two_bases_cannot_pass(
+    report_repo: ReportRepo,
+    github_server: GitHubServer,
+    github_env: Env,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+) -> None:
+    """A commit status is the commit's: with the same head in pull requests into ``main``
+    and ``dev``, whichever run reported last decided the required status of both, each run
+    judging its own merge. Neither may pass it; once one of them is closed, the other can."""
+    report_repo.full()
+    github_server.state.add_pull(7, HEAD, head_ref="feature", base="main")
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    if args == ("--inputs-unchanged",):  # an earlier push's report, for the retraction
+        assert report(report_repo) == 0
+    github_server.state.add_pull(8, HEAD, head_ref="feature", base="dev")
+    capsys.readouterr()
+    assert report(report_repo, *args) == 0
+    out = capsys.readouterr().out
+    said = "the head of #7 into main and #8 into dev: its one status cannot pass for both"
+    if "--check-run" in args:
+        [run] = github_server.state.check_runs.values()
+        assert (run["conclusion"], run["output"]["title"]) == ("failure", said), run
+        summary = run["output"]["summary"]
+        assert summary.startswith(f"{MARKER}\n\n> [!CAUTION]\n> This commit is {said}"), summary
+    else:
+        status = github_server.state.statuses[-1]
+        assert (status["state"], status["description"]) == ("failure", said), status
+    assert f"is failure on {HEAD[:12]}: {said}" in out, out
+    assert "close all but one of them" in out, out
+    if "--check-run" not in args:  # the comment says why the status fails under a pass
+        [comment] = marked(github_server)
+        body = str(comment["body"])
+        assert body.startswith(f"{MARKER}\n\n> [!CAUTION]\n> This commit is {said}"), body
+        assert ("inputs unchanged" in body) == bool(args), body
+
+    github_server.state.pulls[8].update(state="closed", closed_at=github_server.state.now())
+    assert report(report_repo, *args) == 0
+    state = (
+        list(github_server.state.check_runs.values())[-1]["conclusion"]
+        if "--check-run" in args
+        else github_server.state.statuses[-1]["state"]
+    )
+    assert state == "success"
+    if "--check-run" not in args:
+        [comment] = marked(github_server)
+        assert "[!CAUTION]" not in str(comment["body"])
+
+
+def test_pull_requests_from_two_branches_at_one_commit_into_one_base_may_pass(
+    report_repo: ReportRepo, github_server: GitHubServer, github_env: Env
+) -> None:
+    """Two pull requests into the same base judge the same merge: the status can pass."""
+    report_repo.full()
+    github_server.state.add_pull(7, HEAD, head_ref="feature", base="main")
+    github_server.state.add_pull(9, HEAD, head_ref="copy", base="main")
+    github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
+    assert report(report_repo) == 0
+    assert [s["state"] for s in github_server.state.statuses] == ["success"]

@@ -322,9 +322,9 @@ def _unchanged(name: str, where: Target, check_run: bool) -> int:
         console.line(f"report {name}: {description}; no GitHub token or head commit, no status")
         return EXIT_OK
     client = client_from_env(token, os.environ)
-    post_state(client, name, where, "success", description, check_run, description)
+    shared = post_state(client, name, where, "success", description, check_run, description)
     if where.pr is not None:
-        retract(client, name, where, where.pr)
+        retract(client, name, where, where.pr, shared)
     return EXIT_OK
 
 

@@ -32,6 +32,8 @@ class Target:
     event: str | None
     run_url: str | None
     server_url: str
+    #: ``owner:branch`` of the pull request's head, where the event says it
+    head_label: str | None = None
 
     @property
     def commit_url(self) -> str | None:
@@ -53,36 +55,37 @@ def target(
     slug = repo or environ.get("GITHUB_REPOSITORY") or None
     if slug is not None and not _SLUG.fullmatch(slug):
         raise BadInput(f"--github-repo: {slug!r} is not OWNER/REPO")
-    found_pr, found_sha, fork = _from_event(name, event, slug)
+    found_pr, found_sha, fork, label = _from_event(name, event, slug)
     head = sha or found_sha
     if head is not None and not _SHA.fullmatch(head):
         raise BadInput(f"--sha: {head!r} is not a full 40-character commit SHA")
     server = (environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
     run_id = environ.get("GITHUB_RUN_ID")
     run_url = f"{server}/{slug}/actions/runs/{run_id}" if slug and run_id else None
-    return Target(slug, pr or found_pr, head, fork, name, run_url, server)
+    return Target(slug, pr or found_pr, head, fork, name, run_url, server, label)
 
 
 def _from_event(
     name: str | None, event: Mapping[str, Any], slug: str | None
-) -> tuple[int | None, str | None, bool]:
+) -> tuple[int | None, str | None, bool, str | None]:
+    """The pull request, head commit, whether it comes from a fork, and its head's label."""
     if name in ("pull_request", "pull_request_target") and isinstance(
         event.get("pull_request"), dict
     ):
         pull = event["pull_request"]
-        head_repo = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
+        head = pull.get("head") if isinstance(pull.get("head"), dict) else {}
+        head_repo = _str((head.get("repo") or {}).get("full_name"))
         base_repo = ((pull.get("base") or {}).get("repo") or {}).get("full_name")
-        return (
-            _int(pull.get("number")),
-            _str(pull.get("head", {}).get("sha")),
-            head_repo != base_repo,
-        )
+        branch = _str(head.get("ref"))
+        owner = head_repo.split("/", 1)[0] if head_repo else None
+        label = _str(head.get("label")) or (f"{owner}:{branch}" if owner and branch else None)
+        return _int(pull.get("number")), _str(head.get("sha")), head_repo != base_repo, label
     if name == "workflow_run" and isinstance(event.get("workflow_run"), dict):
         run = event["workflow_run"]
         head_repo = (run.get("head_repository") or {}).get("full_name")
         own = (event.get("repository") or {}).get("full_name") or slug
-        return None, _str(run.get("head_sha")), head_repo != own
-    return None, None, False
+        return None, _str(run.get("head_sha")), head_repo != own, run_head_label(event)
+    return None, None, False, None
 
 
 def run_pulls(event: Mapping[str, Any]) -> list[int]:
@@ -165,6 +168,39 @@ def found_pull(
             if (pull.get("head") or {}).get("sha") == where.sha and base == where.repo:
                 return pull, ""
     return None, f"no open pull request has head {where.sha[:12]}"
+
+
+def shared_head(client: GitHub, where: Target) -> str | None:
+    """Why the head commit's required status cannot pass; None where it can.
+
+    A commit status is the commit's, not a pull request's. Where the commit is the
+    head of open pull requests into more than one base branch, each one's run judges
+    its own merge, and the run that reports last would pass or fail the status of
+    them all. Deploy takes none of their runs as a review in that case
+    (:mod:`mlgitops.gitops.anchor_github`); the status says the same. They are
+    found by the commit (GitHub lists the open pull requests a commit heads where it
+    is not on the default branch, and none for a fork's commit) and by the head
+    branch (a fork's, or a commit the default branch holds).
+    """
+    assert where.repo is not None and where.sha is not None
+    listed = [] if where.fork else client.pulls_for_commit(where.repo, where.sha)
+    if where.head_label:
+        listed += client.list_pulls(where.repo, head=where.head_label, state="open")
+    bases: dict[int, str] = {}
+    for pull in listed:
+        number, into = number_of(pull), base_ref(pull)
+        base_repo = (((pull.get("base") or {}).get("repo")) or {}).get("full_name")
+        heads = (pull.get("head") or {}).get("sha") == where.sha
+        if pull.get("state") == "open" and heads and base_repo == where.repo and number and into:
+            bases[number] = into
+    if len(set(bases.values())) < 2:
+        return None
+    pulls = [f"#{number} into {into}" for number, into in sorted(bases.items())]
+    both = "both" if len(pulls) == 2 else "all of them"
+    return (
+        f"the head of {', '.join(pulls[:-1])} and {pulls[-1]}: "
+        f"its one status cannot pass for {both}"
+    )
 
 
 def number_of(pull: dict[str, Any] | None) -> int | None:

@@ -69,6 +69,10 @@ def post(
             "no repository to post to: pass --github-repo OWNER/REPO or set GITHUB_REPOSITORY"
         )
     client = client_from_env(token, os.environ)
+    shared = context.shared_head(client, where) if state[0] == "success" and where.sha else None
+    if shared is not None:  # the comment says why the status fails under a passing report
+        full = with_caution(full, shared)
+        comment = comment_text(full, where)
     number = where.pr
     if untrusted:
         event = event_from_env(os.environ)
@@ -89,7 +93,7 @@ def post(
         console.line(f"report {name}: no head commit, so no status")
         return
     summary = cut(full, publish.CHECK_TEXT_LIMIT, cut_note(where), utf16_units)
-    post_state(client, name, where, *state, check_run, summary)
+    post_state(client, name, where, *state, check_run, summary, shared=(shared,))
 
 
 def post_state(
@@ -100,11 +104,27 @@ def post_state(
     description: str,
     check_run: bool,
     summary: str,
-) -> None:
-    """The required ``mlgitops/NAME`` as a commit status, or a check run with ``summary``."""
-    from mlgitops.report import publish
+    shared: tuple[str | None] | None = None,
+) -> str | None:
+    """The required ``mlgitops/NAME`` as a commit status, or a check run with ``summary``.
+
+    A success fails instead where the head commit is shared by open pull requests into
+    other base branches (:func:`~mlgitops.report.context.shared_head`; ``shared``: its
+    answer, where the caller asked already): then it returns why."""
+    from mlgitops.report import context, publish
 
     assert where.repo is not None and where.sha is not None
+    why = None
+    if state == "success":
+        (why,) = shared if shared is not None else (context.shared_head(client, where),)
+        if why is not None:
+            state, description = "failure", why
+            if caution(why) not in summary:
+                summary = cut(with_caution(summary, why), publish.CHECK_TEXT_LIMIT, "", utf16_units)
+            console.line(
+                f"report {name}: this commit is {why}: close all but one of them, or give "
+                "each a commit of its own, then run the checks again"
+            )
     context_name = f"mlgitops/{name}"
     if check_run:
         publish.post_check_run(
@@ -131,13 +151,35 @@ def post_state(
     console.line(
         f"report {name}: {kind} {context_name} is {state} on {where.sha[:12]}: {description}"
     )
+    return why
 
 
-def retract(client: Any, name: str, where: Target, number: int) -> None:
+def caution(shared: str) -> str:
+    """The note on a report whose status fails for :func:`~mlgitops.report.context.shared_head`."""
+    return (
+        f"> [!CAUTION]\n> This commit is {shared}. GitHub keeps one status per commit, and each "
+        "pull request's run judges its own merge, so the status fails while more than one of "
+        "them is open (deploy, likewise, takes none of their runs as a review). Close all but "
+        "one of them, or give each a commit of its own, then run the checks again."
+    )
+
+
+def with_caution(text: str, shared: str) -> str:
+    """``text`` with :func:`caution` first (after the report's marker, where it has one)."""
+    head, sep, rest = text.partition("\n\n")
+    if sep and head.startswith("<!-- mlgitops:report:"):
+        return f"{head}\n\n{caution(shared)}\n\n{rest}"
+    return f"{caution(shared)}\n\n{text}"
+
+
+def retract(client: Any, name: str, where: Target, number: int, shared: str | None = None) -> None:
     """The pipeline's comment on pull request ``number``, where it has one, says that the
     pull request no longer touches the pipeline's inputs (its report judged an earlier
-    commit, and the status is now success); no comment is created where there is none."""
+    commit, and the status is now success, or a failure for ``shared``: see
+    :func:`post_state`); no comment is created where there is none."""
     body = unchanged(name, where.sha)
+    if shared is not None:
+        body = with_caution(body, shared)
     _rewrite(client, name, where, number, lambda _: body, UNCHANGED)
 
 

@@ -71,8 +71,8 @@ def fork_pull(
                 f"report {name}: pull request #{number} changes none of the pipeline's inputs "
                 f"({len(entries)} files, per GitHub): {UNCHANGED}"
             )
-            post_state(client, name, where, "success", UNCHANGED, check_run, UNCHANGED)
-            retract(client, name, where, number)
+            shared = post_state(client, name, where, "success", UNCHANGED, check_run, UNCHANGED)
+            retract(client, name, where, number, shared)
             return EXIT_OK
         else:
             listed = ", ".join(touched[:3]) + (
