@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,10 +146,12 @@ def measured_spec(text: str) -> str:
     return text.replace("\ndeploy:\n", "\ndeploy:\n  metrics: {interval: 1s}\n")
 
 
-def _measured_world(tmp_path: Path, uri: str, pause: str | None = None) -> World:
+def _measured_world(
+    tmp_path: Path, uri: str, pause: str | None = None, promoted_at: str | None = None
+) -> World:
     """A KServe pipeline whose production analysis measures over 8 s, scraped each second
     (its canary holding each step for ``pause``); model v1 deployed to staging and promoted
-    to production (its first step, 10%)."""
+    to production (its first step, 10%), by a commit dated ``promoted_at`` where given."""
     world = make_world(tmp_path / "kserve", kserve=True)
     spec = world.work / "pipelines" / f"{world.name}.yaml"
     text = measured_spec(spec.read_text())
@@ -163,9 +166,11 @@ def _measured_world(tmp_path: Path, uri: str, pause: str | None = None) -> World
     reviewed_run(uri, world.work, world.name)
     assert deploy(world, uri) == 0
     git(world.work, "pull", "-q", "origin", "main")
-    assert (
-        cli_run(world.work, "promote", world.name, "--to", "production", "--tracking-uri", uri) == 0
-    )
+    with pytest.MonkeyPatch.context() as env:
+        if promoted_at is not None:
+            env.setenv("GIT_COMMITTER_DATE", promoted_at)
+        promoted = ("promote", world.name, "--to", "production", "--tracking-uri", uri)
+        assert cli_run(world.work, *promoted) == 0
     git(world.work, "pull", "-q", "origin", "main")
     return world
 
@@ -261,28 +266,51 @@ def test_a_kserve_canary_holds_each_share_for_its_pause(
 ) -> None:
     """Argo Rollouts holds each step for the environment's ``canary.pause`` before the next;
     a KServe canary got its next share from ``promote --env --when-healthy`` as soon as its
-    requests held, whatever the pause said. It now holds each share for the pause,
-    counted from the commit that gave it: --wait waits it out."""
+    requests held, whatever the pause said. It then held each share for the pause counted
+    from the commit that gave it, which Argo CD may sync long after (it polls, or waits
+    for a sync window): here an hour. It now counts from the sync that first served the
+    share, as Argo CD's history says: --wait waits it out."""
     uri = mlflow_server.uri
-    world = _measured_world(tmp_path, uri, pause="60s")
+    an_hour_ago = str(int(time.time()) - 3600)
+    world = _measured_world(tmp_path, uri, pause="60s", promoted_at=f"{an_hour_ago} +0000")
     record_path = f"manifests/{world.name}/overlays/production/model.json"
     gave = git(world.work, "log", "-1", "--format=%H", "--", record_path)
+    assert git(world.work, "log", "-1", "--format=%ct", gave) == an_hour_ago
     revision = f"{world.name}-predictor-00002"  # the latest revision `served` names
     proxy = QueueProxy(f"{world.name}-predictor", revision, "ml", quiet=False)
-    _cluster_at(kube_api, world, 10)
     step = ("promote", world.name, "--tracking-uri", uri, "--env", "production")
     step += ("--when-healthy", "--kubeconfig", str(kube_api.kubeconfig(tmp_path)))
+    app, _ = cluster_objects(world, "production", kind="InferenceService")
     with scraped(proxy, tmp_path / "prometheus") as url:
         step += ("--prometheus", url)
         errors, _ = request_exprs(world_pipeline(world), "8s", 'namespace="ml"', revision)
+        # synced to the share's commit, and its history says so only of the commit before it
+        _cluster_at(kube_api, world, 10)
+        earlier = git(world.work, "rev-parse", f"{gave}~")
+        before = {"id": 1, "revision": earlier, "deployedAt": "2025-01-01T00:00:00Z"}
+        kube_api.put({**app, "status": healthy(synced(world), [before])})
         _until_above(url, f"1 - ({errors})", 0.99)  # its requests hold
         head = world.remote_head()
         capsys.readouterr()
         assert cli_run(world.work, *step) == 1
+        assert capsys.readouterr().err == (
+            "mlgitops promote: error: production is not ready for its canary's next share "
+            f"(Argo CD's history of Application {app['metadata']['namespace']}/"
+            f"{app['metadata']['name']} ends in no sync of "
+            f"commit {gave[:12]}, which gave its 10%, or of a later one, so how long it has "
+            "been served is not known (canary.pause 60s; the history keeps the Application's "
+            "last revisionHistoryLimit syncs)); nothing promoted\n"
+        )
+
+        _cluster_at(kube_api, world, 10)  # Argo CD synced it now, an hour after the commit
+        synced_at = time.time()
+        capsys.readouterr()
+        assert cli_run(world.work, *step) == 1
         said = re.fullmatch(
             "mlgitops promote: error: production is not ready for its canary's next share "
-            r"\(its 10% has held for ([0-9]+)s of canary.pause 60s, counted from commit "
-            rf"{gave[:12]}, which gave it\); nothing promoted\n",
+            r"\(its 10% has held for ([0-9]+)s of canary.pause 60s, counted from Argo CD's "
+            rf"sync of {world.remote_head()[:12]}, the first that served it\); nothing "
+            r"promoted\n",
             capsys.readouterr().err,
         )
         assert said is not None
@@ -296,7 +324,7 @@ def test_a_kserve_canary_holds_each_share_for_its_pause(
         assert share == (50, 50)
         git(world.work, "fetch", "-q", "origin")
         landed = int(git(world.work, "log", "-1", "--format=%ct", "origin/main"))
-        assert landed - int(git(world.work, "log", "-1", "--format=%ct", gave)) >= 60
+        assert landed - int(synced_at) >= 59  # the sync's time stamp is whole seconds
 
 
 def test_a_kserve_canary_that_refuses_what_its_clients_send_gets_no_next_share(

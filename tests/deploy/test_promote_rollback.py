@@ -61,9 +61,12 @@ def synced(world: World, at: Path | None = None) -> dict[str, str]:
     return {"status": "Synced", "revision": commit}
 
 
-def healthy(sync: dict[str, str]) -> dict[str, Any]:
-    """Argo CD's status of an Application synced as ``sync`` says, and healthy."""
-    return {"sync": sync, "health": {"status": "Healthy"}}
+def healthy(sync: dict[str, str], history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Argo CD's status of an Application synced as ``sync`` says, and healthy; its history
+    ``history``, or that sync alone, completed now."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    done = [{"id": 1, "revision": sync["revision"], "deployedAt": now}]
+    return {"sync": sync, "health": {"status": "Healthy"}, "history": history or done}
 
 
 @pytest.fixture

@@ -296,7 +296,7 @@ def _require_serving(
         if found:
             return found, False
         measured, failed = _requests_problems(pipeline, environment, cluster.prometheus, status)
-        return (measured, True) if failed else ([*held(), *measured], False)
+        return (measured, True) if failed else ([*held(status), *measured], False)
 
     problems, _ = _watch(loaded, pipeline, environment, cluster, wait_s, check)
     if problems:
@@ -308,26 +308,59 @@ def _require_serving(
 
 def _pause(
     root: Path, overlay: Overlay, environment: Environment, share: int
-) -> Callable[[], list[str]]:
+) -> Callable[[EnvironmentStatus], list[str]]:
     """What keeps the canary at ``share`` for the rest of the environment's ``canary.pause``,
-    counted from the commit that last wrote its record at HEAD (the one that gave it the
-    share; in a shallow clone that holds no earlier commit, HEAD's own): at most one
-    problem, none once the pause has passed or where there is none."""
+    given the cluster's status: at most one problem, none once the pause has passed or
+    where there is none.
+
+    The share has been served since the first of the last syncs Argo CD completed
+    (``status.history``) of the commit that last wrote the record at HEAD (the one that
+    gave the share; in a shallow clone that holds no earlier commit, HEAD's own) or of a
+    later one, and never since before that commit. Where the history names no such
+    sync (it keeps the last ``revisionHistoryLimit``), or its last sync is of another
+    commit, how long the share has been served is not known: the pause has not passed."""
     assert environment.canary is not None  # the caller checks the overlay has a canary
     pause = environment.canary.pause
     seconds = duration_seconds(pause)
     if not seconds:
-        return lambda: []
+        return lambda _: []
     found = proc.git("log", "-1", "--format=%H %ct", "HEAD", "--", overlay.model_json, cwd=root)
     commit, _, at = found.partition(" ")
+    holds: dict[str, bool] = {}
 
-    def problems() -> list[str]:
-        held = max(0, int(time.time() - int(at)))
+    def holding(revision: str) -> bool:
+        """Whether ``revision`` is the commit that gave the share, or one after it."""
+        if revision not in holds:
+            holds[revision] = (
+                _COMMIT.fullmatch(revision) is not None
+                and proc.run(
+                    ["git", "merge-base", "--is-ancestor", commit, revision], cwd=root, check=False
+                ).returncode
+                == 0
+            )
+        return holds[revision]
+
+    def problems(status: EnvironmentStatus) -> list[str]:
+        since: tuple[float, str] | None = None  # the start of the last run of such syncs
+        for when, revisions in status.history:
+            held_by = [r for r in revisions if holding(r)]
+            since = (since or (when, held_by[0])) if held_by else None
+        if since is None:
+            return [
+                f"Argo CD's history of Application {status.application} ends in no sync of "
+                f"commit {commit[:12]}, which gave its {share}%, or of a later one, so how "
+                f"long it has been served is not known (canary.pause {pause}; the history "
+                "keeps the Application's last revisionHistoryLimit syncs)"
+            ]
+        when, revision = since
+        counted = f"Argo CD's sync of {revision[:12]}, the first that served it"
+        if when < int(at):  # a clock that ran ahead: never before the commit
+            when, counted = int(at), f"commit {commit[:12]}, which gave it"
+        held = max(0, int(time.time() - when))
         if held >= seconds:
             return []
         return [
-            f"its {share}% has held for {held}s of canary.pause {pause}, counted from "
-            f"commit {commit[:12]}, which gave it"
+            f"its {share}% has held for {held}s of canary.pause {pause}, counted from {counted}"
         ]
 
     return problems

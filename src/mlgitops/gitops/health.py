@@ -129,6 +129,10 @@ class EnvironmentStatus:
     held: bool = False
     #: KServe: the Knative revision the latest model runs as (the canary's, below 100%)
     latest_revision: str | None = None
+    #: Argo CD's sync history, oldest first: (when the sync completed, in epoch seconds;
+    #: the commits it synced, one per source) for each sync the Application keeps
+    #: (``status.history``, at most ``revisionHistoryLimit``)
+    history: tuple[tuple[float, tuple[str, ...]], ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -176,6 +180,7 @@ class EnvironmentStatus:
         from dataclasses import asdict
 
         doc = asdict(self)
+        del doc["history"]  # what promote reads; `status` shows the synced revision
         if self.analysis_run is not None:
             doc["analysis_run"]["stopped_by"] = list(self.analysis_run.stopped_by)
             doc["analysis_run"]["metrics"] = [asdict(m) for m in self.analysis_run.metrics]
@@ -317,7 +322,29 @@ def _application_fields(application: dict[str, Any] | None) -> dict[str, Any]:
         "sync": (_get(app_status, "sync").get("status") or "Unknown") if application else None,
         "health": _get(app_status, "health").get("status"),
         "revision": _get(app_status, "sync").get("revision"),
+        "history": _history(app_status.get("history")),
     }
+
+
+def _history(entries: Any) -> tuple[tuple[float, tuple[str, ...]], ...]:
+    """Each sync an Application's ``status.history`` lists, oldest first: when it completed
+    (``deployedAt``) and the commits it synced (``revision``, or ``revisions`` for an
+    Application of several sources); entries without both are left out."""
+    from mlgitops.github.payloads import seconds_of
+
+    found: list[tuple[float, int, tuple[str, ...]]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        at = seconds_of(entry.get("deployedAt")) if isinstance(entry, dict) else None
+        if at is None:
+            continue
+        many = entry.get("revisions")
+        named = [entry.get("revision"), *(many if isinstance(many, list) else [])]
+        revisions = tuple(r for r in named if isinstance(r, str) and r)
+        number = entry.get("id")
+        order = number if isinstance(number, int) and not isinstance(number, bool) else 0
+        if revisions:
+            found.append((at, order, revisions))
+    return tuple((at, revisions) for at, _, revisions in sorted(found))
 
 
 def _application_problems(status: EnvironmentStatus) -> list[str]:
