@@ -1142,3 +1142,39 @@ def test_a_record_that_is_a_folder_says_so(
         f"mlgitops {verb}: error: {head}:{rel}: a folder, not a file\n"
     )
     assert git(world.work, "rev-parse", "HEAD") == head
+
+
+def test_a_kserve_share_goes_to_no_record_a_merge_put_back(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """v2 replaced v1 in staging, both at the first step (50%). A merged pull request puts
+    back v1's overlay as it was (record and model lines: Argo CD serves v1 again). Promote
+    --env excused the record as one its alias lagged behind, and gave v1 all of staging's
+    traffic; a share moves no alias, so no lag is excused: it is refused."""
+    world, uri = make_world(tmp_path, kserve=True), mlflow_server.uri
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    first = world.remote_head()
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    overlay = f"manifests/{world.name}/overlays/staging"
+    git(world.work, "checkout", first, "--", overlay)
+    git(world.work, "commit", "-qm", "Put back the staging overlay")
+    git(world.work, "push", "-q", "origin", "main")
+    assert (record(world, "staging")["version"], _share(world, "staging")) == ("1", 50)
+    before = world.remote_head()
+    capsys.readouterr()
+
+    step = ("promote", world.name, "--tracking-uri", uri, "--env", "staging")
+    assert cli_run(world.work, *step) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: {overlay}/model.json records version 1 as deployed to "
+        f"staging, where the registry's alias {world.name}@staging points at version 2: a "
+        "merge changed the record (restore it from Git's history), or the alias is behind "
+        "it (the deploy, promote or rollback that wrote it is still running, or failed to "
+        "move it: run it again); nothing committed\n"
+    )
+    assert world.remote_head() == before

@@ -9,6 +9,7 @@ real MLflow server, real git with a bare remote and the loopback GitHub, then ru
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
@@ -623,3 +624,73 @@ def deploy_newer_then_older(
     assert deploy(world, uri, root=job) == 0
     assert world.remote_head() == tip
     return deployed, capsys.readouterr().out
+
+
+def _merge_production_record(world: World, doc: dict[str, object]) -> None:
+    """A pull request that changes only production's record, and its model lines as render
+    writes them from it, to ``doc``, merged against its failed check: no deploy runs for
+    it, and Argo CD serves what it names."""
+    overlay = world.work / "manifests" / world.name / "overlays" / "production"
+    current = json.loads((overlay / "model.json").read_text())
+    record = {**doc, "environment": "production"}
+    record.update(history=current["history"], previous=current["previous"])
+    (overlay / "model.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    kustomization = overlay / "kustomization.yaml"
+    text = kustomization.read_text()
+    for key, field in (("MODEL_URI", "model_uri"), ("MODEL_DIGEST", "model_digest")):
+        text = re.sub(rf"{key}=\S*", f"{key}={record[field]}", text)
+    kustomization.write_text(text)
+    git(world.work, "commit", "-qam", "Tidy the production record")
+    git(world.work, "push", "-q", "origin", "main")
+
+
+def _staged_versions(world: World, uri: str, on_github: GitHubServer, count: int) -> None:
+    """v1 in staging and production; then ``count`` - 1 more versions deployed to staging,
+    each from a merged change; work pulls each deploy commit."""
+    deployed_review(world, uri, on_github.state, 11)
+    args = ("promote", world.name, "--to", "production", "--tracking-uri", uri)
+    assert cli_run(world.work, *args) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    spec = world.work / "pipelines" / f"{world.name}.yaml"
+    for pr, rate in enumerate(("0.05", "0.07")[: count - 1], start=12):
+        spec.write_text(
+            re.sub(r"learning_rate: [0-9.]+", f"learning_rate: {rate}", spec.read_text())
+        )
+        git(world.work, "commit", "-qam", f"Tune the learning rate to {rate}")
+        git(world.work, "push", "-q", "origin", "main")
+        deployed_review(world, uri, on_github.state, pr)
+
+
+def test_promote_refuses_a_production_record_a_merge_changed_to_another_staged_version(
+    world: World,
+    mlflow_server: MlflowServer,
+    on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """v1 in production, v2 and then v3 in staging: v2 never reached production. A merged
+    pull request points production's record at v2, with the digests deploy registered it
+    with (Argo CD serves it). Deploy refused it; promote excused it as an alias lagging
+    behind its record, for any version the registry holds: it then promoted v3 over it,
+    production's history holding v2, and a rollback restored v2 to production."""
+    uri = mlflow_server.uri
+    _staged_versions(world, uri, on_github, 3)
+    staging = model_json(world)
+    assert staging["version"] == "3" and alias(uri, world.name, "production") == "1"
+    history = staging["history"]
+    assert isinstance(history, list)
+    [v2] = [h for h in history if h["version"] == "2"]
+    _merge_production_record(world, {**staging, **v2})
+    before = world.remote_head()
+    capsys.readouterr()
+
+    args = ("promote", world.name, "--to", "production", "--tracking-uri", uri)
+    assert cli_run(world.work, *args) == 2
+    rel = f"manifests/{world.name}/overlays/production/model.json"
+    assert capsys.readouterr().err == (
+        f"mlgitops promote: error: {rel} records version 2 as deployed to production, where "
+        f"the registry's alias {world.name}@production points at version 1: a merge changed "
+        "the record (restore it from Git's history), or the alias is behind it (the deploy, "
+        "promote or rollback that wrote it is still running, or failed to move it: run it "
+        "again); nothing committed\n"
+    )
+    assert (world.remote_head(), alias(uri, world.name, "production")) == (before, "1")

@@ -177,8 +177,11 @@ def run(
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
     if planned is not None:
         delivery.check_registry(root, uri, name, planned)
+    # the target's alias may lag behind a record of the model promoted now (an earlier
+    # promote's commit landed, its alias did not move), never behind another model's
+    writing = records.Writing(to, read.run_id)
     try:  # the record promoted among them
-        records.check_records(root, uri, pipeline, head, where, writing=records.Writing(to))
+        records.check_records(root, uri, pipeline, head, where, writing=writing)
     except BadInput as exc:
         raise BadInput(f"{exc}; nothing committed") from exc
     outcome = publish(root, edit, where)
@@ -249,8 +252,10 @@ def _next_share(
             "all of the traffic when it is deployed"
         )
     head = proc.head_commit(root)
-    try:  # the record whose share is raised among them
-        records.check_records(root, uri, pipeline, head, where, writing=records.Writing(env))
+    # its record among them, held to its alias: a share moves no alias, so one that lags
+    # behind the record is moved by running the deploy or promote that wrote it again
+    try:
+        records.check_records(root, uri, pipeline, head, where)
     except BadInput as exc:
         raise BadInput(f"{exc}; nothing committed") from exc
     read = deployed_record(Snapshot(root, head), overlay, "nothing to promote")
