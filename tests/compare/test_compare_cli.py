@@ -202,6 +202,24 @@ def test_predictions_that_do_not_cover_the_holdout_are_bad_input(
     )
 
 
+def test_a_holdout_that_holds_a_row_twice_names_the_row(tmp_path: Path, capsys: Capsys) -> None:
+    """Rows appended to the hand-off holdout again: the error named no row ("first
+    differing data rows: ")."""
+    world = _world(tmp_path, None, capsys, "twice")
+    train, holdout = _data()
+    world.candidate(World.local(_fit(train)), holdout, [0, 1])
+    path = world.output / "holdout.parquet"
+    frame = pd.read_parquet(path)
+    pd.concat([frame, frame.iloc[[4, 7]]]).to_parquet(path, index=False)
+    code, out, err = world.compare()
+    assert (code, out) == (2, "")
+    row = int(frame["__row__"].iloc[4])
+    assert err == (
+        f"mlgitops compare: error: {path}: data row {row} is in it more than once (the hand-off "
+        "holdout was changed since train wrote it: run train again)\n"
+    )
+
+
 def test_a_missing_train_result_says_what_to_run(tmp_path: Path, capsys: Capsys) -> None:
     world = _world(tmp_path, None, capsys, "untrained")
     code, _, err = world.compare()

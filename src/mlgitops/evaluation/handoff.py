@@ -85,6 +85,13 @@ def holdout_of(frame: Any, train: TrainResult, path: Path) -> tuple[Holdout, Any
     for column in (target, ROW):
         if column not in frame.columns:
             raise DataError(f"{path}: no column {column!r}")
+    twice = frame[ROW].duplicated()
+    if twice.any():  # a split holds each data row once
+        row = int(frame.loc[twice, ROW].iloc[0])
+        raise DataError(
+            f"{path}: data row {row} is in it more than once (the hand-off holdout was "
+            "changed since train wrote it: run train again)"
+        )
     classes = tuple(train.classes or ()) if train.task == "classification" else ()
     if train.task == "classification" and not classes:
         classes = tuple(sorted(set(frame[target].tolist())))
