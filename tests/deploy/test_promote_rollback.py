@@ -1178,3 +1178,42 @@ def test_a_kserve_share_goes_to_no_record_a_merge_put_back(
         "move it: run it again); nothing committed\n"
     )
     assert world.remote_head() == before
+
+
+def test_rollback_restores_no_version_its_environment_never_ran(
+    staged: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """v1 in staging and production; v2 deployed to staging only. A merge that changes only
+    production's record puts v2 in its history (v2 is registered, its digests are deploy's
+    own): `rollback --env production` restored v2 to production, a model never promoted
+    there. The registry tags each version with the commits deploy, promote and rollback
+    made for it and the environment of each: v2's name staging alone."""
+    world, uri = staged, mlflow_server.uri
+    assert promote(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0
+    git(world.work, "pull", "-q", "origin", "main")
+    staging = record(world, "staging")
+    v2 = {key: staging[key] for key in staging["previous"]}
+    assert v2["version"] == "2"
+    rel = f"manifests/{world.name}/overlays/production/model.json"
+    doc = json.loads((world.work / rel).read_text())
+    doc.update(previous=v2, history=[v2, *doc["history"]])
+    (world.work / rel).write_text(json.dumps(doc, indent=2))
+    git(world.work, "commit", "-qam", "Tidy the production record")
+    git(world.work, "push", "-q", "origin", "main")
+    head = world.remote_head()
+    capsys.readouterr()
+
+    args = ("rollback", world.name, "--env", "production", "--tracking-uri", uri)
+    assert cli_run(world.work, *args) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops rollback: error: {rel} names version 2 in its history, which deploy, "
+        "promote and rollback never made production run (the registry's commit tags on it "
+        "name staging): the record was changed by other than deploy, promote and rollback; "
+        "restore it from Git's history; nothing committed\n"
+    )
+    assert world.remote_head() == head
+    assert alias(uri, world.name, "production") == "1"

@@ -58,8 +58,8 @@ def run(
     edit = rollback_edit(overlay, wanted, delivery.now())
     planned = delivery.planned_version(root, edit, overlay)
     uri = resolve_tracking_uri(root, tracking_uri, loaded.config)
-    if planned is not None:
-        delivery.check_registry(root, uri, name, planned)
+    if planned is not None:  # a version this environment ran, as the registry says
+        delivery.check_registry(root, uri, name, planned, ran_in=env)
     outcome = publish(root, edit, where)
     values = delivery.report("rollback", name, outcome, where)
     if isinstance(outcome, Published) or outcome.settled:

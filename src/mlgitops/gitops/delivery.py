@@ -117,10 +117,15 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def check_registry(root: Path, uri: str, pipeline: str, planned: Planned) -> None:
+def check_registry(
+    root: Path, uri: str, pipeline: str, planned: Planned, ran_in: str | None = None
+) -> None:
     """Before anything is committed: the registry answers and holds the planned record's
     version of ``pipeline``, registered from the run the record names; the record's model
-    is that version (a record a merge changed by hand names another model).
+    is that version (a record a merge changed by hand names another model). ``ran_in``: an
+    environment the version must have been deployed to by deploy, promote or rollback (a
+    commit of theirs tagged on it names it: :data:`COMMIT_TAG`), as a version rollback
+    restores from the environment's history was.
 
     ``planned.state`` says where Git stands when this fails ("nothing committed", or
     that Git already names the version and only the alias is behind).
@@ -152,6 +157,15 @@ def check_registry(root: Path, uri: str, pipeline: str, planned: Planned) -> Non
     digests = records.other_digests(record, found, rel)
     if digests is not None:
         raise BadInput(f"{digests}; {state}")
+    ran = {env for key, env in found.tags.items() if key.startswith(COMMIT_TAG)}
+    if ran_in is not None and ran_in not in ran:
+        named = ", ".join(sorted(ran)) or "no environment"
+        raise BadInput(
+            f"{rel} names version {version} in its history, which deploy, promote and "
+            f"rollback never made {ran_in} run (the registry's commit tags on it name "
+            f"{named}): the record was changed by other than deploy, promote and rollback; "
+            f"restore it from Git's history; {state}"
+        )
 
 
 class Planned(NamedTuple):
