@@ -13,6 +13,24 @@ if TYPE_CHECKING:  # imported where a process starts: commands that start none s
     import subprocess
 
 
+class SafeModulePath:
+    """``with SafeModulePath():`` Python processes started meanwhile put no working folder
+    on their module path (``PYTHONSAFEPATH``): the workers a library starts (joblib's
+    ``python -m joblib.externals.loky...``, ``python -c ...``) run in the checkout, whose
+    top-level packages a pull request writes (a ``joblib/`` of its own would run in their
+    place)."""
+
+    def __enter__(self) -> None:
+        self.before = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = self.before
+
+
 def run(
     args: Sequence[str],
     *,

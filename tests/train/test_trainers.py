@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +139,49 @@ def _training_rows(root: Path) -> int:
 
     data = pd.read_csv(root / "data" / "rides.csv", dtype={"zone": str})  # declared a category
     return int((~holdout_mask(data, tuple(data.columns), 7, 0.25)).sum())
+
+
+#: A package a pull request commits at the top of the repository in place of joblib: it
+#: leaves a mark, then hands over to the real joblib (the fit works as before).
+PLANTED_JOBLIB = """\
+import os, sys
+here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+with open(os.path.join(here, "planted-ran"), "a") as mark:
+    mark.write(f"{os.getpid()} {sys.argv[:3]}\\n")
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+del sys.modules["joblib"]
+import joblib as _real
+sys.modules["joblib"] = _real
+"""
+
+
+def test_no_process_the_fit_starts_imports_a_module_the_checkout_holds(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    """An estimator with ``n_jobs`` fits in worker processes joblib starts (``python -m
+    joblib.externals.loky...``): each put its working folder, the checkout, first on its
+    module path, and ran a ``joblib/`` package a pull request committed at the top (a
+    file that is no pipeline input: "inputs unchanged") with the train job's MLflow
+    credentials, in every later pull request's train job. The train command runs as the
+    Action runs it: the console script, in the checkout."""
+    name = unique("planted")
+    model = (
+        "  estimator: sklearn.ensemble.BaggingClassifier\n"
+        "  params: {n_estimators: 4, n_jobs: 2, random_state: 0}\n"
+    )
+    root = _repo(tmp_path / "repo", name, model, task="classification", target="expensive")
+    (root / "joblib").mkdir()
+    (root / "joblib" / "__init__.py").write_text(PLANTED_JOBLIB)
+    commit(root, "Notes")
+    script = Path(sys.executable).with_name("mlgitops")
+    done = subprocess.run(
+        [str(script), "train", name, "--tracking-uri", mlflow_server.uri],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(runs_of(mlflow_server.uri, name)) == 1
+    planted = root / "planted-ran"
+    assert not planted.exists(), planted.read_text()

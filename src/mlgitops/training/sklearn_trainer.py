@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mlgitops import proc
 from mlgitops.errors import DataError, Problem, SpecError, first_line
 from mlgitops.features import native
 from mlgitops.outputs import ROW
@@ -49,6 +50,10 @@ class SklearnTrainer:
         return []
 
     def fit(self, job: TrainJob) -> Fitted:
+        with proc.SafeModulePath():  # the estimator's workers import no module of the checkout
+            return self._fit(job)
+
+    def _fit(self, job: TrainJob) -> Fitted:
         estimator = _estimator(job.pipeline, job.spec_text)
         chosen = _use_device(estimator, job)
         split = job.split
