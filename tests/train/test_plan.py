@@ -357,3 +357,46 @@ def test_a_malformed_uri_makes_the_cache_unknown(
         f"* tumors: {said}",
         "1 changed file(s); 2 pipeline(s) affected; GPU training needed for: cells, tumors",
     ]
+
+
+@pytest.mark.parametrize("linked", ["the file", "its folder"])
+def test_a_file_an_input_links_to_is_an_input(
+    repo: Path, capsys: pytest.CaptureFixture[str], linked: str
+) -> None:
+    """``data/tumors.csv`` a link to a file elsewhere in the repository (or ``data`` a link
+    to a folder): a pull request that changes only the file it leads to changed the data
+    validate, train and deploy read, and plan said "inputs unchanged"."""
+    store = repo / "store"
+    store.mkdir()
+    if linked == "the file":
+        (repo / "data" / "tumors.csv").rename(store / "tumors.csv")
+        (repo / "data" / "tumors.csv").symlink_to("../store/tumors.csv")
+    else:
+        for name in ("tumors.csv", "cells.csv"):
+            if (repo / "data" / name).exists():
+                (repo / "data" / name).rename(store / name)
+        (repo / "data").rmdir()
+        (repo / "data").symlink_to("store")
+    commit(repo, "The data in a store")
+    subprocess.run(["git", "switch", "-q", "-c", "feature"], cwd=repo, check=True)
+    data = store / "tumors.csv"
+    data.write_text(data.read_text() + data.read_text().splitlines(keepends=True)[-1])
+    commit(repo, "One row more")
+    assert cli(repo, "plan", "--base", "main", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["changed"] == ["store/tumors.csv"]
+    assert "tumors" in doc["affected"], doc
+    [tumors] = [p for p in doc["pipelines"] if p["name"] == "tumors"]
+    assert tumors["reasons"] == ["store/tumors.csv"]
+
+
+def test_a_change_to_git_attributes_affects_every_pipeline(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``.gitattributes`` line (``eol``, ``working-tree-encoding``, a filter) changes the
+    bytes every checkout of an input holds, the data's among them, without changing it."""
+    for path in (".gitattributes", "data/.gitattributes"):
+        assert cli(repo, "plan", "--files", path, "--json") == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["affected"] == ["cells", "tumors"], path
+        assert [p["reasons"] for p in doc["pipelines"]] == [[path], [path]]

@@ -65,7 +65,7 @@ def run(
         head_ref = head
         if named == _DEFAULT:
             changed = _and_into_default(root, loaded.config.default_branch, changed, head)
-    entries = planning.affected(loaded.pipelines, changed)
+    entries = planning.affected(loaded.pipelines, changed, root)
     entries = _with_cache(loaded, entries, tracking_uri)
     plan = Plan(changed=changed, pipelines=tuple(entries), base=base, head=head_ref)
     console.write(planning.as_json(plan) if json else planning.as_table(plan))

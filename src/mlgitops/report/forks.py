@@ -44,7 +44,7 @@ def fork_pull(
     """
     from mlgitops.github import PULL_FILES_LIMIT, client_from_env, token_from_env
     from mlgitops.github.payloads import paths_of
-    from mlgitops.training.planning import reasons
+    from mlgitops.training.planning import linked, reasons
 
     token = token_from_env(os.environ)
     if token is None or where.repo is None or where.sha is None:
@@ -63,7 +63,7 @@ def fork_pull(
     elif number is not None:
         entries = client.list_pull_files(where.repo, number)
         changed = proc.from_root(root, paths_of(entries))
-        touched = reasons(pipeline, changed)
+        touched = reasons(pipeline, changed, linked(root, pipeline.inputs()))
         if len(entries) >= PULL_FILES_LIMIT:
             why = f"pull request #{number} changes more files than GitHub lists"
         elif not touched:
