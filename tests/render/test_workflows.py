@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mlgitops.cli import main
 from mlgitops.errors import SpecError
 from mlgitops.render import workflows
 from mlgitops.render.workflows import actions, common
@@ -465,6 +466,7 @@ def test_deploy_workflow(repos: dict[str, Rendered]) -> None:
     assert workflow["on"]["push"] == {
         "branches": ["trunk"],
         "paths": [
+            "**/.gitattributes",  # its lines change the bytes a checkout of an input holds
             "data/churn.csv",
             "manifests/churn/image/Dockerfile",
             "manifests/churn/image/Dockerfile.dockerignore",
@@ -1296,3 +1298,19 @@ def test_a_pipeline_named_like_a_yaml_word_reaches_every_job_as_its_name(tmp_pat
     paths = [str(root / rel) for rel in rendered.files if rel.endswith(".yml")]
     result = _tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *paths)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_workflow_runs_for_a_file_an_input_links_to(tmp_path: Path) -> None:
+    """``data/tumors.csv`` a link to ``store/tumors.csv``: a merge that changes only that
+    file changes the data, and must deploy, as ``plan`` takes it to affect the pipeline."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    assert main(["-C", str(root), "init"]) == 0
+    (root / "store").mkdir()
+    (root / "data" / "tumors.csv").rename(root / "store" / "tumors.csv")
+    (root / "data" / "tumors.csv").symlink_to("../store/tumors.csv")
+    assert main(["-C", str(root), "render"]) == 0
+    workflow = yaml.safe_load((root / ".github/workflows/mlgitops-tumors-deploy.yml").read_text())
+    paths = workflow[True]["push"]["paths"]  # YAML 1.1 reads the key `on` as true
+    assert {"data/tumors.csv", "store/tumors.csv", "**/.gitattributes"} <= set(paths), paths

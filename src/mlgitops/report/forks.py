@@ -44,7 +44,8 @@ def fork_pull(
     """
     from mlgitops.github import PULL_FILES_LIMIT, client_from_env, token_from_env
     from mlgitops.github.payloads import paths_of
-    from mlgitops.training.planning import linked, reasons
+    from mlgitops.links import linked
+    from mlgitops.training.planning import reasons
 
     token = token_from_env(os.environ)
     if token is None or where.repo is None or where.sha is None:

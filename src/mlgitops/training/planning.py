@@ -3,7 +3,7 @@
 A pipeline is affected when a changed path is one of its inputs
 (``Pipeline.inputs()``: the spec, data, schema, test data, ``model.code``),
 lies under an input folder, is a file of the repository an input links to
-(:func:`linked`, the one function here that reads the checkout), is
+(:func:`mlgitops.links.linked`, which reads the checkout), is
 ``mlgitops.yaml``, or is a ``.gitattributes`` file. An affected pipeline runs
 validate, train, compare and report; training needs the GPU runner unless a
 FINISHED run with the same content key exists (a cache hit).
@@ -12,11 +12,11 @@ FINISHED run with the same content key exists (a cache hit).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mlgitops.links import linked
 from mlgitops.spec.model import Pipeline
 
 REPO_CONFIG = "mlgitops.yaml"
@@ -73,7 +73,7 @@ def reasons(
     pipeline: Pipeline, changed: Sequence[str], links: Sequence[str] = ()
 ) -> tuple[str, ...]:
     """The changed paths that affect ``pipeline``, in the order given: its inputs and the
-    files they link to (``links``: :func:`linked`), the files ``render`` writes for it (a
+    files they link to (``links``: :func:`mlgitops.links.linked`), the files ``render`` writes for it (a
     hand edit of those must meet ``render --check``, which runs only for an affected
     pipeline, never get "inputs unchanged"), and ``.gitattributes`` files (their lines,
     ``eol``, ``working-tree-encoding``, a filter, change the bytes a checkout of an input
@@ -86,29 +86,6 @@ def reasons(
         or path.startswith(f"manifests/argocd/{pipeline.name}-")
         or path.rpartition("/")[2] == ".gitattributes"
     )
-
-
-def linked(root: Path, inputs: Iterable[str]) -> tuple[str, ...]:
-    """The files and folders inside ``root``, a checkout, that links among ``inputs`` lead
-    to (an input that is a link, one below a folder that is, a link under an input folder):
-    each stage reads an input through its links, so it changes when what they lead to
-    does. A link out of ``root`` leads to nothing here (the stages refuse it)."""
-    top = root.resolve()
-    found: list[str] = []
-    for item in inputs:
-        path = top / item
-        places = [path]
-        if path.is_dir() and not path.is_symlink():
-            places += sorted(p for p in path.rglob("*") if p.is_symlink())
-        for place in places:
-            try:
-                real = place.resolve()
-            except (OSError, RuntimeError):  # a loop of links: no file
-                continue
-            lexical = Path(os.path.normpath(place))
-            if real != lexical and real.is_relative_to(top) and real != top:
-                found.append(real.relative_to(top).as_posix())
-    return tuple(dict.fromkeys(found))
 
 
 def generated(pipeline: Pipeline) -> tuple[str, ...]:
@@ -128,7 +105,7 @@ def affected(
     pipelines: Sequence[Pipeline], changed: Sequence[str], root: Path | None = None
 ) -> list[PipelinePlan]:
     """One plan entry per pipeline, sorted by name; cache state still unknown. ``root``:
-    the checkout whose links the inputs are read through (:func:`linked`)."""
+    the checkout whose links the inputs are read through (:func:`mlgitops.links.linked`)."""
     entries = []
     for pipeline in sorted(pipelines, key=lambda p: p.name):
         links = linked(root, pipeline.inputs()) if root is not None else ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from mlgitops.gha import expr
 from mlgitops.render.workflows.common import (
@@ -70,7 +71,7 @@ def deploy_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any]:
     rollback on dispatch."""
     assert pipeline.deploy is not None
     environments = [e.name for e in pipeline.deploy.environments]
-    paths = _input_paths(pipeline)
+    paths = _input_paths(pipeline, repo.root)
     build = pipeline.deploy.server.build is not None
     canary = any(traffic_steps(pipeline.deploy.target, e) for e in pipeline.deploy.environments)
     return {
@@ -170,9 +171,14 @@ def image_context(repo: Repo, pipeline: Pipeline) -> dict[str, Any] | None:
     }
 
 
-def _input_paths(pipeline: Pipeline) -> list[str]:
-    """The pipeline's inputs; code entries may be folders, so their contents count too."""
+def _input_paths(pipeline: Pipeline, root: Path) -> list[str]:
+    """What affects the pipeline, as ``plan`` decides (:mod:`mlgitops.training.planning`):
+    its inputs (code entries may be folders, so their contents count too), the files of
+    ``root`` they link to, and ``.gitattributes`` files."""
+    from mlgitops.links import linked
+
     paths = [path.rstrip("/") for path in pipeline.inputs() if not is_url(path)]
+    paths += [*linked(root, paths), GIT_ATTRIBUTES]
     # model.code entries may be folders; so may the command's, when they have no suffix
     maybe_folders = [
         *pipeline.model.code,
@@ -196,10 +202,17 @@ def _literal(name: str, specials: re.Pattern[str] = _GLOB_SPECIALS) -> str:
     return specials.sub(r"\\\1", name)
 
 
+#: Every ``.gitattributes`` file, the top one included (``**/`` matches no folder too).
+GIT_ATTRIBUTES = "**/.gitattributes"
+
+
 def _path_filters(paths: list[str]) -> list[str]:
     """Sorted, unique ``paths:`` entries; glob characters in real file names escaped."""
     escaped = set()
     for path in paths:
+        if path == GIT_ATTRIBUTES:
+            escaped.add(path)
+            continue
         stem, glob = (path[:-3], "/**") if path.endswith("/**") else (path, "")
         escaped.add(_literal(stem) + glob)
     return [quote(path) for path in sorted(escaped)]
