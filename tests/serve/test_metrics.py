@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -309,8 +310,15 @@ def test_serve_names_the_ports_it_listens_on(model_folder: Path, tmp_path: Path)
         assert 0 not in (port, metrics_port)
         answer = requests.post(f"http://127.0.0.1:{port}/invocations", data=b"{}", timeout=30)
         assert answer.status_code == 415
-        metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30).text
-        assert 'mlgitops_requests_total{code="4xx",handler="/invocations"} 1.0' in metrics
+        # counted once the answer went out, which the client may read first
+        counted = 'mlgitops_requests_total{code="4xx",handler="/invocations"} 1.0'
+        deadline = time.monotonic() + 30
+        while True:
+            metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30).text
+            if counted in metrics or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert counted in metrics, metrics
     finally:
         proc.terminate()
         proc.wait(timeout=30)
