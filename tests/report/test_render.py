@@ -116,6 +116,19 @@ def test_metrics_on_a_small_scale_are_shown_to_four_significant_digits() -> None
     assert "0.0000" not in shown.split("### Gates")[0], shown
 
 
+def test_metrics_on_a_huge_scale_are_shown_to_four_significant_digits() -> None:
+    """An rmse in units whose squares pass 1e200 (a target read in other units) took a row
+    of the table 200 digits wide, past what four decimals say."""
+    verdict = fixture("verdict.json")
+    verdict["metrics"][0].update(
+        candidate=3.2e200, paired_candidate=3.2e200, baseline=-1.9e16, delta=3.2e200
+    )
+    verdict["metrics"][0]["ci"] = [-2.5e18, 4.1e200]
+    shown = render(golden_input(verdict=verdict))
+    assert "| 3.2e+200 | -1.9e+16 | +3.2e+200 | [-2.5e+18, +4.1e+200] |" in shown, shown
+    assert "00000000" not in shown, shown
+
+
 def test_outcome_states() -> None:
     assert outcome(golden_input()) == ("success", "all 3 gates passed")
     failed = fixture("verdict.json")
