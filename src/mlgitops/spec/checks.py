@@ -24,6 +24,7 @@ from mlgitops.spec.model import (
     REGRESSION_METRICS,
     TASK_METRICS,
     Compare,
+    command_words,
     is_url,
 )
 from mlgitops.spec.positions import Key, dotted, locate
@@ -182,6 +183,11 @@ def _model_rules(model: Any) -> Iterator[tuple[list[Key], str, bool]]:
         yield ["model", "command"], "give either 'estimator' or 'command', not both", True
     elif not has_est and not has_cmd:
         yield ["model"], "missing the trainer: give 'estimator' (an import path) or 'command'", True
+    if isinstance(model.get("command"), str):
+        try:
+            command_words(model["command"])
+        except ValueError as exc:
+            yield ["model", "command"], str(exc), False
     if has_cmd and "params" in model:
         yield ["model", "params"], "'params' applies to 'estimator' only", True
 

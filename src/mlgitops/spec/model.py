@@ -266,12 +266,10 @@ def command_inputs(command: str | None) -> tuple[str, ...]:
     """
     if not command:
         return ()
-    import shlex  # only for a command trainer's spec
-
     try:
-        words = shlex.split(command)
+        words = command_words(command)
     except ValueError:
-        words = command.split()
+        words = command.split()  # the spec check refuses it; a path filter still takes its files
     found: list[str] = []
     for before, word in zip(["", *words], words, strict=False):
         if before == "-m":
@@ -282,6 +280,30 @@ def command_inputs(command: str | None) -> tuple[str, ...]:
         if _names_a_file(value):
             found.append(value.removeprefix("./"))
     return tuple(dict.fromkeys(found))
+
+
+def command_words(command: str) -> list[str]:
+    """``model.command`` as the words the trainer runs, split as a POSIX shell would.
+
+    Raises ValueError saying why the text does not split (a quote never closed, a
+    trailing backslash): the spec check shows it at ``model.command``.
+    """
+    import shlex  # only for a command trainer's spec
+
+    try:
+        return shlex.split(command)
+    except ValueError as exc:
+        if "quotation" in str(exc):
+            why = (
+                "a quote is never closed, so the command cannot be split into words: close it, "
+                'or escape the quote as \\"'
+            )
+        else:
+            why = (
+                "ends in a backslash that escapes nothing, so the command cannot be split into "
+                "words: drop it, or write \\\\ for a backslash"
+            )
+        raise ValueError(why) from None
 
 
 def _names_a_file(word: str) -> bool:

@@ -28,7 +28,7 @@ from mlgitops import fsio
 from mlgitops.errors import Problem
 from mlgitops.spec.loader import problem_in
 from mlgitops.spec.locks import installs, lock_problems
-from mlgitops.spec.model import is_url
+from mlgitops.spec.model import command_words, is_url
 from mlgitops.spec.positions import Key, dotted, locate
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
@@ -169,12 +169,10 @@ def _exists(root: Path, rel: str) -> bool:
 
 def _scripts(command: str) -> list[str]:
     """The repository scripts a command names (``python src/train.py --x 1`` -> src/train.py)."""
-    import shlex  # only for a command trainer's spec
-
     try:
-        words = shlex.split(command)
+        words = command_words(command)
     except ValueError:
-        words = command.split()
+        return []  # the spec check says why it does not split
     return [
         w for w in words if w.endswith(_SCRIPTS) and not w.startswith(("-", "/")) and "=" not in w
     ]

@@ -45,7 +45,6 @@ import json
 import math
 import posixpath
 import re
-import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -56,7 +55,7 @@ from mlgitops.errors import BadInput, Problem
 from mlgitops.features import native
 from mlgitops.frames import write_frame
 from mlgitops.outputs import ROW
-from mlgitops.spec.model import Pipeline
+from mlgitops.spec.model import Pipeline, command_words
 from mlgitops.training.base import Fitted, TrainJob, progress
 from mlgitops.training.mlmodel import MLMODEL, ModelIdentity
 
@@ -100,7 +99,7 @@ class CommandTrainer:
 
 
 def _argv(command: str) -> list[str]:
-    words = shlex.split(command)
+    words = command_words(command)
     if words and words[0] in ("python", "python3"):
         words[0] = sys.executable
     return words
