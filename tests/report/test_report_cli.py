@@ -588,6 +588,40 @@ def test_a_train_time_or_memory_no_run_can_have_is_bad_input_naming_it(
     assert not (report_repo.handoff / "report.md").exists()
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("undeclared", 1, "1 is not of type 'array'"),
+        ("undeclared", [["x"]], "['x'] is not of type 'string'"),
+        ("invalid_data", True, "True is not of type 'array'"),
+        ("invalid_data", {"a": 1}, "{'a': 1} is not of type 'array'"),
+        ("model_digest", 7, "7 is not of type 'string'"),
+    ],
+)
+def test_a_train_field_the_report_shows_is_checked_before_it_is_shown(
+    report_repo: ReportRepo,
+    capsys: pytest.CaptureFixture[str],
+    field: str,
+    value: object,
+    shown: str,
+) -> None:
+    """The report lists ``undeclared`` and counts ``invalid_data``: a fork's artifact that
+    held a number or a boolean there crashed it (TypeError, exit 3)."""
+    report_repo.full()
+    path = report_repo.handoff / "train.json"
+    doc = json.loads(path.read_text("utf-8"))
+    doc[field] = value
+    path.write_text(json.dumps(doc), "utf-8")
+    where = f"at {field}" if not isinstance(value, list) else f"at {field}/0"
+    assert report(report_repo, "--sha", HEAD) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        f"mlgitops report: error: .mlgitops/tumors/train.json: {where}: {shown}\n",
+    )
+    assert not (report_repo.handoff / "report.md").exists()
+
+
 @pytest.mark.parametrize("field", ["candidate", "baseline", "delta"])
 def test_a_verdict_number_no_float_holds_is_bad_input_naming_it(
     report_repo: ReportRepo, capsys: pytest.CaptureFixture[str], field: str

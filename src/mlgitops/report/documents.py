@@ -19,6 +19,7 @@ from mlgitops.errors import BadInput
 
 _STRING = {"type": "string"}
 _TEXT_OR_NONE = {"type": ["string", "null"]}
+_STRINGS = {"type": "array", "items": _STRING}
 #: A training's seconds or MiB: beyond any real run's, and a float holds it (an integer of
 #: 400 digits passed ``"number"`` and crashed the lineage's arithmetic).
 _AMOUNT = {"type": "number", "minimum": 0, "maximum": 10**9}
@@ -46,6 +47,9 @@ TRAIN_FIELDS: dict[str, Any] = {
         "gpu_seconds": _AMOUNT,
         "gpu_peak_memory_mb": {**_AMOUNT, "type": ["number", "null"]},
         "gpu_utilization": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+        "model_digest": _STRING,
+        "undeclared": _STRINGS,
+        "invalid_data": _STRINGS,
     },
 }
 
