@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -822,3 +825,43 @@ def test_a_number_the_estimator_cannot_take_is_named_with_its_feature_and_row(
         f"(feature 'texture' holds {shown} in data row 5: the estimator takes finite numbers "
         "that 32-bit floats hold)\n"
     ), err
+
+
+def _not_a_file(path: Path, kind: str) -> None:
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+@pytest.mark.parametrize("command", ["train", "plan"])
+def test_data_that_is_a_pipe_or_a_device_is_not_a_file(
+    tmp_path: Path, mlflow_server: MlflowServer, kind: str, command: str
+) -> None:
+    """Hashing the data for the content key opened it as it was: a FIFO waited for a writer
+    and ``/dev/zero`` never ended, so ``train`` and ``plan`` hung where validate said "is
+    not a file". Run as a process, so that a hang fails here rather than stopping the suite."""
+    name = unique("notafile")
+    root = example_repo(tmp_path / "repo", name)
+    _not_a_file(root / "data" / "tumors.csv", kind)
+    args = {
+        "train": ["train", name, "--tracking-uri", mlflow_server.uri],
+        "plan": ["plan", "--files", "data/tumors.csv", "--tracking-uri", mlflow_server.uri],
+    }[command]
+    result = subprocess.run(
+        [sys.executable, "-m", "mlgitops", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if command == "train":
+        assert (result.returncode, result.stderr) == (
+            2,
+            "mlgitops train: error: data/tumors.csv: is not a file\n",
+        )
+    else:
+        assert result.returncode == 0, result.stderr
+        assert f"* {name}: data/tumors.csv: is not a file" in result.stdout.splitlines()

@@ -21,11 +21,14 @@ Definition (docs/train.md, "Cache semantics")::
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mlgitops import __version__
 from mlgitops.errors import DataError
@@ -60,7 +63,7 @@ def sha256_file(
     ``shown``: its name in errors (the path as the spec gives it; else ``path``)."""
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
+        with _regular_file(path, shown) as handle:
             chunk = handle.read(_CHUNK)
             if first is not None:
                 first(chunk)
@@ -74,6 +77,23 @@ def sha256_file(
     except OSError as exc:  # permissions, a device that fails
         raise DataError(f"{shown or path}: cannot be read ({exc.strerror or exc})") from exc
     return digest.hexdigest()
+
+
+def _regular_file(path: Path, shown: str | None) -> BinaryIO:
+    """``path`` opened for reading where it is a regular file (after links); a DataError where
+    it is a pipe or a device, which would wait for a writer or never end. Opened without
+    waiting, then asked what it is, so that nothing can swap it between the two."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            raise DataError(f"{shown or path}: is not a file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def training_spec(pipeline: Pipeline) -> dict[str, Any]:
