@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -352,6 +353,64 @@ def test_a_failing_trainer_leaves_a_failed_run_that_is_never_reused(
     statuses = [r["info"]["status"] for r in runs_of(mlflow_server.uri, name)]
     assert statuses == ["FAILED", "FAILED"]
     _only_the_failure(root / ".mlgitops" / name, "train", captured.err)
+
+
+def test_a_failed_fit_waits_for_the_split_files_and_leaves_no_temporary_folder(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The temporary folder was removed before the thread that writes the split's files into
+    it was waited for: it wrote them into a folder being removed, which stayed behind in
+    /tmp (or the removal failed, "Directory not empty", in place of the trainer's error).
+    The writer is held back here until the fit has failed, as a slow tracking server does."""
+    from mlgitops.training import runlog
+
+    name = unique("failearly")
+    root = example_repo(tmp_path / "repo", name)
+    (root / "train.py").write_text("import sys\nsys.exit(3)\n")
+    _command_trainer(root, name)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    failed = threading.Event()
+    real = runlog.log_split_files
+
+    def held_back(*args: object, **kwargs: object) -> object:
+        failed.wait(timeout=30)
+        workdir = args[5]
+        assert isinstance(workdir, Path)
+        for _ in range(30):  # until the folder is removed, or 3 s in which it stays
+            if not workdir.exists():
+                break
+            time.sleep(0.1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runlog, "log_split_files", held_back)
+    monkeypatch.setattr(
+        "mlgitops.training.command_trainer.BadInput",
+        _signalling(failed),
+    )
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err == (
+        "mlgitops train: error: custom trainer `python train.py` failed (exit 3)\n"
+    )
+    assert failed.is_set()
+    assert sorted(p.name for p in temp.iterdir() if p.name.startswith("mlgitops-train-")) == []
+
+
+def _signalling(event: threading.Event) -> type[Exception]:
+    """BadInput that sets ``event`` once it is raised: the fit has failed."""
+    from mlgitops.errors import BadInput
+
+    class Signalling(BadInput):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)
+            event.set()
+
+    return Signalling
 
 
 def test_data_checked_out_as_a_git_lfs_pointer_is_refused_and_creates_no_run(

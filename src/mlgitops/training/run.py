@@ -109,9 +109,10 @@ def fresh(
 
     pipeline = inputs.pipeline
     trainer = trainer_for(pipeline)
+    # The folder is removed after the pool's threads are done: one writes the split into it.
     with (
-        ThreadPoolExecutor(max_workers=3) as pool,
         tempfile.TemporaryDirectory(prefix="mlgitops-train-") as tmp,
+        ThreadPoolExecutor(max_workers=3) as pool,
     ):
         # git and the GPU probe answer while the trainer's check imports its libraries.
         gathering = pool.submit(lineage.gather, repo.root, env)
