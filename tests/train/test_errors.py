@@ -308,6 +308,35 @@ def test_a_tracking_uri_no_store_is_read_from_is_named_where_it_is_given(
     _only_the_failure(root / ".mlgitops" / "tumors", "train", err)
 
 
+IN_MEMORY = (
+    "an in-memory database, which each of MLflow's connections opens empty and which is gone "
+    "when the command ends: give a database file, as sqlite:///mlflow.db"
+)
+
+
+@pytest.mark.parametrize(
+    "uri", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://", "sqlite:///:memory:?timeout=5"]
+)
+@pytest.mark.parametrize("command", ["train", "doctor"])
+def test_an_in_memory_sqlite_store_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], uri: str, command: str
+) -> None:
+    """``sqlite://`` printed SQLAlchemy's traceback ("no such table: experiments": MLflow made
+    the tables on one connection and read them on another), then exit 2; doctor said the
+    store opened. A run logged there could not outlive the command in any case."""
+    root = example_repo(tmp_path / "repo", "tumors")
+    said = f"--tracking-uri: MLflow tracking URI {uri} names no store MLflow can open ({IN_MEMORY})"
+    if command == "train":
+        assert cli(root, "train", "tumors", "--tracking-uri", uri) == 2
+        out, err = capsys.readouterr()
+        assert err == f"mlgitops train: error: {said}\n"
+    else:  # doctor: 1, something to fix
+        assert cli(root, "doctor", "--tracking-uri", uri) == 1
+        out, err = capsys.readouterr()
+        assert f"fix   tracking server: {said}" in out.splitlines()
+    assert "Traceback" not in out + err
+
+
 @pytest.mark.parametrize("given", ["sqlite:///mlruns", "sqlite:///{root}/mlruns?timeout=5"])
 def test_a_sqlite_store_that_is_a_folder_is_named_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str

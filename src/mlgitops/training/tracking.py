@@ -160,11 +160,24 @@ def _usable(repo: Path, uri: str, given: str) -> str:
     raise BadInput(f"{place}: MLflow tracking URI {without_credentials(uri)}{why}")
 
 
+#: Why an in-memory SQLite store holds no run for a later stage to read.
+IN_MEMORY = (
+    "an in-memory database, which each of MLflow's connections opens empty and which is gone "
+    "when the command ends: give a database file, as sqlite:///mlflow.db"
+)
+
+
 def _unopenable(uri: str) -> str | None:
-    """Why a ``sqlite:///`` store cannot be a database file: a folder, which MLflow would
-    retry opening for a minute and a half; None for any other store."""
-    path = uri.removeprefix("sqlite:///").partition("?")[0] if uri.startswith("sqlite:///") else ""
-    if not path or path == ":memory:" or not path.startswith("/"):
+    """Why a SQLite store cannot be a database file: in memory (``sqlite://``,
+    ``sqlite:///:memory:``), or a folder, which MLflow would retry opening for a minute and a
+    half; None for any other store."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme.partition("+")[0] != "sqlite":
+        return None
+    path = rest.partition("?")[0].removeprefix("/")
+    if path in ("", ":memory:"):
+        return IN_MEMORY
+    if not path.startswith("/"):
         return None
     store = Path(path)
     return f"{store} is a folder, not a database file" if store.is_dir() else None
