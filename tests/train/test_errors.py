@@ -953,3 +953,55 @@ def test_data_that_is_a_pipe_or_a_device_is_not_a_file(
     else:
         assert result.returncode == 0, result.stderr
         assert f"* {name}: data/tumors.csv: is not a file" in result.stdout.splitlines()
+
+
+def _with_bytes(root: Path, name: str, odd: bytes) -> None:
+    """The data as Parquet with a column ``tag`` stored as bytes (Parquet's binary), declared
+    ``object``; row 6 holds ``odd``."""
+    import pandas as pd
+    import yaml
+
+    frame = pd.read_csv(root / "data" / "tumors.csv")
+    frame["tag"] = [odd if i == 5 else f"t{i % 3}".encode() for i in range(len(frame))]
+    frame.to_parquet(root / "data" / "tumors.parquet", index=False)
+    _edit(root, name, "data/tumors.csv", "data/tumors.parquet")
+    schema = yaml.safe_load((root / "schemas" / "tumors.yaml").read_text())
+    schema["columns"]["tag"] = {"dtype": "object", "nullable": False}
+    (root / "schemas" / "tumors.yaml").write_text(yaml.safe_dump(schema, sort_keys=False))
+
+
+def test_bytes_that_are_not_text_are_named_by_column_and_row(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Parquet column of bytes passed validation as ``object``, and train (and drift)
+    crashed decoding it for a profile (UnicodeDecodeError, exit 3)."""
+    name = unique("bytes")
+    root = example_repo(tmp_path / "repo", name)
+    _with_bytes(root, name, b"\xffA")
+    assert cli(root, "validate", name) == 0
+    capsys.readouterr()
+    said = (
+        "data/tumors.parquet: column 'tag' holds bytes that are not UTF-8 text in row 6 "
+        "(b'\\xffA'): a served model gets text, so store the column as text, or leave it out "
+        "of the schema\n"
+    )
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err == f"mlgitops train: error: {said}"
+    current = ["--current", "data/tumors.parquet", "--tracking-uri", mlflow_server.uri]
+    assert cli(root, "drift", name, *current) == 2  # drift reads current data as train does
+    assert capsys.readouterr().err == f"mlgitops drift: error: {said}"
+
+
+def test_bytes_that_are_text_train_as_the_text_a_served_model_gets(
+    tmp_path: Path, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bytes were features as bytes: ``b"t1"`` in training, ``"t1"`` in every request."""
+    import pandas as pd
+
+    name = unique("textbytes")
+    root = example_repo(tmp_path / "repo", name)
+    _with_bytes(root, name, b"t\xc3\xa9")
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 0
+    tags = pd.read_parquet(root / ".mlgitops" / name / "holdout.parquet")["tag"]
+    assert {type(t) for t in tags} == {str}
+    assert set(tags) <= {"t0", "t1", "t2", "té"}

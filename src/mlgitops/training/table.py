@@ -86,7 +86,7 @@ def read_table(
         names = ", ".join(sorted(outcome.text_columns))
         raise DataError(f"{location}: column(s) {names} have values that are not of their dtype")
     assert outcome.table is not None  # asked for with keep=True
-    frame = missing_as_nan(_as_pandas(outcome.table))
+    frame = missing_as_nan(_as_pandas(_bytes_as_text(outcome.table, location)))
     if outcome.rows and not len(frame.columns):  # (current data for drift: no target needed)
         raise DataError(_no_declared_column(location, outcome.rows, schema, header))
     if frame.empty:
@@ -106,6 +106,60 @@ def _no_declared_column(location: str, rows: int, schema: Any, header: list[str]
         f"{location}: {rows:,} data rows, but none of the columns the schema declares "
         f"({declared}); the file's columns: {', '.join(map(str, header))}"
     )
+
+
+def _bytes_as_text(table: Any, location: str) -> Any:
+    """``table`` with each column of bytes (Parquet's binary) as the UTF-8 text it holds: a
+    served model gets text in its requests, and so do training, evaluation and drift. A
+    DataError names the first row whose bytes are not UTF-8."""
+    import pyarrow as pa
+
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)
+        if pa.types.is_dictionary(column.type):
+            if not _is_bytes(column.type.value_type):
+                continue
+            column = pa.chunked_array(
+                [chunk.dictionary_decode() for chunk in column.chunks], column.type.value_type
+            )
+        if not _is_bytes(column.type):
+            continue
+        if pa.types.is_fixed_size_binary(column.type) or pa.types.is_binary_view(column.type):
+            column = column.cast(pa.large_binary())
+        try:
+            text = column.cast(pa.large_string())
+        except pa.ArrowInvalid:
+            row, value = next(
+                (i + 1, v)
+                for i, v in enumerate(column.to_pylist())
+                if v is not None and not _utf8(v)
+            )
+            raise DataError(
+                f"{location}: column {name!r} holds bytes that are not UTF-8 text in row "
+                f"{row} ({value[:40]!r}): a served model gets text, so store the column as "
+                "text, or leave it out of the schema"
+            ) from None
+        table = table.set_column(index, name, text)
+    return table
+
+
+def _is_bytes(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+        or pa.types.is_binary_view(kind)
+    )
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _as_pandas(table: Any) -> pd.DataFrame:
