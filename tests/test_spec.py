@@ -61,6 +61,7 @@ def _files_it_names(root: Path, spec: Path) -> None:
             and "://" not in rel
             and not rel.startswith("/")
             and "\0" not in rel
+            and all(len(part.encode()) <= 255 for part in rel.split("/"))
         ):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).touch()

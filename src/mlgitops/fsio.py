@@ -60,6 +60,24 @@ def read_file(path: Path) -> bytes:
 OUTSIDE = "a link to a file outside the repository, which a pipeline does not read"
 
 
+#: The most bytes one name of a path can hold (Linux's NAME_MAX, that of every common file
+#: system): a longer one is no file, and asking for it fails (ENAMETOOLONG).
+NAME_MAX = 255
+
+
+def too_long(rel: str) -> str | None:
+    """Why no file can have the repository path ``rel``: a name in it longer than
+    :data:`NAME_MAX` bytes; None where each fits."""
+    for part in rel.split("/"):
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > NAME_MAX:
+            return (
+                f"the name '{part[:24]}…' in it is {size:,} bytes long, and no file system "
+                f"allows more than {NAME_MAX} in one name"
+            )
+    return None
+
+
 def leaves(repo: Path, path: Path) -> bool:
     """Whether ``path``, named within ``repo``, is (or passes through) a link that leads out
     of it: a pull request can commit a link to any file of the machine that runs it."""

@@ -130,7 +130,9 @@ def _files(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
     for path, rel in named:
         if not isinstance(rel, str) or is_url(rel):
             continue
-        if not _exists(root, rel):
+        if (long := fsio.too_long(rel)) is not None:
+            yield path, long
+        elif not _exists(root, rel):
             yield path, absent(root, rel)
         elif path[0] == "data" and (root / rel).is_dir():  # data and schemas are files
             yield path, f"'{rel}' is a folder, not a file"
@@ -139,7 +141,9 @@ def _files(root: Path, doc: Any) -> Iterator[tuple[list[Key], str]]:
     command = model.get("command")
     if isinstance(command, str):
         for script in _scripts(command):
-            if not (root / script).is_file():
+            if (long := fsio.too_long(script)) is not None:
+                yield ["model", "command"], f"runs '{script[:40]}…': {long}"
+            elif not (root / script).is_file():
                 yield (
                     ["model", "command"],
                     f"runs '{script}', which does not exist in the repository",
