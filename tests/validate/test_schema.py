@@ -36,6 +36,21 @@ def test_a_key_pandera_would_ignore(repo: Path, capsys: pytest.CaptureFixture[st
     )
 
 
+def test_a_schema_that_is_not_utf8_names_the_line_and_column_of_the_byte(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "not UTF-8 text (invalid continuation byte)" and no place in the file."""
+    (repo / "schemas" / "accounts.yaml").write_bytes(
+        HEAD.encode() + b'    description: "caf\xe9 au lait"\n'
+    )
+    outcome = run_cli(capsys, "-C", str(repo), "validate", "accounts")
+    assert (outcome.code, outcome.stderr) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:5:22: not UTF-8 text (invalid "
+        "continuation byte: byte 0xe9)\n",
+    )
+
+
 def test_an_unknown_top_level_key(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _validate(repo, capsys, HEAD + "stritc: true\n")
     assert (code, err) == (

@@ -38,6 +38,12 @@ def _read(root: Path, rel: str) -> str:
         data = fsio.read_file(root / rel)
     except OSError as exc:
         raise SpecError([Problem(rel, 1, 1, f"cannot be read ({exc.strerror or exc})")]) from exc
+    return utf8_text(rel, data)
+
+
+def utf8_text(rel: str, data: bytes) -> str:
+    """The file ``rel``'s bytes ``data`` as text; a SpecError at the line and column of the
+    first byte that is not UTF-8."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgitops import fsio
 from mlgitops.errors import BadInput, SpecError
+from mlgitops.spec import utf8_text
 from mlgitops.spec.checks import TARGET_NULLABLE
 from mlgitops.spec.loader import parse_yaml
 from mlgitops.spec.model import Pipeline
@@ -45,16 +46,15 @@ def load_schema(repo: Path, pipeline: Pipeline) -> Schema:
         if path.exists() and fsio.leaves(repo, path):
             raise BadInput(f"{data.schema}: {fsio.OUTSIDE}")
         try:
-            text = fsio.read_file(path).decode("utf-8")
+            raw = fsio.read_file(path)
         except FileNotFoundError as exc:
             raise BadInput(
                 f"{data.schema}: no such file (data.schema in {pipeline.source})"
             ) from exc
         except OSError as exc:
             raise BadInput(f"{data.schema}: cannot be read ({exc.strerror or exc})") from exc
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"{data.schema}: not UTF-8 text ({exc.reason})") from exc
         try:
+            text = utf8_text(data.schema, raw)
             schema = from_yaml_text(data.schema, text)
             _target_not_nullable(schema, data.schema, text, data.target, pipeline.source)
         except SpecError as exc:  # a data input, not a spec: reported like bad data
