@@ -51,6 +51,20 @@ def test_a_schema_that_is_not_utf8_names_the_line_and_column_of_the_byte(
     )
 
 
+def test_an_index_of_two_levels_is_refused_where_it_is_declared(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pandera's multi-index backend has nothing to check a file's one index by: validate
+    blamed the data file ("pandera cannot check rows 1-2 ... BackendNotFoundError")."""
+    index = "index:\n- dtype: int64\n  name: a\n- dtype: int64\n  name: b\n"
+    code, err = _validate(repo, capsys, HEAD + index)
+    assert (code, err) == (
+        2,
+        "mlgitops validate: error: schemas/accounts.yaml:5:1: index: 2 levels, and a data "
+        "file is read with one index, its row numbers: declare one level at most\n",
+    )
+
+
 def test_an_unknown_top_level_key(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _validate(repo, capsys, HEAD + "stritc: true\n")
     assert (code, err) == (

@@ -108,6 +108,12 @@ def audit(
     ):
         message = f"index: expected a list of the index's levels, each a mapping, not {index!r}"
         yield problem_at(source, doc, ["index"], message)
+    elif isinstance(index, list) and len(index) > 1:
+        message = (
+            f"index: {len(index)} levels, and a data file is read with one index, its row "
+            "numbers: declare one level at most"
+        )
+        yield problem_at(source, doc, ["index"], message)
     yield from _report_duplicates(source, doc, [], doc)
     yield from _renamed_checks(source, doc, [], doc)
     yield from _changes_the_data(source, doc, [], doc, read if isinstance(read, Mapping) else doc)
