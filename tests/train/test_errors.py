@@ -1005,3 +1005,45 @@ def test_bytes_that_are_text_train_as_the_text_a_served_model_gets(
     tags = pd.read_parquet(root / ".mlgitops" / name / "holdout.parquet")["tag"]
     assert {type(t) for t in tags} == {str}
     assert set(tags) <= {"t0", "t1", "t2", "té"}
+
+
+@pytest.mark.parametrize(
+    ("values", "stored"),
+    [
+        ([{"a": 1}], "struct<a: int64>"),
+        ([[1, 2]], "list<element: int64>"),
+    ],
+)
+def test_a_column_of_nested_values_is_named_not_blamed_on_the_estimator(
+    tmp_path: Path,
+    mlflow_server: MlflowServer,
+    capsys: pytest.CaptureFixture[str],
+    values: list[object],
+    stored: str,
+) -> None:
+    """A Parquet column of structs passed validation as ``object``; with
+    ``train.allow_invalid_data`` a list column trained too. The fit then failed, and the spec's
+    ``model:`` was blamed ("Encoders require their input argument must be uniformly strings
+    or numbers")."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    name = unique("nested")
+    root = example_repo(tmp_path / "repo", name)
+    frame = pd.read_csv(root / "data" / "tumors.csv")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.append_column("meta", pa.array(values * len(frame)))
+    pq.write_table(table, root / "data" / "tumors.parquet")
+    _edit(root, name, "data/tumors.csv", "data/tumors.parquet")
+    _edit(root, name, "train:\n", "train:\n  allow_invalid_data: true\n")
+    schema = yaml.safe_load((root / "schemas" / "tumors.yaml").read_text())
+    schema["columns"]["meta"] = {"dtype": "object"}
+    (root / "schemas" / "tumors.yaml").write_text(yaml.safe_dump(schema, sort_keys=False))
+    assert cli(root, "train", name, "--tracking-uri", mlflow_server.uri) == 2
+    assert capsys.readouterr().err == (
+        f"mlgitops train: error: data/tumors.parquet: column 'meta' holds nested values "
+        f"({stored}), which no model takes as one input: store each part as a column of its "
+        "own, or leave it out of the schema\n"
+    )

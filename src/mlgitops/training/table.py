@@ -111,11 +111,18 @@ def _no_declared_column(location: str, rows: int, schema: Any, header: list[str]
 def _bytes_as_text(table: Any, location: str) -> Any:
     """``table`` with each column of bytes (Parquet's binary) as the UTF-8 text it holds: a
     served model gets text in its requests, and so do training, evaluation and drift. A
-    DataError names the first row whose bytes are not UTF-8."""
+    DataError names the first row whose bytes are not UTF-8, and a column of nested values
+    (structs, lists, maps), which no model input can be."""
     import pyarrow as pa
 
     for index, name in enumerate(table.column_names):
         column = table.column(index)
+        if pa.types.is_nested(column.type):
+            raise DataError(
+                f"{location}: column {name!r} holds nested values ({column.type}), which no "
+                "model takes as one input: store each part as a column of its own, or leave "
+                "it out of the schema"
+            )
         if pa.types.is_dictionary(column.type):
             if not _is_bytes(column.type.value_type):
                 continue
