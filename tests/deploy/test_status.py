@@ -357,17 +357,31 @@ def test_without_any_kubernetes_configuration_it_says_what_to_do(
     )
 
 
+NO_KUBECONFIG = "a kubeconfig is a mapping with clusters, contexts and users"
+
+
 @pytest.mark.parametrize(
-    "text", ["root:x:0:0:root:/root:/bin/bash\n", "clusters: 5\n", "clusters: [\n", "- 1\n"]
+    ("text", "said"),
+    [
+        ("root:x:0:0:root:/root:/bin/bash\n", f"it holds text, and {NO_KUBECONFIG}"),
+        ("id,name\n1,a\n", f"it holds text, and {NO_KUBECONFIG}"),
+        ("- 1\n", f"it holds a list, and {NO_KUBECONFIG}"),
+        ("clusters: 5\n", "clusters: expected a list of named entries, not 5"),
+        ("users: {a: 1}\n", "users: expected a list of named entries, not {'a': 1}"),
+        ("clusters: [\n", "2:1: not YAML: expected the node content, but found '<stream end>'"),
+    ],
 )
 def test_a_file_that_is_no_kubeconfig_is_named(
-    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
 ) -> None:
+    """The Kubernetes library walked any YAML as a kubeconfig: a CSV file said "'str' object
+    does not support item assignment", a list "list indices must be integers"."""
     kubeconfig = tmp_path / "not-a-kubeconfig"
     kubeconfig.write_text(text)
     assert status(world, kubeconfig) == 2
-    assert capsys.readouterr().err.startswith(
-        f"mlgitops status: error: cannot use the Kubernetes configuration {kubeconfig}: "
+    where = f"{kubeconfig}:" if said[0].isdigit() else f"{kubeconfig}: "
+    assert capsys.readouterr().err == (
+        f"mlgitops status: error: cannot use the Kubernetes configuration {where}{said}\n"
     )
 
 

@@ -43,6 +43,7 @@ def api_client(kubeconfig: Path | None, context: str | None) -> Any:
     path = kubeconfig or _default_kubeconfig()
     try:
         if path is not None:
+            _require_kubeconfig(path)
             return config.new_client_from_config(config_file=str(path), context=context)
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config()
@@ -56,6 +57,40 @@ def api_client(kubeconfig: Path | None, context: str | None) -> Any:
     raise BadInput(
         "no Kubernetes configuration: pass --kubeconfig, set $KUBECONFIG, or run in a cluster"
     )
+
+
+#: What the library walks a kubeconfig as, said where a file is of another shape.
+_SHAPE = "a kubeconfig is a mapping with clusters, contexts and users"
+
+
+def _require_kubeconfig(path: Path) -> None:
+    """A BadInput where ``path`` is not YAML (at its line and column), not a mapping, or
+    holds its clusters, contexts or users other than as a list: the library walks any YAML as
+    a kubeconfig and fails with a type error that names nothing."""
+    import yaml
+
+    from mlgitops import fsio
+
+    shown = f"cannot use the Kubernetes configuration {path}"
+    try:
+        doc = yaml.safe_load(fsio.read_file(path))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise BadInput(f"{shown}{where}: not YAML: {exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{shown}: not YAML: {exc}") from exc
+    if doc is None:
+        return  # empty: the library says what it lacks
+    if not isinstance(doc, dict):
+        held = "a list" if isinstance(doc, list) else "text" if isinstance(doc, str) else repr(doc)
+        raise BadInput(f"{shown}: it holds {held}, and {_SHAPE}")
+    for key in ("clusters", "contexts", "users"):
+        entries = doc.get(key)
+        if entries is not None and not (
+            isinstance(entries, list) and all(isinstance(e, dict) for e in entries)
+        ):
+            raise BadInput(f"{shown}: {key}: expected a list of named entries, not {entries!r:.80}")
 
 
 def _default_kubeconfig() -> Path | None:
