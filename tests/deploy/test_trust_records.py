@@ -545,6 +545,49 @@ def test_doctor_names_a_record_that_disagrees_with_the_registry(
     )
 
 
+def test_a_record_a_merge_brought_back_from_an_older_deploy_is_no_deploy_s_record(
+    world: World, mlflow_server: MlflowServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A branch from before the second deploy, merged into main with ``-s ours`` first, puts
+    the first deploy's record back. Git's history simplification followed the merge into the
+    branch and named the first deploy's commit as the record's writer: doctor called the
+    checkout of that merge one behind a later deploy ("pull"), and deploy would have taken
+    its record where the tip agreed. The writer on the default branch is the merge."""
+    uri, rel = mlflow_server.uri, f"manifests/{world.name}/overlays/staging/model.json"
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0  # v1 in staging
+    git(world.work, "pull", "-q", "origin", "main")
+    first = git(world.work, "rev-parse", "HEAD")
+    merge_a_change(world)
+    reviewed_run(uri, world.work, world.name)
+    assert deploy(world, uri) == 0  # v2
+    git(world.work, "pull", "-q", "origin", "main")
+    git(world.work, "checkout", "-q", "-b", "old", first)
+    git(world.work, "merge", "-q", "-s", "ours", "main", "-m", "Keep this branch's files")
+    git(world.work, "checkout", "-q", "main")
+    git(world.work, "merge", "-q", "--no-ff", "old", "-m", "Merge pull request #9")
+    merged = git(world.work, "rev-parse", "HEAD")
+    assert json.loads((world.work / rel).read_text())["version"] == "1"
+    git(world.work, "revert", "--no-edit", "-m", "1", merged)  # the tip agrees again
+    git(world.work, "push", "-q", "origin", "main")
+    git(world.work, "checkout", "-q", merged)
+    capsys.readouterr()
+    assert cli_run(world.work, "doctor", "--tracking-uri", uri) == 1
+    subject = f"deployed records of {world.name} at {merged[:12]}: "
+    lines = [
+        line.replace(subject, "")
+        for line in capsys.readouterr().out.splitlines()
+        if subject in line
+    ]
+    assert lines == [
+        f"fix   {rel} records version 1 as deployed to staging, where the registry's alias "
+        f"{world.name}@staging points at version 2: a merge changed the record (restore it "
+        "from Git's history), or the alias is behind it (the deploy, promote or rollback "
+        "that wrote it is still running, or failed to move it: run it again); deploy and "
+        "promote refuse it"
+    ]
+
+
 def test_an_older_merges_deploy_landing_after_a_newer_ones_does_not_replace_it(
     world: World,
     mlflow_server: MlflowServer,

@@ -329,7 +329,9 @@ def _pause(
     seconds = duration_seconds(pause)
     if not seconds:
         return lambda _: []
-    found = proc.git("log", "-1", "--format=%H %ct", "HEAD", "--", overlay.model_json, cwd=root)
+    found = proc.git(
+        "log", "-1", "--first-parent", "--format=%H %ct", "HEAD", "--", overlay.model_json, cwd=root
+    )
     commit, _, at = found.partition(" ")
     holds: dict[str, bool] = {}
 

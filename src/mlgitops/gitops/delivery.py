@@ -238,7 +238,7 @@ def point_alias(
     try:
         if record_at is not None:
             rel, at = record_at
-            writer = proc.git("log", "-1", "--format=%H", at, "--", rel, cwd=root)
+            writer = proc.git("log", "-1", "--first-parent", "--format=%H", at, "--", rel, cwd=root)
             if writer:
                 registry.set_version_tag(pipeline, version, COMMIT_TAG + writer, environment)
         registry.set_alias(pipeline, environment, version)

@@ -253,7 +253,7 @@ def _made_by_us(root: Path, registry: Registry, place: _Place) -> bool:
     commit, rel, _, name, env = place
     if not rel.endswith(f"/{MODEL_JSON}"):  # an overlay's model lines that disagree with
         return False  # their record: no deploy, promote or rollback writes such lines
-    writer = proc.git("log", "-1", "--format=%H", commit, "--", rel, cwd=root)
+    writer = proc.git("log", "-1", "--first-parent", "--format=%H", commit, "--", rel, cwd=root)
     text = proc.git_text(root, commit, rel)
     if text is None:
         return not writer
