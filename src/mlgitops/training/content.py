@@ -85,9 +85,10 @@ def _regular_file(path: Path, shown: str | None) -> BinaryIO:
     waiting, then asked what it is, so that nothing can swap it between the two."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            if stat.S_ISDIR(os.fstat(fd).st_mode):
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
             raise DataError(f"{shown or path}: is not a file")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
