@@ -217,16 +217,55 @@ def row_fingerprints(frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray
 
 
 def _canonical(values: pd.Series) -> pd.Series:
-    """Numbers and booleans as float64 (missing NaN), anything else as text (missing a marker)."""
+    """Numbers and booleans as float64 (missing NaN), a fraction a float32 holds as its
+    shortest decimal (:func:`float32_decimals`), anything else as text (missing a marker)."""
     import pandas as pd
 
     kind = values.dtype
+    if pd.api.types.is_float_dtype(kind):
+        as_float = values.astype("float64")
+        return pd.Series(float32_decimals(as_float.to_numpy()), index=values.index)
     if pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind):
         return values.astype("float64")
     text = _text_or_none(values)
     if text is not None:
         return text
     return values.map(lambda v: _MISSING if _missing(v) else str(v)).astype(object)
+
+
+def float32_decimals(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``values`` with each fraction that a float32 holds exactly as the shortest decimal
+    that float32 is read from (``1.2345670461654663``, float32's ``1.234567``, is
+    ``1.234567``): data written as float32 and read as float64 holds the same rows as the
+    decimals it was written from, as a CSV file writes them. Whole numbers, and values no
+    float32 holds (nearly every decimal read as float64), are left as they are.
+
+    The shortest of 1 to 9 significant digits that reads back as the same float32, the
+    nearest such decimal, as numpy's shortest repr of a float32 picks it."""
+    import numpy as np
+
+    out = values.copy()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        narrow = values.astype(np.float32)
+        held = (narrow.astype(np.float64) == values) & np.isfinite(values)
+        held &= values != np.floor(values)
+        index = np.flatnonzero(held)
+        if not index.size:
+            return out
+        x, target = values[index], narrow[index]
+        exponent = np.floor(np.log10(np.abs(x))).astype(np.int64)
+        left = np.ones(index.size, dtype=bool)
+        for digits in range(1, 10):
+            scale = digits - 1 - exponent  # decimals kept: may be negative
+            up = np.power(10.0, np.clip(scale, 0, None))
+            down = np.power(10.0, np.clip(-scale, 0, None))
+            decimal = np.where(scale >= 0, np.round(x * up) / up, np.round(x / down) * down)
+            found = left & (decimal.astype(np.float32) == target)
+            out[index[found]] = decimal[found]
+            left &= ~found
+            if not left.any():
+                break
+    return out
 
 
 def _text_or_none(values: pd.Series) -> pd.Series | None:

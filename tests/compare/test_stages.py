@@ -808,3 +808,30 @@ def test_absolute_gates_on_a_holdout_of_a_few_rows_are_not_evaluable(pr: PullReq
         "compare.min_rows (30)"
     )
     assert verdict["passed"] is False
+
+
+def test_data_stored_as_32_bit_floats_judges_as_the_decimals_they_hold(pr: PullRequest) -> None:
+    """The data as Parquet of float32, read as float64 (the schema coerces): 1.234567 is
+    1.2345670461654663 there, so no row was recognised as one the deployed model trained on,
+    and it was scored on its training rows as if unseen (the candidate failed its max_drop
+    against an in-sample score). Rows are recognised by the decimals a float32 holds."""
+    plain = pr.root / "data" / "shapes.csv"
+    frame = pr.data
+    narrow = frame.astype({c: "float32" for c in FEATURES})
+    narrow.to_parquet(pr.root / "data" / "shapes.parquet", index=False)
+    plain.unlink()
+    schema = pr.root / "schemas" / "shapes.yaml"
+    schema.write_text(schema.read_text() + "coerce: true\n")
+    pr.spec("path: data/shapes.csv", "path: data/shapes.parquet")
+    code, out = pr.run()
+    assert code == 0, out
+    stored = pr.verdict()
+    assert not any("as they were" in note for note in stored["comparison"]["notes"]), stored
+    frame.to_csv(plain, index=False)
+    (pr.root / "data" / "shapes.parquet").unlink()
+    pr.spec("path: data/shapes.parquet", "path: data/shapes.csv")
+    code, out = pr.run()
+    assert code == 0, out
+    written = pr.verdict()
+    assert stored["holdout"]["compared"] == written["holdout"]["compared"]
+    assert stored["holdout"]["excluded"] == written["holdout"]["excluded"]

@@ -94,3 +94,30 @@ def test_columns_a_schema_wide_dtype_judges_but_does_not_declare_are_no_features
     repo = load_repo(tmp_path)
     found = load_split(repo.root, repo.pipeline("p"), tmp_path)
     assert (found.features, list(found.train.columns)) == (("x",), ["__row__", "x", "y"])
+
+
+def test_a_float32_fraction_is_the_decimal_numpy_writes_it_as() -> None:
+    """:func:`float32_decimals` against numpy's shortest repr of the same float32s, over
+    magnitudes from 1e-8 to 1e8; decimals read as float64, and whole numbers, unchanged."""
+    from mlgitops.features import float32_decimals
+
+    rng = np.random.default_rng(7)
+    scaled = rng.normal(size=50_000) * 10.0 ** rng.integers(-8, 9, 50_000)
+    narrow = np.concatenate([scaled, np.round(rng.normal(size=20_000), 6)]).astype(np.float32)
+    expected = [
+        float(v) if v == np.floor(v) else float(np.format_float_positional(v, unique=True))
+        for v in narrow
+    ]
+    assert float32_decimals(narrow.astype(np.float64)).tolist() == expected
+    decimals = np.round(rng.normal(size=20_000) * 100, 4)
+    wide = np.concatenate([decimals, [0.5, 3.0, 2.0**30, -0.0, np.inf, np.nan, 1e300]])
+    np.testing.assert_array_equal(float32_decimals(wide), wide)
+
+
+def test_rows_written_as_float32_have_the_fingerprints_of_their_decimals() -> None:
+    frame = pd.DataFrame({"x": [1.234567, -0.1, 17.99, 2.5], "y": [0, 1, 0, 1]})
+    narrow = frame.astype({"x": "float32"}).astype({"x": "float64"})
+    assert narrow["x"].tolist() != frame["x"].tolist()
+    assert row_fingerprints(narrow, ["x", "y"]).tolist() == (
+        row_fingerprints(frame, ["x", "y"]).tolist()
+    )
