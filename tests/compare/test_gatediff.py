@@ -42,7 +42,25 @@ def test_a_holdout_of_the_pull_request_s_own_file_is_named() -> None:
     )
     head = replace(base, data=data)
     assert changes(base, head) == [
-        "data.split.stratify true -> false",
+        f"data.split.seed {base.data.split.seed} removed",
+        "data.split.stratify true removed",
+        f"data.split.test_size {base.data.split.test_size:g} removed",
+        "data.test_path data/mine.csv added",
+    ]
+
+
+def test_a_split_that_no_longer_draws_the_holdout_is_named_as_removed_not_changed() -> None:
+    """A pull request that replaces ``split`` by ``test_path`` leaves the split's defaults in
+    the spec it reads: the note said ``data.split.seed 7 -> 42``, a seed nothing draws by."""
+    base = load_repo(PROJECT).pipeline("tumors")
+    drawn = replace(base.data.split, seed=7, test_size=0.25)
+    base = replace(base, data=replace(base.data, split=drawn))
+    default = load_repo(PROJECT).pipeline("tumors").data.split
+    head = replace(base, data=replace(base.data, test_path="data/mine.csv", split=default))
+    assert changes(base, head) == [
+        "data.split.seed 7 removed",
+        "data.split.stratify true removed",
+        "data.split.test_size 0.25 removed",
         "data.test_path data/mine.csv added",
     ]
 

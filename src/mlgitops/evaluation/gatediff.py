@@ -46,10 +46,11 @@ def settings(pipeline: Pipeline) -> dict[str, str]:
     if not compare.require_training_rows:
         out["compare.require_training_rows"] = "false"
     split = pipeline.data.split
-    out["data.split.test_size"] = f"{split.test_size:g}"
-    out["data.split.seed"] = str(split.seed)
-    out["data.split.stratify"] = "true" if split.stratify else "false"
-    if split.key:
+    if pipeline.data.test_path is None:  # else the file is the holdout: nothing is drawn
+        out["data.split.test_size"] = f"{split.test_size:g}"
+        out["data.split.seed"] = str(split.seed)
+        out["data.split.stratify"] = "true" if split.stratify else "false"
+    if split.key:  # (with a test file too: the rows of the data it holds are left out)
         out["data.split.key"] = ", ".join(split.key)
     out["data.target"] = pipeline.data.target
     if pipeline.data.test_path is not None:
