@@ -359,6 +359,7 @@ def test_a_report_an_earlier_push_left_says_the_inputs_are_now_unchanged(
     failed = fixture("verdict.json")
     failed["passed"] = False
     failed["gates"][2].update(status="fail", value=0.8, reason="0.8 < 0.85")
+    failed["counts"].update({"pass": 2, "fail": 1})
     report_repo.write(verdict=failed)
     github_env(github_server.api_url, "pull_request", pull_request_event(7), github_server.token)
     assert report(report_repo) == 0
@@ -535,6 +536,7 @@ def test_a_slice_gap_gate_without_a_threshold_shows_a_dash(
             "judge": None,
         }
     )
+    verdict["counts"]["pass"] += 1
     report_repo.full()
     report_repo.write(verdict=verdict)
     assert report(report_repo, "--sha", HEAD) == 0
@@ -640,6 +642,39 @@ def test_a_verdict_number_no_float_holds_is_bad_input_naming_it(
         "",
         f"mlgitops report: error: .mlgitops/tumors/verdict.json: at metrics[0].{field}: a "
         f"number of 401 digits {FLOATLESS}\n",
+    )
+    assert not (report_repo.handoff / "report.md").exists()
+
+
+@pytest.mark.parametrize("change", ["counts", "no gates", "passed"])
+def test_a_verdict_whose_counts_or_outcome_are_not_its_gates_is_bad_input(
+    report_repo: ReportRepo, capsys: pytest.CaptureFixture[str], change: str
+) -> None:
+    """The headline and the status show ``counts`` and ``passed``, never recounted: a verdict
+    that said ``all 10000000000000000000000000000000000000000 gates passed`` over no gates,
+    or passed with a failed gate, was shown as it said."""
+    report_repo.full()
+    path = report_repo.handoff / "verdict.json"
+    doc = json.loads(path.read_text("utf-8"))
+    tally = dict(doc["counts"])
+    if change == "counts":
+        doc["counts"]["pass"] = 10**40
+        said = f"at counts: {doc['counts']} is not the tally of its gates ({tally})"
+    elif change == "no gates":
+        doc["gates"] = []
+        none = dict.fromkeys(tally, 0)
+        said = f"at counts: {tally} is not the tally of its gates ({none})"
+    else:
+        doc["gates"][0]["status"] = "fail"
+        assert doc["passed"] is True
+        doc["counts"]["pass"] -= 1
+        doc["counts"]["fail"] += 1
+        said = "at passed: true, where a gate fails the verdict (roc_auc min)"
+    path.write_text(json.dumps(doc), "utf-8")
+    assert report(report_repo, "--sha", HEAD) == 2
+    assert capsys.readouterr() == (
+        "",
+        f"mlgitops report: error: .mlgitops/tumors/verdict.json: {said}\n",
     )
     assert not (report_repo.handoff / "report.md").exists()
 

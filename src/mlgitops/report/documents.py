@@ -155,9 +155,37 @@ def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
         raise BadInput(f"{shown}: expected a JSON object")
     _unicode(doc, shown)
     _check(doc, _schema(kind), shown)
+    if kind == "verdict":
+        _tallied(doc, shown)
     if doc.get("pipeline", pipeline) != pipeline:
         raise BadInput(f"{shown}: is for pipeline {doc.get('pipeline')!r}, not {pipeline!r}")
     return doc
+
+
+def _tallied(doc: dict[str, Any], shown: str) -> None:
+    """BadInput where a verdict's ``counts`` are not the tally of its gates, or ``passed`` is
+    not what its gates decide: the headline and the status show both as written."""
+    from mlgitops.evaluation.evidence import NOT_EVALUABLE
+    from mlgitops.evaluation.gates import FAIL, STATUSES
+
+    gates = doc["gates"]
+    tally = {status: sum(g["status"] == status for g in gates) for status in STATUSES}
+    tally["allowed"] = sum(bool(g["allowed"]) for g in gates)
+    counts = doc["counts"]  # (its schema: these keys and no others)
+    tally = {key: tally[key] for key in counts}
+    if counts != tally:
+        raise BadInput(f"{shown}: at counts: {counts} is not the tally of its gates ({tally})")
+    blocking = [
+        f"{g['metric']} {g['condition']}"
+        for g in gates
+        if g["status"] == FAIL or (g["status"] == NOT_EVALUABLE and not g["allowed"])
+    ]
+    if doc["passed"] and blocking:
+        raise BadInput(
+            f"{shown}: at passed: true, where a gate fails the verdict ({', '.join(blocking)})"
+        )
+    if not doc["passed"] and not blocking:
+        raise BadInput(f"{shown}: at passed: false, where no gate fails the verdict")
 
 
 def _unicode(doc: dict[str, Any], shown: str) -> None:
