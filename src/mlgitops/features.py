@@ -198,31 +198,49 @@ def _is_categorical(dtype: str, values: pd.Series | None) -> bool:
     return not (pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind))
 
 
-def row_fingerprints(frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray[np.uint64]:
+def row_fingerprints(
+    frame: pd.DataFrame, columns: Sequence[str], *, decimals: bool = True
+) -> npt.NDArray[np.uint64]:
     """One 64-bit fingerprint per row over ``columns`` (all must be in ``frame``).
 
     Values are compared as numbers when they are numbers (int and float alike),
     else as text; a missing value is its own value. Column order does not matter.
+    ``decimals``: a fraction a float32 holds is the decimal it is read from
+    (:func:`float32_decimals`); False: as float64 holds it, as runs recorded their rows
+    before (:func:`as_written`).
     """
     import numpy as np
     import pandas as pd
 
     # hash_pandas_object combines columns by position: a fixed (sorted) order
     ordered = sorted(columns)
-    normal = pd.DataFrame({name: _canonical(frame[name]) for name in ordered}, index=frame.index)
+    normal = pd.DataFrame(
+        {name: _canonical(frame[name], decimals) for name in ordered}, index=frame.index
+    )
     # categorize: each distinct text hashed once, the same hashes (text features are mostly
     # categories: a quarter of the time of hashing every value)
     hashed = pd.util.hash_pandas_object(normal, index=False, categorize=True)
     return np.asarray(hashed, dtype=np.uint64)
 
 
-def _canonical(values: pd.Series) -> pd.Series:
+def as_written(frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray[np.uint64] | None:
+    """The fingerprints of runs that recorded float32 fractions as float64 holds them (before
+    :func:`float32_decimals`), where they may differ from :func:`row_fingerprints`: a
+    deployed model's recorded rows are matched both ways. None where no column is of floats."""
+    import pandas as pd
+
+    if not any(pd.api.types.is_float_dtype(frame[name].dtype) for name in columns):
+        return None
+    return row_fingerprints(frame, columns, decimals=False)
+
+
+def _canonical(values: pd.Series, decimals: bool = True) -> pd.Series:
     """Numbers and booleans as float64 (missing NaN), a fraction a float32 holds as its
     shortest decimal (:func:`float32_decimals`), anything else as text (missing a marker)."""
     import pandas as pd
 
     kind = values.dtype
-    if pd.api.types.is_float_dtype(kind):
+    if decimals and pd.api.types.is_float_dtype(kind):
         as_float = values.astype("float64")
         return pd.Series(float32_decimals(as_float.to_numpy()), index=values.index)
     if pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind):

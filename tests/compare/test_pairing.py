@@ -143,6 +143,31 @@ def test_rows_the_deployed_model_trained_on_are_left_out() -> None:
     assert kept.tolist() == list(range(20, 60))
 
 
+@pytest.mark.parametrize("stored", ["float32", "float64"])
+def test_rows_recorded_with_float32_fractions_as_written_are_still_left_out(stored: str) -> None:
+    """A deployed model whose run recorded its rows' fingerprints over float32 fractions as
+    float64 holds them (``50.12300109863281``), before they were read as the decimals they
+    are (``50.123``): its training rows are still left out, and still recognised."""
+    frame = _frame().astype({"income": "float32"}).astype({"income": stored})
+    columns = ("age", "income", "zip", "y")
+    features = columns[:3]
+    before = TrainingRows(
+        row_fingerprints(frame.iloc[0:60], columns, decimals=False),
+        columns,
+        row_fingerprints(frame.iloc[0:60], features, decimals=False),
+        features,
+    )
+    # (a fraction of few binary digits, 47.125, is the same both ways)
+    assert (row_fingerprints(frame.iloc[0:60], columns) != before.fingerprints).sum() > 50
+    holdout = frame.iloc[40:].reset_index(drop=True)
+    kept, excluded, relabelled = unseen_rows(holdout, before, row_fingerprints)
+    assert (excluded, relabelled, kept.tolist()) == (20, 0, list(range(20, 60)))
+    # the holdout holds 20 of them (the candidate's rows, recorded now, hold none)
+    candidate = _with_inputs(frame, slice(60, 100))
+    found = recognised(holdout, before, candidate, row_fingerprints)
+    assert found is not None and (found.whole, found.total) == (20, 60)
+
+
 def _with_inputs(frame: pd.DataFrame, rows: slice) -> TrainingRows:
     features = ("age", "income", "zip")
     full = _training(frame, rows)

@@ -169,14 +169,25 @@ def unseen_rows(
     if missing:
         raise KeyError(missing[0])
     theirs = frame.astype(dict.fromkeys(narrow, "float32")) if narrow else frame
-    ours = np.asarray(fingerprint(theirs, list(training.columns)), dtype=np.uint64)
-    seen = np.isin(ours, np.asarray(training.fingerprints, dtype=np.uint64))
+    seen = recorded_in(theirs, training.columns, training.fingerprints, fingerprint)
     by_inputs = np.zeros(len(seen), dtype=bool)
     if has_inputs(training, frame) and candidate is not None and has_inputs(candidate, frame):
-        deployed = _seen_inputs(theirs, training, fingerprint)
+        deployed = recorded_in(theirs, training.input_columns, training.inputs, fingerprint)
         by_inputs = deployed & ~seen & ~_seen_inputs(frame, candidate, fingerprint)
     kept: Array = np.flatnonzero(~(seen | by_inputs))
     return kept, int(seen.sum()), int(by_inputs.sum())
+
+
+def recorded_in(frame: Any, columns: Sequence[str], recorded: Any, fingerprint: Fingerprint) -> Any:
+    """Which rows of ``frame`` a deployed model's run recorded (``recorded``, fingerprints over
+    ``columns``): by their fingerprints, or as runs wrote float32 fractions before they were
+    read as decimals (:func:`mlgitops.features.as_written`)."""
+    from mlgitops.features import as_written
+
+    known = np.asarray(recorded, dtype=np.uint64)
+    found = np.isin(np.asarray(fingerprint(frame, list(columns)), dtype=np.uint64), known)
+    written = as_written(frame, columns)
+    return found if written is None else found | np.isin(written, known)
 
 
 def _seen_inputs(frame: Any, rows: TrainingRows, fingerprint: Fingerprint) -> Any:

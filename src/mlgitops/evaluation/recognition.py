@@ -86,17 +86,28 @@ def recognised(
     if candidate is None or narrow or sorted(candidate.columns) != sorted(training.columns):
         return None  # a fingerprint is over a set of columns, whatever their order
     whole = np.asarray(training.fingerprints, dtype=np.uint64)
-    held = np.asarray(fingerprint(frame, list(training.columns)), dtype=np.uint64)
-    found = np.isin(whole, np.concatenate([_u64(candidate.fingerprints), held]))
+    held = _both(frame, training.columns, fingerprint)
+    found = np.isin(whole, np.concatenate([_u64(candidate.fingerprints), *held]))
     by_inputs = np.zeros(len(whole), dtype=bool)
     same = sorted(candidate.input_columns) == sorted(training.input_columns)
     if same and has_inputs(training, frame) and has_inputs(candidate, frame):
-        given = np.asarray(fingerprint(frame, list(training.input_columns)), dtype=np.uint64)
-        inputs = np.concatenate([_u64(candidate.inputs), given])
+        given = _both(frame, training.input_columns, fingerprint)
+        inputs = np.concatenate([_u64(candidate.inputs), *given])
         by_inputs = np.isin(_u64(training.inputs), inputs) & ~found
     kept = np.unique(whole[found])
     retargeted = np.setdiff1d(np.unique(whole[by_inputs]), kept)
     return Recognised(len(kept), len(retargeted), len(np.unique(whole)))
+
+
+def _both(frame: Any, columns: Sequence[str], fingerprint: Fingerprint) -> list[Any]:
+    """``frame``'s fingerprints over ``columns``, and as runs recorded float32 fractions
+    before they were read as decimals (:func:`mlgitops.features.as_written`), where those
+    may differ: the deployed model's rows may be recorded either way."""
+    from mlgitops.features import as_written
+
+    held = [_u64(fingerprint(frame, list(columns)))]
+    written = as_written(frame, columns)
+    return held if written is None else [*held, _u64(written)]
 
 
 def _u64(values: Any) -> Any:
