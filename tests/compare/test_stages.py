@@ -490,19 +490,21 @@ def test_numbers_written_with_digit_grouping_judge_as_the_numbers_they_are(
     ``float64``, reads them, where pandas and pyarrow read the column as text: the verdict
     and the training rows are those of the same numbers written plainly."""
     frame = pr.data
-    frame["f0"] = (frame["f0"] * 10_000).round(3)
+    frame["f6"] = (frame["f0"] * 10_000).round(3)  # a column the deployed model does not take
+    key = "key: [f0, f1, f2, f3, f4, f5, y]"  # the rows keep their sides
+    pr.spec("split: {test_size: 0.3, seed: 42}", f"split: {{test_size: 0.3, seed: 42, {key}}}")
     write_data(pr.root, frame)
-    judged, _ = pr.run()  # (the deployed model never saw f0 so large: its gates may fail)
+    judged, _ = pr.run()
     plain = pr.verdict()
-    grouped = frame.astype({"f0": object})
-    grouped["f0"] = [f"{v:_}" for v in frame["f0"]]
-    assert grouped["f0"].str.contains("_").sum() > len(frame) // 4
+    grouped = frame.astype({"f6": object})
+    grouped["f6"] = [f"{v:_}" for v in frame["f6"]]
+    assert grouped["f6"].str.contains("_").sum() > len(frame) // 4
     write_data(pr.root, grouped)
     code, out = pr.run()
     assert code == judged, out
     written = pr.verdict()
     assert json.loads(pr.output("validation.json"))["passed"] is True
-    assert {"name": "f0", "dtype": "float64"} in json.loads(pr.output("train.json"))["features"]
+    assert {"name": "f6", "dtype": "float64"} in json.loads(pr.output("train.json"))["features"]
     assert_same_judgement(plain, written)
 
 

@@ -679,3 +679,57 @@ def test_gates_the_pull_request_leaves_as_they_are_add_no_note(pr: PullRequest) 
     pr.spec("{n_estimators: 40, random_state: 0}", "{n_estimators: 60, random_state: 0}")
     code, out = pr.run()
     assert (code, pr.verdict()["comparison"]["notes"]) == (0, []), out
+
+
+OUTSIDE = "the deployed model is given inputs outside those it was trained on in"
+
+
+def test_a_feature_in_other_units_on_every_row_makes_the_relative_gates_not_evaluable(
+    pr: PullRequest,
+) -> None:
+    """``f0`` ten times larger on every row: the deployed model, given inputs far outside
+    those it learned from, scored like a coin, and the candidate passed as a significant
+    improvement (roc_auc +0.3). Nothing in the rows says whether the world or only the data
+    changed; the spec may allow the comparison."""
+    after = pr.data
+    after["f0"] = after["f0"] * 10
+    write_data(pr.root, after)
+    code, out = pr.run()
+    verdict = pr.verdict()
+    gate = _max_drop(verdict)
+    assert (code, gate["status"]) == (1, "not_evaluable"), out
+    assert OUTSIDE in gate["reason"]
+    assert "f0: outside " in gate["reason"] and "more than a quarter" in gate["reason"]
+    report = pr.output("report.md")
+    assert "outside those it was trained on" in report
+    pr.spec("compare:\n", "compare:\n  allow_not_evaluable: true\n")
+    code, out = pr.run()
+    assert code == 0, out
+    assert _max_drop(pr.verdict())["allowed"] is True
+
+
+def test_a_few_rows_outside_the_deployed_model_s_training_data_are_named_in_a_note(
+    pr: PullRequest,
+) -> None:
+    """One row in ten with ``f1`` far past any value the deployed model was trained on (a
+    check loosened, a new kind of input): compared, and named."""
+    after = pr.data
+    far = np.arange(len(after)) % 10 == 3
+    after.loc[far, "f1"] = 40.0
+    write_data(pr.root, after)
+    code, out = pr.run()
+    verdict = pr.verdict()
+    assert _max_drop(verdict)["status"] in ("pass", "fail"), out
+    [note] = [n for n in verdict["comparison"]["notes"] if n.startswith(OUTSIDE)]
+    assert re.search(r"\(f1: outside -?[0-9.]+ to [0-9.]+, the range it was trained on in", note)
+    assert "f0" not in note
+
+
+def test_rows_added_from_the_same_source_are_compared_with_no_such_note(pr: PullRequest) -> None:
+    """Fresh rows of the same data: inside what the deployed model was trained on."""
+    more = generated(2100).iloc[1500:]
+    write_data(pr.root, pd.concat([pr.data, more], ignore_index=True))
+    code, out = pr.run()
+    notes = pr.verdict()["comparison"]["notes"]
+    assert not [n for n in notes if n.startswith(OUTSIDE)], notes
+    assert code in (0, 1), out

@@ -131,15 +131,20 @@ def as_float(series: pd.Series) -> npt.NDArray[np.float64]:
 
 def category_counts(series: pd.Series) -> pd.Series:
     """Non-null values as strings -> how often each occurs, most frequent first (ties by name)."""
-    from pandas.api import types
-
     counts = series.value_counts(dropna=True, sort=False)
-    index = counts.index
-    if types.is_float_dtype(index.dtype) and bool((index == index.astype("int64")).all()):
-        index = index.astype("int64")  # integer codes read as floats (a column with gaps)
-    counts.index = index.astype(str)
+    counts.index = category_names(counts.index)
     merged = counts.groupby(level=0, sort=True).sum().astype("int64")
     return merged.sort_values(ascending=False, kind="stable")
+
+
+def category_names(values: pd.Index) -> pd.Index:
+    """Distinct category values as the text a reference names them by (integer codes read
+    as floats, in a column with gaps, as the integers)."""
+    from pandas.api import types
+
+    if types.is_float_dtype(values.dtype) and bool((values == values.astype("int64")).all()):
+        values = values.astype("int64")
+    return values.astype(str)
 
 
 def _numeric(name: str, series: pd.Series, bins: int, grid: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from mlgitops.errors import DataError
 from mlgitops.evaluation.apart import Outputs
+from mlgitops.evaluation.domain import outside
 from mlgitops.evaluation.inputs import (
     InputColumn,
     NotEvaluable,
@@ -57,6 +58,8 @@ class DeployedModel:
     training: TrainingRows | None
     #: the task it was judged as when it was deployed (None: not known)
     task: str | None = None
+    #: its run's reference profile of its training data (None: its run has none)
+    reference: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,13 @@ def against_deployed(
     if comparison.retargeted is not None:
         refused = comparison.refused(comparison.retargeted)
         return BaselineScores(None, rows, replace(refused, compared_rows=0))
+    names = [i.name for i in inputs]
+    domain = outside(frame.iloc[rows].reset_index(drop=True), deployed.reference, names)
+    if domain is not None and domain.refused:
+        refused = comparison.refused(domain.reason())
+        return BaselineScores(None, rows, replace(refused, compared_rows=0))
+    if domain is not None:
+        comparison = replace(comparison, notes=(*comparison.notes, domain.note()))
     return BaselineScores(predictions, rows, comparison)
 
 

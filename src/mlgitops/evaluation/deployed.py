@@ -41,7 +41,22 @@ def load_model(record: ProvenanceRecord, tracking_uri: str, source: str) -> Depl
         raise
     _removed_with(model, folder)  # a pyfunc model may read its files while it predicts
     training = training_rows(record, tracking_uri, source) if record.run_id else None
-    return DeployedModel(model, signature_of(info), training, task_of(record))
+    reference = reference_of(record, tracking_uri, source)
+    return DeployedModel(model, signature_of(info), training, task_of(record), reference)
+
+
+def reference_of(record: ProvenanceRecord, tracking_uri: str, source: str) -> dict[str, Any] | None:
+    """The deployed model's run's reference profile of its training data (None: it has
+    none), held to the digest deploy recorded (``reference_digest``): what it is judged to
+    have been trained on must not be the pull request credentials' choice."""
+    from mlgitops.drift.sources import Deployed, reference_from_run
+
+    if not record.run_id:
+        return None
+    found = reference_from_run(
+        tracking_uri, Deployed(record.run_id, source, record.reference_digest)
+    )
+    return None if found is None else found.profile
 
 
 def task_of(record: ProvenanceRecord) -> str | None:

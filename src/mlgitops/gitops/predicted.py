@@ -129,7 +129,7 @@ def read_deployed(
     another model's or on another holdout."""
     from mlgitops.evaluation.apart import ModelFailed, read_outputs
     from mlgitops.evaluation.assess import DeployedModel, Recorded
-    from mlgitops.evaluation.deployed import deployed_info, task_of, training_rows
+    from mlgitops.evaluation.deployed import deployed_info, reference_of, task_of, training_rows
 
     folder = into / DEPLOYED
     about = _about(folder, DEPLOYED, pipeline, key)
@@ -154,7 +154,8 @@ def read_deployed(
     deployed_info(record, tracking_uri, source)  # its run is not deleted
     training = training_rows(record, tracking_uri, source) if record.run_id else None
     recorded = Recorded(outputs, None if refused is None else str(refused), names)
-    return DeployedModel(recorded, signature, training, task_of(record))
+    reference = reference_of(record, tracking_uri, source)
+    return DeployedModel(recorded, signature, training, task_of(record), reference)
 
 
 def _signature(path: Path, about: dict[str, Any]) -> tuple[InputColumn, ...] | None:
