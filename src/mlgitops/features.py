@@ -262,14 +262,14 @@ def float32_decimals(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]
     nearest such decimal, as numpy's shortest repr of a float32 picks it."""
     import numpy as np
 
-    out = values.copy()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         narrow = values.astype(np.float32)
-        held = (narrow.astype(np.float64) == values) & np.isfinite(values)
-        held &= values != np.floor(values)
-        index = np.flatnonzero(held)
+        index = np.flatnonzero(narrow == values)  # (NaN is not; infinity is whole)
+        if index.size:
+            index = index[values[index] != np.floor(values[index])]
         if not index.size:
-            return out
+            return values
+        out = values.copy()
         x, target = values[index], narrow[index]
         exponent = np.floor(np.log10(np.abs(x))).astype(np.int64)
         left = np.ones(index.size, dtype=bool)
