@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from mlgitops.record import record
 
@@ -43,6 +44,14 @@ def read_file(path: Path) -> bytes:
     OSError whose ``strerror`` says what it is: IsADirectoryError for a folder,
     :class:`NotAFile` for a device or pipe that a link in a pull request can name
     (``/dev/zero`` never ends; a pipe blocks until written)."""
+    with open_regular(path) as handle:
+        return handle.read()
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """The regular file at ``path`` (a link followed), opened for reading; :func:`read_file`'s
+    errors for anything else. Opened without waiting (a pipe would wait for a writer), then
+    asked what it is, so that nothing can swap it between the two."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         mode = os.fstat(fd).st_mode
@@ -50,10 +59,11 @@ def read_file(path: Path) -> bytes:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(mode):
             raise NotAFile(errno.EINVAL, "not a regular file", str(path))
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    finally:
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
 
 
 #: Why a file of the repository that is a link out of it is not read.

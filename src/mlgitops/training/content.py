@@ -21,16 +21,13 @@ Definition (docs/train.md, "Cache semantics")::
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
-import stat
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from mlgitops import __version__
+from mlgitops import __version__, fsio
 from mlgitops.errors import DataError
 from mlgitops.record import asdict
 from mlgitops.results import Hashes
@@ -63,7 +60,7 @@ def sha256_file(
     ``shown``: its name in errors (the path as the spec gives it; else ``path``)."""
     digest = hashlib.sha256()
     try:
-        with _regular_file(path, shown) as handle:
+        with fsio.open_regular(path) as handle:
             chunk = handle.read(_CHUNK)
             if first is not None:
                 first(chunk)
@@ -72,29 +69,13 @@ def sha256_file(
                 chunk = handle.read(_CHUNK)
     except FileNotFoundError as exc:
         raise DataError(f"{shown or path}: no such file") from exc
+    except fsio.NotAFile as exc:  # a pipe or a device: it would wait for a writer or never end
+        raise DataError(f"{shown or path}: is not a file") from exc
     except IsADirectoryError as exc:
         raise DataError(f"{shown or path}: is a folder, expected a file") from exc
     except OSError as exc:  # permissions, a device that fails
         raise DataError(f"{shown or path}: cannot be read ({exc.strerror or exc})") from exc
     return digest.hexdigest()
-
-
-def _regular_file(path: Path, shown: str | None) -> BinaryIO:
-    """``path`` opened for reading where it is a regular file (after links); a DataError where
-    it is a pipe or a device, which would wait for a writer or never end. Opened without
-    waiting, then asked what it is, so that nothing can swap it between the two."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        if not stat.S_ISREG(mode):
-            raise DataError(f"{shown or path}: is not a file")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def training_spec(pipeline: Pipeline) -> dict[str, Any]:
