@@ -22,7 +22,7 @@ import requests
 
 from mlgitops.drift.profile import dumps_reference
 from mlgitops.training.tracking import open_tracking
-from tests.deploy.test_deploy import deploy, versions
+from tests.deploy.test_deploy import deploy, merge_a_change, versions
 from tests.deploy.world import (
     World,
     cli_run,
@@ -173,6 +173,38 @@ def test_drift_refuses_a_reference_changed_after_the_deploy(
         "run's mlgitops/reference.json, or pass the reference with --reference FILE\n"
     )
     assert not drift_json.exists()
+
+
+def test_compare_refuses_a_reference_changed_after_the_deploy(
+    world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """compare judges what the deployed model was given against its run's reference: one the
+    pull request's MLflow credentials rewrote (here, with no features, so that nothing would
+    count as outside them) stops it, in compare's words (drift's spoke of drift and of its
+    --reference option)."""
+    uri = mlflow_server.uri
+    deployed_review(world, uri, on_github.state, pr=12)
+    folder = world.work / ".mlgitops" / world.name
+    logged = (folder / "reference.json").read_bytes()
+    run_id = json.loads((folder / "train.json").read_text())["run_id"]
+    git(world.work, "pull", "-q", "origin", "main")
+    merge_a_change(world)
+    assert cli_run(world.work, "train", world.name, "--tracking-uri", uri) == 0
+    _swap_reference(world, uri, run_id, _without_features(logged))
+    capsys.readouterr()
+    assert cli_run(world.work, "compare", world.name, "--tracking-uri", uri) == 2
+    where = f"origin/main:manifests/{world.name}/overlays/staging/model.json"
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"mlgitops compare: error: artifact mlgitops/reference.json of MLflow run {run_id} "
+        f"(from {where}) has digest sha256:"
+    )
+    assert err.endswith(
+        f", but {where} records {_sha256(logged)}, the reference deploy checked: it changed "
+        "after the model was deployed, so nothing can be judged against it; restore the run's "
+        "mlgitops/reference.json\n"
+    )
 
 
 def test_a_merged_record_that_names_another_reference_digest_is_refused(

@@ -86,7 +86,16 @@ def deployed_run(repo: Path, pipeline: Pipeline) -> Deployed | None:
     return Deployed(record.run_id, rel, record.reference_digest, record)
 
 
-def reference_from_run(tracking_uri: str, deployed: Deployed) -> Reference | None:
+#: What drift says to do with a reference changed after the deploy.
+DRIFT_REMEDY = (
+    "so no drift can be judged against it; restore the run's mlgitops/reference.json, or "
+    "pass the reference with --reference FILE"
+)
+
+
+def reference_from_run(
+    tracking_uri: str, deployed: Deployed, remedy: str = DRIFT_REMEDY
+) -> Reference | None:
     """The deployed run's ``reference.json`` artifact; None when the run has none and its
     record names no digest. Where the record names one (deploy checked the run's
     ``mlgitops/reference.json`` against the merged data's profile), that file is read and
@@ -107,7 +116,7 @@ def reference_from_run(tracking_uri: str, deployed: Deployed) -> Reference | Non
             data = _artifact_with_mlflow(tracking_uri, run_id, path)
         what = f"artifact {path} of MLflow run {run_id}"
         if deployed.reference_digest:
-            _held_to_record(data, deployed, f"{what} ({shown})")
+            _held_to_record(data, deployed, f"{what} ({shown})", remedy)
         if data is not None:
             return Reference(load_reference(jsondoc.text(data, what), what), what)
     return None
@@ -127,15 +136,13 @@ def _held_to_registry(uri: str, record: ProvenanceRecord, rel: str) -> None:
         raise BadInput(problem)
 
 
-def _held_to_record(data: bytes | None, deployed: Deployed, what: str) -> None:
+def _held_to_record(data: bytes | None, deployed: Deployed, what: str, remedy: str) -> None:
     """BadInput unless ``data`` is the reference whose digest the deployed record holds."""
     now = "is missing" if data is None else f"has digest {bytes_digest(data)}"
     if data is None or bytes_digest(data) != deployed.reference_digest:
         raise BadInput(
             f"{what} {now}, but {deployed.record} records {deployed.reference_digest}, the "
-            "reference deploy checked: it changed after the model was deployed, so no drift "
-            f"can be judged against it; restore the run's {ARTIFACT_PATHS[1]}, or pass the "
-            "reference with --reference FILE"
+            f"reference deploy checked: it changed after the model was deployed, {remedy}"
         )
 
 

@@ -53,9 +53,9 @@ def reference_of(record: ProvenanceRecord, tracking_uri: str, source: str) -> di
 
     if not record.run_id:
         return None
-    found = reference_from_run(
-        tracking_uri, Deployed(record.run_id, source, record.reference_digest)
-    )
+    remedy = "so nothing can be judged against it; restore the run's mlgitops/reference.json"
+    deployed = Deployed(record.run_id, source, record.reference_digest)
+    found = reference_from_run(tracking_uri, deployed, remedy)
     return None if found is None else found.profile
 
 
