@@ -8,9 +8,12 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
 
 from mlgitops.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 
 @record
