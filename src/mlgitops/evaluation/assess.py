@@ -168,7 +168,8 @@ def against_deployed(
         return BaselineScores(None, rows, replace(refused, compared_rows=0))
     names = [i.name for i in inputs]
     domain = outside(frame.iloc[rows].reset_index(drop=True), deployed.reference, names)
-    if domain is not None and domain.refused:
+    allowed = pipeline.compare.allow_unseen_inputs
+    if domain is not None and domain.refused and not allowed:
         refused = comparison.refused(domain.reason())
         return BaselineScores(None, rows, replace(refused, compared_rows=0))
     if domain is not None:

@@ -8,7 +8,7 @@ and the requests did not (other units, a recomputed feature, renamed categories)
 scores say more of the change than of either model, and the candidate will be served other
 inputs than it was judged on. Nothing in the rows tells which: a few such rows are named in
 a note, and where more than a quarter of the compared rows hold one, the relative gates are
-not evaluable unless the spec allows it.
+not evaluable unless the spec allows it (``compare.allow_unseen_inputs``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Domain:
             f"of the {self.compared} compared rows ({self._listed()}): more than a quarter, so "
             "its scores say more of the change in the data (other units, a recomputed feature, "
             "renamed categories) than of either model; where the world changed and the "
-            "requests it serves with it, allow the comparison (compare.allow_not_evaluable)"
+            "requests it serves with it, allow the comparison (compare.allow_unseen_inputs: true)"
         )
 
 

@@ -45,6 +45,8 @@ def settings(pipeline: Pipeline) -> dict[str, str]:
         out["compare.allow_not_evaluable"] = "true"
     if not compare.require_training_rows:
         out["compare.require_training_rows"] = "false"
+    if compare.allow_unseen_inputs:
+        out["compare.allow_unseen_inputs"] = "true"
     split = pipeline.data.split
     if pipeline.data.test_path is None:  # else the file is the holdout: nothing is drawn
         out["data.split.test_size"] = f"{split.test_size:g}"

@@ -168,6 +168,9 @@ class Compare:
     allow_not_evaluable: bool = False
     #: a deployed model whose run records no training rows cannot be compared
     require_training_rows: bool = True
+    #: a deployed model given inputs outside those it was trained on in more than a quarter
+    #: of the compared rows is compared all the same (the world changed, and its requests)
+    allow_unseen_inputs: bool = False
 
 
 @record
