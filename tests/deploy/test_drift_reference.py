@@ -120,6 +120,20 @@ def _refused(
     return logged, run_id, err.removeprefix(which)
 
 
+def _changed_after_the_deploy(err: str, where: tuple[str, str, str, bytes], remedy: str) -> None:
+    """``err`` is ``command``'s refusal of run ``run_id``'s reference, which ``record`` holds
+    to the digest of ``logged``: the reference changed after the deploy."""
+    command, run_id, record, logged = where
+    assert err.startswith(
+        f"mlgitops {command}: error: artifact mlgitops/reference.json of MLflow run {run_id} "
+        f"(from {record}) has digest sha256:"
+    )
+    assert err.endswith(
+        f", but {record} records {_sha256(logged)}, the reference deploy checked: it changed "
+        f"after the model was deployed, {remedy}\n"
+    )
+
+
 def test_a_reference_the_merged_data_does_not_give_deploys_nothing(
     world: World, mlflow_server: MlflowServer, on_github: GitHubServer,
     capsys: pytest.CaptureFixture[str],
@@ -161,16 +175,11 @@ def test_drift_refuses_a_reference_changed_after_the_deploy(
     drift_json.unlink()
     _swap_reference(world, uri, run_id, _without_features(logged))
     assert cli_run(world.work, *args) == 2
-    where = f"manifests/{world.name}/overlays/staging/model.json"
-    err = capsys.readouterr().err
-    assert err.startswith(
-        f"mlgitops drift: error: artifact mlgitops/reference.json of MLflow run {run_id} "
-        f"(from {where}) has digest sha256:"
-    )
-    assert err.endswith(
-        f", but {where} records {_sha256(logged)}, the reference deploy checked: it changed "
-        "after the model was deployed, so no drift can be judged against it; restore the "
-        "run's mlgitops/reference.json, or pass the reference with --reference FILE\n"
+    _changed_after_the_deploy(
+        capsys.readouterr().err,
+        ("drift", run_id, f"manifests/{world.name}/overlays/staging/model.json", logged),
+        "so no drift can be judged against it; restore the run's mlgitops/reference.json, or "
+        "pass the reference with --reference FILE",
     )
     assert not drift_json.exists()
 
@@ -195,15 +204,10 @@ def test_compare_refuses_a_reference_changed_after_the_deploy(
     capsys.readouterr()
     assert cli_run(world.work, "compare", world.name, "--tracking-uri", uri) == 2
     where = f"origin/main:manifests/{world.name}/overlays/staging/model.json"
-    err = capsys.readouterr().err
-    assert err.startswith(
-        f"mlgitops compare: error: artifact mlgitops/reference.json of MLflow run {run_id} "
-        f"(from {where}) has digest sha256:"
-    )
-    assert err.endswith(
-        f", but {where} records {_sha256(logged)}, the reference deploy checked: it changed "
-        "after the model was deployed, so nothing can be judged against it; restore the run's "
-        "mlgitops/reference.json\n"
+    _changed_after_the_deploy(
+        capsys.readouterr().err,
+        ("compare", run_id, where, logged),
+        "so nothing can be judged against it; restore the run's mlgitops/reference.json",
     )
 
 
