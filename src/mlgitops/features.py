@@ -225,11 +225,17 @@ def row_fingerprints(
 
 def as_written(frame: pd.DataFrame, columns: Sequence[str]) -> npt.NDArray[np.uint64] | None:
     """The fingerprints of runs that recorded float32 fractions as float64 holds them (before
-    :func:`float32_decimals`), where they may differ from :func:`row_fingerprints`: a
-    deployed model's recorded rows are matched both ways. None where no column is of floats."""
+    :func:`float32_decimals`), where they differ from :func:`row_fingerprints`: a deployed
+    model's recorded rows are matched both ways. None where no value is such a fraction
+    (nearly all data read as float64): then both are the same, and nothing is hashed again."""
     import pandas as pd
 
-    if not any(pd.api.types.is_float_dtype(frame[name].dtype) for name in columns):
+    def changed(name: str) -> bool:
+        values = frame[name].to_numpy(dtype="float64")
+        return float32_decimals(values) is not values  # (the same array where none changes)
+
+    floats = [name for name in columns if pd.api.types.is_float_dtype(frame[name].dtype)]
+    if not any(changed(name) for name in floats):
         return None
     return row_fingerprints(frame, columns, decimals=False)
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from mlgitops.evaluation.inputs import FeatureDiff
 from mlgitops.evaluation.metrics import Array
-from mlgitops.evaluation.recognition import has_inputs, recognised
+from mlgitops.evaluation.recognition import both_ways, has_inputs, recognised
 from mlgitops.figures import counted
 
 EVALUABLE = "evaluable"
@@ -182,12 +182,8 @@ def recorded_in(frame: Any, columns: Sequence[str], recorded: Any, fingerprint: 
     """Which rows of ``frame`` a deployed model's run recorded (``recorded``, fingerprints over
     ``columns``): by their fingerprints, or as runs wrote float32 fractions before they were
     read as decimals (:func:`mlgitops.features.as_written`)."""
-    from mlgitops.features import as_written
-
     known = np.asarray(recorded, dtype=np.uint64)
-    found = np.isin(np.asarray(fingerprint(frame, list(columns)), dtype=np.uint64), known)
-    written = as_written(frame, columns)
-    return found if written is None else found | np.isin(written, known)
+    return np.logical_or.reduce([np.isin(f, known) for f in both_ways(frame, columns, fingerprint)])
 
 
 def _seen_inputs(frame: Any, rows: TrainingRows, fingerprint: Fingerprint) -> Any:

@@ -86,12 +86,12 @@ def recognised(
     if candidate is None or narrow or sorted(candidate.columns) != sorted(training.columns):
         return None  # a fingerprint is over a set of columns, whatever their order
     whole = np.asarray(training.fingerprints, dtype=np.uint64)
-    held = _both(frame, training.columns, fingerprint)
+    held = both_ways(frame, training.columns, fingerprint)
     found = np.isin(whole, np.concatenate([_u64(candidate.fingerprints), *held]))
     by_inputs = np.zeros(len(whole), dtype=bool)
     same = sorted(candidate.input_columns) == sorted(training.input_columns)
     if same and has_inputs(training, frame) and has_inputs(candidate, frame):
-        given = _both(frame, training.input_columns, fingerprint)
+        given = both_ways(frame, training.input_columns, fingerprint)
         inputs = np.concatenate([_u64(candidate.inputs), *given])
         by_inputs = np.isin(_u64(training.inputs), inputs) & ~found
     kept = np.unique(whole[found])
@@ -99,10 +99,10 @@ def recognised(
     return Recognised(len(kept), len(retargeted), len(np.unique(whole)))
 
 
-def _both(frame: Any, columns: Sequence[str], fingerprint: Fingerprint) -> list[Any]:
+def both_ways(frame: Any, columns: Sequence[str], fingerprint: Fingerprint) -> list[Any]:
     """``frame``'s fingerprints over ``columns``, and as runs recorded float32 fractions
     before they were read as decimals (:func:`mlgitops.features.as_written`), where those
-    may differ: the deployed model's rows may be recorded either way."""
+    differ: a deployed model's rows may be recorded either way."""
     from mlgitops.features import as_written
 
     held = [_u64(fingerprint(frame, list(columns)))]
