@@ -30,9 +30,9 @@ from mlgitops.spec import load_repo
 
 if TYPE_CHECKING:
     from mlgitops.evaluation.assess import DeployedModel
-    from mlgitops.evaluation.gates import GateResult
     from mlgitops.evaluation.handoff import CandidateRun
     from mlgitops.evaluation.inputs import FeatureDiff
+    from mlgitops.evaluation.outcome import GateResult
     from mlgitops.evaluation.slices import SliceReport
     from mlgitops.evaluation.verdict import Verdict
     from mlgitops.results import ProvenanceRecord

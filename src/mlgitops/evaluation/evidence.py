@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlgitops.evaluation.pairing import NOT_APPLICABLE, Comparison
+from mlgitops.evaluation.outcome import NOT_APPLICABLE, NOT_EVALUABLE
+from mlgitops.evaluation.pairing import Comparison
 from mlgitops.evaluation.scoring import MetricResult
 from mlgitops.figures import counted
 
-NOT_EVALUABLE = "not_evaluable"
 RELATIVE = ("max_drop", "max_relative_drop", "require_significant")
 
 

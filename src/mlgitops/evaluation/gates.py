@@ -23,37 +23,16 @@ the verdict unless the spec allows it (``allow_not_evaluable``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from mlgitops.evaluation.evidence import NOT_EVALUABLE, unjudgeable
+from mlgitops.evaluation.evidence import unjudgeable
 from mlgitops.evaluation.metrics import CLASS_METRICS
-from mlgitops.evaluation.pairing import NOT_APPLICABLE, Comparison
+from mlgitops.evaluation.outcome import FAIL, NOT_EVALUABLE, PASS, GateResult
+from mlgitops.evaluation.pairing import Comparison
 from mlgitops.evaluation.scoring import MetricResult
 from mlgitops.evaluation.slices import SliceReport
 from mlgitops.figures import figure
 from mlgitops.spec.model import Gate
-
-PASS, FAIL = "pass", "fail"
-STATUSES = (PASS, FAIL, NOT_EVALUABLE, NOT_APPLICABLE)
-
-
-@dataclass(frozen=True)
-class GateResult:
-    metric: str
-    condition: str
-    threshold: float | None
-    value: float | None
-    status: str
-    reason: str
-    #: a not-evaluable gate the spec allows (it does not fail the verdict)
-    allowed: bool = False
-    #: how a drop is judged: ``point`` or ``ci_bound`` (None for other conditions)
-    judge: str | None = None
-
-    @property
-    def blocking(self) -> bool:
-        """Whether this result fails the verdict."""
-        return self.status == FAIL or (self.status == NOT_EVALUABLE and not self.allowed)
 
 
 def metric_gates(

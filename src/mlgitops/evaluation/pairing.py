@@ -32,12 +32,11 @@ import numpy as np
 
 from mlgitops.evaluation.inputs import FeatureDiff
 from mlgitops.evaluation.metrics import Array
+from mlgitops.evaluation.outcome import NOT_APPLICABLE, NOT_EVALUABLE
 from mlgitops.evaluation.recognition import both_ways, has_inputs, recognised
 from mlgitops.figures import counted
 
 EVALUABLE = "evaluable"
-NOT_EVALUABLE = "not_evaluable"
-NOT_APPLICABLE = "not_applicable"
 
 FIRST_DEPLOYMENT = "first deployment: nothing is deployed to compare with"
 NO_TRAINING_ROWS = (

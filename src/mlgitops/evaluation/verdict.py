@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mlgitops.evaluation.gates import STATUSES, GateResult, gap_gates, metric_gates
+from mlgitops.evaluation.gates import gap_gates, metric_gates
 from mlgitops.evaluation.inputs import FeatureDiff
+from mlgitops.evaluation.outcome import GateResult, gate_counts
 from mlgitops.evaluation.pairing import Comparison, not_applicable
 from mlgitops.evaluation.scoring import BootstrapSettings, MetricResult
 from mlgitops.evaluation.slices import SliceReport
@@ -121,13 +122,6 @@ def decide(
 def _first(baseline: Baseline) -> str:
     reason = baseline.reason or NO_BASELINE
     return "first deployment" if reason == NO_BASELINE else reason
-
-
-def gate_counts(gates: Sequence[GateResult]) -> dict[str, int]:
-    """How many gates have each status; ``allowed``: not evaluable but allowed by the spec."""
-    counts = {status: sum(g.status == status for g in gates) for status in STATUSES}
-    counts["allowed"] = sum(g.allowed for g in gates)
-    return counts
 
 
 def summarize(gates: Sequence[GateResult], baseline: Baseline) -> str:

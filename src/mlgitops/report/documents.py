@@ -164,22 +164,17 @@ def parse(text: bytes, shown: str, kind: str, pipeline: str) -> dict[str, Any]:
 
 def _tallied(doc: dict[str, Any], shown: str) -> None:
     """BadInput where a verdict's ``counts`` are not the tally of its gates, or ``passed`` is
-    not what its gates decide: the headline and the status show both as written."""
-    from mlgitops.evaluation.evidence import NOT_EVALUABLE
-    from mlgitops.evaluation.gates import FAIL, STATUSES
+    not what its gates decide: the headline and the status show both as written. Counted
+    and decided as compare does (its schema holds a gate's fields, as compare wrote them)."""
+    from mlgitops.evaluation.outcome import GateResult, gate_counts
 
-    gates = doc["gates"]
-    tally = {status: sum(g["status"] == status for g in gates) for status in STATUSES}
-    tally["allowed"] = sum(bool(g["allowed"]) for g in gates)
+    gates = [GateResult(**g) for g in doc["gates"]]
     counts = doc["counts"]  # (its schema: these keys and no others)
+    tally = gate_counts(gates)
     tally = {key: tally[key] for key in counts}
     if counts != tally:
         raise BadInput(f"{shown}: at counts: {counts} is not the tally of its gates ({tally})")
-    blocking = [
-        f"{g['metric']} {g['condition']}"
-        for g in gates
-        if g["status"] == FAIL or (g["status"] == NOT_EVALUABLE and not g["allowed"])
-    ]
+    blocking = [f"{g.metric} {g.condition}" for g in gates if g.blocking]
     if doc["passed"] and blocking:
         raise BadInput(
             f"{shown}: at passed: true, where a gate fails the verdict ({', '.join(blocking)})"
