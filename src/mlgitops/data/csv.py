@@ -95,6 +95,16 @@ class CsvReader:
             self._header = distinct_names(self.display, header.names)
         return list(self._header)
 
+    def data_start(self) -> int | None:
+        """The byte where the first data record starts, when the header is the file's first
+        line and ends in a line end (LF or CRLF); None otherwise."""
+        self.columns()
+        if self._header_line != 1 or self._header_lines != 1 or not self._header_size:
+            return None
+        with self.path.open("rb") as handle:
+            handle.seek(self._header_size - 1)
+            return self._header_size if handle.read(1) == b"\n" else None
+
     def batches(
         self, types: Mapping[str, pa.DataType], columns: Sequence[str], chunk_rows: int
     ) -> Iterator[pa.Table]:

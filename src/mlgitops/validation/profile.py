@@ -19,7 +19,9 @@ CATEGORY_LIMIT = 20
 
 
 @dataclass
-class _Column:
+class Totals:
+    """What the profile keeps of one column, however the data was read."""
+
     dtype: str
     nulls: int = 0
     low: Any = None
@@ -39,7 +41,7 @@ class Profiler:
 
     def __init__(self, numbers: Mapping[str, Typed] | None = None) -> None:
         self.rows = 0
-        self._columns: dict[str, _Column] = {}
+        self._columns: dict[str, Totals] = {}
         self._numbers = dict(numbers or {})
 
     def add(self, batch: pa.Table) -> None:
@@ -48,17 +50,19 @@ class Profiler:
             typed = self._numbers.get(name)
             if typed is not None and is_text(array.type):
                 array = as_numbers(array, typed)
-            column = self._columns.setdefault(name, _Column(str(array.type)))
+            column = self._columns.setdefault(name, Totals(str(array.type)))
             _feed(column, array)
 
     def result(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "columns": {name: _summary(c, self.rows) for name, c in self._columns.items()},
-        }
+        return summarized(self.rows, self._columns)
 
 
-def _feed(column: _Column, array: pa.Array) -> None:
+def summarized(rows: int, columns: Mapping[str, Totals]) -> dict[str, Any]:
+    """The JSON-able profile of ``rows`` rows whose columns hold ``columns``."""
+    return {"rows": rows, "columns": {name: _summary(c, rows) for name, c in columns.items()}}
+
+
+def _feed(column: Totals, array: pa.Array) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -82,14 +86,14 @@ def _feed(column: _Column, array: pa.Array) -> None:
             column.values = None
 
 
-def _range(column: _Column, extremes: Extremes) -> None:
+def _range(column: Totals, extremes: Extremes) -> None:
     low, high = extremes.get()
     if low is not None:
         column.low = low if column.low is None else min(column.low, low)
         column.high = high if column.high is None else max(column.high, high)
 
 
-def _mean(column: _Column) -> Any:
+def _mean(column: Totals) -> Any:
     """The mean, JSON-safe: ``"inf"`` / ``"-inf"`` where the column holds such values (as its
     min and max show them), None where it is unknown (no value, or a sum of finite values
     past the largest float)."""
@@ -105,7 +109,7 @@ def _infinite(value: Any) -> bool:
     return isinstance(value, float) and math.isinf(value)
 
 
-def _summary(column: _Column, rows: int) -> dict[str, Any]:
+def _summary(column: Totals, rows: int) -> dict[str, Any]:
     return {
         "dtype": column.dtype,
         "nulls": column.nulls,

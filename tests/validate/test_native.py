@@ -1,0 +1,318 @@
+"""The native pass (``mlgitops.validation.native``) against the engine it stands in for and
+against plain pandera, on the same files.
+
+The pass may only ever say "clean"; where it does, the engine (the pass turned
+off) must find the same rows, no failure and the same profile, and pandas with
+pandera must pass the file. Random files mix the plain forms the pass reads
+with every form it must leave to the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+
+from mlgitops.data import open_data
+from mlgitops.errors import MlgitopsError
+from mlgitops.validation import native
+from mlgitops.validation.engine import Limits, profile_only, validate
+from mlgitops.validation.plan import make_plan
+from mlgitops.validation.schema import from_yaml_text
+
+SCHEMA = """\
+schema_type: dataframe
+columns:
+  id: {dtype: int64, unique: true, checks: {greater_than_or_equal_to: 0}}
+  x: {dtype: float64, checks: {in_range: {min_value: -5, max_value: 5, include_max: false}}}
+  k: {dtype: int64, checks: {isin: [0, 1, 2, 3]}}
+  color: {dtype: str, checks: {isin: [red, green, "bl ue", "héllo"]}}
+  note: {dtype: str}
+coerce: COERCE
+"""
+
+
+def _schema(coerce: bool = True) -> Any:
+    return from_yaml_text("schema.yaml", SCHEMA.replace("COERCE", str(coerce).lower()))
+
+
+#: (id, x, k, color, note): each a plain form the pass reads, or a form it must leave to
+#: the engine (which may pass or fail the file).
+PLAIN = {
+    "x": ["0.5", "-4.25", "1", "0", "4.999", "3.125", "-5", "2.0"],
+    "k": ["0", "1", "2", "3"],
+    "color": ["red", "green", '"bl ue"', '"red"', "héllo"],
+    "note": ["fine", '"ok, thanks"', "x y", "é", '"said"', "Nothing"],
+}
+ODD = {
+    "id": ["", "NA", "1e3", "+5", "007", "-0", "9007199254740993", '"5"', " 5", "5.0"],
+    "x": ["", "nan", "1e0", "-0.0", ".5", "5.", "5", "4.9999999999999999999", "00.5", '"1.5"',
+          "inf", "-5.0000001", "0x1", "1,5"],
+    "k": ["4", "-1", "2.0", "", "02"],
+    "color": ["blue", "", "NA", '"red""s"', '"a\nb"', "red\r", '5" tall', "Red", "1", "True"],
+    "note": ["", "N/A", '"two\nlines"', '"x""y"', "1.5", "true", "\xff", "a\x00b", "nan",
+             '"a"b', "  lead", "#N/A"],
+}  # fmt: skip
+
+
+def _file(rng: random.Random, odd: float) -> bytes:
+    """A random file: mostly plain rows, some with an odd value, an odd line end or an odd
+    record; with a byte-order mark, CRLF and no final line end at times."""
+    eol = rng.choice(["\n", "\r\n"])
+    ids = rng.sample(range(0, 60), 40)
+    lines = ["id,x,k,color,note"]
+    for i in range(rng.randint(1, 30)):
+        row = [str(ids[i])] + [rng.choice(PLAIN[c]) for c in ("x", "k", "color", "note")]
+        if rng.random() < odd:
+            column = rng.randrange(5)
+            row[column] = rng.choice(ODD[("id", "x", "k", "color", "note")[column]])
+        if rng.random() < odd / 4:
+            row[0] = lines[-1].split(",")[0] if len(lines) > 1 else row[0]  # a repeated id
+        line = ",".join(row)
+        if rng.random() < odd / 6:
+            line = rng.choice(["", line + ",extra", ",".join(row[:3]), line + "\r"])
+        lines.append(line)
+    text = eol.join(lines) + (eol if rng.random() < 0.8 else "")
+    data = text.encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff")
+    return (b"\xef\xbb\xbf" if rng.random() < 0.1 else b"") + data
+
+
+def _outcome(path: Path, schema: Any, **options: Any) -> Any:
+    """What validate gives (profiled), or the error it raises, as a comparable value."""
+    reader = open_data(path.parent, path.name, fmt=None, workdir=path.parent)
+    try:
+        found = validate(reader, schema, Limits(chunk_rows=7), profile=True, **options)
+    except MlgitopsError as exc:
+        return ("error", type(exc).__name__, str(exc))
+    return (found.rows, found.failures, found.profile)
+
+
+def _pandera_passes(path: Path, schema: Any) -> bool:
+    frame = pd.read_csv(path)
+    try:
+        schema.pandera.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors:
+        return False
+    return True
+
+
+def _screen(path: Path, schema: Any, **options: Any) -> Any:
+    reader = open_data(path.parent, path.name, fmt=None, workdir=path.parent)
+    return native.screen(reader, make_plan(schema, reader.columns()), **options)
+
+
+@pytest.fixture(autouse=True)
+def _built() -> None:
+    """The pass built: files of any size are read by it from then on."""
+    assert native._library(True) is not None, "a C compiler is on the path: the pass builds"
+
+
+@pytest.fixture
+def engine_only(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Calls ``function`` with the native pass turned off."""
+
+    def call(function: Any, *args: Any, **kwargs: Any) -> Any:
+        with monkeypatch.context() as patch:
+            patch.setattr(native, "_library", lambda build=True: None)
+            return function(*args, **kwargs)
+
+    return call
+
+
+def test_the_native_pass_is_built_and_clears_a_plain_file(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text('id,x,k,color,note\n1,0.5,2,red,fine\n2,-4.25,3,héllo,"ok, thanks"\n')
+    assert _screen(path, _schema(), profile=False) == native.Screened(2, None)
+
+
+@pytest.mark.parametrize("coerce", [True, False])
+@pytest.mark.parametrize("seed", range(4))
+def test_random_files_the_pass_clears_pass_the_engine_and_pandera_alike(
+    seed: int, coerce: bool, tmp_path: Path, engine_only: Any
+) -> None:
+    rng = random.Random(seed * 2 + coerce)
+    schema = _schema(coerce)
+    cleared = undecided = 0
+    for number in range(120):
+        path = tmp_path / f"{seed}-{number}.csv"
+        path.write_bytes(_file(rng, odd=rng.choice([0.0, 0.05, 0.3])))
+        screened = _screen(path, schema, profile=True)
+        ours = _outcome(path, schema)
+        theirs = engine_only(_outcome, path, schema)
+        assert ours == theirs, path.read_bytes()
+        if isinstance(screened, native.Screened):
+            cleared += 1
+            assert ours[:2] == (screened.rows, ()), path.read_bytes()
+            assert _pandera_passes(path, schema), path.read_bytes()
+        else:
+            undecided += 1
+    assert cleared >= 10 and undecided >= 10, (cleared, undecided)
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        (["1,0.5,2,red,NA"], "a missing value"),
+        (["1,0.5,2,red,"], "a missing value"),
+        (["1,1e0,2,red,a"], "a value in a float column that is not a plain decimal"),
+        (["1,-0.0,2,red,a"], "a value in a float column that is not a plain decimal"),
+        (
+            ["1,0.12345678901234567,2,red,a"],
+            "a value in a float column that is not a plain decimal",
+        ),
+        (["007,0.5,2,red,a"], "a value in an integer column that is not a plain integer"),
+        (["1,5,2,red,a"], "a value a check refuses"),
+        (["1,0.5,4,red,a"], "a value a check refuses"),
+        (["1,0.5,2,blue,a"], "a value a check refuses"),
+        (['1,0.5,2,red,"a\nb"'], "a text value outside the plain forms"),
+        (['1,0.5,2,red,"a""b"'], "a text value outside the plain forms"),
+        (['1,0.5,2,red,5" tall'], "a text value outside the plain forms"),
+        (["1,0.5,2,red,12"], "text pandas may read as a number"),
+        (["1,0.5,2,red,FALSE"], "text pandas may read as a number"),
+        (["1,0.5,2,red,a", ""], "a blank line"),
+        (["1,0.5,2,red"], "a record with fewer fields than the header"),
+        (["1,0.5,2,red,a,b"], "a record with more fields than the header"),
+        (["1,0.5,2,red,a", "1,0.5,2,red,b"], "a key that may repeat"),
+    ],
+)
+def test_a_form_the_pass_does_not_read_is_left_to_the_engine_saying_why(
+    rows: list[str], reason: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,k,color,note\n" + "\n".join(rows) + "\n")
+    found = _screen(path, _schema(), profile=False)
+    assert isinstance(found, native.Undecided) and found.reason == reason, found
+
+
+def test_a_float_column_of_whole_numbers_without_coercion_is_not_cleared(tmp_path: Path) -> None:
+    """pandas reads such a column as int64, which pandera's float64 refuses unless it
+    coerces: the pass cannot say clean."""
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,k,color,note\n1,1,2,red,a\n2,3,1,green,b\n")
+    found = _screen(path, _schema(coerce=False), profile=False)
+    assert found == native.Undecided("a float column pandas would read as integers", -1)
+    assert not _pandera_passes(path, _schema(coerce=False))
+    path.write_text("id,x,k,color,note\n1,1.0,2,red,a\n2,3,1,green,b\n")
+    assert _screen(path, _schema(coerce=False), profile=False) == native.Screened(2, None)
+    assert _pandera_passes(path, _schema(coerce=False))
+
+
+def _big(path: Path, rows: int, at: dict[int, str] | None = None) -> None:
+    """A plain file of ``rows`` rows (about 36 bytes each), the rows in ``at`` replaced."""
+    with path.open("w") as handle:
+        handle.write("id,x,k,color,note\n")
+        for i in range(rows):
+            line = (at or {}).get(
+                i, f"{i},{(i % 9000 - 4500) / 1000:.3f},{i % 4},green,note {i % 7}"
+            )
+            handle.write(line + "\n")
+
+
+def test_a_file_of_several_parts_is_read_whole_on_every_core(
+    tmp_path: Path, engine_only: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past two blocks the file is cut into parts, one a thread, where lines end: a
+    repeated key in two parts, and a value a check refuses in the last rows, are seen."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1, 2})
+    rows = 500_000
+    path = tmp_path / "d.csv"
+    _big(path, rows)
+    assert path.stat().st_size > 3 * (4 << 20)  # a part a thread, each over a block
+    schema = _schema()
+    found = _screen(path, schema, profile=True)
+    assert isinstance(found, native.Screened) and found.rows == rows
+    assert found.profile == engine_only(profile_only, _reader(path), schema, 50_000)
+    ours = _outcome(path, schema)
+    assert ours == engine_only(_outcome, path, schema)
+    for changed, reason in [
+        ({10: f"{rows - 1},0.5,1,red,a"}, "a key that may repeat"),
+        ({rows - 1: f'{rows - 1},0.5,1,red,"a\nb"'}, "a text value outside the plain forms"),
+        ({rows - 2: f"{rows - 2},9.5,1,red,a"}, "a value a check refuses"),
+    ]:
+        _big(path, rows, changed)
+        found = _screen(path, schema, profile=False)
+        assert isinstance(found, native.Undecided) and found.reason == reason, found
+
+
+def _reader(path: Path) -> Any:
+    return open_data(path.parent, path.name, fmt=None, workdir=path.parent)
+
+
+def test_the_base_data_is_profiled_by_the_same_pass(tmp_path: Path, engine_only: Any) -> None:
+    """The data diff compares the base branch's profile with the head's: both are read the
+    same way, so unchanged data shows no change; and each is the engine's profile."""
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,k,color,note\n1,0.5,2,red,fine\n2,-4.25,3,red,é\n3,0.1,0,green,x\n")
+    head = validate(_reader(path), _schema(), Limits(), profile=True).profile
+    base = profile_only(_reader(path), _schema(), 1000)
+    assert head == base == engine_only(profile_only, _reader(path), _schema(), 1000)
+    assert base["columns"]["x"]["mean"] == round((0.5 - 4.25 + 0.1) / 3, 6)
+    assert base["columns"]["color"]["values"] == ["green", "red"]
+
+
+def test_without_a_compiler_the_engine_alone_validates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(OSError, match="no C compiler"):
+        native.built(native.SOURCE, tmp_path / "cache")
+    native._library.cache_clear()
+    try:
+        assert native._library(True) is None
+    finally:
+        native._library.cache_clear()
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,k,color,note\n1,0.5,2,red,fine\n")
+    assert _screen(path, _schema(), profile=False) is None
+    assert _outcome(path, _schema())[:2] == (1, ())
+
+
+def test_the_build_is_kept_under_its_source_digest_and_made_whole(tmp_path: Path) -> None:
+    assert native.built(native.SOURCE, tmp_path / "cache", build=False) is None
+    first = native.built(native.SOURCE, tmp_path / "cache")
+    assert first is not None
+    made = first.stat().st_mtime_ns
+    assert native.built(native.SOURCE, tmp_path / "cache") == first
+    assert first.stat().st_mtime_ns == made  # not built again
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # nothing half-built
+    changed = tmp_path / "native.c"
+    changed.write_bytes(native.SOURCE.read_bytes() + b"\n/* another */\n")
+    assert native.built(changed, tmp_path / "cache", build=False) is None
+    assert native.built(changed, tmp_path / "cache") != first
+
+
+def test_a_folder_that_cannot_be_written_gets_a_build_of_the_process_own(
+    tmp_path: Path,
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    path = native.built(native.SOURCE, blocked / "cache")
+    assert path is not None and path.is_file() and blocked not in path.parents
+    native._forget_own_build()
+    assert not path.exists()
+
+
+def test_a_small_file_does_not_build_the_pass_but_uses_it_once_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building takes about a quarter of a second: worth it for a large file only, and then
+    kept in the environment for every file after it."""
+    monkeypatch.setattr("sys.prefix", str(tmp_path / "env"))
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,k,color,note\n1,0.5,2,red,fine\n")
+    native._library.cache_clear()
+    try:
+        assert path.stat().st_size < native.WORTH_BUILDING
+        assert _screen(path, _schema(), profile=False) is None
+        assert not (tmp_path / "env").exists()
+        assert native._library(True) is not None
+        assert [p.suffix for p in (tmp_path / "env/share/mlgitops/native").iterdir()] == [".so"]
+        native._library.cache_clear()
+        assert _screen(path, _schema(), profile=False) == native.Screened(1, None)
+    finally:
+        native._library.cache_clear()
