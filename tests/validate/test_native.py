@@ -172,8 +172,11 @@ def test_random_files_the_pass_clears_pass_the_engine_and_pandera_alike(
         (['1,0.5,2,red,"a\nb"'], "a text value outside the plain forms"),
         (['1,0.5,2,red,"a""b"'], "a text value outside the plain forms"),
         (['1,0.5,2,red,5" tall'], "a text value outside the plain forms"),
-        (["1,0.5,2,red,12"], "text pandas may read as a number"),
-        (["1,0.5,2,red,FALSE"], "text pandas may read as a number"),
+        (["1,0.5,2,red,12", "2,0.5,2,red, -1.5e3 "], "a text column pandas would read as numbers"),
+        (
+            ["1,0.5,2,red,FALSE", "2,0.5,2,red,Infinity"],
+            "a text column pandas would read as numbers",
+        ),
         (["1,0.5,2,red,a", ""], "a blank line"),
         (["1,0.5,2,red"], "a record with fewer fields than the header"),
         (["1,0.5,2,red,a,b"], "a record with more fields than the header"),
@@ -187,6 +190,22 @@ def test_a_form_the_pass_does_not_read_is_left_to_the_engine_saying_why(
     path.write_text("id,x,k,color,note\n" + "\n".join(rows) + "\n")
     found = _screen(path, _schema(), profile=False)
     assert isinstance(found, native.Undecided) and found.reason == reason, found
+
+
+@pytest.mark.parametrize("coerce", [True, False])
+def test_text_holding_numbers_beside_words_is_cleared_as_pandas_reads_it_as_text(
+    coerce: bool, tmp_path: Path, engine_only: Any
+) -> None:
+    """One word in the column and pandas reads it all as text: ``01`` stays ``01``."""
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,k,color,note\n1,0.5,2,red,01\n2,0.5,2,red,2024-01-02\n3,1.5,2,red,1e3\n")
+    schema = _schema(coerce)
+    found = _screen(path, schema, profile=True)
+    assert isinstance(found, native.Screened), found
+    assert found.profile is not None
+    assert found.profile["columns"]["note"]["values"] == ["01", "1e3", "2024-01-02"]
+    assert _outcome(path, schema) == engine_only(_outcome, path, schema)
+    assert _pandera_passes(path, schema)
 
 
 def test_a_float_column_of_whole_numbers_without_coercion_is_not_cleared(tmp_path: Path) -> None:
@@ -261,15 +280,15 @@ def test_without_a_compiler_the_engine_alone_validates(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(OSError, match="no C compiler"):
         native.built(native.SOURCE, tmp_path / "cache")
-    native._library.cache_clear()
+    native.forget()
     try:
         assert native._library(True) is None
+        path = tmp_path / "d.csv"
+        path.write_text("id,x,k,color,note\n1,0.5,2,red,fine\n")
+        assert _screen(path, _schema(), profile=False) is None
+        assert _outcome(path, _schema())[:2] == (1, ())
     finally:
-        native._library.cache_clear()
-    path = tmp_path / "d.csv"
-    path.write_text("id,x,k,color,note\n1,0.5,2,red,fine\n")
-    assert _screen(path, _schema(), profile=False) is None
-    assert _outcome(path, _schema())[:2] == (1, ())
+        native.forget()
 
 
 def test_the_build_is_kept_under_its_source_digest_and_made_whole(tmp_path: Path) -> None:
@@ -305,14 +324,27 @@ def test_a_small_file_does_not_build_the_pass_but_uses_it_once_built(
     monkeypatch.setattr("sys.prefix", str(tmp_path / "env"))
     path = tmp_path / "d.csv"
     path.write_text("id,x,k,color,note\n1,0.5,2,red,fine\n")
-    native._library.cache_clear()
+    native.forget()
     try:
         assert path.stat().st_size < native.WORTH_BUILDING
         assert _screen(path, _schema(), profile=False) is None
         assert not (tmp_path / "env").exists()
         assert native._library(True) is not None
         assert [p.suffix for p in (tmp_path / "env/share/mlgitops/native").iterdir()] == [".so"]
-        native._library.cache_clear()
+        native.forget()
         assert _screen(path, _schema(), profile=False) == native.Screened(1, None)
     finally:
-        native._library.cache_clear()
+        native.forget()
+
+
+def test_a_unique_float_column_is_left_to_the_engine(tmp_path: Path, engine_only: Any) -> None:
+    """The pass keeps keys of integers and text only: a repeated float must not pass."""
+    schema = from_yaml_text(
+        "schema.yaml", SCHEMA.replace("COERCE", "true").replace("x: {", "x: {unique: true, ")
+    )
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,k,color,note\n1,0.5,2,red,a\n2,0.5,2,red,b\n")
+    assert _screen(path, schema, profile=False) is None
+    ours = _outcome(path, schema)
+    assert ours == engine_only(_outcome, path, schema)
+    assert [f.check for f in ours[1]] == ["field_uniqueness"]

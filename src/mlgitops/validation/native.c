@@ -49,6 +49,7 @@ typedef struct {
   int64_t imin, imax, count, longest; /* longest: a text's bytes */
   double dmin, dmax, sum;
   int32_t seen_dot, n_values; /* n_values: -1 where more than MAX_VALUES */
+  int32_t seen_word;          /* a text that is no number_like() */
 } field_out;
 
 typedef struct {
@@ -66,7 +67,7 @@ typedef struct {
   int64_t imin, imax, count, longest;
   __int128 isum;
   double dmin, dmax, sum, compensation;
-  int32_t seen_dot;
+  int32_t seen_dot, seen_word;
   value_set values;
   vec keys;
 } acc;
@@ -137,19 +138,43 @@ static int lower_is(const char *s, int64_t n, const char *word) {
   return 1;
 }
 
-/* Text pandas could read as something else where a whole column holds such values: a
- * number (digits, a sign, a point, leading blanks; inf and nan), a boolean. */
-static int may_not_be_text(const char *s, int64_t n) {
-  unsigned char c = (unsigned char)s[0];
-  if ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == ' ' || c == '\t')
+static int digits_from(const char *s, const char *e, const char **after) {
+  const char *first = s;
+  while (s < e && (unsigned)(*s - '0') < 10) s++;
+  *after = s;
+  return s > first;
+}
+
+/* Text pandas reads as a number or a boolean: [sign] digits [. digits] [e [sign] digits],
+ * inf, infinity or nan in any case, True or False; blanks around it. A column of only such
+ * values is numbers or booleans to pandas, which is not what the chunked reading judges
+ * where pandera does not coerce, nor where it does (01 becomes 1). */
+static int number_like(const char *s, int64_t n) {
+  const char *e = s + n;
+  while (s < e && (*s == ' ' || *s == '\t')) s++;
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
+  int64_t m = e - s;
+  if ((m == 4 && lower_is(s, m, "true")) || (m == 5 && lower_is(s, m, "false"))) return 1;
+  if (s < e && (*s == '+' || *s == '-')) s++;
+  m = e - s;
+  if ((m == 3 && (lower_is(s, m, "inf") || lower_is(s, m, "nan"))) ||
+      (m == 8 && lower_is(s, m, "infinity")))
     return 1;
-  switch (c | 0x20) {
-    case 'i': return lower_is(s, n, "inf");
-    case 'n': return lower_is(s, n, "nan");
-    case 't': return n == 4 && lower_is(s, n, "true");
-    case 'f': return n == 5 && lower_is(s, n, "false");
-    default: return 0;
+  const char *after;
+  int whole = digits_from(s, e, &after), fraction = 0;
+  s = after;
+  if (s < e && *s == '.') {
+    fraction = digits_from(s + 1, e, &after);
+    s = after;
   }
+  if (!whole && !fraction) return 0;
+  if (s < e && (*s == 'e' || *s == 'E')) {
+    s++;
+    if (s < e && (*s == '+' || *s == '-')) s++;
+    if (!digits_from(s, e, &after)) return 0;
+    s = after;
+  }
+  return s == e;
 }
 
 /* Well-formed UTF-8 without a NUL; where every byte is ASCII, only the NUL is looked for. */
@@ -367,7 +392,7 @@ static int record(part *p, const char *s, const char *end, int64_t at) {
       if (!utf8((const unsigned char *)from, n)) UNDECIDED("text that is not UTF-8, or a NUL");
       if (f->kind == TEXT) {
         if (is_null(j, from, n)) UNDECIDED("a missing value");
-        if (may_not_be_text(from, n)) UNDECIDED("text pandas may read as a number");
+        if (!a->seen_word && !number_like(from, n)) a->seen_word = 1;
         if ((f->flags & TEXT_SET) && !one_of_texts(f, from, n))
           UNDECIDED("a value a check refuses");
         if ((f->flags & UNIQUE) && !push(&a->keys, fingerprint(from, n), j->max_keys))
@@ -522,6 +547,7 @@ static void merge(result *r, part *parts, int threads, const job *j) {
       }
       o->count += a->count;
       o->seen_dot |= a->seen_dot;
+      o->seen_word |= a->seen_word;
       if (a->longest > o->longest) o->longest = a->longest;
       isum += a->isum;
       double parts_sum[2] = {a->sum, a->compensation};

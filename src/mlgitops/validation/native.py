@@ -23,7 +23,6 @@ compiler is found, or ``MLGITOPS_NATIVE=0``, the engine alone validates.
 from __future__ import annotations
 
 import ctypes
-import functools
 import hashlib
 import os
 import platform
@@ -86,6 +85,7 @@ class _Out(ctypes.Structure):
         ("sum", ctypes.c_double),
         ("seen_dot", ctypes.c_int32),
         ("n_values", ctypes.c_int32),
+        ("seen_word", ctypes.c_int32),
     ]
 
 
@@ -158,6 +158,8 @@ def _fields(plan: Plan, *, checks: bool, profile: bool) -> list[_Field] | None:
         if field is None:
             return None
         if name in keys:
+            if field.kind not in (_INT, _TEXT):
+                return None  # keys are kept of integers and text only
             field.flags |= _UNIQUE
         if profile and column is not None:
             field.flags |= _PROFILE
@@ -265,7 +267,7 @@ def _run(
             spec.blob, spec.offsets, spec.n_texts = blob, offsets, len(field.texts)
         spec.flags = flags
     nulls, null_offsets = _texts(NULL_VALUES)
-    threads = min(len(os.sched_getaffinity(0)), 16)
+    threads = min(_cores(), 16)
     per_part = max(MAX_KEYS // threads, 1)
     handle = library.mg_screen(
         os.fsencode(path),
@@ -293,12 +295,22 @@ def _run(
         for field, out in zip(fields, outs, strict=True):
             if field.needs_point and not out.seen_dot:
                 return Undecided("a float column pandas would read as integers", -1)
+            if field.kind == _TEXT and not out.seen_word:
+                return Undecided("a text column pandas would read as numbers", -1)
         if not profile:
             return Screened(rows, None)
         found = _profile(library, handle, fields, outs, plan)
         return Screened(rows, found) if found is not None else Undecided("long text", -1)
     finally:
         library.mg_free(handle)
+
+
+def _cores() -> int:
+    """The cores this process may run on (all of the machine's where the system does not
+    say, as on macOS)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _texts(texts: Sequence[str]) -> tuple[bytes, Any]:
@@ -342,13 +354,19 @@ def _profile(
     return summarized(int(library.mg_rows(handle)), columns)
 
 
-@functools.cache
+#: The library once loaded (or None where it cannot be built here): "library".
+_LOADED: dict[str, Any] = {}
+
+
 def _library(build: bool = True) -> Any:
     """``native.c`` loaded, built first where it was not (``build``); None where it cannot
-    be (said why with ``MLGITOPS_NATIVE=debug``) or is not built."""
+    be (said why with ``MLGITOPS_NATIVE=debug``) or is not built yet, which a later call
+    that builds it may change."""
     setting = os.environ.get("MLGITOPS_NATIVE", "")
     if setting == "0":
         return None
+    if "library" in _LOADED:
+        return _LOADED["library"]
     try:
         path = built(SOURCE, build=build)
         if path is None:
@@ -357,11 +375,18 @@ def _library(build: bool = True) -> Any:
     except (OSError, subprocess.SubprocessError) as exc:
         if setting == "debug":
             print(f"mlgitops: the native pass is not used: {exc}", file=sys.stderr)
+        _LOADED["library"] = None
         return None
     finally:
         _forget_own_build()
     _declare(library)
+    _LOADED["library"] = library
     return library
+
+
+def forget() -> None:
+    """Load (or fail to) afresh at the next call: after the environment changed."""
+    _LOADED.clear()
 
 
 def _declare(library: Any) -> None:
