@@ -331,7 +331,8 @@ def test_a_small_file_does_not_build_the_pass_but_uses_it_once_built(
         assert not (tmp_path / "env").exists()
         assert native._library(True) is not None
         assert [p.suffix for p in (tmp_path / "env/share/mlgitops/native").iterdir()] == [".so"]
-        native.forget()
+        assert _screen(path, _schema(), profile=False) == native.Screened(1, None)
+        native.forget()  # another process: finds the build
         assert _screen(path, _schema(), profile=False) == native.Screened(1, None)
     finally:
         native.forget()
