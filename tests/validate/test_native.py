@@ -9,6 +9,7 @@ with every form it must leave to the engine.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from pathlib import Path
@@ -23,6 +24,7 @@ from mlgitops.errors import MlgitopsError
 from mlgitops.validation import native
 from mlgitops.validation.engine import Limits, profile_only, validate
 from mlgitops.validation.plan import make_plan
+from mlgitops.validation.profile import exact_sum
 from mlgitops.validation.schema import from_yaml_text
 
 SCHEMA = """\
@@ -349,3 +351,71 @@ def test_a_unique_float_column_is_left_to_the_engine(tmp_path: Path, engine_only
     ours = _outcome(path, schema)
     assert ours == engine_only(_outcome, path, schema)
     assert [f.check for f in ours[1]] == ["field_uniqueness"]
+
+
+@pytest.mark.parametrize(
+    "data", [b"note\na\n \nb\n", b"note\na\n\t\t\nb\n", b"note\r\n ", b"note\n  \n"]
+)
+def test_a_line_of_blanks_is_left_to_the_engine(
+    data: bytes, tmp_path: Path, engine_only: Any
+) -> None:
+    """pandas skips a line of spaces and tabs: in a file of one column it is no text
+    value (a file of only such lines has no data rows)."""
+    schema = from_yaml_text("s.yaml", "columns:\n  note: {dtype: str}\ncoerce: true\n")
+    path = tmp_path / "d.csv"
+    path.write_bytes(data)
+    found = _screen(path, schema, profile=True)
+    assert isinstance(found, native.Undecided) and found.reason == "a blank line", found
+    assert _outcome(path, schema) == engine_only(_outcome, path, schema)
+
+
+#: Decimals whose mean lies on a tie of its sixth decimal, which only an exactly rounded
+#: sum settles the same way in every reading.
+TIES = [
+    "0.620\n5.89\n1.6\n4.882385\n1.55\n6.4\n6.332\n0.0\n10\n9.627\n",
+    "-3.764\n-4.009\n-2.568\n4.03\n1.9\n7.932\n1.4\n-6.88\n-5.648\n4.4\n-0.1\n4.34\n-2.3\n"
+    "0.9\n0.5\n6.159\n-7.979\n8.3\n9.385\n6.839\n3.7\n-1.1\n9.42\n8.8\n-2.06\n-1.237\n8.2\n"
+    "-7.616\n0.7\n3.21\n-5.036\n1.2\n",
+]
+
+
+@pytest.mark.parametrize("values", TIES)
+def test_a_mean_is_the_same_however_the_file_is_read(
+    values: str, tmp_path: Path, engine_only: Any
+) -> None:
+    schema = from_yaml_text("s.yaml", "columns:\n  x: {dtype: float64}\ncoerce: true\n")
+    path = tmp_path / "d.csv"
+    path.write_text("x\n" + values)
+    exact = math.fsum(float(v) for v in values.split()) / len(values.split())
+    found = _screen(path, schema, profile=True)
+    assert isinstance(found, native.Screened) and found.profile is not None
+    means = {found.profile["columns"]["x"]["mean"]}
+    for rows in (1, 2, 7, 1000):
+        means.add(engine_only(profile_only, _reader(path), schema, rows)["columns"]["x"]["mean"])
+    assert means == {round(exact, 6)}
+
+
+def test_both_sums_round_as_the_exact_sum_does(tmp_path: Path) -> None:
+    """The engine's pairwise sum and the pass's compensated one against ``math.fsum`` (the
+    exact sum, rounded once) on decimals of every scale, many of whose means are ties."""
+    import numpy as np
+
+    rng = random.Random(7)
+    schema = from_yaml_text("s.yaml", "columns:\n  x: {dtype: float64}\ncoerce: true\n")
+    screened = 0
+    for number in range(300):
+        scale, digits = rng.choice([1, 100, 1e6]), rng.randint(0, 6)
+        values = [round((rng.random() - 0.5) * scale, digits) for _ in range(rng.randint(1, 80))]
+        exact = math.fsum(values)
+        high, low = exact_sum(np.array(values))
+        assert high + low == exact, values
+        if number % 10 == 0:
+            path = tmp_path / f"{number}.csv"
+            path.write_text("x\n" + "\n".join(repr(v) for v in values if v != 0) + "\n")
+            kept = [v for v in values if v != 0]
+            found = _screen(path, schema, profile=True)
+            if kept and isinstance(found, native.Screened) and found.profile is not None:
+                mean = found.profile["columns"]["x"]["mean"]
+                assert mean == round(math.fsum(kept) / len(kept), 6), values
+                screened += 1
+    assert screened >= 15

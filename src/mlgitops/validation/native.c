@@ -138,6 +138,9 @@ static int lower_is(const char *s, int64_t n, const char *word) {
   return 1;
 }
 
+/* What pandas' number parser skips around a number. */
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
+
 static int digits_from(const char *s, const char *e, const char **after) {
   const char *first = s;
   while (s < e && (unsigned)(*s - '0') < 10) s++;
@@ -151,8 +154,8 @@ static int digits_from(const char *s, const char *e, const char **after) {
  * where pandera does not coerce, nor where it does (01 becomes 1). */
 static int number_like(const char *s, int64_t n) {
   const char *e = s + n;
-  while (s < e && (*s == ' ' || *s == '\t')) s++;
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
+  while (s < e && is_blank(*s)) s++;
+  while (e > s && is_blank(e[-1])) e--;
   int64_t m = e - s;
   if ((m == 4 && lower_is(s, m, "true")) || (m == 5 && lower_is(s, m, "false"))) return 1;
   if (s < e && (*s == '+' || *s == '-')) s++;
@@ -318,12 +321,18 @@ static int64_t fingerprint(const char *s, int64_t n) {
   return (int64_t)h;
 }
 
+/* More distinct texts than the profile lists: none kept. */
+static void too_many(value_set *values) {
+  for (int32_t i = 0; i < values->n; i++) free(values->bytes[i]);
+  values->n = -1;
+}
+
 static int keep_value(value_set *values, const char *s, int64_t n) {
   if (values->n < 0) return 1;
   for (int32_t i = 0; i < values->n; i++)
     if (same(s, n, values->bytes[i], values->lengths[i])) return 1;
   if (values->n == MAX_VALUES) {
-    values->n = -1;
+    too_many(values);
     return 1;
   }
   char *copy = malloc((size_t)n + 1);
@@ -344,7 +353,9 @@ static int keep_value(value_set *values, const char *s, int64_t n) {
 /* One record, [s, end) without its line end; at: its offset in the file. */
 static int record(part *p, const char *s, const char *end, int64_t at) {
   const job *j = p->job;
-  if (s == end) UNDECIDED("a blank line");
+  const char *blank = s;
+  while (blank < end && (*blank == ' ' || *blank == '\t')) blank++;
+  if (blank == end) UNDECIDED("a blank line"); /* pandas skips it: no record */
   for (int32_t c = 0; c < j->n_fields; c++) {
     const field_spec *f = &j->spec[c];
     acc *a = &p->accs[c];
@@ -557,7 +568,7 @@ static void merge(result *r, part *parts, int threads, const job *j) {
         sum = t2;
       }
       keys += a->keys.n;
-      if (values->n >= 0 && a->values.n < 0) values->n = -1;
+      if (values->n >= 0 && a->values.n < 0) too_many(values);
       for (int32_t i = 0; values->n >= 0 && i < a->values.n; i++)
         keep_value(values, a->values.bytes[i], a->values.lengths[i]);
     }

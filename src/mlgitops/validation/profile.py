@@ -26,7 +26,13 @@ class Totals:
     nulls: int = 0
     low: Any = None
     high: Any = None
+    #: The sum of a column of floats, as two floats whose own sum is the exact sum (but for
+    #: errors of the order of n * 2**-106 of its values): the mean rounds alike however the
+    #: values were read and grouped (:func:`exact_sum`).
     total: float = 0.0
+    error: float = 0.0
+    #: The exact sum of a column of integers.
+    whole: int = 0
     counted: int = 0
     values: set[Any] | None = field(default_factory=set)
 
@@ -77,13 +83,56 @@ def _feed(column: Totals, array: pa.Array) -> None:
         extremes = Extremes(array)
     if numeric or pa.types.is_temporal(kind):
         _range(column, extremes)
+    if pa.types.is_integer(kind):
+        column.whole += int(pc.sum(array).as_py() or 0)
+    elif numeric:
+        for chunk in pc.drop_null(array).chunks:
+            high, low = exact_sum(chunk.to_numpy(zero_copy_only=False))
+            column.total, column.error = _added(column.total, column.error, high, low)
     if numeric:
-        column.total += float(pc.sum(array).as_py() or 0)
         column.counted += len(array) - array.null_count
     if column.values is not None and not numeric and not pa.types.is_temporal(kind):
         column.values.update(plain_value(v) for v in pc.unique(array.drop_null()).to_pylist())
         if len(column.values) > CATEGORY_LIMIT:
             column.values = None
+
+
+def exact_sum(values: Any) -> tuple[float, float]:
+    """The sum of a numpy array of floats as two floats, the second what the first (the sum
+    rounded) leaves out: added pairwise, each sum's rounding error kept exactly (Knuth's
+    two-sum) and the errors added up. Their sum rounds as the exact sum does but where it
+    lies within about n * 2**-106 of its values' magnitudes of a tie, so that compensated
+    sums in another order (the native pass's) round alike. Values that are not finite, or
+    a sum past the largest float, give numpy's sum."""
+    import numpy as np
+
+    high = np.asarray(values, dtype=np.float64)
+    if not len(high):
+        return 0.0, 0.0
+    if not np.isfinite(high).all():
+        return float(high.sum()), 0.0
+    low = np.zeros_like(high)
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum past the largest float
+        while len(high) > 1:
+            if len(high) % 2:
+                high, low = np.append(high, 0.0), np.append(low, 0.0)
+            first, second = high[0::2], high[1::2]
+            total = first + second
+            part = total - first
+            low = low[0::2] + low[1::2] + ((first - (total - part)) + (second - part))
+            high = total
+    if not math.isfinite(high[0]):
+        return float(high[0]), 0.0
+    return float(high[0]), float(low[0])
+
+
+def _added(total: float, error: float, high: float, low: float) -> tuple[float, float]:
+    """``total + error`` and ``high + low`` added as :func:`exact_sum` adds."""
+    both = total + high
+    if not math.isfinite(both):
+        return both, 0.0
+    part = both - total
+    return both, error + low + ((total - (both - part)) + (high - part))
 
 
 def _range(column: Totals, extremes: Extremes) -> None:
@@ -99,7 +148,7 @@ def _mean(column: Totals) -> Any:
     past the largest float)."""
     if not column.counted:
         return None
-    mean = column.total / column.counted
+    mean = (column.total + column.error + column.whole) / column.counted
     if not math.isfinite(mean) and not _infinite(column.low) and not _infinite(column.high):
         return None
     return plain_value(round(mean, 6))
