@@ -376,6 +376,9 @@ TIES = [
     "-3.764\n-4.009\n-2.568\n4.03\n1.9\n7.932\n1.4\n-6.88\n-5.648\n4.4\n-0.1\n4.34\n-2.3\n"
     "0.9\n0.5\n6.159\n-7.979\n8.3\n9.385\n6.839\n3.7\n-1.1\n9.42\n8.8\n-2.06\n-1.237\n8.2\n"
     "-7.616\n0.7\n3.21\n-5.036\n1.2\n",
+    # a small sum beside a large value of the other sign: which error to keep
+    "0.31675\n-371059627.772952\n459.71\n-0.5\n",
+    "219.883\n86.55905\n-324482862.7529\n-0.3445\n28.68953\n384172664.3\n-30723.0\n-3489329.5\n",
 ]
 
 
@@ -404,8 +407,11 @@ def test_both_sums_round_as_the_exact_sum_does(tmp_path: Path) -> None:
     schema = from_yaml_text("s.yaml", "columns:\n  x: {dtype: float64}\ncoerce: true\n")
     screened = 0
     for number in range(300):
-        scale, digits = rng.choice([1, 100, 1e6]), rng.randint(0, 6)
-        values = [round((rng.random() - 0.5) * scale, digits) for _ in range(rng.randint(1, 80))]
+        scales, digits = rng.choice([[1], [100], [1e6], [1, 1e3, 1e8]]), rng.randint(0, 6)
+        values = [
+            round((rng.random() - 0.5) * rng.choice(scales), digits)
+            for _ in range(rng.randint(1, 80))
+        ]
         exact = math.fsum(values)
         high, low = exact_sum(np.array(values))
         assert high + low == exact, values

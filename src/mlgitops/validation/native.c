@@ -284,6 +284,14 @@ static const char *text(const char *s, const char *end, const char **from, const
   return s;
 }
 
+/* v added to *sum, its rounding error to *compensation (Neumaier): the error of the
+ * larger addend's side is exact. */
+static void add(double *sum, double *compensation, double v) {
+  double t = *sum + v, bigger = *sum < 0 ? -*sum : *sum, other = v < 0 ? -v : v;
+  *compensation += bigger >= other ? (*sum - t) + v : (v - t) + *sum;
+  *sum = t;
+}
+
 static int bounded(const field_spec *f, double v) {
   if (f->flags & HAS_LOW) {
     if (f->flags & LOW_OPEN ? !(v > f->low) : !(v >= f->low)) return 0;
@@ -390,9 +398,7 @@ static int record(part *p, const char *s, const char *end, int64_t at) {
       if (f->flags & PROFILE) {
         if (a->count == 0 || v < a->dmin) a->dmin = v;
         if (a->count == 0 || v > a->dmax) a->dmax = v;
-        double t = a->sum + v; /* Neumaier's compensated sum */
-        a->compensation += (a->sum >= v || a->sum <= -v) ? (a->sum - t) + v : (v - t) + a->sum;
-        a->sum = t;
+        add(&a->sum, &a->compensation, v);
       }
       a->count++;
     } else {
@@ -561,12 +567,8 @@ static void merge(result *r, part *parts, int threads, const job *j) {
       o->seen_word |= a->seen_word;
       if (a->longest > o->longest) o->longest = a->longest;
       isum += a->isum;
-      double parts_sum[2] = {a->sum, a->compensation};
-      for (int k = 0; k < 2; k++) {
-        double v = parts_sum[k], t2 = sum + v;
-        compensation += (sum >= v || sum <= -v) ? (sum - t2) + v : (v - t2) + sum;
-        sum = t2;
-      }
+      add(&sum, &compensation, a->sum);
+      add(&sum, &compensation, a->compensation);
       keys += a->keys.n;
       if (values->n >= 0 && a->values.n < 0) too_many(values);
       for (int32_t i = 0; values->n >= 0 && i < a->values.n; i++)
