@@ -104,7 +104,7 @@ typedef struct {
   value_set *values;
 } result;
 
-static int push(vec *v, int64_t item, int64_t cap) {
+static inline int push(vec *v, int64_t item, int64_t cap) {
   if (v->n == v->cap) {
     int64_t grown = v->cap ? v->cap * 2 : 1 << 16;
     if (grown > cap) grown = cap;
@@ -292,7 +292,7 @@ static void add(double *sum, double *compensation, double v) {
   *sum = t;
 }
 
-static int bounded(const field_spec *f, double v) {
+static inline int bounded(const field_spec *f, double v) {
   if (f->flags & HAS_LOW) {
     if (f->flags & LOW_OPEN ? !(v > f->low) : !(v >= f->low)) return 0;
   }
@@ -302,7 +302,7 @@ static int bounded(const field_spec *f, double v) {
   return 1;
 }
 
-static int one_of_ints(const field_spec *f, int64_t v) {
+static inline int one_of_ints(const field_spec *f, int64_t v) {
   int64_t lo = 0, hi = f->n_ints;
   while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2;

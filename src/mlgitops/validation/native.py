@@ -13,11 +13,13 @@ doubled quote, text that pandas could read as numbers), any value a check
 refuses and any key that may repeat make it "undecided", and the engine
 validates the file as before and reports from there.
 
-The C source ships with the package and is built once, with the C compiler on
-the path (``cc``), into the environment mlgitops is installed in
-(``<sys.prefix>/share/mlgitops/native``), keyed by the source's digest; where
-that folder cannot be written it is built for the process alone, and where no
-compiler is found, or ``MLGITOPS_NATIVE=0``, the engine alone validates.
+The C source ships with the package and is built with the C compiler on the
+path (``cc``) the first time a file of :data:`WORTH_BUILDING` or more is
+validated, into the environment mlgitops is installed in
+(``<sys.prefix>/share/mlgitops/native``), keyed by the digest of its source and
+how it is built; where that folder cannot be written it is built for the
+process alone, and where no compiler is found, or ``MLGITOPS_NATIVE=0``, the
+engine alone validates. Once built it reads files of every size.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from mlgitops.validation.plan import ColumnPlan, Plan
 
 SOURCE = Path(__file__).with_name("native.c")
+#: How it is built (-O3: 5-10% less time than -O2 on the benchmark's files).
+FLAGS = ("-O3", "-shared", "-fPIC", "-pthread")
 #: Keys of a unique column held in memory (8 bytes each); a file with more is left to the
 #: engine, which spills them to disk.
 MAX_KEYS = 12_000_000
@@ -427,14 +431,16 @@ _OWN: list[Path] = []
 
 def built(source: Path, folder: Path | None = None, *, build: bool = True) -> Path | None:
     """The shared library of ``source``: built once into ``folder`` (the environment's own
-    by default) and kept under its source's digest; built into a folder of the process's
-    own where that one cannot be written; None where it is not built and ``build`` is
-    False. OSError where there is no C compiler; CalledProcessError where it fails."""
+    by default) and kept under the digest of its source and build; built into a folder of
+    the process's own where that one cannot be written; None where it is not built and
+    ``build`` is False. OSError where there is no C compiler; CalledProcessError where it
+    fails."""
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
         raise OSError("no C compiler (cc) on the path")
     text = source.read_bytes()
-    key = hashlib.sha256(text + platform.machine().encode() + compiler.encode()).hexdigest()
+    built_as = " ".join([platform.machine(), compiler, *FLAGS]).encode()
+    key = hashlib.sha256(text + built_as).hexdigest()
     folder = folder or Path(sys.prefix) / "share" / "mlgitops" / "native"
     target = folder / f"screen-{key[:24]}.so"
     if target.is_file() or not build:
@@ -458,7 +464,7 @@ def _compile(compiler: str, source: Path, folder: Path, target: Path) -> Path:
     fd, partial = tempfile.mkstemp(prefix=".building-", suffix=".so", dir=folder)
     os.close(fd)
     try:
-        command = [compiler, "-O2", "-shared", "-fPIC", "-pthread", "-o", partial, str(source)]
+        command = [compiler, *FLAGS, "-o", partial, str(source)]
         subprocess.run(command, check=True, capture_output=True, timeout=120)
         os.replace(partial, target)
     finally:
