@@ -321,7 +321,7 @@ def test_a_folder_that_cannot_be_written_gets_a_build_of_the_process_own(
 def test_a_small_file_does_not_build_the_pass_but_uses_it_once_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Building takes about a quarter of a second: worth it for a large file only, and then
+    """Building takes half a second: worth it for a large file only, and then
     kept in the environment for every file after it."""
     monkeypatch.setattr("sys.prefix", str(tmp_path / "env"))
     path = tmp_path / "d.csv"
