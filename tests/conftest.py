@@ -57,6 +57,17 @@ def _guarded_connect(self: socket.socket, address: object) -> None:
     _real_connect(self, address)  # type: ignore[arg-type]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _native_pass_built() -> None:
+    """validate's native pass built before any test, as an environment keeps it after its
+    first large file: every test, and every process a test starts, reads plain CSV files
+    with it, whatever ran before on the same worker. A test of the chunked reading alone
+    turns it off (``MLGITOPS_NATIVE=0``)."""
+    from mlgitops.validation import native
+
+    native._library(True)
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     # A patch, not a mock: it enforces the no-network rule in-process.

@@ -39,8 +39,12 @@ coerce: COERCE
 """
 
 
-def _schema(coerce: bool = True) -> Any:
-    return from_yaml_text("schema.yaml", SCHEMA.replace("COERCE", str(coerce).lower()))
+def _schema(coerce: bool = True, nullable: bool = False) -> Any:
+    text = SCHEMA.replace("COERCE", str(coerce).lower())
+    if nullable:  # every column but the integers
+        for name in ("x", "color", "note"):
+            text = text.replace(f"  {name}: {{", f"  {name}: {{nullable: true, ")
+    return from_yaml_text("schema.yaml", text)
 
 
 #: (id, x, k, color, note): each a plain form the pass reads, or a form it must leave to
@@ -132,13 +136,14 @@ def test_the_native_pass_is_built_and_clears_a_plain_file(tmp_path: Path) -> Non
     assert _screen(path, _schema(), profile=False) == native.Screened(2, None)
 
 
+@pytest.mark.parametrize("nullable", [False, True])
 @pytest.mark.parametrize("coerce", [True, False])
 @pytest.mark.parametrize("seed", range(4))
 def test_random_files_the_pass_clears_pass_the_engine_and_pandera_alike(
-    seed: int, coerce: bool, tmp_path: Path, engine_only: Any
+    seed: int, coerce: bool, nullable: bool, tmp_path: Path, engine_only: Any
 ) -> None:
-    rng = random.Random(seed * 2 + coerce)
-    schema = _schema(coerce)
+    rng = random.Random(seed * 4 + coerce * 2 + nullable)
+    schema = _schema(coerce, nullable)
     cleared = undecided = 0
     for number in range(120):
         path = tmp_path / f"{seed}-{number}.csv"
@@ -425,3 +430,55 @@ def test_both_sums_round_as_the_exact_sum_does(tmp_path: Path) -> None:
                 assert mean == round(math.fsum(kept) / len(kept), 6), values
                 screened += 1
     assert screened >= 15
+
+
+def test_gaps_in_nullable_columns_are_counted_as_the_engine_counts_them(
+    tmp_path: Path, engine_only: Any
+) -> None:
+    """A gap (empty, or one of pandas' missing values, quoted or not) passes in a nullable
+    float or text column; it is a null in the profile, outside the mean and the values."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        'id,x,k,color,note\n1,0.5,2,red,fine\n2,,3,NA,\n3,"nan",0,green,"N/A"\n4,1,1,red,x\n'
+    )
+    schema = _schema(coerce=False, nullable=True)
+    found = _screen(path, schema, profile=True)
+    assert isinstance(found, native.Screened) and found.profile is not None, found
+    columns = found.profile["columns"]
+    assert (columns["x"]["nulls"], columns["x"]["mean"]) == (2, 0.75)
+    assert (columns["color"]["nulls"], columns["color"]["values"]) == (1, ["green", "red"])
+    assert (columns["note"]["nulls"], columns["note"]["values"]) == (2, ["fine", "x"])
+    assert _outcome(path, schema) == engine_only(_outcome, path, schema)
+    assert _pandera_passes(path, schema)
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        (
+            ["1,0.5,2,red,a", "2,0.5,,red,b"],
+            "a value in an integer column that is not a plain integer",
+        ),
+        (["1,,2,red,a", "2,,3,red,b"], "a column with no value"),
+        (["1,0.5,2,red,a", "2,0.5,3,red,NA"], None),
+    ],
+)
+def test_what_gaps_the_pass_leaves_to_the_engine(
+    rows: list[str], reason: str | None, tmp_path: Path, engine_only: Any
+) -> None:
+    """pandas reads an integer column with a gap as floats (pandera's int64 refuses it),
+    a column of gaps alone as floats; a unique text column keeps no gap here."""
+    schema = _schema(nullable=True)
+    if reason is None:
+        schema = from_yaml_text(
+            "s.yaml",
+            SCHEMA.replace("COERCE", "true").replace(
+                "note: {", "note: {nullable: true, unique: true, "
+            ),
+        )
+        reason = "a missing value"
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,k,color,note\n" + "\n".join(rows) + "\n")
+    found = _screen(path, schema, profile=True)
+    assert isinstance(found, native.Undecided) and found.reason == reason, found
+    assert _outcome(path, schema) == engine_only(_outcome, path, schema)

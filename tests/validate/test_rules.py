@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import subprocess
 import sys
@@ -158,7 +159,9 @@ print(json.dumps([outcome.passed, outcome.rows, sorted(m for m in ("pandas", "pa
 """
 
 
-def _clean(folder: Path, data: str, columns: str = "") -> list[object]:
+def _clean(folder: Path, data: str, columns: str = "", native: bool = False) -> list[object]:
+    """(passed, rows, the data libraries imported) of validating ``data``: read in chunks,
+    or (``native``) by the native pass where it reads the file."""
     (folder / "clean.csv").write_text(data)
     done = subprocess.run(
         [sys.executable, "-c", CLEAN, str(folder), columns],
@@ -166,6 +169,7 @@ def _clean(folder: Path, data: str, columns: str = "") -> list[object]:
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "MLGITOPS_NATIVE": "1" if native else "0"},
     )
     found: list[object] = json.loads(done.stdout)
     return found
@@ -182,6 +186,8 @@ def test_clean_data_is_validated_without_importing_pandera(tmp_path: Path) -> No
     # A failing value, or a duplicate, still reaches pandera, which judges and reports it.
     assert _clean(tmp_path, "id,x,k\n1,0.5,a\n2,7,b\n") == [False, 2, ["pandas", "pandera"]]
     assert _clean(tmp_path, "id,x,k,n\n1,0.5,a,1\n1,0.5,b,2\n", "more")[:2] == [False, 2]
+    # The native pass reads such a file without either.
+    assert _clean(tmp_path, more, "more", native=True) == [True, 3, []]
 
 
 def test_an_integer_that_does_not_fit_its_column_is_a_dtype_failure(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@
  * as [-]digits[.digits] that a double holds exactly as strtod, pyarrow and
  * pandas read them, text quoted or not without a quote, a line end or a CR
  * inside, UTF-8, and records of exactly the header's width ended by LF or CRLF.
- * Anything else, a missing value, a value a check refuses or a repeated key
+ * Anything else, a gap outside a nullable column, a value a check refuses or a repeated key
  * makes the answer "undecided" with a reason and the byte where it was found:
  * the caller then validates the file as before, and reports from there. The
  * pass never decides a failure.
@@ -31,7 +31,8 @@ enum {
   LOW_OPEN = 16, /* the low bound itself is outside */
   HIGH_OPEN = 32,
   INT_SET = 64,  /* the value must be one of ints */
-  TEXT_SET = 128 /* the value must be one of the texts */
+  TEXT_SET = 128, /* the value must be one of the texts */
+  NULLABLE = 256  /* a missing value passes (a float or text column) */
 };
 enum { MAX_VALUES = 20, MAX_THREADS = 16, BLOCK = 4 << 20 };
 
@@ -46,7 +47,7 @@ typedef struct {
 } field_spec;
 
 typedef struct {
-  int64_t imin, imax, count, longest; /* longest: a text's bytes */
+  int64_t imin, imax, count, longest, nulls; /* longest: a text's bytes */
   double dmin, dmax, sum;
   int32_t seen_dot, n_values; /* n_values: -1 where more than MAX_VALUES */
   int32_t seen_word;          /* a text that is no number_like() */
@@ -64,7 +65,7 @@ typedef struct {
 } value_set;
 
 typedef struct {
-  int64_t imin, imax, count, longest;
+  int64_t imin, imax, count, longest, nulls;
   __int128 isum;
   double dmin, dmax, sum, compensation;
   int32_t seen_dot, seen_word;
@@ -392,7 +393,17 @@ static int record(part *p, const char *s, const char *end, int64_t at) {
       double v;
       int dot;
       next = decimal(s, end, &v, &dot);
-      if (next == NULL) UNDECIDED("a value in a float column that is not a plain decimal");
+      if (next == NULL) {
+        const char *from, *to;
+        next = text(s, end, &from, &to);
+        if (next == NULL || !is_null(j, from, to - from))
+          UNDECIDED("a value in a float column that is not a plain decimal");
+        if (!(f->flags & NULLABLE)) UNDECIDED("a missing value");
+        a->nulls++;
+        a->seen_dot = 1; /* pandas reads a column with a gap as floats */
+        s = next;
+        continue;
+      }
       if (!bounded(f, v)) UNDECIDED("a value a check refuses");
       a->seen_dot |= dot;
       if (f->flags & PROFILE) {
@@ -408,7 +419,12 @@ static int record(part *p, const char *s, const char *end, int64_t at) {
       int64_t n = to - from;
       if (!utf8((const unsigned char *)from, n)) UNDECIDED("text that is not UTF-8, or a NUL");
       if (f->kind == TEXT) {
-        if (is_null(j, from, n)) UNDECIDED("a missing value");
+        if (is_null(j, from, n)) {
+          if (!(f->flags & NULLABLE) || (f->flags & UNIQUE)) UNDECIDED("a missing value");
+          a->nulls++;
+          s = next;
+          continue;
+        }
         if (!a->seen_word && !number_like(from, n)) a->seen_word = 1;
         if ((f->flags & TEXT_SET) && !one_of_texts(f, from, n))
           UNDECIDED("a value a check refuses");
@@ -563,6 +579,7 @@ static void merge(result *r, part *parts, int threads, const job *j) {
         if (o->count == 0 || a->dmax > o->dmax) o->dmax = a->dmax;
       }
       o->count += a->count;
+      o->nulls += a->nulls;
       o->seen_dot |= a->seen_dot;
       o->seen_word |= a->seen_word;
       if (a->longest > o->longest) o->longest = a->longest;

@@ -8,10 +8,10 @@ looked at once. Where every declared column is an ``int64``, ``float64`` or
 ``native.c`` reads the file's bytes once on every core, parses each field as it
 is split and checks it there. It only ever answers "clean", with the row count
 and the profile the engine would have built; anything it does not read exactly
-as pandas and pyarrow do (a missing value, an exponent, a quoted line end, a
-doubled quote, text that pandas could read as numbers), any value a check
-refuses and any key that may repeat make it "undecided", and the engine
-validates the file as before and reports from there.
+as pandas and pyarrow do (a gap outside a nullable float or text column, an
+exponent, a quoted line end, a doubled quote, a text column pandas would read as
+numbers), any value a check refuses and any key that may repeat make it
+"undecided", and the engine validates the file as before and reports from there.
 
 The C source ships with the package and is built with the C compiler on the
 path (``cc``) the first time a file of :data:`WORTH_BUILDING` or more is
@@ -61,7 +61,7 @@ MAX_TEXTS = 256
 WORTH_BUILDING = 64 << 20
 _SKIP, _INT, _FLOAT, _TEXT = 0, 1, 2, 3
 _UNIQUE, _PROFILE, _HAS_LOW, _HAS_HIGH = 1, 2, 4, 8
-_LOW_OPEN, _HIGH_OPEN, _INT_SET, _TEXT_SET = 16, 32, 64, 128
+_LOW_OPEN, _HIGH_OPEN, _INT_SET, _TEXT_SET, _NULLABLE = 16, 32, 64, 128, 256
 _EXACT = 2**53
 
 
@@ -85,6 +85,7 @@ class _Out(ctypes.Structure):
         ("imax", ctypes.c_int64),
         ("count", ctypes.c_int64),
         ("longest", ctypes.c_int64),
+        ("nulls", ctypes.c_int64),
         ("dmin", ctypes.c_double),
         ("dmax", ctypes.c_double),
         ("sum", ctypes.c_double),
@@ -183,6 +184,8 @@ def _field(plan: Plan, column: ColumnPlan, *, checks: bool) -> _Field | None:
     if kind is None:
         return None
     field = _Field(kind, needs_point=kind == _FLOAT and not rule.coerce)
+    if column.nullable and kind != _INT:  # (pandas reads integers with a gap as floats)
+        field.flags |= _NULLABLE
     for check in column.checks if checks else ():
         if not _add_check(field, check):
             return None
@@ -302,6 +305,8 @@ def _run(
                 return Undecided("a float column pandas would read as integers", -1)
             if field.kind == _TEXT and not out.seen_word:
                 return Undecided("a text column pandas would read as numbers", -1)
+            if field.kind != _SKIP and not out.count:
+                return Undecided("a column with no value", -1)
         if not profile:
             return Screened(rows, None)
         found = _profile(library, handle, fields, outs, plan)
@@ -338,7 +343,7 @@ def _profile(
     for column in plan.columns:
         i = at[column.name]
         field, out = fields[i], outs[i]
-        totals = Totals(str(column.arrow))
+        totals = Totals(str(column.arrow), nulls=int(out.nulls))
         if field.kind == _TEXT:
             if out.longest >= _TEXT_LIMIT:
                 return None
