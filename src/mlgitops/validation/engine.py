@@ -10,6 +10,10 @@ text and parsed (:mod:`mlgitops.validation.text_numbers`), so that every bad val
 is reported with its row instead of stopping the read. A ``datetime64[ns]`` column
 is parsed in the format of its first value in the file, as pandas' coercion of the
 whole column parses it (:mod:`mlgitops.validation.dates`).
+
+A CSV file is first offered to the native pass (:mod:`mlgitops.validation.native`),
+which reads plain forms in one pass over the bytes and can only clear a file: where
+it does not, the chunks are read from the start as above.
 """
 
 from __future__ import annotations
