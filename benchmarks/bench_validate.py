@@ -211,19 +211,18 @@ def build_probe(folder: Path) -> Path | None:
 def build_pass() -> None:
     """The native pass built beforehand, as the environment keeps it after its first
     large file: its build time is printed, not measured with the files."""
-    code = (
-        "import time; from mlgitops.validation import native; t = time.perf_counter(); "
-        "path = native.built(native.SOURCE, build=False); "
-        "ok = native._library(True) is not None; "
-        'print(f\'native pass: {"kept from an earlier build" if path else '
-        'f"built in {time.perf_counter() - t:.2f} s"}\' if ok else '
-        "'native pass: NOT built (no C compiler?): the engine alone validates')"
-    )
-    print(
-        subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout.strip()
-    )
+    import time
+
+    from mlgitops.validation import native
+
+    kept = native.built(native.SOURCE, build=False) is not None
+    start = time.perf_counter()
+    if native._library(True) is None:
+        print("native pass: NOT built (no C compiler?): the engine alone validates")
+    elif kept:
+        print("native pass: kept from an earlier build")
+    else:
+        print(f"native pass: built in {time.perf_counter() - start:.2f} s")
 
 
 def measure_probe(binary: Path, data: Path, rows: int) -> dict[str, float]:

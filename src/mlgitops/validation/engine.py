@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgitops.data.base import ConversionFailed, Reader
 from mlgitops.errors import BadInput, DataError, Problem
-from mlgitops.validation import native
 from mlgitops.validation.chunks import Chunker, DatesBroken
 from mlgitops.validation.dates import DatesAsText
 from mlgitops.validation.failures import Example, Failure, Tally
@@ -82,11 +81,14 @@ def validate(
     """
     _numbers_against_text(reader, schema)
     plan = make_plan(schema, reader.columns())
-    cleared = None if keep else native.screen(reader, plan, profile=profile)
-    if isinstance(cleared, native.Screened) and not any(
-        row_bounds(cleared.rows, limits.min_rows, limits.max_rows)
-    ):
-        return Outcome(cleared.rows, (), cleared.profile)
+    if not keep:  # (train keeps the columns it reads: the pass builds none)
+        from mlgitops.validation import native
+
+        cleared = native.screen(reader, plan, profile=profile)
+        if isinstance(cleared, native.Screened) and not any(
+            row_bounds(cleared.rows, limits.min_rows, limits.max_rows)
+        ):
+            return Outcome(cleared.rows, (), cleared.profile)
     text: set[str] = set()
     broken: set[str] = set()
     textual: set[str] = set()
@@ -148,6 +150,8 @@ def _numbers_against_text(reader: Reader, schema: Any) -> None:
 def profile_only(reader: Reader, schema: Any, chunk_rows: int) -> dict[str, Any]:
     """The data profile alone (the base branch's data, for the diff)."""
     plan = make_plan(schema, reader.columns())
+    from mlgitops.validation import native
+
     read = native.screen(reader, plan, profile=True, checks=False)
     if isinstance(read, native.Screened) and read.profile is not None:
         return read.profile

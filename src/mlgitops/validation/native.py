@@ -25,13 +25,8 @@ engine alone validates. Once built it reads files of every size.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
-import platform
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,6 +372,8 @@ def _library(build: bool = True) -> Any:
         return None
     if "library" in _LOADED:
         return _LOADED["library"]
+    import subprocess  # (with the build's own modules: once a process, and not for train)
+
     try:
         path = built(SOURCE, build=build)
         if path is None:
@@ -441,6 +438,11 @@ def built(source: Path, folder: Path | None = None, *, build: bool = True) -> Pa
     the process's own where that one cannot be written; None where it is not built and
     ``build`` is False. OSError where there is no C compiler; CalledProcessError where it
     fails."""
+    import hashlib
+    import platform
+    import shutil
+    import tempfile
+
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
         raise OSError("no C compiler (cc) on the path")
@@ -460,6 +462,8 @@ def built(source: Path, folder: Path | None = None, *, build: bool = True) -> Pa
 
 
 def _forget_own_build() -> None:
+    import shutil
+
     while _OWN:
         shutil.rmtree(_OWN.pop(), ignore_errors=True)
 
@@ -467,6 +471,9 @@ def _forget_own_build() -> None:
 def _compile(compiler: str, source: Path, folder: Path, target: Path) -> Path:
     """``source`` compiled beside ``target`` and moved there whole: a process that finds it
     finds it complete."""
+    import subprocess
+    import tempfile
+
     fd, partial = tempfile.mkstemp(prefix=".building-", suffix=".so", dir=folder)
     os.close(fd)
     try:
