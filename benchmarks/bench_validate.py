@@ -18,8 +18,9 @@ RSS is clean) in two ways:
 - plain pandera: ``pd.read_csv`` of the whole file, then
   ``schema.validate(lazy=True)``;
 - mlgitops: :func:`mlgitops.validation.engine.validate`: its native pass where the file
-  is in the forms that pass reads (the text quoted, nothing quoted and ids in no order
-  shapes), in chunks otherwise (built before the runs, as an environment keeps it);
+  is in the forms that pass reads (every shape but the words in float columns: the pass
+  leaves that file to the chunked reading at the first word), in chunks otherwise (built
+  before the runs, as an environment keeps it);
 - the parse floor: the same reader's batches with the same types and nothing
   checked (what no validation on this reader can beat); where a value does not
   parse, with its column read as text, as validation must read it.

@@ -53,8 +53,9 @@ PLAIN = {
     "x": ["0.5", "-4.25", "1", "0", "4.999", "3.125", "-5", "2.0"],
     "k": ["0", "1", "2", "3"],
     "color": ["red", "green", '"bl ue"', '"red"', "héllo"],
-    "note": ["fine", '"ok, thanks"', "x y", "é", '"said"', "Nothing"],
-}
+    "note": ["fine", '"ok, thanks"', "x y", "é", '"said"', "Nothing", '"two\nlines"',
+             '"say ""hi""\nthen, bye"', '"a ""word"""', '"\n"'],
+}  # fmt: skip
 ODD = {
     "id": ["", "NA", "1e3", "+5", "007", "-0", "9007199254740993", '"5"', " 5", "5.0"],
     "x": ["", "nan", "1e0", "-0.0", ".5", "5.", "5", "4.9999999999999999999", "00.5", '"1.5"',
@@ -176,9 +177,13 @@ def test_random_files_the_pass_clears_pass_the_engine_and_pandera_alike(
         (["1,5,2,red,a"], "a value a check refuses"),
         (["1,0.5,4,red,a"], "a value a check refuses"),
         (["1,0.5,2,blue,a"], "a value a check refuses"),
-        (['1,0.5,2,red,"a\nb"'], "a text value outside the plain forms"),
-        (['1,0.5,2,red,"a""b"'], "a text value outside the plain forms"),
         (['1,0.5,2,red,5" tall'], "a text value outside the plain forms"),
+        (['1,0.5,2,red,"a\r\nb"'], "a text value outside the plain forms"),
+        (['1,0.5,2,red,"a\rb"'], "a text value outside the plain forms"),
+        (['1,0.5,2,red,"a"b'], "a text value outside the plain forms"),
+        (['1,0.5,2,red,"a"" b'], "a text value outside the plain forms"),
+        (['1,0.5,2,red,"a\nb', "2,0.5,2,red,b"], "a text value outside the plain forms"),
+        (['1,0.5,2,"red\n",a'], "a value a check refuses"),
         (["1,0.5,2,red,12", "2,0.5,2,red, -1.5e3 "], "a text column pandas would read as numbers"),
         (
             ["1,0.5,2,red,FALSE", "2,0.5,2,red,Infinity"],
@@ -228,6 +233,57 @@ def test_a_float_column_of_whole_numbers_without_coercion_is_not_cleared(tmp_pat
     assert _pandera_passes(path, _schema(coerce=False))
 
 
+#: Notes as pyarrow and pandas write them: quoted, over several lines, quotes doubled.
+NOTES = ['"two\nlines"', '"said ""hi""\nthen left"', '"a ""word"""', '"\n"', '"x\n\ny"', "late"]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("nullable", [False, True])
+def test_quoted_line_ends_and_doubled_quotes_are_read_as_pandas_reads_them(
+    eol: str, nullable: bool, tmp_path: Path, engine_only: Any
+) -> None:
+    """A quoted value may hold line ends (bare ones, in a file of either line end) and
+    doubled quotes: the pass reads the record on to its closing quote, and keeps the
+    value unescaped, as pandas and the engine do."""
+    lines = ["id,x,k,color,note"]
+    lines += [f'{i},0.5,{i % 4},"héllo",{NOTES[i % len(NOTES)]}' for i in range(30)]
+    path = tmp_path / "d.csv"
+    path.write_bytes((eol.join(lines) + eol).encode())
+    schema = _schema(nullable=nullable)
+    found = _screen(path, schema, profile=True)
+    assert isinstance(found, native.Screened) and found.rows == 30, found
+    assert found.profile == engine_only(profile_only, _reader(path), schema, 7)
+    assert found.profile["columns"]["note"]["values"] == sorted(
+        ["two\nlines", 'said "hi"\nthen left', 'a "word"', "\n", "x\n\ny", "late"]
+    )
+    assert _outcome(path, schema) == engine_only(_outcome, path, schema)
+    assert _pandera_passes(path, schema)
+    assert pd.read_csv(path)["note"].tolist()[:3] == [
+        "two\nlines",
+        'said "hi"\nthen left',
+        'a "word"',
+    ]
+
+
+def test_allowed_values_and_keys_are_compared_unescaped(tmp_path: Path, engine_only: Any) -> None:
+    schema = from_yaml_text(
+        "s.yaml",
+        'columns:\n  q: {dtype: str, unique: true, checks: {isin: [\'say "hi"\', "a\\nb"]}}\n'
+        "coerce: true\n",
+    )
+    path = tmp_path / "d.csv"
+    path.write_text('q\n"say ""hi"""\n"a\nb"\n')
+    assert _screen(path, schema, profile=False) == native.Screened(2, None)
+    for data, reason in [
+        ('q\n"say ""hi"" "\n', "a value a check refuses"),
+        ('q\n"a\nb"\n"say ""hi"""\n"a\nb"\n', "a key that may repeat"),
+    ]:
+        path.write_text(data)
+        found = _screen(path, schema, profile=False)
+        assert isinstance(found, native.Undecided) and found.reason == reason, found
+        assert _outcome(path, schema) == engine_only(_outcome, path, schema)
+
+
 def _big(path: Path, rows: int, at: dict[int, str] | None = None) -> None:
     """A plain file of ``rows`` rows (about 36 bytes each), the rows in ``at`` replaced."""
     with path.open("w") as handle:
@@ -257,12 +313,117 @@ def test_a_file_of_several_parts_is_read_whole_on_every_core(
     assert ours == engine_only(_outcome, path, schema)
     for changed, reason in [
         ({10: f"{rows - 1},0.5,1,red,a"}, "a key that may repeat"),
-        ({rows - 1: f'{rows - 1},0.5,1,red,"a\nb"'}, "a text value outside the plain forms"),
+        ({rows - 1: f'{rows - 1},0.5,1,red,"a\rb"'}, "a text value outside the plain forms"),
         ({rows - 2: f"{rows - 2},9.5,1,red,a"}, "a value a check refuses"),
     ]:
         _big(path, rows, changed)
         found = _screen(path, schema, profile=False)
         assert isinstance(found, native.Undecided) and found.reason == reason, found
+
+
+def _parts(capfd: pytest.CaptureFixture[str]) -> str:
+    """What ``MLGITOPS_NATIVE=debug`` said of the parts the last pass read."""
+    said = capfd.readouterr().err.strip().splitlines()[-1]
+    return said.split(" in ", 1)[1].split(": ", 1)[0]
+
+
+def test_records_over_several_lines_are_read_whole_in_every_part(
+    tmp_path: Path, engine_only: Any, monkeypatch: pytest.MonkeyPatch, capfd: Any
+) -> None:
+    """Notes over several lines in a file cut into parts: each cut is put where a line
+    reads as a whole record, and the parts' records meet, as the engine reads them."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1, 2})
+    monkeypatch.setenv("MLGITOPS_NATIVE", "debug")
+    path = tmp_path / "d.csv"
+    rows = 450_000
+    with path.open("w") as handle:
+        handle.write("id,x,k,color,note\n")
+        for i in range(rows):
+            handle.write(f"{i},{(i % 9000 - 4500) / 1000:.3f},{i % 4},green,{NOTES[i % 6]}\n")
+    assert path.stat().st_size > 3 * (4 << 20)
+    schema = _schema()
+    found = _screen(path, schema, profile=True)
+    assert _parts(capfd) == "3 parts"
+    assert isinstance(found, native.Screened) and found.rows == rows, found
+    assert found.profile == engine_only(profile_only, _reader(path), schema, 50_000)
+
+
+def test_a_part_cut_inside_a_quoted_value_is_read_again_from_the_record_start(
+    tmp_path: Path, engine_only: Any, monkeypatch: pytest.MonkeyPatch, capfd: Any
+) -> None:
+    """Every line of these files looks the same (``id,x,k,green,"``): a record is two
+    lines, its note the second line, so a part cut where the second line starts reads
+    other records (ids, ``x`` and ``k`` of the notes) that pass too. The parts' records
+    must meet where the previous part's ended; where they do not, the part is read again
+    from there."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1, 2})
+    monkeypatch.setenv("MLGITOPS_NATIVE", "debug")
+    schema = _schema()
+    path = tmp_path / "d.csv"
+    said = []
+    for rows in range(300_000, 300_004):
+        with path.open("w") as handle:
+            handle.write("id,x,k,color,note\n")
+            for i in range(rows):
+                handle.write(f'{i},0.5,{i % 4},green,"\n{10**7 + i},1.5,{(i + 1) % 4},green,"\n')
+        assert path.stat().st_size > 3 * (4 << 20)
+        found = _screen(path, schema, profile=True)
+        said.append(_parts(capfd))
+        assert isinstance(found, native.Screened) and found.rows == rows, found
+        assert found.profile is not None and found.profile["columns"]["x"]["mean"] == 0.5
+        assert found.profile == engine_only(profile_only, _reader(path), schema, 100_000)
+    assert any("read again" in each for each in said), said
+
+
+def test_a_quoted_value_holding_whole_records_is_read_as_one_value(
+    tmp_path: Path, engine_only: Any, monkeypatch: pytest.MonkeyPatch, capfd: Any
+) -> None:
+    """A cut falls inside a note of 3 MB whose lines read as records: the part starting
+    there reads them, then a quote where a value goes on, and cannot decide; that part is
+    read again from where the previous part ended, and the file is cleared."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1, 2})
+    monkeypatch.setenv("MLGITOPS_NATIVE", "debug")
+    rows, at = 600_000, 180_000
+    note = "".join(f"{2_000_000 + j},0.5,1,green,a\n" for j in range(120_000)) + "end"
+    path = tmp_path / "d.csv"
+    with path.open("w") as handle:
+        handle.write("id,x,k,color,note\n")
+        for i in range(1_000_000, 1_000_000 + rows):
+            value = f'"{note}"' if i == 1_000_000 + at else "fine"
+            handle.write(f"{i},0.5,{i % 4},green,{value}\n")
+    size = path.stat().st_size
+    note_starts = len("id,x,k,color,note\n") + at * len("1000000,0.5,1,green,fine\n")
+    assert note_starts < size // 3 < note_starts + len(note)  # the first cut, inside it
+    assert len(note) < 4 << 20 < size // 3  # within a block; a part a thread
+    found = _screen(path, _schema(), profile=False)
+    assert _parts(capfd) == "3 parts, 1 read again from where the part before it ended"
+    assert found == native.Screened(rows, None)
+    outcome = engine_only(validate, _reader(path), _schema(), Limits(chunk_rows=50_000))
+    assert (outcome.rows, outcome.failures) == (rows, ())
+
+
+def test_a_record_read_on_past_a_block_is_counted_once(
+    tmp_path: Path, engine_only: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of 4 MiB: where one ends inside a note, its record is read on from the note
+    once the next block is read, its first fields counted once. A value longer than a
+    block is left to the engine."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0})
+    note = '"' + "a line\n" * 25 + 'and ""the end"""'  # (the profile keeps 200 characters)
+    path = tmp_path / "d.csv"
+    rows = 45_000
+    with path.open("w") as handle:
+        handle.write("id,x,k,color,note\n")
+        for i in range(rows):
+            handle.write(f"{i},{(i % 9000 - 4500) / 1000:.3f},{i % 4},green,{note}\n")
+    assert path.stat().st_size > 2 * (4 << 20)  # the blocks end in notes, past their first line
+    schema = _schema()
+    found = _screen(path, schema, profile=True)
+    assert isinstance(found, native.Screened) and found.rows == rows, found
+    assert found.profile == engine_only(profile_only, _reader(path), schema, 5_000)
+    path.write_text(f'id,x,k,color,note\n1,0.5,1,green,"{"x" * (4 << 20)}"\n')
+    found = _screen(path, schema, profile=False)
+    assert found == native.Undecided("a line or value longer than a block", 18), found
 
 
 def _reader(path: Path) -> Any:

@@ -7,12 +7,15 @@
  * own; every field is split and parsed in the same pass and checked as it is
  * parsed, without building columns. It reads only plain forms: numbers written
  * as [-]digits[.digits] that a double holds exactly as strtod, pyarrow and
- * pandas read them, text quoted or not without a quote, a line end or a CR
- * inside, UTF-8, and records of exactly the header's width ended by LF or CRLF.
- * Anything else, a gap outside a nullable column, a value a check refuses or a repeated key
- * makes the answer "undecided" with a reason and the byte where it was found:
- * the caller then validates the file as before, and reports from there. The
- * pass never decides a failure.
+ * pandas read them, text unquoted without a quote or a CR, text quoted with its
+ * quotes doubled and line ends (LF, not CR) inside, UTF-8, and records of
+ * exactly the header's width ended by LF or CRLF. A part's first record must
+ * start where the previous part's last record ended (a cut may fall inside a
+ * quoted value): where it does not, the part is read again from there.
+ * Anything else, a gap outside a nullable column, a value a check refuses or a
+ * repeated key makes the answer "undecided" with a reason and the byte where
+ * it was found: the caller then validates the file as before, and reports from
+ * there. The pass never decides a failure.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -84,23 +87,29 @@ typedef struct {
   const int64_t *null_offsets;
   int64_t n_nulls, longest_null;
   uint8_t null_starts[256];
-  volatile int stop; /* set by the first part that cannot decide */
+  int64_t size;      /* the file's */
+  volatile int stop; /* set where the first part cannot decide */
 } job;
 
 typedef struct {
   job *job;
-  int64_t begin, end; /* its records start at begin and end at end */
+  int64_t begin, end; /* it reads the records that start in [begin, end) */
+  int64_t finish;     /* where the next record starts after its last one */
   int64_t rows;
   const char *reason;
   int64_t where;
   acc *accs;
+  char *scratch; /* a value with its quotes undoubled */
+  const char *resume_from; /* where a record stopped for more bytes, at the field resume */
+  int32_t resume;
+  int32_t lead;  /* the first part: where it cannot decide, the others stop */
 } part;
 
 typedef struct {
   int32_t status; /* 0 clean, 1 undecided, 2 the file could not be read */
   const char *reason;
   int64_t where, rows;
-  int32_t n_fields;
+  int32_t n_fields, n_parts, read_again; /* read_again: parts read again from a record's start */
   field_out *outs;
   value_set *values;
 } result;
@@ -264,25 +273,74 @@ static const char *whole(const char *s, const char *end, int64_t *out) {
   return s;
 }
 
-/* A text field from s: its value in [*from, *to) and where the field ends; NULL where it
- * is outside the plain forms (a doubled quote, a quote inside an unquoted value, a quoted
- * value not closed on its line, a CR, text after the closing quote). */
-static const char *text(const char *s, const char *end, const char **from, const char **to) {
-  if (s < end && *s == '"') {
-    *from = ++s;
+/* What a field's parser answers where the value goes on past its line (SPANS), or past
+ * the bytes read (MORE). */
+static const char SPANS_LINE[1], MORE_BYTES[1];
+#define SPANS SPANS_LINE
+#define MORE MORE_BYTES
+
+/* The quote that closes a quoted value from s, on (doubled ones skipped, *escaped set);
+ * NULL where none does before end. */
+static const char *closing(const char *s, const char *end, int *escaped) {
+  for (;;) {
     const char *q = memchr(s, '"', (size_t)(end - s));
-    if (q == NULL || memchr(s, '\r', (size_t)(q - s)) != NULL) return NULL;
+    if (q == NULL || q + 1 == end || q[1] != '"') return q;
+    *escaped = 1;
+    s = q + 2;
+  }
+}
+
+/* A text field from s on a line that ends at end: its value in [*from, *to) and where the
+ * field ends. *escaped: a quote inside is doubled. NULL where it is outside the plain
+ * forms (a quote inside an unquoted value, a CR in a value, text after the closing
+ * quote); SPANS where a quoted value goes on past the line (see spanning). */
+static const char *text(const char *s, const char *end, const char **from, const char **to,
+                        int *escaped) {
+  *escaped = 0;
+  if (s < end && *s == '"') {
+    const char *q = closing(*from = s + 1, end, escaped);
+    if (q == NULL) return SPANS;
     *to = q++;
+    if (memchr(*from, '\r', (size_t)(*to - *from)) != NULL) return NULL;
     if (q < end && *q != ',') return NULL;
     return q;
   }
   *from = s;
-  while (s < end && *s != ',') {
+  for (; s < end && *s != ','; s++)
     if (*s == '"' || *s == '\r') return NULL;
-    s++;
-  }
   *to = s;
   return s;
+}
+
+/* A quoted field from s whose value goes on past its line, as text(): *end moves to the
+ * end of the line it closes on (before its CR LF or LF). MORE where it goes on past limit,
+ * the end of the bytes read (eof: the end of the file); NULL where no quote closes it. */
+static const char *spanning(const char *s, const char **end, const char *limit, int eof,
+                            const char **from, const char **to, int *escaped) {
+  const char *q = closing(*from = s + 1, limit, escaped);
+  if (q == NULL || (q + 1 == limit && !eof)) /* (a doubled quote, or the closing one) */
+    return eof ? NULL : MORE;
+  *to = q++;
+  if (memchr(*from, '\r', (size_t)(*to - *from)) != NULL) return NULL;
+  const char *nl = memchr(q, '\n', (size_t)(limit - q));
+  if (nl == NULL && !eof) return MORE;
+  *end = nl == NULL ? limit : nl;
+  if (*end > q && (*end)[-1] == '\r') (*end)--;
+  if (q < *end && *q != ',') return NULL;
+  return q;
+}
+
+/* [from, *to) with each doubled quote made one, in the part's scratch block (a value is
+ * shorter than a block); NULL where there is no memory for it. */
+static const char *undoubled(part *p, const char *from, const char **to) {
+  if (p->scratch == NULL && (p->scratch = malloc(BLOCK)) == NULL) return NULL;
+  char *out = p->scratch;
+  for (const char *s = from; s < *to; s++) {
+    *out++ = *s;
+    if (*s == '"') s++;
+  }
+  *to = out;
+  return p->scratch;
 }
 
 /* v added to *sum, its rounding error to *compensation (Neumaier): the error of the
@@ -356,20 +414,33 @@ static int keep_value(value_set *values, const char *s, int64_t n) {
   do {                     \
     p->reason = why;       \
     p->where = at;         \
-    return 0;              \
+    return NULL;           \
   } while (0)
 
-/* One record, [s, end) without its line end; at: its offset in the file. */
-static int record(part *p, const char *s, const char *end, int64_t at) {
+/* A field whose value goes on past the bytes read: its record is read on from it (the
+ * fields before it are counted) once more bytes are read. */
+#define AGAIN                \
+  do {                       \
+    p->resume = c;           \
+    p->resume_from = s;      \
+    return MORE;             \
+  } while (0)
+
+/* One record from s, whose first line ends at end (before its CR LF or LF), read out of
+ * the bytes up to limit (eof: the file's end); at: its offset in the file. first: the
+ * field s starts (past 0 where a record is read on). Where the next record starts; NULL
+ * where undecided, MORE where it goes on past limit (see AGAIN). */
+static const char *record(part *p, const char *s, const char *end, const char *limit, int eof,
+                          int64_t at, int32_t first) {
   const job *j = p->job;
   const char *blank = s;
   while (blank < end && (*blank == ' ' || *blank == '\t')) blank++;
-  if (blank == end) UNDECIDED("a blank line"); /* pandas skips it: no record */
-  for (int32_t c = 0; c < j->n_fields; c++) {
+  if (first == 0 && blank == end) UNDECIDED("a blank line"); /* pandas skips it: no record */
+  for (int32_t c = first; c < j->n_fields; c++) {
     const field_spec *f = &j->spec[c];
     acc *a = &p->accs[c];
     const char *next;
-    if (c > 0) {
+    if (c > first) {
       if (s >= end) UNDECIDED("a record with fewer fields than the header");
       s++; /* the comma */
     }
@@ -395,8 +466,15 @@ static int record(part *p, const char *s, const char *end, int64_t at) {
       next = decimal(s, end, &v, &dot);
       if (next == NULL) {
         const char *from, *to;
-        next = text(s, end, &from, &to);
-        if (next == NULL || !is_null(j, from, to - from))
+        int escaped;
+        next = text(s, end, &from, &to, &escaped);
+        if (next == SPANS) {
+          const char *moved = end;
+          next = spanning(s, &moved, limit, eof, &from, &to, &escaped);
+          if (next == MORE) AGAIN;
+          end = moved;
+        }
+        if (next == NULL || escaped || !is_null(j, from, to - from))
           UNDECIDED("a value in a float column that is not a plain decimal");
         if (!(f->flags & NULLABLE)) UNDECIDED("a missing value");
         a->nulls++;
@@ -414,11 +492,20 @@ static int record(part *p, const char *s, const char *end, int64_t at) {
       a->count++;
     } else {
       const char *from, *to;
-      next = text(s, end, &from, &to);
+      int escaped;
+      next = text(s, end, &from, &to, &escaped);
+      if (next == SPANS) {
+        const char *moved = end;
+        next = spanning(s, &moved, limit, eof, &from, &to, &escaped);
+        if (next == MORE) AGAIN;
+        end = moved;
+      }
       if (next == NULL) UNDECIDED("a text value outside the plain forms");
-      int64_t n = to - from;
-      if (!utf8((const unsigned char *)from, n)) UNDECIDED("text that is not UTF-8, or a NUL");
+      if (!utf8((const unsigned char *)from, to - from))
+        UNDECIDED("text that is not UTF-8, or a NUL");
       if (f->kind == TEXT) {
+        if (escaped && (from = undoubled(p, from, &to)) == NULL) UNDECIDED("no memory");
+        int64_t n = to - from;
         if (is_null(j, from, n)) {
           if (!(f->flags & NULLABLE) || (f->flags & UNIQUE)) UNDECIDED("a missing value");
           a->nulls++;
@@ -439,27 +526,27 @@ static int record(part *p, const char *s, const char *end, int64_t at) {
   }
   if (s != end) UNDECIDED("a record with more fields than the header");
   p->rows++;
-  return 1;
+  if (s < limit && *s == '\r') s++;
+  return s < limit ? s + 1 : s; /* past the LF */
 }
 
-/* The records of [begin, end), read in blocks: each block's complete lines. The part is
- * worked on as a copy of its own, written back at the end: parts lie side by side, and
- * threads writing into one cache line would wait on each other. */
+/* The records that start in [begin, end), read in blocks: the last may go on past end.
+ * The part is worked on as a copy of its own, written back at the end: parts lie side by
+ * side, and threads writing into one cache line would wait on each other. */
 static void *run(void *argument) {
   part *shared = argument, me = *shared, *p = &me;
   job *j = p->job;
-  int64_t at = p->begin, at_end = p->end;
+  int64_t at = p->begin, read_to = p->end;
   char *block = malloc(BLOCK);
-  int64_t held = 0; /* bytes of an unfinished line at the block's start */
+  int64_t held = 0;  /* bytes of an unfinished record at the block's start */
+  int32_t first = 0; /* the field they start, past the first: the record is read on */
   if (block == NULL) {
     p->reason = "no memory";
     p->where = at;
-    *shared = me;
-    return NULL;
   }
-  while (!j->stop) {
+  while (block != NULL && !j->stop) {
     int64_t want = BLOCK - held;
-    if (want > at_end - at) want = at_end - at;
+    if (want > read_to - at) want = read_to - at;
     ssize_t got = want > 0 ? pread(j->fd, block + held, (size_t)want, at) : 0;
     if (got < 0 || (got == 0 && want > 0)) {
       p->reason = "the file changed while it was read";
@@ -468,45 +555,74 @@ static void *run(void *argument) {
     }
     at += got;
     int64_t filled = held + got, start = 0;
-    int last = at >= at_end;
-    const char *base = block;
+    int eof = at >= j->size;
+    const char *limit = block + filled, *after = block;
     int64_t origin = at - filled; /* the file offset of block[0] */
-    for (;;) {
-      const char *nl = memchr(base + start, '\n', (size_t)(filled - start));
-      const char *line_end = nl;
+    while (first > 0 || origin + start < p->end) {
+      const char *s = block + start, *nl = memchr(s, '\n', (size_t)(filled - start)), *e = nl;
       if (nl == NULL) {
-        if (!last || start == filled) break;
-        line_end = base + filled; /* the file's last line, without a line end */
+        if (!eof) {
+          after = MORE;
+          break;
+        }
+        e = limit; /* the file's last line, without a line end */
       }
-      const char *e = line_end;
-      if (e > base + start && e[-1] == '\r') e--;
-      if (!record(p, base + start, e, origin + start)) {
-        j->stop = 1;
-        free(block);
-        *shared = me;
-        return NULL;
+      if (e > s && e[-1] == '\r') e--;
+      after = record(p, s, e, limit, eof, origin + start, first);
+      first = 0;
+      if (after == MORE) {
+        first = p->resume;
+        start = p->resume_from - block;
       }
-      start = line_end - base + (nl != NULL);
-      if (nl == NULL) break;
+      if (after == NULL || after == MORE) break;
+      start = after - block;
     }
-    if (last) {
-      free(block);
-      *shared = me;
-      return NULL;
+    if (after == NULL) break;
+    if (after != MORE) { /* every record that starts in the part is read */
+      p->finish = origin + start;
+      break;
     }
     held = filled - start;
     if (held == BLOCK) {
-      p->reason = "a line longer than a block";
+      p->reason = "a line or value longer than a block";
       p->where = origin + start;
       break;
     }
+    if (at >= read_to) read_to = j->size; /* the part's last record goes on past its end */
     memmove(block, block + start, (size_t)held);
   }
-  if (p->reason == NULL) p->reason = "stopped";
-  j->stop = 1;
+  if (p->reason == NULL && p->finish < 0) p->reason = "stopped";
+  if (p->reason != NULL && p->lead) j->stop = 1;
   free(block);
+  free(p->scratch);
+  p->scratch = NULL;
   *shared = me;
   return NULL;
+}
+
+/* Whether the line [s, e) reads as a whole record of n_fields fields on its own, its
+ * quotes closed on it. */
+static int whole_record(const char *s, const char *e, int32_t n_fields) {
+  if (e > s && e[-1] == '\r') e--;
+  for (int32_t fields = 1;; fields++) {
+    if (s < e && *s == '"') {
+      for (s++;; s += 2) {
+        const char *q = memchr(s, '"', (size_t)(e - s));
+        if (q == NULL) return 0;
+        s = q;
+        if (s + 1 >= e || s[1] != '"') break;
+      }
+      s++;
+    } else {
+      while (s < e && *s != ',') {
+        if (*s == '"') return 0;
+        s++;
+      }
+    }
+    if (s == e) return fields == n_fields;
+    if (*s != ',') return 0;
+    s++;
+  }
 }
 
 static int ascending(const void *a, const void *b) {
@@ -561,6 +677,21 @@ static int64_t line_start(int fd, int64_t offset, int64_t end) {
     offset += got;
   }
   return end;
+}
+
+/* Where a part that starts near offset should start: the first of the next lines in 64 KiB
+ * that reads as a whole record on its own, else the first line start. A quoted value may
+ * hold such lines, so the caller checks that each part starts where the previous part's
+ * records end. */
+static int64_t record_start(int fd, int64_t offset, int64_t end, int32_t n_fields) {
+  char buffer[1 << 16];
+  int64_t first = line_start(fd, offset, end);
+  ssize_t got = first < end ? pread(fd, buffer, sizeof buffer, first) : 0;
+  for (const char *s = buffer, *nl; got > 0 && (nl = memchr(s, '\n', (size_t)(buffer + got - s)));
+       s = nl + 1) {
+    if (whole_record(s, nl, n_fields)) return first + (s - buffer);
+  }
+  return first;
 }
 
 static void merge(result *r, part *parts, int threads, const job *j) {
@@ -633,7 +764,7 @@ void *mg_screen(const char *path, int64_t start, int32_t n_fields, const field_s
   part parts[MAX_THREADS];
   pthread_t running[MAX_THREADS];
   int started[MAX_THREADS] = {0};
-  job j = {-1, n_fields, spec, max_keys, nulls, null_offsets, n_nulls, 0, {0}, 0};
+  job j = {-1, n_fields, spec, max_keys, nulls, null_offsets, n_nulls, 0, {0}, 0, 0};
   for (int64_t i = 0; i < n_nulls; i++) {
     int64_t n = null_offsets[i + 1] - null_offsets[i];
     if (n > 0) j.null_starts[(unsigned char)nulls[null_offsets[i]]] = 1;
@@ -652,11 +783,15 @@ void *mg_screen(const char *path, int64_t start, int32_t n_fields, const field_s
   if (threads < 1) threads = 1;
   if (threads > MAX_THREADS) threads = MAX_THREADS;
   if ((size - start) / threads < BLOCK) threads = 1;
+  j.size = size;
+  r->n_parts = threads;
   int64_t from = start;
   for (int t = 0; t < threads; t++) {
-    int64_t to = t == threads - 1 ? size : line_start(j.fd, start + (size - start) * (t + 1) / threads, size);
+    int64_t to = size;
+    if (t < threads - 1) to = record_start(j.fd, start + (size - start) * (t + 1) / threads, size, n_fields);
     if (to < from) to = from;
-    parts[t] = (part){&j, from, to, 0, NULL, 0, calloc((size_t)n_fields, sizeof(acc))};
+    acc *accs = calloc((size_t)n_fields, sizeof(acc));
+    parts[t] = (part){.job = &j, .begin = from, .end = to, .finish = -1, .accs = accs, .lead = t == 0};
     from = to;
   }
   r->status = 0;
@@ -672,15 +807,29 @@ void *mg_screen(const char *path, int64_t start, int32_t n_fields, const field_s
   for (int t = 0; t < threads; t++) {
     if (started[t]) pthread_join(running[t], NULL);
   }
-  close(j.fd);
+  /* In order: a part whose first record is not where the previous part's records end was
+   * cut inside a quoted value, and is read again from there. */
   for (int t = 0; t < threads; t++) {
-    r->rows += parts[t].rows;
-    if (parts[t].reason != NULL && (r->reason == NULL || !strcmp(r->reason, "stopped"))) {
+    if (t > 0 && parts[t].accs != NULL && parts[t].begin != parts[t - 1].finish) {
+      for (int32_t c = 0; c < n_fields; c++) release(&parts[t].accs[c]);
+      memset(parts[t].accs, 0, (size_t)n_fields * sizeof(acc));
+      parts[t].begin = parts[t - 1].finish;
+      if (parts[t].end < parts[t].begin) parts[t].end = parts[t].begin;
+      parts[t].finish = -1;
+      parts[t].rows = 0;
+      parts[t].reason = NULL;
+      run(&parts[t]);
+      r->read_again++;
+    }
+    if (parts[t].reason != NULL) {
       r->status = 1;
       r->reason = parts[t].reason;
       r->where = parts[t].where;
+      break;
     }
+    r->rows += parts[t].rows;
   }
+  close(j.fd);
   if (r->status == 0) merge(r, parts, threads, &j);
   for (int t = 0; t < threads; t++) {
     if (parts[t].accs == NULL) continue;
@@ -694,6 +843,8 @@ int32_t mg_status(const result *r) { return r->status; }
 const char *mg_reason(const result *r) { return r->reason ? r->reason : ""; }
 int64_t mg_where(const result *r) { return r->where; }
 int64_t mg_rows(const result *r) { return r->rows; }
+int32_t mg_parts(const result *r) { return r->n_parts; }
+int32_t mg_read_again(const result *r) { return r->read_again; }
 const field_out *mg_field(const result *r, int32_t c) { return &r->outs[c]; }
 
 const char *mg_value(const result *r, int32_t c, int32_t i, int64_t *length) {

@@ -9,9 +9,10 @@ looked at once. Where every declared column is an ``int64``, ``float64`` or
 is split and checks it there. It only ever answers "clean", with the row count
 and the profile the engine would have built; anything it does not read exactly
 as pandas and pyarrow do (a gap outside a nullable float or text column, an
-exponent, a quoted line end, a doubled quote, a text column pandas would read as
-numbers), any value a check refuses and any key that may repeat make it
-"undecided", and the engine validates the file as before and reports from there.
+exponent, a CR inside a value, a quote inside an unquoted one, a text column
+pandas would read as numbers), any value a check refuses and any key that may
+repeat make it "undecided", and the engine validates the file as before and
+reports from there. Quoted values may hold line ends and doubled quotes.
 
 The C source ships with the package and is built with the C compiler on the
 path (``cc``) the first time a file of :data:`WORTH_BUILDING` or more is
@@ -286,28 +287,52 @@ def _run(
     if not handle:
         raise MemoryError("the native pass could not start")
     try:
-        status = library.mg_status(handle)
-        if status == 2:
-            return None  # the engine reads it, and says why it cannot
-        if status == 1:
-            return Undecided(library.mg_reason(handle).decode(), library.mg_where(handle))
-        rows = library.mg_rows(handle)
-        outs = [library.mg_field(handle, i).contents for i in range(len(fields))]
-        if rows == 0:
-            return Undecided("no data rows", -1)
-        for field, out in zip(fields, outs, strict=True):
-            if field.needs_point and not out.seen_dot:
-                return Undecided("a float column pandas would read as integers", -1)
-            if field.kind == _TEXT and not out.seen_word:
-                return Undecided("a text column pandas would read as numbers", -1)
-            if field.kind != _SKIP and not out.count:
-                return Undecided("a column with no value", -1)
-        if not profile:
-            return Screened(rows, None)
-        found = _profile(library, handle, fields, outs, plan)
-        return Screened(rows, found) if found is not None else Undecided("long text", -1)
+        found = _answer(library, handle, fields, plan, profile=profile)
+        if os.environ.get("MLGITOPS_NATIVE") == "debug":
+            _say(found, path, library.mg_parts(handle), library.mg_read_again(handle))
+        return found
     finally:
         library.mg_free(handle)
+
+
+def _answer(
+    library: Any, handle: Any, fields: list[_Field], plan: Plan, *, profile: bool
+) -> Screened | Undecided | None:
+    status = library.mg_status(handle)
+    if status == 2:
+        return None  # the engine reads it, and says why it cannot
+    if status == 1:
+        return Undecided(library.mg_reason(handle).decode(), library.mg_where(handle))
+    rows = library.mg_rows(handle)
+    outs = [library.mg_field(handle, i).contents for i in range(len(fields))]
+    if rows == 0:
+        return Undecided("no data rows", -1)
+    for field, out in zip(fields, outs, strict=True):
+        if field.needs_point and not out.seen_dot:
+            return Undecided("a float column pandas would read as integers", -1)
+        if field.kind == _TEXT and not out.seen_word:
+            return Undecided("a text column pandas would read as numbers", -1)
+        if field.kind != _SKIP and not out.count:
+            return Undecided("a column with no value", -1)
+    if not profile:
+        return Screened(rows, None)
+    found = _profile(library, handle, fields, outs, plan)
+    return Screened(rows, found) if found is not None else Undecided("long text", -1)
+
+
+def _say(found: Screened | Undecided | None, path: Path, parts: int, again: int) -> None:
+    """What the pass answered, on standard error (``MLGITOPS_NATIVE=debug``)."""
+    if found is None:
+        said = "could not read it"
+    elif isinstance(found, Screened):
+        said = f"cleared {found.rows:,} rows"
+    else:
+        at = f" (byte {found.where:,})" if found.where >= 0 else ""
+        said = f"left it to the chunked reading: {found.reason}{at}"
+    cut = f"{parts} part{'s' * (parts != 1)}"
+    if again:
+        cut += f", {again} read again from where the part before it ended"
+    print(f"mlgitops: the native pass read {path} in {cut}: {said}", file=sys.stderr)
 
 
 def _cores() -> int:
@@ -415,6 +440,8 @@ def _declare(library: Any) -> None:
         "mg_reason": (ctypes.c_char_p, [handle]),
         "mg_where": (ctypes.c_int64, [handle]),
         "mg_rows": (ctypes.c_int64, [handle]),
+        "mg_parts": (ctypes.c_int32, [handle]),
+        "mg_read_again": (ctypes.c_int32, [handle]),
         "mg_field": (ctypes.POINTER(_Out), [handle, ctypes.c_int32]),
         "mg_value": (
             ctypes.c_void_p,
