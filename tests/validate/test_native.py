@@ -186,6 +186,10 @@ def test_random_files_the_pass_clears_pass_the_engine_and_pandera_alike(
         (['1,0.5,2,"red\n",a'], "a value a check refuses"),
         (["1,0.5,2,red,12", "2,0.5,2,red, -1.5e3 "], "a text column pandas would read as numbers"),
         (
+            ['1,0.5,2,red,"1e3\n\n"', '2,0.5,2,red,"\n12"'],
+            "a text column pandas would read as numbers",
+        ),
+        (
             ["1,0.5,2,red,FALSE", "2,0.5,2,red,Infinity"],
             "a text column pandas would read as numbers",
         ),

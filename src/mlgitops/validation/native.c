@@ -148,8 +148,10 @@ static int lower_is(const char *s, int64_t n, const char *word) {
   return 1;
 }
 
-/* What pandas' number parser skips around a number. */
-static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
+/* What pandas' number parser skips around a number (C's isspace). */
+static int is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
 
 static int digits_from(const char *s, const char *e, const char **after) {
   const char *first = s;
