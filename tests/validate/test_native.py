@@ -430,6 +430,23 @@ def test_a_record_read_on_past_a_block_is_counted_once(
     assert found == native.Undecided("a line or value longer than a block", 18), found
 
 
+def test_keys_are_held_for_as_many_rows_as_records_not_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file estimated to hold more rows than keys are kept for is left to the engine
+    (which spills them to disk) before the pass reads it; the estimate counts records,
+    so notes over several lines do not make it look larger than it is."""
+    monkeypatch.setattr(native, "MAX_KEYS", 3_000)
+    path = tmp_path / "d.csv"
+    lines = [f'{i},0.5,1,green,"{NOTES[0][1:-1]}\n{i}"' for i in range(2_500)]
+    path.write_text("id,x,k,color,note\n" + "\n".join(lines) + "\n")
+    assert _reader(path).size_hint() > 3_000  # (lines, with a margin)
+    assert _screen(path, _schema(), profile=False) == native.Screened(2_500, None)
+    lines = [f"{i},0.5,1,green,note" for i in range(3_500)]
+    path.write_text("id,x,k,color,note\n" + "\n".join(lines) + "\n")
+    assert _screen(path, _schema(), profile=False) is None
+
+
 def _reader(path: Path) -> Any:
     return open_data(path.parent, path.name, fmt=None, workdir=path.parent)
 

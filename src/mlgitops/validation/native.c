@@ -80,7 +80,7 @@ typedef struct {
   int fd;
   int32_t n_fields;
   const field_spec *spec;
-  int64_t max_keys;
+  int64_t max_keys; /* a part's */
   /* the texts pandas reads as missing, as in field_spec; the first bytes they start with
    * and the longest */
   const char *nulls;
@@ -786,6 +786,7 @@ void *mg_screen(const char *path, int64_t start, int32_t n_fields, const field_s
   if (threads > MAX_THREADS) threads = MAX_THREADS;
   if ((size - start) / threads < BLOCK) threads = 1;
   j.size = size;
+  j.max_keys = max_keys / threads > 0 ? max_keys / threads : 1;
   r->n_parts = threads;
   int64_t from = start;
   for (int t = 0; t < threads; t++) {

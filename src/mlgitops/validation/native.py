@@ -137,13 +137,36 @@ def screen(
     fields = _fields(plan, checks=checks, profile=profile)
     if fields is None or (checks and structure(plan.schema, plan.header)):
         return None
-    if checks and plan.unique_keys and reader.size_hint() > MAX_KEYS:
-        return None
     start = reader.data_start()
+    if start is None:
+        return None
+    many = checks and plan.unique_keys and reader.size_hint() > MAX_KEYS
+    if many and _records(reader.path, start) > MAX_KEYS:
+        return None  # the engine spills the keys to disk
     library = _library(reader.path.stat().st_size >= WORTH_BUILDING)
-    if start is None or library is None:
+    if library is None:
         return None
     return _run(library, reader.path, start, fields, plan, profile=profile)
+
+
+def _records(path: Path, start: int) -> int:
+    """About how many records the file holds from ``start``: the records Python's csv
+    module reads in its first MiB, scaled to its size (a line count would count each line of
+    a quoted value that holds line ends)."""
+    import csv
+    import io
+
+    with path.open("rb") as handle:
+        handle.seek(start)
+        sample = handle.read(1 << 20)
+        size = handle.seek(0, io.SEEK_END)
+    whole = sample[: sample.rfind(b"\n") + 1] or sample
+    text = io.StringIO(whole.decode("utf-8", "replace"), newline="")
+    try:
+        records = sum(1 for _ in csv.reader(text))
+    except csv.Error:
+        records = whole.count(b"\n")
+    return int((size - start) * records / max(len(whole), 1)) + 1
 
 
 def _fields(plan: Plan, *, checks: bool, profile: bool) -> list[_Field] | None:
@@ -272,14 +295,13 @@ def _run(
         spec.flags = flags
     nulls, null_offsets = _texts(NULL_VALUES)
     threads = min(_cores(), 16)
-    per_part = max(MAX_KEYS // threads, 1)
     handle = library.mg_screen(
         os.fsencode(path),
         start,
         len(fields),
         specs,
         threads,
-        per_part,
+        MAX_KEYS,
         nulls,
         null_offsets,
         len(NULL_VALUES),
