@@ -288,14 +288,15 @@ def test_allowed_values_and_keys_are_compared_unescaped(tmp_path: Path, engine_o
         assert _outcome(path, schema) == engine_only(_outcome, path, schema)
 
 
-def _big(path: Path, rows: int, at: dict[int, str] | None = None) -> None:
-    """A plain file of ``rows`` rows (about 36 bytes each), the rows in ``at`` replaced."""
+def _big(
+    path: Path, rows: int, at: dict[int, str] | None = None, note: Any = lambda i: f"note {i % 7}"
+) -> None:
+    """A plain file of ``rows`` rows (about 36 bytes each), the rows in ``at`` replaced;
+    ``note(i)``: row i's note, as written."""
     with path.open("w") as handle:
         handle.write("id,x,k,color,note\n")
         for i in range(rows):
-            line = (at or {}).get(
-                i, f"{i},{(i % 9000 - 4500) / 1000:.3f},{i % 4},green,note {i % 7}"
-            )
+            line = (at or {}).get(i, f"{i},{(i % 9000 - 4500) / 1000:.3f},{i % 4},green,{note(i)}")
             handle.write(line + "\n")
 
 
@@ -340,10 +341,7 @@ def test_records_over_several_lines_are_read_whole_in_every_part(
     monkeypatch.setenv("MLGITOPS_NATIVE", "debug")
     path = tmp_path / "d.csv"
     rows = 450_000
-    with path.open("w") as handle:
-        handle.write("id,x,k,color,note\n")
-        for i in range(rows):
-            handle.write(f"{i},{(i % 9000 - 4500) / 1000:.3f},{i % 4},green,{NOTES[i % 6]}\n")
+    _big(path, rows, note=lambda i: NOTES[i % len(NOTES)])
     assert path.stat().st_size > 3 * (4 << 20)
     schema = _schema()
     found = _screen(path, schema, profile=True)
@@ -416,10 +414,7 @@ def test_a_record_read_on_past_a_block_is_counted_once(
     note = '"' + "a line\n" * 25 + 'and ""the end"""'  # (the profile keeps 200 characters)
     path = tmp_path / "d.csv"
     rows = 45_000
-    with path.open("w") as handle:
-        handle.write("id,x,k,color,note\n")
-        for i in range(rows):
-            handle.write(f"{i},{(i % 9000 - 4500) / 1000:.3f},{i % 4},green,{note}\n")
+    _big(path, rows, note=lambda _: note)
     assert path.stat().st_size > 2 * (4 << 20)  # the blocks end in notes, past their first line
     schema = _schema()
     found = _screen(path, schema, profile=True)

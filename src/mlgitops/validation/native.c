@@ -428,6 +428,19 @@ static int keep_value(value_set *values, const char *s, int64_t n) {
     return MORE;             \
   } while (0)
 
+/* A text field from s into from, to and escaped: text(), or spanning() where its value goes
+ * on past its line (end then moves); AGAIN where it goes on past the bytes read. */
+#define TEXT_FIELD()                                                    \
+  do {                                                                  \
+    next = text(s, end, &from, &to, &escaped);                          \
+    if (next == SPANS) {                                                \
+      const char *moved = end;                                          \
+      next = spanning(s, &moved, limit, eof, &from, &to, &escaped);     \
+      if (next == MORE) AGAIN;                                          \
+      end = moved;                                                      \
+    }                                                                   \
+  } while (0)
+
 /* One record from s, whose first line ends at end (before its CR LF or LF), read out of
  * the bytes up to limit (eof: the file's end); at: its offset in the file. first: the
  * field s starts (past 0 where a record is read on). Where the next record starts; NULL
@@ -469,13 +482,7 @@ static const char *record(part *p, const char *s, const char *end, const char *l
       if (next == NULL) {
         const char *from, *to;
         int escaped;
-        next = text(s, end, &from, &to, &escaped);
-        if (next == SPANS) {
-          const char *moved = end;
-          next = spanning(s, &moved, limit, eof, &from, &to, &escaped);
-          if (next == MORE) AGAIN;
-          end = moved;
-        }
+        TEXT_FIELD();
         if (next == NULL || escaped || !is_null(j, from, to - from))
           UNDECIDED("a value in a float column that is not a plain decimal");
         if (!(f->flags & NULLABLE)) UNDECIDED("a missing value");
@@ -495,13 +502,7 @@ static const char *record(part *p, const char *s, const char *end, const char *l
     } else {
       const char *from, *to;
       int escaped;
-      next = text(s, end, &from, &to, &escaped);
-      if (next == SPANS) {
-        const char *moved = end;
-        next = spanning(s, &moved, limit, eof, &from, &to, &escaped);
-        if (next == MORE) AGAIN;
-        end = moved;
-      }
+      TEXT_FIELD();
       if (next == NULL) UNDECIDED("a text value outside the plain forms");
       if (!utf8((const unsigned char *)from, to - from))
         UNDECIDED("text that is not UTF-8, or a NUL");
