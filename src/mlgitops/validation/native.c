@@ -608,23 +608,12 @@ static void *run(void *argument) {
 static int whole_record(const char *s, const char *e, int32_t n_fields) {
   if (e > s && e[-1] == '\r') e--;
   for (int32_t fields = 1;; fields++) {
-    if (s < e && *s == '"') {
-      for (s++;; s += 2) {
-        const char *q = memchr(s, '"', (size_t)(e - s));
-        if (q == NULL) return 0;
-        s = q;
-        if (s + 1 >= e || s[1] != '"') break;
-      }
-      s++;
-    } else {
-      while (s < e && *s != ',') {
-        if (*s == '"') return 0;
-        s++;
-      }
-    }
+    const char *from, *to;
+    int escaped;
+    s = text(s, e, &from, &to, &escaped);
+    if (s == NULL || s == SPANS) return 0;
     if (s == e) return fields == n_fields;
-    if (*s != ',') return 0;
-    s++;
+    s++; /* the comma */
   }
 }
 
